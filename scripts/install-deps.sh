@@ -1,0 +1,30 @@
+#!/bin/sh
+# Installs the Debian packages corscope needs, only those missing.
+# Usage: scripts/install-deps.sh build|test
+# Idempotent: does nothing (and needs no root) when everything is present.
+set -e
+build_pkgs="gcc make pkg-config libpcap-dev libndpi-dev libglib2.0-dev"
+test_pkgs="libcunit1-dev libhttp-parser-dev tcpdump python3 curl iproute2 groff-base"
+
+case "${1:-build}" in
+  build) want="$build_pkgs" ;;
+  test)  want="$build_pkgs $test_pkgs" ;;
+  *) echo "usage: $0 build|test" >&2; exit 1 ;;
+esac
+
+missing=""
+for p in $want; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing:$missing" >&2
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "install-deps: need root (or sudo) to install:$missing" >&2; exit 1; }
+  SUDO=sudo
+else
+  SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,43 @@
+/* Capture stage: reads frames from pcap/pcapng files (or stdin) and, later,
+ * live interfaces, through libpcap.  Numbers frames from 1 across every input
+ * of the run.
+ *
+ * Errors are written to the caller's errbuf (CS_ERRBUF_SIZE bytes, one line,
+ * no trailing newline), never printed. */
+#ifndef CS_CAPTURE_H
+#define CS_CAPTURE_H
+
+#include <stdint.h>
+#include "packet.h"
+
+#define CS_ERRBUF_SIZE 512
+
+struct cs_capture;
+
+/* Opens a capture file ("-" for stdin), pcap (µs or ns) or pcapng, with
+ * nanosecond timestamps.  `filter` is a BPF expression or NULL.  Rejects link
+ * types the decoder does not support, with a message naming the link type.
+ * first_frame_number: the number the first frame of this file gets (so that
+ * numbering continues across several -r files).
+ * Returns NULL and fills errbuf on failure. */
+struct cs_capture *cs_capture_open_file(const char *path, const char *filter,
+                                        uint64_t first_frame_number,
+                                        char errbuf[CS_ERRBUF_SIZE]);
+
+/* Reads the next frame into *out (valid until the next call).
+ * Returns 1 for a frame, 0 at end of input, -1 on an input error (truncated or
+ * damaged file; errbuf says what); frames read before the error stay valid. */
+int cs_capture_next(struct cs_capture *c, struct cs_frame *out,
+                    char errbuf[CS_ERRBUF_SIZE]);
+
+/* The number the next frame would get. */
+uint64_t cs_capture_next_frame_number(const struct cs_capture *c);
+
+int cs_capture_linktype(const struct cs_capture *c);
+void cs_capture_close(struct cs_capture *c);
+
+/* True when the decoder understands this DLT_* value. */
+int cs_linktype_supported(int linktype);
+const char *cs_linktype_name(int linktype);
+
+#endif

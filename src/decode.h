@@ -1,0 +1,49 @@
+/* Decode stage: one captured frame -> at most one TCP segment.
+ *
+ * Link layers: Ethernet (with 802.1Q / QinQ / 802.1ad tags, MPLS), Linux SLL
+ * and SLL2, BSD NULL/LOOP, RAW IPv4/IPv6.  IPv4 with options and fragments,
+ * IPv6 with extension headers and fragments (ipfrag.c holds the fragments).
+ * Every field read is bounds-checked; a frame too short for what it claims is
+ * counted, never read past its caplen.  Checksums are not verified (loopback
+ * and offload captures carry partial checksums). */
+#ifndef CS_DECODE_H
+#define CS_DECODE_H
+
+#include <stdint.h>
+#include "limits.h"
+#include "packet.h"
+
+struct cs_decode_stats {
+    uint64_t frames;
+    uint64_t bytes;            /* caplen summed */
+    uint64_t tcp;              /* segments produced */
+    uint64_t non_ip;           /* ARP, LLDP, ... */
+    uint64_t non_tcp;          /* UDP, ICMP, ... */
+    uint64_t truncated;        /* frames cut by the snaplen before the end of what they carry */
+    uint64_t malformed;        /* headers that contradict themselves or the frame */
+    uint64_t unknown_linktype;
+    uint64_t fragments;        /* IP fragments seen */
+    uint64_t reassembled;      /* datagrams rebuilt from fragments */
+    uint64_t frag_dropped;     /* fragments dropped: timeout, overlap conflict, memory cap */
+};
+
+enum cs_decode_result {
+    CS_DECODE_ERROR   = -1,  /* malformed or truncated: counted */
+    CS_DECODE_SKIP    = 0,   /* not TCP, or a fragment held for later */
+    CS_DECODE_SEGMENT = 1,   /* *out holds a TCP segment */
+};
+
+struct cs_decoder;
+
+struct cs_decoder *cs_decoder_new(const struct cs_limits *limits);
+void cs_decoder_free(struct cs_decoder *d);
+
+/* Decodes one frame.  On CS_DECODE_SEGMENT, *out points into the frame or into
+ * the decoder's reassembly buffer; valid until the next call. */
+enum cs_decode_result cs_decode_frame(struct cs_decoder *d,
+                                      const struct cs_frame *frame,
+                                      struct cs_segment *out);
+
+const struct cs_decode_stats *cs_decoder_stats(const struct cs_decoder *d);
+
+#endif

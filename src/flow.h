@@ -1,0 +1,86 @@
+/* Flow stage: TCP segments -> connections with client/server roles.
+ *
+ * One struct cs_flow per TCP connection, keyed by the full 5-tuple (hashed
+ * with a real mixer, so a busy /16 does not fall in one bucket).  The table
+ * owns the flows and the two reassemblers of each; the application layer
+ * (pipeline.c) owns flow->app, which it sets in on_new and frees in on_end.
+ *
+ * Roles: the sender of a SYN is the client, the sender of a SYN-ACK the
+ * server; without a handshake, a payload that starts like an HTTP request
+ * marks the client and one that starts with "HTTP/" the server; failing that
+ * the lower (well-known) port is the server. */
+#ifndef CS_FLOW_H
+#define CS_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "limits.h"
+#include "packet.h"
+#include "reasm.h"
+
+enum { CS_DIR_C2S = 0, CS_DIR_S2C = 1 };
+
+enum cs_flow_end {
+    CS_FLOW_END_CLOSED,     /* both FINs delivered */
+    CS_FLOW_END_RESET,
+    CS_FLOW_END_IDLE,       /* idle timeout */
+    CS_FLOW_END_EVICTED,    /* flow-table cap hit: the least recently active flow goes */
+    CS_FLOW_END_INPUT,      /* end of input */
+};
+
+struct cs_flow {
+    uint64_t id;                    /* 1-based, in order of creation */
+    struct cs_addr client, server;
+    uint16_t client_port, server_port;
+    bool handshake_seen;            /* roles come from SYN/SYN-ACK */
+    bool syn_acked;                 /* the server answered the SYN */
+    cs_time_ns first_ts, last_ts;
+    uint64_t first_frame, last_frame;
+    uint64_t packets[2], bytes[2];  /* per direction: CS_DIR_C2S, CS_DIR_S2C */
+    struct cs_reasm dir[2];
+    void *app;                      /* owned by the application layer */
+    /* table internals */
+    struct cs_flow *hash_next;
+    struct cs_flow *lru_prev, *lru_next;
+    uint64_t hash;
+    bool ended;
+};
+
+struct cs_flow_callbacks {
+    void (*on_new)(void *ctx, struct cs_flow *f);
+    /* in-order stream events of one direction; reassembly of the other
+     * direction up to this segment's ACK is delivered first */
+    void (*on_stream)(void *ctx, struct cs_flow *f, int dir, const struct cs_stream_event *ev);
+    /* last call for f; f is freed after it returns */
+    void (*on_end)(void *ctx, struct cs_flow *f, enum cs_flow_end why);
+};
+
+struct cs_flow_stats {
+    uint64_t created;
+    uint64_t active;
+    uint64_t max_active;
+    uint64_t closed, reset, idle_expired, evicted, ended_at_input_end;
+    uint64_t ignored_segments; /* pure ACK/FIN/RST of no known flow */
+};
+
+struct cs_flow_table;
+
+struct cs_flow_table *cs_flow_table_new(const struct cs_limits *limits,
+                                        const struct cs_flow_callbacks *cb, void *ctx);
+/* Ends every flow (CS_FLOW_END_INPUT) and frees the table. */
+void cs_flow_table_free(struct cs_flow_table *t);
+
+/* Feeds one segment; advances the table's clock to s->ts and expires flows
+ * idle for longer than the idle timeout. */
+void cs_flow_table_segment(struct cs_flow_table *t, const struct cs_segment *s);
+
+/* Advances the clock without a segment (live capture timer ticks). */
+void cs_flow_table_tick(struct cs_flow_table *t, cs_time_ns now);
+
+/* Ends every remaining flow with CS_FLOW_END_INPUT (flushing reassembly). */
+void cs_flow_table_finish(struct cs_flow_table *t);
+
+const struct cs_flow_stats *cs_flow_table_stats(const struct cs_flow_table *t);
+const struct cs_reasm_stats *cs_flow_table_reasm_stats(const struct cs_flow_table *t);
+
+#endif

@@ -1,0 +1,102 @@
+/* HTTP/1.x stage: the two in-order byte streams of one connection -> request
+ * and response messages, paired into transactions.
+ *
+ * Our own incremental scanner (design.md says why not libhtp/http-parser).
+ * Header blocks are gathered per direction in a bounded buffer and scanned
+ * in place: every header line is kept as sent, in order, duplicates separate.
+ * Bodies are skipped by framing (RFC 9112 §6: Content-Length, chunked,
+ * close-delimited; HEAD, 1xx, 204, 304 have none), never copied.  After a gap
+ * or garbage the scanner resynchronises on the next plausible request or
+ * status line and counts what it skipped. */
+#ifndef CS_HTTP_H
+#define CS_HTTP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "corscope/header.h"
+#include "limits.h"
+#include "packet.h"
+#include "reasm.h"
+
+#define CS_MSG_HEADERS_CUT  0x01  /* header bytes or lines cap hit: the rest was dropped */
+#define CS_MSG_URI_CUT      0x02  /* the URI was longer than max_uri_bytes and was cut */
+#define CS_MSG_BODY_GAP     0x04  /* part of the body was lost in a gap */
+#define CS_MSG_INCOMPLETE   0x08  /* the connection ended before the message did */
+#define CS_MSG_CHUNKED      0x10
+#define CS_MSG_AFTER_RESYNC 0x20  /* first message after a gap or garbage */
+
+struct cs_http_msg {
+    /* request line (requests) */
+    const char *method; uint32_t method_len;
+    const char *uri;    uint32_t uri_len;
+    /* status line (responses) */
+    int status;                       /* 0 for a request */
+    const char *reason; uint32_t reason_len;
+    int version;                      /* 9 = HTTP/0.9, 10 = 1.0, 11 = 1.1 */
+    const corscope_header *headers;
+    uint32_t n_headers;
+    uint64_t frame;                   /* frame carrying the first byte of the start line */
+    cs_time_ns ts;
+    uint64_t frame_end;               /* frame carrying the end of the header block */
+    uint32_t flags;                   /* CS_MSG_* */
+};
+
+enum cs_txn_end {
+    CS_TXN_ANSWERED,      /* response headers seen */
+    CS_TXN_CLOSED,        /* connection closed (FIN) before a response */
+    CS_TXN_RESET,         /* connection reset before a response */
+    CS_TXN_GAP,           /* the response was lost in a capture gap */
+    CS_TXN_UNANSWERED,    /* end of input or idle timeout without a response */
+    CS_TXN_EVICTED,       /* dropped by a cap (pipeline depth, flow eviction) */
+};
+
+/* A request and what became of it.  Everything it points to is valid only
+ * during the callback. */
+struct cs_http_txn {
+    const struct cs_http_msg *req;
+    const struct cs_http_msg *resp;   /* NULL unless end == CS_TXN_ANSWERED */
+    int interim_status;               /* last 1xx before resp (100, 103), 0 if none */
+    enum cs_txn_end end;
+    uint32_t index;                   /* 0-based position in the connection */
+    uint64_t end_frame;               /* frame of the FIN/RST/gap that ended it, 0 if none */
+    cs_time_ns end_ts;
+};
+
+typedef void (*cs_http_txn_cb)(void *ctx, const struct cs_http_txn *txn);
+
+struct cs_http_stats {
+    uint64_t requests, responses, transactions;
+    uint64_t unanswered;        /* requests without a response */
+    uint64_t orphan_responses;  /* responses with no request to pair with */
+    uint64_t resyncs;           /* times the scanner searched for a new start line */
+    uint64_t garbage_bytes;     /* bytes skipped while resynchronising */
+    uint64_t gaps, gap_bytes;
+    uint64_t header_cap_hits, header_lines_cap_hits, uri_cap_hits, pipeline_cap_hits;
+    uint64_t upgrades;          /* 101 / CONNECT 2xx: the connection stops being HTTP */
+    uint64_t http09;
+};
+
+struct cs_http_conn;
+
+/* A parser for one connection.  stats is shared by all connections (the
+ * caller owns it); cb receives each transaction once. */
+struct cs_http_conn *cs_http_conn_new(const struct cs_limits *limits,
+                                      struct cs_http_stats *stats,
+                                      cs_http_txn_cb cb, void *ctx);
+
+/* One stream event of direction dir (CS_DIR_C2S = 0, CS_DIR_S2C = 1). */
+void cs_http_conn_event(struct cs_http_conn *c, int dir, const struct cs_stream_event *ev);
+
+/* The flow is over: reports every request still waiting (with `why`) and
+ * frees the parser. */
+void cs_http_conn_finish(struct cs_http_conn *c, enum cs_txn_end why,
+                         uint64_t frame, cs_time_ns ts);
+
+/* Bytes at the start of a client stream: 1 = looks like an HTTP/1.x request
+ * line ("GET / HTTP/1.1", "OPTIONS * HTTP/1.0", "GET /"), 0 = does not,
+ * -1 = too few bytes to tell. */
+int cs_http_looks_like_request(const uint8_t *p, uint32_t n);
+/* Same for a server stream: starts with "HTTP/1." and a status code. */
+int cs_http_looks_like_response(const uint8_t *p, uint32_t n);
+
+#endif

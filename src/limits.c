@@ -1,0 +1,16 @@
+#include "limits.h"
+
+void cs_limits_default(struct cs_limits *l)
+{
+    l->max_flows = CS_DEFAULT_MAX_FLOWS;
+    l->idle_timeout_s = CS_DEFAULT_IDLE_TIMEOUT_S;
+    l->max_held_per_flow = CS_DEFAULT_MAX_HELD_PER_FLOW;
+    l->max_held_total = CS_DEFAULT_MAX_HELD_TOTAL;
+    l->max_header_bytes = CS_DEFAULT_MAX_HEADER_BYTES;
+    l->max_header_lines = CS_DEFAULT_MAX_HEADER_LINES;
+    l->max_pipeline = CS_DEFAULT_MAX_PIPELINE;
+    l->max_uri_bytes = CS_DEFAULT_MAX_URI_BYTES;
+    l->max_ipfrag_bytes = CS_DEFAULT_MAX_IPFRAG_BYTES;
+    l->ipfrag_timeout_s = CS_DEFAULT_IPFRAG_TIMEOUT_S;
+    l->max_memory = CS_DEFAULT_MAX_MEMORY;
+}

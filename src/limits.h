@@ -1,0 +1,42 @@
+/* Every limit corscope enforces, as a named default and a run-time value.
+ *
+ * Each default can be overridden from the command line (main.c maps the
+ * long options onto struct cs_limits).  Hitting a limit is never silent: the
+ * stage that enforces it counts the hit in its stats, and the summary reports
+ * it. */
+#ifndef CS_LIMITS_H
+#define CS_LIMITS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CS_DEFAULT_MAX_FLOWS            65536u      /* --max-flows */
+#define CS_DEFAULT_IDLE_TIMEOUT_S       300u        /* --idle-timeout (seconds) */
+#define CS_DEFAULT_MAX_HELD_PER_FLOW    (256u * 1024u)  /* --max-held-per-flow: out-of-order bytes, one direction */
+#define CS_DEFAULT_MAX_HELD_TOTAL       (8u * 1024u * 1024u) /* --max-held-total: out-of-order bytes, all flows */
+#define CS_DEFAULT_MAX_HEADER_BYTES     (32u * 1024u)  /* --max-header-bytes: start line + header block */
+#define CS_DEFAULT_MAX_HEADER_LINES     200u        /* --max-header-lines */
+#define CS_DEFAULT_MAX_PIPELINE         32u         /* --max-pipeline: requests waiting for responses */
+#define CS_DEFAULT_MAX_URI_BYTES        8192u       /* --max-uri (longer URIs are cut, counted) */
+#define CS_DEFAULT_MAX_IPFRAG_BYTES     (2u * 1024u * 1024u) /* held IP fragments, all datagrams */
+#define CS_DEFAULT_IPFRAG_TIMEOUT_S     30u
+#define CS_DEFAULT_MAX_MEMORY           (32u * 1024u * 1024u) /* --max-memory: tracked allocations */
+
+struct cs_limits {
+    uint32_t max_flows;
+    uint32_t idle_timeout_s;
+    uint32_t max_held_per_flow;
+    uint32_t max_held_total;
+    uint32_t max_header_bytes;
+    uint32_t max_header_lines;
+    uint32_t max_pipeline;
+    uint32_t max_uri_bytes;
+    uint32_t max_ipfrag_bytes;
+    uint32_t ipfrag_timeout_s;
+    size_t   max_memory;
+};
+
+/* Fills *l with the CS_DEFAULT_* values. */
+void cs_limits_default(struct cs_limits *l);
+
+#endif

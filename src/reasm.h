@@ -1,0 +1,85 @@
+/* Reassembly stage: the segments of one direction of a TCP connection -> that
+ * direction's bytes, in order, exactly once, as a sequence of stream events.
+ *
+ * A gap (bytes the sender certainly sent but the capture never saw) is an
+ * event with a length, never zero bytes.  Out-of-order segments are held
+ * (bounded per direction and in total by struct cs_reasm_shared) and released
+ * when the hole before them fills, when the peer acknowledges past the hole,
+ * or at the end of the flow.  Sequence numbers wrap (RFC 9293 §3.4 modular
+ * comparisons). */
+#ifndef CS_REASM_H
+#define CS_REASM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "packet.h"
+
+enum cs_stream_event_kind {
+    CS_STREAM_DATA,   /* data/len: bytes in order */
+    CS_STREAM_GAP,    /* len: bytes missing at this point of the stream */
+    CS_STREAM_FIN,    /* the sender closed its direction */
+    CS_STREAM_RST,    /* the connection was reset (by either side) */
+};
+
+struct cs_stream_event {
+    enum cs_stream_event_kind kind;
+    const uint8_t *data;   /* DATA only; valid during the callback */
+    uint32_t len;
+    uint64_t frame;        /* frame that carried the bytes / revealed the gap / FIN / RST */
+    cs_time_ns ts;
+};
+
+typedef void (*cs_stream_sink)(void *ctx, const struct cs_stream_event *ev);
+
+struct cs_reasm_stats {
+    uint64_t segments;         /* segments with payload */
+    uint64_t bytes_delivered;
+    uint64_t out_of_order;     /* segments that had to be held */
+    uint64_t retransmitted_bytes; /* bytes already delivered, seen again, dropped */
+    uint64_t overlap_conflicts; /* retransmitted bytes that differ from what was delivered */
+    uint64_t gaps;
+    uint64_t gap_bytes;
+    uint64_t held_cap_per_flow; /* times the per-direction cap forced a release */
+    uint64_t held_cap_total;    /* times the global cap forced a release */
+};
+
+/* Shared by all directions of all flows: the caps and the bytes held now. */
+struct cs_reasm_shared {
+    uint32_t max_held_per_dir;
+    uint64_t max_held_total;
+    uint64_t held_total;
+    struct cs_reasm_stats stats;
+};
+
+struct cs_reasm_held;  /* a held out-of-order segment (reasm.c) */
+
+/* One direction.  Zero-initialise (or cs_reasm_init) before use. */
+struct cs_reasm {
+    uint32_t next_seq;         /* the next byte expected */
+    bool started;              /* next_seq is known */
+    bool fin_seen, fin_delivered, rst;
+    uint32_t fin_seq;
+    struct cs_reasm_held *held; /* sorted by seq */
+    uint32_t held_bytes;
+};
+
+void cs_reasm_init(struct cs_reasm *r);
+
+/* Feeds one segment of this direction (payload, SYN, FIN, RST).  Emits
+ * whatever became deliverable, in order, through sink. */
+void cs_reasm_segment(struct cs_reasm *r, struct cs_reasm_shared *sh,
+                      const struct cs_segment *s, cs_stream_sink sink, void *ctx);
+
+/* The peer acknowledged everything before `ack`: bytes of this direction
+ * before it that were never seen are a gap; held data up to it is released. */
+void cs_reasm_ack(struct cs_reasm *r, struct cs_reasm_shared *sh, uint32_t ack,
+                  uint64_t frame, cs_time_ns ts, cs_stream_sink sink, void *ctx);
+
+/* End of the flow: releases everything held, with gaps between. */
+void cs_reasm_flush(struct cs_reasm *r, struct cs_reasm_shared *sh,
+                    uint64_t frame, cs_time_ns ts, cs_stream_sink sink, void *ctx);
+
+/* Frees held segments without delivering them. */
+void cs_reasm_release(struct cs_reasm *r, struct cs_reasm_shared *sh);
+
+#endif
