@@ -45,6 +45,8 @@ struct cs_segment {
     const uint8_t *payload; /* captured payload bytes */
     uint32_t payload_len;   /* bytes available at payload */
     uint32_t wire_payload_len; /* payload length per the IP header; > payload_len when cut by snaplen */
+    const uint8_t *l3;      /* the IP header (for nDPI), or the rebuilt datagram */
+    uint32_t l3_len;        /* captured bytes from l3 on */
 };
 
 /* Writes "1.2.3.4" or "2001:db8::1" into buf (at least 46 bytes). */
