@@ -48,6 +48,9 @@ struct cs_flow {
 
 struct cs_flow_callbacks {
     void (*on_new)(void *ctx, struct cs_flow *f);
+    /* every segment of the flow, before reassembly (protocol identification
+     * looks at packets); dir is CS_DIR_C2S or CS_DIR_S2C; may be NULL */
+    void (*on_packet)(void *ctx, struct cs_flow *f, int dir, const struct cs_segment *s);
     /* in-order stream events of one direction; reassembly of the other
      * direction up to this segment's ACK is delivered first */
     void (*on_stream)(void *ctx, struct cs_flow *f, int dir, const struct cs_stream_event *ev);
