@@ -35,13 +35,21 @@ struct cs_reasm_stats {
     uint64_t segments;         /* segments with payload */
     uint64_t bytes_delivered;
     uint64_t out_of_order;     /* segments that had to be held */
-    uint64_t retransmitted_bytes; /* bytes already delivered, seen again, dropped */
-    uint64_t overlap_conflicts; /* retransmitted bytes that differ from what was delivered */
+    uint64_t retransmitted_bytes; /* bytes seen again (already delivered or already held), dropped */
+    uint64_t overlap_conflicts; /* bytes of a held segment seen again with different values
+                                 * (first copy wins; delivered bytes are not kept, so only
+                                 * overlaps among held segments can be compared) */
     uint64_t gaps;
     uint64_t gap_bytes;
     uint64_t held_cap_per_flow; /* times the per-direction cap forced a release */
     uint64_t held_cap_total;    /* times the global cap forced a release */
+    uint64_t out_of_window;     /* segments/ACKs more than CS_REASM_MAX_AHEAD ahead, or data after FIN: ignored */
+    uint64_t alloc_failures;    /* held copies that could not be allocated (their bytes become a gap) */
 };
+
+/* A segment or ACK further than this ahead of the next expected byte is bogus
+ * (a passive observer sees junk, old connections, and its own blind spots). */
+#define CS_REASM_MAX_AHEAD (1u << 30)
 
 /* Shared by all directions of all flows: the caps and the bytes held now. */
 struct cs_reasm_shared {
@@ -59,8 +67,10 @@ struct cs_reasm {
     bool started;              /* next_seq is known */
     bool fin_seen, fin_delivered, rst;
     uint32_t fin_seq;
-    struct cs_reasm_held *held; /* sorted by seq */
+    struct cs_reasm_held *held; /* sorted by seq, never overlapping, all after next_seq */
     uint32_t held_bytes;
+    uint64_t fin_frame;        /* frame and time of the (first) FIN, for its event */
+    cs_time_ns fin_ts;
 };
 
 void cs_reasm_init(struct cs_reasm *r);
