@@ -1,0 +1,47 @@
+/* Protocol identification (nDPI 4.2) for the flows that are not HTTP/1.x, so
+ * the summary can say "2 TLS flows (SNI api.example.com) not analyzable"
+ * instead of staying silent.
+ *
+ * One detection module per run; one small detection state per flow, kept only
+ * until nDPI decides (or CS_DPI_MAX_PACKETS packets have been offered), then
+ * freed: nDPI costs ~0.8 µs a packet, so it never sees an HTTP flow's bulk. */
+#ifndef CS_DPI_H
+#define CS_DPI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "packet.h"
+
+#define CS_DPI_MAX_PACKETS 24   /* packets offered to nDPI before giving up */
+#define CS_DPI_NAME_LEN 32
+#define CS_DPI_SNI_LEN 80
+
+struct cs_dpi;
+struct cs_dpi_flow;
+
+struct cs_dpi_result {
+    char name[CS_DPI_NAME_LEN];   /* "TLS", "SSH", "HTTP", "Unknown", ... */
+    char sni[CS_DPI_SNI_LEN];     /* TLS/QUIC server name or HTTP host, "" if none */
+    bool guessed;                 /* nDPI gave up and guessed (from the port) */
+};
+
+/* NULL when nDPI cannot be initialised (errbuf says why). */
+struct cs_dpi *cs_dpi_new(char *errbuf, unsigned errlen);
+void cs_dpi_free(struct cs_dpi *d);
+
+/* Per-flow state; NULL on allocation failure (the flow stays unidentified). */
+struct cs_dpi_flow *cs_dpi_flow_new(struct cs_dpi *d);
+
+/* Offers one packet (from its IP header on).  Returns true once the protocol
+ * is known or the packet budget is spent: the caller then reads the result
+ * and frees the state. */
+bool cs_dpi_flow_packet(struct cs_dpi *d, struct cs_dpi_flow *f,
+                        const uint8_t *l3, uint32_t l3_len, cs_time_ns ts);
+
+/* The verdict so far (giving up and guessing if nDPI has not decided). */
+void cs_dpi_flow_result(struct cs_dpi *d, struct cs_dpi_flow *f,
+                        struct cs_dpi_result *out);
+
+void cs_dpi_flow_free(struct cs_dpi_flow *f);
+
+#endif

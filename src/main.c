@@ -1,0 +1,326 @@
+/* corscope: command line, the read loop, signals and the exit status.
+ *
+ * Exit status (design.md): 0 ran fine, 1 usage error, 2 input or capture
+ * error, 3 with --fail-on-blocked when any request was blocked. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "limits.h"
+#include "pipeline.h"
+#include "report.h"
+#include "summary.h"
+
+#define EXIT_USAGE 1
+#define EXIT_INPUT 2
+#define EXIT_BLOCKED 3
+#define MAX_INPUTS 256
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *out)
+{
+    fputs(
+"Usage: corscope [options] -r FILE [-r FILE ...] [expression]\n"
+"Judge every cross-origin HTTP request in a capture as Firefox and Chromium would.\n"
+"\n"
+"Input:\n"
+"  -r, --read FILE          read a pcap or pcapng file (\"-\" for stdin); repeatable\n"
+"  -c, --count N            stop after N packets\n"
+"  expression               a BPF filter, as in tcpdump (e.g. tcp port 80)\n"
+"\n"
+"Output:\n"
+"  -o, --output FORMAT      text (the default) or json (JSON lines)\n"
+"  -a, --all                report every HTTP transaction, not only CORS ones\n"
+"  -b, --browser NAME       judge as firefox, chrome, or both (default both)\n"
+"      --color WHEN         colour the text output: auto (default), always, never\n"
+"      --fail-on-blocked    exit with status 3 when any request was blocked\n"
+"\n"
+"Limits (each hit is counted in the summary):\n"
+"      --max-flows N        concurrent TCP connections tracked (default 65536)\n"
+"      --idle-timeout SEC   expire a connection idle this long (default 300)\n"
+"      --max-held-per-flow BYTES   out-of-order bytes held per direction (default 262144)\n"
+"      --max-held-total BYTES      out-of-order bytes held in all (default 8388608)\n"
+"      --max-header-bytes BYTES    start line and headers of one message (default 32768)\n"
+"      --max-header-lines N        header lines of one message (default 200)\n"
+"      --max-pipeline N     requests waiting for responses per connection (default 32)\n"
+"      --max-uri BYTES      longest URI reported (default 8192)\n"
+"\n"
+"  -h, --help               this help\n"
+"  -V, --version            the version\n"
+"\n"
+"Exit status: 0 ok, 1 usage error, 2 input error, 3 blocked (with --fail-on-blocked).\n"
+"See corscope(1).\n", out);
+}
+
+enum {
+    OPT_COLOR = 256, OPT_FAIL_ON_BLOCKED, OPT_MAX_FLOWS, OPT_IDLE_TIMEOUT,
+    OPT_MAX_HELD_PER_FLOW, OPT_MAX_HELD_TOTAL, OPT_MAX_HEADER_BYTES,
+    OPT_MAX_HEADER_LINES, OPT_MAX_PIPELINE, OPT_MAX_URI,
+};
+
+static const struct option long_options[] = {
+    { "read", required_argument, NULL, 'r' },
+    { "count", required_argument, NULL, 'c' },
+    { "output", required_argument, NULL, 'o' },
+    { "all", no_argument, NULL, 'a' },
+    { "browser", required_argument, NULL, 'b' },
+    { "color", required_argument, NULL, OPT_COLOR },
+    { "colour", required_argument, NULL, OPT_COLOR },
+    { "fail-on-blocked", no_argument, NULL, OPT_FAIL_ON_BLOCKED },
+    { "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+    { "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+    { "max-held-per-flow", required_argument, NULL, OPT_MAX_HELD_PER_FLOW },
+    { "max-held-total", required_argument, NULL, OPT_MAX_HELD_TOTAL },
+    { "max-header-bytes", required_argument, NULL, OPT_MAX_HEADER_BYTES },
+    { "max-header-lines", required_argument, NULL, OPT_MAX_HEADER_LINES },
+    { "max-pipeline", required_argument, NULL, OPT_MAX_PIPELINE },
+    { "max-uri", required_argument, NULL, OPT_MAX_URI },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+};
+
+/* Parses a decimal count in [min, max]; false (with a message) otherwise. */
+static bool parse_u32(const char *opt, const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v < min || v > max) {
+        fprintf(stderr, "corscope: %s: '%s' is not a number from %u to %u\n", opt, s, min, max);
+        return false;
+    }
+    *out = (uint32_t)v;
+    return true;
+}
+
+/* Joins the trailing arguments into one BPF expression (as tcpdump does). */
+static char *join_args(int argc, char **argv)
+{
+    size_t len = 1;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    char *s = calloc(1, len);
+    if (!s)
+        return NULL;
+    for (int i = 0; i < argc; i++) {
+        if (i)
+            strcat(s, " ");
+        strcat(s, argv[i]);
+    }
+    return s;
+}
+
+struct run {
+    const char *inputs[MAX_INPUTS];
+    int n_inputs;
+    uint64_t max_count;           /* 0 = no limit */
+    bool fail_on_blocked;
+    char *filter;
+};
+
+int main(int argc, char **argv)
+{
+    struct cs_limits limits;
+    cs_limits_default(&limits);
+    struct cs_report_options ropt = { .format = CS_FORMAT_TEXT, .browser = CS_BROWSER_BOTH };
+    struct run run = { 0 };
+    int color_mode = -1;          /* -1 auto, 0 never, 1 always */
+    uint32_t v32;
+
+    int c;
+    while ((c = getopt_long(argc, argv, "r:c:o:ab:hV", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            if (run.n_inputs == MAX_INPUTS) {
+                fprintf(stderr, "corscope: too many -r files (at most %d)\n", MAX_INPUTS);
+                return EXIT_USAGE;
+            }
+            run.inputs[run.n_inputs++] = optarg;
+            break;
+        case 'c':
+            if (!parse_u32("-c", optarg, 1, UINT32_MAX, &v32))
+                return EXIT_USAGE;
+            run.max_count = v32;
+            break;
+        case 'o':
+            if (strcmp(optarg, "json") == 0)
+                ropt.format = CS_FORMAT_JSON;
+            else if (strcmp(optarg, "text") == 0)
+                ropt.format = CS_FORMAT_TEXT;
+            else {
+                fprintf(stderr, "corscope: -o: unknown format '%s' (text or json)\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'a':
+            ropt.all = true;
+            break;
+        case 'b':
+            if (strcmp(optarg, "both") == 0)
+                ropt.browser = CS_BROWSER_BOTH;
+            else if (strcmp(optarg, "firefox") == 0)
+                ropt.browser = CS_BROWSER_FIREFOX;
+            else if (strcmp(optarg, "chrome") == 0 || strcmp(optarg, "chromium") == 0)
+                ropt.browser = CS_BROWSER_CHROME;
+            else {
+                fprintf(stderr, "corscope: --browser: unknown browser '%s' (firefox, chrome or both)\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_COLOR:
+            if (strcmp(optarg, "auto") == 0) color_mode = -1;
+            else if (strcmp(optarg, "always") == 0) color_mode = 1;
+            else if (strcmp(optarg, "never") == 0) color_mode = 0;
+            else {
+                fprintf(stderr, "corscope: --color: '%s' is not auto, always or never\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_FAIL_ON_BLOCKED: run.fail_on_blocked = true; break;
+        case OPT_MAX_FLOWS:
+            if (!parse_u32("--max-flows", optarg, 1, 1u << 26, &limits.max_flows)) return EXIT_USAGE;
+            break;
+        case OPT_IDLE_TIMEOUT:
+            if (!parse_u32("--idle-timeout", optarg, 1, 86400 * 7, &limits.idle_timeout_s)) return EXIT_USAGE;
+            break;
+        case OPT_MAX_HELD_PER_FLOW:
+            if (!parse_u32("--max-held-per-flow", optarg, 0, 1u << 30, &limits.max_held_per_flow)) return EXIT_USAGE;
+            break;
+        case OPT_MAX_HELD_TOTAL:
+            if (!parse_u32("--max-held-total", optarg, 0, 1u << 31, &limits.max_held_total)) return EXIT_USAGE;
+            break;
+        case OPT_MAX_HEADER_BYTES:
+            if (!parse_u32("--max-header-bytes", optarg, 256, 1u << 24, &limits.max_header_bytes)) return EXIT_USAGE;
+            break;
+        case OPT_MAX_HEADER_LINES:
+            if (!parse_u32("--max-header-lines", optarg, 8, 100000, &limits.max_header_lines)) return EXIT_USAGE;
+            break;
+        case OPT_MAX_PIPELINE:
+            if (!parse_u32("--max-pipeline", optarg, 1, 100000, &limits.max_pipeline)) return EXIT_USAGE;
+            break;
+        case OPT_MAX_URI:
+            if (!parse_u32("--max-uri", optarg, 16, 1u << 24, &limits.max_uri_bytes)) return EXIT_USAGE;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("corscope %s\n", CORSCOPE_VERSION);
+            return 0;
+        default:
+            fputs("Try 'corscope --help'.\n", stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (run.n_inputs == 0) {
+        fputs("corscope: no input: give -r FILE (see corscope --help)\n", stderr);
+        return EXIT_USAGE;
+    }
+    if (optind < argc) {
+        run.filter = join_args(argc - optind, argv + optind);
+        if (!run.filter) {
+            fputs("corscope: out of memory\n", stderr);
+            return EXIT_INPUT;
+        }
+    }
+
+    const char *no_color = getenv("NO_COLOR");
+    if (color_mode == -1)
+        ropt.color = isatty(STDOUT_FILENO) && !(no_color && no_color[0]);
+    else
+        ropt.color = color_mode == 1;
+
+    struct sigaction sa = { 0 };
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    static char outbuf[1 << 16];
+    setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+
+    char errbuf[CS_ERRBUF_SIZE];
+    int status = 0;
+    struct cs_capture *caps[MAX_INPUTS];
+    int opened = 0;
+    /* Open every input first: a typo in the second file name should not
+     * cost the user a long run over the first. */
+    for (int i = 0; i < run.n_inputs; i++) {
+        caps[i] = cs_capture_open_file(run.inputs[i], run.filter, 1, errbuf);
+        if (!caps[i]) {
+            fprintf(stderr, "corscope: %s\n", errbuf);
+            status = EXIT_INPUT;
+        } else {
+            opened++;
+        }
+    }
+    if (opened == 0) {
+        free(run.filter);
+        return EXIT_INPUT;
+    }
+
+    struct cs_report *report = cs_report_new(&ropt, stdout);
+    struct cs_pipeline_hooks hooks = { .on_txn = cs_report_txn, .on_flow_end = cs_report_flow_end };
+    struct cs_pipeline *pipe = report ? cs_pipeline_new(&limits, &hooks, report, errbuf, sizeof(errbuf)) : NULL;
+    if (!pipe) {
+        fprintf(stderr, "corscope: %s\n", report ? errbuf : "out of memory");
+        return EXIT_INPUT;
+    }
+
+    struct cs_summary summary = { .pipeline = pipe };
+    uint64_t frames = 0, next_number = 1;
+    for (int i = 0; i < run.n_inputs && !stop_requested; i++) {
+        struct cs_capture *cap = caps[i];
+        if (!cap)
+            continue;
+        /* Frame numbers continue across files, as if they were one. */
+        cs_capture_set_next_frame_number(cap, next_number);
+        struct cs_frame frame;
+        int rc;
+        while (!stop_requested && (rc = cs_capture_next(cap, &frame, errbuf)) != 0) {
+            if (rc < 0) {
+                fprintf(stderr, "corscope: %s\n", errbuf);
+                status = EXIT_INPUT;
+                summary.inputs_failed++;
+                break;
+            }
+            if (rc != 1)
+                continue;
+            cs_pipeline_frame(pipe, &frame);
+            if (run.max_count && ++frames >= run.max_count)
+                stop_requested = 1;
+        }
+        next_number = cs_capture_next_frame_number(cap);
+    }
+    for (int i = 0; i < run.n_inputs; i++)
+        if (caps[i])
+            cs_capture_close(caps[i]);
+
+    cs_pipeline_finish(pipe);
+    cs_report_finish(report, &summary);
+    bool blocked = cs_report_any_blocked(report);
+    cs_pipeline_free(pipe);
+    cs_report_free(report);
+    free(run.filter);
+    if (fflush(stdout) != 0 && errno != EPIPE) {
+        fprintf(stderr, "corscope: writing the output: %s\n", strerror(errno));
+        return EXIT_INPUT;
+    }
+    if (status == 0 && run.fail_on_blocked && blocked)
+        status = EXIT_BLOCKED;
+    return status;
+}

@@ -1,0 +1,13 @@
+/* JSON lines output (-o json): one object per reported transaction, then one
+ * "summary" object.  The keys are the contract of design.md. */
+#ifndef CS_OUT_JSON_H
+#define CS_OUT_JSON_H
+
+#include <stdio.h>
+#include "event.h"
+#include "summary.h"
+
+void cs_out_json_event(FILE *out, const struct cs_event *ev);
+void cs_out_json_summary(FILE *out, const struct cs_summary *s);
+
+#endif

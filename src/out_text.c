@@ -1,0 +1,227 @@
+#include <inttypes.h>
+#include <string.h>
+
+#include "json.h"
+#include "out_text.h"
+
+#define C_RESET "\033[0m"
+#define C_BOLD "\033[1m"
+#define C_DIM "\033[2m"
+#define C_RED "\033[1;31m"
+#define C_GREEN "\033[32m"
+#define C_YELLOW "\033[33m"
+#define C_MAGENTA "\033[35m"
+#define C_CYAN "\033[36m"
+
+static const char *paint(const struct cs_text_style *st, const char *code)
+{
+    return st->color ? code : "";
+}
+
+/* Appends len bytes of s, replacing control and non-ASCII-printable bytes so
+ * a hostile header cannot drive the terminal. */
+static void append_safe(GString *buf, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f)
+            g_string_append_printf(buf, "\\x%02x", c);
+        else
+            g_string_append_c(buf, (char)c);
+    }
+}
+
+static void append_safe_cstr(GString *buf, const char *s)
+{
+    append_safe(buf, s, strlen(s));
+}
+
+static const char *verdict_color(const char *v)
+{
+    if (!v) return C_DIM;
+    if (strcmp(v, "blocked") == 0) return C_RED;
+    if (strcmp(v, "allowed") == 0) return C_GREEN;
+    if (strcmp(v, "warning") == 0) return C_YELLOW;
+    if (strcmp(v, "unknown") == 0) return C_MAGENTA;
+    return C_DIM;
+}
+
+void cs_out_text_flow_header(GString *buf, const struct cs_flow *f, const struct cs_text_style *st,
+                             bool continued)
+{
+    char c[64], s[64], t[40];
+    cs_addr_format(&f->client, c, sizeof(c));
+    cs_addr_format(&f->server, s, sizeof(s));
+    const char *fmt6 = f->client.family == 6 ? "[%s]:%u" : "%s:%u";
+    g_string_append_printf(buf, "%sflow %" PRIu64 "%s  ", paint(st, C_BOLD), f->id, paint(st, C_RESET));
+    g_string_append_printf(buf, fmt6, c, f->client_port);
+    g_string_append(buf, " -> ");
+    g_string_append_printf(buf, f->server.family == 6 ? "[%s]:%u" : "%s:%u", s, f->server_port);
+    cs_format_time_text(f->first_ts, t, sizeof(t));
+    g_string_append_printf(buf, "  %s%s%s\n", continued ? "(continued) " : "started ", t, "");
+}
+
+static void rel_time(GString *buf, const struct cs_flow *f, cs_time_ns ts)
+{
+    int64_t d = ts - f->first_ts;
+    if (d < 0)
+        d = 0;
+    g_string_append_printf(buf, "  +%" PRId64 ".%03ds", d / 1000000000, (int)((d / 1000000) % 1000));
+}
+
+static void detail(GString *buf, const struct cs_text_style *st, const char *label, const char *text)
+{
+    if (!text)
+        return;
+    g_string_append_printf(buf, "             %s%-9s%s ", paint(st, C_CYAN), label, paint(st, C_RESET));
+    append_safe_cstr(buf, text);
+    g_string_append_c(buf, '\n');
+}
+
+void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_text_style *st)
+{
+    const struct cs_http_txn *t = ev->txn;
+    const struct cs_http_msg *rq = t->req, *rs = t->resp;
+    rel_time(buf, ev->flow, rq->ts);
+    g_string_append_printf(buf, "  %s#%" PRIu64, paint(st, C_DIM), rq->frame);
+    if (rs)
+        g_string_append_printf(buf, "/#%" PRIu64, rs->frame);
+    g_string_append_printf(buf, "%s  ", paint(st, C_RESET));
+    append_safe(buf, rq->method ? rq->method : "", rq->method ? rq->method_len : 0);
+    g_string_append_c(buf, ' ');
+    if (ev->host && rq->uri_len && rq->uri[0] == '/') {
+        g_string_append(buf, "http://");
+        append_safe(buf, ev->host, ev->host_len);
+    }
+    append_safe(buf, rq->uri ? rq->uri : "", rq->uri ? rq->uri_len : 0);
+    if (rs)
+        g_string_append_printf(buf, "  %d", rs->status);
+    else
+        g_string_append_printf(buf, "  %s(no response: %s)%s", paint(st, C_DIM),
+                               t->end == CS_TXN_RESET ? "reset" :
+                               t->end == CS_TXN_CLOSED ? "closed" :
+                               t->end == CS_TXN_GAP ? "lost in a capture gap" :
+                               t->end == CS_TXN_EVICTED ? "evicted by a limit" : "never answered",
+                               paint(st, C_RESET));
+    if (ev->kind) {
+        g_string_append_printf(buf, "  %s", ev->kind);
+        if (ev->verdict && strcmp(ev->verdict, "n/a") != 0) {
+            const char *v = ev->verdict;
+            g_string_append_printf(buf, "  %s%s%s", paint(st, verdict_color(v)),
+                                   strcmp(v, "blocked") == 0 ? "BLOCKED" : v, paint(st, C_RESET));
+        }
+        if (ev->browsers_disagree)
+            g_string_append(buf, " (browsers disagree)");
+        if (ev->depends_on_credentials)
+            g_string_append(buf, " (depends on credentials mode)");
+    }
+    if (ev->origin) {
+        g_string_append_printf(buf, "  %sfrom ", paint(st, C_DIM));
+        append_safe(buf, ev->origin, ev->origin_len);
+        g_string_append(buf, paint(st, C_RESET));
+    }
+    g_string_append_c(buf, '\n');
+
+    if (ev->judged_both && ev->browsers_disagree) {
+        if (st->show_firefox) {
+            detail(buf, st, "Firefox", ev->firefox.message ? ev->firefox.message : ev->firefox.verdict);
+        }
+        if (st->show_chromium) {
+            char line[512];
+            snprintf(line, sizeof(line), "%s%s%s", ev->chromium.verdict ? ev->chromium.verdict : "",
+                     ev->chromium.error ? ": " : "", ev->chromium.error ? ev->chromium.error : "");
+            detail(buf, st, "Chromium", line);
+        }
+    } else {
+        if (st->show_firefox)
+            detail(buf, st, "Firefox", ev->message);
+        if (st->show_chromium)
+            detail(buf, st, "Chromium", ev->chrome);
+    }
+    if (ev->depends_on_credentials && ev->alt_reason) {
+        char line[256];
+        snprintf(line, sizeof(line), "if the request was credentialed: %s", ev->alt_reason);
+        detail(buf, st, "Creds", line);
+    }
+    detail(buf, st, "Fix", ev->hint);
+    detail(buf, st, "Note", ev->note);
+    for (unsigned i = 0; i < ev->n_warnings; i++)
+        detail(buf, st, "Warning", ev->warnings[i]);
+}
+
+void cs_out_text_flow_note(GString *buf, const struct cs_flow *f, cs_time_ns ts, const char *text,
+                           const struct cs_text_style *st)
+{
+    rel_time(buf, f, ts);
+    g_string_append_printf(buf, "  %s", paint(st, C_DIM));
+    append_safe_cstr(buf, text);
+    g_string_append_printf(buf, "%s\n", paint(st, C_RESET));
+}
+
+void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_text_style *st)
+{
+    const struct cs_decode_stats *d = cs_pipeline_decode_stats(s->pipeline);
+    const struct cs_flow_stats *fl = cs_pipeline_flow_stats(s->pipeline);
+    const struct cs_reasm_stats *r = cs_pipeline_reasm_stats(s->pipeline);
+    const struct cs_http_stats *h = cs_pipeline_http_stats(s->pipeline);
+    const struct cs_pipeline_stats *p = cs_pipeline_stats(s->pipeline);
+
+    fprintf(out, "%sSummary%s\n", paint(st, C_BOLD), paint(st, C_RESET));
+    fprintf(out, "  %" PRIu64 " packets, %" PRIu64 " TCP connections (%" PRIu64 " HTTP, %" PRIu64
+            " other, %" PRIu64 " without data), %" PRIu64 " HTTP transactions\n",
+            d->frames, fl->created, p->http_flows, p->other_flows, p->empty_flows, s->transactions);
+    fprintf(out, "  CORS: %" PRIu64 " cross-origin requests: %s%" PRIu64 " allowed%s, %s%" PRIu64
+            " blocked%s, %" PRIu64 " warning, %" PRIu64 " unknown; %" PRIu64 " same-origin, %" PRIu64
+            " no-cors\n",
+            s->cors_relevant, paint(st, C_GREEN), s->allowed, paint(st, C_RESET), paint(st, C_RED),
+            s->blocked, paint(st, C_RESET), s->warnings, s->unknown, s->same_origin, s->no_cors);
+    if (s->disagreements || s->depends_on_credentials)
+        fprintf(out, "  Firefox and Chromium disagree on %" PRIu64 "; %" PRIu64
+                " verdicts depend on the credentials mode\n", s->disagreements, s->depends_on_credentials);
+    if (s->n_reasons) {
+        fprintf(out, "  Blocked or warned, by reason:\n");
+        for (unsigned i = 0; i < s->n_reasons; i++)
+            fprintf(out, "    %6" PRIu64 "  %s\n", s->reasons[i].count, s->reasons[i].reason);
+    }
+    if (s->n_endpoints) {
+        fprintf(out, "  Top blocked endpoints:\n");
+        for (unsigned i = 0; i < s->n_endpoints; i++) {
+            GString *line = g_string_new(NULL);
+            append_safe_cstr(line, s->endpoints[i].endpoint);
+            fprintf(out, "    %6" PRIu64 "  %s\n", s->endpoints[i].blocked, line->str);
+            g_string_free(line, TRUE);
+        }
+    }
+    if (p->n_protos) {
+        fprintf(out, "  Not analyzable (not plaintext HTTP/1.x):");
+        for (unsigned i = 0; i < p->n_protos; i++) {
+            const struct cs_proto_count *pc = &p->protos[i];
+            GString *line = g_string_new(NULL);
+            for (unsigned j = 0; j < pc->n_snis; j++) {
+                g_string_append(line, j ? ", " : " (SNI ");
+                append_safe_cstr(line, pc->snis[j]);
+            }
+            if (pc->n_snis)
+                g_string_append_c(line, ')');
+            fprintf(out, "%s %" PRIu64 " %s flow%s%s", i ? "," : "", pc->flows, pc->name,
+                    pc->flows == 1 ? "" : "s", line->str);
+            g_string_free(line, TRUE);
+        }
+        fputc('\n', out);
+    }
+    fprintf(out, "  Capture: %" PRIu64 " gaps (%" PRIu64 " bytes never seen), %" PRIu64
+            " truncated packets, %" PRIu64 " malformed, %" PRIu64 " HTTP resyncs",
+            r->gaps, r->gap_bytes, d->truncated, d->malformed, h->resyncs);
+    if (s->live)
+        fprintf(out, ", %" PRIu64 " received, %" PRIu64 " dropped by the kernel, %" PRIu64
+                " by the interface", s->received, s->dropped, s->ifdropped);
+    fputc('\n', out);
+    uint64_t caps = fl->evicted + r->held_cap_per_flow + r->held_cap_total + h->header_cap_hits +
+                    h->header_lines_cap_hits + h->uri_cap_hits + h->pipeline_cap_hits + d->frag_dropped;
+    if (caps)
+        fprintf(out, "  Limits hit: flows %" PRIu64 ", held bytes %" PRIu64 "/%" PRIu64
+                ", header bytes %" PRIu64 ", header lines %" PRIu64 ", URI %" PRIu64
+                ", pipeline %" PRIu64 ", IP fragments %" PRIu64 "\n",
+                fl->evicted, r->held_cap_per_flow, r->held_cap_total, h->header_cap_hits,
+                h->header_lines_cap_hits, h->uri_cap_hits, h->pipeline_cap_hits, d->frag_dropped);
+}

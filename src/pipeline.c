@@ -1,0 +1,263 @@
+/* Glue between the stages.  Each flow gets a struct flow_app (owned here,
+ * hung on flow->app) that records what the flow is:
+ *
+ *   UNDECIDED -- first payload looks like HTTP/1.x --> HTTP  (cs_http_conn)
+ *             -- otherwise (both directions spoke) --> OTHER (nDPI names it)
+ *
+ * nDPI only sees the packets of flows that do not start like HTTP, and only
+ * until it decides, so HTTP traffic never pays for it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline.h"
+
+enum app_kind { APP_UNDECIDED, APP_HTTP, APP_OTHER };
+
+struct flow_app {
+    enum app_kind kind;
+    bool spoke[2];                 /* direction delivered data while undecided */
+    struct cs_http_conn *http;
+    struct cs_dpi_flow *dpi;       /* while nDPI is still deciding */
+    bool dpi_done;
+    struct cs_flow_info info;
+    const struct cs_flow *flow;    /* for the transaction callback */
+    struct cs_pipeline *pipe;
+};
+
+struct cs_pipeline {
+    struct cs_limits limits;
+    struct cs_decoder *decoder;
+    struct cs_flow_table *flows;
+    struct cs_dpi *dpi;
+    struct cs_http_stats http_stats;
+    struct cs_pipeline_stats stats;
+    struct cs_pipeline_hooks hooks;
+    void *hook_ctx;
+};
+
+static void on_txn(void *ctx, const struct cs_http_txn *t)
+{
+    struct flow_app *app = ctx;
+    app->info.transactions++;
+    if (t->resp && (t->resp->status == 101 ||
+                    (t->resp->status / 100 == 2 && t->req->method_len == 7 &&
+                     memcmp(t->req->method, "CONNECT", 7) == 0)))
+        app->info.upgraded = true;
+    if (app->pipe->hooks.on_txn)
+        app->pipe->hooks.on_txn(app->pipe->hook_ctx, app->flow, t);
+}
+
+static void on_new(void *ctx, struct cs_flow *f)
+{
+    struct cs_pipeline *p = ctx;
+    struct flow_app *app = calloc(1, sizeof(*app));
+    if (!app)
+        return;            /* the flow goes unanalysed; everything checks f->app */
+    app->pipe = p;
+    app->flow = f;
+    f->app = app;
+}
+
+static void become_http(struct flow_app *app)
+{
+    app->kind = APP_HTTP;
+    app->info.is_http = true;
+    app->http = cs_http_conn_new(&app->pipe->limits, &app->pipe->http_stats, on_txn, app);
+    if (app->dpi) {
+        cs_dpi_flow_free(app->dpi);
+        app->dpi = NULL;
+    }
+}
+
+static void dpi_conclude(struct cs_pipeline *p, struct flow_app *app)
+{
+    if (app->dpi_done)
+        return;
+    app->dpi_done = true;
+    if (app->dpi) {
+        cs_dpi_flow_result(p->dpi, app->dpi, &app->info.proto);
+        cs_dpi_flow_free(app->dpi);
+        app->dpi = NULL;
+    } else {
+        snprintf(app->info.proto.name, sizeof(app->info.proto.name), "Unknown");
+    }
+}
+
+static void on_packet(void *ctx, struct cs_flow *f, int dir, const struct cs_segment *s)
+{
+    struct cs_pipeline *p = ctx;
+    struct flow_app *app = f->app;
+    (void)dir;
+    if (!app || app->kind == APP_HTTP || app->dpi_done || !p->dpi)
+        return;
+    if (!app->dpi) {
+        if (s->payload_len == 0)
+            return;
+        /* Flows that open like HTTP never go to nDPI. */
+        if (app->kind == APP_UNDECIDED &&
+            ((dir == CS_DIR_C2S && cs_http_looks_like_request(s->payload, s->payload_len) != 0) ||
+             (dir == CS_DIR_S2C && cs_http_looks_like_response(s->payload, s->payload_len) != 0)))
+            return;
+        app->dpi = cs_dpi_flow_new(p->dpi);
+        if (!app->dpi)
+            return;
+    }
+    if (cs_dpi_flow_packet(p->dpi, app->dpi, s->l3, s->l3_len, s->ts) && app->kind == APP_OTHER)
+        dpi_conclude(p, app);
+}
+
+/* Decides HTTP or not from the first data of each direction: a request line
+ * from the client, or a status line from the server (mid-stream pickup). */
+static void decide(struct flow_app *app, int dir, const struct cs_stream_event *ev)
+{
+    int looks = dir == CS_DIR_C2S ? cs_http_looks_like_request(ev->data, ev->len)
+                                  : cs_http_looks_like_response(ev->data, ev->len);
+    if (looks != 0) {          /* yes, or too short to tell: the scanner copes */
+        become_http(app);
+        return;
+    }
+    app->spoke[dir] = true;
+    if (app->spoke[CS_DIR_C2S] && app->spoke[CS_DIR_S2C])
+        app->kind = APP_OTHER;   /* nDPI keeps looking at packets until it decides */
+}
+
+static void on_stream(void *ctx, struct cs_flow *f, int dir, const struct cs_stream_event *ev)
+{
+    struct flow_app *app = f->app;
+    (void)ctx;
+    if (!app)
+        return;
+    if (ev->kind == CS_STREAM_DATA && ev->len > 0)
+        app->info.had_data = true;
+    if (app->kind == APP_UNDECIDED && ev->kind == CS_STREAM_DATA && ev->len > 0)
+        decide(app, dir, ev);
+    if (app->kind == APP_HTTP && app->http)
+        cs_http_conn_event(app->http, dir, ev);
+}
+
+static void count_protocol(struct cs_pipeline *p, const struct cs_dpi_result *r)
+{
+    struct cs_pipeline_stats *st = &p->stats;
+    struct cs_proto_count *pc = NULL;
+    for (unsigned i = 0; i < st->n_protos; i++)
+        if (strcmp(st->protos[i].name, r->name) == 0)
+            pc = &st->protos[i];
+    if (!pc) {
+        if (st->n_protos == CS_PROTO_TABLE_SIZE) {
+            st->protos_overflow++;
+            return;
+        }
+        pc = &st->protos[st->n_protos++];
+        snprintf(pc->name, sizeof(pc->name), "%s", r->name);
+    }
+    pc->flows++;
+    if (r->sni[0] && pc->n_snis < CS_PROTO_SAMPLE_SNIS) {
+        for (unsigned i = 0; i < pc->n_snis; i++)
+            if (strcmp(pc->snis[i], r->sni) == 0)
+                return;
+        snprintf(pc->snis[pc->n_snis++], CS_DPI_SNI_LEN, "%s", r->sni);
+    }
+}
+
+static enum cs_txn_end txn_end_for(enum cs_flow_end why)
+{
+    switch (why) {
+    case CS_FLOW_END_CLOSED: return CS_TXN_CLOSED;
+    case CS_FLOW_END_RESET: return CS_TXN_RESET;
+    case CS_FLOW_END_EVICTED: return CS_TXN_EVICTED;
+    case CS_FLOW_END_IDLE:
+    case CS_FLOW_END_INPUT:
+    default: return CS_TXN_UNANSWERED;
+    }
+}
+
+static void on_end(void *ctx, struct cs_flow *f, enum cs_flow_end why)
+{
+    struct cs_pipeline *p = ctx;
+    struct flow_app *app = f->app;
+    if (!app)
+        return;
+    if (app->http) {
+        cs_http_conn_finish(app->http, txn_end_for(why), f->last_frame, f->last_ts);
+        app->http = NULL;
+    }
+    if (app->kind == APP_HTTP) {
+        p->stats.http_flows++;
+    } else if (app->info.had_data) {
+        dpi_conclude(p, app);
+        p->stats.other_flows++;
+        count_protocol(p, &app->info.proto);
+    } else {
+        p->stats.empty_flows++;
+    }
+    if (p->hooks.on_flow_end)
+        p->hooks.on_flow_end(p->hook_ctx, f, why, &app->info);
+    cs_dpi_flow_free(app->dpi);
+    free(app);
+    f->app = NULL;
+}
+
+struct cs_pipeline *cs_pipeline_new(const struct cs_limits *limits,
+                                    const struct cs_pipeline_hooks *hooks, void *ctx,
+                                    char *errbuf, unsigned errlen)
+{
+    struct cs_pipeline *p = calloc(1, sizeof(*p));
+    if (!p) {
+        snprintf(errbuf, errlen, "out of memory");
+        return NULL;
+    }
+    p->limits = *limits;
+    if (hooks)
+        p->hooks = *hooks;
+    p->hook_ctx = ctx;
+    static const struct cs_flow_callbacks cb = {
+        .on_new = on_new, .on_packet = on_packet, .on_stream = on_stream, .on_end = on_end,
+    };
+    p->decoder = cs_decoder_new(limits);
+    p->flows = cs_flow_table_new(limits, &cb, p);
+    p->dpi = cs_dpi_new(errbuf, errlen);   /* optional: without it flows are "Unknown" */
+    if (!p->decoder || !p->flows) {
+        snprintf(errbuf, errlen, "out of memory");
+        cs_pipeline_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void cs_pipeline_frame(struct cs_pipeline *p, const struct cs_frame *frame)
+{
+    struct cs_segment seg;
+    if (cs_decode_frame(p->decoder, frame, &seg) == CS_DECODE_SEGMENT)
+        cs_flow_table_segment(p->flows, &seg);
+    else
+        cs_flow_table_tick(p->flows, frame->ts);
+}
+
+void cs_pipeline_tick(struct cs_pipeline *p, cs_time_ns now)
+{
+    cs_flow_table_tick(p->flows, now);
+}
+
+void cs_pipeline_finish(struct cs_pipeline *p)
+{
+    cs_flow_table_finish(p->flows);
+}
+
+void cs_pipeline_free(struct cs_pipeline *p)
+{
+    if (!p)
+        return;
+    if (p->flows)
+        cs_flow_table_free(p->flows);
+    if (p->decoder)
+        cs_decoder_free(p->decoder);
+    cs_dpi_free(p->dpi);
+    free(p);
+}
+
+const struct cs_pipeline_stats *cs_pipeline_stats(const struct cs_pipeline *p) { return &p->stats; }
+const struct cs_decode_stats *cs_pipeline_decode_stats(const struct cs_pipeline *p) { return cs_decoder_stats(p->decoder); }
+const struct cs_flow_stats *cs_pipeline_flow_stats(const struct cs_pipeline *p) { return cs_flow_table_stats(p->flows); }
+const struct cs_reasm_stats *cs_pipeline_reasm_stats(const struct cs_pipeline *p) { return cs_flow_table_reasm_stats(p->flows); }
+const struct cs_http_stats *cs_pipeline_http_stats(const struct cs_pipeline *p) { return &p->http_stats; }

@@ -1,0 +1,43 @@
+/* Report stage: transactions -> judged events -> the chosen output.
+ *
+ * Finds Host and Origin, asks the classifier (cors.h) for a verdict, lets
+ * the timeline link preflights to actual requests and model the preflight
+ * cache, keeps the summary counts, and writes text or JSON lines. */
+#ifndef CS_REPORT_H
+#define CS_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "flow.h"
+#include "http.h"
+#include "pipeline.h"
+#include "summary.h"
+
+enum cs_format { CS_FORMAT_TEXT, CS_FORMAT_JSON };
+enum cs_browser_choice { CS_BROWSER_BOTH, CS_BROWSER_FIREFOX, CS_BROWSER_CHROME };
+
+struct cs_report_options {
+    enum cs_format format;
+    enum cs_browser_choice browser;
+    bool all;          /* report every transaction, not only CORS-relevant ones */
+    bool color;        /* ANSI colours in the text output */
+    bool live;         /* print as events complete, flush each line */
+};
+
+struct cs_report;
+
+struct cs_report *cs_report_new(const struct cs_report_options *opt, FILE *out);
+void cs_report_free(struct cs_report *r);
+
+/* Pipeline hooks (pass r as the hook context). */
+void cs_report_txn(void *r, const struct cs_flow *f, const struct cs_http_txn *t);
+void cs_report_flow_end(void *r, const struct cs_flow *f, enum cs_flow_end why,
+                        const struct cs_flow_info *info);
+
+/* Writes whatever is still pending and the summary. */
+void cs_report_finish(struct cs_report *r, struct cs_summary *s);
+
+/* True once any request was judged blocked (for --fail-on-blocked). */
+bool cs_report_any_blocked(const struct cs_report *r);
+
+#endif

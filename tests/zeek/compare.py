@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Compares corscope's HTTP transactions with Zeek's http.log baselines.
+
+For every row of ../shared/corpus/zeek/INDEX.tsv: run
+`corscope -r TRACE -o json --all`, take (client, client port, server, server
+port, method, host, uri, status) of each transaction, and match them against
+the same fields of Zeek's http.log as multisets.  Every difference must be
+listed in tests/zeek/explained.tsv (trace, side, the tuple, why); an
+unexplained difference, or an explained one that no longer happens, fails.
+
+Usage: compare.py [--corpus DIR] [--bin ./corscope] [--report]
+"""
+import argparse
+import collections
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+
+def zeek_rows(path):
+    fields = None
+    rows = []
+    with open(path, encoding="utf-8", errors="surrogateescape") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line.startswith("#fields"):
+                fields = line.split("\t")[1:]
+                continue
+            if line.startswith("#") or not line:
+                continue
+            rec = dict(zip(fields, line.split("\t")))
+            rows.append(normalize(rec["id.orig_h"], rec["id.orig_p"], rec["id.resp_h"],
+                                  rec["id.resp_p"], rec["method"], rec["host"], rec["uri"],
+                                  rec["status_code"]))
+    return rows
+
+
+def unescape_zeek(s):
+    """Zeek writes non-printable bytes as \\xNN; turn them back into bytes."""
+    if s == "-":
+        return None
+    out = bytearray()
+    i = 0
+    b = s.encode("utf-8", "surrogateescape")
+    while i < len(b):
+        if b[i:i + 2] == b"\\x" and i + 4 <= len(b):
+            try:
+                out.append(int(b[i + 2:i + 4], 16))
+                i += 4
+                continue
+            except ValueError:
+                pass
+        out.append(b[i])
+        i += 1
+    return out.decode("latin-1")
+
+
+def normalize(src, sport, dst, dport, method, host, uri, status):
+    def s(v):
+        if v is None or v == "-" or v == "":
+            return "-"
+        return v
+    return (str(src), str(sport), str(dst), str(dport), s(method), s(host), s(uri),
+            "-" if status in (None, "-", 0, "0") else str(status))
+
+
+def json_to_latin1(v):
+    """Our JSON escapes invalid UTF-8 bytes as \\u00XX: map back to bytes."""
+    if v is None:
+        return None
+    try:
+        return v.encode("latin-1").decode("latin-1")
+    except UnicodeEncodeError:
+        return v.encode("utf-8").decode("latin-1")
+
+
+def corscope_rows(binary, trace):
+    data = None
+    if trace.endswith(".gz"):
+        with gzip.open(trace, "rb") as f:
+            data = f.read()
+        cmd = [binary, "-r", "-", "-o", "json", "--all"]
+    else:
+        cmd = [binary, "-r", trace, "-o", "json", "--all"]
+    p = subprocess.run(cmd, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    rows = []
+    summary = None
+    for line in p.stdout.decode("utf-8").splitlines():
+        obj = json.loads(line)   # must be valid JSON, whatever the input bytes
+        if obj["type"] == "summary":
+            summary = obj
+            continue
+        rows.append(normalize(obj["src"], obj["sport"], obj["dst"], obj["dport"],
+                              json_to_latin1(obj["method"]), json_to_latin1(obj["host"]),
+                              json_to_latin1(obj["uri"]), obj["status"]))
+    if summary is None:
+        raise RuntimeError(f"{trace}: no summary line (exit {p.returncode}): {p.stderr.decode()[:300]}")
+    return rows, p.returncode
+
+
+def load_explained(path):
+    explained = {}
+    if not os.path.exists(path):
+        return explained
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            parts = line.rstrip("\n").split("\t")
+            test, side, tup, why = parts[0], parts[1], parts[2], parts[3] if len(parts) > 3 else ""
+            explained.setdefault(test, []).append((side, tup, why))
+    return explained
+
+
+def fmt(t):
+    return "|".join(t)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--corpus", default=os.path.join(ROOT, "..", "shared", "corpus", "zeek"))
+    ap.add_argument("--bin", default=os.path.join(ROOT, "corscope"))
+    ap.add_argument("--report", action="store_true", help="print the per-trace table")
+    args = ap.parse_args()
+    index = os.path.join(args.corpus, "INDEX.tsv")
+    if not os.path.exists(index):
+        print(f"zeek corpus not found at {args.corpus}")
+        return 1
+    explained = load_explained(os.path.join(HERE, "explained.tsv"))
+    failures = 0
+    total_zeek = total_ours = total_match = 0
+    with open(index) as f:
+        next(f)
+        for line in f:
+            test, trace, baseline = line.rstrip("\n").split("\t")
+            zrows = zeek_rows(os.path.join(args.corpus, baseline))
+            orows, rc = corscope_rows(args.bin, os.path.join(args.corpus, trace))
+            zc, oc = collections.Counter(zrows), collections.Counter(orows)
+            only_zeek = list((zc - oc).elements())
+            only_ours = list((oc - zc).elements())
+            matched = sum((zc & oc).values())
+            total_zeek += len(zrows); total_ours += len(orows); total_match += matched
+            exp = explained.get(test, [])
+            exp_set = {(s, t) for s, t, _ in exp}
+            diffs = [("zeek", fmt(t)) for t in only_zeek] + [("ours", fmt(t)) for t in only_ours]
+            unexplained = [d for d in diffs if d not in exp_set]
+            stale = [e for e in exp_set if e not in set(diffs)]
+            ok = not unexplained and not stale and rc in (0,)
+            if args.report or not ok:
+                print(f"{'ok  ' if ok else 'FAIL'} {test}: zeek {len(zrows)}, corscope {len(orows)}, "
+                      f"agree {matched}, explained differences {len(diffs) - len(unexplained)}")
+            for side, t in unexplained:
+                print(f"    unexplained: only in {side}: {t}")
+            for side, t in stale:
+                print(f"    stale explanation (no longer differs): {side}: {t}")
+            if rc != 0:
+                print(f"    corscope exit status {rc}")
+            failures += not ok
+    print(f"zeek: {total_match} of {total_zeek} Zeek transactions matched, corscope reported {total_ours}; "
+          f"{failures} traces with unexplained differences")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
