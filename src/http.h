@@ -74,6 +74,9 @@ struct cs_http_stats {
     uint64_t header_cap_hits, header_lines_cap_hits, uri_cap_hits, pipeline_cap_hits;
     uint64_t upgrades;          /* 101 / CONNECT 2xx: the connection stops being HTTP */
     uint64_t http09;
+    /* added by http.c's owner (additive): */
+    uint64_t bad_header_lines;  /* header lines without a colon / fold without a header: skipped */
+    uint64_t framing_errors;    /* bad or conflicting Content-Length, bad chunk line, 64-bit overflow */
 };
 
 struct cs_http_conn;
@@ -98,5 +101,47 @@ void cs_http_conn_finish(struct cs_http_conn *c, enum cs_txn_end why,
 int cs_http_looks_like_request(const uint8_t *p, uint32_t n);
 /* Same for a server stream: starts with "HTTP/1." and a status code. */
 int cs_http_looks_like_response(const uint8_t *p, uint32_t n);
+
+/* ---- The pure scanner (http_scan.c), used by http.c and the tests. ----
+ * These never allocate; every output points into the caller's buffer. */
+
+/* A parsed start line.  For a request: method, uri, version (9 when the line
+ * has no version, i.e. HTTP/0.9).  For a response: version, status, reason. */
+struct cs_http_start {
+    const char *method; uint32_t method_len;
+    const char *uri;    uint32_t uri_len;
+    const char *reason; uint32_t reason_len;
+    int status;
+    int version;
+};
+
+/* Parses one complete request line p[0..n) (CR/LF already removed).
+ * Returns 0, or -1 when it is not a plausible request line.  allow09 also
+ * accepts "GET target" without a version (HTTP/0.9). */
+int cs_http_parse_request_line(const char *p, uint32_t n, bool allow09,
+                               struct cs_http_start *out);
+/* Parses one complete status line p[0..n) (CR/LF removed): 0 or -1. */
+int cs_http_parse_status_line(const char *p, uint32_t n, struct cs_http_start *out);
+
+/* Scans the header lines of buf[*off..len) into h[*n..max).  Stops at the
+ * empty line, at the end of the last complete line, or when h is full.
+ * Obsolete line folding extends the previous value in place (the CR/LF and
+ * indent inside it are overwritten with SP, which is why buf is writable).
+ * Lines without a colon are skipped and counted in *bad.  Returns 0 when the
+ * block was scanned to its end, 1 when h filled up first (*off is then where
+ * to resume once the caller has grown h). */
+int cs_http_scan_headers(char *buf, uint32_t len, uint32_t *off,
+                         corscope_header *h, uint32_t *n, uint32_t max, uint64_t *bad);
+
+/* Content-Length value (RFC 9110 §8.6): digits, or a list of identical
+ * values.  Returns 0 and *out, or -1 when invalid or overflowing. */
+int cs_http_parse_content_length(const char *v, size_t n, uint64_t *out);
+/* 1 when the last transfer coding of a Transfer-Encoding value is chunked. */
+int cs_http_te_chunked_last(const char *v, size_t n);
+/* Parses a chunk-size line (without CR/LF): hex digits, optional
+ * whitespace and ";ext".  Returns 0 and *out, -1 on garbage or 64-bit overflow. */
+int cs_http_parse_chunk_size(const char *p, uint32_t n, uint64_t *out);
+/* Case-insensitive comparison of a header name with a lowercase literal. */
+bool cs_http_name_is(const corscope_header *h, const char *lower, size_t lower_len);
 
 #endif

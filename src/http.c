@@ -1,0 +1,732 @@
+/* HTTP/1.x per-connection state machine: stream events of both directions ->
+ * messages -> request/response transactions.  The line scanning itself is in
+ * http_scan.c; this file owns buffering, body framing (RFC 9112 §6.3),
+ * pairing, gaps and resynchronisation.
+ *
+ * Each direction gathers one header block at a time in its own buffer
+ * (grown up to limits.max_header_bytes) and scans it in place when the empty
+ * line arrives.  A request's block is then copied into one allocation that
+ * lives in the connection's FIFO until its response (or the end) is seen;
+ * a response is reported straight from the server direction's buffer. */
+#include <stdlib.h>
+#include <string.h>
+#include "flow.h"
+#include "http.h"
+
+#define CS_HTTP_BUF_INITIAL   2048u   /* first size of a direction's block buffer */
+#define CS_HTTP_HDRS_INITIAL  32u     /* first size of a direction's header array */
+#define CS_HTTP_MAX_CHUNK_LINE 1024u  /* chunk-size line with extensions; longer = framing error */
+
+enum cs_http_state {
+    ST_MSG,          /* gathering a start line + header block (or resyncing) */
+    ST_SKIP,         /* skipping the rest of a garbage line */
+    ST_BODY_LEN,     /* Content-Length body: `remaining` bytes left */
+    ST_CHUNK_SIZE,   /* reading a chunk-size line */
+    ST_CHUNK_DATA,   /* inside a chunk: `remaining` bytes left */
+    ST_CHUNK_END,    /* the CRLF after chunk data */
+    ST_TRAILERS,     /* trailer lines after the last chunk, until an empty line */
+    ST_BODY_CLOSE,   /* body delimited by the close of the connection */
+    ST_DEAD,         /* no longer HTTP (upgrade, tunnel, closed): ignore bytes */
+};
+
+/* A request waiting for its response: one allocation holding the message,
+ * its header array and a copy of its header block. */
+struct cs_http_req {
+    struct cs_http_req *next;
+    struct cs_http_msg msg;
+    uint32_t index;
+    int interim_status;
+};
+
+struct cs_http_dir {
+    enum cs_http_state st;
+    char *buf;                  /* the header block being gathered; chunk lines */
+    uint32_t len, cap;
+    corscope_header *hdrs;
+    uint32_t hcap;
+    uint64_t line_bytes;        /* bytes of the current, unfinished line */
+    uint8_t line_first;         /* its first byte */
+    bool first_done;            /* the start line of the block is complete */
+    bool resync;                /* searching for a start line after gap/garbage */
+    uint32_t msg_flags;         /* CS_MSG_* gathered for the message in progress */
+    uint64_t frame;             /* first frame of the message in progress */
+    cs_time_ns ts;
+    uint64_t remaining;         /* body or chunk bytes left */
+};
+
+struct cs_http_conn {
+    struct cs_limits lim;
+    struct cs_http_stats *stats;
+    cs_http_txn_cb cb;
+    void *ctx;
+    struct cs_http_dir dir[2];
+    struct cs_http_req *head, *tail;   /* FIFO of waiting requests, oldest first */
+    uint32_t n_waiting;
+    uint32_t n_requests;               /* requests seen: the next txn index */
+    struct cs_http_req *body_req;      /* request whose body the client is sending */
+};
+
+struct cs_http_conn *cs_http_conn_new(const struct cs_limits *limits,
+                                      struct cs_http_stats *stats,
+                                      cs_http_txn_cb cb, void *ctx)
+{
+    struct cs_http_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->lim = *limits;
+    c->stats = stats;
+    c->cb = cb;
+    c->ctx = ctx;
+    return c;
+}
+
+/* Makes d->buf hold at least `need` bytes.  0, or -1 when out of memory. */
+static int buf_reserve(struct cs_http_dir *d, uint32_t need)
+{
+    if (need <= d->cap)
+        return 0;
+    uint32_t cap = d->cap ? d->cap : CS_HTTP_BUF_INITIAL;
+    while (cap < need)
+        cap = cap > UINT32_MAX / 2 ? need : cap * 2;
+    char *b = realloc(d->buf, cap);
+    if (!b)
+        return -1;
+    d->buf = b;
+    d->cap = cap;
+    return 0;
+}
+
+static void msg_reset(struct cs_http_dir *d)
+{
+    d->len = 0;
+    d->line_bytes = 0;
+    d->first_done = false;
+    d->msg_flags = 0;
+}
+
+/* ---- the FIFO of waiting requests and reporting ---- */
+
+static void report(struct cs_http_conn *c, struct cs_http_req *r, const struct cs_http_msg *resp,
+                   enum cs_txn_end end, uint64_t frame, cs_time_ns ts)
+{
+    struct cs_http_txn t = {
+        .req = &r->msg, .resp = resp, .interim_status = r->interim_status, .end = end,
+        .index = r->index, .end_frame = frame, .end_ts = ts,
+    };
+    c->stats->transactions++;
+    if (end != CS_TXN_ANSWERED)
+        c->stats->unanswered++;
+    if (c->cb)
+        c->cb(c->ctx, &t);
+}
+
+static struct cs_http_req *fifo_pop(struct cs_http_conn *c)
+{
+    struct cs_http_req *r = c->head;
+    if (!r)
+        return NULL;
+    c->head = r->next;
+    if (!c->head)
+        c->tail = NULL;
+    c->n_waiting--;
+    if (c->body_req == r)
+        c->body_req = NULL;
+    return r;
+}
+
+/* Reports and frees every waiting request with `end`. */
+static void fifo_flush(struct cs_http_conn *c, enum cs_txn_end end, uint64_t frame, cs_time_ns ts)
+{
+    struct cs_http_req *r;
+    while ((r = fifo_pop(c)) != NULL) {
+        report(c, r, NULL, end, frame, ts);
+        free(r);
+    }
+}
+
+/* Server-direction gap outside a known-length body: we cannot know how many
+ * responses were lost.  Heuristic (simple, explainable): every request that
+ * was already sent when the gap was revealed (request frame <= gap frame) is
+ * reported as CS_TXN_GAP; requests sent after it stay waiting and pair with
+ * the responses found after resynchronisation. */
+static void fifo_gap(struct cs_http_conn *c, uint64_t frame, cs_time_ns ts)
+{
+    struct cs_http_req **pp = &c->head, *r, *last = NULL;
+    while ((r = *pp) != NULL) {
+        if (r->msg.frame <= frame) {
+            *pp = r->next;
+            c->n_waiting--;
+            if (c->body_req == r)
+                c->body_req = NULL;
+            report(c, r, NULL, CS_TXN_GAP, frame, ts);
+            free(r);
+        } else {
+            last = r;
+            pp = &r->next;
+        }
+    }
+    c->tail = last;
+}
+
+/* ---- framing (RFC 9112 §6.3) ---- */
+
+enum framing { FR_NONE, FR_LEN, FR_CHUNKED, FR_CLOSE, FR_ERROR };
+
+/* Chooses the body framing of a message from its headers.  Transfer-Encoding
+ * wins over Content-Length; chunked must be the last coding, otherwise a
+ * response is close-delimited and a request is an error. */
+static enum framing body_framing(const struct cs_http_msg *m, bool is_request, uint64_t *len)
+{
+    bool te = false, chunked = false, have_cl = false, bad_cl = false;
+    uint64_t cl = 0;
+    for (uint32_t i = 0; i < m->n_headers; i++) {
+        const corscope_header *h = &m->headers[i];
+        if (cs_http_name_is(h, "transfer-encoding", 17)) {
+            te = true;
+            chunked = cs_http_te_chunked_last(h->value, h->value_len) == 1;
+        } else if (cs_http_name_is(h, "content-length", 14)) {
+            uint64_t v;
+            if (cs_http_parse_content_length(h->value, h->value_len, &v) < 0 || (have_cl && v != cl))
+                bad_cl = true;
+            have_cl = true;
+            cl = v;
+        }
+    }
+    if (te)
+        return chunked ? FR_CHUNKED : (is_request ? FR_ERROR : FR_CLOSE);
+    if (bad_cl)
+        return FR_ERROR;
+    if (have_cl) {
+        *len = cl;
+        return cl ? FR_LEN : FR_NONE;
+    }
+    return is_request ? FR_NONE : FR_CLOSE;
+}
+
+/* The direction lost its place (gap or framing error): forget the partial
+ * message and look for a start line from the next byte on. */
+static void lose_sync(struct cs_http_conn *c, struct cs_http_dir *d)
+{
+    if (!d->resync) {
+        d->resync = true;
+        c->stats->resyncs++;
+    }
+    c->stats->garbage_bytes += d->len;
+    msg_reset(d);
+    d->st = ST_MSG;
+    if (d == &c->dir[CS_DIR_C2S])
+        c->body_req = NULL;
+}
+
+static void set_body_state(struct cs_http_conn *c, struct cs_http_dir *d, enum framing f, uint64_t len)
+{
+    switch (f) {
+    case FR_NONE:    d->st = ST_MSG; break;
+    case FR_LEN:     d->st = ST_BODY_LEN; d->remaining = len; break;
+    case FR_CHUNKED: d->st = ST_CHUNK_SIZE; break;
+    case FR_CLOSE:   d->st = ST_BODY_CLOSE; break;
+    case FR_ERROR:
+        /* The message itself was reported; what follows cannot be framed. */
+        c->stats->framing_errors++;
+        msg_reset(d);
+        lose_sync(c, d);
+        break;
+    }
+}
+
+/* ---- complete header blocks ---- */
+
+static void handle_request(struct cs_http_conn *c, struct cs_http_dir *d, struct cs_http_msg *m)
+{
+    c->stats->requests++;
+    if (m->version == 9)
+        c->stats->http09++;
+    uint64_t blen = 0;
+    enum framing f = m->version == 9 ? FR_NONE : body_framing(m, true, &blen);
+    if (f == FR_CHUNKED)
+        m->flags |= CS_MSG_CHUNKED;
+
+    size_t hbytes = (size_t)m->n_headers * sizeof(corscope_header);
+    struct cs_http_req *r = malloc(sizeof *r + hbytes + d->len);
+    if (!r) {
+        /* Out of memory: the request cannot wait; report it now. */
+        struct cs_http_req tmp = { .msg = *m, .index = c->n_requests++ };
+        c->stats->pipeline_cap_hits++;
+        report(c, &tmp, NULL, CS_TXN_EVICTED, m->frame_end, 0);
+    } else {
+        if (c->n_waiting >= c->lim.max_pipeline) {
+            struct cs_http_req *old = fifo_pop(c);
+            c->stats->pipeline_cap_hits++;
+            if (old) {
+                report(c, old, NULL, CS_TXN_EVICTED, m->frame, m->ts);
+                free(old);
+            }
+        }
+        corscope_header *h = (corscope_header *)(r + 1);
+        char *blk = (char *)h + hbytes;
+        memcpy(blk, d->buf, d->len);
+        ptrdiff_t delta = blk - d->buf;
+        r->next = NULL;
+        r->msg = *m;
+        r->msg.method = m->method + delta;
+        r->msg.uri = m->uri + delta;
+        r->msg.reason = m->reason + delta;
+        for (uint32_t i = 0; i < m->n_headers; i++) {
+            h[i] = m->headers[i];
+            h[i].name = m->headers[i].name + delta;
+            h[i].value = m->headers[i].value + delta;
+        }
+        r->msg.headers = h;
+        r->index = c->n_requests++;
+        r->interim_status = 0;
+        if (c->tail)
+            c->tail->next = r;
+        else
+            c->head = r;
+        c->tail = r;
+        c->n_waiting++;
+        c->body_req = (f == FR_LEN || f == FR_CHUNKED) ? r : NULL;
+    }
+    if (m->version == 9) {
+        d->st = ST_DEAD;            /* HTTP/0.9: one request per connection */
+        return;
+    }
+    set_body_state(c, d, f, blen);
+}
+
+static void upgrade(struct cs_http_conn *c)
+{
+    c->stats->upgrades++;
+    c->dir[0].st = ST_DEAD;
+    c->dir[1].st = ST_DEAD;
+}
+
+static void handle_response(struct cs_http_conn *c, struct cs_http_dir *d, struct cs_http_msg *m)
+{
+    c->stats->responses++;
+    struct cs_http_req *r = c->head;
+    int st = m->status;
+    bool head = false, connect = false;
+    if (!r)
+        c->stats->orphan_responses++;
+    if (st >= 100 && st < 200 && st != 101) {
+        /* Interim (RFC 9110 §15.2): the final response is still to come. */
+        if (r)
+            r->interim_status = st;
+        d->st = ST_MSG;
+        return;
+    }
+    if (r) {
+        head = r->msg.method_len == 4 && memcmp(r->msg.method, "HEAD", 4) == 0;
+        connect = r->msg.method_len == 7 && memcmp(r->msg.method, "CONNECT", 7) == 0;
+    }
+    bool tunnel = st == 101 || (connect && st >= 200 && st < 300);
+    uint64_t blen = 0;
+    enum framing f = body_framing(m, false, &blen);
+    if (tunnel || head || st == 204 || st == 304 || (st >= 100 && st < 200))
+        f = FR_NONE;
+    if (f == FR_CHUNKED)
+        m->flags |= CS_MSG_CHUNKED;
+    if (r) {
+        fifo_pop(c);
+        report(c, r, m, CS_TXN_ANSWERED, m->frame_end, m->ts);
+        free(r);
+    }
+    if (tunnel) {
+        upgrade(c);
+        return;
+    }
+    set_body_state(c, d, f, blen);
+}
+
+/* The header block in d->buf is complete (or cut short by FIN): scan it,
+ * build the message and hand it on.  The start line was validated when it
+ * arrived, so parsing it again cannot fail. */
+static void complete_block(struct cs_http_conn *c, int dir, struct cs_http_dir *d, uint64_t frame_end)
+{
+    const char *nl = memchr(d->buf, '\n', d->len);
+    uint32_t l1 = nl ? (uint32_t)(nl - d->buf) : d->len;
+    uint32_t off = nl ? l1 + 1 : d->len;
+    if (l1 && d->buf[l1 - 1] == '\r')
+        l1--;
+    struct cs_http_start s;
+    int rc = dir == CS_DIR_C2S ? cs_http_parse_request_line(d->buf, l1, true, &s)
+                               : cs_http_parse_status_line(d->buf, l1, &s);
+    if (rc < 0) {
+        lose_sync(c, d);
+        return;
+    }
+    uint32_t nh = 0;
+    for (;;) {
+        if (cs_http_scan_headers(d->buf, d->len, &off, d->hdrs, &nh, d->hcap,
+                                 &c->stats->bad_header_lines) == 0)
+            break;
+        uint32_t want = d->hcap ? d->hcap * 2 : CS_HTTP_HDRS_INITIAL;
+        if (want > c->lim.max_header_lines)
+            want = c->lim.max_header_lines;
+        corscope_header *h = want > d->hcap ? realloc(d->hdrs, want * sizeof *h) : NULL;
+        if (!h) {
+            c->stats->header_lines_cap_hits++;
+            d->msg_flags |= CS_MSG_HEADERS_CUT;
+            break;
+        }
+        d->hdrs = h;
+        d->hcap = want;
+    }
+    struct cs_http_msg m = {
+        .method = s.method, .method_len = s.method_len, .uri = s.uri, .uri_len = s.uri_len,
+        .status = s.status, .reason = s.reason, .reason_len = s.reason_len,
+        .version = s.version, .headers = d->hdrs, .n_headers = nh,
+        .frame = d->frame, .ts = d->ts, .frame_end = frame_end, .flags = d->msg_flags,
+    };
+    if (m.uri_len > c->lim.max_uri_bytes) {
+        m.uri_len = c->lim.max_uri_bytes;
+        m.flags |= CS_MSG_URI_CUT;
+        c->stats->uri_cap_hits++;
+    }
+    if (dir == CS_DIR_C2S)
+        handle_request(c, d, &m);
+    else
+        handle_response(c, d, &m);
+    /* handle_* may have resynced (which resets the message) or set a body state. */
+    d->len = 0;
+    d->line_bytes = 0;
+    d->first_done = false;
+    d->msg_flags = 0;
+}
+
+/* Bytes that cannot start a message: counted, and the direction resyncs. */
+static void garbage(struct cs_http_conn *c, struct cs_http_dir *d, uint64_t n)
+{
+    if (!d->resync) {
+        d->resync = true;
+        c->stats->resyncs++;
+    }
+    c->stats->garbage_bytes += n;
+}
+
+/* ST_MSG, start line not yet complete: gathers it, rejects garbage early
+ * (cs_http_looks_like_*), validates it once its '\n' arrives.  Returns the
+ * bytes consumed. */
+static uint32_t feed_start_line(struct cs_http_conn *c, int dir, struct cs_http_dir *d,
+                                const uint8_t *p, uint32_t n, uint64_t frame, cs_time_ns ts)
+{
+    const uint8_t *nl = memchr(p, '\n', n);
+    uint32_t take = nl ? (uint32_t)(nl - p) + 1 : n;
+    if (d->len == 0) {
+        d->frame = frame;
+        d->ts = ts;
+    }
+    if ((uint64_t)d->len + take > c->lim.max_header_bytes || buf_reserve(d, d->len + take) < 0) {
+        /* A start line longer than the whole header budget: not one we keep. */
+        c->stats->header_cap_hits++;
+        garbage(c, d, (uint64_t)d->len + take);
+        d->len = 0;
+        if (!nl)
+            d->st = ST_SKIP;
+        return take;
+    }
+    memcpy(d->buf + d->len, p, take);
+    d->len += take;
+    const uint8_t *b = (const uint8_t *)d->buf;
+    if (!nl) {
+        if (d->len == 1 && b[0] == '\r')
+            return take;
+        int r = dir == CS_DIR_C2S ? cs_http_looks_like_request(b, d->len)
+                                  : cs_http_looks_like_response(b, d->len);
+        if (r == 0) {
+            garbage(c, d, d->len);
+            d->len = 0;
+            d->st = ST_SKIP;
+        }
+        return take;
+    }
+    uint32_t ll = d->len - 1;
+    if (ll && b[ll - 1] == '\r')
+        ll--;
+    if (ll == 0) {                 /* empty line between messages (RFC 9112 §2.2) */
+        d->len = 0;
+        return take;
+    }
+    struct cs_http_start s;
+    bool allow09 = !d->resync && c->n_requests == 0;
+    int rc = dir == CS_DIR_C2S ? cs_http_parse_request_line(d->buf, ll, allow09, &s)
+                               : cs_http_parse_status_line(d->buf, ll, &s);
+    if (rc < 0) {
+        garbage(c, d, d->len);
+        d->len = 0;
+        return take;
+    }
+    if (d->resync) {
+        d->msg_flags |= CS_MSG_AFTER_RESYNC;
+        d->resync = false;
+    }
+    d->first_done = true;
+    d->line_bytes = 0;
+    if (s.version == 9)
+        complete_block(c, dir, d, frame);
+    return take;
+}
+
+/* ST_MSG after the start line: finds the empty line that ends the block with
+ * memchr, appends what belongs to the block (up to the byte cap), and
+ * completes it.  Returns the bytes consumed. */
+static uint32_t feed_headers(struct cs_http_conn *c, int dir, struct cs_http_dir *d,
+                             const uint8_t *p, uint32_t n, uint64_t frame)
+{
+    const uint8_t *q = p, *e = p + n;
+    bool done = false;
+    while (q < e) {
+        const uint8_t *nl = memchr(q, '\n', (size_t)(e - q));
+        if (!nl) {
+            if (d->line_bytes == 0)
+                d->line_first = *q;
+            d->line_bytes += (uint64_t)(e - q);
+            q = e;
+            break;
+        }
+        uint64_t ll = d->line_bytes + (uint64_t)(nl - q);
+        uint8_t first = d->line_bytes ? d->line_first : (nl > q ? *q : 0);
+        d->line_bytes = 0;
+        q = nl + 1;
+        if (ll == 0 || (ll == 1 && first == '\r')) {
+            done = true;
+            break;
+        }
+    }
+    uint32_t take = (uint32_t)(q - p);
+    if (!(d->msg_flags & CS_MSG_HEADERS_CUT)) {
+        uint32_t room = c->lim.max_header_bytes > d->len ? c->lim.max_header_bytes - d->len : 0;
+        uint32_t copy = take < room ? take : room;
+        if (buf_reserve(d, d->len + copy) < 0)
+            copy = 0;
+        memcpy(d->buf + d->len, p, copy);
+        d->len += copy;
+        if (copy < take) {
+            d->msg_flags |= CS_MSG_HEADERS_CUT;
+            c->stats->header_cap_hits++;
+        }
+    }
+    if (done)
+        complete_block(c, dir, d, frame);
+    return take;
+}
+
+/* Gathers one line for the chunk states.  With store, its bytes (without
+ * '\n') go to d->buf up to CS_HTTP_MAX_CHUNK_LINE (*too_long is set beyond).
+ * Returns bytes consumed; *complete when the '\n' was seen. */
+static uint32_t feed_line(struct cs_http_dir *d, const uint8_t *p, uint32_t n, bool store,
+                          bool *complete, bool *too_long)
+{
+    const uint8_t *nl = memchr(p, '\n', n);
+    uint32_t seg = nl ? (uint32_t)(nl - p) : n;
+    if (d->line_bytes == 0 && seg > 0)
+        d->line_first = p[0];
+    if (store) {
+        if ((uint64_t)d->len + seg <= CS_HTTP_MAX_CHUNK_LINE && buf_reserve(d, CS_HTTP_MAX_CHUNK_LINE) == 0) {
+            memcpy(d->buf + d->len, p, seg);
+            d->len += seg;
+        } else {
+            *too_long = true;
+        }
+    }
+    d->line_bytes += seg;
+    *complete = nl != NULL;
+    return nl ? seg + 1 : n;
+}
+
+static bool line_is_empty(const struct cs_http_dir *d)
+{
+    return d->line_bytes == 0 || (d->line_bytes == 1 && d->line_first == '\r');
+}
+
+static void body_done(struct cs_http_conn *c, int dir, struct cs_http_dir *d)
+{
+    msg_reset(d);
+    d->st = ST_MSG;
+    if (dir == CS_DIR_C2S)
+        c->body_req = NULL;
+}
+
+/* Everything of one DATA event, state by state.  Each state consumes at
+ * least one byte per turn, so the loop ends. */
+static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n,
+                 uint64_t frame, cs_time_ns ts)
+{
+    struct cs_http_dir *d = &c->dir[dir];
+    while (n > 0) {
+        uint32_t k = n;
+        bool complete = false, too_long = false;
+        switch (d->st) {
+        case ST_DEAD:
+            return;
+        case ST_MSG:
+            if (dir == CS_DIR_S2C && d->len == 0 && !d->first_done && c->head &&
+                c->head->msg.version == 9) {
+                /* HTTP/0.9: the response is the rest of the stream, with no
+                 * status line.  Reported as status 0, version 9. */
+                struct cs_http_req *r = fifo_pop(c);
+                struct cs_http_msg m = { .version = 9, .frame = frame, .ts = ts, .frame_end = frame };
+                c->stats->responses++;
+                report(c, r, &m, CS_TXN_ANSWERED, frame, ts);
+                free(r);
+                d->st = ST_BODY_CLOSE;
+                continue;
+            }
+            k = d->first_done ? feed_headers(c, dir, d, p, n, frame)
+                              : feed_start_line(c, dir, d, p, n, frame, ts);
+            break;
+        case ST_SKIP: {
+            const uint8_t *nl = memchr(p, '\n', n);
+            if (nl) {
+                k = (uint32_t)(nl - p) + 1;
+                d->st = ST_MSG;
+            }
+            c->stats->garbage_bytes += k;
+            break;
+        }
+        case ST_BODY_LEN:
+        case ST_CHUNK_DATA:
+            if (d->remaining < k)
+                k = (uint32_t)d->remaining;
+            d->remaining -= k;
+            if (d->remaining == 0) {
+                if (d->st == ST_BODY_LEN) {
+                    body_done(c, dir, d);
+                } else {
+                    d->st = ST_CHUNK_END;
+                    d->line_bytes = 0;
+                }
+            }
+            break;
+        case ST_CHUNK_SIZE:
+            k = feed_line(d, p, n, true, &complete, &too_long);
+            if (too_long)
+                d->msg_flags |= CS_MSG_HEADERS_CUT; /* marks the line as unusable */
+            if (complete) {
+                uint64_t size = 0;
+                uint32_t ll = d->len;
+                if (ll && d->buf[ll - 1] == '\r')
+                    ll--;
+                bool bad = (d->msg_flags & CS_MSG_HEADERS_CUT) ||
+                           cs_http_parse_chunk_size(d->buf, ll, &size) < 0;
+                d->len = 0;
+                d->line_bytes = 0;
+                d->msg_flags = 0;
+                if (bad) {
+                    c->stats->framing_errors++;
+                    lose_sync(c, d);
+                } else if (size == 0) {
+                    d->st = ST_TRAILERS;
+                } else {
+                    d->st = ST_CHUNK_DATA;
+                    d->remaining = size;
+                }
+            }
+            break;
+        case ST_CHUNK_END:
+        case ST_TRAILERS:
+            k = feed_line(d, p, n, false, &complete, &too_long);
+            if (complete) {
+                bool empty = line_is_empty(d);
+                d->line_bytes = 0;
+                if (d->st == ST_CHUNK_END) {
+                    if (empty) {
+                        d->st = ST_CHUNK_SIZE;
+                    } else {
+                        c->stats->framing_errors++;
+                        lose_sync(c, d);
+                    }
+                } else if (empty) {
+                    body_done(c, dir, d);
+                }
+            }
+            break;
+        case ST_BODY_CLOSE:
+            break;
+        }
+        p += k;
+        n -= k;
+    }
+}
+
+/* A gap of len bytes.  Inside a known-length body or chunk it is just
+ * skipped (CS_MSG_BODY_GAP); anywhere else the direction resyncs. */
+static void gap(struct cs_http_conn *c, int dir, uint32_t len, uint64_t frame, cs_time_ns ts)
+{
+    struct cs_http_dir *d = &c->dir[dir];
+    c->stats->gaps++;
+    c->stats->gap_bytes += len;
+    if (d->st == ST_DEAD)
+        return;
+    if ((d->st == ST_BODY_LEN || d->st == ST_CHUNK_DATA) && len <= d->remaining) {
+        if (dir == CS_DIR_C2S && c->body_req)
+            c->body_req->msg.flags |= CS_MSG_BODY_GAP;
+        d->remaining -= len;
+        if (d->remaining == 0) {
+            if (d->st == ST_BODY_LEN) {
+                body_done(c, dir, d);
+            } else {
+                d->st = ST_CHUNK_END;
+                d->line_bytes = 0;
+            }
+        }
+        return;
+    }
+    lose_sync(c, d);
+    if (dir == CS_DIR_S2C)
+        fifo_gap(c, frame, ts);
+}
+
+/* A header block still open when the direction ends is completed as it is,
+ * flagged CS_MSG_INCOMPLETE (only if its start line was whole). */
+static void finish_partial(struct cs_http_conn *c, int dir, uint64_t frame)
+{
+    struct cs_http_dir *d = &c->dir[dir];
+    if (d->st == ST_MSG && d->first_done) {
+        d->msg_flags |= CS_MSG_INCOMPLETE;
+        complete_block(c, dir, d, frame);
+    }
+}
+
+void cs_http_conn_event(struct cs_http_conn *c, int dir, const struct cs_stream_event *ev)
+{
+    if (!c || (dir != CS_DIR_C2S && dir != CS_DIR_S2C))
+        return;
+    switch (ev->kind) {
+    case CS_STREAM_DATA:
+        if (ev->data && ev->len)
+            feed(c, dir, ev->data, ev->len, ev->frame, ev->ts);
+        break;
+    case CS_STREAM_GAP:
+        gap(c, dir, ev->len, ev->frame, ev->ts);
+        break;
+    case CS_STREAM_FIN:
+        finish_partial(c, dir, ev->frame);
+        c->dir[dir].st = ST_DEAD;
+        /* A client may half-close after its request; only the server's FIN
+         * means no more responses. */
+        if (dir == CS_DIR_S2C)
+            fifo_flush(c, CS_TXN_CLOSED, ev->frame, ev->ts);
+        break;
+    case CS_STREAM_RST:
+        c->dir[0].st = ST_DEAD;
+        c->dir[1].st = ST_DEAD;
+        fifo_flush(c, CS_TXN_RESET, ev->frame, ev->ts);
+        break;
+    }
+}
+
+void cs_http_conn_finish(struct cs_http_conn *c, enum cs_txn_end why, uint64_t frame, cs_time_ns ts)
+{
+    if (!c)
+        return;
+    finish_partial(c, CS_DIR_C2S, frame);
+    finish_partial(c, CS_DIR_S2C, frame);
+    fifo_flush(c, why, frame, ts);
+    for (int i = 0; i < 2; i++) {
+        free(c->dir[i].buf);
+        free(c->dir[i].hdrs);
+    }
+    free(c);
+}

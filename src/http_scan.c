@@ -1,0 +1,328 @@
+/* The pure HTTP/1.x line scanner: start lines, header lines, framing values.
+ *
+ * Nothing here allocates or keeps state; every output is a pointer and a
+ * length into the caller's buffer (picohttpparser style).  Lines are found
+ * with memchr('\n') and names with memchr(':'), so a header block is walked
+ * a few times at memchr speed rather than byte by byte.  http.c owns the
+ * per-connection state machine built on top. */
+#include <string.h>
+#include <strings.h>
+#include "http.h"
+
+#define CS_HTTP_MAX_METHOD 20u  /* longest method token we consider plausible */
+
+static inline bool is_upper_method_char(uint8_t ch)
+{
+    return (ch >= 'A' && ch <= 'Z') || ch == '-' || ch == '_';
+}
+
+static inline bool is_digit(uint8_t ch) { return ch >= '0' && ch <= '9'; }
+
+/* A request-target byte: visible and not SP (RFC 9112 §3.2); bytes >= 0x80
+ * are tolerated (some clients send raw UTF-8). */
+static inline bool is_target_char(uint8_t ch) { return ch > 0x20 && ch != 0x7f; }
+
+static inline bool is_ows(uint8_t ch) { return ch == ' ' || ch == '\t'; }
+
+static const char *const known_methods[] = {
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+    "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "REPORT",
+    "SEARCH", "PURGE", NULL,
+};
+
+static bool is_known_method(const uint8_t *p, uint32_t n)
+{
+    for (const char *const *m = known_methods; *m; m++)
+        if (strlen(*m) == n && memcmp(*m, p, n) == 0)
+            return true;
+    return false;
+}
+
+/* Compares p[0..n) with the prefix of lit: 1 all of lit matched, 0 mismatch,
+ * -1 p ended first. */
+static int prefix_match(const uint8_t *p, uint32_t n, const char *lit, uint32_t litlen)
+{
+    uint32_t k = n < litlen ? n : litlen;
+    if (memcmp(p, lit, k) != 0)
+        return 0;
+    return k == litlen ? 1 : -1;
+}
+
+/* See http.h.  A known method followed by SP and the start of a target is
+ * enough for 1 (so "GET /" counts); an unknown uppercase token needs the
+ * whole "SP target SP HTTP/1.x". */
+int cs_http_looks_like_request(const uint8_t *p, uint32_t n)
+{
+    uint32_t i = 0;
+    while (i < n && i <= CS_HTTP_MAX_METHOD && is_upper_method_char(p[i]))
+        i++;
+    if (i == n)
+        return i > CS_HTTP_MAX_METHOD ? 0 : -1;
+    if (i == 0 || i > CS_HTTP_MAX_METHOD || p[i] != ' ')
+        return 0;
+    bool known = is_known_method(p, i);
+    uint32_t t = ++i;
+    while (i < n && is_target_char(p[i]))
+        i++;
+    if (i == t)
+        return i == n ? -1 : 0;
+    if (known && (p[t] == '/' || p[t] == '*' || (p[t] | 0x20) >= 'a'))
+        return 1;
+    if (i == n)
+        return -1;
+    if (p[i] != ' ')
+        return 0;
+    i++;
+    int m = prefix_match(p + i, n - i, "HTTP/1.", 7);
+    if (m <= 0)
+        return m;
+    i += 7;
+    if (i == n)
+        return -1;
+    return is_digit(p[i]) ? 1 : 0;
+}
+
+int cs_http_looks_like_response(const uint8_t *p, uint32_t n)
+{
+    int m = prefix_match(p, n, "HTTP/1.", 7);
+    if (m <= 0)
+        return m;
+    /* "HTTP/1.x SP ddd" */
+    static const char cls[] = "d ddd";
+    for (uint32_t k = 0; k < 5; k++) {
+        if (7 + k >= n)
+            return -1;
+        uint8_t ch = p[7 + k];
+        if (cls[k] == 'd' ? !is_digit(ch) : ch != ' ')
+            return 0;
+    }
+    return 1;
+}
+
+/* "HTTP/1.d" at p[0..8): returns 10 + d, or -1. */
+static int parse_version(const char *p, uint32_t n)
+{
+    if (n != 8 || memcmp(p, "HTTP/1.", 7) != 0 || !is_digit((uint8_t)p[7]))
+        return -1;
+    return 10 + (p[7] - '0');
+}
+
+/* RFC 9112 §3: method SP request-target SP HTTP-version. */
+int cs_http_parse_request_line(const char *p, uint32_t n, bool allow09,
+                               struct cs_http_start *out)
+{
+    const uint8_t *u = (const uint8_t *)p;
+    uint32_t i = 0;
+    while (i < n && is_upper_method_char(u[i]))
+        i++;
+    if (i == 0 || i > CS_HTTP_MAX_METHOD || i == n || u[i] != ' ')
+        return -1;
+    memset(out, 0, sizeof *out);
+    out->method = p;
+    out->method_len = i;
+    uint32_t t = ++i;
+    while (i < n && is_target_char(u[i]))
+        i++;
+    if (i == t)
+        return -1;
+    out->uri = p + t;
+    out->uri_len = i - t;
+    if (i == n) {
+        /* HTTP/0.9 simple request: "GET target" (RFC 1945 §4.1). */
+        if (!allow09 || out->method_len != 3 || memcmp(p, "GET", 3) != 0)
+            return -1;
+        out->version = 9;
+        return 0;
+    }
+    if (u[i] != ' ')
+        return -1;
+    i++;
+    out->version = parse_version(p + i, n - i);
+    return out->version < 0 ? -1 : 0;
+}
+
+/* RFC 9112 §4: HTTP-version SP 3DIGIT SP [reason-phrase].  A missing SP
+ * before an empty reason is tolerated. */
+int cs_http_parse_status_line(const char *p, uint32_t n, struct cs_http_start *out)
+{
+    const uint8_t *u = (const uint8_t *)p;
+    if (n < 12)
+        return -1;
+    memset(out, 0, sizeof *out);
+    out->version = parse_version(p, 8);
+    if (out->version < 0 || u[8] != ' ' || !is_digit(u[9]) || !is_digit(u[10]) || !is_digit(u[11]))
+        return -1;
+    out->status = (u[9] - '0') * 100 + (u[10] - '0') * 10 + (u[11] - '0');
+    if (n == 12) {
+        out->reason = p + 12;
+        return 0;
+    }
+    if (u[12] != ' ')
+        return -1;
+    out->reason = p + 13;
+    out->reason_len = n - 13;
+    return 0;
+}
+
+/* One header line [s, e) without its line ending. */
+static void scan_one_line(char *s, char *e, corscope_header *h, uint32_t *n, uint64_t *bad)
+{
+    if (is_ows((uint8_t)*s)) {
+        /* RFC 9112 §5.2 obs-fold: continues the previous value.  We extend the
+         * previous value's span over the line ending and the indent and blank
+         * those bytes out to SP, as the RFC allows a recipient to do. */
+        char *v = s, *ve = e;
+        while (v < ve && is_ows((uint8_t)*v))
+            v++;
+        while (ve > v && is_ows((uint8_t)ve[-1]))
+            ve--;
+        if (*n == 0) {
+            (*bad)++;
+            return;
+        }
+        corscope_header *prev = &h[*n - 1];
+        if (v == ve)
+            return;
+        if (prev->value_len == 0) {
+            prev->value = v;
+            prev->value_len = (size_t)(ve - v);
+            return;
+        }
+        char *gap = (char *)prev->value + prev->value_len;
+        for (char *q = gap; q < v; q++)
+            *q = ' ';
+        prev->value_len = (size_t)(ve - prev->value);
+        return;
+    }
+    char *colon = memchr(s, ':', (size_t)(e - s));
+    char *ne = colon;
+    if (colon)
+        while (ne > s && is_ows((uint8_t)ne[-1]))
+            ne--;
+    if (!colon || ne == s) {
+        (*bad)++;
+        return;
+    }
+    char *v = colon + 1, *ve = e;
+    while (v < ve && is_ows((uint8_t)*v))
+        v++;
+    while (ve > v && is_ows((uint8_t)ve[-1]))
+        ve--;
+    corscope_header *o = &h[(*n)++];
+    o->name = s;
+    o->name_len = (size_t)(ne - s);
+    o->value = v;
+    o->value_len = (size_t)(ve - v);
+}
+
+int cs_http_scan_headers(char *buf, uint32_t len, uint32_t *off,
+                         corscope_header *h, uint32_t *n, uint32_t max, uint64_t *bad)
+{
+    char *p = buf + *off, *end = buf + len;
+    while (p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            break;                        /* a partial line (cut block): dropped */
+        char *e = nl;
+        if (e > p && e[-1] == '\r')
+            e--;
+        if (e == p)
+            break;                        /* the empty line: end of the block */
+        bool fold = is_ows((uint8_t)*p);
+        if (!fold && *n >= max) {
+            *off = (uint32_t)(p - buf);
+            return 1;
+        }
+        scan_one_line(p, e, h, n, bad);
+        p = nl + 1;
+    }
+    *off = (uint32_t)(p - buf);
+    return 0;
+}
+
+int cs_http_parse_content_length(const char *v, size_t n, uint64_t *out)
+{
+    const uint8_t *u = (const uint8_t *)v;
+    size_t i = 0;
+    bool have = false;
+    uint64_t first = 0;
+    for (;;) {
+        while (i < n && is_ows(u[i]))
+            i++;
+        if (i == n || !is_digit(u[i]))
+            return -1;
+        uint64_t x = 0;
+        while (i < n && is_digit(u[i])) {
+            uint64_t d = (uint64_t)(u[i] - '0');
+            if (x > (UINT64_MAX - d) / 10)
+                return -1;
+            x = x * 10 + d;
+            i++;
+        }
+        if (have && x != first)
+            return -1;
+        first = x;
+        have = true;
+        while (i < n && is_ows(u[i]))
+            i++;
+        if (i == n)
+            break;
+        if (u[i] != ',')
+            return -1;
+        i++;
+    }
+    *out = first;
+    return 0;
+}
+
+int cs_http_te_chunked_last(const char *v, size_t n)
+{
+    const char *last = v;
+    const char *c;
+    while ((c = memchr(last, ',', n - (size_t)(last - v))) != NULL)
+        last = c + 1;
+    const char *e = v + n;
+    while (last < e && is_ows((uint8_t)*last))
+        last++;
+    const char *semi = memchr(last, ';', (size_t)(e - last));
+    if (semi)
+        e = semi;
+    while (e > last && is_ows((uint8_t)e[-1]))
+        e--;
+    return (e - last == 7 && strncasecmp(last, "chunked", 7) == 0) ? 1 : 0;
+}
+
+/* RFC 9112 §7.1: chunk-size [chunk-ext].  BWS before ';' is tolerated. */
+int cs_http_parse_chunk_size(const char *p, uint32_t n, uint64_t *out)
+{
+    const uint8_t *u = (const uint8_t *)p;
+    uint32_t i = 0;
+    uint64_t x = 0;
+    while (i < n) {
+        uint8_t ch = u[i];
+        unsigned d;
+        if (is_digit(ch))
+            d = ch - '0';
+        else if ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'f')
+            d = (unsigned)((ch | 0x20) - 'a' + 10);
+        else
+            break;
+        if (x >> 60)
+            return -1;                    /* would overflow 64 bits */
+        x = (x << 4) | d;
+        i++;
+    }
+    if (i == 0)
+        return -1;
+    while (i < n && is_ows(u[i]))
+        i++;
+    if (i < n && u[i] != ';')
+        return -1;
+    *out = x;
+    return 0;
+}
+
+bool cs_http_name_is(const corscope_header *h, const char *lower, size_t lower_len)
+{
+    return h->name_len == lower_len && strncasecmp(h->name, lower, lower_len) == 0;
+}

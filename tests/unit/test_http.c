@@ -1,0 +1,501 @@
+/* CUnit tests for the HTTP/1.x scanner and pairing (src/http.c, http_scan.c).
+ *
+ * Table-driven: each case is a script of stream events (data, gap, FIN, RST
+ * per direction) and the expected transcript of transactions and counters.
+ * Every script runs (a) with each data event whole, (b) with each data event
+ * split in two at every byte position, (c) one byte per event; every piece
+ * handed to the parser sits right before an unreadable page. */
+#include <stdarg.h>
+#include <stdio.h>
+#include "testutil.h"
+#include "flow.h"
+#include "http.h"
+
+#define C CS_DIR_C2S
+#define S CS_DIR_S2C
+#define D(x) CS_STREAM_DATA, (x), sizeof(x) - 1
+#define GAP(n) CS_STREAM_GAP, NULL, (n)
+#define FIN CS_STREAM_FIN, NULL, 0
+#define RST CS_STREAM_RST, NULL, 0
+
+struct step { int dir; enum cs_stream_event_kind kind; const char *data; uint32_t len; };
+
+#define MAX_STEPS 16
+#define OUT_MAX 4096
+
+struct tcase {
+    const char *name;
+    struct step steps[MAX_STEPS];
+    const char *expect;          /* transcript: one line per txn, then the stats line */
+    bool show_headers;
+    bool show_frames;
+    uint32_t max_header_bytes, max_header_lines, max_pipeline, max_uri;  /* 0 = default */
+};
+
+struct out { char buf[OUT_MAX]; size_t len; bool show_headers, show_frames; };
+
+static void outf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void outf(struct out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(o->buf + o->len, OUT_MAX - o->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        o->len += (size_t)n < OUT_MAX - o->len ? (size_t)n : OUT_MAX - o->len - 1;
+}
+
+/* Printable form of bytes: non-printables as \xHH. */
+static void out_bytes(struct out *o, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch >= 0x20 && ch < 0x7f)
+            outf(o, "%c", ch);
+        else
+            outf(o, "\\x%02x", ch);
+    }
+}
+
+static void out_headers(struct out *o, const struct cs_http_msg *m)
+{
+    if (!o->show_headers)
+        return;
+    outf(o, " [");
+    for (uint32_t i = 0; i < m->n_headers; i++) {
+        if (i)
+            outf(o, "|");
+        out_bytes(o, m->headers[i].name, m->headers[i].name_len);
+        outf(o, "=");
+        out_bytes(o, m->headers[i].value, m->headers[i].value_len);
+    }
+    outf(o, "]");
+}
+
+static const char *end_names[] = { "ANS", "CLOSED", "RESET", "GAP", "UNANS", "EVICTED" };
+
+static void on_txn(void *ctx, const struct cs_http_txn *t)
+{
+    struct out *o = ctx;
+    const struct cs_http_msg *q = t->req;
+    outf(o, "%u %s ", t->index, end_names[t->end]);
+    out_bytes(o, q->method, q->method_len);
+    outf(o, " ");
+    out_bytes(o, q->uri, q->uri_len);
+    outf(o, " v%d", q->version);
+    if (q->flags)
+        outf(o, " f%x", q->flags);
+    if (o->show_frames)
+        outf(o, " @%llu-%llu", (unsigned long long)q->frame, (unsigned long long)q->frame_end);
+    out_headers(o, q);
+    if (t->interim_status)
+        outf(o, " (%d)", t->interim_status);
+    if (t->resp) {
+        const struct cs_http_msg *r = t->resp;
+        outf(o, " -> %d v%d", r->status, r->version);
+        if (r->flags)
+            outf(o, " f%x", r->flags);
+        if (o->show_frames)
+            outf(o, " @%llu-%llu", (unsigned long long)r->frame, (unsigned long long)r->frame_end);
+        out_headers(o, r);
+    } else if (o->show_frames) {
+        outf(o, " end@%llu", (unsigned long long)t->end_frame);
+    }
+    outf(o, "\n");
+}
+
+static void out_stats(struct out *o, const struct cs_http_stats *s)
+{
+    outf(o, "req=%llu resp=%llu orphan=%llu resync=%llu garbage=%llu bad=%llu ferr=%llu "
+            "hcap=%llu lcap=%llu ucap=%llu pcap=%llu upg=%llu h09=%llu",
+         (unsigned long long)s->requests, (unsigned long long)s->responses,
+         (unsigned long long)s->orphan_responses, (unsigned long long)s->resyncs,
+         (unsigned long long)s->garbage_bytes, (unsigned long long)s->bad_header_lines,
+         (unsigned long long)s->framing_errors, (unsigned long long)s->header_cap_hits,
+         (unsigned long long)s->header_lines_cap_hits, (unsigned long long)s->uri_cap_hits,
+         (unsigned long long)s->pipeline_cap_hits, (unsigned long long)s->upgrades,
+         (unsigned long long)s->http09);
+}
+
+static void send_piece(struct cs_http_conn *c, int dir, const char *p, uint32_t n, uint64_t frame)
+{
+    struct guarded g = guarded_copy(p, n);
+    struct cs_stream_event ev = { .kind = CS_STREAM_DATA, .data = g.data, .len = n,
+                                  .frame = frame, .ts = (cs_time_ns)frame * 1000 };
+    cs_http_conn_event(c, dir, &ev);
+    guarded_free(&g);
+}
+
+/* Runs a script.  split_step/split_at: that data step goes as two pieces;
+ * bytewise: every data step one byte per event. */
+static void run(const struct tcase *tc, int split_step, uint32_t split_at, bool bytewise, struct out *o)
+{
+    struct cs_limits lim;
+    cs_limits_default(&lim);
+    if (tc->max_header_bytes) lim.max_header_bytes = tc->max_header_bytes;
+    if (tc->max_header_lines) lim.max_header_lines = tc->max_header_lines;
+    if (tc->max_pipeline) lim.max_pipeline = tc->max_pipeline;
+    if (tc->max_uri) lim.max_uri_bytes = tc->max_uri;
+    struct cs_http_stats st;
+    memset(&st, 0, sizeof st);
+    memset(o->buf, 0, sizeof o->buf);
+    o->len = 0;
+    o->show_headers = tc->show_headers;
+    o->show_frames = tc->show_frames;
+    struct cs_http_conn *c = cs_http_conn_new(&lim, &st, on_txn, o);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    int i;
+    for (i = 0; i < MAX_STEPS && (tc->steps[i].data || tc->steps[i].len || tc->steps[i].kind); i++) {
+        const struct step *s = &tc->steps[i];
+        uint64_t frame = (uint64_t)i + 1;
+        if (s->kind != CS_STREAM_DATA) {
+            struct cs_stream_event ev = { .kind = s->kind, .len = s->len, .frame = frame,
+                                          .ts = (cs_time_ns)frame * 1000 };
+            cs_http_conn_event(c, s->dir, &ev);
+        } else if (bytewise) {
+            for (uint32_t k = 0; k < s->len; k++)
+                send_piece(c, s->dir, s->data + k, 1, frame);
+        } else if (i == split_step) {
+            send_piece(c, s->dir, s->data, split_at, frame);
+            send_piece(c, s->dir, s->data + split_at, s->len - split_at, frame);
+        } else {
+            send_piece(c, s->dir, s->data, s->len, frame);
+        }
+    }
+    cs_http_conn_finish(c, CS_TXN_UNANSWERED, (uint64_t)i + 1, 0);
+    out_stats(o, &st);
+}
+
+static void check_case(const struct tcase *tc)
+{
+    static struct out o;
+    run(tc, -1, 0, false, &o);
+    if (strcmp(o.buf, tc->expect) != 0) {
+        fprintf(stderr, "\n[%s] whole:\n--- expected\n%s\n--- got\n%s\n", tc->name, tc->expect, o.buf);
+        CU_FAIL("transcript differs (whole)");
+        return;
+    }
+    for (int i = 0; i < MAX_STEPS && (tc->steps[i].data || tc->steps[i].len || tc->steps[i].kind); i++) {
+        if (tc->steps[i].kind != CS_STREAM_DATA)
+            continue;
+        for (uint32_t k = 1; k < tc->steps[i].len; k++) {
+            run(tc, i, k, false, &o);
+            if (strcmp(o.buf, tc->expect) != 0) {
+                fprintf(stderr, "\n[%s] split step %d at %u:\n--- expected\n%s\n--- got\n%s\n",
+                        tc->name, i, k, tc->expect, o.buf);
+                CU_FAIL("transcript differs (split)");
+                return;
+            }
+        }
+    }
+    run(tc, -1, 0, true, &o);
+    if (strcmp(o.buf, tc->expect) != 0) {
+        fprintf(stderr, "\n[%s] bytewise:\n--- expected\n%s\n--- got\n%s\n", tc->name, tc->expect, o.buf);
+        CU_FAIL("transcript differs (bytewise)");
+    }
+    CU_PASS("ok");
+}
+
+#define ST0 "req=%d resp=%d orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"
+#define OK200 "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+
+static const struct tcase framing_cases[] = {
+    { .name = "content-length",
+      .steps = { { C, D("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\n\r\n") },
+        { S, D("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n") } },
+      .expect = "0 ANS POST /a v11 -> 200 v11\n1 ANS GET /b v11 -> 404 v11\n"
+      "req=2 resp=2 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
+    { .name = "chunked-ext-trailers",
+      .steps = { { C, D("POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;name=val\r\nabc\r\n0\r\n\r\nGET /2 HTTP/1.1\r\n\r\n") },
+        { S, D("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n5;foo=bar\r\nhello\r\nA ; x=\"y\"\r\n0123456789\r\n"
+               "0\r\nX-Trailer: 1\r\nX-Other: 2\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n") } },
+      .expect = "0 ANS POST /up v11 f10 -> 200 v11 f10\n1 ANS GET /2 v11 -> 204 v11\n"
+      "req=2 resp=2 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
+    { .name = "head-no-body",
+      .steps = { { C, D("HEAD /h HTTP/1.1\r\n\r\nGET /g HTTP/1.1\r\n\r\n") },
+        { S, D("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" OK200) } },
+      .expect = "0 ANS HEAD /h v11 -> 200 v11\n1 ANS GET /g v11 -> 200 v11\n"
+      "req=2 resp=2 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
+    { .name = "100-continue",
+      .steps = { { C, D("PUT /p HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n") },
+        { S, D("HTTP/1.1 100 Continue\r\n\r\n") },
+        { C, D("data") },
+        { S, D("HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n") } },
+      .expect = "0 ANS PUT /p v11 (103) -> 201 v11\n"
+      "req=1 resp=3 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
+    { .name = "101-upgrade",
+      .steps = { { C, D("GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n") },
+        { S, D("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello") },
+        { C, D("\x81\x85\x00\x00\x00\x00hello\r\nGET /not-http HTTP/1.1\r\n\r\n") },
+        { S, D("HTTP/1.1 200 OK\r\n\r\n") } },
+      .expect = "0 ANS GET /ws v11 -> 101 v11\n"
+      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=1 h09=0" },
+    { .name = "204-304-with-content-length",
+      .steps = { { C, D("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n") },
+        { S, D("HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n"
+               "HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n" OK200) } },
+      .expect = "0 ANS GET /1 v11 -> 204 v11\n1 ANS GET /2 v11 -> 304 v11\n2 ANS GET /3 v11 -> 200 v11\n"
+      "req=3 resp=3 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
+    { .name = "close-delimited",
+      .steps = { { C, D("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n") },
+        { S, D("HTTP/1.1 200 OK\r\n\r\nbody\r\nHTTP/1.1 200 fake\r\n\r\n") },
+        { S, FIN } },
+      .expect = "0 ANS GET /a v11 -> 200 v11\n1 CLOSED GET /b v11\n"
+      "req=2 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
+    { .name = "connect-tunnel",
+      .steps = { { C, D("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n") },
+        { S, D("HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x03\x00\x10") },
+        { C, D("\x16\x03\x01\x02\x00\x01\x00GET / HTTP/1.1\r\n\r\n") } },
+      .expect = "0 ANS CONNECT example.com:443 v11 -> 200 v11\n"
+      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=1 h09=0" },
+    { .name = "http-0.9",
+      .steps = { { C, D("GET /old\r\n") },
+        { S, D("<html>HTTP/1.1 200 OK\r\n\r\n</html>") },
+        { S, FIN } },
+      .expect = "0 ANS GET /old v9 -> 0 v9\n"
+      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=1" },
+    { .name = "http-1.0",
+      .steps = { { C, D("GET / HTTP/1.0\r\nUser-Agent: x\r\n\r\n") },
+        { S, D("HTTP/1.0 200 OK\r\nServer: y\r\n\r\nabc") },
+        { S, FIN } },
+      .expect = "0 ANS GET / v10 -> 200 v10\n"
+      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
+    { .name = "pipelining-3",
+      .steps = { { C, D("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\nGET /3 HTTP/1.1\r\nHost: h\r\n\r\n") },
+        { S, D("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA"
+               "HTTP/1.1 201 OK\r\nContent-Length: 2\r\n\r\nBB"
+               "HTTP/1.1 202 OK\r\nContent-Length: 3\r\n\r\nCCC") } },
+      .expect = "0 ANS GET /1 v11 [Host=h] -> 200 v11 [Content-Length=1]\n"
+      "1 ANS GET /2 v11 [Host=h] -> 201 v11 [Content-Length=2]\n"
+      "2 ANS GET /3 v11 [Host=h] -> 202 v11 [Content-Length=3]\n"
+      "req=3 resp=3 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
+      .show_headers = true },
+    { .name = "duplicate-headers",
+      .steps = { { C, D("OPTIONS /api HTTP/1.1\r\nOrigin: https://a.example\r\n\r\n") },
+        { S, D("HTTP/1.1 204 No Content\r\naccess-control-allow-origin: https://a.example\r\n"
+               "Access-Control-Allow-Origin:*\r\nVary: Origin\r\nVary:  Accept  \r\n\r\n") } },
+      .expect = "0 ANS OPTIONS /api v11 [Origin=https://a.example] -> 204 v11 [access-control-allow-origin=https://a.example"
+      "|Access-Control-Allow-Origin=*|Vary=Origin|Vary=Accept]\n"
+      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
+      .show_headers = true },
+    { .name = "header-without-colon",
+      .steps = { { C, D("GET / HTTP/1.1\r\nHost: a\r\nBogusLine\r\nX: y\r\n: novalue\r\n\r\n") } },
+      .expect = "0 UNANS GET / v11 [Host=a|X=y]\n"
+      "req=1 resp=0 orphan=0 resync=0 garbage=0 bad=2 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
+      .show_headers = true },
+    { .name = "bare-lf",
+      .steps = { { C, D("\r\n\nGET /lf HTTP/1.1\nHost: a\n\nGET /crlf HTTP/1.1\r\nHost: b\r\n\r\n") },
+        { S, D("HTTP/1.1 200 OK\nContent-Length: 2\n\nokHTTP/1.1 200 OK\r\nContent-Length: 0\n\r\n") } },
+      .expect = "0 ANS GET /lf v11 [Host=a] -> 200 v11 [Content-Length=2]\n"
+      "1 ANS GET /crlf v11 [Host=b] -> 200 v11 [Content-Length=0]\n"
+      "req=2 resp=2 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
+      .show_headers = true },
+    { .name = "obs-fold",
+      .steps = { { C, D("GET / HTTP/1.1\r\nX-Long: a\r\n  b\r\n\tc \r\nEmpty:\r\n folded\r\n\r\n") } },
+      .expect = "0 UNANS GET / v11 [X-Long=a    b   c|Empty=folded]\n"
+      "req=1 resp=0 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
+      .show_headers = true },
+    { .name = "nul-byte",
+      .steps = { { C, D("GET /n HTTP/1.1\r\nX-Nul: a\0b\r\nHost: h\r\n\r\n") } },
+      .expect = "0 UNANS GET /n v11 [X-Nul=a\\x00b|Host=h]\n"
+      "req=1 resp=0 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
+      .show_headers = true },
+    { .name = "frames-and-reset",
+      .steps = { { C, D("GET /a HTTP/1.1\r\nHost: a\r\n") },
+        { C, D("\r\nGET /b HTTP/1.1\r\n\r\n") },
+        { S, D("HTTP/1.1 200 OK\r\n") },
+        { S, D("Content-Length: 0\r\n\r\n") },
+        { C, RST } },
+      .expect = "0 ANS GET /a v11 @1-2 -> 200 v11 @3-4\n1 RESET GET /b v11 @2-2 end@5\n"
+      "req=2 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
+      .show_frames = true },
+    { .name = "orphan-and-client-fin",
+      .steps = { { S, D(OK200) },
+        { C, D("GET /x HTTP/1.1\r\n\r\n") },
+        { C, FIN },
+        { S, D(OK200) } },
+      .expect = "0 ANS GET /x v11 -> 200 v11\n"
+      "req=1 resp=2 orphan=1 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
+    { .name = NULL },
+};
+
+static const struct tcase gap_cases[] = {
+    { .name = "gap-in-content-length-body",
+      .steps = { { C, D("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n") },
+        { S, D("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab") },
+        { S, GAP(5) },
+        { S, D("cdeHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n") } },
+      .expect = "0 ANS GET /a v11 -> 200 v11\n1 ANS GET /b v11 -> 201 v11\n"
+      "req=2 resp=2 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
+    { .name = "gap-in-chunk-data",
+      .steps = { { C, D("POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123") },
+        { C, GAP(10) },
+        { C, D("ab\r\n0\r\n\r\nGET /b HTTP/1.1\r\n\r\n") } },
+      .expect = "0 UNANS POST /a v11 f14\n1 UNANS GET /b v11\n"
+      "req=2 resp=0 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
+    { .name = "gap-in-response-headers",
+      .steps = { { C, D("GET /a HTTP/1.1\r\n\r\n") },
+        { S, D("HTTP/1.1 200 OK\r\nCont") },
+        { S, GAP(30) },
+        { S, D("ent-Length: 0\r\n\r\n") },
+        { C, D("GET /b HTTP/1.1\r\n\r\n") },
+        { S, D(OK200) } },
+      .expect = "0 GAP GET /a v11 @1-1 end@3\n1 ANS GET /b v11 @5-5 -> 200 v11 f20 @6-6\n"
+      "req=2 resp=1 orphan=0 resync=1 garbage=36 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
+      .show_frames = true },
+    { .name = "gap-in-request-headers",
+      .steps = { { C, D("GET /a HTTP/1.1\r\nHo") },
+        { C, GAP(20) },
+        { C, D("st: x\r\n\r\nGET /b HTTP/1.1\r\n\r\n") } },
+      .expect = "0 UNANS GET /b v11 f20\n"
+      "req=1 resp=0 orphan=0 resync=1 garbage=26 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
+    { .name = "gap-swallows-response",
+      .steps = { { C, D("GET /a HTTP/1.1\r\n\r\n") },
+        { S, GAP(100) },
+        { C, D("GET /b HTTP/1.1\r\n\r\n") },
+        { S, D(OK200) } },
+      .expect = "0 GAP GET /a v11\n1 ANS GET /b v11 -> 200 v11 f20\n"
+      "req=2 resp=1 orphan=0 resync=1 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
+    { .name = "garbage-before-request",
+      .steps = { { C, D("\x16\x03\x01\x02\x00junk\r\nmore junk\nGET /x HTTP/1.1\r\n\r\n") } },
+      .expect = "0 UNANS GET /x v11 f20\n"
+      "req=1 resp=0 orphan=0 resync=1 garbage=21 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
+    { .name = "garbage-between-responses",
+      .steps = { { C, D("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n") },
+        { S, D(OK200 "xx\r\n" OK200) } },
+      .expect = "0 ANS GET /a v11 -> 200 v11\n1 ANS GET /b v11 -> 200 v11 f20\n"
+      "req=2 resp=2 orphan=0 resync=1 garbage=4 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
+    { .name = NULL },
+};
+
+static const struct tcase limit_cases[] = {
+    { .name = "header-bytes-cap",
+      .steps = { { C, D("GET /a HTTP/1.1\r\nHost: a\r\nX-Big: 0123456789012345678901234567890123456789\r\nX: y\r\n\r\n"
+               "GET /b HTTP/1.1\r\nHost: b\r\n\r\n") } },
+      .expect = "0 UNANS GET /a v11 f1 [Host=a]\n1 UNANS GET /b v11 [Host=b]\n"
+      "req=2 resp=0 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=1 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
+      .show_headers = true, .max_header_bytes = 48 },
+    { .name = "header-lines-cap",
+      .steps = { { C, D("GET /a HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n\r\nGET /b HTTP/1.1\r\nA: 1\r\n\r\n") } },
+      .expect = "0 UNANS GET /a v11 f1 [A=1|B=2|C=3]\n1 UNANS GET /b v11 [A=1]\n"
+      "req=2 resp=0 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=1 ucap=0 pcap=0 upg=0 h09=0",
+      .show_headers = true, .max_header_lines = 3 },
+    { .name = "pipeline-cap",
+      .steps = { { C, D("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n") },
+        { S, D(OK200 OK200) } },
+      .expect = "0 EVICTED GET /1 v11\n1 ANS GET /2 v11 -> 200 v11\n2 ANS GET /3 v11 -> 200 v11\n"
+      "req=3 resp=2 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=1 upg=0 h09=0",
+      .max_pipeline = 2 },
+    { .name = "uri-cap",
+      .steps = { { C, D("GET /abcdefgh HTTP/1.1\r\n\r\n") } },
+      .expect = "0 UNANS GET /abc v11 f2\n"
+      "req=1 resp=0 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=1 pcap=0 upg=0 h09=0",
+      .max_uri = 4 },
+    { .name = "chunk-size-overflow",
+      .steps = { { C, D("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n") },
+        { S, D("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n11111111111111111\r\nxyz\r\n" OK200) } },
+      .expect = "0 ANS GET /a v11 -> 200 v11 f10\n1 ANS GET /b v11 -> 200 v11 f20\n"
+      "req=2 resp=2 orphan=0 resync=1 garbage=5 bad=0 ferr=1 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
+    { .name = "conflicting-content-length",
+      .steps = { { C, D("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n") },
+        { S, D("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3, 3\r\n\r\nabc"
+               "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!\r\n" OK200) } },
+      .expect = "0 ANS GET /a v11 -> 200 v11\n1 ANS GET /b v11 -> 200 v11\n2 ANS GET /c v11 -> 200 v11 f20\n"
+      "req=3 resp=3 orphan=0 resync=1 garbage=8 bad=0 ferr=1 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
+    { .name = NULL },
+};
+
+static void run_table(const struct tcase *t)
+{
+    for (; t->name; t++)
+        check_case(t);
+}
+
+static void test_framing(void) { run_table(framing_cases); }
+static void test_gaps(void) { run_table(gap_cases); }
+static void test_limits(void) { run_table(limit_cases); }
+
+/* cs_http_looks_like_*: table of prefixes and the expected verdict. */
+static void test_looks_like(void)
+{
+    static const struct { const char *s; int req, resp; } t[] = {
+        { "GET / HTTP/1.1\r\n", 1, 0 },
+        { "OPTIONS * HTTP/1.0\r\n", 1, 0 },
+        { "GET /", 1, 0 },
+        { "GE", -1, 0 },
+        { "", -1, -1 },
+        { "FOO /x HTTP/1.1", 1, 0 },
+        { "FOO /x HT", -1, 0 },
+        { "FOO /x HTTX", 0, 0 },
+        { "get / HTTP/1.1", 0, 0 },
+        { "\x16\x03\x01", 0, 0 },
+        { "HTTP/1.1 200 OK\r\n", 0, 1 },
+        { "HTTP/1.", 0, -1 },
+        { "HTTP/1.1 2x", 0, 0 },
+        { "HTTP/2 200", 0, 0 },
+        { "PRI * HTTP/2.0\r\n", 0, 0 },
+        { NULL, 0, 0 },
+    };
+    for (int i = 0; t[i].s; i++) {
+        size_t n = strlen(t[i].s);
+        struct guarded g = guarded_copy(t[i].s, n);
+        CU_ASSERT_EQUAL(cs_http_looks_like_request(g.data, (uint32_t)n), t[i].req);
+        CU_ASSERT_EQUAL(cs_http_looks_like_response(g.data, (uint32_t)n), t[i].resp);
+        if (cs_http_looks_like_request(g.data, (uint32_t)n) != t[i].req ||
+            cs_http_looks_like_response(g.data, (uint32_t)n) != t[i].resp)
+            fprintf(stderr, "looks_like mismatch for '%s'\n", t[i].s);
+        guarded_free(&g);
+    }
+}
+
+static void test_scan_values(void)
+{
+    static const struct { const char *s; int rc; uint64_t v; } cl[] = {
+        { "0", 0, 0 }, { "42", 0, 42 }, { " 7 ", 0, 7 }, { "5, 5", 0, 5 }, { "5,6", -1, 0 },
+        { "", -1, 0 }, { "-1", -1, 0 }, { "1a", -1, 0 }, { "18446744073709551615", 0, UINT64_MAX },
+        { "18446744073709551616", -1, 0 }, { NULL, 0, 0 },
+    };
+    for (int i = 0; cl[i].s; i++) {
+        uint64_t v = 0;
+        struct guarded g = guarded_copy(cl[i].s, strlen(cl[i].s));
+        CU_ASSERT_EQUAL(cs_http_parse_content_length((const char *)g.data, strlen(cl[i].s), &v), cl[i].rc);
+        if (cl[i].rc == 0)
+            CU_ASSERT_EQUAL(v, cl[i].v);
+        guarded_free(&g);
+    }
+    static const struct { const char *s; int rc; uint64_t v; } ch[] = {
+        { "0", 0, 0 }, { "1f", 0, 31 }, { "A;ext=1", 0, 10 }, { "a ; x", 0, 10 },
+        { "ffffffffffffffff", 0, UINT64_MAX }, { "10000000000000000", -1, 0 }, { "", -1, 0 },
+        { "g", -1, 0 }, { "12 34", -1, 0 }, { NULL, 0, 0 },
+    };
+    for (int i = 0; ch[i].s; i++) {
+        uint64_t v = 0;
+        struct guarded g = guarded_copy(ch[i].s, strlen(ch[i].s));
+        CU_ASSERT_EQUAL(cs_http_parse_chunk_size((const char *)g.data, (uint32_t)strlen(ch[i].s), &v), ch[i].rc);
+        if (ch[i].rc == 0)
+            CU_ASSERT_EQUAL(v, ch[i].v);
+        guarded_free(&g);
+    }
+    static const struct { const char *s; int r; } te[] = {
+        { "chunked", 1 }, { "gzip, chunked", 1 }, { "CHUNKED ", 1 }, { "chunked, gzip", 0 },
+        { "gzip", 0 }, { "", 0 }, { "xchunked", 0 }, { NULL, 0 },
+    };
+    for (int i = 0; te[i].s; i++)
+        CU_ASSERT_EQUAL(cs_http_te_chunked_last(te[i].s, strlen(te[i].s)), te[i].r);
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    static const struct cs_test_case cases[] = {
+        { "framing (whole, every split, bytewise)", test_framing },
+        { "gaps and garbage", test_gaps },
+        { "limits", test_limits },
+        { "looks_like_request/response", test_looks_like },
+        { "content-length, chunk-size, transfer-encoding", test_scan_values },
+        { NULL, NULL },
+    };
+    cs_test_add_suite("http", cases);
+    return cs_test_run();
+}
