@@ -1,18 +1,48 @@
-/* The report stage (see report.h).  Owns the summary counts and the output
- * stream; the classifier and the timeline do the judging. */
+/* The report stage (see report.h): builds the classifier's view of each
+ * transaction, asks the timeline for cross-transaction facts, keeps the
+ * summary counts, and writes text blocks or JSON lines.
+ *
+ * Text output is one block per flow: a flow's lines are gathered in a
+ * per-flow buffer and printed when the flow ends (or when the buffer grows
+ * past CS_TEXT_FLUSH_BYTES, so memory stays bounded on endless keep-alive
+ * connections).  JSON lines are written as transactions complete. */
+#include <glib.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "corscope/cors.h"
 #include "out_json.h"
+#include "out_text.h"
 #include "report.h"
+#include "timeline.h"
+
+#define CS_TEXT_FLUSH_BYTES (64 * 1024)
+#define CS_MAX_ENDPOINTS 4096        /* distinct blocked endpoints counted */
+
+struct flow_text {
+    GString *buf;
+    bool header_printed;             /* a part of this block was already printed */
+};
 
 struct cs_report {
     struct cs_report_options opt;
     FILE *out;
-    struct cs_summary counts;   /* report-level counts; stage counters come at finish */
+    struct cs_summary counts;        /* report-level counts; stage counters come at finish */
+    struct cs_timeline *timeline;
+    struct cs_text_style style;
+    GHashTable *flow_text;           /* flow id -> struct flow_text (text output) */
+    GHashTable *endpoints;           /* "METHOD host/path" -> blocked count */
+    uint64_t endpoints_dropped;
     bool any_blocked;
 };
+
+static void flow_text_free(gpointer p)
+{
+    struct flow_text *ft = p;
+    g_string_free(ft->buf, TRUE);
+    g_free(ft);
+}
 
 struct cs_report *cs_report_new(const struct cs_report_options *opt, FILE *out)
 {
@@ -21,15 +51,29 @@ struct cs_report *cs_report_new(const struct cs_report_options *opt, FILE *out)
         return NULL;
     r->opt = *opt;
     r->out = out;
+    r->timeline = cs_timeline_new();
+    if (!r->timeline) {
+        free(r);
+        return NULL;
+    }
+    r->style.color = opt->color;
+    r->style.show_firefox = opt->browser != CS_BROWSER_CHROME;
+    r->style.show_chromium = opt->browser != CS_BROWSER_FIREFOX;
+    r->flow_text = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, flow_text_free);
+    r->endpoints = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     return r;
 }
 
 void cs_report_free(struct cs_report *r)
 {
+    if (!r)
+        return;
+    g_hash_table_destroy(r->flow_text);
+    g_hash_table_destroy(r->endpoints);
+    cs_timeline_free(r->timeline);
     free(r);
 }
 
-/* The first header named `name` (case-insensitive), or NULL. */
 static const corscope_header *find_header(const struct cs_http_msg *m, const char *name)
 {
     size_t n = strlen(name);
@@ -39,44 +83,331 @@ static const corscope_header *find_header(const struct cs_http_msg *m, const cha
     return NULL;
 }
 
+static struct flow_text *text_for(struct cs_report *r, const struct cs_flow *f)
+{
+    struct flow_text *ft = g_hash_table_lookup(r->flow_text, &f->id);
+    if (!ft) {
+        ft = g_new0(struct flow_text, 1);
+        ft->buf = g_string_new(NULL);
+        gint64 *key = g_new(gint64, 1);
+        *key = (gint64)f->id;
+        g_hash_table_insert(r->flow_text, key, ft);
+    }
+    return ft;
+}
+
+/* Prints what a flow's block holds so far (header first). */
+static void text_flush(struct cs_report *r, const struct cs_flow *f, struct flow_text *ft)
+{
+    if (ft->buf->len == 0)
+        return;
+    GString *head = g_string_new(NULL);
+    cs_out_text_flow_header(head, f, &r->style, ft->header_printed);
+    fwrite(head->str, 1, head->len, r->out);
+    fwrite(ft->buf->str, 1, ft->buf->len, r->out);
+    fputc('\n', r->out);
+    g_string_free(head, TRUE);
+    g_string_truncate(ft->buf, 0);
+    ft->header_printed = true;
+    if (r->opt.live)
+        fflush(r->out);
+}
+
+static void count_reason(struct cs_summary *s, const char *reason)
+{
+    if (!reason)
+        return;
+    for (unsigned i = 0; i < s->n_reasons; i++)
+        if (strcmp(s->reasons[i].reason, reason) == 0) {
+            s->reasons[i].count++;
+            return;
+        }
+    if (s->n_reasons < CS_SUMMARY_MAX_REASONS)
+        s->reasons[s->n_reasons++] = (struct cs_reason_count){ reason, 1 };
+}
+
+static void count_endpoint(struct cs_report *r, const struct cs_http_msg *rq, const struct cs_event *ev)
+{
+    size_t ulen = rq->uri_len;
+    const char *q = memchr(rq->uri, '?', ulen);
+    if (q)
+        ulen = (size_t)(q - rq->uri);
+    char *key = g_strdup_printf("%.*s %.*s%.*s", (int)(rq->method_len > 16 ? 16 : rq->method_len),
+                                rq->method, (int)(ev->host_len > 64 ? 64 : ev->host_len),
+                                ev->host ? ev->host : "", (int)(ulen > 96 ? 96 : ulen), rq->uri);
+    gpointer old = g_hash_table_lookup(r->endpoints, key);
+    if (old) {
+        g_hash_table_insert(r->endpoints, key, GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
+    } else if (g_hash_table_size(r->endpoints) < CS_MAX_ENDPOINTS) {
+        g_hash_table_insert(r->endpoints, key, GSIZE_TO_POINTER(1));
+    } else {
+        r->endpoints_dropped++;
+        g_free(key);
+    }
+}
+
+static corscope_failure failure_for(enum cs_txn_end e)
+{
+    switch (e) {
+    case CS_TXN_RESET: return CORSCOPE_FAIL_RESET;
+    case CS_TXN_CLOSED: return CORSCOPE_FAIL_CLOSED;
+    case CS_TXN_UNANSWERED: return CORSCOPE_FAIL_UNANSWERED;
+    case CS_TXN_GAP:
+    case CS_TXN_EVICTED: return CORSCOPE_FAIL_LOST;
+    case CS_TXN_ANSWERED: break;
+    }
+    return CORSCOPE_FAIL_NONE;
+}
+
+static const char *cred_name(corscope_cred c)
+{
+    return c == CORSCOPE_CRED_INCLUDE ? "include" : c == CORSCOPE_CRED_OMIT ? "omit" : "unknown";
+}
+
+static void fill_view(struct cs_browser_view *v, const corscope_browser_verdict *b, bool chrome)
+{
+    v->verdict = corscope_outcome_name(b->verdict);
+    v->reason = b->reason;
+    v->message = b->message[0] ? b->message : NULL;
+    v->error = chrome ? b->chrome : NULL;
+}
+
+/* Maps the classifier's verdict onto the event per --browser (design.md:
+ * `verdict` must never hide a block by either browser under "both"). */
+static void fill_event(struct cs_report *r, struct cs_event *ev, const corscope_verdict *v)
+{
+    const corscope_browser_verdict *ff = &v->firefox, *cr = &v->chromium, *main;
+    ev->kind = corscope_kind_name(v->kind);
+    ev->credentials = cred_name(v->credentials);
+    switch (r->opt.browser) {
+    case CS_BROWSER_FIREFOX:
+        main = ff;
+        ev->verdict = corscope_outcome_name(ff->verdict);
+        ev->chrome = NULL;
+        break;
+    case CS_BROWSER_CHROME:
+        main = cr;
+        ev->verdict = corscope_outcome_name(cr->verdict);
+        ev->chrome = cr->chrome;
+        break;
+    default:
+        /* the browser whose outcome is the combined one speaks first */
+        main = (ff->verdict == v->verdict || cr->verdict != v->verdict) ? ff : cr;
+        ev->verdict = corscope_outcome_name(v->verdict);
+        ev->chrome = cr->chrome;
+        ev->judged_both = v->kind != CORSCOPE_KIND_NO_CORS && v->kind != CORSCOPE_KIND_SAME_ORIGIN;
+        ev->browsers_disagree = v->browsers_disagree;
+        fill_view(&ev->firefox, ff, false);
+        fill_view(&ev->chromium, cr, true);
+        break;
+    }
+    ev->reason = main->reason;
+    ev->message = main->message[0] ? main->message : NULL;
+    ev->hint = main->hint[0] ? main->hint : NULL;
+    if (r->opt.browser == CS_BROWSER_CHROME)
+        ev->message = cr->message[0] ? cr->message : NULL;
+    ev->depends_on_credentials = r->opt.browser == CS_BROWSER_FIREFOX ? ff->depends_on_credentials
+                               : r->opt.browser == CS_BROWSER_CHROME ? cr->depends_on_credentials
+                               : v->depends_on_credentials;
+    if (ev->depends_on_credentials)
+        ev->alt_reason = main->depends_on_credentials ? main->cred_alt_reason
+                       : ff->depends_on_credentials ? ff->cred_alt_reason : cr->cred_alt_reason;
+    if (v->lints & CORSCOPE_LINT_REFLECTED_CREDENTIALS)
+        ev->warnings[ev->n_warnings++] = "Access-Control-Allow-Origin reflects the Origin together with "
+                                         "Access-Control-Allow-Credentials: true: safe only if the server "
+                                         "checks Origin against an allow-list";
+    if (v->lints & CORSCOPE_LINT_NULL_ORIGIN_ALLOWED)
+        ev->warnings[ev->n_warnings++] = "Access-Control-Allow-Origin: null lets any sandboxed iframe or "
+                                         "data: page read this response";
+    if (v->lints & CORSCOPE_LINT_NO_VARY_ORIGIN)
+        ev->warnings[ev->n_warnings++] = "Access-Control-Allow-Origin echoes the Origin without "
+                                         "Vary: Origin: a shared cache may serve it to another origin";
+}
+
+static bool is_blocked_for(const struct cs_report *r, const corscope_verdict *v)
+{
+    corscope_outcome o = r->opt.browser == CS_BROWSER_FIREFOX ? v->firefox.verdict
+                       : r->opt.browser == CS_BROWSER_CHROME ? v->chromium.verdict : v->verdict;
+    return o == CORSCOPE_BLOCKED;
+}
+
+static void count_verdict(struct cs_report *r, const corscope_verdict *v, struct cs_event *ev,
+                          const struct cs_http_msg *rq)
+{
+    struct cs_summary *s = &r->counts;
+    switch (v->kind) {
+    case CORSCOPE_KIND_NO_CORS: s->no_cors++; return;
+    case CORSCOPE_KIND_SAME_ORIGIN: s->same_origin++; return;
+    default: break;
+    }
+    s->cors_relevant++;
+    if (v->browsers_disagree && r->opt.browser == CS_BROWSER_BOTH)
+        s->disagreements++;
+    if (ev->depends_on_credentials)
+        s->depends_on_credentials++;
+    const char *verdict = ev->verdict;
+    if (strcmp(verdict, "blocked") == 0) {
+        s->blocked++;
+        count_reason(s, ev->reason ? ev->reason : ev->chrome);
+        count_endpoint(r, rq, ev);
+    } else if (strcmp(verdict, "warning") == 0) {
+        s->warnings++;
+        count_reason(s, r->opt.browser == CS_BROWSER_CHROME ? NULL : v->firefox.console_key);
+    } else if (strcmp(verdict, "unknown") == 0) {
+        s->unknown++;
+    } else {
+        s->allowed++;
+    }
+    if (is_blocked_for(r, v))
+        r->any_blocked = true;
+}
+
+static void emit(struct cs_report *r, const struct cs_flow *f, struct cs_event *ev)
+{
+    if (r->opt.format == CS_FORMAT_JSON) {
+        cs_out_json_event(r->out, ev);
+        if (r->opt.live)
+            fflush(r->out);
+        return;
+    }
+    struct flow_text *ft = text_for(r, f);
+    cs_out_text_event(ft->buf, ev, &r->style);
+    if (r->opt.live || ft->buf->len > CS_TEXT_FLUSH_BYTES)
+        text_flush(r, f, ft);
+}
+
 void cs_report_txn(void *ctx, const struct cs_flow *f, const struct cs_http_txn *t)
 {
     struct cs_report *r = ctx;
+    const struct cs_http_msg *rq = t->req, *rs = t->resp;
     struct cs_event ev = { .flow = f, .txn = t };
-    const corscope_header *h = find_header(t->req, "Host");
+    const corscope_header *h = find_header(rq, "Host");
     if (h) {
         ev.host = h->value;
         ev.host_len = h->value_len;
     }
-    h = find_header(t->req, "Origin");
+    h = find_header(rq, "Origin");
     if (h) {
         ev.origin = h->value;
         ev.origin_len = h->value_len;
     }
     r->counts.transactions++;
-    if (!r->opt.all && !ev.origin)
+    if (!rq->method || rq->version == 9) {   /* HTTP/0.9 has no headers: nothing to judge */
+        if (r->opt.all)
+            emit(r, f, &ev);
         return;
-    if (r->opt.format == CS_FORMAT_JSON)
-        cs_out_json_event(r->out, &ev);
-    if (r->opt.live)
-        fflush(r->out);
+    }
+
+    corscope_request creq = { rq->method, rq->method_len, rq->uri, rq->uri_len, rq->headers, rq->n_headers };
+    corscope_response cresp;
+    if (rs)
+        cresp = (corscope_response){ rs->status, rs->headers, rs->n_headers };
+    corscope_context cctx = { .credentials = CORSCOPE_CRED_UNKNOWN, .failure = failure_for(t->end) };
+
+    /* The first pass settles the kind; actual requests are then judged
+     * again with what the timeline knows (credentials from the preflight). */
+    corscope_verdict v;
+    corscope_classify(&creq, rs ? &cresp : NULL, &cctx, &v);
+    struct cs_timeline_facts facts = { 0 };
+    bool cors = v.kind == CORSCOPE_KIND_ACTUAL || v.kind == CORSCOPE_KIND_SIMPLE ||
+                v.kind == CORSCOPE_KIND_PREFLIGHT;
+    if (cors && !rs && cs_timeline_is_retry(r->timeline, &f->client, rq->method, rq->method_len,
+                                            v.url, ev.origin, ev.origin_len, rq->ts))
+        return;   /* an automatic retry of the failure just reported */
+    if (v.kind == CORSCOPE_KIND_ACTUAL || v.kind == CORSCOPE_KIND_SIMPLE) {
+        cs_timeline_before_actual(r->timeline, &f->client, &creq, v.url, ev.origin, ev.origin_len,
+                                  v.kind == CORSCOPE_KIND_ACTUAL, rq->ts, &facts);
+        if (facts.credentials != CORSCOPE_CRED_UNKNOWN && facts.credentials != v.credentials) {
+            cctx.credentials = facts.credentials;
+            corscope_classify(&creq, rs ? &cresp : NULL, &cctx, &v);
+        }
+    } else if (v.kind == CORSCOPE_KIND_PREFLIGHT) {
+        cs_timeline_after_preflight(r->timeline, &f->client, &creq, rs ? &cresp : NULL, &v, rq->frame,
+                                    f->id, ev.origin, ev.origin_len, rq->ts, &facts);
+    }
+
+    fill_event(r, &ev, &v);
+    ev.preflight_frame = facts.preflight_frame;
+    char note[CS_TL_NOTE_MAX + CORSCOPE_NOTE_MAX + 4];
+    if (facts.note[0] && v.note[0])
+        snprintf(note, sizeof(note), "%s; %s", v.note, facts.note);
+    else
+        snprintf(note, sizeof(note), "%s", facts.note[0] ? facts.note : v.note);
+    ev.note = note[0] ? note : NULL;
+    count_verdict(r, &v, &ev, rq);
+
+    if (!r->opt.all && !cors)
+        return;
+    emit(r, f, &ev);
 }
 
 void cs_report_flow_end(void *ctx, const struct cs_flow *f, enum cs_flow_end why,
                         const struct cs_flow_info *info)
 {
-    (void)ctx; (void)f; (void)why; (void)info;
+    struct cs_report *r = ctx;
+    if (r->opt.format != CS_FORMAT_TEXT) {
+        g_hash_table_remove(r->flow_text, &f->id);
+        return;
+    }
+    struct flow_text *ft = g_hash_table_lookup(r->flow_text, &f->id);
+    if (r->opt.all && !info->is_http && info->had_data) {
+        ft = text_for(r, f);
+        char line[200];
+        snprintf(line, sizeof(line), "%s%s%s%s, not analyzable", info->proto.name,
+                 info->proto.sni[0] ? " (SNI " : "", info->proto.sni, info->proto.sni[0] ? ")" : "");
+        cs_out_text_flow_note(ft->buf, f, f->first_ts, line, &r->style);
+    }
+    if (ft) {
+        if (ft->buf->len && (why == CS_FLOW_END_RESET || why == CS_FLOW_END_IDLE ||
+                             why == CS_FLOW_END_EVICTED))
+            cs_out_text_flow_note(ft->buf, f, f->last_ts,
+                                  why == CS_FLOW_END_RESET ? "connection reset" :
+                                  why == CS_FLOW_END_IDLE ? "connection idle: expired" :
+                                  "connection dropped: flow limit reached", &r->style);
+        text_flush(r, f, ft);
+        g_hash_table_remove(r->flow_text, &f->id);
+    }
+}
+
+static gint by_count_desc(gconstpointer a, gconstpointer b)
+{
+    const struct cs_endpoint_count *x = a, *y = b;
+    if (x->blocked != y->blocked)
+        return x->blocked < y->blocked ? 1 : -1;
+    return strcmp(x->endpoint, y->endpoint);
 }
 
 void cs_report_finish(struct cs_report *r, struct cs_summary *s)
 {
     const struct cs_pipeline *p = s->pipeline;
     uint64_t failed = s->inputs_failed;
+    bool live = s->live;
+    uint64_t rx = s->received, dr = s->dropped, ifd = s->ifdropped;
     *s = r->counts;
     s->pipeline = p;
     s->inputs_failed = failed;
+    s->live = live;
+    s->received = rx; s->dropped = dr; s->ifdropped = ifd;
+
+    /* top blocked endpoints */
+    GArray *all = g_array_new(FALSE, FALSE, sizeof(struct cs_endpoint_count));
+    GHashTableIter it;
+    gpointer k, val;
+    g_hash_table_iter_init(&it, r->endpoints);
+    while (g_hash_table_iter_next(&it, &k, &val)) {
+        struct cs_endpoint_count e = { .blocked = GPOINTER_TO_SIZE(val) };
+        snprintf(e.endpoint, sizeof(e.endpoint), "%s", (const char *)k);
+        g_array_append_val(all, e);
+    }
+    g_array_sort(all, by_count_desc);
+    for (guint i = 0; i < all->len && i < CS_SUMMARY_TOP_ENDPOINTS; i++)
+        s->endpoints[s->n_endpoints++] = g_array_index(all, struct cs_endpoint_count, i);
+    g_array_free(all, TRUE);
+
     if (r->opt.format == CS_FORMAT_JSON)
         cs_out_json_summary(r->out, s);
+    else
+        cs_out_text_summary(r->out, s, &r->style);
 }
 
 bool cs_report_any_blocked(const struct cs_report *r)

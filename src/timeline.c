@@ -1,0 +1,315 @@
+/* The timeline stage (see timeline.h).  Fixed-size tables, linear scans:
+ * the tables are small and only CORS transactions reach them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "timeline.h"
+
+/* A preflight seen on the wire, waiting for its actual request. */
+struct pending {
+    bool used;
+    struct cs_addr client;
+    char origin[CS_TL_ORIGIN_MAX];
+    char url[CS_TL_URL_MAX];
+    char method[CS_TL_METHOD_MAX];       /* Access-Control-Request-Method */
+    char acrh[CS_TL_ACRH_MAX];           /* Access-Control-Request-Headers, as sent */
+    bool passed;                         /* either browser let it through */
+    uint64_t frame, flow;
+    cs_time_ns ts;
+    uint64_t age;                        /* insertion counter, for oldest-first replacement */
+};
+
+/* One browser's cached preflight result. */
+struct cache_entry {
+    bool used;
+    struct cs_addr client;
+    char origin[CS_TL_ORIGIN_MAX];
+    char url[CS_TL_URL_MAX];
+    corscope_preflight_result result;
+    cs_time_ns expires;
+    uint64_t frame;
+    uint64_t age;
+};
+
+struct last_failure {
+    bool used;
+    struct cs_addr client;
+    char key[CS_TL_METHOD_MAX + CS_TL_URL_MAX + CS_TL_ORIGIN_MAX];
+    cs_time_ns ts;
+};
+
+#define CS_TL_MAX_FAILURES 64
+
+struct cs_timeline {
+    struct pending pending[CS_TL_MAX_PENDING];
+    struct cache_entry cache[2][CS_TL_MAX_CACHE];
+    struct last_failure failures[CS_TL_MAX_FAILURES];
+    uint64_t counter;
+    struct cs_timeline_stats stats;
+};
+
+struct cs_timeline *cs_timeline_new(void)
+{
+    return calloc(1, sizeof(struct cs_timeline));
+}
+
+void cs_timeline_free(struct cs_timeline *tl)
+{
+    free(tl);
+}
+
+const struct cs_timeline_stats *cs_timeline_stats(const struct cs_timeline *tl)
+{
+    return &tl->stats;
+}
+
+/* Copies (s, len) into a fixed buffer; false if it did not fit (such keys
+ * are not remembered: a cut key could match the wrong request). */
+static bool copy_key(char *dst, size_t size, const char *s, size_t len)
+{
+    if (len >= size)
+        return false;
+    memcpy(dst, s, len);
+    dst[len] = '\0';
+    return true;
+}
+
+static bool key_eq(const char *stored, const char *s, size_t len)
+{
+    return strlen(stored) == len && memcmp(stored, s, len) == 0;
+}
+
+static const corscope_header *find(const corscope_header *h, size_t n, const char *name)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; i < n; i++)
+        if (h[i].name_len == len && strncasecmp(h[i].name, name, len) == 0)
+            return &h[i];
+    return NULL;
+}
+
+/* The URL's host is an IP literal (Firefox never reuses a cached preflight
+ * for those, §8.7). */
+static bool url_host_is_ip_literal(const char *url)
+{
+    const char *h = strstr(url, "://");
+    h = h ? h + 3 : url;
+    if (*h == '[')
+        return true;
+    bool digits_and_dots = true;
+    for (const char *p = h; *p && *p != '/' && *p != ':' && *p != '?'; p++)
+        if (!((*p >= '0' && *p <= '9') || *p == '.'))
+            digits_and_dots = false;
+    return digits_and_dots;
+}
+
+static void fmt_age(char *buf, size_t size, cs_time_ns d)
+{
+    snprintf(buf, size, "%.3fs", (double)d / 1e9);
+}
+
+void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *client,
+                               const corscope_request *req, const char *url, const char *origin,
+                               size_t origin_len, bool needs_preflight, cs_time_ns ts,
+                               struct cs_timeline_facts *facts)
+{
+    memset(facts, 0, sizeof(*facts));
+    facts->credentials = CORSCOPE_CRED_UNKNOWN;
+
+    /* The newest announced preflight for this very request. */
+    struct pending *best = NULL;
+    for (size_t i = 0; i < CS_TL_MAX_PENDING; i++) {
+        struct pending *p = &tl->pending[i];
+        if (!p->used || !cs_addr_equal(&p->client, client) || p->ts > ts)
+            continue;
+        if (!key_eq(p->origin, origin, origin_len) || strcmp(p->url, url) != 0 ||
+            !key_eq(p->method, req->method, req->method_len))
+            continue;
+        if (!best || p->age > best->age)
+            best = p;
+    }
+    if (best) {
+        char age[32];
+        fmt_age(age, sizeof(age), ts - best->ts);
+        facts->preflight_frame = best->frame;
+        facts->preflight_flow = best->flow;
+        /* Authorization the page did not announce is browser-managed HTTP
+         * auth, i.e. credentials "include" (§1.2). */
+        corscope_header acrh = { "Access-Control-Request-Headers", 30, best->acrh, strlen(best->acrh) };
+        corscope_request pf = { "OPTIONS", 7, req->target, req->target_len, &acrh, best->acrh[0] ? 1 : 0 };
+        facts->credentials = corscope_infer_credentials(req, &pf);
+        if (best->passed)
+            snprintf(facts->note, sizeof(facts->note), "preflight: frame %llu (flow %llu), %s earlier",
+                     (unsigned long long)best->frame, (unsigned long long)best->flow, age);
+        else
+            snprintf(facts->note, sizeof(facts->note),
+                     "sent although its preflight (frame %llu) failed: a browser would not have sent it",
+                     (unsigned long long)best->frame);
+        best->used = false;  /* one preflight announces one request */
+        tl->stats.preflights_linked++;
+        return;
+    }
+    facts->credentials = corscope_infer_credentials(req, NULL);
+    if (!needs_preflight)
+        return;
+
+    /* No preflight on the wire: which browser's cache could explain it? */
+    corscope_cred cred = facts->credentials == CORSCOPE_CRED_INCLUDE ? CORSCOPE_CRED_INCLUDE
+                                                                     : CORSCOPE_CRED_OMIT;
+    const struct cache_entry *hit[2] = { NULL, NULL };
+    for (int b = 0; b < 2; b++) {
+        if (b == CORSCOPE_FIREFOX && url_host_is_ip_literal(url))
+            continue;
+        for (size_t i = 0; i < CS_TL_MAX_CACHE; i++) {
+            const struct cache_entry *e = &tl->cache[b][i];
+            if (!e->used || !cs_addr_equal(&e->client, client) || e->expires < ts ||
+                !key_eq(e->origin, origin, origin_len) || strcmp(e->url, url) != 0)
+                continue;
+            if (corscope_preflight_allows(&e->result, (corscope_browser)b, req, cred) &&
+                (!hit[b] || e->age > hit[b]->age))
+                hit[b] = e;
+        }
+    }
+    if (hit[0] || hit[1]) {
+        const struct cache_entry *e = hit[0] ? hit[0] : hit[1];
+        char age[32];
+        fmt_age(age, sizeof(age), ts - (e->expires - (cs_time_ns)e->result.max_age[hit[0] ? 0 : 1] * 1000000000LL));
+        snprintf(facts->note, sizeof(facts->note),
+                 "no preflight: served from the preflight cache of %s (preflight frame %llu, %s earlier)",
+                 hit[0] && hit[1] ? "both browsers" : hit[0] ? "Firefox only" : "Chromium only",
+                 (unsigned long long)e->frame, age);
+        tl->stats.cache_hits++;
+    } else {
+        snprintf(facts->note, sizeof(facts->note),
+                 "needs a preflight but none was seen and no cached one covers it: the preflight "
+                 "predates the capture, the client is not a browser, or CORS is disabled (Firefox)");
+        tl->stats.unexplained_missing++;
+    }
+}
+
+static struct pending *pending_slot(struct cs_timeline *tl)
+{
+    struct pending *oldest = &tl->pending[0];
+    for (size_t i = 0; i < CS_TL_MAX_PENDING; i++) {
+        if (!tl->pending[i].used)
+            return &tl->pending[i];
+        if (tl->pending[i].age < oldest->age)
+            oldest = &tl->pending[i];
+    }
+    tl->stats.pending_evicted++;
+    return oldest;
+}
+
+/* Stores a successful preflight in browser b's cache model, replacing the
+ * entry for the same (client, origin, URL, credentials) or the oldest. */
+static void cache_put(struct cs_timeline *tl, int b, const struct cs_addr *client, const char *origin,
+                      const char *url, const corscope_preflight_result *r, uint64_t frame, cs_time_ns ts)
+{
+    struct cache_entry *slot = NULL, *oldest = &tl->cache[b][0];
+    for (size_t i = 0; i < CS_TL_MAX_CACHE; i++) {
+        struct cache_entry *e = &tl->cache[b][i];
+        if (!e->used) {
+            if (!slot)
+                slot = e;
+            continue;
+        }
+        if (cs_addr_equal(&e->client, client) && strcmp(e->origin, origin) == 0 &&
+            strcmp(e->url, url) == 0 && e->result.credentialed == r->credentialed) {
+            slot = e;
+            break;
+        }
+        if (e->age < oldest->age)
+            oldest = e;
+    }
+    if (!slot) {
+        slot = oldest;
+        tl->stats.cache_evicted++;
+    }
+    slot->used = true;
+    slot->client = *client;
+    snprintf(slot->origin, sizeof(slot->origin), "%s", origin);
+    snprintf(slot->url, sizeof(slot->url), "%s", url);
+    slot->result = *r;
+    slot->expires = ts + (cs_time_ns)r->max_age[b] * 1000000000LL;
+    slot->frame = frame;
+    slot->age = ++tl->counter;
+}
+
+void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *client,
+                                 const corscope_request *req, const corscope_response *resp,
+                                 const corscope_verdict *v, uint64_t frame, uint64_t flow,
+                                 const char *origin, size_t origin_len, cs_time_ns ts,
+                                 struct cs_timeline_facts *facts)
+{
+    memset(facts, 0, sizeof(*facts));
+    const corscope_header *acrm = find(req->headers, req->n_headers, "Access-Control-Request-Method");
+    const corscope_header *acrh = find(req->headers, req->n_headers, "Access-Control-Request-Headers");
+    bool ff_ok = v->firefox.verdict == CORSCOPE_ALLOWED || v->firefox.verdict == CORSCOPE_WARNING;
+    bool cr_ok = v->chromium.verdict == CORSCOPE_ALLOWED || v->chromium.verdict == CORSCOPE_WARNING;
+
+    struct pending p = { .used = true, .client = *client, .frame = frame, .flow = flow, .ts = ts,
+                         .passed = ff_ok || cr_ok };
+    if (acrm && copy_key(p.origin, sizeof(p.origin), origin, origin_len) &&
+        copy_key(p.url, sizeof(p.url), v->url, strlen(v->url)) &&
+        copy_key(p.method, sizeof(p.method), acrm->value, acrm->value_len) &&
+        (!acrh || copy_key(p.acrh, sizeof(p.acrh), acrh->value, acrh->value_len))) {
+        struct pending *slot = pending_slot(tl);
+        *slot = p;
+        slot->age = ++tl->counter;
+    }
+
+    if (!ff_ok || !cr_ok) {
+        snprintf(facts->note, sizeof(facts->note), "%s not send the actual %.*s request",
+                 !ff_ok && !cr_ok ? "the preflight failed: the browser does" :
+                 !ff_ok ? "Firefox would" : "Chromium would",
+                 acrm ? (int)(acrm->value_len > 24 ? 24 : acrm->value_len) : 0,
+                 acrm ? acrm->value : "");
+    }
+    if (!resp || p.origin[0] == '\0')
+        return;
+    for (int b = 0; b < 2; b++) {
+        bool ok = b == CORSCOPE_FIREFOX ? ff_ok : cr_ok;
+        if (!ok)
+            continue;
+        corscope_cred cred = v->credentials == CORSCOPE_CRED_INCLUDE ? CORSCOPE_CRED_INCLUDE
+                                                                     : CORSCOPE_CRED_OMIT;
+        corscope_preflight_result r;
+        if (corscope_preflight_parse(resp, cred, &r) == 0 && r.max_age[b] > 0)
+            cache_put(tl, b, client, p.origin, p.url, &r, frame, ts);
+    }
+}
+
+bool cs_timeline_is_retry(struct cs_timeline *tl, const struct cs_addr *client,
+                          const char *method, size_t method_len, const char *url,
+                          const char *origin, size_t origin_len, cs_time_ns ts)
+{
+    char key[sizeof(((struct last_failure *)0)->key)];
+    int n = snprintf(key, sizeof(key), "%.*s %s %.*s", (int)(method_len > 23 ? 23 : method_len),
+                     method, url, (int)(origin_len > 127 ? 127 : origin_len), origin ? origin : "");
+    if (n < 0 || (size_t)n >= sizeof(key))
+        return false;
+    struct last_failure *slot = NULL, *oldest = &tl->failures[0];
+    for (size_t i = 0; i < CS_TL_MAX_FAILURES; i++) {
+        struct last_failure *f = &tl->failures[i];
+        if (f->used && cs_addr_equal(&f->client, client) && strcmp(f->key, key) == 0) {
+            bool retry = ts - f->ts <= CS_TL_RETRY_WINDOW_NS;
+            f->ts = ts;   /* a chain of retries keeps extending the window */
+            if (retry)
+                tl->stats.retries_folded++;
+            return retry;
+        }
+        if (!f->used && !slot)
+            slot = f;
+        if (f->ts < oldest->ts)
+            oldest = f;
+    }
+    if (!slot)
+        slot = oldest;
+    slot->used = true;
+    slot->client = *client;
+    snprintf(slot->key, sizeof(slot->key), "%s", key);
+    slot->ts = ts;
+    return false;
+}

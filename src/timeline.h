@@ -1,0 +1,77 @@
+/* Timeline: what one transaction alone cannot tell.
+ *
+ * - Links each actual request to the preflight that announced it (same
+ *   client address, Origin, URL and method), across TCP connections.
+ * - Models each browser's preflight cache (cors-reasons.md §1.8) to explain
+ *   a non-simple request that arrives without an OPTIONS.
+ * - Folds the browser's automatic retries of a failed request (§8.8) into
+ *   the first one.
+ *
+ * State is bounded: CS_TL_MAX_PENDING announced preflights and
+ * CS_TL_MAX_CACHE cache entries per browser, oldest replaced first and
+ * counted. */
+#ifndef CS_TIMELINE_H
+#define CS_TIMELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "corscope/cors.h"
+#include "packet.h"
+
+#define CS_TL_MAX_PENDING 512
+#define CS_TL_MAX_CACHE 256
+#define CS_TL_ORIGIN_MAX 128
+#define CS_TL_URL_MAX 384
+#define CS_TL_METHOD_MAX 24
+#define CS_TL_ACRH_MAX 256
+#define CS_TL_NOTE_MAX 320
+#define CS_TL_RETRY_WINDOW_NS (3LL * 1000000000LL)   /* retries come within a few seconds */
+
+struct cs_timeline_stats {
+    uint64_t preflights_linked;     /* actual requests matched to their preflight */
+    uint64_t cache_hits;            /* actual requests explained by a cached preflight */
+    uint64_t unexplained_missing;   /* non-simple requests with no preflight to explain them */
+    uint64_t retries_folded;
+    uint64_t pending_evicted, cache_evicted;
+};
+
+/* What the timeline adds to one event. */
+struct cs_timeline_facts {
+    uint64_t preflight_frame;       /* 0 if none */
+    uint64_t preflight_flow;
+    corscope_cred credentials;      /* evidence from the preflight link, or UNKNOWN */
+    char note[CS_TL_NOTE_MAX];      /* "" if nothing to say */
+};
+
+struct cs_timeline;
+
+struct cs_timeline *cs_timeline_new(void);
+void cs_timeline_free(struct cs_timeline *tl);
+
+/* Before judging an actual (non-preflight, cross-origin) request: finds its
+ * preflight or the cache entry that explains its absence; fills facts
+ * (credentials evidence included). */
+void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *client,
+                               const corscope_request *req, const char *url, const char *origin,
+                               size_t origin_len, bool needs_preflight, cs_time_ns ts,
+                               struct cs_timeline_facts *facts);
+
+/* After judging a preflight: remembers it for linking, and on success adds
+ * it to both browsers' cache models.  facts->note says what the browser does
+ * next (e.g. that a failed preflight means the actual request is not sent). */
+void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *client,
+                                 const corscope_request *req, const corscope_response *resp,
+                                 const corscope_verdict *v, uint64_t frame, uint64_t flow,
+                                 const char *origin, size_t origin_len, cs_time_ns ts,
+                                 struct cs_timeline_facts *facts);
+
+/* A CORS request that got no response: is it a retry of the previous failed
+ * one from this client (same method, URL, Origin, within the retry window)?
+ * Returns true when it should be folded into that one (not reported). */
+bool cs_timeline_is_retry(struct cs_timeline *tl, const struct cs_addr *client,
+                          const char *method, size_t method_len, const char *url,
+                          const char *origin, size_t origin_len, cs_time_ns ts);
+
+const struct cs_timeline_stats *cs_timeline_stats(const struct cs_timeline *tl);
+
+#endif
