@@ -236,6 +236,12 @@ static void set_body_state(struct cs_http_conn *c, struct cs_http_dir *d, enum f
 
 /* ---- complete header blocks ---- */
 
+/* A pointer into the block at `from`, moved to the same offset in `to`. */
+static const char *rebase(const char *p, const char *from, char *to)
+{
+    return p ? to + (p - from) : NULL;
+}
+
 static void handle_request(struct cs_http_conn *c, struct cs_http_dir *d, struct cs_http_msg *m)
 {
     c->stats->requests++;
@@ -265,16 +271,15 @@ static void handle_request(struct cs_http_conn *c, struct cs_http_dir *d, struct
         corscope_header *h = (corscope_header *)(r + 1);
         char *blk = (char *)h + hbytes;
         memcpy(blk, d->buf, d->len);
-        ptrdiff_t delta = blk - d->buf;
         r->next = NULL;
         r->msg = *m;
-        r->msg.method = m->method + delta;
-        r->msg.uri = m->uri + delta;
-        r->msg.reason = m->reason + delta;
+        r->msg.method = rebase(m->method, d->buf, blk);
+        r->msg.uri = rebase(m->uri, d->buf, blk);
+        r->msg.reason = rebase(m->reason, d->buf, blk);
         for (uint32_t i = 0; i < m->n_headers; i++) {
             h[i] = m->headers[i];
-            h[i].name = m->headers[i].name + delta;
-            h[i].value = m->headers[i].value + delta;
+            h[i].name = rebase(m->headers[i].name, d->buf, blk);
+            h[i].value = rebase(m->headers[i].value, d->buf, blk);
         }
         r->msg.headers = h;
         r->index = c->n_requests++;
