@@ -64,7 +64,13 @@ struct cs_flow_stats {
     uint64_t max_active;
     uint64_t closed, reset, idle_expired, evicted, ended_at_input_end;
     uint64_t ignored_segments; /* pure ACK/FIN/RST of no known flow */
+    uint64_t alloc_failures;   /* flows that could not be allocated (their segment is dropped) */
 };
+
+/* Hash buckets start at this many and double when flows outnumber them. */
+#define CS_FLOW_MIN_BUCKETS 1024u
+/* Freed flow structs kept for reuse (not a limit on flows). */
+#define CS_FLOW_FREELIST_MAX 1024u
 
 struct cs_flow_table;
 
@@ -82,6 +88,13 @@ void cs_flow_table_tick(struct cs_flow_table *t, cs_time_ns now);
 
 /* Ends every remaining flow with CS_FLOW_END_INPUT (flushing reassembly). */
 void cs_flow_table_finish(struct cs_flow_table *t);
+
+/* Finds the flow of a 5-tuple given in either order, or NULL; *dir (if not
+ * NULL) is set to the direction src -> dst has in that flow.  The flow stays
+ * owned by the table. */
+struct cs_flow *cs_flow_table_lookup(struct cs_flow_table *t,
+                                     const struct cs_addr *src, uint16_t sport,
+                                     const struct cs_addr *dst, uint16_t dport, int *dir);
 
 const struct cs_flow_stats *cs_flow_table_stats(const struct cs_flow_table *t);
 const struct cs_reasm_stats *cs_flow_table_reasm_stats(const struct cs_flow_table *t);

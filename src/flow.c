@@ -1,0 +1,480 @@
+/* The flow table (see flow.h): TCP segments -> connections with roles, each
+ * with its two reassemblers, under a flow cap and an idle timeout.
+ *
+ * Layout: open chaining through cs_flow.hash_next in a power-of-two bucket
+ * array that doubles when flows outnumber buckets; a doubly linked LRU list
+ * (head = least recently active) so that idle expiry and eviction take the
+ * head in O(1).  The key is the full 5-tuple with its two endpoints in a
+ * canonical order, hashed with a seeded 64-bit mixer (murmur3's fmix64), so
+ * both directions land in the same bucket and a crafted tuple set cannot
+ * predict collisions.  Nothing visible depends on bucket order: ids follow
+ * creation, expiry follows the LRU, and finish ends flows by id.
+ *
+ * Roles are fixed when the flow is created.  If a flow picked up mid-stream
+ * later shows a SYN or SYN-ACK that contradicts them, the first roles are
+ * kept (the reassemblers and the application layer already run on them) and
+ * handshake_seen stays false. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "flow.h"
+
+struct cs_flow_table {
+    struct cs_limits limits;
+    struct cs_flow_callbacks cb;
+    void *ctx;
+    struct cs_flow **buckets;
+    size_t nbuckets;              /* a power of two */
+    size_t count;
+    struct cs_flow *lru_head, *lru_tail;
+    struct cs_flow *free_list;    /* chained through hash_next */
+    size_t free_count;
+    struct cs_reasm_shared shared;
+    struct cs_flow_stats stats;
+    uint64_t next_id;
+    uint64_t seed;
+    cs_time_ns now;
+};
+
+/* The sink handed to a reassembler: which flow and direction it feeds. */
+struct dir_sink {
+    struct cs_flow_table *t;
+    struct cs_flow *f;
+    int dir;
+};
+
+static void stream_sink(void *ctx, const struct cs_stream_event *ev)
+{
+    struct dir_sink *ds = ctx;
+    if (ds->t->cb.on_stream)
+        ds->t->cb.on_stream(ds->t->ctx, ds->f, ds->dir, ev);
+}
+
+static uint64_t fmix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+
+/* Orders two endpoints: negative when (a, ap) sorts before (b, bp). */
+static int endpoint_cmp(const struct cs_addr *a, uint16_t ap, const struct cs_addr *b, uint16_t bp)
+{
+    if (a->family != b->family)
+        return a->family < b->family ? -1 : 1;
+    int c = memcmp(a->bytes, b->bytes, 16);
+    if (c)
+        return c;
+    return ap == bp ? 0 : (ap < bp ? -1 : 1);
+}
+
+/* Hash of the 5-tuple (protocol is always TCP) with the endpoints in
+ * canonical order, so that both directions hash alike. */
+static uint64_t tuple_hash(uint64_t seed, const struct cs_addr *a, uint16_t ap,
+                           const struct cs_addr *b, uint16_t bp)
+{
+    if (endpoint_cmp(a, ap, b, bp) > 0) {
+        const struct cs_addr *ta = a; a = b; b = ta;
+        uint16_t tp = ap; ap = bp; bp = tp;
+    }
+    uint64_t w[5];
+    memcpy(&w[0], a->bytes, 8);
+    memcpy(&w[1], a->bytes + 8, 8);
+    memcpy(&w[2], b->bytes, 8);
+    memcpy(&w[3], b->bytes + 8, 8);
+    w[4] = (uint64_t)a->family << 40 | (uint64_t)b->family << 32 | (uint64_t)ap << 16 | bp;
+    uint64_t h = seed;
+    for (int i = 0; i < 5; i++)
+        h = fmix64(h ^ w[i]) + 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1);
+    return fmix64(h);
+}
+
+/* Random seed for the hash; falls back on the clock if the kernel has no
+ * entropy to spare yet (the seed protects bucket spread, not secrets). */
+static uint64_t make_seed(void)
+{
+    uint64_t s = 0;
+    if (getrandom(&s, sizeof s, GRND_NONBLOCK) != (ssize_t)sizeof s) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        s = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)(uintptr_t)&s;
+    }
+    return fmix64(s);
+}
+
+struct cs_flow_table *cs_flow_table_new(const struct cs_limits *limits,
+                                        const struct cs_flow_callbacks *cb, void *ctx)
+{
+    struct cs_flow_table *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    if (limits)
+        t->limits = *limits;
+    else
+        cs_limits_default(&t->limits);
+    if (cb)
+        t->cb = *cb;
+    t->ctx = ctx;
+    t->nbuckets = CS_FLOW_MIN_BUCKETS;
+    t->buckets = calloc(t->nbuckets, sizeof *t->buckets);
+    if (!t->buckets) {
+        free(t);
+        return NULL;
+    }
+    t->shared.max_held_per_dir = t->limits.max_held_per_flow;
+    t->shared.max_held_total = t->limits.max_held_total;
+    t->next_id = 1;
+    t->seed = make_seed();
+    return t;
+}
+
+/* --- LRU list ---------------------------------------------------------- */
+
+static void lru_unlink(struct cs_flow_table *t, struct cs_flow *f)
+{
+    if (f->lru_prev)
+        f->lru_prev->lru_next = f->lru_next;
+    else
+        t->lru_head = f->lru_next;
+    if (f->lru_next)
+        f->lru_next->lru_prev = f->lru_prev;
+    else
+        t->lru_tail = f->lru_prev;
+    f->lru_prev = f->lru_next = NULL;
+}
+
+static void lru_append(struct cs_flow_table *t, struct cs_flow *f)
+{
+    f->lru_next = NULL;
+    f->lru_prev = t->lru_tail;
+    if (t->lru_tail)
+        t->lru_tail->lru_next = f;
+    else
+        t->lru_head = f;
+    t->lru_tail = f;
+}
+
+/* --- hash table -------------------------------------------------------- */
+
+/* Doubles the bucket array; on allocation failure keeps the old one (chains
+ * get longer, nothing is lost). */
+static void grow(struct cs_flow_table *t)
+{
+    size_t n = t->nbuckets * 2;
+    struct cs_flow **b = calloc(n, sizeof *b);
+    if (!b)
+        return;
+    for (size_t i = 0; i < t->nbuckets; i++) {
+        struct cs_flow *f = t->buckets[i];
+        while (f) {
+            struct cs_flow *next = f->hash_next;
+            size_t j = (size_t)f->hash & (n - 1);
+            f->hash_next = b[j];
+            b[j] = f;
+            f = next;
+        }
+    }
+    free(t->buckets);
+    t->buckets = b;
+    t->nbuckets = n;
+}
+
+static void hash_unlink(struct cs_flow_table *t, struct cs_flow *f)
+{
+    struct cs_flow **pp = &t->buckets[(size_t)f->hash & (t->nbuckets - 1)];
+    while (*pp && *pp != f)
+        pp = &(*pp)->hash_next;
+    if (*pp)
+        *pp = f->hash_next;
+    f->hash_next = NULL;
+}
+
+static struct cs_flow *find(struct cs_flow_table *t, uint64_t h,
+                            const struct cs_addr *src, uint16_t sport,
+                            const struct cs_addr *dst, uint16_t dport, int *dir)
+{
+    for (struct cs_flow *f = t->buckets[(size_t)h & (t->nbuckets - 1)]; f; f = f->hash_next) {
+        if (f->hash != h)
+            continue;
+        if (f->client_port == sport && f->server_port == dport &&
+            cs_addr_equal(&f->client, src) && cs_addr_equal(&f->server, dst)) {
+            if (dir)
+                *dir = CS_DIR_C2S;
+            return f;
+        }
+        if (f->client_port == dport && f->server_port == sport &&
+            cs_addr_equal(&f->client, dst) && cs_addr_equal(&f->server, src)) {
+            if (dir)
+                *dir = CS_DIR_S2C;
+            return f;
+        }
+    }
+    return NULL;
+}
+
+struct cs_flow *cs_flow_table_lookup(struct cs_flow_table *t,
+                                     const struct cs_addr *src, uint16_t sport,
+                                     const struct cs_addr *dst, uint16_t dport, int *dir)
+{
+    return find(t, tuple_hash(t->seed, src, sport, dst, dport), src, sport, dst, dport, dir);
+}
+
+/* --- ending flows ------------------------------------------------------ */
+
+/* Ends f: optionally flushes both reassemblers (held data and a held FIN are
+ * delivered, holes become gaps), calls on_end, then unlinks and frees f (to
+ * the free list).  Safe against a second call for the same flow. */
+static void end_flow(struct cs_flow_table *t, struct cs_flow *f, enum cs_flow_end why, bool flush)
+{
+    if (f->ended)
+        return;
+    f->ended = true;
+    if (flush) {
+        for (int d = 0; d < 2; d++) {
+            struct dir_sink ds = { t, f, d };
+            cs_reasm_flush(&f->dir[d], &t->shared, f->last_frame, f->last_ts, stream_sink, &ds);
+        }
+    }
+    switch (why) {
+    case CS_FLOW_END_CLOSED: t->stats.closed++; break;
+    case CS_FLOW_END_RESET: t->stats.reset++; break;
+    case CS_FLOW_END_IDLE: t->stats.idle_expired++; break;
+    case CS_FLOW_END_EVICTED: t->stats.evicted++; break;
+    case CS_FLOW_END_INPUT: t->stats.ended_at_input_end++; break;
+    }
+    if (t->cb.on_end)
+        t->cb.on_end(t->ctx, f, why);
+    hash_unlink(t, f);
+    lru_unlink(t, f);
+    cs_reasm_release(&f->dir[0], &t->shared);
+    cs_reasm_release(&f->dir[1], &t->shared);
+    t->count--;
+    t->stats.active = t->count;
+    if (t->free_count < CS_FLOW_FREELIST_MAX) {
+        f->hash_next = t->free_list;
+        t->free_list = f;
+        t->free_count++;
+    } else {
+        free(f);
+    }
+}
+
+/* Ends, from the LRU head, the flows idle for longer than the timeout
+ * (0 disables idle expiry). */
+static void expire_idle(struct cs_flow_table *t)
+{
+    if (t->limits.idle_timeout_s == 0)
+        return;
+    cs_time_ns limit = t->now - (cs_time_ns)t->limits.idle_timeout_s * 1000000000;
+    while (t->lru_head && t->lru_head->last_ts < limit)
+        end_flow(t, t->lru_head, CS_FLOW_END_IDLE, true);
+}
+
+/* --- creating flows ---------------------------------------------------- */
+
+/* True when the payload starts like an HTTP request line: a method token of
+ * 3 to 16 uppercase letters followed by a space (GET, POST, OPTIONS, ...). */
+static bool looks_like_request(const uint8_t *p, uint32_t len)
+{
+    uint32_t i = 0;
+    while (i < len && i < 17 && p[i] >= 'A' && p[i] <= 'Z')
+        i++;
+    return i >= 3 && i <= 16 && i < len && p[i] == ' ';
+}
+
+static bool looks_like_response(const uint8_t *p, uint32_t len)
+{
+    return len >= 5 && memcmp(p, "HTTP/", 5) == 0;
+}
+
+/* Decides whether the sender of the flow's first segment is the client. */
+static bool sender_is_client(const struct cs_segment *s, bool *handshake, bool *acked)
+{
+    uint32_t len = s->payload ? s->payload_len : 0;
+    *handshake = *acked = false;
+    if (s->flags & CS_TCP_SYN) {
+        *handshake = true;
+        *acked = (s->flags & CS_TCP_ACK) != 0;
+        return !*acked;
+    }
+    if (looks_like_request(s->payload, len))
+        return true;
+    if (looks_like_response(s->payload, len))
+        return false;
+    if (s->sport != s->dport)
+        return s->sport > s->dport;  /* the lower (well-known) port serves */
+    return true;
+}
+
+static struct cs_flow *create(struct cs_flow_table *t, const struct cs_segment *s,
+                              uint64_t h, int *dir)
+{
+    uint32_t max = t->limits.max_flows ? t->limits.max_flows : 1;
+    while (t->count >= max && t->lru_head)
+        end_flow(t, t->lru_head, CS_FLOW_END_EVICTED, true);
+
+    struct cs_flow *f = t->free_list;
+    if (f) {
+        t->free_list = f->hash_next;
+        t->free_count--;
+    } else {
+        f = malloc(sizeof *f);
+        if (!f) {
+            t->stats.alloc_failures++;
+            return NULL;
+        }
+    }
+    memset(f, 0, sizeof *f);
+    bool hs, acked;
+    bool client = sender_is_client(s, &hs, &acked);
+    if (client) {
+        f->client = s->src; f->client_port = s->sport;
+        f->server = s->dst; f->server_port = s->dport;
+        *dir = CS_DIR_C2S;
+    } else {
+        f->client = s->dst; f->client_port = s->dport;
+        f->server = s->src; f->server_port = s->sport;
+        *dir = CS_DIR_S2C;
+    }
+    f->handshake_seen = hs;
+    f->syn_acked = acked;
+    f->id = t->next_id++;
+    f->first_ts = s->ts;
+    f->first_frame = s->frame;
+    f->hash = h;
+    cs_reasm_init(&f->dir[0]);
+    cs_reasm_init(&f->dir[1]);
+
+    if (t->count >= t->nbuckets)
+        grow(t);
+    size_t b = (size_t)h & (t->nbuckets - 1);
+    f->hash_next = t->buckets[b];
+    t->buckets[b] = f;
+    lru_append(t, f);
+    t->count++;
+    t->stats.created++;
+    t->stats.active = t->count;
+    if (t->stats.active > t->stats.max_active)
+        t->stats.max_active = t->stats.active;
+    if (t->cb.on_new)
+        t->cb.on_new(t->ctx, f);
+    return f;
+}
+
+/* --- feeding ----------------------------------------------------------- */
+
+static void advance_clock(struct cs_flow_table *t, cs_time_ns now)
+{
+    if (now > t->now)
+        t->now = now;
+    expire_idle(t);
+}
+
+void cs_flow_table_segment(struct cs_flow_table *t, const struct cs_segment *s)
+{
+    advance_clock(t, s->ts);
+
+    uint64_t h = tuple_hash(t->seed, &s->src, s->sport, &s->dst, s->dport);
+    int dir = CS_DIR_C2S;
+    struct cs_flow *f = find(t, h, &s->src, s->sport, &s->dst, s->dport, &dir);
+    if (!f) {
+        bool has_payload = s->payload_len > 0 || s->wire_payload_len > 0;
+        if (!(s->flags & CS_TCP_SYN) && !has_payload) {
+            t->stats.ignored_segments++;  /* no ghost flows from trailing ACKs */
+            return;
+        }
+        f = create(t, s, h, &dir);
+        if (!f)
+            return;
+    } else {
+        lru_unlink(t, f);
+        lru_append(t, f);
+        /* a handshake seen after a mid-stream start counts only if it agrees */
+        if ((s->flags & CS_TCP_SYN) && !(s->flags & CS_TCP_ACK) && dir == CS_DIR_C2S)
+            f->handshake_seen = true;
+        if ((s->flags & (CS_TCP_SYN | CS_TCP_ACK)) == (CS_TCP_SYN | CS_TCP_ACK) && dir == CS_DIR_S2C)
+            f->syn_acked = f->handshake_seen = true;
+    }
+    f->packets[dir]++;
+    f->bytes[dir] += s->wire_payload_len > s->payload_len ? s->wire_payload_len : s->payload_len;
+    f->last_ts = s->ts > f->last_ts ? s->ts : f->last_ts;
+    f->last_frame = s->frame;
+
+    if (t->cb.on_packet)
+        t->cb.on_packet(t->ctx, f, dir, s);
+
+    int other = 1 - dir;
+    struct dir_sink me = { t, f, dir }, peer = { t, f, other };
+    /* the peer's bytes this segment acknowledges come first: a request is
+     * delivered before the response that acknowledges it */
+    if (s->flags & CS_TCP_ACK)
+        cs_reasm_ack(&f->dir[other], &t->shared, s->ack, s->frame, s->ts, stream_sink, &peer);
+    if (s->flags & CS_TCP_RST)
+        cs_reasm_flush(&f->dir[other], &t->shared, s->frame, s->ts, stream_sink, &peer);
+    cs_reasm_segment(&f->dir[dir], &t->shared, s, stream_sink, &me);
+
+    if (f->dir[dir].rst)
+        end_flow(t, f, CS_FLOW_END_RESET, false);
+    else if (f->dir[0].fin_delivered && f->dir[1].fin_delivered)
+        end_flow(t, f, CS_FLOW_END_CLOSED, false);
+}
+
+void cs_flow_table_tick(struct cs_flow_table *t, cs_time_ns now)
+{
+    advance_clock(t, now);
+}
+
+static int by_id(const void *a, const void *b)
+{
+    const struct cs_flow *x = *(const struct cs_flow *const *)a;
+    const struct cs_flow *y = *(const struct cs_flow *const *)b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Ends the remaining flows in order of creation (LRU order if the sort
+ * array cannot be allocated). */
+void cs_flow_table_finish(struct cs_flow_table *t)
+{
+    size_t n = t->count;
+    struct cs_flow **v = n ? malloc(n * sizeof *v) : NULL;
+    if (v) {
+        size_t i = 0;
+        for (struct cs_flow *f = t->lru_head; f && i < n; f = f->lru_next)
+            v[i++] = f;
+        qsort(v, i, sizeof *v, by_id);
+        for (size_t k = 0; k < i; k++)
+            end_flow(t, v[k], CS_FLOW_END_INPUT, true);
+        free(v);
+    }
+    while (t->lru_head)
+        end_flow(t, t->lru_head, CS_FLOW_END_INPUT, true);
+}
+
+void cs_flow_table_free(struct cs_flow_table *t)
+{
+    if (!t)
+        return;
+    cs_flow_table_finish(t);
+    while (t->free_list) {
+        struct cs_flow *f = t->free_list;
+        t->free_list = f->hash_next;
+        free(f);
+    }
+    free(t->buckets);
+    free(t);
+}
+
+const struct cs_flow_stats *cs_flow_table_stats(const struct cs_flow_table *t)
+{
+    return &t->stats;
+}
+
+const struct cs_reasm_stats *cs_flow_table_reasm_stats(const struct cs_flow_table *t)
+{
+    return &t->shared.stats;
+}
