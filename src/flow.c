@@ -375,6 +375,24 @@ static void advance_clock(struct cs_flow_table *t, cs_time_ns now)
     expire_idle(t);
 }
 
+/* True when a segment of a known flow opens a new connection on the same
+ * 5-tuple: a SYN (without ACK) after this direction sent a FIN, or whose ISN
+ * is not just behind what the direction already delivered (a retransmitted
+ * or late-captured SYN of this connection is, within
+ * CS_FLOW_LATE_SYN_WINDOW). */
+static bool is_new_connection(const struct cs_flow *f, int dir, const struct cs_segment *s)
+{
+    if ((s->flags & (CS_TCP_SYN | CS_TCP_ACK)) != CS_TCP_SYN)
+        return false;
+    const struct cs_reasm *r = &f->dir[dir];
+    if (!r->started)
+        return false;
+    if (r->fin_seen)
+        return true;
+    uint32_t behind = r->next_seq - (s->seq + 1u);
+    return behind > CS_FLOW_LATE_SYN_WINDOW;
+}
+
 void cs_flow_table_segment(struct cs_flow_table *t, const struct cs_segment *s)
 {
     advance_clock(t, s->ts);
@@ -388,6 +406,15 @@ void cs_flow_table_segment(struct cs_flow_table *t, const struct cs_segment *s)
             t->stats.ignored_segments++;  /* no ghost flows from trailing ACKs */
             return;
         }
+        f = create(t, s, h, &dir);
+        if (!f)
+            return;
+    } else if (is_new_connection(f, dir, s)) {
+        /* the 5-tuple is reused by a new connection: the old one is over
+         * (closed if it ever sent a FIN, otherwise it had gone silent) */
+        t->stats.port_reuse++;
+        bool closing = f->dir[0].fin_seen || f->dir[1].fin_seen;
+        end_flow(t, f, closing ? CS_FLOW_END_CLOSED : CS_FLOW_END_IDLE, true);
         f = create(t, s, h, &dir);
         if (!f)
             return;

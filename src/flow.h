@@ -65,12 +65,16 @@ struct cs_flow_stats {
     uint64_t closed, reset, idle_expired, evicted, ended_at_input_end;
     uint64_t ignored_segments; /* pure ACK/FIN/RST of no known flow */
     uint64_t alloc_failures;   /* flows that could not be allocated (their segment is dropped) */
+    uint64_t port_reuse;       /* a new SYN on a known 5-tuple ended the old flow */
 };
 
 /* Hash buckets start at this many and double when flows outnumber them. */
 #define CS_FLOW_MIN_BUCKETS 1024u
 /* Freed flow structs kept for reuse (not a limit on flows). */
 #define CS_FLOW_FREELIST_MAX 1024u
+/* A pure SYN on a known 5-tuple whose ISN is more than this behind the
+ * direction's next byte (or after its FIN) starts a new connection. */
+#define CS_FLOW_LATE_SYN_WINDOW (1u << 20)
 
 struct cs_flow_table;
 

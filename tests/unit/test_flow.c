@@ -494,6 +494,43 @@ static void test_many_flows(void)
     free(l);
 }
 
+/* A new SYN on a known tuple starts a new flow; a retransmitted or late SYN
+ * of the same connection does not. */
+static void test_port_reuse(void)
+{
+    struct log *l = log_new();
+    struct cs_flow_table *t = table(l, 0, 300);
+    seg(t, A_CLI, 40000, A_SRV, 80, 1000, 0, S, NULL, 1.0);
+    seg(t, A_CLI, 40000, A_SRV, 80, 1000, 0, S, NULL, 1.5);          /* retransmitted SYN */
+    CU_ASSERT_EQUAL(l->news, 1);
+    seg(t, A_CLI, 40000, A_SRV, 80, 1001, 0, A, "GET / HTTP/1.1\r\n\r\n", 2.0);
+    seg(t, A_CLI, 40000, A_SRV, 80, 1019, 0, A | F, NULL, 2.1);
+    seg(t, A_CLI, 40000, A_SRV, 80, 900000000, 0, S, NULL, 3.0);    /* reuse */
+    CU_ASSERT_EQUAL(l->news, 2);
+    CU_ASSERT_EQUAL(l->end_why[CS_FLOW_END_CLOSED], 1);
+    CU_ASSERT_EQUAL(cs_flow_table_stats(t)->port_reuse, 1);
+    struct cs_flow *f = lookup(t, A_CLI, 40000, A_SRV, 80, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(f->id, 2);
+    CU_ASSERT_EQUAL(f->dir[CS_DIR_C2S].next_seq, 900000001u);
+    /* mid-stream pickup, then the connection's own SYN captured late */
+    seg(t, A_CLI, 40001, A_SRV, 80, 5001, 0, A, "GET / HTTP/1.1\r\n\r\n", 4.0);
+    seg(t, A_CLI, 40001, A_SRV, 80, 5000, 0, S, NULL, 4.0);
+    CU_ASSERT_EQUAL(l->news, 3);
+    CU_ASSERT_EQUAL(cs_flow_table_stats(t)->port_reuse, 1);
+    /* roles from a port guess are kept when a later SYN contradicts them */
+    seg(t, A_CLI, 51000, A_SRV, 443, 7000, 0, A, "xyz", 5.0);
+    seg(t, A_SRV, 443, A_CLI, 51000, 100, 0, S, NULL, 5.1);
+    f = lookup(t, A_CLI, 51000, A_SRV, 443, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(f->client_port, 51000);
+    CU_ASSERT_FALSE(f->handshake_seen);
+    CU_ASSERT_EQUAL(l->news, 4);
+    cs_flow_table_free(t);
+    CU_ASSERT_EQUAL(l->ends, 4);
+    free(l);
+}
+
 /* Callbacks may be NULL. */
 static void test_null_callbacks(void)
 {
@@ -519,6 +556,7 @@ int main(void)
         {"ghost ACK/FIN/RST", test_ghosts},
         {"swapped tuple", test_swapped_tuple},
         {"100k flows", test_many_flows},
+        {"port reuse and late SYN", test_port_reuse},
         {"NULL callbacks", test_null_callbacks},
         {NULL, NULL},
     };
