@@ -277,19 +277,18 @@ int cs_http_parse_content_length(const char *v, size_t n, uint64_t *out)
 
 int cs_http_te_chunked_last(const char *v, size_t n)
 {
-    const char *last = v;
-    const char *c;
-    while ((c = memchr(last, ',', n - (size_t)(last - v))) != NULL)
-        last = c + 1;
-    const char *e = v + n;
-    while (last < e && is_ows((uint8_t)*last))
-        last++;
-    const char *semi = memchr(last, ';', (size_t)(e - last));
-    if (semi)
-        e = semi;
-    while (e > last && is_ows((uint8_t)e[-1]))
+    size_t s = 0;                       /* start of the last coding */
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == ',')
+            s = i + 1;
+    while (s < n && is_ows((uint8_t)v[s]))
+        s++;
+    size_t e = s;                       /* end: before parameters and OWS */
+    while (e < n && v[e] != ';')
+        e++;
+    while (e > s && is_ows((uint8_t)v[e - 1]))
         e--;
-    return (e - last == 7 && strncasecmp(last, "chunked", 7) == 0) ? 1 : 0;
+    return (e - s == 7 && strncasecmp(v + s, "chunked", 7) == 0) ? 1 : 0;
 }
 
 /* RFC 9112 §7.1: chunk-size [chunk-ext].  BWS before ';' is tolerated. */
