@@ -8,7 +8,10 @@
  * Roles: the sender of a SYN is the client, the sender of a SYN-ACK the
  * server; without a handshake, a payload that starts like an HTTP request
  * marks the client and one that starts with "HTTP/" the server; failing that
- * the lower (well-known) port is the server. */
+ * the lower (well-known) port is the server (equal ports: the first sender is
+ * the client).  Roles are fixed at creation: a later SYN that contradicts a
+ * mid-stream guess does not swap them.  A pure SYN with a new ISN on a known
+ * tuple (port reuse) ends the old flow and starts a new one. */
 #ifndef CS_FLOW_H
 #define CS_FLOW_H
 
