@@ -572,6 +572,49 @@ static void test_midstream_and_tfo(void)
     rec_free(rc);
 }
 
+/* Random segments, cuts, ACKs and caps: the accounting invariants hold
+ * throughout (held bytes add up, delivered + gap bytes = sequence space
+ * covered) and everything is released at the end. */
+static void test_random_stress(void)
+{
+    static uint8_t junk[2000];
+    for (int i = 0; i < (int)sizeof junk; i++)
+        junk[i] = (uint8_t)i;
+    for (uint64_t seed = 1; seed <= 200; seed++) {
+        rng_state = seed * 0x2545F4914F6CDD1Dull;
+        struct cs_reasm_shared sh = shared(1 + rnd(3000), 1 + rnd(5000));
+        struct cs_reasm r[2];
+        struct rec *rc[2] = { rec_new(), rec_new() };
+        uint32_t isn[2] = { rnd(0xFFFFFFFFu), 0xFFFFF000u + rnd(0x1000) };
+        for (int d = 0; d < 2; d++) {
+            cs_reasm_init(&r[d]);
+            feed(&r[d], &sh, rc[d], 1, isn[d], CS_TCP_SYN, NULL);
+        }
+        for (int i = 0; i < 300; i++) {
+            int d = (int)rnd(2);
+            uint32_t off = rnd(20000), len = rnd(1500), wire = len + (rnd(8) == 0 ? rnd(500) : 0);
+            uint8_t flags = rnd(50) == 0 ? CS_TCP_FIN : 0;
+            feed_cut(&r[d], &sh, rc[d], (uint64_t)i + 2, isn[d] + 1 + off, flags, junk, len, wire);
+            if (rnd(10) == 0)
+                cs_reasm_ack(&r[d], &sh, isn[d] + 1 + rnd(20000), (uint64_t)i + 2, 0, rec_sink, rc[d]);
+            CU_ASSERT_EQUAL(sh.held_total, (uint64_t)r[0].held_bytes + r[1].held_bytes);
+            CU_ASSERT(r[0].held_bytes <= sh.max_held_per_dir && r[1].held_bytes <= sh.max_held_per_dir);
+            CU_ASSERT(sh.held_total <= sh.max_held_total);
+        }
+        for (int d = 0; d < 2; d++) {
+            cs_reasm_flush(&r[d], &sh, 999, 0, rec_sink, rc[d]);
+            uint32_t covered = r[d].next_seq - (isn[d] + 1) - (r[d].fin_delivered ? 1u : 0u);
+            CU_ASSERT_EQUAL(rc[d]->blen, covered);
+            CU_ASSERT_PTR_NULL(r[d].held);
+            rec_free(rc[d]);
+        }
+        CU_ASSERT_EQUAL(sh.held_total, 0);
+        CU_ASSERT_EQUAL(sh.stats.bytes_delivered + sh.stats.gap_bytes,
+                        (uint64_t)(r[0].next_seq - isn[0] - 1 - r[0].fin_delivered) +
+                        (r[1].next_seq - isn[1] - 1 - r[1].fin_delivered));
+    }
+}
+
 int main(void)
 {
     static const struct cs_test_case cases[] = {
@@ -592,6 +635,7 @@ int main(void)
         {"per-direction cap", test_cap_per_dir},
         {"total cap", test_cap_total},
         {"mid-stream start, TFO, far junk", test_midstream_and_tfo},
+        {"random stress: invariants", test_random_stress},
         {NULL, NULL},
     };
     if (CU_initialize_registry() != CUE_SUCCESS)
