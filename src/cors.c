@@ -1,0 +1,650 @@
+/* CORS classifier, part 1 of 3: what kind of request this is, and the
+ * Firefox and Chromium check sequences (cors-reasons.md §2, §3, §8) run on
+ * one request/response pair.  Texts live in cors_text.c, header lists and
+ * safelists in cors_lists.c. */
+#include <errno.h>
+#include <string.h>
+#include "cors_int.h"
+
+#define ACAO "Access-Control-Allow-Origin"
+#define ACAC "Access-Control-Allow-Credentials"
+#define ACAM "Access-Control-Allow-Methods"
+#define ACAH "Access-Control-Allow-Headers"
+#define ACRM "Access-Control-Request-Method"
+#define ACRH "Access-Control-Request-Headers"
+
+/* One exchange as the checks see it. */
+struct cs_ex {
+    const corscope_request *req;
+    const corscope_response *resp;
+    const char *origin;
+    size_t origin_len;
+    bool preflight;
+    const char *acrm;
+    size_t acrm_len;
+};
+
+static char lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+/* ---- same-origin (§1.1) ---- */
+
+struct cs_origin {
+    const char *scheme; size_t scheme_len;
+    const char *host; size_t host_len;
+    unsigned long port;
+};
+
+/* Splits "host[:port]" or "[v6][:port]"; default port when absent.  False
+ * for a malformed port. */
+static bool split_hostport(const char *s, size_t len, unsigned long def, struct cs_origin *o)
+{
+    size_t hend = len, i = 0;
+    if (len && s[0] == '[') {
+        while (i < len && s[i] != ']')
+            i++;
+        if (i == len)
+            return false;
+        hend = i + 1;
+    } else {
+        for (i = 0; i < len; i++)
+            if (s[i] == ':') {
+                hend = i;
+                break;
+            }
+    }
+    o->host = s;
+    o->host_len = hend;
+    o->port = def;
+    if (hend < len) {
+        if (s[hend] != ':' || hend + 1 == len)
+            return hend + 1 == len && s[hend] == ':';  /* "host:" = default */
+        unsigned long p = 0;
+        for (i = hend + 1; i < len; i++) {
+            if (s[i] < '0' || s[i] > '9' || p > 65535)
+                return false;
+            p = p * 10 + (unsigned long)(s[i] - '0');
+        }
+        o->port = p;
+    }
+    return o->host_len > 0;
+}
+
+static unsigned long default_port(const char *scheme, size_t len)
+{
+    return cs_cors_ieq(scheme, len, "https") ? 443 : 80;
+}
+
+/* Parses a serialized origin "scheme://host[:port]"; false for "null" and
+ * anything else that is not a tuple origin. */
+static bool parse_origin(const char *s, size_t len, struct cs_origin *o)
+{
+    size_t i = 0;
+    while (i < len && s[i] != ':')
+        i++;
+    if (i == 0 || i + 3 > len || s[i + 1] != '/' || s[i + 2] != '/')
+        return false;
+    o->scheme = s;
+    o->scheme_len = i;
+    return split_hostport(s + i + 3, len - i - 3, default_port(s, i), o);
+}
+
+static bool mem_ieq2(const char *a, size_t al, const char *b, size_t bl)
+{
+    if (al != bl)
+        return false;
+    for (size_t i = 0; i < al; i++)
+        if (lower(a[i]) != lower(b[i]))
+            return false;
+    return true;
+}
+
+static bool same_origin(const corscope_request *req, const char *origin, size_t olen)
+{
+    struct cs_origin o, t;
+    const char *host;
+    size_t hlen;
+    bool abs;
+    if (!parse_origin(origin, olen, &o) || !cs_cors_request_host(req, &host, &hlen, &abs))
+        return false;
+    t.scheme = abs ? req->target : "http";
+    t.scheme_len = 4;
+    if (abs && req->target_len > 4 && req->target[4] != ':')
+        t.scheme_len = 5;  /* "https://" (cs_cors_request_host checked the form) */
+    if (!split_hostport(host, hlen, default_port(t.scheme, t.scheme_len), &t))
+        return false;
+    return mem_ieq2(o.scheme, o.scheme_len, t.scheme, t.scheme_len) &&
+           mem_ieq2(o.host, o.host_len, t.host, t.host_len) && o.port == t.port;
+}
+
+/* ---- small predicates ---- */
+
+static bool is_redirect(const corscope_response *r)
+{
+    int s = r->status;
+    return (s == 301 || s == 302 || s == 303 || s == 307 || s == 308) &&
+           cs_cors_find(r->headers, r->n_headers, "Location");
+}
+
+static bool ok_status(int s)
+{
+    return s >= 200 && s <= 299;
+}
+
+static bool merged_is(const corscope_response *r, const char *name, const char *s, size_t len)
+{
+    return cs_cors_merged_eq(r->headers, r->n_headers, name, s, len);
+}
+
+/* Chromium's "is a valid URL to GURL", approximated: a scheme, and for the
+ * special schemes a non-empty host. */
+static bool gurl_valid(const char *v, size_t len)
+{
+    size_t i = 0;
+    if (len == 0 || !((v[0] >= 'a' && v[0] <= 'z') || (v[0] >= 'A' && v[0] <= 'Z')))
+        return false;
+    while (i < len && v[i] != ':') {
+        char c = v[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '-' || c == '.'))
+            return false;
+        i++;
+    }
+    if (i == len)
+        return false;
+    static const char *const special[] = {"http", "https", "ws", "wss", "ftp", "file"};
+    bool sp = false;
+    for (size_t k = 0; k < sizeof special / sizeof special[0]; k++)
+        sp = sp || cs_cors_ieq(v, i, special[k]);
+    if (!sp)
+        return true;
+    size_t h = i + 1;
+    while (h < len && (v[h] == '/' || v[h] == '\\'))
+        h++;
+    return h < len && v[h] != '?' && v[h] != '#';
+}
+
+/* Location analysis for a redirect of a CORS request (§1.7, §8.5). */
+enum loc_kind { LOC_OK, LOC_USERINFO, LOC_DATA, LOC_NOT_HTTP };
+
+static enum loc_kind location_kind(const corscope_header *loc)
+{
+    const char *v = loc->value;
+    size_t len = loc->value_len, i = 0, a;
+    while (i < len && v[i] != ':' && v[i] != '/' && v[i] != '?' && v[i] != '#')
+        i++;
+    if (i < len && v[i] == ':' && i > 0) {
+        if (cs_cors_ieq(v, i, "data"))
+            return LOC_DATA;
+        if (!cs_cors_ieq(v, i, "http") && !cs_cors_ieq(v, i, "https"))
+            return LOC_NOT_HTTP;
+        a = i + 1;
+    } else {
+        a = 0;
+    }
+    if (len - a < 2 || v[a] != '/' || v[a + 1] != '/')
+        return LOC_OK;  /* relative: same authority */
+    for (size_t k = a + 2; k < len && v[k] != '/' && v[k] != '?' && v[k] != '#'; k++)
+        if (v[k] == '@')
+            return LOC_USERINFO;
+    return LOC_OK;
+}
+
+static void set_out(struct cs_outcome *o, corscope_outcome v, enum cs_reason r, enum cs_chrome c)
+{
+    o->verdict = v;
+    o->reason = r;
+    o->chrome = c;
+}
+
+/* ---- Firefox ---- */
+
+/* §2.3 steps 6-10 (CheckRequestApproved).  Returns true when it passes. */
+static bool ff_access(const struct cs_ex *x, bool cred, struct cs_outcome *o)
+{
+    const corscope_response *r = x->resp;
+    if (cs_cors_count_exact(r->headers, r->n_headers, ACAO) > 1) {
+        set_out(o, CORSCOPE_BLOCKED, CS_R_MULTIPLE_ACAO, CS_C_NONE);
+        return false;
+    }
+    if (cs_cors_count(r->headers, r->n_headers, ACAO) == 0) {
+        set_out(o, CORSCOPE_BLOCKED, CS_R_MISSING_ACAO, CS_C_NONE);
+        return false;
+    }
+    bool star = merged_is(r, ACAO, "*", 1);
+    if (cred && star) {
+        set_out(o, CORSCOPE_BLOCKED, CS_R_NOT_SUPPORTING_CRED, CS_C_NONE);
+        return false;
+    }
+    if ((cred || !star) && !merged_is(r, ACAO, x->origin, x->origin_len)) {
+        set_out(o, CORSCOPE_BLOCKED, CS_R_ACAO_MISMATCH, CS_C_NONE);
+        o->param_is_acao = true;
+        return false;
+    }
+    if (cred && !merged_is(r, ACAC, "true", 4)) {
+        set_out(o, CORSCOPE_BLOCKED, CS_R_MISSING_ACAC, CS_C_NONE);
+        return false;
+    }
+    return true;
+}
+
+/* Orders two header names as Firefox's sorted, lower-cased list does. */
+static int lower_cmp(const char *a, size_t al, const char *b, size_t bl)
+{
+    for (size_t i = 0; i < al && i < bl; i++) {
+        unsigned char ca = (unsigned char)lower(a[i]), cb = (unsigned char)lower(b[i]);
+        if (ca != cb)
+            return ca < cb ? -1 : 1;
+    }
+    return al < bl ? -1 : al > bl;
+}
+
+/* §2.3 then §2.4 on a preflight response. */
+static void ff_preflight(const struct cs_ex *x, bool cred, struct cs_outcome *o)
+{
+    const corscope_response *r = x->resp;
+    const corscope_header *h = r->headers;
+    size_t n = r->n_headers, tl, line = 0, pos = 0;
+    const char *t;
+    if (!ff_access(x, cred, o))
+        return;
+    if (is_redirect(r)) {
+        set_out(o, CORSCOPE_BLOCKED, CS_R_EXTERNAL_REDIRECT, CS_C_NONE);
+        return;
+    }
+    if (!ok_status(r->status)) {
+        set_out(o, CORSCOPE_BLOCKED, CS_R_PREFLIGHT_FAILED, CS_C_NONE);
+        return;
+    }
+    if (cs_cors_list_bad_token(h, n, ACAM, &t, &tl)) {
+        set_out(o, CORSCOPE_BLOCKED, CS_R_INVALID_METHOD, CS_C_NONE);
+        o->param = t;
+        o->param_len = tl;
+        return;
+    }
+    const char *m = x->acrm;
+    size_t ml = x->acrm_len;
+    if (!cs_cors_eq(m, ml, "GET") && !cs_cors_eq(m, ml, "HEAD") && !cs_cors_eq(m, ml, "POST") &&
+        !cs_cors_list_has(h, n, ACAM, m, ml, false) &&
+        !(!cred && cs_cors_list_has(h, n, ACAM, "*", 1, false))) {
+        set_out(o, CORSCOPE_BLOCKED, CS_R_METHOD_NOT_FOUND, CS_C_NONE);
+        return;
+    }
+    if (cs_cors_list_bad_token(h, n, ACAH, &t, &tl)) {
+        set_out(o, CORSCOPE_BLOCKED, CS_R_INVALID_HEADER, CS_C_NONE);
+        o->param = t;
+        o->param_len = tl;
+        return;
+    }
+    bool wild = !cred && cs_cors_list_has(h, n, ACAH, "*", 1, false);
+    const char *miss = NULL;
+    size_t miss_len = 0;
+    const corscope_request *q = x->req;
+    while (cs_cors_list_next(q->headers, q->n_headers, ACRH, &line, &pos, &t, &tl)) {
+        if (cs_cors_list_has(h, n, ACAH, t, tl, true))
+            continue;
+        if (wild) {
+            if (cs_cors_ieq(t, tl, "authorization"))
+                o->warn_auth = true;
+            continue;
+        }
+        if (!miss || lower_cmp(t, tl, miss, miss_len) < 0) {
+            miss = t;
+            miss_len = tl;
+        }
+    }
+    if (miss) {
+        set_out(o, CORSCOPE_BLOCKED, CS_R_MISSING_HEADER, CS_C_NONE);
+        o->warn_auth = false;
+        o->param = miss;
+        o->param_len = miss_len;
+        return;
+    }
+    set_out(o, o->warn_auth ? CORSCOPE_WARNING : CORSCOPE_ALLOWED, CS_R_NONE, CS_C_NONE);
+}
+
+/* §2.3 on an actual response, then the redirect's Location (§1.7, §8.5). */
+static void ff_actual(const struct cs_ex *x, bool cred, struct cs_outcome *o)
+{
+    if (!ff_access(x, cred, o))
+        return;
+    set_out(o, CORSCOPE_ALLOWED, CS_R_NONE, CS_C_NONE);
+    if (!is_redirect(x->resp))
+        return;
+    switch (location_kind(cs_cors_find(x->resp->headers, x->resp->n_headers, "Location"))) {
+    case LOC_USERINFO:
+    case LOC_DATA:
+        set_out(o, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED, CS_C_NONE);
+        break;
+    case LOC_NOT_HTTP:
+        set_out(o, CORSCOPE_BLOCKED, CS_R_NOT_HTTP, CS_C_NONE);
+        break;
+    case LOC_OK:
+        break;
+    }
+}
+
+/* ---- Chromium ---- */
+
+/* CheckAccess (§3.3 steps 1-4); preflight responses get the kPreflight…
+ * variant.  Returns true when it passes. */
+static bool ch_access(const struct cs_ex *x, bool cred, struct cs_outcome *o)
+{
+    const corscope_response *r = x->resp;
+    enum cs_chrome c = CS_C_NONE;
+    enum cs_reason fr = CS_R_NONE;
+    size_t lines = cs_cors_count(r->headers, r->n_headers, ACAO);
+    if (merged_is(r, ACAO, "*", 1)) {
+        if (!cred)
+            return true;
+        c = CS_C_WILDCARD;
+        fr = CS_R_NOT_SUPPORTING_CRED;
+    } else if (lines == 0) {
+        c = CS_C_MISSING_ACAO;
+        fr = CS_R_MISSING_ACAO;
+    } else if (!merged_is(r, ACAO, x->origin, x->origin_len)) {
+        fr = lines > 1 ? CS_R_MULTIPLE_ACAO : CS_R_ACAO_MISMATCH;
+        if (cs_cors_merged_has(r->headers, r->n_headers, ACAO, ' ') ||
+            cs_cors_merged_has(r->headers, r->n_headers, ACAO, ','))
+            c = CS_C_MULTIPLE;
+        else if (merged_is(r, ACAO, "null", 4))
+            c = CS_C_MISMATCH;
+        else {
+            const corscope_header *v = cs_cors_find(r->headers, r->n_headers, ACAO);
+            c = gurl_valid(v->value, v->value_len) ? CS_C_MISMATCH : CS_C_INVALID_ACAO;
+        }
+        o->param_is_acao = true;
+    } else if (cred && !merged_is(r, ACAC, "true", 4)) {
+        c = CS_C_INVALID_ACAC;
+        fr = CS_R_MISSING_ACAC;
+        o->param_is_acac = true;
+    }
+    if (c == CS_C_NONE)
+        return true;
+    if (x->preflight)
+        c = (enum cs_chrome)(c + (CS_C_PF_WILDCARD - CS_C_WILDCARD));
+    set_out(o, CORSCOPE_BLOCKED, fr, c);
+    return false;
+}
+
+/* §3.4: redirect first, CheckAccess, status, ACAM then ACAH syntax, method,
+ * headers.  §8.4 (observed): a non-credentialed `*` lets Authorization
+ * through, with only a DevTools issue; reported as a warning. */
+static void ch_preflight(const struct cs_ex *x, bool cred, struct cs_outcome *o)
+{
+    const corscope_response *r = x->resp;
+    const corscope_header *h = r->headers;
+    size_t n = r->n_headers, tl, line = 0, pos = 0;
+    const char *t;
+    if (is_redirect(r)) {
+        set_out(o, CORSCOPE_BLOCKED, CS_R_EXTERNAL_REDIRECT, CS_C_PF_REDIRECT);
+        return;
+    }
+    if (!ch_access(x, cred, o))
+        return;
+    if (!ok_status(r->status)) {
+        set_out(o, CORSCOPE_BLOCKED, CS_R_PREFLIGHT_FAILED, CS_C_PF_STATUS);
+        return;
+    }
+    if (cs_cors_list_bad_token(h, n, ACAM, &t, &tl)) {
+        set_out(o, CORSCOPE_BLOCKED, CS_R_INVALID_METHOD, CS_C_INVALID_ACAM);
+        o->param = t;
+        o->param_len = tl;
+        return;
+    }
+    if (cs_cors_list_bad_token(h, n, ACAH, &t, &tl)) {
+        set_out(o, CORSCOPE_BLOCKED, CS_R_INVALID_HEADER, CS_C_INVALID_ACAH);
+        o->param = t;
+        o->param_len = tl;
+        return;
+    }
+    const char *m = x->acrm;
+    size_t ml = x->acrm_len;
+    if (!cs_cors_ieq(m, ml, "GET") && !cs_cors_ieq(m, ml, "HEAD") && !cs_cors_ieq(m, ml, "POST") &&
+        !cs_cors_list_has(h, n, ACAM, m, ml, false) &&
+        !(!cred && cs_cors_list_has(h, n, ACAM, "*", 1, false))) {
+        set_out(o, CORSCOPE_BLOCKED, CS_R_METHOD_NOT_FOUND, CS_C_METHOD);
+        o->param = m;
+        o->param_len = ml;
+        return;
+    }
+    bool wild = !cred && cs_cors_list_has(h, n, ACAH, "*", 1, false);
+    const corscope_request *q = x->req;
+    while (cs_cors_list_next(q->headers, q->n_headers, ACRH, &line, &pos, &t, &tl)) {
+        if (cs_cors_list_has(h, n, ACAH, t, tl, true))
+            continue;
+        if (wild) {
+            if (cs_cors_ieq(t, tl, "authorization"))
+                o->warn_auth = true;
+            continue;
+        }
+        set_out(o, CORSCOPE_BLOCKED, CS_R_MISSING_HEADER, CS_C_HEADER);
+        o->warn_auth = false;
+        o->param = t;
+        o->param_len = tl;
+        return;
+    }
+    set_out(o, o->warn_auth ? CORSCOPE_WARNING : CORSCOPE_ALLOWED, CS_R_NONE, CS_C_NONE);
+}
+
+static void ch_actual(const struct cs_ex *x, bool cred, struct cs_outcome *o)
+{
+    if (!ch_access(x, cred, o))
+        return;
+    set_out(o, CORSCOPE_ALLOWED, CS_R_NONE, CS_C_NONE);
+    if (!is_redirect(x->resp))
+        return;
+    switch (location_kind(cs_cors_find(x->resp->headers, x->resp->n_headers, "Location"))) {
+    case LOC_USERINFO:
+        set_out(o, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED, CS_C_REDIRECT_CREDENTIALS);
+        break;
+    case LOC_DATA:
+        /* handled in //net, not a CorsError (§1.7); the net error is inferred */
+        set_out(o, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED, CS_C_NET_UNSAFE_REDIRECT);
+        break;
+    case LOC_NOT_HTTP:
+        set_out(o, CORSCOPE_BLOCKED, CS_R_NOT_HTTP, CS_C_NET_UNSAFE_REDIRECT);
+        break;
+    case LOC_OK:
+        break;
+    }
+}
+
+/* ---- both browsers, one credentials assumption ---- */
+
+static void judge(const struct cs_ex *x, bool cred, corscope_failure failure,
+                  struct cs_outcome *ff, struct cs_outcome *ch)
+{
+    memset(ff, 0, sizeof *ff);
+    memset(ch, 0, sizeof *ch);
+    ff->reason = ch->reason = CS_R_NONE;
+    if (!x->resp) {
+        if (failure == CORSCOPE_FAIL_LOST) {
+            ff->verdict = ch->verdict = CORSCOPE_UNKNOWN;
+            return;
+        }
+        set_out(ff, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED, CS_C_NONE);
+        set_out(ch, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED,
+                failure == CORSCOPE_FAIL_RESET    ? CS_C_NET_RESET
+                : failure == CORSCOPE_FAIL_CLOSED ? CS_C_NET_EMPTY
+                                                  : CS_C_NET_TIMED_OUT);
+        return;
+    }
+    if (x->resp->status == 304 && !x->preflight) {
+        /* §1.10: a revalidation is checked with the cached response */
+        ff->verdict = ch->verdict = CORSCOPE_UNKNOWN;
+        return;
+    }
+    if (x->preflight) {
+        ff_preflight(x, cred, ff);
+        ch_preflight(x, cred, ch);
+    } else {
+        ff_actual(x, cred, ff);
+        ch_actual(x, cred, ch);
+    }
+}
+
+static bool same_outcome(const struct cs_outcome *a, const struct cs_outcome *b)
+{
+    return a->verdict == b->verdict && a->reason == b->reason && a->chrome == b->chrome;
+}
+
+/* Turns an outcome into the public per-browser verdict with its texts. */
+static void fill_browser(const struct cs_text_in *in, const struct cs_outcome *o, bool firefox,
+                         const struct cs_outcome *alt, corscope_browser_verdict *v)
+{
+    memset(v, 0, sizeof *v);
+    v->verdict = o->verdict;
+    if (o->reason != CS_R_NONE) {
+        v->reason = cs_cors_reason_key(o->reason);
+        v->console_key = firefox ? cs_cors_reason_console_key(o->reason) : NULL;
+    } else if (o->warn_auth) {
+        v->reason = cs_cors_reason_key(CS_R_AUTH_WILDCARD_WARNING);
+        v->console_key = firefox ? v->reason : NULL;
+    }
+    if (!firefox)
+        v->chrome = cs_cors_chrome_name(o->chrome);
+    if (firefox)
+        cs_cors_firefox_message(in, o, v->message, sizeof v->message);
+    else
+        cs_cors_chrome_message(in, o, v->message, sizeof v->message);
+    cs_cors_hint(in, o, v->hint, sizeof v->hint);
+    if (alt && !same_outcome(o, alt)) {
+        v->depends_on_credentials = true;
+        v->cred_alt_verdict = alt->verdict;
+        v->cred_alt_reason = cs_cors_reason_key(alt->reason);
+        v->cred_alt_chrome = firefox ? NULL : cs_cors_chrome_name(alt->chrome);
+    } else {
+        v->cred_alt_verdict = o->verdict;
+        v->cred_alt_reason = v->reason;
+        v->cred_alt_chrome = v->chrome;
+    }
+}
+
+/* Does some Vary line list Origin (or `*`)? */
+static bool vary_has_origin(const corscope_response *r)
+{
+    return cs_cors_list_has(r->headers, r->n_headers, "Vary", "origin", 6, true) ||
+           cs_cors_list_has(r->headers, r->n_headers, "Vary", "*", 1, false);
+}
+
+static unsigned lints(const struct cs_ex *x)
+{
+    const corscope_response *r = x->resp;
+    unsigned l = 0;
+    if (!r)
+        return 0;
+    bool reflect = merged_is(r, ACAO, x->origin, x->origin_len);
+    if (reflect && merged_is(r, ACAC, "true", 4) && !cs_cors_eq(x->origin, x->origin_len, "null"))
+        l |= CORSCOPE_LINT_REFLECTED_CREDENTIALS;
+    if (merged_is(r, ACAO, "null", 4))
+        l |= CORSCOPE_LINT_NULL_ORIGIN_ALLOWED;
+    if (reflect && !x->preflight && !vary_has_origin(r))
+        l |= CORSCOPE_LINT_NO_VARY_ORIGIN;
+    return l;
+}
+
+static void build_url(const corscope_request *req, char *buf, size_t size)
+{
+    struct cs_sbuf b;
+    const char *host = NULL;
+    size_t hlen = 0;
+    bool abs = false;
+    cs_sb_init(&b, buf, size);
+    bool have = cs_cors_request_host(req, &host, &hlen, &abs);
+    if (have && abs) {
+        cs_sb_add(&b, req->target, req->target_len);
+        return;
+    }
+    cs_sb_str(&b, "http://");
+    if (have)
+        cs_sb_add(&b, host, hlen);
+    if (req->target)
+        cs_sb_add(&b, req->target, req->target_len);
+}
+
+int corscope_classify(const corscope_request *req, const corscope_response *resp,
+                      const corscope_context *ctx, corscope_verdict *out)
+{
+    static const corscope_context no_ctx;
+    struct cs_ex x;
+    struct cs_outcome ff, ch, ff_alt, ch_alt;
+    bool have_alt = false;
+    if (!req || !out || !req->method || (req->n_headers && !req->headers) ||
+        (resp && resp->n_headers && !resp->headers))
+        return -EINVAL;
+    if (!ctx)
+        ctx = &no_ctx;
+    memset(out, 0, sizeof *out);
+    memset(&x, 0, sizeof x);
+    x.req = req;
+    x.resp = resp;
+    build_url(req, out->url, sizeof out->url);
+
+    const corscope_header *origin = cs_cors_find(req->headers, req->n_headers, "Origin");
+    if (!origin) {
+        out->kind = CORSCOPE_KIND_NO_CORS;
+        return 0;
+    }
+    x.origin = origin->value;
+    x.origin_len = origin->value_len;
+    if (!ctx->redirect_tainted && same_origin(req, x.origin, x.origin_len)) {
+        out->kind = CORSCOPE_KIND_SAME_ORIGIN;
+        return 0;
+    }
+    x.preflight = corscope_is_preflight(req);
+    if (x.preflight) {
+        const corscope_header *m = cs_cors_find(req->headers, req->n_headers, ACRM);
+        x.acrm = m->value;
+        x.acrm_len = m->value_len;
+        out->kind = CORSCOPE_KIND_PREFLIGHT;
+    } else {
+        out->kind = corscope_needs_preflight(req) ? CORSCOPE_KIND_ACTUAL : CORSCOPE_KIND_SIMPLE;
+    }
+
+    /* §1.2: Cookie on the actual request proves credentials: "include" */
+    corscope_cred cred = ctx->credentials;
+    if (cred == CORSCOPE_CRED_UNKNOWN && !x.preflight &&
+        cs_cors_find(req->headers, req->n_headers, "Cookie"))
+        cred = CORSCOPE_CRED_INCLUDE;
+    out->credentials = cred;
+
+    judge(&x, cred == CORSCOPE_CRED_INCLUDE, ctx->failure, &ff, &ch);
+    if (cred == CORSCOPE_CRED_UNKNOWN) {
+        judge(&x, true, ctx->failure, &ff_alt, &ch_alt);
+        have_alt = true;
+    }
+
+    struct cs_text_in in = {
+        .url = out->url, .origin = x.origin, .origin_len = x.origin_len, .req = req,
+        .resp = resp, .failure = ctx->failure, .preflight = x.preflight,
+        .acrm = x.acrm, .acrm_len = x.acrm_len,
+    };
+    fill_browser(&in, &ff, true, have_alt ? &ff_alt : NULL, &out->firefox);
+    fill_browser(&in, &ch, false, have_alt ? &ch_alt : NULL, &out->chromium);
+
+    out->verdict = out->firefox.verdict > out->chromium.verdict ? out->firefox.verdict
+                                                                : out->chromium.verdict;
+    out->browsers_disagree = out->firefox.verdict != out->chromium.verdict;
+    out->depends_on_credentials =
+        out->firefox.depends_on_credentials || out->chromium.depends_on_credentials;
+    out->lints = lints(&x);
+
+    struct cs_sbuf note;
+    cs_sb_init(&note, out->note, sizeof out->note);
+    if (resp && resp->status == 304 && !x.preflight)
+        cs_sb_str(&note, "304 revalidation: browsers check the cached response, not seen here.");
+    else if (!resp && ctx->failure == CORSCOPE_FAIL_LOST)
+        cs_sb_str(&note, "Response not captured.");
+    else if (!resp)
+        cs_sb_str(&note, "No response: Chromium reports a network error, not a CORS error.");
+    else if (x.preflight && out->chromium.verdict == CORSCOPE_WARNING)
+        cs_sb_str(&note, "Authorization covered only by `*`: Chromium raises a DevTools issue.");
+    else if (!x.preflight && is_redirect(resp) && out->verdict == CORSCOPE_ALLOWED)
+        cs_sb_str(&note, "Redirect passed the CORS check; the next hop is judged on its own.");
+    else if (out->depends_on_credentials)
+        cs_sb_str(&note, "Depends on the credentials mode: verdict assumes none (the default).");
+    return 0;
+}

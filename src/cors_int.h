@@ -1,0 +1,149 @@
+/* Internals shared by cors.c (the checks), cors_lists.c (header lookup,
+ * token lists, safelists, preflight results) and cors_text.c (reason table,
+ * console texts, hints).  Not part of the public API. */
+#ifndef CS_CORS_INT_H
+#define CS_CORS_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "corscope/cors.h"
+
+/* ---- cors_lists.c: header access ---- */
+
+/* ASCII case-insensitive equality of (a, alen) with the C string b. */
+bool cs_cors_ieq(const char *a, size_t alen, const char *b);
+/* Byte equality of (a, alen) with the C string b. */
+bool cs_cors_eq(const char *a, size_t alen, const char *b);
+/* Number of header lines whose name equals `name` case-insensitively. */
+size_t cs_cors_count(const corscope_header *h, size_t n, const char *name);
+/* Number of lines whose name is byte-exactly `name` (Firefox §4.15). */
+size_t cs_cors_count_exact(const corscope_header *h, size_t n, const char *name);
+/* First line named `name` (case-insensitive) or NULL. */
+const corscope_header *cs_cors_find(const corscope_header *h, size_t n, const char *name);
+/* Does the merged value (all `name` lines joined with ", ") equal (s, slen)
+ * byte for byte?  False when the header is absent. */
+bool cs_cors_merged_eq(const corscope_header *h, size_t n, const char *name,
+                       const char *s, size_t slen);
+/* Copies the merged value into buf (truncated, NUL-terminated); returns the
+ * full merged length, or -1 when the header is absent. */
+long cs_cors_merged_copy(const corscope_header *h, size_t n, const char *name,
+                         char *buf, size_t size);
+/* Does the merged value contain byte c? */
+bool cs_cors_merged_has(const corscope_header *h, size_t n, const char *name, char c);
+
+/* RFC 9110 token. */
+bool cs_cors_is_token(const char *p, size_t len);
+
+/* Walks the elements of a comma list spread over all `name` lines (Firefox
+ * and Chromium split, trim SP/HTAB and skip empty elements).  *line and *pos
+ * start at 0; returns false at the end. */
+bool cs_cors_list_next(const corscope_header *h, size_t n, const char *name,
+                       size_t *line, size_t *pos, const char **tok, size_t *toklen);
+/* First element of the list that is not a token, or false if all are. */
+bool cs_cors_list_bad_token(const corscope_header *h, size_t n, const char *name,
+                            const char **tok, size_t *toklen);
+/* Is (s, slen) an element of the list?  ci: case-insensitive. */
+bool cs_cors_list_has(const corscope_header *h, size_t n, const char *name,
+                      const char *s, size_t slen, bool ci);
+
+/* The CORS-unsafe request-header names of a request (§1.6), pointing into
+ * the request's headers (not lower-cased, not de-duplicated). */
+#define CS_CORS_MAX_UNSAFE 64
+struct cs_cors_names {
+    size_t n;
+    bool overflow;
+    const char *name[CS_CORS_MAX_UNSAFE];
+    size_t len[CS_CORS_MAX_UNSAFE];
+};
+void cs_cors_unsafe_names(const corscope_request *req, struct cs_cors_names *out);
+
+/* Host part of the request target (absolute-form) or Host header; false if
+ * neither exists. */
+bool cs_cors_request_host(const corscope_request *req, const char **host, size_t *len,
+                          bool *absolute);
+
+/* ---- cors_text.c ---- */
+
+/* Indexes into the reason table (MDN order), then the warning. */
+enum cs_reason {
+    CS_R_NONE = -1,
+    CS_R_DISABLED = 0,
+    CS_R_DID_NOT_SUCCEED,
+    CS_R_ORIGIN_NOT_ADDED,
+    CS_R_EXTERNAL_REDIRECT,
+    CS_R_NOT_HTTP,
+    CS_R_MISSING_ACAO,
+    CS_R_ACAO_MISMATCH,
+    CS_R_NOT_SUPPORTING_CRED,
+    CS_R_METHOD_NOT_FOUND,
+    CS_R_MISSING_ACAC,
+    CS_R_PREFLIGHT_FAILED,
+    CS_R_INVALID_METHOD,
+    CS_R_INVALID_HEADER,
+    CS_R_MISSING_HEADER,
+    CS_R_MULTIPLE_ACAO,
+    CS_R_AUTH_WILDCARD_WARNING,  /* the warning, not one of the 15 */
+    CS_R_COUNT
+};
+
+/* Chromium outcomes (CorsError names and the net errors we use). */
+enum cs_chrome {
+    CS_C_NONE = 0,
+    CS_C_WILDCARD, CS_C_MISSING_ACAO, CS_C_MULTIPLE, CS_C_INVALID_ACAO,
+    CS_C_MISMATCH, CS_C_INVALID_ACAC,
+    CS_C_PF_WILDCARD, CS_C_PF_MISSING_ACAO, CS_C_PF_MULTIPLE, CS_C_PF_INVALID_ACAO,
+    CS_C_PF_MISMATCH, CS_C_PF_INVALID_ACAC,
+    CS_C_PF_STATUS, CS_C_PF_REDIRECT,
+    CS_C_INVALID_ACAM, CS_C_INVALID_ACAH, CS_C_METHOD, CS_C_HEADER,
+    CS_C_REDIRECT_CREDENTIALS,
+    CS_C_NET_RESET, CS_C_NET_EMPTY, CS_C_NET_TIMED_OUT, CS_C_NET_UNSAFE_REDIRECT,
+    CS_C_COUNT
+};
+
+/* One browser's outcome before it is turned into text. */
+struct cs_outcome {
+    corscope_outcome verdict;
+    enum cs_reason reason;      /* Firefox key (or the closest, for Chromium) */
+    enum cs_chrome chrome;      /* Chromium only */
+    bool warn_auth;             /* Firefox: Authorization covered by `*` */
+    const char *param;          /* %2$S / Chromium hint: token, method, header */
+    size_t param_len;
+    bool param_is_acao;         /* param is the merged ACAO value */
+    bool param_is_acac;         /* param is the merged ACAC value */
+};
+
+/* Everything the texts need about one exchange. */
+struct cs_text_in {
+    const char *url;
+    const char *origin; size_t origin_len;
+    const corscope_request *req;
+    const corscope_response *resp;   /* may be NULL */
+    corscope_failure failure;
+    bool preflight;
+    const char *acrm; size_t acrm_len;      /* preflight: requested method */
+};
+
+const char *cs_cors_reason_key(enum cs_reason r);
+const char *cs_cors_reason_console_key(enum cs_reason r);
+const char *cs_cors_chrome_name(enum cs_chrome c);
+
+/* Writes the Firefox console text for o into buf (empty when o has no
+ * reason and no warning). */
+void cs_cors_firefox_message(const struct cs_text_in *in, const struct cs_outcome *o,
+                             char *buf, size_t size);
+/* Writes Chromium's console text (empty when allowed). */
+void cs_cors_chrome_message(const struct cs_text_in *in, const struct cs_outcome *o,
+                            char *buf, size_t size);
+/* Writes the fix hint for o (empty when allowed without warning). */
+void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o,
+                  char *buf, size_t size);
+
+/* Safe appending into a fixed buffer: never overflows, always terminated. */
+struct cs_sbuf { char *p; size_t size, len; };
+void cs_sb_init(struct cs_sbuf *b, char *p, size_t size);
+void cs_sb_add(struct cs_sbuf *b, const char *s, size_t len);
+void cs_sb_str(struct cs_sbuf *b, const char *s);
+void cs_sb_fmt(struct cs_sbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

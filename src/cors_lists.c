@@ -1,0 +1,594 @@
+/* CORS classifier, part 3 of 3: header lookup and merging, token lists,
+ * the CORS-safelisted request headers (Fetch "CORS-safelisted request-header",
+ * cors-reasons.md §1.3, §1.4, §1.6) and the preflight-result model used by a
+ * preflight cache (§1.8). */
+#include <errno.h>
+#include <string.h>
+#include "cors_int.h"
+
+/* <limits.h> would resolve to src/limits.h under -Isrc. */
+#define CS_ULL_MAX ((unsigned long long)-1)
+#define CS_LL_MAX (CS_ULL_MAX / 2)
+
+static char lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+bool cs_cors_ieq(const char *a, size_t alen, const char *b)
+{
+    size_t blen = strlen(b);
+    if (alen != blen)
+        return false;
+    for (size_t i = 0; i < alen; i++)
+        if (lower(a[i]) != lower(b[i]))
+            return false;
+    return true;
+}
+
+bool cs_cors_eq(const char *a, size_t alen, const char *b)
+{
+    size_t blen = strlen(b);
+    return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
+size_t cs_cors_count(const corscope_header *h, size_t n, const char *name)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        if (cs_cors_ieq(h[i].name, h[i].name_len, name))
+            c++;
+    return c;
+}
+
+size_t cs_cors_count_exact(const corscope_header *h, size_t n, const char *name)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        if (cs_cors_eq(h[i].name, h[i].name_len, name))
+            c++;
+    return c;
+}
+
+const corscope_header *cs_cors_find(const corscope_header *h, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (cs_cors_ieq(h[i].name, h[i].name_len, name))
+            return &h[i];
+    return NULL;
+}
+
+/* RFC 9110 §5.3: several lines of one field are one value joined by ", ".
+ * Compared piece by piece so no buffer is needed and nothing is cut. */
+bool cs_cors_merged_eq(const corscope_header *h, size_t n, const char *name,
+                       const char *s, size_t slen)
+{
+    size_t off = 0;
+    bool seen = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!cs_cors_ieq(h[i].name, h[i].name_len, name))
+            continue;
+        if (seen) {
+            if (slen - off < 2 || memcmp(s + off, ", ", 2) != 0)
+                return false;
+            off += 2;
+        }
+        seen = true;
+        if (slen - off < h[i].value_len ||
+            (h[i].value_len && memcmp(s + off, h[i].value, h[i].value_len) != 0))
+            return false;
+        off += h[i].value_len;
+    }
+    return seen && off == slen;
+}
+
+long cs_cors_merged_copy(const corscope_header *h, size_t n, const char *name,
+                         char *buf, size_t size)
+{
+    struct cs_sbuf b;
+    long total = -1;
+    cs_sb_init(&b, buf, size);
+    for (size_t i = 0; i < n; i++) {
+        if (!cs_cors_ieq(h[i].name, h[i].name_len, name))
+            continue;
+        if (total >= 0) {
+            cs_sb_add(&b, ", ", 2);
+            total += 2;
+        } else {
+            total = 0;
+        }
+        cs_sb_add(&b, h[i].value, h[i].value_len);
+        total += (long)h[i].value_len;
+    }
+    return total;
+}
+
+bool cs_cors_merged_has(const corscope_header *h, size_t n, const char *name, char c)
+{
+    size_t lines = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!cs_cors_ieq(h[i].name, h[i].name_len, name))
+            continue;
+        if (++lines > 1 && (c == ',' || c == ' '))
+            return true;  /* the ", " join */
+        if (h[i].value_len && memchr(h[i].value, c, h[i].value_len))
+            return true;
+    }
+    return false;
+}
+
+bool cs_cors_is_token(const char *p, size_t len)
+{
+    if (len == 0)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+            continue;
+        if (c && strchr("!#$%&'*+-.^_`|~", c))
+            continue;
+        return false;
+    }
+    return true;
+}
+
+static bool is_ws(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+bool cs_cors_list_next(const corscope_header *h, size_t n, const char *name,
+                       size_t *line, size_t *pos, const char **tok, size_t *toklen)
+{
+    for (; *line < n; (*line)++, *pos = 0) {
+        const corscope_header *hd = &h[*line];
+        if (!cs_cors_ieq(hd->name, hd->name_len, name))
+            continue;
+        while (*pos < hd->value_len) {
+            size_t start = *pos, end = start;
+            while (end < hd->value_len && hd->value[end] != ',')
+                end++;
+            *pos = end < hd->value_len ? end + 1 : end;
+            while (start < end && is_ws(hd->value[start]))
+                start++;
+            while (end > start && is_ws(hd->value[end - 1]))
+                end--;
+            if (end > start) {
+                *tok = hd->value + start;
+                *toklen = end - start;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+bool cs_cors_list_bad_token(const corscope_header *h, size_t n, const char *name,
+                            const char **tok, size_t *toklen)
+{
+    size_t line = 0, pos = 0;
+    while (cs_cors_list_next(h, n, name, &line, &pos, tok, toklen))
+        if (!cs_cors_is_token(*tok, *toklen))
+            return true;
+    return false;
+}
+
+static bool mem_ieq(const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen != blen)
+        return false;
+    for (size_t i = 0; i < alen; i++)
+        if (lower(a[i]) != lower(b[i]))
+            return false;
+    return true;
+}
+
+bool cs_cors_list_has(const corscope_header *h, size_t n, const char *name,
+                      const char *s, size_t slen, bool ci)
+{
+    size_t line = 0, pos = 0, tl;
+    const char *t;
+    while (cs_cors_list_next(h, n, name, &line, &pos, &t, &tl)) {
+        if (ci ? mem_ieq(t, tl, s, slen) : (tl == slen && memcmp(t, s, slen) == 0))
+            return true;
+    }
+    return false;
+}
+
+/* ---- §1.6: which request headers need a preflight ---- */
+
+/* Forbidden request-header names and headers the browser adds itself: they
+ * never count as author headers. */
+static const char *const ignored_names[] = {
+    "accept-charset", "accept-encoding", "access-control-request-headers",
+    "access-control-request-method", "connection", "content-length", "cookie",
+    "cookie2", "date", "dnt", "expect", "host", "keep-alive", "origin", "referer",
+    "set-cookie", "te", "trailer", "transfer-encoding", "upgrade", "via",
+    "user-agent", "priority", "pragma", "cache-control", "if-none-match",
+    "if-modified-since", "upgrade-insecure-requests",
+    /* Chromium client hints and friends (UA-added) */
+    "save-data", "device-memory", "dpr", "downlink", "width", "viewport-width",
+    "rtt", "ect", "intervention",
+};
+
+static bool is_ignored(const char *name, size_t len)
+{
+    if (len >= 4 && mem_ieq(name, 4, "sec-", 4))
+        return true;
+    if (len >= 6 && mem_ieq(name, 6, "proxy-", 6))
+        return true;
+    for (size_t i = 0; i < sizeof ignored_names / sizeof ignored_names[0]; i++)
+        if (cs_cors_ieq(name, len, ignored_names[i]))
+            return true;
+    return false;
+}
+
+static bool unsafe_byte(unsigned char c)
+{
+    return (c < 0x20 && c != '\t') || c == 0x7f || (c && strchr("\"():<>?@[\\]{}", c));
+}
+
+static bool any_unsafe_byte(const char *v, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (unsafe_byte((unsigned char)v[i]))
+            return true;
+    return false;
+}
+
+/* MIME type essence check for Content-Type (WHATWG MIME Sniffing parse:
+ * type "/" subtype, both tokens, optional parameters after ';'). */
+static bool safe_content_type(const char *v, size_t len)
+{
+    size_t i = 0;
+    while (i < len && is_ws(v[i]))
+        i++;
+    size_t ts = i;
+    while (i < len && v[i] != '/')
+        i++;
+    if (i >= len)
+        return false;
+    size_t te = i++, ss = i;
+    while (i < len && v[i] != ';')
+        i++;
+    size_t se = i;
+    while (se > ss && is_ws(v[se - 1]))
+        se--;
+    if (!cs_cors_is_token(v + ts, te - ts) || !cs_cors_is_token(v + ss, se - ss))
+        return false;
+    size_t el = se - ts;
+    return mem_ieq(v + ts, el, "application/x-www-form-urlencoded", 33) ||
+           mem_ieq(v + ts, el, "multipart/form-data", 19) ||
+           mem_ieq(v + ts, el, "text/plain", 10);
+}
+
+static bool parse_uint(const char *v, size_t len, size_t *i, unsigned long long *out)
+{
+    size_t s = *i;
+    unsigned long long x = 0;
+    while (*i < len && v[*i] >= '0' && v[*i] <= '9') {
+        unsigned d = (unsigned)(v[*i] - '0');
+        if (x > (CS_ULL_MAX - d) / 10)
+            return false;
+        x = x * 10 + d;
+        (*i)++;
+    }
+    *out = x;
+    return *i > s;
+}
+
+/* Fetch "simple range header value": bytes=N- or bytes=N-M with N <= M. */
+static bool safe_range(const char *v, size_t len)
+{
+    size_t i = 6;
+    unsigned long long a, b;
+    if (len < 6 || memcmp(v, "bytes=", 6) != 0)
+        return false;
+    if (!parse_uint(v, len, &i, &a) || i >= len || v[i] != '-')
+        return false;
+    i++;
+    if (i == len)
+        return true;
+    if (!parse_uint(v, len, &i, &b) || i != len)
+        return false;
+    return a <= b;
+}
+
+static bool safelisted(const corscope_header *h)
+{
+    const char *v = h->value;
+    size_t len = h->value_len;
+    if (len > 128)
+        return false;
+    if (cs_cors_ieq(h->name, h->name_len, "accept"))
+        return !any_unsafe_byte(v, len);
+    if (cs_cors_ieq(h->name, h->name_len, "accept-language") ||
+        cs_cors_ieq(h->name, h->name_len, "content-language")) {
+        for (size_t i = 0; i < len; i++) {
+            char c = v[i];
+            if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                  c == ' ' || c == '*' || c == ',' || c == '-' || c == '.' || c == ';' || c == '='))
+                return false;
+        }
+        return true;
+    }
+    if (cs_cors_ieq(h->name, h->name_len, "content-type"))
+        return !any_unsafe_byte(v, len) && safe_content_type(v, len);
+    if (cs_cors_ieq(h->name, h->name_len, "range"))
+        return safe_range(v, len);
+    return false;
+}
+
+static void add_name(struct cs_cors_names *out, const corscope_header *h)
+{
+    if (out->n >= CS_CORS_MAX_UNSAFE) {
+        out->overflow = true;
+        return;
+    }
+    out->name[out->n] = h->name;
+    out->len[out->n] = h->name_len;
+    out->n++;
+}
+
+void cs_cors_unsafe_names(const corscope_request *req, struct cs_cors_names *out)
+{
+    size_t safe_total = 0;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < req->n_headers; i++) {
+        const corscope_header *h = &req->headers[i];
+        if (is_ignored(h->name, h->name_len))
+            continue;
+        if (safelisted(h))
+            safe_total += h->value_len;
+        else
+            add_name(out, h);
+    }
+    if (safe_total <= 1024)
+        return;
+    /* aggregate rule: over 1024 bytes of safelisted values, all are unsafe */
+    for (size_t i = 0; i < req->n_headers; i++) {
+        const corscope_header *h = &req->headers[i];
+        if (!is_ignored(h->name, h->name_len) && safelisted(h))
+            add_name(out, h);
+    }
+}
+
+static bool safelisted_method(const char *m, size_t len)
+{
+    return cs_cors_ieq(m, len, "GET") || cs_cors_ieq(m, len, "HEAD") ||
+           cs_cors_ieq(m, len, "POST");
+}
+
+bool corscope_needs_preflight(const corscope_request *req)
+{
+    struct cs_cors_names names;
+    if (!req || !req->method)
+        return false;
+    if (!safelisted_method(req->method, req->method_len))
+        return true;
+    cs_cors_unsafe_names(req, &names);
+    return names.n > 0 || names.overflow;
+}
+
+bool corscope_is_preflight(const corscope_request *req)
+{
+    return req && req->method && cs_cors_eq(req->method, req->method_len, "OPTIONS") &&
+           cs_cors_find(req->headers, req->n_headers, "Access-Control-Request-Method");
+}
+
+corscope_cred corscope_infer_credentials(const corscope_request *actual,
+                                         const corscope_request *preflight)
+{
+    if (!actual)
+        return CORSCOPE_CRED_UNKNOWN;
+    if (cs_cors_find(actual->headers, actual->n_headers, "Cookie"))
+        return CORSCOPE_CRED_INCLUDE;
+    if (preflight && cs_cors_find(actual->headers, actual->n_headers, "Authorization") &&
+        !cs_cors_list_has(preflight->headers, preflight->n_headers,
+                          "Access-Control-Request-Headers", "authorization", 13, true))
+        return CORSCOPE_CRED_INCLUDE;
+    return CORSCOPE_CRED_UNKNOWN;
+}
+
+bool cs_cors_request_host(const corscope_request *req, const char **host, size_t *len,
+                          bool *absolute)
+{
+    const char *t = req->target;
+    size_t tl = req->target_len, skip = 0;
+    *absolute = false;
+    if (t && tl >= 7 && mem_ieq(t, 7, "http://", 7))
+        skip = 7;
+    else if (t && tl >= 8 && mem_ieq(t, 8, "https://", 8))
+        skip = 8;
+    if (skip) {
+        size_t e = skip;
+        while (e < tl && t[e] != '/' && t[e] != '?' && t[e] != '#')
+            e++;
+        size_t s = skip;
+        for (size_t i = skip; i < e; i++)
+            if (t[i] == '@')
+                s = i + 1;
+        *host = t + s;
+        *len = e - s;
+        *absolute = true;
+        return true;
+    }
+    const corscope_header *h = cs_cors_find(req->headers, req->n_headers, "Host");
+    if (!h)
+        return false;
+    *host = h->value;
+    *len = h->value_len;
+    return true;
+}
+
+/* ---- §1.8: preflight results and their reuse ---- */
+
+long corscope_max_age_firefox(const char *value, size_t len)
+{
+    unsigned long long x = 0;
+    if (!value || len == 0)
+        return 5;
+    for (size_t i = 0; i < len; i++) {
+        if (value[i] < '0' || value[i] > '9')
+            return -1;
+        if (x <= 86400)
+            x = x * 10 + (unsigned)(value[i] - '0');
+    }
+    return x > 86400 ? 86400 : (long)x;
+}
+
+/* base::StringToInt64 semantics: optional sign, digits only, no spaces;
+ * failure (including overflow) means the 5 s default. */
+long corscope_max_age_chromium(const char *value, size_t len)
+{
+    size_t i = 0;
+    bool neg = false;
+    unsigned long long x = 0;
+    if (!value || len == 0)
+        return 5;
+    if (value[0] == '-' || value[0] == '+') {
+        neg = value[0] == '-';
+        i = 1;
+    }
+    if (i == len)
+        return 5;
+    for (; i < len; i++) {
+        if (value[i] < '0' || value[i] > '9')
+            return 5;
+        unsigned d = (unsigned)(value[i] - '0');
+        unsigned long long lim = CS_LL_MAX + (neg ? 1u : 0u);
+        if (x > (lim - d) / 10)
+            return 5;
+        x = x * 10 + d;
+    }
+    if (neg)
+        return 0;
+    return x > 7200 ? 7200 : (long)x;
+}
+
+static void store_token(corscope_preflight_result *out, bool is_header, const char *t, size_t tl)
+{
+    size_t *n = is_header ? &out->n_headers : &out->n_methods;
+    size_t cap = is_header ? CORSCOPE_PF_MAX_HEADERS : CORSCOPE_PF_MAX_METHODS;
+    if (tl == 1 && t[0] == '*') {
+        if (is_header)
+            out->headers_wildcard = true;
+        else
+            out->methods_wildcard = true;
+    }
+    if (*n >= cap || tl >= CORSCOPE_PF_TOKEN_MAX) {
+        out->truncated = true;
+        return;
+    }
+    char *dst = is_header ? out->headers[*n] : out->methods[*n];
+    for (size_t i = 0; i < tl; i++)
+        dst[i] = is_header ? lower(t[i]) : t[i];
+    dst[tl] = '\0';
+    (*n)++;
+}
+
+int corscope_preflight_parse(const corscope_response *resp, corscope_cred cred,
+                             corscope_preflight_result *out)
+{
+    static const char *const lists[2] = {"Access-Control-Allow-Methods",
+                                         "Access-Control-Allow-Headers"};
+    char buf[128];
+    bool valid = true;
+    if (!resp || !out)
+        return -EINVAL;
+    memset(out, 0, sizeof *out);
+    out->credentialed = cred == CORSCOPE_CRED_INCLUDE;
+    for (int k = 0; k < 2; k++) {
+        size_t line = 0, pos = 0, tl;
+        const char *t;
+        while (cs_cors_list_next(resp->headers, resp->n_headers, lists[k], &line, &pos, &t, &tl)) {
+            if (!cs_cors_is_token(t, tl))
+                valid = false;
+            else
+                store_token(out, k == 1, t, tl);
+        }
+    }
+    long len = cs_cors_merged_copy(resp->headers, resp->n_headers, "Access-Control-Max-Age",
+                                   buf, sizeof buf);
+    size_t used = len < 0 ? 0 : ((size_t)len < sizeof buf ? (size_t)len : sizeof buf - 1);
+    out->max_age[CORSCOPE_FIREFOX] = corscope_max_age_firefox(len < 0 ? NULL : buf, used);
+    out->max_age[CORSCOPE_CHROMIUM] = corscope_max_age_chromium(len < 0 ? NULL : buf, used);
+    if ((size_t)(len < 0 ? 0 : len) >= sizeof buf && out->max_age[CORSCOPE_CHROMIUM] > 0) {
+        /* a cut all-digit value is huge: Chromium overflows to the default */
+        out->max_age[CORSCOPE_CHROMIUM] = 5;
+    }
+    return valid ? 0 : -EINVAL;
+}
+
+/* An IPv4 or bracketed IPv6 literal, with an optional :port. */
+static bool ip_literal(const char *h, size_t len)
+{
+    if (len && h[0] == '[')
+        return true;
+    size_t e = len;
+    for (size_t i = 0; i < len; i++)
+        if (h[i] == ':')
+            e = i;
+    if (e == 0)
+        return false;
+    for (size_t i = 0; i < e; i++)
+        if (!((h[i] >= '0' && h[i] <= '9') || h[i] == '.'))
+            return false;
+    return true;
+}
+
+static bool pf_has(const char (*list)[CORSCOPE_PF_TOKEN_MAX], size_t n,
+                   const char *s, size_t len, bool ci)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(list[i]);
+        if (ci ? mem_ieq(list[i], l, s, len) : (l == len && memcmp(list[i], s, len) == 0))
+            return true;
+    }
+    return false;
+}
+
+bool corscope_preflight_allows(const corscope_preflight_result *pf, corscope_browser b,
+                               const corscope_request *actual, corscope_cred cred)
+{
+    struct cs_cors_names names;
+    bool include = cred == CORSCOPE_CRED_INCLUDE;
+    const char *host;
+    size_t hlen;
+    bool abs;
+    if (!pf || !actual || !actual->method)
+        return false;
+    const char *m = actual->method;
+    size_t ml = actual->method_len;
+    cs_cors_unsafe_names(actual, &names);
+    if (names.overflow)
+        return false;
+    if (b == CORSCOPE_FIREFOX) {
+        /* §1.8 and §8.7: key includes the credentials flag, `*` is stored
+         * literally, GET/POST implicit, never reused for an IP literal */
+        if (pf->credentialed != include)
+            return false;
+        if (cs_cors_request_host(actual, &host, &hlen, &abs) && ip_literal(host, hlen))
+            return false;
+        if (!cs_cors_eq(m, ml, "GET") && !cs_cors_eq(m, ml, "POST") &&
+            !pf_has(pf->methods, pf->n_methods, m, ml, false))
+            return false;
+        for (size_t i = 0; i < names.n; i++)
+            if (!pf_has(pf->headers, pf->n_headers, names.name[i], names.len[i], true))
+                return false;
+        return true;
+    }
+    if (include && !pf->credentialed)
+        return false;
+    if (!safelisted_method(m, ml) && !pf_has(pf->methods, pf->n_methods, m, ml, false) &&
+        !(pf->methods_wildcard && !include))
+        return false;
+    for (size_t i = 0; i < names.n; i++) {
+        if (pf_has(pf->headers, pf->n_headers, names.name[i], names.len[i], true))
+            continue;
+        if (pf->headers_wildcard && !include)
+            continue;  /* incl. Authorization: §8.4, as in the preflight check */
+        return false;
+    }
+    return true;
+}
