@@ -484,6 +484,100 @@ static void test_scan_values(void)
         CU_ASSERT_EQUAL(cs_http_te_chunked_last(te[i].s, strlen(te[i].s)), te[i].r);
 }
 
+/* Property test: random sequences of plausible and hostile fragments, gaps,
+ * FIN and RST on both directions, with tiny and default limits.  Each piece is
+ * guarded; the invariant is that every request is reported exactly once. */
+static uint64_t prng = 0x243F6A8885A308D3ULL;
+static uint32_t prn(uint32_t n)
+{
+    prng ^= prng << 13;
+    prng ^= prng >> 7;
+    prng ^= prng << 17;
+    return (uint32_t)(prng % n);
+}
+
+static uint32_t count_cb_calls;
+static void count_txn(void *ctx, const struct cs_http_txn *t)
+{
+    (void)ctx;
+    count_cb_calls++;
+    /* Touch every byte the txn points to: ASan flags stale pointers. */
+    volatile char sink = 0;
+    for (uint32_t i = 0; i < t->req->n_headers; i++) {
+        for (size_t k = 0; k < t->req->headers[i].name_len; k++) sink ^= t->req->headers[i].name[k];
+        for (size_t k = 0; k < t->req->headers[i].value_len; k++) sink ^= t->req->headers[i].value[k];
+    }
+    for (uint32_t k = 0; k < t->req->uri_len; k++) sink ^= t->req->uri[k];
+    if (t->resp)
+        for (uint32_t i = 0; i < t->resp->n_headers; i++)
+            for (size_t k = 0; k < t->resp->headers[i].value_len; k++) sink ^= t->resp->headers[i].value[k];
+    (void)sink;
+}
+
+static void test_random_robustness(void)
+{
+    static const char *const frags[] = {
+        "GET / HTTP/1.1\r\n", "POST /p HTTP/1.1\r\n", "HEAD /h HTTP/1.0\r\n", "CONNECT a:1 HTTP/1.1\r\n",
+        "GET /09\r\n", "HTTP/1.1 200 OK\r\n", "HTTP/1.1 100 Continue\r\n", "HTTP/1.1 101 Up\r\n",
+        "HTTP/1.1 204 No\r\n", "HTTP/1.0 304 NM\r\n", "Content-Length: 5\r\n", "Content-Length: 1, 2\r\n",
+        "Transfer-Encoding: chunked\r\n", "Host: x\r\n", "\r\n", "\n", "  folded\r\n", "nocolon\r\n",
+        "5\r\nhello\r\n", "0\r\n\r\n", "fffffffffffffffff\r\n", "3;x\r\nab", "\x00\xff\x16\x03", "HTTP/1.",
+        "GET /a", " HTTP/1.1\r\nOrigin: o\r\n\r\n", "Content-Length: 99999999999999999999\r\n",
+    };
+    const uint32_t nfrag = sizeof frags / sizeof *frags;
+    char buf[512];
+    for (int it = 0; it < 3000; it++) {
+        struct cs_limits lim;
+        cs_limits_default(&lim);
+        if (it % 2) {
+            lim.max_header_bytes = 1 + prn(80);
+            lim.max_header_lines = prn(4);
+            lim.max_pipeline = 1 + prn(3);
+            lim.max_uri_bytes = prn(4);
+        }
+        struct cs_http_stats st;
+        memset(&st, 0, sizeof st);
+        count_cb_calls = 0;
+        struct cs_http_conn *c = cs_http_conn_new(&lim, &st, count_txn, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+        uint32_t events = 1 + prn(60);
+        for (uint32_t e = 0; e < events; e++) {
+            int dir = (int)prn(2);
+            uint32_t kind = prn(40);
+            struct cs_stream_event ev = { .frame = e + 1, .ts = e };
+            if (kind == 0) {
+                ev.kind = CS_STREAM_GAP;
+                ev.len = 1 + prn(50);
+                cs_http_conn_event(c, dir, &ev);
+            } else if (kind == 1 && prn(4) == 0) {
+                ev.kind = prn(3) ? CS_STREAM_FIN : CS_STREAM_RST;
+                cs_http_conn_event(c, dir, &ev);
+            } else {
+                size_t n = 0;
+                uint32_t parts = 1 + prn(6);
+                for (uint32_t k = 0; k < parts; k++) {
+                    const char *f = frags[prn(nfrag)];
+                    size_t fl = strlen(f);
+                    if (n + fl < sizeof buf) {
+                        memcpy(buf + n, f, fl);
+                        n += fl;
+                    }
+                }
+                if (prn(8) == 0 && n)
+                    buf[prn((uint32_t)n)] = (char)prn(256);
+                uint32_t cut = n ? prn((uint32_t)n) + 1 : 0;
+                for (size_t off = 0; off < n; off += cut) {
+                    size_t len = n - off < cut ? n - off : cut;
+                    send_piece(c, dir, buf + off, (uint32_t)len, e + 1);
+                }
+            }
+        }
+        cs_http_conn_finish(c, CS_TXN_UNANSWERED, events + 1, 0);
+        CU_ASSERT_EQUAL(st.transactions, st.requests);
+        CU_ASSERT_EQUAL(count_cb_calls, st.requests);
+    }
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -494,6 +588,7 @@ int main(void)
         { "limits", test_limits },
         { "looks_like_request/response", test_looks_like },
         { "content-length, chunk-size, transfer-encoding", test_scan_values },
+        { "random fragments: no crash, every request reported once", test_random_robustness },
         { NULL, NULL },
     };
     cs_test_add_suite("http", cases);
