@@ -52,8 +52,23 @@ void cs_sb_fmt(struct cs_sbuf *b, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    if (n > 0)
-        cs_sb_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+    if (n <= 0)
+        return;
+    size_t len = (size_t)n;
+    if (len >= sizeof tmp) {
+        /* vsnprintf cut it: drop a trailing partial UTF-8 sequence */
+        len = sizeof tmp - 1;
+        size_t i = len;
+        while (i > 0 && ((unsigned char)tmp[i - 1] & 0xC0) == 0x80)
+            i--;
+        if (i > 0 && ((unsigned char)tmp[i - 1] & 0x80)) {
+            unsigned char lead = (unsigned char)tmp[i - 1];
+            size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+            if (len - (i - 1) < need)
+                len = i - 1;
+        }
+    }
+    cs_sb_add(b, tmp, len);
 }
 
 /* ---- the reason table ---- */

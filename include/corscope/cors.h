@@ -138,8 +138,11 @@ typedef struct corscope_browser_verdict {
      * "CORSAllowHeaderFromPreflightDeprecation" for the warning); Chromium: NULL. */
     const char *console_key;
     /* Chromium CorsError name without the k ("MissingAllowOriginHeader") or a
-     * net error ("net::ERR_CONNECTION_RESET") when Chromium has no CorsError.
-     * In the Firefox verdict: NULL.  NULL when allowed. */
+     * net error when Chromium has no CorsError: net::ERR_CONNECTION_RESET
+     * (reset), net::ERR_EMPTY_RESPONSE (closed), net::ERR_TIMED_OUT
+     * (unanswered; assumed), net::ERR_UNSAFE_REDIRECT (redirect to a
+     * non-http(s) scheme; inferred, //net handles it).  In the Firefox
+     * verdict: NULL.  NULL when allowed or warning. */
     const char *chrome;
     /* Console text.  Firefox: exact security.properties text with ‘ ’ (UTF-8).
      * Chromium: "Access to fetch at '<url>' from origin '<o>' has been blocked

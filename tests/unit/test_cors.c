@@ -891,6 +891,22 @@ static void test_lints(void)
 
 /* ---- robustness ---- */
 
+/* Is s well-formed UTF-8 (structure only)? */
+static bool utf8_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t n = *p < 0x80 ? 1 : *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : *p >= 0xC0 ? 2 : 0;
+        if (n == 0)
+            return false;
+        for (size_t i = 1; i < n; i++)
+            if ((p[i] & 0xC0) != 0x80)
+                return false;
+        p += n;
+    }
+    return true;
+}
+
 static void test_truncation(void)
 {
     static char req[4096], resp[4096];
@@ -905,9 +921,22 @@ static void test_truncation(void)
     CU_ASSERT(strlen(v.firefox.message) < CORSCOPE_MESSAGE_MAX);
     CU_ASSERT(strlen(v.chromium.message) < CORSCOPE_MESSAGE_MAX);
     CU_ASSERT(strlen(v.firefox.hint) < CORSCOPE_HINT_MAX && v.firefox.hint[0]);
-    /* no cut UTF-8 sequence at the end */
-    size_t l = strlen(v.firefox.hint);
-    CU_ASSERT(l == 0 || ((unsigned char)v.firefox.hint[l - 1] & 0xC0) != 0xC0);
+    /* no cut UTF-8 sequence anywhere */
+    CU_ASSERT(utf8_ok(v.firefox.message) && utf8_ok(v.chromium.message));
+    CU_ASSERT(utf8_ok(v.firefox.hint) && utf8_ok(v.chromium.hint));
+    /* every offset of the cut: vary the URL length so the cut lands inside
+     * the 2-byte characters and inside the 3-byte quotes */
+    for (int pad = 0; pad < 8; pad++) {
+        for (int shift = 0; shift < 3; shift++) {  /* ACAO starting with 0..2 ASCII bytes */
+            snprintf(req, sizeof req, "GET /%0*d\n" H O, 380 + pad, 7);
+            off = snprintf(resp, sizeof resp, "200\nAccess-Control-Allow-Origin: %.*s", shift, "xx");
+            for (int i = 0; i < 1200; i++)
+                off += snprintf(resp + off, sizeof resp - (size_t)off, "\xc3\xa9");
+            CU_ASSERT_EQUAL(classify(req, resp, OMIT, NOFAIL, false, &v), 0);
+            CU_ASSERT(utf8_ok(v.firefox.message) && utf8_ok(v.chromium.message));
+            CU_ASSERT(utf8_ok(v.firefox.hint) && utf8_ok(v.chromium.hint));
+        }
+    }
 }
 
 static void test_bad_args(void)
