@@ -420,6 +420,8 @@ static void ch_preflight(const struct cs_ex *x, bool cred, struct cs_outcome *o)
                 o->warn_auth = true;
             continue;
         }
+        /* Chromium names the first missing header in the actual request's
+         * header order; the wire only has ACRH (sorted), so use its order. */
         set_out(o, CORSCOPE_BLOCKED, CS_R_MISSING_HEADER, CS_C_HEADER);
         o->warn_auth = false;
         o->param = t;

@@ -530,8 +530,14 @@ void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char 
         return;
     case CS_R_DID_NOT_SUCCEED:
         if (in->resp) {
-            cs_sb_str(&b, "Redirect to a plain http(s) URL: this `Location` carries userinfo "
-                          "or a `data:` URL, which a CORS request cannot follow.");
+            const corscope_header *loc =
+                cs_cors_find(in->resp->headers, in->resp->n_headers, "Location");
+            if (loc && loc->value_len >= 5 && cs_cors_ieq(loc->value, 5, "data:"))
+                cs_sb_str(&b, "Redirect to an http(s) URL instead of this `data:` `Location`; "
+                              "a CORS request cannot follow it.");
+            else
+                cs_sb_str(&b, "Remove the `user:pass@` credentials from this redirect's "
+                              "`Location` header.");
         } else if (in->failure == CORSCOPE_FAIL_RESET || in->failure == CORSCOPE_FAIL_CLOSED) {
             cs_sb_fmt(&b, "The server %s the connection without answering; make it return a "
                           "response with `Access-Control-Allow-Origin: ",

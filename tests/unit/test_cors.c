@@ -655,6 +655,26 @@ static void test_kinds(void)
     }
 }
 
+/* A later hop of a cross-origin redirect: judged even when Origin equals
+ * the target, and ACAO must match the Origin sent (normally null). */
+static void test_tainted(void)
+{
+    corscope_verdict v;
+    classify("GET /x\n" H "Origin: http://api.example\n", "200\n", OMIT, NOFAIL, true, &v);
+    CU_ASSERT_EQUAL(v.kind, CORSCOPE_KIND_SIMPLE);
+    CU_ASSERT_STRING_EQUAL(v.firefox.reason, "CORSMissingAllowOrigin");
+    classify("GET /x\n" H "Origin: null\n", "200\n" ACAO, OMIT, NOFAIL, true, &v);
+    CU_ASSERT_STRING_EQUAL(v.firefox.reason, "CORSAllowOriginNotMatchingOrigin");
+    CU_ASSERT_STRING_EQUAL(v.chromium.chrome, "AllowOriginMismatch");
+    classify("GET /x\n" H "Origin: null\nCookie: a=1\n", "200\nAccess-Control-Allow-Origin: null\n" ACAC,
+             UNK, NOFAIL, true, &v);
+    CU_ASSERT_EQUAL(v.verdict, CORSCOPE_ALLOWED);
+    classify(GET, "302\n" ACAO "Location: data:,x\n", OMIT, NOFAIL, false, &v);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.firefox.hint, "data:"));
+    classify(GET, "302\n" ACAO "Location: http://u:p@h/\n", OMIT, NOFAIL, false, &v);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.firefox.hint, "user:pass@"));
+}
+
 static void test_url(void)
 {
     corscope_verdict v;
@@ -963,6 +983,7 @@ int main(void)
         {"credentials unknown", test_credentials_depend},
         {"infer credentials", test_infer_credentials},
         {"kinds and same-origin", test_kinds},
+        {"redirect-tainted", test_tainted},
         {"url", test_url},
         {"needs preflight", test_needs_preflight},
         {"needs preflight aggregate", test_needs_preflight_aggregate},
