@@ -52,6 +52,8 @@ struct cs_http_dir {
     uint64_t frame;             /* first frame of the message in progress */
     cs_time_ns ts;
     uint64_t remaining;         /* body or chunk bytes left */
+    struct cs_http_start start; /* the validated start line; its pointers are */
+    uint32_t method_off, uri_off, reason_off; /* kept as offsets: buf may move */
 };
 
 struct cs_http_conn {
@@ -345,22 +347,16 @@ static void handle_response(struct cs_http_conn *c, struct cs_http_dir *d, struc
 }
 
 /* The header block in d->buf is complete (or cut short by FIN): scan it,
- * build the message and hand it on.  The start line was validated when it
- * arrived, so parsing it again cannot fail. */
+ * build the message and hand it on.  The start line was parsed and
+ * validated when it arrived (d->start). */
 static void complete_block(struct cs_http_conn *c, int dir, struct cs_http_dir *d, uint64_t frame_end)
 {
     const char *nl = memchr(d->buf, '\n', d->len);
-    uint32_t l1 = nl ? (uint32_t)(nl - d->buf) : d->len;
-    uint32_t off = nl ? l1 + 1 : d->len;
-    if (l1 && d->buf[l1 - 1] == '\r')
-        l1--;
-    struct cs_http_start s;
-    int rc = dir == CS_DIR_C2S ? cs_http_parse_request_line(d->buf, l1, true, &s)
-                               : cs_http_parse_status_line(d->buf, l1, &s);
-    if (rc < 0) {
-        lose_sync(c, d);
-        return;
-    }
+    uint32_t off = nl ? (uint32_t)(nl - d->buf) + 1 : d->len;
+    struct cs_http_start s = d->start;
+    s.method = s.method ? d->buf + d->method_off : NULL;
+    s.uri = s.uri ? d->buf + d->uri_off : NULL;
+    s.reason = s.reason ? d->buf + d->reason_off : NULL;
     uint32_t nh = 0;
     for (;;) {
         if (cs_http_scan_headers(d->buf, d->len, &off, d->hdrs, &nh, d->hcap,
@@ -468,6 +464,10 @@ static uint32_t feed_start_line(struct cs_http_conn *c, int dir, struct cs_http_
     }
     d->first_done = true;
     d->line_bytes = 0;
+    d->start = s;
+    d->method_off = s.method ? (uint32_t)(s.method - d->buf) : 0;
+    d->uri_off = s.uri ? (uint32_t)(s.uri - d->buf) : 0;
+    d->reason_off = s.reason ? (uint32_t)(s.reason - d->buf) : 0;
     if (s.version == 9)
         complete_block(c, dir, d, frame);
     return take;
