@@ -17,7 +17,7 @@ BUILD    := build/san
 else
 BUILD    := build/rel
 endif
-CPPFLAGS += -Iinclude -Isrc
+CPPFLAGS += -Iinclude -iquote src
 DEPS_OK  := $(BUILD)/.deps-build
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -56,7 +56,7 @@ corscope: $(BUILD)/main.o $(LIB)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB) | $(BUILD)/.deps-test
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS) -lcunit -lhttp_parser
+	$(CC) $(CPPFLAGS) -iquote tests/unit $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS) -lcunit -lhttp_parser
 
 unit: $(UNIT_BINS)
 
