@@ -24,9 +24,25 @@ struct cs_capture *cs_capture_open_file(const char *path, const char *filter,
                                         uint64_t first_frame_number,
                                         char errbuf[CS_ERRBUF_SIZE]);
 
+/* Opens a live capture on `iface` (pcap_create + pcap_activate), with
+ * nanosecond timestamps where the platform has them (else microseconds), a
+ * 100 ms read timeout, `snaplen` (<= 0: 262144), promiscuous mode when
+ * `promisc`, a kernel buffer of `buffer_bytes` (<= 0: libpcap's default),
+ * immediate mode when `immediate`.  `filter` (or NULL) runs in the kernel, so
+ * frames are numbered as delivered, from 1.  If the interface's link type is
+ * unsupported, another one it offers is chosen, else it fails.
+ * Returns NULL and fills errbuf on failure (no such device, permission). */
+struct cs_capture *cs_capture_open_live(const char *iface, const char *filter, int snaplen,
+                                        int promisc, int buffer_bytes, int immediate,
+                                        char errbuf[CS_ERRBUF_SIZE]);
+
 /* Reads the next frame into *out (valid until the next call).
  * Returns 1 for a frame, 0 at end of input, -1 on an input error (truncated or
- * damaged file; errbuf says what); frames read before the error stay valid. */
+ * damaged file; errbuf says what); frames read before the error stay valid.
+ * Live captures also return 2: no packet arrived within the 100 ms timeout
+ * (call again); 0 there means pcap_breakloop() was called.
+ * With a filter on a file, frames the filter rejects are skipped but still
+ * counted, so frame numbers are those of the unfiltered file (as Wireshark). */
 int cs_capture_next(struct cs_capture *c, struct cs_frame *out,
                     char errbuf[CS_ERRBUF_SIZE]);
 
@@ -34,6 +50,13 @@ int cs_capture_next(struct cs_capture *c, struct cs_frame *out,
 uint64_t cs_capture_next_frame_number(const struct cs_capture *c);
 
 int cs_capture_linktype(const struct cs_capture *c);
+
+/* Live captures: packets received and dropped by the kernel and by the
+ * interface since the open (pcap_stats, widened to 64 bits; call at least
+ * once per 2^32 packets).  NULL pointers are skipped.  Returns 0, or -1 for a
+ * file (or when pcap_stats fails). */
+int cs_capture_stats(struct cs_capture *c, uint64_t *received, uint64_t *dropped,
+                     uint64_t *ifdropped);
 void cs_capture_close(struct cs_capture *c);
 
 /* True when the decoder understands this DLT_* value. */

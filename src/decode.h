@@ -35,6 +35,8 @@ enum cs_decode_result {
 
 struct cs_decoder;
 
+/* limits NULL: the defaults.  Uses max_ipfrag_bytes and ipfrag_timeout_s.
+ * Returns NULL when out of memory; free with cs_decoder_free(). */
 struct cs_decoder *cs_decoder_new(const struct cs_limits *limits);
 void cs_decoder_free(struct cs_decoder *d);
 
@@ -45,5 +47,14 @@ enum cs_decode_result cs_decode_frame(struct cs_decoder *d,
                                       struct cs_segment *out);
 
 const struct cs_decode_stats *cs_decoder_stats(const struct cs_decoder *d);
+
+/* Detailed counters of the IP fragment table (overlaps, conflicts, timeouts,
+ * cap evictions, bytes held now); owned by the decoder. */
+struct cs_ipfrag_stats;
+const struct cs_ipfrag_stats *cs_decoder_ipfrag_stats(const struct cs_decoder *d);
+
+/* True when cs_decode_frame understands this link type (DLT_* or LINKTYPE_*
+ * value).  capture.c's cs_linktype_supported() answers from this list. */
+int cs_decode_linktype_supported(int linktype);
 
 #endif
