@@ -428,7 +428,10 @@ static void ch_preflight(const struct cs_ex *x, bool cred, struct cs_outcome *o)
         o->param_len = tl;
         return;
     }
-    set_out(o, o->warn_auth ? CORSCOPE_WARNING : CORSCOPE_ALLOWED, CS_R_NONE, CS_C_NONE);
+    /* §8.4: Chromium lets Authorization under `*` through and logs nothing
+     * to the console (only a DevTools issue): allowed, not a warning. */
+    o->warn_auth = false;
+    set_out(o, CORSCOPE_ALLOWED, CS_R_NONE, CS_C_NONE);
 }
 
 static void ch_actual(const struct cs_ex *x, bool cred, struct cs_outcome *o)
@@ -488,11 +491,6 @@ static void judge(const struct cs_ex *x, bool cred, corscope_failure failure,
     }
 }
 
-static bool same_outcome(const struct cs_outcome *a, const struct cs_outcome *b)
-{
-    return a->verdict == b->verdict && a->reason == b->reason && a->chrome == b->chrome;
-}
-
 /* Turns an outcome into the public per-browser verdict with its texts. */
 static void fill_browser(const struct cs_text_in *in, const struct cs_outcome *o, bool firefox,
                          const struct cs_outcome *alt, corscope_browser_verdict *v)
@@ -513,7 +511,9 @@ static void fill_browser(const struct cs_text_in *in, const struct cs_outcome *o
     else
         cs_cors_chrome_message(in, o, v->message, sizeof v->message);
     cs_cors_hint(in, o, v->hint, sizeof v->hint);
-    if (alt && !same_outcome(o, alt)) {
+    /* Only a different verdict makes the outcome depend on the credentials
+     * mode; two different reasons for the same block do not. */
+    if (alt && alt->verdict != o->verdict) {
         v->depends_on_credentials = true;
         v->cred_alt_verdict = alt->verdict;
         v->cred_alt_reason = cs_cors_reason_key(alt->reason);
@@ -642,8 +642,9 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         cs_sb_str(&note, "Response not captured.");
     else if (!resp)
         cs_sb_str(&note, "No response: Chromium reports a network error, not a CORS error.");
-    else if (x.preflight && out->chromium.verdict == CORSCOPE_WARNING)
-        cs_sb_str(&note, "Authorization covered only by `*`: Chromium raises a DevTools issue.");
+    else if (x.preflight && out->firefox.verdict == CORSCOPE_WARNING)
+        cs_sb_str(&note, "Authorization covered only by `*`: Firefox warns (deprecated); Chromium "
+                         "allows it with a DevTools issue only.");
     else if (!x.preflight && is_redirect(resp) && out->verdict == CORSCOPE_ALLOWED)
         cs_sb_str(&note, "Redirect passed the CORS check; the next hop is judged on its own.");
     else if (out->depends_on_credentials)

@@ -678,6 +678,13 @@ static void gap(struct cs_http_conn *c, int dir, uint32_t len, uint64_t frame, c
         }
         return;
     }
+    /* A header block cut by the gap is still a message: report what was
+     * seen (the judge then knows the headers are incomplete), so the
+     * request keeps its place in the pairing order. */
+    if (d->st == ST_MSG && d->first_done) {
+        d->msg_flags |= CS_MSG_INCOMPLETE | CS_MSG_HEADER_GAP;
+        complete_block(c, dir, d, frame);
+    }
     lose_sync(c, d);
     if (dir == CS_DIR_S2C)
         fifo_gap(c, frame, ts);

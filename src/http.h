@@ -24,6 +24,7 @@
 #define CS_MSG_INCOMPLETE   0x08  /* the connection ended before the message did */
 #define CS_MSG_CHUNKED      0x10
 #define CS_MSG_AFTER_RESYNC 0x20  /* first message after a gap or garbage */
+#define CS_MSG_HEADER_GAP   0x40  /* part of the header block was lost in a capture gap */
 
 struct cs_http_msg {
     /* request line (requests) */

@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "capture.h"
 #include "limits.h"
+#include "privs.h"
 #include "pipeline.h"
 #include "report.h"
 #include "summary.h"
@@ -23,6 +25,7 @@
 #define MAX_INPUTS 256
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stats_requested;
 
 static void on_stop_signal(int sig)
 {
@@ -30,19 +33,37 @@ static void on_stop_signal(int sig)
     stop_requested = 1;
 }
 
+static void on_stats_signal(int sig)
+{
+    (void)sig;
+    stats_requested = 1;
+}
+
 static void usage(FILE *out)
 {
     fputs(
 "Usage: corscope [options] -r FILE [-r FILE ...] [expression]\n"
+"       corscope [options] -i INTERFACE [expression]\n"
 "Judge every cross-origin HTTP request in a capture as Firefox and Chromium would.\n"
 "\n"
 "Input:\n"
 "  -r, --read FILE          read a pcap or pcapng file (\"-\" for stdin); repeatable\n"
+"  -i, --interface IFACE    capture live on IFACE (\"any\" for all)\n"
+"  -D, --list-interfaces    list the interfaces -i accepts\n"
 "  -c, --count N            stop after N packets\n"
+"  -s, --snapshot-length N  live: bytes captured per packet (default 262144)\n"
+"  -p, --no-promiscuous-mode  live: do not put the interface in promiscuous mode\n"
+"  -B, --buffer-size KIB    live: kernel capture buffer, in KiB\n"
+"      --immediate-mode     live: deliver packets at once (default on a terminal)\n"
+"  -w, --write FILE         also save the raw packets read to FILE (pcap)\n"
+"  -Z, --relinquish-privileges USER\n"
+"                           drop root to USER once the capture is open\n"
+"                           (default " CS_DEFAULT_USER "; -Z root keeps root)\n"
 "  expression               a BPF filter, as in tcpdump (e.g. tcp port 80)\n"
 "\n"
 "Output:\n"
-"  -o, --output FORMAT      text (the default) or json (JSON lines)\n"
+"  -o, --output FORMAT      text or json (JSON lines); default: text on a\n"
+"                           terminal, json otherwise\n"
 "  -a, --all                report every HTTP transaction, not only CORS ones\n"
 "  -b, --browser NAME       judge as firefox, chrome, or both (default both)\n"
 "      --color WHEN         colour the text output: auto (default), always, never\n"
@@ -62,17 +83,26 @@ static void usage(FILE *out)
 "  -V, --version            the version\n"
 "\n"
 "Exit status: 0 ok, 1 usage error, 2 input error, 3 blocked (with --fail-on-blocked).\n"
+"Signals: SIGINT/SIGTERM stop and print the summary; SIGUSR1 prints statistics to stderr.\n"
 "See corscope(1).\n", out);
 }
 
 enum {
     OPT_COLOR = 256, OPT_FAIL_ON_BLOCKED, OPT_MAX_FLOWS, OPT_IDLE_TIMEOUT,
     OPT_MAX_HELD_PER_FLOW, OPT_MAX_HELD_TOTAL, OPT_MAX_HEADER_BYTES,
-    OPT_MAX_HEADER_LINES, OPT_MAX_PIPELINE, OPT_MAX_URI,
+    OPT_MAX_HEADER_LINES, OPT_MAX_PIPELINE, OPT_MAX_URI, OPT_IMMEDIATE,
 };
 
 static const struct option long_options[] = {
     { "read", required_argument, NULL, 'r' },
+    { "interface", required_argument, NULL, 'i' },
+    { "list-interfaces", no_argument, NULL, 'D' },
+    { "snapshot-length", required_argument, NULL, 's' },
+    { "no-promiscuous-mode", no_argument, NULL, 'p' },
+    { "buffer-size", required_argument, NULL, 'B' },
+    { "immediate-mode", no_argument, NULL, OPT_IMMEDIATE },
+    { "write", required_argument, NULL, 'w' },
+    { "relinquish-privileges", required_argument, NULL, 'Z' },
     { "count", required_argument, NULL, 'c' },
     { "output", required_argument, NULL, 'o' },
     { "all", no_argument, NULL, 'a' },
@@ -127,117 +157,183 @@ static char *join_args(int argc, char **argv)
 struct run {
     const char *inputs[MAX_INPUTS];
     int n_inputs;
+    const char *iface;
+    const char *write_path;
+    const char *user;
+    int snaplen, promisc, buffer_kib, immediate;   /* immediate: -1 = auto */
+    bool list_interfaces;
     uint64_t max_count;           /* 0 = no limit */
     bool fail_on_blocked;
     char *filter;
 };
 
-int main(int argc, char **argv)
+/* SIGUSR1: a one-line progress report on stderr, the run goes on. */
+static void print_stats(struct cs_pipeline *pipe, struct cs_capture *live)
 {
-    struct cs_limits limits;
-    cs_limits_default(&limits);
-    struct cs_report_options ropt = { .format = CS_FORMAT_TEXT, .browser = CS_BROWSER_BOTH };
-    struct run run = { 0 };
-    int color_mode = -1;          /* -1 auto, 0 never, 1 always */
-    uint32_t v32;
+    const struct cs_decode_stats *d = cs_pipeline_decode_stats(pipe);
+    const struct cs_flow_stats *f = cs_pipeline_flow_stats(pipe);
+    const struct cs_http_stats *h = cs_pipeline_http_stats(pipe);
+    uint64_t rx = 0, drop = 0, ifdrop = 0;
+    fprintf(stderr, "corscope: %llu packets, %llu flows (%llu active), %llu requests, %llu responses",
+            (unsigned long long)d->frames, (unsigned long long)f->created,
+            (unsigned long long)f->active, (unsigned long long)h->requests,
+            (unsigned long long)h->responses);
+    if (live && cs_capture_stats(live, &rx, &drop, &ifdrop) == 0)
+        fprintf(stderr, ", %llu received, %llu dropped by the kernel, %llu by the interface",
+                (unsigned long long)rx, (unsigned long long)drop, (unsigned long long)ifdrop);
+    fputc('\n', stderr);
+}
 
+static cs_time_ns wall_clock_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (cs_time_ns)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *limits,
+                      struct cs_report_options *ropt, int *color_mode)
+{
+    uint32_t v32;
     int c;
-    while ((c = getopt_long(argc, argv, "r:c:o:ab:hV", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:i:Dc:s:pB:w:Z:o:ab:hV", long_options, NULL)) != -1) {
         switch (c) {
         case 'r':
-            if (run.n_inputs == MAX_INPUTS) {
+            if (run->n_inputs == MAX_INPUTS) {
                 fprintf(stderr, "corscope: too many -r files (at most %d)\n", MAX_INPUTS);
                 return EXIT_USAGE;
             }
-            run.inputs[run.n_inputs++] = optarg;
+            run->inputs[run->n_inputs++] = optarg;
             break;
+        case 'i': run->iface = optarg; break;
+        case 'D': run->list_interfaces = true; break;
         case 'c':
-            if (!parse_u32("-c", optarg, 1, UINT32_MAX, &v32))
-                return EXIT_USAGE;
-            run.max_count = v32;
+            if (!parse_u32("-c", optarg, 1, UINT32_MAX, &v32)) return EXIT_USAGE;
+            run->max_count = v32;
             break;
+        case 's':
+            if (!parse_u32("-s", optarg, 0, 262144, &v32)) return EXIT_USAGE;
+            run->snaplen = (int)v32;
+            break;
+        case 'p': run->promisc = 0; break;
+        case 'B':
+            if (!parse_u32("-B", optarg, 1, 4u << 20, &v32)) return EXIT_USAGE;
+            run->buffer_kib = (int)v32;
+            break;
+        case OPT_IMMEDIATE: run->immediate = 1; break;
+        case 'w': run->write_path = optarg; break;
+        case 'Z': run->user = optarg; break;
         case 'o':
             if (strcmp(optarg, "json") == 0)
-                ropt.format = CS_FORMAT_JSON;
+                ropt->format = CS_FORMAT_JSON;
             else if (strcmp(optarg, "text") == 0)
-                ropt.format = CS_FORMAT_TEXT;
+                ropt->format = CS_FORMAT_TEXT;
             else {
                 fprintf(stderr, "corscope: -o: unknown format '%s' (text or json)\n", optarg);
                 return EXIT_USAGE;
             }
             break;
-        case 'a':
-            ropt.all = true;
-            break;
+        case 'a': ropt->all = true; break;
         case 'b':
             if (strcmp(optarg, "both") == 0)
-                ropt.browser = CS_BROWSER_BOTH;
+                ropt->browser = CS_BROWSER_BOTH;
             else if (strcmp(optarg, "firefox") == 0)
-                ropt.browser = CS_BROWSER_FIREFOX;
+                ropt->browser = CS_BROWSER_FIREFOX;
             else if (strcmp(optarg, "chrome") == 0 || strcmp(optarg, "chromium") == 0)
-                ropt.browser = CS_BROWSER_CHROME;
+                ropt->browser = CS_BROWSER_CHROME;
             else {
                 fprintf(stderr, "corscope: --browser: unknown browser '%s' (firefox, chrome or both)\n", optarg);
                 return EXIT_USAGE;
             }
             break;
         case OPT_COLOR:
-            if (strcmp(optarg, "auto") == 0) color_mode = -1;
-            else if (strcmp(optarg, "always") == 0) color_mode = 1;
-            else if (strcmp(optarg, "never") == 0) color_mode = 0;
+            if (strcmp(optarg, "auto") == 0) *color_mode = -1;
+            else if (strcmp(optarg, "always") == 0) *color_mode = 1;
+            else if (strcmp(optarg, "never") == 0) *color_mode = 0;
             else {
                 fprintf(stderr, "corscope: --color: '%s' is not auto, always or never\n", optarg);
                 return EXIT_USAGE;
             }
             break;
-        case OPT_FAIL_ON_BLOCKED: run.fail_on_blocked = true; break;
+        case OPT_FAIL_ON_BLOCKED: run->fail_on_blocked = true; break;
         case OPT_MAX_FLOWS:
-            if (!parse_u32("--max-flows", optarg, 1, 1u << 26, &limits.max_flows)) return EXIT_USAGE;
+            if (!parse_u32("--max-flows", optarg, 1, 1u << 26, &limits->max_flows)) return EXIT_USAGE;
             break;
         case OPT_IDLE_TIMEOUT:
-            if (!parse_u32("--idle-timeout", optarg, 1, 86400 * 7, &limits.idle_timeout_s)) return EXIT_USAGE;
+            if (!parse_u32("--idle-timeout", optarg, 1, 86400 * 7, &limits->idle_timeout_s)) return EXIT_USAGE;
             break;
         case OPT_MAX_HELD_PER_FLOW:
-            if (!parse_u32("--max-held-per-flow", optarg, 0, 1u << 30, &limits.max_held_per_flow)) return EXIT_USAGE;
+            if (!parse_u32("--max-held-per-flow", optarg, 0, 1u << 30, &limits->max_held_per_flow)) return EXIT_USAGE;
             break;
         case OPT_MAX_HELD_TOTAL:
-            if (!parse_u32("--max-held-total", optarg, 0, 1u << 31, &limits.max_held_total)) return EXIT_USAGE;
+            if (!parse_u32("--max-held-total", optarg, 0, 1u << 31, &limits->max_held_total)) return EXIT_USAGE;
             break;
         case OPT_MAX_HEADER_BYTES:
-            if (!parse_u32("--max-header-bytes", optarg, 256, 1u << 24, &limits.max_header_bytes)) return EXIT_USAGE;
+            if (!parse_u32("--max-header-bytes", optarg, 256, 1u << 24, &limits->max_header_bytes)) return EXIT_USAGE;
             break;
         case OPT_MAX_HEADER_LINES:
-            if (!parse_u32("--max-header-lines", optarg, 8, 100000, &limits.max_header_lines)) return EXIT_USAGE;
+            if (!parse_u32("--max-header-lines", optarg, 8, 100000, &limits->max_header_lines)) return EXIT_USAGE;
             break;
         case OPT_MAX_PIPELINE:
-            if (!parse_u32("--max-pipeline", optarg, 1, 100000, &limits.max_pipeline)) return EXIT_USAGE;
+            if (!parse_u32("--max-pipeline", optarg, 1, 100000, &limits->max_pipeline)) return EXIT_USAGE;
             break;
         case OPT_MAX_URI:
-            if (!parse_u32("--max-uri", optarg, 16, 1u << 24, &limits.max_uri_bytes)) return EXIT_USAGE;
+            if (!parse_u32("--max-uri", optarg, 16, 1u << 24, &limits->max_uri_bytes)) return EXIT_USAGE;
             break;
         case 'h':
             usage(stdout);
-            return 0;
+            return -1;
         case 'V':
             printf("corscope %s\n", CORSCOPE_VERSION);
-            return 0;
+            return -1;
         default:
             fputs("Try 'corscope --help'.\n", stderr);
             return EXIT_USAGE;
         }
     }
-    if (run.n_inputs == 0) {
-        fputs("corscope: no input: give -r FILE (see corscope --help)\n", stderr);
+    if (run->list_interfaces)
+        return 0;
+    if (run->n_inputs == 0 && !run->iface) {
+        fputs("corscope: no input: give -r FILE or -i INTERFACE (see corscope --help)\n", stderr);
+        return EXIT_USAGE;
+    }
+    if (run->n_inputs && run->iface) {
+        fputs("corscope: -r and -i cannot be used together\n", stderr);
         return EXIT_USAGE;
     }
     if (optind < argc) {
-        run.filter = join_args(argc - optind, argv + optind);
-        if (!run.filter) {
+        run->filter = join_args(argc - optind, argv + optind);
+        if (!run->filter) {
             fputs("corscope: out of memory\n", stderr);
             return EXIT_INPUT;
         }
     }
+    return 0;
+}
 
+int main(int argc, char **argv)
+{
+    struct cs_limits limits;
+    cs_limits_default(&limits);
+    struct cs_report_options ropt = { .format = CS_FORMAT_AUTO, .browser = CS_BROWSER_BOTH };
+    struct run run = { .promisc = 1, .immediate = -1, .user = CS_DEFAULT_USER };
+    int color_mode = -1;          /* -1 auto, 0 never, 1 always */
+    char errbuf[CS_ERRBUF_SIZE];
+
+    int rc = parse_args(argc, argv, &run, &limits, &ropt, &color_mode);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    if (run.list_interfaces) {
+        if (cs_capture_list_interfaces(stdout, errbuf) != 0) {
+            fprintf(stderr, "corscope: %s\n", errbuf);
+            return EXIT_INPUT;
+        }
+        return 0;
+    }
+
+    /* design.md: text for people on a terminal, JSON lines for pipes. */
+    if (ropt.format == CS_FORMAT_AUTO)
+        ropt.format = isatty(STDOUT_FILENO) ? CS_FORMAT_TEXT : CS_FORMAT_JSON;
     const char *no_color = getenv("NO_COLOR");
     if (color_mode == -1)
         ropt.color = isatty(STDOUT_FILENO) && !(no_color && no_color[0]);
@@ -248,30 +344,63 @@ int main(int argc, char **argv)
     sa.sa_handler = on_stop_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_stats_signal;
+    sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    static char outbuf[1 << 16];
-    setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
-
-    char errbuf[CS_ERRBUF_SIZE];
     int status = 0;
     struct cs_capture *caps[MAX_INPUTS];
-    int opened = 0;
-    /* Open every input first: a typo in the second file name should not
-     * cost the user a long run over the first. */
-    for (int i = 0; i < run.n_inputs; i++) {
-        caps[i] = cs_capture_open_file(run.inputs[i], run.filter, 1, errbuf);
-        if (!caps[i]) {
+    int n_caps = 0, opened = 0;
+    if (run.iface) {
+        int immediate = run.immediate >= 0 ? run.immediate : isatty(STDOUT_FILENO);
+        caps[0] = cs_capture_open_live(run.iface, run.filter, run.snaplen, run.promisc,
+                                       run.buffer_kib * 1024, immediate, errbuf);
+        n_caps = 1;
+        ropt.live = true;
+        if (!caps[0]) {
             fprintf(stderr, "corscope: %s\n", errbuf);
-            status = EXIT_INPUT;
-        } else {
-            opened++;
+            free(run.filter);
+            return EXIT_INPUT;
+        }
+        opened = 1;
+    } else {
+        /* Open every input first: a typo in the second file name should not
+         * cost the user a long run over the first. */
+        for (int i = 0; i < run.n_inputs; i++) {
+            caps[n_caps] = cs_capture_open_file(run.inputs[i], run.filter, 1, errbuf);
+            if (!caps[n_caps]) {
+                fprintf(stderr, "corscope: %s\n", errbuf);
+                status = EXIT_INPUT;
+            } else {
+                opened++;
+            }
+            n_caps++;
         }
     }
     if (opened == 0) {
         free(run.filter);
         return EXIT_INPUT;
     }
+    if (run.write_path) {
+        struct cs_capture *first = NULL;
+        for (int i = 0; i < n_caps && !first; i++)
+            first = caps[i];
+        if (cs_capture_dump_open(first, caps, n_caps, run.write_path, errbuf) != 0) {
+            fprintf(stderr, "corscope: %s\n", errbuf);
+            return EXIT_INPUT;
+        }
+    }
+    /* Everything privileged is open: give up root (tcpdump's -Z). */
+    if (cs_drop_privileges(run.user, errbuf, sizeof(errbuf)) != 0) {
+        fprintf(stderr, "corscope: %s\n", errbuf);
+        return EXIT_INPUT;
+    }
+
+    static char outbuf[1 << 16];
+    if (ropt.live)
+        setvbuf(stdout, NULL, _IOLBF, 0);
+    else
+        setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 
     struct cs_report *report = cs_report_new(&ropt, stdout);
     struct cs_pipeline_hooks hooks = { .on_txn = cs_report_txn, .on_flow_end = cs_report_flow_end };
@@ -281,38 +410,48 @@ int main(int argc, char **argv)
         return EXIT_INPUT;
     }
 
-    struct cs_summary summary = { .pipeline = pipe };
+    struct cs_summary summary = { .pipeline = pipe, .live = ropt.live };
     uint64_t frames = 0, next_number = 1;
-    for (int i = 0; i < run.n_inputs && !stop_requested; i++) {
+    for (int i = 0; i < n_caps && !stop_requested; i++) {
         struct cs_capture *cap = caps[i];
         if (!cap)
             continue;
         /* Frame numbers continue across files, as if they were one. */
         cs_capture_set_next_frame_number(cap, next_number);
         struct cs_frame frame;
-        int rc;
-        while (!stop_requested && (rc = cs_capture_next(cap, &frame, errbuf)) != 0) {
+        while (!stop_requested) {
+            rc = cs_capture_next(cap, &frame, errbuf);
+            if (stats_requested) {
+                stats_requested = 0;
+                print_stats(pipe, ropt.live ? cap : NULL);
+            }
+            if (rc == 0)
+                break;
             if (rc < 0) {
                 fprintf(stderr, "corscope: %s\n", errbuf);
                 status = EXIT_INPUT;
                 summary.inputs_failed++;
                 break;
             }
-            if (rc != 1)
+            if (rc == 2) {            /* live: no packet within the timeout */
+                cs_pipeline_tick(pipe, wall_clock_ns());
                 continue;
+            }
             cs_pipeline_frame(pipe, &frame);
             if (run.max_count && ++frames >= run.max_count)
                 stop_requested = 1;
         }
         next_number = cs_capture_next_frame_number(cap);
     }
-    for (int i = 0; i < run.n_inputs; i++)
-        if (caps[i])
-            cs_capture_close(caps[i]);
+    if (ropt.live)
+        cs_capture_stats(caps[0], &summary.received, &summary.dropped, &summary.ifdropped);
 
     cs_pipeline_finish(pipe);
     cs_report_finish(report, &summary);
     bool blocked = cs_report_any_blocked(report);
+    for (int i = 0; i < n_caps; i++)
+        if (caps[i])
+            cs_capture_close(caps[i]);
     cs_pipeline_free(pipe);
     cs_report_free(report);
     free(run.filter);

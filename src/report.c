@@ -34,6 +34,7 @@ struct cs_report {
     GHashTable *flow_text;           /* flow id -> struct flow_text (text output) */
     GHashTable *endpoints;           /* "METHOD host/path" -> blocked count */
     uint64_t endpoints_dropped;
+    uint64_t last_printed_flow;      /* flow whose lines were printed last (0: none) */
     bool any_blocked;
 };
 
@@ -96,19 +97,24 @@ static struct flow_text *text_for(struct cs_report *r, const struct cs_flow *f)
     return ft;
 }
 
-/* Prints what a flow's block holds so far (header first). */
+/* Prints what a flow's block holds so far, under the flow's header line
+ * unless the previous lines printed were this flow's (live output). */
 static void text_flush(struct cs_report *r, const struct cs_flow *f, struct flow_text *ft)
 {
     if (ft->buf->len == 0)
         return;
-    GString *head = g_string_new(NULL);
-    cs_out_text_flow_header(head, f, &r->style, ft->header_printed);
-    fwrite(head->str, 1, head->len, r->out);
+    if (r->last_printed_flow != f->id) {
+        GString *head = g_string_new(NULL);
+        if (r->last_printed_flow)
+            g_string_append_c(head, '\n');
+        cs_out_text_flow_header(head, f, &r->style, ft->header_printed);
+        fwrite(head->str, 1, head->len, r->out);
+        g_string_free(head, TRUE);
+    }
     fwrite(ft->buf->str, 1, ft->buf->len, r->out);
-    fputc('\n', r->out);
-    g_string_free(head, TRUE);
     g_string_truncate(ft->buf, 0);
     ft->header_printed = true;
+    r->last_printed_flow = f->id;
     if (r->opt.live)
         fflush(r->out);
 }
@@ -224,6 +230,35 @@ static void fill_event(struct cs_report *r, struct cs_event *ev, const corscope_
                                          "Vary: Origin: a shared cache may serve it to another origin";
 }
 
+/* Headers partly lost (capture gap) or cut (--max-header-bytes/-lines):
+ * the judgement on what was seen may be wrong, so it becomes "unknown",
+ * and the note keeps what the visible headers said. */
+static void downgrade_incomplete(corscope_verdict *v, uint32_t flags, char *note, size_t size)
+{
+    const char *why = (flags & CS_MSG_HEADER_GAP) ? "part of the headers was lost in a capture gap"
+                                                   : "the headers were cut at a header limit";
+    snprintf(note, size, "Not judged: %s; on the headers seen, Firefox: %s%s%s, Chromium: %s%s%s.", why,
+             corscope_outcome_name(v->firefox.verdict), v->firefox.reason ? " " : "",
+             v->firefox.reason ? v->firefox.reason : "", corscope_outcome_name(v->chromium.verdict),
+             v->chromium.chrome ? " " : "", v->chromium.chrome ? v->chromium.chrome : "");
+    corscope_browser_verdict *b[2] = { &v->firefox, &v->chromium };
+    for (int i = 0; i < 2; i++) {
+        b[i]->verdict = CORSCOPE_UNKNOWN;
+        b[i]->reason = NULL;
+        b[i]->console_key = NULL;
+        b[i]->chrome = NULL;
+        b[i]->message[0] = '\0';
+        b[i]->depends_on_credentials = false;
+        snprintf(b[i]->hint, sizeof(b[i]->hint), "%s",
+                 (flags & CS_MSG_HEADER_GAP) ? "Capture again without packet loss to judge this exchange."
+                                              : "Raise --max-header-bytes / --max-header-lines to judge this exchange.");
+    }
+    v->verdict = CORSCOPE_UNKNOWN;
+    v->browsers_disagree = false;
+    v->depends_on_credentials = false;
+    v->note[0] = '\0';
+}
+
 static bool is_blocked_for(const struct cs_report *r, const corscope_verdict *v)
 {
     corscope_outcome o = r->opt.browser == CS_BROWSER_FIREFOX ? v->firefox.verdict
@@ -326,13 +361,20 @@ void cs_report_txn(void *ctx, const struct cs_flow *f, const struct cs_http_txn 
                                     f->id, ev.origin, ev.origin_len, rq->ts, &facts);
     }
 
+    char note[CS_TL_NOTE_MAX + CORSCOPE_NOTE_MAX + 4];
+    uint32_t cut = (rq->flags | (rs ? rs->flags : 0)) & (CS_MSG_HEADER_GAP | CS_MSG_HEADERS_CUT);
+    if (cut && cors) {
+        downgrade_incomplete(&v, cut, note, sizeof(note));
+        facts.note[0] = '\0';
+    }
     fill_event(r, &ev, &v);
     ev.preflight_frame = facts.preflight_frame;
-    char note[CS_TL_NOTE_MAX + CORSCOPE_NOTE_MAX + 4];
-    if (facts.note[0] && v.note[0])
-        snprintf(note, sizeof(note), "%s; %s", v.note, facts.note);
-    else
-        snprintf(note, sizeof(note), "%s", facts.note[0] ? facts.note : v.note);
+    if (!(cut && cors)) {
+        if (facts.note[0] && v.note[0])
+            snprintf(note, sizeof(note), "%s %s", v.note, facts.note);
+        else
+            snprintf(note, sizeof(note), "%s", facts.note[0] ? facts.note : v.note);
+    }
     ev.note = note[0] ? note : NULL;
     count_verdict(r, &v, &ev, rq);
 
@@ -404,10 +446,13 @@ void cs_report_finish(struct cs_report *r, struct cs_summary *s)
         s->endpoints[s->n_endpoints++] = g_array_index(all, struct cs_endpoint_count, i);
     g_array_free(all, TRUE);
 
-    if (r->opt.format == CS_FORMAT_JSON)
+    if (r->opt.format == CS_FORMAT_JSON) {
         cs_out_json_summary(r->out, s);
-    else
+    } else {
+        if (r->last_printed_flow)
+            fputc('\n', r->out);
         cs_out_text_summary(r->out, s, &r->style);
+    }
 }
 
 bool cs_report_any_blocked(const struct cs_report *r)

@@ -13,7 +13,7 @@
 #include "pipeline.h"
 #include "summary.h"
 
-enum cs_format { CS_FORMAT_TEXT, CS_FORMAT_JSON };
+enum cs_format { CS_FORMAT_TEXT, CS_FORMAT_JSON, CS_FORMAT_AUTO };
 enum cs_browser_choice { CS_BROWSER_BOTH, CS_BROWSER_FIREFOX, CS_BROWSER_CHROME };
 
 struct cs_report_options {

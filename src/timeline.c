@@ -141,11 +141,11 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
         corscope_request pf = { "OPTIONS", 7, req->target, req->target_len, &acrh, best->acrh[0] ? 1 : 0 };
         facts->credentials = corscope_infer_credentials(req, &pf);
         if (best->passed)
-            snprintf(facts->note, sizeof(facts->note), "preflight: frame %llu (flow %llu), %s earlier",
+            snprintf(facts->note, sizeof(facts->note), "Preflight: frame %llu (flow %llu), %s earlier.",
                      (unsigned long long)best->frame, (unsigned long long)best->flow, age);
         else
             snprintf(facts->note, sizeof(facts->note),
-                     "sent although its preflight (frame %llu) failed: a browser would not have sent it",
+                     "Sent although its preflight (frame %llu) failed: a browser would not have sent it.",
                      (unsigned long long)best->frame);
         best->used = false;  /* one preflight announces one request */
         tl->stats.preflights_linked++;
@@ -177,14 +177,14 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
         char age[32];
         fmt_age(age, sizeof(age), ts - (e->expires - (cs_time_ns)e->result.max_age[hit[0] ? 0 : 1] * 1000000000LL));
         snprintf(facts->note, sizeof(facts->note),
-                 "no preflight: served from the preflight cache of %s (preflight frame %llu, %s earlier)",
+                 "No preflight: served from the preflight cache of %s (preflight frame %llu, %s earlier).",
                  hit[0] && hit[1] ? "both browsers" : hit[0] ? "Firefox only" : "Chromium only",
                  (unsigned long long)e->frame, age);
         tl->stats.cache_hits++;
     } else {
         snprintf(facts->note, sizeof(facts->note),
-                 "needs a preflight but none was seen and no cached one covers it: the preflight "
-                 "predates the capture, the client is not a browser, or CORS is disabled (Firefox)");
+                 "Needs a preflight, but none was seen and no cached one covers it: the preflight "
+                 "predates the capture, the client is not a browser, or CORS is disabled (Firefox).");
         tl->stats.unexplained_missing++;
     }
 }
@@ -261,8 +261,8 @@ void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *c
     }
 
     if (!ff_ok || !cr_ok) {
-        snprintf(facts->note, sizeof(facts->note), "%s not send the actual %.*s request",
-                 !ff_ok && !cr_ok ? "the preflight failed: the browser does" :
+        snprintf(facts->note, sizeof(facts->note), "%s not send the actual %.*s request.",
+                 !ff_ok && !cr_ok ? "The preflight failed: the browser does" :
                  !ff_ok ? "Firefox would" : "Chromium would",
                  acrm ? (int)(acrm->value_len > 24 ? 24 : acrm->value_len) : 0,
                  acrm ? acrm->value : "");
