@@ -419,9 +419,10 @@ enum cs_decode_result cs_decode_frame(struct cs_decoder *d, const struct cs_fram
         p += ETH_HDR_LEN;
         len -= ETH_HDR_LEN;
         if (type <= ETHER_MAX_LEN_FIELD) {   /* IEEE 802.3 length: LLC, maybe SNAP */
-            if (len < LLC_SNAP_LEN || p[0] != 0xaa || p[1] != 0xaa || p[2] != 0x03 ||
-                p[3] || p[4] || p[5])
-                return non_ip(d);
+            if (len < LLC_SNAP_LEN)
+                return truncated(d);
+            if (p[0] != 0xaa || p[1] != 0xaa || p[2] != 0x03 || p[3] || p[4] || p[5])
+                return non_ip(d);   /* plain LLC: STP, ... */
             type = be16(p + 6);
             p += LLC_SNAP_LEN;
             len -= LLC_SNAP_LEN;
