@@ -771,6 +771,48 @@ static void test_fragment_bad(void)
     cs_decoder_free(d);
 }
 
+/* IPv6: the fragmentable part starts with a destination options header;
+ * the chain is walked on in the rebuilt datagram.  A UDP fragment is not held. */
+static void test_fragment_v6_ext(void)
+{
+    struct buf frag_part = {.n = 0}, t = l4_tcp(0, FRAG_PLEN);
+    put8(&frag_part, 6); put8(&frag_part, 0); putz(&frag_part, 6);   /* dstopts -> TCP */
+    put(&frag_part, t.b, t.n);                                        /* 128 bytes */
+    struct cs_decoder *d = cs_decoder_new(NULL);
+    enum cs_decode_result rc[2];
+    struct cs_segment seg;
+    for (int i = 0; i < 2; i++) {
+        struct buf part = {.n = 0}, ext = {.n = 0}, b = {.n = 0};
+        int k = 1 - i;                       /* second half first */
+        put(&part, frag_part.b + 64 * k, 64);
+        put8(&ext, 60);
+        put8(&ext, 0);
+        put16(&ext, (uint16_t)(64 * k | (k == 0)));
+        put32(&ext, 0xabcdef01u);
+        ipv6(&b, 44, &ext, &part);
+        struct cs_frame fr = {.number = 10u + (unsigned)i, .linktype = 229, .data = b.b,
+                              .caplen = (uint32_t)b.n, .wirelen = (uint32_t)b.n};
+        rc[i] = cs_decode_frame(d, &fr, &seg);
+    }
+    CU_ASSERT_EQUAL(rc[0], CS_DECODE_SKIP);
+    CU_ASSERT_EQUAL_FATAL(rc[1], CS_DECODE_SEGMENT);
+    CU_ASSERT_EQUAL(seg.frame, 11);
+    CU_ASSERT_EQUAL(seg.sport, SPORT);
+    CU_ASSERT_EQUAL(seg.payload_len, FRAG_PLEN);
+    CU_ASSERT(memcmp(seg.payload, t.b + 20, FRAG_PLEN) == 0);
+    CU_ASSERT_EQUAL(seg.src.family, 6);
+
+    struct buf udp = {.n = 0}, ext = {.n = 0}, b = {.n = 0};
+    putz(&udp, 16);
+    put8(&ext, 17); put8(&ext, 0); put16(&ext, 1); put32(&ext, 5);
+    ipv6(&b, 44, &ext, &udp);
+    CU_ASSERT_EQUAL(decode_buf(d, 229, &b).rc, CS_DECODE_SKIP);
+    CU_ASSERT_EQUAL(cs_decoder_stats(d)->non_tcp, 1);
+    CU_ASSERT_EQUAL(cs_decoder_stats(d)->fragments, 3);
+    CU_ASSERT_EQUAL(cs_decoder_ipfrag_stats(d)->held_datagrams, 0);
+    cs_decoder_free(d);
+}
+
 /* ipfrag.c on its own: held bytes go back to zero, keys differ by family,
  * addresses, id and protocol. */
 static void test_ipfrag_keys(void)
@@ -821,6 +863,7 @@ int main(void)
         {"fragment timeout", test_fragment_timeout},
         {"fragment byte cap", test_fragment_cap},
         {"unusable fragments", test_fragment_bad},
+        {"IPv6 fragment with extension header inside", test_fragment_v6_ext},
         {"ipfrag keys", test_ipfrag_keys},
         {NULL, NULL},
     };
