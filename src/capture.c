@@ -23,6 +23,8 @@
 /* Read timeout of a live capture: cs_capture_next returns 2 at most this
  * often when no packet arrives, so the caller can run its timers. */
 #define CS_LIVE_TIMEOUT_MS 100
+/* Live snaplen when the caller passes <= 0: whole frames (tcpdump's default). */
+#define CS_LIVE_DEFAULT_SNAPLEN 262144
 
 struct cs_capture {
     pcap_t *pcap;
@@ -168,7 +170,7 @@ struct cs_capture *cs_capture_open_live(const char *iface, const char *filter, i
         free(c);
         return NULL;
     }
-    pcap_set_snaplen(c->pcap, snaplen > 0 ? snaplen : 262144);
+    pcap_set_snaplen(c->pcap, snaplen > 0 ? snaplen : CS_LIVE_DEFAULT_SNAPLEN);
     pcap_set_promisc(c->pcap, promisc ? 1 : 0);
     pcap_set_timeout(c->pcap, CS_LIVE_TIMEOUT_MS);
     if (buffer_bytes > 0)
