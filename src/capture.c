@@ -39,6 +39,10 @@ struct cs_capture {
     /* pcap_stats counters are 32 bits: widen them. */
     uint32_t last_recv, last_drop, last_ifdrop;
     uint64_t recv, drop, ifdrop;
+    /* -w: every frame delivered is also saved here (shared by all inputs;
+     * the first input owns and closes it) */
+    pcap_dumper_t *dump;
+    int dump_owner;
 };
 
 int cs_linktype_supported(int linktype)
@@ -245,8 +249,11 @@ int cs_capture_next(struct cs_capture *c, struct cs_frame *out, char errbuf[CS_E
             if (wait_readable(c))
                 continue;
         }
-        if (rc == 0)                    /* live: nothing within the timeout */
+        if (rc == 0) {                  /* live: nothing within the timeout */
+            if (c->dump)
+                pcap_dump_flush(c->dump);
             return c->live ? 2 : 0;
+        }
         if (rc == PCAP_ERROR_BREAK)     /* end of file, or pcap_breakloop() */
             return 0;
         if (rc < 0) {
@@ -262,6 +269,8 @@ int cs_capture_next(struct cs_capture *c, struct cs_frame *out, char errbuf[CS_E
         uint64_t number = c->next_number++;
         if (c->have_prog && !pcap_offline_filter(&c->prog, h, data))
             continue;
+        if (c->dump)
+            pcap_dump((u_char *)c->dump, h, data);
         out->number = number;
         out->ts = (cs_time_ns)h->ts.tv_sec * 1000000000LL +
                   (cs_time_ns)h->ts.tv_usec * (c->nano ? 1 : 1000);
@@ -309,9 +318,59 @@ void cs_capture_close(struct cs_capture *c)
 {
     if (!c)
         return;
+    if (c->dump && c->dump_owner)
+        pcap_dump_close(c->dump);
     if (c->prog.bf_insns)
         pcap_freecode(&c->prog);
     if (c->pcap)
         pcap_close(c->pcap);
     free(c);
+}
+
+void cs_capture_set_next_frame_number(struct cs_capture *c, uint64_t number)
+{
+    c->next_number = number;
+}
+
+int cs_capture_dump_open(struct cs_capture *first, struct cs_capture **all, int n,
+                         const char *path, char errbuf[CS_ERRBUF_SIZE])
+{
+    for (int i = 0; i < n; i++)
+        if (all[i] && all[i]->linktype != first->linktype) {
+            errf(errbuf, "-w %s: the inputs have different link types (%s and %s); "
+                 "one pcap file holds one", path, cs_linktype_name(first->linktype),
+                 cs_linktype_name(all[i]->linktype));
+            return -1;
+        }
+    pcap_dumper_t *d = pcap_dump_open(first->pcap, path);
+    if (!d) {
+        errf(errbuf, "-w %s: %s", path, pcap_geterr(first->pcap));
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        if (all[i])
+            all[i]->dump = d;
+    first->dump_owner = 1;
+    return 0;
+}
+
+int cs_capture_list_interfaces(FILE *out, char errbuf[CS_ERRBUF_SIZE])
+{
+    pcap_if_t *devs = NULL;
+    char pcap_err[PCAP_ERRBUF_SIZE];
+    if (pcap_findalldevs(&devs, pcap_err) != 0) {
+        errf(errbuf, "cannot list interfaces: %s", pcap_err);
+        return -1;
+    }
+    int i = 1;
+    for (pcap_if_t *d = devs; d; d = d->next, i++) {
+        fprintf(out, "%d.%s", i, d->name);
+        if (d->description)
+            fprintf(out, " (%s)", d->description);
+        fprintf(out, " [%s%s%s]\n", (d->flags & PCAP_IF_UP) ? "Up" : "Down",
+                (d->flags & PCAP_IF_RUNNING) ? ", Running" : "",
+                (d->flags & PCAP_IF_LOOPBACK) ? ", Loopback" : "");
+    }
+    pcap_freealldevs(devs);
+    return 0;
 }

@@ -8,6 +8,7 @@
 #define CS_CAPTURE_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include "packet.h"
 
 #define CS_ERRBUF_SIZE 512
@@ -58,6 +59,18 @@ int cs_capture_linktype(const struct cs_capture *c);
 int cs_capture_stats(struct cs_capture *c, uint64_t *received, uint64_t *dropped,
                      uint64_t *ifdropped);
 void cs_capture_close(struct cs_capture *c);
+
+/* Frame numbering continues across inputs: the next frame gets `number`. */
+void cs_capture_set_next_frame_number(struct cs_capture *c, uint64_t number);
+
+/* -w: saves every frame the inputs deliver (after the filter) to `path`, a
+ * pcap file with first's link type; all inputs must share it.  The file is
+ * closed with `first`.  Returns 0, or -1 with errbuf filled. */
+int cs_capture_dump_open(struct cs_capture *first, struct cs_capture **all, int n,
+                         const char *path, char errbuf[CS_ERRBUF_SIZE]);
+
+/* -D: one line per interface, tcpdump style.  Returns 0, or -1 with errbuf. */
+int cs_capture_list_interfaces(FILE *out, char errbuf[CS_ERRBUF_SIZE]);
 
 /* True when the decoder understands this DLT_* value. */
 int cs_linktype_supported(int linktype);

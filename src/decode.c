@@ -229,6 +229,8 @@ static enum cs_decode_result decode_ipv4(struct cs_decoder *d, const struct cs_f
     uint32_t off = (uint32_t)(fo & 0x1fff) * 8;
     set_addr(&out->src, 4, p + 12);
     set_addr(&out->dst, 4, p + 16);
+    out->l3 = p;              /* nDPI reads whole IP packets */
+    out->l3_len = cap;
 
     if (more || off) {
         if (proto != IPPROTO_NUM_TCP) {
@@ -241,6 +243,8 @@ static enum cs_decode_result decode_ipv4(struct cs_decoder *d, const struct cs_f
                                                p + hl, cap - hl, tot - hl, &buf, &n);
         if (r != CS_DECODE_SEGMENT)
             return r;
+        out->l3 = NULL;           /* a rebuilt datagram has no contiguous IP packet */
+        out->l3_len = 0;
         return decode_tcp(d, fr, buf, n, n, out);
     }
     if (proto != IPPROTO_NUM_TCP)
@@ -266,6 +270,8 @@ static enum cs_decode_result decode_ipv6(struct cs_decoder *d, const struct cs_f
     uint8_t nh = p[6];
     set_addr(&out->src, 6, p + 8);
     set_addr(&out->dst, 6, p + 24);
+    out->l3 = p;
+    out->l3_len = IPV6_HDR_LEN + cap;
 
     const uint8_t *q = p + IPV6_HDR_LEN;
     int rebuilt = 0;
@@ -315,6 +321,8 @@ static enum cs_decode_result decode_ipv6(struct cs_decoder *d, const struct cs_f
                     return r;
                 q = buf;
                 cap = wire = n;
+                out->l3 = NULL;
+                out->l3_len = 0;
                 nh = next;
                 rebuilt = 1;
                 continue;

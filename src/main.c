@@ -196,6 +196,7 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
 {
     uint32_t v32;
     int c;
+    opterr = 0;   /* our own one-line messages */
     while ((c = getopt_long(argc, argv, "r:i:Dc:s:pB:w:Z:o:ab:hV", long_options, NULL)) != -1) {
         switch (c) {
         case 'r':
@@ -287,7 +288,13 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
             printf("corscope %s\n", CORSCOPE_VERSION);
             return -1;
         default:
-            fputs("Try 'corscope --help'.\n", stderr);
+            if (optopt && optopt < 256 && strchr("ricsBwZob", optopt))
+                fprintf(stderr, "corscope: option -%c needs a value (see corscope --help)\n", optopt);
+            else if (optopt)
+                fprintf(stderr, "corscope: unknown option -%c (see corscope --help)\n", optopt);
+            else
+                fprintf(stderr, "corscope: unknown or incomplete option '%s' (see corscope --help)\n",
+                        argv[optind - 1]);
             return EXIT_USAGE;
         }
     }

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Golden tests: for each pcaps/**/NAME.pcap[ng] with tests/expected/NAME.json
-# (and/or NAME.txt), run corscope and diff.  tests/expected/NAME.args, when
+# and NAME.txt (text timeline, no colour), run corscope and diff.  tests/expected/NAME.args, when
 # present, holds extra arguments.  UPDATE=1 rewrites the expected files.
 cd "$(dirname "$0")/.." || exit 2
 BIN=./corscope
@@ -10,10 +10,10 @@ for p in $(find pcaps -name '*.pcap' -o -name '*.pcapng' | sort); do
     args=""
     [ -f "tests/expected/$name.args" ] && args=$(cat "tests/expected/$name.args")
     for fmt in json text; do
-        exp="tests/expected/$name.$fmt"
+        ext=$fmt; [ "$fmt" = text ] && ext=txt
+        exp="tests/expected/$name.$ext"
         [ -f "$exp" ] || [ -n "$UPDATE" ] || continue
-        [ -n "$UPDATE" ] && [ ! -f "$exp" ] && [ "$fmt" = text ] && continue
-        out="tests/out/golden-$name.$fmt"
+        out="tests/out/golden-$name.$ext"
         # shellcheck disable=SC2086
         $BIN -r "$p" -o $fmt --color=never $args >"$out" 2>"$out.err"
         rc=$?

@@ -340,15 +340,17 @@ static const struct tcase gap_cases[] = {
         { S, D("ent-Length: 0\r\n\r\n") },
         { C, D("GET /b HTTP/1.1\r\n\r\n") },
         { S, D(OK200) } },
-      .expect = "0 GAP GET /a v11 @1-1 end@3\n1 ANS GET /b v11 @5-5 -> 200 v11 f20 @6-6\n"
-      "req=2 resp=1 orphan=0 resync=1 garbage=36 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
+      /* the cut response is still reported, flagged incomplete + header gap */
+      .expect = "0 ANS GET /a v11 @1-1 -> 200 v11 f48 @2-3\n1 ANS GET /b v11 @5-5 -> 200 v11 f20 @6-6\n"
+      "req=2 resp=2 orphan=0 resync=1 garbage=15 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
       .show_frames = true },
     { .name = "gap-in-request-headers",
       .steps = { { C, D("GET /a HTTP/1.1\r\nHo") },
         { C, GAP(20) },
         { C, D("st: x\r\n\r\nGET /b HTTP/1.1\r\n\r\n") } },
-      .expect = "0 UNANS GET /b v11 f20\n"
-      "req=1 resp=0 orphan=0 resync=1 garbage=26 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
+      /* the cut request keeps its place, flagged incomplete + header gap */
+      .expect = "0 UNANS GET /a v11 f48\n1 UNANS GET /b v11 f20\n"
+      "req=2 resp=0 orphan=0 resync=1 garbage=7 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
     { .name = "gap-swallows-response",
       .steps = { { C, D("GET /a HTTP/1.1\r\n\r\n") },
         { S, GAP(100) },

@@ -23,7 +23,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
+KEYS = ("id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "method", "host", "uri", "status_code")
+
+
 def zeek_rows(path):
+    """Rows of a Zeek log as tuples over the KEYS it has, and those keys.
+    Baselines are either full logs (#fields) or zeek-cut output (a plain
+    header row with a subset of the columns)."""
     fields = None
     rows = []
     with open(path, encoding="utf-8", errors="surrogateescape") as f:
@@ -34,11 +40,22 @@ def zeek_rows(path):
                 continue
             if line.startswith("#") or not line:
                 continue
-            rec = dict(zip(fields, line.split("\t")))
-            rows.append(normalize(rec["id.orig_h"], rec["id.orig_p"], rec["id.resp_h"],
-                                  rec["id.resp_p"], rec["method"], rec["host"], rec["uri"],
-                                  rec["status_code"]))
-    return rows
+            if fields is None:
+                fields = line.split("\t")
+                continue
+            rows.append(dict(zip(fields, line.split("\t"))))
+    keys = [k for k in KEYS if fields and k in fields]
+    return [project(r, keys) for r in rows], keys
+
+
+def project(rec, keys):
+    out = []
+    for k in keys:
+        v = rec.get(k)
+        if v is None or v == "-" or v == "" or (k == "status_code" and str(v) in ("0", "None")):
+            v = "-"
+        out.append(str(v))
+    return tuple(out)
 
 
 def unescape_zeek(s):
@@ -59,15 +76,6 @@ def unescape_zeek(s):
         out.append(b[i])
         i += 1
     return out.decode("latin-1")
-
-
-def normalize(src, sport, dst, dport, method, host, uri, status):
-    def s(v):
-        if v is None or v == "-" or v == "":
-            return "-"
-        return v
-    return (str(src), str(sport), str(dst), str(dport), s(method), s(host), s(uri),
-            "-" if status in (None, "-", 0, "0") else str(status))
 
 
 def json_to_latin1(v):
@@ -96,9 +104,10 @@ def corscope_rows(binary, trace):
         if obj["type"] == "summary":
             summary = obj
             continue
-        rows.append(normalize(obj["src"], obj["sport"], obj["dst"], obj["dport"],
-                              json_to_latin1(obj["method"]), json_to_latin1(obj["host"]),
-                              json_to_latin1(obj["uri"]), obj["status"]))
+        rows.append({"id.orig_h": obj["src"], "id.orig_p": obj["sport"], "id.resp_h": obj["dst"],
+                     "id.resp_p": obj["dport"], "method": json_to_latin1(obj["method"]),
+                     "host": json_to_latin1(obj["host"]), "uri": json_to_latin1(obj["uri"]),
+                     "status_code": obj["status"]})
     if summary is None:
         raise RuntimeError(f"{trace}: no summary line (exit {p.returncode}): {p.stderr.decode()[:300]}")
     return rows, p.returncode
@@ -139,8 +148,9 @@ def main():
         next(f)
         for line in f:
             test, trace, baseline = line.rstrip("\n").split("\t")
-            zrows = zeek_rows(os.path.join(args.corpus, baseline))
-            orows, rc = corscope_rows(args.bin, os.path.join(args.corpus, trace))
+            zrows, keys = zeek_rows(os.path.join(args.corpus, baseline))
+            orecs, rc = corscope_rows(args.bin, os.path.join(args.corpus, trace))
+            orows = [project(r, keys) for r in orecs]
             zc, oc = collections.Counter(zrows), collections.Counter(orows)
             only_zeek = list((zc - oc).elements())
             only_ours = list((oc - zc).elements())
