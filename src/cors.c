@@ -647,7 +647,5 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
                          "allows it with a DevTools issue only.");
     else if (!x.preflight && is_redirect(resp) && out->verdict == CORSCOPE_ALLOWED)
         cs_sb_str(&note, "Redirect passed the CORS check; the next hop is judged on its own.");
-    else if (out->depends_on_credentials)
-        cs_sb_str(&note, "Depends on the credentials mode: verdict assumes none (the default).");
     return 0;
 }

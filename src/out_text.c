@@ -113,7 +113,8 @@ void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_
         if (ev->browsers_disagree)
             g_string_append(buf, " (browsers disagree)");
         if (ev->depends_on_credentials)
-            g_string_append(buf, " (depends on credentials mode)");
+            g_string_append_printf(buf, " %s[with credentials: %s]%s", paint(st, C_DIM),
+                                   ev->alt_reason ? ev->alt_reason : "allowed", paint(st, C_RESET));
     }
     if (ev->origin) {
         g_string_append_printf(buf, "  %sfrom ", paint(st, C_DIM));
@@ -137,11 +138,6 @@ void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_
             detail(buf, st, "Firefox", ev->message);
         if (st->show_chromium)
             detail(buf, st, "Chromium", ev->chrome);
-    }
-    if (ev->depends_on_credentials && ev->alt_reason) {
-        char line[256];
-        snprintf(line, sizeof(line), "if the request was credentialed: %s", ev->alt_reason);
-        detail(buf, st, "Creds", line);
     }
     detail(buf, st, "Fix", ev->hint);
     detail(buf, st, "Note", ev->note);
