@@ -1,0 +1,69 @@
+#!/bin/sh
+# The command line as a user meets it: output format defaults, colours,
+# --browser, --fail-on-blocked, -c, BPF filters with Wireshark frame
+# numbers, several -r files, --version/--help.
+cd "$(dirname "$0")/../.." || exit 2
+BIN=./corscope
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+fail=0
+ok() { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fail=1; }
+
+$BIN --version | grep -Eq '^corscope [0-9]+\.[0-9]+' && ok "--version" || bad "--version"
+$BIN --help | grep -q -- '--fail-on-blocked' && ok "--help lists options" || bad "--help"
+
+# Not a terminal: JSON lines by default; -o text forces text.
+$BIN -r pcaps/demo.pcap >"$T/default"
+head -c 1 "$T/default" | grep -q '{' && ok "JSON when stdout is not a terminal" || bad "default format"
+$BIN -r pcaps/demo.pcap -o text | grep -q '^Summary' && ok "-o text" || bad "-o text"
+
+# Colour: never by default into a pipe, always on request, NO_COLOR respected for auto.
+esc=$(printf '\033')
+$BIN -r pcaps/demo.pcap -o text | grep -q "$esc" && bad "no colour into a pipe" || ok "no colour into a pipe"
+$BIN -r pcaps/demo.pcap -o text --color=always | grep -q "$esc\[" && ok "--color=always" || bad "--color=always"
+NO_COLOR=1 $BIN -r pcaps/demo.pcap -o text --color=auto | grep -q "$esc" && bad "NO_COLOR" || ok "NO_COLOR"
+
+# --fail-on-blocked: 3 when something is blocked, 0 when not.
+$BIN -r pcaps/demo.pcap -o json --fail-on-blocked >/dev/null; rc=$?
+[ $rc -eq 3 ] && ok "--fail-on-blocked exits 3" || bad "--fail-on-blocked exit $rc"
+$BIN -r pcaps/linktypes-raw.pcap -o json --fail-on-blocked >/dev/null; rc=$?
+[ $rc -eq 0 ] && ok "--fail-on-blocked exits 0 when nothing is blocked" || bad "--fail-on-blocked clean exit $rc"
+
+# --browser: the Authorization-under-* preflight warns in Firefox only; the
+# one-line ACAO list blocks in both but for different reasons.
+python3 - "$BIN" <<'PY' || fail=1
+import json, subprocess, sys
+b = sys.argv[1]
+def events(*args):
+    out = subprocess.run([b, "-r", "pcaps/cors-success.pcap", "-o", "json", *args],
+                         capture_output=True, text=True).stdout.splitlines()
+    return {(e["sport"], e["method"], e["uri"]): e for e in map(json.loads, out) if e["type"] == "http"}
+both, ff, ch = events(), events("--browser", "firefox"), events("--browser", "chrome")
+k = (42008, "OPTIONS", "/v1/private")
+errs = []
+if ff[k]["verdict"] != "warning": errs.append(f"firefox verdict {ff[k]['verdict']}")
+if ch[k]["verdict"] != "allowed": errs.append(f"chrome verdict {ch[k]['verdict']}")
+if both[k]["verdict"] != "warning": errs.append(f"both verdict {both[k]['verdict']}")
+k = (42009, "GET", "/v1/shared")
+if ff[k]["reason"] != "CORSAllowOriginNotMatchingOrigin" or ff[k]["chrome"] is not None:
+    errs.append(f"firefox view {ff[k]['reason']} {ff[k]['chrome']}")
+if ch[k]["chrome"] != "MultipleAllowOriginValues": errs.append(f"chrome error {ch[k]['chrome']}")
+if not ("firefox" in both[k] and "chromium" in both[k]): errs.append("both: no per-browser objects")
+if "firefox" in ff[k]: errs.append("firefox-only output carries per-browser objects")
+print("FAIL --browser: " + "; ".join(errs) if errs else "ok   --browser firefox|chrome|both")
+sys.exit(1 if errs else 0)
+PY
+
+# -c: stop after N packets.
+n=$($BIN -r pcaps/demo.pcap -o json -c 10 | tail -n 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["packets"])')
+[ "$n" = 10 ] && ok "-c 10 reads 10 packets" || bad "-c: read $n packets"
+
+# A BPF filter keeps Wireshark's frame numbers; two files number on.
+full=$($BIN -r pcaps/demo.pcap -o json | grep '"sport":51202' | head -n 1 | sed 's/.*"frame_req":\([0-9]*\).*/\1/')
+filt=$($BIN -r pcaps/demo.pcap -o json tcp port 51202 | grep '"type":"http"' | head -n 1 | sed 's/.*"frame_req":\([0-9]*\).*/\1/')
+[ -n "$full" ] && [ "$full" = "$filt" ] && ok "filter keeps frame numbers ($full)" || bad "filter numbering: $full vs $filt"
+pk=$($BIN -r pcaps/linktypes-raw.pcap -o json | tail -n 1 | sed 's/.*"packets":\([0-9]*\).*/\1/')
+two=$($BIN -r pcaps/linktypes-raw.pcap -r pcaps/linktypes-raw.pcap -o json --all | grep '"type":"http"' | tail -n 1 | sed 's/.*"frame_req":\([0-9]*\).*/\1/')
+one=$($BIN -r pcaps/linktypes-raw.pcap -o json --all | grep '"type":"http"' | tail -n 1 | sed 's/.*"frame_req":\([0-9]*\).*/\1/')
+[ "$two" = $((one + pk)) ] && ok "frame numbers continue across -r files" || bad "two files: $two, want $((one + pk))"
+exit $fail
