@@ -142,6 +142,8 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
     num(out, "http_flows", p->http_flows);
     num(out, "other_flows", p->other_flows);
     num(out, "empty_flows", p->empty_flows);
+    num(out, "connections_refused", p->connections_refused);
+    num(out, "connections_unanswered", p->connections_unanswered);
     num(out, "transactions", s->transactions);
     num(out, "requests", h->requests);
     num(out, "responses", h->responses);

@@ -171,6 +171,10 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
             " no-cors\n",
             s->cors_relevant, paint(st, C_GREEN), s->allowed, paint(st, C_RESET), paint(st, C_RED),
             s->blocked, paint(st, C_RESET), s->warnings, s->unknown, s->same_origin, s->no_cors);
+    if (p->connections_refused || p->connections_unanswered)
+        fprintf(out, "  Connection attempts: %" PRIu64 " refused (RST), %" PRIu64
+                " unanswered: a request meant for them fails (Firefox CORSDidNotSucceed)\n",
+                p->connections_refused, p->connections_unanswered);
     if (s->disagreements || s->depends_on_credentials)
         fprintf(out, "  Firefox and Chromium disagree on %" PRIu64 "; %" PRIu64
                 " verdicts depend on the credentials mode\n", s->disagreements, s->depends_on_credentials);

@@ -14,9 +14,30 @@
 
 enum app_kind { APP_UNDECIDED, APP_HTTP, APP_OTHER };
 
+/* While a flow is undecided, the data events that did not look like HTTP
+ * are kept (up to these bounds per direction), so that when the other
+ * direction then proves the flow is HTTP (a server answering "HTTP/1.1 400"
+ * to a malformed request line) the HTTP parser still sees them.  Beyond the
+ * bounds the flow simply starts later, as it would without the buffer. */
+#define CS_UNDECIDED_BYTES  4096u
+#define CS_UNDECIDED_EVENTS 8u
+
+struct undecided_event {
+    uint32_t off, len;             /* in struct undecided.buf */
+    uint64_t frame;
+    cs_time_ns ts;
+};
+
+struct undecided {
+    uint8_t *buf;                  /* CS_UNDECIDED_BYTES, allocated on first use */
+    uint32_t len, n;
+    struct undecided_event ev[CS_UNDECIDED_EVENTS];
+};
+
 struct flow_app {
     enum app_kind kind;
     bool spoke[2];                 /* direction delivered data while undecided */
+    struct undecided held[2];      /* that data, for a replay if the flow proves HTTP */
     struct cs_http_conn *http;
     struct cs_dpi_flow *dpi;       /* while nDPI is still deciding */
     bool dpi_done;
@@ -107,19 +128,70 @@ static void on_packet(void *ctx, struct cs_flow *f, int dir, const struct cs_seg
         dpi_conclude(p, app);
 }
 
+static void held_free(struct flow_app *app)
+{
+    for (int d = 0; d < 2; d++) {
+        free(app->held[d].buf);
+        app->held[d].buf = NULL;
+        app->held[d].len = app->held[d].n = 0;
+    }
+}
+
+/* Keeps a copy of an undecided data event, if it fits the bounds. */
+static void held_add(struct undecided *u, const struct cs_stream_event *ev)
+{
+    if (u->n == CS_UNDECIDED_EVENTS || ev->len > CS_UNDECIDED_BYTES - u->len)
+        return;
+    if (!u->buf && !(u->buf = malloc(CS_UNDECIDED_BYTES)))
+        return;
+    memcpy(u->buf + u->len, ev->data, ev->len);
+    u->ev[u->n++] = (struct undecided_event){ u->len, ev->len, ev->frame, ev->ts };
+    u->len += ev->len;
+}
+
+/* The flow just became HTTP: feeds the parser the data both directions
+ * sent while undecided, in frame order, then frees the copies. */
+static void held_replay(struct flow_app *app)
+{
+    uint32_t next[2] = { 0, 0 };
+    for (;;) {
+        int d = -1;
+        for (int k = 0; k < 2; k++)
+            if (next[k] < app->held[k].n &&
+                (d < 0 || app->held[k].ev[next[k]].frame < app->held[d].ev[next[d]].frame))
+                d = k;
+        if (d < 0)
+            break;
+        const struct undecided_event *e = &app->held[d].ev[next[d]++];
+        struct cs_stream_event ev = {
+            .kind = CS_STREAM_DATA, .data = app->held[d].buf + e->off, .len = e->len,
+            .frame = e->frame, .ts = e->ts,
+        };
+        if (app->http)
+            cs_http_conn_event(app->http, d, &ev);
+    }
+    held_free(app);
+}
+
 /* Decides HTTP or not from the first data of each direction: a request line
- * from the client, or a status line from the server (mid-stream pickup). */
+ * from the client, or a status line from the server (mid-stream pickup).
+ * Data that does not decide is held and replayed once the flow is HTTP, so
+ * a malformed request line answered by a status line is still parsed. */
 static void decide(struct flow_app *app, int dir, const struct cs_stream_event *ev)
 {
     int looks = dir == CS_DIR_C2S ? cs_http_looks_like_request(ev->data, ev->len)
                                   : cs_http_looks_like_response(ev->data, ev->len);
     if (looks != 0) {          /* yes, or too short to tell: the scanner copes */
         become_http(app);
+        held_replay(app);
         return;
     }
     app->spoke[dir] = true;
-    if (app->spoke[CS_DIR_C2S] && app->spoke[CS_DIR_S2C])
+    held_add(&app->held[dir], ev);
+    if (app->spoke[CS_DIR_C2S] && app->spoke[CS_DIR_S2C]) {
         app->kind = APP_OTHER;   /* nDPI keeps looking at packets until it decides */
+        held_free(app);
+    }
 }
 
 static void on_stream(void *ctx, struct cs_flow *f, int dir, const struct cs_stream_event *ev)
@@ -190,10 +262,17 @@ static void on_end(void *ctx, struct cs_flow *f, enum cs_flow_end why)
         count_protocol(p, &app->info.proto);
     } else {
         p->stats.empty_flows++;
+        if (f->handshake_seen && !f->syn_acked) {
+            if (why == CS_FLOW_END_RESET)
+                p->stats.connections_refused++;
+            else
+                p->stats.connections_unanswered++;
+        }
     }
     if (p->hooks.on_flow_end)
         p->hooks.on_flow_end(p->hook_ctx, f, why, &app->info);
     cs_dpi_flow_free(app->dpi);
+    held_free(app);
     free(app);
     f->app = NULL;
 }

@@ -46,6 +46,9 @@ struct cs_pipeline_stats {
     uint64_t http_flows;
     uint64_t other_flows;           /* carried data but not HTTP */
     uint64_t empty_flows;           /* no payload either way (SYN only, refused, ...) */
+    uint64_t connections_refused;   /* SYN answered by RST: a CORS request there fails
+                                     * with CORSDidNotSucceed, but nothing says it was one */
+    uint64_t connections_unanswered; /* SYN never answered before the flow ended */
     unsigned n_protos;
     struct cs_proto_count protos[CS_PROTO_TABLE_SIZE];
     uint64_t protos_overflow;       /* flows of protocols past the table */
