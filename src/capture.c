@@ -186,7 +186,21 @@ struct cs_capture *cs_capture_open_live(const char *iface, const char *filter, i
     int rc = pcap_activate(c->pcap);
     if (rc < 0) {
         const char *why = *pcap_geterr(c->pcap) ? pcap_geterr(c->pcap) : pcap_statustostr(rc);
-        errf(errbuf, "%s: cannot capture: %s", iface, why);
+        switch (rc) {
+        case PCAP_ERROR_NO_SUCH_DEVICE:
+            errf(errbuf, "%s: no such interface (corscope -D lists them)", iface);
+            break;
+        case PCAP_ERROR_PERM_DENIED:
+            errf(errbuf, "%s: no permission to capture (%s): run as root or give corscope "
+                 "CAP_NET_RAW and CAP_NET_ADMIN", iface, why);
+            break;
+        case PCAP_ERROR_IFACE_NOT_UP:
+            errf(errbuf, "%s: the interface is down", iface);
+            break;
+        default:
+            errf(errbuf, "%s: cannot capture: %s", iface, why);
+            break;
+        }
         cs_capture_close(c);
         return NULL;
     }

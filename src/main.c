@@ -24,13 +24,20 @@
 #define EXIT_BLOCKED 3
 #define MAX_INPUTS 256
 
+/* Live: after SIGINT/SIGTERM, packets the kernel already holds are still
+ * read and judged for at most this long (a second signal cuts it short). */
+#define CS_LIVE_DRAIN_NS (1000LL * 1000 * 1000)
+
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_signals;   /* SIGINT/SIGTERM received */
 static volatile sig_atomic_t stats_requested;
 
 static void on_stop_signal(int sig)
 {
     (void)sig;
     stop_requested = 1;
+    if (stop_signals < 2)
+        stop_signals++;
 }
 
 static void on_stats_signal(int sig)
@@ -191,6 +198,24 @@ static cs_time_ns wall_clock_ns(void)
     return (cs_time_ns)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Live, after a stop signal: judges what the kernel captured before it,
+ * reading until no packet comes within the capture timeout, for at most
+ * CS_LIVE_DRAIN_NS, or until a second signal or -c's count. */
+static void drain_live(struct cs_capture *cap, struct cs_pipeline *pipe, uint64_t max_count,
+                       uint64_t *frames)
+{
+    char errbuf[CS_ERRBUF_SIZE];
+    struct cs_frame frame;
+    cs_time_ns deadline = wall_clock_ns() + CS_LIVE_DRAIN_NS;
+    while (stop_signals < 2 && wall_clock_ns() < deadline) {
+        if (cs_capture_next(cap, &frame, errbuf) != 1)
+            break;
+        cs_pipeline_frame(pipe, &frame);
+        if (max_count && ++*frames >= max_count)
+            break;
+    }
+}
+
 static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *limits,
                       struct cs_report_options *ropt, int *color_mode)
 {
@@ -218,7 +243,8 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
             break;
         case 'p': run->promisc = 0; break;
         case 'B':
-            if (!parse_u32("-B", optarg, 1, 4u << 20, &v32)) return EXIT_USAGE;
+            /* KiB; the byte count must fit libpcap's int */
+            if (!parse_u32("-B", optarg, 1, INT_MAX / 1024, &v32)) return EXIT_USAGE;
             run->buffer_kib = (int)v32;
             break;
         case OPT_IMMEDIATE: run->immediate = 1; break;
@@ -441,15 +467,26 @@ int main(int argc, char **argv)
                 break;
             }
             if (rc == 2) {            /* live: no packet within the timeout */
+                /* the clock moves on without packets: expire idle flows */
                 cs_pipeline_tick(pipe, wall_clock_ns());
+                if (ferror(stdout))
+                    stop_requested = 1;
                 continue;
             }
             cs_pipeline_frame(pipe, &frame);
             if (run.max_count && ++frames >= run.max_count)
                 stop_requested = 1;
+            /* Live: once the reader of the output is gone (SIGPIPE is
+             * ignored, so writes fail with EPIPE), capturing on would run
+             * forever for nobody; stop as SIGINT does. */
+            if (ropt.live && ferror(stdout))
+                stop_requested = 1;
         }
         next_number = cs_capture_next_frame_number(cap);
     }
+    if (ropt.live && stop_signals == 1 && status == 0 && !ferror(stdout) &&
+        !(run.max_count && frames >= run.max_count))
+        drain_live(caps[0], pipe, run.max_count, &frames);
     if (ropt.live)
         cs_capture_stats(caps[0], &summary.received, &summary.dropped, &summary.ifdropped);
 
@@ -466,6 +503,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "corscope: writing the output: %s\n", strerror(errno));
         return EXIT_INPUT;
     }
+    if (summary.live && summary.dropped + summary.ifdropped > 0)
+        fprintf(stderr, "corscope: warning: %llu packets dropped by the kernel, %llu by the interface: "
+                "verdicts near the losses may be unknown (a larger -B or a narrower filter helps)\n",
+                (unsigned long long)summary.dropped, (unsigned long long)summary.ifdropped);
     if (status == 0 && run.fail_on_blocked && blocked)
         status = EXIT_BLOCKED;
     return status;

@@ -31,6 +31,16 @@ int cs_drop_privileges(const char *user, char *errbuf, unsigned errlen)
                  strerror(errno));
         return -1;
     }
+    /* Check that the switch really happened, for all three IDs of each. */
+    uid_t ruid, euid, suid;
+    gid_t rgid, egid, sgid;
+    if (getresuid(&ruid, &euid, &suid) != 0 || getresgid(&rgid, &egid, &sgid) != 0 ||
+        ruid != pw->pw_uid || euid != pw->pw_uid || suid != pw->pw_uid ||
+        rgid != pw->pw_gid || egid != pw->pw_gid || sgid != pw->pw_gid) {
+        snprintf(errbuf, errlen, "-Z %s: the user and group IDs did not change to %u:%u", user,
+                 (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
+        return -1;
+    }
     if (setuid(0) == 0 || geteuid() == 0) {
         snprintf(errbuf, errlen, "-Z %s: root could be regained after dropping privileges", user);
         return -1;
