@@ -62,7 +62,8 @@ unit: $(UNIT_BINS)
 
 # Everything: unit tests, golden pcaps, end-to-end runs of the real binary.
 check: $(BUILD)/.deps-test corscope $(UNIT_BINS)
-	@BUILD=$(BUILD) tests/run-all.sh
+	@BUILD=$(BUILD) CC='$(CC)' CS_CFLAGS='$(filter-out -DCORSCOPE_VERSION=%,$(CFLAGS))' \
+	    CS_LDFLAGS='$(LDFLAGS)' tests/run-all.sh
 
 demo: corscope
 	./corscope -r pcaps/demo.pcap
