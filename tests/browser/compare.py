@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Compare corscope's verdicts with real browsers' truth, scenario by scenario.
+
+Used by tests/browser/run.py (right after a browser run) and by
+tests/e2e/browser_replay.sh (on the committed pcaps/browser/ files, no browser).
+
+Truth file (TSV, header line): scenario, method, uri, firefox_port, chromium_port,
+firefox, chromium.  A truth value is "allowed", "warning:KEY" (Firefox only), a
+Firefox reason key without its numeric suffix, a Chromium CorsError name, or a
+Chromium net error ("net::ERR_...").
+
+corscope's outcome for a scenario and one browser is read from that browser's
+own capture: the first transaction (in capture order) whose URI belongs to the
+scenario (/s/NAME or /s/NAME/...) and that this browser's view blocks gives the
+reason; otherwise the first warning; otherwise "allowed" ("n/a", a same-origin
+request, counts as allowed).
+
+Usage: compare.py TRUTH.tsv firefox=PCAP chromium=PCAP [--corscope BIN]
+Exit 1 on any disagreement.
+"""
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def scenario_of(uri):
+    if not uri or not uri.startswith("/s/"):
+        return None
+    return uri[3:].split("?", 1)[0].split("/", 1)[0]
+
+
+def corscope_events(pcap, binary):
+    p = subprocess.run([binary, "-r", pcap, "-o", "json", "--all"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    if p.returncode not in (0, 3):
+        raise SystemExit(f"{pcap}: corscope exit {p.returncode}: {p.stderr.decode()}")
+    return [json.loads(l) for l in p.stdout.decode().splitlines() if l.startswith("{")]
+
+
+def view_outcome(ev, browser):
+    view = ev.get(browser)
+    if view is None:
+        v = ev.get("verdict") or "n/a"
+        return "allowed" if v in ("n/a", "allowed") else (ev.get("reason") or v)
+    v = view.get("verdict")
+    if v in ("allowed", "n/a", None):
+        return "allowed"
+    if v == "unknown":
+        return "unknown"
+    if v == "warning":
+        return "warning:" + (view.get("reason") or "?")
+    if browser == "chromium":
+        return view.get("error") or view.get("reason") or "?"
+    return view.get("reason") or "?"
+
+
+def scenario_outcomes(events, browser):
+    """scenario -> (outcome, client port of the first transaction)."""
+    out = {}
+    for ev in events:
+        if ev.get("type") != "http":
+            continue
+        name = scenario_of(ev.get("uri"))
+        if not name:
+            continue
+        o = view_outcome(ev, browser)
+        cur = out.get(name)
+        if cur is None:
+            out[name] = [o, ev.get("sport")]
+        elif cur[0] in ("allowed",) and o != "allowed" or cur[0].startswith("warning:") and o not in ("allowed",) and not o.startswith("warning:"):
+            cur[0] = o
+    return out
+
+
+def read_truth(path):
+    with open(path) as f:
+        header = f.readline().rstrip("\n").split("\t")
+        return [dict(zip(header, l.rstrip("\n").split("\t"))) for l in f if l.strip()]
+
+
+def compare(truth_rows, pcaps, binary, out=sys.stdout):
+    """pcaps: browser -> pcap path.  Returns the number of disagreements."""
+    got = {b: scenario_outcomes(corscope_events(p, binary), b) for b, p in pcaps.items()}
+    bad = 0
+    cols = list(pcaps)
+    out.write("%-36s" % "scenario" + "".join("%-46s%-46s" % (f"{b} (browser)", "corscope") for b in cols) + "\n")
+    for row in truth_rows:
+        line = "%-36s" % row["scenario"]
+        mark = ""
+        for b in cols:
+            want = row[b]
+            have = got[b].get(row["scenario"], ["(not on the wire)"])[0]
+            line += "%-46s%-46s" % (want, have)
+            if want != have:
+                mark = "  <-- DIFFERS"
+        if mark:
+            bad += 1
+        out.write(line.rstrip() + mark + "\n")
+    out.write(f"browser comparison: {len(truth_rows) - bad} agree, {bad} differ\n")
+    return bad
+
+
+def main(argv):
+    binary = os.path.join(ROOT, "corscope")
+    if "--corscope" in argv:
+        i = argv.index("--corscope")
+        binary = argv[i + 1]
+        del argv[i:i + 2]
+    truth = read_truth(argv[0])
+    pcaps = dict(a.split("=", 1) for a in argv[1:])
+    return 1 if compare(truth, pcaps, binary) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
