@@ -48,6 +48,12 @@ struct cs_http_dir {
     uint8_t line_first;         /* its first byte */
     bool first_done;            /* the start line of the block is complete */
     bool resync;                /* searching for a start line after gap/garbage */
+    bool maybe09;               /* the start line has no version: HTTP/0.9 if the
+                                 * server answers (or the stream ends) before more
+                                 * client bytes; a client that sends header lines
+                                 * ("GET /HTTP/1.1" then Host) just left the version
+                                 * out, and is taken as HTTP/1.0 */
+    uint32_t start_len;         /* bytes of that start line in buf */
     uint32_t msg_flags;         /* CS_MSG_* gathered for the message in progress */
     uint64_t frame;             /* first frame of the message in progress */
     cs_time_ns ts;
@@ -104,6 +110,7 @@ static void msg_reset(struct cs_http_dir *d)
     d->line_bytes = 0;
     d->first_done = false;
     d->msg_flags = 0;
+    d->maybe09 = false;
 }
 
 /* ---- the FIFO of waiting requests and reporting ---- */
@@ -354,6 +361,10 @@ static void complete_block(struct cs_http_conn *c, int dir, struct cs_http_dir *
     const char *nl = memchr(d->buf, '\n', d->len);
     uint32_t off = nl ? (uint32_t)(nl - d->buf) + 1 : d->len;
     struct cs_http_start s = d->start;
+    if (d->maybe09) {
+        s.version = d->len > d->start_len ? 10 : 9;
+        d->maybe09 = false;
+    }
     s.method = s.method ? d->buf + d->method_off : NULL;
     s.uri = s.uri ? d->buf + d->uri_off : NULL;
     s.reason = s.reason ? d->buf + d->reason_off : NULL;
@@ -396,6 +407,22 @@ static void complete_block(struct cs_http_conn *c, int dir, struct cs_http_dir *
     d->msg_flags = 0;
 }
 
+/* The server's answer to an HTTP/0.9 request: the rest of the stream, with
+ * no status line.  Reported as status 0, version 9. */
+static void http09_response(struct cs_http_conn *c, struct cs_http_dir *d, uint64_t frame,
+                            cs_time_ns ts)
+{
+    struct cs_http_req *r = fifo_pop(c);
+    struct cs_http_msg m = { .version = 9, .frame = frame, .ts = ts, .frame_end = frame };
+    c->stats->responses++;
+    if (r) {
+        report(c, r, &m, CS_TXN_ANSWERED, frame, ts);
+        free(r);
+    }
+    msg_reset(d);
+    d->st = ST_BODY_CLOSE;
+}
+
 /* Bytes that cannot start a message: counted, and the direction resyncs. */
 static void garbage(struct cs_http_conn *c, struct cs_http_dir *d, uint64_t n)
 {
@@ -435,6 +462,10 @@ static uint32_t feed_start_line(struct cs_http_conn *c, int dir, struct cs_http_
             return take;
         int r = dir == CS_DIR_C2S ? cs_http_looks_like_request(b, d->len)
                                   : cs_http_looks_like_response(b, d->len);
+        if (r == 0 && dir == CS_DIR_S2C && c->head && c->head->msg.version == 9) {
+            http09_response(c, d, d->frame, d->ts);
+            return take;
+        }
         if (r == 0) {
             garbage(c, d, d->len);
             d->len = 0;
@@ -453,6 +484,10 @@ static uint32_t feed_start_line(struct cs_http_conn *c, int dir, struct cs_http_
     bool allow09 = !d->resync && c->n_requests == 0;
     int rc = dir == CS_DIR_C2S ? cs_http_parse_request_line(d->buf, ll, allow09, &s)
                                : cs_http_parse_status_line(d->buf, ll, &s);
+    if (rc < 0 && dir == CS_DIR_S2C && c->head && c->head->msg.version == 9) {
+        http09_response(c, d, d->frame, d->ts);
+        return take;
+    }
     if (rc < 0) {
         garbage(c, d, d->len);
         d->len = 0;
@@ -468,8 +503,11 @@ static uint32_t feed_start_line(struct cs_http_conn *c, int dir, struct cs_http_
     d->method_off = s.method ? (uint32_t)(s.method - d->buf) : 0;
     d->uri_off = s.uri ? (uint32_t)(s.uri - d->buf) : 0;
     d->reason_off = s.reason ? (uint32_t)(s.reason - d->buf) : 0;
-    if (s.version == 9)
-        complete_block(c, dir, d, frame);
+    if (s.version == 9) {
+        /* No version: HTTP/0.9, unless header lines follow (see maybe09). */
+        d->maybe09 = true;
+        d->start_len = d->len;
+    }
     return take;
 }
 
@@ -559,6 +597,14 @@ static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n,
                  uint64_t frame, cs_time_ns ts)
 {
     struct cs_http_dir *d = &c->dir[dir];
+    struct cs_http_dir *cd = &c->dir[CS_DIR_C2S];
+    if (dir == CS_DIR_S2C && cd->maybe09 && cd->st == ST_MSG && cd->first_done) {
+        /* The server answers a request line without a version: the request
+         * is complete as it is (HTTP/0.9 unless header lines came). */
+        if (cd->len > cd->start_len)
+            cd->msg_flags |= CS_MSG_INCOMPLETE;
+        complete_block(c, CS_DIR_C2S, cd, frame);
+    }
     while (n > 0) {
         uint32_t k = n;
         bool complete = false, too_long = false;
@@ -567,15 +613,12 @@ static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n,
             return;
         case ST_MSG:
             if (dir == CS_DIR_S2C && d->len == 0 && !d->first_done && c->head &&
-                c->head->msg.version == 9) {
+                c->head->msg.version == 9 && cs_http_looks_like_response(p, n) == 0) {
                 /* HTTP/0.9: the response is the rest of the stream, with no
-                 * status line.  Reported as status 0, version 9. */
-                struct cs_http_req *r = fifo_pop(c);
-                struct cs_http_msg m = { .version = 9, .frame = frame, .ts = ts, .frame_end = frame };
-                c->stats->responses++;
-                report(c, r, &m, CS_TXN_ANSWERED, frame, ts);
-                free(r);
-                d->st = ST_BODY_CLOSE;
+                 * status line.  A server that answers with a status line
+                 * anyway is parsed as one (feed_start_line decides when the
+                 * first bytes are too few to tell). */
+                http09_response(c, d, frame, ts);
                 continue;
             }
             k = d->first_done ? feed_headers(c, dir, d, p, n, frame)
@@ -696,7 +739,8 @@ static void finish_partial(struct cs_http_conn *c, int dir, uint64_t frame)
 {
     struct cs_http_dir *d = &c->dir[dir];
     if (d->st == ST_MSG && d->first_done) {
-        d->msg_flags |= CS_MSG_INCOMPLETE;
+        if (!d->maybe09 || d->len > d->start_len)
+            d->msg_flags |= CS_MSG_INCOMPLETE;
         complete_block(c, dir, d, frame);
     }
 }

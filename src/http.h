@@ -97,8 +97,8 @@ void cs_http_conn_finish(struct cs_http_conn *c, enum cs_txn_end why,
                          uint64_t frame, cs_time_ns ts);
 
 /* Bytes at the start of a client stream: 1 = looks like an HTTP/1.x request
- * line ("GET / HTTP/1.1", "OPTIONS * HTTP/1.0", "GET /"), 0 = does not,
- * -1 = too few bytes to tell. */
+ * line ("GET / HTTP/1.1", "OPTIONS * HTTP/1.0", "GET /", "get / HTTP/1.1"),
+ * 0 = does not, -1 = too few bytes to tell. */
 int cs_http_looks_like_request(const uint8_t *p, uint32_t n);
 /* Same for a server stream: starts with "HTTP/1." and a status code. */
 int cs_http_looks_like_response(const uint8_t *p, uint32_t n);
@@ -118,7 +118,10 @@ struct cs_http_start {
 
 /* Parses one complete request line p[0..n) (CR/LF already removed).
  * Returns 0, or -1 when it is not a plausible request line.  allow09 also
- * accepts "GET target" without a version (HTTP/0.9). */
+ * accepts "METHOD target" without a version (HTTP/0.9).  Lenient like Zeek:
+ * "OPTIONS HTTP/1.1" has an empty URI (uri_len 0), "HTTP/1." counts as 1.1,
+ * a target may hold spaces when a version ends the line, and methods may be
+ * lowercase (kept as sent). */
 int cs_http_parse_request_line(const char *p, uint32_t n, bool allow09,
                                struct cs_http_start *out);
 /* Parses one complete status line p[0..n) (CR/LF removed): 0 or -1. */
@@ -135,7 +138,7 @@ int cs_http_scan_headers(char *buf, uint32_t len, uint32_t *off,
                          corscope_header *h, uint32_t *n, uint32_t max, uint64_t *bad);
 
 /* Content-Length value (RFC 9110 §8.6): digits, or a list of identical
- * values.  Returns 0 and *out, or -1 when invalid or overflowing. */
+ * values.  Returns 0 and *out, or -1 when invalid or above INT64_MAX. */
 int cs_http_parse_content_length(const char *v, size_t n, uint64_t *out);
 /* 1 when the last transfer coding of a Transfer-Encoding value is chunked. */
 int cs_http_te_chunked_last(const char *v, size_t n);

@@ -16,6 +16,14 @@ static inline bool is_upper_method_char(uint8_t ch)
     return (ch >= 'A' && ch <= 'Z') || ch == '-' || ch == '_';
 }
 
+/* A method byte as we accept it: letters of either case, '-' and '_'.  A
+ * method is case-sensitive (RFC 9110 §9.1), so "get" is reported as sent;
+ * only the uppercase spellings count as known methods. */
+static inline bool is_method_char(uint8_t ch)
+{
+    return is_upper_method_char(ch) || (ch >= 'a' && ch <= 'z');
+}
+
 static inline bool is_digit(uint8_t ch) { return ch >= '0' && ch <= '9'; }
 
 /* A request-target byte: visible and not SP (RFC 9112 §3.2); bytes >= 0x80
@@ -49,12 +57,13 @@ static int prefix_match(const uint8_t *p, uint32_t n, const char *lit, uint32_t 
 }
 
 /* See http.h.  A known method followed by SP and the start of a target is
- * enough for 1 (so "GET /" counts); an unknown uppercase token needs the
- * whole "SP target SP HTTP/1.x". */
+ * enough for 1 (so "GET /" and "GET HTTP/1.1" count); an unknown or
+ * lowercase token needs the whole "SP target SP HTTP/1.x" (the minor digit
+ * may be missing: "HTTP/1." then CR or LF). */
 int cs_http_looks_like_request(const uint8_t *p, uint32_t n)
 {
     uint32_t i = 0;
-    while (i < n && i <= CS_HTTP_MAX_METHOD && is_upper_method_char(p[i]))
+    while (i < n && i <= CS_HTTP_MAX_METHOD && is_method_char(p[i]))
         i++;
     if (i == n)
         return i > CS_HTTP_MAX_METHOD ? 0 : -1;
@@ -79,7 +88,7 @@ int cs_http_looks_like_request(const uint8_t *p, uint32_t n)
     i += 7;
     if (i == n)
         return -1;
-    return is_digit(p[i]) ? 1 : 0;
+    return (is_digit(p[i]) || p[i] == '\r' || p[i] == '\n') ? 1 : 0;
 }
 
 int cs_http_looks_like_response(const uint8_t *p, uint32_t n)
@@ -107,13 +116,32 @@ static int parse_version(const char *p, uint32_t n)
     return 10 + (p[7] - '0');
 }
 
-/* RFC 9112 §3: method SP request-target SP HTTP-version. */
+/* The HTTP-version of a request line, p[0..n): "HTTP/1.d" gives 10 + d.
+ * "HTTP/1." without its minor digit is taken as 1.1 (servers answer such
+ * lines as HTTP/1.1, and Zeek and Wireshark accept them).  -1 otherwise. */
+static int parse_request_version(const char *p, uint32_t n)
+{
+    if (n == 7 && memcmp(p, "HTTP/1.", 7) == 0)
+        return 11;
+    return parse_version(p, n);
+}
+
+/* RFC 9112 §3: method SP request-target SP HTTP-version.
+ *
+ * Lenient where a server or Zeek would be, and where nothing else could be
+ * meant:
+ *   - a missing target ("OPTIONS HTTP/1.1") gives an empty URI;
+ *   - a target with spaces inside ("CONNECT host:25 / HTTP/1.0") runs up to
+ *     the last SP before a version that ends the line;
+ *   - a lowercase method is kept as sent;
+ *   - without a version (HTTP/0.9, RFC 1945 §4.1) any method is accepted
+ *     when allow09 is set. */
 int cs_http_parse_request_line(const char *p, uint32_t n, bool allow09,
                                struct cs_http_start *out)
 {
     const uint8_t *u = (const uint8_t *)p;
     uint32_t i = 0;
-    while (i < n && is_upper_method_char(u[i]))
+    while (i < n && is_method_char(u[i]))
         i++;
     if (i == 0 || i > CS_HTTP_MAX_METHOD || i == n || u[i] != ' ')
         return -1;
@@ -128,17 +156,39 @@ int cs_http_parse_request_line(const char *p, uint32_t n, bool allow09,
     out->uri = p + t;
     out->uri_len = i - t;
     if (i == n) {
+        /* "METHOD HTTP/1.1": the target is missing, not "HTTP/1.1". */
+        int v = parse_request_version(p + t, n - t);
+        if (v > 0) {
+            out->uri_len = 0;
+            out->version = v;
+            return 0;
+        }
         /* HTTP/0.9 simple request: "GET target" (RFC 1945 §4.1). */
-        if (!allow09 || out->method_len != 3 || memcmp(p, "GET", 3) != 0)
+        if (!allow09)
             return -1;
         out->version = 9;
         return 0;
     }
     if (u[i] != ' ')
         return -1;
-    i++;
-    out->version = parse_version(p + i, n - i);
-    return out->version < 0 ? -1 : 0;
+    out->version = parse_request_version(p + i + 1, n - i - 1);
+    if (out->version > 0)
+        return 0;
+    /* A target with spaces inside: up to the last SP, if a version follows. */
+    uint32_t last = n;
+    while (last > i && u[last - 1] != ' ')
+        last--;
+    last--;                               /* the last SP (> i: u[i] is a SP) */
+    if (last == i)
+        return -1;
+    for (uint32_t k = i; k < last; k++)
+        if (u[k] != ' ' && !is_target_char(u[k]))
+            return -1;
+    out->version = parse_request_version(p + last + 1, n - last - 1);
+    if (out->version < 0)
+        return -1;
+    out->uri_len = last - t;
+    return 0;
 }
 
 /* RFC 9112 §4: HTTP-version SP 3DIGIT SP [reason-phrase].  A missing SP
@@ -240,6 +290,12 @@ int cs_http_scan_headers(char *buf, uint32_t len, uint32_t *off,
     return 0;
 }
 
+/* Content-Length values above INT64_MAX are errors: no server can hold
+ * such a length (nginx and Apache answer 400), and Zeek and Wireshark parse
+ * the bytes after such a header block as the next request.  RFC 9112 §6.3
+ * item 5: an invalid length is unrecoverable framing; http.c resyncs. */
+#define CS_HTTP_MAX_CONTENT_LENGTH ((uint64_t)INT64_MAX)
+
 int cs_http_parse_content_length(const char *v, size_t n, uint64_t *out)
 {
     const uint8_t *u = (const uint8_t *)v;
@@ -254,7 +310,7 @@ int cs_http_parse_content_length(const char *v, size_t n, uint64_t *out)
         uint64_t x = 0;
         while (i < n && is_digit(u[i])) {
             uint64_t d = (uint64_t)(u[i] - '0');
-            if (x > (UINT64_MAX - d) / 10)
+            if (x > (CS_HTTP_MAX_CONTENT_LENGTH - d) / 10)
                 return -1;
             x = x * 10 + d;
             i++;

@@ -15,9 +15,9 @@
 enum app_kind { APP_UNDECIDED, APP_HTTP, APP_OTHER };
 
 /* While a flow is undecided, the data events that did not look like HTTP
- * are kept (up to these bounds per direction), so that when the other
- * direction then proves the flow is HTTP (a server answering "HTTP/1.1 400"
- * to a malformed request line) the HTTP parser still sees them.  Beyond the
+ * from the client are kept (up to these bounds), so that when the server
+ * then proves the flow is HTTP (answering "HTTP/1.0 400" to a malformed
+ * request line) the HTTP parser still sees them.  Beyond the
  * bounds the flow simply starts later, as it would without the buffer. */
 #define CS_UNDECIDED_BYTES  4096u
 #define CS_UNDECIDED_EVENTS 8u
@@ -37,7 +37,7 @@ struct undecided {
 struct flow_app {
     enum app_kind kind;
     bool spoke[2];                 /* direction delivered data while undecided */
-    struct undecided held[2];      /* that data, for a replay if the flow proves HTTP */
+    struct undecided held[2];      /* C2S: that data, replayed if the server proves HTTP */
     struct cs_http_conn *http;
     struct cs_dpi_flow *dpi;       /* while nDPI is still deciding */
     bool dpi_done;
@@ -149,28 +149,27 @@ static void held_add(struct undecided *u, const struct cs_stream_event *ev)
     u->len += ev->len;
 }
 
-/* The flow just became HTTP: feeds the parser the data both directions
- * sent while undecided, in frame order, then frees the copies. */
-static void held_replay(struct flow_app *app)
+/* The server's first data just proved the flow HTTP: feeds the parser the
+ * client data held while undecided (a malformed request line the server
+ * answered).  Only when that data ends at a line end:
+ * otherwise it is the middle of a message (a capture that starts
+ * mid-stream), and the scanner skipping its unfinished last line would
+ * swallow the next request line.  Server data held before a client request
+ * decided is dropped likewise: it can only be the rest of an earlier
+ * response. */
+static void held_replay_client(struct flow_app *app)
 {
-    uint32_t next[2] = { 0, 0 };
-    for (;;) {
-        int d = -1;
-        for (int k = 0; k < 2; k++)
-            if (next[k] < app->held[k].n &&
-                (d < 0 || app->held[k].ev[next[k]].frame < app->held[d].ev[next[d]].frame))
-                d = k;
-        if (d < 0)
-            break;
-        const struct undecided_event *e = &app->held[d].ev[next[d]++];
-        struct cs_stream_event ev = {
-            .kind = CS_STREAM_DATA, .data = app->held[d].buf + e->off, .len = e->len,
-            .frame = e->frame, .ts = e->ts,
-        };
-        if (app->http)
-            cs_http_conn_event(app->http, d, &ev);
+    struct undecided *u = &app->held[CS_DIR_C2S];
+    if (app->http && u->n > 0 && u->buf[u->len - 1] == '\n') {
+        for (uint32_t i = 0; i < u->n; i++) {
+            const struct undecided_event *e = &u->ev[i];
+            struct cs_stream_event ev = {
+                .kind = CS_STREAM_DATA, .data = u->buf + e->off, .len = e->len,
+                .frame = e->frame, .ts = e->ts,
+            };
+            cs_http_conn_event(app->http, CS_DIR_C2S, &ev);
+        }
     }
-    held_free(app);
 }
 
 /* Decides HTTP or not from the first data of each direction: a request line
@@ -183,11 +182,14 @@ static void decide(struct flow_app *app, int dir, const struct cs_stream_event *
                                   : cs_http_looks_like_response(ev->data, ev->len);
     if (looks != 0) {          /* yes, or too short to tell: the scanner copes */
         become_http(app);
-        held_replay(app);
+        if (dir == CS_DIR_S2C)
+            held_replay_client(app);
+        held_free(app);
         return;
     }
     app->spoke[dir] = true;
-    held_add(&app->held[dir], ev);
+    if (dir == CS_DIR_C2S)
+        held_add(&app->held[dir], ev);
     if (app->spoke[CS_DIR_C2S] && app->spoke[CS_DIR_S2C]) {
         app->kind = APP_OTHER;   /* nDPI keeps looking at packets until it decides */
         held_free(app);

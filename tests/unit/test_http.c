@@ -413,7 +413,51 @@ static void run_table(const struct tcase *t)
         check_case(t);
 }
 
+/* Request lines Zeek and servers accept although they bend RFC 9112 §3. */
+static const struct tcase lenient_cases[] = {
+    { .name = "missing-uri",
+      .steps = { { C, D("OPTIONS HTTP/1.1\r\nHost: x\r\n\r\n") },
+        { S, D("HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n") } },
+      .expect = "0 ANS OPTIONS  v11 -> 400 v10\n"
+      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
+    { .name = "version-without-minor",
+      .steps = { { C, D("GET / HTTP/1.\r\nHost: x\r\n\r\n") }, { S, D(OK200) } },
+      .expect = "0 ANS GET / v11 -> 200 v11\n"
+      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
+    { .name = "target-with-spaces",
+      .steps = { { C, D("CONNECT mail.example:25 / HTTP/1.0\r\nUser-Agent: x\r\n\r\n") },
+        { S, D("HTTP/1.0 200 Connection established\r\n\r\n220 smtp ready\r\n") },
+        { C, D("HELO x\r\n") } },
+      .expect = "0 ANS CONNECT mail.example:25 / v10 -> 200 v10\n"
+      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=1 h09=0" },
+    { .name = "lowercase-method",
+      .steps = { { C, D("get /a HTTP/1.1\r\n\r\n") }, { S, D(OK200) } },
+      .expect = "0 ANS get /a v11 -> 200 v11\n"
+      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
+    { .name = "http09-any-method",
+      .steps = { { C, D("POST /zeek.html\n") }, { S, D("bad method\n") }, { S, FIN } },
+      .expect = "0 ANS POST /zeek.html v9 -> 0 v9\n"
+      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=1" },
+    { .name = "no-version-then-headers",
+      .steps = { { C, D("GET /HTTP/1.1\r\nHost: h\r\n\r\n") },
+        { S, D("HTTP/1.0 403 Forbidden\r\nContent-Length: 0\r\n\r\n") } },
+      .expect = "0 ANS GET /HTTP/1.1 v10 [Host=h] -> 403 v10 [Content-Length=0]\n"
+      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0", .show_headers = true },
+    { .name = "http09-answered-with-status-line",
+      .steps = { { C, D("GET /x\r\n") },
+        { S, D("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok") } },
+      .expect = "0 ANS GET /x v9 -> 200 v10\n"
+      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=1" },
+    { .name = "content-length-above-int64",
+      .steps = { { C, D("POST / HTTP/1.1\r\nContent-Length: 18446744073709551615\r\n\r\n"
+                        "GET /smuggled HTTP/1.1\r\n\r\n") } },
+      .expect = "0 UNANS POST / v11\n1 UNANS GET /smuggled v11 f20\n"
+      "req=2 resp=0 orphan=0 resync=1 garbage=0 bad=0 ferr=1 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
+    { .name = NULL },
+};
+
 static void test_framing(void) { run_table(framing_cases); }
+static void test_lenient(void) { run_table(lenient_cases); }
 static void test_gaps(void) { run_table(gap_cases); }
 static void test_limits(void) { run_table(limit_cases); }
 
@@ -429,7 +473,11 @@ static void test_looks_like(void)
         { "FOO /x HTTP/1.1", 1, 0 },
         { "FOO /x HT", -1, 0 },
         { "FOO /x HTTX", 0, 0 },
-        { "get / HTTP/1.1", 0, 0 },
+        { "get / HTTP/1.1", 1, 0 },
+        { "get /", -1, 0 },
+        { "OPTIONS HTTP/1.1\r\n", 1, 0 },
+        { "CCM_POST / HTTP/1.\r\n", 1, 0 },
+        { "CCM_POST / HTTP/1.x", 0, 0 },
         { "\x16\x03\x01", 0, 0 },
         { "HTTP/1.1 200 OK\r\n", 0, 1 },
         { "HTTP/1.", 0, -1 },
@@ -454,7 +502,8 @@ static void test_scan_values(void)
 {
     static const struct { const char *s; int rc; uint64_t v; } cl[] = {
         { "0", 0, 0 }, { "42", 0, 42 }, { " 7 ", 0, 7 }, { "5, 5", 0, 5 }, { "5,6", -1, 0 },
-        { "", -1, 0 }, { "-1", -1, 0 }, { "1a", -1, 0 }, { "18446744073709551615", 0, UINT64_MAX },
+        { "", -1, 0 }, { "-1", -1, 0 }, { "1a", -1, 0 }, { "18446744073709551615", -1, 0 },
+        { "9223372036854775807", 0, INT64_MAX }, { "9223372036854775808", -1, 0 },
         { "18446744073709551616", -1, 0 }, { NULL, 0, 0 },
     };
     for (int i = 0; cl[i].s; i++) {
@@ -587,6 +636,7 @@ int main(void)
     static const struct cs_test_case cases[] = {
         { "framing (whole, every split, bytewise)", test_framing },
         { "gaps and garbage", test_gaps },
+        { "lenient request lines (Zeek-compatible)", test_lenient },
         { "limits", test_limits },
         { "looks_like_request/response", test_looks_like },
         { "content-length, chunk-size, transfer-encoding", test_scan_values },

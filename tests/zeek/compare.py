@@ -79,9 +79,13 @@ def unescape_zeek(s):
 
 
 def json_to_latin1(v):
-    """Our JSON escapes invalid UTF-8 bytes as \\u00XX: map back to bytes."""
+    """Our JSON escapes invalid UTF-8 bytes as \\u00XX: map back to bytes.
+    An empty string is what Zeek writes as "(empty)" (set but empty), as
+    opposed to "-" (not set, our null)."""
     if v is None:
         return None
+    if v == "":
+        return "(empty)"
     try:
         return v.encode("latin-1").decode("latin-1")
     except UnicodeEncodeError:
