@@ -167,7 +167,17 @@ static bool gurl_valid(const char *v, size_t len)
 }
 
 /* Location analysis for a redirect of a CORS request (§1.7, §8.5). */
-enum loc_kind { LOC_OK, LOC_USERINFO, LOC_DATA, LOC_NOT_HTTP };
+/* Where a redirect points.  The non-http(s) schemes split the browsers as
+ * observed in Firefox 153.7 ESR and Chromium 156 (tests/browser, scenarios
+ * not-http-redirect-*, redirect-to-data; pcaps/browser/):
+ *   scheme        Firefox               Chromium
+ *   data:, file:  CORSDidNotSucceed     net::ERR_UNSAFE_REDIRECT   (LOC_DATA_FILE)
+ *   about:        CORSRequestNotHttp    net::ERR_UNSAFE_REDIRECT   (LOC_ABOUT)
+ *   javascript:   CORSDidNotSucceed     CorsDisabledScheme         (LOC_JAVASCRIPT)
+ *   ftp:, other   CORSRequestNotHttp    CorsDisabledScheme         (LOC_NOT_HTTP)
+ * (file: fails Firefox's load check, "may not load or link to", before CORS;
+ * other schemes than the five observed are assumed to behave like ftp:.) */
+enum loc_kind { LOC_OK, LOC_USERINFO, LOC_DATA_FILE, LOC_ABOUT, LOC_JAVASCRIPT, LOC_NOT_HTTP };
 
 static enum loc_kind location_kind(const corscope_header *loc)
 {
@@ -176,8 +186,12 @@ static enum loc_kind location_kind(const corscope_header *loc)
     while (i < len && v[i] != ':' && v[i] != '/' && v[i] != '?' && v[i] != '#')
         i++;
     if (i < len && v[i] == ':' && i > 0) {
-        if (cs_cors_ieq(v, i, "data"))
-            return LOC_DATA;
+        if (cs_cors_ieq(v, i, "data") || cs_cors_ieq(v, i, "file"))
+            return LOC_DATA_FILE;
+        if (cs_cors_ieq(v, i, "about"))
+            return LOC_ABOUT;
+        if (cs_cors_ieq(v, i, "javascript"))
+            return LOC_JAVASCRIPT;
         if (!cs_cors_ieq(v, i, "http") && !cs_cors_ieq(v, i, "https"))
             return LOC_NOT_HTTP;
         a = i + 1;
@@ -315,10 +329,13 @@ static void ff_actual(const struct cs_ex *x, bool cred, struct cs_outcome *o)
         return;
     switch (location_kind(cs_cors_find(x->resp->headers, x->resp->n_headers, "Location"))) {
     case LOC_USERINFO:
-    case LOC_DATA:
+    case LOC_DATA_FILE:
+    case LOC_JAVASCRIPT:
         set_out(o, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED, CS_C_NONE);
         break;
+    case LOC_ABOUT:
     case LOC_NOT_HTTP:
+        /* Firefox names the redirect target in this message (observed). */
         set_out(o, CORSCOPE_BLOCKED, CS_R_NOT_HTTP, CS_C_NONE);
         break;
     case LOC_OK:
@@ -445,12 +462,20 @@ static void ch_actual(const struct cs_ex *x, bool cred, struct cs_outcome *o)
     case LOC_USERINFO:
         set_out(o, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED, CS_C_REDIRECT_CREDENTIALS);
         break;
-    case LOC_DATA:
-        /* handled in //net, not a CorsError (§1.7); the net error is inferred */
+    case LOC_DATA_FILE:
+        /* refused by //net, not a CorsError (observed in Chromium 156) */
         set_out(o, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED, CS_C_NET_UNSAFE_REDIRECT);
         break;
-    case LOC_NOT_HTTP:
+    case LOC_ABOUT:
         set_out(o, CORSCOPE_BLOCKED, CS_R_NOT_HTTP, CS_C_NET_UNSAFE_REDIRECT);
+        break;
+    case LOC_JAVASCRIPT:
+        set_out(o, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED, CS_C_CORS_DISABLED_SCHEME);
+        break;
+    case LOC_NOT_HTTP:
+        /* observed: ftp: (and javascript:) reach the CORS layer, which
+         * reports kCorsDisabledScheme, not net::ERR_UNSAFE_REDIRECT */
+        set_out(o, CORSCOPE_BLOCKED, CS_R_NOT_HTTP, CS_C_CORS_DISABLED_SCHEME);
         break;
     case LOC_OK:
         break;
@@ -624,6 +649,13 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         .resp = resp, .failure = ctx->failure, .preflight = x.preflight,
         .acrm = x.acrm, .acrm_len = x.acrm_len,
     };
+    if (resp && is_redirect(resp)) {
+        const corscope_header *loc = cs_cors_find(resp->headers, resp->n_headers, "Location");
+        if (loc) {
+            in.location = loc->value;
+            in.location_len = loc->value_len;
+        }
+    }
     fill_browser(&in, &ff, true, have_alt ? &ff_alt : NULL, &out->firefox);
     fill_browser(&in, &ch, false, have_alt ? &ch_alt : NULL, &out->chromium);
 

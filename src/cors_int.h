@@ -96,6 +96,7 @@ enum cs_chrome {
     CS_C_PF_STATUS, CS_C_PF_REDIRECT,
     CS_C_INVALID_ACAM, CS_C_INVALID_ACAH, CS_C_METHOD, CS_C_HEADER,
     CS_C_REDIRECT_CREDENTIALS,
+    CS_C_CORS_DISABLED_SCHEME,  /* redirect to a scheme outside Chromium's CORS list */
     CS_C_NET_RESET, CS_C_NET_EMPTY, CS_C_NET_TIMED_OUT, CS_C_NET_UNSAFE_REDIRECT,
     CS_C_COUNT
 };
@@ -121,6 +122,7 @@ struct cs_text_in {
     corscope_failure failure;
     bool preflight;
     const char *acrm; size_t acrm_len;      /* preflight: requested method */
+    const char *location; size_t location_len;  /* a redirect's Location, or NULL */
 };
 
 const char *cs_cors_reason_key(enum cs_reason r);

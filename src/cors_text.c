@@ -204,6 +204,7 @@ static const char *const chrome_names[CS_C_COUNT] = {
     [CS_C_METHOD] = "MethodDisallowedByPreflightResponse",
     [CS_C_HEADER] = "HeaderDisallowedByPreflightResponse",
     [CS_C_REDIRECT_CREDENTIALS] = "RedirectContainsCredentials",
+    [CS_C_CORS_DISABLED_SCHEME] = "CorsDisabledScheme",
     [CS_C_NET_RESET] = "net::ERR_CONNECTION_RESET",
     [CS_C_NET_EMPTY] = "net::ERR_EMPTY_RESPONSE",
     [CS_C_NET_TIMED_OUT] = "net::ERR_TIMED_OUT",
@@ -288,7 +289,12 @@ void cs_cors_firefox_message(const struct cs_text_in *in, const struct cs_outcom
         param_text(in, o, p2, sizeof p2);
     for (const char *t = reasons[r].firefox_text; *t;) {
         if (strncmp(t, "%1$S", 4) == 0) {
-            cs_sb_str(&b, in->url);
+            /* Observed (Firefox 153.7): "not http" names the redirect target,
+             * e.g. "at ftp://host/file." or "at about:blank." */
+            if (r == CS_R_NOT_HTTP && in->location)
+                cs_sb_add(&b, in->location, in->location_len);
+            else
+                cs_sb_str(&b, in->url);
             t += 4;
         } else if (strncmp(t, "%2$S", 4) == 0) {
             cs_sb_str(&b, p2);
@@ -331,9 +337,16 @@ void cs_cors_chrome_message(const struct cs_text_in *in, const struct cs_outcome
         return;
     }
     param_text(in, o, v, sizeof v);
+    /* observed (Chromium 156): a refused redirect scheme names the failed
+     * hop first: "Access to fetch at 'ftp://…' (redirected from 'http://…')" */
+    bool hop = c == CS_C_CORS_DISABLED_SCHEME && in->location;
     cs_sb_str(&b, "Access to fetch at '");
+    if (hop) {
+        cs_sb_add(&b, in->location, in->location_len);
+        cs_sb_str(&b, "' (redirected from '");
+    }
     cs_sb_str(&b, in->url);
-    cs_sb_str(&b, "' from origin '");
+    cs_sb_str(&b, hop ? "') from origin '" : "' from origin '");
     cs_sb_add(&b, in->origin, in->origin_len);
     cs_sb_str(&b, "' has been blocked by CORS policy: ");
     if (c >= CS_C_PF_WILDCARD && c <= CS_C_PF_REDIRECT)
@@ -396,6 +409,12 @@ void cs_cors_chrome_message(const struct cs_text_in *in, const struct cs_outcome
         cs_sb_fmt(&b, "Request header field %s is not allowed by Access-Control-Allow-Headers "
                       "in preflight response.", v);
         break;
+    case CS_C_CORS_DISABLED_SCHEME:
+        /* The list is the build's CORS-enabled schemes (Chromium 156, Debian). */
+        cs_sb_str(&b, "Cross origin requests are only supported for protocol schemes: chrome, "
+                      "chrome-experimental-site-token-provider, chrome-extension, "
+                      "chrome-untrusted, data, http, https, isolated-app.");
+        break;
     case CS_C_REDIRECT_CREDENTIALS:
         /* Chromium creates this error without a parameter (§5.2). */
         cs_sb_str(&b, "Redirect location '' contains a username and password, which is "
@@ -453,6 +472,7 @@ void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char 
         cs_sb_str(&b, "Remove the `user:pass@` credentials from this redirect's `Location` header.");
         return;
     case CS_C_NET_UNSAFE_REDIRECT:
+    case CS_C_CORS_DISABLED_SCHEME:
         cs_sb_str(&b, "Redirect only to an http(s) URL; this `Location` has another scheme.");
         return;
     default:
