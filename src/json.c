@@ -31,12 +31,40 @@ static size_t utf8_seq_len(const unsigned char *p, size_t avail)
     return n;
 }
 
-void cs_json_string(FILE *out, const char *s, size_t len)
+void cs_jbuf_flush(struct cs_jbuf *b)
+{
+    if (b->len)
+        fwrite(b->buf, 1, b->len, b->out);
+    b->len = 0;
+}
+
+void cs_jbuf_u64(struct cs_jbuf *b, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[sizeof tmp - ++n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    cs_jbuf_put(b, tmp + sizeof tmp - n, n);
+}
+
+void cs_jbuf_int(struct cs_jbuf *b, int v)
+{
+    if (v < 0) {
+        cs_jbuf_c(b, '-');
+        cs_jbuf_u64(b, (uint64_t)0 - (uint64_t)(int64_t)v);
+    } else {
+        cs_jbuf_u64(b, (uint64_t)v);
+    }
+}
+
+void cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
     size_t run = 0;  /* start of the pending run of bytes that need no escape */
-    putc('"', out);
+    cs_jbuf_c(b, '"');
     for (size_t i = 0; i < len;) {
         unsigned c = p[i];
         if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
@@ -50,23 +78,48 @@ void cs_json_string(FILE *out, const char *s, size_t len)
                 continue;
             }
         }
-        fwrite(p + run, 1, i - run, out);
+        cs_jbuf_put(b, p + run, i - run);
         switch (c) {
-        case '"': fputs("\\\"", out); break;
-        case '\\': fputs("\\\\", out); break;
-        case '\n': fputs("\\n", out); break;
-        case '\r': fputs("\\r", out); break;
-        case '\t': fputs("\\t", out); break;
+        case '"': cs_jbuf_lit(b, "\\\""); break;
+        case '\\': cs_jbuf_lit(b, "\\\\"); break;
+        case '\n': cs_jbuf_lit(b, "\\n"); break;
+        case '\r': cs_jbuf_lit(b, "\\r"); break;
+        case '\t': cs_jbuf_lit(b, "\\t"); break;
         default: {
             char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-            fwrite(esc, 1, 6, out);
+            cs_jbuf_put(b, esc, 6);
         }
         }
         i++;
         run = i;
     }
-    fwrite(p + run, 1, len - run, out);
-    putc('"', out);
+    cs_jbuf_put(b, p + run, len - run);
+    cs_jbuf_c(b, '"');
+}
+
+void cs_jbuf_cstr(struct cs_jbuf *b, const char *s)
+{
+    if (!s)
+        cs_jbuf_lit(b, "null");
+    else
+        cs_jbuf_string(b, s, strlen(s));
+}
+
+void cs_jbuf_time(struct cs_jbuf *b, cs_time_ns ts)
+{
+    char buf[40];
+    cs_format_time(ts, buf, sizeof(buf));
+    cs_jbuf_c(b, '"');
+    cs_jbuf_put(b, buf, strlen(buf));
+    cs_jbuf_c(b, '"');
+}
+
+void cs_json_string(FILE *out, const char *s, size_t len)
+{
+    struct cs_jbuf b;
+    cs_jbuf_init(&b, out);
+    cs_jbuf_string(&b, s, len);
+    cs_jbuf_flush(&b);
 }
 
 void cs_json_cstr(FILE *out, const char *s)
@@ -75,10 +128,28 @@ void cs_json_cstr(FILE *out, const char *s)
         fputs("null", out);
         return;
     }
-    size_t n = 0;
-    while (s[n])
-        n++;
-    cs_json_string(out, s, n);
+    cs_json_string(out, s, strlen(s));
+}
+
+/* Days since 1970-01-01 -> civil date (proleptic Gregorian; H. Hinnant's
+ * days_from_civil inverse), exact for every day gmtime_r handles. */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static void put2(char *p, unsigned v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
 }
 
 const char *cs_format_time(cs_time_ns ts, char *buf, size_t buflen)
@@ -88,6 +159,37 @@ const char *cs_format_time(cs_time_ns ts, char *buf, size_t buflen)
     if (nsec < 0) {
         nsec += 1000000000;
         sec--;
+    }
+    int64_t days = sec / 86400, sod = sec % 86400;
+    if (sod < 0) {
+        sod += 86400;
+        days--;
+    }
+    int64_t year;
+    unsigned mon, mday;
+    civil_from_days(days, &year, &mon, &mday);
+    if (year >= 0 && year <= 9999 && buflen >= 28) {
+        /* the common case, without gmtime_r and snprintf: same bytes */
+        unsigned us = (unsigned)(nsec / 1000);
+        put2(buf, (unsigned)(year / 100));
+        put2(buf + 2, (unsigned)(year % 100));
+        buf[4] = '-';
+        put2(buf + 5, mon);
+        buf[7] = '-';
+        put2(buf + 8, mday);
+        buf[10] = 'T';
+        put2(buf + 11, (unsigned)(sod / 3600));
+        buf[13] = ':';
+        put2(buf + 14, (unsigned)(sod / 60 % 60));
+        buf[16] = ':';
+        put2(buf + 17, (unsigned)(sod % 60));
+        buf[19] = '.';
+        put2(buf + 20, us / 10000);
+        put2(buf + 22, us / 100 % 100);
+        put2(buf + 24, us % 100);
+        buf[26] = 'Z';
+        buf[27] = '\0';
+        return buf;
     }
     time_t t = (time_t)sec;
     struct tm tm;
@@ -111,6 +213,8 @@ const char *cs_format_time_text(cs_time_ns ts, char *buf, size_t buflen)
 
 void cs_json_time(FILE *out, cs_time_ns ts)
 {
-    char buf[40];
-    fprintf(out, "\"%s\"", cs_format_time(ts, buf, sizeof(buf)));
+    struct cs_jbuf b;
+    cs_jbuf_init(&b, out);
+    cs_jbuf_time(&b, ts);
+    cs_jbuf_flush(&b);
 }

@@ -4,7 +4,9 @@
 #define CS_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include "packet.h"
 
 /* Writes s[0..len) as a JSON string literal, quotes included.  Valid UTF-8
@@ -24,5 +26,54 @@ const char *cs_format_time(cs_time_ns ts, char *buf, size_t buflen);
 
 /* "2026-01-01 00:00:00.123456Z": the same instant for people. */
 const char *cs_format_time_text(cs_time_ns ts, char *buf, size_t buflen);
+
+/* A line being built for one stdio stream: bytes gather in buf and go out
+ * in one fwrite when it fills or on cs_jbuf_flush, so an event costs one
+ * stdio call instead of dozens.  Lives on the caller's stack; nothing to
+ * free.  The bytes written are exactly those of the FILE functions above. */
+struct cs_jbuf {
+    FILE *out;
+    size_t len;
+    char buf[8192];
+};
+
+static inline void cs_jbuf_init(struct cs_jbuf *b, FILE *out)
+{
+    b->out = out;
+    b->len = 0;
+}
+
+/* Writes what is gathered to the stream. */
+void cs_jbuf_flush(struct cs_jbuf *b);
+
+static inline void cs_jbuf_put(struct cs_jbuf *b, const void *p, size_t n)
+{
+    if (n > sizeof b->buf - b->len) {
+        cs_jbuf_flush(b);
+        if (n > sizeof b->buf) {
+            fwrite(p, 1, n, b->out);
+            return;
+        }
+    }
+    memcpy(b->buf + b->len, p, n);
+    b->len += n;
+}
+
+static inline void cs_jbuf_c(struct cs_jbuf *b, char c)
+{
+    if (b->len == sizeof b->buf)
+        cs_jbuf_flush(b);
+    b->buf[b->len++] = c;
+}
+
+/* A string literal: its length is known at compile time. */
+#define cs_jbuf_lit(b, s) cs_jbuf_put((b), (s), sizeof(s) - 1)
+
+void cs_jbuf_u64(struct cs_jbuf *b, uint64_t v);
+void cs_jbuf_int(struct cs_jbuf *b, int v);
+/* As cs_json_string / cs_json_cstr / cs_json_time. */
+void cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len);
+void cs_jbuf_cstr(struct cs_jbuf *b, const char *s);
+void cs_jbuf_time(struct cs_jbuf *b, cs_time_ns ts);
 
 #endif

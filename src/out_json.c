@@ -4,23 +4,41 @@
 #include "json.h"
 #include "out_json.h"
 
-static void key(FILE *out, const char *k)
-{
-    fprintf(out, ",\"%s\":", k);
-}
+/* ,"k": */
+#define key(b, k) cs_jbuf_lit((b), ",\"" k "\":")
 
-static void str_or_null(FILE *out, const char *s, size_t len)
+static void str_or_null(struct cs_jbuf *b, const char *s, size_t len)
 {
     if (s)
-        cs_json_string(out, s, len);
+        cs_jbuf_string(b, s, len);
     else
-        fputs("null", out);
+        cs_jbuf_lit(b, "null");
 }
 
-static void addr(FILE *out, const struct cs_addr *a)
+/* The address in quotes, as inet_ntop writes it (IPv4 without it: inet_ntop
+ * goes through sprintf). */
+static void addr(struct cs_jbuf *b, const struct cs_addr *a)
 {
     char buf[64];
-    fprintf(out, "\"%s\"", cs_addr_format(a, buf, sizeof(buf)));
+    size_t n = 0;
+    if (a->family == 6) {
+        cs_addr_format(a, buf, sizeof(buf));
+        n = strlen(buf);
+    } else {
+        for (int i = 0; i < 4; i++) {
+            unsigned v = a->bytes[i];
+            if (i)
+                buf[n++] = '.';
+            if (v >= 100)
+                buf[n++] = (char)('0' + v / 100);
+            if (v >= 10)
+                buf[n++] = (char)('0' + v / 10 % 10);
+            buf[n++] = (char)('0' + v % 10);
+        }
+    }
+    cs_jbuf_c(b, '"');
+    cs_jbuf_put(b, buf, n);
+    cs_jbuf_c(b, '"');
 }
 
 static const char *txn_end_name(enum cs_txn_end e)
@@ -36,81 +54,93 @@ static const char *txn_end_name(enum cs_txn_end e)
     return "unknown";
 }
 
-static void browser_view(FILE *out, const char *name, const struct cs_browser_view *v)
+static void browser_view(struct cs_jbuf *b, const char *name, const struct cs_browser_view *v)
 {
-    key(out, name);
-    fputs("{\"verdict\":", out);
-    cs_json_cstr(out, v->verdict);
-    fputs(",\"reason\":", out);
-    cs_json_cstr(out, v->reason);
-    fputs(",\"message\":", out);
-    cs_json_cstr(out, v->message);
+    cs_jbuf_lit(b, ",\"");
+    cs_jbuf_put(b, name, strlen(name));
+    cs_jbuf_lit(b, "\":{\"verdict\":");
+    cs_jbuf_cstr(b, v->verdict);
+    cs_jbuf_lit(b, ",\"reason\":");
+    cs_jbuf_cstr(b, v->reason);
+    cs_jbuf_lit(b, ",\"message\":");
+    cs_jbuf_cstr(b, v->message);
     if (v->error) {
-        fputs(",\"error\":", out);
-        cs_json_cstr(out, v->error);
+        cs_jbuf_lit(b, ",\"error\":");
+        cs_jbuf_cstr(b, v->error);
     }
-    putc('}', out);
+    cs_jbuf_c(b, '}');
 }
 
+/* One event line, built in a stack buffer and written with one fwrite. */
 void cs_out_json_event(FILE *out, const struct cs_event *ev)
 {
     const struct cs_flow *f = ev->flow;
     const struct cs_http_txn *t = ev->txn;
     const struct cs_http_msg *rq = t->req, *rs = t->resp;
+    struct cs_jbuf jb, *b = &jb;
+    cs_jbuf_init(b, out);
 
-    fputs("{\"type\":\"http\",\"ts\":", out);
-    cs_json_time(out, rq->ts);
-    fprintf(out, ",\"flow\":%" PRIu64, f->id);
-    key(out, "src"); addr(out, &f->client);
-    fprintf(out, ",\"sport\":%u", f->client_port);
-    key(out, "dst"); addr(out, &f->server);
-    fprintf(out, ",\"dport\":%u", f->server_port);
-    fprintf(out, ",\"frame_req\":%" PRIu64, rq->frame);
-    key(out, "frame_resp");
-    if (rs) fprintf(out, "%" PRIu64, rs->frame); else fputs("null", out);
-    key(out, "method"); str_or_null(out, rq->method, rq->method_len);
-    key(out, "host"); str_or_null(out, ev->host, ev->host_len);
-    key(out, "uri"); str_or_null(out, rq->uri, rq->uri_len);
-    key(out, "status");
-    if (rs) fprintf(out, "%d", rs->status); else fputs("null", out);
-    key(out, "origin"); str_or_null(out, ev->origin, ev->origin_len);
-    key(out, "kind"); cs_json_cstr(out, ev->kind);
-    key(out, "verdict"); cs_json_cstr(out, ev->verdict);
-    key(out, "reason"); cs_json_cstr(out, ev->reason);
-    key(out, "message"); cs_json_cstr(out, ev->message);
-    key(out, "chrome"); cs_json_cstr(out, ev->chrome);
-    key(out, "hint"); cs_json_cstr(out, ev->hint);
+    cs_jbuf_lit(b, "{\"type\":\"http\",\"ts\":");
+    cs_jbuf_time(b, rq->ts);
+    cs_jbuf_lit(b, ",\"flow\":"); cs_jbuf_u64(b, f->id);
+    key(b, "src"); addr(b, &f->client);
+    cs_jbuf_lit(b, ",\"sport\":"); cs_jbuf_u64(b, f->client_port);
+    key(b, "dst"); addr(b, &f->server);
+    cs_jbuf_lit(b, ",\"dport\":"); cs_jbuf_u64(b, f->server_port);
+    cs_jbuf_lit(b, ",\"frame_req\":"); cs_jbuf_u64(b, rq->frame);
+    key(b, "frame_resp");
+    if (rs) cs_jbuf_u64(b, rs->frame); else cs_jbuf_lit(b, "null");
+    key(b, "method"); str_or_null(b, rq->method, rq->method_len);
+    key(b, "host"); str_or_null(b, ev->host, ev->host_len);
+    key(b, "uri"); str_or_null(b, rq->uri, rq->uri_len);
+    key(b, "status");
+    if (rs) cs_jbuf_int(b, rs->status); else cs_jbuf_lit(b, "null");
+    key(b, "origin"); str_or_null(b, ev->origin, ev->origin_len);
+    key(b, "kind"); cs_jbuf_cstr(b, ev->kind);
+    key(b, "verdict"); cs_jbuf_cstr(b, ev->verdict);
+    key(b, "reason"); cs_jbuf_cstr(b, ev->reason);
+    key(b, "message"); cs_jbuf_cstr(b, ev->message);
+    key(b, "chrome"); cs_jbuf_cstr(b, ev->chrome);
+    key(b, "hint"); cs_jbuf_cstr(b, ev->hint);
     /* beyond the contract */
-    key(out, "end"); cs_json_cstr(out, txn_end_name(t->end));
-    if (t->interim_status)
-        fprintf(out, ",\"interim_status\":%d", t->interim_status);
+    key(b, "end"); cs_jbuf_cstr(b, txn_end_name(t->end));
+    if (t->interim_status) {
+        cs_jbuf_lit(b, ",\"interim_status\":");
+        cs_jbuf_int(b, t->interim_status);
+    }
     if (ev->credentials) {
-        key(out, "credentials"); cs_json_cstr(out, ev->credentials);
+        key(b, "credentials"); cs_jbuf_cstr(b, ev->credentials);
     }
     if (ev->judged_both) {
-        fprintf(out, ",\"browsers_disagree\":%s", ev->browsers_disagree ? "true" : "false");
-        browser_view(out, "firefox", &ev->firefox);
-        browser_view(out, "chromium", &ev->chromium);
+        if (ev->browsers_disagree)
+            cs_jbuf_lit(b, ",\"browsers_disagree\":true");
+        else
+            cs_jbuf_lit(b, ",\"browsers_disagree\":false");
+        browser_view(b, "firefox", &ev->firefox);
+        browser_view(b, "chromium", &ev->chromium);
     }
     if (ev->depends_on_credentials) {
-        fputs(",\"depends_on_credentials\":true", out);
-        key(out, "alt_reason"); cs_json_cstr(out, ev->alt_reason);
+        cs_jbuf_lit(b, ",\"depends_on_credentials\":true");
+        key(b, "alt_reason"); cs_jbuf_cstr(b, ev->alt_reason);
     }
-    if (ev->preflight_frame)
-        fprintf(out, ",\"preflight_frame\":%" PRIu64, ev->preflight_frame);
+    if (ev->preflight_frame) {
+        cs_jbuf_lit(b, ",\"preflight_frame\":");
+        cs_jbuf_u64(b, ev->preflight_frame);
+    }
     if (ev->note) {
-        key(out, "note"); cs_json_cstr(out, ev->note);
+        key(b, "note"); cs_jbuf_cstr(b, ev->note);
     }
     if (ev->n_warnings) {
-        key(out, "warnings");
-        putc('[', out);
+        key(b, "warnings");
+        cs_jbuf_c(b, '[');
         for (unsigned i = 0; i < ev->n_warnings; i++) {
-            if (i) putc(',', out);
-            cs_json_cstr(out, ev->warnings[i]);
+            if (i) cs_jbuf_c(b, ',');
+            cs_jbuf_cstr(b, ev->warnings[i]);
         }
-        putc(']', out);
+        cs_jbuf_c(b, ']');
     }
-    fputs("}\n", out);
+    cs_jbuf_lit(b, "}\n");
+    cs_jbuf_flush(b);
 }
 
 static void num(FILE *out, const char *k, uint64_t v)
