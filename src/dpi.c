@@ -9,10 +9,33 @@
 
 #include "dpi.h"
 
+/* The detection module is built on first use: nDPI's tables cost ~7 MB of
+ * resident memory and ~60 M instructions to set up, which a capture of
+ * nothing but HTTP (or a SYN flood) never needs. */
 struct cs_dpi {
     struct ndpi_detection_module_struct *mod;
     uint32_t flow_size;
+    bool failed;                  /* initialisation was tried and failed */
 };
+
+static bool dpi_ready(struct cs_dpi *d)
+{
+    if (d->mod)
+        return true;
+    if (d->failed)
+        return false;
+    d->mod = ndpi_init_detection_module(ndpi_no_prefs);
+    if (!d->mod) {
+        d->failed = true;
+        return false;
+    }
+    NDPI_PROTOCOL_BITMASK all;
+    NDPI_BITMASK_SET_ALL(all);
+    ndpi_set_protocol_detection_bitmask2(d->mod, &all);
+    ndpi_finalize_initialization(d->mod);
+    d->flow_size = ndpi_detection_get_sizeof_ndpi_flow_struct();
+    return true;
+}
 
 struct cs_dpi_flow {
     unsigned packets;
@@ -28,17 +51,6 @@ struct cs_dpi *cs_dpi_new(char *errbuf, unsigned errlen)
         snprintf(errbuf, errlen, "out of memory");
         return NULL;
     }
-    d->mod = ndpi_init_detection_module(ndpi_no_prefs);
-    if (!d->mod) {
-        snprintf(errbuf, errlen, "nDPI: cannot initialise the detection module");
-        free(d);
-        return NULL;
-    }
-    NDPI_PROTOCOL_BITMASK all;
-    NDPI_BITMASK_SET_ALL(all);
-    ndpi_set_protocol_detection_bitmask2(d->mod, &all);
-    ndpi_finalize_initialization(d->mod);
-    d->flow_size = ndpi_detection_get_sizeof_ndpi_flow_struct();
     return d;
 }
 
@@ -46,12 +58,15 @@ void cs_dpi_free(struct cs_dpi *d)
 {
     if (!d)
         return;
-    ndpi_exit_detection_module(d->mod);
+    if (d->mod)
+        ndpi_exit_detection_module(d->mod);
     free(d);
 }
 
 struct cs_dpi_flow *cs_dpi_flow_new(struct cs_dpi *d)
 {
+    if (!dpi_ready(d))
+        return NULL;
     struct cs_dpi_flow *f = calloc(1, sizeof(*f));
     if (!f)
         return NULL;

@@ -25,7 +25,8 @@ struct cs_dpi_result {
     bool guessed;                 /* nDPI gave up and guessed (from the port) */
 };
 
-/* NULL when nDPI cannot be initialised (errbuf says why). */
+/* NULL only when out of memory (errbuf says why).  nDPI itself is set up on
+ * the first cs_dpi_flow_new(), which returns NULL if that fails. */
 struct cs_dpi *cs_dpi_new(char *errbuf, unsigned errlen);
 void cs_dpi_free(struct cs_dpi *d);
 
