@@ -518,6 +518,20 @@ def main():
         for b in browsers:
             f.write(f"{b}\t{versions[b]}\n")
     bad = compare.compare(compare.read_truth(truth_path), pcaps, os.path.join(ROOT, "corscope"))
+    # corscope -i lo ran during each browser run: it must say what -r says
+    for b in browsers:
+        live_path = os.path.join(out, f"{b}-live.json")
+        if not os.path.exists(live_path) or not os.path.getsize(live_path):
+            log(f"{b}: no live corscope output")
+            continue
+        with open(live_path) as f:
+            live = compare.scenario_outcomes([json.loads(l) for l in f if l.startswith("{")], b)
+        offline = compare.scenario_outcomes(compare.corscope_events(pcaps[b], os.path.join(ROOT, "corscope")), b)
+        diff = [n for n in names if live.get(n, ["-"])[0] != offline.get(n, ["-"])[0]]
+        for n in diff:
+            print(f"live/offline differ ({b}) {n}: -i lo {live.get(n, ['-'])[0]}, -r {offline.get(n, ['-'])[0]}")
+        print(f"corscope -i lo vs -r ({b}): {len(names) - len(diff)} agree, {len(diff)} differ")
+        bad += len(diff)
     if do_commit:
         dest = os.path.join(ROOT, "pcaps", "browser")
         os.makedirs(dest, exist_ok=True)
