@@ -29,7 +29,7 @@ LIB       := $(BUILD)/libcorscope.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps deps-test check unit golden e2e demo bench fuzz install clean
+.PHONY: all deps deps-test check check-browser unit golden e2e demo bench fuzz install clean
 
 all: corscope
 
@@ -64,6 +64,11 @@ unit: $(UNIT_BINS)
 check: $(BUILD)/.deps-test corscope $(UNIT_BINS)
 	@BUILD=$(BUILD) CC='$(CC)' CS_CFLAGS='$(filter-out -DCORSCOPE_VERSION=%,$(CFLAGS))' \
 	    CS_LDFLAGS='$(LDFLAGS)' tests/run-all.sh
+
+# The real browsers (Debian's firefox-esr and chromium, installed when
+# missing) judge the scenarios; corscope must agree (tests/browser/).
+check-browser: $(BUILD)/.deps-test corscope
+	tests/browser/run.sh
 
 demo: corscope
 	./corscope -r pcaps/demo.pcap
