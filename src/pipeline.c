@@ -69,15 +69,30 @@ static void on_txn(void *ctx, const struct cs_http_txn *t)
         app->pipe->hooks.on_txn(app->pipe->hook_ctx, app->flow, t);
 }
 
+/* A flow's flow_app is allocated with its first payload, not at creation:
+ * half-open and empty connections (a SYN flood) then cost only their
+ * struct cs_flow.  Until then f->app is NULL, which every callback takes as
+ * "undecided, nothing seen". */
 static void on_new(void *ctx, struct cs_flow *f)
 {
-    struct cs_pipeline *p = ctx;
-    struct flow_app *app = calloc(1, sizeof(*app));
+    (void)ctx;
+    f->app = NULL;
+}
+
+/* f's flow_app, allocated on first use; NULL when out of memory (the flow
+ * then goes unanalysed). */
+static struct flow_app *app_for(struct cs_pipeline *p, struct cs_flow *f)
+{
+    struct flow_app *app = f->app;
+    if (app)
+        return app;
+    app = calloc(1, sizeof(*app));
     if (!app)
-        return;            /* the flow goes unanalysed; everything checks f->app */
+        return NULL;
     app->pipe = p;
     app->flow = f;
     f->app = app;
+    return app;
 }
 
 static void become_http(struct flow_app *app)
@@ -110,7 +125,11 @@ static void on_packet(void *ctx, struct cs_flow *f, int dir, const struct cs_seg
     struct cs_pipeline *p = ctx;
     struct flow_app *app = f->app;
     (void)dir;
-    if (!app || app->kind == APP_HTTP || app->dpi_done || !p->dpi)
+    if (!app) {
+        if (s->payload_len == 0 || !p->dpi || !(app = app_for(p, f)))
+            return;
+    }
+    if (app->kind == APP_HTTP || app->dpi_done || !p->dpi)
         return;
     if (!app->dpi) {
         if (s->payload_len == 0)
@@ -199,9 +218,10 @@ static void decide(struct flow_app *app, int dir, const struct cs_stream_event *
 static void on_stream(void *ctx, struct cs_flow *f, int dir, const struct cs_stream_event *ev)
 {
     struct flow_app *app = f->app;
-    (void)ctx;
-    if (!app)
-        return;
+    if (!app) {
+        if (ev->kind != CS_STREAM_DATA || ev->len == 0 || !(app = app_for(ctx, f)))
+            return;
+    }
     if (ev->kind == CS_STREAM_DATA && ev->len > 0)
         app->info.had_data = true;
     if (app->kind == APP_UNDECIDED && ev->kind == CS_STREAM_DATA && ev->len > 0)
@@ -250,15 +270,14 @@ static void on_end(void *ctx, struct cs_flow *f, enum cs_flow_end why)
 {
     struct cs_pipeline *p = ctx;
     struct flow_app *app = f->app;
-    if (!app)
-        return;
-    if (app->http) {
+    static const struct cs_flow_info nothing_seen;
+    if (app && app->http) {
         cs_http_conn_finish(app->http, txn_end_for(why), f->last_frame, f->last_ts);
         app->http = NULL;
     }
-    if (app->kind == APP_HTTP) {
+    if (app && app->kind == APP_HTTP) {
         p->stats.http_flows++;
-    } else if (app->info.had_data) {
+    } else if (app && app->info.had_data) {
         dpi_conclude(p, app);
         p->stats.other_flows++;
         count_protocol(p, &app->info.proto);
@@ -272,7 +291,9 @@ static void on_end(void *ctx, struct cs_flow *f, enum cs_flow_end why)
         }
     }
     if (p->hooks.on_flow_end)
-        p->hooks.on_flow_end(p->hook_ctx, f, why, &app->info);
+        p->hooks.on_flow_end(p->hook_ctx, f, why, app ? &app->info : &nothing_seen);
+    if (!app)
+        return;
     cs_dpi_flow_free(app->dpi);
     held_free(app);
     free(app);
