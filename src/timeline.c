@@ -45,6 +45,11 @@ struct last_failure {
 struct cs_timeline {
     struct pending pending[CS_TL_MAX_PENDING];
     struct cache_entry cache[2][CS_TL_MAX_CACHE];
+    /* Key hashes beside the tables, 0 for an unused slot: a lookup scans
+     * these few cache lines and compares strings only where one matches,
+     * instead of touching every ~900-byte entry. */
+    uint64_t pending_key[CS_TL_MAX_PENDING];     /* client, origin, url, method */
+    uint64_t cache_key[2][CS_TL_MAX_CACHE];      /* client, origin, url */
     struct last_failure failures[CS_TL_MAX_FAILURES];
     uint64_t counter;
     struct cs_timeline_stats stats;
@@ -63,6 +68,32 @@ void cs_timeline_free(struct cs_timeline *tl)
 const struct cs_timeline_stats *cs_timeline_stats(const struct cs_timeline *tl)
 {
     return &tl->stats;
+}
+
+/* FNV-1a over the key parts, never 0 (0 marks an unused slot). */
+static uint64_t key_mix(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return (h * 0x100000001b3ull) ^ n;
+}
+
+static uint64_t cache_hash(const struct cs_addr *client, const char *origin, size_t origin_len,
+                           const char *url)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    h = key_mix(h, &client->family, 1);
+    h = key_mix(h, client->bytes, 16);
+    h = key_mix(h, origin, origin_len);
+    h = key_mix(h, url, strlen(url));
+    return h | 1;
+}
+
+static uint64_t pending_hash(const struct cs_addr *client, const char *origin, size_t origin_len,
+                             const char *url, const char *method, size_t method_len)
+{
+    return key_mix(cache_hash(client, origin, origin_len, url), method, method_len) | 1;
 }
 
 /* Copies (s, len) into a fixed buffer; false if it did not fit (such keys
@@ -120,7 +151,10 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
 
     /* The newest announced preflight for this very request. */
     struct pending *best = NULL;
+    uint64_t pk = pending_hash(client, origin, origin_len, url, req->method, req->method_len);
     for (size_t i = 0; i < CS_TL_MAX_PENDING; i++) {
+        if (tl->pending_key[i] != pk)
+            continue;
         struct pending *p = &tl->pending[i];
         if (!p->used || !cs_addr_equal(&p->client, client) || p->ts > ts)
             continue;
@@ -148,6 +182,7 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
                      "Sent although its preflight (frame %llu) failed: a browser would not have sent it.",
                      (unsigned long long)best->frame);
         best->used = false;  /* one preflight announces one request */
+        tl->pending_key[best - tl->pending] = 0;
         tl->stats.preflights_linked++;
         return;
     }
@@ -159,10 +194,13 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
     corscope_cred cred = facts->credentials == CORSCOPE_CRED_INCLUDE ? CORSCOPE_CRED_INCLUDE
                                                                      : CORSCOPE_CRED_OMIT;
     const struct cache_entry *hit[2] = { NULL, NULL };
+    uint64_t ck = cache_hash(client, origin, origin_len, url);
     for (int b = 0; b < 2; b++) {
         if (b == CORSCOPE_FIREFOX && url_host_is_ip_literal(url))
             continue;
         for (size_t i = 0; i < CS_TL_MAX_CACHE; i++) {
+            if (tl->cache_key[b][i] != ck)
+                continue;
             const struct cache_entry *e = &tl->cache[b][i];
             if (!e->used || !cs_addr_equal(&e->client, client) || e->expires < ts ||
                 !key_eq(e->origin, origin, origin_len) || strcmp(e->url, url) != 0)
@@ -231,6 +269,8 @@ static void cache_put(struct cs_timeline *tl, int b, const struct cs_addr *clien
     slot->client = *client;
     snprintf(slot->origin, sizeof(slot->origin), "%s", origin);
     snprintf(slot->url, sizeof(slot->url), "%s", url);
+    tl->cache_key[b][slot - tl->cache[b]] = cache_hash(client, slot->origin, strlen(slot->origin),
+                                                       slot->url);
     slot->result = *r;
     slot->expires = ts + (cs_time_ns)r->max_age[b] * 1000000000LL;
     slot->frame = frame;
@@ -258,6 +298,8 @@ void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *c
         struct pending *slot = pending_slot(tl);
         *slot = p;
         slot->age = ++tl->counter;
+        tl->pending_key[slot - tl->pending] =
+            pending_hash(client, p.origin, strlen(p.origin), p.url, p.method, strlen(p.method));
     }
 
     if (!ff_ok || !cr_ok) {
