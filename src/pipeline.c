@@ -29,15 +29,16 @@ struct undecided_event {
 };
 
 struct undecided {
-    uint8_t *buf;                  /* CS_UNDECIDED_BYTES, allocated on first use */
     uint32_t len, n;
     struct undecided_event ev[CS_UNDECIDED_EVENTS];
+    uint8_t buf[CS_UNDECIDED_BYTES];
 };
 
 struct flow_app {
     enum app_kind kind;
     bool spoke[2];                 /* direction delivered data while undecided */
-    struct undecided held[2];      /* C2S: that data, replayed if the server proves HTTP */
+    struct undecided *held;        /* client data while undecided (allocated on first
+                                    * use), replayed if the server proves HTTP */
     struct cs_http_conn *http;
     struct cs_dpi_flow *dpi;       /* while nDPI is still deciding */
     bool dpi_done;
@@ -149,19 +150,17 @@ static void on_packet(void *ctx, struct cs_flow *f, int dir, const struct cs_seg
 
 static void held_free(struct flow_app *app)
 {
-    for (int d = 0; d < 2; d++) {
-        free(app->held[d].buf);
-        app->held[d].buf = NULL;
-        app->held[d].len = app->held[d].n = 0;
-    }
+    free(app->held);
+    app->held = NULL;
 }
 
-/* Keeps a copy of an undecided data event, if it fits the bounds. */
-static void held_add(struct undecided *u, const struct cs_stream_event *ev)
+/* Keeps a copy of an undecided client data event, if it fits the bounds. */
+static void held_add(struct flow_app *app, const struct cs_stream_event *ev)
 {
-    if (u->n == CS_UNDECIDED_EVENTS || ev->len > CS_UNDECIDED_BYTES - u->len)
+    if (!app->held && !(app->held = calloc(1, sizeof *app->held)))
         return;
-    if (!u->buf && !(u->buf = malloc(CS_UNDECIDED_BYTES)))
+    struct undecided *u = app->held;
+    if (u->n == CS_UNDECIDED_EVENTS || ev->len > CS_UNDECIDED_BYTES - u->len)
         return;
     memcpy(u->buf + u->len, ev->data, ev->len);
     u->ev[u->n++] = (struct undecided_event){ u->len, ev->len, ev->frame, ev->ts };
@@ -178,8 +177,8 @@ static void held_add(struct undecided *u, const struct cs_stream_event *ev)
  * response. */
 static void held_replay_client(struct flow_app *app)
 {
-    struct undecided *u = &app->held[CS_DIR_C2S];
-    if (app->http && u->n > 0 && u->buf[u->len - 1] == '\n') {
+    struct undecided *u = app->held;
+    if (app->http && u && u->n > 0 && u->buf[u->len - 1] == '\n') {
         for (uint32_t i = 0; i < u->n; i++) {
             const struct undecided_event *e = &u->ev[i];
             struct cs_stream_event ev = {
@@ -208,7 +207,7 @@ static void decide(struct flow_app *app, int dir, const struct cs_stream_event *
     }
     app->spoke[dir] = true;
     if (dir == CS_DIR_C2S)
-        held_add(&app->held[dir], ev);
+        held_add(app, ev);
     if (app->spoke[CS_DIR_C2S] && app->spoke[CS_DIR_S2C]) {
         app->kind = APP_OTHER;   /* nDPI keeps looking at packets until it decides */
         held_free(app);
