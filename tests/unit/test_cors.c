@@ -485,16 +485,14 @@ static const struct msgcase msgs[] = {
      FFP "CORS header \xe2\x80\x98" "Access-Control-Allow-Origin\xe2\x80\x99 missing). Status code: 404.",
      "Access to fetch at 'http://api.example/data' from origin 'https://app.example' has been "
      "blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested "
-     "resource. If an opaque response serves your needs, set the request's mode to 'no-cors' to "
-     "fetch the resource with CORS disabled."},
+     "resource."},   /* Chromium 156: no "opaque response" sentence */
     {GET, "200\nAccess-Control-Allow-Origin: https://a, https://c\n", OMIT, NOFAIL,
      FFP "CORS header \xe2\x80\x98" "Access-Control-Allow-Origin\xe2\x80\x99 does not match "
          "\xe2\x80\x98https://a, https://c\xe2\x80\x99).",
      "Access to fetch at 'http://api.example/data' from origin 'https://app.example' has been "
      "blocked by CORS policy: The 'Access-Control-Allow-Origin' header contains multiple values "
      "'https://a, https://c', but only one is allowed. Have the server send the header with a "
-     "valid value, or, if an opaque response serves your needs, set the request's mode to "
-     "'no-cors' to fetch the resource with CORS disabled."},
+     "valid value."},
     {GETC, "200\n" STAR, UNK, NOFAIL,
      "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource "
      "at \xe2\x80\x98http://api.example/data\xe2\x80\x99. (Reason: Credential is not supported if "
