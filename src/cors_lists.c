@@ -15,28 +15,43 @@ static char lower(char c)
     return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
+/* Both compare in one pass that stops at the first difference (no strlen
+ * of b first): they run for every header name against every name the
+ * checks look for, the classifier's hottest loop. */
 bool cs_cors_ieq(const char *a, size_t alen, const char *b)
 {
-    size_t blen = strlen(b);
-    if (alen != blen)
-        return false;
     for (size_t i = 0; i < alen; i++)
-        if (lower(a[i]) != lower(b[i]))
+        if (b[i] == '\0' || lower(a[i]) != lower(b[i]))
             return false;
-    return true;
+    return b[alen] == '\0';
 }
 
 bool cs_cors_eq(const char *a, size_t alen, const char *b)
 {
-    size_t blen = strlen(b);
-    return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+    for (size_t i = 0; i < alen; i++)
+        if (b[i] == '\0' || a[i] != b[i])
+            return false;
+    return b[alen] == '\0';
+}
+
+/* Is this header line named `name` (nlen = strlen(name))?  Lengths first:
+ * most lines are rejected without touching a byte. */
+static inline bool named(const corscope_header *h, const char *name, size_t nlen)
+{
+    if (h->name_len != nlen)
+        return false;
+    for (size_t i = 0; i < nlen; i++)
+        if (lower(h->name[i]) != lower(name[i]))
+            return false;
+    return true;
 }
 
 size_t cs_cors_count(const corscope_header *h, size_t n, const char *name)
 {
     size_t c = 0;
+    size_t nlen = strlen(name);
     for (size_t i = 0; i < n; i++)
-        if (cs_cors_ieq(h[i].name, h[i].name_len, name))
+        if (named(&h[i], name, nlen))
             c++;
     return c;
 }
@@ -52,8 +67,9 @@ size_t cs_cors_count_exact(const corscope_header *h, size_t n, const char *name)
 
 const corscope_header *cs_cors_find(const corscope_header *h, size_t n, const char *name)
 {
+    size_t nlen = strlen(name);
     for (size_t i = 0; i < n; i++)
-        if (cs_cors_ieq(h[i].name, h[i].name_len, name))
+        if (named(&h[i], name, nlen))
             return &h[i];
     return NULL;
 }
@@ -63,10 +79,10 @@ const corscope_header *cs_cors_find(const corscope_header *h, size_t n, const ch
 bool cs_cors_merged_eq(const corscope_header *h, size_t n, const char *name,
                        const char *s, size_t slen)
 {
-    size_t off = 0;
+    size_t off = 0, nlen = strlen(name);
     bool seen = false;
     for (size_t i = 0; i < n; i++) {
-        if (!cs_cors_ieq(h[i].name, h[i].name_len, name))
+        if (!named(&h[i], name, nlen))
             continue;
         if (seen) {
             if (slen - off < 2 || memcmp(s + off, ", ", 2) != 0)
@@ -87,9 +103,10 @@ long cs_cors_merged_copy(const corscope_header *h, size_t n, const char *name,
 {
     struct cs_sbuf b;
     long total = -1;
+    size_t nlen = strlen(name);
     cs_sb_init(&b, buf, size);
     for (size_t i = 0; i < n; i++) {
-        if (!cs_cors_ieq(h[i].name, h[i].name_len, name))
+        if (!named(&h[i], name, nlen))
             continue;
         if (total >= 0) {
             cs_sb_add(&b, ", ", 2);
@@ -105,9 +122,9 @@ long cs_cors_merged_copy(const corscope_header *h, size_t n, const char *name,
 
 bool cs_cors_merged_has(const corscope_header *h, size_t n, const char *name, char c)
 {
-    size_t lines = 0;
+    size_t lines = 0, nlen = strlen(name);
     for (size_t i = 0; i < n; i++) {
-        if (!cs_cors_ieq(h[i].name, h[i].name_len, name))
+        if (!named(&h[i], name, nlen))
             continue;
         if (++lines > 1 && (c == ',' || c == ' '))
             return true;  /* the ", " join */
@@ -140,9 +157,10 @@ static bool is_ws(char c)
 bool cs_cors_list_next(const corscope_header *h, size_t n, const char *name,
                        size_t *line, size_t *pos, const char **tok, size_t *toklen)
 {
+    size_t nlen = strlen(name);
     for (; *line < n; (*line)++, *pos = 0) {
         const corscope_header *hd = &h[*line];
-        if (!cs_cors_ieq(hd->name, hd->name_len, name))
+        if (!named(hd, name, nlen))
             continue;
         while (*pos < hd->value_len) {
             size_t start = *pos, end = start;

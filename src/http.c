@@ -405,6 +405,15 @@ static void complete_block(struct cs_http_conn *c, int dir, struct cs_http_dir *
     d->line_bytes = 0;
     d->first_done = false;
     d->msg_flags = 0;
+    /* Between messages a direction holds no bytes: give the buffers back, so
+     * thousands of idle keep-alive connections cost no header memory (the
+     * next message allocates again; malloc's size classes make that cheap). */
+    free(d->buf);
+    d->buf = NULL;
+    d->cap = 0;
+    free(d->hdrs);
+    d->hdrs = NULL;
+    d->hcap = 0;
 }
 
 /* The server's answer to an HTTP/0.9 request: the rest of the stream, with
