@@ -22,11 +22,19 @@ struct cs_ex {
     bool preflight;
     const char *acrm;
     size_t acrm_len;
+    struct cs_req_index rq;     /* the request's CORS lines, found once */
+    struct cs_resp_index rs;    /* the response's (zero without a response) */
 };
 
 static char lower(char c)
 {
     return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+/* The first line of a field, or NULL when absent. */
+static const corscope_header *first_line(struct cs_span s)
+{
+    return s.n ? s.h : NULL;
 }
 
 /* ---- same-origin (§1.1) ---- */
@@ -101,13 +109,15 @@ static bool mem_ieq2(const char *a, size_t al, const char *b, size_t bl)
     return true;
 }
 
-static bool same_origin(const corscope_request *req, const char *origin, size_t olen)
+static bool same_origin(const struct cs_ex *x)
 {
+    const corscope_request *req = x->req;
     struct cs_origin o, t;
     const char *host;
     size_t hlen;
     bool abs;
-    if (!parse_origin(origin, olen, &o) || !cs_cors_request_host(req, &host, &hlen, &abs))
+    if (!parse_origin(x->origin, x->origin_len, &o) ||
+        !cs_cors_request_host_at(req, first_line(x->rq.host), &host, &hlen, &abs))
         return false;
     t.scheme = abs ? req->target : "http";
     t.scheme_len = 4;
@@ -121,11 +131,10 @@ static bool same_origin(const corscope_request *req, const char *origin, size_t 
 
 /* ---- small predicates ---- */
 
-static bool is_redirect(const corscope_response *r)
+static bool is_redirect(const struct cs_ex *x)
 {
-    int s = r->status;
-    return (s == 301 || s == 302 || s == 303 || s == 307 || s == 308) &&
-           cs_cors_find(r->headers, r->n_headers, "Location");
+    int s = x->resp->status;
+    return (s == 301 || s == 302 || s == 303 || s == 307 || s == 308) && x->rs.location.n;
 }
 
 static bool ok_status(int s)
@@ -133,9 +142,9 @@ static bool ok_status(int s)
     return s >= 200 && s <= 299;
 }
 
-static bool merged_is(const corscope_response *r, const char *name, const char *s, size_t len)
+static bool merged_is(struct cs_span f, const char *name, const char *s, size_t len)
 {
-    return cs_cors_merged_eq(r->headers, r->n_headers, name, s, len);
+    return cs_cors_merged_eq(f.h, f.n, name, s, len);
 }
 
 /* Chromium's "is a valid URL to GURL", approximated: a scheme, and for the
@@ -218,26 +227,26 @@ static void set_out(struct cs_outcome *o, corscope_outcome v, enum cs_reason r, 
 /* §2.3 steps 6-10 (CheckRequestApproved).  Returns true when it passes. */
 static bool ff_access(const struct cs_ex *x, bool cred, struct cs_outcome *o)
 {
-    const corscope_response *r = x->resp;
-    if (cs_cors_count_exact(r->headers, r->n_headers, ACAO) > 1) {
+    struct cs_span acao = x->rs.acao;
+    if (cs_cors_count_exact(CS_SPAN(acao), ACAO) > 1) {
         set_out(o, CORSCOPE_BLOCKED, CS_R_MULTIPLE_ACAO, CS_C_NONE);
         return false;
     }
-    if (cs_cors_count(r->headers, r->n_headers, ACAO) == 0) {
+    if (cs_cors_count(CS_SPAN(acao), ACAO) == 0) {
         set_out(o, CORSCOPE_BLOCKED, CS_R_MISSING_ACAO, CS_C_NONE);
         return false;
     }
-    bool star = merged_is(r, ACAO, "*", 1);
+    bool star = merged_is(acao, ACAO, "*", 1);
     if (cred && star) {
         set_out(o, CORSCOPE_BLOCKED, CS_R_NOT_SUPPORTING_CRED, CS_C_NONE);
         return false;
     }
-    if ((cred || !star) && !merged_is(r, ACAO, x->origin, x->origin_len)) {
+    if ((cred || !star) && !merged_is(acao, ACAO, x->origin, x->origin_len)) {
         set_out(o, CORSCOPE_BLOCKED, CS_R_ACAO_MISMATCH, CS_C_NONE);
         o->param_is_acao = true;
         return false;
     }
-    if (cred && !merged_is(r, ACAC, "true", 4)) {
+    if (cred && !merged_is(x->rs.acac, ACAC, "true", 4)) {
         set_out(o, CORSCOPE_BLOCKED, CS_R_MISSING_ACAC, CS_C_NONE);
         return false;
     }
@@ -259,12 +268,12 @@ static int lower_cmp(const char *a, size_t al, const char *b, size_t bl)
 static void ff_preflight(const struct cs_ex *x, bool cred, struct cs_outcome *o)
 {
     const corscope_response *r = x->resp;
-    const corscope_header *h = r->headers;
-    size_t n = r->n_headers, tl, line = 0, pos = 0;
+    struct cs_span acam = x->rs.acam, acah = x->rs.acah;
+    size_t tl, line = 0, pos = 0;
     const char *t;
     if (!ff_access(x, cred, o))
         return;
-    if (is_redirect(r)) {
+    if (is_redirect(x)) {
         set_out(o, CORSCOPE_BLOCKED, CS_R_EXTERNAL_REDIRECT, CS_C_NONE);
         return;
     }
@@ -272,7 +281,7 @@ static void ff_preflight(const struct cs_ex *x, bool cred, struct cs_outcome *o)
         set_out(o, CORSCOPE_BLOCKED, CS_R_PREFLIGHT_FAILED, CS_C_NONE);
         return;
     }
-    if (cs_cors_list_bad_token(h, n, ACAM, &t, &tl)) {
+    if (cs_cors_list_bad_token(CS_SPAN(acam), ACAM, &t, &tl)) {
         set_out(o, CORSCOPE_BLOCKED, CS_R_INVALID_METHOD, CS_C_NONE);
         o->param = t;
         o->param_len = tl;
@@ -281,23 +290,22 @@ static void ff_preflight(const struct cs_ex *x, bool cred, struct cs_outcome *o)
     const char *m = x->acrm;
     size_t ml = x->acrm_len;
     if (!cs_cors_eq(m, ml, "GET") && !cs_cors_eq(m, ml, "HEAD") && !cs_cors_eq(m, ml, "POST") &&
-        !cs_cors_list_has(h, n, ACAM, m, ml, false) &&
-        !(!cred && cs_cors_list_has(h, n, ACAM, "*", 1, false))) {
+        !cs_cors_list_has(CS_SPAN(acam), ACAM, m, ml, false) &&
+        !(!cred && cs_cors_list_has(CS_SPAN(acam), ACAM, "*", 1, false))) {
         set_out(o, CORSCOPE_BLOCKED, CS_R_METHOD_NOT_FOUND, CS_C_NONE);
         return;
     }
-    if (cs_cors_list_bad_token(h, n, ACAH, &t, &tl)) {
+    if (cs_cors_list_bad_token(CS_SPAN(acah), ACAH, &t, &tl)) {
         set_out(o, CORSCOPE_BLOCKED, CS_R_INVALID_HEADER, CS_C_NONE);
         o->param = t;
         o->param_len = tl;
         return;
     }
-    bool wild = !cred && cs_cors_list_has(h, n, ACAH, "*", 1, false);
+    bool wild = !cred && cs_cors_list_has(CS_SPAN(acah), ACAH, "*", 1, false);
     const char *miss = NULL;
     size_t miss_len = 0;
-    const corscope_request *q = x->req;
-    while (cs_cors_list_next(q->headers, q->n_headers, ACRH, &line, &pos, &t, &tl)) {
-        if (cs_cors_list_has(h, n, ACAH, t, tl, true))
+    while (cs_cors_list_next(CS_SPAN(x->rq.acrh), ACRH, &line, &pos, &t, &tl)) {
+        if (cs_cors_list_has(CS_SPAN(acah), ACAH, t, tl, true))
             continue;
         if (wild) {
             if (cs_cors_ieq(t, tl, "authorization"))
@@ -325,9 +333,9 @@ static void ff_actual(const struct cs_ex *x, bool cred, struct cs_outcome *o)
     if (!ff_access(x, cred, o))
         return;
     set_out(o, CORSCOPE_ALLOWED, CS_R_NONE, CS_C_NONE);
-    if (!is_redirect(x->resp))
+    if (!is_redirect(x))
         return;
-    switch (location_kind(cs_cors_find(x->resp->headers, x->resp->n_headers, "Location"))) {
+    switch (location_kind(x->rs.location.h)) {
     case LOC_USERINFO:
     case LOC_DATA_FILE:
     case LOC_JAVASCRIPT:
@@ -349,11 +357,11 @@ static void ff_actual(const struct cs_ex *x, bool cred, struct cs_outcome *o)
  * variant.  Returns true when it passes. */
 static bool ch_access(const struct cs_ex *x, bool cred, struct cs_outcome *o)
 {
-    const corscope_response *r = x->resp;
     enum cs_chrome c = CS_C_NONE;
     enum cs_reason fr = CS_R_NONE;
-    size_t lines = cs_cors_count(r->headers, r->n_headers, ACAO);
-    if (merged_is(r, ACAO, "*", 1)) {
+    struct cs_span acao = x->rs.acao;
+    size_t lines = cs_cors_count(CS_SPAN(acao), ACAO);
+    if (merged_is(acao, ACAO, "*", 1)) {
         if (!cred)
             return true;
         c = CS_C_WILDCARD;
@@ -361,19 +369,19 @@ static bool ch_access(const struct cs_ex *x, bool cred, struct cs_outcome *o)
     } else if (lines == 0) {
         c = CS_C_MISSING_ACAO;
         fr = CS_R_MISSING_ACAO;
-    } else if (!merged_is(r, ACAO, x->origin, x->origin_len)) {
+    } else if (!merged_is(acao, ACAO, x->origin, x->origin_len)) {
         fr = lines > 1 ? CS_R_MULTIPLE_ACAO : CS_R_ACAO_MISMATCH;
-        if (cs_cors_merged_has(r->headers, r->n_headers, ACAO, ' ') ||
-            cs_cors_merged_has(r->headers, r->n_headers, ACAO, ','))
+        if (cs_cors_merged_has(CS_SPAN(acao), ACAO, ' ') ||
+            cs_cors_merged_has(CS_SPAN(acao), ACAO, ','))
             c = CS_C_MULTIPLE;
-        else if (merged_is(r, ACAO, "null", 4))
+        else if (merged_is(acao, ACAO, "null", 4))
             c = CS_C_MISMATCH;
         else {
-            const corscope_header *v = cs_cors_find(r->headers, r->n_headers, ACAO);
+            const corscope_header *v = acao.h;
             c = gurl_valid(v->value, v->value_len) ? CS_C_MISMATCH : CS_C_INVALID_ACAO;
         }
         o->param_is_acao = true;
-    } else if (cred && !merged_is(r, ACAC, "true", 4)) {
+    } else if (cred && !merged_is(x->rs.acac, ACAC, "true", 4)) {
         c = CS_C_INVALID_ACAC;
         fr = CS_R_MISSING_ACAC;
         o->param_is_acac = true;
@@ -392,10 +400,10 @@ static bool ch_access(const struct cs_ex *x, bool cred, struct cs_outcome *o)
 static void ch_preflight(const struct cs_ex *x, bool cred, struct cs_outcome *o)
 {
     const corscope_response *r = x->resp;
-    const corscope_header *h = r->headers;
-    size_t n = r->n_headers, tl, line = 0, pos = 0;
+    struct cs_span acam = x->rs.acam, acah = x->rs.acah;
+    size_t tl, line = 0, pos = 0;
     const char *t;
-    if (is_redirect(r)) {
+    if (is_redirect(x)) {
         set_out(o, CORSCOPE_BLOCKED, CS_R_EXTERNAL_REDIRECT, CS_C_PF_REDIRECT);
         return;
     }
@@ -405,13 +413,13 @@ static void ch_preflight(const struct cs_ex *x, bool cred, struct cs_outcome *o)
         set_out(o, CORSCOPE_BLOCKED, CS_R_PREFLIGHT_FAILED, CS_C_PF_STATUS);
         return;
     }
-    if (cs_cors_list_bad_token(h, n, ACAM, &t, &tl)) {
+    if (cs_cors_list_bad_token(CS_SPAN(acam), ACAM, &t, &tl)) {
         set_out(o, CORSCOPE_BLOCKED, CS_R_INVALID_METHOD, CS_C_INVALID_ACAM);
         o->param = t;
         o->param_len = tl;
         return;
     }
-    if (cs_cors_list_bad_token(h, n, ACAH, &t, &tl)) {
+    if (cs_cors_list_bad_token(CS_SPAN(acah), ACAH, &t, &tl)) {
         set_out(o, CORSCOPE_BLOCKED, CS_R_INVALID_HEADER, CS_C_INVALID_ACAH);
         o->param = t;
         o->param_len = tl;
@@ -420,17 +428,16 @@ static void ch_preflight(const struct cs_ex *x, bool cred, struct cs_outcome *o)
     const char *m = x->acrm;
     size_t ml = x->acrm_len;
     if (!cs_cors_ieq(m, ml, "GET") && !cs_cors_ieq(m, ml, "HEAD") && !cs_cors_ieq(m, ml, "POST") &&
-        !cs_cors_list_has(h, n, ACAM, m, ml, false) &&
-        !(!cred && cs_cors_list_has(h, n, ACAM, "*", 1, false))) {
+        !cs_cors_list_has(CS_SPAN(acam), ACAM, m, ml, false) &&
+        !(!cred && cs_cors_list_has(CS_SPAN(acam), ACAM, "*", 1, false))) {
         set_out(o, CORSCOPE_BLOCKED, CS_R_METHOD_NOT_FOUND, CS_C_METHOD);
         o->param = m;
         o->param_len = ml;
         return;
     }
-    bool wild = !cred && cs_cors_list_has(h, n, ACAH, "*", 1, false);
-    const corscope_request *q = x->req;
-    while (cs_cors_list_next(q->headers, q->n_headers, ACRH, &line, &pos, &t, &tl)) {
-        if (cs_cors_list_has(h, n, ACAH, t, tl, true))
+    bool wild = !cred && cs_cors_list_has(CS_SPAN(acah), ACAH, "*", 1, false);
+    while (cs_cors_list_next(CS_SPAN(x->rq.acrh), ACRH, &line, &pos, &t, &tl)) {
+        if (cs_cors_list_has(CS_SPAN(acah), ACAH, t, tl, true))
             continue;
         if (wild) {
             if (cs_cors_ieq(t, tl, "authorization"))
@@ -456,9 +463,9 @@ static void ch_actual(const struct cs_ex *x, bool cred, struct cs_outcome *o)
     if (!ch_access(x, cred, o))
         return;
     set_out(o, CORSCOPE_ALLOWED, CS_R_NONE, CS_C_NONE);
-    if (!is_redirect(x->resp))
+    if (!is_redirect(x))
         return;
-    switch (location_kind(cs_cors_find(x->resp->headers, x->resp->n_headers, "Location"))) {
+    switch (location_kind(x->rs.location.h)) {
     case LOC_USERINFO:
         set_out(o, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED, CS_C_REDIRECT_CREDENTIALS);
         break;
@@ -551,10 +558,10 @@ static void fill_browser(const struct cs_text_in *in, const struct cs_outcome *o
 }
 
 /* Does some Vary line list Origin (or `*`)? */
-static bool vary_has_origin(const corscope_response *r)
+static bool vary_has_origin(struct cs_span vary)
 {
-    return cs_cors_list_has(r->headers, r->n_headers, "Vary", "origin", 6, true) ||
-           cs_cors_list_has(r->headers, r->n_headers, "Vary", "*", 1, false);
+    return cs_cors_list_has(CS_SPAN(vary), "Vary", "origin", 6, true) ||
+           cs_cors_list_has(CS_SPAN(vary), "Vary", "*", 1, false);
 }
 
 static unsigned lints(const struct cs_ex *x)
@@ -563,24 +570,26 @@ static unsigned lints(const struct cs_ex *x)
     unsigned l = 0;
     if (!r)
         return 0;
-    bool reflect = merged_is(r, ACAO, x->origin, x->origin_len);
-    if (reflect && merged_is(r, ACAC, "true", 4) && !cs_cors_eq(x->origin, x->origin_len, "null"))
+    bool reflect = merged_is(x->rs.acao, ACAO, x->origin, x->origin_len);
+    if (reflect && merged_is(x->rs.acac, ACAC, "true", 4) &&
+        !cs_cors_eq(x->origin, x->origin_len, "null"))
         l |= CORSCOPE_LINT_REFLECTED_CREDENTIALS;
-    if (merged_is(r, ACAO, "null", 4))
+    if (merged_is(x->rs.acao, ACAO, "null", 4))
         l |= CORSCOPE_LINT_NULL_ORIGIN_ALLOWED;
-    if (reflect && !x->preflight && !vary_has_origin(r))
+    if (reflect && !x->preflight && !vary_has_origin(x->rs.vary))
         l |= CORSCOPE_LINT_NO_VARY_ORIGIN;
     return l;
 }
 
-static void build_url(const corscope_request *req, char *buf, size_t size)
+static void build_url(const corscope_request *req, const corscope_header *host_line, char *buf,
+                      size_t size)
 {
     struct cs_sbuf b;
     const char *host = NULL;
     size_t hlen = 0;
     bool abs = false;
     cs_sb_init(&b, buf, size);
-    bool have = cs_cors_request_host(req, &host, &hlen, &abs);
+    bool have = cs_cors_request_host_at(req, host_line, &host, &hlen, &abs);
     if (have && abs) {
         cs_sb_add(&b, req->target, req->target_len);
         return;
@@ -608,22 +617,26 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
     memset(&x, 0, sizeof x);
     x.req = req;
     x.resp = resp;
-    build_url(req, out->url, sizeof out->url);
+    cs_cors_index_request(req, &x.rq);
+    build_url(req, first_line(x.rq.host), out->url, sizeof out->url);
 
-    const corscope_header *origin = cs_cors_find(req->headers, req->n_headers, "Origin");
+    const corscope_header *origin = first_line(x.rq.origin);
     if (!origin) {
         out->kind = CORSCOPE_KIND_NO_CORS;
         return 0;
     }
     x.origin = origin->value;
     x.origin_len = origin->value_len;
-    if (!ctx->redirect_tainted && same_origin(req, x.origin, x.origin_len)) {
+    if (!ctx->redirect_tainted && same_origin(&x)) {
         out->kind = CORSCOPE_KIND_SAME_ORIGIN;
         return 0;
     }
-    x.preflight = corscope_is_preflight(req);
+    if (resp)
+        cs_cors_index_response(resp, &x.rs);
+    /* as corscope_is_preflight() */
+    x.preflight = cs_cors_eq(req->method, req->method_len, "OPTIONS") && x.rq.acrm.n;
     if (x.preflight) {
-        const corscope_header *m = cs_cors_find(req->headers, req->n_headers, ACRM);
+        const corscope_header *m = x.rq.acrm.h;
         x.acrm = m->value;
         x.acrm_len = m->value_len;
         out->kind = CORSCOPE_KIND_PREFLIGHT;
@@ -633,8 +646,7 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
 
     /* §1.2: Cookie on the actual request proves credentials: "include" */
     corscope_cred cred = ctx->credentials;
-    if (cred == CORSCOPE_CRED_UNKNOWN && !x.preflight &&
-        cs_cors_find(req->headers, req->n_headers, "Cookie"))
+    if (cred == CORSCOPE_CRED_UNKNOWN && !x.preflight && x.rq.cookie.n)
         cred = CORSCOPE_CRED_INCLUDE;
     out->credentials = cred;
 
@@ -649,12 +661,9 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         .resp = resp, .failure = ctx->failure, .preflight = x.preflight,
         .acrm = x.acrm, .acrm_len = x.acrm_len,
     };
-    if (resp && is_redirect(resp)) {
-        const corscope_header *loc = cs_cors_find(resp->headers, resp->n_headers, "Location");
-        if (loc) {
-            in.location = loc->value;
-            in.location_len = loc->value_len;
-        }
+    if (resp && is_redirect(&x)) {
+        in.location = x.rs.location.h->value;
+        in.location_len = x.rs.location.h->value_len;
     }
     fill_browser(&in, &ff, true, have_alt ? &ff_alt : NULL, &out->firefox);
     fill_browser(&in, &ch, false, have_alt ? &ch_alt : NULL, &out->chromium);
@@ -677,7 +686,7 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
     else if (x.preflight && out->firefox.verdict == CORSCOPE_WARNING)
         cs_sb_str(&note, "Authorization covered only by `*`: Firefox warns (deprecated); Chromium "
                          "allows it with a DevTools issue only.");
-    else if (!x.preflight && is_redirect(resp) && out->verdict == CORSCOPE_ALLOWED)
+    else if (!x.preflight && is_redirect(&x) && out->verdict == CORSCOPE_ALLOWED)
         cs_sb_str(&note, "Redirect passed the CORS check; the next hop is judged on its own.");
     return 0;
 }

@@ -31,6 +31,28 @@ long cs_cors_merged_copy(const corscope_header *h, size_t n, const char *name,
 /* Does the merged value contain byte c? */
 bool cs_cors_merged_has(const corscope_header *h, size_t n, const char *name, char c);
 
+/* The lines of one header field inside a message: h points at the first
+ * line with that name and n reaches up to the last one (n == 0: absent).
+ * Passing (span.h, span.n) to the lookups above gives the same answers as
+ * the whole message, without re-scanning every other line for each lookup. */
+struct cs_span {
+    const corscope_header *h;
+    size_t n;
+};
+#define CS_SPAN(s) (s).h, (s).n
+
+/* The CORS-relevant fields of a response, found in one pass. */
+struct cs_resp_index {
+    struct cs_span acao, acac, acam, acah, max_age, location, vary;
+};
+void cs_cors_index_response(const corscope_response *r, struct cs_resp_index *ix);
+
+/* The fields of a request the classifier looks up. */
+struct cs_req_index {
+    struct cs_span origin, host, cookie, acrm, acrh;
+};
+void cs_cors_index_request(const corscope_request *q, struct cs_req_index *ix);
+
 /* RFC 9110 token. */
 bool cs_cors_is_token(const char *p, size_t len);
 
@@ -61,6 +83,9 @@ void cs_cors_unsafe_names(const corscope_request *req, struct cs_cors_names *out
  * neither exists. */
 bool cs_cors_request_host(const corscope_request *req, const char **host, size_t *len,
                           bool *absolute);
+/* The same, with the Host line already looked up (NULL: none). */
+bool cs_cors_request_host_at(const corscope_request *req, const corscope_header *host_line,
+                             const char **host, size_t *len, bool *absolute);
 
 /* ---- cors_text.c ---- */
 

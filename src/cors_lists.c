@@ -35,11 +35,15 @@ bool cs_cors_eq(const char *a, size_t alen, const char *b)
 }
 
 /* Is this header line named `name` (nlen = strlen(name))?  Lengths first:
- * most lines are rejected without touching a byte. */
+ * most lines are rejected without touching a byte; then the exact spelling,
+ * which is what servers nearly always send (one memcmp instead of a
+ * byte-by-byte case fold). */
 static inline bool named(const corscope_header *h, const char *name, size_t nlen)
 {
     if (h->name_len != nlen)
         return false;
+    if (memcmp(h->name, name, nlen) == 0)
+        return true;
     for (size_t i = 0; i < nlen; i++)
         if (lower(h->name[i]) != lower(name[i]))
             return false;
@@ -134,6 +138,59 @@ bool cs_cors_merged_has(const corscope_header *h, size_t n, const char *name, ch
     return false;
 }
 
+/* Widens span s to cover lines[i] when that line is named `name`. */
+static void take(struct cs_span *s, const corscope_header *lines, size_t i, const char *name,
+                 size_t nlen)
+{
+    if (!named(&lines[i], name, nlen))
+        return;
+    if (s->n == 0)
+        s->h = &lines[i];
+    s->n = (size_t)(&lines[i] - s->h) + 1;
+}
+
+#define TAKE(span, lines, i, lit) take((span), (lines), (i), lit, sizeof lit - 1)
+
+/* One pass over the lines: the length picks the candidate names, one
+ * case-insensitive compare confirms. */
+void cs_cors_index_response(const corscope_response *r, struct cs_resp_index *ix)
+{
+    const corscope_header *h = r->headers;
+    memset(ix, 0, sizeof *ix);
+    for (size_t i = 0; i < r->n_headers; i++) {
+        switch (h[i].name_len) {
+        case 4: TAKE(&ix->vary, h, i, "Vary"); break;
+        case 8: TAKE(&ix->location, h, i, "Location"); break;
+        case 22: TAKE(&ix->max_age, h, i, "Access-Control-Max-Age"); break;
+        case 27: TAKE(&ix->acao, h, i, "Access-Control-Allow-Origin"); break;
+        case 28:
+            TAKE(&ix->acam, h, i, "Access-Control-Allow-Methods");
+            TAKE(&ix->acah, h, i, "Access-Control-Allow-Headers");
+            break;
+        case 32: TAKE(&ix->acac, h, i, "Access-Control-Allow-Credentials"); break;
+        default: break;
+        }
+    }
+}
+
+void cs_cors_index_request(const corscope_request *q, struct cs_req_index *ix)
+{
+    const corscope_header *h = q->headers;
+    memset(ix, 0, sizeof *ix);
+    for (size_t i = 0; i < q->n_headers; i++) {
+        switch (h[i].name_len) {
+        case 4: TAKE(&ix->host, h, i, "Host"); break;
+        case 6:
+            TAKE(&ix->origin, h, i, "Origin");
+            TAKE(&ix->cookie, h, i, "Cookie");
+            break;
+        case 29: TAKE(&ix->acrm, h, i, "Access-Control-Request-Method"); break;
+        case 30: TAKE(&ix->acrh, h, i, "Access-Control-Request-Headers"); break;
+        default: break;
+        }
+    }
+}
+
 bool cs_cors_is_token(const char *p, size_t len)
 {
     if (len == 0)
@@ -215,30 +272,58 @@ bool cs_cors_list_has(const corscope_header *h, size_t n, const char *name,
 
 /* ---- §1.6: which request headers need a preflight ---- */
 
-/* Forbidden request-header names and headers the browser adds itself: they
- * never count as author headers. */
-static const char *const ignored_names[] = {
-    "accept-charset", "accept-encoding", "access-control-request-headers",
-    "access-control-request-method", "connection", "content-length", "cookie",
-    "cookie2", "date", "dnt", "expect", "host", "keep-alive", "origin", "referer",
-    "set-cookie", "te", "trailer", "transfer-encoding", "upgrade", "via",
-    "user-agent", "priority", "pragma", "cache-control", "if-none-match",
-    "if-modified-since", "upgrade-insecure-requests",
-    /* Chromium client hints and friends (UA-added) */
-    "save-data", "device-memory", "dpr", "downlink", "width", "viewport-width",
-    "rtt", "ect", "intervention",
-};
+/* Is (name, len) one of the NULL-terminated list, all of length len? */
+static bool one_of(const char *name, size_t len, const char *const *list)
+{
+    for (; *list; list++)
+        if (mem_ieq(name, len, *list, len))
+            return true;
+    return false;
+}
 
+/* Forbidden request-header names and headers the browser adds itself: they
+ * never count as author headers.  Grouped by length, so a header line is
+ * compared only with the names of its own length (this runs for every
+ * header of every CORS request). */
 static bool is_ignored(const char *name, size_t len)
 {
     if (len >= 4 && mem_ieq(name, 4, "sec-", 4))
         return true;
     if (len >= 6 && mem_ieq(name, 6, "proxy-", 6))
         return true;
-    for (size_t i = 0; i < sizeof ignored_names / sizeof ignored_names[0]; i++)
-        if (cs_cors_ieq(name, len, ignored_names[i]))
-            return true;
-    return false;
+    switch (len) {
+    case 2: return one_of(name, len, (const char *const[]){ "te", NULL });
+    /* dpr, rtt, ect and the longer ones below marked UA: Chromium client
+     * hints and friends (UA-added) */
+    case 3: return one_of(name, len, (const char *const[]){ "dnt", "via", "dpr", "rtt", "ect", NULL });
+    case 4: return one_of(name, len, (const char *const[]){ "date", "host", NULL });
+    case 5: return one_of(name, len, (const char *const[]){ "width" /* UA */, NULL });
+    case 6:
+        return one_of(name, len, (const char *const[]){ "cookie", "expect", "origin", "pragma", NULL });
+    case 7:
+        return one_of(name, len,
+                      (const char *const[]){ "cookie2", "referer", "trailer", "upgrade", NULL });
+    case 8: return one_of(name, len, (const char *const[]){ "priority", "downlink" /* UA */, NULL });
+    case 9: return one_of(name, len, (const char *const[]){ "save-data" /* UA */, NULL });
+    case 10:
+        return one_of(name, len, (const char *const[]){ "connection", "keep-alive", "set-cookie",
+                                                        "user-agent", NULL });
+    case 12: return one_of(name, len, (const char *const[]){ "intervention" /* UA */, NULL });
+    case 13:
+        return one_of(name, len, (const char *const[]){ "cache-control", "if-none-match",
+                                                        "device-memory" /* UA */, NULL });
+    case 14:
+        return one_of(name, len, (const char *const[]){ "accept-charset", "content-length",
+                                                        "viewport-width" /* UA */, NULL });
+    case 15: return one_of(name, len, (const char *const[]){ "accept-encoding", NULL });
+    case 17:
+        return one_of(name, len,
+                      (const char *const[]){ "transfer-encoding", "if-modified-since", NULL });
+    case 25: return one_of(name, len, (const char *const[]){ "upgrade-insecure-requests", NULL });
+    case 29: return one_of(name, len, (const char *const[]){ "access-control-request-method", NULL });
+    case 30: return one_of(name, len, (const char *const[]){ "access-control-request-headers", NULL });
+    default: return false;
+    }
 }
 
 static bool unsafe_byte(unsigned char c)
@@ -318,10 +403,10 @@ static bool safelisted(const corscope_header *h)
     size_t len = h->value_len;
     if (len > 128)
         return false;
-    if (cs_cors_ieq(h->name, h->name_len, "accept"))
+    if (mem_ieq(h->name, h->name_len, "accept", 6))
         return !any_unsafe_byte(v, len);
-    if (cs_cors_ieq(h->name, h->name_len, "accept-language") ||
-        cs_cors_ieq(h->name, h->name_len, "content-language")) {
+    if (mem_ieq(h->name, h->name_len, "accept-language", 15) ||
+        mem_ieq(h->name, h->name_len, "content-language", 16)) {
         for (size_t i = 0; i < len; i++) {
             char c = v[i];
             if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
@@ -330,9 +415,9 @@ static bool safelisted(const corscope_header *h)
         }
         return true;
     }
-    if (cs_cors_ieq(h->name, h->name_len, "content-type"))
+    if (mem_ieq(h->name, h->name_len, "content-type", 12))
         return !any_unsafe_byte(v, len) && safe_content_type(v, len);
-    if (cs_cors_ieq(h->name, h->name_len, "range"))
+    if (mem_ieq(h->name, h->name_len, "range", 5))
         return safe_range(v, len);
     return false;
 }
@@ -411,6 +496,13 @@ corscope_cred corscope_infer_credentials(const corscope_request *actual,
 bool cs_cors_request_host(const corscope_request *req, const char **host, size_t *len,
                           bool *absolute)
 {
+    return cs_cors_request_host_at(req, cs_cors_find(req->headers, req->n_headers, "Host"), host,
+                                   len, absolute);
+}
+
+bool cs_cors_request_host_at(const corscope_request *req, const corscope_header *h,
+                             const char **host, size_t *len, bool *absolute)
+{
     const char *t = req->target;
     size_t tl = req->target_len, skip = 0;
     *absolute = false;
@@ -431,7 +523,6 @@ bool cs_cors_request_host(const corscope_request *req, const char **host, size_t
         *absolute = true;
         return true;
     }
-    const corscope_header *h = cs_cors_find(req->headers, req->n_headers, "Host");
     if (!h)
         return false;
     *host = h->value;
