@@ -59,6 +59,24 @@ void cs_jbuf_int(struct cs_jbuf *b, int v)
     }
 }
 
+/* Word-at-a-time test (8 bytes): does any byte of w need more than a
+ * plain copy, i.e. is a control byte (< 0x20), DEL, '"', '\\' or >= 0x80?
+ * The classic "has zero byte" trick: (v - 0x01..) & ~v & 0x80.. is non-zero
+ * exactly when some byte of v is zero. */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+static inline uint64_t has_zero(uint64_t v)
+{
+    return (v - ONES) & ~v & HIGHS;
+}
+
+static inline bool word_needs_care(uint64_t w)
+{
+    return ((w - ONES * 0x20) & ~w & HIGHS) |  /* < 0x20 */
+           (w & HIGHS) |                       /* >= 0x80 */
+           has_zero(w ^ (ONES * '"')) | has_zero(w ^ (ONES * '\\')) | has_zero(w ^ (ONES * 0x7f));
+}
+
 void cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
@@ -66,6 +84,12 @@ void cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len)
     size_t run = 0;  /* start of the pending run of bytes that need no escape */
     cs_jbuf_c(b, '"');
     for (size_t i = 0; i < len;) {
+        /* skip plain ASCII 8 bytes at a time: most of every string */
+        uint64_t w;
+        while (len - i >= sizeof w && (memcpy(&w, p + i, sizeof w), !word_needs_care(w)))
+            i += sizeof w;
+        if (i == len)
+            break;
         unsigned c = p[i];
         if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
             i++;
