@@ -1,5 +1,6 @@
-/* The timeline stage (see timeline.h).  Fixed-size tables, linear scans:
- * the tables are small and only CORS transactions reach them. */
+/* The timeline stage (see timeline.h).  Fixed-size tables; lookups by key go
+ * through a small chained hash index over the key hashes, so a request costs
+ * a few probes instead of a scan of every slot. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,17 @@ struct last_failure {
 
 #define CS_TL_MAX_FAILURES 64
 
+/* Buckets of a key index: a power of two above the largest table, so chains
+ * stay about one entry long. */
+#define CS_TL_INDEX_BUCKETS 1024
+
+/* A chained hash index over one table's key hashes.  head[] and next[] hold
+ * slot numbers plus one; 0 ends a chain.  Only used slots are linked. */
+struct key_index {
+    uint16_t head[CS_TL_INDEX_BUCKETS];
+    uint16_t next[CS_TL_MAX_PENDING];
+};
+
 struct cs_timeline {
     struct pending pending[CS_TL_MAX_PENDING];
     struct cache_entry cache[2][CS_TL_MAX_CACHE];
@@ -50,6 +62,8 @@ struct cs_timeline {
      * instead of touching every ~900-byte entry. */
     uint64_t pending_key[CS_TL_MAX_PENDING];     /* client, origin, url, method */
     uint64_t cache_key[2][CS_TL_MAX_CACHE];      /* client, origin, url */
+    struct key_index pending_index;
+    struct key_index cache_index[2];
     struct last_failure failures[CS_TL_MAX_FAILURES];
     uint64_t counter;
     struct cs_timeline_stats stats;
@@ -68,6 +82,48 @@ void cs_timeline_free(struct cs_timeline *tl)
 const struct cs_timeline_stats *cs_timeline_stats(const struct cs_timeline *tl)
 {
     return &tl->stats;
+}
+
+static void index_link(struct key_index *ix, size_t slot, uint64_t key)
+{
+    uint16_t *head = &ix->head[key & (CS_TL_INDEX_BUCKETS - 1)];
+    ix->next[slot] = *head;
+    *head = (uint16_t)(slot + 1);
+}
+
+static void index_unlink(struct key_index *ix, size_t slot, uint64_t key)
+{
+    uint16_t *p = &ix->head[key & (CS_TL_INDEX_BUCKETS - 1)];
+    while (*p && *p != slot + 1)
+        p = &ix->next[*p - 1];
+    if (*p)
+        *p = ix->next[slot];
+}
+
+/* Sets the key of a slot (0: unused) in both the key array and the index. */
+static void set_key(uint64_t *keys, struct key_index *ix, size_t slot, uint64_t key)
+{
+    if (keys[slot])
+        index_unlink(ix, slot, keys[slot]);
+    keys[slot] = key;
+    if (key)
+        index_link(ix, slot, key);
+}
+
+/* Walks the slots whose key hash is `key`: start with *it = 0; returns
+ * false at the end. */
+static bool index_next(const struct key_index *ix, const uint64_t *keys, uint64_t key,
+                       uint16_t *it, size_t *slot)
+{
+    uint16_t s = *it ? ix->next[*it - 1] : ix->head[key & (CS_TL_INDEX_BUCKETS - 1)];
+    for (; s; s = ix->next[s - 1]) {
+        if (keys[s - 1] == key) {
+            *it = s;
+            *slot = s - 1u;
+            return true;
+        }
+    }
+    return false;
 }
 
 /* FNV-1a over the key parts, never 0 (0 marks an unused slot). */
@@ -152,9 +208,9 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
     /* The newest announced preflight for this very request. */
     struct pending *best = NULL;
     uint64_t pk = pending_hash(client, origin, origin_len, url, req->method, req->method_len);
-    for (size_t i = 0; i < CS_TL_MAX_PENDING; i++) {
-        if (tl->pending_key[i] != pk)
-            continue;
+    uint16_t it = 0;
+    size_t i;
+    while (index_next(&tl->pending_index, tl->pending_key, pk, &it, &i)) {
         struct pending *p = &tl->pending[i];
         if (!p->used || !cs_addr_equal(&p->client, client) || p->ts > ts)
             continue;
@@ -182,7 +238,7 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
                      "Sent although its preflight (frame %llu) failed: a browser would not have sent it.",
                      (unsigned long long)best->frame);
         best->used = false;  /* one preflight announces one request */
-        tl->pending_key[best - tl->pending] = 0;
+        set_key(tl->pending_key, &tl->pending_index, (size_t)(best - tl->pending), 0);
         tl->stats.preflights_linked++;
         return;
     }
@@ -198,10 +254,10 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
     for (int b = 0; b < 2; b++) {
         if (b == CORSCOPE_FIREFOX && url_host_is_ip_literal(url))
             continue;
-        for (size_t i = 0; i < CS_TL_MAX_CACHE; i++) {
-            if (tl->cache_key[b][i] != ck)
-                continue;
-            const struct cache_entry *e = &tl->cache[b][i];
+        uint16_t cit = 0;
+        size_t ci;
+        while (index_next(&tl->cache_index[b], tl->cache_key[b], ck, &cit, &ci)) {
+            const struct cache_entry *e = &tl->cache[b][ci];
             if (!e->used || !cs_addr_equal(&e->client, client) || e->expires < ts ||
                 !key_eq(e->origin, origin, origin_len) || strcmp(e->url, url) != 0)
                 continue;
@@ -227,15 +283,17 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
     }
 }
 
+/* The first unused slot (key 0), else the oldest entry.  The key array is
+ * scanned, not the ~900-byte entries. */
 static struct pending *pending_slot(struct cs_timeline *tl)
 {
-    struct pending *oldest = &tl->pending[0];
-    for (size_t i = 0; i < CS_TL_MAX_PENDING; i++) {
-        if (!tl->pending[i].used)
+    for (size_t i = 0; i < CS_TL_MAX_PENDING; i++)
+        if (!tl->pending_key[i])
             return &tl->pending[i];
+    struct pending *oldest = &tl->pending[0];
+    for (size_t i = 0; i < CS_TL_MAX_PENDING; i++)
         if (tl->pending[i].age < oldest->age)
             oldest = &tl->pending[i];
-    }
     tl->stats.pending_evicted++;
     return oldest;
 }
@@ -245,32 +303,33 @@ static struct pending *pending_slot(struct cs_timeline *tl)
 static void cache_put(struct cs_timeline *tl, int b, const struct cs_addr *client, const char *origin,
                       const char *url, const corscope_preflight_result *r, uint64_t frame, cs_time_ns ts)
 {
-    struct cache_entry *slot = NULL, *oldest = &tl->cache[b][0];
-    for (size_t i = 0; i < CS_TL_MAX_CACHE; i++) {
+    struct cache_entry *slot = NULL;
+    uint64_t key = cache_hash(client, origin, strlen(origin), url);
+    uint16_t it = 0;
+    size_t i;
+    /* the entry for the same key and credentials mode (at most one) */
+    while (!slot && index_next(&tl->cache_index[b], tl->cache_key[b], key, &it, &i)) {
         struct cache_entry *e = &tl->cache[b][i];
-        if (!e->used) {
-            if (!slot)
-                slot = e;
-            continue;
-        }
-        if (cs_addr_equal(&e->client, client) && strcmp(e->origin, origin) == 0 &&
-            strcmp(e->url, url) == 0 && e->result.credentialed == r->credentialed) {
+        if (e->used && cs_addr_equal(&e->client, client) && strcmp(e->origin, origin) == 0 &&
+            strcmp(e->url, url) == 0 && e->result.credentialed == r->credentialed)
             slot = e;
-            break;
-        }
-        if (e->age < oldest->age)
-            oldest = e;
     }
+    for (i = 0; !slot && i < CS_TL_MAX_CACHE; i++)
+        if (!tl->cache_key[b][i])
+            slot = &tl->cache[b][i];
     if (!slot) {
-        slot = oldest;
+        slot = &tl->cache[b][0];
+        for (i = 0; i < CS_TL_MAX_CACHE; i++)
+            if (tl->cache[b][i].age < slot->age)
+                slot = &tl->cache[b][i];
         tl->stats.cache_evicted++;
     }
     slot->used = true;
     slot->client = *client;
     snprintf(slot->origin, sizeof(slot->origin), "%s", origin);
     snprintf(slot->url, sizeof(slot->url), "%s", url);
-    tl->cache_key[b][slot - tl->cache[b]] = cache_hash(client, slot->origin, strlen(slot->origin),
-                                                       slot->url);
+    set_key(tl->cache_key[b], &tl->cache_index[b], (size_t)(slot - tl->cache[b]),
+            cache_hash(client, slot->origin, strlen(slot->origin), slot->url));
     slot->result = *r;
     slot->expires = ts + (cs_time_ns)r->max_age[b] * 1000000000LL;
     slot->frame = frame;
@@ -298,8 +357,8 @@ void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *c
         struct pending *slot = pending_slot(tl);
         *slot = p;
         slot->age = ++tl->counter;
-        tl->pending_key[slot - tl->pending] =
-            pending_hash(client, p.origin, strlen(p.origin), p.url, p.method, strlen(p.method));
+        set_key(tl->pending_key, &tl->pending_index, (size_t)(slot - tl->pending),
+                pending_hash(client, p.origin, strlen(p.origin), p.url, p.method, strlen(p.method)));
     }
 
     if (!ff_ok || !cr_ok) {
@@ -311,14 +370,17 @@ void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *c
     }
     if (!resp || p.origin[0] == '\0')
         return;
+    if (!ff_ok && !cr_ok)
+        return;
+    /* the same grant for both browsers: parsed once */
+    corscope_cred cred = v->credentials == CORSCOPE_CRED_INCLUDE ? CORSCOPE_CRED_INCLUDE
+                                                                 : CORSCOPE_CRED_OMIT;
+    corscope_preflight_result r;
+    if (corscope_preflight_parse(resp, cred, &r) != 0)
+        return;
     for (int b = 0; b < 2; b++) {
         bool ok = b == CORSCOPE_FIREFOX ? ff_ok : cr_ok;
-        if (!ok)
-            continue;
-        corscope_cred cred = v->credentials == CORSCOPE_CRED_INCLUDE ? CORSCOPE_CRED_INCLUDE
-                                                                     : CORSCOPE_CRED_OMIT;
-        corscope_preflight_result r;
-        if (corscope_preflight_parse(resp, cred, &r) == 0 && r.max_age[b] > 0)
+        if (ok && r.max_age[b] > 0)
             cache_put(tl, b, client, p.origin, p.url, &r, frame, ts);
     }
 }
