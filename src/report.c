@@ -75,12 +75,17 @@ void cs_report_free(struct cs_report *r)
     free(r);
 }
 
+/* The first line named `name` (any case).  The exact spelling is tried
+ * first with memcmp: clients nearly always send it, and it is cheaper than
+ * a case-folding compare. */
 static const corscope_header *find_header(const struct cs_http_msg *m, const char *name)
 {
     size_t n = strlen(name);
-    for (uint32_t i = 0; i < m->n_headers; i++)
-        if (m->headers[i].name_len == n && strncasecmp(m->headers[i].name, name, n) == 0)
-            return &m->headers[i];
+    for (uint32_t i = 0; i < m->n_headers; i++) {
+        const corscope_header *h = &m->headers[i];
+        if (h->name_len == n && (memcmp(h->name, name, n) == 0 || strncasecmp(h->name, name, n) == 0))
+            return h;
+    }
     return NULL;
 }
 

@@ -19,7 +19,6 @@ struct pending {
     bool passed;                         /* either browser let it through */
     uint64_t frame, flow;
     cs_time_ns ts;
-    uint64_t age;                        /* insertion counter, for oldest-first replacement */
 };
 
 /* One browser's cached preflight result. */
@@ -31,7 +30,6 @@ struct cache_entry {
     corscope_preflight_result result;
     cs_time_ns expires;
     uint64_t frame;
-    uint64_t age;
 };
 
 struct last_failure {
@@ -62,6 +60,10 @@ struct cs_timeline {
      * instead of touching every ~900-byte entry. */
     uint64_t pending_key[CS_TL_MAX_PENDING];     /* client, origin, url, method */
     uint64_t cache_key[2][CS_TL_MAX_CACHE];      /* client, origin, url */
+    /* Insertion counters, for oldest-first replacement: beside the tables
+     * too, so that finding the oldest of a full table scans 4 KB. */
+    uint64_t pending_age[CS_TL_MAX_PENDING];
+    uint64_t cache_age[2][CS_TL_MAX_CACHE];
     struct key_index pending_index;
     struct key_index cache_index[2];
     struct last_failure failures[CS_TL_MAX_FAILURES];
@@ -172,7 +174,8 @@ static const corscope_header *find(const corscope_header *h, size_t n, const cha
 {
     size_t len = strlen(name);
     for (size_t i = 0; i < n; i++)
-        if (h[i].name_len == len && strncasecmp(h[i].name, name, len) == 0)
+        if (h[i].name_len == len &&
+            (memcmp(h[i].name, name, len) == 0 || strncasecmp(h[i].name, name, len) == 0))
             return &h[i];
     return NULL;
 }
@@ -217,7 +220,7 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
         if (!key_eq(p->origin, origin, origin_len) || strcmp(p->url, url) != 0 ||
             !key_eq(p->method, req->method, req->method_len))
             continue;
-        if (!best || p->age > best->age)
+        if (!best || tl->pending_age[i] > tl->pending_age[best - tl->pending])
             best = p;
     }
     if (best) {
@@ -262,7 +265,7 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
                 !key_eq(e->origin, origin, origin_len) || strcmp(e->url, url) != 0)
                 continue;
             if (corscope_preflight_allows(&e->result, (corscope_browser)b, req, cred) &&
-                (!hit[b] || e->age > hit[b]->age))
+                (!hit[b] || tl->cache_age[b][ci] > tl->cache_age[b][hit[b] - tl->cache[b]]))
                 hit[b] = e;
         }
     }
@@ -290,12 +293,12 @@ static struct pending *pending_slot(struct cs_timeline *tl)
     for (size_t i = 0; i < CS_TL_MAX_PENDING; i++)
         if (!tl->pending_key[i])
             return &tl->pending[i];
-    struct pending *oldest = &tl->pending[0];
+    size_t oldest = 0;
     for (size_t i = 0; i < CS_TL_MAX_PENDING; i++)
-        if (tl->pending[i].age < oldest->age)
-            oldest = &tl->pending[i];
+        if (tl->pending_age[i] < tl->pending_age[oldest])
+            oldest = i;
     tl->stats.pending_evicted++;
-    return oldest;
+    return &tl->pending[oldest];
 }
 
 /* Stores a successful preflight in browser b's cache model, replacing the
@@ -318,10 +321,11 @@ static void cache_put(struct cs_timeline *tl, int b, const struct cs_addr *clien
         if (!tl->cache_key[b][i])
             slot = &tl->cache[b][i];
     if (!slot) {
-        slot = &tl->cache[b][0];
+        size_t oldest = 0;
         for (i = 0; i < CS_TL_MAX_CACHE; i++)
-            if (tl->cache[b][i].age < slot->age)
-                slot = &tl->cache[b][i];
+            if (tl->cache_age[b][i] < tl->cache_age[b][oldest])
+                oldest = i;
+        slot = &tl->cache[b][oldest];
         tl->stats.cache_evicted++;
     }
     slot->used = true;
@@ -333,7 +337,7 @@ static void cache_put(struct cs_timeline *tl, int b, const struct cs_addr *clien
     slot->result = *r;
     slot->expires = ts + (cs_time_ns)r->max_age[b] * 1000000000LL;
     slot->frame = frame;
-    slot->age = ++tl->counter;
+    tl->cache_age[b][slot - tl->cache[b]] = ++tl->counter;
 }
 
 void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *client,
@@ -356,7 +360,7 @@ void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *c
         (!acrh || copy_key(p.acrh, sizeof(p.acrh), acrh->value, acrh->value_len))) {
         struct pending *slot = pending_slot(tl);
         *slot = p;
-        slot->age = ++tl->counter;
+        tl->pending_age[slot - tl->pending] = ++tl->counter;
         set_key(tl->pending_key, &tl->pending_index, (size_t)(slot - tl->pending),
                 pending_hash(client, p.origin, strlen(p.origin), p.url, p.method, strlen(p.method)));
     }
