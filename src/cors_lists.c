@@ -436,7 +436,8 @@ static void add_name(struct cs_cors_names *out, const corscope_header *h)
 void cs_cors_unsafe_names(const corscope_request *req, struct cs_cors_names *out)
 {
     size_t safe_total = 0;
-    memset(out, 0, sizeof *out);
+    out->n = 0;           /* name[] and len[] are written before they are read */
+    out->overflow = false;
     for (size_t i = 0; i < req->n_headers; i++) {
         const corscope_header *h = &req->headers[i];
         if (is_ignored(h->name, h->name_len))

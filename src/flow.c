@@ -88,9 +88,13 @@ static uint64_t tuple_hash(uint64_t seed, const struct cs_addr *a, uint16_t ap,
     memcpy(&w[2], b->bytes, 8);
     memcpy(&w[3], b->bytes + 8, 8);
     w[4] = (uint64_t)a->family << 40 | (uint64_t)b->family << 32 | (uint64_t)ap << 16 | bp;
+    /* one multiply-xorshift per word, the full fmix64 avalanche once at
+     * the end: this runs for every packet */
     uint64_t h = seed;
-    for (int i = 0; i < 5; i++)
-        h = fmix64(h ^ w[i]) + 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1);
+    for (int i = 0; i < 5; i++) {
+        h = (h ^ w[i]) * 0x9E3779B97F4A7C15ull;
+        h ^= h >> 32;
+    }
     return fmix64(h);
 }
 
