@@ -14,7 +14,7 @@ SECONDS_EACH=${1:-60}
 [ $# -gt 0 ] && shift
 TARGETS=${*:-decode stream http cors}
 CLANG=${CLANG:-clang}
-OUT=build/fuzz
+OUT=${FUZZ_OUT:-build/fuzz}
 PKG_CFLAGS=$(pkg-config --cflags libpcap libndpi glib-2.0 2>/dev/null)
 PKG_LIBS=$(pkg-config --libs glib-2.0 2>/dev/null)
 
