@@ -29,7 +29,7 @@ LIB       := $(BUILD)/libcorscope.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps deps-test check check-browser unit golden e2e demo bench fuzz install clean
+.PHONY: all corscope deps deps-test check check-browser unit golden e2e demo bench fuzz install clean
 
 all: corscope
 
@@ -51,7 +51,12 @@ $(LIB): $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-corscope: $(BUILD)/main.o $(LIB)
+# ./corscope links to the build of the current flavour (build/rel or
+# build/san), so a sanitizer build never passes for the release one.
+corscope: $(BUILD)/corscope
+	@ln -sfn $(BUILD)/corscope corscope
+
+$(BUILD)/corscope: $(BUILD)/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB) | $(BUILD)/.deps-test

@@ -17,7 +17,8 @@
 #include "report.h"
 #include "timeline.h"
 
-#define CS_TEXT_FLUSH_BYTES (64 * 1024)
+#define CS_TEXT_FLUSH_BYTES (64 * 1024)          /* one flow's buffered text */
+#define CS_TEXT_BUDGET_BYTES (4 * 1024 * 1024)   /* all flows' buffered text */
 #define CS_MAX_ENDPOINTS 4096        /* distinct blocked endpoints counted */
 
 struct flow_text {
@@ -35,6 +36,7 @@ struct cs_report {
     GHashTable *endpoints;           /* "METHOD host/path" -> blocked count */
     uint64_t endpoints_dropped;
     uint64_t last_printed_flow;      /* flow whose lines were printed last (0: none) */
+    size_t text_buffered;            /* bytes held in all flow_text buffers */
     bool any_blocked;
 };
 
@@ -117,7 +119,10 @@ static void text_flush(struct cs_report *r, const struct cs_flow *f, struct flow
         g_string_free(head, TRUE);
     }
     fwrite(ft->buf->str, 1, ft->buf->len, r->out);
-    g_string_truncate(ft->buf, 0);
+    r->text_buffered -= ft->buf->len;
+    /* a new small buffer: truncating would keep the grown allocation */
+    g_string_free(ft->buf, TRUE);
+    ft->buf = g_string_sized_new(0);
     ft->header_printed = true;
     r->last_printed_flow = f->id;
     if (r->opt.live)
@@ -311,8 +316,13 @@ static void emit(struct cs_report *r, const struct cs_flow *f, struct cs_event *
         return;
     }
     struct flow_text *ft = text_for(r, f);
+    size_t before = ft->buf->len;
     cs_out_text_event(ft->buf, ev, &r->style);
-    if (r->opt.live || ft->buf->len > CS_TEXT_FLUSH_BYTES)
+    r->text_buffered += ft->buf->len - before;
+    /* A block is printed whole when its flow ends, unless holding it would
+     * cost too much memory: then what it has so far goes out now and the
+     * rest follows under a "(continued)" header. */
+    if (r->opt.live || ft->buf->len > CS_TEXT_FLUSH_BYTES || r->text_buffered > CS_TEXT_BUDGET_BYTES)
         text_flush(r, f, ft);
 }
 
@@ -397,6 +407,7 @@ void cs_report_flow_end(void *ctx, const struct cs_flow *f, enum cs_flow_end why
         return;
     }
     struct flow_text *ft = g_hash_table_lookup(r->flow_text, &f->id);
+    size_t held = ft ? ft->buf->len : 0;   /* already counted in text_buffered */
     if (r->opt.all && !info->is_http && info->had_data) {
         ft = text_for(r, f);
         char line[200];
@@ -411,6 +422,7 @@ void cs_report_flow_end(void *ctx, const struct cs_flow *f, enum cs_flow_end why
                                   why == CS_FLOW_END_RESET ? "connection reset" :
                                   why == CS_FLOW_END_IDLE ? "connection idle: expired" :
                                   "connection dropped: flow limit reached", &r->style);
+        r->text_buffered += ft->buf->len - held;
         text_flush(r, f, ft);
         g_hash_table_remove(r->flow_text, &f->id);
     }
