@@ -18,7 +18,7 @@
 #include "timeline.h"
 
 #define CS_TEXT_FLUSH_BYTES (64 * 1024)          /* one flow's buffered text */
-#define CS_TEXT_BUDGET_BYTES (4 * 1024 * 1024)   /* all flows' buffered text */
+#define CS_TEXT_BUDGET_BYTES (2 * 1024 * 1024)   /* all flows' buffered text */
 #define CS_MAX_ENDPOINTS 4096        /* distinct blocked endpoints counted */
 
 struct flow_text {
