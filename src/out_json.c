@@ -59,14 +59,14 @@ static void browser_view(struct cs_jbuf *b, const char *name, const struct cs_br
     cs_jbuf_lit(b, ",\"");
     cs_jbuf_put(b, name, strlen(name));
     cs_jbuf_lit(b, "\":{\"verdict\":");
-    cs_jbuf_cstr(b, v->verdict);
+    cs_jbuf_plain(b, v->verdict);
     cs_jbuf_lit(b, ",\"reason\":");
-    cs_jbuf_cstr(b, v->reason);
+    cs_jbuf_plain(b, v->reason);
     cs_jbuf_lit(b, ",\"message\":");
     cs_jbuf_cstr(b, v->message);
     if (v->error) {
         cs_jbuf_lit(b, ",\"error\":");
-        cs_jbuf_cstr(b, v->error);
+        cs_jbuf_plain(b, v->error);
     }
     cs_jbuf_c(b, '}');
 }
@@ -96,20 +96,23 @@ void cs_out_json_event(FILE *out, const struct cs_event *ev)
     key(b, "status");
     if (rs) cs_jbuf_int(b, rs->status); else cs_jbuf_lit(b, "null");
     key(b, "origin"); str_or_null(b, ev->origin, ev->origin_len);
-    key(b, "kind"); cs_jbuf_cstr(b, ev->kind);
-    key(b, "verdict"); cs_jbuf_cstr(b, ev->verdict);
-    key(b, "reason"); cs_jbuf_cstr(b, ev->reason);
+    /* Names of enum values and the fixed warnings are static strings that
+     * need no escaping (cs_jbuf_plain); messages, hints and notes quote
+     * packet bytes and are escaped. */
+    key(b, "kind"); cs_jbuf_plain(b, ev->kind);
+    key(b, "verdict"); cs_jbuf_plain(b, ev->verdict);
+    key(b, "reason"); cs_jbuf_plain(b, ev->reason);
     key(b, "message"); cs_jbuf_cstr(b, ev->message);
-    key(b, "chrome"); cs_jbuf_cstr(b, ev->chrome);
+    key(b, "chrome"); cs_jbuf_plain(b, ev->chrome);
     key(b, "hint"); cs_jbuf_cstr(b, ev->hint);
     /* beyond the contract */
-    key(b, "end"); cs_jbuf_cstr(b, txn_end_name(t->end));
+    key(b, "end"); cs_jbuf_plain(b, txn_end_name(t->end));
     if (t->interim_status) {
         cs_jbuf_lit(b, ",\"interim_status\":");
         cs_jbuf_int(b, t->interim_status);
     }
     if (ev->credentials) {
-        key(b, "credentials"); cs_jbuf_cstr(b, ev->credentials);
+        key(b, "credentials"); cs_jbuf_plain(b, ev->credentials);
     }
     if (ev->judged_both) {
         if (ev->browsers_disagree)
@@ -121,7 +124,7 @@ void cs_out_json_event(FILE *out, const struct cs_event *ev)
     }
     if (ev->depends_on_credentials) {
         cs_jbuf_lit(b, ",\"depends_on_credentials\":true");
-        key(b, "alt_reason"); cs_jbuf_cstr(b, ev->alt_reason);
+        key(b, "alt_reason"); cs_jbuf_plain(b, ev->alt_reason);
     }
     if (ev->preflight_frame) {
         cs_jbuf_lit(b, ",\"preflight_frame\":");
@@ -135,7 +138,7 @@ void cs_out_json_event(FILE *out, const struct cs_event *ev)
         cs_jbuf_c(b, '[');
         for (unsigned i = 0; i < ev->n_warnings; i++) {
             if (i) cs_jbuf_c(b, ',');
-            cs_jbuf_cstr(b, ev->warnings[i]);
+            cs_jbuf_plain(b, ev->warnings[i]);
         }
         cs_jbuf_c(b, ']');
     }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "cors_int.h"
 #include "json.h"
 
 static char *escape(const char *s, size_t len, size_t *outlen)
@@ -131,12 +132,36 @@ static void test_time_format(void)
     CU_ASSERT_STRING_EQUAL(cs_format_time(0, buf, sizeof(buf)), "1970-01-01T00:00:00.000000Z");
 }
 
+/* cs_jbuf_plain writes the classifier's static names without escaping:
+ * each must come out exactly as the escaping writer would write it. */
+static void check_plain(const char *name)
+{
+    size_t n;
+    char *e = escape(name, strlen(name), &n);
+    CU_ASSERT_EQUAL(n, strlen(name) + 2);
+    CU_ASSERT(n == strlen(name) + 2 && memcmp(e + 1, name, strlen(name)) == 0);
+    free(e);
+}
+
+static void test_static_names_need_no_escape(void)
+{
+    for (int k = CORSCOPE_KIND_NO_CORS; k <= CORSCOPE_KIND_SIMPLE; k++)
+        check_plain(corscope_kind_name((corscope_kind)k));
+    for (int v = CORSCOPE_NA; v <= CORSCOPE_BLOCKED; v++)
+        check_plain(corscope_outcome_name((corscope_outcome)v));
+    for (int r = 0; r < CS_R_COUNT; r++)
+        check_plain(cs_cors_reason_key((enum cs_reason)r));
+    for (int c = CS_C_NONE + 1; c < CS_C_COUNT; c++)
+        check_plain(cs_cors_chrome_name((enum cs_chrome)c));
+}
+
 int main(void)
 {
     static const struct cs_test_case cases[] = {
         { "fixed escapes", test_fixed_cases },
         { "random bytes round-trip as valid UTF-8", test_random_bytes },
         { "RFC 3339 time", test_time_format },
+        { "static names need no escaping", test_static_names_need_no_escape },
         { NULL, NULL },
     };
     if (CU_initialize_registry() != CUE_SUCCESS)
