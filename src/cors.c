@@ -523,11 +523,33 @@ static void judge(const struct cs_ex *x, bool cred, corscope_failure failure,
     }
 }
 
+/* Sets every field of v to its empty value.  The text buffers get only
+ * their terminating NUL: clearing 1.5 KB per browser for every request
+ * cost more than the checks themselves. */
+static void clear_browser(corscope_browser_verdict *v)
+{
+    v->verdict = CORSCOPE_NA;
+    v->reason = v->console_key = v->chrome = NULL;
+    v->message[0] = '\0';
+    v->hint[0] = '\0';
+    v->depends_on_credentials = false;
+    v->cred_alt_verdict = CORSCOPE_NA;
+    v->cred_alt_reason = v->cred_alt_chrome = NULL;
+}
+
+/* An allowed outcome without the Authorization warning: no console text
+ * and no hint in either browser (the text builders would write ""). */
+static bool silent(const struct cs_outcome *o)
+{
+    return o->verdict == CORSCOPE_ALLOWED && o->reason == CS_R_NONE && o->chrome == CS_C_NONE &&
+           !o->warn_auth;
+}
+
 /* Turns an outcome into the public per-browser verdict with its texts. */
 static void fill_browser(const struct cs_text_in *in, const struct cs_outcome *o, bool firefox,
                          const struct cs_outcome *alt, corscope_browser_verdict *v)
 {
-    memset(v, 0, sizeof *v);
+    clear_browser(v);
     v->verdict = o->verdict;
     if (o->reason != CS_R_NONE) {
         v->reason = cs_cors_reason_key(o->reason);
@@ -538,11 +560,14 @@ static void fill_browser(const struct cs_text_in *in, const struct cs_outcome *o
     }
     if (!firefox)
         v->chrome = cs_cors_chrome_name(o->chrome);
-    if (firefox)
+    if (silent(o))
+        ;   /* nothing logged, nothing to fix */
+    else if (firefox)
         cs_cors_firefox_message(in, o, v->message, sizeof v->message);
     else
         cs_cors_chrome_message(in, o, v->message, sizeof v->message);
-    cs_cors_hint(in, o, v->hint, sizeof v->hint);
+    if (!silent(o))
+        cs_cors_hint(in, o, v->hint, sizeof v->hint);
     /* Only a different verdict makes the outcome depend on the credentials
      * mode; two different reasons for the same block do not. */
     if (alt && alt->verdict != o->verdict) {
@@ -613,7 +638,17 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         return -EINVAL;
     if (!ctx)
         ctx = &no_ctx;
-    memset(out, 0, sizeof *out);
+    /* *out is fully overwritten: scalars zeroed, text buffers emptied (not
+     * cleared byte by byte; the strings are NUL-terminated). */
+    out->kind = CORSCOPE_KIND_NO_CORS;
+    out->verdict = CORSCOPE_NA;
+    out->browsers_disagree = out->depends_on_credentials = false;
+    out->credentials = CORSCOPE_CRED_UNKNOWN;
+    clear_browser(&out->firefox);
+    clear_browser(&out->chromium);
+    out->lints = 0;
+    out->url[0] = '\0';
+    out->note[0] = '\0';
     memset(&x, 0, sizeof x);
     x.req = req;
     x.resp = resp;
