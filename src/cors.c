@@ -24,6 +24,15 @@ struct cs_ex {
     size_t acrm_len;
     struct cs_req_index rq;     /* the request's CORS lines, found once */
     struct cs_resp_index rs;    /* the response's (zero without a response) */
+    /* What both browsers' access checks (each run for two credentials
+     * assumptions) and the lints ask about ACAO and ACAC, answered once
+     * per response by index_acao(). */
+    size_t acao_lines;          /* lines named ACAO in any case */
+    size_t acao_exact_lines;    /* lines named byte-exactly ACAO (Firefox) */
+    bool acao_star;             /* merged ACAO is "*" */
+    bool acao_is_origin;        /* merged ACAO equals the Origin header */
+    bool acao_null;             /* merged ACAO is "null" */
+    bool acac_true;             /* merged ACAC is "true" */
 };
 
 static char lower(char c)
@@ -222,31 +231,41 @@ static void set_out(struct cs_outcome *o, corscope_outcome v, enum cs_reason r, 
     o->chrome = c;
 }
 
+static void index_acao(struct cs_ex *x)
+{
+    struct cs_span acao = x->rs.acao;
+    x->acao_lines = cs_cors_count(CS_SPAN(acao), ACAO);
+    x->acao_exact_lines = cs_cors_count_exact(CS_SPAN(acao), ACAO);
+    x->acao_star = merged_is(acao, ACAO, "*", 1);
+    x->acao_is_origin = merged_is(acao, ACAO, x->origin, x->origin_len);
+    x->acao_null = merged_is(acao, ACAO, "null", 4);
+    x->acac_true = merged_is(x->rs.acac, ACAC, "true", 4);
+}
+
 /* ---- Firefox ---- */
 
 /* §2.3 steps 6-10 (CheckRequestApproved).  Returns true when it passes. */
 static bool ff_access(const struct cs_ex *x, bool cred, struct cs_outcome *o)
 {
-    struct cs_span acao = x->rs.acao;
-    if (cs_cors_count_exact(CS_SPAN(acao), ACAO) > 1) {
+    if (x->acao_exact_lines > 1) {
         set_out(o, CORSCOPE_BLOCKED, CS_R_MULTIPLE_ACAO, CS_C_NONE);
         return false;
     }
-    if (cs_cors_count(CS_SPAN(acao), ACAO) == 0) {
+    if (x->acao_lines == 0) {
         set_out(o, CORSCOPE_BLOCKED, CS_R_MISSING_ACAO, CS_C_NONE);
         return false;
     }
-    bool star = merged_is(acao, ACAO, "*", 1);
+    bool star = x->acao_star;
     if (cred && star) {
         set_out(o, CORSCOPE_BLOCKED, CS_R_NOT_SUPPORTING_CRED, CS_C_NONE);
         return false;
     }
-    if ((cred || !star) && !merged_is(acao, ACAO, x->origin, x->origin_len)) {
+    if ((cred || !star) && !x->acao_is_origin) {
         set_out(o, CORSCOPE_BLOCKED, CS_R_ACAO_MISMATCH, CS_C_NONE);
         o->param_is_acao = true;
         return false;
     }
-    if (cred && !merged_is(x->rs.acac, ACAC, "true", 4)) {
+    if (cred && !x->acac_true) {
         set_out(o, CORSCOPE_BLOCKED, CS_R_MISSING_ACAC, CS_C_NONE);
         return false;
     }
@@ -360,8 +379,8 @@ static bool ch_access(const struct cs_ex *x, bool cred, struct cs_outcome *o)
     enum cs_chrome c = CS_C_NONE;
     enum cs_reason fr = CS_R_NONE;
     struct cs_span acao = x->rs.acao;
-    size_t lines = cs_cors_count(CS_SPAN(acao), ACAO);
-    if (merged_is(acao, ACAO, "*", 1)) {
+    size_t lines = x->acao_lines;
+    if (x->acao_star) {
         if (!cred)
             return true;
         c = CS_C_WILDCARD;
@@ -369,19 +388,19 @@ static bool ch_access(const struct cs_ex *x, bool cred, struct cs_outcome *o)
     } else if (lines == 0) {
         c = CS_C_MISSING_ACAO;
         fr = CS_R_MISSING_ACAO;
-    } else if (!merged_is(acao, ACAO, x->origin, x->origin_len)) {
+    } else if (!x->acao_is_origin) {
         fr = lines > 1 ? CS_R_MULTIPLE_ACAO : CS_R_ACAO_MISMATCH;
         if (cs_cors_merged_has(CS_SPAN(acao), ACAO, ' ') ||
             cs_cors_merged_has(CS_SPAN(acao), ACAO, ','))
             c = CS_C_MULTIPLE;
-        else if (merged_is(acao, ACAO, "null", 4))
+        else if (x->acao_null)
             c = CS_C_MISMATCH;
         else {
             const corscope_header *v = acao.h;
             c = gurl_valid(v->value, v->value_len) ? CS_C_MISMATCH : CS_C_INVALID_ACAO;
         }
         o->param_is_acao = true;
-    } else if (cred && !merged_is(x->rs.acac, ACAC, "true", 4)) {
+    } else if (cred && !x->acac_true) {
         c = CS_C_INVALID_ACAC;
         fr = CS_R_MISSING_ACAC;
         o->param_is_acac = true;
@@ -595,11 +614,10 @@ static unsigned lints(const struct cs_ex *x)
     unsigned l = 0;
     if (!r)
         return 0;
-    bool reflect = merged_is(x->rs.acao, ACAO, x->origin, x->origin_len);
-    if (reflect && merged_is(x->rs.acac, ACAC, "true", 4) &&
-        !cs_cors_eq(x->origin, x->origin_len, "null"))
+    bool reflect = x->acao_is_origin;
+    if (reflect && x->acac_true && !cs_cors_eq(x->origin, x->origin_len, "null"))
         l |= CORSCOPE_LINT_REFLECTED_CREDENTIALS;
-    if (merged_is(x->rs.acao, ACAO, "null", 4))
+    if (x->acao_null)
         l |= CORSCOPE_LINT_NULL_ORIGIN_ALLOWED;
     if (reflect && !x->preflight && !vary_has_origin(x->rs.vary))
         l |= CORSCOPE_LINT_NO_VARY_ORIGIN;
@@ -666,8 +684,10 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         out->kind = CORSCOPE_KIND_SAME_ORIGIN;
         return 0;
     }
-    if (resp)
+    if (resp) {
         cs_cors_index_response(resp, &x.rs);
+        index_acao(&x);
+    }
     /* as corscope_is_preflight() */
     x.preflight = cs_cors_eq(req->method, req->method_len, "OPTIONS") && x.rq.acrm.n;
     if (x.preflight) {
