@@ -455,6 +455,20 @@ void cs_flow_table_segment(struct cs_flow_table *t, const struct cs_segment *s)
         end_flow(t, f, CS_FLOW_END_CLOSED, false);
 }
 
+bool cs_flow_table_evict_oldest(struct cs_flow_table *t)
+{
+    if (!t->lru_head)
+        return false;
+    t->stats.evicted_memory++;
+    end_flow(t, t->lru_head, CS_FLOW_END_EVICTED, true);
+    return true;
+}
+
+uint64_t cs_flow_table_held_bytes(const struct cs_flow_table *t)
+{
+    return t->shared.held_total;
+}
+
 void cs_flow_table_tick(struct cs_flow_table *t, cs_time_ns now)
 {
     advance_clock(t, now);

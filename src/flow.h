@@ -66,6 +66,7 @@ struct cs_flow_stats {
     uint64_t active;
     uint64_t max_active;
     uint64_t closed, reset, idle_expired, evicted, ended_at_input_end;
+    uint64_t evicted_memory;   /* of `evicted`: dropped for --max-memory */
     uint64_t ignored_segments; /* pure ACK/FIN/RST of no known flow */
     uint64_t alloc_failures;   /* flows that could not be allocated (their segment is dropped) */
     uint64_t port_reuse;       /* a new SYN on a known 5-tuple ended the old flow */
@@ -92,6 +93,14 @@ void cs_flow_table_segment(struct cs_flow_table *t, const struct cs_segment *s);
 
 /* Advances the clock without a segment (live capture timer ticks). */
 void cs_flow_table_tick(struct cs_flow_table *t, cs_time_ns now);
+
+/* Ends the least recently active flow (CS_FLOW_END_EVICTED, counted in
+ * evicted_memory): the caller's memory budget is spent.  Must not be called
+ * from a callback.  Returns false when there is no flow left. */
+bool cs_flow_table_evict_oldest(struct cs_flow_table *t);
+
+/* Bytes held now by reassembly (out-of-order segments, all flows). */
+uint64_t cs_flow_table_held_bytes(const struct cs_flow_table *t);
 
 /* Ends every remaining flow with CS_FLOW_END_INPUT (flushing reassembly). */
 void cs_flow_table_finish(struct cs_flow_table *t);

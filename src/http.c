@@ -33,6 +33,7 @@ enum cs_http_state {
  * its header array and a copy of its header block. */
 struct cs_http_req {
     struct cs_http_req *next;
+    size_t bytes;               /* the allocation, counted in stats->held_bytes */
     struct cs_http_msg msg;
     uint32_t index;
     int interim_status;
@@ -88,8 +89,9 @@ struct cs_http_conn *cs_http_conn_new(const struct cs_limits *limits,
     return c;
 }
 
-/* Makes d->buf hold at least `need` bytes.  0, or -1 when out of memory. */
-static int buf_reserve(struct cs_http_dir *d, uint32_t need)
+/* Makes d->buf hold at least `need` bytes.  0, or -1 when out of memory.
+ * The buffers' sizes are counted in stats->held_bytes (for --max-memory). */
+static int buf_reserve(struct cs_http_conn *c, struct cs_http_dir *d, uint32_t need)
 {
     if (need <= d->cap)
         return 0;
@@ -99,9 +101,24 @@ static int buf_reserve(struct cs_http_dir *d, uint32_t need)
     char *b = realloc(d->buf, cap);
     if (!b)
         return -1;
+    c->stats->held_bytes += cap - d->cap;
     d->buf = b;
     d->cap = cap;
     return 0;
+}
+
+static void buf_release(struct cs_http_conn *c, struct cs_http_dir *d)
+{
+    c->stats->held_bytes -= d->cap;
+    free(d->buf);
+    d->buf = NULL;
+    d->cap = 0;
+}
+
+static void req_free(struct cs_http_conn *c, struct cs_http_req *r)
+{
+    c->stats->held_bytes -= r->bytes;
+    free(r);
 }
 
 static void msg_reset(struct cs_http_dir *d)
@@ -149,7 +166,7 @@ static void fifo_flush(struct cs_http_conn *c, enum cs_txn_end end, uint64_t fra
     struct cs_http_req *r;
     while ((r = fifo_pop(c)) != NULL) {
         report(c, r, NULL, end, frame, ts);
-        free(r);
+        req_free(c, r);
     }
 }
 
@@ -168,7 +185,7 @@ static void fifo_gap(struct cs_http_conn *c, uint64_t frame, cs_time_ns ts)
             if (c->body_req == r)
                 c->body_req = NULL;
             report(c, r, NULL, CS_TXN_GAP, frame, ts);
-            free(r);
+            req_free(c, r);
         } else {
             last = r;
             pp = &r->next;
@@ -262,7 +279,12 @@ static void handle_request(struct cs_http_conn *c, struct cs_http_dir *d, struct
         m->flags |= CS_MSG_CHUNKED;
 
     size_t hbytes = (size_t)m->n_headers * sizeof(corscope_header);
-    struct cs_http_req *r = malloc(sizeof *r + hbytes + d->len);
+    size_t rbytes = sizeof(struct cs_http_req) + hbytes + d->len;
+    struct cs_http_req *r = malloc(rbytes);
+    if (r) {
+        r->bytes = rbytes;
+        c->stats->held_bytes += rbytes;
+    }
     if (!r) {
         /* Out of memory: the request cannot wait; report it now. */
         struct cs_http_req tmp = { .msg = *m, .index = c->n_requests++ };
@@ -274,7 +296,7 @@ static void handle_request(struct cs_http_conn *c, struct cs_http_dir *d, struct
             c->stats->pipeline_cap_hits++;
             if (old) {
                 report(c, old, NULL, CS_TXN_EVICTED, m->frame, m->ts);
-                free(old);
+                req_free(c, old);
             }
         }
         corscope_header *h = (corscope_header *)(r + 1);
@@ -344,7 +366,7 @@ static void handle_response(struct cs_http_conn *c, struct cs_http_dir *d, struc
     if (r) {
         fifo_pop(c);
         report(c, r, m, CS_TXN_ANSWERED, m->frame_end, m->ts);
-        free(r);
+        req_free(c, r);
     }
     if (tunnel) {
         upgrade(c);
@@ -408,9 +430,7 @@ static void complete_block(struct cs_http_conn *c, int dir, struct cs_http_dir *
     /* Between messages a direction holds no bytes: give the buffers back, so
      * thousands of idle keep-alive connections cost no header memory (the
      * next message allocates again; malloc's size classes make that cheap). */
-    free(d->buf);
-    d->buf = NULL;
-    d->cap = 0;
+    buf_release(c, d);
     free(d->hdrs);
     d->hdrs = NULL;
     d->hcap = 0;
@@ -426,7 +446,7 @@ static void http09_response(struct cs_http_conn *c, struct cs_http_dir *d, uint6
     c->stats->responses++;
     if (r) {
         report(c, r, &m, CS_TXN_ANSWERED, frame, ts);
-        free(r);
+        req_free(c, r);
     }
     msg_reset(d);
     d->st = ST_BODY_CLOSE;
@@ -454,7 +474,7 @@ static uint32_t feed_start_line(struct cs_http_conn *c, int dir, struct cs_http_
         d->frame = frame;
         d->ts = ts;
     }
-    if ((uint64_t)d->len + take > c->lim.max_header_bytes || buf_reserve(d, d->len + take) < 0) {
+    if ((uint64_t)d->len + take > c->lim.max_header_bytes || buf_reserve(c, d, d->len + take) < 0) {
         /* A start line longer than the whole header budget: not one we keep. */
         c->stats->header_cap_hits++;
         garbage(c, d, (uint64_t)d->len + take);
@@ -550,7 +570,7 @@ static uint32_t feed_headers(struct cs_http_conn *c, int dir, struct cs_http_dir
     if (!(d->msg_flags & CS_MSG_HEADERS_CUT)) {
         uint32_t room = c->lim.max_header_bytes > d->len ? c->lim.max_header_bytes - d->len : 0;
         uint32_t copy = take < room ? take : room;
-        if (buf_reserve(d, d->len + copy) < 0)
+        if (buf_reserve(c, d, d->len + copy) < 0)
             copy = 0;
         memcpy(d->buf + d->len, p, copy);
         d->len += copy;
@@ -567,7 +587,8 @@ static uint32_t feed_headers(struct cs_http_conn *c, int dir, struct cs_http_dir
 /* Gathers one line for the chunk states.  With store, its bytes (without
  * '\n') go to d->buf up to CS_HTTP_MAX_CHUNK_LINE (*too_long is set beyond).
  * Returns bytes consumed; *complete when the '\n' was seen. */
-static uint32_t feed_line(struct cs_http_dir *d, const uint8_t *p, uint32_t n, bool store,
+static uint32_t feed_line(struct cs_http_conn *c, struct cs_http_dir *d, const uint8_t *p,
+                          uint32_t n, bool store,
                           bool *complete, bool *too_long)
 {
     const uint8_t *nl = memchr(p, '\n', n);
@@ -575,7 +596,7 @@ static uint32_t feed_line(struct cs_http_dir *d, const uint8_t *p, uint32_t n, b
     if (d->line_bytes == 0 && seg > 0)
         d->line_first = p[0];
     if (store) {
-        if ((uint64_t)d->len + seg <= CS_HTTP_MAX_CHUNK_LINE && buf_reserve(d, CS_HTTP_MAX_CHUNK_LINE) == 0) {
+        if ((uint64_t)d->len + seg <= CS_HTTP_MAX_CHUNK_LINE && buf_reserve(c, d, CS_HTTP_MAX_CHUNK_LINE) == 0) {
             memcpy(d->buf + d->len, p, seg);
             d->len += seg;
         } else {
@@ -657,7 +678,7 @@ static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n,
             }
             break;
         case ST_CHUNK_SIZE:
-            k = feed_line(d, p, n, true, &complete, &too_long);
+            k = feed_line(c, d, p, n, true, &complete, &too_long);
             if (too_long)
                 d->msg_flags |= CS_MSG_HEADERS_CUT; /* marks the line as unusable */
             if (complete) {
@@ -683,7 +704,7 @@ static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n,
             break;
         case ST_CHUNK_END:
         case ST_TRAILERS:
-            k = feed_line(d, p, n, false, &complete, &too_long);
+            k = feed_line(c, d, p, n, false, &complete, &too_long);
             if (complete) {
                 bool empty = line_is_empty(d);
                 d->line_bytes = 0;
@@ -790,7 +811,7 @@ void cs_http_conn_finish(struct cs_http_conn *c, enum cs_txn_end why, uint64_t f
     finish_partial(c, CS_DIR_S2C, frame);
     fifo_flush(c, why, frame, ts);
     for (int i = 0; i < 2; i++) {
-        free(c->dir[i].buf);
+        buf_release(c, &c->dir[i]);
         free(c->dir[i].hdrs);
     }
     free(c);

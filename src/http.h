@@ -78,6 +78,7 @@ struct cs_http_stats {
     /* added by http.c's owner (additive): */
     uint64_t bad_header_lines;  /* header lines without a colon / fold without a header: skipped */
     uint64_t framing_errors;    /* bad or conflicting Content-Length, bad chunk line, 64-bit overflow */
+    uint64_t held_bytes;        /* now: header buffers and waiting requests, all connections */
 };
 
 struct cs_http_conn;

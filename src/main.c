@@ -85,6 +85,9 @@ static void usage(FILE *out)
 "      --max-header-lines N        header lines of one message (default 200)\n"
 "      --max-pipeline N     requests waiting for responses per connection (default 32)\n"
 "      --max-uri BYTES      longest URI reported (default 8192)\n"
+"      --max-memory BYTES   traffic state held (connections, out-of-order data,\n"
+"                           headers, waiting requests); over it the least recently\n"
+"                           active connections are dropped (default 25165824)\n"
 "\n"
 "  -h, --help               this help\n"
 "  -V, --version            the version\n"
@@ -97,7 +100,7 @@ static void usage(FILE *out)
 enum {
     OPT_COLOR = 256, OPT_FAIL_ON_BLOCKED, OPT_MAX_FLOWS, OPT_IDLE_TIMEOUT,
     OPT_MAX_HELD_PER_FLOW, OPT_MAX_HELD_TOTAL, OPT_MAX_HEADER_BYTES,
-    OPT_MAX_HEADER_LINES, OPT_MAX_PIPELINE, OPT_MAX_URI, OPT_IMMEDIATE,
+    OPT_MAX_HEADER_LINES, OPT_MAX_PIPELINE, OPT_MAX_URI, OPT_MAX_MEMORY, OPT_IMMEDIATE,
 };
 
 static const struct option long_options[] = {
@@ -125,6 +128,7 @@ static const struct option long_options[] = {
     { "max-header-lines", required_argument, NULL, OPT_MAX_HEADER_LINES },
     { "max-pipeline", required_argument, NULL, OPT_MAX_PIPELINE },
     { "max-uri", required_argument, NULL, OPT_MAX_URI },
+    { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -303,6 +307,10 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
             break;
         case OPT_MAX_PIPELINE:
             if (!parse_u32("--max-pipeline", optarg, 1, 100000, &limits->max_pipeline)) return EXIT_USAGE;
+            break;
+        case OPT_MAX_MEMORY:
+            if (!parse_u32("--max-memory", optarg, 1u << 20, UINT32_MAX, &v32)) return EXIT_USAGE;
+            limits->max_memory = v32;
             break;
         case OPT_MAX_URI:
             if (!parse_u32("--max-uri", optarg, 16, 1u << 24, &limits->max_uri_bytes)) return EXIT_USAGE;

@@ -186,12 +186,15 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
     num(out, "gap_bytes", r->gap_bytes);
     num(out, "http_resyncs", h->resyncs);
     num(out, "http_garbage_bytes", h->garbage_bytes);
+    num(out, "http_framing_errors", h->framing_errors);
+    num(out, "http_bad_header_lines", h->bad_header_lines);
     num(out, "retransmitted_bytes", r->retransmitted_bytes);
     num(out, "overlap_conflicts", r->overlap_conflicts);
     num(out, "upgrades", h->upgrades);
 
     fputs(",\"caps_hit\":{", out);
-    fprintf(out, "\"flows\":%" PRIu64, fl->evicted);
+    fprintf(out, "\"flows\":%" PRIu64, fl->evicted - fl->evicted_memory);
+    num(out, "memory", fl->evicted_memory);
     num(out, "held_per_flow", r->held_cap_per_flow);
     num(out, "held_total", r->held_cap_total);
     num(out, "header_bytes", h->header_cap_hits);

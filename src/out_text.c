@@ -219,9 +219,10 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
     uint64_t caps = fl->evicted + r->held_cap_per_flow + r->held_cap_total + h->header_cap_hits +
                     h->header_lines_cap_hits + h->uri_cap_hits + h->pipeline_cap_hits + d->frag_dropped;
     if (caps)
-        fprintf(out, "  Limits hit: flows %" PRIu64 ", held bytes %" PRIu64 "/%" PRIu64
+        fprintf(out, "  Limits hit: flows %" PRIu64 ", memory %" PRIu64 ", held bytes %" PRIu64 "/%" PRIu64
                 ", header bytes %" PRIu64 ", header lines %" PRIu64 ", URI %" PRIu64
                 ", pipeline %" PRIu64 ", IP fragments %" PRIu64 "\n",
-                fl->evicted, r->held_cap_per_flow, r->held_cap_total, h->header_cap_hits,
+                fl->evicted - fl->evicted_memory, fl->evicted_memory, r->held_cap_per_flow,
+                r->held_cap_total, h->header_cap_hits,
                 h->header_lines_cap_hits, h->uri_cap_hits, h->pipeline_cap_hits, d->frag_dropped);
 }

@@ -326,13 +326,24 @@ struct cs_pipeline *cs_pipeline_new(const struct cs_limits *limits,
     return p;
 }
 
+/* The traffic state held now, as --max-memory counts it (limits.h). */
+static uint64_t held_memory(const struct cs_pipeline *p)
+{
+    return cs_flow_table_stats(p->flows)->active * CS_FLOW_MEMORY_COST +
+           cs_flow_table_held_bytes(p->flows) + p->http_stats.held_bytes;
+}
+
 void cs_pipeline_frame(struct cs_pipeline *p, const struct cs_frame *frame)
 {
     struct cs_segment seg;
-    if (cs_decode_frame(p->decoder, frame, &seg) == CS_DECODE_SEGMENT)
+    if (cs_decode_frame(p->decoder, frame, &seg) == CS_DECODE_SEGMENT) {
         cs_flow_table_segment(p->flows, &seg);
-    else
+        /* Oldest first, reported as evicted, until the budget holds again. */
+        while (held_memory(p) > p->limits.max_memory && cs_flow_table_evict_oldest(p->flows))
+            ;
+    } else {
         cs_flow_table_tick(p->flows, frame->ts);
+    }
 }
 
 void cs_pipeline_tick(struct cs_pipeline *p, cs_time_ns now)
