@@ -56,6 +56,7 @@ struct cs_pipeline {
     struct cs_pipeline_stats stats;
     struct cs_pipeline_hooks hooks;
     void *hook_ctx;
+    uint64_t undecided_bytes;      /* held client data of undecided flows (--max-memory) */
 };
 
 static void on_txn(void *ctx, const struct cs_http_txn *t)
@@ -150,6 +151,8 @@ static void on_packet(void *ctx, struct cs_flow *f, int dir, const struct cs_seg
 
 static void held_free(struct flow_app *app)
 {
+    if (app->held)
+        app->pipe->undecided_bytes -= sizeof *app->held;
     free(app->held);
     app->held = NULL;
 }
@@ -157,8 +160,11 @@ static void held_free(struct flow_app *app)
 /* Keeps a copy of an undecided client data event, if it fits the bounds. */
 static void held_add(struct flow_app *app, const struct cs_stream_event *ev)
 {
-    if (!app->held && !(app->held = calloc(1, sizeof *app->held)))
-        return;
+    if (!app->held) {
+        if (!(app->held = calloc(1, sizeof *app->held)))
+            return;
+        app->pipe->undecided_bytes += sizeof *app->held;
+    }
     struct undecided *u = app->held;
     if (u->n == CS_UNDECIDED_EVENTS || ev->len > CS_UNDECIDED_BYTES - u->len)
         return;
@@ -330,7 +336,7 @@ struct cs_pipeline *cs_pipeline_new(const struct cs_limits *limits,
 static uint64_t held_memory(const struct cs_pipeline *p)
 {
     return cs_flow_table_stats(p->flows)->active * CS_FLOW_MEMORY_COST +
-           cs_flow_table_held_bytes(p->flows) + p->http_stats.held_bytes;
+           cs_flow_table_held_bytes(p->flows) + p->http_stats.held_bytes + p->undecided_bytes;
 }
 
 void cs_pipeline_frame(struct cs_pipeline *p, const struct cs_frame *frame)
