@@ -64,6 +64,17 @@ struct cs_timeline {
      * too, so that finding the oldest of a full table scans 4 KB. */
     uint64_t pending_age[CS_TL_MAX_PENDING];
     uint64_t cache_age[2][CS_TL_MAX_CACHE];
+    /* Cache slots are never freed, only replaced: slots below cache_used[b]
+     * are taken, and a full cache is the common state on long captures.
+     * Its slots are kept in insertion order (a list ordered as cache_age,
+     * slot numbers plus one, 0 ends it), so the oldest is the list's head
+     * instead of the result of a 256-slot scan per stored preflight. */
+    uint16_t cache_used[2];
+    /* Pending slots below this one are all taken (the free-slot scan starts
+     * here; freeing a slot lowers it). */
+    size_t pending_free_from;
+    uint16_t cache_oldest[2], cache_newest[2];
+    uint16_t cache_older[2][CS_TL_MAX_CACHE], cache_newer[2][CS_TL_MAX_CACHE];
     struct key_index pending_index;
     struct key_index cache_index[2];
     struct last_failure failures[CS_TL_MAX_FAILURES];
@@ -128,13 +139,30 @@ static bool index_next(const struct key_index *ix, const uint64_t *keys, uint64_
     return false;
 }
 
-/* FNV-1a over the key parts, never 0 (0 marks an unused slot). */
+/* Mixes the key parts 8 bytes at a time (a multiply and an xorshift per
+ * word; byte-wise FNV-1a cost ~2% of the run on URL-sized keys).  Equal
+ * keys hash equally, which is all the index needs: matches are confirmed
+ * by comparing the stored strings. */
+#define KEY_MUL 0x9e3779b97f4a7c15ull
+static uint64_t key_word(uint64_t h, uint64_t w)
+{
+    h = (h ^ w) * KEY_MUL;
+    return h ^ (h >> 29);
+}
+
 static uint64_t key_mix(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ull;
-    return (h * 0x100000001b3ull) ^ n;
+    size_t i = 0;
+    uint64_t w;
+    for (; n - i >= sizeof w; i += sizeof w) {
+        memcpy(&w, b + i, sizeof w);
+        h = key_word(h, w);
+    }
+    w = 0;
+    for (size_t k = 0; i < n; i++, k += 8)
+        w |= (uint64_t)b[i] << k;
+    return key_word(h, w ^ ((uint64_t)n << 56));
 }
 
 static uint64_t cache_hash(const struct cs_addr *client, const char *origin, size_t origin_len,
@@ -242,6 +270,8 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
                      (unsigned long long)best->frame);
         best->used = false;  /* one preflight announces one request */
         set_key(tl->pending_key, &tl->pending_index, (size_t)(best - tl->pending), 0);
+        if ((size_t)(best - tl->pending) < tl->pending_free_from)
+            tl->pending_free_from = (size_t)(best - tl->pending);
         tl->stats.preflights_linked++;
         return;
     }
@@ -290,15 +320,42 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
  * scanned, not the ~900-byte entries. */
 static struct pending *pending_slot(struct cs_timeline *tl)
 {
-    for (size_t i = 0; i < CS_TL_MAX_PENDING; i++)
-        if (!tl->pending_key[i])
+    for (size_t i = tl->pending_free_from; i < CS_TL_MAX_PENDING; i++)
+        if (!tl->pending_key[i]) {
+            tl->pending_free_from = i + 1;
             return &tl->pending[i];
+        }
+    tl->pending_free_from = CS_TL_MAX_PENDING;
     size_t oldest = 0;
     for (size_t i = 0; i < CS_TL_MAX_PENDING; i++)
         if (tl->pending_age[i] < tl->pending_age[oldest])
             oldest = i;
     tl->stats.pending_evicted++;
     return &tl->pending[oldest];
+}
+
+/* Makes slot i (taken or new) the newest of browser b's cache order. */
+static void cache_touch(struct cs_timeline *tl, int b, size_t i, bool taken)
+{
+    uint16_t *older = tl->cache_older[b], *newer = tl->cache_newer[b];
+    uint16_t me = (uint16_t)(i + 1);
+    if (taken) {
+        if (tl->cache_newest[b] == me)
+            return;
+        /* unlink; not the newest, so it has a newer neighbour */
+        older[newer[i] - 1] = older[i];
+        if (older[i])
+            newer[older[i] - 1] = newer[i];
+        else
+            tl->cache_oldest[b] = newer[i];
+    }
+    older[i] = tl->cache_newest[b];
+    newer[i] = 0;
+    if (tl->cache_newest[b])
+        newer[tl->cache_newest[b] - 1] = me;
+    else
+        tl->cache_oldest[b] = me;
+    tl->cache_newest[b] = me;
 }
 
 /* Stores a successful preflight in browser b's cache model, replacing the
@@ -317,15 +374,15 @@ static void cache_put(struct cs_timeline *tl, int b, const struct cs_addr *clien
             strcmp(e->url, url) == 0 && e->result.credentialed == r->credentialed)
             slot = e;
     }
-    for (i = 0; !slot && i < CS_TL_MAX_CACHE; i++)
-        if (!tl->cache_key[b][i])
-            slot = &tl->cache[b][i];
-    if (!slot) {
-        size_t oldest = 0;
-        for (i = 0; i < CS_TL_MAX_CACHE; i++)
-            if (tl->cache_age[b][i] < tl->cache_age[b][oldest])
-                oldest = i;
-        slot = &tl->cache[b][oldest];
+    if (slot) {
+        cache_touch(tl, b, (size_t)(slot - tl->cache[b]), true);
+    } else if (tl->cache_used[b] < CS_TL_MAX_CACHE) {
+        /* the first free slot: slots fill in order and are never freed */
+        slot = &tl->cache[b][tl->cache_used[b]++];
+        cache_touch(tl, b, (size_t)(slot - tl->cache[b]), false);
+    } else {
+        slot = &tl->cache[b][tl->cache_oldest[b] - 1];
+        cache_touch(tl, b, (size_t)(slot - tl->cache[b]), true);
         tl->stats.cache_evicted++;
     }
     slot->used = true;
