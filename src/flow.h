@@ -33,6 +33,11 @@ enum cs_flow_end {
 
 struct cs_flow {
     uint64_t id;                    /* 1-based, in order of creation */
+    /* table internals the lookup reads, beside the tuple it compares: a
+     * chain step then touches one cache line, not three (flow lookups are
+     * the run's main source of cache misses) */
+    uint64_t hash;
+    struct cs_flow *hash_next;
     struct cs_addr client, server;
     uint16_t client_port, server_port;
     bool handshake_seen;            /* roles come from SYN/SYN-ACK */
@@ -43,9 +48,7 @@ struct cs_flow {
     struct cs_reasm dir[2];
     void *app;                      /* owned by the application layer */
     /* table internals */
-    struct cs_flow *hash_next;
     struct cs_flow *lru_prev, *lru_next;
-    uint64_t hash;
     bool ended;
 };
 
