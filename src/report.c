@@ -385,10 +385,15 @@ void cs_report_txn(void *ctx, const struct cs_flow *f, const struct cs_http_txn 
     fill_event(r, &ev, &v);
     ev.preflight_frame = facts.preflight_frame;
     if (!(cut && cors)) {
-        if (facts.note[0] && v.note[0])
-            snprintf(note, sizeof(note), "%s %s", v.note, facts.note);
-        else
-            snprintf(note, sizeof(note), "%s", facts.note[0] ? facts.note : v.note);
+        /* "<classifier note> <timeline note>", either alone, or nothing:
+         * both fit (the sizes add up), so plain copies, no snprintf */
+        size_t n = 0, vn = strlen(v.note), fn = strlen(facts.note);
+        memcpy(note, v.note, vn);
+        n = vn;
+        if (vn && fn)
+            note[n++] = ' ';
+        memcpy(note + n, facts.note, fn);
+        note[n + fn] = '\0';
     }
     ev.note = note[0] ? note : NULL;
     count_verdict(r, &v, &ev, rq);
