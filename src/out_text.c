@@ -18,17 +18,50 @@ static const char *paint(const struct cs_text_style *st, const char *code)
     return st->color ? code : "";
 }
 
+/* The text writers append known-length pieces and format numbers by hand:
+ * g_string_append_printf (a vasprintf and a copy per call) was a third of
+ * the instructions of a text run.  The bytes are those printf wrote. */
+#define put_lit(buf, s) g_string_append_len((buf), (s), sizeof(s) - 1)
+
+static void put_u64(GString *buf, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[sizeof tmp - ++n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    g_string_append_len(buf, tmp + sizeof tmp - n, (gssize)n);
+}
+
+/* As printf's %d. */
+static void put_int(GString *buf, int v)
+{
+    if (v < 0) {
+        g_string_append_c(buf, '-');
+        put_u64(buf, (uint64_t)0 - (uint64_t)(int64_t)v);
+    } else {
+        put_u64(buf, (uint64_t)v);
+    }
+}
+
 /* Appends len bytes of s, replacing control and non-ASCII-printable bytes so
- * a hostile header cannot drive the terminal. */
+ * a hostile header cannot drive the terminal (as \xNN); runs of plain
+ * bytes are appended whole. */
 static void append_safe(GString *buf, const char *s, size_t len)
 {
+    static const char hex[] = "0123456789abcdef";
+    size_t run = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f)
-            g_string_append_printf(buf, "\\x%02x", c);
-        else
-            g_string_append_c(buf, (char)c);
+        if (c >= 0x20 && c != 0x7f)
+            continue;
+        g_string_append_len(buf, s + run, (gssize)(i - run));
+        char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
+        g_string_append_len(buf, esc, 4);
+        run = i + 1;
     }
+    g_string_append_len(buf, s + run, (gssize)(len - run));
 }
 
 static void append_safe_cstr(GString *buf, const char *s)
@@ -46,19 +79,37 @@ static const char *verdict_color(const char *v)
     return C_DIM;
 }
 
+/* "addr:port", IPv6 in brackets; text is the formatted address. */
+static void end_point(GString *buf, const struct cs_addr *a, const char *text, unsigned port)
+{
+    if (a->family == 6)
+        g_string_append_c(buf, '[');
+    g_string_append(buf, text);
+    if (a->family == 6)
+        g_string_append_c(buf, ']');
+    g_string_append_c(buf, ':');
+    put_u64(buf, port);
+}
+
 void cs_out_text_flow_header(GString *buf, const struct cs_flow *f, const struct cs_text_style *st,
                              bool continued)
 {
     char c[64], s[64], t[40];
     cs_addr_format(&f->client, c, sizeof(c));
     cs_addr_format(&f->server, s, sizeof(s));
-    const char *fmt6 = f->client.family == 6 ? "[%s]:%u" : "%s:%u";
-    g_string_append_printf(buf, "%sflow %" PRIu64 "%s  ", paint(st, C_BOLD), f->id, paint(st, C_RESET));
-    g_string_append_printf(buf, fmt6, c, f->client_port);
-    g_string_append(buf, " -> ");
-    g_string_append_printf(buf, f->server.family == 6 ? "[%s]:%u" : "%s:%u", s, f->server_port);
+    g_string_append(buf, paint(st, C_BOLD));
+    put_lit(buf, "flow ");
+    put_u64(buf, f->id);
+    g_string_append(buf, paint(st, C_RESET));
+    put_lit(buf, "  ");
+    end_point(buf, &f->client, c, f->client_port);
+    put_lit(buf, " -> ");
+    end_point(buf, &f->server, s, f->server_port);
     cs_format_time_text(f->first_ts, t, sizeof(t));
-    g_string_append_printf(buf, "  %s%s%s\n", continued ? "(continued) " : "started ", t, "");
+    put_lit(buf, "  ");
+    g_string_append(buf, continued ? "(continued) " : "started ");
+    g_string_append(buf, t);
+    g_string_append_c(buf, '\n');
 }
 
 static void rel_time(GString *buf, const struct cs_flow *f, cs_time_ns ts)
@@ -66,14 +117,26 @@ static void rel_time(GString *buf, const struct cs_flow *f, cs_time_ns ts)
     int64_t d = ts - f->first_ts;
     if (d < 0)
         d = 0;
-    g_string_append_printf(buf, "  +%" PRId64 ".%03ds", d / 1000000000, (int)((d / 1000000) % 1000));
+    unsigned ms = (unsigned)((d / 1000000) % 1000);
+    char frac[5] = { '.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10), 's' };
+    put_lit(buf, "  +");
+    put_u64(buf, (uint64_t)(d / 1000000000));
+    g_string_append_len(buf, frac, 5);
 }
 
 static void detail(GString *buf, const struct cs_text_style *st, const char *label, const char *text)
 {
     if (!text)
         return;
-    g_string_append_printf(buf, "             %s%-9s%s ", paint(st, C_CYAN), label, paint(st, C_RESET));
+    static const char pad[] = "         ";   /* the label column: printf's %-9s */
+    size_t n = strlen(label);
+    put_lit(buf, "             ");
+    g_string_append(buf, paint(st, C_CYAN));
+    g_string_append_len(buf, label, (gssize)n);
+    if (n < sizeof pad - 1)
+        g_string_append_len(buf, pad, (gssize)(sizeof pad - 1 - n));
+    g_string_append(buf, paint(st, C_RESET));
+    g_string_append_c(buf, ' ');
     append_safe_cstr(buf, text);
     g_string_append_c(buf, '\n');
 }
@@ -83,10 +146,16 @@ void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_
     const struct cs_http_txn *t = ev->txn;
     const struct cs_http_msg *rq = t->req, *rs = t->resp;
     rel_time(buf, ev->flow, rq->ts);
-    g_string_append_printf(buf, "  %s#%" PRIu64, paint(st, C_DIM), rq->frame);
-    if (rs)
-        g_string_append_printf(buf, "/#%" PRIu64, rs->frame);
-    g_string_append_printf(buf, "%s  ", paint(st, C_RESET));
+    put_lit(buf, "  ");
+    g_string_append(buf, paint(st, C_DIM));
+    g_string_append_c(buf, '#');
+    put_u64(buf, rq->frame);
+    if (rs) {
+        put_lit(buf, "/#");
+        put_u64(buf, rs->frame);
+    }
+    g_string_append(buf, paint(st, C_RESET));
+    put_lit(buf, "  ");
     append_safe(buf, rq->method ? rq->method : "", rq->method ? rq->method_len : 0);
     g_string_append_c(buf, ' ');
     if (ev->host && rq->uri_len && rq->uri[0] == '/') {
@@ -94,30 +163,45 @@ void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_
         append_safe(buf, ev->host, ev->host_len);
     }
     append_safe(buf, rq->uri ? rq->uri : "", rq->uri ? rq->uri_len : 0);
-    if (rs)
-        g_string_append_printf(buf, "  %d", rs->status);
-    else
-        g_string_append_printf(buf, "  %s(no response: %s)%s", paint(st, C_DIM),
-                               t->end == CS_TXN_RESET ? "reset" :
-                               t->end == CS_TXN_CLOSED ? "closed" :
-                               t->end == CS_TXN_GAP ? "lost in a capture gap" :
-                               t->end == CS_TXN_EVICTED ? "evicted by a limit" : "never answered",
-                               paint(st, C_RESET));
+    if (rs) {
+        put_lit(buf, "  ");
+        put_int(buf, rs->status);
+    } else {
+        put_lit(buf, "  ");
+        g_string_append(buf, paint(st, C_DIM));
+        put_lit(buf, "(no response: ");
+        g_string_append(buf, t->end == CS_TXN_RESET ? "reset" :
+                             t->end == CS_TXN_CLOSED ? "closed" :
+                             t->end == CS_TXN_GAP ? "lost in a capture gap" :
+                             t->end == CS_TXN_EVICTED ? "evicted by a limit" : "never answered");
+        g_string_append_c(buf, ')');
+        g_string_append(buf, paint(st, C_RESET));
+    }
     if (ev->kind) {
-        g_string_append_printf(buf, "  %s", ev->kind);
+        put_lit(buf, "  ");
+        g_string_append(buf, ev->kind);
         if (ev->verdict && strcmp(ev->verdict, "n/a") != 0) {
             const char *v = ev->verdict;
-            g_string_append_printf(buf, "  %s%s%s", paint(st, verdict_color(v)),
-                                   strcmp(v, "blocked") == 0 ? "BLOCKED" : v, paint(st, C_RESET));
+            put_lit(buf, "  ");
+            g_string_append(buf, paint(st, verdict_color(v)));
+            g_string_append(buf, strcmp(v, "blocked") == 0 ? "BLOCKED" : v);
+            g_string_append(buf, paint(st, C_RESET));
         }
         if (ev->browsers_disagree)
             g_string_append(buf, " (browsers disagree)");
-        if (ev->depends_on_credentials)
-            g_string_append_printf(buf, " %s[with credentials: %s]%s", paint(st, C_DIM),
-                                   ev->alt_reason ? ev->alt_reason : "allowed", paint(st, C_RESET));
+        if (ev->depends_on_credentials) {
+            g_string_append_c(buf, ' ');
+            g_string_append(buf, paint(st, C_DIM));
+            put_lit(buf, "[with credentials: ");
+            g_string_append(buf, ev->alt_reason ? ev->alt_reason : "allowed");
+            g_string_append_c(buf, ']');
+            g_string_append(buf, paint(st, C_RESET));
+        }
     }
     if (ev->origin) {
-        g_string_append_printf(buf, "  %sfrom ", paint(st, C_DIM));
+        put_lit(buf, "  ");
+        g_string_append(buf, paint(st, C_DIM));
+        put_lit(buf, "from ");
         append_safe(buf, ev->origin, ev->origin_len);
         g_string_append(buf, paint(st, C_RESET));
     }
@@ -149,9 +233,11 @@ void cs_out_text_flow_note(GString *buf, const struct cs_flow *f, cs_time_ns ts,
                            const struct cs_text_style *st)
 {
     rel_time(buf, f, ts);
-    g_string_append_printf(buf, "  %s", paint(st, C_DIM));
+    put_lit(buf, "  ");
+    g_string_append(buf, paint(st, C_DIM));
     append_safe_cstr(buf, text);
-    g_string_append_printf(buf, "%s\n", paint(st, C_RESET));
+    g_string_append(buf, paint(st, C_RESET));
+    g_string_append_c(buf, '\n');
 }
 
 void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_text_style *st)
