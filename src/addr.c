@@ -6,6 +6,23 @@
 
 const char *cs_addr_format(const struct cs_addr *a, char *buf, unsigned buflen)
 {
+    /* IPv4 by hand when it surely fits ("255.255.255.255" + NUL): inet_ntop
+     * formats it with sprintf, ~1.8k instructions per address.  Same text. */
+    if (a->family != 6 && buflen >= 16) {
+        unsigned n = 0;
+        for (int i = 0; i < 4; i++) {
+            unsigned v = a->bytes[i];
+            if (i)
+                buf[n++] = '.';
+            if (v >= 100)
+                buf[n++] = (char)('0' + v / 100);
+            if (v >= 10)
+                buf[n++] = (char)('0' + v / 10 % 10);
+            buf[n++] = (char)('0' + v % 10);
+        }
+        buf[n] = '\0';
+        return buf;
+    }
     if (!inet_ntop(a->family == 6 ? AF_INET6 : AF_INET, a->bytes, buf, buflen))
         buf[0] = '\0';
     return buf;
