@@ -16,6 +16,7 @@
 #define CS_HTTP_BUF_INITIAL   2048u   /* first size of a direction's block buffer */
 #define CS_HTTP_HDRS_INITIAL  32u     /* first size of a direction's header array */
 #define CS_HTTP_MAX_CHUNK_LINE 1024u  /* chunk-size line with extensions; longer = framing error */
+#define CS_HTTP_WHOLE_HEADERS  64u    /* header lines a block parsed in place may have (stack array) */
 
 enum cs_http_state {
     ST_MSG,          /* gathering a start line + header block (or resyncing) */
@@ -268,7 +269,10 @@ static const char *rebase(const char *p, const char *from, char *to)
     return p ? to + (p - from) : NULL;
 }
 
-static void handle_request(struct cs_http_conn *c, struct cs_http_dir *d, struct cs_http_msg *m)
+/* A request's block blk[0..len) (d->buf, or the event's bytes) is copied
+ * with its header array into the FIFO entry that waits for the response. */
+static void handle_request(struct cs_http_conn *c, struct cs_http_dir *d, struct cs_http_msg *m,
+                           const char *blk, uint32_t len)
 {
     c->stats->requests++;
     if (m->version == 9)
@@ -279,7 +283,7 @@ static void handle_request(struct cs_http_conn *c, struct cs_http_dir *d, struct
         m->flags |= CS_MSG_CHUNKED;
 
     size_t hbytes = (size_t)m->n_headers * sizeof(corscope_header);
-    size_t rbytes = sizeof(struct cs_http_req) + hbytes + d->len;
+    size_t rbytes = sizeof(struct cs_http_req) + hbytes + len;
     struct cs_http_req *r = malloc(rbytes);
     if (r) {
         r->bytes = rbytes;
@@ -300,17 +304,17 @@ static void handle_request(struct cs_http_conn *c, struct cs_http_dir *d, struct
             }
         }
         corscope_header *h = (corscope_header *)(r + 1);
-        char *blk = (char *)h + hbytes;
-        memcpy(blk, d->buf, d->len);
+        char *copy = (char *)h + hbytes;
+        memcpy(copy, blk, len);
         r->next = NULL;
         r->msg = *m;
-        r->msg.method = rebase(m->method, d->buf, blk);
-        r->msg.uri = rebase(m->uri, d->buf, blk);
-        r->msg.reason = rebase(m->reason, d->buf, blk);
+        r->msg.method = rebase(m->method, blk, copy);
+        r->msg.uri = rebase(m->uri, blk, copy);
+        r->msg.reason = rebase(m->reason, blk, copy);
         for (uint32_t i = 0; i < m->n_headers; i++) {
             h[i] = m->headers[i];
-            h[i].name = rebase(m->headers[i].name, d->buf, blk);
-            h[i].value = rebase(m->headers[i].value, d->buf, blk);
+            h[i].name = rebase(m->headers[i].name, blk, copy);
+            h[i].value = rebase(m->headers[i].value, blk, copy);
         }
         r->msg.headers = h;
         r->index = c->n_requests++;
@@ -375,6 +379,35 @@ static void handle_response(struct cs_http_conn *c, struct cs_http_dir *d, struc
     set_body_state(c, d, f, blen);
 }
 
+/* Builds the message of a whole header block blk[0..len) (start line s,
+ * headers h[0..nh)) and hands it on; the direction is then between
+ * messages (or in a body state).  blk is d->buf or the event's bytes. */
+static void deliver(struct cs_http_conn *c, int dir, struct cs_http_dir *d,
+                    const struct cs_http_start *s, const corscope_header *h, uint32_t nh,
+                    const char *blk, uint32_t len, uint64_t frame_end)
+{
+    struct cs_http_msg m = {
+        .method = s->method, .method_len = s->method_len, .uri = s->uri, .uri_len = s->uri_len,
+        .status = s->status, .reason = s->reason, .reason_len = s->reason_len,
+        .version = s->version, .headers = h, .n_headers = nh,
+        .frame = d->frame, .ts = d->ts, .frame_end = frame_end, .flags = d->msg_flags,
+    };
+    if (m.uri_len > c->lim.max_uri_bytes) {
+        m.uri_len = c->lim.max_uri_bytes;
+        m.flags |= CS_MSG_URI_CUT;
+        c->stats->uri_cap_hits++;
+    }
+    if (dir == CS_DIR_C2S)
+        handle_request(c, d, &m, blk, len);
+    else
+        handle_response(c, d, &m);
+    /* handle_* may have resynced (which resets the message) or set a body state. */
+    d->len = 0;
+    d->line_bytes = 0;
+    d->first_done = false;
+    d->msg_flags = 0;
+}
+
 /* The header block in d->buf is complete (or cut short by FIN): scan it,
  * build the message and hand it on.  The start line was parsed and
  * validated when it arrived (d->start). */
@@ -407,26 +440,7 @@ static void complete_block(struct cs_http_conn *c, int dir, struct cs_http_dir *
         d->hdrs = h;
         d->hcap = want;
     }
-    struct cs_http_msg m = {
-        .method = s.method, .method_len = s.method_len, .uri = s.uri, .uri_len = s.uri_len,
-        .status = s.status, .reason = s.reason, .reason_len = s.reason_len,
-        .version = s.version, .headers = d->hdrs, .n_headers = nh,
-        .frame = d->frame, .ts = d->ts, .frame_end = frame_end, .flags = d->msg_flags,
-    };
-    if (m.uri_len > c->lim.max_uri_bytes) {
-        m.uri_len = c->lim.max_uri_bytes;
-        m.flags |= CS_MSG_URI_CUT;
-        c->stats->uri_cap_hits++;
-    }
-    if (dir == CS_DIR_C2S)
-        handle_request(c, d, &m);
-    else
-        handle_response(c, d, &m);
-    /* handle_* may have resynced (which resets the message) or set a body state. */
-    d->len = 0;
-    d->line_bytes = 0;
-    d->first_done = false;
-    d->msg_flags = 0;
+    deliver(c, dir, d, &s, d->hdrs, nh, d->buf, d->len, frame_end);
     /* Between messages a direction holds no bytes: give the buffers back, so
      * thousands of idle keep-alive connections cost no header memory (the
      * next message allocates again; malloc's size classes make that cheap). */
@@ -540,6 +554,54 @@ static uint32_t feed_start_line(struct cs_http_conn *c, int dir, struct cs_http_
     return take;
 }
 
+/* ST_MSG at a message boundary, when the whole header block is inside this
+ * one event (the common case): the start line and each header line are
+ * found with one memchr apiece and the message is reported straight from
+ * the event's bytes, without gathering it in d->buf; only a request is
+ * copied, once, into the FIFO entry that waits for its response.  Returns
+ * the bytes consumed, or 0 when the block needs the gathering path
+ * (feed_start_line/feed_headers): it is split across events, hits a cap,
+ * has an obs-fold line or more than CS_HTTP_WHOLE_HEADERS lines, or its
+ * start line is not a plain valid one (HTTP/0.9, garbage, empty line). */
+static uint32_t feed_whole_block(struct cs_http_conn *c, int dir, struct cs_http_dir *d,
+                                 const uint8_t *p, uint32_t n, uint64_t frame, cs_time_ns ts)
+{
+    const char *b = (const char *)p;
+    const char *nl = memchr(b, '\n', n);
+    if (!nl)
+        return 0;
+    uint32_t sl = (uint32_t)(nl - b) + 1;   /* the start line with its '\n' */
+    uint32_t ll = sl - 1;
+    if (ll && b[ll - 1] == '\r')
+        ll--;
+    if (ll == 0)
+        return 0;
+    struct cs_http_start s;
+    bool allow09 = !d->resync && c->n_requests == 0;
+    int rc = dir == CS_DIR_C2S ? cs_http_parse_request_line(b, ll, allow09, &s)
+                               : cs_http_parse_status_line(b, ll, &s);
+    if (rc < 0 || s.version == 9)
+        return 0;
+    corscope_header h[CS_HTTP_WHOLE_HEADERS];
+    uint32_t max = c->lim.max_header_lines < CS_HTTP_WHOLE_HEADERS ? c->lim.max_header_lines
+                                                                  : CS_HTTP_WHOLE_HEADERS;
+    uint32_t nh = 0;
+    uint64_t bad = 0;
+    int64_t hl = cs_http_scan_block(b + sl, n - sl, h, &nh, max, &bad);
+    if (hl < 0 || sl + (uint64_t)hl > c->lim.max_header_bytes)
+        return 0;
+    c->stats->bad_header_lines += bad;
+    d->frame = frame;
+    d->ts = ts;
+    if (d->resync) {
+        d->msg_flags |= CS_MSG_AFTER_RESYNC;
+        d->resync = false;
+    }
+    uint32_t len = sl + (uint32_t)hl;
+    deliver(c, dir, d, &s, h, nh, b, len, frame);
+    return len;
+}
+
 /* ST_MSG after the start line: finds the empty line that ends the block with
  * memchr, appends what belongs to the block (up to the byte cap), and
  * completes it.  Returns the bytes consumed. */
@@ -650,6 +712,11 @@ static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n,
                  * first bytes are too few to tell). */
                 http09_response(c, d, frame, ts);
                 continue;
+            }
+            if (!d->first_done && d->len == 0) {
+                k = feed_whole_block(c, dir, d, p, n, frame, ts);
+                if (k)
+                    break;
             }
             k = d->first_done ? feed_headers(c, dir, d, p, n, frame)
                               : feed_start_line(c, dir, d, p, n, frame, ts);

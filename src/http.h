@@ -138,6 +138,16 @@ int cs_http_parse_status_line(const char *p, uint32_t n, struct cs_http_start *o
 int cs_http_scan_headers(char *buf, uint32_t len, uint32_t *off,
                          corscope_header *h, uint32_t *n, uint32_t max, uint64_t *bad);
 
+/* One-pass variant for a header block that is wholly in p[0..n) (p starts
+ * after the start line): each line is found with one memchr and split into
+ * h[0..max).  Returns the bytes through the empty line, with *nh set and
+ * lines without a colon added to *bad; or -1, touching neither, when the
+ * block does not end within n, has more than max field lines, or has an
+ * obs-fold line (unfolding rewrites bytes, so it needs a writable copy: the
+ * caller then gathers the block and uses cs_http_scan_headers). */
+int64_t cs_http_scan_block(const char *p, uint32_t n, corscope_header *h, uint32_t *nh,
+                           uint32_t max, uint64_t *bad);
+
 /* Content-Length value (RFC 9110 §8.6): digits, or a list of identical
  * values.  Returns 0 and *out, or -1 when invalid or above INT64_MAX. */
 int cs_http_parse_content_length(const char *v, size_t n, uint64_t *out);

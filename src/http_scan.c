@@ -214,6 +214,31 @@ int cs_http_parse_status_line(const char *p, uint32_t n, struct cs_http_start *o
     return 0;
 }
 
+/* One field line [s, e) that is not a fold, without its line ending: name
+ * up to the colon, value with its OWS trimmed (RFC 9112 §5).  False when
+ * there is no colon or the name is empty. */
+static bool split_field_line(const char *s, const char *e, corscope_header *o)
+{
+    const char *colon = memchr(s, ':', (size_t)(e - s));
+    if (!colon)
+        return false;
+    const char *ne = colon;
+    while (ne > s && is_ows((uint8_t)ne[-1]))
+        ne--;
+    if (ne == s)
+        return false;
+    const char *v = colon + 1, *ve = e;
+    while (v < ve && is_ows((uint8_t)*v))
+        v++;
+    while (ve > v && is_ows((uint8_t)ve[-1]))
+        ve--;
+    o->name = s;
+    o->name_len = (size_t)(ne - s);
+    o->value = v;
+    o->value_len = (size_t)(ve - v);
+    return true;
+}
+
 /* One header line [s, e) without its line ending. */
 static void scan_one_line(char *s, char *e, corscope_header *h, uint32_t *n, uint64_t *bad)
 {
@@ -244,25 +269,10 @@ static void scan_one_line(char *s, char *e, corscope_header *h, uint32_t *n, uin
         prev->value_len = (size_t)(ve - prev->value);
         return;
     }
-    char *colon = memchr(s, ':', (size_t)(e - s));
-    char *ne = colon;
-    if (colon)
-        while (ne > s && is_ows((uint8_t)ne[-1]))
-            ne--;
-    if (!colon || ne == s) {
+    if (split_field_line(s, e, &h[*n]))
+        (*n)++;
+    else
         (*bad)++;
-        return;
-    }
-    char *v = colon + 1, *ve = e;
-    while (v < ve && is_ows((uint8_t)*v))
-        v++;
-    while (ve > v && is_ows((uint8_t)ve[-1]))
-        ve--;
-    corscope_header *o = &h[(*n)++];
-    o->name = s;
-    o->name_len = (size_t)(ne - s);
-    o->value = v;
-    o->value_len = (size_t)(ve - v);
 }
 
 int cs_http_scan_headers(char *buf, uint32_t len, uint32_t *off,
@@ -288,6 +298,35 @@ int cs_http_scan_headers(char *buf, uint32_t len, uint32_t *off,
     }
     *off = (uint32_t)(p - buf);
     return 0;
+}
+
+int64_t cs_http_scan_block(const char *p, uint32_t n, corscope_header *h, uint32_t *nh,
+                           uint32_t max, uint64_t *bad)
+{
+    const char *q = p, *end = p + n;
+    uint32_t count = 0;
+    uint64_t skipped = 0;
+    while (q < end) {
+        const char *nl = memchr(q, '\n', (size_t)(end - q));
+        if (!nl)
+            return -1;                    /* the block goes on in a later event */
+        const char *e = nl;
+        if (e > q && e[-1] == '\r')
+            e--;
+        if (e == q) {                     /* the empty line: the block is whole */
+            *nh = count;
+            *bad += skipped;
+            return (int64_t)(nl + 1 - p);
+        }
+        if (is_ows((uint8_t)*q) || count >= max)
+            return -1;                    /* obs-fold rewrites bytes; h is full */
+        if (split_field_line(q, e, &h[count]))
+            count++;
+        else
+            skipped++;
+        q = nl + 1;
+    }
+    return -1;
 }
 
 /* Content-Length values above INT64_MAX are errors: no server can hold
