@@ -76,7 +76,7 @@ check-browser: $(BUILD)/.deps-test corscope
 	tests/browser/run.sh
 
 demo: corscope
-	./corscope -r pcaps/demo.pcap
+	./corscope -r pcaps/demo.pcap -o text
 
 bench: corscope
 	@bench/run.sh
