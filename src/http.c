@@ -406,6 +406,14 @@ static void deliver(struct cs_http_conn *c, int dir, struct cs_http_dir *d,
     d->line_bytes = 0;
     d->first_done = false;
     d->msg_flags = 0;
+    /* Between messages a direction holds no bytes: give the buffers back
+     * (also one a chunked body's size lines left behind, when this block
+     * was parsed in place), so thousands of idle keep-alive connections
+     * cost no header memory; the next gathered message allocates again. */
+    buf_release(c, d);
+    free(d->hdrs);
+    d->hdrs = NULL;
+    d->hcap = 0;
 }
 
 /* The header block in d->buf is complete (or cut short by FIN): scan it,
@@ -441,13 +449,6 @@ static void complete_block(struct cs_http_conn *c, int dir, struct cs_http_dir *
         d->hcap = want;
     }
     deliver(c, dir, d, &s, d->hdrs, nh, d->buf, d->len, frame_end);
-    /* Between messages a direction holds no bytes: give the buffers back, so
-     * thousands of idle keep-alive connections cost no header memory (the
-     * next message allocates again; malloc's size classes make that cheap). */
-    buf_release(c, d);
-    free(d->hdrs);
-    d->hdrs = NULL;
-    d->hcap = 0;
 }
 
 /* The server's answer to an HTTP/0.9 request: the rest of the stream, with
