@@ -62,32 +62,25 @@ static uint64_t fmix64(uint64_t x)
     return x;
 }
 
-/* Orders two endpoints: negative when (a, ap) sorts before (b, bp). */
-static int endpoint_cmp(const struct cs_addr *a, uint16_t ap, const struct cs_addr *b, uint16_t bp)
-{
-    if (a->family != b->family)
-        return a->family < b->family ? -1 : 1;
-    int c = memcmp(a->bytes, b->bytes, 16);
-    if (c)
-        return c;
-    return ap == bp ? 0 : (ap < bp ? -1 : 1);
-}
-
 /* Hash of the 5-tuple (protocol is always TCP) with the endpoints in
- * canonical order, so that both directions hash alike. */
+ * canonical order, so that both directions hash alike.  Any fixed total
+ * order does, so the endpoints are compared as three integers (address
+ * words, then family and port) rather than with memcmp's byte order: this
+ * runs for every packet. */
 static uint64_t tuple_hash(uint64_t seed, const struct cs_addr *a, uint16_t ap,
                            const struct cs_addr *b, uint16_t bp)
 {
-    if (endpoint_cmp(a, ap, b, bp) > 0) {
-        const struct cs_addr *ta = a; a = b; b = ta;
-        uint16_t tp = ap; ap = bp; bp = tp;
-    }
-    uint64_t w[5];
-    memcpy(&w[0], a->bytes, 8);
-    memcpy(&w[1], a->bytes + 8, 8);
-    memcpy(&w[2], b->bytes, 8);
-    memcpy(&w[3], b->bytes + 8, 8);
-    w[4] = (uint64_t)a->family << 40 | (uint64_t)b->family << 32 | (uint64_t)ap << 16 | bp;
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a->bytes, 8);
+    memcpy(&a1, a->bytes + 8, 8);
+    memcpy(&b0, b->bytes, 8);
+    memcpy(&b1, b->bytes + 8, 8);
+    uint64_t ak = (uint64_t)a->family << 16 | ap, bk = (uint64_t)b->family << 16 | bp;
+    bool swap = a0 != b0 ? a0 > b0 : a1 != b1 ? a1 > b1 : ak > bk;
+    uint64_t w[5] = {
+        swap ? b0 : a0, swap ? b1 : a1, swap ? a0 : b0, swap ? a1 : b1,
+        swap ? bk << 32 | ak : ak << 32 | bk,
+    };
     /* one multiply-xorshift per word, the full fmix64 avalanche once at
      * the end: this runs for every packet */
     uint64_t h = seed;
