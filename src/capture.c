@@ -48,6 +48,7 @@ struct cs_capture {
      * the first input owns and closes it) */
     pcap_dumper_t *dump;
     int dump_owner;
+    char *read_buf;              /* the capture file's stdio buffer, or NULL */
 };
 
 int cs_linktype_supported(int linktype)
@@ -132,9 +133,17 @@ struct cs_capture *cs_capture_open_file(const char *path, const char *filter,
             return NULL;
         }
     }
-    /* Before the first read, as setvbuf requires; on failure stdio simply
-     * keeps its own buffer. */
-    (void)setvbuf(fp, NULL, _IOFBF, CS_FILE_READ_BUFFER);
+    /* Before the first read, as setvbuf requires.  glibc ignores the size
+     * unless it is given the buffer, so we own it (freed after pcap_close has
+     * closed the file; stdin, which pcap_close leaves open, keeps its own).
+     * Without it stdio simply keeps its default buffer. */
+    if (fp != stdin) {
+        c->read_buf = malloc(CS_FILE_READ_BUFFER);
+        if (c->read_buf && setvbuf(fp, c->read_buf, _IOFBF, CS_FILE_READ_BUFFER) != 0) {
+            free(c->read_buf);
+            c->read_buf = NULL;
+        }
+    }
     c->pcap = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, pcap_err);
     if (!c->pcap) {
         /* libpcap says "unknown file format" or "truncated dump file" for an
@@ -143,6 +152,7 @@ struct cs_capture *cs_capture_open_file(const char *path, const char *filter,
                  c->name, pcap_err);
         if (fp != stdin)
             fclose(fp);
+        free(c->read_buf);
         free(c);
         return NULL;
     }
@@ -346,6 +356,7 @@ void cs_capture_close(struct cs_capture *c)
         pcap_freecode(&c->prog);
     if (c->pcap)
         pcap_close(c->pcap);
+    free(c->read_buf);
     free(c);
 }
 
