@@ -8,6 +8,7 @@
  * line arrives.  A request's block is then copied into one allocation that
  * lives in the connection's FIFO until its response (or the end) is seen;
  * a response is reported straight from the server direction's buffer. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "flow.h"
@@ -40,14 +41,14 @@ struct cs_http_req {
     int interim_status;
 };
 
+/* One direction's state.  The fields every event reads come first (64
+ * bytes: one cache line when the connection is touched after a long
+ * pause, as most are); those of a message gathered across events follow. */
 struct cs_http_dir {
     enum cs_http_state st;
-    char *buf;                  /* the header block being gathered; chunk lines */
-    uint32_t len, cap;
-    corscope_header *hdrs;
-    uint32_t hcap;
-    uint64_t line_bytes;        /* bytes of the current, unfinished line */
-    uint8_t line_first;         /* its first byte */
+    uint32_t len, cap;          /* of buf */
+    uint32_t msg_flags;         /* CS_MSG_* gathered for the message in progress */
+    uint8_t line_first;         /* first byte of the current, unfinished line */
     bool first_done;            /* the start line of the block is complete */
     bool resync;                /* searching for a start line after gap/garbage */
     bool maybe09;               /* the start line has no version: HTTP/0.9 if the
@@ -55,25 +56,34 @@ struct cs_http_dir {
                                  * client bytes; a client that sends header lines
                                  * ("GET /HTTP/1.1" then Host) just left the version
                                  * out, and is taken as HTTP/1.0 */
-    uint32_t start_len;         /* bytes of that start line in buf */
-    uint32_t msg_flags;         /* CS_MSG_* gathered for the message in progress */
+    uint32_t hcap;
+    char *buf;                  /* the header block being gathered; chunk lines */
+    corscope_header *hdrs;
+    uint64_t line_bytes;        /* bytes of the current, unfinished line */
+    uint64_t remaining;         /* body or chunk bytes left */
+    /* a message gathered in buf */
     uint64_t frame;             /* first frame of the message in progress */
     cs_time_ns ts;
-    uint64_t remaining;         /* body or chunk bytes left */
+    uint32_t start_len;         /* bytes of that start line in buf */
     struct cs_http_start start; /* the validated start line; its pointers are */
     uint32_t method_off, uri_off, reason_off; /* kept as offsets: buf may move */
 };
+_Static_assert(offsetof(struct cs_http_dir, frame) <= 64, "per-event fields fit one cache line");
 
+/* The connection-wide fields first, in one 64-byte block: with thousands
+ * of open connections each event starts with cache misses on its
+ * connection, so the fields it reads sit together (the limits are the
+ * caller's shared copy, which stays cached, not one per connection). */
 struct cs_http_conn {
-    struct cs_limits lim;
+    const struct cs_limits *lim;       /* the caller's; outlives the connection */
     struct cs_http_stats *stats;
     cs_http_txn_cb cb;
     void *ctx;
-    struct cs_http_dir dir[2];
     struct cs_http_req *head, *tail;   /* FIFO of waiting requests, oldest first */
+    struct cs_http_req *body_req;      /* request whose body the client is sending */
     uint32_t n_waiting;
     uint32_t n_requests;               /* requests seen: the next txn index */
-    struct cs_http_req *body_req;      /* request whose body the client is sending */
+    struct cs_http_dir dir[2];
 };
 
 struct cs_http_conn *cs_http_conn_new(const struct cs_limits *limits,
@@ -83,7 +93,7 @@ struct cs_http_conn *cs_http_conn_new(const struct cs_limits *limits,
     struct cs_http_conn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->lim = *limits;
+    c->lim = limits;
     c->stats = stats;
     c->cb = cb;
     c->ctx = ctx;
@@ -110,6 +120,8 @@ static int buf_reserve(struct cs_http_conn *c, struct cs_http_dir *d, uint32_t n
 
 static void buf_release(struct cs_http_conn *c, struct cs_http_dir *d)
 {
+    if (!d->buf)
+        return;
     c->stats->held_bytes -= d->cap;
     free(d->buf);
     d->buf = NULL;
@@ -295,7 +307,7 @@ static void handle_request(struct cs_http_conn *c, struct cs_http_dir *d, struct
         c->stats->pipeline_cap_hits++;
         report(c, &tmp, NULL, CS_TXN_EVICTED, m->frame_end, 0);
     } else {
-        if (c->n_waiting >= c->lim.max_pipeline) {
+        if (c->n_waiting >= c->lim->max_pipeline) {
             struct cs_http_req *old = fifo_pop(c);
             c->stats->pipeline_cap_hits++;
             if (old) {
@@ -380,20 +392,22 @@ static void handle_response(struct cs_http_conn *c, struct cs_http_dir *d, struc
 }
 
 /* Builds the message of a whole header block blk[0..len) (start line s,
- * headers h[0..nh)) and hands it on; the direction is then between
- * messages (or in a body state).  blk is d->buf or the event's bytes. */
+ * headers h[0..nh); first byte in `frame` at ts) and hands it on; the
+ * direction is then between messages (or in a body state).  blk is d->buf
+ * or the event's bytes. */
 static void deliver(struct cs_http_conn *c, int dir, struct cs_http_dir *d,
                     const struct cs_http_start *s, const corscope_header *h, uint32_t nh,
-                    const char *blk, uint32_t len, uint64_t frame_end)
+                    const char *blk, uint32_t len, uint64_t frame, cs_time_ns ts,
+                    uint64_t frame_end)
 {
     struct cs_http_msg m = {
         .method = s->method, .method_len = s->method_len, .uri = s->uri, .uri_len = s->uri_len,
         .status = s->status, .reason = s->reason, .reason_len = s->reason_len,
         .version = s->version, .headers = h, .n_headers = nh,
-        .frame = d->frame, .ts = d->ts, .frame_end = frame_end, .flags = d->msg_flags,
+        .frame = frame, .ts = ts, .frame_end = frame_end, .flags = d->msg_flags,
     };
-    if (m.uri_len > c->lim.max_uri_bytes) {
-        m.uri_len = c->lim.max_uri_bytes;
+    if (m.uri_len > c->lim->max_uri_bytes) {
+        m.uri_len = c->lim->max_uri_bytes;
         m.flags |= CS_MSG_URI_CUT;
         c->stats->uri_cap_hits++;
     }
@@ -411,9 +425,11 @@ static void deliver(struct cs_http_conn *c, int dir, struct cs_http_dir *d,
      * was parsed in place), so thousands of idle keep-alive connections
      * cost no header memory; the next gathered message allocates again. */
     buf_release(c, d);
-    free(d->hdrs);
-    d->hdrs = NULL;
-    d->hcap = 0;
+    if (d->hdrs) {
+        free(d->hdrs);
+        d->hdrs = NULL;
+        d->hcap = 0;
+    }
 }
 
 /* The header block in d->buf is complete (or cut short by FIN): scan it,
@@ -437,8 +453,8 @@ static void complete_block(struct cs_http_conn *c, int dir, struct cs_http_dir *
                                  &c->stats->bad_header_lines) == 0)
             break;
         uint32_t want = d->hcap ? d->hcap * 2 : CS_HTTP_HDRS_INITIAL;
-        if (want > c->lim.max_header_lines)
-            want = c->lim.max_header_lines;
+        if (want > c->lim->max_header_lines)
+            want = c->lim->max_header_lines;
         corscope_header *h = want > d->hcap ? realloc(d->hdrs, want * sizeof *h) : NULL;
         if (!h) {
             c->stats->header_lines_cap_hits++;
@@ -448,7 +464,7 @@ static void complete_block(struct cs_http_conn *c, int dir, struct cs_http_dir *
         d->hdrs = h;
         d->hcap = want;
     }
-    deliver(c, dir, d, &s, d->hdrs, nh, d->buf, d->len, frame_end);
+    deliver(c, dir, d, &s, d->hdrs, nh, d->buf, d->len, d->frame, d->ts, frame_end);
 }
 
 /* The server's answer to an HTTP/0.9 request: the rest of the stream, with
@@ -489,7 +505,7 @@ static uint32_t feed_start_line(struct cs_http_conn *c, int dir, struct cs_http_
         d->frame = frame;
         d->ts = ts;
     }
-    if ((uint64_t)d->len + take > c->lim.max_header_bytes || buf_reserve(c, d, d->len + take) < 0) {
+    if ((uint64_t)d->len + take > c->lim->max_header_bytes || buf_reserve(c, d, d->len + take) < 0) {
         /* A start line longer than the whole header budget: not one we keep. */
         c->stats->header_cap_hits++;
         garbage(c, d, (uint64_t)d->len + take);
@@ -584,22 +600,20 @@ static uint32_t feed_whole_block(struct cs_http_conn *c, int dir, struct cs_http
     if (rc < 0 || s.version == 9)
         return 0;
     corscope_header h[CS_HTTP_WHOLE_HEADERS];
-    uint32_t max = c->lim.max_header_lines < CS_HTTP_WHOLE_HEADERS ? c->lim.max_header_lines
+    uint32_t max = c->lim->max_header_lines < CS_HTTP_WHOLE_HEADERS ? c->lim->max_header_lines
                                                                   : CS_HTTP_WHOLE_HEADERS;
     uint32_t nh = 0;
     uint64_t bad = 0;
     int64_t hl = cs_http_scan_block(b + sl, n - sl, h, &nh, max, &bad);
-    if (hl < 0 || sl + (uint64_t)hl > c->lim.max_header_bytes)
+    if (hl < 0 || sl + (uint64_t)hl > c->lim->max_header_bytes)
         return 0;
     c->stats->bad_header_lines += bad;
-    d->frame = frame;
-    d->ts = ts;
     if (d->resync) {
         d->msg_flags |= CS_MSG_AFTER_RESYNC;
         d->resync = false;
     }
     uint32_t len = sl + (uint32_t)hl;
-    deliver(c, dir, d, &s, h, nh, b, len, frame);
+    deliver(c, dir, d, &s, h, nh, b, len, frame, ts, frame);
     return len;
 }
 
@@ -631,7 +645,7 @@ static uint32_t feed_headers(struct cs_http_conn *c, int dir, struct cs_http_dir
     }
     uint32_t take = (uint32_t)(q - p);
     if (!(d->msg_flags & CS_MSG_HEADERS_CUT)) {
-        uint32_t room = c->lim.max_header_bytes > d->len ? c->lim.max_header_bytes - d->len : 0;
+        uint32_t room = c->lim->max_header_bytes > d->len ? c->lim->max_header_bytes - d->len : 0;
         uint32_t copy = take < room ? take : room;
         if (buf_reserve(c, d, d->len + copy) < 0)
             copy = 0;

@@ -83,8 +83,9 @@ struct cs_http_stats {
 
 struct cs_http_conn;
 
-/* A parser for one connection.  stats is shared by all connections (the
- * caller owns it); cb receives each transaction once. */
+/* A parser for one connection.  limits and stats are shared by all
+ * connections (the caller owns them; both must outlive the connection); cb
+ * receives each transaction once. */
 struct cs_http_conn *cs_http_conn_new(const struct cs_limits *limits,
                                       struct cs_http_stats *stats,
                                       cs_http_txn_cb cb, void *ctx);
