@@ -223,6 +223,15 @@ static bool url_host_is_ip_literal(const char *url)
     return digits_and_dots;
 }
 
+/* snprintf(dst, size, "%s", src) without the format machinery: src cut
+ * to size - 1 bytes, NUL-terminated (runs per stored preflight result). */
+static void copy_cut(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 static void fmt_age(char *buf, size_t size, cs_time_ns d)
 {
     snprintf(buf, size, "%.3fs", (double)d / 1e9);
@@ -387,8 +396,8 @@ static void cache_put(struct cs_timeline *tl, int b, const struct cs_addr *clien
     }
     slot->used = true;
     slot->client = *client;
-    snprintf(slot->origin, sizeof(slot->origin), "%s", origin);
-    snprintf(slot->url, sizeof(slot->url), "%s", url);
+    copy_cut(slot->origin, sizeof(slot->origin), origin);
+    copy_cut(slot->url, sizeof(slot->url), url);
     set_key(tl->cache_key[b], &tl->cache_index[b], (size_t)(slot - tl->cache[b]),
             cache_hash(client, slot->origin, strlen(slot->origin), slot->url));
     slot->result = *r;
@@ -474,7 +483,7 @@ bool cs_timeline_is_retry(struct cs_timeline *tl, const struct cs_addr *client,
         slot = oldest;
     slot->used = true;
     slot->client = *client;
-    snprintf(slot->key, sizeof(slot->key), "%s", key);
+    copy_cut(slot->key, sizeof(slot->key), key);
     slot->ts = ts;
     return false;
 }
