@@ -155,6 +155,34 @@ static void test_static_names_need_no_escape(void)
         check_plain(cs_cors_chrome_name((enum cs_chrome)c));
 }
 
+/* cs_jbuf_u64 / cs_jbuf_int against printf at every digit count. */
+static void test_integers(void)
+{
+    static const uint64_t u[] = { 0, 9, 10, 99, 100, 101, 999, 1000, 65535, 1234567,
+                                  10000000000ull, 18446744073709551615ull };
+    static const int s[] = { 0, -1, 7, -10, 42, -99, 100, -2147483647 - 1, 2147483647 };
+    char want[32];
+    for (size_t i = 0; i < sizeof u / sizeof u[0] + sizeof s / sizeof s[0]; i++) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        struct cs_jbuf b;
+        cs_jbuf_init(&b, f);
+        if (i < sizeof u / sizeof u[0]) {
+            cs_jbuf_u64(&b, u[i]);
+            snprintf(want, sizeof want, "%llu", (unsigned long long)u[i]);
+        } else {
+            int v = s[i - sizeof u / sizeof u[0]];
+            cs_jbuf_int(&b, v);
+            snprintf(want, sizeof want, "%d", v);
+        }
+        cs_jbuf_flush(&b);
+        fclose(f);
+        CU_ASSERT_STRING_EQUAL(buf, want);
+        free(buf);
+    }
+}
+
 int main(void)
 {
     static const struct cs_test_case cases[] = {
@@ -162,6 +190,7 @@ int main(void)
         { "random bytes round-trip as valid UTF-8", test_random_bytes },
         { "RFC 3339 time", test_time_format },
         { "static names need no escaping", test_static_names_need_no_escape },
+        { "integers", test_integers },
         { NULL, NULL },
     };
     if (CU_initialize_registry() != CUE_SUCCESS)
