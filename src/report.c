@@ -79,8 +79,10 @@ void cs_report_free(struct cs_report *r)
 
 /* The first line named `name` (any case).  The exact spelling is tried
  * first with memcmp: clients nearly always send it, and it is cheaper than
- * a case-folding compare. */
-static const corscope_header *find_header(const struct cs_http_msg *m, const char *name)
+ * a case-folding compare.  Inlined at its callers, which pass literals, so
+ * strlen and memcmp become constants and fixed-size compares. */
+static inline __attribute__((always_inline)) const corscope_header *
+find_header(const struct cs_http_msg *m, const char *name)
 {
     size_t n = strlen(name);
     for (uint32_t i = 0; i < m->n_headers; i++) {
