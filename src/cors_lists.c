@@ -219,10 +219,11 @@ static bool is_ws(char c)
     return c == ' ' || c == '\t';
 }
 
-bool cs_cors_list_next(const corscope_header *h, size_t n, const char *name,
-                       size_t *line, size_t *pos, const char **tok, size_t *toklen)
+/* cs_cors_list_next with the name's length given: the loops below measure
+ * it once, not once per token. */
+static inline bool list_next(const corscope_header *h, size_t n, const char *name, size_t nlen,
+                             size_t *line, size_t *pos, const char **tok, size_t *toklen)
 {
-    size_t nlen = strlen(name);
     for (; *line < n; (*line)++, *pos = 0) {
         const corscope_header *hd = &h[*line];
         if (!named(hd, name, nlen))
@@ -246,11 +247,17 @@ bool cs_cors_list_next(const corscope_header *h, size_t n, const char *name,
     return false;
 }
 
+bool cs_cors_list_next(const corscope_header *h, size_t n, const char *name,
+                       size_t *line, size_t *pos, const char **tok, size_t *toklen)
+{
+    return list_next(h, n, name, strlen(name), line, pos, tok, toklen);
+}
+
 bool cs_cors_list_bad_token(const corscope_header *h, size_t n, const char *name,
                             const char **tok, size_t *toklen)
 {
-    size_t line = 0, pos = 0;
-    while (cs_cors_list_next(h, n, name, &line, &pos, tok, toklen))
+    size_t line = 0, pos = 0, nlen = strlen(name);
+    while (list_next(h, n, name, nlen, &line, &pos, tok, toklen))
         if (!cs_cors_is_token(*tok, *toklen))
             return true;
     return false;
@@ -269,9 +276,9 @@ static bool mem_ieq(const char *a, size_t alen, const char *b, size_t blen)
 bool cs_cors_list_has(const corscope_header *h, size_t n, const char *name,
                       const char *s, size_t slen, bool ci)
 {
-    size_t line = 0, pos = 0, tl;
+    size_t line = 0, pos = 0, tl, nlen = strlen(name);
     const char *t;
-    while (cs_cors_list_next(h, n, name, &line, &pos, &t, &tl)) {
+    while (list_next(h, n, name, nlen, &line, &pos, &t, &tl)) {
         if (ci ? mem_ieq(t, tl, s, slen) : (tl == slen && memcmp(t, s, slen) == 0))
             return true;
     }
