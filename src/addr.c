@@ -27,8 +27,3 @@ const char *cs_addr_format(const struct cs_addr *a, char *buf, unsigned buflen)
         buf[0] = '\0';
     return buf;
 }
-
-bool cs_addr_equal(const struct cs_addr *a, const struct cs_addr *b)
-{
-    return a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
-}

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Nanoseconds since the Unix epoch, UTC. */
 typedef int64_t cs_time_ns;
@@ -51,6 +52,10 @@ struct cs_segment {
 
 /* Writes "1.2.3.4" or "2001:db8::1" into buf (at least 46 bytes). */
 const char *cs_addr_format(const struct cs_addr *a, char *buf, unsigned buflen);
-bool cs_addr_equal(const struct cs_addr *a, const struct cs_addr *b);
+/* Inline: every flow lookup compares two or four addresses per packet. */
+static inline bool cs_addr_equal(const struct cs_addr *a, const struct cs_addr *b)
+{
+    return a->family == b->family && memcmp(a->bytes, b->bytes, 16) == 0;
+}
 
 #endif
