@@ -19,6 +19,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "hash.h"
 #include "flow.h"
 
 struct cs_flow_table {
@@ -52,16 +53,6 @@ static void stream_sink(void *ctx, const struct cs_stream_event *ev)
         ds->t->cb.on_stream(ds->t->ctx, ds->f, ds->dir, ev);
 }
 
-static uint64_t fmix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-
 /* Hash of the 5-tuple (protocol is always TCP) with the endpoints in
  * canonical order, so that both directions hash alike.  Any fixed total
  * order does, so the endpoints are compared as three integers (address
@@ -88,7 +79,7 @@ static uint64_t tuple_hash(uint64_t seed, const struct cs_addr *a, uint16_t ap,
         h = (h ^ w[i]) * 0x9E3779B97F4A7C15ull;
         h ^= h >> 32;
     }
-    return fmix64(h);
+    return cs_mix64(h);
 }
 
 /* Random seed for the hash; falls back on the clock if the kernel has no
@@ -101,7 +92,7 @@ static uint64_t make_seed(void)
         clock_gettime(CLOCK_MONOTONIC, &ts);
         s = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)(uintptr_t)&s;
     }
-    return fmix64(s);
+    return cs_mix64(s);
 }
 
 struct cs_flow_table *cs_flow_table_new(const struct cs_limits *limits,

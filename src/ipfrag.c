@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "ipfrag.h"
 
 struct frag_piece {
@@ -40,17 +41,6 @@ struct cs_ipfrag {
     struct cs_ipfrag_stats st;
 };
 
-/* 64-bit finaliser from MurmurHash3: spreads every input bit over the hash. */
-static uint64_t mix64(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
 static guint key_hash(gconstpointer p)
 {
     const struct cs_ipfrag_key *k = p;
@@ -59,10 +49,10 @@ static guint key_hash(gconstpointer p)
         uint64_t a, b;
         memcpy(&a, k->src.bytes + i, 8);
         memcpy(&b, k->dst.bytes + i, 8);
-        h = mix64(h ^ a);
-        h = mix64(h ^ b);
+        h = cs_mix64(h ^ a);
+        h = cs_mix64(h ^ b);
     }
-    h = mix64(h ^ ((uint64_t)k->id << 8) ^ k->proto);
+    h = cs_mix64(h ^ ((uint64_t)k->id << 8) ^ k->proto);
     return (guint)(h ^ (h >> 32));
 }
 
