@@ -8,83 +8,7 @@
  * line arrives.  A request's block is then copied into one allocation that
  * lives in the connection's FIFO until its response (or the end) is seen;
  * a response is reported straight from the server direction's buffer. */
-#include <stddef.h>
-#include <stdlib.h>
-#include <string.h>
-#include "flow.h"
-#include "http.h"
-
-#define CS_HTTP_BUF_INITIAL   2048u   /* first size of a direction's block buffer */
-#define CS_HTTP_HDRS_INITIAL  32u     /* first size of a direction's header array */
-#define CS_HTTP_MAX_CHUNK_LINE 1024u  /* chunk-size line with extensions; longer = framing error */
-#define CS_HTTP_WHOLE_HEADERS  64u    /* header lines a block parsed in place may have (stack array) */
-
-enum cs_http_state {
-    ST_MSG,          /* gathering a start line + header block (or resyncing) */
-    ST_SKIP,         /* skipping the rest of a garbage line */
-    ST_BODY_LEN,     /* Content-Length body: `remaining` bytes left */
-    ST_CHUNK_SIZE,   /* reading a chunk-size line */
-    ST_CHUNK_DATA,   /* inside a chunk: `remaining` bytes left */
-    ST_CHUNK_END,    /* the CRLF after chunk data */
-    ST_TRAILERS,     /* trailer lines after the last chunk, until an empty line */
-    ST_BODY_CLOSE,   /* body delimited by the close of the connection */
-    ST_DEAD,         /* no longer HTTP (upgrade, tunnel, closed): ignore bytes */
-};
-
-/* A request waiting for its response: one allocation holding the message,
- * its header array and a copy of its header block. */
-struct cs_http_req {
-    struct cs_http_req *next;
-    size_t bytes;               /* the allocation, counted in stats->held_bytes */
-    struct cs_http_msg msg;
-    uint32_t index;
-    int interim_status;
-};
-
-/* One direction's state.  The fields every event reads come first (64
- * bytes: one cache line when the connection is touched after a long
- * pause, as most are); those of a message gathered across events follow. */
-struct cs_http_dir {
-    enum cs_http_state st;
-    uint32_t len, cap;          /* of buf */
-    uint32_t msg_flags;         /* CS_MSG_* gathered for the message in progress */
-    uint8_t line_first;         /* first byte of the current, unfinished line */
-    bool first_done;            /* the start line of the block is complete */
-    bool resync;                /* searching for a start line after gap/garbage */
-    bool maybe09;               /* the start line has no version: HTTP/0.9 if the
-                                 * server answers (or the stream ends) before more
-                                 * client bytes; a client that sends header lines
-                                 * ("GET /HTTP/1.1" then Host) just left the version
-                                 * out, and is taken as HTTP/1.0 */
-    uint32_t hcap;
-    char *buf;                  /* the header block being gathered; chunk lines */
-    corscope_header *hdrs;
-    uint64_t line_bytes;        /* bytes of the current, unfinished line */
-    uint64_t remaining;         /* body or chunk bytes left */
-    /* a message gathered in buf */
-    uint64_t frame;             /* first frame of the message in progress */
-    cs_time_ns ts;
-    uint32_t start_len;         /* bytes of that start line in buf */
-    struct cs_http_start start; /* the validated start line; its pointers are */
-    uint32_t method_off, uri_off, reason_off; /* kept as offsets: buf may move */
-};
-_Static_assert(offsetof(struct cs_http_dir, frame) <= 64, "per-event fields fit one cache line");
-
-/* The connection-wide fields first, in one 64-byte block: with thousands
- * of open connections each event starts with cache misses on its
- * connection, so the fields it reads sit together (the limits are the
- * caller's shared copy, which stays cached, not one per connection). */
-struct cs_http_conn {
-    const struct cs_limits *lim;       /* the caller's; outlives the connection */
-    struct cs_http_stats *stats;
-    cs_http_txn_cb cb;
-    void *ctx;
-    struct cs_http_req *head, *tail;   /* FIFO of waiting requests, oldest first */
-    struct cs_http_req *body_req;      /* request whose body the client is sending */
-    uint32_t n_waiting;
-    uint32_t n_requests;               /* requests seen: the next txn index */
-    struct cs_http_dir dir[2];
-};
+#include "http_int.h"
 
 struct cs_http_conn *cs_http_conn_new(const struct cs_limits *limits,
                                       struct cs_http_stats *stats,
@@ -128,13 +52,7 @@ static void buf_release(struct cs_http_conn *c, struct cs_http_dir *d)
     d->cap = 0;
 }
 
-static void req_free(struct cs_http_conn *c, struct cs_http_req *r)
-{
-    c->stats->held_bytes -= r->bytes;
-    free(r);
-}
-
-static void msg_reset(struct cs_http_dir *d)
+void cs_http_msg_reset(struct cs_http_dir *d)
 {
     d->len = 0;
     d->line_bytes = 0;
@@ -143,121 +61,23 @@ static void msg_reset(struct cs_http_dir *d)
     d->maybe09 = false;
 }
 
-/* ---- the FIFO of waiting requests and reporting ---- */
-
-static void report(struct cs_http_conn *c, struct cs_http_req *r, const struct cs_http_msg *resp,
-                   enum cs_txn_end end, uint64_t frame, cs_time_ns ts)
-{
-    struct cs_http_txn t = {
-        .req = &r->msg, .resp = resp, .interim_status = r->interim_status, .end = end,
-        .index = r->index, .end_frame = frame, .end_ts = ts,
-    };
-    c->stats->transactions++;
-    if (end != CS_TXN_ANSWERED)
-        c->stats->unanswered++;
-    if (c->cb)
-        c->cb(c->ctx, &t);
-}
-
-static struct cs_http_req *fifo_pop(struct cs_http_conn *c)
-{
-    struct cs_http_req *r = c->head;
-    if (!r)
-        return NULL;
-    c->head = r->next;
-    if (!c->head)
-        c->tail = NULL;
-    c->n_waiting--;
-    if (c->body_req == r)
-        c->body_req = NULL;
-    return r;
-}
-
-/* Reports and frees every waiting request with `end`. */
-static void fifo_flush(struct cs_http_conn *c, enum cs_txn_end end, uint64_t frame, cs_time_ns ts)
-{
-    struct cs_http_req *r;
-    while ((r = fifo_pop(c)) != NULL) {
-        report(c, r, NULL, end, frame, ts);
-        req_free(c, r);
-    }
-}
-
-/* Server-direction gap outside a known-length body: we cannot know how many
- * responses were lost.  Heuristic (simple, explainable): every request that
- * was already sent when the gap was revealed (request frame <= gap frame) is
- * reported as CS_TXN_GAP; requests sent after it stay waiting and pair with
- * the responses found after resynchronisation. */
-static void fifo_gap(struct cs_http_conn *c, uint64_t frame, cs_time_ns ts)
-{
-    struct cs_http_req **pp = &c->head, *r, *last = NULL;
-    while ((r = *pp) != NULL) {
-        if (r->msg.frame <= frame) {
-            *pp = r->next;
-            c->n_waiting--;
-            if (c->body_req == r)
-                c->body_req = NULL;
-            report(c, r, NULL, CS_TXN_GAP, frame, ts);
-            req_free(c, r);
-        } else {
-            last = r;
-            pp = &r->next;
-        }
-    }
-    c->tail = last;
-}
-
-/* ---- framing (RFC 9112 §6.3) ---- */
-
-enum framing { FR_NONE, FR_LEN, FR_CHUNKED, FR_CLOSE, FR_ERROR };
-
-/* Chooses the body framing of a message from its headers.  Transfer-Encoding
- * wins over Content-Length; chunked must be the last coding, otherwise a
- * response is close-delimited and a request is an error. */
-static enum framing body_framing(const struct cs_http_msg *m, bool is_request, uint64_t *len)
-{
-    bool te = false, chunked = false, have_cl = false, bad_cl = false;
-    uint64_t cl = 0;
-    for (uint32_t i = 0; i < m->n_headers; i++) {
-        const corscope_header *h = &m->headers[i];
-        if (cs_http_name_is(h, "transfer-encoding", 17)) {
-            te = true;
-            chunked = cs_http_te_chunked_last(h->value, h->value_len) == 1;
-        } else if (cs_http_name_is(h, "content-length", 14)) {
-            uint64_t v;
-            if (cs_http_parse_content_length(h->value, h->value_len, &v) < 0 || (have_cl && v != cl))
-                bad_cl = true;
-            have_cl = true;
-            cl = v;
-        }
-    }
-    if (te)
-        return chunked ? FR_CHUNKED : (is_request ? FR_ERROR : FR_CLOSE);
-    if (bad_cl)
-        return FR_ERROR;
-    if (have_cl) {
-        *len = cl;
-        return cl ? FR_LEN : FR_NONE;
-    }
-    return is_request ? FR_NONE : FR_CLOSE;
-}
 
 /* The direction lost its place (gap or framing error): forget the partial
  * message and look for a start line from the next byte on. */
-static void lose_sync(struct cs_http_conn *c, struct cs_http_dir *d)
+void cs_http_lose_sync(struct cs_http_conn *c, struct cs_http_dir *d)
 {
     if (!d->resync) {
         d->resync = true;
         c->stats->resyncs++;
     }
     c->stats->garbage_bytes += d->len;
-    msg_reset(d);
+    cs_http_msg_reset(d);
     d->st = ST_MSG;
     if (d == &c->dir[CS_DIR_C2S])
         c->body_req = NULL;
 }
 
-static void set_body_state(struct cs_http_conn *c, struct cs_http_dir *d, enum framing f, uint64_t len)
+void cs_http_set_body_state(struct cs_http_conn *c, struct cs_http_dir *d, enum framing f, uint64_t len)
 {
     switch (f) {
     case FR_NONE:    d->st = ST_MSG; break;
@@ -267,128 +87,10 @@ static void set_body_state(struct cs_http_conn *c, struct cs_http_dir *d, enum f
     case FR_ERROR:
         /* The message itself was reported; what follows cannot be framed. */
         c->stats->framing_errors++;
-        msg_reset(d);
-        lose_sync(c, d);
+        cs_http_msg_reset(d);
+        cs_http_lose_sync(c, d);
         break;
     }
-}
-
-/* ---- complete header blocks ---- */
-
-/* A pointer into the block at `from`, moved to the same offset in `to`. */
-static const char *rebase(const char *p, const char *from, char *to)
-{
-    return p ? to + (p - from) : NULL;
-}
-
-/* A request's block blk[0..len) (d->buf, or the event's bytes) is copied
- * with its header array into the FIFO entry that waits for the response. */
-static void handle_request(struct cs_http_conn *c, struct cs_http_dir *d, struct cs_http_msg *m,
-                           const char *blk, uint32_t len)
-{
-    c->stats->requests++;
-    if (m->version == 9)
-        c->stats->http09++;
-    uint64_t blen = 0;
-    enum framing f = m->version == 9 ? FR_NONE : body_framing(m, true, &blen);
-    if (f == FR_CHUNKED)
-        m->flags |= CS_MSG_CHUNKED;
-
-    size_t hbytes = (size_t)m->n_headers * sizeof(corscope_header);
-    size_t rbytes = sizeof(struct cs_http_req) + hbytes + len;
-    struct cs_http_req *r = malloc(rbytes);
-    if (r) {
-        r->bytes = rbytes;
-        c->stats->held_bytes += rbytes;
-    }
-    if (!r) {
-        /* Out of memory: the request cannot wait; report it now. */
-        struct cs_http_req tmp = { .msg = *m, .index = c->n_requests++ };
-        c->stats->pipeline_cap_hits++;
-        report(c, &tmp, NULL, CS_TXN_EVICTED, m->frame_end, 0);
-    } else {
-        if (c->n_waiting >= c->lim->max_pipeline) {
-            struct cs_http_req *old = fifo_pop(c);
-            c->stats->pipeline_cap_hits++;
-            if (old) {
-                report(c, old, NULL, CS_TXN_EVICTED, m->frame, m->ts);
-                req_free(c, old);
-            }
-        }
-        corscope_header *h = (corscope_header *)(r + 1);
-        char *copy = (char *)h + hbytes;
-        memcpy(copy, blk, len);
-        r->next = NULL;
-        r->msg = *m;
-        r->msg.method = rebase(m->method, blk, copy);
-        r->msg.uri = rebase(m->uri, blk, copy);
-        r->msg.reason = rebase(m->reason, blk, copy);
-        for (uint32_t i = 0; i < m->n_headers; i++) {
-            h[i] = m->headers[i];
-            h[i].name = rebase(m->headers[i].name, blk, copy);
-            h[i].value = rebase(m->headers[i].value, blk, copy);
-        }
-        r->msg.headers = h;
-        r->index = c->n_requests++;
-        r->interim_status = 0;
-        if (c->tail)
-            c->tail->next = r;
-        else
-            c->head = r;
-        c->tail = r;
-        c->n_waiting++;
-        c->body_req = (f == FR_LEN || f == FR_CHUNKED) ? r : NULL;
-    }
-    if (m->version == 9) {
-        d->st = ST_DEAD;            /* HTTP/0.9: one request per connection */
-        return;
-    }
-    set_body_state(c, d, f, blen);
-}
-
-static void upgrade(struct cs_http_conn *c)
-{
-    c->stats->upgrades++;
-    c->dir[0].st = ST_DEAD;
-    c->dir[1].st = ST_DEAD;
-}
-
-static void handle_response(struct cs_http_conn *c, struct cs_http_dir *d, struct cs_http_msg *m)
-{
-    c->stats->responses++;
-    struct cs_http_req *r = c->head;
-    int st = m->status;
-    bool head = false, connect = false;
-    if (!r)
-        c->stats->orphan_responses++;
-    if (st >= 100 && st < 200 && st != 101) {
-        /* Interim (RFC 9110 §15.2): the final response is still to come. */
-        if (r)
-            r->interim_status = st;
-        d->st = ST_MSG;
-        return;
-    }
-    if (r) {
-        head = r->msg.method_len == 4 && memcmp(r->msg.method, "HEAD", 4) == 0;
-        connect = r->msg.method_len == 7 && memcmp(r->msg.method, "CONNECT", 7) == 0;
-    }
-    bool tunnel = st == 101 || (connect && st >= 200 && st < 300);
-    uint64_t blen = 0;
-    enum framing f = body_framing(m, false, &blen);
-    if (tunnel || head || st == 204 || st == 304 || (st >= 100 && st < 200))
-        f = FR_NONE;
-    if (f == FR_CHUNKED)
-        m->flags |= CS_MSG_CHUNKED;
-    if (r) {
-        fifo_pop(c);
-        report(c, r, m, CS_TXN_ANSWERED, m->frame_end, m->ts);
-        req_free(c, r);
-    }
-    if (tunnel) {
-        upgrade(c);
-        return;
-    }
-    set_body_state(c, d, f, blen);
 }
 
 /* Builds the message of a whole header block blk[0..len) (start line s,
@@ -412,9 +114,9 @@ static void deliver(struct cs_http_conn *c, int dir, struct cs_http_dir *d,
         c->stats->uri_cap_hits++;
     }
     if (dir == CS_DIR_C2S)
-        handle_request(c, d, &m, blk, len);
+        cs_http_handle_request(c, d, &m, blk, len);
     else
-        handle_response(c, d, &m);
+        cs_http_handle_response(c, d, &m);
     /* handle_* may have resynced (which resets the message) or set a body state. */
     d->len = 0;
     d->line_bytes = 0;
@@ -467,22 +169,6 @@ static void complete_block(struct cs_http_conn *c, int dir, struct cs_http_dir *
     deliver(c, dir, d, &s, d->hdrs, nh, d->buf, d->len, d->frame, d->ts, frame_end);
 }
 
-/* The server's answer to an HTTP/0.9 request: the rest of the stream, with
- * no status line.  Reported as status 0, version 9. */
-static void http09_response(struct cs_http_conn *c, struct cs_http_dir *d, uint64_t frame,
-                            cs_time_ns ts)
-{
-    struct cs_http_req *r = fifo_pop(c);
-    struct cs_http_msg m = { .version = 9, .frame = frame, .ts = ts, .frame_end = frame };
-    c->stats->responses++;
-    if (r) {
-        report(c, r, &m, CS_TXN_ANSWERED, frame, ts);
-        req_free(c, r);
-    }
-    msg_reset(d);
-    d->st = ST_BODY_CLOSE;
-}
-
 /* Bytes that cannot start a message: counted, and the direction resyncs. */
 static void garbage(struct cs_http_conn *c, struct cs_http_dir *d, uint64_t n)
 {
@@ -523,7 +209,7 @@ static uint32_t feed_start_line(struct cs_http_conn *c, int dir, struct cs_http_
         int r = dir == CS_DIR_C2S ? cs_http_looks_like_request(b, d->len)
                                   : cs_http_looks_like_response(b, d->len);
         if (r == 0 && dir == CS_DIR_S2C && c->head && c->head->msg.version == 9) {
-            http09_response(c, d, d->frame, d->ts);
+            cs_http09_response(c, d, d->frame, d->ts);
             return take;
         }
         if (r == 0) {
@@ -545,7 +231,7 @@ static uint32_t feed_start_line(struct cs_http_conn *c, int dir, struct cs_http_
     int rc = dir == CS_DIR_C2S ? cs_http_parse_request_line(d->buf, ll, allow09, &s)
                                : cs_http_parse_status_line(d->buf, ll, &s);
     if (rc < 0 && dir == CS_DIR_S2C && c->head && c->head->msg.version == 9) {
-        http09_response(c, d, d->frame, d->ts);
+        cs_http09_response(c, d, d->frame, d->ts);
         return take;
     }
     if (rc < 0) {
@@ -692,7 +378,7 @@ static bool line_is_empty(const struct cs_http_dir *d)
 
 static void body_done(struct cs_http_conn *c, int dir, struct cs_http_dir *d)
 {
-    msg_reset(d);
+    cs_http_msg_reset(d);
     d->st = ST_MSG;
     if (dir == CS_DIR_C2S)
         c->body_req = NULL;
@@ -725,7 +411,7 @@ static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n,
                  * status line.  A server that answers with a status line
                  * anyway is parsed as one (feed_start_line decides when the
                  * first bytes are too few to tell). */
-                http09_response(c, d, frame, ts);
+                cs_http09_response(c, d, frame, ts);
                 continue;
             }
             if (!d->first_done && d->len == 0) {
@@ -775,7 +461,7 @@ static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n,
                 d->msg_flags = 0;
                 if (bad) {
                     c->stats->framing_errors++;
-                    lose_sync(c, d);
+                    cs_http_lose_sync(c, d);
                 } else if (size == 0) {
                     d->st = ST_TRAILERS;
                 } else {
@@ -795,7 +481,7 @@ static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n,
                         d->st = ST_CHUNK_SIZE;
                     } else {
                         c->stats->framing_errors++;
-                        lose_sync(c, d);
+                        cs_http_lose_sync(c, d);
                     }
                 } else if (empty) {
                     body_done(c, dir, d);
@@ -840,9 +526,9 @@ static void gap(struct cs_http_conn *c, int dir, uint32_t len, uint64_t frame, c
         d->msg_flags |= CS_MSG_INCOMPLETE | CS_MSG_HEADER_GAP;
         complete_block(c, dir, d, frame);
     }
-    lose_sync(c, d);
+    cs_http_lose_sync(c, d);
     if (dir == CS_DIR_S2C)
-        fifo_gap(c, frame, ts);
+        cs_http_fifo_gap(c, frame, ts);
 }
 
 /* A header block still open when the direction ends is completed as it is,
@@ -875,12 +561,12 @@ void cs_http_conn_event(struct cs_http_conn *c, int dir, const struct cs_stream_
         /* A client may half-close after its request; only the server's FIN
          * means no more responses. */
         if (dir == CS_DIR_S2C)
-            fifo_flush(c, CS_TXN_CLOSED, ev->frame, ev->ts);
+            cs_http_fifo_flush(c, CS_TXN_CLOSED, ev->frame, ev->ts);
         break;
     case CS_STREAM_RST:
         c->dir[0].st = ST_DEAD;
         c->dir[1].st = ST_DEAD;
-        fifo_flush(c, CS_TXN_RESET, ev->frame, ev->ts);
+        cs_http_fifo_flush(c, CS_TXN_RESET, ev->frame, ev->ts);
         break;
     }
 }
@@ -891,7 +577,7 @@ void cs_http_conn_finish(struct cs_http_conn *c, enum cs_txn_end why, uint64_t f
         return;
     finish_partial(c, CS_DIR_C2S, frame);
     finish_partial(c, CS_DIR_S2C, frame);
-    fifo_flush(c, why, frame, ts);
+    cs_http_fifo_flush(c, why, frame, ts);
     for (int i = 0; i < 2; i++) {
         buf_release(c, &c->dir[i]);
         free(c->dir[i].hdrs);
