@@ -15,29 +15,13 @@ static void str_or_null(struct cs_jbuf *b, const char *s, size_t len)
         cs_jbuf_lit(b, "null");
 }
 
-/* The address in quotes, as inet_ntop writes it (IPv4 without it: inet_ntop
- * goes through sprintf). */
+/* The address in quotes (cs_addr_format: IPv4 by hand, IPv6 by inet_ntop). */
 static void addr(struct cs_jbuf *b, const struct cs_addr *a)
 {
     char buf[64];
-    size_t n = 0;
-    if (a->family == 6) {
-        cs_addr_format(a, buf, sizeof(buf));
-        n = strlen(buf);
-    } else {
-        for (int i = 0; i < 4; i++) {
-            unsigned v = a->bytes[i];
-            if (i)
-                buf[n++] = '.';
-            if (v >= 100)
-                buf[n++] = (char)('0' + v / 100);
-            if (v >= 10)
-                buf[n++] = (char)('0' + v / 10 % 10);
-            buf[n++] = (char)('0' + v % 10);
-        }
-    }
+    cs_addr_format(a, buf, sizeof(buf));
     cs_jbuf_c(b, '"');
-    cs_jbuf_put(b, buf, n);
+    cs_jbuf_put(b, buf, strlen(buf));
     cs_jbuf_c(b, '"');
 }
 
