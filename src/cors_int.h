@@ -18,8 +18,6 @@ bool cs_cors_eq(const char *a, size_t alen, const char *b);
 size_t cs_cors_count(const corscope_header *h, size_t n, const char *name);
 /* Number of lines whose name is byte-exactly `name` (Firefox §4.15). */
 size_t cs_cors_count_exact(const corscope_header *h, size_t n, const char *name);
-/* First line named `name` (case-insensitive) or NULL. */
-const corscope_header *cs_cors_find(const corscope_header *h, size_t n, const char *name);
 /* Does the merged value (all `name` lines joined with ", ") equal (s, slen)
  * byte for byte?  False when the header is absent. */
 bool cs_cors_merged_eq(const corscope_header *h, size_t n, const char *name,

@@ -70,15 +70,6 @@ size_t cs_cors_count_exact(const corscope_header *h, size_t n, const char *name)
     return c;
 }
 
-const corscope_header *cs_cors_find(const corscope_header *h, size_t n, const char *name)
-{
-    size_t nlen = strlen(name);
-    for (size_t i = 0; i < n; i++)
-        if (named(&h[i], name, nlen))
-            return &h[i];
-    return NULL;
-}
-
 /* RFC 9110 §5.3: several lines of one field are one value joined by ", ".
  * Compared piece by piece so no buffer is needed and nothing is cut. */
 bool cs_cors_merged_eq(const corscope_header *h, size_t n, const char *name,
@@ -522,7 +513,7 @@ bool corscope_needs_preflight(const corscope_request *req)
 bool corscope_is_preflight(const corscope_request *req)
 {
     return req && req->method && cs_cors_eq(req->method, req->method_len, "OPTIONS") &&
-           cs_cors_find(req->headers, req->n_headers, "Access-Control-Request-Method");
+           corscope_header_find(req->headers, req->n_headers, "Access-Control-Request-Method");
 }
 
 corscope_cred corscope_infer_credentials(const corscope_request *actual,
@@ -530,9 +521,9 @@ corscope_cred corscope_infer_credentials(const corscope_request *actual,
 {
     if (!actual)
         return CORSCOPE_CRED_UNKNOWN;
-    if (cs_cors_find(actual->headers, actual->n_headers, "Cookie"))
+    if (corscope_header_find(actual->headers, actual->n_headers, "Cookie"))
         return CORSCOPE_CRED_INCLUDE;
-    if (preflight && cs_cors_find(actual->headers, actual->n_headers, "Authorization") &&
+    if (preflight && corscope_header_find(actual->headers, actual->n_headers, "Authorization") &&
         !cs_cors_list_has(preflight->headers, preflight->n_headers,
                           "Access-Control-Request-Headers", "authorization", 13, true))
         return CORSCOPE_CRED_INCLUDE;
@@ -542,7 +533,7 @@ corscope_cred corscope_infer_credentials(const corscope_request *actual,
 bool cs_cors_request_host(const corscope_request *req, const char **host, size_t *len,
                           bool *absolute)
 {
-    return cs_cors_request_host_at(req, cs_cors_find(req->headers, req->n_headers, "Host"), host,
+    return cs_cors_request_host_at(req, corscope_header_find(req->headers, req->n_headers, "Host"), host,
                                    len, absolute);
 }
 

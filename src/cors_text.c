@@ -550,7 +550,7 @@ void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char 
     case CS_R_DID_NOT_SUCCEED:
         if (in->resp) {
             const corscope_header *loc =
-                cs_cors_find(in->resp->headers, in->resp->n_headers, "Location");
+                corscope_header_find(in->resp->headers, in->resp->n_headers, "Location");
             if (loc && loc->value_len >= 5 && cs_cors_ieq(loc->value, 5, "data:"))
                 cs_sb_str(&b, "Redirect to an http(s) URL instead of this `data:` `Location`; "
                               "a CORS request cannot follow it.");

@@ -9,7 +9,6 @@
 #include <glib.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "corscope/cors.h"
 #include "out_json.h"
@@ -75,22 +74,6 @@ void cs_report_free(struct cs_report *r)
     g_hash_table_destroy(r->endpoints);
     cs_timeline_free(r->timeline);
     free(r);
-}
-
-/* The first line named `name` (any case).  The exact spelling is tried
- * first with memcmp: clients nearly always send it, and it is cheaper than
- * a case-folding compare.  Inlined at its callers, which pass literals, so
- * strlen and memcmp become constants and fixed-size compares. */
-static inline __attribute__((always_inline)) const corscope_header *
-find_header(const struct cs_http_msg *m, const char *name)
-{
-    size_t n = strlen(name);
-    for (uint32_t i = 0; i < m->n_headers; i++) {
-        const corscope_header *h = &m->headers[i];
-        if (h->name_len == n && (memcmp(h->name, name, n) == 0 || strncasecmp(h->name, name, n) == 0))
-            return h;
-    }
-    return NULL;
 }
 
 static struct flow_text *text_for(struct cs_report *r, const struct cs_flow *f)
@@ -333,12 +316,12 @@ void cs_report_txn(void *ctx, const struct cs_flow *f, const struct cs_http_txn 
     struct cs_report *r = ctx;
     const struct cs_http_msg *rq = t->req, *rs = t->resp;
     struct cs_event ev = { .flow = f, .txn = t };
-    const corscope_header *h = find_header(rq, "Host");
+    const corscope_header *h = corscope_header_find(rq->headers, rq->n_headers, "Host");
     if (h) {
         ev.host = h->value;
         ev.host_len = h->value_len;
     }
-    h = find_header(rq, "Origin");
+    h = corscope_header_find(rq->headers, rq->n_headers, "Origin");
     if (h) {
         ev.origin = h->value;
         ev.origin_len = h->value_len;

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "timeline.h"
 
@@ -196,16 +195,6 @@ static bool copy_key(char *dst, size_t size, const char *s, size_t len)
 static bool key_eq(const char *stored, const char *s, size_t len)
 {
     return strlen(stored) == len && memcmp(stored, s, len) == 0;
-}
-
-static const corscope_header *find(const corscope_header *h, size_t n, const char *name)
-{
-    size_t len = strlen(name);
-    for (size_t i = 0; i < n; i++)
-        if (h[i].name_len == len &&
-            (memcmp(h[i].name, name, len) == 0 || strncasecmp(h[i].name, name, len) == 0))
-            return &h[i];
-    return NULL;
 }
 
 /* The URL's host is an IP literal (Firefox never reuses a cached preflight
@@ -413,8 +402,8 @@ void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *c
                                  struct cs_timeline_facts *facts)
 {
     memset(facts, 0, sizeof(*facts));
-    const corscope_header *acrm = find(req->headers, req->n_headers, "Access-Control-Request-Method");
-    const corscope_header *acrh = find(req->headers, req->n_headers, "Access-Control-Request-Headers");
+    const corscope_header *acrm = corscope_header_find(req->headers, req->n_headers, "Access-Control-Request-Method");
+    const corscope_header *acrh = corscope_header_find(req->headers, req->n_headers, "Access-Control-Request-Headers");
     bool ff_ok = v->firefox.verdict == CORSCOPE_ALLOWED || v->firefox.verdict == CORSCOPE_WARNING;
     bool cr_ok = v->chromium.verdict == CORSCOPE_ALLOWED || v->chromium.verdict == CORSCOPE_WARNING;
 
