@@ -11,9 +11,15 @@
 #define CS_ULL_MAX ((unsigned long long)-1)
 #define CS_LL_MAX (CS_ULL_MAX / 2)
 
-static char lower(char c)
+
+static bool mem_ieq(const char *a, size_t alen, const char *b, size_t blen)
 {
-    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    if (alen != blen)
+        return false;
+    for (size_t i = 0; i < alen; i++)
+        if (corscope_ascii_lower(a[i]) != corscope_ascii_lower(b[i]))
+            return false;
+    return true;
 }
 
 /* Both compare in one pass that stops at the first difference (no strlen
@@ -22,7 +28,7 @@ static char lower(char c)
 bool cs_cors_ieq(const char *a, size_t alen, const char *b)
 {
     for (size_t i = 0; i < alen; i++)
-        if (b[i] == '\0' || lower(a[i]) != lower(b[i]))
+        if (b[i] == '\0' || corscope_ascii_lower(a[i]) != corscope_ascii_lower(b[i]))
             return false;
     return b[alen] == '\0';
 }
@@ -41,14 +47,8 @@ bool cs_cors_eq(const char *a, size_t alen, const char *b)
  * byte-by-byte case fold). */
 static inline bool named(const corscope_header *h, const char *name, size_t nlen)
 {
-    if (h->name_len != nlen)
-        return false;
-    if (memcmp(h->name, name, nlen) == 0)
-        return true;
-    for (size_t i = 0; i < nlen; i++)
-        if (lower(h->name[i]) != lower(name[i]))
-            return false;
-    return true;
+    return h->name_len == nlen &&
+           (memcmp(h->name, name, nlen) == 0 || mem_ieq(h->name, nlen, name, nlen));
 }
 
 size_t cs_cors_count(const corscope_header *h, size_t n, const char *name)
@@ -254,15 +254,6 @@ bool cs_cors_list_bad_token(const corscope_header *h, size_t n, const char *name
     return false;
 }
 
-static bool mem_ieq(const char *a, size_t alen, const char *b, size_t blen)
-{
-    if (alen != blen)
-        return false;
-    for (size_t i = 0; i < alen; i++)
-        if (lower(a[i]) != lower(b[i]))
-            return false;
-    return true;
-}
 
 bool cs_cors_list_has(const corscope_header *h, size_t n, const char *name,
                       const char *s, size_t slen, bool ci)
@@ -628,7 +619,7 @@ static void store_token(corscope_preflight_result *out, bool is_header, const ch
     }
     char *dst = is_header ? out->headers[*n] : out->methods[*n];
     for (size_t i = 0; i < tl; i++)
-        dst[i] = is_header ? lower(t[i]) : t[i];
+        dst[i] = is_header ? corscope_ascii_lower(t[i]) : t[i];
     dst[tl] = '\0';
     (*n)++;
 }
