@@ -126,7 +126,6 @@ static void on_packet(void *ctx, struct cs_flow *f, int dir, const struct cs_seg
 {
     struct cs_pipeline *p = ctx;
     struct flow_app *app = f->app;
-    (void)dir;
     if (!app) {
         if (s->payload_len == 0 || !p->dpi || !(app = app_for(p, f)))
             return;

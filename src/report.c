@@ -173,6 +173,13 @@ static void fill_view(struct cs_browser_view *v, const corscope_browser_verdict 
     v->error = chrome ? b->chrome : NULL;
 }
 
+/* The outcome --browser asks for: one browser's, or the combined one. */
+static corscope_outcome selected_outcome(const struct cs_report *r, const corscope_verdict *v)
+{
+    return r->opt.browser == CS_BROWSER_FIREFOX ? v->firefox.verdict
+         : r->opt.browser == CS_BROWSER_CHROME ? v->chromium.verdict : v->verdict;
+}
+
 /* Maps the classifier's verdict onto the event per --browser (design.md:
  * `verdict` must never hide a block by either browser under "both"). */
 static void fill_event(struct cs_report *r, struct cs_event *ev, const corscope_verdict *v)
@@ -180,21 +187,19 @@ static void fill_event(struct cs_report *r, struct cs_event *ev, const corscope_
     const corscope_browser_verdict *ff = &v->firefox, *cr = &v->chromium, *main;
     ev->kind = corscope_kind_name(v->kind);
     ev->credentials = cred_name(v->credentials);
+    ev->verdict = corscope_outcome_name(selected_outcome(r, v));
     switch (r->opt.browser) {
     case CS_BROWSER_FIREFOX:
         main = ff;
-        ev->verdict = corscope_outcome_name(ff->verdict);
         ev->chrome = NULL;
         break;
     case CS_BROWSER_CHROME:
         main = cr;
-        ev->verdict = corscope_outcome_name(cr->verdict);
         ev->chrome = cr->chrome;
         break;
     default:
         /* the browser whose outcome is the combined one speaks first */
         main = (ff->verdict == v->verdict || cr->verdict != v->verdict) ? ff : cr;
-        ev->verdict = corscope_outcome_name(v->verdict);
         ev->chrome = cr->chrome;
         ev->judged_both = v->kind != CORSCOPE_KIND_NO_CORS && v->kind != CORSCOPE_KIND_SAME_ORIGIN;
         ev->browsers_disagree = v->browsers_disagree;
@@ -254,13 +259,6 @@ static void downgrade_incomplete(corscope_verdict *v, uint32_t flags, char *note
     v->note[0] = '\0';
 }
 
-static bool is_blocked_for(const struct cs_report *r, const corscope_verdict *v)
-{
-    corscope_outcome o = r->opt.browser == CS_BROWSER_FIREFOX ? v->firefox.verdict
-                       : r->opt.browser == CS_BROWSER_CHROME ? v->chromium.verdict : v->verdict;
-    return o == CORSCOPE_BLOCKED;
-}
-
 static void count_verdict(struct cs_report *r, const corscope_verdict *v, struct cs_event *ev,
                           const struct cs_http_msg *rq)
 {
@@ -275,21 +273,24 @@ static void count_verdict(struct cs_report *r, const corscope_verdict *v, struct
         s->disagreements++;
     if (ev->depends_on_credentials)
         s->depends_on_credentials++;
-    const char *verdict = ev->verdict;
-    if (strcmp(verdict, "blocked") == 0) {
+    switch (selected_outcome(r, v)) {
+    case CORSCOPE_BLOCKED:
         s->blocked++;
         count_reason(s, ev->reason ? ev->reason : ev->chrome);
         count_endpoint(r, rq, ev);
-    } else if (strcmp(verdict, "warning") == 0) {
+        r->any_blocked = true;
+        break;
+    case CORSCOPE_WARNING:
         s->warnings++;
         count_reason(s, r->opt.browser == CS_BROWSER_CHROME ? NULL : v->firefox.console_key);
-    } else if (strcmp(verdict, "unknown") == 0) {
+        break;
+    case CORSCOPE_UNKNOWN:
         s->unknown++;
-    } else {
+        break;
+    default:
         s->allowed++;
+        break;
     }
-    if (is_blocked_for(r, v))
-        r->any_blocked = true;
 }
 
 static void emit(struct cs_report *r, const struct cs_flow *f, struct cs_event *ev)
