@@ -27,6 +27,7 @@ struct cache_entry {
     char origin[CS_TL_ORIGIN_MAX];
     char url[CS_TL_URL_MAX];
     corscope_preflight_result result;
+    cs_time_ns stored;            /* when the preflight was answered */
     cs_time_ns expires;
     uint64_t frame;
 };
@@ -300,7 +301,7 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
     if (hit[0] || hit[1]) {
         const struct cache_entry *e = hit[0] ? hit[0] : hit[1];
         char age[32];
-        fmt_age(age, sizeof(age), ts - (e->expires - (cs_time_ns)e->result.max_age[hit[0] ? 0 : 1] * 1000000000LL));
+        fmt_age(age, sizeof(age), ts - e->stored);
         snprintf(facts->note, sizeof(facts->note),
                  "No preflight: served from the preflight cache of %s (preflight frame %llu, %s earlier).",
                  hit[0] && hit[1] ? "both browsers" : hit[0] ? "Firefox only" : "Chromium only",
@@ -390,6 +391,7 @@ static void cache_put(struct cs_timeline *tl, int b, const struct cs_addr *clien
     set_key(tl->cache_key[b], &tl->cache_index[b], (size_t)(slot - tl->cache[b]),
             cache_hash(client, slot->origin, strlen(slot->origin), slot->url));
     slot->result = *r;
+    slot->stored = ts;
     slot->expires = ts + (cs_time_ns)r->max_age[b] * 1000000000LL;
     slot->frame = frame;
     tl->cache_age[b][slot - tl->cache[b]] = ++tl->counter;
