@@ -249,11 +249,3 @@ const char *cs_format_time_text(cs_time_ns ts, char *buf, size_t buflen)
         *t = ' ';
     return buf;
 }
-
-void cs_json_time(FILE *out, cs_time_ns ts)
-{
-    struct cs_jbuf b;
-    cs_jbuf_init(&b, out);
-    cs_jbuf_time(&b, ts);
-    cs_jbuf_flush(&b);
-}

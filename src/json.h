@@ -18,9 +18,6 @@ void cs_json_string(FILE *out, const char *s, size_t len);
 /* A NUL-terminated string, or null when s is NULL. */
 void cs_json_cstr(FILE *out, const char *s);
 
-/* "2026-01-01T00:00:00.000000Z" (RFC 3339, microseconds, UTC), quoted. */
-void cs_json_time(FILE *out, cs_time_ns ts);
-
 /* Formats ts as RFC 3339 with microseconds into buf (at least 32 bytes). */
 const char *cs_format_time(cs_time_ns ts, char *buf, size_t buflen);
 
@@ -71,7 +68,8 @@ static inline void cs_jbuf_c(struct cs_jbuf *b, char c)
 
 void cs_jbuf_u64(struct cs_jbuf *b, uint64_t v);
 void cs_jbuf_int(struct cs_jbuf *b, int v);
-/* As cs_json_string / cs_json_cstr / cs_json_time. */
+/* As cs_json_string / cs_json_cstr; cs_jbuf_time writes
+ * "2026-01-01T00:00:00.000000Z" (RFC 3339, microseconds, UTC), quoted. */
 void cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len);
 void cs_jbuf_cstr(struct cs_jbuf *b, const char *s);
 
