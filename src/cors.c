@@ -231,6 +231,23 @@ static void set_out(struct cs_outcome *o, corscope_outcome v, enum cs_reason r, 
     o->chrome = c;
 }
 
+/* A preflight's Access-Control-Allow-Methods or -Headers must be a list of
+ * tokens, every element checked whether needed or not (cors-reasons.md
+ * §1.4).  On the first bad one: blocked with that element as the message
+ * parameter, and true. */
+static bool fail_bad_token(struct cs_outcome *o, const corscope_header *h, size_t n,
+                           const char *name, enum cs_reason r, enum cs_chrome c)
+{
+    const char *t;
+    size_t tl;
+    if (!cs_cors_list_bad_token(h, n, name, &t, &tl))
+        return false;
+    set_out(o, CORSCOPE_BLOCKED, r, c);
+    o->param = t;
+    o->param_len = tl;
+    return true;
+}
+
 static void index_acao(struct cs_ex *x)
 {
     struct cs_span acao = x->rs.acao;
@@ -300,12 +317,8 @@ static void ff_preflight(const struct cs_ex *x, bool cred, struct cs_outcome *o)
         set_out(o, CORSCOPE_BLOCKED, CS_R_PREFLIGHT_FAILED, CS_C_NONE);
         return;
     }
-    if (cs_cors_list_bad_token(CS_SPAN(acam), ACAM, &t, &tl)) {
-        set_out(o, CORSCOPE_BLOCKED, CS_R_INVALID_METHOD, CS_C_NONE);
-        o->param = t;
-        o->param_len = tl;
+    if (fail_bad_token(o, CS_SPAN(acam), ACAM, CS_R_INVALID_METHOD, CS_C_NONE))
         return;
-    }
     const char *m = x->acrm;
     size_t ml = x->acrm_len;
     if (!cs_cors_eq(m, ml, "GET") && !cs_cors_eq(m, ml, "HEAD") && !cs_cors_eq(m, ml, "POST") &&
@@ -314,12 +327,8 @@ static void ff_preflight(const struct cs_ex *x, bool cred, struct cs_outcome *o)
         set_out(o, CORSCOPE_BLOCKED, CS_R_METHOD_NOT_FOUND, CS_C_NONE);
         return;
     }
-    if (cs_cors_list_bad_token(CS_SPAN(acah), ACAH, &t, &tl)) {
-        set_out(o, CORSCOPE_BLOCKED, CS_R_INVALID_HEADER, CS_C_NONE);
-        o->param = t;
-        o->param_len = tl;
+    if (fail_bad_token(o, CS_SPAN(acah), ACAH, CS_R_INVALID_HEADER, CS_C_NONE))
         return;
-    }
     bool wild = !cred && cs_cors_list_has(CS_SPAN(acah), ACAH, "*", 1, false);
     const char *miss = NULL;
     size_t miss_len = 0;
@@ -432,18 +441,10 @@ static void ch_preflight(const struct cs_ex *x, bool cred, struct cs_outcome *o)
         set_out(o, CORSCOPE_BLOCKED, CS_R_PREFLIGHT_FAILED, CS_C_PF_STATUS);
         return;
     }
-    if (cs_cors_list_bad_token(CS_SPAN(acam), ACAM, &t, &tl)) {
-        set_out(o, CORSCOPE_BLOCKED, CS_R_INVALID_METHOD, CS_C_INVALID_ACAM);
-        o->param = t;
-        o->param_len = tl;
+    if (fail_bad_token(o, CS_SPAN(acam), ACAM, CS_R_INVALID_METHOD, CS_C_INVALID_ACAM))
         return;
-    }
-    if (cs_cors_list_bad_token(CS_SPAN(acah), ACAH, &t, &tl)) {
-        set_out(o, CORSCOPE_BLOCKED, CS_R_INVALID_HEADER, CS_C_INVALID_ACAH);
-        o->param = t;
-        o->param_len = tl;
+    if (fail_bad_token(o, CS_SPAN(acah), ACAH, CS_R_INVALID_HEADER, CS_C_INVALID_ACAH))
         return;
-    }
     const char *m = x->acrm;
     size_t ml = x->acrm_len;
     if (!cs_cors_ieq(m, ml, "GET") && !cs_cors_ieq(m, ml, "HEAD") && !cs_cors_ieq(m, ml, "POST") &&
