@@ -6,7 +6,7 @@ VERSION  := 0.1.0
 PKGS     := libpcap libndpi glib-2.0
 
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -Wall -Wextra -D_GNU_SOURCE -DCORSCOPE_VERSION='"$(VERSION)"'
+CFLAGS   += -std=c11 -pthread -Wall -Wextra -D_GNU_SOURCE -DCORSCOPE_VERSION='"$(VERSION)"'
 ifdef CI
 CFLAGS   += -Werror
 endif
@@ -21,7 +21,7 @@ CPPFLAGS += -Iinclude -iquote src
 DEPS_OK  := $(BUILD)/.deps-build
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
 
 LIB_SRCS  := $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJS  := $(patsubst src/%.c,$(BUILD)/%.o,$(LIB_SRCS))

@@ -107,6 +107,7 @@ static void deliver(struct cs_http_conn *c, int dir, struct cs_http_dir *d,
         .status = s->status, .reason = s->reason, .reason_len = s->reason_len,
         .version = s->version, .headers = h, .n_headers = nh,
         .frame = frame, .ts = ts, .frame_end = frame_end, .flags = d->msg_flags,
+        .block = blk, .block_len = len,
     };
     if (m.uri_len > c->lim->max_uri_bytes) {
         m.uri_len = c->lim->max_uri_bytes;

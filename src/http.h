@@ -40,6 +40,10 @@ struct cs_http_msg {
     cs_time_ns ts;
     uint64_t frame_end;               /* frame carrying the end of the header block */
     uint32_t flags;                   /* CS_MSG_* */
+    /* the header block every string above points into (start line and
+     * header lines as received), for a consumer that copies the message */
+    const char *block;
+    uint32_t block_len;
 };
 
 enum cs_txn_end {

@@ -159,6 +159,7 @@ void cs_http_handle_request(struct cs_http_conn *c, struct cs_http_dir *d, struc
             h[i].value = rebase(m->headers[i].value, blk, copy);
         }
         r->msg.headers = h;
+        r->msg.block = copy;
         r->index = c->n_requests++;
         r->interim_status = 0;
         if (c->tail)

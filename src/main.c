@@ -17,6 +17,7 @@
 #include "privs.h"
 #include "pipeline.h"
 #include "report.h"
+#include "report_thread.h"
 #include "summary.h"
 
 #define EXIT_USAGE 1
@@ -445,9 +446,20 @@ int main(int argc, char **argv)
 
     struct cs_report *report = cs_report_new(&ropt, stdout);
     struct cs_pipeline_hooks hooks = { .on_txn = cs_report_txn, .on_flow_end = cs_report_flow_end };
-    struct cs_pipeline *pipe = report ? cs_pipeline_new(&limits, &hooks, report, errbuf, sizeof(errbuf)) : NULL;
+    void *hook_ctx = report;
+    /* Files: the report runs beside the pipeline on the second core (see
+     * report_thread.h); live, each event is printed as it happens. */
+    struct cs_report_thread *report_thread =
+        report && !ropt.live ? cs_report_thread_start(report) : NULL;
+    if (report_thread) {
+        hooks = (struct cs_pipeline_hooks){ .on_txn = cs_report_thread_txn,
+                                            .on_flow_end = cs_report_thread_flow_end };
+        hook_ctx = report_thread;
+    }
+    struct cs_pipeline *pipe = report ? cs_pipeline_new(&limits, &hooks, hook_ctx, errbuf, sizeof(errbuf)) : NULL;
     if (!pipe) {
         fprintf(stderr, "corscope: %s\n", report ? errbuf : "out of memory");
+        cs_report_thread_stop(report_thread);
         return EXIT_INPUT;
     }
 
@@ -499,6 +511,7 @@ int main(int argc, char **argv)
         cs_capture_stats(caps[0], &summary.received, &summary.dropped, &summary.ifdropped);
 
     cs_pipeline_finish(pipe);
+    cs_report_thread_stop(report_thread);
     cs_report_finish(report, &summary);
     bool blocked = cs_report_any_blocked(report);
     for (int i = 0; i < n_caps; i++)

@@ -1,0 +1,376 @@
+/* The report stage on its own thread (see report_thread.h).
+ *
+ * Batches: the pipeline (producer) fills slot `fill` with records; a slot
+ * with `full` set belongs to the report thread (consumer), which replays its
+ * records in order and clears `full`.  Slots are handed over in ring order,
+ * so events reach the report in the order the pipeline produced them.  One
+ * mutex guards the `full` flags and `stopping`; record bytes are only ever
+ * touched by the side that owns their slot.
+ *
+ * A record copies what the report reads and nothing it does not: the part
+ * of struct cs_flow before its reassemblers (identity, times, counters), and
+ * for a transaction each message with its header array and the block of
+ * bytes its strings point into.  The message's pointers are rebased onto the
+ * copy on the report side. */
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report_thread.h"
+
+enum rec_kind { REC_TXN = 1, REC_FLOW_END = 2 };
+
+/* What the report may read of a flow: everything before the reassemblers. */
+#define FLOW_SNAP_BYTES offsetof(struct cs_flow, dir)
+
+struct rec_head {
+    uint32_t kind;
+    uint32_t size;                 /* of the whole record, a multiple of 8 */
+};
+
+struct rec_txn {
+    struct rec_head h;
+    unsigned char flow[FLOW_SNAP_BYTES];
+    int interim_status;
+    enum cs_txn_end end;
+    uint32_t index;
+    uint64_t end_frame;
+    cs_time_ns end_ts;
+    uint32_t has_resp;
+    /* then the request's struct rec_msg, then the response's if has_resp */
+};
+
+/* A message as sent: its pointers still point into the pipeline's buffers
+ * and are rebased from m.block onto the copy that follows the header array. */
+struct rec_msg {
+    struct cs_http_msg m;
+    uint32_t size;                 /* of this part: rec_msg + headers + block, padded */
+    /* then corscope_header[m.n_headers], then m.block_len bytes */
+};
+
+struct rec_flow_end {
+    struct rec_head h;
+    unsigned char flow[FLOW_SNAP_BYTES];
+    enum cs_flow_end why;
+    struct cs_flow_info info;
+};
+
+struct slot {
+    unsigned char *buf;            /* malloc'd, so 16-byte aligned */
+    size_t len, cap;
+    bool full;                     /* owned by the report thread */
+};
+
+struct cs_report_thread {
+    struct cs_report *report;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t filled, emptied;
+    struct slot slots[CS_REPORT_BATCHES];
+    unsigned fill;                 /* the pipeline's slot */
+    unsigned drain;                /* the next slot the report thread takes */
+    bool stopping;
+    struct cs_flow flow;           /* the report thread's view of a flow */
+};
+
+static size_t pad8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+/* --- the report thread ------------------------------------------------- */
+
+static const struct cs_flow *flow_view(struct cs_report_thread *rt, const unsigned char *snap)
+{
+    memcpy(&rt->flow, snap, FLOW_SNAP_BYTES);
+    rt->flow.hash_next = NULL;     /* the pipeline's pointer, meaningless here */
+    return &rt->flow;
+}
+
+/* A pointer into the pipeline's copy of the block, moved to the same
+ * offset in ours. */
+static const char *rebase(const char *p, const char *from, const char *to)
+{
+    return p ? to + ((uintptr_t)p - (uintptr_t)from) : NULL;
+}
+
+/* Rebases a message's pointers onto its copy; returns the part's size. */
+static size_t msg_view(struct rec_msg *rm)
+{
+    corscope_header *h = (corscope_header *)(rm + 1);
+    const char *block = (const char *)(h + rm->m.n_headers);
+    struct cs_http_msg *m = &rm->m;
+    const char *from = m->block;
+    m->method = rebase(m->method, from, block);
+    m->uri = rebase(m->uri, from, block);
+    m->reason = rebase(m->reason, from, block);
+    for (uint32_t i = 0; i < m->n_headers; i++) {
+        h[i].name = rebase(h[i].name, from, block);
+        h[i].value = rebase(h[i].value, from, block);
+    }
+    m->headers = h;
+    m->block = block;
+    return rm->size;
+}
+
+static void replay(struct cs_report_thread *rt, unsigned char *p, size_t len)
+{
+    unsigned char *end = p + len;
+    while (p < end) {
+        struct rec_head *h = (struct rec_head *)p;
+        if (h->kind == REC_TXN) {
+            struct rec_txn *rec = (struct rec_txn *)p;
+            struct rec_msg *req = (struct rec_msg *)(rec + 1);
+            size_t req_size = msg_view(req);
+            struct rec_msg *resp = NULL;
+            if (rec->has_resp) {
+                resp = (struct rec_msg *)((unsigned char *)req + req_size);
+                msg_view(resp);
+            }
+            struct cs_http_txn t = {
+                .req = &req->m, .resp = resp ? &resp->m : NULL,
+                .interim_status = rec->interim_status, .end = rec->end, .index = rec->index,
+                .end_frame = rec->end_frame, .end_ts = rec->end_ts,
+            };
+            cs_report_txn(rt->report, flow_view(rt, rec->flow), &t);
+        } else {
+            struct rec_flow_end *rec = (struct rec_flow_end *)p;
+            cs_report_flow_end(rt->report, flow_view(rt, rec->flow), rec->why, &rec->info);
+        }
+        p += h->size;
+    }
+}
+
+static void *report_main(void *arg)
+{
+    struct cs_report_thread *rt = arg;
+    for (;;) {
+        struct slot *s = &rt->slots[rt->drain];
+        pthread_mutex_lock(&rt->mu);
+        while (!s->full && !rt->stopping)
+            pthread_cond_wait(&rt->filled, &rt->mu);
+        bool have = s->full;
+        pthread_mutex_unlock(&rt->mu);
+        if (!have)
+            return NULL;           /* stopping, and every batch replayed */
+        replay(rt, s->buf, s->len);
+        pthread_mutex_lock(&rt->mu);
+        s->len = 0;
+        s->full = false;
+        pthread_cond_signal(&rt->emptied);
+        pthread_mutex_unlock(&rt->mu);
+        rt->drain = (rt->drain + 1) % CS_REPORT_BATCHES;
+    }
+}
+
+/* --- the pipeline's side ----------------------------------------------- */
+
+struct cs_report_thread *cs_report_thread_start(struct cs_report *r)
+{
+    struct cs_report_thread *rt = calloc(1, sizeof *rt);
+    if (!rt)
+        return NULL;
+    rt->report = r;
+    for (int i = 0; i < CS_REPORT_BATCHES; i++) {
+        rt->slots[i].cap = 2 * CS_REPORT_BATCH_BYTES;
+        rt->slots[i].buf = malloc(rt->slots[i].cap);
+        if (!rt->slots[i].buf)
+            goto fail;
+    }
+    if (pthread_mutex_init(&rt->mu, NULL) != 0)
+        goto fail;
+    pthread_cond_init(&rt->filled, NULL);
+    pthread_cond_init(&rt->emptied, NULL);
+    /* Signals (SIGINT, SIGUSR1) stay with the main thread: the report
+     * thread starts with all of them blocked. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&rt->thread, NULL, report_main, rt);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0)
+        return rt;
+    pthread_cond_destroy(&rt->filled);
+    pthread_cond_destroy(&rt->emptied);
+    pthread_mutex_destroy(&rt->mu);
+fail:
+    for (int i = 0; i < CS_REPORT_BATCHES; i++)
+        free(rt->slots[i].buf);
+    free(rt);
+    return NULL;
+}
+
+/* Hands the filling slot (if it holds anything) to the report thread and
+ * waits until the next one is free. */
+static void publish(struct cs_report_thread *rt)
+{
+    struct slot *s = &rt->slots[rt->fill];
+    if (s->len == 0)
+        return;
+    pthread_mutex_lock(&rt->mu);
+    s->full = true;
+    pthread_cond_signal(&rt->filled);
+    rt->fill = (rt->fill + 1) % CS_REPORT_BATCHES;
+    s = &rt->slots[rt->fill];
+    while (s->full)
+        pthread_cond_wait(&rt->emptied, &rt->mu);
+    pthread_mutex_unlock(&rt->mu);
+    /* a slot grown for one huge record goes back to its usual size */
+    if (s->cap > 2 * CS_REPORT_BATCH_BYTES) {
+        unsigned char *b = realloc(s->buf, 2 * CS_REPORT_BATCH_BYTES);
+        if (b) {
+            s->buf = b;
+            s->cap = 2 * CS_REPORT_BATCH_BYTES;
+        }
+    }
+}
+
+/* Hands over everything and waits until the report thread is idle: the
+ * report may then be called from this thread. */
+static void wait_idle(struct cs_report_thread *rt)
+{
+    publish(rt);
+    pthread_mutex_lock(&rt->mu);
+    for (int i = 0; i < CS_REPORT_BATCHES; i++)
+        while (rt->slots[i].full)
+            pthread_cond_wait(&rt->emptied, &rt->mu);
+    pthread_mutex_unlock(&rt->mu);
+}
+
+/* Room for a record of `size` bytes in the filling slot, or NULL when it
+ * cannot be had (the caller then hands the event over synchronously). */
+static unsigned char *reserve(struct cs_report_thread *rt, size_t size)
+{
+    struct slot *s = &rt->slots[rt->fill];
+    if (s->len + size > s->cap) {
+        publish(rt);
+        s = &rt->slots[rt->fill];
+        if (size > s->cap) {
+            if (size > (size_t)UINT32_MAX)
+                return NULL;
+            unsigned char *b = realloc(s->buf, size);
+            if (!b)
+                return NULL;
+            s->buf = b;
+            s->cap = size;
+        }
+    }
+    unsigned char *p = s->buf + s->len;
+    s->len += size;
+    return p;
+}
+
+/* A record is written; hand the batch over once it is big enough. */
+static void committed(struct cs_report_thread *rt)
+{
+    if (rt->slots[rt->fill].len >= CS_REPORT_BATCH_BYTES)
+        publish(rt);
+}
+
+/* True when every string of m lies in its header block (the HTTP stage
+ * promises it; checked, because the copy relies on it). */
+static bool in_block(const struct cs_http_msg *m)
+{
+    uintptr_t lo = (uintptr_t)m->block, hi = lo + m->block_len;
+#define INSIDE(p, n) (!(p) || ((uintptr_t)(p) >= lo && (uintptr_t)(p) + (n) <= hi))
+    if (!INSIDE(m->method, m->method_len) || !INSIDE(m->uri, m->uri_len) ||
+        !INSIDE(m->reason, m->reason_len))
+        return false;
+    for (uint32_t i = 0; i < m->n_headers; i++)
+        if (!INSIDE(m->headers[i].name, m->headers[i].name_len) ||
+            !INSIDE(m->headers[i].value, m->headers[i].value_len))
+            return false;
+#undef INSIDE
+    return true;
+}
+
+/* Size of a message's part; 0 when it cannot be copied (then the event
+ * goes over synchronously). */
+static size_t msg_part_size(const struct cs_http_msg *m)
+{
+    if (!in_block(m))
+        return 0;
+    return pad8(sizeof(struct rec_msg) + (size_t)m->n_headers * sizeof(corscope_header) +
+                m->block_len);
+}
+
+static void write_msg(unsigned char *p, const struct cs_http_msg *m, size_t size)
+{
+    struct rec_msg *rm = (struct rec_msg *)p;
+    rm->m = *m;
+    rm->size = (uint32_t)size;
+    corscope_header *h = (corscope_header *)(rm + 1);
+    if (m->n_headers)
+        memcpy(h, m->headers, (size_t)m->n_headers * sizeof(corscope_header));
+    if (m->block_len)
+        memcpy(h + m->n_headers, m->block, m->block_len);
+}
+
+void cs_report_thread_txn(void *ctx, const struct cs_flow *f, const struct cs_http_txn *t)
+{
+    struct cs_report_thread *rt = ctx;
+    size_t qsize = msg_part_size(t->req);
+    size_t ssize = t->resp ? msg_part_size(t->resp) : 0;
+    unsigned char *p = NULL;
+    if (qsize && (ssize || !t->resp) && sizeof(struct rec_txn) + qsize + ssize <= UINT32_MAX)
+        p = reserve(rt, sizeof(struct rec_txn) + qsize + ssize);
+    if (!p) {
+        wait_idle(rt);
+        cs_report_txn(rt->report, f, t);
+        return;
+    }
+    struct rec_txn *rec = (struct rec_txn *)p;
+    rec->h.kind = REC_TXN;
+    rec->h.size = (uint32_t)(sizeof(struct rec_txn) + qsize + ssize);
+    memcpy(rec->flow, f, FLOW_SNAP_BYTES);
+    rec->interim_status = t->interim_status;
+    rec->end = t->end;
+    rec->index = t->index;
+    rec->end_frame = t->end_frame;
+    rec->end_ts = t->end_ts;
+    rec->has_resp = t->resp != NULL;
+    p += sizeof(struct rec_txn);
+    write_msg(p, t->req, qsize);
+    if (t->resp)
+        write_msg(p + qsize, t->resp, ssize);
+    committed(rt);
+}
+
+void cs_report_thread_flow_end(void *ctx, const struct cs_flow *f, enum cs_flow_end why,
+                               const struct cs_flow_info *info)
+{
+    struct cs_report_thread *rt = ctx;
+    struct rec_flow_end *rec = (struct rec_flow_end *)reserve(rt, pad8(sizeof *rec));
+    if (!rec) {
+        wait_idle(rt);
+        cs_report_flow_end(rt->report, f, why, info);
+        return;
+    }
+    rec->h.kind = REC_FLOW_END;
+    rec->h.size = (uint32_t)pad8(sizeof *rec);
+    memcpy(rec->flow, f, FLOW_SNAP_BYTES);
+    rec->why = why;
+    rec->info = *info;
+    committed(rt);
+}
+
+void cs_report_thread_stop(struct cs_report_thread *rt)
+{
+    if (!rt)
+        return;
+    publish(rt);
+    pthread_mutex_lock(&rt->mu);
+    rt->stopping = true;
+    pthread_cond_signal(&rt->filled);
+    pthread_mutex_unlock(&rt->mu);
+    pthread_join(rt->thread, NULL);
+    pthread_cond_destroy(&rt->filled);
+    pthread_cond_destroy(&rt->emptied);
+    pthread_mutex_destroy(&rt->mu);
+    for (int i = 0; i < CS_REPORT_BATCHES; i++)
+        free(rt->slots[i].buf);
+    free(rt);
+}

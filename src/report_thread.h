@@ -1,0 +1,49 @@
+/* The report stage on its own thread, for capture files.
+ *
+ * Reading a file, the capture/decode/flow/reassembly/HTTP stages and the
+ * report stage (classifier, timeline, output) each take about half of the
+ * run; on a machine with two cores they can overlap.  The pipeline calls
+ * cs_report_thread_txn and cs_report_thread_flow_end as its hooks; each
+ * call copies what the report reads (the flow's identity and counters, the
+ * transaction with its header blocks) into a batch, and the report thread
+ * replays the batches in order through cs_report_txn and
+ * cs_report_flow_end.  The output is byte for byte what the same hooks
+ * called directly would write: the report sees every event, in the same
+ * order, with the same content.
+ *
+ * Memory is bounded: CS_REPORT_BATCHES batches of about CS_REPORT_BATCH_BYTES
+ * each; when they are all full the pipeline waits for the report.  A record
+ * that does not fit (or when memory runs out) is handed over synchronously:
+ * the pipeline waits until the report thread is idle and calls the report
+ * itself, so nothing is lost.
+ *
+ * Live captures do not use it: there every event is printed as it happens,
+ * and the report is cheap next to the packet rate. */
+#ifndef CS_REPORT_THREAD_H
+#define CS_REPORT_THREAD_H
+
+#include "flow.h"
+#include "http.h"
+#include "pipeline.h"
+#include "report.h"
+
+#define CS_REPORT_BATCHES 4
+#define CS_REPORT_BATCH_BYTES (64 * 1024)
+
+struct cs_report_thread;
+
+/* Starts the report thread for r (which it then owns until
+ * cs_report_thread_stop).  NULL when the thread cannot be started: the
+ * caller then uses cs_report_txn/cs_report_flow_end directly. */
+struct cs_report_thread *cs_report_thread_start(struct cs_report *r);
+
+/* Pipeline hooks (pass the cs_report_thread as the hook context). */
+void cs_report_thread_txn(void *rt, const struct cs_flow *f, const struct cs_http_txn *t);
+void cs_report_thread_flow_end(void *rt, const struct cs_flow *f, enum cs_flow_end why,
+                               const struct cs_flow_info *info);
+
+/* Hands over the last batch, waits until the report has seen everything,
+ * ends the thread and frees rt.  The report is the caller's again. */
+void cs_report_thread_stop(struct cs_report_thread *rt);
+
+#endif
