@@ -5,7 +5,7 @@
 # memory checks (a 1M-connection SYN flood, endless out-of-order streams).
 #
 #   make bench                    (or: bench/run.sh)
-#   BENCH_RUNS=5                  runs per tool; the median wall time is shown
+#   BENCH_RUNS=5                  rounds, each running every tool once; medians shown
 #   BENCH_SIZE_MB=300             size of the main capture
 #   BENCH_DATA=bench/data         where generated captures are cached (git-ignored)
 #   BENCH_INSTALL=1               apt-get install missing peers and GNU time first
@@ -82,13 +82,15 @@ EOF
 fi
 
 # --- measuring ---------------------------------------------------------------
-# measure OUTFILE CMD...: appends "wall_seconds peak_rss_kb" for one run.
+# measure OUTFILE CMD...: appends "wall_s peak_rss_kb cpu_s" for one run
+# (cpu = user + system, all threads: corscope runs its report on a second
+# thread for files, so wall and CPU time differ).
 if [ -x /usr/bin/time ]; then
     measure() {
         out=$1; shift
-        /usr/bin/time -f '%e %M' -o "$TMP/one" "$@" >/dev/null 2>"$TMP/err" || {
+        /usr/bin/time -f '%e %M %U %S' -o "$TMP/one" "$@" >/dev/null 2>"$TMP/err" || {
             echo "bench: '$*' failed:" >&2; tail -3 "$TMP/err" >&2; return 1; }
-        tail -1 "$TMP/one" >>"$out"
+        tail -1 "$TMP/one" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' >>"$out"
     }
 else
     measure() {
@@ -100,79 +102,94 @@ p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.
 _, status, ru = os.wait4(p.pid, 0)
 if status:
     sys.exit("bench: %r failed" % sys.argv[1:])
-print("%.3f %d" % (time.monotonic() - t, ru.ru_maxrss))
+print("%.3f %d %.2f" % (time.monotonic() - t, ru.ru_maxrss, ru.ru_utime + ru.ru_stime))
 EOF
     }
 fi
 
-# median column 1, max column 2 of a results file
-median() { sort -n "$1" | awk '{ w[NR] = $1 } END { print (NR % 2) ? w[(NR + 1) / 2] : (w[NR / 2] + w[NR / 2 + 1]) / 2 }'; }
+# median of column $2 (default 1), max of column 2 of a results file
+median() { awk -v c="${2:-1}" '{ print $c }' "$1" | sort -n |
+           awk '{ w[NR] = $1 } END { print (NR % 2) ? w[(NR + 1) / 2] : (w[NR / 2] + w[NR / 2 + 1]) / 2 }'; }
 maxrss() { awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { print m }' "$1"; }
 
 MB=$(awk -v b="$(wc -c <"$MAIN")" 'BEGIN { printf "%.1f", b / 1e6 }')
 ROWS="$TMP/rows"
 : >"$ROWS"
 
-# run NAME RUNS CMD...
-run() {
-    name=$1; n=$2; shift 2
-    res="$TMP/res.$name"
-    : >"$res"
-    i=0
-    while [ "$i" -lt "$n" ]; do
-        measure "$res" "$@" || { echo "$name - - -" >>"$ROWS"; return 0; }
-        i=$((i + 1))
-    done
-    echo "$name $(median "$res") $(maxrss "$res") $n" >>"$ROWS"
-}
-
-echo "bench: $MAIN ($MB MB), $RUNS runs each (tshark 1)"
+# The tools to compare, one "NAME CMD..." line each (paths without spaces).
+TOOLS="$TMP/tools"
+: >"$TOOLS"
 if command -v tcpdump >/dev/null 2>&1; then
-    run tcpdump-floor "$RUNS" tcpdump -r "$MAIN" -w /dev/null
+    echo "tcpdump-floor tcpdump -r $MAIN -w /dev/null" >>"$TOOLS"
 else
     echo "bench: tcpdump not installed: no read floor" >&2
 fi
-run corscope-json "$RUNS" "$CS" -r "$MAIN" -o json
-run corscope-text "$RUNS" "$CS" -r "$MAIN" -o text --color=never
+echo "corscope-json $CS -r $MAIN -o json" >>"$TOOLS"
+echo "corscope-text $CS -r $MAIN -o text --color=never" >>"$TOOLS"
 if command -v httpry >/dev/null 2>&1; then
-    run httpry "$RUNS" httpry -r "$MAIN"
+    echo "httpry httpry -r $MAIN" >>"$TOOLS"
 else
     echo "bench: httpry not installed: skipped" >&2
 fi
 if command -v ndpiReader >/dev/null 2>&1; then
-    run ndpiReader "$RUNS" ndpiReader -i "$MAIN"
+    echo "ndpiReader ndpiReader -i $MAIN" >>"$TOOLS"
 else
     echo "bench: ndpiReader not installed: skipped" >&2
 fi
+
+# Rounds, each running every tool once: the noise of this shared machine
+# then falls on all tools alike, not on whichever ran during a burst.
+echo "bench: $MAIN ($MB MB), $RUNS rounds (tshark 1)"
+round=0
+while [ "$round" -lt "$RUNS" ]; do
+    while read -r name cmd; do
+        # shellcheck disable=SC2086  # cmd is split into words on purpose
+        measure "$TMP/res.$name" $cmd </dev/null || echo failed >"$TMP/failed.$name"
+    done <"$TOOLS"
+    round=$((round + 1))
+done
+# tshark is slow: once, after the others.
 if command -v tshark >/dev/null 2>&1; then
     # Wireshark before 4.2 has no http.access_control_allow_origin field; there
     # http.response.line (every response header line, ACAO among them) stands in.
     acao=http.access_control_allow_origin
     tshark -G fields 2>/dev/null | grep -q "	$acao	" || acao=http.response.line
-    run tshark 1 tshark -r "$MAIN" -Y http -T fields -e http.request.method \
-        -e http.response.code -e "$acao"
+    echo "tshark tshark" >>"$TOOLS"
+    measure "$TMP/res.tshark" tshark -r "$MAIN" -Y http -T fields -e http.request.method \
+        -e http.response.code -e "$acao" || echo failed >"$TMP/failed.tshark"
 else
     echo "bench: tshark not installed: skipped" >&2
 fi
+while read -r name cmd; do
+    if [ -e "$TMP/failed.$name" ] || [ ! -s "$TMP/res.$name" ]; then
+        echo "$name - - - -" >>"$ROWS"
+    else
+        echo "$name $(median "$TMP/res.$name") $(maxrss "$TMP/res.$name")" \
+             "$(wc -l <"$TMP/res.$name") $(median "$TMP/res.$name" 3)" >>"$ROWS"
+    fi
+done <"$TOOLS"
 
 # --- the table ---------------------------------------------------------------
 awk -v mb="$MB" '
-    { name[NR] = $1; wall[NR] = $2; rss[NR] = $3; runs[NR] = $4; w[$1] = $2 }
+    { name[NR] = $1; wall[NR] = $2; rss[NR] = $3; runs[NR] = $4; cpu[NR] = $5; w[$1] = $2 }
     END {
-        floor = w["tcpdump-floor"]; cs = w["corscope-json"]
-        printf "\n%-15s %5s %9s %9s %10s %10s %13s\n", "tool", "runs", "wall s", "MB/s",
-               "peak RSS", "vs floor", "vs corscope"
+        floor = w["tcpdump-floor"]; cs = w["corscope-json"]; ts = w["tshark"]
+        printf "\n%-15s %5s %9s %8s %9s %10s %10s %13s\n", "tool", "runs", "wall s", "cpu s",
+               "MB/s", "peak RSS", "vs floor", "vs corscope"
         for (i = 1; i <= NR; i++) {
             if (wall[i] == "-") { printf "%-15s failed\n", name[i]; continue }
             t = wall[i] > 0 ? wall[i] : 0.005
             vf = floor != "" ? sprintf("%.2f", t / (floor > 0 ? floor : 0.005)) : "-"
             vc = (cs != "" && name[i] !~ /^corscope/) ? sprintf("%.2f", t / (cs > 0 ? cs : 0.005)) : "-"
-            printf "%-15s %5d %9.2f %9.0f %7.1f MB %10s %13s\n", name[i], runs[i], wall[i],
-                   mb / t, rss[i] / 1024, vf, vc
+            printf "%-15s %5d %9.2f %8.2f %9.0f %7.1f MB %10s %13s\n", name[i], runs[i], wall[i],
+                   cpu[i], mb / t, rss[i] / 1024, vf, vc
         }
         if (floor != "" && cs != "")
             printf "\ncorscope-json / floor = %.2f (target <= 2.00): %s\n", cs / floor,
                    cs / floor <= 2.0 ? "met" : "NOT met"
+        if (ts != "" && ts != "-" && cs != "")
+            printf "tshark / corscope-json = %.1f (target >= 80): %s\n", ts / cs,
+                   (ts / cs >= 80) ? "met" : "NOT met"
     }' "$ROWS"
 
 # --- memory checks -------------------------------------------------------------

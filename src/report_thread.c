@@ -147,6 +147,7 @@ static void replay(struct cs_report_thread *rt, unsigned char *p, size_t len)
 static void *report_main(void *arg)
 {
     struct cs_report_thread *rt = arg;
+    pthread_setname_np(pthread_self(), "corscope-report");   /* for top -H, perf */
     for (;;) {
         struct slot *s = &rt->slots[rt->drain];
         pthread_mutex_lock(&rt->mu);
