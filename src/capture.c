@@ -1,14 +1,21 @@
 /* Capture stage: see capture.h.
  *
- * Files: libpcap reads pcap (µs and ns magic) and pcapng with nanosecond
- * timestamps.  A BPF filter on a file is applied here, frame by frame, with
- * pcap_offline_filter(), so that frames the filter hides still take their
- * number: numbers stay those Wireshark shows for the unfiltered file.
+ * Files: classic pcap files (µs and ns magic, either byte order, version
+ * 2.4) are read by pcapfile.c, which hands out records in place instead of
+ * copying each one twice through stdio and libpcap; libpcap still parses
+ * their file header (so link type mapping, snapshot length and header errors
+ * are its own) and its handle still compiles the filter and opens -w.
+ * libpcap reads everything else (pcapng, older pcap versions) with
+ * nanosecond timestamps.  A BPF filter on a file is applied here, frame by
+ * frame, with pcap_offline_filter(), so that frames the filter hides still
+ * take their number: numbers stay those Wireshark shows for the unfiltered
+ * file.
  * Live: the filter runs in the kernel (pcap_setfilter), so frames are
  * numbered as delivered.  The handle is non-blocking and waits in poll()
  * with our own timeout: on Linux (TPACKET_V3) libpcap's own read timeout
  * never fires while no packet arrives. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pcap/pcap.h>
 #include <stdarg.h>
@@ -16,9 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "capture.h"
 #include "decode.h"
+#include "pcapfile.h"
 
 /* Read timeout of a live capture: cs_capture_next returns 2 at most this
  * often when no packet arrives, so the caller can run its timers. */
@@ -49,6 +58,12 @@ struct cs_capture {
     pcap_dumper_t *dump;
     int dump_owner;
     char *read_buf;              /* the capture file's stdio buffer, or NULL */
+    /* Classic pcap files: pcapfile.c reads the records from file_fd (which
+     * we close, unless it is stdin); pcap is then a handle on the file
+     * header alone, read by libpcap from file_header. */
+    struct cs_pcapfile *pf;
+    int file_fd;
+    uint8_t file_header[CS_PCAPFILE_HEADER_SIZE];
 };
 
 int cs_linktype_supported(int linktype)
@@ -100,6 +115,129 @@ static int compile_filter(struct cs_capture *c, const char *filter, char errbuf[
     return 0;
 }
 
+/* Reads up to n bytes, stopping only at the end of the input.  Returns the
+ * count, or -1 on a read error. */
+static ssize_t read_full(int fd, uint8_t *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+/* A pipe on stdin cannot be rewound after we looked at its first bytes:
+ * libpcap gets a stream that replays them, then reads the pipe. */
+struct replay {
+    int fd;
+    size_t n, pos;
+    uint8_t prefix[CS_PCAPFILE_HEADER_SIZE];
+};
+
+static ssize_t replay_read(void *cookie, char *buf, size_t size)
+{
+    struct replay *r = cookie;
+    if (r->pos < r->n) {
+        size_t k = r->n - r->pos < size ? r->n - r->pos : size;
+        memcpy(buf, r->prefix + r->pos, k);
+        r->pos += k;
+        return (ssize_t)k;
+    }
+    ssize_t k;
+    do
+        k = read(r->fd, buf, size);
+    while (k < 0 && errno == EINTR);
+    return k;
+}
+
+/* Frees the cookie; the descriptor (stdin) stays open, as libpcap leaves
+ * stdin open. */
+static int replay_close(void *cookie)
+{
+    free(cookie);
+    return 0;
+}
+
+/* The stream libpcap reads when pcapfile.c does not take the file: fd from
+ * its start, given that `got` bytes (kept in `seen`) were already read.
+ * Returns NULL with errno set on failure. */
+static FILE *stream_from_start(int fd, const uint8_t *seen, ssize_t got)
+{
+    if (got <= 0 || lseek(fd, -(off_t)got, SEEK_CUR) >= 0) {
+        if (fd == STDIN_FILENO)
+            return stdin;
+        return fdopen(fd, "rb");
+    }
+    struct replay *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->fd = fd;
+    r->n = (size_t)got;
+    memcpy(r->prefix, seen, r->n);
+    cookie_io_functions_t io = {.read = replay_read, .close = replay_close};
+    FILE *fp = fopencookie(r, "rb", io);
+    if (!fp)
+        free(r);
+    return fp;
+}
+
+/* libpcap's reading of a 24-byte file header alone (from memory), with
+ * nanosecond timestamps.  Returns the handle or NULL with pcap_err filled. */
+static pcap_t *parse_header(const uint8_t *header, char *pcap_err)
+{
+    FILE *fp = fmemopen((void *)header, CS_PCAPFILE_HEADER_SIZE, "rb");
+    if (!fp) {
+        snprintf(pcap_err, PCAP_ERRBUF_SIZE, "%s", strerror(errno));
+        return NULL;
+    }
+    pcap_t *p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO,
+                                                         pcap_err);
+    if (!p)
+        fclose(fp);
+    return p;
+}
+
+/* Classic pcap file whose header is c->file_header and whose records follow
+ * on c->file_fd: libpcap parses the header (c->pcap), pcapfile.c reads the
+ * records.  libpcap's sanity limit on a record's caplen is the snapshot
+ * length it gives a header whose snapshot length is 0 (a bogus one), so a
+ * second header, with that field zeroed, asks it.  Returns 0, or -1 to leave
+ * the file to libpcap. */
+static int open_classic(struct cs_capture *c)
+{
+    char pcap_err[PCAP_ERRBUF_SIZE] = "";
+    uint8_t probe_header[CS_PCAPFILE_HEADER_SIZE];
+    memcpy(probe_header, c->file_header, sizeof probe_header);
+    memset(probe_header + 16, 0, 4);            /* snaplen, either byte order */
+    pcap_t *probe = parse_header(probe_header, pcap_err);
+    if (!probe)
+        return -1;
+    int max_caplen = pcap_snapshot(probe);
+    pcap_close(probe);
+    c->pcap = parse_header(c->file_header, pcap_err);
+    if (!c->pcap)
+        return -1;
+    int snapshot = pcap_snapshot(c->pcap);
+    if (snapshot <= 0 || max_caplen <= 0)
+        goto fail;
+    c->pf = cs_pcapfile_open(c->file_fd, c->file_header, (uint32_t)snapshot,
+                             (uint32_t)max_caplen, 0);
+    if (!c->pf)
+        goto fail;
+    return 0;
+fail:
+    pcap_close(c->pcap);
+    c->pcap = NULL;
+    return -1;
+}
+
 struct cs_capture *cs_capture_open_file(const char *path, const char *filter,
                                         uint64_t first_frame_number,
                                         char errbuf[CS_ERRBUF_SIZE])
@@ -113,12 +251,13 @@ struct cs_capture *cs_capture_open_file(const char *path, const char *filter,
     set_name(c, path);
     c->next_number = first_frame_number;
     c->nano = 1;
+    c->file_fd = -1;
 
     /* Open the file ourselves so that a missing or unreadable file gets the
      * system's own words, not libpcap's. */
-    FILE *fp;
+    int fd;
     if (strcmp(path, "-") == 0) {
-        fp = stdin;
+        fd = STDIN_FILENO;
     } else {
         struct stat sb;
         if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
@@ -126,13 +265,27 @@ struct cs_capture *cs_capture_open_file(const char *path, const char *filter,
             free(c);
             return NULL;
         }
-        fp = fopen(path, "rb");
-        if (!fp) {
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
             errf(errbuf, "%s: cannot open: %s", c->name, strerror(errno));
             free(c);
             return NULL;
         }
     }
+    c->file_fd = fd;
+    ssize_t got = read_full(fd, c->file_header, sizeof c->file_header);
+    if (got == (ssize_t)sizeof c->file_header && cs_pcapfile_header_ok(c->file_header) &&
+        open_classic(c) == 0)
+        goto opened;
+
+    /* libpcap reads the file itself, from its first byte. */
+    FILE *fp = stream_from_start(fd, c->file_header, got);
+    if (!fp) {
+        errf(errbuf, "%s: cannot read: %s", c->name, strerror(errno));
+        cs_capture_close(c);
+        return NULL;
+    }
+    c->file_fd = -1;                    /* the stream owns it now */
     /* Before the first read, as setvbuf requires.  glibc ignores the size
      * unless it is given the buffer, so we own it (freed after pcap_close has
      * closed the file; stdin, which pcap_close leaves open, keeps its own).
@@ -156,6 +309,7 @@ struct cs_capture *cs_capture_open_file(const char *path, const char *filter,
         free(c);
         return NULL;
     }
+opened:
     c->linktype = pcap_datalink(c->pcap);
     if (!cs_linktype_supported(c->linktype)) {
         errf(errbuf, "unsupported link type %d (%s) in %s", c->linktype,
@@ -185,6 +339,7 @@ struct cs_capture *cs_capture_open_live(const char *iface, const char *filter, i
     }
     snprintf(c->name, sizeof c->name, "%s", iface);
     c->live = 1;
+    c->file_fd = -1;
     c->next_number = 1;
     c->pcap = pcap_create(iface, pcap_err);
     if (!c->pcap) {
@@ -269,8 +424,45 @@ static int wait_readable(const struct cs_capture *c)
     return poll(&pfd, 1, CS_LIVE_TIMEOUT_MS) > 0;
 }
 
+/* cs_capture_next for a classic pcap file read by pcapfile.c. */
+static int next_classic(struct cs_capture *c, struct cs_frame *out, char errbuf[CS_ERRBUF_SIZE])
+{
+    for (;;) {
+        struct cs_pcapfile_record r;
+        int rc = cs_pcapfile_next(c->pf, &r);
+        if (rc == 0)
+            return 0;
+        if (rc < 0) {
+            errf(errbuf, "%s: truncated capture (after frame %llu): %s",
+                     c->name, (unsigned long long)(c->next_number - 1),
+                     cs_pcapfile_error(c->pf));
+            return -1;
+        }
+        uint64_t number = c->next_number++;
+        if (c->have_prog || c->dump) {
+            /* The header libpcap would have given: tv_usec holds ns. */
+            struct pcap_pkthdr h = {.caplen = r.caplen, .len = r.len};
+            h.ts.tv_sec = (time_t)r.sec;
+            h.ts.tv_usec = (suseconds_t)r.nsec;
+            if (c->have_prog && !pcap_offline_filter(&c->prog, &h, r.data))
+                continue;
+            if (c->dump)
+                pcap_dump((u_char *)c->dump, &h, r.data);
+        }
+        out->number = number;
+        out->ts = (cs_time_ns)r.sec * 1000000000LL + (cs_time_ns)r.nsec;
+        out->linktype = c->linktype;
+        out->data = r.data;
+        out->caplen = r.caplen;
+        out->wirelen = r.len;
+        return 1;
+    }
+}
+
 int cs_capture_next(struct cs_capture *c, struct cs_frame *out, char errbuf[CS_ERRBUF_SIZE])
 {
+    if (c->pf)
+        return next_classic(c, out, errbuf);
     int waited = 0;
     for (;;) {
         struct pcap_pkthdr *h;
@@ -356,6 +548,9 @@ void cs_capture_close(struct cs_capture *c)
         pcap_freecode(&c->prog);
     if (c->pcap)
         pcap_close(c->pcap);
+    cs_pcapfile_close(c->pf);
+    if (c->file_fd > STDIN_FILENO)
+        close(c->file_fd);
     free(c->read_buf);
     free(c);
 }
