@@ -424,10 +424,15 @@ static int wait_readable(const struct cs_capture *c)
     return poll(&pfd, 1, CS_LIVE_TIMEOUT_MS) > 0;
 }
 
-/* cs_capture_next for a classic pcap file read by pcapfile.c. */
-static int next_classic(struct cs_capture *c, struct cs_frame *out, char errbuf[CS_ERRBUF_SIZE])
+/* cs_capture_next for a classic pcap file read by pcapfile.c.  With
+ * `in_place`, returns 3 instead of reading a record that is not whole in the
+ * buffer yet (reading it would move the frames handed out before). */
+static int next_classic(struct cs_capture *c, struct cs_frame *out, char errbuf[CS_ERRBUF_SIZE],
+                        int in_place)
 {
     for (;;) {
+        if (in_place && !cs_pcapfile_next_is_buffered(c->pf))
+            return 3;
         struct cs_pcapfile_record r;
         int rc = cs_pcapfile_next(c->pf, &r);
         if (rc == 0)
@@ -459,10 +464,29 @@ static int next_classic(struct cs_capture *c, struct cs_frame *out, char errbuf[
     }
 }
 
+int cs_capture_next_batch(struct cs_capture *c, struct cs_frame *out, int max,
+                          char errbuf[CS_ERRBUF_SIZE])
+{
+    if (max <= 0)
+        return 0;
+    int n = 0;
+    while (n < max) {
+        int rc = c->pf ? next_classic(c, &out[n], errbuf, n > 0) : cs_capture_next(c, &out[n], errbuf);
+        if (rc != 1)
+            /* the end, an error, a timeout or a record to read first: give
+             * what we have (the reader repeats its end or error next call) */
+            return n > 0 ? n : rc;
+        n++;
+        if (!c->pf)
+            break;              /* libpcap's frame lives until its next read */
+    }
+    return n;
+}
+
 int cs_capture_next(struct cs_capture *c, struct cs_frame *out, char errbuf[CS_ERRBUF_SIZE])
 {
     if (c->pf)
-        return next_classic(c, out, errbuf);
+        return next_classic(c, out, errbuf, 0);
     int waited = 0;
     for (;;) {
         struct pcap_pkthdr *h;

@@ -47,6 +47,15 @@ struct cs_capture *cs_capture_open_live(const char *iface, const char *filter, i
 int cs_capture_next(struct cs_capture *c, struct cs_frame *out,
                     char errbuf[CS_ERRBUF_SIZE]);
 
+/* Reads up to `max` frames into out[], all valid until the next read.
+ * Returns how many (at least 1), or what cs_capture_next returns when there
+ * is no frame (0 at the end, -1 on an error, 2 for a live timeout).  An
+ * end or error met after some frames is returned by the next call.
+ * Classic pcap files give many frames at a time (as many as are whole in
+ * the read buffer); other inputs one. */
+int cs_capture_next_batch(struct cs_capture *c, struct cs_frame *out, int max,
+                          char errbuf[CS_ERRBUF_SIZE]);
+
 /* The number the next frame would get. */
 uint64_t cs_capture_next_frame_number(const struct cs_capture *c);
 

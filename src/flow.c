@@ -381,11 +381,49 @@ static bool is_new_connection(const struct cs_flow *f, int dir, const struct cs_
     return behind > CS_FLOW_LATE_SYN_WINDOW;
 }
 
+/* --- prefetching ------------------------------------------------------- */
+
+/* With thousands of open connections, the packet stream evicts flow state
+ * between two packets of the same connection, so each lookup misses the
+ * cache on its bucket, then on its flow.  A caller that sees a few segments
+ * ahead (pipeline.c) hashes them and starts these loads early, so the misses
+ * of several packets overlap. */
+uint64_t cs_flow_table_hash(const struct cs_flow_table *t, const struct cs_segment *s)
+{
+    uint64_t h = tuple_hash(t->seed, &s->src, s->sport, &s->dst, s->dport);
+    __builtin_prefetch(&t->buckets[(size_t)h & (t->nbuckets - 1)]);
+    return h;
+}
+
+struct cs_flow *cs_flow_table_prefetch(const struct cs_flow_table *t, uint64_t h)
+{
+    struct cs_flow *f = t->buckets[(size_t)h & (t->nbuckets - 1)];
+    if (f) {
+        __builtin_prefetch(f);
+        __builtin_prefetch((const char *)f + 64);
+        __builtin_prefetch((const char *)f + 128);
+        __builtin_prefetch((const char *)f + 192);
+    }
+    return f;
+}
+
+void cs_flow_table_prefetch_neighbours(const struct cs_flow *f)
+{
+    if (f->lru_prev)
+        __builtin_prefetch(&f->lru_prev->lru_next, 1);
+    if (f->lru_next)
+        __builtin_prefetch(&f->lru_next->lru_prev, 1);
+}
+
 void cs_flow_table_segment(struct cs_flow_table *t, const struct cs_segment *s)
+{
+    cs_flow_table_segment_hashed(t, s, tuple_hash(t->seed, &s->src, s->sport, &s->dst, s->dport));
+}
+
+void cs_flow_table_segment_hashed(struct cs_flow_table *t, const struct cs_segment *s, uint64_t h)
 {
     advance_clock(t, s->ts);
 
-    uint64_t h = tuple_hash(t->seed, &s->src, s->sport, &s->dst, s->dport);
     int dir = CS_DIR_C2S;
     struct cs_flow *f = find(t, h, &s->src, s->sport, &s->dst, s->dport, &dir);
     if (!f) {

@@ -94,6 +94,19 @@ void cs_flow_table_free(struct cs_flow_table *t);
  * idle for longer than the idle timeout. */
 void cs_flow_table_segment(struct cs_flow_table *t, const struct cs_segment *s);
 
+/* Prefetch hints, for a caller that decodes a few segments ahead: none of
+ * them changes anything.  cs_flow_table_hash returns the segment's tuple
+ * hash and starts loading its bucket; cs_flow_table_prefetch reads the
+ * bucket and starts loading the first flow in it (returned, or NULL: maybe
+ * not the segment's); cs_flow_table_prefetch_neighbours starts loading the
+ * LRU neighbours that feeding a segment of f updates.  Then
+ * cs_flow_table_segment_hashed(t, s, hash) is cs_flow_table_segment(t, s). */
+uint64_t cs_flow_table_hash(const struct cs_flow_table *t, const struct cs_segment *s);
+struct cs_flow *cs_flow_table_prefetch(const struct cs_flow_table *t, uint64_t hash);
+void cs_flow_table_prefetch_neighbours(const struct cs_flow *f);
+void cs_flow_table_segment_hashed(struct cs_flow_table *t, const struct cs_segment *s,
+                                  uint64_t hash);
+
 /* Advances the clock without a segment (live capture timer ticks). */
 void cs_flow_table_tick(struct cs_flow_table *t, cs_time_ns now);
 

@@ -24,6 +24,12 @@ struct cs_http_conn *cs_http_conn_new(const struct cs_limits *limits,
     return c;
 }
 
+void cs_http_conn_prefetch(const struct cs_http_conn *c)
+{
+    for (size_t off = 0; off < sizeof *c; off += 64)
+        __builtin_prefetch((const char *)c + off);
+}
+
 /* Makes d->buf hold at least `need` bytes.  0, or -1 when out of memory.
  * The buffers' sizes are counted in stats->held_bytes (for --max-memory). */
 static int buf_reserve(struct cs_http_conn *c, struct cs_http_dir *d, uint32_t need)

@@ -90,6 +90,9 @@ struct cs_http_conn;
 /* A parser for one connection.  limits and stats are shared by all
  * connections (the caller owns them; both must outlive the connection); cb
  * receives each transaction once. */
+/* Starts loading the connection's state into the cache (a hint for a
+ * caller that sees its next event coming; changes nothing). */
+void cs_http_conn_prefetch(const struct cs_http_conn *c);
 struct cs_http_conn *cs_http_conn_new(const struct cs_limits *limits,
                                       struct cs_http_stats *stats,
                                       cs_http_txn_cb cb, void *ctx);

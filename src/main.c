@@ -18,6 +18,9 @@
 #include "pipeline.h"
 #include "report.h"
 #include "report_thread.h"
+
+/* Frames read and fed to the pipeline at a time, from a file. */
+#define CS_FRAME_BATCH 64
 #include "summary.h"
 
 #define EXIT_USAGE 1
@@ -471,9 +474,14 @@ int main(int argc, char **argv)
             continue;
         /* Frame numbers continue across files, as if they were one. */
         cs_capture_set_next_frame_number(cap, next_number);
-        struct cs_frame frame;
+        struct cs_frame batch[CS_FRAME_BATCH];
         while (!stop_requested) {
-            rc = cs_capture_next(cap, &frame, errbuf);
+            /* Files: a batch of frames at a time, which the pipeline decodes
+             * ahead and prefetches for; live: each frame as it comes. */
+            int want = ropt.live ? 1 : CS_FRAME_BATCH;
+            if (run.max_count && run.max_count - frames < (uint64_t)want)
+                want = (int)(run.max_count - frames);
+            rc = cs_capture_next_batch(cap, batch, want, errbuf);
             if (stats_requested) {
                 stats_requested = 0;
                 print_stats(pipe, ropt.live ? cap : NULL);
@@ -486,15 +494,17 @@ int main(int argc, char **argv)
                 summary.inputs_failed++;
                 break;
             }
-            if (rc == 2) {            /* live: no packet within the timeout */
+            if (ropt.live && rc == 2) { /* live: no packet within the timeout */
                 /* the clock moves on without packets: expire idle flows */
                 cs_pipeline_tick(pipe, wall_clock_ns());
                 if (ferror(stdout))
                     stop_requested = 1;
                 continue;
             }
-            cs_pipeline_frame(pipe, &frame);
-            if (run.max_count && ++frames >= run.max_count)
+            unsigned got = ropt.live ? 1 : (unsigned)rc;
+            cs_pipeline_frames(pipe, batch, got);
+            frames += got;
+            if (run.max_count && frames >= run.max_count)
                 stop_requested = 1;
             /* Live: once the reader of the output is gone (SIGPIPE is
              * ignored, so writes fail with EPIPE), capturing on would run

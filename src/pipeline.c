@@ -338,17 +338,77 @@ static uint64_t held_memory(const struct cs_pipeline *p)
            cs_flow_table_held_bytes(p->flows) + p->http_stats.held_bytes + p->undecided_bytes;
 }
 
+/* Frames fed together: decoded, hashed and prefetched a group at a time
+ * (see cs_pipeline_frames). */
+#define CS_PIPELINE_GROUP 32
+
+static void feed_segment(struct cs_pipeline *p, const struct cs_segment *seg, uint64_t hash)
+{
+    cs_flow_table_segment_hashed(p->flows, seg, hash);
+    /* Oldest first, reported as evicted, until the budget holds again. */
+    while (held_memory(p) > p->limits.max_memory && cs_flow_table_evict_oldest(p->flows))
+        ;
+}
+
+/* True when the segment lies inside its frame, not in the decoder's
+ * fragment-reassembly buffer (which the next decode call may reuse). */
+static bool in_frame(const struct cs_segment *seg, const struct cs_frame *fr)
+{
+    uintptr_t l3 = (uintptr_t)seg->l3, lo = (uintptr_t)fr->data;
+    return l3 >= lo && l3 <= lo + fr->caplen;
+}
+
+void cs_pipeline_frames(struct cs_pipeline *p, const struct cs_frame *frames, unsigned n)
+{
+    struct cs_segment seg[CS_PIPELINE_GROUP];
+    uint64_t hash[CS_PIPELINE_GROUP];
+    struct cs_flow *flow[CS_PIPELINE_GROUP];
+    bool is_seg[CS_PIPELINE_GROUP];
+    unsigned i = 0;
+    while (i < n) {
+        /* Decode a group ahead; the decoder keeps no per-flow state, so
+         * decoding before the flows see the earlier frames changes nothing.
+         * A segment rebuilt from fragments ends the group. */
+        unsigned m = 0;
+        while (m < CS_PIPELINE_GROUP && i + m < n) {
+            const struct cs_frame *fr = &frames[i + m];
+            is_seg[m] = cs_decode_frame(p->decoder, fr, &seg[m]) == CS_DECODE_SEGMENT;
+            m++;
+            if (is_seg[m - 1] && !in_frame(&seg[m - 1], fr))
+                break;
+        }
+        /* Start the memory loads each segment's processing will need, one
+         * level of pointers per pass, so the cache misses overlap. */
+        for (unsigned k = 0; k < m; k++)
+            if (is_seg[k])
+                hash[k] = cs_flow_table_hash(p->flows, &seg[k]);
+        for (unsigned k = 0; k < m; k++)
+            flow[k] = is_seg[k] ? cs_flow_table_prefetch(p->flows, hash[k]) : NULL;
+        for (unsigned k = 0; k < m; k++) {
+            if (flow[k]) {
+                cs_flow_table_prefetch_neighbours(flow[k]);
+                if (flow[k]->app)
+                    __builtin_prefetch(flow[k]->app);
+            }
+        }
+        for (unsigned k = 0; k < m; k++) {
+            const struct flow_app *app = flow[k] ? flow[k]->app : NULL;
+            if (app && app->http)
+                cs_http_conn_prefetch(app->http);
+        }
+        for (unsigned k = 0; k < m; k++) {
+            if (is_seg[k])
+                feed_segment(p, &seg[k], hash[k]);
+            else
+                cs_flow_table_tick(p->flows, frames[i + k].ts);
+        }
+        i += m;
+    }
+}
+
 void cs_pipeline_frame(struct cs_pipeline *p, const struct cs_frame *frame)
 {
-    struct cs_segment seg;
-    if (cs_decode_frame(p->decoder, frame, &seg) == CS_DECODE_SEGMENT) {
-        cs_flow_table_segment(p->flows, &seg);
-        /* Oldest first, reported as evicted, until the budget holds again. */
-        while (held_memory(p) > p->limits.max_memory && cs_flow_table_evict_oldest(p->flows))
-            ;
-    } else {
-        cs_flow_table_tick(p->flows, frame->ts);
-    }
+    cs_pipeline_frames(p, frame, 1);
 }
 
 void cs_pipeline_tick(struct cs_pipeline *p, cs_time_ns now)
