@@ -11,8 +11,12 @@
  * called directly would write: the report sees every event, in the same
  * order, with the same content.
  *
- * Memory is bounded: CS_REPORT_BATCHES batches of about CS_REPORT_BATCH_BYTES
- * each; when they are all full the pipeline waits for the report.  A record
+ * Memory is fixed: CS_REPORT_BATCHES slots of 2 * CS_REPORT_BATCH_BYTES
+ * (512 KB in all), each handed over once it holds CS_REPORT_BATCH_BYTES;
+ * when they are all full the pipeline waits for the report.  A slot grown
+ * for one huge record shrinks back when the pipeline takes it again.  This
+ * fixed cost is not part of --max-memory, which bounds what grows with the
+ * traffic.  A record
  * that does not fit (or when memory runs out) is handed over synchronously:
  * the pipeline waits until the report thread is idle and calls the report
  * itself, so nothing is lost.
