@@ -176,7 +176,7 @@ struct cs_report_thread *cs_report_thread_start(struct cs_report *r)
         return NULL;
     rt->report = r;
     for (int i = 0; i < CS_REPORT_BATCHES; i++) {
-        rt->slots[i].cap = 2 * CS_REPORT_BATCH_BYTES;
+        rt->slots[i].cap = CS_REPORT_SLOT_BYTES;
         rt->slots[i].buf = malloc(rt->slots[i].cap);
         if (!rt->slots[i].buf)
             goto fail;
@@ -220,11 +220,11 @@ static void publish(struct cs_report_thread *rt)
         pthread_cond_wait(&rt->emptied, &rt->mu);
     pthread_mutex_unlock(&rt->mu);
     /* a slot grown for one huge record goes back to its usual size */
-    if (s->cap > 2 * CS_REPORT_BATCH_BYTES) {
-        unsigned char *b = realloc(s->buf, 2 * CS_REPORT_BATCH_BYTES);
+    if (s->cap > CS_REPORT_SLOT_BYTES) {
+        unsigned char *b = realloc(s->buf, CS_REPORT_SLOT_BYTES);
         if (b) {
             s->buf = b;
-            s->cap = 2 * CS_REPORT_BATCH_BYTES;
+            s->cap = CS_REPORT_SLOT_BYTES;
         }
     }
 }

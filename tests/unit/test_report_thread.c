@@ -779,7 +779,7 @@ static void test_same_output_every_format(void)
     }
 }
 
-/* 20,000 transactions: the four batches go round dozens of times. */
+/* 20,000 transactions: the four batches go round several times. */
 static void test_many_batches(void)
 {
     const struct params pm = { .txns = 20000 };
@@ -788,7 +788,7 @@ static void test_many_batches(void)
             continue;                  /* json --all and text --all */
         struct run d, t;
         compare(&configs[i], &pm, &d, &t);
-        CU_ASSERT(d.g.bytes > 20u * CS_REPORT_BATCHES * CS_REPORT_BATCH_BYTES);
+        CU_ASSERT(d.g.bytes > 5u * CS_REPORT_BATCHES * CS_REPORT_BATCH_BYTES);  /* the ring cycles */
         if (configs[i].opt.format == CS_FORMAT_JSON)
             CU_ASSERT(count(&d, "{\"type\":\"http\"") > 19000);
         run_free(&d);
