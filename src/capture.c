@@ -469,6 +469,25 @@ int cs_capture_next_batch(struct cs_capture *c, struct cs_frame *out, int max,
 {
     if (max <= 0)
         return 0;
+    if (c->pf && !c->have_prog && !c->dump) {
+        /* A classic file read whole: the first frame by the careful path
+         * (which refills the buffer), the rest straight from the buffer
+         * while they are whole in it. */
+        int rc = next_classic(c, &out[0], errbuf, 0);
+        if (rc != 1)
+            return rc;
+        int n = 1;
+        struct cs_pcapfile_record r;
+        while (n < max && cs_pcapfile_next_buffered(c->pf, &r)) {
+            out[n] = (struct cs_frame){
+                .number = c->next_number++,
+                .ts = (cs_time_ns)r.sec * 1000000000LL + (cs_time_ns)r.nsec,
+                .linktype = c->linktype, .data = r.data, .caplen = r.caplen, .wirelen = r.len,
+            };
+            n++;
+        }
+        return n;
+    }
     int n = 0;
     while (n < max) {
         int rc = c->pf ? next_classic(c, &out[n], errbuf, n > 0) : cs_capture_next(c, &out[n], errbuf);

@@ -166,6 +166,27 @@ int cs_pcapfile_next_is_buffered(const struct cs_pcapfile *f)
     return f->end - f->pos - CS_PCAPFILE_RECORD_HEADER_SIZE >= (size_t)caplen;
 }
 
+int cs_pcapfile_next_buffered(struct cs_pcapfile *f, struct cs_pcapfile_record *rec)
+{
+    if (f->state || f->end - f->pos < CS_PCAPFILE_RECORD_HEADER_SIZE)
+        return 0;
+    const uint8_t *p = f->buf + f->pos;
+    uint32_t caplen = get32(p + 8, f->swapped);
+    if (caplen > f->snapshot || caplen > f->max_caplen ||
+        f->end - f->pos - CS_PCAPFILE_RECORD_HEADER_SIZE < (size_t)caplen)
+        return 0;
+    /* the same reading as cs_pcapfile_next's, sign quirk included */
+    uint32_t sec_raw = get32(p, f->swapped), frac_raw = get32(p + 4, f->swapped);
+    int64_t frac = f->swapped ? (int64_t)frac_raw : (int64_t)(int32_t)frac_raw;
+    rec->sec = f->swapped ? (int64_t)sec_raw : (int64_t)(int32_t)sec_raw;
+    rec->nsec = f->micro ? frac * 1000 : frac;
+    rec->caplen = caplen;
+    rec->len = get32(p + 12, f->swapped);
+    rec->data = p + CS_PCAPFILE_RECORD_HEADER_SIZE;
+    f->pos += CS_PCAPFILE_RECORD_HEADER_SIZE + (size_t)caplen;
+    return 1;
+}
+
 int cs_pcapfile_next(struct cs_pcapfile *f, struct cs_pcapfile_record *rec)
 {
     if (f->state)

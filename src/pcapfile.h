@@ -67,6 +67,13 @@ int cs_pcapfile_next(struct cs_pcapfile *f, struct cs_pcapfile_record *rec);
  * (cs_capture_next_batch hands out several at once). */
 int cs_pcapfile_next_is_buffered(const struct cs_pcapfile *f);
 
+/* cs_pcapfile_next's fast path: reads the next record only if it is whole
+ * in the buffer and needs no cutting to the snapshot length (returns 1);
+ * otherwise returns 0 and reads nothing (cs_pcapfile_next then reads it, or
+ * says what is wrong with it).  A batch of these moves nothing, so every
+ * record of the batch stays valid. */
+int cs_pcapfile_next_buffered(struct cs_pcapfile *f, struct cs_pcapfile_record *rec);
+
 /* The message of the last -1, in libpcap's words ("truncated dump file;
  * ..."), or "". */
 const char *cs_pcapfile_error(const struct cs_pcapfile *f);
