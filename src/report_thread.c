@@ -44,11 +44,19 @@ struct rec_txn {
 };
 
 /* A message as sent: its pointers still point into the pipeline's buffers
- * and are rebased from m.block onto the copy that follows the header array. */
+ * and are rebased from m.block onto the copy that follows the header
+ * offsets; the report thread rebuilds the header array from the offsets.
+ * Offsets take half the bytes of corscope_header's pointers and lengths,
+ * and bytes are what the handover costs: ~2 KB a transaction, all written
+ * by one core and read by the other. */
 struct rec_msg {
     struct cs_http_msg m;
-    uint32_t size;                 /* of this part: rec_msg + headers + block, padded */
-    /* then corscope_header[m.n_headers], then m.block_len bytes */
+    uint32_t size;                 /* of this part: rec_msg + offsets + block, padded */
+    /* then struct rec_header[m.n_headers], then m.block_len bytes */
+};
+
+struct rec_header {
+    uint32_t name_off, name_len, value_off, value_len;   /* into the block */
 };
 
 struct rec_flow_end {
@@ -74,6 +82,9 @@ struct cs_report_thread {
     unsigned drain;                /* the next slot the report thread takes */
     bool stopping;
     struct cs_flow flow;           /* the report thread's view of a flow */
+    /* the report thread's header arrays for a request and its response */
+    corscope_header *headers[2];
+    uint32_t headers_cap[2];
 };
 
 static size_t pad8(size_t n)
@@ -97,21 +108,34 @@ static const char *rebase(const char *p, const char *from, const char *to)
     return p ? to + ((uintptr_t)p - (uintptr_t)from) : NULL;
 }
 
-/* Rebases a message's pointers onto its copy; returns the part's size. */
-static size_t msg_view(struct rec_msg *rm)
+/* Rebuilds a message onto its copy, its header array in headers[which];
+ * returns the part's size.  If that array cannot grow, the message keeps
+ * the headers that fit and says so (CS_MSG_HEADERS_CUT). */
+static size_t msg_view(struct cs_report_thread *rt, struct rec_msg *rm, int which)
 {
-    corscope_header *h = (corscope_header *)(rm + 1);
-    const char *block = (const char *)(h + rm->m.n_headers);
     struct cs_http_msg *m = &rm->m;
+    const struct rec_header *rh = (const struct rec_header *)(rm + 1);
+    const char *block = (const char *)(rh + m->n_headers);
+    if (m->n_headers > rt->headers_cap[which]) {
+        corscope_header *h = realloc(rt->headers[which], (size_t)m->n_headers * sizeof *h);
+        if (h) {
+            rt->headers[which] = h;
+            rt->headers_cap[which] = m->n_headers;
+        }
+    }
+    corscope_header *h = rt->headers[which];
+    uint32_t n = m->n_headers <= rt->headers_cap[which] ? m->n_headers : rt->headers_cap[which];
+    if (n < m->n_headers)
+        m->flags |= CS_MSG_HEADERS_CUT;
+    for (uint32_t i = 0; i < n; i++)
+        h[i] = (corscope_header){ block + rh[i].name_off, rh[i].name_len,
+                                  block + rh[i].value_off, rh[i].value_len };
     const char *from = m->block;
     m->method = rebase(m->method, from, block);
     m->uri = rebase(m->uri, from, block);
     m->reason = rebase(m->reason, from, block);
-    for (uint32_t i = 0; i < m->n_headers; i++) {
-        h[i].name = rebase(h[i].name, from, block);
-        h[i].value = rebase(h[i].value, from, block);
-    }
     m->headers = h;
+    m->n_headers = n;
     m->block = block;
     return rm->size;
 }
@@ -124,11 +148,11 @@ static void replay(struct cs_report_thread *rt, unsigned char *p, size_t len)
         if (h->kind == REC_TXN) {
             struct rec_txn *rec = (struct rec_txn *)p;
             struct rec_msg *req = (struct rec_msg *)(rec + 1);
-            size_t req_size = msg_view(req);
+            size_t req_size = msg_view(rt, req, 0);
             struct rec_msg *resp = NULL;
             if (rec->has_resp) {
                 resp = (struct rec_msg *)((unsigned char *)req + req_size);
-                msg_view(resp);
+                msg_view(rt, resp, 1);
             }
             struct cs_http_txn t = {
                 .req = &req->m, .resp = resp ? &resp->m : NULL,
@@ -271,43 +295,39 @@ static void committed(struct cs_report_thread *rt)
         publish(rt);
 }
 
-/* True when every string of m lies in its header block (the HTTP stage
- * promises it; checked, because the copy relies on it). */
-static bool in_block(const struct cs_http_msg *m)
-{
-    uintptr_t lo = (uintptr_t)m->block, hi = lo + m->block_len;
-#define INSIDE(p, n) (!(p) || ((uintptr_t)(p) >= lo && (uintptr_t)(p) + (n) <= hi))
-    if (!INSIDE(m->method, m->method_len) || !INSIDE(m->uri, m->uri_len) ||
-        !INSIDE(m->reason, m->reason_len))
-        return false;
-    for (uint32_t i = 0; i < m->n_headers; i++)
-        if (!INSIDE(m->headers[i].name, m->headers[i].name_len) ||
-            !INSIDE(m->headers[i].value, m->headers[i].value_len))
-            return false;
-#undef INSIDE
-    return true;
-}
-
-/* Size of a message's part; 0 when it cannot be copied (then the event
- * goes over synchronously). */
+/* Size of a message's part. */
 static size_t msg_part_size(const struct cs_http_msg *m)
 {
-    if (!in_block(m))
-        return 0;
-    return pad8(sizeof(struct rec_msg) + (size_t)m->n_headers * sizeof(corscope_header) +
+    return pad8(sizeof(struct rec_msg) + (size_t)m->n_headers * sizeof(struct rec_header) +
                 m->block_len);
 }
 
-static void write_msg(unsigned char *p, const struct cs_http_msg *m, size_t size)
+/* Writes a message's part: the header lines as offsets into the block,
+ * then the block.  False when a string of m lies outside its block (the
+ * HTTP stage promises it never does; the copy relies on it, so it is
+ * checked): then the event goes over synchronously. */
+static bool write_msg(unsigned char *p, const struct cs_http_msg *m, size_t size)
 {
+    uintptr_t lo = (uintptr_t)m->block, hi = lo + m->block_len;
+#define INSIDE(s, n) (!(s) || ((uintptr_t)(s) >= lo && (uintptr_t)(s) + (n) <= hi))
+    if (!INSIDE(m->method, m->method_len) || !INSIDE(m->uri, m->uri_len) ||
+        !INSIDE(m->reason, m->reason_len))
+        return false;
     struct rec_msg *rm = (struct rec_msg *)p;
     rm->m = *m;
     rm->size = (uint32_t)size;
-    corscope_header *h = (corscope_header *)(rm + 1);
-    if (m->n_headers)
-        memcpy(h, m->headers, (size_t)m->n_headers * sizeof(corscope_header));
+    struct rec_header *rh = (struct rec_header *)(rm + 1);
+    for (uint32_t i = 0; i < m->n_headers; i++) {
+        const corscope_header *h = &m->headers[i];
+        if (!h->name || !h->value || !INSIDE(h->name, h->name_len) || !INSIDE(h->value, h->value_len))
+            return false;
+        rh[i] = (struct rec_header){ (uint32_t)((uintptr_t)h->name - lo), (uint32_t)h->name_len,
+                                     (uint32_t)((uintptr_t)h->value - lo), (uint32_t)h->value_len };
+    }
+#undef INSIDE
     if (m->block_len)
-        memcpy(h + m->n_headers, m->block, m->block_len);
+        memcpy(rh + m->n_headers, m->block, m->block_len);
+    return true;
 }
 
 void cs_report_thread_txn(void *ctx, const struct cs_flow *f, const struct cs_http_txn *t)
@@ -315,9 +335,13 @@ void cs_report_thread_txn(void *ctx, const struct cs_flow *f, const struct cs_ht
     struct cs_report_thread *rt = ctx;
     size_t qsize = msg_part_size(t->req);
     size_t ssize = t->resp ? msg_part_size(t->resp) : 0;
-    unsigned char *p = NULL;
-    if (qsize && (ssize || !t->resp) && sizeof(struct rec_txn) + qsize + ssize <= UINT32_MAX)
-        p = reserve(rt, sizeof(struct rec_txn) + qsize + ssize);
+    size_t total = sizeof(struct rec_txn) + qsize + ssize;
+    unsigned char *p = total <= UINT32_MAX ? reserve(rt, total) : NULL;
+    if (p && !(write_msg(p + sizeof(struct rec_txn), t->req, qsize) &&
+               (!t->resp || write_msg(p + sizeof(struct rec_txn) + qsize, t->resp, ssize)))) {
+        rt->slots[rt->fill].len -= total;    /* the reservation was the slot's last */
+        p = NULL;
+    }
     if (!p) {
         wait_idle(rt);
         cs_report_txn(rt->report, f, t);
@@ -333,10 +357,6 @@ void cs_report_thread_txn(void *ctx, const struct cs_flow *f, const struct cs_ht
     rec->end_frame = t->end_frame;
     rec->end_ts = t->end_ts;
     rec->has_resp = t->resp != NULL;
-    p += sizeof(struct rec_txn);
-    write_msg(p, t->req, qsize);
-    if (t->resp)
-        write_msg(p + qsize, t->resp, ssize);
     committed(rt);
 }
 
@@ -373,5 +393,7 @@ void cs_report_thread_stop(struct cs_report_thread *rt)
     pthread_mutex_destroy(&rt->mu);
     for (int i = 0; i < CS_REPORT_BATCHES; i++)
         free(rt->slots[i].buf);
+    free(rt->headers[0]);
+    free(rt->headers[1]);
     free(rt);
 }
