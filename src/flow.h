@@ -103,6 +103,9 @@ void cs_flow_table_segment(struct cs_flow_table *t, const struct cs_segment *s);
  * cs_flow_table_segment_hashed(t, s, hash) is cs_flow_table_segment(t, s). */
 uint64_t cs_flow_table_hash(const struct cs_flow_table *t, const struct cs_segment *s);
 struct cs_flow *cs_flow_table_prefetch(const struct cs_flow_table *t, uint64_t hash);
+/* Once f (from cs_flow_table_prefetch) has arrived: if it is another
+ * tuple's, starts loading the next flow of its chain and returns that. */
+struct cs_flow *cs_flow_table_prefetch_chain(struct cs_flow *f, uint64_t hash);
 void cs_flow_table_prefetch_neighbours(const struct cs_flow *f);
 void cs_flow_table_segment_hashed(struct cs_flow_table *t, const struct cs_segment *s,
                                   uint64_t hash);

@@ -28,6 +28,7 @@ void cs_http_conn_prefetch(const struct cs_http_conn *c)
 {
     for (size_t off = 0; off < sizeof *c; off += 64)
         __builtin_prefetch((const char *)c + off);
+    __builtin_prefetch((const char *)c + sizeof *c - 1);
 }
 
 /* Makes d->buf hold at least `need` bytes.  0, or -1 when out of memory.

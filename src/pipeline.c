@@ -385,6 +385,7 @@ void cs_pipeline_frames(struct cs_pipeline *p, const struct cs_frame *frames, un
         for (unsigned k = 0; k < m; k++)
             flow[k] = is_seg[k] ? cs_flow_table_prefetch(p->flows, hash[k]) : NULL;
         for (unsigned k = 0; k < m; k++) {
+            flow[k] = cs_flow_table_prefetch_chain(flow[k], hash[k]);
             if (flow[k]) {
                 cs_flow_table_prefetch_neighbours(flow[k]);
                 if (flow[k]->app)
