@@ -36,6 +36,8 @@ struct cs_report {
     uint64_t endpoints_dropped;
     uint64_t last_printed_flow;      /* flow whose lines were printed last (0: none) */
     size_t text_buffered;            /* bytes held in all flow_text buffers */
+    GString *event_text;             /* the event being written (text output) */
+    GString *head_text;              /* a block's header line being written */
     bool any_blocked;
 };
 
@@ -63,6 +65,8 @@ struct cs_report *cs_report_new(const struct cs_report_options *opt, FILE *out)
     r->style.show_chromium = opt->browser != CS_BROWSER_FIREFOX;
     r->flow_text = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, flow_text_free);
     r->endpoints = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    r->event_text = g_string_sized_new(1024);
+    r->head_text = g_string_sized_new(256);
     return r;
 }
 
@@ -72,6 +76,8 @@ void cs_report_free(struct cs_report *r)
         return;
     g_hash_table_destroy(r->flow_text);
     g_hash_table_destroy(r->endpoints);
+    g_string_free(r->event_text, TRUE);
+    g_string_free(r->head_text, TRUE);
     cs_timeline_free(r->timeline);
     free(r);
 }
@@ -89,29 +95,40 @@ static struct flow_text *text_for(struct cs_report *r, const struct cs_flow *f)
     return ft;
 }
 
-/* Prints what a flow's block holds so far, under the flow's header line
- * unless the previous lines printed were this flow's (live output). */
-static void text_flush(struct cs_report *r, const struct cs_flow *f, struct flow_text *ft)
+/* Prints what a flow's block holds so far, then `more` (an event not
+ * added to the block, or NULL), under the flow's header line unless the
+ * previous lines printed were this flow's (live output). */
+static void text_flush_with(struct cs_report *r, const struct cs_flow *f, struct flow_text *ft,
+                            const GString *more)
 {
-    if (ft->buf->len == 0)
+    if (ft->buf->len == 0 && (!more || more->len == 0))
         return;
     if (r->last_printed_flow != f->id) {
-        GString *head = g_string_new(NULL);
+        GString *head = r->head_text;
+        g_string_truncate(head, 0);
         if (r->last_printed_flow)
             g_string_append_c(head, '\n');
         cs_out_text_flow_header(head, f, &r->style, ft->header_printed);
         fwrite(head->str, 1, head->len, r->out);
-        g_string_free(head, TRUE);
     }
-    fwrite(ft->buf->str, 1, ft->buf->len, r->out);
-    r->text_buffered -= ft->buf->len;
-    /* a new small buffer: truncating would keep the grown allocation */
-    g_string_free(ft->buf, TRUE);
-    ft->buf = g_string_sized_new(0);
+    if (ft->buf->len) {
+        fwrite(ft->buf->str, 1, ft->buf->len, r->out);
+        r->text_buffered -= ft->buf->len;
+        /* a new small buffer: truncating would keep the grown allocation */
+        g_string_free(ft->buf, TRUE);
+        ft->buf = g_string_sized_new(0);
+    }
+    if (more && more->len)
+        fwrite(more->str, 1, more->len, r->out);
     ft->header_printed = true;
     r->last_printed_flow = f->id;
     if (r->opt.live)
         fflush(r->out);
+}
+
+static void text_flush(struct cs_report *r, const struct cs_flow *f, struct flow_text *ft)
+{
+    text_flush_with(r, f, ft, NULL);
 }
 
 static void count_reason(struct cs_summary *s, const char *reason)
@@ -302,14 +319,19 @@ static void emit(struct cs_report *r, const struct cs_flow *f, struct cs_event *
         return;
     }
     struct flow_text *ft = text_for(r, f);
-    size_t before = ft->buf->len;
-    cs_out_text_event(ft->buf, ev, &r->style);
-    r->text_buffered += ft->buf->len - before;
+    GString *text = r->event_text;
+    g_string_truncate(text, 0);
+    cs_out_text_event(text, ev, &r->style);
     /* A block is printed whole when its flow ends, unless holding it would
-     * cost too much memory: then what it has so far goes out now and the
-     * rest follows under a "(continued)" header. */
-    if (r->opt.live || ft->buf->len > CS_TEXT_FLUSH_BYTES || r->text_buffered > CS_TEXT_BUDGET_BYTES)
-        text_flush(r, f, ft);
+     * cost too much memory: then what it has so far goes out now, this
+     * event with it, and the rest follows under a "(continued)" header. */
+    if (r->opt.live || ft->buf->len + text->len > CS_TEXT_FLUSH_BYTES ||
+        r->text_buffered + text->len > CS_TEXT_BUDGET_BYTES) {
+        text_flush_with(r, f, ft, text);
+        return;
+    }
+    g_string_append_len(ft->buf, text->str, (gssize)text->len);
+    r->text_buffered += text->len;
 }
 
 void cs_report_txn(void *ctx, const struct cs_flow *f, const struct cs_http_txn *t)
