@@ -20,8 +20,32 @@ static const char *paint(const struct cs_text_style *st, const char *code)
 
 /* The text writers append known-length pieces and format numbers by hand:
  * g_string_append_printf (a vasprintf and a copy per call) was a third of
- * the instructions of a text run.  The bytes are those printf wrote. */
-#define put_lit(buf, s) g_string_append_len((buf), (s), sizeof(s) - 1)
+ * the instructions of a text run.  The bytes are those printf wrote.
+ * put() copies straight into the GString while it has room (its fields
+ * are public); only growing goes through glib, whose append of a few
+ * bytes costs a call into g_string_insert_len each time. */
+static inline void put(GString *buf, const char *s, size_t n)
+{
+    if (buf->len + n < buf->allocated_len) {
+        memcpy(buf->str + buf->len, s, n);
+        buf->len += n;
+        buf->str[buf->len] = '\0';
+    } else {
+        g_string_append_len(buf, s, (gssize)n);
+    }
+}
+
+static inline void put_c(GString *buf, char c)
+{
+    put(buf, &c, 1);
+}
+
+static inline void put_str(GString *buf, const char *s)
+{
+    put(buf, s, strlen(s));
+}
+
+#define put_lit(buf, s) put((buf), (s), sizeof(s) - 1)
 
 static void put_u64(GString *buf, uint64_t v)
 {
@@ -31,14 +55,14 @@ static void put_u64(GString *buf, uint64_t v)
         tmp[sizeof tmp - ++n] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    g_string_append_len(buf, tmp + sizeof tmp - n, (gssize)n);
+    put(buf, tmp + sizeof tmp - n, (gssize)n);
 }
 
 /* As printf's %d. */
 static void put_int(GString *buf, int v)
 {
     if (v < 0) {
-        g_string_append_c(buf, '-');
+        put_c(buf, '-');
         put_u64(buf, (uint64_t)0 - (uint64_t)(int64_t)v);
     } else {
         put_u64(buf, (uint64_t)v);
@@ -56,12 +80,12 @@ static void append_safe(GString *buf, const char *s, size_t len)
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != 0x7f)
             continue;
-        g_string_append_len(buf, s + run, (gssize)(i - run));
+        put(buf, s + run, (gssize)(i - run));
         char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
-        g_string_append_len(buf, esc, 4);
+        put(buf, esc, 4);
         run = i + 1;
     }
-    g_string_append_len(buf, s + run, (gssize)(len - run));
+    put(buf, s + run, (gssize)(len - run));
 }
 
 static void append_safe_cstr(GString *buf, const char *s)
@@ -83,11 +107,11 @@ static const char *verdict_color(const char *v)
 static void end_point(GString *buf, const struct cs_addr *a, const char *text, unsigned port)
 {
     if (a->family == 6)
-        g_string_append_c(buf, '[');
-    g_string_append(buf, text);
+        put_c(buf, '[');
+    put_str(buf, text);
     if (a->family == 6)
-        g_string_append_c(buf, ']');
-    g_string_append_c(buf, ':');
+        put_c(buf, ']');
+    put_c(buf, ':');
     put_u64(buf, port);
 }
 
@@ -97,19 +121,19 @@ void cs_out_text_flow_header(GString *buf, const struct cs_flow *f, const struct
     char c[64], s[64], t[40];
     cs_addr_format(&f->client, c, sizeof(c));
     cs_addr_format(&f->server, s, sizeof(s));
-    g_string_append(buf, paint(st, C_BOLD));
+    put_str(buf, paint(st, C_BOLD));
     put_lit(buf, "flow ");
     put_u64(buf, f->id);
-    g_string_append(buf, paint(st, C_RESET));
+    put_str(buf, paint(st, C_RESET));
     put_lit(buf, "  ");
     end_point(buf, &f->client, c, f->client_port);
     put_lit(buf, " -> ");
     end_point(buf, &f->server, s, f->server_port);
     cs_format_time_text(f->first_ts, t, sizeof(t));
     put_lit(buf, "  ");
-    g_string_append(buf, continued ? "(continued) " : "started ");
-    g_string_append(buf, t);
-    g_string_append_c(buf, '\n');
+    put_str(buf, continued ? "(continued) " : "started ");
+    put_str(buf, t);
+    put_c(buf, '\n');
 }
 
 static void rel_time(GString *buf, const struct cs_flow *f, cs_time_ns ts)
@@ -121,7 +145,7 @@ static void rel_time(GString *buf, const struct cs_flow *f, cs_time_ns ts)
     char frac[5] = { '.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10), 's' };
     put_lit(buf, "  +");
     put_u64(buf, (uint64_t)(d / 1000000000));
-    g_string_append_len(buf, frac, 5);
+    put(buf, frac, 5);
 }
 
 static void detail(GString *buf, const struct cs_text_style *st, const char *label, const char *text)
@@ -131,14 +155,14 @@ static void detail(GString *buf, const struct cs_text_style *st, const char *lab
     static const char pad[] = "         ";   /* the label column: printf's %-9s */
     size_t n = strlen(label);
     put_lit(buf, "             ");
-    g_string_append(buf, paint(st, C_CYAN));
-    g_string_append_len(buf, label, (gssize)n);
+    put_str(buf, paint(st, C_CYAN));
+    put(buf, label, (gssize)n);
     if (n < sizeof pad - 1)
-        g_string_append_len(buf, pad, (gssize)(sizeof pad - 1 - n));
-    g_string_append(buf, paint(st, C_RESET));
-    g_string_append_c(buf, ' ');
+        put(buf, pad, (gssize)(sizeof pad - 1 - n));
+    put_str(buf, paint(st, C_RESET));
+    put_c(buf, ' ');
     append_safe_cstr(buf, text);
-    g_string_append_c(buf, '\n');
+    put_c(buf, '\n');
 }
 
 void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_text_style *st)
@@ -147,19 +171,19 @@ void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_
     const struct cs_http_msg *rq = t->req, *rs = t->resp;
     rel_time(buf, ev->flow, rq->ts);
     put_lit(buf, "  ");
-    g_string_append(buf, paint(st, C_DIM));
-    g_string_append_c(buf, '#');
+    put_str(buf, paint(st, C_DIM));
+    put_c(buf, '#');
     put_u64(buf, rq->frame);
     if (rs) {
         put_lit(buf, "/#");
         put_u64(buf, rs->frame);
     }
-    g_string_append(buf, paint(st, C_RESET));
+    put_str(buf, paint(st, C_RESET));
     put_lit(buf, "  ");
     append_safe(buf, rq->method ? rq->method : "", rq->method ? rq->method_len : 0);
-    g_string_append_c(buf, ' ');
+    put_c(buf, ' ');
     if (ev->host && rq->uri_len && rq->uri[0] == '/') {
-        g_string_append(buf, "http://");
+        put_str(buf, "http://");
         append_safe(buf, ev->host, ev->host_len);
     }
     append_safe(buf, rq->uri ? rq->uri : "", rq->uri ? rq->uri_len : 0);
@@ -168,44 +192,44 @@ void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_
         put_int(buf, rs->status);
     } else {
         put_lit(buf, "  ");
-        g_string_append(buf, paint(st, C_DIM));
+        put_str(buf, paint(st, C_DIM));
         put_lit(buf, "(no response: ");
-        g_string_append(buf, t->end == CS_TXN_RESET ? "reset" :
+        put_str(buf, t->end == CS_TXN_RESET ? "reset" :
                              t->end == CS_TXN_CLOSED ? "closed" :
                              t->end == CS_TXN_GAP ? "lost in a capture gap" :
                              t->end == CS_TXN_EVICTED ? "evicted by a limit" : "never answered");
-        g_string_append_c(buf, ')');
-        g_string_append(buf, paint(st, C_RESET));
+        put_c(buf, ')');
+        put_str(buf, paint(st, C_RESET));
     }
     if (ev->kind) {
         put_lit(buf, "  ");
-        g_string_append(buf, ev->kind);
+        put_str(buf, ev->kind);
         if (ev->verdict && strcmp(ev->verdict, "n/a") != 0) {
             const char *v = ev->verdict;
             put_lit(buf, "  ");
-            g_string_append(buf, paint(st, verdict_color(v)));
-            g_string_append(buf, strcmp(v, "blocked") == 0 ? "BLOCKED" : v);
-            g_string_append(buf, paint(st, C_RESET));
+            put_str(buf, paint(st, verdict_color(v)));
+            put_str(buf, strcmp(v, "blocked") == 0 ? "BLOCKED" : v);
+            put_str(buf, paint(st, C_RESET));
         }
         if (ev->browsers_disagree)
-            g_string_append(buf, " (browsers disagree)");
+            put_str(buf, " (browsers disagree)");
         if (ev->depends_on_credentials) {
-            g_string_append_c(buf, ' ');
-            g_string_append(buf, paint(st, C_DIM));
+            put_c(buf, ' ');
+            put_str(buf, paint(st, C_DIM));
             put_lit(buf, "[with credentials: ");
-            g_string_append(buf, ev->alt_reason ? ev->alt_reason : "allowed");
-            g_string_append_c(buf, ']');
-            g_string_append(buf, paint(st, C_RESET));
+            put_str(buf, ev->alt_reason ? ev->alt_reason : "allowed");
+            put_c(buf, ']');
+            put_str(buf, paint(st, C_RESET));
         }
     }
     if (ev->origin) {
         put_lit(buf, "  ");
-        g_string_append(buf, paint(st, C_DIM));
+        put_str(buf, paint(st, C_DIM));
         put_lit(buf, "from ");
         append_safe(buf, ev->origin, ev->origin_len);
-        g_string_append(buf, paint(st, C_RESET));
+        put_str(buf, paint(st, C_RESET));
     }
-    g_string_append_c(buf, '\n');
+    put_c(buf, '\n');
 
     if (ev->judged_both && ev->browsers_disagree) {
         if (st->show_firefox) {
@@ -234,10 +258,10 @@ void cs_out_text_flow_note(GString *buf, const struct cs_flow *f, cs_time_ns ts,
 {
     rel_time(buf, f, ts);
     put_lit(buf, "  ");
-    g_string_append(buf, paint(st, C_DIM));
+    put_str(buf, paint(st, C_DIM));
     append_safe_cstr(buf, text);
-    g_string_append(buf, paint(st, C_RESET));
-    g_string_append_c(buf, '\n');
+    put_str(buf, paint(st, C_RESET));
+    put_c(buf, '\n');
 }
 
 void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_text_style *st)
@@ -284,11 +308,11 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
             const struct cs_proto_count *pc = &p->protos[i];
             GString *line = g_string_new(NULL);
             for (unsigned j = 0; j < pc->n_snis; j++) {
-                g_string_append(line, j ? ", " : " (SNI ");
+                put_str(line, j ? ", " : " (SNI ");
                 append_safe_cstr(line, pc->snis[j]);
             }
             if (pc->n_snis)
-                g_string_append_c(line, ')');
+                put_c(line, ')');
             fprintf(out, "%s %" PRIu64 " %s flow%s%s", i ? "," : "", pc->flows, pc->name,
                     pc->flows == 1 ? "" : "s", line->str);
             g_string_free(line, TRUE);
