@@ -3,7 +3,8 @@
 # that were fixed; tests/fuzz/corpus-min/<target>/: a small minimized corpus)
 # through the fuzz targets, built with gcc (no libFuzzer) under the CFLAGS of
 # this `make check` (so `make SANITIZE=address,undefined check` replays them
-# under ASan/UBSan) and linked with this build's libcorscope.a.
+# under ASan/UBSan) and linked with this build's objects of the sources
+# tests/fuzz/sources.sh names for the target (the list `make fuzz` uses).
 cd "$(dirname "$0")/../.." || exit 2
 BUILD=${BUILD:-build/rel}
 CC=${CC:-gcc}
@@ -13,11 +14,16 @@ OUT=$BUILD/fuzz-replay
 mkdir -p "$OUT"
 PKG_CFLAGS=$(pkg-config --cflags libpcap libndpi glib-2.0 2>/dev/null)
 PKG_LIBS=$(pkg-config --libs libpcap libndpi glib-2.0 2>/dev/null)
+. tests/fuzz/sources.sh
 fail=0
 for t in decode stream http cors; do
+    objs=
+    for src in $(fuzz_sources "$t"); do
+        objs="$objs $BUILD/$(basename "$src" .c).o"
+    done
     # shellcheck disable=SC2086
     if ! $CC $CFLAGS $PKG_CFLAGS -Iinclude -iquote src -o "$OUT/replay_$t" \
-            tests/fuzz/replay.c "tests/fuzz/fuzz_$t.c" "$BUILD/libcorscope.a" \
+            tests/fuzz/replay.c "tests/fuzz/fuzz_$t.c" $objs \
             $LDFLAGS $PKG_LIBS; then
         echo "FAIL building replay_$t"; fail=1; continue
     fi

@@ -24,14 +24,7 @@ if ! command -v "$CLANG" >/dev/null 2>&1; then
 fi
 mkdir -p "$OUT"
 
-sources() {
-    case $1 in
-    decode) echo src/decode.c src/ipfrag.c src/addr.c src/limits.c ;;
-    http)   echo src/http.c src/http_scan.c src/addr.c src/limits.c ;;
-    stream) echo src/flow.c src/reasm.c src/http.c src/http_scan.c src/addr.c src/limits.c ;;
-    cors)   echo src/cors.c src/cors_lists.c src/cors_text.c ;;
-    esac
-}
+. tests/fuzz/sources.sh
 
 if [ ! -d "$OUT/seeds" ]; then
     python3 tests/fuzz/make_seeds.py "$OUT/seeds.tmp" pcaps ../shared/corpus/zeek/traces &&
@@ -44,7 +37,7 @@ for t in $TARGETS; do
     # shellcheck disable=SC2046
     if ! $CLANG -g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer \
             -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-            $PKG_CFLAGS -Iinclude -iquote src -o "$bin" "tests/fuzz/fuzz_$t.c" $(sources "$t") $PKG_LIBS; then
+            $PKG_CFLAGS -Iinclude -iquote src -o "$bin" "tests/fuzz/fuzz_$t.c" $(fuzz_sources "$t") $PKG_LIBS; then
         echo "run.sh: building fuzz_$t failed" >&2
         exit 2
     fi
