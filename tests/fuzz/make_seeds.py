@@ -3,7 +3,7 @@
 
 usage: make_seeds.py OUTDIR FILE_OR_DIR...
 
-Writes OUTDIR/{decode,stream,http,cors}/ in the input formats documented at
+Writes OUTDIR/{decode,stream,http,cors,pcapfile}/ in the input formats documented at
 the top of each tests/fuzz/fuzz_*.c.  Standard library only; files it cannot
 parse are skipped."""
 import hashlib
@@ -128,6 +128,11 @@ def cors_seed(req, resp):
 
 def seeds_from(path, outdir):
     counts = {}
+    # fuzz_pcapfile: the file itself (classic pcap only), cut to the seed size.
+    with open(path, "rb") as f:
+        head = f.read(MAX_SEED_BYTES)
+    if head[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        put(outdir, "pcapfile", head, counts)
     frames = list(read_frames(path))
     flows = {}
     for lt, fr in frames:

@@ -8,5 +8,6 @@ fuzz_sources() {
     http)   echo src/http.c src/http_pair.c src/http_scan.c src/addr.c src/limits.c ;;
     stream) echo src/flow.c src/reasm.c src/http.c src/http_pair.c src/http_scan.c src/addr.c src/limits.c ;;
     cors)   echo src/cors.c src/cors_lists.c src/cors_text.c ;;
+    pcapfile) echo src/pcapfile.c ;;
     esac
 }
