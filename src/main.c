@@ -506,10 +506,12 @@ int main(int argc, char **argv)
             frames += got;
             if (run.max_count && frames >= run.max_count)
                 stop_requested = 1;
-            /* Live: once the reader of the output is gone (SIGPIPE is
-             * ignored, so writes fail with EPIPE), capturing on would run
-             * forever for nobody; stop as SIGINT does. */
-            if (ropt.live && ferror(stdout))
+            /* Once the reader of the output is gone (SIGPIPE is ignored,
+             * so writes fail with EPIPE; `corscope -r big.pcap | head`),
+             * reading on would be for nobody: a live capture would run
+             * forever, a file to its end.  Stop as SIGINT does.  (Files:
+             * the report thread writes; stdio locks the stream.) */
+            if (ferror(stdout))
                 stop_requested = 1;
         }
         next_number = cs_capture_next_frame_number(cap);

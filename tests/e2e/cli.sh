@@ -66,4 +66,35 @@ pk=$($BIN -r pcaps/linktypes-raw.pcap -o json | tail -n 1 | sed 's/.*"packets":\
 two=$($BIN -r pcaps/linktypes-raw.pcap -r pcaps/linktypes-raw.pcap -o json --all | grep '"type":"http"' | tail -n 1 | sed 's/.*"frame_req":\([0-9]*\).*/\1/')
 one=$($BIN -r pcaps/linktypes-raw.pcap -o json --all | grep '"type":"http"' | tail -n 1 | sed 's/.*"frame_req":\([0-9]*\).*/\1/')
 [ "$two" = $((one + pk)) ] && ok "frame numbers continue across -r files" || bad "two files: $two, want $((one + pk))"
+# The reader of the output goes away (`| head`): corscope stops reading,
+# even an endless input, and exits 0 without a message.  The input repeats
+# demo.pcap's connections forever, each round from other addresses and
+# later, so the output never dries up.
+cat >"$T/endless.py" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+out = sys.stdout.buffer
+out.write(data[:24])
+recs, off = [], 24
+while off + 16 <= len(data):
+    sec, frac, incl, orig = struct.unpack("<IIII", data[off:off + 16])
+    recs.append((sec, frac, orig, bytearray(data[off + 16:off + 16 + incl])))
+    off += 16 + incl
+try:
+    for r in range(1, 1 << 20):
+        for sec, frac, orig, fr in recs:
+            if fr[12:14] == b"\x08\x00":          # IPv4: other addresses each round
+                fr[14 + 13] = r & 0xff
+                fr[14 + 17] = r & 0xff
+                fr[14 + 14] = (r >> 8) & 0xff
+                fr[14 + 18] = (r >> 8) & 0xff
+            out.write(struct.pack("<IIII", sec + 1000 * r, frac, len(fr), orig) + fr)
+except BrokenPipeError:
+    pass
+PY
+python3 "$T/endless.py" pcaps/demo.pcap 2>/dev/null |
+    { timeout 30 $BIN -r - -o json 2>"$T/err"; echo $? >"$T/rc"; } | head -n 1 >"$T/first"
+grep -q '"type":"http"' "$T/first" && [ "$(cat "$T/rc")" = 0 ] && [ ! -s "$T/err" ] &&
+    ok "stops when the output's reader is gone (| head, endless input)" ||
+    bad "| head on an endless input: exit $(cat "$T/rc") $(head -c 300 "$T/err")"
 exit $fail
