@@ -83,6 +83,30 @@ struct cs_http_conn {
     struct cs_http_dir dir[2];
 };
 
+/* Whether name[off..off + 8) equals lower[off..off + 8) ignoring ASCII
+ * case, for a literal made only of lowercase letters, digits and '-': a
+ * byte of lower with bit 0x40 set is a letter, which also matches the same
+ * byte with 0x20 cleared (its uppercase); any other byte must match
+ * exactly. */
+static inline bool cs_http_word_eq(const char *name, const char *lower, size_t off)
+{
+    uint64_t a, l;
+    memcpy(&a, name + off, 8);
+    memcpy(&l, lower + off, 8);
+    return (a | (l & UINT64_C(0x4040404040404040)) >> 1) == l;
+}
+
+/* Whether name[0..n) equals lower[0..n), 8 <= n <= 24, ignoring ASCII case
+ * (lower as for cs_http_word_eq): two or three overlapping 8-byte words
+ * instead of strncasecmp, for names compared on every header line. */
+static inline bool cs_http_name_eq8(const char *name, const char *lower, size_t n)
+{
+    bool eq = cs_http_word_eq(name, lower, 0) & cs_http_word_eq(name, lower, n - 8);
+    if (n > 16)
+        eq &= cs_http_word_eq(name, lower, 8);
+    return eq;
+}
+
 /* Body framing of a message (RFC 9112 §6.3). */
 enum framing { FR_NONE, FR_LEN, FR_CHUNKED, FR_CLOSE, FR_ERROR };
 

@@ -83,10 +83,11 @@ enum framing cs_http_body_framing(const struct cs_http_msg *m, bool is_request, 
     uint64_t cl = 0;
     for (uint32_t i = 0; i < m->n_headers; i++) {
         const corscope_header *h = &m->headers[i];
-        if (cs_http_name_is(h, "transfer-encoding", 17)) {
+        /* The length first: most names are neither. */
+        if (h->name_len == 17 && cs_http_name_eq8(h->name, "transfer-encoding", 17)) {
             te = true;
             chunked = cs_http_te_chunked_last(h->value, h->value_len) == 1;
-        } else if (cs_http_name_is(h, "content-length", 14)) {
+        } else if (h->name_len == 14 && cs_http_name_eq8(h->name, "content-length", 14)) {
             uint64_t v;
             if (cs_http_parse_content_length(h->value, h->value_len, &v) < 0 || (have_cl && v != cl))
                 bad_cl = true;
