@@ -266,10 +266,11 @@ static uint32_t feed_start_line(struct cs_http_conn *c, int dir, struct cs_http_
 }
 
 /* ST_MSG at a message boundary, when the whole header block is inside this
- * one event (the common case): the start line and each header line are
- * found with one memchr apiece and the message is reported straight from
- * the event's bytes, without gathering it in d->buf; only a request is
- * copied, once, into the FIFO entry that waits for its response.  Returns
+ * one event (the common case): the start line is found with memchr, the
+ * header lines in one pass (cs_http_scan_block), and the message is
+ * reported straight from the event's bytes, without gathering it in d->buf;
+ * only a request is copied, once, into the FIFO entry that waits for its
+ * response.  Returns
  * the bytes consumed, or 0 when the block needs the gathering path
  * (feed_start_line/feed_headers): it is split across events, hits a cap,
  * has an obs-fold line or more than CS_HTTP_WHOLE_HEADERS lines, or its

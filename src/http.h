@@ -147,8 +147,8 @@ int cs_http_scan_headers(char *buf, uint32_t len, uint32_t *off,
                          corscope_header *h, uint32_t *n, uint32_t max, uint64_t *bad);
 
 /* One-pass variant for a header block that is wholly in p[0..n) (p starts
- * after the start line): each line is found with one memchr and split into
- * h[0..max).  Returns the bytes through the empty line, with *nh set and
+ * after the start line): line ends and colons are found 64 bytes at a time
+ * (SSE2 masks) and each line is split into h[0..max).  Returns the bytes through the empty line, with *nh set and
  * lines without a colon added to *bad; or -1, touching neither, when the
  * block does not end within n, has more than max field lines, or has an
  * obs-fold line (unfolding rewrites bytes, so it needs a writable copy: the
@@ -164,7 +164,5 @@ int cs_http_te_chunked_last(const char *v, size_t n);
 /* Parses a chunk-size line (without CR/LF): hex digits, optional
  * whitespace and ";ext".  Returns 0 and *out, -1 on garbage or 64-bit overflow. */
 int cs_http_parse_chunk_size(const char *p, uint32_t n, uint64_t *out);
-/* Case-insensitive comparison of a header name with a lowercase literal. */
-bool cs_http_name_is(const corscope_header *h, const char *lower, size_t lower_len);
 
 #endif

@@ -555,8 +555,3 @@ int cs_http_parse_chunk_size(const char *p, uint32_t n, uint64_t *out)
     return 0;
 }
 
-bool cs_http_name_is(const corscope_header *h, const char *lower, size_t lower_len)
-{
-    return h->name_len == lower_len && (h->name[0] | 0x20) == lower[0] &&
-           strncasecmp(h->name, lower, lower_len) == 0;
-}
