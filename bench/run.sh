@@ -8,7 +8,7 @@
 #   BENCH_RUNS=5                  rounds, each running every tool once; medians shown
 #   BENCH_SIZE_MB=300             size of the main capture
 #   BENCH_DATA=bench/data         where generated captures are cached (git-ignored)
-#   BENCH_INSTALL=1               apt-get install missing peers and GNU time first
+#   BENCH_INSTALL=1               apt-get install missing peers first
 #   CORSCOPE=./corscope           the binary under test
 #
 # Peers that are not installed are skipped, never fatal.  tshark is slow and
@@ -29,7 +29,6 @@ mkdir -p "$DATA"
 
 if [ "${BENCH_INSTALL:-0}" = 1 ] && command -v apt-get >/dev/null 2>&1; then
     missing=""
-    [ -x /usr/bin/time ] || missing="$missing time"
     command -v tcpdump >/dev/null 2>&1 || missing="$missing tcpdump"
     command -v tshark >/dev/null 2>&1 || missing="$missing tshark"
     command -v httpry >/dev/null 2>&1 || missing="$missing httpry"
@@ -84,28 +83,33 @@ fi
 # --- measuring ---------------------------------------------------------------
 # measure OUTFILE CMD...: appends "wall_s peak_rss_kb cpu_s" for one run
 # (cpu = user + system, all threads: corscope runs its report on a second
-# thread for files, so wall and CPU time differ).
-if [ -x /usr/bin/time ]; then
-    measure() {
-        out=$1; shift
-        /usr/bin/time -f '%e %M %U %S' -o "$TMP/one" "$@" >/dev/null 2>"$TMP/err" || {
-            echo "bench: '$*' failed:" >&2; tail -3 "$TMP/err" >&2; return 1; }
-        tail -1 "$TMP/one" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' >>"$out"
-    }
-else
-    measure() {
-        out=$1; shift
-        python3 - "$@" >>"$out" <<'EOF'
-import os, subprocess, sys, time
+# thread for files, so wall and CPU time differ).  Wall time comes from a
+# monotonic clock in python3, to the millisecond (GNU time's %e has 10 ms
+# steps, 7% of the read floor); peak RSS and CPU from GNU time when it is
+# there (a child forked from python would count python's pages in its
+# peak RSS), else from wait4.
+measure() {
+    out=$1; shift
+    python3 - "$TMP/one" "$@" >>"$out" 2>"$TMP/err" <<'EOF' || {
+import os, shutil, subprocess, sys, time
+res, cmd = sys.argv[1], sys.argv[2:]
+gnu_time = shutil.which("time", path="/usr/bin")
+if gnu_time:
+    cmd = [gnu_time, "-f", "%M %U %S", "-o", res] + cmd
 t = time.monotonic()
-p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 _, status, ru = os.wait4(p.pid, 0)
+wall = time.monotonic() - t
 if status:
-    sys.exit("bench: %r failed" % sys.argv[1:])
-print("%.3f %d %.2f" % (time.monotonic() - t, ru.ru_maxrss, ru.ru_utime + ru.ru_stime))
+    sys.exit("bench: %r failed" % cmd)
+if gnu_time:
+    rss, user, system = open(res).read().split()[-3:]
+    print("%.3f %s %.3f" % (wall, rss, float(user) + float(system)))
+else:
+    print("%.3f %d %.3f" % (wall, ru.ru_maxrss, ru.ru_utime + ru.ru_stime))
 EOF
-    }
-fi
+        echo "bench: '$*' failed" >&2; return 1; }
+}
 
 # median of column $2 (default 1), max of column 2 of a results file
 median() { awk -v c="${2:-1}" '{ print $c }' "$1" | sort -n |
@@ -181,7 +185,7 @@ awk -v mb="$MB" '
             t = wall[i] > 0 ? wall[i] : 0.005
             vf = floor != "" ? sprintf("%.2f", t / (floor > 0 ? floor : 0.005)) : "-"
             vc = (cs != "" && name[i] !~ /^corscope/) ? sprintf("%.2f", t / (cs > 0 ? cs : 0.005)) : "-"
-            printf "%-15s %5d %9.2f %8.2f %9.0f %7.1f MB %10s %13s\n", name[i], runs[i], wall[i],
+            printf "%-15s %5d %9.3f %8.3f %9.0f %7.1f MB %10s %13s\n", name[i], runs[i], wall[i],
                    cpu[i], mb / t, rss[i] / 1024, vf, vc
         }
         if (floor != "" && cs != "")
