@@ -5,7 +5,7 @@ DESTDIR  ?=
 VERSION  := 0.1.0
 PKGS     := libpcap libndpi glib-2.0
 
-CFLAGS   ?= -O2 -g
+CFLAGS   ?= -O3 -g
 CFLAGS   += -std=c11 -pthread -Wall -Wextra -D_GNU_SOURCE -DCORSCOPE_VERSION='"$(VERSION)"'
 ifdef CI
 CFLAGS   += -Werror
