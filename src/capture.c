@@ -425,16 +425,17 @@ static int wait_readable(const struct cs_capture *c)
 }
 
 /* cs_capture_next for a classic pcap file read by pcapfile.c.  With
- * `in_place`, returns 3 instead of reading a record that is not whole in the
- * buffer yet (reading it would move the frames handed out before). */
+ * `in_place`, reads only records already whole in the buffer and returns 3
+ * at one that is not (reading it would move the frames handed out before);
+ * the next call without in_place reads it, or says what is wrong with it. */
 static int next_classic(struct cs_capture *c, struct cs_frame *out, char errbuf[CS_ERRBUF_SIZE],
                         int in_place)
 {
     for (;;) {
-        if (in_place && !cs_pcapfile_next_is_buffered(c->pf))
-            return 3;
         struct cs_pcapfile_record r;
-        int rc = cs_pcapfile_next(c->pf, &r);
+        int rc = in_place ? cs_pcapfile_next_buffered(c->pf, &r) : cs_pcapfile_next(c->pf, &r);
+        if (in_place && rc == 0)
+            return 3;
         if (rc == 0)
             return 0;
         if (rc < 0) {
@@ -469,25 +470,6 @@ int cs_capture_next_batch(struct cs_capture *c, struct cs_frame *out, int max,
 {
     if (max <= 0)
         return 0;
-    if (c->pf && !c->have_prog && !c->dump) {
-        /* A classic file read whole: the first frame by the careful path
-         * (which refills the buffer), the rest straight from the buffer
-         * while they are whole in it. */
-        int rc = next_classic(c, &out[0], errbuf, 0);
-        if (rc != 1)
-            return rc;
-        int n = 1;
-        struct cs_pcapfile_record r;
-        while (n < max && cs_pcapfile_next_buffered(c->pf, &r)) {
-            out[n] = (struct cs_frame){
-                .number = c->next_number++,
-                .ts = (cs_time_ns)r.sec * 1000000000LL + (cs_time_ns)r.nsec,
-                .linktype = c->linktype, .data = r.data, .caplen = r.caplen, .wirelen = r.len,
-            };
-            n++;
-        }
-        return n;
-    }
     int n = 0;
     while (n < max) {
         int rc = c->pf ? next_classic(c, &out[n], errbuf, n > 0) : cs_capture_next(c, &out[n], errbuf);

@@ -158,14 +158,6 @@ static int finish(struct cs_pcapfile *f, int state)
     return state;
 }
 
-int cs_pcapfile_next_is_buffered(const struct cs_pcapfile *f)
-{
-    if (f->state || f->end - f->pos < CS_PCAPFILE_RECORD_HEADER_SIZE)
-        return 0;
-    uint32_t caplen = get32(f->buf + f->pos + 8, f->swapped);
-    return f->end - f->pos - CS_PCAPFILE_RECORD_HEADER_SIZE >= (size_t)caplen;
-}
-
 int cs_pcapfile_next_buffered(struct cs_pcapfile *f, struct cs_pcapfile_record *rec)
 {
     if (f->state || f->end - f->pos < CS_PCAPFILE_RECORD_HEADER_SIZE)

@@ -62,11 +62,6 @@ struct cs_pcapfile *cs_pcapfile_open(int fd, const uint8_t header[CS_PCAPFILE_HE
  * what); after -1 or 0 every further call returns the same. */
 int cs_pcapfile_next(struct cs_pcapfile *f, struct cs_pcapfile_record *rec);
 
-/* True when the next record is already whole in the buffer: reading it
- * then moves nothing, so the records handed out before stay valid too
- * (cs_capture_next_batch hands out several at once). */
-int cs_pcapfile_next_is_buffered(const struct cs_pcapfile *f);
-
 /* cs_pcapfile_next's fast path: reads the next record only if it is whole
  * in the buffer and needs no cutting to the snapshot length (returns 1);
  * otherwise returns 0 and reads nothing (cs_pcapfile_next then reads it, or
