@@ -393,6 +393,21 @@ static void body_done(struct cs_http_conn *c, int dir, struct cs_http_dir *d)
         c->body_req = NULL;
 }
 
+/* n bytes (no more than d->remaining) of a body or chunk were passed, seen
+ * or lost in a gap: the message or the chunk may be over. */
+static void body_bytes(struct cs_http_conn *c, int dir, struct cs_http_dir *d, uint64_t n)
+{
+    d->remaining -= n;
+    if (d->remaining > 0)
+        return;
+    if (d->st == ST_BODY_LEN) {
+        body_done(c, dir, d);
+    } else {
+        d->st = ST_CHUNK_END;
+        d->line_bytes = 0;
+    }
+}
+
 /* Everything of one DATA event, state by state.  Each state consumes at
  * least one byte per turn, so the loop ends. */
 static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n,
@@ -444,15 +459,7 @@ static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n,
         case ST_CHUNK_DATA:
             if (d->remaining < k)
                 k = (uint32_t)d->remaining;
-            d->remaining -= k;
-            if (d->remaining == 0) {
-                if (d->st == ST_BODY_LEN) {
-                    body_done(c, dir, d);
-                } else {
-                    d->st = ST_CHUNK_END;
-                    d->line_bytes = 0;
-                }
-            }
+            body_bytes(c, dir, d, k);
             break;
         case ST_CHUNK_SIZE:
             k = feed_line(c, d, p, n, true, &complete, &too_long);
@@ -517,15 +524,7 @@ static void gap(struct cs_http_conn *c, int dir, uint32_t len, uint64_t frame, c
     if ((d->st == ST_BODY_LEN || d->st == ST_CHUNK_DATA) && len <= d->remaining) {
         if (dir == CS_DIR_C2S && c->body_req)
             c->body_req->msg.flags |= CS_MSG_BODY_GAP;
-        d->remaining -= len;
-        if (d->remaining == 0) {
-            if (d->st == ST_BODY_LEN) {
-                body_done(c, dir, d);
-            } else {
-                d->st = ST_CHUNK_END;
-                d->line_bytes = 0;
-            }
-        }
+        body_bytes(c, dir, d, len);
         return;
     }
     /* A header block cut by the gap is still a message: report what was

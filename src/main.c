@@ -18,10 +18,10 @@
 #include "pipeline.h"
 #include "report.h"
 #include "report_thread.h"
+#include "summary.h"
 
 /* Frames read and fed to the pipeline at a time, from a file. */
 #define CS_FRAME_BATCH 64
-#include "summary.h"
 
 #define EXIT_USAGE 1
 #define EXIT_INPUT 2
@@ -501,9 +501,8 @@ int main(int argc, char **argv)
                     stop_requested = 1;
                 continue;
             }
-            unsigned got = ropt.live ? 1 : (unsigned)rc;
-            cs_pipeline_frames(pipe, batch, got);
-            frames += got;
+            cs_pipeline_frames(pipe, batch, (unsigned)rc);   /* rc frames */
+            frames += (uint64_t)rc;
             if (run.max_count && frames >= run.max_count)
                 stop_requested = 1;
             /* Once the reader of the output is gone (SIGPIPE is ignored,
