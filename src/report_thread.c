@@ -51,8 +51,8 @@ struct rec_txn {
  * by one core and read by the other. */
 struct rec_msg {
     struct cs_http_msg m;
-    uint32_t size;                 /* of this part: rec_msg + offsets + block, padded */
-    /* then struct rec_header[m.n_headers], then m.block_len bytes */
+    /* then struct rec_header[m.n_headers], then m.block_len bytes, padded
+     * to 8 (msg_part_size) */
 };
 
 struct rec_header {
@@ -92,6 +92,13 @@ static size_t pad8(size_t n)
     return (n + 7) & ~(size_t)7;
 }
 
+/* Size of a message's part of a record. */
+static size_t msg_part_size(const struct cs_http_msg *m)
+{
+    return pad8(sizeof(struct rec_msg) + (size_t)m->n_headers * sizeof(struct rec_header) +
+                m->block_len);
+}
+
 /* --- the report thread ------------------------------------------------- */
 
 static const struct cs_flow *flow_view(struct cs_report_thread *rt, const unsigned char *snap)
@@ -114,6 +121,7 @@ static const char *rebase(const char *p, const char *from, const char *to)
 static size_t msg_view(struct cs_report_thread *rt, struct rec_msg *rm, int which)
 {
     struct cs_http_msg *m = &rm->m;
+    size_t size = msg_part_size(m);
     const struct rec_header *rh = (const struct rec_header *)(rm + 1);
     const char *block = (const char *)(rh + m->n_headers);
     if (m->n_headers > rt->headers_cap[which]) {
@@ -137,7 +145,7 @@ static size_t msg_view(struct cs_report_thread *rt, struct rec_msg *rm, int whic
     m->headers = h;
     m->n_headers = n;
     m->block = block;
-    return rm->size;
+    return size;
 }
 
 static void replay(struct cs_report_thread *rt, unsigned char *p, size_t len)
@@ -295,18 +303,11 @@ static void committed(struct cs_report_thread *rt)
         publish(rt);
 }
 
-/* Size of a message's part. */
-static size_t msg_part_size(const struct cs_http_msg *m)
-{
-    return pad8(sizeof(struct rec_msg) + (size_t)m->n_headers * sizeof(struct rec_header) +
-                m->block_len);
-}
-
 /* Writes a message's part: the header lines as offsets into the block,
  * then the block.  False when a string of m lies outside its block (the
  * HTTP stage promises it never does; the copy relies on it, so it is
  * checked): then the event goes over synchronously. */
-static bool write_msg(unsigned char *p, const struct cs_http_msg *m, size_t size)
+static bool write_msg(unsigned char *p, const struct cs_http_msg *m)
 {
     uintptr_t lo = (uintptr_t)m->block, hi = lo + m->block_len;
 #define INSIDE(s, n) (!(s) || ((uintptr_t)(s) >= lo && (uintptr_t)(s) + (n) <= hi))
@@ -315,7 +316,6 @@ static bool write_msg(unsigned char *p, const struct cs_http_msg *m, size_t size
         return false;
     struct rec_msg *rm = (struct rec_msg *)p;
     rm->m = *m;
-    rm->size = (uint32_t)size;
     struct rec_header *rh = (struct rec_header *)(rm + 1);
     for (uint32_t i = 0; i < m->n_headers; i++) {
         const corscope_header *h = &m->headers[i];
@@ -337,8 +337,8 @@ void cs_report_thread_txn(void *ctx, const struct cs_flow *f, const struct cs_ht
     size_t ssize = t->resp ? msg_part_size(t->resp) : 0;
     size_t total = sizeof(struct rec_txn) + qsize + ssize;
     unsigned char *p = total <= UINT32_MAX ? reserve(rt, total) : NULL;
-    if (p && !(write_msg(p + sizeof(struct rec_txn), t->req, qsize) &&
-               (!t->resp || write_msg(p + sizeof(struct rec_txn) + qsize, t->resp, ssize)))) {
+    if (p && !(write_msg(p + sizeof(struct rec_txn), t->req) &&
+               (!t->resp || write_msg(p + sizeof(struct rec_txn) + qsize, t->resp)))) {
         rt->slots[rt->fill].len -= total;    /* the reservation was the slot's last */
         p = NULL;
     }
