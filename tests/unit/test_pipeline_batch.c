@@ -79,6 +79,38 @@ static void log_stats(GString *log, struct cs_pipeline *p)
                            (unsigned long long)s->empty_flows);
 }
 
+/* A fresh pipeline that logs its events to `log`. */
+static struct cs_pipeline *logged_pipeline(GString *log)
+{
+    char errbuf[CS_ERRBUF_SIZE];
+    struct cs_limits lim;
+    cs_limits_default(&lim);
+    struct cs_pipeline_hooks hooks = { .on_txn = on_txn, .on_flow_end = on_flow_end };
+    struct cs_pipeline *p = cs_pipeline_new(&lim, &hooks, log, errbuf, sizeof errbuf);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    return p;
+}
+
+/* Feeds frames[0..n) through cs_pipeline_frames (batched) or one by one
+ * through cs_pipeline_frame. */
+static void feed(struct cs_pipeline *p, const struct cs_frame *frames, int n, bool batched)
+{
+    if (batched) {
+        cs_pipeline_frames(p, frames, (unsigned)n);
+    } else {
+        for (int k = 0; k < n; k++)
+            cs_pipeline_frame(p, &frames[k]);
+    }
+}
+
+/* Ends the pipeline's flows, logs its counters and frees it. */
+static void finish(struct cs_pipeline *p, GString *log)
+{
+    cs_pipeline_finish(p);
+    log_stats(log, p);
+    cs_pipeline_free(p);
+}
+
 /* Runs a capture through a fresh pipeline: frames fed `batch` at a time
  * through cs_pipeline_frames (0: one by one through cs_pipeline_frame).
  * Returns the event log, or NULL when the file cannot be opened. */
@@ -89,25 +121,13 @@ static GString *run(const char *path, int batch)
     if (!c)
         return NULL;
     GString *log = g_string_new(NULL);
-    struct cs_limits lim;
-    cs_limits_default(&lim);
-    struct cs_pipeline_hooks hooks = { .on_txn = on_txn, .on_flow_end = on_flow_end };
-    struct cs_pipeline *p = cs_pipeline_new(&lim, &hooks, log, errbuf, sizeof errbuf);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    struct cs_pipeline *p = logged_pipeline(log);
     struct cs_frame frames[64];
     int rc;
-    while ((rc = cs_capture_next_batch(c, frames, batch ? batch : 1, errbuf)) > 0) {
-        if (batch) {
-            cs_pipeline_frames(p, frames, (unsigned)rc);
-        } else {
-            for (int k = 0; k < rc; k++)
-                cs_pipeline_frame(p, &frames[k]);
-        }
-    }
+    while ((rc = cs_capture_next_batch(c, frames, batch ? batch : 1, errbuf)) > 0)
+        feed(p, frames, rc, batch != 0);
     g_string_append_printf(log, "rc %d\n", rc);
-    cs_pipeline_finish(p);
-    log_stats(log, p);
-    cs_pipeline_free(p);
+    finish(p, log);
     cs_capture_close(c);
     return log;
 }
@@ -229,29 +249,17 @@ static int segment(struct frame_buf *out, bool from_client, uint32_t seq, uint32
     return nf;
 }
 
-static GString *run_frames(const struct frame_buf *fb, int n, int batch)
+static GString *run_frames(const struct frame_buf *fb, int n, bool batched)
 {
-    char errbuf[CS_ERRBUF_SIZE];
     GString *log = g_string_new(NULL);
-    struct cs_limits lim;
-    cs_limits_default(&lim);
-    struct cs_pipeline_hooks hooks = { .on_txn = on_txn, .on_flow_end = on_flow_end };
-    struct cs_pipeline *p = cs_pipeline_new(&lim, &hooks, log, errbuf, sizeof errbuf);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    struct cs_pipeline *p = logged_pipeline(log);
     struct cs_frame fr[64];
     for (int i = 0; i < n; i++)
         fr[i] = (struct cs_frame){ .number = (uint64_t)i + 1, .ts = 1000000000LL * (i + 1),
                                    .linktype = 1, .data = fb[i].b, .caplen = fb[i].n,
                                    .wirelen = fb[i].n };
-    if (batch) {
-        cs_pipeline_frames(p, fr, (unsigned)n);
-    } else {
-        for (int i = 0; i < n; i++)
-            cs_pipeline_frame(p, &fr[i]);
-    }
-    cs_pipeline_finish(p);
-    log_stats(log, p);
-    cs_pipeline_free(p);
+    feed(p, fr, n, batched);
+    finish(p, log);
     return log;
 }
 
@@ -274,7 +282,7 @@ static void test_fragments_in_one_batch(void)
     n += segment(&fb[n], false, s + 1, c + 1 + qlen, 0x18, resp, false, 6);
     n += segment(&fb[n], true, c + 1 + qlen, s + 1 + (uint32_t)strlen(resp), 0x11, NULL, false, 7);
     n += segment(&fb[n], false, s + 1 + (uint32_t)strlen(resp), c + 2 + qlen, 0x11, NULL, false, 8);
-    GString *one = run_frames(fb, n, 0), *many = run_frames(fb, n, 1);
+    GString *one = run_frames(fb, n, false), *many = run_frames(fb, n, true);
     /* the request arrived whole, in two rebuilt datagrams */
     CU_ASSERT(strstr(one->str, "GET /first/aaaa") != NULL);
     CU_ASSERT(strstr(one->str, "aaaabbbb") != NULL);
