@@ -416,31 +416,13 @@ static uint32_t gen_mutated(char *b, uint32_t max)
 
 /* ---- guarded buffers ---- */
 
-/* guarded_copy() puts the bytes right before an unreadable page, which
- * catches a load past the end; front_guarded() puts them right after one,
- * which catches a load before the start (the scanner's last window is read
- * as the 64 bytes that end at the end, which must not begin before it). */
-static struct guarded front_guarded(const void *src, size_t len)
-{
-    struct guarded g;
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t data_pages = (len + page - 1) / page;
-    if (data_pages == 0)
-        data_pages = 1;
-    g.maplen = (data_pages + 1) * page;
-    g.base = mmap(NULL, g.maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (g.base == MAP_FAILED)
-        abort();
-    mprotect(g.base, page, PROT_NONE);
-    g.data = g.base + page;
-    if (len)
-        memcpy(g.data, src, len);
-    return g;
-}
-
+/* Each input is checked twice: right before an unreadable page, which
+ * catches a load past the end, and right after one, which catches a load
+ * before the start (the scanner's last window is read as the 64 bytes that
+ * end at the end, which must not begin before it). */
 static struct guarded guarded(const void *src, size_t len, bool front)
 {
-    return front ? front_guarded(src, len) : guarded_copy(src, len);
+    return guarded_copy_at(src, len, front);
 }
 
 /* ---- comparisons ---- */

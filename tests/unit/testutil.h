@@ -10,12 +10,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* Copies len bytes so that they end exactly at the start of an unreadable
- * page (picohttpparser's trick): any read past the end faults at once.
- * Free with guarded_free(). */
+/* Copies len bytes next to an unreadable page (picohttpparser's trick):
+ * ending exactly at its start, so any read past the end faults at once, or
+ * with `before`, starting right after it, so any read before the start
+ * does.  Free with guarded_free(). */
 struct guarded { uint8_t *base; size_t maplen; uint8_t *data; };
 
-static inline struct guarded guarded_copy(const void *src, size_t len)
+static inline struct guarded guarded_copy_at(const void *src, size_t len, int before)
 {
     struct guarded g;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -26,11 +27,21 @@ static inline struct guarded guarded_copy(const void *src, size_t len)
     g.base = mmap(NULL, g.maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (g.base == MAP_FAILED)
         abort();
-    mprotect(g.base + data_pages * page, page, PROT_NONE);
-    g.data = g.base + data_pages * page - len;
+    if (before) {
+        mprotect(g.base, page, PROT_NONE);
+        g.data = g.base + page;
+    } else {
+        mprotect(g.base + data_pages * page, page, PROT_NONE);
+        g.data = g.base + data_pages * page - len;
+    }
     if (len)
         memcpy(g.data, src, len);
     return g;
+}
+
+static inline struct guarded guarded_copy(const void *src, size_t len)
+{
+    return guarded_copy_at(src, len, 0);
 }
 
 static inline void guarded_free(struct guarded *g)
