@@ -15,7 +15,7 @@ scenario (/s/NAME or /s/NAME/...) and that this browser's view blocks gives the
 reason; otherwise the first warning; otherwise "allowed" ("n/a", a same-origin
 request, counts as allowed).
 
-Usage: compare.py TRUTH.tsv firefox=PCAP chromium=PCAP [--corscope BIN]
+Usage: compare.py TRUTH.tsv firefox=PCAP chromium=PCAP [--corscope BIN] [--keylog FILE]...
 Exit 1 on any disagreement.
 """
 import json
@@ -32,8 +32,10 @@ def scenario_of(uri):
     return uri[3:].split("?", 1)[0].split("/", 1)[0]
 
 
-def corscope_events(pcap, binary):
-    p = subprocess.run([binary, "-r", pcap, "-o", "json", "--all"],
+def corscope_events(pcap, binary, extra=()):
+    """corscope's JSON events for one capture; `extra` are more arguments
+    (e.g. ["--keylog", KEYS] for a capture of TLS traffic)."""
+    p = subprocess.run([binary, "-r", pcap, "-o", "json", "--all", *extra],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
     if p.returncode not in (0, 3):
         raise SystemExit(f"{pcap}: corscope exit {p.returncode}: {p.stderr.decode()}")
@@ -81,9 +83,11 @@ def read_truth(path):
         return [dict(zip(header, l.rstrip("\n").split("\t"))) for l in f if l.strip()]
 
 
-def compare(truth_rows, pcaps, binary, out=sys.stdout):
-    """pcaps: browser -> pcap path.  Returns the number of disagreements."""
-    got = {b: scenario_outcomes(corscope_events(p, binary), b) for b, p in pcaps.items()}
+def compare(truth_rows, pcaps, binary, out=sys.stdout, extra=None):
+    """pcaps: browser -> pcap path; extra: browser -> more corscope arguments.
+    Returns the number of disagreements."""
+    extra = extra or {}
+    got = {b: scenario_outcomes(corscope_events(p, binary, extra.get(b, ())), b) for b, p in pcaps.items()}
     bad = 0
     cols = list(pcaps)
     out.write("%-36s" % "scenario" + "".join("%-46s%-46s" % (f"{b} (browser)", "corscope") for b in cols) + "\n")
@@ -109,9 +113,14 @@ def main(argv):
         i = argv.index("--corscope")
         binary = argv[i + 1]
         del argv[i:i + 2]
+    keylogs = []
+    while "--keylog" in argv:
+        i = argv.index("--keylog")
+        keylogs += ["--keylog", argv[i + 1]]
+        del argv[i:i + 2]
     truth = read_truth(argv[0])
     pcaps = dict(a.split("=", 1) for a in argv[1:])
-    return 1 if compare(truth, pcaps, binary) else 0
+    return 1 if compare(truth, pcaps, binary, extra={b: keylogs for b in pcaps}) else 0
 
 
 if __name__ == "__main__":

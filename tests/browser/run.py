@@ -21,8 +21,13 @@ The driver calls window.runScenario(NAME) in the page for one scenario at a time
 and reads the browser's messages after each one, so each message belongs to
 exactly one scenario.
 
-Usage: run.py [--out DIR] [--browsers firefox,chromium] [--commit]
+Usage: run.py [--out DIR] [--browsers firefox,chromium] [--transports http,https,h2|all] [--commit]
   --out DIR   where pcaps, truth and logs go (default tests/out/browser)
+  --transports  which of server.TRANSPORTS to run (default http): https is
+              HTTP/1.1 over TLS, h2 HTTP/2 over TLS; each browser writes its
+              TLS secrets to BROWSER-TRANSPORT.keys (SSLKEYLOGFILE), which
+              corscope reads with --keylog; transports.tsv lists the scenarios
+              whose verdict in one browser differs between transports
   --commit    also copy the pcaps, truth.tsv and console logs to pcaps/browser/
 Exit 1 when corscope disagrees with a browser.
 """
@@ -246,9 +251,16 @@ FIREFOX_PREFS = {
 }
 
 
-def ensure_browsers(names):
+def ensure_browsers(names, transports=("http",)):
     missing = [pkg for pkg, exe in (("firefox-esr", FIREFOX), ("chromium", CHROMIUM))
                if pkg.split("-")[0] in names and not shutil.which(exe)]
+    if any(server.TRANSPORTS[t]["alpn"] for t in transports) and not shutil.which("openssl"):
+        missing.append("openssl")               # the servers' throw-away certificate
+    if "h2" in transports:
+        try:
+            import h2  # noqa: F401
+        except ImportError:
+            missing.append("python3-h2")
     if missing:
         log("installing", *missing)
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
@@ -262,12 +274,21 @@ def version(exe):
     return p.stdout.strip().splitlines()[-1] if p.stdout.strip() else exe
 
 
-def run_chromium(workdir, names):
+def browser_env(profile, keylog):
+    env = dict(os.environ, HOME=profile)
+    env.pop("SSLKEYLOGFILE", None)
+    if keylog:
+        env["SSLKEYLOGFILE"] = keylog       # NSS key log: what corscope --keylog reads
+    return env
+
+
+def run_chromium(workdir, names, transport="http", keylog=None):
     profile = tempfile.mkdtemp(prefix="chromium-profile-", dir=workdir)
     errlog = open(os.path.join(workdir, "chromium-stderr.log"), "w")
-    proc = subprocess.Popen([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+    tls = ["--ignore-certificate-errors"] if server.TRANSPORTS[transport]["alpn"] else []
+    proc = subprocess.Popen([CHROMIUM, *CHROMIUM_FLAGS, *tls, f"--user-data-dir={profile}",
                              f"--remote-debugging-port={CDP_PORT}", "about:blank"],
-                            stdout=errlog, stderr=errlog, env=dict(os.environ, HOME=profile),
+                            stdout=errlog, stderr=errlog, env=browser_env(profile, keylog),
                             start_new_session=True)
     truth, messages, results = {}, [], {}
     try:
@@ -284,7 +305,7 @@ def run_chromium(workdir, names):
         cdp = CDP(ws_url)
         for m in ("Network.enable", "Log.enable", "Runtime.enable", "Page.enable"):
             cdp.call(m)
-        cdp.call("Page.navigate", {"url": server.APP + "/"})
+        cdp.call("Page.navigate", {"url": server.base_url(transport, "app") + "/"})
         cdp.pump(2.0)
         urls = {}
         for name in names:
@@ -338,7 +359,7 @@ return out;
 """
 
 
-def run_firefox(workdir, names):
+def run_firefox(workdir, names, transport="http", keylog=None):
     profile = tempfile.mkdtemp(prefix="firefox-profile-", dir=workdir)
     with open(os.path.join(profile, "user.js"), "w") as f:
         for k, v in FIREFOX_PREFS.items():
@@ -347,14 +368,16 @@ def run_firefox(workdir, names):
     proc = subprocess.Popen([FIREFOX, "--headless", "--marionette", "--remote-allow-system-access",
                              "--no-remote", "--profile", profile, "about:blank"],
                             stdout=errlog, stderr=errlog,
-                            env=dict(os.environ, HOME=profile, MOZ_HEADLESS="1"),
+                            env=dict(browser_env(profile, keylog), MOZ_HEADLESS="1"),
                             start_new_session=True)
     truth, messages, results = {}, [], {}
     try:
         m = Marionette(MARIONETTE_PORT)
-        m.call("WebDriver:NewSession", {"capabilities": {}})
+        # Marionette takes the capabilities as the top-level parameters; the
+        # servers of the TLS transports have a throw-away certificate.
+        m.call("WebDriver:NewSession", {"acceptInsecureCerts": True})
         m.call("WebDriver:SetTimeouts", {"script": 60000})
-        m.call("WebDriver:Navigate", {"url": server.APP + "/"})
+        m.call("WebDriver:Navigate", {"url": server.base_url(transport, "app") + "/"})
         seen = set()
 
         def console():
@@ -406,15 +429,18 @@ def run_firefox(workdir, names):
 
 # ---- capture ---------------------------------------------------------------------
 
-FILTER = f"tcp port {server.APP_PORT} or tcp port {server.API_PORT} or tcp port {server.FAR_PORT}"
+def capture_filter(transport):
+    return " or ".join(f"tcp port {p}" for p in server.TRANSPORTS[transport]["ports"])
 
 
-def start_capture(pcap, live_json):
-    td = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-s", "0", "-w", pcap, FILTER],
+def start_capture(pcap, live_json, transport="http", keylog=None):
+    flt = capture_filter(transport)
+    td = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-s", "0", "-w", pcap, flt],
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     live = None
     if live_json:
-        live = subprocess.Popen([os.path.join(ROOT, "corscope"), "-i", "lo", "-o", "json", "--all", FILTER],
+        keys = ["--keylog", keylog] if keylog else []
+        live = subprocess.Popen([os.path.join(ROOT, "corscope"), "-i", "lo", "-o", "json", "--all", *keys, flt],
                                 stdout=open(live_json, "w"), stderr=subprocess.DEVNULL, start_new_session=True)
     time.sleep(1.0)
     return td, live
@@ -455,50 +481,50 @@ def setup_namespace(workdir):
         sys.exit("run.py: the namespace has interfaces other than lo; refusing to run")
 
 
-def main():
-    args = sys.argv[1:]
-    out = os.path.join(ROOT, "tests", "out", "browser")
-    browsers = ["firefox", "chromium"]
-    if "--out" in args:
-        out = os.path.abspath(args[args.index("--out") + 1])
-    if "--browsers" in args:
-        browsers = args[args.index("--browsers") + 1].split(",")
-    do_commit = "--commit" in args
-    if os.environ.get("CORSCOPE_BROWSER_NS") != "1":
-        ensure_browsers(browsers)
-        if not os.path.exists(os.path.join(ROOT, "corscope")):
-            subprocess.run(["make", "-C", ROOT, "corscope"], check=True)
-        enter_namespace()
-    os.makedirs(out, exist_ok=True)
-    workdir = tempfile.mkdtemp(prefix="corscope-browser-")
-    setup_namespace(workdir)
-    server.serve(results_path=os.path.join(workdir, "page-results.json"))
-    names = list(server.SCENARIOS)
-    truths, pcaps, versions = {}, {}, {}
+def corscope_reads_tls():
+    """True once corscope has --keylog (HTTPS from a key log)."""
+    p = subprocess.run([os.path.join(ROOT, "corscope"), "--help"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    return "--keylog" in p.stdout
+
+
+def run_transport(t, browsers, names, out, workdir):
+    """One browser run per browser over transport t: capture, key log, truth.
+    Returns (truth rows path, {browser: pcap}, {browser: corscope args})."""
+    tls = bool(server.TRANSPORTS[t]["alpn"])
+    suffix = "" if t == "http" else "-" + t
+    truths, pcaps, extra, versions = {}, {}, {}, {}
     for b in browsers:
         exe = FIREFOX if b == "firefox" else CHROMIUM
         versions[b] = version(exe)
-        log("running", versions[b])
-        pcap = os.path.join(out, f"{b}.pcap")
-        procs = start_capture(pcap, os.path.join(out, f"{b}-live.json"))
+        log("running", versions[b], "over", t)
+        pcap = os.path.join(out, f"{b}{suffix}.pcap")
+        keylog = os.path.join(out, f"{b}{suffix}.keys") if tls else None
+        if keylog and os.path.exists(keylog):
+            os.unlink(keylog)
+        live = os.path.join(out, f"{b}{suffix}-live.json") if (not tls or corscope_reads_tls()) else None
+        procs = start_capture(pcap, live, t, keylog)
         try:
-            truth, messages, results = (run_firefox if b == "firefox" else run_chromium)(workdir, names)
+            truth, messages, results = (run_firefox if b == "firefox" else run_chromium)(workdir, names, t, keylog)
         finally:
             stop_capture(procs)
-        for src in (f"{b}-stderr.log",):
-            if os.path.exists(os.path.join(workdir, src)):
-                shutil.copy(os.path.join(workdir, src), os.path.join(out, src))
-        with open(os.path.join(out, f"{b}-console.tsv"), "w") as f:
+        if os.path.exists(os.path.join(workdir, f"{b}-stderr.log")):
+            shutil.copy(os.path.join(workdir, f"{b}-stderr.log"), os.path.join(out, f"{b}{suffix}-stderr.log"))
+        with open(os.path.join(out, f"{b}{suffix}-console.tsv"), "w") as f:
             f.write("scenario\tsource\tlevel\ttext\n")
             for row in messages:
                 f.write("\t".join(str(x).replace("\t", " ").replace("\n", " ") for x in row) + "\n")
-        with open(os.path.join(out, f"{b}-page.json"), "w") as f:
+        with open(os.path.join(out, f"{b}{suffix}-page.json"), "w") as f:
             json.dump(results, f, indent=1)
         truths[b], pcaps[b] = truth, pcap
+        extra[b] = ["--keylog", keylog] if keylog else []
+        if keylog and (not os.path.exists(keylog) or not os.path.getsize(keylog)):
+            log(f"{b} over {t}: the browser wrote no key log ({keylog})")
     # first request of each scenario in each capture: method and URI
+    can_read = not tls or corscope_reads_tls()
+    firsts = {b: compare.scenario_outcomes(compare.corscope_events(p, os.path.join(ROOT, "corscope"), extra[b]), b)
+              for b, p in pcaps.items()} if can_read else {}
     rows = []
-    firsts = {b: compare.scenario_outcomes(compare.corscope_events(p, os.path.join(ROOT, "corscope")), b)
-              for b, p in pcaps.items()}
     for name in names:
         c = server.SCENARIOS[name]["call"]
         m = c["method"] if c["method"].lower() == "patch" and c["method"] != c["method"].upper() \
@@ -508,36 +534,111 @@ def main():
             row[f"{b}_port"] = str(firsts.get(b, {}).get(name, ["", ""])[1] or "")
             row[b] = truths.get(b, {}).get(name, "")
         rows.append(row)
-    truth_path = os.path.join(out, "truth.tsv")
+    truth_path = os.path.join(out, f"truth{suffix}.tsv")
     cols = ["scenario", "method", "uri", "firefox_port", "chromium_port", "firefox", "chromium"]
     with open(truth_path, "w") as f:
         f.write("\t".join(cols) + "\n")
         for row in rows:
             f.write("\t".join(row[c] for c in cols) + "\n")
-    with open(os.path.join(out, "versions.txt"), "w") as f:
+    with open(os.path.join(out, f"versions{suffix}.txt"), "w") as f:
         for b in browsers:
             f.write(f"{b}\t{versions[b]}\n")
-    bad = compare.compare(compare.read_truth(truth_path), pcaps, os.path.join(ROOT, "corscope"))
+    return truth_path, pcaps, extra
+
+
+def judge_transport(t, truth_path, pcaps, extra, browsers, names, out):
+    """corscope against the browsers' truth, from the capture and live."""
+    suffix = "" if t == "http" else "-" + t
+    if server.TRANSPORTS[t]["alpn"] and not corscope_reads_tls():
+        print(f"{t}: SKIPPED: this corscope has no --keylog, so it cannot judge TLS captures")
+        return 0
+    print(f"== corscope vs the browsers over {t}")
+    bad = compare.compare(compare.read_truth(truth_path), pcaps, os.path.join(ROOT, "corscope"), extra=extra)
     # corscope -i lo ran during each browser run: it must say what -r says
     for b in browsers:
-        live_path = os.path.join(out, f"{b}-live.json")
+        live_path = os.path.join(out, f"{b}{suffix}-live.json")
         if not os.path.exists(live_path) or not os.path.getsize(live_path):
             log(f"{b}: no live corscope output")
             continue
         with open(live_path) as f:
             live = compare.scenario_outcomes([json.loads(l) for l in f if l.startswith("{")], b)
-        offline = compare.scenario_outcomes(compare.corscope_events(pcaps[b], os.path.join(ROOT, "corscope")), b)
+        offline = compare.scenario_outcomes(
+            compare.corscope_events(pcaps[b], os.path.join(ROOT, "corscope"), extra[b]), b)
         diff = [n for n in names if live.get(n, ["-"])[0] != offline.get(n, ["-"])[0]]
         for n in diff:
-            print(f"live/offline differ ({b}) {n}: -i lo {live.get(n, ['-'])[0]}, -r {offline.get(n, ['-'])[0]}")
-        print(f"corscope -i lo vs -r ({b}): {len(names) - len(diff)} agree, {len(diff)} differ")
+            print(f"live/offline differ ({b}, {t}) {n}: -i lo {live.get(n, ['-'])[0]}, -r {offline.get(n, ['-'])[0]}")
+        print(f"corscope -i lo vs -r ({b}, {t}): {len(names) - len(diff)} agree, {len(diff)} differ")
         bad += len(diff)
+    return bad
+
+
+def compare_transports(truth_paths, browsers, out):
+    """Where one browser's verdict on a scenario differs between transports:
+    the evidence for transport-aware rules (design.md: the browsers decide)."""
+    if len(truth_paths) < 2:
+        return
+    by_t = {t: {row["scenario"]: row for row in compare.read_truth(p)} for t, p in truth_paths.items()}
+    ts = list(truth_paths)
+    path = os.path.join(out, "transports.tsv")
+    differ = 0
+    with open(path, "w") as f:
+        f.write("scenario\tbrowser\t" + "\t".join(ts) + "\n")
+        for name in by_t[ts[0]]:
+            for b in browsers:
+                vals = [by_t[t].get(name, {}).get(b, "") for t in ts]
+                if len(set(vals)) > 1:
+                    differ += 1
+                    f.write(f"{name}\t{b}\t" + "\t".join(vals) + "\n")
+    print(f"browsers across transports ({', '.join(ts)}): {differ} scenario verdicts differ (see {path})")
+
+
+def main():
+    args = sys.argv[1:]
+    out = os.path.join(ROOT, "tests", "out", "browser")
+    browsers = ["firefox", "chromium"]
+    transports = ["http"]
+    if "--out" in args:
+        out = os.path.abspath(args[args.index("--out") + 1])
+    if "--browsers" in args:
+        browsers = args[args.index("--browsers") + 1].split(",")
+    if "--transports" in args:
+        transports = args[args.index("--transports") + 1].split(",")
+        if transports == ["all"]:
+            transports = list(server.TRANSPORTS)
+        for t in transports:
+            if t not in server.TRANSPORTS:
+                sys.exit(f"run.py: unknown transport {t!r} (known: {', '.join(server.TRANSPORTS)})")
+    do_commit = "--commit" in args
+    if os.environ.get("CORSCOPE_BROWSER_NS") != "1":
+        ensure_browsers(browsers, transports)
+        if not os.path.exists(os.path.join(ROOT, "corscope")):
+            subprocess.run(["make", "-C", ROOT, "corscope"], check=True)
+        enter_namespace()
+    os.makedirs(out, exist_ok=True)
+    workdir = tempfile.mkdtemp(prefix="corscope-browser-")
+    setup_namespace(workdir)
+    server.serve(results_path=os.path.join(workdir, "page-results.json"), transports=transports,
+                 workdir=workdir, keylog=os.path.join(out, "server.keys"))
+    names = list(server.SCENARIOS)
+    bad = 0
+    truth_paths = {}
+    for t in transports:
+        truth_path, pcaps, extra = run_transport(t, browsers, names, out, workdir)
+        truth_paths[t] = truth_path
+        bad += judge_transport(t, truth_path, pcaps, extra, browsers, names, out)
+    compare_transports(truth_paths, browsers, out)
     if do_commit:
         dest = os.path.join(ROOT, "pcaps", "browser")
         os.makedirs(dest, exist_ok=True)
-        for name in ["truth.tsv", "versions.txt"] + [f"{b}{s}" for b in browsers
-                                                      for s in (".pcap", "-console.tsv")]:
-            shutil.copy(os.path.join(out, name), os.path.join(dest, name))
+        for t in transports:
+            suffix = "" if t == "http" else "-" + t
+            files = [f"truth{suffix}.tsv", f"versions{suffix}.txt"] + \
+                [f"{b}{suffix}{s}" for b in browsers for s in (".pcap", "-console.tsv")]
+            if server.TRANSPORTS[t]["alpn"]:
+                files += [f"{b}{suffix}.keys" for b in browsers]
+            for name in files:
+                if os.path.exists(os.path.join(out, name)):
+                    shutil.copy(os.path.join(out, name), os.path.join(dest, name))
         log("copied to", dest)
     return 1 if bad else 0
 

@@ -5,7 +5,10 @@
 # lo), captures with tcpdump, and compares corscope with the browsers' own
 # console truth.  Output in tests/out/browser/.  With --commit the pcaps and
 # truth are also copied to pcaps/browser/ (then commit them by hand).
+# Debian's own python3 runs it: the h2 transport needs its python3-h2.
 set -e
 cd "$(dirname "$0")/../.."
 [ -x ./corscope ] || make corscope
-exec python3 tests/browser/run.py "$@"
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+exec "$PY" tests/browser/run.py "$@"

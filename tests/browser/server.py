@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""CORS scenario server for the real-browser end-to-end test (stdlib only).
+"""CORS scenario server for the real-browser end-to-end test (stdlib, plus
+python3-h2 for the h2 transport).
 
 Three origins on loopback, all served by this one process:
   app  http://app.corscope.test:8080   the page (index.html) and same-origin endpoints
@@ -16,20 +17,61 @@ console message and a scenario name map onto each other by URL.  The page
 exposes window.runScenario(name) (the driver calls it once per scenario and
 reads the console in between) and, with ?auto=1, runs them all by itself.
 
-Usage: server.py [--bind 127.0.0.1] [--list]   (--list prints the scenarios as JSON)
+Each transport (TRANSPORTS: http, https = HTTP/1.1 over TLS, h2 = HTTP/2 over
+TLS through Debian's python3-h2) serves the same origins on its own ports.
+
+Usage: server.py [--bind 127.0.0.1] [--transports http,https,h2] [--list]
+       (--list prints the scenarios as JSON)
 """
 import json
+import os
 import socket
+import ssl
 import struct
+import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-APP_PORT, API_PORT, FAR_PORT = 8080, 8081, 8082
-APP = f"http://app.corscope.test:{APP_PORT}"
-API = f"http://api.corscope.test:{API_PORT}"
-FAR = f"http://far.corscope.test:{FAR_PORT}"
+# Each transport serves the same three origins on its own ports, so one
+# browser run per transport sees the same scenarios under another scheme and
+# protocol.  "https" offers only http/1.1 in ALPN and "h2" only h2, so the
+# browser cannot pick the other one.
+TRANSPORTS = {
+    "http":  {"scheme": "http",  "ports": (8080, 8081, 8082), "alpn": None},
+    "https": {"scheme": "https", "ports": (8443, 8444, 8445), "alpn": "http/1.1"},
+    "h2":    {"scheme": "https", "ports": (9443, 9444, 9445), "alpn": "h2"},
+}
+ROLES = ("app", "api", "far")
 HOSTS = ("app.corscope.test", "api.corscope.test", "far.corscope.test")
+# port -> (transport, role)
+PORTS = {port: (t, role) for t, d in TRANSPORTS.items() for port, role in zip(d["ports"], ROLES)}
+
+
+def base_url(transport, role):
+    d = TRANSPORTS[transport]
+    return f"{d['scheme']}://{role}.corscope.test:{d['ports'][ROLES.index(role)]}"
+
+
+APP_PORT, API_PORT, FAR_PORT = TRANSPORTS["http"]["ports"]
+APP, API, FAR = (base_url("http", r) for r in ROLES)
+
+# The transport of the request being answered (set per handler thread), so
+# that a scenario's answer names the origins of its own transport.
+_current = threading.local()
+
+
+def app():
+    return base_url(getattr(_current, "transport", "http"), "app")
+
+
+def api():
+    return base_url(getattr(_current, "transport", "http"), "api")
+
+
+def far():
+    return base_url(getattr(_current, "transport", "http"), "far")
+
 
 ACAO = "Access-Control-Allow-Origin"
 RESET = "RESET"
@@ -39,8 +81,8 @@ def r(status=200, headers=(), body=b"ok\n"):
     return (status, list(headers), body)
 
 
-def acao(v=APP):
-    return (ACAO, v)
+def acao(v=None):
+    return (ACAO, app() if v is None else v)
 
 
 def preflight_ok(methods="PUT, DELETE, PATCH", headers=None, extra=()):
@@ -148,14 +190,14 @@ def _(m, p, o):
 def _(m, p, o):
     if p.endswith("/next"):
         return r(200, [acao()])
-    return r(302, [acao(), ("Location", f"{API}/s/ok-redirect-same-origin/next")], b"")
+    return r(302, [acao(), ("Location", f"{api()}/s/ok-redirect-same-origin/next")], b"")
 
 
 @scenario("ok-redirect-far-tainted")
 def _(m, p, o):
     if p.endswith("/next"):
         return r(200, [acao(o or "null")])     # Origin is "null" after the cross-origin hop
-    return r(307, [acao(), ("Location", f"{FAR}/s/ok-redirect-far-tainted/next")], b"")
+    return r(307, [acao(), ("Location", f"{far()}/s/ok-redirect-far-tainted/next")], b"")
 
 
 @scenario("warn-authorization-acah-wildcard", {"headers": {"Authorization": "Bearer t"}})
@@ -182,7 +224,7 @@ def _(m, p, o):
 
 @scenario("missing-acao-redirect")
 def _(m, p, o):
-    return r(302, [("Location", f"{API}/s/missing-acao-redirect/next")], b"")
+    return r(302, [("Location", f"{api()}/s/missing-acao-redirect/next")], b"")
 
 
 @scenario("missing-acao-preflight-404", {"method": "PUT", "body": "x"})
@@ -199,18 +241,18 @@ def _(m, p, o):
 
 @scenario("mismatch-trailing-slash")
 def _(m, p, o):
-    return r(200, [acao(APP + "/")])
+    return r(200, [acao(app() + "/")])
 
 
 @scenario("mismatch-list-in-one-line")
 def _(m, p, o):
-    return r(200, [acao(f"{APP}, {FAR}")])
+    return r(200, [acao(f"{app()}, {far()}")])
 
 
 @scenario("mismatch-preflight", {"method": "PUT", "body": "x"})
 def _(m, p, o):
     if m == "OPTIONS":
-        return r(204, [acao(FAR), ("Access-Control-Allow-Methods", "PUT")], b"")
+        return r(204, [acao(far()), ("Access-Control-Allow-Methods", "PUT")], b"")
     return r(200, [acao()])
 
 
@@ -224,6 +266,54 @@ def _(m, p, o):
 @scenario("multiple-acao-wildcards")
 def _(m, p, o):
     return r(200, [acao("*"), acao("*")])
+
+
+# ---- header shapes: the same header sent in several fields, empty, in
+# other cases.  Over HTTP/1.1 these are separate lines; over h2 separate
+# fields; the transports.tsv of `run.py --transports all` says whether a
+# browser treats them differently.
+
+@scenario("shape-acao-empty")
+def _(m, p, o):
+    return r(200, [acao("")])
+
+
+@scenario("shape-acao-origin-then-wildcard")
+def _(m, p, o):
+    return r(200, [acao(), acao("*")])
+
+
+@scenario("shape-acac-duplicate", {"cred": True})
+def _(m, p, o):
+    return r(200, [acao(), ("Access-Control-Allow-Credentials", "true"),
+                   ("Access-Control-Allow-Credentials", "true")])
+
+
+@scenario("shape-acac-uppercase", {"cred": True})
+def _(m, p, o):
+    return r(200, [acao(), ("Access-Control-Allow-Credentials", "TRUE")])
+
+
+@scenario("shape-acac-empty", {"cred": True})
+def _(m, p, o):
+    return r(200, [acao(), ("Access-Control-Allow-Credentials", "")])
+
+
+@scenario("shape-acam-two-fields", {"method": "DELETE"})
+def _(m, p, o):
+    if m == "OPTIONS":
+        return r(204, [acao(), ("Access-Control-Allow-Methods", "PUT"),
+                       ("Access-Control-Allow-Methods", "DELETE")], b"")
+    return r(200, [acao()])
+
+
+@scenario("shape-acah-two-fields", {"headers": {"X-One": "1", "X-Two": "2"}})
+def _(m, p, o):
+    if m == "OPTIONS":
+        return r(204, [acao(), ("Access-Control-Allow-Methods", "GET"),
+                       ("Access-Control-Allow-Headers", "x-one"),
+                       ("Access-Control-Allow-Headers", "x-two")], b"")
+    return r(200, [acao()])
 
 
 # ---- CORSNotSupportingCredentials ----------------------------------------------
@@ -321,21 +411,21 @@ def _(m, p, o):
 def _(m, p, o):
     if m == "OPTIONS" and not p.endswith("/next"):
         return r(307, [acao(), ("Access-Control-Allow-Methods", "PUT"),
-                       ("Location", f"{FAR}/s/preflight-redirect-far/next")], b"")
+                       ("Location", f"{far()}/s/preflight-redirect-far/next")], b"")
     return preflight_ok("PUT") if m == "OPTIONS" else r(200, [acao("*")])
 
 
 @scenario("preflight-redirect-same-origin", {"method": "DELETE"})
 def _(m, p, o):
     if m == "OPTIONS" and not p.endswith("/next"):
-        return r(308, [acao(), ("Location", f"{API}/s/preflight-redirect-same-origin/next")], b"")
+        return r(308, [acao(), ("Location", f"{api()}/s/preflight-redirect-same-origin/next")], b"")
     return preflight_ok("DELETE") if m == "OPTIONS" else r(200, [acao()])
 
 
 @scenario("preflight-redirect-no-acao", {"method": "PUT", "body": "x"})
 def _(m, p, o):
     if m == "OPTIONS" and not p.endswith("/next"):
-        return r(307, [("Location", f"{API}/s/preflight-redirect-no-acao/next")], b"")
+        return r(307, [("Location", f"{api()}/s/preflight-redirect-no-acao/next")], b"")
     return preflight_ok("PUT") if m == "OPTIONS" else r(200, [acao()])
 
 
@@ -425,9 +515,35 @@ if (location.search.includes("auto=1")) (async () => {
 """
 
 
-def page():
+def page(transport="http"):
     calls = [{"name": s["name"], "call": s["call"]} for s in SCENARIOS.values()]
-    return (PAGE % (json.dumps(calls, indent=1), json.dumps(API), json.dumps(APP))).encode()
+    return (PAGE % (json.dumps(calls, indent=1), json.dumps(base_url(transport, "api")),
+                    json.dumps(base_url(transport, "app")))).encode()
+
+
+def route(port, method, path, origin, body, results_path):
+    """What to answer on `port`: (status, [(name, value)], body), RESET, or
+    None for a request the scenarios do not know (404).  Shared by the
+    HTTP/1.1 handler and the h2 server."""
+    transport, role = PORTS[port]
+    _current.transport = transport
+    path = path.split("?", 1)[0]
+    if role == "app" and path in ("/", "/index.html"):
+        return r(200, [("Content-Type", "text/html; charset=utf-8")], page(transport))
+    if role == "app" and path == "/results":
+        with open(results_path, "wb") as f:
+            f.write(body)
+        return r(204, [], b"")
+    if path.startswith("/s/"):
+        name = path[3:].split("/", 1)[0]
+        s = SCENARIOS.get(name)
+        if s and (role == "far" or role == s["call"].get("base", "api")):
+            res = s["respond"](method, path, origin)
+            if res == RESET:
+                return RESET
+            st, hdrs, b = res
+            return r(st, hdrs + [("Content-Type", "text/plain")], b)
+    return None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -456,26 +572,13 @@ class Handler(BaseHTTPRequestHandler):
     def handle_any(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
-        path = self.path.split("?", 1)[0]
-        port = self.server.server_port
-        method = self.command
-        if port == APP_PORT and path in ("/", "/index.html"):
-            return self.send_raw(200, [("Content-Type", "text/html; charset=utf-8")], page(), method)
-        if port == APP_PORT and path == "/results":
-            with open(self.server.results_path, "wb") as f:
-                f.write(body)
-            return self.send_raw(204, [], b"", method)
-        if path.startswith("/s/"):
-            name = path[3:].split("/", 1)[0]
-            s = SCENARIOS.get(name)
-            base = s and s["call"].get("base", "api")
-            if s and (port == FAR_PORT or port == {"api": API_PORT, "app": APP_PORT}[base]):
-                res = s["respond"](method, path, self.headers.get("Origin"))
-                if res == RESET:
-                    return self.reset()
-                st, hdrs, b = res
-                return self.send_raw(st, hdrs + [("Content-Type", "text/plain")], b, method)
-        return self.send_raw(404, [("Content-Type", "text/plain")], b"no such thing\n", method)
+        res = route(self.server.server_port, self.command, self.path, self.headers.get("Origin"),
+                    body, self.server.results_path)
+        if res == RESET:
+            return self.reset()
+        if res is None:
+            res = r(404, [("Content-Type", "text/plain")], b"no such thing\n")
+        return self.send_raw(*res, self.command)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = handle_any
 
@@ -485,14 +588,144 @@ class Handler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
 
-def serve(bind="127.0.0.1", results_path="/dev/null"):
+# ---- TLS --------------------------------------------------------------------------
+
+def make_certificate(workdir):
+    """A throw-away self-signed certificate for the three names (the browsers
+    are told to accept it: Chromium --ignore-certificate-errors, Firefox
+    acceptInsecureCerts)."""
+    key, cert = os.path.join(workdir, "server.key"), os.path.join(workdir, "server.crt")
+    if not os.path.exists(cert):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-subj", "/CN=corscope.test", "-days", "2",
+                        "-addext", "subjectAltName=" + ",".join("DNS:" + h for h in HOSTS),
+                        "-keyout", key, "-out", cert],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return cert, key
+
+
+def tls_context(workdir, alpn, keylog=None):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(*make_certificate(workdir))
+    ctx.set_alpn_protocols([alpn])
+    if keylog:
+        ctx.keylog_filename = keylog       # the server's own secrets, a cross-check of the browser's
+    return ctx
+
+
+class TLSHTTPServer(ThreadingHTTPServer):
+    """HTTP/1.1 over TLS; the handshake runs in the handler's thread."""
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        return self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+
+    def finish_request(self, request, client_address):
+        try:
+            request.do_handshake()
+        except (ssl.SSLError, OSError) as e:
+            sys.stderr.write(f"[{self.server_port}] TLS handshake failed: {e}\n")
+            return
+        super().finish_request(request, client_address)
+
+
+# ---- h2 (python3-h2, Debian's package) ---------------------------------------------
+
+def serve_h2_connection(sock, port, results_path):
+    import h2.config
+    import h2.connection
+    import h2.events
+    try:
+        sock.do_handshake()
+    except (ssl.SSLError, OSError) as e:
+        sys.stderr.write(f"[{port}] TLS handshake failed: {e}\n")
+        sock.close()
+        return
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="latin-1"))
+    conn.initiate_connection()
+    sock.sendall(conn.data_to_send())
+    streams = {}
+    try:
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                break
+            for ev in conn.receive_data(data):
+                if isinstance(ev, h2.events.RequestReceived):
+                    streams[ev.stream_id] = [dict(), b""]
+                    for k, v in ev.headers:
+                        streams[ev.stream_id][0].setdefault(k.lower(), v)
+                    if ev.stream_ended:
+                        h2_answer(conn, ev.stream_id, streams.pop(ev.stream_id), port, results_path)
+                elif isinstance(ev, h2.events.DataReceived):
+                    if ev.stream_id in streams:
+                        streams[ev.stream_id][1] += ev.data
+                    conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                elif isinstance(ev, h2.events.StreamEnded) and ev.stream_id in streams:
+                    h2_answer(conn, ev.stream_id, streams.pop(ev.stream_id), port, results_path)
+                elif isinstance(ev, h2.events.ConnectionTerminated):
+                    return
+            out = conn.data_to_send()
+            if out:
+                sock.sendall(out)
+    except (OSError, ssl.SSLError):
+        pass
+    except Exception as e:                     # a protocol error: log it, drop the connection
+        sys.stderr.write(f"[{port}] h2: {type(e).__name__}: {e}\n")
+    finally:
+        sock.close()
+
+
+def h2_answer(conn, stream_id, req, port, results_path):
+    headers, body = req
+    method, path = headers.get(":method", "GET"), headers.get(":path", "/")
+    res = route(port, method, path, headers.get("origin"), body, results_path)
+    sys.stderr.write(f"[{port}] h2 {method} {path} stream {stream_id}\n")
+    if res == RESET:                            # the h2 form of a reset: RST_STREAM
+        conn.reset_stream(stream_id)
+        return
+    if res is None:
+        res = r(404, [("Content-Type", "text/plain")], b"no such thing\n")
+    status, hdrs, data = res
+    fields = [(":status", str(status))] + [(k.lower(), v) for k, v in hdrs]
+    fields += [("content-length", str(len(data))), ("cache-control", "no-store")]
+    conn.send_headers(stream_id, fields, end_stream=(method == "HEAD" or not data))
+    if data and method != "HEAD":
+        conn.send_data(stream_id, data, end_stream=True)
+
+
+def serve_h2(port, ctx, results_path, bind):
+    lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind((bind, port))
+    lsock.listen(64)
+
+    def loop():
+        while True:
+            s, _ = lsock.accept()
+            t = ctx.wrap_socket(s, server_side=True, do_handshake_on_connect=False)
+            threading.Thread(target=serve_h2_connection, args=(t, port, results_path), daemon=True).start()
+    threading.Thread(target=loop, daemon=True).start()
+    return lsock
+
+
+def serve(bind="127.0.0.1", results_path="/dev/null", transports=("http",), workdir=None, keylog=None):
+    """Starts the servers of each transport; returns them.  TLS transports need
+    `workdir` (for the certificate); `keylog` names the server's key log."""
     servers = []
-    for port in (APP_PORT, API_PORT, FAR_PORT):
-        srv = ThreadingHTTPServer((bind, port), Handler)
-        srv.daemon_threads = True
-        srv.results_path = results_path
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
-        servers.append(srv)
+    for t in transports:
+        d = TRANSPORTS[t]
+        ctx = tls_context(workdir, d["alpn"], keylog) if d["alpn"] else None
+        for port in d["ports"]:
+            if d["alpn"] == "h2":
+                servers.append(serve_h2(port, ctx, results_path, bind))
+                continue
+            srv = (TLSHTTPServer if ctx else ThreadingHTTPServer)((bind, port), Handler)
+            srv.tls = ctx
+            srv.daemon_threads = True
+            srv.results_path = results_path
+            threading.Thread(target=srv.serve_forever, daemon=True).start()
+            servers.append(srv)
     return servers
 
 
@@ -501,8 +734,12 @@ def main():
         print(json.dumps([{"name": s["name"], "call": s["call"]} for s in SCENARIOS.values()], indent=1))
         return
     bind = sys.argv[sys.argv.index("--bind") + 1] if "--bind" in sys.argv else "127.0.0.1"
-    serve(bind)
-    print(f"serving {APP} {API} {FAR} on {bind}", flush=True)
+    transports = sys.argv[sys.argv.index("--transports") + 1].split(",") if "--transports" in sys.argv \
+        else ["http"]
+    import tempfile
+    serve(bind, transports=transports, workdir=tempfile.mkdtemp(prefix="corscope-server-"))
+    for t in transports:
+        print(f"serving {t}: " + " ".join(base_url(t, role) for role in ROLES) + f" on {bind}", flush=True)
     threading.Event().wait()
 
 
