@@ -93,7 +93,7 @@ static void usage(FILE *out)
 "                           headers, waiting requests); over it the least recently\n"
 "                           active connections are dropped (default 25165824)\n"
 "      --max-dpi-flows N    connections under protocol identification (nDPI) at\n"
-"                           once; past it a connection stays unidentified (default 1024)\n"
+"                           once; past it one stays unidentified (default 1024)\n"
 "\n"
 "  -h, --help               this help\n"
 "  -V, --version            the version\n"

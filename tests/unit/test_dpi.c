@@ -43,7 +43,8 @@ static void frame(struct cs_pipeline *p, unsigned client, bool from_server, uint
     tcp[12] = 5 << 4;
     tcp[13] = flags;
     tcp[14] = 0xfa;
-    memcpy(tcp + 20, payload, len);
+    if (len)
+        memcpy(tcp + 20, payload, len);
     frame_no++;
     struct cs_frame fr = { .number = frame_no, .ts = (cs_time_ns)frame_no * 1000000,
                            .linktype = 1, .data = f.b, .caplen = f.n, .wirelen = f.n };
