@@ -2,6 +2,7 @@
  * from ndpi_init_detection_module(ndpi_no_prefs), the flow struct is sized by
  * ndpi_detection_get_sizeof_ndpi_flow_struct() and zeroed by the caller, and
  * ndpi_detection_process_packet takes five arguments. */
+#include <malloc.h>
 #include <ndpi_api.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,41 @@ struct cs_dpi {
     struct ndpi_detection_module_struct *mod;
     uint32_t flow_size;
     bool failed;                  /* initialisation was tried and failed */
+    uint32_t max_flows;           /* flows under inspection at once (--max-dpi-flows) */
+    int64_t memory;               /* sum of the live flows' cost */
+    struct cs_dpi_stats stats;
 };
+
+/* What nDPI holds, measured rather than guessed: nDPI allocates through
+ * hooks (set_ndpi_malloc/set_ndpi_free, process-wide), which here count the
+ * bytes malloc really reserves (usable size plus its chunk header) in a
+ * per-thread running total.  The wrapper reads the total before and after
+ * each call it makes into nDPI for a flow and charges the difference to
+ * that flow, so a flow's cost is its struct plus whatever nDPI allocated
+ * inside it (TLS message buffers, server names, ...).  The total is per
+ * thread because nDPI runs on the pipeline's thread only; a lazily built
+ * table of the module (a protocol's LRU cache, allocated once, bounded) is
+ * charged to the flow that triggered it and forgotten with that flow.  The
+ * usable size is read back on free, so a block nDPI frees that did not come
+ * through the hook is harmless. */
+#define CS_MALLOC_CHUNK_OVERHEAD 8u
+static _Thread_local int64_t ndpi_live_bytes;
+
+static void *counted_malloc(size_t n)
+{
+    void *p = malloc(n);
+    if (p)
+        ndpi_live_bytes += (int64_t)(malloc_usable_size(p) + CS_MALLOC_CHUNK_OVERHEAD);
+    return p;
+}
+
+static void counted_free(void *p)
+{
+    if (!p)
+        return;
+    ndpi_live_bytes -= (int64_t)(malloc_usable_size(p) + CS_MALLOC_CHUNK_OVERHEAD);
+    free(p);
+}
 
 static bool dpi_ready(struct cs_dpi *d)
 {
@@ -24,6 +59,10 @@ static bool dpi_ready(struct cs_dpi *d)
         return true;
     if (d->failed)
         return false;
+    set_ndpi_malloc(counted_malloc);
+    set_ndpi_free(counted_free);
+    set_ndpi_flow_malloc(counted_malloc);
+    set_ndpi_flow_free(counted_free);
     /* Without nDPI's list of Tor relay addresses (1.1 MB resident, 1 ms
      * to load): a flow to a relay is then named by what it carries (TLS,
      * with its server name), which is all the summary needs. */
@@ -45,15 +84,35 @@ struct cs_dpi_flow {
     bool done;
     ndpi_protocol proto;
     struct ndpi_flow_struct *nf;
+    int64_t cost;                 /* bytes charged to this flow (see counted_malloc) */
+    int64_t mark;                 /* ndpi_live_bytes when the current call began */
 };
 
-struct cs_dpi *cs_dpi_new(char *errbuf, unsigned errlen)
+/* Brackets every call into nDPI for f: what the call allocated (or freed)
+ * is charged to f and to the run's total. */
+static void charge_begin(struct cs_dpi_flow *f)
+{
+    f->mark = ndpi_live_bytes;
+}
+
+static void charge_end(struct cs_dpi *d, struct cs_dpi_flow *f)
+{
+    int64_t delta = ndpi_live_bytes - f->mark;
+    f->cost += delta;
+    d->memory += delta;
+    d->stats.memory = d->memory > 0 ? (uint64_t)d->memory : 0;
+    if (d->stats.memory > d->stats.max_memory)
+        d->stats.max_memory = d->stats.memory;
+}
+
+struct cs_dpi *cs_dpi_new(uint32_t max_flows, char *errbuf, unsigned errlen)
 {
     struct cs_dpi *d = calloc(1, sizeof(*d));
     if (!d) {
         snprintf(errbuf, errlen, "out of memory");
         return NULL;
     }
+    d->max_flows = max_flows;
     return d;
 }
 
@@ -68,16 +127,27 @@ void cs_dpi_free(struct cs_dpi *d)
 
 struct cs_dpi_flow *cs_dpi_flow_new(struct cs_dpi *d)
 {
-    if (!dpi_ready(d))
-        return NULL;
-    struct cs_dpi_flow *f = calloc(1, sizeof(*f));
-    if (!f)
-        return NULL;
-    f->nf = calloc(1, d->flow_size);
-    if (!f->nf) {
-        free(f);
+    if (d->stats.inspecting >= d->max_flows) {
+        d->stats.limit_hits++;
         return NULL;
     }
+    if (!dpi_ready(d))
+        return NULL;
+    int64_t mark = ndpi_live_bytes;
+    struct cs_dpi_flow *f = counted_malloc(sizeof(*f));
+    if (!f)
+        return NULL;
+    memset(f, 0, sizeof(*f));
+    f->nf = counted_malloc(d->flow_size);
+    if (!f->nf) {
+        counted_free(f);
+        return NULL;
+    }
+    memset(f->nf, 0, d->flow_size);
+    f->mark = mark;
+    charge_end(d, f);
+    if (++d->stats.inspecting > d->stats.max_inspecting)
+        d->stats.max_inspecting = d->stats.inspecting;
     return f;
 }
 
@@ -89,8 +159,10 @@ bool cs_dpi_flow_packet(struct cs_dpi *d, struct cs_dpi_flow *f,
     if (l3 && l3_len > 0) {
         if (l3_len > 0xffff)
             l3_len = 0xffff;
+        charge_begin(f);
         f->proto = ndpi_detection_process_packet(d->mod, f->nf, l3, (unsigned short)l3_len,
                                                  (uint64_t)(ts / 1000000));
+        charge_end(d, f);
         f->packets++;
     }
     if (f->proto.app_protocol != NDPI_PROTOCOL_UNKNOWN ||
@@ -106,7 +178,9 @@ void cs_dpi_flow_result(struct cs_dpi *d, struct cs_dpi_flow *f, struct cs_dpi_r
     ndpi_protocol p = f->proto;
     if (p.app_protocol == NDPI_PROTOCOL_UNKNOWN && p.master_protocol == NDPI_PROTOCOL_UNKNOWN) {
         uint8_t guessed = 0;
+        charge_begin(f);
         p = ndpi_detection_giveup(d->mod, f->nf, 1, &guessed);
+        charge_end(d, f);
         out->guessed = guessed != 0;
     }
     /* The master protocol is the wire protocol (TLS for "TLS.Google"). */
@@ -120,12 +194,21 @@ void cs_dpi_flow_result(struct cs_dpi *d, struct cs_dpi_flow *f, struct cs_dpi_r
     out->sni[n] = '\0';
 }
 
-void cs_dpi_flow_free(struct cs_dpi_flow *f)
+/* The flow's whole charge is returned, whatever the frees below measure:
+ * what nDPI keeps past the flow (a module cache) is fixed overhead. */
+void cs_dpi_flow_free(struct cs_dpi *d, struct cs_dpi_flow *f)
 {
     if (!f)
         return;
-    if (f->nf)
-        ndpi_free_flow_data(f->nf);
-    free(f->nf);
-    free(f);
+    d->memory -= f->cost;
+    d->stats.memory = d->memory > 0 ? (uint64_t)d->memory : 0;
+    d->stats.inspecting--;
+    ndpi_free_flow_data(f->nf);
+    counted_free(f->nf);
+    counted_free(f);
+}
+
+const struct cs_dpi_stats *cs_dpi_stats(const struct cs_dpi *d)
+{
+    return &d->stats;
 }

@@ -2,9 +2,14 @@
  * the summary can say "2 TLS flows (SNI api.example.com) not analyzable"
  * instead of staying silent.
  *
- * One detection module per run; one small detection state per flow, kept only
+ * One detection module per run; one detection state per flow, kept only
  * until nDPI decides (or CS_DPI_MAX_PACKETS packets have been offered), then
- * freed: nDPI costs ~0.8 µs a packet, so it never sees an HTTP flow's bulk. */
+ * freed: nDPI costs ~0.8 µs a packet, so it never sees an HTTP flow's bulk.
+ * A flow's state is its nDPI flow struct plus what nDPI allocates inside
+ * it, measured through nDPI's allocation hooks (cs_dpi_stats().memory: the
+ * pipeline counts it in --max-memory).  At most --max-dpi-flows flows are
+ * under inspection at once; past that a flow is not inspected (it stays
+ * "Unknown") and the refusal is counted in limit_hits. */
 #ifndef CS_DPI_H
 #define CS_DPI_H
 
@@ -19,6 +24,14 @@
 struct cs_dpi;
 struct cs_dpi_flow;
 
+struct cs_dpi_stats {
+    uint64_t inspecting;          /* flows with detection state now */
+    uint64_t max_inspecting;      /* the most at once */
+    uint64_t limit_hits;          /* flows not inspected: --max-dpi-flows were already */
+    uint64_t memory;              /* bytes of detection state held now (all flows) */
+    uint64_t max_memory;          /* the most at once */
+};
+
 struct cs_dpi_result {
     char name[CS_DPI_NAME_LEN];   /* "TLS", "SSH", "HTTP", "Unknown", ... */
     char sni[CS_DPI_SNI_LEN];     /* TLS/QUIC server name or HTTP host, "" if none */
@@ -26,11 +39,14 @@ struct cs_dpi_result {
 };
 
 /* NULL only when out of memory (errbuf says why).  nDPI itself is set up on
- * the first cs_dpi_flow_new(), which returns NULL if that fails. */
-struct cs_dpi *cs_dpi_new(char *errbuf, unsigned errlen);
+ * the first cs_dpi_flow_new(), which returns NULL if that fails.  max_flows:
+ * flows under inspection at once (--max-dpi-flows). */
+struct cs_dpi *cs_dpi_new(uint32_t max_flows, char *errbuf, unsigned errlen);
 void cs_dpi_free(struct cs_dpi *d);
 
-/* Per-flow state; NULL on allocation failure (the flow stays unidentified). */
+/* Per-flow state; NULL when max_flows flows are under inspection already
+ * (counted in limit_hits) or on allocation failure: the flow then stays
+ * unidentified. */
 struct cs_dpi_flow *cs_dpi_flow_new(struct cs_dpi *d);
 
 /* Offers one packet (from its IP header on).  Returns true once the protocol
@@ -43,6 +59,9 @@ bool cs_dpi_flow_packet(struct cs_dpi *d, struct cs_dpi_flow *f,
 void cs_dpi_flow_result(struct cs_dpi *d, struct cs_dpi_flow *f,
                         struct cs_dpi_result *out);
 
-void cs_dpi_flow_free(struct cs_dpi_flow *f);
+/* Frees f's state (NULL is fine) and takes its cost off the total. */
+void cs_dpi_flow_free(struct cs_dpi *d, struct cs_dpi_flow *f);
+
+const struct cs_dpi_stats *cs_dpi_stats(const struct cs_dpi *d);
 
 #endif

@@ -12,5 +12,6 @@ void cs_limits_default(struct cs_limits *l)
     l->max_uri_bytes = CS_DEFAULT_MAX_URI_BYTES;
     l->max_ipfrag_bytes = CS_DEFAULT_MAX_IPFRAG_BYTES;
     l->ipfrag_timeout_s = CS_DEFAULT_IPFRAG_TIMEOUT_S;
+    l->max_dpi_flows = CS_DEFAULT_MAX_DPI_FLOWS;
     l->max_memory = CS_DEFAULT_MAX_MEMORY;
 }

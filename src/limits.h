@@ -20,10 +20,12 @@
 #define CS_DEFAULT_MAX_URI_BYTES        8192u       /* --max-uri (longer URIs are cut, counted) */
 #define CS_DEFAULT_MAX_IPFRAG_BYTES     (2u * 1024u * 1024u) /* held IP fragments, all datagrams */
 #define CS_DEFAULT_IPFRAG_TIMEOUT_S     30u
+#define CS_DEFAULT_MAX_DPI_FLOWS        1024u       /* --max-dpi-flows: connections under nDPI inspection at once */
 #define CS_DEFAULT_MAX_MEMORY           (24u * 1024u * 1024u) /* --max-memory: traffic state, see below */
 /* What --max-memory counts: each tracked connection at CS_FLOW_MEMORY_COST
  * (its flow, reassembly and HTTP state), plus the out-of-order bytes held,
- * plus the HTTP header buffers and requests waiting for their responses.
+ * plus the HTTP header buffers and requests waiting for their responses,
+ * plus nDPI's state of the connections under inspection (measured, dpi.c).
  * Over budget, the least recently active connections are dropped. */
 #define CS_FLOW_MEMORY_COST             1024u
 
@@ -38,6 +40,7 @@ struct cs_limits {
     uint32_t max_uri_bytes;
     uint32_t max_ipfrag_bytes;
     uint32_t ipfrag_timeout_s;
+    uint32_t max_dpi_flows;
     size_t   max_memory;
 };
 

@@ -92,6 +92,8 @@ static void usage(FILE *out)
 "      --max-memory BYTES   traffic state held (connections, out-of-order data,\n"
 "                           headers, waiting requests); over it the least recently\n"
 "                           active connections are dropped (default 25165824)\n"
+"      --max-dpi-flows N    connections under protocol identification (nDPI) at\n"
+"                           once; past it one stays unidentified (default 1024)\n"
 "\n"
 "  -h, --help               this help\n"
 "  -V, --version            the version\n"
@@ -105,6 +107,7 @@ enum {
     OPT_COLOR = 256, OPT_FAIL_ON_BLOCKED, OPT_MAX_FLOWS, OPT_IDLE_TIMEOUT,
     OPT_MAX_HELD_PER_FLOW, OPT_MAX_HELD_TOTAL, OPT_MAX_HEADER_BYTES,
     OPT_MAX_HEADER_LINES, OPT_MAX_PIPELINE, OPT_MAX_URI, OPT_MAX_MEMORY, OPT_IMMEDIATE,
+    OPT_MAX_DPI_FLOWS,
 };
 
 static const struct option long_options[] = {
@@ -133,6 +136,7 @@ static const struct option long_options[] = {
     { "max-pipeline", required_argument, NULL, OPT_MAX_PIPELINE },
     { "max-uri", required_argument, NULL, OPT_MAX_URI },
     { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
+    { "max-dpi-flows", required_argument, NULL, OPT_MAX_DPI_FLOWS },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -315,6 +319,9 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
         case OPT_MAX_MEMORY:
             if (!parse_u32("--max-memory", optarg, 1u << 20, UINT32_MAX, &v32)) return EXIT_USAGE;
             limits->max_memory = v32;
+            break;
+        case OPT_MAX_DPI_FLOWS:
+            if (!parse_u32("--max-dpi-flows", optarg, 1, 1u << 26, &limits->max_dpi_flows)) return EXIT_USAGE;
             break;
         case OPT_MAX_URI:
             if (!parse_u32("--max-uri", optarg, 16, 1u << 24, &limits->max_uri_bytes)) return EXIT_USAGE;

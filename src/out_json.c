@@ -186,6 +186,7 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
     num(out, "uri", h->uri_cap_hits);
     num(out, "pipeline", h->pipeline_cap_hits);
     num(out, "ip_fragments", d->frag_dropped);
+    num(out, "dpi_flows", cs_pipeline_dpi_stats(s->pipeline)->limit_hits);
     putc('}', out);
 
     fputs(",\"cors\":{", out);

@@ -5,7 +5,9 @@
  *             -- otherwise (both directions spoke) --> OTHER (nDPI names it)
  *
  * nDPI only sees the packets of flows that do not start like HTTP, and only
- * until it decides, so HTTP traffic never pays for it. */
+ * until it decides (or gives up), so HTTP traffic never pays for it; its
+ * state is freed at that moment, counts in --max-memory while it lives, and
+ * at most --max-dpi-flows flows hold it at once (dpi.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,7 +105,7 @@ static void become_http(struct flow_app *app)
     app->info.is_http = true;
     app->http = cs_http_conn_new(&app->pipe->limits, &app->pipe->http_stats, on_txn, app);
     if (app->dpi) {
-        cs_dpi_flow_free(app->dpi);
+        cs_dpi_flow_free(app->pipe->dpi, app->dpi);
         app->dpi = NULL;
     }
 }
@@ -115,7 +117,7 @@ static void dpi_conclude(struct cs_pipeline *p, struct flow_app *app)
     app->dpi_done = true;
     if (app->dpi) {
         cs_dpi_flow_result(p->dpi, app->dpi, &app->info.proto);
-        cs_dpi_flow_free(app->dpi);
+        cs_dpi_flow_free(p->dpi, app->dpi);
         app->dpi = NULL;
     } else {
         snprintf(app->info.proto.name, sizeof(app->info.proto.name), "Unknown");
@@ -140,11 +142,19 @@ static void on_packet(void *ctx, struct cs_flow *f, int dir, const struct cs_seg
             ((dir == CS_DIR_C2S && cs_http_looks_like_request(s->payload, s->payload_len) != 0) ||
              (dir == CS_DIR_S2C && cs_http_looks_like_response(s->payload, s->payload_len) != 0)))
             return;
+        /* None: --max-dpi-flows are under inspection (counted) or memory
+         * ran out.  The flow is then not inspected: "Unknown". */
         app->dpi = cs_dpi_flow_new(p->dpi);
-        if (!app->dpi)
+        if (!app->dpi) {
+            dpi_conclude(p, app);
             return;
+        }
     }
-    if (cs_dpi_flow_packet(p->dpi, app->dpi, s->l3, s->l3_len, s->ts) && app->kind == APP_OTHER)
+    /* The verdict is taken, and the state freed, the moment nDPI decides or
+     * gives up, even while the flow may still prove HTTP (the verdict then
+     * goes unused): the result would be the same later, since nDPI sees no
+     * more packets of the flow. */
+    if (cs_dpi_flow_packet(p->dpi, app->dpi, s->l3, s->l3_len, s->ts))
         dpi_conclude(p, app);
 }
 
@@ -298,7 +308,7 @@ static void on_end(void *ctx, struct cs_flow *f, enum cs_flow_end why)
         p->hooks.on_flow_end(p->hook_ctx, f, why, app ? &app->info : &nothing_seen);
     if (!app)
         return;
-    cs_dpi_flow_free(app->dpi);
+    cs_dpi_flow_free(p->dpi, app->dpi);
     held_free(app);
     free(app);
     f->app = NULL;
@@ -322,7 +332,7 @@ struct cs_pipeline *cs_pipeline_new(const struct cs_limits *limits,
     };
     p->decoder = cs_decoder_new(limits);
     p->flows = cs_flow_table_new(limits, &cb, p);
-    p->dpi = cs_dpi_new(errbuf, errlen);   /* optional: without it flows are "Unknown" */
+    p->dpi = cs_dpi_new(limits->max_dpi_flows, errbuf, errlen);   /* optional: without it flows are "Unknown" */
     if (!p->decoder || !p->flows) {
         snprintf(errbuf, errlen, "out of memory");
         cs_pipeline_free(p);
@@ -335,7 +345,8 @@ struct cs_pipeline *cs_pipeline_new(const struct cs_limits *limits,
 static uint64_t held_memory(const struct cs_pipeline *p)
 {
     return cs_flow_table_stats(p->flows)->active * CS_FLOW_MEMORY_COST +
-           cs_flow_table_held_bytes(p->flows) + p->http_stats.held_bytes + p->undecided_bytes;
+           cs_flow_table_held_bytes(p->flows) + p->http_stats.held_bytes + p->undecided_bytes +
+           (p->dpi ? cs_dpi_stats(p->dpi)->memory : 0);
 }
 
 /* Frames fed together: decoded, hashed and prefetched a group at a time
@@ -439,3 +450,8 @@ const struct cs_decode_stats *cs_pipeline_decode_stats(const struct cs_pipeline 
 const struct cs_flow_stats *cs_pipeline_flow_stats(const struct cs_pipeline *p) { return cs_flow_table_stats(p->flows); }
 const struct cs_reasm_stats *cs_pipeline_reasm_stats(const struct cs_pipeline *p) { return cs_flow_table_reasm_stats(p->flows); }
 const struct cs_http_stats *cs_pipeline_http_stats(const struct cs_pipeline *p) { return &p->http_stats; }
+const struct cs_dpi_stats *cs_pipeline_dpi_stats(const struct cs_pipeline *p)
+{
+    static const struct cs_dpi_stats none;   /* no detection module */
+    return p->dpi ? cs_dpi_stats(p->dpi) : &none;
+}

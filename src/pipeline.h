@@ -78,5 +78,6 @@ const struct cs_decode_stats *cs_pipeline_decode_stats(const struct cs_pipeline 
 const struct cs_flow_stats *cs_pipeline_flow_stats(const struct cs_pipeline *p);
 const struct cs_reasm_stats *cs_pipeline_reasm_stats(const struct cs_pipeline *p);
 const struct cs_http_stats *cs_pipeline_http_stats(const struct cs_pipeline *p);
+const struct cs_dpi_stats *cs_pipeline_dpi_stats(const struct cs_pipeline *p);
 
 #endif
