@@ -398,7 +398,7 @@ static int keep_body(uint8_t type)
 static void hs_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p, size_t n)
 {
     struct hs_asm *h = &c->d[dir].hs;
-    while (n > 0 && c->state != CS_TLS_STATE_FAILED) {
+    while (n > 0 && !c->d[dir].failed) {
         if (h->hdr_len < 4) {
             h->hdr[h->hdr_len++] = *p++;
             n--;
