@@ -28,6 +28,11 @@
  * plus nDPI's state of the connections under inspection (measured, dpi.c).
  * Over budget, the least recently active connections are dropped. */
 #define CS_FLOW_MEMORY_COST             1024u
+/* TLS with a key log (tls_keylog.c, tls_conn.c; CLI options come with the
+ * pipeline wiring): the key table's memory, and the records one connection
+ * may hold while it waits for its key to appear in the key log. */
+#define CS_DEFAULT_KEYLOG_MAX_BYTES     (4u * 1024u * 1024u)
+#define CS_DEFAULT_TLS_MAX_HELD_BYTES   (64u * 1024u)
 
 struct cs_limits {
     uint32_t max_flows;

@@ -1,0 +1,904 @@
+/* One passively observed TLS connection: record framing, handshake
+ * tracking, key selection, decryption, late keys and resynchronisation.
+ * See tls_conn.h for the contract; the cryptography is in tls_keys.c and
+ * the message parsers in tls_hs.c. */
+#include "tls_conn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tls_hs.h"
+#include "tls_keys.h"
+
+/* RFC 8446 5.1 / RFC 5246 6.2.1: ContentType. */
+enum { CT_CCS = 20, CT_ALERT = 21, CT_HANDSHAKE = 22, CT_APPDATA = 23, CT_HEARTBEAT = 24 };
+
+/* Which keys protect a direction's records now (TLS 1.3 changes them
+ * during the handshake; TLS 1.2 has one change, at ChangeCipherSpec). */
+enum epoch { EP_PLAIN, EP_EARLY, EP_HANDSHAKE, EP_APP };
+
+/* What the record just processed asks for once it is done (RFC 8446 5.1:
+ * key changes happen at record boundaries). */
+enum pending { PEND_NONE, PEND_TO_HANDSHAKE, PEND_TO_APP, PEND_KEY_UPDATE };
+
+/* Reassembly of handshake messages across records (RFC 8446 5.1 lets a
+ * message span records and a record carry several). */
+struct hs_asm {
+    uint8_t hdr[4];
+    uint8_t hdr_len;
+    uint32_t msg_len;
+    uint32_t got;
+    uint8_t keep;          /* body is being buffered (a message we read) */
+    uint8_t *buf;
+};
+
+struct dir {
+    uint8_t *rec;              /* a record split across pieces (5 + CS_TLS_MAX_CIPHERTEXT) */
+    size_t rec_len;
+    uint64_t rec_frame_first;
+    struct hs_asm hs;
+    enum epoch epoch;
+    struct cs_tls_cipher cipher;
+    enum pending pending;
+    uint8_t closed;            /* close_notify seen */
+    uint8_t ccs;               /* TLS 1.2 ChangeCipherSpec seen */
+    uint8_t dropping;          /* held-record budget exhausted: drop the rest of this direction */
+    uint32_t held;             /* entries of this direction in the held queue */
+    struct held *marker;       /* the queue's dropped-records marker of this direction */
+    uint32_t uncertain;        /* records possibly missed: try further sequence numbers */
+    enum cs_tls_reason failed;
+    /* resynchronisation scan after a gap */
+    uint8_t resync;
+    uint8_t *scan;
+    size_t scan_len, scan_pos;
+    uint32_t candidates;
+    uint64_t scan_frame;
+};
+
+/* A record held until its key is known, or a marker for dropped ones. */
+struct held {
+    struct held *next;
+    enum cs_tls_dir dir;
+    uint64_t frame_first, frame_last;
+    int64_t ts;
+    uint32_t dropped;          /* a marker: this many records of dir were dropped here */
+    size_t len;
+    uint8_t rec[];
+};
+
+struct cs_tls_conn {
+    const struct cs_tls_keylog *kl;
+    cs_tls_sink sink;
+    void *sink_ctx;
+    struct dir d[2];
+    uint8_t *plain;            /* decryption output, CS_TLS_MAX_CIPHERTEXT */
+    struct held *held_head, *held_tail;
+    size_t held_bytes, max_held;
+    uint8_t draining;
+
+    uint8_t seen_any, have_ch, have_sh, keys_ready, hrr, saw_certificate, abbreviated;
+    enum cs_tls_state state;
+    enum cs_tls_reason reason;
+    uint64_t keylog_generation;  /* generation at the last failed lookup */
+    struct cs_tls_client_hello ch;
+    struct cs_tls_server_hello sh;
+    const struct cs_tls_suite *suite;
+    char alpn[CS_TLS_ALPN_MAX];
+    struct cs_tls_counters n;
+};
+
+static const char *const reason_names[] = {
+    "none", "not-tls", "unsupported-version", "unsupported-suite", "bad-handshake",
+    "handshake-gap", "key-incomplete", "auth-failed", "gap", "renegotiation", "internal",
+};
+
+const char *cs_tls_reason_name(enum cs_tls_reason r)
+{
+    return (unsigned)r < sizeof reason_names / sizeof reason_names[0] ? reason_names[r] : "?";
+}
+
+const char *cs_tls_state_name(enum cs_tls_state s)
+{
+    static const char *const names[] = { "handshake", "no-key", "decrypting", "failed" };
+    return (unsigned)s < 4 ? names[s] : "?";
+}
+
+struct cs_tls_conn *cs_tls_conn_new(const struct cs_tls_keylog *kl, size_t max_held_bytes,
+                                    cs_tls_sink sink, void *sink_ctx)
+{
+    struct cs_tls_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->kl = kl;
+    c->sink = sink;
+    c->sink_ctx = sink_ctx;
+    c->max_held = max_held_bytes;
+    return c;
+}
+
+static void free_held(struct cs_tls_conn *c)
+{
+    for (struct held *h = c->held_head, *next; h; h = next) {
+        next = h->next;
+        free(h);
+    }
+    c->held_head = c->held_tail = NULL;
+    c->held_bytes = 0;
+}
+
+void cs_tls_conn_free(struct cs_tls_conn *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < 2; i++) {
+        free(c->d[i].rec);
+        free(c->d[i].hs.buf);
+        free(c->d[i].scan);
+        cs_tls_cipher_clear(&c->d[i].cipher);
+    }
+    free(c->plain);
+    free_held(c);
+    free(c);
+}
+
+static void emit(struct cs_tls_conn *c, enum cs_tls_event_kind kind, enum cs_tls_dir dir,
+                 const uint8_t *data, size_t len, uint64_t f0, uint64_t f1, int64_t ts, int early)
+{
+    struct cs_tls_event ev = { kind, dir, data, len, f0, f1, ts, (uint8_t)early };
+    if (c->sink)
+        c->sink(c->sink_ctx, &ev);
+}
+
+/* The whole connection fails (handshake problems: nothing will decrypt). */
+static void fail_conn(struct cs_tls_conn *c, enum cs_tls_reason r)
+{
+    if (c->state != CS_TLS_STATE_FAILED) {
+        c->state = CS_TLS_STATE_FAILED;
+        c->reason = r;
+    }
+    for (int i = 0; i < 2; i++)
+        if (!c->d[i].failed)
+            c->d[i].failed = r;
+}
+
+/* One direction becomes undecryptable; downstream learns of it as a gap. */
+static void fail_dir(struct cs_tls_conn *c, enum cs_tls_dir dir, enum cs_tls_reason r,
+                     uint64_t frame, int64_t ts)
+{
+    struct dir *D = &c->d[dir];
+    if (D->failed)
+        return;
+    D->failed = r;
+    if (c->state != CS_TLS_STATE_FAILED) {
+        c->state = CS_TLS_STATE_FAILED;
+        c->reason = r;
+    }
+    free(D->scan);
+    D->scan = NULL;
+    D->resync = 0;
+    emit(c, CS_TLS_EV_GAP, dir, NULL, 0, frame, frame, ts, 0);
+}
+
+/* ---- keys ------------------------------------------------------------ */
+
+static const uint8_t *secret_of(const struct cs_tls_secrets *s, enum cs_tls_secret_kind k, size_t want)
+{
+    return s && (s->have & (1u << k)) && s->len[k] == want ? s->secret[k] : NULL;
+}
+
+/* Sets up the read keys once the ServerHello is known and the key log has
+ * the secrets.  Returns 1 when keys are ready. */
+static int try_keys(struct cs_tls_conn *c)
+{
+    if (c->keys_ready)
+        return 1;
+    if (!c->have_sh || c->state == CS_TLS_STATE_FAILED || !c->kl)
+        return 0;
+    struct cs_tls_keylog_stats st;
+    cs_tls_keylog_get_stats(c->kl, &st);
+    c->keylog_generation = st.generation;
+    const struct cs_tls_secrets *s = cs_tls_keylog_find(c->kl, c->ch.random);
+    const struct cs_tls_suite *su = c->suite;
+    if (su->tls13) {
+        const uint8_t *chs = secret_of(s, CS_TLS_SECRET_CLIENT_HS, su->hash_len);
+        const uint8_t *shs = secret_of(s, CS_TLS_SECRET_SERVER_HS, su->hash_len);
+        const uint8_t *early = secret_of(s, CS_TLS_SECRET_CLIENT_EARLY, su->hash_len);
+        if (!chs || !shs) {
+            c->state = CS_TLS_STATE_NO_KEY;
+            return 0;
+        }
+        struct dir *C = &c->d[CS_TLS_FROM_CLIENT];
+        int r = cs_tls13_cipher_keys(&c->d[CS_TLS_FROM_SERVER].cipher, su, shs, su->hash_len);
+        if (C->epoch == EP_EARLY && early)
+            r |= cs_tls13_cipher_keys(&C->cipher, su, early, su->hash_len);
+        else {
+            C->epoch = EP_HANDSHAKE;
+            r |= cs_tls13_cipher_keys(&C->cipher, su, chs, su->hash_len);
+        }
+        if (r) {
+            fail_conn(c, CS_TLS_REASON_INTERNAL);
+            return 0;
+        }
+    } else {
+        const uint8_t *ms = secret_of(s, CS_TLS_SECRET_MASTER, 48);
+        if (!ms) {
+            c->state = CS_TLS_STATE_NO_KEY;
+            return 0;
+        }
+        if (cs_tls12_cipher_keys(&c->d[0].cipher, &c->d[1].cipher, su, ms, c->ch.random,
+                                 c->sh.random, c->sh.encrypt_then_mac)) {
+            fail_conn(c, CS_TLS_REASON_INTERNAL);
+            return 0;
+        }
+    }
+    c->keys_ready = 1;
+    c->state = CS_TLS_STATE_DECRYPTING;
+    return 1;
+}
+
+/* The keys a TLS 1.3 direction moves to next: early -> handshake,
+ * handshake -> application (the _0 secret), application -> KeyUpdate. */
+static int next_cipher(struct cs_tls_conn *c, enum cs_tls_dir dir, enum epoch from,
+                       struct cs_tls_cipher *out)
+{
+    const struct cs_tls_suite *su = c->suite;
+    const struct cs_tls_secrets *s = cs_tls_keylog_find(c->kl, c->ch.random);
+    int client = dir == CS_TLS_FROM_CLIENT;
+    const uint8_t *secret = NULL;
+    if (from == EP_EARLY)
+        secret = secret_of(s, CS_TLS_SECRET_CLIENT_HS, su->hash_len);
+    else if (from == EP_HANDSHAKE)
+        secret = secret_of(s, client ? CS_TLS_SECRET_CLIENT_AP0 : CS_TLS_SECRET_SERVER_AP0, su->hash_len);
+    else if (from == EP_APP) {
+        memset(out, 0, sizeof *out);
+        if (cs_tls13_cipher_keys(out, su, c->d[dir].cipher.secret, c->d[dir].cipher.secret_len) ||
+            cs_tls13_cipher_update(out)) {
+            cs_tls_cipher_clear(out);
+            return -1;
+        }
+        return 0;
+    }
+    memset(out, 0, sizeof *out);
+    if (!secret)
+        return -1;
+    if (cs_tls13_cipher_keys(out, su, secret, su->hash_len)) {
+        cs_tls_cipher_clear(out);
+        return -1;
+    }
+    return 0;
+}
+
+static enum epoch epoch_after(enum epoch e) { return e == EP_EARLY ? EP_HANDSHAKE : EP_APP; }
+
+/* Applies the key change the last record asked for. */
+static void apply_pending(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t frame, int64_t ts)
+{
+    struct dir *D = &c->d[dir];
+    enum pending p = D->pending;
+    D->pending = PEND_NONE;
+    if (p == PEND_NONE || D->failed)
+        return;
+    struct cs_tls_cipher next;
+    if (next_cipher(c, dir, D->epoch, &next)) {
+        fail_dir(c, dir, CS_TLS_REASON_KEY_INCOMPLETE, frame, ts);
+        return;
+    }
+    cs_tls_cipher_clear(&D->cipher);
+    D->cipher = next;
+    if (p == PEND_KEY_UPDATE)
+        c->n.key_updates++;
+    else
+        D->epoch = epoch_after(D->epoch);
+}
+
+/* ---- handshake ------------------------------------------------------- */
+
+static void on_client_hello(struct cs_tls_conn *c, const uint8_t *body, size_t len)
+{
+    struct cs_tls_client_hello ch;
+    if (cs_tls_parse_client_hello(body, len, &ch)) {
+        fail_conn(c, CS_TLS_REASON_BAD_HANDSHAKE);
+        return;
+    }
+    if (c->have_ch)
+        return; /* the second ClientHello after a HelloRetryRequest keeps the random */
+    c->ch = ch;
+    c->have_ch = 1;
+}
+
+static void on_server_hello(struct cs_tls_conn *c, const uint8_t *body, size_t len)
+{
+    struct cs_tls_server_hello sh;
+    if (!c->have_ch || cs_tls_parse_server_hello(body, len, &sh)) {
+        fail_conn(c, CS_TLS_REASON_BAD_HANDSHAKE);
+        return;
+    }
+    if (sh.hello_retry_request) {
+        c->hrr = 1;   /* RFC 8446 4.1.4: a second ClientHello and ServerHello follow */
+        return;
+    }
+    if (c->have_sh) {
+        fail_conn(c, CS_TLS_REASON_RENEGOTIATION);
+        return;
+    }
+    c->sh = sh;
+    c->have_sh = 1;
+    if (sh.version != CS_TLS_VERSION_12 && sh.version != CS_TLS_VERSION_13) {
+        fail_conn(c, CS_TLS_REASON_UNSUPPORTED_VERSION);
+        return;
+    }
+    c->suite = cs_tls_suite_find(sh.cipher_suite);
+    if (!c->suite || (c->suite->tls13 != (sh.version == CS_TLS_VERSION_13))) {
+        c->suite = NULL;
+        fail_conn(c, CS_TLS_REASON_UNSUPPORTED_SUITE);
+        return;
+    }
+    if (sh.version == CS_TLS_VERSION_13) {
+        /* RFC 8446 2: everything after the ServerHello is encrypted, the
+         * client's records first with the 0-RTT keys when it sent early data. */
+        c->d[CS_TLS_FROM_SERVER].epoch = EP_HANDSHAKE;
+        c->d[CS_TLS_FROM_CLIENT].epoch = c->ch.offers_early_data ? EP_EARLY : EP_HANDSHAKE;
+    } else {
+        memcpy(c->alpn, sh.alpn, sizeof c->alpn); /* RFC 7301 3.1: 1.2 answers in the ServerHello */
+    }
+    try_keys(c);
+}
+
+/* One complete handshake message of direction dir. */
+static void on_handshake_message(struct cs_tls_conn *c, enum cs_tls_dir dir, uint8_t type,
+                                 const uint8_t *body, size_t len)
+{
+    struct dir *D = &c->d[dir];
+    int tls13 = c->suite && c->suite->tls13;
+    switch (type) {
+    case CS_TLS_HS_CLIENT_HELLO:
+        if (dir == CS_TLS_FROM_CLIENT && D->epoch == EP_PLAIN)
+            on_client_hello(c, body, len);
+        else if (!tls13 && D->epoch == EP_PLAIN)
+            fail_conn(c, CS_TLS_REASON_BAD_HANDSHAKE);
+        break; /* an encrypted ClientHello in 1.2 is renegotiation: caught at its CCS */
+    case CS_TLS_HS_SERVER_HELLO:
+        if (dir == CS_TLS_FROM_SERVER && D->epoch == EP_PLAIN)
+            on_server_hello(c, body, len);
+        break;
+    case CS_TLS_HS_ENCRYPTED_EXTENSIONS:
+        if (tls13 && dir == CS_TLS_FROM_SERVER) {
+            uint8_t early;
+            if (cs_tls_parse_encrypted_extensions(body, len, c->alpn, &early))
+                c->n.malformed_records++;
+        }
+        break;
+    case 11: /* Certificate: a full handshake, not a resumption */
+        if (dir == CS_TLS_FROM_SERVER)
+            c->saw_certificate = 1;
+        break;
+    case CS_TLS_HS_END_OF_EARLY_DATA:
+        if (tls13 && D->epoch == EP_EARLY)
+            D->pending = PEND_TO_HANDSHAKE;
+        break;
+    case CS_TLS_HS_FINISHED:
+        if (tls13 && D->epoch == EP_HANDSHAKE)
+            D->pending = PEND_TO_APP;
+        break;
+    case CS_TLS_HS_KEY_UPDATE:
+        if (tls13 && D->epoch == EP_APP)
+            D->pending = PEND_KEY_UPDATE;
+        break;
+    }
+}
+
+static int keep_body(uint8_t type)
+{
+    return type == CS_TLS_HS_CLIENT_HELLO || type == CS_TLS_HS_SERVER_HELLO ||
+           type == CS_TLS_HS_ENCRYPTED_EXTENSIONS;
+}
+
+/* Feeds handshake-record content (plain or decrypted) into the message
+ * reassembler; complete messages go to on_handshake_message(). */
+static void hs_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p, size_t n)
+{
+    struct hs_asm *h = &c->d[dir].hs;
+    while (n > 0 && !c->d[dir].failed) {
+        if (h->hdr_len < 4) {
+            h->hdr[h->hdr_len++] = *p++;
+            n--;
+            if (h->hdr_len < 4)
+                continue;
+            h->msg_len = (uint32_t)h->hdr[1] << 16 | (uint32_t)h->hdr[2] << 8 | h->hdr[3];
+            h->got = 0;
+            h->keep = (uint8_t)keep_body(h->hdr[0]);
+            if (h->keep && h->msg_len > CS_TLS_MAX_HS_MESSAGE) {
+                fail_conn(c, CS_TLS_REASON_BAD_HANDSHAKE);
+                return;
+            }
+            if (h->keep && !h->buf && !(h->buf = malloc(CS_TLS_MAX_HS_MESSAGE))) {
+                fail_conn(c, CS_TLS_REASON_INTERNAL);
+                return;
+            }
+        }
+        size_t take = h->msg_len - h->got;
+        if (take > n)
+            take = n;
+        if (h->keep)
+            memcpy(h->buf + h->got, p, take);
+        h->got += (uint32_t)take;
+        p += take;
+        n -= take;
+        if (h->got == h->msg_len) {
+            h->hdr_len = 0;
+            on_handshake_message(c, dir, h->hdr[0], h->keep ? h->buf : NULL, h->msg_len);
+        }
+    }
+}
+
+/* ---- records --------------------------------------------------------- */
+
+static void on_alert(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p, size_t n,
+                     uint64_t frame, int64_t ts)
+{
+    c->n.alerts++;
+    /* RFC 8446 6 / RFC 5246 7.2: level, description; close_notify is 0. */
+    if (n >= 2 && p[1] == 0) {
+        c->n.close_notify++;
+        c->d[dir].closed = 1;
+        emit(c, CS_TLS_EV_CLOSE, dir, NULL, 0, frame, frame, ts, 0);
+    }
+}
+
+/* Content that verified (or plaintext before encryption starts). */
+static void on_content(struct cs_tls_conn *c, enum cs_tls_dir dir, uint8_t type, const uint8_t *p,
+                       size_t n, uint64_t f0, uint64_t f1, int64_t ts)
+{
+    struct dir *D = &c->d[dir];
+    switch (type) {
+    case CT_HANDSHAKE:
+        hs_feed(c, dir, p, n);
+        break;
+    case CT_ALERT:
+        on_alert(c, dir, p, n, f1, ts);
+        break;
+    case CT_APPDATA:
+        if (D->epoch == EP_HANDSHAKE || (D->epoch == EP_PLAIN && !D->ccs)) {
+            c->n.malformed_records++; /* application data before the keys allow it */
+            break;
+        }
+        if (D->epoch == EP_EARLY)
+            c->n.early_records++;
+        c->n.app_bytes[dir] += n;
+        if (n)
+            emit(c, CS_TLS_EV_DATA, dir, p, n, f0, f1, ts, D->epoch == EP_EARLY);
+        break;
+    default:
+        break; /* heartbeat and unknown types carry nothing for us */
+    }
+}
+
+/* Opens a record trying sequence numbers seq .. seq+window-1 with the
+ * current keys, then (TLS 1.3) the next keys at 0 .. next_window-1.  On success moves
+ * the direction to the keys and sequence number that worked. */
+static enum cs_tls_open_result open_trying(struct cs_tls_conn *c, enum cs_tls_dir dir,
+                                           const uint8_t *rec, size_t frag_len, uint32_t window,
+                                           uint32_t next_window, size_t *out_len, uint8_t *type)
+{
+    struct dir *D = &c->d[dir];
+    enum cs_tls_open_result r = CS_TLS_OPEN_AUTH_FAILED;
+    for (uint32_t i = 0; i < window; i++) {
+        r = cs_tls_record_open(&D->cipher, D->cipher.seq + i, rec, rec + 5, frag_len, c->plain, out_len, type);
+        if (r == CS_TLS_OPEN_OK) {
+            D->cipher.seq += i + 1;
+            return r;
+        }
+        if (r != CS_TLS_OPEN_AUTH_FAILED)
+            return r;
+    }
+    if (!c->suite->tls13 || next_window == 0 || r != CS_TLS_OPEN_AUTH_FAILED)
+        return r;
+    struct cs_tls_cipher next;
+    if (next_cipher(c, dir, D->epoch, &next))
+        return r;
+    for (uint32_t i = 0; i < next_window; i++) {
+        if (cs_tls_record_open(&next, i, rec, rec + 5, frag_len, c->plain, out_len, type) == CS_TLS_OPEN_OK) {
+            cs_tls_cipher_clear(&D->cipher);
+            D->cipher = next;
+            D->cipher.seq = i + 1;
+            if (D->epoch == EP_APP)
+                c->n.key_updates++;
+            else
+                D->epoch = epoch_after(D->epoch);
+            return CS_TLS_OPEN_OK;
+        }
+    }
+    cs_tls_cipher_clear(&next);
+    return r;
+}
+
+static int encrypted(const struct cs_tls_conn *c, enum cs_tls_dir dir, uint8_t type)
+{
+    const struct dir *D = &c->d[dir];
+    if (c->suite && c->suite->tls13)
+        return type == CT_APPDATA && D->epoch != EP_PLAIN;
+    if (!c->have_sh && type == CT_APPDATA)
+        return 1; /* the 1.3 client's records before the ServerHello was seen */
+    return D->ccs;
+}
+
+/* Keeps a record for later; over the budget, the rest of the direction is
+ * dropped (one marker counts them) so that order is never broken. */
+static void hold(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *rec, size_t len,
+                 uint64_t f0, uint64_t f1, int64_t ts)
+{
+    struct dir *D = &c->d[dir];
+    struct held *h = NULL;
+    if (!D->dropping && c->held_bytes + len <= c->max_held && (h = malloc(sizeof *h + len))) {
+        memset(h, 0, sizeof *h);
+        memcpy(h->rec, rec, len);
+        h->len = len;
+        c->held_bytes += len;
+        c->n.held_records++;
+    } else {
+        c->n.held_dropped_records++;
+        c->n.held_dropped_bytes += len;
+        if (D->dropping) {
+            if (D->marker)
+                D->marker->dropped++;
+            return;
+        }
+        D->dropping = 1;
+        if (!(h = calloc(1, sizeof *h)))
+            return;
+        h->dropped = 1;
+        D->marker = h;
+    }
+    D->held++;
+    h->dir = dir;
+    h->frame_first = f0;
+    h->frame_last = f1;
+    h->ts = ts;
+    if (c->held_tail)
+        c->held_tail->next = h;
+    else
+        c->held_head = h;
+    c->held_tail = h;
+}
+
+static void drain_held(struct cs_tls_conn *c);
+
+/* One complete record (header + fragment) of direction dir. */
+static void process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *rec,
+                           size_t frag_len, uint64_t f0, uint64_t f1, int64_t ts)
+{
+    struct dir *D = &c->d[dir];
+    uint8_t type = rec[0];
+    if (D->failed || D->closed) {
+        c->n.records_undecryptable++;
+        return;
+    }
+    if (!c->seen_any) {
+        c->seen_any = 1;
+        if (dir != CS_TLS_FROM_CLIENT || type != CT_HANDSHAKE) {
+            fail_conn(c, CS_TLS_REASON_NOT_TLS);
+            return;
+        }
+    }
+    int enc = encrypted(c, dir, type);
+    if ((!c->draining && D->held) || (enc && !c->keys_ready && c->state != CS_TLS_STATE_FAILED)) {
+        hold(c, dir, rec, 5 + frag_len, f0, f1, ts);
+        return;
+    }
+    if (type == CT_CCS) {
+        /* RFC 5246 7.1: the next records of this direction are encrypted.
+         * RFC 8446 D.4: in 1.3 a compatibility CCS, ignored. */
+        if (c->suite && !c->suite->tls13) {
+            if (D->ccs) {
+                fail_dir(c, dir, CS_TLS_REASON_RENEGOTIATION, f1, ts);
+                return;
+            }
+            D->ccs = 1;
+            D->epoch = EP_APP;
+            D->cipher.seq = 0;
+            if (dir == CS_TLS_FROM_SERVER && !c->saw_certificate)
+                c->abbreviated = 1; /* no Certificate: a resumed session (RFC 5246 7.3) */
+        }
+        return;
+    }
+    if (!enc) {
+        on_content(c, dir, type, rec + 5, frag_len, f0, f1, ts);
+        if (!c->draining && c->keys_ready && c->held_head)
+            drain_held(c); /* the ServerHello that unblocks held client records */
+        return;
+    }
+    if (!c->plain && !(c->plain = malloc(CS_TLS_MAX_CIPHERTEXT))) {
+        fail_conn(c, CS_TLS_REASON_INTERNAL);
+        return;
+    }
+    size_t out_len = 0;
+    uint8_t inner = 0;
+    /* Normally exactly the next sequence number; after dropped records the
+     * next few, and the next keys too.  In the 0-RTT epoch the handshake
+     * keys at 0 as well: a server that rejected early data gets no
+     * EndOfEarlyData (RFC 8446 4.2.10). */
+    uint32_t window = D->uncertain ? D->uncertain + CS_TLS_RESYNC_SEQ_WINDOW : 1;
+    uint32_t next_window = D->uncertain ? CS_TLS_RESYNC_SEQ_WINDOW : D->epoch == EP_EARLY;
+    enum cs_tls_open_result r = open_trying(c, dir, rec, frag_len, window, next_window, &out_len, &inner);
+    if (r != CS_TLS_OPEN_OK) {
+        if (r == CS_TLS_OPEN_AUTH_FAILED)
+            c->n.auth_failures++;
+        else
+            c->n.malformed_records++;
+        fail_dir(c, dir, r == CS_TLS_OPEN_AUTH_FAILED ? CS_TLS_REASON_AUTH_FAILED :
+                         r == CS_TLS_OPEN_MALFORMED ? CS_TLS_REASON_GAP : CS_TLS_REASON_INTERNAL, f1, ts);
+        return;
+    }
+    if (D->uncertain) {
+        D->uncertain = 0;
+        c->n.resyncs++;
+    }
+    c->n.records_decrypted++;
+    on_content(c, dir, inner, c->plain, out_len, f0, f1, ts);
+    apply_pending(c, dir, f1, ts);
+}
+
+/* Replays the held records in arrival order; those that still cannot be
+ * decrypted are held again. */
+static void drain_held(struct cs_tls_conn *c)
+{
+    struct held *h = c->held_head;
+    c->held_head = c->held_tail = NULL;
+    c->held_bytes = 0;
+    for (int i = 0; i < 2; i++) {
+        c->d[i].dropping = 0;
+        c->d[i].held = 0;
+        c->d[i].marker = NULL;
+    }
+    c->draining = 1;
+    while (h) {
+        struct held *next = h->next;
+        if (h->dropped) {
+            c->d[h->dir].uncertain += h->dropped;
+            emit(c, CS_TLS_EV_GAP, h->dir, NULL, 0, h->frame_first, h->frame_last, h->ts, 0);
+        } else if (c->keys_ready || !encrypted(c, h->dir, h->rec[0])) {
+            process_record(c, h->dir, h->rec, h->len - 5, h->frame_first, h->frame_last, h->ts);
+        } else {
+            hold(c, h->dir, h->rec, h->len, h->frame_first, h->frame_last, h->ts);
+            c->n.held_records--; /* not a new hold */
+        }
+        free(h);
+        h = next;
+    }
+    c->draining = 0;
+}
+
+int cs_tls_conn_retry(struct cs_tls_conn *c)
+{
+    if (c->keys_ready || c->state != CS_TLS_STATE_NO_KEY)
+        return 0;
+    struct cs_tls_keylog_stats st;
+    cs_tls_keylog_get_stats(c->kl, &st);
+    if (st.generation == c->keylog_generation)
+        return 0;
+    if (!try_keys(c))
+        return 0;
+    drain_held(c);
+    return 1;
+}
+
+/* RFC 5246 6.2.1 / RFC 8446 5.1: could this be a record header? */
+static int plausible_header(const uint8_t *h)
+{
+    size_t len = (size_t)h[3] << 8 | h[4];
+    return h[0] >= CT_CCS && h[0] <= CT_HEARTBEAT && h[1] == 3 && h[2] <= 4 && len > 0 &&
+           len <= CS_TLS_MAX_CIPHERTEXT;
+}
+
+static size_t record_len(const uint8_t *h) { return 5 + ((size_t)h[3] << 8 | h[4]); }
+
+static void frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p, size_t n,
+                          uint64_t frame, int64_t ts);
+
+/* Resynchronisation after a gap: bytes collect in D->scan until a
+ * candidate record header is followed by a whole record that verifies
+ * (encrypted) or by another plausible header (plaintext); framing resumes
+ * there.  Bounded by CS_TLS_RESYNC_MAX_SCAN and _MAX_CANDIDATES. */
+static void resync_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p, size_t n,
+                        uint64_t frame, int64_t ts)
+{
+    struct dir *D = &c->d[dir];
+    size_t room = CS_TLS_RESYNC_MAX_SCAN - D->scan_len;
+    size_t take = n < room ? n : room;
+    memcpy(D->scan + D->scan_len, p, take);
+    D->scan_len += take;
+    for (; D->scan_pos + 5 <= D->scan_len; D->scan_pos++) {
+        const uint8_t *h = D->scan + D->scan_pos;
+        if (!plausible_header(h) ||
+            (c->suite && c->suite->tls13 && D->epoch != EP_PLAIN && h[0] != CT_APPDATA))
+            continue; /* 1.3 protected records all say application_data */
+        size_t rl = record_len(h);
+        if (D->scan_pos + rl > D->scan_len) {
+            if (D->scan_pos + rl > CS_TLS_RESYNC_MAX_SCAN)
+                continue; /* can never complete here */
+            return;       /* wait for the rest of this candidate */
+        }
+        int ok;
+        if (encrypted(c, dir, h[0]) && c->keys_ready) {
+            size_t out_len;
+            uint8_t inner;
+            if (!c->plain && !(c->plain = malloc(CS_TLS_MAX_CIPHERTEXT)))
+                break;
+            ok = open_trying(c, dir, h, rl - 5, CS_TLS_RESYNC_SEQ_WINDOW, CS_TLS_RESYNC_SEQ_WINDOW,
+                             &out_len, &inner) == CS_TLS_OPEN_OK;
+            if (ok) {
+                uint8_t *rest = D->scan;
+                size_t from = D->scan_pos + rl, rest_len = D->scan_len - from;
+                D->scan = NULL;
+                D->resync = 0;
+                c->n.resyncs++;
+                c->n.records[dir]++;
+                c->n.records_decrypted++;
+                on_content(c, dir, inner, c->plain, out_len, D->scan_frame, frame, ts);
+                apply_pending(c, dir, frame, ts);
+                frame_records(c, dir, rest + from, rest_len, frame, ts);
+                free(rest);
+                if (take < n)
+                    frame_records(c, dir, p + take, n - take, frame, ts);
+                return;
+            }
+        } else {
+            ok = D->scan_pos + rl + 5 <= D->scan_len && plausible_header(h + rl);
+            if (!ok && D->scan_pos + rl + 5 > D->scan_len)
+                return; /* wait to see the next header */
+            if (ok) {
+                uint8_t *rest = D->scan;
+                size_t from = D->scan_pos, rest_len = D->scan_len - from;
+                D->scan = NULL;
+                D->resync = 0;
+                c->n.resyncs++;
+                frame_records(c, dir, rest + from, rest_len, frame, ts);
+                free(rest);
+                if (take < n)
+                    frame_records(c, dir, p + take, n - take, frame, ts);
+                return;
+            }
+        }
+        if (++D->candidates >= CS_TLS_RESYNC_MAX_CANDIDATES)
+            break;
+    }
+    if (D->candidates >= CS_TLS_RESYNC_MAX_CANDIDATES || D->scan_len == CS_TLS_RESYNC_MAX_SCAN ||
+        D->scan_pos + 5 > CS_TLS_RESYNC_MAX_SCAN)
+        fail_dir(c, dir, CS_TLS_REASON_GAP, frame, ts);
+}
+
+/* Cuts a direction's bytes into records. */
+static void frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p, size_t n,
+                          uint64_t frame, int64_t ts)
+{
+    struct dir *D = &c->d[dir];
+    while (n > 0) {
+        if (D->failed) {
+            return;
+        }
+        if (D->resync) {
+            resync_feed(c, dir, p, n, frame, ts);
+            return;
+        }
+        if (D->rec_len == 0 && n >= 5 && plausible_header(p) && record_len(p) <= n) {
+            size_t rl = record_len(p); /* the whole record in this piece: no copy */
+            c->n.records[dir]++;
+            process_record(c, dir, p, rl - 5, frame, frame, ts);
+            p += rl;
+            n -= rl;
+            continue;
+        }
+        if (!D->rec && !(D->rec = malloc(5 + CS_TLS_MAX_CIPHERTEXT))) {
+            fail_conn(c, CS_TLS_REASON_INTERNAL);
+            return;
+        }
+        if (D->rec_len == 0)
+            D->rec_frame_first = frame;
+        size_t want = D->rec_len < 5 ? 5 - D->rec_len : record_len(D->rec) - D->rec_len;
+        size_t take = want < n ? want : n;
+        memcpy(D->rec + D->rec_len, p, take);
+        D->rec_len += take;
+        p += take;
+        n -= take;
+        if (D->rec_len == 5 && !plausible_header(D->rec)) {
+            D->rec_len = 0;
+            if (!c->seen_any) {
+                fail_conn(c, CS_TLS_REASON_NOT_TLS);
+                return;
+            }
+            cs_tls_conn_gap(c, dir, 0, frame, ts); /* framing lost: look for the next header */
+            if (D->resync)
+                resync_feed(c, dir, D->rec, 5, frame, ts);
+            continue;
+        }
+        if (D->rec_len >= 5 && D->rec_len == record_len(D->rec)) {
+            D->rec_len = 0;
+            c->n.records[dir]++;
+            process_record(c, dir, D->rec, record_len(D->rec) - 5, D->rec_frame_first, frame, ts);
+        }
+    }
+}
+
+void cs_tls_conn_data(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *data, size_t len,
+                      uint64_t frame, int64_t ts)
+{
+    if ((unsigned)dir > 1)
+        return;
+    frame_records(c, dir, data, len, frame, ts);
+}
+
+void cs_tls_conn_gap(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t len, uint64_t frame, int64_t ts)
+{
+    if ((unsigned)dir > 1)
+        return;
+    struct dir *D = &c->d[dir];
+    c->n.gaps++;
+    (void)len;
+    if (D->failed || D->closed)
+        return;
+    /* The hellos are needed for everything else. */
+    if (!(dir == CS_TLS_FROM_CLIENT ? c->have_ch : c->have_sh)) {
+        fail_conn(c, CS_TLS_REASON_HANDSHAKE_GAP);
+        emit(c, CS_TLS_EV_GAP, dir, NULL, 0, frame, frame, ts, 0);
+        return;
+    }
+    /* Before its key is known a direction cannot tell a real header from
+     * noise by its tag, and its held records would lose their order. */
+    if (!c->keys_ready && (c->d[dir].ccs || (c->suite && c->suite->tls13))) {
+        fail_dir(c, dir, CS_TLS_REASON_GAP, frame, ts);
+        return;
+    }
+    D->rec_len = 0;
+    D->hs.hdr_len = 0;
+    D->pending = PEND_NONE;
+    if (!D->resync) {
+        if (!(D->scan = malloc(CS_TLS_RESYNC_MAX_SCAN))) {
+            fail_dir(c, dir, CS_TLS_REASON_INTERNAL, frame, ts);
+            return;
+        }
+        D->resync = 1;
+        D->scan_len = D->scan_pos = 0;
+        D->candidates = 0;
+        D->scan_frame = frame;
+        emit(c, CS_TLS_EV_GAP, dir, NULL, 0, frame, frame, ts, 0);
+    }
+}
+
+void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out)
+{
+    memset(out, 0, sizeof *out);
+    out->version = c->have_sh ? c->sh.version : 0;
+    out->cipher_id = c->have_sh ? c->sh.cipher_suite : 0;
+    out->cipher = c->suite ? c->suite->name : NULL;
+    out->sni = c->ch.sni;
+    out->alpn = c->alpn;
+    out->alpn_offered = c->ch.alpn;
+    out->resumed = c->abbreviated ||
+                   (c->suite && c->suite->tls13 && c->d[1].epoch == EP_APP && !c->saw_certificate);
+    out->hello_retry = c->hrr;
+    out->state = c->state;
+    out->reason = c->reason;
+    out->dir_reason[0] = c->d[0].failed;
+    out->dir_reason[1] = c->d[1].failed;
+    out->n = c->n;
+}
+
+size_t cs_tls_conn_memory(const struct cs_tls_conn *c)
+{
+    size_t m = sizeof *c + c->held_bytes + (c->plain ? CS_TLS_MAX_CIPHERTEXT : 0);
+    for (int i = 0; i < 2; i++)
+        m += (c->d[i].rec ? 5 + CS_TLS_MAX_CIPHERTEXT : 0) + (c->d[i].hs.buf ? CS_TLS_MAX_HS_MESSAGE : 0) +
+             (c->d[i].scan ? CS_TLS_RESYNC_MAX_SCAN : 0);
+    return m;
+}
+
+int cs_tls_probe(const uint8_t *p, size_t n)
+{
+    /* RFC 8446 5.1: handshake record, legacy version 3.x, then a
+     * ClientHello (type 1) as the first message. */
+    if (n >= 1 && p[0] != CT_HANDSHAKE) return 0;
+    if (n >= 2 && p[1] != 3) return 0;
+    if (n >= 3 && p[2] > 4) return 0;
+    if (n >= 6 && p[5] != CS_TLS_HS_CLIENT_HELLO) return 0;
+    return n >= 6 ? 1 : -1;
+}

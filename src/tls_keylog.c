@@ -1,0 +1,251 @@
+/* NSS key log parsing and the client-random table: see tls_keylog.h. */
+#include "tls_keylog.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <glib.h>
+
+#include "hash.h"
+#include "limits.h"
+
+/* What one table entry costs beyond the secrets themselves: GHashTable's
+ * node (key, value, hash) and its share of the bucket array. */
+#define KEYLOG_ENTRY_OVERHEAD 48u
+
+/* Where the next read of a file starts. */
+struct keylog_file {
+    char *path;
+    off_t offset;      /* just after the last complete line read */
+};
+
+struct cs_tls_keylog {
+    GHashTable *table; /* client_random (inside the value) -> struct cs_tls_secrets, owned */
+    struct cs_tls_keylog_stats st;
+    struct keylog_file files[CS_TLS_KEYLOG_MAX_FILES];
+    size_t n_files;
+};
+
+static guint random_hash(gconstpointer key)
+{
+    uint64_t a;
+    memcpy(&a, key, 8); /* the random is random: any 8 bytes, mixed, will do */
+    return (guint)cs_mix64(a);
+}
+
+static gboolean random_equal(gconstpointer a, gconstpointer b)
+{
+    return memcmp(a, b, 32) == 0;
+}
+
+struct cs_tls_keylog *cs_tls_keylog_new(size_t max_bytes)
+{
+    struct cs_tls_keylog *kl = calloc(1, sizeof *kl);
+    if (!kl)
+        return NULL;
+    kl->table = g_hash_table_new_full(random_hash, random_equal, NULL, free);
+    kl->st.bytes_budget = max_bytes ? max_bytes : CS_DEFAULT_KEYLOG_MAX_BYTES;
+    return kl;
+}
+
+void cs_tls_keylog_free(struct cs_tls_keylog *kl)
+{
+    if (!kl)
+        return;
+    g_hash_table_destroy(kl->table);
+    for (size_t i = 0; i < kl->n_files; i++)
+        free(kl->files[i].path);
+    free(kl);
+}
+
+static const struct { const char *label; enum cs_tls_secret_kind kind; } labels[] = {
+    { "CLIENT_RANDOM", CS_TLS_SECRET_MASTER },
+    { "CLIENT_EARLY_TRAFFIC_SECRET", CS_TLS_SECRET_CLIENT_EARLY },
+    { "EARLY_TRAFFIC_SECRET", CS_TLS_SECRET_CLIENT_EARLY },
+    { "CLIENT_HANDSHAKE_TRAFFIC_SECRET", CS_TLS_SECRET_CLIENT_HS },
+    { "SERVER_HANDSHAKE_TRAFFIC_SECRET", CS_TLS_SECRET_SERVER_HS },
+    { "CLIENT_TRAFFIC_SECRET_0", CS_TLS_SECRET_CLIENT_AP0 },
+    { "SERVER_TRAFFIC_SECRET_0", CS_TLS_SECRET_SERVER_AP0 },
+};
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes the hex field [p, p+n) into out (room for cap bytes); returns the
+ * byte count, -1 when not hex, -2 when odd or longer than cap. */
+static long unhex(const char *p, size_t n, uint8_t *out, size_t cap)
+{
+    if (n % 2 || n / 2 > cap)
+        return -2;
+    for (size_t i = 0; i < n; i += 2) {
+        int hi = hexval(p[i]), lo = hexval(p[i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i / 2] = (uint8_t)(hi << 4 | lo);
+    }
+    return (long)(n / 2);
+}
+
+static int ignore(struct cs_tls_keylog *kl, uint64_t *why)
+{
+    (*why)++;
+    kl->st.lines_ignored++;
+    return 0;
+}
+
+/* The next space-separated field of [*p, end): its start and length. */
+static size_t next_field(const char **p, const char *end, const char **field)
+{
+    while (*p < end && (**p == ' ' || **p == '\t'))
+        (*p)++;
+    *field = *p;
+    while (*p < end && **p != ' ' && **p != '\t')
+        (*p)++;
+    return (size_t)(*p - *field);
+}
+
+int cs_tls_keylog_add_line(struct cs_tls_keylog *kl, const char *line, size_t len)
+{
+    kl->st.lines_read++;
+    if (len && line[len - 1] == '\r')
+        len--;
+    const char *p = line, *end = line + len, *f;
+    size_t flen = next_field(&p, end, &f);
+    if (flen == 0 || f[0] == '#')
+        return ignore(kl, &kl->st.ignored_comment);
+    if (len > CS_TLS_KEYLOG_MAX_LINE)
+        return ignore(kl, &kl->st.ignored_syntax);
+
+    int kind = -1;
+    for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
+        if (strlen(labels[i].label) == flen && memcmp(labels[i].label, f, flen) == 0)
+            kind = (int)labels[i].kind;
+    if (kind < 0)
+        return ignore(kl, &kl->st.ignored_label);
+
+    uint8_t random[32], secret[CS_TLS_MAX_SECRET];
+    const char *rf, *sf, *extra;
+    size_t rlen = next_field(&p, end, &rf);
+    size_t slen = next_field(&p, end, &sf);
+    if (rlen == 0 || slen == 0 || next_field(&p, end, &extra) != 0)
+        return ignore(kl, &kl->st.ignored_syntax);
+    long rn = unhex(rf, rlen, random, sizeof random);
+    long sn = unhex(sf, slen, secret, sizeof secret);
+    if (rn == -1 || sn == -1)
+        return ignore(kl, &kl->st.ignored_syntax);
+    /* RFC 5246 8.1: a master secret is 48 bytes; 1.3 secrets are one hash
+     * long (SHA-256 or SHA-384, RFC 8446 7.1). */
+    int len_ok = rn == 32 && (kind == CS_TLS_SECRET_MASTER ? sn == 48 : (sn == 32 || sn == 48));
+    if (!len_ok)
+        return ignore(kl, &kl->st.ignored_length);
+
+    struct cs_tls_secrets *e = g_hash_table_lookup(kl->table, random);
+    if (!e) {
+        uint64_t cost = sizeof *e + KEYLOG_ENTRY_OVERHEAD;
+        if (kl->st.bytes_used + cost > kl->st.bytes_budget)
+            return ignore(kl, &kl->st.ignored_over_budget);
+        e = calloc(1, sizeof *e);
+        if (!e)
+            return ignore(kl, &kl->st.ignored_over_budget);
+        memcpy(e->client_random, random, 32);
+        g_hash_table_insert(kl->table, e->client_random, e);
+        kl->st.bytes_used += cost;
+        kl->st.entries++;
+    }
+    if (e->have & (1u << kind))
+        kl->st.duplicates++;
+    e->have |= (uint8_t)(1u << kind);
+    e->len[kind] = (uint8_t)sn;
+    memcpy(e->secret[kind], secret, (size_t)sn);
+    kl->st.lines_used++;
+    kl->st.generation++;
+    return 1;
+}
+
+static struct keylog_file *file_state(struct cs_tls_keylog *kl, const char *path)
+{
+    for (size_t i = 0; i < kl->n_files; i++)
+        if (strcmp(kl->files[i].path, path) == 0)
+            return &kl->files[i];
+    if (kl->n_files == CS_TLS_KEYLOG_MAX_FILES)
+        return NULL;
+    struct keylog_file *f = &kl->files[kl->n_files];
+    if (!(f->path = strdup(path)))
+        return NULL;
+    f->offset = 0;
+    kl->n_files++;
+    return f;
+}
+
+int cs_tls_keylog_read_file(struct cs_tls_keylog *kl, const char *path, char *errbuf, size_t errlen)
+{
+    struct keylog_file *st = file_state(kl, path);
+    if (!st) {
+        snprintf(errbuf, errlen, "%s: more than %u key log files", path, CS_TLS_KEYLOG_MAX_FILES);
+        return -1;
+    }
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat sb;
+    if (fstat(fileno(fp), &sb) == 0 && sb.st_size < st->offset)
+        st->offset = 0; /* truncated or replaced: start over */
+    if (fseeko(fp, st->offset, SEEK_SET) != 0) {
+        snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+        fclose(fp);
+        return -1;
+    }
+    /* Lines are read into a fixed buffer; a longer one is skipped to its
+     * newline and counted as garbage. */
+    char line[CS_TLS_KEYLOG_MAX_LINE + 2];
+    size_t n = 0;
+    int used = 0, overlong = 0, c;
+    off_t pos = st->offset;
+    while ((c = getc(fp)) != EOF) {
+        pos++;
+        if (c != '\n') {
+            if (n < sizeof line)
+                line[n++] = (char)c;
+            else
+                overlong = 1;
+            continue;
+        }
+        if (overlong) {
+            kl->st.lines_read++;
+            ignore(kl, &kl->st.ignored_syntax);
+        } else {
+            used += cs_tls_keylog_add_line(kl, line, n);
+        }
+        n = 0;
+        overlong = 0;
+        st->offset = pos; /* only complete lines move the offset */
+    }
+    int err = ferror(fp);
+    fclose(fp);
+    if (err) {
+        snprintf(errbuf, errlen, "%s: read error", path);
+        return -1;
+    }
+    return used;
+}
+
+const struct cs_tls_secrets *cs_tls_keylog_find(const struct cs_tls_keylog *kl,
+                                                const uint8_t client_random[32])
+{
+    return g_hash_table_lookup(kl->table, client_random);
+}
+
+void cs_tls_keylog_get_stats(const struct cs_tls_keylog *kl, struct cs_tls_keylog_stats *out)
+{
+    *out = kl->st;
+}

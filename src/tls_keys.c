@@ -1,0 +1,417 @@
+/* TLS key schedule and record protection on libcrypto 3: see tls_keys.h. */
+#include "tls_keys.h"
+
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+
+/* The suites corscope decrypts.  TLS 1.3: RFC 8446 B.4 (CCM suites left
+ * out: no browser offers them).  TLS 1.2: the AEAD suites of RFC 5288,
+ * RFC 5289 and RFC 7905, and the CBC suites servers still offer (RFC 5246
+ * appendix A.5, RFC 4492, RFC 5289).  The 1.2 PRF hash is SHA-256 except for
+ * the suites named _SHA384 (RFC 5246 5, RFC 5289 3.2). */
+#define GCM(id, name, klen, prf, hl) { id, name, 0, CS_TLS_BULK_AES_GCM, klen, 4, 0, NULL, prf, hl }
+#define CHA(id, name) { id, name, 0, CS_TLS_BULK_CHACHA20_POLY1305, 32, 12, 0, NULL, "SHA256", 32 }
+#define CBC(id, name, klen, mlen, mac, prf, hl) { id, name, 0, CS_TLS_BULK_AES_CBC, klen, 0, mlen, mac, prf, hl }
+static const struct cs_tls_suite suites[] = {
+    { 0x1301, "TLS_AES_128_GCM_SHA256", 1, CS_TLS_BULK_AES_GCM, 16, 12, 0, NULL, "SHA256", 32 },
+    { 0x1302, "TLS_AES_256_GCM_SHA384", 1, CS_TLS_BULK_AES_GCM, 32, 12, 0, NULL, "SHA384", 48 },
+    { 0x1303, "TLS_CHACHA20_POLY1305_SHA256", 1, CS_TLS_BULK_CHACHA20_POLY1305, 32, 12, 0, NULL, "SHA256", 32 },
+    GCM(0xC02B, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", 16, "SHA256", 32),
+    GCM(0xC02C, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", 32, "SHA384", 48),
+    GCM(0xC02F, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", 16, "SHA256", 32),
+    GCM(0xC030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", 32, "SHA384", 48),
+    GCM(0x009C, "TLS_RSA_WITH_AES_128_GCM_SHA256", 16, "SHA256", 32),
+    GCM(0x009D, "TLS_RSA_WITH_AES_256_GCM_SHA384", 32, "SHA384", 48),
+    GCM(0x009E, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", 16, "SHA256", 32),
+    GCM(0x009F, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", 32, "SHA384", 48),
+    CHA(0xCCA8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
+    CHA(0xCCA9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"),
+    CHA(0xCCAA, "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
+    CBC(0xC009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", 16, 20, "SHA1", "SHA256", 32),
+    CBC(0xC00A, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", 32, 20, "SHA1", "SHA256", 32),
+    CBC(0xC013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", 16, 20, "SHA1", "SHA256", 32),
+    CBC(0xC014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", 32, 20, "SHA1", "SHA256", 32),
+    CBC(0xC023, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", 16, 32, "SHA256", "SHA256", 32),
+    CBC(0xC024, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", 32, 48, "SHA384", "SHA384", 48),
+    CBC(0xC027, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", 16, 32, "SHA256", "SHA256", 32),
+    CBC(0xC028, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", 32, 48, "SHA384", "SHA384", 48),
+    CBC(0x002F, "TLS_RSA_WITH_AES_128_CBC_SHA", 16, 20, "SHA1", "SHA256", 32),
+    CBC(0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA", 32, 20, "SHA1", "SHA256", 32),
+    CBC(0x003C, "TLS_RSA_WITH_AES_128_CBC_SHA256", 16, 32, "SHA256", "SHA256", 32),
+    CBC(0x003D, "TLS_RSA_WITH_AES_256_CBC_SHA256", 32, 32, "SHA256", "SHA256", 32),
+    CBC(0x0033, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA", 16, 20, "SHA1", "SHA256", 32),
+    CBC(0x0039, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA", 32, 20, "SHA1", "SHA256", 32),
+    CBC(0x0067, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256", 16, 32, "SHA256", "SHA256", 32),
+    CBC(0x006B, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256", 32, 32, "SHA256", "SHA256", 32),
+};
+
+const struct cs_tls_suite *cs_tls_suite_find(uint16_t id)
+{
+    for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)
+        if (suites[i].id == id)
+            return &suites[i];
+    return NULL;
+}
+
+/* One EVP_KDF derivation with the parameters given; 0 or -1. */
+static int kdf_derive(const char *name, OSSL_PARAM *params, uint8_t *out, size_t out_len)
+{
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, name, NULL);
+    if (!kdf)
+        return -1;
+    EVP_KDF_CTX *ctx = EVP_KDF_CTX_new(kdf);
+    EVP_KDF_free(kdf);
+    if (!ctx)
+        return -1;
+    int ok = EVP_KDF_derive(ctx, out, out_len, params) > 0;
+    EVP_KDF_CTX_free(ctx);
+    return ok ? 0 : -1;
+}
+
+int cs_tls_hkdf_extract(const char *digest, const uint8_t *salt, size_t salt_len,
+                        const uint8_t *ikm, size_t ikm_len, uint8_t *out, size_t out_len)
+{
+    int mode = EVP_KDF_HKDF_MODE_EXTRACT_ONLY;
+    OSSL_PARAM params[5], *p = params;
+    *p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)digest, 0);
+    *p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
+    *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len);
+    if (salt_len) /* RFC 5869 2.2: an absent salt is HashLen zeros, HKDF's default */
+        *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
+    *p = OSSL_PARAM_construct_end();
+    return kdf_derive("HKDF", params, out, out_len);
+}
+
+/* RFC 8446 7.1: HkdfLabel = uint16 length, opaque label<7..255> =
+ * "tls13 " + Label, opaque context<0..255>; then HKDF-Expand(secret, it). */
+int cs_tls13_expand_label(const char *digest, const uint8_t *secret, size_t secret_len,
+                          const char *label, const uint8_t *context, size_t context_len,
+                          uint8_t *out, size_t out_len)
+{
+    uint8_t info[2 + 1 + 255 + 1 + 255];
+    size_t label_len = strlen(label);
+    if (label_len + 6 > 255 || context_len > 255 || out_len > 0xFFFF)
+        return -1;
+    size_t n = 0;
+    info[n++] = (uint8_t)(out_len >> 8);
+    info[n++] = (uint8_t)out_len;
+    info[n++] = (uint8_t)(label_len + 6);
+    memcpy(info + n, "tls13 ", 6);
+    n += 6;
+    memcpy(info + n, label, label_len);
+    n += label_len;
+    info[n++] = (uint8_t)context_len;
+    if (context_len)
+        memcpy(info + n, context, context_len);
+    n += context_len;
+
+    int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+    OSSL_PARAM params[5], *p = params;
+    *p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)digest, 0);
+    *p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
+    *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)secret, secret_len);
+    *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n);
+    *p = OSSL_PARAM_construct_end();
+    return kdf_derive("HKDF", params, out, out_len);
+}
+
+int cs_tls12_prf(const char *digest, const uint8_t *secret, size_t secret_len,
+                 const char *label, const uint8_t *seed, size_t seed_len,
+                 uint8_t *out, size_t out_len)
+{
+    /* TLS1-PRF concatenates its seed parameters: label first, then seed. */
+    OSSL_PARAM params[5], *p = params;
+    *p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)digest, 0);
+    *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET, (void *)secret, secret_len);
+    *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, (void *)label, strlen(label));
+    *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, (void *)seed, seed_len);
+    *p = OSSL_PARAM_construct_end();
+    return kdf_derive("TLS1-PRF", params, out, out_len);
+}
+
+void cs_tls_cipher_clear(struct cs_tls_cipher *c)
+{
+    EVP_CIPHER_CTX_free(c->cipher_ctx);
+    EVP_CIPHER_free(c->cipher);
+    EVP_MAC_CTX_free(c->mac);
+    OPENSSL_cleanse(c, sizeof *c); /* zeroes it: keys do not linger */
+}
+
+static const char *cipher_name(const struct cs_tls_suite *s)
+{
+    switch (s->bulk) {
+    case CS_TLS_BULK_AES_GCM: return s->key_len == 16 ? "AES-128-GCM" : "AES-256-GCM";
+    case CS_TLS_BULK_CHACHA20_POLY1305: return "ChaCha20-Poly1305";
+    case CS_TLS_BULK_AES_CBC: return s->key_len == 16 ? "AES-128-CBC" : "AES-256-CBC";
+    }
+    return NULL;
+}
+
+/* Fetches the cipher, creates the context with the key set, and for CBC the
+ * HMAC context with the MAC key set (duplicated per record). */
+static int cipher_setup(struct cs_tls_cipher *c)
+{
+    if (!c->cipher) {
+        c->cipher = EVP_CIPHER_fetch(NULL, cipher_name(c->suite), NULL);
+        c->cipher_ctx = EVP_CIPHER_CTX_new();
+        if (!c->cipher || !c->cipher_ctx)
+            return -1;
+    }
+    if (!EVP_DecryptInit_ex2(c->cipher_ctx, c->cipher, c->key, NULL, NULL))
+        return -1;
+    if (c->suite->bulk == CS_TLS_BULK_AES_CBC) {
+        EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+        if (!mac)
+            return -1;
+        EVP_MAC_CTX_free(c->mac);
+        c->mac = EVP_MAC_CTX_new(mac);
+        EVP_MAC_free(mac);
+        OSSL_PARAM params[2] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)c->suite->mac_digest, 0),
+            OSSL_PARAM_construct_end(),
+        };
+        if (!c->mac || !EVP_MAC_init(c->mac, c->mac_key, c->suite->mac_len, params))
+            return -1;
+    }
+    return 0;
+}
+
+int cs_tls13_cipher_keys(struct cs_tls_cipher *c, const struct cs_tls_suite *s,
+                         const uint8_t *secret, size_t secret_len)
+{
+    if (!s->tls13 || secret_len != s->hash_len)
+        return -1;
+    c->suite = s;
+    c->version = CS_TLS_VERSION_13;
+    memcpy(c->secret, secret, secret_len);
+    c->secret_len = (uint8_t)secret_len;
+    c->seq = 0;
+    if (cs_tls13_expand_label(s->prf_digest, secret, secret_len, "key", NULL, 0, c->key, s->key_len) ||
+        cs_tls13_expand_label(s->prf_digest, secret, secret_len, "iv", NULL, 0, c->iv, 12))
+        return -1;
+    return cipher_setup(c);
+}
+
+int cs_tls13_cipher_update(struct cs_tls_cipher *c)
+{
+    uint8_t next[CS_TLS_MAX_SECRET];
+    if (!c->suite || cs_tls13_expand_label(c->suite->prf_digest, c->secret, c->secret_len,
+                                           "traffic upd", NULL, 0, next, c->secret_len))
+        return -1;
+    int r = cs_tls13_cipher_keys(c, c->suite, next, c->secret_len);
+    OPENSSL_cleanse(next, sizeof next);
+    return r;
+}
+
+int cs_tls12_cipher_keys(struct cs_tls_cipher *client, struct cs_tls_cipher *server,
+                         const struct cs_tls_suite *s, const uint8_t master[48],
+                         const uint8_t client_random[32], const uint8_t server_random[32],
+                         int encrypt_then_mac)
+{
+    if (s->tls13)
+        return -1;
+    /* RFC 5246 6.3: client MAC key, server MAC key, client key, server key,
+     * client IV, server IV (IVs only for AEAD implicit nonces). */
+    uint8_t block[2 * (48 + 32 + 12)];
+    uint8_t seed[64];
+    memcpy(seed, server_random, 32);
+    memcpy(seed + 32, client_random, 32);
+    size_t need = 2u * (s->mac_len + s->key_len + s->fixed_iv_len);
+    if (cs_tls12_prf(s->prf_digest, master, 48, "key expansion", seed, 64, block, need))
+        return -1;
+    const uint8_t *p = block;
+    struct cs_tls_cipher *both[2] = { client, server };
+    for (int i = 0; i < 2; i++) {
+        both[i]->suite = s;
+        both[i]->version = CS_TLS_VERSION_12;
+        both[i]->encrypt_then_mac = s->bulk == CS_TLS_BULK_AES_CBC && encrypt_then_mac;
+        both[i]->seq = 0;
+    }
+    memcpy(client->mac_key, p, s->mac_len); p += s->mac_len;
+    memcpy(server->mac_key, p, s->mac_len); p += s->mac_len;
+    memcpy(client->key, p, s->key_len); p += s->key_len;
+    memcpy(server->key, p, s->key_len); p += s->key_len;
+    memcpy(client->iv, p, s->fixed_iv_len); p += s->fixed_iv_len;
+    memcpy(server->iv, p, s->fixed_iv_len);
+    OPENSSL_cleanse(block, sizeof block);
+    return cipher_setup(client) || cipher_setup(server) ? -1 : 0;
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+/* RFC 8446 5.3 and RFC 7905 2: the 12-byte IV XOR the sequence number
+ * padded on the left. */
+static void xor_nonce(const uint8_t iv[12], uint64_t seq, uint8_t nonce[12])
+{
+    uint8_t s[8];
+    put_u64(s, seq);
+    memcpy(nonce, iv, 12);
+    for (int i = 0; i < 8; i++)
+        nonce[4 + i] ^= s[i];
+}
+
+/* One AEAD open: 0 when the tag verified. */
+static int aead_open(struct cs_tls_cipher *c, const uint8_t nonce[12], const uint8_t *aad, size_t aad_len,
+                     const uint8_t *ct, size_t ct_len, const uint8_t tag[16], uint8_t *out)
+{
+    EVP_CIPHER_CTX *ctx = c->cipher_ctx;
+    int n = 0, fin = 0;
+    if (!EVP_DecryptInit_ex2(ctx, NULL, NULL, nonce, NULL) ||
+        !EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) ||
+        (ct_len && !EVP_DecryptUpdate(ctx, out, &n, ct, (int)ct_len)) ||
+        !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, (void *)tag))
+        return CS_TLS_OPEN_CRYPTO_ERROR;
+    return EVP_DecryptFinal_ex(ctx, out + n, &fin) > 0 ? 0 : CS_TLS_OPEN_AUTH_FAILED;
+}
+
+/* RFC 5246 6.2.3.1 (and RFC 7366 for encrypt-then-MAC): the HMAC over
+ * seq_num + type + version + length + content, compared in constant time. */
+static int mac_check(struct cs_tls_cipher *c, uint64_t seq, uint8_t type, const uint8_t version[2],
+                     const uint8_t *data, size_t len, const uint8_t *expect)
+{
+    uint8_t pre[13], got[64];
+    size_t got_len = 0;
+    put_u64(pre, seq);
+    pre[8] = type;
+    pre[9] = version[0];
+    pre[10] = version[1];
+    pre[11] = (uint8_t)(len >> 8);
+    pre[12] = (uint8_t)len;
+    EVP_MAC_CTX *m = EVP_MAC_CTX_dup(c->mac);
+    if (!m)
+        return CS_TLS_OPEN_CRYPTO_ERROR;
+    int ok = EVP_MAC_update(m, pre, sizeof pre) && EVP_MAC_update(m, data, len) &&
+             EVP_MAC_final(m, got, &got_len, sizeof got);
+    EVP_MAC_CTX_free(m);
+    if (!ok || got_len != c->suite->mac_len)
+        return CS_TLS_OPEN_CRYPTO_ERROR;
+    return CRYPTO_memcmp(got, expect, got_len) == 0 ? 0 : CS_TLS_OPEN_AUTH_FAILED;
+}
+
+static int cbc_decrypt(struct cs_tls_cipher *c, const uint8_t *iv, const uint8_t *ct, size_t len, uint8_t *out)
+{
+    int n = 0, fin = 0;
+    if (!EVP_DecryptInit_ex2(c->cipher_ctx, NULL, NULL, iv, NULL) ||
+        !EVP_CIPHER_CTX_set_padding(c->cipher_ctx, 0) ||
+        !EVP_DecryptUpdate(c->cipher_ctx, out, &n, ct, (int)len) ||
+        !EVP_DecryptFinal_ex(c->cipher_ctx, out + n, &fin) || (size_t)(n + fin) != len)
+        return CS_TLS_OPEN_CRYPTO_ERROR;
+    return 0;
+}
+
+/* TLS 1.2 CBC (RFC 5246 6.2.3.2): IV || E(content || MAC || padding ||
+ * padding_length), or with RFC 7366 IV || E(content || padding) || MAC. */
+static enum cs_tls_open_result open_cbc(struct cs_tls_cipher *c, uint64_t seq, const uint8_t header[5],
+                                        const uint8_t *frag, size_t len, uint8_t *out, size_t *out_len)
+{
+    size_t mac_len = c->suite->mac_len;
+    const uint8_t *version = header + 1;
+    if (c->encrypt_then_mac) {
+        if (len < 16 + 16 + mac_len || (len - mac_len) % 16)
+            return CS_TLS_OPEN_MALFORMED;
+        size_t body = len - mac_len;
+        int r = mac_check(c, seq, header[0], version, frag, body, frag + body);
+        if (r)
+            return r;
+        if ((r = cbc_decrypt(c, frag, frag + 16, body - 16, out)))
+            return r;
+        size_t plen = body - 16;
+        uint8_t pad = out[plen - 1];
+        if ((size_t)pad + 1 > plen)
+            return CS_TLS_OPEN_AUTH_FAILED;
+        for (size_t i = plen - 1 - pad; i < plen; i++)
+            if (out[i] != pad)
+                return CS_TLS_OPEN_AUTH_FAILED;
+        *out_len = plen - 1 - pad;
+        return CS_TLS_OPEN_OK;
+    }
+    if (len < 16 + 16 || (len - 16) % 16 || len - 16 < mac_len + 1)
+        return CS_TLS_OPEN_MALFORMED;
+    size_t plen = len - 16;
+    int r = cbc_decrypt(c, frag, frag + 16, plen, out);
+    if (r)
+        return r;
+    uint8_t pad = out[plen - 1];
+    if ((size_t)pad + 1 + mac_len > plen)
+        return CS_TLS_OPEN_AUTH_FAILED;
+    for (size_t i = plen - 1 - pad; i < plen; i++)
+        if (out[i] != pad)
+            return CS_TLS_OPEN_AUTH_FAILED;
+    size_t content = plen - 1 - pad - mac_len;
+    if ((r = mac_check(c, seq, header[0], version, out, content, out + content)))
+        return r;
+    *out_len = content;
+    return CS_TLS_OPEN_OK;
+}
+
+enum cs_tls_open_result cs_tls_record_open(struct cs_tls_cipher *c, uint64_t seq,
+                                           const uint8_t header[5], const uint8_t *frag,
+                                           size_t frag_len, uint8_t *out, size_t *out_len,
+                                           uint8_t *type)
+{
+    if (!c->suite || frag_len > CS_TLS_MAX_CIPHERTEXT)
+        return CS_TLS_OPEN_MALFORMED;
+    uint8_t nonce[12];
+    if (c->version == CS_TLS_VERSION_13) {
+        /* RFC 8446 5.2: AAD is the record header; the plaintext is
+         * content || ContentType || zeros. */
+        if (frag_len < 16 + 1)
+            return CS_TLS_OPEN_MALFORMED;
+        xor_nonce(c->iv, seq, nonce);
+        size_t ct_len = frag_len - 16;
+        int r = aead_open(c, nonce, header, 5, frag, ct_len, frag + ct_len, out);
+        if (r)
+            return r;
+        size_t n = ct_len;
+        while (n > 0 && out[n - 1] == 0)
+            n--;
+        if (n == 0)
+            return CS_TLS_OPEN_MALFORMED; /* no content type: unexpected_message */
+        *type = out[n - 1];
+        *out_len = n - 1;
+        return CS_TLS_OPEN_OK;
+    }
+    *type = header[0];
+    if (c->suite->bulk == CS_TLS_BULK_AES_CBC)
+        return open_cbc(c, seq, header, frag, frag_len, out, out_len);
+
+    /* TLS 1.2 AEAD (RFC 5246 6.2.3.3): additional_data = seq_num + type +
+     * version + length of the plaintext.  GCM (RFC 5288 3): nonce = salt(4)
+     * || explicit(8) carried in the record.  ChaCha20 (RFC 7905 2): nonce =
+     * IV XOR seq, nothing explicit. */
+    const uint8_t *ct = frag;
+    size_t ct_len;
+    if (c->suite->bulk == CS_TLS_BULK_AES_GCM) {
+        if (frag_len < 8 + 16)
+            return CS_TLS_OPEN_MALFORMED;
+        memcpy(nonce, c->iv, 4);
+        memcpy(nonce + 4, frag, 8);
+        ct = frag + 8;
+        ct_len = frag_len - 8 - 16;
+    } else {
+        if (frag_len < 16)
+            return CS_TLS_OPEN_MALFORMED;
+        xor_nonce(c->iv, seq, nonce);
+        ct_len = frag_len - 16;
+    }
+    uint8_t aad[13];
+    put_u64(aad, seq);
+    aad[8] = header[0];
+    aad[9] = header[1];
+    aad[10] = header[2];
+    aad[11] = (uint8_t)(ct_len >> 8);
+    aad[12] = (uint8_t)ct_len;
+    int r = aead_open(c, nonce, aad, sizeof aad, ct, ct_len, ct + ct_len, out);
+    if (r)
+        return r;
+    *out_len = ct_len;
+    return CS_TLS_OPEN_OK;
+}

@@ -1,0 +1,121 @@
+/* TLS key schedule and record protection, on OpenSSL's libcrypto 3.
+ *
+ * This file pair knows the cipher suites corscope can decrypt, derives
+ * traffic keys (TLS 1.3: HKDF-Expand-Label, RFC 8446 section 7; TLS 1.2: the
+ * PRF key block, RFC 5246 section 6.3) and opens one record at a time.  All
+ * cryptography is libcrypto's (EVP AEAD and CBC ciphers, EVP_KDF "HKDF" and
+ * "TLS1-PRF", EVP_MAC "HMAC"); nothing here computes a cipher or hash itself.
+ *
+ * It knows nothing of streams, handshakes or key logs: tls_conn.c owns those
+ * and calls in here with secrets and record bytes. */
+#ifndef CS_TLS_KEYS_H
+#define CS_TLS_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CS_TLS_MAX_SECRET      48u   /* SHA-384 output: the longest secret in use */
+#define CS_TLS_MAX_PLAINTEXT   16384u                     /* RFC 8446 5.1, RFC 5246 6.2.1 */
+#define CS_TLS_MAX_CIPHERTEXT  (CS_TLS_MAX_PLAINTEXT + 2048u) /* RFC 5246 6.2.3 (1.3 allows +256) */
+#define CS_TLS_RECORD_HEADER   5u
+
+#define CS_TLS_VERSION_12 0x0303u
+#define CS_TLS_VERSION_13 0x0304u
+
+enum cs_tls_bulk {
+    CS_TLS_BULK_AES_GCM,
+    CS_TLS_BULK_CHACHA20_POLY1305,
+    CS_TLS_BULK_AES_CBC,
+};
+
+/* One cipher suite: what its key block holds and which algorithms run it. */
+struct cs_tls_suite {
+    uint16_t id;              /* IANA code point */
+    const char *name;         /* IANA name, e.g. "TLS_AES_128_GCM_SHA256" */
+    uint8_t tls13;            /* a TLS 1.3 suite (RFC 8446 B.4) */
+    enum cs_tls_bulk bulk;
+    uint8_t key_len;          /* cipher key */
+    uint8_t fixed_iv_len;     /* 1.2 GCM: 4 (salt); ChaCha20 and 1.3: 12; CBC: 0 */
+    uint8_t mac_len;          /* CBC: HMAC output length; AEAD: 0 */
+    const char *mac_digest;   /* CBC: "SHA1" / "SHA256" / "SHA384"; AEAD: NULL */
+    const char *prf_digest;   /* 1.2 PRF / 1.3 HKDF hash: "SHA256" or "SHA384" */
+    uint8_t hash_len;         /* output length of prf_digest */
+};
+
+/* The suite with that code point, or NULL when corscope cannot decrypt it. */
+const struct cs_tls_suite *cs_tls_suite_find(uint16_t id);
+
+/* HKDF-Extract (RFC 5869 2.2) with `digest`; out must hold the hash length.
+ * Returns 0 or -1. */
+int cs_tls_hkdf_extract(const char *digest, const uint8_t *salt, size_t salt_len,
+                        const uint8_t *ikm, size_t ikm_len, uint8_t *out, size_t out_len);
+
+/* HKDF-Expand-Label (RFC 8446 section 7.1): label without the "tls13 "
+ * prefix, which this adds.  Returns 0 or -1. */
+int cs_tls13_expand_label(const char *digest, const uint8_t *secret, size_t secret_len,
+                          const char *label, const uint8_t *context, size_t context_len,
+                          uint8_t *out, size_t out_len);
+
+/* The TLS 1.2 PRF (RFC 5246 section 5): P_<digest>(secret, label + seed).
+ * Returns 0 or -1. */
+int cs_tls12_prf(const char *digest, const uint8_t *secret, size_t secret_len,
+                 const char *label, const uint8_t *seed, size_t seed_len,
+                 uint8_t *out, size_t out_len);
+
+/* The read state of one direction: keys, its libcrypto contexts, the
+ * sequence number of the next record.  Zero it, then fill it with one of the
+ * two *_keys functions; release with cs_tls_cipher_clear(). */
+struct cs_tls_cipher {
+    const struct cs_tls_suite *suite;
+    uint16_t version;                 /* CS_TLS_VERSION_12 or _13 */
+    uint8_t encrypt_then_mac;         /* 1.2 CBC with RFC 7366 negotiated */
+    uint8_t key[32];
+    uint8_t iv[12];
+    uint8_t mac_key[48];
+    uint8_t secret[CS_TLS_MAX_SECRET]; /* 1.3: the traffic secret (for KeyUpdate) */
+    uint8_t secret_len;
+    uint64_t seq;                     /* next record's sequence number */
+    void *cipher_ctx;                 /* EVP_CIPHER_CTX * */
+    void *cipher;                     /* EVP_CIPHER * (fetched once) */
+    void *mac;                        /* EVP_MAC * (CBC only) */
+};
+
+/* TLS 1.3 (RFC 8446 7.3): key = Expand-Label(secret, "key"), iv = "iv".
+ * Keeps the secret for KeyUpdate; resets seq to 0.  Returns 0 or -1. */
+int cs_tls13_cipher_keys(struct cs_tls_cipher *c, const struct cs_tls_suite *s,
+                         const uint8_t *secret, size_t secret_len);
+
+/* TLS 1.3 KeyUpdate (RFC 8446 7.2): secret' = Expand-Label(secret,
+ * "traffic upd", "", Hash.length), new key and iv, seq 0. */
+int cs_tls13_cipher_update(struct cs_tls_cipher *c);
+
+/* TLS 1.2 (RFC 5246 6.3): the key block from PRF(master, "key expansion",
+ * server_random + client_random), split into the client's and the server's
+ * read states.  Returns 0 or -1. */
+int cs_tls12_cipher_keys(struct cs_tls_cipher *client, struct cs_tls_cipher *server,
+                         const struct cs_tls_suite *s, const uint8_t master[48],
+                         const uint8_t client_random[32], const uint8_t server_random[32],
+                         int encrypt_then_mac);
+
+void cs_tls_cipher_clear(struct cs_tls_cipher *c);
+
+enum cs_tls_open_result {
+    CS_TLS_OPEN_OK = 0,
+    CS_TLS_OPEN_AUTH_FAILED = -1,     /* tag, MAC or padding did not verify */
+    CS_TLS_OPEN_MALFORMED = -2,       /* too short for this suite, bad length */
+    CS_TLS_OPEN_CRYPTO_ERROR = -3,    /* libcrypto refused (should not happen) */
+};
+
+/* Opens one record with sequence number `seq` (the caller chooses it, so
+ * that resynchronisation can try several).  `header` is the 5-byte record
+ * header, `frag` its fragment.  On CS_TLS_OPEN_OK writes the plaintext to
+ * `out` (room for CS_TLS_MAX_CIPHERTEXT bytes), its length to *out_len and
+ * the content type to *type (1.3: the inner type with padding removed;
+ * 1.2: the record's type).  On any other result nothing written to `out`
+ * may be used.  Does not advance c->seq. */
+enum cs_tls_open_result cs_tls_record_open(struct cs_tls_cipher *c, uint64_t seq,
+                                           const uint8_t header[5], const uint8_t *frag,
+                                           size_t frag_len, uint8_t *out, size_t *out_len,
+                                           uint8_t *type);
+
+#endif

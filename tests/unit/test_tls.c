@@ -1,0 +1,530 @@
+/* TLS key schedule against published vectors (RFC 8448 section 3, the TLS
+ * 1.2 PRF vectors circulated on the IETF TLS list), the RFC 8448 trace
+ * decrypted through the connection object, and the key log parser. */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "tls_conn.h"
+#include "tls_hs.h"
+#include "tls_keys.h"
+#include "tls_testutil.h"
+#include "tls_rfc8448.h"
+
+static void expand_eq(const char *secret_hex, const char *label, const char *ctx_hex, size_t out_len,
+                      const char *want_hex)
+{
+    size_t sl, cl = 0;
+    uint8_t *secret = unhex_alloc(secret_hex, &sl);
+    uint8_t *ctx = ctx_hex ? unhex_alloc(ctx_hex, &cl) : NULL;
+    uint8_t out[64];
+    CU_ASSERT_EQUAL_FATAL(cs_tls13_expand_label("SHA256", secret, sl, label, ctx, cl, out, out_len), 0);
+    CU_ASSERT(hex_equals(out, out_len, want_hex));
+    free(secret);
+    free(ctx);
+}
+
+/* RFC 8448 3: every secret of the schedule from the one before it. */
+static void test_rfc8448_schedule(void)
+{
+    size_t n1, n2;
+    uint8_t out[32];
+    uint8_t *salt = unhex_alloc(R8448_DERIVED_EARLY, &n1), *ikm = unhex_alloc(R8448_ECDHE, &n2);
+    CU_ASSERT_EQUAL(cs_tls_hkdf_extract("SHA256", salt, n1, ikm, n2, out, 32), 0);
+    CU_ASSERT(hex_equals(out, 32, R8448_HS));
+    free(salt);
+    free(ikm);
+    uint8_t zeros[32] = { 0 };
+    CU_ASSERT_EQUAL(cs_tls_hkdf_extract("SHA256", NULL, 0, zeros, 32, out, 32), 0);
+    CU_ASSERT(hex_equals(out, 32, R8448_EARLY));
+
+    expand_eq(R8448_EARLY, "derived", R8448_EMPTY_HASH, 32, R8448_DERIVED_EARLY);
+    expand_eq(R8448_HS, "c hs traffic", R8448_HS_HASH, 32, R8448_C_HS);
+    expand_eq(R8448_HS, "s hs traffic", R8448_HS_HASH, 32, R8448_S_HS);
+    expand_eq(R8448_MASTER, "c ap traffic", R8448_AP_HASH, 32, R8448_C_AP);
+    expand_eq(R8448_MASTER, "s ap traffic", R8448_AP_HASH, 32, R8448_S_AP);
+    expand_eq(R8448_MASTER, "exp master", R8448_AP_HASH, 32, R8448_EXP);
+    expand_eq(R8448_S_HS, "finished", NULL, 32, R8448_S_FINISHED_KEY);
+    expand_eq(R8448_S_HS, "key", NULL, 16, R8448_S_HS_KEY);
+    expand_eq(R8448_S_HS, "iv", NULL, 12, R8448_S_HS_IV);
+    expand_eq(R8448_C_HS, "key", NULL, 16, R8448_C_HS_KEY);
+    expand_eq(R8448_C_HS, "iv", NULL, 12, R8448_C_HS_IV);
+    expand_eq(R8448_S_AP, "key", NULL, 16, R8448_S_AP_KEY);
+    expand_eq(R8448_S_AP, "iv", NULL, 12, R8448_S_AP_IV);
+    expand_eq(R8448_C_AP, "iv", NULL, 12, R8448_C_AP_IV);
+
+    /* The cipher state derives the same key and iv. */
+    size_t sl;
+    uint8_t *s = unhex_alloc(R8448_S_HS, &sl);
+    struct cs_tls_cipher c;
+    memset(&c, 0, sizeof c);
+    CU_ASSERT_EQUAL(cs_tls13_cipher_keys(&c, cs_tls_suite_find(0x1301), s, sl), 0);
+    CU_ASSERT(hex_equals(c.key, 16, R8448_S_HS_KEY));
+    CU_ASSERT(hex_equals(c.iv, 12, R8448_S_HS_IV));
+    cs_tls_cipher_clear(&c);
+    free(s);
+}
+
+/* TLS 1.2 PRF known answers: secret, seed and label "test label" from the
+ * vectors posted to the IETF TLS list (P_SHA256, 100 bytes; P_SHA384, 148
+ * bytes); the outputs were also recomputed with Python's hmac module. */
+static void test_tls12_prf_vectors(void)
+{
+    size_t sl, dl;
+    uint8_t out[148];
+    uint8_t *secret = unhex_alloc("9bbe436ba940f017b17652849a71db35", &sl);
+    uint8_t *seed = unhex_alloc("a0ba9f936cda311827a6f796ffd5198c", &dl);
+    CU_ASSERT_EQUAL(cs_tls12_prf("SHA256", secret, sl, "test label", seed, dl, out, 100), 0);
+    CU_ASSERT(hex_equals(out, 100,
+        "e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a6b301791e90d35c9c9a46b4e14baf9af"
+        "0fa022f7077def17abfd3797c0564bab4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff701"
+        "87347b66"));
+    free(secret);
+    free(seed);
+    secret = unhex_alloc("b80b733d6ceefcdc71566ea48e5567df", &sl);
+    seed = unhex_alloc("cd665cf6a8447dd6ff8b27555edb7465", &dl);
+    CU_ASSERT_EQUAL(cs_tls12_prf("SHA384", secret, sl, "test label", seed, dl, out, 148), 0);
+    CU_ASSERT(hex_equals(out, 148,
+        "7b0c18e9ced410ed1804f2cfa34a336a1c14dffb4900bb5fd7942107e81c83cde9ca0faa60be9fe34f82b1233c9146a0"
+        "e534cb400fed2700884f9dc236f80edd8bfa961144c9e8d792eca722a7b32fc3d416d473ebc2c5fd4abfdad05d918425"
+        "9b5bf8cd4d90fa0d31e2dec479e4f1a26066f2eea9a69236a3e52655c9e9aee691c8f3a26854308d5eaa3be85e099070"
+        "3d73e56f"));
+    free(secret);
+    free(seed);
+}
+
+static const char *rfc8448_keylog(void)
+{
+    return "CLIENT_HANDSHAKE_TRAFFIC_SECRET " R8448_CLIENT_RANDOM " " R8448_C_HS "\n"
+           "SERVER_HANDSHAKE_TRAFFIC_SECRET " R8448_CLIENT_RANDOM " " R8448_S_HS "\n"
+           "CLIENT_TRAFFIC_SECRET_0 " R8448_CLIENT_RANDOM " " R8448_C_AP "\n"
+           "SERVER_TRAFFIC_SECRET_0 " R8448_CLIENT_RANDOM " " R8448_S_AP "\n";
+}
+
+/* The two byte streams of the RFC 8448 trace in wire order. */
+struct trace { uint8_t *client; size_t client_len; uint8_t *server; size_t server_len; };
+
+static struct trace rfc8448_streams(void)
+{
+    char *c = NULL, *s = NULL;
+    if (asprintf(&c, "%s%s%s%s", R8448_CH_REC, R8448_CFIN_REC, R8448_C_APP_REC, R8448_C_ALERT_REC) < 0 ||
+        asprintf(&s, "%s%s%s%s%s", R8448_SH_REC, R8448_FLIGHT_REC, R8448_NST_REC, R8448_S_APP_REC,
+                 R8448_S_ALERT_REC) < 0)
+        abort();
+    struct trace t;
+    t.client = unhex_alloc(c, &t.client_len);
+    t.server = unhex_alloc(s, &t.server_len);
+    free(c);
+    free(s);
+    return t;
+}
+
+static void free_trace(struct trace *t) { free(t->client); free(t->server); }
+
+/* Feeds the trace: the ClientHello, the whole server side, then the rest
+ * of the client side, each cut into pieces of `piece` bytes (0: whole). */
+static void feed_rfc8448(struct cs_tls_conn *c, const struct trace *t, size_t piece)
+{
+    size_t ch = 201;
+    uint64_t frame = 1;
+    const struct { enum cs_tls_dir dir; const uint8_t *p; size_t n; } parts[] = {
+        { CS_TLS_FROM_CLIENT, t->client, ch },
+        { CS_TLS_FROM_SERVER, t->server, t->server_len },
+        { CS_TLS_FROM_CLIENT, t->client + ch, t->client_len - ch },
+    };
+    for (int i = 0; i < 3; i++)
+        for (size_t off = 0; off < parts[i].n;) {
+            size_t n = piece && piece < parts[i].n - off ? piece : parts[i].n - off;
+            struct guarded g = guarded_copy(parts[i].p + off, n);
+            cs_tls_conn_data(c, parts[i].dir, g.data, n, frame++, 0);
+            guarded_free(&g);
+            off += n;
+        }
+}
+
+static void check_rfc8448_result(struct cs_tls_conn *c, struct collected *got)
+{
+    struct cs_tls_info info;
+    cs_tls_conn_info(c, &info);
+    uint8_t payload[50];
+    for (int i = 0; i < 50; i++)
+        payload[i] = (uint8_t)i;
+    CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_DECRYPTING);
+    CU_ASSERT_EQUAL(info.version, CS_TLS_VERSION_13);
+    CU_ASSERT_STRING_EQUAL(info.cipher, "TLS_AES_128_GCM_SHA256");
+    CU_ASSERT_STRING_EQUAL(info.sni, "server");
+    CU_ASSERT_EQUAL(info.n.auth_failures, 0);
+    /* flight, NST, app, alert from the server; Finished, app, alert from the client */
+    CU_ASSERT_EQUAL(info.n.records_decrypted, 7);
+    CU_ASSERT_EQUAL(got->len[0], 50);
+    CU_ASSERT_EQUAL(got->len[1], 50);
+    CU_ASSERT(memcmp(got->data[0], payload, 50) == 0);
+    CU_ASSERT(memcmp(got->data[1], payload, 50) == 0);
+    CU_ASSERT_EQUAL(got->closes[0], 1);
+    CU_ASSERT_EQUAL(got->closes[1], 1);
+    CU_ASSERT_EQUAL(info.n.close_notify, 2);
+}
+
+static void test_rfc8448_decrypt(void)
+{
+    size_t pieces[] = { 0, 1, 7, 1000 };
+    for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
+        struct cs_tls_keylog *kl = keylog_from(rfc8448_keylog());
+        struct collected *got = calloc(1, sizeof *got);
+        struct cs_tls_conn *c = cs_tls_conn_new(kl, 0, collect_sink, got);
+        struct trace t = rfc8448_streams();
+        feed_rfc8448(c, &t, pieces[i]);
+        check_rfc8448_result(c, got);
+        free_trace(&t);
+        cs_tls_conn_free(c);
+        cs_tls_keylog_free(kl);
+        free(got);
+    }
+}
+
+/* The key line arrives after the records: they are held, then decrypted. */
+static void test_rfc8448_late_key(void)
+{
+    struct cs_tls_keylog *kl = cs_tls_keylog_new(0);
+    struct collected *got = calloc(1, sizeof *got);
+    struct cs_tls_conn *c = cs_tls_conn_new(kl, 64 * 1024, collect_sink, got);
+    struct trace t = rfc8448_streams();
+    feed_rfc8448(c, &t, 0);
+    struct cs_tls_info info;
+    cs_tls_conn_info(c, &info);
+    CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_NO_KEY);
+    CU_ASSERT_EQUAL(got->len[0] + got->len[1], 0);
+    CU_ASSERT_EQUAL(info.n.held_records, 7);
+    CU_ASSERT_EQUAL(cs_tls_conn_retry(c), 0); /* key log unchanged */
+    const char *lines = rfc8448_keylog();
+    for (const char *p = lines; *p;) {
+        const char *nl = strchr(p, '\n');
+        cs_tls_keylog_add_line(kl, p, (size_t)(nl - p));
+        p = nl + 1;
+    }
+    CU_ASSERT_EQUAL(cs_tls_conn_retry(c), 1);
+    check_rfc8448_result(c, got);
+    CU_ASSERT(cs_tls_conn_memory(c) < 200 * 1024);
+    free_trace(&t);
+    cs_tls_conn_free(c);
+    cs_tls_keylog_free(kl);
+    free(got);
+}
+
+/* A budget too small for the server flight: records are dropped and
+ * counted; after the key arrives decryption resumes on the next records
+ * by trying sequence numbers and the next keys against the tag. */
+static void test_rfc8448_late_key_budget(void)
+{
+    struct cs_tls_keylog *kl = cs_tls_keylog_new(0);
+    struct collected *got = calloc(1, sizeof *got);
+    struct cs_tls_conn *c = cs_tls_conn_new(kl, 100, collect_sink, got);
+    struct trace t = rfc8448_streams();
+    feed_rfc8448(c, &t, 0);
+    const char *lines = rfc8448_keylog();
+    for (const char *p = lines; *p;) {
+        const char *nl = strchr(p, '\n');
+        cs_tls_keylog_add_line(kl, p, (size_t)(nl - p));
+        p = nl + 1;
+    }
+    CU_ASSERT_EQUAL(cs_tls_conn_retry(c), 1);
+    struct cs_tls_info info;
+    cs_tls_conn_info(c, &info);
+    CU_ASSERT(info.n.held_dropped_records > 0);
+    CU_ASSERT_EQUAL(info.n.auth_failures, 0);
+    CU_ASSERT(got->gaps[1] >= 1);
+    /* whatever came out is the real plaintext */
+    for (size_t i = 0; i < got->len[1]; i++)
+        CU_ASSERT_EQUAL(got->data[1][i], i);
+    free_trace(&t);
+    cs_tls_conn_free(c);
+    cs_tls_keylog_free(kl);
+    free(got);
+}
+
+/* A gap swallowing the client Finished: the client's application record
+ * is found by its header and decrypts with the application keys at 0. */
+static void test_rfc8448_gap_resync(void)
+{
+    struct cs_tls_keylog *kl = keylog_from(rfc8448_keylog());
+    struct collected *got = calloc(1, sizeof *got);
+    struct cs_tls_conn *c = cs_tls_conn_new(kl, 0, collect_sink, got);
+    struct trace t = rfc8448_streams();
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, t.client, 201, 1, 0);
+    cs_tls_conn_data(c, CS_TLS_FROM_SERVER, t.server, t.server_len, 2, 0);
+    cs_tls_conn_gap(c, CS_TLS_FROM_CLIENT, 58 + 10, 3, 0);
+    /* the stream resumes mid-record: 10 bytes into the application record */
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, t.client + 201 + 58 + 10, t.client_len - 201 - 58 - 10, 4, 0);
+    struct cs_tls_info info;
+    cs_tls_conn_info(c, &info);
+    CU_ASSERT_EQUAL(got->len[0], 0); /* the app record was cut: nothing to release */
+    CU_ASSERT_EQUAL(got->gaps[0], 1);
+    CU_ASSERT_EQUAL(got->closes[0], 1); /* resynchronised on the alert record */
+    CU_ASSERT_EQUAL(info.n.resyncs, 1);
+    CU_ASSERT_EQUAL(info.n.auth_failures, 0);
+    cs_tls_conn_free(c);
+
+    /* The same with the gap exactly the Finished record. */
+    memset(got, 0, sizeof *got);
+    c = cs_tls_conn_new(kl, 0, collect_sink, got);
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, t.client, 201, 1, 0);
+    cs_tls_conn_data(c, CS_TLS_FROM_SERVER, t.server, t.server_len, 2, 0);
+    cs_tls_conn_gap(c, CS_TLS_FROM_CLIENT, 58, 3, 0);
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, t.client + 201 + 58, t.client_len - 201 - 58, 4, 0);
+    CU_ASSERT_EQUAL(got->len[0], 50);
+    CU_ASSERT_EQUAL(got->data[0][49], 49);
+    cs_tls_conn_info(c, &info);
+    CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_DECRYPTING);
+    free_trace(&t);
+    cs_tls_conn_free(c);
+    cs_tls_keylog_free(kl);
+    free(got);
+}
+
+/* Wrong key: every byte of every secret flipped in turn would be slow; one
+ * byte of the server's handshake secret is enough to fail the tag. */
+static void test_rfc8448_wrong_key(void)
+{
+    char *lines = strdup(rfc8448_keylog());
+    char *s = strstr(lines, R8448_S_HS);
+    s[10] = s[10] == '0' ? '1' : '0';
+    struct cs_tls_keylog *kl = keylog_from(lines);
+    struct collected *got = calloc(1, sizeof *got);
+    struct cs_tls_conn *c = cs_tls_conn_new(kl, 0, collect_sink, got);
+    struct trace t = rfc8448_streams();
+    feed_rfc8448(c, &t, 0);
+    struct cs_tls_info info;
+    cs_tls_conn_info(c, &info);
+    CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_FAILED);
+    CU_ASSERT_EQUAL(info.dir_reason[1], CS_TLS_REASON_AUTH_FAILED);
+    CU_ASSERT_STRING_EQUAL(cs_tls_reason_name(info.reason), "auth-failed");
+    CU_ASSERT_EQUAL(info.n.auth_failures, 1);
+    CU_ASSERT_EQUAL(got->len[1], 0);  /* nothing released */
+    CU_ASSERT_EQUAL(got->gaps[1], 1);
+    /* the client side has the right key and still decrypts */
+    CU_ASSERT_EQUAL(got->len[0], 50);
+    free_trace(&t);
+    free(lines);
+    cs_tls_conn_free(c);
+    cs_tls_keylog_free(kl);
+    free(got);
+}
+
+/* Handshake problems: unsupported suite, truncated hello, not TLS, a key
+ * log for another connection. */
+static void test_rfc8448_bad_handshakes(void)
+{
+    struct trace t = rfc8448_streams();
+    struct cs_tls_keylog *kl = keylog_from(rfc8448_keylog());
+    struct cs_tls_info info;
+    struct collected *got = calloc(1, sizeof *got);
+
+    /* ServerHello choosing TLS_AES_128_CCM_SHA256 (0x1304) */
+    uint8_t *sh = malloc(t.server_len);
+    memcpy(sh, t.server, t.server_len);
+    CU_ASSERT(sh[5 + 4 + 2 + 32 + 1] == 0x13 && sh[5 + 4 + 2 + 32 + 2] == 0x01);
+    sh[5 + 4 + 2 + 32 + 2] = 0x04;
+    struct cs_tls_conn *c = cs_tls_conn_new(kl, 0, collect_sink, got);
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, t.client, t.client_len, 1, 0);
+    cs_tls_conn_data(c, CS_TLS_FROM_SERVER, sh, t.server_len, 2, 0);
+    cs_tls_conn_info(c, &info);
+    CU_ASSERT_EQUAL(info.reason, CS_TLS_REASON_UNSUPPORTED_SUITE);
+    CU_ASSERT_PTR_NULL(info.cipher);
+    CU_ASSERT_EQUAL(info.cipher_id, 0x1304);
+    CU_ASSERT_EQUAL(got->len[0] + got->len[1], 0);
+    cs_tls_conn_free(c);
+    free(sh);
+
+    /* a ClientHello cut short by a gap */
+    c = cs_tls_conn_new(kl, 0, collect_sink, got);
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, t.client, 100, 1, 0);
+    cs_tls_conn_gap(c, CS_TLS_FROM_CLIENT, 101, 2, 0);
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, t.client + 201, t.client_len - 201, 3, 0);
+    cs_tls_conn_data(c, CS_TLS_FROM_SERVER, t.server, t.server_len, 4, 0);
+    cs_tls_conn_info(c, &info);
+    CU_ASSERT_EQUAL(info.reason, CS_TLS_REASON_HANDSHAKE_GAP);
+    cs_tls_conn_free(c);
+
+    /* a ClientHello whose length fields lie (claims more extensions) */
+    uint8_t *ch = malloc(201);
+    memcpy(ch, t.client, 201);
+    ch[5 + 4 + 2 + 32 + 1 + 2 + 6 + 2] = 0xff; /* extensions length high byte */
+    c = cs_tls_conn_new(kl, 0, collect_sink, got);
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, ch, 201, 1, 0);
+    cs_tls_conn_info(c, &info);
+    CU_ASSERT_EQUAL(info.reason, CS_TLS_REASON_BAD_HANDSHAKE);
+    cs_tls_conn_free(c);
+    free(ch);
+
+    /* HTTP, not TLS */
+    c = cs_tls_conn_new(kl, 0, collect_sink, got);
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, (const uint8_t *)"GET / HTTP/1.1\r\n\r\n", 18, 1, 0);
+    cs_tls_conn_info(c, &info);
+    CU_ASSERT_EQUAL(info.reason, CS_TLS_REASON_NOT_TLS);
+    CU_ASSERT_EQUAL(cs_tls_probe((const uint8_t *)"GET /", 5), 0);
+    CU_ASSERT_EQUAL(cs_tls_probe(t.client, 3), -1);
+    CU_ASSERT_EQUAL(cs_tls_probe(t.client, 201), 1);
+    cs_tls_conn_free(c);
+
+    /* a key log for another connection */
+    struct cs_tls_keylog *other = keylog_from(
+        "CLIENT_HANDSHAKE_TRAFFIC_SECRET 0034ecb1e78163ba1c38c6dacb196a6dffa21a8d9912ec18a2ef6283024dece7 " R8448_C_HS "\n"
+        "SERVER_HANDSHAKE_TRAFFIC_SECRET 0034ecb1e78163ba1c38c6dacb196a6dffa21a8d9912ec18a2ef6283024dece7 " R8448_S_HS "\n");
+    c = cs_tls_conn_new(other, 0, collect_sink, got);
+    feed_rfc8448(c, &t, 0);
+    cs_tls_conn_info(c, &info);
+    CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_NO_KEY);
+    CU_ASSERT_STRING_EQUAL(cs_tls_state_name(info.state), "no-key");
+    CU_ASSERT_EQUAL(info.n.held_dropped_records, 7);
+    CU_ASSERT_EQUAL(got->len[0] + got->len[1], 0);
+    cs_tls_conn_free(c);
+    cs_tls_keylog_free(other);
+
+    cs_tls_keylog_free(kl);
+    free_trace(&t);
+    free(got);
+}
+
+/* Key log lines: what is used, what is ignored and why. */
+static void test_keylog_lines(void)
+{
+    struct cs_tls_keylog *kl = keylog_from(
+        "# comment\n"
+        "\n"
+        "CLIENT_RANDOM " R8448_CLIENT_RANDOM " " R8448_C_HS R8448_S_HS_KEY "\n"  /* 48 bytes: used */
+        "CLIENT_RANDOM " R8448_CLIENT_RANDOM " " R8448_C_HS "\n"                  /* 32: wrong length */
+        "SERVER_TRAFFIC_SECRET_0 " R8448_CLIENT_RANDOM "\n"                       /* truncated */
+        "SERVER_TRAFFIC_SECRET_0 " R8448_CLIENT_RANDOM " zz" R8448_C_HS "\n"      /* not hex */
+        "EXPORTER_SECRET " R8448_CLIENT_RANDOM " " R8448_C_HS "\n"                /* unused label */
+        "CLIENT_TRAFFIC_SECRET_0 abcd " R8448_C_HS "\n"                          /* short random */
+        "\x01\x02garbage\xff\n"
+        "CLIENT_TRAFFIC_SECRET_0 " R8448_CLIENT_RANDOM " " R8448_C_AP "\r\n"      /* CRLF: used */
+        "CLIENT_TRAFFIC_SECRET_0 " R8448_CLIENT_RANDOM " " R8448_C_AP " extra\n");/* syntax */
+    struct cs_tls_keylog_stats st;
+    cs_tls_keylog_get_stats(kl, &st);
+    CU_ASSERT_EQUAL(st.lines_read, 11);
+    CU_ASSERT_EQUAL(st.lines_used, 2);
+    CU_ASSERT_EQUAL(st.lines_ignored, 9);
+    CU_ASSERT_EQUAL(st.ignored_comment, 2);
+    CU_ASSERT_EQUAL(st.ignored_length, 2);
+    CU_ASSERT_EQUAL(st.ignored_syntax, 3);
+    CU_ASSERT_EQUAL(st.ignored_label, 2);
+    CU_ASSERT_EQUAL(st.entries, 1);
+    CU_ASSERT(st.bytes_used > 0 && st.bytes_used <= st.bytes_budget);
+    size_t n;
+    uint8_t *random = unhex_alloc(R8448_CLIENT_RANDOM, &n);
+    const struct cs_tls_secrets *s = cs_tls_keylog_find(kl, random);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(s->len[CS_TLS_SECRET_MASTER], 48);
+    CU_ASSERT(hex_equals(s->secret[CS_TLS_SECRET_CLIENT_AP0], 32, R8448_C_AP));
+    CU_ASSERT(!(s->have & (1u << CS_TLS_SECRET_SERVER_AP0)));
+    random[0] ^= 1;
+    CU_ASSERT_PTR_NULL(cs_tls_keylog_find(kl, random));
+    free(random);
+    cs_tls_keylog_free(kl);
+}
+
+/* The memory budget: randoms past it are dropped and counted. */
+static void test_keylog_budget(void)
+{
+    struct cs_tls_keylog *kl = cs_tls_keylog_new(2000);
+    char line[200];
+    for (int i = 0; i < 50; i++) {
+        int n = snprintf(line, sizeof line, "CLIENT_TRAFFIC_SECRET_0 %064x %s", i, R8448_C_AP);
+        cs_tls_keylog_add_line(kl, line, (size_t)n);
+    }
+    struct cs_tls_keylog_stats st;
+    cs_tls_keylog_get_stats(kl, &st);
+    CU_ASSERT(st.entries > 0 && st.entries < 50);
+    CU_ASSERT_EQUAL(st.entries + st.ignored_over_budget, 50);
+    CU_ASSERT(st.bytes_used <= 2000);
+    cs_tls_keylog_free(kl);
+}
+
+/* A growing file: a partial last line waits for its newline; a file that
+ * shrank is read again. */
+static void test_keylog_file_growth(void)
+{
+    char path[] = "/tmp/cs_keylog_XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    const char *l1 = "SERVER_TRAFFIC_SECRET_0 " R8448_CLIENT_RANDOM " " R8448_S_AP "\n";
+    const char *l2 = "CLIENT_TRAFFIC_SECRET_0 " R8448_CLIENT_RANDOM " " R8448_C_AP "\n";
+    fputs(l1, f);
+    fwrite(l2, 1, 30, f);
+    fflush(f);
+    struct cs_tls_keylog *kl = cs_tls_keylog_new(0);
+    char err[256];
+    CU_ASSERT_EQUAL(cs_tls_keylog_read_file(kl, path, err, sizeof err), 1);
+    CU_ASSERT_EQUAL(cs_tls_keylog_read_file(kl, path, err, sizeof err), 0);
+    fputs(l2 + 30, f);
+    fflush(f);
+    CU_ASSERT_EQUAL(cs_tls_keylog_read_file(kl, path, err, sizeof err), 1);
+    struct cs_tls_keylog_stats st;
+    cs_tls_keylog_get_stats(kl, &st);
+    CU_ASSERT_EQUAL(st.lines_read, 2);
+    CU_ASSERT_EQUAL(st.lines_ignored, 0);
+    CU_ASSERT_EQUAL(st.generation, 2);
+    fclose(f);
+    f = fopen(path, "w"); /* truncated and rewritten, shorter */
+    fputs("# x\n", f);
+    fclose(f);
+    CU_ASSERT_EQUAL(cs_tls_keylog_read_file(kl, path, err, sizeof err), 0);
+    cs_tls_keylog_get_stats(kl, &st);
+    CU_ASSERT_EQUAL(st.ignored_comment, 1);
+    unlink(path);
+    CU_ASSERT_EQUAL(cs_tls_keylog_read_file(kl, path, err, sizeof err), -1);
+    CU_ASSERT(strstr(err, path) != NULL);
+    cs_tls_keylog_free(kl);
+}
+
+/* Handshake parser bounds: every truncation of the hellos is refused. */
+static void test_hello_truncations(void)
+{
+    struct trace t = rfc8448_streams();
+    struct cs_tls_client_hello ch;
+    struct cs_tls_server_hello sh;
+    CU_ASSERT_EQUAL(cs_tls_parse_client_hello(t.client + 9, 192, &ch), 0);
+    CU_ASSERT_STRING_EQUAL(ch.sni, "server");
+    CU_ASSERT(ch.offers_tls13);
+    CU_ASSERT_EQUAL(cs_tls_parse_server_hello(t.server + 9, 86, &sh), 0);
+    CU_ASSERT_EQUAL(sh.version, CS_TLS_VERSION_13);
+    CU_ASSERT_EQUAL(sh.cipher_suite, 0x1301);
+    for (size_t n = 0; n < 192; n++) {
+        struct guarded g = guarded_copy(t.client + 9, n);
+        if (n > 2 + 32 + 1 + 2 + 6 + 2) /* past compression: a cut in the extensions */
+            CU_ASSERT_EQUAL(cs_tls_parse_client_hello(g.data, n, &ch), -1);
+        guarded_free(&g);
+    }
+    for (size_t n = 0; n < 86; n++) {
+        struct guarded g = guarded_copy(t.server + 9, n);
+        if (n < 2 + 32 + 1 + 2 + 1 || n > 2 + 32 + 1 + 2 + 1)
+            CU_ASSERT_EQUAL(cs_tls_parse_server_hello(g.data, n, &sh), -1);
+        guarded_free(&g);
+    }
+    free_trace(&t);
+}
+
+int main(void)
+{
+    static const struct cs_test_case cases[] = {
+        { "RFC 8448 key schedule", test_rfc8448_schedule },
+        { "TLS 1.2 PRF vectors", test_tls12_prf_vectors },
+        { "RFC 8448 trace decrypts (whole, 1, 7, 1000-byte pieces)", test_rfc8448_decrypt },
+        { "late key: held records decrypted on retry", test_rfc8448_late_key },
+        { "late key over the hold budget: dropped, counted, resumes", test_rfc8448_late_key_budget },
+        { "gap: resynchronise on the next record", test_rfc8448_gap_resync },
+        { "wrong key: auth failure, nothing released", test_rfc8448_wrong_key },
+        { "bad handshakes", test_rfc8448_bad_handshakes },
+        { "key log lines used and ignored", test_keylog_lines },
+        { "key log memory budget", test_keylog_budget },
+        { "key log file grows, partial line, truncation", test_keylog_file_growth },
+        { "hello truncations refused", test_hello_truncations },
+        { NULL, NULL },
+    };
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    cs_test_add_suite("tls", cases);
+    return cs_test_run();
+}
