@@ -327,12 +327,15 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
                 " by the interface", s->received, s->dropped, s->ifdropped);
     fputc('\n', out);
     uint64_t caps = fl->evicted + r->held_cap_per_flow + r->held_cap_total + h->header_cap_hits +
-                    h->header_lines_cap_hits + h->uri_cap_hits + h->pipeline_cap_hits + d->frag_dropped;
+                    h->header_lines_cap_hits + h->uri_cap_hits + h->pipeline_cap_hits + d->frag_dropped +
+                    r->held_pieces_cap_per_flow + r->held_pieces_cap_total;
     if (caps)
         fprintf(out, "  Limits hit: flows %" PRIu64 ", memory %" PRIu64 ", held bytes %" PRIu64 "/%" PRIu64
+                ", held pieces %" PRIu64 "/%" PRIu64
                 ", header bytes %" PRIu64 ", header lines %" PRIu64 ", URI %" PRIu64
                 ", pipeline %" PRIu64 ", IP fragments %" PRIu64 "\n",
                 fl->evicted - fl->evicted_memory, fl->evicted_memory, r->held_cap_per_flow,
-                r->held_cap_total, h->header_cap_hits,
+                r->held_cap_total, r->held_pieces_cap_per_flow, r->held_pieces_cap_total,
+                h->header_cap_hits,
                 h->header_lines_cap_hits, h->uri_cap_hits, h->pipeline_cap_hits, d->frag_dropped);
 }

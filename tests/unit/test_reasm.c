@@ -77,6 +77,8 @@ static struct cs_reasm_shared shared(uint32_t per_dir, uint64_t total)
     memset(&sh, 0, sizeof sh);
     sh.max_held_per_dir = per_dir;
     sh.max_held_total = total;
+    sh.max_held_pieces_per_dir = UINT32_MAX;
+    sh.max_held_pieces_total = UINT32_MAX;
     return sh;
 }
 
