@@ -704,6 +704,8 @@ static void test_cap_pieces(void)
     feed(&r, &sh, rc, 6, 1008, CS_TCP_ACK, "h");     /* joins "g": still 3 pieces */
     CU_ASSERT_EQUAL(sh.stats.held_pieces_cap_per_flow, 1);
     CU_ASSERT_EQUAL(r.held_pieces, 3);
+    cs_reasm_release(&r, &sh);
+    CU_ASSERT_EQUAL(sh.held_memory, 0);
     rec_free(rc);
 
     struct cs_reasm_shared sh2 = shared(BIG, BIG);
