@@ -116,6 +116,8 @@ struct cs_flow_table *cs_flow_table_new(const struct cs_limits *limits,
     }
     t->shared.max_held_per_dir = t->limits.max_held_per_flow;
     t->shared.max_held_total = t->limits.max_held_total;
+    t->shared.max_held_pieces_per_dir = t->limits.max_held_pieces_per_flow;
+    t->shared.max_held_pieces_total = t->limits.max_held_pieces;
     t->next_id = 1;
     t->seed = make_seed();
     return t;
@@ -501,6 +503,11 @@ bool cs_flow_table_evict_oldest(struct cs_flow_table *t)
 uint64_t cs_flow_table_held_bytes(const struct cs_flow_table *t)
 {
     return t->shared.held_total;
+}
+
+uint64_t cs_flow_table_held_memory(const struct cs_flow_table *t)
+{
+    return t->shared.held_memory;
 }
 
 void cs_flow_table_tick(struct cs_flow_table *t, cs_time_ns now)

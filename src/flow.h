@@ -120,6 +120,9 @@ bool cs_flow_table_evict_oldest(struct cs_flow_table *t);
 
 /* Bytes held now by reassembly (out-of-order segments, all flows). */
 uint64_t cs_flow_table_held_bytes(const struct cs_flow_table *t);
+/* What those held pieces cost in memory (payload and bookkeeping, as the
+ * allocator rounds it): the figure --max-memory counts. */
+uint64_t cs_flow_table_held_memory(const struct cs_flow_table *t);
 
 /* Ends every remaining flow with CS_FLOW_END_INPUT (flushing reassembly). */
 void cs_flow_table_finish(struct cs_flow_table *t);

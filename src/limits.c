@@ -6,6 +6,8 @@ void cs_limits_default(struct cs_limits *l)
     l->idle_timeout_s = CS_DEFAULT_IDLE_TIMEOUT_S;
     l->max_held_per_flow = CS_DEFAULT_MAX_HELD_PER_FLOW;
     l->max_held_total = CS_DEFAULT_MAX_HELD_TOTAL;
+    l->max_held_pieces_per_flow = CS_DEFAULT_MAX_HELD_PIECES_PER_FLOW;
+    l->max_held_pieces = CS_DEFAULT_MAX_HELD_PIECES;
     l->max_header_bytes = CS_DEFAULT_MAX_HEADER_BYTES;
     l->max_header_lines = CS_DEFAULT_MAX_HEADER_LINES;
     l->max_pipeline = CS_DEFAULT_MAX_PIPELINE;

@@ -14,6 +14,11 @@
 #define CS_DEFAULT_IDLE_TIMEOUT_S       300u        /* --idle-timeout (seconds) */
 #define CS_DEFAULT_MAX_HELD_PER_FLOW    (256u * 1024u)  /* --max-held-per-flow: out-of-order bytes, one direction */
 #define CS_DEFAULT_MAX_HELD_TOTAL       (8u * 1024u * 1024u) /* --max-held-total: out-of-order bytes, all flows */
+/* Out-of-order pieces (runs of contiguous held bytes: a segment that continues
+ * a held piece joins it), bounding the reassembly trees and their per-piece
+ * bookkeeping whatever the segment sizes. */
+#define CS_DEFAULT_MAX_HELD_PIECES_PER_FLOW 4096u   /* --max-held-pieces-per-flow: one direction */
+#define CS_DEFAULT_MAX_HELD_PIECES      65536u      /* --max-held-pieces: all flows */
 #define CS_DEFAULT_MAX_HEADER_BYTES     (32u * 1024u)  /* --max-header-bytes: start line + header block */
 #define CS_DEFAULT_MAX_HEADER_LINES     200u        /* --max-header-lines */
 #define CS_DEFAULT_MAX_PIPELINE         32u         /* --max-pipeline: requests waiting for responses */
@@ -23,9 +28,12 @@
 #define CS_DEFAULT_MAX_DPI_FLOWS        1024u       /* --max-dpi-flows: connections under nDPI inspection at once */
 #define CS_DEFAULT_MAX_MEMORY           (24u * 1024u * 1024u) /* --max-memory: traffic state, see below */
 /* What --max-memory counts: each tracked connection at CS_FLOW_MEMORY_COST
- * (its flow, reassembly and HTTP state), plus the out-of-order bytes held,
- * plus the HTTP header buffers and requests waiting for their responses,
- * plus nDPI's state of the connections under inspection (measured, dpi.c).
+ * (its flow, reassembly and HTTP state), plus what the held out-of-order
+ * pieces cost the allocator (payload, buffer slack, per-piece bookkeeping and
+ * one record per segment joined, each allocation rounded as glibc's malloc
+ * rounds it: cs_reasm_alloc_cost in reasm.h), plus the HTTP header buffers
+ * and requests waiting for their responses, plus nDPI's state of the
+ * connections under inspection (measured, dpi.c).
  * Over budget, the least recently active connections are dropped. */
 #define CS_FLOW_MEMORY_COST             1024u
 /* TLS with a key log (tls_keylog.c, tls_conn.c; CLI options come with the
@@ -39,6 +47,8 @@ struct cs_limits {
     uint32_t idle_timeout_s;
     uint32_t max_held_per_flow;
     uint32_t max_held_total;
+    uint32_t max_held_pieces_per_flow;
+    uint32_t max_held_pieces;
     uint32_t max_header_bytes;
     uint32_t max_header_lines;
     uint32_t max_pipeline;

@@ -85,6 +85,8 @@ static void usage(FILE *out)
 "      --idle-timeout SEC   expire a connection idle this long (default 300)\n"
 "      --max-held-per-flow BYTES   out-of-order bytes held per direction (default 262144)\n"
 "      --max-held-total BYTES      out-of-order bytes held in all (default 8388608)\n"
+"      --max-held-pieces-per-flow N  out-of-order pieces held per direction (default 4096)\n"
+"      --max-held-pieces N         out-of-order pieces held in all (default 65536)\n"
 "      --max-header-bytes BYTES    start line and headers of one message (default 32768)\n"
 "      --max-header-lines N        header lines of one message (default 200)\n"
 "      --max-pipeline N     requests waiting for responses per connection (default 32)\n"
@@ -105,7 +107,8 @@ static void usage(FILE *out)
 
 enum {
     OPT_COLOR = 256, OPT_FAIL_ON_BLOCKED, OPT_MAX_FLOWS, OPT_IDLE_TIMEOUT,
-    OPT_MAX_HELD_PER_FLOW, OPT_MAX_HELD_TOTAL, OPT_MAX_HEADER_BYTES,
+    OPT_MAX_HELD_PER_FLOW, OPT_MAX_HELD_TOTAL, OPT_MAX_HELD_PIECES_PER_FLOW, OPT_MAX_HELD_PIECES,
+    OPT_MAX_HEADER_BYTES,
     OPT_MAX_HEADER_LINES, OPT_MAX_PIPELINE, OPT_MAX_URI, OPT_MAX_MEMORY, OPT_IMMEDIATE,
     OPT_MAX_DPI_FLOWS,
 };
@@ -131,6 +134,8 @@ static const struct option long_options[] = {
     { "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
     { "max-held-per-flow", required_argument, NULL, OPT_MAX_HELD_PER_FLOW },
     { "max-held-total", required_argument, NULL, OPT_MAX_HELD_TOTAL },
+    { "max-held-pieces-per-flow", required_argument, NULL, OPT_MAX_HELD_PIECES_PER_FLOW },
+    { "max-held-pieces", required_argument, NULL, OPT_MAX_HELD_PIECES },
     { "max-header-bytes", required_argument, NULL, OPT_MAX_HEADER_BYTES },
     { "max-header-lines", required_argument, NULL, OPT_MAX_HEADER_LINES },
     { "max-pipeline", required_argument, NULL, OPT_MAX_PIPELINE },
@@ -306,6 +311,12 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
             break;
         case OPT_MAX_HELD_TOTAL:
             if (!parse_u32("--max-held-total", optarg, 0, 1u << 31, &limits->max_held_total)) return EXIT_USAGE;
+            break;
+        case OPT_MAX_HELD_PIECES_PER_FLOW:
+            if (!parse_u32("--max-held-pieces-per-flow", optarg, 0, 1u << 24, &limits->max_held_pieces_per_flow)) return EXIT_USAGE;
+            break;
+        case OPT_MAX_HELD_PIECES:
+            if (!parse_u32("--max-held-pieces", optarg, 0, 1u << 26, &limits->max_held_pieces)) return EXIT_USAGE;
             break;
         case OPT_MAX_HEADER_BYTES:
             if (!parse_u32("--max-header-bytes", optarg, 256, 1u << 24, &limits->max_header_bytes)) return EXIT_USAGE;

@@ -329,13 +329,15 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
     uint64_t dpi_hits = cs_pipeline_dpi_stats(s->pipeline)->limit_hits;
     uint64_t caps = fl->evicted + r->held_cap_per_flow + r->held_cap_total + h->header_cap_hits +
                     h->header_lines_cap_hits + h->uri_cap_hits + h->pipeline_cap_hits + d->frag_dropped +
-                    dpi_hits;
+                    r->held_pieces_cap_per_flow + r->held_pieces_cap_total + dpi_hits;
     if (caps) {
         fprintf(out, "  Limits hit: flows %" PRIu64 ", memory %" PRIu64 ", held bytes %" PRIu64 "/%" PRIu64
+                ", held pieces %" PRIu64 "/%" PRIu64
                 ", header bytes %" PRIu64 ", header lines %" PRIu64 ", URI %" PRIu64
                 ", pipeline %" PRIu64 ", IP fragments %" PRIu64,
                 fl->evicted - fl->evicted_memory, fl->evicted_memory, r->held_cap_per_flow,
-                r->held_cap_total, h->header_cap_hits,
+                r->held_cap_total, r->held_pieces_cap_per_flow, r->held_pieces_cap_total,
+                h->header_cap_hits,
                 h->header_lines_cap_hits, h->uri_cap_hits, h->pipeline_cap_hits, d->frag_dropped);
         /* only when hit, so the line of runs that never reach it is unchanged */
         if (dpi_hits)

@@ -345,7 +345,7 @@ struct cs_pipeline *cs_pipeline_new(const struct cs_limits *limits,
 static uint64_t held_memory(const struct cs_pipeline *p)
 {
     return cs_flow_table_stats(p->flows)->active * CS_FLOW_MEMORY_COST +
-           cs_flow_table_held_bytes(p->flows) + p->http_stats.held_bytes + p->undecided_bytes +
+           cs_flow_table_held_memory(p->flows) + p->http_stats.held_bytes + p->undecided_bytes +
            (p->dpi ? cs_dpi_stats(p->dpi)->memory : 0);
 }
 

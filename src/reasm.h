@@ -43,6 +43,8 @@ struct cs_reasm_stats {
     uint64_t gap_bytes;
     uint64_t held_cap_per_flow; /* times the per-direction cap forced a release */
     uint64_t held_cap_total;    /* times the global cap forced a release */
+    uint64_t held_pieces_cap_per_flow; /* times the per-direction cap on held pieces forced a release */
+    uint64_t held_pieces_cap_total;    /* times the global cap on held pieces forced a release */
     uint64_t out_of_window;     /* segments/ACKs more than CS_REASM_MAX_AHEAD ahead, or data after FIN: ignored */
     uint64_t alloc_failures;    /* held copies that could not be allocated (their bytes become a gap) */
 };
@@ -51,11 +53,19 @@ struct cs_reasm_stats {
  * (a passive observer sees junk, old connections, and its own blind spots). */
 #define CS_REASM_MAX_AHEAD (1u << 30)
 
-/* Shared by all directions of all flows: the caps and the bytes held now. */
+/* Shared by all directions of all flows: the caps and what is held now.
+ * A piece is one run of contiguous held bytes (adjacent out-of-order
+ * segments are joined into one piece); held_memory is what the pieces cost
+ * the allocator (see cs_reasm_alloc_cost), the figure --max-memory counts. */
 struct cs_reasm_shared {
     uint32_t max_held_per_dir;
     uint64_t max_held_total;
+    uint32_t max_held_pieces_per_dir;
+    uint32_t max_held_pieces_total;
     uint64_t held_total;
+    uint64_t held_pieces_total;
+    uint64_t held_memory;
+    uint64_t prio_state;        /* random priorities of the held-piece trees (reasm.c) */
     struct cs_reasm_stats stats;
 };
 
@@ -67,8 +77,10 @@ struct cs_reasm {
     bool started;              /* next_seq is known */
     bool fin_seen, fin_delivered, rst;
     uint32_t fin_seq;
-    struct cs_reasm_held *held; /* sorted by seq, never overlapping, all after next_seq */
+    struct cs_reasm_held *held; /* root of a treap ordered by seq: pieces never overlap and
+                                 * all start after next_seq (NULL when nothing is held) */
     uint32_t held_bytes;
+    uint32_t held_pieces;
     uint64_t fin_frame;        /* frame and time of the (first) FIN, for its event */
     cs_time_ns fin_ts;
 };
@@ -88,6 +100,14 @@ void cs_reasm_ack(struct cs_reasm *r, struct cs_reasm_shared *sh, uint32_t ack,
 /* End of the flow: releases everything held, with gaps between. */
 void cs_reasm_flush(struct cs_reasm *r, struct cs_reasm_shared *sh,
                     uint64_t frame, cs_time_ns ts, cs_stream_sink sink, void *ctx);
+
+/* What a malloc of n bytes costs (glibc: the request plus an 8-byte chunk
+ * header, rounded up to 16, at least 32): held memory is charged this way. */
+static inline uint64_t cs_reasm_alloc_cost(uint64_t n)
+{
+    uint64_t c = (n + 8 + 15) & ~(uint64_t)15;
+    return c < 32 ? 32 : c;
+}
 
 /* Frees held segments without delivering them. */
 void cs_reasm_release(struct cs_reasm *r, struct cs_reasm_shared *sh);

@@ -2,7 +2,8 @@
  * http.c) on a sequence of TCP segments of up to four connections, glued the
  * way pipeline.c glues them (without nDPI).
  *
- * Input: byte 0 chooses limits (bit 0: tiny caps; bit 1: max 2 flows).  Then
+ * Input: byte 0 chooses limits (bit 0: tiny caps; bit 1: max 2 flows;
+ * bit 2: tiny caps on held out-of-order pieces).  Then
  * records of 7 bytes plus payload:
  *   ctl   bit 0 direction (server->client), bits 1-2 connection, bit 3 SYN,
  *         bit 4 FIN, bit 5 RST, bit 6 ACK, bit 7 jump the clock 400 s
@@ -84,6 +85,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (data[0] & 2)
         g_lim.max_flows = 2;
+    if (data[0] & 4) {
+        g_lim.max_held_pieces_per_flow = 5;
+        g_lim.max_held_pieces = 9;
+    }
     memset(&g_stats, 0, sizeof g_stats);
     struct cs_flow_callbacks cb = {.on_new = on_new, .on_stream = on_stream, .on_end = on_end};
     struct cs_flow_table *t = cs_flow_table_new(&g_lim, &cb, NULL);
@@ -145,6 +150,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cs_flow_table_finish(t);
     const struct cs_flow_stats *fs = cs_flow_table_stats(t);
     if (fs->active != 0)
+        abort();
+    /* every held piece was released, and its memory with it */
+    if (cs_flow_table_held_bytes(t) != 0 || cs_flow_table_held_memory(t) != 0)
         abort();
     cs_flow_table_free(t);
     return 0;

@@ -2,6 +2,9 @@
 """Hostile captures for tests/e2e/hostile.sh.  Standard library only.
 
   gen.py gen OUTDIR            writes OUTDIR/<case>.pcap[ng] (list: CASES)
+  gen.py ooo OUT CONNS PIECES [ORDER]  CONNS connections, each a SYN then
+                               PIECES 1-byte segments after a 1-byte hole
+                               (ORDER: asc, desc, interleaved, overlap)
   gen.py measure OUT ERR CMD...  runs CMD with stdout/stderr to OUT/ERR and
                                prints "rc peak_rss_kib seconds" (RSS from
                                getrusage of the child)
@@ -51,6 +54,68 @@ def syn_flood(path, n=1000000):
             if len(out) > 1 << 22:
                 f.write(out)
                 out = bytearray()
+        f.write(out)
+
+
+def ooo_offsets(pieces, order):
+    """(offset, length) of each segment after the hole, in sending order:
+    asc rises, desc falls, interleaved sends the even offsets rising and
+    then the odd ones falling, overlap sends 2-byte segments rising one
+    byte at a time (each overlaps the previous one)."""
+    if order == "asc":
+        return [(k, 1) for k in range(pieces)]
+    if order == "desc":
+        return [(k, 1) for k in reversed(range(pieces))]
+    if order == "interleaved":
+        return [(k, 1) for k in range(0, pieces, 2)] + \
+               [(k, 1) for k in reversed(range(1, pieces, 2))]
+    if order == "overlap":
+        return [(k, 2) for k in range(pieces)]
+    raise SystemExit("unknown order " + order)
+
+
+def ooo_flood(path, conns, pieces, order="asc"):
+    """conns connections from distinct client ports, each a SYN and then
+    `pieces` small segments that all sit after a 1-byte hole the capture
+    never fills and no ACK reveals: everything is held until a cap, the
+    memory budget or the end of input releases it.  The connections take
+    turns, one segment each, so they all hold data at the same time.
+    Written from one template like syn_flood (millions of frames)."""
+    eth = b"\x02\x00\xc6\x33\x64\x14" + b"\x02\x00\x0a\x00\x00\x01" + b"\x08\x00"
+    rec = struct.Struct("<IIII")
+    ts = 1767225600
+    isn = 1000
+    offsets = ooo_offsets(pieces, order)
+
+    def frame(port, seq, flags, payload):
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40 + len(payload), 1, 0x4000, 64, 6, 0,
+                         b"\x0a\x00\x00\x01", bytes([198, 51, 100, 20]))
+        tcp = struct.pack("!HHIIBBHHH", port, 80, seq & 0xFFFFFFFF, 0, 5 << 4, flags, 64240, 0, 0)
+        return eth + ip + tcp + payload
+
+    n = 0
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        out = bytearray()
+
+        def put(fr):
+            nonlocal n, out
+            out += rec.pack(ts + n // 1000000, n % 1000000, len(fr), len(fr)) + fr
+            n += 1
+            if len(out) > 1 << 22:
+                f.write(out)
+                out = bytearray()
+        for c in range(conns):
+            put(frame(20000 + c, isn, 0x02, b""))
+        templ = [bytearray(frame(20000 + c, 0, 0x18, b"xy"[:2])) for c in range(conns)]
+        for off, ln in offsets:
+            for c in range(conns):
+                fr = templ[c] if ln == 2 else templ[c][:-1]
+                if ln == 1:
+                    fr[16:18] = struct.pack("!H", 41)
+                struct.pack_into("!I", fr, 38, isn + 2 + off)
+                fr[-ln:] = bytes([65 + (off + i) % 26 for i in range(ln)])
+                put(bytes(fr))
         f.write(out)
 
 
@@ -178,6 +243,9 @@ def measure(out, err, cmd):
 def main():
     if len(sys.argv) >= 3 and sys.argv[1] == "gen":
         gen(sys.argv[2])
+    elif len(sys.argv) >= 5 and sys.argv[1] == "ooo":
+        ooo_flood(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]),
+                  sys.argv[5] if len(sys.argv) > 5 else "asc")
     elif len(sys.argv) >= 5 and sys.argv[1] == "measure":
         measure(sys.argv[2], sys.argv[3], sys.argv[4:])
     else:
