@@ -181,12 +181,8 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
     num(out, "memory", fl->evicted_memory);
     num(out, "held_per_flow", r->held_cap_per_flow);
     num(out, "held_total", r->held_cap_total);
-    /* present only once hit, so summaries of runs that never hit them keep
-     * their earlier form */
-    if (r->held_pieces_cap_per_flow)
-        num(out, "held_pieces_per_flow", r->held_pieces_cap_per_flow);
-    if (r->held_pieces_cap_total)
-        num(out, "held_pieces_total", r->held_pieces_cap_total);
+    num(out, "held_pieces_per_flow", r->held_pieces_cap_per_flow);
+    num(out, "held_pieces_total", r->held_pieces_cap_total);
     num(out, "header_bytes", h->header_cap_hits);
     num(out, "header_lines", h->header_lines_cap_hits);
     num(out, "uri", h->uri_cap_hits);
