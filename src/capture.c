@@ -18,7 +18,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pcap/pcap.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,14 +117,29 @@ static int compile_filter(struct cs_capture *c, const char *filter, char errbuf[
     return 0;
 }
 
+/* Set by the caller's SIGINT/SIGTERM handler (cs_capture_stop_flag): a
+ * blocking open or first read of a file (a FIFO waiting for its writer)
+ * interrupted once it is set gives up with EINTR instead of waiting on. */
+static volatile sig_atomic_t *stop_flag;
+
+void cs_capture_stop_flag(volatile sig_atomic_t *flag)
+{
+    stop_flag = flag;
+}
+
+static bool stopping(void)
+{
+    return stop_flag && *stop_flag;
+}
+
 /* Reads up to n bytes, stopping only at the end of the input.  Returns the
- * count, or -1 on a read error. */
+ * count, or -1 on a read error (EINTR once the stop flag is set). */
 static ssize_t read_full(int fd, uint8_t *buf, size_t n)
 {
     size_t got = 0;
     while (got < n) {
         ssize_t r = read(fd, buf + got, n - got);
-        if (r < 0 && errno == EINTR)
+        if (r < 0 && errno == EINTR && !stopping())
             continue;
         if (r < 0)
             return -1;
@@ -265,7 +282,9 @@ struct cs_capture *cs_capture_open_file(const char *path, const char *filter,
             free(c);
             return NULL;
         }
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        do
+            fd = open(path, O_RDONLY | O_CLOEXEC);
+        while (fd < 0 && errno == EINTR && !stopping());
         if (fd < 0) {
             errf(errbuf, "%s: cannot open: %s", c->name, strerror(errno));
             free(c);
@@ -274,6 +293,11 @@ struct cs_capture *cs_capture_open_file(const char *path, const char *filter,
     }
     c->file_fd = fd;
     ssize_t got = read_full(fd, c->file_header, sizeof c->file_header);
+    if (got < 0) {
+        errf(errbuf, "%s: cannot read: %s", c->name, strerror(errno));
+        cs_capture_close(c);
+        return NULL;
+    }
     if (got == (ssize_t)sizeof c->file_header && cs_pcapfile_header_ok(c->file_header) &&
         open_classic(c) == 0)
         goto opened;
@@ -585,6 +609,73 @@ void cs_capture_set_next_frame_number(struct cs_capture *c, uint64_t number)
     c->next_number = number;
 }
 
+/* The open file an input reads from (its descriptor, or the stream libpcap
+ * reads), or -1 for a live capture or a stream without one. */
+static int input_fd(const struct cs_capture *c)
+{
+    if (c->live)
+        return -1;
+    if (c->file_fd >= 0)
+        return c->file_fd;
+    FILE *fp = c->pcap ? pcap_file(c->pcap) : NULL;
+    return fp ? fileno(fp) : -1;
+}
+
+/* Like the kernel's protected_symlinks: a symlink in a sticky
+ * world-writable directory (/tmp) is followed only when its owner is the
+ * directory's owner or us, so another user cannot plant one there to make
+ * -w overwrite a file of ours.  dfd is the directory, link the symlink's
+ * lstat. */
+static bool symlink_is_trusted(int dfd, const struct stat *link)
+{
+    struct stat dir;
+    if (fstat(dfd, &dir) != 0)
+        return false;
+    if ((dir.st_mode & (S_ISVTX | S_IWOTH)) != (S_ISVTX | S_IWOTH))
+        return true;
+    return link->st_uid == dir.st_uid || link->st_uid == geteuid();
+}
+
+/* Opens (creating, mode 0666 less the umask, as fopen's "w" does) the -w
+ * file for writing without truncating it yet.  A symlink as the last
+ * component is followed only when symlink_is_trusted.  Returns the
+ * descriptor, or -1 with errbuf filled. */
+static int open_dump_file(const char *path, char errbuf[CS_ERRBUF_SIZE])
+{
+    const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY;
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    int dfd = dir && *name ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+    free(dir);
+    if (dfd < 0) {          /* no such directory, or a name ending in '/' */
+        int fd = open(path, flags, 0666);
+        if (fd < 0)
+            errf(errbuf, "-w %s: %s", path, strerror(errno));
+        return fd;
+    }
+    int fd = openat(dfd, name, flags | O_NOFOLLOW, 0666);
+    int open_errno = errno;
+    struct stat st;
+    /* The last component is a symlink: Linux says ELOOP, or EACCES when
+     * O_CREAT meets one. */
+    if (fd < 0 && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+        if (!symlink_is_trusted(dfd, &st)) {
+            errf(errbuf, "-w %s: refusing to follow a symlink owned by another user in a "
+                 "sticky world-writable directory", path);
+            close(dfd);
+            return -1;
+        }
+        fd = openat(dfd, name, flags, 0666);
+    } else if (fd < 0) {
+        errno = open_errno;
+    }
+    if (fd < 0)
+        errf(errbuf, "-w %s: %s", path, strerror(errno));
+    close(dfd);
+    return fd;
+}
+
 int cs_capture_dump_open(struct cs_capture *first, struct cs_capture **all, int n,
                          const char *path, char errbuf[CS_ERRBUF_SIZE])
 {
@@ -595,7 +686,46 @@ int cs_capture_dump_open(struct cs_capture *first, struct cs_capture **all, int 
                  cs_linktype_name(all[i]->linktype));
             return -1;
         }
-    pcap_dumper_t *d = pcap_dump_open(first->pcap, path);
+    pcap_dumper_t *d;
+    if (strcmp(path, "-") == 0) {
+        d = pcap_dump_open(first->pcap, path);      /* standard output */
+    } else {
+        int fd = open_dump_file(path, errbuf);
+        if (fd < 0)
+            return -1;
+        /* Is it a file being read (by any name: a symlink, a hard link)?
+         * Checked on what was opened, before anything is truncated. */
+        struct stat out, in;
+        if (fstat(fd, &out) != 0) {
+            errf(errbuf, "-w %s: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        for (int i = 0; i < n; i++) {
+            int ifd = all[i] ? input_fd(all[i]) : -1;
+            if (ifd >= 0 && fstat(ifd, &in) == 0 && in.st_dev == out.st_dev &&
+                in.st_ino == out.st_ino) {
+                errf(errbuf, "-w %s: that is the input %s; refusing to overwrite it", path,
+                     all[i]->name);
+                close(fd);
+                return CS_DUMP_IS_INPUT;
+            }
+        }
+        if (S_ISREG(out.st_mode) && ftruncate(fd, 0) != 0) {
+            errf(errbuf, "-w %s: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        FILE *fp = fdopen(fd, "wb");
+        if (!fp) {
+            errf(errbuf, "-w %s: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        d = pcap_dump_fopen(first->pcap, fp);
+        if (!d)
+            fclose(fp);
+    }
     if (!d) {
         errf(errbuf, "-w %s: %s", path, pcap_geterr(first->pcap));
         return -1;

@@ -7,6 +7,7 @@
 #ifndef CS_CAPTURE_H
 #define CS_CAPTURE_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include "packet.h"
@@ -73,10 +74,20 @@ void cs_capture_close(struct cs_capture *c);
 void cs_capture_set_next_frame_number(struct cs_capture *c, uint64_t number);
 
 /* -w: saves every frame the inputs deliver (after the filter) to `path`, a
- * pcap file with first's link type; all inputs must share it.  The file is
- * closed with `first`.  Returns 0, or -1 with errbuf filled. */
+ * pcap file with first's link type ("-": standard output); all inputs must
+ * share it.  The file is closed with `first`.  A symlink as its last
+ * component is not followed when another user planted it in a sticky
+ * world-writable directory (see open_dump_file).  Returns 0, -1 with errbuf
+ * filled, or CS_DUMP_IS_INPUT (nothing truncated) when `path` is one of the
+ * files being read, by whatever name (same device and inode). */
+#define CS_DUMP_IS_INPUT (-2)
 int cs_capture_dump_open(struct cs_capture *first, struct cs_capture **all, int n,
                          const char *path, char errbuf[CS_ERRBUF_SIZE]);
+
+/* Files: a blocking open or first read (a FIFO waiting for its writer)
+ * that a signal interrupts gives up, with EINTR, once *flag is non-zero;
+ * other signals (SIGUSR1) let it wait on. */
+void cs_capture_stop_flag(volatile sig_atomic_t *flag);
 
 /* -D: one line per interface, tcpdump style.  Returns 0, or -1 with errbuf. */
 int cs_capture_list_interfaces(FILE *out, char errbuf[CS_ERRBUF_SIZE]);

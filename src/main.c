@@ -14,6 +14,7 @@
 
 #include "capture.h"
 #include "limits.h"
+#include "output.h"
 #include "privs.h"
 #include "pipeline.h"
 #include "report.h"
@@ -176,6 +177,14 @@ static char *join_args(int argc, char **argv)
         strcat(s, argv[i]);
     }
     return s;
+}
+
+/* Closes the inputs opened so far (and the -w file with the first). */
+static void close_inputs(struct cs_capture **caps, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (caps[i])
+            cs_capture_close(caps[i]);
 }
 
 struct run {
@@ -407,9 +416,16 @@ int main(int argc, char **argv)
     sa.sa_handler = on_stop_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* SIGUSR1 must not cut short a wait to open a FIFO or read it;
+     * SIGINT/SIGTERM do (cs_capture_stop_flag). */
     sa.sa_handler = on_stats_signal;
+    sa.sa_flags = SA_RESTART;
     sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Over a file size limit (ulimit -f), a write fails with EFBIG and is
+     * reported like a full disk, instead of killing the run. */
+    signal(SIGXFSZ, SIG_IGN);
+    cs_capture_stop_flag(&stop_requested);
 
     int status = 0;
     struct cs_capture *caps[MAX_INPUTS];
@@ -429,9 +445,13 @@ int main(int argc, char **argv)
     } else {
         /* Open every input first: a typo in the second file name should not
          * cost the user a long run over the first. */
-        for (int i = 0; i < run.n_inputs; i++) {
+        for (int i = 0; i < run.n_inputs && !stop_requested; i++) {
             caps[n_caps] = cs_capture_open_file(run.inputs[i], run.filter, 1, errbuf);
-            if (!caps[n_caps]) {
+            if (!caps[n_caps] && stop_requested) {
+                /* SIGINT/SIGTERM while waiting (for a FIFO's writer): stop
+                 * as during the run, with the summary of what was read. */
+                break;
+            } else if (!caps[n_caps]) {
                 fprintf(stderr, "corscope: %s\n", errbuf);
                 status = EXIT_INPUT;
             } else {
@@ -440,32 +460,48 @@ int main(int argc, char **argv)
             n_caps++;
         }
     }
-    if (opened == 0) {
+    if (opened == 0 && !stop_requested) {
+        close_inputs(caps, n_caps);
         free(run.filter);
         return EXIT_INPUT;
     }
-    if (run.write_path) {
+    if (run.write_path && opened) {
         struct cs_capture *first = NULL;
         for (int i = 0; i < n_caps && !first; i++)
             first = caps[i];
-        if (cs_capture_dump_open(first, caps, n_caps, run.write_path, errbuf) != 0) {
+        rc = cs_capture_dump_open(first, caps, n_caps, run.write_path, errbuf);
+        if (rc != 0) {
             fprintf(stderr, "corscope: %s\n", errbuf);
-            return EXIT_INPUT;
+            close_inputs(caps, n_caps);
+            free(run.filter);
+            return rc == CS_DUMP_IS_INPUT ? EXIT_USAGE : EXIT_INPUT;
         }
     }
-    /* Everything privileged is open: give up root (tcpdump's -Z). */
+    /* Everything privileged is open: give up root (tcpdump's -Z) and every
+     * capability, before any thread starts. */
     if (cs_drop_privileges(run.user, errbuf, sizeof(errbuf)) != 0) {
         fprintf(stderr, "corscope: %s\n", errbuf);
+        close_inputs(caps, n_caps);
+        free(run.filter);
         return EXIT_INPUT;
     }
 
+    /* Standard output, reached in whole lines only (output.h). */
+    struct cs_output *sink = cs_output_open(STDOUT_FILENO);
+    if (!sink) {
+        fputs("corscope: out of memory\n", stderr);
+        close_inputs(caps, n_caps);
+        free(run.filter);
+        return EXIT_INPUT;
+    }
+    FILE *out = cs_output_stream(sink);
     static char outbuf[1 << 16];
     if (ropt.live)
-        setvbuf(stdout, NULL, _IOLBF, 0);
+        setvbuf(out, NULL, _IOLBF, 0);
     else
-        setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+        setvbuf(out, outbuf, _IOFBF, sizeof(outbuf));
 
-    struct cs_report *report = cs_report_new(&ropt, stdout);
+    struct cs_report *report = cs_report_new(&ropt, out);
     struct cs_pipeline_hooks hooks = { .on_txn = cs_report_txn, .on_flow_end = cs_report_flow_end };
     void *hook_ctx = report;
     /* Files: the report runs beside the pipeline on the second core (see
@@ -481,6 +517,10 @@ int main(int argc, char **argv)
     if (!pipe) {
         fprintf(stderr, "corscope: %s\n", report ? errbuf : "out of memory");
         cs_report_thread_stop(report_thread);
+        cs_report_free(report);
+        cs_output_free(sink);
+        close_inputs(caps, n_caps);
+        free(run.filter);
         return EXIT_INPUT;
     }
 
@@ -515,7 +555,7 @@ int main(int argc, char **argv)
             if (ropt.live && rc == 2) { /* live: no packet within the timeout */
                 /* the clock moves on without packets: expire idle flows */
                 cs_pipeline_tick(pipe, wall_clock_ns());
-                if (ferror(stdout))
+                if (ferror(out))
                     stop_requested = 1;
                 continue;
             }
@@ -528,12 +568,12 @@ int main(int argc, char **argv)
              * reading on would be for nobody: a live capture would run
              * forever, a file to its end.  Stop as SIGINT does.  (Files:
              * the report thread writes; stdio locks the stream.) */
-            if (ferror(stdout))
+            if (ferror(out))
                 stop_requested = 1;
         }
         next_number = cs_capture_next_frame_number(cap);
     }
-    if (ropt.live && stop_signals == 1 && status == 0 && !ferror(stdout) &&
+    if (ropt.live && stop_signals == 1 && status == 0 && !ferror(out) &&
         !(run.max_count && frames >= run.max_count))
         drain_live(caps[0], pipe, run.max_count, &frames);
     if (ropt.live)
@@ -543,14 +583,18 @@ int main(int argc, char **argv)
     cs_report_thread_stop(report_thread);
     cs_report_finish(report, &summary);
     bool blocked = cs_report_any_blocked(report);
-    for (int i = 0; i < n_caps; i++)
-        if (caps[i])
-            cs_capture_close(caps[i]);
+    close_inputs(caps, n_caps);
     cs_pipeline_free(pipe);
     cs_report_free(report);
     free(run.filter);
-    if (fflush(stdout) != 0 && errno != EPIPE) {
-        fprintf(stderr, "corscope: writing the output: %s\n", strerror(errno));
+    int out_error = cs_output_finish(sink);
+    unsigned long long out_lines = cs_output_lines(sink), out_bytes = cs_output_bytes(sink);
+    cs_output_free(sink);
+    /* The reader going away (EPIPE) is not an error: see SIGPIPE. */
+    if (out_error && out_error != EPIPE) {
+        fprintf(stderr, "corscope: writing output: %s after %llu %s (%llu bytes)\n",
+                strerror(out_error), out_lines,
+                ropt.format == CS_FORMAT_JSON ? "events" : "lines", out_bytes);
         return EXIT_INPUT;
     }
     if (summary.live && summary.dropped + summary.ifdropped > 0)
