@@ -10,19 +10,22 @@
 
 /* ,"k":"value" for a string that holds wire bytes (null when s is NULL);
  * when some bytes are not valid UTF-8, ,"k_hex":"..." follows with the
- * exact bytes (json.c says why). */
-#define wire_key(b, k, s, len) wire_str((b), ",\"" k "\":", ",\"" k "_hex\":", (s), (len))
+ * exact bytes (json.c says why).  The keys are literals, so their lengths
+ * are known at compile time. */
+#define wire_key(b, k, s, len) wire_str((b), ",\"" k "\":", sizeof(",\"" k "\":") - 1, (s), (len))
 
-static void wire_str(struct cs_jbuf *b, const char *key, const char *hex_key, const char *s,
-                     size_t len)
+static inline void wire_str(struct cs_jbuf *b, const char *key, size_t key_len, const char *s,
+                            size_t len)
 {
-    cs_jbuf_put(b, key, strlen(key));
+    cs_jbuf_put(b, key, key_len);
     if (!s) {
         cs_jbuf_lit(b, "null");
         return;
     }
     if (cs_jbuf_string(b, s, len)) {
-        cs_jbuf_put(b, hex_key, strlen(hex_key));
+        /* the key again, without its closing '":', then _hex */
+        cs_jbuf_put(b, key, key_len - 2);
+        cs_jbuf_lit(b, "_hex\":");
         cs_jbuf_hex(b, s, len);
     }
 }
