@@ -3,33 +3,7 @@
 #include <time.h>
 
 #include "json.h"
-
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 if the bytes there do
- * not form one (overlongs, surrogates and values past U+10FFFF rejected, as
- * RFC 3629 §4 requires). */
-static size_t utf8_seq_len(const unsigned char *p, size_t avail)
-{
-    unsigned c = p[0];
-    size_t n;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) n = 2;
-    else if (c == 0xE0) { n = 3; lo = 0xA0; }
-    else if (c >= 0xE1 && c <= 0xEC) n = 3;
-    else if (c == 0xED) { n = 3; hi = 0x9F; }
-    else if (c >= 0xEE && c <= 0xEF) n = 3;
-    else if (c == 0xF0) { n = 4; lo = 0x90; }
-    else if (c >= 0xF1 && c <= 0xF3) n = 4;
-    else if (c == 0xF4) { n = 4; hi = 0x8F; }
-    else return 0;
-    if (avail < n)
-        return 0;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xBF)
-            return 0;
-    return n;
-}
+#include "utf8.h"
 
 void cs_jbuf_flush(struct cs_jbuf *b)
 {
@@ -74,29 +48,36 @@ void cs_jbuf_int(struct cs_jbuf *b, int v)
     }
 }
 
-/* Word-at-a-time test (8 bytes): does any byte of w need more than a
- * plain copy, i.e. is a control byte (< 0x20), DEL, '"', '\\' or >= 0x80?
- * The classic "has zero byte" trick: (v - 0x01..) & ~v & 0x80.. is non-zero
- * exactly when some byte of v is zero. */
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-static inline uint64_t has_zero(uint64_t v)
-{
-    return (v - ONES) & ~v & HIGHS;
-}
-
+/* Does any byte of w need more than a plain copy: a control byte, DEL,
+ * '"', '\\' or a byte >= 0x80? */
 static inline bool word_needs_care(uint64_t w)
 {
-    return ((w - ONES * 0x20) & ~w & HIGHS) |  /* < 0x20 */
-           (w & HIGHS) |                       /* >= 0x80 */
-           has_zero(w ^ (ONES * '"')) | has_zero(w ^ (ONES * '\\')) | has_zero(w ^ (ONES * 0x7f));
+    return cs_word_not_printable(w) | cs_has_zero(w ^ (CS_ONES * '"')) |
+           cs_has_zero(w ^ (CS_ONES * '\\'));
 }
 
-void cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len)
+/* Bytes that are not valid UTF-8.  JSON strings are Unicode text, so raw
+ * bytes cannot be carried in them directly; the choices were
+ *  - \u00XX (the Latin-1 reading, corscope's first choice): lossy
+ *    after decoding, "caf\xE9" and "café" both become "café";
+ *  - Python's surrogateescape (\udcXX): Python's json.loads reverses it, but
+ *    jq 1.6 turns a lone surrogate into U+FFFD and strict parsers (I-JSON,
+ *    RFC 7493 §2.1; serde_json) reject the whole line;
+ *  - a sibling key holding the exact bytes.
+ * corscope takes the last: the value keeps every valid character and shows
+ * each invalid byte as U+FFFD (written \ufffd, so a reader who ignores the
+ * sibling sees that something was replaced, never a plausible wrong
+ * character), and cs_jbuf_string reports that it replaced something so the
+ * caller adds "<key>_hex" with the whole value's bytes in lowercase hex
+ * (out_json.c).  Every line stays strict JSON for every consumer, and the
+ * wire bytes are always KEY_hex when present, else the UTF-8 of KEY.  See
+ * the man page, OUTPUT FORMAT. */
+bool cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
     size_t run = 0;  /* start of the pending run of bytes that need no escape */
+    bool replaced = false;
     cs_jbuf_c(b, '"');
     for (size_t i = 0; i < len;) {
         /* skip plain ASCII 8 bytes at a time: most of every string */
@@ -111,11 +92,28 @@ void cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len)
             continue;
         }
         if (c >= 0x80) {
-            size_t n = utf8_seq_len(p + i, len - i);
-            if (n) {
+            unsigned cp;
+            size_t n = cs_utf8_seq(p + i, len - i, &cp);
+            if (n && !cs_utf8_is_wire_control(cp)) {
                 i += n;
                 continue;
             }
+            cs_jbuf_put(b, p + run, i - run);
+            if (n) {
+                /* a C1, bidi or separator control: the same code point,
+                 * escaped, so that `cat` of the output cannot drive a
+                 * terminal or reorder a line */
+                char esc[6] = { '\\', 'u', hex[cp >> 12], hex[(cp >> 8) & 15],
+                                hex[(cp >> 4) & 15], hex[cp & 15] };
+                cs_jbuf_put(b, esc, 6);
+                i += n;
+            } else {
+                cs_jbuf_lit(b, "\\ufffd");
+                replaced = true;
+                i++;
+            }
+            run = i;
+            continue;
         }
         cs_jbuf_put(b, p + run, i - run);
         switch (c) {
@@ -134,14 +132,28 @@ void cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len)
     }
     cs_jbuf_put(b, p + run, len - run);
     cs_jbuf_c(b, '"');
+    return replaced;
 }
 
-void cs_jbuf_cstr(struct cs_jbuf *b, const char *s)
+void cs_jbuf_hex(struct cs_jbuf *b, const char *s, size_t len)
 {
-    if (!s)
+    static const char hex[] = "0123456789abcdef";
+    cs_jbuf_c(b, '"');
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char two[2] = { hex[c >> 4], hex[c & 15] };
+        cs_jbuf_put(b, two, 2);
+    }
+    cs_jbuf_c(b, '"');
+}
+
+bool cs_jbuf_cstr(struct cs_jbuf *b, const char *s)
+{
+    if (!s) {
         cs_jbuf_lit(b, "null");
-    else
-        cs_jbuf_string(b, s, strlen(s));
+        return false;
+    }
+    return cs_jbuf_string(b, s, strlen(s));
 }
 
 void cs_jbuf_time(struct cs_jbuf *b, cs_time_ns ts)
@@ -153,21 +165,30 @@ void cs_jbuf_time(struct cs_jbuf *b, cs_time_ns ts)
     cs_jbuf_c(b, '"');
 }
 
-void cs_json_string(FILE *out, const char *s, size_t len)
+bool cs_json_string(FILE *out, const char *s, size_t len)
 {
     struct cs_jbuf b;
     cs_jbuf_init(&b, out);
-    cs_jbuf_string(&b, s, len);
+    bool replaced = cs_jbuf_string(&b, s, len);
     cs_jbuf_flush(&b);
+    return replaced;
 }
 
-void cs_json_cstr(FILE *out, const char *s)
+bool cs_json_cstr(FILE *out, const char *s)
 {
     if (!s) {
         fputs("null", out);
-        return;
+        return false;
     }
-    cs_json_string(out, s, strlen(s));
+    return cs_json_string(out, s, strlen(s));
+}
+
+void cs_json_hex(FILE *out, const char *s, size_t len)
+{
+    struct cs_jbuf b;
+    cs_jbuf_init(&b, out);
+    cs_jbuf_hex(&b, s, len);
+    cs_jbuf_flush(&b);
 }
 
 /* Days since 1970-01-01 -> civil date (proleptic Gregorian; H. Hinnant's

@@ -3,20 +3,27 @@
 #ifndef CS_JSON_H
 #define CS_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include "packet.h"
 
-/* Writes s[0..len) as a JSON string literal, quotes included.  Valid UTF-8
- * sequences pass through; control characters are escaped; every byte that is
- * not part of a valid UTF-8 sequence is written as \u00XX (its Latin-1
- * reading), so nothing is dropped and the result is always valid. */
-void cs_json_string(FILE *out, const char *s, size_t len);
+/* Writes s[0..len) as a JSON string literal, quotes included, and returns
+ * whether some bytes were not valid UTF-8.  Valid UTF-8 passes through;
+ * control characters (C0, DEL, C1, the bidi controls and U+2028/U+2029,
+ * utf8.h) are escaped as the same code point; each byte that is not part of
+ * a valid UTF-8 sequence becomes \ufffd, and then (true returned) the
+ * caller writes the exact bytes beside it with cs_json_hex (the design is
+ * in json.c).  The result is always valid JSON and valid UTF-8. */
+bool cs_json_string(FILE *out, const char *s, size_t len);
 
-/* A NUL-terminated string, or null when s is NULL. */
-void cs_json_cstr(FILE *out, const char *s);
+/* A NUL-terminated string, or null when s is NULL (false). */
+bool cs_json_cstr(FILE *out, const char *s);
+
+/* s[0..len) as a quoted string of lowercase hex digits, two per byte. */
+void cs_json_hex(FILE *out, const char *s, size_t len);
 
 /* Formats ts as RFC 3339 with microseconds into buf (at least 32 bytes). */
 const char *cs_format_time(cs_time_ns ts, char *buf, size_t buflen);
@@ -68,10 +75,11 @@ static inline void cs_jbuf_c(struct cs_jbuf *b, char c)
 
 void cs_jbuf_u64(struct cs_jbuf *b, uint64_t v);
 void cs_jbuf_int(struct cs_jbuf *b, int v);
-/* As cs_json_string / cs_json_cstr; cs_jbuf_time writes
+/* As cs_json_string / cs_json_cstr / cs_json_hex; cs_jbuf_time writes
  * "2026-01-01T00:00:00.000000Z" (RFC 3339, microseconds, UTC), quoted. */
-void cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len);
-void cs_jbuf_cstr(struct cs_jbuf *b, const char *s);
+bool cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len);
+bool cs_jbuf_cstr(struct cs_jbuf *b, const char *s);
+void cs_jbuf_hex(struct cs_jbuf *b, const char *s, size_t len);
 
 /* A NUL-terminated string that needs no escaping, quoted (null when s is
  * NULL): for the static names of enum values (kind, verdict, reason keys,

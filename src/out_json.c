@@ -3,17 +3,34 @@
 
 #include "json.h"
 #include "out_json.h"
+#include "utf8.h"
 
 /* ,"k": */
 #define key(b, k) cs_jbuf_lit((b), ",\"" k "\":")
 
-static void str_or_null(struct cs_jbuf *b, const char *s, size_t len)
+/* ,"k":"value" for a string that holds wire bytes (null when s is NULL);
+ * when some bytes are not valid UTF-8, ,"k_hex":"..." follows with the
+ * exact bytes (json.c says why).  The keys are literals, so their lengths
+ * are known at compile time. */
+#define wire_key(b, k, s, len) wire_str((b), ",\"" k "\":", sizeof(",\"" k "\":") - 1, (s), (len))
+
+static inline void wire_str(struct cs_jbuf *b, const char *key, size_t key_len, const char *s,
+                            size_t len)
 {
-    if (s)
-        cs_jbuf_string(b, s, len);
-    else
+    cs_jbuf_put(b, key, key_len);
+    if (!s) {
         cs_jbuf_lit(b, "null");
+        return;
+    }
+    if (cs_jbuf_string(b, s, len)) {
+        /* the key again, without its closing '":', then _hex */
+        cs_jbuf_put(b, key, key_len - 2);
+        cs_jbuf_lit(b, "_hex\":");
+        cs_jbuf_hex(b, s, len);
+    }
 }
+
+#define wire_cstr(b, k, s) wire_key((b), k, (s), (s) ? strlen(s) : 0)
 
 /* The address in quotes (cs_addr_format: IPv4 by hand, IPv6 by inet_ntop). */
 static void addr(struct cs_jbuf *b, const struct cs_addr *a)
@@ -46,8 +63,7 @@ static void browser_view(struct cs_jbuf *b, const char *name, const struct cs_br
     cs_jbuf_plain(b, v->verdict);
     cs_jbuf_lit(b, ",\"reason\":");
     cs_jbuf_plain(b, v->reason);
-    cs_jbuf_lit(b, ",\"message\":");
-    cs_jbuf_cstr(b, v->message);
+    wire_cstr(b, "message", v->message);
     if (v->error) {
         cs_jbuf_lit(b, ",\"error\":");
         cs_jbuf_plain(b, v->error);
@@ -74,21 +90,21 @@ void cs_out_json_event(FILE *out, const struct cs_event *ev)
     cs_jbuf_lit(b, ",\"frame_req\":"); cs_jbuf_u64(b, rq->frame);
     key(b, "frame_resp");
     if (rs) cs_jbuf_u64(b, rs->frame); else cs_jbuf_lit(b, "null");
-    key(b, "method"); str_or_null(b, rq->method, rq->method_len);
-    key(b, "host"); str_or_null(b, ev->host, ev->host_len);
-    key(b, "uri"); str_or_null(b, rq->uri, rq->uri_len);
+    wire_key(b, "method", rq->method, rq->method_len);
+    wire_key(b, "host", ev->host, ev->host_len);
+    wire_key(b, "uri", rq->uri, rq->uri_len);
     key(b, "status");
     if (rs) cs_jbuf_int(b, rs->status); else cs_jbuf_lit(b, "null");
-    key(b, "origin"); str_or_null(b, ev->origin, ev->origin_len);
+    wire_key(b, "origin", ev->origin, ev->origin_len);
     /* Names of enum values and the fixed warnings are static strings that
      * need no escaping (cs_jbuf_plain); messages, hints and notes quote
      * packet bytes and are escaped. */
     key(b, "kind"); cs_jbuf_plain(b, ev->kind);
     key(b, "verdict"); cs_jbuf_plain(b, ev->verdict);
     key(b, "reason"); cs_jbuf_plain(b, ev->reason);
-    key(b, "message"); cs_jbuf_cstr(b, ev->message);
+    wire_cstr(b, "message", ev->message);
     key(b, "chrome"); cs_jbuf_plain(b, ev->chrome);
-    key(b, "hint"); cs_jbuf_cstr(b, ev->hint);
+    wire_cstr(b, "hint", ev->hint);
     /* beyond the contract */
     key(b, "end"); cs_jbuf_plain(b, txn_end_name(t->end));
     if (t->interim_status) {
@@ -115,7 +131,7 @@ void cs_out_json_event(FILE *out, const struct cs_event *ev)
         cs_jbuf_u64(b, ev->preflight_frame);
     }
     if (ev->note) {
-        key(b, "note"); cs_jbuf_cstr(b, ev->note);
+        wire_cstr(b, "note", ev->note);
     }
     if (ev->n_warnings) {
         key(b, "warnings");
@@ -206,8 +222,12 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
         fprintf(out, "%s\"%s\":%" PRIu64, i ? "," : "", s->reasons[i].reason, s->reasons[i].count);
     fputs("},\"top_blocked_endpoints\":[", out);
     for (unsigned i = 0; i < s->n_endpoints; i++) {
+        const char *e = s->endpoints[i].endpoint;
         fprintf(out, "%s{\"endpoint\":", i ? "," : "");
-        cs_json_cstr(out, s->endpoints[i].endpoint);
+        if (cs_json_cstr(out, e)) {
+            fputs(",\"endpoint_hex\":", out);
+            cs_json_hex(out, e, strlen(e));
+        }
         fprintf(out, ",\"blocked\":%" PRIu64 "}", s->endpoints[i].blocked);
     }
     fputs("]}", out);
@@ -218,11 +238,26 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
         fprintf(out, "%s{\"protocol\":", i ? "," : "");
         cs_json_cstr(out, pc->name);
         fprintf(out, ",\"flows\":%" PRIu64 ",\"sni\":[", pc->flows);
+        bool invalid = false;
         for (unsigned j = 0; j < pc->n_snis; j++) {
             if (j) putc(',', out);
-            cs_json_cstr(out, pc->snis[j]);
+            invalid |= cs_json_cstr(out, pc->snis[j]);
         }
-        fputs("]}", out);
+        putc(']', out);
+        if (invalid) {
+            /* the exact bytes, as for "<key>_hex": null where valid */
+            fputs(",\"sni_hex\":[", out);
+            for (unsigned j = 0; j < pc->n_snis; j++) {
+                const char *sni = pc->snis[j];
+                if (j) putc(',', out);
+                if (cs_utf8_valid(sni, strlen(sni)))
+                    fputs("null", out);
+                else
+                    cs_json_hex(out, sni, strlen(sni));
+            }
+            putc(']', out);
+        }
+        putc('}', out);
     }
     putc(']', out);
     num(out, "inputs_failed", s->inputs_failed);

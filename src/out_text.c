@@ -3,6 +3,7 @@
 
 #include "json.h"
 #include "out_text.h"
+#include "utf8.h"
 
 #define C_RESET "\033[0m"
 #define C_BOLD "\033[1m"
@@ -69,28 +70,59 @@ static void put_int(GString *buf, int v)
     }
 }
 
-/* Appends len bytes of s, replacing control and non-ASCII-printable bytes so
- * a hostile header cannot drive the terminal (as \xNN); runs of plain
- * bytes are appended whole. */
-static void append_safe(GString *buf, const char *s, size_t len)
+/* Appends len bytes of s for a terminal: what the wire sent must not drive
+ * it (escape sequences, including the 8-bit CSI 0x9B), reorder the line
+ * (bidi controls) or make it invalid UTF-8, whatever the colour setting.
+ *  - printable ASCII and valid UTF-8 of other code points: as they are;
+ *  - C0 controls, DEL and every byte that is not part of a valid UTF-8
+ *    sequence (raw C1 bytes, overlongs, surrogates, > U+10FFFF, cut
+ *    sequences): \xNN, one per byte;
+ *  - valid UTF-8 of a C1, bidi or separator control (utf8.h): \uNNNN.
+ * Plain ASCII is skipped 8 bytes at a time and appended in runs. */
+void cs_out_text_escape(GString *buf, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
     size_t run = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != 0x7f)
+    for (size_t i = 0; i < len;) {
+        uint64_t w;
+        while (len - i >= sizeof w && (memcpy(&w, p + i, sizeof w), !cs_word_not_printable(w)))
+            i += sizeof w;
+        if (i == len)
+            break;
+        unsigned c = p[i];
+        if (c >= 0x20 && c < 0x7f) {
+            i++;
             continue;
-        put(buf, s + run, (gssize)(i - run));
-        char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
-        put(buf, esc, 4);
-        run = i + 1;
+        }
+        size_t n = 0;
+        unsigned cp = 0;
+        if (c >= 0x80) {
+            n = cs_utf8_seq(p + i, len - i, &cp);
+            if (n && !cs_utf8_is_wire_control(cp)) {
+                i += n;
+                continue;
+            }
+        }
+        put(buf, s + run, i - run);
+        if (n) {
+            char esc[6] = { '\\', 'u', hex[cp >> 12], hex[(cp >> 8) & 15], hex[(cp >> 4) & 15],
+                            hex[cp & 15] };
+            put(buf, esc, 6);
+            i += n;
+        } else {
+            char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
+            put(buf, esc, 4);
+            i++;
+        }
+        run = i;
     }
-    put(buf, s + run, (gssize)(len - run));
+    put(buf, s + run, len - run);
 }
 
 static void append_safe_cstr(GString *buf, const char *s)
 {
-    append_safe(buf, s, strlen(s));
+    cs_out_text_escape(buf, s, strlen(s));
 }
 
 static const char *verdict_color(const char *v)
@@ -180,13 +212,13 @@ void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_
     }
     put_str(buf, paint(st, C_RESET));
     put_lit(buf, "  ");
-    append_safe(buf, rq->method ? rq->method : "", rq->method ? rq->method_len : 0);
+    cs_out_text_escape(buf, rq->method ? rq->method : "", rq->method ? rq->method_len : 0);
     put_c(buf, ' ');
     if (ev->host && rq->uri_len && rq->uri[0] == '/') {
         put_str(buf, "http://");
-        append_safe(buf, ev->host, ev->host_len);
+        cs_out_text_escape(buf, ev->host, ev->host_len);
     }
-    append_safe(buf, rq->uri ? rq->uri : "", rq->uri ? rq->uri_len : 0);
+    cs_out_text_escape(buf, rq->uri ? rq->uri : "", rq->uri ? rq->uri_len : 0);
     if (rs) {
         put_lit(buf, "  ");
         put_int(buf, rs->status);
@@ -226,7 +258,7 @@ void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_
         put_lit(buf, "  ");
         put_str(buf, paint(st, C_DIM));
         put_lit(buf, "from ");
-        append_safe(buf, ev->origin, ev->origin_len);
+        cs_out_text_escape(buf, ev->origin, ev->origin_len);
         put_str(buf, paint(st, C_RESET));
     }
     put_c(buf, '\n');

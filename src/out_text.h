@@ -23,6 +23,10 @@ struct cs_text_style {
     bool show_firefox, show_chromium;
 };
 
+/* Appends s[0..len) with every byte from the wire that could drive a
+ * terminal or break UTF-8 escaped (\xNN, \uNNNN; out_text.c). */
+void cs_out_text_escape(GString *buf, const char *s, size_t len);
+
 /* The block's first line for flow f. */
 void cs_out_text_flow_header(GString *buf, const struct cs_flow *f, const struct cs_text_style *st,
                              bool continued);

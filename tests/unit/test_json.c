@@ -1,49 +1,36 @@
-/* JSON string escaping: valid JSON and valid UTF-8 for any bytes, and
- * lossless (each invalid byte becomes \u00XX, its Latin-1 reading). */
+/* JSON string escaping: valid JSON and valid UTF-8 for any bytes, with no
+ * raw control code point (C0, DEL, C1, bidi, separators), and reversible:
+ * a value that is valid UTF-8 decodes to exactly its bytes; one that is not
+ * decodes with U+FFFD for each invalid byte, the writer says so, and the
+ * hex written beside it (KEY_hex) holds exactly its bytes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
+#include "utf8_check.h"
 #include "cors_int.h"
 #include "json.h"
 
-static char *escape(const char *s, size_t len, size_t *outlen)
+static char *escape(const char *s, size_t len, size_t *outlen, bool *replaced)
 {
     char *buf = NULL;
     FILE *f = open_memstream(&buf, outlen);
-    cs_json_string(f, s, len);
+    bool r = cs_json_string(f, s, len);
+    if (replaced)
+        *replaced = r;
     fclose(f);
     return buf;
 }
 
-/* Strict UTF-8 check (RFC 3629). */
-static int valid_utf8(const unsigned char *p, size_t n)
+static int hexval(char c)
 {
-    for (size_t i = 0; i < n;) {
-        unsigned c = p[i];
-        size_t k;
-        unsigned min;
-        if (c < 0x80) { i++; continue; }
-        else if ((c & 0xE0) == 0xC0) { k = 2; min = 0x80; }
-        else if ((c & 0xF0) == 0xE0) { k = 3; min = 0x800; }
-        else if ((c & 0xF8) == 0xF0) { k = 4; min = 0x10000; }
-        else return 0;
-        if (i + k > n) return 0;
-        unsigned cp = c & (0x7F >> k);
-        for (size_t j = 1; j < k; j++) {
-            if ((p[i + j] & 0xC0) != 0x80) return 0;
-            cp = (cp << 6) | (p[i + j] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-        i += k;
-    }
-    return 1;
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* Decodes our escaped string back to the original bytes; -1 if it is not a
- * well-formed JSON string of the kind we write. */
-static long unescape(const char *e, size_t n, char *out)
+/* Decodes a JSON string literal as a strict consumer would (RFC 8259, no
+ * lone surrogates) into UTF-8 bytes; -1 if it is not well-formed. */
+static long unescape(const char *e, size_t n, unsigned char *out)
 {
     if (n < 2 || e[0] != '"' || e[n - 1] != '"')
         return -1;
@@ -52,7 +39,7 @@ static long unescape(const char *e, size_t n, char *out)
         unsigned char c = (unsigned char)e[i];
         if (c < 0x20 || c == '"')
             return -1;
-        if (c != '\\') { out[o++] = (char)c; continue; }
+        if (c != '\\') { out[o++] = c; continue; }
         if (++i >= n - 1) return -1;
         switch (e[i]) {
         case '"': out[o++] = '"'; break;
@@ -62,10 +49,14 @@ static long unescape(const char *e, size_t n, char *out)
         case 't': out[o++] = '\t'; break;
         case 'u': {
             if (i + 4 >= n - 1) return -1;
-            char hex[5] = { e[i + 1], e[i + 2], e[i + 3], e[i + 4], 0 };
-            unsigned v = (unsigned)strtoul(hex, NULL, 16);
-            if (v > 0xFF) return -1;
-            out[o++] = (char)v;
+            uint32_t v = 0;
+            for (int k = 1; k <= 4; k++) {
+                int h = hexval(e[i + k]);
+                if (h < 0) return -1;
+                v = v << 4 | (uint32_t)h;
+            }
+            if (v >= 0xD800 && v <= 0xDFFF) return -1;
+            o += (long)tu_put_utf8(out + o, v);
             i += 4;
             break;
         }
@@ -75,52 +66,132 @@ static long unescape(const char *e, size_t n, char *out)
     return o;
 }
 
+/* What a consumer decodes: the bytes with each invalid one as U+FFFD. */
+static size_t replace_invalid(const unsigned char *p, size_t n, unsigned char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t k = tu_decode(p + i, n - i, &cp);
+        if (k) {
+            memcpy(out + o, p + i, k);
+            o += k;
+            i += k;
+        } else {
+            o += tu_put_utf8(out + o, 0xFFFD);
+            i++;
+        }
+    }
+    return o;
+}
+
 static void check_roundtrip(const char *s, size_t len)
 {
     size_t elen;
-    char *e = escape(s, len, &elen);
-    CU_ASSERT_TRUE(valid_utf8((const unsigned char *)e, elen));
-    char *back = malloc(len + 1);
+    bool replaced;
+    char *e = escape(s, len, &elen, &replaced);
+    /* strict JSON text with nothing raw that could drive a terminal */
+    CU_ASSERT_TRUE(tu_clean((const unsigned char *)e, elen, ""));
+    unsigned char *back = malloc(3 * len + 1), *want = malloc(3 * len + 1);
     long blen = unescape(e, elen, back);
-    CU_ASSERT_EQUAL(blen, (long)len);
-    if (blen == (long)len)
-        CU_ASSERT_EQUAL(memcmp(back, s, len), 0);
+    size_t wlen = replace_invalid((const unsigned char *)s, len, want);
+    CU_ASSERT_EQUAL(blen, (long)wlen);
+    if (blen == (long)wlen)
+        CU_ASSERT_EQUAL(memcmp(back, want, wlen), 0);
+    int valid = tu_valid((const unsigned char *)s, len);
+    CU_ASSERT_EQUAL(replaced, !valid);
+    if (replaced) {
+        /* the hex beside it gives back the exact bytes */
+        size_t hlen;
+        char *h = NULL;
+        FILE *f = open_memstream(&h, &hlen);
+        cs_json_hex(f, s, len);
+        fclose(f);
+        CU_ASSERT_EQUAL(hlen, 2 * len + 2);
+        int same = hlen == 2 * len + 2 && h[0] == '"' && h[hlen - 1] == '"';
+        for (size_t i = 0; same && i < len; i++)
+            same = hexval(h[1 + 2 * i]) >= 0 && hexval(h[2 + 2 * i]) >= 0 &&
+                   (unsigned char)s[i] == (hexval(h[1 + 2 * i]) << 4 | hexval(h[2 + 2 * i]));
+        CU_ASSERT_TRUE(same);
+        free(h);
+    }
     free(back);
+    free(want);
     free(e);
 }
 
 static void test_fixed_cases(void)
 {
-    static const struct { const char *in; size_t len; const char *out; } cases[] = {
-        { "plain", 5, "\"plain\"" },
-        { "a\"b\\c", 5, "\"a\\\"b\\\\c\"" },
-        { "\r\n\t", 3, "\"\\r\\n\\t\"" },
-        { "\x01\x7f", 2, "\"\\u0001\\u007f\"" },
-        { "\xe2\x80\x98ok\xe2\x80\x99", 8, "\"\xe2\x80\x98ok\xe2\x80\x99\"" },   /* ‘ok’ kept */
-        { "\xff\xfe", 2, "\"\\u00ff\\u00fe\"" },                                  /* invalid bytes */
-        { "\xc0\xaf", 2, "\"\\u00c0\\u00af\"" },                                  /* overlong */
-        { "\xed\xa0\x80", 3, "\"\\u00ed\\u00a0\\u0080\"" },                       /* surrogate */
-        { "\xe2\x82", 2, "\"\\u00e2\\u0082\"" },                                  /* cut sequence */
-        { "\0x", 2, "\"\\u0000x\"" },
+    static const struct { const char *in; size_t len; const char *out; bool replaced; } cases[] = {
+        { "plain", 5, "\"plain\"", false },
+        { "a\"b\\c", 5, "\"a\\\"b\\\\c\"", false },
+        { "\r\n\t", 3, "\"\\r\\n\\t\"", false },
+        { "\x01\x7f", 2, "\"\\u0001\\u007f\"", false },
+        { "\xe2\x80\x98ok\xe2\x80\x99", 8, "\"\xe2\x80\x98ok\xe2\x80\x99\"", false },  /* ‘ok’ kept */
+        { "\xff\xfe", 2, "\"\\ufffd\\ufffd\"", true },                                /* invalid bytes */
+        { "\xc0\xaf", 2, "\"\\ufffd\\ufffd\"", true },                                /* overlong */
+        { "\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\"", true },                     /* surrogate */
+        { "\xf4\x90\x80\x80", 4, "\"\\ufffd\\ufffd\\ufffd\\ufffd\"", true },          /* > U+10FFFF */
+        { "\xe2\x82", 2, "\"\\ufffd\\ufffd\"", true },                                /* cut sequence */
+        { "\0x", 2, "\"\\u0000x\"", false },
+        { "caf\xe9", 4, "\"caf\\ufffd\"", true },
+        { "caf\xc3\xa9", 5, "\"caf\xc3\xa9\"", false },
+        { "\xef\xbf\xbd", 3, "\"\xef\xbf\xbd\"", false },             /* a real U+FFFD is text */
+        { "\x9b", 1, "\"\\ufffd\"", true },                           /* raw C1 byte */
+        { "\xc2\x9b\xc2\x80", 4, "\"\\u009b\\u0080\"", false },       /* UTF-8 C1 */
+        { "a\xe2\x80\xae" "b", 5, "\"a\\u202eb\"", false },           /* bidi */
+        { "\xe2\x81\xa6\xe2\x81\xa9\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c", 14,
+          "\"\\u2066\\u2069\\u200e\\u200f\\u061c\"", false },
+        { "\xe2\x80\xa8\xe2\x80\xa9", 6, "\"\\u2028\\u2029\"", false }, /* separators */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         size_t n;
-        char *e = escape(cases[i].in, cases[i].len, &n);
+        bool replaced;
+        char *e = escape(cases[i].in, cases[i].len, &n, &replaced);
         CU_ASSERT_STRING_EQUAL(e, cases[i].out);
+        CU_ASSERT_EQUAL(replaced, cases[i].replaced);
         free(e);
         check_roundtrip(cases[i].in, cases[i].len);
     }
+}
+
+/* "caf\xE9" and "café" must stay distinguishable after decoding. */
+static void test_latin1_and_utf8_differ(void)
+{
+    unsigned char a[16], b[16];
+    size_t na, nb;
+    char *ea = escape("caf\xe9", 4, &na, NULL), *eb = escape("caf\xc3\xa9", 5, &nb, NULL);
+    long la = unescape(ea, na, a), lb = unescape(eb, nb, b);
+    CU_ASSERT_TRUE(la > 0 && lb > 0);
+    CU_ASSERT_FALSE(la == lb && memcmp(a, b, (size_t)la) == 0);
+    free(ea);
+    free(eb);
 }
 
 static void test_random_bytes(void)
 {
     unsigned seed = 12345;
     char buf[64];
-    for (int round = 0; round < 20000; round++) {
+    unsigned failures = CU_get_number_of_failures();
+    /* stop at the first failing round: CUnit records every failure */
+    for (int round = 0; round < 20000 && CU_get_number_of_failures() == failures; round++) {
         size_t len = (size_t)(rand_r(&seed) % sizeof(buf));
         for (size_t i = 0; i < len; i++)
             buf[i] = (char)(rand_r(&seed) & 0xFF);
         check_roundtrip(buf, len);
+    }
+}
+
+static void test_random_hostile(void)
+{
+    unsigned seed = 777;
+    unsigned char buf[200];
+    unsigned failures = CU_get_number_of_failures();
+    /* stop at the first failing round: CUnit records every failure */
+    for (int round = 0; round < 20000 && CU_get_number_of_failures() == failures; round++) {
+        size_t off = (size_t)round % 8;
+        size_t n = tu_random_hostile(&seed, buf + off, sizeof buf - off);
+        check_roundtrip((const char *)buf + off, n);
     }
 }
 
@@ -137,7 +208,7 @@ static void test_time_format(void)
 static void check_plain(const char *name)
 {
     size_t n;
-    char *e = escape(name, strlen(name), &n);
+    char *e = escape(name, strlen(name), &n, NULL);
     CU_ASSERT_EQUAL(n, strlen(name) + 2);
     CU_ASSERT(n == strlen(name) + 2 && memcmp(e + 1, name, strlen(name)) == 0);
     free(e);
@@ -187,7 +258,9 @@ int main(void)
 {
     static const struct cs_test_case cases[] = {
         { "fixed escapes", test_fixed_cases },
+        { "caf\\xE9 and caf\\xC3\\xA9 differ after decoding", test_latin1_and_utf8_differ },
         { "random bytes round-trip as valid UTF-8", test_random_bytes },
+        { "random hostile strings round-trip", test_random_hostile },
         { "RFC 3339 time", test_time_format },
         { "static names need no escaping", test_static_names_need_no_escape },
         { "integers", test_integers },
