@@ -3,7 +3,7 @@
 # Usage: scripts/install-deps.sh build|test
 # Idempotent: does nothing (and needs no root) when everything is present.
 set -e
-build_pkgs="gcc make pkg-config libpcap-dev libndpi-dev libglib2.0-dev"
+build_pkgs="gcc make pkg-config libpcap-dev libndpi-dev libglib2.0-dev libnghttp2-dev"
 test_pkgs="libcunit1-dev libhttp-parser-dev tcpdump python3 curl iproute2 util-linux groff-base"
 
 case "${1:-build}" in
