@@ -85,7 +85,7 @@ struct cs_h2_conn {
     nghttp2_mem mem;               /* accounting allocator for the inflaters */
     struct h2_dir d[2];
     struct h2_stream **tab;        /* open streams, unordered */
-    uint32_t n_streams;
+    uint32_t n_streams, tab_cap;
     uint64_t next_seq;
     uint32_t max_client_id;        /* highest client stream id opened */
     uint32_t reported;
@@ -482,7 +482,8 @@ static void protocol_error(struct cs_h2_conn *c)
 
 static struct h2_stream *stream_open(struct cs_h2_conn *c, uint32_t id)
 {
-    if (c->n_streams >= c->lim->max_streams && c->n_streams > 0) {
+    uint32_t cap = c->lim->max_streams < c->tab_cap ? c->lim->max_streams : c->tab_cap;
+    if (c->n_streams >= cap && c->n_streams > 0) {
         struct h2_stream *old = c->tab[0];
         for (uint32_t i = 1; i < c->n_streams; i++)
             if (c->tab[i]->seq < old->seq)
@@ -490,7 +491,7 @@ static struct h2_stream *stream_open(struct cs_h2_conn *c, uint32_t id)
         c->stats->stream_cap_hits++;
         report(c, old, CS_H2_END_EVICTED, 0, 0);
     }
-    if (c->lim->max_streams == 0)
+    if (cap == 0)
         return NULL;
     struct h2_stream *s = calloc(1, sizeof *s);
     if (!s)
@@ -634,13 +635,14 @@ static void end_block(struct cs_h2_conn *c, struct h2_dir *d, uint64_t frame, cs
             s->c_end = true;
         else
             s->s_end = true;
-        maybe_complete(c, s, frame, ts);
-        return;
     }
     /* Every stream is LOST once the server side cannot be decoded: a new
      * request is reported as soon as it is complete. */
-    if (d->dir == CS_DIR_C2S && c->d[CS_DIR_S2C].hpack_lost && kind == BLK_REQUEST)
+    if (d->dir == CS_DIR_C2S && c->d[CS_DIR_S2C].hpack_lost && kind == BLK_REQUEST &&
+        d->blk_sec == SEC_REQ)
         report(c, s, CS_H2_END_LOST, frame, ts);
+    else if (d->blk_end_stream)
+        maybe_complete(c, s, frame, ts);
 }
 
 static void end_stream_flag(struct cs_h2_conn *c, struct h2_dir *d, const struct cs_h2_frame *f)
@@ -704,6 +706,8 @@ static void on_frame(struct cs_h2_conn *c, struct h2_dir *d, const struct cs_h2_
     c->stats->frames++;
     if (f->oversized)
         c->stats->oversized_frames++;
+    if (f->malformed)
+        return;
     switch (f->type) {
     case CS_H2_HEADERS:
         begin_headers(c, d, f);
@@ -816,6 +820,7 @@ struct cs_h2_conn *cs_h2_conn_new(const struct cs_h2_limits *lim, struct cs_h2_s
     c->mem = (nghttp2_mem){c, acct_malloc, acct_free, acct_calloc, acct_realloc};
     uint32_t cap = lim->max_streams ? lim->max_streams : 1;
     c->tab = calloc(cap, sizeof *c->tab);
+    c->tab_cap = cap;
     if (!c->tab) {
         free(c);
         return NULL;
@@ -871,8 +876,7 @@ void cs_h2_conn_finish(struct cs_h2_conn *c, enum cs_h2_end why, uint64_t frame,
     for (int i = 0; i < 2; i++)
         if (c->d[i].inf)
             nghttp2_hd_inflate_del(c->d[i].inf);
-    uint32_t cap = c->lim->max_streams ? c->lim->max_streams : 1;
-    account(c, -(ptrdiff_t)(sizeof *c + cap * sizeof *c->tab));
+    account(c, -(ptrdiff_t)(sizeof *c + c->tab_cap * sizeof *c->tab));
     account(c, -(ptrdiff_t)(c->scratch_cap * sizeof *c->scratch));
     free(c->scratch);
     free(c->tab);

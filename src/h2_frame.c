@@ -215,6 +215,7 @@ static void begin_frame(struct cs_h2_framer *fr, const struct feed *fd)
     case CS_H2_CONTINUATION:                           /* §6.10 */
         if (!fr->block_open) {
             emit_error(fr, fd, CS_H2_ERR_CONTINUATION);
+            f->malformed = true;
             skip_rest(fr);
             return;
         }
@@ -233,6 +234,7 @@ static void begin_frame(struct cs_h2_framer *fr, const struct feed *fd)
             emit_error(fr, fd, CS_H2_ERR_STREAM_ZERO);
         if (f->length != want) {
             emit_error(fr, fd, CS_H2_ERR_FRAME_SIZE);
+            f->malformed = true;
             skip_rest(fr);
             return;
         }
@@ -244,6 +246,7 @@ static void begin_frame(struct cs_h2_framer *fr, const struct feed *fd)
             emit_error(fr, fd, CS_H2_ERR_STREAM_ZERO);
         if (f->length % 6 != 0 || ((f->flags & CS_H2_FLAG_ACK) && f->length != 0)) {
             emit_error(fr, fd, CS_H2_ERR_FRAME_SIZE);
+            f->malformed = true;
             skip_rest(fr);
             return;
         }
@@ -255,6 +258,7 @@ static void begin_frame(struct cs_h2_framer *fr, const struct feed *fd)
             emit_error(fr, fd, CS_H2_ERR_STREAM_ZERO);
         if (f->type == CS_H2_PING ? f->length != 8 : f->length < 8) {
             emit_error(fr, fd, CS_H2_ERR_FRAME_SIZE);
+            f->malformed = true;
             skip_rest(fr);
             return;
         }

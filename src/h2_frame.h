@@ -93,6 +93,8 @@ struct cs_h2_frame {
                                  * at their end; for header frames: same as frame) */
     cs_time_ns end_ts;
     bool oversized;             /* length > the direction's max frame size */
+    bool malformed;             /* its fixed fields could not be read (wrong length):
+                                 * reported for counting only, fields zero */
     uint8_t pad_length;         /* PADDED */
     bool has_priority;          /* HEADERS with PRIORITY, and PRIORITY */
     bool exclusive;
