@@ -217,7 +217,7 @@ static void stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
         s->cap_fields = cap;
     }
     uint32_t need = s->arena_len + (uint32_t)(nl + vl);
-    if (need > s->arena_cap) {
+    if (need > s->arena_cap || !s->arena) {   /* an arena even for empty fields */
         uint32_t cap = s->arena_cap ? s->arena_cap : 512;
         while (cap < need)
             cap *= 2;
@@ -287,7 +287,7 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
         uint32_t pseudo_seen = 0;
         for (uint32_t i = 0; i < s->n_fields; i++) {
             const struct h2_field *f = &s->fields[i];
-            if (f->sec != k)
+            if (f->sec != k || (k == SEC_RESP && !s->answered))
                 continue;
             const char *name = s->arena + f->name_off;
             const char *value = s->arena + f->value_off;
@@ -431,8 +431,10 @@ static void hpack_lose(struct cs_h2_conn *c, struct h2_dir *d, uint64_t frame, c
     if (d->blk >= BLK_REQUEST) {
         struct h2_stream *s = stream_find(c, d->blk_stream);
         d->blk = BLK_DISCARD;
-        if (s)
+        if (s) {
+            s->sec[d->blk_sec].flags |= CS_H2_SEC_PARTIAL;
             report(c, s, CS_H2_END_LOST, frame, ts);
+        }
     }
     if (d->dir == CS_DIR_S2C)
         report_all(c, CS_H2_END_LOST, frame, ts, d->frames_lost ? NULL : unanswered);
@@ -599,7 +601,8 @@ static int parse_status(const char *v, uint32_t n)
 /* The block of direction d is complete (after its END_HEADERS frame). */
 static void end_block(struct cs_h2_conn *c, struct h2_dir *d, uint64_t frame, cs_time_ns ts)
 {
-    inflate_piece(c, d, NULL, 0, true, frame, ts);
+    static const uint8_t nothing[1];
+    inflate_piece(c, d, nothing, 0, true, frame, ts);
     enum blk_kind kind = d->blk;
     d->blk = BLK_NONE;
     struct h2_stream *s = d->blk_stream ? stream_find(c, d->blk_stream) : NULL;

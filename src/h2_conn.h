@@ -70,6 +70,8 @@ struct cs_h2_section {
 #define CS_H2_SEC_BAD_PSEUDO   0x02  /* pseudo-header unknown, repeated or after a regular
                                       * field (RFC 9113 §8.3): kept as sent */
 #define CS_H2_SEC_END_STREAM   0x04  /* its HEADERS frame carried END_STREAM */
+#define CS_H2_SEC_PARTIAL      0x08  /* the block never completed (gap, HPACK error): the
+                                      * fields are the ones decoded before that */
 
 /* A stream and what became of it.  Every pointer is valid only during the
  * callback; strings are not NUL-terminated. */
@@ -87,7 +89,7 @@ struct cs_h2_txn {
     int interim_status;                  /* last 1xx before it (100, 103), 0 if none */
     uint32_t n_interim;                  /* informational HEADERS seen */
     uint64_t interim_frame;              /* frame of the first informational HEADERS */
-    struct cs_h2_section resp;           /* final response fields */
+    struct cs_h2_section resp;           /* final response fields (none unless answered) */
     struct cs_h2_section resp_trailers;
     enum cs_h2_end end;
     int rst_by;                          /* RESET: CS_DIR_C2S (0) or CS_DIR_S2C (1) */

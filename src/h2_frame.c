@@ -404,7 +404,7 @@ void cs_h2_framer_data(struct cs_h2_framer *fr, const uint8_t *p, uint32_t n,
             k = CS_H2_PREFACE_LEN - fr->got;
             if (k > avail)
                 k = avail;
-            if (memcmp(p + i, CS_H2_PREFACE + fr->got, k) != 0) {
+            if (memcmp(p + i, &CS_H2_PREFACE[fr->got], k) != 0) {
                 emit_error(fr, &fd, CS_H2_ERR_BAD_PREFACE);
                 lose(fr, &fd);
                 return;

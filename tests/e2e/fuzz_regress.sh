@@ -13,10 +13,10 @@ LDFLAGS=${CS_LDFLAGS:-}
 OUT=$BUILD/fuzz-replay
 mkdir -p "$OUT"
 PKG_CFLAGS=$(pkg-config --cflags libpcap libndpi glib-2.0 2>/dev/null)
-PKG_LIBS=$(pkg-config --libs libpcap libndpi glib-2.0 2>/dev/null)
+PKG_LIBS=$(pkg-config --libs libpcap libndpi glib-2.0 libnghttp2 2>/dev/null)
 . tests/fuzz/sources.sh
 fail=0
-for t in decode stream http cors pcapfile; do
+for t in decode stream http cors pcapfile h2; do
     objs=
     for src in $(fuzz_sources "$t"); do
         objs="$objs $BUILD/$(basename "$src" .c).o"
