@@ -716,7 +716,8 @@ static void on_frame(struct cs_h2_conn *c, struct h2_dir *d, const struct cs_h2_
         begin_headers(c, d, f);
         break;
     case CS_H2_PUSH_PROMISE:
-        c->stats->pushes++;
+        if (d->dir == CS_DIR_S2C)   /* from a client it is only an error (framer) */
+            c->stats->pushes++;
         d->blk = BLK_DISCARD;
         d->blk_stream = 0;
         d->blk_end_stream = false;

@@ -632,6 +632,9 @@ static void test_gaps(void)
     CU_ASSERT_EQUAL_FATAL(f->col.n, 2);      /* both waiting streams: LOST at once */
     CU_ASSERT_EQUAL(f->col.r[0].end, CS_H2_END_LOST);
     CU_ASSERT_EQUAL(f->col.r[1].end, CS_H2_END_LOST);
+    CU_ASSERT(f->col.r[0].resp_flags & CS_H2_SEC_PARTIAL);   /* stream 1's block was cut */
+    CU_ASSERT_STRING_EQUAL(f->col.r[0].resp, "");            /* and is not shown as a response */
+    CU_ASSERT_FALSE(f->col.r[1].resp_flags & CS_H2_SEC_PARTIAL);
     /* Requests still decode; their responses cannot be seen: LOST too. */
     request(f, 5, REQ1, true);
     CU_ASSERT_EQUAL_FATAL(f->col.n, 3);
@@ -683,6 +686,7 @@ static void test_push_promise(void)
     put_headers(&f->b, f->cdef, 3, pushed, &o);
     fx_send(f, CS_DIR_C2S, 0);
     CU_ASSERT_EQUAL(f->st.protocol_errors, 1);
+    CU_ASSERT_EQUAL(f->st.pushes, 1);
     fx_free(f);
 }
 
