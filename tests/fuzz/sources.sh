@@ -9,6 +9,6 @@ fuzz_sources() {
     stream) echo src/flow.c src/reasm.c src/http.c src/http_pair.c src/http_scan.c src/addr.c src/limits.c ;;
     cors)   echo src/cors.c src/cors_lists.c src/cors_text.c ;;
     pcapfile) echo src/pcapfile.c ;;
-    h2)     echo src/h2_frame.c src/h2_conn.c src/limits.c ;;
+    h2)     echo src/h2_frame.c src/h2_conn.c src/h2_stream.c src/limits.c ;;
     esac
 }
