@@ -23,6 +23,9 @@
 #define CS_DEFAULT_MAX_HEADER_LINES     200u        /* --max-header-lines */
 #define CS_DEFAULT_MAX_PIPELINE         32u         /* --max-pipeline: requests waiting for responses */
 #define CS_DEFAULT_MAX_URI_BYTES        8192u       /* --max-uri (longer URIs are cut, counted) */
+#define CS_DEFAULT_H2_MAX_STREAMS       256u        /* open HTTP/2 streams tracked per connection
+                                                     * (h2_conn.c; CLI option comes with the
+                                                     * protocol table) */
 #define CS_DEFAULT_MAX_IPFRAG_BYTES     (2u * 1024u * 1024u) /* held IP fragments, all datagrams */
 #define CS_DEFAULT_IPFRAG_TIMEOUT_S     30u
 #define CS_DEFAULT_MAX_DPI_FLOWS        1024u       /* --max-dpi-flows: connections under nDPI inspection at once */

@@ -12,11 +12,11 @@ CFLAGS=${CS_CFLAGS:--O2 -g -std=c11 -Wall -Wextra -D_GNU_SOURCE}
 LDFLAGS=${CS_LDFLAGS:-}
 OUT=$BUILD/fuzz-replay
 mkdir -p "$OUT"
-PKG_CFLAGS=$(pkg-config --cflags libpcap libndpi glib-2.0 libcrypto 2>/dev/null)
-PKG_LIBS=$(pkg-config --libs libpcap libndpi glib-2.0 libcrypto 2>/dev/null)
+PKG_CFLAGS=$(pkg-config --cflags libpcap libndpi glib-2.0 libcrypto libnghttp2 2>/dev/null)
+PKG_LIBS=$(pkg-config --libs libpcap libndpi glib-2.0 libcrypto libnghttp2 2>/dev/null)
 . tests/fuzz/sources.sh
 fail=0
-for t in decode stream http cors pcapfile tls; do
+for t in decode stream http cors pcapfile tls h2; do
     objs=
     for src in $(fuzz_sources "$t"); do
         objs="$objs $BUILD/$(basename "$src" .c).o"

@@ -10,5 +10,6 @@ fuzz_sources() {
     cors)   echo src/cors.c src/cors_lists.c src/cors_text.c ;;
     pcapfile) echo src/pcapfile.c ;;
     tls)    echo src/tls_conn.c src/tls_hs.c src/tls_keys.c src/tls_keylog.c ;;
+    h2)     echo src/h2_frame.c src/h2_conn.c src/h2_stream.c src/limits.c ;;
     esac
 }

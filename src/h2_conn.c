@@ -1,0 +1,526 @@
+/* HTTP/2 connection stage: framer events of both directions -> streams ->
+ * one transaction per stream.  See h2_conn.h for the rules; this file owns
+ * the two HPACK inflaters (libnghttp2), the frame and stream-state rules
+ * and the public entry points; the stream table and the reports are
+ * h2_stream.c's. */
+#include "h2_int.h"
+
+/* ---- memory accounting ---------------------------------------------------- */
+
+/* nghttp2_mem callbacks: the inflaters' dynamic tables and buffers are
+ * counted in the connection's held bytes, exactly. */
+static void *acct_malloc(size_t size, void *ud)
+{
+    if (size > SIZE_MAX - H2_ALLOC_HDR)
+        return NULL;
+    unsigned char *p = malloc(size + H2_ALLOC_HDR);
+    if (!p)
+        return NULL;
+    memcpy(p, &size, sizeof size);
+    cs_h2__account(ud, (ptrdiff_t)size);
+    return p + H2_ALLOC_HDR;
+}
+
+static void acct_free(void *ptr, void *ud)
+{
+    if (!ptr)
+        return;
+    unsigned char *p = (unsigned char *)ptr - H2_ALLOC_HDR;
+    size_t size;
+    memcpy(&size, p, sizeof size);
+    cs_h2__account(ud, -(ptrdiff_t)size);
+    free(p);
+}
+
+static void *acct_calloc(size_t n, size_t size, void *ud)
+{
+    if (size && n > (SIZE_MAX - H2_ALLOC_HDR) / size)
+        return NULL;
+    void *p = acct_malloc(n * size, ud);
+    if (p)
+        memset(p, 0, n * size);
+    return p;
+}
+
+static void *acct_realloc(void *ptr, size_t size, void *ud)
+{
+    if (!ptr)
+        return acct_malloc(size, ud);
+    if (size > SIZE_MAX - H2_ALLOC_HDR)
+        return NULL;
+    unsigned char *p = (unsigned char *)ptr - H2_ALLOC_HDR;
+    size_t old;
+    memcpy(&old, p, sizeof old);
+    unsigned char *np = realloc(p, size + H2_ALLOC_HDR);
+    if (!np)
+        return NULL;
+    memcpy(np, &size, sizeof size);
+    cs_h2__account(ud, (ptrdiff_t)size - (ptrdiff_t)old);
+    return np + H2_ALLOC_HDR;
+}
+
+/* ---- limits ----------------------------------------------------------------- */
+
+void cs_h2_limits_default(struct cs_h2_limits *out, const struct cs_limits *l)
+{
+    out->max_streams = CS_DEFAULT_H2_MAX_STREAMS;
+    out->max_header_bytes = l ? l->max_header_bytes : CS_DEFAULT_MAX_HEADER_BYTES;
+    out->max_header_lines = l ? l->max_header_lines : CS_DEFAULT_MAX_HEADER_LINES;
+}
+
+/* ---- HPACK -------------------------------------------------------------------- */
+
+/* Direction d's header decoding stops for good.  Streams whose header
+ * block was being decoded, and (for the server side) every stream still
+ * waiting for its response, end as LOST now. */
+static void hpack_lose(struct cs_h2_conn *c, struct h2_dir *d, uint64_t frame, cs_time_ns ts)
+{
+    if (d->hpack_lost)
+        return;
+    d->hpack_lost = true;
+    c->stats->hpack_failures++;
+    if (d->blk >= BLK_REQUEST) {
+        struct h2_stream *s = cs_h2__stream_find(c, d->blk_stream);
+        d->blk = BLK_DISCARD;
+        if (s) {
+            s->sec[d->blk_sec].flags |= CS_H2_SEC_PARTIAL;
+            cs_h2__report(c, s, CS_H2_END_LOST, frame, ts);
+        }
+    }
+    if (d->dir == CS_DIR_S2C)
+        cs_h2__report_all(c, CS_H2_END_LOST, frame, ts, d->frames_lost ? NULL : cs_h2__unanswered);
+}
+
+/* Feeds a piece of the current block (final: the block ends here) to the
+ * inflater and stores what it emits.  An inflater error loses the
+ * direction's HPACK state. */
+static void inflate_piece(struct cs_h2_conn *c, struct h2_dir *d, const uint8_t *p, size_t n,
+                          bool final, uint64_t frame, cs_time_ns ts)
+{
+    if (d->hpack_lost)
+        return;
+    for (;;) {
+        nghttp2_nv nv;
+        int flags = 0;
+        ssize_t rv = nghttp2_hd_inflate_hd2(d->inf, &nv, &flags, p, n, final);
+        if (rv < 0) {
+            c->stats->hpack_errors++;
+            c->marked = true;
+            hpack_lose(c, d, frame, ts);
+            return;
+        }
+        p += rv;
+        n -= (size_t)rv;
+        if (flags & NGHTTP2_HD_INFLATE_EMIT) {
+            struct h2_stream *s = d->blk >= BLK_REQUEST ? cs_h2__stream_find(c, d->blk_stream) : NULL;
+            if (s)
+                cs_h2__stream_add_field(c, s, d->blk_sec, nv.name, nv.namelen, nv.value, nv.valuelen);
+        }
+        if (flags & NGHTTP2_HD_INFLATE_FINAL) {
+            nghttp2_hd_inflate_end_headers(d->inf);
+            return;
+        }
+        if (!(flags & NGHTTP2_HD_INFLATE_EMIT) && n == 0)
+            return;
+    }
+}
+
+/* ---- frames -------------------------------------------------------------------- */
+
+static void protocol_error(struct cs_h2_conn *c)
+{
+    c->stats->protocol_errors++;
+    c->marked = true;
+}
+
+/* Decides where the fields of a HEADERS block on f->stream_id go. */
+static void begin_headers(struct cs_h2_conn *c, struct h2_dir *d, const struct cs_h2_frame *f)
+{
+    uint32_t id = f->stream_id;
+    struct h2_stream *s = id ? cs_h2__stream_find(c, id) : NULL;
+    d->blk = BLK_DISCARD;
+    d->blk_stream = id;
+    d->blk_end_stream = f->flags & CS_H2_FLAG_END_STREAM;
+    if (id == 0)
+        return;   /* the framer counted it; decoded for the dynamic table only */
+    int sec;
+    if (d->dir == CS_DIR_C2S) {
+        if (!(id & 1)) {
+            protocol_error(c);        /* §5.1.1: clients use odd ids */
+            return;
+        }
+        if (s) {
+            if (s->c_end) {
+                c->stats->closed_stream_frames++;
+                protocol_error(c);    /* §5.1: STREAM_CLOSED */
+                return;
+            }
+            sec = SEC_REQ_TRAILERS;
+        } else if (id <= c->max_client_id) {
+            c->stats->closed_stream_frames++;
+            protocol_error(c);        /* §5.1.1: ids only grow; this one is over */
+            return;
+        } else {
+            c->max_client_id = id;
+            if (d->hpack_lost) {
+                c->stats->undecoded_blocks++;
+                return;
+            }
+            s = cs_h2__stream_open(c, id);
+            if (!s)
+                return;
+            sec = SEC_REQ;
+        }
+        d->blk = BLK_REQUEST;
+    } else {
+        if (!(id & 1))
+            return;                   /* a pushed stream's response: counted at PUSH_PROMISE */
+        if (!s) {
+            if (id > c->max_client_id)
+                c->stats->orphan_responses++;
+            else
+                c->stats->closed_stream_frames++;
+            return;
+        }
+        if (s->s_end) {
+            c->stats->closed_stream_frames++;
+            protocol_error(c);
+            return;
+        }
+        if (d->hpack_lost && !s->answered)
+            s->resp_undecodable = true;
+        sec = s->answered ? SEC_RESP_TRAILERS : SEC_RESP;
+        d->blk = BLK_RESPONSE;
+    }
+    if (d->hpack_lost) {
+        c->stats->undecoded_blocks++;
+        d->blk = BLK_DISCARD;
+        return;
+    }
+    d->blk_sec = sec;
+    d->blk_mark_fields = s->n_fields;
+    d->blk_mark_arena = s->arena_len;
+    d->blk_mark_sec = s->sec[sec];
+    struct h2_sec *st = &s->sec[sec];
+    if (!st->seen) {
+        st->seen = true;
+        st->frame = f->frame;
+        st->ts = f->ts;
+    }
+    if (d->blk_end_stream)
+        st->flags |= CS_H2_SEC_END_STREAM;
+}
+
+/* Parses a :status value: three digits, else 0. */
+static int parse_status(const char *v, uint32_t n)
+{
+    if (n != 3)
+        return 0;
+    int x = 0;
+    for (uint32_t i = 0; i < 3; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return 0;
+        x = x * 10 + (v[i] - '0');
+    }
+    return x;
+}
+
+/* The block of direction d is complete (after its END_HEADERS frame). */
+static void end_block(struct cs_h2_conn *c, struct h2_dir *d, uint64_t frame, cs_time_ns ts)
+{
+    static const uint8_t nothing[1];
+    inflate_piece(c, d, nothing, 0, true, frame, ts);
+    enum blk_kind kind = d->blk;
+    d->blk = BLK_NONE;
+    struct h2_stream *s = d->blk_stream ? cs_h2__stream_find(c, d->blk_stream) : NULL;
+    if (!s)
+        return;
+    if (kind == BLK_REQUEST || kind == BLK_RESPONSE)
+        s->sec[d->blk_sec].frame_end = frame;
+    if (kind == BLK_RESPONSE && d->blk_sec == SEC_RESP) {
+        int status = 0;
+        for (uint32_t i = d->blk_mark_fields; i < s->n_fields; i++)
+            if (cs_h2__name_is(s, &s->fields[i], ":status")) {
+                status = parse_status(s->arena + s->fields[i].value_off, s->fields[i].value_len);
+                break;
+            }
+        if (status >= 100 && status < 200 && !d->blk_end_stream) {
+            /* RFC 9113 §8.1: informational responses precede the final
+             * one; only their status is kept. */
+            s->interim_status = status;
+            if (s->n_interim++ == 0)
+                s->interim_frame = s->sec[SEC_RESP].frame;
+            s->n_fields = d->blk_mark_fields;
+            s->arena_len = d->blk_mark_arena;
+            s->sec[SEC_RESP] = d->blk_mark_sec;
+        } else {
+            s->answered = true;
+            s->status = status;
+            if (status == 0)
+                s->sec[SEC_RESP].flags |= CS_H2_SEC_BAD_PSEUDO;
+        }
+    }
+    if (d->blk_end_stream) {
+        if (d->dir == CS_DIR_C2S)
+            s->c_end = true;
+        else
+            s->s_end = true;
+    }
+    /* Every stream is LOST once the server side cannot be decoded: a new
+     * request is reported as soon as it is complete. */
+    if (d->dir == CS_DIR_C2S && c->d[CS_DIR_S2C].hpack_lost && kind == BLK_REQUEST &&
+        d->blk_sec == SEC_REQ)
+        cs_h2__report(c, s, CS_H2_END_LOST, frame, ts);
+    else if (d->blk_end_stream)
+        cs_h2__maybe_complete(c, s, frame, ts);
+}
+
+static void end_stream_flag(struct cs_h2_conn *c, struct h2_dir *d, const struct cs_h2_frame *f)
+{
+    struct h2_stream *s = cs_h2__stream_find(c, f->stream_id);
+    if (!s) {
+        if ((f->stream_id & 1) && f->stream_id <= c->max_client_id)
+            c->stats->closed_stream_frames++;
+        return;
+    }
+    if (d->dir == CS_DIR_C2S)
+        s->c_end = true;
+    else
+        s->s_end = true;
+    cs_h2__maybe_complete(c, s, f->end_frame, f->end_ts);
+}
+
+/* SETTINGS from direction d (RFC 9113 §6.5): a new one waits for the
+ * peer's ACK; an ACK puts the peer's oldest pending one into effect on
+ * what d sends (its frame size limit and the table its blocks use). */
+static void on_settings(struct cs_h2_conn *c, struct h2_dir *d, const struct cs_h2_frame *f)
+{
+    struct h2_dir *peer = &c->d[!d->dir];
+    if (!(f->flags & CS_H2_FLAG_ACK)) {
+        struct h2_pending p = {
+            .present = f->settings_present,
+            .table_size = f->settings[CS_H2_SETTINGS_HEADER_TABLE_SIZE],
+            .max_frame_size = f->settings[CS_H2_SETTINGS_MAX_FRAME_SIZE],
+        };
+        if (d->n_pending == H2_PENDING_SETTINGS) {
+            struct h2_pending *last = &d->pending[H2_PENDING_SETTINGS - 1];
+            if (p.present & (1u << CS_H2_SETTINGS_HEADER_TABLE_SIZE))
+                last->table_size = p.table_size;
+            if (p.present & (1u << CS_H2_SETTINGS_MAX_FRAME_SIZE))
+                last->max_frame_size = p.max_frame_size;
+            last->present |= p.present;
+        } else {
+            d->pending[d->n_pending++] = p;
+        }
+        return;
+    }
+    if (peer->n_pending == 0) {
+        protocol_error(c);   /* an ACK for nothing */
+        return;
+    }
+    struct h2_pending p = peer->pending[0];
+    memmove(peer->pending, peer->pending + 1, (peer->n_pending - 1) * sizeof p);
+    peer->n_pending--;
+    if (p.present & (1u << CS_H2_SETTINGS_MAX_FRAME_SIZE))
+        d->fr.max_frame_size = p.max_frame_size;
+    if ((p.present & (1u << CS_H2_SETTINGS_HEADER_TABLE_SIZE)) && !d->hpack_lost) {
+        if (nghttp2_hd_inflate_change_table_size(d->inf, p.table_size) != 0) {
+            c->stats->hpack_errors++;
+            hpack_lose(c, d, f->end_frame, f->end_ts);
+        }
+    }
+}
+
+static void on_frame(struct cs_h2_conn *c, struct h2_dir *d, const struct cs_h2_frame *f)
+{
+    c->stats->frames++;
+    if (f->oversized)
+        c->stats->oversized_frames++;
+    if (f->malformed)
+        return;
+    switch (f->type) {
+    case CS_H2_HEADERS:
+        begin_headers(c, d, f);
+        break;
+    case CS_H2_PUSH_PROMISE:
+        if (d->dir == CS_DIR_S2C)   /* from a client it is only an error (framer) */
+            c->stats->pushes++;
+        d->blk = BLK_DISCARD;
+        d->blk_stream = 0;
+        d->blk_end_stream = false;
+        if (d->hpack_lost)
+            c->stats->undecoded_blocks++;
+        break;
+    case CS_H2_DATA:
+        if (f->flags & CS_H2_FLAG_END_STREAM)
+            end_stream_flag(c, d, f);
+        else if (!cs_h2__stream_find(c, f->stream_id) && (f->stream_id & 1) &&
+                 f->stream_id <= c->max_client_id)
+            c->stats->closed_stream_frames++;
+        break;
+    case CS_H2_RST_STREAM: {
+        c->stats->resets++;
+        struct h2_stream *s = cs_h2__stream_find(c, f->stream_id);
+        struct h2_end_info e = {.end = CS_H2_END_RESET, .frame = f->end_frame, .ts = f->end_ts,
+                                .rst_by = d->dir, .rst_error = f->error_code};
+        if (s)
+            cs_h2__report_with(c, s, &e);
+        else if ((f->stream_id & 1) && f->stream_id > c->max_client_id)
+            protocol_error(c);   /* §6.4: RST_STREAM on an idle stream */
+        else
+            c->stats->closed_stream_frames++;
+        break;
+    }
+    case CS_H2_SETTINGS:
+        on_settings(c, d, f);
+        break;
+    case CS_H2_GOAWAY:
+        c->stats->goaways++;
+        if (d->dir == CS_DIR_S2C) {
+            /* §6.8: streams above last-stream-id were never processed. */
+            struct h2_end_info e = {.end = CS_H2_END_GOAWAY, .frame = f->end_frame,
+                                    .ts = f->end_ts, .goaway_error = f->error_code};
+            for (;;) {
+                struct h2_stream *s = NULL;
+                for (uint32_t i = 0; i < c->n_streams; i++)
+                    if (!c->tab[i]->answered && c->tab[i]->id > f->last_stream_id &&
+                        (!s || c->tab[i]->id < s->id))
+                        s = c->tab[i];
+                if (!s)
+                    break;
+                c->stats->goaway_refused++;
+                cs_h2__report_with(c, s, &e);
+            }
+        }
+        break;
+    default:   /* PRIORITY, PING, WINDOW_UPDATE, CONTINUATION, unknown */
+        break;
+    }
+}
+
+static void on_fevent(void *ctx, const struct cs_h2_fevent *ev)
+{
+    struct h2_dir *d = ctx;
+    struct cs_h2_conn *c = d->conn;
+    switch (ev->kind) {
+    case CS_H2_FEV_FRAME:
+        on_frame(c, d, ev->frame);
+        break;
+    case CS_H2_FEV_BLOCK:
+        inflate_piece(c, d, ev->data, ev->len, false, ev->frame->frame, ev->frame->ts);
+        break;
+    case CS_H2_FEV_BLOCK_END:
+        end_block(c, d, ev->frame->end_frame, ev->frame->end_ts);
+        break;
+    case CS_H2_FEV_ERROR:
+        if (ev->error == CS_H2_ERR_BAD_PREFACE)
+            c->stats->bad_preface++;
+        protocol_error(c);
+        break;
+    case CS_H2_FEV_LOST:
+        d->frames_lost = true;
+        hpack_lose(c, d, ev->at_frame, ev->at_ts);
+        if (d->dir == CS_DIR_C2S) {
+            /* Streams waiting only for the client's END_STREAM are done. */
+            for (;;) {
+                struct h2_stream *s = NULL;
+                for (uint32_t i = 0; i < c->n_streams && !s; i++)
+                    if (c->tab[i]->s_end)
+                        s = c->tab[i];
+                if (!s)
+                    break;
+                cs_h2__report(c, s, CS_H2_END_COMPLETE, ev->at_frame, ev->at_ts);
+            }
+        }
+        break;
+    }
+}
+
+/* ---- public ------------------------------------------------------------------- */
+
+struct cs_h2_conn *cs_h2_conn_new(const struct cs_h2_limits *lim, struct cs_h2_stats *stats,
+                                  cs_h2_txn_cb cb, void *ctx)
+{
+    struct cs_h2_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->lim = lim;
+    c->stats = stats;
+    c->cb = cb;
+    c->ctx = ctx;
+    c->mem = (nghttp2_mem){c, acct_malloc, acct_free, acct_calloc, acct_realloc};
+    uint32_t cap = lim->max_streams ? lim->max_streams : 1;
+    c->tab = calloc(cap, sizeof *c->tab);
+    c->tab_cap = cap;
+    if (!c->tab) {
+        free(c);
+        return NULL;
+    }
+    cs_h2__account(c, (ptrdiff_t)(sizeof *c + cap * sizeof *c->tab));
+    for (int i = 0; i < 2; i++) {
+        struct h2_dir *d = &c->d[i];
+        d->conn = c;
+        d->dir = i;
+        cs_h2_framer_init(&d->fr, i == CS_DIR_C2S);
+        if (nghttp2_hd_inflate_new2(&d->inf, &c->mem) != 0) {
+            d->inf = NULL;
+            cs_h2_conn_finish(c, CS_H2_END_UNANSWERED, 0, 0);
+            return NULL;
+        }
+    }
+    stats->connections++;
+    return c;
+}
+
+void cs_h2_conn_event(struct cs_h2_conn *c, int dir, const struct cs_stream_event *ev)
+{
+    struct h2_dir *d = &c->d[dir ? 1 : 0];
+    switch (ev->kind) {
+    case CS_STREAM_DATA:
+        if (!d->frames_lost)
+            cs_h2_framer_data(&d->fr, ev->data, ev->len, ev->frame, ev->ts, on_fevent, d);
+        break;
+    case CS_STREAM_GAP:
+        c->stats->gaps++;
+        if (d->frames_lost)
+            break;
+        if (cs_h2_framer_gap(&d->fr, ev->len, ev->frame, ev->ts, on_fevent, d))
+            c->stats->gaps_skipped++;
+        break;
+    case CS_STREAM_FIN:
+        d->fin = true;
+        /* The server closing means no stream gets anything more. */
+        if (d->dir == CS_DIR_S2C)
+            cs_h2__report_all(c, CS_H2_END_CLOSED, ev->frame, ev->ts, NULL);
+        break;
+    case CS_STREAM_RST:
+        cs_h2__report_all(c, CS_H2_END_CONN_RESET, ev->frame, ev->ts, NULL);
+        break;
+    }
+}
+
+void cs_h2_conn_finish(struct cs_h2_conn *c, enum cs_h2_end why, uint64_t frame, cs_time_ns ts)
+{
+    if (!c)
+        return;
+    cs_h2__report_all(c, why, frame, ts, NULL);
+    for (int i = 0; i < 2; i++)
+        if (c->d[i].inf)
+            nghttp2_hd_inflate_del(c->d[i].inf);
+    cs_h2__account(c, -(ptrdiff_t)(sizeof *c + c->tab_cap * sizeof *c->tab));
+    cs_h2__account(c, -(ptrdiff_t)(c->scratch_cap * sizeof *c->scratch));
+    free(c->scratch);
+    free(c->tab);
+    free(c);
+}
+
+size_t cs_h2_conn_memory(const struct cs_h2_conn *c)
+{
+    return c->held;
+}
+
+bool cs_h2_conn_marked(const struct cs_h2_conn *c)
+{
+    return c->marked;
+}
+

@@ -1,0 +1,179 @@
+/* HTTP/2 connection stage: the two in-order byte streams of one connection
+ * (client -> server, server -> client) -> one transaction per stream.
+ *
+ * Framing is h2_frame.c's (ours); HPACK is libnghttp2's inflater
+ * (nghttp2_hd_inflate_*), one per direction, fed the header block fragments
+ * as they arrive, so a block is never reassembled and never copied; only the
+ * decoded fields a transaction needs are kept, per stream, up to
+ * limits->max_header_bytes and max_header_lines per section (the rest is
+ * dropped and counted, the block is still decoded so that the dynamic table
+ * stays right).  SETTINGS_HEADER_TABLE_SIZE sent by one side takes effect on
+ * the inflater of the OTHER side's blocks when the other side acknowledges
+ * it (RFC 9113 §6.5.3), which is what nghttp2's own session does; the
+ * encoder then announces its new size inside a header block (RFC 7541 §6.3),
+ * and the inflater checks it.
+ *
+ * The passive rules: a capture gap inside a payload nobody reads (DATA,
+ * padding) costs nothing; any other gap loses the framing of that
+ * direction, and with it the HPACK state (every later block of that
+ * direction depends on the dynamic table).  An HPACK error loses the HPACK
+ * state but not the framing.  Either way the direction's header decoding
+ * stops for the rest of the connection, is counted once (hpack_failures),
+ * and every stream whose headers it would have decoded ends as
+ * CS_H2_END_LOST (the classifier's "unknown"), never guessed.  The other
+ * direction carries on.
+ *
+ * Streams: the client's odd ids (RFC 9113 §5.1.1).  A stream is reported
+ * once, through the callback, when it is over: both sides sent END_STREAM,
+ * RST_STREAM, a GOAWAY that excludes it, the connection's end, or eviction
+ * when the table (limits->max_streams) is full.  Pushed streams (RFC 9113
+ * §8.4) are counted, decoded for the sake of the dynamic table, and not
+ * reported: they are not requests a page made. */
+#ifndef CS_H2_CONN_H
+#define CS_H2_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "corscope/header.h"
+#include "h2_frame.h"
+#include "limits.h"
+#include "packet.h"
+#include "reasm.h"
+
+/* How a stream ended. */
+enum cs_h2_end {
+    CS_H2_END_COMPLETE,    /* END_STREAM both ways */
+    CS_H2_END_RESET,       /* RST_STREAM (rst_by, rst_error) */
+    CS_H2_END_GOAWAY,      /* the server's GOAWAY last-stream-id excludes it: never processed */
+    CS_H2_END_CLOSED,      /* the TCP connection closed (FIN) first */
+    CS_H2_END_CONN_RESET,  /* the TCP connection was reset first */
+    CS_H2_END_UNANSWERED,  /* end of input or idle timeout first */
+    CS_H2_END_LOST,        /* part of it was not captured or not decodable (gap, HPACK
+                            * state lost): its outcome is unknown */
+    CS_H2_END_EVICTED,     /* dropped because the stream table was full */
+};
+
+/* One header section (RFC 9113 §8.1) of a stream: the regular fields in
+ * arrival order, duplicates separate (cookies split into several `cookie`
+ * fields stay split), names as sent (lower case on a valid h2 wire). */
+struct cs_h2_section {
+    const corscope_header *fields;
+    uint32_t n_fields;
+    uint64_t frame;        /* capture frame of the HEADERS frame's first byte, 0 if none */
+    cs_time_ns ts;
+    uint64_t frame_end;    /* capture frame that completed the block (END_HEADERS) */
+    uint32_t flags;        /* CS_H2_SEC_* */
+};
+
+#define CS_H2_SEC_CUT          0x01  /* more than max_header_bytes / lines: the rest dropped */
+#define CS_H2_SEC_BAD_PSEUDO   0x02  /* pseudo-header unknown, repeated or after a regular
+                                      * field (RFC 9113 §8.3): kept as sent */
+#define CS_H2_SEC_END_STREAM   0x04  /* its HEADERS frame carried END_STREAM */
+#define CS_H2_SEC_PARTIAL      0x08  /* the block never completed (gap, HPACK error): the
+                                      * fields are the ones decoded before that */
+
+/* A stream and what became of it.  Every pointer is valid only during the
+ * callback; strings are not NUL-terminated. */
+struct cs_h2_txn {
+    uint32_t stream_id;
+    /* Request pseudo-header fields (RFC 9113 §8.3.1); NULL/0 when absent. */
+    const char *method;    uint32_t method_len;
+    const char *scheme;    uint32_t scheme_len;
+    const char *authority; uint32_t authority_len;   /* the host */
+    const char *path;      uint32_t path_len;
+    struct cs_h2_section req;            /* request fields (frame 0: not seen) */
+    struct cs_h2_section req_trailers;   /* n_fields 0 and frame 0 when none */
+    bool answered;                       /* a final (non-1xx) response HEADERS was decoded */
+    int status;                          /* :status of the final response, 0 if none */
+    int interim_status;                  /* last 1xx before it (100, 103), 0 if none */
+    uint32_t n_interim;                  /* informational HEADERS seen */
+    uint64_t interim_frame;              /* frame of the first informational HEADERS */
+    struct cs_h2_section resp;           /* final response fields (none unless answered) */
+    struct cs_h2_section resp_trailers;
+    enum cs_h2_end end;
+    int rst_by;                          /* RESET: CS_DIR_C2S (0) or CS_DIR_S2C (1) */
+    uint32_t rst_error;                  /* RESET: the RST_STREAM error code */
+    uint32_t goaway_error;               /* GOAWAY: its error code */
+    uint64_t end_frame;                  /* frame that ended it (last END_STREAM, RST,
+                                          * GOAWAY, FIN...), 0 if none */
+    cs_time_ns end_ts;
+    uint32_t index;                      /* 0-based order of report on the connection */
+};
+
+typedef void (*cs_h2_txn_cb)(void *ctx, const struct cs_h2_txn *txn);
+
+/* Shared by all connections (the caller owns it; additive counters). */
+struct cs_h2_stats {
+    uint64_t connections;      /* cs_h2_conn_new calls */
+    uint64_t frames;           /* frame headers read, both directions */
+    uint64_t streams;          /* client streams opened by a request HEADERS */
+    uint64_t transactions;     /* streams reported */
+    uint64_t answered;         /* of which with a final response */
+    uint64_t resets;           /* RST_STREAM frames */
+    uint64_t goaways;          /* GOAWAY frames */
+    uint64_t goaway_refused;   /* streams ended by a GOAWAY's last-stream-id */
+    uint64_t pushes;           /* PUSH_PROMISE frames (pushed streams: not reported) */
+    uint64_t hpack_failures;   /* directions whose header decoding stopped (gap or
+                                * HPACK error), at most 2 per connection */
+    uint64_t hpack_errors;     /* of which the inflater refused a block */
+    uint64_t lost_streams;     /* streams reported CS_H2_END_LOST */
+    uint64_t undecoded_blocks; /* header blocks seen after the direction's HPACK was lost */
+    uint64_t gaps;             /* gap events */
+    uint64_t gaps_skipped;     /* of which inside DATA/padding: nothing lost */
+    uint64_t protocol_errors;  /* RFC 9113 violations seen (framer and stream states) */
+    uint64_t oversized_frames; /* frames longer than SETTINGS_MAX_FRAME_SIZE */
+    uint64_t closed_stream_frames; /* HEADERS/DATA/RST on a stream already over */
+    uint64_t orphan_responses; /* response HEADERS on a stream with no known request */
+    uint64_t stream_cap_hits;  /* streams evicted by limits->max_streams */
+    uint64_t field_cap_hits;   /* sections cut by max_header_bytes / max_header_lines */
+    uint64_t bad_preface;      /* client streams that did not open with the preface */
+    uint64_t held_bytes;       /* now: stream fields and inflater tables, all connections */
+};
+
+/* Limits of this stage (from struct cs_limits; see cs_h2_limits_default). */
+struct cs_h2_limits {
+    uint32_t max_streams;       /* open streams tracked per connection */
+    uint32_t max_header_bytes;  /* decoded name + value bytes kept per section */
+    uint32_t max_header_lines;  /* fields kept per section */
+};
+
+/* Fills *out from the run's limits (max_header_bytes/lines) and
+ * CS_DEFAULT_H2_MAX_STREAMS. */
+void cs_h2_limits_default(struct cs_h2_limits *out, const struct cs_limits *l);
+
+struct cs_h2_conn;
+
+/* A connection whose client stream starts with the preface (prior
+ * knowledge: cs_h2_probe() said 1).  lim and stats must outlive it; cb gets
+ * each stream once.  NULL when out of memory. */
+struct cs_h2_conn *cs_h2_conn_new(const struct cs_h2_limits *lim, struct cs_h2_stats *stats,
+                                  cs_h2_txn_cb cb, void *ctx);
+
+/* One stream event of direction dir (CS_DIR_C2S = 0, CS_DIR_S2C = 1):
+ * bytes, a gap, FIN or RST. */
+void cs_h2_conn_event(struct cs_h2_conn *c, int dir, const struct cs_stream_event *ev);
+
+/* The flow is over: reports every stream still open with `why` (CLOSED,
+ * CONN_RESET, UNANSWERED; LOST where the capture lost its part) and frees
+ * the connection. */
+void cs_h2_conn_finish(struct cs_h2_conn *c, enum cs_h2_end why, uint64_t frame, cs_time_ns ts);
+
+/* Bytes this connection holds now (its state, the streams' fields, both
+ * inflaters' tables), for --max-memory.  Also summed in stats->held_bytes. */
+size_t cs_h2_conn_memory(const struct cs_h2_conn *c);
+
+/* True once a protocol error or an oversized frame was seen on it. */
+bool cs_h2_conn_marked(const struct cs_h2_conn *c);
+
+/* The request of a transaction as the classifier's input: method, target
+ * (:path), and the fields with a `host` field made from :authority first
+ * when the request carries no Host field (RFC 9113 §8.3.1: :authority
+ * takes its place).  hdr[0..cap) is the caller's; returns the fields
+ * written (at most cap). */
+size_t cs_h2_txn_request_fields(const struct cs_h2_txn *t, corscope_header *hdr, size_t cap);
+
+/* Static name of an end ("complete", "reset", ...). */
+const char *cs_h2_end_name(enum cs_h2_end e);
+
+#endif

@@ -1,0 +1,142 @@
+/* HTTP/2 connection stage, internals shared by h2_conn.c (HPACK, frames,
+ * the public entry points) and h2_stream.c (the stream table, the decoded
+ * fields each stream keeps, and turning a stream into a cs_h2_txn).  Not
+ * for other stages: they see h2_conn.h. */
+#ifndef CS_H2_INT_H
+#define CS_H2_INT_H
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nghttp2/nghttp2.h>
+
+#include "flow.h"     /* CS_DIR_C2S, CS_DIR_S2C */
+#include "h2_conn.h"
+
+/* The header sections a stream keeps; 1xx fields are not kept (only their
+ * status). */
+enum { SEC_REQ, SEC_REQ_TRAILERS, SEC_RESP, SEC_RESP_TRAILERS, SEC_N };
+
+/* SETTINGS frames of one side not yet acknowledged by the other (RFC 9113
+ * §6.5.3).  Endpoints have one or two outstanding; more are merged into the
+ * newest (latest values win), which is what they mean once all are acked. */
+#define H2_PENDING_SETTINGS 8
+
+/* Alignment kept in front of each inflater allocation to remember its size. */
+#define H2_ALLOC_HDR 16u
+
+struct h2_field {
+    uint32_t name_off, name_len, value_off, value_len;
+    uint8_t sec;
+};
+
+struct h2_sec {
+    uint64_t frame, frame_end;
+    cs_time_ns ts;
+    uint32_t flags;       /* CS_H2_SEC_* */
+    uint32_t n, bytes;    /* fields and name+value bytes kept */
+    bool seen;
+};
+
+struct h2_stream {
+    uint32_t id;
+    uint64_t seq;                  /* creation order, for eviction */
+    struct h2_field *fields;
+    uint32_t n_fields, cap_fields;
+    char *arena;
+    uint32_t arena_len, arena_cap;
+    struct h2_sec sec[SEC_N];
+    int status, interim_status;
+    uint32_t n_interim;
+    uint64_t interim_frame;
+    bool answered;
+    bool c_end, s_end;             /* END_STREAM seen from client / server */
+    bool resp_undecodable;         /* a response block came after the s2c HPACK was lost */
+};
+
+/* The header block a direction is in the middle of. */
+enum blk_kind { BLK_NONE, BLK_DISCARD, BLK_REQUEST, BLK_RESPONSE };
+
+struct h2_pending {
+    uint32_t present;              /* bits of CS_H2_SETTINGS_* */
+    uint32_t table_size, max_frame_size;
+};
+
+struct h2_dir {
+    struct cs_h2_conn *conn;
+    int dir;
+    struct cs_h2_framer fr;
+    nghttp2_hd_inflater *inf;
+    bool hpack_lost;               /* header decoding stopped for good */
+    bool frames_lost;              /* framing stopped for good (implies hpack_lost) */
+    bool fin;
+    enum blk_kind blk;
+    uint32_t blk_stream;
+    int blk_sec;
+    bool blk_end_stream;
+    uint32_t blk_mark_fields, blk_mark_arena;
+    struct h2_sec blk_mark_sec;
+    struct h2_pending pending[H2_PENDING_SETTINGS];
+    uint32_t n_pending;
+};
+
+struct cs_h2_conn {
+    const struct cs_h2_limits *lim;
+    struct cs_h2_stats *stats;
+    cs_h2_txn_cb cb;
+    void *ctx;
+    nghttp2_mem mem;               /* accounting allocator for the inflaters */
+    struct h2_dir d[2];
+    struct h2_stream **tab;        /* open streams, unordered */
+    uint32_t n_streams, tab_cap;
+    uint64_t next_seq;
+    uint32_t max_client_id;        /* highest client stream id opened */
+    uint32_t reported;
+    bool marked;
+    size_t held;                   /* bytes of this connection counted in stats->held_bytes */
+    corscope_header *scratch;      /* fields handed to the callback */
+    uint32_t scratch_cap;
+};
+
+/* How a stream is reported: why, where, and the RST_STREAM / GOAWAY
+ * details that go with RESET / GOAWAY. */
+struct h2_end_info {
+    enum cs_h2_end end;
+    uint64_t frame;
+    cs_time_ns ts;
+    int rst_by;
+    uint32_t rst_error, goaway_error;
+};
+
+/* ---- h2_stream.c ---- */
+
+/* Adds delta bytes to the connection's held bytes and stats->held_bytes. */
+void cs_h2__account(struct cs_h2_conn *c, ptrdiff_t delta);
+/* The open stream with this id, or NULL. */
+struct h2_stream *cs_h2__stream_find(struct cs_h2_conn *c, uint32_t id);
+/* A new stream (the oldest one is evicted, reported, when the table is
+ * full); NULL when it cannot be tracked. */
+struct h2_stream *cs_h2__stream_open(struct cs_h2_conn *c, uint32_t id);
+/* Removes s from the table and frees it (no report). */
+void cs_h2__stream_free(struct cs_h2_conn *c, struct h2_stream *s);
+/* Keeps one decoded field in section sec of s, within the limits. */
+void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
+                             const uint8_t *name, size_t nl, const uint8_t *value, size_t vl);
+/* Field f of s is named exactly lit. */
+bool cs_h2__name_is(const struct h2_stream *s, const struct h2_field *f, const char *lit);
+/* Hands s to the callback as a cs_h2_txn and frees it. */
+void cs_h2__report_with(struct cs_h2_conn *c, struct h2_stream *s, const struct h2_end_info *e);
+void cs_h2__report(struct cs_h2_conn *c, struct h2_stream *s, enum cs_h2_end end,
+                   uint64_t frame, cs_time_ns ts);
+/* Reports the open streams (those pred accepts; all when pred is NULL) in
+ * stream id order. */
+void cs_h2__report_all(struct cs_h2_conn *c, enum cs_h2_end end, uint64_t frame, cs_time_ns ts,
+                       bool (*pred)(const struct cs_h2_conn *, const struct h2_stream *));
+/* Reports s when both of its sides are over. */
+void cs_h2__maybe_complete(struct cs_h2_conn *c, struct h2_stream *s, uint64_t frame,
+                           cs_time_ns ts);
+/* pred for cs_h2__report_all: no final response yet. */
+bool cs_h2__unanswered(const struct cs_h2_conn *c, const struct h2_stream *s);
+
+#endif

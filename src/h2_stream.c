@@ -1,0 +1,305 @@
+/* HTTP/2 streams: the table of open streams of one connection, the decoded
+ * fields each keeps (copied out of the inflater into one arena per stream,
+ * counted in the connection's held bytes), and the report of a finished
+ * stream as a cs_h2_txn.  The frame and HPACK logic that drives it is
+ * h2_conn.c's. */
+#include "h2_int.h"
+
+void cs_h2__account(struct cs_h2_conn *c, ptrdiff_t delta)
+{
+    c->held += (size_t)delta;
+    c->stats->held_bytes += (uint64_t)(int64_t)delta;
+}
+
+/* ---- the stream table ------------------------------------------------------- */
+
+struct h2_stream *cs_h2__stream_find(struct cs_h2_conn *c, uint32_t id)
+{
+    for (uint32_t i = 0; i < c->n_streams; i++)
+        if (c->tab[i]->id == id)
+            return c->tab[i];
+    return NULL;
+}
+
+static size_t stream_bytes(const struct h2_stream *s)
+{
+    return sizeof *s + s->arena_cap + (size_t)s->cap_fields * sizeof *s->fields;
+}
+
+void cs_h2__stream_free(struct cs_h2_conn *c, struct h2_stream *s)
+{
+    for (uint32_t i = 0; i < c->n_streams; i++)
+        if (c->tab[i] == s) {
+            c->tab[i] = c->tab[--c->n_streams];
+            break;
+        }
+    for (int d = 0; d < 2; d++)
+        if (c->d[d].blk_stream == s->id && c->d[d].blk > BLK_DISCARD)
+            c->d[d].blk = BLK_DISCARD;
+    cs_h2__account(c, -(ptrdiff_t)stream_bytes(s));
+    free(s->fields);
+    free(s->arena);
+    free(s);
+}
+
+/* Appends one decoded field to section sec of s, within the limits. */
+void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
+                             const uint8_t *name, size_t nl, const uint8_t *value, size_t vl)
+{
+    struct h2_sec *st = &s->sec[sec];
+    if (st->n >= c->lim->max_header_lines || nl + vl > c->lim->max_header_bytes ||
+        st->bytes + nl + vl > c->lim->max_header_bytes) {
+        if (!(st->flags & CS_H2_SEC_CUT))
+            c->stats->field_cap_hits++;
+        st->flags |= CS_H2_SEC_CUT;
+        return;
+    }
+    size_t before = stream_bytes(s);
+    if (s->n_fields == s->cap_fields) {
+        uint32_t cap = s->cap_fields ? s->cap_fields * 2 : 16;
+        struct h2_field *f = realloc(s->fields, cap * sizeof *f);
+        if (!f)
+            return;
+        s->fields = f;
+        s->cap_fields = cap;
+    }
+    uint32_t need = s->arena_len + (uint32_t)(nl + vl);
+    if (need > s->arena_cap || !s->arena) {   /* an arena even for empty fields */
+        uint32_t cap = s->arena_cap ? s->arena_cap : 512;
+        while (cap < need)
+            cap *= 2;
+        char *a = realloc(s->arena, cap);
+        if (!a) {
+            cs_h2__account(c, (ptrdiff_t)(stream_bytes(s) - before));
+            return;
+        }
+        s->arena = a;
+        s->arena_cap = cap;
+    }
+    cs_h2__account(c, (ptrdiff_t)(stream_bytes(s) - before));
+    struct h2_field *f = &s->fields[s->n_fields++];
+    f->sec = (uint8_t)sec;
+    f->name_off = s->arena_len;
+    f->name_len = (uint32_t)nl;
+    if (nl)
+        memcpy(s->arena + s->arena_len, name, nl);
+    s->arena_len += (uint32_t)nl;
+    f->value_off = s->arena_len;
+    f->value_len = (uint32_t)vl;
+    if (vl)
+        memcpy(s->arena + s->arena_len, value, vl);
+    s->arena_len += (uint32_t)vl;
+    st->n++;
+    st->bytes += (uint32_t)(nl + vl);
+}
+
+bool cs_h2__name_is(const struct h2_stream *s, const struct h2_field *f, const char *lit)
+{
+    size_t n = strlen(lit);
+    return f->name_len == n && memcmp(s->arena + f->name_off, lit, n) == 0;
+}
+
+struct h2_stream *cs_h2__stream_open(struct cs_h2_conn *c, uint32_t id)
+{
+    uint32_t cap = c->lim->max_streams < c->tab_cap ? c->lim->max_streams : c->tab_cap;
+    if (c->n_streams >= cap && c->n_streams > 0) {
+        struct h2_stream *old = c->tab[0];
+        for (uint32_t i = 1; i < c->n_streams; i++)
+            if (c->tab[i]->seq < old->seq)
+                old = c->tab[i];
+        c->stats->stream_cap_hits++;
+        cs_h2__report(c, old, CS_H2_END_EVICTED, 0, 0);
+    }
+    if (cap == 0)
+        return NULL;
+    struct h2_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->id = id;
+    s->seq = c->next_seq++;
+    c->tab[c->n_streams++] = s;
+    cs_h2__account(c, (ptrdiff_t)sizeof *s);
+    c->stats->streams++;
+    return s;
+}
+
+/* ---- reporting --------------------------------------------------------------- */
+
+static int ensure_scratch(struct cs_h2_conn *c, uint32_t n)
+{
+    if (n <= c->scratch_cap)
+        return 0;
+    corscope_header *h = realloc(c->scratch, (size_t)n * sizeof *h);
+    if (!h)
+        return -1;
+    cs_h2__account(c, (ptrdiff_t)((n - c->scratch_cap) * sizeof *h));
+    c->scratch = h;
+    c->scratch_cap = n;
+    return 0;
+}
+
+/* Fills out's sections and pseudo-header fields from s's stored fields;
+ * the regular fields of each section go to c->scratch, in order. */
+static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_txn *t)
+{
+    struct cs_h2_section *secs[SEC_N] = {&t->req, &t->req_trailers, &t->resp, &t->resp_trailers};
+    bool fail = ensure_scratch(c, s->n_fields ? s->n_fields : 1) < 0;
+    uint32_t used = 0;
+    for (int k = 0; k < SEC_N; k++) {
+        struct cs_h2_section *out = secs[k];
+        const struct h2_sec *st = &s->sec[k];
+        out->frame = st->frame;
+        out->ts = st->ts;
+        out->frame_end = st->frame_end;
+        out->flags = st->flags;
+        out->fields = fail ? NULL : c->scratch + used;
+        out->n_fields = 0;
+        bool regular_seen = false;
+        uint32_t pseudo_seen = 0;
+        for (uint32_t i = 0; i < s->n_fields; i++) {
+            const struct h2_field *f = &s->fields[i];
+            if (f->sec != k || (k == SEC_RESP && !s->answered))
+                continue;
+            const char *name = s->arena + f->name_off;
+            const char *value = s->arena + f->value_off;
+            if (f->name_len > 0 && name[0] == ':') {
+                /* RFC 9113 §8.3: pseudo-headers first, each once, known
+                 * names only, none in trailers. */
+                static const char *const req_names[] = {":method", ":scheme", ":authority",
+                                                        ":path", ":protocol"};
+                int which = -1;
+                if (k == SEC_REQ)
+                    for (int j = 0; j < 5; j++)
+                        if (cs_h2__name_is(s, f, req_names[j]))
+                            which = j;
+                if (k == SEC_RESP && cs_h2__name_is(s, f, ":status"))
+                    which = 5;
+                if (which < 0 || regular_seen || (pseudo_seen & (1u << which)))
+                    out->flags |= CS_H2_SEC_BAD_PSEUDO;
+                if (which >= 0 && !(pseudo_seen & (1u << which))) {
+                    pseudo_seen |= 1u << which;
+                    if (which == 0) { t->method = value; t->method_len = f->value_len; }
+                    if (which == 1) { t->scheme = value; t->scheme_len = f->value_len; }
+                    if (which == 2) { t->authority = value; t->authority_len = f->value_len; }
+                    if (which == 3) { t->path = value; t->path_len = f->value_len; }
+                }
+                continue;
+            }
+            regular_seen = true;
+            if (fail)
+                continue;
+            corscope_header *h = &c->scratch[used++];
+            h->name = name;
+            h->name_len = f->name_len;
+            h->value = value;
+            h->value_len = f->value_len;
+            out->n_fields++;
+        }
+    }
+}
+
+/* Hands stream s to the callback (LOST instead of e->end when the capture
+ * could not show its response), then frees it. */
+void cs_h2__report_with(struct cs_h2_conn *c, struct h2_stream *s, const struct h2_end_info *e)
+{
+    struct h2_dir *sd = &c->d[CS_DIR_S2C];
+    enum cs_h2_end end = e->end;
+    if (end != CS_H2_END_EVICTED && end != CS_H2_END_GOAWAY &&
+        ((!s->answered && (sd->hpack_lost || s->resp_undecodable)) ||
+         (s->answered && sd->frames_lost && !s->s_end)))
+        end = CS_H2_END_LOST;
+    struct cs_h2_txn t;
+    memset(&t, 0, sizeof t);
+    t.stream_id = s->id;
+    build_txn(c, s, &t);
+    t.answered = s->answered;
+    t.status = s->status;
+    t.interim_status = s->interim_status;
+    t.n_interim = s->n_interim;
+    t.interim_frame = s->interim_frame;
+    t.end = end;
+    if (end == CS_H2_END_RESET) {
+        t.rst_by = e->rst_by;
+        t.rst_error = e->rst_error;
+    }
+    t.goaway_error = e->goaway_error;
+    t.end_frame = e->frame;
+    t.end_ts = e->ts;
+    t.index = c->reported++;
+    c->stats->transactions++;
+    if (s->answered)
+        c->stats->answered++;
+    if (end == CS_H2_END_LOST)
+        c->stats->lost_streams++;
+    if (c->cb)
+        c->cb(c->ctx, &t);
+    cs_h2__stream_free(c, s);
+}
+
+void cs_h2__report(struct cs_h2_conn *c, struct h2_stream *s, enum cs_h2_end end,
+                   uint64_t frame, cs_time_ns ts)
+{
+    struct h2_end_info e = {.end = end, .frame = frame, .ts = ts};
+    cs_h2__report_with(c, s, &e);
+}
+
+/* A stream both of whose sides are over (or whose client side can no
+ * longer be followed) is reported. */
+void cs_h2__maybe_complete(struct cs_h2_conn *c, struct h2_stream *s, uint64_t frame,
+                           cs_time_ns ts)
+{
+    bool client_done = s->c_end || c->d[CS_DIR_C2S].frames_lost;
+    if (client_done && s->s_end)
+        cs_h2__report(c, s, CS_H2_END_COMPLETE, frame, ts);
+}
+
+/* Reports the open streams in stream id order with `end` (pred NULL: all). */
+void cs_h2__report_all(struct cs_h2_conn *c, enum cs_h2_end end, uint64_t frame, cs_time_ns ts,
+                       bool (*pred)(const struct cs_h2_conn *, const struct h2_stream *))
+{
+    for (;;) {
+        struct h2_stream *best = NULL;
+        for (uint32_t i = 0; i < c->n_streams; i++) {
+            struct h2_stream *s = c->tab[i];
+            if (pred && !pred(c, s))
+                continue;
+            if (!best || s->id < best->id)
+                best = s;
+        }
+        if (!best)
+            return;
+        cs_h2__report(c, best, end, frame, ts);
+    }
+}
+
+bool cs_h2__unanswered(const struct cs_h2_conn *c, const struct h2_stream *s)
+{
+    (void)c;
+    return !s->answered;
+}
+
+size_t cs_h2_txn_request_fields(const struct cs_h2_txn *t, corscope_header *hdr, size_t cap)
+{
+    size_t n = 0;
+    if (t->authority && !corscope_header_find(t->req.fields, t->req.n_fields, "host") &&
+        n < cap)
+        hdr[n++] = (corscope_header){"host", 4, t->authority, t->authority_len};
+    for (uint32_t i = 0; i < t->req.n_fields && n < cap; i++)
+        hdr[n++] = t->req.fields[i];
+    return n;
+}
+
+const char *cs_h2_end_name(enum cs_h2_end e)
+{
+    switch (e) {
+    case CS_H2_END_COMPLETE: return "complete";
+    case CS_H2_END_RESET: return "reset";
+    case CS_H2_END_GOAWAY: return "goaway";
+    case CS_H2_END_CLOSED: return "closed";
+    case CS_H2_END_CONN_RESET: return "connection-reset";
+    case CS_H2_END_UNANSWERED: return "unanswered";
+    case CS_H2_END_LOST: return "lost";
+    case CS_H2_END_EVICTED: return "evicted";
+    }
+    return "unknown";
+}

@@ -1,0 +1,849 @@
+/* Unit tests of the HTTP/2 frame layer (src/h2_frame.c) and connection
+ * stage (src/h2_conn.c), on hand-built frames whose header blocks come from
+ * libnghttp2's deflater: every frame type, CONTINUATION, padding, pieces cut
+ * at every byte, interleaved streams, oversized frames, closed streams,
+ * RST_STREAM, GOAWAY, SETTINGS_HEADER_TABLE_SIZE, gaps. */
+#include "h2_testutil.h"
+
+/* One connection under test, with a deflater per direction. */
+struct fx {
+    struct cs_h2_limits lim;
+    struct cs_h2_stats st;
+    struct collector col;
+    struct cs_h2_conn *c;
+    nghttp2_hd_deflater *cdef, *sdef;   /* client's and server's encoders */
+    uint64_t frame;
+    struct hb b;                        /* frames being built */
+};
+
+static struct fx *fx_new(void)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    cs_h2_limits_default(&f->lim, NULL);
+    f->c = cs_h2_conn_new(&f->lim, &f->st, on_txn, &f->col);
+    nghttp2_hd_deflate_new(&f->cdef, 4096);
+    nghttp2_hd_deflate_new(&f->sdef, 4096);
+    return f;
+}
+
+/* Sends what was built in f->b from dir, in pieces of `piece` bytes. */
+static void fx_send(struct fx *f, int dir, size_t piece)
+{
+    feed(f->c, dir, f->b.p, f->b.len, piece, &f->frame);
+    f->b.len = 0;
+}
+
+/* The usual opening: preface and SETTINGS both ways, acknowledged. */
+static void fx_open(struct fx *f)
+{
+    put_preface(&f->b);
+    put_settings(&f->b, false, NULL, 0);
+    fx_send(f, CS_DIR_C2S, 0);
+    put_settings(&f->b, false, NULL, 0);
+    put_settings(&f->b, true, NULL, 0);
+    fx_send(f, CS_DIR_S2C, 0);
+    put_settings(&f->b, true, NULL, 0);
+    fx_send(f, CS_DIR_C2S, 0);
+}
+
+static void fx_free(struct fx *f)
+{
+    if (f->c)
+        cs_h2_conn_finish(f->c, CS_H2_END_UNANSWERED, ++f->frame, 0);
+    CU_ASSERT_EQUAL(f->st.held_bytes, 0);
+    collector_free(&f->col);
+    nghttp2_hd_deflate_del(f->cdef);
+    nghttp2_hd_deflate_del(f->sdef);
+    hb_free(&f->b);
+    free(f);
+}
+
+static const char *const REQ1[] = {
+    ":method", "GET", ":scheme", "https", ":authority", "api.example.com", ":path", "/data?x=1",
+    "origin", "https://app.example.com", "accept", "*/*",
+    "cookie", "a=1", "cookie", "b=2", "x-dup", "one", "x-dup", "two", NULL};
+static const char *const RESP1[] = {
+    ":status", "200", "access-control-allow-origin", "https://app.example.com",
+    "access-control-allow-origin", "*", "vary", "Origin", NULL};
+
+static void request(struct fx *f, uint32_t id, const char *const *nv, bool end)
+{
+    struct hdr_opts o = {.pad = -1, .end_stream = end};
+    put_headers(&f->b, f->cdef, id, nv, &o);
+    fx_send(f, CS_DIR_C2S, 0);
+}
+
+static void response(struct fx *f, uint32_t id, const char *const *nv, bool end)
+{
+    struct hdr_opts o = {.pad = -1, .end_stream = end};
+    put_headers(&f->b, f->sdef, id, nv, &o);
+    fx_send(f, CS_DIR_S2C, 0);
+}
+
+static void test_probe(void)
+{
+    CU_ASSERT_EQUAL(cs_h2_probe((const uint8_t *)CS_H2_PREFACE, CS_H2_PREFACE_LEN), 1);
+    CU_ASSERT_EQUAL(cs_h2_probe((const uint8_t *)CS_H2_PREFACE "\0\0", CS_H2_PREFACE_LEN + 2), 1);
+    CU_ASSERT_EQUAL(cs_h2_probe((const uint8_t *)"PRI * HTTP/2", 12), -1);
+    CU_ASSERT_EQUAL(cs_h2_probe((const uint8_t *)"", 0), -1);
+    CU_ASSERT_EQUAL(cs_h2_probe((const uint8_t *)"GET / HTTP/1.1\r\n", 16), 0);
+    CU_ASSERT_EQUAL(cs_h2_probe((const uint8_t *)"PRI * HTTP/1.1", 14), 0);
+    struct guarded g = guarded_copy("PRI * HTTP/2.0\r\n\r\nSM", 20);
+    CU_ASSERT_EQUAL(cs_h2_probe(g.data, 20), -1);
+    guarded_free(&g);
+}
+
+/* A request and its response: pseudo-headers, fields in order with
+ * duplicates and split cookies, frame numbers, END_STREAM both ways. */
+static void test_simple_exchange(void)
+{
+    struct fx *f = fx_new();
+    fx_open(f);
+    request(f, 1, REQ1, true);
+    uint64_t req_frame = f->frame;
+    CU_ASSERT_EQUAL(f->col.n, 0);
+    response(f, 1, RESP1, false);
+    uint64_t resp_frame = f->frame;
+    CU_ASSERT_EQUAL(f->col.n, 0);   /* reported when the stream is over */
+    put_data(&f->b, 1, 10, -1, true);
+    fx_send(f, CS_DIR_S2C, 0);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 1);
+    const struct rec *r = &f->col.r[0];
+    CU_ASSERT_EQUAL(r->stream_id, 1);
+    CU_ASSERT_EQUAL(r->end, CS_H2_END_COMPLETE);
+    CU_ASSERT(r->answered);
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_STRING_EQUAL(r->pseudo, ":method GET\n:scheme https\n:authority api.example.com\n"
+                                      ":path /data?x=1\n");
+    CU_ASSERT_STRING_EQUAL(r->req, "origin: https://app.example.com\naccept: */*\ncookie: a=1\n"
+                                   "cookie: b=2\nx-dup: one\nx-dup: two\n");
+    CU_ASSERT_STRING_EQUAL(r->resp, "access-control-allow-origin: https://app.example.com\n"
+                                    "access-control-allow-origin: *\nvary: Origin\n");
+    CU_ASSERT_STRING_EQUAL(r->host_view, "host: api.example.com\norigin: https://app.example.com\n"
+                                         "accept: */*\ncookie: a=1\ncookie: b=2\nx-dup: one\n"
+                                         "x-dup: two\n");
+    CU_ASSERT_EQUAL(r->req_frame, req_frame);
+    CU_ASSERT_EQUAL(r->resp_frame, resp_frame);
+    CU_ASSERT_EQUAL(r->end_frame, f->frame);
+    CU_ASSERT_EQUAL(f->st.streams, 1);
+    CU_ASSERT_EQUAL(f->st.answered, 1);
+    CU_ASSERT_EQUAL(f->st.protocol_errors, 0);
+    CU_ASSERT_FALSE(cs_h2_conn_marked(f->c));
+    CU_ASSERT(cs_h2_conn_memory(f->c) > 0);
+    fx_free(f);
+}
+
+/* Every frame type in one conversation: PRIORITY, PING, WINDOW_UPDATE,
+ * an unknown type, padded DATA, GOAWAY with debug data; none disturbs the
+ * transaction and none is an error. */
+static void test_every_frame_type(void)
+{
+    struct fx *f = fx_new();
+    fx_open(f);
+    uint8_t prio[5] = {0, 0, 0, 0, 200};
+    uint8_t ping[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    uint8_t wu[4] = {0, 0, 0x10, 0};
+    put_frame(&f->b, CS_H2_PRIORITY, 0, 3, prio, 5);
+    put_frame(&f->b, CS_H2_PING, 0, 0, ping, 8);
+    put_frame(&f->b, CS_H2_WINDOW_UPDATE, 0, 0, wu, 4);
+    put_frame(&f->b, 0xfa, 0xff, 7, "whatever", 8);   /* §5.5: ignored */
+    fx_send(f, CS_DIR_C2S, 0);
+    request(f, 1, REQ1, false);
+    put_data(&f->b, 1, 100, 7, true);
+    fx_send(f, CS_DIR_C2S, 0);
+    put_frame(&f->b, CS_H2_PING, CS_H2_FLAG_ACK, 0, ping, 8);
+    put_frame(&f->b, CS_H2_WINDOW_UPDATE, 0, 1, wu, 4);
+    fx_send(f, CS_DIR_S2C, 0);
+    response(f, 1, RESP1, false);
+    put_data(&f->b, 1, 5000, 255, false);
+    put_data(&f->b, 1, 0, -1, true);
+    put_goaway(&f->b, 1, 0, "bye now");
+    fx_send(f, CS_DIR_S2C, 0);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 1);
+    CU_ASSERT_EQUAL(f->col.r[0].end, CS_H2_END_COMPLETE);
+    CU_ASSERT_EQUAL(f->col.r[0].status, 200);
+    CU_ASSERT_EQUAL(f->st.protocol_errors, 0);
+    CU_ASSERT_EQUAL(f->st.goaways, 1);
+    /* 4 opening + 4 + HEADERS + DATA + PING + WU + HEADERS + 2 DATA + GOAWAY */
+    CU_ASSERT_EQUAL(f->st.frames, 4 + 4 + 2 + 2 + 4);
+    fx_free(f);
+}
+
+/* HEADERS + CONTINUATIONs, with padding and priority on the HEADERS. */
+static void test_continuation_and_padding(void)
+{
+    for (uint32_t split = 1; split <= 40; split += 3) {
+        struct fx *f = fx_new();
+        fx_open(f);
+        struct hdr_opts o = {.pad = (int)split % 4 == 0 ? -1 : (int)split, .priority = split & 1,
+                             .split = split, .end_stream = true};
+        put_headers(&f->b, f->cdef, 1, REQ1, &o);
+        fx_send(f, CS_DIR_C2S, 0);
+        struct hdr_opts so = {.pad = 0, .split = split + 1, .end_stream = true};
+        put_headers(&f->b, f->sdef, 1, RESP1, &so);
+        fx_send(f, CS_DIR_S2C, 0);
+        CU_ASSERT_EQUAL_FATAL(f->col.n, 1);
+        CU_ASSERT_STRING_EQUAL(f->col.r[0].req, "origin: https://app.example.com\naccept: */*\n"
+                                                "cookie: a=1\ncookie: b=2\nx-dup: one\nx-dup: two\n");
+        CU_ASSERT_EQUAL(f->col.r[0].status, 200);
+        CU_ASSERT_EQUAL(f->col.r[0].end, CS_H2_END_COMPLETE);
+        CU_ASSERT_EQUAL(f->st.protocol_errors, 0);
+        CU_ASSERT(f->col.r[0].req_frame_end >= f->col.r[0].req_frame);
+        fx_free(f);
+    }
+}
+
+/* §6.10: another frame inside a header block is a protocol error; the
+ * block never ends, so the client side's HPACK state is lost. */
+static void test_continuation_interrupted(void)
+{
+    struct fx *f = fx_new();
+    fx_open(f);
+    struct hb blk = encode_block(f->cdef, REQ1);
+    put_frame(&f->b, CS_H2_HEADERS, 0, 1, blk.p, 5);
+    put_frame(&f->b, CS_H2_CONTINUATION, 0, 3, blk.p + 5, 5);   /* wrong stream */
+    fx_send(f, CS_DIR_C2S, 0);
+    CU_ASSERT(f->st.protocol_errors >= 1);
+    CU_ASSERT_EQUAL(f->st.hpack_failures, 1);
+    CU_ASSERT(cs_h2_conn_marked(f->c));
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 1);
+    CU_ASSERT_EQUAL(f->col.r[0].end, CS_H2_END_LOST);
+    hb_free(&blk);
+    /* A CONTINUATION with no open block is an error too, but skippable. */
+    struct fx *g = fx_new();
+    fx_open(g);
+    put_frame(&g->b, CS_H2_CONTINUATION, CS_H2_FLAG_END_HEADERS, 1, "abc", 3);
+    fx_send(g, CS_DIR_C2S, 0);
+    request(g, 1, REQ1, true);
+    response(g, 1, RESP1, true);
+    CU_ASSERT_EQUAL(g->st.protocol_errors, 1);
+    CU_ASSERT_EQUAL_FATAL(g->col.n, 1);
+    CU_ASSERT_EQUAL(g->col.r[0].end, CS_H2_END_COMPLETE);
+    fx_free(f);
+    fx_free(g);
+}
+
+/* Padding longer than the payload (§6.1, §6.2). */
+static void test_bad_padding(void)
+{
+    struct fx *f = fx_new();
+    fx_open(f);
+    uint8_t p[3] = {9, 'a', 'b'};          /* pad length 9 > 2 bytes left */
+    put_frame(&f->b, CS_H2_HEADERS, CS_H2_FLAG_PADDED | CS_H2_FLAG_END_HEADERS, 1, p, 3);
+    fx_send(f, CS_DIR_C2S, 0);
+    CU_ASSERT_EQUAL(f->st.protocol_errors, 1);
+    CU_ASSERT_EQUAL(f->st.hpack_failures, 1);
+    /* DATA with bad padding: an error, but the frame is skipped by length. */
+    struct fx *g = fx_new();
+    fx_open(g);
+    request(g, 1, REQ1, false);
+    put_frame(&g->b, CS_H2_DATA, CS_H2_FLAG_PADDED | CS_H2_FLAG_END_STREAM, 1, p, 3);
+    fx_send(g, CS_DIR_C2S, 0);
+    response(g, 1, RESP1, true);
+    CU_ASSERT_EQUAL(g->st.protocol_errors, 1);
+    CU_ASSERT_EQUAL_FATAL(g->col.n, 1);
+    CU_ASSERT_EQUAL(g->col.r[0].end, CS_H2_END_COMPLETE);
+    fx_free(f);
+    fx_free(g);
+}
+
+/* The whole client stream and the whole server stream of a conversation
+ * (several streams, CONTINUATION, padding), cut into two pieces at every
+ * byte, and also fed a byte at a time: the transactions never change. */
+static void build_conversation(struct hb *c2s, struct hb *s2c)
+{
+    nghttp2_hd_deflater *cd, *sd;
+    nghttp2_hd_deflate_new(&cd, 4096);
+    nghttp2_hd_deflate_new(&sd, 4096);
+    put_preface(c2s);
+    put_settings(c2s, false, NULL, 0);
+    put_settings(s2c, false, NULL, 0);
+    put_settings(s2c, true, NULL, 0);
+    /* (the client's ACK of the server's SETTINGS is left out: this stream
+     * is fed all client bytes first, and an ACK before the SETTINGS it
+     * acknowledges would be a protocol error) */
+    struct hdr_opts o1 = {.pad = 3, .priority = true, .split = 17};
+    put_headers(c2s, cd, 1, REQ1, &o1);
+    put_data(c2s, 1, 20, 2, true);
+    static const char *const req3[] = {":method", "OPTIONS", ":scheme", "https", ":authority",
+                                       "api.example.com", ":path", "/p",
+                                       "access-control-request-method", "PUT", "origin",
+                                       "https://app.example.com", NULL};
+    struct hdr_opts o3 = {.pad = -1, .end_stream = true};
+    put_headers(c2s, cd, 3, req3, &o3);
+    static const char *const resp3[] = {":status", "204", "access-control-allow-methods", "PUT",
+                                        NULL};
+    put_headers(s2c, sd, 3, resp3, &o3);
+    struct hdr_opts so = {.pad = 0, .split = 9};
+    put_headers(s2c, sd, 1, RESP1, &so);
+    put_data(s2c, 1, 30, -1, true);
+    nghttp2_hd_deflate_del(cd);
+    nghttp2_hd_deflate_del(sd);
+}
+
+static char *summary(const struct collector *col)
+{
+    struct hb b = {0};
+    hb_put(&b, "", 0);
+    for (int i = 0; i < col->n; i++) {
+        const struct rec *r = &col->r[i];
+        hb_fmt(&b, "#%u end=%d st=%d\n%s%s--\n%s", r->stream_id, (int)r->end, r->status,
+               r->pseudo, r->req, r->resp);
+    }
+    return (char *)b.p;
+}
+
+static char *run_split(const struct hb *c2s, const struct hb *s2c, size_t cut_c, size_t cut_s,
+                       size_t piece, struct cs_h2_stats *st)
+{
+    struct cs_h2_limits lim;
+    struct collector *col = calloc(1, sizeof *col);
+    cs_h2_limits_default(&lim, NULL);
+    memset(st, 0, sizeof *st);
+    struct cs_h2_conn *c = cs_h2_conn_new(&lim, st, on_txn, col);
+    uint64_t frame = 0;
+    feed(c, CS_DIR_C2S, c2s->p, cut_c, piece, &frame);
+    feed(c, CS_DIR_C2S, c2s->p + cut_c, c2s->len - cut_c, piece, &frame);
+    feed(c, CS_DIR_S2C, s2c->p, cut_s, piece, &frame);
+    feed(c, CS_DIR_S2C, s2c->p + cut_s, s2c->len - cut_s, piece, &frame);
+    cs_h2_conn_finish(c, CS_H2_END_UNANSWERED, ++frame, 0);
+    char *s = summary(col);
+    collector_free(col);
+    free(col);
+    return s;
+}
+
+static void test_split_at_every_byte(void)
+{
+    struct hb c2s = {0}, s2c = {0};
+    build_conversation(&c2s, &s2c);
+    struct cs_h2_stats st;
+    char *ref = run_split(&c2s, &s2c, 0, 0, 0, &st);
+    CU_ASSERT_EQUAL(st.transactions, 2);
+    CU_ASSERT_EQUAL(st.answered, 2);
+    CU_ASSERT_EQUAL(st.protocol_errors, 0);
+    CU_ASSERT(strstr(ref, "#3 end=0 st=204\n:method OPTIONS") != NULL);
+    size_t max = c2s.len > s2c.len ? c2s.len : s2c.len;
+    int bad = 0;
+    for (size_t k = 0; k <= max; k++) {
+        char *s = run_split(&c2s, &s2c, k < c2s.len ? k : c2s.len, k < s2c.len ? k : s2c.len, 0,
+                            &st);
+        if (strcmp(s, ref) != 0 || st.held_bytes != 0)
+            bad++;
+        free(s);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    for (size_t piece = 1; piece <= 3; piece++) {
+        char *s = run_split(&c2s, &s2c, 0, 0, piece, &st);
+        CU_ASSERT_STRING_EQUAL(s, ref);
+        free(s);
+    }
+    free(ref);
+    hb_free(&c2s);
+    hb_free(&s2c);
+}
+
+/* Requests on streams 1, 3, 5 open together; responses in another order,
+ * DATA interleaved: each stream gets its own fields. */
+static void test_interleaved_streams(void)
+{
+    struct fx *f = fx_new();
+    fx_open(f);
+    static const char *const r1[] = {":method", "GET", ":scheme", "https", ":authority", "a",
+                                     ":path", "/one", "x-n", "1", NULL};
+    static const char *const r3[] = {":method", "POST", ":scheme", "https", ":authority", "a",
+                                     ":path", "/three", "x-n", "3", NULL};
+    static const char *const r5[] = {":method", "GET", ":scheme", "https", ":authority", "a",
+                                     ":path", "/five", "x-n", "5", NULL};
+    static const char *const s1[] = {":status", "201", "x-r", "1", NULL};
+    static const char *const s3[] = {":status", "403", "x-r", "3", NULL};
+    static const char *const s5[] = {":status", "500", "x-r", "5", NULL};
+    request(f, 1, r1, true);
+    request(f, 3, r3, false);
+    request(f, 5, r5, true);
+    response(f, 3, s3, false);
+    put_data(&f->b, 3, 10, -1, false);
+    fx_send(f, CS_DIR_S2C, 0);
+    response(f, 5, s5, false);
+    response(f, 1, s1, false);
+    put_data(&f->b, 5, 10, -1, true);
+    put_data(&f->b, 1, 10, -1, true);
+    put_data(&f->b, 3, 10, -1, true);
+    fx_send(f, CS_DIR_S2C, 0);
+    CU_ASSERT_EQUAL(f->col.n, 2);   /* stream 3's client side is still open */
+    put_data(&f->b, 3, 10, -1, true);
+    fx_send(f, CS_DIR_C2S, 0);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 3);
+    const struct rec *a = rec_for(&f->col, 1), *b = rec_for(&f->col, 3), *c = rec_for(&f->col, 5);
+    CU_ASSERT_FATAL(a && b && c);
+    CU_ASSERT(strstr(a->pseudo, ":path /one") && strcmp(a->req, "x-n: 1\n") == 0);
+    CU_ASSERT(strstr(b->pseudo, ":method POST") && strcmp(b->req, "x-n: 3\n") == 0);
+    CU_ASSERT(strstr(c->pseudo, ":path /five") && strcmp(c->req, "x-n: 5\n") == 0);
+    CU_ASSERT(a->status == 201 && b->status == 403 && c->status == 500);
+    CU_ASSERT_STRING_EQUAL(b->resp, "x-r: 3\n");
+    CU_ASSERT(a->resp_frame > b->resp_frame);
+    fx_free(f);
+}
+
+/* §4.2: a frame longer than SETTINGS_MAX_FRAME_SIZE is counted and marks
+ * the connection; once the peer announced (and had acknowledged) a larger
+ * size, the same frame is fine. */
+static void test_oversized_frame(void)
+{
+    struct fx *f = fx_new();
+    fx_open(f);
+    request(f, 1, REQ1, true);
+    response(f, 1, RESP1, false);
+    put_data(&f->b, 1, 16385, -1, true);
+    fx_send(f, CS_DIR_S2C, 1460);
+    CU_ASSERT_EQUAL(f->st.oversized_frames, 1);
+    CU_ASSERT(f->st.protocol_errors >= 1);
+    CU_ASSERT(cs_h2_conn_marked(f->c));
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 1);
+    CU_ASSERT_EQUAL(f->col.r[0].end, CS_H2_END_COMPLETE);
+    fx_free(f);
+
+    f = fx_new();
+    put_preface(&f->b);
+    uint32_t s[] = {CS_H2_SETTINGS_MAX_FRAME_SIZE, 32768};
+    put_settings(&f->b, false, s, 1);
+    fx_send(f, CS_DIR_C2S, 0);
+    put_settings(&f->b, false, NULL, 0);
+    put_settings(&f->b, true, NULL, 0);
+    fx_send(f, CS_DIR_S2C, 0);
+    put_settings(&f->b, true, NULL, 0);
+    fx_send(f, CS_DIR_C2S, 0);
+    request(f, 1, REQ1, true);
+    response(f, 1, RESP1, false);
+    put_data(&f->b, 1, 20000, -1, true);
+    fx_send(f, CS_DIR_S2C, 1460);
+    CU_ASSERT_EQUAL(f->st.oversized_frames, 0);
+    CU_ASSERT_EQUAL(f->st.protocol_errors, 0);
+    /* The client may still not send more than 16384 (the server said nothing). */
+    put_data(&f->b, 3, 16385, -1, false);
+    fx_send(f, CS_DIR_C2S, 0);
+    CU_ASSERT_EQUAL(f->st.oversized_frames, 1);
+    fx_free(f);
+}
+
+/* §5.1: HEADERS on a stream that is over is a protocol error; its block is
+ * still decoded, so the dynamic table stays right for the next stream. */
+static void test_headers_on_closed_stream(void)
+{
+    struct fx *f = fx_new();
+    fx_open(f);
+    request(f, 3, REQ1, true);
+    response(f, 3, RESP1, true);
+    CU_ASSERT_EQUAL(f->col.n, 1);
+    static const char *const late[] = {":method", "GET", ":scheme", "https", ":authority",
+                                       "other.example", ":path", "/late", "x-new-name",
+                                       "new-value-indexed", NULL};
+    request(f, 3, late, true);    /* closed */
+    request(f, 1, late, true);    /* lower id than one already used: closed too */
+    CU_ASSERT_EQUAL(f->st.closed_stream_frames, 2);
+    CU_ASSERT_EQUAL(f->st.protocol_errors, 2);
+    CU_ASSERT_EQUAL(f->col.n, 1);
+    /* The same fields again: now encoded as dynamic table references. */
+    request(f, 5, late, true);
+    response(f, 5, RESP1, true);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 2);
+    CU_ASSERT_EQUAL(f->col.r[1].stream_id, 5);
+    CU_ASSERT_STRING_EQUAL(f->col.r[1].req, "x-new-name: new-value-indexed\n");
+    CU_ASSERT(strstr(f->col.r[1].pseudo, ":authority other.example") != NULL);
+    CU_ASSERT_EQUAL(f->st.hpack_failures, 0);
+    fx_free(f);
+}
+
+/* RST_STREAM before the response: the "no response" case. */
+static void test_rst_before_response(void)
+{
+    struct fx *f = fx_new();
+    fx_open(f);
+    request(f, 1, REQ1, true);
+    request(f, 3, REQ1, true);
+    put_rst(&f->b, 1, 0x8);           /* CANCEL, by the client */
+    fx_send(f, CS_DIR_C2S, 0);
+    put_rst(&f->b, 3, 0x7);           /* REFUSED_STREAM, by the server */
+    fx_send(f, CS_DIR_S2C, 0);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 2);
+    const struct rec *a = rec_for(&f->col, 1), *b = rec_for(&f->col, 3);
+    CU_ASSERT_FATAL(a && b);
+    CU_ASSERT_EQUAL(a->end, CS_H2_END_RESET);
+    CU_ASSERT_EQUAL(a->rst_by, CS_DIR_C2S);
+    CU_ASSERT_EQUAL(a->rst_error, 8);
+    CU_ASSERT_FALSE(a->answered);
+    CU_ASSERT_EQUAL(b->end, CS_H2_END_RESET);
+    CU_ASSERT_EQUAL(b->rst_by, CS_DIR_S2C);
+    CU_ASSERT_EQUAL(b->rst_error, 7);
+    CU_ASSERT_EQUAL(f->st.resets, 2);
+    /* A late response on the reset stream is decoded and dropped. */
+    response(f, 1, RESP1, true);
+    CU_ASSERT_EQUAL(f->st.closed_stream_frames, 1);
+    CU_ASSERT_EQUAL(f->col.n, 2);
+    /* RST_STREAM on an idle stream is a protocol error (§6.4). */
+    put_rst(&f->b, 99, 0);
+    fx_send(f, CS_DIR_C2S, 0);
+    CU_ASSERT_EQUAL(f->st.protocol_errors, 1);
+    fx_free(f);
+}
+
+/* §6.8: streams above the GOAWAY's last-stream-id were never processed;
+ * those below go on.  TCP FIN and RST end what is left. */
+static void test_goaway_and_close(void)
+{
+    struct fx *f = fx_new();
+    fx_open(f);
+    request(f, 1, REQ1, true);
+    request(f, 3, REQ1, true);
+    request(f, 5, REQ1, true);
+    put_goaway(&f->b, 1, 0, NULL);
+    fx_send(f, CS_DIR_S2C, 0);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 2);
+    CU_ASSERT_EQUAL(f->col.r[0].stream_id, 3);
+    CU_ASSERT_EQUAL(f->col.r[0].end, CS_H2_END_GOAWAY);
+    CU_ASSERT_EQUAL(f->col.r[1].stream_id, 5);
+    CU_ASSERT_EQUAL(f->st.goaway_refused, 2);
+    response(f, 1, RESP1, true);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 3);
+    CU_ASSERT_EQUAL(f->col.r[2].end, CS_H2_END_COMPLETE);
+    fx_free(f);
+
+    /* The server closes with a request outstanding: CLOSED; a TCP reset:
+     * CONN_RESET; the end of input: UNANSWERED. */
+    enum cs_h2_end want[3] = {CS_H2_END_CLOSED, CS_H2_END_CONN_RESET, CS_H2_END_UNANSWERED};
+    for (int k = 0; k < 3; k++) {
+        f = fx_new();
+        fx_open(f);
+        request(f, 1, REQ1, true);
+        if (k == 0)
+            feed_event(f->c, CS_DIR_S2C, CS_STREAM_FIN, 0, &f->frame);
+        if (k == 1)
+            feed_event(f->c, CS_DIR_C2S, CS_STREAM_RST, 0, &f->frame);
+        if (k == 2) {
+            cs_h2_conn_finish(f->c, CS_H2_END_UNANSWERED, ++f->frame, 0);
+            f->c = NULL;
+        }
+        CU_ASSERT_EQUAL_FATAL(f->col.n, 1);
+        CU_ASSERT_EQUAL(f->col.r[0].end, want[k]);
+        CU_ASSERT_FALSE(f->col.r[0].answered);
+        CU_ASSERT_EQUAL(f->col.r[0].end_frame, f->frame);
+        fx_free(f);
+    }
+}
+
+/* SETTINGS_HEADER_TABLE_SIZE: the client's value takes effect on the
+ * server's blocks when the server acknowledges it (RFC 9113 §6.5.3); the
+ * encoder then says so inside its next block (RFC 7541 §6.3). */
+static void table_size_case(uint32_t announced, uint32_t encoder_uses, bool ack,
+                            uint64_t want_hpack_failures)
+{
+    struct fx *f = fx_new();
+    put_preface(&f->b);
+    uint32_t s[] = {CS_H2_SETTINGS_HEADER_TABLE_SIZE, announced};
+    put_settings(&f->b, false, s, 1);
+    fx_send(f, CS_DIR_C2S, 0);
+    put_settings(&f->b, false, NULL, 0);
+    if (ack)
+        put_settings(&f->b, true, NULL, 0);
+    fx_send(f, CS_DIR_S2C, 0);
+    nghttp2_hd_deflate_del(f->sdef);
+    nghttp2_hd_deflate_new(&f->sdef, 65536);   /* an encoder that may go above 4096 */
+    nghttp2_hd_deflate_change_table_size(f->sdef, encoder_uses);
+    request(f, 1, REQ1, true);
+    response(f, 1, RESP1, true);
+    CU_ASSERT_EQUAL(f->st.hpack_failures, want_hpack_failures);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 1);
+    CU_ASSERT_EQUAL(f->col.r[0].end, want_hpack_failures ? CS_H2_END_LOST : CS_H2_END_COMPLETE);
+    if (!want_hpack_failures)
+        CU_ASSERT_STRING_EQUAL(f->col.r[0].resp,
+                               "access-control-allow-origin: https://app.example.com\n"
+                               "access-control-allow-origin: *\nvary: Origin\n");
+    fx_free(f);
+}
+
+static void test_header_table_size(void)
+{
+    table_size_case(8192, 8192, true, 0);    /* larger table, acknowledged: allowed */
+    table_size_case(8192, 8192, false, 1);   /* not acknowledged yet: still 4096 */
+    table_size_case(0, 0, true, 0);          /* no dynamic table at all */
+    table_size_case(4096, 8192, true, 1);    /* encoder beyond what was announced */
+}
+
+/* §6.5.3 negative case: the table shrank by an acknowledged SETTINGS, but
+ * the encoder does not say so in its next block (RFC 7541 §4.2 requires
+ * the update): an HPACK error, nothing guessed. */
+static void test_header_table_shrink_without_update(void)
+{
+    struct fx *f = fx_new();
+    put_preface(&f->b);
+    uint32_t s[] = {CS_H2_SETTINGS_HEADER_TABLE_SIZE, 0};
+    put_settings(&f->b, false, s, 1);
+    fx_send(f, CS_DIR_C2S, 0);
+    put_settings(&f->b, false, NULL, 0);
+    put_settings(&f->b, true, NULL, 0);
+    fx_send(f, CS_DIR_S2C, 0);
+    request(f, 1, REQ1, true);
+    response(f, 1, RESP1, true);      /* sdef still at 4096, no size update */
+    CU_ASSERT_EQUAL(f->st.hpack_failures, 1);
+    CU_ASSERT_EQUAL(f->st.hpack_errors, 1);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 1);
+    CU_ASSERT_EQUAL(f->col.r[0].end, CS_H2_END_LOST);
+    fx_free(f);
+}
+
+/* Gaps: inside DATA nothing is lost; inside or before a header block the
+ * direction's HPACK state is lost for good and the streams it touches end
+ * LOST, while the other direction carries on. */
+static void test_gaps(void)
+{
+    /* Inside a DATA payload: skipped. */
+    struct fx *f = fx_new();
+    fx_open(f);
+    request(f, 1, REQ1, false);
+    put_data(&f->b, 1, 1000, -1, true);
+    f->b.len -= 900;                          /* 100 of the payload's 1000 bytes are sent... */
+    fx_send(f, CS_DIR_C2S, 0);
+    feed_event(f->c, CS_DIR_C2S, CS_STREAM_GAP, 800, &f->frame);   /* ...800 lost... */
+    put_data(&f->b, 1, 100, -1, false);
+    memmove(f->b.p, f->b.p + 9, 100);
+    f->b.len = 100;                           /* ...and the last 100 arrive */
+    fx_send(f, CS_DIR_C2S, 0);
+    request(f, 3, REQ1, true);
+    response(f, 1, RESP1, true);
+    response(f, 3, RESP1, true);
+    CU_ASSERT_EQUAL(f->st.gaps_skipped, 1);
+    CU_ASSERT_EQUAL(f->st.hpack_failures, 0);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 2);
+    CU_ASSERT_EQUAL(f->col.r[0].end, CS_H2_END_COMPLETE);
+    CU_ASSERT_EQUAL(f->col.r[1].end, CS_H2_END_COMPLETE);
+    fx_free(f);
+
+    /* Inside a response header block. */
+    f = fx_new();
+    fx_open(f);
+    request(f, 1, REQ1, true);
+    request(f, 3, REQ1, true);
+    struct hdr_opts o = {.pad = -1, .end_stream = true};
+    put_headers(&f->b, f->sdef, 1, RESP1, &o);
+    f->b.len = 12;                            /* header + 3 bytes of the block */
+    fx_send(f, CS_DIR_S2C, 0);
+    feed_event(f->c, CS_DIR_S2C, CS_STREAM_GAP, 20, &f->frame);
+    CU_ASSERT_EQUAL(f->st.hpack_failures, 1);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 2);      /* both waiting streams: LOST at once */
+    CU_ASSERT_EQUAL(f->col.r[0].end, CS_H2_END_LOST);
+    CU_ASSERT_EQUAL(f->col.r[1].end, CS_H2_END_LOST);
+    CU_ASSERT(f->col.r[0].resp_flags & CS_H2_SEC_PARTIAL);   /* stream 1's block was cut */
+    CU_ASSERT_STRING_EQUAL(f->col.r[0].resp, "");            /* and is not shown as a response */
+    CU_ASSERT_FALSE(f->col.r[1].resp_flags & CS_H2_SEC_PARTIAL);
+    /* Requests still decode; their responses cannot be seen: LOST too. */
+    request(f, 5, REQ1, true);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 3);
+    CU_ASSERT_EQUAL(f->col.r[2].end, CS_H2_END_LOST);
+    CU_ASSERT(strstr(f->col.r[2].pseudo, ":path /data?x=1") != NULL);
+    CU_ASSERT_EQUAL(f->st.lost_streams, 3);
+    fx_free(f);
+
+    /* Before a request header block (between frames): the client side is
+     * lost; the response of the request already seen still counts. */
+    f = fx_new();
+    fx_open(f);
+    request(f, 1, REQ1, true);
+    feed_event(f->c, CS_DIR_C2S, CS_STREAM_GAP, 50, &f->frame);
+    request(f, 3, REQ1, true);                /* never decoded: framing lost */
+    response(f, 1, RESP1, true);
+    response(f, 3, RESP1, true);
+    CU_ASSERT_EQUAL(f->st.hpack_failures, 1);
+    CU_ASSERT_EQUAL(f->st.orphan_responses, 1);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 1);
+    CU_ASSERT_EQUAL(f->col.r[0].stream_id, 1);
+    CU_ASSERT_EQUAL(f->col.r[0].end, CS_H2_END_COMPLETE);
+    CU_ASSERT_EQUAL(f->col.r[0].status, 200);
+    fx_free(f);
+}
+
+/* PUSH_PROMISE: counted, decoded for the dynamic table, never reported;
+ * the pushed stream's response neither. */
+static void test_push_promise(void)
+{
+    struct fx *f = fx_new();
+    fx_open(f);
+    request(f, 1, REQ1, true);
+    static const char *const pushed[] = {":method", "GET", ":scheme", "https", ":authority",
+                                         "api.example.com", ":path", "/style.css",
+                                         "x-pushed-field", "pv", NULL};
+    struct hdr_opts o = {.pad = 2, .type = CS_H2_PUSH_PROMISE, .promised = 2, .split = 7};
+    put_headers(&f->b, f->sdef, 1, pushed, &o);
+    fx_send(f, CS_DIR_S2C, 0);
+    response(f, 2, RESP1, true);
+    static const char *const resp[] = {":status", "200", "x-pushed-field", "pv", NULL};
+    response(f, 1, resp, true);               /* uses the table entry the push added */
+    CU_ASSERT_EQUAL(f->st.pushes, 1);
+    CU_ASSERT_EQUAL(f->st.protocol_errors, 0);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 1);
+    CU_ASSERT_EQUAL(f->col.r[0].stream_id, 1);
+    CU_ASSERT_STRING_EQUAL(f->col.r[0].resp, "x-pushed-field: pv\n");
+    /* A client may not push. */
+    put_headers(&f->b, f->cdef, 3, pushed, &o);
+    fx_send(f, CS_DIR_C2S, 0);
+    CU_ASSERT_EQUAL(f->st.protocol_errors, 1);
+    CU_ASSERT_EQUAL(f->st.pushes, 1);
+    fx_free(f);
+}
+
+/* 1xx informational HEADERS before the final one; trailers both ways. */
+static void test_interim_and_trailers(void)
+{
+    struct fx *f = fx_new();
+    fx_open(f);
+    request(f, 1, REQ1, false);
+    put_data(&f->b, 1, 10, -1, false);
+    fx_send(f, CS_DIR_C2S, 0);
+    static const char *const rt[] = {"x-checksum", "abc", NULL};
+    request(f, 1, rt, true);
+    static const char *const early[] = {":status", "103", "link", "</s.css>; rel=preload", NULL};
+    response(f, 1, early, false);
+    uint64_t interim = f->frame;
+    static const char *const cont[] = {":status", "100", NULL};
+    response(f, 1, cont, false);
+    response(f, 1, RESP1, false);
+    put_data(&f->b, 1, 10, -1, false);
+    fx_send(f, CS_DIR_S2C, 0);
+    static const char *const st[] = {"grpc-status", "0", NULL};
+    response(f, 1, st, true);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 1);
+    const struct rec *r = &f->col.r[0];
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_EQUAL(r->interim_status, 100);
+    CU_ASSERT_EQUAL(r->n_interim, 2);
+    CU_ASSERT_EQUAL(r->interim_frame, interim);
+    CU_ASSERT_EQUAL(r->resp_frame, interim + 2);
+    CU_ASSERT_STRING_EQUAL(r->resp, "access-control-allow-origin: https://app.example.com\n"
+                                    "access-control-allow-origin: *\nvary: Origin\n");
+    CU_ASSERT_STRING_EQUAL(r->req_trailers, "x-checksum: abc\n");
+    CU_ASSERT_STRING_EQUAL(r->resp_trailers, "grpc-status: 0\n");
+    CU_ASSERT_EQUAL(r->end, CS_H2_END_COMPLETE);
+    fx_free(f);
+}
+
+/* Limits: a full stream table evicts the oldest stream (reported), and a
+ * section over max_header_lines is cut (flagged) without losing HPACK. */
+static void test_limits(void)
+{
+    struct fx *f = fx_new();
+    f->lim.max_streams = 2;
+    f->lim.max_header_lines = 3;
+    fx_open(f);
+    request(f, 1, REQ1, true);
+    request(f, 3, REQ1, true);
+    request(f, 5, REQ1, true);
+    CU_ASSERT_EQUAL(f->st.stream_cap_hits, 1);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 1);
+    CU_ASSERT_EQUAL(f->col.r[0].stream_id, 1);
+    CU_ASSERT_EQUAL(f->col.r[0].end, CS_H2_END_EVICTED);
+    response(f, 5, RESP1, true);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 2);
+    const struct rec *r = &f->col.r[1];
+    CU_ASSERT(r->req_flags & CS_H2_SEC_CUT);
+    CU_ASSERT_STRING_EQUAL(r->pseudo, ":method GET\n:scheme https\n:authority api.example.com\n");
+    CU_ASSERT_EQUAL(r->status, 200);    /* :status + 2 fields fit; vary is cut */
+    CU_ASSERT(r->resp_flags & CS_H2_SEC_CUT);
+    CU_ASSERT(f->st.field_cap_hits >= 2);
+    fx_free(f);
+}
+
+/* A client that does not open with the preface. */
+static void test_bad_preface(void)
+{
+    struct fx *f = fx_new();
+    hb_str(&f->b, "PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n");
+    fx_send(f, CS_DIR_C2S, 0);
+    request(f, 1, REQ1, true);
+    CU_ASSERT_EQUAL(f->st.bad_preface, 1);
+    CU_ASSERT_EQUAL(f->st.hpack_failures, 1);
+    CU_ASSERT_EQUAL(f->col.n, 0);
+    /* A server whose first frame is not SETTINGS (§3.4). */
+    struct fx *g = fx_new();
+    put_preface(&g->b);
+    fx_send(g, CS_DIR_C2S, 0);
+    uint8_t ping[8] = {0};
+    put_frame(&g->b, CS_H2_PING, 0, 0, ping, 8);
+    fx_send(g, CS_DIR_S2C, 0);
+    CU_ASSERT_EQUAL(g->st.protocol_errors, 1);
+    fx_free(f);
+    fx_free(g);
+}
+
+/* Malformed fixed-size frames: counted, skipped by length. */
+static void test_bad_lengths(void)
+{
+    struct fx *f = fx_new();
+    fx_open(f);
+    put_frame(&f->b, CS_H2_RST_STREAM, 0, 1, "abc", 3);
+    put_frame(&f->b, CS_H2_PING, 0, 0, "abc", 3);
+    put_frame(&f->b, CS_H2_WINDOW_UPDATE, 0, 0, "abcde", 5);
+    put_frame(&f->b, CS_H2_PRIORITY, 0, 1, "abc", 3);
+    put_frame(&f->b, CS_H2_SETTINGS, 0, 0, "abcde", 5);
+    put_frame(&f->b, CS_H2_GOAWAY, 0, 0, "abc", 3);
+    put_frame(&f->b, CS_H2_DATA, 0, 0, "abc", 3);     /* stream 0 */
+    fx_send(f, CS_DIR_C2S, 0);
+    request(f, 1, REQ1, true);
+    response(f, 1, RESP1, true);
+    CU_ASSERT_EQUAL(f->st.protocol_errors, 7);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 1);
+    CU_ASSERT_EQUAL(f->col.r[0].end, CS_H2_END_COMPLETE);
+    fx_free(f);
+}
+
+/* Memory: the inflaters' tables are counted and everything is given back. */
+static void test_memory_accounting(void)
+{
+    struct fx *f = fx_new();
+    size_t at_start = cs_h2_conn_memory(f->c);
+    CU_ASSERT(at_start > 0);
+    CU_ASSERT_EQUAL(f->st.held_bytes, at_start);
+    fx_open(f);
+    char big[3000];
+    memset(big, 'v', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    const char *nv[] = {":method", "GET", ":scheme", "https", ":authority", "a", ":path", "/",
+                        "x-big", big, NULL};
+    request(f, 1, nv, true);
+    size_t with_table = cs_h2_conn_memory(f->c);
+    CU_ASSERT(with_table > at_start + 2 * 3000);   /* table entry + the stream's copy */
+    response(f, 1, RESP1, true);
+    CU_ASSERT(cs_h2_conn_memory(f->c) < with_table);
+    CU_ASSERT(cs_h2_conn_memory(f->c) > at_start + 3000);   /* the table keeps the entry */
+    fx_free(f);   /* asserts held_bytes back to 0 */
+}
+
+int main(void)
+{
+    static const struct cs_test_case cases[] = {
+        {"probe", test_probe},
+        {"simple exchange", test_simple_exchange},
+        {"every frame type", test_every_frame_type},
+        {"continuation and padding", test_continuation_and_padding},
+        {"continuation interrupted", test_continuation_interrupted},
+        {"bad padding", test_bad_padding},
+        {"split at every byte", test_split_at_every_byte},
+        {"interleaved streams", test_interleaved_streams},
+        {"oversized frame", test_oversized_frame},
+        {"headers on closed stream", test_headers_on_closed_stream},
+        {"rst before response", test_rst_before_response},
+        {"goaway and close", test_goaway_and_close},
+        {"header table size", test_header_table_size},
+        {"table shrink without update", test_header_table_shrink_without_update},
+        {"gaps", test_gaps},
+        {"push promise", test_push_promise},
+        {"interim and trailers", test_interim_and_trailers},
+        {"limits", test_limits},
+        {"bad preface", test_bad_preface},
+        {"bad lengths", test_bad_lengths},
+        {"memory accounting", test_memory_accounting},
+        {NULL, NULL},
+    };
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    cs_test_add_suite("h2", cases);
+    return cs_test_run();
+}
