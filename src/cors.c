@@ -132,6 +132,10 @@ static bool same_origin(const struct cs_ex *x)
     t.scheme_len = 4;
     if (abs && req->target_len > 4 && req->target[4] != ':')
         t.scheme_len = 5;  /* "https://" (cs_cors_request_host checked the form) */
+    if (!abs && req->scheme && req->scheme_len) {
+        t.scheme = req->scheme;             /* over TLS, or an h2 :scheme */
+        t.scheme_len = req->scheme_len;
+    }
     if (!split_hostport(host, hlen, default_port(t.scheme, t.scheme_len), &t))
         return false;
     return mem_ieq2(o.scheme, o.scheme_len, t.scheme, t.scheme_len) &&
@@ -638,7 +642,11 @@ static void build_url(const corscope_request *req, const corscope_header *host_l
         cs_sb_add(&b, req->target, req->target_len);
         return;
     }
-    cs_sb_str(&b, "http://");
+    if (req->scheme && req->scheme_len)
+        cs_sb_add(&b, req->scheme, req->scheme_len);
+    else
+        cs_sb_str(&b, "http");
+    cs_sb_str(&b, "://");
     if (have)
         cs_sb_add(&b, host, hlen);
     if (req->target)

@@ -356,7 +356,9 @@ void cs_report_txn(void *ctx, const struct cs_flow *f, const struct cs_http_txn 
         return;
     }
 
-    corscope_request creq = { rq->method, rq->method_len, rq->uri, rq->uri_len, rq->headers, rq->n_headers };
+    corscope_request creq = { .method = rq->method, .method_len = rq->method_len, .target = rq->uri,
+                              .target_len = rq->uri_len, .headers = rq->headers,
+                              .n_headers = rq->n_headers };
     corscope_response cresp;
     if (rs)
         cresp = (corscope_response){ rs->status, rs->headers, rs->n_headers };

@@ -258,7 +258,10 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
         /* Authorization the page did not announce is browser-managed HTTP
          * auth, i.e. credentials "include" (§1.2). */
         corscope_header acrh = { "Access-Control-Request-Headers", 30, best->acrh, strlen(best->acrh) };
-        corscope_request pf = { "OPTIONS", 7, req->target, req->target_len, &acrh, best->acrh[0] ? 1 : 0 };
+        corscope_request pf = { .method = "OPTIONS", .method_len = 7, .target = req->target,
+                                .target_len = req->target_len, .headers = &acrh,
+                                .n_headers = best->acrh[0] ? 1 : 0,
+                                .scheme = req->scheme, .scheme_len = req->scheme_len };
         facts->credentials = corscope_infer_credentials(req, &pf);
         if (best->passed)
             snprintf(facts->note, sizeof(facts->note), "Preflight: frame %llu (flow %llu), %s earlier.",

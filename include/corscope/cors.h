@@ -48,6 +48,14 @@ typedef struct corscope_request {
     size_t target_len;
     const corscope_header *headers;
     size_t n_headers;
+    /* The scheme the request was sent with, when the transport says it:
+     * "https" for a request that arrived over TLS, an h2 request's :scheme.
+     * NULL (or empty) means "http", the scheme of plaintext HTTP/1.x.  An
+     * absolute-form target's own scheme takes precedence.  It decides the
+     * same-origin test (scheme, host, port; default port 443 for https) and
+     * the URL the messages quote. */
+    const char *scheme;
+    size_t scheme_len;
 } corscope_request;
 
 /* A response: status code and header lines as sent. */

@@ -697,6 +697,45 @@ static void test_url(void)
     CU_ASSERT_STRING_EQUAL(v.url, "http://h.example:81/p?q=1");
 }
 
+/* The transport's scheme (TLS: https; h2: :scheme) decides the same-origin
+ * test and the URL; an absolute-form target's own scheme wins. */
+static void classify_with_scheme(const char *req, const char *scheme, corscope_verdict *v)
+{
+    corscope_context ctx = {.credentials = OMIT};
+    build(&rq, req, true);
+    rq.req.scheme = scheme;
+    rq.req.scheme_len = scheme ? strlen(scheme) : 0;
+    build(&rs, "200\n", false);
+    CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, v), 0);
+    drop(&rq);
+    drop(&rs);
+}
+
+static void test_scheme(void)
+{
+    corscope_verdict v;
+    classify_with_scheme("GET /x\nHost: api.example\nOrigin: https://api.example\n", "https", &v);
+    CU_ASSERT_EQUAL(v.kind, CORSCOPE_KIND_SAME_ORIGIN);
+    CU_ASSERT_STRING_EQUAL(v.url, "https://api.example/x");
+    classify_with_scheme("GET /x\nHost: api.example:443\nOrigin: https://api.example\n", "https", &v);
+    CU_ASSERT_EQUAL(v.kind, CORSCOPE_KIND_SAME_ORIGIN);
+    /* the same request over plaintext is cross-origin (scheme differs) */
+    classify_with_scheme("GET /x\nHost: api.example\nOrigin: https://api.example\n", NULL, &v);
+    CU_ASSERT_EQUAL(v.kind, CORSCOPE_KIND_SIMPLE);
+    CU_ASSERT_STRING_EQUAL(v.url, "http://api.example/x");
+    classify_with_scheme("GET /x\nHost: api.example\nOrigin: http://api.example\n", "https", &v);
+    CU_ASSERT_EQUAL(v.kind, CORSCOPE_KIND_SIMPLE);
+    CU_ASSERT_STRING_EQUAL(v.firefox.reason, "CORSMissingAllowOrigin");
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.firefox.message, "https://api.example/x"));
+    /* port 80 is not https's default */
+    classify_with_scheme("GET /x\nHost: api.example:80\nOrigin: https://api.example\n", "https", &v);
+    CU_ASSERT_EQUAL(v.kind, CORSCOPE_KIND_SIMPLE);
+    /* an absolute-form target names its own scheme */
+    classify_with_scheme("GET http://api.example/x\nOrigin: http://api.example\n", "https", &v);
+    CU_ASSERT_EQUAL(v.kind, CORSCOPE_KIND_SAME_ORIGIN);
+    CU_ASSERT_STRING_EQUAL(v.url, "http://api.example/x");
+}
+
 /* ---- needs_preflight ---- */
 
 struct npcase {
@@ -998,6 +1037,7 @@ int main(void)
         {"kinds and same-origin", test_kinds},
         {"redirect-tainted", test_tainted},
         {"url", test_url},
+        {"scheme", test_scheme},
         {"needs preflight", test_needs_preflight},
         {"needs preflight aggregate", test_needs_preflight_aggregate},
         {"is preflight", test_is_preflight},

@@ -34,7 +34,8 @@ static void preflight(struct cs_timeline *tl, struct cs_addr c, const char *host
     size_t nrs = 2;
     if (max_age)
         rs[nrs++] = (corscope_header){ S("Access-Control-Max-Age"), max_age, strlen(max_age) };
-    corscope_request req = { S("OPTIONS"), path, strlen(path), rq, 3 };
+    corscope_request req = { .method = "OPTIONS", .method_len = 7, .target = path,
+                             .target_len = strlen(path), .headers = rq, .n_headers = 3 };
     corscope_response resp = { 204, rs, nrs };
     corscope_verdict v;
     CU_ASSERT_EQUAL_FATAL(corscope_classify(&req, &resp, NULL, &v), 0);
@@ -55,7 +56,8 @@ static struct cs_timeline_facts actual(struct cs_timeline *tl, struct cs_addr c,
     size_t n = 2;
     if (cookie)
         rq[n++] = (corscope_header){ S("Cookie"), cookie, strlen(cookie) };
-    corscope_request req = { method, strlen(method), path, strlen(path), rq, n };
+    corscope_request req = { .method = method, .method_len = strlen(method), .target = path,
+                             .target_len = strlen(path), .headers = rq, .n_headers = n };
     char url[256];
     snprintf(url, sizeof(url), "http://%s%s", host, path);
     struct cs_timeline_facts f;
