@@ -4,7 +4,8 @@
 # corscope -i lo judging them as they happen; then SIGINT and the summary.
 # Also: privilege dropping (-Z), capture errors, SIGUSR1, and -w.
 #
-# Needs root and unshare(1)/ip(8); without them it prints "skip:" and passes.
+# Needs root and unshare(1)/ip(8); without them it prints "skip:" and exits
+# 77, which tests/run-all.sh counts as skipped.
 # Nothing outside the namespace it creates is touched.
 cd "$(dirname "$0")/../.." || exit 2
 CORSCOPE=${CORSCOPE:-$PWD/corscope}
@@ -12,17 +13,17 @@ CORSCOPE=${CORSCOPE:-$PWD/corscope}
 if [ "${1:-}" != --inside ]; then
     if [ "$(id -u)" != 0 ]; then
         echo "skip: live capture test needs root (running as uid $(id -u))"
-        exit 0
+        exit 77
     fi
     for tool in unshare ip; do
         if ! command -v "$tool" >/dev/null 2>&1; then
             echo "skip: live capture test needs $tool (not installed)"
-            exit 0
+            exit 77
         fi
     done
     if ! unshare --net true 2>/dev/null; then
         echo "skip: live capture test: unshare --net fails here (no namespace support)"
-        exit 0
+        exit 77
     fi
     for tool in curl python3 tcpdump; do
         command -v "$tool" >/dev/null 2>&1 || { echo "FAIL: $tool is missing"; exit 1; }
@@ -176,6 +177,8 @@ one_line_exit2 "bad filter" "$CORSCOPE" -i lo -o json tcp port
 if command -v setpriv >/dev/null 2>&1; then
     one_line_exit2 "no permission" setpriv --reuid="$NOBODY" --regid="$(id -g nobody)" \
         --clear-groups "$CORSCOPE" -i lo -o json
+else
+    echo "skip: no-permission check: setpriv is not installed"
 fi
 
 [ "$fail" = 0 ] && echo "live: all passed"
