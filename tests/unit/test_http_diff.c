@@ -2,12 +2,11 @@
  * http-parser 2.9.4 (the oracle): seeded random well-formed keep-alive
  * streams of requests and responses, fed to both in several split patterns;
  * both must agree on method, URI, status and the exact (name, value) list of
- * every message.  Also prints (does not assert) the throughput of both on a
- * large browser-like stream fed in 1460-byte pieces. */
+ * every message.  (The throughput of both is measured by bench/http_parse.c,
+ * in `make bench`.) */
 #include <http_parser.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <time.h>
 #include "testutil.h"
 #include "flow.h"
 #include "http.h"
@@ -323,133 +322,12 @@ static void test_differential(void)
     free(cs.p); free(ss.p); free(hq.out.p); free(hr.out.p); free(ours.req.p); free(ours.resp.p);
 }
 
-/* ---- throughput (printed, not asserted) ---- */
-
-static void bench_request(struct sb *b, uint32_t i)
-{
-    sb_fmt(b, "%s /api/v1/items/%u?sort=desc&page=%u HTTP/1.1\r\n", i % 5 ? "GET" : "POST", i, i % 17);
-    sb_str(b, "Host: api.example.com\r\n"
-              "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0\r\n"
-              "Accept: application/json, text/plain, */*\r\n"
-              "Accept-Language: en-US,en;q=0.5\r\n"
-              "Accept-Encoding: gzip, deflate, br\r\n"
-              "Origin: https://app.example.com\r\n"
-              "Referer: https://app.example.com/dashboard\r\n"
-              "Connection: keep-alive\r\n"
-              "Cookie: session=8f14e45fceea167a5a36dedd4bea2543; theme=dark\r\n"
-              "Sec-Fetch-Dest: empty\r\nSec-Fetch-Mode: cors\r\nSec-Fetch-Site: same-site\r\n");
-    if (i % 5 == 0)
-        sb_str(b, "Content-Type: application/json\r\nContent-Length: 26\r\n\r\n{\"name\":\"item\",\"count\":42}");
-    else
-        sb_str(b, "\r\n");
-}
-
-static void bench_response(struct sb *b, uint32_t i)
-{
-    uint32_t n = 200 + (i * 7919) % 1800;
-    sb_fmt(b, "HTTP/1.1 200 OK\r\nDate: Thu, 26 Nov 2026 12:00:00 GMT\r\nServer: nginx/1.22.1\r\n"
-              "Content-Type: application/json\r\nContent-Length: %u\r\n"
-              "Access-Control-Allow-Origin: https://app.example.com\r\n"
-              "Access-Control-Allow-Credentials: true\r\nVary: Origin\r\n"
-              "Cache-Control: no-store\r\n\r\n", n);
-    static const char body[2048] = { [0 ... 2047] = 'x' };
-    sb_put(b, body, n);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int noop_cb(http_parser *p) { (void)p; return 0; }
-static int noop_data(http_parser *p, const char *at, size_t n) { (void)p; (void)at; (void)n; return 0; }
-static void noop_txn(void *ctx, const struct cs_http_txn *t) { (void)ctx; (void)t; }
-
-static void test_throughput(void)
-{
-    struct sb cs = { 0 }, ss = { 0 };
-    for (uint32_t i = 0; cs.len + ss.len < 100u * 1024 * 1024; i++) {
-        bench_request(&cs, i);
-        bench_response(&ss, i);
-    }
-    double total = (double)(cs.len + ss.len);
-    double best_ours = 1e9, best_hp = 1e9, best_hdr = 1e9;
-    http_parser_settings nop = { .on_message_begin = noop_cb, .on_url = noop_data, .on_status = noop_data,
-                                 .on_header_field = noop_data, .on_header_value = noop_data,
-                                 .on_headers_complete = noop_cb, .on_body = noop_data,
-                                 .on_message_complete = noop_cb };
-    struct cs_limits lim;
-    cs_limits_default(&lim);
-    for (int rep = 0; rep < 3; rep++) {
-        struct cs_http_stats st = { 0 };
-        double t0 = now_s();
-        struct cs_http_conn *c = cs_http_conn_new(&lim, &st, noop_txn, NULL);
-        /* Interleave: a client piece, then server pieces up to the same fraction. */
-        size_t co = 0, so = 0;
-        while (co < cs.len || so < ss.len) {
-            if (co < cs.len) {
-                uint32_t n = cs.len - co < 1460 ? (uint32_t)(cs.len - co) : 1460;
-                struct cs_stream_event ev = { .kind = CS_STREAM_DATA, .data = (uint8_t *)cs.p + co, .len = n };
-                cs_http_conn_event(c, CS_DIR_C2S, &ev);
-                co += n;
-            }
-            size_t target = co >= cs.len ? ss.len : (size_t)((double)co / cs.len * ss.len);
-            while (so < target) {
-                uint32_t n = target - so < 1460 ? (uint32_t)(target - so) : 1460;
-                struct cs_stream_event ev = { .kind = CS_STREAM_DATA, .data = (uint8_t *)ss.p + so, .len = n };
-                cs_http_conn_event(c, CS_DIR_S2C, &ev);
-                so += n;
-            }
-        }
-        cs_http_conn_finish(c, CS_TXN_UNANSWERED, 0, 0);
-        double t1 = now_s();
-        if (t1 - t0 < best_ours)
-            best_ours = t1 - t0;
-        CU_ASSERT(st.transactions > 0 && st.resyncs == 0);
-
-        http_parser pq, pr;
-        http_parser_init(&pq, HTTP_REQUEST);
-        http_parser_init(&pr, HTTP_RESPONSE);
-        t0 = now_s();
-        for (size_t off = 0; off < cs.len; off += 1460)
-            http_parser_execute(&pq, &nop, cs.p + off, cs.len - off < 1460 ? cs.len - off : 1460);
-        for (size_t off = 0; off < ss.len; off += 1460)
-            http_parser_execute(&pr, &nop, ss.p + off, ss.len - off < 1460 ? ss.len - off : 1460);
-        t1 = now_s();
-        if (t1 - t0 < best_hp)
-            best_hp = t1 - t0;
-        CU_ASSERT_EQUAL(HTTP_PARSER_ERRNO(&pq), HPE_OK);
-
-        /* The request stream alone: header scanning dominates. */
-        memset(&st, 0, sizeof st);
-        t0 = now_s();
-        c = cs_http_conn_new(&lim, &st, noop_txn, NULL);
-        for (size_t off = 0; off < cs.len; off += 1460) {
-            struct cs_stream_event ev = { .kind = CS_STREAM_DATA, .data = (uint8_t *)cs.p + off,
-                                          .len = (uint32_t)(cs.len - off < 1460 ? cs.len - off : 1460) };
-            cs_http_conn_event(c, CS_DIR_C2S, &ev);
-        }
-        cs_http_conn_finish(c, CS_TXN_UNANSWERED, 0, 0);
-        t1 = now_s();
-        if (t1 - t0 < best_hdr)
-            best_hdr = t1 - t0;
-    }
-    fprintf(stderr, "\n  throughput, %.0f MB in 1460-byte pieces (best of 3): corscope %.0f MB/s, "
-            "http-parser 2.9.4 %.0f MB/s; request stream alone (%.0f MB, headers only): corscope %.0f MB/s\n",
-            total / 1e6, total / 1e6 / best_ours, total / 1e6 / best_hp, cs.len / 1e6, cs.len / 1e6 / best_hdr);
-    free(cs.p);
-    free(ss.p);
-}
-
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
     static const struct cs_test_case cases[] = {
         { "agrees with http-parser on 2500 random streams", test_differential },
-        { "throughput vs http-parser (printed)", test_throughput },
         { NULL, NULL },
     };
     cs_test_add_suite("http_diff", cases);
