@@ -78,7 +78,13 @@ check-browser: $(BUILD)/.deps-test corscope
 demo: corscope
 	./corscope -r pcaps/demo.pcap -o text
 
-bench: corscope
+# The HTTP stage alone beside http-parser (MB/s), then the whole tool.
+$(BUILD)/bench/http_parse: bench/http_parse.c $(LIB) | $(BUILD)/.deps-test
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS) -lhttp_parser
+
+bench: corscope $(BUILD)/bench/http_parse
+	@$(BUILD)/bench/http_parse
 	@bench/run.sh
 
 fuzz:

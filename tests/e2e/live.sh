@@ -5,7 +5,8 @@
 # Also: privilege dropping (-Z), capabilities dropped (as root, and as a
 # non-root user with file capabilities), capture errors, SIGUSR1, and -w.
 #
-# Needs root and unshare(1)/ip(8); without them it prints "skip:" and passes.
+# Needs root and unshare(1)/ip(8); without them it prints "skip:" and exits
+# 77, which tests/run-all.sh counts as skipped.
 # Nothing outside the namespace it creates is touched.
 cd "$(dirname "$0")/../.." || exit 2
 CORSCOPE=${CORSCOPE:-$PWD/corscope}
@@ -13,17 +14,17 @@ CORSCOPE=${CORSCOPE:-$PWD/corscope}
 if [ "${1:-}" != --inside ]; then
     if [ "$(id -u)" != 0 ]; then
         echo "skip: live capture test needs root (running as uid $(id -u))"
-        exit 0
+        exit 77
     fi
     for tool in unshare ip; do
         if ! command -v "$tool" >/dev/null 2>&1; then
             echo "skip: live capture test needs $tool (not installed)"
-            exit 0
+            exit 77
         fi
     done
     if ! unshare --net true 2>/dev/null; then
         echo "skip: live capture test: unshare --net fails here (no namespace support)"
-        exit 0
+        exit 77
     fi
     for tool in curl python3 tcpdump; do
         command -v "$tool" >/dev/null 2>&1 || { echo "FAIL: $tool is missing"; exit 1; }
@@ -224,6 +225,8 @@ one_line_exit2 "unknown -Z user" "$CORSCOPE" -i lo -o json -Z nosuchuser
 if command -v setpriv >/dev/null 2>&1; then
     one_line_exit2 "no permission" setpriv --reuid="$NOBODY" --regid="$(id -g nobody)" \
         --clear-groups "$CORSCOPE" -i lo -o json
+else
+    echo "skip: no-permission check: setpriv is not installed"
 fi
 
 [ "$fail" = 0 ] && echo "live: all passed"

@@ -10,6 +10,8 @@
 #include "testutil.h"
 #include "flow.h"
 #include "http.h"
+#include "http_int.h"
+#include <strings.h>
 
 #define C CS_DIR_C2S
 #define S CS_DIR_S2C
@@ -629,6 +631,188 @@ static void test_random_robustness(void)
     }
 }
 
+/* ---- the scanner's own invariants on random and mutated blocks ----
+ * (With test_http_diff.c's header blocks against http-parser, these took
+ * over from the frozen copy of the old scanner, test_http_scan_ref.c.)
+ * Blocks of random bytes rich in what the scanner decides on (':', SP,
+ * HTAB, CR, LF, NUL, bytes >= 0x80), each read right after and right before
+ * an unreadable page, must give: the same headers through the one-pass block
+ * path (cs_http_scan_block) and the gathering path (cs_http_scan_headers);
+ * the same result when the gathering path's array fills and grows as in one
+ * pass with room; spans inside the block, names without OWS or ':', values
+ * without OWS at the ends or a line break. */
+#define N_SCAN_BLOCKS 30000
+#define MAX_SCAN_BLOCK 1200
+#define MAX_SCAN_H 80
+
+static const char scan_alphabet[] = {
+    ':', ':', ' ', ' ', ' ', '\t', '\r', '\r', 'a', 'B', 'x', 'Z', '-', '0', '7',
+    '\0', (char)0x80, (char)0xff, (char)0xc3, ',', ';', '=',
+};
+static const char *const scan_lines[] = {
+    "Host: api.example", "Origin: http://app.example:8080", "Content-Length: 12",
+    "transfer-encoding: gzip, chunked", "Content-length\t:\t5\t", "X-Empty:", "X-Spaces:    ",
+    " folded continuation", "\tfolded tab", "no colon here", ": empty name", "  : indented colon",
+    "Name With Space : v", "Cookie: a=b; c=d",
+};
+
+static uint32_t gen_scan_block(char *b, uint32_t max)
+{
+    uint32_t len = 0;
+    if (prn(2)) {                       /* random bytes, '\n' every few to every many */
+        len = prn(prn(2) ? 200 : max);
+        uint32_t lf_every = 2 + prn(prn(3) ? 40 : 150);
+        for (uint32_t i = 0; i < len; i++)
+            b[i] = prn(lf_every) == 0 ? '\n' : scan_alphabet[prn(sizeof scan_alphabet)];
+        if (len >= 4 && prn(3))
+            memcpy(b + len - 4, "\r\n\r\n", 4);
+        return len;
+    }
+    uint32_t lines = prn(12);           /* field lines, then a few mutations */
+    for (uint32_t i = 0; i < lines; i++) {
+        const char *l = scan_lines[prn(sizeof scan_lines / sizeof *scan_lines)];
+        size_t ll = strlen(l);
+        if (len + ll + 4 > max)
+            break;
+        memcpy(b + len, l, ll);
+        len += (uint32_t)ll;
+        if (prn(5))
+            b[len++] = '\r';
+        b[len++] = '\n';
+    }
+    if (prn(6))
+        b[len++] = '\n';
+    for (uint32_t m = prn(4) ? prn(4) : 0; m > 0 && len > 0; m--)
+        b[prn(len)] = prn(6) == 0 ? '\n' : scan_alphabet[prn(sizeof scan_alphabet)];
+    return len;
+}
+
+static bool is_ows(char ch) { return ch == ' ' || ch == '\t'; }
+
+static bool spans_sane(const corscope_header *h, uint32_t n, const char *b, uint32_t len)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        const char *ne = h[i].name + h[i].name_len, *ve = h[i].value + h[i].value_len;
+        if (h[i].name < b || ne > b + len || h[i].value_len > len ||
+            (h[i].value_len && (h[i].value < b || ve > b + len)))
+            return false;
+        if (h[i].name_len == 0 || is_ows(ne[-1]) || memchr(h[i].name, ':', h[i].name_len) ||
+            memchr(h[i].name, '\n', h[i].name_len))
+            return false;
+        if (h[i].value_len && (is_ows(h[i].value[0]) || is_ows(ve[-1]) ||
+                               memchr(h[i].value, '\n', h[i].value_len)))
+            return false;
+    }
+    return true;
+}
+
+static bool same_spans(const corscope_header *x, const char *a, const corscope_header *y,
+                       const char *b, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (x[i].name - a != y[i].name - b || x[i].name_len != y[i].name_len ||
+            x[i].value_len != y[i].value_len ||
+            (x[i].value_len && x[i].value - a != y[i].value - b))
+            return false;
+    return true;
+}
+
+static unsigned long long n_failures_scan;
+static unsigned long long n_scan_whole, n_scan_resumes, n_scan_folds, n_scan_bad;
+
+static void check_scan_block(const char *src, uint32_t len, bool front)
+{
+    /* the gathering path in one pass with room, then with a growing array */
+    struct guarded g1 = guarded_copy_at(src, len, front), g2 = guarded_copy_at(src, len, !front);
+    char *b1 = (char *)g1.data, *b2 = (char *)g2.data;
+    corscope_header h1[MAX_SCAN_H], h2[MAX_SCAN_H];
+    uint32_t off1 = 0, n1 = 0, off2 = 0, n2 = 0, max = prn(4);
+    uint64_t bad1 = 0, bad2 = 0;
+    int r1 = cs_http_scan_headers(b1, len, &off1, h1, &n1, MAX_SCAN_H, &bad1), r2;
+    while ((r2 = cs_http_scan_headers(b2, len, &off2, h2, &n2, max, &bad2)) == 1 && max < MAX_SCAN_H) {
+        n_scan_resumes++;
+        max = max * 2 + 1 < MAX_SCAN_H ? max * 2 + 1 : MAX_SCAN_H;
+    }
+    bool ok = r1 == r2 && off1 == off2 && n1 == n2 && bad1 == bad2 && same_spans(h1, b1, h2, b2, n1) &&
+              (len == 0 || memcmp(b1, b2, len) == 0) && spans_sane(h1, n1, b1, len);
+    n_scan_folds += len && memcmp(b1, src, len) != 0;
+    n_scan_bad += bad1 > 0;
+    /* the block path, on the untouched bytes: no fold means the same headers */
+    struct guarded g3 = guarded_copy_at(src, len, front);
+    const char *b3 = (const char *)g3.data;
+    corscope_header h3[MAX_SCAN_H];
+    uint32_t n3 = 0;
+    uint64_t bad3 = 0;
+    int64_t r3 = cs_http_scan_block(b3, len, h3, &n3, CS_HTTP_WHOLE_HEADERS, &bad3);
+    if (r3 >= 0) {
+        n_scan_whole++;
+        uint32_t end = off1 + (b1[off1] == '\r' ? 2u : 1u);
+        ok = ok && r1 == 0 && (uint64_t)r3 == end && n3 == n1 && bad3 == bad1 &&
+             same_spans(h3, b3, h1, b1, n1) && memcmp(b1, src, len) == 0;
+    }
+    if (!ok && n_failures_scan++ < 3) {
+        fprintf(stderr, "\nscanner invariant broken on a %u-byte block:", len);
+        for (uint32_t i = 0; i < len; i++)
+            fprintf(stderr, " %02x", (uint8_t)src[i]);
+        fprintf(stderr, "\n");
+    }
+    guarded_free(&g1);
+    guarded_free(&g2);
+    guarded_free(&g3);
+}
+
+static void test_scan_invariants(void)
+{
+    static char b[MAX_SCAN_BLOCK + 8];
+    n_failures_scan = 0;
+    for (uint32_t i = 0; i < N_SCAN_BLOCKS; i++)
+        check_scan_block(b, gen_scan_block(b, MAX_SCAN_BLOCK), i & 1);
+    fprintf(stderr, "\n  %d blocks: %llu whole, %llu array regrowths, %llu obs-fold rewrites, "
+            "%llu with bad lines\n", N_SCAN_BLOCKS, n_scan_whole, n_scan_resumes, n_scan_folds, n_scan_bad);
+    CU_ASSERT_EQUAL(n_failures_scan, 0);
+    /* the inputs reach the paths they are meant for */
+    CU_ASSERT(n_scan_whole > 1000);
+    CU_ASSERT(n_scan_resumes > 1000);
+    CU_ASSERT(n_scan_folds > 1000);
+    CU_ASSERT(n_scan_bad > 1000);
+}
+
+/* Every byte value at every position of the two framing names, in both
+ * cases: cs_http_name_eq8 answers as strncasecmp, and a request's framing
+ * follows the name (Content-Length: 5 is a 5-byte body, a Transfer-Encoding
+ * without chunked an error, anything else no body). */
+static void test_framing_names(void)
+{
+    static const char *const lits[] = { "transfer-encoding", "content-length" };
+    unsigned long long bad = 0;
+    for (int li = 0; li < 2; li++) {
+        const char *lit = lits[li];
+        uint32_t n = (uint32_t)strlen(lit);
+        for (uint32_t pos = 0; pos < n; pos++)
+            for (int ch = 0; ch < 256; ch++)
+                for (int upper = 0; upper < 2; upper++) {
+                    char name[32];
+                    for (uint32_t i = 0; i < n; i++)
+                        name[i] = upper && lit[i] >= 'a' ? (char)(lit[i] - 32) : lit[i];
+                    name[pos] = (char)ch;
+                    struct guarded g = guarded_copy(name, n);
+                    bool is = strncasecmp((const char *)g.data, lit, n) == 0;
+                    corscope_header h = { (const char *)g.data, n, "5", 1 };
+                    bad += cs_http_name_eq8(h.name, lit, n) != is;
+                    struct cs_http_msg m;
+                    memset(&m, 0, sizeof m);
+                    m.headers = &h;
+                    m.n_headers = 1;
+                    uint64_t len = 0;
+                    enum framing f = cs_http_body_framing(&m, true, &len);
+                    enum framing want = !is ? FR_NONE : li == 0 ? FR_ERROR : FR_LEN;
+                    bad += f != want || (want == FR_LEN && len != 5);
+                    guarded_free(&g);
+                }
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -641,6 +825,8 @@ int main(void)
         { "looks_like_request/response", test_looks_like },
         { "content-length, chunk-size, transfer-encoding", test_scan_values },
         { "random fragments: no crash, every request reported once", test_random_robustness },
+        { "scanner: block and gathering paths agree, spans sane, guarded", test_scan_invariants },
+        { "framing names, every byte at every position", test_framing_names },
         { NULL, NULL },
     };
     cs_test_add_suite("http", cases);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compares corscope's HTTP transactions with Zeek's http.log baselines.
 
-For every row of ../shared/corpus/zeek/INDEX.tsv: run
+For every row of tests/zeek/INDEX.tsv (the vendored Zeek corpus): run
 `corscope -r TRACE -o json --all`, take (client, client port, server, server
 port, method, host, uri, status) of each transaction, and match them against
 the same fields of Zeek's http.log as multisets.  Every difference must be
@@ -137,7 +137,7 @@ def fmt(t):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--corpus", default=os.path.join(ROOT, "..", "shared", "corpus", "zeek"))
+    ap.add_argument("--corpus", default=HERE)
     ap.add_argument("--bin", default=os.path.join(ROOT, "corscope"))
     ap.add_argument("--report", action="store_true", help="print the per-trace table")
     args = ap.parse_args()

@@ -11,7 +11,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-CORPUS = os.path.join(ROOT, "..", "shared", "corpus", "zeek", "traces")
+CORPUS = os.path.join(HERE, "traces")
 BIN = os.path.join(ROOT, "corscope")
 
 
@@ -20,6 +20,9 @@ def main():
     for d, _, names in os.walk(CORPUS):
         files += [os.path.join(d, n) for n in names]
     files.sort()
+    if not files:
+        print(f"robustness: no captures under {CORPUS}")
+        return 1
     bad = 0
     for path in files:
         data = None
