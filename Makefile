@@ -1,4 +1,5 @@
-# corscope: see README.md.  `make`, `make check`, `make demo`, `make bench`, `make fuzz`.
+# corscope: see README.md.  `make`, `make deps`, `make check`, `make demo`, `make bench`,
+# `make fuzz`, `make install`, `make uninstall`.
 CC       ?= gcc
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -18,10 +19,21 @@ else
 BUILD    := build/rel
 endif
 CPPFLAGS += -Iinclude -iquote src
-DEPS_OK  := $(BUILD)/.deps-build
+# Header dependencies: each object's .d file lists the headers it read.
+DEPFLAGS := -MMD -MP
 
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
+# pkg-config runs once, when the Makefile is read, and its complaints are
+# shown: a missing library is said here, not as a pile of compile errors.
+# Installing packages is `make deps` (check and demo run it first), never a
+# side effect of compiling.
+NO_PKG_GOALS := clean deps deps-test uninstall check-layers
+ifneq ($(filter-out $(NO_PKG_GOALS),$(or $(MAKECMDGOALS),all)),)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -pthread
+ifneq ($(shell pkg-config --exists $(PKGS) && echo ok),ok)
+$(warning pkg-config does not find all of $(PKGS): run `make deps` (installs the Debian packages))
+endif
+endif
 
 LIB_SRCS  := $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJS  := $(patsubst src/%.c,$(BUILD)/%.o,$(LIB_SRCS))
@@ -29,7 +41,8 @@ LIB       := $(BUILD)/libcorscope.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all corscope deps deps-test check check-browser unit golden e2e demo bench fuzz install clean
+.PHONY: all corscope deps deps-test check check-run check-browser unit golden e2e demo bench fuzz \
+        install uninstall clean
 
 all: corscope
 
@@ -43,9 +56,9 @@ $(BUILD)/.deps-test: $(BUILD)/.deps-build
 deps: $(BUILD)/.deps-build
 deps-test: $(BUILD)/.deps-test
 
-$(BUILD)/%.o: src/%.c $(wildcard src/*.h include/corscope/*.h) | $(DEPS_OK)
+$(BUILD)/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJS)
 	rm -f $@
@@ -59,23 +72,27 @@ corscope: $(BUILD)/corscope
 $(BUILD)/corscope: $(BUILD)/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB) | $(BUILD)/.deps-test
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -iquote tests/unit $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS) -lcunit -lhttp_parser
+	$(CC) $(CPPFLAGS) -iquote tests/unit $(CFLAGS) $(DEPFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS) -lcunit -lhttp_parser
 
 unit: $(UNIT_BINS)
 
 # Everything: unit tests, golden pcaps, end-to-end runs of the real binary.
-check: $(BUILD)/.deps-test corscope $(UNIT_BINS)
+# The packages first, then a fresh make that reads pkg-config after them.
+check: deps-test
+	@$(MAKE) --no-print-directory check-run
+check-run: corscope $(UNIT_BINS)
 	@BUILD=$(BUILD) CC='$(CC)' CS_CFLAGS='$(filter-out -DCORSCOPE_VERSION=%,$(CFLAGS))' \
 	    CS_LDFLAGS='$(LDFLAGS)' tests/run-all.sh
 
 # The real browsers (Debian's firefox-esr and chromium, installed when
 # missing) judge the scenarios; corscope must agree (tests/browser/).
-check-browser: $(BUILD)/.deps-test corscope
+check-browser: deps-test corscope
 	tests/browser/run.sh
 
-demo: corscope
+demo: deps
+	@$(MAKE) --no-print-directory corscope
 	./corscope -r pcaps/demo.pcap -o text
 
 bench: corscope
@@ -89,5 +106,10 @@ install: corscope
 	install -m 755 corscope $(DESTDIR)$(PREFIX)/bin/corscope
 	install -m 644 man/corscope.1 $(DESTDIR)$(PREFIX)/share/man/man1/corscope.1
 
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/corscope $(DESTDIR)$(PREFIX)/share/man/man1/corscope.1
+
 clean:
 	rm -rf build corscope tests/out
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d $(BUILD)/tests/*.d)
