@@ -7,7 +7,7 @@ fuzz_sources() {
     decode) echo src/decode.c src/ipfrag.c src/addr.c src/limits.c ;;
     http)   echo src/http.c src/http_pair.c src/http_scan.c src/addr.c src/limits.c ;;
     stream) echo src/flow.c src/reasm.c src/http.c src/http_pair.c src/http_scan.c src/addr.c src/limits.c ;;
-    cors)   echo src/cors.c src/cors_lists.c src/cors_text.c ;;
+    cors)   echo src/cors.c src/cors_lists.c src/cors_text.c src/cors_sb.c ;;
     pcapfile) echo src/pcapfile.c ;;
     esac
 }
