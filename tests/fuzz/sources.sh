@@ -5,8 +5,8 @@
 fuzz_sources() {
     case $1 in
     decode) echo src/decode.c src/ipfrag.c src/addr.c src/limits.c ;;
-    http)   echo src/http.c src/http_pair.c src/http_scan.c src/addr.c src/limits.c ;;
-    stream) echo src/flow.c src/reasm.c src/http.c src/http_pair.c src/http_scan.c src/addr.c src/limits.c ;;
+    http)   echo src/http.c src/http_pair.c src/http_framing.c src/http_scan.c src/addr.c src/limits.c ;;
+    stream) echo src/flow.c src/reasm.c src/http.c src/http_pair.c src/http_framing.c src/http_scan.c src/addr.c src/limits.c ;;
     cors)   echo src/cors.c src/cors_lists.c src/cors_text.c src/cors_sb.c ;;
     pcapfile) echo src/pcapfile.c ;;
     esac
