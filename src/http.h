@@ -17,6 +17,7 @@
 #include "limits.h"
 #include "packet.h"
 #include "reasm.h"
+#include "txn.h"
 
 #define CS_MSG_HEADERS_CUT  0x01  /* header bytes or lines cap hit: the rest was dropped */
 #define CS_MSG_URI_CUT      0x02  /* the URI was longer than max_uri_bytes and was cut */
@@ -46,14 +47,7 @@ struct cs_http_msg {
     uint32_t block_len;
 };
 
-enum cs_txn_end {
-    CS_TXN_ANSWERED,      /* response headers seen */
-    CS_TXN_CLOSED,        /* connection closed (FIN) before a response */
-    CS_TXN_RESET,         /* connection reset before a response */
-    CS_TXN_GAP,           /* the response was lost in a capture gap */
-    CS_TXN_UNANSWERED,    /* end of input or idle timeout without a response */
-    CS_TXN_EVICTED,       /* dropped by a cap (pipeline depth, flow eviction) */
-};
+/* enum cs_txn_end (how a request ended) is the seam's (txn.h). */
 
 /* A request and what became of it.  Everything it points to is valid only
  * during the callback. */

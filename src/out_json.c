@@ -58,27 +58,28 @@ static void browser_view(struct cs_jbuf *b, const char *name, const struct cs_br
 /* One event line, built in a stack buffer and written with one fwrite. */
 void cs_out_json_event(FILE *out, const struct cs_event *ev)
 {
-    const struct cs_flow *f = ev->flow;
-    const struct cs_http_txn *t = ev->txn;
-    const struct cs_http_msg *rq = t->req, *rs = t->resp;
+    const struct cs_flow_key *f = ev->flow;
+    const struct cs_txn *t = ev->txn;
+    const corscope_request *rq = &t->req;
+    bool rs = t->has_resp;
     struct cs_jbuf jb, *b = &jb;
     cs_jbuf_init(b, out);
 
     cs_jbuf_lit(b, "{\"type\":\"http\",\"ts\":");
-    cs_jbuf_time(b, rq->ts);
+    cs_jbuf_time(b, t->req_ts);
     cs_jbuf_lit(b, ",\"flow\":"); cs_jbuf_u64(b, f->id);
     key(b, "src"); addr(b, &f->client);
     cs_jbuf_lit(b, ",\"sport\":"); cs_jbuf_u64(b, f->client_port);
     key(b, "dst"); addr(b, &f->server);
     cs_jbuf_lit(b, ",\"dport\":"); cs_jbuf_u64(b, f->server_port);
-    cs_jbuf_lit(b, ",\"frame_req\":"); cs_jbuf_u64(b, rq->frame);
+    cs_jbuf_lit(b, ",\"frame_req\":"); cs_jbuf_u64(b, t->req_frame);
     key(b, "frame_resp");
-    if (rs) cs_jbuf_u64(b, rs->frame); else cs_jbuf_lit(b, "null");
+    if (rs) cs_jbuf_u64(b, t->resp_frame); else cs_jbuf_lit(b, "null");
     key(b, "method"); str_or_null(b, rq->method, rq->method_len);
     key(b, "host"); str_or_null(b, ev->host, ev->host_len);
-    key(b, "uri"); str_or_null(b, rq->uri, rq->uri_len);
+    key(b, "uri"); str_or_null(b, rq->target, rq->target_len);
     key(b, "status");
-    if (rs) cs_jbuf_int(b, rs->status); else cs_jbuf_lit(b, "null");
+    if (rs) cs_jbuf_int(b, t->resp.status); else cs_jbuf_lit(b, "null");
     key(b, "origin"); str_or_null(b, ev->origin, ev->origin_len);
     /* Names of enum values and the fixed warnings are static strings that
      * need no escaping (cs_jbuf_plain); messages, hints and notes quote

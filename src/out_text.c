@@ -115,7 +115,7 @@ static void end_point(GString *buf, const struct cs_addr *a, const char *text, u
     put_u64(buf, port);
 }
 
-void cs_out_text_flow_header(GString *buf, const struct cs_flow *f, const struct cs_text_style *st,
+void cs_out_text_flow_header(GString *buf, const struct cs_flow_key *f, const struct cs_text_style *st,
                              bool continued)
 {
     char c[64], s[64], t[40];
@@ -136,7 +136,7 @@ void cs_out_text_flow_header(GString *buf, const struct cs_flow *f, const struct
     put_c(buf, '\n');
 }
 
-static void rel_time(GString *buf, const struct cs_flow *f, cs_time_ns ts)
+static void rel_time(GString *buf, const struct cs_flow_key *f, cs_time_ns ts)
 {
     int64_t d = ts - f->first_ts;
     if (d < 0)
@@ -167,29 +167,30 @@ static void detail(GString *buf, const struct cs_text_style *st, const char *lab
 
 void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_text_style *st)
 {
-    const struct cs_http_txn *t = ev->txn;
-    const struct cs_http_msg *rq = t->req, *rs = t->resp;
-    rel_time(buf, ev->flow, rq->ts);
+    const struct cs_txn *t = ev->txn;
+    const corscope_request *rq = &t->req;
+    bool rs = t->has_resp;
+    rel_time(buf, ev->flow, t->req_ts);
     put_lit(buf, "  ");
     put_str(buf, paint(st, C_DIM));
     put_c(buf, '#');
-    put_u64(buf, rq->frame);
+    put_u64(buf, t->req_frame);
     if (rs) {
         put_lit(buf, "/#");
-        put_u64(buf, rs->frame);
+        put_u64(buf, t->resp_frame);
     }
     put_str(buf, paint(st, C_RESET));
     put_lit(buf, "  ");
     append_safe(buf, rq->method ? rq->method : "", rq->method ? rq->method_len : 0);
     put_c(buf, ' ');
-    if (ev->host && rq->uri_len && rq->uri[0] == '/') {
+    if (ev->host && rq->target_len && rq->target[0] == '/') {
         put_str(buf, "http://");
         append_safe(buf, ev->host, ev->host_len);
     }
-    append_safe(buf, rq->uri ? rq->uri : "", rq->uri ? rq->uri_len : 0);
+    append_safe(buf, rq->target ? rq->target : "", rq->target ? rq->target_len : 0);
     if (rs) {
         put_lit(buf, "  ");
-        put_int(buf, rs->status);
+        put_int(buf, t->resp.status);
     } else {
         put_lit(buf, "  ");
         put_str(buf, paint(st, C_DIM));
@@ -253,7 +254,7 @@ void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_
         detail(buf, st, "Warning", ev->warnings[i]);
 }
 
-void cs_out_text_flow_note(GString *buf, const struct cs_flow *f, cs_time_ns ts, const char *text,
+void cs_out_text_flow_note(GString *buf, const struct cs_flow_key *f, cs_time_ns ts, const char *text,
                            const struct cs_text_style *st)
 {
     rel_time(buf, f, ts);

@@ -1,9 +1,11 @@
 /* The offline/live pipeline below the report: frames -> decode -> flows ->
- * reassembly -> (HTTP | protocol identification) -> transactions.
+ * reassembly -> (an application protocol of the table, app_proto.h |
+ * protocol identification) -> transactions.
  *
- * The pipeline owns every stage's state.  It hands each finished HTTP
+ * The pipeline owns every stage's state.  It hands each finished
  * transaction, and the end of each flow, to the hooks the caller gives (the
- * timeline, in corscope; a test's recorder in tests). */
+ * report, in corscope; a test's recorder in tests), as the seam's types
+ * (txn.h) only. */
 #ifndef CS_PIPELINE_H
 #define CS_PIPELINE_H
 
@@ -15,22 +17,15 @@
 #include "http.h"
 #include "limits.h"
 #include "packet.h"
+#include "txn.h"
 
 #define CS_PROTO_TABLE_SIZE 32   /* distinct non-HTTP protocols remembered for the summary */
 #define CS_PROTO_SAMPLE_SNIS 3
 
-/* What a flow turned out to be. */
-struct cs_flow_info {
-    bool is_http;
-    bool upgraded;                 /* switched away from HTTP (101, CONNECT) */
-    struct cs_dpi_result proto;    /* set when !is_http and the flow carried data */
-    bool had_data;
-    uint64_t transactions;
-};
-
+/* struct cs_flow_info (what a flow turned out to be) is the seam's (txn.h). */
 struct cs_pipeline_hooks {
-    void (*on_txn)(void *ctx, const struct cs_flow *f, const struct cs_http_txn *t);
-    void (*on_flow_end)(void *ctx, const struct cs_flow *f, enum cs_flow_end why,
+    void (*on_txn)(void *ctx, const struct cs_flow_key *f, const struct cs_txn *t);
+    void (*on_flow_end)(void *ctx, const struct cs_flow_key *f, enum cs_flow_end why,
                         const struct cs_flow_info *info);
 };
 

@@ -82,7 +82,7 @@ void cs_report_free(struct cs_report *r)
     free(r);
 }
 
-static struct flow_text *text_for(struct cs_report *r, const struct cs_flow *f)
+static struct flow_text *text_for(struct cs_report *r, const struct cs_flow_key *f)
 {
     struct flow_text *ft = g_hash_table_lookup(r->flow_text, &f->id);
     if (!ft) {
@@ -98,7 +98,7 @@ static struct flow_text *text_for(struct cs_report *r, const struct cs_flow *f)
 /* Prints what a flow's block holds so far, then `more` (an event not
  * added to the block, or NULL), under the flow's header line unless the
  * previous lines printed were this flow's (live output). */
-static void text_flush_with(struct cs_report *r, const struct cs_flow *f, struct flow_text *ft,
+static void text_flush_with(struct cs_report *r, const struct cs_flow_key *f, struct flow_text *ft,
                             const GString *more)
 {
     if (ft->buf->len == 0 && (!more || more->len == 0))
@@ -126,7 +126,7 @@ static void text_flush_with(struct cs_report *r, const struct cs_flow *f, struct
         fflush(r->out);
 }
 
-static void text_flush(struct cs_report *r, const struct cs_flow *f, struct flow_text *ft)
+static void text_flush(struct cs_report *r, const struct cs_flow_key *f, struct flow_text *ft)
 {
     text_flush_with(r, f, ft, NULL);
 }
@@ -144,15 +144,15 @@ static void count_reason(struct cs_summary *s, const char *reason)
         s->reasons[s->n_reasons++] = (struct cs_reason_count){ reason, 1 };
 }
 
-static void count_endpoint(struct cs_report *r, const struct cs_http_msg *rq, const struct cs_event *ev)
+static void count_endpoint(struct cs_report *r, const corscope_request *rq, const struct cs_event *ev)
 {
-    size_t ulen = rq->uri_len;
-    const char *q = memchr(rq->uri, '?', ulen);
+    size_t ulen = rq->target_len;
+    const char *q = memchr(rq->target, '?', ulen);
     if (q)
-        ulen = (size_t)(q - rq->uri);
+        ulen = (size_t)(q - rq->target);
     char *key = g_strdup_printf("%.*s %.*s%.*s", (int)(rq->method_len > 16 ? 16 : rq->method_len),
                                 rq->method, (int)(ev->host_len > 64 ? 64 : ev->host_len),
-                                ev->host ? ev->host : "", (int)(ulen > 96 ? 96 : ulen), rq->uri);
+                                ev->host ? ev->host : "", (int)(ulen > 96 ? 96 : ulen), rq->target);
     gpointer old = g_hash_table_lookup(r->endpoints, key);
     if (old) {
         g_hash_table_insert(r->endpoints, key, GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
@@ -252,7 +252,7 @@ static void fill_event(struct cs_report *r, struct cs_event *ev, const corscope_
  * and the note keeps what the visible headers said. */
 static void downgrade_incomplete(corscope_verdict *v, uint32_t flags, char *note, size_t size)
 {
-    const char *why = (flags & CS_MSG_HEADER_GAP) ? "part of the headers was lost in a capture gap"
+    const char *why = (flags & CS_TXN_HEADER_GAP) ? "part of the headers was lost in a capture gap"
                                                    : "the headers were cut at a header limit";
     snprintf(note, size, "Not judged: %s; on the headers seen, Firefox: %s%s%s, Chromium: %s%s%s.", why,
              corscope_outcome_name(v->firefox.verdict), v->firefox.reason ? " " : "",
@@ -267,7 +267,7 @@ static void downgrade_incomplete(corscope_verdict *v, uint32_t flags, char *note
         b[i]->message[0] = '\0';
         b[i]->depends_on_credentials = false;
         snprintf(b[i]->hint, sizeof(b[i]->hint), "%s",
-                 (flags & CS_MSG_HEADER_GAP) ? "Capture again without packet loss to judge this exchange."
+                 (flags & CS_TXN_HEADER_GAP) ? "Capture again without packet loss to judge this exchange."
                                               : "Raise --max-header-bytes / --max-header-lines to judge this exchange.");
     }
     v->verdict = CORSCOPE_UNKNOWN;
@@ -277,7 +277,7 @@ static void downgrade_incomplete(corscope_verdict *v, uint32_t flags, char *note
 }
 
 static void count_verdict(struct cs_report *r, const corscope_verdict *v, struct cs_event *ev,
-                          const struct cs_http_msg *rq)
+                          const corscope_request *rq)
 {
     struct cs_summary *s = &r->counts;
     switch (v->kind) {
@@ -310,7 +310,7 @@ static void count_verdict(struct cs_report *r, const corscope_verdict *v, struct
     }
 }
 
-static void emit(struct cs_report *r, const struct cs_flow *f, struct cs_event *ev)
+static void emit(struct cs_report *r, const struct cs_flow_key *f, struct cs_event *ev)
 {
     if (r->opt.format == CS_FORMAT_JSON) {
         cs_out_json_event(r->out, ev);
@@ -334,10 +334,11 @@ static void emit(struct cs_report *r, const struct cs_flow *f, struct cs_event *
     r->text_buffered += text->len;
 }
 
-void cs_report_txn(void *ctx, const struct cs_flow *f, const struct cs_http_txn *t)
+void cs_report_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *t)
 {
     struct cs_report *r = ctx;
-    const struct cs_http_msg *rq = t->req, *rs = t->resp;
+    const corscope_request *rq = &t->req;
+    const corscope_response *rs = t->has_resp ? &t->resp : NULL;
     struct cs_event ev = { .flow = f, .txn = t };
     const corscope_header *h = corscope_header_find(rq->headers, rq->n_headers, "Host");
     if (h) {
@@ -350,42 +351,38 @@ void cs_report_txn(void *ctx, const struct cs_flow *f, const struct cs_http_txn 
         ev.origin_len = h->value_len;
     }
     r->counts.transactions++;
-    if (!rq->method || rq->version == 9) {   /* HTTP/0.9 has no headers: nothing to judge */
+    if (!rq->method || (t->req_flags & CS_TXN_NO_HEADERS)) {   /* HTTP/0.9: nothing to judge */
         if (r->opt.all)
             emit(r, f, &ev);
         return;
     }
 
-    corscope_request creq = { rq->method, rq->method_len, rq->uri, rq->uri_len, rq->headers, rq->n_headers };
-    corscope_response cresp;
-    if (rs)
-        cresp = (corscope_response){ rs->status, rs->headers, rs->n_headers };
     corscope_context cctx = { .credentials = CORSCOPE_CRED_UNKNOWN, .failure = failure_for(t->end) };
 
     /* The first pass settles the kind; actual requests are then judged
      * again with what the timeline knows (credentials from the preflight). */
     corscope_verdict v;
-    corscope_classify(&creq, rs ? &cresp : NULL, &cctx, &v);
+    corscope_classify(rq, rs, &cctx, &v);
     struct cs_timeline_facts facts = { 0 };
     bool cors = v.kind == CORSCOPE_KIND_ACTUAL || v.kind == CORSCOPE_KIND_SIMPLE ||
                 v.kind == CORSCOPE_KIND_PREFLIGHT;
     if (cors && !rs && cs_timeline_is_retry(r->timeline, &f->client, rq->method, rq->method_len,
-                                            v.url, ev.origin, ev.origin_len, rq->ts))
+                                            v.url, ev.origin, ev.origin_len, t->req_ts))
         return;   /* an automatic retry of the failure just reported */
     if (v.kind == CORSCOPE_KIND_ACTUAL || v.kind == CORSCOPE_KIND_SIMPLE) {
-        cs_timeline_before_actual(r->timeline, &f->client, &creq, v.url, ev.origin, ev.origin_len,
-                                  v.kind == CORSCOPE_KIND_ACTUAL, rq->ts, &facts);
+        cs_timeline_before_actual(r->timeline, &f->client, rq, v.url, ev.origin, ev.origin_len,
+                                  v.kind == CORSCOPE_KIND_ACTUAL, t->req_ts, &facts);
         if (facts.credentials != CORSCOPE_CRED_UNKNOWN && facts.credentials != v.credentials) {
             cctx.credentials = facts.credentials;
-            corscope_classify(&creq, rs ? &cresp : NULL, &cctx, &v);
+            corscope_classify(rq, rs, &cctx, &v);
         }
     } else if (v.kind == CORSCOPE_KIND_PREFLIGHT) {
-        cs_timeline_after_preflight(r->timeline, &f->client, &creq, rs ? &cresp : NULL, &v, rq->frame,
-                                    f->id, ev.origin, ev.origin_len, rq->ts, &facts);
+        cs_timeline_after_preflight(r->timeline, &f->client, rq, rs, &v, t->req_frame,
+                                    f->id, ev.origin, ev.origin_len, t->req_ts, &facts);
     }
 
     char note[CS_TL_NOTE_MAX + CORSCOPE_NOTE_MAX + 4];
-    uint32_t cut = (rq->flags | (rs ? rs->flags : 0)) & (CS_MSG_HEADER_GAP | CS_MSG_HEADERS_CUT);
+    uint32_t cut = (t->req_flags | (rs ? t->resp_flags : 0)) & (CS_TXN_HEADER_GAP | CS_TXN_HEADERS_CUT);
     if (cut && cors) {
         downgrade_incomplete(&v, cut, note, sizeof(note));
         facts.note[0] = '\0';
@@ -411,7 +408,7 @@ void cs_report_txn(void *ctx, const struct cs_flow *f, const struct cs_http_txn 
     emit(r, f, &ev);
 }
 
-void cs_report_flow_end(void *ctx, const struct cs_flow *f, enum cs_flow_end why,
+void cs_report_flow_end(void *ctx, const struct cs_flow_key *f, enum cs_flow_end why,
                         const struct cs_flow_info *info)
 {
     struct cs_report *r = ctx;
@@ -421,11 +418,11 @@ void cs_report_flow_end(void *ctx, const struct cs_flow *f, enum cs_flow_end why
     }
     struct flow_text *ft = g_hash_table_lookup(r->flow_text, &f->id);
     size_t held = ft ? ft->buf->len : 0;   /* already counted in text_buffered */
-    if (r->opt.all && !info->is_http && info->had_data) {
+    if (r->opt.all && !info->parsed && info->had_data) {
         ft = text_for(r, f);
         char line[200];
-        snprintf(line, sizeof(line), "%s%s%s%s, not analyzable", info->proto.name,
-                 info->proto.sni[0] ? " (SNI " : "", info->proto.sni, info->proto.sni[0] ? ")" : "");
+        snprintf(line, sizeof(line), "%s%s%s%s, not analyzable", info->proto,
+                 info->sni[0] ? " (SNI " : "", info->sni, info->sni[0] ? ")" : "");
         cs_out_text_flow_note(ft->buf, f, f->first_ts, line, &r->style);
     }
     if (ft) {
