@@ -75,6 +75,11 @@ static uint64_t http1_held_bytes(const void *stats)
     return ((const struct cs_http_stats *)stats)->held_bytes;
 }
 
+static void http1_summarize(const void *stats, struct cs_summary *s)
+{
+    s->http = *(const struct cs_http_stats *)stats;
+}
+
 const struct cs_app_proto cs_app_http1 = {
     .name = "HTTP/1",
     .stats_size = sizeof(struct cs_http_stats),
@@ -84,4 +89,5 @@ const struct cs_app_proto cs_app_http1 = {
     .finish = http1_finish,
     .prefetch = http1_prefetch,
     .held_bytes = http1_held_bytes,
+    .summarize = http1_summarize,
 };

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "limits.h"
+#include "summary.h"
 #include "reasm.h"
 #include "txn.h"
 
@@ -37,9 +38,12 @@ struct cs_app_env {
     void *stats;                      /* the row's counters (stats_size bytes, zeroed) */
 };
 
+/* Room for one row's counters (the pipeline holds them). */
+#define CS_APP_STATS_MAX 512
+
 struct cs_app_proto {
     const char *name;
-    size_t stats_size;
+    size_t stats_size;             /* at most CS_APP_STATS_MAX */
     /* First data of direction dir (CS_DIR_C2S = 0, CS_DIR_S2C = 1): is
      * this flow ours? */
     enum cs_app_probe (*probe)(int dir, const uint8_t *p, uint32_t n);
@@ -55,6 +59,8 @@ struct cs_app_proto {
     void (*prefetch)(const void *conn);
     /* Bytes all this protocol's flows hold now (for --max-memory). */
     uint64_t (*held_bytes)(const void *stats);
+    /* Copies the row's counters into the summary. */
+    void (*summarize)(const void *stats, struct cs_summary *s);
 };
 
 /* The rows (one file each). */

@@ -59,16 +59,7 @@ struct cs_flow_callbacks {
     void (*on_end)(void *ctx, struct cs_flow *f, enum cs_flow_end why);
 };
 
-struct cs_flow_stats {
-    uint64_t created;
-    uint64_t active;
-    uint64_t max_active;
-    uint64_t closed, reset, idle_expired, evicted, ended_at_input_end;
-    uint64_t evicted_memory;   /* of `evicted`: dropped for --max-memory */
-    uint64_t ignored_segments; /* pure ACK/FIN/RST of no known flow */
-    uint64_t alloc_failures;   /* flows that could not be allocated (their segment is dropped) */
-    uint64_t port_reuse;       /* a new SYN on a known 5-tuple ended the old flow */
-};
+/* struct cs_flow_stats (this stage's counters) is in stats.h. */
 
 /* Hash buckets start at this many and double when flows outnumber them. */
 #define CS_FLOW_MIN_BUCKETS 1024u

@@ -18,14 +18,23 @@
 #define CS_DEFAULT_MAX_HEADER_LINES     200u        /* --max-header-lines */
 #define CS_DEFAULT_MAX_PIPELINE         32u         /* --max-pipeline: requests waiting for responses */
 #define CS_DEFAULT_MAX_URI_BYTES        8192u       /* --max-uri (longer URIs are cut, counted) */
-#define CS_DEFAULT_MAX_IPFRAG_BYTES     (2u * 1024u * 1024u) /* held IP fragments, all datagrams */
-#define CS_DEFAULT_IPFRAG_TIMEOUT_S     30u
+#define CS_DEFAULT_MAX_IPFRAG_BYTES     (2u * 1024u * 1024u) /* --max-ipfrag-bytes: held IP fragments, all datagrams */
+#define CS_DEFAULT_IPFRAG_TIMEOUT_S     30u         /* --ipfrag-timeout (seconds) */
 #define CS_DEFAULT_MAX_MEMORY           (24u * 1024u * 1024u) /* --max-memory: traffic state, see below */
 /* What --max-memory counts: each tracked connection at CS_FLOW_MEMORY_COST
  * (its flow, reassembly and HTTP state), plus the out-of-order bytes held,
  * plus the HTTP header buffers and requests waiting for their responses.
  * Over budget, the least recently active connections are dropped. */
 #define CS_FLOW_MEMORY_COST             1024u
+
+/* Fixed table sizes (compile time): what does not fit is counted, and the
+ * summary's "caps_hit" says how much was left out. */
+#define CS_PROTO_TABLE_SIZE             32u  /* distinct unparsed protocols named in the summary */
+#define CS_PROTO_SAMPLE_SNIS            3u   /* server names kept per such protocol */
+#define CS_SUMMARY_MAX_REASONS          40u  /* distinct block/warning reasons counted */
+#define CS_MAX_ENDPOINTS                4096u /* distinct blocked endpoints counted */
+#define CS_TL_MAX_PENDING               512  /* preflights waiting for their actual request */
+#define CS_TL_MAX_CACHE                 256  /* preflight-cache entries, per browser */
 
 struct cs_limits {
     uint32_t max_flows;

@@ -89,6 +89,8 @@ static void usage(FILE *out)
 "      --max-header-lines N        header lines of one message (default 200)\n"
 "      --max-pipeline N     requests waiting for responses per connection (default 32)\n"
 "      --max-uri BYTES      longest URI reported (default 8192)\n"
+"      --max-ipfrag-bytes BYTES    IP fragments held for reassembly (default 2097152)\n"
+"      --ipfrag-timeout SEC        drop an incomplete IP datagram after (default 30)\n"
 "      --max-memory BYTES   traffic state held (connections, out-of-order data,\n"
 "                           headers, waiting requests); over it the least recently\n"
 "                           active connections are dropped (default 25165824)\n"
@@ -105,6 +107,7 @@ enum {
     OPT_COLOR = 256, OPT_FAIL_ON_BLOCKED, OPT_MAX_FLOWS, OPT_IDLE_TIMEOUT,
     OPT_MAX_HELD_PER_FLOW, OPT_MAX_HELD_TOTAL, OPT_MAX_HEADER_BYTES,
     OPT_MAX_HEADER_LINES, OPT_MAX_PIPELINE, OPT_MAX_URI, OPT_MAX_MEMORY, OPT_IMMEDIATE,
+    OPT_MAX_IPFRAG_BYTES, OPT_IPFRAG_TIMEOUT,
 };
 
 static const struct option long_options[] = {
@@ -133,6 +136,8 @@ static const struct option long_options[] = {
     { "max-pipeline", required_argument, NULL, OPT_MAX_PIPELINE },
     { "max-uri", required_argument, NULL, OPT_MAX_URI },
     { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
+    { "max-ipfrag-bytes", required_argument, NULL, OPT_MAX_IPFRAG_BYTES },
+    { "ipfrag-timeout", required_argument, NULL, OPT_IPFRAG_TIMEOUT },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -316,6 +321,12 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
             if (!parse_u32("--max-memory", optarg, 1u << 20, UINT32_MAX, &v32)) return EXIT_USAGE;
             limits->max_memory = v32;
             break;
+        case OPT_MAX_IPFRAG_BYTES:
+            if (!parse_u32("--max-ipfrag-bytes", optarg, 0, 1u << 30, &limits->max_ipfrag_bytes)) return EXIT_USAGE;
+            break;
+        case OPT_IPFRAG_TIMEOUT:
+            if (!parse_u32("--ipfrag-timeout", optarg, 1, 3600, &limits->ipfrag_timeout_s)) return EXIT_USAGE;
+            break;
         case OPT_MAX_URI:
             if (!parse_u32("--max-uri", optarg, 16, 1u << 24, &limits->max_uri_bytes)) return EXIT_USAGE;
             break;
@@ -466,7 +477,8 @@ int main(int argc, char **argv)
         return EXIT_INPUT;
     }
 
-    struct cs_summary summary = { .pipeline = pipe, .live = ropt.live };
+    static struct cs_summary summary;     /* ~5 KB: not on the stack */
+    summary.live = ropt.live;
     uint64_t frames = 0, next_number = 1;
     for (int i = 0; i < n_caps && !stop_requested; i++) {
         struct cs_capture *cap = caps[i];
@@ -523,6 +535,7 @@ int main(int argc, char **argv)
 
     cs_pipeline_finish(pipe);
     cs_report_thread_stop(report_thread);
+    cs_pipeline_summary(pipe, &summary);
     cs_report_finish(report, &summary);
     bool blocked = cs_report_any_blocked(report);
     for (int i = 0; i < n_caps; i++)

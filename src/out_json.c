@@ -138,11 +138,11 @@ static void num(FILE *out, const char *k, uint64_t v)
 
 void cs_out_json_summary(FILE *out, const struct cs_summary *s)
 {
-    const struct cs_decode_stats *d = cs_pipeline_decode_stats(s->pipeline);
-    const struct cs_flow_stats *fl = cs_pipeline_flow_stats(s->pipeline);
-    const struct cs_reasm_stats *r = cs_pipeline_reasm_stats(s->pipeline);
-    const struct cs_http_stats *h = cs_pipeline_http_stats(s->pipeline);
-    const struct cs_pipeline_stats *p = cs_pipeline_stats(s->pipeline);
+    const struct cs_decode_stats *d = &s->decode;
+    const struct cs_flow_stats *fl = &s->flows;
+    const struct cs_reasm_stats *r = &s->reasm;
+    const struct cs_http_stats *h = &s->http;
+    const struct cs_pipeline_stats *p = &s->pipeline;
 
     fputs("{\"type\":\"summary\"", out);
     num(out, "packets", d->frames);
@@ -151,6 +151,9 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
     num(out, "truncated_packets", d->truncated);
     num(out, "malformed_packets", d->malformed);
     num(out, "ip_fragments", d->fragments);
+    num(out, "non_ip_packets", d->non_ip);
+    num(out, "non_tcp_packets", d->non_tcp);
+    num(out, "unknown_linktype_packets", d->unknown_linktype);
     if (s->live) {
         num(out, "received", s->received);
         num(out, "dropped", s->dropped);
@@ -187,6 +190,11 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
     num(out, "uri", h->uri_cap_hits);
     num(out, "pipeline", h->pipeline_cap_hits);
     num(out, "ip_fragments", d->frag_dropped);
+    num(out, "protocol_table", p->protos_overflow);
+    num(out, "reason_table", s->reasons_dropped);
+    num(out, "endpoint_table", s->endpoints_dropped);
+    num(out, "pending_preflights", s->timeline.pending_evicted);
+    num(out, "preflight_cache", s->timeline.cache_evicted);
     putc('}', out);
 
     fputs(",\"cors\":{", out);

@@ -267,16 +267,22 @@ void cs_out_text_flow_note(GString *buf, const struct cs_flow_key *f, cs_time_ns
 
 void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_text_style *st)
 {
-    const struct cs_decode_stats *d = cs_pipeline_decode_stats(s->pipeline);
-    const struct cs_flow_stats *fl = cs_pipeline_flow_stats(s->pipeline);
-    const struct cs_reasm_stats *r = cs_pipeline_reasm_stats(s->pipeline);
-    const struct cs_http_stats *h = cs_pipeline_http_stats(s->pipeline);
-    const struct cs_pipeline_stats *p = cs_pipeline_stats(s->pipeline);
+    const struct cs_decode_stats *d = &s->decode;
+    const struct cs_flow_stats *fl = &s->flows;
+    const struct cs_reasm_stats *r = &s->reasm;
+    const struct cs_http_stats *h = &s->http;
+    const struct cs_pipeline_stats *p = &s->pipeline;
 
     fprintf(out, "%sSummary%s\n", paint(st, C_BOLD), paint(st, C_RESET));
     fprintf(out, "  %" PRIu64 " packets, %" PRIu64 " TCP connections (%" PRIu64 " HTTP, %" PRIu64
             " other, %" PRIu64 " without data), %" PRIu64 " HTTP transactions\n",
             d->frames, fl->created, p->http_flows, p->other_flows, p->empty_flows, s->transactions);
+    /* nothing decoded (PPPoE, GRE, only UDP, ...): say so, or "0 TCP
+     * connections" would read as "no HTTP here" */
+    if (d->tcp == 0 && d->frames > 0)
+        fprintf(out, "  No TCP segment decoded: %" PRIu64 " packets not IP (e.g. PPPoE), %" PRIu64
+                " IP but not TCP (e.g. UDP, GRE), %" PRIu64 " of an unsupported link type\n",
+                d->non_ip, d->non_tcp, d->unknown_linktype);
     fprintf(out, "  CORS: %" PRIu64 " cross-origin requests: %s%" PRIu64 " allowed%s, %s%" PRIu64
             " blocked%s, %" PRIu64 " warning, %" PRIu64 " unknown; %" PRIu64 " same-origin, %" PRIu64
             " no-cors\n",
@@ -336,4 +342,12 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
                 fl->evicted - fl->evicted_memory, fl->evicted_memory, r->held_cap_per_flow,
                 r->held_cap_total, h->header_cap_hits,
                 h->header_lines_cap_hits, h->uri_cap_hits, h->pipeline_cap_hits, d->frag_dropped);
+    const struct cs_timeline_stats *tl = &s->timeline;
+    if (p->protos_overflow || s->reasons_dropped || s->endpoints_dropped || tl->pending_evicted ||
+        tl->cache_evicted)
+        fprintf(out, "  Tables full (left out above): %" PRIu64 " flows of unlisted protocols, %" PRIu64
+                " reason counts, %" PRIu64 " blocked endpoints; the timeline forgot %" PRIu64
+                " waiting preflights, %" PRIu64 " preflight-cache entries\n",
+                p->protos_overflow, s->reasons_dropped, s->endpoints_dropped, tl->pending_evicted,
+                tl->cache_evicted);
 }

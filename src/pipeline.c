@@ -15,6 +15,7 @@
 #include "dpi.h"
 #include "flow.h"
 #include "pipeline.h"
+#include "summary.h"
 
 /* The table of application protocols, probed in this order (app_proto.h). */
 static const struct cs_app_proto *const app_protos[] = {
@@ -65,6 +66,8 @@ struct cs_pipeline {
     struct cs_flow_table *flows;
     struct cs_dpi *dpi;
     struct cs_app_env env[N_APP_PROTOS];  /* per row: limits, its counters */
+    /* the rows' counters, inside the pipeline (one allocation fewer) */
+    _Alignas(16) unsigned char app_stats[N_APP_PROTOS][CS_APP_STATS_MAX];
     struct cs_pipeline_stats stats;
     struct cs_pipeline_hooks hooks;
     void *hook_ctx;
@@ -344,9 +347,10 @@ struct cs_pipeline *cs_pipeline_new(const struct cs_limits *limits,
     p->hook_ctx = ctx;
     for (size_t i = 0; i < N_APP_PROTOS; i++) {
         p->env[i].limits = &p->limits;
-        p->env[i].stats = calloc(1, app_protos[i]->stats_size);
-        if (!p->env[i].stats) {
-            snprintf(errbuf, errlen, "out of memory");
+        p->env[i].stats = p->app_stats[i];
+        if (app_protos[i]->stats_size > CS_APP_STATS_MAX) {
+            snprintf(errbuf, errlen, "%s: counters larger than CS_APP_STATS_MAX",
+                     app_protos[i]->name);
             cs_pipeline_free(p);
             return NULL;
         }
@@ -468,12 +472,20 @@ void cs_pipeline_free(struct cs_pipeline *p)
     if (p->decoder)
         cs_decoder_free(p->decoder);
     cs_dpi_free(p->dpi);
-    for (size_t i = 0; i < N_APP_PROTOS; i++)
-        free(p->env[i].stats);
     free(p);
 }
 
 const struct cs_pipeline_stats *cs_pipeline_stats(const struct cs_pipeline *p) { return &p->stats; }
+
+void cs_pipeline_summary(const struct cs_pipeline *p, struct cs_summary *s)
+{
+    s->decode = *cs_decoder_stats(p->decoder);
+    s->flows = *cs_flow_table_stats(p->flows);
+    s->reasm = *cs_flow_table_reasm_stats(p->flows);
+    for (size_t i = 0; i < N_APP_PROTOS; i++)
+        app_protos[i]->summarize(p->env[i].stats, s);
+    s->pipeline = p->stats;
+}
 const struct cs_decode_stats *cs_pipeline_decode_stats(const struct cs_pipeline *p) { return cs_decoder_stats(p->decoder); }
 const struct cs_flow_stats *cs_pipeline_flow_stats(const struct cs_pipeline *p) { return cs_flow_table_stats(p->flows); }
 const struct cs_reasm_stats *cs_pipeline_reasm_stats(const struct cs_pipeline *p) { return cs_flow_table_reasm_stats(p->flows); }

@@ -17,10 +17,9 @@
 #include "http.h"
 #include "limits.h"
 #include "packet.h"
+#include "stats.h"
 #include "txn.h"
 
-#define CS_PROTO_TABLE_SIZE 32   /* distinct non-HTTP protocols remembered for the summary */
-#define CS_PROTO_SAMPLE_SNIS 3
 
 /* struct cs_flow_info (what a flow turned out to be) is the seam's (txn.h). */
 struct cs_pipeline_hooks {
@@ -29,25 +28,7 @@ struct cs_pipeline_hooks {
                         const struct cs_flow_info *info);
 };
 
-/* Flows that were not HTTP, by protocol, for "3 TLS flows (SNI ...)" lines. */
-struct cs_proto_count {
-    char name[CS_DPI_NAME_LEN];
-    uint64_t flows;
-    unsigned n_snis;
-    char snis[CS_PROTO_SAMPLE_SNIS][CS_DPI_SNI_LEN];
-};
-
-struct cs_pipeline_stats {
-    uint64_t http_flows;
-    uint64_t other_flows;           /* carried data but not HTTP */
-    uint64_t empty_flows;           /* no payload either way (SYN only, refused, ...) */
-    uint64_t connections_refused;   /* SYN answered by RST: a CORS request there fails
-                                     * with CORSDidNotSucceed, but nothing says it was one */
-    uint64_t connections_unanswered; /* SYN never answered before the flow ended */
-    unsigned n_protos;
-    struct cs_proto_count protos[CS_PROTO_TABLE_SIZE];
-    uint64_t protos_overflow;       /* flows of protocols past the table */
-};
+/* struct cs_pipeline_stats (this stage's counters) is in stats.h. */
 
 struct cs_pipeline;
 
@@ -69,6 +50,10 @@ void cs_pipeline_tick(struct cs_pipeline *p, cs_time_ns now);
 void cs_pipeline_finish(struct cs_pipeline *p);
 
 const struct cs_pipeline_stats *cs_pipeline_stats(const struct cs_pipeline *p);
+/* Copies every stage's counters into s (decode, flows, reassembly, the
+ * application protocols, the pipeline's own). */
+struct cs_summary;
+void cs_pipeline_summary(const struct cs_pipeline *p, struct cs_summary *s);
 const struct cs_decode_stats *cs_pipeline_decode_stats(const struct cs_pipeline *p);
 const struct cs_flow_stats *cs_pipeline_flow_stats(const struct cs_pipeline *p);
 const struct cs_reasm_stats *cs_pipeline_reasm_stats(const struct cs_pipeline *p);

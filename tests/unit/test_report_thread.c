@@ -680,7 +680,9 @@ static void play(const struct cs_report_options *opt, const struct params *pm, b
         generate(pm, &out->sk, &out->g);
     if (threaded)
         cs_report_thread_stop(rt);
-    struct cs_summary sum = { .pipeline = g_pipe };
+    static struct cs_summary sum;
+    memset(&sum, 0, sizeof sum);
+    cs_pipeline_summary(g_pipe, &sum);
     cs_report_finish(r, &sum);
     out->any_blocked = cs_report_any_blocked(r);
     cs_report_free(r);
