@@ -12,6 +12,9 @@
 #   app     src/app/       application protocols: calls app, net, top
 #   cors    src/cors/      the pure classifier: calls only cors
 #   report  src/report/    judge, timeline, writers: calls report, cors, top
+# Includes: the compiler enforces them (per-folder include paths, Makefile);
+# this script also refuses a path into another folder ("net/flow.h",
+# "../x.h"), which those paths would not stop.
 # Exit status 0 when the graph obeys, 1 (listing every offence) when not.
 verbose=0
 [ "$1" = -v ] && { verbose=1; shift; }
@@ -19,6 +22,14 @@ build=${1:-build/rel}
 [ -d "$build" ] || { echo "check-layers: no build directory $build" >&2; exit 2; }
 objs=$(find "$build" -name '*.o' ! -path "$build/tests/*" ! -name '*fuzz*' | sort)
 [ -n "$objs" ] || { echo "check-layers: no object files under $build" >&2; exit 2; }
+src=$(dirname "$0")/../src
+inc_bad=$(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"[^"]*/' "$src" | grep -v '"corscope/')
+if [ -n "$inc_bad" ]; then
+    echo "$inc_bad" | sed 's/^/check-layers: include through a folder path: /'
+    inc_status=1
+else
+    inc_status=0
+fi
 for o in $objs; do
     f=${o#"$build"/}
     f=${f%.o}
@@ -77,4 +88,5 @@ END {
     }
     if (!bad) printf "check-layers: %d files, no cycle, no forbidden edge\n", n
     exit bad
-}'
+}' || exit 1
+exit $inc_status
