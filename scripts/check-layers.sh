@@ -20,9 +20,13 @@ verbose=0
 [ "$1" = -v ] && { verbose=1; shift; }
 build=${1:-build/rel}
 [ -d "$build" ] || { echo "check-layers: no build directory $build" >&2; exit 2; }
-objs=$(find "$build" -name '*.o' ! -path "$build/tests/*" ! -name '*fuzz*' | sort)
-[ -n "$objs" ] || { echo "check-layers: no object files under $build" >&2; exit 2; }
 src=$(dirname "$0")/../src
+# the objects of today's sources (a file moved away leaves a stale object)
+objs=$(find "$build" -name '*.o' ! -path "$build/tests/*" | sort | while read -r o; do
+    f=${o#"$build"/}
+    [ -f "$src/${f%.o}.c" ] && echo "$o"
+done)
+[ -n "$objs" ] || { echo "check-layers: no object files under $build" >&2; exit 2; }
 inc_bad=$(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"[^"]*/' "$src" | grep -v '"corscope/')
 if [ -n "$inc_bad" ]; then
     echo "$inc_bad" | sed 's/^/check-layers: include through a folder path: /'

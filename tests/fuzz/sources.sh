@@ -4,10 +4,16 @@
 # instead of the next `make fuzz`).  Sourced, not run.
 fuzz_sources() {
     case $1 in
-    decode) echo src/decode.c src/ipfrag.c src/addr.c src/limits.c ;;
-    http)   echo src/http.c src/http_pair.c src/http_framing.c src/http_scan.c src/addr.c src/limits.c ;;
-    stream) echo src/flow.c src/reasm.c src/http.c src/http_pair.c src/http_framing.c src/http_scan.c src/addr.c src/limits.c ;;
-    cors)   echo src/cors.c src/cors_lists.c src/cors_text.c src/cors_sb.c ;;
-    pcapfile) echo src/pcapfile.c ;;
+    decode) echo src/net/decode.c src/net/ipfrag.c src/addr.c src/limits.c ;;
+    http)   echo src/app/http.c src/app/http_pair.c src/app/http_framing.c src/app/http_scan.c src/addr.c src/limits.c ;;
+    stream) echo src/net/flow.c src/net/reasm.c src/app/http.c src/app/http_pair.c src/app/http_framing.c src/app/http_scan.c src/addr.c src/limits.c ;;
+    cors)   echo src/cors/cors.c src/cors/cors_lists.c src/cors/cors_text.c src/cors/cors_sb.c ;;
+    pcapfile) echo src/net/pcapfile.c ;;
     esac
+}
+
+# The include paths the targets need (every layer's folder: a fuzz target
+# may drive any of them).
+fuzz_includes() {
+    echo -Iinclude -iquote src -iquote src/net -iquote src/app -iquote src/cors -iquote src/report
 }
