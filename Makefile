@@ -1,4 +1,5 @@
-# corscope: see README.md.  `make`, `make check`, `make demo`, `make bench`, `make fuzz`.
+# corscope: see README.md.  `make`, `make deps`, `make check`, `make demo`, `make bench`,
+# `make fuzz`, `make install`, `make uninstall`.
 CC       ?= gcc
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -17,19 +18,52 @@ BUILD    := build/san
 else
 BUILD    := build/rel
 endif
-CPPFLAGS += -Iinclude -iquote src
-DEPS_OK  := $(BUILD)/.deps-build
+CPPFLAGS += -Iinclude
+# One folder per layer (README "Project layout").  Each layer's files see
+# their own folder (the compiler looks beside the including file first), the
+# shared headers at the top of src/, and the layers they may use, nothing
+# else: a forbidden include does not compile.  The classifier sees only
+# include/ (and is built alone into its own library, below).
+INC_top    := -iquote src
+INC_main   := -iquote src -iquote src/net -iquote src/app -iquote src/report
+INC_net    := -iquote src -iquote src/net
+INC_app    := -iquote src -iquote src/net -iquote src/app
+INC_report := -iquote src -iquote src/report
+INC_tests  := $(INC_main) -iquote src/cors -iquote tests/unit
+LAYER_INC   = $(INC_top)
+$(BUILD)/main.o:     LAYER_INC = $(INC_main)
+$(BUILD)/net/%.o:    LAYER_INC = $(INC_net)
+$(BUILD)/app/%.o:    LAYER_INC = $(INC_app)
+$(BUILD)/report/%.o: LAYER_INC = $(INC_report)
+$(BUILD)/cors/%.o:   LAYER_INC =
+$(BUILD)/cors/%.o:   PKG_CFLAGS =
+# Header dependencies: each object's .d file lists the headers it read.
+DEPFLAGS := -MMD -MP
 
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
+# pkg-config runs once, when the Makefile is read, and its complaints are
+# shown: a missing library is said here, not as a pile of compile errors.
+# Installing packages is `make deps` (check and demo run it first), never a
+# side effect of compiling.
+NO_PKG_GOALS := clean deps deps-test uninstall check-layers
+ifneq ($(filter-out $(NO_PKG_GOALS),$(or $(MAKECMDGOALS),all)),)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -pthread
+ifneq ($(shell pkg-config --exists $(PKGS) && echo ok),ok)
+$(warning pkg-config does not find all of $(PKGS): run `make deps` (installs the Debian packages))
+endif
+endif
 
-LIB_SRCS  := $(filter-out src/main.c,$(wildcard src/*.c))
+CORS_SRCS := $(wildcard src/cors/*.c)
+CORS_OBJS := $(patsubst src/%.c,$(BUILD)/%.o,$(CORS_SRCS))
+CORS_LIB  := $(BUILD)/libcorscope-cors.a
+LIB_SRCS  := $(filter-out src/main.c,$(wildcard src/*.c src/net/*.c src/app/*.c src/report/*.c))
 LIB_OBJS  := $(patsubst src/%.c,$(BUILD)/%.o,$(LIB_SRCS))
 LIB       := $(BUILD)/libcorscope.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all corscope deps deps-test check check-browser unit golden e2e demo bench fuzz install clean
+.PHONY: all corscope deps deps-test check check-run check-layers check-browser unit golden e2e demo bench fuzz \
+        install uninstall clean
 
 all: corscope
 
@@ -43,11 +77,17 @@ $(BUILD)/.deps-test: $(BUILD)/.deps-build
 deps: $(BUILD)/.deps-build
 deps-test: $(BUILD)/.deps-test
 
-$(BUILD)/%.o: src/%.c $(wildcard src/*.h include/corscope/*.h) | $(DEPS_OK)
+$(BUILD)/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(LAYER_INC) $(CFLAGS) $(DEPFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+# The classifier alone: compiled with only include/ on its path, so every
+# build proves it is the pure library cors.h promises.
+$(CORS_LIB): $(CORS_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
@@ -56,26 +96,35 @@ $(LIB): $(LIB_OBJS)
 corscope: $(BUILD)/corscope
 	@ln -sfn $(BUILD)/corscope corscope
 
-$(BUILD)/corscope: $(BUILD)/main.o $(LIB)
+$(BUILD)/corscope: $(BUILD)/main.o $(LIB) $(CORS_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB) | $(BUILD)/.deps-test
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(CORS_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -iquote tests/unit $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS) -lcunit -lhttp_parser
+	$(CC) $(CPPFLAGS) $(INC_tests) $(CFLAGS) $(DEPFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(CORS_LIB) $(LDFLAGS) $(PKG_LIBS) -lcunit -lhttp_parser
 
 unit: $(UNIT_BINS)
 
 # Everything: unit tests, golden pcaps, end-to-end runs of the real binary.
-check: $(BUILD)/.deps-test corscope $(UNIT_BINS)
+# The packages first, then a fresh make that reads pkg-config after them.
+check: deps-test
+	@$(MAKE) --no-print-directory check-run
+check-run: corscope $(UNIT_BINS) check-layers
 	@BUILD=$(BUILD) CC='$(CC)' CS_CFLAGS='$(filter-out -DCORSCOPE_VERSION=%,$(CFLAGS))' \
 	    CS_LDFLAGS='$(LDFLAGS)' tests/run-all.sh
 
+# The layering, from the objects' symbols: no call cycle between files, no
+# call a layer may not make (scripts/check-layers.sh says which).
+check-layers: corscope
+	@scripts/check-layers.sh $(BUILD)
+
 # The real browsers (Debian's firefox-esr and chromium, installed when
 # missing) judge the scenarios; corscope must agree (tests/browser/).
-check-browser: $(BUILD)/.deps-test corscope
+check-browser: deps-test corscope
 	tests/browser/run.sh
 
-demo: corscope
+demo: deps
+	@$(MAKE) --no-print-directory corscope
 	./corscope -r pcaps/demo.pcap -o text
 
 # The HTTP stage alone beside http-parser (MB/s), then the whole tool.
@@ -95,5 +144,10 @@ install: corscope
 	install -m 755 corscope $(DESTDIR)$(PREFIX)/bin/corscope
 	install -m 644 man/corscope.1 $(DESTDIR)$(PREFIX)/share/man/man1/corscope.1
 
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/corscope $(DESTDIR)$(PREFIX)/share/man/man1/corscope.1
+
 clean:
 	rm -rf build corscope tests/out
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d $(BUILD)/tests/*.d)

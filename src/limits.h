@@ -26,8 +26,8 @@
 #define CS_DEFAULT_H2_MAX_STREAMS       256u        /* open HTTP/2 streams tracked per connection
                                                      * (h2_conn.c; CLI option comes with the
                                                      * protocol table) */
-#define CS_DEFAULT_MAX_IPFRAG_BYTES     (2u * 1024u * 1024u) /* held IP fragments, all datagrams */
-#define CS_DEFAULT_IPFRAG_TIMEOUT_S     30u
+#define CS_DEFAULT_MAX_IPFRAG_BYTES     (2u * 1024u * 1024u) /* --max-ipfrag-bytes: held IP fragments, all datagrams */
+#define CS_DEFAULT_IPFRAG_TIMEOUT_S     30u         /* --ipfrag-timeout (seconds) */
 #define CS_DEFAULT_MAX_DPI_FLOWS        1024u       /* --max-dpi-flows: connections under nDPI inspection at once */
 #define CS_DEFAULT_MAX_MEMORY           (24u * 1024u * 1024u) /* --max-memory: traffic state, see below */
 /* What --max-memory counts: each tracked connection at CS_FLOW_MEMORY_COST
@@ -44,6 +44,15 @@
  * may hold while it waits for its key to appear in the key log. */
 #define CS_DEFAULT_KEYLOG_MAX_BYTES     (4u * 1024u * 1024u)
 #define CS_DEFAULT_TLS_MAX_HELD_BYTES   (64u * 1024u)
+
+/* Fixed table sizes (compile time): what does not fit is counted, and the
+ * summary's "caps_hit" says how much was left out. */
+#define CS_PROTO_TABLE_SIZE             32u  /* distinct unparsed protocols named in the summary */
+#define CS_PROTO_SAMPLE_SNIS            3u   /* server names kept per such protocol */
+#define CS_SUMMARY_MAX_REASONS          40u  /* distinct block/warning reasons counted */
+#define CS_MAX_ENDPOINTS                4096u /* distinct blocked endpoints counted */
+#define CS_TL_MAX_PENDING               512  /* preflights waiting for their actual request */
+#define CS_TL_MAX_CACHE                 256  /* preflight-cache entries, per browser */
 
 struct cs_limits {
     uint32_t max_flows;

@@ -92,6 +92,8 @@ static void usage(FILE *out)
 "      --max-header-lines N        header lines of one message (default 200)\n"
 "      --max-pipeline N     requests waiting for responses per connection (default 32)\n"
 "      --max-uri BYTES      longest URI reported (default 8192)\n"
+"      --max-ipfrag-bytes BYTES    IP fragments held for reassembly (default 2097152)\n"
+"      --ipfrag-timeout SEC        drop an incomplete IP datagram after (default 30)\n"
 "      --max-memory BYTES   traffic state held (connections, out-of-order data,\n"
 "                           headers, waiting requests); over it the least recently\n"
 "                           active connections are dropped (default 25165824)\n"
@@ -112,6 +114,7 @@ enum {
     OPT_MAX_HEADER_BYTES,
     OPT_MAX_HEADER_LINES, OPT_MAX_PIPELINE, OPT_MAX_URI, OPT_MAX_MEMORY, OPT_IMMEDIATE,
     OPT_MAX_DPI_FLOWS,
+    OPT_MAX_IPFRAG_BYTES, OPT_IPFRAG_TIMEOUT,
 };
 
 static const struct option long_options[] = {
@@ -143,6 +146,8 @@ static const struct option long_options[] = {
     { "max-uri", required_argument, NULL, OPT_MAX_URI },
     { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
     { "max-dpi-flows", required_argument, NULL, OPT_MAX_DPI_FLOWS },
+    { "max-ipfrag-bytes", required_argument, NULL, OPT_MAX_IPFRAG_BYTES },
+    { "ipfrag-timeout", required_argument, NULL, OPT_IPFRAG_TIMEOUT },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -343,6 +348,12 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
         case OPT_MAX_DPI_FLOWS:
             if (!parse_u32("--max-dpi-flows", optarg, 1, 1u << 26, &limits->max_dpi_flows)) return EXIT_USAGE;
             break;
+        case OPT_MAX_IPFRAG_BYTES:
+            if (!parse_u32("--max-ipfrag-bytes", optarg, 0, 1u << 30, &limits->max_ipfrag_bytes)) return EXIT_USAGE;
+            break;
+        case OPT_IPFRAG_TIMEOUT:
+            if (!parse_u32("--ipfrag-timeout", optarg, 1, 3600, &limits->ipfrag_timeout_s)) return EXIT_USAGE;
+            break;
         case OPT_MAX_URI:
             if (!parse_u32("--max-uri", optarg, 16, 1u << 24, &limits->max_uri_bytes)) return EXIT_USAGE;
             break;
@@ -524,7 +535,8 @@ int main(int argc, char **argv)
         return EXIT_INPUT;
     }
 
-    struct cs_summary summary = { .pipeline = pipe, .live = ropt.live };
+    static struct cs_summary summary;     /* ~5 KB: not on the stack */
+    summary.live = ropt.live;
     uint64_t frames = 0, next_number = 1;
     for (int i = 0; i < n_caps && !stop_requested; i++) {
         struct cs_capture *cap = caps[i];
@@ -581,6 +593,7 @@ int main(int argc, char **argv)
 
     cs_pipeline_finish(pipe);
     cs_report_thread_stop(report_thread);
+    cs_pipeline_summary(pipe, &summary);
     cs_report_finish(report, &summary);
     bool blocked = cs_report_any_blocked(report);
     close_inputs(caps, n_caps);

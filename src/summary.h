@@ -1,11 +1,16 @@
-/* End-of-run numbers, gathered from every stage for the output writers. */
+/* End-of-run numbers for the output writers: a plain-value snapshot of every
+ * stage's counters (stats.h), taken by the pipeline (cs_pipeline_summary:
+ * capture to application protocols) and by the report (its own counts and
+ * the timeline's), plus what main knows (inputs, live capture health).
+ * Nothing in it points into a stage. */
 #ifndef CS_SUMMARY_H
 #define CS_SUMMARY_H
 
+#include <stdbool.h>
 #include <stdint.h>
-#include "pipeline.h"
+#include "limits.h"
+#include "stats.h"
 
-#define CS_SUMMARY_MAX_REASONS 40
 #define CS_SUMMARY_TOP_ENDPOINTS 5
 
 struct cs_reason_count {
@@ -19,21 +24,31 @@ struct cs_endpoint_count {
 };
 
 struct cs_summary {
-    const struct cs_pipeline *pipeline;   /* stage counters */
+    /* the stages' counters (cs_pipeline_summary) */
+    struct cs_decode_stats decode;
+    struct cs_flow_stats flows;
+    struct cs_reasm_stats reasm;
+    struct cs_http_stats http;
+    struct cs_dpi_stats dpi;
+    struct cs_pipeline_stats pipeline;
+    /* main's */
     uint64_t inputs_failed;               /* files that ended in an error */
     /* capture health (live capture; 0 for files) */
     bool live;
     uint64_t received, dropped, ifdropped;
-    /* the report stage's counts */
-    uint64_t transactions;                /* all HTTP transactions */
+    /* the report stage's counts (cs_report_finish) */
+    struct cs_timeline_stats timeline;
+    uint64_t transactions;                /* all transactions */
     uint64_t cors_relevant;               /* preflight/actual/simple */
     uint64_t allowed, blocked, warnings, unknown, same_origin, no_cors;
     uint64_t disagreements;               /* Firefox and Chromium differ */
     uint64_t depends_on_credentials;
     unsigned n_reasons;
     struct cs_reason_count reasons[CS_SUMMARY_MAX_REASONS];
+    uint64_t reasons_dropped;             /* counts of reasons past the table */
     unsigned n_endpoints;
     struct cs_endpoint_count endpoints[CS_SUMMARY_TOP_ENDPOINTS];
+    uint64_t endpoints_dropped;           /* blocks of endpoints past CS_MAX_ENDPOINTS */
 };
 
 #endif

@@ -22,7 +22,7 @@ for t in decode stream http cors pcapfile tls h2; do
         objs="$objs $BUILD/$(basename "$src" .c).o"
     done
     # shellcheck disable=SC2086
-    if ! $CC $CFLAGS $PKG_CFLAGS -Iinclude -iquote src -o "$OUT/replay_$t" \
+    if ! $CC $CFLAGS $PKG_CFLAGS $(fuzz_includes) -o "$OUT/replay_$t" \
             tests/fuzz/replay.c "tests/fuzz/fuzz_$t.c" $objs \
             $LDFLAGS $PKG_LIBS; then
         echo "FAIL building replay_$t"; fail=1; continue

@@ -65,7 +65,7 @@ static void on_end(void *ctx, struct cs_flow *f, enum cs_flow_end why)
         return;
     if (a->http)
         cs_http_conn_finish(a->http, why == CS_FLOW_END_RESET ? CS_TXN_RESET : CS_TXN_UNANSWERED,
-                            f->last_frame, f->last_ts);
+                            f->key.last_frame, f->key.last_ts);
     free(a);
     f->app = NULL;
 }

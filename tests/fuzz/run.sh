@@ -37,7 +37,7 @@ for t in $TARGETS; do
     # shellcheck disable=SC2046
     if ! $CLANG -g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer \
             -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-            $PKG_CFLAGS -Iinclude -iquote src -o "$bin" "tests/fuzz/fuzz_$t.c" $(fuzz_sources "$t") $PKG_LIBS; then
+            $PKG_CFLAGS $(fuzz_includes) -o "$bin" "tests/fuzz/fuzz_$t.c" $(fuzz_sources "$t") $PKG_LIBS; then
         echo "run.sh: building fuzz_$t failed" >&2
         exit 2
     fi

@@ -4,12 +4,18 @@
 # instead of the next `make fuzz`).  Sourced, not run.
 fuzz_sources() {
     case $1 in
-    decode) echo src/decode.c src/ipfrag.c src/addr.c src/limits.c ;;
-    http)   echo src/http.c src/http_pair.c src/http_scan.c src/addr.c src/limits.c ;;
-    stream) echo src/flow.c src/reasm.c src/http.c src/http_pair.c src/http_scan.c src/addr.c src/limits.c ;;
-    cors)   echo src/cors.c src/cors_lists.c src/cors_text.c ;;
-    pcapfile) echo src/pcapfile.c ;;
-    tls)    echo src/tls_conn.c src/tls_hs.c src/tls_keys.c src/tls_keylog.c ;;
-    h2)     echo src/h2_frame.c src/h2_conn.c src/h2_stream.c src/limits.c ;;
+    decode) echo src/net/decode.c src/net/ipfrag.c src/addr.c src/limits.c ;;
+    http)   echo src/app/http.c src/app/http_pair.c src/app/http_framing.c src/app/http_scan.c src/addr.c src/limits.c ;;
+    stream) echo src/net/flow.c src/net/reasm.c src/app/http.c src/app/http_pair.c src/app/http_framing.c src/app/http_scan.c src/addr.c src/limits.c ;;
+    cors)   echo src/cors/cors.c src/cors/cors_lists.c src/cors/cors_text.c src/cors/cors_sb.c ;;
+    pcapfile) echo src/net/pcapfile.c ;;
+    tls)    echo src/app/tls_conn.c src/app/tls_hs.c src/app/tls_keys.c src/app/tls_keylog.c ;;
+    h2)     echo src/app/h2_frame.c src/app/h2_conn.c src/app/h2_stream.c src/limits.c ;;
     esac
+}
+
+# The include paths the targets need (every layer's folder: a fuzz target
+# may drive any of them).
+fuzz_includes() {
+    echo -Iinclude -iquote src -iquote src/net -iquote src/app -iquote src/cors -iquote src/report
 }

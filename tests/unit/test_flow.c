@@ -42,7 +42,7 @@ static void on_new(void *ctx, struct cs_flow *f)
     struct log *l = ctx;
     l->news++;
     f->app = l;
-    add(l, L_NEW, f->id, -1, -1, 0);
+    add(l, L_NEW, f->key.id, -1, -1, 0);
 }
 
 static void on_packet(void *ctx, struct cs_flow *f, int dir, const struct cs_segment *s)
@@ -55,7 +55,7 @@ static void on_packet(void *ctx, struct cs_flow *f, int dir, const struct cs_seg
 static void on_stream(void *ctx, struct cs_flow *f, int dir, const struct cs_stream_event *ev)
 {
     struct log *l = ctx;
-    add(l, L_STREAM, f->id, dir, (int)ev->kind, ev->len);
+    add(l, L_STREAM, f->key.id, dir, (int)ev->kind, ev->len);
     if (ev->kind == CS_STREAM_DATA && l->blen[dir] + ev->len <= sizeof l->bytes[dir]) {
         memcpy(l->bytes[dir] + l->blen[dir], ev->data, ev->len);
         l->blen[dir] += ev->len;
@@ -67,9 +67,9 @@ static void on_end(void *ctx, struct cs_flow *f, enum cs_flow_end why)
     struct log *l = ctx;
     l->ends++;
     l->end_why[why]++;
-    l->last_ended_id = f->id;
+    l->last_ended_id = f->key.id;
     f->app = NULL;
-    add(l, L_END, f->id, -1, (int)why, 0);
+    add(l, L_END, f->key.id, -1, (int)why, 0);
 }
 
 static const struct cs_flow_callbacks callbacks = { on_new, on_packet, on_stream, on_end };
@@ -179,11 +179,11 @@ static void test_roles(void)
         if (c->sender_is_client != (dir == CS_DIR_C2S))
             fprintf(stderr, "\nrole case failed: %s\n", c->name);
         CU_ASSERT_EQUAL(dir, c->sender_is_client ? CS_DIR_C2S : CS_DIR_S2C);
-        CU_ASSERT_EQUAL(f->client_port, c->sender_is_client ? c->sport : c->dport);
-        CU_ASSERT_EQUAL(f->server_port, c->sender_is_client ? c->dport : c->sport);
+        CU_ASSERT_EQUAL(f->key.client_port, c->sender_is_client ? c->sport : c->dport);
+        CU_ASSERT_EQUAL(f->key.server_port, c->sender_is_client ? c->dport : c->sport);
         CU_ASSERT_EQUAL(f->handshake_seen, c->handshake);
         CU_ASSERT_EQUAL(f->syn_acked, c->acked);
-        CU_ASSERT_EQUAL(f->id, 1);
+        CU_ASSERT_EQUAL(f->key.id, 1);
         cs_flow_table_free(t);
         CU_ASSERT_EQUAL(l->end_why[CS_FLOW_END_INPUT], 1);
         free(l);
@@ -209,9 +209,9 @@ static void test_dispatch_and_close(void)
     CU_ASSERT_EQUAL(f->packets[CS_DIR_S2C], 2);
     CU_ASSERT_EQUAL(f->bytes[CS_DIR_C2S], 18);
     CU_ASSERT_EQUAL(f->bytes[CS_DIR_S2C], 19);
-    CU_ASSERT_EQUAL(f->first_frame, frame_no - 4);
-    CU_ASSERT_EQUAL(f->last_frame, frame_no);
-    CU_ASSERT_EQUAL(f->first_ts, 1000000000);
+    CU_ASSERT_EQUAL(f->key.first_frame, frame_no - 4);
+    CU_ASSERT_EQUAL(f->key.last_frame, frame_no);
+    CU_ASSERT_EQUAL(f->key.first_ts, 1000000000);
     seg(t, A_CLI, 40000, A_SRV, 80, 1019, 5020, A | F, NULL, 1.5);
     CU_ASSERT_EQUAL(l->ends, 0);
     seg(t, A_SRV, 80, A_CLI, 40000, 5020, 1020, A | F, NULL, 1.6);
@@ -475,7 +475,7 @@ static void test_many_flows(void)
         struct cs_addr c = v4(0xC0A80000u | (i & 0xFFFF)), sv = v4(A_SRV);
         int dir = -1;
         struct cs_flow *f = cs_flow_table_lookup(t, &sv, 80, &c, (uint16_t)(10000 + (i >> 16)), &dir);
-        if (f && f->id == i + 1)
+        if (f && f->key.id == i + 1)
             found++;
         if (dir == CS_DIR_S2C)
             right_dir++;
@@ -511,7 +511,7 @@ static void test_port_reuse(void)
     CU_ASSERT_EQUAL(cs_flow_table_stats(t)->port_reuse, 1);
     struct cs_flow *f = lookup(t, A_CLI, 40000, A_SRV, 80, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    CU_ASSERT_EQUAL(f->id, 2);
+    CU_ASSERT_EQUAL(f->key.id, 2);
     CU_ASSERT_EQUAL(f->dir[CS_DIR_C2S].next_seq, 900000001u);
     /* mid-stream pickup, then the connection's own SYN captured late */
     seg(t, A_CLI, 40001, A_SRV, 80, 5001, 0, A, "GET / HTTP/1.1\r\n\r\n", 4.0);
@@ -523,7 +523,7 @@ static void test_port_reuse(void)
     seg(t, A_SRV, 443, A_CLI, 51000, 100, 0, S, NULL, 5.1);
     f = lookup(t, A_CLI, 51000, A_SRV, 443, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    CU_ASSERT_EQUAL(f->client_port, 51000);
+    CU_ASSERT_EQUAL(f->key.client_port, 51000);
     CU_ASSERT_FALSE(f->handshake_seen);
     CU_ASSERT_EQUAL(l->news, 4);
     cs_flow_table_free(t);

@@ -222,11 +222,6 @@ static void copy_cut(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
-static void fmt_age(char *buf, size_t size, cs_time_ns d)
-{
-    snprintf(buf, size, "%.3fs", (double)d / 1e9);
-}
-
 void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *client,
                                const corscope_request *req, const char *url, const char *origin,
                                size_t origin_len, bool needs_preflight, cs_time_ns ts,
@@ -251,8 +246,7 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
             best = p;
     }
     if (best) {
-        char age[32];
-        fmt_age(age, sizeof(age), ts - best->ts);
+        facts->age = ts - best->ts;
         facts->preflight_frame = best->frame;
         facts->preflight_flow = best->flow;
         /* Authorization the page did not announce is browser-managed HTTP
@@ -263,13 +257,7 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
                                 .n_headers = best->acrh[0] ? 1 : 0,
                                 .scheme = req->scheme, .scheme_len = req->scheme_len };
         facts->credentials = corscope_infer_credentials(req, &pf);
-        if (best->passed)
-            snprintf(facts->note, sizeof(facts->note), "Preflight: frame %llu (flow %llu), %s earlier.",
-                     (unsigned long long)best->frame, (unsigned long long)best->flow, age);
-        else
-            snprintf(facts->note, sizeof(facts->note),
-                     "Sent although its preflight (frame %llu) failed: a browser would not have sent it.",
-                     (unsigned long long)best->frame);
+        facts->what = best->passed ? CS_TL_LINKED : CS_TL_SENT_AFTER_FAILED;
         best->used = false;  /* one preflight announces one request */
         set_key(tl->pending_key, &tl->pending_index, (size_t)(best - tl->pending), 0);
         if ((size_t)(best - tl->pending) < tl->pending_free_from)
@@ -303,17 +291,13 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
     }
     if (hit[0] || hit[1]) {
         const struct cache_entry *e = hit[0] ? hit[0] : hit[1];
-        char age[32];
-        fmt_age(age, sizeof(age), ts - e->stored);
-        snprintf(facts->note, sizeof(facts->note),
-                 "No preflight: served from the preflight cache of %s (preflight frame %llu, %s earlier).",
-                 hit[0] && hit[1] ? "both browsers" : hit[0] ? "Firefox only" : "Chromium only",
-                 (unsigned long long)e->frame, age);
+        facts->what = CS_TL_CACHED;
+        facts->age = ts - e->stored;
+        facts->cache_frame = e->frame;
+        facts->browsers = (hit[0] ? CS_TL_FIREFOX : 0) | (hit[1] ? CS_TL_CHROMIUM : 0);
         tl->stats.cache_hits++;
     } else {
-        snprintf(facts->note, sizeof(facts->note),
-                 "Needs a preflight, but none was seen and no cached one covers it: the preflight "
-                 "predates the capture, the client is not a browser, or CORS is disabled (Firefox).");
+        facts->what = CS_TL_UNEXPLAINED;
         tl->stats.unexplained_missing++;
     }
 }
@@ -426,11 +410,10 @@ void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *c
     }
 
     if (!ff_ok || !cr_ok) {
-        snprintf(facts->note, sizeof(facts->note), "%s not send the actual %.*s request.",
-                 !ff_ok && !cr_ok ? "The preflight failed: the browser does" :
-                 !ff_ok ? "Firefox would" : "Chromium would",
-                 acrm ? (int)(acrm->value_len > 24 ? 24 : acrm->value_len) : 0,
-                 acrm ? acrm->value : "");
+        facts->what = CS_TL_PREFLIGHT_BLOCKS;
+        facts->browsers = (ff_ok ? 0 : CS_TL_FIREFOX) | (cr_ok ? 0 : CS_TL_CHROMIUM);
+        facts->method = acrm ? acrm->value : NULL;
+        facts->method_len = acrm ? acrm->value_len : 0;
     }
     if (!resp || p.origin[0] == '\0')
         return;

@@ -1,7 +1,8 @@
 /* Internals shared by http.c (buffering, the per-direction state machine,
- * gaps and resynchronisation) and http_pair.c (body framing, the FIFO of
- * requests waiting for responses, pairing and reporting).  Not part of any
- * interface outside these two files. */
+ * gaps and resynchronisation), http_framing.c (body framing, a pure
+ * function) and http_pair.c (the FIFO of requests waiting for responses,
+ * pairing and reporting).  http.c calls the other two; they call nothing
+ * back.  Not part of any interface outside these files. */
 #ifndef CS_HTTP_INT_H
 #define CS_HTTP_INT_H
 
@@ -110,21 +111,18 @@ static inline bool cs_http_name_eq8(const char *name, const char *lower, size_t 
 /* Body framing of a message (RFC 9112 §6.3). */
 enum framing { FR_NONE, FR_LEN, FR_CHUNKED, FR_CLOSE, FR_ERROR };
 
+/* http_framing.c: the framing of message m's body; *len for FR_LEN. */
+enum framing cs_http_body_framing(const struct cs_http_msg *m, bool is_request, uint64_t *len);
+
 /* http_pair.c */
 void cs_http_req_free(struct cs_http_conn *c, struct cs_http_req *r);
 void cs_http_report(struct cs_http_conn *c, struct cs_http_req *r, const struct cs_http_msg *resp, enum cs_txn_end end, uint64_t frame, cs_time_ns ts);
 struct cs_http_req *cs_http_fifo_pop(struct cs_http_conn *c);
 void cs_http_fifo_flush(struct cs_http_conn *c, enum cs_txn_end end, uint64_t frame, cs_time_ns ts);
 void cs_http_fifo_gap(struct cs_http_conn *c, uint64_t frame, cs_time_ns ts);
-enum framing cs_http_body_framing(const struct cs_http_msg *m, bool is_request, uint64_t *len);
-void cs_http_handle_request(struct cs_http_conn *c, struct cs_http_dir *d, struct cs_http_msg *m, const char *blk, uint32_t len);
-void cs_http_upgrade(struct cs_http_conn *c);
-void cs_http_handle_response(struct cs_http_conn *c, struct cs_http_dir *d, struct cs_http_msg *m);
-void cs_http09_response(struct cs_http_conn *c, struct cs_http_dir *d, uint64_t frame, cs_time_ns ts);
-
-/* http.c */
-void cs_http_msg_reset(struct cs_http_dir *d);
-void cs_http_lose_sync(struct cs_http_conn *c, struct cs_http_dir *d);
-void cs_http_set_body_state(struct cs_http_conn *c, struct cs_http_dir *d, enum framing f, uint64_t len);
+void cs_http_queue_request(struct cs_http_conn *c, const struct cs_http_msg *m, const char *blk, uint32_t len, bool has_body);
+void cs_http_pair_interim(struct cs_http_conn *c, int status);
+void cs_http_pair_answer(struct cs_http_conn *c, const struct cs_http_msg *m);
+void cs_http_pair_answer09(struct cs_http_conn *c, uint64_t frame, cs_time_ns ts);
 
 #endif

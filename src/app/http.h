@@ -16,7 +16,9 @@
 #include "corscope/header.h"
 #include "limits.h"
 #include "packet.h"
+#include "stats.h"
 #include "reasm.h"
+#include "txn.h"
 
 #define CS_MSG_HEADERS_CUT  0x01  /* header bytes or lines cap hit: the rest was dropped */
 #define CS_MSG_URI_CUT      0x02  /* the URI was longer than max_uri_bytes and was cut */
@@ -46,14 +48,7 @@ struct cs_http_msg {
     uint32_t block_len;
 };
 
-enum cs_txn_end {
-    CS_TXN_ANSWERED,      /* response headers seen */
-    CS_TXN_CLOSED,        /* connection closed (FIN) before a response */
-    CS_TXN_RESET,         /* connection reset before a response */
-    CS_TXN_GAP,           /* the response was lost in a capture gap */
-    CS_TXN_UNANSWERED,    /* end of input or idle timeout without a response */
-    CS_TXN_EVICTED,       /* dropped by a cap (pipeline depth, flow eviction) */
-};
+/* enum cs_txn_end (how a request ended) is the seam's (txn.h). */
 
 /* A request and what became of it.  Everything it points to is valid only
  * during the callback. */
@@ -69,21 +64,7 @@ struct cs_http_txn {
 
 typedef void (*cs_http_txn_cb)(void *ctx, const struct cs_http_txn *txn);
 
-struct cs_http_stats {
-    uint64_t requests, responses, transactions;
-    uint64_t unanswered;        /* requests without a response */
-    uint64_t orphan_responses;  /* responses with no request to pair with */
-    uint64_t resyncs;           /* times the scanner searched for a new start line */
-    uint64_t garbage_bytes;     /* bytes skipped while resynchronising */
-    uint64_t gaps, gap_bytes;
-    uint64_t header_cap_hits, header_lines_cap_hits, uri_cap_hits, pipeline_cap_hits;
-    uint64_t upgrades;          /* 101 / CONNECT 2xx: the connection stops being HTTP */
-    uint64_t http09;
-    /* added by http.c's owner (additive): */
-    uint64_t bad_header_lines;  /* header lines without a colon / fold without a header: skipped */
-    uint64_t framing_errors;    /* bad or conflicting Content-Length, bad chunk line, 64-bit overflow */
-    uint64_t held_bytes;        /* now: header buffers and waiting requests, all connections */
-};
+/* struct cs_http_stats (this stage's counters) is in stats.h. */
 
 struct cs_http_conn;
 

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "packet.h"
+#include "stats.h"
 
 #define CS_DPI_MAX_PACKETS 24   /* packets offered to nDPI before giving up */
 #define CS_DPI_NAME_LEN 32
@@ -24,13 +25,7 @@
 struct cs_dpi;
 struct cs_dpi_flow;
 
-struct cs_dpi_stats {
-    uint64_t inspecting;          /* flows with detection state now */
-    uint64_t max_inspecting;      /* the most at once */
-    uint64_t limit_hits;          /* flows not inspected: --max-dpi-flows were already */
-    uint64_t memory;              /* bytes of detection state held now (all flows) */
-    uint64_t max_memory;          /* the most at once */
-};
+/* struct cs_dpi_stats (this stage's counters) is in stats.h. */
 
 struct cs_dpi_result {
     char name[CS_DPI_NAME_LEN];   /* "TLS", "SSH", "HTTP", "Unknown", ... */

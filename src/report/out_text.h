@@ -28,12 +28,12 @@ struct cs_text_style {
 void cs_out_text_escape(GString *buf, const char *s, size_t len);
 
 /* The block's first line for flow f. */
-void cs_out_text_flow_header(GString *buf, const struct cs_flow *f, const struct cs_text_style *st,
+void cs_out_text_flow_header(GString *buf, const struct cs_flow_key *f, const struct cs_text_style *st,
                              bool continued);
 /* One event (several lines when it carries messages). */
 void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_text_style *st);
 /* A line for a flow-level fact (e.g. "connection reset", "TLS, not analyzable"). */
-void cs_out_text_flow_note(GString *buf, const struct cs_flow *f, cs_time_ns ts, const char *text,
+void cs_out_text_flow_note(GString *buf, const struct cs_flow_key *f, cs_time_ns ts, const char *text,
                            const struct cs_text_style *st);
 void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_text_style *st);
 

@@ -7,11 +7,12 @@
  * mutex guards the `full` flags and `stopping`; record bytes are only ever
  * touched by the side that owns their slot.
  *
- * A record copies what the report reads and nothing it does not: the part
- * of struct cs_flow before its reassemblers (identity, times, counters), and
- * for a transaction each message with its header array and the block of
- * bytes its strings point into.  The message's pointers are rebased onto the
- * copy on the report side. */
+ * A record copies what the report reads and nothing it does not: the flow's
+ * key (struct cs_flow_key), and for a transaction (struct cs_txn) each
+ * message's header array and the block of bytes its strings point into
+ * (cs_txn.req_block / resp_block).  The strings' pointers are rebased onto
+ * the copy on the report side.  A transaction without such a block (or with
+ * a string outside it) goes over synchronously. */
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
@@ -23,36 +24,24 @@
 
 enum rec_kind { REC_TXN = 1, REC_FLOW_END = 2 };
 
-/* What the report may read of a flow: everything before the reassemblers. */
-#define FLOW_SNAP_BYTES offsetof(struct cs_flow, dir)
-
 struct rec_head {
     uint32_t kind;
     uint32_t size;                 /* of the whole record, a multiple of 8 */
 };
 
-struct rec_txn {
-    struct rec_head h;
-    unsigned char flow[FLOW_SNAP_BYTES];
-    int interim_status;
-    enum cs_txn_end end;
-    uint32_t index;
-    uint64_t end_frame;
-    cs_time_ns end_ts;
-    uint32_t has_resp;
-    /* then the request's struct rec_msg, then the response's if has_resp */
-};
-
-/* A message as sent: its pointers still point into the pipeline's buffers
- * and are rebased from m.block onto the copy that follows the header
- * offsets; the report thread rebuilds the header array from the offsets.
+/* A transaction as sent: its pointers still point into the pipeline's
+ * buffers and are rebased from each message's block onto the copy that
+ * follows; the report thread rebuilds the header arrays from offsets.
  * Offsets take half the bytes of corscope_header's pointers and lengths,
  * and bytes are what the handover costs: ~2 KB a transaction, all written
  * by one core and read by the other. */
-struct rec_msg {
-    struct cs_http_msg m;
-    /* then struct rec_header[m.n_headers], then m.block_len bytes, padded
-     * to 8 (msg_part_size) */
+struct rec_txn {
+    struct rec_head h;
+    struct cs_flow_key flow;
+    struct cs_txn t;
+    /* then the request's part, then the response's if t.has_resp: each
+     * struct rec_header[n_headers], then the block, padded to 8
+     * (msg_part_size) */
 };
 
 struct rec_header {
@@ -61,7 +50,7 @@ struct rec_header {
 
 struct rec_flow_end {
     struct rec_head h;
-    unsigned char flow[FLOW_SNAP_BYTES];
+    struct cs_flow_key flow;
     enum cs_flow_end why;
     struct cs_flow_info info;
 };
@@ -81,7 +70,6 @@ struct cs_report_thread {
     unsigned fill;                 /* the pipeline's slot */
     unsigned drain;                /* the next slot the report thread takes */
     bool stopping;
-    struct cs_flow flow;           /* the report thread's view of a flow */
     /* the report thread's header arrays for a request and its response */
     corscope_header *headers[2];
     uint32_t headers_cap[2];
@@ -92,21 +80,13 @@ static size_t pad8(size_t n)
     return (n + 7) & ~(size_t)7;
 }
 
-/* Size of a message's part of a record. */
-static size_t msg_part_size(const struct cs_http_msg *m)
+/* Size of a message's part of a record: n header offsets and the block. */
+static size_t msg_part_size(size_t n_headers, uint32_t block_len)
 {
-    return pad8(sizeof(struct rec_msg) + (size_t)m->n_headers * sizeof(struct rec_header) +
-                m->block_len);
+    return pad8(n_headers * sizeof(struct rec_header) + block_len);
 }
 
 /* --- the report thread ------------------------------------------------- */
-
-static const struct cs_flow *flow_view(struct cs_report_thread *rt, const unsigned char *snap)
-{
-    memcpy(&rt->flow, snap, FLOW_SNAP_BYTES);
-    rt->flow.hash_next = NULL;     /* the pipeline's pointer, meaningless here */
-    return &rt->flow;
-}
 
 /* A pointer into the pipeline's copy of the block, moved to the same
  * offset in ours. */
@@ -115,37 +95,35 @@ static const char *rebase(const char *p, const char *from, const char *to)
     return p ? to + ((uintptr_t)p - (uintptr_t)from) : NULL;
 }
 
-/* Rebuilds a message onto its copy, its header array in headers[which];
- * returns the part's size.  If that array cannot grow, the message keeps
- * the headers that fit and says so (CS_MSG_HEADERS_CUT). */
-static size_t msg_view(struct cs_report_thread *rt, struct rec_msg *rm, int which)
+/* Rebuilds one message's header array (in headers[which]) and block from
+ * its part at p; *headers, *n_headers and *block are set to the copies and
+ * *flags gains CS_TXN_HEADERS_CUT if the array could not grow (the message
+ * then keeps the headers that fit).  Returns the part's size. */
+static size_t msg_view(struct cs_report_thread *rt, const unsigned char *p, int which,
+                       const corscope_header **headers, size_t *n_headers,
+                       const char **block, uint32_t block_len, uint32_t *flags)
 {
-    struct cs_http_msg *m = &rm->m;
-    size_t size = msg_part_size(m);
-    const struct rec_header *rh = (const struct rec_header *)(rm + 1);
-    const char *block = (const char *)(rh + m->n_headers);
-    if (m->n_headers > rt->headers_cap[which]) {
-        corscope_header *h = realloc(rt->headers[which], (size_t)m->n_headers * sizeof *h);
+    size_t nh = *n_headers;
+    const struct rec_header *rh = (const struct rec_header *)p;
+    const char *copy = (const char *)(rh + nh);
+    if (nh > rt->headers_cap[which]) {
+        corscope_header *h = realloc(rt->headers[which], nh * sizeof *h);
         if (h) {
             rt->headers[which] = h;
-            rt->headers_cap[which] = m->n_headers;
+            rt->headers_cap[which] = (uint32_t)nh;
         }
     }
     corscope_header *h = rt->headers[which];
-    uint32_t n = m->n_headers <= rt->headers_cap[which] ? m->n_headers : rt->headers_cap[which];
-    if (n < m->n_headers)
-        m->flags |= CS_MSG_HEADERS_CUT;
-    for (uint32_t i = 0; i < n; i++)
-        h[i] = (corscope_header){ block + rh[i].name_off, rh[i].name_len,
-                                  block + rh[i].value_off, rh[i].value_len };
-    const char *from = m->block;
-    m->method = rebase(m->method, from, block);
-    m->uri = rebase(m->uri, from, block);
-    m->reason = rebase(m->reason, from, block);
-    m->headers = h;
-    m->n_headers = n;
-    m->block = block;
-    return size;
+    size_t n = nh <= rt->headers_cap[which] ? nh : rt->headers_cap[which];
+    if (n < nh)
+        *flags |= CS_TXN_HEADERS_CUT;
+    for (size_t i = 0; i < n; i++)
+        h[i] = (corscope_header){ copy + rh[i].name_off, rh[i].name_len,
+                                  copy + rh[i].value_off, rh[i].value_len };
+    *headers = h;
+    *n_headers = n;
+    *block = copy;
+    return msg_part_size(nh, block_len);
 }
 
 static void replay(struct cs_report_thread *rt, unsigned char *p, size_t len)
@@ -155,22 +133,20 @@ static void replay(struct cs_report_thread *rt, unsigned char *p, size_t len)
         struct rec_head *h = (struct rec_head *)p;
         if (h->kind == REC_TXN) {
             struct rec_txn *rec = (struct rec_txn *)p;
-            struct rec_msg *req = (struct rec_msg *)(rec + 1);
-            size_t req_size = msg_view(rt, req, 0);
-            struct rec_msg *resp = NULL;
-            if (rec->has_resp) {
-                resp = (struct rec_msg *)((unsigned char *)req + req_size);
-                msg_view(rt, resp, 1);
-            }
-            struct cs_http_txn t = {
-                .req = &req->m, .resp = resp ? &resp->m : NULL,
-                .interim_status = rec->interim_status, .end = rec->end, .index = rec->index,
-                .end_frame = rec->end_frame, .end_ts = rec->end_ts,
-            };
-            cs_report_txn(rt->report, flow_view(rt, rec->flow), &t);
+            struct cs_txn *t = &rec->t;
+            const unsigned char *part = (const unsigned char *)(rec + 1);
+            const char *from = t->req_block;
+            part += msg_view(rt, part, 0, &t->req.headers, &t->req.n_headers, &t->req_block,
+                             t->req_block_len, &t->req_flags);
+            t->req.method = rebase(t->req.method, from, t->req_block);
+            t->req.target = rebase(t->req.target, from, t->req_block);
+            if (t->has_resp)
+                msg_view(rt, part, 1, &t->resp.headers, &t->resp.n_headers, &t->resp_block,
+                         t->resp_block_len, &t->resp_flags);
+            cs_report_txn(rt->report, &rec->flow, t);
         } else {
             struct rec_flow_end *rec = (struct rec_flow_end *)p;
-            cs_report_flow_end(rt->report, flow_view(rt, rec->flow), rec->why, &rec->info);
+            cs_report_flow_end(rt->report, &rec->flow, rec->why, &rec->info);
         }
         p += h->size;
     }
@@ -303,42 +279,50 @@ static void committed(struct cs_report_thread *rt)
         publish(rt);
 }
 
-/* Writes a message's part: the header lines as offsets into the block,
- * then the block.  False when a string of m lies outside its block (the
- * HTTP stage promises it never does; the copy relies on it, so it is
- * checked): then the event goes over synchronously. */
-static bool write_msg(unsigned char *p, const struct cs_http_msg *m)
-{
-    uintptr_t lo = (uintptr_t)m->block, hi = lo + m->block_len;
 #define INSIDE(s, n) (!(s) || ((uintptr_t)(s) >= lo && (uintptr_t)(s) + (n) <= hi))
-    if (!INSIDE(m->method, m->method_len) || !INSIDE(m->uri, m->uri_len) ||
-        !INSIDE(m->reason, m->reason_len))
+
+/* Writes a message's part: the header lines as offsets into the block,
+ * then the block.  False when the message has no block or a header lies
+ * outside it (the copy relies on it, so it is checked): then the event
+ * goes over synchronously. */
+static bool write_msg(unsigned char *p, const corscope_header *headers, size_t n_headers,
+                      const char *block, uint32_t block_len)
+{
+    uintptr_t lo = (uintptr_t)block, hi = lo + block_len;
+    if (!block && n_headers)
         return false;
-    struct rec_msg *rm = (struct rec_msg *)p;
-    rm->m = *m;
-    struct rec_header *rh = (struct rec_header *)(rm + 1);
-    for (uint32_t i = 0; i < m->n_headers; i++) {
-        const corscope_header *h = &m->headers[i];
+    struct rec_header *rh = (struct rec_header *)p;
+    for (size_t i = 0; i < n_headers; i++) {
+        const corscope_header *h = &headers[i];
         if (!h->name || !h->value || !INSIDE(h->name, h->name_len) || !INSIDE(h->value, h->value_len))
             return false;
         rh[i] = (struct rec_header){ (uint32_t)((uintptr_t)h->name - lo), (uint32_t)h->name_len,
                                      (uint32_t)((uintptr_t)h->value - lo), (uint32_t)h->value_len };
     }
-#undef INSIDE
-    if (m->block_len)
-        memcpy(rh + m->n_headers, m->block, m->block_len);
+    if (block_len)
+        memcpy(rh + n_headers, block, block_len);
     return true;
 }
 
-void cs_report_thread_txn(void *ctx, const struct cs_flow *f, const struct cs_http_txn *t)
+/* The request line's strings must lie in the request's block too. */
+static bool req_strings_inside(const struct cs_txn *t)
+{
+    uintptr_t lo = (uintptr_t)t->req_block, hi = lo + t->req_block_len;
+    return INSIDE(t->req.method, t->req.method_len) && INSIDE(t->req.target, t->req.target_len);
+}
+#undef INSIDE
+
+void cs_report_thread_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *t)
 {
     struct cs_report_thread *rt = ctx;
-    size_t qsize = msg_part_size(t->req);
-    size_t ssize = t->resp ? msg_part_size(t->resp) : 0;
+    size_t qsize = msg_part_size(t->req.n_headers, t->req_block_len);
+    size_t ssize = t->has_resp ? msg_part_size(t->resp.n_headers, t->resp_block_len) : 0;
     size_t total = sizeof(struct rec_txn) + qsize + ssize;
-    unsigned char *p = total <= UINT32_MAX ? reserve(rt, total) : NULL;
-    if (p && !(write_msg(p + sizeof(struct rec_txn), t->req) &&
-               (!t->resp || write_msg(p + sizeof(struct rec_txn) + qsize, t->resp)))) {
+    unsigned char *p = total <= UINT32_MAX && req_strings_inside(t) ? reserve(rt, total) : NULL;
+    if (p && !(write_msg(p + sizeof(struct rec_txn), t->req.headers, t->req.n_headers,
+                         t->req_block, t->req_block_len) &&
+               (!t->has_resp || write_msg(p + sizeof(struct rec_txn) + qsize, t->resp.headers,
+                                          t->resp.n_headers, t->resp_block, t->resp_block_len)))) {
         rt->slots[rt->fill].len -= total;    /* the reservation was the slot's last */
         p = NULL;
     }
@@ -349,18 +333,13 @@ void cs_report_thread_txn(void *ctx, const struct cs_flow *f, const struct cs_ht
     }
     struct rec_txn *rec = (struct rec_txn *)p;
     rec->h.kind = REC_TXN;
-    rec->h.size = (uint32_t)(sizeof(struct rec_txn) + qsize + ssize);
-    memcpy(rec->flow, f, FLOW_SNAP_BYTES);
-    rec->interim_status = t->interim_status;
-    rec->end = t->end;
-    rec->index = t->index;
-    rec->end_frame = t->end_frame;
-    rec->end_ts = t->end_ts;
-    rec->has_resp = t->resp != NULL;
+    rec->h.size = (uint32_t)total;
+    rec->flow = *f;
+    rec->t = *t;
     committed(rt);
 }
 
-void cs_report_thread_flow_end(void *ctx, const struct cs_flow *f, enum cs_flow_end why,
+void cs_report_thread_flow_end(void *ctx, const struct cs_flow_key *f, enum cs_flow_end why,
                                const struct cs_flow_info *info)
 {
     struct cs_report_thread *rt = ctx;
@@ -372,7 +351,7 @@ void cs_report_thread_flow_end(void *ctx, const struct cs_flow *f, enum cs_flow_
     }
     rec->h.kind = REC_FLOW_END;
     rec->h.size = (uint32_t)pad8(sizeof *rec);
-    memcpy(rec->flow, f, FLOW_SNAP_BYTES);
+    rec->flow = *f;
     rec->why = why;
     rec->info = *info;
     committed(rt);

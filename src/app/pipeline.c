@@ -1,20 +1,29 @@
 /* Glue between the stages.  Each flow gets a struct flow_app (owned here,
  * hung on flow->app) that records what the flow is:
  *
- *   UNDECIDED -- first payload looks like HTTP/1.x --> HTTP  (cs_http_conn)
- *             -- otherwise (both directions spoke) --> OTHER (nDPI names it)
+ *   undecided -- first payload a row of app_protos[] claims --> that row parses it
+ *             -- otherwise (both directions spoke) --> unparsed (nDPI names it)
  *
- * nDPI only sees the packets of flows that do not start like HTTP, and only
- * until it decides (or gives up), so HTTP traffic never pays for it; its
- * state is freed at that moment, counts in --max-memory while it lives, and
- * at most --max-dpi-flows flows hold it at once (dpi.h). */
+ * nDPI only sees the packets of flows that no row claims, and only until it
+ * decides (or gives up), so parsed traffic never pays for it; its state is
+ * freed at that moment, counts in --max-memory while it lives, and at most
+ * --max-dpi-flows flows hold it at once (dpi.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "app_proto.h"
+#include "decode.h"
+#include "dpi.h"
+#include "flow.h"
 #include "pipeline.h"
+#include "summary.h"
 
-enum app_kind { APP_UNDECIDED, APP_HTTP, APP_OTHER };
+/* The table of application protocols, probed in this order (app_proto.h). */
+static const struct cs_app_proto *const app_protos[] = {
+    &cs_app_http1,
+};
+#define N_APP_PROTOS (sizeof app_protos / sizeof app_protos[0])
 
 /* While a flow is undecided, the data events that did not look like HTTP
  * from the client are kept (up to these bounds), so that when the server
@@ -37,14 +46,18 @@ struct undecided {
 };
 
 struct flow_app {
-    enum app_kind kind;
+    const struct cs_app_proto *proto;  /* the row parsing the flow; NULL while undecided
+                                        * or when no row claimed it */
+    void *conn;                    /* its parser (NULL if it could not be had) */
+    bool unparsed;                 /* no row claimed it: nDPI names it */
     bool spoke[2];                 /* direction delivered data while undecided */
     struct undecided *held;        /* client data while undecided (allocated on first
-                                    * use), replayed if the server proves HTTP */
-    struct cs_http_conn *http;
+                                    * use), replayed if the server proves a row's */
     struct cs_dpi_flow *dpi;       /* while nDPI is still deciding */
     bool dpi_done;
+    struct cs_dpi_result name;     /* nDPI's verdict, once dpi_done */
     struct cs_flow_info info;
+    struct cs_app_out out;         /* where the parser reports (on_txn, this flow_app) */
     const struct cs_flow *flow;    /* for the transaction callback */
     struct cs_pipeline *pipe;
 };
@@ -54,23 +67,23 @@ struct cs_pipeline {
     struct cs_decoder *decoder;
     struct cs_flow_table *flows;
     struct cs_dpi *dpi;
-    struct cs_http_stats http_stats;
+    struct cs_app_env env[N_APP_PROTOS];  /* per row: limits, its counters */
+    /* the rows' counters, inside the pipeline (one allocation fewer) */
+    _Alignas(16) unsigned char app_stats[N_APP_PROTOS][CS_APP_STATS_MAX];
     struct cs_pipeline_stats stats;
     struct cs_pipeline_hooks hooks;
     void *hook_ctx;
     uint64_t undecided_bytes;      /* held client data of undecided flows (--max-memory) */
 };
 
-static void on_txn(void *ctx, const struct cs_http_txn *t)
+static void on_txn(void *ctx, const struct cs_txn *t)
 {
     struct flow_app *app = ctx;
     app->info.transactions++;
-    if (t->resp && (t->resp->status == 101 ||
-                    (t->resp->status / 100 == 2 && t->req->method_len == 7 &&
-                     memcmp(t->req->method, "CONNECT", 7) == 0)))
+    if (t->has_resp && (t->resp_flags & CS_TXN_SWITCHES))
         app->info.upgraded = true;
     if (app->pipe->hooks.on_txn)
-        app->pipe->hooks.on_txn(app->pipe->hook_ctx, app->flow, t);
+        app->pipe->hooks.on_txn(app->pipe->hook_ctx, &app->flow->key, t);
 }
 
 /* A flow's flow_app is allocated with its first payload, not at creation:
@@ -95,15 +108,17 @@ static struct flow_app *app_for(struct cs_pipeline *p, struct cs_flow *f)
         return NULL;
     app->pipe = p;
     app->flow = f;
+    app->out = (struct cs_app_out){ on_txn, app };
     f->app = app;
     return app;
 }
 
-static void become_http(struct flow_app *app)
+/* Row i of app_protos[] claimed the flow: it parses it from now on. */
+static void become(struct flow_app *app, size_t i)
 {
-    app->kind = APP_HTTP;
-    app->info.is_http = true;
-    app->http = cs_http_conn_new(&app->pipe->limits, &app->pipe->http_stats, on_txn, app);
+    app->proto = app_protos[i];
+    app->info.parsed = true;
+    app->conn = app->proto->open(&app->pipe->env[i], &app->out);
     if (app->dpi) {
         cs_dpi_flow_free(app->pipe->dpi, app->dpi);
         app->dpi = NULL;
@@ -116,12 +131,25 @@ static void dpi_conclude(struct cs_pipeline *p, struct flow_app *app)
         return;
     app->dpi_done = true;
     if (app->dpi) {
-        cs_dpi_flow_result(p->dpi, app->dpi, &app->info.proto);
+        cs_dpi_flow_result(p->dpi, app->dpi, &app->name);
         cs_dpi_flow_free(p->dpi, app->dpi);
         app->dpi = NULL;
     } else {
-        snprintf(app->info.proto.name, sizeof(app->info.proto.name), "Unknown");
+        snprintf(app->name.name, sizeof(app->name.name), "Unknown");
     }
+}
+
+/* Whether some row of the table claims (or may claim) data starting p[0..n)
+ * of direction dir; *row (if not NULL) is set to the first such row. */
+static bool claimed(int dir, const uint8_t *p, uint32_t n, size_t *row)
+{
+    for (size_t i = 0; i < N_APP_PROTOS; i++)
+        if (app_protos[i]->probe(dir, p, n) != CS_PROBE_NO) {
+            if (row)
+                *row = i;
+            return true;
+        }
+    return false;
 }
 
 static void on_packet(void *ctx, struct cs_flow *f, int dir, const struct cs_segment *s)
@@ -132,15 +160,13 @@ static void on_packet(void *ctx, struct cs_flow *f, int dir, const struct cs_seg
         if (s->payload_len == 0 || !p->dpi || !(app = app_for(p, f)))
             return;
     }
-    if (app->kind == APP_HTTP || app->dpi_done || !p->dpi)
+    if (app->proto || app->dpi_done || !p->dpi)
         return;
     if (!app->dpi) {
         if (s->payload_len == 0)
             return;
-        /* Flows that open like HTTP never go to nDPI. */
-        if (app->kind == APP_UNDECIDED &&
-            ((dir == CS_DIR_C2S && cs_http_looks_like_request(s->payload, s->payload_len) != 0) ||
-             (dir == CS_DIR_S2C && cs_http_looks_like_response(s->payload, s->payload_len) != 0)))
+        /* Flows that open like a protocol of the table never go to nDPI. */
+        if (!app->unparsed && claimed(dir, s->payload, s->payload_len, NULL))
             return;
         /* None: --max-dpi-flows are under inspection (counted) or memory
          * ran out.  The flow is then not inspected: "Unknown". */
@@ -151,7 +177,7 @@ static void on_packet(void *ctx, struct cs_flow *f, int dir, const struct cs_seg
         }
     }
     /* The verdict is taken, and the state freed, the moment nDPI decides or
-     * gives up, even while the flow may still prove HTTP (the verdict then
+     * gives up, even while a row may still claim the flow (the verdict then
      * goes unused): the result would be the same later, since nDPI sees no
      * more packets of the flow. */
     if (cs_dpi_flow_packet(p->dpi, app->dpi, s->l3, s->l3_len, s->ts))
@@ -182,7 +208,7 @@ static void held_add(struct flow_app *app, const struct cs_stream_event *ev)
     u->len += ev->len;
 }
 
-/* The server's first data just proved the flow HTTP: feeds the parser the
+/* The server's first data just proved the flow a row's: feeds the parser the
  * client data held while undecided (a malformed request line the server
  * answered).  Only when that data ends at a line end:
  * otherwise it is the middle of a message (a capture that starts
@@ -193,28 +219,28 @@ static void held_add(struct flow_app *app, const struct cs_stream_event *ev)
 static void held_replay_client(struct flow_app *app)
 {
     struct undecided *u = app->held;
-    if (app->http && u && u->n > 0 && u->buf[u->len - 1] == '\n') {
+    if (app->conn && u && u->n > 0 && u->buf[u->len - 1] == '\n') {
         for (uint32_t i = 0; i < u->n; i++) {
             const struct undecided_event *e = &u->ev[i];
             struct cs_stream_event ev = {
                 .kind = CS_STREAM_DATA, .data = u->buf + e->off, .len = e->len,
                 .frame = e->frame, .ts = e->ts,
             };
-            cs_http_conn_event(app->http, CS_DIR_C2S, &ev);
+            app->proto->event(app->conn, CS_DIR_C2S, &ev);
         }
     }
 }
 
-/* Decides HTTP or not from the first data of each direction: a request line
- * from the client, or a status line from the server (mid-stream pickup).
- * Data that does not decide is held and replayed once the flow is HTTP, so
- * a malformed request line answered by a status line is still parsed. */
+/* Decides from the first data of each direction which row parses the flow
+ * (for HTTP/1: a request line from the client, or a status line from the
+ * server, mid-stream pickup).  Client data that does not decide is held and
+ * replayed once a row claims the flow, so a malformed request line answered
+ * by a status line is still parsed. */
 static void decide(struct flow_app *app, int dir, const struct cs_stream_event *ev)
 {
-    int looks = dir == CS_DIR_C2S ? cs_http_looks_like_request(ev->data, ev->len)
-                                  : cs_http_looks_like_response(ev->data, ev->len);
-    if (looks != 0) {          /* yes, or too short to tell: the scanner copes */
-        become_http(app);
+    size_t row;
+    if (claimed(dir, ev->data, ev->len, &row)) {   /* yes, or too short to tell */
+        become(app, row);
         if (dir == CS_DIR_S2C)
             held_replay_client(app);
         held_free(app);
@@ -224,7 +250,7 @@ static void decide(struct flow_app *app, int dir, const struct cs_stream_event *
     if (dir == CS_DIR_C2S)
         held_add(app, ev);
     if (app->spoke[CS_DIR_C2S] && app->spoke[CS_DIR_S2C]) {
-        app->kind = APP_OTHER;   /* nDPI keeps looking at packets until it decides */
+        app->unparsed = true;    /* nDPI keeps looking at packets until it decides */
         held_free(app);
     }
 }
@@ -238,10 +264,10 @@ static void on_stream(void *ctx, struct cs_flow *f, int dir, const struct cs_str
     }
     if (ev->kind == CS_STREAM_DATA && ev->len > 0)
         app->info.had_data = true;
-    if (app->kind == APP_UNDECIDED && ev->kind == CS_STREAM_DATA && ev->len > 0)
+    if (!app->proto && !app->unparsed && ev->kind == CS_STREAM_DATA && ev->len > 0)
         decide(app, dir, ev);
-    if (app->kind == APP_HTTP && app->http)
-        cs_http_conn_event(app->http, dir, ev);
+    if (app->conn)
+        app->proto->event(app->conn, dir, ev);
 }
 
 static void count_protocol(struct cs_pipeline *p, const struct cs_dpi_result *r)
@@ -285,16 +311,18 @@ static void on_end(void *ctx, struct cs_flow *f, enum cs_flow_end why)
     struct cs_pipeline *p = ctx;
     struct flow_app *app = f->app;
     static const struct cs_flow_info nothing_seen;
-    if (app && app->http) {
-        cs_http_conn_finish(app->http, txn_end_for(why), f->last_frame, f->last_ts);
-        app->http = NULL;
+    if (app && app->conn) {
+        app->proto->finish(app->conn, txn_end_for(why), f->key.last_frame, f->key.last_ts);
+        app->conn = NULL;
     }
-    if (app && app->kind == APP_HTTP) {
+    if (app && app->proto) {
         p->stats.http_flows++;
     } else if (app && app->info.had_data) {
         dpi_conclude(p, app);
         p->stats.other_flows++;
-        count_protocol(p, &app->info.proto);
+        count_protocol(p, &app->name);
+        memcpy(app->info.proto, app->name.name, sizeof app->info.proto);
+        memcpy(app->info.sni, app->name.sni, sizeof app->info.sni);
     } else {
         p->stats.empty_flows++;
         if (f->handshake_seen && !f->syn_acked) {
@@ -305,7 +333,7 @@ static void on_end(void *ctx, struct cs_flow *f, enum cs_flow_end why)
         }
     }
     if (p->hooks.on_flow_end)
-        p->hooks.on_flow_end(p->hook_ctx, f, why, app ? &app->info : &nothing_seen);
+        p->hooks.on_flow_end(p->hook_ctx, &f->key, why, app ? &app->info : &nothing_seen);
     if (!app)
         return;
     cs_dpi_flow_free(p->dpi, app->dpi);
@@ -327,6 +355,16 @@ struct cs_pipeline *cs_pipeline_new(const struct cs_limits *limits,
     if (hooks)
         p->hooks = *hooks;
     p->hook_ctx = ctx;
+    for (size_t i = 0; i < N_APP_PROTOS; i++) {
+        p->env[i].limits = &p->limits;
+        p->env[i].stats = p->app_stats[i];
+        if (app_protos[i]->stats_size > CS_APP_STATS_MAX) {
+            snprintf(errbuf, errlen, "%s: counters larger than CS_APP_STATS_MAX",
+                     app_protos[i]->name);
+            cs_pipeline_free(p);
+            return NULL;
+        }
+    }
     static const struct cs_flow_callbacks cb = {
         .on_new = on_new, .on_packet = on_packet, .on_stream = on_stream, .on_end = on_end,
     };
@@ -344,9 +382,12 @@ struct cs_pipeline *cs_pipeline_new(const struct cs_limits *limits,
 /* The traffic state held now, as --max-memory counts it (limits.h). */
 static uint64_t held_memory(const struct cs_pipeline *p)
 {
-    return cs_flow_table_stats(p->flows)->active * CS_FLOW_MEMORY_COST +
-           cs_flow_table_held_memory(p->flows) + p->http_stats.held_bytes + p->undecided_bytes +
-           (p->dpi ? cs_dpi_stats(p->dpi)->memory : 0);
+    uint64_t held = cs_flow_table_stats(p->flows)->active * CS_FLOW_MEMORY_COST +
+                    cs_flow_table_held_memory(p->flows) + p->undecided_bytes +
+                    (p->dpi ? cs_dpi_stats(p->dpi)->memory : 0);
+    for (size_t i = 0; i < N_APP_PROTOS; i++)
+        held += app_protos[i]->held_bytes(p->env[i].stats);
+    return held;
 }
 
 /* Frames fed together: decoded, hashed and prefetched a group at a time
@@ -405,8 +446,8 @@ void cs_pipeline_frames(struct cs_pipeline *p, const struct cs_frame *frames, un
         }
         for (unsigned k = 0; k < m; k++) {
             const struct flow_app *app = flow[k] ? flow[k]->app : NULL;
-            if (app && app->http)
-                cs_http_conn_prefetch(app->http);
+            if (app && app->conn && app->proto->prefetch)
+                app->proto->prefetch(app->conn);
         }
         for (unsigned k = 0; k < m; k++) {
             if (is_seg[k])
@@ -446,10 +487,21 @@ void cs_pipeline_free(struct cs_pipeline *p)
 }
 
 const struct cs_pipeline_stats *cs_pipeline_stats(const struct cs_pipeline *p) { return &p->stats; }
+
+void cs_pipeline_summary(const struct cs_pipeline *p, struct cs_summary *s)
+{
+    s->decode = *cs_decoder_stats(p->decoder);
+    s->flows = *cs_flow_table_stats(p->flows);
+    s->reasm = *cs_flow_table_reasm_stats(p->flows);
+    for (size_t i = 0; i < N_APP_PROTOS; i++)
+        app_protos[i]->summarize(p->env[i].stats, s);
+    s->pipeline = p->stats;
+    s->dpi = *cs_pipeline_dpi_stats(p);
+}
 const struct cs_decode_stats *cs_pipeline_decode_stats(const struct cs_pipeline *p) { return cs_decoder_stats(p->decoder); }
 const struct cs_flow_stats *cs_pipeline_flow_stats(const struct cs_pipeline *p) { return cs_flow_table_stats(p->flows); }
 const struct cs_reasm_stats *cs_pipeline_reasm_stats(const struct cs_pipeline *p) { return cs_flow_table_reasm_stats(p->flows); }
-const struct cs_http_stats *cs_pipeline_http_stats(const struct cs_pipeline *p) { return &p->http_stats; }
+const struct cs_http_stats *cs_pipeline_http_stats(const struct cs_pipeline *p) { return p->env[0].stats; }
 const struct cs_dpi_stats *cs_pipeline_dpi_stats(const struct cs_pipeline *p)
 {
     static const struct cs_dpi_stats none;   /* no detection module */

@@ -1,14 +1,13 @@
-/* What the report stage hands to the output writers: one HTTP transaction
- * with its CORS judgement, as plain strings (NULL = JSON null), so the
- * writers know nothing of the classifier's types.  Everything pointed to is
+/* What the report stage hands to the output writers: one transaction (the
+ * seam's, txn.h) with its CORS judgement, as plain strings (NULL = JSON
+ * null), so the writers know nothing of the classifier's verdict types.  Everything pointed to is
  * valid only during the output call. */
 #ifndef CS_EVENT_H
 #define CS_EVENT_H
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "flow.h"
-#include "http.h"
+#include "txn.h"
 
 #define CS_EVENT_MAX_WARNINGS 4
 
@@ -21,8 +20,8 @@ struct cs_browser_view {
 };
 
 struct cs_event {
-    const struct cs_flow *flow;
-    const struct cs_http_txn *txn;
+    const struct cs_flow_key *flow;
+    const struct cs_txn *txn;
     const char *host; size_t host_len;       /* Host header value, or NULL */
     const char *origin; size_t origin_len;   /* Origin header value, or NULL */
     /* the judgement; kind == NULL when the classifier did not run */

@@ -1,6 +1,7 @@
-/* The report stage (see report.h): builds the classifier's view of each
- * transaction, asks the timeline for cross-transaction facts, keeps the
- * summary counts, and writes text blocks or JSON lines.
+/* The report stage (see report.h): has each transaction judged (judge.c:
+ * the classifier and the timeline), turns the judgement into an event with
+ * its sentences (explain.c), keeps the summary counts, and writes text
+ * blocks or JSON lines.
  *
  * Text output is one block per flow: a flow's lines are gathered in a
  * per-flow buffer and printed when the flow ends (or when the buffer grows
@@ -11,6 +12,8 @@
 #include <string.h>
 
 #include "corscope/cors.h"
+#include "explain.h"
+#include "judge.h"
 #include "out_json.h"
 #include "out_text.h"
 #include "report.h"
@@ -18,7 +21,6 @@
 
 #define CS_TEXT_FLUSH_BYTES (64 * 1024)          /* one flow's buffered text */
 #define CS_TEXT_BUDGET_BYTES (2 * 1024 * 1024)   /* all flows' buffered text */
-#define CS_MAX_ENDPOINTS 4096        /* distinct blocked endpoints counted */
 
 struct flow_text {
     GString *buf;
@@ -28,12 +30,11 @@ struct flow_text {
 struct cs_report {
     struct cs_report_options opt;
     FILE *out;
-    struct cs_summary counts;        /* report-level counts; stage counters come at finish */
+    struct cs_summary counts;        /* report-level counts (the rest of the summary is the caller's) */
     struct cs_timeline *timeline;
     struct cs_text_style style;
     GHashTable *flow_text;           /* flow id -> struct flow_text (text output) */
     GHashTable *endpoints;           /* "METHOD host/path" -> blocked count */
-    uint64_t endpoints_dropped;
     uint64_t last_printed_flow;      /* flow whose lines were printed last (0: none) */
     size_t text_buffered;            /* bytes held in all flow_text buffers */
     GString *event_text;             /* the event being written (text output) */
@@ -82,7 +83,7 @@ void cs_report_free(struct cs_report *r)
     free(r);
 }
 
-static struct flow_text *text_for(struct cs_report *r, const struct cs_flow *f)
+static struct flow_text *text_for(struct cs_report *r, const struct cs_flow_key *f)
 {
     struct flow_text *ft = g_hash_table_lookup(r->flow_text, &f->id);
     if (!ft) {
@@ -98,7 +99,7 @@ static struct flow_text *text_for(struct cs_report *r, const struct cs_flow *f)
 /* Prints what a flow's block holds so far, then `more` (an event not
  * added to the block, or NULL), under the flow's header line unless the
  * previous lines printed were this flow's (live output). */
-static void text_flush_with(struct cs_report *r, const struct cs_flow *f, struct flow_text *ft,
+static void text_flush_with(struct cs_report *r, const struct cs_flow_key *f, struct flow_text *ft,
                             const GString *more)
 {
     if (ft->buf->len == 0 && (!more || more->len == 0))
@@ -126,7 +127,7 @@ static void text_flush_with(struct cs_report *r, const struct cs_flow *f, struct
         fflush(r->out);
 }
 
-static void text_flush(struct cs_report *r, const struct cs_flow *f, struct flow_text *ft)
+static void text_flush(struct cs_report *r, const struct cs_flow_key *f, struct flow_text *ft)
 {
     text_flush_with(r, f, ft, NULL);
 }
@@ -142,39 +143,28 @@ static void count_reason(struct cs_summary *s, const char *reason)
         }
     if (s->n_reasons < CS_SUMMARY_MAX_REASONS)
         s->reasons[s->n_reasons++] = (struct cs_reason_count){ reason, 1 };
+    else
+        s->reasons_dropped++;
 }
 
-static void count_endpoint(struct cs_report *r, const struct cs_http_msg *rq, const struct cs_event *ev)
+static void count_endpoint(struct cs_report *r, const corscope_request *rq, const struct cs_event *ev)
 {
-    size_t ulen = rq->uri_len;
-    const char *q = memchr(rq->uri, '?', ulen);
+    size_t ulen = rq->target_len;
+    const char *q = memchr(rq->target, '?', ulen);
     if (q)
-        ulen = (size_t)(q - rq->uri);
+        ulen = (size_t)(q - rq->target);
     char *key = g_strdup_printf("%.*s %.*s%.*s", (int)(rq->method_len > 16 ? 16 : rq->method_len),
                                 rq->method, (int)(ev->host_len > 64 ? 64 : ev->host_len),
-                                ev->host ? ev->host : "", (int)(ulen > 96 ? 96 : ulen), rq->uri);
+                                ev->host ? ev->host : "", (int)(ulen > 96 ? 96 : ulen), rq->target);
     gpointer old = g_hash_table_lookup(r->endpoints, key);
     if (old) {
         g_hash_table_insert(r->endpoints, key, GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
     } else if (g_hash_table_size(r->endpoints) < CS_MAX_ENDPOINTS) {
         g_hash_table_insert(r->endpoints, key, GSIZE_TO_POINTER(1));
     } else {
-        r->endpoints_dropped++;
+        r->counts.endpoints_dropped++;
         g_free(key);
     }
-}
-
-static corscope_failure failure_for(enum cs_txn_end e)
-{
-    switch (e) {
-    case CS_TXN_RESET: return CORSCOPE_FAIL_RESET;
-    case CS_TXN_CLOSED: return CORSCOPE_FAIL_CLOSED;
-    case CS_TXN_UNANSWERED: return CORSCOPE_FAIL_UNANSWERED;
-    case CS_TXN_GAP:
-    case CS_TXN_EVICTED: return CORSCOPE_FAIL_LOST;
-    case CS_TXN_ANSWERED: break;
-    }
-    return CORSCOPE_FAIL_NONE;
 }
 
 static const char *cred_name(corscope_cred c)
@@ -247,37 +237,8 @@ static void fill_event(struct cs_report *r, struct cs_event *ev, const corscope_
                                          "Vary: Origin: a shared cache may serve it to another origin";
 }
 
-/* Headers partly lost (capture gap) or cut (--max-header-bytes/-lines):
- * the judgement on what was seen may be wrong, so it becomes "unknown",
- * and the note keeps what the visible headers said. */
-static void downgrade_incomplete(corscope_verdict *v, uint32_t flags, char *note, size_t size)
-{
-    const char *why = (flags & CS_MSG_HEADER_GAP) ? "part of the headers was lost in a capture gap"
-                                                   : "the headers were cut at a header limit";
-    snprintf(note, size, "Not judged: %s; on the headers seen, Firefox: %s%s%s, Chromium: %s%s%s.", why,
-             corscope_outcome_name(v->firefox.verdict), v->firefox.reason ? " " : "",
-             v->firefox.reason ? v->firefox.reason : "", corscope_outcome_name(v->chromium.verdict),
-             v->chromium.chrome ? " " : "", v->chromium.chrome ? v->chromium.chrome : "");
-    corscope_browser_verdict *b[2] = { &v->firefox, &v->chromium };
-    for (int i = 0; i < 2; i++) {
-        b[i]->verdict = CORSCOPE_UNKNOWN;
-        b[i]->reason = NULL;
-        b[i]->console_key = NULL;
-        b[i]->chrome = NULL;
-        b[i]->message[0] = '\0';
-        b[i]->depends_on_credentials = false;
-        snprintf(b[i]->hint, sizeof(b[i]->hint), "%s",
-                 (flags & CS_MSG_HEADER_GAP) ? "Capture again without packet loss to judge this exchange."
-                                              : "Raise --max-header-bytes / --max-header-lines to judge this exchange.");
-    }
-    v->verdict = CORSCOPE_UNKNOWN;
-    v->browsers_disagree = false;
-    v->depends_on_credentials = false;
-    v->note[0] = '\0';
-}
-
 static void count_verdict(struct cs_report *r, const corscope_verdict *v, struct cs_event *ev,
-                          const struct cs_http_msg *rq)
+                          const corscope_request *rq)
 {
     struct cs_summary *s = &r->counts;
     switch (v->kind) {
@@ -310,7 +271,7 @@ static void count_verdict(struct cs_report *r, const corscope_verdict *v, struct
     }
 }
 
-static void emit(struct cs_report *r, const struct cs_flow *f, struct cs_event *ev)
+static void emit(struct cs_report *r, const struct cs_flow_key *f, struct cs_event *ev)
 {
     if (r->opt.format == CS_FORMAT_JSON) {
         cs_out_json_event(r->out, ev);
@@ -334,10 +295,10 @@ static void emit(struct cs_report *r, const struct cs_flow *f, struct cs_event *
     r->text_buffered += text->len;
 }
 
-void cs_report_txn(void *ctx, const struct cs_flow *f, const struct cs_http_txn *t)
+void cs_report_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *t)
 {
     struct cs_report *r = ctx;
-    const struct cs_http_msg *rq = t->req, *rs = t->resp;
+    const corscope_request *rq = &t->req;
     struct cs_event ev = { .flow = f, .txn = t };
     const corscope_header *h = corscope_header_find(rq->headers, rq->n_headers, "Host");
     if (h) {
@@ -350,70 +311,31 @@ void cs_report_txn(void *ctx, const struct cs_flow *f, const struct cs_http_txn 
         ev.origin_len = h->value_len;
     }
     r->counts.transactions++;
-    if (!rq->method || rq->version == 9) {   /* HTTP/0.9 has no headers: nothing to judge */
+    if (!rq->method || (t->req_flags & CS_TXN_NO_HEADERS)) {   /* HTTP/0.9: nothing to judge */
         if (r->opt.all)
             emit(r, f, &ev);
         return;
     }
 
-    corscope_request creq = { .method = rq->method, .method_len = rq->method_len, .target = rq->uri,
-                              .target_len = rq->uri_len, .headers = rq->headers,
-                              .n_headers = rq->n_headers };
-    corscope_response cresp;
-    if (rs)
-        cresp = (corscope_response){ rs->status, rs->headers, rs->n_headers };
-    corscope_context cctx = { .credentials = CORSCOPE_CRED_UNKNOWN, .failure = failure_for(t->end) };
-
-    /* The first pass settles the kind; actual requests are then judged
-     * again with what the timeline knows (credentials from the preflight). */
-    corscope_verdict v;
-    corscope_classify(&creq, rs ? &cresp : NULL, &cctx, &v);
-    struct cs_timeline_facts facts = { 0 };
-    bool cors = v.kind == CORSCOPE_KIND_ACTUAL || v.kind == CORSCOPE_KIND_SIMPLE ||
-                v.kind == CORSCOPE_KIND_PREFLIGHT;
-    if (cors && !rs && cs_timeline_is_retry(r->timeline, &f->client, rq->method, rq->method_len,
-                                            v.url, ev.origin, ev.origin_len, rq->ts))
+    struct cs_judgement j;
+    cs_judge(r->timeline, f, t, ev.origin, ev.origin_len, &j);
+    if (j.retry)
         return;   /* an automatic retry of the failure just reported */
-    if (v.kind == CORSCOPE_KIND_ACTUAL || v.kind == CORSCOPE_KIND_SIMPLE) {
-        cs_timeline_before_actual(r->timeline, &f->client, &creq, v.url, ev.origin, ev.origin_len,
-                                  v.kind == CORSCOPE_KIND_ACTUAL, rq->ts, &facts);
-        if (facts.credentials != CORSCOPE_CRED_UNKNOWN && facts.credentials != v.credentials) {
-            cctx.credentials = facts.credentials;
-            corscope_classify(&creq, rs ? &cresp : NULL, &cctx, &v);
-        }
-    } else if (v.kind == CORSCOPE_KIND_PREFLIGHT) {
-        cs_timeline_after_preflight(r->timeline, &f->client, &creq, rs ? &cresp : NULL, &v, rq->frame,
-                                    f->id, ev.origin, ev.origin_len, rq->ts, &facts);
-    }
-
+    bool cors = j.cors;
+    const corscope_verdict *vp = &j.v;
     char note[CS_TL_NOTE_MAX + CORSCOPE_NOTE_MAX + 4];
-    uint32_t cut = (rq->flags | (rs ? rs->flags : 0)) & (CS_MSG_HEADER_GAP | CS_MSG_HEADERS_CUT);
-    if (cut && cors) {
-        downgrade_incomplete(&v, cut, note, sizeof(note));
-        facts.note[0] = '\0';
-    }
-    fill_event(r, &ev, &v);
-    ev.preflight_frame = facts.preflight_frame;
-    if (!(cut && cors)) {
-        /* "<classifier note> <timeline note>", either alone, or nothing:
-         * both fit (the sizes add up), so plain copies, no snprintf */
-        size_t n = 0, vn = strlen(v.note), fn = strlen(facts.note);
-        memcpy(note, v.note, vn);
-        n = vn;
-        if (vn && fn)
-            note[n++] = ' ';
-        memcpy(note + n, facts.note, fn);
-        note[n + fn] = '\0';
-    }
+    fill_event(r, &ev, vp);
+    ev.preflight_frame = j.facts.preflight_frame;
+    cs_explain(&j, note, sizeof note);
     ev.note = note[0] ? note : NULL;
-    count_verdict(r, &v, &ev, rq);
+    count_verdict(r, vp, &ev, rq);
 
     if (!r->opt.all && !cors)
         return;
     emit(r, f, &ev);
 }
 
-void cs_report_flow_end(void *ctx, const struct cs_flow *f, enum cs_flow_end why,
+void cs_report_flow_end(void *ctx, const struct cs_flow_key *f, enum cs_flow_end why,
                         const struct cs_flow_info *info)
 {
     struct cs_report *r = ctx;
@@ -423,11 +345,11 @@ void cs_report_flow_end(void *ctx, const struct cs_flow *f, enum cs_flow_end why
     }
     struct flow_text *ft = g_hash_table_lookup(r->flow_text, &f->id);
     size_t held = ft ? ft->buf->len : 0;   /* already counted in text_buffered */
-    if (r->opt.all && !info->is_http && info->had_data) {
+    if (r->opt.all && !info->parsed && info->had_data) {
         ft = text_for(r, f);
         char line[200];
-        snprintf(line, sizeof(line), "%s%s%s%s, not analyzable", info->proto.name,
-                 info->proto.sni[0] ? " (SNI " : "", info->proto.sni, info->proto.sni[0] ? ")" : "");
+        snprintf(line, sizeof(line), "%s%s%s%s, not analyzable", info->proto,
+                 info->sni[0] ? " (SNI " : "", info->sni, info->sni[0] ? ")" : "");
         cs_out_text_flow_note(ft->buf, f, f->first_ts, line, &r->style);
     }
     if (ft) {
@@ -453,15 +375,24 @@ static gint by_count_desc(gconstpointer a, gconstpointer b)
 
 void cs_report_finish(struct cs_report *r, struct cs_summary *s)
 {
-    const struct cs_pipeline *p = s->pipeline;
-    uint64_t failed = s->inputs_failed;
-    bool live = s->live;
-    uint64_t rx = s->received, dr = s->dropped, ifd = s->ifdropped;
-    *s = r->counts;
-    s->pipeline = p;
-    s->inputs_failed = failed;
-    s->live = live;
-    s->received = rx; s->dropped = dr; s->ifdropped = ifd;
+    /* the report's part of the summary; the stages' and main's are the caller's */
+    const struct cs_summary *c = &r->counts;
+    s->timeline = *cs_timeline_stats(r->timeline);
+    s->transactions = c->transactions;
+    s->cors_relevant = c->cors_relevant;
+    s->allowed = c->allowed;
+    s->blocked = c->blocked;
+    s->warnings = c->warnings;
+    s->unknown = c->unknown;
+    s->same_origin = c->same_origin;
+    s->no_cors = c->no_cors;
+    s->disagreements = c->disagreements;
+    s->depends_on_credentials = c->depends_on_credentials;
+    s->n_reasons = c->n_reasons;
+    memcpy(s->reasons, c->reasons, sizeof s->reasons);
+    s->reasons_dropped = c->reasons_dropped;
+    s->n_endpoints = 0;
+    s->endpoints_dropped = c->endpoints_dropped;
 
     /* top blocked endpoints */
     GArray *all = g_array_new(FALSE, FALSE, sizeof(struct cs_endpoint_count));

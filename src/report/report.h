@@ -8,10 +8,8 @@
 
 #include <stdbool.h>
 #include <stdio.h>
-#include "flow.h"
-#include "http.h"
-#include "pipeline.h"
 #include "summary.h"
+#include "txn.h"
 
 enum cs_format { CS_FORMAT_TEXT, CS_FORMAT_JSON, CS_FORMAT_AUTO };
 enum cs_browser_choice { CS_BROWSER_BOTH, CS_BROWSER_FIREFOX, CS_BROWSER_CHROME };
@@ -30,8 +28,8 @@ struct cs_report *cs_report_new(const struct cs_report_options *opt, FILE *out);
 void cs_report_free(struct cs_report *r);
 
 /* Pipeline hooks (pass r as the hook context). */
-void cs_report_txn(void *r, const struct cs_flow *f, const struct cs_http_txn *t);
-void cs_report_flow_end(void *r, const struct cs_flow *f, enum cs_flow_end why,
+void cs_report_txn(void *r, const struct cs_flow_key *f, const struct cs_txn *t);
+void cs_report_flow_end(void *r, const struct cs_flow_key *f, enum cs_flow_end why,
                         const struct cs_flow_info *info);
 
 /* Writes whatever is still pending and the summary. */

@@ -4,8 +4,8 @@
  * report stage (classifier, timeline, output) each take about half of the
  * run; on a machine with two cores they can overlap.  The pipeline calls
  * cs_report_thread_txn and cs_report_thread_flow_end as its hooks; each
- * call copies what the report reads (the flow's identity and counters, the
- * transaction with its header blocks) into a batch, and the report thread
+ * call copies what the report reads (the flow's key, the transaction with
+ * its header blocks) into a batch, and the report thread
  * replays the batches in order through cs_report_txn and
  * cs_report_flow_end.  The output is byte for byte what the same hooks
  * called directly would write: the report sees every event, in the same
@@ -26,10 +26,8 @@
 #ifndef CS_REPORT_THREAD_H
 #define CS_REPORT_THREAD_H
 
-#include "flow.h"
-#include "http.h"
-#include "pipeline.h"
 #include "report.h"
+#include "txn.h"
 
 #define CS_REPORT_BATCHES 4
 /* A batch is handed over once it holds this much: each handover may wake
@@ -48,8 +46,8 @@ struct cs_report_thread;
 struct cs_report_thread *cs_report_thread_start(struct cs_report *r);
 
 /* Pipeline hooks (pass the cs_report_thread as the hook context). */
-void cs_report_thread_txn(void *rt, const struct cs_flow *f, const struct cs_http_txn *t);
-void cs_report_thread_flow_end(void *rt, const struct cs_flow *f, enum cs_flow_end why,
+void cs_report_thread_txn(void *rt, const struct cs_flow_key *f, const struct cs_txn *t);
+void cs_report_thread_flow_end(void *rt, const struct cs_flow_key *f, enum cs_flow_end why,
                                const struct cs_flow_info *info);
 
 /* Hands over the last batch, waits until the report has seen everything,

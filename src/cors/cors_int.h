@@ -163,7 +163,8 @@ void cs_cors_chrome_message(const struct cs_text_in *in, const struct cs_outcome
 void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o,
                   char *buf, size_t size);
 
-/* Safe appending into a fixed buffer: never overflows, always terminated. */
+/* Safe appending into a fixed buffer: never overflows, always terminated
+ * (cors_sb.c). */
 struct cs_sbuf { char *p; size_t size, len; };
 void cs_sb_init(struct cs_sbuf *b, char *p, size_t size);
 void cs_sb_add(struct cs_sbuf *b, const char *s, size_t len);

@@ -12,20 +12,9 @@
 #include <stdint.h>
 #include "limits.h"
 #include "packet.h"
+#include "stats.h"
 
-struct cs_decode_stats {
-    uint64_t frames;
-    uint64_t bytes;            /* caplen summed */
-    uint64_t tcp;              /* segments produced */
-    uint64_t non_ip;           /* ARP, LLDP, ... */
-    uint64_t non_tcp;          /* UDP, ICMP, ... */
-    uint64_t truncated;        /* frames cut by the snaplen before the end of what they carry */
-    uint64_t malformed;        /* headers that contradict themselves or the frame */
-    uint64_t unknown_linktype;
-    uint64_t fragments;        /* IP fragments seen */
-    uint64_t reassembled;      /* datagrams rebuilt from fragments */
-    uint64_t frag_dropped;     /* fragments dropped: timeout, overlap conflict, memory cap */
-};
+/* struct cs_decode_stats (this stage's counters) is in stats.h. */
 
 enum cs_decode_result {
     CS_DECODE_ERROR   = -1,  /* malformed or truncated: counted */

@@ -1,7 +1,8 @@
-/* HTTP/1.x pairing: body framing of complete messages (RFC 9112 §6.3), the
- * FIFO of requests waiting for their responses (one allocation each, holding
- * a copy of the header block), and the transactions reported from it.  The
- * byte-level state machine that feeds it is http.c. */
+/* HTTP/1.x pairing: the FIFO of requests waiting for their responses (one
+ * allocation each, holding a copy of the header block), and the
+ * transactions reported from it.  It only queues, pairs and reports: every
+ * change of a direction's state is the state machine's (http.c), which
+ * calls here and is never called back. */
 #include "http_int.h"
 
 void cs_http_req_free(struct cs_http_conn *c, struct cs_http_req *r)
@@ -74,38 +75,6 @@ void cs_http_fifo_gap(struct cs_http_conn *c, uint64_t frame, cs_time_ns ts)
     c->tail = last;
 }
 
-/* Chooses the body framing of a message from its headers.  Transfer-Encoding
- * wins over Content-Length; chunked must be the last coding, otherwise a
- * response is close-delimited and a request is an error. */
-enum framing cs_http_body_framing(const struct cs_http_msg *m, bool is_request, uint64_t *len)
-{
-    bool te = false, chunked = false, have_cl = false, bad_cl = false;
-    uint64_t cl = 0;
-    for (uint32_t i = 0; i < m->n_headers; i++) {
-        const corscope_header *h = &m->headers[i];
-        /* The length first: most names are neither. */
-        if (h->name_len == 17 && cs_http_name_eq8(h->name, "transfer-encoding", 17)) {
-            te = true;
-            chunked = cs_http_te_chunked_last(h->value, h->value_len) == 1;
-        } else if (h->name_len == 14 && cs_http_name_eq8(h->name, "content-length", 14)) {
-            uint64_t v;
-            if (cs_http_parse_content_length(h->value, h->value_len, &v) < 0 || (have_cl && v != cl))
-                bad_cl = true;
-            have_cl = true;
-            cl = v;
-        }
-    }
-    if (te)
-        return chunked ? FR_CHUNKED : (is_request ? FR_ERROR : FR_CLOSE);
-    if (bad_cl)
-        return FR_ERROR;
-    if (have_cl) {
-        *len = cl;
-        return cl ? FR_LEN : FR_NONE;
-    }
-    return is_request ? FR_NONE : FR_CLOSE;
-}
-
 /* A pointer into the block at `from`, moved to the same offset in `to`. */
 static const char *rebase(const char *p, const char *from, char *to)
 {
@@ -113,17 +82,14 @@ static const char *rebase(const char *p, const char *from, char *to)
 }
 
 /* A request's block blk[0..len) (d->buf, or the event's bytes) is copied
- * with its header array into the FIFO entry that waits for the response. */
-void cs_http_handle_request(struct cs_http_conn *c, struct cs_http_dir *d, struct cs_http_msg *m,
-                           const char *blk, uint32_t len)
+ * with its header array into the FIFO entry that waits for the response;
+ * has_body: the client sends a body next (a gap in it marks this request). */
+void cs_http_queue_request(struct cs_http_conn *c, const struct cs_http_msg *m,
+                           const char *blk, uint32_t len, bool has_body)
 {
     c->stats->requests++;
     if (m->version == 9)
         c->stats->http09++;
-    uint64_t blen = 0;
-    enum framing f = m->version == 9 ? FR_NONE : cs_http_body_framing(m, true, &blen);
-    if (f == FR_CHUNKED)
-        m->flags |= CS_MSG_CHUNKED;
 
     size_t hbytes = (size_t)m->n_headers * sizeof(corscope_header);
     size_t rbytes = sizeof(struct cs_http_req) + hbytes + len;
@@ -169,75 +135,35 @@ void cs_http_handle_request(struct cs_http_conn *c, struct cs_http_dir *d, struc
             c->head = r;
         c->tail = r;
         c->n_waiting++;
-        c->body_req = (f == FR_LEN || f == FR_CHUNKED) ? r : NULL;
+        c->body_req = has_body ? r : NULL;
     }
-    if (m->version == 9) {
-        d->st = ST_DEAD;            /* HTTP/0.9: one request per connection */
-        return;
-    }
-    cs_http_set_body_state(c, d, f, blen);
 }
 
-/* ---- complete header blocks ---- */
+/* ---- responses ---- */
 
-void cs_http_upgrade(struct cs_http_conn *c)
+/* An interim (1xx) response: remembered on the oldest waiting request. */
+void cs_http_pair_interim(struct cs_http_conn *c, int status)
 {
-    c->stats->upgrades++;
-    c->dir[0].st = ST_DEAD;
-    c->dir[1].st = ST_DEAD;
+    if (c->head)
+        c->head->interim_status = status;
 }
 
-void cs_http_handle_response(struct cs_http_conn *c, struct cs_http_dir *d, struct cs_http_msg *m)
+/* A final response m answers the oldest waiting request, if any: reported
+ * and freed. */
+void cs_http_pair_answer(struct cs_http_conn *c, const struct cs_http_msg *m)
 {
-    c->stats->responses++;
-    struct cs_http_req *r = c->head;
-    int st = m->status;
-    bool head = false, connect = false;
-    if (!r)
-        c->stats->orphan_responses++;
-    if (st >= 100 && st < 200 && st != 101) {
-        /* Interim (RFC 9110 §15.2): the final response is still to come. */
-        if (r)
-            r->interim_status = st;
-        d->st = ST_MSG;
-        return;
-    }
+    struct cs_http_req *r = cs_http_fifo_pop(c);
     if (r) {
-        head = r->msg.method_len == 4 && memcmp(r->msg.method, "HEAD", 4) == 0;
-        connect = r->msg.method_len == 7 && memcmp(r->msg.method, "CONNECT", 7) == 0;
-    }
-    bool tunnel = st == 101 || (connect && st >= 200 && st < 300);
-    uint64_t blen = 0;
-    enum framing f = cs_http_body_framing(m, false, &blen);
-    if (tunnel || head || st == 204 || st == 304 || (st >= 100 && st < 200))
-        f = FR_NONE;
-    if (f == FR_CHUNKED)
-        m->flags |= CS_MSG_CHUNKED;
-    if (r) {
-        cs_http_fifo_pop(c);
         cs_http_report(c, r, m, CS_TXN_ANSWERED, m->frame_end, m->ts);
         cs_http_req_free(c, r);
     }
-    if (tunnel) {
-        cs_http_upgrade(c);
-        return;
-    }
-    cs_http_set_body_state(c, d, f, blen);
 }
 
 /* The server's answer to an HTTP/0.9 request: the rest of the stream, with
  * no status line.  Reported as status 0, version 9. */
-void cs_http09_response(struct cs_http_conn *c, struct cs_http_dir *d, uint64_t frame,
-                            cs_time_ns ts)
+void cs_http_pair_answer09(struct cs_http_conn *c, uint64_t frame, cs_time_ns ts)
 {
-    struct cs_http_req *r = cs_http_fifo_pop(c);
     struct cs_http_msg m = { .version = 9, .frame = frame, .ts = ts, .frame_end = frame };
     c->stats->responses++;
-    if (r) {
-        cs_http_report(c, r, &m, CS_TXN_ANSWERED, frame, ts);
-        cs_http_req_free(c, r);
-    }
-    cs_http_msg_reset(d);
-    d->st = ST_BODY_CLOSE;
+    cs_http_pair_answer(c, &m);
 }
-

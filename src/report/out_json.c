@@ -74,27 +74,28 @@ static void browser_view(struct cs_jbuf *b, const char *name, const struct cs_br
 /* One event line, built in a stack buffer and written with one fwrite. */
 void cs_out_json_event(FILE *out, const struct cs_event *ev)
 {
-    const struct cs_flow *f = ev->flow;
-    const struct cs_http_txn *t = ev->txn;
-    const struct cs_http_msg *rq = t->req, *rs = t->resp;
+    const struct cs_flow_key *f = ev->flow;
+    const struct cs_txn *t = ev->txn;
+    const corscope_request *rq = &t->req;
+    bool rs = t->has_resp;
     struct cs_jbuf jb, *b = &jb;
     cs_jbuf_init(b, out);
 
     cs_jbuf_lit(b, "{\"type\":\"http\",\"ts\":");
-    cs_jbuf_time(b, rq->ts);
+    cs_jbuf_time(b, t->req_ts);
     cs_jbuf_lit(b, ",\"flow\":"); cs_jbuf_u64(b, f->id);
     key(b, "src"); addr(b, &f->client);
     cs_jbuf_lit(b, ",\"sport\":"); cs_jbuf_u64(b, f->client_port);
     key(b, "dst"); addr(b, &f->server);
     cs_jbuf_lit(b, ",\"dport\":"); cs_jbuf_u64(b, f->server_port);
-    cs_jbuf_lit(b, ",\"frame_req\":"); cs_jbuf_u64(b, rq->frame);
+    cs_jbuf_lit(b, ",\"frame_req\":"); cs_jbuf_u64(b, t->req_frame);
     key(b, "frame_resp");
-    if (rs) cs_jbuf_u64(b, rs->frame); else cs_jbuf_lit(b, "null");
+    if (rs) cs_jbuf_u64(b, t->resp_frame); else cs_jbuf_lit(b, "null");
     wire_key(b, "method", rq->method, rq->method_len);
     wire_key(b, "host", ev->host, ev->host_len);
-    wire_key(b, "uri", rq->uri, rq->uri_len);
+    wire_key(b, "uri", rq->target, rq->target_len);
     key(b, "status");
-    if (rs) cs_jbuf_int(b, rs->status); else cs_jbuf_lit(b, "null");
+    if (rs) cs_jbuf_int(b, t->resp.status); else cs_jbuf_lit(b, "null");
     wire_key(b, "origin", ev->origin, ev->origin_len);
     /* Names of enum values and the fixed warnings are static strings that
      * need no escaping (cs_jbuf_plain); messages, hints and notes quote
@@ -153,11 +154,11 @@ static void num(FILE *out, const char *k, uint64_t v)
 
 void cs_out_json_summary(FILE *out, const struct cs_summary *s)
 {
-    const struct cs_decode_stats *d = cs_pipeline_decode_stats(s->pipeline);
-    const struct cs_flow_stats *fl = cs_pipeline_flow_stats(s->pipeline);
-    const struct cs_reasm_stats *r = cs_pipeline_reasm_stats(s->pipeline);
-    const struct cs_http_stats *h = cs_pipeline_http_stats(s->pipeline);
-    const struct cs_pipeline_stats *p = cs_pipeline_stats(s->pipeline);
+    const struct cs_decode_stats *d = &s->decode;
+    const struct cs_flow_stats *fl = &s->flows;
+    const struct cs_reasm_stats *r = &s->reasm;
+    const struct cs_http_stats *h = &s->http;
+    const struct cs_pipeline_stats *p = &s->pipeline;
 
     fputs("{\"type\":\"summary\"", out);
     num(out, "packets", d->frames);
@@ -166,6 +167,9 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
     num(out, "truncated_packets", d->truncated);
     num(out, "malformed_packets", d->malformed);
     num(out, "ip_fragments", d->fragments);
+    num(out, "non_ip_packets", d->non_ip);
+    num(out, "non_tcp_packets", d->non_tcp);
+    num(out, "unknown_linktype_packets", d->unknown_linktype);
     if (s->live) {
         num(out, "received", s->received);
         num(out, "dropped", s->dropped);
@@ -204,7 +208,12 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
     num(out, "uri", h->uri_cap_hits);
     num(out, "pipeline", h->pipeline_cap_hits);
     num(out, "ip_fragments", d->frag_dropped);
-    num(out, "dpi_flows", cs_pipeline_dpi_stats(s->pipeline)->limit_hits);
+    num(out, "dpi_flows", s->dpi.limit_hits);
+    num(out, "protocol_table", p->protos_overflow);
+    num(out, "reason_table", s->reasons_dropped);
+    num(out, "endpoint_table", s->endpoints_dropped);
+    num(out, "pending_preflights", s->timeline.pending_evicted);
+    num(out, "preflight_cache", s->timeline.cache_evicted);
     putc('}', out);
 
     fputs(",\"cors\":{", out);

@@ -191,14 +191,14 @@ static struct cs_flow *find(struct cs_flow_table *t, uint64_t h,
     for (struct cs_flow *f = t->buckets[(size_t)h & (t->nbuckets - 1)]; f; f = f->hash_next) {
         if (f->hash != h)
             continue;
-        if (f->client_port == sport && f->server_port == dport &&
-            cs_addr_equal(&f->client, src) && cs_addr_equal(&f->server, dst)) {
+        if (f->key.client_port == sport && f->key.server_port == dport &&
+            cs_addr_equal(&f->key.client, src) && cs_addr_equal(&f->key.server, dst)) {
             if (dir)
                 *dir = CS_DIR_C2S;
             return f;
         }
-        if (f->client_port == dport && f->server_port == sport &&
-            cs_addr_equal(&f->client, dst) && cs_addr_equal(&f->server, src)) {
+        if (f->key.client_port == dport && f->key.server_port == sport &&
+            cs_addr_equal(&f->key.client, dst) && cs_addr_equal(&f->key.server, src)) {
             if (dir)
                 *dir = CS_DIR_S2C;
             return f;
@@ -227,7 +227,7 @@ static void end_flow(struct cs_flow_table *t, struct cs_flow *f, enum cs_flow_en
     if (flush) {
         for (int d = 0; d < 2; d++) {
             struct dir_sink ds = { t, f, d };
-            cs_reasm_flush(&f->dir[d], &t->shared, f->last_frame, f->last_ts, stream_sink, &ds);
+            cs_reasm_flush(&f->dir[d], &t->shared, f->key.last_frame, f->key.last_ts, stream_sink, &ds);
         }
     }
     switch (why) {
@@ -261,7 +261,7 @@ static void expire_idle(struct cs_flow_table *t)
     if (t->limits.idle_timeout_s == 0)
         return;
     cs_time_ns limit = t->now - (cs_time_ns)t->limits.idle_timeout_s * 1000000000;
-    while (t->lru_head && t->lru_head->last_ts < limit)
+    while (t->lru_head && t->lru_head->key.last_ts < limit)
         end_flow(t, t->lru_head, CS_FLOW_END_IDLE, true);
 }
 
@@ -324,19 +324,19 @@ static struct cs_flow *create(struct cs_flow_table *t, const struct cs_segment *
     bool hs, acked;
     bool client = sender_is_client(s, &hs, &acked);
     if (client) {
-        f->client = s->src; f->client_port = s->sport;
-        f->server = s->dst; f->server_port = s->dport;
+        f->key.client = s->src; f->key.client_port = s->sport;
+        f->key.server = s->dst; f->key.server_port = s->dport;
         *dir = CS_DIR_C2S;
     } else {
-        f->client = s->dst; f->client_port = s->dport;
-        f->server = s->src; f->server_port = s->sport;
+        f->key.client = s->dst; f->key.client_port = s->dport;
+        f->key.server = s->src; f->key.server_port = s->sport;
         *dir = CS_DIR_S2C;
     }
     f->handshake_seen = hs;
     f->syn_acked = acked;
-    f->id = t->next_id++;
-    f->first_ts = s->ts;
-    f->first_frame = s->frame;
+    f->key.id = t->next_id++;
+    f->key.first_ts = s->ts;
+    f->key.first_frame = s->frame;
     f->hash = h;
     cs_reasm_init(&f->dir[0]);
     cs_reasm_init(&f->dir[1]);
@@ -469,8 +469,8 @@ void cs_flow_table_segment_hashed(struct cs_flow_table *t, const struct cs_segme
     }
     f->packets[dir]++;
     f->bytes[dir] += s->wire_payload_len > s->payload_len ? s->wire_payload_len : s->payload_len;
-    f->last_ts = s->ts > f->last_ts ? s->ts : f->last_ts;
-    f->last_frame = s->frame;
+    f->key.last_ts = s->ts > f->key.last_ts ? s->ts : f->key.last_ts;
+    f->key.last_frame = s->frame;
 
     if (t->cb.on_packet)
         t->cb.on_packet(t->ctx, f, dir, s);
@@ -519,7 +519,7 @@ static int by_id(const void *a, const void *b)
 {
     const struct cs_flow *x = *(const struct cs_flow *const *)a;
     const struct cs_flow *y = *(const struct cs_flow *const *)b;
-    return x->id < y->id ? -1 : x->id > y->id;
+    return x->key.id < y->key.id ? -1 : x->key.id > y->key.id;
 }
 
 /* Ends the remaining flows in order of creation (LRU order if the sort

@@ -1,9 +1,11 @@
 /* The offline/live pipeline below the report: frames -> decode -> flows ->
- * reassembly -> (HTTP | protocol identification) -> transactions.
+ * reassembly -> (an application protocol of the table, app_proto.h |
+ * protocol identification) -> transactions.
  *
- * The pipeline owns every stage's state.  It hands each finished HTTP
+ * The pipeline owns every stage's state.  It hands each finished
  * transaction, and the end of each flow, to the hooks the caller gives (the
- * timeline, in corscope; a test's recorder in tests). */
+ * report, in corscope; a test's recorder in tests), as the seam's types
+ * (txn.h) only. */
 #ifndef CS_PIPELINE_H
 #define CS_PIPELINE_H
 
@@ -15,44 +17,18 @@
 #include "http.h"
 #include "limits.h"
 #include "packet.h"
+#include "stats.h"
+#include "txn.h"
 
-#define CS_PROTO_TABLE_SIZE 32   /* distinct non-HTTP protocols remembered for the summary */
-#define CS_PROTO_SAMPLE_SNIS 3
 
-/* What a flow turned out to be. */
-struct cs_flow_info {
-    bool is_http;
-    bool upgraded;                 /* switched away from HTTP (101, CONNECT) */
-    struct cs_dpi_result proto;    /* set when !is_http and the flow carried data */
-    bool had_data;
-    uint64_t transactions;
-};
-
+/* struct cs_flow_info (what a flow turned out to be) is the seam's (txn.h). */
 struct cs_pipeline_hooks {
-    void (*on_txn)(void *ctx, const struct cs_flow *f, const struct cs_http_txn *t);
-    void (*on_flow_end)(void *ctx, const struct cs_flow *f, enum cs_flow_end why,
+    void (*on_txn)(void *ctx, const struct cs_flow_key *f, const struct cs_txn *t);
+    void (*on_flow_end)(void *ctx, const struct cs_flow_key *f, enum cs_flow_end why,
                         const struct cs_flow_info *info);
 };
 
-/* Flows that were not HTTP, by protocol, for "3 TLS flows (SNI ...)" lines. */
-struct cs_proto_count {
-    char name[CS_DPI_NAME_LEN];
-    uint64_t flows;
-    unsigned n_snis;
-    char snis[CS_PROTO_SAMPLE_SNIS][CS_DPI_SNI_LEN];
-};
-
-struct cs_pipeline_stats {
-    uint64_t http_flows;
-    uint64_t other_flows;           /* carried data but not HTTP */
-    uint64_t empty_flows;           /* no payload either way (SYN only, refused, ...) */
-    uint64_t connections_refused;   /* SYN answered by RST: a CORS request there fails
-                                     * with CORSDidNotSucceed, but nothing says it was one */
-    uint64_t connections_unanswered; /* SYN never answered before the flow ended */
-    unsigned n_protos;
-    struct cs_proto_count protos[CS_PROTO_TABLE_SIZE];
-    uint64_t protos_overflow;       /* flows of protocols past the table */
-};
+/* struct cs_pipeline_stats (this stage's counters) is in stats.h. */
 
 struct cs_pipeline;
 
@@ -74,6 +50,10 @@ void cs_pipeline_tick(struct cs_pipeline *p, cs_time_ns now);
 void cs_pipeline_finish(struct cs_pipeline *p);
 
 const struct cs_pipeline_stats *cs_pipeline_stats(const struct cs_pipeline *p);
+/* Copies every stage's counters into s (decode, flows, reassembly, the
+ * application protocols, the pipeline's own). */
+struct cs_summary;
+void cs_pipeline_summary(const struct cs_pipeline *p, struct cs_summary *s);
 const struct cs_decode_stats *cs_pipeline_decode_stats(const struct cs_pipeline *p);
 const struct cs_flow_stats *cs_pipeline_flow_stats(const struct cs_pipeline *p);
 const struct cs_reasm_stats *cs_pipeline_reasm_stats(const struct cs_pipeline *p);

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "packet.h"
+#include "stats.h"
 
 enum cs_stream_event_kind {
     CS_STREAM_DATA,   /* data/len: bytes in order */
@@ -31,23 +32,7 @@ struct cs_stream_event {
 
 typedef void (*cs_stream_sink)(void *ctx, const struct cs_stream_event *ev);
 
-struct cs_reasm_stats {
-    uint64_t segments;         /* segments with payload */
-    uint64_t bytes_delivered;
-    uint64_t out_of_order;     /* segments that had to be held */
-    uint64_t retransmitted_bytes; /* bytes seen again (already delivered or already held), dropped */
-    uint64_t overlap_conflicts; /* bytes of a held segment seen again with different values
-                                 * (first copy wins; delivered bytes are not kept, so only
-                                 * overlaps among held segments can be compared) */
-    uint64_t gaps;
-    uint64_t gap_bytes;
-    uint64_t held_cap_per_flow; /* times the per-direction cap forced a release */
-    uint64_t held_cap_total;    /* times the global cap forced a release */
-    uint64_t held_pieces_cap_per_flow; /* times the per-direction cap on held pieces forced a release */
-    uint64_t held_pieces_cap_total;    /* times the global cap on held pieces forced a release */
-    uint64_t out_of_window;     /* segments/ACKs more than CS_REASM_MAX_AHEAD ahead, or data after FIN: ignored */
-    uint64_t alloc_failures;    /* held copies that could not be allocated (their bytes become a gap) */
-};
+/* struct cs_reasm_stats (this stage's counters) is in stats.h. */
 
 /* A segment or ACK further than this ahead of the next expected byte is bogus
  * (a passive observer sees junk, old connections, and its own blind spots). */

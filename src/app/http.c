@@ -1,7 +1,8 @@
 /* HTTP/1.x per-connection state machine: stream events of both directions ->
  * messages -> request/response transactions.  The line scanning itself is in
- * http_scan.c; this file owns buffering, body framing (RFC 9112 §6.3),
- * pairing, gaps and resynchronisation.
+ * http_scan.c, body framing (RFC 9112 §6.3) in http_framing.c, the FIFO of
+ * waiting requests and pairing in http_pair.c; this file owns buffering,
+ * every change of a direction's state, gaps and resynchronisation.
  *
  * Each direction gathers one header block at a time in its own buffer
  * (grown up to limits.max_header_bytes) and scans it in place when the empty
@@ -59,7 +60,7 @@ static void buf_release(struct cs_http_conn *c, struct cs_http_dir *d)
     d->cap = 0;
 }
 
-void cs_http_msg_reset(struct cs_http_dir *d)
+static void msg_reset(struct cs_http_dir *d)
 {
     d->len = 0;
     d->line_bytes = 0;
@@ -71,20 +72,20 @@ void cs_http_msg_reset(struct cs_http_dir *d)
 
 /* The direction lost its place (gap or framing error): forget the partial
  * message and look for a start line from the next byte on. */
-void cs_http_lose_sync(struct cs_http_conn *c, struct cs_http_dir *d)
+static void lose_sync(struct cs_http_conn *c, struct cs_http_dir *d)
 {
     if (!d->resync) {
         d->resync = true;
         c->stats->resyncs++;
     }
     c->stats->garbage_bytes += d->len;
-    cs_http_msg_reset(d);
+    msg_reset(d);
     d->st = ST_MSG;
     if (d == &c->dir[CS_DIR_C2S])
         c->body_req = NULL;
 }
 
-void cs_http_set_body_state(struct cs_http_conn *c, struct cs_http_dir *d, enum framing f, uint64_t len)
+static void set_body_state(struct cs_http_conn *c, struct cs_http_dir *d, enum framing f, uint64_t len)
 {
     switch (f) {
     case FR_NONE:    d->st = ST_MSG; break;
@@ -94,10 +95,80 @@ void cs_http_set_body_state(struct cs_http_conn *c, struct cs_http_dir *d, enum 
     case FR_ERROR:
         /* The message itself was reported; what follows cannot be framed. */
         c->stats->framing_errors++;
-        cs_http_msg_reset(d);
-        cs_http_lose_sync(c, d);
+        msg_reset(d);
+        lose_sync(c, d);
         break;
     }
+}
+
+/* A complete request: its framing decides the client direction's next
+ * state, and it waits in the FIFO for its response. */
+static void handle_request(struct cs_http_conn *c, struct cs_http_dir *d, struct cs_http_msg *m,
+                           const char *blk, uint32_t len)
+{
+    uint64_t blen = 0;
+    enum framing f = m->version == 9 ? FR_NONE : cs_http_body_framing(m, true, &blen);
+    if (f == FR_CHUNKED)
+        m->flags |= CS_MSG_CHUNKED;
+    cs_http_queue_request(c, m, blk, len, f == FR_LEN || f == FR_CHUNKED);
+    if (m->version == 9) {
+        d->st = ST_DEAD;            /* HTTP/0.9: one request per connection */
+        return;
+    }
+    set_body_state(c, d, f, blen);
+}
+
+/* 101 or a CONNECT answered 2xx: the connection stops being HTTP. */
+static void upgrade(struct cs_http_conn *c)
+{
+    c->stats->upgrades++;
+    c->dir[0].st = ST_DEAD;
+    c->dir[1].st = ST_DEAD;
+}
+
+/* A complete response: paired with the oldest waiting request (which
+ * decides whether a body follows: HEAD, CONNECT), then the server
+ * direction's next state from its framing. */
+static void handle_response(struct cs_http_conn *c, struct cs_http_dir *d, struct cs_http_msg *m)
+{
+    c->stats->responses++;
+    const struct cs_http_req *r = c->head;
+    int st = m->status;
+    bool head = false, connect = false;
+    if (!r)
+        c->stats->orphan_responses++;
+    if (st >= 100 && st < 200 && st != 101) {
+        /* Interim (RFC 9110 §15.2): the final response is still to come. */
+        cs_http_pair_interim(c, st);
+        d->st = ST_MSG;
+        return;
+    }
+    if (r) {
+        head = r->msg.method_len == 4 && memcmp(r->msg.method, "HEAD", 4) == 0;
+        connect = r->msg.method_len == 7 && memcmp(r->msg.method, "CONNECT", 7) == 0;
+    }
+    bool tunnel = st == 101 || (connect && st >= 200 && st < 300);
+    uint64_t blen = 0;
+    enum framing f = cs_http_body_framing(m, false, &blen);
+    if (tunnel || head || st == 204 || st == 304 || (st >= 100 && st < 200))
+        f = FR_NONE;
+    if (f == FR_CHUNKED)
+        m->flags |= CS_MSG_CHUNKED;
+    cs_http_pair_answer(c, m);
+    if (tunnel) {
+        upgrade(c);
+        return;
+    }
+    set_body_state(c, d, f, blen);
+}
+
+/* The server's answer to an HTTP/0.9 request: the rest of the stream. */
+static void http09_response(struct cs_http_conn *c, struct cs_http_dir *d, uint64_t frame,
+                            cs_time_ns ts)
+{
+    cs_http_pair_answer09(c, frame, ts);
+    msg_reset(d);
+    d->st = ST_BODY_CLOSE;
 }
 
 /* Builds the message of a whole header block blk[0..len) (start line s,
@@ -122,9 +193,9 @@ static void deliver(struct cs_http_conn *c, int dir, struct cs_http_dir *d,
         c->stats->uri_cap_hits++;
     }
     if (dir == CS_DIR_C2S)
-        cs_http_handle_request(c, d, &m, blk, len);
+        handle_request(c, d, &m, blk, len);
     else
-        cs_http_handle_response(c, d, &m);
+        handle_response(c, d, &m);
     /* handle_* may have resynced (which resets the message) or set a body state. */
     d->len = 0;
     d->line_bytes = 0;
@@ -217,7 +288,7 @@ static uint32_t feed_start_line(struct cs_http_conn *c, int dir, struct cs_http_
         int r = dir == CS_DIR_C2S ? cs_http_looks_like_request(b, d->len)
                                   : cs_http_looks_like_response(b, d->len);
         if (r == 0 && dir == CS_DIR_S2C && c->head && c->head->msg.version == 9) {
-            cs_http09_response(c, d, d->frame, d->ts);
+            http09_response(c, d, d->frame, d->ts);
             return take;
         }
         if (r == 0) {
@@ -239,7 +310,7 @@ static uint32_t feed_start_line(struct cs_http_conn *c, int dir, struct cs_http_
     int rc = dir == CS_DIR_C2S ? cs_http_parse_request_line(d->buf, ll, allow09, &s)
                                : cs_http_parse_status_line(d->buf, ll, &s);
     if (rc < 0 && dir == CS_DIR_S2C && c->head && c->head->msg.version == 9) {
-        cs_http09_response(c, d, d->frame, d->ts);
+        http09_response(c, d, d->frame, d->ts);
         return take;
     }
     if (rc < 0) {
@@ -387,7 +458,7 @@ static bool line_is_empty(const struct cs_http_dir *d)
 
 static void body_done(struct cs_http_conn *c, int dir, struct cs_http_dir *d)
 {
-    cs_http_msg_reset(d);
+    msg_reset(d);
     d->st = ST_MSG;
     if (dir == CS_DIR_C2S)
         c->body_req = NULL;
@@ -435,7 +506,7 @@ static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n,
                  * status line.  A server that answers with a status line
                  * anyway is parsed as one (feed_start_line decides when the
                  * first bytes are too few to tell). */
-                cs_http09_response(c, d, frame, ts);
+                http09_response(c, d, frame, ts);
                 continue;
             }
             if (!d->first_done && d->len == 0) {
@@ -477,7 +548,7 @@ static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n,
                 d->msg_flags = 0;
                 if (bad) {
                     c->stats->framing_errors++;
-                    cs_http_lose_sync(c, d);
+                    lose_sync(c, d);
                 } else if (size == 0) {
                     d->st = ST_TRAILERS;
                 } else {
@@ -497,7 +568,7 @@ static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n,
                         d->st = ST_CHUNK_SIZE;
                     } else {
                         c->stats->framing_errors++;
-                        cs_http_lose_sync(c, d);
+                        lose_sync(c, d);
                     }
                 } else if (empty) {
                     body_done(c, dir, d);
@@ -534,7 +605,7 @@ static void gap(struct cs_http_conn *c, int dir, uint32_t len, uint64_t frame, c
         d->msg_flags |= CS_MSG_INCOMPLETE | CS_MSG_HEADER_GAP;
         complete_block(c, dir, d, frame);
     }
-    cs_http_lose_sync(c, d);
+    lose_sync(c, d);
     if (dir == CS_DIR_S2C)
         cs_http_fifo_gap(c, frame, ts);
 }

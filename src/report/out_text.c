@@ -147,7 +147,7 @@ static void end_point(GString *buf, const struct cs_addr *a, const char *text, u
     put_u64(buf, port);
 }
 
-void cs_out_text_flow_header(GString *buf, const struct cs_flow *f, const struct cs_text_style *st,
+void cs_out_text_flow_header(GString *buf, const struct cs_flow_key *f, const struct cs_text_style *st,
                              bool continued)
 {
     char c[64], s[64], t[40];
@@ -168,7 +168,7 @@ void cs_out_text_flow_header(GString *buf, const struct cs_flow *f, const struct
     put_c(buf, '\n');
 }
 
-static void rel_time(GString *buf, const struct cs_flow *f, cs_time_ns ts)
+static void rel_time(GString *buf, const struct cs_flow_key *f, cs_time_ns ts)
 {
     int64_t d = ts - f->first_ts;
     if (d < 0)
@@ -199,29 +199,30 @@ static void detail(GString *buf, const struct cs_text_style *st, const char *lab
 
 void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_text_style *st)
 {
-    const struct cs_http_txn *t = ev->txn;
-    const struct cs_http_msg *rq = t->req, *rs = t->resp;
-    rel_time(buf, ev->flow, rq->ts);
+    const struct cs_txn *t = ev->txn;
+    const corscope_request *rq = &t->req;
+    bool rs = t->has_resp;
+    rel_time(buf, ev->flow, t->req_ts);
     put_lit(buf, "  ");
     put_str(buf, paint(st, C_DIM));
     put_c(buf, '#');
-    put_u64(buf, rq->frame);
+    put_u64(buf, t->req_frame);
     if (rs) {
         put_lit(buf, "/#");
-        put_u64(buf, rs->frame);
+        put_u64(buf, t->resp_frame);
     }
     put_str(buf, paint(st, C_RESET));
     put_lit(buf, "  ");
     cs_out_text_escape(buf, rq->method ? rq->method : "", rq->method ? rq->method_len : 0);
     put_c(buf, ' ');
-    if (ev->host && rq->uri_len && rq->uri[0] == '/') {
+    if (ev->host && rq->target_len && rq->target[0] == '/') {
         put_str(buf, "http://");
         cs_out_text_escape(buf, ev->host, ev->host_len);
     }
-    cs_out_text_escape(buf, rq->uri ? rq->uri : "", rq->uri ? rq->uri_len : 0);
+    cs_out_text_escape(buf, rq->target ? rq->target : "", rq->target ? rq->target_len : 0);
     if (rs) {
         put_lit(buf, "  ");
-        put_int(buf, rs->status);
+        put_int(buf, t->resp.status);
     } else {
         put_lit(buf, "  ");
         put_str(buf, paint(st, C_DIM));
@@ -285,7 +286,7 @@ void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_
         detail(buf, st, "Warning", ev->warnings[i]);
 }
 
-void cs_out_text_flow_note(GString *buf, const struct cs_flow *f, cs_time_ns ts, const char *text,
+void cs_out_text_flow_note(GString *buf, const struct cs_flow_key *f, cs_time_ns ts, const char *text,
                            const struct cs_text_style *st)
 {
     rel_time(buf, f, ts);
@@ -298,16 +299,22 @@ void cs_out_text_flow_note(GString *buf, const struct cs_flow *f, cs_time_ns ts,
 
 void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_text_style *st)
 {
-    const struct cs_decode_stats *d = cs_pipeline_decode_stats(s->pipeline);
-    const struct cs_flow_stats *fl = cs_pipeline_flow_stats(s->pipeline);
-    const struct cs_reasm_stats *r = cs_pipeline_reasm_stats(s->pipeline);
-    const struct cs_http_stats *h = cs_pipeline_http_stats(s->pipeline);
-    const struct cs_pipeline_stats *p = cs_pipeline_stats(s->pipeline);
+    const struct cs_decode_stats *d = &s->decode;
+    const struct cs_flow_stats *fl = &s->flows;
+    const struct cs_reasm_stats *r = &s->reasm;
+    const struct cs_http_stats *h = &s->http;
+    const struct cs_pipeline_stats *p = &s->pipeline;
 
     fprintf(out, "%sSummary%s\n", paint(st, C_BOLD), paint(st, C_RESET));
     fprintf(out, "  %" PRIu64 " packets, %" PRIu64 " TCP connections (%" PRIu64 " HTTP, %" PRIu64
             " other, %" PRIu64 " without data), %" PRIu64 " HTTP transactions\n",
             d->frames, fl->created, p->http_flows, p->other_flows, p->empty_flows, s->transactions);
+    /* nothing decoded (PPPoE, GRE, only UDP, ...): say so, or "0 TCP
+     * connections" would read as "no HTTP here" */
+    if (d->tcp == 0 && d->frames > 0)
+        fprintf(out, "  No TCP segment decoded: %" PRIu64 " packets not IP (e.g. PPPoE), %" PRIu64
+                " IP but not TCP (e.g. UDP, GRE), %" PRIu64 " of an unsupported link type\n",
+                d->non_ip, d->non_tcp, d->unknown_linktype);
     fprintf(out, "  CORS: %" PRIu64 " cross-origin requests: %s%" PRIu64 " allowed%s, %s%" PRIu64
             " blocked%s, %" PRIu64 " warning, %" PRIu64 " unknown; %" PRIu64 " same-origin, %" PRIu64
             " no-cors\n",
@@ -358,7 +365,7 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
         fprintf(out, ", %" PRIu64 " received, %" PRIu64 " dropped by the kernel, %" PRIu64
                 " by the interface", s->received, s->dropped, s->ifdropped);
     fputc('\n', out);
-    uint64_t dpi_hits = cs_pipeline_dpi_stats(s->pipeline)->limit_hits;
+    uint64_t dpi_hits = s->dpi.limit_hits;
     uint64_t caps = fl->evicted + r->held_cap_per_flow + r->held_cap_total + h->header_cap_hits +
                     h->header_lines_cap_hits + h->uri_cap_hits + h->pipeline_cap_hits + d->frag_dropped +
                     r->held_pieces_cap_per_flow + r->held_pieces_cap_total + dpi_hits;
@@ -376,4 +383,12 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
             fprintf(out, ", nDPI inspection %" PRIu64, dpi_hits);
         fputc('\n', out);
     }
+    const struct cs_timeline_stats *tl = &s->timeline;
+    if (p->protos_overflow || s->reasons_dropped || s->endpoints_dropped || tl->pending_evicted ||
+        tl->cache_evicted)
+        fprintf(out, "  Tables full (left out above): %" PRIu64 " flows of unlisted protocols, %" PRIu64
+                " reason counts, %" PRIu64 " blocked endpoints; the timeline forgot %" PRIu64
+                " waiting preflights, %" PRIu64 " preflight-cache entries\n",
+                p->protos_overflow, s->reasons_dropped, s->endpoints_dropped, tl->pending_evicted,
+                tl->cache_evicted);
 }

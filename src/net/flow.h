@@ -16,34 +16,26 @@
 #define CS_FLOW_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "limits.h"
 #include "packet.h"
 #include "reasm.h"
+#include "txn.h"
 
 enum { CS_DIR_C2S = 0, CS_DIR_S2C = 1 };
 
-enum cs_flow_end {
-    CS_FLOW_END_CLOSED,     /* both FINs delivered */
-    CS_FLOW_END_RESET,
-    CS_FLOW_END_IDLE,       /* idle timeout */
-    CS_FLOW_END_EVICTED,    /* flow-table cap hit: the least recently active flow goes */
-    CS_FLOW_END_INPUT,      /* end of input */
-};
+/* enum cs_flow_end (why a flow ended) is in txn.h: the report reads it. */
 
 struct cs_flow {
-    uint64_t id;                    /* 1-based, in order of creation */
-    /* table internals the lookup reads, beside the tuple it compares: a
-     * chain step then touches one cache line, not three (flow lookups are
-     * the run's main source of cache misses) */
+    /* table internals the lookup reads, beside the tuple it compares (the
+     * key starts with it): a chain step then touches one cache line, not
+     * three (flow lookups are the run's main source of cache misses) */
     uint64_t hash;
     struct cs_flow *hash_next;
-    struct cs_addr client, server;
-    uint16_t client_port, server_port;
+    struct cs_flow_key key;         /* id, endpoints, first/last time and frame */
     bool handshake_seen;            /* roles come from SYN/SYN-ACK */
     bool syn_acked;                 /* the server answered the SYN */
-    cs_time_ns first_ts, last_ts;
-    uint64_t first_frame, last_frame;
     uint64_t packets[2], bytes[2];  /* per direction: CS_DIR_C2S, CS_DIR_S2C */
     struct cs_reasm dir[2];
     void *app;                      /* owned by the application layer */
@@ -51,6 +43,9 @@ struct cs_flow {
     struct cs_flow *lru_prev, *lru_next;
     bool ended;
 };
+
+_Static_assert(offsetof(struct cs_flow, key.id) + 8 <= 64,
+               "hash, chain pointer and tuple share the flow's first cache line");
 
 struct cs_flow_callbacks {
     void (*on_new)(void *ctx, struct cs_flow *f);
@@ -64,16 +59,7 @@ struct cs_flow_callbacks {
     void (*on_end)(void *ctx, struct cs_flow *f, enum cs_flow_end why);
 };
 
-struct cs_flow_stats {
-    uint64_t created;
-    uint64_t active;
-    uint64_t max_active;
-    uint64_t closed, reset, idle_expired, evicted, ended_at_input_end;
-    uint64_t evicted_memory;   /* of `evicted`: dropped for --max-memory */
-    uint64_t ignored_segments; /* pure ACK/FIN/RST of no known flow */
-    uint64_t alloc_failures;   /* flows that could not be allocated (their segment is dropped) */
-    uint64_t port_reuse;       /* a new SYN on a known 5-tuple ended the old flow */
-};
+/* struct cs_flow_stats (this stage's counters) is in stats.h. */
 
 /* Hash buckets start at this many and double when flows outnumber them. */
 #define CS_FLOW_MIN_BUCKETS 1024u

@@ -6,70 +6,9 @@
  * quoted in cors-reasons.md §4 (current keys, typographic quotes U+2018 and
  * U+2019 in UTF-8).  Chromium texts are cors_error_string.cc (2024) as quoted
  * in §3.1, §4 and §5.2. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "cors_int.h"
-
-/* ---- bounded string building ---- */
-
-void cs_sb_init(struct cs_sbuf *b, char *p, size_t size)
-{
-    b->p = p;
-    b->size = size;
-    b->len = 0;
-    if (size)
-        p[0] = '\0';
-}
-
-/* Appends len bytes, cutting at the buffer's end.  A cut never splits a
- * UTF-8 sequence: the partial character is dropped. */
-void cs_sb_add(struct cs_sbuf *b, const char *s, size_t len)
-{
-    if (b->size == 0 || b->len + 1 >= b->size)
-        return;
-    size_t room = b->size - 1 - b->len;
-    if (len > room) {
-        len = room;
-        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
-            len--;
-    }
-    if (len)
-        memcpy(b->p + b->len, s, len);
-    b->len += len;
-    b->p[b->len] = '\0';
-}
-
-void cs_sb_str(struct cs_sbuf *b, const char *s)
-{
-    cs_sb_add(b, s, strlen(s));
-}
-
-void cs_sb_fmt(struct cs_sbuf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n <= 0)
-        return;
-    size_t len = (size_t)n;
-    if (len >= sizeof tmp) {
-        /* vsnprintf cut it: drop a trailing partial UTF-8 sequence */
-        len = sizeof tmp - 1;
-        size_t i = len;
-        while (i > 0 && ((unsigned char)tmp[i - 1] & 0xC0) == 0x80)
-            i--;
-        if (i > 0 && ((unsigned char)tmp[i - 1] & 0x80)) {
-            unsigned char lead = (unsigned char)tmp[i - 1];
-            size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-            if (len - (i - 1) < need)
-                len = i - 1;
-        }
-    }
-    cs_sb_add(b, tmp, len);
-}
 
 /* ---- the reason table ---- */
 

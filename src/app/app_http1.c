@@ -1,0 +1,93 @@
+/* HTTP/1.x as a row of the table of application protocols (app_proto.h):
+ * the parser of http.c behind the table's interface, and its messages
+ * turned into the protocol-neutral struct cs_txn the report reads. */
+#include <string.h>
+
+#include "app_proto.h"
+#include "flow.h"
+#include "http.h"
+
+static enum cs_app_probe http1_probe(int dir, const uint8_t *p, uint32_t n)
+{
+    int r = dir == CS_DIR_C2S ? cs_http_looks_like_request(p, n) : cs_http_looks_like_response(p, n);
+    return r > 0 ? CS_PROBE_YES : r < 0 ? CS_PROBE_NEED_MORE : CS_PROBE_NO;
+}
+
+static uint32_t txn_flags(const struct cs_http_msg *m)
+{
+    return ((m->flags & CS_MSG_HEADERS_CUT) ? CS_TXN_HEADERS_CUT : 0) |
+           ((m->flags & CS_MSG_HEADER_GAP) ? CS_TXN_HEADER_GAP : 0);
+}
+
+/* The parser's transaction, as the seam's. */
+static void http1_txn(void *ctx, const struct cs_http_txn *h)
+{
+    const struct cs_app_out *out = ctx;
+    const struct cs_http_msg *rq = h->req, *rs = h->resp;
+    struct cs_txn t = {
+        .transport = CS_TRANSPORT_HTTP1,
+        .req = { rq->method, rq->method_len, rq->uri, rq->uri_len, rq->headers, rq->n_headers },
+        .end = h->end, .interim_status = h->interim_status,
+        .req_flags = txn_flags(rq), .req_frame = rq->frame, .req_ts = rq->ts,
+        .end_frame = h->end_frame, .end_ts = h->end_ts, .index = h->index,
+        .req_block = rq->block, .req_block_len = rq->block_len,
+    };
+    if (!rq->method || rq->version == 9)     /* HTTP/0.9 has no headers */
+        t.req_flags |= CS_TXN_NO_HEADERS;
+    if (rs) {
+        t.has_resp = true;
+        t.resp = (corscope_response){ rs->status, rs->headers, rs->n_headers };
+        t.resp_flags = txn_flags(rs);
+        t.resp_frame = rs->frame;
+        t.resp_ts = rs->ts;
+        t.resp_block = rs->block;
+        t.resp_block_len = rs->block_len;
+        /* 101, or CONNECT answered 2xx: the connection stops being HTTP */
+        if (rs->status == 101 || (rs->status / 100 == 2 && rq->method_len == 7 &&
+                                  memcmp(rq->method, "CONNECT", 7) == 0))
+            t.resp_flags |= CS_TXN_SWITCHES;
+    }
+    out->txn(out->ctx, &t);
+}
+
+static void *http1_open(struct cs_app_env *env, const struct cs_app_out *out)
+{
+    return cs_http_conn_new(env->limits, env->stats, http1_txn, (void *)out);
+}
+
+static void http1_event(void *conn, int dir, const struct cs_stream_event *ev)
+{
+    cs_http_conn_event(conn, dir, ev);
+}
+
+static void http1_finish(void *conn, enum cs_txn_end why, uint64_t frame, cs_time_ns ts)
+{
+    cs_http_conn_finish(conn, why, frame, ts);
+}
+
+static void http1_prefetch(const void *conn)
+{
+    cs_http_conn_prefetch(conn);
+}
+
+static uint64_t http1_held_bytes(const void *stats)
+{
+    return ((const struct cs_http_stats *)stats)->held_bytes;
+}
+
+static void http1_summarize(const void *stats, struct cs_summary *s)
+{
+    s->http = *(const struct cs_http_stats *)stats;
+}
+
+const struct cs_app_proto cs_app_http1 = {
+    .name = "HTTP/1",
+    .stats_size = sizeof(struct cs_http_stats),
+    .probe = http1_probe,
+    .open = http1_open,
+    .event = http1_event,
+    .finish = http1_finish,
+    .prefetch = http1_prefetch,
+    .held_bytes = http1_held_bytes,
+    .summarize = http1_summarize,
+};

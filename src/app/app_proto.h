@@ -1,0 +1,69 @@
+/* The table of application protocols (in the manner of tcpdump's printers[]
+ * or Suricata's parser registration).  The pipeline offers a flow's first
+ * data to each row's probe, in table order; the first row that claims it
+ * parses the flow to its end and reports each request as a struct cs_txn
+ * (txn.h).  Flows no row claims go to protocol identification (nDPI),
+ * which only names them for the summary.
+ *
+ * A new application protocol is one file (a `const struct cs_app_proto`)
+ * and one row in pipeline.c's app_protos[]; nothing downstream changes. */
+#ifndef CS_APP_PROTO_H
+#define CS_APP_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "limits.h"
+#include "summary.h"
+#include "reasm.h"
+#include "txn.h"
+
+/* A probe's answer. */
+enum cs_app_probe {
+    CS_PROBE_NEED_MORE = -1,   /* too few bytes to tell: the row takes the flow (its parser copes) */
+    CS_PROBE_NO = 0,
+    CS_PROBE_YES = 1,
+};
+
+/* Where one flow's parser reports its transactions (the pipeline's; lives
+ * as long as the flow). */
+struct cs_app_out {
+    void (*txn)(void *ctx, const struct cs_txn *t);
+    void *ctx;
+};
+
+/* One protocol's state shared by all its flows, owned by the pipeline. */
+struct cs_app_env {
+    const struct cs_limits *limits;   /* the pipeline's */
+    void *stats;                      /* the row's counters (stats_size bytes, zeroed) */
+};
+
+/* Room for one row's counters (the pipeline holds them). */
+#define CS_APP_STATS_MAX 512
+
+struct cs_app_proto {
+    const char *name;
+    size_t stats_size;             /* at most CS_APP_STATS_MAX */
+    /* First data of direction dir (CS_DIR_C2S = 0, CS_DIR_S2C = 1): is
+     * this flow ours? */
+    enum cs_app_probe (*probe)(int dir, const uint8_t *p, uint32_t n);
+    /* A parser for one flow; NULL when out of memory (the flow then goes
+     * unparsed, still counted as this protocol's). */
+    void *(*open)(struct cs_app_env *env, const struct cs_app_out *out);
+    /* One in-order stream event of direction dir. */
+    void (*event)(void *conn, int dir, const struct cs_stream_event *ev);
+    /* The flow is over: reports what is still waiting (with `why`) and
+     * frees the parser. */
+    void (*finish)(void *conn, enum cs_txn_end why, uint64_t frame, cs_time_ns ts);
+    /* Optional: starts loading conn into the cache (changes nothing). */
+    void (*prefetch)(const void *conn);
+    /* Bytes all this protocol's flows hold now (for --max-memory). */
+    uint64_t (*held_bytes)(const void *stats);
+    /* Copies the row's counters into the summary. */
+    void (*summarize)(const void *stats, struct cs_summary *s);
+};
+
+/* The rows (one file each). */
+extern const struct cs_app_proto cs_app_http1;   /* app_http1.c */
+
+#endif

@@ -1,0 +1,33 @@
+/* The judge: where the classifier (corscope/cors.h) and the timeline meet.
+ * For one transaction it classifies, asks the timeline what other
+ * transactions tell (the preflight that announced it, the preflight cache,
+ * retries), classifies again with what the timeline supplies (credentials
+ * evidence), and downgrades to "unknown" what was judged on incomplete
+ * headers.  Its answer is structured; sentences for people are made by the
+ * output stage (explain.h). */
+#ifndef CS_JUDGE_H
+#define CS_JUDGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "corscope/cors.h"
+#include "timeline.h"
+#include "txn.h"
+
+struct cs_judgement {
+    corscope_verdict v;
+    bool cors;                    /* a preflight, actual or simple request */
+    bool retry;                   /* an automatic retry of the failure just judged: not reported */
+    uint32_t cut;                 /* CS_TXN_HEADER_GAP / CS_TXN_HEADERS_CUT: judged "unknown" */
+    /* when cut: what the visible headers said before the downgrade */
+    corscope_outcome seen_firefox, seen_chromium;
+    const char *seen_firefox_reason, *seen_chromium_error;
+    struct cs_timeline_facts facts;
+};
+
+/* Judges t (of the flow f; Origin header origin[0..origin_len) or NULL).
+ * t must carry headers (not CS_TXN_NO_HEADERS). */
+void cs_judge(struct cs_timeline *tl, const struct cs_flow_key *f, const struct cs_txn *t,
+              const char *origin, size_t origin_len, struct cs_judgement *j);
+
+#endif
