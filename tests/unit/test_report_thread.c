@@ -313,8 +313,9 @@ static void txn_out(struct gen *g, struct fstate *fs, struct msg *rq, struct msg
     /* as the HTTP/1 row (app_http1.c) builds it */
     const struct cs_http_msg *qm = &rq->m;
     t->transport = CS_TRANSPORT_HTTP1;
-    t->req = (corscope_request){ qm->method, qm->method_len, qm->uri, qm->uri_len, qm->headers,
-                                 qm->n_headers };
+    t->req = (corscope_request){ .method = qm->method, .method_len = qm->method_len,
+                                 .target = qm->uri, .target_len = qm->uri_len,
+                                 .headers = qm->headers, .n_headers = qm->n_headers };
     t->req_flags = txn_flags(qm) | (qm->version == 9 ? CS_TXN_NO_HEADERS : 0);
     t->req_frame = qm->frame;
     t->req_ts = qm->ts;
