@@ -29,11 +29,14 @@ struct hs_asm {
     uint32_t msg_len;
     uint32_t got;
     uint8_t keep;          /* body is being buffered (a message we read) */
-    uint8_t *buf;
+    uint8_t *buf;          /* NULL between messages: freed once one is delivered */
+    uint32_t cap;          /* bytes allocated at buf, grown as the body arrives */
 };
 
 struct dir {
-    uint8_t *rec;              /* a record split across pieces (5 + CS_TLS_MAX_CIPHERTEXT) */
+    uint8_t hdr[5];            /* the header of a record split across pieces */
+    uint8_t *rec;              /* its header and fragment, allocated to its length once
+                                * the header is whole, freed when the record is */
     size_t rec_len;
     uint64_t rec_frame_first;
     struct hs_asm hs;
@@ -71,9 +74,11 @@ struct cs_tls_conn {
     cs_tls_sink sink;
     void *sink_ctx;
     struct dir d[2];
-    uint8_t *plain;            /* decryption output, CS_TLS_MAX_CIPHERTEXT */
+    uint8_t *plain;            /* decryption output, CS_TLS_MAX_CIPHERTEXT; lives
+                                * during one cs_tls_conn_data / _retry call */
     struct held *held_head, *held_tail;
     size_t held_bytes, max_held;
+    size_t held_nodes;         /* entries in the queue (records and markers) */
     uint8_t draining;
 
     uint8_t seen_any, have_ch, have_sh, keys_ready, hrr, saw_certificate, abbreviated;
@@ -124,6 +129,7 @@ static void free_held(struct cs_tls_conn *c)
     }
     c->held_head = c->held_tail = NULL;
     c->held_bytes = 0;
+    c->held_nodes = 0;
 }
 
 void cs_tls_conn_free(struct cs_tls_conn *c)
@@ -139,6 +145,14 @@ void cs_tls_conn_free(struct cs_tls_conn *c)
     free(c->plain);
     free_held(c);
     free(c);
+}
+
+/* The decryption output is scratch space: no event keeps it past the
+ * sink's call, so it is freed when the public call that needed it returns. */
+static void release_plain(struct cs_tls_conn *c)
+{
+    free(c->plain);
+    c->plain = NULL;
 }
 
 static void emit(struct cs_tls_conn *c, enum cs_tls_event_kind kind, enum cs_tls_dir dir,
@@ -395,9 +409,38 @@ static int keep_body(uint8_t type)
 
 /* Feeds handshake-record content (plain or decrypted) into the message
  * reassembler; complete messages go to on_handshake_message(). */
+static void hs_release(struct hs_asm *h)
+{
+    free(h->buf);
+    h->buf = NULL;
+    h->cap = 0;
+}
+
+/* Room for `need` body bytes: the buffer doubles from CS_TLS_HS_BUF_INITIAL
+ * up to the message's length, so a peer that announces a long message but
+ * sends little costs little.  Returns 0 or -1 (out of memory). */
+static int hs_reserve(struct hs_asm *h, uint32_t need)
+{
+    if (need <= h->cap)
+        return 0;
+    uint32_t cap = h->cap ? h->cap : CS_TLS_HS_BUF_INITIAL;
+    while (cap < need)
+        cap *= 2;
+    if (cap > h->msg_len)
+        cap = h->msg_len;
+    uint8_t *b = realloc(h->buf, cap);
+    if (!b)
+        return -1;
+    h->buf = b;
+    h->cap = cap;
+    return 0;
+}
+
 static void hs_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p, size_t n)
 {
     struct hs_asm *h = &c->d[dir].hs;
+    if (c->d[dir].failed)
+        hs_release(h);
     while (n > 0 && !c->d[dir].failed) {
         if (h->hdr_len < 4) {
             h->hdr[h->hdr_len++] = *p++;
@@ -408,25 +451,28 @@ static void hs_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p
             h->got = 0;
             h->keep = (uint8_t)keep_body(h->hdr[0]);
             if (h->keep && h->msg_len > CS_TLS_MAX_HS_MESSAGE) {
+                c->n.oversized_handshakes++;
                 fail_conn(c, CS_TLS_REASON_BAD_HANDSHAKE);
-                return;
-            }
-            if (h->keep && !h->buf && !(h->buf = malloc(CS_TLS_MAX_HS_MESSAGE))) {
-                fail_conn(c, CS_TLS_REASON_INTERNAL);
                 return;
             }
         }
         size_t take = h->msg_len - h->got;
         if (take > n)
             take = n;
-        if (h->keep)
+        if (h->keep && take) {
+            if (hs_reserve(h, h->got + (uint32_t)take)) {
+                fail_conn(c, CS_TLS_REASON_INTERNAL);
+                return;
+            }
             memcpy(h->buf + h->got, p, take);
+        }
         h->got += (uint32_t)take;
         p += take;
         n -= take;
         if (h->got == h->msg_len) {
             h->hdr_len = 0;
             on_handshake_message(c, dir, h->hdr[0], h->keep ? h->buf : NULL, h->msg_len);
+            hs_release(h); /* the few messages read are read once */
         }
     }
 }
@@ -550,6 +596,7 @@ static void hold(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *rec,
         D->marker = h;
     }
     D->held++;
+    c->held_nodes++;
     h->dir = dir;
     h->frame_first = f0;
     h->frame_last = f1;
@@ -645,6 +692,7 @@ static void drain_held(struct cs_tls_conn *c)
     struct held *h = c->held_head;
     c->held_head = c->held_tail = NULL;
     c->held_bytes = 0;
+    c->held_nodes = 0;
     for (int i = 0; i < 2; i++) {
         c->d[i].dropping = 0;
         c->d[i].held = 0;
@@ -679,6 +727,7 @@ int cs_tls_conn_retry(struct cs_tls_conn *c)
     if (!try_keys(c))
         return 0;
     drain_held(c);
+    release_plain(c);
     return 1;
 }
 
@@ -788,19 +837,15 @@ static void frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint
             n -= rl;
             continue;
         }
-        if (!D->rec && !(D->rec = malloc(5 + CS_TLS_MAX_CIPHERTEXT))) {
-            fail_conn(c, CS_TLS_REASON_INTERNAL);
-            return;
-        }
         if (D->rec_len == 0)
             D->rec_frame_first = frame;
-        size_t want = D->rec_len < 5 ? 5 - D->rec_len : record_len(D->rec) - D->rec_len;
+        size_t want = D->rec_len < 5 ? 5 - D->rec_len : record_len(D->hdr) - D->rec_len;
         size_t take = want < n ? want : n;
-        memcpy(D->rec + D->rec_len, p, take);
+        memcpy(D->rec_len < 5 ? D->hdr + D->rec_len : D->rec + D->rec_len, p, take);
         D->rec_len += take;
         p += take;
         n -= take;
-        if (D->rec_len == 5 && !plausible_header(D->rec)) {
+        if (D->rec_len == 5 && !plausible_header(D->hdr)) {
             D->rec_len = 0;
             if (!c->seen_any) {
                 fail_conn(c, CS_TLS_REASON_NOT_TLS);
@@ -808,13 +853,25 @@ static void frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint
             }
             cs_tls_conn_gap(c, dir, 0, frame, ts); /* framing lost: look for the next header */
             if (D->resync)
-                resync_feed(c, dir, D->rec, 5, frame, ts);
+                resync_feed(c, dir, D->hdr, 5, frame, ts);
             continue;
         }
-        if (D->rec_len >= 5 && D->rec_len == record_len(D->rec)) {
+        if (D->rec_len == 5) {
+            /* plausible_header() bounds the length by CS_TLS_MAX_CIPHERTEXT */
+            if (!(D->rec = malloc(record_len(D->hdr)))) {
+                D->rec_len = 0;
+                fail_conn(c, CS_TLS_REASON_INTERNAL);
+                return;
+            }
+            memcpy(D->rec, D->hdr, 5);
+        }
+        if (D->rec_len == record_len(D->hdr)) {
+            uint8_t *rec = D->rec;
+            D->rec = NULL;
             D->rec_len = 0;
             c->n.records[dir]++;
-            process_record(c, dir, D->rec, record_len(D->rec) - 5, D->rec_frame_first, frame, ts);
+            process_record(c, dir, rec, record_len(rec) - 5, D->rec_frame_first, frame, ts);
+            free(rec);
         }
     }
 }
@@ -825,6 +882,7 @@ void cs_tls_conn_data(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t 
     if ((unsigned)dir > 1)
         return;
     frame_records(c, dir, data, len, frame, ts);
+    release_plain(c);
 }
 
 void cs_tls_conn_gap(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t len, uint64_t frame, int64_t ts)
@@ -849,7 +907,10 @@ void cs_tls_conn_gap(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t len, u
         return;
     }
     D->rec_len = 0;
+    free(D->rec);
+    D->rec = NULL;
     D->hs.hdr_len = 0;
+    hs_release(&D->hs);
     D->pending = PEND_NONE;
     if (!D->resync) {
         if (!(D->scan = malloc(CS_TLS_RESYNC_MAX_SCAN))) {
@@ -883,12 +944,19 @@ void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out)
     out->n = c->n;
 }
 
+/* What is allocated now: the object, held records with their list nodes,
+ * and per direction the record being gathered, the handshake message being
+ * gathered, the resynchronisation window and libcrypto's contexts (which
+ * it allocates, so counted at their measured CS_TLS_CIPHER_CTX_COST). */
 size_t cs_tls_conn_memory(const struct cs_tls_conn *c)
 {
-    size_t m = sizeof *c + c->held_bytes + (c->plain ? CS_TLS_MAX_CIPHERTEXT : 0);
-    for (int i = 0; i < 2; i++)
-        m += (c->d[i].rec ? 5 + CS_TLS_MAX_CIPHERTEXT : 0) + (c->d[i].hs.buf ? CS_TLS_MAX_HS_MESSAGE : 0) +
-             (c->d[i].scan ? CS_TLS_RESYNC_MAX_SCAN : 0);
+    size_t m = sizeof *c + c->held_bytes + c->held_nodes * sizeof(struct held) +
+               (c->plain ? CS_TLS_MAX_CIPHERTEXT : 0);
+    for (int i = 0; i < 2; i++) {
+        const struct dir *D = &c->d[i];
+        m += (D->rec ? record_len(D->hdr) : 0) + D->hs.cap + (D->scan ? CS_TLS_RESYNC_MAX_SCAN : 0) +
+             (D->cipher.cipher_ctx ? CS_TLS_CIPHER_CTX_COST : 0);
+    }
     return m;
 }
 

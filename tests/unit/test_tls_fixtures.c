@@ -220,6 +220,37 @@ static void test_lost_segment(void)
     }
 }
 
+/* Memory once the handshake is over (issue 14: 65,536 flows may each be a
+ * TLS connection): no handshake, record or decryption buffer is left, only
+ * the object and libcrypto's two contexts.  With every fixture, fed whole
+ * and one byte at a time, that is under CS_TLS_CONN_SMALL bytes. */
+#define CS_TLS_CONN_SMALL (6u * 1024u)
+static void test_memory_after_handshake(void)
+{
+    size_t most = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (size_t piece = 0; piece < 2; piece++) {
+            struct fixture f = load(cases[i].name);
+            struct cs_tls_keylog *kl = cs_tls_keylog_new(0);
+            for (char *p = (char *)f.keys, *nl; (nl = strchr(p, '\n')); p = nl + 1)
+                cs_tls_keylog_add_line(kl, p, (size_t)(nl - p));
+            struct collected *got = calloc(1, sizeof *got);
+            struct cs_tls_conn *c = cs_tls_conn_new(kl, 0, collect_sink, got);
+            feed(c, &f, piece, -1, -1);
+            size_t m = cs_tls_conn_memory(c);
+            CU_ASSERT(m < CS_TLS_CONN_SMALL);
+            CU_ASSERT(m >= 2 * CS_TLS_CIPHER_CTX_COST); /* the contexts are counted */
+            most = m > most ? m : most;
+            CU_ASSERT_EQUAL(got->len[1], f.resp_len);
+            cs_tls_conn_free(c);
+            cs_tls_keylog_free(kl);
+            free(got);
+            unload(&f);
+        }
+    }
+    printf("\n  largest connection after its handshake: %zu bytes\n", most);
+}
+
 int main(void)
 {
     static const struct cs_test_case tests[] = {
@@ -228,6 +259,7 @@ int main(void)
         { "late key: everything held, decrypted on retry", test_late_key },
         { "wrong key: auth failures, nothing released", test_wrong_key },
         { "lost server segment: resync or gap, never wrong bytes", test_lost_segment },
+        { "memory after the handshake is small", test_memory_after_handshake },
         { NULL, NULL },
     };
     if (CU_initialize_registry() != CUE_SUCCESS)
