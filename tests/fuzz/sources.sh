@@ -9,6 +9,6 @@ fuzz_sources() {
     stream) echo src/flow.c src/reasm.c src/http.c src/http_pair.c src/http_scan.c src/addr.c src/limits.c ;;
     cors)   echo src/cors.c src/cors_lists.c src/cors_text.c ;;
     pcapfile) echo src/pcapfile.c ;;
-    tls)    echo src/tls_conn.c src/tls_hs.c src/tls_keys.c src/tls_keylog.c ;;
+    tls)    echo src/tls_conn.c src/tls_conn_hold.c src/tls_hs.c src/tls_keys.c src/tls_keylog.c ;;
     esac
 }
