@@ -44,6 +44,10 @@
  * may hold while it waits for its key to appear in the key log. */
 #define CS_DEFAULT_KEYLOG_MAX_BYTES     (4u * 1024u * 1024u)
 #define CS_DEFAULT_TLS_MAX_HELD_BYTES   (64u * 1024u)
+/* A pcapng Decryption Secrets Block (pcapng_secrets.c) longer than this is
+ * skipped and counted: a key log line is ~200 bytes, so 1 MiB is ~5,000
+ * connections' secrets in one block. */
+#define CS_DEFAULT_PCAPNG_MAX_SECRETS   (1024u * 1024u)
 
 /* Fixed table sizes (compile time): what does not fit is counted, and the
  * summary's "caps_hit" says how much was left out. */

@@ -1,91 +1,12 @@
 /* One passively observed TLS connection: record framing, handshake
- * tracking, key selection, decryption, late keys and resynchronisation.
- * See tls_conn.h for the contract; the cryptography is in tls_keys.c and
- * the message parsers in tls_hs.c. */
-#include "tls_conn.h"
+ * tracking, key selection and decryption.  See tls_conn.h for the
+ * contract; records held for a late key and the resynchronisation after a
+ * gap are in tls_conn_hold.c, the cryptography in tls_keys.c, the message
+ * parsers in tls_hs.c. */
+#include "tls_conn_int.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#include "tls_hs.h"
-#include "tls_keys.h"
-
-/* RFC 8446 5.1 / RFC 5246 6.2.1: ContentType. */
-enum { CT_CCS = 20, CT_ALERT = 21, CT_HANDSHAKE = 22, CT_APPDATA = 23, CT_HEARTBEAT = 24 };
-
-/* Which keys protect a direction's records now (TLS 1.3 changes them
- * during the handshake; TLS 1.2 has one change, at ChangeCipherSpec). */
-enum epoch { EP_PLAIN, EP_EARLY, EP_HANDSHAKE, EP_APP };
-
-/* What the record just processed asks for once it is done (RFC 8446 5.1:
- * key changes happen at record boundaries). */
-enum pending { PEND_NONE, PEND_TO_HANDSHAKE, PEND_TO_APP, PEND_KEY_UPDATE };
-
-/* Reassembly of handshake messages across records (RFC 8446 5.1 lets a
- * message span records and a record carry several). */
-struct hs_asm {
-    uint8_t hdr[4];
-    uint8_t hdr_len;
-    uint32_t msg_len;
-    uint32_t got;
-    uint8_t keep;          /* body is being buffered (a message we read) */
-    uint8_t *buf;
-};
-
-struct dir {
-    uint8_t *rec;              /* a record split across pieces (5 + CS_TLS_MAX_CIPHERTEXT) */
-    size_t rec_len;
-    uint64_t rec_frame_first;
-    struct hs_asm hs;
-    enum epoch epoch;
-    struct cs_tls_cipher cipher;
-    enum pending pending;
-    uint8_t closed;            /* close_notify seen */
-    uint8_t ccs;               /* TLS 1.2 ChangeCipherSpec seen */
-    uint8_t dropping;          /* held-record budget exhausted: drop the rest of this direction */
-    uint32_t held;             /* entries of this direction in the held queue */
-    struct held *marker;       /* the queue's dropped-records marker of this direction */
-    uint32_t uncertain;        /* records possibly missed: try further sequence numbers */
-    enum cs_tls_reason failed;
-    /* resynchronisation scan after a gap */
-    uint8_t resync;
-    uint8_t *scan;
-    size_t scan_len, scan_pos;
-    uint32_t candidates;
-    uint64_t scan_frame;
-};
-
-/* A record held until its key is known, or a marker for dropped ones. */
-struct held {
-    struct held *next;
-    enum cs_tls_dir dir;
-    uint64_t frame_first, frame_last;
-    int64_t ts;
-    uint32_t dropped;          /* a marker: this many records of dir were dropped here */
-    size_t len;
-    uint8_t rec[];
-};
-
-struct cs_tls_conn {
-    const struct cs_tls_keylog *kl;
-    cs_tls_sink sink;
-    void *sink_ctx;
-    struct dir d[2];
-    uint8_t *plain;            /* decryption output, CS_TLS_MAX_CIPHERTEXT */
-    struct held *held_head, *held_tail;
-    size_t held_bytes, max_held;
-    uint8_t draining;
-
-    uint8_t seen_any, have_ch, have_sh, keys_ready, hrr, saw_certificate, abbreviated;
-    enum cs_tls_state state;
-    enum cs_tls_reason reason;
-    uint64_t keylog_generation;  /* generation at the last failed lookup */
-    struct cs_tls_client_hello ch;
-    struct cs_tls_server_hello sh;
-    const struct cs_tls_suite *suite;
-    char alpn[CS_TLS_ALPN_MAX];
-    struct cs_tls_counters n;
-};
 
 static const char *const reason_names[] = {
     "none", "not-tls", "unsupported-version", "unsupported-suite", "bad-handshake",
@@ -116,16 +37,6 @@ struct cs_tls_conn *cs_tls_conn_new(const struct cs_tls_keylog *kl, size_t max_h
     return c;
 }
 
-static void free_held(struct cs_tls_conn *c)
-{
-    for (struct held *h = c->held_head, *next; h; h = next) {
-        next = h->next;
-        free(h);
-    }
-    c->held_head = c->held_tail = NULL;
-    c->held_bytes = 0;
-}
-
 void cs_tls_conn_free(struct cs_tls_conn *c)
 {
     if (!c)
@@ -137,11 +48,19 @@ void cs_tls_conn_free(struct cs_tls_conn *c)
         cs_tls_cipher_clear(&c->d[i].cipher);
     }
     free(c->plain);
-    free_held(c);
+    cs_tls__free_held(c);
     free(c);
 }
 
-static void emit(struct cs_tls_conn *c, enum cs_tls_event_kind kind, enum cs_tls_dir dir,
+/* The decryption output is scratch space: no event keeps it past the
+ * sink's call, so it is freed when the public call that needed it returns. */
+void cs_tls__release_plain(struct cs_tls_conn *c)
+{
+    free(c->plain);
+    c->plain = NULL;
+}
+
+void cs_tls__emit(struct cs_tls_conn *c, enum cs_tls_event_kind kind, enum cs_tls_dir dir,
                  const uint8_t *data, size_t len, uint64_t f0, uint64_t f1, int64_t ts, int early)
 {
     struct cs_tls_event ev = { kind, dir, data, len, f0, f1, ts, (uint8_t)early };
@@ -150,7 +69,7 @@ static void emit(struct cs_tls_conn *c, enum cs_tls_event_kind kind, enum cs_tls
 }
 
 /* The whole connection fails (handshake problems: nothing will decrypt). */
-static void fail_conn(struct cs_tls_conn *c, enum cs_tls_reason r)
+void cs_tls__fail_conn(struct cs_tls_conn *c, enum cs_tls_reason r)
 {
     if (c->state != CS_TLS_STATE_FAILED) {
         c->state = CS_TLS_STATE_FAILED;
@@ -162,7 +81,7 @@ static void fail_conn(struct cs_tls_conn *c, enum cs_tls_reason r)
 }
 
 /* One direction becomes undecryptable; downstream learns of it as a gap. */
-static void fail_dir(struct cs_tls_conn *c, enum cs_tls_dir dir, enum cs_tls_reason r,
+void cs_tls__fail_dir(struct cs_tls_conn *c, enum cs_tls_dir dir, enum cs_tls_reason r,
                      uint64_t frame, int64_t ts)
 {
     struct dir *D = &c->d[dir];
@@ -176,7 +95,7 @@ static void fail_dir(struct cs_tls_conn *c, enum cs_tls_dir dir, enum cs_tls_rea
     free(D->scan);
     D->scan = NULL;
     D->resync = 0;
-    emit(c, CS_TLS_EV_GAP, dir, NULL, 0, frame, frame, ts, 0);
+    cs_tls__emit(c, CS_TLS_EV_GAP, dir, NULL, 0, frame, frame, ts, 0);
 }
 
 /* ---- keys ------------------------------------------------------------ */
@@ -188,7 +107,7 @@ static const uint8_t *secret_of(const struct cs_tls_secrets *s, enum cs_tls_secr
 
 /* Sets up the read keys once the ServerHello is known and the key log has
  * the secrets.  Returns 1 when keys are ready. */
-static int try_keys(struct cs_tls_conn *c)
+int cs_tls__try_keys(struct cs_tls_conn *c)
 {
     if (c->keys_ready)
         return 1;
@@ -216,7 +135,7 @@ static int try_keys(struct cs_tls_conn *c)
             r |= cs_tls13_cipher_keys(&C->cipher, su, chs, su->hash_len);
         }
         if (r) {
-            fail_conn(c, CS_TLS_REASON_INTERNAL);
+            cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
             return 0;
         }
     } else {
@@ -227,7 +146,7 @@ static int try_keys(struct cs_tls_conn *c)
         }
         if (cs_tls12_cipher_keys(&c->d[0].cipher, &c->d[1].cipher, su, ms, c->ch.random,
                                  c->sh.random, c->sh.encrypt_then_mac)) {
-            fail_conn(c, CS_TLS_REASON_INTERNAL);
+            cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
             return 0;
         }
     }
@@ -271,7 +190,7 @@ static int next_cipher(struct cs_tls_conn *c, enum cs_tls_dir dir, enum epoch fr
 static enum epoch epoch_after(enum epoch e) { return e == EP_EARLY ? EP_HANDSHAKE : EP_APP; }
 
 /* Applies the key change the last record asked for. */
-static void apply_pending(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t frame, int64_t ts)
+void cs_tls__apply_pending(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t frame, int64_t ts)
 {
     struct dir *D = &c->d[dir];
     enum pending p = D->pending;
@@ -280,7 +199,7 @@ static void apply_pending(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t f
         return;
     struct cs_tls_cipher next;
     if (next_cipher(c, dir, D->epoch, &next)) {
-        fail_dir(c, dir, CS_TLS_REASON_KEY_INCOMPLETE, frame, ts);
+        cs_tls__fail_dir(c, dir, CS_TLS_REASON_KEY_INCOMPLETE, frame, ts);
         return;
     }
     cs_tls_cipher_clear(&D->cipher);
@@ -297,7 +216,7 @@ static void on_client_hello(struct cs_tls_conn *c, const uint8_t *body, size_t l
 {
     struct cs_tls_client_hello ch;
     if (cs_tls_parse_client_hello(body, len, &ch)) {
-        fail_conn(c, CS_TLS_REASON_BAD_HANDSHAKE);
+        cs_tls__fail_conn(c, CS_TLS_REASON_BAD_HANDSHAKE);
         return;
     }
     if (c->have_ch)
@@ -310,7 +229,7 @@ static void on_server_hello(struct cs_tls_conn *c, const uint8_t *body, size_t l
 {
     struct cs_tls_server_hello sh;
     if (!c->have_ch || cs_tls_parse_server_hello(body, len, &sh)) {
-        fail_conn(c, CS_TLS_REASON_BAD_HANDSHAKE);
+        cs_tls__fail_conn(c, CS_TLS_REASON_BAD_HANDSHAKE);
         return;
     }
     if (sh.hello_retry_request) {
@@ -318,19 +237,19 @@ static void on_server_hello(struct cs_tls_conn *c, const uint8_t *body, size_t l
         return;
     }
     if (c->have_sh) {
-        fail_conn(c, CS_TLS_REASON_RENEGOTIATION);
+        cs_tls__fail_conn(c, CS_TLS_REASON_RENEGOTIATION);
         return;
     }
     c->sh = sh;
     c->have_sh = 1;
     if (sh.version != CS_TLS_VERSION_12 && sh.version != CS_TLS_VERSION_13) {
-        fail_conn(c, CS_TLS_REASON_UNSUPPORTED_VERSION);
+        cs_tls__fail_conn(c, CS_TLS_REASON_UNSUPPORTED_VERSION);
         return;
     }
     c->suite = cs_tls_suite_find(sh.cipher_suite);
     if (!c->suite || (c->suite->tls13 != (sh.version == CS_TLS_VERSION_13))) {
         c->suite = NULL;
-        fail_conn(c, CS_TLS_REASON_UNSUPPORTED_SUITE);
+        cs_tls__fail_conn(c, CS_TLS_REASON_UNSUPPORTED_SUITE);
         return;
     }
     if (sh.version == CS_TLS_VERSION_13) {
@@ -341,7 +260,7 @@ static void on_server_hello(struct cs_tls_conn *c, const uint8_t *body, size_t l
     } else {
         memcpy(c->alpn, sh.alpn, sizeof c->alpn); /* RFC 7301 3.1: 1.2 answers in the ServerHello */
     }
-    try_keys(c);
+    cs_tls__try_keys(c);
 }
 
 /* One complete handshake message of direction dir. */
@@ -355,7 +274,7 @@ static void on_handshake_message(struct cs_tls_conn *c, enum cs_tls_dir dir, uin
         if (dir == CS_TLS_FROM_CLIENT && D->epoch == EP_PLAIN)
             on_client_hello(c, body, len);
         else if (!tls13 && D->epoch == EP_PLAIN)
-            fail_conn(c, CS_TLS_REASON_BAD_HANDSHAKE);
+            cs_tls__fail_conn(c, CS_TLS_REASON_BAD_HANDSHAKE);
         break; /* an encrypted ClientHello in 1.2 is renegotiation: caught at its CCS */
     case CS_TLS_HS_SERVER_HELLO:
         if (dir == CS_TLS_FROM_SERVER && D->epoch == EP_PLAIN)
@@ -395,9 +314,38 @@ static int keep_body(uint8_t type)
 
 /* Feeds handshake-record content (plain or decrypted) into the message
  * reassembler; complete messages go to on_handshake_message(). */
+void cs_tls__hs_release(struct hs_asm *h)
+{
+    free(h->buf);
+    h->buf = NULL;
+    h->cap = 0;
+}
+
+/* Room for `need` body bytes: the buffer doubles from CS_TLS_HS_BUF_INITIAL
+ * up to the message's length, so a peer that announces a long message but
+ * sends little costs little.  Returns 0 or -1 (out of memory). */
+static int hs_reserve(struct hs_asm *h, uint32_t need)
+{
+    if (need <= h->cap)
+        return 0;
+    uint32_t cap = h->cap ? h->cap : CS_TLS_HS_BUF_INITIAL;
+    while (cap < need)
+        cap *= 2;
+    if (cap > h->msg_len)
+        cap = h->msg_len;
+    uint8_t *b = realloc(h->buf, cap);
+    if (!b)
+        return -1;
+    h->buf = b;
+    h->cap = cap;
+    return 0;
+}
+
 static void hs_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p, size_t n)
 {
     struct hs_asm *h = &c->d[dir].hs;
+    if (c->d[dir].failed)
+        cs_tls__hs_release(h);
     while (n > 0 && !c->d[dir].failed) {
         if (h->hdr_len < 4) {
             h->hdr[h->hdr_len++] = *p++;
@@ -408,25 +356,28 @@ static void hs_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p
             h->got = 0;
             h->keep = (uint8_t)keep_body(h->hdr[0]);
             if (h->keep && h->msg_len > CS_TLS_MAX_HS_MESSAGE) {
-                fail_conn(c, CS_TLS_REASON_BAD_HANDSHAKE);
-                return;
-            }
-            if (h->keep && !h->buf && !(h->buf = malloc(CS_TLS_MAX_HS_MESSAGE))) {
-                fail_conn(c, CS_TLS_REASON_INTERNAL);
+                c->n.oversized_handshakes++;
+                cs_tls__fail_conn(c, CS_TLS_REASON_BAD_HANDSHAKE);
                 return;
             }
         }
         size_t take = h->msg_len - h->got;
         if (take > n)
             take = n;
-        if (h->keep)
+        if (h->keep && take) {
+            if (hs_reserve(h, h->got + (uint32_t)take)) {
+                cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
+                return;
+            }
             memcpy(h->buf + h->got, p, take);
+        }
         h->got += (uint32_t)take;
         p += take;
         n -= take;
         if (h->got == h->msg_len) {
             h->hdr_len = 0;
             on_handshake_message(c, dir, h->hdr[0], h->keep ? h->buf : NULL, h->msg_len);
+            cs_tls__hs_release(h); /* the few messages read are read once */
         }
     }
 }
@@ -441,12 +392,12 @@ static void on_alert(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *
     if (n >= 2 && p[1] == 0) {
         c->n.close_notify++;
         c->d[dir].closed = 1;
-        emit(c, CS_TLS_EV_CLOSE, dir, NULL, 0, frame, frame, ts, 0);
+        cs_tls__emit(c, CS_TLS_EV_CLOSE, dir, NULL, 0, frame, frame, ts, 0);
     }
 }
 
 /* Content that verified (or plaintext before encryption starts). */
-static void on_content(struct cs_tls_conn *c, enum cs_tls_dir dir, uint8_t type, const uint8_t *p,
+void cs_tls__on_content(struct cs_tls_conn *c, enum cs_tls_dir dir, uint8_t type, const uint8_t *p,
                        size_t n, uint64_t f0, uint64_t f1, int64_t ts)
 {
     struct dir *D = &c->d[dir];
@@ -466,7 +417,7 @@ static void on_content(struct cs_tls_conn *c, enum cs_tls_dir dir, uint8_t type,
             c->n.early_records++;
         c->n.app_bytes[dir] += n;
         if (n)
-            emit(c, CS_TLS_EV_DATA, dir, p, n, f0, f1, ts, D->epoch == EP_EARLY);
+            cs_tls__emit(c, CS_TLS_EV_DATA, dir, p, n, f0, f1, ts, D->epoch == EP_EARLY);
         break;
     default:
         break; /* heartbeat and unknown types carry nothing for us */
@@ -476,7 +427,7 @@ static void on_content(struct cs_tls_conn *c, enum cs_tls_dir dir, uint8_t type,
 /* Opens a record trying sequence numbers seq .. seq+window-1 with the
  * current keys, then (TLS 1.3) the next keys at 0 .. next_window-1.  On success moves
  * the direction to the keys and sequence number that worked. */
-static enum cs_tls_open_result open_trying(struct cs_tls_conn *c, enum cs_tls_dir dir,
+enum cs_tls_open_result cs_tls__open_trying(struct cs_tls_conn *c, enum cs_tls_dir dir,
                                            const uint8_t *rec, size_t frag_len, uint32_t window,
                                            uint32_t next_window, size_t *out_len, uint8_t *type)
 {
@@ -512,7 +463,7 @@ static enum cs_tls_open_result open_trying(struct cs_tls_conn *c, enum cs_tls_di
     return r;
 }
 
-static int encrypted(const struct cs_tls_conn *c, enum cs_tls_dir dir, uint8_t type)
+int cs_tls__encrypted(const struct cs_tls_conn *c, enum cs_tls_dir dir, uint8_t type)
 {
     const struct dir *D = &c->d[dir];
     if (c->suite && c->suite->tls13)
@@ -522,49 +473,8 @@ static int encrypted(const struct cs_tls_conn *c, enum cs_tls_dir dir, uint8_t t
     return D->ccs;
 }
 
-/* Keeps a record for later; over the budget, the rest of the direction is
- * dropped (one marker counts them) so that order is never broken. */
-static void hold(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *rec, size_t len,
-                 uint64_t f0, uint64_t f1, int64_t ts)
-{
-    struct dir *D = &c->d[dir];
-    struct held *h = NULL;
-    if (!D->dropping && c->held_bytes + len <= c->max_held && (h = malloc(sizeof *h + len))) {
-        memset(h, 0, sizeof *h);
-        memcpy(h->rec, rec, len);
-        h->len = len;
-        c->held_bytes += len;
-        c->n.held_records++;
-    } else {
-        c->n.held_dropped_records++;
-        c->n.held_dropped_bytes += len;
-        if (D->dropping) {
-            if (D->marker)
-                D->marker->dropped++;
-            return;
-        }
-        D->dropping = 1;
-        if (!(h = calloc(1, sizeof *h)))
-            return;
-        h->dropped = 1;
-        D->marker = h;
-    }
-    D->held++;
-    h->dir = dir;
-    h->frame_first = f0;
-    h->frame_last = f1;
-    h->ts = ts;
-    if (c->held_tail)
-        c->held_tail->next = h;
-    else
-        c->held_head = h;
-    c->held_tail = h;
-}
-
-static void drain_held(struct cs_tls_conn *c);
-
 /* One complete record (header + fragment) of direction dir. */
-static void process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *rec,
+void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *rec,
                            size_t frag_len, uint64_t f0, uint64_t f1, int64_t ts)
 {
     struct dir *D = &c->d[dir];
@@ -576,13 +486,13 @@ static void process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const uin
     if (!c->seen_any) {
         c->seen_any = 1;
         if (dir != CS_TLS_FROM_CLIENT || type != CT_HANDSHAKE) {
-            fail_conn(c, CS_TLS_REASON_NOT_TLS);
+            cs_tls__fail_conn(c, CS_TLS_REASON_NOT_TLS);
             return;
         }
     }
-    int enc = encrypted(c, dir, type);
+    int enc = cs_tls__encrypted(c, dir, type);
     if ((!c->draining && D->held) || (enc && !c->keys_ready && c->state != CS_TLS_STATE_FAILED)) {
-        hold(c, dir, rec, 5 + frag_len, f0, f1, ts);
+        cs_tls__hold(c, dir, rec, 5 + frag_len, f0, f1, ts);
         return;
     }
     if (type == CT_CCS) {
@@ -590,7 +500,7 @@ static void process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const uin
          * RFC 8446 D.4: in 1.3 a compatibility CCS, ignored. */
         if (c->suite && !c->suite->tls13) {
             if (D->ccs) {
-                fail_dir(c, dir, CS_TLS_REASON_RENEGOTIATION, f1, ts);
+                cs_tls__fail_dir(c, dir, CS_TLS_REASON_RENEGOTIATION, f1, ts);
                 return;
             }
             D->ccs = 1;
@@ -602,13 +512,13 @@ static void process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const uin
         return;
     }
     if (!enc) {
-        on_content(c, dir, type, rec + 5, frag_len, f0, f1, ts);
+        cs_tls__on_content(c, dir, type, rec + 5, frag_len, f0, f1, ts);
         if (!c->draining && c->keys_ready && c->held_head)
-            drain_held(c); /* the ServerHello that unblocks held client records */
+            cs_tls__drain_held(c); /* the ServerHello that unblocks held client records */
         return;
     }
     if (!c->plain && !(c->plain = malloc(CS_TLS_MAX_CIPHERTEXT))) {
-        fail_conn(c, CS_TLS_REASON_INTERNAL);
+        cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
         return;
     }
     size_t out_len = 0;
@@ -619,13 +529,13 @@ static void process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const uin
      * EndOfEarlyData (RFC 8446 4.2.10). */
     uint32_t window = D->uncertain ? D->uncertain + CS_TLS_RESYNC_SEQ_WINDOW : 1;
     uint32_t next_window = D->uncertain ? CS_TLS_RESYNC_SEQ_WINDOW : D->epoch == EP_EARLY;
-    enum cs_tls_open_result r = open_trying(c, dir, rec, frag_len, window, next_window, &out_len, &inner);
+    enum cs_tls_open_result r = cs_tls__open_trying(c, dir, rec, frag_len, window, next_window, &out_len, &inner);
     if (r != CS_TLS_OPEN_OK) {
         if (r == CS_TLS_OPEN_AUTH_FAILED)
             c->n.auth_failures++;
         else
             c->n.malformed_records++;
-        fail_dir(c, dir, r == CS_TLS_OPEN_AUTH_FAILED ? CS_TLS_REASON_AUTH_FAILED :
+        cs_tls__fail_dir(c, dir, r == CS_TLS_OPEN_AUTH_FAILED ? CS_TLS_REASON_AUTH_FAILED :
                          r == CS_TLS_OPEN_MALFORMED ? CS_TLS_REASON_GAP : CS_TLS_REASON_INTERNAL, f1, ts);
         return;
     }
@@ -634,141 +544,12 @@ static void process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const uin
         c->n.resyncs++;
     }
     c->n.records_decrypted++;
-    on_content(c, dir, inner, c->plain, out_len, f0, f1, ts);
-    apply_pending(c, dir, f1, ts);
-}
-
-/* Replays the held records in arrival order; those that still cannot be
- * decrypted are held again. */
-static void drain_held(struct cs_tls_conn *c)
-{
-    struct held *h = c->held_head;
-    c->held_head = c->held_tail = NULL;
-    c->held_bytes = 0;
-    for (int i = 0; i < 2; i++) {
-        c->d[i].dropping = 0;
-        c->d[i].held = 0;
-        c->d[i].marker = NULL;
-    }
-    c->draining = 1;
-    while (h) {
-        struct held *next = h->next;
-        if (h->dropped) {
-            c->d[h->dir].uncertain += h->dropped;
-            emit(c, CS_TLS_EV_GAP, h->dir, NULL, 0, h->frame_first, h->frame_last, h->ts, 0);
-        } else if (c->keys_ready || !encrypted(c, h->dir, h->rec[0])) {
-            process_record(c, h->dir, h->rec, h->len - 5, h->frame_first, h->frame_last, h->ts);
-        } else {
-            hold(c, h->dir, h->rec, h->len, h->frame_first, h->frame_last, h->ts);
-            c->n.held_records--; /* not a new hold */
-        }
-        free(h);
-        h = next;
-    }
-    c->draining = 0;
-}
-
-int cs_tls_conn_retry(struct cs_tls_conn *c)
-{
-    if (c->keys_ready || c->state != CS_TLS_STATE_NO_KEY)
-        return 0;
-    struct cs_tls_keylog_stats st;
-    cs_tls_keylog_get_stats(c->kl, &st);
-    if (st.generation == c->keylog_generation)
-        return 0;
-    if (!try_keys(c))
-        return 0;
-    drain_held(c);
-    return 1;
-}
-
-/* RFC 5246 6.2.1 / RFC 8446 5.1: could this be a record header? */
-static int plausible_header(const uint8_t *h)
-{
-    size_t len = (size_t)h[3] << 8 | h[4];
-    return h[0] >= CT_CCS && h[0] <= CT_HEARTBEAT && h[1] == 3 && h[2] <= 4 && len > 0 &&
-           len <= CS_TLS_MAX_CIPHERTEXT;
-}
-
-static size_t record_len(const uint8_t *h) { return 5 + ((size_t)h[3] << 8 | h[4]); }
-
-static void frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p, size_t n,
-                          uint64_t frame, int64_t ts);
-
-/* Resynchronisation after a gap: bytes collect in D->scan until a
- * candidate record header is followed by a whole record that verifies
- * (encrypted) or by another plausible header (plaintext); framing resumes
- * there.  Bounded by CS_TLS_RESYNC_MAX_SCAN and _MAX_CANDIDATES. */
-static void resync_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p, size_t n,
-                        uint64_t frame, int64_t ts)
-{
-    struct dir *D = &c->d[dir];
-    size_t room = CS_TLS_RESYNC_MAX_SCAN - D->scan_len;
-    size_t take = n < room ? n : room;
-    memcpy(D->scan + D->scan_len, p, take);
-    D->scan_len += take;
-    for (; D->scan_pos + 5 <= D->scan_len; D->scan_pos++) {
-        const uint8_t *h = D->scan + D->scan_pos;
-        if (!plausible_header(h) ||
-            (c->suite && c->suite->tls13 && D->epoch != EP_PLAIN && h[0] != CT_APPDATA))
-            continue; /* 1.3 protected records all say application_data */
-        size_t rl = record_len(h);
-        if (D->scan_pos + rl > D->scan_len) {
-            if (D->scan_pos + rl > CS_TLS_RESYNC_MAX_SCAN)
-                continue; /* can never complete here */
-            return;       /* wait for the rest of this candidate */
-        }
-        int ok;
-        if (encrypted(c, dir, h[0]) && c->keys_ready) {
-            size_t out_len;
-            uint8_t inner;
-            if (!c->plain && !(c->plain = malloc(CS_TLS_MAX_CIPHERTEXT)))
-                break;
-            ok = open_trying(c, dir, h, rl - 5, CS_TLS_RESYNC_SEQ_WINDOW, CS_TLS_RESYNC_SEQ_WINDOW,
-                             &out_len, &inner) == CS_TLS_OPEN_OK;
-            if (ok) {
-                uint8_t *rest = D->scan;
-                size_t from = D->scan_pos + rl, rest_len = D->scan_len - from;
-                D->scan = NULL;
-                D->resync = 0;
-                c->n.resyncs++;
-                c->n.records[dir]++;
-                c->n.records_decrypted++;
-                on_content(c, dir, inner, c->plain, out_len, D->scan_frame, frame, ts);
-                apply_pending(c, dir, frame, ts);
-                frame_records(c, dir, rest + from, rest_len, frame, ts);
-                free(rest);
-                if (take < n)
-                    frame_records(c, dir, p + take, n - take, frame, ts);
-                return;
-            }
-        } else {
-            ok = D->scan_pos + rl + 5 <= D->scan_len && plausible_header(h + rl);
-            if (!ok && D->scan_pos + rl + 5 > D->scan_len)
-                return; /* wait to see the next header */
-            if (ok) {
-                uint8_t *rest = D->scan;
-                size_t from = D->scan_pos, rest_len = D->scan_len - from;
-                D->scan = NULL;
-                D->resync = 0;
-                c->n.resyncs++;
-                frame_records(c, dir, rest + from, rest_len, frame, ts);
-                free(rest);
-                if (take < n)
-                    frame_records(c, dir, p + take, n - take, frame, ts);
-                return;
-            }
-        }
-        if (++D->candidates >= CS_TLS_RESYNC_MAX_CANDIDATES)
-            break;
-    }
-    if (D->candidates >= CS_TLS_RESYNC_MAX_CANDIDATES || D->scan_len == CS_TLS_RESYNC_MAX_SCAN ||
-        D->scan_pos + 5 > CS_TLS_RESYNC_MAX_SCAN)
-        fail_dir(c, dir, CS_TLS_REASON_GAP, frame, ts);
+    cs_tls__on_content(c, dir, inner, c->plain, out_len, f0, f1, ts);
+    cs_tls__apply_pending(c, dir, f1, ts);
 }
 
 /* Cuts a direction's bytes into records. */
-static void frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p, size_t n,
+void cs_tls__frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p, size_t n,
                           uint64_t frame, int64_t ts)
 {
     struct dir *D = &c->d[dir];
@@ -777,44 +558,52 @@ static void frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint
             return;
         }
         if (D->resync) {
-            resync_feed(c, dir, p, n, frame, ts);
+            cs_tls__resync_feed(c, dir, p, n, frame, ts);
             return;
         }
-        if (D->rec_len == 0 && n >= 5 && plausible_header(p) && record_len(p) <= n) {
-            size_t rl = record_len(p); /* the whole record in this piece: no copy */
+        if (D->rec_len == 0 && n >= 5 && cs_tls__plausible_header(p) && cs_tls__record_len(p) <= n) {
+            size_t rl = cs_tls__record_len(p); /* the whole record in this piece: no copy */
             c->n.records[dir]++;
-            process_record(c, dir, p, rl - 5, frame, frame, ts);
+            cs_tls__process_record(c, dir, p, rl - 5, frame, frame, ts);
             p += rl;
             n -= rl;
             continue;
         }
-        if (!D->rec && !(D->rec = malloc(5 + CS_TLS_MAX_CIPHERTEXT))) {
-            fail_conn(c, CS_TLS_REASON_INTERNAL);
-            return;
-        }
         if (D->rec_len == 0)
             D->rec_frame_first = frame;
-        size_t want = D->rec_len < 5 ? 5 - D->rec_len : record_len(D->rec) - D->rec_len;
+        size_t want = D->rec_len < 5 ? 5 - D->rec_len : cs_tls__record_len(D->hdr) - D->rec_len;
         size_t take = want < n ? want : n;
-        memcpy(D->rec + D->rec_len, p, take);
+        memcpy(D->rec_len < 5 ? D->hdr + D->rec_len : D->rec + D->rec_len, p, take);
         D->rec_len += take;
         p += take;
         n -= take;
-        if (D->rec_len == 5 && !plausible_header(D->rec)) {
+        if (D->rec_len == 5 && !cs_tls__plausible_header(D->hdr)) {
             D->rec_len = 0;
             if (!c->seen_any) {
-                fail_conn(c, CS_TLS_REASON_NOT_TLS);
+                cs_tls__fail_conn(c, CS_TLS_REASON_NOT_TLS);
                 return;
             }
             cs_tls_conn_gap(c, dir, 0, frame, ts); /* framing lost: look for the next header */
             if (D->resync)
-                resync_feed(c, dir, D->rec, 5, frame, ts);
+                cs_tls__resync_feed(c, dir, D->hdr, 5, frame, ts);
             continue;
         }
-        if (D->rec_len >= 5 && D->rec_len == record_len(D->rec)) {
+        if (D->rec_len == 5) {
+            /* cs_tls__plausible_header() bounds the length by CS_TLS_MAX_CIPHERTEXT */
+            if (!(D->rec = malloc(cs_tls__record_len(D->hdr)))) {
+                D->rec_len = 0;
+                cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
+                return;
+            }
+            memcpy(D->rec, D->hdr, 5);
+        }
+        if (D->rec_len == cs_tls__record_len(D->hdr)) {
+            uint8_t *rec = D->rec;
+            D->rec = NULL;
             D->rec_len = 0;
             c->n.records[dir]++;
-            process_record(c, dir, D->rec, record_len(D->rec) - 5, D->rec_frame_first, frame, ts);
+            cs_tls__process_record(c, dir, rec, cs_tls__record_len(rec) - 5, D->rec_frame_first, frame, ts);
+            free(rec);
         }
     }
 }
@@ -824,44 +613,8 @@ void cs_tls_conn_data(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t 
 {
     if ((unsigned)dir > 1)
         return;
-    frame_records(c, dir, data, len, frame, ts);
-}
-
-void cs_tls_conn_gap(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t len, uint64_t frame, int64_t ts)
-{
-    if ((unsigned)dir > 1)
-        return;
-    struct dir *D = &c->d[dir];
-    c->n.gaps++;
-    (void)len;
-    if (D->failed || D->closed)
-        return;
-    /* The hellos are needed for everything else. */
-    if (!(dir == CS_TLS_FROM_CLIENT ? c->have_ch : c->have_sh)) {
-        fail_conn(c, CS_TLS_REASON_HANDSHAKE_GAP);
-        emit(c, CS_TLS_EV_GAP, dir, NULL, 0, frame, frame, ts, 0);
-        return;
-    }
-    /* Before its key is known a direction cannot tell a real header from
-     * noise by its tag, and its held records would lose their order. */
-    if (!c->keys_ready && (c->d[dir].ccs || (c->suite && c->suite->tls13))) {
-        fail_dir(c, dir, CS_TLS_REASON_GAP, frame, ts);
-        return;
-    }
-    D->rec_len = 0;
-    D->hs.hdr_len = 0;
-    D->pending = PEND_NONE;
-    if (!D->resync) {
-        if (!(D->scan = malloc(CS_TLS_RESYNC_MAX_SCAN))) {
-            fail_dir(c, dir, CS_TLS_REASON_INTERNAL, frame, ts);
-            return;
-        }
-        D->resync = 1;
-        D->scan_len = D->scan_pos = 0;
-        D->candidates = 0;
-        D->scan_frame = frame;
-        emit(c, CS_TLS_EV_GAP, dir, NULL, 0, frame, frame, ts, 0);
-    }
+    cs_tls__frame_records(c, dir, data, len, frame, ts);
+    cs_tls__release_plain(c);
 }
 
 void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out)
@@ -883,12 +636,19 @@ void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out)
     out->n = c->n;
 }
 
+/* What is allocated now: the object, held records with their list nodes,
+ * and per direction the record being gathered, the handshake message being
+ * gathered, the resynchronisation window and libcrypto's contexts (which
+ * it allocates, so counted at their measured CS_TLS_CIPHER_CTX_COST). */
 size_t cs_tls_conn_memory(const struct cs_tls_conn *c)
 {
-    size_t m = sizeof *c + c->held_bytes + (c->plain ? CS_TLS_MAX_CIPHERTEXT : 0);
-    for (int i = 0; i < 2; i++)
-        m += (c->d[i].rec ? 5 + CS_TLS_MAX_CIPHERTEXT : 0) + (c->d[i].hs.buf ? CS_TLS_MAX_HS_MESSAGE : 0) +
-             (c->d[i].scan ? CS_TLS_RESYNC_MAX_SCAN : 0);
+    size_t m = sizeof *c + c->held_bytes + c->held_nodes * sizeof(struct held) +
+               (c->plain ? CS_TLS_MAX_CIPHERTEXT : 0);
+    for (int i = 0; i < 2; i++) {
+        const struct dir *D = &c->d[i];
+        m += (D->rec ? cs_tls__record_len(D->hdr) : 0) + D->hs.cap + (D->scan ? CS_TLS_RESYNC_MAX_SCAN : 0) +
+             (D->cipher.cipher_ctx ? CS_TLS_CIPHER_CTX_COST : 0);
+    }
     return m;
 }
 

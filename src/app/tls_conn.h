@@ -39,6 +39,10 @@
 /* Handshake messages corscope reads (hellos, EncryptedExtensions) longer
  * than this are malformed for us; others (certificates) are skipped. */
 #define CS_TLS_MAX_HS_MESSAGE        (64u * 1024u)
+/* A handshake message being gathered starts with this much buffer, which
+ * doubles as its bytes arrive (up to its length, at most the limit above)
+ * and is freed once the message is read. */
+#define CS_TLS_HS_BUF_INITIAL        512u
 
 enum cs_tls_dir { CS_TLS_FROM_CLIENT = 0, CS_TLS_FROM_SERVER = 1 };
 
@@ -103,6 +107,7 @@ struct cs_tls_counters {
     uint64_t held_records;         /* records held for a late key */
     uint64_t held_dropped_records; /* ... that did not fit the budget */
     uint64_t held_dropped_bytes;
+    uint64_t oversized_handshakes; /* hellos / EncryptedExtensions over CS_TLS_MAX_HS_MESSAGE */
 };
 
 struct cs_tls_info {
@@ -143,7 +148,10 @@ int cs_tls_conn_retry(struct cs_tls_conn *c);
 
 void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out);
 
-/* Bytes this connection holds now (buffers, held records): for --max-memory. */
+/* Bytes this connection holds now (the object, buffers, held records,
+ * libcrypto's contexts at their measured cost): for --max-memory.  Between
+ * calls, a connection that is decrypting and holds nothing costs about
+ * sizeof(struct) + 2 * CS_TLS_CIPHER_CTX_COST (under 6 KiB). */
 size_t cs_tls_conn_memory(const struct cs_tls_conn *c);
 
 /* Does a stream starting with these bytes look like TLS (a handshake record

@@ -170,6 +170,24 @@ int cs_tls_keylog_add_line(struct cs_tls_keylog *kl, const char *line, size_t le
     return 1;
 }
 
+int cs_tls_keylog_add_text(struct cs_tls_keylog *kl, const char *text, size_t len)
+{
+    int used = 0;
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((nl ? nl : end) - p);
+        if (memchr(p, '\0', n)) {
+            kl->st.lines_read++;
+            ignore(kl, &kl->st.ignored_syntax);
+        } else {
+            used += cs_tls_keylog_add_line(kl, p, n);
+        }
+        p += n + (nl != NULL);
+    }
+    return used;
+}
+
 static struct keylog_file *file_state(struct cs_tls_keylog *kl, const char *path)
 {
     for (size_t i = 0; i < kl->n_files; i++)

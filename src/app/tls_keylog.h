@@ -65,6 +65,13 @@ void cs_tls_keylog_free(struct cs_tls_keylog *kl);
  * stores its secret.  Returns 1 when used, 0 when ignored (counted). */
 int cs_tls_keylog_add_line(struct cs_tls_keylog *kl, const char *line, size_t len);
 
+/* Adds key log text held in memory (a pcapng Decryption Secrets Block, see
+ * pcapng_secrets.h): lines separated by '\n' (a '\r' before it is allowed),
+ * the last one with or without its newline; NUL bytes make a line garbage.
+ * Every line is counted as the file reader counts it.  Returns the number
+ * of lines used. */
+int cs_tls_keylog_add_text(struct cs_tls_keylog *kl, const char *text, size_t len);
+
 /* Reads whatever `path` gained since the last call for that path (the
  * first call reads it all).  A last line without its newline is left for
  * the next call; a file that shrank is read again from its start.  Returns

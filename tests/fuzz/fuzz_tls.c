@@ -1,4 +1,4 @@
-/* libFuzzer target: the TLS layer (tls_conn.c, tls_hs.c, tls_keys.c,
+/* libFuzzer target: the TLS layer (tls_conn*.c, tls_hs.c, tls_keys.c,
  * tls_keylog.c) on two byte streams with a fixed key, so that mutations of
  * the handshake reach the parsers and mutations after it reach decryption.
  *

@@ -10,7 +10,7 @@ sent, in order.  Outputs per case:
   NAME.keys    the NSS key log the client wrote
 and once: http_request.bin, http_response.bin (what was sent inside TLS).
 
-  python3 tests/tls/make_fixtures.py [OUTDIR]
+  python3 tests/tls/make_fixtures.py [OUTDIR [CASE...]]
 """
 import os
 import socket
@@ -201,11 +201,93 @@ def run_case(tmp, crt, key, name, version, cipher, extra):
     print("%-24s %5d bytes, %d chunks" % (name, sum(len(d) for _, d in chunks), len(chunks)))
 
 
+# Cases served by `openssl s_server`, which (unlike Python's ssl) sends
+# 0-RTT tickets, reads early data and can be limited to one key-share group.
+# The server prints what it receives and sends what is written to its stdin:
+# RESPONSE once the request is in.
+#   tls13_early_data  a first connection (not recorded) gets a ticket with
+#                     -sess_out; the recorded one resumes it with -sess_in and
+#                     sends the request as 0-RTT data (-early_data FILE)
+#   tls13_hrr         the server only has P-256, the client's first key share
+#                     is X25519: HelloRetryRequest, a second ClientHello
+SERVER_CASES = ["tls13_early_data", "tls13_hrr"]
+
+
+def run_openssl_server_case(tmp, crt, key, name):
+    keys = os.path.join(tmp, name + ".keys")
+    sess = os.path.join(tmp, name + ".sess")
+    reqf = os.path.join(tmp, "request.txt")
+    with open(reqf, "wb") as f:
+        f.write(REQUEST)
+    for p in (keys, sess):
+        if os.path.exists(p):
+            os.unlink(p)
+    early = name == "tls13_early_data"
+    sl, sport = listener()
+    sl.close()   # s_server binds it itself
+    rl, rport = listener()
+    sargs = ["openssl", "s_server", "-accept", str(sport), "-cert", crt, "-key", key, "-tls1_3",
+             "-alpn", "http/1.1", "-naccept", "2" if early else "1", "-ign_eof"]
+    sargs += ["-early_data", "-no_anti_replay"] if early else ["-groups", "P-256"]
+    srv = subprocess.Popen(sargs, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(0.5)
+    cbase = ["openssl", "s_client", "-connect", "127.0.0.1:%d" % rport, "-servername", "api.example",
+             "-alpn", "http/1.1", "-tls1_3", "-ign_eof"]
+    chunks = []
+    if early:
+        rt = threading.Thread(target=relay, args=(rl, sport, False, chunks))
+        rt.start()
+        c = subprocess.Popen(cbase + ["-sess_out", sess], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(1.0)          # the tickets arrive after the handshake
+        c.stdin.close()
+        c.terminate()
+        c.wait()
+        rt.join()
+        assert os.path.exists(sess), "no session ticket"
+    rt = threading.Thread(target=relay, args=(rl, sport, True, chunks))
+    rt.start()
+    cargs = cbase + ["-keylogfile", keys]
+    cargs += ["-sess_in", sess, "-early_data", reqf] if early else ["-groups", "X25519:P-256"]
+    c = subprocess.Popen(cargs, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(0.5)
+    if not early:
+        c.stdin.write(REQUEST)
+        c.stdin.flush()
+        time.sleep(0.5)
+    srv.stdin.write(RESPONSE)
+    srv.stdin.flush()
+    time.sleep(1.0)
+    c.terminate()
+    out, err = c.stdout.read(), c.stderr.read()
+    c.wait()
+    rt.join()
+    srv.terminate()
+    sout = srv.stdout.read()
+    srv.wait()
+    rl.close()
+    assert RESPONSE in out, (name, out, err)
+    assert REQUEST in sout, (name, sout)
+    if early:
+        assert b"Early data was rejected" not in sout, sout   # the recorded one accepted it
+    with open(os.path.join(OUT, name + ".stream"), "wb") as f:
+        for direction, d in chunks:
+            f.write(struct.pack(">BI", direction, len(d)) + d)
+    with open(keys, "rb") as src, open(os.path.join(OUT, name + ".keys"), "wb") as dst:
+        dst.write(src.read())
+    print("%-24s %5d bytes, %d chunks" % (name, sum(len(d) for _, d in chunks), len(chunks)))
+
+
 def main():
+    only = sys.argv[2:]   # case names: regenerate only those
     with tempfile.TemporaryDirectory() as tmp:
         crt, key = make_cert(tmp)
         for case in CASES:
-            run_case(tmp, crt, key, *case)
+            if not only or case[0] in only:
+                run_case(tmp, crt, key, *case)
+        for name in SERVER_CASES:
+            if not only or name in only:
+                run_openssl_server_case(tmp, crt, key, name)
     with open(os.path.join(OUT, "http_request.bin"), "wb") as f:
         f.write(REQUEST)
     with open(os.path.join(OUT, "http_response.bin"), "wb") as f:

@@ -506,6 +506,39 @@ static void test_hello_truncations(void)
     free_trace(&t);
 }
 
+/* A ClientHello announcing 1 MB (over CS_TLS_MAX_HS_MESSAGE) fails the
+ * connection at its 4-byte header, before anything is allocated for it; one
+ * announcing 60 KB but sending 100 bytes costs what arrived (the buffer
+ * grows with the body), not what was announced. */
+static void test_handshake_length_bounds(void)
+{
+    struct cs_tls_keylog *kl = cs_tls_keylog_new(0);
+    struct collected *got = calloc(1, sizeof *got);
+    struct cs_tls_info info;
+
+    static const uint8_t huge[] = { 0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x10, 0x00, 0x00 };
+    struct cs_tls_conn *c = cs_tls_conn_new(kl, 0, collect_sink, got);
+    size_t empty = cs_tls_conn_memory(c);
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, huge, sizeof huge, 1, 1);
+    cs_tls_conn_info(c, &info);
+    CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_FAILED);
+    CU_ASSERT_EQUAL(info.reason, CS_TLS_REASON_BAD_HANDSHAKE);
+    CU_ASSERT_EQUAL(info.n.oversized_handshakes, 1);
+    CU_ASSERT_EQUAL(cs_tls_conn_memory(c), empty);
+    cs_tls_conn_free(c);
+
+    uint8_t big[5 + 4 + 100] = { 0x16, 0x03, 0x01, 0x00, 104, 0x01, 0x00, 0xf0, 0x00 };
+    c = cs_tls_conn_new(kl, 0, collect_sink, got);
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, big, sizeof big, 1, 1);
+    cs_tls_conn_info(c, &info);
+    CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_HANDSHAKE);
+    CU_ASSERT_EQUAL(cs_tls_conn_memory(c), empty + CS_TLS_HS_BUF_INITIAL);
+    cs_tls_conn_free(c);
+
+    cs_tls_keylog_free(kl);
+    free(got);
+}
+
 int main(void)
 {
     static const struct cs_test_case cases[] = {
@@ -521,6 +554,7 @@ int main(void)
         { "key log memory budget", test_keylog_budget },
         { "key log file grows, partial line, truncation", test_keylog_file_growth },
         { "hello truncations refused", test_hello_truncations },
+        { "handshake lengths: 1 MB refused unallocated, 60 KB costs what arrived", test_handshake_length_bounds },
         { NULL, NULL },
     };
     if (CU_initialize_registry() != CUE_SUCCESS)
