@@ -1,7 +1,6 @@
-/* Internals of one TLS connection, shared by tls_conn.c (framing,
- * handshake, keys, decryption) and tls_conn_hold.c (records held for a late
- * key, resynchronisation after a gap).  Not an interface: everything outside
- * these two files uses tls_conn.h. */
+/* Internals of one TLS connection (tls_conn.c: framing, handshake, keys,
+ * decryption, records held for a late key, resynchronisation after a gap).
+ * Not an interface: everything outside tls_conn.c uses tls_conn.h. */
 #ifndef CS_TLS_CONN_INT_H
 #define CS_TLS_CONN_INT_H
 
@@ -126,7 +125,7 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
 void cs_tls__frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p, size_t n,
                            uint64_t frame, int64_t ts);
 
-/* tls_conn_hold.c */
+/* holding and resynchronisation (end of tls_conn.c) */
 void cs_tls__free_held(struct cs_tls_conn *c);
 void cs_tls__hold(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *rec, size_t len,
                   uint64_t f0, uint64_t f1, int64_t ts);
