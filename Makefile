@@ -8,6 +8,10 @@ PKGS     := libpcap libndpi glib-2.0 libcrypto libcap-ng libnghttp2
 
 CFLAGS   ?= -O3 -g
 CFLAGS   += -std=c11 -pthread -Wall -Wextra -D_GNU_SOURCE -DCORSCOPE_VERSION='"$(VERSION)"'
+# curl's picky set: shadowed names, functions without a prototype in a
+# header, casts that lose alignment, format strings that are not literals,
+# undefined macros in #if, variable-length arrays.
+CFLAGS   += -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wcast-align -Wformat=2 -Wundef -Wvla
 ifdef CI
 CFLAGS   += -Werror
 endif
