@@ -34,18 +34,20 @@ struct cs_flow {
     uint64_t hash;
     struct cs_flow *hash_next;
     struct cs_flow_key key;         /* id, endpoints, first/last time and frame */
-    bool handshake_seen;            /* roles come from SYN/SYN-ACK */
-    bool syn_acked;                 /* the server answered the SYN */
     uint64_t packets[2], bytes[2];  /* per direction: CS_DIR_C2S, CS_DIR_S2C */
     struct cs_reasm dir[2];
     void *app;                      /* owned by the application layer */
     /* table internals */
     struct cs_flow *lru_prev, *lru_next;
     bool ended;
+    bool handshake_seen;            /* roles come from SYN/SYN-ACK */
+    bool syn_acked;                 /* the server answered the SYN */
 };
 
 _Static_assert(offsetof(struct cs_flow, key.id) + 8 <= 64,
                "hash, chain pointer and tuple share the flow's first cache line");
+_Static_assert(sizeof(struct cs_flow) % 64 == 0,
+               "whole cache lines (flow.c allocates it with aligned_alloc(64, ...))");
 
 struct cs_flow_callbacks {
     void (*on_new)(void *ctx, struct cs_flow *f);
