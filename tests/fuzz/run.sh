@@ -27,7 +27,7 @@ mkdir -p "$OUT"
 . tests/fuzz/sources.sh
 
 if [ ! -d "$OUT/seeds" ]; then
-    python3 tests/fuzz/make_seeds.py "$OUT/seeds.tmp" pcaps tests/decode ../shared/corpus/zeek/traces &&
+    python3 tests/fuzz/make_seeds.py "$OUT/seeds.tmp" pcaps ../shared/corpus/zeek/traces &&
         mv "$OUT/seeds.tmp" "$OUT/seeds"
 fi
 
