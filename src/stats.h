@@ -12,6 +12,40 @@
 #define CS_PROTO_SNI_LEN 80
 
 /* decode.c */
+/* Why a frame produced no segment although nothing in it was wrong: each
+ * skipped frame is counted under exactly one kind.  Kinds up to
+ * CS_DECODE_SKIP_LAST_NON_IP also count in `non_ip`, the IP ones in
+ * `non_tcp`, CS_DECODE_SKIP_LINKTYPE in `unknown_linktype`.  Fragments held
+ * for reassembly are not skips (their datagram is decoded later). */
+enum cs_decode_skip {
+    CS_DECODE_SKIP_ARP,             /* ARP, RARP, Cisco SLARP */
+    CS_DECODE_SKIP_LLC,             /* 802.3 frames with plain LLC: STP, CDP, ... */
+    CS_DECODE_SKIP_ETHERTYPE,       /* any other ethertype (LLDP, ...) */
+    CS_DECODE_SKIP_PPPOE_DISCOVERY, /* PPPoE PADI/PADO/PADR/PADS/PADT */
+    CS_DECODE_SKIP_PPP_NON_IP,      /* PPP protocols other than IP: LCP, IPCP, ... */
+    CS_DECODE_SKIP_NOT_IP,          /* an IP version nibble that is neither 4 nor 6 */
+    CS_DECODE_SKIP_LOOP_FAMILY,     /* BSD loopback address family not IPv4/IPv6 */
+    CS_DECODE_SKIP_LAST_NON_IP = CS_DECODE_SKIP_LOOP_FAMILY,
+    CS_DECODE_SKIP_UDP,             /* UDP not to a tunnel port */
+    CS_DECODE_SKIP_ICMP,            /* ICMP, ICMPv6 */
+    CS_DECODE_SKIP_ESP,             /* IPsec ESP: encrypted */
+    CS_DECODE_SKIP_IP_OTHER,        /* any other IP protocol, IPv6 "no next header" */
+    CS_DECODE_SKIP_FRAGMENT,        /* a fragment of a datagram that is not TCP */
+    CS_DECODE_SKIP_TUNNEL,          /* a tunnel header this decoder cannot follow */
+    CS_DECODE_SKIP_NESTING,         /* tunnels nested deeper than CS_DECODE_MAX_TUNNELS */
+    CS_DECODE_SKIP_LINKTYPE,        /* a link type cs_decode_frame does not know */
+    CS_DECODE_SKIP_KINDS
+};
+
+/* A short English name for the text summary ("PPPoE discovery"), and a
+ * lower-case key for JSON ("pppoe_discovery"); never NULL. */
+const char *cs_decode_skip_name(enum cs_decode_skip kind);
+const char *cs_decode_skip_key(enum cs_decode_skip kind);
+
+/* Frames not decoded although well formed: the sum of skipped[]. */
+struct cs_decode_stats;
+uint64_t cs_decode_skipped_total(const struct cs_decode_stats *st);
+
 struct cs_decode_stats {
     uint64_t frames;
     uint64_t bytes;            /* caplen summed */
@@ -24,6 +58,8 @@ struct cs_decode_stats {
     uint64_t fragments;        /* IP fragments seen */
     uint64_t reassembled;      /* datagrams rebuilt from fragments */
     uint64_t frag_dropped;     /* fragments dropped: timeout, overlap conflict, memory cap */
+    uint64_t tunneled;         /* segments found inside at least one tunnel */
+    uint64_t skipped[CS_DECODE_SKIP_KINDS]; /* frames not decoded, by kind: see above */
 };
 
 /* reasm.c */

@@ -1,8 +1,12 @@
 /* Decode stage: one captured frame -> at most one TCP segment.
  *
- * Link layers: Ethernet (with 802.1Q / QinQ / 802.1ad tags, MPLS), Linux SLL
- * and SLL2, BSD NULL/LOOP, RAW IPv4/IPv6.  IPv4 with options and fragments,
- * IPv6 with extension headers and fragments (ipfrag.c holds the fragments).
+ * Link layers: Ethernet (with 802.1Q / QinQ / 802.1ad tags, MPLS, PPPoE
+ * sessions), Linux SLL and SLL2, BSD NULL/LOOP, RAW IPv4/IPv6, PPP (plain and
+ * in HDLC-like framing) and Cisco HDLC.  Tunnels: GRE (with transparent
+ * Ethernet bridging and ERSPAN types I, II and III), VXLAN, VXLAN-GPE and
+ * Geneve; the segment is the innermost one, at most CS_DECODE_MAX_TUNNELS
+ * deep.  IPv4 with options and fragments, IPv6 with extension headers and
+ * fragments (ipfrag.c holds the fragments).
  * Every field read is bounds-checked; a frame too short for what it claims is
  * counted, never read past its caplen.  Checksums are not verified (loopback
  * and offload captures carry partial checksums). */
@@ -14,7 +18,15 @@
 #include "packet.h"
 #include "stats.h"
 
-/* struct cs_decode_stats (this stage's counters) is in stats.h. */
+/* Tunnels (GRE, VXLAN, Geneve) inside tunnels followed before giving up on
+ * a packet (counted as CS_DECODE_SKIP_NESTING).  Real deployments nest two
+ * (a VXLAN overlay mirrored over ERSPAN); the bound keeps crafted packets
+ * from recursing through the decoder. */
+#define CS_DECODE_MAX_TUNNELS 4
+
+/* struct cs_decode_stats and enum cs_decode_skip (this stage's counters
+ * and the kinds of frames not decoded, with their names) are in stats.h. */
+
 
 enum cs_decode_result {
     CS_DECODE_ERROR   = -1,  /* malformed or truncated: counted */

@@ -1,4 +1,4 @@
-/* libFuzzer target: the decode stage (link layer, IPv4/IPv6, TCP, IP
+/* libFuzzer target: the decode stage (link layer, tunnels, IPv4/IPv6, TCP, IP
  * fragments) on a sequence of frames fed to one decoder, so fragments meet
  * across calls.
  *
@@ -15,7 +15,7 @@
 #include "ipfrag.h"
 
 static const int linktypes[16] = {1, 0, 101, 113, 276, 12, 14, 108, 228, 229,
-                                  1, 1, 101, 113, 147, 1};
+                                  9, 50, 101, 113, 147, 104};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

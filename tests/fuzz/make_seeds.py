@@ -11,7 +11,8 @@ import os
 import struct
 import sys
 
-LINK_INDEX = {1: 0, 0: 1, 101: 2, 113: 3, 276: 4, 12: 5, 14: 6, 108: 7, 228: 8, 229: 9}
+LINK_INDEX = {1: 0, 0: 1, 101: 2, 113: 3, 276: 4, 12: 5, 14: 6, 108: 7, 228: 8, 229: 9,
+              9: 10, 50: 11, 104: 15}
 MAX_SEEDS = 400          # per target and file
 MAX_SEED_BYTES = 64 * 1024
 

@@ -214,7 +214,8 @@ static void test_linktype_table(void)
 {
     const struct { int lt; int ok; } cases[] = {
         {0, 1}, {1, 1}, {12, 1}, {101, 1}, {108, 1}, {113, 1}, {228, 1}, {229, 1}, {276, 1},
-        {147, 0}, {105, 0}, {127, 0}, {9, 0},
+        {9, 1}, {50, 1}, {104, 1},
+        {147, 0}, {105, 0}, {127, 0}, {10, 0},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
         CU_ASSERT_EQUAL(cs_linktype_supported(cases[k].lt), cases[k].ok);
