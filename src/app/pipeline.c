@@ -317,8 +317,12 @@ static void on_end(void *ctx, struct cs_flow *f, enum cs_flow_end why)
         app->proto->finish(app->conn, txn_end_for(why), f->key.last_frame, f->key.last_ts);
         app->conn = NULL;
     }
-    if (app && app->proto) {
+    /* A TLS flow counts as HTTP once HTTP came out of it; otherwise (no
+     * key, failed, h2 not parsed yet) as other: the TLS summary says why. */
+    if (app && app->proto && (app->proto != &cs_app_tls || app->info.transactions)) {
         p->stats.http_flows++;
+    } else if (app && app->proto) {
+        p->stats.other_flows++;
     } else if (app && app->info.had_data) {
         dpi_conclude(p, app);
         p->stats.other_flows++;
