@@ -267,6 +267,12 @@ static void drain_live(struct cs_capture *cap, struct cs_pipeline *pipe, uint64_
  * stderr), and the pcapng Decryption Secrets Blocks of -r files.  *out
  * stays NULL when there are none: TLS flows are then only named, as without
  * decryption.  Returns 0, or an exit status after a message. */
+/* Live: the key log files' new lines (cs_pipeline_set_keylog's refresh). */
+static int refresh_keys(void *ctx)
+{
+    return cs_keylog_input_refresh(ctx);
+}
+
 static int load_keys(const struct run *run, const struct cs_limits *limits,
                      struct cs_keylog_input **out)
 {
@@ -570,6 +576,7 @@ int main(int argc, char **argv)
      * capability, before any thread starts. */
     if (cs_drop_privileges(run.user, errbuf, sizeof(errbuf)) != 0) {
         fprintf(stderr, "corscope: %s\n", errbuf);
+        cs_keylog_input_free(keys);
         close_inputs(caps, n_caps);
         free(run.filter);
         return EXIT_INPUT;
@@ -579,6 +586,7 @@ int main(int argc, char **argv)
     struct cs_output *sink = cs_output_open(STDOUT_FILENO);
     if (!sink) {
         fputs("corscope: out of memory\n", stderr);
+        cs_keylog_input_free(keys);
         close_inputs(caps, n_caps);
         free(run.filter);
         return EXIT_INPUT;
@@ -615,7 +623,8 @@ int main(int argc, char **argv)
     }
 
     if (keys)
-        cs_pipeline_set_keylog(pipe, cs_keylog_input_table(keys));
+        cs_pipeline_set_keylog(pipe, cs_keylog_input_table(keys),
+                               ropt.live ? refresh_keys : NULL, keys);
     cs_time_ns next_keylog_read = 0;
 
     static struct cs_summary summary;     /* ~5 KB: not on the stack */

@@ -41,6 +41,11 @@ struct cs_app_env {
     void *stats;                      /* the row's counters (stats_size bytes, zeroed) */
     /* TLS secrets given with --keylog (NULL: none; the TLS row stays idle) */
     const struct cs_tls_keylog *keylog;
+    /* Live: reads what the key log files gained now (main's; NULL for
+     * files), for a connection that ends before the once-a-second re-read
+     * found its key (a short request right after the handshake). */
+    int (*refresh_keys)(void *ctx);
+    void *refresh_ctx;
     /* Another row of the table by name ("HTTP/1", "h2"), with its env, for
      * a row that carries other protocols inside (TLS); NULL if absent. */
     const struct cs_app_proto *(*row)(const struct cs_app_env *self, const char *name,

@@ -236,6 +236,13 @@ static void count_end(struct tls_flow *tf)
 static void tls_finish(void *conn, enum cs_txn_end why, uint64_t frame, cs_time_ns ts)
 {
     struct tls_flow *tf = conn;
+    struct cs_tls_info info;
+    cs_tls_conn_info(tf->tls, &info);
+    /* live: the key may have been written since the last re-read */
+    if (info.state == CS_TLS_STATE_NO_KEY && tf->env->refresh_keys) {
+        tf->env->refresh_keys(tf->env->refresh_ctx);
+        cs_tls_conn_retry(tf->tls);
+    }
     if (tf->inner_conn)
         tf->inner->finish(tf->inner_conn, why, frame, ts);
     count_end(tf);

@@ -362,10 +362,14 @@ static const struct cs_app_proto *row_by_name(const struct cs_app_env *self, con
     return NULL;
 }
 
-void cs_pipeline_set_keylog(struct cs_pipeline *p, const struct cs_tls_keylog *kl)
+void cs_pipeline_set_keylog(struct cs_pipeline *p, const struct cs_tls_keylog *kl,
+                            int (*refresh)(void *ctx), void *refresh_ctx)
 {
-    for (size_t i = 0; i < N_APP_PROTOS; i++)
+    for (size_t i = 0; i < N_APP_PROTOS; i++) {
         p->env[i].keylog = kl;
+        p->env[i].refresh_keys = refresh;
+        p->env[i].refresh_ctx = refresh_ctx;
+    }
 }
 
 void cs_pipeline_keys_changed(struct cs_pipeline *p)

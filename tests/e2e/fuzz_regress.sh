@@ -19,7 +19,8 @@ fail=0
 for t in decode stream http cors pcapfile tls h2; do
     objs=
     for src in $(fuzz_sources "$t"); do
-        objs="$objs $BUILD/$(basename "$src" .c).o"
+        rel=${src#src/}                  # the build mirrors src/'s layer folders
+        objs="$objs $BUILD/${rel%.c}.o"
     done
     # shellcheck disable=SC2086
     if ! $CC $CFLAGS $PKG_CFLAGS $(fuzz_includes) -o "$OUT/replay_$t" \

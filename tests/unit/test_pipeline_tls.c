@@ -86,7 +86,7 @@ static void test_keys_in_time(void)
     char errbuf[256];
     CU_ASSERT_FATAL(cs_tls_keylog_read_file(kl, KEYS, errbuf, sizeof errbuf) > 0);
     struct cs_pipeline *p = new_pipe(&s);
-    cs_pipeline_set_keylog(p, kl);
+    cs_pipeline_set_keylog(p, kl, NULL, NULL);
     feed(p);
     cs_pipeline_finish(p);
     static struct cs_summary sum;
@@ -111,7 +111,7 @@ static void test_late_keys(void)
     struct seen s = { 0 };
     struct cs_tls_keylog *kl = cs_tls_keylog_new(0);
     struct cs_pipeline *p = new_pipe(&s);
-    cs_pipeline_set_keylog(p, kl);
+    cs_pipeline_set_keylog(p, kl, NULL, NULL);
     feed_range(p, 1, LATE_KEY_FRAME);
     static struct cs_summary sum;
     memset(&sum, 0, sizeof sum);
