@@ -42,8 +42,8 @@
 /* TLS with a key log (tls_keylog.c, tls_conn.c; CLI options come with the
  * pipeline wiring): the key table's memory, and the records one connection
  * may hold while it waits for its key to appear in the key log. */
-#define CS_DEFAULT_KEYLOG_MAX_BYTES     (4u * 1024u * 1024u)
-#define CS_DEFAULT_TLS_MAX_HELD_BYTES   (64u * 1024u)
+#define CS_DEFAULT_KEYLOG_MAX_BYTES     (4u * 1024u * 1024u)  /* --max-keylog-bytes */
+#define CS_DEFAULT_TLS_MAX_HELD_BYTES   (64u * 1024u)         /* --max-tls-held-bytes: per connection */
 /* A pcapng Decryption Secrets Block (pcapng_secrets.c) longer than this is
  * skipped and counted: a key log line is ~200 bytes, so 1 MiB is ~5,000
  * connections' secrets in one block. */
@@ -73,6 +73,8 @@ struct cs_limits {
     uint32_t ipfrag_timeout_s;
     uint32_t max_dpi_flows;
     size_t   max_memory;
+    uint32_t max_keylog_bytes;
+    uint32_t max_tls_held_bytes;
 };
 
 /* Fills *l with the CS_DEFAULT_* values. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "keylog_input.h"
 #include "limits.h"
 #include "output.h"
 #include "privs.h"
@@ -20,6 +21,7 @@
 #include "report.h"
 #include "report_thread.h"
 #include "summary.h"
+#include "tls_keylog.h"
 
 /* Frames read and fed to the pipeline at a time, from a file. */
 #define CS_FRAME_BATCH 64
@@ -32,6 +34,8 @@
 /* Live: after SIGINT/SIGTERM, packets the kernel already holds are still
  * read and judged for at most this long (a second signal cuts it short). */
 #define CS_LIVE_DRAIN_NS (1000LL * 1000 * 1000)
+/* Live: how often the key log files are read again for new secrets. */
+#define CS_KEYLOG_REREAD_NS (1000LL * 1000 * 1000)
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t stop_signals;   /* SIGINT/SIGTERM received */
@@ -71,6 +75,9 @@ static void usage(FILE *out)
 "  -Z, --relinquish-privileges USER\n"
 "                           drop root to USER once the capture is open\n"
 "                           (default " CS_DEFAULT_USER "; -Z root keeps root)\n"
+"      --keylog FILE        decrypt HTTPS with the TLS secrets in FILE (NSS key\n"
+"                           log, as browsers write to $SSLKEYLOGFILE; live: read\n"
+"                           again as it grows); repeatable.  Default: $SSLKEYLOGFILE\n"
 "  expression               a BPF filter, as in tcpdump (e.g. tcp port 80)\n"
 "\n"
 "Output:\n"
@@ -99,6 +106,9 @@ static void usage(FILE *out)
 "                           active connections are dropped (default 25165824)\n"
 "      --max-dpi-flows N    connections under protocol identification (nDPI) at\n"
 "                           once; past it one stays unidentified (default 1024)\n"
+"      --max-keylog-bytes BYTES  memory for the key log's secrets (default 4194304)\n"
+"      --max-tls-held-bytes BYTES  records one TLS connection holds while its key\n"
+"                           is not in the key log yet (default 65536)\n"
 "\n"
 "  -h, --help               this help\n"
 "  -V, --version            the version\n"
@@ -115,6 +125,7 @@ enum {
     OPT_MAX_HEADER_LINES, OPT_MAX_PIPELINE, OPT_MAX_URI, OPT_MAX_MEMORY, OPT_IMMEDIATE,
     OPT_MAX_DPI_FLOWS,
     OPT_MAX_IPFRAG_BYTES, OPT_IPFRAG_TIMEOUT,
+    OPT_KEYLOG, OPT_MAX_KEYLOG_BYTES, OPT_MAX_TLS_HELD_BYTES,
 };
 
 static const struct option long_options[] = {
@@ -148,6 +159,9 @@ static const struct option long_options[] = {
     { "max-dpi-flows", required_argument, NULL, OPT_MAX_DPI_FLOWS },
     { "max-ipfrag-bytes", required_argument, NULL, OPT_MAX_IPFRAG_BYTES },
     { "ipfrag-timeout", required_argument, NULL, OPT_IPFRAG_TIMEOUT },
+    { "keylog", required_argument, NULL, OPT_KEYLOG },
+    { "max-keylog-bytes", required_argument, NULL, OPT_MAX_KEYLOG_BYTES },
+    { "max-tls-held-bytes", required_argument, NULL, OPT_MAX_TLS_HELD_BYTES },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -203,6 +217,8 @@ struct run {
     uint64_t max_count;           /* 0 = no limit */
     bool fail_on_blocked;
     char *filter;
+    const char *keylogs[CS_TLS_KEYLOG_MAX_FILES];   /* --keylog */
+    unsigned n_keylogs;
 };
 
 /* SIGUSR1: a one-line progress report on stderr, the run goes on. */
@@ -245,6 +261,53 @@ static void drain_live(struct cs_capture *cap, struct cs_pipeline *pipe, uint64_
         if (max_count && ++*frames >= max_count)
             break;
     }
+}
+
+/* The TLS secrets: --keylog files, else $SSLKEYLOGFILE (said once on
+ * stderr), and the pcapng Decryption Secrets Blocks of -r files.  *out
+ * stays NULL when there are none: TLS flows are then only named, as without
+ * decryption.  Returns 0, or an exit status after a message. */
+/* Live: the key log files' new lines (cs_pipeline_set_keylog's refresh). */
+static int refresh_keys(void *ctx)
+{
+    return cs_keylog_input_refresh(ctx);
+}
+
+static int load_keys(const struct run *run, const struct cs_limits *limits,
+                     struct cs_keylog_input **out)
+{
+    char errbuf[CS_ERRBUF_SIZE];
+    const char *env = getenv("SSLKEYLOGFILE");
+    bool from_env = run->n_keylogs == 0 && env && env[0];
+    struct cs_keylog_input *ki = cs_keylog_input_new(limits->max_keylog_bytes);
+    if (!ki) {
+        fputs("corscope: out of memory\n", stderr);
+        return EXIT_INPUT;
+    }
+    if (from_env) {
+        fprintf(stderr, "corscope: decrypting TLS with the key log SSLKEYLOGFILE=%s\n", env);
+        if (cs_keylog_input_add_file(ki, env, errbuf, sizeof errbuf) != 0) {
+            fprintf(stderr, "corscope: SSLKEYLOGFILE: %s\n", errbuf);
+            cs_keylog_input_free(ki);
+            return EXIT_INPUT;
+        }
+    }
+    for (unsigned i = 0; i < run->n_keylogs; i++)
+        if (cs_keylog_input_add_file(ki, run->keylogs[i], errbuf, sizeof errbuf) != 0) {
+            fprintf(stderr, "corscope: --keylog: %s\n", errbuf);
+            cs_keylog_input_free(ki);
+            return EXIT_INPUT;
+        }
+    for (int i = 0; i < run->n_inputs; i++)
+        cs_keylog_input_add_capture(ki, run->inputs[i]);
+    struct cs_tls_stats st = { 0 };
+    cs_keylog_input_summarize(ki, &st);
+    if (run->n_keylogs == 0 && !from_env && st.keylog_lines_used == 0) {
+        cs_keylog_input_free(ki);     /* no key anywhere */
+        return 0;
+    }
+    *out = ki;
+    return 0;
 }
 
 static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *limits,
@@ -353,6 +416,19 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
             break;
         case OPT_IPFRAG_TIMEOUT:
             if (!parse_u32("--ipfrag-timeout", optarg, 1, 3600, &limits->ipfrag_timeout_s)) return EXIT_USAGE;
+            break;
+        case OPT_KEYLOG:
+            if (run->n_keylogs == CS_TLS_KEYLOG_MAX_FILES) {
+                fprintf(stderr, "corscope: too many --keylog files (at most %u)\n", CS_TLS_KEYLOG_MAX_FILES);
+                return EXIT_USAGE;
+            }
+            run->keylogs[run->n_keylogs++] = optarg;
+            break;
+        case OPT_MAX_KEYLOG_BYTES:
+            if (!parse_u32("--max-keylog-bytes", optarg, 4096, 1u << 30, &limits->max_keylog_bytes)) return EXIT_USAGE;
+            break;
+        case OPT_MAX_TLS_HELD_BYTES:
+            if (!parse_u32("--max-tls-held-bytes", optarg, 0, 1u << 30, &limits->max_tls_held_bytes)) return EXIT_USAGE;
             break;
         case OPT_MAX_URI:
             if (!parse_u32("--max-uri", optarg, 16, 1u << 24, &limits->max_uri_bytes)) return EXIT_USAGE;
@@ -488,10 +564,19 @@ int main(int argc, char **argv)
             return rc == CS_DUMP_IS_INPUT ? EXIT_USAGE : EXIT_INPUT;
         }
     }
+    /* TLS secrets, read while the files are still readable (before -Z). */
+    struct cs_keylog_input *keys = NULL;
+    rc = load_keys(&run, &limits, &keys);
+    if (rc != 0) {
+        close_inputs(caps, n_caps);
+        free(run.filter);
+        return rc;
+    }
     /* Everything privileged is open: give up root (tcpdump's -Z) and every
      * capability, before any thread starts. */
     if (cs_drop_privileges(run.user, errbuf, sizeof(errbuf)) != 0) {
         fprintf(stderr, "corscope: %s\n", errbuf);
+        cs_keylog_input_free(keys);
         close_inputs(caps, n_caps);
         free(run.filter);
         return EXIT_INPUT;
@@ -501,6 +586,7 @@ int main(int argc, char **argv)
     struct cs_output *sink = cs_output_open(STDOUT_FILENO);
     if (!sink) {
         fputs("corscope: out of memory\n", stderr);
+        cs_keylog_input_free(keys);
         close_inputs(caps, n_caps);
         free(run.filter);
         return EXIT_INPUT;
@@ -527,6 +613,7 @@ int main(int argc, char **argv)
     struct cs_pipeline *pipe = report ? cs_pipeline_new(&limits, &hooks, hook_ctx, errbuf, sizeof(errbuf)) : NULL;
     if (!pipe) {
         fprintf(stderr, "corscope: %s\n", report ? errbuf : "out of memory");
+        cs_keylog_input_free(keys);
         cs_report_thread_stop(report_thread);
         cs_report_free(report);
         cs_output_free(sink);
@@ -534,6 +621,11 @@ int main(int argc, char **argv)
         free(run.filter);
         return EXIT_INPUT;
     }
+
+    if (keys)
+        cs_pipeline_set_keylog(pipe, cs_keylog_input_table(keys),
+                               ropt.live ? refresh_keys : NULL, keys);
+    cs_time_ns next_keylog_read = 0;
 
     static struct cs_summary summary;     /* ~5 KB: not on the stack */
     summary.live = ropt.live;
@@ -555,6 +647,12 @@ int main(int argc, char **argv)
             if (stats_requested) {
                 stats_requested = 0;
                 print_stats(pipe, ropt.live ? cap : NULL);
+            }
+            if (keys && ropt.live && wall_clock_ns() >= next_keylog_read) {
+                /* browsers append a line per connection: once a second */
+                next_keylog_read = wall_clock_ns() + CS_KEYLOG_REREAD_NS;
+                if (cs_keylog_input_refresh(keys) > 0)
+                    cs_pipeline_keys_changed(pipe);
             }
             if (rc == 0)
                 break;
@@ -594,6 +692,10 @@ int main(int argc, char **argv)
     cs_pipeline_finish(pipe);
     cs_report_thread_stop(report_thread);
     cs_pipeline_summary(pipe, &summary);
+    if (keys) {
+        summary.tls_keylog = true;
+        cs_keylog_input_summarize(keys, &summary.tls);
+    }
     cs_report_finish(report, &summary);
     bool blocked = cs_report_any_blocked(report);
     close_inputs(caps, n_caps);
@@ -602,6 +704,7 @@ int main(int argc, char **argv)
      * all (5 M instructions).  No flow is left to call the report. */
     cs_report_free(report);
     cs_pipeline_free(pipe);
+    cs_keylog_input_free(keys);    /* after the pipeline, whose TLS connections read it */
     free(run.filter);
     int out_error = cs_output_finish(sink);
     unsigned long long out_lines = cs_output_lines(sink), out_bytes = cs_output_bytes(sink);

@@ -119,6 +119,29 @@ struct cs_dpi_stats {
     uint64_t max_memory;          /* the most at once */
 };
 
+/* app_tls.c (TLS decrypted with a key log; the key log's line counts are
+ * main's, filled into the summary by it) */
+#define CS_TLS_STATS_REASONS 12u
+#define CS_TLS_STATS_SNIS    3u
+#define CS_TLS_STATS_SNI_LEN 80u
+struct cs_tls_stats {
+    uint64_t connections;           /* flows the TLS row took (a ClientHello, a key log given) */
+    uint64_t decrypted;             /* keys found, records verified */
+    uint64_t no_key;                /* the key log never had this connection's secrets */
+    uint64_t incomplete;            /* ended before the ServerHello */
+    uint64_t failed;                /* see failed_by[] */
+    struct { const char *reason; uint64_t count; } failed_by[CS_TLS_STATS_REASONS];
+    unsigned n_no_key_snis;
+    char no_key_snis[CS_TLS_STATS_SNIS][CS_TLS_STATS_SNI_LEN];
+    uint64_t h2_unparsed;           /* ALPN h2, decrypted, and no h2 row in the table */
+    unsigned n_h2_snis;
+    char h2_snis[CS_TLS_STATS_SNIS][CS_TLS_STATS_SNI_LEN];
+    uint64_t records_decrypted, auth_failures, held_dropped_records;
+    uint64_t held_bytes;            /* now: every open TLS connection's memory (--max-memory) */
+    /* main's: the key log files and pcapng Decryption Secrets Blocks */
+    uint64_t keylog_lines_read, keylog_lines_used, keylog_lines_ignored;
+};
+
 /* timeline.c */
 struct cs_timeline_stats {
     uint64_t preflights_linked;     /* actual requests matched to their preflight */

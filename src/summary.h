@@ -30,6 +30,8 @@ struct cs_summary {
     struct cs_reasm_stats reasm;
     struct cs_http_stats http;
     struct cs_dpi_stats dpi;
+    struct cs_tls_stats tls;
+    bool tls_keylog;                      /* a key log was given: TLS lines are printed */
     struct cs_pipeline_stats pipeline;
     /* main's */
     uint64_t inputs_failed;               /* files that ended in an error */

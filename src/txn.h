@@ -54,6 +54,15 @@ enum cs_txn_end {
 #define CS_TRANSPORT_HTTP1 "http/1.1"
 #define CS_TRANSPORT_H2    "h2"
 
+/* The TLS connection a request came over (decrypted with a key log).
+ * version and cipher are static strings; sni lives as long as the hook
+ * call (a consumer that keeps the transaction copies it). */
+struct cs_txn_tls {
+    const char *version;            /* "1.2", "1.3" */
+    const char *cipher;             /* IANA name, e.g. "TLS_AES_128_GCM_SHA256" */
+    const char *sni;                /* "" when the ClientHello had none */
+};
+
 /* One request and what became of it.  Everything it points to is valid
  * only during the hook call. */
 struct cs_txn {
@@ -69,6 +78,7 @@ struct cs_txn {
     uint64_t end_frame;             /* frame of the FIN/RST/gap that ended it, 0 if none */
     cs_time_ns end_ts;
     uint32_t index;                 /* 0-based position in the connection */
+    const struct cs_txn_tls *tls;   /* NULL for plaintext */
     /* Optional, for a consumer that copies the transaction (the report
      * thread): bytes that every string of the request (resp.) lies in, e.g.
      * an HTTP/1 header block; NULL when the strings are scattered. */

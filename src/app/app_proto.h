@@ -32,14 +32,29 @@ struct cs_app_out {
     void *ctx;
 };
 
+struct cs_tls_keylog;
+struct cs_app_proto;
+
 /* One protocol's state shared by all its flows, owned by the pipeline. */
 struct cs_app_env {
     const struct cs_limits *limits;   /* the pipeline's */
     void *stats;                      /* the row's counters (stats_size bytes, zeroed) */
+    /* TLS secrets given with --keylog (NULL: none; the TLS row stays idle) */
+    const struct cs_tls_keylog *keylog;
+    /* Live: reads what the key log files gained now (main's; NULL for
+     * files), for a connection that ends before the once-a-second re-read
+     * found its key (a short request right after the handshake). */
+    int (*refresh_keys)(void *ctx);
+    void *refresh_ctx;
+    /* Another row of the table by name ("HTTP/1", "h2"), with its env, for
+     * a row that carries other protocols inside (TLS); NULL if absent. */
+    const struct cs_app_proto *(*row)(const struct cs_app_env *self, const char *name,
+                                      struct cs_app_env **env);
+    void *pipe;                       /* for row() */
 };
 
 /* Room for one row's counters (the pipeline holds them). */
-#define CS_APP_STATS_MAX 512
+#define CS_APP_STATS_MAX 2048
 
 struct cs_app_proto {
     const char *name;
@@ -61,9 +76,15 @@ struct cs_app_proto {
     uint64_t (*held_bytes)(const void *stats);
     /* Copies the row's counters into the summary. */
     void (*summarize)(const void *stats, struct cs_summary *s);
+    /* Optional: whether the row may claim flows at all in this run (the
+     * TLS row only with a key log); NULL means always. */
+    bool (*active)(const struct cs_app_env *env);
+    /* Optional: the key log gained secrets (flows waiting may go on). */
+    void (*keys_changed)(struct cs_app_env *env);
 };
 
 /* The rows (one file each). */
 extern const struct cs_app_proto cs_app_http1;   /* app_http1.c */
+extern const struct cs_app_proto cs_app_tls;     /* app_tls.c */
 
 #endif

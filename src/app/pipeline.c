@@ -21,6 +21,7 @@
 
 /* The table of application protocols, probed in this order (app_proto.h). */
 static const struct cs_app_proto *const app_protos[] = {
+    &cs_app_tls,      /* only with a key log; the protocol inside goes to a row below */
     &cs_app_http1,
 };
 #define N_APP_PROTOS (sizeof app_protos / sizeof app_protos[0])
@@ -139,12 +140,13 @@ static void dpi_conclude(struct cs_pipeline *p, struct flow_app *app)
     }
 }
 
-/* Whether some row of the table claims (or may claim) data starting p[0..n)
- * of direction dir; *row (if not NULL) is set to the first such row. */
-static bool claimed(int dir, const uint8_t *p, uint32_t n, size_t *row)
+/* Whether some active row of the table claims (or may claim) data starting
+ * p[0..n) of direction dir; *row (if not NULL) is set to the first such row. */
+static bool claimed(const struct cs_pipeline *pl, int dir, const uint8_t *p, uint32_t n, size_t *row)
 {
     for (size_t i = 0; i < N_APP_PROTOS; i++)
-        if (app_protos[i]->probe(dir, p, n) != CS_PROBE_NO) {
+        if ((!app_protos[i]->active || app_protos[i]->active(&pl->env[i])) &&
+            app_protos[i]->probe(dir, p, n) != CS_PROBE_NO) {
             if (row)
                 *row = i;
             return true;
@@ -166,7 +168,7 @@ static void on_packet(void *ctx, struct cs_flow *f, int dir, const struct cs_seg
         if (s->payload_len == 0)
             return;
         /* Flows that open like a protocol of the table never go to nDPI. */
-        if (!app->unparsed && claimed(dir, s->payload, s->payload_len, NULL))
+        if (!app->unparsed && claimed(p, dir, s->payload, s->payload_len, NULL))
             return;
         /* None: --max-dpi-flows are under inspection (counted) or memory
          * ran out.  The flow is then not inspected: "Unknown". */
@@ -239,7 +241,7 @@ static void held_replay_client(struct flow_app *app)
 static void decide(struct flow_app *app, int dir, const struct cs_stream_event *ev)
 {
     size_t row;
-    if (claimed(dir, ev->data, ev->len, &row)) {   /* yes, or too short to tell */
+    if (claimed(app->pipe, dir, ev->data, ev->len, &row)) {   /* yes, or too short to tell */
         become(app, row);
         if (dir == CS_DIR_S2C)
             held_replay_client(app);
@@ -315,8 +317,12 @@ static void on_end(void *ctx, struct cs_flow *f, enum cs_flow_end why)
         app->proto->finish(app->conn, txn_end_for(why), f->key.last_frame, f->key.last_ts);
         app->conn = NULL;
     }
-    if (app && app->proto) {
+    /* A TLS flow counts as HTTP once HTTP came out of it; otherwise (no
+     * key, failed, h2 not parsed yet) as other: the TLS summary says why. */
+    if (app && app->proto && (app->proto != &cs_app_tls || app->info.transactions)) {
         p->stats.http_flows++;
+    } else if (app && app->proto) {
+        p->stats.other_flows++;
     } else if (app && app->info.had_data) {
         dpi_conclude(p, app);
         p->stats.other_flows++;
@@ -342,6 +348,37 @@ static void on_end(void *ctx, struct cs_flow *f, enum cs_flow_end why)
     f->app = NULL;
 }
 
+/* struct cs_app_env.row: a row of the table by name, for rows that carry
+ * other protocols inside (TLS). */
+static const struct cs_app_proto *row_by_name(const struct cs_app_env *self, const char *name,
+                                              struct cs_app_env **env)
+{
+    struct cs_pipeline *p = self->pipe;
+    for (size_t i = 0; i < N_APP_PROTOS; i++)
+        if (strcmp(app_protos[i]->name, name) == 0) {
+            *env = &p->env[i];
+            return app_protos[i];
+        }
+    return NULL;
+}
+
+void cs_pipeline_set_keylog(struct cs_pipeline *p, const struct cs_tls_keylog *kl,
+                            int (*refresh)(void *ctx), void *refresh_ctx)
+{
+    for (size_t i = 0; i < N_APP_PROTOS; i++) {
+        p->env[i].keylog = kl;
+        p->env[i].refresh_keys = refresh;
+        p->env[i].refresh_ctx = refresh_ctx;
+    }
+}
+
+void cs_pipeline_keys_changed(struct cs_pipeline *p)
+{
+    for (size_t i = 0; i < N_APP_PROTOS; i++)
+        if (app_protos[i]->keys_changed)
+            app_protos[i]->keys_changed(&p->env[i]);
+}
+
 struct cs_pipeline *cs_pipeline_new(const struct cs_limits *limits,
                                     const struct cs_pipeline_hooks *hooks, void *ctx,
                                     char *errbuf, unsigned errlen)
@@ -358,6 +395,8 @@ struct cs_pipeline *cs_pipeline_new(const struct cs_limits *limits,
     for (size_t i = 0; i < N_APP_PROTOS; i++) {
         p->env[i].limits = &p->limits;
         p->env[i].stats = p->app_stats[i];
+        p->env[i].row = row_by_name;
+        p->env[i].pipe = p;
         if (app_protos[i]->stats_size > CS_APP_STATS_MAX) {
             snprintf(errbuf, errlen, "%s: counters larger than CS_APP_STATS_MAX",
                      app_protos[i]->name);
@@ -504,7 +543,11 @@ void cs_pipeline_summary(const struct cs_pipeline *p, struct cs_summary *s)
 const struct cs_decode_stats *cs_pipeline_decode_stats(const struct cs_pipeline *p) { return cs_decoder_stats(p->decoder); }
 const struct cs_flow_stats *cs_pipeline_flow_stats(const struct cs_pipeline *p) { return cs_flow_table_stats(p->flows); }
 const struct cs_reasm_stats *cs_pipeline_reasm_stats(const struct cs_pipeline *p) { return cs_flow_table_reasm_stats(p->flows); }
-const struct cs_http_stats *cs_pipeline_http_stats(const struct cs_pipeline *p) { return p->env[0].stats; }
+const struct cs_http_stats *cs_pipeline_http_stats(const struct cs_pipeline *p)
+{
+    struct cs_app_env *env = NULL;
+    return row_by_name(&p->env[0], "HTTP/1", &env) ? env->stats : NULL;
+}
 const struct cs_dpi_stats *cs_pipeline_dpi_stats(const struct cs_pipeline *p)
 {
     static const struct cs_dpi_stats none;   /* no detection module */

@@ -46,6 +46,15 @@ void cs_pipeline_frame(struct cs_pipeline *p, const struct cs_frame *frame);
 void cs_pipeline_frames(struct cs_pipeline *p, const struct cs_frame *frames, unsigned n);
 /* Advances the clock without a frame (expires idle flows). */
 void cs_pipeline_tick(struct cs_pipeline *p, cs_time_ns now);
+/* TLS secrets for the TLS row (NULL, the default: TLS flows are only
+ * named).  kl must outlive the pipeline; call cs_pipeline_keys_changed()
+ * whenever it gained secrets, so connections waiting for a key go on.
+ * Live, refresh (or NULL) reads what the key log files gained: a
+ * connection that ends still without its key calls it once first. */
+struct cs_tls_keylog;
+void cs_pipeline_set_keylog(struct cs_pipeline *p, const struct cs_tls_keylog *kl,
+                            int (*refresh)(void *ctx), void *refresh_ctx);
+void cs_pipeline_keys_changed(struct cs_pipeline *p);
 /* End of input: ends every open flow, reporting what it still held. */
 void cs_pipeline_finish(struct cs_pipeline *p);
 

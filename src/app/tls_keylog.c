@@ -128,8 +128,15 @@ int cs_tls_keylog_add_line(struct cs_tls_keylog *kl, const char *line, size_t le
     for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
         if (strlen(labels[i].label) == flen && memcmp(labels[i].label, f, flen) == 0)
             kind = (int)labels[i].kind;
-    if (kind < 0)
+    if (kind < 0) {
+        /* labels of the format that decryption does not need: not garbage */
+        static const char *const unused[] = { "EXPORTER_SECRET", "EARLY_EXPORTER_SECRET",
+                                              "CLIENT_TRAFFIC_SECRET_1", "SERVER_TRAFFIC_SECRET_1" };
+        for (size_t i = 0; i < sizeof unused / sizeof unused[0]; i++)
+            if (strlen(unused[i]) == flen && memcmp(unused[i], f, flen) == 0)
+                return ignore(kl, &kl->st.ignored_unused_label);
         return ignore(kl, &kl->st.ignored_label);
+    }
 
     uint8_t random[32], secret[CS_TLS_MAX_SECRET];
     const char *rf, *sf, *extra;

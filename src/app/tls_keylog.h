@@ -43,7 +43,8 @@ struct cs_tls_keylog_stats {
     uint64_t lines_used;         /* lines whose secret went into the table */
     uint64_t lines_ignored;      /* the sum of the ignored_* below */
     uint64_t ignored_comment;    /* '#' comments and blank lines */
-    uint64_t ignored_label;      /* unknown label (EXPORTER_SECRET, garbage...) */
+    uint64_t ignored_label;      /* unknown label (garbage...) */
+    uint64_t ignored_unused_label;/* a label of the format not needed to decrypt (EXPORTER_SECRET) */
     uint64_t ignored_syntax;     /* missing fields, not hex, too long a line */
     uint64_t ignored_length;     /* random not 32 bytes, secret of a wrong length */
     uint64_t ignored_over_budget;/* a new random that the memory budget had no room for */

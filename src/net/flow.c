@@ -313,8 +313,10 @@ static struct cs_flow *create(struct cs_flow_table *t, const struct cs_segment *
         t->free_list = f->hash_next;
         t->free_count--;
     } else {
-        /* on a cache-line boundary: a flow then spans 4 lines, not 5 */
-        f = aligned_alloc(64, sizeof *f);
+        /* on a cache-line boundary: a flow then spans 4 lines, not 5
+         * (C11's aligned_alloc wants a size that is a multiple of the
+         * alignment: AddressSanitizer refuses one that is not) */
+        f = aligned_alloc(64, (sizeof *f + 63) & ~(size_t)63);
         if (!f) {
             t->stats.alloc_failures++;
             return NULL;

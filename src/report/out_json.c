@@ -108,6 +108,14 @@ void cs_out_json_event(FILE *out, const struct cs_event *ev)
     wire_cstr(b, "hint", ev->hint);
     /* beyond the contract */
     key(b, "end"); cs_jbuf_plain(b, txn_end_name(t->end));
+    key(b, "transport"); cs_jbuf_plain(b, t->transport);
+    if (t->tls) {
+        key(b, "tls");
+        cs_jbuf_lit(b, "{\"version\":"); cs_jbuf_plain(b, t->tls->version);
+        cs_jbuf_lit(b, ",\"cipher\":"); cs_jbuf_plain(b, t->tls->cipher);
+        wire_cstr(b, "sni", t->tls->sni);
+        cs_jbuf_c(b, '}');
+    }
     if (t->interim_status) {
         cs_jbuf_lit(b, ",\"interim_status\":");
         cs_jbuf_int(b, t->interim_status);
@@ -150,6 +158,41 @@ void cs_out_json_event(FILE *out, const struct cs_event *ev)
 static void num(FILE *out, const char *k, uint64_t v)
 {
     fprintf(out, ",\"%s\":%" PRIu64, k, v);
+}
+
+static void sni_list(FILE *out, const char *k, const char (*snis)[CS_TLS_STATS_SNI_LEN], unsigned n)
+{
+    fprintf(out, ",\"%s\":[", k);
+    for (unsigned i = 0; i < n; i++) {
+        if (i) putc(',', out);
+        cs_json_cstr(out, snis[i]);
+    }
+    putc(']', out);
+}
+
+/* TLS decrypted with a key log (only when one was given: runs without it
+ * keep their summary line as it was). */
+static void tls_summary(FILE *out, const struct cs_tls_stats *t)
+{
+    fprintf(out, ",\"tls\":{\"connections\":%" PRIu64, t->connections);
+    num(out, "decrypted", t->decrypted);
+    num(out, "no_key", t->no_key);
+    sni_list(out, "no_key_sni", t->no_key_snis, t->n_no_key_snis);
+    num(out, "incomplete", t->incomplete);
+    num(out, "failed", t->failed);
+    fputs(",\"failed_by\":{", out);
+    for (unsigned i = 0; i < CS_TLS_STATS_REASONS && t->failed_by[i].reason; i++)
+        fprintf(out, "%s\"%s\":%" PRIu64, i ? "," : "", t->failed_by[i].reason, t->failed_by[i].count);
+    putc('}', out);
+    num(out, "h2_not_parsed", t->h2_unparsed);
+    sni_list(out, "h2_sni", t->h2_snis, t->n_h2_snis);
+    num(out, "records_decrypted", t->records_decrypted);
+    num(out, "auth_failures", t->auth_failures);
+    num(out, "held_dropped_records", t->held_dropped_records);
+    num(out, "keylog_lines_read", t->keylog_lines_read);
+    num(out, "keylog_lines_used", t->keylog_lines_used);
+    num(out, "keylog_lines_ignored", t->keylog_lines_ignored);
+    putc('}', out);
 }
 
 void cs_out_json_summary(FILE *out, const struct cs_summary *s)
@@ -269,6 +312,8 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
         putc('}', out);
     }
     putc(']', out);
+    if (s->tls_keylog)
+        tls_summary(out, &s->tls);
     num(out, "inputs_failed", s->inputs_failed);
     fputs("}\n", out);
 }

@@ -148,7 +148,7 @@ static void end_point(GString *buf, const struct cs_addr *a, const char *text, u
 }
 
 void cs_out_text_flow_header(GString *buf, const struct cs_flow_key *f, const struct cs_text_style *st,
-                             bool continued)
+                             bool continued, const char *tls_version)
 {
     char c[64], s[64], t[40];
     cs_addr_format(&f->client, c, sizeof(c));
@@ -161,6 +161,10 @@ void cs_out_text_flow_header(GString *buf, const struct cs_flow_key *f, const st
     end_point(buf, &f->client, c, f->client_port);
     put_lit(buf, " -> ");
     end_point(buf, &f->server, s, f->server_port);
+    if (tls_version) {
+        put_lit(buf, "  TLS ");
+        put_str(buf, tls_version);
+    }
     cs_format_time_text(f->first_ts, t, sizeof(t));
     put_lit(buf, "  ");
     put_str(buf, continued ? "(continued) " : "started ");
@@ -216,7 +220,12 @@ void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_
     cs_out_text_escape(buf, rq->method ? rq->method : "", rq->method ? rq->method_len : 0);
     put_c(buf, ' ');
     if (ev->host && rq->target_len && rq->target[0] == '/') {
-        put_str(buf, "http://");
+        /* the request's scheme: "https" over TLS (or an h2 :scheme) */
+        if (rq->scheme && rq->scheme_len)
+            cs_out_text_escape(buf, rq->scheme, rq->scheme_len);
+        else
+            put_lit(buf, "http");
+        put_lit(buf, "://");
         cs_out_text_escape(buf, ev->host, ev->host_len);
     }
     cs_out_text_escape(buf, rq->target ? rq->target : "", rq->target ? rq->target_len : 0);
@@ -297,6 +306,55 @@ void cs_out_text_flow_note(GString *buf, const struct cs_flow_key *f, cs_time_ns
     put_c(buf, '\n');
 }
 
+/* ", SNI a, b" of a sample of server names, escaped. */
+static void sni_sample(GString *line, const char (*snis)[CS_TLS_STATS_SNI_LEN], unsigned n)
+{
+    for (unsigned j = 0; j < n; j++) {
+        put_str(line, j ? ", " : " (SNI ");
+        append_safe_cstr(line, snis[j]);
+    }
+    if (n)
+        put_c(line, ')');
+}
+
+/* TLS decrypted with a key log: lines only for what is not zero. */
+static void tls_lines(FILE *out, const struct cs_tls_stats *t)
+{
+    if (t->connections) {
+        GString *line = g_string_new(NULL);
+        g_string_append_printf(line, "  TLS: %" PRIu64 " connections, %" PRIu64 " decrypted",
+                               t->connections, t->decrypted);
+        if (t->no_key) {
+            g_string_append_printf(line, ", %" PRIu64 " without a key", t->no_key);
+            sni_sample(line, t->no_key_snis, t->n_no_key_snis);
+        }
+        if (t->failed) {
+            g_string_append_printf(line, ", %" PRIu64 " failed (", t->failed);
+            for (unsigned i = 0; i < CS_TLS_STATS_REASONS && t->failed_by[i].reason; i++)
+                g_string_append_printf(line, "%s%s %" PRIu64, i ? ", " : "", t->failed_by[i].reason,
+                                       t->failed_by[i].count);
+            put_c(line, ')');
+        }
+        if (t->incomplete)
+            g_string_append_printf(line, ", %" PRIu64 " without a complete handshake", t->incomplete);
+        if (t->held_dropped_records)
+            g_string_append_printf(line, ", %" PRIu64 " records dropped waiting for a key "
+                                   "(--max-tls-held-bytes)", t->held_dropped_records);
+        fprintf(out, "%s\n", line->str);
+        g_string_free(line, TRUE);
+    }
+    if (t->h2_unparsed) {
+        GString *line = g_string_new(NULL);
+        sni_sample(line, t->h2_snis, t->n_h2_snis);
+        fprintf(out, "  h2, decrypted, not yet parsed: %" PRIu64 " connection%s%s\n", t->h2_unparsed,
+                t->h2_unparsed == 1 ? "" : "s", line->str);
+        g_string_free(line, TRUE);
+    }
+    if (t->keylog_lines_read)
+        fprintf(out, "  Key log: %" PRIu64 " lines read, %" PRIu64 " used, %" PRIu64 " ignored\n",
+                t->keylog_lines_read, t->keylog_lines_used, t->keylog_lines_ignored);
+}
+
 void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_text_style *st)
 {
     const struct cs_decode_stats *d = &s->decode;
@@ -358,6 +416,7 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
         }
         fputc('\n', out);
     }
+    tls_lines(out, &s->tls);
     fprintf(out, "  Capture: %" PRIu64 " gaps (%" PRIu64 " bytes never seen), %" PRIu64
             " truncated packets, %" PRIu64 " malformed, %" PRIu64 " HTTP resyncs",
             r->gaps, r->gap_bytes, d->truncated, d->malformed, h->resyncs);

@@ -27,9 +27,10 @@ struct cs_text_style {
  * terminal or break UTF-8 escaped (\xNN, \uNNNN; out_text.c). */
 void cs_out_text_escape(GString *buf, const char *s, size_t len);
 
-/* The block's first line for flow f. */
+/* The block's first line for flow f; tls_version ("1.3") for a flow
+ * decrypted with a key log, NULL for plaintext. */
 void cs_out_text_flow_header(GString *buf, const struct cs_flow_key *f, const struct cs_text_style *st,
-                             bool continued);
+                             bool continued, const char *tls_version);
 /* One event (several lines when it carries messages). */
 void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_text_style *st);
 /* A line for a flow-level fact (e.g. "connection reset", "TLS, not analyzable"). */

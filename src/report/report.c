@@ -25,6 +25,7 @@
 struct flow_text {
     GString *buf;
     bool header_printed;             /* a part of this block was already printed */
+    const char *tls_version;         /* "1.3" when the flow was decrypted TLS (static), else NULL */
 };
 
 struct cs_report {
@@ -109,7 +110,7 @@ static void text_flush_with(struct cs_report *r, const struct cs_flow_key *f, st
         g_string_truncate(head, 0);
         if (r->last_printed_flow)
             g_string_append_c(head, '\n');
-        cs_out_text_flow_header(head, f, &r->style, ft->header_printed);
+        cs_out_text_flow_header(head, f, &r->style, ft->header_printed, ft->tls_version);
         fwrite(head->str, 1, head->len, r->out);
     }
     if (ft->buf->len) {
@@ -280,6 +281,8 @@ static void emit(struct cs_report *r, const struct cs_flow_key *f, struct cs_eve
         return;
     }
     struct flow_text *ft = text_for(r, f);
+    if (ev->txn->tls)
+        ft->tls_version = ev->txn->tls->version;
     GString *text = r->event_text;
     g_string_truncate(text, 0);
     cs_out_text_event(text, ev, &r->style);

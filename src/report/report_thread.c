@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,10 @@ struct rec_txn {
     struct rec_head h;
     struct cs_flow_key flow;
     struct cs_txn t;
+    /* a copy of *t.tls (the SNI lives in the pipeline's connection) */
+    bool has_tls;
+    struct cs_txn_tls tls;
+    char sni[CS_APP_SNI_LEN];
     /* then the request's part, then the response's if t.has_resp: each
      * struct rec_header[n_headers], then the block, padded to 8
      * (msg_part_size) */
@@ -143,6 +148,10 @@ static void replay(struct cs_report_thread *rt, unsigned char *p, size_t len)
             if (t->has_resp)
                 msg_view(rt, part, 1, &t->resp.headers, &t->resp.n_headers, &t->resp_block,
                          t->resp_block_len, &t->resp_flags);
+            if (rec->has_tls) {
+                rec->tls.sni = rec->sni;
+                t->tls = &rec->tls;
+            }
             cs_report_txn(rt->report, &rec->flow, t);
         } else {
             struct rec_flow_end *rec = (struct rec_flow_end *)p;
@@ -336,6 +345,12 @@ void cs_report_thread_txn(void *ctx, const struct cs_flow_key *f, const struct c
     rec->h.size = (uint32_t)total;
     rec->flow = *f;
     rec->t = *t;
+    rec->t.tls = NULL;
+    rec->has_tls = t->tls != NULL;
+    if (t->tls) {
+        rec->tls = *t->tls;      /* version and cipher are static strings */
+        snprintf(rec->sni, sizeof rec->sni, "%s", t->tls->sni ? t->tls->sni : "");
+    }
     committed(rt);
 }
 

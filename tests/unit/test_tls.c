@@ -408,7 +408,8 @@ static void test_keylog_lines(void)
     CU_ASSERT_EQUAL(st.ignored_comment, 2);
     CU_ASSERT_EQUAL(st.ignored_length, 2);
     CU_ASSERT_EQUAL(st.ignored_syntax, 3);
-    CU_ASSERT_EQUAL(st.ignored_label, 2);
+    CU_ASSERT_EQUAL(st.ignored_label, 1);
+    CU_ASSERT_EQUAL(st.ignored_unused_label, 1);
     CU_ASSERT_EQUAL(st.entries, 1);
     CU_ASSERT(st.bytes_used > 0 && st.bytes_used <= st.bytes_budget);
     size_t n;

@@ -1,0 +1,291 @@
+/* TLS decrypted with a key log, as a row of the table of application
+ * protocols (app_proto.h).  The row claims a flow that opens with a
+ * ClientHello, but only when a key log was given (without one, TLS flows go
+ * to nDPI as before).  Each flow's stream events feed a cs_tls_conn
+ * (tls_conn.h); the decrypted application data it releases becomes stream
+ * events again, for an inner row chosen by ALPN: "http/1.1" or none -> the
+ * HTTP/1 row, "h2" -> the row named "h2" when the table has one (until
+ * then the flow is counted as "h2, decrypted, not yet parsed").  The inner
+ * row's transactions leave with scheme "https" and the connection's TLS
+ * info (struct cs_txn_tls).
+ *
+ * The row's shared state (env->stats) holds its counters for the summary
+ * and the list of open connections, which keys_changed() walks when the key
+ * log grows.  What each connection holds (cs_tls_conn_memory) is summed into
+ * held_bytes for --max-memory. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "app_proto.h"
+#include "flow.h"
+#include "tls_conn.h"
+
+struct tls_flow;
+
+/* env->stats: the summary's counters first, then the row's own. */
+struct tls_row {
+    struct cs_tls_stats st;
+    struct tls_flow *open;        /* every open connection (doubly linked) */
+};
+
+struct tls_flow {
+    struct tls_row *row;
+    const struct cs_app_env *env;
+    const struct cs_app_out *out;  /* the pipeline's, for the flow */
+    struct cs_tls_conn *tls;
+    size_t counted;                /* memory last added to row->st.held_bytes */
+    /* the protocol inside, decided with the first decrypted data */
+    bool inner_decided, h2_unparsed;
+    const struct cs_app_proto *inner;
+    void *inner_conn;
+    struct cs_app_out inner_out;   /* inner_txn, this flow */
+    struct cs_txn_tls txn_tls;
+    char sni[CS_TLS_STATS_SNI_LEN];
+    struct tls_flow *prev, *next;
+};
+
+static enum cs_app_probe tls_probe(int dir, const uint8_t *p, uint32_t n)
+{
+    if (dir != CS_DIR_C2S)
+        return CS_PROBE_NO;
+    int r = cs_tls_probe(p, n);
+    return r > 0 ? CS_PROBE_YES : r < 0 ? CS_PROBE_NEED_MORE : CS_PROBE_NO;
+}
+
+static bool tls_active(const struct cs_app_env *env)
+{
+    return env->keylog != NULL;
+}
+
+/* Keeps the row's held_bytes equal to the sum of its connections' memory. */
+static void recount(struct tls_flow *tf)
+{
+    size_t now = tf->tls ? cs_tls_conn_memory(tf->tls) : 0;
+    tf->row->st.held_bytes += (uint64_t)now - tf->counted;
+    tf->counted = now;
+}
+
+static const char *version_name(uint16_t v)
+{
+    return v == 0x0304 ? "1.3" : v == 0x0303 ? "1.2" : "";
+}
+
+/* An inner transaction: over TLS, scheme https, with the connection's info. */
+static void inner_txn(void *ctx, const struct cs_txn *t)
+{
+    struct tls_flow *tf = ctx;
+    struct cs_txn copy = *t;
+    if (!copy.req.scheme || !copy.req.scheme_len) {
+        copy.req.scheme = "https";
+        copy.req.scheme_len = 5;
+    }
+    copy.tls = &tf->txn_tls;
+    tf->out->txn(tf->out->ctx, &copy);
+}
+
+static void add_sni(char (*snis)[CS_TLS_STATS_SNI_LEN], unsigned *n, const char *sni)
+{
+    if (!sni || !sni[0] || *n == CS_TLS_STATS_SNIS)
+        return;
+    for (unsigned i = 0; i < *n; i++)
+        if (strcmp(snis[i], sni) == 0)
+            return;
+    size_t len = strnlen(sni, CS_TLS_STATS_SNI_LEN - 1);
+    memcpy(snis[*n], sni, len);
+    snis[*n][len] = '\0';
+    (*n)++;
+}
+
+/* The first decrypted data: which row parses what is inside. */
+static void decide_inner(struct tls_flow *tf)
+{
+    tf->inner_decided = true;
+    struct cs_tls_info info;
+    cs_tls_conn_info(tf->tls, &info);
+    size_t len = strnlen(info.sni ? info.sni : "", sizeof tf->sni - 1);
+    memcpy(tf->sni, info.sni ? info.sni : "", len);
+    tf->sni[len] = '\0';
+    tf->txn_tls = (struct cs_txn_tls){ version_name(info.version), info.cipher ? info.cipher : "",
+                                      tf->sni };
+    const char *name = info.alpn && strcmp(info.alpn, "h2") == 0 ? "h2" : "HTTP/1";
+    struct cs_app_env *inner_env = NULL;
+    const struct cs_app_proto *inner = tf->env->row ? tf->env->row(tf->env, name, &inner_env) : NULL;
+    if (!inner) {
+        if (strcmp(name, "h2") == 0) {
+            tf->h2_unparsed = true;
+            tf->row->st.h2_unparsed++;
+            add_sni(tf->row->st.h2_snis, &tf->row->st.n_h2_snis, tf->sni);
+        }
+        return;
+    }
+    tf->inner = inner;
+    tf->inner_out = (struct cs_app_out){ inner_txn, tf };
+    tf->inner_conn = inner->open(inner_env, &tf->inner_out);
+}
+
+/* Decrypted events of the connection, as the inner row's stream events. */
+static void tls_sink(void *ctx, const struct cs_tls_event *ev)
+{
+    struct tls_flow *tf = ctx;
+    if (!tf->inner_decided) {
+        if (ev->kind != CS_TLS_EV_DATA)
+            return;
+        decide_inner(tf);
+    }
+    if (!tf->inner_conn)
+        return;
+    struct cs_stream_event se = { .frame = ev->frame_first, .ts = ev->ts };
+    switch (ev->kind) {
+    case CS_TLS_EV_DATA:
+        /* whole records: under 2^14 + a little, fits the event's length */
+        se.kind = CS_STREAM_DATA;
+        se.data = ev->data;
+        se.len = (uint32_t)ev->len;
+        break;
+    case CS_TLS_EV_GAP:
+        se.kind = CS_STREAM_GAP;
+        se.len = 1;                 /* an unknown amount of application data */
+        se.frame = ev->frame_last;
+        break;
+    case CS_TLS_EV_CLOSE:
+        se.kind = CS_STREAM_FIN;
+        se.frame = ev->frame_last;
+        break;
+    }
+    tf->inner->event(tf->inner_conn, (int)ev->dir, &se);
+}
+
+static void *tls_open(struct cs_app_env *env, const struct cs_app_out *out)
+{
+    struct tls_flow *tf = calloc(1, sizeof *tf);
+    if (!tf)
+        return NULL;
+    tf->row = env->stats;
+    tf->env = env;
+    tf->out = out;
+    tf->tls = cs_tls_conn_new(env->keylog, env->limits->max_tls_held_bytes, tls_sink, tf);
+    if (!tf->tls) {
+        free(tf);
+        return NULL;
+    }
+    tf->row->st.connections++;
+    tf->next = tf->row->open;
+    if (tf->next)
+        tf->next->prev = tf;
+    tf->row->open = tf;
+    recount(tf);
+    return tf;
+}
+
+static void tls_event(void *conn, int dir, const struct cs_stream_event *ev)
+{
+    struct tls_flow *tf = conn;
+    enum cs_tls_dir d = dir == CS_DIR_C2S ? CS_TLS_FROM_CLIENT : CS_TLS_FROM_SERVER;
+    switch (ev->kind) {
+    case CS_STREAM_DATA:
+        cs_tls_conn_data(tf->tls, d, ev->data, ev->len, ev->frame, ev->ts);
+        break;
+    case CS_STREAM_GAP:
+        cs_tls_conn_gap(tf->tls, d, ev->len, ev->frame, ev->ts);
+        break;
+    case CS_STREAM_FIN:
+    case CS_STREAM_RST:
+        /* the TCP end reaches the inner parser as is */
+        if (tf->inner_conn)
+            tf->inner->event(tf->inner_conn, dir, ev);
+        break;
+    }
+    recount(tf);
+}
+
+static void count_end(struct tls_flow *tf)
+{
+    struct cs_tls_stats *st = &tf->row->st;
+    struct cs_tls_info info;
+    cs_tls_conn_info(tf->tls, &info);
+    st->records_decrypted += info.n.records_decrypted;
+    st->auth_failures += info.n.auth_failures;
+    st->held_dropped_records += info.n.held_dropped_records;
+    switch (info.state) {
+    case CS_TLS_STATE_DECRYPTING:
+        st->decrypted++;
+        break;
+    case CS_TLS_STATE_NO_KEY:
+        st->no_key++;
+        add_sni(st->no_key_snis, &st->n_no_key_snis, info.sni);
+        break;
+    case CS_TLS_STATE_HANDSHAKE:
+        st->incomplete++;
+        break;
+    case CS_TLS_STATE_FAILED: {
+        st->failed++;
+        const char *why = cs_tls_reason_name(info.reason);
+        for (unsigned i = 0; i < CS_TLS_STATS_REASONS; i++) {
+            if (!st->failed_by[i].reason)
+                st->failed_by[i].reason = why;
+            if (st->failed_by[i].reason == why) {
+                st->failed_by[i].count++;
+                break;
+            }
+        }
+        break;
+    }
+    }
+}
+
+static void tls_finish(void *conn, enum cs_txn_end why, uint64_t frame, cs_time_ns ts)
+{
+    struct tls_flow *tf = conn;
+    struct cs_tls_info info;
+    cs_tls_conn_info(tf->tls, &info);
+    /* live: the key may have been written since the last re-read */
+    if (info.state == CS_TLS_STATE_NO_KEY && tf->env->refresh_keys) {
+        tf->env->refresh_keys(tf->env->refresh_ctx);
+        cs_tls_conn_retry(tf->tls);
+    }
+    if (tf->inner_conn)
+        tf->inner->finish(tf->inner_conn, why, frame, ts);
+    count_end(tf);
+    if (tf->prev)
+        tf->prev->next = tf->next;
+    else
+        tf->row->open = tf->next;
+    if (tf->next)
+        tf->next->prev = tf->prev;
+    cs_tls_conn_free(tf->tls);
+    tf->tls = NULL;
+    recount(tf);
+    free(tf);
+}
+
+static void tls_keys_changed(struct cs_app_env *env)
+{
+    struct tls_row *row = env->stats;
+    for (struct tls_flow *tf = row->open; tf; tf = tf->next) {
+        cs_tls_conn_retry(tf->tls);
+        recount(tf);
+    }
+}
+
+static uint64_t tls_held_bytes(const void *stats)
+{
+    return ((const struct tls_row *)stats)->st.held_bytes;
+}
+
+static void tls_summarize(const void *stats, struct cs_summary *s)
+{
+    s->tls = ((const struct tls_row *)stats)->st;
+}
+
+const struct cs_app_proto cs_app_tls = {
+    .name = "TLS",
+    .stats_size = sizeof(struct tls_row),
+    .probe = tls_probe,
+    .open = tls_open,
+    .event = tls_event,
+    .finish = tls_finish,
+    .held_bytes = tls_held_bytes,
+    .summarize = tls_summarize,
+    .active = tls_active,
+    .keys_changed = tls_keys_changed,
+};
