@@ -22,6 +22,7 @@
 /* The table of application protocols, probed in this order (app_proto.h). */
 static const struct cs_app_proto *const app_protos[] = {
     &cs_app_http1,
+    &cs_app_h2,
 };
 #define N_APP_PROTOS (sizeof app_protos / sizeof app_protos[0])
 

@@ -48,6 +48,7 @@ static const char *txn_end_name(enum cs_txn_end e)
     case CS_TXN_ANSWERED: return "answered";
     case CS_TXN_CLOSED: return "closed";
     case CS_TXN_RESET: return "reset";
+    case CS_TXN_STREAM_RESET: return "stream-reset";
     case CS_TXN_GAP: return "lost-in-gap";
     case CS_TXN_UNANSWERED: return "unanswered";
     case CS_TXN_EVICTED: return "evicted";
@@ -88,6 +89,10 @@ void cs_out_json_event(FILE *out, const struct cs_event *ev)
     cs_jbuf_lit(b, ",\"sport\":"); cs_jbuf_u64(b, f->client_port);
     key(b, "dst"); addr(b, &f->server);
     cs_jbuf_lit(b, ",\"dport\":"); cs_jbuf_u64(b, f->server_port);
+    if (t->stream) {      /* h2 only: HTTP/1 events stay as they were */
+        key(b, "transport"); cs_jbuf_plain(b, t->transport);
+        cs_jbuf_lit(b, ",\"stream\":"); cs_jbuf_u64(b, t->stream);
+    }
     cs_jbuf_lit(b, ",\"frame_req\":"); cs_jbuf_u64(b, t->req_frame);
     key(b, "frame_resp");
     if (rs) cs_jbuf_u64(b, t->resp_frame); else cs_jbuf_lit(b, "null");
@@ -195,6 +200,12 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
     num(out, "retransmitted_bytes", r->retransmitted_bytes);
     num(out, "overlap_conflicts", r->overlap_conflicts);
     num(out, "upgrades", h->upgrades);
+    if (s->h2.connections) {   /* only with h2: HTTP/1 summaries stay as they were */
+        num(out, "h2_connections", s->h2.connections);
+        num(out, "h2_streams", s->h2.streams);
+        num(out, "h2_resets", s->h2.resets);
+        num(out, "h2_hpack_failures", s->h2.hpack_failures);
+    }
 
     fputs(",\"caps_hit\":{", out);
     fprintf(out, "\"flows\":%" PRIu64, fl->evicted - fl->evicted_memory);

@@ -211,6 +211,10 @@ void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_
         put_lit(buf, "/#");
         put_u64(buf, t->resp_frame);
     }
+    if (t->stream) {      /* h2: the stream id */
+        put_lit(buf, " s");
+        put_u64(buf, t->stream);
+    }
     put_str(buf, paint(st, C_RESET));
     put_lit(buf, "  ");
     cs_out_text_escape(buf, rq->method ? rq->method : "", rq->method ? rq->method_len : 0);
@@ -228,6 +232,7 @@ void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_
         put_str(buf, paint(st, C_DIM));
         put_lit(buf, "(no response: ");
         put_str(buf, t->end == CS_TXN_RESET ? "reset" :
+                             t->end == CS_TXN_STREAM_RESET ? "stream reset" :
                              t->end == CS_TXN_CLOSED ? "closed" :
                              t->end == CS_TXN_GAP ? "lost in a capture gap" :
                              t->end == CS_TXN_EVICTED ? "evicted by a limit" : "never answered");
@@ -320,6 +325,10 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
             " no-cors\n",
             s->cors_relevant, paint(st, C_GREEN), s->allowed, paint(st, C_RESET), paint(st, C_RED),
             s->blocked, paint(st, C_RESET), s->warnings, s->unknown, s->same_origin, s->no_cors);
+    if (s->h2.connections)
+        fprintf(out, "  HTTP/2: %" PRIu64 " connections, %" PRIu64 " streams, %" PRIu64
+                " RST_STREAM, %" PRIu64 " HPACK failures (headers undecodable from there on)\n",
+                s->h2.connections, s->h2.streams, s->h2.resets, s->h2.hpack_failures);
     if (p->connections_refused || p->connections_unanswered)
         fprintf(out, "  Connection attempts: %" PRIu64 " refused (RST), %" PRIu64
                 " unanswered: a request meant for them fails (Firefox CORSDidNotSucceed)\n",
