@@ -4,7 +4,7 @@
 # Idempotent: does nothing (and needs no root) when everything is present.
 set -e
 build_pkgs="gcc make pkg-config libpcap-dev libndpi-dev libglib2.0-dev libssl-dev libcap-ng-dev libnghttp2-dev"
-test_pkgs="libcunit1-dev libhttp-parser-dev tcpdump python3 curl iproute2 util-linux groff-base time libcap2-bin"
+test_pkgs="libcunit1-dev libhttp-parser-dev tcpdump python3 curl iproute2 util-linux groff-base time libcap2-bin tshark"
 
 case "${1:-build}" in
   build) want="$build_pkgs" ;;
