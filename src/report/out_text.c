@@ -377,7 +377,8 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
     uint64_t dpi_hits = s->dpi.limit_hits;
     uint64_t caps = fl->evicted + r->held_cap_per_flow + r->held_cap_total + h->header_cap_hits +
                     h->header_lines_cap_hits + h->uri_cap_hits + h->pipeline_cap_hits + d->frag_dropped +
-                    r->held_pieces_cap_per_flow + r->held_pieces_cap_total + dpi_hits;
+                    r->held_pieces_cap_per_flow + r->held_pieces_cap_total + dpi_hits +
+                    s->h2.stream_cap_hits;
     if (caps) {
         fprintf(out, "  Limits hit: flows %" PRIu64 ", memory %" PRIu64 ", held bytes %" PRIu64 "/%" PRIu64
                 ", held pieces %" PRIu64 "/%" PRIu64
@@ -390,6 +391,8 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
         /* only when hit, so the line of runs that never reach it is unchanged */
         if (dpi_hits)
             fprintf(out, ", nDPI inspection %" PRIu64, dpi_hits);
+        if (s->h2.stream_cap_hits)
+            fprintf(out, ", HTTP/2 streams %" PRIu64, s->h2.stream_cap_hits);
         fputc('\n', out);
     }
     const struct cs_timeline_stats *tl = &s->timeline;
