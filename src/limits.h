@@ -23,9 +23,8 @@
 #define CS_DEFAULT_MAX_HEADER_LINES     200u        /* --max-header-lines */
 #define CS_DEFAULT_MAX_PIPELINE         32u         /* --max-pipeline: requests waiting for responses */
 #define CS_DEFAULT_MAX_URI_BYTES        8192u       /* --max-uri (longer URIs are cut, counted) */
-#define CS_DEFAULT_H2_MAX_STREAMS       256u        /* open HTTP/2 streams tracked per connection
-                                                     * (h2_conn.c; CLI option comes with the
-                                                     * protocol table) */
+#define CS_DEFAULT_H2_MAX_STREAMS       256u        /* --h2-max-streams: open HTTP/2 streams
+                                                     * tracked per connection (h2_conn.c) */
 #define CS_DEFAULT_MAX_IPFRAG_BYTES     (2u * 1024u * 1024u) /* --max-ipfrag-bytes: held IP fragments, all datagrams */
 #define CS_DEFAULT_IPFRAG_TIMEOUT_S     30u         /* --ipfrag-timeout (seconds) */
 #define CS_DEFAULT_MAX_DPI_FLOWS        1024u       /* --max-dpi-flows: connections under nDPI inspection at once */
@@ -72,6 +71,7 @@ struct cs_limits {
     uint32_t max_ipfrag_bytes;
     uint32_t ipfrag_timeout_s;
     uint32_t max_dpi_flows;
+    uint32_t h2_max_streams;
     size_t   max_memory;
     uint32_t max_keylog_bytes;
     uint32_t max_tls_held_bytes;

@@ -98,6 +98,7 @@ static void usage(FILE *out)
 "      --max-header-bytes BYTES    start line and headers of one message (default 32768)\n"
 "      --max-header-lines N        header lines of one message (default 200)\n"
 "      --max-pipeline N     requests waiting for responses per connection (default 32)\n"
+"      --h2-max-streams N   open HTTP/2 streams tracked per connection (default 256)\n"
 "      --max-uri BYTES      longest URI reported (default 8192)\n"
 "      --max-ipfrag-bytes BYTES    IP fragments held for reassembly (default 2097152)\n"
 "      --ipfrag-timeout SEC        drop an incomplete IP datagram after (default 30)\n"
@@ -126,6 +127,7 @@ enum {
     OPT_MAX_DPI_FLOWS,
     OPT_MAX_IPFRAG_BYTES, OPT_IPFRAG_TIMEOUT,
     OPT_KEYLOG, OPT_MAX_KEYLOG_BYTES, OPT_MAX_TLS_HELD_BYTES,
+    OPT_H2_MAX_STREAMS,
 };
 
 static const struct option long_options[] = {
@@ -154,6 +156,7 @@ static const struct option long_options[] = {
     { "max-header-bytes", required_argument, NULL, OPT_MAX_HEADER_BYTES },
     { "max-header-lines", required_argument, NULL, OPT_MAX_HEADER_LINES },
     { "max-pipeline", required_argument, NULL, OPT_MAX_PIPELINE },
+    { "h2-max-streams", required_argument, NULL, OPT_H2_MAX_STREAMS },
     { "max-uri", required_argument, NULL, OPT_MAX_URI },
     { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
     { "max-dpi-flows", required_argument, NULL, OPT_MAX_DPI_FLOWS },
@@ -403,6 +406,9 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
             break;
         case OPT_MAX_PIPELINE:
             if (!parse_u32("--max-pipeline", optarg, 1, 100000, &limits->max_pipeline)) return EXIT_USAGE;
+            break;
+        case OPT_H2_MAX_STREAMS:
+            if (!parse_u32("--h2-max-streams", optarg, 1, 100000, &limits->h2_max_streams)) return EXIT_USAGE;
             break;
         case OPT_MAX_MEMORY:
             if (!parse_u32("--max-memory", optarg, 1u << 20, UINT32_MAX, &v32)) return EXIT_USAGE;

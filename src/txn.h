@@ -2,8 +2,8 @@
  * identity (struct cs_flow_key) and one request with what became of it
  * (struct cs_txn), whatever protocol carried them.
  *
- * Producers: each application protocol of the pipeline (app/proto.h; HTTP/1
- * today, HTTP/2 next) turns its own messages into a cs_txn.  Consumers: the
+ * Producers: each application protocol of the pipeline (app/app_proto.h;
+ * HTTP/1, HTTP/2) turns its own messages into a cs_txn.  Consumers: the
  * report stage, its thread, the judge and the writers read only these types
  * and the classifier's (corscope/cors.h), never a parser's.  A new protocol
  * therefore changes nothing downstream. */
@@ -43,6 +43,7 @@ enum cs_txn_end {
     CS_TXN_GAP,           /* the response was lost in a capture gap */
     CS_TXN_UNANSWERED,    /* end of input or idle timeout without a response */
     CS_TXN_EVICTED,       /* dropped by a cap (pipeline depth, flow eviction) */
+    CS_TXN_STREAM_RESET,  /* (h2) the server reset the stream (RST_STREAM) before a response */
 };
 
 /* cs_txn.req_flags / resp_flags */
@@ -79,6 +80,7 @@ struct cs_txn {
     cs_time_ns end_ts;
     uint32_t index;                 /* 0-based position in the connection */
     const struct cs_txn_tls *tls;   /* NULL for plaintext */
+    uint32_t stream;                /* h2 stream id; 0 for HTTP/1 */
     /* Optional, for a consumer that copies the transaction (the report
      * thread): bytes that every string of the request (resp.) lies in, e.g.
      * an HTTP/1 header block; NULL when the strings are scattered. */

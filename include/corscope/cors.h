@@ -83,6 +83,8 @@ typedef enum corscope_failure {
     CORSCOPE_FAIL_UNANSWERED,  /* never answered (idle timeout / end of input) */
     CORSCOPE_FAIL_LOST,        /* a response existed but was not captured
                                 * (capture gap, cap hit): verdict unknown */
+    CORSCOPE_FAIL_STREAM_RESET, /* HTTP/2: the server reset the request's stream
+                                 * (RST_STREAM) before a response */
 } corscope_failure;
 
 /* Everything the classifier cannot see in the request/response pair.
@@ -147,7 +149,8 @@ typedef struct corscope_browser_verdict {
     const char *console_key;
     /* Chromium CorsError name without the k ("MissingAllowOriginHeader") or a
      * net error when Chromium has no CorsError: net::ERR_CONNECTION_RESET
-     * (reset), net::ERR_EMPTY_RESPONSE (closed), net::ERR_TIMED_OUT
+     * (reset), net::ERR_HTTP2_PROTOCOL_ERROR (h2 stream reset, observed:
+     * pcaps/browser/truth-h2.tsv), net::ERR_EMPTY_RESPONSE (closed), net::ERR_TIMED_OUT
      * (unanswered; assumed), net::ERR_UNSAFE_REDIRECT (redirect to a
      * non-http(s) scheme; inferred, //net handles it).  In the Firefox
      * verdict: NULL.  NULL when allowed or warning. */

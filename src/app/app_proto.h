@@ -86,5 +86,6 @@ struct cs_app_proto {
 /* The rows (one file each). */
 extern const struct cs_app_proto cs_app_http1;   /* app_http1.c */
 extern const struct cs_app_proto cs_app_tls;     /* app_tls.c */
+extern const struct cs_app_proto cs_app_h2;      /* app_h2.c */
 
 #endif

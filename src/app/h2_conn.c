@@ -63,7 +63,7 @@ static void *acct_realloc(void *ptr, size_t size, void *ud)
 
 void cs_h2_limits_default(struct cs_h2_limits *out, const struct cs_limits *l)
 {
-    out->max_streams = CS_DEFAULT_H2_MAX_STREAMS;
+    out->max_streams = l && l->h2_max_streams ? l->h2_max_streams : CS_DEFAULT_H2_MAX_STREAMS;
     out->max_header_bytes = l ? l->max_header_bytes : CS_DEFAULT_MAX_HEADER_BYTES;
     out->max_header_lines = l ? l->max_header_lines : CS_DEFAULT_MAX_HEADER_LINES;
 }

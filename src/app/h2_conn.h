@@ -40,6 +40,7 @@
 #include "limits.h"
 #include "packet.h"
 #include "reasm.h"
+#include "stats.h"
 
 /* How a stream ended. */
 enum cs_h2_end {
@@ -103,33 +104,8 @@ struct cs_h2_txn {
 
 typedef void (*cs_h2_txn_cb)(void *ctx, const struct cs_h2_txn *txn);
 
-/* Shared by all connections (the caller owns it; additive counters). */
-struct cs_h2_stats {
-    uint64_t connections;      /* cs_h2_conn_new calls */
-    uint64_t frames;           /* frame headers read, both directions */
-    uint64_t streams;          /* client streams opened by a request HEADERS */
-    uint64_t transactions;     /* streams reported */
-    uint64_t answered;         /* of which with a final response */
-    uint64_t resets;           /* RST_STREAM frames */
-    uint64_t goaways;          /* GOAWAY frames */
-    uint64_t goaway_refused;   /* streams ended by a GOAWAY's last-stream-id */
-    uint64_t pushes;           /* PUSH_PROMISE frames (pushed streams: not reported) */
-    uint64_t hpack_failures;   /* directions whose header decoding stopped (gap or
-                                * HPACK error), at most 2 per connection */
-    uint64_t hpack_errors;     /* of which the inflater refused a block */
-    uint64_t lost_streams;     /* streams reported CS_H2_END_LOST */
-    uint64_t undecoded_blocks; /* header blocks seen after the direction's HPACK was lost */
-    uint64_t gaps;             /* gap events */
-    uint64_t gaps_skipped;     /* of which inside DATA/padding: nothing lost */
-    uint64_t protocol_errors;  /* RFC 9113 violations seen (framer and stream states) */
-    uint64_t oversized_frames; /* frames longer than SETTINGS_MAX_FRAME_SIZE */
-    uint64_t closed_stream_frames; /* HEADERS/DATA/RST on a stream already over */
-    uint64_t orphan_responses; /* response HEADERS on a stream with no known request */
-    uint64_t stream_cap_hits;  /* streams evicted by limits->max_streams */
-    uint64_t field_cap_hits;   /* sections cut by max_header_bytes / max_header_lines */
-    uint64_t bad_preface;      /* client streams that did not open with the preface */
-    uint64_t held_bytes;       /* now: stream fields and inflater tables, all connections */
-};
+/* struct cs_h2_stats (shared by all connections, the caller owns it;
+ * additive counters) is in stats.h, for the summary. */
 
 /* Limits of this stage (from struct cs_limits; see cs_h2_limits_default). */
 struct cs_h2_limits {
@@ -138,8 +114,8 @@ struct cs_h2_limits {
     uint32_t max_header_lines;  /* fields kept per section */
 };
 
-/* Fills *out from the run's limits (max_header_bytes/lines) and
- * CS_DEFAULT_H2_MAX_STREAMS. */
+/* Fills *out from the run's limits (max_header_bytes/lines, h2_max_streams;
+ * CS_DEFAULT_H2_MAX_STREAMS when that is 0). */
 void cs_h2_limits_default(struct cs_h2_limits *out, const struct cs_limits *l);
 
 struct cs_h2_conn;

@@ -23,6 +23,7 @@
 static const struct cs_app_proto *const app_protos[] = {
     &cs_app_tls,      /* only with a key log; the protocol inside goes to a row below */
     &cs_app_http1,
+    &cs_app_h2,
 };
 #define N_APP_PROTOS (sizeof app_protos / sizeof app_protos[0])
 

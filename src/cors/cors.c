@@ -528,8 +528,9 @@ static void judge(const struct cs_ex *x, bool cred, corscope_failure failure,
         }
         set_out(ff, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED, CS_C_NONE);
         set_out(ch, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED,
-                failure == CORSCOPE_FAIL_RESET    ? CS_C_NET_RESET
-                : failure == CORSCOPE_FAIL_CLOSED ? CS_C_NET_EMPTY
+                failure == CORSCOPE_FAIL_RESET          ? CS_C_NET_RESET
+                : failure == CORSCOPE_FAIL_STREAM_RESET ? CS_C_NET_H2_PROTOCOL
+                : failure == CORSCOPE_FAIL_CLOSED       ? CS_C_NET_EMPTY
                                                   : CS_C_NET_TIMED_OUT);
         return;
     }

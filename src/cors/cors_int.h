@@ -121,6 +121,7 @@ enum cs_chrome {
     CS_C_REDIRECT_CREDENTIALS,
     CS_C_CORS_DISABLED_SCHEME,  /* redirect to a scheme outside Chromium's CORS list */
     CS_C_NET_RESET, CS_C_NET_EMPTY, CS_C_NET_TIMED_OUT, CS_C_NET_UNSAFE_REDIRECT,
+    CS_C_NET_H2_PROTOCOL,       /* h2 RST_STREAM before the response */
     CS_C_COUNT
 };
 

@@ -148,6 +148,7 @@ static const char *const chrome_names[CS_C_COUNT] = {
     [CS_C_NET_EMPTY] = "net::ERR_EMPTY_RESPONSE",
     [CS_C_NET_TIMED_OUT] = "net::ERR_TIMED_OUT",
     [CS_C_NET_UNSAFE_REDIRECT] = "net::ERR_UNSAFE_REDIRECT",
+    [CS_C_NET_H2_PROTOCOL] = "net::ERR_HTTP2_PROTOCOL_ERROR",
 };
 
 const char *cs_cors_chrome_name(enum cs_chrome c)
@@ -496,10 +497,13 @@ void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char 
             else
                 cs_sb_str(&b, "Remove the `user:pass@` credentials from this redirect's "
                               "`Location` header.");
-        } else if (in->failure == CORSCOPE_FAIL_RESET || in->failure == CORSCOPE_FAIL_CLOSED) {
-            cs_sb_fmt(&b, "The server %s the connection without answering; make it return a "
+        } else if (in->failure == CORSCOPE_FAIL_RESET || in->failure == CORSCOPE_FAIL_CLOSED ||
+                   in->failure == CORSCOPE_FAIL_STREAM_RESET) {
+            cs_sb_fmt(&b, "The server %s without answering; make it return a "
                           "response with `Access-Control-Allow-Origin: ",
-                      in->failure == CORSCOPE_FAIL_RESET ? "reset" : "closed");
+                      in->failure == CORSCOPE_FAIL_RESET          ? "reset the connection"
+                      : in->failure == CORSCOPE_FAIL_STREAM_RESET ? "reset the HTTP/2 stream"
+                                                                  : "closed the connection");
             add_origin(&b, in);
             cs_sb_str(&b, "`.");
         } else {

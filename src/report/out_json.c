@@ -48,6 +48,7 @@ static const char *txn_end_name(enum cs_txn_end e)
     case CS_TXN_ANSWERED: return "answered";
     case CS_TXN_CLOSED: return "closed";
     case CS_TXN_RESET: return "reset";
+    case CS_TXN_STREAM_RESET: return "stream-reset";
     case CS_TXN_GAP: return "lost-in-gap";
     case CS_TXN_UNANSWERED: return "unanswered";
     case CS_TXN_EVICTED: return "evicted";
@@ -109,6 +110,9 @@ void cs_out_json_event(FILE *out, const struct cs_event *ev)
     /* beyond the contract */
     key(b, "end"); cs_jbuf_plain(b, txn_end_name(t->end));
     key(b, "transport"); cs_jbuf_plain(b, t->transport);
+    if (t->stream) {      /* h2 */
+        cs_jbuf_lit(b, ",\"stream\":"); cs_jbuf_u64(b, t->stream);
+    }
     if (t->tls) {
         key(b, "tls");
         cs_jbuf_lit(b, "{\"version\":"); cs_jbuf_plain(b, t->tls->version);
@@ -238,6 +242,12 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
     num(out, "retransmitted_bytes", r->retransmitted_bytes);
     num(out, "overlap_conflicts", r->overlap_conflicts);
     num(out, "upgrades", h->upgrades);
+    if (s->h2.connections) {   /* only with h2: HTTP/1 summaries stay as they were */
+        num(out, "h2_connections", s->h2.connections);
+        num(out, "h2_streams", s->h2.streams);
+        num(out, "h2_resets", s->h2.resets);
+        num(out, "h2_hpack_failures", s->h2.hpack_failures);
+    }
 
     fputs(",\"caps_hit\":{", out);
     fprintf(out, "\"flows\":%" PRIu64, fl->evicted - fl->evicted_memory);
@@ -257,6 +267,8 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
     num(out, "endpoint_table", s->endpoints_dropped);
     num(out, "pending_preflights", s->timeline.pending_evicted);
     num(out, "preflight_cache", s->timeline.cache_evicted);
+    if (s->h2.connections)
+        num(out, "h2_streams", s->h2.stream_cap_hits);   /* --h2-max-streams */
     putc('}', out);
 
     fputs(",\"cors\":{", out);

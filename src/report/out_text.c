@@ -215,6 +215,10 @@ void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_
         put_lit(buf, "/#");
         put_u64(buf, t->resp_frame);
     }
+    if (t->stream) {      /* h2: the stream id */
+        put_lit(buf, " s");
+        put_u64(buf, t->stream);
+    }
     put_str(buf, paint(st, C_RESET));
     put_lit(buf, "  ");
     cs_out_text_escape(buf, rq->method ? rq->method : "", rq->method ? rq->method_len : 0);
@@ -237,6 +241,7 @@ void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_
         put_str(buf, paint(st, C_DIM));
         put_lit(buf, "(no response: ");
         put_str(buf, t->end == CS_TXN_RESET ? "reset" :
+                             t->end == CS_TXN_STREAM_RESET ? "stream reset" :
                              t->end == CS_TXN_CLOSED ? "closed" :
                              t->end == CS_TXN_GAP ? "lost in a capture gap" :
                              t->end == CS_TXN_EVICTED ? "evicted by a limit" : "never answered");
@@ -378,6 +383,10 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
             " no-cors\n",
             s->cors_relevant, paint(st, C_GREEN), s->allowed, paint(st, C_RESET), paint(st, C_RED),
             s->blocked, paint(st, C_RESET), s->warnings, s->unknown, s->same_origin, s->no_cors);
+    if (s->h2.connections)
+        fprintf(out, "  HTTP/2: %" PRIu64 " connections, %" PRIu64 " streams, %" PRIu64
+                " RST_STREAM, %" PRIu64 " HPACK failures (headers undecodable from there on)\n",
+                s->h2.connections, s->h2.streams, s->h2.resets, s->h2.hpack_failures);
     if (p->connections_refused || p->connections_unanswered)
         fprintf(out, "  Connection attempts: %" PRIu64 " refused (RST), %" PRIu64
                 " unanswered: a request meant for them fails (Firefox CORSDidNotSucceed)\n",
@@ -427,7 +436,8 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
     uint64_t dpi_hits = s->dpi.limit_hits;
     uint64_t caps = fl->evicted + r->held_cap_per_flow + r->held_cap_total + h->header_cap_hits +
                     h->header_lines_cap_hits + h->uri_cap_hits + h->pipeline_cap_hits + d->frag_dropped +
-                    r->held_pieces_cap_per_flow + r->held_pieces_cap_total + dpi_hits;
+                    r->held_pieces_cap_per_flow + r->held_pieces_cap_total + dpi_hits +
+                    s->h2.stream_cap_hits;
     if (caps) {
         fprintf(out, "  Limits hit: flows %" PRIu64 ", memory %" PRIu64 ", held bytes %" PRIu64 "/%" PRIu64
                 ", held pieces %" PRIu64 "/%" PRIu64
@@ -440,6 +450,8 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
         /* only when hit, so the line of runs that never reach it is unchanged */
         if (dpi_hits)
             fprintf(out, ", nDPI inspection %" PRIu64, dpi_hits);
+        if (s->h2.stream_cap_hits)
+            fprintf(out, ", HTTP/2 streams %" PRIu64, s->h2.stream_cap_hits);
         fputc('\n', out);
     }
     const struct cs_timeline_stats *tl = &s->timeline;

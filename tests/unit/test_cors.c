@@ -295,6 +295,12 @@ static const struct tcase cases[] = {
      B, "CORSDidNotSucceed", B, "net::ERR_EMPTY_RESPONSE", false},
     {"no response: preflight reset", PF("PUT"), NULL, UNK, CORSCOPE_FAIL_RESET,
      B, "CORSDidNotSucceed", B, "net::ERR_CONNECTION_RESET", false},
+    /* h2: RST_STREAM before the response (pcaps/browser/truth-h2.tsv,
+     * reset-get and reset-preflight: both real browsers) */
+    {"no response: h2 stream reset", GET, NULL, OMIT, CORSCOPE_FAIL_STREAM_RESET,
+     B, "CORSDidNotSucceed", B, "net::ERR_HTTP2_PROTOCOL_ERROR", false},
+    {"no response: h2 preflight stream reset", PF("PUT"), NULL, UNK, CORSCOPE_FAIL_STREAM_RESET,
+     B, "CORSDidNotSucceed", B, "net::ERR_HTTP2_PROTOCOL_ERROR", false},
     {"no response: unanswered", GET, NULL, OMIT, CORSCOPE_FAIL_UNANSWERED,
      B, "CORSDidNotSucceed", B, "net::ERR_TIMED_OUT", false},
     {"redirect userinfo", GET, "302\n" ACAO "Location: http://user:pw@b.example/\n", OMIT, NOFAIL,
@@ -522,6 +528,9 @@ static const struct msgcase msgs[] = {
     {GET, NULL, OMIT, CORSCOPE_FAIL_RESET,
      FFP "CORS request did not succeed). Status code: (null).",
      "GET http://api.example/data net::ERR_CONNECTION_RESET"},
+    {GET, NULL, OMIT, CORSCOPE_FAIL_STREAM_RESET,
+     FFP "CORS request did not succeed). Status code: (null).",
+     "GET http://api.example/data net::ERR_HTTP2_PROTOCOL_ERROR"},
     {PF("PUT"), "301\n" STAR "Location: https://x/\n", OMIT, NOFAIL,
      FFP "CORS request external redirect not allowed).",
      "Access to fetch at 'http://api.example/data' from origin 'https://app.example' has been "

@@ -1,0 +1,170 @@
+/* HTTP/2 as a row of the table of application protocols (app_proto.h): the
+ * connection stage of h2_conn.c behind the table's interface, and each
+ * finished stream turned into the protocol-neutral struct cs_txn the report
+ * reads, judged exactly like an HTTP/1.1 exchange.
+ *
+ * The row works on any in-order byte stream of a connection whose client
+ * side starts with the connection preface: cleartext h2 with prior
+ * knowledge (the probe below), and, through the same open/event/finish
+ * interface, decrypted TLS connections whose ALPN said "h2" (the TLS row
+ * hands them to the row named "h2").
+ *
+ * Field names stay as on the wire (lower case): the classifier's Firefox
+ * rule that counts exact-case `Access-Control-Allow-Origin` lines then
+ * gives what Firefox does over h2, where it joins several such fields into
+ * one value (pcaps/browser/README.md). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "app_proto.h"
+#include "flow.h"
+#include "h2_conn.h"
+
+/* One connection: the h2 stage and what its callback needs. */
+struct h2_flow {
+    struct cs_h2_conn *conn;
+    struct cs_h2_limits lim;        /* the stage keeps a pointer to it */
+    const struct cs_app_out *out;
+    corscope_header *req_fields;    /* host + request fields handed to the seam */
+    size_t req_cap;
+};
+
+static enum cs_app_probe h2_probe(int dir, const uint8_t *p, uint32_t n)
+{
+    if (dir != CS_DIR_C2S)
+        return CS_PROBE_NO;   /* the server never speaks first in h2 */
+    int r = cs_h2_probe(p, n);
+    return r > 0 ? CS_PROBE_YES : r < 0 ? CS_PROBE_NEED_MORE : CS_PROBE_NO;
+}
+
+static uint32_t sec_flags(const struct cs_h2_section *s)
+{
+    return (s->flags & CS_H2_SEC_CUT) ? CS_TXN_HEADERS_CUT : 0;
+}
+
+/* How a stream without a final response ended, as the seam's "no response"
+ * ends of HTTP/1.1.  RST_STREAM from the server is the one h2 difference a
+ * browser shows (Chromium: net::ERR_HTTP2_PROTOCOL_ERROR); a reset from the
+ * client is the page giving up, the same as never answered. */
+static enum cs_txn_end no_response_end(const struct cs_h2_txn *h)
+{
+    switch (h->end) {
+    case CS_H2_END_RESET:
+        return h->rst_by == CS_DIR_S2C ? CS_TXN_STREAM_RESET : CS_TXN_UNANSWERED;
+    case CS_H2_END_GOAWAY:
+    case CS_H2_END_CLOSED: return CS_TXN_CLOSED;
+    case CS_H2_END_CONN_RESET: return CS_TXN_RESET;
+    case CS_H2_END_LOST: return CS_TXN_GAP;
+    case CS_H2_END_EVICTED: return CS_TXN_EVICTED;
+    case CS_H2_END_COMPLETE:
+    case CS_H2_END_UNANSWERED: break;
+    }
+    return CS_TXN_UNANSWERED;
+}
+
+/* The request's fields with the host from :authority first; grows the
+ * flow's buffer as needed (on failure, what fits). */
+static size_t request_fields(struct h2_flow *f, const struct cs_h2_txn *h)
+{
+    size_t need = (size_t)h->req.n_fields + 1;
+    if (need > f->req_cap) {
+        corscope_header *n = realloc(f->req_fields, need * sizeof *n);
+        if (n) {
+            f->req_fields = n;
+            f->req_cap = need;
+        }
+    }
+    return f->req_fields ? cs_h2_txn_request_fields(h, f->req_fields, f->req_cap) : 0;
+}
+
+/* The stage's stream, as the seam's transaction. */
+static void h2_txn(void *ctx, const struct cs_h2_txn *h)
+{
+    struct h2_flow *f = ctx;
+    size_t n_req = request_fields(f, h);
+    struct cs_txn t = {
+        .transport = CS_TRANSPORT_H2,
+        .req = { h->method, h->method_len, h->path, h->path_len, f->req_fields, n_req,
+                 h->scheme, h->scheme_len },
+        .interim_status = h->interim_status,
+        .req_flags = sec_flags(&h->req), .req_frame = h->req.frame, .req_ts = h->req.ts,
+        .end_frame = h->end_frame, .end_ts = h->end_ts, .index = h->index,
+        .stream = h->stream_id,
+    };
+    if (n_req < (size_t)h->req.n_fields + (h->authority ? 1 : 0))
+        t.req_flags |= CS_TXN_HEADERS_CUT;    /* out of memory for the list */
+    if (h->req.flags & CS_H2_SEC_PARTIAL)
+        t.req_flags |= CS_TXN_HEADER_GAP;
+    if (h->answered) {
+        t.has_resp = true;
+        t.end = CS_TXN_ANSWERED;
+        t.resp = (corscope_response){ h->status, h->resp.fields, h->resp.n_fields };
+        t.resp_flags = sec_flags(&h->resp);
+        t.resp_frame = h->resp.frame;
+        t.resp_ts = h->resp.ts;
+    } else {
+        t.end = no_response_end(h);
+    }
+    f->out->txn(f->out->ctx, &t);
+}
+
+static void *h2_open(struct cs_app_env *env, const struct cs_app_out *out)
+{
+    struct h2_flow *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    cs_h2_limits_default(&f->lim, env->limits);
+    f->out = out;
+    f->conn = cs_h2_conn_new(&f->lim, env->stats, h2_txn, f);
+    if (!f->conn) {
+        free(f);
+        return NULL;
+    }
+    return f;
+}
+
+static void h2_event(void *conn, int dir, const struct cs_stream_event *ev)
+{
+    struct h2_flow *f = conn;
+    cs_h2_conn_event(f->conn, dir, ev);
+}
+
+static enum cs_h2_end h2_end_for(enum cs_txn_end why)
+{
+    switch (why) {
+    case CS_TXN_CLOSED: return CS_H2_END_CLOSED;
+    case CS_TXN_RESET: return CS_H2_END_CONN_RESET;
+    case CS_TXN_EVICTED: return CS_H2_END_EVICTED;
+    case CS_TXN_GAP: return CS_H2_END_LOST;
+    default: return CS_H2_END_UNANSWERED;
+    }
+}
+
+static void h2_finish(void *conn, enum cs_txn_end why, uint64_t frame, cs_time_ns ts)
+{
+    struct h2_flow *f = conn;
+    cs_h2_conn_finish(f->conn, h2_end_for(why), frame, ts);
+    free(f->req_fields);
+    free(f);
+}
+
+static uint64_t h2_held_bytes(const void *stats)
+{
+    return ((const struct cs_h2_stats *)stats)->held_bytes;
+}
+
+static void h2_summarize(const void *stats, struct cs_summary *s)
+{
+    s->h2 = *(const struct cs_h2_stats *)stats;
+}
+
+const struct cs_app_proto cs_app_h2 = {
+    .name = "h2",
+    .stats_size = sizeof(struct cs_h2_stats),
+    .probe = h2_probe,
+    .open = h2_open,
+    .event = h2_event,
+    .finish = h2_finish,
+    .held_bytes = h2_held_bytes,
+    .summarize = h2_summarize,
+};
