@@ -23,7 +23,7 @@ exactly one scenario.
 
 Usage: run.py [--out DIR] [--browsers firefox,chromium] [--transports http,https,h2|all] [--commit]
   --out DIR   where pcaps, truth and logs go (default tests/out/browser)
-  --transports  which of server.TRANSPORTS to run (default http): https is
+  --transports  which of server.TRANSPORTS to run (default all): https is
               HTTP/1.1 over TLS, h2 HTTP/2 over TLS; each browser writes its
               TLS secrets to BROWSER-TRANSPORT.keys (SSLKEYLOGFILE), which
               corscope reads with --keylog; transports.tsv lists the scenarios
@@ -500,8 +500,11 @@ def run_transport(t, browsers, names, out, workdir):
         log("running", versions[b], "over", t)
         pcap = os.path.join(out, f"{b}{suffix}.pcap")
         keylog = os.path.join(out, f"{b}{suffix}.keys") if tls else None
-        if keylog and os.path.exists(keylog):
-            os.unlink(keylog)
+        if keylog:
+            # An empty key log the browser appends to (NSS and Chromium open
+            # SSLKEYLOGFILE for appending): corscope -i lo reads it from the
+            # start and re-reads it as it grows.
+            open(keylog, "w").close()
         live = os.path.join(out, f"{b}{suffix}-live.json") if (not tls or corscope_reads_tls()) else None
         procs = start_capture(pcap, live, t, keylog)
         try:
@@ -596,7 +599,7 @@ def main():
     args = sys.argv[1:]
     out = os.path.join(ROOT, "tests", "out", "browser")
     browsers = ["firefox", "chromium"]
-    transports = ["http"]
+    transports = list(server.TRANSPORTS)       # http, https, h2
     if "--out" in args:
         out = os.path.abspath(args[args.index("--out") + 1])
     if "--browsers" in args:
