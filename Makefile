@@ -134,7 +134,7 @@ demo: deps
 # The HTTP stage alone beside http-parser (MB/s), then the whole tool.
 $(BUILD)/bench/http_parse: bench/http_parse.c $(LIB) | $(BUILD)/.deps-test
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(PKG_LIBS) -lhttp_parser
+	$(CC) $(CPPFLAGS) $(INC_tests) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(CORS_LIB) $(LDFLAGS) $(PKG_LIBS) -lhttp_parser
 
 bench: corscope $(BUILD)/bench/http_parse
 	@$(BUILD)/bench/http_parse
