@@ -17,21 +17,8 @@
 #define PIECE 1460u
 #define STREAM_BYTES (100u * 1024 * 1024)
 
-/* ---- a growable byte string ---- */
-struct sb { char *p; size_t len, cap; };
-static void sb_put(struct sb *b, const void *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->p = realloc(b->p, b->cap);
-        if (!b->p)
-            abort();
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = 0;
-}
-static void sb_str(struct sb *b, const char *s) { sb_put(b, s, strlen(s)); }
+/* ---- a growable byte string (bytebuf.h) ---- */
+#include "bytebuf.h"
 
 static void bench_request(struct sb *b, uint32_t i)
 {

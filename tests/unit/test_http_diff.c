@@ -29,21 +29,8 @@ static uint64_t rnd(void)
 }
 static uint32_t rn(uint32_t n) { return n ? (uint32_t)(rnd() % n) : 0; }
 
-/* ---- a growable byte string ---- */
-struct sb { char *p; size_t len, cap; };
-static void sb_put(struct sb *b, const void *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->p = realloc(b->p, b->cap);
-        if (!b->p)
-            abort();
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = 0;
-}
-static void sb_str(struct sb *b, const char *s) { sb_put(b, s, strlen(s)); }
+/* ---- a growable byte string (bytebuf.h) ---- */
+#include "bytebuf.h"
 static void sb_fmt(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sb_fmt(struct sb *b, const char *fmt, ...)
 {
