@@ -48,7 +48,7 @@ DEPFLAGS := -MMD -MP
 # shown: a missing library is said here, not as a pile of compile errors.
 # Installing packages is `make deps` (check and demo run it first), never a
 # side effect of compiling.
-NO_PKG_GOALS := clean deps deps-test uninstall check-layers
+NO_PKG_GOALS := clean deps deps-test uninstall check-layers check-format format
 ifneq ($(filter-out $(NO_PKG_GOALS),$(or $(MAKECMDGOALS),all)),)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -pthread
@@ -66,7 +66,7 @@ LIB       := $(BUILD)/libcorscope.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all corscope deps deps-test check check-run check-layers check-browser unit golden e2e demo bench fuzz \
+.PHONY: all corscope deps deps-test check check-run check-layers check-format format check-browser unit golden e2e demo bench fuzz \
         install uninstall clean
 
 all: corscope
@@ -113,7 +113,7 @@ unit: $(UNIT_BINS)
 # The packages first, then a fresh make that reads pkg-config after them.
 check: deps-test
 	@$(MAKE) --no-print-directory check-run
-check-run: corscope $(UNIT_BINS) check-layers
+check-run: corscope $(UNIT_BINS) check-layers check-format
 	@BUILD=$(BUILD) CC='$(CC)' CS_CFLAGS='$(filter-out -DCORSCOPE_VERSION=%,$(CFLAGS))' \
 	    CS_LDFLAGS='$(LDFLAGS)' tests/run-all.sh
 
@@ -121,6 +121,17 @@ check-run: corscope $(UNIT_BINS) check-layers
 # call a layer may not make (scripts/check-layers.sh says which).
 check-layers: corscope
 	@scripts/check-layers.sh $(BUILD)
+
+# The committed style (.clang-format): check-format fails on any file that
+# clang-format would change and names it; `make format` rewrites them.
+C_SOURCES = $(shell find src include tests bench -name '*.[ch]' -not -path '*/build/*')
+check-format:
+	@clang-format --version >/dev/null 2>&1 || { echo "check-format: clang-format missing: run make deps-test" >&2; exit 1; }
+	@bad=$$(for f in $(C_SOURCES); do clang-format --style=file $$f | cmp -s - $$f || echo $$f; done); \
+	    if [ -n "$$bad" ]; then for f in $$bad; do echo "check-format: $$f: not formatted as .clang-format says (make format)" >&2; done; exit 1; fi; \
+	    echo "check-format: $(words $(C_SOURCES)) files formatted"
+format:
+	clang-format -i --style=file $(C_SOURCES)
 
 # The real browsers (Debian's firefox-esr and chromium, installed when
 # missing) judge the scenarios; corscope must agree (tests/browser/).

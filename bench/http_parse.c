@@ -51,9 +51,10 @@ static void bench_response(struct sb *b, uint32_t i)
                      "Content-Type: application/json\r\nContent-Length: %u\r\n"
                      "Access-Control-Allow-Origin: https://app.example.com\r\n"
                      "Access-Control-Allow-Credentials: true\r\nVary: Origin\r\n"
-                     "Cache-Control: no-store\r\n\r\n", n);
+                     "Cache-Control: no-store\r\n\r\n",
+                     n);
     sb_put(b, head, (size_t)k);
-    static const char body[2048] = { [0 ... 2047] = 'x' };
+    static const char body[2048] = {[0 ... 2047] = 'x'};
     sb_put(b, body, n);
 }
 
@@ -64,15 +65,29 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int noop_cb(http_parser *p) { (void)p; return 0; }
-static int noop_data(http_parser *p, const char *at, size_t n) { (void)p; (void)at; (void)n; return 0; }
-static void noop_txn(void *ctx, const struct cs_http_txn *t) { (void)ctx; (void)t; }
+static int noop_cb(http_parser *p)
+{
+    (void)p;
+    return 0;
+}
+static int noop_data(http_parser *p, const char *at, size_t n)
+{
+    (void)p;
+    (void)at;
+    (void)n;
+    return 0;
+}
+static void noop_txn(void *ctx, const struct cs_http_txn *t)
+{
+    (void)ctx;
+    (void)t;
+}
 
 static void feed(struct cs_http_conn *c, int dir, const struct sb *s, size_t from, size_t to)
 {
     for (size_t off = from; off < to; off += PIECE) {
         uint32_t n = (uint32_t)(to - off < PIECE ? to - off : PIECE);
-        struct cs_stream_event ev = { .kind = CS_STREAM_DATA, .data = (uint8_t *)s->p + off, .len = n };
+        struct cs_stream_event ev = {.kind = CS_STREAM_DATA, .data = (uint8_t *)s->p + off, .len = n};
         cs_http_conn_event(c, dir, &ev);
     }
 }
@@ -81,24 +96,21 @@ int main(void)
 {
     const char *env = getenv("BENCH_HTTP_RUNS");
     int runs = env && atoi(env) > 0 ? atoi(env) : 3;
-    struct sb cs = { 0 }, ss = { 0 };
+    struct sb cs = {0}, ss = {0};
     for (uint32_t i = 0; cs.len + ss.len < STREAM_BYTES; i++) {
         bench_request(&cs, i);
         bench_response(&ss, i);
     }
     double total = (double)(cs.len + ss.len);
     double best_ours = 1e9, best_hp = 1e9, best_hdr = 1e9;
-    http_parser_settings nop = { .on_message_begin = noop_cb, .on_url = noop_data, .on_status = noop_data,
-                                 .on_header_field = noop_data, .on_header_value = noop_data,
-                                 .on_headers_complete = noop_cb, .on_body = noop_data,
-                                 .on_message_complete = noop_cb };
+    http_parser_settings nop = {.on_message_begin = noop_cb, .on_url = noop_data, .on_status = noop_data, .on_header_field = noop_data, .on_header_value = noop_data, .on_headers_complete = noop_cb, .on_body = noop_data, .on_message_complete = noop_cb};
     struct cs_limits lim;
     cs_limits_default(&lim);
     int bad = 0;
     for (int rep = 0; rep < runs; rep++) {
         /* Both directions interleaved: a client piece, then server pieces up
          * to the same fraction of the server stream. */
-        struct cs_http_stats st = { 0 };
+        struct cs_http_stats st = {0};
         double t0 = now_s();
         struct cs_http_conn *c = cs_http_conn_new(&lim, &st, noop_txn, NULL);
         size_t co = 0, so = 0;

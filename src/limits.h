@@ -10,25 +10,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CS_DEFAULT_MAX_FLOWS            65536u      /* --max-flows */
-#define CS_DEFAULT_IDLE_TIMEOUT_S       300u        /* --idle-timeout (seconds) */
-#define CS_DEFAULT_MAX_HELD_PER_FLOW    (256u * 1024u)  /* --max-held-per-flow: out-of-order bytes, one direction */
-#define CS_DEFAULT_MAX_HELD_TOTAL       (8u * 1024u * 1024u) /* --max-held-total: out-of-order bytes, all flows */
+#define CS_DEFAULT_MAX_FLOWS 65536u                    /* --max-flows */
+#define CS_DEFAULT_IDLE_TIMEOUT_S 300u                 /* --idle-timeout (seconds) */
+#define CS_DEFAULT_MAX_HELD_PER_FLOW (256u * 1024u)    /* --max-held-per-flow: out-of-order bytes, one direction */
+#define CS_DEFAULT_MAX_HELD_TOTAL (8u * 1024u * 1024u) /* --max-held-total: out-of-order bytes, all flows */
 /* Out-of-order pieces (runs of contiguous held bytes: a segment that continues
  * a held piece joins it), bounding the reassembly trees and their per-piece
  * bookkeeping whatever the segment sizes. */
-#define CS_DEFAULT_MAX_HELD_PIECES_PER_FLOW 4096u   /* --max-held-pieces-per-flow: one direction */
-#define CS_DEFAULT_MAX_HELD_PIECES      65536u      /* --max-held-pieces: all flows */
-#define CS_DEFAULT_MAX_HEADER_BYTES     (32u * 1024u)  /* --max-header-bytes: start line + header block */
-#define CS_DEFAULT_MAX_HEADER_LINES     200u        /* --max-header-lines */
-#define CS_DEFAULT_MAX_PIPELINE         32u         /* --max-pipeline: requests waiting for responses */
-#define CS_DEFAULT_MAX_URI_BYTES        8192u       /* --max-uri (longer URIs are cut, counted) */
-#define CS_DEFAULT_H2_MAX_STREAMS       256u        /* --h2-max-streams: open HTTP/2 streams
+#define CS_DEFAULT_MAX_HELD_PIECES_PER_FLOW 4096u        /* --max-held-pieces-per-flow: one direction */
+#define CS_DEFAULT_MAX_HELD_PIECES 65536u                /* --max-held-pieces: all flows */
+#define CS_DEFAULT_MAX_HEADER_BYTES (32u * 1024u)        /* --max-header-bytes: start line + header block */
+#define CS_DEFAULT_MAX_HEADER_LINES 200u                 /* --max-header-lines */
+#define CS_DEFAULT_MAX_PIPELINE 32u                      /* --max-pipeline: requests waiting for responses */
+#define CS_DEFAULT_MAX_URI_BYTES 8192u                   /* --max-uri (longer URIs are cut, counted) */
+#define CS_DEFAULT_H2_MAX_STREAMS 256u                   /* --h2-max-streams: open HTTP/2 streams
                                                      * tracked per connection (h2_conn.c) */
-#define CS_DEFAULT_MAX_IPFRAG_BYTES     (2u * 1024u * 1024u) /* --max-ipfrag-bytes: held IP fragments, all datagrams */
-#define CS_DEFAULT_IPFRAG_TIMEOUT_S     30u         /* --ipfrag-timeout (seconds) */
-#define CS_DEFAULT_MAX_DPI_FLOWS        1024u       /* --max-dpi-flows: connections under nDPI inspection at once */
-#define CS_DEFAULT_MAX_MEMORY           (24u * 1024u * 1024u) /* --max-memory: traffic state, see below */
+#define CS_DEFAULT_MAX_IPFRAG_BYTES (2u * 1024u * 1024u) /* --max-ipfrag-bytes: held IP fragments, all datagrams */
+#define CS_DEFAULT_IPFRAG_TIMEOUT_S 30u                  /* --ipfrag-timeout (seconds) */
+#define CS_DEFAULT_MAX_DPI_FLOWS 1024u                   /* --max-dpi-flows: connections under nDPI inspection at once */
+#define CS_DEFAULT_MAX_MEMORY (24u * 1024u * 1024u)      /* --max-memory: traffic state, see below */
 /* What --max-memory counts: each tracked connection at CS_FLOW_MEMORY_COST
  * (its flow, reassembly and HTTP state), plus what the held out-of-order
  * pieces cost the allocator (payload, buffer slack, per-piece bookkeeping and
@@ -37,25 +37,25 @@
  * and requests waiting for their responses, plus nDPI's state of the
  * connections under inspection (measured, dpi.c).
  * Over budget, the least recently active connections are dropped. */
-#define CS_FLOW_MEMORY_COST             1024u
+#define CS_FLOW_MEMORY_COST 1024u
 /* TLS with a key log (tls_keylog.c, tls_conn.c; CLI options come with the
  * pipeline wiring): the key table's memory, and the records one connection
  * may hold while it waits for its key to appear in the key log. */
-#define CS_DEFAULT_KEYLOG_MAX_BYTES     (4u * 1024u * 1024u)  /* --max-keylog-bytes */
-#define CS_DEFAULT_TLS_MAX_HELD_BYTES   (64u * 1024u)         /* --max-tls-held-bytes: per connection */
+#define CS_DEFAULT_KEYLOG_MAX_BYTES (4u * 1024u * 1024u) /* --max-keylog-bytes */
+#define CS_DEFAULT_TLS_MAX_HELD_BYTES (64u * 1024u)      /* --max-tls-held-bytes: per connection */
 /* A pcapng Decryption Secrets Block (pcapng_secrets.c) longer than this is
  * skipped and counted: a key log line is ~200 bytes, so 1 MiB is ~5,000
  * connections' secrets in one block. */
-#define CS_DEFAULT_PCAPNG_MAX_SECRETS   (1024u * 1024u)
+#define CS_DEFAULT_PCAPNG_MAX_SECRETS (1024u * 1024u)
 
 /* Fixed table sizes (compile time): what does not fit is counted, and the
  * summary's "caps_hit" says how much was left out. */
-#define CS_PROTO_TABLE_SIZE             32u  /* distinct unparsed protocols named in the summary */
-#define CS_PROTO_SAMPLE_SNIS            3u   /* server names kept per such protocol */
-#define CS_SUMMARY_MAX_REASONS          40u  /* distinct block/warning reasons counted */
-#define CS_MAX_ENDPOINTS                4096u /* distinct blocked endpoints counted */
-#define CS_TL_MAX_PENDING               512  /* preflights waiting for their actual request */
-#define CS_TL_MAX_CACHE                 256  /* preflight-cache entries, per browser */
+#define CS_PROTO_TABLE_SIZE 32u    /* distinct unparsed protocols named in the summary */
+#define CS_PROTO_SAMPLE_SNIS 3u    /* server names kept per such protocol */
+#define CS_SUMMARY_MAX_REASONS 40u /* distinct block/warning reasons counted */
+#define CS_MAX_ENDPOINTS 4096u     /* distinct blocked endpoints counted */
+#define CS_TL_MAX_PENDING 512      /* preflights waiting for their actual request */
+#define CS_TL_MAX_CACHE 256        /* preflight-cache entries, per browser */
 
 struct cs_limits {
     uint32_t max_flows;
@@ -72,7 +72,7 @@ struct cs_limits {
     uint32_t ipfrag_timeout_s;
     uint32_t max_dpi_flows;
     uint32_t h2_max_streams;
-    size_t   max_memory;
+    size_t max_memory;
     uint32_t max_keylog_bytes;
     uint32_t max_tls_held_bytes;
 };

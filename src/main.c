@@ -38,7 +38,7 @@
 #define CS_KEYLOG_REREAD_NS (1000LL * 1000 * 1000)
 
 static volatile sig_atomic_t stop_requested;
-static volatile sig_atomic_t stop_signals;   /* SIGINT/SIGTERM received */
+static volatile sig_atomic_t stop_signals; /* SIGINT/SIGTERM received */
 static volatile sig_atomic_t stats_requested;
 
 static void on_stop_signal(int sig)
@@ -57,117 +57,133 @@ static void on_stats_signal(int sig)
 
 static void usage(FILE *out)
 {
+    // clang-format off: the usage text is laid out as it prints
     fputs(
-"Usage: corscope [options] -r FILE [-r FILE ...] [expression]\n"
-"       corscope [options] -i INTERFACE [expression]\n"
-"Judge every cross-origin HTTP request in a capture as Firefox and Chromium would.\n"
-"\n"
-"Input:\n"
-"  -r, --read FILE          read a pcap or pcapng file (\"-\" for stdin); repeatable\n"
-"  -i, --interface IFACE    capture live on IFACE (\"any\" for all)\n"
-"  -D, --list-interfaces    list the interfaces -i accepts\n"
-"  -c, --count N            stop after N packets\n"
-"  -s, --snapshot-length N  live: bytes captured per packet (default 262144)\n"
-"  -p, --no-promiscuous-mode  live: do not put the interface in promiscuous mode\n"
-"  -B, --buffer-size KIB    live: kernel capture buffer, in KiB\n"
-"      --immediate-mode     live: deliver packets at once (default on a terminal)\n"
-"  -w, --write FILE         also save the raw packets read to FILE (pcap)\n"
-"  -Z, --relinquish-privileges USER\n"
-"                           drop root to USER once the capture is open\n"
-"                           (default " CS_DEFAULT_USER "; -Z root keeps root)\n"
-"      --keylog FILE        decrypt HTTPS with the TLS secrets in FILE (NSS key\n"
-"                           log, as browsers write to $SSLKEYLOGFILE; live: read\n"
-"                           again as it grows); repeatable.  Default: $SSLKEYLOGFILE\n"
-"  expression               a BPF filter, as in tcpdump (e.g. tcp port 80)\n"
-"\n"
-"Output:\n"
-"  -o, --output FORMAT      text or json (JSON lines); default: text on a\n"
-"                           terminal, json otherwise\n"
-"  -a, --all                report every HTTP transaction, not only CORS ones\n"
-"  -b, --browser NAME       judge as firefox, chrome, or both (default both)\n"
-"      --color WHEN         colour the text output: auto (default), always, never\n"
-"      --fail-on-blocked    exit with status 3 when any request was blocked\n"
-"\n"
-"Limits (each hit is counted in the summary):\n"
-"      --max-flows N        concurrent TCP connections tracked (default 65536)\n"
-"      --idle-timeout SEC   expire a connection idle this long (default 300)\n"
-"      --max-held-per-flow BYTES   out-of-order bytes held per direction (default 262144)\n"
-"      --max-held-total BYTES      out-of-order bytes held in all (default 8388608)\n"
-"      --max-held-pieces-per-flow N  out-of-order pieces held per direction (default 4096)\n"
-"      --max-held-pieces N         out-of-order pieces held in all (default 65536)\n"
-"      --max-header-bytes BYTES    start line and headers of one message (default 32768)\n"
-"      --max-header-lines N        header lines of one message (default 200)\n"
-"      --max-pipeline N     requests waiting for responses per connection (default 32)\n"
-"      --h2-max-streams N   open HTTP/2 streams tracked per connection (default 256)\n"
-"      --max-uri BYTES      longest URI reported (default 8192)\n"
-"      --max-ipfrag-bytes BYTES    IP fragments held for reassembly (default 2097152)\n"
-"      --ipfrag-timeout SEC        drop an incomplete IP datagram after (default 30)\n"
-"      --max-memory BYTES   traffic state held (connections, out-of-order data,\n"
-"                           headers, waiting requests); over it the least recently\n"
-"                           active connections are dropped (default 25165824)\n"
-"      --max-dpi-flows N    connections under protocol identification (nDPI) at\n"
-"                           once; past it one stays unidentified (default 1024)\n"
-"      --max-keylog-bytes BYTES  memory for the key log's secrets (default 4194304)\n"
-"      --max-tls-held-bytes BYTES  records one TLS connection holds while its key\n"
-"                           is not in the key log yet (default 65536)\n"
-"\n"
-"  -h, --help               this help\n"
-"  -V, --version            the version\n"
-"\n"
-"Exit status: 0 ok, 1 usage error, 2 input error, 3 blocked (with --fail-on-blocked).\n"
-"Signals: SIGINT/SIGTERM stop and print the summary; SIGUSR1 prints statistics to stderr.\n"
-"See corscope(1).\n", out);
+        "Usage: corscope [options] -r FILE [-r FILE ...] [expression]\n"
+        "       corscope [options] -i INTERFACE [expression]\n"
+        "Judge every cross-origin HTTP request in a capture as Firefox and Chromium would.\n"
+        "\n"
+        "Input:\n"
+        "  -r, --read FILE          read a pcap or pcapng file (\"-\" for stdin); repeatable\n"
+        "  -i, --interface IFACE    capture live on IFACE (\"any\" for all)\n"
+        "  -D, --list-interfaces    list the interfaces -i accepts\n"
+        "  -c, --count N            stop after N packets\n"
+        "  -s, --snapshot-length N  live: bytes captured per packet (default 262144)\n"
+        "  -p, --no-promiscuous-mode  live: do not put the interface in promiscuous mode\n"
+        "  -B, --buffer-size KIB    live: kernel capture buffer, in KiB\n"
+        "      --immediate-mode     live: deliver packets at once (default on a terminal)\n"
+        "  -w, --write FILE         also save the raw packets read to FILE (pcap)\n"
+        "  -Z, --relinquish-privileges USER\n"
+        "                           drop root to USER once the capture is open\n"
+        "                           (default " CS_DEFAULT_USER "; -Z root keeps root)\n"
+        "      --keylog FILE        decrypt HTTPS with the TLS secrets in FILE (NSS key\n"
+        "                           log, as browsers write to $SSLKEYLOGFILE; live: read\n"
+        "                           again as it grows); repeatable.  Default: $SSLKEYLOGFILE\n"
+        "  expression               a BPF filter, as in tcpdump (e.g. tcp port 80)\n"
+        "\n"
+        "Output:\n"
+        "  -o, --output FORMAT      text or json (JSON lines); default: text on a\n"
+        "                           terminal, json otherwise\n"
+        "  -a, --all                report every HTTP transaction, not only CORS ones\n"
+        "  -b, --browser NAME       judge as firefox, chrome, or both (default both)\n"
+        "      --color WHEN         colour the text output: auto (default), always, never\n"
+        "      --fail-on-blocked    exit with status 3 when any request was blocked\n"
+        "\n"
+        "Limits (each hit is counted in the summary):\n"
+        "      --max-flows N        concurrent TCP connections tracked (default 65536)\n"
+        "      --idle-timeout SEC   expire a connection idle this long (default 300)\n"
+        "      --max-held-per-flow BYTES   out-of-order bytes held per direction (default 262144)\n"
+        "      --max-held-total BYTES      out-of-order bytes held in all (default 8388608)\n"
+        "      --max-held-pieces-per-flow N  out-of-order pieces held per direction (default 4096)\n"
+        "      --max-held-pieces N         out-of-order pieces held in all (default 65536)\n"
+        "      --max-header-bytes BYTES    start line and headers of one message (default 32768)\n"
+        "      --max-header-lines N        header lines of one message (default 200)\n"
+        "      --max-pipeline N     requests waiting for responses per connection (default 32)\n"
+        "      --h2-max-streams N   open HTTP/2 streams tracked per connection (default 256)\n"
+        "      --max-uri BYTES      longest URI reported (default 8192)\n"
+        "      --max-ipfrag-bytes BYTES    IP fragments held for reassembly (default 2097152)\n"
+        "      --ipfrag-timeout SEC        drop an incomplete IP datagram after (default 30)\n"
+        "      --max-memory BYTES   traffic state held (connections, out-of-order data,\n"
+        "                           headers, waiting requests); over it the least recently\n"
+        "                           active connections are dropped (default 25165824)\n"
+        "      --max-dpi-flows N    connections under protocol identification (nDPI) at\n"
+        "                           once; past it one stays unidentified (default 1024)\n"
+        "      --max-keylog-bytes BYTES  memory for the key log's secrets (default 4194304)\n"
+        "      --max-tls-held-bytes BYTES  records one TLS connection holds while its key\n"
+        "                           is not in the key log yet (default 65536)\n"
+        "\n"
+        "  -h, --help               this help\n"
+        "  -V, --version            the version\n"
+        "\n"
+        "Exit status: 0 ok, 1 usage error, 2 input error, 3 blocked (with --fail-on-blocked).\n"
+        "Signals: SIGINT/SIGTERM stop and print the summary; SIGUSR1 prints statistics to stderr.\n"
+        "See corscope(1).\n",
+        out);
+    // clang-format on
 }
 
 enum {
-    OPT_COLOR = 256, OPT_FAIL_ON_BLOCKED, OPT_MAX_FLOWS, OPT_IDLE_TIMEOUT,
-    OPT_MAX_HELD_PER_FLOW, OPT_MAX_HELD_TOTAL, OPT_MAX_HELD_PIECES_PER_FLOW, OPT_MAX_HELD_PIECES,
+    OPT_COLOR = 256,
+    OPT_FAIL_ON_BLOCKED,
+    OPT_MAX_FLOWS,
+    OPT_IDLE_TIMEOUT,
+    OPT_MAX_HELD_PER_FLOW,
+    OPT_MAX_HELD_TOTAL,
+    OPT_MAX_HELD_PIECES_PER_FLOW,
+    OPT_MAX_HELD_PIECES,
     OPT_MAX_HEADER_BYTES,
-    OPT_MAX_HEADER_LINES, OPT_MAX_PIPELINE, OPT_MAX_URI, OPT_MAX_MEMORY, OPT_IMMEDIATE,
+    OPT_MAX_HEADER_LINES,
+    OPT_MAX_PIPELINE,
+    OPT_MAX_URI,
+    OPT_MAX_MEMORY,
+    OPT_IMMEDIATE,
     OPT_MAX_DPI_FLOWS,
-    OPT_MAX_IPFRAG_BYTES, OPT_IPFRAG_TIMEOUT,
-    OPT_KEYLOG, OPT_MAX_KEYLOG_BYTES, OPT_MAX_TLS_HELD_BYTES,
+    OPT_MAX_IPFRAG_BYTES,
+    OPT_IPFRAG_TIMEOUT,
+    OPT_KEYLOG,
+    OPT_MAX_KEYLOG_BYTES,
+    OPT_MAX_TLS_HELD_BYTES,
     OPT_H2_MAX_STREAMS,
 };
 
 static const struct option long_options[] = {
-    { "read", required_argument, NULL, 'r' },
-    { "interface", required_argument, NULL, 'i' },
-    { "list-interfaces", no_argument, NULL, 'D' },
-    { "snapshot-length", required_argument, NULL, 's' },
-    { "no-promiscuous-mode", no_argument, NULL, 'p' },
-    { "buffer-size", required_argument, NULL, 'B' },
-    { "immediate-mode", no_argument, NULL, OPT_IMMEDIATE },
-    { "write", required_argument, NULL, 'w' },
-    { "relinquish-privileges", required_argument, NULL, 'Z' },
-    { "count", required_argument, NULL, 'c' },
-    { "output", required_argument, NULL, 'o' },
-    { "all", no_argument, NULL, 'a' },
-    { "browser", required_argument, NULL, 'b' },
-    { "color", required_argument, NULL, OPT_COLOR },
-    { "colour", required_argument, NULL, OPT_COLOR },
-    { "fail-on-blocked", no_argument, NULL, OPT_FAIL_ON_BLOCKED },
-    { "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
-    { "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
-    { "max-held-per-flow", required_argument, NULL, OPT_MAX_HELD_PER_FLOW },
-    { "max-held-total", required_argument, NULL, OPT_MAX_HELD_TOTAL },
-    { "max-held-pieces-per-flow", required_argument, NULL, OPT_MAX_HELD_PIECES_PER_FLOW },
-    { "max-held-pieces", required_argument, NULL, OPT_MAX_HELD_PIECES },
-    { "max-header-bytes", required_argument, NULL, OPT_MAX_HEADER_BYTES },
-    { "max-header-lines", required_argument, NULL, OPT_MAX_HEADER_LINES },
-    { "max-pipeline", required_argument, NULL, OPT_MAX_PIPELINE },
-    { "h2-max-streams", required_argument, NULL, OPT_H2_MAX_STREAMS },
-    { "max-uri", required_argument, NULL, OPT_MAX_URI },
-    { "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
-    { "max-dpi-flows", required_argument, NULL, OPT_MAX_DPI_FLOWS },
-    { "max-ipfrag-bytes", required_argument, NULL, OPT_MAX_IPFRAG_BYTES },
-    { "ipfrag-timeout", required_argument, NULL, OPT_IPFRAG_TIMEOUT },
-    { "keylog", required_argument, NULL, OPT_KEYLOG },
-    { "max-keylog-bytes", required_argument, NULL, OPT_MAX_KEYLOG_BYTES },
-    { "max-tls-held-bytes", required_argument, NULL, OPT_MAX_TLS_HELD_BYTES },
-    { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, 'V' },
-    { NULL, 0, NULL, 0 },
+    {"read", required_argument, NULL, 'r'},
+    {"interface", required_argument, NULL, 'i'},
+    {"list-interfaces", no_argument, NULL, 'D'},
+    {"snapshot-length", required_argument, NULL, 's'},
+    {"no-promiscuous-mode", no_argument, NULL, 'p'},
+    {"buffer-size", required_argument, NULL, 'B'},
+    {"immediate-mode", no_argument, NULL, OPT_IMMEDIATE},
+    {"write", required_argument, NULL, 'w'},
+    {"relinquish-privileges", required_argument, NULL, 'Z'},
+    {"count", required_argument, NULL, 'c'},
+    {"output", required_argument, NULL, 'o'},
+    {"all", no_argument, NULL, 'a'},
+    {"browser", required_argument, NULL, 'b'},
+    {"color", required_argument, NULL, OPT_COLOR},
+    {"colour", required_argument, NULL, OPT_COLOR},
+    {"fail-on-blocked", no_argument, NULL, OPT_FAIL_ON_BLOCKED},
+    {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+    {"max-held-per-flow", required_argument, NULL, OPT_MAX_HELD_PER_FLOW},
+    {"max-held-total", required_argument, NULL, OPT_MAX_HELD_TOTAL},
+    {"max-held-pieces-per-flow", required_argument, NULL, OPT_MAX_HELD_PIECES_PER_FLOW},
+    {"max-held-pieces", required_argument, NULL, OPT_MAX_HELD_PIECES},
+    {"max-header-bytes", required_argument, NULL, OPT_MAX_HEADER_BYTES},
+    {"max-header-lines", required_argument, NULL, OPT_MAX_HEADER_LINES},
+    {"max-pipeline", required_argument, NULL, OPT_MAX_PIPELINE},
+    {"h2-max-streams", required_argument, NULL, OPT_H2_MAX_STREAMS},
+    {"max-uri", required_argument, NULL, OPT_MAX_URI},
+    {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
+    {"max-dpi-flows", required_argument, NULL, OPT_MAX_DPI_FLOWS},
+    {"max-ipfrag-bytes", required_argument, NULL, OPT_MAX_IPFRAG_BYTES},
+    {"ipfrag-timeout", required_argument, NULL, OPT_IPFRAG_TIMEOUT},
+    {"keylog", required_argument, NULL, OPT_KEYLOG},
+    {"max-keylog-bytes", required_argument, NULL, OPT_MAX_KEYLOG_BYTES},
+    {"max-tls-held-bytes", required_argument, NULL, OPT_MAX_TLS_HELD_BYTES},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
 };
 
 /* Parses a decimal count in [min, max]; false (with a message) otherwise. */
@@ -215,12 +231,12 @@ struct run {
     const char *iface;
     const char *write_path;
     const char *user;
-    int snaplen, promisc, buffer_kib, immediate;   /* immediate: -1 = auto */
+    int snaplen, promisc, buffer_kib, immediate; /* immediate: -1 = auto */
     bool list_interfaces;
-    uint64_t max_count;           /* 0 = no limit */
+    uint64_t max_count; /* 0 = no limit */
     bool fail_on_blocked;
     char *filter;
-    const char *keylogs[CS_TLS_KEYLOG_MAX_FILES];   /* --keylog */
+    const char *keylogs[CS_TLS_KEYLOG_MAX_FILES]; /* --keylog */
     unsigned n_keylogs;
 };
 
@@ -303,10 +319,10 @@ static int load_keys(const struct run *run, const struct cs_limits *limits,
         }
     for (int i = 0; i < run->n_inputs; i++)
         cs_keylog_input_add_capture(ki, run->inputs[i]);
-    struct cs_tls_stats st = { 0 };
+    struct cs_tls_stats st = {0};
     cs_keylog_input_summarize(ki, &st);
     if (run->n_keylogs == 0 && !from_env && st.keylog_lines_used == 0) {
-        cs_keylog_input_free(ki);     /* no key anywhere */
+        cs_keylog_input_free(ki); /* no key anywhere */
         return 0;
     }
     *out = ki;
@@ -318,7 +334,7 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
 {
     uint32_t v32;
     int c;
-    opterr = 0;   /* our own one-line messages */
+    opterr = 0; /* our own one-line messages */
     while ((c = getopt_long(argc, argv, "r:i:Dc:s:pB:w:Z:o:ab:hV", long_options, NULL)) != -1) {
         switch (c) {
         case 'r':
@@ -331,17 +347,20 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
         case 'i': run->iface = optarg; break;
         case 'D': run->list_interfaces = true; break;
         case 'c':
-            if (!parse_u32("-c", optarg, 1, UINT32_MAX, &v32)) return EXIT_USAGE;
+            if (!parse_u32("-c", optarg, 1, UINT32_MAX, &v32))
+                return EXIT_USAGE;
             run->max_count = v32;
             break;
         case 's':
-            if (!parse_u32("-s", optarg, 0, 262144, &v32)) return EXIT_USAGE;
+            if (!parse_u32("-s", optarg, 0, 262144, &v32))
+                return EXIT_USAGE;
             run->snaplen = (int)v32;
             break;
         case 'p': run->promisc = 0; break;
         case 'B':
             /* KiB; the byte count must fit libpcap's int */
-            if (!parse_u32("-B", optarg, 1, INT_MAX / 1024, &v32)) return EXIT_USAGE;
+            if (!parse_u32("-B", optarg, 1, INT_MAX / 1024, &v32))
+                return EXIT_USAGE;
             run->buffer_kib = (int)v32;
             break;
         case OPT_IMMEDIATE: run->immediate = 1; break;
@@ -371,9 +390,12 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
             }
             break;
         case OPT_COLOR:
-            if (strcmp(optarg, "auto") == 0) *color_mode = -1;
-            else if (strcmp(optarg, "always") == 0) *color_mode = 1;
-            else if (strcmp(optarg, "never") == 0) *color_mode = 0;
+            if (strcmp(optarg, "auto") == 0)
+                *color_mode = -1;
+            else if (strcmp(optarg, "always") == 0)
+                *color_mode = 1;
+            else if (strcmp(optarg, "never") == 0)
+                *color_mode = 0;
             else {
                 fprintf(stderr, "corscope: --color: '%s' is not auto, always or never\n", optarg);
                 return EXIT_USAGE;
@@ -381,47 +403,61 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
             break;
         case OPT_FAIL_ON_BLOCKED: run->fail_on_blocked = true; break;
         case OPT_MAX_FLOWS:
-            if (!parse_u32("--max-flows", optarg, 1, 1u << 26, &limits->max_flows)) return EXIT_USAGE;
+            if (!parse_u32("--max-flows", optarg, 1, 1u << 26, &limits->max_flows))
+                return EXIT_USAGE;
             break;
         case OPT_IDLE_TIMEOUT:
-            if (!parse_u32("--idle-timeout", optarg, 1, 86400 * 7, &limits->idle_timeout_s)) return EXIT_USAGE;
+            if (!parse_u32("--idle-timeout", optarg, 1, 86400 * 7, &limits->idle_timeout_s))
+                return EXIT_USAGE;
             break;
         case OPT_MAX_HELD_PER_FLOW:
-            if (!parse_u32("--max-held-per-flow", optarg, 0, 1u << 30, &limits->max_held_per_flow)) return EXIT_USAGE;
+            if (!parse_u32("--max-held-per-flow", optarg, 0, 1u << 30, &limits->max_held_per_flow))
+                return EXIT_USAGE;
             break;
         case OPT_MAX_HELD_TOTAL:
-            if (!parse_u32("--max-held-total", optarg, 0, 1u << 31, &limits->max_held_total)) return EXIT_USAGE;
+            if (!parse_u32("--max-held-total", optarg, 0, 1u << 31, &limits->max_held_total))
+                return EXIT_USAGE;
             break;
         case OPT_MAX_HELD_PIECES_PER_FLOW:
-            if (!parse_u32("--max-held-pieces-per-flow", optarg, 0, 1u << 24, &limits->max_held_pieces_per_flow)) return EXIT_USAGE;
+            if (!parse_u32("--max-held-pieces-per-flow", optarg, 0, 1u << 24, &limits->max_held_pieces_per_flow))
+                return EXIT_USAGE;
             break;
         case OPT_MAX_HELD_PIECES:
-            if (!parse_u32("--max-held-pieces", optarg, 0, 1u << 26, &limits->max_held_pieces)) return EXIT_USAGE;
+            if (!parse_u32("--max-held-pieces", optarg, 0, 1u << 26, &limits->max_held_pieces))
+                return EXIT_USAGE;
             break;
         case OPT_MAX_HEADER_BYTES:
-            if (!parse_u32("--max-header-bytes", optarg, 256, 1u << 24, &limits->max_header_bytes)) return EXIT_USAGE;
+            if (!parse_u32("--max-header-bytes", optarg, 256, 1u << 24, &limits->max_header_bytes))
+                return EXIT_USAGE;
             break;
         case OPT_MAX_HEADER_LINES:
-            if (!parse_u32("--max-header-lines", optarg, 8, 100000, &limits->max_header_lines)) return EXIT_USAGE;
+            if (!parse_u32("--max-header-lines", optarg, 8, 100000, &limits->max_header_lines))
+                return EXIT_USAGE;
             break;
         case OPT_MAX_PIPELINE:
-            if (!parse_u32("--max-pipeline", optarg, 1, 100000, &limits->max_pipeline)) return EXIT_USAGE;
+            if (!parse_u32("--max-pipeline", optarg, 1, 100000, &limits->max_pipeline))
+                return EXIT_USAGE;
             break;
         case OPT_H2_MAX_STREAMS:
-            if (!parse_u32("--h2-max-streams", optarg, 1, 100000, &limits->h2_max_streams)) return EXIT_USAGE;
+            if (!parse_u32("--h2-max-streams", optarg, 1, 100000, &limits->h2_max_streams))
+                return EXIT_USAGE;
             break;
         case OPT_MAX_MEMORY:
-            if (!parse_u32("--max-memory", optarg, 1u << 20, UINT32_MAX, &v32)) return EXIT_USAGE;
+            if (!parse_u32("--max-memory", optarg, 1u << 20, UINT32_MAX, &v32))
+                return EXIT_USAGE;
             limits->max_memory = v32;
             break;
         case OPT_MAX_DPI_FLOWS:
-            if (!parse_u32("--max-dpi-flows", optarg, 1, 1u << 26, &limits->max_dpi_flows)) return EXIT_USAGE;
+            if (!parse_u32("--max-dpi-flows", optarg, 1, 1u << 26, &limits->max_dpi_flows))
+                return EXIT_USAGE;
             break;
         case OPT_MAX_IPFRAG_BYTES:
-            if (!parse_u32("--max-ipfrag-bytes", optarg, 0, 1u << 30, &limits->max_ipfrag_bytes)) return EXIT_USAGE;
+            if (!parse_u32("--max-ipfrag-bytes", optarg, 0, 1u << 30, &limits->max_ipfrag_bytes))
+                return EXIT_USAGE;
             break;
         case OPT_IPFRAG_TIMEOUT:
-            if (!parse_u32("--ipfrag-timeout", optarg, 1, 3600, &limits->ipfrag_timeout_s)) return EXIT_USAGE;
+            if (!parse_u32("--ipfrag-timeout", optarg, 1, 3600, &limits->ipfrag_timeout_s))
+                return EXIT_USAGE;
             break;
         case OPT_KEYLOG:
             if (run->n_keylogs == CS_TLS_KEYLOG_MAX_FILES) {
@@ -431,13 +467,16 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
             run->keylogs[run->n_keylogs++] = optarg;
             break;
         case OPT_MAX_KEYLOG_BYTES:
-            if (!parse_u32("--max-keylog-bytes", optarg, 4096, 1u << 30, &limits->max_keylog_bytes)) return EXIT_USAGE;
+            if (!parse_u32("--max-keylog-bytes", optarg, 4096, 1u << 30, &limits->max_keylog_bytes))
+                return EXIT_USAGE;
             break;
         case OPT_MAX_TLS_HELD_BYTES:
-            if (!parse_u32("--max-tls-held-bytes", optarg, 0, 1u << 30, &limits->max_tls_held_bytes)) return EXIT_USAGE;
+            if (!parse_u32("--max-tls-held-bytes", optarg, 0, 1u << 30, &limits->max_tls_held_bytes))
+                return EXIT_USAGE;
             break;
         case OPT_MAX_URI:
-            if (!parse_u32("--max-uri", optarg, 16, 1u << 24, &limits->max_uri_bytes)) return EXIT_USAGE;
+            if (!parse_u32("--max-uri", optarg, 16, 1u << 24, &limits->max_uri_bytes))
+                return EXIT_USAGE;
             break;
         case 'h':
             usage(stdout);
@@ -480,9 +519,9 @@ int main(int argc, char **argv)
 {
     struct cs_limits limits;
     cs_limits_default(&limits);
-    struct cs_report_options ropt = { .format = CS_FORMAT_AUTO, .browser = CS_BROWSER_BOTH };
-    struct run run = { .promisc = 1, .immediate = -1, .user = CS_DEFAULT_USER };
-    int color_mode = -1;          /* -1 auto, 0 never, 1 always */
+    struct cs_report_options ropt = {.format = CS_FORMAT_AUTO, .browser = CS_BROWSER_BOTH};
+    struct run run = {.promisc = 1, .immediate = -1, .user = CS_DEFAULT_USER};
+    int color_mode = -1; /* -1 auto, 0 never, 1 always */
     char errbuf[CS_ERRBUF_SIZE];
 
     int rc = parse_args(argc, argv, &run, &limits, &ropt, &color_mode);
@@ -505,7 +544,7 @@ int main(int argc, char **argv)
     else
         ropt.color = color_mode == 1;
 
-    struct sigaction sa = { 0 };
+    struct sigaction sa = {0};
     sa.sa_handler = on_stop_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -605,15 +644,15 @@ int main(int argc, char **argv)
         setvbuf(out, outbuf, _IOFBF, sizeof(outbuf));
 
     struct cs_report *report = cs_report_new(&ropt, out);
-    struct cs_pipeline_hooks hooks = { .on_txn = cs_report_txn, .on_flow_end = cs_report_flow_end };
+    struct cs_pipeline_hooks hooks = {.on_txn = cs_report_txn, .on_flow_end = cs_report_flow_end};
     void *hook_ctx = report;
     /* Files: the report runs beside the pipeline on the second core (see
      * report_thread.h); live, each event is printed as it happens. */
     struct cs_report_thread *report_thread =
         report && !ropt.live ? cs_report_thread_start(report) : NULL;
     if (report_thread) {
-        hooks = (struct cs_pipeline_hooks){ .on_txn = cs_report_thread_txn,
-                                            .on_flow_end = cs_report_thread_flow_end };
+        hooks = (struct cs_pipeline_hooks){.on_txn = cs_report_thread_txn,
+                                           .on_flow_end = cs_report_thread_flow_end};
         hook_ctx = report_thread;
     }
     struct cs_pipeline *pipe = report ? cs_pipeline_new(&limits, &hooks, hook_ctx, errbuf, sizeof(errbuf)) : NULL;
@@ -633,7 +672,7 @@ int main(int argc, char **argv)
                                ropt.live ? refresh_keys : NULL, keys);
     cs_time_ns next_keylog_read = 0;
 
-    static struct cs_summary summary;     /* ~5 KB: not on the stack */
+    static struct cs_summary summary; /* ~5 KB: not on the stack */
     summary.live = ropt.live;
     uint64_t frames = 0, next_number = 1;
     for (int i = 0; i < n_caps && !stop_requested; i++) {
@@ -675,7 +714,7 @@ int main(int argc, char **argv)
                     stop_requested = 1;
                 continue;
             }
-            cs_pipeline_frames(pipe, batch, (unsigned)rc);   /* rc frames */
+            cs_pipeline_frames(pipe, batch, (unsigned)rc); /* rc frames */
             frames += (uint64_t)rc;
             if (run.max_count && frames >= run.max_count)
                 stop_requested = 1;
@@ -710,7 +749,7 @@ int main(int argc, char **argv)
      * all (5 M instructions).  No flow is left to call the report. */
     cs_report_free(report);
     cs_pipeline_free(pipe);
-    cs_keylog_input_free(keys);    /* after the pipeline, whose TLS connections read it */
+    cs_keylog_input_free(keys); /* after the pipeline, whose TLS connections read it */
     free(run.filter);
     int out_error = cs_output_finish(sink);
     unsigned long long out_lines = cs_output_lines(sink), out_bytes = cs_output_bytes(sink);
@@ -724,7 +763,7 @@ int main(int argc, char **argv)
     }
     if (summary.live && summary.dropped + summary.ifdropped > 0)
         fprintf(stderr, "corscope: warning: %llu packets dropped by the kernel, %llu by the interface: "
-                "verdicts near the losses may be unknown (a larger -B or a narrower filter helps)\n",
+                        "verdicts near the losses may be unknown (a larger -B or a narrower filter helps)\n",
                 (unsigned long long)summary.dropped, (unsigned long long)summary.ifdropped);
     if (status == 0 && run.fail_on_blocked && blocked)
         status = EXIT_BLOCKED;

@@ -14,12 +14,12 @@
 struct cs_output {
     FILE *fp;
     int fd;
-    int error;                  /* errno of the first failed write, then sticky */
-    char *tail;                 /* the unfinished line, not written yet */
+    int error;  /* errno of the first failed write, then sticky */
+    char *tail; /* the unfinished line, not written yet */
     size_t tail_len, tail_cap;
-    uint64_t written;           /* bytes on fd */
-    uint64_t whole_bytes;       /* of those, up to the last newline */
-    uint64_t lines;             /* newlines on fd */
+    uint64_t written;     /* bytes on fd */
+    uint64_t whole_bytes; /* of those, up to the last newline */
+    uint64_t lines;       /* newlines on fd */
 };
 
 /* Counts what reached fd: n bytes from p. */

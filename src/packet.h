@@ -15,17 +15,17 @@
 typedef int64_t cs_time_ns;
 
 struct cs_frame {
-    uint64_t number;        /* 1-based, continuous across all inputs (as Wireshark) */
+    uint64_t number; /* 1-based, continuous across all inputs (as Wireshark) */
     cs_time_ns ts;
-    int linktype;           /* DLT_* of the capture */
+    int linktype; /* DLT_* of the capture */
     const uint8_t *data;
-    uint32_t caplen;        /* bytes captured */
-    uint32_t wirelen;       /* bytes on the wire */
+    uint32_t caplen;  /* bytes captured */
+    uint32_t wirelen; /* bytes on the wire */
 };
 
 struct cs_addr {
-    uint8_t family;         /* 4 or 6 */
-    uint8_t bytes[16];      /* IPv4 in the first 4 bytes, rest zero */
+    uint8_t family;    /* 4 or 6 */
+    uint8_t bytes[16]; /* IPv4 in the first 4 bytes, rest zero */
 };
 
 #define CS_TCP_FIN 0x01
@@ -36,18 +36,18 @@ struct cs_addr {
 #define CS_TCP_URG 0x20
 
 struct cs_segment {
-    uint64_t frame;         /* frame number carrying it (the last fragment's, if fragmented) */
+    uint64_t frame; /* frame number carrying it (the last fragment's, if fragmented) */
     cs_time_ns ts;
     struct cs_addr src, dst;
     uint16_t sport, dport;
     uint32_t seq, ack;
-    uint8_t flags;          /* CS_TCP_* */
+    uint8_t flags; /* CS_TCP_* */
     uint16_t window;
-    const uint8_t *payload; /* captured payload bytes */
-    uint32_t payload_len;   /* bytes available at payload */
+    const uint8_t *payload;    /* captured payload bytes */
+    uint32_t payload_len;      /* bytes available at payload */
     uint32_t wire_payload_len; /* payload length per the IP header; > payload_len when cut by snaplen */
-    const uint8_t *l3;      /* the IP header (for nDPI), or the rebuilt datagram */
-    uint32_t l3_len;        /* captured bytes from l3 on */
+    const uint8_t *l3;         /* the IP header (for nDPI), or the rebuilt datagram */
+    uint32_t l3_len;           /* captured bytes from l3 on */
 };
 
 /* Writes "1.2.3.4" or "2001:db8::1" into buf (at least 46 bytes). */

@@ -23,7 +23,7 @@ static int drop_capabilities(char *errbuf, unsigned errlen)
 {
     capng_clear(CAPNG_SELECT_ALL);
     int rc = capng_apply(CAPNG_SELECT_BOUNDS);
-    if (rc != 0 && rc != -4) {            /* -4: no CAP_SETPCAP, not allowed */
+    if (rc != 0 && rc != -4) { /* -4: no CAP_SETPCAP, not allowed */
         snprintf(errbuf, errlen, "cannot empty the capability bounding set (libcap-ng %d)", rc);
         return -1;
     }
@@ -57,7 +57,7 @@ int cs_drop_privileges(const char *user, char *errbuf, unsigned errlen)
         return drop_capabilities(errbuf, errlen);
     }
     if (strcmp(user, "root") == 0)
-        return 0;                 /* asked to keep root */
+        return 0; /* asked to keep root */
     errno = 0;
     struct passwd *pw = getpwnam(user);
     if (!pw) {

@@ -2,7 +2,7 @@
 #ifndef CS_PRIVS_H
 #define CS_PRIVS_H
 
-#define CS_DEFAULT_USER "nobody"   /* -Z default when started as root */
+#define CS_DEFAULT_USER "nobody" /* -Z default when started as root */
 
 /* If running as root and user is not "root": empties the capability
  * bounding set, switches to user's uid, gid and supplementary groups, checks

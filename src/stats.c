@@ -3,7 +3,9 @@
  * summary names them).  Shared by every layer, like stats.h itself. */
 #include "stats.h"
 
-static const struct { const char *name, *key; } skip_names[CS_DECODE_SKIP_KINDS] = {
+static const struct {
+    const char *name, *key;
+} skip_names[CS_DECODE_SKIP_KINDS] = {
     [CS_DECODE_SKIP_ARP] = {"ARP", "arp"},
     [CS_DECODE_SKIP_LLC] = {"802.3 LLC (STP, ...)", "llc"},
     [CS_DECODE_SKIP_ETHERTYPE] = {"other ethertype", "other_ethertype"},

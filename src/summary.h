@@ -14,12 +14,12 @@
 #define CS_SUMMARY_TOP_ENDPOINTS 5
 
 struct cs_reason_count {
-    const char *reason;      /* Firefox key (static string) */
+    const char *reason; /* Firefox key (static string) */
     uint64_t count;
 };
 
 struct cs_endpoint_count {
-    char endpoint[160];      /* "METHOD host/path" without the query */
+    char endpoint[160]; /* "METHOD host/path" without the query */
     uint64_t blocked;
 };
 
@@ -32,26 +32,26 @@ struct cs_summary {
     struct cs_h2_stats h2;
     struct cs_dpi_stats dpi;
     struct cs_tls_stats tls;
-    bool tls_keylog;                      /* a key log was given: TLS lines are printed */
+    bool tls_keylog; /* a key log was given: TLS lines are printed */
     struct cs_pipeline_stats pipeline;
     /* main's */
-    uint64_t inputs_failed;               /* files that ended in an error */
+    uint64_t inputs_failed; /* files that ended in an error */
     /* capture health (live capture; 0 for files) */
     bool live;
     uint64_t received, dropped, ifdropped;
     /* the report stage's counts (cs_report_finish) */
     struct cs_timeline_stats timeline;
-    uint64_t transactions;                /* all transactions */
-    uint64_t cors_relevant;               /* preflight/actual/simple */
+    uint64_t transactions;  /* all transactions */
+    uint64_t cors_relevant; /* preflight/actual/simple */
     uint64_t allowed, blocked, warnings, unknown, same_origin, no_cors;
-    uint64_t disagreements;               /* Firefox and Chromium differ */
+    uint64_t disagreements; /* Firefox and Chromium differ */
     uint64_t depends_on_credentials;
     unsigned n_reasons;
     struct cs_reason_count reasons[CS_SUMMARY_MAX_REASONS];
-    uint64_t reasons_dropped;             /* counts of reasons past the table */
+    uint64_t reasons_dropped; /* counts of reasons past the table */
     unsigned n_endpoints;
     struct cs_endpoint_count endpoints[CS_SUMMARY_TOP_ENDPOINTS];
-    uint64_t endpoints_dropped;           /* blocks of endpoints past CS_MAX_ENDPOINTS */
+    uint64_t endpoints_dropped; /* blocks of endpoints past CS_MAX_ENDPOINTS */
 };
 
 #endif

@@ -77,11 +77,11 @@ typedef enum corscope_cred {
 
 /* Why there is no response (only read when the response is NULL). */
 typedef enum corscope_failure {
-    CORSCOPE_FAIL_NONE = 0,    /* treated like UNANSWERED */
-    CORSCOPE_FAIL_RESET,       /* connection reset before a response */
-    CORSCOPE_FAIL_CLOSED,      /* closed (FIN) without a response */
-    CORSCOPE_FAIL_UNANSWERED,  /* never answered (idle timeout / end of input) */
-    CORSCOPE_FAIL_LOST,        /* a response existed but was not captured
+    CORSCOPE_FAIL_NONE = 0,     /* treated like UNANSWERED */
+    CORSCOPE_FAIL_RESET,        /* connection reset before a response */
+    CORSCOPE_FAIL_CLOSED,       /* closed (FIN) without a response */
+    CORSCOPE_FAIL_UNANSWERED,   /* never answered (idle timeout / end of input) */
+    CORSCOPE_FAIL_LOST,         /* a response existed but was not captured
                                 * (capture gap, cap hit): verdict unknown */
     CORSCOPE_FAIL_STREAM_RESET, /* HTTP/2: the server reset the request's stream
                                  * (RST_STREAM) before a response */
@@ -108,18 +108,18 @@ typedef struct corscope_context {
 /* ---- outputs ------------------------------------------------------------ */
 
 typedef enum corscope_kind {
-    CORSCOPE_KIND_NO_CORS = 0,  /* no Origin header: no CORS check (not judged) */
-    CORSCOPE_KIND_SAME_ORIGIN,  /* Origin equals http://Host[:port]: not judged */
-    CORSCOPE_KIND_PREFLIGHT,    /* OPTIONS + Access-Control-Request-Method */
-    CORSCOPE_KIND_ACTUAL,       /* cross-origin request that needs a preflight */
-    CORSCOPE_KIND_SIMPLE,       /* cross-origin request that needs none */
+    CORSCOPE_KIND_NO_CORS = 0, /* no Origin header: no CORS check (not judged) */
+    CORSCOPE_KIND_SAME_ORIGIN, /* Origin equals http://Host[:port]: not judged */
+    CORSCOPE_KIND_PREFLIGHT,   /* OPTIONS + Access-Control-Request-Method */
+    CORSCOPE_KIND_ACTUAL,      /* cross-origin request that needs a preflight */
+    CORSCOPE_KIND_SIMPLE,      /* cross-origin request that needs none */
 } corscope_kind;
 
 typedef enum corscope_outcome {
-    CORSCOPE_NA = 0,   /* not CORS (no-cors, same-origin) */
+    CORSCOPE_NA = 0, /* not CORS (no-cors, same-origin) */
     CORSCOPE_ALLOWED,
-    CORSCOPE_WARNING,  /* allowed, with a console warning */
-    CORSCOPE_UNKNOWN,  /* cannot be judged from the wire (304, lost response) */
+    CORSCOPE_WARNING, /* allowed, with a console warning */
+    CORSCOPE_UNKNOWN, /* cannot be judged from the wire (304, lost response) */
     CORSCOPE_BLOCKED,
 } corscope_outcome;
 
@@ -127,16 +127,16 @@ typedef enum corscope_outcome {
 #define CORSCOPE_LINT_REFLECTED_CREDENTIALS 0x01u /* ACAO == Origin and ACAC: true:
                                                     * fine only if the server checks
                                                     * Origin against an allow-list */
-#define CORSCOPE_LINT_NULL_ORIGIN_ALLOWED   0x02u /* ACAO: null (any sandboxed or
+#define CORSCOPE_LINT_NULL_ORIGIN_ALLOWED 0x02u   /* ACAO: null (any sandboxed or
                                                     * data: page can read it) */
-#define CORSCOPE_LINT_NO_VARY_ORIGIN        0x04u /* ACAO == Origin without Vary:
+#define CORSCOPE_LINT_NO_VARY_ORIGIN 0x04u        /* ACAO == Origin without Vary:
                                                     * Origin (shared caches may serve
                                                     * it to another origin) */
 
 #define CORSCOPE_MESSAGE_MAX 1024
-#define CORSCOPE_HINT_MAX    512
-#define CORSCOPE_NOTE_MAX    256
-#define CORSCOPE_URL_MAX     512
+#define CORSCOPE_HINT_MAX 512
+#define CORSCOPE_NOTE_MAX 256
+#define CORSCOPE_URL_MAX 512
 
 /* One browser's judgement. */
 typedef struct corscope_browser_verdict {
@@ -170,8 +170,8 @@ typedef struct corscope_browser_verdict {
      * credentials: "include". */
     bool depends_on_credentials;
     corscope_outcome cred_alt_verdict;
-    const char *cred_alt_reason;  /* Firefox key (or closest), NULL if allowed */
-    const char *cred_alt_chrome;  /* Chromium name, NULL if allowed / Firefox */
+    const char *cred_alt_reason; /* Firefox key (or closest), NULL if allowed */
+    const char *cred_alt_chrome; /* Chromium name, NULL if allowed / Firefox */
 } corscope_browser_verdict;
 
 typedef struct corscope_verdict {
@@ -179,14 +179,14 @@ typedef struct corscope_verdict {
     /* Combined: BLOCKED if either browser blocks, else UNKNOWN if either is
      * unknown, else WARNING if either warns, else ALLOWED (or NA). */
     corscope_outcome verdict;
-    bool browsers_disagree;          /* firefox.verdict != chromium.verdict */
-    bool depends_on_credentials;     /* either browser's flag */
-    corscope_cred credentials;       /* the mode used (after Cookie inference) */
+    bool browsers_disagree;      /* firefox.verdict != chromium.verdict */
+    bool depends_on_credentials; /* either browser's flag */
+    corscope_cred credentials;   /* the mode used (after Cookie inference) */
     corscope_browser_verdict firefox;
     corscope_browser_verdict chromium;
-    unsigned lints;                  /* CORSCOPE_LINT_* */
-    char url[CORSCOPE_URL_MAX];      /* http://<Host><target> or the absolute target */
-    char note[CORSCOPE_NOTE_MAX];    /* extra context ("" if none) */
+    unsigned lints;               /* CORSCOPE_LINT_* */
+    char url[CORSCOPE_URL_MAX];   /* http://<Host><target> or the absolute target */
+    char note[CORSCOPE_NOTE_MAX]; /* extra context ("" if none) */
 } corscope_verdict;
 
 /* ---- classifier --------------------------------------------------------- */
@@ -232,7 +232,7 @@ typedef struct corscope_reason_info {
     const char *firefox_text; /* full console template with %1$S (URL), %2$S */
     const char *mdn_url;
     corscope_observable observable;
-    const char *wire;         /* what shows it on the wire */
+    const char *wire; /* what shows it on the wire */
 } corscope_reason_info;
 
 /* The 15 Firefox reasons of the MDN "CORS errors" page, in MDN order, and
@@ -251,7 +251,7 @@ const corscope_reason_info *corscope_reason_info_get(const char *key);
 
 #define CORSCOPE_PF_MAX_METHODS 16
 #define CORSCOPE_PF_MAX_HEADERS 32
-#define CORSCOPE_PF_TOKEN_MAX   64
+#define CORSCOPE_PF_TOKEN_MAX 64
 
 typedef enum corscope_browser {
     CORSCOPE_FIREFOX = 0,
@@ -262,17 +262,17 @@ typedef enum corscope_browser {
  * Tokens longer than CORSCOPE_PF_TOKEN_MAX-1 or beyond the array sizes are
  * dropped and `truncated` set (lookups needing them then fail: conservative). */
 typedef struct corscope_preflight_result {
-    bool credentialed;        /* the credentials mode it was judged with */
-    bool methods_wildcard;    /* ACAM contains `*` */
-    bool headers_wildcard;    /* ACAH contains `*` */
+    bool credentialed;     /* the credentials mode it was judged with */
+    bool methods_wildcard; /* ACAM contains `*` */
+    bool headers_wildcard; /* ACAH contains `*` */
     bool truncated;
     size_t n_methods, n_headers;
-    char methods[CORSCOPE_PF_MAX_METHODS][CORSCOPE_PF_TOKEN_MAX];  /* as sent */
-    char headers[CORSCOPE_PF_MAX_HEADERS][CORSCOPE_PF_TOKEN_MAX];  /* lower-cased */
+    char methods[CORSCOPE_PF_MAX_METHODS][CORSCOPE_PF_TOKEN_MAX]; /* as sent */
+    char headers[CORSCOPE_PF_MAX_HEADERS][CORSCOPE_PF_TOKEN_MAX]; /* lower-cased */
     /* Cache lifetime in seconds per browser (§1.8).  Firefox: absent/empty
      * -> 5, any non-digit -> -1 (not cached), cap 86400; Chromium: absent or
      * not an integer -> 5, negative -> 0, cap 7200.  0 or -1: not reusable. */
-    long max_age[2];          /* indexed by corscope_browser */
+    long max_age[2]; /* indexed by corscope_browser */
 } corscope_preflight_result;
 
 /* Fills *out from a preflight response's ACAM/ACAH/Max-Age.  Returns 0, or

@@ -23,18 +23,19 @@
 /* One connection: the h2 stage and what its callback needs. */
 struct h2_flow {
     struct cs_h2_conn *conn;
-    struct cs_h2_limits lim;        /* the stage keeps a pointer to it */
+    struct cs_h2_limits lim; /* the stage keeps a pointer to it */
     const struct cs_app_out *out;
-    corscope_header *req_fields;    /* host + request fields handed to the seam */
+    corscope_header *req_fields; /* host + request fields handed to the seam */
     size_t req_cap;
 };
 
 static enum cs_app_probe h2_probe(int dir, const uint8_t *p, uint32_t n)
 {
     if (dir != CS_DIR_C2S)
-        return CS_PROBE_NO;   /* the server never speaks first in h2 */
+        return CS_PROBE_NO; /* the server never speaks first in h2 */
     int r = cs_h2_probe(p, n);
-    return r > 0 ? CS_PROBE_YES : r < 0 ? CS_PROBE_NEED_MORE : CS_PROBE_NO;
+    return r > 0 ? CS_PROBE_YES : r < 0 ? CS_PROBE_NEED_MORE
+                                        : CS_PROBE_NO;
 }
 
 static uint32_t sec_flags(const struct cs_h2_section *s)
@@ -84,21 +85,25 @@ static void h2_txn(void *ctx, const struct cs_h2_txn *h)
     size_t n_req = request_fields(f, h);
     struct cs_txn t = {
         .transport = CS_TRANSPORT_H2,
-        .req = { h->method, h->method_len, h->path, h->path_len, f->req_fields, n_req,
-                 h->scheme, h->scheme_len },
+        .req = {h->method, h->method_len, h->path, h->path_len, f->req_fields, n_req,
+                h->scheme, h->scheme_len},
         .interim_status = h->interim_status,
-        .req_flags = sec_flags(&h->req), .req_frame = h->req.frame, .req_ts = h->req.ts,
-        .end_frame = h->end_frame, .end_ts = h->end_ts, .index = h->index,
+        .req_flags = sec_flags(&h->req),
+        .req_frame = h->req.frame,
+        .req_ts = h->req.ts,
+        .end_frame = h->end_frame,
+        .end_ts = h->end_ts,
+        .index = h->index,
         .stream = h->stream_id,
     };
     if (n_req < (size_t)h->req.n_fields + (h->authority ? 1 : 0))
-        t.req_flags |= CS_TXN_HEADERS_CUT;    /* out of memory for the list */
+        t.req_flags |= CS_TXN_HEADERS_CUT; /* out of memory for the list */
     if (h->req.flags & CS_H2_SEC_PARTIAL)
         t.req_flags |= CS_TXN_HEADER_GAP;
     if (h->answered) {
         t.has_resp = true;
         t.end = CS_TXN_ANSWERED;
-        t.resp = (corscope_response){ h->status, h->resp.fields, h->resp.n_fields };
+        t.resp = (corscope_response){h->status, h->resp.fields, h->resp.n_fields};
         t.resp_flags = sec_flags(&h->resp);
         t.resp_frame = h->resp.frame;
         t.resp_ts = h->resp.ts;

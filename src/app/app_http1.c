@@ -10,7 +10,8 @@
 static enum cs_app_probe http1_probe(int dir, const uint8_t *p, uint32_t n)
 {
     int r = dir == CS_DIR_C2S ? cs_http_looks_like_request(p, n) : cs_http_looks_like_response(p, n);
-    return r > 0 ? CS_PROBE_YES : r < 0 ? CS_PROBE_NEED_MORE : CS_PROBE_NO;
+    return r > 0 ? CS_PROBE_YES : r < 0 ? CS_PROBE_NEED_MORE
+                                        : CS_PROBE_NO;
 }
 
 static uint32_t txn_flags(const struct cs_http_msg *m)
@@ -26,17 +27,23 @@ static void http1_txn(void *ctx, const struct cs_http_txn *h)
     const struct cs_http_msg *rq = h->req, *rs = h->resp;
     struct cs_txn t = {
         .transport = CS_TRANSPORT_HTTP1,
-        .req = { rq->method, rq->method_len, rq->uri, rq->uri_len, rq->headers, rq->n_headers },
-        .end = h->end, .interim_status = h->interim_status,
-        .req_flags = txn_flags(rq), .req_frame = rq->frame, .req_ts = rq->ts,
-        .end_frame = h->end_frame, .end_ts = h->end_ts, .index = h->index,
-        .req_block = rq->block, .req_block_len = rq->block_len,
+        .req = {rq->method, rq->method_len, rq->uri, rq->uri_len, rq->headers, rq->n_headers},
+        .end = h->end,
+        .interim_status = h->interim_status,
+        .req_flags = txn_flags(rq),
+        .req_frame = rq->frame,
+        .req_ts = rq->ts,
+        .end_frame = h->end_frame,
+        .end_ts = h->end_ts,
+        .index = h->index,
+        .req_block = rq->block,
+        .req_block_len = rq->block_len,
     };
-    if (!rq->method || rq->version == 9)     /* HTTP/0.9 has no headers */
+    if (!rq->method || rq->version == 9) /* HTTP/0.9 has no headers */
         t.req_flags |= CS_TXN_NO_HEADERS;
     if (rs) {
         t.has_resp = true;
-        t.resp = (corscope_response){ rs->status, rs->headers, rs->n_headers };
+        t.resp = (corscope_response){rs->status, rs->headers, rs->n_headers};
         t.resp_flags = txn_flags(rs);
         t.resp_frame = rs->frame;
         t.resp_ts = rs->ts;

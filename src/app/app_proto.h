@@ -20,7 +20,7 @@
 
 /* A probe's answer. */
 enum cs_app_probe {
-    CS_PROBE_NEED_MORE = -1,   /* too few bytes to tell: the row takes the flow (its parser copes) */
+    CS_PROBE_NEED_MORE = -1, /* too few bytes to tell: the row takes the flow (its parser copes) */
     CS_PROBE_NO = 0,
     CS_PROBE_YES = 1,
 };
@@ -37,8 +37,8 @@ struct cs_app_proto;
 
 /* One protocol's state shared by all its flows, owned by the pipeline. */
 struct cs_app_env {
-    const struct cs_limits *limits;   /* the pipeline's */
-    void *stats;                      /* the row's counters (stats_size bytes, zeroed) */
+    const struct cs_limits *limits; /* the pipeline's */
+    void *stats;                    /* the row's counters (stats_size bytes, zeroed) */
     /* TLS secrets given with --keylog (NULL: none; the TLS row stays idle) */
     const struct cs_tls_keylog *keylog;
     /* Live: reads what the key log files gained now (main's; NULL for
@@ -50,7 +50,7 @@ struct cs_app_env {
      * a row that carries other protocols inside (TLS); NULL if absent. */
     const struct cs_app_proto *(*row)(const struct cs_app_env *self, const char *name,
                                       struct cs_app_env **env);
-    void *pipe;                       /* for row() */
+    void *pipe; /* for row() */
 };
 
 /* Room for one row's counters (the pipeline holds them). */
@@ -58,7 +58,7 @@ struct cs_app_env {
 
 struct cs_app_proto {
     const char *name;
-    size_t stats_size;             /* at most CS_APP_STATS_MAX */
+    size_t stats_size; /* at most CS_APP_STATS_MAX */
     /* First data of direction dir (CS_DIR_C2S = 0, CS_DIR_S2C = 1): is
      * this flow ours? */
     enum cs_app_probe (*probe)(int dir, const uint8_t *p, uint32_t n);
@@ -84,8 +84,8 @@ struct cs_app_proto {
 };
 
 /* The rows (one file each). */
-extern const struct cs_app_proto cs_app_http1;   /* app_http1.c */
-extern const struct cs_app_proto cs_app_tls;     /* app_tls.c */
-extern const struct cs_app_proto cs_app_h2;      /* app_h2.c */
+extern const struct cs_app_proto cs_app_http1; /* app_http1.c */
+extern const struct cs_app_proto cs_app_tls;   /* app_tls.c */
+extern const struct cs_app_proto cs_app_h2;    /* app_h2.c */
 
 #endif

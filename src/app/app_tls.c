@@ -25,20 +25,20 @@ struct tls_flow;
 /* env->stats: the summary's counters first, then the row's own. */
 struct tls_row {
     struct cs_tls_stats st;
-    struct tls_flow *open;        /* every open connection (doubly linked) */
+    struct tls_flow *open; /* every open connection (doubly linked) */
 };
 
 struct tls_flow {
     struct tls_row *row;
     const struct cs_app_env *env;
-    const struct cs_app_out *out;  /* the pipeline's, for the flow */
+    const struct cs_app_out *out; /* the pipeline's, for the flow */
     struct cs_tls_conn *tls;
-    size_t counted;                /* memory last added to row->st.held_bytes */
+    size_t counted; /* memory last added to row->st.held_bytes */
     /* the protocol inside, decided with the first decrypted data */
     bool inner_decided, h2_unparsed;
     const struct cs_app_proto *inner;
     void *inner_conn;
-    struct cs_app_out inner_out;   /* inner_txn, this flow */
+    struct cs_app_out inner_out; /* inner_txn, this flow */
     struct cs_txn_tls txn_tls;
     char sni[CS_TLS_STATS_SNI_LEN];
     struct tls_flow *prev, *next;
@@ -49,7 +49,8 @@ static enum cs_app_probe tls_probe(int dir, const uint8_t *p, uint32_t n)
     if (dir != CS_DIR_C2S)
         return CS_PROBE_NO;
     int r = cs_tls_probe(p, n);
-    return r > 0 ? CS_PROBE_YES : r < 0 ? CS_PROBE_NEED_MORE : CS_PROBE_NO;
+    return r > 0 ? CS_PROBE_YES : r < 0 ? CS_PROBE_NEED_MORE
+                                        : CS_PROBE_NO;
 }
 
 static bool tls_active(const struct cs_app_env *env)
@@ -67,7 +68,8 @@ static void recount(struct tls_flow *tf)
 
 static const char *version_name(uint16_t v)
 {
-    return v == 0x0304 ? "1.3" : v == 0x0303 ? "1.2" : "";
+    return v == 0x0304 ? "1.3" : v == 0x0303 ? "1.2"
+                                             : "";
 }
 
 /* An inner transaction: over TLS, scheme https, with the connection's info. */
@@ -105,8 +107,8 @@ static void decide_inner(struct tls_flow *tf)
     size_t len = strnlen(info.sni ? info.sni : "", sizeof tf->sni - 1);
     memcpy(tf->sni, info.sni ? info.sni : "", len);
     tf->sni[len] = '\0';
-    tf->txn_tls = (struct cs_txn_tls){ version_name(info.version), info.cipher ? info.cipher : "",
-                                      tf->sni };
+    tf->txn_tls = (struct cs_txn_tls){version_name(info.version), info.cipher ? info.cipher : "",
+                                      tf->sni};
     const char *name = info.alpn && strcmp(info.alpn, "h2") == 0 ? "h2" : "HTTP/1";
     struct cs_app_env *inner_env = NULL;
     const struct cs_app_proto *inner = tf->env->row ? tf->env->row(tf->env, name, &inner_env) : NULL;
@@ -119,7 +121,7 @@ static void decide_inner(struct tls_flow *tf)
         return;
     }
     tf->inner = inner;
-    tf->inner_out = (struct cs_app_out){ inner_txn, tf };
+    tf->inner_out = (struct cs_app_out){inner_txn, tf};
     tf->inner_conn = inner->open(inner_env, &tf->inner_out);
 }
 
@@ -134,7 +136,7 @@ static void tls_sink(void *ctx, const struct cs_tls_event *ev)
     }
     if (!tf->inner_conn)
         return;
-    struct cs_stream_event se = { .frame = ev->frame_first, .ts = ev->ts };
+    struct cs_stream_event se = {.frame = ev->frame_first, .ts = ev->ts};
     switch (ev->kind) {
     case CS_TLS_EV_DATA:
         /* whole records: under 2^14 + a little, fits the event's length */
@@ -144,7 +146,7 @@ static void tls_sink(void *ctx, const struct cs_tls_event *ev)
         break;
     case CS_TLS_EV_GAP:
         se.kind = CS_STREAM_GAP;
-        se.len = 1;                 /* an unknown amount of application data */
+        se.len = 1; /* an unknown amount of application data */
         se.frame = ev->frame_last;
         break;
     case CS_TLS_EV_CLOSE:

@@ -16,9 +16,9 @@
 struct cs_dpi {
     struct ndpi_detection_module_struct *mod;
     uint32_t flow_size;
-    bool failed;                  /* initialisation was tried and failed */
-    uint32_t max_flows;           /* flows under inspection at once (--max-dpi-flows) */
-    int64_t memory;               /* sum of the live flows' cost */
+    bool failed;        /* initialisation was tried and failed */
+    uint32_t max_flows; /* flows under inspection at once (--max-dpi-flows) */
+    int64_t memory;     /* sum of the live flows' cost */
     struct cs_dpi_stats stats;
 };
 
@@ -84,8 +84,8 @@ struct cs_dpi_flow {
     bool done;
     ndpi_protocol proto;
     struct ndpi_flow_struct *nf;
-    int64_t cost;                 /* bytes charged to this flow (see counted_malloc) */
-    int64_t mark;                 /* ndpi_live_bytes when the current call began */
+    int64_t cost; /* bytes charged to this flow (see counted_malloc) */
+    int64_t mark; /* ndpi_live_bytes when the current call began */
 };
 
 /* Brackets every call into nDPI for f: what the call allocated (or freed)

@@ -18,7 +18,7 @@
 #include "packet.h"
 #include "stats.h"
 
-#define CS_DPI_MAX_PACKETS 24   /* packets offered to nDPI before giving up */
+#define CS_DPI_MAX_PACKETS 24 /* packets offered to nDPI before giving up */
 #define CS_DPI_NAME_LEN 32
 #define CS_DPI_SNI_LEN 80
 
@@ -28,9 +28,9 @@ struct cs_dpi_flow;
 /* struct cs_dpi_stats (this stage's counters) is in stats.h. */
 
 struct cs_dpi_result {
-    char name[CS_DPI_NAME_LEN];   /* "TLS", "SSH", "HTTP", "Unknown", ... */
-    char sni[CS_DPI_SNI_LEN];     /* TLS/QUIC server name or HTTP host, "" if none */
-    bool guessed;                 /* nDPI gave up and guessed (from the port) */
+    char name[CS_DPI_NAME_LEN]; /* "TLS", "SSH", "HTTP", "Unknown", ... */
+    char sni[CS_DPI_SNI_LEN];   /* TLS/QUIC server name or HTTP host, "" if none */
+    bool guessed;               /* nDPI gave up and guessed (from the port) */
 };
 
 /* NULL only when out of memory (errbuf says why).  nDPI itself is set up on

@@ -142,23 +142,23 @@ static void begin_headers(struct cs_h2_conn *c, struct h2_dir *d, const struct c
     d->blk_stream = id;
     d->blk_end_stream = f->flags & CS_H2_FLAG_END_STREAM;
     if (id == 0)
-        return;   /* the framer counted it; decoded for the dynamic table only */
+        return; /* the framer counted it; decoded for the dynamic table only */
     int sec;
     if (d->dir == CS_DIR_C2S) {
         if (!(id & 1)) {
-            protocol_error(c);        /* §5.1.1: clients use odd ids */
+            protocol_error(c); /* §5.1.1: clients use odd ids */
             return;
         }
         if (s) {
             if (s->c_end) {
                 c->stats->closed_stream_frames++;
-                protocol_error(c);    /* §5.1: STREAM_CLOSED */
+                protocol_error(c); /* §5.1: STREAM_CLOSED */
                 return;
             }
             sec = SEC_REQ_TRAILERS;
         } else if (id <= c->max_client_id) {
             c->stats->closed_stream_frames++;
-            protocol_error(c);        /* §5.1.1: ids only grow; this one is over */
+            protocol_error(c); /* §5.1.1: ids only grow; this one is over */
             return;
         } else {
             c->max_client_id = id;
@@ -174,7 +174,7 @@ static void begin_headers(struct cs_h2_conn *c, struct h2_dir *d, const struct c
         d->blk = BLK_REQUEST;
     } else {
         if (!(id & 1))
-            return;                   /* a pushed stream's response: counted at PUSH_PROMISE */
+            return; /* a pushed stream's response: counted at PUSH_PROMISE */
         if (!s) {
             if (id > c->max_client_id)
                 c->stats->orphan_responses++;
@@ -315,7 +315,7 @@ static void on_settings(struct cs_h2_conn *c, struct h2_dir *d, const struct cs_
         return;
     }
     if (peer->n_pending == 0) {
-        protocol_error(c);   /* an ACK for nothing */
+        protocol_error(c); /* an ACK for nothing */
         return;
     }
     struct h2_pending p = peer->pending[0];
@@ -343,7 +343,7 @@ static void on_frame(struct cs_h2_conn *c, struct h2_dir *d, const struct cs_h2_
         begin_headers(c, d, f);
         break;
     case CS_H2_PUSH_PROMISE:
-        if (d->dir == CS_DIR_S2C)   /* from a client it is only an error (framer) */
+        if (d->dir == CS_DIR_S2C) /* from a client it is only an error (framer) */
             c->stats->pushes++;
         d->blk = BLK_DISCARD;
         d->blk_stream = 0;
@@ -361,12 +361,11 @@ static void on_frame(struct cs_h2_conn *c, struct h2_dir *d, const struct cs_h2_
     case CS_H2_RST_STREAM: {
         c->stats->resets++;
         struct h2_stream *s = cs_h2__stream_find(c, f->stream_id);
-        struct h2_end_info e = {.end = CS_H2_END_RESET, .frame = f->end_frame, .ts = f->end_ts,
-                                .rst_by = d->dir, .rst_error = f->error_code};
+        struct h2_end_info e = {.end = CS_H2_END_RESET, .frame = f->end_frame, .ts = f->end_ts, .rst_by = d->dir, .rst_error = f->error_code};
         if (s)
             cs_h2__report_with(c, s, &e);
         else if ((f->stream_id & 1) && f->stream_id > c->max_client_id)
-            protocol_error(c);   /* §6.4: RST_STREAM on an idle stream */
+            protocol_error(c); /* §6.4: RST_STREAM on an idle stream */
         else
             c->stats->closed_stream_frames++;
         break;
@@ -378,8 +377,7 @@ static void on_frame(struct cs_h2_conn *c, struct h2_dir *d, const struct cs_h2_
         c->stats->goaways++;
         if (d->dir == CS_DIR_S2C) {
             /* §6.8: streams above last-stream-id were never processed. */
-            struct h2_end_info e = {.end = CS_H2_END_GOAWAY, .frame = f->end_frame,
-                                    .ts = f->end_ts, .goaway_error = f->error_code};
+            struct h2_end_info e = {.end = CS_H2_END_GOAWAY, .frame = f->end_frame, .ts = f->end_ts, .goaway_error = f->error_code};
             for (;;) {
                 struct h2_stream *s = NULL;
                 for (uint32_t i = 0; i < c->n_streams; i++)
@@ -393,7 +391,7 @@ static void on_frame(struct cs_h2_conn *c, struct h2_dir *d, const struct cs_h2_
             }
         }
         break;
-    default:   /* PRIORITY, PING, WINDOW_UPDATE, CONTINUATION, unknown */
+    default: /* PRIORITY, PING, WINDOW_UPDATE, CONTINUATION, unknown */
         break;
     }
 }
@@ -523,4 +521,3 @@ bool cs_h2_conn_marked(const struct cs_h2_conn *c)
 {
     return c->marked;
 }
-

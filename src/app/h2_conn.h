@@ -44,15 +44,15 @@
 
 /* How a stream ended. */
 enum cs_h2_end {
-    CS_H2_END_COMPLETE,    /* END_STREAM both ways */
-    CS_H2_END_RESET,       /* RST_STREAM (rst_by, rst_error) */
-    CS_H2_END_GOAWAY,      /* the server's GOAWAY last-stream-id excludes it: never processed */
-    CS_H2_END_CLOSED,      /* the TCP connection closed (FIN) first */
-    CS_H2_END_CONN_RESET,  /* the TCP connection was reset first */
-    CS_H2_END_UNANSWERED,  /* end of input or idle timeout first */
-    CS_H2_END_LOST,        /* part of it was not captured or not decodable (gap, HPACK
+    CS_H2_END_COMPLETE,   /* END_STREAM both ways */
+    CS_H2_END_RESET,      /* RST_STREAM (rst_by, rst_error) */
+    CS_H2_END_GOAWAY,     /* the server's GOAWAY last-stream-id excludes it: never processed */
+    CS_H2_END_CLOSED,     /* the TCP connection closed (FIN) first */
+    CS_H2_END_CONN_RESET, /* the TCP connection was reset first */
+    CS_H2_END_UNANSWERED, /* end of input or idle timeout first */
+    CS_H2_END_LOST,       /* part of it was not captured or not decodable (gap, HPACK
                             * state lost): its outcome is unknown */
-    CS_H2_END_EVICTED,     /* dropped because the stream table was full */
+    CS_H2_END_EVICTED,    /* dropped because the stream table was full */
 };
 
 /* One header section (RFC 9113 §8.1) of a stream: the regular fields in
@@ -61,17 +61,17 @@ enum cs_h2_end {
 struct cs_h2_section {
     const corscope_header *fields;
     uint32_t n_fields;
-    uint64_t frame;        /* capture frame of the HEADERS frame's first byte, 0 if none */
+    uint64_t frame; /* capture frame of the HEADERS frame's first byte, 0 if none */
     cs_time_ns ts;
-    uint64_t frame_end;    /* capture frame that completed the block (END_HEADERS) */
-    uint32_t flags;        /* CS_H2_SEC_* */
+    uint64_t frame_end; /* capture frame that completed the block (END_HEADERS) */
+    uint32_t flags;     /* CS_H2_SEC_* */
 };
 
-#define CS_H2_SEC_CUT          0x01  /* more than max_header_bytes / lines: the rest dropped */
-#define CS_H2_SEC_BAD_PSEUDO   0x02  /* pseudo-header unknown, repeated or after a regular
+#define CS_H2_SEC_CUT 0x01        /* more than max_header_bytes / lines: the rest dropped */
+#define CS_H2_SEC_BAD_PSEUDO 0x02 /* pseudo-header unknown, repeated or after a regular
                                       * field (RFC 9113 §8.3): kept as sent */
-#define CS_H2_SEC_END_STREAM   0x04  /* its HEADERS frame carried END_STREAM */
-#define CS_H2_SEC_PARTIAL      0x08  /* the block never completed (gap, HPACK error): the
+#define CS_H2_SEC_END_STREAM 0x04 /* its HEADERS frame carried END_STREAM */
+#define CS_H2_SEC_PARTIAL 0x08    /* the block never completed (gap, HPACK error): the
                                       * fields are the ones decoded before that */
 
 /* A stream and what became of it.  Every pointer is valid only during the
@@ -79,27 +79,31 @@ struct cs_h2_section {
 struct cs_h2_txn {
     uint32_t stream_id;
     /* Request pseudo-header fields (RFC 9113 §8.3.1); NULL/0 when absent. */
-    const char *method;    uint32_t method_len;
-    const char *scheme;    uint32_t scheme_len;
-    const char *authority; uint32_t authority_len;   /* the host */
-    const char *path;      uint32_t path_len;
-    struct cs_h2_section req;            /* request fields (frame 0: not seen) */
-    struct cs_h2_section req_trailers;   /* n_fields 0 and frame 0 when none */
-    bool answered;                       /* a final (non-1xx) response HEADERS was decoded */
-    int status;                          /* :status of the final response, 0 if none */
-    int interim_status;                  /* last 1xx before it (100, 103), 0 if none */
-    uint32_t n_interim;                  /* informational HEADERS seen */
-    uint64_t interim_frame;              /* frame of the first informational HEADERS */
-    struct cs_h2_section resp;           /* final response fields (none unless answered) */
+    const char *method;
+    uint32_t method_len;
+    const char *scheme;
+    uint32_t scheme_len;
+    const char *authority;
+    uint32_t authority_len; /* the host */
+    const char *path;
+    uint32_t path_len;
+    struct cs_h2_section req;          /* request fields (frame 0: not seen) */
+    struct cs_h2_section req_trailers; /* n_fields 0 and frame 0 when none */
+    bool answered;                     /* a final (non-1xx) response HEADERS was decoded */
+    int status;                        /* :status of the final response, 0 if none */
+    int interim_status;                /* last 1xx before it (100, 103), 0 if none */
+    uint32_t n_interim;                /* informational HEADERS seen */
+    uint64_t interim_frame;            /* frame of the first informational HEADERS */
+    struct cs_h2_section resp;         /* final response fields (none unless answered) */
     struct cs_h2_section resp_trailers;
     enum cs_h2_end end;
-    int rst_by;                          /* RESET: CS_DIR_C2S (0) or CS_DIR_S2C (1) */
-    uint32_t rst_error;                  /* RESET: the RST_STREAM error code */
-    uint32_t goaway_error;               /* GOAWAY: its error code */
-    uint64_t end_frame;                  /* frame that ended it (last END_STREAM, RST,
+    int rst_by;            /* RESET: CS_DIR_C2S (0) or CS_DIR_S2C (1) */
+    uint32_t rst_error;    /* RESET: the RST_STREAM error code */
+    uint32_t goaway_error; /* GOAWAY: its error code */
+    uint64_t end_frame;    /* frame that ended it (last END_STREAM, RST,
                                           * GOAWAY, FIN...), 0 if none */
     cs_time_ns end_ts;
-    uint32_t index;                      /* 0-based order of report on the connection */
+    uint32_t index; /* 0-based order of report on the connection */
 };
 
 typedef void (*cs_h2_txn_cb)(void *ctx, const struct cs_h2_txn *txn);
@@ -109,9 +113,9 @@ typedef void (*cs_h2_txn_cb)(void *ctx, const struct cs_h2_txn *txn);
 
 /* Limits of this stage (from struct cs_limits; see cs_h2_limits_default). */
 struct cs_h2_limits {
-    uint32_t max_streams;       /* open streams tracked per connection */
-    uint32_t max_header_bytes;  /* decoded name + value bytes kept per section */
-    uint32_t max_header_lines;  /* fields kept per section */
+    uint32_t max_streams;      /* open streams tracked per connection */
+    uint32_t max_header_bytes; /* decoded name + value bytes kept per section */
+    uint32_t max_header_lines; /* fields kept per section */
 };
 
 /* Fills *out from the run's limits (max_header_bytes/lines, h2_max_streams;

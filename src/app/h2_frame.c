@@ -65,8 +65,7 @@ static void emit(const struct feed *fd, struct cs_h2_fevent *ev)
 
 static void emit_error(struct cs_h2_framer *fr, const struct feed *fd, enum cs_h2_frame_error e)
 {
-    struct cs_h2_fevent ev = {.kind = CS_H2_FEV_ERROR, .frame = &fr->f, .error = e,
-                              .at_frame = fd->frame, .at_ts = fd->ts};
+    struct cs_h2_fevent ev = {.kind = CS_H2_FEV_ERROR, .frame = &fr->f, .error = e, .at_frame = fd->frame, .at_ts = fd->ts};
     emit(fd, &ev);
 }
 
@@ -74,7 +73,8 @@ static void lose(struct cs_h2_framer *fr, const struct feed *fd)
 {
     struct cs_h2_fevent ev = {.kind = CS_H2_FEV_LOST,
                               .in_block = fr->block_open || fr->st == CS_H2F_FRAGMENT,
-                              .at_frame = fd->frame, .at_ts = fd->ts};
+                              .at_frame = fd->frame,
+                              .at_ts = fd->ts};
     fr->st = CS_H2F_LOST;
     fr->block_open = false;
     emit(fd, &ev);
@@ -151,7 +151,7 @@ static void begin_frame(struct cs_h2_framer *fr, const struct feed *fd)
     f->length = rd_u24(fr->buf, bl, 0);
     f->type = rd_u8(fr->buf, bl, 3);
     f->flags = rd_u8(fr->buf, bl, 4);
-    f->stream_id = rd_u32(fr->buf, bl, 5) & 0x7fffffffu;  /* §4.1: R bit ignored */
+    f->stream_id = rd_u32(fr->buf, bl, 5) & 0x7fffffffu; /* §4.1: R bit ignored */
     fr->frames++;
     fr->payload_left = f->length;
     fr->got = 0;
@@ -163,7 +163,7 @@ static void begin_frame(struct cs_h2_framer *fr, const struct feed *fd)
         emit_error(fr, fd, CS_H2_ERR_FRAME_SIZE);
     }
     if (!fr->seen_frame && !fr->is_client && f->type != CS_H2_SETTINGS)
-        emit_error(fr, fd, CS_H2_ERR_FIRST_FRAME);   /* §3.4 */
+        emit_error(fr, fd, CS_H2_ERR_FIRST_FRAME); /* §3.4 */
     fr->seen_frame = true;
 
     /* §6.10: while a header block is open only its CONTINUATION may come. */
@@ -175,7 +175,7 @@ static void begin_frame(struct cs_h2_framer *fr, const struct feed *fd)
 
     bool padded = f->flags & CS_H2_FLAG_PADDED;
     switch (f->type) {
-    case CS_H2_DATA:                                   /* §6.1 */
+    case CS_H2_DATA: /* §6.1 */
         if (f->stream_id == 0)
             emit_error(fr, fd, CS_H2_ERR_STREAM_ZERO);
         if (padded && f->length >= 1)
@@ -186,10 +186,10 @@ static void begin_frame(struct cs_h2_framer *fr, const struct feed *fd)
             skip_rest(fr);
         }
         return;
-    case CS_H2_HEADERS: {                              /* §6.2 */
+    case CS_H2_HEADERS: { /* §6.2 */
         uint32_t need = (padded ? 1u : 0u) + (f->flags & CS_H2_FLAG_PRIORITY ? 5u : 0u);
         if (f->stream_id == 0)
-            emit_error(fr, fd, CS_H2_ERR_STREAM_ZERO);  /* still decoded: HPACK state */
+            emit_error(fr, fd, CS_H2_ERR_STREAM_ZERO); /* still decoded: HPACK state */
         if (need > f->length) {
             emit_error(fr, fd, CS_H2_ERR_FRAME_SIZE);
             fr->block_open = true;
@@ -199,7 +199,7 @@ static void begin_frame(struct cs_h2_framer *fr, const struct feed *fd)
         want_fixed(fr, need);
         return;
     }
-    case CS_H2_PUSH_PROMISE: {                         /* §6.6 */
+    case CS_H2_PUSH_PROMISE: { /* §6.6 */
         uint32_t need = (padded ? 1u : 0u) + 4u;
         if (fr->is_client || f->stream_id == 0)
             emit_error(fr, fd, fr->is_client ? CS_H2_ERR_PUSH_FROM_CLIENT : CS_H2_ERR_STREAM_ZERO);
@@ -212,7 +212,7 @@ static void begin_frame(struct cs_h2_framer *fr, const struct feed *fd)
         want_fixed(fr, need);
         return;
     }
-    case CS_H2_CONTINUATION:                           /* §6.10 */
+    case CS_H2_CONTINUATION: /* §6.10 */
         if (!fr->block_open) {
             emit_error(fr, fd, CS_H2_ERR_CONTINUATION);
             f->malformed = true;
@@ -226,9 +226,9 @@ static void begin_frame(struct cs_h2_framer *fr, const struct feed *fd)
         emit_frame(fr, fd);
         fr->st = CS_H2F_FRAGMENT;
         return;
-    case CS_H2_PRIORITY:                               /* §6.3 */
-    case CS_H2_RST_STREAM:                             /* §6.4 */
-    case CS_H2_WINDOW_UPDATE: {                        /* §6.9 */
+    case CS_H2_PRIORITY:        /* §6.3 */
+    case CS_H2_RST_STREAM:      /* §6.4 */
+    case CS_H2_WINDOW_UPDATE: { /* §6.9 */
         uint32_t want = f->type == CS_H2_PRIORITY ? 5u : 4u;
         if (f->stream_id == 0 && f->type != CS_H2_WINDOW_UPDATE)
             emit_error(fr, fd, CS_H2_ERR_STREAM_ZERO);
@@ -241,7 +241,7 @@ static void begin_frame(struct cs_h2_framer *fr, const struct feed *fd)
         want_fixed(fr, want);
         return;
     }
-    case CS_H2_SETTINGS:                               /* §6.5 */
+    case CS_H2_SETTINGS: /* §6.5 */
         if (f->stream_id != 0)
             emit_error(fr, fd, CS_H2_ERR_STREAM_ZERO);
         if (f->length % 6 != 0 || ((f->flags & CS_H2_FLAG_ACK) && f->length != 0)) {
@@ -252,8 +252,8 @@ static void begin_frame(struct cs_h2_framer *fr, const struct feed *fd)
         }
         fr->st = CS_H2F_SETTING;
         return;
-    case CS_H2_PING:                                   /* §6.7 */
-    case CS_H2_GOAWAY:                                 /* §6.8 */
+    case CS_H2_PING:   /* §6.7 */
+    case CS_H2_GOAWAY: /* §6.8 */
         if (f->stream_id != 0)
             emit_error(fr, fd, CS_H2_ERR_STREAM_ZERO);
         if (f->type == CS_H2_PING ? f->length != 8 : f->length < 8) {
@@ -264,7 +264,7 @@ static void begin_frame(struct cs_h2_framer *fr, const struct feed *fd)
         }
         want_fixed(fr, 8);
         return;
-    default:                                           /* §5.5: unknown types are ignored */
+    default: /* §5.5: unknown types are ignored */
         skip_rest(fr);
         return;
     }
@@ -282,7 +282,7 @@ static void fixed_done(struct cs_h2_framer *fr, const struct feed *fd)
     case CS_H2_DATA:
         f->pad_length = rd_u8(b, bl, 0);
         if (f->pad_length > f->length - 1)
-            emit_error(fr, fd, CS_H2_ERR_PADDING);     /* still skipped by length */
+            emit_error(fr, fd, CS_H2_ERR_PADDING); /* still skipped by length */
         skip_rest(fr);
         return;
     case CS_H2_HEADERS:
@@ -321,13 +321,13 @@ static void fixed_done(struct cs_h2_framer *fr, const struct feed *fd)
         f->last_stream_id = rd_u32(b, bl, 0) & 0x7fffffffu;
         f->error_code = rd_u32(b, bl, 4);
         break;
-    default:   /* PING: the opaque data is of no interest */
+    default: /* PING: the opaque data is of no interest */
         break;
     }
     if (fr->payload_left == 0)
         frame_end(fr, fd);
     else
-        skip_rest(fr);   /* GOAWAY debug data */
+        skip_rest(fr); /* GOAWAY debug data */
 }
 
 /* §6.5.1: one setting (identifier, value) is in buf[0..6). */
@@ -342,7 +342,7 @@ static void setting_done(struct cs_h2_framer *fr, const struct feed *fd)
                 (v < CS_H2_DEFAULT_MAX_FRAME_SIZE || v > CS_H2_MAX_MAX_FRAME_SIZE));
     if (bad)
         emit_error(fr, fd, CS_H2_ERR_SETTINGS_VALUE);
-    else if (id >= 1 && id < CS_H2_SETTINGS_KEPT) {   /* §6.5.2: unknown ids ignored */
+    else if (id >= 1 && id < CS_H2_SETTINGS_KEPT) { /* §6.5.2: unknown ids ignored */
         f->settings[id] = v;
         f->settings_present |= 1u << id;
     }
@@ -400,7 +400,7 @@ void cs_h2_framer_data(struct cs_h2_framer *fr, const uint8_t *p, uint32_t n,
     while (i < n && fr->st != CS_H2F_LOST) {
         uint32_t avail = n - i, k;
         switch (fr->st) {
-        case CS_H2F_PREFACE:                           /* §3.4 */
+        case CS_H2F_PREFACE: /* §3.4 */
             k = CS_H2_PREFACE_LEN - fr->got;
             if (k > avail)
                 k = avail;
@@ -444,8 +444,7 @@ void cs_h2_framer_data(struct cs_h2_framer *fr, const uint8_t *p, uint32_t n,
         }
         case CS_H2F_FRAGMENT: {
             k = fr->fragment_left < avail ? fr->fragment_left : avail;
-            struct cs_h2_fevent ev = {.kind = CS_H2_FEV_BLOCK, .frame = &fr->f,
-                                      .data = p + i, .len = k};
+            struct cs_h2_fevent ev = {.kind = CS_H2_FEV_BLOCK, .frame = &fr->f, .data = p + i, .len = k};
             fr->fragment_left -= k;
             fr->payload_left -= k;
             i += k;
@@ -494,8 +493,16 @@ int cs_h2_probe(const uint8_t *p, uint32_t n)
 const char *cs_h2_frame_type_name(uint8_t type)
 {
     static const char *const names[] = {
-        "DATA", "HEADERS", "PRIORITY", "RST_STREAM", "SETTINGS", "PUSH_PROMISE",
-        "PING", "GOAWAY", "WINDOW_UPDATE", "CONTINUATION",
+        "DATA",
+        "HEADERS",
+        "PRIORITY",
+        "RST_STREAM",
+        "SETTINGS",
+        "PUSH_PROMISE",
+        "PING",
+        "GOAWAY",
+        "WINDOW_UPDATE",
+        "CONTINUATION",
     };
     return type < sizeof names / sizeof names[0] ? names[type] : "unknown";
 }

@@ -23,14 +23,14 @@
 #include "packet.h"
 
 /* §3.4: the client connection preface. */
-#define CS_H2_PREFACE     "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+#define CS_H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define CS_H2_PREFACE_LEN 24u
 
 /* §4.1 */
 #define CS_H2_FRAME_HEADER_LEN 9u
 /* §4.2, §6.5.2: SETTINGS_MAX_FRAME_SIZE's initial value and its range. */
 #define CS_H2_DEFAULT_MAX_FRAME_SIZE 16384u
-#define CS_H2_MAX_MAX_FRAME_SIZE     16777215u
+#define CS_H2_MAX_MAX_FRAME_SIZE 16777215u
 
 /* §6: frame types. */
 enum cs_h2_frame_type {
@@ -47,11 +47,11 @@ enum cs_h2_frame_type {
 };
 
 /* §6: flags (the same bit means different things per type). */
-#define CS_H2_FLAG_END_STREAM  0x01u  /* DATA, HEADERS */
-#define CS_H2_FLAG_ACK         0x01u  /* SETTINGS, PING */
-#define CS_H2_FLAG_END_HEADERS 0x04u  /* HEADERS, PUSH_PROMISE, CONTINUATION */
-#define CS_H2_FLAG_PADDED      0x08u  /* DATA, HEADERS, PUSH_PROMISE */
-#define CS_H2_FLAG_PRIORITY    0x20u  /* HEADERS */
+#define CS_H2_FLAG_END_STREAM 0x01u  /* DATA, HEADERS */
+#define CS_H2_FLAG_ACK 0x01u         /* SETTINGS, PING */
+#define CS_H2_FLAG_END_HEADERS 0x04u /* HEADERS, PUSH_PROMISE, CONTINUATION */
+#define CS_H2_FLAG_PADDED 0x08u      /* DATA, HEADERS, PUSH_PROMISE */
+#define CS_H2_FLAG_PRIORITY 0x20u    /* HEADERS */
 
 /* §6.5.2: the settings the framer keeps (identifiers 1..6). */
 enum cs_h2_setting_id {
@@ -62,7 +62,7 @@ enum cs_h2_setting_id {
     CS_H2_SETTINGS_MAX_FRAME_SIZE = 0x5,
     CS_H2_SETTINGS_MAX_HEADER_LIST_SIZE = 0x6,
 };
-#define CS_H2_SETTINGS_KEPT 7   /* values indexed by identifier, 1..6 */
+#define CS_H2_SETTINGS_KEPT 7 /* values indexed by identifier, 1..6 */
 
 /* What the framer found wrong (one direction's view). */
 enum cs_h2_frame_error {
@@ -84,19 +84,19 @@ enum cs_h2_frame_error {
 /* One frame, as far as the framer has read it.  Which fields are set
  * depends on `type`; the rest are zero. */
 struct cs_h2_frame {
-    uint32_t length;            /* payload length from the frame header */
+    uint32_t length; /* payload length from the frame header */
     uint8_t type, flags;
-    uint32_t stream_id;         /* reserved bit cleared */
-    uint64_t frame;             /* capture frame carrying the frame header's first byte */
+    uint32_t stream_id; /* reserved bit cleared */
+    uint64_t frame;     /* capture frame carrying the frame header's first byte */
     cs_time_ns ts;
-    uint64_t end_frame;         /* capture frame carrying its last byte (frames reported
+    uint64_t end_frame; /* capture frame carrying its last byte (frames reported
                                  * at their end; for header frames: same as frame) */
     cs_time_ns end_ts;
-    bool oversized;             /* length > the direction's max frame size */
-    bool malformed;             /* its fixed fields could not be read (wrong length):
+    bool oversized;     /* length > the direction's max frame size */
+    bool malformed;     /* its fixed fields could not be read (wrong length):
                                  * reported for counting only, fields zero */
-    uint8_t pad_length;         /* PADDED */
-    bool has_priority;          /* HEADERS with PRIORITY, and PRIORITY */
+    uint8_t pad_length; /* PADDED */
+    bool has_priority;  /* HEADERS with PRIORITY, and PRIORITY */
     bool exclusive;
     uint32_t dependency;
     uint8_t weight;
@@ -131,43 +131,43 @@ enum cs_h2_fevent_kind {
 
 struct cs_h2_fevent {
     enum cs_h2_fevent_kind kind;
-    const struct cs_h2_frame *frame;   /* FRAME, BLOCK, BLOCK_END; ERROR when known */
-    const uint8_t *data;               /* BLOCK */
+    const struct cs_h2_frame *frame; /* FRAME, BLOCK, BLOCK_END; ERROR when known */
+    const uint8_t *data;             /* BLOCK */
     uint32_t len;
-    enum cs_h2_frame_error error;      /* ERROR */
-    bool in_block;                     /* LOST */
-    uint64_t at_frame;                 /* ERROR, LOST: the capture frame where it happened */
+    enum cs_h2_frame_error error; /* ERROR */
+    bool in_block;                /* LOST */
+    uint64_t at_frame;            /* ERROR, LOST: the capture frame where it happened */
     cs_time_ns at_ts;
 };
 
 typedef void (*cs_h2_fevent_cb)(void *ctx, const struct cs_h2_fevent *ev);
 
 enum cs_h2_framer_state {
-    CS_H2F_PREFACE,     /* matching the client preface */
-    CS_H2F_HEADER,      /* gathering a 9-byte frame header */
-    CS_H2F_FIXED,       /* gathering a frame's fixed fields (pad length, priority, ...) */
-    CS_H2F_SETTING,     /* gathering one 6-byte SETTINGS entry */
-    CS_H2F_FRAGMENT,    /* header block fragment bytes */
-    CS_H2F_SKIP,        /* payload bytes nobody reads */
+    CS_H2F_PREFACE,  /* matching the client preface */
+    CS_H2F_HEADER,   /* gathering a 9-byte frame header */
+    CS_H2F_FIXED,    /* gathering a frame's fixed fields (pad length, priority, ...) */
+    CS_H2F_SETTING,  /* gathering one 6-byte SETTINGS entry */
+    CS_H2F_FRAGMENT, /* header block fragment bytes */
+    CS_H2F_SKIP,     /* payload bytes nobody reads */
     CS_H2F_LOST,
 };
 
 /* One direction's framer.  Plain data: cs_h2_framer_init() it, no free. */
 struct cs_h2_framer {
     enum cs_h2_framer_state st;
-    bool is_client;             /* expects the preface, may not send PUSH_PROMISE */
-    bool seen_frame;            /* a frame header was read (server: the first must be SETTINGS) */
-    uint32_t max_frame_size;    /* the peer's SETTINGS_MAX_FRAME_SIZE (h2_conn.c sets it) */
-    uint32_t got;               /* bytes in buf (or of the preface matched) */
-    uint32_t need;              /* bytes of fixed fields wanted in buf */
+    bool is_client;          /* expects the preface, may not send PUSH_PROMISE */
+    bool seen_frame;         /* a frame header was read (server: the first must be SETTINGS) */
+    uint32_t max_frame_size; /* the peer's SETTINGS_MAX_FRAME_SIZE (h2_conn.c sets it) */
+    uint32_t got;            /* bytes in buf (or of the preface matched) */
+    uint32_t need;           /* bytes of fixed fields wanted in buf */
     uint8_t buf[CS_H2_FRAME_HEADER_LEN + 8];
-    struct cs_h2_frame f;       /* the frame being read */
-    uint32_t payload_left;      /* payload bytes of f not yet consumed */
-    uint32_t fragment_left;     /* of which header block fragment */
-    uint32_t pad_left;          /* of which padding (after the fragment) */
-    uint32_t block_stream;      /* stream of the open header block, 0 if none */
+    struct cs_h2_frame f;   /* the frame being read */
+    uint32_t payload_left;  /* payload bytes of f not yet consumed */
+    uint32_t fragment_left; /* of which header block fragment */
+    uint32_t pad_left;      /* of which padding (after the fragment) */
+    uint32_t block_stream;  /* stream of the open header block, 0 if none */
     bool block_open;
-    uint64_t frames;            /* frames read (headers complete) */
+    uint64_t frames; /* frames read (headers complete) */
 };
 
 /* Prepares a framer; is_client: this direction is client -> server. */

@@ -11,12 +11,16 @@
 
 #include <nghttp2/nghttp2.h>
 
-#include "flow.h"     /* CS_DIR_C2S, CS_DIR_S2C */
+#include "flow.h" /* CS_DIR_C2S, CS_DIR_S2C */
 #include "h2_conn.h"
 
 /* The header sections a stream keeps; 1xx fields are not kept (only their
  * status). */
-enum { SEC_REQ, SEC_REQ_TRAILERS, SEC_RESP, SEC_RESP_TRAILERS, SEC_N };
+enum { SEC_REQ,
+       SEC_REQ_TRAILERS,
+       SEC_RESP,
+       SEC_RESP_TRAILERS,
+       SEC_N };
 
 /* SETTINGS frames of one side not yet acknowledged by the other (RFC 9113
  * §6.5.3).  Endpoints have one or two outstanding; more are merged into the
@@ -34,14 +38,14 @@ struct h2_field {
 struct h2_sec {
     uint64_t frame, frame_end;
     cs_time_ns ts;
-    uint32_t flags;       /* CS_H2_SEC_* */
-    uint32_t n, bytes;    /* fields and name+value bytes kept */
+    uint32_t flags;    /* CS_H2_SEC_* */
+    uint32_t n, bytes; /* fields and name+value bytes kept */
     bool seen;
 };
 
 struct h2_stream {
     uint32_t id;
-    uint64_t seq;                  /* creation order, for eviction */
+    uint64_t seq; /* creation order, for eviction */
     struct h2_field *fields;
     uint32_t n_fields, cap_fields;
     char *arena;
@@ -51,15 +55,18 @@ struct h2_stream {
     uint32_t n_interim;
     uint64_t interim_frame;
     bool answered;
-    bool c_end, s_end;             /* END_STREAM seen from client / server */
-    bool resp_undecodable;         /* a response block came after the s2c HPACK was lost */
+    bool c_end, s_end;     /* END_STREAM seen from client / server */
+    bool resp_undecodable; /* a response block came after the s2c HPACK was lost */
 };
 
 /* The header block a direction is in the middle of. */
-enum blk_kind { BLK_NONE, BLK_DISCARD, BLK_REQUEST, BLK_RESPONSE };
+enum blk_kind { BLK_NONE,
+                BLK_DISCARD,
+                BLK_REQUEST,
+                BLK_RESPONSE };
 
 struct h2_pending {
-    uint32_t present;              /* bits of CS_H2_SETTINGS_* */
+    uint32_t present; /* bits of CS_H2_SETTINGS_* */
     uint32_t table_size, max_frame_size;
 };
 
@@ -68,8 +75,8 @@ struct h2_dir {
     int dir;
     struct cs_h2_framer fr;
     nghttp2_hd_inflater *inf;
-    bool hpack_lost;               /* header decoding stopped for good */
-    bool frames_lost;              /* framing stopped for good (implies hpack_lost) */
+    bool hpack_lost;  /* header decoding stopped for good */
+    bool frames_lost; /* framing stopped for good (implies hpack_lost) */
     bool fin;
     enum blk_kind blk;
     uint32_t blk_stream;
@@ -86,16 +93,16 @@ struct cs_h2_conn {
     struct cs_h2_stats *stats;
     cs_h2_txn_cb cb;
     void *ctx;
-    nghttp2_mem mem;               /* accounting allocator for the inflaters */
+    nghttp2_mem mem; /* accounting allocator for the inflaters */
     struct h2_dir d[2];
-    struct h2_stream **tab;        /* open streams, unordered */
+    struct h2_stream **tab; /* open streams, unordered */
     uint32_t n_streams, tab_cap;
     uint64_t next_seq;
-    uint32_t max_client_id;        /* highest client stream id opened */
+    uint32_t max_client_id; /* highest client stream id opened */
     uint32_t reported;
     bool marked;
-    size_t held;                   /* bytes of this connection counted in stats->held_bytes */
-    corscope_header *scratch;      /* fields handed to the callback */
+    size_t held;              /* bytes of this connection counted in stats->held_bytes */
+    corscope_header *scratch; /* fields handed to the callback */
     uint32_t scratch_cap;
 };
 

@@ -64,7 +64,7 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
         s->cap_fields = cap;
     }
     uint32_t need = s->arena_len + (uint32_t)(nl + vl);
-    if (need > s->arena_cap || !s->arena) {   /* an arena even for empty fields */
+    if (need > s->arena_cap || !s->arena) { /* an arena even for empty fields */
         uint32_t cap = s->arena_cap ? s->arena_cap : 512;
         while (cap < need)
             cap *= 2;
@@ -178,10 +178,22 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
                     out->flags |= CS_H2_SEC_BAD_PSEUDO;
                 if (which >= 0 && !(pseudo_seen & (1u << which))) {
                     pseudo_seen |= 1u << which;
-                    if (which == 0) { t->method = value; t->method_len = f->value_len; }
-                    if (which == 1) { t->scheme = value; t->scheme_len = f->value_len; }
-                    if (which == 2) { t->authority = value; t->authority_len = f->value_len; }
-                    if (which == 3) { t->path = value; t->path_len = f->value_len; }
+                    if (which == 0) {
+                        t->method = value;
+                        t->method_len = f->value_len;
+                    }
+                    if (which == 1) {
+                        t->scheme = value;
+                        t->scheme_len = f->value_len;
+                    }
+                    if (which == 2) {
+                        t->authority = value;
+                        t->authority_len = f->value_len;
+                    }
+                    if (which == 3) {
+                        t->path = value;
+                        t->path_len = f->value_len;
+                    }
                 }
                 continue;
             }

@@ -88,10 +88,13 @@ static void lose_sync(struct cs_http_conn *c, struct cs_http_dir *d)
 static void set_body_state(struct cs_http_conn *c, struct cs_http_dir *d, enum framing f, uint64_t len)
 {
     switch (f) {
-    case FR_NONE:    d->st = ST_MSG; break;
-    case FR_LEN:     d->st = ST_BODY_LEN; d->remaining = len; break;
+    case FR_NONE: d->st = ST_MSG; break;
+    case FR_LEN:
+        d->st = ST_BODY_LEN;
+        d->remaining = len;
+        break;
     case FR_CHUNKED: d->st = ST_CHUNK_SIZE; break;
-    case FR_CLOSE:   d->st = ST_BODY_CLOSE; break;
+    case FR_CLOSE: d->st = ST_BODY_CLOSE; break;
     case FR_ERROR:
         /* The message itself was reported; what follows cannot be framed. */
         c->stats->framing_errors++;
@@ -112,7 +115,7 @@ static void handle_request(struct cs_http_conn *c, struct cs_http_dir *d, struct
         m->flags |= CS_MSG_CHUNKED;
     cs_http_queue_request(c, m, blk, len, f == FR_LEN || f == FR_CHUNKED);
     if (m->version == 9) {
-        d->st = ST_DEAD;            /* HTTP/0.9: one request per connection */
+        d->st = ST_DEAD; /* HTTP/0.9: one request per connection */
         return;
     }
     set_body_state(c, d, f, blen);
@@ -181,11 +184,22 @@ static void deliver(struct cs_http_conn *c, int dir, struct cs_http_dir *d,
                     uint64_t frame_end)
 {
     struct cs_http_msg m = {
-        .method = s->method, .method_len = s->method_len, .uri = s->uri, .uri_len = s->uri_len,
-        .status = s->status, .reason = s->reason, .reason_len = s->reason_len,
-        .version = s->version, .headers = h, .n_headers = nh,
-        .frame = frame, .ts = ts, .frame_end = frame_end, .flags = d->msg_flags,
-        .block = blk, .block_len = len,
+        .method = s->method,
+        .method_len = s->method_len,
+        .uri = s->uri,
+        .uri_len = s->uri_len,
+        .status = s->status,
+        .reason = s->reason,
+        .reason_len = s->reason_len,
+        .version = s->version,
+        .headers = h,
+        .n_headers = nh,
+        .frame = frame,
+        .ts = ts,
+        .frame_end = frame_end,
+        .flags = d->msg_flags,
+        .block = blk,
+        .block_len = len,
     };
     if (m.uri_len > c->lim->max_uri_bytes) {
         m.uri_len = c->lim->max_uri_bytes;
@@ -301,7 +315,7 @@ static uint32_t feed_start_line(struct cs_http_conn *c, int dir, struct cs_http_
     uint32_t ll = d->len - 1;
     if (ll && b[ll - 1] == '\r')
         ll--;
-    if (ll == 0) {                 /* empty line between messages (RFC 9112 §2.2) */
+    if (ll == 0) { /* empty line between messages (RFC 9112 §2.2) */
         d->len = 0;
         return take;
     }
@@ -353,7 +367,7 @@ static uint32_t feed_whole_block(struct cs_http_conn *c, int dir, struct cs_http
     const char *nl = memchr(b, '\n', n);
     if (!nl)
         return 0;
-    uint32_t sl = (uint32_t)(nl - b) + 1;   /* the start line with its '\n' */
+    uint32_t sl = (uint32_t)(nl - b) + 1; /* the start line with its '\n' */
     uint32_t ll = sl - 1;
     if (ll && b[ll - 1] == '\r')
         ll--;
@@ -367,7 +381,7 @@ static uint32_t feed_whole_block(struct cs_http_conn *c, int dir, struct cs_http
         return 0;
     corscope_header h[CS_HTTP_WHOLE_HEADERS];
     uint32_t max = c->lim->max_header_lines < CS_HTTP_WHOLE_HEADERS ? c->lim->max_header_lines
-                                                                  : CS_HTTP_WHOLE_HEADERS;
+                                                                    : CS_HTTP_WHOLE_HEADERS;
     uint32_t nh = 0;
     uint64_t bad = 0;
     int64_t hl = cs_http_scan_block(b + sl, n - sl, h, &nh, max, &bad);

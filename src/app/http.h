@@ -20,28 +20,31 @@
 #include "reasm.h"
 #include "txn.h"
 
-#define CS_MSG_HEADERS_CUT  0x01  /* header bytes or lines cap hit: the rest was dropped */
-#define CS_MSG_URI_CUT      0x02  /* the URI was longer than max_uri_bytes and was cut */
-#define CS_MSG_BODY_GAP     0x04  /* part of the body was lost in a gap */
-#define CS_MSG_INCOMPLETE   0x08  /* the connection ended before the message did */
-#define CS_MSG_CHUNKED      0x10
-#define CS_MSG_AFTER_RESYNC 0x20  /* first message after a gap or garbage */
-#define CS_MSG_HEADER_GAP   0x40  /* part of the header block was lost in a capture gap */
+#define CS_MSG_HEADERS_CUT 0x01 /* header bytes or lines cap hit: the rest was dropped */
+#define CS_MSG_URI_CUT 0x02     /* the URI was longer than max_uri_bytes and was cut */
+#define CS_MSG_BODY_GAP 0x04    /* part of the body was lost in a gap */
+#define CS_MSG_INCOMPLETE 0x08  /* the connection ended before the message did */
+#define CS_MSG_CHUNKED 0x10
+#define CS_MSG_AFTER_RESYNC 0x20 /* first message after a gap or garbage */
+#define CS_MSG_HEADER_GAP 0x40   /* part of the header block was lost in a capture gap */
 
 struct cs_http_msg {
     /* request line (requests) */
-    const char *method; uint32_t method_len;
-    const char *uri;    uint32_t uri_len;
+    const char *method;
+    uint32_t method_len;
+    const char *uri;
+    uint32_t uri_len;
     /* status line (responses) */
-    int status;                       /* 0 for a request */
-    const char *reason; uint32_t reason_len;
-    int version;                      /* 9 = HTTP/0.9, 10 = 1.0, 11 = 1.1 */
+    int status; /* 0 for a request */
+    const char *reason;
+    uint32_t reason_len;
+    int version; /* 9 = HTTP/0.9, 10 = 1.0, 11 = 1.1 */
     const corscope_header *headers;
     uint32_t n_headers;
-    uint64_t frame;                   /* frame carrying the first byte of the start line */
+    uint64_t frame; /* frame carrying the first byte of the start line */
     cs_time_ns ts;
-    uint64_t frame_end;               /* frame carrying the end of the header block */
-    uint32_t flags;                   /* CS_MSG_* */
+    uint64_t frame_end; /* frame carrying the end of the header block */
+    uint32_t flags;     /* CS_MSG_* */
     /* the header block every string above points into (start line and
      * header lines as received), for a consumer that copies the message */
     const char *block;
@@ -54,11 +57,11 @@ struct cs_http_msg {
  * during the callback. */
 struct cs_http_txn {
     const struct cs_http_msg *req;
-    const struct cs_http_msg *resp;   /* NULL unless end == CS_TXN_ANSWERED */
-    int interim_status;               /* last 1xx before resp (100, 103), 0 if none */
+    const struct cs_http_msg *resp; /* NULL unless end == CS_TXN_ANSWERED */
+    int interim_status;             /* last 1xx before resp (100, 103), 0 if none */
     enum cs_txn_end end;
-    uint32_t index;                   /* 0-based position in the connection */
-    uint64_t end_frame;               /* frame of the FIN/RST/gap that ended it, 0 if none */
+    uint32_t index;     /* 0-based position in the connection */
+    uint64_t end_frame; /* frame of the FIN/RST/gap that ended it, 0 if none */
     cs_time_ns end_ts;
 };
 
@@ -99,9 +102,12 @@ int cs_http_looks_like_response(const uint8_t *p, uint32_t n);
 /* A parsed start line.  For a request: method, uri, version (9 when the line
  * has no version, i.e. HTTP/0.9).  For a response: version, status, reason. */
 struct cs_http_start {
-    const char *method; uint32_t method_len;
-    const char *uri;    uint32_t uri_len;
-    const char *reason; uint32_t reason_len;
+    const char *method;
+    uint32_t method_len;
+    const char *uri;
+    uint32_t uri_len;
+    const char *reason;
+    uint32_t reason_len;
     int status;
     int version;
 };

@@ -12,28 +12,28 @@
 #include "flow.h"
 #include "http.h"
 
-#define CS_HTTP_BUF_INITIAL   2048u   /* first size of a direction's block buffer */
-#define CS_HTTP_HDRS_INITIAL  32u     /* first size of a direction's header array */
-#define CS_HTTP_MAX_CHUNK_LINE 1024u  /* chunk-size line with extensions; longer = framing error */
-#define CS_HTTP_WHOLE_HEADERS  64u    /* header lines a block parsed in place may have (stack array) */
+#define CS_HTTP_BUF_INITIAL 2048u    /* first size of a direction's block buffer */
+#define CS_HTTP_HDRS_INITIAL 32u     /* first size of a direction's header array */
+#define CS_HTTP_MAX_CHUNK_LINE 1024u /* chunk-size line with extensions; longer = framing error */
+#define CS_HTTP_WHOLE_HEADERS 64u    /* header lines a block parsed in place may have (stack array) */
 
 enum cs_http_state {
-    ST_MSG,          /* gathering a start line + header block (or resyncing) */
-    ST_SKIP,         /* skipping the rest of a garbage line */
-    ST_BODY_LEN,     /* Content-Length body: `remaining` bytes left */
-    ST_CHUNK_SIZE,   /* reading a chunk-size line */
-    ST_CHUNK_DATA,   /* inside a chunk: `remaining` bytes left */
-    ST_CHUNK_END,    /* the CRLF after chunk data */
-    ST_TRAILERS,     /* trailer lines after the last chunk, until an empty line */
-    ST_BODY_CLOSE,   /* body delimited by the close of the connection */
-    ST_DEAD,         /* no longer HTTP (upgrade, tunnel, closed): ignore bytes */
+    ST_MSG,        /* gathering a start line + header block (or resyncing) */
+    ST_SKIP,       /* skipping the rest of a garbage line */
+    ST_BODY_LEN,   /* Content-Length body: `remaining` bytes left */
+    ST_CHUNK_SIZE, /* reading a chunk-size line */
+    ST_CHUNK_DATA, /* inside a chunk: `remaining` bytes left */
+    ST_CHUNK_END,  /* the CRLF after chunk data */
+    ST_TRAILERS,   /* trailer lines after the last chunk, until an empty line */
+    ST_BODY_CLOSE, /* body delimited by the close of the connection */
+    ST_DEAD,       /* no longer HTTP (upgrade, tunnel, closed): ignore bytes */
 };
 
 /* A request waiting for its response: one allocation holding the message,
  * its header array and a copy of its header block. */
 struct cs_http_req {
     struct cs_http_req *next;
-    size_t bytes;               /* the allocation, counted in stats->held_bytes */
+    size_t bytes; /* the allocation, counted in stats->held_bytes */
     struct cs_http_msg msg;
     uint32_t index;
     int interim_status;
@@ -44,26 +44,26 @@ struct cs_http_req {
  * pause, as most are); those of a message gathered across events follow. */
 struct cs_http_dir {
     enum cs_http_state st;
-    uint32_t len, cap;          /* of buf */
-    uint32_t msg_flags;         /* CS_MSG_* gathered for the message in progress */
-    uint8_t line_first;         /* first byte of the current, unfinished line */
-    bool first_done;            /* the start line of the block is complete */
-    bool resync;                /* searching for a start line after gap/garbage */
-    bool maybe09;               /* the start line has no version: HTTP/0.9 if the
+    uint32_t len, cap;  /* of buf */
+    uint32_t msg_flags; /* CS_MSG_* gathered for the message in progress */
+    uint8_t line_first; /* first byte of the current, unfinished line */
+    bool first_done;    /* the start line of the block is complete */
+    bool resync;        /* searching for a start line after gap/garbage */
+    bool maybe09;       /* the start line has no version: HTTP/0.9 if the
                                  * server answers (or the stream ends) before more
                                  * client bytes; a client that sends header lines
                                  * ("GET /HTTP/1.1" then Host) just left the version
                                  * out, and is taken as HTTP/1.0 */
     uint32_t hcap;
-    char *buf;                  /* the header block being gathered; chunk lines */
+    char *buf; /* the header block being gathered; chunk lines */
     corscope_header *hdrs;
-    uint64_t line_bytes;        /* bytes of the current, unfinished line */
-    uint64_t remaining;         /* body or chunk bytes left */
+    uint64_t line_bytes; /* bytes of the current, unfinished line */
+    uint64_t remaining;  /* body or chunk bytes left */
     /* a message gathered in buf */
-    uint64_t frame;             /* first frame of the message in progress */
+    uint64_t frame; /* first frame of the message in progress */
     cs_time_ns ts;
-    uint32_t start_len;         /* bytes of that start line in buf */
-    struct cs_http_start start; /* the validated start line; its pointers are */
+    uint32_t start_len;                       /* bytes of that start line in buf */
+    struct cs_http_start start;               /* the validated start line; its pointers are */
     uint32_t method_off, uri_off, reason_off; /* kept as offsets: buf may move */
 };
 _Static_assert(offsetof(struct cs_http_dir, frame) <= 64, "per-event fields fit one cache line");
@@ -73,14 +73,14 @@ _Static_assert(offsetof(struct cs_http_dir, frame) <= 64, "per-event fields fit 
  * connection, so the fields it reads sit together (the limits are the
  * caller's shared copy, which stays cached, not one per connection). */
 struct cs_http_conn {
-    const struct cs_limits *lim;       /* the caller's; outlives the connection */
+    const struct cs_limits *lim; /* the caller's; outlives the connection */
     struct cs_http_stats *stats;
     cs_http_txn_cb cb;
     void *ctx;
-    struct cs_http_req *head, *tail;   /* FIFO of waiting requests, oldest first */
-    struct cs_http_req *body_req;      /* request whose body the client is sending */
+    struct cs_http_req *head, *tail; /* FIFO of waiting requests, oldest first */
+    struct cs_http_req *body_req;    /* request whose body the client is sending */
     uint32_t n_waiting;
-    uint32_t n_requests;               /* requests seen: the next txn index */
+    uint32_t n_requests; /* requests seen: the next txn index */
     struct cs_http_dir dir[2];
 };
 
@@ -109,7 +109,11 @@ static inline bool cs_http_name_eq8(const char *name, const char *lower, size_t 
 }
 
 /* Body framing of a message (RFC 9112 §6.3). */
-enum framing { FR_NONE, FR_LEN, FR_CHUNKED, FR_CLOSE, FR_ERROR };
+enum framing { FR_NONE,
+               FR_LEN,
+               FR_CHUNKED,
+               FR_CLOSE,
+               FR_ERROR };
 
 /* http_framing.c: the framing of message m's body; *len for FR_LEN. */
 enum framing cs_http_body_framing(const struct cs_http_msg *m, bool is_request, uint64_t *len);

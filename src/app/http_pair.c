@@ -14,11 +14,16 @@ void cs_http_req_free(struct cs_http_conn *c, struct cs_http_req *r)
 /* ---- the FIFO of waiting requests and reporting ---- */
 
 void cs_http_report(struct cs_http_conn *c, struct cs_http_req *r, const struct cs_http_msg *resp,
-                   enum cs_txn_end end, uint64_t frame, cs_time_ns ts)
+                    enum cs_txn_end end, uint64_t frame, cs_time_ns ts)
 {
     struct cs_http_txn t = {
-        .req = &r->msg, .resp = resp, .interim_status = r->interim_status, .end = end,
-        .index = r->index, .end_frame = frame, .end_ts = ts,
+        .req = &r->msg,
+        .resp = resp,
+        .interim_status = r->interim_status,
+        .end = end,
+        .index = r->index,
+        .end_frame = frame,
+        .end_ts = ts,
     };
     c->stats->transactions++;
     if (end != CS_TXN_ANSWERED)
@@ -100,7 +105,7 @@ void cs_http_queue_request(struct cs_http_conn *c, const struct cs_http_msg *m,
     }
     if (!r) {
         /* Out of memory: the request cannot wait; report it now. */
-        struct cs_http_req tmp = { .msg = *m, .index = c->n_requests++ };
+        struct cs_http_req tmp = {.msg = *m, .index = c->n_requests++};
         c->stats->pipeline_cap_hits++;
         cs_http_report(c, &tmp, NULL, CS_TXN_EVICTED, m->frame_end, 0);
     } else {
@@ -163,7 +168,7 @@ void cs_http_pair_answer(struct cs_http_conn *c, const struct cs_http_msg *m)
  * no status line.  Reported as status 0, version 9. */
 void cs_http_pair_answer09(struct cs_http_conn *c, uint64_t frame, cs_time_ns ts)
 {
-    struct cs_http_msg m = { .version = 9, .frame = frame, .ts = ts, .frame_end = frame };
+    struct cs_http_msg m = {.version = 9, .frame = frame, .ts = ts, .frame_end = frame};
     c->stats->responses++;
     cs_http_pair_answer(c, &m);
 }

@@ -12,7 +12,7 @@
 #endif
 #include "http.h"
 
-#define CS_HTTP_MAX_METHOD 20u  /* longest method token we consider plausible */
+#define CS_HTTP_MAX_METHOD 20u /* longest method token we consider plausible */
 
 static inline bool is_upper_method_char(uint8_t ch)
 {
@@ -27,13 +27,22 @@ static inline bool is_method_char(uint8_t ch)
     return is_upper_method_char(ch) || (ch >= 'a' && ch <= 'z');
 }
 
-static inline bool is_digit(uint8_t ch) { return ch >= '0' && ch <= '9'; }
+static inline bool is_digit(uint8_t ch)
+{
+    return ch >= '0' && ch <= '9';
+}
 
 /* A request-target byte: visible and not SP (RFC 9112 §3.2); bytes >= 0x80
  * are tolerated (some clients send raw UTF-8). */
-static inline bool is_target_char(uint8_t ch) { return ch > 0x20 && ch != 0x7f; }
+static inline bool is_target_char(uint8_t ch)
+{
+    return ch > 0x20 && ch != 0x7f;
+}
 
-static inline bool is_ows(uint8_t ch) { return ch == ' ' || ch == '\t'; }
+static inline bool is_ows(uint8_t ch)
+{
+    return ch == ' ' || ch == '\t';
+}
 
 #ifdef __SSE2__
 static inline __m128i load16(const void *p)
@@ -50,7 +59,7 @@ static inline uint32_t target_end(const uint8_t *p, uint32_t i, uint32_t n)
     const __m128i min = _mm_set1_epi8(0x21), del = _mm_set1_epi8(0x7f);
     while (n - i >= 16) {
         __m128i v = load16(p + i);
-        __m128i ok = _mm_cmpeq_epi8(_mm_max_epu8(v, min), v);    /* v >= 0x21 */
+        __m128i ok = _mm_cmpeq_epi8(_mm_max_epu8(v, min), v); /* v >= 0x21 */
         uint32_t stop = ((uint32_t)_mm_movemask_epi8(ok) ^ 0xffffu) |
                         (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, del));
         if (stop)
@@ -64,9 +73,26 @@ static inline uint32_t target_end(const uint8_t *p, uint32_t i, uint32_t n)
 }
 
 static const char *const known_methods[] = {
-    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
-    "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "REPORT",
-    "SEARCH", "PURGE", NULL,
+    "GET",
+    "HEAD",
+    "POST",
+    "PUT",
+    "DELETE",
+    "CONNECT",
+    "OPTIONS",
+    "TRACE",
+    "PATCH",
+    "PROPFIND",
+    "PROPPATCH",
+    "MKCOL",
+    "COPY",
+    "MOVE",
+    "LOCK",
+    "UNLOCK",
+    "REPORT",
+    "SEARCH",
+    "PURGE",
+    NULL,
 };
 
 static bool is_known_method(const uint8_t *p, uint32_t n)
@@ -207,7 +233,7 @@ int cs_http_parse_request_line(const char *p, uint32_t n, bool allow09,
     uint32_t last = n;
     while (last > i && u[last - 1] != ' ')
         last--;
-    last--;                               /* the last SP (> i: u[i] is a SP) */
+    last--; /* the last SP (> i: u[i] is a SP) */
     if (last == i)
         return -1;
     for (uint32_t k = i; k < last; k++)
@@ -255,9 +281,9 @@ int cs_http_parse_status_line(const char *p, uint32_t n, struct cs_http_start *o
  * 0 is still the window's first byte; a buffer shorter than 64 bytes is
  * read byte by byte. */
 struct line_scan {
-    const char *start, *end;  /* the readable bytes */
-    const char *base;         /* the window the masks describe */
-    uint64_t nl, colon;       /* bit i: base[i] is '\n' / ':', not yet consumed */
+    const char *start, *end; /* the readable bytes */
+    const char *base;        /* the window the masks describe */
+    uint64_t nl, colon;      /* bit i: base[i] is '\n' / ':', not yet consumed */
 };
 
 /* Fills the masks for the window at ls->base (< ls->end). */
@@ -326,12 +352,12 @@ static inline const char *ls_next(struct line_scan *ls, const char **colon)
         ls->base += 64;
         ls_load(ls);
     }
-    uint64_t low = ls->nl & (0 - ls->nl);          /* the '\n' */
+    uint64_t low = ls->nl & (0 - ls->nl); /* the '\n' */
     uint64_t before = ls->colon & (low - 1);
     if (!c && before)
         c = ls->base + __builtin_ctzll(before);
     ls->nl ^= low;
-    ls->colon &= ~(low - 1);      /* drops the line's colons (none at the '\n') */
+    ls->colon &= ~(low - 1); /* drops the line's colons (none at the '\n') */
     *colon = c;
     return ls->base + __builtin_ctzll(low);
 }
@@ -413,13 +439,13 @@ int cs_http_scan_headers(char *buf, uint32_t len, uint32_t *off,
             const char *colon;
             const char *nlc = ls_next(&ls, &colon);
             if (!nlc)
-                break;                    /* a partial line (cut block): dropped */
+                break; /* a partial line (cut block): dropped */
             char *nl = p + (nlc - p);
             char *e = nl;
             if (e > p && e[-1] == '\r')
                 e--;
             if (e == p)
-                break;                    /* the empty line: end of the block */
+                break; /* the empty line: end of the block */
             bool fold = is_ows((uint8_t)*p);
             if (!fold && *n >= max) {
                 *off = (uint32_t)(p - buf);
@@ -449,17 +475,17 @@ int64_t cs_http_scan_block(const char *p, uint32_t n, corscope_header *h, uint32
         const char *colon;
         const char *nl = ls_next(&ls, &colon);
         if (!nl)
-            return -1;                    /* the block goes on in a later event */
+            return -1; /* the block goes on in a later event */
         const char *e = nl;
         if (e > q && e[-1] == '\r')
             e--;
-        if (e == q) {                     /* the empty line: the block is whole */
+        if (e == q) { /* the empty line: the block is whole */
             *nh = count;
             *bad += skipped;
             return (int64_t)(nl + 1 - p);
         }
         if (is_ows((uint8_t)*q) || count >= max)
-            return -1;                    /* obs-fold rewrites bytes; h is full */
+            return -1; /* obs-fold rewrites bytes; h is full */
         if (split_field_line(q, colon, e, &h[count]))
             count++;
         else
@@ -511,13 +537,13 @@ int cs_http_parse_content_length(const char *v, size_t n, uint64_t *out)
 
 int cs_http_te_chunked_last(const char *v, size_t n)
 {
-    size_t s = 0;                       /* start of the last coding */
+    size_t s = 0; /* start of the last coding */
     for (size_t i = 0; i < n; i++)
         if (v[i] == ',')
             s = i + 1;
     while (s < n && is_ows((uint8_t)v[s]))
         s++;
-    size_t e = s;                       /* end: before parameters and OWS */
+    size_t e = s; /* end: before parameters and OWS */
     while (e < n && v[e] != ';')
         e++;
     while (e > s && is_ows((uint8_t)v[e - 1]))
@@ -541,7 +567,7 @@ int cs_http_parse_chunk_size(const char *p, uint32_t n, uint64_t *out)
         else
             break;
         if (x >> 60)
-            return -1;                    /* would overflow 64 bits */
+            return -1; /* would overflow 64 bits */
         x = (x << 4) | d;
         i++;
     }
@@ -554,4 +580,3 @@ int cs_http_parse_chunk_size(const char *p, uint32_t n, uint64_t *out)
     *out = x;
     return 0;
 }
-

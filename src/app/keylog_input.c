@@ -15,7 +15,7 @@
 
 struct cs_keylog_input {
     struct cs_tls_keylog *kl;
-    const char *paths[CS_TLS_KEYLOG_MAX_FILES];   /* argv's or the environment's */
+    const char *paths[CS_TLS_KEYLOG_MAX_FILES]; /* argv's or the environment's */
     unsigned n_paths;
     bool warned_bad_lines, warned_reread;
 };
@@ -34,7 +34,7 @@ static void warn_bad_lines(struct cs_keylog_input *ki, const char *where)
         return;
     ki->warned_bad_lines = true;
     fprintf(stderr, "corscope: warning: %llu key log line%s in %s could not be used (not NSS key log "
-            "secrets, or too many for --max-keylog-bytes); counted in the summary\n",
+                    "secrets, or too many for --max-keylog-bytes); counted in the summary\n",
             (unsigned long long)bad_lines(&s), bad_lines(&s) == 1 ? "" : "s", where);
 }
 
@@ -80,9 +80,9 @@ void cs_keylog_input_add_capture(struct cs_keylog_input *ki, const char *path)
 {
     if (strcmp(path, "-") == 0)
         return;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);   /* a FIFO must not block here */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block here */
     if (fd < 0)
-        return;                  /* the capture reader reports it */
+        return; /* the capture reader reports it */
     struct stat sb;
     if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
         struct cs_pcapng_secrets_stats st;

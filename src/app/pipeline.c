@@ -21,7 +21,7 @@
 
 /* The table of application protocols, probed in this order (app_proto.h). */
 static const struct cs_app_proto *const app_protos[] = {
-    &cs_app_tls,      /* only with a key log; the protocol inside goes to a row below */
+    &cs_app_tls, /* only with a key log; the protocol inside goes to a row below */
     &cs_app_http1,
     &cs_app_h2,
 };
@@ -32,11 +32,11 @@ static const struct cs_app_proto *const app_protos[] = {
  * then proves the flow is HTTP (answering "HTTP/1.0 400" to a malformed
  * request line) the HTTP parser still sees them.  Beyond the
  * bounds the flow simply starts later, as it would without the buffer. */
-#define CS_UNDECIDED_BYTES  4096u
+#define CS_UNDECIDED_BYTES 4096u
 #define CS_UNDECIDED_EVENTS 8u
 
 struct undecided_event {
-    uint32_t off, len;             /* in struct undecided.buf */
+    uint32_t off, len; /* in struct undecided.buf */
     uint64_t frame;
     cs_time_ns ts;
 };
@@ -48,19 +48,19 @@ struct undecided {
 };
 
 struct flow_app {
-    const struct cs_app_proto *proto;  /* the row parsing the flow; NULL while undecided
+    const struct cs_app_proto *proto; /* the row parsing the flow; NULL while undecided
                                         * or when no row claimed it */
-    void *conn;                    /* its parser (NULL if it could not be had) */
-    bool unparsed;                 /* no row claimed it: nDPI names it */
-    bool spoke[2];                 /* direction delivered data while undecided */
-    struct undecided *held;        /* client data while undecided (allocated on first
+    void *conn;                       /* its parser (NULL if it could not be had) */
+    bool unparsed;                    /* no row claimed it: nDPI names it */
+    bool spoke[2];                    /* direction delivered data while undecided */
+    struct undecided *held;           /* client data while undecided (allocated on first
                                     * use), replayed if the server proves a row's */
-    struct cs_dpi_flow *dpi;       /* while nDPI is still deciding */
+    struct cs_dpi_flow *dpi;          /* while nDPI is still deciding */
     bool dpi_done;
-    struct cs_dpi_result name;     /* nDPI's verdict, once dpi_done */
+    struct cs_dpi_result name; /* nDPI's verdict, once dpi_done */
     struct cs_flow_info info;
-    struct cs_app_out out;         /* where the parser reports (on_txn, this flow_app) */
-    const struct cs_flow *flow;    /* for the transaction callback */
+    struct cs_app_out out;      /* where the parser reports (on_txn, this flow_app) */
+    const struct cs_flow *flow; /* for the transaction callback */
     struct cs_pipeline *pipe;
 };
 
@@ -69,13 +69,13 @@ struct cs_pipeline {
     struct cs_decoder *decoder;
     struct cs_flow_table *flows;
     struct cs_dpi *dpi;
-    struct cs_app_env env[N_APP_PROTOS];  /* per row: limits, its counters */
+    struct cs_app_env env[N_APP_PROTOS]; /* per row: limits, its counters */
     /* the rows' counters, inside the pipeline (one allocation fewer) */
     _Alignas(16) unsigned char app_stats[N_APP_PROTOS][CS_APP_STATS_MAX];
     struct cs_pipeline_stats stats;
     struct cs_pipeline_hooks hooks;
     void *hook_ctx;
-    uint64_t undecided_bytes;      /* held client data of undecided flows (--max-memory) */
+    uint64_t undecided_bytes; /* held client data of undecided flows (--max-memory) */
 };
 
 static void on_txn(void *ctx, const struct cs_txn *t)
@@ -110,7 +110,7 @@ static struct flow_app *app_for(struct cs_pipeline *p, struct cs_flow *f)
         return NULL;
     app->pipe = p;
     app->flow = f;
-    app->out = (struct cs_app_out){ on_txn, app };
+    app->out = (struct cs_app_out){on_txn, app};
     f->app = app;
     return app;
 }
@@ -207,7 +207,7 @@ static void held_add(struct flow_app *app, const struct cs_stream_event *ev)
     if (u->n == CS_UNDECIDED_EVENTS || ev->len > CS_UNDECIDED_BYTES - u->len)
         return;
     memcpy(u->buf + u->len, ev->data, ev->len);
-    u->ev[u->n++] = (struct undecided_event){ u->len, ev->len, ev->frame, ev->ts };
+    u->ev[u->n++] = (struct undecided_event){u->len, ev->len, ev->frame, ev->ts};
     u->len += ev->len;
 }
 
@@ -226,8 +226,11 @@ static void held_replay_client(struct flow_app *app)
         for (uint32_t i = 0; i < u->n; i++) {
             const struct undecided_event *e = &u->ev[i];
             struct cs_stream_event ev = {
-                .kind = CS_STREAM_DATA, .data = u->buf + e->off, .len = e->len,
-                .frame = e->frame, .ts = e->ts,
+                .kind = CS_STREAM_DATA,
+                .data = u->buf + e->off,
+                .len = e->len,
+                .frame = e->frame,
+                .ts = e->ts,
             };
             app->proto->event(app->conn, CS_DIR_C2S, &ev);
         }
@@ -242,7 +245,7 @@ static void held_replay_client(struct flow_app *app)
 static void decide(struct flow_app *app, int dir, const struct cs_stream_event *ev)
 {
     size_t row;
-    if (claimed(app->pipe, dir, ev->data, ev->len, &row)) {   /* yes, or too short to tell */
+    if (claimed(app->pipe, dir, ev->data, ev->len, &row)) { /* yes, or too short to tell */
         become(app, row);
         if (dir == CS_DIR_S2C)
             held_replay_client(app);
@@ -253,7 +256,7 @@ static void decide(struct flow_app *app, int dir, const struct cs_stream_event *
     if (dir == CS_DIR_C2S)
         held_add(app, ev);
     if (app->spoke[CS_DIR_C2S] && app->spoke[CS_DIR_S2C]) {
-        app->unparsed = true;    /* nDPI keeps looking at packets until it decides */
+        app->unparsed = true; /* nDPI keeps looking at packets until it decides */
         held_free(app);
     }
 }
@@ -406,11 +409,14 @@ struct cs_pipeline *cs_pipeline_new(const struct cs_limits *limits,
         }
     }
     static const struct cs_flow_callbacks cb = {
-        .on_new = on_new, .on_packet = on_packet, .on_stream = on_stream, .on_end = on_end,
+        .on_new = on_new,
+        .on_packet = on_packet,
+        .on_stream = on_stream,
+        .on_end = on_end,
     };
     p->decoder = cs_decoder_new(limits);
     p->flows = cs_flow_table_new(limits, &cb, p);
-    p->dpi = cs_dpi_new(limits->max_dpi_flows, errbuf, errlen);   /* optional: without it flows are "Unknown" */
+    p->dpi = cs_dpi_new(limits->max_dpi_flows, errbuf, errlen); /* optional: without it flows are "Unknown" */
     if (!p->decoder || !p->flows) {
         snprintf(errbuf, errlen, "out of memory");
         cs_pipeline_free(p);
@@ -529,7 +535,10 @@ void cs_pipeline_free(struct cs_pipeline *p)
     cs_dpi_free(dpi);
 }
 
-const struct cs_pipeline_stats *cs_pipeline_stats(const struct cs_pipeline *p) { return &p->stats; }
+const struct cs_pipeline_stats *cs_pipeline_stats(const struct cs_pipeline *p)
+{
+    return &p->stats;
+}
 
 void cs_pipeline_summary(const struct cs_pipeline *p, struct cs_summary *s)
 {
@@ -541,9 +550,18 @@ void cs_pipeline_summary(const struct cs_pipeline *p, struct cs_summary *s)
     s->pipeline = p->stats;
     s->dpi = *cs_pipeline_dpi_stats(p);
 }
-const struct cs_decode_stats *cs_pipeline_decode_stats(const struct cs_pipeline *p) { return cs_decoder_stats(p->decoder); }
-const struct cs_flow_stats *cs_pipeline_flow_stats(const struct cs_pipeline *p) { return cs_flow_table_stats(p->flows); }
-const struct cs_reasm_stats *cs_pipeline_reasm_stats(const struct cs_pipeline *p) { return cs_flow_table_reasm_stats(p->flows); }
+const struct cs_decode_stats *cs_pipeline_decode_stats(const struct cs_pipeline *p)
+{
+    return cs_decoder_stats(p->decoder);
+}
+const struct cs_flow_stats *cs_pipeline_flow_stats(const struct cs_pipeline *p)
+{
+    return cs_flow_table_stats(p->flows);
+}
+const struct cs_reasm_stats *cs_pipeline_reasm_stats(const struct cs_pipeline *p)
+{
+    return cs_flow_table_reasm_stats(p->flows);
+}
 const struct cs_http_stats *cs_pipeline_http_stats(const struct cs_pipeline *p)
 {
     struct cs_app_env *env = NULL;
@@ -551,6 +569,6 @@ const struct cs_http_stats *cs_pipeline_http_stats(const struct cs_pipeline *p)
 }
 const struct cs_dpi_stats *cs_pipeline_dpi_stats(const struct cs_pipeline *p)
 {
-    static const struct cs_dpi_stats none;   /* no detection module */
+    static const struct cs_dpi_stats none; /* no detection module */
     return p->dpi ? cs_dpi_stats(p->dpi) : &none;
 }

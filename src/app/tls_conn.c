@@ -9,8 +9,17 @@
 #include <string.h>
 
 static const char *const reason_names[] = {
-    "none", "not-tls", "unsupported-version", "unsupported-suite", "bad-handshake",
-    "handshake-gap", "key-incomplete", "auth-failed", "gap", "renegotiation", "internal",
+    "none",
+    "not-tls",
+    "unsupported-version",
+    "unsupported-suite",
+    "bad-handshake",
+    "handshake-gap",
+    "key-incomplete",
+    "auth-failed",
+    "gap",
+    "renegotiation",
+    "internal",
 };
 
 const char *cs_tls_reason_name(enum cs_tls_reason r)
@@ -20,7 +29,7 @@ const char *cs_tls_reason_name(enum cs_tls_reason r)
 
 const char *cs_tls_state_name(enum cs_tls_state s)
 {
-    static const char *const names[] = { "handshake", "no-key", "decrypting", "failed" };
+    static const char *const names[] = {"handshake", "no-key", "decrypting", "failed"};
     return (unsigned)s < 4 ? names[s] : "?";
 }
 
@@ -61,9 +70,9 @@ void cs_tls__release_plain(struct cs_tls_conn *c)
 }
 
 void cs_tls__emit(struct cs_tls_conn *c, enum cs_tls_event_kind kind, enum cs_tls_dir dir,
-                 const uint8_t *data, size_t len, uint64_t f0, uint64_t f1, int64_t ts, int early)
+                  const uint8_t *data, size_t len, uint64_t f0, uint64_t f1, int64_t ts, int early)
 {
-    struct cs_tls_event ev = { kind, dir, data, len, f0, f1, ts, (uint8_t)early };
+    struct cs_tls_event ev = {kind, dir, data, len, f0, f1, ts, (uint8_t)early};
     if (c->sink)
         c->sink(c->sink_ctx, &ev);
 }
@@ -82,7 +91,7 @@ void cs_tls__fail_conn(struct cs_tls_conn *c, enum cs_tls_reason r)
 
 /* One direction becomes undecryptable; downstream learns of it as a gap. */
 void cs_tls__fail_dir(struct cs_tls_conn *c, enum cs_tls_dir dir, enum cs_tls_reason r,
-                     uint64_t frame, int64_t ts)
+                      uint64_t frame, int64_t ts)
 {
     struct dir *D = &c->d[dir];
     if (D->failed)
@@ -187,7 +196,10 @@ static int next_cipher(struct cs_tls_conn *c, enum cs_tls_dir dir, enum epoch fr
     return 0;
 }
 
-static enum epoch epoch_after(enum epoch e) { return e == EP_EARLY ? EP_HANDSHAKE : EP_APP; }
+static enum epoch epoch_after(enum epoch e)
+{
+    return e == EP_EARLY ? EP_HANDSHAKE : EP_APP;
+}
 
 /* Applies the key change the last record asked for. */
 void cs_tls__apply_pending(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t frame, int64_t ts)
@@ -233,7 +245,7 @@ static void on_server_hello(struct cs_tls_conn *c, const uint8_t *body, size_t l
         return;
     }
     if (sh.hello_retry_request) {
-        c->hrr = 1;   /* RFC 8446 4.1.4: a second ClientHello and ServerHello follow */
+        c->hrr = 1; /* RFC 8446 4.1.4: a second ClientHello and ServerHello follow */
         return;
     }
     if (c->have_sh) {
@@ -398,7 +410,7 @@ static void on_alert(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *
 
 /* Content that verified (or plaintext before encryption starts). */
 void cs_tls__on_content(struct cs_tls_conn *c, enum cs_tls_dir dir, uint8_t type, const uint8_t *p,
-                       size_t n, uint64_t f0, uint64_t f1, int64_t ts)
+                        size_t n, uint64_t f0, uint64_t f1, int64_t ts)
 {
     struct dir *D = &c->d[dir];
     switch (type) {
@@ -428,8 +440,8 @@ void cs_tls__on_content(struct cs_tls_conn *c, enum cs_tls_dir dir, uint8_t type
  * current keys, then (TLS 1.3) the next keys at 0 .. next_window-1.  On success moves
  * the direction to the keys and sequence number that worked. */
 enum cs_tls_open_result cs_tls__open_trying(struct cs_tls_conn *c, enum cs_tls_dir dir,
-                                           const uint8_t *rec, size_t frag_len, uint32_t window,
-                                           uint32_t next_window, size_t *out_len, uint8_t *type)
+                                            const uint8_t *rec, size_t frag_len, uint32_t window,
+                                            uint32_t next_window, size_t *out_len, uint8_t *type)
 {
     struct dir *D = &c->d[dir];
     enum cs_tls_open_result r = CS_TLS_OPEN_AUTH_FAILED;
@@ -475,7 +487,7 @@ int cs_tls__encrypted(const struct cs_tls_conn *c, enum cs_tls_dir dir, uint8_t 
 
 /* One complete record (header + fragment) of direction dir. */
 void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *rec,
-                           size_t frag_len, uint64_t f0, uint64_t f1, int64_t ts)
+                            size_t frag_len, uint64_t f0, uint64_t f1, int64_t ts)
 {
     struct dir *D = &c->d[dir];
     uint8_t type = rec[0];
@@ -535,8 +547,9 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
             c->n.auth_failures++;
         else
             c->n.malformed_records++;
-        cs_tls__fail_dir(c, dir, r == CS_TLS_OPEN_AUTH_FAILED ? CS_TLS_REASON_AUTH_FAILED :
-                         r == CS_TLS_OPEN_MALFORMED ? CS_TLS_REASON_GAP : CS_TLS_REASON_INTERNAL, f1, ts);
+        cs_tls__fail_dir(c, dir, r == CS_TLS_OPEN_AUTH_FAILED ? CS_TLS_REASON_AUTH_FAILED : r == CS_TLS_OPEN_MALFORMED ? CS_TLS_REASON_GAP
+                                                                                                                       : CS_TLS_REASON_INTERNAL,
+                         f1, ts);
         return;
     }
     if (D->uncertain) {
@@ -550,7 +563,7 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
 
 /* Cuts a direction's bytes into records. */
 void cs_tls__frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p, size_t n,
-                          uint64_t frame, int64_t ts)
+                           uint64_t frame, int64_t ts)
 {
     struct dir *D = &c->d[dir];
     while (n > 0) {
@@ -656,10 +669,14 @@ int cs_tls_probe(const uint8_t *p, size_t n)
 {
     /* RFC 8446 5.1: handshake record, legacy version 3.x, then a
      * ClientHello (type 1) as the first message. */
-    if (n >= 1 && p[0] != CT_HANDSHAKE) return 0;
-    if (n >= 2 && p[1] != 3) return 0;
-    if (n >= 3 && p[2] > 4) return 0;
-    if (n >= 6 && p[5] != CS_TLS_HS_CLIENT_HELLO) return 0;
+    if (n >= 1 && p[0] != CT_HANDSHAKE)
+        return 0;
+    if (n >= 2 && p[1] != 3)
+        return 0;
+    if (n >= 3 && p[2] > 4)
+        return 0;
+    if (n >= 6 && p[5] != CS_TLS_HS_CLIENT_HELLO)
+        return 0;
     return n >= 6 ? 1 : -1;
 }
 
@@ -690,7 +707,7 @@ void cs_tls__free_held(struct cs_tls_conn *c)
 /* Keeps a record for later; over the budget, the rest of the direction is
  * dropped (one marker counts them) so that order is never broken. */
 void cs_tls__hold(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *rec, size_t len,
-                 uint64_t f0, uint64_t f1, int64_t ts)
+                  uint64_t f0, uint64_t f1, int64_t ts)
 {
     struct dir *D = &c->d[dir];
     struct held *h = NULL;
@@ -778,7 +795,7 @@ int cs_tls_conn_retry(struct cs_tls_conn *c)
  * (encrypted) or by another plausible header (plaintext); framing resumes
  * there.  Bounded by CS_TLS_RESYNC_MAX_SCAN and _MAX_CANDIDATES. */
 void cs_tls__resync_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p, size_t n,
-                        uint64_t frame, int64_t ts)
+                         uint64_t frame, int64_t ts)
 {
     struct dir *D = &c->d[dir];
     size_t room = CS_TLS_RESYNC_MAX_SCAN - D->scan_len;
@@ -803,7 +820,7 @@ void cs_tls__resync_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8
             if (!c->plain && !(c->plain = malloc(CS_TLS_MAX_CIPHERTEXT)))
                 break;
             ok = cs_tls__open_trying(c, dir, h, rl - 5, CS_TLS_RESYNC_SEQ_WINDOW, CS_TLS_RESYNC_SEQ_WINDOW,
-                             &out_len, &inner) == CS_TLS_OPEN_OK;
+                                     &out_len, &inner) == CS_TLS_OPEN_OK;
             if (ok) {
                 uint8_t *rest = D->scan;
                 size_t from = D->scan_pos + rl, rest_len = D->scan_len - from;

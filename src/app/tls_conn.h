@@ -33,18 +33,19 @@
 /* Resynchronisation after a gap or dropped records: the sequence numbers
  * tried after the last one known, the candidate record headers tried, and
  * the bytes scanned for one, before a direction is given up. */
-#define CS_TLS_RESYNC_SEQ_WINDOW     32u
+#define CS_TLS_RESYNC_SEQ_WINDOW 32u
 #define CS_TLS_RESYNC_MAX_CANDIDATES 16u
-#define CS_TLS_RESYNC_MAX_SCAN       (64u * 1024u)
+#define CS_TLS_RESYNC_MAX_SCAN (64u * 1024u)
 /* Handshake messages corscope reads (hellos, EncryptedExtensions) longer
  * than this are malformed for us; others (certificates) are skipped. */
-#define CS_TLS_MAX_HS_MESSAGE        (64u * 1024u)
+#define CS_TLS_MAX_HS_MESSAGE (64u * 1024u)
 /* A handshake message being gathered starts with this much buffer, which
  * doubles as its bytes arrive (up to its length, at most the limit above)
  * and is freed once the message is read. */
-#define CS_TLS_HS_BUF_INITIAL        512u
+#define CS_TLS_HS_BUF_INITIAL 512u
 
-enum cs_tls_dir { CS_TLS_FROM_CLIENT = 0, CS_TLS_FROM_SERVER = 1 };
+enum cs_tls_dir { CS_TLS_FROM_CLIENT = 0,
+                  CS_TLS_FROM_SERVER = 1 };
 
 enum cs_tls_state {
     CS_TLS_STATE_HANDSHAKE,  /* no ServerHello yet: nothing to decrypt so far */
@@ -72,33 +73,33 @@ const char *cs_tls_reason_name(enum cs_tls_reason r);
 const char *cs_tls_state_name(enum cs_tls_state s);
 
 enum cs_tls_event_kind {
-    CS_TLS_EV_DATA,   /* decrypted application data */
-    CS_TLS_EV_GAP,    /* application data of this direction was lost from here on
+    CS_TLS_EV_DATA,  /* decrypted application data */
+    CS_TLS_EV_GAP,   /* application data of this direction was lost from here on
                        * (until DATA resumes after a resynchronisation) */
-    CS_TLS_EV_CLOSE,  /* close_notify alert */
+    CS_TLS_EV_CLOSE, /* close_notify alert */
 };
 
 struct cs_tls_event {
     enum cs_tls_event_kind kind;
     enum cs_tls_dir dir;
-    const uint8_t *data;   /* DATA: valid during the call only */
+    const uint8_t *data; /* DATA: valid during the call only */
     size_t len;
-    uint64_t frame_first;  /* frame carrying the record's first byte */
-    uint64_t frame_last;   /* frame carrying its last byte */
-    int64_t ts;            /* time of frame_last */
-    uint8_t early;         /* TLS 1.3 0-RTT data */
+    uint64_t frame_first; /* frame carrying the record's first byte */
+    uint64_t frame_last;  /* frame carrying its last byte */
+    int64_t ts;           /* time of frame_last */
+    uint8_t early;        /* TLS 1.3 0-RTT data */
 };
 
 typedef void (*cs_tls_sink)(void *ctx, const struct cs_tls_event *ev);
 
 struct cs_tls_counters {
-    uint64_t records[2];           /* records framed, per direction */
-    uint64_t records_decrypted;    /* verified and decrypted */
-    uint64_t app_bytes[2];         /* application bytes released, per direction */
-    uint64_t auth_failures;        /* records whose tag / MAC / padding failed */
-    uint64_t malformed_records;    /* too short for the suite, bad inner type */
-    uint64_t records_undecryptable;/* records skipped in a failed or closed direction */
-    uint64_t alerts;               /* alert records (plain or decrypted) */
+    uint64_t records[2];            /* records framed, per direction */
+    uint64_t records_decrypted;     /* verified and decrypted */
+    uint64_t app_bytes[2];          /* application bytes released, per direction */
+    uint64_t auth_failures;         /* records whose tag / MAC / padding failed */
+    uint64_t malformed_records;     /* too short for the suite, bad inner type */
+    uint64_t records_undecryptable; /* records skipped in a failed or closed direction */
+    uint64_t alerts;                /* alert records (plain or decrypted) */
     uint64_t close_notify;
     uint64_t key_updates;          /* TLS 1.3 KeyUpdate messages applied */
     uint64_t early_records;        /* TLS 1.3 0-RTT records decrypted */
@@ -111,16 +112,16 @@ struct cs_tls_counters {
 };
 
 struct cs_tls_info {
-    uint16_t version;              /* 0x0303, 0x0304, 0 before the ServerHello */
+    uint16_t version; /* 0x0303, 0x0304, 0 before the ServerHello */
     uint16_t cipher_id;
-    const char *cipher;            /* IANA name or NULL (unknown or unsupported) */
-    const char *sni;               /* "" when absent */
-    const char *alpn;              /* chosen protocol, "" when none */
-    const char *alpn_offered;      /* the client's list, comma-joined */
-    uint8_t resumed;               /* 1.2 abbreviated handshake, or 1.3 with a PSK offered and no certificate seen */
-    uint8_t hello_retry;           /* a HelloRetryRequest was seen */
+    const char *cipher;       /* IANA name or NULL (unknown or unsupported) */
+    const char *sni;          /* "" when absent */
+    const char *alpn;         /* chosen protocol, "" when none */
+    const char *alpn_offered; /* the client's list, comma-joined */
+    uint8_t resumed;          /* 1.2 abbreviated handshake, or 1.3 with a PSK offered and no certificate seen */
+    uint8_t hello_retry;      /* a HelloRetryRequest was seen */
     enum cs_tls_state state;
-    enum cs_tls_reason reason;     /* FAILED (or a failed direction): the first reason */
+    enum cs_tls_reason reason; /* FAILED (or a failed direction): the first reason */
     enum cs_tls_reason dir_reason[2];
     struct cs_tls_counters n;
 };

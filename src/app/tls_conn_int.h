@@ -12,15 +12,25 @@
 #include "tls_keys.h"
 
 /* RFC 8446 5.1 / RFC 5246 6.2.1: ContentType. */
-enum { CT_CCS = 20, CT_ALERT = 21, CT_HANDSHAKE = 22, CT_APPDATA = 23, CT_HEARTBEAT = 24 };
+enum { CT_CCS = 20,
+       CT_ALERT = 21,
+       CT_HANDSHAKE = 22,
+       CT_APPDATA = 23,
+       CT_HEARTBEAT = 24 };
 
 /* Which keys protect a direction's records now (TLS 1.3 changes them
  * during the handshake; TLS 1.2 has one change, at ChangeCipherSpec). */
-enum epoch { EP_PLAIN, EP_EARLY, EP_HANDSHAKE, EP_APP };
+enum epoch { EP_PLAIN,
+             EP_EARLY,
+             EP_HANDSHAKE,
+             EP_APP };
 
 /* What the record just processed asks for once it is done (RFC 8446 5.1:
  * key changes happen at record boundaries). */
-enum pending { PEND_NONE, PEND_TO_HANDSHAKE, PEND_TO_APP, PEND_KEY_UPDATE };
+enum pending { PEND_NONE,
+               PEND_TO_HANDSHAKE,
+               PEND_TO_APP,
+               PEND_KEY_UPDATE };
 
 /* Reassembly of handshake messages across records (RFC 8446 5.1 lets a
  * message span records and a record carry several). */
@@ -29,14 +39,14 @@ struct hs_asm {
     uint8_t hdr_len;
     uint32_t msg_len;
     uint32_t got;
-    uint8_t keep;          /* body is being buffered (a message we read) */
-    uint8_t *buf;          /* NULL between messages: freed once one is delivered */
-    uint32_t cap;          /* bytes allocated at buf, grown as the body arrives */
+    uint8_t keep; /* body is being buffered (a message we read) */
+    uint8_t *buf; /* NULL between messages: freed once one is delivered */
+    uint32_t cap; /* bytes allocated at buf, grown as the body arrives */
 };
 
 struct dir {
-    uint8_t hdr[5];            /* the header of a record split across pieces */
-    uint8_t *rec;              /* its header and fragment, allocated to its length once
+    uint8_t hdr[5]; /* the header of a record split across pieces */
+    uint8_t *rec;   /* its header and fragment, allocated to its length once
                                 * the header is whole, freed when the record is */
     size_t rec_len;
     uint64_t rec_frame_first;
@@ -44,12 +54,12 @@ struct dir {
     enum epoch epoch;
     struct cs_tls_cipher cipher;
     enum pending pending;
-    uint8_t closed;            /* close_notify seen */
-    uint8_t ccs;               /* TLS 1.2 ChangeCipherSpec seen */
-    uint8_t dropping;          /* held-record budget exhausted: drop the rest of this direction */
-    uint32_t held;             /* entries of this direction in the held queue */
-    struct held *marker;       /* the queue's dropped-records marker of this direction */
-    uint32_t uncertain;        /* records possibly missed: try further sequence numbers */
+    uint8_t closed;      /* close_notify seen */
+    uint8_t ccs;         /* TLS 1.2 ChangeCipherSpec seen */
+    uint8_t dropping;    /* held-record budget exhausted: drop the rest of this direction */
+    uint32_t held;       /* entries of this direction in the held queue */
+    struct held *marker; /* the queue's dropped-records marker of this direction */
+    uint32_t uncertain;  /* records possibly missed: try further sequence numbers */
     enum cs_tls_reason failed;
     /* resynchronisation scan after a gap */
     uint8_t resync;
@@ -65,7 +75,7 @@ struct held {
     enum cs_tls_dir dir;
     uint64_t frame_first, frame_last;
     int64_t ts;
-    uint32_t dropped;          /* a marker: this many records of dir were dropped here */
+    uint32_t dropped; /* a marker: this many records of dir were dropped here */
     size_t len;
     uint8_t rec[];
 };
@@ -75,17 +85,17 @@ struct cs_tls_conn {
     cs_tls_sink sink;
     void *sink_ctx;
     struct dir d[2];
-    uint8_t *plain;            /* decryption output, CS_TLS_MAX_CIPHERTEXT; lives
+    uint8_t *plain; /* decryption output, CS_TLS_MAX_CIPHERTEXT; lives
                                 * during one cs_tls_conn_data / _retry call */
     struct held *held_head, *held_tail;
     size_t held_bytes, max_held;
-    size_t held_nodes;         /* entries in the queue (records and markers) */
+    size_t held_nodes; /* entries in the queue (records and markers) */
     uint8_t draining;
 
     uint8_t seen_any, have_ch, have_sh, keys_ready, hrr, saw_certificate, abbreviated;
     enum cs_tls_state state;
     enum cs_tls_reason reason;
-    uint64_t keylog_generation;  /* generation at the last failed lookup */
+    uint64_t keylog_generation; /* generation at the last failed lookup */
     struct cs_tls_client_hello ch;
     struct cs_tls_server_hello sh;
     const struct cs_tls_suite *suite;
@@ -102,7 +112,10 @@ static inline int cs_tls__plausible_header(const uint8_t *h)
 }
 
 /* Header plus fragment length of the record whose header is at h. */
-static inline size_t cs_tls__record_len(const uint8_t *h) { return 5 + ((size_t)h[3] << 8 | h[4]); }
+static inline size_t cs_tls__record_len(const uint8_t *h)
+{
+    return 5 + ((size_t)h[3] << 8 | h[4]);
+}
 
 /* tls_conn.c */
 void cs_tls__emit(struct cs_tls_conn *c, enum cs_tls_event_kind kind, enum cs_tls_dir dir,

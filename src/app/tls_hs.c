@@ -11,7 +11,11 @@ struct rd {
     int bad;
 };
 
-static struct rd rd_make(const uint8_t *p, size_t n) { struct rd r = { p, n, 0 }; return r; }
+static struct rd rd_make(const uint8_t *p, size_t n)
+{
+    struct rd r = {p, n, 0};
+    return r;
+}
 
 static const uint8_t *rd_take(struct rd *r, size_t k)
 {
@@ -25,8 +29,16 @@ static const uint8_t *rd_take(struct rd *r, size_t k)
     return p;
 }
 
-static unsigned rd_u8(struct rd *r) { const uint8_t *p = rd_take(r, 1); return p ? p[0] : 0; }
-static unsigned rd_u16(struct rd *r) { const uint8_t *p = rd_take(r, 2); return p ? (unsigned)(p[0] << 8 | p[1]) : 0; }
+static unsigned rd_u8(struct rd *r)
+{
+    const uint8_t *p = rd_take(r, 1);
+    return p ? p[0] : 0;
+}
+static unsigned rd_u16(struct rd *r)
+{
+    const uint8_t *p = rd_take(r, 2);
+    return p ? (unsigned)(p[0] << 8 | p[1]) : 0;
+}
 
 /* A sub-reader over a vector with a length prefix of `width` bytes. */
 static struct rd rd_vec(struct rd *r, int width)
@@ -113,8 +125,14 @@ int cs_tls_parse_client_hello(const uint8_t *body, size_t len, struct cs_tls_cli
         if (ext.bad)
             break;
         switch (type) {
-        case 0: if (parse_sni(ext, out->sni, sizeof out->sni)) return -1; break;
-        case 16: if (parse_alpn(ext, out->alpn, sizeof out->alpn)) return -1; break;
+        case 0:
+            if (parse_sni(ext, out->sni, sizeof out->sni))
+                return -1;
+            break;
+        case 16:
+            if (parse_alpn(ext, out->alpn, sizeof out->alpn))
+                return -1;
+            break;
         case 35: out->has_session_ticket = ext.n > 0; break;
         case 42: out->offers_early_data = 1; break;
         case 43: out->offers_tls13 = (uint8_t)offers_13(ext); break;
@@ -125,8 +143,38 @@ int cs_tls_parse_client_hello(const uint8_t *body, size_t len, struct cs_tls_cli
 
 /* RFC 8446 4.1.3: SHA-256("HelloRetryRequest"). */
 static const uint8_t hrr_random[32] = {
-    0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
-    0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
+    0xCF,
+    0x21,
+    0xAD,
+    0x74,
+    0xE5,
+    0x9A,
+    0x61,
+    0x11,
+    0xBE,
+    0x1D,
+    0x8C,
+    0x02,
+    0x1E,
+    0x65,
+    0xB8,
+    0x91,
+    0xC2,
+    0xA2,
+    0x11,
+    0x16,
+    0x7A,
+    0xBB,
+    0x8C,
+    0x5E,
+    0x07,
+    0x9E,
+    0x09,
+    0xE2,
+    0xC8,
+    0xA8,
+    0x33,
+    0x9C,
 };
 
 int cs_tls_parse_server_hello(const uint8_t *body, size_t len, struct cs_tls_server_hello *out)
@@ -154,7 +202,10 @@ int cs_tls_parse_server_hello(const uint8_t *body, size_t len, struct cs_tls_ser
         if (ext.bad)
             break;
         switch (type) {
-        case 16: if (parse_alpn(ext, out->alpn, sizeof out->alpn)) return -1; break;
+        case 16:
+            if (parse_alpn(ext, out->alpn, sizeof out->alpn))
+                return -1;
+            break;
         case 22: out->encrypt_then_mac = 1; break;
         case 23: out->extended_master_secret = 1; break;
         case 43: /* RFC 8446 4.2.1: the selected version */

@@ -22,30 +22,30 @@ enum cs_tls_hs_type {
     CS_TLS_HS_KEY_UPDATE = 24,
 };
 
-#define CS_TLS_NAME_MAX 256   /* SNI host names are at most 255 bytes (RFC 6066 3) */
-#define CS_TLS_ALPN_MAX 128   /* offered ALPN list, comma-joined, cut if longer */
+#define CS_TLS_NAME_MAX 256 /* SNI host names are at most 255 bytes (RFC 6066 3) */
+#define CS_TLS_ALPN_MAX 128 /* offered ALPN list, comma-joined, cut if longer */
 
 struct cs_tls_client_hello {
     uint16_t legacy_version;
     uint8_t random[32];
     uint8_t session_id_len;
-    char sni[CS_TLS_NAME_MAX];         /* "" when absent; non-printable bytes become '?' */
-    char alpn[CS_TLS_ALPN_MAX];        /* offered protocols, "h2,http/1.1" */
-    uint8_t offers_tls13;              /* supported_versions lists 0x0304 */
-    uint8_t offers_early_data;         /* early_data extension present (RFC 8446 4.2.10) */
-    uint8_t has_session_ticket;        /* non-empty session_ticket (RFC 5077): resumption */
+    char sni[CS_TLS_NAME_MAX];  /* "" when absent; non-printable bytes become '?' */
+    char alpn[CS_TLS_ALPN_MAX]; /* offered protocols, "h2,http/1.1" */
+    uint8_t offers_tls13;       /* supported_versions lists 0x0304 */
+    uint8_t offers_early_data;  /* early_data extension present (RFC 8446 4.2.10) */
+    uint8_t has_session_ticket; /* non-empty session_ticket (RFC 5077): resumption */
 };
 
 struct cs_tls_server_hello {
     uint16_t legacy_version;
-    uint16_t version;                  /* supported_versions if present, else legacy_version */
+    uint16_t version; /* supported_versions if present, else legacy_version */
     uint8_t random[32];
     uint16_t cipher_suite;
     uint8_t session_id_len;
-    uint8_t hello_retry_request;       /* the RFC 8446 4.1.3 special random */
-    uint8_t encrypt_then_mac;          /* RFC 7366 extension echoed */
-    uint8_t extended_master_secret;    /* RFC 7627 extension echoed */
-    char alpn[CS_TLS_ALPN_MAX];        /* the protocol chosen (TLS 1.2 puts it here) */
+    uint8_t hello_retry_request;    /* the RFC 8446 4.1.3 special random */
+    uint8_t encrypt_then_mac;       /* RFC 7366 extension echoed */
+    uint8_t extended_master_secret; /* RFC 7627 extension echoed */
+    char alpn[CS_TLS_ALPN_MAX];     /* the protocol chosen (TLS 1.2 puts it here) */
 };
 
 /* RFC 8446 4.1.2 / RFC 5246 7.4.1.2.  0 or -1 (malformed). */

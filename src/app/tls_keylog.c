@@ -19,7 +19,7 @@
 /* Where the next read of a file starts. */
 struct keylog_file {
     char *path;
-    off_t offset;      /* just after the last complete line read */
+    off_t offset; /* just after the last complete line read */
 };
 
 struct cs_tls_keylog {
@@ -61,21 +61,27 @@ void cs_tls_keylog_free(struct cs_tls_keylog *kl)
     free(kl);
 }
 
-static const struct { const char *label; enum cs_tls_secret_kind kind; } labels[] = {
-    { "CLIENT_RANDOM", CS_TLS_SECRET_MASTER },
-    { "CLIENT_EARLY_TRAFFIC_SECRET", CS_TLS_SECRET_CLIENT_EARLY },
-    { "EARLY_TRAFFIC_SECRET", CS_TLS_SECRET_CLIENT_EARLY },
-    { "CLIENT_HANDSHAKE_TRAFFIC_SECRET", CS_TLS_SECRET_CLIENT_HS },
-    { "SERVER_HANDSHAKE_TRAFFIC_SECRET", CS_TLS_SECRET_SERVER_HS },
-    { "CLIENT_TRAFFIC_SECRET_0", CS_TLS_SECRET_CLIENT_AP0 },
-    { "SERVER_TRAFFIC_SECRET_0", CS_TLS_SECRET_SERVER_AP0 },
+static const struct {
+    const char *label;
+    enum cs_tls_secret_kind kind;
+} labels[] = {
+    {"CLIENT_RANDOM", CS_TLS_SECRET_MASTER},
+    {"CLIENT_EARLY_TRAFFIC_SECRET", CS_TLS_SECRET_CLIENT_EARLY},
+    {"EARLY_TRAFFIC_SECRET", CS_TLS_SECRET_CLIENT_EARLY},
+    {"CLIENT_HANDSHAKE_TRAFFIC_SECRET", CS_TLS_SECRET_CLIENT_HS},
+    {"SERVER_HANDSHAKE_TRAFFIC_SECRET", CS_TLS_SECRET_SERVER_HS},
+    {"CLIENT_TRAFFIC_SECRET_0", CS_TLS_SECRET_CLIENT_AP0},
+    {"SERVER_TRAFFIC_SECRET_0", CS_TLS_SECRET_SERVER_AP0},
 };
 
 static int hexval(char c)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
     return -1;
 }
 
@@ -130,8 +136,8 @@ int cs_tls_keylog_add_line(struct cs_tls_keylog *kl, const char *line, size_t le
             kind = (int)labels[i].kind;
     if (kind < 0) {
         /* labels of the format that decryption does not need: not garbage */
-        static const char *const unused[] = { "EXPORTER_SECRET", "EARLY_EXPORTER_SECRET",
-                                              "CLIENT_TRAFFIC_SECRET_1", "SERVER_TRAFFIC_SECRET_1" };
+        static const char *const unused[] = {"EXPORTER_SECRET", "EARLY_EXPORTER_SECRET",
+                                             "CLIENT_TRAFFIC_SECRET_1", "SERVER_TRAFFIC_SECRET_1"};
         for (size_t i = 0; i < sizeof unused / sizeof unused[0]; i++)
             if (strlen(unused[i]) == flen && memcmp(unused[i], f, flen) == 0)
                 return ignore(kl, &kl->st.ignored_unused_label);

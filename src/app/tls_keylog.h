@@ -21,38 +21,38 @@
 
 /* The secrets a line can carry, by label. */
 enum cs_tls_secret_kind {
-    CS_TLS_SECRET_MASTER,      /* CLIENT_RANDOM: TLS 1.2 master secret (48 bytes) */
-    CS_TLS_SECRET_CLIENT_EARLY,/* CLIENT_EARLY_TRAFFIC_SECRET (1.3 0-RTT) */
-    CS_TLS_SECRET_CLIENT_HS,   /* CLIENT_HANDSHAKE_TRAFFIC_SECRET */
-    CS_TLS_SECRET_SERVER_HS,   /* SERVER_HANDSHAKE_TRAFFIC_SECRET */
-    CS_TLS_SECRET_CLIENT_AP0,  /* CLIENT_TRAFFIC_SECRET_0 */
-    CS_TLS_SECRET_SERVER_AP0,  /* SERVER_TRAFFIC_SECRET_0 */
+    CS_TLS_SECRET_MASTER,       /* CLIENT_RANDOM: TLS 1.2 master secret (48 bytes) */
+    CS_TLS_SECRET_CLIENT_EARLY, /* CLIENT_EARLY_TRAFFIC_SECRET (1.3 0-RTT) */
+    CS_TLS_SECRET_CLIENT_HS,    /* CLIENT_HANDSHAKE_TRAFFIC_SECRET */
+    CS_TLS_SECRET_SERVER_HS,    /* SERVER_HANDSHAKE_TRAFFIC_SECRET */
+    CS_TLS_SECRET_CLIENT_AP0,   /* CLIENT_TRAFFIC_SECRET_0 */
+    CS_TLS_SECRET_SERVER_AP0,   /* SERVER_TRAFFIC_SECRET_0 */
     CS_TLS_SECRET_KINDS
 };
 
 /* Everything known about one connection, found by its client random. */
 struct cs_tls_secrets {
     uint8_t client_random[32];
-    uint8_t have;                            /* bit (1 << kind) per secret present */
+    uint8_t have; /* bit (1 << kind) per secret present */
     uint8_t len[CS_TLS_SECRET_KINDS];
     uint8_t secret[CS_TLS_SECRET_KINDS][CS_TLS_MAX_SECRET];
 };
 
 struct cs_tls_keylog_stats {
-    uint64_t lines_read;         /* complete lines seen, used or not */
-    uint64_t lines_used;         /* lines whose secret went into the table */
-    uint64_t lines_ignored;      /* the sum of the ignored_* below */
-    uint64_t ignored_comment;    /* '#' comments and blank lines */
-    uint64_t ignored_label;      /* unknown label (garbage...) */
-    uint64_t ignored_unused_label;/* a label of the format not needed to decrypt (EXPORTER_SECRET) */
-    uint64_t ignored_syntax;     /* missing fields, not hex, too long a line */
-    uint64_t ignored_length;     /* random not 32 bytes, secret of a wrong length */
-    uint64_t ignored_over_budget;/* a new random that the memory budget had no room for */
-    uint64_t duplicates;         /* same random and label again (the newer value wins) */
-    uint64_t entries;            /* client randoms in the table */
-    uint64_t bytes_used;         /* memory charged for the table */
+    uint64_t lines_read;           /* complete lines seen, used or not */
+    uint64_t lines_used;           /* lines whose secret went into the table */
+    uint64_t lines_ignored;        /* the sum of the ignored_* below */
+    uint64_t ignored_comment;      /* '#' comments and blank lines */
+    uint64_t ignored_label;        /* unknown label (garbage...) */
+    uint64_t ignored_unused_label; /* a label of the format not needed to decrypt (EXPORTER_SECRET) */
+    uint64_t ignored_syntax;       /* missing fields, not hex, too long a line */
+    uint64_t ignored_length;       /* random not 32 bytes, secret of a wrong length */
+    uint64_t ignored_over_budget;  /* a new random that the memory budget had no room for */
+    uint64_t duplicates;           /* same random and label again (the newer value wins) */
+    uint64_t entries;              /* client randoms in the table */
+    uint64_t bytes_used;           /* memory charged for the table */
     uint64_t bytes_budget;
-    uint64_t generation;         /* bumped whenever a secret is added: "retry now" */
+    uint64_t generation; /* bumped whenever a secret is added: "retry now" */
 };
 
 struct cs_tls_keylog;
@@ -87,7 +87,7 @@ const struct cs_tls_secrets *cs_tls_keylog_find(const struct cs_tls_keylog *kl,
 
 void cs_tls_keylog_get_stats(const struct cs_tls_keylog *kl, struct cs_tls_keylog_stats *out);
 
-#define CS_TLS_KEYLOG_MAX_FILES 16u     /* --keylog given more often: refused */
-#define CS_TLS_KEYLOG_MAX_LINE  1024u   /* longer lines are garbage (real ones are < 200) */
+#define CS_TLS_KEYLOG_MAX_FILES 16u  /* --keylog given more often: refused */
+#define CS_TLS_KEYLOG_MAX_LINE 1024u /* longer lines are garbage (real ones are < 200) */
 
 #endif

@@ -13,13 +13,22 @@
  * RFC 5289 and RFC 7905, and the CBC suites servers still offer (RFC 5246
  * appendix A.5, RFC 4492, RFC 5289).  The 1.2 PRF hash is SHA-256 except for
  * the suites named _SHA384 (RFC 5246 5, RFC 5289 3.2). */
-#define GCM(id, name, klen, prf, hl) { id, name, 0, CS_TLS_BULK_AES_GCM, klen, 4, 0, NULL, prf, hl }
-#define CHA(id, name) { id, name, 0, CS_TLS_BULK_CHACHA20_POLY1305, 32, 12, 0, NULL, "SHA256", 32 }
-#define CBC(id, name, klen, mlen, mac, prf, hl) { id, name, 0, CS_TLS_BULK_AES_CBC, klen, 0, mlen, mac, prf, hl }
+#define GCM(id, name, klen, prf, hl)                                \
+    {                                                               \
+        id, name, 0, CS_TLS_BULK_AES_GCM, klen, 4, 0, NULL, prf, hl \
+    }
+#define CHA(id, name)                                                             \
+    {                                                                             \
+        id, name, 0, CS_TLS_BULK_CHACHA20_POLY1305, 32, 12, 0, NULL, "SHA256", 32 \
+    }
+#define CBC(id, name, klen, mlen, mac, prf, hl)                       \
+    {                                                                 \
+        id, name, 0, CS_TLS_BULK_AES_CBC, klen, 0, mlen, mac, prf, hl \
+    }
 static const struct cs_tls_suite suites[] = {
-    { 0x1301, "TLS_AES_128_GCM_SHA256", 1, CS_TLS_BULK_AES_GCM, 16, 12, 0, NULL, "SHA256", 32 },
-    { 0x1302, "TLS_AES_256_GCM_SHA384", 1, CS_TLS_BULK_AES_GCM, 32, 12, 0, NULL, "SHA384", 48 },
-    { 0x1303, "TLS_CHACHA20_POLY1305_SHA256", 1, CS_TLS_BULK_CHACHA20_POLY1305, 32, 12, 0, NULL, "SHA256", 32 },
+    {0x1301, "TLS_AES_128_GCM_SHA256", 1, CS_TLS_BULK_AES_GCM, 16, 12, 0, NULL, "SHA256", 32},
+    {0x1302, "TLS_AES_256_GCM_SHA384", 1, CS_TLS_BULK_AES_GCM, 32, 12, 0, NULL, "SHA384", 48},
+    {0x1303, "TLS_CHACHA20_POLY1305_SHA256", 1, CS_TLS_BULK_CHACHA20_POLY1305, 32, 12, 0, NULL, "SHA256", 32},
     GCM(0xC02B, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", 16, "SHA256", 32),
     GCM(0xC02C, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", 32, "SHA384", 48),
     GCM(0xC02F, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", 16, "SHA256", 32),
@@ -224,18 +233,23 @@ int cs_tls12_cipher_keys(struct cs_tls_cipher *client, struct cs_tls_cipher *ser
     if (cs_tls12_prf(s->prf_digest, master, 48, "key expansion", seed, 64, block, need))
         return -1;
     const uint8_t *p = block;
-    struct cs_tls_cipher *both[2] = { client, server };
+    struct cs_tls_cipher *both[2] = {client, server};
     for (int i = 0; i < 2; i++) {
         both[i]->suite = s;
         both[i]->version = CS_TLS_VERSION_12;
         both[i]->encrypt_then_mac = s->bulk == CS_TLS_BULK_AES_CBC && encrypt_then_mac;
         both[i]->seq = 0;
     }
-    memcpy(client->mac_key, p, s->mac_len); p += s->mac_len;
-    memcpy(server->mac_key, p, s->mac_len); p += s->mac_len;
-    memcpy(client->key, p, s->key_len); p += s->key_len;
-    memcpy(server->key, p, s->key_len); p += s->key_len;
-    memcpy(client->iv, p, s->fixed_iv_len); p += s->fixed_iv_len;
+    memcpy(client->mac_key, p, s->mac_len);
+    p += s->mac_len;
+    memcpy(server->mac_key, p, s->mac_len);
+    p += s->mac_len;
+    memcpy(client->key, p, s->key_len);
+    p += s->key_len;
+    memcpy(server->key, p, s->key_len);
+    p += s->key_len;
+    memcpy(client->iv, p, s->fixed_iv_len);
+    p += s->fixed_iv_len;
     memcpy(server->iv, p, s->fixed_iv_len);
     OPENSSL_cleanse(block, sizeof block);
     return cipher_setup(client) || cipher_setup(server) ? -1 : 0;

@@ -14,10 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CS_TLS_MAX_SECRET      48u   /* SHA-384 output: the longest secret in use */
-#define CS_TLS_MAX_PLAINTEXT   16384u                     /* RFC 8446 5.1, RFC 5246 6.2.1 */
-#define CS_TLS_MAX_CIPHERTEXT  (CS_TLS_MAX_PLAINTEXT + 2048u) /* RFC 5246 6.2.3 (1.3 allows +256) */
-#define CS_TLS_RECORD_HEADER   5u
+#define CS_TLS_MAX_SECRET 48u                                /* SHA-384 output: the longest secret in use */
+#define CS_TLS_MAX_PLAINTEXT 16384u                          /* RFC 8446 5.1, RFC 5246 6.2.1 */
+#define CS_TLS_MAX_CIPHERTEXT (CS_TLS_MAX_PLAINTEXT + 2048u) /* RFC 5246 6.2.3 (1.3 allows +256) */
+#define CS_TLS_RECORD_HEADER 5u
 /* What libcrypto allocates for one direction's read state (EVP_CIPHER_CTX
  * and, for CBC, the HMAC context), which no sizeof can see: measured with
  * mallinfo2() over 198 directions per suite with OpenSSL 3 (1050 bytes for
@@ -36,16 +36,16 @@ enum cs_tls_bulk {
 
 /* One cipher suite: what its key block holds and which algorithms run it. */
 struct cs_tls_suite {
-    uint16_t id;              /* IANA code point */
-    const char *name;         /* IANA name, e.g. "TLS_AES_128_GCM_SHA256" */
-    uint8_t tls13;            /* a TLS 1.3 suite (RFC 8446 B.4) */
+    uint16_t id;      /* IANA code point */
+    const char *name; /* IANA name, e.g. "TLS_AES_128_GCM_SHA256" */
+    uint8_t tls13;    /* a TLS 1.3 suite (RFC 8446 B.4) */
     enum cs_tls_bulk bulk;
-    uint8_t key_len;          /* cipher key */
-    uint8_t fixed_iv_len;     /* 1.2 GCM: 4 (salt); ChaCha20 and 1.3: 12; CBC: 0 */
-    uint8_t mac_len;          /* CBC: HMAC output length; AEAD: 0 */
-    const char *mac_digest;   /* CBC: "SHA1" / "SHA256" / "SHA384"; AEAD: NULL */
-    const char *prf_digest;   /* 1.2 PRF / 1.3 HKDF hash: "SHA256" or "SHA384" */
-    uint8_t hash_len;         /* output length of prf_digest */
+    uint8_t key_len;        /* cipher key */
+    uint8_t fixed_iv_len;   /* 1.2 GCM: 4 (salt); ChaCha20 and 1.3: 12; CBC: 0 */
+    uint8_t mac_len;        /* CBC: HMAC output length; AEAD: 0 */
+    const char *mac_digest; /* CBC: "SHA1" / "SHA256" / "SHA384"; AEAD: NULL */
+    const char *prf_digest; /* 1.2 PRF / 1.3 HKDF hash: "SHA256" or "SHA384" */
+    uint8_t hash_len;       /* output length of prf_digest */
 };
 
 /* The suite with that code point, or NULL when corscope cannot decrypt it. */
@@ -73,17 +73,17 @@ int cs_tls12_prf(const char *digest, const uint8_t *secret, size_t secret_len,
  * two *_keys functions; release with cs_tls_cipher_clear(). */
 struct cs_tls_cipher {
     const struct cs_tls_suite *suite;
-    uint16_t version;                 /* CS_TLS_VERSION_12 or _13 */
-    uint8_t encrypt_then_mac;         /* 1.2 CBC with RFC 7366 negotiated */
+    uint16_t version;         /* CS_TLS_VERSION_12 or _13 */
+    uint8_t encrypt_then_mac; /* 1.2 CBC with RFC 7366 negotiated */
     uint8_t key[32];
     uint8_t iv[12];
     uint8_t mac_key[48];
     uint8_t secret[CS_TLS_MAX_SECRET]; /* 1.3: the traffic secret (for KeyUpdate) */
     uint8_t secret_len;
-    uint64_t seq;                     /* next record's sequence number */
-    void *cipher_ctx;                 /* EVP_CIPHER_CTX * */
-    void *cipher;                     /* EVP_CIPHER * (fetched once) */
-    void *mac;                        /* EVP_MAC * (CBC only) */
+    uint64_t seq;     /* next record's sequence number */
+    void *cipher_ctx; /* EVP_CIPHER_CTX * */
+    void *cipher;     /* EVP_CIPHER * (fetched once) */
+    void *mac;        /* EVP_MAC * (CBC only) */
 };
 
 /* TLS 1.3 (RFC 8446 7.3): key = Expand-Label(secret, "key"), iv = "iv".
@@ -107,9 +107,9 @@ void cs_tls_cipher_clear(struct cs_tls_cipher *c);
 
 enum cs_tls_open_result {
     CS_TLS_OPEN_OK = 0,
-    CS_TLS_OPEN_AUTH_FAILED = -1,     /* tag, MAC or padding did not verify */
-    CS_TLS_OPEN_MALFORMED = -2,       /* too short for this suite, bad length */
-    CS_TLS_OPEN_CRYPTO_ERROR = -3,    /* libcrypto refused (should not happen) */
+    CS_TLS_OPEN_AUTH_FAILED = -1,  /* tag, MAC or padding did not verify */
+    CS_TLS_OPEN_MALFORMED = -2,    /* too short for this suite, bad length */
+    CS_TLS_OPEN_CRYPTO_ERROR = -3, /* libcrypto refused (should not happen) */
 };
 
 /* Opens one record with sequence number `seq` (the caller chooses it, so

@@ -22,17 +22,17 @@ struct cs_ex {
     bool preflight;
     const char *acrm;
     size_t acrm_len;
-    struct cs_req_index rq;     /* the request's CORS lines, found once */
-    struct cs_resp_index rs;    /* the response's (zero without a response) */
+    struct cs_req_index rq;  /* the request's CORS lines, found once */
+    struct cs_resp_index rs; /* the response's (zero without a response) */
     /* What both browsers' access checks (each run for two credentials
      * assumptions) and the lints ask about ACAO and ACAC, answered once
      * per response by index_acao(). */
-    size_t acao_lines;          /* lines named ACAO in any case */
-    size_t acao_exact_lines;    /* lines named byte-exactly ACAO (Firefox) */
-    bool acao_star;             /* merged ACAO is "*" */
-    bool acao_is_origin;        /* merged ACAO equals the Origin header */
-    bool acao_null;             /* merged ACAO is "null" */
-    bool acac_true;             /* merged ACAC is "true" */
+    size_t acao_lines;       /* lines named ACAO in any case */
+    size_t acao_exact_lines; /* lines named byte-exactly ACAO (Firefox) */
+    bool acao_star;          /* merged ACAO is "*" */
+    bool acao_is_origin;     /* merged ACAO equals the Origin header */
+    bool acao_null;          /* merged ACAO is "null" */
+    bool acac_true;          /* merged ACAC is "true" */
 };
 
 static char lower(char c)
@@ -49,8 +49,10 @@ static const corscope_header *first_line(struct cs_span s)
 /* ---- same-origin (§1.1) ---- */
 
 struct cs_origin {
-    const char *scheme; size_t scheme_len;
-    const char *host; size_t host_len;
+    const char *scheme;
+    size_t scheme_len;
+    const char *host;
+    size_t host_len;
     unsigned long port;
 };
 
@@ -77,7 +79,7 @@ static bool split_hostport(const char *s, size_t len, unsigned long def, struct 
     o->port = def;
     if (hend < len) {
         if (s[hend] != ':' || hend + 1 == len)
-            return hend + 1 == len && s[hend] == ':';  /* "host:" = default */
+            return hend + 1 == len && s[hend] == ':'; /* "host:" = default */
         unsigned long p = 0;
         for (i = hend + 1; i < len; i++) {
             if (s[i] < '0' || s[i] > '9' || p > 65535)
@@ -131,9 +133,9 @@ static bool same_origin(const struct cs_ex *x)
     t.scheme = abs ? req->target : "http";
     t.scheme_len = 4;
     if (abs && req->target_len > 4 && req->target[4] != ':')
-        t.scheme_len = 5;  /* "https://" (cs_cors_request_host checked the form) */
+        t.scheme_len = 5; /* "https://" (cs_cors_request_host checked the form) */
     if (!abs && req->scheme && req->scheme_len) {
-        t.scheme = req->scheme;             /* over TLS, or an h2 :scheme */
+        t.scheme = req->scheme; /* over TLS, or an h2 :scheme */
         t.scheme_len = req->scheme_len;
     }
     if (!split_hostport(host, hlen, default_port(t.scheme, t.scheme_len), &t))
@@ -199,7 +201,12 @@ static bool gurl_valid(const char *v, size_t len)
  *   ftp:, other   CORSRequestNotHttp    CorsDisabledScheme         (LOC_NOT_HTTP)
  * (file: fails Firefox's load check, "may not load or link to", before CORS;
  * other schemes than the five observed are assumed to behave like ftp:.) */
-enum loc_kind { LOC_OK, LOC_USERINFO, LOC_DATA_FILE, LOC_ABOUT, LOC_JAVASCRIPT, LOC_NOT_HTTP };
+enum loc_kind { LOC_OK,
+                LOC_USERINFO,
+                LOC_DATA_FILE,
+                LOC_ABOUT,
+                LOC_JAVASCRIPT,
+                LOC_NOT_HTTP };
 
 static enum loc_kind location_kind(const corscope_header *loc)
 {
@@ -221,7 +228,7 @@ static enum loc_kind location_kind(const corscope_header *loc)
         a = 0;
     }
     if (len - a < 2 || v[a] != '/' || v[a + 1] != '/')
-        return LOC_OK;  /* relative: same authority */
+        return LOC_OK; /* relative: same authority */
     for (size_t k = a + 2; k < len && v[k] != '/' && v[k] != '?' && v[k] != '#'; k++)
         if (v[k] == '@')
             return LOC_USERINFO;
@@ -531,7 +538,7 @@ static void judge(const struct cs_ex *x, bool cred, corscope_failure failure,
                 failure == CORSCOPE_FAIL_RESET          ? CS_C_NET_RESET
                 : failure == CORSCOPE_FAIL_STREAM_RESET ? CS_C_NET_H2_PROTOCOL
                 : failure == CORSCOPE_FAIL_CLOSED       ? CS_C_NET_EMPTY
-                                                  : CS_C_NET_TIMED_OUT);
+                                                        : CS_C_NET_TIMED_OUT);
         return;
     }
     if (x->resp->status == 304 && !x->preflight) {
@@ -586,7 +593,7 @@ static void fill_browser(const struct cs_text_in *in, const struct cs_outcome *o
     if (!firefox)
         v->chrome = cs_cors_chrome_name(o->chrome);
     if (silent(o))
-        ;   /* nothing logged, nothing to fix */
+        ; /* nothing logged, nothing to fix */
     else if (firefox)
         cs_cors_firefox_message(in, o, v->message, sizeof v->message);
     else
@@ -722,9 +729,15 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
     }
 
     struct cs_text_in in = {
-        .url = out->url, .origin = x.origin, .origin_len = x.origin_len, .req = req,
-        .resp = resp, .failure = ctx->failure, .preflight = x.preflight,
-        .acrm = x.acrm, .acrm_len = x.acrm_len,
+        .url = out->url,
+        .origin = x.origin,
+        .origin_len = x.origin_len,
+        .req = req,
+        .resp = resp,
+        .failure = ctx->failure,
+        .preflight = x.preflight,
+        .acrm = x.acrm,
+        .acrm_len = x.acrm_len,
     };
     if (resp && is_redirect(&x)) {
         in.location = x.rs.location.h->value;

@@ -105,48 +105,66 @@ enum cs_reason {
     CS_R_INVALID_HEADER,
     CS_R_MISSING_HEADER,
     CS_R_MULTIPLE_ACAO,
-    CS_R_AUTH_WILDCARD_WARNING,  /* the warning, not one of the 15 */
+    CS_R_AUTH_WILDCARD_WARNING, /* the warning, not one of the 15 */
     CS_R_COUNT
 };
 
 /* Chromium outcomes (CorsError names and the net errors we use). */
 enum cs_chrome {
     CS_C_NONE = 0,
-    CS_C_WILDCARD, CS_C_MISSING_ACAO, CS_C_MULTIPLE, CS_C_INVALID_ACAO,
-    CS_C_MISMATCH, CS_C_INVALID_ACAC,
-    CS_C_PF_WILDCARD, CS_C_PF_MISSING_ACAO, CS_C_PF_MULTIPLE, CS_C_PF_INVALID_ACAO,
-    CS_C_PF_MISMATCH, CS_C_PF_INVALID_ACAC,
-    CS_C_PF_STATUS, CS_C_PF_REDIRECT,
-    CS_C_INVALID_ACAM, CS_C_INVALID_ACAH, CS_C_METHOD, CS_C_HEADER,
+    CS_C_WILDCARD,
+    CS_C_MISSING_ACAO,
+    CS_C_MULTIPLE,
+    CS_C_INVALID_ACAO,
+    CS_C_MISMATCH,
+    CS_C_INVALID_ACAC,
+    CS_C_PF_WILDCARD,
+    CS_C_PF_MISSING_ACAO,
+    CS_C_PF_MULTIPLE,
+    CS_C_PF_INVALID_ACAO,
+    CS_C_PF_MISMATCH,
+    CS_C_PF_INVALID_ACAC,
+    CS_C_PF_STATUS,
+    CS_C_PF_REDIRECT,
+    CS_C_INVALID_ACAM,
+    CS_C_INVALID_ACAH,
+    CS_C_METHOD,
+    CS_C_HEADER,
     CS_C_REDIRECT_CREDENTIALS,
-    CS_C_CORS_DISABLED_SCHEME,  /* redirect to a scheme outside Chromium's CORS list */
-    CS_C_NET_RESET, CS_C_NET_EMPTY, CS_C_NET_TIMED_OUT, CS_C_NET_UNSAFE_REDIRECT,
-    CS_C_NET_H2_PROTOCOL,       /* h2 RST_STREAM before the response */
+    CS_C_CORS_DISABLED_SCHEME, /* redirect to a scheme outside Chromium's CORS list */
+    CS_C_NET_RESET,
+    CS_C_NET_EMPTY,
+    CS_C_NET_TIMED_OUT,
+    CS_C_NET_UNSAFE_REDIRECT,
+    CS_C_NET_H2_PROTOCOL, /* h2 RST_STREAM before the response */
     CS_C_COUNT
 };
 
 /* One browser's outcome before it is turned into text. */
 struct cs_outcome {
     corscope_outcome verdict;
-    enum cs_reason reason;      /* Firefox key (or the closest, for Chromium) */
-    enum cs_chrome chrome;      /* Chromium only */
-    bool warn_auth;             /* Firefox: Authorization covered by `*` */
-    const char *param;          /* %2$S / Chromium hint: token, method, header */
+    enum cs_reason reason; /* Firefox key (or the closest, for Chromium) */
+    enum cs_chrome chrome; /* Chromium only */
+    bool warn_auth;        /* Firefox: Authorization covered by `*` */
+    const char *param;     /* %2$S / Chromium hint: token, method, header */
     size_t param_len;
-    bool param_is_acao;         /* param is the merged ACAO value */
-    bool param_is_acac;         /* param is the merged ACAC value */
+    bool param_is_acao; /* param is the merged ACAO value */
+    bool param_is_acac; /* param is the merged ACAC value */
 };
 
 /* Everything the texts need about one exchange. */
 struct cs_text_in {
     const char *url;
-    const char *origin; size_t origin_len;
+    const char *origin;
+    size_t origin_len;
     const corscope_request *req;
-    const corscope_response *resp;   /* may be NULL */
+    const corscope_response *resp; /* may be NULL */
     corscope_failure failure;
     bool preflight;
-    const char *acrm; size_t acrm_len;      /* preflight: requested method */
-    const char *location; size_t location_len;  /* a redirect's Location, or NULL */
+    const char *acrm;
+    size_t acrm_len; /* preflight: requested method */
+    const char *location;
+    size_t location_len; /* a redirect's Location, or NULL */
 };
 
 const char *cs_cors_reason_key(enum cs_reason r);
@@ -166,7 +184,10 @@ void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o,
 
 /* Safe appending into a fixed buffer: never overflows, always terminated
  * (cors_sb.c). */
-struct cs_sbuf { char *p; size_t size, len; };
+struct cs_sbuf {
+    char *p;
+    size_t size, len;
+};
 void cs_sb_init(struct cs_sbuf *b, char *p, size_t size);
 void cs_sb_add(struct cs_sbuf *b, const char *s, size_t len);
 void cs_sb_str(struct cs_sbuf *b, const char *s);

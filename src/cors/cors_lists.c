@@ -123,7 +123,7 @@ bool cs_cors_merged_has(const corscope_header *h, size_t n, const char *name, ch
         if (!named(&h[i], name, nlen))
             continue;
         if (++lines > 1 && (c == ',' || c == ' '))
-            return true;  /* the ", " join */
+            return true; /* the ", " join */
         if (h[i].value_len && memchr(h[i].value, c, h[i].value_len))
             return true;
     }
@@ -194,9 +194,22 @@ bool cs_cors_is_token(const char *p, size_t len)
         unsigned char c = (unsigned char)p[i];
         if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
             continue;
-        switch (c) {   /* the other tchars (RFC 9110 §5.6.2); a switch, not a strchr per byte */
-        case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-        case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+        switch (c) { /* the other tchars (RFC 9110 §5.6.2); a switch, not a strchr per byte */
+        case '!':
+        case '#':
+        case '$':
+        case '%':
+        case '&':
+        case '\'':
+        case '*':
+        case '+':
+        case '-':
+        case '.':
+        case '^':
+        case '_':
+        case '`':
+        case '|':
+        case '~':
             continue;
         default:
             return false;
@@ -283,8 +296,8 @@ static uint64_t fold8(uint64_t x)
 {
     const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
     uint64_t low7 = x & ~high;
-    uint64_t ge_a = low7 + (0x80 - 'A') * ones;       /* high bit: byte >= 'A' */
-    uint64_t gt_z = low7 + (0x80 - 'Z' - 1) * ones;   /* high bit: byte > 'Z' */
+    uint64_t ge_a = low7 + (0x80 - 'A') * ones;     /* high bit: byte >= 'A' */
+    uint64_t gt_z = low7 + (0x80 - 'Z' - 1) * ones; /* high bit: byte > 'Z' */
     uint64_t upper = (ge_a & ~gt_z) & ~x & high;
     return x | (upper >> 2);
 }
@@ -344,9 +357,20 @@ static bool is_ignored(const char *l, size_t len)
 
 static bool unsafe_byte(unsigned char c)
 {
-    switch (c) {   /* CORS-unsafe request-header bytes (Fetch); a switch, not a strchr per byte */
-    case '"': case '(': case ')': case ':': case '<': case '>': case '?': case '@':
-    case '[': case '\\': case ']': case '{': case '}':
+    switch (c) { /* CORS-unsafe request-header bytes (Fetch); a switch, not a strchr per byte */
+    case '"':
+    case '(':
+    case ')':
+    case ':':
+    case '<':
+    case '>':
+    case '?':
+    case '@':
+    case '[':
+    case '\\':
+    case ']':
+    case '{':
+    case '}':
         return true;
     default:
         return (c < 0x20 && c != '\t') || c == 0x7f;
@@ -460,7 +484,7 @@ static void add_name(struct cs_cors_names *out, const corscope_header *h)
 void cs_cors_unsafe_names(const corscope_request *req, struct cs_cors_names *out)
 {
     size_t safe_total = 0;
-    out->n = 0;           /* name[] and len[] are written before they are read */
+    out->n = 0; /* name[] and len[] are written before they are read */
     out->overflow = false;
     char l[CS_NAME_FOLD_MAX];
     for (size_t i = 0; i < req->n_headers; i++) {
@@ -724,7 +748,7 @@ bool corscope_preflight_allows(const corscope_preflight_result *pf, corscope_bro
         if (pf_has(pf->headers, pf->n_headers, names.name[i], names.len[i], true))
             continue;
         if (pf->headers_wildcard && !include)
-            continue;  /* incl. Authorization: §8.4, as in the preflight check */
+            continue; /* incl. Authorization: §8.4, as in the preflight check */
         return false;
     }
     return true;

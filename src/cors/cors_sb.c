@@ -57,7 +57,8 @@ void cs_sb_fmt(struct cs_sbuf *b, const char *fmt, ...)
             i--;
         if (i > 0 && ((unsigned char)tmp[i - 1] & 0x80)) {
             unsigned char lead = (unsigned char)tmp[i - 1];
-            size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+            size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3
+                                                          : 2;
             if (len - (i - 1) < need)
                 len = i - 1;
         }

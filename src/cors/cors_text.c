@@ -78,7 +78,7 @@ static const corscope_reason_info reasons[CS_R_COUNT] = {
      "an Access-Control-Allow-Headers element that is not a token"},
     {"CORSMissingAllowHeaderFromPreflight", "CORSMissingAllowHeaderFromPreflight2", 1015,
      FF_PREFIX "header \u2018%2$S\u2019 is not allowed according to header "
-     "\u2018Access-Control-Allow-Headers\u2019 from CORS preflight response).",
+               "\u2018Access-Control-Allow-Headers\u2019 from CORS preflight response).",
      MDN "CORSMissingAllowHeaderFromPreflight", CORSCOPE_OBS_YES,
      "a name in Access-Control-Request-Headers missing from Access-Control-Allow-Headers"},
     {"CORSMultipleAllowOriginNotAllowed", "CORSMultipleAllowOriginNotAllowed", 1004,
@@ -305,26 +305,30 @@ void cs_cors_chrome_message(const struct cs_text_in *in, const struct cs_outcome
     case CS_C_MULTIPLE:
     case CS_C_PF_MULTIPLE:
         cs_sb_fmt(&b, "The 'Access-Control-Allow-Origin' header contains multiple values "
-                      "'%s', but only one is allowed.", v);
+                      "'%s', but only one is allowed.",
+                  v);
         cs_sb_str(&b, CH_FETCH_VALUE);
         break;
     case CS_C_INVALID_ACAO:
     case CS_C_PF_INVALID_ACAO:
         cs_sb_fmt(&b, "The 'Access-Control-Allow-Origin' header contains the invalid value "
-                      "'%s'.", v);
+                      "'%s'.",
+                  v);
         cs_sb_str(&b, CH_FETCH_VALUE);
         break;
     case CS_C_MISMATCH:
     case CS_C_PF_MISMATCH:
         cs_sb_fmt(&b, "The 'Access-Control-Allow-Origin' header has a value '%s' that is not "
-                      "equal to the supplied origin.", v);
+                      "equal to the supplied origin.",
+                  v);
         cs_sb_str(&b, CH_FETCH_VALUE);
         break;
     case CS_C_INVALID_ACAC:
     case CS_C_PF_INVALID_ACAC:
         cs_sb_fmt(&b, "The value of the 'Access-Control-Allow-Credentials' header in the "
                       "response is '%s' which must be 'true' when the request's credentials "
-                      "mode is 'include'.", v);
+                      "mode is 'include'.",
+                  v);
         break;
     case CS_C_PF_STATUS:
         cs_sb_str(&b, "It does not have HTTP ok status.");
@@ -342,11 +346,13 @@ void cs_cors_chrome_message(const struct cs_text_in *in, const struct cs_outcome
         break;
     case CS_C_METHOD:
         cs_sb_fmt(&b, "Method %s is not allowed by Access-Control-Allow-Methods in preflight "
-                      "response.", v);
+                      "response.",
+                  v);
         break;
     case CS_C_HEADER:
         cs_sb_fmt(&b, "Request header field %s is not allowed by Access-Control-Allow-Headers "
-                      "in preflight response.", v);
+                      "in preflight response.",
+                  v);
         break;
     case CS_C_CORS_DISABLED_SCHEME:
         /* The list is the build's CORS-enabled schemes (Chromium 156, Debian). */
@@ -405,7 +411,8 @@ void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char 
     case CS_C_PF_REDIRECT:
         cs_sb_fmt(&b, "Answer the OPTIONS preflight at this URL directly with a 2xx and the "
                       "CORS headers instead of redirecting (status %d); preflights never follow "
-                      "redirects.", status);
+                      "redirects.",
+                  status);
         return;
     case CS_C_REDIRECT_CREDENTIALS:
         cs_sb_str(&b, "Remove the `user:pass@` credentials from this redirect's `Location` header.");
@@ -455,7 +462,8 @@ void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char 
         return;
     case CS_R_MISSING_ACAC:
         cs_sb_fmt(&b, "Send `Access-Control-Allow-Credentials: true` (exactly; received `%s`) "
-                      "on this response.", v);
+                      "on this response.",
+                  v);
         return;
     case CS_R_PREFLIGHT_FAILED:
         cs_sb_fmt(&b, "Answer the OPTIONS preflight with a 2xx status (200 or 204) instead of %d.",
@@ -463,7 +471,8 @@ void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char 
         return;
     case CS_R_INVALID_METHOD:
         cs_sb_fmt(&b, "Send `Access-Control-Allow-Methods` as a comma-separated list of method "
-                      "tokens; `%s` is not a token.", v);
+                      "tokens; `%s` is not a token.",
+                  v);
         return;
     case CS_R_METHOD_NOT_FOUND:
         cs_sb_str(&b, "Add the method (case-sensitive) to the preflight response: "
@@ -473,7 +482,8 @@ void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char 
         return;
     case CS_R_INVALID_HEADER:
         cs_sb_fmt(&b, "Send `Access-Control-Allow-Headers` as a comma-separated list of header "
-                      "names; `%s` is not a token.", v);
+                      "names; `%s` is not a token.",
+                  v);
         return;
     case CS_R_MISSING_HEADER:
         cs_sb_fmt(&b, "Add `%s` to the preflight response, e.g. `Access-Control-Allow-Headers: ", v);
@@ -482,7 +492,8 @@ void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char 
         return;
     case CS_R_EXTERNAL_REDIRECT:
         cs_sb_fmt(&b, "Answer the OPTIONS preflight at this URL directly with a 2xx instead of "
-                      "redirecting (status %d); point the client at the final URL.", status);
+                      "redirecting (status %d); point the client at the final URL.",
+                  status);
         return;
     case CS_R_NOT_HTTP:
         cs_sb_str(&b, "Redirect only to an http(s) URL; this `Location` has another scheme.");

@@ -44,13 +44,13 @@
 
 struct cs_capture {
     pcap_t *pcap;
-    char name[256];              /* for messages: the path, or "stdin" */
+    char name[256]; /* for messages: the path, or "stdin" */
     uint64_t next_number;
     int linktype;
     int live;
-    int nano;                    /* timestamps in ns (else µs) */
-    int fd;                      /* live: selectable descriptor, or -1 */
-    int have_prog;               /* prog is applied here (files) */
+    int nano;      /* timestamps in ns (else µs) */
+    int fd;        /* live: selectable descriptor, or -1 */
+    int have_prog; /* prog is applied here (files) */
     struct bpf_program prog;
     /* pcap_stats counters are 32 bits: widen them. */
     uint32_t last_recv, last_drop, last_ifdrop;
@@ -59,7 +59,7 @@ struct cs_capture {
      * the first input owns and closes it) */
     pcap_dumper_t *dump;
     int dump_owner;
-    char *read_buf;              /* the capture file's stdio buffer, or NULL */
+    char *read_buf; /* the capture file's stdio buffer, or NULL */
     /* Classic pcap files: pcapfile.c reads the records from file_fd (which
      * we close, unless it is stdin); pcap is then a handle on the file
      * header alone, read by libpcap from file_header. */
@@ -81,8 +81,22 @@ int cs_linktype_supported(int linktype)
 const char *cs_linktype_name(int linktype)
 {
     static const char *const user[CS_LINKTYPE_USER_COUNT] = {
-        "USER0", "USER1", "USER2", "USER3", "USER4", "USER5", "USER6", "USER7",
-        "USER8", "USER9", "USER10", "USER11", "USER12", "USER13", "USER14", "USER15",
+        "USER0",
+        "USER1",
+        "USER2",
+        "USER3",
+        "USER4",
+        "USER5",
+        "USER6",
+        "USER7",
+        "USER8",
+        "USER9",
+        "USER10",
+        "USER11",
+        "USER12",
+        "USER13",
+        "USER14",
+        "USER15",
     };
     if (linktype >= CS_LINKTYPE_USER0 && linktype < CS_LINKTYPE_USER0 + CS_LINKTYPE_USER_COUNT)
         return user[linktype - CS_LINKTYPE_USER0];
@@ -91,8 +105,7 @@ const char *cs_linktype_name(int linktype)
 }
 
 /* Formats a one-line message into the caller's errbuf (cut to fit). */
-__attribute__((format(printf, 2, 3)))
-static void errf(char errbuf[CS_ERRBUF_SIZE], const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void errf(char errbuf[CS_ERRBUF_SIZE], const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -111,7 +124,7 @@ static int compile_filter(struct cs_capture *c, const char *filter, char errbuf[
 {
     if (pcap_compile(c->pcap, &c->prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
         errf(errbuf, "bad filter expression '%s': %s", filter,
-                 pcap_geterr(c->pcap));
+             pcap_geterr(c->pcap));
         return -1;
     }
     return 0;
@@ -232,7 +245,7 @@ static int open_classic(struct cs_capture *c)
     char pcap_err[PCAP_ERRBUF_SIZE] = "";
     uint8_t probe_header[CS_PCAPFILE_HEADER_SIZE];
     memcpy(probe_header, c->file_header, sizeof probe_header);
-    memset(probe_header + 16, 0, 4);            /* snaplen, either byte order */
+    memset(probe_header + 16, 0, 4); /* snaplen, either byte order */
     pcap_t *probe = parse_header(probe_header, pcap_err);
     if (!probe)
         return -1;
@@ -309,7 +322,7 @@ struct cs_capture *cs_capture_open_file(const char *path, const char *filter,
         cs_capture_close(c);
         return NULL;
     }
-    c->file_fd = -1;                    /* the stream owns it now */
+    c->file_fd = -1; /* the stream owns it now */
     /* Before the first read, as setvbuf requires.  glibc ignores the size
      * unless it is given the buffer, so we own it (freed after pcap_close has
      * closed the file; stdin, which pcap_close leaves open, keeps its own).
@@ -326,7 +339,7 @@ struct cs_capture *cs_capture_open_file(const char *path, const char *filter,
         /* libpcap says "unknown file format" or "truncated dump file" for an
          * empty or short file. */
         errf(errbuf, "%s: not a pcap or pcapng capture file (%s)",
-                 c->name, pcap_err);
+             c->name, pcap_err);
         if (fp != stdin)
             fclose(fp);
         free(c->read_buf);
@@ -337,7 +350,7 @@ opened:
     c->linktype = pcap_datalink(c->pcap);
     if (!cs_linktype_supported(c->linktype)) {
         errf(errbuf, "unsupported link type %d (%s) in %s", c->linktype,
-                 cs_linktype_name(c->linktype), c->name);
+             cs_linktype_name(c->linktype), c->name);
         cs_capture_close(c);
         return NULL;
     }
@@ -389,7 +402,8 @@ struct cs_capture *cs_capture_open_live(const char *iface, const char *filter, i
             break;
         case PCAP_ERROR_PERM_DENIED:
             errf(errbuf, "%s: no permission to capture (%s): run as root or give corscope "
-                 "CAP_NET_RAW and CAP_NET_ADMIN", iface, why);
+                         "CAP_NET_RAW and CAP_NET_ADMIN",
+                 iface, why);
             break;
         case PCAP_ERROR_IFACE_NOT_UP:
             errf(errbuf, "%s: the interface is down", iface);
@@ -404,7 +418,7 @@ struct cs_capture *cs_capture_open_live(const char *iface, const char *filter, i
     c->nano = pcap_get_tstamp_precision(c->pcap) == PCAP_TSTAMP_PRECISION_NANO;
     c->fd = pcap_get_selectable_fd(c->pcap);
     if (c->fd >= 0 && pcap_setnonblock(c->pcap, 1, pcap_err) != 0)
-        c->fd = -1;     /* fall back to libpcap's blocking read with its timeout */
+        c->fd = -1; /* fall back to libpcap's blocking read with its timeout */
     c->linktype = pcap_datalink(c->pcap);
     if (!cs_linktype_supported(c->linktype)) {
         /* Some interfaces offer several link types: take a supported one. */
@@ -420,7 +434,7 @@ struct cs_capture *cs_capture_open_live(const char *iface, const char *filter, i
             pcap_free_datalinks(list);
         if (!cs_linktype_supported(c->linktype)) {
             errf(errbuf, "unsupported link type %d (%s) on %s",
-                     c->linktype, cs_linktype_name(c->linktype), iface);
+                 c->linktype, cs_linktype_name(c->linktype), iface);
             cs_capture_close(c);
             return NULL;
         }
@@ -432,7 +446,7 @@ struct cs_capture *cs_capture_open_live(const char *iface, const char *filter, i
         }
         if (pcap_setfilter(c->pcap, &c->prog) != 0) {
             errf(errbuf, "%s: cannot set filter '%s': %s", iface, filter,
-                     pcap_geterr(c->pcap));
+                 pcap_geterr(c->pcap));
             cs_capture_close(c);
             return NULL;
         }
@@ -464,8 +478,8 @@ static int next_classic(struct cs_capture *c, struct cs_frame *out, char errbuf[
             return 0;
         if (rc < 0) {
             errf(errbuf, "%s: truncated capture (after frame %llu): %s",
-                     c->name, (unsigned long long)(c->next_number - 1),
-                     cs_pcapfile_error(c->pf));
+                 c->name, (unsigned long long)(c->next_number - 1),
+                 cs_pcapfile_error(c->pf));
             return -1;
         }
         uint64_t number = c->next_number++;
@@ -503,7 +517,7 @@ int cs_capture_next_batch(struct cs_capture *c, struct cs_frame *out, int max,
             return n > 0 ? n : rc;
         n++;
         if (!c->pf)
-            break;              /* libpcap's frame lives until its next read */
+            break; /* libpcap's frame lives until its next read */
     }
     return n;
 }
@@ -522,21 +536,21 @@ int cs_capture_next(struct cs_capture *c, struct cs_frame *out, char errbuf[CS_E
             if (wait_readable(c))
                 continue;
         }
-        if (rc == 0) {                  /* live: nothing within the timeout */
+        if (rc == 0) { /* live: nothing within the timeout */
             if (c->dump)
                 pcap_dump_flush(c->dump);
             return c->live ? 2 : 0;
         }
-        if (rc == PCAP_ERROR_BREAK)     /* end of file, or pcap_breakloop() */
+        if (rc == PCAP_ERROR_BREAK) /* end of file, or pcap_breakloop() */
             return 0;
         if (rc < 0) {
             if (c->live)
                 errf(errbuf, "%s: capture error: %s", c->name,
-                         pcap_geterr(c->pcap));
+                     pcap_geterr(c->pcap));
             else
                 errf(errbuf, "%s: truncated capture (after frame %llu): %s",
-                         c->name, (unsigned long long)(c->next_number - 1),
-                         pcap_geterr(c->pcap));
+                     c->name, (unsigned long long)(c->next_number - 1),
+                     pcap_geterr(c->pcap));
             return -1;
         }
         uint64_t number = c->next_number++;
@@ -648,7 +662,7 @@ static int open_dump_file(const char *path, char errbuf[CS_ERRBUF_SIZE])
     char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
     int dfd = dir && *name ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
     free(dir);
-    if (dfd < 0) {          /* no such directory, or a name ending in '/' */
+    if (dfd < 0) { /* no such directory, or a name ending in '/' */
         int fd = open(path, flags, 0666);
         if (fd < 0)
             errf(errbuf, "-w %s: %s", path, strerror(errno));
@@ -662,7 +676,8 @@ static int open_dump_file(const char *path, char errbuf[CS_ERRBUF_SIZE])
     if (fd < 0 && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
         if (!symlink_is_trusted(dfd, &st)) {
             errf(errbuf, "-w %s: refusing to follow a symlink owned by another user in a "
-                 "sticky world-writable directory", path);
+                         "sticky world-writable directory",
+                 path);
             close(dfd);
             return -1;
         }
@@ -682,13 +697,14 @@ int cs_capture_dump_open(struct cs_capture *first, struct cs_capture **all, int 
     for (int i = 0; i < n; i++)
         if (all[i] && all[i]->linktype != first->linktype) {
             errf(errbuf, "-w %s: the inputs have different link types (%s and %s); "
-                 "one pcap file holds one", path, cs_linktype_name(first->linktype),
+                         "one pcap file holds one",
+                 path, cs_linktype_name(first->linktype),
                  cs_linktype_name(all[i]->linktype));
             return -1;
         }
     pcap_dumper_t *d;
     if (strcmp(path, "-") == 0) {
-        d = pcap_dump_open(first->pcap, path);      /* standard output */
+        d = pcap_dump_open(first->pcap, path); /* standard output */
     } else {
         int fd = open_dump_file(path, errbuf);
         if (fd < 0)

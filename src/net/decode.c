@@ -18,94 +18,97 @@
 /* Link-layer values, spelled out so that decoding does not depend on the
  * platform's <pcap/dlt.h> (DLT_RAW is 14 on OpenBSD, LINKTYPE_RAW 101 in
  * files). */
-#define LT_NULL       0
-#define LT_EN10MB     1
-#define LT_PPP        9
-#define LT_PPP_SERIAL 50     /* PPP in HDLC-like framing, or Cisco HDLC */
-#define LT_C_HDLC     104
-#define LT_RAW_BSD    12
+#define LT_NULL 0
+#define LT_EN10MB 1
+#define LT_PPP 9
+#define LT_PPP_SERIAL 50 /* PPP in HDLC-like framing, or Cisco HDLC */
+#define LT_C_HDLC 104
+#define LT_RAW_BSD 12
 #define LT_RAW_OPENBSD 14
-#define LT_RAW        101
-#define LT_LOOP       108
-#define LT_LINUX_SLL  113
-#define LT_IPV4       228
-#define LT_IPV6       229
+#define LT_RAW 101
+#define LT_LOOP 108
+#define LT_LINUX_SLL 113
+#define LT_IPV4 228
+#define LT_IPV6 229
 #define LT_LINUX_SLL2 276
 
-#define ETH_HDR_LEN   14
-#define SLL_HDR_LEN   16
-#define SLL2_HDR_LEN  20
-#define NULL_HDR_LEN  4
-#define LLC_SNAP_LEN  8
-#define VLAN_TAG_LEN  4
+#define ETH_HDR_LEN 14
+#define SLL_HDR_LEN 16
+#define SLL2_HDR_LEN 20
+#define NULL_HDR_LEN 4
+#define LLC_SNAP_LEN 8
+#define VLAN_TAG_LEN 4
 #define MPLS_LABEL_LEN 4
-#define IPV4_MIN_HDR  20
-#define IPV6_HDR_LEN  40
+#define IPV4_MIN_HDR 20
+#define IPV6_HDR_LEN 40
 #define IPV6_FRAG_LEN 8
-#define TCP_MIN_HDR   20
-#define UDP_HDR_LEN   8
-#define GRE_MIN_HDR   4
-#define GRE_OPT_LEN   4      /* checksum+offset, key and sequence: 4 bytes each */
+#define TCP_MIN_HDR 20
+#define UDP_HDR_LEN 8
+#define GRE_MIN_HDR 4
+#define GRE_OPT_LEN 4 /* checksum+offset, key and sequence: 4 bytes each */
 #define VXLAN_HDR_LEN 8
 #define GENEVE_MIN_HDR 8
 #define ERSPAN2_HDR_LEN 8
 #define ERSPAN3_HDR_LEN 12
 #define ERSPAN3_PLATFORM_LEN 8
 #define PPPOE_HDR_LEN 6
-#define HDLC_ADDR_CTRL_LEN 2  /* address and control bytes of (Cisco) HDLC */
+#define HDLC_ADDR_CTRL_LEN 2 /* address and control bytes of (Cisco) HDLC */
 #define CHDLC_HDR_LEN 4
 
-#define GRE_FLAG_C    0x8000  /* checksum present (RFC 2784) */
-#define GRE_FLAG_R    0x4000  /* RFC 1701 routing present */
-#define GRE_FLAG_K    0x2000  /* key present (RFC 2890) */
-#define GRE_FLAG_S    0x1000  /* sequence number present (RFC 2890) */
-#define GRE_VERSION   0x0007
+#define GRE_FLAG_C 0x8000 /* checksum present (RFC 2784) */
+#define GRE_FLAG_R 0x4000 /* RFC 1701 routing present */
+#define GRE_FLAG_K 0x2000 /* key present (RFC 2890) */
+#define GRE_FLAG_S 0x1000 /* sequence number present (RFC 2890) */
+#define GRE_VERSION 0x0007
 
-#define UDP_PORT_VXLAN     4789
+#define UDP_PORT_VXLAN 4789
 #define UDP_PORT_VXLAN_GPE 4790
-#define UDP_PORT_GENEVE    6081
+#define UDP_PORT_GENEVE 6081
 
-#define PPP_IPV4      0x0021
-#define PPP_IPV6      0x0057
+#define PPP_IPV4 0x0021
+#define PPP_IPV6 0x0057
 
-#define ETHERTYPE_IPV4  0x0800
-#define ETHERTYPE_IPV6  0x86dd
-#define ETHERTYPE_VLAN  0x8100
-#define ETHERTYPE_QINQ  0x88a8
+#define ETHERTYPE_IPV4 0x0800
+#define ETHERTYPE_IPV6 0x86dd
+#define ETHERTYPE_VLAN 0x8100
+#define ETHERTYPE_QINQ 0x88a8
 #define ETHERTYPE_QINQ_OLD 0x9100
-#define ETHERTYPE_MPLS  0x8847
+#define ETHERTYPE_MPLS 0x8847
 #define ETHERTYPE_MPLS_MC 0x8848
-#define ETHERTYPE_ARP   0x0806
-#define ETHERTYPE_RARP  0x8035   /* also Cisco SLARP keepalives on C-HDLC */
+#define ETHERTYPE_ARP 0x0806
+#define ETHERTYPE_RARP 0x8035 /* also Cisco SLARP keepalives on C-HDLC */
 #define ETHERTYPE_PPPOE_DISC 0x8863
 #define ETHERTYPE_PPPOE_SESS 0x8864
-#define ETHERTYPE_TEB   0x6558   /* transparent Ethernet bridging (GRE, Geneve) */
+#define ETHERTYPE_TEB 0x6558     /* transparent Ethernet bridging (GRE, Geneve) */
 #define ETHERTYPE_ERSPAN2 0x88be /* ERSPAN types I and II as a GRE protocol */
 #define ETHERTYPE_ERSPAN3 0x22eb
-#define ETHER_MAX_LEN_FIELD 1500   /* values up to this are 802.3 lengths */
+#define ETHER_MAX_LEN_FIELD 1500 /* values up to this are 802.3 lengths */
 
-#define IPPROTO_NUM_HOPOPTS  0
-#define IPPROTO_NUM_ICMP     1
-#define IPPROTO_NUM_UDP      17
-#define IPPROTO_NUM_GRE      47
-#define IPPROTO_NUM_ICMPV6   58
-#define IPPROTO_NUM_TCP      6
-#define IPPROTO_NUM_ROUTING  43
+#define IPPROTO_NUM_HOPOPTS 0
+#define IPPROTO_NUM_ICMP 1
+#define IPPROTO_NUM_UDP 17
+#define IPPROTO_NUM_GRE 47
+#define IPPROTO_NUM_ICMPV6 58
+#define IPPROTO_NUM_TCP 6
+#define IPPROTO_NUM_ROUTING 43
 #define IPPROTO_NUM_FRAGMENT 44
-#define IPPROTO_NUM_ESP      50
-#define IPPROTO_NUM_AH       51
-#define IPPROTO_NUM_NONE     59
-#define IPPROTO_NUM_DSTOPTS  60
+#define IPPROTO_NUM_ESP 50
+#define IPPROTO_NUM_AH 51
+#define IPPROTO_NUM_NONE 59
+#define IPPROTO_NUM_DSTOPTS 60
 
 struct cs_decoder {
     struct cs_limits limits;
     struct cs_decode_stats st;
-    uint64_t frag_local_drops;     /* fragments dropped here (cut by the snaplen) */
-    unsigned tunnels;              /* tunnels entered in the current frame */
+    uint64_t frag_local_drops; /* fragments dropped here (cut by the snaplen) */
+    unsigned tunnels;          /* tunnels entered in the current frame */
     struct cs_ipfrag *frag;
 };
 
-static inline uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint16_t be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
 static inline uint32_t be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -188,7 +191,8 @@ static enum cs_decode_skip ip_proto_kind(uint8_t proto)
 {
     switch (proto) {
     case IPPROTO_NUM_UDP: return CS_DECODE_SKIP_UDP;
-    case IPPROTO_NUM_ICMP: case IPPROTO_NUM_ICMPV6: return CS_DECODE_SKIP_ICMP;
+    case IPPROTO_NUM_ICMP:
+    case IPPROTO_NUM_ICMPV6: return CS_DECODE_SKIP_ICMP;
     case IPPROTO_NUM_ESP: return CS_DECODE_SKIP_ESP;
     default: return CS_DECODE_SKIP_IP_OTHER;
     }
@@ -257,7 +261,7 @@ static enum cs_decode_result add_fragment(struct cs_decoder *d, const struct cs_
                                           const uint8_t **buf, uint32_t *len)
 {
     d->st.fragments++;
-    if (cap < wire) {   /* a fragment cut by the snaplen cannot be rebuilt */
+    if (cap < wire) { /* a fragment cut by the snaplen cannot be rebuilt */
         d->frag_local_drops++;
         sync_frag_stats(d);
         return truncated(d);
@@ -283,20 +287,20 @@ static enum cs_decode_result decode_ipv4(struct cs_decoder *d, const struct cs_f
         return malformed(d);
     uint32_t hl = (uint32_t)(p[0] & 0x0f) * 4;
     uint32_t tot = be16(p + 2);
-    if (tot == 0)   /* TCP segmentation offload: the NIC fills it in later */
+    if (tot == 0) /* TCP segmentation offload: the NIC fills it in later */
         tot = len;
     if (hl < IPV4_MIN_HDR || tot < hl)
         return malformed(d);
     if (len < hl)
         return truncated(d);
-    uint32_t cap = len < tot ? len : tot;     /* Ethernet padding beyond tot ignored */
+    uint32_t cap = len < tot ? len : tot; /* Ethernet padding beyond tot ignored */
     uint8_t proto = p[9];
     uint16_t fo = be16(p + 6);
     int more = (fo & 0x2000) != 0;
     uint32_t off = (uint32_t)(fo & 0x1fff) * 8;
     set_addr(&out->src, 4, p + 12);
     set_addr(&out->dst, 4, p + 16);
-    out->l3 = p;              /* nDPI reads whole IP packets */
+    out->l3 = p; /* nDPI reads whole IP packets */
     out->l3_len = cap;
 
     if (more || off) {
@@ -310,7 +314,7 @@ static enum cs_decode_result decode_ipv4(struct cs_decoder *d, const struct cs_f
                                                p + hl, cap - hl, tot - hl, &buf, &n);
         if (r != CS_DECODE_SEGMENT)
             return r;
-        out->l3 = NULL;           /* a rebuilt datagram has no contiguous IP packet */
+        out->l3 = NULL; /* a rebuilt datagram has no contiguous IP packet */
         out->l3_len = 0;
         return decode_tcp(d, fr, buf, n, n, out);
     }
@@ -331,7 +335,7 @@ static enum cs_decode_result decode_ipv6(struct cs_decoder *d, const struct cs_f
         return malformed(d);
     uint32_t avail = len - IPV6_HDR_LEN;
     uint32_t wire = be16(p + 4);
-    if (wire == 0)   /* jumbogram or segmentation offload: trust the capture */
+    if (wire == 0) /* jumbogram or segmentation offload: trust the capture */
         wire = avail;
     uint32_t cap = avail < wire ? avail : wire;
     uint8_t nh = p[6];
@@ -360,7 +364,7 @@ static enum cs_decode_result decode_ipv6(struct cs_decoder *d, const struct cs_f
         case IPPROTO_NUM_FRAGMENT:
             hl = IPV6_FRAG_LEN;
             break;
-        default:    /* UDP, GRE, ICMPv6, ESP, no next header, ... */
+        default: /* UDP, GRE, ICMPv6, ESP, no next header, ... */
             return decode_ip_payload(d, fr, nh, q, cap, wire, out);
         }
         if (hl > wire)
@@ -373,7 +377,7 @@ static enum cs_decode_result decode_ipv6(struct cs_decoder *d, const struct cs_f
             uint32_t off = fo & 0xfff8;
             int more = fo & 1;
             if (off || more) {
-                if (rebuilt)     /* a fragment inside a rebuilt datagram */
+                if (rebuilt) /* a fragment inside a rebuilt datagram */
                     return malformed(d);
                 if (next != IPPROTO_NUM_TCP && next != IPPROTO_NUM_ROUTING &&
                     next != IPPROTO_NUM_DSTOPTS && next != IPPROTO_NUM_AH) {
@@ -454,7 +458,7 @@ static enum cs_decode_result decode_erspan(struct cs_decoder *d, const struct cs
 {
     enum cs_decode_result r;
     if (gre_proto == ETHERTYPE_ERSPAN2) {
-        if (!gre_seq)                       /* type I */
+        if (!gre_seq) /* type I */
             return decode_ether(d, fr, p, cap, out);
         if (!header_fits(d, ERSPAN2_HDR_LEN, cap, wire, &r))
             return r;
@@ -754,11 +758,11 @@ static enum cs_decode_result decode_ether(struct cs_decoder *d, const struct cs_
     uint16_t type = be16(p + 12);
     p += ETH_HDR_LEN;
     len -= ETH_HDR_LEN;
-    if (type <= ETHER_MAX_LEN_FIELD) {   /* IEEE 802.3 length: LLC, maybe SNAP */
+    if (type <= ETHER_MAX_LEN_FIELD) { /* IEEE 802.3 length: LLC, maybe SNAP */
         if (len < LLC_SNAP_LEN)
             return truncated(d);
         if (p[0] != 0xaa || p[1] != 0xaa || p[2] != 0x03 || p[3] || p[4] || p[5])
-            return skip(d, CS_DECODE_SKIP_LLC);   /* plain LLC: STP, ... */
+            return skip(d, CS_DECODE_SKIP_LLC); /* plain LLC: STP, ... */
         type = be16(p + 6);
         p += LLC_SNAP_LEN;
         len -= LLC_SNAP_LEN;
@@ -774,7 +778,9 @@ static enum cs_decode_result decode_family(struct cs_decoder *d, const struct cs
     switch (fam) {
     case 2:
         return decode_ipv4(d, fr, p, len, out);
-    case 24: case 28: case 30:
+    case 24:
+    case 28:
+    case 30:
         return decode_ipv6(d, fr, p, len, out);
     default:
         return skip(d, CS_DECODE_SKIP_LOOP_FAMILY);
@@ -857,9 +863,19 @@ enum cs_decode_result cs_decode_frame(struct cs_decoder *d, const struct cs_fram
 int cs_decode_linktype_supported(int linktype)
 {
     switch (linktype) {
-    case LT_NULL: case LT_EN10MB: case LT_RAW_BSD: case LT_RAW_OPENBSD: case LT_RAW:
-    case LT_LOOP: case LT_LINUX_SLL: case LT_IPV4: case LT_IPV6: case LT_LINUX_SLL2:
-    case LT_PPP: case LT_PPP_SERIAL: case LT_C_HDLC:
+    case LT_NULL:
+    case LT_EN10MB:
+    case LT_RAW_BSD:
+    case LT_RAW_OPENBSD:
+    case LT_RAW:
+    case LT_LOOP:
+    case LT_LINUX_SLL:
+    case LT_IPV4:
+    case LT_IPV6:
+    case LT_LINUX_SLL2:
+    case LT_PPP:
+    case LT_PPP_SERIAL:
+    case LT_C_HDLC:
         return 1;
     default:
         return 0;

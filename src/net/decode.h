@@ -29,9 +29,9 @@
 
 
 enum cs_decode_result {
-    CS_DECODE_ERROR   = -1,  /* malformed or truncated: counted */
-    CS_DECODE_SKIP    = 0,   /* not TCP, or a fragment held for later */
-    CS_DECODE_SEGMENT = 1,   /* *out holds a TCP segment */
+    CS_DECODE_ERROR = -1,  /* malformed or truncated: counted */
+    CS_DECODE_SKIP = 0,    /* not TCP, or a fragment held for later */
+    CS_DECODE_SEGMENT = 1, /* *out holds a TCP segment */
 };
 
 struct cs_decoder;

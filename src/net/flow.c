@@ -27,10 +27,10 @@ struct cs_flow_table {
     struct cs_flow_callbacks cb;
     void *ctx;
     struct cs_flow **buckets;
-    size_t nbuckets;              /* a power of two */
+    size_t nbuckets; /* a power of two */
     size_t count;
     struct cs_flow *lru_head, *lru_tail;
-    struct cs_flow *free_list;    /* chained through hash_next */
+    struct cs_flow *free_list; /* chained through hash_next */
     size_t free_count;
     struct cs_reasm_shared shared;
     struct cs_flow_stats stats;
@@ -67,9 +67,13 @@ static uint64_t tuple_hash(uint64_t seed, const struct cs_addr *a, uint16_t ap,
     memcpy(&b0, b->bytes, 8);
     memcpy(&b1, b->bytes + 8, 8);
     uint64_t ak = (uint64_t)a->family << 16 | ap, bk = (uint64_t)b->family << 16 | bp;
-    bool swap = a0 != b0 ? a0 > b0 : a1 != b1 ? a1 > b1 : ak > bk;
+    bool swap = a0 != b0 ? a0 > b0 : a1 != b1 ? a1 > b1
+                                              : ak > bk;
     uint64_t w[5] = {
-        swap ? b0 : a0, swap ? b1 : a1, swap ? a0 : b0, swap ? a1 : b1,
+        swap ? b0 : a0,
+        swap ? b1 : a1,
+        swap ? a0 : b0,
+        swap ? a1 : b1,
         swap ? bk << 32 | ak : ak << 32 | bk,
     };
     /* one multiply-xorshift per word, the full fmix64 avalanche once at
@@ -226,7 +230,7 @@ static void end_flow(struct cs_flow_table *t, struct cs_flow *f, enum cs_flow_en
     f->ended = true;
     if (flush) {
         for (int d = 0; d < 2; d++) {
-            struct dir_sink ds = { t, f, d };
+            struct dir_sink ds = {t, f, d};
             cs_reasm_flush(&f->dir[d], &t->shared, f->key.last_frame, f->key.last_ts, stream_sink, &ds);
         }
     }
@@ -297,7 +301,7 @@ static bool sender_is_client(const struct cs_segment *s, bool *handshake, bool *
     if (looks_like_response(s->payload, len))
         return false;
     if (s->sport != s->dport)
-        return s->sport > s->dport;  /* the lower (well-known) port serves */
+        return s->sport > s->dport; /* the lower (well-known) port serves */
     return true;
 }
 
@@ -326,12 +330,16 @@ static struct cs_flow *create(struct cs_flow_table *t, const struct cs_segment *
     bool hs, acked;
     bool client = sender_is_client(s, &hs, &acked);
     if (client) {
-        f->key.client = s->src; f->key.client_port = s->sport;
-        f->key.server = s->dst; f->key.server_port = s->dport;
+        f->key.client = s->src;
+        f->key.client_port = s->sport;
+        f->key.server = s->dst;
+        f->key.server_port = s->dport;
         *dir = CS_DIR_C2S;
     } else {
-        f->key.client = s->dst; f->key.client_port = s->dport;
-        f->key.server = s->src; f->key.server_port = s->sport;
+        f->key.client = s->dst;
+        f->key.client_port = s->dport;
+        f->key.server = s->src;
+        f->key.server_port = s->sport;
         *dir = CS_DIR_S2C;
     }
     f->handshake_seen = hs;
@@ -445,7 +453,7 @@ void cs_flow_table_segment_hashed(struct cs_flow_table *t, const struct cs_segme
     if (!f) {
         bool has_payload = s->payload_len > 0 || s->wire_payload_len > 0;
         if (!(s->flags & CS_TCP_SYN) && !has_payload) {
-            t->stats.ignored_segments++;  /* no ghost flows from trailing ACKs */
+            t->stats.ignored_segments++; /* no ghost flows from trailing ACKs */
             return;
         }
         f = create(t, s, h, &dir);
@@ -478,7 +486,7 @@ void cs_flow_table_segment_hashed(struct cs_flow_table *t, const struct cs_segme
         t->cb.on_packet(t->ctx, f, dir, s);
 
     int other = 1 - dir;
-    struct dir_sink me = { t, f, dir }, peer = { t, f, other };
+    struct dir_sink me = {t, f, dir}, peer = {t, f, other};
     /* the peer's bytes this segment acknowledges come first: a request is
      * delivered before the response that acknowledges it */
     if (s->flags & CS_TCP_ACK)

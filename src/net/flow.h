@@ -23,7 +23,8 @@
 #include "reasm.h"
 #include "txn.h"
 
-enum { CS_DIR_C2S = 0, CS_DIR_S2C = 1 };
+enum { CS_DIR_C2S = 0,
+       CS_DIR_S2C = 1 };
 
 /* enum cs_flow_end (why a flow ended) is in txn.h: the report reads it. */
 
@@ -33,15 +34,15 @@ struct cs_flow {
      * three (flow lookups are the run's main source of cache misses) */
     uint64_t hash;
     struct cs_flow *hash_next;
-    struct cs_flow_key key;         /* id, endpoints, first/last time and frame */
-    uint64_t packets[2], bytes[2];  /* per direction: CS_DIR_C2S, CS_DIR_S2C */
+    struct cs_flow_key key;        /* id, endpoints, first/last time and frame */
+    uint64_t packets[2], bytes[2]; /* per direction: CS_DIR_C2S, CS_DIR_S2C */
     struct cs_reasm dir[2];
-    void *app;                      /* owned by the application layer */
+    void *app; /* owned by the application layer */
     /* table internals */
     struct cs_flow *lru_prev, *lru_next;
     bool ended;
-    bool handshake_seen;            /* roles come from SYN/SYN-ACK */
-    bool syn_acked;                 /* the server answered the SYN */
+    bool handshake_seen; /* roles come from SYN/SYN-ACK */
+    bool syn_acked;      /* the server answered the SYN */
 };
 
 _Static_assert(offsetof(struct cs_flow, key.id) + 8 <= 64,

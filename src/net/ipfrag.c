@@ -22,22 +22,22 @@ struct frag_piece {
 struct frag_dgram {
     struct cs_ipfrag_key key;
     cs_time_ns first_ts;
-    GList *age_link;            /* its node in cs_ipfrag.age */
-    struct frag_piece *pieces;  /* sorted by off, disjoint */
-    uint32_t covered;           /* bytes held */
-    uint32_t max_end;           /* highest byte end held */
-    uint32_t end;               /* from the last fragment, when has_end */
+    GList *age_link;           /* its node in cs_ipfrag.age */
+    struct frag_piece *pieces; /* sorted by off, disjoint */
+    uint32_t covered;          /* bytes held */
+    uint32_t max_end;          /* highest byte end held */
+    uint32_t end;              /* from the last fragment, when has_end */
     int has_end;
-    uint32_t nfrags;            /* fragments that contributed (for drop counts) */
-    uint64_t accounted;         /* bytes charged to the cap */
+    uint32_t nfrags;    /* fragments that contributed (for drop counts) */
+    uint64_t accounted; /* bytes charged to the cap */
 };
 
 struct cs_ipfrag {
     uint64_t max_bytes;
     cs_time_ns timeout_ns;
-    GHashTable *table;          /* key -> frag_dgram (value owns the datagram) */
-    GQueue age;                 /* oldest first */
-    uint8_t *out;               /* CS_IPFRAG_MAX_DATAGRAM bytes: the rebuilt payload */
+    GHashTable *table; /* key -> frag_dgram (value owns the datagram) */
+    GQueue age;        /* oldest first */
+    uint8_t *out;      /* CS_IPFRAG_MAX_DATAGRAM bytes: the rebuilt payload */
     struct cs_ipfrag_stats st;
 };
 
@@ -160,12 +160,12 @@ static int dgram_insert(struct cs_ipfrag *f, struct frag_dgram *g, uint32_t off,
     struct frag_piece **link = &g->pieces;
     while (cur < end) {
         struct frag_piece *p = *link;
-        if (p && p->off + p->len <= cur) {      /* entirely before: skip */
+        if (p && p->off + p->len <= cur) { /* entirely before: skip */
             link = &p->next;
             continue;
         }
         uint32_t gap_end = p ? (p->off < end ? p->off : end) : end;
-        if (cur < gap_end) {                    /* new bytes before p */
+        if (cur < gap_end) { /* new bytes before p */
             uint32_t n = gap_end - cur;
             struct frag_piece *np = malloc(sizeof *np + n);
             if (!np)

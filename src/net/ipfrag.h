@@ -21,8 +21,8 @@
 
 struct cs_ipfrag_key {
     struct cs_addr src, dst;
-    uint32_t id;          /* IPv4: 16-bit identification; IPv6: 32-bit */
-    uint8_t proto;        /* IPv4 protocol; IPv6 next header after the fragment header */
+    uint32_t id;   /* IPv4: 16-bit identification; IPv6: 32-bit */
+    uint8_t proto; /* IPv4 protocol; IPv6 next header after the fragment header */
 };
 
 struct cs_ipfrag_stats {
@@ -39,9 +39,9 @@ struct cs_ipfrag_stats {
 };
 
 enum cs_ipfrag_result {
-    CS_IPFRAG_DROPPED  = -1,  /* malformed or refused: counted */
-    CS_IPFRAG_HELD     = 0,   /* waiting for more fragments */
-    CS_IPFRAG_COMPLETE = 1,   /* the rebuilt payload is in out, out_len */
+    CS_IPFRAG_DROPPED = -1, /* malformed or refused: counted */
+    CS_IPFRAG_HELD = 0,     /* waiting for more fragments */
+    CS_IPFRAG_COMPLETE = 1, /* the rebuilt payload is in out, out_len */
 };
 
 struct cs_ipfrag;

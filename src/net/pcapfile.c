@@ -39,11 +39,11 @@
 
 struct cs_pcapfile {
     int fd;
-    int swapped;                /* the file's byte order is not ours */
-    int micro;                  /* fractions are µs (scaled by 1000) */
+    int swapped; /* the file's byte order is not ours */
+    int micro;   /* fractions are µs (scaled by 1000) */
     uint32_t snapshot;
     uint32_t max_caplen;
-    int state;                  /* 0 reading, else what next() returns now */
+    int state; /* 0 reading, else what next() returns now */
     /* read(2) buffer: bytes [pos, end) are read and not yet handed out. */
     uint8_t *buf;
     size_t cap, pos, end;

@@ -32,10 +32,10 @@ struct cs_pcapfile;
 
 /* One record, valid until the next call on the reader. */
 struct cs_pcapfile_record {
-    int64_t sec;            /* seconds, widened from 32 bits as libpcap does */
-    int64_t nsec;           /* fraction, already scaled to nanoseconds */
-    uint32_t caplen;        /* bytes at data (cut to the snapshot length) */
-    uint32_t len;           /* length on the wire */
+    int64_t sec;     /* seconds, widened from 32 bits as libpcap does */
+    int64_t nsec;    /* fraction, already scaled to nanoseconds */
+    uint32_t caplen; /* bytes at data (cut to the snapshot length) */
+    uint32_t len;    /* length on the wire */
     const uint8_t *data;
 };
 

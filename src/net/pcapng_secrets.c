@@ -17,13 +17,13 @@
 #include "limits.h"
 
 #define WALK_WINDOW (64u * 1024u)
-#define BYTE_ORDER_MAGIC 0x1A2B3C4Du   /* pcapng SHB: tells the section's byte order */
+#define BYTE_ORDER_MAGIC 0x1A2B3C4Du /* pcapng SHB: tells the section's byte order */
 
 struct walker {
     int fd;
-    off_t base;        /* file offset of buf[0] */
-    size_t len;        /* bytes valid in buf */
-    int err;           /* errno of a failed read, 0 */
+    off_t base; /* file offset of buf[0] */
+    size_t len; /* bytes valid in buf */
+    int err;    /* errno of a failed read, 0 */
     uint8_t buf[WALK_WINDOW];
 };
 
@@ -127,7 +127,7 @@ int cs_pcapng_read_secrets(int fd, size_t max_block, cs_pcapng_secrets_cb cb, vo
         goto done; /* not pcapng (or empty): no blocks */
     for (;;) {
         if (!(h = window_at(w, off, 8)))
-            break; /* end of file (or an error, below) */
+            break;                   /* end of file (or an error, below) */
         uint32_t type = rd32(h, be); /* the SHB's type reads the same either way */
         if (type == CS_PCAPNG_BLOCK_SHB) {
             /* A new section: its byte-order magic says how to read it. */

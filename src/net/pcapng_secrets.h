@@ -21,19 +21,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CS_PCAPNG_BLOCK_SHB          0x0A0D0D0Au
-#define CS_PCAPNG_BLOCK_DSB          0x0000000Au
-#define CS_PCAPNG_SECRETS_TLS_KEYLOG 0x544c534bu   /* "TLSK": NSS key log text */
-#define CS_PCAPNG_ERRBUF_SIZE        256
+#define CS_PCAPNG_BLOCK_SHB 0x0A0D0D0Au
+#define CS_PCAPNG_BLOCK_DSB 0x0000000Au
+#define CS_PCAPNG_SECRETS_TLS_KEYLOG 0x544c534bu /* "TLSK": NSS key log text */
+#define CS_PCAPNG_ERRBUF_SIZE 256
 
 struct cs_pcapng_secrets_stats {
-    uint64_t blocks;            /* blocks walked, of any type */
-    uint64_t secrets_blocks;    /* DSBs whose payload was handed out */
-    uint64_t secrets_bytes;     /* payload bytes handed out */
-    uint64_t other_secrets;     /* DSBs of another secrets type (WireGuard, SSH...): handed out too */
-    uint64_t oversized;         /* DSBs over max_block: skipped */
-    uint64_t truncated;         /* a DSB cut off by the end of the file or inconsistent inside */
-    uint64_t bad_blocks;        /* a block header that ended the walk */
+    uint64_t blocks;         /* blocks walked, of any type */
+    uint64_t secrets_blocks; /* DSBs whose payload was handed out */
+    uint64_t secrets_bytes;  /* payload bytes handed out */
+    uint64_t other_secrets;  /* DSBs of another secrets type (WireGuard, SSH...): handed out too */
+    uint64_t oversized;      /* DSBs over max_block: skipped */
+    uint64_t truncated;      /* a DSB cut off by the end of the file or inconsistent inside */
+    uint64_t bad_blocks;     /* a block header that ended the walk */
 };
 
 /* Receives one DSB's payload: secrets_type and the bytes (valid during the

@@ -49,13 +49,13 @@ struct frame_run {
 };
 
 struct cs_reasm_held {
-    struct cs_reasm_held *left, *right;  /* treap children (earlier, later seq) */
-    uint32_t prio;                       /* >= the children's */
+    struct cs_reasm_held *left, *right; /* treap children (earlier, later seq) */
+    uint32_t prio;                      /* >= the children's */
     uint32_t seq;
-    uint32_t len;   /* captured bytes in data[] */
-    uint32_t cap;   /* bytes allocated for data[] */
-    uint32_t cut;   /* bytes right after data[] that were on the wire but cut by the snaplen */
-    uint32_t nruns, runs_cap;  /* frame runs after the first, in runs[] */
+    uint32_t len;             /* captured bytes in data[] */
+    uint32_t cap;             /* bytes allocated for data[] */
+    uint32_t cut;             /* bytes right after data[] that were on the wire but cut by the snaplen */
+    uint32_t nruns, runs_cap; /* frame runs after the first, in runs[] */
     uint64_t frame;
     cs_time_ns ts;
     struct frame_run *runs;
@@ -66,8 +66,14 @@ struct cs_reasm_held {
 #define HELD_MIN_GROW 64u
 #define RUNS_MIN_GROW 4u
 
-static inline bool seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
-static inline bool seq_le(uint32_t a, uint32_t b) { return (int32_t)(a - b) <= 0; }
+static inline bool seq_lt(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) < 0;
+}
+static inline bool seq_le(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) <= 0;
+}
 
 void cs_reasm_init(struct cs_reasm *r)
 {
@@ -225,7 +231,7 @@ static struct cs_reasm_held *first_piece(const struct cs_reasm *r)
 static void emit(cs_stream_sink sink, void *ctx, enum cs_stream_event_kind kind,
                  const uint8_t *data, uint32_t len, uint64_t frame, cs_time_ns ts)
 {
-    struct cs_stream_event ev = { .kind = kind, .data = data, .len = len, .frame = frame, .ts = ts };
+    struct cs_stream_event ev = {.kind = kind, .data = data, .len = len, .frame = frame, .ts = ts};
     if (sink)
         sink(ctx, &ev);
 }
@@ -277,9 +283,9 @@ static void try_fin(struct cs_reasm *r, struct cs_reasm_shared *sh,
     if (!r->fin_seen || r->fin_delivered || seq_lt(r->next_seq, r->fin_seq))
         return;
     if (r->next_seq == r->fin_seq)
-        r->next_seq = r->fin_seq + 1;  /* the FIN consumes one sequence number */
+        r->next_seq = r->fin_seq + 1; /* the FIN consumes one sequence number */
     r->fin_delivered = true;
-    cs_reasm_release(r, sh);  /* nothing can be held past the FIN; be safe */
+    cs_reasm_release(r, sh); /* nothing can be held past the FIN; be safe */
     emit(sink, ctx, CS_STREAM_FIN, NULL, 0, r->fin_frame, r->fin_ts);
 }
 
@@ -336,7 +342,7 @@ static void pump(struct cs_reasm *r, struct cs_reasm_shared *sh, bool force, uin
         if (h && seq_lt(h->seq, limit))
             limit = h->seq;
         if (!seq_lt(r->next_seq, limit))
-            break;  /* clipped at the FIN */
+            break; /* clipped at the FIN */
         emit_gap(r, sh, limit - r->next_seq, gframe, gts, sink, ctx);
     }
     try_fin(r, sh, sink, ctx);
@@ -398,14 +404,14 @@ static bool hold_append(struct cs_reasm *r, struct cs_reasm_shared *sh, struct c
         struct cs_reasm_held **link = tree_link(&r->held, h->seq);
         struct cs_reasm_held *g = realloc(h, sizeof *g + cap);
         if (!g) {
-            sh->held_memory += piece_cost(h) - before;  /* the runs array may have grown */
+            sh->held_memory += piece_cost(h) - before; /* the runs array may have grown */
             return false;
         }
         *link = h = g;
         h->cap = (uint32_t)cap;
     }
     memcpy(h->data + h->len, data, n);
-    h->runs[h->nruns++] = (struct frame_run){ h->len, (uint32_t)(frame - h->frame), ts };
+    h->runs[h->nruns++] = (struct frame_run){h->len, (uint32_t)(frame - h->frame), ts};
     h->len += n;
     h->cut = cut;
     r->held_bytes += n;
@@ -451,9 +457,9 @@ static void hold(struct cs_reasm *r, struct cs_reasm_shared *sh, uint32_t seq,
 
 /* Forces releases until `over` is false: the oldest hole becomes a gap and
  * the held data after it is delivered (each round frees at least one piece). */
-#define RELEASE_WHILE(over) \
+#define RELEASE_WHILE(over)   \
     while (r->held && (over)) \
-        pump(r, sh, true, first_piece(r)->seq, frame, ts, sink, ctx)
+    pump(r, sh, true, first_piece(r)->seq, frame, ts, sink, ctx)
 
 /* Enforces the per-direction and then the global caps on held bytes and on
  * held pieces: the oldest hole becomes a gap and the held data after it is

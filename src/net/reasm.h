@@ -16,17 +16,17 @@
 #include "stats.h"
 
 enum cs_stream_event_kind {
-    CS_STREAM_DATA,   /* data/len: bytes in order */
-    CS_STREAM_GAP,    /* len: bytes missing at this point of the stream */
-    CS_STREAM_FIN,    /* the sender closed its direction */
-    CS_STREAM_RST,    /* the connection was reset (by either side) */
+    CS_STREAM_DATA, /* data/len: bytes in order */
+    CS_STREAM_GAP,  /* len: bytes missing at this point of the stream */
+    CS_STREAM_FIN,  /* the sender closed its direction */
+    CS_STREAM_RST,  /* the connection was reset (by either side) */
 };
 
 struct cs_stream_event {
     enum cs_stream_event_kind kind;
-    const uint8_t *data;   /* DATA only; valid during the callback */
+    const uint8_t *data; /* DATA only; valid during the callback */
     uint32_t len;
-    uint64_t frame;        /* frame that carried the bytes / revealed the gap / FIN / RST */
+    uint64_t frame; /* frame that carried the bytes / revealed the gap / FIN / RST */
     cs_time_ns ts;
 };
 
@@ -50,23 +50,23 @@ struct cs_reasm_shared {
     uint64_t held_total;
     uint64_t held_pieces_total;
     uint64_t held_memory;
-    uint64_t prio_state;        /* random priorities of the held-piece trees (reasm.c) */
+    uint64_t prio_state; /* random priorities of the held-piece trees (reasm.c) */
     struct cs_reasm_stats stats;
 };
 
-struct cs_reasm_held;  /* a held out-of-order segment (reasm.c) */
+struct cs_reasm_held; /* a held out-of-order segment (reasm.c) */
 
 /* One direction.  Zero-initialise (or cs_reasm_init) before use. */
 struct cs_reasm {
-    uint32_t next_seq;         /* the next byte expected */
-    bool started;              /* next_seq is known */
+    uint32_t next_seq; /* the next byte expected */
+    bool started;      /* next_seq is known */
     bool fin_seen, fin_delivered, rst;
     uint32_t fin_seq;
     struct cs_reasm_held *held; /* root of a treap ordered by seq: pieces never overlap and
                                  * all start after next_seq (NULL when nothing is held) */
     uint32_t held_bytes;
     uint32_t held_pieces;
-    uint64_t fin_frame;        /* frame and time of the (first) FIN, for its event */
+    uint64_t fin_frame; /* frame and time of the (first) FIN, for its event */
     cs_time_ns fin_ts;
 };
 

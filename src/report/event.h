@@ -13,28 +13,30 @@
 
 /* One browser's judgement. */
 struct cs_browser_view {
-    const char *verdict;     /* "allowed" | "blocked" | "warning" | "unknown" | "n/a" */
-    const char *reason;      /* Firefox reason key, or NULL */
-    const char *message;     /* the console text, or NULL */
-    const char *error;       /* Chromium CorsError name (chrome view only), or NULL */
+    const char *verdict; /* "allowed" | "blocked" | "warning" | "unknown" | "n/a" */
+    const char *reason;  /* Firefox reason key, or NULL */
+    const char *message; /* the console text, or NULL */
+    const char *error;   /* Chromium CorsError name (chrome view only), or NULL */
 };
 
 struct cs_event {
     const struct cs_flow_key *flow;
     const struct cs_txn *txn;
-    const char *host; size_t host_len;       /* Host header value, or NULL */
-    const char *origin; size_t origin_len;   /* Origin header value, or NULL */
+    const char *host;
+    size_t host_len; /* Host header value, or NULL */
+    const char *origin;
+    size_t origin_len; /* Origin header value, or NULL */
     /* the judgement; kind == NULL when the classifier did not run */
-    const char *kind;        /* "preflight" | "actual" | "simple" | "same-origin" | "no-cors" */
-    const char *verdict;     /* combined: never hides a block by either browser */
+    const char *kind;    /* "preflight" | "actual" | "simple" | "same-origin" | "no-cors" */
+    const char *verdict; /* combined: never hides a block by either browser */
     const char *reason, *message, *chrome, *hint;
     const char *credentials; /* "include" | "omit" | "unknown" */
     bool judged_both;        /* --browser both: firefox/chrome views are filled */
     bool browsers_disagree;
     bool depends_on_credentials;
-    const char *alt_reason;  /* the outcome under the other credentials assumption */
+    const char *alt_reason; /* the outcome under the other credentials assumption */
     struct cs_browser_view firefox, chromium;
-    const char *note;        /* timeline remark (preflight link, cache, retries), or NULL */
+    const char *note;         /* timeline remark (preflight link, cache, retries), or NULL */
     uint64_t preflight_frame; /* the preflight that announced this request, 0 if none */
     const char *warnings[CS_EVENT_MAX_WARNINGS];
     unsigned n_warnings;

@@ -32,8 +32,8 @@ static void timeline_note(const struct cs_timeline_facts *f, char *note, size_t 
         fmt_age(age, sizeof(age), f->age);
         snprintf(note, size,
                  "No preflight: served from the preflight cache of %s (preflight frame %llu, %s earlier).",
-                 f->browsers == (CS_TL_FIREFOX | CS_TL_CHROMIUM) ? "both browsers" :
-                 (f->browsers & CS_TL_FIREFOX) ? "Firefox only" : "Chromium only",
+                 f->browsers == (CS_TL_FIREFOX | CS_TL_CHROMIUM) ? "both browsers" : (f->browsers & CS_TL_FIREFOX) ? "Firefox only"
+                                                                                                                   : "Chromium only",
                  (unsigned long long)f->cache_frame, age);
         break;
     case CS_TL_UNEXPLAINED:
@@ -43,8 +43,8 @@ static void timeline_note(const struct cs_timeline_facts *f, char *note, size_t 
         break;
     case CS_TL_PREFLIGHT_BLOCKS:
         snprintf(note, size, "%s not send the actual %.*s request.",
-                 f->browsers == (CS_TL_FIREFOX | CS_TL_CHROMIUM) ? "The preflight failed: the browser does" :
-                 (f->browsers & CS_TL_FIREFOX) ? "Firefox would" : "Chromium would",
+                 f->browsers == (CS_TL_FIREFOX | CS_TL_CHROMIUM) ? "The preflight failed: the browser does" : (f->browsers & CS_TL_FIREFOX) ? "Firefox would"
+                                                                                                                                            : "Chromium would",
                  f->method ? (int)(f->method_len > 24 ? 24 : f->method_len) : 0,
                  f->method ? f->method : "");
         break;
@@ -55,7 +55,7 @@ void cs_explain(const struct cs_judgement *j, char *buf, size_t size)
 {
     if (j->cut) {
         const char *why = (j->cut & CS_TXN_HEADER_GAP) ? "part of the headers was lost in a capture gap"
-                                                        : "the headers were cut at a header limit";
+                                                       : "the headers were cut at a header limit";
         snprintf(buf, size, "Not judged: %s; on the headers seen, Firefox: %s%s%s, Chromium: %s%s%s.",
                  why, corscope_outcome_name(j->seen_firefox), j->seen_firefox_reason ? " " : "",
                  j->seen_firefox_reason ? j->seen_firefox_reason : "",

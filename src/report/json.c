@@ -76,7 +76,7 @@ bool cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
-    size_t run = 0;  /* start of the pending run of bytes that need no escape */
+    size_t run = 0; /* start of the pending run of bytes that need no escape */
     bool replaced = false;
     cs_jbuf_c(b, '"');
     for (size_t i = 0; i < len;) {
@@ -103,8 +103,8 @@ bool cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len)
                 /* a C1, bidi or separator control: the same code point,
                  * escaped, so that `cat` of the output cannot drive a
                  * terminal or reorder a line */
-                char esc[6] = { '\\', 'u', hex[cp >> 12], hex[(cp >> 8) & 15],
-                                hex[(cp >> 4) & 15], hex[cp & 15] };
+                char esc[6] = {'\\', 'u', hex[cp >> 12], hex[(cp >> 8) & 15],
+                               hex[(cp >> 4) & 15], hex[cp & 15]};
                 cs_jbuf_put(b, esc, 6);
                 i += n;
             } else {
@@ -123,7 +123,7 @@ bool cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len)
         case '\r': cs_jbuf_lit(b, "\\r"); break;
         case '\t': cs_jbuf_lit(b, "\\t"); break;
         default: {
-            char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
             cs_jbuf_put(b, esc, 6);
         }
         }
@@ -141,7 +141,7 @@ void cs_jbuf_hex(struct cs_jbuf *b, const char *s, size_t len)
     cs_jbuf_c(b, '"');
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        char two[2] = { hex[c >> 4], hex[c & 15] };
+        char two[2] = {hex[c >> 4], hex[c & 15]};
         cs_jbuf_put(b, two, 2);
     }
     cs_jbuf_c(b, '"');

@@ -29,7 +29,7 @@ static void downgrade_incomplete(struct cs_judgement *j)
     j->seen_firefox_reason = v->firefox.reason;
     j->seen_chromium = v->chromium.verdict;
     j->seen_chromium_error = v->chromium.chrome;
-    corscope_browser_verdict *b[2] = { &v->firefox, &v->chromium };
+    corscope_browser_verdict *b[2] = {&v->firefox, &v->chromium};
     for (int i = 0; i < 2; i++) {
         b[i]->verdict = CORSCOPE_UNKNOWN;
         b[i]->reason = NULL;
@@ -52,7 +52,7 @@ void cs_judge(struct cs_timeline *tl, const struct cs_flow_key *f, const struct 
 {
     const corscope_request *rq = &t->req;
     const corscope_response *rs = t->has_resp ? &t->resp : NULL;
-    corscope_context cctx = { .credentials = CORSCOPE_CRED_UNKNOWN, .failure = failure_for(t->end) };
+    corscope_context cctx = {.credentials = CORSCOPE_CRED_UNKNOWN, .failure = failure_for(t->end)};
     corscope_verdict *v = &j->v;
     j->retry = false;
     j->cut = 0;
@@ -63,9 +63,8 @@ void cs_judge(struct cs_timeline *tl, const struct cs_flow_key *f, const struct 
     corscope_classify(rq, rs, &cctx, v);
     j->cors = v->kind == CORSCOPE_KIND_ACTUAL || v->kind == CORSCOPE_KIND_SIMPLE ||
               v->kind == CORSCOPE_KIND_PREFLIGHT;
-    if (j->cors && !rs && cs_timeline_is_retry(tl, &f->client, rq->method, rq->method_len,
-                                               v->url, origin, origin_len, t->req_ts)) {
-        j->retry = true;   /* an automatic retry of the failure just reported */
+    if (j->cors && !rs && cs_timeline_is_retry(tl, &f->client, rq->method, rq->method_len, v->url, origin, origin_len, t->req_ts)) {
+        j->retry = true; /* an automatic retry of the failure just reported */
         return;
     }
     if (v->kind == CORSCOPE_KIND_ACTUAL || v->kind == CORSCOPE_KIND_SIMPLE) {

@@ -16,9 +16,9 @@
 
 struct cs_judgement {
     corscope_verdict v;
-    bool cors;                    /* a preflight, actual or simple request */
-    bool retry;                   /* an automatic retry of the failure just judged: not reported */
-    uint32_t cut;                 /* CS_TXN_HEADER_GAP / CS_TXN_HEADERS_CUT: judged "unknown" */
+    bool cors;    /* a preflight, actual or simple request */
+    bool retry;   /* an automatic retry of the failure just judged: not reported */
+    uint32_t cut; /* CS_TXN_HEADER_GAP / CS_TXN_HEADERS_CUT: judged "unknown" */
     /* when cut: what the visible headers said before the downgrade */
     corscope_outcome seen_firefox, seen_chromium;
     const char *seen_firefox_reason, *seen_chromium_error;

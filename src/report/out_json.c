@@ -84,39 +84,60 @@ void cs_out_json_event(FILE *out, const struct cs_event *ev)
 
     cs_jbuf_lit(b, "{\"type\":\"http\",\"ts\":");
     cs_jbuf_time(b, t->req_ts);
-    cs_jbuf_lit(b, ",\"flow\":"); cs_jbuf_u64(b, f->id);
-    key(b, "src"); addr(b, &f->client);
-    cs_jbuf_lit(b, ",\"sport\":"); cs_jbuf_u64(b, f->client_port);
-    key(b, "dst"); addr(b, &f->server);
-    cs_jbuf_lit(b, ",\"dport\":"); cs_jbuf_u64(b, f->server_port);
-    cs_jbuf_lit(b, ",\"frame_req\":"); cs_jbuf_u64(b, t->req_frame);
+    cs_jbuf_lit(b, ",\"flow\":");
+    cs_jbuf_u64(b, f->id);
+    key(b, "src");
+    addr(b, &f->client);
+    cs_jbuf_lit(b, ",\"sport\":");
+    cs_jbuf_u64(b, f->client_port);
+    key(b, "dst");
+    addr(b, &f->server);
+    cs_jbuf_lit(b, ",\"dport\":");
+    cs_jbuf_u64(b, f->server_port);
+    cs_jbuf_lit(b, ",\"frame_req\":");
+    cs_jbuf_u64(b, t->req_frame);
     key(b, "frame_resp");
-    if (rs) cs_jbuf_u64(b, t->resp_frame); else cs_jbuf_lit(b, "null");
+    if (rs)
+        cs_jbuf_u64(b, t->resp_frame);
+    else
+        cs_jbuf_lit(b, "null");
     wire_key(b, "method", rq->method, rq->method_len);
     wire_key(b, "host", ev->host, ev->host_len);
     wire_key(b, "uri", rq->target, rq->target_len);
     key(b, "status");
-    if (rs) cs_jbuf_int(b, t->resp.status); else cs_jbuf_lit(b, "null");
+    if (rs)
+        cs_jbuf_int(b, t->resp.status);
+    else
+        cs_jbuf_lit(b, "null");
     wire_key(b, "origin", ev->origin, ev->origin_len);
     /* Names of enum values and the fixed warnings are static strings that
      * need no escaping (cs_jbuf_plain); messages, hints and notes quote
      * packet bytes and are escaped. */
-    key(b, "kind"); cs_jbuf_plain(b, ev->kind);
-    key(b, "verdict"); cs_jbuf_plain(b, ev->verdict);
-    key(b, "reason"); cs_jbuf_plain(b, ev->reason);
+    key(b, "kind");
+    cs_jbuf_plain(b, ev->kind);
+    key(b, "verdict");
+    cs_jbuf_plain(b, ev->verdict);
+    key(b, "reason");
+    cs_jbuf_plain(b, ev->reason);
     wire_cstr(b, "message", ev->message);
-    key(b, "chrome"); cs_jbuf_plain(b, ev->chrome);
+    key(b, "chrome");
+    cs_jbuf_plain(b, ev->chrome);
     wire_cstr(b, "hint", ev->hint);
     /* beyond the contract */
-    key(b, "end"); cs_jbuf_plain(b, txn_end_name(t->end));
-    key(b, "transport"); cs_jbuf_plain(b, t->transport);
-    if (t->stream) {      /* h2 */
-        cs_jbuf_lit(b, ",\"stream\":"); cs_jbuf_u64(b, t->stream);
+    key(b, "end");
+    cs_jbuf_plain(b, txn_end_name(t->end));
+    key(b, "transport");
+    cs_jbuf_plain(b, t->transport);
+    if (t->stream) { /* h2 */
+        cs_jbuf_lit(b, ",\"stream\":");
+        cs_jbuf_u64(b, t->stream);
     }
     if (t->tls) {
         key(b, "tls");
-        cs_jbuf_lit(b, "{\"version\":"); cs_jbuf_plain(b, t->tls->version);
-        cs_jbuf_lit(b, ",\"cipher\":"); cs_jbuf_plain(b, t->tls->cipher);
+        cs_jbuf_lit(b, "{\"version\":");
+        cs_jbuf_plain(b, t->tls->version);
+        cs_jbuf_lit(b, ",\"cipher\":");
+        cs_jbuf_plain(b, t->tls->cipher);
         wire_cstr(b, "sni", t->tls->sni);
         cs_jbuf_c(b, '}');
     }
@@ -125,7 +146,8 @@ void cs_out_json_event(FILE *out, const struct cs_event *ev)
         cs_jbuf_int(b, t->interim_status);
     }
     if (ev->credentials) {
-        key(b, "credentials"); cs_jbuf_plain(b, ev->credentials);
+        key(b, "credentials");
+        cs_jbuf_plain(b, ev->credentials);
     }
     if (ev->judged_both) {
         if (ev->browsers_disagree)
@@ -137,7 +159,8 @@ void cs_out_json_event(FILE *out, const struct cs_event *ev)
     }
     if (ev->depends_on_credentials) {
         cs_jbuf_lit(b, ",\"depends_on_credentials\":true");
-        key(b, "alt_reason"); cs_jbuf_plain(b, ev->alt_reason);
+        key(b, "alt_reason");
+        cs_jbuf_plain(b, ev->alt_reason);
     }
     if (ev->preflight_frame) {
         cs_jbuf_lit(b, ",\"preflight_frame\":");
@@ -150,7 +173,8 @@ void cs_out_json_event(FILE *out, const struct cs_event *ev)
         key(b, "warnings");
         cs_jbuf_c(b, '[');
         for (unsigned i = 0; i < ev->n_warnings; i++) {
-            if (i) cs_jbuf_c(b, ',');
+            if (i)
+                cs_jbuf_c(b, ',');
             cs_jbuf_plain(b, ev->warnings[i]);
         }
         cs_jbuf_c(b, ']');
@@ -168,7 +192,8 @@ static void sni_list(FILE *out, const char *k, const char (*snis)[CS_TLS_STATS_S
 {
     fprintf(out, ",\"%s\":[", k);
     for (unsigned i = 0; i < n; i++) {
-        if (i) putc(',', out);
+        if (i)
+            putc(',', out);
         cs_json_cstr(out, snis[i]);
     }
     putc(']', out);
@@ -242,7 +267,7 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
     num(out, "retransmitted_bytes", r->retransmitted_bytes);
     num(out, "overlap_conflicts", r->overlap_conflicts);
     num(out, "upgrades", h->upgrades);
-    if (s->h2.connections) {   /* only with h2: HTTP/1 summaries stay as they were */
+    if (s->h2.connections) { /* only with h2: HTTP/1 summaries stay as they were */
         num(out, "h2_connections", s->h2.connections);
         num(out, "h2_streams", s->h2.streams);
         num(out, "h2_resets", s->h2.resets);
@@ -268,7 +293,7 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
     num(out, "pending_preflights", s->timeline.pending_evicted);
     num(out, "preflight_cache", s->timeline.cache_evicted);
     if (s->h2.connections)
-        num(out, "h2_streams", s->h2.stream_cap_hits);   /* --h2-max-streams */
+        num(out, "h2_streams", s->h2.stream_cap_hits); /* --h2-max-streams */
     putc('}', out);
 
     fputs(",\"cors\":{", out);
@@ -304,7 +329,8 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
         fprintf(out, ",\"flows\":%" PRIu64 ",\"sni\":[", pc->flows);
         bool invalid = false;
         for (unsigned j = 0; j < pc->n_snis; j++) {
-            if (j) putc(',', out);
+            if (j)
+                putc(',', out);
             invalid |= cs_json_cstr(out, pc->snis[j]);
         }
         putc(']', out);
@@ -313,7 +339,8 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
             fputs(",\"sni_hex\":[", out);
             for (unsigned j = 0; j < pc->n_snis; j++) {
                 const char *sni = pc->snis[j];
-                if (j) putc(',', out);
+                if (j)
+                    putc(',', out);
                 if (cs_utf8_valid(sni, strlen(sni)))
                     fputs("null", out);
                 else

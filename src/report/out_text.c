@@ -106,12 +106,12 @@ void cs_out_text_escape(GString *buf, const char *s, size_t len)
         }
         put(buf, s + run, i - run);
         if (n) {
-            char esc[6] = { '\\', 'u', hex[cp >> 12], hex[(cp >> 8) & 15], hex[(cp >> 4) & 15],
-                            hex[cp & 15] };
+            char esc[6] = {'\\', 'u', hex[cp >> 12], hex[(cp >> 8) & 15], hex[(cp >> 4) & 15],
+                           hex[cp & 15]};
             put(buf, esc, 6);
             i += n;
         } else {
-            char esc[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
+            char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
             put(buf, esc, 4);
             i++;
         }
@@ -127,11 +127,16 @@ static void append_safe_cstr(GString *buf, const char *s)
 
 static const char *verdict_color(const char *v)
 {
-    if (!v) return C_DIM;
-    if (strcmp(v, "blocked") == 0) return C_RED;
-    if (strcmp(v, "allowed") == 0) return C_GREEN;
-    if (strcmp(v, "warning") == 0) return C_YELLOW;
-    if (strcmp(v, "unknown") == 0) return C_MAGENTA;
+    if (!v)
+        return C_DIM;
+    if (strcmp(v, "blocked") == 0)
+        return C_RED;
+    if (strcmp(v, "allowed") == 0)
+        return C_GREEN;
+    if (strcmp(v, "warning") == 0)
+        return C_YELLOW;
+    if (strcmp(v, "unknown") == 0)
+        return C_MAGENTA;
     return C_DIM;
 }
 
@@ -178,7 +183,7 @@ static void rel_time(GString *buf, const struct cs_flow_key *f, cs_time_ns ts)
     if (d < 0)
         d = 0;
     unsigned ms = (unsigned)((d / 1000000) % 1000);
-    char frac[5] = { '.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10), 's' };
+    char frac[5] = {'.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10), 's'};
     put_lit(buf, "  +");
     put_u64(buf, (uint64_t)(d / 1000000000));
     put(buf, frac, 5);
@@ -188,7 +193,7 @@ static void detail(GString *buf, const struct cs_text_style *st, const char *lab
 {
     if (!text)
         return;
-    static const char pad[] = "         ";   /* the label column: printf's %-9s */
+    static const char pad[] = "         "; /* the label column: printf's %-9s */
     size_t n = strlen(label);
     put_lit(buf, "             ");
     put_str(buf, paint(st, C_CYAN));
@@ -215,7 +220,7 @@ void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_
         put_lit(buf, "/#");
         put_u64(buf, t->resp_frame);
     }
-    if (t->stream) {      /* h2: the stream id */
+    if (t->stream) { /* h2: the stream id */
         put_lit(buf, " s");
         put_u64(buf, t->stream);
     }
@@ -240,11 +245,11 @@ void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_
         put_lit(buf, "  ");
         put_str(buf, paint(st, C_DIM));
         put_lit(buf, "(no response: ");
-        put_str(buf, t->end == CS_TXN_RESET ? "reset" :
-                             t->end == CS_TXN_STREAM_RESET ? "stream reset" :
-                             t->end == CS_TXN_CLOSED ? "closed" :
-                             t->end == CS_TXN_GAP ? "lost in a capture gap" :
-                             t->end == CS_TXN_EVICTED ? "evicted by a limit" : "never answered");
+        put_str(buf, t->end == CS_TXN_RESET ? "reset" : t->end == CS_TXN_STREAM_RESET ? "stream reset"
+                                                    : t->end == CS_TXN_CLOSED         ? "closed"
+                                                    : t->end == CS_TXN_GAP            ? "lost in a capture gap"
+                                                    : t->end == CS_TXN_EVICTED        ? "evicted by a limit"
+                                                                                      : "never answered");
         put_c(buf, ')');
         put_str(buf, paint(st, C_RESET));
     }
@@ -344,7 +349,8 @@ static void tls_lines(FILE *out, const struct cs_tls_stats *t)
             g_string_append_printf(line, ", %" PRIu64 " without a complete handshake", t->incomplete);
         if (t->held_dropped_records)
             g_string_append_printf(line, ", %" PRIu64 " records dropped waiting for a key "
-                                   "(--max-tls-held-bytes)", t->held_dropped_records);
+                                         "(--max-tls-held-bytes)",
+                                   t->held_dropped_records);
         fprintf(out, "%s\n", line->str);
         g_string_free(line, TRUE);
     }
@@ -369,31 +375,24 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
     const struct cs_pipeline_stats *p = &s->pipeline;
 
     fprintf(out, "%sSummary%s\n", paint(st, C_BOLD), paint(st, C_RESET));
-    fprintf(out, "  %" PRIu64 " packets, %" PRIu64 " TCP connections (%" PRIu64 " HTTP, %" PRIu64
-            " other, %" PRIu64 " without data), %" PRIu64 " HTTP transactions\n",
+    fprintf(out, "  %" PRIu64 " packets, %" PRIu64 " TCP connections (%" PRIu64 " HTTP, %" PRIu64 " other, %" PRIu64 " without data), %" PRIu64 " HTTP transactions\n",
             d->frames, fl->created, p->http_flows, p->other_flows, p->empty_flows, s->transactions);
     /* nothing decoded (PPPoE, GRE, only UDP, ...): say so, or "0 TCP
      * connections" would read as "no HTTP here" */
     if (d->tcp == 0 && d->frames > 0)
-        fprintf(out, "  No TCP segment decoded: %" PRIu64 " packets not IP (e.g. PPPoE), %" PRIu64
-                " IP but not TCP (e.g. UDP, GRE), %" PRIu64 " of an unsupported link type\n",
+        fprintf(out, "  No TCP segment decoded: %" PRIu64 " packets not IP (e.g. PPPoE), %" PRIu64 " IP but not TCP (e.g. UDP, GRE), %" PRIu64 " of an unsupported link type\n",
                 d->non_ip, d->non_tcp, d->unknown_linktype);
-    fprintf(out, "  CORS: %" PRIu64 " cross-origin requests: %s%" PRIu64 " allowed%s, %s%" PRIu64
-            " blocked%s, %" PRIu64 " warning, %" PRIu64 " unknown; %" PRIu64 " same-origin, %" PRIu64
-            " no-cors\n",
+    fprintf(out, "  CORS: %" PRIu64 " cross-origin requests: %s%" PRIu64 " allowed%s, %s%" PRIu64 " blocked%s, %" PRIu64 " warning, %" PRIu64 " unknown; %" PRIu64 " same-origin, %" PRIu64 " no-cors\n",
             s->cors_relevant, paint(st, C_GREEN), s->allowed, paint(st, C_RESET), paint(st, C_RED),
             s->blocked, paint(st, C_RESET), s->warnings, s->unknown, s->same_origin, s->no_cors);
     if (s->h2.connections)
-        fprintf(out, "  HTTP/2: %" PRIu64 " connections, %" PRIu64 " streams, %" PRIu64
-                " RST_STREAM, %" PRIu64 " HPACK failures (headers undecodable from there on)\n",
+        fprintf(out, "  HTTP/2: %" PRIu64 " connections, %" PRIu64 " streams, %" PRIu64 " RST_STREAM, %" PRIu64 " HPACK failures (headers undecodable from there on)\n",
                 s->h2.connections, s->h2.streams, s->h2.resets, s->h2.hpack_failures);
     if (p->connections_refused || p->connections_unanswered)
-        fprintf(out, "  Connection attempts: %" PRIu64 " refused (RST), %" PRIu64
-                " unanswered: a request meant for them fails (Firefox CORSDidNotSucceed)\n",
+        fprintf(out, "  Connection attempts: %" PRIu64 " refused (RST), %" PRIu64 " unanswered: a request meant for them fails (Firefox CORSDidNotSucceed)\n",
                 p->connections_refused, p->connections_unanswered);
     if (s->disagreements || s->depends_on_credentials)
-        fprintf(out, "  Firefox and Chromium disagree on %" PRIu64 "; %" PRIu64
-                " verdicts depend on the credentials mode\n", s->disagreements, s->depends_on_credentials);
+        fprintf(out, "  Firefox and Chromium disagree on %" PRIu64 "; %" PRIu64 " verdicts depend on the credentials mode\n", s->disagreements, s->depends_on_credentials);
     if (s->n_reasons) {
         fprintf(out, "  Blocked or warned, by reason:\n");
         for (unsigned i = 0; i < s->n_reasons; i++)
@@ -426,12 +425,10 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
         fputc('\n', out);
     }
     tls_lines(out, &s->tls);
-    fprintf(out, "  Capture: %" PRIu64 " gaps (%" PRIu64 " bytes never seen), %" PRIu64
-            " truncated packets, %" PRIu64 " malformed, %" PRIu64 " HTTP resyncs",
+    fprintf(out, "  Capture: %" PRIu64 " gaps (%" PRIu64 " bytes never seen), %" PRIu64 " truncated packets, %" PRIu64 " malformed, %" PRIu64 " HTTP resyncs",
             r->gaps, r->gap_bytes, d->truncated, d->malformed, h->resyncs);
     if (s->live)
-        fprintf(out, ", %" PRIu64 " received, %" PRIu64 " dropped by the kernel, %" PRIu64
-                " by the interface", s->received, s->dropped, s->ifdropped);
+        fprintf(out, ", %" PRIu64 " received, %" PRIu64 " dropped by the kernel, %" PRIu64 " by the interface", s->received, s->dropped, s->ifdropped);
     fputc('\n', out);
     uint64_t dpi_hits = s->dpi.limit_hits;
     uint64_t caps = fl->evicted + r->held_cap_per_flow + r->held_cap_total + h->header_cap_hits +
@@ -439,10 +436,7 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
                     r->held_pieces_cap_per_flow + r->held_pieces_cap_total + dpi_hits +
                     s->h2.stream_cap_hits;
     if (caps) {
-        fprintf(out, "  Limits hit: flows %" PRIu64 ", memory %" PRIu64 ", held bytes %" PRIu64 "/%" PRIu64
-                ", held pieces %" PRIu64 "/%" PRIu64
-                ", header bytes %" PRIu64 ", header lines %" PRIu64 ", URI %" PRIu64
-                ", pipeline %" PRIu64 ", IP fragments %" PRIu64,
+        fprintf(out, "  Limits hit: flows %" PRIu64 ", memory %" PRIu64 ", held bytes %" PRIu64 "/%" PRIu64 ", held pieces %" PRIu64 "/%" PRIu64 ", header bytes %" PRIu64 ", header lines %" PRIu64 ", URI %" PRIu64 ", pipeline %" PRIu64 ", IP fragments %" PRIu64,
                 fl->evicted - fl->evicted_memory, fl->evicted_memory, r->held_cap_per_flow,
                 r->held_cap_total, r->held_pieces_cap_per_flow, r->held_pieces_cap_total,
                 h->header_cap_hits,
@@ -457,9 +451,7 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
     const struct cs_timeline_stats *tl = &s->timeline;
     if (p->protos_overflow || s->reasons_dropped || s->endpoints_dropped || tl->pending_evicted ||
         tl->cache_evicted)
-        fprintf(out, "  Tables full (left out above): %" PRIu64 " flows of unlisted protocols, %" PRIu64
-                " reason counts, %" PRIu64 " blocked endpoints; the timeline forgot %" PRIu64
-                " waiting preflights, %" PRIu64 " preflight-cache entries\n",
+        fprintf(out, "  Tables full (left out above): %" PRIu64 " flows of unlisted protocols, %" PRIu64 " reason counts, %" PRIu64 " blocked endpoints; the timeline forgot %" PRIu64 " waiting preflights, %" PRIu64 " preflight-cache entries\n",
                 p->protos_overflow, s->reasons_dropped, s->endpoints_dropped, tl->pending_evicted,
                 tl->cache_evicted);
 }

@@ -19,27 +19,27 @@
 #include "report.h"
 #include "timeline.h"
 
-#define CS_TEXT_FLUSH_BYTES (64 * 1024)          /* one flow's buffered text */
-#define CS_TEXT_BUDGET_BYTES (2 * 1024 * 1024)   /* all flows' buffered text */
+#define CS_TEXT_FLUSH_BYTES (64 * 1024)        /* one flow's buffered text */
+#define CS_TEXT_BUDGET_BYTES (2 * 1024 * 1024) /* all flows' buffered text */
 
 struct flow_text {
     GString *buf;
-    bool header_printed;             /* a part of this block was already printed */
-    const char *tls_version;         /* "1.3" when the flow was decrypted TLS (static), else NULL */
+    bool header_printed;     /* a part of this block was already printed */
+    const char *tls_version; /* "1.3" when the flow was decrypted TLS (static), else NULL */
 };
 
 struct cs_report {
     struct cs_report_options opt;
     FILE *out;
-    struct cs_summary counts;        /* report-level counts (the rest of the summary is the caller's) */
+    struct cs_summary counts; /* report-level counts (the rest of the summary is the caller's) */
     struct cs_timeline *timeline;
     struct cs_text_style style;
-    GHashTable *flow_text;           /* flow id -> struct flow_text (text output) */
-    GHashTable *endpoints;           /* "METHOD host/path" -> blocked count */
-    uint64_t last_printed_flow;      /* flow whose lines were printed last (0: none) */
-    size_t text_buffered;            /* bytes held in all flow_text buffers */
-    GString *event_text;             /* the event being written (text output) */
-    GString *head_text;              /* a block's header line being written */
+    GHashTable *flow_text;      /* flow id -> struct flow_text (text output) */
+    GHashTable *endpoints;      /* "METHOD host/path" -> blocked count */
+    uint64_t last_printed_flow; /* flow whose lines were printed last (0: none) */
+    size_t text_buffered;       /* bytes held in all flow_text buffers */
+    GString *event_text;        /* the event being written (text output) */
+    GString *head_text;         /* a block's header line being written */
     bool any_blocked;
 };
 
@@ -143,7 +143,7 @@ static void count_reason(struct cs_summary *s, const char *reason)
             return;
         }
     if (s->n_reasons < CS_SUMMARY_MAX_REASONS)
-        s->reasons[s->n_reasons++] = (struct cs_reason_count){ reason, 1 };
+        s->reasons[s->n_reasons++] = (struct cs_reason_count){reason, 1};
     else
         s->reasons_dropped++;
 }
@@ -170,7 +170,8 @@ static void count_endpoint(struct cs_report *r, const corscope_request *rq, cons
 
 static const char *cred_name(corscope_cred c)
 {
-    return c == CORSCOPE_CRED_INCLUDE ? "include" : c == CORSCOPE_CRED_OMIT ? "omit" : "unknown";
+    return c == CORSCOPE_CRED_INCLUDE ? "include" : c == CORSCOPE_CRED_OMIT ? "omit"
+                                                                            : "unknown";
 }
 
 static void fill_view(struct cs_browser_view *v, const corscope_browser_verdict *b, bool chrome)
@@ -184,8 +185,9 @@ static void fill_view(struct cs_browser_view *v, const corscope_browser_verdict 
 /* The outcome --browser asks for: one browser's, or the combined one. */
 static corscope_outcome selected_outcome(const struct cs_report *r, const corscope_verdict *v)
 {
-    return r->opt.browser == CS_BROWSER_FIREFOX ? v->firefox.verdict
-         : r->opt.browser == CS_BROWSER_CHROME ? v->chromium.verdict : v->verdict;
+    return r->opt.browser == CS_BROWSER_FIREFOX  ? v->firefox.verdict
+           : r->opt.browser == CS_BROWSER_CHROME ? v->chromium.verdict
+                                                 : v->verdict;
 }
 
 /* Maps the classifier's verdict onto the event per --browser (design.md:
@@ -220,12 +222,13 @@ static void fill_event(struct cs_report *r, struct cs_event *ev, const corscope_
     ev->hint = main->hint[0] ? main->hint : NULL;
     if (r->opt.browser == CS_BROWSER_CHROME)
         ev->message = cr->message[0] ? cr->message : NULL;
-    ev->depends_on_credentials = r->opt.browser == CS_BROWSER_FIREFOX ? ff->depends_on_credentials
-                               : r->opt.browser == CS_BROWSER_CHROME ? cr->depends_on_credentials
-                               : v->depends_on_credentials;
+    ev->depends_on_credentials = r->opt.browser == CS_BROWSER_FIREFOX  ? ff->depends_on_credentials
+                                 : r->opt.browser == CS_BROWSER_CHROME ? cr->depends_on_credentials
+                                                                       : v->depends_on_credentials;
     if (ev->depends_on_credentials)
         ev->alt_reason = main->depends_on_credentials ? main->cred_alt_reason
-                       : ff->depends_on_credentials ? ff->cred_alt_reason : cr->cred_alt_reason;
+                         : ff->depends_on_credentials ? ff->cred_alt_reason
+                                                      : cr->cred_alt_reason;
     if (v->lints & CORSCOPE_LINT_REFLECTED_CREDENTIALS)
         ev->warnings[ev->n_warnings++] = "Access-Control-Allow-Origin reflects the Origin together with "
                                          "Access-Control-Allow-Credentials: true: safe only if the server "
@@ -302,7 +305,7 @@ void cs_report_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *
 {
     struct cs_report *r = ctx;
     const corscope_request *rq = &t->req;
-    struct cs_event ev = { .flow = f, .txn = t };
+    struct cs_event ev = {.flow = f, .txn = t};
     const corscope_header *h = corscope_header_find(rq->headers, rq->n_headers, "Host");
     if (h) {
         ev.host = h->value;
@@ -314,7 +317,7 @@ void cs_report_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *
         ev.origin_len = h->value_len;
     }
     r->counts.transactions++;
-    if (!rq->method || (t->req_flags & CS_TXN_NO_HEADERS)) {   /* HTTP/0.9: nothing to judge */
+    if (!rq->method || (t->req_flags & CS_TXN_NO_HEADERS)) { /* HTTP/0.9: nothing to judge */
         if (r->opt.all)
             emit(r, f, &ev);
         return;
@@ -323,7 +326,7 @@ void cs_report_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *
     struct cs_judgement j;
     cs_judge(r->timeline, f, t, ev.origin, ev.origin_len, &j);
     if (j.retry)
-        return;   /* an automatic retry of the failure just reported */
+        return; /* an automatic retry of the failure just reported */
     bool cors = j.cors;
     const corscope_verdict *vp = &j.v;
     char note[CS_TL_NOTE_MAX + CORSCOPE_NOTE_MAX + 4];
@@ -347,7 +350,7 @@ void cs_report_flow_end(void *ctx, const struct cs_flow_key *f, enum cs_flow_end
         return;
     }
     struct flow_text *ft = g_hash_table_lookup(r->flow_text, &f->id);
-    size_t held = ft ? ft->buf->len : 0;   /* already counted in text_buffered */
+    size_t held = ft ? ft->buf->len : 0; /* already counted in text_buffered */
     if (r->opt.all && !info->parsed && info->had_data) {
         ft = text_for(r, f);
         char line[200];
@@ -359,9 +362,9 @@ void cs_report_flow_end(void *ctx, const struct cs_flow_key *f, enum cs_flow_end
         if (ft->buf->len && (why == CS_FLOW_END_RESET || why == CS_FLOW_END_IDLE ||
                              why == CS_FLOW_END_EVICTED))
             cs_out_text_flow_note(ft->buf, f, f->last_ts,
-                                  why == CS_FLOW_END_RESET ? "connection reset" :
-                                  why == CS_FLOW_END_IDLE ? "connection idle: expired" :
-                                  "connection dropped: flow limit reached", &r->style);
+                                  why == CS_FLOW_END_RESET ? "connection reset" : why == CS_FLOW_END_IDLE ? "connection idle: expired"
+                                                                                                          : "connection dropped: flow limit reached",
+                                  &r->style);
         r->text_buffered += ft->buf->len - held;
         text_flush(r, f, ft);
         g_hash_table_remove(r->flow_text, &f->id);
@@ -403,7 +406,7 @@ void cs_report_finish(struct cs_report *r, struct cs_summary *s)
     gpointer k, val;
     g_hash_table_iter_init(&it, r->endpoints);
     while (g_hash_table_iter_next(&it, &k, &val)) {
-        struct cs_endpoint_count e = { .blocked = GPOINTER_TO_SIZE(val) };
+        struct cs_endpoint_count e = {.blocked = GPOINTER_TO_SIZE(val)};
         snprintf(e.endpoint, sizeof(e.endpoint), "%s", (const char *)k);
         g_array_append_val(all, e);
     }

@@ -11,15 +11,19 @@
 #include "summary.h"
 #include "txn.h"
 
-enum cs_format { CS_FORMAT_TEXT, CS_FORMAT_JSON, CS_FORMAT_AUTO };
-enum cs_browser_choice { CS_BROWSER_BOTH, CS_BROWSER_FIREFOX, CS_BROWSER_CHROME };
+enum cs_format { CS_FORMAT_TEXT,
+                 CS_FORMAT_JSON,
+                 CS_FORMAT_AUTO };
+enum cs_browser_choice { CS_BROWSER_BOTH,
+                         CS_BROWSER_FIREFOX,
+                         CS_BROWSER_CHROME };
 
 struct cs_report_options {
     enum cs_format format;
     enum cs_browser_choice browser;
-    bool all;          /* report every transaction, not only CORS-relevant ones */
-    bool color;        /* ANSI colours in the text output */
-    bool live;         /* print as events complete, flush each line */
+    bool all;   /* report every transaction, not only CORS-relevant ones */
+    bool color; /* ANSI colours in the text output */
+    bool live;  /* print as events complete, flush each line */
 };
 
 struct cs_report;

@@ -23,11 +23,12 @@
 
 #include "report_thread.h"
 
-enum rec_kind { REC_TXN = 1, REC_FLOW_END = 2 };
+enum rec_kind { REC_TXN = 1,
+                REC_FLOW_END = 2 };
 
 struct rec_head {
     uint32_t kind;
-    uint32_t size;                 /* of the whole record, a multiple of 8 */
+    uint32_t size; /* of the whole record, a multiple of 8 */
 };
 
 /* A transaction as sent: its pointers still point into the pipeline's
@@ -50,7 +51,7 @@ struct rec_txn {
 };
 
 struct rec_header {
-    uint32_t name_off, name_len, value_off, value_len;   /* into the block */
+    uint32_t name_off, name_len, value_off, value_len; /* into the block */
 };
 
 struct rec_flow_end {
@@ -61,9 +62,9 @@ struct rec_flow_end {
 };
 
 struct slot {
-    unsigned char *buf;            /* malloc'd, so 16-byte aligned */
+    unsigned char *buf; /* malloc'd, so 16-byte aligned */
     size_t len, cap;
-    bool full;                     /* owned by the report thread */
+    bool full; /* owned by the report thread */
 };
 
 struct cs_report_thread {
@@ -72,8 +73,8 @@ struct cs_report_thread {
     pthread_mutex_t mu;
     pthread_cond_t filled, emptied;
     struct slot slots[CS_REPORT_BATCHES];
-    unsigned fill;                 /* the pipeline's slot */
-    unsigned drain;                /* the next slot the report thread takes */
+    unsigned fill;  /* the pipeline's slot */
+    unsigned drain; /* the next slot the report thread takes */
     bool stopping;
     /* the report thread's header arrays for a request and its response */
     corscope_header *headers[2];
@@ -123,8 +124,8 @@ static size_t msg_view(struct cs_report_thread *rt, const unsigned char *p, int 
     if (n < nh)
         *flags |= CS_TXN_HEADERS_CUT;
     for (size_t i = 0; i < n; i++)
-        h[i] = (corscope_header){ copy + rh[i].name_off, rh[i].name_len,
-                                  copy + rh[i].value_off, rh[i].value_len };
+        h[i] = (corscope_header){copy + rh[i].name_off, rh[i].name_len,
+                                 copy + rh[i].value_off, rh[i].value_len};
     *headers = h;
     *n_headers = n;
     *block = copy;
@@ -164,7 +165,7 @@ static void replay(struct cs_report_thread *rt, unsigned char *p, size_t len)
 static void *report_main(void *arg)
 {
     struct cs_report_thread *rt = arg;
-    pthread_setname_np(pthread_self(), "corscope-report");   /* for top -H, perf */
+    pthread_setname_np(pthread_self(), "corscope-report"); /* for top -H, perf */
     for (;;) {
         struct slot *s = &rt->slots[rt->drain];
         pthread_mutex_lock(&rt->mu);
@@ -173,7 +174,7 @@ static void *report_main(void *arg)
         bool have = s->full;
         pthread_mutex_unlock(&rt->mu);
         if (!have)
-            return NULL;           /* stopping, and every batch replayed */
+            return NULL; /* stopping, and every batch replayed */
         replay(rt, s->buf, s->len);
         pthread_mutex_lock(&rt->mu);
         s->len = 0;
@@ -305,8 +306,8 @@ static bool write_msg(unsigned char *p, const corscope_header *headers, size_t n
         const corscope_header *h = &headers[i];
         if (!h->name || !h->value || !INSIDE(h->name, h->name_len) || !INSIDE(h->value, h->value_len))
             return false;
-        rh[i] = (struct rec_header){ (uint32_t)((uintptr_t)h->name - lo), (uint32_t)h->name_len,
-                                     (uint32_t)((uintptr_t)h->value - lo), (uint32_t)h->value_len };
+        rh[i] = (struct rec_header){(uint32_t)((uintptr_t)h->name - lo), (uint32_t)h->name_len,
+                                    (uint32_t)((uintptr_t)h->value - lo), (uint32_t)h->value_len};
     }
     if (block_len)
         memcpy(rh + n_headers, block, block_len);
@@ -332,7 +333,7 @@ void cs_report_thread_txn(void *ctx, const struct cs_flow_key *f, const struct c
                          t->req_block, t->req_block_len) &&
                (!t->has_resp || write_msg(p + sizeof(struct rec_txn) + qsize, t->resp.headers,
                                           t->resp.n_headers, t->resp_block, t->resp_block_len)))) {
-        rt->slots[rt->fill].len -= total;    /* the reservation was the slot's last */
+        rt->slots[rt->fill].len -= total; /* the reservation was the slot's last */
         p = NULL;
     }
     if (!p) {
@@ -348,7 +349,7 @@ void cs_report_thread_txn(void *ctx, const struct cs_flow_key *f, const struct c
     rec->t.tls = NULL;
     rec->has_tls = t->tls != NULL;
     if (t->tls) {
-        rec->tls = *t->tls;      /* version and cipher are static strings */
+        rec->tls = *t->tls; /* version and cipher are static strings */
         snprintf(rec->sni, sizeof rec->sni, "%s", t->tls->sni ? t->tls->sni : "");
     }
     committed(rt);

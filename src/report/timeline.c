@@ -13,9 +13,9 @@ struct pending {
     struct cs_addr client;
     char origin[CS_TL_ORIGIN_MAX];
     char url[CS_TL_URL_MAX];
-    char method[CS_TL_METHOD_MAX];       /* Access-Control-Request-Method */
-    char acrh[CS_TL_ACRH_MAX];           /* Access-Control-Request-Headers, as sent */
-    bool passed;                         /* either browser let it through */
+    char method[CS_TL_METHOD_MAX]; /* Access-Control-Request-Method */
+    char acrh[CS_TL_ACRH_MAX];     /* Access-Control-Request-Headers, as sent */
+    bool passed;                   /* either browser let it through */
     uint64_t frame, flow;
     cs_time_ns ts;
 };
@@ -27,7 +27,7 @@ struct cache_entry {
     char origin[CS_TL_ORIGIN_MAX];
     char url[CS_TL_URL_MAX];
     corscope_preflight_result result;
-    cs_time_ns stored;            /* when the preflight was answered */
+    cs_time_ns stored; /* when the preflight was answered */
     cs_time_ns expires;
     uint64_t frame;
 };
@@ -58,8 +58,8 @@ struct cs_timeline {
     /* Key hashes beside the tables, 0 for an unused slot: a lookup scans
      * these few cache lines and compares strings only where one matches,
      * instead of touching every ~900-byte entry. */
-    uint64_t pending_key[CS_TL_MAX_PENDING];     /* client, origin, url, method */
-    uint64_t cache_key[2][CS_TL_MAX_CACHE];      /* client, origin, url */
+    uint64_t pending_key[CS_TL_MAX_PENDING]; /* client, origin, url, method */
+    uint64_t cache_key[2][CS_TL_MAX_CACHE];  /* client, origin, url */
     /* Insertion counters, for oldest-first replacement: beside the tables
      * too, so that finding the oldest of a full table scans 4 KB. */
     uint64_t pending_age[CS_TL_MAX_PENDING];
@@ -251,14 +251,11 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
         facts->preflight_flow = best->flow;
         /* Authorization the page did not announce is browser-managed HTTP
          * auth, i.e. credentials "include" (§1.2). */
-        corscope_header acrh = { "Access-Control-Request-Headers", 30, best->acrh, strlen(best->acrh) };
-        corscope_request pf = { .method = "OPTIONS", .method_len = 7, .target = req->target,
-                                .target_len = req->target_len, .headers = &acrh,
-                                .n_headers = best->acrh[0] ? 1 : 0,
-                                .scheme = req->scheme, .scheme_len = req->scheme_len };
+        corscope_header acrh = {"Access-Control-Request-Headers", 30, best->acrh, strlen(best->acrh)};
+        corscope_request pf = {.method = "OPTIONS", .method_len = 7, .target = req->target, .target_len = req->target_len, .headers = &acrh, .n_headers = best->acrh[0] ? 1 : 0, .scheme = req->scheme, .scheme_len = req->scheme_len};
         facts->credentials = corscope_infer_credentials(req, &pf);
         facts->what = best->passed ? CS_TL_LINKED : CS_TL_SENT_AFTER_FAILED;
-        best->used = false;  /* one preflight announces one request */
+        best->used = false; /* one preflight announces one request */
         set_key(tl->pending_key, &tl->pending_index, (size_t)(best - tl->pending), 0);
         if ((size_t)(best - tl->pending) < tl->pending_free_from)
             tl->pending_free_from = (size_t)(best - tl->pending);
@@ -272,7 +269,7 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
     /* No preflight on the wire: which browser's cache could explain it? */
     corscope_cred cred = facts->credentials == CORSCOPE_CRED_INCLUDE ? CORSCOPE_CRED_INCLUDE
                                                                      : CORSCOPE_CRED_OMIT;
-    const struct cache_entry *hit[2] = { NULL, NULL };
+    const struct cache_entry *hit[2] = {NULL, NULL};
     uint64_t ck = cache_hash(client, origin, origin_len, url);
     for (int b = 0; b < 2; b++) {
         if (b == CORSCOPE_FIREFOX && url_host_is_ip_literal(url))
@@ -396,8 +393,7 @@ void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *c
     bool ff_ok = v->firefox.verdict == CORSCOPE_ALLOWED || v->firefox.verdict == CORSCOPE_WARNING;
     bool cr_ok = v->chromium.verdict == CORSCOPE_ALLOWED || v->chromium.verdict == CORSCOPE_WARNING;
 
-    struct pending p = { .used = true, .client = *client, .frame = frame, .flow = flow, .ts = ts,
-                         .passed = ff_ok || cr_ok };
+    struct pending p = {.used = true, .client = *client, .frame = frame, .flow = flow, .ts = ts, .passed = ff_ok || cr_ok};
     if (acrm && copy_key(p.origin, sizeof(p.origin), origin, origin_len) &&
         copy_key(p.url, sizeof(p.url), v->url, strlen(v->url)) &&
         copy_key(p.method, sizeof(p.method), acrm->value, acrm->value_len) &&
@@ -446,7 +442,7 @@ bool cs_timeline_is_retry(struct cs_timeline *tl, const struct cs_addr *client,
         struct last_failure *f = &tl->failures[i];
         if (f->used && cs_addr_equal(&f->client, client) && strcmp(f->key, key) == 0) {
             bool retry = ts - f->ts <= CS_TL_RETRY_WINDOW_NS;
-            f->ts = ts;   /* a chain of retries keeps extending the window */
+            f->ts = ts; /* a chain of retries keeps extending the window */
             if (retry)
                 tl->stats.retries_folded++;
             return retry;

@@ -23,35 +23,35 @@
 #define CS_TL_URL_MAX 384
 #define CS_TL_METHOD_MAX 24
 #define CS_TL_ACRH_MAX 256
-#define CS_TL_NOTE_MAX 320     /* the note made from the facts (explain.c) */
-#define CS_TL_RETRY_WINDOW_NS (3LL * 1000000000LL)   /* retries come within a few seconds */
+#define CS_TL_NOTE_MAX 320                         /* the note made from the facts (explain.c) */
+#define CS_TL_RETRY_WINDOW_NS (3LL * 1000000000LL) /* retries come within a few seconds */
 
 /* struct cs_timeline_stats (this stage's counters) is in stats.h. */
 
 /* What the timeline found out about one request: a structured answer (the
  * sentences for people are the output stage's, explain.c). */
 enum cs_tl_what {
-    CS_TL_NOTHING,              /* nothing to say */
-    CS_TL_LINKED,               /* its preflight: preflight_frame, preflight_flow, age */
-    CS_TL_SENT_AFTER_FAILED,    /* sent although its preflight (preflight_frame) failed */
-    CS_TL_CACHED,               /* no preflight: browsers' caches held one (cache_frame, age) */
-    CS_TL_UNEXPLAINED,          /* needs a preflight: none seen, none cached covers it */
-    CS_TL_PREFLIGHT_BLOCKS,     /* (a preflight) browsers will not send the actual request */
+    CS_TL_NOTHING,           /* nothing to say */
+    CS_TL_LINKED,            /* its preflight: preflight_frame, preflight_flow, age */
+    CS_TL_SENT_AFTER_FAILED, /* sent although its preflight (preflight_frame) failed */
+    CS_TL_CACHED,            /* no preflight: browsers' caches held one (cache_frame, age) */
+    CS_TL_UNEXPLAINED,       /* needs a preflight: none seen, none cached covers it */
+    CS_TL_PREFLIGHT_BLOCKS,  /* (a preflight) browsers will not send the actual request */
 };
 
-#define CS_TL_FIREFOX  1u       /* cs_timeline_facts.browsers */
+#define CS_TL_FIREFOX 1u /* cs_timeline_facts.browsers */
 #define CS_TL_CHROMIUM 2u
 
 struct cs_timeline_facts {
     enum cs_tl_what what;
-    uint64_t preflight_frame;       /* LINKED, SENT_AFTER_FAILED; 0 if none */
+    uint64_t preflight_frame; /* LINKED, SENT_AFTER_FAILED; 0 if none */
     uint64_t preflight_flow;
-    uint64_t cache_frame;           /* CACHED: the preflight that filled the cache entry */
-    cs_time_ns age;                 /* LINKED, CACHED: how long before this request */
-    unsigned browsers;              /* CACHED: whose caches; PREFLIGHT_BLOCKS: who will not send */
-    const char *method;             /* PREFLIGHT_BLOCKS: the announced method, or NULL; */
-    size_t method_len;              /* points into the preflight request */
-    corscope_cred credentials;      /* evidence from the preflight link, or UNKNOWN */
+    uint64_t cache_frame;      /* CACHED: the preflight that filled the cache entry */
+    cs_time_ns age;            /* LINKED, CACHED: how long before this request */
+    unsigned browsers;         /* CACHED: whose caches; PREFLIGHT_BLOCKS: who will not send */
+    const char *method;        /* PREFLIGHT_BLOCKS: the announced method, or NULL; */
+    size_t method_len;         /* points into the preflight request */
+    corscope_cred credentials; /* evidence from the preflight link, or UNKNOWN */
 };
 
 struct cs_timeline;

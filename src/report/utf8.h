@@ -17,15 +17,28 @@ static inline size_t cs_utf8_seq(const unsigned char *p, size_t avail, unsigned 
     unsigned c = p[0];
     size_t n;
     unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) n = 2;
-    else if (c == 0xE0) { n = 3; lo = 0xA0; }
-    else if (c >= 0xE1 && c <= 0xEC) n = 3;
-    else if (c == 0xED) { n = 3; hi = 0x9F; }
-    else if (c >= 0xEE && c <= 0xEF) n = 3;
-    else if (c == 0xF0) { n = 4; lo = 0x90; }
-    else if (c >= 0xF1 && c <= 0xF3) n = 4;
-    else if (c == 0xF4) { n = 4; hi = 0x8F; }
-    else return 0;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2;
+    else if (c == 0xE0) {
+        n = 3;
+        lo = 0xA0;
+    } else if (c >= 0xE1 && c <= 0xEC)
+        n = 3;
+    else if (c == 0xED) {
+        n = 3;
+        hi = 0x9F;
+    } else if (c >= 0xEE && c <= 0xEF)
+        n = 3;
+    else if (c == 0xF0) {
+        n = 4;
+        lo = 0x90;
+    } else if (c >= 0xF1 && c <= 0xF3)
+        n = 4;
+    else if (c == 0xF4) {
+        n = 4;
+        hi = 0x8F;
+    } else
+        return 0;
     if (avail < n)
         return 0;
     if (p[1] < lo || p[1] > hi)
@@ -83,8 +96,8 @@ static inline uint64_t cs_has_zero(uint64_t v)
 /* Is any byte of w a C0 control (< 0x20), DEL or not ASCII (>= 0x80)? */
 static inline uint64_t cs_word_not_printable(uint64_t w)
 {
-    return ((w - CS_ONES * 0x20) & ~w & CS_HIGHS) |  /* < 0x20 */
-           (w & CS_HIGHS) |                          /* >= 0x80 */
+    return ((w - CS_ONES * 0x20) & ~w & CS_HIGHS) | /* < 0x20 */
+           (w & CS_HIGHS) |                         /* >= 0x80 */
            cs_has_zero(w ^ (CS_ONES * 0x7f));
 }
 

@@ -20,8 +20,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_HDRS 64
 
 struct block {
-    char *first; size_t first_len;
-    char *second; size_t second_len;
+    char *first;
+    size_t first_len;
+    char *second;
+    size_t second_len;
     corscope_header h[MAX_HDRS];
     size_t n;
     char *owned[2 * MAX_HDRS + 2];
@@ -83,7 +85,7 @@ static void free_block(struct block *b)
 static void check_str(const char *s, size_t max)
 {
     if (memchr(s, 0, max) == NULL)
-        abort();   /* not NUL-terminated within its array */
+        abort(); /* not NUL-terminated within its array */
 }
 
 static void check_browser(const corscope_browser_verdict *v)
@@ -91,14 +93,20 @@ static void check_browser(const corscope_browser_verdict *v)
     check_str(v->message, sizeof v->message);
     check_str(v->hint, sizeof v->hint);
     if ((v->verdict == CORSCOPE_BLOCKED || v->verdict == CORSCOPE_WARNING ||
-         v->verdict == CORSCOPE_UNKNOWN) && v->hint[0] == 0)
-        abort();   /* cors.h: the hint is non-empty for these */
+         v->verdict == CORSCOPE_UNKNOWN) &&
+        v->hint[0] == 0)
+        abort(); /* cors.h: the hint is non-empty for these */
     volatile size_t sink = 0;
-    if (v->reason) sink += strlen(v->reason);
-    if (v->console_key) sink += strlen(v->console_key);
-    if (v->chrome) sink += strlen(v->chrome);
-    if (v->cred_alt_reason) sink += strlen(v->cred_alt_reason);
-    if (v->cred_alt_chrome) sink += strlen(v->cred_alt_chrome);
+    if (v->reason)
+        sink += strlen(v->reason);
+    if (v->console_key)
+        sink += strlen(v->console_key);
+    if (v->chrome)
+        sink += strlen(v->chrome);
+    if (v->cred_alt_reason)
+        sink += strlen(v->cred_alt_reason);
+    if (v->cred_alt_chrome)
+        sink += strlen(v->cred_alt_chrome);
     (void)sink;
 }
 
@@ -118,9 +126,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     parse_block(rs, text + used, n - used);
 
     corscope_request req = {
-        .method = rq->first, .method_len = rq->first_len,
-        .target = rq->second, .target_len = rq->second_len,
-        .headers = rq->h, .n_headers = rq->n,
+        .method = rq->first,
+        .method_len = rq->first_len,
+        .target = rq->second,
+        .target_len = rq->second_len,
+        .headers = rq->h,
+        .n_headers = rq->n,
     };
     int status = 0;
     for (size_t i = 0; rs->first && i < rs->first_len && i < 4; i++)

@@ -55,8 +55,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(buf, data + off, len);
         off += len;
         struct cs_frame fr = {
-            .number = ++number, .ts = ts, .linktype = linktype,
-            .data = buf, .caplen = len, .wirelen = len + (data[0] & 0x40 ? 100 : 0),
+            .number = ++number,
+            .ts = ts,
+            .linktype = linktype,
+            .data = buf,
+            .caplen = len,
+            .wirelen = len + (data[0] & 0x40 ? 100 : 0),
         };
         struct cs_segment seg;
         if (cs_decode_frame(d, &fr, &seg) == CS_DECODE_SEGMENT) {
@@ -68,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 sink ^= seg.l3[i];
             (void)sink;
             if (seg.payload_len > seg.wire_payload_len)
-                abort();   /* captured more than the header says was sent */
+                abort(); /* captured more than the header says was sent */
         }
         free(buf);
     }

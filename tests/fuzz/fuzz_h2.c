@@ -28,8 +28,10 @@ static void on_txn(void *ctx, const struct cs_h2_txn *t)
     for (int k = 0; k < 4; k++)
         for (uint32_t h = 0; h < s[k]->n_fields; h++) {
             const corscope_header *x = &s[k]->fields[h];
-            for (size_t i = 0; i < x->name_len; i++) sink ^= (uint8_t)x->name[i];
-            for (size_t i = 0; i < x->value_len; i++) sink ^= (uint8_t)x->value[i];
+            for (size_t i = 0; i < x->name_len; i++)
+                sink ^= (uint8_t)x->name[i];
+            for (size_t i = 0; i < x->value_len; i++)
+                sink ^= (uint8_t)x->value[i];
         }
     const char *p[4] = {t->method, t->scheme, t->authority, t->path};
     uint32_t n[4] = {t->method_len, t->scheme_len, t->authority_len, t->path_len};
@@ -91,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 0:
             if (len > size - off)
                 len = (uint32_t)(size - off);
-            if (len == 0)     /* the reassembler never delivers empty data */
+            if (len == 0) /* the reassembler never delivers empty data */
                 continue;
             buf = malloc(len);
             if (!buf)
@@ -119,6 +121,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 out:
     cs_h2_conn_finish(c, CS_H2_END_UNANSWERED, frame + 1, ts + 1000);
     if (stats.held_bytes != 0)
-        abort();   /* the stage must give back every byte it counted */
+        abort(); /* the stage must give back every byte it counted */
     return 0;
 }

@@ -23,13 +23,18 @@ static void on_txn(void *ctx, const struct cs_http_txn *t)
     for (int k = 0; k < 2; k++) {
         if (!m[k])
             continue;
-        for (uint32_t i = 0; i < m[k]->method_len; i++) sink ^= (uint8_t)m[k]->method[i];
-        for (uint32_t i = 0; i < m[k]->uri_len; i++) sink ^= (uint8_t)m[k]->uri[i];
-        for (uint32_t i = 0; i < m[k]->reason_len; i++) sink ^= (uint8_t)m[k]->reason[i];
+        for (uint32_t i = 0; i < m[k]->method_len; i++)
+            sink ^= (uint8_t)m[k]->method[i];
+        for (uint32_t i = 0; i < m[k]->uri_len; i++)
+            sink ^= (uint8_t)m[k]->uri[i];
+        for (uint32_t i = 0; i < m[k]->reason_len; i++)
+            sink ^= (uint8_t)m[k]->reason[i];
         for (uint32_t h = 0; h < m[k]->n_headers; h++) {
             const corscope_header *x = &m[k]->headers[h];
-            for (size_t i = 0; i < x->name_len; i++) sink ^= (uint8_t)x->name[i];
-            for (size_t i = 0; i < x->value_len; i++) sink ^= (uint8_t)x->value[i];
+            for (size_t i = 0; i < x->name_len; i++)
+                sink ^= (uint8_t)x->name[i];
+            for (size_t i = 0; i < x->value_len; i++)
+                sink ^= (uint8_t)x->value[i];
         }
     }
     (void)sink;
@@ -101,7 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ev.kind = CS_STREAM_DATA;
             ev.data = buf;
             ev.len = len;
-            if (len == 0) {   /* the reassembler never delivers empty data */
+            if (len == 0) { /* the reassembler never delivers empty data */
                 free(buf);
                 continue;
             }

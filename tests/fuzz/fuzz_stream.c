@@ -20,7 +20,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-struct app { struct cs_http_conn *http; };
+struct app {
+    struct cs_http_conn *http;
+};
 
 static struct cs_limits g_lim;
 static struct cs_http_stats g_stats;
@@ -50,7 +52,7 @@ static void on_stream(void *ctx, struct cs_flow *f, int dir, const struct cs_str
     (void)ctx;
     struct app *a = f->app;
     if (ev->kind == CS_STREAM_DATA && (ev->len == 0 || !ev->data))
-        abort();   /* the reassembler never hands out empty data */
+        abort(); /* the reassembler never hands out empty data */
     if (ev->kind == CS_STREAM_GAP && ev->len == 0)
         abort();
     if (a && a->http)
@@ -97,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     uint32_t next[4][2];
     for (int c = 0; c < 4; c++) {
-        next[c][0] = 0xfffff000u + (uint32_t)c * 0x10000000u;  /* near a wrap */
+        next[c][0] = 0xfffff000u + (uint32_t)c * 0x10000000u; /* near a wrap */
         next[c][1] = 0x12345678u * (uint32_t)(c + 1);
     }
     size_t off = 1;
@@ -127,9 +129,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct cs_addr srv = {.family = 4, .bytes = {198, 51, 100, 20}};
         uint16_t cport = (uint16_t)(41000 + conn), sport = 80;
         if (dir == 0) {
-            s.src = cli; s.dst = srv; s.sport = cport; s.dport = sport;
+            s.src = cli;
+            s.dst = srv;
+            s.sport = cport;
+            s.dport = sport;
         } else {
-            s.src = srv; s.dst = cli; s.sport = sport; s.dport = cport;
+            s.src = srv;
+            s.dst = cli;
+            s.sport = sport;
+            s.dport = cport;
         }
         s.seq = next[conn][dir] + (uint32_t)(int32_t)sd;
         s.ack = next[conn][!dir] + (uint32_t)(int32_t)ad;

@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct sb { char *p; size_t len, cap; };
+struct sb {
+    char *p;
+    size_t len, cap;
+};
 
 static inline void sb_put(struct sb *b, const void *s, size_t n)
 {
@@ -22,6 +25,9 @@ static inline void sb_put(struct sb *b, const void *s, size_t n)
     b->p[b->len] = 0;
 }
 
-static inline void sb_str(struct sb *b, const char *s) { sb_put(b, s, strlen(s)); }
+static inline void sb_str(struct sb *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
 
 #endif

@@ -19,7 +19,10 @@
 static char tmpdir[256];
 
 /* A small in-memory file image. */
-struct img { uint8_t b[8192]; size_t n; };
+struct img {
+    uint8_t b[8192];
+    size_t n;
+};
 
 static inline void put(struct img *m, const void *p, size_t n)
 {
@@ -27,8 +30,14 @@ static inline void put(struct img *m, const void *p, size_t n)
     memcpy(m->b + m->n, p, n);
     m->n += n;
 }
-static inline void put32(struct img *m, uint32_t v) { put(m, &v, 4); }
-static inline void put16(struct img *m, uint16_t v) { put(m, &v, 2); }
+static inline void put32(struct img *m, uint32_t v)
+{
+    put(m, &v, 4);
+}
+static inline void put16(struct img *m, uint16_t v)
+{
+    put(m, &v, 2);
+}
 
 static inline const char *path_of(const char *name)
 {
@@ -60,12 +69,16 @@ static inline size_t make_frame(uint8_t *f, int udp, uint16_t sport, uint16_t dp
     ip[3] = (uint8_t)(20 + l4);
     ip[8] = 64;
     ip[9] = udp ? 17 : 6;
-    ip[12] = 10; ip[15] = 1;
-    ip[16] = 10; ip[19] = 2;
+    ip[12] = 10;
+    ip[15] = 1;
+    ip[16] = 10;
+    ip[19] = 2;
     uint8_t *t = ip + 20;
     memset(t, 0, l4);
-    t[0] = (uint8_t)(sport >> 8); t[1] = (uint8_t)sport;
-    t[2] = (uint8_t)(dport >> 8); t[3] = (uint8_t)dport;
+    t[0] = (uint8_t)(sport >> 8);
+    t[1] = (uint8_t)sport;
+    t[2] = (uint8_t)(dport >> 8);
+    t[3] = (uint8_t)dport;
     if (udp)
         t[5] = 8;
     else {
@@ -130,7 +143,7 @@ static inline void pad4(struct img *m)
 static inline const char *write_pcapng(const char *name, int tsresol, uint64_t ts0)
 {
     struct img m = {.n = 0};
-    put32(&m, 0x0A0D0D0A);          /* SHB */
+    put32(&m, 0x0A0D0D0A); /* SHB */
     put32(&m, 28);
     put32(&m, 0x1A2B3C4D);
     put16(&m, 1);
@@ -138,17 +151,17 @@ static inline const char *write_pcapng(const char *name, int tsresol, uint64_t t
     put32(&m, 0xffffffff);
     put32(&m, 0xffffffff);
     put32(&m, 28);
-    put32(&m, 1);                   /* IDB */
+    put32(&m, 1); /* IDB */
     put32(&m, tsresol >= 0 ? 32 : 20);
     put16(&m, LT_ETHERNET);
     put16(&m, 0);
     put32(&m, 65535);
     if (tsresol >= 0) {
-        put16(&m, 9);               /* if_tsresol */
+        put16(&m, 9); /* if_tsresol */
         put16(&m, 1);
         uint8_t r[4] = {(uint8_t)tsresol, 0, 0, 0};
         put(&m, r, 4);
-        put32(&m, 0);               /* opt_endofopt */
+        put32(&m, 0); /* opt_endofopt */
     }
     put32(&m, tsresol >= 0 ? 32 : 20);
     for (int i = 0; i < 2; i++) {
@@ -156,7 +169,7 @@ static inline const char *write_pcapng(const char *name, int tsresol, uint64_t t
         uint32_t len = (uint32_t)make_frame(f, 0, 2000, 80);
         uint32_t padded = (len + 3) & ~3u;
         uint64_t ts = ts0 + (uint64_t)i;
-        put32(&m, 6);               /* EPB */
+        put32(&m, 6); /* EPB */
         put32(&m, 32 + padded);
         put32(&m, 0);
         put32(&m, (uint32_t)(ts >> 32));

@@ -13,7 +13,10 @@
 
 /* ---- frame building -------------------------------------------------- */
 
-struct buf { uint8_t b[4096]; size_t n; };
+struct buf {
+    uint8_t b[4096];
+    size_t n;
+};
 
 static inline void put(struct buf *b, const void *p, size_t n)
 {
@@ -21,8 +24,15 @@ static inline void put(struct buf *b, const void *p, size_t n)
     memcpy(b->b + b->n, p, n);
     b->n += n;
 }
-static inline void put8(struct buf *b, uint8_t v) { put(b, &v, 1); }
-static inline void put16(struct buf *b, uint16_t v) { uint8_t x[2] = {(uint8_t)(v >> 8), (uint8_t)v}; put(b, x, 2); }
+static inline void put8(struct buf *b, uint8_t v)
+{
+    put(b, &v, 1);
+}
+static inline void put16(struct buf *b, uint16_t v)
+{
+    uint8_t x[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+    put(b, x, 2);
+}
 static inline void put32(struct buf *b, uint32_t v)
 {
     uint8_t x[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
@@ -33,7 +43,11 @@ static inline void putle32(struct buf *b, uint32_t v)
     uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
     put(b, x, 4);
 }
-static inline void putz(struct buf *b, size_t n) { while (n--) put8(b, 0); }
+static inline void putz(struct buf *b, size_t n)
+{
+    while (n--)
+        put8(b, 0);
+}
 
 static const uint8_t V4SRC[4] = {192, 0, 2, 1}, V4DST[4] = {198, 51, 100, 7};
 static const uint8_t V6SRC[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
@@ -53,12 +67,12 @@ static inline void tcp(struct buf *b, int opt_words, size_t plen)
     put32(b, SEQ);
     put32(b, ACK);
     put8(b, (uint8_t)((5 + opt_words) << 4));
-    put8(b, 0x18);                  /* PSH ACK */
+    put8(b, 0x18); /* PSH ACK */
     put16(b, WIN);
-    put16(b, 0xdead);               /* checksum: never checked */
+    put16(b, 0xdead); /* checksum: never checked */
     put16(b, 0);
     for (int i = 0; i < opt_words; i++)
-        put32(b, 0x01010101);       /* NOPs */
+        put32(b, 0x01010101); /* NOPs */
     for (size_t i = 0; i < plen; i++)
         put8(b, (uint8_t)("GET /cors HTTP/1.1\r\n"[i % 20]));
 }
@@ -72,7 +86,7 @@ static inline struct buf l4_tcp(int opt_words, size_t plen)
 
 /* IPv4 header with opt_words of options around the l4 bytes. */
 static inline void ipv4(struct buf *b, const struct buf *l4, uint8_t proto, int opt_words, uint16_t id,
-                 uint16_t frag_field)
+                        uint16_t frag_field)
 {
     put8(b, (uint8_t)(0x40 | (5 + opt_words)));
     put8(b, 0);
@@ -130,16 +144,15 @@ static inline struct buf v6_packet(size_t plen)
 struct result {
     enum cs_decode_result rc;
     struct cs_segment seg;
-    size_t payload_off;             /* payload - frame start, when inside the frame */
+    size_t payload_off; /* payload - frame start, when inside the frame */
 };
 
 /* Decodes bytes[0..caplen) (wirelen on the wire) from a guarded copy. */
 static inline struct result decode_guarded(struct cs_decoder *d, int linktype, const uint8_t *bytes,
-                                    size_t caplen, size_t wirelen, uint64_t number, cs_time_ns ts)
+                                           size_t caplen, size_t wirelen, uint64_t number, cs_time_ns ts)
 {
     struct guarded g = guarded_copy(bytes, caplen);
-    struct cs_frame fr = {.number = number, .ts = ts, .linktype = linktype, .data = g.data,
-                          .caplen = (uint32_t)caplen, .wirelen = (uint32_t)wirelen};
+    struct cs_frame fr = {.number = number, .ts = ts, .linktype = linktype, .data = g.data, .caplen = (uint32_t)caplen, .wirelen = (uint32_t)wirelen};
     struct result r;
     memset(&r, 0, sizeof r);
     r.rc = cs_decode_frame(d, &fr, &r.seg);
@@ -149,7 +162,7 @@ static inline struct result decode_guarded(struct cs_decoder *d, int linktype, c
             r.payload_off = (size_t)(r.seg.payload - g.data);
             CU_ASSERT(r.payload_off + r.seg.payload_len <= caplen);
         }
-        r.seg.payload = NULL;       /* the copy goes away */
+        r.seg.payload = NULL; /* the copy goes away */
     }
     guarded_free(&g);
     return r;

@@ -16,7 +16,10 @@
 
 /* ---- a growable byte buffer ---------------------------------------------- */
 
-struct hb { uint8_t *p; size_t len, cap; };
+struct hb {
+    uint8_t *p;
+    size_t len, cap;
+};
 
 static inline void hb_put(struct hb *b, const void *s, size_t n)
 {
@@ -31,7 +34,10 @@ static inline void hb_put(struct hb *b, const void *s, size_t n)
     b->len += n;
     b->p[b->len] = 0;
 }
-static inline void hb_str(struct hb *b, const char *s) { hb_put(b, s, strlen(s)); }
+static inline void hb_str(struct hb *b, const char *s)
+{
+    hb_put(b, s, strlen(s));
+}
 static inline void hb_fmt(struct hb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static inline void hb_fmt(struct hb *b, const char *fmt, ...)
 {
@@ -42,7 +48,11 @@ static inline void hb_fmt(struct hb *b, const char *fmt, ...)
     va_end(ap);
     hb_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
-static inline void hb_free(struct hb *b) { free(b->p); memset(b, 0, sizeof *b); }
+static inline void hb_free(struct hb *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
 
 /* ---- frames (RFC 9113 §4.1) ------------------------------------------------ */
 
@@ -64,10 +74,16 @@ static inline void put_frame(struct hb *b, uint8_t type, uint8_t flags, uint32_t
 
 static inline void put_u32(uint8_t *p, uint32_t v)
 {
-    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
 }
 
-static inline void put_preface(struct hb *b) { hb_put(b, CS_H2_PREFACE, CS_H2_PREFACE_LEN); }
+static inline void put_preface(struct hb *b)
+{
+    hb_put(b, CS_H2_PREFACE, CS_H2_PREFACE_LEN);
+}
 
 /* SETTINGS with n (id, value) pairs; ack: an empty ACK. */
 static inline void put_settings(struct hb *b, bool ack, const uint32_t *pairs, int n)
@@ -135,12 +151,12 @@ static inline struct hb encode_block(nghttp2_hd_deflater *def, const char *const
 
 /* How put_headers lays out a block. */
 struct hdr_opts {
-    int pad;              /* >= 0: PADDED with that many bytes */
-    bool priority;        /* PRIORITY fields */
-    uint32_t split;       /* > 0: fragments of at most this many bytes (CONTINUATION) */
+    int pad;        /* >= 0: PADDED with that many bytes */
+    bool priority;  /* PRIORITY fields */
+    uint32_t split; /* > 0: fragments of at most this many bytes (CONTINUATION) */
     bool end_stream;
-    uint8_t type;         /* 0 = HEADERS; CS_H2_PUSH_PROMISE */
-    uint32_t promised;    /* PUSH_PROMISE */
+    uint8_t type;      /* 0 = HEADERS; CS_H2_PUSH_PROMISE */
+    uint32_t promised; /* PUSH_PROMISE */
 };
 
 /* A header block (HEADERS or PUSH_PROMISE, then CONTINUATIONs). */
@@ -165,7 +181,7 @@ static inline void put_block(struct hb *b, uint32_t stream, const uint8_t *blk, 
         hb_put(b, &pl, 1);
     }
     if (o->priority && type == CS_H2_HEADERS) {
-        uint8_t pr[5] = {0x80, 0, 0, 0, 15};   /* exclusive on stream 0, weight 16 */
+        uint8_t pr[5] = {0x80, 0, 0, 0, 15}; /* exclusive on stream 0, weight 16 */
         hb_put(b, pr, 5);
     }
     if (type == CS_H2_PUSH_PROMISE) {
@@ -236,12 +252,12 @@ struct rec {
     uint32_t rst_error;
     uint64_t req_frame, req_frame_end, resp_frame, interim_frame, end_frame;
     uint32_t req_flags, resp_flags;
-    char *pseudo;     /* ":method GET\n:scheme ...\n" */
-    char *req;        /* "name: value\n"... */
+    char *pseudo; /* ":method GET\n:scheme ...\n" */
+    char *req;    /* "name: value\n"... */
     char *req_trailers;
     char *resp;
     char *resp_trailers;
-    char *host_view;  /* cs_h2_txn_request_fields as "name: value\n" */
+    char *host_view; /* cs_h2_txn_request_fields as "name: value\n" */
 };
 
 struct collector {

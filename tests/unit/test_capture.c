@@ -54,10 +54,14 @@ static void test_numbering_two_files(void)
 
 static void test_pcapng(void)
 {
-    const struct { int tsresol; uint64_t ts0; cs_time_ns want0; } cases[] = {
+    const struct {
+        int tsresol;
+        uint64_t ts0;
+        cs_time_ns want0;
+    } cases[] = {
         {9, 1700000000123456789ULL, 1700000000123456789LL},
-        {-1, 1700000000123456ULL, 1700000000123456000LL},   /* default: µs */
-        {3, 1700000000123ULL, 1700000000123000000LL},       /* ms */
+        {-1, 1700000000123456ULL, 1700000000123456000LL}, /* default: µs */
+        {3, 1700000000123ULL, 1700000000123000000LL},     /* ms */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *p = write_pcapng("x.pcapng", cases[i].tsresol, cases[i].ts0);
@@ -71,7 +75,8 @@ static void test_pcapng(void)
         CU_ASSERT_EQUAL_FATAL(cs_capture_next(c, &fr, err), 1);
         CU_ASSERT_EQUAL(fr.number, 11);
         CU_ASSERT_EQUAL(fr.ts - cases[i].want0, cases[i].want0 % 1000000000LL == 123456789LL ? 1
-                        : cases[i].tsresol == 3 ? 1000000 : 1000);
+                                                : cases[i].tsresol == 3                      ? 1000000
+                                                                                             : 1000);
         CU_ASSERT_EQUAL(cs_capture_next(c, &fr, err), 0);
         cs_capture_close(c);
     }
@@ -159,13 +164,20 @@ static void test_filter(void)
     struct img m;
     uint8_t f[64];
     pcap_header(&m, MAGIC_NS, LT_ETHERNET);
-    const struct { int udp; uint16_t dport; } fr_in[] = {{0, 80}, {1, 53}, {0, 443}, {0, 80}};
+    const struct {
+        int udp;
+        uint16_t dport;
+    } fr_in[] = {{0, 80}, {1, 53}, {0, 443}, {0, 80}};
     for (uint32_t i = 0; i < 4; i++) {
         size_t len = make_frame(f, fr_in[i].udp, 1234, fr_in[i].dport);
         pcap_record(&m, 1, i, f, (uint32_t)len);
     }
     const char *p = write_file("filter.pcap", &m);
-    const struct { const char *filter; uint64_t want[4]; int n; } cases[] = {
+    const struct {
+        const char *filter;
+        uint64_t want[4];
+        int n;
+    } cases[] = {
         {"tcp port 80", {1, 4}, 2},
         {"udp", {2}, 1},
         {"tcp and not port 80", {3}, 1},
@@ -205,17 +217,33 @@ static void test_stdin_and_stats(void)
     CU_ASSERT_EQUAL(cs_capture_next(c, &fr, err), 0);
     uint64_t r, d, i;
     CU_ASSERT_EQUAL(cs_capture_stats(c, &r, &d, &i), -1);
-    cs_capture_close(c);    /* closes stdin */
+    cs_capture_close(c); /* closes stdin */
     dup2(saved, 0);
     close(saved);
 }
 
 static void test_linktype_table(void)
 {
-    const struct { int lt; int ok; } cases[] = {
-        {0, 1}, {1, 1}, {12, 1}, {101, 1}, {108, 1}, {113, 1}, {228, 1}, {229, 1}, {276, 1},
-        {9, 1}, {50, 1}, {104, 1},
-        {147, 0}, {105, 0}, {127, 0}, {10, 0},
+    const struct {
+        int lt;
+        int ok;
+    } cases[] = {
+        {0, 1},
+        {1, 1},
+        {12, 1},
+        {101, 1},
+        {108, 1},
+        {113, 1},
+        {228, 1},
+        {229, 1},
+        {276, 1},
+        {9, 1},
+        {50, 1},
+        {104, 1},
+        {147, 0},
+        {105, 0},
+        {127, 0},
+        {10, 0},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
         CU_ASSERT_EQUAL(cs_linktype_supported(cases[k].lt), cases[k].ok);

@@ -12,14 +12,28 @@
 #define MAX_FRAMES 6000
 #define BATCH 64
 
-struct ref { uint8_t data[1600]; uint32_t caplen; uint64_t number; cs_time_ns ts; };
+struct ref {
+    uint8_t data[1600];
+    uint32_t caplen;
+    uint64_t number;
+    cs_time_ns ts;
+};
 static struct ref refs[MAX_FRAMES];
 static int n_refs;
 static char path[64];
 
-static void put(FILE *f, const void *p, size_t n) { CU_ASSERT_FATAL(fwrite(p, 1, n, f) == n); }
-static void put32(FILE *f, uint32_t v) { put(f, &v, 4); }
-static void put16(FILE *f, uint16_t v) { put(f, &v, 2); }
+static void put(FILE *f, const void *p, size_t n)
+{
+    CU_ASSERT_FATAL(fwrite(p, 1, n, f) == n);
+}
+static void put32(FILE *f, uint32_t v)
+{
+    put(f, &v, 4);
+}
+static void put16(FILE *f, uint16_t v)
+{
+    put(f, &v, 2);
+}
 
 /* An Ethernet/IPv4/TCP frame of `len` bytes (>= 54) whose ports say `i`. */
 static uint32_t make_frame(uint8_t *b, uint32_t len, int i)
@@ -32,12 +46,16 @@ static uint32_t make_frame(uint8_t *b, uint32_t len, int i)
     ip[3] = (uint8_t)(len - 14);
     ip[8] = 64;
     ip[9] = 6;
-    ip[12] = 10; ip[15] = 1;
-    ip[16] = 10; ip[19] = 2;
+    ip[12] = 10;
+    ip[15] = 1;
+    ip[16] = 10;
+    ip[19] = 2;
     uint8_t *tcp = ip + 20;
     uint16_t sport = (uint16_t)(1024 + i % 7), dport = (i % 3) ? 80 : 443;
-    tcp[0] = (uint8_t)(sport >> 8); tcp[1] = (uint8_t)sport;
-    tcp[2] = (uint8_t)(dport >> 8); tcp[3] = (uint8_t)dport;
+    tcp[0] = (uint8_t)(sport >> 8);
+    tcp[1] = (uint8_t)sport;
+    tcp[2] = (uint8_t)(dport >> 8);
+    tcp[3] = (uint8_t)dport;
     tcp[12] = 0x50;
     tcp[13] = 0x18;
     for (uint32_t k = 54; k < len; k++)
@@ -52,8 +70,13 @@ static void write_capture(int n, long cut)
     snprintf(path, sizeof(path), "/tmp/cs-batch-%d.pcap", (int)getpid());
     FILE *f = fopen(path, "wb");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    put32(f, 0xa1b2c3d4); put16(f, 2); put16(f, 4); put32(f, 0); put32(f, 0);
-    put32(f, 65535); put32(f, 1);
+    put32(f, 0xa1b2c3d4);
+    put16(f, 2);
+    put16(f, 4);
+    put32(f, 0);
+    put32(f, 0);
+    put32(f, 65535);
+    put32(f, 1);
     uint32_t seed = 12345;
     n_refs = n;
     for (int i = 0; i < n; i++) {
@@ -63,8 +86,10 @@ static void write_capture(int n, long cut)
         r->caplen = make_frame(r->data, len, i);
         r->number = (uint64_t)i + 1;
         r->ts = (cs_time_ns)(1000 + i) * 1000000000LL + (cs_time_ns)i * 1000;
-        put32(f, 1000 + (uint32_t)i); put32(f, (uint32_t)i);
-        put32(f, len); put32(f, len);
+        put32(f, 1000 + (uint32_t)i);
+        put32(f, (uint32_t)i);
+        put32(f, len);
+        put32(f, len);
         put(f, r->data, len);
     }
     CU_ASSERT_FATAL(fclose(f) == 0);

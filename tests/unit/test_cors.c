@@ -73,7 +73,7 @@ static void drop(struct msg *m)
     m->ng = 0;
 }
 
-static struct msg rq, rs;  /* test scratch: too big for the stack comfortably */
+static struct msg rq, rs; /* test scratch: too big for the stack comfortably */
 
 static int classify(const char *req, const char *resp, corscope_cred cred,
                     corscope_failure fail, bool tainted, corscope_verdict *v)
@@ -115,9 +115,9 @@ struct tcase {
     corscope_cred cred;
     corscope_failure fail;
     corscope_outcome ff;
-    const char *ff_reason;     /* NULL = none expected */
+    const char *ff_reason; /* NULL = none expected */
     corscope_outcome ch;
-    const char *ch_name;       /* NULL = none expected */
+    const char *ch_name; /* NULL = none expected */
     bool depends;
 };
 
@@ -452,11 +452,19 @@ static void test_table(void)
 static void test_table_coverage(void)
 {
     static const char *const keys[] = {
-        "CORSDidNotSucceed", "CORSExternalRedirectNotAllowed", "CORSRequestNotHttp",
-        "CORSMissingAllowOrigin", "CORSAllowOriginNotMatchingOrigin",
-        "CORSNotSupportingCredentials", "CORSMethodNotFound", "CORSMissingAllowCredentials",
-        "CORSPreflightDidNotSucceed", "CORSInvalidAllowMethod", "CORSInvalidAllowHeader",
-        "CORSMissingAllowHeaderFromPreflight", "CORSMultipleAllowOriginNotAllowed",
+        "CORSDidNotSucceed",
+        "CORSExternalRedirectNotAllowed",
+        "CORSRequestNotHttp",
+        "CORSMissingAllowOrigin",
+        "CORSAllowOriginNotMatchingOrigin",
+        "CORSNotSupportingCredentials",
+        "CORSMethodNotFound",
+        "CORSMissingAllowCredentials",
+        "CORSPreflightDidNotSucceed",
+        "CORSInvalidAllowMethod",
+        "CORSInvalidAllowHeader",
+        "CORSMissingAllowHeaderFromPreflight",
+        "CORSMultipleAllowOriginNotAllowed",
     };
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
         int n = 0;
@@ -482,18 +490,20 @@ struct msgcase {
     const char *req, *resp;
     corscope_cred cred;
     corscope_failure fail;
-    const char *firefox;   /* exact Firefox console text */
-    const char *chromium;  /* exact Chromium text, or NULL to skip */
+    const char *firefox;  /* exact Firefox console text */
+    const char *chromium; /* exact Chromium text, or NULL to skip */
 };
 
 static const struct msgcase msgs[] = {
     {GET, "404\n", OMIT, NOFAIL,
-     FFP "CORS header \xe2\x80\x98" "Access-Control-Allow-Origin\xe2\x80\x99 missing). Status code: 404.",
+     FFP "CORS header \xe2\x80\x98"
+         "Access-Control-Allow-Origin\xe2\x80\x99 missing). Status code: 404.",
      "Access to fetch at 'http://api.example/data' from origin 'https://app.example' has been "
      "blocked by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested "
-     "resource."},   /* Chromium 156: no "opaque response" sentence */
+     "resource."}, /* Chromium 156: no "opaque response" sentence */
     {GET, "200\nAccess-Control-Allow-Origin: https://a, https://c\n", OMIT, NOFAIL,
-     FFP "CORS header \xe2\x80\x98" "Access-Control-Allow-Origin\xe2\x80\x99 does not match "
+     FFP "CORS header \xe2\x80\x98"
+         "Access-Control-Allow-Origin\xe2\x80\x99 does not match "
          "\xe2\x80\x98https://a, https://c\xe2\x80\x99).",
      "Access to fetch at 'http://api.example/data' from origin 'https://app.example' has been "
      "blocked by CORS policy: The 'Access-Control-Allow-Origin' header contains multiple values "
@@ -502,10 +512,13 @@ static const struct msgcase msgs[] = {
     {GETC, "200\n" STAR, UNK, NOFAIL,
      "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource "
      "at \xe2\x80\x98http://api.example/data\xe2\x80\x99. (Reason: Credential is not supported if "
-     "the CORS header \xe2\x80\x98" "Access-Control-Allow-Origin\xe2\x80\x99 is \xe2\x80\x98*\xe2\x80\x99).",
+     "the CORS header \xe2\x80\x98"
+     "Access-Control-Allow-Origin\xe2\x80\x99 is \xe2\x80\x98*\xe2\x80\x99).",
      NULL},
     {GET, "200\n" ACAO ACAO, OMIT, NOFAIL,
-     FFP "Multiple CORS header \xe2\x80\x98" "Access-Control-Allow-Origin\xe2\x80\x99 not allowed).", NULL},
+     FFP "Multiple CORS header \xe2\x80\x98"
+         "Access-Control-Allow-Origin\xe2\x80\x99 not allowed).",
+     NULL},
     {PF("PUT"), "405\n" ACAO, OMIT, NOFAIL,
      FFP "CORS preflight response did not succeed). Status code: 405.",
      "Access to fetch at 'http://api.example/data' from origin 'https://app.example' has been "
@@ -518,13 +531,15 @@ static const struct msgcase msgs[] = {
      "blocked by CORS policy: Request header field x-b is not allowed by "
      "Access-Control-Allow-Headers in preflight response."},
     {PF("patch"), "204\n" ACAO "Access-Control-Allow-Methods: PATCH\n", OMIT, NOFAIL,
-     FFP "Did not find method in CORS header \xe2\x80\x98" "Access-Control-Allow-Methods\xe2\x80\x99).",
+     FFP "Did not find method in CORS header \xe2\x80\x98"
+         "Access-Control-Allow-Methods\xe2\x80\x99).",
      "Access to fetch at 'http://api.example/data' from origin 'https://app.example' has been "
      "blocked by CORS policy: Method patch is not allowed by Access-Control-Allow-Methods in "
      "preflight response."},
     {PF("PUT"), "204\n" ACAO "Access-Control-Allow-Methods: GET, PUT;\n", OMIT, NOFAIL,
      FFP "invalid token \xe2\x80\x98PUT;\xe2\x80\x99 in CORS header \xe2\x80\x98"
-         "Access-Control-Allow-Methods\xe2\x80\x99).", NULL},
+         "Access-Control-Allow-Methods\xe2\x80\x99).",
+     NULL},
     {GET, NULL, OMIT, CORSCOPE_FAIL_RESET,
      FFP "CORS request did not succeed). Status code: (null).",
      "GET http://api.example/data net::ERR_CONNECTION_RESET"},
@@ -554,7 +569,8 @@ static const struct msgcase msgs[] = {
      "Cross-Origin Request Warning: The Same Origin Policy will disallow reading the remote "
      "resource at http://api.example/data soon. (Reason: When the `Access-Control-Allow-Headers` "
      "is `*`, the `Authorization` header is not covered. To include the `Authorization` header, "
-     "it must be explicitly listed in CORS header `Access-Control-Allow-Headers`).", ""},
+     "it must be explicitly listed in CORS header `Access-Control-Allow-Headers`).",
+     ""},
 };
 
 static void test_messages(void)
@@ -659,7 +675,7 @@ static const struct kindcase kinds[] = {
     {"GET /x\n" H "Origin: null\n", false, CORSCOPE_KIND_SIMPLE},
     {"PUT /x\n" H "Origin: http://api.example\n", true, CORSCOPE_KIND_ACTUAL},
     {PF("PUT"), false, CORSCOPE_KIND_PREFLIGHT},
-    {"OPTIONS /x\n" H O, false, CORSCOPE_KIND_ACTUAL},  /* no ACRM: an author OPTIONS */
+    {"OPTIONS /x\n" H O, false, CORSCOPE_KIND_ACTUAL}, /* no ACRM: an author OPTIONS */
     {"GET /x\n" H O "Content-Type: application/json\n", false, CORSCOPE_KIND_ACTUAL},
     {"POST /x\n" H O "Content-Type: text/plain;charset=UTF-8\n", false, CORSCOPE_KIND_SIMPLE},
 };
@@ -755,7 +771,7 @@ struct npcase {
 static const char long_accept[] =
     "GET /x\n" H O "Accept: "
     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n";  /* 129 bytes */
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"; /* 129 bytes */
 
 static const struct npcase nps[] = {
     {GET, false},
@@ -782,7 +798,8 @@ static const struct npcase nps[] = {
     {"HEAD /x\n" H O, false},
     {"GET /x\n" H O "User-Agent: x\nCookie: a=b\nReferer: http://z/\nSec-Fetch-Mode: cors\n"
      "Accept-Encoding: gzip\nConnection: keep-alive\nPriority: u=4\nPragma: no-cache\n"
-     "Cache-Control: no-cache\nProxy-Authorization: x\nDNT: 1\nIf-None-Match: \"e\"\n", false},
+     "Cache-Control: no-cache\nProxy-Authorization: x\nDNT: 1\nIf-None-Match: \"e\"\n",
+     false},
 };
 
 static void test_needs_preflight(void)
@@ -814,8 +831,8 @@ static void test_needs_preflight_aggregate(void)
     }
     text[off] = '\0';
     build(&m, text, true);
-    CU_ASSERT(corscope_needs_preflight(&m.req));  /* 1080 bytes */
-    m.req.n_headers -= 1;                          /* 960 bytes */
+    CU_ASSERT(corscope_needs_preflight(&m.req)); /* 1080 bytes */
+    m.req.n_headers -= 1;                        /* 960 bytes */
     CU_ASSERT(!corscope_needs_preflight(&m.req));
     drop(&m);
 }
@@ -840,15 +857,25 @@ static void test_is_preflight(void)
 /* ---- max-age and the preflight cache model ---- */
 
 struct agecase {
-    const char *v;  /* NULL = absent */
+    const char *v; /* NULL = absent */
     long ff, ch;
 };
 
 static const struct agecase ages[] = {
-    {NULL, 5, 5}, {"", 5, 5}, {"600", 600, 600}, {"0", 0, 0}, {"-1", -1, 0},
-    {"5s", -1, 5}, {"+5", -1, 5}, {"5.0", -1, 5}, {"600, 600", -1, 5},
-    {"100000", 86400, 7200}, {"86400", 86400, 7200}, {"7200", 7200, 7200},
-    {"99999999999999999999999", 86400, 5}, {"-99999999999999999999999", -1, 5},
+    {NULL, 5, 5},
+    {"", 5, 5},
+    {"600", 600, 600},
+    {"0", 0, 0},
+    {"-1", -1, 0},
+    {"5s", -1, 5},
+    {"+5", -1, 5},
+    {"5.0", -1, 5},
+    {"600, 600", -1, 5},
+    {"100000", 86400, 7200},
+    {"86400", 86400, 7200},
+    {"7200", 7200, 7200},
+    {"99999999999999999999999", 86400, 5},
+    {"-99999999999999999999999", -1, 5},
     {" 5", -1, 5},
 };
 
@@ -873,7 +900,8 @@ static void test_preflight_result(void)
     corscope_preflight_result pf;
     struct msg a;
     build(&rs, "204\n" STAR "Access-Control-Allow-Methods: PUT, patch\n"
-               "Access-Control-Allow-Headers: X-A, *\nAccess-Control-Max-Age: 600\n", false);
+               "Access-Control-Allow-Headers: X-A, *\nAccess-Control-Max-Age: 600\n",
+          false);
     CU_ASSERT_EQUAL(corscope_preflight_parse(&rs.resp, OMIT, &pf), 0);
     drop(&rs);
     CU_ASSERT_EQUAL(pf.n_methods, 2);
@@ -887,22 +915,22 @@ static void test_preflight_result(void)
     build(&a, "PUT /data\n" H O "X-A: 1\n", true);
     CU_ASSERT(corscope_preflight_allows(&pf, CORSCOPE_FIREFOX, &a.req, OMIT));
     CU_ASSERT(corscope_preflight_allows(&pf, CORSCOPE_CHROMIUM, &a.req, OMIT));
-    CU_ASSERT(!corscope_preflight_allows(&pf, CORSCOPE_FIREFOX, &a.req, INC));   /* key differs */
-    CU_ASSERT(!corscope_preflight_allows(&pf, CORSCOPE_CHROMIUM, &a.req, INC));  /* nocred entry */
+    CU_ASSERT(!corscope_preflight_allows(&pf, CORSCOPE_FIREFOX, &a.req, INC));  /* key differs */
+    CU_ASSERT(!corscope_preflight_allows(&pf, CORSCOPE_CHROMIUM, &a.req, INC)); /* nocred entry */
     drop(&a);
-    build(&a, "PUT /data\n" H O "X-B: 1\n", true);  /* covered only by `*` */
+    build(&a, "PUT /data\n" H O "X-B: 1\n", true); /* covered only by `*` */
     CU_ASSERT(!corscope_preflight_allows(&pf, CORSCOPE_FIREFOX, &a.req, OMIT));
     CU_ASSERT(corscope_preflight_allows(&pf, CORSCOPE_CHROMIUM, &a.req, OMIT));
     drop(&a);
-    build(&a, "PATCH /data\n" H O, true);  /* case-sensitive method */
+    build(&a, "PATCH /data\n" H O, true); /* case-sensitive method */
     CU_ASSERT(!corscope_preflight_allows(&pf, CORSCOPE_FIREFOX, &a.req, OMIT));
     CU_ASSERT(!corscope_preflight_allows(&pf, CORSCOPE_CHROMIUM, &a.req, OMIT));
     drop(&a);
-    build(&a, "PUT /data\nHost: 127.0.0.1:8080\n" O "X-A: 1\n", true);  /* §8.7 IP literal */
+    build(&a, "PUT /data\nHost: 127.0.0.1:8080\n" O "X-A: 1\n", true); /* §8.7 IP literal */
     CU_ASSERT(!corscope_preflight_allows(&pf, CORSCOPE_FIREFOX, &a.req, OMIT));
     CU_ASSERT(corscope_preflight_allows(&pf, CORSCOPE_CHROMIUM, &a.req, OMIT));
     drop(&a);
-    build(&a, "HEAD /data\n" H O "X-A: 1\n", true);  /* Firefox cache: HEAD not implicit */
+    build(&a, "HEAD /data\n" H O "X-A: 1\n", true); /* Firefox cache: HEAD not implicit */
     CU_ASSERT(!corscope_preflight_allows(&pf, CORSCOPE_FIREFOX, &a.req, OMIT));
     CU_ASSERT(corscope_preflight_allows(&pf, CORSCOPE_CHROMIUM, &a.req, OMIT));
     drop(&a);
@@ -977,7 +1005,10 @@ static bool utf8_ok(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
-        size_t n = *p < 0x80 ? 1 : *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : *p >= 0xC0 ? 2 : 0;
+        size_t n = *p < 0x80 ? 1 : *p >= 0xF0 ? 4
+                               : *p >= 0xE0   ? 3
+                               : *p >= 0xC0   ? 2
+                                              : 0;
         if (n == 0)
             return false;
         for (size_t i = 1; i < n; i++)
@@ -994,7 +1025,7 @@ static void test_truncation(void)
     corscope_verdict v;
     snprintf(req, sizeof req, "GET /%0*d\n" H O, 1500, 7);
     int off = snprintf(resp, sizeof resp, "200\nAccess-Control-Allow-Origin: ");
-    for (int i = 0; i < 1200; i++)  /* a long run of 2-byte UTF-8 characters */
+    for (int i = 0; i < 1200; i++) /* a long run of 2-byte UTF-8 characters */
         off += snprintf(resp + off, sizeof resp - (size_t)off, "\xc3\xa9");
     CU_ASSERT_EQUAL(classify(req, resp, OMIT, NOFAIL, false, &v), 0);
     CU_ASSERT_STRING_EQUAL(v.firefox.reason, "CORSAllowOriginNotMatchingOrigin");
@@ -1008,7 +1039,7 @@ static void test_truncation(void)
     /* every offset of the cut: vary the URL length so the cut lands inside
      * the 2-byte characters and inside the 3-byte quotes */
     for (int pad = 0; pad < 8; pad++) {
-        for (int shift = 0; shift < 3; shift++) {  /* ACAO starting with 0..2 ASCII bytes */
+        for (int shift = 0; shift < 3; shift++) { /* ACAO starting with 0..2 ASCII bytes */
             snprintf(req, sizeof req, "GET /%0*d\n" H O, 380 + pad, 7);
             off = snprintf(resp, sizeof resp, "200\nAccess-Control-Allow-Origin: %.*s", shift, "xx");
             for (int i = 0; i < 1200; i++)
@@ -1029,7 +1060,7 @@ static void test_bad_args(void)
     r.method = "GET";
     r.method_len = 3;
     CU_ASSERT_EQUAL(corscope_classify(&r, NULL, NULL, NULL), -EINVAL);
-    CU_ASSERT_EQUAL(corscope_classify(&r, NULL, NULL, &v), 0);  /* no headers at all */
+    CU_ASSERT_EQUAL(corscope_classify(&r, NULL, NULL, &v), 0); /* no headers at all */
     CU_ASSERT_EQUAL(v.kind, CORSCOPE_KIND_NO_CORS);
     CU_ASSERT_STRING_EQUAL(v.url, "http://");
 }

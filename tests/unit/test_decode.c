@@ -6,7 +6,8 @@
 
 /* ---- link layers ----------------------------------------------------- */
 
-enum { NET_V4, NET_V6 };
+enum { NET_V4,
+       NET_V6 };
 
 struct link_case {
     const char *name;
@@ -15,7 +16,10 @@ struct link_case {
     void (*hdr)(struct buf *b, int net);
 };
 
-static void h_eth(struct buf *b, int net) { eth(b, net == NET_V4 ? 0x0800 : 0x86dd); }
+static void h_eth(struct buf *b, int net)
+{
+    eth(b, net == NET_V4 ? 0x0800 : 0x86dd);
+}
 static void h_vlan(struct buf *b, int net)
 {
     eth(b, 0x8100);
@@ -42,8 +46,8 @@ static void h_mpls(struct buf *b, int net)
 {
     (void)net;
     eth(b, 0x8847);
-    put32(b, (1000u << 12) | 0x40);          /* label 1000, not bottom */
-    put32(b, (2000u << 12) | 0x100 | 0x40);  /* label 2000, bottom of stack */
+    put32(b, (1000u << 12) | 0x40);         /* label 1000, not bottom */
+    put32(b, (2000u << 12) | 0x100 | 0x40); /* label 2000, bottom of stack */
 }
 static void h_vlan_mpls(struct buf *b, int net)
 {
@@ -55,15 +59,15 @@ static void h_vlan_mpls(struct buf *b, int net)
 }
 static void h_snap(struct buf *b, int net)
 {
-    eth(b, 0x0030);                          /* 802.3 length */
+    eth(b, 0x0030); /* 802.3 length */
     static const uint8_t llc[6] = {0xaa, 0xaa, 0x03, 0, 0, 0};
     put(b, llc, 6);
     put16(b, net == NET_V4 ? 0x0800 : 0x86dd);
 }
 static void h_sll(struct buf *b, int net)
 {
-    put16(b, 0);                             /* packet type: to us */
-    put16(b, 1);                             /* ARPHRD_ETHER */
+    put16(b, 0); /* packet type: to us */
+    put16(b, 1); /* ARPHRD_ETHER */
     put16(b, 6);
     static const uint8_t a[8] = {2, 0, 0, 0, 0, 1, 0, 0};
     put(b, a, 8);
@@ -73,21 +77,43 @@ static void h_sll2(struct buf *b, int net)
 {
     put16(b, net == NET_V4 ? 0x0800 : 0x86dd);
     put16(b, 0);
-    put32(b, 3);                             /* ifindex */
+    put32(b, 3); /* ifindex */
     put16(b, 1);
     put8(b, 0);
     put8(b, 6);
     static const uint8_t a[8] = {2, 0, 0, 0, 0, 1, 0, 0};
     put(b, a, 8);
 }
-static void h_null_le(struct buf *b, int net) { putle32(b, net == NET_V4 ? 2 : 30); }
-static void h_null_be(struct buf *b, int net) { put32(b, net == NET_V4 ? 2 : 28); }
-static void h_null_le24(struct buf *b, int net) { putle32(b, net == NET_V4 ? 2 : 24); }
-static void h_loop(struct buf *b, int net) { put32(b, net == NET_V4 ? 2 : 24); }
-static void h_none(struct buf *b, int net) { (void)b; (void)net; }
+static void h_null_le(struct buf *b, int net)
+{
+    putle32(b, net == NET_V4 ? 2 : 30);
+}
+static void h_null_be(struct buf *b, int net)
+{
+    put32(b, net == NET_V4 ? 2 : 28);
+}
+static void h_null_le24(struct buf *b, int net)
+{
+    putle32(b, net == NET_V4 ? 2 : 24);
+}
+static void h_loop(struct buf *b, int net)
+{
+    put32(b, net == NET_V4 ? 2 : 24);
+}
+static void h_none(struct buf *b, int net)
+{
+    (void)b;
+    (void)net;
+}
 /* PPP without address and control (RFC 1661 section 6.6), compressed or not. */
-static void h_ppp(struct buf *b, int net) { put16(b, net == NET_V4 ? 0x0021 : 0x0057); }
-static void h_ppp_pfc(struct buf *b, int net) { put8(b, net == NET_V4 ? 0x21 : 0x57); }
+static void h_ppp(struct buf *b, int net)
+{
+    put16(b, net == NET_V4 ? 0x0021 : 0x0057);
+}
+static void h_ppp_pfc(struct buf *b, int net)
+{
+    put8(b, net == NET_V4 ? 0x21 : 0x57);
+}
 static void h_chdlc(struct buf *b, int net)
 {
     put8(b, 0x0f);
@@ -165,26 +191,28 @@ static void test_skips(void)
 {
     struct cs_decoder *d = cs_decoder_new(NULL);
     struct buf b = {.n = 0};
-    eth(&b, 0x0806);                         /* ARP */
+    eth(&b, 0x0806); /* ARP */
     putz(&b, 28);
     CU_ASSERT_EQUAL(decode_buf(d, 1, &b).rc, CS_DECODE_SKIP);
     CU_ASSERT_EQUAL(cs_decoder_stats(d)->non_ip, 1);
 
-    b.n = 0;                                 /* STP: 802.3 + plain LLC */
+    b.n = 0; /* STP: 802.3 + plain LLC */
     eth(&b, 0x0026);
-    put8(&b, 0x42); put8(&b, 0x42); put8(&b, 0x03);
+    put8(&b, 0x42);
+    put8(&b, 0x42);
+    put8(&b, 0x03);
     putz(&b, 35);
     CU_ASSERT_EQUAL(decode_buf(d, 1, &b).rc, CS_DECODE_SKIP);
     CU_ASSERT_EQUAL(cs_decoder_stats(d)->non_ip, 2);
 
-    b.n = 0;                                 /* LOOP is network order only */
+    b.n = 0; /* LOOP is network order only */
     putle32(&b, 2);
     struct buf ip = v4_packet(0);
     put(&b, ip.b, ip.n);
     CU_ASSERT_EQUAL(decode_buf(d, 108, &b).rc, CS_DECODE_SKIP);
     CU_ASSERT_EQUAL(cs_decoder_stats(d)->non_ip, 3);
 
-    b.n = 0;                                 /* MPLS carrying something else */
+    b.n = 0; /* MPLS carrying something else */
     eth(&b, 0x8847);
     put32(&b, 0x100);
     putz(&b, 40);
@@ -192,14 +220,17 @@ static void test_skips(void)
     CU_ASSERT_EQUAL(cs_decoder_stats(d)->non_ip, 4);
 
     struct buf udp = {.n = 0};
-    put16(&udp, 53); put16(&udp, 53); put16(&udp, 8); put16(&udp, 0);
+    put16(&udp, 53);
+    put16(&udp, 53);
+    put16(&udp, 8);
+    put16(&udp, 0);
     b.n = 0;
     eth(&b, 0x0800);
     ipv4(&b, &udp, 17, 0, 9, 0);
     CU_ASSERT_EQUAL(decode_buf(d, 1, &b).rc, CS_DECODE_SKIP);
     CU_ASSERT_EQUAL(cs_decoder_stats(d)->non_tcp, 1);
 
-    b.n = 0;                                 /* IPv6: ESP, no next header, ICMPv6 */
+    b.n = 0; /* IPv6: ESP, no next header, ICMPv6 */
     const uint8_t nhs[] = {50, 59, 58};
     for (size_t i = 0; i < sizeof nhs; i++) {
         b.n = 0;
@@ -210,7 +241,9 @@ static void test_skips(void)
 
     /* IPv6 hop-by-hop then UDP */
     struct buf ext = {.n = 0};
-    put8(&ext, 17); put8(&ext, 0); putz(&ext, 6);
+    put8(&ext, 17);
+    put8(&ext, 0);
+    putz(&ext, 6);
     b.n = 0;
     ipv6(&b, 0, &ext, &udp);
     CU_ASSERT_EQUAL(decode_buf(d, 229, &b).rc, CS_DECODE_SKIP);
@@ -243,7 +276,7 @@ static void test_options_and_padding(void)
     struct buf b = {.n = 0}, t = l4_tcp(0, 0);
     eth(&b, 0x0800);
     ipv4(&b, &t, 6, 0, 7, 0);
-    putz(&b, 60 - b.n);                     /* minimum Ethernet frame */
+    putz(&b, 60 - b.n); /* minimum Ethernet frame */
     struct result r = decode_buf(d, 1, &b);
     check_segment(&r, 4, 0);
     CU_ASSERT_EQUAL(cs_decoder_stats(d)->truncated, 0);
@@ -255,11 +288,22 @@ static void test_ipv6_ext(void)
 {
     struct cs_decoder *d = cs_decoder_new(NULL);
     struct buf ext = {.n = 0};
-    put8(&ext, 43); put8(&ext, 0); putz(&ext, 6);          /* hop-by-hop, 8 bytes */
-    put8(&ext, 60); put8(&ext, 2); putz(&ext, 22);         /* routing, 24 bytes */
-    put8(&ext, 51); put8(&ext, 0); putz(&ext, 6);          /* destination options */
-    put8(&ext, 44); put8(&ext, 4); putz(&ext, 22);         /* AH: (4+2)*4 = 24 */
-    put8(&ext, 6); put8(&ext, 0); put16(&ext, 0); put32(&ext, 77); /* atomic fragment */
+    put8(&ext, 43);
+    put8(&ext, 0);
+    putz(&ext, 6); /* hop-by-hop, 8 bytes */
+    put8(&ext, 60);
+    put8(&ext, 2);
+    putz(&ext, 22); /* routing, 24 bytes */
+    put8(&ext, 51);
+    put8(&ext, 0);
+    putz(&ext, 6); /* destination options */
+    put8(&ext, 44);
+    put8(&ext, 4);
+    putz(&ext, 22); /* AH: (4+2)*4 = 24 */
+    put8(&ext, 6);
+    put8(&ext, 0);
+    put16(&ext, 0);
+    put32(&ext, 77); /* atomic fragment */
     struct buf t = l4_tcp(2, 31), b = {.n = 0};
     eth(&b, 0x86dd);
     ipv6(&b, 0, &ext, &t);
@@ -275,7 +319,12 @@ static void test_malformed(void)
 {
     struct cs_decoder *d = cs_decoder_new(NULL);
     struct buf good = v4_packet(10);
-    const struct { const char *name; size_t off; uint8_t val; int linktype; } cases[] = {
+    const struct {
+        const char *name;
+        size_t off;
+        uint8_t val;
+        int linktype;
+    } cases[] = {
         {"IHL 4", 0, 0x44, 228},
         {"IHL 15 beyond total", 0, 0x4f, 228},
         {"version 6 on IPv4 link", 0, 0x65, 228},
@@ -303,7 +352,9 @@ static void test_malformed(void)
     }
     /* IPv6 extension header longer than the payload length. */
     struct buf ext = {.n = 0}, t = l4_tcp(0, 0), b = {.n = 0};
-    put8(&ext, 6); put8(&ext, 200); putz(&ext, 6);
+    put8(&ext, 6);
+    put8(&ext, 200);
+    putz(&ext, 6);
     ipv6(&b, 60, &ext, &t);
     CU_ASSERT_EQUAL(decode_buf(d, 229, &b).rc, CS_DECODE_ERROR);
     CU_ASSERT_EQUAL(cs_decoder_stats(d)->malformed, ++want);
@@ -376,7 +427,9 @@ static void test_garbage(void)
     for (int round = 0; round < 3000; round++) {
         size_t len = (size_t)(round % 200);
         for (size_t k = 0; k < len; k++) {
-            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
             bytes[k] = (uint8_t)x;
         }
         /* Make version nibbles and ethertypes plausible half of the time. */
@@ -466,7 +519,7 @@ static void gre(struct buf *b, uint16_t flags, uint16_t proto, const struct buf 
     put16(b, flags);
     put16(b, proto);
     if (flags & GRE_C)
-        put32(b, 0xbeef0000);           /* checksum (never checked), reserved1 */
+        put32(b, 0xbeef0000); /* checksum (never checked), reserved1 */
     if (flags & GRE_K)
         put32(b, 0x00c0ffee);
     if (flags & GRE_S)
@@ -523,8 +576,8 @@ static void erspan3(struct buf *b, int version, int frame_type, int platform)
 {
     put16(b, (uint16_t)(version << 12));
     put16(b, 200);
-    put32(b, 0x01020304);               /* timestamp */
-    put16(b, 0);                        /* SGT */
+    put32(b, 0x01020304); /* timestamp */
+    put16(b, 0);          /* SGT */
     put16(b, (uint16_t)(frame_type << 10 | (platform ? 1 : 0)));
     if (platform)
         put(b, "\x0c\x00\x00\x01\x0a\x0b\x0c\x0d", 8);
@@ -545,9 +598,9 @@ static void pppoe(struct buf *b, uint16_t ppp_proto, const struct buf *ip)
 struct tunnel_case {
     const char *name;
     int linktype;
-    int net;                     /* of the inner packet */
+    int net; /* of the inner packet */
     void (*build)(struct buf *out, const struct buf *ip);
-    size_t may_skip_below;       /* prefixes shorter than this may be skips */
+    size_t may_skip_below; /* prefixes shorter than this may be skips */
 };
 
 static void t_gre(struct buf *o, const struct buf *ip)
@@ -743,8 +796,7 @@ static void test_tunnel_prefixes(void)
             }
             /* the other guard: nothing read before the frame either */
             struct guarded g = guarded_copy_at(f.b, len, 1);
-            struct cs_frame fr = {.number = 1, .linktype = tc->linktype, .data = g.data,
-                                  .caplen = (uint32_t)len, .wirelen = (uint32_t)f.n};
+            struct cs_frame fr = {.number = 1, .linktype = tc->linktype, .data = g.data, .caplen = (uint32_t)len, .wirelen = (uint32_t)f.n};
             struct cs_segment seg;
             enum cs_decode_result rc2 = cs_decode_frame(d, &fr, &seg);
             CU_ASSERT_EQUAL(rc2, r.rc);
@@ -770,7 +822,9 @@ static void test_tunnel_garbage(void)
         for (int round = 0; round < 400; round++) {
             struct buf m = f;
             for (int k = 0; k < 3; k++) {
-                x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
                 m.b[(x >> 8) % hdr] = (uint8_t)x;
             }
             struct cs_decode_stats before = *st;
@@ -809,7 +863,7 @@ static void test_gre_options(void)
             check_segment(&r, net == NET_V4 ? 4 : 6, 11);
             size_t outer = 14 + ((bits & 1) ? 40 : 20);
             CU_ASSERT_EQUAL(r.payload_off, outer + 4 + 4 * (size_t)__builtin_popcount(bits) +
-                                           (net == NET_V4 ? 20 : 40) + 20);
+                                               (net == NET_V4 ? 20 : 40) + 20);
         }
     }
     CU_ASSERT_EQUAL(cs_decoder_stats(d)->tunneled, 16);
@@ -821,12 +875,12 @@ static void test_gre_options(void)
     expect_skip("GRE with RFC 1701 routing", 1, &b, CS_DECODE_SKIP_TUNNEL);
 
     g.n = b.n = 0;
-    gre(&g, GRE_K | 1, 0x880b, &ip);       /* version 1: PPTP's enhanced GRE */
+    gre(&g, GRE_K | 1, 0x880b, &ip); /* version 1: PPTP's enhanced GRE */
     outer_ip(&b, 0, 47, &g);
     expect_skip("GRE version 1", 1, &b, CS_DECODE_SKIP_TUNNEL);
 
     g.n = b.n = 0;
-    gre(&g, 0, 0x0806, &ip);               /* GRE carrying ARP */
+    gre(&g, 0, 0x0806, &ip); /* GRE carrying ARP */
     outer_ip(&b, 0, 47, &g);
     expect_skip("GRE carrying ARP", 1, &b, CS_DECODE_SKIP_ARP);
 
@@ -875,7 +929,10 @@ static void test_geneve_options(void)
 
     /* Opt Len 63 (252 bytes) with 40 bytes after the header. */
     struct buf v = {.n = 0}, u = {.n = 0}, b = {.n = 0};
-    put8(&v, 63); put8(&v, 0); put16(&v, 0x6558); put32(&v, 0);
+    put8(&v, 63);
+    put8(&v, 0);
+    put16(&v, 0x6558);
+    put32(&v, 0);
     putz(&v, 40);
     udp(&u, 6081, &v);
     outer_ip(&b, 0, 17, &u);
@@ -905,20 +962,20 @@ static void test_vxlan_payloads(void)
     struct buf ip = v4_packet(5), e = ether_of(&ip);
     struct buf v = {.n = 0}, u = {.n = 0}, b = {.n = 0};
 
-    vxlan_hdr(&v, 0x00, 0);                 /* I flag clear */
+    vxlan_hdr(&v, 0x00, 0); /* I flag clear */
     put(&v, e.b, e.n);
     udp(&u, 4789, &v);
     outer_ip(&b, 0, 17, &u);
     expect_skip("VXLAN without the I flag", 1, &b, CS_DECODE_SKIP_TUNNEL);
 
-    v.n = u.n = b.n = 0;                    /* an IPv4 packet where Ethernet belongs */
+    v.n = u.n = b.n = 0; /* an IPv4 packet where Ethernet belongs */
     vxlan_hdr(&v, 0x08, 0);
     put(&v, ip.b, ip.n);
     udp(&u, 4789, &v);
     outer_ip(&b, 0, 17, &u);
     expect_skip("VXLAN carrying bare IPv4", 1, &b, CS_DECODE_SKIP_ETHERTYPE);
 
-    v.n = u.n = b.n = 0;                    /* inner ARP */
+    v.n = u.n = b.n = 0; /* inner ARP */
     vxlan_hdr(&v, 0x08, 0);
     eth(&v, 0x0806);
     putz(&v, 28);
@@ -926,17 +983,21 @@ static void test_vxlan_payloads(void)
     outer_ip(&b, 0, 17, &u);
     expect_skip("VXLAN carrying ARP", 1, &b, CS_DECODE_SKIP_ARP);
 
-    v.n = u.n = b.n = 0;                    /* a VXLAN header with nothing after it */
+    v.n = u.n = b.n = 0; /* a VXLAN header with nothing after it */
     vxlan_hdr(&v, 0x08, 0);
     udp(&u, 4789, &v);
     outer_ip(&b, 0, 17, &u);
     expect_error("VXLAN without payload", 1, &b, 0);
 
-    static const struct { uint8_t flags, next; int ok; enum cs_decode_skip kind; } gpe[] = {
-        {0x0c, 1, 1, 0},                    /* IPv4 */
-        {0x0c, 3, 0, 0},                    /* Ethernet, given the bare IPv4 below: not a segment */
-        {0x0c, 4, 0, CS_DECODE_SKIP_TUNNEL},/* NSH */
-        {0x2c, 1, 0, CS_DECODE_SKIP_TUNNEL},/* version 2 */
+    static const struct {
+        uint8_t flags, next;
+        int ok;
+        enum cs_decode_skip kind;
+    } gpe[] = {
+        {0x0c, 1, 1, 0},                     /* IPv4 */
+        {0x0c, 3, 0, 0},                     /* Ethernet, given the bare IPv4 below: not a segment */
+        {0x0c, 4, 0, CS_DECODE_SKIP_TUNNEL}, /* NSH */
+        {0x2c, 1, 0, CS_DECODE_SKIP_TUNNEL}, /* version 2 */
     };
     for (size_t i = 0; i < sizeof gpe / sizeof gpe[0]; i++) {
         v.n = u.n = b.n = 0;
@@ -955,7 +1016,7 @@ static void test_vxlan_payloads(void)
             expect_skip("VXLAN-GPE", 1, &b, gpe[i].kind);
         }
     }
-    v.n = u.n = b.n = 0;                    /* GPE without P: Ethernet */
+    v.n = u.n = b.n = 0; /* GPE without P: Ethernet */
     vxlan_hdr(&v, 0x08, 0);
     put(&v, e.b, e.n);
     udp(&u, 4790, &v);
@@ -972,16 +1033,19 @@ static void test_vxlan_payloads(void)
     udp(&u, 4788, &v);
     outer_ip(&b, 0, 17, &u);
     expect_skip("UDP to port 4788", 1, &b, CS_DECODE_SKIP_UDP);
-    u.b[4] = 0; u.b[5] = 7;
+    u.b[4] = 0;
+    u.b[5] = 7;
     b.n = 0;
     udp(&u, 4789, &v);
     u.n = 0;
     udp(&u, 4789, &v);
-    u.b[4] = 0; u.b[5] = 7;                 /* UDP length 7 < 8 */
+    u.b[4] = 0;
+    u.b[5] = 7; /* UDP length 7 < 8 */
     outer_ip(&b, 0, 17, &u);
     expect_error("UDP length 7", 1, &b, 1);
     b.n = 0;
-    u.b[4] = 0x10; u.b[5] = 0;              /* UDP length 4096 > IP payload */
+    u.b[4] = 0x10;
+    u.b[5] = 0; /* UDP length 4096 > IP payload */
     outer_ip(&b, 0, 17, &u);
     expect_error("UDP length beyond IP", 1, &b, 1);
     cs_decoder_free(d);
@@ -1029,7 +1093,7 @@ static void test_erspan_errors(void)
     outer_ip(&b, 0, 47, &g);
     expect_skip("ERSPAN III frame type 5", 1, &b, CS_DECODE_SKIP_TUNNEL);
 
-    e.n = g.n = b.n = 0;                    /* O bit, subheader missing */
+    e.n = g.n = b.n = 0; /* O bit, subheader missing */
     erspan3(&e, 2, 0, 0);
     e.b[11] |= 1;
     put(&e, "\x01\x02\x03", 3);
@@ -1045,15 +1109,22 @@ static void test_erspan_errors(void)
 static void test_pppoe(void)
 {
     struct buf b = {.n = 0};
-    eth(&b, 0x8863);                        /* PADI with a Service-Name tag */
-    put8(&b, 0x11); put8(&b, 0x09); put16(&b, 0); put16(&b, 4);
-    put16(&b, 0x0101); put16(&b, 0);
+    eth(&b, 0x8863); /* PADI with a Service-Name tag */
+    put8(&b, 0x11);
+    put8(&b, 0x09);
+    put16(&b, 0);
+    put16(&b, 4);
+    put16(&b, 0x0101);
+    put16(&b, 0);
     expect_skip("PPPoE PADI", 1, &b, CS_DECODE_SKIP_PPPOE_DISCOVERY);
     CU_ASSERT_STRING_EQUAL(cs_decode_skip_name(CS_DECODE_SKIP_PPPOE_DISCOVERY), "PPPoE discovery");
     CU_ASSERT_STRING_EQUAL(cs_decode_skip_key(CS_DECODE_SKIP_PPPOE_DISCOVERY), "pppoe_discovery");
 
     struct buf lcp = {.n = 0};
-    put8(&lcp, 9); put8(&lcp, 1); put16(&lcp, 8); put32(&lcp, 0);
+    put8(&lcp, 9);
+    put8(&lcp, 1);
+    put16(&lcp, 8);
+    put32(&lcp, 0);
     b.n = 0;
     pppoe(&b, 0xc021, &lcp);
     expect_skip("PPPoE LCP echo", 1, &b, CS_DECODE_SKIP_PPP_NON_IP);
@@ -1061,15 +1132,15 @@ static void test_pppoe(void)
     struct buf ip = v4_packet(5);
     b.n = 0;
     pppoe(&b, 0x0021, &ip);
-    b.b[14] = 0x21;                         /* version 2 */
+    b.b[14] = 0x21; /* version 2 */
     expect_skip("PPPoE version 2", 1, &b, CS_DECODE_SKIP_TUNNEL);
     b.b[14] = 0x11;
-    b.b[15] = 0xa7;                         /* PADT code inside a session frame */
+    b.b[15] = 0xa7; /* PADT code inside a session frame */
     expect_error("PPPoE session with code 0xa7", 1, &b, 1);
 
     b.n = 0;
     pppoe(&b, 0x0021, &ip);
-    putz(&b, 20);                           /* Ethernet padding */
+    putz(&b, 20); /* Ethernet padding */
     struct cs_decoder *d = cs_decoder_new(NULL);
     struct result r = decode_buf(d, 1, &b);
     check_segment(&r, 4, 5);
@@ -1079,11 +1150,17 @@ static void test_pppoe(void)
 
     /* the PPP link types: LCP, and a Cisco SLARP keepalive */
     b.n = 0;
-    put8(&b, 0xff); put8(&b, 0x03); put16(&b, 0xc021); put(&b, lcp.b, lcp.n);
+    put8(&b, 0xff);
+    put8(&b, 0x03);
+    put16(&b, 0xc021);
+    put(&b, lcp.b, lcp.n);
     expect_skip("PPP LCP", 9, &b, CS_DECODE_SKIP_PPP_NON_IP);
     expect_skip("PPP_HDLC LCP", 50, &b, CS_DECODE_SKIP_PPP_NON_IP);
     b.n = 0;
-    put8(&b, 0x8f); put8(&b, 0); put16(&b, 0x8035); putz(&b, 18);
+    put8(&b, 0x8f);
+    put8(&b, 0);
+    put16(&b, 0x8035);
+    putz(&b, 18);
     expect_skip("C-HDLC SLARP", 104, &b, CS_DECODE_SKIP_ARP);
     expect_skip("PPP_HDLC Cisco SLARP", 50, &b, CS_DECODE_SKIP_ARP);
 }
@@ -1096,7 +1173,7 @@ static void test_nesting(void)
         struct buf cur = v4_packet(3);
         for (int k = 0; k < depth; k++) {
             struct buf next = {.n = 0}, g = {.n = 0};
-            if (k % 2) {                    /* alternate GRE and VXLAN */
+            if (k % 2) { /* alternate GRE and VXLAN */
                 struct buf v = {.n = 0}, u = {.n = 0}, e = ether_of(&cur);
                 vxlan_hdr(&v, 0x08, 0);
                 put(&v, e.b, e.n);

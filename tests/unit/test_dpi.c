@@ -12,16 +12,19 @@
 #define SERVER_PORT 7777
 
 /* One Ethernet/IPv4/TCP frame from (client i) or to it. */
-struct frame_buf { uint8_t b[1600]; uint32_t n; };
+struct frame_buf {
+    uint8_t b[1600];
+    uint32_t n;
+};
 
 static uint64_t frame_no;
 
 static void frame(struct cs_pipeline *p, unsigned client, bool from_server, uint8_t flags,
                   uint32_t seq, uint32_t ack, const void *payload, uint32_t len)
 {
-    struct frame_buf f = { .n = 14 + 20 + 20 + len };
-    uint8_t cip[4] = { 10, (uint8_t)(client >> 16), (uint8_t)(client >> 8), (uint8_t)client };
-    uint8_t sip[4] = { 198, 51, 100, 20 };
+    struct frame_buf f = {.n = 14 + 20 + 20 + len};
+    uint8_t cip[4] = {10, (uint8_t)(client >> 16), (uint8_t)(client >> 8), (uint8_t)client};
+    uint8_t sip[4] = {198, 51, 100, 20};
     uint16_t cport = (uint16_t)(20000 + client % 40000);
     uint8_t *e = f.b, *ip = e + 14, *tcp = ip + 20;
     e[12] = 0x08;
@@ -34,8 +37,10 @@ static void frame(struct cs_pipeline *p, unsigned client, bool from_server, uint
     memcpy(ip + 12, from_server ? sip : cip, 4);
     memcpy(ip + 16, from_server ? cip : sip, 4);
     uint16_t sport = from_server ? SERVER_PORT : cport, dport = from_server ? cport : SERVER_PORT;
-    tcp[0] = (uint8_t)(sport >> 8); tcp[1] = (uint8_t)sport;
-    tcp[2] = (uint8_t)(dport >> 8); tcp[3] = (uint8_t)dport;
+    tcp[0] = (uint8_t)(sport >> 8);
+    tcp[1] = (uint8_t)sport;
+    tcp[2] = (uint8_t)(dport >> 8);
+    tcp[3] = (uint8_t)dport;
     for (int i = 0; i < 4; i++) {
         tcp[4 + i] = (uint8_t)(seq >> (24 - 8 * i));
         tcp[8 + i] = (uint8_t)(ack >> (24 - 8 * i));
@@ -46,8 +51,7 @@ static void frame(struct cs_pipeline *p, unsigned client, bool from_server, uint
     if (len)
         memcpy(tcp + 20, payload, len);
     frame_no++;
-    struct cs_frame fr = { .number = frame_no, .ts = (cs_time_ns)frame_no * 1000000,
-                           .linktype = 1, .data = f.b, .caplen = f.n, .wirelen = f.n };
+    struct cs_frame fr = {.number = frame_no, .ts = (cs_time_ns)frame_no * 1000000, .linktype = 1, .data = f.b, .caplen = f.n, .wirelen = f.n};
     cs_pipeline_frame(p, &fr);
 }
 
@@ -119,7 +123,7 @@ static void test_state_freed_on_giveup(void)
     struct cs_pipeline *p = pipeline(16, 0);
     const struct cs_dpi_stats *ds = cs_pipeline_dpi_stats(p);
     open_conn(p, 1);
-    CU_ASSERT_EQUAL(ds->inspecting, 0);        /* no payload yet: no state */
+    CU_ASSERT_EQUAL(ds->inspecting, 0); /* no payload yet: no state */
     for (unsigned k = 0; k + 1 < CS_DPI_MAX_PACKETS; k++)
         server_junk(p, 1, k);
     CU_ASSERT_EQUAL(ds->inspecting, 1);

@@ -6,13 +6,16 @@
 #include "flow.h"
 #include "testutil.h"
 
-enum { L_NEW, L_PKT, L_STREAM, L_END };
+enum { L_NEW,
+       L_PKT,
+       L_STREAM,
+       L_END };
 
 struct log_entry {
     int type;
     uint64_t flow;
     int dir;
-    int kind;       /* stream event kind, or end reason */
+    int kind; /* stream event kind, or end reason */
     uint32_t len;
 };
 
@@ -21,11 +24,11 @@ struct log_entry {
 struct log {
     int n;
     struct log_entry e[MAX_LOG];
-    uint8_t bytes[2][4096];   /* delivered bytes per direction (all flows) */
+    uint8_t bytes[2][4096]; /* delivered bytes per direction (all flows) */
     size_t blen[2];
     uint64_t news, ends, end_why[5];
     uint64_t last_ended_id;
-    bool record;               /* keep entries (off for the scale test) */
+    bool record; /* keep entries (off for the scale test) */
 };
 
 static void add(struct log *l, int type, uint64_t flow, int dir, int kind, uint32_t len)
@@ -33,7 +36,7 @@ static void add(struct log *l, int type, uint64_t flow, int dir, int kind, uint3
     if (!l->record)
         return;
     if (l->n < MAX_LOG)
-        l->e[l->n] = (struct log_entry){ type, flow, dir, kind, len };
+        l->e[l->n] = (struct log_entry){type, flow, dir, kind, len};
     l->n++;
 }
 
@@ -72,7 +75,7 @@ static void on_end(void *ctx, struct cs_flow *f, enum cs_flow_end why)
     add(l, L_END, f->key.id, -1, (int)why, 0);
 }
 
-static const struct cs_flow_callbacks callbacks = { on_new, on_packet, on_stream, on_end };
+static const struct cs_flow_callbacks callbacks = {on_new, on_packet, on_stream, on_end};
 
 static struct log *log_new(void)
 {
@@ -94,8 +97,8 @@ static struct cs_addr v4(uint32_t a)
     return x;
 }
 
-#define A_CLI 0x0A000001u   /* 10.0.0.1 */
-#define A_SRV 0x0A000002u   /* 10.0.0.2 */
+#define A_CLI 0x0A000001u /* 10.0.0.1 */
+#define A_SRV 0x0A000002u /* 10.0.0.2 */
 
 static uint64_t frame_no;
 
@@ -157,16 +160,16 @@ struct role_case {
 static void test_roles(void)
 {
     static const struct role_case cases[] = {
-        { "SYN from a high port", 1000, 50000, S, NULL, true, true, false },
-        { "SYN-ACK only", 50000, 1000, S | A, NULL, false, true, true },
-        { "request from port 80", 80, 5000, A | P, "GET / HTTP/1.1\r\n", true, false, false },
-        { "OPTIONS preflight", 443, 9000, A, "OPTIONS /x HTTP/1.1\r\n", true, false, false },
-        { "response from a high port", 3000, 80, A, "HTTP/1.1 200 OK\r\n", false, false, false },
-        { "no hint: lower port serves", 443, 51000, A, "\x16\x03\x01", false, false, false },
-        { "no hint: lower port serves (2)", 51000, 443, A, "xyz", true, false, false },
-        { "equal ports: first sender is client", 7000, 7000, A, "xyz", true, false, false },
-        { "lowercase is not a method", 80, 5000, A, "get / HTTP/1.1", false, false, false },
-        { "too short a token", 80, 5000, A, "GE / HTTP/1.1", false, false, false },
+        {"SYN from a high port", 1000, 50000, S, NULL, true, true, false},
+        {"SYN-ACK only", 50000, 1000, S | A, NULL, false, true, true},
+        {"request from port 80", 80, 5000, A | P, "GET / HTTP/1.1\r\n", true, false, false},
+        {"OPTIONS preflight", 443, 9000, A, "OPTIONS /x HTTP/1.1\r\n", true, false, false},
+        {"response from a high port", 3000, 80, A, "HTTP/1.1 200 OK\r\n", false, false, false},
+        {"no hint: lower port serves", 443, 51000, A, "\x16\x03\x01", false, false, false},
+        {"no hint: lower port serves (2)", 51000, 443, A, "xyz", true, false, false},
+        {"equal ports: first sender is client", 7000, 7000, A, "xyz", true, false, false},
+        {"lowercase is not a method", 80, 5000, A, "get / HTTP/1.1", false, false, false},
+        {"too short a token", 80, 5000, A, "GE / HTTP/1.1", false, false, false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const struct role_case *c = &cases[i];
@@ -226,12 +229,12 @@ static void test_dispatch_and_close(void)
     CU_ASSERT_EQUAL(cs_flow_table_stats(t)->closed, 1);
 
     static const struct log_entry want[] = {
-        { L_NEW, 1, -1, -1, 0 },
-        { L_STREAM, 1, CS_DIR_C2S, CS_STREAM_DATA, 18 },
-        { L_STREAM, 1, CS_DIR_S2C, CS_STREAM_DATA, 19 },
-        { L_STREAM, 1, CS_DIR_C2S, CS_STREAM_FIN, 0 },
-        { L_STREAM, 1, CS_DIR_S2C, CS_STREAM_FIN, 0 },
-        { L_END, 1, -1, CS_FLOW_END_CLOSED, 0 },
+        {L_NEW, 1, -1, -1, 0},
+        {L_STREAM, 1, CS_DIR_C2S, CS_STREAM_DATA, 18},
+        {L_STREAM, 1, CS_DIR_S2C, CS_STREAM_DATA, 19},
+        {L_STREAM, 1, CS_DIR_C2S, CS_STREAM_FIN, 0},
+        {L_STREAM, 1, CS_DIR_S2C, CS_STREAM_FIN, 0},
+        {L_END, 1, -1, CS_FLOW_END_CLOSED, 0},
     };
     CU_ASSERT_EQUAL(l->n, 6);
     for (int i = 0; i < 6 && i < l->n; i++) {
@@ -256,14 +259,14 @@ static void test_ack_ordering(void)
     struct cs_flow_table *t = table(l, 0, 300);
     seg(t, A_CLI, 40000, A_SRV, 80, 0, 0, S, NULL, 1.0);
     seg(t, A_SRV, 80, A_CLI, 40000, 900, 1, S | A, NULL, 1.0);
-    seg(t, A_CLI, 40000, A_SRV, 80, 11, 901, A, "HTTP/1.1\r\n\r\n", 1.1);   /* [11,23), held */
+    seg(t, A_CLI, 40000, A_SRV, 80, 11, 901, A, "HTTP/1.1\r\n\r\n", 1.1); /* [11,23), held */
     CU_ASSERT_EQUAL(l->n, 1);
     seg(t, A_SRV, 80, A_CLI, 40000, 901, 23, A, "HTTP/1.1 204 No Content\r\n\r\n", 1.2);
     static const struct log_entry want[] = {
-        { L_NEW, 1, -1, -1, 0 },
-        { L_STREAM, 1, CS_DIR_C2S, CS_STREAM_GAP, 10 },
-        { L_STREAM, 1, CS_DIR_C2S, CS_STREAM_DATA, 12 },
-        { L_STREAM, 1, CS_DIR_S2C, CS_STREAM_DATA, 27 },
+        {L_NEW, 1, -1, -1, 0},
+        {L_STREAM, 1, CS_DIR_C2S, CS_STREAM_GAP, 10},
+        {L_STREAM, 1, CS_DIR_C2S, CS_STREAM_DATA, 12},
+        {L_STREAM, 1, CS_DIR_S2C, CS_STREAM_DATA, 27},
     };
     CU_ASSERT_EQUAL(l->n, 4);
     for (int i = 0; i < 4 && i < l->n; i++) {
@@ -282,14 +285,14 @@ static void test_reset(void)
     struct log *l = log_new();
     struct cs_flow_table *t = table(l, 0, 300);
     seg(t, A_CLI, 40000, A_SRV, 80, 0, 0, S, NULL, 1.0);
-    seg(t, A_CLI, 40000, A_SRV, 80, 11, 0, 0, "late", 1.1);   /* held: hole [1,11) */
+    seg(t, A_CLI, 40000, A_SRV, 80, 11, 0, 0, "late", 1.1); /* held: hole [1,11) */
     seg(t, A_SRV, 80, A_CLI, 40000, 0, 0, R, NULL, 1.2);
     static const struct log_entry want[] = {
-        { L_NEW, 1, -1, -1, 0 },
-        { L_STREAM, 1, CS_DIR_C2S, CS_STREAM_GAP, 10 },
-        { L_STREAM, 1, CS_DIR_C2S, CS_STREAM_DATA, 4 },
-        { L_STREAM, 1, CS_DIR_S2C, CS_STREAM_RST, 0 },
-        { L_END, 1, -1, CS_FLOW_END_RESET, 0 },
+        {L_NEW, 1, -1, -1, 0},
+        {L_STREAM, 1, CS_DIR_C2S, CS_STREAM_GAP, 10},
+        {L_STREAM, 1, CS_DIR_C2S, CS_STREAM_DATA, 4},
+        {L_STREAM, 1, CS_DIR_S2C, CS_STREAM_RST, 0},
+        {L_END, 1, -1, CS_FLOW_END_RESET, 0},
     };
     CU_ASSERT_EQUAL(l->n, 5);
     for (int i = 0; i < 5 && i < l->n; i++) {
@@ -312,10 +315,10 @@ static void test_idle_expiry(void)
 {
     struct log *l = log_new();
     struct cs_flow_table *t = table(l, 0, 60);
-    seg(t, A_CLI, 40001, A_SRV, 80, 0, 0, S, NULL, 0.0);          /* flow 1 */
-    seg(t, A_CLI, 40001, A_SRV, 80, 11, 0, A, "held", 0.5);        /* held in flow 1 */
-    seg(t, A_CLI, 40002, A_SRV, 80, 0, 0, S, NULL, 30.0);         /* flow 2 */
-    seg(t, A_CLI, 40002, A_SRV, 80, 1, 0, A, "x", 61.0);          /* flow 1 idle 60.5 s */
+    seg(t, A_CLI, 40001, A_SRV, 80, 0, 0, S, NULL, 0.0);    /* flow 1 */
+    seg(t, A_CLI, 40001, A_SRV, 80, 11, 0, A, "held", 0.5); /* held in flow 1 */
+    seg(t, A_CLI, 40002, A_SRV, 80, 0, 0, S, NULL, 30.0);   /* flow 2 */
+    seg(t, A_CLI, 40002, A_SRV, 80, 1, 0, A, "x", 61.0);    /* flow 1 idle 60.5 s */
     CU_ASSERT_EQUAL(l->end_why[CS_FLOW_END_IDLE], 1);
     CU_ASSERT_EQUAL(l->last_ended_id, 1);
     CU_ASSERT_PTR_NULL(lookup(t, A_CLI, 40001, A_SRV, 80, NULL));
@@ -347,7 +350,7 @@ static void test_eviction(void)
     struct cs_flow_table *t = table(l, 4, 0);
     for (uint16_t i = 0; i < 10; i++) {
         seg(t, A_CLI, (uint16_t)(30000 + i), A_SRV, 80, 0, 0, S, NULL, 1.0 + i);
-        if (i == 3)   /* flow 1 becomes the most recently active */
+        if (i == 3) /* flow 1 becomes the most recently active */
             seg(t, A_CLI, 30000, A_SRV, 80, 1, 0, A, "keep", 4.5);
     }
     const struct cs_flow_stats *st = cs_flow_table_stats(t);
@@ -356,7 +359,7 @@ static void test_eviction(void)
     CU_ASSERT_EQUAL(st->max_active, 4);
     CU_ASSERT_EQUAL(st->evicted, 6);
     /* evicted in LRU order: 2, 3, 4, 1, 5, 6 */
-    static const uint64_t order[] = { 2, 3, 4, 1, 5, 6 };
+    static const uint64_t order[] = {2, 3, 4, 1, 5, 6};
     int k = 0;
     for (int i = 0; i < l->n; i++)
         if (l->e[i].type == L_END && k < 6) {
@@ -370,7 +373,7 @@ static void test_eviction(void)
     /* finish ends the rest in order of creation */
     int before = l->n;
     cs_flow_table_finish(t);
-    static const uint64_t rest[] = { 7, 8, 9, 10 };
+    static const uint64_t rest[] = {7, 8, 9, 10};
     k = 0;
     for (int i = before; i < l->n; i++)
         if (l->e[i].type == L_END && k < 4) {
@@ -425,12 +428,21 @@ static void test_swapped_tuple(void)
     struct cs_addr a6, b6, c6;
     memset(&a6, 0, sizeof a6);
     a6.family = 6;
-    a6.bytes[0] = 0x20; a6.bytes[1] = 0x01; a6.bytes[15] = 1;
-    b6 = a6; b6.bytes[15] = 2;
-    c6 = a6; c6.bytes[15] = 3;
+    a6.bytes[0] = 0x20;
+    a6.bytes[1] = 0x01;
+    a6.bytes[15] = 1;
+    b6 = a6;
+    b6.bytes[15] = 2;
+    c6 = a6;
+    c6.bytes[15] = 3;
     struct cs_segment s;
     memset(&s, 0, sizeof s);
-    s.src = a6; s.dst = b6; s.sport = 5555; s.dport = 80; s.flags = S; s.ts = 1200000000;
+    s.src = a6;
+    s.dst = b6;
+    s.sport = 5555;
+    s.dport = 80;
+    s.flags = S;
+    s.ts = 1200000000;
     cs_flow_table_segment(t, &s);
     CU_ASSERT_PTR_NOT_NULL(cs_flow_table_lookup(t, &b6, 80, &a6, 5555, NULL));
     CU_ASSERT_PTR_NULL(cs_flow_table_lookup(t, &c6, 80, &a6, 5555, NULL));
@@ -501,11 +513,11 @@ static void test_port_reuse(void)
     struct log *l = log_new();
     struct cs_flow_table *t = table(l, 0, 300);
     seg(t, A_CLI, 40000, A_SRV, 80, 1000, 0, S, NULL, 1.0);
-    seg(t, A_CLI, 40000, A_SRV, 80, 1000, 0, S, NULL, 1.5);          /* retransmitted SYN */
+    seg(t, A_CLI, 40000, A_SRV, 80, 1000, 0, S, NULL, 1.5); /* retransmitted SYN */
     CU_ASSERT_EQUAL(l->news, 1);
     seg(t, A_CLI, 40000, A_SRV, 80, 1001, 0, A, "GET / HTTP/1.1\r\n\r\n", 2.0);
     seg(t, A_CLI, 40000, A_SRV, 80, 1019, 0, A | F, NULL, 2.1);
-    seg(t, A_CLI, 40000, A_SRV, 80, 900000000, 0, S, NULL, 3.0);    /* reuse */
+    seg(t, A_CLI, 40000, A_SRV, 80, 900000000, 0, S, NULL, 3.0); /* reuse */
     CU_ASSERT_EQUAL(l->news, 2);
     CU_ASSERT_EQUAL(l->end_why[CS_FLOW_END_CLOSED], 1);
     CU_ASSERT_EQUAL(cs_flow_table_stats(t)->port_reuse, 1);

@@ -11,9 +11,9 @@ struct fx {
     struct cs_h2_stats st;
     struct collector col;
     struct cs_h2_conn *c;
-    nghttp2_hd_deflater *cdef, *sdef;   /* client's and server's encoders */
+    nghttp2_hd_deflater *cdef, *sdef; /* client's and server's encoders */
     uint64_t frame;
-    struct hb b;                        /* frames being built */
+    struct hb b; /* frames being built */
 };
 
 static struct fx *fx_new(void)
@@ -104,7 +104,7 @@ static void test_simple_exchange(void)
     CU_ASSERT_EQUAL(f->col.n, 0);
     response(f, 1, RESP1, false);
     uint64_t resp_frame = f->frame;
-    CU_ASSERT_EQUAL(f->col.n, 0);   /* reported when the stream is over */
+    CU_ASSERT_EQUAL(f->col.n, 0); /* reported when the stream is over */
     put_data(&f->b, 1, 10, -1, true);
     fx_send(f, CS_DIR_S2C, 0);
     CU_ASSERT_EQUAL_FATAL(f->col.n, 1);
@@ -146,7 +146,7 @@ static void test_every_frame_type(void)
     put_frame(&f->b, CS_H2_PRIORITY, 0, 3, prio, 5);
     put_frame(&f->b, CS_H2_PING, 0, 0, ping, 8);
     put_frame(&f->b, CS_H2_WINDOW_UPDATE, 0, 0, wu, 4);
-    put_frame(&f->b, 0xfa, 0xff, 7, "whatever", 8);   /* §5.5: ignored */
+    put_frame(&f->b, 0xfa, 0xff, 7, "whatever", 8); /* §5.5: ignored */
     fx_send(f, CS_DIR_C2S, 0);
     request(f, 1, REQ1, false);
     put_data(&f->b, 1, 100, 7, true);
@@ -175,8 +175,7 @@ static void test_continuation_and_padding(void)
     for (uint32_t split = 1; split <= 40; split += 3) {
         struct fx *f = fx_new();
         fx_open(f);
-        struct hdr_opts o = {.pad = (int)split % 4 == 0 ? -1 : (int)split, .priority = split & 1,
-                             .split = split, .end_stream = true};
+        struct hdr_opts o = {.pad = (int)split % 4 == 0 ? -1 : (int)split, .priority = split & 1, .split = split, .end_stream = true};
         put_headers(&f->b, f->cdef, 1, REQ1, &o);
         fx_send(f, CS_DIR_C2S, 0);
         struct hdr_opts so = {.pad = 0, .split = split + 1, .end_stream = true};
@@ -201,7 +200,7 @@ static void test_continuation_interrupted(void)
     fx_open(f);
     struct hb blk = encode_block(f->cdef, REQ1);
     put_frame(&f->b, CS_H2_HEADERS, 0, 1, blk.p, 5);
-    put_frame(&f->b, CS_H2_CONTINUATION, 0, 3, blk.p + 5, 5);   /* wrong stream */
+    put_frame(&f->b, CS_H2_CONTINUATION, 0, 3, blk.p + 5, 5); /* wrong stream */
     fx_send(f, CS_DIR_C2S, 0);
     CU_ASSERT(f->st.protocol_errors >= 1);
     CU_ASSERT_EQUAL(f->st.hpack_failures, 1);
@@ -228,7 +227,7 @@ static void test_bad_padding(void)
 {
     struct fx *f = fx_new();
     fx_open(f);
-    uint8_t p[3] = {9, 'a', 'b'};          /* pad length 9 > 2 bytes left */
+    uint8_t p[3] = {9, 'a', 'b'}; /* pad length 9 > 2 bytes left */
     put_frame(&f->b, CS_H2_HEADERS, CS_H2_FLAG_PADDED | CS_H2_FLAG_END_HEADERS, 1, p, 3);
     fx_send(f, CS_DIR_C2S, 0);
     CU_ASSERT_EQUAL(f->st.protocol_errors, 1);
@@ -370,7 +369,7 @@ static void test_interleaved_streams(void)
     put_data(&f->b, 1, 10, -1, true);
     put_data(&f->b, 3, 10, -1, true);
     fx_send(f, CS_DIR_S2C, 0);
-    CU_ASSERT_EQUAL(f->col.n, 2);   /* stream 3's client side is still open */
+    CU_ASSERT_EQUAL(f->col.n, 2); /* stream 3's client side is still open */
     put_data(&f->b, 3, 10, -1, true);
     fx_send(f, CS_DIR_C2S, 0);
     CU_ASSERT_EQUAL_FATAL(f->col.n, 3);
@@ -438,8 +437,8 @@ static void test_headers_on_closed_stream(void)
     static const char *const late[] = {":method", "GET", ":scheme", "https", ":authority",
                                        "other.example", ":path", "/late", "x-new-name",
                                        "new-value-indexed", NULL};
-    request(f, 3, late, true);    /* closed */
-    request(f, 1, late, true);    /* lower id than one already used: closed too */
+    request(f, 3, late, true); /* closed */
+    request(f, 1, late, true); /* lower id than one already used: closed too */
     CU_ASSERT_EQUAL(f->st.closed_stream_frames, 2);
     CU_ASSERT_EQUAL(f->st.protocol_errors, 2);
     CU_ASSERT_EQUAL(f->col.n, 1);
@@ -461,9 +460,9 @@ static void test_rst_before_response(void)
     fx_open(f);
     request(f, 1, REQ1, true);
     request(f, 3, REQ1, true);
-    put_rst(&f->b, 1, 0x8);           /* CANCEL, by the client */
+    put_rst(&f->b, 1, 0x8); /* CANCEL, by the client */
     fx_send(f, CS_DIR_C2S, 0);
-    put_rst(&f->b, 3, 0x7);           /* REFUSED_STREAM, by the server */
+    put_rst(&f->b, 3, 0x7); /* REFUSED_STREAM, by the server */
     fx_send(f, CS_DIR_S2C, 0);
     CU_ASSERT_EQUAL_FATAL(f->col.n, 2);
     const struct rec *a = rec_for(&f->col, 1), *b = rec_for(&f->col, 3);
@@ -547,7 +546,7 @@ static void table_size_case(uint32_t announced, uint32_t encoder_uses, bool ack,
         put_settings(&f->b, true, NULL, 0);
     fx_send(f, CS_DIR_S2C, 0);
     nghttp2_hd_deflate_del(f->sdef);
-    nghttp2_hd_deflate_new(&f->sdef, 65536);   /* an encoder that may go above 4096 */
+    nghttp2_hd_deflate_new(&f->sdef, 65536); /* an encoder that may go above 4096 */
     nghttp2_hd_deflate_change_table_size(f->sdef, encoder_uses);
     request(f, 1, REQ1, true);
     response(f, 1, RESP1, true);
@@ -563,10 +562,10 @@ static void table_size_case(uint32_t announced, uint32_t encoder_uses, bool ack,
 
 static void test_header_table_size(void)
 {
-    table_size_case(8192, 8192, true, 0);    /* larger table, acknowledged: allowed */
-    table_size_case(8192, 8192, false, 1);   /* not acknowledged yet: still 4096 */
-    table_size_case(0, 0, true, 0);          /* no dynamic table at all */
-    table_size_case(4096, 8192, true, 1);    /* encoder beyond what was announced */
+    table_size_case(8192, 8192, true, 0);  /* larger table, acknowledged: allowed */
+    table_size_case(8192, 8192, false, 1); /* not acknowledged yet: still 4096 */
+    table_size_case(0, 0, true, 0);        /* no dynamic table at all */
+    table_size_case(4096, 8192, true, 1);  /* encoder beyond what was announced */
 }
 
 /* §6.5.3 negative case: the table shrank by an acknowledged SETTINGS, but
@@ -583,7 +582,7 @@ static void test_header_table_shrink_without_update(void)
     put_settings(&f->b, true, NULL, 0);
     fx_send(f, CS_DIR_S2C, 0);
     request(f, 1, REQ1, true);
-    response(f, 1, RESP1, true);      /* sdef still at 4096, no size update */
+    response(f, 1, RESP1, true); /* sdef still at 4096, no size update */
     CU_ASSERT_EQUAL(f->st.hpack_failures, 1);
     CU_ASSERT_EQUAL(f->st.hpack_errors, 1);
     CU_ASSERT_EQUAL_FATAL(f->col.n, 1);
@@ -601,12 +600,12 @@ static void test_gaps(void)
     fx_open(f);
     request(f, 1, REQ1, false);
     put_data(&f->b, 1, 1000, -1, true);
-    f->b.len -= 900;                          /* 100 of the payload's 1000 bytes are sent... */
+    f->b.len -= 900; /* 100 of the payload's 1000 bytes are sent... */
     fx_send(f, CS_DIR_C2S, 0);
-    feed_event(f->c, CS_DIR_C2S, CS_STREAM_GAP, 800, &f->frame);   /* ...800 lost... */
+    feed_event(f->c, CS_DIR_C2S, CS_STREAM_GAP, 800, &f->frame); /* ...800 lost... */
     put_data(&f->b, 1, 100, -1, false);
     memmove(f->b.p, f->b.p + 9, 100);
-    f->b.len = 100;                           /* ...and the last 100 arrive */
+    f->b.len = 100; /* ...and the last 100 arrive */
     fx_send(f, CS_DIR_C2S, 0);
     request(f, 3, REQ1, true);
     response(f, 1, RESP1, true);
@@ -625,15 +624,15 @@ static void test_gaps(void)
     request(f, 3, REQ1, true);
     struct hdr_opts o = {.pad = -1, .end_stream = true};
     put_headers(&f->b, f->sdef, 1, RESP1, &o);
-    f->b.len = 12;                            /* header + 3 bytes of the block */
+    f->b.len = 12; /* header + 3 bytes of the block */
     fx_send(f, CS_DIR_S2C, 0);
     feed_event(f->c, CS_DIR_S2C, CS_STREAM_GAP, 20, &f->frame);
     CU_ASSERT_EQUAL(f->st.hpack_failures, 1);
-    CU_ASSERT_EQUAL_FATAL(f->col.n, 2);      /* both waiting streams: LOST at once */
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 2); /* both waiting streams: LOST at once */
     CU_ASSERT_EQUAL(f->col.r[0].end, CS_H2_END_LOST);
     CU_ASSERT_EQUAL(f->col.r[1].end, CS_H2_END_LOST);
-    CU_ASSERT(f->col.r[0].resp_flags & CS_H2_SEC_PARTIAL);   /* stream 1's block was cut */
-    CU_ASSERT_STRING_EQUAL(f->col.r[0].resp, "");            /* and is not shown as a response */
+    CU_ASSERT(f->col.r[0].resp_flags & CS_H2_SEC_PARTIAL); /* stream 1's block was cut */
+    CU_ASSERT_STRING_EQUAL(f->col.r[0].resp, "");          /* and is not shown as a response */
     CU_ASSERT_FALSE(f->col.r[1].resp_flags & CS_H2_SEC_PARTIAL);
     /* Requests still decode; their responses cannot be seen: LOST too. */
     request(f, 5, REQ1, true);
@@ -649,7 +648,7 @@ static void test_gaps(void)
     fx_open(f);
     request(f, 1, REQ1, true);
     feed_event(f->c, CS_DIR_C2S, CS_STREAM_GAP, 50, &f->frame);
-    request(f, 3, REQ1, true);                /* never decoded: framing lost */
+    request(f, 3, REQ1, true); /* never decoded: framing lost */
     response(f, 1, RESP1, true);
     response(f, 3, RESP1, true);
     CU_ASSERT_EQUAL(f->st.hpack_failures, 1);
@@ -676,7 +675,7 @@ static void test_push_promise(void)
     fx_send(f, CS_DIR_S2C, 0);
     response(f, 2, RESP1, true);
     static const char *const resp[] = {":status", "200", "x-pushed-field", "pv", NULL};
-    response(f, 1, resp, true);               /* uses the table entry the push added */
+    response(f, 1, resp, true); /* uses the table entry the push added */
     CU_ASSERT_EQUAL(f->st.pushes, 1);
     CU_ASSERT_EQUAL(f->st.protocol_errors, 0);
     CU_ASSERT_EQUAL_FATAL(f->col.n, 1);
@@ -745,7 +744,7 @@ static void test_limits(void)
     const struct rec *r = &f->col.r[1];
     CU_ASSERT(r->req_flags & CS_H2_SEC_CUT);
     CU_ASSERT_STRING_EQUAL(r->pseudo, ":method GET\n:scheme https\n:authority api.example.com\n");
-    CU_ASSERT_EQUAL(r->status, 200);    /* :status + 2 fields fit; vary is cut */
+    CU_ASSERT_EQUAL(r->status, 200); /* :status + 2 fields fit; vary is cut */
     CU_ASSERT(r->resp_flags & CS_H2_SEC_CUT);
     CU_ASSERT(f->st.field_cap_hits >= 2);
     fx_free(f);
@@ -784,7 +783,7 @@ static void test_bad_lengths(void)
     put_frame(&f->b, CS_H2_PRIORITY, 0, 1, "abc", 3);
     put_frame(&f->b, CS_H2_SETTINGS, 0, 0, "abcde", 5);
     put_frame(&f->b, CS_H2_GOAWAY, 0, 0, "abc", 3);
-    put_frame(&f->b, CS_H2_DATA, 0, 0, "abc", 3);     /* stream 0 */
+    put_frame(&f->b, CS_H2_DATA, 0, 0, "abc", 3); /* stream 0 */
     fx_send(f, CS_DIR_C2S, 0);
     request(f, 1, REQ1, true);
     response(f, 1, RESP1, true);
@@ -809,11 +808,11 @@ static void test_memory_accounting(void)
                         "x-big", big, NULL};
     request(f, 1, nv, true);
     size_t with_table = cs_h2_conn_memory(f->c);
-    CU_ASSERT(with_table > at_start + 2 * 3000);   /* table entry + the stream's copy */
+    CU_ASSERT(with_table > at_start + 2 * 3000); /* table entry + the stream's copy */
     response(f, 1, RESP1, true);
     CU_ASSERT(cs_h2_conn_memory(f->c) < with_table);
-    CU_ASSERT(cs_h2_conn_memory(f->c) > at_start + 3000);   /* the table keeps the entry */
-    fx_free(f);   /* asserts held_bytes back to 0 */
+    CU_ASSERT(cs_h2_conn_memory(f->c) > at_start + 3000); /* the table keeps the entry */
+    fx_free(f);                                           /* asserts held_bytes back to 0 */
 }
 
 int main(void)

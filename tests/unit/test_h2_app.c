@@ -17,7 +17,7 @@ struct got {
     bool has_resp;
     int status, interim;
     char method[16], target[64], scheme[16];
-    char req[512], resp[512];      /* "name: value\n"... */
+    char req[512], resp[512]; /* "name: value\n"... */
     uint64_t req_frame, resp_frame, end_frame;
     uint32_t req_flags, resp_flags;
 };
@@ -78,8 +78,8 @@ static void fx_open(struct fx *f)
 {
     memset(f, 0, sizeof *f);
     cs_limits_default(&f->lim);
-    f->env = (struct cs_app_env){ .limits = &f->lim, .stats = f->stats };
-    f->out = (struct cs_app_out){ row_txn, &f->sink };
+    f->env = (struct cs_app_env){.limits = &f->lim, .stats = f->stats};
+    f->out = (struct cs_app_out){row_txn, &f->sink};
     CU_ASSERT_FATAL(cs_app_h2.stats_size <= CS_APP_STATS_MAX);
     f->conn = cs_app_h2.open(&f->env, &f->out);
     CU_ASSERT_FATAL(f->conn != NULL);
@@ -90,8 +90,8 @@ static void fx_open(struct fx *f)
 /* Sends what was built in f->b from dir as one event carried by `frame`. */
 static void fx_send(struct fx *f, int dir, uint64_t frame)
 {
-    struct cs_stream_event ev = { CS_STREAM_DATA, f->b.p, (uint32_t)f->b.len, frame,
-                                  (cs_time_ns)frame * 1000 };
+    struct cs_stream_event ev = {CS_STREAM_DATA, f->b.p, (uint32_t)f->b.len, frame,
+                                 (cs_time_ns)frame * 1000};
     cs_app_h2.event(f->conn, dir, &ev);
     hb_free(&f->b);
 }
@@ -99,7 +99,7 @@ static void fx_send(struct fx *f, int dir, uint64_t frame)
 static void fx_close(struct fx *f, enum cs_txn_end why, uint64_t frame)
 {
     cs_app_h2.finish(f->conn, why, frame, (cs_time_ns)frame * 1000);
-    CU_ASSERT_EQUAL(cs_app_h2.held_bytes(f->stats), 0);   /* all given back */
+    CU_ASSERT_EQUAL(cs_app_h2.held_bytes(f->stats), 0); /* all given back */
     nghttp2_hd_deflate_del(f->cdef);
     nghttp2_hd_deflate_del(f->sdef);
 }
@@ -115,7 +115,7 @@ static const struct got *find(const struct sink *s, uint32_t stream)
 static void test_probe(void)
 {
     const uint8_t *pre = (const uint8_t *)CS_H2_PREFACE;
-    CU_ASSERT_STRING_EQUAL(cs_app_h2.name, "h2");   /* the TLS row finds it by ALPN */
+    CU_ASSERT_STRING_EQUAL(cs_app_h2.name, "h2"); /* the TLS row finds it by ALPN */
     CU_ASSERT_EQUAL(cs_app_h2.probe(CS_DIR_C2S, pre, CS_H2_PREFACE_LEN), CS_PROBE_YES);
     CU_ASSERT_EQUAL(cs_app_h2.probe(CS_DIR_C2S, pre, 5), CS_PROBE_NEED_MORE);
     CU_ASSERT_EQUAL(cs_app_h2.probe(CS_DIR_S2C, pre, CS_H2_PREFACE_LEN), CS_PROBE_NO);
@@ -135,38 +135,38 @@ static void test_mapping(void)
     put_settings(&f.b, false, NULL, 0);
     static const char *const rq1[] = {
         ":method", "GET", ":scheme", "https", ":authority", "api.example", ":path", "/a?x=1",
-        "origin", "https://app.example", "cookie", "a=1", "cookie", "b=2", NULL };
+        "origin", "https://app.example", "cookie", "a=1", "cookie", "b=2", NULL};
     put_headers(&f.b, f.cdef, 1, rq1, &end);
     fx_send(&f, CS_DIR_C2S, 10);
     static const char *const rq3[] = {
         ":method", "OPTIONS", ":scheme", "https", ":authority", "api.example", ":path", "/r",
-        "origin", "https://app.example", "access-control-request-method", "PUT", NULL };
+        "origin", "https://app.example", "access-control-request-method", "PUT", NULL};
     put_headers(&f.b, f.cdef, 3, rq3, &end);
     fx_send(&f, CS_DIR_C2S, 11);
     static const char *const rq5[] = {
-        ":method", "GET", ":scheme", "http", ":authority", "api.example", ":path", "/c", NULL };
+        ":method", "GET", ":scheme", "http", ":authority", "api.example", ":path", "/c", NULL};
     put_headers(&f.b, f.cdef, 5, rq5, &end);
     static const char *const rq7[] = {
-        ":method", "GET", ":scheme", "http", ":authority", "api.example", ":path", "/open", NULL };
+        ":method", "GET", ":scheme", "http", ":authority", "api.example", ":path", "/open", NULL};
     put_headers(&f.b, f.cdef, 7, rq7, &end);
     fx_send(&f, CS_DIR_C2S, 12);
     /* server: SETTINGS, 103 then 200 on 1 with two ACAO fields */
     put_settings(&f.b, false, NULL, 0);
-    static const char *const early[] = { ":status", "103", "link", "</s.css>", NULL };
+    static const char *const early[] = {":status", "103", "link", "</s.css>", NULL};
     put_headers(&f.b, f.sdef, 1, early, &more);
     fx_send(&f, CS_DIR_S2C, 20);
     static const char *const ok[] = {
         ":status", "200", "access-control-allow-origin", "https://app.example", "vary", "Origin",
-        "access-control-allow-origin", "https://app.example", NULL };
+        "access-control-allow-origin", "https://app.example", NULL};
     put_headers(&f.b, f.sdef, 1, ok, &more);
     fx_send(&f, CS_DIR_S2C, 21);
-    CU_ASSERT_EQUAL(cs_app_h2.held_bytes(f.stats) > 0, true);   /* streams and tables */
+    CU_ASSERT_EQUAL(cs_app_h2.held_bytes(f.stats) > 0, true); /* streams and tables */
     put_data(&f.b, 1, 4, -1, true);
-    put_rst(&f.b, 3, 2);              /* server resets 3 (INTERNAL_ERROR) */
+    put_rst(&f.b, 3, 2); /* server resets 3 (INTERNAL_ERROR) */
     fx_send(&f, CS_DIR_S2C, 22);
-    put_rst(&f.b, 5, 8);              /* client cancels 5 */
+    put_rst(&f.b, 5, 8); /* client cancels 5 */
     fx_send(&f, CS_DIR_C2S, 23);
-    CU_ASSERT_EQUAL(f.sink.n, 3);     /* 7 is still open */
+    CU_ASSERT_EQUAL(f.sink.n, 3); /* 7 is still open */
     fx_close(&f, CS_TXN_CLOSED, 30);
     CU_ASSERT_EQUAL_FATAL(f.sink.n, 4);
 
@@ -200,7 +200,7 @@ static void test_mapping(void)
 
     g = find(&f.sink, 5);
     CU_ASSERT_FATAL(g != NULL);
-    CU_ASSERT_EQUAL(g->end, CS_TXN_UNANSWERED);   /* the client gave up */
+    CU_ASSERT_EQUAL(g->end, CS_TXN_UNANSWERED); /* the client gave up */
     CU_ASSERT_STRING_EQUAL(g->scheme, "http");
 
     g = find(&f.sink, 7);
@@ -227,13 +227,13 @@ static void test_gap_is_unknown(void)
     put_settings(&f.b, false, NULL, 0);
     static const char *const rq[] = {
         ":method", "GET", ":scheme", "http", ":authority", "api.example", ":path", "/g",
-        "origin", "http://app.example", NULL };
+        "origin", "http://app.example", NULL};
     put_headers(&f.b, f.cdef, 1, rq, &end);
     fx_send(&f, CS_DIR_C2S, 1);
     put_settings(&f.b, false, NULL, 0);
     put_frame_header(&f.b, 40, CS_H2_HEADERS, CS_H2_FLAG_END_HEADERS, 1);
     fx_send(&f, CS_DIR_S2C, 2);
-    struct cs_stream_event gap = { CS_STREAM_GAP, NULL, 40, 3, 3000 };
+    struct cs_stream_event gap = {CS_STREAM_GAP, NULL, 40, 3, 3000};
     cs_app_h2.event(f.conn, CS_DIR_S2C, &gap);
     fx_close(&f, CS_TXN_CLOSED, 4);
     CU_ASSERT_EQUAL_FATAL(f.sink.n, 1);
@@ -248,7 +248,7 @@ static void test_stream_limit(void)
     struct fx f;
     memset(&f, 0, sizeof f);
     fx_open(&f);
-    cs_app_h2.finish(f.conn, CS_TXN_CLOSED, 0, 0);   /* reopen with the limit */
+    cs_app_h2.finish(f.conn, CS_TXN_CLOSED, 0, 0); /* reopen with the limit */
     f.lim.h2_max_streams = 2;
     f.conn = cs_app_h2.open(&f.env, &f.out);
     CU_ASSERT_FATAL(f.conn != NULL);
@@ -256,7 +256,7 @@ static void test_stream_limit(void)
     put_preface(&f.b);
     put_settings(&f.b, false, NULL, 0);
     static const char *const rq[] = {
-        ":method", "GET", ":scheme", "http", ":authority", "api.example", ":path", "/", NULL };
+        ":method", "GET", ":scheme", "http", ":authority", "api.example", ":path", "/", NULL};
     for (uint32_t id = 1; id <= 5; id += 2)
         put_headers(&f.b, f.cdef, id, rq, &end);
     fx_send(&f, CS_DIR_C2S, 1);

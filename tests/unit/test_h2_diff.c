@@ -16,9 +16,9 @@
  * saw reset without a response must be RESET for us too. */
 #include "h2_testutil.h"
 
-#define ROUNDS       300
-#define MAX_STREAMS  64        /* stream ids < 2 * MAX_STREAMS */
-#define MAX_CHUNKS   4096
+#define ROUNDS 300
+#define MAX_STREAMS 64 /* stream ids < 2 * MAX_STREAMS */
+#define MAX_CHUNKS 4096
 
 /* ---- seeded PRNG (xorshift64*) ---- */
 static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
@@ -29,16 +29,22 @@ static uint64_t rnd(void)
     rng_state ^= rng_state >> 27;
     return rng_state * 0x2545F4914F6CDD1DULL;
 }
-static uint32_t rn(uint32_t n) { return n ? (uint32_t)(rnd() % n) : 0; }
+static uint32_t rn(uint32_t n)
+{
+    return n ? (uint32_t)(rnd() % n) : 0;
+}
 
 /* ---- what one side's nghttp2 session saw, per stream ---- */
 
 /* The header blocks of one stream in arrival order, each as text. */
-struct blocks { struct hb b[8]; int n; };
+struct blocks {
+    struct hb b[8];
+    int n;
+};
 
 struct side {
     nghttp2_session *s;
-    int dir;                          /* the direction this session SENDS */
+    int dir; /* the direction this session SENDS */
     struct blocks st[2 * MAX_STREAMS];
     uint32_t close_error[2 * MAX_STREAMS];
     bool closed[2 * MAX_STREAMS];
@@ -46,7 +52,10 @@ struct side {
 };
 
 /* A recorded exchange: every byte each side sent, and in which order. */
-struct chunk { int dir; size_t off, len; };
+struct chunk {
+    int dir;
+    size_t off, len;
+};
 struct exchange {
     struct hb bytes[2];
     struct chunk ch[MAX_CHUNKS];
@@ -54,14 +63,17 @@ struct exchange {
     size_t delivered[2];
 };
 
-struct body { size_t left; bool trailers; };
+struct body {
+    size_t left;
+    bool trailers;
+};
 
 struct round {
     struct exchange ex;
     struct side cli, srv;
     struct body bodies[2 * MAX_STREAMS];
     int responded[2 * MAX_STREAMS];
-    nghttp2_settings_entry srv_settings;   /* what the live server announced */
+    nghttp2_settings_entry srv_settings; /* what the live server announced */
     size_t n_srv_settings;
 };
 
@@ -143,14 +155,32 @@ static ssize_t body_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
 /* ---- random fields ---- */
 
 static const char *const NAMES[] = {
-    "accept", "origin", "cookie", "user-agent", "access-control-request-method",
-    "access-control-request-headers", "authorization", "x-requested-with", "content-type",
-    "referer", "sec-fetch-mode", "x-custom", "cache-control", "priority",
+    "accept",
+    "origin",
+    "cookie",
+    "user-agent",
+    "access-control-request-method",
+    "access-control-request-headers",
+    "authorization",
+    "x-requested-with",
+    "content-type",
+    "referer",
+    "sec-fetch-mode",
+    "x-custom",
+    "cache-control",
+    "priority",
 };
 static const char *const RESP_NAMES[] = {
-    "access-control-allow-origin", "access-control-allow-credentials",
-    "access-control-allow-methods", "access-control-allow-headers", "vary", "content-type",
-    "set-cookie", "cache-control", "x-custom", "access-control-max-age",
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+    "vary",
+    "content-type",
+    "set-cookie",
+    "cache-control",
+    "x-custom",
+    "access-control-max-age",
 };
 
 /* A value of n bytes (printable, no leading/trailing space: RFC 9113 §8.2.1). */
@@ -168,7 +198,11 @@ static char *rand_value(size_t n)
     return v;
 }
 
-struct nvs { nghttp2_nv v[40]; char *own[40]; size_t n, nown; };
+struct nvs {
+    nghttp2_nv v[40];
+    char *own[40];
+    size_t n, nown;
+};
 
 static void nv_add(struct nvs *a, const char *name, const char *value, bool own_value)
 {
@@ -188,7 +222,8 @@ static void nv_free(struct nvs *a)
 static size_t value_len(void)
 {
     uint32_t r = rn(100);
-    return r < 80 ? 1 + rn(40) : r < 94 ? 40 + rn(400) : 5000 + rn(12000);
+    return r < 80 ? 1 + rn(40) : r < 94 ? 40 + rn(400)
+                                        : 5000 + rn(12000);
 }
 
 static void rand_fields(struct nvs *a, const char *const *names, size_t nn, int count)
@@ -196,7 +231,7 @@ static void rand_fields(struct nvs *a, const char *const *names, size_t nn, int 
     for (int i = 0; i < count; i++) {
         const char *name = names[rn((uint32_t)nn)];
         nv_add(a, name, rand_value(value_len()), true);
-        if (rn(5) == 0)   /* the same name again (duplicates, cookie crumbs) */
+        if (rn(5) == 0) /* the same name again (duplicates, cookie crumbs) */
             nv_add(a, name, rand_value(1 + rn(20)), true);
     }
 }
@@ -327,12 +362,12 @@ static void run_sessions(struct round *r)
         nv_add(&a, ":authority", rn(2) ? "api.example.com" : "api.example.com:8443", false);
         char *path = rand_value(1 + rn(60));
         path[0] = '/';
-        for (char *q = path; *q; q++)   /* a request-target has no spaces */
+        for (char *q = path; *q; q++) /* a request-target has no spaces */
             if (*q == ' ')
                 *q = '_';
         nv_add(&a, ":path", path, true);
         rand_fields(&a, NAMES, sizeof NAMES / sizeof *NAMES, (int)rn(10));
-        struct body *b = &r->bodies[2 * MAX_STREAMS - 1 - i];   /* spare slots for requests */
+        struct body *b = &r->bodies[2 * MAX_STREAMS - 1 - i]; /* spare slots for requests */
         b->left = rn(3) == 0 ? rn(800) : 0;
         b->trailers = b->left && rn(3) == 0;
         nghttp2_data_provider dp = {.source.ptr = b, .read_callback = body_read};
@@ -343,7 +378,7 @@ static void run_sessions(struct round *r)
             nghttp2_session_send(r->cli.s);
             nghttp2_submit_rst_stream(r->cli.s, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
         }
-        if (rn(3) == 0) {   /* interleave: let the sides talk now and then */
+        if (rn(3) == 0) { /* interleave: let the sides talk now and then */
             nghttp2_session_send(r->cli.s);
             deliver(r);
             nghttp2_session_send(r->srv.s);
@@ -419,7 +454,7 @@ static void run_ours(const struct exchange *ex, struct ours *o, struct cs_h2_sta
 {
     struct cs_h2_limits lim;
     cs_h2_limits_default(&lim, NULL);
-    lim.max_header_bytes = 1u << 20;   /* the cuts are test_h2's; here every field counts */
+    lim.max_header_bytes = 1u << 20; /* the cuts are test_h2's; here every field counts */
     lim.max_header_lines = 1000;
     struct cs_h2_conn *c = cs_h2_conn_new(&lim, st, ours_cb, o);
     uint64_t frame = 0;

@@ -20,7 +20,12 @@
 #define FIN CS_STREAM_FIN, NULL, 0
 #define RST CS_STREAM_RST, NULL, 0
 
-struct step { int dir; enum cs_stream_event_kind kind; const char *data; uint32_t len; };
+struct step {
+    int dir;
+    enum cs_stream_event_kind kind;
+    const char *data;
+    uint32_t len;
+};
 
 #define MAX_STEPS 16
 #define OUT_MAX 4096
@@ -28,13 +33,17 @@ struct step { int dir; enum cs_stream_event_kind kind; const char *data; uint32_
 struct tcase {
     const char *name;
     struct step steps[MAX_STEPS];
-    const char *expect;          /* transcript: one line per txn, then the stats line */
+    const char *expect; /* transcript: one line per txn, then the stats line */
     bool show_headers;
     bool show_frames;
-    uint32_t max_header_bytes, max_header_lines, max_pipeline, max_uri;  /* 0 = default */
+    uint32_t max_header_bytes, max_header_lines, max_pipeline, max_uri; /* 0 = default */
 };
 
-struct out { char buf[OUT_MAX]; size_t len; bool show_headers, show_frames; };
+struct out {
+    char buf[OUT_MAX];
+    size_t len;
+    bool show_headers, show_frames;
+};
 
 static void outf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void outf(struct out *o, const char *fmt, ...)
@@ -74,7 +83,7 @@ static void out_headers(struct out *o, const struct cs_http_msg *m)
     outf(o, "]");
 }
 
-static const char *end_names[] = { "ANS", "CLOSED", "RESET", "GAP", "UNANS", "EVICTED" };
+static const char *end_names[] = {"ANS", "CLOSED", "RESET", "GAP", "UNANS", "EVICTED"};
 
 static void on_txn(void *ctx, const struct cs_http_txn *t)
 {
@@ -122,8 +131,7 @@ static void out_stats(struct out *o, const struct cs_http_stats *s)
 static void send_piece(struct cs_http_conn *c, int dir, const char *p, uint32_t n, uint64_t frame)
 {
     struct guarded g = guarded_copy(p, n);
-    struct cs_stream_event ev = { .kind = CS_STREAM_DATA, .data = g.data, .len = n,
-                                  .frame = frame, .ts = (cs_time_ns)frame * 1000 };
+    struct cs_stream_event ev = {.kind = CS_STREAM_DATA, .data = g.data, .len = n, .frame = frame, .ts = (cs_time_ns)frame * 1000};
     cs_http_conn_event(c, dir, &ev);
     guarded_free(&g);
 }
@@ -134,10 +142,14 @@ static void run(const struct tcase *tc, int split_step, uint32_t split_at, bool 
 {
     struct cs_limits lim;
     cs_limits_default(&lim);
-    if (tc->max_header_bytes) lim.max_header_bytes = tc->max_header_bytes;
-    if (tc->max_header_lines) lim.max_header_lines = tc->max_header_lines;
-    if (tc->max_pipeline) lim.max_pipeline = tc->max_pipeline;
-    if (tc->max_uri) lim.max_uri_bytes = tc->max_uri;
+    if (tc->max_header_bytes)
+        lim.max_header_bytes = tc->max_header_bytes;
+    if (tc->max_header_lines)
+        lim.max_header_lines = tc->max_header_lines;
+    if (tc->max_pipeline)
+        lim.max_pipeline = tc->max_pipeline;
+    if (tc->max_uri)
+        lim.max_uri_bytes = tc->max_uri;
     struct cs_http_stats st;
     memset(&st, 0, sizeof st);
     memset(o->buf, 0, sizeof o->buf);
@@ -151,8 +163,7 @@ static void run(const struct tcase *tc, int split_step, uint32_t split_at, bool 
         const struct step *s = &tc->steps[i];
         uint64_t frame = (uint64_t)i + 1;
         if (s->kind != CS_STREAM_DATA) {
-            struct cs_stream_event ev = { .kind = s->kind, .len = s->len, .frame = frame,
-                                          .ts = (cs_time_ns)frame * 1000 };
+            struct cs_stream_event ev = {.kind = s->kind, .len = s->len, .frame = frame, .ts = (cs_time_ns)frame * 1000};
             cs_http_conn_event(c, s->dir, &ev);
         } else if (bytewise) {
             for (uint32_t k = 0; k < s->len; k++)
@@ -202,211 +213,213 @@ static void check_case(const struct tcase *tc)
 #define OK200 "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 
 static const struct tcase framing_cases[] = {
-    { .name = "content-length",
-      .steps = { { C, D("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\n\r\n") },
-        { S, D("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n") } },
-      .expect = "0 ANS POST /a v11 -> 200 v11\n1 ANS GET /b v11 -> 404 v11\n"
-      "req=2 resp=2 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
-    { .name = "chunked-ext-trailers",
-      .steps = { { C, D("POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;name=val\r\nabc\r\n0\r\n\r\nGET /2 HTTP/1.1\r\n\r\n") },
-        { S, D("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n5;foo=bar\r\nhello\r\nA ; x=\"y\"\r\n0123456789\r\n"
-               "0\r\nX-Trailer: 1\r\nX-Other: 2\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n") } },
-      .expect = "0 ANS POST /up v11 f10 -> 200 v11 f10\n1 ANS GET /2 v11 -> 204 v11\n"
-      "req=2 resp=2 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
-    { .name = "head-no-body",
-      .steps = { { C, D("HEAD /h HTTP/1.1\r\n\r\nGET /g HTTP/1.1\r\n\r\n") },
-        { S, D("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" OK200) } },
-      .expect = "0 ANS HEAD /h v11 -> 200 v11\n1 ANS GET /g v11 -> 200 v11\n"
-      "req=2 resp=2 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
-    { .name = "100-continue",
-      .steps = { { C, D("PUT /p HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n") },
-        { S, D("HTTP/1.1 100 Continue\r\n\r\n") },
-        { C, D("data") },
-        { S, D("HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n") } },
-      .expect = "0 ANS PUT /p v11 (103) -> 201 v11\n"
-      "req=1 resp=3 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
-    { .name = "101-upgrade",
-      .steps = { { C, D("GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n") },
-        { S, D("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello") },
-        { C, D("\x81\x85\x00\x00\x00\x00hello\r\nGET /not-http HTTP/1.1\r\n\r\n") },
-        { S, D("HTTP/1.1 200 OK\r\n\r\n") } },
-      .expect = "0 ANS GET /ws v11 -> 101 v11\n"
-      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=1 h09=0" },
-    { .name = "204-304-with-content-length",
-      .steps = { { C, D("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n") },
-        { S, D("HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n"
-               "HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n" OK200) } },
-      .expect = "0 ANS GET /1 v11 -> 204 v11\n1 ANS GET /2 v11 -> 304 v11\n2 ANS GET /3 v11 -> 200 v11\n"
-      "req=3 resp=3 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
-    { .name = "close-delimited",
-      .steps = { { C, D("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n") },
-        { S, D("HTTP/1.1 200 OK\r\n\r\nbody\r\nHTTP/1.1 200 fake\r\n\r\n") },
-        { S, FIN } },
-      .expect = "0 ANS GET /a v11 -> 200 v11\n1 CLOSED GET /b v11\n"
-      "req=2 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
-    { .name = "connect-tunnel",
-      .steps = { { C, D("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n") },
-        { S, D("HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x03\x00\x10") },
-        { C, D("\x16\x03\x01\x02\x00\x01\x00GET / HTTP/1.1\r\n\r\n") } },
-      .expect = "0 ANS CONNECT example.com:443 v11 -> 200 v11\n"
-      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=1 h09=0" },
-    { .name = "http-0.9",
-      .steps = { { C, D("GET /old\r\n") },
-        { S, D("<html>HTTP/1.1 200 OK\r\n\r\n</html>") },
-        { S, FIN } },
-      .expect = "0 ANS GET /old v9 -> 0 v9\n"
-      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=1" },
-    { .name = "http-1.0",
-      .steps = { { C, D("GET / HTTP/1.0\r\nUser-Agent: x\r\n\r\n") },
-        { S, D("HTTP/1.0 200 OK\r\nServer: y\r\n\r\nabc") },
-        { S, FIN } },
-      .expect = "0 ANS GET / v10 -> 200 v10\n"
-      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
-    { .name = "pipelining-3",
-      .steps = { { C, D("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\nGET /3 HTTP/1.1\r\nHost: h\r\n\r\n") },
-        { S, D("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA"
-               "HTTP/1.1 201 OK\r\nContent-Length: 2\r\n\r\nBB"
-               "HTTP/1.1 202 OK\r\nContent-Length: 3\r\n\r\nCCC") } },
-      .expect = "0 ANS GET /1 v11 [Host=h] -> 200 v11 [Content-Length=1]\n"
-      "1 ANS GET /2 v11 [Host=h] -> 201 v11 [Content-Length=2]\n"
-      "2 ANS GET /3 v11 [Host=h] -> 202 v11 [Content-Length=3]\n"
-      "req=3 resp=3 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
-      .show_headers = true },
-    { .name = "duplicate-headers",
-      .steps = { { C, D("OPTIONS /api HTTP/1.1\r\nOrigin: https://a.example\r\n\r\n") },
-        { S, D("HTTP/1.1 204 No Content\r\naccess-control-allow-origin: https://a.example\r\n"
-               "Access-Control-Allow-Origin:*\r\nVary: Origin\r\nVary:  Accept  \r\n\r\n") } },
-      .expect = "0 ANS OPTIONS /api v11 [Origin=https://a.example] -> 204 v11 [access-control-allow-origin=https://a.example"
-      "|Access-Control-Allow-Origin=*|Vary=Origin|Vary=Accept]\n"
-      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
-      .show_headers = true },
-    { .name = "header-without-colon",
-      .steps = { { C, D("GET / HTTP/1.1\r\nHost: a\r\nBogusLine\r\nX: y\r\n: novalue\r\n\r\n") } },
-      .expect = "0 UNANS GET / v11 [Host=a|X=y]\n"
-      "req=1 resp=0 orphan=0 resync=0 garbage=0 bad=2 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
-      .show_headers = true },
-    { .name = "bare-lf",
-      .steps = { { C, D("\r\n\nGET /lf HTTP/1.1\nHost: a\n\nGET /crlf HTTP/1.1\r\nHost: b\r\n\r\n") },
-        { S, D("HTTP/1.1 200 OK\nContent-Length: 2\n\nokHTTP/1.1 200 OK\r\nContent-Length: 0\n\r\n") } },
-      .expect = "0 ANS GET /lf v11 [Host=a] -> 200 v11 [Content-Length=2]\n"
-      "1 ANS GET /crlf v11 [Host=b] -> 200 v11 [Content-Length=0]\n"
-      "req=2 resp=2 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
-      .show_headers = true },
-    { .name = "obs-fold",
-      .steps = { { C, D("GET / HTTP/1.1\r\nX-Long: a\r\n  b\r\n\tc \r\nEmpty:\r\n folded\r\n\r\n") } },
-      .expect = "0 UNANS GET / v11 [X-Long=a    b   c|Empty=folded]\n"
-      "req=1 resp=0 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
-      .show_headers = true },
-    { .name = "nul-byte",
-      .steps = { { C, D("GET /n HTTP/1.1\r\nX-Nul: a\0b\r\nHost: h\r\n\r\n") } },
-      .expect = "0 UNANS GET /n v11 [X-Nul=a\\x00b|Host=h]\n"
-      "req=1 resp=0 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
-      .show_headers = true },
-    { .name = "frames-and-reset",
-      .steps = { { C, D("GET /a HTTP/1.1\r\nHost: a\r\n") },
-        { C, D("\r\nGET /b HTTP/1.1\r\n\r\n") },
-        { S, D("HTTP/1.1 200 OK\r\n") },
-        { S, D("Content-Length: 0\r\n\r\n") },
-        { C, RST } },
-      .expect = "0 ANS GET /a v11 @1-2 -> 200 v11 @3-4\n1 RESET GET /b v11 @2-2 end@5\n"
-      "req=2 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
-      .show_frames = true },
-    { .name = "orphan-and-client-fin",
-      .steps = { { S, D(OK200) },
-        { C, D("GET /x HTTP/1.1\r\n\r\n") },
-        { C, FIN },
-        { S, D(OK200) } },
-      .expect = "0 ANS GET /x v11 -> 200 v11\n"
-      "req=1 resp=2 orphan=1 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
-    { .name = NULL },
+    {.name = "content-length",
+     .steps = {{C, D("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\n\r\n")},
+               {S, D("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")}},
+     .expect = "0 ANS POST /a v11 -> 200 v11\n1 ANS GET /b v11 -> 404 v11\n"
+               "req=2 resp=2 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    {.name = "chunked-ext-trailers",
+     .steps = {{C, D("POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;name=val\r\nabc\r\n0\r\n\r\nGET /2 HTTP/1.1\r\n\r\n")},
+               {S, D("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n5;foo=bar\r\nhello\r\nA ; x=\"y\"\r\n0123456789\r\n"
+                     "0\r\nX-Trailer: 1\r\nX-Other: 2\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n")}},
+     .expect = "0 ANS POST /up v11 f10 -> 200 v11 f10\n1 ANS GET /2 v11 -> 204 v11\n"
+               "req=2 resp=2 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    {.name = "head-no-body",
+     .steps = {{C, D("HEAD /h HTTP/1.1\r\n\r\nGET /g HTTP/1.1\r\n\r\n")},
+               {S, D("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" OK200)}},
+     .expect = "0 ANS HEAD /h v11 -> 200 v11\n1 ANS GET /g v11 -> 200 v11\n"
+               "req=2 resp=2 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    {.name = "100-continue",
+     .steps = {{C, D("PUT /p HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")},
+               {S, D("HTTP/1.1 100 Continue\r\n\r\n")},
+               {C, D("data")},
+               {S, D("HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")}},
+     .expect = "0 ANS PUT /p v11 (103) -> 201 v11\n"
+               "req=1 resp=3 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    {.name = "101-upgrade",
+     .steps = {{C, D("GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")},
+               {S, D("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x05hello")},
+               {C, D("\x81\x85\x00\x00\x00\x00hello\r\nGET /not-http HTTP/1.1\r\n\r\n")},
+               {S, D("HTTP/1.1 200 OK\r\n\r\n")}},
+     .expect = "0 ANS GET /ws v11 -> 101 v11\n"
+               "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=1 h09=0"},
+    {.name = "204-304-with-content-length",
+     .steps = {{C, D("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n")},
+               {S, D("HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n"
+                     "HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n" OK200)}},
+     .expect = "0 ANS GET /1 v11 -> 204 v11\n1 ANS GET /2 v11 -> 304 v11\n2 ANS GET /3 v11 -> 200 v11\n"
+               "req=3 resp=3 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    {.name = "close-delimited",
+     .steps = {{C, D("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n")},
+               {S, D("HTTP/1.1 200 OK\r\n\r\nbody\r\nHTTP/1.1 200 fake\r\n\r\n")},
+               {S, FIN}},
+     .expect = "0 ANS GET /a v11 -> 200 v11\n1 CLOSED GET /b v11\n"
+               "req=2 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    {.name = "connect-tunnel",
+     .steps = {{C, D("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")},
+               {S, D("HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x03\x00\x10")},
+               {C, D("\x16\x03\x01\x02\x00\x01\x00GET / HTTP/1.1\r\n\r\n")}},
+     .expect = "0 ANS CONNECT example.com:443 v11 -> 200 v11\n"
+               "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=1 h09=0"},
+    {.name = "http-0.9",
+     .steps = {{C, D("GET /old\r\n")},
+               {S, D("<html>HTTP/1.1 200 OK\r\n\r\n</html>")},
+               {S, FIN}},
+     .expect = "0 ANS GET /old v9 -> 0 v9\n"
+               "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=1"},
+    {.name = "http-1.0",
+     .steps = {{C, D("GET / HTTP/1.0\r\nUser-Agent: x\r\n\r\n")},
+               {S, D("HTTP/1.0 200 OK\r\nServer: y\r\n\r\nabc")},
+               {S, FIN}},
+     .expect = "0 ANS GET / v10 -> 200 v10\n"
+               "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    {.name = "pipelining-3",
+     .steps = {{C, D("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\nGET /3 HTTP/1.1\r\nHost: h\r\n\r\n")},
+               {S, D("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA"
+                     "HTTP/1.1 201 OK\r\nContent-Length: 2\r\n\r\nBB"
+                     "HTTP/1.1 202 OK\r\nContent-Length: 3\r\n\r\nCCC")}},
+     .expect = "0 ANS GET /1 v11 [Host=h] -> 200 v11 [Content-Length=1]\n"
+               "1 ANS GET /2 v11 [Host=h] -> 201 v11 [Content-Length=2]\n"
+               "2 ANS GET /3 v11 [Host=h] -> 202 v11 [Content-Length=3]\n"
+               "req=3 resp=3 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
+     .show_headers = true},
+    {.name = "duplicate-headers",
+     .steps = {{C, D("OPTIONS /api HTTP/1.1\r\nOrigin: https://a.example\r\n\r\n")},
+               {S, D("HTTP/1.1 204 No Content\r\naccess-control-allow-origin: https://a.example\r\n"
+                     "Access-Control-Allow-Origin:*\r\nVary: Origin\r\nVary:  Accept  \r\n\r\n")}},
+     .expect = "0 ANS OPTIONS /api v11 [Origin=https://a.example] -> 204 v11 [access-control-allow-origin=https://a.example"
+               "|Access-Control-Allow-Origin=*|Vary=Origin|Vary=Accept]\n"
+               "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
+     .show_headers = true},
+    {.name = "header-without-colon",
+     .steps = {{C, D("GET / HTTP/1.1\r\nHost: a\r\nBogusLine\r\nX: y\r\n: novalue\r\n\r\n")}},
+     .expect = "0 UNANS GET / v11 [Host=a|X=y]\n"
+               "req=1 resp=0 orphan=0 resync=0 garbage=0 bad=2 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
+     .show_headers = true},
+    {.name = "bare-lf",
+     .steps = {{C, D("\r\n\nGET /lf HTTP/1.1\nHost: a\n\nGET /crlf HTTP/1.1\r\nHost: b\r\n\r\n")},
+               {S, D("HTTP/1.1 200 OK\nContent-Length: 2\n\nokHTTP/1.1 200 OK\r\nContent-Length: 0\n\r\n")}},
+     .expect = "0 ANS GET /lf v11 [Host=a] -> 200 v11 [Content-Length=2]\n"
+               "1 ANS GET /crlf v11 [Host=b] -> 200 v11 [Content-Length=0]\n"
+               "req=2 resp=2 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
+     .show_headers = true},
+    {.name = "obs-fold",
+     .steps = {{C, D("GET / HTTP/1.1\r\nX-Long: a\r\n  b\r\n\tc \r\nEmpty:\r\n folded\r\n\r\n")}},
+     .expect = "0 UNANS GET / v11 [X-Long=a    b   c|Empty=folded]\n"
+               "req=1 resp=0 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
+     .show_headers = true},
+    {.name = "nul-byte",
+     .steps = {{C, D("GET /n HTTP/1.1\r\nX-Nul: a\0b\r\nHost: h\r\n\r\n")}},
+     .expect = "0 UNANS GET /n v11 [X-Nul=a\\x00b|Host=h]\n"
+               "req=1 resp=0 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
+     .show_headers = true},
+    {.name = "frames-and-reset",
+     .steps = {{C, D("GET /a HTTP/1.1\r\nHost: a\r\n")},
+               {C, D("\r\nGET /b HTTP/1.1\r\n\r\n")},
+               {S, D("HTTP/1.1 200 OK\r\n")},
+               {S, D("Content-Length: 0\r\n\r\n")},
+               {C, RST}},
+     .expect = "0 ANS GET /a v11 @1-2 -> 200 v11 @3-4\n1 RESET GET /b v11 @2-2 end@5\n"
+               "req=2 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
+     .show_frames = true},
+    {.name = "orphan-and-client-fin",
+     .steps = {{S, D(OK200)},
+               {C, D("GET /x HTTP/1.1\r\n\r\n")},
+               {C, FIN},
+               {S, D(OK200)}},
+     .expect = "0 ANS GET /x v11 -> 200 v11\n"
+               "req=1 resp=2 orphan=1 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    {.name = NULL},
 };
 
 static const struct tcase gap_cases[] = {
-    { .name = "gap-in-content-length-body",
-      .steps = { { C, D("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n") },
-        { S, D("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab") },
-        { S, GAP(5) },
-        { S, D("cdeHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n") } },
-      .expect = "0 ANS GET /a v11 -> 200 v11\n1 ANS GET /b v11 -> 201 v11\n"
-      "req=2 resp=2 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
-    { .name = "gap-in-chunk-data",
-      .steps = { { C, D("POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123") },
-        { C, GAP(10) },
-        { C, D("ab\r\n0\r\n\r\nGET /b HTTP/1.1\r\n\r\n") } },
-      .expect = "0 UNANS POST /a v11 f14\n1 UNANS GET /b v11\n"
-      "req=2 resp=0 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
-    { .name = "gap-in-response-headers",
-      .steps = { { C, D("GET /a HTTP/1.1\r\n\r\n") },
-        { S, D("HTTP/1.1 200 OK\r\nCont") },
-        { S, GAP(30) },
-        { S, D("ent-Length: 0\r\n\r\n") },
-        { C, D("GET /b HTTP/1.1\r\n\r\n") },
-        { S, D(OK200) } },
-      /* the cut response is still reported, flagged incomplete + header gap */
-      .expect = "0 ANS GET /a v11 @1-1 -> 200 v11 f48 @2-3\n1 ANS GET /b v11 @5-5 -> 200 v11 f20 @6-6\n"
-      "req=2 resp=2 orphan=0 resync=1 garbage=15 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
-      .show_frames = true },
-    { .name = "gap-in-request-headers",
-      .steps = { { C, D("GET /a HTTP/1.1\r\nHo") },
-        { C, GAP(20) },
-        { C, D("st: x\r\n\r\nGET /b HTTP/1.1\r\n\r\n") } },
-      /* the cut request keeps its place, flagged incomplete + header gap */
-      .expect = "0 UNANS GET /a v11 f48\n1 UNANS GET /b v11 f20\n"
-      "req=2 resp=0 orphan=0 resync=1 garbage=7 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
-    { .name = "gap-swallows-response",
-      .steps = { { C, D("GET /a HTTP/1.1\r\n\r\n") },
-        { S, GAP(100) },
-        { C, D("GET /b HTTP/1.1\r\n\r\n") },
-        { S, D(OK200) } },
-      .expect = "0 GAP GET /a v11\n1 ANS GET /b v11 -> 200 v11 f20\n"
-      "req=2 resp=1 orphan=0 resync=1 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
-    { .name = "garbage-before-request",
-      .steps = { { C, D("\x16\x03\x01\x02\x00junk\r\nmore junk\nGET /x HTTP/1.1\r\n\r\n") } },
-      .expect = "0 UNANS GET /x v11 f20\n"
-      "req=1 resp=0 orphan=0 resync=1 garbage=21 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
-    { .name = "garbage-between-responses",
-      .steps = { { C, D("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n") },
-        { S, D(OK200 "xx\r\n" OK200) } },
-      .expect = "0 ANS GET /a v11 -> 200 v11\n1 ANS GET /b v11 -> 200 v11 f20\n"
-      "req=2 resp=2 orphan=0 resync=1 garbage=4 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
-    { .name = NULL },
+    {.name = "gap-in-content-length-body",
+     .steps = {{C, D("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n")},
+               {S, D("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab")},
+               {S, GAP(5)},
+               {S, D("cdeHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")}},
+     .expect = "0 ANS GET /a v11 -> 200 v11\n1 ANS GET /b v11 -> 201 v11\n"
+               "req=2 resp=2 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    {.name = "gap-in-chunk-data",
+     .steps = {{C, D("POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n0123")},
+               {C, GAP(10)},
+               {C, D("ab\r\n0\r\n\r\nGET /b HTTP/1.1\r\n\r\n")}},
+     .expect = "0 UNANS POST /a v11 f14\n1 UNANS GET /b v11\n"
+               "req=2 resp=0 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    {.name = "gap-in-response-headers",
+     .steps = {{C, D("GET /a HTTP/1.1\r\n\r\n")},
+               {S, D("HTTP/1.1 200 OK\r\nCont")},
+               {S, GAP(30)},
+               {S, D("ent-Length: 0\r\n\r\n")},
+               {C, D("GET /b HTTP/1.1\r\n\r\n")},
+               {S, D(OK200)}},
+     /* the cut response is still reported, flagged incomplete + header gap */
+     .expect = "0 ANS GET /a v11 @1-1 -> 200 v11 f48 @2-3\n1 ANS GET /b v11 @5-5 -> 200 v11 f20 @6-6\n"
+               "req=2 resp=2 orphan=0 resync=1 garbage=15 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
+     .show_frames = true},
+    {.name = "gap-in-request-headers",
+     .steps = {{C, D("GET /a HTTP/1.1\r\nHo")},
+               {C, GAP(20)},
+               {C, D("st: x\r\n\r\nGET /b HTTP/1.1\r\n\r\n")}},
+     /* the cut request keeps its place, flagged incomplete + header gap */
+     .expect = "0 UNANS GET /a v11 f48\n1 UNANS GET /b v11 f20\n"
+               "req=2 resp=0 orphan=0 resync=1 garbage=7 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    {.name = "gap-swallows-response",
+     .steps = {{C, D("GET /a HTTP/1.1\r\n\r\n")},
+               {S, GAP(100)},
+               {C, D("GET /b HTTP/1.1\r\n\r\n")},
+               {S, D(OK200)}},
+     .expect = "0 GAP GET /a v11\n1 ANS GET /b v11 -> 200 v11 f20\n"
+               "req=2 resp=1 orphan=0 resync=1 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    {.name = "garbage-before-request",
+     .steps = {{C, D("\x16\x03\x01\x02\x00junk\r\nmore junk\nGET /x HTTP/1.1\r\n\r\n")}},
+     .expect = "0 UNANS GET /x v11 f20\n"
+               "req=1 resp=0 orphan=0 resync=1 garbage=21 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    {.name = "garbage-between-responses",
+     .steps = {{C, D("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n")},
+               {S, D(OK200 "xx\r\n" OK200)}},
+     .expect = "0 ANS GET /a v11 -> 200 v11\n1 ANS GET /b v11 -> 200 v11 f20\n"
+               "req=2 resp=2 orphan=0 resync=1 garbage=4 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    {.name = NULL},
 };
 
 static const struct tcase limit_cases[] = {
-    { .name = "header-bytes-cap",
-      .steps = { { C, D("GET /a HTTP/1.1\r\nHost: a\r\nX-Big: 0123456789012345678901234567890123456789\r\nX: y\r\n\r\n"
-               "GET /b HTTP/1.1\r\nHost: b\r\n\r\n") } },
-      .expect = "0 UNANS GET /a v11 f1 [Host=a]\n1 UNANS GET /b v11 [Host=b]\n"
-      "req=2 resp=0 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=1 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
-      .show_headers = true, .max_header_bytes = 48 },
-    { .name = "header-lines-cap",
-      .steps = { { C, D("GET /a HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n\r\nGET /b HTTP/1.1\r\nA: 1\r\n\r\n") } },
-      .expect = "0 UNANS GET /a v11 f1 [A=1|B=2|C=3]\n1 UNANS GET /b v11 [A=1]\n"
-      "req=2 resp=0 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=1 ucap=0 pcap=0 upg=0 h09=0",
-      .show_headers = true, .max_header_lines = 3 },
-    { .name = "pipeline-cap",
-      .steps = { { C, D("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n") },
-        { S, D(OK200 OK200) } },
-      .expect = "0 EVICTED GET /1 v11\n1 ANS GET /2 v11 -> 200 v11\n2 ANS GET /3 v11 -> 200 v11\n"
-      "req=3 resp=2 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=1 upg=0 h09=0",
-      .max_pipeline = 2 },
-    { .name = "uri-cap",
-      .steps = { { C, D("GET /abcdefgh HTTP/1.1\r\n\r\n") } },
-      .expect = "0 UNANS GET /abc v11 f2\n"
-      "req=1 resp=0 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=1 pcap=0 upg=0 h09=0",
-      .max_uri = 4 },
-    { .name = "chunk-size-overflow",
-      .steps = { { C, D("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n") },
-        { S, D("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n11111111111111111\r\nxyz\r\n" OK200) } },
-      .expect = "0 ANS GET /a v11 -> 200 v11 f10\n1 ANS GET /b v11 -> 200 v11 f20\n"
-      "req=2 resp=2 orphan=0 resync=1 garbage=5 bad=0 ferr=1 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
-    { .name = "conflicting-content-length",
-      .steps = { { C, D("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n") },
-        { S, D("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3, 3\r\n\r\nabc"
-               "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!\r\n" OK200) } },
-      .expect = "0 ANS GET /a v11 -> 200 v11\n1 ANS GET /b v11 -> 200 v11\n2 ANS GET /c v11 -> 200 v11 f20\n"
-      "req=3 resp=3 orphan=0 resync=1 garbage=8 bad=0 ferr=1 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
-    { .name = NULL },
+    {.name = "header-bytes-cap",
+     .steps = {{C, D("GET /a HTTP/1.1\r\nHost: a\r\nX-Big: 0123456789012345678901234567890123456789\r\nX: y\r\n\r\n"
+                     "GET /b HTTP/1.1\r\nHost: b\r\n\r\n")}},
+     .expect = "0 UNANS GET /a v11 f1 [Host=a]\n1 UNANS GET /b v11 [Host=b]\n"
+               "req=2 resp=0 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=1 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
+     .show_headers = true,
+     .max_header_bytes = 48},
+    {.name = "header-lines-cap",
+     .steps = {{C, D("GET /a HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n\r\nGET /b HTTP/1.1\r\nA: 1\r\n\r\n")}},
+     .expect = "0 UNANS GET /a v11 f1 [A=1|B=2|C=3]\n1 UNANS GET /b v11 [A=1]\n"
+               "req=2 resp=0 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=1 ucap=0 pcap=0 upg=0 h09=0",
+     .show_headers = true,
+     .max_header_lines = 3},
+    {.name = "pipeline-cap",
+     .steps = {{C, D("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n")},
+               {S, D(OK200 OK200)}},
+     .expect = "0 EVICTED GET /1 v11\n1 ANS GET /2 v11 -> 200 v11\n2 ANS GET /3 v11 -> 200 v11\n"
+               "req=3 resp=2 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=1 upg=0 h09=0",
+     .max_pipeline = 2},
+    {.name = "uri-cap",
+     .steps = {{C, D("GET /abcdefgh HTTP/1.1\r\n\r\n")}},
+     .expect = "0 UNANS GET /abc v11 f2\n"
+               "req=1 resp=0 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=1 pcap=0 upg=0 h09=0",
+     .max_uri = 4},
+    {.name = "chunk-size-overflow",
+     .steps = {{C, D("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n")},
+               {S, D("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n11111111111111111\r\nxyz\r\n" OK200)}},
+     .expect = "0 ANS GET /a v11 -> 200 v11 f10\n1 ANS GET /b v11 -> 200 v11 f20\n"
+               "req=2 resp=2 orphan=0 resync=1 garbage=5 bad=0 ferr=1 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    {.name = "conflicting-content-length",
+     .steps = {{C, D("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n")},
+               {S, D("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3, 3\r\n\r\nabc"
+                     "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!\r\n" OK200)}},
+     .expect = "0 ANS GET /a v11 -> 200 v11\n1 ANS GET /b v11 -> 200 v11\n2 ANS GET /c v11 -> 200 v11 f20\n"
+               "req=3 resp=3 orphan=0 resync=1 garbage=8 bad=0 ferr=1 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    {.name = NULL},
 };
 
 static void run_table(const struct tcase *t)
@@ -417,76 +430,92 @@ static void run_table(const struct tcase *t)
 
 /* Request lines Zeek and servers accept although they bend RFC 9112 §3. */
 static const struct tcase lenient_cases[] = {
-    { .name = "missing-uri",
-      .steps = { { C, D("OPTIONS HTTP/1.1\r\nHost: x\r\n\r\n") },
-        { S, D("HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n") } },
-      .expect = "0 ANS OPTIONS  v11 -> 400 v10\n"
-      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
-    { .name = "version-without-minor",
-      .steps = { { C, D("GET / HTTP/1.\r\nHost: x\r\n\r\n") }, { S, D(OK200) } },
-      .expect = "0 ANS GET / v11 -> 200 v11\n"
-      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
-    { .name = "target-with-spaces",
-      .steps = { { C, D("CONNECT mail.example:25 / HTTP/1.0\r\nUser-Agent: x\r\n\r\n") },
-        { S, D("HTTP/1.0 200 Connection established\r\n\r\n220 smtp ready\r\n") },
-        { C, D("HELO x\r\n") } },
-      .expect = "0 ANS CONNECT mail.example:25 / v10 -> 200 v10\n"
-      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=1 h09=0" },
-    { .name = "lowercase-method",
-      .steps = { { C, D("get /a HTTP/1.1\r\n\r\n") }, { S, D(OK200) } },
-      .expect = "0 ANS get /a v11 -> 200 v11\n"
-      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
-    { .name = "http09-any-method",
-      .steps = { { C, D("POST /zeek.html\n") }, { S, D("bad method\n") }, { S, FIN } },
-      .expect = "0 ANS POST /zeek.html v9 -> 0 v9\n"
-      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=1" },
-    { .name = "no-version-then-headers",
-      .steps = { { C, D("GET /HTTP/1.1\r\nHost: h\r\n\r\n") },
-        { S, D("HTTP/1.0 403 Forbidden\r\nContent-Length: 0\r\n\r\n") } },
-      .expect = "0 ANS GET /HTTP/1.1 v10 [Host=h] -> 403 v10 [Content-Length=0]\n"
-      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0", .show_headers = true },
-    { .name = "http09-answered-with-status-line",
-      .steps = { { C, D("GET /x\r\n") },
-        { S, D("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok") } },
-      .expect = "0 ANS GET /x v9 -> 200 v10\n"
-      "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=1" },
-    { .name = "content-length-above-int64",
-      .steps = { { C, D("POST / HTTP/1.1\r\nContent-Length: 18446744073709551615\r\n\r\n"
-                        "GET /smuggled HTTP/1.1\r\n\r\n") } },
-      .expect = "0 UNANS POST / v11\n1 UNANS GET /smuggled v11 f20\n"
-      "req=2 resp=0 orphan=0 resync=1 garbage=0 bad=0 ferr=1 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0" },
-    { .name = NULL },
+    {.name = "missing-uri",
+     .steps = {{C, D("OPTIONS HTTP/1.1\r\nHost: x\r\n\r\n")},
+               {S, D("HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n")}},
+     .expect = "0 ANS OPTIONS  v11 -> 400 v10\n"
+               "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    {.name = "version-without-minor",
+     .steps = {{C, D("GET / HTTP/1.\r\nHost: x\r\n\r\n")}, {S, D(OK200)}},
+     .expect = "0 ANS GET / v11 -> 200 v11\n"
+               "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    {.name = "target-with-spaces",
+     .steps = {{C, D("CONNECT mail.example:25 / HTTP/1.0\r\nUser-Agent: x\r\n\r\n")},
+               {S, D("HTTP/1.0 200 Connection established\r\n\r\n220 smtp ready\r\n")},
+               {C, D("HELO x\r\n")}},
+     .expect = "0 ANS CONNECT mail.example:25 / v10 -> 200 v10\n"
+               "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=1 h09=0"},
+    {.name = "lowercase-method",
+     .steps = {{C, D("get /a HTTP/1.1\r\n\r\n")}, {S, D(OK200)}},
+     .expect = "0 ANS get /a v11 -> 200 v11\n"
+               "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    {.name = "http09-any-method",
+     .steps = {{C, D("POST /zeek.html\n")}, {S, D("bad method\n")}, {S, FIN}},
+     .expect = "0 ANS POST /zeek.html v9 -> 0 v9\n"
+               "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=1"},
+    {.name = "no-version-then-headers",
+     .steps = {{C, D("GET /HTTP/1.1\r\nHost: h\r\n\r\n")},
+               {S, D("HTTP/1.0 403 Forbidden\r\nContent-Length: 0\r\n\r\n")}},
+     .expect = "0 ANS GET /HTTP/1.1 v10 [Host=h] -> 403 v10 [Content-Length=0]\n"
+               "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
+     .show_headers = true},
+    {.name = "http09-answered-with-status-line",
+     .steps = {{C, D("GET /x\r\n")},
+               {S, D("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")}},
+     .expect = "0 ANS GET /x v9 -> 200 v10\n"
+               "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=1"},
+    {.name = "content-length-above-int64",
+     .steps = {{C, D("POST / HTTP/1.1\r\nContent-Length: 18446744073709551615\r\n\r\n"
+                     "GET /smuggled HTTP/1.1\r\n\r\n")}},
+     .expect = "0 UNANS POST / v11\n1 UNANS GET /smuggled v11 f20\n"
+               "req=2 resp=0 orphan=0 resync=1 garbage=0 bad=0 ferr=1 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    {.name = NULL},
 };
 
-static void test_framing(void) { run_table(framing_cases); }
-static void test_lenient(void) { run_table(lenient_cases); }
-static void test_gaps(void) { run_table(gap_cases); }
-static void test_limits(void) { run_table(limit_cases); }
+static void test_framing(void)
+{
+    run_table(framing_cases);
+}
+static void test_lenient(void)
+{
+    run_table(lenient_cases);
+}
+static void test_gaps(void)
+{
+    run_table(gap_cases);
+}
+static void test_limits(void)
+{
+    run_table(limit_cases);
+}
 
 /* cs_http_looks_like_*: table of prefixes and the expected verdict. */
 static void test_looks_like(void)
 {
-    static const struct { const char *s; int req, resp; } t[] = {
-        { "GET / HTTP/1.1\r\n", 1, 0 },
-        { "OPTIONS * HTTP/1.0\r\n", 1, 0 },
-        { "GET /", 1, 0 },
-        { "GE", -1, 0 },
-        { "", -1, -1 },
-        { "FOO /x HTTP/1.1", 1, 0 },
-        { "FOO /x HT", -1, 0 },
-        { "FOO /x HTTX", 0, 0 },
-        { "get / HTTP/1.1", 1, 0 },
-        { "get /", -1, 0 },
-        { "OPTIONS HTTP/1.1\r\n", 1, 0 },
-        { "CCM_POST / HTTP/1.\r\n", 1, 0 },
-        { "CCM_POST / HTTP/1.x", 0, 0 },
-        { "\x16\x03\x01", 0, 0 },
-        { "HTTP/1.1 200 OK\r\n", 0, 1 },
-        { "HTTP/1.", 0, -1 },
-        { "HTTP/1.1 2x", 0, 0 },
-        { "HTTP/2 200", 0, 0 },
-        { "PRI * HTTP/2.0\r\n", 0, 0 },
-        { NULL, 0, 0 },
+    static const struct {
+        const char *s;
+        int req, resp;
+    } t[] = {
+        {"GET / HTTP/1.1\r\n", 1, 0},
+        {"OPTIONS * HTTP/1.0\r\n", 1, 0},
+        {"GET /", 1, 0},
+        {"GE", -1, 0},
+        {"", -1, -1},
+        {"FOO /x HTTP/1.1", 1, 0},
+        {"FOO /x HT", -1, 0},
+        {"FOO /x HTTX", 0, 0},
+        {"get / HTTP/1.1", 1, 0},
+        {"get /", -1, 0},
+        {"OPTIONS HTTP/1.1\r\n", 1, 0},
+        {"CCM_POST / HTTP/1.\r\n", 1, 0},
+        {"CCM_POST / HTTP/1.x", 0, 0},
+        {"\x16\x03\x01", 0, 0},
+        {"HTTP/1.1 200 OK\r\n", 0, 1},
+        {"HTTP/1.", 0, -1},
+        {"HTTP/1.1 2x", 0, 0},
+        {"HTTP/2 200", 0, 0},
+        {"PRI * HTTP/2.0\r\n", 0, 0},
+        {NULL, 0, 0},
     };
     for (int i = 0; t[i].s; i++) {
         size_t n = strlen(t[i].s);
@@ -502,11 +531,24 @@ static void test_looks_like(void)
 
 static void test_scan_values(void)
 {
-    static const struct { const char *s; int rc; uint64_t v; } cl[] = {
-        { "0", 0, 0 }, { "42", 0, 42 }, { " 7 ", 0, 7 }, { "5, 5", 0, 5 }, { "5,6", -1, 0 },
-        { "", -1, 0 }, { "-1", -1, 0 }, { "1a", -1, 0 }, { "18446744073709551615", -1, 0 },
-        { "9223372036854775807", 0, INT64_MAX }, { "9223372036854775808", -1, 0 },
-        { "18446744073709551616", -1, 0 }, { NULL, 0, 0 },
+    static const struct {
+        const char *s;
+        int rc;
+        uint64_t v;
+    } cl[] = {
+        {"0", 0, 0},
+        {"42", 0, 42},
+        {" 7 ", 0, 7},
+        {"5, 5", 0, 5},
+        {"5,6", -1, 0},
+        {"", -1, 0},
+        {"-1", -1, 0},
+        {"1a", -1, 0},
+        {"18446744073709551615", -1, 0},
+        {"9223372036854775807", 0, INT64_MAX},
+        {"9223372036854775808", -1, 0},
+        {"18446744073709551616", -1, 0},
+        {NULL, 0, 0},
     };
     for (int i = 0; cl[i].s; i++) {
         uint64_t v = 0;
@@ -516,10 +558,21 @@ static void test_scan_values(void)
             CU_ASSERT_EQUAL(v, cl[i].v);
         guarded_free(&g);
     }
-    static const struct { const char *s; int rc; uint64_t v; } ch[] = {
-        { "0", 0, 0 }, { "1f", 0, 31 }, { "A;ext=1", 0, 10 }, { "a ; x", 0, 10 },
-        { "ffffffffffffffff", 0, UINT64_MAX }, { "10000000000000000", -1, 0 }, { "", -1, 0 },
-        { "g", -1, 0 }, { "12 34", -1, 0 }, { NULL, 0, 0 },
+    static const struct {
+        const char *s;
+        int rc;
+        uint64_t v;
+    } ch[] = {
+        {"0", 0, 0},
+        {"1f", 0, 31},
+        {"A;ext=1", 0, 10},
+        {"a ; x", 0, 10},
+        {"ffffffffffffffff", 0, UINT64_MAX},
+        {"10000000000000000", -1, 0},
+        {"", -1, 0},
+        {"g", -1, 0},
+        {"12 34", -1, 0},
+        {NULL, 0, 0},
     };
     for (int i = 0; ch[i].s; i++) {
         uint64_t v = 0;
@@ -529,9 +582,18 @@ static void test_scan_values(void)
             CU_ASSERT_EQUAL(v, ch[i].v);
         guarded_free(&g);
     }
-    static const struct { const char *s; int r; } te[] = {
-        { "chunked", 1 }, { "gzip, chunked", 1 }, { "CHUNKED ", 1 }, { "chunked, gzip", 0 },
-        { "gzip", 0 }, { "", 0 }, { "xchunked", 0 }, { NULL, 0 },
+    static const struct {
+        const char *s;
+        int r;
+    } te[] = {
+        {"chunked", 1},
+        {"gzip, chunked", 1},
+        {"CHUNKED ", 1},
+        {"chunked, gzip", 0},
+        {"gzip", 0},
+        {"", 0},
+        {"xchunked", 0},
+        {NULL, 0},
     };
     for (int i = 0; te[i].s; i++)
         CU_ASSERT_EQUAL(cs_http_te_chunked_last(te[i].s, strlen(te[i].s)), te[i].r);
@@ -557,25 +619,50 @@ static void count_txn(void *ctx, const struct cs_http_txn *t)
     /* Touch every byte the txn points to: ASan flags stale pointers. */
     volatile char sink = 0;
     for (uint32_t i = 0; i < t->req->n_headers; i++) {
-        for (size_t k = 0; k < t->req->headers[i].name_len; k++) sink ^= t->req->headers[i].name[k];
-        for (size_t k = 0; k < t->req->headers[i].value_len; k++) sink ^= t->req->headers[i].value[k];
+        for (size_t k = 0; k < t->req->headers[i].name_len; k++)
+            sink ^= t->req->headers[i].name[k];
+        for (size_t k = 0; k < t->req->headers[i].value_len; k++)
+            sink ^= t->req->headers[i].value[k];
     }
-    for (uint32_t k = 0; k < t->req->uri_len; k++) sink ^= t->req->uri[k];
+    for (uint32_t k = 0; k < t->req->uri_len; k++)
+        sink ^= t->req->uri[k];
     if (t->resp)
         for (uint32_t i = 0; i < t->resp->n_headers; i++)
-            for (size_t k = 0; k < t->resp->headers[i].value_len; k++) sink ^= t->resp->headers[i].value[k];
+            for (size_t k = 0; k < t->resp->headers[i].value_len; k++)
+                sink ^= t->resp->headers[i].value[k];
     (void)sink;
 }
 
 static void test_random_robustness(void)
 {
     static const char *const frags[] = {
-        "GET / HTTP/1.1\r\n", "POST /p HTTP/1.1\r\n", "HEAD /h HTTP/1.0\r\n", "CONNECT a:1 HTTP/1.1\r\n",
-        "GET /09\r\n", "HTTP/1.1 200 OK\r\n", "HTTP/1.1 100 Continue\r\n", "HTTP/1.1 101 Up\r\n",
-        "HTTP/1.1 204 No\r\n", "HTTP/1.0 304 NM\r\n", "Content-Length: 5\r\n", "Content-Length: 1, 2\r\n",
-        "Transfer-Encoding: chunked\r\n", "Host: x\r\n", "\r\n", "\n", "  folded\r\n", "nocolon\r\n",
-        "5\r\nhello\r\n", "0\r\n\r\n", "fffffffffffffffff\r\n", "3;x\r\nab", "\x00\xff\x16\x03", "HTTP/1.",
-        "GET /a", " HTTP/1.1\r\nOrigin: o\r\n\r\n", "Content-Length: 99999999999999999999\r\n",
+        "GET / HTTP/1.1\r\n",
+        "POST /p HTTP/1.1\r\n",
+        "HEAD /h HTTP/1.0\r\n",
+        "CONNECT a:1 HTTP/1.1\r\n",
+        "GET /09\r\n",
+        "HTTP/1.1 200 OK\r\n",
+        "HTTP/1.1 100 Continue\r\n",
+        "HTTP/1.1 101 Up\r\n",
+        "HTTP/1.1 204 No\r\n",
+        "HTTP/1.0 304 NM\r\n",
+        "Content-Length: 5\r\n",
+        "Content-Length: 1, 2\r\n",
+        "Transfer-Encoding: chunked\r\n",
+        "Host: x\r\n",
+        "\r\n",
+        "\n",
+        "  folded\r\n",
+        "nocolon\r\n",
+        "5\r\nhello\r\n",
+        "0\r\n\r\n",
+        "fffffffffffffffff\r\n",
+        "3;x\r\nab",
+        "\x00\xff\x16\x03",
+        "HTTP/1.",
+        "GET /a",
+        " HTTP/1.1\r\nOrigin: o\r\n\r\n",
+        "Content-Length: 99999999999999999999\r\n",
     };
     const uint32_t nfrag = sizeof frags / sizeof *frags;
     char buf[512];
@@ -597,7 +684,7 @@ static void test_random_robustness(void)
         for (uint32_t e = 0; e < events; e++) {
             int dir = (int)prn(2);
             uint32_t kind = prn(40);
-            struct cs_stream_event ev = { .frame = e + 1, .ts = e };
+            struct cs_stream_event ev = {.frame = e + 1, .ts = e};
             if (kind == 0) {
                 ev.kind = CS_STREAM_GAP;
                 ev.len = 1 + prn(50);
@@ -646,20 +733,50 @@ static void test_random_robustness(void)
 #define MAX_SCAN_H 80
 
 static const char scan_alphabet[] = {
-    ':', ':', ' ', ' ', ' ', '\t', '\r', '\r', 'a', 'B', 'x', 'Z', '-', '0', '7',
-    '\0', (char)0x80, (char)0xff, (char)0xc3, ',', ';', '=',
+    ':',
+    ':',
+    ' ',
+    ' ',
+    ' ',
+    '\t',
+    '\r',
+    '\r',
+    'a',
+    'B',
+    'x',
+    'Z',
+    '-',
+    '0',
+    '7',
+    '\0',
+    (char)0x80,
+    (char)0xff,
+    (char)0xc3,
+    ',',
+    ';',
+    '=',
 };
 static const char *const scan_lines[] = {
-    "Host: api.example", "Origin: http://app.example:8080", "Content-Length: 12",
-    "transfer-encoding: gzip, chunked", "Content-length\t:\t5\t", "X-Empty:", "X-Spaces:    ",
-    " folded continuation", "\tfolded tab", "no colon here", ": empty name", "  : indented colon",
-    "Name With Space : v", "Cookie: a=b; c=d",
+    "Host: api.example",
+    "Origin: http://app.example:8080",
+    "Content-Length: 12",
+    "transfer-encoding: gzip, chunked",
+    "Content-length\t:\t5\t",
+    "X-Empty:",
+    "X-Spaces:    ",
+    " folded continuation",
+    "\tfolded tab",
+    "no colon here",
+    ": empty name",
+    "  : indented colon",
+    "Name With Space : v",
+    "Cookie: a=b; c=d",
 };
 
 static uint32_t gen_scan_block(char *b, uint32_t max)
 {
     uint32_t len = 0;
-    if (prn(2)) {                       /* random bytes, '\n' every few to every many */
+    if (prn(2)) { /* random bytes, '\n' every few to every many */
         len = prn(prn(2) ? 200 : max);
         uint32_t lf_every = 2 + prn(prn(3) ? 40 : 150);
         for (uint32_t i = 0; i < len; i++)
@@ -668,7 +785,7 @@ static uint32_t gen_scan_block(char *b, uint32_t max)
             memcpy(b + len - 4, "\r\n\r\n", 4);
         return len;
     }
-    uint32_t lines = prn(12);           /* field lines, then a few mutations */
+    uint32_t lines = prn(12); /* field lines, then a few mutations */
     for (uint32_t i = 0; i < lines; i++) {
         const char *l = scan_lines[prn(sizeof scan_lines / sizeof *scan_lines)];
         size_t ll = strlen(l);
@@ -687,7 +804,10 @@ static uint32_t gen_scan_block(char *b, uint32_t max)
     return len;
 }
 
-static bool is_ows(char ch) { return ch == ' ' || ch == '\t'; }
+static bool is_ows(char ch)
+{
+    return ch == ' ' || ch == '\t';
+}
 
 static bool spans_sane(const corscope_header *h, uint32_t n, const char *b, uint32_t len)
 {
@@ -768,7 +888,8 @@ static void test_scan_invariants(void)
     for (uint32_t i = 0; i < N_SCAN_BLOCKS; i++)
         check_scan_block(b, gen_scan_block(b, MAX_SCAN_BLOCK), i & 1);
     fprintf(stderr, "\n  %d blocks: %llu whole, %llu array regrowths, %llu obs-fold rewrites, "
-            "%llu with bad lines\n", N_SCAN_BLOCKS, n_scan_whole, n_scan_resumes, n_scan_folds, n_scan_bad);
+                    "%llu with bad lines\n",
+            N_SCAN_BLOCKS, n_scan_whole, n_scan_resumes, n_scan_folds, n_scan_bad);
     CU_ASSERT_EQUAL(n_failures_scan, 0);
     /* the inputs reach the paths they are meant for */
     CU_ASSERT(n_scan_whole > 1000);
@@ -783,7 +904,7 @@ static void test_scan_invariants(void)
  * without chunked an error, anything else no body). */
 static void test_framing_names(void)
 {
-    static const char *const lits[] = { "transfer-encoding", "content-length" };
+    static const char *const lits[] = {"transfer-encoding", "content-length"};
     unsigned long long bad = 0;
     for (int li = 0; li < 2; li++) {
         const char *lit = lits[li];
@@ -797,7 +918,7 @@ static void test_framing_names(void)
                     name[pos] = (char)ch;
                     struct guarded g = guarded_copy(name, n);
                     bool is = strncasecmp((const char *)g.data, lit, n) == 0;
-                    corscope_header h = { (const char *)g.data, n, "5", 1 };
+                    corscope_header h = {(const char *)g.data, n, "5", 1};
                     bad += cs_http_name_eq8(h.name, lit, n) != is;
                     struct cs_http_msg m;
                     memset(&m, 0, sizeof m);
@@ -805,7 +926,8 @@ static void test_framing_names(void)
                     m.n_headers = 1;
                     uint64_t len = 0;
                     enum framing f = cs_http_body_framing(&m, true, &len);
-                    enum framing want = !is ? FR_NONE : li == 0 ? FR_ERROR : FR_LEN;
+                    enum framing want = !is ? FR_NONE : li == 0 ? FR_ERROR
+                                                                : FR_LEN;
                     bad += f != want || (want == FR_LEN && len != 5);
                     guarded_free(&g);
                 }
@@ -818,16 +940,16 @@ int main(void)
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
     static const struct cs_test_case cases[] = {
-        { "framing (whole, every split, bytewise)", test_framing },
-        { "gaps and garbage", test_gaps },
-        { "lenient request lines (Zeek-compatible)", test_lenient },
-        { "limits", test_limits },
-        { "looks_like_request/response", test_looks_like },
-        { "content-length, chunk-size, transfer-encoding", test_scan_values },
-        { "random fragments: no crash, every request reported once", test_random_robustness },
-        { "scanner: block and gathering paths agree, spans sane, guarded", test_scan_invariants },
-        { "framing names, every byte at every position", test_framing_names },
-        { NULL, NULL },
+        {"framing (whole, every split, bytewise)", test_framing},
+        {"gaps and garbage", test_gaps},
+        {"lenient request lines (Zeek-compatible)", test_lenient},
+        {"limits", test_limits},
+        {"looks_like_request/response", test_looks_like},
+        {"content-length, chunk-size, transfer-encoding", test_scan_values},
+        {"random fragments: no crash, every request reported once", test_random_robustness},
+        {"scanner: block and gathering paths agree, spans sane, guarded", test_scan_invariants},
+        {"framing names, every byte at every position", test_framing_names},
+        {NULL, NULL},
     };
     cs_test_add_suite("http", cases);
     return cs_test_run();

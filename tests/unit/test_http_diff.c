@@ -12,11 +12,11 @@
 #include "http.h"
 #include "http_int.h"
 
-#define N_STREAMS      2500
-#define MAX_MSGS       6
-#define SUM_MAX        (64 * 1024)    /* summary text of one stream */
-#define STREAM_MAX     (256 * 1024)
-#define N_BLOCKS       12000
+#define N_STREAMS 2500
+#define MAX_MSGS 6
+#define SUM_MAX (64 * 1024) /* summary text of one stream */
+#define STREAM_MAX (256 * 1024)
+#define N_BLOCKS 12000
 
 /* ---- seeded PRNG (xorshift64*) ---- */
 static uint64_t rng_state;
@@ -27,7 +27,10 @@ static uint64_t rnd(void)
     rng_state ^= rng_state >> 27;
     return rng_state * 0x2545F4914F6CDD1DULL;
 }
-static uint32_t rn(uint32_t n) { return n ? (uint32_t)(rnd() % n) : 0; }
+static uint32_t rn(uint32_t n)
+{
+    return n ? (uint32_t)(rnd() % n) : 0;
+}
 
 /* ---- a growable byte string (bytebuf.h) ---- */
 #include "bytebuf.h"
@@ -43,13 +46,24 @@ static void sb_fmt(struct sb *b, const char *fmt, ...)
 }
 
 /* ---- generator ---- */
-static const char *const methods[] = { "GET", "POST", "PUT", "DELETE", "OPTIONS", "PATCH" };
+static const char *const methods[] = {"GET", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"};
 static const char *const names[] = {
-    "Host", "Origin", "Accept", "User-Agent", "Access-Control-Request-Method",
-    "Access-Control-Allow-Origin", "access-control-allow-credentials", "Vary", "Cookie",
-    "Set-Cookie", "Cache-Control", "X-Requested-With", "Referer", "Content-Type",
+    "Host",
+    "Origin",
+    "Accept",
+    "User-Agent",
+    "Access-Control-Request-Method",
+    "Access-Control-Allow-Origin",
+    "access-control-allow-credentials",
+    "Vary",
+    "Cookie",
+    "Set-Cookie",
+    "Cache-Control",
+    "X-Requested-With",
+    "Referer",
+    "Content-Type",
 };
-static const int statuses[] = { 200, 201, 204, 301, 304, 400, 403, 404, 500, 503 };
+static const int statuses[] = {200, 201, 204, 301, 304, 400, 403, 404, 500, 503};
 
 static void gen_token(struct sb *b, uint32_t minlen, uint32_t maxlen, const char *alphabet)
 {
@@ -135,7 +149,11 @@ static void gen_response(struct sb *b)
 /* ---- the oracle: http-parser, summarised as text ---- */
 /* last: 0 none, 1 field, 2 value; trailers: after the header block (http-parser
  * reports trailer lines as headers; we do not, so the summary skips them). */
-struct hp_sum { struct sb out; int last; bool trailers; };
+struct hp_sum {
+    struct sb out;
+    int last;
+    bool trailers;
+};
 
 static int hp_begin(http_parser *p)
 {
@@ -145,7 +163,12 @@ static int hp_begin(http_parser *p)
     sb_str(&s->out, "MSG ");
     return 0;
 }
-static int hp_url(http_parser *p, const char *at, size_t n) { struct hp_sum *s = p->data; sb_put(&s->out, at, n); return 0; }
+static int hp_url(http_parser *p, const char *at, size_t n)
+{
+    struct hp_sum *s = p->data;
+    sb_put(&s->out, at, n);
+    return 0;
+}
 static int hp_field(http_parser *p, const char *at, size_t n)
 {
     struct hp_sum *s = p->data;
@@ -189,12 +212,17 @@ static int hp_hdone(http_parser *p)
 }
 
 static http_parser_settings hp_settings = {
-    .on_message_begin = hp_begin, .on_url = hp_url, .on_header_field = hp_field,
-    .on_header_value = hp_value, .on_headers_complete = hp_hdone,
+    .on_message_begin = hp_begin,
+    .on_url = hp_url,
+    .on_header_field = hp_field,
+    .on_header_value = hp_value,
+    .on_headers_complete = hp_hdone,
 };
 
 /* ---- ours, summarised the same way ---- */
-struct our_sum { struct sb req, resp; };
+struct our_sum {
+    struct sb req, resp;
+};
 
 static void sum_msg(struct sb *b, const struct cs_http_msg *m, bool req)
 {
@@ -228,8 +256,10 @@ static void our_txn(void *ctx, const struct cs_http_txn *t)
 /* Piece sizes: 0 whole, 1 random 1..64, 2 1460, 3 random 1..8, 4 one byte. */
 static uint32_t piece_len(int pattern, uint32_t left)
 {
-    uint32_t n = pattern == 0 ? left : pattern == 1 ? 1 + rn(64) : pattern == 2 ? 1460
-               : pattern == 3 ? 1 + rn(8) : 1;
+    uint32_t n = pattern == 0 ? left : pattern == 1 ? 1 + rn(64)
+                                   : pattern == 2   ? 1460
+                                   : pattern == 3   ? 1 + rn(8)
+                                                    : 1;
     return n < left ? n : left;
 }
 
@@ -238,7 +268,7 @@ static void feed_ours(struct cs_http_conn *c, int dir, const struct sb *s, int p
     for (size_t off = 0; off < s->len;) {
         uint32_t n = piece_len(pattern, (uint32_t)(s->len - off));
         struct guarded g = guarded_copy(s->p + off, n);
-        struct cs_stream_event ev = { .kind = CS_STREAM_DATA, .data = g.data, .len = n, .frame = off + 1 };
+        struct cs_stream_event ev = {.kind = CS_STREAM_DATA, .data = g.data, .len = n, .frame = off + 1};
         cs_http_conn_event(c, dir, &ev);
         guarded_free(&g);
         off += n;
@@ -258,9 +288,9 @@ static size_t feed_oracle(http_parser *p, const struct sb *s, int pattern)
 
 static void test_differential(void)
 {
-    struct sb cs = { 0 }, ss = { 0 };
-    struct hp_sum hq = { 0 }, hr = { 0 };
-    struct our_sum ours = { 0 };
+    struct sb cs = {0}, ss = {0};
+    struct hp_sum hq = {0}, hr = {0};
+    struct our_sum ours = {0};
     struct cs_limits lim;
     cs_limits_default(&lim);
     unsigned mismatches = 0, compared = 0;
@@ -272,7 +302,7 @@ static void test_differential(void)
             gen_request(&cs);
             gen_response(&ss);
         }
-        int pattern = it % 25 == 24 ? 4 : it % 4;   /* one stream in 25 goes byte by byte */
+        int pattern = it % 25 == 24 ? 4 : it % 4; /* one stream in 25 goes byte by byte */
         hq.out.len = hr.out.len = ours.req.len = ours.resp.len = 0;
         http_parser pq, pr;
         http_parser_init(&pq, HTTP_REQUEST);
@@ -282,7 +312,7 @@ static void test_differential(void)
         CU_ASSERT_EQUAL(feed_oracle(&pq, &cs, pattern), cs.len);
         CU_ASSERT_EQUAL(feed_oracle(&pr, &ss, pattern), ss.len);
 
-        struct cs_http_stats st = { 0 };
+        struct cs_http_stats st = {0};
         struct cs_http_conn *c = cs_http_conn_new(&lim, &st, our_txn, &ours);
         feed_ours(c, CS_DIR_C2S, &cs, pattern);
         feed_ours(c, CS_DIR_S2C, &ss, pattern);
@@ -308,7 +338,12 @@ static void test_differential(void)
     CU_ASSERT_EQUAL(mismatches, 0);
     fprintf(stderr, "\n  differential: %d streams, %u request/response pairs, %u mismatches\n",
             N_STREAMS, compared, mismatches);
-    free(cs.p); free(ss.p); free(hq.out.p); free(hr.out.p); free(ours.req.p); free(ours.resp.p);
+    free(cs.p);
+    free(ss.p);
+    free(hq.out.p);
+    free(hr.out.p);
+    free(ours.req.p);
+    free(ours.resp.p);
 }
 
 /* ---- header blocks at the edges, vs http-parser ---- */
@@ -322,22 +357,62 @@ static void test_differential(void)
  * page, tests/unit/testutil.h). */
 
 static const char *const field_lines[] = {
-    "Host: api.example", "Origin: http://app.example:8080", "Accept: */*",
+    "Host: api.example",
+    "Origin: http://app.example:8080",
+    "Accept: */*",
     "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
-    "Content-Length: 12", "Content-Length: 0", "Content-Length: 7, 7", "CONTENT-LENGTH:  99 ",
-    "Content-Length: 1,2", "Content-Length: x", "Content-Length: 18446744073709551616",
-    "Transfer-Encoding: chunked", "Transfer-Encoding: gzip, chunked", "Transfer-Encoding: gzip",
-    "Transfer-Encoding: chunked;q=1", "TRANSFER-ENCODING :chunked", "Transfer-Encodinf: chunked",
-    "Content-Lengtj: 5", "Content_Length: 5", "Content-length\t:\t5\t", "Transfer-Encoding:",
-    "Access-Control-Request-Method: PUT", "Access-Control-Allow-Origin: *",
-    "Access-Control-Allow-Headers: content-type, x-requested-with", "Vary: Origin",
-    "Cookie: a=b; c=d", "X-Empty:", "X-Spaces:    ", " folded continuation", "\tfolded tab",
-    "no colon here", ": empty name", "  : indented colon", "Name With Space : v",
-    "Content-Type: application/json; charset=utf-8", "X-Trail: v \t", "X-Lead:\t \tv",
+    "Content-Length: 12",
+    "Content-Length: 0",
+    "Content-Length: 7, 7",
+    "CONTENT-LENGTH:  99 ",
+    "Content-Length: 1,2",
+    "Content-Length: x",
+    "Content-Length: 18446744073709551616",
+    "Transfer-Encoding: chunked",
+    "Transfer-Encoding: gzip, chunked",
+    "Transfer-Encoding: gzip",
+    "Transfer-Encoding: chunked;q=1",
+    "TRANSFER-ENCODING :chunked",
+    "Transfer-Encodinf: chunked",
+    "Content-Lengtj: 5",
+    "Content_Length: 5",
+    "Content-length\t:\t5\t",
+    "Transfer-Encoding:",
+    "Access-Control-Request-Method: PUT",
+    "Access-Control-Allow-Origin: *",
+    "Access-Control-Allow-Headers: content-type, x-requested-with",
+    "Vary: Origin",
+    "Cookie: a=b; c=d",
+    "X-Empty:",
+    "X-Spaces:    ",
+    " folded continuation",
+    "\tfolded tab",
+    "no colon here",
+    ": empty name",
+    "  : indented colon",
+    "Name With Space : v",
+    "Content-Type: application/json; charset=utf-8",
+    "X-Trail: v \t",
+    "X-Lead:\t \tv",
     "Cache-Control: no-cache, no-store, must-revalidate, max-age=0, s-maxage=0, proxy-revalidate",
 };
 static const char edge_bytes[] = {
-    ':', ':', ' ', ' ', '\t', '\r', '\n', 'a', 'B', '-', '0', '\0', (char)0x80, (char)0xff, ',', ';',
+    ':',
+    ':',
+    ' ',
+    ' ',
+    '\t',
+    '\r',
+    '\n',
+    'a',
+    'B',
+    '-',
+    '0',
+    '\0',
+    (char)0x80,
+    (char)0xff,
+    ',',
+    ';',
 };
 
 /* Flips the case of letters in a name (before the first ':'), sometimes. */
@@ -377,7 +452,7 @@ static void gen_block_msg(struct sb *b, bool req)
             b->p[at] = ch;
             break;
         case 1:
-            sb_put(b, "", 1);              /* grow by one, then shift */
+            sb_put(b, "", 1); /* grow by one, then shift */
             memmove(b->p + at + 1, b->p + at, b->len - at - 1);
             b->p[at] = ch;
             break;
@@ -390,7 +465,13 @@ static void gen_block_msg(struct sb *b, bool req)
 }
 
 /* http-parser's view of one message: headers as name\1value\2..., framing. */
-struct hp_one { struct hp_sum s; bool done; uint64_t cl; bool chunked; int major, minor, method; };
+struct hp_one {
+    struct hp_sum s;
+    bool done;
+    uint64_t cl;
+    bool chunked;
+    int major, minor, method;
+};
 
 static int hp1_hdone(http_parser *p)
 {
@@ -402,7 +483,7 @@ static int hp1_hdone(http_parser *p)
     o->major = p->http_major;
     o->minor = p->http_minor;
     o->method = p->method;
-    return 1;                               /* no body: it is not compared */
+    return 1; /* no body: it is not compared */
 }
 /* Only the first message is compared: what follows stops the parser. */
 static int hp1_begin(http_parser *p)
@@ -411,11 +492,19 @@ static int hp1_begin(http_parser *p)
     return o->done ? -1 : hp_begin(p);
 }
 static http_parser_settings hp1_settings = {
-    .on_message_begin = hp1_begin, .on_url = hp_url, .on_header_field = hp_field,
-    .on_header_value = hp_value, .on_headers_complete = hp1_hdone,
+    .on_message_begin = hp1_begin,
+    .on_url = hp_url,
+    .on_header_field = hp_field,
+    .on_header_value = hp_value,
+    .on_headers_complete = hp1_hdone,
 };
 
-struct our_one { struct sb sum; int framing; uint64_t len; unsigned calls; };
+struct our_one {
+    struct sb sum;
+    int framing;
+    uint64_t len;
+    unsigned calls;
+};
 
 static void our_one_txn(void *ctx, const struct cs_http_txn *t)
 {
@@ -435,7 +524,7 @@ static void our_one_txn(void *ctx, const struct cs_http_txn *t)
 static void normalize(struct sb *b)
 {
     size_t w = 0;
-    int part = 0;                           /* 0 start line, 1 name, 2 value */
+    int part = 0; /* 0 start line, 1 name, 2 value */
     for (size_t r = 0; r < b->len; r++) {
         char ch = b->p[r];
         bool ws = ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
@@ -461,12 +550,12 @@ static unsigned long long n_blocks_accepted, n_blocks_rejected, n_folds, n_lf_on
  * pieces; compares where http-parser accepted it. */
 static bool check_block_msg(const struct sb *m, bool req)
 {
-    struct hp_one h = { 0 };
+    struct hp_one h = {0};
     http_parser p;
     http_parser_init(&p, req ? HTTP_REQUEST : HTTP_RESPONSE);
     p.data = &h;
     http_parser_execute(&p, &hp1_settings, m->p, m->len);
-    bool accepted = h.done;         /* errors after the first header block are not its */
+    bool accepted = h.done; /* errors after the first header block are not its */
     /* A fold before any field line continues nothing: http-parser makes a
      * nameless header of it, we count a bad line; not compared. */
     const char *first = memchr(m->p, '\n', m->len);
@@ -485,10 +574,10 @@ static bool check_block_msg(const struct sb *m, bool req)
     for (int pattern = 0; pattern < 2; pattern++) {
         struct cs_limits lim;
         cs_limits_default(&lim);
-        struct cs_http_stats st = { 0 };
-        struct our_one o = { 0 };
+        struct cs_http_stats st = {0};
+        struct our_one o = {0};
         struct cs_http_conn *c = cs_http_conn_new(&lim, &st, our_one_txn, &o);
-        struct sb dummy = { 0 };
+        struct sb dummy = {0};
         if (req) {
             feed_ours(c, CS_DIR_C2S, m, pattern);
         } else {
@@ -504,9 +593,10 @@ static bool check_block_msg(const struct sb *m, bool req)
              * "=status\n"; http-parser's the same, from its callbacks */
             bool same = o.calls >= 1 && o.sum.len == h.s.out.len &&
                         memcmp(o.sum.p, h.s.out.p, o.sum.len) == 0;
-            int want = h.chunked ? FR_CHUNKED
-                     : h.cl != (uint64_t)-1 ? (h.cl ? FR_LEN : FR_NONE)
-                     : req ? FR_NONE : FR_CLOSE;
+            int want = h.chunked              ? FR_CHUNKED
+                       : h.cl != (uint64_t)-1 ? (h.cl ? FR_LEN : FR_NONE)
+                       : req                  ? FR_NONE
+                                              : FR_CLOSE;
             /* A Transfer-Encoding without chunked last: RFC 9112 6.3 makes a
              * request an error (ours) where http-parser 2.9.4 reads no body;
              * framing not compared. */
@@ -517,7 +607,7 @@ static bool check_block_msg(const struct sb *m, bool req)
             n_len += want == FR_LEN;
             if (!same && ok) {
                 fprintf(stderr, "\nheader block (%s, pattern %d) differs; framing ours %d want %d:\n"
-                        " input:       %.*s\n http-parser: %.*s\n ours:        %.*s\n",
+                                " input:       %.*s\n http-parser: %.*s\n ours:        %.*s\n",
                         req ? "request" : "response", pattern, o.framing, want, (int)m->len, m->p,
                         (int)h.s.out.len, h.s.out.p ? h.s.out.p : "", (int)o.sum.len, o.sum.p ? o.sum.p : "");
                 ok = false;
@@ -531,7 +621,7 @@ static bool check_block_msg(const struct sb *m, bool req)
 
 static void test_header_blocks(void)
 {
-    struct sb m = { 0 };
+    struct sb m = {0};
     unsigned mismatches = 0;
     rng_state = 0x2545F4914F6CDD1DULL;
     n_blocks_accepted = n_blocks_rejected = n_folds = n_lf_only = n_chunked = n_len = 0;
@@ -547,7 +637,8 @@ static void test_header_blocks(void)
     }
     free(m.p);
     fprintf(stderr, "\n  header blocks: %d messages, http-parser accepted %llu (%llu Content-Length, "
-            "%llu chunked), rejected %llu; %llu with obs-fold; %u mismatches\n", N_BLOCKS,
+                    "%llu chunked), rejected %llu; %llu with obs-fold; %u mismatches\n",
+            N_BLOCKS,
             n_blocks_accepted, n_len, n_chunked, n_blocks_rejected, n_folds, mismatches);
     CU_ASSERT_EQUAL(mismatches, 0);
     /* the inputs reach the cases they are meant for */
@@ -561,9 +652,9 @@ int main(void)
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
     static const struct cs_test_case cases[] = {
-        { "agrees with http-parser on 2500 random streams", test_differential },
-        { "header blocks at the edges: same headers and framing as http-parser", test_header_blocks },
-        { NULL, NULL },
+        {"agrees with http-parser on 2500 random streams", test_differential},
+        {"header blocks at the edges: same headers and framing as http-parser", test_header_blocks},
+        {NULL, NULL},
     };
     cs_test_add_suite("http_diff", cases);
     return cs_test_run();

@@ -4,7 +4,7 @@
 
 /* ---- fragments ------------------------------------------------------- */
 
-#define FRAG_PLEN 100   /* TCP payload; the TCP segment is 120 bytes */
+#define FRAG_PLEN 100 /* TCP payload; the TCP segment is 120 bytes */
 
 /* IPv4 fragment frame (Ethernet) carrying l4[off, off+len). */
 static struct buf v4_fragment(const struct buf *l4, size_t off, size_t len, int more, uint16_t id)
@@ -29,7 +29,10 @@ static struct buf v6_fragment(const struct buf *l4, size_t off, size_t len, int 
     return b;
 }
 
-struct piece { size_t off, len; int more; };
+struct piece {
+    size_t off, len;
+    int more;
+};
 
 /* Feeds fragments in the given order; returns how many completed, checks the
  * completed segment against the original. */
@@ -46,7 +49,7 @@ static int feed(struct cs_decoder *d, int v6, const struct buf *l4, const struct
         if (r.rc == CS_DECODE_SEGMENT) {
             done++;
             check_segment(&r, v6 ? 6 : 4, FRAG_PLEN);
-            CU_ASSERT_EQUAL(r.seg.frame, (uint64_t)i + 1);   /* the completing fragment */
+            CU_ASSERT_EQUAL(r.seg.frame, (uint64_t)i + 1); /* the completing fragment */
         } else {
             CU_ASSERT_EQUAL(r.rc, CS_DECODE_SKIP);
         }
@@ -98,18 +101,17 @@ static void test_fragment_overlap(void)
     /* Second fragment carries different bytes where it overlaps the first. */
     d = cs_decoder_new(NULL);
     struct buf bad = l4;
-    memset(bad.b + 48, 'X', 8);              /* differs in [48,56): held from the first */
+    memset(bad.b + 48, 'X', 8); /* differs in [48,56): held from the first */
     struct buf f1 = v4_fragment(&l4, 0, 56, 1, 9);
     struct buf f2 = v4_fragment(&bad, 48, 48, 1, 9);
     struct buf f3 = v4_fragment(&l4, 96, 24, 0, 9);
     CU_ASSERT_EQUAL(decode_buf(d, 1, &f1).rc, CS_DECODE_SKIP);
     CU_ASSERT_EQUAL(decode_buf(d, 1, &f2).rc, CS_DECODE_SKIP);
-    struct cs_frame fr = {.number = 3, .linktype = 1, .data = f3.b,
-                          .caplen = (uint32_t)f3.n, .wirelen = (uint32_t)f3.n};
+    struct cs_frame fr = {.number = 3, .linktype = 1, .data = f3.b, .caplen = (uint32_t)f3.n, .wirelen = (uint32_t)f3.n};
     struct cs_segment seg;
     CU_ASSERT_EQUAL_FATAL(cs_decode_frame(d, &fr, &seg), CS_DECODE_SEGMENT);
     CU_ASSERT_EQUAL(seg.payload_len, FRAG_PLEN);
-    CU_ASSERT(memcmp(seg.payload, l4.b + 20, FRAG_PLEN) == 0);   /* first-arrived bytes */
+    CU_ASSERT(memcmp(seg.payload, l4.b + 20, FRAG_PLEN) == 0); /* first-arrived bytes */
     CU_ASSERT_EQUAL(cs_decoder_ipfrag_stats(d)->conflicts, 1);
     cs_decoder_free(d);
 
@@ -140,7 +142,7 @@ static void test_fragment_timeout(void)
     CU_ASSERT_EQUAL(feed(d, 0, &l4, p, order, 3, late, 1), 0);
     CU_ASSERT_EQUAL(cs_decoder_ipfrag_stats(d)->timeouts, 1);
     CU_ASSERT_EQUAL(cs_decoder_stats(d)->frag_dropped, 2);
-    CU_ASSERT_EQUAL(cs_decoder_ipfrag_stats(d)->held_datagrams, 1);   /* the last one waits */
+    CU_ASSERT_EQUAL(cs_decoder_ipfrag_stats(d)->held_datagrams, 1); /* the last one waits */
     /* Any later frame expires what is due, fragment or not. */
     struct buf other = v4_packet(0);
     decode_guarded(d, 228, other.b, other.n, other.n, 9, 200 * S);
@@ -166,7 +168,7 @@ static void test_fragment_cap(void)
     const struct piece p[3] = {{0, 48, 1}, {48, 48, 1}, {96, 24, 0}};
     struct cs_decoder *d = cs_decoder_new(&lim);
     for (uint32_t id = 1; id <= 20; id++) {
-        feed(d, 0, &l4, p, (const int[]){0}, 1, NULL, id);    /* first fragments only */
+        feed(d, 0, &l4, p, (const int[]){0}, 1, NULL, id); /* first fragments only */
         CU_ASSERT(cs_decoder_ipfrag_stats(d)->held_bytes <= lim.max_ipfrag_bytes);
     }
     CU_ASSERT(cs_decoder_ipfrag_stats(d)->cap_evictions > 0);
@@ -197,18 +199,18 @@ static void test_fragment_bad(void)
     CU_ASSERT_EQUAL(cs_decoder_stats(d)->truncated, 1);
     CU_ASSERT_EQUAL(cs_decoder_stats(d)->frag_dropped, 1);
 
-    f = v4_fragment(&l4, 0, 44, 1, 4);       /* 44: not a multiple of 8 */
+    f = v4_fragment(&l4, 0, 44, 1, 4); /* 44: not a multiple of 8 */
     CU_ASSERT_EQUAL(decode_buf(d, 1, &f).rc, CS_DECODE_SKIP);
     CU_ASSERT_EQUAL(cs_decoder_ipfrag_stats(d)->malformed, 1);
 
     f = v4_fragment(&l4, 0, 48, 1, 4);
-    f.b[14 + 6] = 0x3f;                      /* offset 8191*8 + 48 > 65535 */
+    f.b[14 + 6] = 0x3f; /* offset 8191*8 + 48 > 65535 */
     f.b[14 + 7] = 0xff;
     CU_ASSERT_EQUAL(decode_buf(d, 1, &f).rc, CS_DECODE_SKIP);
     CU_ASSERT_EQUAL(cs_decoder_ipfrag_stats(d)->malformed, 2);
     CU_ASSERT_EQUAL(cs_decoder_stats(d)->frag_dropped, 3);
 
-    f = v4_fragment(&l4, 0, 48, 1, 4);       /* UDP fragment: not held at all */
+    f = v4_fragment(&l4, 0, 48, 1, 4); /* UDP fragment: not held at all */
     f.b[14 + 9] = 17;
     CU_ASSERT_EQUAL(decode_buf(d, 1, &f).rc, CS_DECODE_SKIP);
     CU_ASSERT_EQUAL(cs_decoder_stats(d)->non_tcp, 1);
@@ -222,22 +224,23 @@ static void test_fragment_bad(void)
 static void test_fragment_v6_ext(void)
 {
     struct buf frag_part = {.n = 0}, t = l4_tcp(0, FRAG_PLEN);
-    put8(&frag_part, 6); put8(&frag_part, 0); putz(&frag_part, 6);   /* dstopts -> TCP */
-    put(&frag_part, t.b, t.n);                                        /* 128 bytes */
+    put8(&frag_part, 6);
+    put8(&frag_part, 0);
+    putz(&frag_part, 6);       /* dstopts -> TCP */
+    put(&frag_part, t.b, t.n); /* 128 bytes */
     struct cs_decoder *d = cs_decoder_new(NULL);
     enum cs_decode_result rc[2];
     struct cs_segment seg;
     for (int i = 0; i < 2; i++) {
         struct buf part = {.n = 0}, ext = {.n = 0}, b = {.n = 0};
-        int k = 1 - i;                       /* second half first */
+        int k = 1 - i; /* second half first */
         put(&part, frag_part.b + 64 * k, 64);
         put8(&ext, 60);
         put8(&ext, 0);
         put16(&ext, (uint16_t)(64 * k | (k == 0)));
         put32(&ext, 0xabcdef01u);
         ipv6(&b, 44, &ext, &part);
-        struct cs_frame fr = {.number = 10u + (unsigned)i, .linktype = 229, .data = b.b,
-                              .caplen = (uint32_t)b.n, .wirelen = (uint32_t)b.n};
+        struct cs_frame fr = {.number = 10u + (unsigned)i, .linktype = 229, .data = b.b, .caplen = (uint32_t)b.n, .wirelen = (uint32_t)b.n};
         rc[i] = cs_decode_frame(d, &fr, &seg);
     }
     CU_ASSERT_EQUAL(rc[0], CS_DECODE_SKIP);
@@ -250,7 +253,10 @@ static void test_fragment_v6_ext(void)
 
     struct buf udp = {.n = 0}, ext = {.n = 0}, b = {.n = 0};
     putz(&udp, 16);
-    put8(&ext, 17); put8(&ext, 0); put16(&ext, 1); put32(&ext, 5);
+    put8(&ext, 17);
+    put8(&ext, 0);
+    put16(&ext, 1);
+    put32(&ext, 5);
     ipv6(&b, 44, &ext, &udp);
     CU_ASSERT_EQUAL(decode_buf(d, 229, &b).rc, CS_DECODE_SKIP);
     CU_ASSERT_EQUAL(cs_decoder_stats(d)->non_tcp, 1);
@@ -285,7 +291,8 @@ static void test_ipfrag_keys(void)
     CU_ASSERT_EQUAL(cs_ipfrag_stats(f)->held_datagrams, 5);
     for (int i = 4; i >= 0; i--) {
         CU_ASSERT_EQUAL_FATAL(cs_ipfrag_add(f, &k[i], 0, 8, 0, data, (uint32_t)i + 1, &out,
-                                            &out_len), CS_IPFRAG_COMPLETE);
+                                            &out_len),
+                              CS_IPFRAG_COMPLETE);
         CU_ASSERT_EQUAL(out_len, 8 + (uint32_t)i + 1);
     }
     CU_ASSERT_EQUAL(cs_ipfrag_stats(f)->held_bytes, 0);

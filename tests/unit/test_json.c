@@ -25,7 +25,8 @@ static char *escape(const char *s, size_t len, size_t *outlen, bool *replaced)
 
 static int hexval(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                                                 : -1;
 }
 
 /* Decodes a JSON string literal as a strict consumer would (RFC 8259, no
@@ -39,8 +40,12 @@ static long unescape(const char *e, size_t n, unsigned char *out)
         unsigned char c = (unsigned char)e[i];
         if (c < 0x20 || c == '"')
             return -1;
-        if (c != '\\') { out[o++] = c; continue; }
-        if (++i >= n - 1) return -1;
+        if (c != '\\') {
+            out[o++] = c;
+            continue;
+        }
+        if (++i >= n - 1)
+            return -1;
         switch (e[i]) {
         case '"': out[o++] = '"'; break;
         case '\\': out[o++] = '\\'; break;
@@ -48,14 +53,17 @@ static long unescape(const char *e, size_t n, unsigned char *out)
         case 'r': out[o++] = '\r'; break;
         case 't': out[o++] = '\t'; break;
         case 'u': {
-            if (i + 4 >= n - 1) return -1;
+            if (i + 4 >= n - 1)
+                return -1;
             uint32_t v = 0;
             for (int k = 1; k <= 4; k++) {
                 int h = hexval(e[i + k]);
-                if (h < 0) return -1;
+                if (h < 0)
+                    return -1;
                 v = v << 4 | (uint32_t)h;
             }
-            if (v >= 0xD800 && v <= 0xDFFF) return -1;
+            if (v >= 0xD800 && v <= 0xDFFF)
+                return -1;
             o += (long)tu_put_utf8(out + o, v);
             i += 4;
             break;
@@ -122,27 +130,34 @@ static void check_roundtrip(const char *s, size_t len)
 
 static void test_fixed_cases(void)
 {
-    static const struct { const char *in; size_t len; const char *out; bool replaced; } cases[] = {
-        { "plain", 5, "\"plain\"", false },
-        { "a\"b\\c", 5, "\"a\\\"b\\\\c\"", false },
-        { "\r\n\t", 3, "\"\\r\\n\\t\"", false },
-        { "\x01\x7f", 2, "\"\\u0001\\u007f\"", false },
-        { "\xe2\x80\x98ok\xe2\x80\x99", 8, "\"\xe2\x80\x98ok\xe2\x80\x99\"", false },  /* ‘ok’ kept */
-        { "\xff\xfe", 2, "\"\\ufffd\\ufffd\"", true },                                /* invalid bytes */
-        { "\xc0\xaf", 2, "\"\\ufffd\\ufffd\"", true },                                /* overlong */
-        { "\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\"", true },                     /* surrogate */
-        { "\xf4\x90\x80\x80", 4, "\"\\ufffd\\ufffd\\ufffd\\ufffd\"", true },          /* > U+10FFFF */
-        { "\xe2\x82", 2, "\"\\ufffd\\ufffd\"", true },                                /* cut sequence */
-        { "\0x", 2, "\"\\u0000x\"", false },
-        { "caf\xe9", 4, "\"caf\\ufffd\"", true },
-        { "caf\xc3\xa9", 5, "\"caf\xc3\xa9\"", false },
-        { "\xef\xbf\xbd", 3, "\"\xef\xbf\xbd\"", false },             /* a real U+FFFD is text */
-        { "\x9b", 1, "\"\\ufffd\"", true },                           /* raw C1 byte */
-        { "\xc2\x9b\xc2\x80", 4, "\"\\u009b\\u0080\"", false },       /* UTF-8 C1 */
-        { "a\xe2\x80\xae" "b", 5, "\"a\\u202eb\"", false },           /* bidi */
-        { "\xe2\x81\xa6\xe2\x81\xa9\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c", 14,
-          "\"\\u2066\\u2069\\u200e\\u200f\\u061c\"", false },
-        { "\xe2\x80\xa8\xe2\x80\xa9", 6, "\"\\u2028\\u2029\"", false }, /* separators */
+    static const struct {
+        const char *in;
+        size_t len;
+        const char *out;
+        bool replaced;
+    } cases[] = {
+        {"plain", 5, "\"plain\"", false},
+        {"a\"b\\c", 5, "\"a\\\"b\\\\c\"", false},
+        {"\r\n\t", 3, "\"\\r\\n\\t\"", false},
+        {"\x01\x7f", 2, "\"\\u0001\\u007f\"", false},
+        {"\xe2\x80\x98ok\xe2\x80\x99", 8, "\"\xe2\x80\x98ok\xe2\x80\x99\"", false}, /* ‘ok’ kept */
+        {"\xff\xfe", 2, "\"\\ufffd\\ufffd\"", true},                                /* invalid bytes */
+        {"\xc0\xaf", 2, "\"\\ufffd\\ufffd\"", true},                                /* overlong */
+        {"\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\"", true},                     /* surrogate */
+        {"\xf4\x90\x80\x80", 4, "\"\\ufffd\\ufffd\\ufffd\\ufffd\"", true},          /* > U+10FFFF */
+        {"\xe2\x82", 2, "\"\\ufffd\\ufffd\"", true},                                /* cut sequence */
+        {"\0x", 2, "\"\\u0000x\"", false},
+        {"caf\xe9", 4, "\"caf\\ufffd\"", true},
+        {"caf\xc3\xa9", 5, "\"caf\xc3\xa9\"", false},
+        {"\xef\xbf\xbd", 3, "\"\xef\xbf\xbd\"", false},       /* a real U+FFFD is text */
+        {"\x9b", 1, "\"\\ufffd\"", true},                     /* raw C1 byte */
+        {"\xc2\x9b\xc2\x80", 4, "\"\\u009b\\u0080\"", false}, /* UTF-8 C1 */
+        {"a\xe2\x80\xae"
+         "b",
+         5, "\"a\\u202eb\"", false}, /* bidi */
+        {"\xe2\x81\xa6\xe2\x81\xa9\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c", 14,
+         "\"\\u2066\\u2069\\u200e\\u200f\\u061c\"", false},
+        {"\xe2\x80\xa8\xe2\x80\xa9", 6, "\"\\u2028\\u2029\"", false}, /* separators */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         size_t n;
@@ -229,9 +244,9 @@ static void test_static_names_need_no_escape(void)
 /* cs_jbuf_u64 / cs_jbuf_int against printf at every digit count. */
 static void test_integers(void)
 {
-    static const uint64_t u[] = { 0, 9, 10, 99, 100, 101, 999, 1000, 65535, 1234567,
-                                  10000000000ull, 18446744073709551615ull };
-    static const int s[] = { 0, -1, 7, -10, 42, -99, 100, -2147483647 - 1, 2147483647 };
+    static const uint64_t u[] = {0, 9, 10, 99, 100, 101, 999, 1000, 65535, 1234567,
+                                 10000000000ull, 18446744073709551615ull};
+    static const int s[] = {0, -1, 7, -10, 42, -99, 100, -2147483647 - 1, 2147483647};
     char want[32];
     for (size_t i = 0; i < sizeof u / sizeof u[0] + sizeof s / sizeof s[0]; i++) {
         char *buf = NULL;
@@ -257,14 +272,14 @@ static void test_integers(void)
 int main(void)
 {
     static const struct cs_test_case cases[] = {
-        { "fixed escapes", test_fixed_cases },
-        { "caf\\xE9 and caf\\xC3\\xA9 differ after decoding", test_latin1_and_utf8_differ },
-        { "random bytes round-trip as valid UTF-8", test_random_bytes },
-        { "random hostile strings round-trip", test_random_hostile },
-        { "RFC 3339 time", test_time_format },
-        { "static names need no escaping", test_static_names_need_no_escape },
-        { "integers", test_integers },
-        { NULL, NULL },
+        {"fixed escapes", test_fixed_cases},
+        {"caf\\xE9 and caf\\xC3\\xA9 differ after decoding", test_latin1_and_utf8_differ},
+        {"random bytes round-trip as valid UTF-8", test_random_bytes},
+        {"random hostile strings round-trip", test_random_hostile},
+        {"RFC 3339 time", test_time_format},
+        {"static names need no escaping", test_static_names_need_no_escape},
+        {"integers", test_integers},
+        {NULL, NULL},
     };
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;

@@ -18,7 +18,11 @@
 /* ---- The classic pcap reader (pcapfile.c), checked against libpcap ---- */
 
 /* A growing file image, any size, in either byte order. */
-struct dimg { uint8_t *b; size_t n, cap; int swap; };
+struct dimg {
+    uint8_t *b;
+    size_t n, cap;
+    int swap;
+};
 
 static void dput(struct dimg *m, const void *p, size_t n)
 {
@@ -132,7 +136,8 @@ static int same_as_libpcap(const char *path, const char *filter)
             if (crc != 1 || fr.number != number || fr.ts != ts || fr.caplen != h->caplen ||
                 fr.wirelen != h->len || memcmp(fr.data, d, h->caplen) != 0) {
                 fprintf(stderr, "%s: frame %llu differs (rc %d, number %llu, ts %lld/%lld, "
-                        "caplen %u/%u, len %u/%u)\n", path, (unsigned long long)number, crc,
+                                "caplen %u/%u, len %u/%u)\n",
+                        path, (unsigned long long)number, crc,
                         (unsigned long long)fr.number, (long long)fr.ts, (long long)ts,
                         fr.caplen, h->caplen, fr.wirelen, h->len);
                 break;
@@ -197,7 +202,7 @@ static int pcapfile_same_as_libpcap(const char *path, size_t bufsize)
             continue;
         }
         if (prc == PCAP_ERROR_BREAK ? frc == 0
-            : frc == -1 && strcmp(cs_pcapfile_error(f), pcap_geterr(p)) == 0)
+                                    : frc == -1 && strcmp(cs_pcapfile_error(f), pcap_geterr(p)) == 0)
             rc = 0;
         else
             fprintf(stderr, "%s (buffer %zu): libpcap %d '%s', pcapfile %d '%s'\n", path, bufsize,
@@ -252,7 +257,7 @@ static void test_pcapfile_buffer_boundaries(void)
     dheader(&m, MAGIC_NS, 0, 2, 4, 65535, LT_ETHERNET);
     for (uint32_t i = 0; i <= 300; i++)
         drecord(&m, 1700000000 + i, i * 1000, i, i + 4, i);
-    drecord(&m, 1, 2, 5000, 5000, 7);              /* bigger than most buffers */
+    drecord(&m, 1, 2, 5000, 5000, 7); /* bigger than most buffers */
     const char *p = dwrite("sizes.pcap", &m, m.n);
     const size_t bufsizes[] = {16, 17, 100, 301, 1000, 4096, 0};
     for (size_t k = 0; k < sizeof bufsizes / sizeof bufsizes[0]; k++)
@@ -344,7 +349,7 @@ static void test_pcapfile_odd_files(void)
         for (int swap = 0; swap < 2; swap++) {
             struct dimg m = {0};
             dheader(&m, cases[k].magic, swap, cases[k].major, cases[k].minor,
-                     cases[k].snaplen, cases[k].linktype);
+                    cases[k].snaplen, cases[k].linktype);
             drecord(&m, 1, 1, 54, 54, 1);
             uint32_t data = cases[k].caplen > 400000 ? 100 : cases[k].caplen;
             size_t at = m.n;
@@ -460,7 +465,11 @@ static void test_pcapfile_stdin_pipe(void)
     char classic[512];
     snprintf(classic, sizeof classic, "%s", dwrite("pipe.pcap", &m, m.n));
     const char *ng = write_pcapng("pipe.pcapng", 9, 1700000000123456789ULL);
-    const struct { const char *path; int frames; cs_time_ns ts0; } cases[] = {
+    const struct {
+        const char *path;
+        int frames;
+        cs_time_ns ts0;
+    } cases[] = {
         {classic, 50, 1700000000LL * 1000000000LL},
         {ng, 2, 1700000000123456789LL},
     };
@@ -469,7 +478,7 @@ static void test_pcapfile_stdin_pipe(void)
         CU_ASSERT_FATAL(pipe(fds) == 0);
         pid_t pid = fork();
         CU_ASSERT_FATAL(pid >= 0);
-        if (pid == 0) {             /* writer: the file, in small pieces */
+        if (pid == 0) { /* writer: the file, in small pieces */
             close(fds[0]);
             int in = open(cases[k].path, O_RDONLY);
             char buf[7];

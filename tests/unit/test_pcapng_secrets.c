@@ -99,16 +99,16 @@ static void test_synthetic_file(void)
     char err[CS_PCAPNG_ERRBUF_SIZE];
     CU_ASSERT_EQUAL(scan("tests/tls/dsb_synthetic.pcapng", 0, kl, &st, err), 0);
     CU_ASSERT_EQUAL(st.blocks, 11);
-    CU_ASSERT_EQUAL(st.secrets_blocks, 4);  /* 3 TLSK (one of comments) + WireGuard */
+    CU_ASSERT_EQUAL(st.secrets_blocks, 4); /* 3 TLSK (one of comments) + WireGuard */
     CU_ASSERT_EQUAL(st.other_secrets, 1);
-    CU_ASSERT_EQUAL(st.truncated, 2);       /* inconsistent, cut off */
+    CU_ASSERT_EQUAL(st.truncated, 2); /* inconsistent, cut off */
     CU_ASSERT_EQUAL(st.oversized, 0);
     CU_ASSERT_EQUAL(st.bad_blocks, 0);
     cs_tls_keylog_get_stats(kl, &ks);
     CU_ASSERT_EQUAL(ks.entries, 2);
-    CU_ASSERT_EQUAL(ks.ignored_comment, 50 + 2);  /* the padding block; each file's header */
-    same_secrets(kl, "tls12_aes128gcm");           /* little-endian section, CRLF */
-    same_secrets(kl, "tls12_chacha20");            /* big-endian section */
+    CU_ASSERT_EQUAL(ks.ignored_comment, 50 + 2); /* the padding block; each file's header */
+    same_secrets(kl, "tls12_aes128gcm");         /* little-endian section, CRLF */
+    same_secrets(kl, "tls12_chacha20");          /* big-endian section */
     cs_tls_keylog_free(kl);
 
     /* With a 4096-byte limit the 5000-byte block is skipped and counted. */
@@ -160,10 +160,10 @@ static void test_not_pcapng(void)
 int main(void)
 {
     static const struct cs_test_case tests[] = {
-        { "editcap --inject-secrets: the key log lands in the table", test_editcap_file },
-        { "synthetic: byte orders, CRLF, other types, limits, truncation", test_synthetic_file },
-        { "classic pcap, pipe, every truncation", test_not_pcapng },
-        { NULL, NULL },
+        {"editcap --inject-secrets: the key log lands in the table", test_editcap_file},
+        {"synthetic: byte orders, CRLF, other types, limits, truncation", test_synthetic_file},
+        {"classic pcap, pipe, every truncation", test_not_pcapng},
+        {NULL, NULL},
     };
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;

@@ -50,7 +50,7 @@ static void on_flow_end(void *ctx, const struct cs_flow_key *f, enum cs_flow_end
 {
     GString *log = ctx;
     g_string_append_printf(log, "end flow=%llu why=%d frames=%llu-%llu first=%lld last=%lld parsed=%d "
-                           "up=%d data=%d n=%llu proto=%s sni=%s\n",
+                                "up=%d data=%d n=%llu proto=%s sni=%s\n",
                            (unsigned long long)f->id, (int)why,
                            (unsigned long long)f->first_frame, (unsigned long long)f->last_frame,
                            (long long)f->first_ts, (long long)f->last_ts, info->parsed,
@@ -65,7 +65,7 @@ static void log_stats(GString *log, struct cs_pipeline *p)
     const struct cs_http_stats *h = cs_pipeline_http_stats(p);
     const struct cs_pipeline_stats *s = cs_pipeline_stats(p);
     g_string_append_printf(log, "stats %llu %llu %llu %llu %llu %llu %llu | %llu %llu %llu %llu %llu "
-                           "| %llu %llu %llu %llu %llu | %llu %llu %llu\n",
+                                "| %llu %llu %llu %llu %llu | %llu %llu %llu\n",
                            (unsigned long long)d->frames, (unsigned long long)d->tcp,
                            (unsigned long long)d->truncated, (unsigned long long)d->malformed,
                            (unsigned long long)d->fragments, (unsigned long long)d->reassembled,
@@ -86,7 +86,7 @@ static struct cs_pipeline *logged_pipeline(GString *log)
     char errbuf[CS_ERRBUF_SIZE];
     struct cs_limits lim;
     cs_limits_default(&lim);
-    struct cs_pipeline_hooks hooks = { .on_txn = on_txn, .on_flow_end = on_flow_end };
+    struct cs_pipeline_hooks hooks = {.on_txn = on_txn, .on_flow_end = on_flow_end};
     struct cs_pipeline *p = cs_pipeline_new(&lim, &hooks, log, errbuf, sizeof errbuf);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     return p;
@@ -139,8 +139,8 @@ static void check_file(const char *path)
 {
     GString *one = run(path, 0);
     if (!one)
-        return;                 /* pcapng or unreadable: not this test's concern */
-    static const int batches[] = { 1, 3, 32, 64 };
+        return; /* pcapng or unreadable: not this test's concern */
+    static const int batches[] = {1, 3, 32, 64};
     for (size_t i = 0; i < sizeof batches / sizeof batches[0]; i++) {
         GString *many = run(path, batches[i]);
         CU_ASSERT_PTR_NOT_NULL_FATAL(many);
@@ -201,9 +201,16 @@ static void test_bundled_captures(void)
  * decoder's buffer, which the next datagram rebuilt reuses; a batch must
  * feed the first before decoding the second. --- */
 
-struct frame_buf { uint8_t b[1600]; uint32_t n; };
+struct frame_buf {
+    uint8_t b[1600];
+    uint32_t n;
+};
 
-static void put_be16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static void put_be16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
 static void put_be32(uint8_t *p, uint32_t v)
 {
     put_be16(p, (uint16_t)(v >> 16));
@@ -227,9 +234,9 @@ static int segment(struct frame_buf *out, bool from_client, uint32_t seq, uint32
     put_be16(l4 + 14, 65535);
     memcpy(l4 + 20, payload ? payload : "", plen);
     size_t l4n = 20 + plen;
-    size_t cut[3] = { 0, fragment ? 40 : l4n, l4n };
+    size_t cut[3] = {0, fragment ? 40 : l4n, l4n};
     int nf = fragment ? 2 : 1;
-    static const uint8_t client[4] = { 192, 0, 2, 1 }, server[4] = { 198, 51, 100, 7 };
+    static const uint8_t client[4] = {192, 0, 2, 1}, server[4] = {198, 51, 100, 7};
     for (int k = 0; k < nf; k++) {
         struct frame_buf *f = &out[k];
         size_t len = cut[k + 1] - cut[k];
@@ -256,9 +263,7 @@ static GString *run_frames(const struct frame_buf *fb, int n, bool batched)
     struct cs_pipeline *p = logged_pipeline(log);
     struct cs_frame fr[64];
     for (int i = 0; i < n; i++)
-        fr[i] = (struct cs_frame){ .number = (uint64_t)i + 1, .ts = 1000000000LL * (i + 1),
-                                   .linktype = 1, .data = fb[i].b, .caplen = fb[i].n,
-                                   .wirelen = fb[i].n };
+        fr[i] = (struct cs_frame){.number = (uint64_t)i + 1, .ts = 1000000000LL * (i + 1), .linktype = 1, .data = fb[i].b, .caplen = fb[i].n, .wirelen = fb[i].n};
     feed(p, fr, n, batched);
     finish(p, log);
     return log;
@@ -296,7 +301,7 @@ static void test_fragments_in_one_batch(void)
 static void test_zeek_traces(void)
 {
     files_checked = events_checked = 0;
-    check_dir("tests/zeek/traces", true);     /* vendored with the tests */
+    check_dir("tests/zeek/traces", true); /* vendored with the tests */
     CU_ASSERT(files_checked >= 50);
     printf("\n    zeek traces: %d files, %d events\n", files_checked, events_checked);
 }

@@ -38,7 +38,7 @@ static struct cs_pipeline *new_pipe(struct seen *s)
 {
     struct cs_limits lim;
     cs_limits_default(&lim);
-    struct cs_pipeline_hooks hooks = { .on_txn = on_txn };
+    struct cs_pipeline_hooks hooks = {.on_txn = on_txn};
     char errbuf[256];
     struct cs_pipeline *p = cs_pipeline_new(&lim, &hooks, s, errbuf, sizeof errbuf);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
@@ -66,7 +66,7 @@ static void feed(struct cs_pipeline *p)
 
 static void test_no_keylog_no_claim(void)
 {
-    struct seen s = { 0 };
+    struct seen s = {0};
     struct cs_pipeline *p = new_pipe(&s);
     feed(p);
     cs_pipeline_finish(p);
@@ -81,7 +81,7 @@ static void test_no_keylog_no_claim(void)
 
 static void test_keys_in_time(void)
 {
-    struct seen s = { 0 };
+    struct seen s = {0};
     struct cs_tls_keylog *kl = cs_tls_keylog_new(0);
     char errbuf[256];
     CU_ASSERT_FATAL(cs_tls_keylog_read_file(kl, KEYS, errbuf, sizeof errbuf) > 0);
@@ -98,7 +98,7 @@ static void test_keys_in_time(void)
     CU_ASSERT_EQUAL(s.over_tls, s.txns);
     CU_ASSERT_EQUAL(s.https, s.txns);
     CU_ASSERT_EQUAL(s.sni, s.txns);
-    CU_ASSERT_EQUAL(sum.tls.held_bytes, 0);   /* every connection ended */
+    CU_ASSERT_EQUAL(sum.tls.held_bytes, 0); /* every connection ended */
     cs_pipeline_free(p);
     cs_tls_keylog_free(kl);
 }
@@ -108,7 +108,7 @@ static void test_keys_in_time(void)
 #define LATE_KEY_FRAME 250u
 static void test_late_keys(void)
 {
-    struct seen s = { 0 };
+    struct seen s = {0};
     struct cs_tls_keylog *kl = cs_tls_keylog_new(0);
     struct cs_pipeline *p = new_pipe(&s);
     cs_pipeline_set_keylog(p, kl, NULL, NULL);
@@ -134,7 +134,8 @@ static void test_late_keys(void)
     CU_ASSERT_EQUAL(s.https, s.txns);
     CU_ASSERT_EQUAL(sum.tls.held_bytes, 0);
     printf("\n    late keys: %u transactions before the keys, %u when they came, %u in all; "
-           "%llu of 23 decrypted\n", before, at_keys, s.txns, (unsigned long long)sum.tls.decrypted);
+           "%llu of 23 decrypted\n",
+           before, at_keys, s.txns, (unsigned long long)sum.tls.decrypted);
     cs_pipeline_free(p);
     cs_tls_keylog_free(kl);
 }
@@ -144,10 +145,10 @@ int main(void)
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
     static const struct cs_test_case cases[] = {
-        { "no key log: TLS flows not claimed", test_no_keylog_no_claim },
-        { "key log: HTTP/1.1 over TLS 1.3 decrypted", test_keys_in_time },
-        { "late keys: held records decrypted", test_late_keys },
-        { NULL, NULL },
+        {"no key log: TLS flows not claimed", test_no_keylog_no_claim},
+        {"key log: HTTP/1.1 over TLS 1.3 decrypted", test_keys_in_time},
+        {"late keys: held records decrypted", test_late_keys},
+        {NULL, NULL},
     };
     cs_test_add_suite("pipeline_tls", cases);
     return cs_test_run();

@@ -14,7 +14,7 @@ struct rec {
     enum cs_stream_event_kind kind[MAX_EV];
     uint32_t len[MAX_EV];
     uint64_t frame[MAX_EV];
-    uint8_t *buf;      /* delivered bytes; gaps as '#' */
+    uint8_t *buf; /* delivered bytes; gaps as '#' */
     size_t blen, bcap;
 };
 
@@ -55,7 +55,11 @@ static void rec_free(struct rec *r)
     free(r);
 }
 
-struct ev_want { enum cs_stream_event_kind kind; uint32_t len; uint64_t frame; };
+struct ev_want {
+    enum cs_stream_event_kind kind;
+    uint32_t len;
+    uint64_t frame;
+};
 
 /* Compares the recorded events with an expected table (frame 0 = any). */
 static void expect(const struct rec *r, const struct ev_want *w, int n)
@@ -117,12 +121,13 @@ static void feed(struct cs_reasm *r, struct cs_reasm_shared *sh, struct rec *rc,
 static void test_in_order(void)
 {
     struct cs_reasm_shared sh = shared(BIG, BIG);
-    struct cs_reasm r; cs_reasm_init(&r);
+    struct cs_reasm r;
+    cs_reasm_init(&r);
     struct rec *rc = rec_new();
     feed(&r, &sh, rc, 1, 1000, CS_TCP_SYN, NULL);
     feed(&r, &sh, rc, 2, 1001, CS_TCP_ACK, "hello");
     feed(&r, &sh, rc, 3, 1006, CS_TCP_ACK | CS_TCP_FIN, " world");
-    static const struct ev_want w[] = { {D, 5, 2}, {D, 6, 3}, {F, 0, 3} };
+    static const struct ev_want w[] = {{D, 5, 2}, {D, 6, 3}, {F, 0, 3}};
     expect(rc, w, 3);
     CU_ASSERT_EQUAL(rc->blen, 11);
     CU_ASSERT_NSTRING_EQUAL(rc->buf, "hello world", 11);
@@ -139,7 +144,8 @@ static void test_in_order(void)
 static void test_reversed(void)
 {
     struct cs_reasm_shared sh = shared(BIG, BIG);
-    struct cs_reasm r; cs_reasm_init(&r);
+    struct cs_reasm r;
+    cs_reasm_init(&r);
     struct rec *rc = rec_new();
     feed(&r, &sh, rc, 1, 0, CS_TCP_SYN, NULL);
     feed(&r, &sh, rc, 2, 8, 0, "ghi");
@@ -148,7 +154,7 @@ static void test_reversed(void)
     CU_ASSERT_EQUAL(sh.held_total, 6);
     CU_ASSERT_EQUAL(r.held_bytes, 6);
     feed(&r, &sh, rc, 4, 1, 0, "abcd");
-    static const struct ev_want w[] = { {D, 4, 4}, {D, 3, 3}, {D, 3, 2} };
+    static const struct ev_want w[] = {{D, 4, 4}, {D, 3, 3}, {D, 3, 2}};
     expect(rc, w, 3);
     CU_ASSERT_NSTRING_EQUAL(rc->buf, "abcddefghi", 10);
     CU_ASSERT_EQUAL(sh.held_total, 0);
@@ -167,14 +173,17 @@ static uint32_t rnd(uint32_t n)
     return (uint32_t)(rng_state % n);
 }
 
-struct piece { uint32_t off, len; };
+struct piece {
+    uint32_t off, len;
+};
 
 /* A stream cut into random segments, with random duplicates and overlapping
  * retransmissions, fed in a random order: the output must be exactly the
  * original, whatever the seed and the ISN (some wrap past 2^32). */
 static void permutation_run(uint64_t seed, uint32_t isn)
 {
-    enum { N = 6000, MAXP = 600 };
+    enum { N = 6000,
+           MAXP = 600 };
     static uint8_t stream[N];
     static struct piece p[MAXP];
     rng_state = seed * 0x9E3779B97F4A7C15ull + 1;
@@ -185,7 +194,7 @@ static void permutation_run(uint64_t seed, uint32_t isn)
         uint32_t len = 1 + rnd(300);
         if (off + len > N)
             len = N - off;
-        p[np++] = (struct piece){ off, len };
+        p[np++] = (struct piece){off, len};
         off += len;
     }
     int base = np;
@@ -193,14 +202,17 @@ static void permutation_run(uint64_t seed, uint32_t isn)
         uint32_t off = rnd(N), len = 1 + rnd(400);
         if (off + len > N)
             len = N - off;
-        p[np++] = (struct piece){ off, len };
+        p[np++] = (struct piece){off, len};
     }
     for (int i = np - 1; i > 0; i--) {
         int j = (int)rnd((uint32_t)i + 1);
-        struct piece t = p[i]; p[i] = p[j]; p[j] = t;
+        struct piece t = p[i];
+        p[i] = p[j];
+        p[j] = t;
     }
     struct cs_reasm_shared sh = shared(BIG, BIG);
-    struct cs_reasm r; cs_reasm_init(&r);
+    struct cs_reasm r;
+    cs_reasm_init(&r);
     struct rec *rc = rec_new();
     feed(&r, &sh, rc, 1, isn, CS_TCP_SYN, NULL);
     for (int i = 0; i < np; i++)
@@ -232,16 +244,17 @@ static void test_permutations_wrap(void)
 static void test_duplicates(void)
 {
     struct cs_reasm_shared sh = shared(BIG, BIG);
-    struct cs_reasm r; cs_reasm_init(&r);
+    struct cs_reasm r;
+    cs_reasm_init(&r);
     struct rec *rc = rec_new();
     feed(&r, &sh, rc, 1, 100, CS_TCP_SYN, NULL);
     feed(&r, &sh, rc, 2, 101, 0, "abcde");
-    feed(&r, &sh, rc, 3, 101, 0, "abcde");   /* retransmission of delivered data */
+    feed(&r, &sh, rc, 3, 101, 0, "abcde"); /* retransmission of delivered data */
     feed(&r, &sh, rc, 4, 111, 0, "klm");
-    feed(&r, &sh, rc, 5, 111, 0, "klm");     /* duplicate of held data */
+    feed(&r, &sh, rc, 5, 111, 0, "klm"); /* duplicate of held data */
     CU_ASSERT_EQUAL(sh.held_total, 3);
     feed(&r, &sh, rc, 6, 106, 0, "fghij");
-    static const struct ev_want w[] = { {D, 5, 2}, {D, 5, 6}, {D, 3, 4} };
+    static const struct ev_want w[] = {{D, 5, 2}, {D, 5, 6}, {D, 3, 4}};
     expect(rc, w, 3);
     CU_ASSERT_NSTRING_EQUAL(rc->buf, "abcdefghijklm", 13);
     CU_ASSERT_EQUAL(sh.stats.retransmitted_bytes, 8);
@@ -253,15 +266,16 @@ static void test_duplicates(void)
 static void test_partial_overlaps(void)
 {
     struct cs_reasm_shared sh = shared(BIG, BIG);
-    struct cs_reasm r; cs_reasm_init(&r);
+    struct cs_reasm r;
+    cs_reasm_init(&r);
     struct rec *rc = rec_new();
     feed(&r, &sh, rc, 1, 0, CS_TCP_SYN, NULL);
-    feed(&r, &sh, rc, 2, 1, 0, "0123456789");      /* [1,11) */
-    feed(&r, &sh, rc, 3, 6, 0, "56789ABCDE");      /* [6,16): 5 old, 5 new */
-    feed(&r, &sh, rc, 4, 21, 0, "KLMNOPQRST");     /* held [21,31) */
-    feed(&r, &sh, rc, 5, 26, 0, "PQRSTUVWXY");     /* held: trimmed to [31,36) */
-    feed(&r, &sh, rc, 6, 16, 0, "FGHIJKLMNO");     /* [16,26): fills the hole, 5 overlap */
-    static const struct ev_want w[] = { {D, 10, 2}, {D, 5, 3}, {D, 5, 6}, {D, 10, 4}, {D, 5, 5} };
+    feed(&r, &sh, rc, 2, 1, 0, "0123456789");  /* [1,11) */
+    feed(&r, &sh, rc, 3, 6, 0, "56789ABCDE");  /* [6,16): 5 old, 5 new */
+    feed(&r, &sh, rc, 4, 21, 0, "KLMNOPQRST"); /* held [21,31) */
+    feed(&r, &sh, rc, 5, 26, 0, "PQRSTUVWXY"); /* held: trimmed to [31,36) */
+    feed(&r, &sh, rc, 6, 16, 0, "FGHIJKLMNO"); /* [16,26): fills the hole, 5 overlap */
+    static const struct ev_want w[] = {{D, 10, 2}, {D, 5, 3}, {D, 5, 6}, {D, 10, 4}, {D, 5, 5}};
     expect(rc, w, 5);
     CU_ASSERT_EQUAL(rc->blen, 35);
     CU_ASSERT(rc->blen == 35 && memcmp(rc->buf, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXY", 35) == 0);
@@ -275,18 +289,19 @@ static void test_partial_overlaps(void)
 static void test_overlap_spanning(void)
 {
     struct cs_reasm_shared sh = shared(BIG, BIG);
-    struct cs_reasm r; cs_reasm_init(&r);
+    struct cs_reasm r;
+    cs_reasm_init(&r);
     struct rec *rc = rec_new();
     feed(&r, &sh, rc, 1, 0, CS_TCP_SYN, NULL);
-    feed(&r, &sh, rc, 2, 5, 0, "ef");           /* [5,7) */
-    feed(&r, &sh, rc, 3, 9, 0, "ij");           /* [9,11) */
-    feed(&r, &sh, rc, 4, 3, 0, "cdXXghXXklm");  /* [3,14): conflicts on 4 bytes */
+    feed(&r, &sh, rc, 2, 5, 0, "ef");          /* [5,7) */
+    feed(&r, &sh, rc, 3, 9, 0, "ij");          /* [9,11) */
+    feed(&r, &sh, rc, 4, 3, 0, "cdXXghXXklm"); /* [3,14): conflicts on 4 bytes */
     CU_ASSERT_EQUAL(sh.stats.overlap_conflicts, 4);
     CU_ASSERT_EQUAL(sh.held_total, 11);
     feed(&r, &sh, rc, 5, 1, 0, "ab");
     CU_ASSERT_EQUAL(rc->blen, 13);
     CU_ASSERT(rc->blen == 13 && memcmp(rc->buf, "abcdefghijklm", 13) == 0);
-    CU_ASSERT_EQUAL(rc->n, 6);  /* ab, cd, ef, gh, ij, klm */
+    CU_ASSERT_EQUAL(rc->n, 6); /* ab, cd, ef, gh, ij, klm */
     CU_ASSERT_EQUAL(sh.held_total, 0);
     rec_free(rc);
 }
@@ -294,7 +309,8 @@ static void test_overlap_spanning(void)
 static void test_conflict_first_wins(void)
 {
     struct cs_reasm_shared sh = shared(BIG, BIG);
-    struct cs_reasm r; cs_reasm_init(&r);
+    struct cs_reasm r;
+    cs_reasm_init(&r);
     struct rec *rc = rec_new();
     feed(&r, &sh, rc, 1, 0, CS_TCP_SYN, NULL);
     feed(&r, &sh, rc, 2, 11, 0, "AAAAAAAAAA");
@@ -302,7 +318,7 @@ static void test_conflict_first_wins(void)
     CU_ASSERT_EQUAL(sh.stats.overlap_conflicts, 5);
     CU_ASSERT_EQUAL(sh.stats.retransmitted_bytes, 10);
     feed(&r, &sh, rc, 4, 1, 0, "0123456789");
-    static const struct ev_want w[] = { {D, 10, 4}, {D, 10, 2} };
+    static const struct ev_want w[] = {{D, 10, 4}, {D, 10, 2}};
     expect(rc, w, 2);
     CU_ASSERT(rc->blen == 20 && memcmp(rc->buf, "0123456789AAAAAAAAAA", 20) == 0);
     /* a conflicting copy of delivered data is only counted as retransmitted */
@@ -316,15 +332,16 @@ static void test_conflict_first_wins(void)
 static void test_wraparound(void)
 {
     struct cs_reasm_shared sh = shared(BIG, BIG);
-    struct cs_reasm r; cs_reasm_init(&r);
+    struct cs_reasm r;
+    cs_reasm_init(&r);
     struct rec *rc = rec_new();
-    feed(&r, &sh, rc, 1, 0xFFFFFFF0u, CS_TCP_SYN, NULL);   /* data starts at ...F1 */
-    feed(&r, &sh, rc, 2, 0x00000005u, 0, "QRSTUVWXYZ");   /* [5,15) after the wrap */
-    feed(&r, &sh, rc, 3, 0xFFFFFFFBu, 0, "KLMNOP");       /* [-5,1) */
-    feed(&r, &sh, rc, 4, 0x00000001u, 0, "1234");         /* [1,5) */
+    feed(&r, &sh, rc, 1, 0xFFFFFFF0u, CS_TCP_SYN, NULL); /* data starts at ...F1 */
+    feed(&r, &sh, rc, 2, 0x00000005u, 0, "QRSTUVWXYZ");  /* [5,15) after the wrap */
+    feed(&r, &sh, rc, 3, 0xFFFFFFFBu, 0, "KLMNOP");      /* [-5,1) */
+    feed(&r, &sh, rc, 4, 0x00000001u, 0, "1234");        /* [1,5) */
     CU_ASSERT_EQUAL(rc->n, 0);
-    feed(&r, &sh, rc, 5, 0xFFFFFFF1u, 0, "abcdefghij");   /* [-15,-5) */
-    static const struct ev_want w[] = { {D, 10, 5}, {D, 6, 3}, {D, 4, 4}, {D, 10, 2} };
+    feed(&r, &sh, rc, 5, 0xFFFFFFF1u, 0, "abcdefghij"); /* [-15,-5) */
+    static const struct ev_want w[] = {{D, 10, 5}, {D, 6, 3}, {D, 4, 4}, {D, 10, 2}};
     expect(rc, w, 4);
     CU_ASSERT(rc->blen == 30 && memcmp(rc->buf, "abcdefghijKLMNOP1234QRSTUVWXYZ", 30) == 0);
     CU_ASSERT_EQUAL(r.next_seq, 15u);
@@ -339,21 +356,22 @@ static void test_wraparound(void)
 static void test_gap_by_ack(void)
 {
     struct cs_reasm_shared sh = shared(BIG, BIG);
-    struct cs_reasm r; cs_reasm_init(&r);
+    struct cs_reasm r;
+    cs_reasm_init(&r);
     struct rec *rc = rec_new();
-    cs_reasm_ack(&r, &sh, 500, 1, 0, rec_sink, rc);  /* not started: ignored */
+    cs_reasm_ack(&r, &sh, 500, 1, 0, rec_sink, rc); /* not started: ignored */
     CU_ASSERT_FALSE(r.started);
     feed(&r, &sh, rc, 2, 0, CS_TCP_SYN, NULL);
     feed(&r, &sh, rc, 3, 1, 0, "0123456789");
     feed(&r, &sh, rc, 4, 21, 0, "KLMNOPQRST");
     feed(&r, &sh, rc, 5, 41, 0, "abc");
-    cs_reasm_ack(&r, &sh, 11, 6, 0, rec_sink, rc);   /* nothing new */
-    cs_reasm_ack(&r, &sh, 5, 7, 0, rec_sink, rc);    /* old */
+    cs_reasm_ack(&r, &sh, 11, 6, 0, rec_sink, rc);                          /* nothing new */
+    cs_reasm_ack(&r, &sh, 5, 7, 0, rec_sink, rc);                           /* old */
     cs_reasm_ack(&r, &sh, 11 + CS_REASM_MAX_AHEAD + 1, 8, 0, rec_sink, rc); /* bogus */
     CU_ASSERT_EQUAL(rc->n, 1);
     CU_ASSERT_EQUAL(sh.stats.out_of_window, 1);
     cs_reasm_ack(&r, &sh, 31, 9, 0, rec_sink, rc);
-    static const struct ev_want w[] = { {D, 10, 3}, {G, 10, 9}, {D, 10, 4} };
+    static const struct ev_want w[] = {{D, 10, 3}, {G, 10, 9}, {D, 10, 4}};
     expect(rc, w, 3);
     CU_ASSERT_EQUAL(sh.stats.gaps, 1);
     CU_ASSERT_EQUAL(sh.stats.gap_bytes, 10);
@@ -365,7 +383,7 @@ static void test_gap_by_ack(void)
     CU_ASSERT_EQUAL(r.next_seq, 35u);
     CU_ASSERT_EQUAL(sh.held_total, 3);
     cs_reasm_flush(&r, &sh, 11, 0, rec_sink, rc);
-    static const struct ev_want w2[] = { {D, 10, 3}, {G, 10, 9}, {D, 10, 4}, {G, 4, 10}, {G, 6, 11}, {D, 3, 5} };
+    static const struct ev_want w2[] = {{D, 10, 3}, {G, 10, 9}, {D, 10, 4}, {G, 4, 10}, {G, 6, 11}, {D, 3, 5}};
     expect(rc, w2, 6);
     CU_ASSERT_EQUAL(sh.held_total, 0);
     CU_ASSERT_EQUAL(sh.stats.gap_bytes, 20);
@@ -375,13 +393,14 @@ static void test_gap_by_ack(void)
 static void test_gap_at_flush(void)
 {
     struct cs_reasm_shared sh = shared(BIG, BIG);
-    struct cs_reasm r; cs_reasm_init(&r);
+    struct cs_reasm r;
+    cs_reasm_init(&r);
     struct rec *rc = rec_new();
     feed(&r, &sh, rc, 1, 0, CS_TCP_SYN, NULL);
     feed(&r, &sh, rc, 2, 11, 0, "0123456789");
     feed(&r, &sh, rc, 3, 31, 0, "abcde");
     cs_reasm_flush(&r, &sh, 7, 0, rec_sink, rc);
-    static const struct ev_want w[] = { {G, 10, 7}, {D, 10, 2}, {G, 10, 7}, {D, 5, 3} };
+    static const struct ev_want w[] = {{G, 10, 7}, {D, 10, 2}, {G, 10, 7}, {D, 5, 3}};
     expect(rc, w, 4);
     CU_ASSERT_EQUAL(sh.held_total, 0);
     CU_ASSERT_EQUAL(r.held, NULL);
@@ -392,15 +411,16 @@ static void test_gap_at_flush(void)
 static void test_fin_before_missing_data(void)
 {
     struct cs_reasm_shared sh = shared(BIG, BIG);
-    struct cs_reasm r; cs_reasm_init(&r);
+    struct cs_reasm r;
+    cs_reasm_init(&r);
     struct rec *rc = rec_new();
     feed(&r, &sh, rc, 1, 0, CS_TCP_SYN, NULL);
-    feed(&r, &sh, rc, 2, 11, CS_TCP_FIN, "klmno");  /* FIN at 16, held */
+    feed(&r, &sh, rc, 2, 11, CS_TCP_FIN, "klmno"); /* FIN at 16, held */
     CU_ASSERT_EQUAL(rc->n, 0);
     CU_ASSERT_TRUE(r.fin_seen);
     CU_ASSERT_FALSE(r.fin_delivered);
     feed(&r, &sh, rc, 3, 1, 0, "abcdefghij");
-    static const struct ev_want w[] = { {D, 10, 3}, {D, 5, 2}, {F, 0, 2} };
+    static const struct ev_want w[] = {{D, 10, 3}, {D, 5, 2}, {F, 0, 2}};
     expect(rc, w, 3);
     CU_ASSERT_TRUE(r.fin_delivered);
     /* data after the FIN is ignored */
@@ -409,23 +429,25 @@ static void test_fin_before_missing_data(void)
     rec_free(rc);
 
     /* the same, but the missing data never comes: the ACK of the FIN releases it */
-    struct cs_reasm r2; cs_reasm_init(&r2);
+    struct cs_reasm r2;
+    cs_reasm_init(&r2);
     rc = rec_new();
     feed(&r2, &sh, rc, 1, 0, CS_TCP_SYN, NULL);
     feed(&r2, &sh, rc, 2, 11, CS_TCP_FIN, "klmno");
-    cs_reasm_ack(&r2, &sh, 17, 3, 0, rec_sink, rc);  /* fin_seq + 1 */
-    static const struct ev_want w2[] = { {G, 10, 3}, {D, 5, 2}, {F, 0, 2} };
+    cs_reasm_ack(&r2, &sh, 17, 3, 0, rec_sink, rc); /* fin_seq + 1 */
+    static const struct ev_want w2[] = {{G, 10, 3}, {D, 5, 2}, {F, 0, 2}};
     expect(rc, w2, 3);
     CU_ASSERT_EQUAL(sh.held_total, 0);
     rec_free(rc);
 
     /* a bare FIN with a hole before it: flush reports the hole then the FIN */
-    struct cs_reasm r3; cs_reasm_init(&r3);
+    struct cs_reasm r3;
+    cs_reasm_init(&r3);
     rc = rec_new();
     feed(&r3, &sh, rc, 1, 0, CS_TCP_SYN, NULL);
     feed(&r3, &sh, rc, 2, 21, CS_TCP_FIN | CS_TCP_ACK, NULL);
     cs_reasm_flush(&r3, &sh, 5, 0, rec_sink, rc);
-    static const struct ev_want w3[] = { {G, 20, 5}, {F, 0, 2} };
+    static const struct ev_want w3[] = {{G, 20, 5}, {F, 0, 2}};
     expect(rc, w3, 2);
     rec_free(rc);
 }
@@ -433,13 +455,14 @@ static void test_fin_before_missing_data(void)
 static void test_rst(void)
 {
     struct cs_reasm_shared sh = shared(BIG, BIG);
-    struct cs_reasm r; cs_reasm_init(&r);
+    struct cs_reasm r;
+    cs_reasm_init(&r);
     struct rec *rc = rec_new();
     feed(&r, &sh, rc, 1, 0, CS_TCP_SYN, NULL);
     feed(&r, &sh, rc, 2, 1, 0, "abc");
     feed(&r, &sh, rc, 3, 9, 0, "xyz");
-    feed(&r, &sh, rc, 4, 123456, CS_TCP_RST, NULL);  /* implausible seq: still accepted */
-    static const struct ev_want w[] = { {D, 3, 2}, {G, 5, 4}, {D, 3, 3}, {R, 0, 4} };
+    feed(&r, &sh, rc, 4, 123456, CS_TCP_RST, NULL); /* implausible seq: still accepted */
+    static const struct ev_want w[] = {{D, 3, 2}, {G, 5, 4}, {D, 3, 3}, {R, 0, 4}};
     expect(rc, w, 4);
     CU_ASSERT_TRUE(r.rst);
     CU_ASSERT_EQUAL(sh.held_total, 0);
@@ -452,12 +475,13 @@ static void test_rst(void)
 static void test_snaplen_cut(void)
 {
     struct cs_reasm_shared sh = shared(BIG, BIG);
-    struct cs_reasm r; cs_reasm_init(&r);
+    struct cs_reasm r;
+    cs_reasm_init(&r);
     struct rec *rc = rec_new();
     feed(&r, &sh, rc, 1, 0, CS_TCP_SYN, NULL);
-    feed_cut(&r, &sh, rc, 2, 1, 0, "0123456789", 10, 30);  /* [1,31), 10 captured */
+    feed_cut(&r, &sh, rc, 2, 1, 0, "0123456789", 10, 30); /* [1,31), 10 captured */
     feed(&r, &sh, rc, 3, 31, 0, "abc");
-    static const struct ev_want w[] = { {D, 10, 2}, {G, 20, 2}, {D, 3, 3} };
+    static const struct ev_want w[] = {{D, 10, 2}, {G, 20, 2}, {D, 3, 3}};
     expect(rc, w, 3);
     rec_free(rc);
 
@@ -465,10 +489,10 @@ static void test_snaplen_cut(void)
     cs_reasm_init(&r);
     rc = rec_new();
     feed(&r, &sh, rc, 1, 0, CS_TCP_SYN, NULL);
-    feed_cut(&r, &sh, rc, 2, 6, 0, "fghij", 5, 15);          /* [6,21), 5 captured */
-    feed(&r, &sh, rc, 3, 21, 0, "uvw");                       /* held after the cut */
+    feed_cut(&r, &sh, rc, 2, 6, 0, "fghij", 5, 15); /* [6,21), 5 captured */
+    feed(&r, &sh, rc, 3, 21, 0, "uvw");             /* held after the cut */
     feed(&r, &sh, rc, 4, 1, 0, "abcde");
-    static const struct ev_want w2[] = { {D, 5, 4}, {D, 5, 2}, {G, 10, 2}, {D, 3, 3} };
+    static const struct ev_want w2[] = {{D, 5, 4}, {D, 5, 2}, {G, 10, 2}, {D, 3, 3}};
     expect(rc, w2, 4);
     CU_ASSERT_EQUAL(sh.held_total, 0);
     CU_ASSERT_EQUAL(r.next_seq, 24u);
@@ -478,9 +502,9 @@ static void test_snaplen_cut(void)
     cs_reasm_init(&r);
     rc = rec_new();
     feed(&r, &sh, rc, 1, 0, CS_TCP_SYN, NULL);
-    feed(&r, &sh, rc, 2, 16, 0, "pqrst");                     /* held [16,21) */
-    feed_cut(&r, &sh, rc, 3, 1, 0, "abcde", 5, 25);           /* [1,26), 5 captured */
-    static const struct ev_want w3[] = { {D, 5, 3}, {G, 10, 3}, {D, 5, 2}, {G, 5, 3} };
+    feed(&r, &sh, rc, 2, 16, 0, "pqrst");           /* held [16,21) */
+    feed_cut(&r, &sh, rc, 3, 1, 0, "abcde", 5, 25); /* [1,26), 5 captured */
+    static const struct ev_want w3[] = {{D, 5, 3}, {G, 10, 3}, {D, 5, 2}, {G, 5, 3}};
     expect(rc, w3, 4);
     CU_ASSERT_EQUAL(r.next_seq, 26u);
     rec_free(rc);
@@ -489,17 +513,18 @@ static void test_snaplen_cut(void)
 static void test_cap_per_dir(void)
 {
     struct cs_reasm_shared sh = shared(100, BIG);
-    struct cs_reasm r; cs_reasm_init(&r);
+    struct cs_reasm r;
+    cs_reasm_init(&r);
     struct rec *rc = rec_new();
     uint8_t buf[60];
     memset(buf, 'x', sizeof buf);
     feed(&r, &sh, rc, 1, 0, CS_TCP_SYN, NULL);
-    feed_cut(&r, &sh, rc, 2, 101, 0, buf, 60, 60);   /* held [101,161) */
-    feed_cut(&r, &sh, rc, 3, 161, 0, buf, 20, 20);   /* held [161,181) */
+    feed_cut(&r, &sh, rc, 2, 101, 0, buf, 60, 60); /* held [101,161) */
+    feed_cut(&r, &sh, rc, 3, 161, 0, buf, 20, 20); /* held [161,181) */
     CU_ASSERT_EQUAL(rc->n, 0);
     CU_ASSERT_EQUAL(r.held_bytes, 80);
-    feed_cut(&r, &sh, rc, 4, 201, 0, buf, 60, 60);   /* 140 > 100: release */
-    static const struct ev_want w[] = { {G, 100, 4}, {D, 60, 2}, {D, 20, 3} };
+    feed_cut(&r, &sh, rc, 4, 201, 0, buf, 60, 60); /* 140 > 100: release */
+    static const struct ev_want w[] = {{G, 100, 4}, {D, 60, 2}, {D, 20, 3}};
     expect(rc, w, 3);
     CU_ASSERT_EQUAL(sh.stats.held_cap_per_flow, 1);
     CU_ASSERT_EQUAL(r.held_bytes, 60);
@@ -517,7 +542,9 @@ static void test_cap_per_dir(void)
 static void test_cap_total(void)
 {
     struct cs_reasm_shared sh = shared(BIG, 100);
-    struct cs_reasm a, b; cs_reasm_init(&a); cs_reasm_init(&b);
+    struct cs_reasm a, b;
+    cs_reasm_init(&a);
+    cs_reasm_init(&b);
     struct rec *ra = rec_new(), *rb = rec_new();
     uint8_t buf[60];
     memset(buf, 'y', sizeof buf);
@@ -526,11 +553,11 @@ static void test_cap_total(void)
     feed_cut(&a, &sh, ra, 3, 11, 0, buf, 60, 60);
     feed_cut(&b, &sh, rb, 4, 5011, 0, buf, 30, 30);
     CU_ASSERT_EQUAL(sh.held_total, 90);
-    feed_cut(&b, &sh, rb, 5, 5051, 0, buf, 30, 30);  /* 120 > 100 */
+    feed_cut(&b, &sh, rb, 5, 5051, 0, buf, 30, 30); /* 120 > 100 */
     CU_ASSERT_EQUAL(sh.stats.held_cap_total, 1);
     CU_ASSERT_EQUAL(sh.stats.held_cap_per_flow, 0);
-    static const struct ev_want w[] = { {G, 10, 5}, {D, 30, 4} };
-    expect(rb, w, 2);  /* b's oldest hole goes; b is back to 30 held, total 90 */
+    static const struct ev_want w[] = {{G, 10, 5}, {D, 30, 4}};
+    expect(rb, w, 2); /* b's oldest hole goes; b is back to 30 held, total 90 */
     CU_ASSERT_EQUAL(ra->n, 0);
     CU_ASSERT_EQUAL(sh.held_total, 90);
     CU_ASSERT_EQUAL(b.held_bytes, 30);
@@ -545,9 +572,10 @@ static void test_cap_total(void)
 static void test_midstream_and_tfo(void)
 {
     struct cs_reasm_shared sh = shared(BIG, BIG);
-    struct cs_reasm r; cs_reasm_init(&r);
+    struct cs_reasm r;
+    cs_reasm_init(&r);
     struct rec *rc = rec_new();
-    feed(&r, &sh, rc, 1, 0, CS_TCP_ACK, NULL);          /* pure ACK: does not start */
+    feed(&r, &sh, rc, 1, 0, CS_TCP_ACK, NULL); /* pure ACK: does not start */
     CU_ASSERT_FALSE(r.started);
     feed(&r, &sh, rc, 2, 77777, CS_TCP_ACK, "GET / HTTP/1.1\r\n");
     CU_ASSERT_TRUE(r.started);
@@ -557,9 +585,9 @@ static void test_midstream_and_tfo(void)
 
     cs_reasm_init(&r);
     rc = rec_new();
-    feed(&r, &sh, rc, 1, 500, CS_TCP_SYN, "tfo");       /* payload at 501 */
+    feed(&r, &sh, rc, 1, 500, CS_TCP_SYN, "tfo"); /* payload at 501 */
     feed(&r, &sh, rc, 2, 504, 0, "data");
-    static const struct ev_want w[] = { {D, 3, 1}, {D, 4, 2} };
+    static const struct ev_want w[] = {{D, 3, 1}, {D, 4, 2}};
     expect(rc, w, 2);
     CU_ASSERT_NSTRING_EQUAL(rc->buf, "tfodata", 7);
     rec_free(rc);
@@ -587,8 +615,8 @@ static void test_random_stress(void)
         rng_state = seed * 0x2545F4914F6CDD1Dull;
         struct cs_reasm_shared sh = shared(1 + rnd(3000), 1 + rnd(5000));
         struct cs_reasm r[2];
-        struct rec *rc[2] = { rec_new(), rec_new() };
-        uint32_t isn[2] = { rnd(0xFFFFFFFFu), 0xFFFFF000u + rnd(0x1000) };
+        struct rec *rc[2] = {rec_new(), rec_new()};
+        uint32_t isn[2] = {rnd(0xFFFFFFFFu), 0xFFFFF000u + rnd(0x1000)};
         for (int d = 0; d < 2; d++) {
             cs_reasm_init(&r[d]);
             feed(&r[d], &sh, rc[d], 1, isn[d], CS_TCP_SYN, NULL);
@@ -614,7 +642,7 @@ static void test_random_stress(void)
         CU_ASSERT_EQUAL(sh.held_total, 0);
         CU_ASSERT_EQUAL(sh.stats.bytes_delivered + sh.stats.gap_bytes,
                         (uint64_t)(r[0].next_seq - isn[0] - 1 - r[0].fin_delivered) +
-                        (r[1].next_seq - isn[1] - 1 - r[1].fin_delivered));
+                            (r[1].next_seq - isn[1] - 1 - r[1].fin_delivered));
     }
 }
 
@@ -623,21 +651,27 @@ static void test_random_stress(void)
 static void test_joined_pieces_keep_frames(void)
 {
     struct cs_reasm_shared sh = shared(BIG, BIG);
-    struct cs_reasm r; cs_reasm_init(&r);
+    struct cs_reasm r;
+    cs_reasm_init(&r);
     struct rec *rc = rec_new();
     feed(&r, &sh, rc, 1, 1000, CS_TCP_SYN, NULL);
     feed(&r, &sh, rc, 2, 1003, CS_TCP_ACK, "cd");
     feed(&r, &sh, rc, 3, 1005, CS_TCP_ACK, "e");
     feed(&r, &sh, rc, 4, 1006, CS_TCP_ACK, "fgh");
-    feed(&r, &sh, rc, 5, 1012, CS_TCP_ACK, "lm");    /* after a second hole */
-    feed(&r, &sh, rc, 6, 1009, CS_TCP_ACK, "ijk");   /* fills it: joins "cdefgh" */
-    CU_ASSERT_EQUAL(r.held_pieces, 2);               /* "cdefghijk" and "lm" */
+    feed(&r, &sh, rc, 5, 1012, CS_TCP_ACK, "lm");  /* after a second hole */
+    feed(&r, &sh, rc, 6, 1009, CS_TCP_ACK, "ijk"); /* fills it: joins "cdefgh" */
+    CU_ASSERT_EQUAL(r.held_pieces, 2);             /* "cdefghijk" and "lm" */
     CU_ASSERT_EQUAL(r.held_bytes, 11);
     CU_ASSERT_EQUAL(sh.held_pieces_total, 2);
     CU_ASSERT_EQUAL(rc->n, 0);
     feed(&r, &sh, rc, 7, 1001, CS_TCP_ACK, "ab");
     static const struct ev_want w[] = {
-        {D, 2, 7}, {D, 2, 2}, {D, 1, 3}, {D, 3, 4}, {D, 3, 6}, {D, 2, 5},
+        {D, 2, 7},
+        {D, 2, 2},
+        {D, 1, 3},
+        {D, 3, 4},
+        {D, 3, 6},
+        {D, 2, 5},
     };
     expect(rc, w, 6);
     CU_ASSERT_NSTRING_EQUAL(rc->buf, "abcdefghijklm", 13);
@@ -650,16 +684,17 @@ static void test_joined_pieces_keep_frames(void)
 static void test_joined_piece_cut_by_fin(void)
 {
     struct cs_reasm_shared sh = shared(BIG, BIG);
-    struct cs_reasm r; cs_reasm_init(&r);
+    struct cs_reasm r;
+    cs_reasm_init(&r);
     struct rec *rc = rec_new();
     feed(&r, &sh, rc, 1, 1000, CS_TCP_SYN, NULL);
     feed(&r, &sh, rc, 2, 1002, CS_TCP_ACK, "bc");
     feed(&r, &sh, rc, 3, 1004, CS_TCP_ACK, "de");
     feed(&r, &sh, rc, 4, 1006, CS_TCP_ACK, "fg");
-    feed(&r, &sh, rc, 5, 1002, CS_TCP_ACK | CS_TCP_FIN, NULL);  /* FIN at 1002: nothing after */
+    feed(&r, &sh, rc, 5, 1002, CS_TCP_ACK | CS_TCP_FIN, NULL); /* FIN at 1002: nothing after */
     CU_ASSERT_EQUAL(r.held_pieces, 0);
     feed(&r, &sh, rc, 6, 1001, CS_TCP_ACK, "a");
-    static const struct ev_want w1[] = { {D, 1, 6}, {F, 0, 5} };
+    static const struct ev_want w1[] = {{D, 1, 6}, {F, 0, 5}};
     expect(rc, w1, 2);
     CU_ASSERT_EQUAL(r.held_bytes, 0);
     CU_ASSERT_EQUAL(sh.held_total, 0);
@@ -673,10 +708,10 @@ static void test_joined_piece_cut_by_fin(void)
     feed(&r, &sh, rc, 2, 1002, CS_TCP_ACK, "bc");
     feed(&r, &sh, rc, 3, 1004, CS_TCP_ACK, "de");
     feed(&r, &sh, rc, 4, 1006, CS_TCP_ACK, "fg");
-    feed(&r, &sh, rc, 5, 1005, CS_TCP_ACK | CS_TCP_FIN, NULL);  /* FIN at 1005 */
+    feed(&r, &sh, rc, 5, 1005, CS_TCP_ACK | CS_TCP_FIN, NULL); /* FIN at 1005 */
     CU_ASSERT_EQUAL(r.held_bytes, 3);
     feed(&r, &sh, rc, 6, 1001, CS_TCP_ACK, "a");
-    static const struct ev_want w2[] = { {D, 1, 6}, {D, 2, 2}, {D, 1, 3}, {F, 0, 5} };
+    static const struct ev_want w2[] = {{D, 1, 6}, {D, 2, 2}, {D, 1, 3}, {F, 0, 5}};
     expect(rc, w2, 4);
     CU_ASSERT_NSTRING_EQUAL(rc->buf, "abcd", 4);
     CU_ASSERT_EQUAL(sh.held_memory, 0);
@@ -688,7 +723,8 @@ static void test_cap_pieces(void)
 {
     struct cs_reasm_shared sh = shared(BIG, BIG);
     sh.max_held_pieces_per_dir = 3;
-    struct cs_reasm r; cs_reasm_init(&r);
+    struct cs_reasm r;
+    cs_reasm_init(&r);
     struct rec *rc = rec_new();
     feed(&r, &sh, rc, 1, 1000, CS_TCP_SYN, NULL);
     feed(&r, &sh, rc, 2, 1003, CS_TCP_ACK, "c");
@@ -696,12 +732,12 @@ static void test_cap_pieces(void)
     feed(&r, &sh, rc, 4, 1007, CS_TCP_ACK, "g");
     CU_ASSERT_EQUAL(rc->n, 0);
     CU_ASSERT_EQUAL(sh.stats.held_pieces_cap_per_flow, 0);
-    feed(&r, &sh, rc, 5, 1009, CS_TCP_ACK, "i");     /* a 4th piece: the oldest hole goes */
-    static const struct ev_want w[] = { {G, 2, 5}, {D, 1, 2} };
+    feed(&r, &sh, rc, 5, 1009, CS_TCP_ACK, "i"); /* a 4th piece: the oldest hole goes */
+    static const struct ev_want w[] = {{G, 2, 5}, {D, 1, 2}};
     expect(rc, w, 2);
     CU_ASSERT_EQUAL(sh.stats.held_pieces_cap_per_flow, 1);
     CU_ASSERT_EQUAL(r.held_pieces, 3);
-    feed(&r, &sh, rc, 6, 1008, CS_TCP_ACK, "h");     /* joins "g": still 3 pieces */
+    feed(&r, &sh, rc, 6, 1008, CS_TCP_ACK, "h"); /* joins "g": still 3 pieces */
     CU_ASSERT_EQUAL(sh.stats.held_pieces_cap_per_flow, 1);
     CU_ASSERT_EQUAL(r.held_pieces, 3);
     cs_reasm_release(&r, &sh);
@@ -710,7 +746,9 @@ static void test_cap_pieces(void)
 
     struct cs_reasm_shared sh2 = shared(BIG, BIG);
     sh2.max_held_pieces_total = 4;
-    struct cs_reasm a, b; cs_reasm_init(&a); cs_reasm_init(&b);
+    struct cs_reasm a, b;
+    cs_reasm_init(&a);
+    cs_reasm_init(&b);
     struct rec *ra = rec_new(), *rb = rec_new();
     feed(&a, &sh2, ra, 1, 1000, CS_TCP_SYN, NULL);
     feed(&b, &sh2, rb, 2, 5000, CS_TCP_SYN, NULL);
@@ -718,7 +756,7 @@ static void test_cap_pieces(void)
         feed(&a, &sh2, ra, 3 + i, 1003 + 2 * i, CS_TCP_ACK, "x");
     feed(&b, &sh2, rb, 6, 5003, CS_TCP_ACK, "y");
     CU_ASSERT_EQUAL(sh2.stats.held_pieces_cap_total, 0);
-    feed(&b, &sh2, rb, 7, 5005, CS_TCP_ACK, "y");    /* 5 in all: b releases its own */
+    feed(&b, &sh2, rb, 7, 5005, CS_TCP_ACK, "y"); /* 5 in all: b releases its own */
     CU_ASSERT_EQUAL(sh2.stats.held_pieces_cap_total, 1);
     CU_ASSERT_EQUAL(b.held_pieces, 1);
     CU_ASSERT_EQUAL(sh2.held_pieces_total, 4);
@@ -736,11 +774,12 @@ static void test_cap_pieces(void)
 static void test_held_memory_accounting(void)
 {
     struct cs_reasm_shared sh = shared(BIG, BIG);
-    struct cs_reasm r; cs_reasm_init(&r);
+    struct cs_reasm r;
+    cs_reasm_init(&r);
     struct rec *rc = rec_new();
     feed(&r, &sh, rc, 1, 1000, CS_TCP_SYN, NULL);
     for (uint32_t i = 0; i < 1000; i++)
-        feed(&r, &sh, rc, 2 + i, 1003 + 2 * i, CS_TCP_ACK, "x");  /* 1000 separate pieces */
+        feed(&r, &sh, rc, 2 + i, 1003 + 2 * i, CS_TCP_ACK, "x"); /* 1000 separate pieces */
     CU_ASSERT_EQUAL(r.held_pieces, 1000);
     CU_ASSERT_EQUAL(sh.held_total, 1000);
     CU_ASSERT(sh.held_memory >= 1000 * 64);
@@ -765,8 +804,11 @@ static void test_held_memory_accounting(void)
 
 /* --- cost per segment must not grow with the number held --------------- */
 
-enum order { ASCENDING, DESCENDING, INTERLEAVED, OVERLAPPING };
-static const char *const order_name[] = { "ascending", "descending", "interleaved", "overlapping" };
+enum order { ASCENDING,
+             DESCENDING,
+             INTERLEAVED,
+             OVERLAPPING };
+static const char *const order_name[] = {"ascending", "descending", "interleaved", "overlapping"};
 
 static void count_sink(void *ctx, const struct cs_stream_event *ev)
 {
@@ -786,8 +828,9 @@ static double thread_seconds(void)
 static double seconds_per_segment(enum order o, uint32_t n)
 {
     struct cs_reasm_shared sh = shared(BIG * 4, BIG * 4);
-    struct cs_reasm r; cs_reasm_init(&r);
-    static const uint8_t bytes[2] = { 'x', 'y' };
+    struct cs_reasm r;
+    cs_reasm_init(&r);
+    static const uint8_t bytes[2] = {'x', 'y'};
     uint64_t delivered = 0;
     struct cs_segment s;
     memset(&s, 0, sizeof s);
@@ -800,7 +843,8 @@ static double seconds_per_segment(enum order o, uint32_t n)
     for (uint32_t i = 0; i < n; i++) {
         uint32_t off;
         switch (o) {
-        case ASCENDING: case OVERLAPPING: off = i; break;
+        case ASCENDING:
+        case OVERLAPPING: off = i; break;
         case DESCENDING: off = n - 1 - i; break;
         default: off = i < (n + 1) / 2 ? 2 * i : 2 * (n - 1 - i) + 1; break;
         }

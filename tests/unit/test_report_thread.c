@@ -25,17 +25,17 @@
 #include "summary.h"
 
 #define NS 1000000000LL
-#define T0 (1767225600LL * NS)        /* 2026-01-01 00:00:00Z */
-#define POOL 40                        /* flows open at once, at most */
+#define T0 (1767225600LL * NS) /* 2026-01-01 00:00:00Z */
+#define POOL 40                /* flows open at once, at most */
 #define MAX_MARKS 64
 
-static struct cs_pipeline *g_pipe;    /* only for the summary's stage counters */
+static struct cs_pipeline *g_pipe; /* only for the summary's stage counters */
 
 /* A precondition of the generator: recorded only when it fails, so the
  * assertion count stays the count of real checks. */
-#define REQUIRE(c)                 \
-    do {                           \
-        if (!(c))                  \
+#define REQUIRE(c)                  \
+    do {                            \
+        if (!(c))                   \
             CU_ASSERT_FATAL(!!(c)); \
     } while (0)
 
@@ -47,7 +47,7 @@ struct sink {
                      const struct cs_flow_info *info);
     void *ctx;
     FILE *out;
-    char **buf;                        /* the memstream's buffer and length */
+    char **buf; /* the memstream's buffer and length */
     size_t *len;
     /* output length right after each synchronous fallback */
     size_t marks[MAX_MARKS];
@@ -140,7 +140,7 @@ static struct msg *msg_parse(const char *text, size_t len, uint64_t frame, cs_ti
             x->h = realloc(x->h, cap * sizeof *x->h);
             REQUIRE(x->h);
         }
-        x->h[n++] = (corscope_header){ q, (size_t)(colon - q), v, (size_t)(ve - v) };
+        x->h[n++] = (corscope_header){q, (size_t)(colon - q), v, (size_t)(ve - v)};
         q = le + 2;
     }
     m->headers = x->h;
@@ -188,15 +188,15 @@ static void value_outside(struct msg *x, const char *name, const char *value)
 /* --- the generator ----------------------------------------------------- */
 
 struct params {
-    unsigned txns;                     /* transactions to generate, about */
-    unsigned big_every;                /* every Nth a huge header block (0: never) */
-    unsigned fallback_every;           /* every Nth a string outside its block (0: never) */
+    unsigned txns;           /* transactions to generate, about */
+    unsigned big_every;      /* every Nth a huge header block (0: never) */
+    unsigned fallback_every; /* every Nth a string outside its block (0: never) */
 };
 
 struct fstate {
     struct cs_flow_key f;
     bool open;
-    int kind;                          /* 0 HTTP, 1 other protocol, 2 no data */
+    int kind; /* 0 HTTP, 1 other protocol, 2 no data */
     unsigned host;
     uint32_t txns;
 };
@@ -208,15 +208,15 @@ struct gen {
     cs_time_ns now;
     uint64_t frame, next_id;
     struct fstate pool[POOL];
-    unsigned done;                     /* transactions handed to the sink */
+    unsigned done; /* transactions handed to the sink */
     unsigned fallbacks, bigs, flows_ended;
-    uint64_t bytes;                    /* block and header bytes handed over */
+    uint64_t bytes; /* block and header bytes handed over */
 };
 
-static const char *const hosts[] = { "api.example", "api.example:8080", "cdn.example",
-                                     "[2001:db8::5]:8443", "static.example", "api.example" };
-static const char *const origins[] = { "http://app.example:8080", "https://shop.example",
-                                       "http://app.example:8080", "null" };
+static const char *const hosts[] = {"api.example", "api.example:8080", "cdn.example",
+                                    "[2001:db8::5]:8443", "static.example", "api.example"};
+static const char *const origins[] = {"http://app.example:8080", "https://shop.example",
+                                      "http://app.example:8080", "null"};
 
 static uint64_t rnd64(struct gen *g)
 {
@@ -233,7 +233,7 @@ static unsigned rnd(struct gen *g, unsigned n)
 
 static void tick(struct gen *g)
 {
-    g->now += 1000 + (cs_time_ns)rnd(g, 40000000);   /* up to 40 ms */
+    g->now += 1000 + (cs_time_ns)rnd(g, 40000000); /* up to 40 ms */
     g->frame += 1 + rnd(g, 4);
 }
 
@@ -251,20 +251,23 @@ static struct fstate *flow_open(struct gen *g)
     memset(fs, 0, sizeof *fs);
     fs->open = true;
     unsigned k = rnd(g, 20);
-    fs->kind = k == 0 ? 1 : k == 1 ? 2 : 0;
+    fs->kind = k == 0 ? 1 : k == 1 ? 2
+                                   : 0;
     fs->host = rnd(g, sizeof hosts / sizeof hosts[0]);
     struct cs_flow_key *f = &fs->f;
     f->id = ++g->next_id;
-    (void)rnd64(g);                    /* kept draw (see below) */
+    (void)rnd64(g); /* kept draw (see below) */
     if (rnd(g, 3) == 0) {
-        f->client = (struct cs_addr){ .family = 6, .bytes = { 0x20, 0x01, 0x0d, 0xb8, [14] = 0xc, [15] = (uint8_t)rnd(g, 30) } };
-        f->server = (struct cs_addr){ .family = 6, .bytes = { 0x20, 0x01, 0x0d, 0xb8, [15] = (uint8_t)(5 + fs->host) } };
+        f->client = (struct cs_addr){.family = 6, .bytes = {0x20, 0x01, 0x0d, 0xb8, [14] = 0xc, [15] = (uint8_t)rnd(g, 30)}};
+        f->server = (struct cs_addr){.family = 6, .bytes = {0x20, 0x01, 0x0d, 0xb8, [15] = (uint8_t)(5 + fs->host)}};
     } else {
-        f->client = (struct cs_addr){ .family = 4, .bytes = { 192, 0, 2, (uint8_t)(1 + rnd(g, 30)) } };
-        f->server = (struct cs_addr){ .family = 4, .bytes = { 198, 51, 100, (uint8_t)(20 + fs->host) } };
+        f->client = (struct cs_addr){.family = 4, .bytes = {192, 0, 2, (uint8_t)(1 + rnd(g, 30))}};
+        f->server = (struct cs_addr){.family = 4, .bytes = {198, 51, 100, (uint8_t)(20 + fs->host)}};
     }
     f->client_port = (uint16_t)(40000 + rnd(g, 20000));
-    f->server_port = fs->kind == 1 ? 443 : fs->host == 1 ? 8080 : fs->host == 3 ? 8443 : 80;
+    f->server_port = fs->kind == 1 ? 443 : fs->host == 1 ? 8080
+                                       : fs->host == 3   ? 8443
+                                                         : 80;
     /* draws that once set flow fields the report no longer sees, kept so
      * the generated capture stays the one the counts below were tuned on */
     if (rnd(g, 5) != 0)
@@ -280,7 +283,7 @@ static struct cs_flow_key *flow_copy(struct gen *g, struct fstate *fs)
     struct cs_flow_key *f = &fs->f;
     f->last_ts = g->now;
     f->last_frame = g->frame;
-    (void)rnd(g, 3);                   /* kept draws, as in flow_open */
+    (void)rnd(g, 3); /* kept draws, as in flow_open */
     (void)rnd(g, 5);
     struct cs_flow_key *c = malloc(sizeof *c);
     REQUIRE(c);
@@ -313,9 +316,7 @@ static void txn_out(struct gen *g, struct fstate *fs, struct msg *rq, struct msg
     /* as the HTTP/1 row (app_http1.c) builds it */
     const struct cs_http_msg *qm = &rq->m;
     t->transport = CS_TRANSPORT_HTTP1;
-    t->req = (corscope_request){ .method = qm->method, .method_len = qm->method_len,
-                                 .target = qm->uri, .target_len = qm->uri_len,
-                                 .headers = qm->headers, .n_headers = qm->n_headers };
+    t->req = (corscope_request){.method = qm->method, .method_len = qm->method_len, .target = qm->uri, .target_len = qm->uri_len, .headers = qm->headers, .n_headers = qm->n_headers};
     t->req_flags = txn_flags(qm) | (qm->version == 9 ? CS_TXN_NO_HEADERS : 0);
     t->req_frame = qm->frame;
     t->req_ts = qm->ts;
@@ -324,7 +325,7 @@ static void txn_out(struct gen *g, struct fstate *fs, struct msg *rq, struct msg
     if (rs) {
         const struct cs_http_msg *sm = &rs->m;
         t->has_resp = true;
-        t->resp = (corscope_response){ sm->status, sm->headers, sm->n_headers };
+        t->resp = (corscope_response){sm->status, sm->headers, sm->n_headers};
         t->resp_flags = txn_flags(sm);
         t->resp_frame = sm->frame;
         t->resp_ts = sm->ts;
@@ -422,25 +423,28 @@ static void big_exchange(struct gen *g, struct fstate *fs, int variant)
  * it over synchronously, after everything before it. */
 static void fallback_exchange(struct gen *g, struct fstate *fs)
 {
-    static const char acao[] = "http://app.example:8080";   /* outside any block */
+    static const char acao[] = "http://app.example:8080"; /* outside any block */
     static const char get[] = "GET";
     static const char origin[] = "https://shop.example";
     unsigned variant = g->fallbacks % 4;
     const char *host = hosts[fs->host];
     GString *q = g_string_new(NULL), *s = g_string_new(NULL);
     g_string_printf(q, "GET /fallback/%u HTTP/1.1\r\nHost: %s\r\nOrigin: %s\r\n\r\n", g->fallbacks, host,
-                    variant == 3 ? "http://placeholder.example" : variant == 2 ? origin : acao);
+                    variant == 3 ? "http://placeholder.example" : variant == 2 ? origin
+                                                                               : acao);
     g_string_printf(s, "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: %s\r\nVary: Origin\r\n\r\n",
-                    variant == 0 ? "http://placeholder.example:8080" : variant == 3 ? origin : acao);
+                    variant == 0 ? "http://placeholder.example:8080" : variant == 3 ? origin
+                                                                                    : acao);
     tick(g);
     struct msg *rq = msg_from(q, g->frame, g->now);
     tick(g);
     struct msg *rs = msg_from(s, g->frame, g->now);
     switch (variant) {
-    case 0: value_outside(rs, "Access-Control-Allow-Origin", acao); break;   /* allowed */
-    case 1: rq->m.method = get; break;                                       /* allowed */
-    case 2: value_outside(rq, "Origin", origin); break;                       /* blocked */
-    default: value_outside(rq, "Origin", origin);                            /* allowed */
+    case 0: value_outside(rs, "Access-Control-Allow-Origin", acao); break; /* allowed */
+    case 1: rq->m.method = get; break;                                     /* allowed */
+    case 2: value_outside(rq, "Origin", origin); break;                    /* blocked */
+    default:
+        value_outside(rq, "Origin", origin); /* allowed */
         value_outside(rs, "Access-Control-Allow-Origin", origin);
         break;
     }
@@ -461,7 +465,7 @@ static void random_exchange(struct gen *g, struct fstate *fs)
     GString *q = g_string_new(NULL), *s = g_string_new(NULL);
     switch (rnd(g, 16)) {
     case 0:
-    case 1: {   /* simple GET, allowed; credentials, reflection and Vary vary */
+    case 1: { /* simple GET, allowed; credentials, reflection and Vary vary */
         bool cookie = rnd(g, 2), acac = rnd(g, 2);
         g_string_printf(q, "GET /v1/items/%u?page=%u HTTP/1.1\r\nHost: %s\r\nOrigin: %s\r\nAccept: */*\r\n%s\r\n",
                         path, rnd(g, 9), host, origin, cookie ? "Cookie: sid=42\r\n" : "");
@@ -471,18 +475,18 @@ static void random_exchange(struct gen *g, struct fstate *fs)
         exchange(g, fs, q, s, 0, CS_TXN_ANSWERED, 0, 0);
         break;
     }
-    case 2:     /* simple GET, no Access-Control-Allow-Origin: blocked */
+    case 2: /* simple GET, no Access-Control-Allow-Origin: blocked */
         g_string_printf(q, "GET /v1/recommendations/%u HTTP/1.1\r\nHost: %s\r\nOrigin: %s\r\n\r\n", path, host, origin);
         g_string_printf(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
         exchange(g, fs, q, s, 0, CS_TXN_ANSWERED, 0, 0);
         break;
-    case 3:     /* * with credentials */
+    case 3: /* * with credentials */
         g_string_printf(q, "GET /v1/notifications HTTP/1.1\r\nHost: %s\r\nOrigin: %s\r\nCookie: a=b\r\n\r\n", host, origin);
         g_string_printf(s, "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: *\r\nAccess-Control-Allow-Credentials: true\r\n\r\n");
         exchange(g, fs, q, s, 0, CS_TXN_ANSWERED, 0, 0);
         break;
     case 4:
-    case 5: {   /* preflight, then (mostly) the actual request */
+    case 5: { /* preflight, then (mostly) the actual request */
         unsigned v = rnd(g, 5);
         g_string_printf(q, "OPTIONS /v1/orders/%u HTTP/1.1\r\nHost: %s\r\nOrigin: %s\r\n"
                            "Access-Control-Request-Method: %s\r\nAccess-Control-Request-Headers: content-type,x-token\r\n\r\n",
@@ -509,7 +513,7 @@ static void random_exchange(struct gen *g, struct fstate *fs)
         }
         break;
     }
-    case 6: {   /* no response: every way a transaction ends without one; retried at times */
+    case 6: { /* no response: every way a transaction ends without one; retried at times */
         enum cs_txn_end end = (enum cs_txn_end)(1 + rnd(g, 5));
         unsigned times = 1 + (rnd(g, 3) == 0);
         for (unsigned i = 0; i < times; i++) {
@@ -519,7 +523,7 @@ static void random_exchange(struct gen *g, struct fstate *fs)
         }
         break;
     }
-    case 7:     /* no-cors, 304 or 200 after an interim 103 */
+    case 7: /* no-cors, 304 or 200 after an interim 103 */
         g_string_printf(q, "GET /static/app.%u.js HTTP/1.1\r\nHost: %s\r\nAccept-Encoding: gzip\r\n\r\n", path, host);
         if (rnd(g, 2))
             g_string_printf(s, "HTTP/1.1 304 Not Modified\r\nETag: \"x%u\"\r\n\r\n", path);
@@ -527,14 +531,14 @@ static void random_exchange(struct gen *g, struct fstate *fs)
             g_string_printf(s, "HTTP/1.1 200 OK\r\nLink: </style.css>; rel=preload\r\n\r\n");
         exchange(g, fs, q, s, rnd(g, 2) ? 103 : 0, CS_TXN_ANSWERED, 0, 0);
         break;
-    case 8:     /* same origin, after 100 Continue */
+    case 8: /* same origin, after 100 Continue */
         g_string_printf(q, "POST /form HTTP/1.1\r\nHost: %s\r\nOrigin: http://%s\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
                         host, host);
         g_string_printf(s, "HTTP/1.1 201 Created\r\nLocation: /form/%u\r\n\r\n", path);
         exchange(g, fs, q, s, 100, CS_TXN_ANSWERED, 0, 0);
         break;
-    case 9: {   /* headers cut or partly lost */
-        uint32_t fl[] = { CS_MSG_HEADERS_CUT, CS_MSG_HEADER_GAP, CS_MSG_AFTER_RESYNC | CS_MSG_INCOMPLETE, CS_MSG_URI_CUT };
+    case 9: { /* headers cut or partly lost */
+        uint32_t fl[] = {CS_MSG_HEADERS_CUT, CS_MSG_HEADER_GAP, CS_MSG_AFTER_RESYNC | CS_MSG_INCOMPLETE, CS_MSG_URI_CUT};
         g_string_printf(q, "GET /v1/long/%u HTTP/1.1\r\nHost: %s\r\nOrigin: %s\r\n\r\n", path, host, origin);
         g_string_printf(s, "HTTP/1.1 200 OK\r\nX-Served-By: edge\r\n\r\n");
         unsigned side = rnd(g, 2);
@@ -542,32 +546,32 @@ static void random_exchange(struct gen *g, struct fstate *fs)
         exchange(g, fs, q, s, 0, CS_TXN_ANSWERED, side ? flags : 0, side ? 0 : flags | CS_MSG_CHUNKED);
         break;
     }
-    case 10:    /* HTTP/1.0 without a single header line */
+    case 10: /* HTTP/1.0 without a single header line */
         g_string_printf(q, "GET /%u HTTP/1.0\r\n\r\n", path);
         g_string_printf(s, "HTTP/1.0 200 OK\r\n\r\n");
         exchange(g, fs, q, s, 0, CS_TXN_ANSWERED, 0, 0);
         break;
-    case 11:    /* HTTP/0.9: a request line only */
+    case 11: /* HTTP/0.9: a request line only */
         g_string_printf(q, "GET /old/%u\r\n", path);
         exchange(g, fs, q, NULL, 0, rnd(g, 2) ? CS_TXN_CLOSED : CS_TXN_UNANSWERED, 0, 0);
         break;
-    case 12:    /* Origin null allowed by ACAO null */
+    case 12: /* Origin null allowed by ACAO null */
         g_string_printf(q, "GET /sandbox HTTP/1.1\r\nHost: %s\r\nOrigin: null\r\n\r\n", host);
         g_string_printf(s, "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: null\r\n\r\n");
         exchange(g, fs, q, s, 0, CS_TXN_ANSWERED, 0, 0);
         break;
-    case 13:    /* lower-case names, an empty value, odd spacing */
+    case 13: /* lower-case names, an empty value, odd spacing */
         g_string_printf(q, "GET /v2/x?q=%u HTTP/1.1\r\nhost: %s\r\norigin:%s\r\nX-Empty:\r\n\r\n", path, host, origin);
         g_string_printf(s, "HTTP/1.1 200 \r\naccess-control-allow-origin: \t%s \r\nx-empty:  \r\n\r\n", origin);
         exchange(g, fs, q, s, 0, CS_TXN_ANSWERED, 0, 0);
         break;
-    case 14:    /* an actual request no preflight was seen for */
+    case 14: /* an actual request no preflight was seen for */
         g_string_printf(q, "DELETE /v1/profile/%u HTTP/1.1\r\nHost: %s\r\nOrigin: %s\r\nAuthorization: Bearer x\r\n\r\n",
                         path, host, origin);
         g_string_printf(s, "HTTP/1.1 403 Forbidden\r\nAccess-Control-Allow-Origin: %s\r\n\r\n", origin);
         exchange(g, fs, q, s, 0, CS_TXN_ANSWERED, 0, 0);
         break;
-    default:    /* simple, ACAO * */
+    default: /* simple, ACAO * */
         g_string_printf(q, "GET /v1/products?page=%u HTTP/1.1\r\nHost: %s\r\nOrigin: %s\r\nUser-Agent: test\r\n\r\n",
                         path, host, origin);
         g_string_printf(s, "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: *\r\nCache-Control: no-store\r\n\r\n");
@@ -598,7 +602,7 @@ static void generate(const struct params *pm, struct sink *sk, struct gen *g)
     g->sk = sk;
     g->now = T0;
     g->frame = 1;
-    if (pm->fallback_every) {          /* the very first event: nothing queued yet */
+    if (pm->fallback_every) { /* the very first event: nothing queued yet */
         struct fstate *fs = flow_open(g);
         fs->kind = 0;
         fallback_exchange(g, fs);
@@ -609,7 +613,7 @@ static void generate(const struct params *pm, struct sink *sk, struct gen *g)
         if (r < 6 || !fs) {
             struct fstate *n = flow_open(g);
             if (n && n->kind != 0)
-                flow_close(g, n, (enum cs_flow_end)rnd(g, 5));   /* not HTTP: ends at once */
+                flow_close(g, n, (enum cs_flow_end)rnd(g, 5)); /* not HTTP: ends at once */
             if (n || fs)
                 continue;
             /* the pool is full of flows without HTTP: impossible, they end at once */
@@ -621,7 +625,7 @@ static void generate(const struct params *pm, struct sink *sk, struct gen *g)
         }
         if (pm->big_every && g->done % pm->big_every == pm->big_every - 1) {
             big_exchange(g, fs, (int)(g->bigs % 3));
-            if (g->bigs % 3 == 1)      /* two in a row: the next slot grows too */
+            if (g->bigs % 3 == 1) /* two in a row: the next slot grows too */
                 big_exchange(g, fs, (int)(g->bigs % 3));
             continue;
         }
@@ -631,7 +635,7 @@ static void generate(const struct params *pm, struct sink *sk, struct gen *g)
         }
         random_exchange(g, fs);
     }
-    if (pm->fallback_every) {          /* the very last transaction, right before the ends */
+    if (pm->fallback_every) { /* the very last transaction, right before the ends */
         struct fstate *fs = random_http_flow(g);
         if (!fs) {
             fs = flow_open(g);
@@ -665,7 +669,7 @@ static void play(const struct cs_report_options *opt, const struct params *pm, b
     struct cs_report *r = cs_report_new(opt, f);
     REQUIRE(r);
     struct cs_report_thread *rt = NULL;
-    out->sk = (struct sink){ .out = f, .buf = &out->buf, .len = &out->len };
+    out->sk = (struct sink){.out = f, .buf = &out->buf, .len = &out->len};
     if (threaded) {
         rt = cs_report_thread_start(r);
         REQUIRE(rt);
@@ -738,14 +742,14 @@ struct config {
 };
 
 static const struct config configs[] = {
-    { "json", { .format = CS_FORMAT_JSON } },
-    { "json --all", { .format = CS_FORMAT_JSON, .all = true } },
-    { "json firefox", { .format = CS_FORMAT_JSON, .browser = CS_BROWSER_FIREFOX } },
-    { "json chrome --all", { .format = CS_FORMAT_JSON, .browser = CS_BROWSER_CHROME, .all = true } },
-    { "text", { .format = CS_FORMAT_TEXT } },
-    { "text --all", { .format = CS_FORMAT_TEXT, .all = true } },
-    { "text firefox --all", { .format = CS_FORMAT_TEXT, .browser = CS_BROWSER_FIREFOX, .all = true } },
-    { "text chrome", { .format = CS_FORMAT_TEXT, .browser = CS_BROWSER_CHROME } },
+    {"json", {.format = CS_FORMAT_JSON}},
+    {"json --all", {.format = CS_FORMAT_JSON, .all = true}},
+    {"json firefox", {.format = CS_FORMAT_JSON, .browser = CS_BROWSER_FIREFOX}},
+    {"json chrome --all", {.format = CS_FORMAT_JSON, .browser = CS_BROWSER_CHROME, .all = true}},
+    {"text", {.format = CS_FORMAT_TEXT}},
+    {"text --all", {.format = CS_FORMAT_TEXT, .all = true}},
+    {"text firefox --all", {.format = CS_FORMAT_TEXT, .browser = CS_BROWSER_FIREFOX, .all = true}},
+    {"text chrome", {.format = CS_FORMAT_TEXT, .browser = CS_BROWSER_CHROME}},
 };
 #define N_CONFIGS (sizeof configs / sizeof configs[0])
 
@@ -765,7 +769,7 @@ static void run_free(struct run *r)
 /* Every format and browser choice, with and without --all. */
 static void test_same_output_every_format(void)
 {
-    const struct params pm = { .txns = 4000 };
+    const struct params pm = {.txns = 4000};
     for (size_t i = 0; i < N_CONFIGS; i++) {
         struct run d, t;
         compare(&configs[i], &pm, &d, &t);
@@ -805,13 +809,13 @@ static void test_same_output_every_format(void)
 /* 20,000 transactions: the four batches go round several times. */
 static void test_many_batches(void)
 {
-    const struct params pm = { .txns = 20000 };
+    const struct params pm = {.txns = 20000};
     for (size_t i = 0; i < N_CONFIGS; i++) {
         if (!configs[i].opt.all || i > 5)
-            continue;                  /* json --all and text --all */
+            continue; /* json --all and text --all */
         struct run d, t;
         compare(&configs[i], &pm, &d, &t);
-        CU_ASSERT(d.g.bytes > 5u * CS_REPORT_BATCHES * CS_REPORT_BATCH_BYTES);  /* the ring cycles */
+        CU_ASSERT(d.g.bytes > 5u * CS_REPORT_BATCHES * CS_REPORT_BATCH_BYTES); /* the ring cycles */
         if (configs[i].opt.format == CS_FORMAT_JSON)
             CU_ASSERT(count(&d, "{\"type\":\"http\"") > 19000);
         run_free(&d);
@@ -823,7 +827,7 @@ static void test_many_batches(void)
  * in a row), more than a batch holds: the slot grows, and shrinks back. */
 static void test_record_bigger_than_batch(void)
 {
-    const struct params pm = { .txns = 3000, .big_every = 97 };
+    const struct params pm = {.txns = 3000, .big_every = 97};
     for (size_t i = 0; i < N_CONFIGS; i++) {
         if (!configs[i].opt.all || i > 5)
             continue;
@@ -852,7 +856,7 @@ static void test_record_bigger_than_batch(void)
  * order, and by the time the hook returns everything before it is out. */
 static void test_synchronous_fallback(void)
 {
-    const struct params pm = { .txns = 3000, .fallback_every = 150, .big_every = 149 };
+    const struct params pm = {.txns = 3000, .fallback_every = 150, .big_every = 149};
     for (size_t i = 0; i < N_CONFIGS; i++) {
         struct run d, t;
         compare(&configs[i], &pm, &d, &t);
@@ -897,7 +901,7 @@ static void test_zero_events(void)
         run_free(&d);
         run_free(&t);
     }
-    cs_report_thread_stop(NULL);       /* the "could not start" value */
+    cs_report_thread_stop(NULL); /* the "could not start" value */
 }
 
 static void noop_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *t)
@@ -914,16 +918,16 @@ static void noop_flow_end(void *ctx, const struct cs_flow_key *f, enum cs_flow_e
 int main(void)
 {
     static const struct cs_test_case cases[] = {
-        { "same output as the direct hooks, every format", test_same_output_every_format },
-        { "20,000 transactions: batches cycle", test_many_batches },
-        { "records bigger than a batch", test_record_bigger_than_batch },
-        { "strings outside the block: synchronous, in order", test_synchronous_fallback },
-        { "zero events", test_zero_events },
-        { NULL, NULL },
+        {"same output as the direct hooks, every format", test_same_output_every_format},
+        {"20,000 transactions: batches cycle", test_many_batches},
+        {"records bigger than a batch", test_record_bigger_than_batch},
+        {"strings outside the block: synchronous, in order", test_synchronous_fallback},
+        {"zero events", test_zero_events},
+        {NULL, NULL},
     };
     struct cs_limits limits;
     cs_limits_default(&limits);
-    struct cs_pipeline_hooks hooks = { .on_txn = noop_txn, .on_flow_end = noop_flow_end };
+    struct cs_pipeline_hooks hooks = {.on_txn = noop_txn, .on_flow_end = noop_flow_end};
     char errbuf[256];
     g_pipe = cs_pipeline_new(&limits, &hooks, NULL, errbuf, sizeof errbuf);
     if (!g_pipe) {

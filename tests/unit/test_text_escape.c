@@ -61,21 +61,29 @@ static void test_c0_and_del(void)
 
 static void test_raw_c1(void)
 {
-    CHECK("\x9b" "31m", "\\x9b31m");                 /* 8-bit CSI */
+    CHECK("\x9b"
+          "31m",
+          "\\x9b31m"); /* 8-bit CSI */
     CHECK("\x80\x85\x9f", "\\x80\\x85\\x9f");
-    CHECK("0123456789\x9b" "abcdef", "0123456789\\x9babcdef");
+    CHECK("0123456789\x9b"
+          "abcdef",
+          "0123456789\\x9babcdef");
 }
 
 static void test_utf8_c1(void)
 {
-    CHECK("\xc2\x9b" "31m", "\\u009b31m");
+    CHECK("\xc2\x9b"
+          "31m",
+          "\\u009b31m");
     CHECK("\xc2\x80\xc2\x85\xc2\x9f", "\\u0080\\u0085\\u009f");
-    CHECK("\xc2\xa0", "\xc2\xa0");                   /* NBSP: text */
+    CHECK("\xc2\xa0", "\xc2\xa0"); /* NBSP: text */
 }
 
 static void test_bidi_and_separators(void)
 {
-    CHECK("evil\xe2\x80\xae" "gpj.exe", "evil\\u202egpj.exe");
+    CHECK("evil\xe2\x80\xae"
+          "gpj.exe",
+          "evil\\u202egpj.exe");
     CHECK("\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad", "\\u202a\\u202b\\u202c\\u202d");
     CHECK("\xe2\x81\xa6\xe2\x81\xa7\xe2\x81\xa8\xe2\x81\xa9", "\\u2066\\u2067\\u2068\\u2069");
     CHECK("\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c", "\\u200e\\u200f\\u061c");
@@ -89,13 +97,15 @@ static void test_invalid_utf8(void)
 {
     CHECK("caf\xe9", "caf\\xe9");
     CHECK("caf\xc3\xa9", "caf\xc3\xa9");
-    CHECK("\xc0\xaf", "\\xc0\\xaf");                               /* overlong */
-    CHECK("\xe0\x80\xaf", "\\xe0\\x80\\xaf");                      /* overlong */
-    CHECK("\xed\xa0\x80", "\\xed\\xa0\\x80");                      /* surrogate */
-    CHECK("\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80");             /* > U+10FFFF */
+    CHECK("\xc0\xaf", "\\xc0\\xaf");                   /* overlong */
+    CHECK("\xe0\x80\xaf", "\\xe0\\x80\\xaf");          /* overlong */
+    CHECK("\xed\xa0\x80", "\\xed\\xa0\\x80");          /* surrogate */
+    CHECK("\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"); /* > U+10FFFF */
     CHECK("\xf5\x80\x80\x80", "\\xf5\\x80\\x80\\x80");
-    CHECK("x\xe2\x82", "x\\xe2\\x82");                             /* cut at the end */
-    CHECK("\xe2\x82" "abc", "\\xe2\\x82abc");                      /* cut in the middle */
+    CHECK("x\xe2\x82", "x\\xe2\\x82"); /* cut at the end */
+    CHECK("\xe2\x82"
+          "abc",
+          "\\xe2\\x82abc"); /* cut in the middle */
     CHECK("\xff\xfe", "\\xff\\xfe");
     CHECK("\xf0\x9f\x98\x80 \xe4\xb8\xad \xef\xbf\xbd", "\xf0\x9f\x98\x80 \xe4\xb8\xad \xef\xbf\xbd");
 }
@@ -123,13 +133,13 @@ static void test_random(void)
 int main(void)
 {
     static const struct cs_test_case cases[] = {
-        { "C0 controls and DEL", test_c0_and_del },
-        { "raw C1 bytes", test_raw_c1 },
-        { "UTF-8 encoded C1", test_utf8_c1 },
-        { "bidi controls and separators", test_bidi_and_separators },
-        { "invalid UTF-8", test_invalid_utf8 },
-        { "random hostile strings against a model", test_random },
-        { NULL, NULL },
+        {"C0 controls and DEL", test_c0_and_del},
+        {"raw C1 bytes", test_raw_c1},
+        {"UTF-8 encoded C1", test_utf8_c1},
+        {"bidi controls and separators", test_bidi_and_separators},
+        {"invalid UTF-8", test_invalid_utf8},
+        {"random hostile strings against a model", test_random},
+        {NULL, NULL},
     };
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;

@@ -14,7 +14,7 @@
 
 static struct cs_addr client(uint8_t last)
 {
-    struct cs_addr a = { .family = 4, .bytes = { 192, 0, 2, last } };
+    struct cs_addr a = {.family = 4, .bytes = {192, 0, 2, last}};
     return a;
 }
 
@@ -25,20 +25,19 @@ static void preflight(struct cs_timeline *tl, struct cs_addr c, const char *host
                       uint64_t frame)
 {
     corscope_header rq[] = {
-        { S("Host"), host, strlen(host) },
-        { S("Origin"), S(ORIGIN) },
-        { S("Access-Control-Request-Method"), method, strlen(method) },
+        {S("Host"), host, strlen(host)},
+        {S("Origin"), S(ORIGIN)},
+        {S("Access-Control-Request-Method"), method, strlen(method)},
     };
     corscope_header rs[4] = {
-        { S("Access-Control-Allow-Origin"), S(ORIGIN) },
-        { S("Access-Control-Allow-Methods"), acam, strlen(acam) },
+        {S("Access-Control-Allow-Origin"), S(ORIGIN)},
+        {S("Access-Control-Allow-Methods"), acam, strlen(acam)},
     };
     size_t nrs = 2;
     if (max_age)
-        rs[nrs++] = (corscope_header){ S("Access-Control-Max-Age"), max_age, strlen(max_age) };
-    corscope_request req = { .method = "OPTIONS", .method_len = 7, .target = path,
-                             .target_len = strlen(path), .headers = rq, .n_headers = 3 };
-    corscope_response resp = { 204, rs, nrs };
+        rs[nrs++] = (corscope_header){S("Access-Control-Max-Age"), max_age, strlen(max_age)};
+    corscope_request req = {.method = "OPTIONS", .method_len = 7, .target = path, .target_len = strlen(path), .headers = rq, .n_headers = 3};
+    corscope_response resp = {204, rs, nrs};
     corscope_verdict v;
     CU_ASSERT_EQUAL_FATAL(corscope_classify(&req, &resp, NULL, &v), 0);
     CU_ASSERT_EQUAL(v.kind, CORSCOPE_KIND_PREFLIGHT);
@@ -52,14 +51,13 @@ static struct cs_timeline_facts actual(struct cs_timeline *tl, struct cs_addr c,
                                        cs_time_ns t)
 {
     corscope_header rq[3] = {
-        { S("Host"), host, strlen(host) },
-        { S("Origin"), S(ORIGIN) },
+        {S("Host"), host, strlen(host)},
+        {S("Origin"), S(ORIGIN)},
     };
     size_t n = 2;
     if (cookie)
-        rq[n++] = (corscope_header){ S("Cookie"), cookie, strlen(cookie) };
-    corscope_request req = { .method = method, .method_len = strlen(method), .target = path,
-                             .target_len = strlen(path), .headers = rq, .n_headers = n };
+        rq[n++] = (corscope_header){S("Cookie"), cookie, strlen(cookie)};
+    corscope_request req = {.method = method, .method_len = strlen(method), .target = path, .target_len = strlen(path), .headers = rq, .n_headers = n};
     char url[256];
     snprintf(url, sizeof(url), "http://%s%s", host, path);
     struct cs_timeline_facts f;
@@ -96,7 +94,7 @@ static void test_cache_hit_within_max_age(void)
 {
     struct cs_timeline *tl = cs_timeline_new();
     preflight(tl, client(1), "api.example", "/n/5", "PUT", "600", "PUT", 10 * NS, 3);
-    actual(tl, client(1), "api.example", "/n/5", "PUT", NULL, 10 * NS + 1);   /* consumes the link */
+    actual(tl, client(1), "api.example", "/n/5", "PUT", NULL, 10 * NS + 1); /* consumes the link */
     struct cs_timeline_facts f = actual(tl, client(1), "api.example", "/n/5", "PUT", NULL, 100 * NS);
     CU_ASSERT_EQUAL(f.what, CS_TL_CACHED);
     CU_ASSERT_EQUAL(f.browsers, CS_TL_FIREFOX | CS_TL_CHROMIUM);
@@ -198,17 +196,17 @@ static void test_pending_table_bounded(void)
 int main(void)
 {
     static const struct cs_test_case cases[] = {
-        { "links a preflight across connections", test_links_preflight_across_connections },
-        { "other client/method/URL not linked", test_other_client_or_method_not_linked },
-        { "cache hit within Max-Age, miss after", test_cache_hit_within_max_age },
-        { "default Max-Age is 5 s", test_default_max_age_is_five_seconds },
-        { "Firefox: no cache for IP-literal hosts", test_firefox_no_cache_for_ip_literal },
-        { "Firefox: * never matches from the cache", test_firefox_wildcard_never_from_cache },
-        { "Max-Age 0 is not cached", test_max_age_zero_not_cached },
-        { "simple requests need no explanation", test_simple_request_needs_no_explanation },
-        { "retries folded within the window", test_retries_folded_within_window },
-        { "pending preflights bounded", test_pending_table_bounded },
-        { NULL, NULL },
+        {"links a preflight across connections", test_links_preflight_across_connections},
+        {"other client/method/URL not linked", test_other_client_or_method_not_linked},
+        {"cache hit within Max-Age, miss after", test_cache_hit_within_max_age},
+        {"default Max-Age is 5 s", test_default_max_age_is_five_seconds},
+        {"Firefox: no cache for IP-literal hosts", test_firefox_no_cache_for_ip_literal},
+        {"Firefox: * never matches from the cache", test_firefox_wildcard_never_from_cache},
+        {"Max-Age 0 is not cached", test_max_age_zero_not_cached},
+        {"simple requests need no explanation", test_simple_request_needs_no_explanation},
+        {"retries folded within the window", test_retries_folded_within_window},
+        {"pending preflights bounded", test_pending_table_bounded},
+        {NULL, NULL},
     };
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;

@@ -34,7 +34,7 @@ static void test_rfc8448_schedule(void)
     CU_ASSERT(hex_equals(out, 32, R8448_HS));
     free(salt);
     free(ikm);
-    uint8_t zeros[32] = { 0 };
+    uint8_t zeros[32] = {0};
     CU_ASSERT_EQUAL(cs_tls_hkdf_extract("SHA256", NULL, 0, zeros, 32, out, 32), 0);
     CU_ASSERT(hex_equals(out, 32, R8448_EARLY));
 
@@ -76,19 +76,19 @@ static void test_tls12_prf_vectors(void)
     uint8_t *seed = unhex_alloc("a0ba9f936cda311827a6f796ffd5198c", &dl);
     CU_ASSERT_EQUAL(cs_tls12_prf("SHA256", secret, sl, "test label", seed, dl, out, 100), 0);
     CU_ASSERT(hex_equals(out, 100,
-        "e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a6b301791e90d35c9c9a46b4e14baf9af"
-        "0fa022f7077def17abfd3797c0564bab4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff701"
-        "87347b66"));
+                         "e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a6b301791e90d35c9c9a46b4e14baf9af"
+                         "0fa022f7077def17abfd3797c0564bab4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff701"
+                         "87347b66"));
     free(secret);
     free(seed);
     secret = unhex_alloc("b80b733d6ceefcdc71566ea48e5567df", &sl);
     seed = unhex_alloc("cd665cf6a8447dd6ff8b27555edb7465", &dl);
     CU_ASSERT_EQUAL(cs_tls12_prf("SHA384", secret, sl, "test label", seed, dl, out, 148), 0);
     CU_ASSERT(hex_equals(out, 148,
-        "7b0c18e9ced410ed1804f2cfa34a336a1c14dffb4900bb5fd7942107e81c83cde9ca0faa60be9fe34f82b1233c9146a0"
-        "e534cb400fed2700884f9dc236f80edd8bfa961144c9e8d792eca722a7b32fc3d416d473ebc2c5fd4abfdad05d918425"
-        "9b5bf8cd4d90fa0d31e2dec479e4f1a26066f2eea9a69236a3e52655c9e9aee691c8f3a26854308d5eaa3be85e099070"
-        "3d73e56f"));
+                         "7b0c18e9ced410ed1804f2cfa34a336a1c14dffb4900bb5fd7942107e81c83cde9ca0faa60be9fe34f82b1233c9146a0"
+                         "e534cb400fed2700884f9dc236f80edd8bfa961144c9e8d792eca722a7b32fc3d416d473ebc2c5fd4abfdad05d918425"
+                         "9b5bf8cd4d90fa0d31e2dec479e4f1a26066f2eea9a69236a3e52655c9e9aee691c8f3a26854308d5eaa3be85e099070"
+                         "3d73e56f"));
     free(secret);
     free(seed);
 }
@@ -102,7 +102,12 @@ static const char *rfc8448_keylog(void)
 }
 
 /* The two byte streams of the RFC 8448 trace in wire order. */
-struct trace { uint8_t *client; size_t client_len; uint8_t *server; size_t server_len; };
+struct trace {
+    uint8_t *client;
+    size_t client_len;
+    uint8_t *server;
+    size_t server_len;
+};
 
 static struct trace rfc8448_streams(void)
 {
@@ -119,7 +124,11 @@ static struct trace rfc8448_streams(void)
     return t;
 }
 
-static void free_trace(struct trace *t) { free(t->client); free(t->server); }
+static void free_trace(struct trace *t)
+{
+    free(t->client);
+    free(t->server);
+}
 
 /* Feeds the trace: the ClientHello, the whole server side, then the rest
  * of the client side, each cut into pieces of `piece` bytes (0: whole). */
@@ -127,10 +136,14 @@ static void feed_rfc8448(struct cs_tls_conn *c, const struct trace *t, size_t pi
 {
     size_t ch = 201;
     uint64_t frame = 1;
-    const struct { enum cs_tls_dir dir; const uint8_t *p; size_t n; } parts[] = {
-        { CS_TLS_FROM_CLIENT, t->client, ch },
-        { CS_TLS_FROM_SERVER, t->server, t->server_len },
-        { CS_TLS_FROM_CLIENT, t->client + ch, t->client_len - ch },
+    const struct {
+        enum cs_tls_dir dir;
+        const uint8_t *p;
+        size_t n;
+    } parts[] = {
+        {CS_TLS_FROM_CLIENT, t->client, ch},
+        {CS_TLS_FROM_SERVER, t->server, t->server_len},
+        {CS_TLS_FROM_CLIENT, t->client + ch, t->client_len - ch},
     };
     for (int i = 0; i < 3; i++)
         for (size_t off = 0; off < parts[i].n;) {
@@ -167,7 +180,7 @@ static void check_rfc8448_result(struct cs_tls_conn *c, struct collected *got)
 
 static void test_rfc8448_decrypt(void)
 {
-    size_t pieces[] = { 0, 1, 7, 1000 };
+    size_t pieces[] = {0, 1, 7, 1000};
     for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
         struct cs_tls_keylog *kl = keylog_from(rfc8448_keylog());
         struct collected *got = calloc(1, sizeof *got);
@@ -299,7 +312,7 @@ static void test_rfc8448_wrong_key(void)
     CU_ASSERT_EQUAL(info.dir_reason[1], CS_TLS_REASON_AUTH_FAILED);
     CU_ASSERT_STRING_EQUAL(cs_tls_reason_name(info.reason), "auth-failed");
     CU_ASSERT_EQUAL(info.n.auth_failures, 1);
-    CU_ASSERT_EQUAL(got->len[1], 0);  /* nothing released */
+    CU_ASSERT_EQUAL(got->len[1], 0); /* nothing released */
     CU_ASSERT_EQUAL(got->gaps[1], 1);
     /* the client side has the right key and still decrypts */
     CU_ASSERT_EQUAL(got->len[0], 50);
@@ -391,15 +404,15 @@ static void test_keylog_lines(void)
     struct cs_tls_keylog *kl = keylog_from(
         "# comment\n"
         "\n"
-        "CLIENT_RANDOM " R8448_CLIENT_RANDOM " " R8448_C_HS R8448_S_HS_KEY "\n"  /* 48 bytes: used */
-        "CLIENT_RANDOM " R8448_CLIENT_RANDOM " " R8448_C_HS "\n"                  /* 32: wrong length */
-        "SERVER_TRAFFIC_SECRET_0 " R8448_CLIENT_RANDOM "\n"                       /* truncated */
-        "SERVER_TRAFFIC_SECRET_0 " R8448_CLIENT_RANDOM " zz" R8448_C_HS "\n"      /* not hex */
-        "EXPORTER_SECRET " R8448_CLIENT_RANDOM " " R8448_C_HS "\n"                /* unused label */
-        "CLIENT_TRAFFIC_SECRET_0 abcd " R8448_C_HS "\n"                          /* short random */
+        "CLIENT_RANDOM " R8448_CLIENT_RANDOM " " R8448_C_HS R8448_S_HS_KEY "\n" /* 48 bytes: used */
+        "CLIENT_RANDOM " R8448_CLIENT_RANDOM " " R8448_C_HS "\n"                /* 32: wrong length */
+        "SERVER_TRAFFIC_SECRET_0 " R8448_CLIENT_RANDOM "\n"                     /* truncated */
+        "SERVER_TRAFFIC_SECRET_0 " R8448_CLIENT_RANDOM " zz" R8448_C_HS "\n"    /* not hex */
+        "EXPORTER_SECRET " R8448_CLIENT_RANDOM " " R8448_C_HS "\n"              /* unused label */
+        "CLIENT_TRAFFIC_SECRET_0 abcd " R8448_C_HS "\n"                         /* short random */
         "\x01\x02garbage\xff\n"
-        "CLIENT_TRAFFIC_SECRET_0 " R8448_CLIENT_RANDOM " " R8448_C_AP "\r\n"      /* CRLF: used */
-        "CLIENT_TRAFFIC_SECRET_0 " R8448_CLIENT_RANDOM " " R8448_C_AP " extra\n");/* syntax */
+        "CLIENT_TRAFFIC_SECRET_0 " R8448_CLIENT_RANDOM " " R8448_C_AP "\r\n"       /* CRLF: used */
+        "CLIENT_TRAFFIC_SECRET_0 " R8448_CLIENT_RANDOM " " R8448_C_AP " extra\n"); /* syntax */
     struct cs_tls_keylog_stats st;
     cs_tls_keylog_get_stats(kl, &st);
     CU_ASSERT_EQUAL(st.lines_read, 11);
@@ -517,7 +530,7 @@ static void test_handshake_length_bounds(void)
     struct collected *got = calloc(1, sizeof *got);
     struct cs_tls_info info;
 
-    static const uint8_t huge[] = { 0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x10, 0x00, 0x00 };
+    static const uint8_t huge[] = {0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x10, 0x00, 0x00};
     struct cs_tls_conn *c = cs_tls_conn_new(kl, 0, collect_sink, got);
     size_t empty = cs_tls_conn_memory(c);
     cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, huge, sizeof huge, 1, 1);
@@ -528,7 +541,7 @@ static void test_handshake_length_bounds(void)
     CU_ASSERT_EQUAL(cs_tls_conn_memory(c), empty);
     cs_tls_conn_free(c);
 
-    uint8_t big[5 + 4 + 100] = { 0x16, 0x03, 0x01, 0x00, 104, 0x01, 0x00, 0xf0, 0x00 };
+    uint8_t big[5 + 4 + 100] = {0x16, 0x03, 0x01, 0x00, 104, 0x01, 0x00, 0xf0, 0x00};
     c = cs_tls_conn_new(kl, 0, collect_sink, got);
     cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, big, sizeof big, 1, 1);
     cs_tls_conn_info(c, &info);
@@ -543,20 +556,20 @@ static void test_handshake_length_bounds(void)
 int main(void)
 {
     static const struct cs_test_case cases[] = {
-        { "RFC 8448 key schedule", test_rfc8448_schedule },
-        { "TLS 1.2 PRF vectors", test_tls12_prf_vectors },
-        { "RFC 8448 trace decrypts (whole, 1, 7, 1000-byte pieces)", test_rfc8448_decrypt },
-        { "late key: held records decrypted on retry", test_rfc8448_late_key },
-        { "late key over the hold budget: dropped, counted, resumes", test_rfc8448_late_key_budget },
-        { "gap: resynchronise on the next record", test_rfc8448_gap_resync },
-        { "wrong key: auth failure, nothing released", test_rfc8448_wrong_key },
-        { "bad handshakes", test_rfc8448_bad_handshakes },
-        { "key log lines used and ignored", test_keylog_lines },
-        { "key log memory budget", test_keylog_budget },
-        { "key log file grows, partial line, truncation", test_keylog_file_growth },
-        { "hello truncations refused", test_hello_truncations },
-        { "handshake lengths: 1 MB refused unallocated, 60 KB costs what arrived", test_handshake_length_bounds },
-        { NULL, NULL },
+        {"RFC 8448 key schedule", test_rfc8448_schedule},
+        {"TLS 1.2 PRF vectors", test_tls12_prf_vectors},
+        {"RFC 8448 trace decrypts (whole, 1, 7, 1000-byte pieces)", test_rfc8448_decrypt},
+        {"late key: held records decrypted on retry", test_rfc8448_late_key},
+        {"late key over the hold budget: dropped, counted, resumes", test_rfc8448_late_key_budget},
+        {"gap: resynchronise on the next record", test_rfc8448_gap_resync},
+        {"wrong key: auth failure, nothing released", test_rfc8448_wrong_key},
+        {"bad handshakes", test_rfc8448_bad_handshakes},
+        {"key log lines used and ignored", test_keylog_lines},
+        {"key log memory budget", test_keylog_budget},
+        {"key log file grows, partial line, truncation", test_keylog_file_growth},
+        {"hello truncations refused", test_hello_truncations},
+        {"handshake lengths: 1 MB refused unallocated, 60 KB costs what arrived", test_handshake_length_bounds},
+        {NULL, NULL},
     };
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;

@@ -16,17 +16,17 @@ struct fixture_case {
 };
 
 static const struct fixture_case cases[] = {
-    { "tls13_aes128gcm", 0x0304, "TLS_AES_128_GCM_SHA256" },
-    { "tls13_aes256gcm", 0x0304, "TLS_AES_256_GCM_SHA384" },
-    { "tls13_chacha20", 0x0304, "TLS_CHACHA20_POLY1305_SHA256" },
-    { "tls13_keyupdate", 0x0304, "TLS_AES_128_GCM_SHA256" },
-    { "tls13_resume", 0x0304, NULL },
-    { "tls12_aes128gcm", 0x0303, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256" },
-    { "tls12_aes256gcm", 0x0303, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384" },
-    { "tls12_chacha20", 0x0303, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256" },
-    { "tls12_cbc_sha256_etm", 0x0303, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256" },
-    { "tls12_cbc_sha1", 0x0303, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA" },
-    { "tls12_resume", 0x0303, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256" },
+    {"tls13_aes128gcm", 0x0304, "TLS_AES_128_GCM_SHA256"},
+    {"tls13_aes256gcm", 0x0304, "TLS_AES_256_GCM_SHA384"},
+    {"tls13_chacha20", 0x0304, "TLS_CHACHA20_POLY1305_SHA256"},
+    {"tls13_keyupdate", 0x0304, "TLS_AES_128_GCM_SHA256"},
+    {"tls13_resume", 0x0304, NULL},
+    {"tls12_aes128gcm", 0x0303, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"},
+    {"tls12_aes256gcm", 0x0303, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"},
+    {"tls12_chacha20", 0x0303, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"},
+    {"tls12_cbc_sha256_etm", 0x0303, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256"},
+    {"tls12_cbc_sha1", 0x0303, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA"},
+    {"tls12_resume", 0x0303, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"},
 };
 
 struct fixture {
@@ -53,7 +53,10 @@ static struct fixture load(const char *name)
 
 static void unload(struct fixture *f)
 {
-    free(f->stream); free(f->keys); free(f->req); free(f->resp);
+    free(f->stream);
+    free(f->keys);
+    free(f->req);
+    free(f->resp);
 }
 
 /* Feeds the recorded chunks (frame = chunk number) in pieces of at most
@@ -62,7 +65,7 @@ static void unload(struct fixture *f)
 static void feed(struct cs_tls_conn *c, const struct fixture *f, size_t piece, int skip_dir, int skip_chunk)
 {
     uint64_t frame = 0;
-    int chunk[2] = { 0, 0 };
+    int chunk[2] = {0, 0};
     for (size_t off = 0; off + 5 <= f->stream_len;) {
         int dir = f->stream[off];
         size_t len = (size_t)f->stream[off + 1] << 24 | (size_t)f->stream[off + 2] << 16 |
@@ -307,7 +310,7 @@ static void check_server_case(const char *name, size_t piece, int late)
 
 static void test_early_data_and_hrr(void)
 {
-    static const char *const names[] = { "tls13_early_data", "tls13_hrr" };
+    static const char *const names[] = {"tls13_early_data", "tls13_hrr"};
     for (size_t i = 0; i < 2; i++) {
         check_server_case(names[i], 0, 0);
         check_server_case(names[i], 1, 0);
@@ -337,14 +340,14 @@ static void test_early_data_and_hrr(void)
 int main(void)
 {
     static const struct cs_test_case tests[] = {
-        { "every suite decrypts to the HTTP bytes sent", test_all_suites },
-        { "records split one byte at a time", test_one_byte_pieces },
-        { "late key: everything held, decrypted on retry", test_late_key },
-        { "wrong key: auth failures, nothing released", test_wrong_key },
-        { "lost server segment: resync or gap, never wrong bytes", test_lost_segment },
-        { "memory after the handshake is small", test_memory_after_handshake },
-        { "0-RTT early data decrypted and flagged; HelloRetryRequest", test_early_data_and_hrr },
-        { NULL, NULL },
+        {"every suite decrypts to the HTTP bytes sent", test_all_suites},
+        {"records split one byte at a time", test_one_byte_pieces},
+        {"late key: everything held, decrypted on retry", test_late_key},
+        {"wrong key: auth failures, nothing released", test_wrong_key},
+        {"lost server segment: resync or gap, never wrong bytes", test_lost_segment},
+        {"memory after the handshake is small", test_memory_after_handshake},
+        {"0-RTT early data decrypted and flagged; HelloRetryRequest", test_early_data_and_hrr},
+        {NULL, NULL},
     };
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;

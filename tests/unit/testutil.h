@@ -14,7 +14,11 @@
  * ending exactly at its start, so any read past the end faults at once, or
  * with `before`, starting right after it, so any read before the start
  * does.  Free with guarded_free(). */
-struct guarded { uint8_t *base; size_t maplen; uint8_t *data; };
+struct guarded {
+    uint8_t *base;
+    size_t maplen;
+    uint8_t *data;
+};
 
 static inline struct guarded guarded_copy_at(const void *src, size_t len, int before)
 {
@@ -60,7 +64,10 @@ static inline int cs_test_run(void)
 }
 
 /* Declares a suite from a NULL-terminated table of {name, fn}. */
-struct cs_test_case { const char *name; void (*fn)(void); };
+struct cs_test_case {
+    const char *name;
+    void (*fn)(void);
+};
 
 static inline void cs_test_add_suite(const char *name, const struct cs_test_case *cases)
 {

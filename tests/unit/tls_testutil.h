@@ -17,12 +17,20 @@ static inline uint8_t *unhex_alloc(const char *hex, size_t *len)
     int hi = -1;
     for (const char *p = hex; *p; p++) {
         int v;
-        if (*p >= '0' && *p <= '9') v = *p - '0';
-        else if (*p >= 'a' && *p <= 'f') v = *p - 'a' + 10;
-        else if (*p >= 'A' && *p <= 'F') v = *p - 'A' + 10;
-        else continue;
-        if (hi < 0) hi = v;
-        else { out[n++] = (uint8_t)(hi << 4 | v); hi = -1; }
+        if (*p >= '0' && *p <= '9')
+            v = *p - '0';
+        else if (*p >= 'a' && *p <= 'f')
+            v = *p - 'a' + 10;
+        else if (*p >= 'A' && *p <= 'F')
+            v = *p - 'A' + 10;
+        else
+            continue;
+        if (hi < 0)
+            hi = v;
+        else {
+            out[n++] = (uint8_t)(hi << 4 | v);
+            hi = -1;
+        }
     }
     *len = n;
     return out;

@@ -17,11 +17,24 @@ static inline size_t tu_decode(const unsigned char *p, size_t n, uint32_t *cp)
 {
     size_t k;
     uint32_t min, v;
-    if (p[0] < 0x80) { *cp = p[0]; return 1; }
-    if ((p[0] & 0xE0) == 0xC0) { k = 2; min = 0x80; v = p[0] & 0x1F; }
-    else if ((p[0] & 0xF0) == 0xE0) { k = 3; min = 0x800; v = p[0] & 0x0F; }
-    else if ((p[0] & 0xF8) == 0xF0) { k = 4; min = 0x10000; v = p[0] & 0x07; }
-    else return 0;
+    if (p[0] < 0x80) {
+        *cp = p[0];
+        return 1;
+    }
+    if ((p[0] & 0xE0) == 0xC0) {
+        k = 2;
+        min = 0x80;
+        v = p[0] & 0x1F;
+    } else if ((p[0] & 0xF0) == 0xE0) {
+        k = 3;
+        min = 0x800;
+        v = p[0] & 0x0F;
+    } else if ((p[0] & 0xF8) == 0xF0) {
+        k = 4;
+        min = 0x10000;
+        v = p[0] & 0x07;
+    } else
+        return 0;
     if (k > n)
         return 0;
     for (size_t j = 1; j < k; j++) {
@@ -69,7 +82,10 @@ static inline int tu_clean(const unsigned char *p, size_t n, const char *allowed
 
 static inline size_t tu_put_utf8(unsigned char *o, uint32_t cp)
 {
-    if (cp < 0x80) { o[0] = (unsigned char)cp; return 1; }
+    if (cp < 0x80) {
+        o[0] = (unsigned char)cp;
+        return 1;
+    }
     if (cp < 0x800) {
         o[0] = (unsigned char)(0xC0 | cp >> 6);
         o[1] = (unsigned char)(0x80 | (cp & 0x3F));
@@ -94,23 +110,62 @@ static inline size_t tu_put_utf8(unsigned char *o, uint32_t cp)
  * cap bytes into out and returns the length. */
 static inline size_t tu_random_hostile(unsigned *seed, unsigned char *out, size_t cap)
 {
-    static const struct { const char *s; size_t n; } pieces[] = {
-        { "abcdefghijklmnop", 16 }, { "GET /x?y=1", 10 }, { "a", 1 }, { "\"", 1 }, { "\\", 1 },
-        { "\x1b[2J", 4 }, { "\x07", 1 }, { "\r", 1 }, { "\n", 1 }, { "\t", 1 }, { "\x08", 1 },
-        { "\x7f", 1 }, { "\0", 1 },
-        { "\x9b", 1 }, { "\x85", 1 }, { "\x80", 1 }, { "\x9f", 1 },          /* raw C1 */
-        { "\xc2\x9b", 2 }, { "\xc2\x80", 2 }, { "\xc2\x9f", 2 },             /* UTF-8 C1 */
-        { "\xc2\xa0", 2 }, { "\xc3\xa9", 2 }, { "\xe4\xb8\xad", 3 },         /* text */
-        { "\xf0\x9f\x98\x80", 4 }, { "\xef\xbf\xbd", 3 }, { "\xe2\x80\x98", 3 },
-        { "\xe2\x80\xaa", 3 }, { "\xe2\x80\xae", 3 }, { "\xe2\x81\xa6", 3 }, /* bidi */
-        { "\xe2\x81\xa9", 3 }, { "\xe2\x80\x8e", 3 }, { "\xe2\x80\x8f", 3 }, { "\xd8\x9c", 2 },
-        { "\xe2\x80\xa8", 3 }, { "\xe2\x80\xa9", 3 },                        /* separators */
-        { "\xe2\x80\xa7", 3 }, { "\xe2\x80\xaf", 3 }, { "\xe2\x81\xa5", 3 }, /* neighbours */
-        { "\xe2\x81\xaa", 3 }, { "\xd8\x9b", 2 },
-        { "\xe9", 1 }, { "\xff", 1 }, { "\xfe", 1 }, { "\xc0\xaf", 2 },      /* invalid */
-        { "\xe0\x80\xaf", 3 }, { "\xed\xa0\x80", 3 }, { "\xed\xbf\xbf", 3 },
-        { "\xf4\x90\x80\x80", 4 }, { "\xf5\x80\x80\x80", 4 }, { "\xe2\x82", 2 },
-        { "\xf0\x9f\x98", 3 }, { "\xc2", 1 },
+    static const struct {
+        const char *s;
+        size_t n;
+    } pieces[] = {
+        {"abcdefghijklmnop", 16},
+        {"GET /x?y=1", 10},
+        {"a", 1},
+        {"\"", 1},
+        {"\\", 1},
+        {"\x1b[2J", 4},
+        {"\x07", 1},
+        {"\r", 1},
+        {"\n", 1},
+        {"\t", 1},
+        {"\x08", 1},
+        {"\x7f", 1},
+        {"\0", 1},
+        {"\x9b", 1},
+        {"\x85", 1},
+        {"\x80", 1},
+        {"\x9f", 1}, /* raw C1 */
+        {"\xc2\x9b", 2},
+        {"\xc2\x80", 2},
+        {"\xc2\x9f", 2}, /* UTF-8 C1 */
+        {"\xc2\xa0", 2},
+        {"\xc3\xa9", 2},
+        {"\xe4\xb8\xad", 3}, /* text */
+        {"\xf0\x9f\x98\x80", 4},
+        {"\xef\xbf\xbd", 3},
+        {"\xe2\x80\x98", 3},
+        {"\xe2\x80\xaa", 3},
+        {"\xe2\x80\xae", 3},
+        {"\xe2\x81\xa6", 3}, /* bidi */
+        {"\xe2\x81\xa9", 3},
+        {"\xe2\x80\x8e", 3},
+        {"\xe2\x80\x8f", 3},
+        {"\xd8\x9c", 2},
+        {"\xe2\x80\xa8", 3},
+        {"\xe2\x80\xa9", 3}, /* separators */
+        {"\xe2\x80\xa7", 3},
+        {"\xe2\x80\xaf", 3},
+        {"\xe2\x81\xa5", 3}, /* neighbours */
+        {"\xe2\x81\xaa", 3},
+        {"\xd8\x9b", 2},
+        {"\xe9", 1},
+        {"\xff", 1},
+        {"\xfe", 1},
+        {"\xc0\xaf", 2}, /* invalid */
+        {"\xe0\x80\xaf", 3},
+        {"\xed\xa0\x80", 3},
+        {"\xed\xbf\xbf", 3},
+        {"\xf4\x90\x80\x80", 4},
+        {"\xf5\x80\x80\x80", 4},
+        {"\xe2\x82", 2},
+        {"\xf0\x9f\x98", 3},
+        {"\xc2", 1},
     };
     size_t n = 0;
     size_t want = (size_t)rand_r(seed) % cap;
