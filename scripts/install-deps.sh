@@ -3,7 +3,7 @@
 # Usage: scripts/install-deps.sh build|test
 # Idempotent: does nothing (and needs no root) when everything is present.
 set -e
-build_pkgs="gcc make pkg-config libpcap-dev libndpi-dev libglib2.0-dev libssl-dev libcap-ng-dev libnghttp2-dev"
+build_pkgs="gcc make pkg-config libpcap-dev libndpi-dev libglib2.0-dev libssl-dev libcap-ng-dev libnghttp2-dev libcurl4-openssl-dev"
 test_pkgs="libcunit1-dev libhttp-parser-dev tcpdump python3 curl iproute2 util-linux groff-base time libcap2-bin"
 test_pkgs="$test_pkgs tshark"   # tests/e2e/tunnels.sh compares with tshark
 test_pkgs="$test_pkgs clang-format"   # make check-format: the committed .clang-format

@@ -48,6 +48,14 @@
  * connections' secrets in one block. */
 #define CS_DEFAULT_PCAPNG_MAX_SECRETS (1024u * 1024u)
 
+/* The event sink (--sink, report/sink.h): its queue is outside the traffic
+ * state's --max-memory, and bounded by its own limit. */
+#define CS_DEFAULT_SINK_BATCH_ROWS 10000u                /* --sink-batch: rows per INSERT at most */
+#define CS_DEFAULT_SINK_FLUSH_MS 1000u                   /* --sink-flush-ms: post at least this often */
+#define CS_DEFAULT_SINK_QUEUE_BYTES (8u * 1024u * 1024u) /* --sink-queue-bytes: queued rows */
+#define CS_DEFAULT_SINK_EXIT_TIMEOUT_MS 10000u           /* --sink-exit-timeout-ms: exit tries this long */
+#define CS_SINK_REQUEST_TIMEOUT_MS 10000u                /* one INSERT */
+
 /* Fixed table sizes (compile time): what does not fit is counted, and the
  * summary's "caps_hit" says how much was left out. */
 #define CS_PROTO_TABLE_SIZE 32u    /* distinct unparsed protocols named in the summary */

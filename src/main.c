@@ -20,6 +20,7 @@
 #include "pipeline.h"
 #include "report.h"
 #include "report_thread.h"
+#include "sink.h"
 #include "summary.h"
 #include "tls_keylog.h"
 
@@ -88,6 +89,12 @@ static void usage(FILE *out)
         "  -b, --browser NAME       judge as firefox, chrome, or both (default both)\n"
         "      --color WHEN         colour the text output: auto (default), always, never\n"
         "      --fail-on-blocked    exit with status 3 when any request was blocked\n"
+        "      --sensor NAME        this sensor's name on every event (default: host name)\n"
+        "      --sink clickhouse://HOST:PORT/DB.TABLE\n"
+        "                           also insert every event into ClickHouse (batched)\n"
+        "      --sink-credentials FILE  \"user:password\" for the sink\n"
+        "      --sink-batch N, --sink-flush-ms MS, --sink-queue-bytes BYTES,\n"
+        "      --sink-exit-timeout-ms MS  batching, queue bound, how long exit tries\n"
         "\n"
         "Limits (each hit is counted in the summary):\n"
         "      --max-flows N        concurrent TCP connections tracked (default 65536)\n"
@@ -144,6 +151,13 @@ enum {
     OPT_MAX_KEYLOG_BYTES,
     OPT_MAX_TLS_HELD_BYTES,
     OPT_H2_MAX_STREAMS,
+    OPT_SENSOR,
+    OPT_SINK,
+    OPT_SINK_CREDENTIALS,
+    OPT_SINK_BATCH,
+    OPT_SINK_FLUSH_MS,
+    OPT_SINK_QUEUE_BYTES,
+    OPT_SINK_EXIT_TIMEOUT_MS,
 };
 
 static const struct option long_options[] = {
@@ -181,6 +195,13 @@ static const struct option long_options[] = {
     {"keylog", required_argument, NULL, OPT_KEYLOG},
     {"max-keylog-bytes", required_argument, NULL, OPT_MAX_KEYLOG_BYTES},
     {"max-tls-held-bytes", required_argument, NULL, OPT_MAX_TLS_HELD_BYTES},
+    {"sensor", required_argument, NULL, OPT_SENSOR},
+    {"sink", required_argument, NULL, OPT_SINK},
+    {"sink-credentials", required_argument, NULL, OPT_SINK_CREDENTIALS},
+    {"sink-batch", required_argument, NULL, OPT_SINK_BATCH},
+    {"sink-flush-ms", required_argument, NULL, OPT_SINK_FLUSH_MS},
+    {"sink-queue-bytes", required_argument, NULL, OPT_SINK_QUEUE_BYTES},
+    {"sink-exit-timeout-ms", required_argument, NULL, OPT_SINK_EXIT_TIMEOUT_MS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -238,6 +259,8 @@ struct run {
     char *filter;
     const char *keylogs[CS_TLS_KEYLOG_MAX_FILES]; /* --keylog */
     unsigned n_keylogs;
+    const char *sensor;          /* --sensor (default: the host name) */
+    struct cs_sink_options sink; /* --sink and its options; url NULL: none */
 };
 
 /* SIGUSR1: a one-line progress report on stderr, the run goes on. */
@@ -459,6 +482,32 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
             if (!parse_u32("--ipfrag-timeout", optarg, 1, 3600, &limits->ipfrag_timeout_s))
                 return EXIT_USAGE;
             break;
+        case OPT_SENSOR:
+            if (!optarg[0] || strlen(optarg) > 255) {
+                fprintf(stderr, "corscope: --sensor: a name of 1 to 255 bytes\n");
+                return EXIT_USAGE;
+            }
+            run->sensor = optarg;
+            break;
+        case OPT_SINK: run->sink.url = optarg; break;
+        case OPT_SINK_CREDENTIALS: run->sink.credentials_file = optarg; break;
+        case OPT_SINK_BATCH:
+            if (!parse_u32("--sink-batch", optarg, 1, 1000000, &run->sink.batch_rows))
+                return EXIT_USAGE;
+            break;
+        case OPT_SINK_FLUSH_MS:
+            if (!parse_u32("--sink-flush-ms", optarg, 10, 3600000, &run->sink.flush_ms))
+                return EXIT_USAGE;
+            break;
+        case OPT_SINK_QUEUE_BYTES:
+            if (!parse_u32("--sink-queue-bytes", optarg, 4096, 1u << 30, &v32))
+                return EXIT_USAGE;
+            run->sink.max_queue_bytes = v32;
+            break;
+        case OPT_SINK_EXIT_TIMEOUT_MS:
+            if (!parse_u32("--sink-exit-timeout-ms", optarg, 0, 3600000, &run->sink.exit_timeout_ms))
+                return EXIT_USAGE;
+            break;
         case OPT_KEYLOG:
             if (run->n_keylogs == CS_TLS_KEYLOG_MAX_FILES) {
                 fprintf(stderr, "corscope: too many --keylog files (at most %u)\n", CS_TLS_KEYLOG_MAX_FILES);
@@ -520,13 +569,25 @@ int main(int argc, char **argv)
     struct cs_limits limits;
     cs_limits_default(&limits);
     struct cs_report_options ropt = {.format = CS_FORMAT_AUTO, .browser = CS_BROWSER_BOTH};
-    struct run run = {.promisc = 1, .immediate = -1, .user = CS_DEFAULT_USER};
+    struct run run = {.promisc = 1, .immediate = -1, .user = CS_DEFAULT_USER, .sink = {.batch_rows = CS_DEFAULT_SINK_BATCH_ROWS, .flush_ms = CS_DEFAULT_SINK_FLUSH_MS, .max_queue_bytes = CS_DEFAULT_SINK_QUEUE_BYTES, .exit_timeout_ms = CS_DEFAULT_SINK_EXIT_TIMEOUT_MS, .request_timeout_ms = CS_SINK_REQUEST_TIMEOUT_MS}};
     int color_mode = -1; /* -1 auto, 0 never, 1 always */
     char errbuf[CS_ERRBUF_SIZE];
 
     int rc = parse_args(argc, argv, &run, &limits, &ropt, &color_mode);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
+    /* Every event names its sensor, so a store can merge many. */
+    char hostname[256] = "";
+    if (!run.sensor) {
+        if (gethostname(hostname, sizeof hostname - 1) != 0 || !hostname[0])
+            snprintf(hostname, sizeof hostname, "unknown");
+        run.sensor = hostname;
+    }
+    ropt.sensor = run.sensor;
+    if (run.sink.credentials_file && !run.sink.url) {
+        fputs("corscope: --sink-credentials needs --sink\n", stderr);
+        return EXIT_USAGE;
+    }
     if (run.list_interfaces) {
         if (cs_capture_list_interfaces(stdout, errbuf) != 0) {
             fprintf(stderr, "corscope: %s\n", errbuf);
@@ -609,10 +670,22 @@ int main(int argc, char **argv)
             return rc == CS_DUMP_IS_INPUT ? EXIT_USAGE : EXIT_INPUT;
         }
     }
+    /* The sink's credentials, read while the file is readable (before -Z). */
+    struct cs_sink *event_sink = NULL;
+    if (run.sink.url) {
+        event_sink = cs_sink_new(&run.sink, errbuf, sizeof errbuf);
+        if (!event_sink) {
+            fprintf(stderr, "corscope: %s\n", errbuf);
+            close_inputs(caps, n_caps);
+            free(run.filter);
+            return EXIT_USAGE;
+        }
+    }
     /* TLS secrets, read while the files are still readable (before -Z). */
     struct cs_keylog_input *keys = NULL;
     rc = load_keys(&run, &limits, &keys);
     if (rc != 0) {
+        cs_sink_free(event_sink);
         close_inputs(caps, n_caps);
         free(run.filter);
         return rc;
@@ -621,11 +694,21 @@ int main(int argc, char **argv)
      * capability, before any thread starts. */
     if (cs_drop_privileges(run.user, errbuf, sizeof(errbuf)) != 0) {
         fprintf(stderr, "corscope: %s\n", errbuf);
+        cs_sink_free(event_sink);
         cs_keylog_input_free(keys);
         close_inputs(caps, n_caps);
         free(run.filter);
         return EXIT_INPUT;
     }
+    if (event_sink && cs_sink_start(event_sink, errbuf, sizeof errbuf) != 0) {
+        fprintf(stderr, "corscope: %s\n", errbuf);
+        cs_sink_free(event_sink);
+        cs_keylog_input_free(keys);
+        close_inputs(caps, n_caps);
+        free(run.filter);
+        return EXIT_INPUT;
+    }
+    ropt.sink = event_sink;
 
     /* Standard output, reached in whole lines only (output.h). */
     struct cs_output *sink = cs_output_open(STDOUT_FILENO);
@@ -749,6 +832,7 @@ int main(int argc, char **argv)
      * all (5 M instructions).  No flow is left to call the report. */
     cs_report_free(report);
     cs_pipeline_free(pipe);
+    cs_sink_free(event_sink);   /* finished by cs_report_finish */
     cs_keylog_input_free(keys); /* after the pipeline, whose TLS connections read it */
     free(run.filter);
     int out_error = cs_output_finish(sink);
@@ -765,6 +849,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "corscope: warning: %llu packets dropped by the kernel, %llu by the interface: "
                         "verdicts near the losses may be unknown (a larger -B or a narrower filter helps)\n",
                 (unsigned long long)summary.dropped, (unsigned long long)summary.ifdropped);
+    if (summary.has_sink && (summary.sink.unsent || summary.sink.dropped))
+        fprintf(stderr, "corscope: warning: --sink: %llu events not sent (%llu dropped with the queue full, %llu "
+                        "still queued at exit)%s%s\n",
+                (unsigned long long)(summary.sink.unsent + summary.sink.dropped),
+                (unsigned long long)summary.sink.dropped, (unsigned long long)summary.sink.unsent,
+                summary.sink.last_error[0] ? "; last error: " : "", summary.sink.last_error);
     if (status == 0 && run.fail_on_blocked && blocked)
         status = EXIT_BLOCKED;
     return status;

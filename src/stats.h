@@ -203,4 +203,15 @@ struct cs_pipeline_stats {
     uint64_t protos_overflow; /* flows of protocols past the table */
 };
 
+/* The event sink (--sink): what reached the store and what did not. */
+struct cs_sink_stats {
+    uint64_t queued;      /* events accepted into the queue */
+    uint64_t sent;        /* events the store acknowledged */
+    uint64_t batches;     /* INSERTs acknowledged */
+    uint64_t retries;     /* INSERTs tried again after a failure */
+    uint64_t dropped;     /* events refused because the queue was full */
+    uint64_t unsent;      /* events still queued when corscope gave up at exit */
+    char last_error[160]; /* the last failure, "" if none */
+};
+
 #endif

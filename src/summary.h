@@ -36,6 +36,9 @@ struct cs_summary {
     struct cs_pipeline_stats pipeline;
     /* main's */
     uint64_t inputs_failed; /* files that ended in an error */
+    const char *sensor;     /* --sensor, on the summary line too */
+    bool has_sink;          /* --sink given: sink holds its counts */
+    struct cs_sink_stats sink;
     /* capture health (live capture; 0 for files) */
     bool live;
     uint64_t received, dropped, ifdropped;

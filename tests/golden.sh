@@ -45,7 +45,7 @@ while read -r name pcap json txt args; do
         fi
         out="tests/out/golden-$name.$fmt"
         # shellcheck disable=SC2086
-        $BIN -r "$pcap" -o $fmt --color=never $args >"$out" 2>"$out.err"
+        $BIN -r "$pcap" -o $fmt --color=never --sensor golden $args >"$out" 2>"$out.err"
         rc=$?
         if [ $rc -ne 0 ] && [ $rc -ne 3 ]; then
             echo "FAIL $name ($fmt): exit $rc: $(head -c 300 "$out.err")"; fail=1; continue

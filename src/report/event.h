@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "txn.h"
+#include "fleet_ids.h"
 
 #define CS_EVENT_MAX_WARNINGS 4
 
@@ -40,6 +41,10 @@ struct cs_event {
     uint64_t preflight_frame; /* the preflight that announced this request, 0 if none */
     const char *warnings[CS_EVENT_MAX_WARNINGS];
     unsigned n_warnings;
+    /* for merging many sensors' events (filled for JSON and sinks only) */
+    const char *sensor;
+    char community_id[CS_COMMUNITY_ID_LEN];
+    char event_id[CS_EVENT_ID_LEN];
 };
 
 #endif

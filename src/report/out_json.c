@@ -42,7 +42,7 @@ static void addr(struct cs_jbuf *b, const struct cs_addr *a)
     cs_jbuf_c(b, '"');
 }
 
-static const char *txn_end_name(enum cs_txn_end e)
+const char *cs_txn_end_name(enum cs_txn_end e)
 {
     switch (e) {
     case CS_TXN_ANSWERED: return "answered";
@@ -82,10 +82,16 @@ void cs_out_json_event(FILE *out, const struct cs_event *ev)
     struct cs_jbuf jb, *b = &jb;
     cs_jbuf_init(b, out);
 
-    cs_jbuf_lit(b, "{\"type\":\"http\",\"ts\":");
+    cs_jbuf_lit(b, "{\"type\":\"http\"");
+    wire_cstr(b, "sensor", ev->sensor);
+    key(b, "event_id");
+    cs_jbuf_plain(b, ev->event_id);
+    cs_jbuf_lit(b, ",\"ts\":");
     cs_jbuf_time(b, t->req_ts);
     cs_jbuf_lit(b, ",\"flow\":");
     cs_jbuf_u64(b, f->id);
+    key(b, "community_id");
+    cs_jbuf_plain(b, ev->community_id);
     key(b, "src");
     addr(b, &f->client);
     cs_jbuf_lit(b, ",\"sport\":");
@@ -125,7 +131,7 @@ void cs_out_json_event(FILE *out, const struct cs_event *ev)
     wire_cstr(b, "hint", ev->hint);
     /* beyond the contract */
     key(b, "end");
-    cs_jbuf_plain(b, txn_end_name(t->end));
+    cs_jbuf_plain(b, cs_txn_end_name(t->end));
     key(b, "transport");
     cs_jbuf_plain(b, t->transport);
     if (t->stream) { /* h2 */
@@ -233,6 +239,10 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
     const struct cs_pipeline_stats *p = &s->pipeline;
 
     fputs("{\"type\":\"summary\"", out);
+    if (s->sensor) {
+        fputs(",\"sensor\":", out);
+        cs_json_cstr(out, s->sensor);
+    }
     num(out, "packets", d->frames);
     num(out, "bytes", d->bytes);
     num(out, "tcp_segments", d->tcp);
@@ -353,6 +363,16 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
     putc(']', out);
     if (s->tls_keylog)
         tls_summary(out, &s->tls);
+    if (s->has_sink) {
+        const struct cs_sink_stats *k = &s->sink;
+        fprintf(out, ",\"sink\":{\"queued\":%" PRIu64 ",\"sent\":%" PRIu64 ",\"batches\":%" PRIu64 ",\"retries\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"unsent\":%" PRIu64 ",\"last_error\":",
+                k->queued, k->sent, k->batches, k->retries, k->dropped, k->unsent);
+        if (k->last_error[0])
+            cs_json_cstr(out, k->last_error);
+        else
+            fputs("null", out);
+        putc('}', out);
+    }
     num(out, "inputs_failed", s->inputs_failed);
     fputs("}\n", out);
 }

@@ -10,4 +10,7 @@
 void cs_out_json_event(FILE *out, const struct cs_event *ev);
 void cs_out_json_summary(FILE *out, const struct cs_summary *s);
 
+/* "answered", "closed", ...: the "end" key's values. */
+const char *cs_txn_end_name(enum cs_txn_end e);
+
 #endif

@@ -17,6 +17,7 @@
 #include "out_json.h"
 #include "out_text.h"
 #include "report.h"
+#include "sink.h"
 #include "timeline.h"
 
 #define CS_TEXT_FLUSH_BYTES (64 * 1024)        /* one flow's buffered text */
@@ -41,6 +42,8 @@ struct cs_report {
     GString *event_text;        /* the event being written (text output) */
     GString *head_text;         /* a block's header line being written */
     bool any_blocked;
+    uint64_t cid_flow; /* the flow whose Community ID cid holds (0: none) */
+    char cid[CS_COMMUNITY_ID_LEN];
 };
 
 static void flow_text_free(gpointer p)
@@ -275,8 +278,26 @@ static void count_verdict(struct cs_report *r, const corscope_verdict *v, struct
     }
 }
 
+/* The ids that let a store merge many sensors' events.  The Community ID is
+ * the connection's, computed once per flow (consecutive events mostly
+ * share one). */
+static void fill_fleet_ids(struct cs_report *r, const struct cs_flow_key *f, struct cs_event *ev)
+{
+    if (r->cid_flow != f->id) {
+        cs_community_id_v1(&f->client, f->client_port, &f->server, f->server_port, 6, 0, r->cid);
+        r->cid_flow = f->id;
+    }
+    ev->sensor = r->opt.sensor ? r->opt.sensor : "";
+    memcpy(ev->community_id, r->cid, sizeof r->cid);
+    cs_event_id(ev->sensor, ev->community_id, f, ev->txn->stream, ev->txn->index, ev->event_id);
+}
+
 static void emit(struct cs_report *r, const struct cs_flow_key *f, struct cs_event *ev)
 {
+    if (r->opt.format == CS_FORMAT_JSON || r->opt.sink)
+        fill_fleet_ids(r, f, ev);
+    if (r->opt.sink)
+        cs_sink_event(r->opt.sink, ev);
     if (r->opt.format == CS_FORMAT_JSON) {
         cs_out_json_event(r->out, ev);
         if (r->opt.live)
@@ -414,6 +435,14 @@ void cs_report_finish(struct cs_report *r, struct cs_summary *s)
     for (guint i = 0; i < all->len && i < CS_SUMMARY_TOP_ENDPOINTS; i++)
         s->endpoints[s->n_endpoints++] = g_array_index(all, struct cs_endpoint_count, i);
     g_array_free(all, TRUE);
+
+    /* Every event is queued by now: the sink sends the rest (within its
+     * exit timeout) before the summary says how many arrived. */
+    s->sensor = r->opt.sensor;
+    if (r->opt.sink) {
+        cs_sink_finish(r->opt.sink, &s->sink);
+        s->has_sink = true;
+    }
 
     if (r->opt.format == CS_FORMAT_JSON) {
         cs_out_json_summary(r->out, s);

@@ -21,12 +21,15 @@ enum cs_browser_choice { CS_BROWSER_BOTH,
 struct cs_report_options {
     enum cs_format format;
     enum cs_browser_choice browser;
-    bool all;   /* report every transaction, not only CORS-relevant ones */
-    bool color; /* ANSI colours in the text output */
-    bool live;  /* print as events complete, flush each line */
+    bool all;             /* report every transaction, not only CORS-relevant ones */
+    bool color;           /* ANSI colours in the text output */
+    bool live;            /* print as events complete, flush each line */
+    const char *sensor;   /* this sensor's name, on every event (--sensor) */
+    struct cs_sink *sink; /* also send events there (--sink), or NULL */
 };
 
 struct cs_report;
+struct cs_sink;
 
 struct cs_report *cs_report_new(const struct cs_report_options *opt, FILE *out);
 void cs_report_free(struct cs_report *r);

@@ -1,0 +1,488 @@
+/* The ClickHouse sink (sink.h): rows in JSONEachRow, posted with libcurl to
+ * ClickHouse's HTTP interface as `INSERT INTO db.table FORMAT JSONEachRow`.
+ *
+ * Two threads meet here.  The report stage (one producer) formats each
+ * event into a flat row and appends it to `pending` under the lock; the
+ * sender thread takes all of `pending` as one batch (`inflight`), posts it
+ * without the lock, and on failure keeps it and tries again after a
+ * backoff (0.25 s doubling to 8 s) while new rows keep queueing behind it.
+ * Both count against max_queue_bytes, so memory stays bounded whatever the
+ * store does.  A batch that ClickHouse acknowledged is never sent again; a
+ * batch whose answer was lost may be, and the table deduplicates on
+ * event_id (contrib/clickhouse/schema.sql). */
+#include <curl/curl.h>
+#include <errno.h>
+#include <glib.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "json.h"
+#include "out_json.h"
+#include "sink.h"
+
+struct cs_sink {
+    struct cs_sink_options opt;
+    char *insert_url; /* http://host:port/?query=INSERT... */
+    char *user, *password;
+
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* the sender: rows waiting, or stop */
+    GString *pending;    /* rows not yet taken by the sender */
+    uint64_t pending_rows;
+    size_t inflight_bytes;    /* the batch the sender holds */
+    bool stopping;            /* cs_sink_finish was called */
+    struct timespec deadline; /* when exit gives up (valid once stopping) */
+    struct cs_sink_stats stats;
+    pthread_t sender;
+    bool sender_started;
+
+    /* producer side only (the report stage's thread) */
+    char *row_buf;
+    size_t row_len;
+    FILE *row; /* open_memstream over row_buf */
+};
+
+static void now_plus_ms(struct timespec *ts, unsigned ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+static long ms_until(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (long)(t->tv_sec - now.tv_sec) * 1000 + (t->tv_nsec - now.tv_nsec) / 1000000L;
+}
+
+static bool identifier(const char *s, size_t n)
+{
+    if (n == 0 || n > 64 || (s[0] >= '0' && s[0] <= '9'))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+/* clickhouse://HOST:PORT/DB.TABLE -> the INSERT URL. */
+static char *insert_url(const char *url, char *err, size_t errlen)
+{
+    static const char scheme[] = "clickhouse://";
+    if (strncmp(url, scheme, sizeof scheme - 1) != 0) {
+        snprintf(err, errlen, "--sink %s: expected clickhouse://HOST:PORT/DB.TABLE", url);
+        return NULL;
+    }
+    const char *host = url + sizeof scheme - 1;
+    const char *slash = strchr(host, '/');
+    const char *colon = slash ? memrchr(host, ':', (size_t)(slash - host)) : NULL;
+    if (!slash || !colon || colon == host || (host[0] == '[' && colon[-1] != ']')) {
+        snprintf(err, errlen, "--sink %s: expected clickhouse://HOST:PORT/DB.TABLE", url);
+        return NULL;
+    }
+    char *end;
+    errno = 0;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (errno || end != slash || port == 0 || port > 65535) {
+        snprintf(err, errlen, "--sink %s: bad port", url);
+        return NULL;
+    }
+    const char *table = slash + 1;
+    const char *dot = strchr(table, '.');
+    if (!dot || !identifier(table, (size_t)(dot - table)) || !identifier(dot + 1, strlen(dot + 1))) {
+        snprintf(err, errlen, "--sink %s: DB.TABLE must be two names of letters, digits and _", url);
+        return NULL;
+    }
+    /* The names were checked above, so the query needs no quoting beyond
+     * the URL's: spaces as %20. */
+    return g_strdup_printf("http://%.*s:%lu/?query=INSERT%%20INTO%%20%s%%20FORMAT%%20JSONEachRow",
+                           (int)(colon - host), host, port, table);
+}
+
+/* "user:password" on one line, or the user on the first line and the
+ * password on the second.  Read before privileges are dropped. */
+static bool read_credentials(struct cs_sink *s, const char *path, char *err, size_t errlen)
+{
+    gchar *text = NULL;
+    gsize len = 0;
+    GError *gerr = NULL;
+    if (!g_file_get_contents(path, &text, &len, &gerr)) {
+        snprintf(err, errlen, "--sink-credentials %s: %s", path, gerr->message);
+        g_error_free(gerr);
+        return false;
+    }
+    if (len > 4096 || memchr(text, '\0', len)) {
+        snprintf(err, errlen, "--sink-credentials %s: not a short text file", path);
+        g_free(text);
+        return false;
+    }
+    gchar **lines = g_strsplit(text, "\n", 3);
+    g_free(text);
+    const char *first = lines[0] ? g_strchomp(lines[0]) : "";
+    const char *colon = strchr(first, ':');
+    if (colon) {
+        s->user = g_strndup(first, (gsize)(colon - first));
+        s->password = g_strdup(colon + 1);
+    } else {
+        s->user = g_strdup(first);
+        s->password = g_strdup(lines[0] && lines[1] ? g_strchomp(lines[1]) : "");
+    }
+    g_strfreev(lines);
+    if (!s->user[0]) {
+        snprintf(err, errlen, "--sink-credentials %s: no user name on the first line", path);
+        return false;
+    }
+    return true;
+}
+
+/* ---- rows (producer side) ---------------------------------------------- */
+
+#define col(b, k) cs_jbuf_lit((b), ",\"" k "\":")
+
+static void str_col(struct cs_jbuf *b, const char *comma_key, size_t n, const char *s, size_t len)
+{
+    if (!s)
+        return; /* the column's default */
+    cs_jbuf_put(b, comma_key, n);
+    cs_jbuf_string(b, s, len); /* invalid UTF-8 becomes U+FFFD; the JSON output keeps the hex */
+}
+#define scol(b, k, s, len) str_col((b), ",\"" k "\":", sizeof(",\"" k "\":") - 1, (s), (len))
+#define ccol(b, k, s) scol((b), k, (s), (s) ? strlen(s) : 0)
+
+static void format_row(struct cs_jbuf *b, const struct cs_event *ev)
+{
+    const struct cs_flow_key *f = ev->flow;
+    const struct cs_txn *t = ev->txn;
+    char addr[64], when[40];
+
+    cs_jbuf_lit(b, "{\"event_id\":");
+    cs_jbuf_plain(b, ev->event_id);
+    ccol(b, "sensor", ev->sensor);
+    col(b, "community_id");
+    cs_jbuf_plain(b, ev->community_id);
+    /* DateTime('UTC') reads "YYYY-MM-DD hh:mm:ss"; ts_ns keeps the rest */
+    cs_format_time(t->req_ts, when, sizeof when); /* 2026-01-01T00:00:00.000000Z */
+    when[10] = ' ';
+    when[19] = '\0';
+    scol(b, "ts", when, strlen(when));
+    col(b, "ts_ns");
+    cs_jbuf_u64(b, (uint64_t)t->req_ts);
+    col(b, "flow");
+    cs_jbuf_u64(b, f->id);
+    cs_addr_format(&f->client, addr, sizeof addr);
+    scol(b, "src", addr, strlen(addr));
+    col(b, "sport");
+    cs_jbuf_u64(b, f->client_port);
+    cs_addr_format(&f->server, addr, sizeof addr);
+    scol(b, "dst", addr, strlen(addr));
+    col(b, "dport");
+    cs_jbuf_u64(b, f->server_port);
+    col(b, "frame_req");
+    cs_jbuf_u64(b, t->req_frame);
+    if (t->has_resp) {
+        col(b, "frame_resp");
+        cs_jbuf_u64(b, t->resp_frame);
+        col(b, "status");
+        cs_jbuf_int(b, t->resp.status);
+    }
+    scol(b, "method", t->req.method, t->req.method_len);
+    scol(b, "host", ev->host, ev->host_len);
+    scol(b, "uri", t->req.target, t->req.target_len);
+    scol(b, "origin", ev->origin, ev->origin_len);
+    ccol(b, "kind", ev->kind);
+    ccol(b, "verdict", ev->verdict);
+    ccol(b, "reason", ev->reason);
+    ccol(b, "message", ev->message);
+    ccol(b, "chrome", ev->chrome);
+    ccol(b, "hint", ev->hint);
+    ccol(b, "end", cs_txn_end_name(t->end));
+    ccol(b, "transport", t->transport);
+    col(b, "stream");
+    cs_jbuf_u64(b, t->stream);
+    if (t->tls) {
+        ccol(b, "tls_version", t->tls->version);
+        ccol(b, "tls_cipher", t->tls->cipher);
+        ccol(b, "tls_sni", t->tls->sni);
+    }
+    if (t->interim_status) {
+        col(b, "interim_status");
+        cs_jbuf_int(b, t->interim_status);
+    }
+    ccol(b, "credentials", ev->credentials);
+    if (ev->judged_both) {
+        col(b, "browsers_disagree");
+        cs_jbuf_c(b, ev->browsers_disagree ? '1' : '0');
+        ccol(b, "firefox_verdict", ev->firefox.verdict);
+        ccol(b, "firefox_reason", ev->firefox.reason);
+        ccol(b, "chromium_verdict", ev->chromium.verdict);
+        ccol(b, "chromium_error", ev->chromium.error);
+    }
+    if (ev->depends_on_credentials) {
+        cs_jbuf_lit(b, ",\"depends_on_credentials\":1");
+        ccol(b, "alt_reason", ev->alt_reason);
+    }
+    if (ev->preflight_frame) {
+        col(b, "preflight_frame");
+        cs_jbuf_u64(b, ev->preflight_frame);
+    }
+    ccol(b, "note", ev->note);
+    col(b, "warnings");
+    cs_jbuf_c(b, '[');
+    for (unsigned i = 0; i < ev->n_warnings; i++) {
+        if (i)
+            cs_jbuf_c(b, ',');
+        cs_jbuf_plain(b, ev->warnings[i]);
+    }
+    cs_jbuf_lit(b, "]}\n");
+}
+
+void cs_sink_event(struct cs_sink *s, const struct cs_event *ev)
+{
+    struct cs_jbuf jb;
+    fseeko(s->row, 0, SEEK_SET);
+    cs_jbuf_init(&jb, s->row);
+    format_row(&jb, ev);
+    cs_jbuf_flush(&jb);
+    fflush(s->row);
+    size_t n = s->row_len; /* the position: this row's bytes */
+
+    pthread_mutex_lock(&s->lock);
+    if (s->stopping || s->pending->len + s->inflight_bytes + n > s->opt.max_queue_bytes) {
+        s->stats.dropped++;
+    } else {
+        g_string_append_len(s->pending, s->row_buf, (gssize)n);
+        s->pending_rows++;
+        s->stats.queued++;
+        if (s->pending_rows >= s->opt.batch_rows)
+            pthread_cond_signal(&s->wake);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- the sender thread --------------------------------------------------- */
+
+struct reply {
+    char text[160];
+    size_t len;
+};
+
+static size_t keep_reply(char *p, size_t size, size_t n, void *ctx)
+{
+    struct reply *r = ctx;
+    size_t len = size * n;
+    size_t room = sizeof r->text - 1 - r->len;
+    size_t take = len < room ? len : room;
+    memcpy(r->text + r->len, p, take);
+    r->len += take;
+    r->text[r->len] = '\0';
+    return len;
+}
+
+/* Posts one batch; true when ClickHouse answered 200.  On failure the
+ * reason goes to err (ClickHouse's own first line when it sent one). */
+static bool post(struct cs_sink *s, CURL *curl, const GString *batch, long timeout_ms, char *err,
+                 size_t errlen)
+{
+    struct reply reply = {.len = 0};
+    reply.text[0] = '\0';
+    char curl_err[CURL_ERROR_SIZE] = "";
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/x-ndjson");
+    curl_easy_reset(curl);
+    curl_easy_setopt(curl, CURLOPT_URL, s->insert_url);
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, batch->str);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)batch->len);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_reply);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_err);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 2000 ? timeout_ms : 2000L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
+    if (s->user) {
+        curl_easy_setopt(curl, CURLOPT_USERNAME, s->user);
+        curl_easy_setopt(curl, CURLOPT_PASSWORD, s->password);
+    }
+    CURLcode rc = curl_easy_perform(curl);
+    long code = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+    curl_slist_free_all(headers);
+    if (rc != CURLE_OK) {
+        snprintf(err, errlen, "%.150s", curl_err[0] ? curl_err : curl_easy_strerror(rc));
+        return false;
+    }
+    if (code != 200) {
+        char *nl = strchr(reply.text, '\n');
+        if (nl)
+            *nl = '\0';
+        snprintf(err, errlen, "HTTP %ld: %.120s", code, reply.text);
+        return false;
+    }
+    return true;
+}
+
+static void *sender_main(void *arg)
+{
+    struct cs_sink *s = arg;
+    CURL *curl = curl_easy_init();
+    GString *batch = g_string_sized_new(64 * 1024);
+    uint64_t batch_rows = 0;
+    unsigned backoff_ms = 250;
+    struct timespec next_flush;
+    now_plus_ms(&next_flush, s->opt.flush_ms);
+
+    pthread_mutex_lock(&s->lock);
+    for (;;) {
+        if (batch_rows == 0) {
+            /* wait for a full batch, the flush interval, or the stop */
+            while (!s->stopping && s->pending_rows < s->opt.batch_rows &&
+                   !(s->pending_rows > 0 && ms_until(&next_flush) <= 0)) {
+                if (pthread_cond_timedwait(&s->wake, &s->lock, &next_flush) == ETIMEDOUT &&
+                    s->pending_rows == 0)
+                    now_plus_ms(&next_flush, s->opt.flush_ms);
+            }
+            if (s->pending_rows == 0)
+                break; /* stopping, nothing left */
+            GString *t = batch;
+            batch = s->pending;
+            s->pending = t;
+            batch_rows = s->pending_rows;
+            s->pending_rows = 0;
+            s->inflight_bytes = batch->len;
+            now_plus_ms(&next_flush, s->opt.flush_ms);
+        }
+        long timeout = (long)s->opt.request_timeout_ms;
+        if (s->stopping) {
+            long left = ms_until(&s->deadline);
+            if (left <= 0)
+                break;
+            if (left < timeout)
+                timeout = left;
+        }
+        pthread_mutex_unlock(&s->lock);
+        char err[sizeof s->stats.last_error];
+        bool ok = curl && post(s, curl, batch, timeout, err, sizeof err);
+        if (!curl)
+            snprintf(err, sizeof err, "libcurl could not start");
+        pthread_mutex_lock(&s->lock);
+        if (ok) {
+            s->stats.sent += batch_rows;
+            s->stats.batches++;
+            g_string_truncate(batch, 0);
+            batch_rows = 0;
+            s->inflight_bytes = 0;
+            backoff_ms = 250;
+            continue;
+        }
+        s->stats.retries++;
+        memcpy(s->stats.last_error, err, sizeof err);
+        /* back off; cs_sink_finish wakes us early so exit does not wait */
+        struct timespec until;
+        now_plus_ms(&until, backoff_ms);
+        if (s->stopping && ms_until(&s->deadline) < ms_until(&until))
+            until = s->deadline;
+        bool was_stopping = s->stopping;
+        while (ms_until(&until) > 0 && s->stopping == was_stopping)
+            pthread_cond_timedwait(&s->wake, &s->lock, &until);
+        if (backoff_ms < 8000)
+            backoff_ms *= 2;
+    }
+    s->stats.unsent = s->pending_rows + batch_rows;
+    pthread_mutex_unlock(&s->lock);
+    g_string_free(batch, TRUE);
+    if (curl)
+        curl_easy_cleanup(curl);
+    return NULL;
+}
+
+/* ---- life ---------------------------------------------------------------- */
+
+struct cs_sink *cs_sink_new(const struct cs_sink_options *opt, char *err, size_t errlen)
+{
+    struct cs_sink *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->opt = *opt;
+    s->insert_url = insert_url(opt->url, err, errlen);
+    if (!s->insert_url || (opt->credentials_file && !read_credentials(s, opt->credentials_file, err, errlen))) {
+        cs_sink_free(s);
+        return NULL;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->wake, NULL);
+    s->pending = g_string_sized_new(64 * 1024);
+    s->row = open_memstream(&s->row_buf, &s->row_len);
+    if (!s->row) {
+        snprintf(err, errlen, "out of memory");
+        cs_sink_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+int cs_sink_start(struct cs_sink *s, char *err, size_t errlen)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(err, errlen, "--sink: libcurl could not start");
+        return -1;
+    }
+    if (pthread_create(&s->sender, NULL, sender_main, s) != 0) {
+        snprintf(err, errlen, "--sink: cannot start the sender thread");
+        return -1;
+    }
+    s->sender_started = true;
+    return 0;
+}
+
+void cs_sink_finish(struct cs_sink *s, struct cs_sink_stats *out)
+{
+    if (s->sender_started) {
+        pthread_mutex_lock(&s->lock);
+        s->stopping = true;
+        now_plus_ms(&s->deadline, s->opt.exit_timeout_ms);
+        pthread_cond_signal(&s->wake);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->sender, NULL);
+        s->sender_started = false;
+    }
+    if (out) {
+        pthread_mutex_lock(&s->lock);
+        *out = s->stats;
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+void cs_sink_free(struct cs_sink *s)
+{
+    if (!s)
+        return;
+    if (s->sender_started)
+        cs_sink_finish(s, NULL);
+    if (s->pending) {
+        g_string_free(s->pending, TRUE);
+        pthread_mutex_destroy(&s->lock);
+        pthread_cond_destroy(&s->wake);
+    }
+    if (s->row)
+        fclose(s->row);
+    free(s->row_buf);
+    g_free(s->insert_url);
+    if (s->password)
+        memset(s->password, 0, strlen(s->password));
+    g_free(s->user);
+    g_free(s->password);
+    free(s);
+}
