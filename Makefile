@@ -66,7 +66,7 @@ LIB       := $(BUILD)/libcorscope.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all corscope deps deps-test check check-run check-layers check-format format check-browser unit golden e2e demo bench fuzz \
+.PHONY: all corscope deps deps-test check check-run check-layers check-format format check-browser check-fleet deps-fleet unit golden e2e demo bench fuzz \
         install uninstall clean
 
 all: corscope
@@ -80,6 +80,8 @@ $(BUILD)/.deps-test: $(BUILD)/.deps-build
 	@touch $@
 deps: $(BUILD)/.deps-build
 deps-test: $(BUILD)/.deps-test
+deps-fleet: $(BUILD)/.deps-test
+	@scripts/install-deps.sh fleet
 
 $(BUILD)/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -135,6 +137,12 @@ format:
 
 # The real browsers (Debian's firefox-esr and chromium, installed when
 # missing) judge the scenarios; corscope must agree (tests/browser/).
+# Two ClickHouse servers on loopback as two shards, the schema of
+# contrib/clickhouse/, two sensors, SQL through the Distributed table
+# (tests/fleet/run.py).  Installs Debian's clickhouse-server when missing.
+check-fleet: deps-fleet corscope
+	/usr/bin/python3 tests/fleet/run.py
+
 check-browser: deps-test corscope
 	tests/browser/run.sh
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages corscope needs, only those missing.
-# Usage: scripts/install-deps.sh build|test
+# Usage: scripts/install-deps.sh build|test|fleet
 # Idempotent: does nothing (and needs no root) when everything is present.
 set -e
 build_pkgs="gcc make pkg-config libpcap-dev libndpi-dev libglib2.0-dev libssl-dev libcap-ng-dev libnghttp2-dev libcurl4-openssl-dev"
@@ -11,7 +11,8 @@ test_pkgs="$test_pkgs clang-format"   # make check-format: the committed .clang-
 case "${1:-build}" in
   build) want="$build_pkgs" ;;
   test)  want="$build_pkgs $test_pkgs" ;;
-  *) echo "usage: $0 build|test" >&2; exit 1 ;;
+  fleet) want="clickhouse-server" ;;   # make check-fleet
+  *) echo "usage: $0 build|test|fleet" >&2; exit 1 ;;
 esac
 
 missing=""

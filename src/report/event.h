@@ -27,6 +27,8 @@ struct cs_event {
     size_t host_len; /* Host header value, or NULL */
     const char *origin;
     size_t origin_len; /* Origin header value, or NULL */
+    const char *acr_method;
+    size_t acr_method_len; /* Access-Control-Request-Method (a preflight's), or NULL */
     /* the judgement; kind == NULL when the classifier did not run */
     const char *kind;    /* "preflight" | "actual" | "simple" | "same-origin" | "no-cors" */
     const char *verdict; /* combined: never hides a block by either browser */

@@ -116,6 +116,8 @@ void cs_out_json_event(FILE *out, const struct cs_event *ev)
     else
         cs_jbuf_lit(b, "null");
     wire_key(b, "origin", ev->origin, ev->origin_len);
+    if (ev->acr_method) /* a preflight: the method it asks for */
+        wire_key(b, "acr_method", ev->acr_method, ev->acr_method_len);
     /* Names of enum values and the fixed warnings are static strings that
      * need no escaping (cs_jbuf_plain); messages, hints and notes quote
      * packet bytes and are escaped. */

@@ -337,6 +337,11 @@ void cs_report_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *
         ev.origin = h->value;
         ev.origin_len = h->value_len;
     }
+    h = corscope_header_find(rq->headers, rq->n_headers, "Access-Control-Request-Method");
+    if (h) {
+        ev.acr_method = h->value;
+        ev.acr_method_len = h->value_len;
+    }
     r->counts.transactions++;
     if (!rq->method || (t->req_flags & CS_TXN_NO_HEADERS)) { /* HTTP/0.9: nothing to judge */
         if (r->opt.all)

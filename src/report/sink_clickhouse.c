@@ -199,6 +199,7 @@ static void format_row(struct cs_jbuf *b, const struct cs_event *ev)
     scol(b, "host", ev->host, ev->host_len);
     scol(b, "uri", t->req.target, t->req.target_len);
     scol(b, "origin", ev->origin, ev->origin_len);
+    scol(b, "acr_method", ev->acr_method, ev->acr_method_len);
     ccol(b, "kind", ev->kind);
     ccol(b, "verdict", ev->verdict);
     ccol(b, "reason", ev->reason);

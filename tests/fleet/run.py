@@ -1,0 +1,289 @@
+#!/usr/bin/python3
+"""make check-fleet: two ClickHouse servers on loopback as two shards (own
+config and data under a temporary directory, no system service), the
+schema of contrib/clickhouse/, two corscope sensors sending to them, and
+SQL through the Distributed table:
+
+ 1. every event of both sensors arrived exactly once;
+ 2. the counts by reason equal corscope's own summaries;
+ 3. the cross-sensor preflight link pairs every preflight with its actual
+    request across sensors and finds exactly the ones no sensor saw;
+ 4. a live sensor (-i lo) keeps every event while its shard is killed and
+    restarted, and says it retried;
+ 5. a store that never answers: the events are counted as unsent, one
+    warning line, and corscope still exits 0 with its own output whole.
+
+Exit 77 (skipped) when clickhouse-server is not installed."""
+import json, os, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time
+import urllib.parse
+import urllib.error
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+BIN = os.path.join(ROOT, "corscope")
+SERVER = shutil.which("clickhouse-server") or "/usr/sbin/clickhouse-server"
+if not os.path.exists(SERVER):
+    print("skip: clickhouse-server not installed (make deps-fleet)")
+    sys.exit(77)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Shard:
+    def __init__(self, base, name, cluster):
+        self.dir = os.path.join(base, name)
+        os.makedirs(self.dir)
+        self.http, self.tcp, self.inter = free_port(), free_port(), free_port()
+        self.cluster = cluster
+        self.proc = None
+
+    def write_config(self, shards):
+        d = self.dir
+        replicas = "".join("<shard><replica><host>127.0.0.1</host><port>%d</port></replica></shard>"
+                           % s.tcp for s in shards)
+        with open(os.path.join(d, "config.xml"), "w") as f:
+            f.write("""<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>{d}/server.log</log><errorlog>{d}/server.err.log</errorlog></logger>
+  <http_port>{http}</http_port><tcp_port>{tcp}</tcp_port><interserver_http_port>{inter}</interserver_http_port>
+  <listen_host>127.0.0.1</listen_host>
+  <max_connections>64</max_connections>
+  <mark_cache_size>67108864</mark_cache_size><uncompressed_cache_size>67108864</uncompressed_cache_size>
+  <path>{d}/data/</path><tmp_path>{d}/tmp/</tmp_path>
+  <user_files_path>{d}/user_files/</user_files_path><format_schema_path>{d}/format_schemas/</format_schema_path>
+  <users_config>{d}/users.xml</users_config>
+  <default_profile>default</default_profile><default_database>default</default_database>
+  <timezone>UTC</timezone>
+  <remote_servers><{c}>{r}</{c}></remote_servers>
+</yandex>
+""".format(d=d, http=self.http, tcp=self.tcp, inter=self.inter, c=self.cluster, r=replicas))
+        with open(os.path.join(d, "users.xml"), "w") as f:
+            f.write("""<?xml version="1.0"?>
+<yandex>
+  <profiles><default><max_memory_usage>1000000000</max_memory_usage></default></profiles>
+  <users>
+    <default><password></password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default>
+    <sensor><password>fleet-test</password><networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></sensor>
+  </users>
+  <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors>
+    <result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
+</yandex>
+""")
+
+    def start(self):
+        log = open(os.path.join(self.dir, "stdout"), "ab")
+        self.proc = subprocess.Popen([SERVER, "--config-file=" + os.path.join(self.dir, "config.xml")],
+                                     stdout=log, stderr=log, cwd=self.dir)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen("http://127.0.0.1:%d/ping" % self.http, timeout=1).read() == b"Ok.\n":
+                    return
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        sys.exit("FAIL: clickhouse-server on port %d did not start: %s" % (
+            self.http, open(os.path.join(self.dir, "stdout")).read()[-500:]))
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def query(self, sql):
+        """POST (GET is read-only in ClickHouse); the server's message on error."""
+        req = urllib.request.Request("http://127.0.0.1:%d/" % self.http, data=sql.encode())
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.read().decode()
+        except urllib.error.HTTPError as e:
+            sys.exit("FAIL: %s\n-> %s" % (sql[:200], e.read().decode()[:500]))
+
+    def url(self, table="corscope.events_local"):
+        return "clickhouse://127.0.0.1:%d/%s" % (self.http, table)
+
+
+def apply_schema(shard):
+    sql = open(os.path.join(ROOT, "contrib/clickhouse/schema.sql")).read()
+    version = shard.query("SELECT version()").strip()
+    if tuple(int(x) for x in version.split(".")[:2]) < (19, 6):
+        sql = "\n".join(l for l in sql.splitlines() if "-- TTL:" not in l)
+    for stmt in [s.strip() for s in re.sub(r"--[^\n]*", "", sql).split(";") if s.strip()]:
+        shard.query(stmt)
+    return version
+
+
+def saved_query(name, since="toDateTime(0)"):
+    sql = open(os.path.join(ROOT, "contrib/clickhouse/queries", name)).read()
+    sql = re.sub(r"now\(\) - INTERVAL 1 (HOUR|DAY)", since, sql)
+    return re.sub(r"--[^\n]*", "", sql).strip()
+
+
+def run_sensor(args, sensor, creds):
+    out = subprocess.run([BIN] + args + ["-o", "json", "--sensor", sensor, "--sink-credentials", creds],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode in (0, 3), out.stderr
+    lines = [json.loads(l) for l in out.stdout.splitlines()]
+    return [l for l in lines if l["type"] == "http"], lines[-1], out.stderr
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="corscope-fleet-")
+    shards = [Shard(tmp, "shard1", "corscope_fleet"), Shard(tmp, "shard2", "corscope_fleet")]
+    try:
+        for s in shards:
+            s.write_config(shards)
+        for s in shards:
+            s.start()
+        version = ""
+        for s in shards:
+            version = apply_schema(s)
+        print("clickhouse-server %s: two shards on ports %d, %d" % (version, shards[0].http, shards[1].http))
+        creds = os.path.join(tmp, "sink.credentials")
+        with open(creds, "w") as f:
+            f.write("sensor:fleet-test\n")
+        os.chmod(creds, 0o600)
+
+        # 1-3: two sensors, each one backend of the balancer
+        a, b, expect = (os.path.join(tmp, n) for n in ("a.pcap", "b.pcap", "expect.json"))
+        subprocess.run([sys.executable, os.path.join(ROOT, "tests/fleet/make_split.py"), a, b, expect], check=True)
+        expect = json.load(open(expect))
+        ev_a, sum_a, _ = run_sensor(["-r", a, "--sink", shards[0].url()], "lb-a", creds)
+        ev_b, sum_b, _ = run_sensor(["-r", b, "--sink", shards[1].url()], "lb-b", creds)
+        for s in (sum_a, sum_b):
+            k = s["sink"]
+            assert k["sent"] == k["queued"] and k["unsent"] == 0 and k["dropped"] == 0, k
+        ours = {e["event_id"] for e in ev_a + ev_b}
+        assert len(ours) == len(ev_a) + len(ev_b)
+        dist = shards[0]
+        rows = dist.query("SELECT count(), uniqExact(event_id) FROM corscope.events").split()
+        assert [int(x) for x in rows] == [len(ours)] * 2, (rows, len(ours))
+        ids = set(dist.query("SELECT event_id FROM corscope.events").split())
+        assert ids == ours, "the store's events differ from corscope's"
+        print("ok: %d events from 2 sensors, each exactly once through the Distributed table" % len(ours))
+
+        reasons = {}
+        for s in (sum_a, sum_b):
+            for r, n in s["cors"]["reasons"].items():
+                reasons[r] = reasons.get(r, 0) + n
+        theirs = {}
+        for line in dist.query("SELECT reason, uniqExact(event_id) FROM corscope.events "
+                               "WHERE verdict IN ('blocked', 'warning') GROUP BY reason").splitlines():
+            r, n = line.split("\t")
+            theirs[r] = int(n)
+        assert theirs == reasons, (theirs, reasons)
+        blocked = sum(int(l.split("\t")[5]) for l in dist.query(saved_query("blocked_by_reason.sql")).splitlines())
+        assert blocked == sum_a["cors"]["blocked"] + sum_b["cors"]["blocked"] == expect["blocked"], blocked
+        origins = dist.query(saved_query("blocked_origins.sql")).splitlines()
+        assert origins and origins[0].split("\t")[:2] == ["http://app.example", str(expect["blocked"])], origins
+        print("ok: counts by reason %s equal the sensors' summaries; saved queries agree" % reasons)
+
+        link = dist.query(saved_query("preflight_link.sql", "toDateTime(0)")).splitlines()
+        sensor = {"A": "lb-a", "B": "lb-b"}
+        found, orphans, cross = {}, set(), 0
+        for line in link:
+            f = line.split("\t")
+            uri, pre_sensor, linked, act_sensor = f[3], f[6], f[8], f[9]
+            if linked == "1":
+                found[uri] = (pre_sensor, act_sensor)
+                cross += pre_sensor != act_sensor
+            else:
+                orphans.add(uri)
+        want = {p["uri"]: (sensor[p["preflight"]], sensor[p["actual"]]) for p in expect["pairs"]}
+        assert found == want, (found, want)
+        assert orphans == {o["uri"] for o in expect["orphan_preflights"]}, orphans
+        print("ok: preflight link: %d pairs (%d across sensors), %d preflights no sensor answered"
+              % (len(found), cross, len(orphans)))
+
+        # 4: live, with the shard killed and restarted during the run
+        live_events = live_with_outage(shards[1], creds)
+        n_live = int(shards[1].query("SELECT uniqExact(event_id) FROM corscope.events_local WHERE sensor = 'live'"))
+        assert n_live == live_events, (n_live, live_events)
+
+        # 5: a store that never answers
+        dead = free_port()
+        ev, summ, err = run_sensor(["-r", a, "--sink", "clickhouse://127.0.0.1:%d/corscope.events_local" % dead,
+                                    "--sink-exit-timeout-ms", "700"], "nobody-home", creds)
+        k = summ["sink"]
+        assert k["sent"] == 0 and k["unsent"] == k["queued"] == len(ev) and k["retries"] >= 1, k
+        assert err.count("--sink") == 1 and "not sent" in err, err
+        print("ok: store down: %d events counted as unsent, one warning, output whole" % k["unsent"])
+        bad = subprocess.run([BIN, "-r", a, "--sink", "clickhouse://127.0.0.1/x"], capture_output=True, text=True)
+        assert bad.returncode == 1 and bad.stderr.count("\n") == 1, bad.stderr
+    finally:
+        for s in shards:
+            s.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def live_with_outage(shard, creds):
+    """corscope -i lo sends to shard; the shard is killed after the first
+    requests and restarted a few seconds later; nothing may be lost."""
+    import http.server
+    port = free_port()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            if self.path.endswith("/ok"):
+                self.send_header("Access-Control-Allow-Origin", self.headers.get("Origin", "*"))
+            self.send_header("Content-Length", "2")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"[]")
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    out = open(os.path.join(shard.dir, "live.json"), "w+")
+    err = open(os.path.join(shard.dir, "live.err"), "w+")
+    cs = subprocess.Popen([BIN, "-i", "lo", "--immediate-mode", "-Z", "root", "-o", "json", "--sensor", "live",
+                           "--sink", shard.url(), "--sink-credentials", creds, "--sink-flush-ms", "200",
+                           "tcp port %d" % port], stdout=out, stderr=err)
+    time.sleep(1.5)  # the capture is open
+
+    def fetch(i):
+        s = socket.create_connection(("127.0.0.1", port))
+        path = "/feed/%d/%s" % (i, "ok" if i % 2 else "no")
+        s.sendall(("GET %s HTTP/1.1\r\nHost: api.example:%d\r\nOrigin: http://app.example\r\n"
+                   "Connection: close\r\n\r\n" % (path, port)).encode())
+        while s.recv(4096):
+            pass
+        s.close()
+
+    for i in range(60):
+        fetch(i)
+        if i == 15:
+            shard.kill()          # the store goes away mid-run...
+        if i == 45:
+            shard.start()         # ...and comes back
+        time.sleep(0.05)
+    time.sleep(1.0)
+    cs.send_signal(signal.SIGINT)
+    cs.wait(timeout=60)
+    srv.shutdown()
+    out.seek(0)
+    lines = [json.loads(l) for l in out if l.strip()]
+    events = [l for l in lines if l["type"] == "http"]
+    k = lines[-1]["sink"]
+    assert len(events) == 60, (len(events), open(err.name).read())
+    assert k["sent"] == k["queued"] == 60 and k["unsent"] == 0 and k["dropped"] == 0, k
+    assert k["retries"] >= 1, k
+    print("ok: live on lo: shard killed and restarted mid-run, %d events sent after %d retries, none lost"
+          % (k["sent"], k["retries"]))
+    return len(events)
+
+
+if __name__ == "__main__":
+    main()
+    print("check-fleet: passed")
