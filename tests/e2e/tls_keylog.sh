@@ -64,7 +64,7 @@ cmp -s "$T/both" "$T/good" && [ ! -s "$T/both.err" ] &&
     ok "--keylog wins over SSLKEYLOGFILE" || bad "--keylog and SSLKEYLOGFILE"
 
 # No key at all: TLS left to protocol identification, output as before.
-env -u SSLKEYLOGFILE $BIN -r $PCAP -o json >"$T/none"
+env -u SSLKEYLOGFILE $BIN -r $PCAP -o json --sensor golden >"$T/none"
 cmp -s "$T/none" tests/expected/browser-firefox-https.json &&
     ok "without a key log the output is unchanged" || bad "no key log: output changed"
 
