@@ -51,7 +51,9 @@ DEPFLAGS := -MMD -MP
 NO_PKG_GOALS := clean deps deps-test uninstall check-layers check-format format
 ifneq ($(filter-out $(NO_PKG_GOALS),$(or $(MAKECMDGOALS),all)),)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -pthread
+# libcurl: headers only; the sink loads it with dlopen when --sink is given
+# (linking it maps ~30 libraries and ~7 MB into every run).
+PKG_LIBS   := $(shell pkg-config --libs $(filter-out libcurl,$(PKGS))) -pthread
 ifneq ($(shell pkg-config --exists $(PKGS) && echo ok),ok)
 $(warning pkg-config does not find all of $(PKGS): run `make deps` (installs the Debian packages))
 endif

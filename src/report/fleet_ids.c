@@ -1,32 +1,20 @@
 /* Community ID v1 and event ids (see fleet_ids.h).  The hashes come from
- * libcrypto (EVP), never written by hand. */
-#include <pthread.h>
+ * GLib's GChecksum, never written by hand: GLib is loaded anyway, while
+ * libcrypto's digests would initialise OpenSSL's providers in every run
+ * (~2 MB) for forty bytes per event. */
+#include <glib.h>
 #include <string.h>
-#include <openssl/evp.h>
 
 #include "fleet_ids.h"
 
-/* The digests are fetched once: OpenSSL 3's EVP_sha1() looks the
- * implementation up again on every call, which costs more than hashing
- * forty bytes, and this runs for every event. */
-static EVP_MD *sha1_md, *sha256_md;
-static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
-
-static void fetch_digests(void)
+/* One-shot digest into md (big enough for SHA-256); returns its length. */
+static gsize digest(GChecksumType type, const void *data, size_t len, unsigned char *md)
 {
-    sha1_md = EVP_MD_fetch(NULL, "SHA1", NULL);
-    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-/* One-shot digest into md (big enough for SHA-256); returns its length,
- * 0 when libcrypto cannot (then the id is written empty). */
-static unsigned digest(const EVP_MD *type, const void *data, size_t len, unsigned char *md)
-{
-    if (!type)
-        return 0;
-    unsigned md_len = 0;
-    if (!EVP_Digest(data, len, md, &md_len, type, NULL))
-        return 0;
+    GChecksum *c = g_checksum_new(type);
+    gsize md_len = 32;
+    g_checksum_update(c, data, (gssize)len);
+    g_checksum_get_digest(c, md, &md_len);
+    g_checksum_free(c);
     return md_len;
 }
 
@@ -62,13 +50,14 @@ void cs_community_id_v1(const struct cs_addr *a, uint16_t aport, const struct cs
     buf[n++] = (unsigned char)(bport >> 8);
     buf[n++] = (unsigned char)bport;
 
-    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned char md[32];
     out[0] = '\0';
-    pthread_once(&fetch_once, fetch_digests);
-    if (digest(sha1_md, buf, n, md) != 20)
+    if (digest(G_CHECKSUM_SHA1, buf, n, md) != 20)
         return;
+    gchar *b64 = g_base64_encode(md, 20); /* 28 characters */
     memcpy(out, "1:", 2);
-    EVP_EncodeBlock((unsigned char *)out + 2, md, 20); /* 28 characters and a NUL */
+    g_strlcpy(out + 2, b64, CS_COMMUNITY_ID_LEN - 2);
+    g_free(b64);
 }
 
 void cs_event_id(const char *sensor, const char *community_id, const struct cs_flow_key *f,
@@ -93,11 +82,10 @@ void cs_event_id(const char *sensor, const char *community_id, const struct cs_f
     for (int i = 3; i >= 0; i--)
         buf[n++] = (unsigned char)(index >> (8 * i));
 
-    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned char md[32];
     static const char hex[] = "0123456789abcdef";
     out[0] = '\0';
-    pthread_once(&fetch_once, fetch_digests);
-    if (digest(sha256_md, buf, n, md) < 16)
+    if (digest(G_CHECKSUM_SHA256, buf, n, md) < 16)
         return;
     for (int i = 0; i < 16; i++) {
         out[2 * i] = hex[md[i] >> 4];
