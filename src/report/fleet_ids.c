@@ -1,29 +1,34 @@
-/* Community ID v1 and event ids (see fleet_ids.h).  The hashes come from
- * GLib's GChecksum, never written by hand: GLib is loaded anyway, while
- * libcrypto's digests would initialise OpenSSL's providers in every run
- * (~2 MB) for forty bytes per event. */
+/* Community ID v1 and event ids (see fleet_ids.h).
+ *
+ * The one hash here is the spec's SHA-1, from libcrypto (never written by
+ * hand), through its plain SHA1_* functions: OpenSSL 3 marks them
+ * deprecated in favour of EVP, but EVP's first use initialises the
+ * provider machinery (~2 MB resident, more than this whole stage) and
+ * costs a fetch per call, for forty bytes per connection; the plain
+ * functions run the same assembly directly.  GLib's GChecksum was measured
+ * too: several times slower per connection. */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <glib.h>
+#include <openssl/sha.h>
 #include <string.h>
 
 #include "fleet_ids.h"
 
-/* One-shot digest into md (big enough for SHA-256); returns its length. */
-static gsize digest(GChecksumType type, const void *data, size_t len, unsigned char *md)
+static void sha1(const void *data, size_t len, unsigned char md[SHA_DIGEST_LENGTH])
 {
-    GChecksum *c = g_checksum_new(type);
-    gsize md_len = 32;
-    g_checksum_update(c, data, (gssize)len);
-    g_checksum_get_digest(c, md, &md_len);
-    g_checksum_free(c);
-    return md_len;
+    SHA_CTX c;
+    SHA1_Init(&c);
+    SHA1_Update(&c, data, len);
+    SHA1_Final(md, &c);
 }
 
-void cs_community_id_v1(const struct cs_addr *a, uint16_t aport, const struct cs_addr *b,
-                        uint16_t bport, uint8_t proto, uint16_t seed,
-                        char out[CS_COMMUNITY_ID_LEN])
+/* The spec's hash input and its SHA-1. */
+static void community_digest(const struct cs_addr *a, uint16_t aport, const struct cs_addr *b,
+                             uint16_t bport, uint8_t proto, uint16_t seed,
+                             unsigned char md[SHA_DIGEST_LENGTH])
 {
-    /* The spec orders the endpoints so that both directions hash alike:
-     * the smaller address first, the smaller port on a tie. */
+    /* The endpoints in the spec's order, so that both directions hash
+     * alike: the smaller address first, the smaller port on a tie. */
     size_t alen = a->family == 6 ? 16 : 4;
     int cmp = memcmp(a->bytes, b->bytes, alen);
     if (cmp > 0 || (cmp == 0 && aport > bport)) {
@@ -49,47 +54,82 @@ void cs_community_id_v1(const struct cs_addr *a, uint16_t aport, const struct cs
     buf[n++] = (unsigned char)aport;
     buf[n++] = (unsigned char)(bport >> 8);
     buf[n++] = (unsigned char)bport;
-
-    unsigned char md[32];
-    out[0] = '\0';
-    if (digest(G_CHECKSUM_SHA1, buf, n, md) != 20)
-        return;
-    gchar *b64 = g_base64_encode(md, 20); /* 28 characters */
-    memcpy(out, "1:", 2);
-    g_strlcpy(out + 2, b64, CS_COMMUNITY_ID_LEN - 2);
-    g_free(b64);
+    sha1(buf, n, md);
 }
 
-void cs_event_id(const char *sensor, const char *community_id, const struct cs_flow_key *f,
-                 uint32_t stream, uint32_t index, char out[CS_EVENT_ID_LEN])
+static void community_text(const unsigned char md[SHA_DIGEST_LENGTH], char out[CS_COMMUNITY_ID_LEN])
 {
-    /* Fields separated by NUL so that no two inputs concatenate alike. */
-    unsigned char buf[256 + CS_COMMUNITY_ID_LEN + 8 + 4 + 4 + 2];
-    size_t n = 0;
-    size_t slen = strnlen(sensor, 256);
-    memcpy(buf, sensor, slen);
-    n += slen;
-    buf[n++] = 0;
-    size_t clen = strnlen(community_id, CS_COMMUNITY_ID_LEN - 1);
-    memcpy(buf + n, community_id, clen);
-    n += clen;
-    buf[n++] = 0;
-    uint64_t first = (uint64_t)f->first_ts;
-    for (int i = 7; i >= 0; i--)
-        buf[n++] = (unsigned char)(first >> (8 * i));
-    for (int i = 3; i >= 0; i--)
-        buf[n++] = (unsigned char)(stream >> (8 * i));
-    for (int i = 3; i >= 0; i--)
-        buf[n++] = (unsigned char)(index >> (8 * i));
+    gint state = 0, save = 0;
+    memcpy(out, "1:", 2);
+    gsize n = g_base64_encode_step(md, SHA_DIGEST_LENGTH, FALSE, out + 2, &state, &save);
+    n += g_base64_encode_close(FALSE, out + 2 + n, &state, &save);
+    out[2 + n] = '\0'; /* 28 characters */
+}
 
-    unsigned char md[32];
+void cs_community_id_v1(const struct cs_addr *a, uint16_t aport, const struct cs_addr *b,
+                        uint16_t bport, uint8_t proto, uint16_t seed,
+                        char out[CS_COMMUNITY_ID_LEN])
+{
+    unsigned char md[SHA_DIGEST_LENGTH];
+    community_digest(a, aport, b, bport, proto, seed, md);
+    community_text(md, out);
+}
+
+/* splitmix64's finalizer: a bijection on 64 bits that spreads every input
+ * bit over the output. */
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
+static uint64_t load64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void store64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+uint64_t cs_sensor_key(const char *sensor)
+{
+    unsigned char md[SHA_DIGEST_LENGTH];
+    sha1(sensor, strlen(sensor), md);
+    return load64(md);
+}
+
+void cs_flow_ids(const struct cs_flow_key *f, uint64_t sensor_key, char community_id[CS_COMMUNITY_ID_LEN],
+                 uint8_t event_key[16])
+{
+    unsigned char md[SHA_DIGEST_LENGTH];
+    community_digest(&f->client, f->client_port, &f->server, f->server_port, 6, 0, md);
+    community_text(md, community_id);
+    uint64_t first = (uint64_t)f->first_ts;
+    store64(event_key, load64(md) ^ mix64(first ^ sensor_key));
+    store64(event_key + 8, load64(md + 8) ^ mix64(first + 0x9e3779b97f4a7c15ULL) ^ sensor_key);
+}
+
+void cs_event_id(const uint8_t event_key[16], uint32_t stream, uint32_t index, char out[CS_EVENT_ID_LEN])
+{
     static const char hex[] = "0123456789abcdef";
-    out[0] = '\0';
-    if (digest(G_CHECKSUM_SHA256, buf, n, md) < 16)
-        return;
+    uint8_t id[16];
+    memcpy(id, event_key, 8);
+    store64(id + 8, load64(event_key + 8) ^ mix64(((uint64_t)stream << 32) | index));
     for (int i = 0; i < 16; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
+        out[2 * i] = hex[id[i] >> 4];
+        out[2 * i + 1] = hex[id[i] & 15];
     }
     out[32] = '\0';
 }

@@ -42,8 +42,15 @@ struct cs_report {
     GString *event_text;        /* the event being written (text output) */
     GString *head_text;         /* a block's header line being written */
     bool any_blocked;
-    uint64_t cid_flow; /* the flow whose Community ID cid holds (0: none) */
-    char cid[CS_COMMUNITY_ID_LEN];
+    GHashTable *fleet_ids; /* flow id -> struct flow_ids (JSON and sinks only) */
+    uint64_t sensor_key;   /* cs_sensor_key of opt.sensor */
+};
+
+/* A connection's part of its events' ids, computed at its first event. */
+struct flow_ids {
+    uint64_t flow;
+    char community_id[CS_COMMUNITY_ID_LEN];
+    uint8_t event_key[16];
 };
 
 static void flow_text_free(gpointer p)
@@ -70,6 +77,8 @@ struct cs_report *cs_report_new(const struct cs_report_options *opt, FILE *out)
     r->style.show_chromium = opt->browser != CS_BROWSER_FIREFOX;
     r->flow_text = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, flow_text_free);
     r->endpoints = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    r->fleet_ids = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
+    r->sensor_key = cs_sensor_key(opt->sensor ? opt->sensor : "");
     r->event_text = g_string_sized_new(1024);
     r->head_text = g_string_sized_new(256);
     return r;
@@ -81,6 +90,7 @@ void cs_report_free(struct cs_report *r)
         return;
     g_hash_table_destroy(r->flow_text);
     g_hash_table_destroy(r->endpoints);
+    g_hash_table_destroy(r->fleet_ids);
     g_string_free(r->event_text, TRUE);
     g_string_free(r->head_text, TRUE);
     cs_timeline_free(r->timeline);
@@ -278,18 +288,21 @@ static void count_verdict(struct cs_report *r, const corscope_verdict *v, struct
     }
 }
 
-/* The ids that let a store merge many sensors' events.  The Community ID is
- * the connection's, computed once per flow (consecutive events mostly
- * share one). */
+/* The ids that let a store merge many sensors' events.  The hashes run
+ * once per connection (kept until its end); each event adds only a cheap
+ * mix of its stream and position (fleet_ids.h). */
 static void fill_fleet_ids(struct cs_report *r, const struct cs_flow_key *f, struct cs_event *ev)
 {
-    if (r->cid_flow != f->id) {
-        cs_community_id_v1(&f->client, f->client_port, &f->server, f->server_port, 6, 0, r->cid);
-        r->cid_flow = f->id;
-    }
     ev->sensor = r->opt.sensor ? r->opt.sensor : "";
-    memcpy(ev->community_id, r->cid, sizeof r->cid);
-    cs_event_id(ev->sensor, ev->community_id, f, ev->txn->stream, ev->txn->index, ev->event_id);
+    struct flow_ids *ids = g_hash_table_lookup(r->fleet_ids, &f->id);
+    if (!ids) {
+        ids = g_new(struct flow_ids, 1);
+        ids->flow = f->id;
+        cs_flow_ids(f, r->sensor_key, ids->community_id, ids->event_key);
+        g_hash_table_insert(r->fleet_ids, &ids->flow, ids);
+    }
+    memcpy(ev->community_id, ids->community_id, sizeof ids->community_id);
+    cs_event_id(ids->event_key, ev->txn->stream, ev->txn->index, ev->event_id);
 }
 
 static void emit(struct cs_report *r, const struct cs_flow_key *f, struct cs_event *ev)
@@ -367,10 +380,21 @@ void cs_report_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *
     emit(r, f, &ev);
 }
 
+static void flow_end_text(struct cs_report *r, const struct cs_flow_key *f, enum cs_flow_end why,
+                          const struct cs_flow_info *info);
+
 void cs_report_flow_end(void *ctx, const struct cs_flow_key *f, enum cs_flow_end why,
                         const struct cs_flow_info *info)
 {
     struct cs_report *r = ctx;
+    flow_end_text(r, f, why, info);
+    /* after anything this flow's end may still emit */
+    g_hash_table_remove(r->fleet_ids, &f->id);
+}
+
+static void flow_end_text(struct cs_report *r, const struct cs_flow_key *f, enum cs_flow_end why,
+                          const struct cs_flow_info *info)
+{
     if (r->opt.format != CS_FORMAT_TEXT) {
         g_hash_table_remove(r->flow_text, &f->id);
         return;

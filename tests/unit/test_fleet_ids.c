@@ -5,6 +5,8 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include <glib.h>
+
 #include "testutil.h"
 #include "fleet_ids.h"
 
@@ -51,28 +53,49 @@ static void test_event_id(void)
 {
     struct cs_flow_key f;
     memset(&f, 0, sizeof(f));
+    f.client = ip("1.2.3.4");
+    f.server = ip("5.6.7.8");
+    f.client_port = 1122;
+    f.server_port = 3344;
     f.first_ts = 1767225600123456789LL;
-    char a[CS_EVENT_ID_LEN], b[CS_EVENT_ID_LEN];
-    const char *cid = "1:wCb3OG7yAFWelaUydu0D+125CLM=";
-    cs_event_id("sensor-a", cid, &f, 0, 3, a);
+    char cid[CS_COMMUNITY_ID_LEN], a[CS_EVENT_ID_LEN], b[CS_EVENT_ID_LEN];
+    uint8_t key[16], key2[16];
+    uint64_t s1 = cs_sensor_key("sensor-a"), s2 = cs_sensor_key("sensor-b");
+    CU_ASSERT_NOT_EQUAL(s1, s2);
+
+    cs_flow_ids(&f, s1, cid, key);
+    CU_ASSERT_STRING_EQUAL(cid, "1:wCb3OG7yAFWelaUydu0D+125CLM="); /* the spec's vector again */
+    cs_event_id(key, 0, 3, a);
     CU_ASSERT_EQUAL(strlen(a), 32);
-    cs_event_id("sensor-a", cid, &f, 0, 3, b);
+    cs_flow_ids(&f, s1, cid, key2);
+    cs_event_id(key2, 0, 3, b);
     CU_ASSERT_STRING_EQUAL(a, b); /* same input, same id */
-    cs_event_id("sensor-b", cid, &f, 0, 3, b);
-    CU_ASSERT_STRING_NOT_EQUAL(a, b);
-    cs_event_id("sensor-a", "1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg=", &f, 0, 3, b);
-    CU_ASSERT_STRING_NOT_EQUAL(a, b);
-    cs_event_id("sensor-a", cid, &f, 1, 3, b);
-    CU_ASSERT_STRING_NOT_EQUAL(a, b);
-    cs_event_id("sensor-a", cid, &f, 0, 4, b);
-    CU_ASSERT_STRING_NOT_EQUAL(a, b);
-    f.first_ts++;
-    cs_event_id("sensor-a", cid, &f, 0, 3, b);
-    CU_ASSERT_STRING_NOT_EQUAL(a, b);
-    /* the separator keeps "ab"+"c" apart from "a"+"bc" */
-    cs_event_id("sensor-a1", ":x", &f, 0, 3, a);
-    cs_event_id("sensor-a", "1:x", &f, 0, 3, b);
-    CU_ASSERT_STRING_NOT_EQUAL(a, b);
+    cs_flow_ids(&f, s2, cid, key2);
+    cs_event_id(key2, 0, 3, b);
+    CU_ASSERT_STRING_NOT_EQUAL(a, b); /* another sensor */
+    cs_event_id(key, 1, 3, b);
+    CU_ASSERT_STRING_NOT_EQUAL(a, b); /* another stream */
+    cs_event_id(key, 0, 4, b);
+    CU_ASSERT_STRING_NOT_EQUAL(a, b); /* another position */
+    struct cs_flow_key g = f;
+    g.first_ts++;
+    cs_flow_ids(&g, s1, cid, key2);
+    cs_event_id(key2, 0, 3, b);
+    CU_ASSERT_STRING_NOT_EQUAL(a, b); /* the same tuple, a later connection */
+    g = f;
+    g.client_port++;
+    cs_flow_ids(&g, s1, cid, key2);
+    cs_event_id(key2, 0, 3, b);
+    CU_ASSERT_STRING_NOT_EQUAL(a, b); /* another tuple */
+
+    /* within one connection, 100k (stream, index) pairs: all distinct */
+    GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (uint32_t st = 0; st < 100; st++)
+        for (uint32_t ix = 0; ix < 1000; ix++) {
+            cs_event_id(key, st * 2 + 1, ix, a);
+            CU_ASSERT_FATAL(g_hash_table_add(seen, g_strdup(a)));
+        }
+    g_hash_table_destroy(seen);
 }
 
 int main(void)
