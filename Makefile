@@ -48,7 +48,7 @@ DEPFLAGS := -MMD -MP
 # shown: a missing library is said here, not as a pile of compile errors.
 # Installing packages is `make deps` (check and demo run it first), never a
 # side effect of compiling.
-NO_PKG_GOALS := clean deps deps-test uninstall check-layers check-format format
+NO_PKG_GOALS := clean deps deps-test uninstall check-format format
 ifneq ($(filter-out $(NO_PKG_GOALS),$(or $(MAKECMDGOALS),all)),)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 # libcurl: headers only; the sink loads it with dlopen when --sink is given
