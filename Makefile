@@ -10,8 +10,9 @@ CFLAGS   ?= -O3 -g
 CFLAGS   += -std=c11 -pthread -Wall -Wextra -D_GNU_SOURCE -DCORSCOPE_VERSION='"$(VERSION)"'
 # curl's picky set: shadowed names, functions without a prototype in a
 # header, casts that lose alignment, format strings that are not literals,
-# undefined macros in #if, variable-length arrays.
-CFLAGS   += -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wcast-align -Wformat=2 -Wundef -Wvla
+# undefined macros in #if, variable-length arrays; implicit conversions
+# that may change a value or its sign.
+CFLAGS   += -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wcast-align -Wformat=2 -Wundef -Wvla -Wconversion
 ifdef CI
 CFLAGS   += -Werror
 endif
@@ -153,7 +154,7 @@ demo: deps
 	./corscope -r pcaps/demo.pcap -o text
 
 # The HTTP stage alone beside http-parser (MB/s), then the whole tool.
-$(BUILD)/bench/http_parse: bench/http_parse.c $(LIB) | $(BUILD)/.deps-test
+$(BUILD)/bench/http_parse: bench/http_parse.c $(LIB) $(CORS_LIB) | $(BUILD)/.deps-test
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(INC_tests) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(CORS_LIB) $(LDFLAGS) $(PKG_LIBS) -lhttp_parser
 

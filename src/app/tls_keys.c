@@ -229,7 +229,7 @@ int cs_tls12_cipher_keys(struct cs_tls_cipher *client, struct cs_tls_cipher *ser
     uint8_t seed[64];
     memcpy(seed, server_random, 32);
     memcpy(seed + 32, client_random, 32);
-    size_t need = 2u * (s->mac_len + s->key_len + s->fixed_iv_len);
+    size_t need = 2u * s->mac_len + 2u * s->key_len + 2u * s->fixed_iv_len;
     if (cs_tls12_prf(s->prf_digest, master, 48, "key expansion", seed, 64, block, need))
         return -1;
     const uint8_t *p = block;

@@ -56,7 +56,7 @@ static void put_u64(GString *buf, uint64_t v)
         tmp[sizeof tmp - ++n] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    put(buf, tmp + sizeof tmp - n, (gssize)n);
+    put(buf, tmp + sizeof tmp - n, n);
 }
 
 /* As printf's %d. */
@@ -197,9 +197,9 @@ static void detail(GString *buf, const struct cs_text_style *st, const char *lab
     size_t n = strlen(label);
     put_lit(buf, "             ");
     put_str(buf, paint(st, C_CYAN));
-    put(buf, label, (gssize)n);
+    put(buf, label, n);
     if (n < sizeof pad - 1)
-        put(buf, pad, (gssize)(sizeof pad - 1 - n));
+        put(buf, pad, sizeof pad - 1 - n);
     put_str(buf, paint(st, C_RESET));
     put_c(buf, ' ');
     append_safe_cstr(buf, text);

@@ -107,8 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cs_time_ns ts = 1767225600LL * 1000000000LL;
     while (off + 6 <= size) {
         uint8_t ctl = data[off];
-        int16_t sd = (int16_t)(uint16_t)(data[off + 1] | data[off + 2] << 8);
-        int16_t ad = (int16_t)(uint16_t)(data[off + 3] | data[off + 4] << 8);
+        int32_t sd = (int16_t)(uint16_t)(data[off + 1] | data[off + 2] << 8);
+        int32_t ad = (int16_t)(uint16_t)(data[off + 3] | data[off + 4] << 8);
         uint32_t len = data[off + 5];
         off += 6;
         if (len > size - off)
@@ -139,8 +139,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             s.sport = sport;
             s.dport = cport;
         }
-        s.seq = next[conn][dir] + (uint32_t)(int32_t)sd;
-        s.ack = next[conn][!dir] + (uint32_t)(int32_t)ad;
+        s.seq = next[conn][dir] + (uint32_t)sd;
+        s.ack = next[conn][!dir] + (uint32_t)ad;
         s.flags = (uint8_t)(((ctl & 0x08) ? CS_TCP_SYN : 0) | ((ctl & 0x10) ? CS_TCP_FIN : 0) |
                             ((ctl & 0x20) ? CS_TCP_RST : 0) | ((ctl & 0x40) ? CS_TCP_ACK : 0));
         s.window = 65535;

@@ -85,7 +85,7 @@ static inline struct buf l4_tcp(int opt_words, size_t plen)
 }
 
 /* IPv4 header with opt_words of options around the l4 bytes. */
-static inline void ipv4(struct buf *b, const struct buf *l4, uint8_t proto, int opt_words, uint16_t id,
+static inline void ipv4(struct buf *b, const struct buf *l4, uint8_t proto, unsigned opt_words, uint16_t id,
                         uint16_t frag_field)
 {
     put8(b, (uint8_t)(0x40 | (5 + opt_words)));
@@ -98,7 +98,7 @@ static inline void ipv4(struct buf *b, const struct buf *l4, uint8_t proto, int 
     put16(b, 0);
     put(b, V4SRC, 4);
     put(b, V4DST, 4);
-    for (int i = 0; i < opt_words; i++)
+    for (unsigned i = 0; i < opt_words; i++)
         put32(b, 0x01010101);
     put(b, l4->b, l4->n);
 }

@@ -59,7 +59,7 @@ static uint32_t make_frame(uint8_t *b, uint32_t len, int i)
     tcp[12] = 0x50;
     tcp[13] = 0x18;
     for (uint32_t k = 54; k < len; k++)
-        b[k] = (uint8_t)(i * 31 + k);
+        b[k] = (uint8_t)((uint32_t)i * 31 + k);
     return len;
 }
 

@@ -263,7 +263,7 @@ static void test_skips(void)
 static void test_options_and_padding(void)
 {
     struct cs_decoder *d = cs_decoder_new(NULL);
-    for (int ipo = 0; ipo <= 10; ipo += 5) {
+    for (unsigned ipo = 0; ipo <= 10; ipo += 5) {
         for (int tco = 0; tco <= 10; tco += 3) {
             struct buf b = {.n = 0}, t = l4_tcp(tco, 17);
             eth(&b, 0x0800);

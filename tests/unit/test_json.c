@@ -56,7 +56,7 @@ static long unescape(const char *e, size_t n, unsigned char *out)
             if (i + 4 >= n - 1)
                 return -1;
             uint32_t v = 0;
-            for (int k = 1; k <= 4; k++) {
+            for (size_t k = 1; k <= 4; k++) {
                 int h = hexval(e[i + k]);
                 if (h < 0)
                     return -1;
@@ -190,7 +190,7 @@ static void test_random_bytes(void)
     unsigned failures = CU_get_number_of_failures();
     /* stop at the first failing round: CUnit records every failure */
     for (int round = 0; round < 20000 && CU_get_number_of_failures() == failures; round++) {
-        size_t len = (size_t)(rand_r(&seed) % sizeof(buf));
+        size_t len = (size_t)rand_r(&seed) % sizeof(buf);
         for (size_t i = 0; i < len; i++)
             buf[i] = (char)(rand_r(&seed) & 0xFF);
         check_roundtrip(buf, len);
