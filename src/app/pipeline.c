@@ -53,14 +53,13 @@ struct flow_app {
     void *conn;                       /* its parser (NULL if it could not be had) */
     bool unparsed;                    /* no row claimed it: nDPI names it */
     bool spoke[2];                    /* direction delivered data while undecided */
+    bool dpi_done;                    /* nDPI's verdict is in info.proto and info.sni */
     struct undecided *held;           /* client data while undecided (allocated on first
                                     * use), replayed if the server proves a row's */
     struct cs_dpi_flow *dpi;          /* while nDPI is still deciding */
-    bool dpi_done;
-    struct cs_dpi_result name; /* nDPI's verdict, once dpi_done */
-    struct cs_flow_info info;
-    struct cs_app_out out;      /* where the parser reports (on_txn, this flow_app) */
-    const struct cs_flow *flow; /* for the transaction callback */
+    struct cs_flow_info info;         /* proto and sni: read only for unparsed flows */
+    struct cs_app_out out;            /* where the parser reports (on_txn, this flow_app) */
+    const struct cs_flow *flow;       /* for the transaction callback */
     struct cs_pipeline *pipe;
 };
 
@@ -127,17 +126,25 @@ static void become(struct flow_app *app, size_t i)
     }
 }
 
+/* nDPI's verdict goes straight into info, not into a copy kept beside it:
+ * every live connection has a flow_app, so its size is peak memory. */
+_Static_assert(CS_DPI_NAME_LEN == CS_APP_NAME_LEN && CS_DPI_SNI_LEN == CS_APP_SNI_LEN,
+               "nDPI's verdict and struct cs_flow_info name a protocol alike");
 static void dpi_conclude(struct cs_pipeline *p, struct flow_app *app)
 {
     if (app->dpi_done)
         return;
     app->dpi_done = true;
     if (app->dpi) {
-        cs_dpi_flow_result(p->dpi, app->dpi, &app->name);
+        struct cs_dpi_result r;
+        memset(&r, 0, sizeof r);
+        cs_dpi_flow_result(p->dpi, app->dpi, &r);
+        memcpy(app->info.proto, r.name, sizeof app->info.proto);
+        memcpy(app->info.sni, r.sni, sizeof app->info.sni);
         cs_dpi_flow_free(p->dpi, app->dpi);
         app->dpi = NULL;
     } else {
-        snprintf(app->name.name, sizeof(app->name.name), "Unknown");
+        snprintf(app->info.proto, sizeof(app->info.proto), "Unknown");
     }
 }
 
@@ -276,12 +283,12 @@ static void on_stream(void *ctx, struct cs_flow *f, int dir, const struct cs_str
         app->proto->event(app->conn, dir, ev);
 }
 
-static void count_protocol(struct cs_pipeline *p, const struct cs_dpi_result *r)
+static void count_protocol(struct cs_pipeline *p, const struct cs_flow_info *r)
 {
     struct cs_pipeline_stats *st = &p->stats;
     struct cs_proto_count *pc = NULL;
     for (unsigned i = 0; i < st->n_protos; i++)
-        if (strcmp(st->protos[i].name, r->name) == 0)
+        if (strcmp(st->protos[i].name, r->proto) == 0)
             pc = &st->protos[i];
     if (!pc) {
         if (st->n_protos == CS_PROTO_TABLE_SIZE) {
@@ -289,7 +296,7 @@ static void count_protocol(struct cs_pipeline *p, const struct cs_dpi_result *r)
             return;
         }
         pc = &st->protos[st->n_protos++];
-        snprintf(pc->name, sizeof(pc->name), "%s", r->name);
+        snprintf(pc->name, sizeof(pc->name), "%s", r->proto);
     }
     pc->flows++;
     if (r->sni[0] && pc->n_snis < CS_PROTO_SAMPLE_SNIS) {
@@ -330,9 +337,7 @@ static void on_end(void *ctx, struct cs_flow *f, enum cs_flow_end why)
     } else if (app && app->info.had_data) {
         dpi_conclude(p, app);
         p->stats.other_flows++;
-        count_protocol(p, &app->name);
-        memcpy(app->info.proto, app->name.name, sizeof app->info.proto);
-        memcpy(app->info.sni, app->name.sni, sizeof app->info.sni);
+        count_protocol(p, &app->info);
     } else {
         p->stats.empty_flows++;
         if (f->handshake_seen && !f->syn_acked) {
