@@ -19,4 +19,10 @@ void cs_limits_default(struct cs_limits *l)
     l->max_memory = CS_DEFAULT_MAX_MEMORY;
     l->max_keylog_bytes = CS_DEFAULT_KEYLOG_MAX_BYTES;
     l->max_tls_held_bytes = CS_DEFAULT_TLS_MAX_HELD_BYTES;
+    l->max_protocols = CS_PROTO_TABLE_SIZE;
+    l->max_reasons = CS_SUMMARY_MAX_REASONS;
+    l->max_endpoints = CS_MAX_ENDPOINTS;
+    l->max_pending_preflights = CS_TL_MAX_PENDING;
+    l->max_preflight_cache = CS_TL_MAX_CACHE;
+    l->max_tunnel_depth = CS_DEFAULT_MAX_TUNNEL_DEPTH;
 }

@@ -56,14 +56,24 @@
 #define CS_DEFAULT_SINK_EXIT_TIMEOUT_MS 10000u           /* --sink-exit-timeout-ms: exit tries this long */
 #define CS_SINK_REQUEST_TIMEOUT_MS 10000u                /* one INSERT */
 
-/* Fixed table sizes (compile time): what does not fit is counted, and the
- * summary's "caps_hit" says how much was left out. */
-#define CS_PROTO_TABLE_SIZE 32u    /* distinct unparsed protocols named in the summary */
-#define CS_PROTO_SAMPLE_SNIS 3u    /* server names kept per such protocol */
-#define CS_SUMMARY_MAX_REASONS 40u /* distinct block/warning reasons counted */
-#define CS_MAX_ENDPOINTS 4096u     /* distinct blocked endpoints counted */
-#define CS_TL_MAX_PENDING 512      /* preflights waiting for their actual request */
-#define CS_TL_MAX_CACHE 256        /* preflight-cache entries, per browser */
+/* Table sizes: what does not fit is counted, and the summary's "caps_hit"
+ * says how much was left out (tunnels nested deeper: the decoder's "not
+ * decoded" counts).  The tables that are arrays are compiled at their largest
+ * size (the *_CAPACITY, which bounds the option) and a run uses the first
+ * --max-* entries of them: pages never used are never touched. */
+#define CS_PROTO_TABLE_SIZE 32u          /* --max-protocols: distinct unparsed protocols named in the summary */
+#define CS_PROTO_TABLE_CAPACITY 128u     /* its largest value */
+#define CS_PROTO_SAMPLE_SNIS 3u          /* server names kept per such protocol (a sample, nothing is lost) */
+#define CS_SUMMARY_MAX_REASONS 40u       /* --max-reasons: distinct block/warning reasons counted */
+#define CS_SUMMARY_REASONS_CAPACITY 256u /* its largest value */
+#define CS_MAX_ENDPOINTS 4096u           /* --max-endpoints: distinct blocked endpoints counted */
+#define CS_ENDPOINTS_CAPACITY (1u << 24) /* its largest value (a hash table, grown as used) */
+#define CS_TL_MAX_PENDING 512            /* --max-pending-preflights: preflights waiting for their actual request */
+#define CS_TL_PENDING_CAPACITY 8192      /* its largest value */
+#define CS_TL_MAX_CACHE 256              /* --max-preflight-cache: preflight-cache entries, per browser */
+#define CS_TL_CACHE_CAPACITY 4096        /* its largest value */
+#define CS_DEFAULT_MAX_TUNNEL_DEPTH 4    /* --max-tunnel-depth: tunnels followed inside one frame */
+#define CS_TUNNEL_DEPTH_CAPACITY 32      /* its largest value (the decoder recurses per tunnel) */
 
 struct cs_limits {
     uint32_t max_flows;
@@ -83,6 +93,12 @@ struct cs_limits {
     size_t max_memory;
     uint32_t max_keylog_bytes;
     uint32_t max_tls_held_bytes;
+    uint32_t max_protocols;
+    uint32_t max_reasons;
+    uint32_t max_endpoints;
+    uint32_t max_pending_preflights;
+    uint32_t max_preflight_cache;
+    uint32_t max_tunnel_depth;
 };
 
 /* Fills *l with the CS_DEFAULT_* values. */

@@ -115,6 +115,14 @@ static void usage(FILE *out)
         "                           active connections are dropped (default 25165824)\n"
         "      --max-dpi-flows N    connections under protocol identification (nDPI) at\n"
         "                           once; past it one stays unidentified (default 1024)\n"
+        "      --max-protocols N    unparsed protocols named in the summary (default 32, at most 128)\n"
+        "      --max-reasons N      block/warning reasons counted (default 40, at most 256)\n"
+        "      --max-endpoints N    blocked endpoints counted (default 4096)\n"
+        "      --max-pending-preflights N  preflights waiting for their actual request\n"
+        "                           (default 512, at most 8192)\n"
+        "      --max-preflight-cache N     preflight-cache entries per browser\n"
+        "                           (default 256, at most 4096)\n"
+        "      --max-tunnel-depth N tunnels followed inside one frame (default 4, at most 32)\n"
         "      --max-keylog-bytes BYTES  memory for the key log's secrets (default 4194304)\n"
         "      --max-tls-held-bytes BYTES  records one TLS connection holds while its key\n"
         "                           is not in the key log yet (default 65536)\n"
@@ -145,6 +153,12 @@ enum {
     OPT_MAX_MEMORY,
     OPT_IMMEDIATE,
     OPT_MAX_DPI_FLOWS,
+    OPT_MAX_PROTOCOLS,
+    OPT_MAX_REASONS,
+    OPT_MAX_ENDPOINTS,
+    OPT_MAX_PENDING_PREFLIGHTS,
+    OPT_MAX_PREFLIGHT_CACHE,
+    OPT_MAX_TUNNEL_DEPTH,
     OPT_MAX_IPFRAG_BYTES,
     OPT_IPFRAG_TIMEOUT,
     OPT_KEYLOG,
@@ -190,6 +204,12 @@ static const struct option long_options[] = {
     {"max-uri", required_argument, NULL, OPT_MAX_URI},
     {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
     {"max-dpi-flows", required_argument, NULL, OPT_MAX_DPI_FLOWS},
+    {"max-protocols", required_argument, NULL, OPT_MAX_PROTOCOLS},
+    {"max-reasons", required_argument, NULL, OPT_MAX_REASONS},
+    {"max-endpoints", required_argument, NULL, OPT_MAX_ENDPOINTS},
+    {"max-pending-preflights", required_argument, NULL, OPT_MAX_PENDING_PREFLIGHTS},
+    {"max-preflight-cache", required_argument, NULL, OPT_MAX_PREFLIGHT_CACHE},
+    {"max-tunnel-depth", required_argument, NULL, OPT_MAX_TUNNEL_DEPTH},
     {"max-ipfrag-bytes", required_argument, NULL, OPT_MAX_IPFRAG_BYTES},
     {"ipfrag-timeout", required_argument, NULL, OPT_IPFRAG_TIMEOUT},
     {"keylog", required_argument, NULL, OPT_KEYLOG},
@@ -474,6 +494,30 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
             if (!parse_u32("--max-dpi-flows", optarg, 1, 1u << 26, &limits->max_dpi_flows))
                 return EXIT_USAGE;
             break;
+        case OPT_MAX_PROTOCOLS:
+            if (!parse_u32("--max-protocols", optarg, 0, CS_PROTO_TABLE_CAPACITY, &limits->max_protocols))
+                return EXIT_USAGE;
+            break;
+        case OPT_MAX_REASONS:
+            if (!parse_u32("--max-reasons", optarg, 0, CS_SUMMARY_REASONS_CAPACITY, &limits->max_reasons))
+                return EXIT_USAGE;
+            break;
+        case OPT_MAX_ENDPOINTS:
+            if (!parse_u32("--max-endpoints", optarg, 0, CS_ENDPOINTS_CAPACITY, &limits->max_endpoints))
+                return EXIT_USAGE;
+            break;
+        case OPT_MAX_PENDING_PREFLIGHTS:
+            if (!parse_u32("--max-pending-preflights", optarg, 1, CS_TL_PENDING_CAPACITY, &limits->max_pending_preflights))
+                return EXIT_USAGE;
+            break;
+        case OPT_MAX_PREFLIGHT_CACHE:
+            if (!parse_u32("--max-preflight-cache", optarg, 1, CS_TL_CACHE_CAPACITY, &limits->max_preflight_cache))
+                return EXIT_USAGE;
+            break;
+        case OPT_MAX_TUNNEL_DEPTH:
+            if (!parse_u32("--max-tunnel-depth", optarg, 0, CS_TUNNEL_DEPTH_CAPACITY, &limits->max_tunnel_depth))
+                return EXIT_USAGE;
+            break;
         case OPT_MAX_IPFRAG_BYTES:
             if (!parse_u32("--max-ipfrag-bytes", optarg, 0, 1u << 30, &limits->max_ipfrag_bytes))
                 return EXIT_USAGE;
@@ -584,6 +628,7 @@ int main(int argc, char **argv)
         run.sensor = hostname;
     }
     ropt.sensor = run.sensor;
+    ropt.limits = &limits;
     if (run.sink.credentials_file && !run.sink.url) {
         fputs("corscope: --sink-credentials needs --sink\n", stderr);
         return EXIT_USAGE;

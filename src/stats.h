@@ -199,8 +199,8 @@ struct cs_pipeline_stats {
                                      * with CORSDidNotSucceed, but nothing says it was one */
     uint64_t connections_unanswered; /* SYN never answered before the flow ended */
     unsigned n_protos;
-    struct cs_proto_count protos[CS_PROTO_TABLE_SIZE];
-    uint64_t protos_overflow; /* flows of protocols past the table */
+    struct cs_proto_count protos[CS_PROTO_TABLE_CAPACITY]; /* the first --max-protocols */
+    uint64_t protos_overflow;                              /* flows of protocols past the table */
 };
 
 /* The event sink (--sink): what reached the store and what did not. */

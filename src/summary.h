@@ -50,11 +50,11 @@ struct cs_summary {
     uint64_t disagreements; /* Firefox and Chromium differ */
     uint64_t depends_on_credentials;
     unsigned n_reasons;
-    struct cs_reason_count reasons[CS_SUMMARY_MAX_REASONS];
-    uint64_t reasons_dropped; /* counts of reasons past the table */
+    struct cs_reason_count reasons[CS_SUMMARY_REASONS_CAPACITY]; /* the first --max-reasons */
+    uint64_t reasons_dropped;                                    /* counts of reasons past the table */
     unsigned n_endpoints;
     struct cs_endpoint_count endpoints[CS_SUMMARY_TOP_ENDPOINTS];
-    uint64_t endpoints_dropped; /* blocks of endpoints past CS_MAX_ENDPOINTS */
+    uint64_t endpoints_dropped; /* blocks of endpoints past --max-endpoints */
 };
 
 #endif

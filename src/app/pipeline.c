@@ -291,7 +291,7 @@ static void count_protocol(struct cs_pipeline *p, const struct cs_flow_info *r)
         if (strcmp(st->protos[i].name, r->proto) == 0)
             pc = &st->protos[i];
     if (!pc) {
-        if (st->n_protos == CS_PROTO_TABLE_SIZE) {
+        if (st->n_protos == p->limits.max_protocols) {
             st->protos_overflow++;
             return;
         }

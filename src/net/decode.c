@@ -4,7 +4,7 @@
  * MPLS, PPPoE/PPP) -> IPv4 / IPv6 (extension headers, fragments via
  * ipfrag.c) -> TCP, or a tunnel (GRE, UDP to VXLAN / Geneve) whose payload
  * re-enters the chain at Ethernet, an ethertype or IP.  Tunnels recurse, so
- * d->tunnels counts them per frame against CS_DECODE_MAX_TUNNELS.
+ * d->tunnels counts them per frame against --max-tunnel-depth.
  * Every function receives a pointer and the number of bytes captured after it
  * and checks that number before each read; IP and TCP also receive the length
  * the headers claim ("wire"), so a frame cut by the snaplen can be told from
@@ -428,7 +428,7 @@ static enum cs_decode_result decode_ip_guess(struct cs_decoder *d, const struct 
 
 static int enter_tunnel(struct cs_decoder *d)
 {
-    return ++d->tunnels <= CS_DECODE_MAX_TUNNELS;
+    return ++d->tunnels <= d->limits.max_tunnel_depth;
 }
 
 /* A header of hl bytes: malformed when the outer layer leaves no room for

@@ -21,8 +21,9 @@
 /* Tunnels (GRE, VXLAN, Geneve) inside tunnels followed before giving up on
  * a packet (counted as CS_DECODE_SKIP_NESTING).  Real deployments nest two
  * (a VXLAN overlay mirrored over ERSPAN); the bound keeps crafted packets
- * from recursing through the decoder. */
-#define CS_DECODE_MAX_TUNNELS 4
+ * from recursing through the decoder.  The default; --max-tunnel-depth sets
+ * it (limits.h). */
+#define CS_DECODE_MAX_TUNNELS CS_DEFAULT_MAX_TUNNEL_DEPTH
 
 /* struct cs_decode_stats and enum cs_decode_skip (this stage's counters
  * and the kinds of frames not decoded, with their names) are in stats.h. */

@@ -14,6 +14,7 @@
 #include "corscope/cors.h"
 #include "explain.h"
 #include "judge.h"
+#include "limits.h"
 #include "out_json.h"
 #include "out_text.h"
 #include "report.h"
@@ -42,8 +43,10 @@ struct cs_report {
     GString *event_text;        /* the event being written (text output) */
     GString *head_text;         /* a block's header line being written */
     bool any_blocked;
-    GHashTable *fleet_ids; /* flow id -> struct flow_ids (JSON and sinks only) */
-    uint64_t sensor_key;   /* cs_sensor_key of opt.sensor */
+    GHashTable *fleet_ids;  /* flow id -> struct flow_ids (JSON and sinks only) */
+    uint64_t sensor_key;    /* cs_sensor_key of opt.sensor */
+    unsigned max_reasons;   /* --max-reasons */
+    unsigned max_endpoints; /* --max-endpoints */
 };
 
 /* A connection's part of its events' ids, computed at its first event. */
@@ -66,12 +69,21 @@ struct cs_report *cs_report_new(const struct cs_report_options *opt, FILE *out)
     if (!r)
         return NULL;
     r->opt = *opt;
+    r->opt.limits = NULL; /* the caller's; the values are copied here */
     r->out = out;
     r->timeline = cs_timeline_new();
     if (!r->timeline) {
         free(r);
         return NULL;
     }
+    struct cs_limits lim;
+    if (opt->limits)
+        lim = *opt->limits;
+    else
+        cs_limits_default(&lim);
+    r->max_reasons = lim.max_reasons < CS_SUMMARY_REASONS_CAPACITY ? lim.max_reasons : CS_SUMMARY_REASONS_CAPACITY;
+    r->max_endpoints = lim.max_endpoints;
+    cs_timeline_set_limits(r->timeline, lim.max_pending_preflights, lim.max_preflight_cache);
     r->style.color = opt->color;
     r->style.show_firefox = opt->browser != CS_BROWSER_CHROME;
     r->style.show_chromium = opt->browser != CS_BROWSER_FIREFOX;
@@ -146,7 +158,7 @@ static void text_flush(struct cs_report *r, const struct cs_flow_key *f, struct 
     text_flush_with(r, f, ft, NULL);
 }
 
-static void count_reason(struct cs_summary *s, const char *reason)
+static void count_reason(struct cs_summary *s, const char *reason, unsigned max)
 {
     if (!reason)
         return;
@@ -155,7 +167,7 @@ static void count_reason(struct cs_summary *s, const char *reason)
             s->reasons[i].count++;
             return;
         }
-    if (s->n_reasons < CS_SUMMARY_MAX_REASONS)
+    if (s->n_reasons < max)
         s->reasons[s->n_reasons++] = (struct cs_reason_count){reason, 1};
     else
         s->reasons_dropped++;
@@ -173,7 +185,7 @@ static void count_endpoint(struct cs_report *r, const corscope_request *rq, cons
     gpointer old = g_hash_table_lookup(r->endpoints, key);
     if (old) {
         g_hash_table_insert(r->endpoints, key, GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
-    } else if (g_hash_table_size(r->endpoints) < CS_MAX_ENDPOINTS) {
+    } else if (g_hash_table_size(r->endpoints) < r->max_endpoints) {
         g_hash_table_insert(r->endpoints, key, GSIZE_TO_POINTER(1));
     } else {
         r->counts.endpoints_dropped++;
@@ -271,13 +283,13 @@ static void count_verdict(struct cs_report *r, const corscope_verdict *v, struct
     switch (selected_outcome(r, v)) {
     case CORSCOPE_BLOCKED:
         s->blocked++;
-        count_reason(s, ev->reason ? ev->reason : ev->chrome);
+        count_reason(s, ev->reason ? ev->reason : ev->chrome, r->max_reasons);
         count_endpoint(r, rq, ev);
         r->any_blocked = true;
         break;
     case CORSCOPE_WARNING:
         s->warnings++;
-        count_reason(s, r->opt.browser == CS_BROWSER_CHROME ? NULL : v->firefox.console_key);
+        count_reason(s, r->opt.browser == CS_BROWSER_CHROME ? NULL : v->firefox.console_key, r->max_reasons);
         break;
     case CORSCOPE_UNKNOWN:
         s->unknown++;

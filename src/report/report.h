@@ -26,6 +26,9 @@ struct cs_report_options {
     bool live;            /* print as events complete, flush each line */
     const char *sensor;   /* this sensor's name, on every event (--sensor) */
     struct cs_sink *sink; /* also send events there (--sink), or NULL */
+    /* the table sizes (--max-reasons, --max-endpoints, --max-pending-preflights,
+     * --max-preflight-cache); NULL: the defaults */
+    const struct cs_limits *limits;
 };
 
 struct cs_report;

@@ -49,21 +49,21 @@ struct last_failure {
  * slot numbers plus one; 0 ends a chain.  Only used slots are linked. */
 struct key_index {
     uint16_t head[CS_TL_INDEX_BUCKETS];
-    uint16_t next[CS_TL_MAX_PENDING];
+    uint16_t next[CS_TL_PENDING_CAPACITY];
 };
 
 struct cs_timeline {
-    struct pending pending[CS_TL_MAX_PENDING];
-    struct cache_entry cache[2][CS_TL_MAX_CACHE];
+    struct pending pending[CS_TL_PENDING_CAPACITY];
+    struct cache_entry cache[2][CS_TL_CACHE_CAPACITY];
     /* Key hashes beside the tables, 0 for an unused slot: a lookup scans
      * these few cache lines and compares strings only where one matches,
      * instead of touching every ~900-byte entry. */
-    uint64_t pending_key[CS_TL_MAX_PENDING]; /* client, origin, url, method */
-    uint64_t cache_key[2][CS_TL_MAX_CACHE];  /* client, origin, url */
+    uint64_t pending_key[CS_TL_PENDING_CAPACITY]; /* client, origin, url, method */
+    uint64_t cache_key[2][CS_TL_CACHE_CAPACITY];  /* client, origin, url */
     /* Insertion counters, for oldest-first replacement: beside the tables
      * too, so that finding the oldest of a full table scans 4 KB. */
-    uint64_t pending_age[CS_TL_MAX_PENDING];
-    uint64_t cache_age[2][CS_TL_MAX_CACHE];
+    uint64_t pending_age[CS_TL_PENDING_CAPACITY];
+    uint64_t cache_age[2][CS_TL_CACHE_CAPACITY];
     /* Cache slots are never freed, only replaced: slots below cache_used[b]
      * are taken, and a full cache is the common state on long captures.
      * Its slots are kept in insertion order (a list ordered as cache_age,
@@ -74,17 +74,33 @@ struct cs_timeline {
      * here; freeing a slot lowers it). */
     size_t pending_free_from;
     uint16_t cache_oldest[2], cache_newest[2];
-    uint16_t cache_older[2][CS_TL_MAX_CACHE], cache_newer[2][CS_TL_MAX_CACHE];
+    uint16_t cache_older[2][CS_TL_CACHE_CAPACITY], cache_newer[2][CS_TL_CACHE_CAPACITY];
     struct key_index pending_index;
     struct key_index cache_index[2];
     struct last_failure failures[CS_TL_MAX_FAILURES];
+    size_t max_pending, max_cache; /* the slots used of the tables above */
     uint64_t counter;
     struct cs_timeline_stats stats;
 };
 
+/* The tables are arrays of their largest size, of which the first
+ * max_pending / max_cache slots are used: one calloc (fresh pages from the
+ * system, zero without being written), and the slots past the limits are
+ * never touched, so they cost address space, not memory. */
 struct cs_timeline *cs_timeline_new(void)
 {
-    return calloc(1, sizeof(struct cs_timeline));
+    struct cs_timeline *tl = calloc(1, sizeof(struct cs_timeline));
+    if (tl)
+        cs_timeline_set_limits(tl, CS_TL_MAX_PENDING, CS_TL_MAX_CACHE);
+    return tl;
+}
+
+void cs_timeline_set_limits(struct cs_timeline *tl, size_t max_pending, size_t max_cache)
+{
+    tl->max_pending = max_pending < 1 ? 1 : max_pending > CS_TL_PENDING_CAPACITY ? CS_TL_PENDING_CAPACITY
+                                                                                 : max_pending;
+    tl->max_cache = max_cache < 1 ? 1 : max_cache > CS_TL_CACHE_CAPACITY ? CS_TL_CACHE_CAPACITY
+                                                                         : max_cache;
 }
 
 void cs_timeline_free(struct cs_timeline *tl)
@@ -303,14 +319,14 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
  * scanned, not the ~900-byte entries. */
 static struct pending *pending_slot(struct cs_timeline *tl)
 {
-    for (size_t i = tl->pending_free_from; i < CS_TL_MAX_PENDING; i++)
+    for (size_t i = tl->pending_free_from; i < tl->max_pending; i++)
         if (!tl->pending_key[i]) {
             tl->pending_free_from = i + 1;
             return &tl->pending[i];
         }
-    tl->pending_free_from = CS_TL_MAX_PENDING;
+    tl->pending_free_from = tl->max_pending;
     size_t oldest = 0;
-    for (size_t i = 0; i < CS_TL_MAX_PENDING; i++)
+    for (size_t i = 0; i < tl->max_pending; i++)
         if (tl->pending_age[i] < tl->pending_age[oldest])
             oldest = i;
     tl->stats.pending_evicted++;
@@ -359,7 +375,7 @@ static void cache_put(struct cs_timeline *tl, int b, const struct cs_addr *clien
     }
     if (slot) {
         cache_touch(tl, b, (size_t)(slot - tl->cache[b]), true);
-    } else if (tl->cache_used[b] < CS_TL_MAX_CACHE) {
+    } else if (tl->cache_used[b] < tl->max_cache) {
         /* the first free slot: slots fill in order and are never freed */
         slot = &tl->cache[b][tl->cache_used[b]++];
         cache_touch(tl, b, (size_t)(slot - tl->cache[b]), false);

@@ -8,8 +8,9 @@
  *   the first one.
  *
  * State is bounded: CS_TL_MAX_PENDING announced preflights and
- * CS_TL_MAX_CACHE cache entries per browser, oldest replaced first and
- * counted. */
+ * CS_TL_MAX_CACHE cache entries per browser by default (limits.h;
+ * --max-pending-preflights, --max-preflight-cache), oldest replaced first
+ * and counted. */
 #ifndef CS_TIMELINE_H
 #define CS_TIMELINE_H
 
@@ -58,6 +59,9 @@ struct cs_timeline;
 
 struct cs_timeline *cs_timeline_new(void);
 void cs_timeline_free(struct cs_timeline *tl);
+/* Table sizes other than the defaults, before the first use; each from 1
+ * to its CS_TL_*_CAPACITY (limits.h), values outside are clamped. */
+void cs_timeline_set_limits(struct cs_timeline *tl, size_t max_pending, size_t max_cache);
 
 /* Before judging an actual (non-preflight, cross-origin) request: finds its
  * preflight or the cache entry that explains its absence; fills facts
