@@ -1,0 +1,243 @@
+/* Hand-overs between rows of the protocol table, through the whole
+ * pipeline on generated TCP connections:
+ *   - the h2 client preface cut before its 24th byte (which looks like the
+ *     start of an HTTP/1 request line) still goes to the h2 row, at every
+ *     cut, with server bytes arriving while the rows disagree;
+ *   - HTTP/1 inside a CONNECT tunnel (2xx) is parsed, and names the tunnel;
+ *     a CONNECT answered 407 stays an ordinary transaction; garbage and
+ *     nested CONNECTs inside a tunnel do not crash and stay bounded;
+ *   - Upgrade: h2c answered 101 continues as h2: stream 1 is the upgrading
+ *     request, answered by the server's HEADERS on stream 1. */
+#include <stdio.h>
+#include <string.h>
+
+#include "h2_testutil.h"
+#include "pipeline.h"
+#include "summary.h"
+
+/* ---- a TCP connection as Ethernet frames ---------------------------------- */
+
+struct conn {
+    uint32_t seq[2]; /* next sequence number per direction */
+    uint64_t frame;
+    uint8_t pkt[2048];
+    struct cs_pipeline *p;
+    uint16_t cport;
+};
+
+static void put16be(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put32be(uint8_t *p, uint32_t v)
+{
+    put16be(p, (uint16_t)(v >> 16));
+    put16be(p + 2, (uint16_t)v);
+}
+
+/* One segment of direction dir (0 client -> server) with flags and data. */
+static void segment(struct conn *c, int dir, uint8_t flags, const void *data, uint32_t n)
+{
+    static const uint8_t cli[4] = {192, 0, 2, 1}, srv[4] = {198, 51, 100, 7};
+    uint8_t *p = c->pkt;
+    memset(p, 0, 54);
+    p[12] = 0x08; /* IPv4 */
+    uint8_t *ip = p + 14;
+    ip[0] = 0x45;
+    put16be(ip + 2, (uint16_t)(20 + 20 + n));
+    ip[8] = 64;
+    ip[9] = 6;
+    memcpy(ip + 12, dir ? srv : cli, 4);
+    memcpy(ip + 16, dir ? cli : srv, 4);
+    uint8_t *tcp = ip + 20;
+    put16be(tcp, dir ? 8080 : c->cport);
+    put16be(tcp + 2, dir ? c->cport : 8080);
+    put32be(tcp + 4, c->seq[dir]);
+    put32be(tcp + 8, c->seq[!dir]);
+    tcp[12] = 5 << 4;
+    tcp[13] = flags | (flags & 0x02 && !dir ? 0 : 0x10); /* ACK but on the first SYN */
+    put16be(tcp + 14, 65535);
+    memcpy(tcp + 20, data, n);
+    c->seq[dir] += n + ((flags & 0x03) ? 1u : 0u); /* SYN, FIN count one */
+    struct cs_frame fr = {
+        .number = ++c->frame,
+        .ts = (cs_time_ns)c->frame * 1000000,
+        .linktype = 1,
+        .data = p,
+        .caplen = 54 + n,
+        .wirelen = 54 + n,
+    };
+    cs_pipeline_frame(c->p, &fr);
+}
+
+static void open_conn(struct conn *c, struct cs_pipeline *p, uint16_t cport)
+{
+    memset(c, 0, sizeof *c);
+    c->p = p;
+    c->cport = cport;
+    c->seq[0] = 1000;
+    c->seq[1] = 5000;
+    segment(c, 0, 0x02, NULL, 0);
+    segment(c, 1, 0x02, NULL, 0);
+    segment(c, 0, 0, NULL, 0);
+}
+
+static void send_str(struct conn *c, int dir, const char *s)
+{
+    segment(c, dir, 0x08, s, (uint32_t)strlen(s));
+}
+
+static void close_conn(struct conn *c)
+{
+    segment(c, 0, 0x01, NULL, 0);
+    segment(c, 1, 0x01, NULL, 0);
+}
+
+/* ---- what came out --------------------------------------------------------- */
+
+struct seen {
+    unsigned txns, h2, http1, answered;
+    int status[16];
+    char transport[16][16];
+    char via[16][64];
+    uint32_t stream[16];
+    char path[16][64];
+};
+
+static void rec_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *t)
+{
+    (void)f;
+    struct seen *s = ctx;
+    unsigned i = s->txns++;
+    if (strcmp(t->transport, CS_TRANSPORT_H2) == 0)
+        s->h2++;
+    else
+        s->http1++;
+    if (t->has_resp)
+        s->answered++;
+    if (i < 16) {
+        s->status[i] = t->has_resp ? t->resp.status : 0;
+        snprintf(s->transport[i], sizeof s->transport[i], "%s", t->transport);
+        snprintf(s->via[i], sizeof s->via[i], "%s", t->via_connect ? t->via_connect : "");
+        s->stream[i] = t->stream;
+        snprintf(s->path[i], sizeof s->path[i], "%.*s", (int)t->req.target_len, t->req.target);
+    }
+}
+
+static struct cs_pipeline *new_pipe(struct seen *s)
+{
+    memset(s, 0, sizeof *s);
+    struct cs_limits lim;
+    cs_limits_default(&lim);
+    struct cs_pipeline_hooks hooks = {.on_txn = rec_txn};
+    char errbuf[256];
+    struct cs_pipeline *p = cs_pipeline_new(&lim, &hooks, s, errbuf, sizeof errbuf);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    return p;
+}
+
+static void end_pipe(struct cs_pipeline *p, struct cs_summary *sum)
+{
+    cs_pipeline_finish(p);
+    memset(sum, 0, sizeof *sum);
+    cs_pipeline_summary(p, sum);
+    cs_pipeline_free(p);
+}
+
+/* An h2 client stream: preface, SETTINGS, one GET on stream 1. */
+static struct hb h2_client(void)
+{
+    nghttp2_hd_deflater *def;
+    nghttp2_hd_deflate_new(&def, 4096);
+    struct hb b = {0};
+    put_preface(&b);
+    put_settings(&b, false, NULL, 0);
+    static const char *const req[] = {":method", "GET", ":scheme", "http", ":authority",
+                                      "api.test", ":path", "/split", "origin",
+                                      "http://app.test", NULL};
+    put_headers(&b, def, 1, req, &(struct hdr_opts){.pad = -1, .end_stream = true});
+    nghttp2_hd_deflate_del(def);
+    return b;
+}
+
+static struct hb h2_server(uint32_t stream)
+{
+    nghttp2_hd_deflater *def;
+    nghttp2_hd_deflate_new(&def, 4096);
+    struct hb b = {0};
+    put_settings(&b, false, NULL, 0);
+    put_settings(&b, true, NULL, 0);
+    static const char *const resp[] = {":status", "200", "access-control-allow-origin",
+                                       "http://app.test", NULL};
+    put_headers(&b, def, stream, resp, &(struct hdr_opts){.pad = -1, .end_stream = true});
+    nghttp2_hd_deflate_del(def);
+    return b;
+}
+
+/* The preface cut at every byte 1..23 (and 24, the whole preface), with
+ * the server's SETTINGS arriving between the two pieces. */
+static void test_preface_split(void)
+{
+    struct hb cl = h2_client(), sv = h2_server(1);
+    for (uint32_t cut = 1; cut <= CS_H2_PREFACE_LEN; cut++) {
+        struct seen s;
+        struct cs_pipeline *p = new_pipe(&s);
+        struct conn c;
+        open_conn(&c, p, (uint16_t)(40000 + cut));
+        segment(&c, 0, 0x08, cl.p, cut);
+        segment(&c, 1, 0x08, sv.p, 9); /* the server's SETTINGS (empty) */
+        segment(&c, 0, 0x08, cl.p + cut, (uint32_t)(cl.len - cut));
+        segment(&c, 1, 0x08, sv.p + 9, (uint32_t)(sv.len - 9));
+        close_conn(&c);
+        struct cs_summary sum;
+        end_pipe(p, &sum);
+        CU_ASSERT_EQUAL(s.txns, 1);
+        CU_ASSERT_EQUAL(s.h2, 1);
+        CU_ASSERT_EQUAL(s.status[0], 200);
+        CU_ASSERT_STRING_EQUAL(s.path[0], "/split");
+        CU_ASSERT_EQUAL(sum.h2.bad_preface, 0);
+        CU_ASSERT_EQUAL(sum.http.garbage_bytes, 0);
+        if (s.h2 != 1)
+            printf("\n    cut at %u: %u h2, %u HTTP/1 transactions\n", cut, s.h2, s.http1);
+    }
+    /* one byte per segment: the held events' bound, then still h2 */
+    struct seen s;
+    struct cs_pipeline *p = new_pipe(&s);
+    struct conn c;
+    open_conn(&c, p, 40100);
+    for (uint32_t i = 0; i < CS_H2_PREFACE_LEN; i++)
+        segment(&c, 0, 0x08, cl.p + i, 1);
+    segment(&c, 0, 0x08, cl.p + CS_H2_PREFACE_LEN, (uint32_t)(cl.len - CS_H2_PREFACE_LEN));
+    segment(&c, 1, 0x08, sv.p, (uint32_t)sv.len);
+    close_conn(&c);
+    struct cs_summary sum;
+    end_pipe(p, &sum);
+    CU_ASSERT_EQUAL(s.h2, 1);
+    CU_ASSERT_EQUAL(s.status[0], 200);
+    /* an HTTP/1 POST cut after "P" still goes to HTTP/1 */
+    p = new_pipe(&s);
+    open_conn(&c, p, 40101);
+    send_str(&c, 0, "P");
+    send_str(&c, 0, "OST /x HTTP/1.1\r\nHost: api.test\r\nContent-Length: 0\r\n\r\n");
+    send_str(&c, 1, "HTTP/1.1 204 No Content\r\n\r\n");
+    close_conn(&c);
+    end_pipe(p, &sum);
+    CU_ASSERT_EQUAL(s.http1, 1);
+    CU_ASSERT_EQUAL(s.status[0], 204);
+    hb_free(&cl);
+    hb_free(&sv);
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    static const struct cs_test_case cases[] = {
+        {"h2 preface split at every byte goes to h2", test_preface_split},
+        {NULL, NULL},
+    };
+    cs_test_add_suite("pipeline_handover", cases);
+    return cs_test_run();
+}
