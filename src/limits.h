@@ -64,6 +64,10 @@
 #define CS_MAX_ENDPOINTS 4096u     /* distinct blocked endpoints counted */
 #define CS_TL_MAX_PENDING 512      /* preflights waiting for their actual request */
 #define CS_TL_MAX_CACHE 256        /* preflight-cache entries, per browser */
+/* CONNECT tunnels followed inside each other (a proxy chain), as the
+ * decoder's bound on nested network tunnels (CS_DECODE_MAX_TUNNELS): a
+ * CONNECT deeper than this is reported, its tunnel not followed (counted). */
+#define CS_MAX_TUNNEL_DEPTH 4u
 
 struct cs_limits {
     uint32_t max_flows;

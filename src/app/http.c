@@ -125,8 +125,27 @@ static void handle_request(struct cs_http_conn *c, struct cs_http_dir *d, struct
 static void upgrade(struct cs_http_conn *c)
 {
     c->stats->upgrades++;
-    c->dir[0].st = ST_DEAD;
-    c->dir[1].st = ST_DEAD;
+    for (int i = 0; i < 2; i++) {
+        c->dir[i].switched = c->dir[i].st != ST_DEAD; /* not after its FIN */
+        c->dir[i].st = ST_DEAD;
+    }
+}
+
+void cs_http_conn_set_tunnel(struct cs_http_conn *c, const struct cs_http_tunnel_ops *ops, void *t)
+{
+    c->tun_ops = ops;
+    c->tun = t;
+}
+
+/* A stream event after the switch goes to the tunnel, if any: true when
+ * this direction switched. */
+static bool to_tunnel(struct cs_http_conn *c, int dir, const struct cs_stream_event *ev)
+{
+    if (!c->dir[dir].switched)
+        return false;
+    if (c->tun)
+        c->tun_ops->event(c->tun, dir, ev);
+    return true;
 }
 
 /* A complete response: paired with the oldest waiting request (which
@@ -512,6 +531,11 @@ static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n,
         bool complete = false, too_long = false;
         switch (d->st) {
         case ST_DEAD:
+            if (c->tun && c->dir[dir].switched) {
+                struct cs_stream_event ev = {
+                    .kind = CS_STREAM_DATA, .data = p, .len = n, .frame = frame, .ts = ts};
+                c->tun_ops->event(c->tun, dir, &ev);
+            }
             return;
         case ST_MSG:
             if (dir == CS_DIR_S2C && d->len == 0 && !d->first_done && c->head &&
@@ -640,6 +664,8 @@ void cs_http_conn_event(struct cs_http_conn *c, int dir, const struct cs_stream_
 {
     if (!c || (dir != CS_DIR_C2S && dir != CS_DIR_S2C))
         return;
+    if (ev->kind != CS_STREAM_DATA && to_tunnel(c, dir, ev))
+        return;
     switch (ev->kind) {
     case CS_STREAM_DATA:
         if (ev->data && ev->len)
@@ -671,6 +697,8 @@ void cs_http_conn_finish(struct cs_http_conn *c, enum cs_txn_end why, uint64_t f
     finish_partial(c, CS_DIR_C2S, frame);
     finish_partial(c, CS_DIR_S2C, frame);
     cs_http_fifo_flush(c, why, frame, ts);
+    if (c->tun)
+        c->tun_ops->finish(c->tun, why, frame, ts);
     for (int i = 0; i < 2; i++) {
         buf_release(c, &c->dir[i]);
         free(c->dir[i].hdrs);

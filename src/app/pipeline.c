@@ -84,6 +84,7 @@ struct cs_pipeline {
     /* the rows' counters, inside the pipeline (one allocation fewer) */
     _Alignas(16) unsigned char app_stats[N_APP_PROTOS][CS_APP_STATS_MAX];
     struct cs_pipeline_stats stats;
+    struct cs_handover_stats handover; /* app_handover.c's, for every row */
     struct cs_pipeline_hooks hooks;
     void *hook_ctx;
     uint64_t undecided_bytes; /* held client data of undecided flows (--max-memory) */
@@ -121,7 +122,7 @@ static struct flow_app *app_for(struct cs_pipeline *p, struct cs_flow *f)
         return NULL;
     app->pipe = p;
     app->flow = f;
-    app->out = (struct cs_app_out){on_txn, app};
+    app->out = (struct cs_app_out){on_txn, app, 0, NULL};
     f->app = app;
     return app;
 }
@@ -131,6 +132,7 @@ static void become(struct flow_app *app, size_t i)
 {
     app->proto = app_protos[i];
     app->info.parsed = true;
+    app->out.env = &app->pipe->env[i];
     app->conn = app->proto->open(&app->pipe->env[i], &app->out);
     if (app->dpi) {
         cs_dpi_flow_free(app->pipe->dpi, app->dpi);
@@ -489,6 +491,19 @@ static const struct cs_app_proto *row_by_name(const struct cs_app_env *self, con
     return NULL;
 }
 
+/* struct cs_app_env.claim: the row that would take a new flow starting
+ * with these bytes (a CONNECT tunnel's inner stream). */
+static const struct cs_app_proto *claim_row(const struct cs_app_env *self, int dir, const uint8_t *p,
+                                            uint32_t n, struct cs_app_env **env, bool *ambiguous)
+{
+    struct cs_pipeline *pl = self->pipe;
+    size_t row;
+    if (!claimed_amb(pl, dir, p, n, &row, ambiguous))
+        return NULL;
+    *env = &pl->env[row];
+    return app_protos[row];
+}
+
 void cs_pipeline_set_keylog(struct cs_pipeline *p, const struct cs_tls_keylog *kl,
                             int (*refresh)(void *ctx), void *refresh_ctx)
 {
@@ -523,6 +538,8 @@ struct cs_pipeline *cs_pipeline_new(const struct cs_limits *limits,
         p->env[i].limits = &p->limits;
         p->env[i].stats = p->app_stats[i];
         p->env[i].row = row_by_name;
+        p->env[i].claim = claim_row;
+        p->env[i].handover = &p->handover;
         p->env[i].pipe = p;
         if (app_protos[i]->stats_size > CS_APP_STATS_MAX) {
             snprintf(errbuf, errlen, "%s: counters larger than CS_APP_STATS_MAX",
@@ -552,7 +569,7 @@ struct cs_pipeline *cs_pipeline_new(const struct cs_limits *limits,
 static uint64_t held_memory(const struct cs_pipeline *p)
 {
     uint64_t held = cs_flow_table_stats(p->flows)->active * CS_FLOW_MEMORY_COST +
-                    cs_flow_table_held_memory(p->flows) + p->undecided_bytes +
+                    cs_flow_table_held_memory(p->flows) + p->undecided_bytes + p->handover.held_bytes +
                     (p->dpi ? cs_dpi_stats(p->dpi)->memory : 0);
     for (size_t i = 0; i < N_APP_PROTOS; i++)
         held += app_protos[i]->held_bytes(p->env[i].stats);
@@ -671,6 +688,7 @@ void cs_pipeline_summary(const struct cs_pipeline *p, struct cs_summary *s)
     for (size_t i = 0; i < N_APP_PROTOS; i++)
         app_protos[i]->summarize(p->env[i].stats, s);
     s->pipeline = p->stats;
+    s->handover = p->handover;
     s->dpi = *cs_pipeline_dpi_stats(p);
 }
 const struct cs_decode_stats *cs_pipeline_decode_stats(const struct cs_pipeline *p)

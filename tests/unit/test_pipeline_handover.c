@@ -230,12 +230,200 @@ static void test_preface_split(void)
     hb_free(&sv);
 }
 
+static const char CONNECT_REQ[] = "CONNECT api.test:80 HTTP/1.1\r\nHost: api.test:80\r\n\r\n";
+static const char CONNECT_OK[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+static const char INNER_REQ[] = "GET /in HTTP/1.1\r\nHost: api.test\r\nOrigin: http://app.test\r\n\r\n";
+static const char INNER_RESP[] = "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 0\r\n\r\n";
+
+/* HTTP/1 inside a tunnel: the CONNECT itself, then the inner exchange
+ * naming the tunnel; the answer's first inner bytes in the 200's segment. */
+static void test_connect_http1(void)
+{
+    struct seen s;
+    struct cs_pipeline *p = new_pipe(&s);
+    struct conn c;
+    open_conn(&c, p, 41000);
+    send_str(&c, 0, CONNECT_REQ);
+    send_str(&c, 1, CONNECT_OK);
+    send_str(&c, 0, "GET /in HTTP/1.1\r\nHo");
+    send_str(&c, 0, "st: api.test\r\nOrigin: http://app.test\r\n\r\n");
+    send_str(&c, 1, INNER_RESP);
+    send_str(&c, 0, INNER_REQ);
+    send_str(&c, 1, INNER_RESP);
+    close_conn(&c);
+    struct cs_summary sum;
+    end_pipe(p, &sum);
+    CU_ASSERT_EQUAL_FATAL(s.txns, 3);
+    CU_ASSERT_STRING_EQUAL(s.path[0], "api.test:80");
+    CU_ASSERT_STRING_EQUAL(s.via[0], "");
+    CU_ASSERT_EQUAL(s.status[0], 200);
+    for (int i = 1; i < 3; i++) {
+        CU_ASSERT_STRING_EQUAL(s.path[i], "/in");
+        CU_ASSERT_STRING_EQUAL(s.via[i], "api.test:80");
+        CU_ASSERT_EQUAL(s.status[i], 200);
+    }
+    CU_ASSERT_EQUAL(sum.handover.connect_tunnels, 1);
+    CU_ASSERT_EQUAL(sum.handover.tunnels_parsed, 1);
+    CU_ASSERT_EQUAL(sum.handover.held_bytes, 0);
+    CU_ASSERT_EQUAL(sum.http.held_bytes, 0);
+
+    /* 407: an ordinary exchange, the connection stays HTTP/1 */
+    p = new_pipe(&s);
+    open_conn(&c, p, 41001);
+    send_str(&c, 0, CONNECT_REQ);
+    send_str(&c, 1, "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n");
+    send_str(&c, 0, INNER_REQ);
+    send_str(&c, 1, INNER_RESP);
+    close_conn(&c);
+    end_pipe(p, &sum);
+    CU_ASSERT_EQUAL_FATAL(s.txns, 2);
+    CU_ASSERT_EQUAL(s.status[0], 407);
+    CU_ASSERT_STRING_EQUAL(s.via[1], "");
+    CU_ASSERT_EQUAL(sum.handover.connect_tunnels, 0);
+}
+
+/* Garbage after the 200, and CONNECTs nested deeper than the bound. */
+static void test_connect_bad(void)
+{
+    struct seen s;
+    struct cs_pipeline *p = new_pipe(&s);
+    struct conn c;
+    open_conn(&c, p, 41002);
+    send_str(&c, 0, CONNECT_REQ);
+    send_str(&c, 1, CONNECT_OK);
+    static const uint8_t junk[] = {0, 1, 2, 0xff, 'P', 'R', 0, '\r', '\n'};
+    segment(&c, 0, 0x08, junk, sizeof junk);
+    segment(&c, 1, 0x08, junk, sizeof junk);
+    send_str(&c, 0, INNER_REQ);
+    close_conn(&c);
+    struct cs_summary sum;
+    end_pipe(p, &sum);
+    CU_ASSERT_EQUAL(s.txns, 1);
+    CU_ASSERT_EQUAL(sum.handover.connect_tunnels, 1);
+    CU_ASSERT_EQUAL(sum.handover.tunnels_unparsed, 1);
+    CU_ASSERT_EQUAL(sum.handover.held_bytes, 0);
+
+    /* server bytes first, then nothing from the client: not parsed */
+    p = new_pipe(&s);
+    open_conn(&c, p, 41003);
+    send_str(&c, 0, CONNECT_REQ);
+    send_str(&c, 1, CONNECT_OK);
+    send_str(&c, 1, "220 smtp.test ESMTP\r\n");
+    close_conn(&c);
+    end_pipe(p, &sum);
+    CU_ASSERT_EQUAL(sum.handover.tunnels_unparsed, 1);
+    CU_ASSERT_EQUAL(sum.handover.held_bytes, 0);
+
+    /* CONNECT inside CONNECT, 6 deep: followed CS_MAX_TUNNEL_DEPTH deep */
+    p = new_pipe(&s);
+    open_conn(&c, p, 41004);
+    for (int i = 0; i < 6; i++) {
+        send_str(&c, 0, CONNECT_REQ);
+        send_str(&c, 1, CONNECT_OK);
+    }
+    send_str(&c, 0, INNER_REQ);
+    send_str(&c, 1, INNER_RESP);
+    close_conn(&c);
+    end_pipe(p, &sum);
+    CU_ASSERT_EQUAL(s.txns, 1 + CS_MAX_TUNNEL_DEPTH);
+    CU_ASSERT_EQUAL(sum.handover.connect_tunnels, CS_MAX_TUNNEL_DEPTH);
+    CU_ASSERT_EQUAL(sum.handover.tunnels_too_deep, 1);
+    CU_ASSERT_STRING_EQUAL(s.via[1], "api.test:80");
+    CU_ASSERT_EQUAL(sum.handover.held_bytes, 0);
+}
+
+/* HTTP2-Settings: SETTINGS_HEADER_TABLE_SIZE=100 (a smaller table for the
+ * server's blocks), SETTINGS_MAX_CONCURRENT_STREAMS=100. */
+#define H2C_UPGRADE_REQ                                       \
+    "GET /up HTTP/1.1\r\nHost: api.test\r\n"                  \
+    "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n" \
+    "HTTP2-Settings: AAEAAABkAAMAAABk\r\nOrigin: http://app.test\r\n\r\n"
+
+static void h2c_run(struct seen *s, struct cs_summary *sum, bool preface, uint32_t table)
+{
+    struct cs_pipeline *p = new_pipe(s);
+    struct conn c;
+    open_conn(&c, p, 41010);
+    send_str(&c, 0, H2C_UPGRADE_REQ);
+    nghttp2_hd_deflater *def;
+    nghttp2_hd_deflate_new(&def, table);
+    struct hb sv = {0};
+    hb_str(&sv, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n");
+    put_settings(&sv, false, NULL, 0);
+    static const char *const resp[] = {":status", "200", "access-control-allow-origin",
+                                       "http://app.test", "x-long-enough-to-be-indexed",
+                                       "0123456789012345678901234567890123456789", NULL};
+    put_headers(&sv, def, 1, resp, &(struct hdr_opts){.pad = -1, .end_stream = true});
+    segment(&c, 1, 0x08, sv.p, (uint32_t)sv.len);
+    if (preface) {
+        nghttp2_hd_deflater *cdef;
+        nghttp2_hd_deflate_new(&cdef, 4096);
+        struct hb cl = {0};
+        put_preface(&cl);
+        put_settings(&cl, false, NULL, 0);
+        put_settings(&cl, true, NULL, 0);
+        static const char *const req[] = {":method", "GET", ":scheme", "http", ":authority",
+                                          "api.test", ":path", "/second", NULL};
+        put_headers(&cl, cdef, 3, req, &(struct hdr_opts){.pad = -1, .end_stream = true});
+        segment(&c, 0, 0x08, cl.p, (uint32_t)cl.len);
+        struct hb sv2 = {0};
+        put_settings(&sv2, true, NULL, 0);
+        put_headers(&sv2, def, 3, resp, &(struct hdr_opts){.pad = -1, .end_stream = true});
+        segment(&c, 1, 0x08, sv2.p, (uint32_t)sv2.len);
+        hb_free(&sv2);
+        hb_free(&cl);
+        nghttp2_hd_deflate_del(cdef);
+    } else {
+        send_str(&c, 0, "GET /not-h2 HTTP/1.1\r\n\r\n");
+    }
+    close_conn(&c);
+    end_pipe(p, sum);
+    hb_free(&sv);
+    nghttp2_hd_deflate_del(def);
+}
+
+static void test_h2c(void)
+{
+    struct seen s;
+    struct cs_summary sum;
+    h2c_run(&s, &sum, true, 100);
+    CU_ASSERT_EQUAL_FATAL(s.txns, 3);
+    /* the 101 itself, as before */
+    CU_ASSERT_STRING_EQUAL(s.transport[0], CS_TRANSPORT_HTTP1);
+    CU_ASSERT_EQUAL(s.status[0], 101);
+    /* stream 1: the upgrading request, answered in h2 */
+    CU_ASSERT_STRING_EQUAL(s.transport[1], CS_TRANSPORT_H2);
+    CU_ASSERT_EQUAL(s.stream[1], 1);
+    CU_ASSERT_STRING_EQUAL(s.path[1], "/up");
+    CU_ASSERT_EQUAL(s.status[1], 200);
+    CU_ASSERT_EQUAL(s.stream[2], 3);
+    CU_ASSERT_STRING_EQUAL(s.path[2], "/second");
+    CU_ASSERT_EQUAL(s.status[2], 200);
+    CU_ASSERT_EQUAL(sum.handover.h2c_upgrades, 1);
+    CU_ASSERT_EQUAL(sum.handover.h2c_not_h2, 0);
+    CU_ASSERT_EQUAL(sum.h2.hpack_failures, 0);
+    CU_ASSERT_EQUAL(sum.h2.held_bytes, 0);
+    CU_ASSERT_EQUAL(sum.handover.held_bytes, 0);
+    /* an encoder with a bigger table than HTTP2-Settings allowed: the
+     * inflater sized by the settings refuses its blocks (so they were applied) */
+    h2c_run(&s, &sum, true, 4096);
+    CU_ASSERT(sum.h2.hpack_failures > 0 || sum.h2.hpack_errors > 0);
+    /* a 101 to h2c the client does not follow with the preface */
+    h2c_run(&s, &sum, false, 100);
+    CU_ASSERT_EQUAL(sum.handover.h2c_upgrades, 1);
+    CU_ASSERT_EQUAL(sum.handover.h2c_not_h2, 1);
+    CU_ASSERT_EQUAL(s.status[0], 101);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 2;
     static const struct cs_test_case cases[] = {
         {"h2 preface split at every byte goes to h2", test_preface_split},
+        {"CONNECT 2xx: HTTP/1 inside, via_connect; 407 stays HTTP/1", test_connect_http1},
+        {"CONNECT: garbage, server-first, nesting bound", test_connect_bad},
+        {"Upgrade: h2c answered 101 goes on as h2, stream 1", test_h2c},
         {NULL, NULL},
     };
     cs_test_add_suite("pipeline_handover", cases);
