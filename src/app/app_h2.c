@@ -163,6 +163,7 @@ static int h2_upgrade(void *conn, const struct cs_txn *req, const uint8_t *setti
         .frame = req->req_frame,
         .frame_end = req->req_frame,
         .ts = req->req_ts,
+        .switch_frame = req->resp_frame,
         .settings = settings,
         .settings_len = n,
     };

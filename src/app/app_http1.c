@@ -51,23 +51,31 @@ static const struct cs_http_tunnel_ops tunnel_ops = {cs_handover_event, cs_hando
 
 /* The exchange switched the connection away from HTTP/1: a CONNECT 2xx
  * tunnel or an h2c upgrade goes on in another row (app_handover.c); other
- * upgrades (WebSocket) are not followed. */
-static void hand_over(const struct cs_app_out *out, const struct cs_http_txn *h, const struct cs_txn *t)
+ * upgrades (WebSocket) are not followed.  True when the exchange was
+ * reported here (the CONNECT) or is left to the h2 row (h2c). */
+static bool hand_over(const struct cs_app_out *out, const struct cs_http_txn *h, const struct cs_txn *t)
 {
     struct cs_app_env *env = out->env;
     if (!env)
-        return;
+        return false;
     const struct cs_http_msg *rq = h->req, *rs = h->resp;
     struct cs_handover *ho = NULL;
     if (rs->status != 101) {
+        /* the CONNECT exchange is reported first, then its tunnel's */
+        out->txn(out->ctx, t);
         ho = cs_handover_connect(env, out, rq->uri, rq->uri_len);
+        if (ho)
+            cs_http_conn_set_tunnel(h->conn, &tunnel_ops, ho);
+        return true;
     } else if (has_token(field(rq->headers, rq->n_headers, "upgrade"), "h2c") &&
                has_token(field(rs->headers, rs->n_headers, "upgrade"), "h2c")) {
         const corscope_header *set = field(rq->headers, rq->n_headers, "http2-settings");
         ho = cs_handover_h2c(env, out, t, set ? set->value : NULL, set ? set->value_len : 0);
     }
-    if (ho)
-        cs_http_conn_set_tunnel(h->conn, &tunnel_ops, ho);
+    if (!ho)
+        return false;
+    cs_http_conn_set_tunnel(h->conn, &tunnel_ops, ho);
+    return true;
 }
 
 /* The parser's transaction, as the seam's. */
@@ -104,9 +112,11 @@ static void http1_txn(void *ctx, const struct cs_http_txn *h)
                                   memcmp(rq->method, "CONNECT", 7) == 0))
             t.resp_flags |= CS_TXN_SWITCHES;
     }
+    /* an h2c upgrade is reported once, as stream 1 of the h2 row (its
+     * response comes there, with the 101 as its interim status) */
+    if ((t.resp_flags & CS_TXN_SWITCHES) && hand_over(out, h, &t))
+        return;
     out->txn(out->ctx, &t);
-    if (t.resp_flags & CS_TXN_SWITCHES)
-        hand_over(out, h, &t);
 }
 
 static void *http1_open(struct cs_app_env *env, const struct cs_app_out *out)

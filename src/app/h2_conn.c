@@ -503,6 +503,9 @@ int cs_h2_conn_upgrade(struct cs_h2_conn *c, const struct cs_h2_upgrade *u)
     st->ts = u->ts;
     st->flags |= CS_H2_SEC_END_STREAM;
     s->c_end = true;
+    s->interim_status = 101;
+    s->n_interim = 1;
+    s->interim_frame = u->switch_frame;
     struct h2_dir *sd = &c->d[CS_DIR_S2C];
     for (size_t off = 0; off + 6 <= u->settings_len; off += 6) {
         const uint8_t *e = u->settings + off;

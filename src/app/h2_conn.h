@@ -134,7 +134,8 @@ struct cs_h2_conn *cs_h2_conn_new(const struct cs_h2_limits *lim, struct cs_h2_s
  * The connection goes on as h2 (the client still sends the preface) and
  * that request is stream 1, half-closed from the client: its fields (the
  * HTTP/1 request's, Host as :authority, names lower-cased) are set here;
- * the server answers it with HEADERS on stream 1.  settings[0..n) is the
+ * the server answers it with HEADERS on stream 1, and the 101 is its
+ * interim status (reported with the stream, also when no h2 follows).  settings[0..n) is the
  * decoded HTTP2-Settings payload (the client's SETTINGS, in effect at once
  * without an ACK, as nghttp2's session_upgrade does): its
  * SETTINGS_HEADER_TABLE_SIZE sizes the table of the server's blocks.
@@ -147,6 +148,7 @@ struct cs_h2_upgrade {
     size_t n_fields;
     uint64_t frame, frame_end;
     cs_time_ns ts;
+    uint64_t switch_frame; /* the 101's: stream 1's interim status */
     const uint8_t *settings;
     size_t settings_len;
 };
