@@ -26,6 +26,9 @@ enum cs_http_state {
     ST_CHUNK_END,  /* the CRLF after chunk data */
     ST_TRAILERS,   /* trailer lines after the last chunk, until an empty line */
     ST_BODY_CLOSE, /* body delimited by the close of the connection */
+    ST_AWAIT,      /* (client) after a request that may switch the connection
+                    * (CONNECT, Upgrade): bytes held in buf until its answer
+                    * says whether they are HTTP or the tunnel's */
     ST_DEAD,       /* no longer HTTP (upgrade, tunnel, closed): ignore bytes */
 };
 
@@ -84,6 +87,7 @@ struct cs_http_conn {
     uint32_t n_waiting;
     uint32_t n_requests; /* requests seen: the next txn index */
     struct cs_http_dir dir[2];
+    uint32_t await;                           /* index + 1 of the request ST_AWAIT waits on */
     const struct cs_http_tunnel_ops *tun_ops; /* after a switch: where the bytes go */
     void *tun;
 };

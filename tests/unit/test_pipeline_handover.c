@@ -284,6 +284,53 @@ static void test_connect_http1(void)
     CU_ASSERT_EQUAL(sum.handover.connect_tunnels, 0);
 }
 
+/* A client that does not wait for the answer: its bytes after the CONNECT
+ * are held until the answer says whose they are. */
+static void test_connect_pipelined(void)
+{
+    struct seen s;
+    struct cs_pipeline *p = new_pipe(&s);
+    struct conn c;
+    open_conn(&c, p, 41020);
+    struct hb b = {0};
+    hb_str(&b, CONNECT_REQ);
+    hb_str(&b, INNER_REQ);
+    segment(&c, 0, 0x08, b.p, (uint32_t)b.len);
+    hb_free(&b);
+    hb_str(&b, CONNECT_OK);
+    hb_str(&b, INNER_RESP);
+    segment(&c, 1, 0x08, b.p, (uint32_t)b.len);
+    hb_free(&b);
+    close_conn(&c);
+    struct cs_summary sum;
+    end_pipe(p, &sum);
+    CU_ASSERT_EQUAL_FATAL(s.txns, 2);
+    CU_ASSERT_STRING_EQUAL(s.path[1], "/in");
+    CU_ASSERT_STRING_EQUAL(s.via[1], "api.test:80");
+    CU_ASSERT_EQUAL(s.status[1], 200);
+    CU_ASSERT_EQUAL(sum.http.garbage_bytes, 0);
+    CU_ASSERT_EQUAL(sum.http.held_bytes, 0);
+
+    /* the same answered 407: the held request is HTTP after all */
+    p = new_pipe(&s);
+    open_conn(&c, p, 41021);
+    hb_str(&b, CONNECT_REQ);
+    hb_str(&b, INNER_REQ);
+    segment(&c, 0, 0x08, b.p, (uint32_t)b.len);
+    hb_free(&b);
+    send_str(&c, 1, "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n");
+    send_str(&c, 1, INNER_RESP);
+    close_conn(&c);
+    end_pipe(p, &sum);
+    CU_ASSERT_EQUAL_FATAL(s.txns, 2);
+    CU_ASSERT_EQUAL(s.status[0], 407);
+    CU_ASSERT_STRING_EQUAL(s.path[1], "/in");
+    CU_ASSERT_STRING_EQUAL(s.via[1], "");
+    CU_ASSERT_EQUAL(s.status[1], 200);
+    CU_ASSERT_EQUAL(sum.handover.connect_tunnels, 0);
+    CU_ASSERT_EQUAL(sum.http.held_bytes, 0);
+}
+
 /* Garbage after the 200, and CONNECTs nested deeper than the bound. */
 static void test_connect_bad(void)
 {
@@ -417,6 +464,48 @@ static void test_h2c(void)
     CU_ASSERT_EQUAL(s.interim[0], 101);
 }
 
+/* The client sends its preface and a request right behind the Upgrade,
+ * before the 101: held, then the h2 row's. */
+static void test_h2c_early(void)
+{
+    struct seen s;
+    struct cs_pipeline *p = new_pipe(&s);
+    struct conn c;
+    open_conn(&c, p, 41030);
+    nghttp2_hd_deflater *cdef, *def;
+    nghttp2_hd_deflate_new(&cdef, 4096);
+    nghttp2_hd_deflate_new(&def, 100); /* as the client's HTTP2-Settings asks */
+    struct hb cl = {0}, sv = {0};
+    hb_str(&cl, H2C_UPGRADE_REQ);
+    put_preface(&cl);
+    put_settings(&cl, false, NULL, 0);
+    static const char *const req[] = {":method", "GET", ":scheme", "http", ":authority",
+                                      "api.test", ":path", "/early", NULL};
+    put_headers(&cl, cdef, 3, req, &(struct hdr_opts){.pad = -1, .end_stream = true});
+    segment(&c, 0, 0x08, cl.p, (uint32_t)cl.len);
+    hb_str(&sv, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n");
+    put_settings(&sv, false, NULL, 0);
+    put_settings(&sv, true, NULL, 0);
+    static const char *const resp[] = {":status", "204", NULL};
+    put_headers(&sv, def, 1, resp, &(struct hdr_opts){.pad = -1, .end_stream = true});
+    put_headers(&sv, def, 3, resp, &(struct hdr_opts){.pad = -1, .end_stream = true});
+    segment(&c, 1, 0x08, sv.p, (uint32_t)sv.len);
+    close_conn(&c);
+    struct cs_summary sum;
+    end_pipe(p, &sum);
+    CU_ASSERT_EQUAL_FATAL(s.txns, 2);
+    CU_ASSERT_STRING_EQUAL(s.path[0], "/up");
+    CU_ASSERT_EQUAL(s.status[0], 204);
+    CU_ASSERT_STRING_EQUAL(s.path[1], "/early");
+    CU_ASSERT_EQUAL(s.status[1], 204);
+    CU_ASSERT_EQUAL(sum.handover.h2c_not_h2, 0);
+    CU_ASSERT_EQUAL(sum.h2.bad_preface, 0);
+    hb_free(&cl);
+    hb_free(&sv);
+    nghttp2_hd_deflate_del(cdef);
+    nghttp2_hd_deflate_del(def);
+}
+
 int main(void)
 {
     if (CU_initialize_registry() != CUE_SUCCESS)
@@ -425,7 +514,9 @@ int main(void)
         {"h2 preface split at every byte goes to h2", test_preface_split},
         {"CONNECT 2xx: HTTP/1 inside, via_connect; 407 stays HTTP/1", test_connect_http1},
         {"CONNECT: garbage, server-first, nesting bound", test_connect_bad},
+        {"CONNECT: client bytes before the answer", test_connect_pipelined},
         {"Upgrade: h2c answered 101 goes on as h2, stream 1", test_h2c},
+        {"Upgrade: h2c with the preface sent before the 101", test_h2c_early},
         {NULL, NULL},
     };
     cs_test_add_suite("pipeline_handover", cases);
