@@ -10,6 +10,12 @@
 #     tshark's own TCP reassembly (-z follow,tcp,raw), after the CONNECT
 #     request and its 2xx, writes them as a new connection to port 80, and
 #     lets tshark dissect that (HTTP/1 or h2 with prior knowledge);
+#   - handover-httpsproxy.pcap (+ key log): the proxy itself over TLS.
+#     tshark decrypts the proxy connection and dissects the CONNECT, not
+#     what is inside; the test cuts the tunnel out of tshark's decrypted
+#     stream (-z follow,tls,raw) the same way and lets tshark dissect it
+#     as a connection of its own (TLS inside TLS decrypted with the same
+#     key log, on port 443);
 #   - handover-h2c.pcap: tshark follows the Upgrade to h2c itself; the
 #     HTTP/1 request answered 101 is stream 1, whose :status tshark shows
 #     in the h2 HEADERS, which is the one transaction corscope reports.
@@ -23,7 +29,7 @@ trap 'rm -rf "$tmp"' EXIT
 python3 - "$BIN" "$tmp" <<'PY'
 import collections, json, re, struct, subprocess, sys
 binary, tmp = sys.argv[1], sys.argv[2]
-PROXY, H2C = 18930, 18935   # the server ports of the two captures (record.sh)
+PROXY, H2C, TLSPROXY = 18930, 18935, 18937   # the captures' server ports (record.sh)
 
 def corscope(pcap, extra):
     out = subprocess.run([binary, "-r", pcap, "-o", "json", "--all"] + extra, check=True,
@@ -94,24 +100,32 @@ def dissect(pcap, args, server_port):
         reqs[c].append(t)
     return reqs
 
-def follow(pcap, args, stream):
-    """tshark's reassembled bytes of a TCP stream: client port and [(dir, bytes)]."""
-    text = subprocess.run(["tshark", "-r", pcap, "-q", "-z", "follow,tcp,raw,%d" % stream] + args,
+def follow(pcap, args, stream, proto="tcp", server_port=None):
+    """tshark's reassembled (proto tls: decrypted) bytes of a TCP stream:
+    client port and [(dir, bytes)] (dir 0: from the client)."""
+    text = subprocess.run(["tshark", "-r", pcap, "-q", "-z", "follow,%s,raw,%d" % (proto, stream)] + args,
                           check=True, capture_output=True, text=True).stdout
     m = re.search(r"Node 0: [^\n]*:(\d+)\n", text)
     if not m:
         return None, []
+    node0 = int(m.group(1))
+    # Node 0 speaks first in tcp's output; tls's may name the server first
+    # (and Node 1 without a port): lines with a tab are Node 1's
+    flip = server_port is not None and node0 == server_port
+    client = node0
+    if flip:
+        client = follow(pcap, args, stream)[0]
     chunks = []
     for line in text.split("Node 1:", 1)[1].splitlines()[1:]:
         if line.startswith("====") or not line.strip():
             continue
         d = 1 if line.startswith("\t") else 0
-        chunks.append((d, bytes.fromhex(line.strip())))
-    return int(m.group(1)), chunks
+        chunks.append((d ^ flip, bytes.fromhex(line.strip())))
+    return client, chunks
 
-def cut_tunnel(chunks):
+def cut_tunnel(chunks, tls_too=False):
     """The chunks after the CONNECT request and its 2xx answer; None when
-    the stream is no (plaintext) tunnel."""
+    the stream is no tunnel, or a TLS one unless tls_too."""
     whole = [b"".join(c for d, c in chunks if d == k) for k in (0, 1)]
     if not whole[0].startswith(b"CONNECT ") or b"\r\n\r\n" not in whole[1]:
         return None
@@ -125,19 +139,19 @@ def cut_tunnel(chunks):
         skip[d] -= k
         if c[k:]:
             out.append((d, c[k:]))
-    if not out or out[0][1][:1] == b"\x16":   # TLS: tshark dissects it in place
+    if not out or (out[0][1][:1] == b"\x16" and not tls_too):   # TLS: tshark dissects it in place
         return None
     return out
 
-def write_pcap(path, chunks):
-    """chunks as one TCP connection 10.0.0.1:40000 -> 10.0.0.2:80 (raw IPv4)."""
+def write_pcap(path, chunks, port=80):
+    """chunks as one TCP connection 10.0.0.1:40000 -> 10.0.0.2:port (raw IPv4)."""
     def csum(b):
         if len(b) % 2: b += b"\0"
         s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
         while s >> 16: s = (s & 0xffff) + (s >> 16)
         return ~s & 0xffff
     ips = [bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])]
-    ports, seq = [40000, 80], [1000, 5000]
+    ports, seq = [40000, port], [1000, 5000]
     recs = []
     def seg(d, flags, data=b""):
         tcp = struct.pack("!HHIIBBHHH", ports[d], ports[1 - d], seq[d], seq[1 - d], 5 << 4,
@@ -197,6 +211,40 @@ for s in range(n_streams):
 assert plain >= 2, "expected the plaintext HTTP/1 and h2 tunnels, found %d" % plain
 # the tunnelled transactions are all there, not just the CONNECTs
 assert sum(1 for v in ours.values() for t in v if t[0] != "CONNECT") >= 7, ours
+compare(pcap, ours, theirs)
+
+# --- HTTPS proxy
+pcap, keys = "pcaps/handover-httpsproxy.pcap", "pcaps/handover-httpsproxy.keys"
+targs = ["-o", "tls.keylog_file:" + keys, "-d", "tcp.port==%d,tls" % TLSPROXY]
+ours = corscope(pcap, ["--keylog", keys])
+theirs = collections.defaultdict(list)
+for c, v in dissect(pcap, targs, TLSPROXY).items():
+    theirs[c] = [r for r in v if r[0] == "CONNECT"]   # the rest is inside the tunnels
+n_streams = len(subprocess.run(["tshark", "-r", pcap, "-T", "fields", "-e", "tcp.stream",
+                                "-Y", "tcp.flags.syn==1 && tcp.flags.ack==0"],
+                               check=True, capture_output=True, text=True).stdout.split())
+inner_tls = 0
+for s in range(n_streams):
+    client, chunks = follow(pcap, targs, s, "tls", TLSPROXY)
+    inner = cut_tunnel(chunks, True) if client else None
+    assert inner, "stream %d: no tunnel in tshark's decrypted stream" % s
+    is_tls = inner[0][1][:1] == b"\x16"
+    inner_tls += is_tls
+    p = "%s/proxied%d.pcap" % (tmp, s)
+    write_pcap(p, inner, 443 if is_tls else 80)
+    args = ["-o", "tls.keylog_file:" + keys, "-d", "tcp.port==443,tls", "-d", "tcp.port==80,http"]
+    theirs[client] += dissect(p, args, 443 if is_tls else 80)[40000]
+assert inner_tls == 1, "expected one TLS-in-TLS tunnel"
+# each request carries the TLS of its own tunnel (not the proxy's, which
+# has no SNI) and a plain one inside the HTTPS proxy keeps scheme http
+evs = [json.loads(l) for l in subprocess.run([binary, "-r", pcap, "-o", "json", "--all", "--keylog", keys],
+                                             check=True, capture_output=True, text=True).stdout.splitlines()
+       if l.startswith('{"type":"http"') and '"via_connect"' in l]
+tls_in = [e for e in evs if e.get("tls")]
+assert len(tls_in) == 1 and tls_in[0]["tls"]["sni"] == "api.handover.test", tls_in
+plain = [e for e in evs if not e.get("tls")]
+assert len(plain) == 1 and "at http://api.handover.test:" in plain[0]["message"], plain
+assert sum(1 for v in ours.values() for t in v if t[0] != "CONNECT") == 2, ours
 compare(pcap, ours, theirs)
 
 # --- h2c

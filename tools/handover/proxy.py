@@ -5,8 +5,12 @@ CONNECT only.  `CONNECT host:port` opens a TCP connection to 127.0.0.1:port
 CONNECT target, Host and SNI), answers 200 and relays bytes both ways until
 either side closes.  A target host starting with "denied." gets 407, and the
 connection stays open for the next request (an ordinary HTTP exchange).
-Usage: proxy.py PORT"""
+With TLSPORT CERT KEY it also listens on TLSPORT over TLS (an HTTPS proxy:
+the CONNECT itself is encrypted, and a tunnelled TLS connection is TLS
+inside TLS).
+Usage: proxy.py PORT [TLSPORT CERT KEY]"""
 import socket
+import ssl
 import sys
 import threading
 
@@ -66,14 +70,29 @@ def handle(c):
         return
 
 
-def main():
+def serve(port, ctx=None):
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", int(sys.argv[1])))
+    s.bind(("127.0.0.1", port))
     s.listen(16)
     while True:
         c, _ = s.accept()
+        if ctx:
+            try:
+                c = ctx.wrap_socket(c, server_side=True)
+            except (OSError, ssl.SSLError):
+                c.close()
+                continue
         threading.Thread(target=handle, args=(c,), daemon=True).start()
+
+
+def main():
+    if len(sys.argv) > 4:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+        ctx.set_alpn_protocols(["http/1.1"])
+        threading.Thread(target=serve, args=(int(sys.argv[2]), ctx), daemon=True).start()
+    serve(int(sys.argv[1]))
 
 
 if __name__ == "__main__":

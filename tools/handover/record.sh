@@ -13,6 +13,10 @@
 #       4. h2 with prior knowledge inside a plain tunnel (nghttpd --no-tls)
 #       5. a CONNECT answered 407 (an ordinary exchange)
 #     curl writes the TLS secrets of 2 and 3 to the .keys file (SSLKEYLOGFILE).
+#   pcaps/handover-httpsproxy.pcap + .keys: the same proxy over TLS (an
+#     HTTPS proxy, curl -x https://): HTTPS inside it (TLS inside TLS) and
+#     plain HTTP through it (curl -p); curl writes the secrets of both TLS
+#     layers to the .keys file.
 #   pcaps/handover-h2c.pcap: the HTTP/1.1 Upgrade to h2c, answered by
 #     nghttpx (nghttp2-proxy: its cleartext frontend takes the Upgrade;
 #     nghttpd does not, it answers an Upgrade with h2 frames) in front of
@@ -25,7 +29,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 outdir=${1:-pcaps}
 base=${2:-18930}
 proxy=$base http=$((base + 1)) https=$((base + 2)) h2tls=$((base + 3)) h2clear=$((base + 4))
-h2c=$((base + 5))
+h2c=$((base + 5)) tlsproxy=$((base + 7))
 tmp=$(mktemp -d)
 pids=
 trap 'kill $pids 2> /dev/null || true; rm -rf "$tmp"' EXIT
@@ -38,7 +42,7 @@ mkdir "$tmp/htdocs"
 echo hello > "$tmp/htdocs/ok"
 echo hello > "$tmp/htdocs/missing"
 
-python3 "$here/proxy.py" "$proxy" & pids="$pids $!"
+python3 "$here/proxy.py" "$proxy" "$tlsproxy" "$tmp/cert.pem" "$tmp/key.pem" & pids="$pids $!"
 python3 "$here/server.py" "$http" "$https" "$tmp/cert.pem" "$tmp/key.pem" & pids="$pids $!"
 nghttpd -d "$tmp/htdocs" "$h2tls" "$tmp/key.pem" "$tmp/cert.pem" > /dev/null & pids="$pids $!"
 nghttpd --no-tls -d "$tmp/htdocs" "$h2clear" > /dev/null & pids="$pids $!"
@@ -71,6 +75,20 @@ SSLKEYLOGFILE="$outdir/handover-connect.keys" curl -s -o /dev/null -k --http2 -x
 curl -s -o /dev/null -p --http2-prior-knowledge -x "$px" -H "$origin" \
     "http://h2.handover.test:$h2clear/ok"
 curl -s -o /dev/null -p -x "$px" -H "$origin" "http://denied.handover.test:1/ok" || true
+sleep 1
+kill $dump
+wait $dump 2> /dev/null || true
+
+# --- the HTTPS proxy capture
+rm -f "$outdir/handover-httpsproxy.keys"
+tcpdump -i lo -U -s 0 -w "$outdir/handover-httpsproxy.pcap" "tcp port $tlsproxy" 2> /dev/null &
+dump=$!
+pids="$pids $dump"
+sleep 2
+SSLKEYLOGFILE="$outdir/handover-httpsproxy.keys" curl -s -o /dev/null -k --proxy-insecure \
+    -x "https://127.0.0.1:$tlsproxy" -H "$origin" "https://api.handover.test:$https/ok"
+SSLKEYLOGFILE="$outdir/handover-httpsproxy.keys" curl -s -o /dev/null --proxy-insecure -p \
+    -x "https://127.0.0.1:$tlsproxy" -H "$origin" "http://api.handover.test:$http/missing"
 sleep 1
 kill $dump
 wait $dump 2> /dev/null || true
