@@ -59,7 +59,8 @@ static void segment(struct conn *c, int dir, uint8_t flags, const void *data, ui
     tcp[12] = 5 << 4;
     tcp[13] = flags | (flags & 0x02 && !dir ? 0 : 0x10); /* ACK but on the first SYN */
     put16be(tcp + 14, 65535);
-    memcpy(tcp + 20, data, n);
+    if (n)
+        memcpy(tcp + 20, data, n);
     c->seq[dir] += n + ((flags & 0x03) ? 1u : 0u); /* SYN, FIN count one */
     struct cs_frame fr = {
         .number = ++c->frame,
