@@ -74,6 +74,10 @@
 #define CS_TL_CACHE_CAPACITY 4096        /* its largest value */
 #define CS_DEFAULT_MAX_TUNNEL_DEPTH 4    /* --max-tunnel-depth: tunnels followed inside one frame */
 #define CS_TUNNEL_DEPTH_CAPACITY 32      /* its largest value (the decoder recurses per tunnel) */
+/* CONNECT tunnels followed inside each other (a proxy chain), as the
+ * decoder's bound on nested network tunnels (CS_DECODE_MAX_TUNNELS): a
+ * CONNECT deeper than this is reported, its tunnel not followed (counted). */
+#define CS_MAX_CONNECT_DEPTH 4u
 
 struct cs_limits {
     uint32_t max_flows;

@@ -110,6 +110,18 @@ struct cs_http_stats {
     uint64_t held_bytes;       /* now: header buffers and waiting requests, all connections */
 };
 
+/* app_handover.c: connections that left HTTP/1 for another protocol of the
+ * table (all connections; additive counters). */
+struct cs_handover_stats {
+    uint64_t connect_tunnels;  /* CONNECT answered 2xx: the tunnel's bytes went to the table */
+    uint64_t tunnels_parsed;   /* ... of which a row (HTTP/1, h2, TLS) claimed */
+    uint64_t tunnels_unparsed; /* ... of which no row claimed (or nothing was sent) */
+    uint64_t tunnels_too_deep; /* CONNECT inside CS_MAX_CONNECT_DEPTH tunnels: not followed */
+    uint64_t h2c_upgrades;     /* Upgrade: h2c answered 101: continued as h2 */
+    uint64_t h2c_not_h2;       /* ... whose client then did not send the h2 preface */
+    uint64_t held_bytes;       /* now: hand-over state of all connections (--max-memory) */
+};
+
 /* h2_conn.c (HTTP/2, all connections; additive counters) */
 struct cs_h2_stats {
     uint64_t connections;          /* cs_h2_conn_new calls */

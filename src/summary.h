@@ -30,6 +30,7 @@ struct cs_summary {
     struct cs_reasm_stats reasm;
     struct cs_http_stats http;
     struct cs_h2_stats h2;
+    struct cs_handover_stats handover;
     struct cs_dpi_stats dpi;
     struct cs_tls_stats tls;
     bool tls_keylog; /* a key log was given: TLS lines are printed */

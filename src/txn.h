@@ -81,6 +81,9 @@ struct cs_txn {
     uint32_t index;               /* 0-based position in the connection */
     const struct cs_txn_tls *tls; /* NULL for plaintext */
     uint32_t stream;              /* h2 stream id; 0 for HTTP/1 */
+    /* The CONNECT target ("host:port") of the tunnel the request went
+     * through (a forward proxy), NULL when none. */
+    const char *via_connect;
     /* Optional, for a consumer that copies the transaction (the report
      * thread): bytes that every string of the request (resp.) lies in, e.g.
      * an HTTP/1 header block; NULL when the strings are scattered. */

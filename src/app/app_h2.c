@@ -15,6 +15,7 @@
  * one value (pcaps/browser/README.md). */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "app_proto.h"
 #include "flow.h"
@@ -134,6 +135,43 @@ static void h2_event(void *conn, int dir, const struct cs_stream_event *ev)
     cs_h2_conn_event(f->conn, dir, ev);
 }
 
+static int h2_upgrade(void *conn, const struct cs_txn *req, const uint8_t *settings, size_t n)
+{
+    struct h2_flow *f = conn;
+    const corscope_header *host = NULL;
+    size_t nf = req->req.n_headers;
+    corscope_header *fields = nf ? malloc(nf * sizeof *fields) : NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < nf; i++) {
+        const corscope_header *h = &req->req.headers[i];
+        if (h->name_len == 4 && strncasecmp(h->name, "host", 4) == 0) {
+            if (!host)
+                host = h;
+        } else if (fields) {
+            fields[k++] = *h;
+        }
+    }
+    struct cs_h2_upgrade u = {
+        .method = req->req.method,
+        .method_len = (uint32_t)req->req.method_len,
+        .path = req->req.target,
+        .path_len = (uint32_t)req->req.target_len,
+        .authority = host ? host->value : NULL,
+        .authority_len = host ? (uint32_t)host->value_len : 0,
+        .fields = fields,
+        .n_fields = k,
+        .frame = req->req_frame,
+        .frame_end = req->req_frame,
+        .ts = req->req_ts,
+        .switch_frame = req->resp_frame,
+        .settings = settings,
+        .settings_len = n,
+    };
+    int rc = cs_h2_conn_upgrade(f->conn, &u);
+    free(fields);
+    return rc;
+}
+
 static enum cs_h2_end h2_end_for(enum cs_txn_end why)
 {
     switch (why) {
@@ -172,4 +210,5 @@ const struct cs_app_proto cs_app_h2 = {
     .finish = h2_finish,
     .held_bytes = h2_held_bytes,
     .summarize = h2_summarize,
+    .upgrade = h2_upgrade,
 };

@@ -2,6 +2,7 @@
  * the parser of http.c behind the table's interface, and its messages
  * turned into the protocol-neutral struct cs_txn the report reads. */
 #include <string.h>
+#include <strings.h>
 
 #include "app_proto.h"
 #include "flow.h"
@@ -18,6 +19,63 @@ static uint32_t txn_flags(const struct cs_http_msg *m)
 {
     return ((m->flags & CS_MSG_HEADERS_CUT) ? CS_TXN_HEADERS_CUT : 0) |
            ((m->flags & CS_MSG_HEADER_GAP) ? CS_TXN_HEADER_GAP : 0);
+}
+
+static const corscope_header *field(const corscope_header *h, size_t n, const char *name)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; i < n; i++)
+        if (h[i].name_len == len && strncasecmp(h[i].name, name, len) == 0)
+            return &h[i];
+    return NULL;
+}
+
+/* Whether a comma list value holds token tok (any case). */
+static bool has_token(const corscope_header *h, const char *tok)
+{
+    size_t len = strlen(tok);
+    const char *v = h ? h->value : NULL, *e = v ? v + h->value_len : NULL;
+    while (v && v < e) {
+        while (v < e && (*v == ' ' || *v == '\t' || *v == ','))
+            v++;
+        const char *s = v;
+        while (v < e && *v != ',' && *v != ' ' && *v != '\t')
+            v++;
+        if ((size_t)(v - s) == len && strncasecmp(s, tok, len) == 0)
+            return true;
+    }
+    return false;
+}
+
+static const struct cs_http_tunnel_ops tunnel_ops = {cs_handover_event, cs_handover_finish};
+
+/* The exchange switched the connection away from HTTP/1: a CONNECT 2xx
+ * tunnel or an h2c upgrade goes on in another row (app_handover.c); other
+ * upgrades (WebSocket) are not followed.  True when the exchange was
+ * reported here (the CONNECT) or is left to the h2 row (h2c). */
+static bool hand_over(const struct cs_app_out *out, const struct cs_http_txn *h, const struct cs_txn *t)
+{
+    struct cs_app_env *env = out->env;
+    if (!env)
+        return false;
+    const struct cs_http_msg *rq = h->req, *rs = h->resp;
+    struct cs_handover *ho = NULL;
+    if (rs->status != 101) {
+        /* the CONNECT exchange is reported first, then its tunnel's */
+        out->txn(out->ctx, t);
+        ho = cs_handover_connect(env, out, rq->uri, rq->uri_len);
+        if (ho)
+            cs_http_conn_set_tunnel(h->conn, &tunnel_ops, ho);
+        return true;
+    } else if (has_token(field(rq->headers, rq->n_headers, "upgrade"), "h2c") &&
+               has_token(field(rs->headers, rs->n_headers, "upgrade"), "h2c")) {
+        const corscope_header *set = field(rq->headers, rq->n_headers, "http2-settings");
+        ho = cs_handover_h2c(env, out, t, set ? set->value : NULL, set ? set->value_len : 0);
+    }
+    if (!ho)
+        return false;
+    cs_http_conn_set_tunnel(h->conn, &tunnel_ops, ho);
+    return true;
 }
 
 /* The parser's transaction, as the seam's. */
@@ -54,6 +112,10 @@ static void http1_txn(void *ctx, const struct cs_http_txn *h)
                                   memcmp(rq->method, "CONNECT", 7) == 0))
             t.resp_flags |= CS_TXN_SWITCHES;
     }
+    /* an h2c upgrade is reported once, as stream 1 of the h2 row (its
+     * response comes there, with the 101 as its interim status) */
+    if ((t.resp_flags & CS_TXN_SWITCHES) && hand_over(out, h, &t))
+        return;
     out->txn(out->ctx, &t);
 }
 

@@ -30,10 +30,15 @@ enum cs_app_probe {
 struct cs_app_out {
     void (*txn)(void *ctx, const struct cs_txn *t);
     void *ctx;
+    unsigned depth; /* CONNECT tunnels around this stream (0: the TCP flow itself) */
+    /* The env of the row opened with this out (set by whoever opens it), so
+     * a row can hand the connection over to another (app_handover.c). */
+    struct cs_app_env *env;
 };
 
 struct cs_tls_keylog;
 struct cs_app_proto;
+struct cs_app_env;
 
 /* One protocol's state shared by all its flows, owned by the pipeline. */
 struct cs_app_env {
@@ -51,7 +56,32 @@ struct cs_app_env {
     const struct cs_app_proto *(*row)(const struct cs_app_env *self, const char *name,
                                       struct cs_app_env **env);
     void *pipe; /* for row() */
+    /* The row that claims data p[0..n) of direction dir, as the pipeline
+     * decides for a new flow, with its env; NULL when none.  *ambiguous:
+     * too few bytes to tell that row from a later one. */
+    const struct cs_app_proto *(*claim)(const struct cs_app_env *self, int dir, const uint8_t *p,
+                                        uint32_t n, struct cs_app_env **env, bool *ambiguous);
+    struct cs_handover_stats *handover; /* the pipeline's (app_handover.c) */
 };
+
+/* A connection that leaves HTTP/1 for another protocol of the table
+ * (app_handover.c): what the HTTP/1 row hands over. */
+struct cs_handover;
+/* A CONNECT answered 2xx: the tunnel's bytes are a new stream for the
+ * table, probed again; its transactions name the tunnel (via_connect,
+ * target[0..target_len)) and go to out.  NULL when out of memory or
+ * nested too deep (counted). */
+struct cs_handover *cs_handover_connect(struct cs_app_env *env, const struct cs_app_out *out,
+                                        const char *target, size_t target_len);
+/* Upgrade: h2c answered 101: the connection goes on as h2, and the
+ * upgrading request (t) is stream 1 (RFC 7540 §3.2); settings is the
+ * request's HTTP2-Settings value (base64url SETTINGS payload; NULL if
+ * none).  NULL when there is no h2 row or memory. */
+struct cs_handover *cs_handover_h2c(struct cs_app_env *env, const struct cs_app_out *out,
+                                    const struct cs_txn *t, const char *settings,
+                                    size_t settings_len);
+void cs_handover_event(void *h, int dir, const struct cs_stream_event *ev);
+void cs_handover_finish(void *h, enum cs_txn_end why, uint64_t frame, cs_time_ns ts);
 
 /* Room for one row's counters (the pipeline holds them). */
 #define CS_APP_STATS_MAX 2048
@@ -81,6 +111,10 @@ struct cs_app_proto {
     bool (*active)(const struct cs_app_env *env);
     /* Optional: the key log gained secrets (flows waiting may go on). */
     void (*keys_changed)(struct cs_app_env *env);
+    /* Optional (h2): a connection just opened goes on from an HTTP/1.1
+     * Upgrade answered 101; req is the upgrading request (stream 1),
+     * settings[0..n) its decoded HTTP2-Settings.  0, or -1 on failure. */
+    int (*upgrade)(void *conn, const struct cs_txn *req, const uint8_t *settings, size_t n);
 };
 
 /* The rows (one file each). */

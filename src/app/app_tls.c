@@ -81,7 +81,10 @@ static void inner_txn(void *ctx, const struct cs_txn *t)
         copy.req.scheme = "https";
         copy.req.scheme_len = 5;
     }
-    copy.tls = &tf->txn_tls;
+    /* a request from a tunnel inside (CONNECT over an HTTPS proxy) keeps
+     * its own transport: the tunnel's TLS, or none */
+    if (!copy.tls && !copy.via_connect)
+        copy.tls = &tf->txn_tls;
     tf->out->txn(tf->out->ctx, &copy);
 }
 
@@ -121,7 +124,7 @@ static void decide_inner(struct tls_flow *tf)
         return;
     }
     tf->inner = inner;
-    tf->inner_out = (struct cs_app_out){inner_txn, tf};
+    tf->inner_out = (struct cs_app_out){inner_txn, tf, tf->out->depth, inner_env};
     tf->inner_conn = inner->open(inner_env, &tf->inner_out);
 }
 

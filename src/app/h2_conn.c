@@ -470,6 +470,58 @@ struct cs_h2_conn *cs_h2_conn_new(const struct cs_h2_limits *lim, struct cs_h2_s
     return c;
 }
 
+static void add_lower(struct cs_h2_conn *c, struct h2_stream *s, const char *name, size_t nl,
+                      const char *value, size_t vl)
+{
+    char low[64];
+    if (nl <= sizeof low) {
+        for (size_t i = 0; i < nl; i++)
+            low[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
+        name = low;
+    }
+    cs_h2__stream_add_field(c, s, SEC_REQ, (const uint8_t *)name, nl, (const uint8_t *)value, vl);
+}
+
+int cs_h2_conn_upgrade(struct cs_h2_conn *c, const struct cs_h2_upgrade *u)
+{
+    struct h2_stream *s = cs_h2__stream_open(c, 1);
+    if (!s)
+        return -1;
+    c->max_client_id = 1;
+    add_lower(c, s, ":method", 7, u->method, u->method_len);
+    add_lower(c, s, ":scheme", 7, "http", 4);
+    if (u->authority)
+        add_lower(c, s, ":authority", 10, u->authority, u->authority_len);
+    add_lower(c, s, ":path", 5, u->path, u->path_len);
+    for (size_t i = 0; i < u->n_fields; i++)
+        add_lower(c, s, u->fields[i].name, u->fields[i].name_len, u->fields[i].value,
+                  u->fields[i].value_len);
+    struct h2_sec *st = &s->sec[SEC_REQ];
+    st->seen = true;
+    st->frame = u->frame;
+    st->frame_end = u->frame_end;
+    st->ts = u->ts;
+    st->flags |= CS_H2_SEC_END_STREAM;
+    s->c_end = true;
+    s->interim_status = 101;
+    s->n_interim = 1;
+    s->interim_frame = u->switch_frame;
+    struct h2_dir *sd = &c->d[CS_DIR_S2C];
+    for (size_t off = 0; off + 6 <= u->settings_len; off += 6) {
+        const uint8_t *e = u->settings + off;
+        uint16_t id = (uint16_t)(e[0] << 8 | e[1]);
+        uint32_t v = (uint32_t)e[2] << 24 | (uint32_t)e[3] << 16 | (uint32_t)e[4] << 8 | e[5];
+        if (id == CS_H2_SETTINGS_HEADER_TABLE_SIZE && sd->inf &&
+            nghttp2_hd_inflate_change_table_size(sd->inf, v) != 0) {
+            c->stats->hpack_errors++;
+            hpack_lose(c, sd, u->frame, u->ts);
+        }
+        if (id == CS_H2_SETTINGS_MAX_FRAME_SIZE && v >= 16384 && v <= 16777215)
+            sd->fr.max_frame_size = v;
+    }
+    return 0;
+}
+
 void cs_h2_conn_event(struct cs_h2_conn *c, int dir, const struct cs_stream_event *ev)
 {
     struct h2_dir *d = &c->d[dir ? 1 : 0];

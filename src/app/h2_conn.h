@@ -130,6 +130,30 @@ struct cs_h2_conn;
 struct cs_h2_conn *cs_h2_conn_new(const struct cs_h2_limits *lim, struct cs_h2_stats *stats,
                                   cs_h2_txn_cb cb, void *ctx);
 
+/* RFC 7540 §3.2: an HTTP/1.1 request with `Upgrade: h2c` answered 101.
+ * The connection goes on as h2 (the client still sends the preface) and
+ * that request is stream 1, half-closed from the client: its fields (the
+ * HTTP/1 request's, Host as :authority, names lower-cased) are set here;
+ * the server answers it with HEADERS on stream 1, and the 101 is its
+ * interim status (reported with the stream, also when no h2 follows).  settings[0..n) is the
+ * decoded HTTP2-Settings payload (the client's SETTINGS, in effect at once
+ * without an ACK, as nghttp2's session_upgrade does): its
+ * SETTINGS_HEADER_TABLE_SIZE sizes the table of the server's blocks.
+ * Call once, before any event.  Returns 0, or -1 when stream 1 cannot be
+ * kept (memory). */
+struct cs_h2_upgrade {
+    const char *method, *path, *authority;
+    uint32_t method_len, path_len, authority_len;
+    const corscope_header *fields; /* without Host */
+    size_t n_fields;
+    uint64_t frame, frame_end;
+    cs_time_ns ts;
+    uint64_t switch_frame; /* the 101's: stream 1's interim status */
+    const uint8_t *settings;
+    size_t settings_len;
+};
+int cs_h2_conn_upgrade(struct cs_h2_conn *c, const struct cs_h2_upgrade *u);
+
 /* One stream event of direction dir (CS_DIR_C2S = 0, CS_DIR_S2C = 1):
  * bytes, a gap, FIN or RST. */
 void cs_h2_conn_event(struct cs_h2_conn *c, int dir, const struct cs_stream_event *ev);

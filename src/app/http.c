@@ -104,6 +104,18 @@ static void set_body_state(struct cs_http_conn *c, struct cs_http_dir *d, enum f
     }
 }
 
+/* A request that may take the connection away from HTTP/1 when its answer
+ * says so: CONNECT (2xx), or one asking for an Upgrade (101). */
+static bool may_switch(const struct cs_http_msg *m)
+{
+    if (m->method_len == 7 && memcmp(m->method, "CONNECT", 7) == 0)
+        return true;
+    for (uint32_t i = 0; i < m->n_headers; i++)
+        if (m->headers[i].name_len == 7 && strncasecmp(m->headers[i].name, "upgrade", 7) == 0)
+            return true;
+    return false;
+}
+
 /* A complete request: its framing decides the client direction's next
  * state, and it waits in the FIFO for its response. */
 static void handle_request(struct cs_http_conn *c, struct cs_http_dir *d, struct cs_http_msg *m,
@@ -119,14 +131,72 @@ static void handle_request(struct cs_http_conn *c, struct cs_http_dir *d, struct
         return;
     }
     set_body_state(c, d, f, blen);
+    if (d->st == ST_MSG && may_switch(m)) {
+        d->st = ST_AWAIT;
+        c->await = c->n_requests; /* the request just queued */
+    }
+}
+
+/* The client bytes held while a request that may switch the connection
+ * waited for its answer, which kept the connection HTTP (or that outgrew
+ * the budget): parsed as HTTP after all. */
+static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n, uint64_t frame,
+                 cs_time_ns ts);
+static void release_await(struct cs_http_conn *c)
+{
+    struct cs_http_dir *d = &c->dir[CS_DIR_C2S];
+    c->await = 0;
+    if (d->st != ST_AWAIT)
+        return;
+    d->st = ST_MSG;
+    uint32_t n = d->len;
+    uint64_t frame = d->frame;
+    cs_time_ns ts = d->ts;
+    uint8_t *held = n ? malloc(n) : NULL;
+    if (held)
+        memcpy(held, d->buf, n);
+    d->len = 0;
+    buf_release(c, d);
+    if (held)
+        feed(c, CS_DIR_C2S, held, n, frame, ts);
+    free(held);
 }
 
 /* 101 or a CONNECT answered 2xx: the connection stops being HTTP. */
 static void upgrade(struct cs_http_conn *c)
 {
     c->stats->upgrades++;
-    c->dir[0].st = ST_DEAD;
-    c->dir[1].st = ST_DEAD;
+    for (int i = 0; i < 2; i++) {
+        c->dir[i].switched = c->dir[i].st != ST_DEAD; /* not after its FIN */
+        c->dir[i].st = ST_DEAD;
+    }
+    /* what the client sent before the answer came is the tunnel's */
+    struct cs_http_dir *d = &c->dir[CS_DIR_C2S];
+    c->await = 0;
+    if (d->switched && d->len && c->tun) {
+        struct cs_stream_event ev = {
+            .kind = CS_STREAM_DATA, .data = (const uint8_t *)d->buf, .len = d->len, .frame = d->frame, .ts = d->ts};
+        c->tun_ops->event(c->tun, CS_DIR_C2S, &ev);
+    }
+    d->len = 0;
+    buf_release(c, d);
+}
+
+void cs_http_conn_set_tunnel(struct cs_http_conn *c, const struct cs_http_tunnel_ops *ops, void *t)
+{
+    c->tun_ops = ops;
+    c->tun = t;
+}
+
+/* A stream event after the switch goes to the tunnel, if any: true when
+ * this direction switched. */
+static bool to_tunnel(struct cs_http_conn *c, int dir, const struct cs_stream_event *ev)
+{
+    if (!c->dir[dir].switched)
+        return false;
+    if (c->tun)
+        c->tun_ops->event(c->tun, dir, ev);
+    return true;
 }
 
 /* A complete response: paired with the oldest waiting request (which
@@ -146,9 +216,11 @@ static void handle_response(struct cs_http_conn *c, struct cs_http_dir *d, struc
         d->st = ST_MSG;
         return;
     }
+    bool awaited = false;
     if (r) {
         head = r->msg.method_len == 4 && memcmp(r->msg.method, "HEAD", 4) == 0;
         connect = r->msg.method_len == 7 && memcmp(r->msg.method, "CONNECT", 7) == 0;
+        awaited = c->await && r->index + 1 == c->await;
     }
     bool tunnel = st == 101 || (connect && st >= 200 && st < 300);
     uint64_t blen = 0;
@@ -163,6 +235,8 @@ static void handle_response(struct cs_http_conn *c, struct cs_http_dir *d, struc
         return;
     }
     set_body_state(c, d, f, blen);
+    if (awaited)
+        release_await(c);
 }
 
 /* The server's answer to an HTTP/0.9 request: the rest of the stream. */
@@ -511,7 +585,24 @@ static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n,
         uint32_t k = n;
         bool complete = false, too_long = false;
         switch (d->st) {
+        case ST_AWAIT:
+            if (d->len == 0) {
+                d->frame = frame;
+                d->ts = ts;
+            }
+            if ((uint64_t)d->len + n <= c->lim->max_header_bytes && buf_reserve(c, d, d->len + n) == 0) {
+                memcpy(d->buf + d->len, p, n);
+                d->len += n;
+                return;
+            }
+            release_await(c); /* more than a tunnel's first bytes: HTTP after all */
+            continue;
         case ST_DEAD:
+            if (c->tun && c->dir[dir].switched) {
+                struct cs_stream_event ev = {
+                    .kind = CS_STREAM_DATA, .data = p, .len = n, .frame = frame, .ts = ts};
+                c->tun_ops->event(c->tun, dir, &ev);
+            }
             return;
         case ST_MSG:
             if (dir == CS_DIR_S2C && d->len == 0 && !d->first_done && c->head &&
@@ -640,6 +731,8 @@ void cs_http_conn_event(struct cs_http_conn *c, int dir, const struct cs_stream_
 {
     if (!c || (dir != CS_DIR_C2S && dir != CS_DIR_S2C))
         return;
+    if (ev->kind != CS_STREAM_DATA && to_tunnel(c, dir, ev))
+        return;
     switch (ev->kind) {
     case CS_STREAM_DATA:
         if (ev->data && ev->len)
@@ -671,6 +764,8 @@ void cs_http_conn_finish(struct cs_http_conn *c, enum cs_txn_end why, uint64_t f
     finish_partial(c, CS_DIR_C2S, frame);
     finish_partial(c, CS_DIR_S2C, frame);
     cs_http_fifo_flush(c, why, frame, ts);
+    if (c->tun)
+        c->tun_ops->finish(c->tun, why, frame, ts);
     for (int i = 0; i < 2; i++) {
         buf_release(c, &c->dir[i]);
         free(c->dir[i].hdrs);

@@ -63,6 +63,7 @@ struct cs_http_txn {
     uint32_t index;     /* 0-based position in the connection */
     uint64_t end_frame; /* frame of the FIN/RST/gap that ended it, 0 if none */
     cs_time_ns end_ts;
+    struct cs_http_conn *conn; /* the connection (for cs_http_conn_set_tunnel) */
 };
 
 typedef void (*cs_http_txn_cb)(void *ctx, const struct cs_http_txn *txn);
@@ -88,6 +89,18 @@ void cs_http_conn_event(struct cs_http_conn *c, int dir, const struct cs_stream_
  * frees the parser. */
 void cs_http_conn_finish(struct cs_http_conn *c, enum cs_txn_end why,
                          uint64_t frame, cs_time_ns ts);
+
+/* After a 101 or a CONNECT answered 2xx the connection stops being HTTP.
+ * Set from the transaction callback of that exchange, the tunnel then gets
+ * every later stream event of both directions (the bytes after the
+ * response's header block first), and its finish when the connection ends;
+ * without one those bytes are ignored. */
+struct cs_http_tunnel_ops {
+    void (*event)(void *t, int dir, const struct cs_stream_event *ev);
+    void (*finish)(void *t, enum cs_txn_end why, uint64_t frame, cs_time_ns ts);
+};
+void cs_http_conn_set_tunnel(struct cs_http_conn *c, const struct cs_http_tunnel_ops *ops,
+                             void *t);
 
 /* Bytes at the start of a client stream: 1 = looks like an HTTP/1.x request
  * line ("GET / HTTP/1.1", "OPTIONS * HTTP/1.0", "GET /", "get / HTTP/1.1"),

@@ -26,6 +26,9 @@ enum cs_http_state {
     ST_CHUNK_END,  /* the CRLF after chunk data */
     ST_TRAILERS,   /* trailer lines after the last chunk, until an empty line */
     ST_BODY_CLOSE, /* body delimited by the close of the connection */
+    ST_AWAIT,      /* (client) after a request that may switch the connection
+                    * (CONNECT, Upgrade): bytes held in buf until its answer
+                    * says whether they are HTTP or the tunnel's */
     ST_DEAD,       /* no longer HTTP (upgrade, tunnel, closed): ignore bytes */
 };
 
@@ -49,6 +52,8 @@ struct cs_http_dir {
     uint8_t line_first; /* first byte of the current, unfinished line */
     bool first_done;    /* the start line of the block is complete */
     bool resync;        /* searching for a start line after gap/garbage */
+    bool switched;      /* the connection left HTTP (101, CONNECT 2xx) while this
+                                 * direction was open: its bytes go to the tunnel */
     bool maybe09;       /* the start line has no version: HTTP/0.9 if the
                                  * server answers (or the stream ends) before more
                                  * client bytes; a client that sends header lines
@@ -82,6 +87,9 @@ struct cs_http_conn {
     uint32_t n_waiting;
     uint32_t n_requests; /* requests seen: the next txn index */
     struct cs_http_dir dir[2];
+    uint32_t await;                           /* index + 1 of the request ST_AWAIT waits on */
+    const struct cs_http_tunnel_ops *tun_ops; /* after a switch: where the bytes go */
+    void *tun;
 };
 
 /* Whether name[off..off + 8) equals lower[off..off + 8) ignoring ASCII

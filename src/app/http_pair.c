@@ -24,6 +24,7 @@ void cs_http_report(struct cs_http_conn *c, struct cs_http_req *r, const struct 
         .index = r->index,
         .end_frame = frame,
         .end_ts = ts,
+        .conn = c,
     };
     c->stats->transactions++;
     if (end != CS_TXN_ANSWERED)

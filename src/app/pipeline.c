@@ -37,12 +37,20 @@ static const struct cs_app_proto *const app_protos[] = {
 
 struct undecided_event {
     uint32_t off, len; /* in struct undecided.buf */
+    int dir;
     uint64_t frame;
     cs_time_ns ts;
 };
 
+/* Client bytes kept to probe again while the rows disagree on a prefix too
+ * short to tell (the h2 preface cut before its 24th byte looks like the
+ * start of an HTTP/1 request line). */
+#define CS_AMBIGUOUS_PREFIX 64u
+
 struct undecided {
     uint32_t len, n;
+    uint32_t prefix_len;
+    uint8_t prefix[CS_AMBIGUOUS_PREFIX];
     struct undecided_event ev[CS_UNDECIDED_EVENTS];
     uint8_t buf[CS_UNDECIDED_BYTES];
 };
@@ -54,6 +62,9 @@ struct flow_app {
     bool unparsed;                    /* no row claimed it: nDPI names it */
     bool spoke[2];                    /* direction delivered data while undecided */
     bool dpi_done;                    /* nDPI's verdict is in info.proto and info.sni */
+    bool ambiguous;                   /* rows disagree on a too-short client prefix: both
+                                       * directions are held until more bytes tell */
+    size_t amb_row;                   /* meanwhile, the first row that wants the prefix */
     struct undecided *held;           /* client data while undecided (allocated on first
                                     * use), replayed if the server proves a row's */
     struct cs_dpi_flow *dpi;          /* while nDPI is still deciding */
@@ -72,6 +83,7 @@ struct cs_pipeline {
     /* the rows' counters, inside the pipeline (one allocation fewer) */
     _Alignas(16) unsigned char app_stats[N_APP_PROTOS][CS_APP_STATS_MAX];
     struct cs_pipeline_stats stats;
+    struct cs_handover_stats handover; /* app_handover.c's, for every row */
     struct cs_pipeline_hooks hooks;
     void *hook_ctx;
     uint64_t undecided_bytes; /* held client data of undecided flows (--max-memory) */
@@ -109,7 +121,7 @@ static struct flow_app *app_for(struct cs_pipeline *p, struct cs_flow *f)
         return NULL;
     app->pipe = p;
     app->flow = f;
-    app->out = (struct cs_app_out){on_txn, app};
+    app->out = (struct cs_app_out){on_txn, app, 0, NULL};
     f->app = app;
     return app;
 }
@@ -119,6 +131,7 @@ static void become(struct flow_app *app, size_t i)
 {
     app->proto = app_protos[i];
     app->info.parsed = true;
+    app->out.env = &app->pipe->env[i];
     app->conn = app->proto->open(&app->pipe->env[i], &app->out);
     if (app->dpi) {
         cs_dpi_flow_free(app->pipe->dpi, app->dpi);
@@ -150,16 +163,38 @@ static void dpi_conclude(struct cs_pipeline *p, struct flow_app *app)
 
 /* Whether some active row of the table claims (or may claim) data starting
  * p[0..n) of direction dir; *row (if not NULL) is set to the first such row. */
+static bool row_active(const struct cs_pipeline *pl, size_t i)
+{
+    return !app_protos[i]->active || app_protos[i]->active(&pl->env[i]);
+}
+
+static bool claimed_amb(const struct cs_pipeline *pl, int dir, const uint8_t *p, uint32_t n,
+                        size_t *row, bool *ambiguous)
+{
+    if (ambiguous)
+        *ambiguous = false;
+    for (size_t i = 0; i < N_APP_PROTOS; i++) {
+        if (!row_active(pl, i))
+            continue;
+        enum cs_app_probe r = app_protos[i]->probe(dir, p, n);
+        if (r == CS_PROBE_NO)
+            continue;
+        if (row)
+            *row = i;
+        /* Too short to tell, and a later row may want it too: more bytes
+         * decide (the caller holds them). */
+        if (r == CS_PROBE_NEED_MORE && ambiguous)
+            for (size_t j = i + 1; j < N_APP_PROTOS; j++)
+                if (row_active(pl, j) && app_protos[j]->probe(dir, p, n) != CS_PROBE_NO)
+                    *ambiguous = true;
+        return true;
+    }
+    return false;
+}
+
 static bool claimed(const struct cs_pipeline *pl, int dir, const uint8_t *p, uint32_t n, size_t *row)
 {
-    for (size_t i = 0; i < N_APP_PROTOS; i++)
-        if ((!app_protos[i]->active || app_protos[i]->active(&pl->env[i])) &&
-            app_protos[i]->probe(dir, p, n) != CS_PROBE_NO) {
-            if (row)
-                *row = i;
-            return true;
-        }
-    return false;
+    return claimed_amb(pl, dir, p, n, row, NULL);
 }
 
 static void on_packet(void *ctx, struct cs_flow *f, int dir, const struct cs_segment *s)
@@ -202,20 +237,60 @@ static void held_free(struct flow_app *app)
     app->held = NULL;
 }
 
-/* Keeps a copy of an undecided client data event, if it fits the bounds. */
-static void held_add(struct flow_app *app, const struct cs_stream_event *ev)
+/* Keeps a copy of an undecided data event of direction dir, if it fits the
+ * bounds; false when it did not. */
+static bool held_add(struct flow_app *app, int dir, const struct cs_stream_event *ev)
 {
     if (!app->held) {
         if (!(app->held = calloc(1, sizeof *app->held)))
-            return;
+            return false;
         app->pipe->undecided_bytes += sizeof *app->held;
     }
     struct undecided *u = app->held;
-    if (u->n == CS_UNDECIDED_EVENTS || ev->len > CS_UNDECIDED_BYTES - u->len)
-        return;
+    /* data that continues the last held event of the same direction joins
+     * it (it keeps the first frame, where its message starts) */
+    bool join = u->n > 0 && u->ev[u->n - 1].dir == dir;
+    if ((!join && u->n == CS_UNDECIDED_EVENTS) || ev->len > CS_UNDECIDED_BYTES - u->len)
+        return false;
     memcpy(u->buf + u->len, ev->data, ev->len);
-    u->ev[u->n++] = (struct undecided_event){u->len, ev->len, ev->frame, ev->ts};
+    if (join) {
+        u->ev[u->n - 1].len += ev->len;
+        u->len += ev->len;
+        return true;
+    }
+    u->ev[u->n++] = (struct undecided_event){u->len, ev->len, dir, ev->frame, ev->ts};
     u->len += ev->len;
+    return true;
+}
+
+/* Feeds the parser every held event of both directions, in arrival order
+ * (the rows disagreed on a short client prefix until now). */
+static void held_replay_all(struct flow_app *app)
+{
+    struct undecided *u = app->held;
+    for (uint32_t i = 0; app->conn && u && i < u->n; i++) {
+        const struct undecided_event *e = &u->ev[i];
+        struct cs_stream_event ev = {
+            .kind = CS_STREAM_DATA,
+            .data = u->buf + e->off,
+            .len = e->len,
+            .frame = e->frame,
+            .ts = e->ts,
+        };
+        app->proto->event(app->conn, e->dir, &ev);
+    }
+}
+
+/* An ambiguous flow must be decided now (a FIN, a gap, its end, the held
+ * bytes full): the first row that wanted the prefix takes it. */
+static void settle(struct flow_app *app)
+{
+    if (!app->ambiguous)
+        return;
+    app->ambiguous = false;
+    become(app, app->amb_row);
+    held_replay_all(app);
+    held_free(app);
 }
 
 /* The server's first data just proved the flow a row's: feeds the parser the
@@ -232,6 +307,8 @@ static void held_replay_client(struct flow_app *app)
     if (app->conn && u && u->n > 0 && u->buf[u->len - 1] == '\n') {
         for (uint32_t i = 0; i < u->n; i++) {
             const struct undecided_event *e = &u->ev[i];
+            if (e->dir != CS_DIR_C2S)
+                continue;
             struct cs_stream_event ev = {
                 .kind = CS_STREAM_DATA,
                 .data = u->buf + e->off,
@@ -252,7 +329,51 @@ static void held_replay_client(struct flow_app *app)
 static void decide(struct flow_app *app, int dir, const struct cs_stream_event *ev)
 {
     size_t row;
-    if (claimed(app->pipe, dir, ev->data, ev->len, &row)) { /* yes, or too short to tell */
+    bool amb = false, yes;
+    if (app->ambiguous) {
+        /* Server bytes never decide it; client bytes probe again with the
+         * prefix held so far. */
+        yes = true;
+        row = app->amb_row;
+        amb = true;
+        if (dir == CS_DIR_C2S) {
+            struct undecided *u = app->held;
+            uint8_t b[CS_AMBIGUOUS_PREFIX];
+            uint32_t n = u->prefix_len;
+            uint32_t k = ev->len < CS_AMBIGUOUS_PREFIX - n ? ev->len : CS_AMBIGUOUS_PREFIX - n;
+            memcpy(b, u->prefix, n);
+            memcpy(b + n, ev->data, k);
+            n += k;
+            yes = claimed_amb(app->pipe, dir, b, n, &row, &amb);
+            if (yes && amb && n < CS_AMBIGUOUS_PREFIX && held_add(app, dir, ev)) {
+                memcpy(u->prefix, b, n);
+                u->prefix_len = n;
+                app->amb_row = row;
+                return;
+            }
+        } else if (held_add(app, dir, ev)) {
+            return;
+        }
+        app->ambiguous = false;
+        if (!yes) { /* the longer prefix is no row's after all */
+            held_free(app);
+            app->unparsed = true;
+            return;
+        }
+        become(app, row);
+        held_replay_all(app);
+        held_free(app);
+        return;
+    }
+    if (claimed_amb(app->pipe, dir, ev->data, ev->len, &row, &amb)) { /* yes, or too short to tell */
+        if (amb && dir == CS_DIR_C2S && !app->held && ev->len < CS_AMBIGUOUS_PREFIX &&
+            held_add(app, dir, ev)) {
+            app->ambiguous = true;
+            app->amb_row = row;
+            memcpy(app->held->prefix, ev->data, ev->len);
+            app->held->prefix_len = ev->len;
+            return;
+        }
         become(app, row);
         if (dir == CS_DIR_S2C)
             held_replay_client(app);
@@ -261,7 +382,7 @@ static void decide(struct flow_app *app, int dir, const struct cs_stream_event *
     }
     app->spoke[dir] = true;
     if (dir == CS_DIR_C2S)
-        held_add(app, ev);
+        held_add(app, dir, ev);
     if (app->spoke[CS_DIR_C2S] && app->spoke[CS_DIR_S2C]) {
         app->unparsed = true; /* nDPI keeps looking at packets until it decides */
         held_free(app);
@@ -277,6 +398,8 @@ static void on_stream(void *ctx, struct cs_flow *f, int dir, const struct cs_str
     }
     if (ev->kind == CS_STREAM_DATA && ev->len > 0)
         app->info.had_data = true;
+    else if (app->ambiguous)
+        settle(app);
     if (!app->proto && !app->unparsed && ev->kind == CS_STREAM_DATA && ev->len > 0)
         decide(app, dir, ev);
     if (app->conn)
@@ -324,6 +447,8 @@ static void on_end(void *ctx, struct cs_flow *f, enum cs_flow_end why)
     struct cs_pipeline *p = ctx;
     struct flow_app *app = f->app;
     static const struct cs_flow_info nothing_seen;
+    if (app)
+        settle(app);
     if (app && app->conn) {
         app->proto->finish(app->conn, txn_end_for(why), f->key.last_frame, f->key.last_ts);
         app->conn = NULL;
@@ -371,6 +496,19 @@ static const struct cs_app_proto *row_by_name(const struct cs_app_env *self, con
     return NULL;
 }
 
+/* struct cs_app_env.claim: the row that would take a new flow starting
+ * with these bytes (a CONNECT tunnel's inner stream). */
+static const struct cs_app_proto *claim_row(const struct cs_app_env *self, int dir, const uint8_t *p,
+                                            uint32_t n, struct cs_app_env **env, bool *ambiguous)
+{
+    struct cs_pipeline *pl = self->pipe;
+    size_t row;
+    if (!claimed_amb(pl, dir, p, n, &row, ambiguous))
+        return NULL;
+    *env = &pl->env[row];
+    return app_protos[row];
+}
+
 void cs_pipeline_set_keylog(struct cs_pipeline *p, const struct cs_tls_keylog *kl,
                             int (*refresh)(void *ctx), void *refresh_ctx)
 {
@@ -405,6 +543,8 @@ struct cs_pipeline *cs_pipeline_new(const struct cs_limits *limits,
         p->env[i].limits = &p->limits;
         p->env[i].stats = p->app_stats[i];
         p->env[i].row = row_by_name;
+        p->env[i].claim = claim_row;
+        p->env[i].handover = &p->handover;
         p->env[i].pipe = p;
         if (app_protos[i]->stats_size > CS_APP_STATS_MAX) {
             snprintf(errbuf, errlen, "%s: counters larger than CS_APP_STATS_MAX",
@@ -434,7 +574,7 @@ struct cs_pipeline *cs_pipeline_new(const struct cs_limits *limits,
 static uint64_t held_memory(const struct cs_pipeline *p)
 {
     uint64_t held = cs_flow_table_stats(p->flows)->active * CS_FLOW_MEMORY_COST +
-                    cs_flow_table_held_memory(p->flows) + p->undecided_bytes +
+                    cs_flow_table_held_memory(p->flows) + p->undecided_bytes + p->handover.held_bytes +
                     (p->dpi ? cs_dpi_stats(p->dpi)->memory : 0);
     for (size_t i = 0; i < N_APP_PROTOS; i++)
         held += app_protos[i]->held_bytes(p->env[i].stats);
@@ -553,6 +693,7 @@ void cs_pipeline_summary(const struct cs_pipeline *p, struct cs_summary *s)
     for (size_t i = 0; i < N_APP_PROTOS; i++)
         app_protos[i]->summarize(p->env[i].stats, s);
     s->pipeline = p->stats;
+    s->handover = p->handover;
     s->dpi = *cs_pipeline_dpi_stats(p);
 }
 const struct cs_decode_stats *cs_pipeline_decode_stats(const struct cs_pipeline *p)

@@ -140,6 +140,8 @@ void cs_out_json_event(FILE *out, const struct cs_event *ev)
         cs_jbuf_lit(b, ",\"stream\":");
         cs_jbuf_u64(b, t->stream);
     }
+    if (t->via_connect) /* through a CONNECT tunnel: its target */
+        wire_cstr(b, "via_connect", t->via_connect);
     if (t->tls) {
         key(b, "tls");
         cs_jbuf_lit(b, "{\"version\":");
@@ -279,6 +281,17 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
     num(out, "retransmitted_bytes", r->retransmitted_bytes);
     num(out, "overlap_conflicts", r->overlap_conflicts);
     num(out, "upgrades", h->upgrades);
+    const struct cs_handover_stats *ho = &s->handover;
+    if (ho->connect_tunnels || ho->tunnels_too_deep) { /* only with tunnels */
+        num(out, "connect_tunnels", ho->connect_tunnels);
+        num(out, "connect_tunnels_parsed", ho->tunnels_parsed);
+        num(out, "connect_tunnels_unparsed", ho->tunnels_unparsed);
+        num(out, "connect_tunnels_too_deep", ho->tunnels_too_deep);
+    }
+    if (ho->h2c_upgrades) {
+        num(out, "h2c_upgrades", ho->h2c_upgrades);
+        num(out, "h2c_upgrades_not_h2", ho->h2c_not_h2);
+    }
     if (s->h2.connections) { /* only with h2: HTTP/1 summaries stay as they were */
         num(out, "h2_connections", s->h2.connections);
         num(out, "h2_streams", s->h2.streams);

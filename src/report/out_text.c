@@ -238,6 +238,11 @@ void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_
         cs_out_text_escape(buf, ev->host, ev->host_len);
     }
     cs_out_text_escape(buf, rq->target ? rq->target : "", rq->target ? rq->target_len : 0);
+    if (t->via_connect) {
+        put_lit(buf, " (via CONNECT ");
+        cs_out_text_escape(buf, t->via_connect, strlen(t->via_connect));
+        put_c(buf, ')');
+    }
     if (rs) {
         put_lit(buf, "  ");
         put_int(buf, t->resp.status);
@@ -385,6 +390,13 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
     fprintf(out, "  CORS: %" PRIu64 " cross-origin requests: %s%" PRIu64 " allowed%s, %s%" PRIu64 " blocked%s, %" PRIu64 " warning, %" PRIu64 " unknown; %" PRIu64 " same-origin, %" PRIu64 " no-cors\n",
             s->cors_relevant, paint(st, C_GREEN), s->allowed, paint(st, C_RESET), paint(st, C_RED),
             s->blocked, paint(st, C_RESET), s->warnings, s->unknown, s->same_origin, s->no_cors);
+    const struct cs_handover_stats *ho = &s->handover;
+    if (ho->connect_tunnels || ho->tunnels_too_deep)
+        fprintf(out, "  CONNECT tunnels: %" PRIu64 " (%" PRIu64 " parsed inside, %" PRIu64 " not HTTP/TLS, %" PRIu64 " nested too deep, not followed)\n",
+                ho->connect_tunnels, ho->tunnels_parsed, ho->tunnels_unparsed, ho->tunnels_too_deep);
+    if (ho->h2c_upgrades)
+        fprintf(out, "  h2c upgrades: %" PRIu64 " (%" PRIu64 " not followed by the h2 preface)\n",
+                ho->h2c_upgrades, ho->h2c_not_h2);
     if (s->h2.connections)
         fprintf(out, "  HTTP/2: %" PRIu64 " connections, %" PRIu64 " streams, %" PRIu64 " RST_STREAM, %" PRIu64 " HPACK failures (headers undecodable from there on)\n",
                 s->h2.connections, s->h2.streams, s->h2.resets, s->h2.hpack_failures);

@@ -45,6 +45,9 @@ struct rec_txn {
     bool has_tls;
     struct cs_txn_tls tls;
     char sni[CS_APP_SNI_LEN];
+    /* a copy of t.via_connect (it lives in the pipeline's connection) */
+    bool has_via;
+    char via[128];
     /* then the request's part, then the response's if t.has_resp: each
      * struct rec_header[n_headers], then the block, padded to 8
      * (msg_part_size) */
@@ -153,6 +156,7 @@ static void replay(struct cs_report_thread *rt, unsigned char *p, size_t len)
                 rec->tls.sni = rec->sni;
                 t->tls = &rec->tls;
             }
+            t->via_connect = rec->has_via ? rec->via : NULL;
             cs_report_txn(rt->report, &rec->flow, t);
         } else {
             struct rec_flow_end *rec = (struct rec_flow_end *)p;
@@ -352,6 +356,9 @@ void cs_report_thread_txn(void *ctx, const struct cs_flow_key *f, const struct c
         rec->tls = *t->tls; /* version and cipher are static strings */
         snprintf(rec->sni, sizeof rec->sni, "%s", t->tls->sni ? t->tls->sni : "");
     }
+    rec->has_via = t->via_connect != NULL;
+    if (t->via_connect)
+        snprintf(rec->via, sizeof rec->via, "%s", t->via_connect);
     committed(rt);
 }
 

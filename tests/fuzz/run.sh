@@ -3,7 +3,7 @@
 # 60), one after the other, on seeds made from pcaps/*.pcap and the Zeek
 # traces plus the committed corpus-min/ and regress/ inputs.
 #
-#   tests/fuzz/run.sh [SECONDS] [TARGET...]      (TARGET: decode stream http cors pcapfile tls h2)
+#   tests/fuzz/run.sh [SECONDS] [TARGET...]      (TARGET: decode stream http cors pcapfile tls h2 handover)
 #
 # Crashes land in build/fuzz/crashes/<target>/; copy the ones you fixed to
 # tests/fuzz/regress/<target>/ so that `make check` replays them.  Not part
@@ -12,11 +12,12 @@
 cd "$(dirname "$0")/../.." || exit 2
 SECONDS_EACH=${1:-60}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-decode stream http cors pcapfile tls h2}
+TARGETS=${*:-decode stream http cors pcapfile tls h2 handover}
 CLANG=${CLANG:-clang}
 OUT=${FUZZ_OUT:-build/fuzz}
 PKG_CFLAGS=$(pkg-config --cflags libpcap libndpi glib-2.0 libcrypto libnghttp2 2>/dev/null)
 PKG_LIBS=$(pkg-config --libs glib-2.0 libcrypto libnghttp2 2>/dev/null)
+PKG_LIBS_NDPI=$(pkg-config --libs libndpi 2>/dev/null)   # the handover target links the pipeline
 
 if ! command -v "$CLANG" >/dev/null 2>&1; then
     echo "run.sh: $CLANG not found (apt-get install clang libclang-rt-14-dev)" >&2
@@ -37,7 +38,7 @@ for t in $TARGETS; do
     # shellcheck disable=SC2046
     if ! $CLANG -g -O1 -std=c11 -D_GNU_SOURCE -fno-omit-frame-pointer \
             -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-            $PKG_CFLAGS $(fuzz_includes) -o "$bin" "tests/fuzz/fuzz_$t.c" $(fuzz_sources "$t") $PKG_LIBS; then
+            $PKG_CFLAGS $(fuzz_includes) -o "$bin" "tests/fuzz/fuzz_$t.c" $(fuzz_sources "$t") $PKG_LIBS $PKG_LIBS_NDPI; then
         echo "run.sh: building fuzz_$t failed" >&2
         exit 2
     fi

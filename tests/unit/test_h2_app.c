@@ -79,7 +79,7 @@ static void fx_open(struct fx *f)
     memset(f, 0, sizeof *f);
     cs_limits_default(&f->lim);
     f->env = (struct cs_app_env){.limits = &f->lim, .stats = f->stats};
-    f->out = (struct cs_app_out){row_txn, &f->sink};
+    f->out = (struct cs_app_out){row_txn, &f->sink, 0, NULL};
     CU_ASSERT_FATAL(cs_app_h2.stats_size <= CS_APP_STATS_MAX);
     f->conn = cs_app_h2.open(&f->env, &f->out);
     CU_ASSERT_FATAL(f->conn != NULL);
