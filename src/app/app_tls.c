@@ -146,7 +146,7 @@ static void tls_sink(void *ctx, const struct cs_tls_event *ev)
         break;
     case CS_TLS_EV_GAP:
         se.kind = CS_STREAM_GAP;
-        se.len = 1; /* an unknown amount of application data */
+        se.len = CS_STREAM_GAP_UNKNOWN; /* lost records: their plaintext length is unknown */
         se.frame = ev->frame_last;
         break;
     case CS_TLS_EV_CLOSE:

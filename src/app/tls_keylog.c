@@ -218,6 +218,12 @@ static struct keylog_file *file_state(struct cs_tls_keylog *kl, const char *path
 
 int cs_tls_keylog_read_file(struct cs_tls_keylog *kl, const char *path, char *errbuf, size_t errlen)
 {
+    return cs_tls_keylog_read_file_ex(kl, path, false, errbuf, errlen);
+}
+
+int cs_tls_keylog_read_file_ex(struct cs_tls_keylog *kl, const char *path, bool final, char *errbuf,
+                               size_t errlen)
+{
     struct keylog_file *st = file_state(kl, path);
     if (!st) {
         snprintf(errbuf, errlen, "%s: more than %u key log files", path, CS_TLS_KEYLOG_MAX_FILES);
@@ -263,6 +269,17 @@ int cs_tls_keylog_read_file(struct cs_tls_keylog *kl, const char *path, char *er
     }
     int err = ferror(fp);
     fclose(fp);
+    if (!err && final && (n > 0 || overlong)) {
+        /* The file is read once and for all (-r): its last line counts even
+         * without its newline (a key log copied or cut by hand). */
+        if (overlong) {
+            kl->st.lines_read++;
+            ignore(kl, &kl->st.ignored_syntax);
+        } else {
+            used += cs_tls_keylog_add_line(kl, line, n);
+        }
+        st->offset = pos;
+    }
     if (err) {
         snprintf(errbuf, errlen, "%s: read error", path);
         return -1;
