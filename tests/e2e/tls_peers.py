@@ -729,7 +729,58 @@ def cut(d, out):
                 f.write(line)
 
 
+def mutate(src, dst, kind):
+    """Damaged copies of a one-connection TLS 1.3 capture (tests/tls/
+    lost_record.pcap) for tests/e2e/tls_bad_input.sh:
+      flip        one byte of the ciphertext of the server's third-to-last
+                  application data record (the 404 response's header)
+      suite       the ServerHello's cipher suite made TLS_AES_128_CCM_SHA256
+      cut-hello   the capture ends after the ClientHello
+      cut-server  ... in the middle of the server's first flight
+      drop-server the server's first flight lost (a gap in the hellos)"""
+    header, lt, pkts = read_pcap(src)
+    data = [(i, tcp_of(lt, p)) for i, (h, p) in enumerate(pkts)]
+    data = [(i, t) for i, t in data if t and t[2]]
+    server = data[0][1][1]  # the ClientHello's destination port
+    srv = [i for i, t in data if t[0] == server]
+    out = list(pkts)
+
+    def patched(i, off_from_end_of_tcp_payload, fn):
+        h, p = pkts[i]
+        payload = tcp_of(lt, p)[2]
+        at = len(p) - len(payload) + off_from_end_of_tcp_payload
+        b = bytearray(p)
+        fn(b, at)
+        return (h, bytes(b))
+
+    if kind == "flip":
+        i = srv[-5]  # ..., 404 header, 404 body, last header, last body, close_notify
+        out[i] = patched(i, 50, lambda b, at: b.__setitem__(at, b[at] ^ 0x20))
+    elif kind == "suite":
+        i = srv[0]
+        payload = tcp_of(lt, pkts[i][1])[2]
+        assert payload[0] == 22 and payload[5] == 2, "no ServerHello"
+        sid_len = payload[5 + 4 + 2 + 32]
+        off = 5 + 4 + 2 + 32 + 1 + sid_len
+        assert payload[off:off + 2] in (b"\x13\x01", b"\x13\x02", b"\x13\x03")
+        out[i] = patched(i, off, lambda b, at: b.__setitem__(slice(at, at + 2), b"\x13\x04"))
+    elif kind == "cut-hello":
+        out = pkts[:srv[0]]
+    elif kind == "cut-server":
+        h, p = pkts[srv[0]]
+        cut = len(p) - len(tcp_of(lt, p)[2]) + 60
+        out = pkts[:srv[0]] + [(h[:8] + struct.pack("<I", cut) + h[12:], p[:cut])]
+    elif kind == "drop-server":
+        out = pkts[:srv[0]] + pkts[srv[0] + 1:]
+    else:
+        raise SystemExit("mutate: " + kind)
+    write_pcap(dst, header, out)
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "mutate":
+        mutate(sys.argv[2], sys.argv[3], sys.argv[4])
+        sys.exit(0)
     if sys.argv[1] == "capture":
         sys.exit(capture(sys.argv[2]))
     if sys.argv[1] == "compare":
