@@ -26,15 +26,18 @@ every transaction before it as tshark does, mark the one whose body was lost
 as such, and after resynchronising give the later ones as tshark gives them
 in cap.pcap (frame numbers one lower).  Exit status 1 on any difference.
 """
+import fcntl
 import json
 import os
 import re
+import select
 import signal
 import socket
 import ssl
 import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 
@@ -206,8 +209,8 @@ def client_ctx(d, version=None, ciphers=None):
 
 def py_client(port, d, reqs, version=None, ciphers=None, session=None, pipeline=False, ctx=None):
     ctx = ctx or client_ctx(d, version, ciphers)
-    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname=HOST,
-                        session=session)
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=20),
+                        server_hostname=HOST, session=session)
     buf, got = b"", []
     if pipeline:
         s.sendall(b"".join(request_bytes(port, *r) for r in reqs))
@@ -236,22 +239,53 @@ def s_client(port, d, args, items):
                           "-no_ign_eof", "-servername", HOST, "-alpn", "http/1.1",
                           "-keylogfile", os.path.join(d, "keys.sclient")] + args,
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    buf, got = b"", []
+    got = []
+
+    def drained():
+        # s_client takes a command only as the first byte of one read() of
+        # its stdin: the next write waits until it read the pipe empty
+        left = bytearray(4)
+        for _ in range(400):
+            fcntl.ioctl(p.stdin.fileno(), termios.FIONREAD, left)
+            if struct.unpack("i", left)[0] == 0:
+                return
+            time.sleep(0.025)
+        raise TimeoutError("s_client does not read its stdin")
+
+    def recv():
+        if not select.select([p.stdout], [], [], 20)[0]:
+            raise TimeoutError("s_client on %d: no response" % port)
+        return p.stdout.read1(65536)
+
+    try:
+        s_client_items(p, port, items, drained, recv, got)
+    finally:
+        if not p.stdin.closed:
+            p.stdin.close()  # s_client sends close_notify and exits
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    assert all(got) and got, "s_client on %d: %s" % (port, got)
+
+
+def s_client_items(p, port, items, drained, recv, got):
+    buf = b""
     for it in items:
+        drained()
         if it in ("k", "K"):
             p.stdin.write(it.encode() + b"\n")
             p.stdin.flush()
-            time.sleep(0.15)  # its own read() of stdin, not merged with the next request
+            drained()
+            time.sleep(0.1)  # its KeyUpdate leaves before the next request
             continue
         p.stdin.write(request_bytes(port, *it))
         p.stdin.flush()
-        line, buf = read_message(lambda: p.stdout.read1(65536), buf)
+        line, buf = read_message(recv, buf)
         got.append(line)
         time.sleep(0.05)
     time.sleep(0.1)
-    p.stdin.close()
-    p.wait(timeout=10)
-    assert all(got) and got, "s_client on %d: %s" % (port, got)
 
 
 def curl(port, d, urls, args):
@@ -287,7 +321,8 @@ def py_client_close(port, d, path, version):
     ctx.set_alpn_protocols(["http/1.1"])
     ctx.keylog_filename = os.path.join(d, "keys.pyclient")
     ctx.minimum_version = ctx.maximum_version = version
-    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname=HOST)
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=20),
+                        server_hostname=HOST)
     s.sendall(request_bytes(port, "GET", path))
     data = b""
     try:
@@ -477,11 +512,20 @@ def capture(d):
     line = tcpdump.stderr.readline()  # "listening on lo ..."
     assert b"listening" in line, line
     meta, failed = [], []
+
+    def too_long(*_):
+        raise TimeoutError("the peers took over 240 s")
+
+    signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(240)
     try:
         for name, port, fn in scenarios(d):
             t0 = time.time()
             try:
                 fn(port)
+            except TimeoutError as e:
+                failed.append("%s: %r" % (name, e))
+                break
             except Exception as e:  # a peer failed: the comparison cannot be made
                 failed.append("%s: %r" % (name, e))
             meta.append({"name": name, "port": port, "seconds": round(time.time() - t0, 2)})
@@ -494,6 +538,7 @@ def capture(d):
             if size == last:
                 break
             last = size
+        signal.alarm(0)
         tcpdump.send_signal(signal.SIGINT)
         stats = tcpdump.stderr.read().decode()
         tcpdump.wait(timeout=10)

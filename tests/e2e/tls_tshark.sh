@@ -19,7 +19,7 @@ $NS true 2>/dev/null || NS="unshare --net --map-root-user"
 $NS sh -c 'ip link set lo up' 2>/dev/null || { echo "skip: cannot create a network namespace"; exit 77; }
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 chmod 755 "$T"
-$NS sh -c 'ip link set lo up && exec python3 tests/e2e/tls_peers.py capture "$1"' sh "$T" || {
+$NS sh -c 'ip link set lo up && exec timeout 300 python3 tests/e2e/tls_peers.py capture "$1"' sh "$T" || {
     [ -s "$T/cap.pcap" ] || { echo "skip: no capture on the namespace's loopback"; exit 77; }
     echo "FAIL: a peer failed (above); the capture is incomplete"
     exit 1
