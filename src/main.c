@@ -341,7 +341,7 @@ static int load_keys(const struct run *run, const struct cs_limits *limits,
     char errbuf[CS_ERRBUF_SIZE];
     const char *env = getenv("SSLKEYLOGFILE");
     bool from_env = run->n_keylogs == 0 && env && env[0];
-    struct cs_keylog_input *ki = cs_keylog_input_new(limits->max_keylog_bytes);
+    struct cs_keylog_input *ki = cs_keylog_input_new(limits->max_keylog_bytes, run->iface == NULL);
     if (!ki) {
         fputs("corscope: out of memory\n", stderr);
         return EXIT_INPUT;

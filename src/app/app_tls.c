@@ -139,7 +139,11 @@ static void tls_sink(void *ctx, const struct cs_tls_event *ev)
     }
     if (!tf->inner_conn)
         return;
-    struct cs_stream_event se = {.frame = ev->frame_first, .ts = ev->ts};
+    /* Decrypted bytes are known once their record's last byte (its tag)
+     * arrived: they are dated by that frame, as reassembly dates bytes by
+     * the frame that brought them (and tshark a message by the frame that
+     * completed it). */
+    struct cs_stream_event se = {.frame = ev->frame_last, .ts = ev->ts};
     switch (ev->kind) {
     case CS_TLS_EV_DATA:
         /* whole records: under 2^14 + a little, fits the event's length */
@@ -149,7 +153,7 @@ static void tls_sink(void *ctx, const struct cs_tls_event *ev)
         break;
     case CS_TLS_EV_GAP:
         se.kind = CS_STREAM_GAP;
-        se.len = 1; /* an unknown amount of application data */
+        se.len = CS_STREAM_GAP_UNKNOWN; /* lost records: their plaintext length is unknown */
         se.frame = ev->frame_last;
         break;
     case CS_TLS_EV_CLOSE:

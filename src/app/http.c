@@ -689,15 +689,20 @@ static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n,
 }
 
 /* A gap of len bytes.  Inside a known-length body or chunk it is just
- * skipped (CS_MSG_BODY_GAP); anywhere else the direction resyncs. */
+ * skipped (CS_MSG_BODY_GAP); anywhere else, or when its length is unknown
+ * (CS_STREAM_GAP_UNKNOWN: lost TLS records), the direction resyncs. */
 static void gap(struct cs_http_conn *c, int dir, uint32_t len, uint64_t frame, cs_time_ns ts)
 {
     struct cs_http_dir *d = &c->dir[dir];
+    bool unknown = len == CS_STREAM_GAP_UNKNOWN;
     c->stats->gaps++;
-    c->stats->gap_bytes += len;
+    if (!unknown)
+        c->stats->gap_bytes += len;
     if (d->st == ST_DEAD)
         return;
-    if ((d->st == ST_BODY_LEN || d->st == ST_CHUNK_DATA) && len <= d->remaining) {
+    if (unknown && dir == CS_DIR_C2S && c->body_req)
+        c->body_req->msg.flags |= CS_MSG_BODY_GAP;
+    if (!unknown && (d->st == ST_BODY_LEN || d->st == ST_CHUNK_DATA) && len <= d->remaining) {
         if (dir == CS_DIR_C2S && c->body_req)
             c->body_req->msg.flags |= CS_MSG_BODY_GAP;
         body_bytes(c, dir, d, len);

@@ -18,6 +18,7 @@ struct cs_keylog_input {
     const char *paths[CS_TLS_KEYLOG_MAX_FILES]; /* argv's or the environment's */
     unsigned n_paths;
     bool warned_bad_lines, warned_reread;
+    bool once; /* files read once (-r): a last line without newline counts */
 };
 
 static uint64_t bad_lines(const struct cs_tls_keylog_stats *s)
@@ -38,13 +39,14 @@ static void warn_bad_lines(struct cs_keylog_input *ki, const char *where)
             (unsigned long long)bad_lines(&s), bad_lines(&s) == 1 ? "" : "s", where);
 }
 
-struct cs_keylog_input *cs_keylog_input_new(size_t max_bytes)
+struct cs_keylog_input *cs_keylog_input_new(size_t max_bytes, bool once)
 {
     struct cs_keylog_input *ki = calloc(1, sizeof *ki);
     if (!ki || !(ki->kl = cs_tls_keylog_new(max_bytes))) {
         free(ki);
         return NULL;
     }
+    ki->once = once;
     return ki;
 }
 
@@ -62,7 +64,7 @@ int cs_keylog_input_add_file(struct cs_keylog_input *ki, const char *path, char 
         snprintf(errbuf, errlen, "--keylog: at most %u files", CS_TLS_KEYLOG_MAX_FILES);
         return -1;
     }
-    if (cs_tls_keylog_read_file(ki->kl, path, errbuf, errlen) < 0)
+    if (cs_tls_keylog_read_file_ex(ki->kl, path, ki->once, errbuf, errlen) < 0)
         return -1;
     ki->paths[ki->n_paths++] = path;
     warn_bad_lines(ki, path);

@@ -10,15 +10,19 @@
 #ifndef CS_KEYLOG_INPUT_H
 #define CS_KEYLOG_INPUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include "stats.h"
 
 struct cs_keylog_input;
 struct cs_tls_keylog;
 
-/* A key table of at most max_bytes (--max-keylog-bytes).  NULL: no memory. */
-struct cs_keylog_input *cs_keylog_input_new(size_t max_bytes);
+/* A key table of at most max_bytes (--max-keylog-bytes).  once: the files
+ * are read once (-r), so the last line of a file counts even without its
+ * newline; otherwise (live) it waits for the next refresh.  NULL: no memory. */
+struct cs_keylog_input *cs_keylog_input_new(size_t max_bytes, bool once);
 void cs_keylog_input_free(struct cs_keylog_input *ki);
 
 /* Reads a key log file now and remembers it for cs_keylog_input_refresh.

@@ -800,6 +800,12 @@ void cs_tls__resync_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8
     struct dir *D = &c->d[dir];
     size_t room = CS_TLS_RESYNC_MAX_SCAN - D->scan_len;
     size_t take = n < room ? n : room;
+    if (D->scan_len == 0)
+        D->scan_frame = frame; /* the first bytes after the gap, not the frame that revealed it */
+    if (take) {
+        D->scan_piece_off = D->scan_len;
+        D->scan_piece_frame = frame;
+    }
     memcpy(D->scan + D->scan_len, p, take);
     D->scan_len += take;
     for (; D->scan_pos + 5 <= D->scan_len; D->scan_pos++) {
@@ -829,7 +835,10 @@ void cs_tls__resync_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8
                 c->n.resyncs++;
                 c->n.records[dir]++;
                 c->n.records_decrypted++;
-                cs_tls__on_content(c, dir, inner, c->plain, out_len, D->scan_frame, frame, ts);
+                /* the frame of its first byte: exact when it starts in the
+                 * first or the newest piece scanned (a record-aligned loss) */
+                uint64_t f0 = D->scan_pos >= D->scan_piece_off ? D->scan_piece_frame : D->scan_frame;
+                cs_tls__on_content(c, dir, inner, c->plain, out_len, f0, frame, ts);
                 cs_tls__apply_pending(c, dir, frame, ts);
                 cs_tls__frame_records(c, dir, rest + from, rest_len, frame, ts);
                 free(rest);
@@ -895,7 +904,7 @@ void cs_tls_conn_gap(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t len, u
             return;
         }
         D->resync = 1;
-        D->scan_len = D->scan_pos = 0;
+        D->scan_len = D->scan_pos = D->scan_piece_off = 0;
         D->candidates = 0;
         D->scan_frame = frame;
         cs_tls__emit(c, CS_TLS_EV_GAP, dir, NULL, 0, frame, frame, ts, 0);

@@ -66,7 +66,9 @@ struct dir {
     uint8_t *scan;
     size_t scan_len, scan_pos;
     uint32_t candidates;
-    uint64_t scan_frame;
+    uint64_t scan_frame;       /* frame of the first byte scanned */
+    size_t scan_piece_off;     /* where the newest piece starts in scan */
+    uint64_t scan_piece_frame; /* ... and its frame */
 };
 
 /* A record held until its key is known, or a marker for dropped ones. */

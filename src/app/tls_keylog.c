@@ -135,9 +135,14 @@ int cs_tls_keylog_add_line(struct cs_tls_keylog *kl, const char *line, size_t le
         if (strlen(labels[i].label) == flen && memcmp(labels[i].label, f, flen) == 0)
             kind = (int)labels[i].kind;
     if (kind < 0) {
-        /* labels of the format that decryption does not need: not garbage */
-        static const char *const unused[] = {"EXPORTER_SECRET", "EARLY_EXPORTER_SECRET",
-                                             "CLIENT_TRAFFIC_SECRET_1", "SERVER_TRAFFIC_SECRET_1"};
+        /* labels of the format that decryption does not need: not garbage.
+         * OpenSSL 3 logs each KeyUpdate's secret as *_TRAFFIC_SECRET_N (the
+         * next secret is derived here from _0), and with RSA key exchange an
+         * "RSA" premaster line beside the CLIENT_RANDOM master secret. */
+        static const char *const unused[] = {
+            "EXPORTER_SECRET", "EARLY_EXPORTER_SECRET", "CLIENT_TRAFFIC_SECRET_1",
+            "SERVER_TRAFFIC_SECRET_1", "CLIENT_TRAFFIC_SECRET_N", "SERVER_TRAFFIC_SECRET_N",
+            "RSA"};
         for (size_t i = 0; i < sizeof unused / sizeof unused[0]; i++)
             if (strlen(unused[i]) == flen && memcmp(unused[i], f, flen) == 0)
                 return ignore(kl, &kl->st.ignored_unused_label);
@@ -218,6 +223,12 @@ static struct keylog_file *file_state(struct cs_tls_keylog *kl, const char *path
 
 int cs_tls_keylog_read_file(struct cs_tls_keylog *kl, const char *path, char *errbuf, size_t errlen)
 {
+    return cs_tls_keylog_read_file_ex(kl, path, false, errbuf, errlen);
+}
+
+int cs_tls_keylog_read_file_ex(struct cs_tls_keylog *kl, const char *path, bool final, char *errbuf,
+                               size_t errlen)
+{
     struct keylog_file *st = file_state(kl, path);
     if (!st) {
         snprintf(errbuf, errlen, "%s: more than %u key log files", path, CS_TLS_KEYLOG_MAX_FILES);
@@ -263,6 +274,17 @@ int cs_tls_keylog_read_file(struct cs_tls_keylog *kl, const char *path, char *er
     }
     int err = ferror(fp);
     fclose(fp);
+    if (!err && final && (n > 0 || overlong)) {
+        /* The file is read once and for all (-r): its last line counts even
+         * without its newline (a key log copied or cut by hand). */
+        if (overlong) {
+            kl->st.lines_read++;
+            ignore(kl, &kl->st.ignored_syntax);
+        } else {
+            used += cs_tls_keylog_add_line(kl, line, n);
+        }
+        st->offset = pos;
+    }
     if (err) {
         snprintf(errbuf, errlen, "%s: read error", path);
         return -1;

@@ -14,6 +14,7 @@
 #ifndef CS_TLS_KEYLOG_H
 #define CS_TLS_KEYLOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,6 +80,11 @@ int cs_tls_keylog_add_text(struct cs_tls_keylog *kl, const char *text, size_t le
  * the number of lines used, or -1 with a message in errbuf (the file cannot
  * be opened or read).  Remembers up to CS_TLS_KEYLOG_MAX_FILES paths. */
 int cs_tls_keylog_read_file(struct cs_tls_keylog *kl, const char *path, char *errbuf, size_t errlen);
+
+/* The same; with `final` (the file will not be read again: -r) a last line
+ * without its newline is read as a line too. */
+int cs_tls_keylog_read_file_ex(struct cs_tls_keylog *kl, const char *path, bool final, char *errbuf,
+                               size_t errlen);
 
 /* The secrets for a ClientHello random, or NULL.  The pointer stays valid
  * until the next add or read call. */

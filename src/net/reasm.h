@@ -17,7 +17,8 @@
 
 enum cs_stream_event_kind {
     CS_STREAM_DATA, /* data/len: bytes in order */
-    CS_STREAM_GAP,  /* len: bytes missing at this point of the stream */
+    CS_STREAM_GAP,  /* len: bytes missing at this point of the stream, or
+                     * CS_STREAM_GAP_UNKNOWN */
     CS_STREAM_FIN,  /* the sender closed its direction */
     CS_STREAM_RST,  /* the connection was reset (by either side) */
 };
@@ -29,6 +30,11 @@ struct cs_stream_event {
     uint64_t frame; /* frame that carried the bytes / revealed the gap / FIN / RST */
     cs_time_ns ts;
 };
+
+/* A GAP's len when the amount lost is not known (decrypted TLS application
+ * data after lost records: the plaintext length of what was lost cannot be
+ * told).  Reassembly never reports a gap this long (CS_REASM_MAX_AHEAD). */
+#define CS_STREAM_GAP_UNKNOWN UINT32_MAX
 
 typedef void (*cs_stream_sink)(void *ctx, const struct cs_stream_event *ev);
 

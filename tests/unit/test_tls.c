@@ -493,6 +493,32 @@ static void test_keylog_file_growth(void)
     cs_tls_keylog_free(kl);
 }
 
+/* Read once (-r): the last line counts without its newline, and is not
+ * read twice; OpenSSL's KeyUpdate and RSA lines are known labels. */
+static void test_keylog_file_final(void)
+{
+    char path[] = "/tmp/cs_keylog_XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("SERVER_TRAFFIC_SECRET_N " R8448_CLIENT_RANDOM " " R8448_S_AP "\n", f);
+    fputs("RSA 0011223344556677 " R8448_S_AP "\n", f);
+    fputs("CLIENT_TRAFFIC_SECRET_0 " R8448_CLIENT_RANDOM " " R8448_C_AP, f); /* no newline */
+    fclose(f);
+    struct cs_tls_keylog *kl = cs_tls_keylog_new(0);
+    char err[256];
+    CU_ASSERT_EQUAL(cs_tls_keylog_read_file_ex(kl, path, true, err, sizeof err), 1);
+    CU_ASSERT_EQUAL(cs_tls_keylog_read_file_ex(kl, path, true, err, sizeof err), 0);
+    struct cs_tls_keylog_stats st;
+    cs_tls_keylog_get_stats(kl, &st);
+    CU_ASSERT_EQUAL(st.lines_read, 3);
+    CU_ASSERT_EQUAL(st.lines_used, 1);
+    CU_ASSERT_EQUAL(st.ignored_unused_label, 2);
+    CU_ASSERT_EQUAL(st.lines_ignored, 2);
+    unlink(path);
+    cs_tls_keylog_free(kl);
+}
+
 /* Handshake parser bounds: every truncation of the hellos is refused. */
 static void test_hello_truncations(void)
 {
@@ -567,6 +593,7 @@ int main(void)
         {"key log lines used and ignored", test_keylog_lines},
         {"key log memory budget", test_keylog_budget},
         {"key log file grows, partial line, truncation", test_keylog_file_growth},
+        {"key log read once: last line without newline", test_keylog_file_final},
         {"hello truncations refused", test_hello_truncations},
         {"handshake lengths: 1 MB refused unallocated, 60 KB costs what arrived", test_handshake_length_bounds},
         {NULL, NULL},
