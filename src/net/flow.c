@@ -245,17 +245,14 @@ struct cs_flow *cs_flow_table_lookup(struct cs_flow_table *t,
 /* --- segments that acknowledge what was not seen yet --------------------- */
 
 /* The segment acknowledges bytes of the other direction that the capture
- * has not shown yet, although the peer sent them before this segment was
- * sent: beyond what the peer delivered, and the peer holds nothing after
- * them.  (When it holds later bytes, its own segments came out of order or
- * were lost: that hole is the reassembler's, which waits for an ACK past it,
- * as before.) */
+ * has not shown yet (beyond what the peer delivered), although the peer sent
+ * them before this segment was sent. */
 static bool acks_unseen(const struct cs_flow *f, int dir, const struct cs_segment *s)
 {
     if ((s->flags & (CS_TCP_ACK | CS_TCP_RST)) != CS_TCP_ACK)
         return false;
     const struct cs_reasm *p = &f->dir[1 - dir];
-    if (!p->started || p->rst || p->fin_delivered || p->held)
+    if (!p->started || p->rst || p->fin_delivered)
         return false;
     uint32_t ahead = s->ack - p->next_seq;
     return ahead != 0 && ahead <= CS_REASM_MAX_AHEAD;
@@ -398,7 +395,8 @@ static void enforce_defer_limits(struct cs_flow_table *t, struct cs_flow *f, cs_
 {
     while (f->deferred) {
         const struct deferred_q *q = &t->dq[f->deferred - 1];
-        if (q->n <= CS_FLOW_DEFER_MAX_SEGS && q->bytes <= CS_FLOW_DEFER_MAX_BYTES &&
+        uint32_t max = f->dir[0].held || f->dir[1].held ? CS_FLOW_DEFER_MAX_HOLE_SEGS : CS_FLOW_DEFER_MAX_SEGS;
+        if (q->n <= max && q->bytes <= CS_FLOW_DEFER_MAX_BYTES &&
             t->deferred_bytes <= CS_FLOW_DEFER_MAX_TOTAL && now - q->head->s.ts <= CS_FLOW_DEFER_MAX_AGE)
             return;
         run_deferred(t, f, deferred_pop(t, f, &t->dq[f->deferred - 1].head));

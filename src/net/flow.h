@@ -82,6 +82,10 @@ struct cs_flow_callbacks {
  * past that (the bytes were really lost) the oldest is taken as it is and
  * its ACK declares the gap, as it would have at once. */
 #define CS_FLOW_DEFER_MAX_SEGS 16u
+/* ... at most this many while either direction holds bytes after a hole of
+ * its own (its segments came out of order, or one was lost: a loss looks
+ * the same, and the connection's later exchanges wait behind it). */
+#define CS_FLOW_DEFER_MAX_HOLE_SEGS 4u
 #define CS_FLOW_DEFER_MAX_BYTES (256u * 1024u)
 #define CS_FLOW_DEFER_MAX_AGE ((cs_time_ns)2 * 1000000000)
 /* ... and all flows together hold at most this many such bytes. */

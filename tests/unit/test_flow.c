@@ -251,8 +251,10 @@ static void test_dispatch_and_close(void)
 }
 
 /* The request's first segment was never captured and its second is held;
- * the response ACKs the whole request, so the request (gap + held data) is
- * delivered before the response bytes. */
+ * the response ACKs the whole request.  The response waits (the first
+ * segment may still come: merged taps record an answer before its
+ * question); when the flow ends without it, the request (gap + held data)
+ * is delivered before the response bytes. */
 static void test_ack_ordering(void)
 {
     struct log *l = log_new();
@@ -262,13 +264,16 @@ static void test_ack_ordering(void)
     seg(t, A_CLI, 40000, A_SRV, 80, 11, 901, A, "HTTP/1.1\r\n\r\n", 1.1); /* [11,23), held */
     CU_ASSERT_EQUAL(l->n, 1);
     seg(t, A_SRV, 80, A_CLI, 40000, 901, 23, A, "HTTP/1.1 204 No Content\r\n\r\n", 1.2);
+    CU_ASSERT_EQUAL(l->n, 1); /* held back: it ACKs request bytes not seen yet */
+    CU_ASSERT_EQUAL(cs_flow_table_reasm_stats(t)->gaps, 0);
+    cs_flow_table_finish(t);
     static const struct log_entry want[] = {
         {L_NEW, 1, -1, -1, 0},
         {L_STREAM, 1, CS_DIR_C2S, CS_STREAM_GAP, 10},
         {L_STREAM, 1, CS_DIR_C2S, CS_STREAM_DATA, 12},
         {L_STREAM, 1, CS_DIR_S2C, CS_STREAM_DATA, 27},
     };
-    CU_ASSERT_EQUAL(l->n, 4);
+    CU_ASSERT_EQUAL(l->n, 5); /* and the end */
     for (int i = 0; i < 4 && i < l->n; i++) {
         CU_ASSERT_EQUAL(l->e[i].type, want[i].type);
         CU_ASSERT_EQUAL(l->e[i].dir, want[i].dir);
