@@ -301,6 +301,19 @@ static void deliver(struct cs_http_conn *c, int dir, struct cs_http_dir *d,
     }
 }
 
+/* A request line without a version was followed by header lines (so it
+ * is HTTP/1.0 with the version left out), not just by the empty line that
+ * ends the block ("GET /\r\n\r\n" is HTTP/0.9 with an empty line after it,
+ * as Zeek reads it) or by part of that line. */
+static bool header_lines_after_start(const struct cs_http_dir *d)
+{
+    uint32_t rest = d->len - d->start_len;
+    const char *r = d->buf + d->start_len;
+    if (rest == 0 || (rest == 1 && (r[0] == '\n' || r[0] == '\r')))
+        return false;
+    return !(rest == 2 && r[0] == '\r' && r[1] == '\n');
+}
+
 /* The header block in d->buf is complete (or cut short by FIN): scan it,
  * build the message and hand it on.  The start line was parsed and
  * validated when it arrived (d->start). */
@@ -310,7 +323,7 @@ static void complete_block(struct cs_http_conn *c, int dir, struct cs_http_dir *
     uint32_t off = nl ? (uint32_t)(nl - d->buf) + 1 : d->len;
     struct cs_http_start s = d->start;
     if (d->maybe09) {
-        s.version = d->len > d->start_len ? 10 : 9;
+        s.version = header_lines_after_start(d) ? 10 : 9;
         d->maybe09 = false;
     }
     s.method = s.method ? d->buf + d->method_off : NULL;
@@ -577,7 +590,7 @@ static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n,
     if (dir == CS_DIR_S2C && cd->maybe09 && cd->st == ST_MSG && cd->first_done) {
         /* The server answers a request line without a version: the request
          * is complete as it is (HTTP/0.9 unless header lines came). */
-        if (cd->len > cd->start_len)
+        if (header_lines_after_start(cd))
             cd->msg_flags |= CS_MSG_INCOMPLETE;
         complete_block(c, CS_DIR_C2S, cd, frame);
     }
@@ -726,7 +739,7 @@ static void finish_partial(struct cs_http_conn *c, int dir, uint64_t frame)
 {
     struct cs_http_dir *d = &c->dir[dir];
     if (d->st == ST_MSG && d->first_done) {
-        if (!d->maybe09 || d->len > d->start_len)
+        if (!d->maybe09 || header_lines_after_start(d))
             d->msg_flags |= CS_MSG_INCOMPLETE;
         complete_block(c, dir, d, frame);
     }

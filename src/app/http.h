@@ -128,7 +128,8 @@ struct cs_http_start {
 /* Parses one complete request line p[0..n) (CR/LF already removed).
  * Returns 0, or -1 when it is not a plausible request line.  allow09 also
  * accepts "METHOD target" without a version (HTTP/0.9).  Lenient like Zeek:
- * "OPTIONS HTTP/1.1" has an empty URI (uri_len 0), "HTTP/1." counts as 1.1,
+ * the parts may be separated by several SP or HTAB and SP/HTAB may follow the
+ * version, "OPTIONS HTTP/1.1" has an empty URI (uri_len 0), "HTTP/1." counts as 1.1,
  * a target may hold spaces when a version ends the line, and methods may be
  * lowercase (kept as sent). */
 int cs_http_parse_request_line(const char *p, uint32_t n, bool allow09,

@@ -113,7 +113,8 @@ static int prefix_match(const uint8_t *p, uint32_t n, const char *lit, uint32_t 
     return k == litlen ? 1 : -1;
 }
 
-/* See http.h.  A known method followed by SP and the start of a target is
+/* See http.h.  A known method followed by SP (or HTAB, or several) and the
+ * start of a target is
  * enough for 1 (so "GET /" and "GET HTTP/1.1" count); an unknown or
  * lowercase token needs the whole "SP target SP HTTP/1.x" (the minor digit
  * may be missing: "HTTP/1." then CR or LF). */
@@ -124,10 +125,12 @@ int cs_http_looks_like_request(const uint8_t *p, uint32_t n)
         i++;
     if (i == n)
         return i > CS_HTTP_MAX_METHOD ? 0 : -1;
-    if (i == 0 || i > CS_HTTP_MAX_METHOD || p[i] != ' ')
+    if (i == 0 || i > CS_HTTP_MAX_METHOD || !is_ows(p[i]))
         return 0;
     bool known = is_known_method(p, i);
-    uint32_t t = ++i;
+    while (++i < n && is_ows(p[i]))
+        ; /* separators are runs of SP/HTAB (cs_http_parse_request_line) */
+    uint32_t t = i;
     i = target_end(p, i, n);
     if (i == t)
         return i == n ? -1 : 0;
@@ -135,9 +138,12 @@ int cs_http_looks_like_request(const uint8_t *p, uint32_t n)
         return 1;
     if (i == n)
         return -1;
-    if (p[i] != ' ')
+    if (!is_ows(p[i]))
         return 0;
-    i++;
+    while (++i < n && is_ows(p[i]))
+        ;
+    if (i == n)
+        return -1;
     int m = prefix_match(p + i, n - i, "HTTP/1.", 7);
     if (m <= 0)
         return m;
@@ -186,9 +192,15 @@ static int parse_request_version(const char *p, uint32_t n)
  *
  * Lenient where a server or Zeek would be, and where nothing else could be
  * meant:
+ *   - the separators are runs of SP or HTAB, and SP/HTAB after the version
+ *     is ignored: "GET  /a\tHTTP/1.1 " is GET, "/a", 1.1, as Zeek's
+ *     HTTP_RequestLine/ParseRequest read it (skip_whitespace between the
+ *     parts, "crud after HTTP version is ignored"), and as RFC 9112 §3
+ *     allows a server to ("SHOULD ... parse on whitespace-delimited word
+ *     boundaries");
  *   - a missing target ("OPTIONS HTTP/1.1") gives an empty URI;
  *   - a target with spaces inside ("CONNECT host:25 / HTTP/1.0") runs up to
- *     the last SP before a version that ends the line;
+ *     the last separator before a version that ends the line;
  *   - a lowercase method is kept as sent;
  *   - without a version (HTTP/0.9, RFC 1945 §4.1) any method is accepted
  *     when allow09 is set. */
@@ -197,14 +209,18 @@ int cs_http_parse_request_line(const char *p, uint32_t n, bool allow09,
 {
     const uint8_t *u = (const uint8_t *)p;
     uint32_t i = 0;
+    while (n > 0 && is_ows(u[n - 1]))
+        n--;
     while (i < n && is_method_char(u[i]))
         i++;
-    if (i == 0 || i > CS_HTTP_MAX_METHOD || i == n || u[i] != ' ')
+    if (i == 0 || i > CS_HTTP_MAX_METHOD || i == n || !is_ows(u[i]))
         return -1;
     memset(out, 0, sizeof *out);
     out->method = p;
     out->method_len = i;
-    uint32_t t = ++i;
+    while (is_ows(u[++i]))
+        ; /* ends before n: the line does not end in SP/HTAB */
+    uint32_t t = i;
     i = target_end(u, i, n);
     if (i == t)
         return -1;
@@ -224,24 +240,27 @@ int cs_http_parse_request_line(const char *p, uint32_t n, bool allow09,
         out->version = 9;
         return 0;
     }
-    if (u[i] != ' ')
+    if (!is_ows(u[i]))
         return -1;
-    out->version = parse_request_version(p + i + 1, n - i - 1);
+    uint32_t v = i + 1;
+    while (is_ows(u[v]))
+        v++;
+    out->version = parse_request_version(p + v, n - v);
     if (out->version > 0)
         return 0;
-    /* A target with spaces inside: up to the last SP, if a version follows. */
+    /* A target with spaces inside: up to the last separator, if a version
+     * follows it. */
     uint32_t last = n;
-    while (last > i && u[last - 1] != ' ')
+    while (last > i && !is_ows(u[last - 1]))
         last--;
-    last--; /* the last SP (> i: u[i] is a SP) */
-    if (last == i)
+    out->version = parse_request_version(p + last, n - last);
+    while (is_ows(u[last - 1]))
+        last--; /* stops at i's target bytes: u[i - 1] is one */
+    if (last == i || out->version < 0)
         return -1;
     for (uint32_t k = i; k < last; k++)
-        if (u[k] != ' ' && !is_target_char(u[k]))
+        if (!is_ows(u[k]) && !is_target_char(u[k]))
             return -1;
-    out->version = parse_request_version(p + last + 1, n - last - 1);
-    if (out->version < 0)
-        return -1;
     out->uri_len = last - t;
     return 0;
 }

@@ -37,6 +37,30 @@ struct cs_flow_table {
     uint64_t next_id;
     uint64_t seed;
     cs_time_ns now;
+    /* segments held back (see CS_FLOW_DEFER_MAX_SEGS): one queue per flow
+     * that has any, in slots; free slots chained through next_free */
+    struct deferred_q *dq;
+    uint32_t dq_cap, dq_free; /* dq_free: first free slot + 1, 0 none */
+    uint32_t dq_used;         /* flows with held-back segments */
+    cs_time_ns dq_deadline;   /* no held-back segment is too old before this */
+    uint64_t deferred_bytes;  /* payload bytes of all held-back segments */
+};
+
+/* A segment held back with a copy of its payload (s.payload points into
+ * data[]; s.l3 is NULL: on_packet saw the segment when it arrived). */
+struct deferred_seg {
+    struct deferred_seg *next;
+    int dir;
+    struct cs_segment s;
+    uint8_t data[];
+};
+
+struct deferred_q {
+    struct cs_flow *f; /* NULL: a free slot */
+    struct deferred_seg *head, *tail;
+    uint32_t n;
+    uint32_t next_free;
+    uint64_t bytes;
 };
 
 /* The sink handed to a reassembler: which flow and direction it feeds. */
@@ -218,6 +242,186 @@ struct cs_flow *cs_flow_table_lookup(struct cs_flow_table *t,
     return find(t, tuple_hash(t->seed, src, sport, dst, dport), src, sport, dst, dport, dir);
 }
 
+/* --- segments that acknowledge what was not seen yet --------------------- */
+
+/* The segment acknowledges bytes of the other direction that the capture
+ * has not shown yet (beyond what the peer delivered), although the peer sent
+ * them before this segment was sent. */
+static bool acks_unseen(const struct cs_flow *f, int dir, const struct cs_segment *s)
+{
+    if ((s->flags & (CS_TCP_ACK | CS_TCP_RST)) != CS_TCP_ACK)
+        return false;
+    const struct cs_reasm *p = &f->dir[1 - dir];
+    if (!p->started || p->rst || p->fin_delivered)
+        return false;
+    uint32_t ahead = s->ack - p->next_seq;
+    return ahead != 0 && ahead <= CS_REASM_MAX_AHEAD;
+}
+
+/* One segment into the reassemblers: the peer's bytes it acknowledges come
+ * first (a request is delivered before the response that acknowledges it). */
+static void process(struct cs_flow_table *t, struct cs_flow *f, int dir, const struct cs_segment *s)
+{
+    int other = 1 - dir;
+    struct dir_sink me = {t, f, dir}, peer = {t, f, other};
+    if (s->flags & CS_TCP_ACK)
+        cs_reasm_ack(&f->dir[other], &t->shared, s->ack, s->frame, s->ts, stream_sink, &peer);
+    if (s->flags & CS_TCP_RST)
+        cs_reasm_flush(&f->dir[other], &t->shared, s->frame, s->ts, stream_sink, &peer);
+    cs_reasm_segment(&f->dir[dir], &t->shared, s, stream_sink, &me);
+}
+
+static uint64_t deferred_cost(const struct deferred_seg *d)
+{
+    return cs_reasm_alloc_cost(sizeof *d + (uint64_t)d->s.payload_len);
+}
+
+/* Takes the held-back segment at *link off f's queue (freeing the slot
+ * when it was the last); the caller processes and frees it. */
+static struct deferred_seg *deferred_pop(struct cs_flow_table *t, struct cs_flow *f,
+                                         struct deferred_seg **link)
+{
+    struct deferred_q *q = &t->dq[f->deferred - 1];
+    struct deferred_seg *d = *link;
+    *link = d->next;
+    if (q->tail == d) { /* a short list: find the one before */
+        q->tail = q->head;
+        while (q->tail && q->tail->next)
+            q->tail = q->tail->next;
+    }
+    q->n--;
+    q->bytes -= d->s.payload_len;
+    t->deferred_bytes -= d->s.payload_len;
+    t->shared.held_memory -= deferred_cost(d);
+    if (!q->head) {
+        q->f = NULL;
+        t->dq_used--;
+        q->next_free = t->dq_free;
+        t->dq_free = f->deferred;
+        f->deferred = 0;
+    }
+    return d;
+}
+
+static void run_deferred(struct cs_flow_table *t, struct cs_flow *f, struct deferred_seg *d)
+{
+    process(t, f, d->dir, &d->s);
+    free(d);
+}
+
+/* Processes, in arrival order, every held-back segment whose acknowledged
+ * bytes have now been seen; each one processed may free others. */
+static void release_deferred(struct cs_flow_table *t, struct cs_flow *f)
+{
+    bool again = true;
+    while (again && f->deferred) {
+        again = false;
+        struct deferred_seg **link = &t->dq[f->deferred - 1].head;
+        while (*link) {
+            if (acks_unseen(f, (*link)->dir, &(*link)->s)) {
+                link = &(*link)->next;
+                continue;
+            }
+            run_deferred(t, f, deferred_pop(t, f, link));
+            again = true;
+            break;
+        }
+    }
+}
+
+/* Processes every held-back segment as it is (the end of the flow, a RST):
+ * the oldest first, each then freeing those it unblocks. */
+static void drain_deferred(struct cs_flow_table *t, struct cs_flow *f)
+{
+    while (f->deferred) {
+        run_deferred(t, f, deferred_pop(t, f, &t->dq[f->deferred - 1].head));
+        release_deferred(t, f);
+    }
+}
+
+/* Holds s back on f's queue.  False when no memory: the caller processes
+ * it at once (its ACK then declares the gap, as without deferring). */
+static bool defer_segment(struct cs_flow_table *t, struct cs_flow *f, int dir, const struct cs_segment *s)
+{
+    uint32_t len = s->payload ? s->payload_len : 0;
+    struct deferred_seg *d = malloc(sizeof *d + len);
+    if (!d)
+        return false;
+    if (!f->deferred) {
+        if (!t->dq_free) {
+            uint32_t cap = t->dq_cap ? t->dq_cap * 2 : 16;
+            struct deferred_q *dq = realloc(t->dq, cap * sizeof *dq);
+            if (!dq) {
+                free(d);
+                return false;
+            }
+            for (uint32_t i = cap; i > t->dq_cap; i--) {
+                dq[i - 1].f = NULL;
+                dq[i - 1].next_free = t->dq_free;
+                t->dq_free = i;
+            }
+            t->dq = dq;
+            t->dq_cap = cap;
+        }
+        f->deferred = t->dq_free;
+        struct deferred_q *q = &t->dq[f->deferred - 1];
+        t->dq_free = q->next_free;
+        *q = (struct deferred_q){.f = f};
+        if (!t->dq_used++ || s->ts + CS_FLOW_DEFER_MAX_AGE < t->dq_deadline)
+            t->dq_deadline = s->ts + CS_FLOW_DEFER_MAX_AGE;
+    }
+    d->next = NULL;
+    d->dir = dir;
+    d->s = *s;
+    d->s.payload = len ? memcpy(d->data, s->payload, len) : NULL;
+    d->s.payload_len = len;
+    d->s.l3 = NULL;
+    d->s.l3_len = 0;
+    struct deferred_q *q = &t->dq[f->deferred - 1];
+    if (q->tail)
+        q->tail->next = d;
+    else
+        q->head = d;
+    q->tail = d;
+    q->n++;
+    q->bytes += len;
+    t->deferred_bytes += len;
+    t->shared.held_memory += deferred_cost(d);
+    return true;
+}
+
+/* Past the limits, the oldest held-back segments are taken as they are. */
+static void enforce_defer_limits(struct cs_flow_table *t, struct cs_flow *f, cs_time_ns now)
+{
+    while (f->deferred) {
+        const struct deferred_q *q = &t->dq[f->deferred - 1];
+        uint32_t max = f->dir[0].held || f->dir[1].held ? CS_FLOW_DEFER_MAX_HOLE_SEGS : CS_FLOW_DEFER_MAX_SEGS;
+        if (q->n <= max && q->bytes <= CS_FLOW_DEFER_MAX_BYTES &&
+            t->deferred_bytes <= CS_FLOW_DEFER_MAX_TOTAL && now - q->head->s.ts <= CS_FLOW_DEFER_MAX_AGE)
+            return;
+        run_deferred(t, f, deferred_pop(t, f, &t->dq[f->deferred - 1].head));
+        release_deferred(t, f);
+    }
+}
+
+/* The capture clock passed the deadline: flows whose oldest held-back
+ * segment is older than CS_FLOW_DEFER_MAX_AGE take theirs as they are (a
+ * flow that went quiet after a real loss would otherwise keep them until
+ * its end). */
+static void expire_deferred(struct cs_flow_table *t)
+{
+    cs_time_ns next = INT64_MAX;
+    for (uint32_t i = 0; i < t->dq_cap && t->dq_used; i++) {
+        struct cs_flow *f = t->dq[i].f;
+        if (!f)
+            continue;
+        enforce_defer_limits(t, f, t->now);
+        if (f->deferred && t->dq[f->deferred - 1].head->s.ts + CS_FLOW_DEFER_MAX_AGE < next)
+            next = t->dq[f->deferred - 1].head->s.ts + CS_FLOW_DEFER_MAX_AGE;
+    }
+    t->dq_deadline = next;
+}
+
 /* --- ending flows ------------------------------------------------------ */
 
 /* Ends f: optionally flushes both reassemblers (held data and a held FIN are
@@ -228,6 +432,7 @@ static void end_flow(struct cs_flow_table *t, struct cs_flow *f, enum cs_flow_en
     if (f->ended)
         return;
     f->ended = true;
+    drain_deferred(t, f);
     if (flush) {
         for (int d = 0; d < 2; d++) {
             struct dir_sink ds = {t, f, d};
@@ -373,6 +578,8 @@ static void advance_clock(struct cs_flow_table *t, cs_time_ns now)
 {
     if (now > t->now)
         t->now = now;
+    if (t->dq_used && t->now > t->dq_deadline)
+        expire_deferred(t);
     expire_idle(t);
 }
 
@@ -485,17 +692,18 @@ void cs_flow_table_segment_hashed(struct cs_flow_table *t, const struct cs_segme
     if (t->cb.on_packet)
         t->cb.on_packet(t->ctx, f, dir, s);
 
-    int other = 1 - dir;
-    struct dir_sink me = {t, f, dir}, peer = {t, f, other};
-    /* the peer's bytes this segment acknowledges come first: a request is
-     * delivered before the response that acknowledges it */
-    if (s->flags & CS_TCP_ACK)
-        cs_reasm_ack(&f->dir[other], &t->shared, s->ack, s->frame, s->ts, stream_sink, &peer);
-    if (s->flags & CS_TCP_RST)
-        cs_reasm_flush(&f->dir[other], &t->shared, s->frame, s->ts, stream_sink, &peer);
-    cs_reasm_segment(&f->dir[dir], &t->shared, s, stream_sink, &me);
+    if (!f->deferred && !acks_unseen(f, dir, s)) {
+        process(t, f, dir, s); /* the usual case: nothing held back */
+    } else {
+        if (s->flags & CS_TCP_RST)
+            drain_deferred(t, f); /* what came before the reset goes first */
+        if (!acks_unseen(f, dir, s) || !defer_segment(t, f, dir, s))
+            process(t, f, dir, s);
+        release_deferred(t, f);
+        enforce_defer_limits(t, f, s->ts);
+    }
 
-    if (f->dir[dir].rst)
+    if (f->dir[0].rst || f->dir[1].rst)
         end_flow(t, f, CS_FLOW_END_RESET, false);
     else if (f->dir[0].fin_delivered && f->dir[1].fin_delivered)
         end_flow(t, f, CS_FLOW_END_CLOSED, false);
@@ -562,6 +770,7 @@ void cs_flow_table_free(struct cs_flow_table *t)
         free(f);
     }
     free(t->buckets);
+    free(t->dq);
     free(t);
 }
 

@@ -43,6 +43,8 @@ struct cs_flow {
     bool ended;
     bool handshake_seen; /* roles come from SYN/SYN-ACK */
     bool syn_acked;      /* the server answered the SYN */
+    uint32_t deferred;   /* segments held back until the peer's bytes they
+                          * acknowledge are seen (flow.c): slot + 1, 0 none */
 };
 
 _Static_assert(offsetof(struct cs_flow, key.id) + 8 <= 64,
@@ -71,6 +73,23 @@ struct cs_flow_callbacks {
 /* A pure SYN on a known 5-tuple whose ISN is more than this behind the
  * direction's next byte (or after its FIN) starts a new connection. */
 #define CS_FLOW_LATE_SYN_WINDOW (1u << 20)
+/* A segment that acknowledges bytes of the other direction the capture has
+ * not shown yet (merged taps, capture-point reordering: the server's ACK or
+ * response recorded before the request) waits for those bytes, so that they
+ * are not declared a gap and the request comes before its response.  It
+ * waits while its flow has at most this many such segments, this many bytes
+ * of them, and for no longer than CS_FLOW_DEFER_MAX_AGE of capture time;
+ * past that (the bytes were really lost) the oldest is taken as it is and
+ * its ACK declares the gap, as it would have at once. */
+#define CS_FLOW_DEFER_MAX_SEGS 16u
+/* ... at most this many while either direction holds bytes after a hole of
+ * its own (its segments came out of order, or one was lost: a loss looks
+ * the same, and the connection's later exchanges wait behind it). */
+#define CS_FLOW_DEFER_MAX_HOLE_SEGS 4u
+#define CS_FLOW_DEFER_MAX_BYTES (256u * 1024u)
+#define CS_FLOW_DEFER_MAX_AGE ((cs_time_ns)2 * 1000000000)
+/* ... and all flows together hold at most this many such bytes. */
+#define CS_FLOW_DEFER_MAX_TOTAL (16u * 1024u * 1024u)
 
 struct cs_flow_table;
 

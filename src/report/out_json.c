@@ -256,6 +256,19 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
     num(out, "non_ip_packets", d->non_ip);
     num(out, "non_tcp_packets", d->non_tcp);
     num(out, "unknown_linktype_packets", d->unknown_linktype);
+    /* frames not decoded by kind, only the kinds seen, only when any was:
+     * summaries of captures without such frames stay as they were */
+    if (cs_decode_skipped_total(d)) {
+        fputs(",\"not_decoded\":{", out);
+        bool first = true;
+        for (int k = 0; k < CS_DECODE_SKIP_KINDS; k++)
+            if (d->skipped[k]) {
+                fprintf(out, "%s\"%s\":%" PRIu64, first ? "" : ",",
+                        cs_decode_skip_key((enum cs_decode_skip)k), d->skipped[k]);
+                first = false;
+            }
+        putc('}', out);
+    }
     if (s->live) {
         num(out, "received", s->received);
         num(out, "dropped", s->dropped);

@@ -371,6 +371,74 @@ static void tls_lines(FILE *out, const struct cs_tls_stats *t)
                 t->keylog_lines_read, t->keylog_lines_used, t->keylog_lines_ignored);
 }
 
+/* The kinds of frames not decoded, most frequent first ("118 ARP, 2 other
+ * ethertype"), appended to `line`; returns how many frames they cover. */
+static uint64_t skip_list(GString *line, const struct cs_decode_stats *d)
+{
+    bool done[CS_DECODE_SKIP_KINDS] = {false};
+    uint64_t total = 0;
+    for (;;) {
+        int best = -1;
+        for (int k = 0; k < CS_DECODE_SKIP_KINDS; k++)
+            if (!done[k] && d->skipped[k] && (best < 0 || d->skipped[k] > d->skipped[best]))
+                best = k;
+        if (best < 0)
+            return total;
+        done[best] = true;
+        g_string_append_printf(line, "%s%" PRIu64 " %s", total ? ", " : "", d->skipped[best],
+                               cs_decode_skip_name((enum cs_decode_skip)best));
+        total += d->skipped[best];
+    }
+}
+
+/* "N packets not decoded (M PPPoE discovery, ...)" when any frame was
+ * skipped, and when no TCP segment came out of the capture at all, one line
+ * saying why (or "0 TCP connections" would read as "no HTTP here"). */
+static void not_decoded_lines(FILE *out, const struct cs_decode_stats *d)
+{
+    uint64_t skipped = cs_decode_skipped_total(d);
+    if (skipped) {
+        GString *line = g_string_new(NULL);
+        skip_list(line, d);
+        fprintf(out, "  %" PRIu64 " packet%s not decoded (%s)\n", skipped, skipped == 1 ? "" : "s",
+                line->str);
+        g_string_free(line, TRUE);
+    }
+    if (d->tcp || !d->frames)
+        return;
+    if (d->skipped[CS_DECODE_SKIP_LINKTYPE] == d->frames) {
+        if (d->frames == 1)
+            fprintf(out, "  Nothing decoded: the only packet's link type is not supported\n");
+        else
+            fprintf(out, "  Nothing decoded: the link type of all %" PRIu64 " packets is not supported\n",
+                    d->frames);
+        return;
+    }
+    GString *line = g_string_new(NULL);
+    uint64_t listed = skip_list(line, d);
+    const struct {
+        uint64_t n;
+        const char *what;
+    } errors[] = {{d->truncated, "truncated"}, {d->malformed, "malformed"}};
+    for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++)
+        if (errors[i].n) {
+            g_string_append_printf(line, "%s%" PRIu64 " %s", listed ? ", " : "", errors[i].n,
+                                   errors[i].what);
+            listed += errors[i].n;
+        }
+    /* the rest were IP fragments whose datagram never completed */
+    if (listed < d->frames)
+        g_string_append_printf(line, "%s%" PRIu64 " IP fragment%s never reassembled", listed ? ", " : "",
+                               d->frames - listed, d->frames - listed == 1 ? "" : "s");
+    const char *what = d->non_ip + d->skipped[CS_DECODE_SKIP_LINKTYPE] == d->frames ? "IP" : "TCP";
+    if (d->frames == 1)
+        fprintf(out, "  Nothing decoded: the only packet was not %s (%s)\n", what, line->str);
+    else
+        fprintf(out, "  Nothing decoded: none of the %" PRIu64 " packets was %s (%s)\n", d->frames, what,
+                line->str);
+    g_string_free(line, TRUE);
+}
+
 void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_text_style *st)
 {
     const struct cs_decode_stats *d = &s->decode;
@@ -382,11 +450,7 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
     fprintf(out, "%sSummary%s\n", paint(st, C_BOLD), paint(st, C_RESET));
     fprintf(out, "  %" PRIu64 " packets, %" PRIu64 " TCP connections (%" PRIu64 " HTTP, %" PRIu64 " other, %" PRIu64 " without data), %" PRIu64 " HTTP transactions\n",
             d->frames, fl->created, p->http_flows, p->other_flows, p->empty_flows, s->transactions);
-    /* nothing decoded (PPPoE, GRE, only UDP, ...): say so, or "0 TCP
-     * connections" would read as "no HTTP here" */
-    if (d->tcp == 0 && d->frames > 0)
-        fprintf(out, "  No TCP segment decoded: %" PRIu64 " packets not IP (e.g. PPPoE), %" PRIu64 " IP but not TCP (e.g. UDP, GRE), %" PRIu64 " of an unsupported link type\n",
-                d->non_ip, d->non_tcp, d->unknown_linktype);
+    not_decoded_lines(out, d);
     fprintf(out, "  CORS: %" PRIu64 " cross-origin requests: %s%" PRIu64 " allowed%s, %s%" PRIu64 " blocked%s, %" PRIu64 " warning, %" PRIu64 " unknown; %" PRIu64 " same-origin, %" PRIu64 " no-cors\n",
             s->cors_relevant, paint(st, C_GREEN), s->allowed, paint(st, C_RESET), paint(st, C_RED),
             s->blocked, paint(st, C_RESET), s->warnings, s->unknown, s->same_origin, s->no_cors);

@@ -251,8 +251,10 @@ static void test_dispatch_and_close(void)
 }
 
 /* The request's first segment was never captured and its second is held;
- * the response ACKs the whole request, so the request (gap + held data) is
- * delivered before the response bytes. */
+ * the response ACKs the whole request.  The response waits (the first
+ * segment may still come: merged taps record an answer before its
+ * question); when the flow ends without it, the request (gap + held data)
+ * is delivered before the response bytes. */
 static void test_ack_ordering(void)
 {
     struct log *l = log_new();
@@ -262,13 +264,16 @@ static void test_ack_ordering(void)
     seg(t, A_CLI, 40000, A_SRV, 80, 11, 901, A, "HTTP/1.1\r\n\r\n", 1.1); /* [11,23), held */
     CU_ASSERT_EQUAL(l->n, 1);
     seg(t, A_SRV, 80, A_CLI, 40000, 901, 23, A, "HTTP/1.1 204 No Content\r\n\r\n", 1.2);
+    CU_ASSERT_EQUAL(l->n, 1); /* held back: it ACKs request bytes not seen yet */
+    CU_ASSERT_EQUAL(cs_flow_table_reasm_stats(t)->gaps, 0);
+    cs_flow_table_finish(t);
     static const struct log_entry want[] = {
         {L_NEW, 1, -1, -1, 0},
         {L_STREAM, 1, CS_DIR_C2S, CS_STREAM_GAP, 10},
         {L_STREAM, 1, CS_DIR_C2S, CS_STREAM_DATA, 12},
         {L_STREAM, 1, CS_DIR_S2C, CS_STREAM_DATA, 27},
     };
-    CU_ASSERT_EQUAL(l->n, 4);
+    CU_ASSERT_EQUAL(l->n, 5); /* and the end */
     for (int i = 0; i < 4 && i < l->n; i++) {
         CU_ASSERT_EQUAL(l->e[i].type, want[i].type);
         CU_ASSERT_EQUAL(l->e[i].dir, want[i].dir);
@@ -276,6 +281,40 @@ static void test_ack_ordering(void)
         CU_ASSERT_EQUAL(l->e[i].len, want[i].len);
     }
     CU_ASSERT_EQUAL(cs_flow_table_reasm_stats(t)->gaps, 1);
+    cs_flow_table_free(t);
+    free(l);
+}
+
+/* Merged taps: the server's ACK of the request and its response are
+ * recorded before the request itself.  They wait for it: the request is
+ * delivered whole (no gap, nothing dropped as a retransmission), then the
+ * response. */
+static void test_ack_before_data(void)
+{
+    struct log *l = log_new();
+    struct cs_flow_table *t = table(l, 0, 300);
+    seg(t, A_CLI, 40000, A_SRV, 80, 0, 0, S, NULL, 1.0);
+    seg(t, A_SRV, 80, A_CLI, 40000, 900, 1, S | A, NULL, 1.0);
+    seg(t, A_CLI, 40000, A_SRV, 80, 1, 901, A, NULL, 1.0);
+    seg(t, A_SRV, 80, A_CLI, 40000, 901, 19, A, NULL, 1.1);                              /* ACK first */
+    seg(t, A_SRV, 80, A_CLI, 40000, 901, 19, A, "HTTP/1.1 204 No Content\r\n\r\n", 1.2); /* answer */
+    CU_ASSERT_EQUAL(l->n, 1);                                                            /* both wait */
+    seg(t, A_CLI, 40000, A_SRV, 80, 1, 901, A, "GET / HTTP/1.1\r\n\r\n", 1.0);           /* the request */
+    static const struct log_entry want[] = {
+        {L_NEW, 1, -1, -1, 0},
+        {L_STREAM, 1, CS_DIR_C2S, CS_STREAM_DATA, 18},
+        {L_STREAM, 1, CS_DIR_S2C, CS_STREAM_DATA, 27},
+    };
+    CU_ASSERT_EQUAL(l->n, 3);
+    for (int i = 0; i < 3 && i < l->n; i++) {
+        CU_ASSERT_EQUAL(l->e[i].type, want[i].type);
+        CU_ASSERT_EQUAL(l->e[i].dir, want[i].dir);
+        CU_ASSERT_EQUAL(l->e[i].kind, want[i].kind);
+        CU_ASSERT_EQUAL(l->e[i].len, want[i].len);
+    }
+    CU_ASSERT_EQUAL(cs_flow_table_reasm_stats(t)->gaps, 0);
+    CU_ASSERT_EQUAL(cs_flow_table_reasm_stats(t)->retransmitted_bytes, 0);
+    CU_ASSERT_EQUAL(cs_flow_table_held_memory(t), 0); /* the copies are freed */
     cs_flow_table_free(t);
     free(l);
 }
@@ -562,6 +601,7 @@ int main(void)
         {"roles", test_roles},
         {"dispatch and close on FIN/FIN", test_dispatch_and_close},
         {"ACK-driven ordering", test_ack_ordering},
+        {"ACK recorded before the data", test_ack_before_data},
         {"reset", test_reset},
         {"idle expiry", test_idle_expiry},
         {"eviction at max_flows", test_eviction},

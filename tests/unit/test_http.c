@@ -474,6 +474,37 @@ static const struct tcase lenient_cases[] = {
                {S, D("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")}},
      .expect = "0 ANS GET /x v9 -> 200 v10\n"
                "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=1"},
+    /* Zeek's HTTP_RequestLine/ParseRequest skip runs of SP and HTAB between
+     * the parts and ignore SP/HTAB after the version (http-parser 2.9.4
+     * takes several SP but not HTAB); the URI never holds the separators. */
+    {.name = "several-spaces",
+     .steps = {{C, D("GET   /a    HTTP/1.1\r\nHost: h\r\n\r\n")}, {S, D(OK200)}},
+     .expect = "0 ANS GET /a v11 -> 200 v11\n"
+               "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    {.name = "tabs-and-trailing-space",
+     .steps = {{C, D("POST\t/b \t HTTP/1.0 \t\r\n\r\nDELETE \t/c\tHTTP/1.1\r\n\r\n")},
+               {S, D("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n" OK200)}},
+     .expect = "0 ANS POST /b v10 -> 200 v10\n1 ANS DELETE /c v11 -> 200 v11\n"
+               "req=2 resp=2 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    {.name = "target-with-spaces-several",
+     .steps = {{C, D("CONNECT mail.example:25 /  \tHTTP/1.0\r\n\r\n")}, {S, D("HTTP/1.0 403 No\r\n\r\n")}},
+     .expect = "0 ANS CONNECT mail.example:25 / v10 -> 403 v10\n"
+               "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    {.name = "unknown-method-several-spaces",
+     .steps = {{C, D("BREW  /pot  HTTP/1.1\r\n\r\n")}, {S, D("HTTP/1.1 418 Teapot\r\nContent-Length: 0\r\n\r\n")}},
+     .expect = "0 ANS BREW /pot v11 -> 418 v11\n"
+               "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=0"},
+    /* "GET /\r\n\r\n": a 0.9 request line and the empty line that ends the
+     * block (curl --http0.9 and Zeek's corpus send it); no header line came,
+     * so it stays 0.9 and the answer without a status line is its response. */
+    {.name = "http09-then-empty-line",
+     .steps = {{C, D("GET /\r\n\r\n")}, {S, D("just the body\n")}, {S, FIN}},
+     .expect = "0 ANS GET / v9 -> 0 v9\n"
+               "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=1"},
+    {.name = "http09-then-bare-lf",
+     .steps = {{C, D("GET /old\n\n")}, {S, D("<html>HTTP/1.1 200 OK\r\n\r\n</html>")}, {S, FIN}},
+     .expect = "0 ANS GET /old v9 -> 0 v9\n"
+               "req=1 resp=1 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=0 ucap=0 pcap=0 upg=0 h09=1"},
     {.name = "content-length-above-int64",
      .steps = {{C, D("POST / HTTP/1.1\r\nContent-Length: 18446744073709551615\r\n\r\n"
                      "GET /smuggled HTTP/1.1\r\n\r\n")}},

@@ -8,7 +8,7 @@ the same fields of Zeek's http.log as multisets.  Every difference must be
 listed in tests/zeek/explained.tsv (trace, side, the tuple, why); an
 unexplained difference, or an explained one that no longer happens, fails.
 
-Usage: compare.py [--corpus DIR] [--bin ./corscope] [--report]
+Usage: compare.py [--corpus DIR] [--bin ./corscope] [--report] [--min-matched N]
 """
 import argparse
 import collections
@@ -52,8 +52,10 @@ def project(rec, keys):
     out = []
     for k in keys:
         v = rec.get(k)
-        if v is None or v == "-" or v == "" or (k == "status_code" and str(v) in ("0", "None")):
+        if v is None or v == "-" or v == "" or (k == "status_code" and str(v) == "None"):
             v = "-"
+        elif k == "status_code" and str(v) == "0":
+            v = "0.9"   # answered without a status line (HTTP/0.9), not unanswered
         out.append(str(v))
     return tuple(out)
 
@@ -140,6 +142,10 @@ def main():
     ap.add_argument("--corpus", default=HERE)
     ap.add_argument("--bin", default=os.path.join(ROOT, "corscope"))
     ap.add_argument("--report", action="store_true", help="print the per-trace table")
+    # Matches only ever grow: 89 since an HTTP/0.9 request line followed by
+    # its empty line ("GET /\r\n\r\n") is read as 0.9 and its answer kept
+    # (http-09-content-length-confusion, core.vlan-mpls: 87 before).
+    ap.add_argument("--min-matched", type=int, default=89)
     args = ap.parse_args()
     index = os.path.join(args.corpus, "INDEX.tsv")
     if not os.path.exists(index):
@@ -178,6 +184,9 @@ def main():
             failures += not ok
     print(f"zeek: {total_match} of {total_zeek} Zeek transactions matched, corscope reported {total_ours}; "
           f"{failures} traces with unexplained differences")
+    if total_match < args.min_matched:
+        print(f"FAIL: {total_match} matches, fewer than the {args.min_matched} reached before")
+        failures += 1
     return 1 if failures else 0
 
 
