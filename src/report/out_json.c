@@ -157,6 +157,10 @@ void cs_out_json_event(FILE *out, const struct cs_event *ev)
         key(b, "credentials");
         cs_jbuf_plain(b, ev->credentials);
     }
+    if (ev->credentials_from) {
+        key(b, "credentials_from");
+        cs_jbuf_plain(b, ev->credentials_from);
+    }
     if (ev->judged_both) {
         if (ev->browsers_disagree)
             cs_jbuf_lit(b, ",\"browsers_disagree\":true");
