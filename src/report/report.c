@@ -28,6 +28,7 @@ struct flow_text {
     GString *buf;
     bool header_printed;     /* a part of this block was already printed */
     const char *tls_version; /* "1.3" when the flow was decrypted TLS (static), else NULL */
+    uint64_t gen;            /* times buf was printed (held events' places refer to one) */
 };
 
 struct cs_report {
@@ -49,7 +50,8 @@ struct cs_report {
     struct held *held[CS_MAX_HELD_PREFLIGHTS];
     size_t n_held;
     atomic_size_t held_bytes; /* read by the pipeline's --max-memory check */
-    cs_time_ns now;           /* the latest request time seen */
+    uint64_t held_seq;
+    cs_time_ns now; /* the latest request time seen */
 };
 
 /* A preflight's transaction, copied whole (no pointer into the parsers' or
@@ -62,6 +64,12 @@ struct held {
     struct cs_timeline_facts facts;
     size_t bytes;    /* what this copy costs (counted in held_bytes) */
     bool flow_ended; /* its connection's block was printed already */
+    /* text output: where in its flow's block the event belongs (the block's
+     * length when it was held), valid while the block is the same (gen) */
+    bool text_placed;
+    size_t text_off;
+    uint64_t text_gen;
+    uint64_t seq; /* order of holding */
     /* then the header arrays (request's, response's) and the strings */
 };
 
@@ -163,6 +171,7 @@ static void text_flush_with(struct cs_report *r, const struct cs_flow_key *f, st
     }
     if (more && more->len)
         fwrite(more->str, 1, more->len, r->out);
+    ft->gen++;
     ft->header_printed = true;
     r->last_printed_flow = f->id;
     if (r->opt.live)
@@ -333,7 +342,14 @@ static void fill_fleet_ids(struct cs_report *r, const struct cs_flow_key *f, str
     cs_event_id(ids->event_key, ev->txn->stream, ev->txn->index, ev->event_id);
 }
 
-static void emit(struct cs_report *r, const struct cs_flow_key *f, struct cs_event *ev)
+struct held;
+static void place_held_text(struct cs_report *r, struct flow_text *ft, const struct held *at,
+                            const GString *text);
+
+/* Writes one event; `at`: the held preflight it is (its text goes back to
+ * where it belongs in its flow's block), or NULL. */
+static void emit_at(struct cs_report *r, const struct cs_flow_key *f, struct cs_event *ev,
+                    const struct held *at)
 {
     if (r->opt.format == CS_FORMAT_JSON || r->opt.sink)
         fill_fleet_ids(r, f, ev);
@@ -359,8 +375,16 @@ static void emit(struct cs_report *r, const struct cs_flow_key *f, struct cs_eve
         text_flush_with(r, f, ft, text);
         return;
     }
-    g_string_append_len(ft->buf, text->str, (gssize)text->len);
+    if (at)
+        place_held_text(r, ft, at, text);
+    else
+        g_string_append_len(ft->buf, text->str, (gssize)text->len);
     r->text_buffered += text->len;
+}
+
+static void emit(struct cs_report *r, const struct cs_flow_key *f, struct cs_event *ev)
+{
+    emit_at(r, f, ev, NULL);
 }
 
 /* --- preflights decided by what follows ----------------------------------- */
@@ -463,6 +487,13 @@ static bool hold_preflight(struct cs_report *r, const struct cs_flow_key *f, con
     h->facts.method = acrm ? acrm->value : NULL;
     h->facts.method_len = acrm ? acrm->value_len : 0;
     h->facts.held = NULL;
+    h->seq = ++r->held_seq;
+    if (r->opt.format == CS_FORMAT_TEXT && !r->opt.live) {
+        struct flow_text *ft = text_for(r, f);
+        h->text_placed = true;
+        h->text_off = ft->buf->len;
+        h->text_gen = ft->gen;
+    }
     r->held[r->n_held++] = h;
     atomic_fetch_add_explicit(&r->held_bytes, bytes, memory_order_relaxed);
     return true;
@@ -535,7 +566,7 @@ static corscope_cred held_decide(struct cs_report *r, void *payload, enum cs_tl_
     cs_explain(&j, note, sizeof note);
     ev.note = note[0] ? note : NULL;
     count_verdict(r, &j.v, &ev, rq);
-    emit(r, &h->flow, &ev);
+    emit_at(r, &h->flow, &ev, h);
     if (h->flow_ended) {
         /* its connection's block was printed: this event on its own */
         if (r->opt.format == CS_FORMAT_TEXT) {
@@ -550,6 +581,25 @@ static corscope_cred held_decide(struct cs_report *r, void *payload, enum cs_tl_
     }
     free(h);
     return d.credentials;
+}
+
+/* Puts a held event's text where it belongs in its flow's block (where
+ * the block ended when it was held), if that block was not printed since;
+ * the places of the other events held in the block move with it. */
+static void place_held_text(struct cs_report *r, struct flow_text *ft, const struct held *at,
+                            const GString *text)
+{
+    if (!at->text_placed || at->text_gen != ft->gen || at->text_off > ft->buf->len) {
+        g_string_append_len(ft->buf, text->str, (gssize)text->len);
+        return;
+    }
+    g_string_insert_len(ft->buf, (gssize)at->text_off, text->str, (gssize)text->len);
+    for (size_t i = 0; i < r->n_held; i++) {
+        struct held *g = r->held[i];
+        if (g != at && g->text_placed && g->flow.id == at->flow.id && g->text_gen == at->text_gen &&
+            (g->text_off > at->text_off || (g->text_off == at->text_off && g->seq > at->seq)))
+            g->text_off += text->len;
+    }
 }
 
 static void held_release(void *ctx, void *payload, enum cs_tl_follow follow)
@@ -658,6 +708,7 @@ void cs_report_flow_end(void *ctx, const struct cs_flow_key *f, enum cs_flow_end
         if (r->held[i]->flow.id == f->id) {
             r->held[i]->flow = *f;
             r->held[i]->flow_ended = true;
+            r->held[i]->text_placed = false; /* the block is printed now */
             still_held = true;
         }
     flow_end_text(r, f, why, info);
