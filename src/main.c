@@ -765,6 +765,10 @@ int main(int argc, char **argv)
         cs_pipeline_set_keylog(pipe, cs_keylog_input_table(keys),
                                ropt.live ? refresh_keys : NULL, keys);
     cs_time_ns next_keylog_read = 0;
+    /* Live, a TLS connection's requests can reach the report up to a key
+     * log re-read late (its records wait for their secrets): the preflight
+     * window is judged on a clock that lags by two re-reads then. */
+    cs_time_ns report_lag = keys ? 2 * CS_KEYLOG_REREAD_NS : 0;
 
     static struct cs_summary summary; /* ~5 KB: not on the stack */
     summary.live = ropt.live;
@@ -805,7 +809,7 @@ int main(int argc, char **argv)
                 /* the clock moves on without packets: expire idle flows */
                 cs_pipeline_tick(pipe, wall_clock_ns());
                 /* held preflight events whose window closed */
-                cs_report_tick(report, wall_clock_ns());
+                cs_report_tick(report, wall_clock_ns() - report_lag);
                 if (ferror(out))
                     stop_requested = 1;
                 continue;
@@ -813,7 +817,7 @@ int main(int argc, char **argv)
             cs_pipeline_frames(pipe, batch, (unsigned)rc); /* rc frames */
             frames += (uint64_t)rc;
             if (ropt.live) /* packets arrive but none decides a held preflight */
-                cs_report_tick(report, wall_clock_ns());
+                cs_report_tick(report, wall_clock_ns() - report_lag);
             if (run.max_count && frames >= run.max_count)
                 stop_requested = 1;
             /* Once the reader of the output is gone (SIGPIPE is ignored,
