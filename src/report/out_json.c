@@ -308,6 +308,8 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
     num(out, "endpoint_table", s->endpoints_dropped);
     num(out, "pending_preflights", s->timeline.pending_evicted);
     num(out, "preflight_cache", s->timeline.cache_evicted);
+    if (s->timeline.held_not_held) /* preflights left undecided: held table or budget full */
+        num(out, "held_preflights", s->timeline.held_not_held);
     if (s->h2.connections)
         num(out, "h2_streams", s->h2.stream_cap_hits); /* --h2-max-streams */
     putc('}', out);

@@ -447,8 +447,10 @@ static bool hold_preflight(struct cs_report *r, const struct cs_flow_key *f, con
                    str_bytes(q->scheme, q->scheme_len) + sni_len;
     size_t now_held = atomic_load_explicit(&r->held_bytes, memory_order_relaxed);
     if (r->n_held >= CS_MAX_HELD_PREFLIGHTS ||
-        (r->opt.max_held_bytes && now_held + bytes > r->opt.max_held_bytes))
-        return !cs_timeline_hold(r->timeline, NULL) && false; /* counted as not held */
+        (r->opt.max_held_bytes && now_held + bytes > r->opt.max_held_bytes)) {
+        cs_timeline_hold_refused(r->timeline); /* reported undecided, counted */
+        return false;
+    }
     struct held *h = malloc(bytes);
     if (!h)
         return false;

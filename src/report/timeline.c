@@ -534,6 +534,12 @@ bool cs_timeline_hold(struct cs_timeline *tl, void *payload)
     return true;
 }
 
+void cs_timeline_hold_refused(struct cs_timeline *tl)
+{
+    tl->last_stored = 0;
+    tl->stats.held_not_held++;
+}
+
 /* Hands back the held preflights that `due` selects, oldest first. */
 static void release_where(struct cs_timeline *tl, bool (*due)(const struct pending *, const void *),
                           const void *arg, enum cs_tl_follow follow)

@@ -136,6 +136,8 @@ void cs_timeline_set_release(struct cs_timeline *tl, cs_tl_release_fn fn, void *
  * long for the table) or the table of held preflights is full: then the
  * caller reports the preflight undecided at once. */
 bool cs_timeline_hold(struct cs_timeline *tl, void *payload);
+/* The caller could not hold that preflight (its own budget): counted. */
+void cs_timeline_hold_refused(struct cs_timeline *tl);
 
 /* The clock moved on to `now`: hands back (oldest first) every held
  * preflight whose window closed, with CS_TL_FOLLOW_WINDOW. */
