@@ -16,6 +16,7 @@ void cs_limits_default(struct cs_limits *l)
     l->ipfrag_timeout_s = CS_DEFAULT_IPFRAG_TIMEOUT_S;
     l->max_dpi_flows = CS_DEFAULT_MAX_DPI_FLOWS;
     l->h2_max_streams = CS_DEFAULT_H2_MAX_STREAMS;
+    l->preflight_window_ms = CS_DEFAULT_PREFLIGHT_WINDOW_MS;
     l->max_memory = CS_DEFAULT_MAX_MEMORY;
     l->max_keylog_bytes = CS_DEFAULT_KEYLOG_MAX_BYTES;
     l->max_tls_held_bytes = CS_DEFAULT_TLS_MAX_HELD_BYTES;

@@ -48,6 +48,15 @@
  * connections' secrets in one block. */
 #define CS_DEFAULT_PCAPNG_MAX_SECRETS (1024u * 1024u)
 
+/* A preflight whose outcome depends on the credentials mode is decided by
+ * what follows it (report/timeline.h): its event is held until the actual
+ * request arrives or this window closes (browsers send the actual request
+ * milliseconds after the preflight's answer, so a second is generous).
+ * Held events copy their transaction; those bytes count in --max-memory. */
+#define CS_DEFAULT_PREFLIGHT_WINDOW_MS 1000u /* --preflight-window (milliseconds) */
+#define CS_MAX_HELD_PREFLIGHTS 256u          /* preflight events held at once (the rest
+                                              * are reported undecided, counted) */
+
 /* The event sink (--sink, report/sink.h): its queue is outside the traffic
  * state's --max-memory, and bounded by its own limit. */
 #define CS_DEFAULT_SINK_BATCH_ROWS 10000u                /* --sink-batch: rows per INSERT at most */
@@ -103,6 +112,7 @@ struct cs_limits {
     uint32_t max_pending_preflights;
     uint32_t max_preflight_cache;
     uint32_t max_tunnel_depth;
+    uint32_t preflight_window_ms;
 };
 
 /* Fills *l with the CS_DEFAULT_* values. */

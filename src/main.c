@@ -107,6 +107,8 @@ static void usage(FILE *out)
         "      --max-header-lines N        header lines of one message (default 200)\n"
         "      --max-pipeline N     requests waiting for responses per connection (default 32)\n"
         "      --h2-max-streams N   open HTTP/2 streams tracked per connection (default 256)\n"
+        "      --preflight-window MS  wait this long for a preflight's actual request before\n"
+        "                           deciding its credentials mode from its absence (default 1000)\n"
         "      --max-uri BYTES      longest URI reported (default 8192)\n"
         "      --max-ipfrag-bytes BYTES    IP fragments held for reassembly (default 2097152)\n"
         "      --ipfrag-timeout SEC        drop an incomplete IP datagram after (default 30)\n"
@@ -165,6 +167,7 @@ enum {
     OPT_MAX_KEYLOG_BYTES,
     OPT_MAX_TLS_HELD_BYTES,
     OPT_H2_MAX_STREAMS,
+    OPT_PREFLIGHT_WINDOW,
     OPT_SENSOR,
     OPT_SINK,
     OPT_SINK_CREDENTIALS,
@@ -201,6 +204,7 @@ static const struct option long_options[] = {
     {"max-header-lines", required_argument, NULL, OPT_MAX_HEADER_LINES},
     {"max-pipeline", required_argument, NULL, OPT_MAX_PIPELINE},
     {"h2-max-streams", required_argument, NULL, OPT_H2_MAX_STREAMS},
+    {"preflight-window", required_argument, NULL, OPT_PREFLIGHT_WINDOW},
     {"max-uri", required_argument, NULL, OPT_MAX_URI},
     {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
     {"max-dpi-flows", required_argument, NULL, OPT_MAX_DPI_FLOWS},
@@ -479,6 +483,10 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
             break;
         case OPT_MAX_PIPELINE:
             if (!parse_u32("--max-pipeline", optarg, 1, 100000, &limits->max_pipeline))
+                return EXIT_USAGE;
+            break;
+        case OPT_PREFLIGHT_WINDOW:
+            if (!parse_u32("--preflight-window", optarg, 1, 3600000, &limits->preflight_window_ms))
                 return EXIT_USAGE;
             break;
         case OPT_H2_MAX_STREAMS:
@@ -771,6 +779,8 @@ int main(int argc, char **argv)
     else
         setvbuf(out, outbuf, _IOFBF, sizeof(outbuf));
 
+    ropt.preflight_window = (cs_time_ns)limits.preflight_window_ms * 1000000LL;
+    ropt.max_held_bytes = limits.max_memory / 4; /* held preflight events: a quarter at most */
     struct cs_report *report = cs_report_new(&ropt, out);
     struct cs_pipeline_hooks hooks = {.on_txn = cs_report_txn, .on_flow_end = cs_report_flow_end};
     void *hook_ctx = report;
@@ -795,10 +805,15 @@ int main(int argc, char **argv)
         return EXIT_INPUT;
     }
 
+    cs_pipeline_count_memory(pipe, cs_report_held_bytes, report);
     if (keys)
         cs_pipeline_set_keylog(pipe, cs_keylog_input_table(keys),
                                ropt.live ? refresh_keys : NULL, keys);
     cs_time_ns next_keylog_read = 0;
+    /* Live, a TLS connection's requests can reach the report up to a key
+     * log re-read late (its records wait for their secrets): the preflight
+     * window is judged on a clock that lags by two re-reads then. */
+    cs_time_ns report_lag = keys ? 2 * CS_KEYLOG_REREAD_NS : 0;
 
     static struct cs_summary summary; /* ~5 KB: not on the stack */
     summary.live = ropt.live;
@@ -838,12 +853,16 @@ int main(int argc, char **argv)
             if (ropt.live && rc == 2) { /* live: no packet within the timeout */
                 /* the clock moves on without packets: expire idle flows */
                 cs_pipeline_tick(pipe, wall_clock_ns());
+                /* held preflight events whose window closed */
+                cs_report_tick(report, wall_clock_ns() - report_lag);
                 if (ferror(out))
                     stop_requested = 1;
                 continue;
             }
             cs_pipeline_frames(pipe, batch, (unsigned)rc); /* rc frames */
             frames += (uint64_t)rc;
+            if (ropt.live) /* packets arrive but none decides a held preflight */
+                cs_report_tick(report, wall_clock_ns() - report_lag);
             if (run.max_count && frames >= run.max_count)
                 stop_requested = 1;
             /* Once the reader of the output is gone (SIGPIPE is ignored,

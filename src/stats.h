@@ -192,6 +192,11 @@ struct cs_timeline_stats {
     uint64_t unexplained_missing; /* non-simple requests with no preflight to explain them */
     uint64_t retries_folded;
     uint64_t pending_evicted, cache_evicted;
+    /* preflights decided by what followed (issue 16 §1) */
+    uint64_t preflights_held;   /* held until their actual request or the window */
+    uint64_t held_followed;     /* decided: the actual request came */
+    uint64_t held_not_followed; /* decided: nothing came (window or end of capture) */
+    uint64_t held_not_held;     /* left undecided: held-preflight table or budget full */
 };
 
 /* pipeline.c */

@@ -177,6 +177,8 @@ static void *tls_open(struct cs_app_env *env, const struct cs_app_out *out)
         free(tf);
         return NULL;
     }
+    if (env->refresh_keys) /* live: the key log is still being written */
+        cs_tls_conn_wait_all_secrets(tf->tls);
     tf->row->st.connections++;
     tf->next = tf->row->open;
     if (tf->next)

@@ -86,7 +86,9 @@ struct cs_pipeline {
     struct cs_handover_stats handover; /* app_handover.c's, for every row */
     struct cs_pipeline_hooks hooks;
     void *hook_ctx;
-    uint64_t undecided_bytes; /* held client data of undecided flows (--max-memory) */
+    uint64_t undecided_bytes;          /* held client data of undecided flows (--max-memory) */
+    size_t (*extra_memory)(void *ctx); /* cs_pipeline_count_memory */
+    void *extra_memory_ctx;
 };
 
 static void on_txn(void *ctx, const struct cs_txn *t)
@@ -578,7 +580,15 @@ static uint64_t held_memory(const struct cs_pipeline *p)
                     (p->dpi ? cs_dpi_stats(p->dpi)->memory : 0);
     for (size_t i = 0; i < N_APP_PROTOS; i++)
         held += app_protos[i]->held_bytes(p->env[i].stats);
+    if (p->extra_memory)
+        held += p->extra_memory(p->extra_memory_ctx);
     return held;
+}
+
+void cs_pipeline_count_memory(struct cs_pipeline *p, size_t (*fn)(void *ctx), void *ctx)
+{
+    p->extra_memory = fn;
+    p->extra_memory_ctx = ctx;
 }
 
 /* Frames fed together: decoded, hashed and prefetched a group at a time

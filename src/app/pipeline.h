@@ -44,6 +44,10 @@ void cs_pipeline_frame(struct cs_pipeline *p, const struct cs_frame *frame);
  * faster, because it decodes a few frames ahead and prefetches the flow
  * state they will touch.  The frames must all stay valid during the call. */
 void cs_pipeline_frames(struct cs_pipeline *p, const struct cs_frame *frames, unsigned n);
+/* Memory held beyond the pipeline's own state that --max-memory also counts
+ * (the report's held preflight events): fn(ctx) is read at each budget check
+ * and may be called from another thread's data (it must be thread-safe). */
+void cs_pipeline_count_memory(struct cs_pipeline *p, size_t (*fn)(void *ctx), void *ctx);
 /* Advances the clock without a frame (expires idle flows). */
 void cs_pipeline_tick(struct cs_pipeline *p, cs_time_ns now);
 /* TLS secrets for the TLS row (NULL, the default: TLS flows are only

@@ -46,6 +46,11 @@ struct cs_tls_conn *cs_tls_conn_new(const struct cs_tls_keylog *kl, size_t max_h
     return c;
 }
 
+void cs_tls_conn_wait_all_secrets(struct cs_tls_conn *c)
+{
+    c->wait_all_secrets = 1;
+}
+
 void cs_tls_conn_free(struct cs_tls_conn *c)
 {
     if (!c)
@@ -133,6 +138,11 @@ int cs_tls__try_keys(struct cs_tls_conn *c)
         const uint8_t *early = secret_of(s, CS_TLS_SECRET_CLIENT_EARLY, su->hash_len);
         if (!chs || !shs) {
             c->state = CS_TLS_STATE_NO_KEY;
+            return 0;
+        }
+        if (c->wait_all_secrets && (!secret_of(s, CS_TLS_SECRET_CLIENT_AP0, su->hash_len) ||
+                                    !secret_of(s, CS_TLS_SECRET_SERVER_AP0, su->hash_len))) {
+            c->state = CS_TLS_STATE_NO_KEY; /* the rest of the line(s) are on their way */
             return 0;
         }
         struct dir *C = &c->d[CS_TLS_FROM_CLIENT];

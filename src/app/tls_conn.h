@@ -135,6 +135,14 @@ struct cs_tls_conn *cs_tls_conn_new(const struct cs_tls_keylog *kl, size_t max_h
                                     cs_tls_sink sink, void *sink_ctx);
 void cs_tls_conn_free(struct cs_tls_conn *c);
 
+/* Live, with a key log that is still being written: a TLS 1.3 connection
+ * waits (holding its records, as for a missing key) until the key log has
+ * its application secrets too, not only the handshake ones.  Browsers write
+ * each secret when they derive it, and the application secrets' line can
+ * reach the file after the first records reach the wire: without the wait
+ * the switch to the application keys found no secret (key-incomplete). */
+void cs_tls_conn_wait_all_secrets(struct cs_tls_conn *c);
+
 /* The next in-order bytes of one direction, from frame `frame` at time ts. */
 void cs_tls_conn_data(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *data, size_t len,
                       uint64_t frame, int64_t ts);

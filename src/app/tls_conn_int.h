@@ -93,6 +93,7 @@ struct cs_tls_conn {
     size_t held_bytes, max_held;
     size_t held_nodes; /* entries in the queue (records and markers) */
     uint8_t draining;
+    uint8_t wait_all_secrets; /* cs_tls_conn_wait_all_secrets */
 
     uint8_t seen_any, have_ch, have_sh, keys_ready, hrr, saw_certificate, abbreviated;
     enum cs_tls_state state;

@@ -34,7 +34,10 @@ struct cs_event {
     const char *verdict; /* combined: never hides a block by either browser */
     const char *reason, *message, *chrome, *hint;
     const char *credentials; /* "include" | "omit" | "unknown" */
-    bool judged_both;        /* --browser both: firefox/chrome views are filled */
+    /* how a preflight's credentials mode was inferred from what followed:
+     * "actual-request-followed" | "no-actual-request", or NULL */
+    const char *credentials_from;
+    bool judged_both; /* --browser both: firefox/chrome views are filled */
     bool browsers_disagree;
     bool depends_on_credentials;
     const char *alt_reason; /* the outcome under the other credentials assumption */

@@ -41,6 +41,31 @@ static void timeline_note(const struct cs_timeline_facts *f, char *note, size_t 
                  "Needs a preflight, but none was seen and no cached one covers it: the preflight "
                  "predates the capture, the client is not a browser, or CORS is disabled (Firefox).");
         break;
+    case CS_TL_FOLLOWED:
+        fmt_age(age, sizeof(age), f->age);
+        snprintf(note, size,
+                 "Credentials %s inferred: the actual request followed (frame %llu, %s later), "
+                 "and the preflight passes only in that mode.",
+                 f->credentials == CORSCOPE_CRED_INCLUDE ? "\"include\"" : "\"omit\"",
+                 (unsigned long long)f->follow_frame, age);
+        break;
+    case CS_TL_NOT_FOLLOWED:
+        fmt_age(age, sizeof(age), f->age);
+        snprintf(note, size,
+                 "Credentials %s inferred: the actual request never came (%s%s), and the "
+                 "preflight fails only in that mode: the browser did not send it.",
+                 f->credentials == CORSCOPE_CRED_INCLUDE ? "\"include\"" : "\"omit\"",
+                 f->capture_ended ? "the capture ended first" : "none within ",
+                 f->capture_ended ? "" : age);
+        break;
+    case CS_TL_GAVE_UP:
+        fmt_age(age, sizeof(age), f->age);
+        snprintf(note, size,
+                 "Allowed in every credentials mode, but the actual request never came (%s%s): "
+                 "the browser or the page gave up (aborted, navigated away).",
+                 f->capture_ended ? "the capture ended first" : "none within ",
+                 f->capture_ended ? "" : age);
+        break;
     case CS_TL_PREFLIGHT_BLOCKS:
         snprintf(note, size, "%s not send the actual %.*s request.",
                  f->browsers == (CS_TL_FIREFOX | CS_TL_CHROMIUM) ? "The preflight failed: the browser does" : (f->browsers & CS_TL_FIREFOX) ? "Firefox would"

@@ -84,3 +84,9 @@ void cs_judge(struct cs_timeline *tl, const struct cs_flow_key *f, const struct 
         downgrade_incomplete(j);
     }
 }
+
+void cs_judge_in_mode(const struct cs_txn *t, corscope_cred mode, corscope_verdict *v)
+{
+    corscope_context cctx = {.credentials = mode, .failure = failure_for(t->end)};
+    corscope_classify(&t->req, t->has_resp ? &t->resp : NULL, &cctx, v);
+}

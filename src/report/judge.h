@@ -30,4 +30,9 @@ struct cs_judgement {
 void cs_judge(struct cs_timeline *tl, const struct cs_flow_key *f, const struct cs_txn *t,
               const char *origin, size_t origin_len, struct cs_judgement *j);
 
+/* Judges t again in the credentials mode `mode` (a held preflight decided
+ * by what followed it, and that actual request; the timeline is not
+ * asked). */
+void cs_judge_in_mode(const struct cs_txn *t, corscope_cred mode, corscope_verdict *v);
+
 #endif

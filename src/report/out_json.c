@@ -159,6 +159,10 @@ void cs_out_json_event(FILE *out, const struct cs_event *ev)
         key(b, "credentials");
         cs_jbuf_plain(b, ev->credentials);
     }
+    if (ev->credentials_from) {
+        key(b, "credentials_from");
+        cs_jbuf_plain(b, ev->credentials_from);
+    }
     if (ev->judged_both) {
         if (ev->browsers_disagree)
             cs_jbuf_lit(b, ",\"browsers_disagree\":true");
@@ -330,6 +334,8 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
     num(out, "endpoint_table", s->endpoints_dropped);
     num(out, "pending_preflights", s->timeline.pending_evicted);
     num(out, "preflight_cache", s->timeline.cache_evicted);
+    if (s->timeline.held_not_held) /* preflights left undecided: held table or budget full */
+        num(out, "held_preflights", s->timeline.held_not_held);
     if (s->h2.connections)
         num(out, "h2_streams", s->h2.stream_cap_hits); /* --h2-max-streams */
     putc('}', out);

@@ -530,4 +530,8 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
         fprintf(out, "  Tables full (left out above): %" PRIu64 " flows of unlisted protocols, %" PRIu64 " reason counts, %" PRIu64 " blocked endpoints; the timeline forgot %" PRIu64 " waiting preflights, %" PRIu64 " preflight-cache entries\n",
                 p->protos_overflow, s->reasons_dropped, s->endpoints_dropped, tl->pending_evicted,
                 tl->cache_evicted);
+    if (tl->held_not_held)
+        fprintf(out, "  %" PRIu64 " preflights reported undecided: the held-preflight table (%u) or its "
+                     "share of --max-memory was full, or the URL too long to track\n",
+                tl->held_not_held, CS_MAX_HELD_PREFLIGHTS);
 }

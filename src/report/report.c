@@ -8,6 +8,7 @@
  * past CS_TEXT_FLUSH_BYTES, so memory stays bounded on endless keep-alive
  * connections).  JSON lines are written as transactions complete. */
 #include <glib.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@ struct flow_text {
     GString *buf;
     bool header_printed;     /* a part of this block was already printed */
     const char *tls_version; /* "1.3" when the flow was decrypted TLS (static), else NULL */
+    uint64_t gen;            /* times buf was printed (held events' places refer to one) */
 };
 
 struct cs_report {
@@ -47,6 +49,31 @@ struct cs_report {
     uint64_t sensor_key;    /* cs_sensor_key of opt.sensor */
     unsigned max_reasons;   /* --max-reasons */
     unsigned max_endpoints; /* --max-endpoints */
+    /* preflight events held until what follows decides them (timeline.h) */
+    struct held *held[CS_MAX_HELD_PREFLIGHTS];
+    size_t n_held;
+    atomic_size_t held_bytes; /* read by the pipeline's --max-memory check */
+    uint64_t held_seq;
+    cs_time_ns now; /* the latest request time seen */
+};
+
+/* A preflight's transaction, copied whole (no pointer into the parsers' or
+ * the report thread's buffers survives the hook call), with the timeline's
+ * facts from when it was judged. */
+struct held {
+    struct cs_flow_key flow;
+    struct cs_txn t;
+    struct cs_txn_tls tls;
+    struct cs_timeline_facts facts;
+    size_t bytes;    /* what this copy costs (counted in held_bytes) */
+    bool flow_ended; /* its connection's block was printed already */
+    /* text output: where in its flow's block the event belongs (the block's
+     * length when it was held), valid while the block is the same (gen) */
+    bool text_placed;
+    size_t text_off;
+    uint64_t text_gen;
+    uint64_t seq; /* order of holding */
+    /* then the header arrays (request's, response's) and the strings */
 };
 
 /* A connection's part of its events' ids, computed at its first event. */
@@ -55,6 +82,9 @@ struct flow_ids {
     char community_id[CS_COMMUNITY_ID_LEN];
     uint8_t event_key[16];
 };
+
+static void held_release(void *ctx, void *payload, enum cs_tl_follow follow);
+static bool held_of_flow(const struct cs_report *r, uint64_t id);
 
 static void flow_text_free(gpointer p)
 {
@@ -84,6 +114,10 @@ struct cs_report *cs_report_new(const struct cs_report_options *opt, FILE *out)
     r->max_reasons = lim.max_reasons < CS_SUMMARY_REASONS_CAPACITY ? lim.max_reasons : CS_SUMMARY_REASONS_CAPACITY;
     r->max_endpoints = lim.max_endpoints;
     cs_timeline_set_limits(r->timeline, lim.max_pending_preflights, lim.max_preflight_cache);
+    atomic_init(&r->held_bytes, 0);
+    cs_timeline_set_release(r->timeline, held_release, r);
+    if (opt->preflight_window)
+        cs_timeline_set_window(r->timeline, opt->preflight_window);
     r->style.color = opt->color;
     r->style.show_firefox = opt->browser != CS_BROWSER_CHROME;
     r->style.show_chromium = opt->browser != CS_BROWSER_FIREFOX;
@@ -105,6 +139,8 @@ void cs_report_free(struct cs_report *r)
     g_hash_table_destroy(r->fleet_ids);
     g_string_free(r->event_text, TRUE);
     g_string_free(r->head_text, TRUE);
+    for (size_t i = 0; i < r->n_held; i++)
+        free(r->held[i]);
     cs_timeline_free(r->timeline);
     free(r);
 }
@@ -147,6 +183,7 @@ static void text_flush_with(struct cs_report *r, const struct cs_flow_key *f, st
     }
     if (more && more->len)
         fwrite(more->str, 1, more->len, r->out);
+    ft->gen++;
     ft->header_printed = true;
     r->last_printed_flow = f->id;
     if (r->opt.live)
@@ -317,7 +354,14 @@ static void fill_fleet_ids(struct cs_report *r, const struct cs_flow_key *f, str
     cs_event_id(ids->event_key, ev->txn->stream, ev->txn->index, ev->event_id);
 }
 
-static void emit(struct cs_report *r, const struct cs_flow_key *f, struct cs_event *ev)
+struct held;
+static void place_held_text(struct cs_report *r, struct flow_text *ft, const struct held *at,
+                            const GString *text);
+
+/* Writes one event; `at`: the held preflight it is (its text goes back to
+ * where it belongs in its flow's block), or NULL. */
+static void emit_at(struct cs_report *r, const struct cs_flow_key *f, struct cs_event *ev,
+                    const struct held *at)
 {
     if (r->opt.format == CS_FORMAT_JSON || r->opt.sink)
         fill_fleet_ids(r, f, ev);
@@ -343,8 +387,261 @@ static void emit(struct cs_report *r, const struct cs_flow_key *f, struct cs_eve
         text_flush_with(r, f, ft, text);
         return;
     }
-    g_string_append_len(ft->buf, text->str, (gssize)text->len);
+    if (at)
+        place_held_text(r, ft, at, text);
+    else
+        g_string_append_len(ft->buf, text->str, (gssize)text->len);
     r->text_buffered += text->len;
+}
+
+static void emit(struct cs_report *r, const struct cs_flow_key *f, struct cs_event *ev)
+{
+    emit_at(r, f, ev, NULL);
+}
+
+/* --- preflights decided by what follows ----------------------------------- */
+
+static size_t str_bytes(const char *p, size_t n)
+{
+    return p ? n : 0;
+}
+
+/* Copies (p, n) to *cur (no NUL needed: every string has its length). */
+static const char *put_bytes(char **cur, const char *p, size_t n)
+{
+    if (!p)
+        return NULL;
+    char *d = *cur;
+    if (n)
+        memcpy(d, p, n);
+    *cur += n;
+    return d;
+}
+
+static void copy_headers(corscope_header *dst, const corscope_header *src, size_t n, char **cur)
+{
+    for (size_t i = 0; i < n; i++) {
+        dst[i].name = put_bytes(cur, src[i].name, src[i].name_len);
+        dst[i].name_len = src[i].name_len;
+        dst[i].value = put_bytes(cur, src[i].value, src[i].value_len);
+        dst[i].value_len = src[i].value_len;
+    }
+}
+
+static size_t headers_bytes(const corscope_header *h, size_t n)
+{
+    size_t b = n * sizeof(corscope_header);
+    for (size_t i = 0; i < n; i++)
+        b += str_bytes(h[i].name, h[i].name_len) + str_bytes(h[i].value, h[i].value_len);
+    return b;
+}
+
+/* Whether a preflight waits for what follows: it passes for some browser in
+ * some credentials mode (one that fails in every mode is blocked whatever
+ * follows).  Returns true when it was held (its event comes later). */
+static bool hold_preflight(struct cs_report *r, const struct cs_flow_key *f, const struct cs_txn *t,
+                           const struct cs_judgement *j)
+{
+    const corscope_verdict *v = &j->v;
+    bool any_pass = v->firefox.verdict == CORSCOPE_ALLOWED || v->firefox.verdict == CORSCOPE_WARNING ||
+                    v->chromium.verdict == CORSCOPE_ALLOWED || v->chromium.verdict == CORSCOPE_WARNING ||
+                    (v->depends_on_credentials &&
+                     (v->firefox.cred_alt_verdict == CORSCOPE_ALLOWED || v->firefox.cred_alt_verdict == CORSCOPE_WARNING ||
+                      v->chromium.cred_alt_verdict == CORSCOPE_ALLOWED || v->chromium.cred_alt_verdict == CORSCOPE_WARNING));
+    if (!any_pass)
+        return false;
+    const corscope_request *q = &t->req;
+    const char *sni = t->tls && t->tls->sni ? t->tls->sni : NULL;
+    size_t sni_len = sni ? strlen(sni) + 1 : 0;
+    size_t bytes = sizeof(struct held) + headers_bytes(q->headers, q->n_headers) +
+                   headers_bytes(t->resp.headers, t->resp.n_headers) +
+                   str_bytes(q->method, q->method_len) + str_bytes(q->target, q->target_len) +
+                   str_bytes(q->scheme, q->scheme_len) + sni_len;
+    size_t now_held = atomic_load_explicit(&r->held_bytes, memory_order_relaxed);
+    if (r->n_held >= CS_MAX_HELD_PREFLIGHTS ||
+        (r->opt.max_held_bytes && now_held + bytes > r->opt.max_held_bytes)) {
+        cs_timeline_hold_refused(r->timeline); /* reported undecided, counted */
+        return false;
+    }
+    struct held *h = malloc(bytes);
+    if (!h)
+        return false;
+    if (!cs_timeline_hold(r->timeline, h)) {
+        free(h);
+        return false;
+    }
+    memset(h, 0, sizeof *h);
+    h->flow = *f;
+    h->t = *t;
+    h->bytes = bytes;
+    corscope_header *hq = (corscope_header *)(h + 1), *hs = hq + q->n_headers;
+    char *cur = (char *)(hs + t->resp.n_headers);
+    copy_headers(hq, q->headers, q->n_headers, &cur);
+    copy_headers(hs, t->resp.headers, t->resp.n_headers, &cur);
+    h->t.req.headers = hq;
+    h->t.resp.headers = hs;
+    h->t.req.method = put_bytes(&cur, q->method, q->method_len);
+    h->t.req.target = put_bytes(&cur, q->target, q->target_len);
+    h->t.req.scheme = put_bytes(&cur, q->scheme, q->scheme_len);
+    h->t.req_block = h->t.resp_block = NULL;
+    h->t.req_block_len = h->t.resp_block_len = 0;
+    if (t->tls) {
+        h->tls = *t->tls; /* version and cipher are static strings */
+        h->tls.sni = "";
+        if (sni) {
+            h->tls.sni = cur;
+            memcpy(cur, sni, sni_len);
+            cur += sni_len;
+        }
+        h->t.tls = &h->tls;
+    }
+    h->facts = j->facts;
+    /* facts.method pointed into the request: the copy's ACRM value */
+    const corscope_header *acrm = corscope_header_find(hq, q->n_headers, "Access-Control-Request-Method");
+    h->facts.method = acrm ? acrm->value : NULL;
+    h->facts.method_len = acrm ? acrm->value_len : 0;
+    h->facts.held = NULL;
+    h->seq = ++r->held_seq;
+    if (r->opt.format == CS_FORMAT_TEXT && !r->opt.live) {
+        struct flow_text *ft = text_for(r, f);
+        h->text_placed = true;
+        h->text_off = ft->buf->len;
+        h->text_gen = ft->gen;
+    }
+    r->held[r->n_held++] = h;
+    atomic_fetch_add_explicit(&r->held_bytes, bytes, memory_order_relaxed);
+    return true;
+}
+
+/* Writes the held preflight h, decided by what followed (follow; for
+ * CS_TL_FOLLOW_SEEN the actual request's frame and delay), and frees it. */
+static corscope_cred held_decide(struct cs_report *r, void *payload, enum cs_tl_follow follow,
+                                 uint64_t follow_frame, cs_time_ns age)
+{
+    struct held *h = payload;
+    for (size_t i = 0; i < r->n_held; i++)
+        if (r->held[i] == h) {
+            r->held[i] = r->held[--r->n_held];
+            break;
+        }
+    atomic_fetch_sub_explicit(&r->held_bytes, h->bytes, memory_order_relaxed);
+
+    const struct cs_txn *t = &h->t;
+    struct cs_judgement j = {.cors = true, .facts = h->facts};
+    corscope_verdict vo, vi;
+    cs_judge_in_mode(t, CORSCOPE_CRED_OMIT, &vo);
+    cs_judge_in_mode(t, CORSCOPE_CRED_INCLUDE, &vi);
+    struct cs_tl_decision d;
+    cs_timeline_decide(&vo, &vi, follow, &d);
+    const char *from = NULL;
+    if (d.credentials != CORSCOPE_CRED_UNKNOWN) {
+        j.v = d.credentials == CORSCOPE_CRED_INCLUDE ? vi : vo;
+        j.facts.credentials = d.credentials;
+        if (follow == CS_TL_FOLLOW_SEEN) {
+            j.facts.what = CS_TL_FOLLOWED;
+            j.facts.follow_frame = follow_frame;
+            j.facts.age = age;
+            from = "actual-request-followed";
+        } else {
+            j.facts.what = CS_TL_NOT_FOLLOWED;
+            from = "no-actual-request";
+        }
+    } else {
+        cs_judge_in_mode(t, CORSCOPE_CRED_UNKNOWN, &j.v);
+        if (d.gave_up)
+            j.facts.what = CS_TL_GAVE_UP;
+    }
+    if (follow == CS_TL_FOLLOW_WINDOW || follow == CS_TL_FOLLOW_END) {
+        j.facts.age = cs_timeline_window(r->timeline);
+        j.facts.capture_ended = follow == CS_TL_FOLLOW_END;
+    }
+
+    struct cs_event ev = {.flow = &h->flow, .txn = t};
+    const corscope_request *rq = &t->req;
+    const corscope_header *hh = corscope_header_find(rq->headers, rq->n_headers, "Host");
+    if (hh) {
+        ev.host = hh->value;
+        ev.host_len = hh->value_len;
+    }
+    hh = corscope_header_find(rq->headers, rq->n_headers, "Origin");
+    if (hh) {
+        ev.origin = hh->value;
+        ev.origin_len = hh->value_len;
+    }
+    hh = corscope_header_find(rq->headers, rq->n_headers, "Access-Control-Request-Method");
+    if (hh) {
+        ev.acr_method = hh->value;
+        ev.acr_method_len = hh->value_len;
+    }
+    char note[CS_TL_NOTE_MAX + CORSCOPE_NOTE_MAX + 4];
+    fill_event(r, &ev, &j.v);
+    ev.credentials_from = from;
+    ev.preflight_frame = j.facts.preflight_frame;
+    cs_explain(&j, note, sizeof note);
+    ev.note = note[0] ? note : NULL;
+    count_verdict(r, &j.v, &ev, rq);
+    emit_at(r, &h->flow, &ev, h);
+    if (h->flow_ended) {
+        /* its connection's block was printed: this event on its own */
+        if (r->opt.format == CS_FORMAT_TEXT) {
+            struct flow_text *ft = g_hash_table_lookup(r->flow_text, &h->flow.id);
+            if (ft) {
+                text_flush(r, &h->flow, ft);
+                g_hash_table_remove(r->flow_text, &h->flow.id);
+            }
+        }
+        if (!held_of_flow(r, h->flow.id))
+            g_hash_table_remove(r->fleet_ids, &h->flow.id);
+    }
+    free(h);
+    return d.credentials;
+}
+
+/* Puts a held event's text where it belongs in its flow's block (where
+ * the block ended when it was held), if that block was not printed since;
+ * the places of the other events held in the block move with it. */
+static void place_held_text(struct cs_report *r, struct flow_text *ft, const struct held *at,
+                            const GString *text)
+{
+    if (!at->text_placed || at->text_gen != ft->gen || at->text_off > ft->buf->len) {
+        g_string_append_len(ft->buf, text->str, (gssize)text->len);
+        return;
+    }
+    g_string_insert_len(ft->buf, (gssize)at->text_off, text->str, (gssize)text->len);
+    for (size_t i = 0; i < r->n_held; i++) {
+        struct held *g = r->held[i];
+        if (g != at && g->text_placed && g->flow.id == at->flow.id && g->text_gen == at->text_gen &&
+            (g->text_off > at->text_off || (g->text_off == at->text_off && g->seq > at->seq)))
+            g->text_off += text->len;
+    }
+}
+
+static void held_release(void *ctx, void *payload, enum cs_tl_follow follow)
+{
+    (void)held_decide(ctx, payload, follow, 0, 0);
+}
+
+/* Whether a preflight of flow `id` is still held. */
+static bool held_of_flow(const struct cs_report *r, uint64_t id)
+{
+    for (size_t i = 0; i < r->n_held; i++)
+        if (r->held[i]->flow.id == id)
+            return true;
+    return false;
+}
+
+void cs_report_tick(struct cs_report *r, cs_time_ns now)
+{
+    if (now > r->now) {
+        r->now = now;
+        cs_timeline_advance(r->timeline, now);
+    }
+}
+
+size_t cs_report_held_bytes(void *ctx)
+{
+    struct cs_report *r = ctx;
+    return atomic_load_explicit(&r->held_bytes, memory_order_relaxed);
 }
 
 void cs_report_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *t)
@@ -374,10 +671,26 @@ void cs_report_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *
         return;
     }
 
+    /* the clock, by request times: preflights whose window closed first */
+    if (t->req_ts > r->now) {
+        r->now = t->req_ts;
+        cs_timeline_advance(r->timeline, r->now);
+    }
     struct cs_judgement j;
     cs_judge(r->timeline, f, t, ev.origin, ev.origin_len, &j);
     if (j.retry)
-        return; /* an automatic retry of the failure just reported */
+        return;         /* an automatic retry of the failure just reported */
+    if (j.facts.held) { /* this request follows a held preflight: that one first */
+        corscope_cred mode = held_decide(r, j.facts.held, CS_TL_FOLLOW_SEEN, t->req_frame, j.facts.held_age);
+        /* the mode that let the preflight pass is this request's too */
+        if (mode != CORSCOPE_CRED_UNKNOWN && j.v.credentials != CORSCOPE_CRED_INCLUDE && !j.cut &&
+            j.v.credentials != mode) {
+            cs_judge_in_mode(t, mode, &j.v);
+            j.facts.credentials = mode;
+        }
+    }
+    if (j.v.kind == CORSCOPE_KIND_PREFLIGHT && !j.cut && t->has_resp && hold_preflight(r, f, t, &j))
+        return; /* reported once what follows decides it */
     bool cors = j.cors;
     const corscope_verdict *vp = &j.v;
     char note[CS_TL_NOTE_MAX + CORSCOPE_NOTE_MAX + 4];
@@ -399,9 +712,23 @@ void cs_report_flow_end(void *ctx, const struct cs_flow_key *f, enum cs_flow_end
                         const struct cs_flow_info *info)
 {
     struct cs_report *r = ctx;
+    /* the end of input decides this connection's held preflights now (the
+     * clock stops); other ends keep them waiting (the actual request may
+     * come on another connection), written on their own when decided */
+    if (why == CS_FLOW_END_INPUT)
+        cs_timeline_release_end(r->timeline, f->id);
+    bool still_held = false;
+    for (size_t i = 0; i < r->n_held; i++)
+        if (r->held[i]->flow.id == f->id) {
+            r->held[i]->flow = *f;
+            r->held[i]->flow_ended = true;
+            r->held[i]->text_placed = false; /* the block is printed now */
+            still_held = true;
+        }
     flow_end_text(r, f, why, info);
     /* after anything this flow's end may still emit */
-    g_hash_table_remove(r->fleet_ids, &f->id);
+    if (!still_held)
+        g_hash_table_remove(r->fleet_ids, &f->id);
 }
 
 static void flow_end_text(struct cs_report *r, const struct cs_flow_key *f, enum cs_flow_end why,
@@ -443,6 +770,8 @@ static gint by_count_desc(gconstpointer a, gconstpointer b)
 
 void cs_report_finish(struct cs_report *r, struct cs_summary *s)
 {
+    /* the capture ended: what is still held is decided now */
+    cs_timeline_release_end(r->timeline, 0);
     /* the report's part of the summary; the stages' and main's are the caller's */
     const struct cs_summary *c = &r->counts;
     s->timeline = *cs_timeline_stats(r->timeline);

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include "packet.h"
 #include "summary.h"
 #include "txn.h"
 
@@ -29,6 +30,11 @@ struct cs_report_options {
     /* the table sizes (--max-reasons, --max-endpoints, --max-pending-preflights,
      * --max-preflight-cache); NULL: the defaults */
     const struct cs_limits *limits;
+    /* Preflights decided by what follows (timeline.h): how long to wait for
+     * the actual request (0: CS_DEFAULT_PREFLIGHT_WINDOW_MS), and the bytes
+     * the held copies may take (0: no limit but the table's) */
+    cs_time_ns preflight_window;
+    size_t max_held_bytes;
 };
 
 struct cs_report;
@@ -41,6 +47,14 @@ void cs_report_free(struct cs_report *r);
 void cs_report_txn(void *r, const struct cs_flow_key *f, const struct cs_txn *t);
 void cs_report_flow_end(void *r, const struct cs_flow_key *f, enum cs_flow_end why,
                         const struct cs_flow_info *info);
+
+/* Live: the clock moved on to `now` without a transaction; held preflight
+ * events whose window closed are decided and written. */
+void cs_report_tick(struct cs_report *r, cs_time_ns now);
+
+/* Bytes the held preflight events take now (thread-safe; for
+ * cs_pipeline_count_memory, --max-memory). */
+size_t cs_report_held_bytes(void *r);
 
 /* Writes whatever is still pending and the summary. */
 void cs_report_finish(struct cs_report *r, struct cs_summary *s);

@@ -18,6 +18,7 @@ struct pending {
     bool passed;                   /* either browser let it through */
     uint64_t frame, flow;
     cs_time_ns ts;
+    void *held; /* the report's event waiting for what follows, or NULL */
 };
 
 /* One browser's cached preflight result. */
@@ -81,6 +82,12 @@ struct cs_timeline {
     size_t max_pending, max_cache; /* the slots used of the tables above */
     uint64_t counter;
     struct cs_timeline_stats stats;
+    /* held preflights (cs_timeline_hold) */
+    cs_time_ns window;
+    cs_tl_release_fn release;
+    void *release_ctx;
+    size_t last_stored; /* slot + 1 of the last preflight remembered, 0 none */
+    size_t n_held;
 };
 
 /* The tables are arrays of their largest size, of which the first
@@ -90,8 +97,10 @@ struct cs_timeline {
 struct cs_timeline *cs_timeline_new(void)
 {
     struct cs_timeline *tl = calloc(1, sizeof(struct cs_timeline));
-    if (tl)
+    if (tl) {
         cs_timeline_set_limits(tl, CS_TL_MAX_PENDING, CS_TL_MAX_CACHE);
+        tl->window = (cs_time_ns)CS_DEFAULT_PREFLIGHT_WINDOW_MS * 1000000LL;
+    }
     return tl;
 }
 
@@ -101,6 +110,43 @@ void cs_timeline_set_limits(struct cs_timeline *tl, size_t max_pending, size_t m
                                                                                  : max_pending;
     tl->max_cache = max_cache < 1 ? 1 : max_cache > CS_TL_CACHE_CAPACITY ? CS_TL_CACHE_CAPACITY
                                                                          : max_cache;
+}
+
+void cs_timeline_set_window(struct cs_timeline *tl, cs_time_ns window)
+{
+    tl->window = window;
+}
+
+void cs_timeline_set_release(struct cs_timeline *tl, cs_tl_release_fn fn, void *ctx)
+{
+    tl->release = fn;
+    tl->release_ctx = ctx;
+}
+
+cs_time_ns cs_timeline_window(const struct cs_timeline *tl)
+{
+    return tl->window;
+}
+
+size_t cs_timeline_held(const struct cs_timeline *tl)
+{
+    return tl->n_held;
+}
+
+/* Hands slot p's held payload back (the slot itself stays for linking). */
+static void release_slot(struct cs_timeline *tl, struct pending *p, enum cs_tl_follow follow)
+{
+    void *payload = p->held;
+    if (!payload)
+        return;
+    p->held = NULL;
+    tl->n_held--;
+    if (follow == CS_TL_FOLLOW_WINDOW || follow == CS_TL_FOLLOW_END)
+        tl->stats.held_not_followed++;
+    else if (follow == CS_TL_FOLLOW_UNDECIDED)
+        tl->stats.held_not_held++;
+    if (tl->release)
+        tl->release(tl->release_ctx, payload, follow);
 }
 
 void cs_timeline_free(struct cs_timeline *tl)
@@ -271,6 +317,13 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
         corscope_request pf = {.method = "OPTIONS", .method_len = 7, .target = req->target, .target_len = req->target_len, .headers = &acrh, .n_headers = best->acrh[0] ? 1 : 0, .scheme = req->scheme, .scheme_len = req->scheme_len};
         facts->credentials = corscope_infer_credentials(req, &pf);
         facts->what = best->passed ? CS_TL_LINKED : CS_TL_SENT_AFTER_FAILED;
+        if (best->held) {
+            facts->held = best->held;
+            facts->held_age = ts - best->ts;
+            best->held = NULL;
+            tl->n_held--;
+            tl->stats.held_followed++;
+        }
         best->used = false; /* one preflight announces one request */
         set_key(tl->pending_key, &tl->pending_index, (size_t)(best - tl->pending), 0);
         if ((size_t)(best - tl->pending) < tl->pending_free_from)
@@ -330,6 +383,7 @@ static struct pending *pending_slot(struct cs_timeline *tl)
         if (tl->pending_age[i] < tl->pending_age[oldest])
             oldest = i;
     tl->stats.pending_evicted++;
+    release_slot(tl, &tl->pending[oldest], CS_TL_FOLLOW_UNDECIDED);
     return &tl->pending[oldest];
 }
 
@@ -410,12 +464,14 @@ void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *c
     bool cr_ok = v->chromium.verdict == CORSCOPE_ALLOWED || v->chromium.verdict == CORSCOPE_WARNING;
 
     struct pending p = {.used = true, .client = *client, .frame = frame, .flow = flow, .ts = ts, .passed = ff_ok || cr_ok};
+    tl->last_stored = 0;
     if (acrm && copy_key(p.origin, sizeof(p.origin), origin, origin_len) &&
         copy_key(p.url, sizeof(p.url), v->url, strlen(v->url)) &&
         copy_key(p.method, sizeof(p.method), acrm->value, acrm->value_len) &&
         (!acrh || copy_key(p.acrh, sizeof(p.acrh), acrh->value, acrh->value_len))) {
         struct pending *slot = pending_slot(tl);
         *slot = p;
+        tl->last_stored = (size_t)(slot - tl->pending) + 1;
         tl->pending_age[slot - tl->pending] = ++tl->counter;
         set_key(tl->pending_key, &tl->pending_index, (size_t)(slot - tl->pending),
                 pending_hash(client, p.origin, strlen(p.origin), p.url, p.method, strlen(p.method)));
@@ -475,4 +531,116 @@ bool cs_timeline_is_retry(struct cs_timeline *tl, const struct cs_addr *client,
     copy_cut(slot->key, sizeof(slot->key), key);
     slot->ts = ts;
     return false;
+}
+
+bool cs_timeline_hold(struct cs_timeline *tl, void *payload)
+{
+    if (!tl->last_stored || tl->n_held >= CS_MAX_HELD_PREFLIGHTS) {
+        tl->stats.held_not_held++;
+        return false;
+    }
+    struct pending *p = &tl->pending[tl->last_stored - 1];
+    tl->last_stored = 0;
+    if (!p->used || p->held)
+        return false;
+    p->held = payload;
+    tl->n_held++;
+    tl->stats.preflights_held++;
+    return true;
+}
+
+void cs_timeline_hold_refused(struct cs_timeline *tl)
+{
+    tl->last_stored = 0;
+    tl->stats.held_not_held++;
+}
+
+/* Hands back the held preflights that `due` selects, oldest first. */
+static void release_where(struct cs_timeline *tl, bool (*due)(const struct pending *, const void *),
+                          const void *arg, enum cs_tl_follow follow)
+{
+    while (tl->n_held) {
+        struct pending *first = NULL;
+        for (size_t i = 0; i < CS_TL_MAX_PENDING; i++) {
+            struct pending *p = &tl->pending[i];
+            if (p->held && due(p, arg) &&
+                (!first || p->ts < first->ts || (p->ts == first->ts && p->frame < first->frame)))
+                first = p;
+        }
+        if (!first)
+            return;
+        release_slot(tl, first, follow);
+    }
+}
+
+static bool window_closed(const struct pending *p, const void *arg)
+{
+    const cs_time_ns *deadline_base = arg; /* now - window */
+    return p->ts < *deadline_base;
+}
+
+void cs_timeline_advance(struct cs_timeline *tl, cs_time_ns now)
+{
+    if (!tl->n_held)
+        return;
+    cs_time_ns base = now - tl->window;
+    release_where(tl, window_closed, &base, CS_TL_FOLLOW_WINDOW);
+}
+
+static bool of_flow(const struct pending *p, const void *arg)
+{
+    uint64_t flow = *(const uint64_t *)arg;
+    return flow == 0 || p->flow == flow;
+}
+
+void cs_timeline_release_end(struct cs_timeline *tl, uint64_t flow)
+{
+    release_where(tl, of_flow, &flow, CS_TL_FOLLOW_END);
+}
+
+static bool passes(const corscope_browser_verdict *b)
+{
+    return b->verdict == CORSCOPE_ALLOWED || b->verdict == CORSCOPE_WARNING;
+}
+
+void cs_timeline_decide(const corscope_verdict *omit, const corscope_verdict *include,
+                        enum cs_tl_follow follow, struct cs_tl_decision *d)
+{
+    const corscope_verdict *mode[2] = {omit, include};
+    static const corscope_cred cred[2] = {CORSCOPE_CRED_OMIT, CORSCOPE_CRED_INCLUDE};
+    bool any_pass[2], any_fail[2];
+    memset(d, 0, sizeof *d);
+    d->credentials = CORSCOPE_CRED_UNKNOWN;
+    for (int m = 0; m < 2; m++) {
+        any_pass[m] = passes(&mode[m]->firefox) || passes(&mode[m]->chromium);
+        any_fail[m] = mode[m]->firefox.verdict == CORSCOPE_BLOCKED ||
+                      mode[m]->chromium.verdict == CORSCOPE_BLOCKED;
+    }
+    switch (follow) {
+    case CS_TL_FOLLOW_UNDECIDED:
+        return;
+    case CS_TL_FOLLOW_SEEN:
+        /* the browser sent it: the preflight passed in the page's mode */
+        if (any_pass[0] != any_pass[1]) {
+            int m = any_pass[0] ? 0 : 1;
+            d->credentials = cred[m];
+            d->blocked = mode[m]->verdict == CORSCOPE_BLOCKED;
+        }
+        return;
+    case CS_TL_FOLLOW_WINDOW:
+    case CS_TL_FOLLOW_END:
+        /* nothing came: it failed in the page's mode, or the page gave up */
+        if (!any_fail[0] && !any_fail[1]) {
+            d->gave_up = any_pass[0] && any_pass[1] && passes(&omit->firefox) &&
+                         passes(&omit->chromium) && passes(&include->firefox) &&
+                         passes(&include->chromium);
+            return;
+        }
+        if (any_fail[0] != any_fail[1]) {
+            int m = any_fail[0] ? 0 : 1;
+            d->credentials = cred[m];
+            d->blocked = true;
+        }
+        return;
+    }
 }

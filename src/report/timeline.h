@@ -7,6 +7,13 @@
  * - Folds the browser's automatic retries of a failed request (§8.8) into
  *   the first one.
  *
+ * - Decides a preflight whose outcome depends on the credentials mode (the
+ *   OPTIONS never carries cookies) from what follows it: the browser sends
+ *   the actual request at once when the preflight passes for the page's
+ *   mode, and nothing when it fails.  The report holds such a preflight's
+ *   event (cs_timeline_hold) until its actual request arrives or the window
+ *   (--preflight-window) closes, then the timeline hands it back.
+ *
  * State is bounded: CS_TL_MAX_PENDING announced preflights and
  * CS_TL_MAX_CACHE cache entries per browser by default (limits.h;
  * --max-pending-preflights, --max-preflight-cache), oldest replaced first
@@ -38,6 +45,29 @@ enum cs_tl_what {
     CS_TL_CACHED,            /* no preflight: browsers' caches held one (cache_frame, age) */
     CS_TL_UNEXPLAINED,       /* needs a preflight: none seen, none cached covers it */
     CS_TL_PREFLIGHT_BLOCKS,  /* (a preflight) browsers will not send the actual request */
+    /* A held preflight, decided by what followed (cs_timeline_decide): */
+    CS_TL_FOLLOWED,     /* its actual request came (follow_frame, age later):
+                         * credentials = the mode under which it passes */
+    CS_TL_NOT_FOLLOWED, /* no actual request within the window (age) or before
+                         * the capture ended (capture_ended): credentials = the
+                         * mode under which it fails */
+    CS_TL_GAVE_UP,      /* allowed in every mode, yet no actual request came:
+                         * the browser or the page gave up */
+};
+
+/* What followed a held preflight (handed back with it). */
+enum cs_tl_follow {
+    CS_TL_FOLLOW_UNDECIDED = 0, /* handed back undecided (table full) */
+    CS_TL_FOLLOW_SEEN,          /* the actual request came */
+    CS_TL_FOLLOW_WINDOW,        /* nothing within the window */
+    CS_TL_FOLLOW_END,           /* the capture ended first */
+};
+
+/* The credentials mode a held preflight was decided with. */
+struct cs_tl_decision {
+    corscope_cred credentials; /* INCLUDE or OMIT; UNKNOWN: not decided */
+    bool blocked;              /* the decided mode fails the preflight */
+    bool gave_up;              /* passes in every mode, nothing followed */
 };
 
 #define CS_TL_FIREFOX 1u /* cs_timeline_facts.browsers */
@@ -53,7 +83,19 @@ struct cs_timeline_facts {
     const char *method;        /* PREFLIGHT_BLOCKS: the announced method, or NULL; */
     size_t method_len;         /* points into the preflight request */
     corscope_cred credentials; /* evidence from the preflight link, or UNKNOWN */
+    /* FOLLOWED: the actual request's frame; NOT_FOLLOWED: the capture ended
+     * before the window closed */
+    uint64_t follow_frame;
+    bool capture_ended;
+    /* (before_actual) the report's held event of the preflight this request
+     * follows, handed back: the caller decides it (CS_TL_FOLLOW_SEEN) */
+    void *held;
+    cs_time_ns held_age; /* how long after that preflight this request came */
 };
+
+/* Hands a held preflight's payload back to the report, with what followed
+ * (see cs_timeline_hold). */
+typedef void (*cs_tl_release_fn)(void *ctx, void *payload, enum cs_tl_follow follow);
 
 struct cs_timeline;
 
@@ -86,6 +128,39 @@ void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *c
 bool cs_timeline_is_retry(struct cs_timeline *tl, const struct cs_addr *client,
                           const char *method, size_t method_len, const char *url,
                           const char *origin, size_t origin_len, cs_time_ns ts);
+
+/* How long a held preflight waits for its actual request (default
+ * CS_DEFAULT_PREFLIGHT_WINDOW_MS), and where payloads go back to when the
+ * timeline itself lets go of them (window closed, table slot reused). */
+void cs_timeline_set_window(struct cs_timeline *tl, cs_time_ns window);
+void cs_timeline_set_release(struct cs_timeline *tl, cs_tl_release_fn fn, void *ctx);
+
+/* Holds `payload` on the preflight the last cs_timeline_after_preflight call
+ * remembered (for the flow `flow`); false when it remembered none (keys too
+ * long for the table) or the table of held preflights is full: then the
+ * caller reports the preflight undecided at once. */
+bool cs_timeline_hold(struct cs_timeline *tl, void *payload);
+/* The caller could not hold that preflight (its own budget): counted. */
+void cs_timeline_hold_refused(struct cs_timeline *tl);
+
+/* The clock moved on to `now`: hands back (oldest first) every held
+ * preflight whose window closed, with CS_TL_FOLLOW_WINDOW. */
+void cs_timeline_advance(struct cs_timeline *tl, cs_time_ns now);
+
+/* End of the capture (flow == 0) or of one connection's input (flow: its
+ * id): hands back those held preflights with CS_TL_FOLLOW_END. */
+void cs_timeline_release_end(struct cs_timeline *tl, uint64_t flow);
+
+cs_time_ns cs_timeline_window(const struct cs_timeline *tl);
+
+/* Preflights held now. */
+size_t cs_timeline_held(const struct cs_timeline *tl);
+
+/* The decision for a held preflight: `omit` and `include` are its verdicts
+ * judged in each mode; `follow` is what followed.  Pure: the rule of
+ * issue 16 §1, tested on its own. */
+void cs_timeline_decide(const corscope_verdict *omit, const corscope_verdict *include,
+                        enum cs_tl_follow follow, struct cs_tl_decision *d);
 
 const struct cs_timeline_stats *cs_timeline_stats(const struct cs_timeline *tl);
 

@@ -340,6 +340,47 @@ def _(m, p, o):
     return r(200, [acao(), ("Access-Control-Allow-Credentials", "True")])
 
 
+# ---- preflights that fail only because of credentials (issue 16 §1) ----------
+# The OPTIONS never carries cookies: only what follows it tells the mode.
+# Each credentialed scenario has an uncredentialed twin (ok-nocred-...) with
+# the very same answers, which the browsers must let through.
+
+def _pf_acao_wildcard(m, p, o):
+    if m == "OPTIONS":
+        return r(204, [acao("*"), ("Access-Control-Allow-Methods", "PUT"),
+                       ("Access-Control-Allow-Credentials", "true")], b"")
+    return r(200, [acao("*"), ("Access-Control-Allow-Credentials", "true")])
+
+
+def _pf_acam_wildcard(m, p, o):
+    if m == "OPTIONS":
+        return r(204, [acao(), ("Access-Control-Allow-Methods", "*"),
+                       ("Access-Control-Allow-Credentials", "true")], b"")
+    return r(200, [acao(), ("Access-Control-Allow-Credentials", "true")])
+
+
+def _pf_acah_wildcard(m, p, o):
+    if m == "OPTIONS":
+        return r(204, [acao(), ("Access-Control-Allow-Headers", "*"),
+                       ("Access-Control-Allow-Credentials", "true")], b"")
+    return r(200, [acao(), ("Access-Control-Allow-Credentials", "true")])
+
+
+def _pf_no_acac(m, p, o):
+    if m == "OPTIONS":
+        return r(204, [acao(), ("Access-Control-Allow-Methods", "PUT")], b"")
+    return r(200, [acao()])
+
+
+for _name, _fn, _call in (
+        ("preflight-acao-wildcard", _pf_acao_wildcard, {"method": "PUT", "body": "x"}),
+        ("preflight-acam-wildcard", _pf_acam_wildcard, {"method": "PUT", "body": "x"}),
+        ("preflight-acah-wildcard", _pf_acah_wildcard, {"headers": {"X-Trace": "1"}}),
+        ("preflight-no-acac", _pf_no_acac, {"method": "PUT", "body": "x"})):
+    scenario("cred-" + _name, dict(_call, cred=True))(_fn)
+    scenario("ok-nocred-" + _name, dict(_call))(_fn)
+
+
 # ---- CORSPreflightDidNotSucceed ------------------------------------------------
 
 @scenario("preflight-status-500", {"method": "PUT", "body": "x"})

@@ -97,4 +97,23 @@ python3 "$T/endless.py" pcaps/demo.pcap 2>/dev/null |
 grep -q '"type":"http"' "$T/first" && [ "$(cat "$T/rc")" = 0 ] && [ ! -s "$T/err" ] &&
     ok "stops when the output's reader is gone (| head, endless input)" ||
     bad "| head on an endless input: exit $(cat "$T/rc") $(head -c 300 "$T/err")"
+
+# --preflight-window: cors-success's PUT /v1/items/42 follows its preflight
+# 16 ms later.  The default window waits for it (omit, allowed); a 5 ms
+# window closes first: the preflight is decided from the absence (include,
+# blocked), and the late PUT is still linked to it.
+pf() { $BIN -r pcaps/cors-success.pcap -o json "$@" 2>/dev/null |
+    python3 -c 'import json,sys
+for l in sys.stdin:
+    e = json.loads(l)
+    if e.get("method") == "OPTIONS" and e.get("uri") == "/v1/items/42":
+        print(e.get("verdict"), e.get("credentials"), e.get("credentials_from"), e.get("reason"))'; }
+[ "$(pf)" = "allowed omit actual-request-followed None" ] &&
+    ok "--preflight-window default: the actual request 16 ms later decides the mode" ||
+    bad "--preflight-window default: $(pf)"
+[ "$(pf --preflight-window 5)" = "blocked include no-actual-request CORSMissingAllowCredentials" ] &&
+    ok "--preflight-window 5: decided from the absence of the actual request" ||
+    bad "--preflight-window 5: $(pf --preflight-window 5)"
+$BIN -r pcaps/cors-success.pcap --preflight-window 0 >/dev/null 2>&1
+[ $? = 1 ] && ok "--preflight-window 0: usage error (exit 1)" || bad "--preflight-window 0 accepted"
 exit $fail

@@ -43,7 +43,11 @@ expect(find(live, "GET", "/ok?after-usr1"), "GET /ok after SIGUSR1", verdict="al
 expect(find(live, "GET", "/noacao"), "GET /noacao", kind="simple", verdict="blocked",
        reason="CORSMissingAllowOrigin", chrome="MissingAllowOriginHeader")
 pre = find(live, "OPTIONS", "/preflight")
-expect(pre, "OPTIONS /preflight", kind="preflight", verdict="allowed", status=204)
+expect(pre, "OPTIONS /preflight", kind="preflight", verdict="allowed", status=204,
+       credentials="omit", credentials_from="actual-request-followed")
+expect(find(live, "OPTIONS", "/preflight?alone"), "OPTIONS /preflight?alone", kind="preflight",
+       verdict="blocked", status=204, reason="CORSMissingAllowCredentials", credentials="include",
+       credentials_from="no-actual-request")
 put = find(live, "PUT", "/preflight")
 expect(put, "PUT /preflight", kind="actual", verdict="allowed", status=200)
 if pre and put and put.get("preflight_frame") != pre.get("frame_req"):
