@@ -24,6 +24,8 @@ struct cs_report_options {
     bool all;             /* report every transaction, not only CORS-relevant ones */
     bool color;           /* ANSI colours in the text output */
     bool live;            /* print as events complete, flush each line */
+    unsigned width;       /* text: wrap message lines at this width (0: never) */
+    bool ascii;           /* text: the locale is not UTF-8 (ASCII quotes) */
     const char *sensor;   /* this sensor's name, on every event (--sensor) */
     struct cs_sink *sink; /* also send events there (--sink), or NULL */
 };
@@ -41,6 +43,10 @@ void cs_report_flow_end(void *r, const struct cs_flow_key *f, enum cs_flow_end w
 
 /* Writes whatever is still pending and the summary. */
 void cs_report_finish(struct cs_report *r, struct cs_summary *s);
+
+/* The transactions and blocked requests counted so far, for the progress
+ * line: safe to call from another thread than the one reporting. */
+void cs_report_progress(struct cs_report *r, uint64_t *transactions, uint64_t *blocked);
 
 /* True once any request was judged blocked (for --fail-on-blocked). */
 bool cs_report_any_blocked(const struct cs_report *r);
