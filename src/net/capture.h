@@ -14,9 +14,10 @@
 
 #define CS_ERRBUF_SIZE 512
 
-/* Live: the kernel ring (-B) when none is given, in KiB (man page, -B:
- * why this size). */
-#define CS_LIVE_DEFAULT_BUFFER_KIB 2048
+/* Live: the kernel ring (-B) when none is given, in KiB.  Measured (man
+ * page, -B): 16 MiB lost nothing at 330k pps on 2 loaded cores wherever
+ * tcpdump's 2 MiB lost nothing; 8 MiB did lose. */
+#define CS_LIVE_DEFAULT_BUFFER_KIB 16384
 
 struct cs_capture;
 
@@ -33,7 +34,8 @@ struct cs_capture *cs_capture_open_file(const char *path, const char *filter,
 /* Opens a live capture on `iface` (pcap_create + pcap_activate), with
  * nanosecond timestamps where the platform has them (else microseconds), a
  * 100 ms read timeout, `snaplen` (<= 0: 262144), promiscuous mode when
- * `promisc`, a kernel buffer of `buffer_bytes` (<= 0: libpcap's default),
+ * `promisc`, a kernel buffer of `buffer_bytes` (<= 0: libpcap's default;
+ * main passes CS_LIVE_DEFAULT_BUFFER_KIB without -B),
  * immediate mode when `immediate`.  `filter` (or NULL) runs in the kernel, so
  * frames are numbered as delivered, from 1.  If the interface's link type is
  * unsupported, another one it offers is chosen, else it fails.
