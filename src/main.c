@@ -845,6 +845,8 @@ int main(int argc, char **argv)
             rc = cs_capture_next_batch(cap, batch, want, errbuf);
             if (stats_requested) {
                 stats_requested = 0;
+                if (progress) /* the statistics line on a line of its own */
+                    cs_progress_clear(progress);
                 print_stats(pipe, ropt.live ? cap : NULL);
             }
             if (keys && ropt.live && wall_clock_ns() >= next_keylog_read) {
@@ -856,6 +858,8 @@ int main(int argc, char **argv)
             if (rc == 0)
                 break;
             if (rc < 0) {
+                if (progress)
+                    cs_progress_clear(progress);
                 fprintf(stderr, "corscope: %s\n", errbuf);
                 status = EXIT_INPUT;
                 summary.inputs_failed++;
