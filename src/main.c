@@ -683,11 +683,6 @@ int main(int argc, char **argv)
         }
         opened = 1;
         loopback = cs_capture_is_loopback(caps[0]);
-        if (!run.quiet) { /* as tcpdump, whatever -o is */
-            char line[300];
-            cs_capture_describe(caps[0], line, sizeof line);
-            fprintf(stderr, "%s\n", line);
-        }
     } else {
         /* Open every input first: a typo in the second file name should not
          * cost the user a long run over the first. */
@@ -762,6 +757,13 @@ int main(int argc, char **argv)
         return EXIT_INPUT;
     }
     ropt.sink = event_sink;
+    /* As tcpdump, whatever -o is, once nothing can fail before the capture
+     * starts (a bad -Z user is said alone). */
+    if (ropt.live && !run.quiet) {
+        char line[300];
+        cs_capture_describe(caps[0], line, sizeof line);
+        fprintf(stderr, "%s\n", line);
+    }
 
     /* Standard output, reached in whole lines only (output.h). */
     struct cs_output *sink = cs_output_open(STDOUT_FILENO);
