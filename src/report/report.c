@@ -476,7 +476,9 @@ static void flow_end_text(struct cs_report *r, const struct cs_flow_key *f, enum
         e = g_new(struct ended_flow, 1);
         e->key = *f;
         e->ft = ft;
-        g_hash_table_steal(r->flow_text, &f->id);
+        gpointer key = NULL; /* the table's copy of the id: ours to free now */
+        g_hash_table_steal_extended(r->flow_text, &f->id, &key, NULL);
+        g_free(key);
     } else if (ft) {
         g_hash_table_remove(r->flow_text, &f->id);
     }
