@@ -49,14 +49,27 @@ DEPFLAGS := -MMD -MP
 # shown: a missing library is said here, not as a pile of compile errors.
 # Installing packages is `make deps` (check and demo run it first), never a
 # side effect of compiling.
+# `make demo` and `make check` install the packages first and then run a
+# make that reads pkg-config after them: on a fresh machine (no pkg-config
+# yet) they say nothing here, rather than "run make deps" just before they
+# run it.
 NO_PKG_GOALS := clean deps deps-test uninstall check-format format
+DEPS_FIRST_GOALS := demo check
 ifneq ($(filter-out $(NO_PKG_GOALS),$(or $(MAKECMDGOALS),all)),)
+ifeq ($(shell command -v pkg-config),)
+ifneq ($(filter-out $(NO_PKG_GOALS) $(DEPS_FIRST_GOALS),$(or $(MAKECMDGOALS),all)),)
+$(warning pkg-config is not installed: run `make deps` (installs the Debian packages))
+endif
+else
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 # libcurl: headers only; the sink loads it with dlopen when --sink is given
 # (linking it maps ~30 libraries and ~7 MB into every run).
 PKG_LIBS   := $(shell pkg-config --libs $(filter-out libcurl,$(PKGS))) -pthread
 ifneq ($(shell pkg-config --exists $(PKGS) && echo ok),ok)
+ifneq ($(filter-out $(NO_PKG_GOALS) $(DEPS_FIRST_GOALS),$(or $(MAKECMDGOALS),all)),)
 $(warning pkg-config does not find all of $(PKGS): run `make deps` (installs the Debian packages))
+endif
+endif
 endif
 endif
 

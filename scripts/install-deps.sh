@@ -22,7 +22,7 @@ for p in $want; do
 done
 [ -z "$missing" ] && exit 0
 
-echo "install-deps: installing:$missing" >&2
+echo "install-deps: installing with apt-get (this takes a few minutes):$missing" >&2
 if [ "$(id -u)" -ne 0 ]; then
   command -v sudo >/dev/null 2>&1 || { echo "install-deps: need root (or sudo) to install:$missing" >&2; exit 1; }
   SUDO=sudo

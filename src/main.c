@@ -4,11 +4,15 @@
  * error, 3 with --fail-on-blocked when any request was blocked. */
 #include <errno.h>
 #include <getopt.h>
+#include <langinfo.h>
 #include <limits.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,12 +21,16 @@
 #include "limits.h"
 #include "output.h"
 #include "privs.h"
+#include "progress.h"
 #include "pipeline.h"
 #include "report.h"
 #include "report_thread.h"
 #include "sink.h"
 #include "summary.h"
 #include "tls_keylog.h"
+
+#define CS_STR_(x) #x
+#define CS_STR(x) CS_STR_(x)
 
 /* Frames read and fed to the pipeline at a time, from a file. */
 #define CS_FRAME_BATCH 64
@@ -71,7 +79,7 @@ static void usage(FILE *out)
         "  -c, --count N            stop after N packets\n"
         "  -s, --snapshot-length N  live: bytes captured per packet (default 262144)\n"
         "  -p, --no-promiscuous-mode  live: do not put the interface in promiscuous mode\n"
-        "  -B, --buffer-size KIB    live: kernel capture buffer, in KiB\n"
+        "  -B, --buffer-size KIB    live: kernel capture buffer, in KiB (default " CS_STR(CS_LIVE_DEFAULT_BUFFER_KIB) ")\n"
         "      --immediate-mode     live: deliver packets at once (default on a terminal)\n"
         "  -w, --write FILE         also save the raw packets read to FILE (pcap)\n"
         "  -Z, --relinquish-privileges USER\n"
@@ -83,8 +91,8 @@ static void usage(FILE *out)
         "  expression               a BPF filter, as in tcpdump (e.g. tcp port 80)\n"
         "\n"
         "Output:\n"
-        "  -o, --output FORMAT      text or json (JSON lines); default: text on a\n"
-        "                           terminal, json otherwise\n"
+        "  -o, --output FORMAT      text (default) or json (JSON lines)\n"
+        "  -q, --quiet              no progress line, no start and end lines on stderr\n"
         "  -a, --all                report every HTTP transaction, not only CORS ones\n"
         "  -b, --browser NAME       judge as firefox, chrome, or both (default both)\n"
         "      --color WHEN         colour the text output: auto (default), always, never\n"
@@ -189,6 +197,7 @@ static const struct option long_options[] = {
     {"relinquish-privileges", required_argument, NULL, 'Z'},
     {"count", required_argument, NULL, 'c'},
     {"output", required_argument, NULL, 'o'},
+    {"quiet", no_argument, NULL, 'q'},
     {"all", no_argument, NULL, 'a'},
     {"browser", required_argument, NULL, 'b'},
     {"color", required_argument, NULL, OPT_COLOR},
@@ -280,6 +289,7 @@ struct run {
     bool list_interfaces;
     uint64_t max_count; /* 0 = no limit */
     bool fail_on_blocked;
+    bool quiet; /* -q: no chatter on stderr (progress, start and end lines) */
     char *filter;
     const char *keylogs[CS_TLS_KEYLOG_MAX_FILES]; /* --keylog */
     unsigned n_keylogs;
@@ -351,7 +361,8 @@ static int load_keys(const struct run *run, const struct cs_limits *limits,
         return EXIT_INPUT;
     }
     if (from_env) {
-        fprintf(stderr, "corscope: decrypting TLS with the key log SSLKEYLOGFILE=%s\n", env);
+        if (!run->quiet)
+            fprintf(stderr, "corscope: decrypting TLS with the key log SSLKEYLOGFILE=%s\n", env);
         if (cs_keylog_input_add_file(ki, env, errbuf, sizeof errbuf) != 0) {
             fprintf(stderr, "corscope: SSLKEYLOGFILE: %s\n", errbuf);
             cs_keylog_input_free(ki);
@@ -376,13 +387,28 @@ static int load_keys(const struct run *run, const struct cs_limits *limits,
     return 0;
 }
 
+/* A word of the filter expression that is a file (or named like a
+ * capture): no BPF primitive is a path or ends in .pcap. */
+static bool looks_like_capture_file(const char *arg)
+{
+    static const char *const ext[] = {".pcap", ".pcapng", ".cap", ".pcap.gz", ".dmp"};
+    struct stat st;
+    size_t n = strlen(arg);
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+        size_t e = strlen(ext[i]);
+        if (n > e && strcmp(arg + n - e, ext[i]) == 0)
+            return true;
+    }
+    return strchr(arg, '/') && stat(arg, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *limits,
                       struct cs_report_options *ropt, int *color_mode)
 {
     uint32_t v32;
     int c;
     opterr = 0; /* our own one-line messages */
-    while ((c = getopt_long(argc, argv, "r:i:Dc:s:pB:w:Z:o:ab:hV", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "r:i:Dc:s:pB:w:Z:o:qab:hV", long_options, NULL)) != -1) {
         switch (c) {
         case 'r':
             if (run->n_inputs == MAX_INPUTS) {
@@ -423,6 +449,7 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
                 return EXIT_USAGE;
             }
             break;
+        case 'q': run->quiet = true; break;
         case 'a': ropt->all = true; break;
         case 'b':
             if (strcmp(optarg, "both") == 0)
@@ -598,6 +625,12 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
     }
     if (run->list_interfaces)
         return 0;
+    /* `corscope file.pcap`: a file name where the filter goes */
+    for (int i = optind; i < argc; i++)
+        if (looks_like_capture_file(argv[i])) {
+            fprintf(stderr, "corscope: did you mean -r %s?\n", argv[i]);
+            return EXIT_USAGE;
+        }
     if (run->n_inputs == 0 && !run->iface) {
         fputs("corscope: no input: give -r FILE or -i INTERFACE (see corscope --help)\n", stderr);
         return EXIT_USAGE;
@@ -620,8 +653,8 @@ int main(int argc, char **argv)
 {
     struct cs_limits limits;
     cs_limits_default(&limits);
-    struct cs_report_options ropt = {.format = CS_FORMAT_AUTO, .browser = CS_BROWSER_BOTH};
-    struct run run = {.promisc = 1, .immediate = -1, .user = CS_DEFAULT_USER, .sink = {.batch_rows = CS_DEFAULT_SINK_BATCH_ROWS, .flush_ms = CS_DEFAULT_SINK_FLUSH_MS, .max_queue_bytes = CS_DEFAULT_SINK_QUEUE_BYTES, .exit_timeout_ms = CS_DEFAULT_SINK_EXIT_TIMEOUT_MS, .request_timeout_ms = CS_SINK_REQUEST_TIMEOUT_MS}};
+    struct cs_report_options ropt = {.format = CS_FORMAT_TEXT, .browser = CS_BROWSER_BOTH};
+    struct run run = {.promisc = 1, .immediate = -1, .buffer_kib = CS_LIVE_DEFAULT_BUFFER_KIB, .user = CS_DEFAULT_USER, .sink = {.batch_rows = CS_DEFAULT_SINK_BATCH_ROWS, .flush_ms = CS_DEFAULT_SINK_FLUSH_MS, .max_queue_bytes = CS_DEFAULT_SINK_QUEUE_BYTES, .exit_timeout_ms = CS_DEFAULT_SINK_EXIT_TIMEOUT_MS, .request_timeout_ms = CS_SINK_REQUEST_TIMEOUT_MS}};
     int color_mode = -1; /* -1 auto, 0 never, 1 always */
     char errbuf[CS_ERRBUF_SIZE];
 
@@ -649,9 +682,23 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    /* design.md: text for people on a terminal, JSON lines for pipes. */
-    if (ropt.format == CS_FORMAT_AUTO)
-        ropt.format = isatty(STDOUT_FILENO) ? CS_FORMAT_TEXT : CS_FORMAT_JSON;
+    /* Text wherever stdout goes (a terminal, `| less`, `> report.txt`), as
+     * tcpdump and tshark; JSON lines only with -o json.  Colour only on a
+     * terminal. */
+    /* On a terminal, message lines wrap at its width (a pipe or a file
+     * gets them whole, as less and grep want them). */
+    struct winsize ws;
+    if (ropt.format == CS_FORMAT_TEXT && isatty(STDOUT_FILENO) &&
+        ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        ropt.width = ws.ws_col;
+    /* The user's character set: Firefox's curly quotes only in UTF-8.  The
+     * locale is set back to "C" at once: nothing else may depend on it. */
+    if (setlocale(LC_CTYPE, "")) {
+        ropt.ascii = strcmp(nl_langinfo(CODESET), "UTF-8") != 0;
+        setlocale(LC_CTYPE, "C");
+    } else {
+        ropt.ascii = true;
+    }
     const char *no_color = getenv("NO_COLOR");
     if (color_mode == -1)
         ropt.color = isatty(STDOUT_FILENO) && !(no_color && no_color[0]);
@@ -675,7 +722,7 @@ int main(int argc, char **argv)
 
     int status = 0;
     struct cs_capture *caps[MAX_INPUTS];
-    int n_caps = 0, opened = 0;
+    int n_caps = 0, opened = 0, loopback = 0;
     if (run.iface) {
         int immediate = run.immediate >= 0 ? run.immediate : isatty(STDOUT_FILENO);
         caps[0] = cs_capture_open_live(run.iface, run.filter, run.snaplen, run.promisc,
@@ -688,6 +735,7 @@ int main(int argc, char **argv)
             return EXIT_INPUT;
         }
         opened = 1;
+        loopback = cs_capture_is_loopback(caps[0]);
     } else {
         /* Open every input first: a typo in the second file name should not
          * cost the user a long run over the first. */
@@ -762,6 +810,13 @@ int main(int argc, char **argv)
         return EXIT_INPUT;
     }
     ropt.sink = event_sink;
+    /* As tcpdump, whatever -o is, once nothing can fail before the capture
+     * starts (a bad -Z user is said alone). */
+    if (ropt.live && !run.quiet) {
+        char line[300];
+        cs_capture_describe(caps[0], line, sizeof line);
+        fprintf(stderr, "%s\n", line);
+    }
 
     /* Standard output, reached in whole lines only (output.h). */
     struct cs_output *sink = cs_output_open(STDOUT_FILENO);
@@ -781,6 +836,25 @@ int main(int argc, char **argv)
 
     ropt.preflight_window = (cs_time_ns)limits.preflight_window_ms * 1000000LL;
     ropt.max_held_bytes = limits.max_memory / 4; /* held preflight events: a quarter at most */
+
+    /* Files of known size, read with stderr on a terminal: a progress line. */
+    struct cs_progress *progress = NULL;
+    uint64_t total_bytes = 0;
+    if (!ropt.live && !run.quiet && isatty(STDERR_FILENO)) {
+        bool known = true;
+        for (int i = 0; i < n_caps && known; i++) {
+            uint64_t pos, size;
+            if (caps[i] && cs_capture_position(caps[i], &pos, &size) == 0)
+                total_bytes += size;
+            else if (caps[i])
+                known = false;
+        }
+        if (known && total_bytes)
+            progress = cs_progress_new(stderr, total_bytes);
+        if (progress)
+            cs_output_before_write(sink, cs_progress_clear, progress);
+    }
+
     struct cs_report *report = cs_report_new(&ropt, out);
     struct cs_pipeline_hooks hooks = {.on_txn = cs_report_txn, .on_flow_end = cs_report_flow_end};
     void *hook_ctx = report;
@@ -817,7 +891,7 @@ int main(int argc, char **argv)
 
     static struct cs_summary summary; /* ~5 KB: not on the stack */
     summary.live = ropt.live;
-    uint64_t frames = 0, next_number = 1;
+    uint64_t frames = 0, next_number = 1, bytes_before = 0; /* of the files done */
     for (int i = 0; i < n_caps && !stop_requested; i++) {
         struct cs_capture *cap = caps[i];
         if (!cap)
@@ -834,6 +908,8 @@ int main(int argc, char **argv)
             rc = cs_capture_next_batch(cap, batch, want, errbuf);
             if (stats_requested) {
                 stats_requested = 0;
+                if (progress) /* the statistics line on a line of its own */
+                    cs_progress_clear(progress);
                 print_stats(pipe, ropt.live ? cap : NULL);
             }
             if (keys && ropt.live && wall_clock_ns() >= next_keylog_read) {
@@ -845,6 +921,8 @@ int main(int argc, char **argv)
             if (rc == 0)
                 break;
             if (rc < 0) {
+                if (progress)
+                    cs_progress_clear(progress);
                 fprintf(stderr, "corscope: %s\n", errbuf);
                 status = EXIT_INPUT;
                 summary.inputs_failed++;
@@ -865,6 +943,12 @@ int main(int argc, char **argv)
                 cs_report_tick(report, wall_clock_ns() - report_lag);
             if (run.max_count && frames >= run.max_count)
                 stop_requested = 1;
+            if (cs_progress_due(progress, frames)) {
+                uint64_t pos = 0, size = 0, txns, blocked;
+                cs_capture_position(cap, &pos, &size);
+                cs_report_progress(report, &txns, &blocked);
+                cs_progress_update(progress, bytes_before + pos, frames, txns, blocked);
+            }
             /* Once the reader of the output is gone (SIGPIPE is ignored,
              * so writes fail with EPIPE; `corscope -r big.pcap | head`),
              * reading on would be for nobody: a live capture would run
@@ -874,15 +958,22 @@ int main(int argc, char **argv)
                 stop_requested = 1;
         }
         next_number = cs_capture_next_frame_number(cap);
+        uint64_t pos, size;
+        if (progress && cs_capture_position(cap, &pos, &size) == 0)
+            bytes_before += size;
     }
     if (ropt.live && stop_signals == 1 && status == 0 && !ferror(out) &&
         !(run.max_count && frames >= run.max_count))
         drain_live(caps[0], pipe, run.max_count, &frames);
     if (ropt.live)
         cs_capture_stats(caps[0], &summary.received, &summary.dropped, &summary.ifdropped);
+    summary.loopback = loopback;
 
     cs_pipeline_finish(pipe);
     cs_report_thread_stop(report_thread);
+    /* erased before the summary is written */
+    cs_output_before_write(sink, NULL, NULL);
+    cs_progress_free(progress);
     cs_pipeline_summary(pipe, &summary);
     if (keys) {
         summary.tls_keylog = true;
@@ -908,6 +999,20 @@ int main(int argc, char **argv)
                 strerror(out_error), out_lines,
                 ropt.format == CS_FORMAT_JSON ? "events" : "lines", out_bytes);
         return EXIT_INPUT;
+    }
+    if (summary.live && !run.quiet) {
+        /* tcpdump's closing lines, on stderr whatever -o is */
+        fprintf(stderr, "%llu packet%s captured\n", (unsigned long long)frames, frames == 1 ? "" : "s");
+        fprintf(stderr, "%llu packet%s received by filter\n", (unsigned long long)summary.received,
+                summary.received == 1 ? "" : "s");
+        fprintf(stderr, "%llu packet%s dropped by kernel\n", (unsigned long long)summary.dropped,
+                summary.dropped == 1 ? "" : "s");
+        fprintf(stderr, "%llu packet%s dropped by interface\n", (unsigned long long)summary.ifdropped,
+                summary.ifdropped == 1 ? "" : "s");
+        if (loopback && summary.received > frames)
+            fputs("(on a loopback interface the kernel counts each packet twice, as sent and as "
+                  "received; it is captured once)\n",
+                  stderr);
     }
     if (summary.live && summary.dropped + summary.ifdropped > 0)
         fprintf(stderr, "corscope: warning: %llu packets dropped by the kernel, %llu by the interface: "

@@ -17,9 +17,11 @@ struct cs_output {
     int error;  /* errno of the first failed write, then sticky */
     char *tail; /* the unfinished line, not written yet */
     size_t tail_len, tail_cap;
-    uint64_t written;     /* bytes on fd */
-    uint64_t whole_bytes; /* of those, up to the last newline */
-    uint64_t lines;       /* newlines on fd */
+    uint64_t written;             /* bytes on fd */
+    uint64_t whole_bytes;         /* of those, up to the last newline */
+    uint64_t lines;               /* newlines on fd */
+    void (*before_write)(void *); /* cs_output_before_write */
+    void *before_ctx;
 };
 
 /* Counts what reached fd: n bytes from p. */
@@ -55,6 +57,8 @@ static void cut_partial_line(struct cs_output *o)
 /* Writes all n bytes, or records the error (and returns -1). */
 static int put(struct cs_output *o, const char *p, size_t n)
 {
+    if (n && o->before_write)
+        o->before_write(o->before_ctx);
     while (n > 0) {
         ssize_t k = write(o->fd, p, n);
         if (k < 0 && errno == EINTR)
@@ -129,6 +133,12 @@ struct cs_output *cs_output_open(int fd)
         return NULL;
     }
     return o;
+}
+
+void cs_output_before_write(struct cs_output *o, void (*fn)(void *), void *ctx)
+{
+    o->before_write = fn;
+    o->before_ctx = ctx;
 }
 
 FILE *cs_output_stream(const struct cs_output *o)

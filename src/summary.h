@@ -42,7 +42,9 @@ struct cs_summary {
     struct cs_sink_stats sink;
     /* capture health (live capture; 0 for files) */
     bool live;
+    bool loopback; /* live on a loopback interface: received counts each packet twice */
     uint64_t received, dropped, ifdropped;
+    uint64_t not_shown; /* text: connections ended with nothing printed (no --all) */
     /* the report stage's counts (cs_report_finish) */
     struct cs_timeline_stats timeline;
     uint64_t transactions;  /* all transactions */

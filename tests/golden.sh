@@ -6,6 +6,9 @@
 # line whose capture or expected file is missing.  UPDATE=1 rewrites the
 # expected files of every line.
 cd "$(dirname "$0")/.." || exit 2
+# Text goldens hold Firefox's curly quotes: the locale must be UTF-8
+# whatever the caller's is (C.UTF-8 is built into glibc).
+LC_ALL=C.UTF-8; export LC_ALL
 BIN=./corscope
 LIST=${TESTLIST:-tests/TESTLIST}
 GOLDEN_DIRS=${GOLDEN_DIRS:-pcaps}

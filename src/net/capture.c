@@ -773,3 +773,38 @@ int cs_capture_list_interfaces(FILE *out, char errbuf[CS_ERRBUF_SIZE])
     pcap_freealldevs(devs);
     return 0;
 }
+
+int cs_capture_position(const struct cs_capture *c, uint64_t *pos, uint64_t *size)
+{
+    int fd = input_fd(c);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return -1;
+    off_t at = lseek(fd, 0, SEEK_CUR);
+    if (at < 0)
+        return -1;
+    *pos = (uint64_t)at;
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+void cs_capture_describe(const struct cs_capture *c, char *buf, size_t len)
+{
+    const char *desc = pcap_datalink_val_to_description(c->linktype);
+    snprintf(buf, len, "listening on %s, link-type %s (%s), snapshot length %d bytes", c->name,
+             cs_linktype_name(c->linktype), desc ? desc : "unknown", pcap_snapshot(c->pcap));
+}
+
+int cs_capture_is_loopback(const struct cs_capture *c)
+{
+    pcap_if_t *all = NULL;
+    char err[PCAP_ERRBUF_SIZE];
+    int loop = 0;
+    if (!c->live || pcap_findalldevs(&all, err) != 0)
+        return 0;
+    for (pcap_if_t *d = all; d; d = d->next)
+        if (strcmp(d->name, c->name) == 0)
+            loop = (d->flags & PCAP_IF_LOOPBACK) != 0;
+    pcap_freealldevs(all);
+    return loop;
+}

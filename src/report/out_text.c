@@ -1,6 +1,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "corscope/cors.h"
+
 #include "json.h"
 #include "out_text.h"
 #include "utf8.h"
@@ -189,6 +191,68 @@ static void rel_time(GString *buf, const struct cs_flow_key *f, cs_time_ns ts)
     put(buf, frac, 5);
 }
 
+/* Curly quotes (U+2018, U+2019, U+201C, U+201D: Firefox's messages) as
+ * ASCII ones, for a terminal whose locale is not UTF-8. */
+static void ascii_quotes(GString *buf, size_t from)
+{
+    size_t w = from;
+    for (size_t i = from; i < buf->len;) {
+        const unsigned char *p = (const unsigned char *)buf->str + i;
+        if (i + 2 < buf->len && p[0] == 0xe2 && p[1] == 0x80 && p[2] >= 0x98 && p[2] <= 0x9d &&
+            p[2] != 0x9a && p[2] != 0x9b) {
+            buf->str[w++] = p[2] <= 0x99 ? '\'' : '"';
+            i += 3;
+        } else {
+            buf->str[w++] = buf->str[i++];
+        }
+    }
+    g_string_truncate(buf, w);
+}
+
+/* Columns a run of UTF-8 takes (one per code point: the messages and the
+ * escaped wire text hold no wide characters that matter here). */
+static size_t columns(const char *s, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return c;
+}
+
+/* The detail text from `from` to the end of buf, wrapped at spaces to
+ * st->width columns; continuation lines start at column `indent`.  A word
+ * longer than a line (a URL) stays whole. */
+static void wrap(GString *buf, size_t from, size_t indent, const struct cs_text_style *st)
+{
+    size_t avail = st->width > indent + 20 ? st->width - indent : 0;
+    if (!avail || columns(buf->str + from, buf->len - from) <= avail)
+        return;
+    GString *text = g_string_new_len(buf->str + from, (gssize)(buf->len - from));
+    g_string_truncate(buf, from);
+    size_t col = 0;
+    const char *p = text->str, *end = text->str + text->len;
+    while (p < end) {
+        const char *sp = memchr(p, ' ', (size_t)(end - p));
+        const char *we = sp ? sp : end;
+        size_t wc = columns(p, (size_t)(we - p));
+        if (col && col + 1 + wc > avail) {
+            put_c(buf, '\n');
+            for (size_t i = 0; i < indent; i++)
+                put_c(buf, ' ');
+            col = 0;
+        } else if (col) {
+            put_c(buf, ' ');
+            col++;
+        }
+        put(buf, p, (size_t)(we - p));
+        col += wc;
+        p = sp ? sp + 1 : end;
+    }
+    g_string_free(text, TRUE);
+}
+
+#define DETAIL_INDENT 23 /* 13 spaces, the label's 9 columns, a space */
+
 static void detail(GString *buf, const struct cs_text_style *st, const char *label, const char *text)
 {
     if (!text)
@@ -202,8 +266,69 @@ static void detail(GString *buf, const struct cs_text_style *st, const char *lab
         put(buf, pad, sizeof pad - 1 - n);
     put_str(buf, paint(st, C_RESET));
     put_c(buf, ' ');
+    size_t from = buf->len;
     append_safe_cstr(buf, text);
+    if (st->ascii)
+        ascii_quotes(buf, from);
+    if (st->width)
+        wrap(buf, from, DETAIL_INDENT, st);
     put_c(buf, '\n');
+}
+
+struct reason_phrase {
+    const char *key, *phrase;
+};
+
+/* One short phrase per Firefox reason (cors-reasons.md). */
+static const struct reason_phrase reason_phrases[] = {
+    {"CORSDisabled", "CORS is disabled in the browser"},
+    {"CORSDidNotSucceed", "no HTTP response: the connection failed, was reset or closed"},
+    {"CORSOriginHeaderNotAdded", "the browser could not add the Origin header"},
+    {"CORSExternalRedirectNotAllowed", "the preflight was answered with a redirect"},
+    {"CORSRequestNotHttp", "redirected to a URL that is not http or https"},
+    {"CORSMissingAllowOrigin", "no Access-Control-Allow-Origin header"},
+    {"CORSAllowOriginNotMatchingOrigin", "Access-Control-Allow-Origin is not the request's Origin"},
+    {"CORSNotSupportingCredentials", "Access-Control-Allow-Origin is `*` on a request with credentials"},
+    {"CORSMethodNotFound", "the method is not in Access-Control-Allow-Methods"},
+    {"CORSMissingAllowCredentials", "no `Access-Control-Allow-Credentials: true` on a request with credentials"},
+    {"CORSPreflightDidNotSucceed", "the preflight was answered with a status that is not 2xx"},
+    {"CORSInvalidAllowMethod", "Access-Control-Allow-Methods holds something that is not a method"},
+    {"CORSInvalidAllowHeader", "Access-Control-Allow-Headers holds something that is not a header name"},
+    {"CORSMissingAllowHeaderFromPreflight", "a request header is not in Access-Control-Allow-Headers"},
+    {"CORSMultipleAllowOriginNotAllowed", "more than one Access-Control-Allow-Origin header"},
+    {"CORSAllowHeaderFromPreflightDeprecation", "Authorization allowed only through `*` (deprecated; a warning)"},
+};
+
+const char *cs_reason_phrase(const char *key)
+{
+    if (!key)
+        return NULL;
+    size_t n = strlen(key);
+    while (n && key[n - 1] >= '0' && key[n - 1] <= '9') /* CORSMissingAllowOrigin2 */
+        n--;
+    for (size_t i = 0; i < sizeof reason_phrases / sizeof reason_phrases[0]; i++)
+        if (strlen(reason_phrases[i].key) == n && memcmp(reason_phrases[i].key, key, n) == 0)
+            return reason_phrases[i].phrase;
+    return NULL;
+}
+
+/* After the verdict, when it depends on the credentials mode: what the
+ * other mode (credentials: "include") would give, in words. */
+static void credentials_words(GString *buf, const struct cs_event *ev)
+{
+    const char *alt = ev->alt_reason;
+    if (!alt) {
+        put_lit(buf, "; would be allowed if sent with credentials");
+        return;
+    }
+    const char *why = strncmp(alt, "CORSNotSupportingCredentials", 28) == 0  ? "Access-Control-Allow-Origin is `*`"
+                      : strncmp(alt, "CORSMissingAllowCredentials", 27) == 0 ? "no `Access-Control-Allow-Credentials: true`"
+                                                                             : cs_reason_phrase(alt);
+    bool allowed = !ev->verdict || strcmp(ev->verdict, "blocked") != 0; /* allowed, warning */
+    put_str(buf, allowed ? "; would be blocked if sent with credentials (" : "; if sent with credentials: ");
+    put_str(buf, why ? why : alt);
+    if (allowed)
+        put_c(buf, ')');
 }
 
 void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_text_style *st)
@@ -271,11 +396,8 @@ void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_
         if (ev->browsers_disagree)
             put_str(buf, " (browsers disagree)");
         if (ev->depends_on_credentials) {
-            put_c(buf, ' ');
             put_str(buf, paint(st, C_DIM));
-            put_lit(buf, "[with credentials: ");
-            put_str(buf, ev->alt_reason ? ev->alt_reason : "allowed");
-            put_c(buf, ']');
+            credentials_words(buf, ev);
             put_str(buf, paint(st, C_RESET));
         }
     }
@@ -464,6 +586,9 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
     if (s->h2.connections)
         fprintf(out, "  HTTP/2: %" PRIu64 " connections, %" PRIu64 " streams, %" PRIu64 " RST_STREAM, %" PRIu64 " HPACK failures (headers undecodable from there on)\n",
                 s->h2.connections, s->h2.streams, s->h2.resets, s->h2.hpack_failures);
+    if (s->not_shown)
+        fprintf(out, "  Not shown: %" PRIu64 " connection%s without cross-origin requests; --all shows them\n",
+                s->not_shown, s->not_shown == 1 ? "" : "s");
     if (p->connections_refused || p->connections_unanswered)
         fprintf(out, "  Connection attempts: %" PRIu64 " refused (RST), %" PRIu64 " unanswered: a request meant for them fails (Firefox CORSDidNotSucceed)\n",
                 p->connections_refused, p->connections_unanswered);
@@ -471,8 +596,11 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
         fprintf(out, "  Firefox and Chromium disagree on %" PRIu64 "; %" PRIu64 " verdicts depend on the credentials mode\n", s->disagreements, s->depends_on_credentials);
     if (s->n_reasons) {
         fprintf(out, "  Blocked or warned, by reason:\n");
-        for (unsigned i = 0; i < s->n_reasons; i++)
-            fprintf(out, "    %6" PRIu64 "  %s\n", s->reasons[i].count, s->reasons[i].reason);
+        for (unsigned i = 0; i < s->n_reasons; i++) {
+            const char *phrase = cs_reason_phrase(s->reasons[i].reason);
+            fprintf(out, "    %6" PRIu64 "  %s%s%s\n", s->reasons[i].count, s->reasons[i].reason,
+                    phrase ? ": " : "", phrase ? phrase : "");
+        }
     }
     if (s->n_endpoints) {
         fprintf(out, "  Top blocked endpoints:\n");
@@ -504,7 +632,9 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
     fprintf(out, "  Capture: %" PRIu64 " gaps (%" PRIu64 " bytes never seen), %" PRIu64 " truncated packets, %" PRIu64 " malformed, %" PRIu64 " HTTP resyncs",
             r->gaps, r->gap_bytes, d->truncated, d->malformed, h->resyncs);
     if (s->live)
-        fprintf(out, ", %" PRIu64 " received, %" PRIu64 " dropped by the kernel, %" PRIu64 " by the interface", s->received, s->dropped, s->ifdropped);
+        fprintf(out, ", %" PRIu64 " received%s, %" PRIu64 " dropped by the kernel, %" PRIu64 " by the interface", s->received,
+                s->loopback ? " (loopback: the kernel counts each packet twice, sent and received)" : "",
+                s->dropped, s->ifdropped);
     fputc('\n', out);
     uint64_t dpi_hits = s->dpi.limit_hits;
     uint64_t caps = fl->evicted + r->held_cap_per_flow + r->held_cap_total + h->header_cap_hits +
@@ -534,4 +664,24 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
         fprintf(out, "  %" PRIu64 " preflights reported undecided: the held-preflight table (%u) or its "
                      "share of --max-memory was full, or the URL too long to track\n",
                 tl->held_not_held, CS_MAX_HELD_PREFLIGHTS);
+}
+
+void cs_out_text_legend(FILE *out, unsigned kinds, const struct cs_text_style *st)
+{
+    static const struct {
+        corscope_kind kind;
+        const char *text;
+    } legend[] = {
+        {CORSCOPE_KIND_SIMPLE, "a cross-origin request sent without a preflight (GET, HEAD or POST with only safelisted headers)"},
+        {CORSCOPE_KIND_PREFLIGHT, "the OPTIONS request a browser sends first, asking whether the actual request may follow"},
+        {CORSCOPE_KIND_ACTUAL, "a cross-origin request that needed a preflight, sent after the preflight passed"},
+        {CORSCOPE_KIND_NO_CORS, "a request without an Origin header: the browser runs no CORS check"},
+        {CORSCOPE_KIND_SAME_ORIGIN, "the Origin is the request's own origin: no CORS check"},
+    };
+    if (!kinds)
+        return;
+    fprintf(out, "\n%sKinds%s\n", paint(st, C_BOLD), paint(st, C_RESET));
+    for (size_t i = 0; i < sizeof legend / sizeof legend[0]; i++)
+        if (kinds & (1u << legend[i].kind))
+            fprintf(out, "  %-11s  %s\n", corscope_kind_name(legend[i].kind), legend[i].text);
 }

@@ -21,7 +21,17 @@
 struct cs_text_style {
     bool color;
     bool show_firefox, show_chromium;
+    unsigned width; /* wrap message lines at this many columns (0: never) */
+    bool ascii;     /* the locale is not UTF-8: curly quotes as ASCII ones */
 };
+
+/* The short human phrase for a Firefox reason key ("CORSMissingAllowOrigin",
+ * also with its numbered variants' digits), or NULL for other names. */
+const char *cs_reason_phrase(const char *key);
+
+/* Appends the legend of the kinds whose bits (1 << corscope_kind) are set
+ * in `kinds`: one line each. */
+void cs_out_text_legend(FILE *out, unsigned kinds, const struct cs_text_style *st);
 
 /* Appends s[0..len) with every byte from the wire that could drive a
  * terminal or break UTF-8 escaped (\xNN, \uNNNN; out_text.c). */

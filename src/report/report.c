@@ -24,6 +24,10 @@
 
 #define CS_TEXT_FLUSH_BYTES (64 * 1024)        /* one flow's buffered text */
 #define CS_TEXT_BUDGET_BYTES (2 * 1024 * 1024) /* all flows' buffered text */
+/* Files: connections that ended while an earlier-started one is still
+ * open, remembered to print the blocks in order of first packet; past
+ * this many (or the text budget) they are printed as they are. */
+#define CS_TEXT_MAX_WAITING 65536
 
 struct flow_text {
     GString *buf;
@@ -44,11 +48,21 @@ struct cs_report {
     size_t text_buffered;       /* bytes held in all flow_text buffers */
     GString *event_text;        /* the event being written (text output) */
     GString *head_text;         /* a block's header line being written */
+    /* Files: blocks print in order of flow id (= of first packet).
+     * ended: id -> struct ended_flow (a block to print) or NULL (a flow
+     * that ended with nothing to print), for ids >= next_release. */
+    GHashTable *ended;
+    uint64_t next_release; /* the lowest flow id not printed or skipped yet */
+    uint64_t not_shown;    /* connections ended with nothing printed */
+    unsigned kinds_shown;  /* 1 << corscope_kind of every event printed */
     bool any_blocked;
     GHashTable *fleet_ids;  /* flow id -> struct flow_ids (JSON and sinks only) */
     uint64_t sensor_key;    /* cs_sensor_key of opt.sensor */
     unsigned max_reasons;   /* --max-reasons */
     unsigned max_endpoints; /* --max-endpoints */
+    /* copies of counts.transactions and counts.blocked for the progress
+     * line, read from the main thread while the report thread writes */
+    _Atomic uint64_t progress_txns, progress_blocked;
     /* preflight events held until what follows decides them (timeline.h) */
     struct held *held[CS_MAX_HELD_PREFLIGHTS];
     size_t n_held;
@@ -93,6 +107,20 @@ static void flow_text_free(gpointer p)
     g_free(ft);
 }
 
+struct ended_flow {
+    struct cs_flow_key key;
+    struct flow_text *ft;
+};
+
+static void ended_flow_free(gpointer p)
+{
+    struct ended_flow *e = p;
+    if (e) {
+        flow_text_free(e->ft);
+        g_free(e);
+    }
+}
+
 struct cs_report *cs_report_new(const struct cs_report_options *opt, FILE *out)
 {
     struct cs_report *r = calloc(1, sizeof(*r));
@@ -121,6 +149,10 @@ struct cs_report *cs_report_new(const struct cs_report_options *opt, FILE *out)
     r->style.color = opt->color;
     r->style.show_firefox = opt->browser != CS_BROWSER_CHROME;
     r->style.show_chromium = opt->browser != CS_BROWSER_FIREFOX;
+    r->style.width = opt->width;
+    r->style.ascii = opt->ascii;
+    r->ended = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, ended_flow_free);
+    r->next_release = 1;
     r->flow_text = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, flow_text_free);
     r->endpoints = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     r->fleet_ids = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
@@ -135,6 +167,7 @@ void cs_report_free(struct cs_report *r)
     if (!r)
         return;
     g_hash_table_destroy(r->flow_text);
+    g_hash_table_destroy(r->ended);
     g_hash_table_destroy(r->endpoints);
     g_hash_table_destroy(r->fleet_ids);
     g_string_free(r->event_text, TRUE);
@@ -320,6 +353,7 @@ static void count_verdict(struct cs_report *r, const corscope_verdict *v, struct
     switch (selected_outcome(r, v)) {
     case CORSCOPE_BLOCKED:
         s->blocked++;
+        atomic_store_explicit(&r->progress_blocked, s->blocked, memory_order_relaxed);
         count_reason(s, ev->reason ? ev->reason : ev->chrome, r->max_reasons);
         count_endpoint(r, rq, ev);
         r->any_blocked = true;
@@ -379,6 +413,10 @@ static void emit_at(struct cs_report *r, const struct cs_flow_key *f, struct cs_
     GString *text = r->event_text;
     g_string_truncate(text, 0);
     cs_out_text_event(text, ev, &r->style);
+    if (ev->kind)
+        for (unsigned k = CORSCOPE_KIND_NO_CORS; k <= CORSCOPE_KIND_SIMPLE; k++)
+            if (strcmp(ev->kind, corscope_kind_name((corscope_kind)k)) == 0)
+                r->kinds_shown |= 1u << k;
     /* A block is printed whole when its flow ends, unless holding it would
      * cost too much memory: then what it has so far goes out now, this
      * event with it, and the rest follows under a "(continued)" header. */
@@ -665,6 +703,7 @@ void cs_report_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *
         ev.acr_method_len = h->value_len;
     }
     r->counts.transactions++;
+    atomic_store_explicit(&r->progress_txns, r->counts.transactions, memory_order_relaxed);
     if (!rq->method || (t->req_flags & CS_TXN_NO_HEADERS)) { /* HTTP/0.9: nothing to judge */
         if (r->opt.all)
             emit(r, f, &ev);
@@ -707,6 +746,7 @@ void cs_report_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *
 
 static void flow_end_text(struct cs_report *r, const struct cs_flow_key *f, enum cs_flow_end why,
                           const struct cs_flow_info *info);
+static void release_ended(struct cs_report *r, bool all);
 
 void cs_report_flow_end(void *ctx, const struct cs_flow_key *f, enum cs_flow_end why,
                         const struct cs_flow_info *info)
@@ -755,8 +795,75 @@ static void flow_end_text(struct cs_report *r, const struct cs_flow_key *f, enum
                                                                                                           : "connection dropped: flow limit reached",
                                   &r->style);
         r->text_buffered += ft->buf->len - held;
-        text_flush(r, f, ft);
+    }
+    bool shown = ft && (ft->buf->len || ft->header_printed);
+    if (!shown && !r->opt.all)
+        r->not_shown++;
+    if (r->opt.live || f->id < r->next_release) {
+        /* live: as it happens; files: a flow whose turn has passed (the
+         * waiting list was full) prints at once */
+        if (ft) {
+            text_flush(r, f, ft);
+            g_hash_table_remove(r->flow_text, &f->id);
+        }
+        return;
+    }
+    /* Files: the block waits for every connection that started before it. */
+    struct ended_flow *e = NULL;
+    if (ft && ft->buf->len) {
+        e = g_new(struct ended_flow, 1);
+        e->key = *f;
+        e->ft = ft;
+        gpointer key = NULL; /* the table's copy of the id: ours to free now */
+        g_hash_table_steal_extended(r->flow_text, &f->id, &key, NULL);
+        g_free(key);
+    } else if (ft) {
         g_hash_table_remove(r->flow_text, &f->id);
+    }
+    g_hash_table_insert(r->ended, GSIZE_TO_POINTER(f->id), e);
+    release_ended(r, r->text_buffered > CS_TEXT_BUDGET_BYTES ||
+                         g_hash_table_size(r->ended) > CS_TEXT_MAX_WAITING);
+}
+
+static gint by_id(gconstpointer a, gconstpointer b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Prints the waiting blocks whose turn came: those after next_release with
+ * no gap before them; with `all`, every waiting block in order, and the
+ * turn moves past them. */
+static void release_ended(struct cs_report *r, bool all)
+{
+    if (all) {
+        GArray *ids = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+        GHashTableIter it;
+        gpointer k, v;
+        g_hash_table_iter_init(&it, r->ended);
+        while (g_hash_table_iter_next(&it, &k, &v)) {
+            uint64_t id = GPOINTER_TO_SIZE(k);
+            g_array_append_val(ids, id);
+        }
+        g_array_sort(ids, by_id);
+        for (guint i = 0; i < ids->len; i++) {
+            uint64_t id = g_array_index(ids, uint64_t, i);
+            struct ended_flow *e = g_hash_table_lookup(r->ended, GSIZE_TO_POINTER(id));
+            if (e)
+                text_flush(r, &e->key, e->ft);
+            g_hash_table_remove(r->ended, GSIZE_TO_POINTER(id));
+            r->next_release = id + 1;
+        }
+        g_array_free(ids, TRUE);
+        return;
+    }
+    gpointer v;
+    while (g_hash_table_lookup_extended(r->ended, GSIZE_TO_POINTER(r->next_release), NULL, &v)) {
+        struct ended_flow *e = v;
+        if (e)
+            text_flush(r, &e->key, e->ft);
+        g_hash_table_remove(r->ended, GSIZE_TO_POINTER(r->next_release));
+        r->next_release++;
     }
 }
 
@@ -817,10 +924,19 @@ void cs_report_finish(struct cs_report *r, struct cs_summary *s)
     if (r->opt.format == CS_FORMAT_JSON) {
         cs_out_json_summary(r->out, s);
     } else {
+        release_ended(r, true); /* every flow has ended by now */
+        s->not_shown = r->not_shown;
         if (r->last_printed_flow)
             fputc('\n', r->out);
         cs_out_text_summary(r->out, s, &r->style);
+        cs_out_text_legend(r->out, r->kinds_shown, &r->style);
     }
+}
+
+void cs_report_progress(struct cs_report *r, uint64_t *transactions, uint64_t *blocked)
+{
+    *transactions = atomic_load_explicit(&r->progress_txns, memory_order_relaxed);
+    *blocked = atomic_load_explicit(&r->progress_blocked, memory_order_relaxed);
 }
 
 bool cs_report_any_blocked(const struct cs_report *r)

@@ -25,6 +25,8 @@ struct cs_report_options {
     bool all;             /* report every transaction, not only CORS-relevant ones */
     bool color;           /* ANSI colours in the text output */
     bool live;            /* print as events complete, flush each line */
+    unsigned width;       /* text: wrap message lines at this width (0: never) */
+    bool ascii;           /* text: the locale is not UTF-8 (ASCII quotes) */
     const char *sensor;   /* this sensor's name, on every event (--sensor) */
     struct cs_sink *sink; /* also send events there (--sink), or NULL */
     /* the table sizes (--max-reasons, --max-endpoints, --max-pending-preflights,
@@ -58,6 +60,10 @@ size_t cs_report_held_bytes(void *r);
 
 /* Writes whatever is still pending and the summary. */
 void cs_report_finish(struct cs_report *r, struct cs_summary *s);
+
+/* The transactions and blocked requests counted so far, for the progress
+ * line: safe to call from another thread than the one reporting. */
+void cs_report_progress(struct cs_report *r, uint64_t *transactions, uint64_t *blocked);
 
 /* True once any request was judged blocked (for --fail-on-blocked). */
 bool cs_report_any_blocked(const struct cs_report *r);

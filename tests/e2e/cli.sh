@@ -1,5 +1,5 @@
 #!/bin/sh
-# The command line as a user meets it: output format defaults, colours,
+# The command line as a user meets it: output format (text by default), colours,
 # --browser, --fail-on-blocked, -c, BPF filters with Wireshark frame
 # numbers, several -r files, --version/--help.
 cd "$(dirname "$0")/../.." || exit 2
@@ -12,9 +12,10 @@ bad() { echo "FAIL $1"; fail=1; }
 $BIN --version | grep -Eq '^corscope [0-9]+\.[0-9]+' && ok "--version" || bad "--version"
 $BIN --help | grep -q -- '--fail-on-blocked' && ok "--help lists options" || bad "--help"
 
-# Not a terminal: JSON lines by default; -o text forces text.
+# Text by default also when stdout is not a terminal; -o json for JSON lines.
 $BIN -r pcaps/demo.pcap >"$T/default"
-head -c 1 "$T/default" | grep -q '{' && ok "JSON when stdout is not a terminal" || bad "default format"
+head -n 1 "$T/default" | grep -q '^flow ' && ok "text when stdout is not a terminal" || bad "default format: $(head -c 80 "$T/default")"
+$BIN -r pcaps/demo.pcap -o json | head -c 1 | grep -q '{' && ok "-o json" || bad "-o json"
 $BIN -r pcaps/demo.pcap -o text | grep -q '^Summary' && ok "-o text" || bad "-o text"
 
 # Colour: never by default into a pipe, always on request, NO_COLOR respected for auto.
