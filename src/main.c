@@ -66,7 +66,8 @@ static void on_stats_signal(int sig)
 
 static void usage(FILE *out)
 {
-    // clang-format off: the usage text is laid out as it prints
+    /* the usage text is laid out as it prints */
+    // clang-format off
     fputs(
         "Usage: corscope [options] -r FILE [-r FILE ...] [expression]\n"
         "       corscope [options] -i INTERFACE [expression]\n"
