@@ -81,7 +81,7 @@ struct cs_tls_cipher {
     uint8_t mac_key[48];
     uint8_t secret[CS_TLS_MAX_SECRET]; /* 1.3: the traffic secret (for KeyUpdate) */
     uint8_t secret_len;
-    uint64_t seq;     /* next record's sequence number */
+    uint64_t seq;    /* next record's sequence number */
     uint64_t key_id; /* names this key to the thread's shared EVP_CIPHER_CTX */
     void *cipher;    /* EVP_CIPHER * (fetched once per process, shared) */
     void *mac;       /* EVP_MAC_CTX * (CBC only) */
