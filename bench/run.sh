@@ -31,6 +31,7 @@
 #   BENCH_DATA=bench/data         where generated captures are cached (git-ignored)
 #   BENCH_INSTALL=1               apt-get install missing peers first
 #   CORSCOPE=./corscope           the binary under test
+#   BENCH_BASE=PATH               another corscope run in the same rounds (before/after table)
 #
 # Generating the captures takes minutes the first time (TLS and h2 need
 # python3-cryptography and python3-hpack); they are cached in BENCH_DATA.
@@ -44,6 +45,7 @@ WIRE_MB=${BENCH_WIRE_MB:-80}
 CAPTURES=${BENCH_CAPTURES:-http1 wire-http1 tls h2c h2-tls cors}
 DATA=${BENCH_DATA:-bench/data}
 CS=${CORSCOPE:-./corscope}
+BASE=${BENCH_BASE:-}
 GEN=tools/gen-pcap.py
 # the generators' crypto and HPACK modules are Debian's packages: the system
 # interpreter, not another python3 earlier on PATH
@@ -184,11 +186,10 @@ floor=1
 command -v tcpdump >/dev/null 2>&1 || { floor=0; echo "bench: tcpdump not installed: no read floor" >&2; }
 while read -r name file keys base; do
     if [ "$floor" = 1 ]; then echo "floor.$name tcpdump -r $file -w /dev/null" >>"$TOOLS"; fi
-    if [ "$keys" = - ]; then
-        echo "cs.$name $CS -r $file -o json" >>"$TOOLS"
-    else
-        echo "cs.$name $CS -r $file --keylog $keys -o json" >>"$TOOLS"
-    fi
+    ka=""
+    if [ "$keys" != - ]; then ka="--keylog $keys"; fi
+    echo "cs.$name $CS -r $file $ka -o json" >>"$TOOLS"
+    if [ -n "$BASE" ]; then echo "base.$name $BASE -r $file $ka -o json" >>"$TOOLS"; fi
 done <"$CAPS"
 if want http1; then
     if command -v httpry >/dev/null 2>&1; then echo "peer.httpry httpry -r $MAIN" >>"$TOOLS"; fi
@@ -279,6 +280,16 @@ awk '
         printf "maximum over the runs (goal <= 32 MB); vs plain = MB/s over that of the plaintext\n"
         printf "twin (tls / wire-http1, h2-tls / h2c; goal >= 0.50); peers: seconds as a multiple of corscope.\n"
         printf "goals: %s\n", miss == "" ? "all met" : "NOT met:" miss
+        if (ok(wall["base." cap[1]]) || ok(wall["base." cap[n]])) {
+            printf "\n%-11s %8s %8s %8s %8s %9s %9s\n", "before/after", "base s", "cs s",
+                   "base cpu", "cs cpu", "base RSS", "cs RSS"
+            for (i = 1; i <= n; i++) {
+                c = cap[i]
+                if (!ok(wall["base." c]) || !ok(wall["cs." c])) continue
+                printf "%-11s %8.3f %8.3f %8.3f %8.3f %6.1f MB %6.1f MB\n", c, wall["base." c],
+                       wall["cs." c], cpu["base." c], cpu["cs." c], rss["base." c] / 1024, rss["cs." c] / 1024
+            }
+        }
     }' "$ROWS"
 
 # --- memory checks -------------------------------------------------------------

@@ -131,6 +131,59 @@ int cs_tls_hkdf_extract(const char *digest, const uint8_t *salt, size_t salt_len
     return kdf_derive(ALG_HKDF, params, out, out_len);
 }
 
+/* HKDF-Expand contexts, one per digest and thread, with the digest and the
+ * mode set once: setting the digest by name fetches it again, and with a
+ * new context per derivation that was most of a connection's key schedule
+ * (six expansions per TLS 1.3 connection).  Each derivation passes its key
+ * and info (OpenSSL's HKDF replaces the key and the info of an earlier
+ * call when new ones are given). */
+static _Thread_local EVP_KDF_CTX *expand_ctxs[2]; /* SHA256, SHA384 */
+static pthread_key_t expand_ctxs_key;
+static pthread_once_t expand_ctxs_once = PTHREAD_ONCE_INIT;
+
+static void expand_ctxs_free(void *unused)
+{
+    (void)unused;
+    for (int i = 0; i < 2; i++) {
+        EVP_KDF_CTX_free(expand_ctxs[i]);
+        expand_ctxs[i] = NULL;
+    }
+}
+
+static void expand_ctxs_init(void)
+{
+    if (pthread_key_create(&expand_ctxs_key, expand_ctxs_free) != 0)
+        abort();
+}
+
+static EVP_KDF_CTX *expand_ctx(const char *digest)
+{
+    int i = strcmp(digest, "SHA256") == 0 ? 0 : strcmp(digest, "SHA384") == 0 ? 1
+                                                                              : -1;
+    if (i < 0)
+        return NULL;
+    if (!expand_ctxs[i]) {
+        EVP_KDF *kdf = alg(ALG_HKDF);
+        pthread_once(&expand_ctxs_once, expand_ctxs_init);
+        EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+        if (!ctx)
+            return NULL;
+        int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+        OSSL_PARAM params[3] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)digest, 0),
+            OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
+            OSSL_PARAM_construct_end(),
+        };
+        if (!EVP_KDF_CTX_set_params(ctx, params)) {
+            EVP_KDF_CTX_free(ctx);
+            return NULL;
+        }
+        expand_ctxs[i] = ctx;
+        pthread_setspecific(expand_ctxs_key, expand_ctxs); /* freed when the thread ends */
+    }
+    return expand_ctxs[i];
+}
+
 /* RFC 8446 7.1: HkdfLabel = uint16 length, opaque label<7..255> =
  * "tls13 " + Label, opaque context<0..255>; then HKDF-Expand(secret, it). */
 int cs_tls13_expand_label(const char *digest, const uint8_t *secret, size_t secret_len,
@@ -154,14 +207,14 @@ int cs_tls13_expand_label(const char *digest, const uint8_t *secret, size_t secr
         memcpy(info + n, context, context_len);
     n += context_len;
 
-    int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
-    OSSL_PARAM params[5], *p = params;
-    *p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)digest, 0);
-    *p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
+    EVP_KDF_CTX *ctx = expand_ctx(digest);
+    if (!ctx)
+        return -1;
+    OSSL_PARAM params[3], *p = params;
     *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)secret, secret_len);
     *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n);
     *p = OSSL_PARAM_construct_end();
-    return kdf_derive(ALG_HKDF, params, out, out_len);
+    return EVP_KDF_derive(ctx, out, out_len, params) > 0 ? 0 : -1;
 }
 
 int cs_tls12_prf(const char *digest, const uint8_t *secret, size_t secret_len,
