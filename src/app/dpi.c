@@ -45,6 +45,11 @@ struct cs_dpi {
 #define CS_MALLOC_CHUNK_OVERHEAD 8u
 static _Thread_local int64_t ndpi_live_bytes;
 static _Thread_local GHashTable *ndpi_blocks; /* block -> counted size */
+/* Only blocks allocated inside a call made for a flow are counted (and
+ * remembered): those are the only ones a flow is charged for, and the
+ * module's own tables (~100k blocks at start-up) would make the table cost
+ * more than the counting is worth. */
+static _Thread_local bool ndpi_counting;
 
 static size_t nominal_size(size_t n)
 {
@@ -54,10 +59,10 @@ static size_t nominal_size(size_t n)
 
 static void *counted_malloc(size_t n)
 {
-    if (!ndpi_blocks && !(ndpi_blocks = g_hash_table_new(g_direct_hash, g_direct_equal)))
+    if (ndpi_counting && !ndpi_blocks && !(ndpi_blocks = g_hash_table_new(g_direct_hash, g_direct_equal)))
         return NULL;
     void *p = malloc(n);
-    if (p) {
+    if (p && ndpi_counting) {
         size_t c = nominal_size(n);
         g_hash_table_insert(ndpi_blocks, p, GSIZE_TO_POINTER(c));
         ndpi_live_bytes += (int64_t)c;
@@ -117,10 +122,12 @@ struct cs_dpi_flow {
 static void charge_begin(struct cs_dpi_flow *f)
 {
     f->mark = ndpi_live_bytes;
+    ndpi_counting = true;
 }
 
 static void charge_end(struct cs_dpi *d, struct cs_dpi_flow *f)
 {
+    ndpi_counting = false;
     int64_t delta = ndpi_live_bytes - f->mark;
     f->cost += delta;
     d->memory += delta;
@@ -162,12 +169,16 @@ struct cs_dpi_flow *cs_dpi_flow_new(struct cs_dpi *d)
     if (!dpi_ready(d))
         return NULL;
     int64_t mark = ndpi_live_bytes;
+    ndpi_counting = true;
     struct cs_dpi_flow *f = counted_malloc(sizeof(*f));
-    if (!f)
+    if (!f) {
+        ndpi_counting = false;
         return NULL;
+    }
     memset(f, 0, sizeof(*f));
     f->nf = counted_malloc(d->flow_size);
     if (!f->nf) {
+        ndpi_counting = false;
         counted_free(f);
         return NULL;
     }
