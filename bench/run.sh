@@ -1,26 +1,56 @@
 #!/bin/sh
-# bench/run.sh: corscope side by side with the read floor and its peers, on
-# one generated capture of the reference shape (7,150 keep-alive connections,
-# ~300 MB, ~140k transactions, 0.1 % reorder/retransmit/loss), plus two
-# memory checks (a 1M-connection SYN flood, endless out-of-order streams).
+# bench/run.sh: corscope beside the read floor (`tcpdump -r X -w /dev/null`)
+# on every bench capture, in one table, plus two memory checks (a
+# 1M-connection SYN flood, endless out-of-order streams).  The captures:
+#
+#   http1       the reference shape (tools/gen-pcap.py bench: 7,150 keep-alive
+#               connections, ~300 MB, ~140k transactions, 0.1 % reorder/
+#               retransmit/loss)
+#   wire-http1  tools/benchwire.py: the same browser mix on 7,150 connections,
+#               BENCH_WIRE_MB of HTTP/1.1 (no loss: a lost TLS segment would
+#               end its connection's decryption); the plaintext twin of tls
+#   tls         the same exchanges in TLS 1.3 (AES-128-GCM), with its key log
+#   h2c         the same exchanges as HTTP/2 with prior knowledge
+#   h2-tls      the h2c frames in TLS 1.3, ALPN h2
+#   cors        the CORS-heavy workload (every request cross-origin, preflights,
+#               15-25 header lines per message, small responses), HTTP/1.1
+#
+# Per capture: floor seconds, corscope seconds (-o json) and CPU seconds,
+# their ratio (goal <= 2.00), corscope MB/s, peak RSS (goal <= 32 MB), and
+# for the TLS ones the throughput (MB/s) relative to the plaintext twin
+# (tls / wire-http1, h2-tls / h2c; goal >= 0.50).  tshark (slow, once) and
+# the other installed peers (httpry, ndpiReader) run on http1 only.
 #
 #   make bench                    (or: bench/run.sh)
-#   BENCH_RUNS=5                  rounds, each running every tool once; medians shown
-#   BENCH_SIZE_MB=300             size of the main capture
+#   BENCH_RUNS=5                  rounds, each running every command once; medians shown
+#   BENCH_SIZE_MB=300             size of the http1 capture
+#   BENCH_WIRE_MB=80              HTTP/1.1 bytes of the benchwire captures (~105 MB files)
+#   BENCH_CAPTURES="http1 tls"    only these captures (default: all six)
+#   BENCH_TSHARK=0                skip tshark (about a minute per 100 MB)
+#   BENCH_MEMORY=0                skip the two memory checks
 #   BENCH_DATA=bench/data         where generated captures are cached (git-ignored)
 #   BENCH_INSTALL=1               apt-get install missing peers first
 #   CORSCOPE=./corscope           the binary under test
+#   BENCH_BASE=PATH               another corscope run in the same rounds (before/after table)
 #
-# Peers that are not installed are skipped, never fatal.  tshark is slow and
-# runs once.  Not part of `make check`.
+# Generating the captures takes minutes the first time (TLS and h2 need
+# python3-cryptography and python3-hpack); they are cached in BENCH_DATA.
+# Peers that are not installed are skipped, never fatal.  Not in `make check`.
 set -eu
 
 cd "$(dirname "$0")/.."
 RUNS=${BENCH_RUNS:-5}
 SIZE_MB=${BENCH_SIZE_MB:-300}
+WIRE_MB=${BENCH_WIRE_MB:-80}
+CAPTURES=${BENCH_CAPTURES:-http1 wire-http1 tls h2c h2-tls cors}
 DATA=${BENCH_DATA:-bench/data}
 CS=${CORSCOPE:-./corscope}
+BASE=${BENCH_BASE:-}
 GEN=tools/gen-pcap.py
+# the generators' crypto and HPACK modules are Debian's packages: the system
+# interpreter, not another python3 earlier on PATH
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT INT TERM
 
@@ -40,18 +70,35 @@ if [ "${BENCH_INSTALL:-0}" = 1 ] && command -v apt-get >/dev/null 2>&1; then
     fi
 fi
 
+want() { case " $CAPTURES " in *" $1 "*) return 0 ;; esac; return 1; }
+
 # --- captures (generated once, reused) -------------------------------------
 MAIN="$DATA/bench-${SIZE_MB}mb-7150c-s1.pcap"
 FLOOD="$DATA/synflood-1m.pcap"
 OOO="$DATA/ooo-endless.pcap"
-if [ ! -s "$MAIN" ]; then
+if want http1 && [ ! -s "$MAIN" ]; then
     echo "bench: generating $MAIN"
-    python3 "$GEN" bench --size-mb "$SIZE_MB" --connections 7150 --seed 1 "$MAIN.tmp"
+    "$PY" "$GEN" bench --size-mb "$SIZE_MB" --connections 7150 --seed 1 "$MAIN.tmp"
     mv "$MAIN.tmp" "$MAIN"
 fi
+# benchwire captures: NAME TRANSPORT WORKLOAD
+WIRE="$TMP/wire"
+printf '%s\n' "wire-http1 http1 browser" "tls tls browser" "h2c h2c browser" \
+    "h2-tls h2-tls browser" "cors http1 cors" >"$WIRE"
+while read -r name transport workload; do
+    want "$name" || continue
+    f="$DATA/wire-$transport-$workload-${WIRE_MB}mb-7150c-s1"
+    if [ ! -s "$f.pcap" ]; then
+        echo "bench: generating $f.pcap"
+        "$PY" tools/benchwire.py "$f.pcap.tmp" --transport "$transport" --workload "$workload" \
+            --size-mb "$WIRE_MB" --connections 7150 --seed 1 --keylog "$f.keys"
+        mv "$f.pcap.tmp" "$f.pcap"
+    fi
+done <"$WIRE"
+if [ "${BENCH_MEMORY:-1}" != 0 ]; then
 if [ ! -s "$FLOOD" ]; then
     echo "bench: generating $FLOOD"
-    python3 "$GEN" bench --syn-flood 1000000 --seed 1 "$FLOOD.tmp"
+    "$PY" "$GEN" bench --syn-flood 1000000 --seed 1 "$FLOOD.tmp"
     mv "$FLOOD.tmp" "$FLOOD"
 fi
 if [ ! -s "$OOO" ]; then
@@ -60,7 +107,7 @@ if [ ! -s "$OOO" ]; then
     # missing its first segment, so nearly every byte arrives out of order and
     # the per-flow and total hold caps are hit again and again (64 MB).
     echo "bench: generating $OOO"
-    python3 - "$GEN" "$OOO.tmp" <<'EOF'
+    "$PY" - "$GEN" "$OOO.tmp" <<'EOF'
 import importlib.util, sys
 spec = importlib.util.spec_from_file_location("genpcap", sys.argv[1])
 g = importlib.util.module_from_spec(spec); spec.loader.exec_module(g)
@@ -78,6 +125,7 @@ for _ in range(7):
 cap.finish()
 EOF
     mv "$OOO.tmp" "$OOO"
+fi
 fi
 
 # --- measuring ---------------------------------------------------------------
@@ -116,89 +164,138 @@ median() { awk -v c="${2:-1}" '{ print $c }' "$1" | sort -n |
            awk '{ w[NR] = $1 } END { print (NR % 2) ? w[(NR + 1) / 2] : (w[NR / 2] + w[NR / 2 + 1]) / 2 }'; }
 maxrss() { awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { print m }' "$1"; }
 
-MB=$(awk -v b="$(wc -c <"$MAIN")" 'BEGIN { printf "%.1f", b / 1e6 }')
-ROWS="$TMP/rows"
-: >"$ROWS"
+# The captures to measure, one "NAME FILE KEYLOG BASELINE" line each ("-": none).
+CAPS="$TMP/caps"
+: >"$CAPS"
+if want http1; then echo "http1 $MAIN - -" >>"$CAPS"; fi
+while read -r name transport workload; do
+    want "$name" || continue
+    f="$DATA/wire-$transport-$workload-${WIRE_MB}mb-7150c-s1"
+    keys=- base=-
+    case $transport in
+    tls) keys="$f.keys" base=wire-http1 ;;
+    h2-tls) keys="$f.keys" base=h2c ;;
+    esac
+    echo "$name $f.pcap $keys $base" >>"$CAPS"
+done <"$WIRE"
 
-# The tools to compare, one "NAME CMD..." line each (paths without spaces).
+# The commands, one "ID CMD..." line each (paths without spaces).
 TOOLS="$TMP/tools"
 : >"$TOOLS"
-if command -v tcpdump >/dev/null 2>&1; then
-    echo "tcpdump-floor tcpdump -r $MAIN -w /dev/null" >>"$TOOLS"
-else
-    echo "bench: tcpdump not installed: no read floor" >&2
-fi
-echo "corscope-json $CS -r $MAIN -o json" >>"$TOOLS"
-echo "corscope-text $CS -r $MAIN -o text --color=never" >>"$TOOLS"
-if command -v httpry >/dev/null 2>&1; then
-    echo "httpry httpry -r $MAIN" >>"$TOOLS"
-else
-    echo "bench: httpry not installed: skipped" >&2
-fi
-if command -v ndpiReader >/dev/null 2>&1; then
-    echo "ndpiReader ndpiReader -i $MAIN" >>"$TOOLS"
-else
-    echo "bench: ndpiReader not installed: skipped" >&2
+floor=1
+command -v tcpdump >/dev/null 2>&1 || { floor=0; echo "bench: tcpdump not installed: no read floor" >&2; }
+while read -r name file keys base; do
+    if [ "$floor" = 1 ]; then echo "floor.$name tcpdump -r $file -w /dev/null" >>"$TOOLS"; fi
+    ka=""
+    if [ "$keys" != - ]; then ka="--keylog $keys"; fi
+    echo "cs.$name $CS -r $file $ka -o json" >>"$TOOLS"
+    if [ -n "$BASE" ]; then echo "base.$name $BASE -r $file $ka -o json" >>"$TOOLS"; fi
+done <"$CAPS"
+if want http1; then
+    if command -v httpry >/dev/null 2>&1; then echo "peer.httpry httpry -r $MAIN" >>"$TOOLS"; fi
+    if command -v ndpiReader >/dev/null 2>&1; then echo "peer.ndpiReader ndpiReader -i $MAIN" >>"$TOOLS"; fi
 fi
 
-# Rounds, each running every tool once: the noise of this shared machine
-# then falls on all tools alike, not on whichever ran during a burst.
-echo "bench: $MAIN ($MB MB), $RUNS rounds (tshark 1)"
+# Rounds, each running every command once: the noise of this shared machine
+# then falls on all of them alike, not on whichever ran during a burst.
+echo "bench: $(wc -l <"$CAPS") captures, $RUNS rounds (tshark 1)"
 round=0
 while [ "$round" -lt "$RUNS" ]; do
-    while read -r name cmd; do
+    while read -r id cmd; do
         # shellcheck disable=SC2086  # cmd is split into words on purpose
-        measure "$TMP/res.$name" $cmd </dev/null || echo failed >"$TMP/failed.$name"
+        measure "$TMP/res.$id" $cmd </dev/null || echo failed >"$TMP/failed.$id"
     done <"$TOOLS"
     round=$((round + 1))
 done
-# tshark is slow: once, after the others.
-if command -v tshark >/dev/null 2>&1; then
-    # Wireshark before 4.2 has no http.access_control_allow_origin field; there
-    # http.response.line (every response header line, ACAO among them) stands in.
-    acao=http.access_control_allow_origin
-    tshark -G fields 2>/dev/null | grep -q "	$acao	" || acao=http.response.line
-    echo "tshark tshark" >>"$TOOLS"
-    measure "$TMP/res.tshark" tshark -r "$MAIN" -Y http -T fields -e http.request.method \
-        -e http.response.code -e "$acao" || echo failed >"$TMP/failed.tshark"
-else
-    echo "bench: tshark not installed: skipped" >&2
-fi
-while read -r name cmd; do
-    if [ -e "$TMP/failed.$name" ] || [ ! -s "$TMP/res.$name" ]; then
-        echo "$name - - - -" >>"$ROWS"
+# tshark is slow: once, after the others, on the http1 capture.
+if want http1 && [ "${BENCH_TSHARK:-1}" != 0 ]; then
+    if command -v tshark >/dev/null 2>&1; then
+        # Wireshark before 4.2 has no http.access_control_allow_origin field; there
+        # http.response.line (every response header line, ACAO among them) stands in.
+        acao=http.access_control_allow_origin
+        tshark -G fields 2>/dev/null | grep -q "	$acao	" || acao=http.response.line
+        echo "peer.tshark tshark" >>"$TOOLS"
+        measure "$TMP/res.peer.tshark" tshark -r "$MAIN" -Y http -T fields -e http.request.method \
+            -e http.response.code -e "$acao" || echo failed >"$TMP/failed.peer.tshark"
     else
-        echo "$name $(median "$TMP/res.$name") $(maxrss "$TMP/res.$name")" \
-             "$(wc -l <"$TMP/res.$name") $(median "$TMP/res.$name" 3)" >>"$ROWS"
+        echo "bench: tshark not installed: skipped" >&2
+    fi
+fi
+
+# One row per command: ID wall rss runs cpu (medians; RSS the maximum),
+# then one per capture: cap NAME BYTES BASELINE.
+ROWS="$TMP/rows"
+: >"$ROWS"
+while read -r id cmd; do
+    if [ -e "$TMP/failed.$id" ] || [ ! -s "$TMP/res.$id" ]; then
+        echo "$id - - - -" >>"$ROWS"
+    else
+        echo "$id $(median "$TMP/res.$id") $(maxrss "$TMP/res.$id")" \
+             "$(wc -l <"$TMP/res.$id") $(median "$TMP/res.$id" 3)" >>"$ROWS"
     fi
 done <"$TOOLS"
+while read -r name file keys base; do
+    echo "cap $name $(wc -c <"$file") $base" >>"$ROWS"
+done <"$CAPS"
 
 # --- the table ---------------------------------------------------------------
-awk -v mb="$MB" '
-    { name[NR] = $1; wall[NR] = $2; rss[NR] = $3; runs[NR] = $4; cpu[NR] = $5; w[$1] = $2 }
+awk '
+    function ok(x) { return x != "" && x != "-" }
+    $1 == "cap" { n++; cap[n] = $2; bytes[$2] = $3; base[$2] = $4; next }
+    { wall[$1] = $2; rss[$1] = $3; runs[$1] = $4; cpu[$1] = $5; if ($1 ~ /^peer\./) peer[++np] = $1 }
     END {
-        floor = w["tcpdump-floor"]; cs = w["corscope-json"]; ts = w["tshark"]
-        printf "\n%-15s %5s %9s %8s %9s %10s %10s %13s\n", "tool", "runs", "wall s", "cpu s",
-               "MB/s", "peak RSS", "vs floor", "vs corscope"
-        for (i = 1; i <= NR; i++) {
-            if (wall[i] == "-") { printf "%-15s failed\n", name[i]; continue }
-            t = wall[i] > 0 ? wall[i] : 0.005
-            vf = floor != "" ? sprintf("%.2f", t / (floor > 0 ? floor : 0.005)) : "-"
-            vc = (cs != "" && name[i] !~ /^corscope/) ? sprintf("%.2f", t / (cs > 0 ? cs : 0.005)) : "-"
-            printf "%-15s %5d %9.3f %8.3f %9.0f %7.1f MB %10s %13s\n", name[i], runs[i], wall[i],
-                   cpu[i], mb / t, rss[i] / 1024, vf, vc
+        fmt = "%-11s %6.1f %4s %8s %8s %6s %7s %6s %9s %8s\n"
+        printf "\n%-11s %6s %4s %8s %8s %6s %7s %6s %9s %8s\n", "capture", "MB", "runs",
+               "floor s", "cs s", "ratio", "cs cpu", "MB/s", "peak RSS", "vs plain"
+        miss = ""
+        for (i = 1; i <= n; i++) {
+            c = cap[i]; mb = bytes[c] / 1e6; f = wall["floor." c]; t = wall["cs." c]
+            if (!ok(t)) { printf "%-11s %6.1f corscope failed\n", c, mb; miss = miss " " c " (failed)"; continue }
+            tt = t > 0 ? t : 0.0005
+            mbs[c] = mb / tt
+            ratio = "-"
+            if (ok(f)) {
+                r = tt / (f > 0 ? f : 0.0005); ratio = sprintf("%.2f", r)
+                if (r > 2.0) miss = miss " " c " (ratio)"
+            }
+            if (rss["cs." c] > 32768) miss = miss " " c " (RSS)"
+            vs = "-"
+            if (base[c] != "-" && mbs[base[c]] > 0) {
+                vs = sprintf("%.2f", mbs[c] / mbs[base[c]])
+                if (mbs[c] / mbs[base[c]] < 0.5) miss = miss " " c " (vs plain)"
+            }
+            printf fmt, c, mb, runs["cs." c], ok(f) ? sprintf("%.3f", f) : "-", sprintf("%.3f", t),
+                   ratio, sprintf("%.3f", cpu["cs." c]), sprintf("%.0f", mb / tt),
+                   sprintf("%.1f MB", rss["cs." c] / 1024), vs
         }
-        if (floor != "" && cs != "")
-            printf "\ncorscope-json / floor = %.2f (target <= 2.00): %s\n", cs / floor,
-                   cs / floor <= 2.0 ? "met" : "NOT met"
-        if (ts != "" && ts != "-" && cs != "")
-            printf "tshark / corscope-json = %.1f (target >= 80): %s\n", ts / cs,
-                   (ts / cs >= 80) ? "met" : "NOT met"
+        for (j = 1; j <= np; j++) {
+            id = peer[j]; p = substr(id, 6) " http1"
+            if (!ok(wall[id])) { printf "%-11s failed\n", p; continue }
+            x = ok(wall["cs.http1"]) ? sprintf("x%.0f", wall[id] / (wall["cs.http1"] > 0 ? wall["cs.http1"] : 0.0005)) : "-"
+            printf fmt, p, bytes["http1"] / 1e6, runs[id], "-", sprintf("%.3f", wall[id]), "-",
+                   sprintf("%.3f", cpu[id]), sprintf("%.0f", bytes["http1"] / 1e6 / (wall[id] > 0 ? wall[id] : 0.0005)),
+                   sprintf("%.1f MB", rss[id] / 1024), x " cs"
+        }
+        printf "\nratio = corscope / read floor, wall time medians (goal <= 2.00); peak RSS: the\n"
+        printf "maximum over the runs (goal <= 32 MB); vs plain = MB/s over that of the plaintext\n"
+        printf "twin (tls / wire-http1, h2-tls / h2c; goal >= 0.50); peers: seconds as a multiple of corscope.\n"
+        printf "goals: %s\n", miss == "" ? "all met" : "NOT met:" miss
+        if (ok(wall["base." cap[1]]) || ok(wall["base." cap[n]])) {
+            printf "\n%-11s %8s %8s %8s %8s %9s %9s\n", "before/after", "base s", "cs s",
+                   "base cpu", "cs cpu", "base RSS", "cs RSS"
+            for (i = 1; i <= n; i++) {
+                c = cap[i]
+                if (!ok(wall["base." c]) || !ok(wall["cs." c])) continue
+                printf "%-11s %8.3f %8.3f %8.3f %8.3f %6.1f MB %6.1f MB\n", c, wall["base." c],
+                       wall["cs." c], cpu["base." c], cpu["cs." c], rss["base." c] / 1024, rss["cs." c] / 1024
+            }
+        }
     }' "$ROWS"
 
 # --- memory checks -------------------------------------------------------------
 echo
 : >"$TMP/mem"
+[ "${BENCH_MEMORY:-1}" = 0 ] && exit 0
 for cap in "$FLOOD" "$OOO"; do
     for fmt in json text; do
         : >"$TMP/m"

@@ -8,6 +8,7 @@ test_pkgs="libcunit1-dev libhttp-parser-dev tcpdump python3 curl iproute2 util-l
 test_pkgs="$test_pkgs tshark"   # tests/e2e/tunnels.sh compares with tshark
 test_pkgs="$test_pkgs clang-format"   # make check-format: the committed .clang-format
 test_pkgs="$test_pkgs openssl"   # tests/e2e/tls_tshark.sh: openssl s_client/s_server and test certificates
+test_pkgs="$test_pkgs python3-cryptography python3-hpack"   # make bench: tools/benchwire.py (TLS 1.3, HPACK)
 
 case "${1:-build}" in
   build) want="$build_pkgs" ;;

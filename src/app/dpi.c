@@ -2,7 +2,7 @@
  * from ndpi_init_detection_module(ndpi_no_prefs), the flow struct is sized by
  * ndpi_detection_get_sizeof_ndpi_flow_struct() and zeroed by the caller, and
  * ndpi_detection_process_packet takes five arguments. */
-#include <malloc.h>
+#include <glib.h>
 #include <ndpi_api.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,26 +22,51 @@ struct cs_dpi {
     struct cs_dpi_stats stats;
 };
 
-/* What nDPI holds, measured rather than guessed: nDPI allocates through
- * hooks (set_ndpi_malloc/set_ndpi_free, process-wide), which here count the
- * bytes malloc really reserves (usable size plus its chunk header) in a
- * per-thread running total.  The wrapper reads the total before and after
- * each call it makes into nDPI for a flow and charges the difference to
- * that flow, so a flow's cost is its struct plus whatever nDPI allocated
- * inside it (TLS message buffers, server names, ...).  The total is per
- * thread because nDPI runs on the pipeline's thread only; a lazily built
- * table of the module (a protocol's LRU cache, allocated once, bounded) is
- * charged to the flow that triggered it and forgotten with that flow.  The
- * usable size is read back on free, so a block nDPI frees that did not come
- * through the hook is harmless. */
+/* What nDPI holds: nDPI allocates through hooks (set_ndpi_malloc/
+ * set_ndpi_free, process-wide), which here count each block at the size
+ * malloc nominally reserves for the request (the request plus malloc's
+ * chunk header, rounded up to 16 bytes, at least 32) in a per-thread running
+ * total.  The wrapper reads the total before and after each call it makes
+ * into nDPI for a flow and charges the difference to that flow, so a flow's
+ * cost is its struct plus whatever nDPI allocated inside it (TLS message
+ * buffers, server names, ...).  The total is per thread because nDPI runs
+ * on the pipeline's thread only; a lazily built table of the module (a
+ * protocol's LRU cache, allocated once, bounded) is charged to the flow that
+ * triggered it and forgotten with that flow.
+ *
+ * The count must be a function of the input alone: --max-memory evicts by
+ * it, and the output must not change from one run to the next.  So each
+ * block's size is remembered in a table (pointer -> counted size) rather
+ * than read back with malloc_usable_size(): what malloc really hands out
+ * depends on its free lists, which the report thread changes at moments
+ * that vary between runs (a block it frees returns to the pipeline's arena),
+ * and with it which connections --max-memory evicted.  A block nDPI frees
+ * that did not come through the hook is not in the table: harmless. */
 #define CS_MALLOC_CHUNK_OVERHEAD 8u
 static _Thread_local int64_t ndpi_live_bytes;
+static _Thread_local GHashTable *ndpi_blocks; /* block -> counted size */
+/* Only blocks allocated inside a call made for a flow are counted (and
+ * remembered): those are the only ones a flow is charged for, and the
+ * module's own tables (~100k blocks at start-up) would make the table cost
+ * more than the counting is worth. */
+static _Thread_local bool ndpi_counting;
+
+static size_t nominal_size(size_t n)
+{
+    size_t c = (n + CS_MALLOC_CHUNK_OVERHEAD + 15) & ~(size_t)15;
+    return c < 32 ? 32 : c;
+}
 
 static void *counted_malloc(size_t n)
 {
+    if (ndpi_counting && !ndpi_blocks && !(ndpi_blocks = g_hash_table_new(g_direct_hash, g_direct_equal)))
+        return NULL;
     void *p = malloc(n);
-    if (p)
-        ndpi_live_bytes += (int64_t)(malloc_usable_size(p) + CS_MALLOC_CHUNK_OVERHEAD);
+    if (p && ndpi_counting) {
+        size_t c = nominal_size(n);
+        g_hash_table_insert(ndpi_blocks, p, GSIZE_TO_POINTER(c));
+        ndpi_live_bytes += (int64_t)c;
+    }
     return p;
 }
 
@@ -49,7 +74,11 @@ static void counted_free(void *p)
 {
     if (!p)
         return;
-    ndpi_live_bytes -= (int64_t)(malloc_usable_size(p) + CS_MALLOC_CHUNK_OVERHEAD);
+    gpointer c;
+    if (ndpi_blocks && g_hash_table_lookup_extended(ndpi_blocks, p, NULL, &c)) {
+        ndpi_live_bytes -= (int64_t)GPOINTER_TO_SIZE(c);
+        g_hash_table_remove(ndpi_blocks, p);
+    }
     free(p);
 }
 
@@ -93,10 +122,12 @@ struct cs_dpi_flow {
 static void charge_begin(struct cs_dpi_flow *f)
 {
     f->mark = ndpi_live_bytes;
+    ndpi_counting = true;
 }
 
 static void charge_end(struct cs_dpi *d, struct cs_dpi_flow *f)
 {
+    ndpi_counting = false;
     int64_t delta = ndpi_live_bytes - f->mark;
     f->cost += delta;
     d->memory += delta;
@@ -122,6 +153,10 @@ void cs_dpi_free(struct cs_dpi *d)
         return;
     if (d->mod)
         ndpi_exit_detection_module(d->mod);
+    if (ndpi_blocks && g_hash_table_size(ndpi_blocks) == 0) {
+        g_hash_table_destroy(ndpi_blocks);
+        ndpi_blocks = NULL;
+    }
     free(d);
 }
 
@@ -134,12 +169,16 @@ struct cs_dpi_flow *cs_dpi_flow_new(struct cs_dpi *d)
     if (!dpi_ready(d))
         return NULL;
     int64_t mark = ndpi_live_bytes;
+    ndpi_counting = true;
     struct cs_dpi_flow *f = counted_malloc(sizeof(*f));
-    if (!f)
+    if (!f) {
+        ndpi_counting = false;
         return NULL;
+    }
     memset(f, 0, sizeof(*f));
     f->nf = counted_malloc(d->flow_size);
     if (!f->nf) {
+        ndpi_counting = false;
         counted_free(f);
         return NULL;
     }

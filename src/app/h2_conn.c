@@ -447,14 +447,7 @@ struct cs_h2_conn *cs_h2_conn_new(const struct cs_h2_limits *lim, struct cs_h2_s
     c->cb = cb;
     c->ctx = ctx;
     c->mem = (nghttp2_mem){c, acct_malloc, acct_free, acct_calloc, acct_realloc};
-    uint32_t cap = lim->max_streams ? lim->max_streams : 1;
-    c->tab = calloc(cap, sizeof *c->tab);
-    c->tab_cap = cap;
-    if (!c->tab) {
-        free(c);
-        return NULL;
-    }
-    cs_h2__account(c, (ptrdiff_t)(sizeof *c + cap * sizeof *c->tab));
+    cs_h2__account(c, (ptrdiff_t)sizeof *c); /* the stream table grows as streams open */
     for (int i = 0; i < 2; i++) {
         struct h2_dir *d = &c->d[i];
         d->conn = c;

@@ -88,6 +88,9 @@ struct h2_dir {
     uint32_t n_pending;
 };
 
+/* Open-stream table slots allocated first (doubling up to --h2-max-streams). */
+#define H2_TAB_INITIAL 4u
+
 struct cs_h2_conn {
     const struct cs_h2_limits *lim;
     struct cs_h2_stats *stats;

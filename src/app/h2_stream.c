@@ -101,7 +101,7 @@ bool cs_h2__name_is(const struct h2_stream *s, const struct h2_field *f, const c
 
 struct h2_stream *cs_h2__stream_open(struct cs_h2_conn *c, uint32_t id)
 {
-    uint32_t cap = c->lim->max_streams < c->tab_cap ? c->lim->max_streams : c->tab_cap;
+    uint32_t cap = c->lim->max_streams;
     if (c->n_streams >= cap && c->n_streams > 0) {
         struct h2_stream *old = c->tab[0];
         for (uint32_t i = 1; i < c->n_streams; i++)
@@ -112,6 +112,19 @@ struct h2_stream *cs_h2__stream_open(struct cs_h2_conn *c, uint32_t id)
     }
     if (cap == 0)
         return NULL;
+    if (c->n_streams == c->tab_cap) {
+        /* The table grows by doubling up to --h2-max-streams: most
+         * connections never have more than a few streams open at once. */
+        uint32_t ncap = c->tab_cap ? c->tab_cap * 2 : H2_TAB_INITIAL;
+        if (ncap > cap)
+            ncap = cap;
+        struct h2_stream **t = realloc(c->tab, (size_t)ncap * sizeof *t);
+        if (!t)
+            return NULL;
+        cs_h2__account(c, (ptrdiff_t)((ncap - c->tab_cap) * sizeof *t));
+        c->tab = t;
+        c->tab_cap = ncap;
+    }
     struct h2_stream *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
@@ -245,6 +258,13 @@ void cs_h2__report_with(struct cs_h2_conn *c, struct h2_stream *s, const struct 
         c->stats->lost_streams++;
     if (c->cb)
         c->cb(c->ctx, &t);
+    /* The fields handed over were the callback's to copy: the scratch is
+     * not kept, so an idle connection holds none (one stream's worth of
+     * pointers, ~1 KB, on each of thousands of keep-alive connections). */
+    cs_h2__account(c, -(ptrdiff_t)(c->scratch_cap * sizeof *c->scratch));
+    free(c->scratch);
+    c->scratch = NULL;
+    c->scratch_cap = 0;
     cs_h2__stream_free(c, s);
 }
 

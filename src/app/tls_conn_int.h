@@ -87,8 +87,9 @@ struct cs_tls_conn {
     cs_tls_sink sink;
     void *sink_ctx;
     struct dir d[2];
-    uint8_t *plain; /* decryption output, CS_TLS_MAX_CIPHERTEXT; lives
+    uint8_t *plain;       /* decryption output, CS_TLS_MAX_CIPHERTEXT; lives
                                 * during one cs_tls_conn_data / _retry call */
+    uint8_t plain_shared; /* plain is the thread's buffer (see cs_tls__acquire_plain) */
     struct held *held_head, *held_tail;
     size_t held_bytes, max_held;
     size_t held_nodes; /* entries in the queue (records and markers) */
@@ -126,6 +127,7 @@ void cs_tls__emit(struct cs_tls_conn *c, enum cs_tls_event_kind kind, enum cs_tl
 void cs_tls__fail_conn(struct cs_tls_conn *c, enum cs_tls_reason r);
 void cs_tls__fail_dir(struct cs_tls_conn *c, enum cs_tls_dir dir, enum cs_tls_reason r,
                       uint64_t frame, int64_t ts);
+int cs_tls__acquire_plain(struct cs_tls_conn *c);
 void cs_tls__release_plain(struct cs_tls_conn *c);
 void cs_tls__hs_release(struct hs_asm *h);
 int cs_tls__try_keys(struct cs_tls_conn *c);

@@ -1,6 +1,8 @@
 /* TLS key schedule and record protection on libcrypto 3: see tls_keys.h. */
 #include "tls_keys.h"
 
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -66,14 +68,48 @@ const struct cs_tls_suite *cs_tls_suite_find(uint16_t id)
     return NULL;
 }
 
-/* One EVP_KDF derivation with the parameters given; 0 or -1. */
-static int kdf_derive(const char *name, OSSL_PARAM *params, uint8_t *out, size_t out_len)
+/* The algorithms are fetched once per process, not once per key: an
+ * EVP_*_fetch looks the name up in the provider store under a lock, and
+ * per connection (six derivations and two ciphers) that cost more than
+ * decrypting its records.  Fetched objects are immutable and may be shared
+ * by threads; they live until exit. */
+enum { ALG_HKDF,
+       ALG_TLS1_PRF,
+       ALG_AES_128_GCM,
+       ALG_AES_256_GCM,
+       ALG_CHACHA20_POLY1305,
+       ALG_AES_128_CBC,
+       ALG_AES_256_CBC,
+       ALG_HMAC,
+       ALG_COUNT };
+static void *algs[ALG_COUNT];
+static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
+
+static void fetch_algs(void)
 {
-    EVP_KDF *kdf = EVP_KDF_fetch(NULL, name, NULL);
+    algs[ALG_HKDF] = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    algs[ALG_TLS1_PRF] = EVP_KDF_fetch(NULL, "TLS1-PRF", NULL);
+    algs[ALG_AES_128_GCM] = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
+    algs[ALG_AES_256_GCM] = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    algs[ALG_CHACHA20_POLY1305] = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+    algs[ALG_AES_128_CBC] = EVP_CIPHER_fetch(NULL, "AES-128-CBC", NULL);
+    algs[ALG_AES_256_CBC] = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+    algs[ALG_HMAC] = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+static void *alg(int which)
+{
+    pthread_once(&algs_once, fetch_algs);
+    return algs[which];
+}
+
+/* One EVP_KDF derivation with the parameters given; 0 or -1. */
+static int kdf_derive(int which, OSSL_PARAM *params, uint8_t *out, size_t out_len)
+{
+    EVP_KDF *kdf = alg(which);
     if (!kdf)
         return -1;
     EVP_KDF_CTX *ctx = EVP_KDF_CTX_new(kdf);
-    EVP_KDF_free(kdf);
     if (!ctx)
         return -1;
     int ok = EVP_KDF_derive(ctx, out, out_len, params) > 0;
@@ -92,7 +128,60 @@ int cs_tls_hkdf_extract(const char *digest, const uint8_t *salt, size_t salt_len
     if (salt_len) /* RFC 5869 2.2: an absent salt is HashLen zeros, HKDF's default */
         *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
     *p = OSSL_PARAM_construct_end();
-    return kdf_derive("HKDF", params, out, out_len);
+    return kdf_derive(ALG_HKDF, params, out, out_len);
+}
+
+/* HKDF-Expand contexts, one per digest and thread, with the digest and the
+ * mode set once: setting the digest by name fetches it again, and with a
+ * new context per derivation that was most of a connection's key schedule
+ * (six expansions per TLS 1.3 connection).  Each derivation passes its key
+ * and info (OpenSSL's HKDF replaces the key and the info of an earlier
+ * call when new ones are given). */
+static _Thread_local EVP_KDF_CTX *expand_ctxs[2]; /* SHA256, SHA384 */
+static pthread_key_t expand_ctxs_key;
+static pthread_once_t expand_ctxs_once = PTHREAD_ONCE_INIT;
+
+static void expand_ctxs_free(void *unused)
+{
+    (void)unused;
+    for (int i = 0; i < 2; i++) {
+        EVP_KDF_CTX_free(expand_ctxs[i]);
+        expand_ctxs[i] = NULL;
+    }
+}
+
+static void expand_ctxs_init(void)
+{
+    if (pthread_key_create(&expand_ctxs_key, expand_ctxs_free) != 0)
+        abort();
+}
+
+static EVP_KDF_CTX *expand_ctx(const char *digest)
+{
+    int i = strcmp(digest, "SHA256") == 0 ? 0 : strcmp(digest, "SHA384") == 0 ? 1
+                                                                              : -1;
+    if (i < 0)
+        return NULL;
+    if (!expand_ctxs[i]) {
+        EVP_KDF *kdf = alg(ALG_HKDF);
+        pthread_once(&expand_ctxs_once, expand_ctxs_init);
+        EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+        if (!ctx)
+            return NULL;
+        int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+        OSSL_PARAM params[3] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)digest, 0),
+            OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
+            OSSL_PARAM_construct_end(),
+        };
+        if (!EVP_KDF_CTX_set_params(ctx, params)) {
+            EVP_KDF_CTX_free(ctx);
+            return NULL;
+        }
+        expand_ctxs[i] = ctx;
+        pthread_setspecific(expand_ctxs_key, expand_ctxs); /* freed when the thread ends */
+    }
+    return expand_ctxs[i];
 }
 
 /* RFC 8446 7.1: HkdfLabel = uint16 length, opaque label<7..255> =
@@ -118,14 +207,14 @@ int cs_tls13_expand_label(const char *digest, const uint8_t *secret, size_t secr
         memcpy(info + n, context, context_len);
     n += context_len;
 
-    int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
-    OSSL_PARAM params[5], *p = params;
-    *p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)digest, 0);
-    *p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
+    EVP_KDF_CTX *ctx = expand_ctx(digest);
+    if (!ctx)
+        return -1;
+    OSSL_PARAM params[3], *p = params;
     *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)secret, secret_len);
     *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n);
     *p = OSSL_PARAM_construct_end();
-    return kdf_derive("HKDF", params, out, out_len);
+    return EVP_KDF_derive(ctx, out, out_len, params) > 0 ? 0 : -1;
 }
 
 int cs_tls12_prf(const char *digest, const uint8_t *secret, size_t secret_len,
@@ -139,46 +228,85 @@ int cs_tls12_prf(const char *digest, const uint8_t *secret, size_t secret_len,
     *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, (void *)label, strlen(label));
     *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, (void *)seed, seed_len);
     *p = OSSL_PARAM_construct_end();
-    return kdf_derive("TLS1-PRF", params, out, out_len);
+    return kdf_derive(ALG_TLS1_PRF, params, out, out_len);
 }
 
 void cs_tls_cipher_clear(struct cs_tls_cipher *c)
 {
-    EVP_CIPHER_CTX_free(c->cipher_ctx);
-    EVP_CIPHER_free(c->cipher);
-    EVP_MAC_CTX_free(c->mac);
+    EVP_MAC_CTX_free(c->mac);      /* c->cipher is the process's own: not freed */
     OPENSSL_cleanse(c, sizeof *c); /* zeroes it: keys do not linger */
 }
 
-static const char *cipher_name(const struct cs_tls_suite *s)
+static int cipher_alg(const struct cs_tls_suite *s)
 {
     switch (s->bulk) {
-    case CS_TLS_BULK_AES_GCM: return s->key_len == 16 ? "AES-128-GCM" : "AES-256-GCM";
-    case CS_TLS_BULK_CHACHA20_POLY1305: return "ChaCha20-Poly1305";
-    case CS_TLS_BULK_AES_CBC: return s->key_len == 16 ? "AES-128-CBC" : "AES-256-CBC";
+    case CS_TLS_BULK_AES_GCM: return s->key_len == 16 ? ALG_AES_128_GCM : ALG_AES_256_GCM;
+    case CS_TLS_BULK_CHACHA20_POLY1305: return ALG_CHACHA20_POLY1305;
+    case CS_TLS_BULK_AES_CBC: return s->key_len == 16 ? ALG_AES_128_CBC : ALG_AES_256_CBC;
     }
-    return NULL;
+    return ALG_COUNT;
 }
 
-/* Fetches the cipher, creates the context with the key set, and for CBC the
- * HMAC context with the MAC key set (duplicated per record). */
+/* One EVP_CIPHER_CTX per thread, keyed for the read state that used it
+ * last, instead of one per direction of every connection: a context with
+ * its key schedule is ~1.1 KB that libcrypto allocates, 2.2 KB a connection
+ * whether it is busy or idle, which on thousands of keep-alive connections
+ * made --max-memory evict them.  Setting a key again costs about as much as
+ * decrypting 100 bytes, and only when the records of another connection
+ * came in between.  Each read state gets a key_id of its own (a process-wide
+ * counter, never reused), which is what the thread's context remembers. */
+static uint64_t next_key_id;
+static _Thread_local EVP_CIPHER_CTX *thread_ctx;
+static _Thread_local uint64_t thread_ctx_key;
+static pthread_key_t thread_ctx_free_key;
+static pthread_once_t thread_ctx_once = PTHREAD_ONCE_INIT;
+
+static void thread_ctx_free(void *ctx)
+{
+    EVP_CIPHER_CTX_free(ctx);
+}
+
+static void thread_ctx_init(void)
+{
+    if (pthread_key_create(&thread_ctx_free_key, thread_ctx_free) != 0)
+        abort();
+}
+
+/* The calling thread's context, keyed for c; NULL when libcrypto fails. */
+static EVP_CIPHER_CTX *ctx_for(const struct cs_tls_cipher *c)
+{
+    if (!thread_ctx) {
+        pthread_once(&thread_ctx_once, thread_ctx_init);
+        if (!(thread_ctx = EVP_CIPHER_CTX_new()))
+            return NULL;
+        pthread_setspecific(thread_ctx_free_key, thread_ctx); /* freed when the thread ends */
+        thread_ctx_key = 0;
+    }
+    if (thread_ctx_key != c->key_id) {
+        thread_ctx_key = 0;
+        if (!c->cipher || !EVP_DecryptInit_ex2(thread_ctx, c->cipher, c->key, NULL, NULL))
+            return NULL;
+        thread_ctx_key = c->key_id;
+    }
+    return thread_ctx;
+}
+
+/* Names the algorithm and gives the read state its key_id, and for CBC
+ * creates the HMAC context with the MAC key set (duplicated per record). */
 static int cipher_setup(struct cs_tls_cipher *c)
 {
-    if (!c->cipher) {
-        c->cipher = EVP_CIPHER_fetch(NULL, cipher_name(c->suite), NULL);
-        c->cipher_ctx = EVP_CIPHER_CTX_new();
-        if (!c->cipher || !c->cipher_ctx)
-            return -1;
-    }
-    if (!EVP_DecryptInit_ex2(c->cipher_ctx, c->cipher, c->key, NULL, NULL))
+    int which = cipher_alg(c->suite);
+    if (which == ALG_COUNT || !(c->cipher = alg(which)))
+        return -1;
+    c->key_id = __atomic_add_fetch(&next_key_id, 1, __ATOMIC_RELAXED);
+    if (!ctx_for(c)) /* the key is set once now, so a bad one fails here */
         return -1;
     if (c->suite->bulk == CS_TLS_BULK_AES_CBC) {
-        EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+        EVP_MAC *mac = alg(ALG_HMAC);
         if (!mac)
             return -1;
         EVP_MAC_CTX_free(c->mac);
         c->mac = EVP_MAC_CTX_new(mac);
-        EVP_MAC_free(mac);
         OSSL_PARAM params[2] = {
             OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)c->suite->mac_digest, 0),
             OSSL_PARAM_construct_end(),
@@ -276,9 +404,9 @@ static void xor_nonce(const uint8_t iv[12], uint64_t seq, uint8_t nonce[12])
 static int aead_open(struct cs_tls_cipher *c, const uint8_t nonce[12], const uint8_t *aad, size_t aad_len,
                      const uint8_t *ct, size_t ct_len, const uint8_t tag[16], uint8_t *out)
 {
-    EVP_CIPHER_CTX *ctx = c->cipher_ctx;
+    EVP_CIPHER_CTX *ctx = ctx_for(c);
     int n = 0, fin = 0;
-    if (!EVP_DecryptInit_ex2(ctx, NULL, NULL, nonce, NULL) ||
+    if (!ctx || !EVP_DecryptInit_ex2(ctx, NULL, NULL, nonce, NULL) ||
         !EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) ||
         (ct_len && !EVP_DecryptUpdate(ctx, out, &n, ct, (int)ct_len)) ||
         !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, (void *)tag))
@@ -313,10 +441,11 @@ static int mac_check(struct cs_tls_cipher *c, uint64_t seq, uint8_t type, const 
 static int cbc_decrypt(struct cs_tls_cipher *c, const uint8_t *iv, const uint8_t *ct, size_t len, uint8_t *out)
 {
     int n = 0, fin = 0;
-    if (!EVP_DecryptInit_ex2(c->cipher_ctx, NULL, NULL, iv, NULL) ||
-        !EVP_CIPHER_CTX_set_padding(c->cipher_ctx, 0) ||
-        !EVP_DecryptUpdate(c->cipher_ctx, out, &n, ct, (int)len) ||
-        !EVP_DecryptFinal_ex(c->cipher_ctx, out + n, &fin) || (size_t)(n + fin) != len)
+    EVP_CIPHER_CTX *ctx = ctx_for(c);
+    if (!ctx || !EVP_DecryptInit_ex2(ctx, NULL, NULL, iv, NULL) ||
+        !EVP_CIPHER_CTX_set_padding(ctx, 0) ||
+        !EVP_DecryptUpdate(ctx, out, &n, ct, (int)len) ||
+        !EVP_DecryptFinal_ex(ctx, out + n, &fin) || (size_t)(n + fin) != len)
         return CS_TLS_OPEN_CRYPTO_ERROR;
     return 0;
 }

@@ -18,11 +18,12 @@
 #define CS_TLS_MAX_PLAINTEXT 16384u                          /* RFC 8446 5.1, RFC 5246 6.2.1 */
 #define CS_TLS_MAX_CIPHERTEXT (CS_TLS_MAX_PLAINTEXT + 2048u) /* RFC 5246 6.2.3 (1.3 allows +256) */
 #define CS_TLS_RECORD_HEADER 5u
-/* What libcrypto allocates for one direction's read state (EVP_CIPHER_CTX
- * and, for CBC, the HMAC context), which no sizeof can see: measured with
- * mallinfo2() over 198 directions per suite with OpenSSL 3 (1050 bytes for
- * ChaCha20-Poly1305, 1133-1170 for AES-GCM, 1519-1565 for CBC+HMAC) and
- * rounded up, so that cs_tls_conn_memory() counts it. */
+/* What libcrypto allocates for one direction's read state, which no sizeof
+ * can see: only the HMAC context of the CBC suites (the cipher context is
+ * one per thread, shared: see tls_keys.c).  Measured with mallinfo2() over
+ * 198 directions per suite with OpenSSL 3: 1519-1565 bytes for CBC+HMAC
+ * when each direction had its own cipher context too (1050-1170 of it), so
+ * this bound is generous; cs_tls_conn_memory() counts it. */
 #define CS_TLS_CIPHER_CTX_COST 1600u
 
 #define CS_TLS_VERSION_12 0x0303u
@@ -80,10 +81,10 @@ struct cs_tls_cipher {
     uint8_t mac_key[48];
     uint8_t secret[CS_TLS_MAX_SECRET]; /* 1.3: the traffic secret (for KeyUpdate) */
     uint8_t secret_len;
-    uint64_t seq;     /* next record's sequence number */
-    void *cipher_ctx; /* EVP_CIPHER_CTX * */
-    void *cipher;     /* EVP_CIPHER * (fetched once) */
-    void *mac;        /* EVP_MAC * (CBC only) */
+    uint64_t seq;    /* next record's sequence number */
+    uint64_t key_id; /* names this key to the thread's shared EVP_CIPHER_CTX */
+    void *cipher;    /* EVP_CIPHER * (fetched once per process, shared) */
+    void *mac;       /* EVP_MAC_CTX * (CBC only) */
 };
 
 /* TLS 1.3 (RFC 8446 7.3): key = Expand-Label(secret, "key"), iv = "iv".
