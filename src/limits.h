@@ -28,7 +28,20 @@
 #define CS_DEFAULT_MAX_IPFRAG_BYTES (2u * 1024u * 1024u) /* --max-ipfrag-bytes: held IP fragments, all datagrams */
 #define CS_DEFAULT_IPFRAG_TIMEOUT_S 30u                  /* --ipfrag-timeout (seconds) */
 #define CS_DEFAULT_MAX_DPI_FLOWS 1024u                   /* --max-dpi-flows: connections under nDPI inspection at once */
-#define CS_DEFAULT_MAX_MEMORY (24u * 1024u * 1024u)      /* --max-memory: traffic state, see below */
+/* --syn-timeout (seconds after the first SYN): a connection whose SYNs got
+ * no answer for this long is reported as timed out (the end of the capture
+ * decides too).  Measured on Linux 6.x (tcp_syn_retries 6) inside a network
+ * namespace that drops the SYNs: Firefox ESR 128 gives up after 90 s
+ * (NetworkError, CORSDidNotSucceed), Chromium after 130 s
+ * (net::ERR_CONNECTION_TIMED_OUT) when the kernel stops retransmitting; the
+ * default waits for the later of the two. */
+#define CS_DEFAULT_SYN_TIMEOUT_S 135u
+/* --max-http-clients: client addresses remembered as having spoken HTTP (a
+ * failed connection of such a client is reported by default: a browser).
+ * Each costs CS_HTTP_CLIENT_COST bytes, reserved in --max-memory. */
+#define CS_DEFAULT_MAX_HTTP_CLIENTS 2048u
+#define CS_HTTP_CLIENT_COST 192u
+#define CS_DEFAULT_MAX_MEMORY (24u * 1024u * 1024u) /* --max-memory: traffic state, see below */
 /* What --max-memory counts: each tracked connection at CS_FLOW_MEMORY_COST
  * (its flow, reassembly and HTTP state), plus what the held out-of-order
  * pieces cost the allocator (payload, buffer slack, per-piece bookkeeping and
@@ -79,6 +92,8 @@ struct cs_limits {
     uint32_t max_ipfrag_bytes;
     uint32_t ipfrag_timeout_s;
     uint32_t max_dpi_flows;
+    uint32_t syn_timeout_s;
+    uint32_t max_http_clients;
     uint32_t h2_max_streams;
     size_t max_memory;
     uint32_t max_keylog_bytes;

@@ -115,6 +115,10 @@ static void usage(FILE *out)
         "                           active connections are dropped (default 25165824)\n"
         "      --max-dpi-flows N    connections under protocol identification (nDPI) at\n"
         "                           once; past it one stays unidentified (default 1024)\n"
+        "      --syn-timeout SEC    report a connection whose SYNs got no answer this\n"
+        "                           long after the first as timed out (default 135)\n"
+        "      --max-http-clients N client addresses remembered as HTTP clients, whose\n"
+        "                           failed connections are reported (default 2048)\n"
         "      --max-keylog-bytes BYTES  memory for the key log's secrets (default 4194304)\n"
         "      --max-tls-held-bytes BYTES  records one TLS connection holds while its key\n"
         "                           is not in the key log yet (default 65536)\n"
@@ -145,6 +149,8 @@ enum {
     OPT_MAX_MEMORY,
     OPT_IMMEDIATE,
     OPT_MAX_DPI_FLOWS,
+    OPT_SYN_TIMEOUT,
+    OPT_MAX_HTTP_CLIENTS,
     OPT_MAX_IPFRAG_BYTES,
     OPT_IPFRAG_TIMEOUT,
     OPT_KEYLOG,
@@ -190,6 +196,8 @@ static const struct option long_options[] = {
     {"max-uri", required_argument, NULL, OPT_MAX_URI},
     {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
     {"max-dpi-flows", required_argument, NULL, OPT_MAX_DPI_FLOWS},
+    {"syn-timeout", required_argument, NULL, OPT_SYN_TIMEOUT},
+    {"max-http-clients", required_argument, NULL, OPT_MAX_HTTP_CLIENTS},
     {"max-ipfrag-bytes", required_argument, NULL, OPT_MAX_IPFRAG_BYTES},
     {"ipfrag-timeout", required_argument, NULL, OPT_IPFRAG_TIMEOUT},
     {"keylog", required_argument, NULL, OPT_KEYLOG},
@@ -474,6 +482,14 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
             if (!parse_u32("--max-dpi-flows", optarg, 1, 1u << 26, &limits->max_dpi_flows))
                 return EXIT_USAGE;
             break;
+        case OPT_SYN_TIMEOUT:
+            if (!parse_u32("--syn-timeout", optarg, 1, 86400, &limits->syn_timeout_s))
+                return EXIT_USAGE;
+            break;
+        case OPT_MAX_HTTP_CLIENTS:
+            if (!parse_u32("--max-http-clients", optarg, 1, 1u << 22, &limits->max_http_clients))
+                return EXIT_USAGE;
+            break;
         case OPT_MAX_IPFRAG_BYTES:
             if (!parse_u32("--max-ipfrag-bytes", optarg, 0, 1u << 30, &limits->max_ipfrag_bytes))
                 return EXIT_USAGE;
@@ -584,6 +600,8 @@ int main(int argc, char **argv)
         run.sensor = hostname;
     }
     ropt.sensor = run.sensor;
+    ropt.max_http_clients = limits.max_http_clients;
+    ropt.syn_timeout_s = limits.syn_timeout_s;
     if (run.sink.credentials_file && !run.sink.url) {
         fputs("corscope: --sink-credentials needs --sink\n", stderr);
         return EXIT_USAGE;

@@ -43,6 +43,9 @@ struct cs_flow {
     bool ended;
     bool handshake_seen; /* roles come from SYN/SYN-ACK */
     bool syn_acked;      /* the server answered the SYN */
+    bool half_open;      /* only the client's SYNs so far: lru_prev/lru_next link it
+                          * into the table's half-open list (--syn-timeout) */
+    uint16_t syns;       /* SYNs the client sent (retransmissions included; saturates) */
 };
 
 _Static_assert(offsetof(struct cs_flow, key.id) + 8 <= 64,
@@ -80,7 +83,9 @@ struct cs_flow_table *cs_flow_table_new(const struct cs_limits *limits,
 void cs_flow_table_free(struct cs_flow_table *t);
 
 /* Feeds one segment; advances the table's clock to s->ts and expires flows
- * idle for longer than the idle timeout. */
+ * idle for longer than the idle timeout, and connections whose SYNs got no
+ * answer for --syn-timeout after the first (CS_FLOW_END_IDLE, counted in
+ * syn_timed_out; any segment but the client's SYN again answers it). */
 void cs_flow_table_segment(struct cs_flow_table *t, const struct cs_segment *s);
 
 /* Prefetch hints, for a caller that decodes a few segments ahead: none of

@@ -21,11 +21,13 @@ enum cs_browser_choice { CS_BROWSER_BOTH,
 struct cs_report_options {
     enum cs_format format;
     enum cs_browser_choice browser;
-    bool all;             /* report every transaction, not only CORS-relevant ones */
-    bool color;           /* ANSI colours in the text output */
-    bool live;            /* print as events complete, flush each line */
-    const char *sensor;   /* this sensor's name, on every event (--sensor) */
-    struct cs_sink *sink; /* also send events there (--sink), or NULL */
+    bool all;                  /* report every transaction, not only CORS-relevant ones */
+    bool color;                /* ANSI colours in the text output */
+    bool live;                 /* print as events complete, flush each line */
+    const char *sensor;        /* this sensor's name, on every event (--sensor) */
+    struct cs_sink *sink;      /* also send events there (--sink), or NULL */
+    uint32_t max_http_clients; /* --max-http-clients (0: the default) */
+    uint32_t syn_timeout_s;    /* --syn-timeout: how far apart reconnects fold */
 };
 
 struct cs_report;

@@ -7,9 +7,13 @@
  * - Folds the browser's automatic retries of a failed request (§8.8) into
  *   the first one.
  *
+ * - Says whether a connection that failed before carrying a request came
+ *   from a client that spoke HTTP to another origin (a browser), and folds
+ *   its automatic reconnects.
+ *
  * State is bounded: CS_TL_MAX_PENDING announced preflights and
  * CS_TL_MAX_CACHE cache entries per browser, oldest replaced first and
- * counted. */
+ * counted; --max-http-clients client addresses. */
 #ifndef CS_TIMELINE_H
 #define CS_TIMELINE_H
 
@@ -18,6 +22,7 @@
 #include "corscope/cors.h"
 #include "packet.h"
 #include "stats.h"
+#include "txn.h"
 
 #define CS_TL_ORIGIN_MAX 128
 #define CS_TL_URL_MAX 384
@@ -54,8 +59,20 @@ struct cs_timeline_facts {
     corscope_cred credentials; /* evidence from the preflight link, or UNKNOWN */
 };
 
+/* What the timeline says about a connection that never carried a request
+ * (txn.h, enum cs_conn_failure). */
+struct cs_tl_conn_facts {
+    bool browser; /* the client spoke HTTP to another origin (server address and
+                   * port) earlier in the capture: a browser's failed fetch */
+    bool retry;   /* the same failure, same client and server, within the retry
+                   * window: an automatic reconnect, folded into the first */
+};
+
 struct cs_timeline;
 
+/* max_http_clients: the client table's size (--max-http-clients; 0: the
+ * default).  NULL when out of memory. */
+struct cs_timeline *cs_timeline_new_sized(uint32_t max_http_clients);
 struct cs_timeline *cs_timeline_new(void);
 void cs_timeline_free(struct cs_timeline *tl);
 
@@ -82,6 +99,21 @@ void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *c
 bool cs_timeline_is_retry(struct cs_timeline *tl, const struct cs_addr *client,
                           const char *method, size_t method_len, const char *url,
                           const char *origin, size_t origin_len, cs_time_ns ts);
+
+/* Remembers that f's client sent an HTTP request to f's server and port.
+ * At most --max-http-clients clients: a full table starts again empty
+ * (counted in http_clients_reset). */
+void cs_timeline_http_client(struct cs_timeline *tl, const struct cs_flow_key *f);
+
+/* A connection of f that failed before any request (failure): whether its
+ * client is a browser's, and whether it is a reconnect of the same failure
+ * (same client, server address and port) whose first SYN came at most
+ * `window` after the previous one's (at least CS_TL_RETRY_WINDOW_NS; the
+ * report passes --syn-timeout for unanswered SYNs: Firefox reconnects when
+ * its own 90 s connect timeout expires). */
+void cs_timeline_conn_failed(struct cs_timeline *tl, const struct cs_flow_key *f,
+                             enum cs_conn_failure failure, cs_time_ns window,
+                             struct cs_tl_conn_facts *facts);
 
 const struct cs_timeline_stats *cs_timeline_stats(const struct cs_timeline *tl);
 
