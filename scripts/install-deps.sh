@@ -7,6 +7,7 @@ build_pkgs="gcc make pkg-config libpcap-dev libndpi-dev libglib2.0-dev libssl-de
 test_pkgs="libcunit1-dev libhttp-parser-dev tcpdump python3 curl iproute2 util-linux groff-base time libcap2-bin"
 test_pkgs="$test_pkgs tshark"   # tests/e2e/tunnels.sh compares with tshark
 test_pkgs="$test_pkgs clang-format"   # make check-format: the committed .clang-format
+test_pkgs="$test_pkgs nftables"   # make check-browser: conn-timeout drops SYNs in its namespace
 
 case "${1:-build}" in
   build) want="$build_pkgs" ;;
