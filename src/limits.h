@@ -30,11 +30,14 @@
 #define CS_DEFAULT_MAX_DPI_FLOWS 1024u                   /* --max-dpi-flows: connections under nDPI inspection at once */
 /* --syn-timeout (seconds after the first SYN): a connection whose SYNs got
  * no answer for this long is reported as timed out (the end of the capture
- * decides too).  Measured on Linux 6.x (tcp_syn_retries 6) inside a network
- * namespace that drops the SYNs: Firefox ESR 128 gives up after 90 s
- * (NetworkError, CORSDidNotSucceed), Chromium after 130 s
- * (net::ERR_CONNECTION_TIMED_OUT) when the kernel stops retransmitting; the
- * default waits for the later of the two. */
+ * decides too).  Measured on Linux 6.x (tcp_syn_retries 6: 11 SYNs over
+ * 68 s) in a network namespace that drops the SYNs, each browser fetching
+ * once: Chromium 156 opens 2 connections (a backup after 250 ms) and reports
+ * net::ERR_CONNECTION_TIMED_OUT 134.4 s after the first SYN, when the kernel
+ * gives up; Firefox ESR 153 abandons its 2 after 90 s (its own connection
+ * timeout), opens 2 more, and reports NetworkError (CORSDidNotSucceed) after
+ * 181.9 s.  135 s: past the kernel's give-up, so a connection still waiting
+ * for an answer is never called timed out; reconnects within it fold. */
 #define CS_DEFAULT_SYN_TIMEOUT_S 135u
 /* --max-http-clients: client addresses remembered as having spoken HTTP (a
  * failed connection of such a client is reported by default: a browser).
