@@ -41,9 +41,22 @@
 #define CS_DEFAULT_SYN_TIMEOUT_S 135u
 /* --max-http-clients: client addresses remembered as having spoken HTTP (a
  * failed connection of such a client is reported by default: a browser).
- * Each costs CS_HTTP_CLIENT_COST bytes, reserved in --max-memory. */
-#define CS_DEFAULT_MAX_HTTP_CLIENTS 2048u
-#define CS_HTTP_CLIENT_COST 192u
+ * The table (report/timeline.c) is allocated whole, at most half full:
+ * cs_http_clients_memory() bytes, reserved in --max-memory (80 KiB by
+ * default). */
+#define CS_DEFAULT_MAX_HTTP_CLIENTS 1024u
+#define CS_HTTP_CLIENT_SLOT_BYTES 40u
+static inline size_t cs_http_clients_slots(uint32_t max_clients)
+{
+    size_t slots = 2;
+    while (slots < 2 * (size_t)max_clients)
+        slots *= 2;
+    return slots;
+}
+static inline size_t cs_http_clients_memory(uint32_t max_clients)
+{
+    return cs_http_clients_slots(max_clients) * CS_HTTP_CLIENT_SLOT_BYTES;
+}
 #define CS_DEFAULT_MAX_MEMORY (24u * 1024u * 1024u) /* --max-memory: traffic state, see below */
 /* What --max-memory counts: each tracked connection at CS_FLOW_MEMORY_COST
  * (its flow, reassembly and HTTP state), plus what the held out-of-order

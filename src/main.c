@@ -118,7 +118,7 @@ static void usage(FILE *out)
         "      --syn-timeout SEC    report a connection whose SYNs got no answer this\n"
         "                           long after the first as timed out (default 135)\n"
         "      --max-http-clients N client addresses remembered as HTTP clients, whose\n"
-        "                           failed connections are reported (default 2048)\n"
+        "                           failed connections are reported (default 1024)\n"
         "      --max-keylog-bytes BYTES  memory for the key log's secrets (default 4194304)\n"
         "      --max-tls-held-bytes BYTES  records one TLS connection holds while its key\n"
         "                           is not in the key log yet (default 65536)\n"

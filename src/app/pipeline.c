@@ -508,7 +508,7 @@ struct cs_pipeline *cs_pipeline_new(const struct cs_limits *limits,
 static uint64_t held_memory(const struct cs_pipeline *p)
 {
     /* the report's table of HTTP clients is allocated whole: reserved */
-    uint64_t held = (uint64_t)p->limits.max_http_clients * CS_HTTP_CLIENT_COST +
+    uint64_t held = cs_http_clients_memory(p->limits.max_http_clients) +
                     cs_flow_table_stats(p->flows)->active * CS_FLOW_MEMORY_COST +
                     cs_flow_table_held_memory(p->flows) + p->undecided_bytes +
                     (p->dpi ? cs_dpi_stats(p->dpi)->memory : 0);

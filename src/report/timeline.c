@@ -48,8 +48,8 @@ struct http_client {
     uint16_t port;
     struct cs_addr client, server;
 };
-_Static_assert(4 * sizeof(struct http_client) <= CS_HTTP_CLIENT_COST,
-               "limits.h reserves CS_HTTP_CLIENT_COST per client (2 to 4 slots of this size each)");
+_Static_assert(sizeof(struct http_client) <= CS_HTTP_CLIENT_SLOT_BYTES,
+               "limits.h reserves CS_HTTP_CLIENT_SLOT_BYTES per slot in --max-memory");
 
 /* Buckets of a key index: a power of two above the largest table, so chains
  * stay about one entry long. */
@@ -102,9 +102,7 @@ struct cs_timeline *cs_timeline_new_sized(uint32_t max_http_clients)
     if (!tl)
         return NULL;
     tl->clients_max = max_http_clients ? max_http_clients : CS_DEFAULT_MAX_HTTP_CLIENTS;
-    size_t slots = 2;
-    while (slots < 2 * (size_t)tl->clients_max)
-        slots *= 2;
+    size_t slots = cs_http_clients_slots(tl->clients_max);
     tl->clients = calloc(slots, sizeof *tl->clients);
     if (!tl->clients) {
         free(tl);
