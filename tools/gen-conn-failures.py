@@ -13,6 +13,7 @@ the failing ones, so corscope reports its failures by default):
      and closes
   4. TLS reset: 198.51.100.60:443 resets the connection after the ClientHello
   5. TLS closed: 198.51.100.70:443 closes (FIN) after the ClientHello
+     (and 198.51.100.80:443, where the client closes first: not a failure)
   6. timed out: SYNs to 198.51.100.40:8080 at +0, +1, +2, +3 s (Linux 6.x's
      first retransmissions, measured), plus the backup connection browsers
      open after 250 ms (same schedule, folds); never answered
@@ -98,6 +99,12 @@ def main(argv):
     c = cap.connection((BROWSER, 50140), ("198.51.100.70", 443))
     c.request(client_hello("closed.example"))
     c.close(by="server")
+
+    # not a failure: the client gives up first (its FIN before the server's)
+    cap.pause(20, 40)
+    c = cap.connection((BROWSER, 50145), ("198.51.100.80", 443))
+    c.request(client_hello("gave-up.example"))
+    c.close(by="client")
 
     cap.pause(20, 40)
     refused(cap, (OTHER, 40000), ("198.51.100.30", 3000))      # not a browser's

@@ -68,6 +68,7 @@ struct flow_app {
     uint8_t tls_client; /* 0 no data yet, 1 a ClientHello, 2 something else */
     uint8_t tls_server; /* 0 no data yet, 1 an alert, 2 something else */
     uint8_t tls_alert_level, tls_alert_desc;
+    bool client_closed;          /* the client's FIN or RST came first */
     bool server_fin, server_rst; /* the server's first FIN / RST ... */
     cs_time_ns server_end_ts;    /* ... when, and in which frame */
     uint64_t server_end_frame;
@@ -170,6 +171,9 @@ static void on_packet(void *ctx, struct cs_flow *f, int dir, const struct cs_seg
 {
     struct cs_pipeline *p = ctx;
     struct flow_app *app = f->app;
+    if (app && dir == CS_DIR_C2S && (s->flags & (CS_TCP_FIN | CS_TCP_RST)) && !app->server_fin &&
+        !app->server_rst)
+        app->client_closed = true;
     if (app && dir == CS_DIR_S2C && (s->flags & (CS_TCP_FIN | CS_TCP_RST)) && !app->server_fin &&
         !app->server_rst) {
         app->server_rst = (s->flags & CS_TCP_RST) != 0;
@@ -324,7 +328,7 @@ static void conn_failure(const struct cs_flow *f, const struct flow_app *app, en
         info->tls_alert = app->tls_alert_desc;
         info->fail_ts = app->alert_ts;
         info->fail_frame = app->alert_frame;
-    } else if (app->tls_server == 0 && (app->server_rst || app->server_fin)) {
+    } else if (app->tls_server == 0 && !app->client_closed && (app->server_rst || app->server_fin)) {
         info->failure = app->server_rst ? CS_CONN_TLS_RESET : CS_CONN_TLS_CLOSED;
         info->fail_ts = app->server_end_ts;
         info->fail_frame = app->server_end_frame;
