@@ -15,6 +15,8 @@ void cs_limits_default(struct cs_limits *l)
     l->max_ipfrag_bytes = CS_DEFAULT_MAX_IPFRAG_BYTES;
     l->ipfrag_timeout_s = CS_DEFAULT_IPFRAG_TIMEOUT_S;
     l->max_dpi_flows = CS_DEFAULT_MAX_DPI_FLOWS;
+    l->syn_timeout_s = CS_DEFAULT_SYN_TIMEOUT_S;
+    l->max_http_clients = CS_DEFAULT_MAX_HTTP_CLIENTS;
     l->h2_max_streams = CS_DEFAULT_H2_MAX_STREAMS;
     l->preflight_window_ms = CS_DEFAULT_PREFLIGHT_WINDOW_MS;
     l->max_memory = CS_DEFAULT_MAX_MEMORY;

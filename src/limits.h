@@ -28,7 +28,36 @@
 #define CS_DEFAULT_MAX_IPFRAG_BYTES (2u * 1024u * 1024u) /* --max-ipfrag-bytes: held IP fragments, all datagrams */
 #define CS_DEFAULT_IPFRAG_TIMEOUT_S 30u                  /* --ipfrag-timeout (seconds) */
 #define CS_DEFAULT_MAX_DPI_FLOWS 1024u                   /* --max-dpi-flows: connections under nDPI inspection at once */
-#define CS_DEFAULT_MAX_MEMORY (24u * 1024u * 1024u)      /* --max-memory: traffic state, see below */
+/* --syn-timeout (seconds after the first SYN): a connection whose SYNs got
+ * no answer for this long is reported as timed out (the end of the capture
+ * decides too).  Measured on Linux 6.x (tcp_syn_retries 6: 11 SYNs over
+ * 68 s) in a network namespace that drops the SYNs, each browser fetching
+ * once: Chromium 156 opens 2 connections (a backup after 250 ms) and reports
+ * net::ERR_CONNECTION_TIMED_OUT 134.4 s after the first SYN, when the kernel
+ * gives up; Firefox ESR 153 abandons its 2 after 90 s (its own connection
+ * timeout), opens 2 more, and reports NetworkError (CORSDidNotSucceed) after
+ * 181.9 s.  135 s: past the kernel's give-up, so a connection still waiting
+ * for an answer is never called timed out; reconnects within it fold. */
+#define CS_DEFAULT_SYN_TIMEOUT_S 135u
+/* --max-http-clients: client addresses remembered as having spoken HTTP (a
+ * failed connection of such a client is reported by default: a browser).
+ * The table (report/timeline.c) is allocated whole, at most half full:
+ * cs_http_clients_memory() bytes, reserved in --max-memory (80 KiB by
+ * default). */
+#define CS_DEFAULT_MAX_HTTP_CLIENTS 1024u
+#define CS_HTTP_CLIENT_SLOT_BYTES 40u
+static inline size_t cs_http_clients_slots(uint32_t max_clients)
+{
+    size_t slots = 2;
+    while (slots < 2 * (size_t)max_clients)
+        slots *= 2;
+    return slots;
+}
+static inline size_t cs_http_clients_memory(uint32_t max_clients)
+{
+    return cs_http_clients_slots(max_clients) * CS_HTTP_CLIENT_SLOT_BYTES;
+}
+#define CS_DEFAULT_MAX_MEMORY (24u * 1024u * 1024u) /* --max-memory: traffic state, see below */
 /* What --max-memory counts: each tracked connection at CS_FLOW_MEMORY_COST
  * (its flow, reassembly and HTTP state), plus what the held out-of-order
  * pieces cost the allocator (payload, buffer slack, per-piece bookkeeping and
@@ -102,6 +131,8 @@ struct cs_limits {
     uint32_t max_ipfrag_bytes;
     uint32_t ipfrag_timeout_s;
     uint32_t max_dpi_flows;
+    uint32_t syn_timeout_s;
+    uint32_t max_http_clients;
     uint32_t h2_max_streams;
     size_t max_memory;
     uint32_t max_keylog_bytes;

@@ -134,6 +134,10 @@ static void usage(FILE *out)
         "      --max-preflight-cache N     preflight-cache entries per browser\n"
         "                           (default 256, at most 4096)\n"
         "      --max-tunnel-depth N tunnels followed inside one frame (default 4, at most 32)\n"
+        "      --syn-timeout SEC    report a connection whose SYNs got no answer this\n"
+        "                           long after the first as timed out (default 135)\n"
+        "      --max-http-clients N client addresses remembered as HTTP clients, whose\n"
+        "                           failed connections are reported (default 1024)\n"
         "      --max-keylog-bytes BYTES  memory for the key log's secrets (default 4194304)\n"
         "      --max-tls-held-bytes BYTES  records one TLS connection holds while its key\n"
         "                           is not in the key log yet (default 65536)\n"
@@ -170,6 +174,8 @@ enum {
     OPT_MAX_PENDING_PREFLIGHTS,
     OPT_MAX_PREFLIGHT_CACHE,
     OPT_MAX_TUNNEL_DEPTH,
+    OPT_SYN_TIMEOUT,
+    OPT_MAX_HTTP_CLIENTS,
     OPT_MAX_IPFRAG_BYTES,
     OPT_IPFRAG_TIMEOUT,
     OPT_KEYLOG,
@@ -224,6 +230,8 @@ static const struct option long_options[] = {
     {"max-pending-preflights", required_argument, NULL, OPT_MAX_PENDING_PREFLIGHTS},
     {"max-preflight-cache", required_argument, NULL, OPT_MAX_PREFLIGHT_CACHE},
     {"max-tunnel-depth", required_argument, NULL, OPT_MAX_TUNNEL_DEPTH},
+    {"syn-timeout", required_argument, NULL, OPT_SYN_TIMEOUT},
+    {"max-http-clients", required_argument, NULL, OPT_MAX_HTTP_CLIENTS},
     {"max-ipfrag-bytes", required_argument, NULL, OPT_MAX_IPFRAG_BYTES},
     {"ipfrag-timeout", required_argument, NULL, OPT_IPFRAG_TIMEOUT},
     {"keylog", required_argument, NULL, OPT_KEYLOG},
@@ -554,6 +562,14 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
             if (!parse_u32("--max-tunnel-depth", optarg, 0, CS_TUNNEL_DEPTH_CAPACITY, &limits->max_tunnel_depth))
                 return EXIT_USAGE;
             break;
+        case OPT_SYN_TIMEOUT:
+            if (!parse_u32("--syn-timeout", optarg, 1, 86400, &limits->syn_timeout_s))
+                return EXIT_USAGE;
+            break;
+        case OPT_MAX_HTTP_CLIENTS:
+            if (!parse_u32("--max-http-clients", optarg, 1, 1u << 22, &limits->max_http_clients))
+                return EXIT_USAGE;
+            break;
         case OPT_MAX_IPFRAG_BYTES:
             if (!parse_u32("--max-ipfrag-bytes", optarg, 0, 1u << 30, &limits->max_ipfrag_bytes))
                 return EXIT_USAGE;
@@ -671,6 +687,8 @@ int main(int argc, char **argv)
     }
     ropt.sensor = run.sensor;
     ropt.limits = &limits;
+    ropt.max_http_clients = limits.max_http_clients;
+    ropt.syn_timeout_s = limits.syn_timeout_s;
     if (run.sink.credentials_file && !run.sink.url) {
         fputs("corscope: --sink-credentials needs --sink\n", stderr);
         return EXIT_USAGE;

@@ -91,6 +91,7 @@ struct cs_flow_stats {
     uint64_t ignored_segments; /* pure ACK/FIN/RST of no known flow */
     uint64_t alloc_failures;   /* flows that could not be allocated (their segment is dropped) */
     uint64_t port_reuse;       /* a new SYN on a known 5-tuple ended the old flow */
+    uint64_t syn_timed_out;    /* ended by --syn-timeout: SYNs never answered */
 };
 
 /* http.c (HTTP/1, all connections) */
@@ -193,10 +194,12 @@ struct cs_timeline_stats {
     uint64_t retries_folded;
     uint64_t pending_evicted, cache_evicted;
     /* preflights decided by what followed (issue 16 §1) */
-    uint64_t preflights_held;   /* held until their actual request or the window */
-    uint64_t held_followed;     /* decided: the actual request came */
-    uint64_t held_not_followed; /* decided: nothing came (window or end of capture) */
-    uint64_t held_not_held;     /* left undecided: held-preflight table or budget full */
+    uint64_t preflights_held;    /* held until their actual request or the window */
+    uint64_t held_followed;      /* decided: the actual request came */
+    uint64_t held_not_followed;  /* decided: nothing came (window or end of capture) */
+    uint64_t held_not_held;      /* left undecided: held-preflight table or budget full */
+    uint64_t http_clients_reset; /* times the full client table started again empty */
+    uint64_t reconnects_folded;  /* failed connections folded into the one before */
 };
 
 /* pipeline.c */
@@ -215,6 +218,8 @@ struct cs_pipeline_stats {
     uint64_t connections_refused;    /* SYN answered by RST: a CORS request there fails
                                      * with CORSDidNotSucceed, but nothing says it was one */
     uint64_t connections_unanswered; /* SYN never answered before the flow ended */
+    uint64_t connections_tls_failed; /* TLS handshake refused (alert) or cut (FIN/RST) by the
+                                     * server before any request */
     unsigned n_protos;
     struct cs_proto_count protos[CS_PROTO_TABLE_CAPACITY]; /* the first --max-protocols */
     uint64_t protos_overflow;                              /* flows of protocols past the table */

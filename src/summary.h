@@ -58,6 +58,11 @@ struct cs_summary {
     unsigned n_endpoints;
     struct cs_endpoint_count endpoints[CS_SUMMARY_TOP_ENDPOINTS];
     uint64_t endpoints_dropped; /* blocks of endpoints past --max-endpoints */
+    /* connections that never carried a request (refused, unanswered, TLS
+     * handshake failed): reported as events, or left out (their client spoke
+     * no HTTP to another origin, and no --all); reconnects folded are in
+     * timeline.reconnects_folded */
+    uint64_t conn_reported, conn_not_reported;
 };
 
 #endif

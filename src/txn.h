@@ -94,6 +94,16 @@ struct cs_txn {
 #define CS_APP_NAME_LEN 32
 #define CS_APP_SNI_LEN 80
 
+/* A connection that never carried a request (cs_flow_info.failure). */
+enum cs_conn_failure {
+    CS_CONN_OK,         /* not a failed connection (or not known to be one) */
+    CS_CONN_REFUSED,    /* the SYN was answered by a RST */
+    CS_CONN_TIMED_OUT,  /* the SYNs were never answered (--syn-timeout, end of input) */
+    CS_CONN_TLS_ALERT,  /* the server answered the ClientHello with a fatal alert */
+    CS_CONN_TLS_CLOSED, /* the server closed the connection after the ClientHello, silent */
+    CS_CONN_TLS_RESET,  /* the server reset the connection after the ClientHello, silent */
+};
+
 /* What a flow turned out to be, told at its end. */
 struct cs_flow_info {
     bool parsed;   /* an application protocol of the pipeline parsed it */
@@ -103,6 +113,11 @@ struct cs_flow_info {
     /* when !parsed and had_data: what protocol identification named it */
     char proto[CS_APP_NAME_LEN]; /* "TLS", "SSH", "Unknown", ... */
     char sni[CS_APP_SNI_LEN];    /* TLS/QUIC server name or HTTP host, "" if none */
+    enum cs_conn_failure failure;
+    uint32_t syns;      /* SYNs the client sent (retransmissions included) */
+    int tls_alert;      /* CS_CONN_TLS_ALERT: the alert's description code */
+    cs_time_ns fail_ts; /* when it failed: the RST, the alert, the close, or the last SYN */
+    uint64_t fail_frame;
 };
 
 #endif

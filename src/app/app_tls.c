@@ -173,6 +173,8 @@ static void *tls_open(struct cs_app_env *env, const struct cs_app_out *out)
     tf->env = env;
     tf->out = out;
     tf->tls = cs_tls_conn_new(env->keylog, env->limits->max_tls_held_bytes, tls_sink, tf);
+    if (tf->tls && env->refresh_keys)
+        cs_tls_conn_set_live(tf->tls); /* live: the key log is still being written */
     if (!tf->tls) {
         free(tf);
         return NULL;
@@ -250,10 +252,11 @@ static void tls_finish(void *conn, enum cs_txn_end why, uint64_t frame, cs_time_
     struct cs_tls_info info;
     cs_tls_conn_info(tf->tls, &info);
     /* live: the key may have been written since the last re-read */
-    if (info.state == CS_TLS_STATE_NO_KEY && tf->env->refresh_keys) {
+    if (tf->env->refresh_keys && (info.state == CS_TLS_STATE_NO_KEY || info.state == CS_TLS_STATE_DECRYPTING)) {
         tf->env->refresh_keys(tf->env->refresh_ctx);
         cs_tls_conn_retry(tf->tls);
     }
+    cs_tls_conn_stop_waiting(tf->tls);
     if (tf->inner_conn)
         tf->inner->finish(tf->inner_conn, why, frame, ts);
     count_end(tf);

@@ -72,6 +72,18 @@ struct flow_app {
     struct cs_app_out out;            /* where the parser reports (on_txn, this flow_app) */
     const struct cs_flow *flow;       /* for the transaction callback */
     struct cs_pipeline *pipe;
+    /* A TLS handshake that failed (cs_flow_info.failure): the first record
+     * of each direction, read in the clear whether or not a key log is
+     * given, and how the server ended the connection. */
+    uint8_t tls_client; /* 0 no data yet, 1 a ClientHello, 2 something else */
+    uint8_t tls_server; /* 0 no data yet, 1 an alert, 2 something else */
+    uint8_t tls_alert_level, tls_alert_desc;
+    bool client_closed;          /* the client's FIN or RST came first */
+    bool server_fin, server_rst; /* the server's first FIN / RST ... */
+    cs_time_ns server_end_ts;    /* ... when, and in which frame */
+    uint64_t server_end_frame;
+    cs_time_ns alert_ts;
+    uint64_t alert_frame;
 };
 
 struct cs_pipeline {
@@ -203,6 +215,16 @@ static void on_packet(void *ctx, struct cs_flow *f, int dir, const struct cs_seg
 {
     struct cs_pipeline *p = ctx;
     struct flow_app *app = f->app;
+    if (app && dir == CS_DIR_C2S && (s->flags & (CS_TCP_FIN | CS_TCP_RST)) && !app->server_fin &&
+        !app->server_rst)
+        app->client_closed = true;
+    if (app && dir == CS_DIR_S2C && (s->flags & (CS_TCP_FIN | CS_TCP_RST)) && !app->server_fin &&
+        !app->server_rst) {
+        app->server_rst = (s->flags & CS_TCP_RST) != 0;
+        app->server_fin = !app->server_rst;
+        app->server_end_ts = s->ts;
+        app->server_end_frame = s->frame;
+    }
     if (!app) {
         if (s->payload_len == 0 || !p->dpi || !(app = app_for(p, f)))
             return;
@@ -391,6 +413,58 @@ static void decide(struct flow_app *app, int dir, const struct cs_stream_event *
     }
 }
 
+/* The first TLS record of each direction: a ClientHello from the client
+ * (content type 22, handshake type 1), an alert (21: level, description)
+ * from the server.  Records before the server's first are in the clear. */
+static void tls_first_record(struct flow_app *app, int dir, const struct cs_stream_event *ev)
+{
+    const uint8_t *d = ev->data;
+    if (dir == CS_DIR_C2S) {
+        if (!app->tls_client)
+            app->tls_client = ev->len >= 6 && d[0] == 22 && d[1] == 3 && d[5] == 1 ? 1 : 2;
+        return;
+    }
+    if (app->tls_server || app->tls_client != 1)
+        return;
+    app->tls_server = 2;
+    if (ev->len >= 7 && d[0] == 21 && d[1] == 3 && d[3] == 0 && d[4] >= 2) {
+        app->tls_server = 1;
+        app->tls_alert_level = d[5];
+        app->tls_alert_desc = d[6];
+        app->alert_ts = ev->ts;
+        app->alert_frame = ev->frame;
+    }
+}
+
+/* Whether f never carried a request because it failed (txn.h): at the TCP
+ * handshake (refused, never answered) or at the TLS one. */
+static void conn_failure(const struct cs_flow *f, const struct flow_app *app, enum cs_flow_end why,
+                         struct cs_flow_info *info)
+{
+    info->syns = f->syns;
+    if (!app || !app->info.had_data) {
+        if (!f->handshake_seen || f->syn_acked || why == CS_FLOW_END_EVICTED ||
+            why == CS_FLOW_END_CLOSED)
+            return;
+        info->failure = why == CS_FLOW_END_RESET ? CS_CONN_REFUSED : CS_CONN_TIMED_OUT;
+        info->fail_ts = f->key.last_ts;
+        info->fail_frame = f->key.last_frame;
+        return;
+    }
+    if (app->tls_client != 1 || app->info.transactions)
+        return;
+    if (app->tls_server == 1 && app->tls_alert_level == 2) {
+        info->failure = CS_CONN_TLS_ALERT;
+        info->tls_alert = app->tls_alert_desc;
+        info->fail_ts = app->alert_ts;
+        info->fail_frame = app->alert_frame;
+    } else if (app->tls_server == 0 && !app->client_closed && (app->server_rst || app->server_fin)) {
+        info->failure = app->server_rst ? CS_CONN_TLS_RESET : CS_CONN_TLS_CLOSED;
+        info->fail_ts = app->server_end_ts;
+        info->fail_frame = app->server_end_frame;
+    }
+}
+
 static void on_stream(void *ctx, struct cs_flow *f, int dir, const struct cs_stream_event *ev)
 {
     struct flow_app *app = f->app;
@@ -398,9 +472,10 @@ static void on_stream(void *ctx, struct cs_flow *f, int dir, const struct cs_str
         if (ev->kind != CS_STREAM_DATA || ev->len == 0 || !(app = app_for(ctx, f)))
             return;
     }
-    if (ev->kind == CS_STREAM_DATA && ev->len > 0)
+    if (ev->kind == CS_STREAM_DATA && ev->len > 0) {
         app->info.had_data = true;
-    else if (app->ambiguous)
+        tls_first_record(app, dir, ev);
+    } else if (app->ambiguous)
         settle(app);
     if (!app->proto && !app->unparsed && ev->kind == CS_STREAM_DATA && ev->len > 0)
         decide(app, dir, ev);
@@ -448,7 +523,6 @@ static void on_end(void *ctx, struct cs_flow *f, enum cs_flow_end why)
 {
     struct cs_pipeline *p = ctx;
     struct flow_app *app = f->app;
-    static const struct cs_flow_info nothing_seen;
     if (app)
         settle(app);
     if (app && app->conn) {
@@ -474,8 +548,16 @@ static void on_end(void *ctx, struct cs_flow *f, enum cs_flow_end why)
                 p->stats.connections_unanswered++;
         }
     }
+    struct cs_flow_info info;
+    if (app)
+        info = app->info;
+    else
+        memset(&info, 0, sizeof info);
+    conn_failure(f, app, why, &info);
+    if (info.failure >= CS_CONN_TLS_ALERT)
+        p->stats.connections_tls_failed++;
     if (p->hooks.on_flow_end)
-        p->hooks.on_flow_end(p->hook_ctx, &f->key, why, app ? &app->info : &nothing_seen);
+        p->hooks.on_flow_end(p->hook_ctx, &f->key, why, &info);
     if (!app)
         return;
     cs_dpi_flow_free(p->dpi, app->dpi);
@@ -575,7 +657,9 @@ struct cs_pipeline *cs_pipeline_new(const struct cs_limits *limits,
 /* The traffic state held now, as --max-memory counts it (limits.h). */
 static uint64_t held_memory(const struct cs_pipeline *p)
 {
-    uint64_t held = cs_flow_table_stats(p->flows)->active * CS_FLOW_MEMORY_COST +
+    /* the report's table of HTTP clients is allocated whole: reserved */
+    uint64_t held = cs_http_clients_memory(p->limits.max_http_clients) +
+                    cs_flow_table_stats(p->flows)->active * CS_FLOW_MEMORY_COST +
                     cs_flow_table_held_memory(p->flows) + p->undecided_bytes + p->handover.held_bytes +
                     (p->dpi ? cs_dpi_stats(p->dpi)->memory : 0);
     for (size_t i = 0; i < N_APP_PROTOS; i++)

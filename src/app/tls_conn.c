@@ -264,9 +264,18 @@ void cs_tls__apply_pending(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t 
         return;
     struct cs_tls_cipher next;
     if (next_cipher(c, dir, D->epoch, &next)) {
+        if (c->live && p != PEND_KEY_UPDATE) { /* the secret may still be written */
+            struct cs_tls_keylog_stats st;
+            cs_tls_keylog_get_stats(c->kl, &st);
+            c->keylog_generation = st.generation;
+            D->pending = p;
+            D->wait_key = 1;
+            return;
+        }
         cs_tls__fail_dir(c, dir, CS_TLS_REASON_KEY_INCOMPLETE, frame, ts);
         return;
     }
+    D->wait_key = 0;
     cs_tls_cipher_clear(&D->cipher);
     D->cipher = next;
     if (p == PEND_KEY_UPDATE)
@@ -556,7 +565,8 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
         }
     }
     int enc = cs_tls__encrypted(c, dir, type);
-    if ((!c->draining && D->held) || (enc && !c->keys_ready && c->state != CS_TLS_STATE_FAILED)) {
+    if ((!c->draining && D->held) || D->wait_key ||
+        (enc && !c->keys_ready && c->state != CS_TLS_STATE_FAILED)) {
         cs_tls__hold(c, dir, rec, 5 + frag_len, f0, f1, ts);
         return;
     }
@@ -829,8 +839,50 @@ void cs_tls__drain_held(struct cs_tls_conn *c)
     c->draining = 0;
 }
 
+void cs_tls_conn_set_live(struct cs_tls_conn *c)
+{
+    c->live = 1;
+}
+
+void cs_tls_conn_stop_waiting(struct cs_tls_conn *c)
+{
+    c->live = 0;
+    for (int i = 0; i < 2; i++)
+        if (c->d[i].wait_key) {
+            c->d[i].wait_key = 0;
+            c->d[i].pending = PEND_NONE;
+            cs_tls__fail_dir(c, (enum cs_tls_dir)i, CS_TLS_REASON_KEY_INCOMPLETE, 0, 0);
+        }
+}
+
+/* A key change that waited for its secret (live): applied once the key log
+ * has it, then the records held behind it are decrypted. */
+static int retry_waiting(struct cs_tls_conn *c)
+{
+    struct cs_tls_keylog_stats st;
+    cs_tls_keylog_get_stats(c->kl, &st);
+    if (st.generation == c->keylog_generation)
+        return 0;
+    int done = 0;
+    for (int i = 0; i < 2; i++) {
+        struct dir *D = &c->d[i];
+        if (!D->wait_key)
+            continue;
+        cs_tls__apply_pending(c, (enum cs_tls_dir)i, 0, 0);
+        done |= !D->wait_key;
+    }
+    c->keylog_generation = st.generation;
+    if (done && c->held_head && !c->draining) {
+        cs_tls__drain_held(c);
+        cs_tls__release_plain(c);
+    }
+    return done;
+}
+
 int cs_tls_conn_retry(struct cs_tls_conn *c)
 {
+    if (c->keys_ready && (c->d[0].wait_key || c->d[1].wait_key))
+        return retry_waiting(c);
     if (c->keys_ready || c->state != CS_TLS_STATE_NO_KEY)
         return 0;
     struct cs_tls_keylog_stats st;

@@ -155,6 +155,17 @@ void cs_tls_conn_gap(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t len, u
  * call, 0 otherwise.  Cheap when the key log has not changed. */
 int cs_tls_conn_retry(struct cs_tls_conn *c);
 
+/* Live capture: the key log is still being written, so a key change whose
+ * secret is not there yet (a browser writes its application traffic
+ * secrets a moment after the server's Finished went by) waits for it, the
+ * records after it held like those waiting for a late key, instead of
+ * failing with key-incomplete at once. */
+void cs_tls_conn_set_live(struct cs_tls_conn *c);
+
+/* At the connection's end: a key change still waiting for its secret fails
+ * (key-incomplete), as it would have at once in a file. */
+void cs_tls_conn_stop_waiting(struct cs_tls_conn *c);
+
 void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out);
 
 /* Bytes this connection holds now (the object, buffers, held records,

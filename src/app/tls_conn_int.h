@@ -61,6 +61,8 @@ struct dir {
     struct held *marker; /* the queue's dropped-records marker of this direction */
     uint32_t uncertain;  /* records possibly missed: try further sequence numbers */
     enum cs_tls_reason failed;
+    uint8_t wait_key; /* (live) its next keys' secret is not in the key log yet: the
+                       * key change waits, and the records after it are held */
     /* resynchronisation scan after a gap */
     uint8_t resync;
     uint8_t *scan;
@@ -95,6 +97,7 @@ struct cs_tls_conn {
     size_t held_nodes; /* entries in the queue (records and markers) */
     uint8_t draining;
     uint8_t wait_all_secrets; /* cs_tls_conn_wait_all_secrets */
+    uint8_t live;             /* the key log still grows: wait for a late secret (cs_tls_conn_set_live) */
 
     uint8_t seen_any, have_ch, have_sh, keys_ready, hrr, saw_certificate, abbreviated;
     enum cs_tls_state state;

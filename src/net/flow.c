@@ -4,7 +4,10 @@
  * Layout: open chaining through cs_flow.hash_next in a power-of-two bucket
  * array that doubles when flows outnumber buckets; a doubly linked LRU list
  * (head = least recently active) so that idle expiry and eviction take the
- * head in O(1).  The key is the full 5-tuple with its two endpoints in a
+ * head in O(1).  Half-open flows (only the client's SYNs so far) are on a
+ * second list instead, by first SYN, through the same two pointers (the flow
+ * stays four cache lines): --syn-timeout takes its head, eviction the older
+ * of the two heads.  The key is the full 5-tuple with its two endpoints in a
  * canonical order, hashed with a seeded 64-bit mixer (murmur3's fmix64), so
  * both directions land in the same bucket and a crafted tuple set cannot
  * predict collisions.  Nothing visible depends on bucket order: ids follow
@@ -30,7 +33,8 @@ struct cs_flow_table {
     size_t nbuckets; /* a power of two */
     size_t count;
     struct cs_flow *lru_head, *lru_tail;
-    struct cs_flow *free_list; /* chained through hash_next */
+    struct cs_flow *syn_head, *syn_tail; /* half-open flows, oldest first SYN first */
+    struct cs_flow *free_list;           /* chained through hash_next */
     size_t free_count;
     struct cs_reasm_shared shared;
     struct cs_flow_stats stats;
@@ -153,28 +157,56 @@ struct cs_flow_table *cs_flow_table_new(const struct cs_limits *limits,
 
 /* --- LRU list ---------------------------------------------------------- */
 
-static void lru_unlink(struct cs_flow_table *t, struct cs_flow *f)
+static void list_unlink(struct cs_flow **head, struct cs_flow **tail, struct cs_flow *f)
 {
     if (f->lru_prev)
         f->lru_prev->lru_next = f->lru_next;
     else
-        t->lru_head = f->lru_next;
+        *head = f->lru_next;
     if (f->lru_next)
         f->lru_next->lru_prev = f->lru_prev;
     else
-        t->lru_tail = f->lru_prev;
+        *tail = f->lru_prev;
     f->lru_prev = f->lru_next = NULL;
 }
 
-static void lru_append(struct cs_flow_table *t, struct cs_flow *f)
+static void list_append(struct cs_flow **head, struct cs_flow **tail, struct cs_flow *f)
 {
     f->lru_next = NULL;
-    f->lru_prev = t->lru_tail;
-    if (t->lru_tail)
-        t->lru_tail->lru_next = f;
+    f->lru_prev = *tail;
+    if (*tail)
+        (*tail)->lru_next = f;
     else
-        t->lru_head = f;
-    t->lru_tail = f;
+        *head = f;
+    *tail = f;
+}
+
+/* Off whichever list f is on. */
+static void lru_unlink(struct cs_flow_table *t, struct cs_flow *f)
+{
+    if (f->half_open)
+        list_unlink(&t->syn_head, &t->syn_tail, f);
+    else
+        list_unlink(&t->lru_head, &t->lru_tail, f);
+}
+
+/* To the tail of its list: half-open flows join theirs once, at creation. */
+static void lru_append(struct cs_flow_table *t, struct cs_flow *f)
+{
+    if (f->half_open)
+        list_append(&t->syn_head, &t->syn_tail, f);
+    else
+        list_append(&t->lru_head, &t->lru_tail, f);
+}
+
+/* The least recently active flow: the older of the two lists' heads. */
+static struct cs_flow *oldest(const struct cs_flow_table *t)
+{
+    if (!t->syn_head)
+        return t->lru_head;
+    if (!t->lru_head)
+        return t->syn_head;
+    return t->syn_head->key.last_ts <= t->lru_head->key.last_ts ? t->syn_head : t->lru_head;
 }
 
 /* --- hash table -------------------------------------------------------- */
@@ -472,6 +504,22 @@ static void expire_idle(struct cs_flow_table *t)
     cs_time_ns limit = t->now - (cs_time_ns)t->limits.idle_timeout_s * 1000000000;
     while (t->lru_head && t->lru_head->key.last_ts < limit)
         end_flow(t, t->lru_head, CS_FLOW_END_IDLE, true);
+    /* half-open flows too, should --syn-timeout be the longer one */
+    while (t->syn_head && t->syn_head->key.last_ts < limit)
+        end_flow(t, t->syn_head, CS_FLOW_END_IDLE, true);
+}
+
+/* Ends the connections whose first SYN is older than --syn-timeout and
+ * still unanswered (0 disables it: they then wait for the idle timeout). */
+static void expire_half_open(struct cs_flow_table *t)
+{
+    if (t->limits.syn_timeout_s == 0)
+        return;
+    cs_time_ns limit = t->now - (cs_time_ns)t->limits.syn_timeout_s * 1000000000;
+    while (t->syn_head && t->syn_head->key.first_ts < limit) {
+        t->stats.syn_timed_out++;
+        end_flow(t, t->syn_head, CS_FLOW_END_IDLE, true);
+    }
 }
 
 /* --- creating flows ---------------------------------------------------- */
@@ -514,8 +562,8 @@ static struct cs_flow *create(struct cs_flow_table *t, const struct cs_segment *
                               uint64_t h, int *dir)
 {
     uint32_t max = t->limits.max_flows ? t->limits.max_flows : 1;
-    while (t->count >= max && t->lru_head)
-        end_flow(t, t->lru_head, CS_FLOW_END_EVICTED, true);
+    while (t->count >= max && oldest(t))
+        end_flow(t, oldest(t), CS_FLOW_END_EVICTED, true);
 
     struct cs_flow *f = t->free_list;
     if (f) {
@@ -549,6 +597,9 @@ static struct cs_flow *create(struct cs_flow_table *t, const struct cs_segment *
     }
     f->handshake_seen = hs;
     f->syn_acked = acked;
+    f->half_open = hs && !acked && !(s->flags & (CS_TCP_RST | CS_TCP_FIN)) && s->payload_len == 0 &&
+                   s->wire_payload_len == 0;
+    f->syns = hs && !acked ? 1 : 0;
     f->key.id = t->next_id++;
     f->key.first_ts = s->ts;
     f->key.first_frame = s->frame;
@@ -581,6 +632,7 @@ static void advance_clock(struct cs_flow_table *t, cs_time_ns now)
     if (t->dq_used && t->now > t->dq_deadline)
         expire_deferred(t);
     expire_idle(t);
+    expire_half_open(t);
 }
 
 /* True when a segment of a known flow opens a new connection on the same
@@ -676,8 +728,17 @@ void cs_flow_table_segment_hashed(struct cs_flow_table *t, const struct cs_segme
         if (!f)
             return;
     } else {
-        lru_unlink(t, f);
-        lru_append(t, f);
+        bool client_syn = (s->flags & (CS_TCP_SYN | CS_TCP_ACK | CS_TCP_RST | CS_TCP_FIN)) == CS_TCP_SYN &&
+                          dir == CS_DIR_C2S;
+        if (client_syn && f->syns < UINT8_MAX)
+            f->syns++;
+        /* a half-open flow stays on its list (by first SYN) while only
+         * the client's SYNs come; anything else answers it */
+        if (!f->half_open || !client_syn || s->payload_len || s->wire_payload_len) {
+            lru_unlink(t, f);
+            f->half_open = false;
+            lru_append(t, f);
+        }
         /* a handshake seen after a mid-stream start counts only if it agrees */
         if ((s->flags & CS_TCP_SYN) && !(s->flags & CS_TCP_ACK) && dir == CS_DIR_C2S)
             f->handshake_seen = true;
@@ -711,10 +772,11 @@ void cs_flow_table_segment_hashed(struct cs_flow_table *t, const struct cs_segme
 
 bool cs_flow_table_evict_oldest(struct cs_flow_table *t)
 {
-    if (!t->lru_head)
+    struct cs_flow *f = oldest(t);
+    if (!f)
         return false;
     t->stats.evicted_memory++;
-    end_flow(t, t->lru_head, CS_FLOW_END_EVICTED, true);
+    end_flow(t, f, CS_FLOW_END_EVICTED, true);
     return true;
 }
 
@@ -750,13 +812,15 @@ void cs_flow_table_finish(struct cs_flow_table *t)
         size_t i = 0;
         for (struct cs_flow *f = t->lru_head; f && i < n; f = f->lru_next)
             v[i++] = f;
+        for (struct cs_flow *f = t->syn_head; f && i < n; f = f->lru_next)
+            v[i++] = f;
         qsort(v, i, sizeof *v, by_id);
         for (size_t k = 0; k < i; k++)
             end_flow(t, v[k], CS_FLOW_END_INPUT, true);
         free(v);
     }
-    while (t->lru_head)
-        end_flow(t, t->lru_head, CS_FLOW_END_INPUT, true);
+    while (oldest(t))
+        end_flow(t, oldest(t), CS_FLOW_END_INPUT, true);
 }
 
 void cs_flow_table_free(struct cs_flow_table *t)

@@ -40,11 +40,16 @@ struct cs_flow {
     void *app; /* owned by the application layer */
     /* table internals */
     struct cs_flow *lru_prev, *lru_next;
-    bool ended;
-    bool handshake_seen; /* roles come from SYN/SYN-ACK */
-    bool syn_acked;      /* the server answered the SYN */
-    uint32_t deferred;   /* segments held back until the peer's bytes they
-                          * acknowledge are seen (flow.c): slot + 1, 0 none */
+    /* the flags and the SYN count share one byte each so that the flow
+     * stays four cache lines (see the assertion below) */
+    bool ended : 1;
+    bool handshake_seen : 1; /* roles come from SYN/SYN-ACK */
+    bool syn_acked : 1;      /* the server answered the SYN */
+    bool half_open : 1;      /* only the client's SYNs so far: lru_prev/lru_next link it
+                              * into the table's half-open list (--syn-timeout) */
+    uint8_t syns;            /* SYNs the client sent (retransmissions included; saturates) */
+    uint32_t deferred;       /* segments held back until the peer's bytes they
+                              * acknowledge are seen (flow.c): slot + 1, 0 none */
 };
 
 _Static_assert(offsetof(struct cs_flow, key.id) + 8 <= 64,
@@ -99,7 +104,9 @@ struct cs_flow_table *cs_flow_table_new(const struct cs_limits *limits,
 void cs_flow_table_free(struct cs_flow_table *t);
 
 /* Feeds one segment; advances the table's clock to s->ts and expires flows
- * idle for longer than the idle timeout. */
+ * idle for longer than the idle timeout, and connections whose SYNs got no
+ * answer for --syn-timeout after the first (CS_FLOW_END_IDLE, counted in
+ * syn_timed_out; any segment but the client's SYN again answers it). */
 void cs_flow_table_segment(struct cs_flow_table *t, const struct cs_segment *s);
 
 /* Prefetch hints, for a caller that decodes a few segments ahead: none of

@@ -44,6 +44,11 @@ struct cs_event {
     struct cs_browser_view firefox, chromium;
     const char *note;         /* timeline remark (preflight link, cache, retries), or NULL */
     uint64_t preflight_frame; /* the preflight that announced this request, 0 if none */
+    /* kind "connection": a connection that never carried a request */
+    const char *failure;   /* "refused" | "timed-out" | "tls-alert" | "tls-closed" | "tls-reset" */
+    uint32_t attempts;     /* SYNs the client sent */
+    const char *tls_alert; /* the alert's name (tls-alert), or NULL */
+    uint64_t end_frame;    /* the RST, alert or FIN that ended it; the last SYN */
     const char *warnings[CS_EVENT_MAX_WARNINGS];
     unsigned n_warnings;
     /* for merging many sensors' events (filled for JSON and sinks only) */

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "packet.h"
+
 #include "explain.h"
 
 static void fmt_age(char *buf, size_t size, cs_time_ns d)
@@ -102,4 +104,55 @@ void cs_explain(const struct cs_judgement *j, char *buf, size_t size)
         buf[n++] = ' ';
     memcpy(buf + n, tl, fn);
     buf[n + fn] = '\0';
+}
+
+void cs_explain_conn(const struct cs_conn_judgement *j, const struct cs_flow_key *f, uint32_t syns,
+                     bool browser, char *hint, size_t hint_size, char *note, size_t note_size)
+{
+    char a[64];
+    cs_addr_format(&f->server, a, sizeof a);
+    const char *l = f->server.family == 6 ? "[" : "", *r = f->server.family == 6 ? "]" : "";
+    unsigned port = f->server_port;
+    switch (j->failure ? j->failure[0] : 0) {
+    case 'r':
+        snprintf(hint, hint_size,
+                 "Nothing accepts connections on %s%s%s:%u (the SYN was answered by a RST): is the "
+                 "server running on port %u?",
+                 l, a, r, port, port);
+        break;
+    case 't':
+        if (j->failure[1] == 'i')
+            snprintf(hint, hint_size,
+                     "%u SYN%s to %s%s%s:%u got no answer: is the host up, is the address right, "
+                     "and does a firewall drop port %u?",
+                     syns, syns == 1 ? "" : "s", l, a, r, port, port);
+        else if (j->tls_alert)
+            snprintf(hint, hint_size,
+                     "The server on %s%s%s:%u refused the TLS handshake with a fatal %s alert: check "
+                     "its TLS configuration (protocol versions, cipher suites, the certificate for "
+                     "this host name, client certificates).",
+                     l, a, r, port, j->tls_alert);
+        else if (strcmp(j->failure, "tls-alert") == 0)
+            snprintf(hint, hint_size,
+                     "The server on %s%s%s:%u refused the TLS handshake with a fatal alert: check "
+                     "its TLS configuration.",
+                     l, a, r, port);
+        else
+            snprintf(hint, hint_size,
+                     "The server on %s%s%s:%u %s the connection instead of answering the TLS "
+                     "ClientHello: does it speak TLS on port %u (not plain HTTP), and does it accept "
+                     "this host name?",
+                     l, a, r, port, strcmp(j->failure, "tls-reset") == 0 ? "reset" : "closed", port);
+        break;
+    default:
+        hint[0] = '\0';
+        break;
+    }
+    snprintf(note, note_size,
+             "No request was sent on this connection, so corscope cannot know whether it was "
+             "cross-origin (a same-origin request fails alike, with no CORS message)%s",
+             browser ? "; reported because the client spoke HTTP to another origin in this capture "
+                       "(a browser)."
+                     : "; reported because of --all (the client spoke no HTTP to another origin in "
+                       "this capture).");
 }

@@ -34,5 +34,21 @@ void cs_judge(struct cs_timeline *tl, const struct cs_flow_key *f, const struct 
  * by what followed it, and that actual request; the timeline is not
  * asked). */
 void cs_judge_in_mode(const struct cs_txn *t, corscope_cred mode, corscope_verdict *v);
+/* A connection that never carried a request (txn.h): what each browser
+ * reports for a request it was meant to carry.  Measured with the real
+ * browsers (tests/browser: conn-refused, conn-timeout, conn-tls-alert). */
+struct cs_conn_judgement {
+    const char *failure;   /* "refused", "timed-out", "tls-alert", "tls-closed", "tls-reset" */
+    const char *transport; /* "tcp" or "tls" */
+    const char *firefox;   /* Firefox's reason key: CORSDidNotSucceed */
+    const char *chromium;  /* Chromium's net error, "net::ERR_..." */
+    const char *tls_alert; /* the alert's name, or NULL */
+};
+
+void cs_judge_conn(enum cs_conn_failure failure, int tls_alert, struct cs_conn_judgement *j);
+
+/* The name of a TLS alert description (RFC 8446 §6, RFC 5246 §7.2), or
+ * NULL for a code no RFC names. */
+const char *cs_tls_alert_name(int code);
 
 #endif

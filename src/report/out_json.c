@@ -136,6 +136,18 @@ void cs_out_json_event(FILE *out, const struct cs_event *ev)
     cs_jbuf_plain(b, cs_txn_end_name(t->end));
     key(b, "transport");
     cs_jbuf_plain(b, t->transport);
+    if (ev->failure) { /* kind "connection" */
+        key(b, "failure");
+        cs_jbuf_plain(b, ev->failure);
+        cs_jbuf_lit(b, ",\"attempts\":");
+        cs_jbuf_u64(b, ev->attempts);
+        if (ev->tls_alert) {
+            key(b, "tls_alert");
+            cs_jbuf_plain(b, ev->tls_alert);
+        }
+        cs_jbuf_lit(b, ",\"frame_end\":");
+        cs_jbuf_u64(b, ev->end_frame);
+    }
     if (t->stream) { /* h2 */
         cs_jbuf_lit(b, ",\"stream\":");
         cs_jbuf_u64(b, t->stream);
@@ -284,6 +296,10 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
     num(out, "empty_flows", p->empty_flows);
     num(out, "connections_refused", p->connections_refused);
     num(out, "connections_unanswered", p->connections_unanswered);
+    num(out, "connections_tls_failed", p->connections_tls_failed);
+    num(out, "connection_events", s->conn_reported);
+    num(out, "connection_events_not_reported", s->conn_not_reported);
+    num(out, "reconnects_folded", s->timeline.reconnects_folded);
     num(out, "transactions", s->transactions);
     num(out, "requests", h->requests);
     num(out, "responses", h->responses);
@@ -336,6 +352,7 @@ void cs_out_json_summary(FILE *out, const struct cs_summary *s)
     num(out, "preflight_cache", s->timeline.cache_evicted);
     if (s->timeline.held_not_held) /* preflights left undecided: held table or budget full */
         num(out, "held_preflights", s->timeline.held_not_held);
+    num(out, "http_clients", s->timeline.http_clients_reset);
     if (s->h2.connections)
         num(out, "h2_streams", s->h2.stream_cap_hits); /* --h2-max-streams */
     putc('}', out);

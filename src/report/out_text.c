@@ -331,8 +331,62 @@ static void credentials_words(GString *buf, const struct cs_event *ev)
         put_c(buf, ')');
 }
 
+/* A connection that never carried a request, on one line:
+ *   +0.000s  #1/#2  connection refused (RST), 1 SYN, to 127.0.0.1:3000  BLOCKED
+ *   CORSDidNotSucceed / net::ERR_CONNECTION_REFUSED  -- Nothing accepts ... */
+static void conn_line(GString *buf, const struct cs_event *ev, const struct cs_text_style *st)
+{
+    const struct cs_txn *t = ev->txn;
+    const struct cs_flow_key *f = ev->flow;
+    rel_time(buf, f, t->req_ts);
+    put_lit(buf, "  ");
+    put_str(buf, paint(st, C_DIM));
+    put_c(buf, '#');
+    put_u64(buf, t->req_frame);
+    if (ev->end_frame && ev->end_frame != t->req_frame) {
+        put_lit(buf, "/#");
+        put_u64(buf, ev->end_frame);
+    }
+    put_str(buf, paint(st, C_RESET));
+    put_lit(buf, "  connection ");
+    const char *what = strcmp(ev->failure, "refused") == 0      ? "refused (RST)"
+                       : strcmp(ev->failure, "timed-out") == 0  ? "timed out (no answer)"
+                       : strcmp(ev->failure, "tls-alert") == 0  ? "TLS handshake refused: alert "
+                       : strcmp(ev->failure, "tls-closed") == 0 ? "TLS handshake cut: closed by the server"
+                                                                : "TLS handshake cut: reset by the server";
+    put_str(buf, what);
+    if (strcmp(ev->failure, "tls-alert") == 0)
+        put_str(buf, ev->tls_alert ? ev->tls_alert : "(unnamed)");
+    put_lit(buf, ", ");
+    put_u64(buf, ev->attempts);
+    put_str(buf, ev->attempts == 1 ? " SYN" : " SYNs");
+    put_lit(buf, "  ");
+    put_str(buf, paint(st, verdict_color(ev->verdict)));
+    put_lit(buf, "BLOCKED");
+    put_str(buf, paint(st, C_RESET));
+    put_lit(buf, "  ");
+    bool ff = st->show_firefox && ev->reason, cr = st->show_chromium && ev->chrome;
+    if (ff)
+        put_str(buf, ev->reason);
+    if (ff && cr)
+        put_lit(buf, " / ");
+    if (cr)
+        put_str(buf, ev->chrome);
+    if (ev->hint) {
+        put_lit(buf, "  ");
+        put_str(buf, paint(st, C_DIM));
+        append_safe_cstr(buf, ev->hint);
+        put_str(buf, paint(st, C_RESET));
+    }
+    put_c(buf, '\n');
+}
+
 void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_text_style *st)
 {
+    if (ev->failure) {
+        conn_line(buf, ev, st);
+        return;
+    }
     const struct cs_txn *t = ev->txn;
     const corscope_request *rq = &t->req;
     bool rs = t->has_resp;
@@ -589,9 +643,10 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
     if (s->not_shown)
         fprintf(out, "  Not shown: %" PRIu64 " connection%s without cross-origin requests; --all shows them\n",
                 s->not_shown, s->not_shown == 1 ? "" : "s");
-    if (p->connections_refused || p->connections_unanswered)
-        fprintf(out, "  Connection attempts: %" PRIu64 " refused (RST), %" PRIu64 " unanswered: a request meant for them fails (Firefox CORSDidNotSucceed)\n",
-                p->connections_refused, p->connections_unanswered);
+    if (p->connections_refused || p->connections_unanswered || p->connections_tls_failed)
+        fprintf(out, "  Connection attempts: %" PRIu64 " refused (RST), %" PRIu64 " unanswered, %" PRIu64 " TLS handshakes failed: a request meant for them fails (Firefox CORSDidNotSucceed); %" PRIu64 " reported, %" PRIu64 " not (client spoke no HTTP to another origin; --all shows them), %" PRIu64 " reconnects folded\n",
+                p->connections_refused, p->connections_unanswered, p->connections_tls_failed,
+                s->conn_reported, s->conn_not_reported, s->timeline.reconnects_folded);
     if (s->disagreements || s->depends_on_credentials)
         fprintf(out, "  Firefox and Chromium disagree on %" PRIu64 "; %" PRIu64 " verdicts depend on the credentials mode\n", s->disagreements, s->depends_on_credentials);
     if (s->n_reasons) {

@@ -129,7 +129,7 @@ struct cs_report *cs_report_new(const struct cs_report_options *opt, FILE *out)
     r->opt = *opt;
     r->opt.limits = NULL; /* the caller's; the values are copied here */
     r->out = out;
-    r->timeline = cs_timeline_new();
+    r->timeline = cs_timeline_new_sized(opt->max_http_clients);
     if (!r->timeline) {
         free(r);
         return NULL;
@@ -704,6 +704,8 @@ void cs_report_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *
     }
     r->counts.transactions++;
     atomic_store_explicit(&r->progress_txns, r->counts.transactions, memory_order_relaxed);
+    if (rq->method)
+        cs_timeline_http_client(r->timeline, f);
     if (!rq->method || (t->req_flags & CS_TXN_NO_HEADERS)) { /* HTTP/0.9: nothing to judge */
         if (r->opt.all)
             emit(r, f, &ev);
@@ -748,10 +750,71 @@ static void flow_end_text(struct cs_report *r, const struct cs_flow_key *f, enum
                           const struct cs_flow_info *info);
 static void release_ended(struct cs_report *r, bool all);
 
+/* A connection that never carried a request (refused, SYNs unanswered, TLS
+ * handshake failed): one event of kind "connection", when its client is a
+ * browser's (it spoke HTTP to another origin) or with --all; the browser's
+ * automatic reconnects fold into the first. */
+static void conn_event(struct cs_report *r, const struct cs_flow_key *f, const struct cs_flow_info *info)
+{
+    struct cs_summary *c = &r->counts;
+    struct cs_tl_conn_facts facts;
+    cs_time_ns window = info->failure == CS_CONN_TIMED_OUT
+                            ? (cs_time_ns)(r->opt.syn_timeout_s ? r->opt.syn_timeout_s : CS_DEFAULT_SYN_TIMEOUT_S) * 1000000000
+                            : 0;
+    cs_timeline_conn_failed(r->timeline, f, info->failure, window, &facts);
+    if (facts.retry)
+        return;
+    if (!facts.browser && !r->opt.all) {
+        c->conn_not_reported++;
+        return;
+    }
+    c->conn_reported++;
+    struct cs_conn_judgement j;
+    cs_judge_conn(info->failure, info->tls_alert, &j);
+    char hint[320], note[320];
+    cs_explain_conn(&j, f, info->syns, facts.browser, hint, sizeof hint, note, sizeof note);
+    struct cs_txn t = {
+        .transport = j.transport,
+        .end = info->failure == CS_CONN_TIMED_OUT                                       ? CS_TXN_UNANSWERED
+               : info->failure == CS_CONN_REFUSED || info->failure == CS_CONN_TLS_RESET ? CS_TXN_RESET
+                                                                                        : CS_TXN_CLOSED,
+        .req_frame = f->first_frame,
+        .req_ts = f->first_ts,
+        .end_frame = info->fail_frame,
+        .end_ts = info->fail_ts,
+    };
+    struct cs_event ev = {
+        .flow = f,
+        .txn = &t,
+        .kind = "connection",
+        .verdict = "blocked",
+        .reason = j.firefox,
+        .chrome = j.chromium,
+        .hint = hint,
+        .note = note,
+        .failure = j.failure,
+        .attempts = info->syns,
+        .tls_alert = j.tls_alert,
+        .end_frame = info->fail_frame,
+    };
+    switch (r->opt.browser) {
+    case CS_BROWSER_FIREFOX: ev.chrome = NULL; break;
+    case CS_BROWSER_CHROME: ev.reason = NULL; break;
+    default:
+        ev.judged_both = true;
+        ev.firefox = (struct cs_browser_view){.verdict = "blocked", .reason = j.firefox};
+        ev.chromium = (struct cs_browser_view){.verdict = "blocked", .error = j.chromium};
+        break;
+    }
+    emit(r, f, &ev);
+}
+
 void cs_report_flow_end(void *ctx, const struct cs_flow_key *f, enum cs_flow_end why,
                         const struct cs_flow_info *info)
 {
     struct cs_report *r = ctx;
+    if (info->failure != CS_CONN_OK)
+        conn_event(r, f, info);
     /* the end of input decides this connection's held preflights now (the
      * clock stops); other ends keep them waiting (the actual request may
      * come on another connection), written on their own when decided */
@@ -788,8 +851,7 @@ static void flow_end_text(struct cs_report *r, const struct cs_flow_key *f, enum
         cs_out_text_flow_note(ft->buf, f, f->first_ts, line, &r->style);
     }
     if (ft) {
-        if (ft->buf->len && (why == CS_FLOW_END_RESET || why == CS_FLOW_END_IDLE ||
-                             why == CS_FLOW_END_EVICTED))
+        if (ft->buf->len && info->failure == CS_CONN_OK && (why == CS_FLOW_END_RESET || why == CS_FLOW_END_IDLE || why == CS_FLOW_END_EVICTED))
             cs_out_text_flow_note(ft->buf, f, f->last_ts,
                                   why == CS_FLOW_END_RESET ? "connection reset" : why == CS_FLOW_END_IDLE ? "connection idle: expired"
                                                                                                           : "connection dropped: flow limit reached",
@@ -897,6 +959,8 @@ void cs_report_finish(struct cs_report *r, struct cs_summary *s)
     s->reasons_dropped = c->reasons_dropped;
     s->n_endpoints = 0;
     s->endpoints_dropped = c->endpoints_dropped;
+    s->conn_reported = c->conn_reported;
+    s->conn_not_reported = c->conn_not_reported;
 
     /* top blocked endpoints */
     GArray *all = g_array_new(FALSE, FALSE, sizeof(struct cs_endpoint_count));

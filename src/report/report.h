@@ -37,6 +37,8 @@ struct cs_report_options {
      * the held copies may take (0: no limit but the table's) */
     cs_time_ns preflight_window;
     size_t max_held_bytes;
+    uint32_t max_http_clients; /* --max-http-clients (0: the default) */
+    uint32_t syn_timeout_s;    /* --syn-timeout: how far apart reconnects fold */
 };
 
 struct cs_report;

@@ -42,6 +42,16 @@ struct last_failure {
 
 #define CS_TL_MAX_FAILURES 64
 
+/* A client address that sent HTTP: to which server endpoint, or to several. */
+struct http_client {
+    bool used;
+    bool several; /* spoke to more than one server endpoint */
+    uint16_t port;
+    struct cs_addr client, server;
+};
+_Static_assert(sizeof(struct http_client) <= CS_HTTP_CLIENT_SLOT_BYTES,
+               "limits.h reserves CS_HTTP_CLIENT_SLOT_BYTES per slot in --max-memory");
+
 /* Buckets of a key index: a power of two above the largest table, so chains
  * stay about one entry long. */
 #define CS_TL_INDEX_BUCKETS 1024
@@ -88,20 +98,37 @@ struct cs_timeline {
     void *release_ctx;
     size_t last_stored; /* slot + 1 of the last preflight remembered, 0 none */
     size_t n_held;
+    /* open addressing, linear probing, at most half full */
+    struct http_client *clients;
+    size_t clients_mask; /* slots - 1 (a power of two) */
+    uint32_t clients_max, clients_used;
 };
 
 /* The tables are arrays of their largest size, of which the first
  * max_pending / max_cache slots are used: one calloc (fresh pages from the
  * system, zero without being written), and the slots past the limits are
  * never touched, so they cost address space, not memory. */
-struct cs_timeline *cs_timeline_new(void)
+struct cs_timeline *cs_timeline_new_sized(uint32_t max_http_clients)
 {
     struct cs_timeline *tl = calloc(1, sizeof(struct cs_timeline));
-    if (tl) {
-        cs_timeline_set_limits(tl, CS_TL_MAX_PENDING, CS_TL_MAX_CACHE);
-        tl->window = (cs_time_ns)CS_DEFAULT_PREFLIGHT_WINDOW_MS * 1000000LL;
+    if (!tl)
+        return NULL;
+    tl->clients_max = max_http_clients ? max_http_clients : CS_DEFAULT_MAX_HTTP_CLIENTS;
+    size_t slots = cs_http_clients_slots(tl->clients_max);
+    tl->clients = calloc(slots, sizeof *tl->clients);
+    if (!tl->clients) {
+        free(tl);
+        return NULL;
     }
+    tl->clients_mask = slots - 1;
+    cs_timeline_set_limits(tl, CS_TL_MAX_PENDING, CS_TL_MAX_CACHE);
+    tl->window = (cs_time_ns)CS_DEFAULT_PREFLIGHT_WINDOW_MS * 1000000LL;
     return tl;
+}
+
+struct cs_timeline *cs_timeline_new(void)
+{
+    return cs_timeline_new_sized(0);
 }
 
 void cs_timeline_set_limits(struct cs_timeline *tl, size_t max_pending, size_t max_cache)
@@ -151,6 +178,8 @@ static void release_slot(struct cs_timeline *tl, struct pending *p, enum cs_tl_f
 
 void cs_timeline_free(struct cs_timeline *tl)
 {
+    if (tl)
+        free(tl->clients);
     free(tl);
 }
 
@@ -500,9 +529,21 @@ void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *c
     }
 }
 
+static bool is_retry_within(struct cs_timeline *tl, const struct cs_addr *client,
+                            const char *method, size_t method_len, const char *url,
+                            const char *origin, size_t origin_len, cs_time_ns ts, cs_time_ns window);
+
 bool cs_timeline_is_retry(struct cs_timeline *tl, const struct cs_addr *client,
                           const char *method, size_t method_len, const char *url,
                           const char *origin, size_t origin_len, cs_time_ns ts)
+{
+    return is_retry_within(tl, client, method, method_len, url, origin, origin_len, ts,
+                           CS_TL_RETRY_WINDOW_NS);
+}
+
+static bool is_retry_within(struct cs_timeline *tl, const struct cs_addr *client,
+                            const char *method, size_t method_len, const char *url,
+                            const char *origin, size_t origin_len, cs_time_ns ts, cs_time_ns window)
 {
     char key[sizeof(((struct last_failure *)0)->key)];
     int n = snprintf(key, sizeof(key), "%.*s %s %.*s", (int)(method_len > 23 ? 23 : method_len),
@@ -513,7 +554,7 @@ bool cs_timeline_is_retry(struct cs_timeline *tl, const struct cs_addr *client,
     for (size_t i = 0; i < CS_TL_MAX_FAILURES; i++) {
         struct last_failure *f = &tl->failures[i];
         if (f->used && cs_addr_equal(&f->client, client) && strcmp(f->key, key) == 0) {
-            bool retry = ts - f->ts <= CS_TL_RETRY_WINDOW_NS;
+            bool retry = ts - f->ts <= window;
             f->ts = ts; /* a chain of retries keeps extending the window */
             if (retry)
                 tl->stats.retries_folded++;
@@ -561,7 +602,7 @@ static void release_where(struct cs_timeline *tl, bool (*due)(const struct pendi
 {
     while (tl->n_held) {
         struct pending *first = NULL;
-        for (size_t i = 0; i < CS_TL_MAX_PENDING; i++) {
+        for (size_t i = 0; i < tl->max_pending; i++) {
             struct pending *p = &tl->pending[i];
             if (p->held && due(p, arg) &&
                 (!first || p->ts < first->ts || (p->ts == first->ts && p->frame < first->frame)))
@@ -642,5 +683,59 @@ void cs_timeline_decide(const corscope_verdict *omit, const corscope_verdict *in
             d->blocked = true;
         }
         return;
+    }
+}
+
+/* The client's slot: its entry, or the empty slot where it goes. */
+static struct http_client *client_slot(struct cs_timeline *tl, const struct cs_addr *client)
+{
+    uint64_t h = key_mix(0x84222325cbf29ce4ull, &client->family, 1);
+    h = key_mix(h, client->bytes, 16);
+    for (size_t i = (size_t)h & tl->clients_mask;; i = (i + 1) & tl->clients_mask) {
+        struct http_client *c = &tl->clients[i];
+        if (!c->used || cs_addr_equal(&c->client, client))
+            return c;
+    }
+}
+
+void cs_timeline_http_client(struct cs_timeline *tl, const struct cs_flow_key *f)
+{
+    struct http_client *c = client_slot(tl, &f->client);
+    if (c->used) {
+        if (!c->several && (c->port != f->server_port || !cs_addr_equal(&c->server, &f->server)))
+            c->several = true;
+        return;
+    }
+    if (tl->clients_used == tl->clients_max) {
+        /* full: start again (rare; bounded and counted) */
+        memset(tl->clients, 0, (tl->clients_mask + 1) * sizeof *tl->clients);
+        tl->clients_used = 0;
+        tl->stats.http_clients_reset++;
+        c = client_slot(tl, &f->client);
+    }
+    *c = (struct http_client){.used = true, .port = f->server_port, .client = f->client, .server = f->server};
+    tl->clients_used++;
+}
+
+void cs_timeline_conn_failed(struct cs_timeline *tl, const struct cs_flow_key *f,
+                             enum cs_conn_failure failure, cs_time_ns window,
+                             struct cs_tl_conn_facts *facts)
+{
+    const struct http_client *c = client_slot(tl, &f->client);
+    facts->browser = c->used && (c->several || c->port != f->server_port ||
+                                 !cs_addr_equal(&c->server, &f->server));
+    /* the retry table of failed requests, under a key no request has */
+    char url[80], a[64];
+    cs_addr_format(&f->server, a, sizeof a);
+    snprintf(url, sizeof url, "%s:%u", a, (unsigned)f->server_port);
+    static const char *const kind[] = {"", "(refused)", "(timed-out)", "(tls-alert)", "(tls-closed)", "(tls-reset)"};
+    const char *k = (unsigned)failure < sizeof kind / sizeof kind[0] ? kind[failure] : "(failed)";
+    uint64_t folded = tl->stats.retries_folded;
+    if (window < CS_TL_RETRY_WINDOW_NS)
+        window = CS_TL_RETRY_WINDOW_NS;
+    facts->retry = is_retry_within(tl, &f->client, k, strlen(k), url, "", 0, f->first_ts, window);
+    if (facts->retry) {
+        tl->stats.retries_folded = folded; /* counted as reconnects instead */
+        tl->stats.reconnects_folded++;
     }
 }

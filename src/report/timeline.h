@@ -6,18 +6,20 @@
  *   a non-simple request that arrives without an OPTIONS.
  * - Folds the browser's automatic retries of a failed request (§8.8) into
  *   the first one.
- *
  * - Decides a preflight whose outcome depends on the credentials mode (the
  *   OPTIONS never carries cookies) from what follows it: the browser sends
  *   the actual request at once when the preflight passes for the page's
  *   mode, and nothing when it fails.  The report holds such a preflight's
  *   event (cs_timeline_hold) until its actual request arrives or the window
  *   (--preflight-window) closes, then the timeline hands it back.
+ * - Says whether a connection that failed before carrying a request came
+ *   from a client that spoke HTTP to another origin (a browser), and folds
+ *   its automatic reconnects.
  *
  * State is bounded: CS_TL_MAX_PENDING announced preflights and
  * CS_TL_MAX_CACHE cache entries per browser by default (limits.h;
  * --max-pending-preflights, --max-preflight-cache), oldest replaced first
- * and counted. */
+ * and counted; --max-http-clients client addresses. */
 #ifndef CS_TIMELINE_H
 #define CS_TIMELINE_H
 
@@ -26,6 +28,7 @@
 #include "corscope/cors.h"
 #include "packet.h"
 #include "stats.h"
+#include "txn.h"
 
 #define CS_TL_ORIGIN_MAX 128
 #define CS_TL_URL_MAX 384
@@ -97,8 +100,20 @@ struct cs_timeline_facts {
  * (see cs_timeline_hold). */
 typedef void (*cs_tl_release_fn)(void *ctx, void *payload, enum cs_tl_follow follow);
 
+/* What the timeline says about a connection that never carried a request
+ * (txn.h, enum cs_conn_failure). */
+struct cs_tl_conn_facts {
+    bool browser; /* the client spoke HTTP to another origin (server address and
+                   * port) earlier in the capture: a browser's failed fetch */
+    bool retry;   /* the same failure, same client and server, within the retry
+                   * window: an automatic reconnect, folded into the first */
+};
+
 struct cs_timeline;
 
+/* max_http_clients: the client table's size (--max-http-clients; 0: the
+ * default).  NULL when out of memory. */
+struct cs_timeline *cs_timeline_new_sized(uint32_t max_http_clients);
 struct cs_timeline *cs_timeline_new(void);
 void cs_timeline_free(struct cs_timeline *tl);
 /* Table sizes other than the defaults, before the first use; each from 1
@@ -161,6 +176,21 @@ size_t cs_timeline_held(const struct cs_timeline *tl);
  * issue 16 §1, tested on its own. */
 void cs_timeline_decide(const corscope_verdict *omit, const corscope_verdict *include,
                         enum cs_tl_follow follow, struct cs_tl_decision *d);
+
+/* Remembers that f's client sent an HTTP request to f's server and port.
+ * At most --max-http-clients clients: a full table starts again empty
+ * (counted in http_clients_reset). */
+void cs_timeline_http_client(struct cs_timeline *tl, const struct cs_flow_key *f);
+
+/* A connection of f that failed before any request (failure): whether its
+ * client is a browser's, and whether it is a reconnect of the same failure
+ * (same client, server address and port) whose first SYN came at most
+ * `window` after the previous one's (at least CS_TL_RETRY_WINDOW_NS; the
+ * report passes --syn-timeout for unanswered SYNs: Firefox reconnects when
+ * its own 90 s connect timeout expires). */
+void cs_timeline_conn_failed(struct cs_timeline *tl, const struct cs_flow_key *f,
+                             enum cs_conn_failure failure, cs_time_ns window,
+                             struct cs_tl_conn_facts *facts);
 
 const struct cs_timeline_stats *cs_timeline_stats(const struct cs_timeline *tl);
 

@@ -24,6 +24,8 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from server import CONN_PORTS  # noqa: E402
 
 
 def scenario_of(uri):
@@ -60,12 +62,17 @@ def view_outcome(ev, browser):
 
 
 def scenario_outcomes(events, browser):
-    """scenario -> (outcome, client port of the first transaction)."""
+    """scenario -> (outcome, client port of the first transaction).  A
+    connection that never carried a request (kind "connection") belongs to
+    the scenario whose failing port it went to (server.CONN_PORTS)."""
     out = {}
     for ev in events:
         if ev.get("type") != "http":
             continue
-        name = scenario_of(ev.get("uri"))
+        if ev.get("kind") == "connection":
+            name = CONN_PORTS.get(ev.get("dport"))
+        else:
+            name = scenario_of(ev.get("uri"))
         if not name:
             continue
         o = view_outcome(ev, browser)

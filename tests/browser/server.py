@@ -509,6 +509,64 @@ def _(m, p, o):
     return RESET if m == "OPTIONS" else r(200, [acao()])
 
 
+# ---- connections that never carried a request ------------------------------------
+# The page fetches a port of api.corscope.test where the connection fails:
+# nothing listens (refused), the namespace's firewall drops the SYNs (run.py:
+# nft, and a shorter net.ipv4.tcp_syn_retries so the kernel gives up in
+# seconds, not in 134), or a TLS server answers the ClientHello with a fatal
+# handshake_failure alert.  No request reaches the wire: corscope reports the
+# connection (kind "connection"); compare.py maps it to the scenario by port.
+# The port is the same for every transport; the scheme is the page's (an
+# https page may not fetch http), except for the TLS alert, always https.
+
+CONN_REFUSED_PORT, CONN_DROPPED_PORT, CONN_TLS_ALERT_PORT = 3000, 3001, 3002
+CONN_PORTS = {CONN_REFUSED_PORT: "conn-refused", CONN_DROPPED_PORT: "conn-timeout",
+              CONN_TLS_ALERT_PORT: "conn-tls-alert"}
+
+
+@scenario("conn-refused", {"port": CONN_REFUSED_PORT})
+def _(m, p, o):
+    return r(200, [acao()])                     # never reached
+
+
+@scenario("conn-timeout", {"port": CONN_DROPPED_PORT, "timeout": 30000})
+def _(m, p, o):
+    return r(200, [acao()])                     # never reached
+
+
+@scenario("conn-tls-alert", {"port": CONN_TLS_ALERT_PORT, "scheme": "https"})
+def _(m, p, o):
+    return r(200, [acao()])                     # never reached
+
+
+def serve_tls_alert(port, workdir, bind="127.0.0.1"):
+    """A TLS server that refuses every handshake with a fatal
+    handshake_failure alert (from its SNI callback, before ServerHello)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(*make_certificate(workdir))
+    ctx.sni_callback = lambda sock, name, c: ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE
+    lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind((bind, port))
+    lsock.listen(64)
+
+    def one(s):
+        try:
+            t = ctx.wrap_socket(s, server_side=True)
+            t.close()
+        except (ssl.SSLError, OSError) as e:
+            sys.stderr.write(f"[{port}] TLS alert sent: {e}\n")
+        finally:
+            s.close()
+
+    def loop():
+        while True:
+            s, _ = lsock.accept()
+            threading.Thread(target=one, args=(s,), daemon=True).start()
+    threading.Thread(target=loop, daemon=True).start()
+    return lsock
+
+
 # ---- the HTTP side -----------------------------------------------------------------
 
 PAGE = """<!doctype html>
@@ -519,7 +577,15 @@ PAGE = """<!doctype html>
 const SCENARIOS = %s;
 const API = %s, APP = %s;
 function call(s) {
-  const c = s.call, url = (c.base === "app" ? APP : API) + "/s/" + s.name;
+  const c = s.call;
+  let url = (c.base === "app" ? APP : API) + "/s/" + s.name;
+  if (c.port) {               // a connection that fails: another port of the API host
+    const u = new URL(API);
+    u.port = String(c.port);
+    if (c.scheme) u.protocol = c.scheme + ":";
+    url = u.origin + "/s/" + s.name;
+  }
+  const limit = c.timeout || 8000;
   if (c.api === "xhr") {
     return new Promise(resolve => {
       const x = new XMLHttpRequest();
@@ -528,7 +594,7 @@ function call(s) {
       for (const [k, v] of Object.entries(c.headers || {})) x.setRequestHeader(k, v);
       x.onload = () => resolve("ok " + x.status);
       x.onerror = () => resolve("error");
-      x.timeout = 8000; x.ontimeout = () => resolve("timeout");
+      x.timeout = limit; x.ontimeout = () => resolve("timeout");
       x.send(c.body === undefined ? null : c.body);
     });
   }
@@ -537,7 +603,7 @@ function call(s) {
   if (c.body !== undefined) init.body = c.body;
   return Promise.race([
     fetch(url, init).then(r => "ok " + r.status, e => "error " + e.name),
-    new Promise(res => setTimeout(() => res("timeout"), 8000))]);
+    new Promise(res => setTimeout(() => res("timeout"), limit))]);
 }
 async function runScenario(name) {
   const s = SCENARIOS.find(x => x.name === name);
@@ -754,6 +820,8 @@ def serve(bind="127.0.0.1", results_path="/dev/null", transports=("http",), work
     """Starts the servers of each transport; returns them.  TLS transports need
     `workdir` (for the certificate); `keylog` names the server's key log."""
     servers = []
+    if workdir:
+        servers.append(serve_tls_alert(CONN_TLS_ALERT_PORT, workdir, bind))
     for t in transports:
         d = TRANSPORTS[t]
         ctx = tls_context(workdir, d["alpn"], keylog) if d["alpn"] else None

@@ -28,6 +28,8 @@ struct log {
     size_t blen[2];
     uint64_t news, ends, end_why[5];
     uint64_t last_ended_id;
+    uint16_t last_syns; /* SYNs of the flow that ended last */
+    bool last_half_open;
     bool record; /* keep entries (off for the scale test) */
 };
 
@@ -71,6 +73,8 @@ static void on_end(void *ctx, struct cs_flow *f, enum cs_flow_end why)
     l->ends++;
     l->end_why[why]++;
     l->last_ended_id = f->key.id;
+    l->last_syns = f->syns;
+    l->last_half_open = f->half_open;
     f->app = NULL;
     add(l, L_END, f->key.id, -1, (int)why, 0);
 }
@@ -383,6 +387,66 @@ static void test_idle_expiry(void)
     free(l);
 }
 
+/* --syn-timeout: SYNs never answered end the flow that long after the
+ * first (retransmissions counted, not extending it); an answered flow waits
+ * for the idle timeout; the half-open list is what eviction takes first when
+ * it is older. */
+static void test_syn_timeout(void)
+{
+    struct log *l = log_new();
+    struct cs_limits lim;
+    cs_limits_default(&lim);
+    lim.syn_timeout_s = 10;
+    lim.idle_timeout_s = 300;
+    struct cs_flow_table *t = cs_flow_table_new(&lim, &callbacks, l);
+    CU_ASSERT_FATAL(t != NULL);
+    seg(t, A_CLI, 41001, A_SRV, 80, 100, 0, S, NULL, 0.0); /* flow 1: never answered */
+    seg(t, A_CLI, 41001, A_SRV, 80, 100, 0, S, NULL, 1.0); /* retransmissions */
+    seg(t, A_CLI, 41001, A_SRV, 80, 100, 0, S, NULL, 3.0);
+    seg(t, A_CLI, 41002, A_SRV, 80, 500, 0, S, NULL, 2.0);       /* flow 2: answered */
+    seg(t, A_SRV, 80, A_CLI, 41002, 900, 501, S | A, NULL, 2.1); /* SYN-ACK */
+    struct cs_flow *f1 = lookup(t, A_CLI, 41001, A_SRV, 80, NULL);
+    CU_ASSERT_FATAL(f1 != NULL);
+    CU_ASSERT_TRUE(f1->half_open);
+    CU_ASSERT_EQUAL(f1->syns, 3);
+    CU_ASSERT_FALSE(lookup(t, A_CLI, 41002, A_SRV, 80, NULL)->half_open);
+    cs_flow_table_tick(t, (cs_time_ns)9900000000LL); /* 9.9 s after the first SYN */
+    CU_ASSERT_EQUAL(l->ends, 0);
+    cs_flow_table_tick(t, (cs_time_ns)10100000000LL);
+    CU_ASSERT_EQUAL(l->ends, 1);
+    CU_ASSERT_EQUAL(l->last_ended_id, 1);
+    CU_ASSERT_EQUAL(l->last_syns, 3);
+    CU_ASSERT_EQUAL(l->end_why[CS_FLOW_END_IDLE], 1);
+    CU_ASSERT_EQUAL(cs_flow_table_stats(t)->syn_timed_out, 1);
+    cs_flow_table_tick(t, (cs_time_ns)200 * 1000000000); /* flow 2 waits for the idle timeout */
+    CU_ASSERT_EQUAL(l->ends, 1);
+    cs_flow_table_tick(t, (cs_time_ns)303 * 1000000000);
+    CU_ASSERT_EQUAL(l->ends, 2);
+    cs_flow_table_free(t);
+    free(l);
+
+    /* eviction: the older of the two lists' heads goes first */
+    l = log_new();
+    lim.max_flows = 2;
+    t = cs_flow_table_new(&lim, &callbacks, l);
+    CU_ASSERT_FATAL(t != NULL);
+    seg(t, A_CLI, 42001, A_SRV, 80, 1, 0, S, NULL, 0.0); /* half-open, oldest */
+    seg(t, A_CLI, 42002, A_SRV, 80, 1, 0, S, NULL, 0.5);
+    seg(t, A_SRV, 80, A_CLI, 42002, 7, 2, S | A, NULL, 0.6);
+    seg(t, A_CLI, 42003, A_SRV, 80, 1, 0, S, NULL, 0.7); /* evicts flow 1 */
+    CU_ASSERT_EQUAL(l->end_why[CS_FLOW_END_EVICTED], 1);
+    CU_ASSERT_EQUAL(l->last_ended_id, 1);
+    CU_ASSERT_TRUE(l->last_half_open);
+    seg(t, A_CLI, 42002, A_SRV, 80, 2, 8, A, "x", 5.0);  /* flow 2 active again */
+    seg(t, A_CLI, 42004, A_SRV, 80, 1, 0, S, NULL, 5.1); /* evicts flow 3 (half-open, older) */
+    CU_ASSERT_EQUAL(l->last_ended_id, 3);
+    cs_flow_table_finish(t); /* both lists end at the end of input */
+    CU_ASSERT_EQUAL(l->ends, 4);
+    CU_ASSERT_EQUAL(cs_flow_table_stats(t)->active, 0);
+    cs_flow_table_free(t);
+    free(l);
+}
+
 static void test_eviction(void)
 {
     struct log *l = log_new();
@@ -603,6 +667,7 @@ int main(void)
         {"ACK-driven ordering", test_ack_ordering},
         {"ACK recorded before the data", test_ack_before_data},
         {"reset", test_reset},
+        {"SYN timeout and the half-open list", test_syn_timeout},
         {"idle expiry", test_idle_expiry},
         {"eviction at max_flows", test_eviction},
         {"ghost ACK/FIN/RST", test_ghosts},

@@ -6,6 +6,7 @@
 
 #include "testutil.h"
 #include "corscope/cors.h"
+#include "judge.h"
 #include "timeline.h"
 
 #define S(x) x, sizeof(x) - 1
@@ -418,6 +419,110 @@ static void test_held_table_bounded(void)
     cs_timeline_free(tl);
 }
 
+static struct cs_flow_key conn(uint8_t cli, uint8_t srv, uint16_t port, double first_s)
+{
+    struct cs_flow_key f = {.client = client(cli), .server = client(srv), .client_port = 50000, .server_port = port, .first_ts = (cs_time_ns)(first_s * 1e9)};
+    f.server.bytes[2] = 99; /* 192.0.99.srv */
+    return f;
+}
+
+/* A failed connection is a browser's when its client spoke HTTP to another
+ * origin (server address or port) before; reconnects of the same failure
+ * fold within the window. */
+static void test_conn_failed_browser_and_reconnects(void)
+{
+    struct cs_timeline *tl = cs_timeline_new_sized(16);
+    struct cs_tl_conn_facts facts;
+    struct cs_flow_key refused = conn(1, 30, 3000, 10.0);
+    cs_timeline_conn_failed(tl, &refused, CS_CONN_REFUSED, 0, &facts);
+    CU_ASSERT_FALSE(facts.browser); /* no HTTP from this client yet */
+    CU_ASSERT_FALSE(facts.retry);
+    /* HTTP to the failing endpoint itself does not make it a browser */
+    struct cs_flow_key same = conn(1, 30, 3000, 11.0);
+    cs_timeline_http_client(tl, &same);
+    refused.first_ts = 20 * NS;
+    cs_timeline_conn_failed(tl, &refused, CS_CONN_REFUSED, 0, &facts);
+    CU_ASSERT_FALSE(facts.browser);
+    /* HTTP to another port of that server does (another origin) */
+    struct cs_flow_key page = conn(1, 30, 8080, 21.0);
+    cs_timeline_http_client(tl, &page);
+    refused.first_ts = 30 * NS;
+    cs_timeline_conn_failed(tl, &refused, CS_CONN_REFUSED, 0, &facts);
+    CU_ASSERT_TRUE(facts.browser);
+    CU_ASSERT_FALSE(facts.retry);
+    /* the browser's reconnect 0.1 s later folds; another client does not */
+    refused.first_ts = 30 * NS + NS / 10;
+    cs_timeline_conn_failed(tl, &refused, CS_CONN_REFUSED, 0, &facts);
+    CU_ASSERT_TRUE(facts.retry);
+    struct cs_flow_key other = conn(2, 30, 3000, 30.2);
+    cs_timeline_conn_failed(tl, &other, CS_CONN_REFUSED, 0, &facts);
+    CU_ASSERT_FALSE(facts.retry);
+    CU_ASSERT_FALSE(facts.browser);
+    /* unanswered SYNs: a reconnect 90 s later (Firefox's own connect
+     * timeout) folds within a --syn-timeout window, not within 3 s */
+    struct cs_flow_key dropped = conn(1, 40, 8080, 100.0);
+    cs_timeline_conn_failed(tl, &dropped, CS_CONN_TIMED_OUT, 135 * NS, &facts);
+    CU_ASSERT_FALSE(facts.retry);
+    CU_ASSERT_TRUE(facts.browser);
+    dropped.first_ts = 190 * NS;
+    cs_timeline_conn_failed(tl, &dropped, CS_CONN_TIMED_OUT, 135 * NS, &facts);
+    CU_ASSERT_TRUE(facts.retry);
+    dropped.first_ts = 290 * NS;
+    cs_timeline_conn_failed(tl, &dropped, CS_CONN_TIMED_OUT, 0, &facts);
+    CU_ASSERT_FALSE(facts.retry);
+    CU_ASSERT_EQUAL(cs_timeline_stats(tl)->reconnects_folded, 2);
+    CU_ASSERT_EQUAL(cs_timeline_stats(tl)->retries_folded, 0);
+    cs_timeline_free(tl);
+}
+
+/* The client table is bounded: past --max-http-clients it starts again. */
+static void test_http_clients_bounded(void)
+{
+    struct cs_timeline *tl = cs_timeline_new_sized(4);
+    for (uint8_t i = 1; i <= 5; i++) {
+        struct cs_flow_key f = conn(i, 20, 80, 1.0);
+        cs_timeline_http_client(tl, &f);
+    }
+    CU_ASSERT_EQUAL(cs_timeline_stats(tl)->http_clients_reset, 1);
+    struct cs_tl_conn_facts facts;
+    struct cs_flow_key f5 = conn(5, 30, 3000, 2.0), f1 = conn(1, 30, 3000, 2.0);
+    cs_timeline_conn_failed(tl, &f5, CS_CONN_REFUSED, 0, &facts);
+    CU_ASSERT_TRUE(facts.browser); /* remembered after the reset */
+    cs_timeline_conn_failed(tl, &f1, CS_CONN_REFUSED, 0, &facts);
+    CU_ASSERT_FALSE(facts.browser); /* forgotten */
+    cs_timeline_free(tl);
+}
+
+/* What each browser reports for each failure (tests/browser measured). */
+static void test_judge_conn(void)
+{
+    struct cs_conn_judgement j;
+    cs_judge_conn(CS_CONN_REFUSED, 0, &j);
+    CU_ASSERT_STRING_EQUAL(j.failure, "refused");
+    CU_ASSERT_STRING_EQUAL(j.transport, "tcp");
+    CU_ASSERT_STRING_EQUAL(j.firefox, "CORSDidNotSucceed");
+    CU_ASSERT_STRING_EQUAL(j.chromium, "net::ERR_CONNECTION_REFUSED");
+    cs_judge_conn(CS_CONN_TIMED_OUT, 0, &j);
+    CU_ASSERT_STRING_EQUAL(j.chromium, "net::ERR_CONNECTION_TIMED_OUT");
+    CU_ASSERT_STRING_EQUAL(j.firefox, "CORSDidNotSucceed");
+    cs_judge_conn(CS_CONN_TLS_ALERT, 40, &j);
+    CU_ASSERT_STRING_EQUAL(j.transport, "tls");
+    CU_ASSERT_STRING_EQUAL(j.tls_alert, "handshake_failure");
+    CU_ASSERT_STRING_EQUAL(j.chromium, "net::ERR_SSL_VERSION_OR_CIPHER_MISMATCH");
+    cs_judge_conn(CS_CONN_TLS_ALERT, 112, &j);
+    CU_ASSERT_STRING_EQUAL(j.tls_alert, "unrecognized_name");
+    CU_ASSERT_STRING_EQUAL(j.chromium, "net::ERR_SSL_UNRECOGNIZED_NAME_ALERT");
+    cs_judge_conn(CS_CONN_TLS_ALERT, 250, &j);
+    CU_ASSERT_PTR_NULL(j.tls_alert);
+    CU_ASSERT_STRING_EQUAL(j.chromium, "net::ERR_SSL_PROTOCOL_ERROR");
+    cs_judge_conn(CS_CONN_TLS_RESET, 0, &j);
+    CU_ASSERT_STRING_EQUAL(j.chromium, "net::ERR_CONNECTION_RESET");
+    cs_judge_conn(CS_CONN_TLS_CLOSED, 0, &j);
+    CU_ASSERT_STRING_EQUAL(j.chromium, "net::ERR_CONNECTION_CLOSED");
+    cs_judge_conn(CS_CONN_OK, 0, &j);
+    CU_ASSERT_PTR_NULL(j.firefox);
+}
+
 int main(void)
 {
     static const struct cs_test_case cases[] = {
@@ -438,6 +543,9 @@ int main(void)
         {"held preflights released when the window closes", test_held_released_when_window_closes},
         {"held preflights released at end of input", test_held_released_at_end_of_input},
         {"held preflights bounded", test_held_table_bounded},
+        {"failed connections: browser rule, reconnects", test_conn_failed_browser_and_reconnects},
+        {"HTTP client table bounded", test_http_clients_bounded},
+        {"failed connections: each browser's error", test_judge_conn},
         {NULL, NULL},
     };
     if (CU_initialize_registry() != CUE_SUCCESS)

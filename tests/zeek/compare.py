@@ -110,6 +110,8 @@ def corscope_rows(binary, trace):
         if obj["type"] == "summary":
             summary = obj
             continue
+        if obj.get("kind") == "connection":
+            continue    # a connection that carried no request: no transaction for Zeek
         rows.append({"id.orig_h": obj["src"], "id.orig_p": obj["sport"], "id.resp_h": obj["dst"],
                      "id.resp_p": obj["dport"], "method": json_to_latin1(obj["method"]),
                      "host": json_to_latin1(obj["host"]), "uri": json_to_latin1(obj["uri"]),
