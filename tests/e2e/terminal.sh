@@ -27,7 +27,8 @@ def run_pty(args, cols=100, stdout_tty=True, stderr_tty=True, env=None, stop_aft
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, cols, 0, 0))
     out = open(os.path.join(T, "stdout"), "wb+")
-    e = dict(os.environ, LC_ALL="C.UTF-8", TERM="xterm")
+    # a progress line every 20 ms: the reads below are short on a fast machine
+    e = dict(os.environ, LC_ALL="C.UTF-8", TERM="xterm", CORSCOPE_PROGRESS_INTERVAL_MS="20")
     e.pop("NO_COLOR", None)
     if env:
         e.update(env)
