@@ -871,7 +871,7 @@ int main(int argc, char **argv)
         if (known && total_bytes)
             progress = cs_progress_new(stderr, total_bytes);
         if (progress)
-            cs_output_before_write(sink, cs_progress_clear, progress);
+            cs_output_around_write(sink, cs_progress_hold, cs_progress_release, progress);
     }
 
     struct cs_report *report = cs_report_new(&ropt, out);
@@ -991,7 +991,7 @@ int main(int argc, char **argv)
     cs_pipeline_finish(pipe);
     cs_report_thread_stop(report_thread);
     /* erased before the summary is written */
-    cs_output_before_write(sink, NULL, NULL);
+    cs_output_around_write(sink, NULL, NULL, NULL);
     cs_progress_free(progress);
     cs_pipeline_summary(pipe, &summary);
     if (keys) {

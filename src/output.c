@@ -4,6 +4,7 @@
  * callback under the stream's lock, so the report thread and main may both
  * use the stream. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,7 +21,8 @@ struct cs_output {
     uint64_t written;             /* bytes on fd */
     uint64_t whole_bytes;         /* of those, up to the last newline */
     uint64_t lines;               /* newlines on fd */
-    void (*before_write)(void *); /* cs_output_before_write */
+    void (*before_write)(void *); /* cs_output_around_write */
+    void (*after_write)(void *);  /* called after those bytes went out */
     void *before_ctx;
 };
 
@@ -57,8 +59,10 @@ static void cut_partial_line(struct cs_output *o)
 /* Writes all n bytes, or records the error (and returns -1). */
 static int put(struct cs_output *o, const char *p, size_t n)
 {
-    if (n && o->before_write)
+    bool around = n && o->before_write;
+    if (around)
         o->before_write(o->before_ctx);
+    int rc = 0;
     while (n > 0) {
         ssize_t k = write(o->fd, p, n);
         if (k < 0 && errno == EINTR)
@@ -66,13 +70,16 @@ static int put(struct cs_output *o, const char *p, size_t n)
         if (k <= 0) {
             o->error = k < 0 ? errno : EIO;
             cut_partial_line(o);
-            return -1;
+            rc = -1;
+            break;
         }
         count_written(o, p, (size_t)k);
         p += k;
         n -= (size_t)k;
     }
-    return 0;
+    if (around && o->after_write)
+        o->after_write(o->before_ctx);
+    return rc;
 }
 
 static int keep_tail(struct cs_output *o, const char *p, size_t n)
@@ -135,9 +142,11 @@ struct cs_output *cs_output_open(int fd)
     return o;
 }
 
-void cs_output_before_write(struct cs_output *o, void (*fn)(void *), void *ctx)
+void cs_output_around_write(struct cs_output *o, void (*before)(void *), void (*after)(void *),
+                            void *ctx)
 {
-    o->before_write = fn;
+    o->before_write = before;
+    o->after_write = after;
     o->before_ctx = ctx;
 }
 

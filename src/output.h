@@ -20,9 +20,12 @@ struct cs_output;
  * setvbuf() the stream before the first write.  NULL when out of memory. */
 struct cs_output *cs_output_open(int fd);
 
-/* fn(ctx) runs before each write to the descriptor (the progress line
- * erases itself there).  Set it before the first write. */
-void cs_output_before_write(struct cs_output *o, void (*fn)(void *), void *ctx);
+/* before(ctx) runs before each write to the descriptor and after(ctx) once
+ * the bytes went out (the progress line erases itself and keeps from being
+ * redrawn in between, so the two never share a line).  Set them before the
+ * first write; NULL, NULL: nothing. */
+void cs_output_around_write(struct cs_output *o, void (*before)(void *), void (*after)(void *),
+                            void *ctx);
 
 /* The stream to write to; owned by the sink, valid until cs_output_free. */
 FILE *cs_output_stream(const struct cs_output *o);

@@ -98,6 +98,23 @@ void cs_progress_clear(void *ctx)
     pthread_mutex_unlock(&p->lock);
 }
 
+void cs_progress_hold(void *ctx)
+{
+    struct cs_progress *p = ctx;
+    pthread_mutex_lock(&p->lock);
+    if (p->shown) {
+        fputs("\r\033[K", p->err);
+        fflush(p->err);
+        p->shown = false;
+    }
+}
+
+void cs_progress_release(void *ctx)
+{
+    struct cs_progress *p = ctx;
+    pthread_mutex_unlock(&p->lock);
+}
+
 void cs_progress_free(struct cs_progress *p)
 {
     if (!p)

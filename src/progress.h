@@ -6,7 +6,7 @@
  * the clock is read every CS_PROGRESS_CHECK_FRAMES frames, the line drawn
  * at most every CS_PROGRESS_INTERVAL_NS.  The report writes the timeline
  * from another thread; when that output goes to the same terminal,
- * cs_progress_clear (called by the output sink before it writes) erases the
+ * cs_progress_hold (called by the output sink before it writes) erases the
  * line first, so the two never mix. */
 #ifndef CS_PROGRESS_H
 #define CS_PROGRESS_H
@@ -35,6 +35,10 @@ void cs_progress_update(struct cs_progress *p, uint64_t bytes, uint64_t frames,
 /* Erases the line if it is shown (thread-safe; it is drawn again at the
  * next update).  ctx is the struct cs_progress (a cs_output hook). */
 void cs_progress_clear(void *ctx);
+/* The output sink around each write: hold erases the line and keeps it
+ * from being redrawn until release (the write happens in between). */
+void cs_progress_hold(void *ctx);
+void cs_progress_release(void *ctx);
 
 /* Erases the line and frees; NULL is fine. */
 void cs_progress_free(struct cs_progress *p);
