@@ -57,12 +57,8 @@ static void cut_partial_line(struct cs_output *o)
 }
 
 /* Writes all n bytes, or records the error (and returns -1). */
-static int put(struct cs_output *o, const char *p, size_t n)
+static int write_all(struct cs_output *o, const char *p, size_t n)
 {
-    bool around = n && o->before_write;
-    if (around)
-        o->before_write(o->before_ctx);
-    int rc = 0;
     while (n > 0) {
         ssize_t k = write(o->fd, p, n);
         if (k < 0 && errno == EINTR)
@@ -70,13 +66,26 @@ static int put(struct cs_output *o, const char *p, size_t n)
         if (k <= 0) {
             o->error = k < 0 ? errno : EIO;
             cut_partial_line(o);
-            rc = -1;
-            break;
+            return -1;
         }
         count_written(o, p, (size_t)k);
         p += k;
         n -= (size_t)k;
     }
+    return 0;
+}
+
+/* Writes a (held tail) then b as one piece for the hooks: the progress
+ * line is erased once before and may be redrawn only after both, never
+ * between a line's start and its end. */
+static int put2(struct cs_output *o, const char *a, size_t an, const char *b, size_t bn)
+{
+    bool around = (an || bn) && o->before_write;
+    if (around)
+        o->before_write(o->before_ctx);
+    int rc = 0;
+    if ((an && write_all(o, a, an) != 0) || (bn && write_all(o, b, bn) != 0))
+        rc = -1;
     if (around && o->after_write)
         o->after_write(o->before_ctx);
     return rc;
@@ -112,7 +121,7 @@ static ssize_t sink_write(void *cookie, const char *buf, size_t size)
     const char *nl = size ? memrchr(buf, '\n', size) : NULL;
     if (nl) {
         size_t whole = (size_t)(nl - buf) + 1;
-        if ((o->tail_len && put(o, o->tail, o->tail_len) != 0) || put(o, buf, whole) != 0) {
+        if (put2(o, o->tail, o->tail_len, buf, whole) != 0) {
             errno = o->error;
             return -1;
         }
@@ -158,7 +167,7 @@ FILE *cs_output_stream(const struct cs_output *o)
 int cs_output_finish(struct cs_output *o)
 {
     fflush(o->fp);
-    if (!o->error && o->tail_len && put(o, o->tail, o->tail_len) == 0)
+    if (!o->error && o->tail_len && put2(o, o->tail, o->tail_len, NULL, 0) == 0)
         o->tail_len = 0;
     return o->error;
 }

@@ -109,7 +109,11 @@ plain = subprocess.run([BIN, *three, "--color=never"], capture_output=True).stdo
 if rc == 0 and not mixed and b"\n".join(rendered).rstrip(b"\n") == plain.rstrip(b"\n") and b"% " in both:
     ok("progress and timeline on one terminal: progress drawn and erased, the screen shows the timeline only")
 else:
-    bad("mixed lines on the terminal: %r" % mixed[:2])
+    r = b"\n".join(rendered).rstrip(b"\n").split(b"\n")
+    q = plain.rstrip(b"\n").split(b"\n")
+    diff = [(i, a, b) for i, (a, b) in enumerate(zip(r, q)) if a != b][:2]
+    bad("mixed lines on the terminal: rc %d, mixed %r, progress drawn %s, %d vs %d lines, first differences %r"
+        % (rc, mixed[:2], b"% " in both, len(r), len(q), diff))
 
 # ---- colour on a terminal, NO_COLOR ----------------------------------------
 data, _, rc = run_pty([BIN, "-r", "pcaps/demo.pcap"], stderr_tty=False)
