@@ -86,18 +86,6 @@ void cs_progress_update(struct cs_progress *p, uint64_t bytes, uint64_t frames,
     pthread_mutex_unlock(&p->lock);
 }
 
-void cs_progress_clear(void *ctx)
-{
-    struct cs_progress *p = ctx;
-    pthread_mutex_lock(&p->lock);
-    if (p->shown) {
-        fputs("\r\033[K", p->err);
-        fflush(p->err);
-        p->shown = false;
-    }
-    pthread_mutex_unlock(&p->lock);
-}
-
 void cs_progress_hold(void *ctx)
 {
     struct cs_progress *p = ctx;
@@ -113,6 +101,12 @@ void cs_progress_release(void *ctx)
 {
     struct cs_progress *p = ctx;
     pthread_mutex_unlock(&p->lock);
+}
+
+void cs_progress_clear(void *ctx)
+{
+    cs_progress_hold(ctx);
+    cs_progress_release(ctx);
 }
 
 void cs_progress_free(struct cs_progress *p)
