@@ -98,6 +98,9 @@ struct cs_timeline {
     void *release_ctx;
     size_t last_stored; /* slot + 1 of the last preflight remembered, 0 none */
     size_t n_held;
+    /* a lower bound of the held preflights' times: the clock advances on every
+     * request, and the table is scanned only once one may be due */
+    cs_time_ns held_min_ts;
     /* open addressing, linear probing, at most half full */
     struct http_client *clients;
     size_t clients_mask; /* slots - 1 (a power of two) */
@@ -585,6 +588,8 @@ bool cs_timeline_hold(struct cs_timeline *tl, void *payload)
     if (!p->used || p->held)
         return false;
     p->held = payload;
+    if (!tl->n_held || p->ts < tl->held_min_ts)
+        tl->held_min_ts = p->ts;
     tl->n_held++;
     tl->stats.preflights_held++;
     return true;
@@ -622,10 +627,15 @@ static bool window_closed(const struct pending *p, const void *arg)
 
 void cs_timeline_advance(struct cs_timeline *tl, cs_time_ns now)
 {
-    if (!tl->n_held)
-        return;
     cs_time_ns base = now - tl->window;
+    if (!tl->n_held || tl->held_min_ts >= base) /* window_closed: ts < base */
+        return;
     release_where(tl, window_closed, &base, CS_TL_FOLLOW_WINDOW);
+    cs_time_ns min = INT64_MAX; /* the exact bound again, for the ones left */
+    for (size_t i = 0; i < tl->max_pending && tl->n_held; i++)
+        if (tl->pending[i].held && tl->pending[i].ts < min)
+            min = tl->pending[i].ts;
+    tl->held_min_ts = min;
 }
 
 static bool of_flow(const struct pending *p, const void *arg)
