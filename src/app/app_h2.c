@@ -96,6 +96,8 @@ static void h2_txn(void *ctx, const struct cs_h2_txn *h)
         .end_ts = h->end_ts,
         .index = h->index,
         .stream = h->stream_id,
+        .req_block = h->req_block,
+        .req_block_len = h->req_block_len,
     };
     if (n_req < (size_t)h->req.n_fields + (h->authority ? 1 : 0))
         t.req_flags |= CS_TXN_HEADERS_CUT; /* out of memory for the list */
@@ -108,6 +110,8 @@ static void h2_txn(void *ctx, const struct cs_h2_txn *h)
         t.resp_flags = sec_flags(&h->resp);
         t.resp_frame = h->resp.frame;
         t.resp_ts = h->resp.ts;
+        t.resp_block = h->resp_block;
+        t.resp_block_len = h->resp_block_len;
     } else {
         t.end = no_response_end(h);
     }

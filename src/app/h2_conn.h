@@ -104,6 +104,14 @@ struct cs_h2_txn {
                                           * GOAWAY, FIN...), 0 if none */
     cs_time_ns end_ts;
     uint32_t index; /* 0-based order of report on the connection */
+    /* Bytes every string of the request (its pseudo-header values, the
+     * `req` fields and the name of the host field cs_h2_txn_request_fields
+     * adds) lies in, and those of the final response's `resp` fields: for
+     * a consumer that copies the transaction (cs_txn.req_block).  NULL/0
+     * when there is nothing to point at. */
+    const char *req_block, *resp_block;
+    uint32_t req_block_len, resp_block_len;
+    const char *host_name; /* "host", inside req_block */
 };
 
 typedef void (*cs_h2_txn_cb)(void *ctx, const struct cs_h2_txn *txn);

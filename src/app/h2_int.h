@@ -43,6 +43,12 @@ struct h2_sec {
     bool seen;
 };
 
+/* A stream's arena starts with the name of the `host` field that
+ * cs_h2_txn_request_fields makes from :authority, so that all of a
+ * request's strings lie in one block (cs_h2_txn.req_block). */
+#define H2_ARENA_HOST "host"
+#define H2_ARENA_HOST_LEN 4u
+
 struct h2_stream {
     uint32_t id;
     uint64_t seq; /* creation order, for eviction */

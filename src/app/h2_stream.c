@@ -63,7 +63,8 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
         s->fields = f;
         s->cap_fields = cap;
     }
-    uint32_t need = s->arena_len + (uint32_t)(nl + vl);
+    uint32_t base = s->arena_len < H2_ARENA_HOST_LEN ? H2_ARENA_HOST_LEN : s->arena_len;
+    uint32_t need = base + (uint32_t)(nl + vl);
     if (need > s->arena_cap || !s->arena) { /* an arena even for empty fields */
         uint32_t cap = s->arena_cap ? s->arena_cap : 512;
         while (cap < need)
@@ -75,6 +76,10 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
         }
         s->arena = a;
         s->arena_cap = cap;
+    }
+    if (s->arena_len < H2_ARENA_HOST_LEN) { /* the first field (or all rolled back) */
+        memcpy(s->arena, H2_ARENA_HOST, H2_ARENA_HOST_LEN);
+        s->arena_len = H2_ARENA_HOST_LEN;
     }
     cs_h2__account(c, (ptrdiff_t)(stream_bytes(s) - before));
     struct h2_field *f = &s->fields[s->n_fields++];
@@ -158,6 +163,9 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
     struct cs_h2_section *secs[SEC_N] = {&t->req, &t->req_trailers, &t->resp, &t->resp_trailers};
     bool fail = ensure_scratch(c, s->n_fields ? s->n_fields : 1) < 0;
     uint32_t used = 0;
+    /* the spans of the arena the request's and the response's strings lie
+     * in: [0, req_end) (the host name first), [resp_lo, resp_end) */
+    uint32_t req_end = 0, resp_lo = UINT32_MAX, resp_end = 0;
     for (int k = 0; k < SEC_N; k++) {
         struct cs_h2_section *out = secs[k];
         const struct h2_sec *st = &s->sec[k];
@@ -175,6 +183,15 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
                 continue;
             const char *name = s->arena + f->name_off;
             const char *value = s->arena + f->value_off;
+            uint32_t f_end = f->value_off + f->value_len;
+            if (k == SEC_REQ && f_end > req_end)
+                req_end = f_end;
+            if (k == SEC_RESP) {
+                if (f->name_off < resp_lo)
+                    resp_lo = f->name_off;
+                if (f_end > resp_end)
+                    resp_end = f_end;
+            }
             if (f->name_len > 0 && name[0] == ':') {
                 /* RFC 9113 §8.3: pseudo-headers first, each once, known
                  * names only, none in trailers. */
@@ -219,6 +236,15 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
             h->value = value;
             h->value_len = f->value_len;
             out->n_fields++;
+        }
+    }
+    if (s->arena) {
+        t->host_name = s->arena;
+        t->req_block = s->arena;
+        t->req_block_len = req_end > H2_ARENA_HOST_LEN ? req_end : H2_ARENA_HOST_LEN;
+        if (resp_lo != UINT32_MAX) {
+            t->resp_block = s->arena + resp_lo;
+            t->resp_block_len = resp_end - resp_lo;
         }
     }
 }
@@ -315,7 +341,8 @@ size_t cs_h2_txn_request_fields(const struct cs_h2_txn *t, corscope_header *hdr,
     size_t n = 0;
     if (t->authority && !corscope_header_find(t->req.fields, t->req.n_fields, "host") &&
         n < cap)
-        hdr[n++] = (corscope_header){"host", 4, t->authority, t->authority_len};
+        hdr[n++] = (corscope_header){t->host_name ? t->host_name : "host", 4, t->authority,
+                                     t->authority_len};
     for (uint32_t i = 0; i < t->req.n_fields && n < cap; i++)
         hdr[n++] = t->req.fields[i];
     return n;

@@ -48,6 +48,11 @@ struct rec_txn {
     /* a copy of t.via_connect (it lives in the pipeline's connection) */
     bool has_via;
     char via[128];
+    /* a copy of t.req.scheme when it is this short ("https", a static
+     * string of the TLS row; an h2 :scheme); a longer one must lie in the
+     * request's block */
+    bool has_scheme;
+    char scheme[24];
     /* then the request's part, then the response's if t.has_resp: each
      * struct rec_header[n_headers], then the block, padded to 8
      * (msg_part_size) */
@@ -149,6 +154,10 @@ static void replay(struct cs_report_thread *rt, unsigned char *p, size_t len)
                              t->req_block_len, &t->req_flags);
             t->req.method = rebase(t->req.method, from, t->req_block);
             t->req.target = rebase(t->req.target, from, t->req_block);
+            if (rec->has_scheme)
+                t->req.scheme = rec->scheme;
+            else if (t->req.scheme)
+                t->req.scheme = rebase(t->req.scheme, from, t->req_block);
             if (t->has_resp)
                 msg_view(rt, part, 1, &t->resp.headers, &t->resp.n_headers, &t->resp_block,
                          t->resp_block_len, &t->resp_flags);
@@ -318,11 +327,14 @@ static bool write_msg(unsigned char *p, const corscope_header *headers, size_t n
     return true;
 }
 
-/* The request line's strings must lie in the request's block too. */
+/* The request line's strings must lie in the request's block too (the
+ * scheme when it is too long for the record's copy). */
 static bool req_strings_inside(const struct cs_txn *t)
 {
     uintptr_t lo = (uintptr_t)t->req_block, hi = lo + t->req_block_len;
-    return INSIDE(t->req.method, t->req.method_len) && INSIDE(t->req.target, t->req.target_len);
+    const struct rec_txn *r = NULL;
+    return INSIDE(t->req.method, t->req.method_len) && INSIDE(t->req.target, t->req.target_len) &&
+           (t->req.scheme_len < sizeof r->scheme || INSIDE(t->req.scheme, t->req.scheme_len));
 }
 #undef INSIDE
 
@@ -356,6 +368,9 @@ void cs_report_thread_txn(void *ctx, const struct cs_flow_key *f, const struct c
         rec->tls = *t->tls; /* version and cipher are static strings */
         snprintf(rec->sni, sizeof rec->sni, "%s", t->tls->sni ? t->tls->sni : "");
     }
+    rec->has_scheme = t->req.scheme && t->req.scheme_len < sizeof rec->scheme;
+    if (rec->has_scheme)
+        memcpy(rec->scheme, t->req.scheme, t->req.scheme_len);
     rec->has_via = t->via_connect != NULL;
     if (t->via_connect)
         snprintf(rec->via, sizeof rec->via, "%s", t->via_connect);

@@ -258,6 +258,10 @@ struct rec {
     char *resp;
     char *resp_trailers;
     char *host_view; /* cs_h2_txn_request_fields as "name: value\n" */
+    /* every string of the request (pseudo-header values, the fields with
+     * the host made from :authority) lies in req_block, every field of the
+     * final response in resp_block: the report thread copies them */
+    bool in_blocks;
 };
 
 struct collector {
@@ -276,6 +280,21 @@ static inline char *section_text(const struct cs_h2_section *s)
         hb_str(&b, "\n");
     }
     return (char *)b.p;
+}
+
+static inline bool str_in(const char *s, size_t n, const char *block, uint32_t block_len)
+{
+    uintptr_t lo = (uintptr_t)block;
+    return !s || (block && (uintptr_t)s >= lo && (uintptr_t)s + n <= lo + block_len);
+}
+
+static inline bool fields_in(const corscope_header *h, size_t n, const char *block, uint32_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!str_in(h[i].name, h[i].name_len, block, len) ||
+            !str_in(h[i].value, h[i].value_len, block, len))
+            return false;
+    return true;
 }
 
 static inline void on_txn(void *ctx, const struct cs_h2_txn *t)
@@ -318,6 +337,13 @@ static inline void on_txn(void *ctx, const struct cs_h2_txn *t)
     corscope_header h[300];
     struct cs_h2_section view = {h, (uint32_t)cs_h2_txn_request_fields(t, h, 300), 0, 0, 0, 0};
     r->host_view = section_text(&view);
+    r->in_blocks = str_in(t->method, t->method_len, t->req_block, t->req_block_len) &&
+                   str_in(t->scheme, t->scheme_len, t->req_block, t->req_block_len) &&
+                   str_in(t->authority, t->authority_len, t->req_block, t->req_block_len) &&
+                   str_in(t->path, t->path_len, t->req_block, t->req_block_len) &&
+                   fields_in(h, view.n_fields, t->req_block, t->req_block_len) &&
+                   (!t->answered ||
+                    fields_in(t->resp.fields, t->resp.n_fields, t->resp_block, t->resp_block_len));
 }
 
 static inline void collector_free(struct collector *col)

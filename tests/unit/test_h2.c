@@ -51,6 +51,8 @@ static void fx_free(struct fx *f)
     if (f->c)
         cs_h2_conn_finish(f->c, CS_H2_END_UNANSWERED, ++f->frame, 0);
     CU_ASSERT_EQUAL(f->st.held_bytes, 0);
+    for (int i = 0; i < f->col.n; i++)
+        CU_ASSERT(f->col.r[i].in_blocks);
     collector_free(&f->col);
     nghttp2_hd_deflate_del(f->cdef);
     nghttp2_hd_deflate_del(f->sdef);
