@@ -27,9 +27,6 @@ enum { SEC_REQ,
  * newest (latest values win), which is what they mean once all are acked. */
 #define H2_PENDING_SETTINGS 8
 
-/* Alignment kept in front of each inflater allocation to remember its size. */
-#define H2_ALLOC_HDR 16u
-
 struct h2_field {
     uint32_t name_off, name_len, value_off, value_len;
     uint8_t sec;
