@@ -26,9 +26,12 @@ struct h2_flow {
     struct cs_h2_conn *conn;
     struct cs_h2_limits lim; /* the stage keeps a pointer to it */
     const struct cs_app_out *out;
-    corscope_header *req_fields; /* host + request fields handed to the seam */
-    size_t req_cap;
 };
+
+/* Request fields (host included) that fit on the stack while a transaction
+ * is handed over; more take a malloc'd array for that call.  Nothing is
+ * kept per connection between transactions. */
+#define H2_REQ_FIELDS_LOCAL 64
 
 static enum cs_app_probe h2_probe(int dir, const uint8_t *p, uint32_t n)
 {
@@ -64,29 +67,17 @@ static enum cs_txn_end no_response_end(const struct cs_h2_txn *h)
     return CS_TXN_UNANSWERED;
 }
 
-/* The request's fields with the host from :authority first; grows the
- * flow's buffer as needed (on failure, what fits). */
-static size_t request_fields(struct h2_flow *f, const struct cs_h2_txn *h)
-{
-    size_t need = (size_t)h->req.n_fields + 1;
-    if (need > f->req_cap) {
-        corscope_header *n = realloc(f->req_fields, need * sizeof *n);
-        if (n) {
-            f->req_fields = n;
-            f->req_cap = need;
-        }
-    }
-    return f->req_fields ? cs_h2_txn_request_fields(h, f->req_fields, f->req_cap) : 0;
-}
-
 /* The stage's stream, as the seam's transaction. */
 static void h2_txn(void *ctx, const struct cs_h2_txn *h)
 {
     struct h2_flow *f = ctx;
-    size_t n_req = request_fields(f, h);
+    corscope_header local[H2_REQ_FIELDS_LOCAL];
+    size_t need = (size_t)h->req.n_fields + 1; /* the host from :authority first */
+    corscope_header *req_fields = need <= H2_REQ_FIELDS_LOCAL ? local : malloc(need * sizeof *req_fields);
+    size_t n_req = req_fields ? cs_h2_txn_request_fields(h, req_fields, need) : 0;
     struct cs_txn t = {
         .transport = CS_TRANSPORT_H2,
-        .req = {h->method, h->method_len, h->path, h->path_len, f->req_fields, n_req,
+        .req = {h->method, h->method_len, h->path, h->path_len, req_fields, n_req,
                 h->scheme, h->scheme_len},
         .interim_status = h->interim_status,
         .req_flags = sec_flags(&h->req),
@@ -116,6 +107,8 @@ static void h2_txn(void *ctx, const struct cs_h2_txn *h)
         t.end = no_response_end(h);
     }
     f->out->txn(f->out->ctx, &t);
+    if (req_fields != local)
+        free(req_fields);
 }
 
 static void *h2_open(struct cs_app_env *env, const struct cs_app_out *out)
@@ -191,7 +184,6 @@ static void h2_finish(void *conn, enum cs_txn_end why, uint64_t frame, cs_time_n
 {
     struct h2_flow *f = conn;
     cs_h2_conn_finish(f->conn, h2_end_for(why), frame, ts);
-    free(f->req_fields);
     free(f);
 }
 

@@ -91,6 +91,10 @@ struct h2_dir {
     uint32_t n_pending;
 };
 
+/* Fields of a reported stream handed over from the stack; a stream with
+ * more takes cs_h2_conn.scratch for the report. */
+#define H2_SCRATCH_LOCAL 64u
+
 /* Open-stream table slots allocated first (doubling up to --h2-max-streams). */
 #define H2_TAB_INITIAL 4u
 
@@ -108,7 +112,8 @@ struct cs_h2_conn {
     uint32_t reported;
     bool marked;
     size_t held;              /* bytes of this connection counted in stats->held_bytes */
-    corscope_header *scratch; /* fields handed to the callback */
+    corscope_header *scratch; /* fields handed to the callback, when more than
+                               * H2_SCRATCH_LOCAL (freed after the report) */
     uint32_t scratch_cap;
 };
 

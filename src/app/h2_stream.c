@@ -143,25 +143,31 @@ struct h2_stream *cs_h2__stream_open(struct cs_h2_conn *c, uint32_t id)
 
 /* ---- reporting --------------------------------------------------------------- */
 
-static int ensure_scratch(struct cs_h2_conn *c, uint32_t n)
+/* Room for n fields to hand over: the caller's local[H2_SCRATCH_LOCAL]
+ * when they fit (no allocation on most reports), else c->scratch. */
+static corscope_header *ensure_scratch(struct cs_h2_conn *c, uint32_t n, corscope_header *local)
 {
+    if (n <= H2_SCRATCH_LOCAL)
+        return local;
     if (n <= c->scratch_cap)
-        return 0;
+        return c->scratch;
     corscope_header *h = realloc(c->scratch, (size_t)n * sizeof *h);
     if (!h)
-        return -1;
+        return NULL;
     cs_h2__account(c, (ptrdiff_t)((n - c->scratch_cap) * sizeof *h));
     c->scratch = h;
     c->scratch_cap = n;
-    return 0;
+    return h;
 }
 
 /* Fills out's sections and pseudo-header fields from s's stored fields;
  * the regular fields of each section go to c->scratch, in order. */
-static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_txn *t)
+static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_txn *t,
+                      corscope_header *local)
 {
     struct cs_h2_section *secs[SEC_N] = {&t->req, &t->req_trailers, &t->resp, &t->resp_trailers};
-    bool fail = ensure_scratch(c, s->n_fields ? s->n_fields : 1) < 0;
+    corscope_header *scratch = ensure_scratch(c, s->n_fields ? s->n_fields : 1, local);
+    bool fail = scratch == NULL;
     uint32_t used = 0;
     /* the spans of the arena the request's and the response's strings lie
      * in: [0, req_end) (the host name first), [resp_lo, resp_end) */
@@ -173,7 +179,7 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
         out->ts = st->ts;
         out->frame_end = st->frame_end;
         out->flags = st->flags;
-        out->fields = fail ? NULL : c->scratch + used;
+        out->fields = fail ? NULL : scratch + used;
         out->n_fields = 0;
         bool regular_seen = false;
         uint32_t pseudo_seen = 0;
@@ -230,7 +236,7 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
             regular_seen = true;
             if (fail)
                 continue;
-            corscope_header *h = &c->scratch[used++];
+            corscope_header *h = &scratch[used++];
             h->name = name;
             h->name_len = f->name_len;
             h->value = value;
@@ -262,7 +268,8 @@ void cs_h2__report_with(struct cs_h2_conn *c, struct h2_stream *s, const struct 
     struct cs_h2_txn t;
     memset(&t, 0, sizeof t);
     t.stream_id = s->id;
-    build_txn(c, s, &t);
+    corscope_header local[H2_SCRATCH_LOCAL];
+    build_txn(c, s, &t, local);
     t.answered = s->answered;
     t.status = s->status;
     t.interim_status = s->interim_status;
@@ -284,13 +291,15 @@ void cs_h2__report_with(struct cs_h2_conn *c, struct h2_stream *s, const struct 
         c->stats->lost_streams++;
     if (c->cb)
         c->cb(c->ctx, &t);
-    /* The fields handed over were the callback's to copy: the scratch is
+    /* The fields handed over were the callback's to copy: a scratch is
      * not kept, so an idle connection holds none (one stream's worth of
      * pointers, ~1 KB, on each of thousands of keep-alive connections). */
-    cs_h2__account(c, -(ptrdiff_t)(c->scratch_cap * sizeof *c->scratch));
-    free(c->scratch);
-    c->scratch = NULL;
-    c->scratch_cap = 0;
+    if (c->scratch) {
+        cs_h2__account(c, -(ptrdiff_t)(c->scratch_cap * sizeof *c->scratch));
+        free(c->scratch);
+        c->scratch = NULL;
+        c->scratch_cap = 0;
+    }
     cs_h2__stream_free(c, s);
 }
 
