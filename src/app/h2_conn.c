@@ -1,51 +1,9 @@
 /* HTTP/2 connection stage: framer events of both directions -> streams ->
  * one transaction per stream.  See h2_conn.h for the rules; this file owns
- * the two HPACK inflaters (libnghttp2), the frame and stream-state rules
- * and the public entry points; the stream table and the reports are
- * h2_stream.c's. */
-#include <malloc.h> /* malloc_usable_size (glibc) */
-
+ * the frame and stream-state rules, feeds the HPACK inflaters (libnghttp2;
+ * made, parked and rebuilt by h2_hpack.c) and has the public entry points;
+ * the stream table and the reports are h2_stream.c's. */
 #include "h2_int.h"
-
-/* ---- memory accounting ---------------------------------------------------- */
-
-/* nghttp2_mem callbacks: the inflaters' dynamic tables and buffers are
- * counted in the connection's held bytes, as the bytes malloc gave (its
- * usable size: no size header of our own in front of each of the ~40 small
- * blocks an inflater holds, which cost 16 bytes each and were not counted). */
-static void *acct_malloc(size_t size, void *ud)
-{
-    void *p = malloc(size);
-    if (p)
-        cs_h2__account(ud, (ptrdiff_t)malloc_usable_size(p));
-    return p;
-}
-
-static void acct_free(void *ptr, void *ud)
-{
-    if (!ptr)
-        return;
-    cs_h2__account(ud, -(ptrdiff_t)malloc_usable_size(ptr));
-    free(ptr);
-}
-
-static void *acct_calloc(size_t n, size_t size, void *ud)
-{
-    void *p = calloc(n, size);
-    if (p)
-        cs_h2__account(ud, (ptrdiff_t)malloc_usable_size(p));
-    return p;
-}
-
-static void *acct_realloc(void *ptr, size_t size, void *ud)
-{
-    size_t old = ptr ? malloc_usable_size(ptr) : 0;
-    void *np = realloc(ptr, size);
-    if (!np)
-        return NULL;
-    cs_h2__account(ud, (ptrdiff_t)malloc_usable_size(np) - (ptrdiff_t)old);
-    return np;
-}
 
 /* ---- limits ----------------------------------------------------------------- */
 
@@ -87,6 +45,10 @@ static void inflate_piece(struct cs_h2_conn *c, struct h2_dir *d, const uint8_t 
 {
     if (d->hpack_lost)
         return;
+    if (!d->inf && cs_h2__hpack_get(c, d) != 0) {
+        hpack_lose(c, d, frame, ts);
+        return;
+    }
     for (;;) {
         nghttp2_nv nv;
         int flags = 0;
@@ -218,6 +180,8 @@ static void end_block(struct cs_h2_conn *c, struct h2_dir *d, uint64_t frame, cs
 {
     static const uint8_t nothing[1];
     inflate_piece(c, d, nothing, 0, true, frame, ts);
+    if (!d->hpack_lost)
+        d->size_update_due = false; /* the block had it (the inflater checks) */
     enum blk_kind kind = d->blk;
     d->blk = BLK_NONE;
     struct h2_stream *s = d->blk_stream ? cs_h2__stream_find(c, d->blk_stream) : NULL;
@@ -312,7 +276,7 @@ static void on_settings(struct cs_h2_conn *c, struct h2_dir *d, const struct cs_
     if (p.present & (1u << CS_H2_SETTINGS_MAX_FRAME_SIZE))
         d->fr.max_frame_size = p.max_frame_size;
     if ((p.present & (1u << CS_H2_SETTINGS_HEADER_TABLE_SIZE)) && !d->hpack_lost) {
-        if (nghttp2_hd_inflate_change_table_size(d->inf, p.table_size) != 0) {
+        if (cs_h2__hpack_table_size(c, d, p.table_size) != 0) {
             c->stats->hpack_errors++;
             hpack_lose(c, d, f->end_frame, f->end_ts);
         }
@@ -434,18 +398,13 @@ struct cs_h2_conn *cs_h2_conn_new(const struct cs_h2_limits *lim, struct cs_h2_s
     c->stats = stats;
     c->cb = cb;
     c->ctx = ctx;
-    c->mem = (nghttp2_mem){c, acct_malloc, acct_free, acct_calloc, acct_realloc};
     cs_h2__account(c, (ptrdiff_t)sizeof *c); /* the stream table grows as streams open */
+    cs_h2__hpack_init(c);                    /* the inflaters come with the first header blocks */
     for (int i = 0; i < 2; i++) {
         struct h2_dir *d = &c->d[i];
         d->conn = c;
         d->dir = i;
         cs_h2_framer_init(&d->fr, i == CS_DIR_C2S);
-        if (nghttp2_hd_inflate_new2(&d->inf, &c->mem) != 0) {
-            d->inf = NULL;
-            cs_h2_conn_finish(c, CS_H2_END_UNANSWERED, 0, 0);
-            return NULL;
-        }
     }
     stats->connections++;
     return c;
@@ -492,8 +451,8 @@ int cs_h2_conn_upgrade(struct cs_h2_conn *c, const struct cs_h2_upgrade *u)
         const uint8_t *e = u->settings + off;
         uint16_t id = (uint16_t)(e[0] << 8 | e[1]);
         uint32_t v = (uint32_t)e[2] << 24 | (uint32_t)e[3] << 16 | (uint32_t)e[4] << 8 | e[5];
-        if (id == CS_H2_SETTINGS_HEADER_TABLE_SIZE && sd->inf &&
-            nghttp2_hd_inflate_change_table_size(sd->inf, v) != 0) {
+        if (id == CS_H2_SETTINGS_HEADER_TABLE_SIZE && !sd->hpack_lost &&
+            cs_h2__hpack_table_size(c, sd, v) != 0) {
             c->stats->hpack_errors++;
             hpack_lose(c, sd, u->frame, u->ts);
         }
@@ -528,6 +487,10 @@ void cs_h2_conn_event(struct cs_h2_conn *c, int dir, const struct cs_stream_even
         cs_h2__report_all(c, CS_H2_END_CONN_RESET, ev->frame, ev->ts, NULL);
         break;
     }
+    /* A direction between header blocks keeps its table in the compact
+     * form (most of a keep-alive connection's life; h2_hpack.c). */
+    for (int i = 0; i < 2; i++)
+        cs_h2__hpack_park(c, &c->d[i]);
 }
 
 void cs_h2_conn_finish(struct cs_h2_conn *c, enum cs_h2_end why, uint64_t frame, cs_time_ns ts)
@@ -536,8 +499,7 @@ void cs_h2_conn_finish(struct cs_h2_conn *c, enum cs_h2_end why, uint64_t frame,
         return;
     cs_h2__report_all(c, why, frame, ts, NULL);
     for (int i = 0; i < 2; i++)
-        if (c->d[i].inf)
-            nghttp2_hd_inflate_del(c->d[i].inf);
+        cs_h2__hpack_free(c, &c->d[i]);
     cs_h2__account(c, -(ptrdiff_t)(sizeof *c + c->tab_cap * sizeof *c->tab));
     cs_h2__account(c, -(ptrdiff_t)(c->scratch_cap * sizeof *c->scratch));
     free(c->scratch);

@@ -3,7 +3,9 @@
  *
  * Framing is h2_frame.c's (ours); HPACK is libnghttp2's inflater
  * (nghttp2_hd_inflate_*), one per direction, fed the header block fragments
- * as they arrive, so a block is never reassembled and never copied; only the
+ * as they arrive, so a block is never reassembled and never copied (between
+ * blocks a direction's inflater is freed and its table kept in a compact
+ * form that rebuilds it: h2_hpack.c); only the
  * decoded fields a transaction needs are kept, per stream, up to
  * limits->max_header_bytes and max_header_lines per section (the rest is
  * dropped and counted, the block is still decoded so that the dynamic table

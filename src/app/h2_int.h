@@ -77,9 +77,13 @@ struct h2_dir {
     struct cs_h2_conn *conn;
     int dir;
     struct cs_h2_framer fr;
-    nghttp2_hd_inflater *inf;
-    bool hpack_lost;  /* header decoding stopped for good */
-    bool frames_lost; /* framing stopped for good (implies hpack_lost) */
+    nghttp2_hd_inflater *inf; /* NULL before the first block and while parked */
+    unsigned char *parked;    /* the block that rebuilds the table (h2_hpack.c) */
+    uint32_t parked_len;
+    uint32_t settings_table_size; /* the SETTINGS_HEADER_TABLE_SIZE in effect */
+    bool size_update_due;         /* the next block must start with a table size update */
+    bool hpack_lost;              /* header decoding stopped for good */
+    bool frames_lost;             /* framing stopped for good (implies hpack_lost) */
     bool fin;
     enum blk_kind blk;
     uint32_t blk_stream;
@@ -126,6 +130,23 @@ struct h2_end_info {
     int rst_by;
     uint32_t rst_error, goaway_error;
 };
+
+/* ---- h2_hpack.c ---- */
+
+/* Sets up c->mem (the accounting allocator) and both directions' HPACK
+ * state (no inflater yet). */
+void cs_h2__hpack_init(struct cs_h2_conn *c);
+/* Makes d->inf live: a new inflater, rebuilt from the parked table if
+ * any.  0, or -1 when it cannot be had (memory; a rebuild nghttp2
+ * refused): the table is then gone. */
+int cs_h2__hpack_get(struct cs_h2_conn *c, struct h2_dir *d);
+/* Frees d's inflater, keeping its table as the block that rebuilds it,
+ * when d is idle (no block open, HPACK not lost, no size update owed). */
+void cs_h2__hpack_park(struct cs_h2_conn *c, struct h2_dir *d);
+/* A SETTINGS_HEADER_TABLE_SIZE that took effect on d's blocks.  0 or -1. */
+int cs_h2__hpack_table_size(struct cs_h2_conn *c, struct h2_dir *d, uint32_t size);
+/* Frees d's inflater or parked table. */
+void cs_h2__hpack_free(struct cs_h2_conn *c, struct h2_dir *d);
 
 /* ---- h2_stream.c ---- */
 

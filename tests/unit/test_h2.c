@@ -4,6 +4,7 @@
  * at every byte, interleaved streams, oversized frames, closed streams,
  * RST_STREAM, GOAWAY, SETTINGS_HEADER_TABLE_SIZE, gaps. */
 #include "h2_testutil.h"
+#include "h2_int.h" /* the directions' HPACK state, for test_parked_tables */
 
 /* One connection under test, with a deflater per direction. */
 struct fx {
@@ -796,6 +797,40 @@ static void test_bad_lengths(void)
 }
 
 /* Memory: the inflaters' tables are counted and everything is given back. */
+/* A direction between header blocks keeps its table as the block that
+ * rebuilds it (h2_hpack.c): far less than a live inflater, which holds
+ * ~1.3 KB before any entry; the next blocks, which refer to the tables'
+ * entries by index (the deflaters now index them), decode the same. */
+static void test_parked_tables(void)
+{
+    struct fx *f = fx_new();
+    size_t fresh = cs_h2_conn_memory(f->c);
+    CU_ASSERT(f->c->d[0].inf == NULL && f->c->d[1].inf == NULL); /* none before a block */
+    fx_open(f);
+    request(f, 1, REQ1, false);
+    CU_ASSERT(f->c->d[CS_DIR_C2S].inf == NULL && f->c->d[CS_DIR_C2S].parked != NULL);
+    response(f, 1, RESP1, true);
+    put_data(&f->b, 1, 0, -1, true);
+    fx_send(f, CS_DIR_C2S, 0);
+    CU_ASSERT(f->c->d[CS_DIR_S2C].inf == NULL && f->c->d[CS_DIR_S2C].parked != NULL);
+    size_t idle = cs_h2_conn_memory(f->c);
+    CU_ASSERT(idle > fresh);
+    CU_ASSERT(idle < fresh + 1024); /* both tables: ~300 bytes of fields */
+    for (uint32_t id = 3; id <= 9; id += 2) {
+        request(f, id, REQ1, true);
+        response(f, id, RESP1, true);
+    }
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 5);
+    for (int i = 1; i < 5; i++) {
+        CU_ASSERT_EQUAL(f->col.r[i].end, CS_H2_END_COMPLETE);
+        CU_ASSERT_STRING_EQUAL(f->col.r[i].pseudo, f->col.r[0].pseudo);
+        CU_ASSERT_STRING_EQUAL(f->col.r[i].req, f->col.r[0].req);
+        CU_ASSERT_STRING_EQUAL(f->col.r[i].resp, f->col.r[0].resp);
+    }
+    CU_ASSERT_EQUAL(f->st.hpack_failures, 0);
+    fx_free(f);
+}
+
 static void test_memory_accounting(void)
 {
     struct fx *f = fx_new();
@@ -841,6 +876,7 @@ int main(void)
         {"bad preface", test_bad_preface},
         {"bad lengths", test_bad_lengths},
         {"memory accounting", test_memory_accounting},
+        {"idle directions park their tables", test_parked_tables},
         {NULL, NULL},
     };
     if (CU_initialize_registry() != CUE_SUCCESS)
