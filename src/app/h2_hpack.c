@@ -25,50 +25,176 @@
 
 #include "h2_int.h"
 
-/* ---- memory accounting ---------------------------------------------------- */
+/* ---- the live inflater's memory ------------------------------------------- */
 
-/* nghttp2_mem callbacks: the inflaters' dynamic tables and buffers are
- * counted in the connection's held bytes, as the bytes malloc gave (its
- * usable size: no size header of our own in front of each small block). */
-static void *acct_malloc(size_t size, void *ud)
+/* A live inflater allocates from its direction's arena: chunks of a few KB
+ * carved front to back (a block freed right after it was made, as nghttp2
+ * does with a field it only emits, is given back; any other free waits),
+ * all freed at once when the direction parks.  Rebuilding a table is then
+ * a handful of mallocs rather than three per entry, and a parked direction
+ * keeps nothing of it.  Each allocation has a 16-byte header (its size) and
+ * 16-byte alignment, as malloc's.  The chunks are counted in the
+ * connection's held bytes (their usable size). */
+
+#define H2_ARENA_ALIGN 16u
+#define H2_ARENA_FIRST 4096u
+#define H2_ARENA_MAX_CHUNK 65536u
+
+struct h2_chunk {
+    struct h2_chunk *next; /* the one before: freed together */
+    size_t cap, used;      /* bytes of data[] */
+    size_t pad_;           /* data[] 16-aligned after a 32-byte header */
+    unsigned char data[];
+};
+
+struct h2_arena {
+    nghttp2_mem mem; /* handed to nghttp2 (kept by the inflater); user data: this */
+    struct cs_h2_conn *conn;
+    struct h2_chunk *cur;
+    size_t held; /* bytes counted in conn */
+};
+
+static size_t round_up(size_t n)
 {
-    void *p = malloc(size);
-    if (p)
-        cs_h2__account(ud, (ptrdiff_t)malloc_usable_size(p));
-    return p;
+    return (n + H2_ARENA_ALIGN - 1) & ~(size_t)(H2_ARENA_ALIGN - 1);
 }
 
-static void acct_free(void *ptr, void *ud)
+/* A new chunk for at least `need` bytes of data. */
+static struct h2_chunk *chunk_new(struct cs_h2_conn *c, struct h2_chunk *prev, size_t need,
+                                  size_t *held)
 {
-    if (!ptr)
-        return;
-    cs_h2__account(ud, -(ptrdiff_t)malloc_usable_size(ptr));
-    free(ptr);
-}
-
-static void *acct_calloc(size_t n, size_t size, void *ud)
-{
-    void *p = calloc(n, size);
-    if (p)
-        cs_h2__account(ud, (ptrdiff_t)malloc_usable_size(p));
-    return p;
-}
-
-static void *acct_realloc(void *ptr, size_t size, void *ud)
-{
-    size_t old = ptr ? malloc_usable_size(ptr) : 0;
-    void *np = realloc(ptr, size);
-    if (!np)
+    size_t cap = prev ? prev->cap * 2 : H2_ARENA_FIRST;
+    if (cap > H2_ARENA_MAX_CHUNK)
+        cap = H2_ARENA_MAX_CHUNK;
+    if (cap < need)
+        cap = round_up(need);
+    struct h2_chunk *k = malloc(sizeof *k + cap);
+    if (!k)
         return NULL;
-    cs_h2__account(ud, (ptrdiff_t)malloc_usable_size(np) - (ptrdiff_t)old);
+    k->next = prev;
+    k->cap = cap;
+    k->used = 0;
+    size_t got = malloc_usable_size(k);
+    *held += got;
+    cs_h2__account(c, (ptrdiff_t)got);
+    return k;
+}
+
+static void *arena_alloc(struct h2_arena *a, size_t size)
+{
+    if (size > SIZE_MAX / 2)
+        return NULL;
+    size_t need = H2_ARENA_ALIGN + round_up(size);
+    struct h2_chunk *k = a->cur;
+    if (k->cap - k->used < need) {
+        k = chunk_new(a->conn, k, need, &a->held);
+        if (!k)
+            return NULL;
+        a->cur = k;
+    }
+    unsigned char *h = k->data + k->used;
+    k->used += need;
+    memcpy(h, &size, sizeof size);
+    return h + H2_ARENA_ALIGN;
+}
+
+static size_t alloc_size(const void *p)
+{
+    size_t n;
+    memcpy(&n, (const unsigned char *)p - H2_ARENA_ALIGN, sizeof n);
+    return n;
+}
+
+/* p is the last allocation of the current chunk. */
+static bool is_last(const struct h2_arena *a, const void *p)
+{
+    const unsigned char *end = a->cur->data + a->cur->used;
+    return (const unsigned char *)p + round_up(alloc_size(p)) == end;
+}
+
+static void *ar_malloc(size_t size, void *ud)
+{
+    return arena_alloc(ud, size);
+}
+
+static void ar_free(void *ptr, void *ud)
+{
+    struct h2_arena *a = ud;
+    if (ptr && is_last(a, ptr))
+        a->cur->used -= H2_ARENA_ALIGN + round_up(alloc_size(ptr));
+}
+
+static void *ar_calloc(size_t n, size_t size, void *ud)
+{
+    if (size && n > SIZE_MAX / 2 / size)
+        return NULL;
+    void *p = arena_alloc(ud, n * size);
+    if (p)
+        memset(p, 0, n * size);
+    return p;
+}
+
+static void *ar_realloc(void *ptr, size_t size, void *ud)
+{
+    struct h2_arena *a = ud;
+    if (!ptr)
+        return arena_alloc(a, size);
+    size_t old = alloc_size(ptr);
+    if (is_last(a, ptr) && size <= SIZE_MAX / 2) {
+        size_t start = (size_t)((unsigned char *)ptr - a->cur->data);
+        if (a->cur->cap - start >= round_up(size)) { /* grows (or shrinks) in place */
+            a->cur->used = start + round_up(size);
+            memcpy((unsigned char *)ptr - H2_ARENA_ALIGN, &size, sizeof size);
+            return ptr;
+        }
+    }
+    void *np = arena_alloc(a, size);
+    if (np)
+        memcpy(np, ptr, old < size ? old : size);
     return np;
+}
+
+/* An arena for d's next inflater, in its own first chunk. */
+static struct h2_arena *arena_new(struct cs_h2_conn *c)
+{
+    size_t held = 0;
+    struct h2_chunk *k = chunk_new(c, NULL, 0, &held);
+    if (!k)
+        return NULL;
+    struct h2_arena *a = (struct h2_arena *)(void *)k->data;
+    k->used = round_up(sizeof *a);
+    *a = (struct h2_arena){{NULL, ar_malloc, ar_free, ar_calloc, ar_realloc}, c, k, held};
+    a->mem.mem_user_data = a;
+    return a;
+}
+
+static void arena_free(struct h2_arena *a)
+{
+    if (!a)
+        return;
+    struct cs_h2_conn *c = a->conn;
+    cs_h2__account(c, -(ptrdiff_t)a->held);
+    for (struct h2_chunk *k = a->cur; k;) { /* the first chunk (with *a) last */
+        struct h2_chunk *next = k->next;
+        free(k);
+        k = next;
+    }
 }
 
 void cs_h2__hpack_init(struct cs_h2_conn *c)
 {
-    c->mem = (nghttp2_mem){c, acct_malloc, acct_free, acct_calloc, acct_realloc};
     for (int i = 0; i < 2; i++)
         c->d[i].settings_table_size = NGHTTP2_DEFAULT_HEADER_TABLE_SIZE;
+}
+
+/* Frees d's inflater and its arena. */
+static void drop_inflater(struct h2_dir *d)
+{
+    if (d->inf)
+        nghttp2_hd_inflate_del(d->inf); /* into the arena: nothing to do */
+    d->inf = NULL;
+    arena_free(d->arena);
+    d->arena = NULL;
 }
 
 /* ---- the parked form -------------------------------------------------------- */
@@ -107,6 +233,10 @@ static bool can_park(const struct h2_dir *d)
 
 void cs_h2__hpack_park(struct cs_h2_conn *c, struct h2_dir *d)
 {
+    if (d->hpack_lost) {
+        cs_h2__hpack_free(c, d); /* never used again */
+        return;
+    }
     if (!can_park(d))
         return;
     nghttp2_hd_inflater *inf = d->inf;
@@ -133,8 +263,7 @@ void cs_h2__hpack_park(struct cs_h2_conn *c, struct h2_dir *d)
         memcpy(b + k, nv->value, nv->valuelen);
         k += nv->valuelen;
     }
-    nghttp2_hd_inflate_del(inf);
-    d->inf = NULL;
+    drop_inflater(d);
     d->parked = b;
     d->parked_len = (uint32_t)k;
     cs_h2__account(c, (ptrdiff_t)malloc_usable_size(b));
@@ -146,8 +275,12 @@ int cs_h2__hpack_get(struct cs_h2_conn *c, struct h2_dir *d)
         return 0;
     if (d->hpack_lost)
         return -1;
-    if (nghttp2_hd_inflate_new2(&d->inf, &c->mem) != 0) {
+    d->arena = arena_new(c);
+    if (!d->arena)
+        return -1;
+    if (nghttp2_hd_inflate_new2(&d->inf, &d->arena->mem) != 0) {
         d->inf = NULL;
+        drop_inflater(d);
         return -1;
     }
     int rv = 0;
@@ -181,8 +314,7 @@ int cs_h2__hpack_get(struct cs_h2_conn *c, struct h2_dir *d)
         d->parked_len = 0;
     }
     if (rv != 0) {
-        nghttp2_hd_inflate_del(d->inf);
-        d->inf = NULL;
+        drop_inflater(d);
         return -1;
     }
     return 0;
@@ -202,9 +334,7 @@ int cs_h2__hpack_table_size(struct cs_h2_conn *c, struct h2_dir *d, uint32_t siz
 
 void cs_h2__hpack_free(struct cs_h2_conn *c, struct h2_dir *d)
 {
-    if (d->inf)
-        nghttp2_hd_inflate_del(d->inf);
-    d->inf = NULL;
+    drop_inflater(d);
     if (d->parked) {
         cs_h2__account(c, -(ptrdiff_t)malloc_usable_size(d->parked));
         free(d->parked);

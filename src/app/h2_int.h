@@ -78,6 +78,7 @@ struct h2_dir {
     int dir;
     struct cs_h2_framer fr;
     nghttp2_hd_inflater *inf; /* NULL before the first block and while parked */
+    struct h2_arena *arena;   /* the live inflater's memory (h2_hpack.c) */
     unsigned char *parked;    /* the block that rebuilds the table (h2_hpack.c) */
     uint32_t parked_len;
     uint32_t settings_table_size; /* the SETTINGS_HEADER_TABLE_SIZE in effect */
@@ -107,7 +108,6 @@ struct cs_h2_conn {
     struct cs_h2_stats *stats;
     cs_h2_txn_cb cb;
     void *ctx;
-    nghttp2_mem mem; /* accounting allocator for the inflaters */
     struct h2_dir d[2];
     struct h2_stream **tab; /* open streams, unordered */
     uint32_t n_streams, tab_cap;
@@ -133,8 +133,7 @@ struct h2_end_info {
 
 /* ---- h2_hpack.c ---- */
 
-/* Sets up c->mem (the accounting allocator) and both directions' HPACK
- * state (no inflater yet). */
+/* Sets up both directions' HPACK state (no inflater yet). */
 void cs_h2__hpack_init(struct cs_h2_conn *c);
 /* Makes d->inf live: a new inflater, rebuilt from the parked table if
  * any.  0, or -1 when it cannot be had (memory; a rebuild nghttp2
