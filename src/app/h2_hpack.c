@@ -36,6 +36,18 @@
  * 16-byte alignment, as malloc's.  The chunks are counted in the
  * connection's held bytes (their usable size). */
 
+/* Under AddressSanitizer the bytes of an arena that are not a live
+ * allocation are poisoned, so that nghttp2 reading or writing past a block
+ * (or a block after its free) is still caught. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 #define H2_ARENA_ALIGN 16u
 #define H2_ARENA_FIRST 4096u
 #define H2_ARENA_MAX_CHUNK 65536u
@@ -74,6 +86,7 @@ static struct h2_chunk *chunk_new(struct cs_h2_conn *c, struct h2_chunk *prev, s
     k->next = prev;
     k->cap = cap;
     k->used = 0;
+    POISON(k->data, cap);
     size_t got = malloc_usable_size(k);
     *held += got;
     cs_h2__account(c, (ptrdiff_t)got);
@@ -94,6 +107,7 @@ static void *arena_alloc(struct h2_arena *a, size_t size)
     }
     unsigned char *h = k->data + k->used;
     k->used += need;
+    UNPOISON(h, H2_ARENA_ALIGN + size);
     memcpy(h, &size, sizeof size);
     return h + H2_ARENA_ALIGN;
 }
@@ -120,8 +134,15 @@ static void *ar_malloc(size_t size, void *ud)
 static void ar_free(void *ptr, void *ud)
 {
     struct h2_arena *a = ud;
-    if (ptr && is_last(a, ptr))
-        a->cur->used -= H2_ARENA_ALIGN + round_up(alloc_size(ptr));
+    if (!ptr)
+        return;
+    size_t n = alloc_size(ptr);
+    if (is_last(a, ptr)) {
+        a->cur->used -= H2_ARENA_ALIGN + round_up(n);
+        POISON((unsigned char *)ptr - H2_ARENA_ALIGN, H2_ARENA_ALIGN + round_up(n));
+    } else {
+        POISON(ptr, n); /* its header stays readable; never read again */
+    }
 }
 
 static void *ar_calloc(size_t n, size_t size, void *ud)
@@ -144,13 +165,17 @@ static void *ar_realloc(void *ptr, size_t size, void *ud)
         size_t start = (size_t)((unsigned char *)ptr - a->cur->data);
         if (a->cur->cap - start >= round_up(size)) { /* grows (or shrinks) in place */
             a->cur->used = start + round_up(size);
+            POISON(ptr, round_up(old));
+            UNPOISON(ptr, size);
             memcpy((unsigned char *)ptr - H2_ARENA_ALIGN, &size, sizeof size);
             return ptr;
         }
     }
     void *np = arena_alloc(a, size);
-    if (np)
+    if (np) {
         memcpy(np, ptr, old < size ? old : size);
+        POISON(ptr, old);
+    }
     return np;
 }
 
@@ -163,6 +188,7 @@ static struct h2_arena *arena_new(struct cs_h2_conn *c)
         return NULL;
     struct h2_arena *a = (struct h2_arena *)(void *)k->data;
     k->used = round_up(sizeof *a);
+    UNPOISON(a, sizeof *a);
     *a = (struct h2_arena){{NULL, ar_malloc, ar_free, ar_calloc, ar_realloc}, c, k, held};
     a->mem.mem_user_data = a;
     return a;
