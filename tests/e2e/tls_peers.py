@@ -15,8 +15,8 @@ gathers a whole flight into one segment.  Each scenario has its server port.
 Every request carries an Origin header, every response
 Access-Control-Allow-Origin, so corscope reports each one.  Writes DIR/cap.pcap
 (tcpdump -i lo), DIR/keys.log (all peers' key logs), DIR/scenarios.json, and
-DIR/lost.pcap: cap.pcap without the one segment that carried the body of the
-second response of the "lost" scenario.
+DIR/lost.pcap: cap.pcap without the start of the record that carried the
+body of the second response of the "lost" scenario (drop_lost says how).
 
 compare: for every scenario, corscope's transactions (client port, server
 port, method, uri, status, request frame, response frame) equal tshark's
@@ -24,7 +24,7 @@ decrypted http requests and responses; on lost.pcap, tshark cannot go past
 the lost record (it does not try later sequence numbers): corscope must give
 every transaction before it as tshark does, mark the one whose body was lost
 as such, and after resynchronising give the later ones as tshark gives them
-in cap.pcap (frame numbers one lower).  Exit status 1 on any difference.
+in cap.pcap (frame numbers one lower when a whole frame was dropped).  Exit status 1 on any difference.
 """
 import fcntl
 import json
@@ -479,20 +479,78 @@ def write_pcap(path, header, pkts):
             f.write(h + p)
 
 
+def tcp_segment_of(linktype, pkt):
+    """(sport, seq, payload offset in pkt, payload) of an IPv4 TCP packet, or None."""
+    link = {1: 14, 113: 16}.get(linktype)
+    if link is None or len(pkt) < link + 20 or (linktype == 1 and pkt[12:14] != b"\x08\x00"):
+        return None
+    ip = pkt[link:]
+    if ip[0] >> 4 != 4 or ip[9] != 6:
+        return None
+    ihl = (ip[0] & 15) * 4
+    total = struct.unpack(">H", ip[2:4])[0]
+    tcp = ip[ihl:total]
+    sport, _, seq = struct.unpack(">HHI", tcp[:8])
+    start = link + ihl + (tcp[12] >> 4) * 4
+    return sport, seq, start, pkt[start:link + total]
+
+
+def truncated(linktype, h, p, keep):
+    """Packet p with only the first `keep` bytes of its TCP payload: the IPv4
+    total length, its header checksum and the pcap lengths follow."""
+    link = {1: 14, 113: 16}[linktype]
+    start = tcp_segment_of(linktype, p)[2]
+    q = bytearray(p[:start + keep])
+    ihl = (q[link] & 15) * 4
+    q[link + 2:link + 4] = struct.pack(">H", len(q) - link)
+    q[link + 10:link + 12] = b"\0\0"
+    s = sum(struct.unpack(">%dH" % (ihl // 2), bytes(q[link:link + ihl])))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    q[link + 10:link + 12] = struct.pack(">H", ~s & 0xFFFF)
+    h = h[:8] + struct.pack("<II", len(q), len(q))
+    return h, bytes(q)
+
+
 def drop_lost(d, port):
-    """lost.pcap: cap.pcap without the first server segment of the "lost"
-    connection that is over 4000 bytes (the 6000-byte body, one record).
-    Returns the frame number dropped."""
+    """lost.pcap: cap.pcap without the start of the server's first TLS record
+    over 4000 bytes on the "lost" connection (the 6000-byte body, one record).
+    The server's byte stream is rebuilt to find that record wherever TCP cut
+    it: the segment it starts is dropped; if an earlier record (the
+    response's header) shares that segment, the segment is instead cut short
+    where the body record begins, so the header stays seen.  Returns (the
+    frame number, whether that frame was removed rather than cut short), or
+    (0, False) when there is no such record."""
     header, lt, pkts = read_pcap(os.path.join(d, "cap.pcap"))
+    segs, stream, base = [], b"", None
     for i, (h, p) in enumerate(pkts):
-        t = tcp_of(lt, p)
-        # the segment where that record starts: mostly the whole record, but
-        # a loaded machine may cut it into smaller segments
-        if t and t[0] == port and (len(t[2]) > 4000 or (
-                len(t[2]) >= 5 and t[2][0] == 0x17 and int.from_bytes(t[2][3:5], "big") > 4000)):
-            write_pcap(os.path.join(d, "lost.pcap"), header, pkts[:i] + pkts[i + 1:])
-            return i + 1
-    return 0
+        t = tcp_segment_of(lt, p)
+        if not t or t[0] != port or not t[3]:
+            continue
+        if base is None:
+            base = t[1]
+        off = (t[1] - base) & 0xFFFFFFFF
+        if off != len(stream):  # a retransmission or a hole: loopback has neither
+            continue
+        segs.append((i, off, len(t[3])))
+        stream += t[3]
+    off = 0
+    while off + 5 <= len(stream):
+        length = int.from_bytes(stream[off + 3:off + 5], "big")
+        if stream[off] == 0x17 and length > 4000:
+            break
+        off += 5 + length
+    else:
+        return 0, False
+    for i, start, size in segs:
+        if start <= off < start + size:
+            if start == off:
+                write_pcap(os.path.join(d, "lost.pcap"), header, pkts[:i] + pkts[i + 1:])
+                return i + 1, True
+            cut_pkt = truncated(lt, pkts[i][0], pkts[i][1], off - start)
+            write_pcap(os.path.join(d, "lost.pcap"), header, pkts[:i] + [cut_pkt] + pkts[i + 1:])
+            return i + 1, False
+    return 0, False
 
 
 # ---- capture ---------------------------------------------------------------
@@ -553,11 +611,12 @@ def capture(d):
             if os.path.exists(p):
                 out.write(open(p).read())
     lost_port = [m["port"] for m in meta if m["name"] == "lost"][0]
-    dropped = drop_lost(d, lost_port)
+    dropped, removed = drop_lost(d, lost_port)
     if not dropped:
-        failed.append("lost: no segment over 4000 bytes from port %d to drop" % lost_port)
+        failed.append("lost: no TLS record over 4000 bytes from port %d to drop" % lost_port)
     with open(os.path.join(d, "scenarios.json"), "w") as f:
-        json.dump({"scenarios": meta, "lost_port": lost_port, "dropped_frame": dropped}, f, indent=1)
+        json.dump({"scenarios": meta, "lost_port": lost_port, "dropped_frame": dropped,
+                   "dropped_frame_removed": removed}, f, indent=1)
     for f in failed:
         print("FAIL peer %s" % f)
     return 1 if failed else 0
@@ -728,10 +787,13 @@ def compare(d, binary):
 
     # The lost segment: tshark on the full capture says what each was.
     port, dropped = meta["lost_port"], meta["dropped_frame"]
+    # a frame removed renumbers the later ones; a frame cut short (its
+    # header record kept) renumbers nothing and may date the header
+    removed = meta.get("dropped_frame_removed", True)
     full = sorted((t for t in theirs if t["sport"] == port), key=lambda t: t["freq"])
     lost, lsum, _ = corscope_txns(binary, os.path.join(d, "lost.pcap"), keys)
     lost = sorted((t for t in lost if t["sport"] == port), key=lambda t: t["freq"])
-    shift = lambda f: f - 1 if f is not None and f > dropped else f
+    shift = lambda f: f - 1 if removed and f is not None and f > dropped else f
     ok = len(full) == 4 and len(lost) == 4
     why = []
     for i, (a, b) in enumerate(zip(full, lost)):
@@ -740,7 +802,7 @@ def compare(d, binary):
         if i == 1:
             # its header was seen, its body lost: the status, dated by the
             # header's frame (before the lost one)
-            same = same and b["fresp"] is not None and b["freq"] <= b["fresp"] < dropped
+            same = same and b["fresp"] is not None and b["freq"] <= b["fresp"] < dropped + (not removed)
         else:
             same = same and b["end"] == "answered" and b["fresp"] is not None and \
                    b["freq"] <= b["fresp"] <= shift(a["fresp"])
@@ -750,8 +812,8 @@ def compare(d, binary):
     tl = lsum.get("tls", {})
     ok = ok and tl.get("failed", 0) == 0 and lsum.get("http_resyncs", 0) >= 1
     tsh = [t for t in tshark_txns(os.path.join(d, "lost.pcap"), keys) if t["sport"] == port]
-    print("%s lost segment (frame %d): corscope %d transactions, tshark %d; resyncs %d%s" %
-          ("ok  " if ok else "FAIL", dropped, len(lost), len(tsh), lsum.get("http_resyncs", -1),
+    print("%s lost segment (frame %d %s): corscope %d transactions, tshark %d; resyncs %d%s" %
+          ("ok  " if ok else "FAIL", dropped, "dropped" if removed else "cut short", len(lost), len(tsh), lsum.get("http_resyncs", -1),
            "" if ok else "\n   " + "\n   ".join(why + ["summary tls %s" % tl])))
     return fail or not ok
 
