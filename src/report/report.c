@@ -995,6 +995,14 @@ void cs_report_finish(struct cs_report *r, struct cs_summary *s)
         cs_out_text_summary(r->out, s, &r->style);
         cs_out_text_legend(r->out, r->kinds_shown, &r->style);
     }
+    /* The summary goes to the store too (summaries_local), unless events
+     * are still unsent: the store did not answer, and trying again would
+     * only make exit wait longer. */
+    if (r->opt.sink && s->sink.unsent == 0) {
+        char err[200];
+        if (!cs_sink_summary(r->opt.sink, s, err, sizeof err))
+            fprintf(stderr, "corscope: warning: --sink: the summary was not stored: %s\n", err);
+    }
 }
 
 void cs_report_progress(struct cs_report *r, uint64_t *transactions, uint64_t *blocked)

@@ -45,6 +45,13 @@ void cs_sink_event(struct cs_sink *s, const struct cs_event *ev);
  * fills the counts.  Call once; events after it are dropped and counted. */
 void cs_sink_finish(struct cs_sink *s, struct cs_sink_stats *out);
 
+/* After cs_sink_finish and the summary's output: one row into
+ * DB.summaries_local of the same server (the summary as the JSON has it,
+ * sink counts included, which do not count this row), one try within the
+ * exit timeout.  False with the reason in err when it was not stored. */
+struct cs_summary;
+bool cs_sink_summary(struct cs_sink *s, const struct cs_summary *sum, char *err, size_t errlen);
+
 void cs_sink_free(struct cs_sink *s);
 
 #endif

@@ -76,7 +76,8 @@ static bool load_curl(struct curl_api *c, char *err, size_t errlen)
 struct cs_sink {
     struct cs_sink_options opt;
     struct curl_api curl;
-    char *insert_url; /* http://host:port/?query=INSERT... */
+    char *insert_url;  /* http://host:port/?query=INSERT... */
+    char *summary_url; /* the same into DB.summaries_local */
     char *user, *password;
 
     pthread_mutex_t lock;
@@ -127,7 +128,7 @@ static bool identifier(const char *s, size_t n)
 }
 
 /* clickhouse://HOST:PORT/DB.TABLE -> the INSERT URL. */
-static char *insert_url(const char *url, char *err, size_t errlen)
+static char *insert_url(const char *url, bool summary, char *err, size_t errlen)
 {
     static const char scheme[] = "clickhouse://";
     if (strncmp(url, scheme, sizeof scheme - 1) != 0) {
@@ -156,6 +157,9 @@ static char *insert_url(const char *url, char *err, size_t errlen)
     }
     /* The names were checked above, so the query needs no quoting beyond
      * the URL's: spaces as %20. */
+    if (summary) /* the summary row: summaries_local of the same database */
+        return g_strdup_printf("http://%.*s:%lu/?query=INSERT%%20INTO%%20%.*s.summaries_local%%20FORMAT%%20JSONEachRow",
+                               (int)(colon - host), host, port, (int)(dot - table), table);
     return g_strdup_printf("http://%.*s:%lu/?query=INSERT%%20INTO%%20%s%%20FORMAT%%20JSONEachRow",
                            (int)(colon - host), host, port, table);
 }
@@ -198,104 +202,12 @@ static bool read_credentials(struct cs_sink *s, const char *path, char *err, siz
 
 /* ---- rows (producer side) ---------------------------------------------- */
 
-#define col(b, k) cs_jbuf_lit((b), ",\"" k "\":")
-
-static void str_col(struct cs_jbuf *b, const char *comma_key, size_t n, const char *s, size_t len)
-{
-    if (!s)
-        return; /* the column's default */
-    cs_jbuf_put(b, comma_key, n);
-    cs_jbuf_string(b, s, len); /* invalid UTF-8 becomes U+FFFD; the JSON output keeps the hex */
-}
-#define scol(b, k, s, len) str_col((b), ",\"" k "\":", sizeof(",\"" k "\":") - 1, (s), (len))
-#define ccol(b, k, s) scol((b), k, (s), (s) ? strlen(s) : 0)
-
+/* A row is the event's JSON line with ClickHouse's shapes (out_json.c,
+ * cs_out_json_event_row): every key the JSON has, so every column of
+ * events_local that applies; absent keys take the column's default. */
 static void format_row(struct cs_jbuf *b, const struct cs_event *ev)
 {
-    const struct cs_flow_key *f = ev->flow;
-    const struct cs_txn *t = ev->txn;
-    char addr[64], when[40];
-
-    cs_jbuf_lit(b, "{\"event_id\":");
-    cs_jbuf_plain(b, ev->event_id);
-    ccol(b, "sensor", ev->sensor);
-    col(b, "community_id");
-    cs_jbuf_plain(b, ev->community_id);
-    /* DateTime('UTC') reads "YYYY-MM-DD hh:mm:ss"; ts_ns keeps the rest */
-    cs_format_time(t->req_ts, when, sizeof when); /* 2026-01-01T00:00:00.000000Z */
-    when[10] = ' ';
-    when[19] = '\0';
-    scol(b, "ts", when, strlen(when));
-    col(b, "ts_ns");
-    cs_jbuf_u64(b, (uint64_t)t->req_ts);
-    col(b, "flow");
-    cs_jbuf_u64(b, f->id);
-    cs_addr_format(&f->client, addr, sizeof addr);
-    scol(b, "src", addr, strlen(addr));
-    col(b, "sport");
-    cs_jbuf_u64(b, f->client_port);
-    cs_addr_format(&f->server, addr, sizeof addr);
-    scol(b, "dst", addr, strlen(addr));
-    col(b, "dport");
-    cs_jbuf_u64(b, f->server_port);
-    col(b, "frame_req");
-    cs_jbuf_u64(b, t->req_frame);
-    if (t->has_resp) {
-        col(b, "frame_resp");
-        cs_jbuf_u64(b, t->resp_frame);
-        col(b, "status");
-        cs_jbuf_int(b, t->resp.status);
-    }
-    scol(b, "method", t->req.method, t->req.method_len);
-    scol(b, "host", ev->host, ev->host_len);
-    scol(b, "uri", t->req.target, t->req.target_len);
-    scol(b, "origin", ev->origin, ev->origin_len);
-    scol(b, "acr_method", ev->acr_method, ev->acr_method_len);
-    ccol(b, "kind", ev->kind);
-    ccol(b, "verdict", ev->verdict);
-    ccol(b, "reason", ev->reason);
-    ccol(b, "message", ev->message);
-    ccol(b, "chrome", ev->chrome);
-    ccol(b, "hint", ev->hint);
-    ccol(b, "end", cs_txn_end_name(t->end));
-    ccol(b, "transport", t->transport);
-    col(b, "stream");
-    cs_jbuf_u64(b, t->stream);
-    if (t->tls) {
-        ccol(b, "tls_version", t->tls->version);
-        ccol(b, "tls_cipher", t->tls->cipher);
-        ccol(b, "tls_sni", t->tls->sni);
-    }
-    if (t->interim_status) {
-        col(b, "interim_status");
-        cs_jbuf_int(b, t->interim_status);
-    }
-    ccol(b, "credentials", ev->credentials);
-    if (ev->judged_both) {
-        col(b, "browsers_disagree");
-        cs_jbuf_c(b, ev->browsers_disagree ? '1' : '0');
-        ccol(b, "firefox_verdict", ev->firefox.verdict);
-        ccol(b, "firefox_reason", ev->firefox.reason);
-        ccol(b, "chromium_verdict", ev->chromium.verdict);
-        ccol(b, "chromium_error", ev->chromium.error);
-    }
-    if (ev->depends_on_credentials) {
-        cs_jbuf_lit(b, ",\"depends_on_credentials\":1");
-        ccol(b, "alt_reason", ev->alt_reason);
-    }
-    if (ev->preflight_frame) {
-        col(b, "preflight_frame");
-        cs_jbuf_u64(b, ev->preflight_frame);
-    }
-    ccol(b, "note", ev->note);
-    col(b, "warnings");
-    cs_jbuf_c(b, '[');
-    for (unsigned i = 0; i < ev->n_warnings; i++) {
-        if (i)
-            cs_jbuf_c(b, ',');
-        cs_jbuf_plain(b, ev->warnings[i]);
-    }
-    cs_jbuf_lit(b, "]}\n");
+    cs_out_json_event_row(b, ev);
 }
 
 void cs_sink_event(struct cs_sink *s, const struct cs_event *ev)
@@ -342,15 +254,15 @@ static size_t keep_reply(char *p, size_t size, size_t n, void *ctx)
 
 /* Posts one batch; true when ClickHouse answered 200.  On failure the
  * reason goes to err (ClickHouse's own first line when it sent one). */
-static bool post(struct cs_sink *s, CURL *curl, const GString *batch, long timeout_ms, char *err,
-                 size_t errlen)
+static bool post(struct cs_sink *s, CURL *curl, const char *url, const GString *batch, long timeout_ms,
+                 char *err, size_t errlen)
 {
     struct reply reply = {.len = 0};
     reply.text[0] = '\0';
     char curl_err[CURL_ERROR_SIZE] = "";
     struct curl_slist *headers = s->curl.slist_append(NULL, "Content-Type: application/x-ndjson");
     s->curl.easy_reset(curl);
-    s->curl.easy_setopt(curl, CURLOPT_URL, s->insert_url);
+    s->curl.easy_setopt(curl, CURLOPT_URL, url);
     s->curl.easy_setopt(curl, CURLOPT_POST, 1L);
     s->curl.easy_setopt(curl, CURLOPT_POSTFIELDS, batch->str);
     s->curl.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)batch->len);
@@ -424,7 +336,7 @@ static void *sender_main(void *arg)
         }
         pthread_mutex_unlock(&s->lock);
         char err[sizeof s->stats.last_error];
-        bool ok = curl && post(s, curl, batch, timeout, err, sizeof err);
+        bool ok = curl && post(s, curl, s->insert_url, batch, timeout, err, sizeof err);
         if (!curl)
             snprintf(err, sizeof err, "libcurl could not start");
         pthread_mutex_lock(&s->lock);
@@ -468,7 +380,8 @@ struct cs_sink *cs_sink_new(const struct cs_sink_options *opt, char *err, size_t
         return NULL;
     }
     s->opt = *opt;
-    s->insert_url = insert_url(opt->url, err, errlen);
+    s->insert_url = insert_url(opt->url, false, err, errlen);
+    s->summary_url = s->insert_url ? insert_url(opt->url, true, err, errlen) : NULL;
     if (!s->insert_url || (opt->credentials_file && !read_credentials(s, opt->credentials_file, err, errlen))) {
         cs_sink_free(s);
         return NULL;
@@ -519,6 +432,31 @@ void cs_sink_finish(struct cs_sink *s, struct cs_sink_stats *out)
     }
 }
 
+bool cs_sink_summary(struct cs_sink *s, const struct cs_summary *sum, char *err, size_t errlen)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *row = open_memstream(&buf, &len);
+    if (!row) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    cs_out_json_summary_row(row, sum);
+    fclose(row);
+    GString *batch = g_string_new_len(buf, (gssize)len);
+    free(buf);
+    CURL *curl = s->curl.lib ? s->curl.easy_init() : NULL;
+    long timeout = (long)(s->opt.request_timeout_ms < s->opt.exit_timeout_ms ? s->opt.request_timeout_ms
+                                                                             : s->opt.exit_timeout_ms);
+    bool ok = curl && post(s, curl, s->summary_url, batch, timeout, err, errlen);
+    if (!curl)
+        snprintf(err, errlen, "libcurl could not start");
+    if (curl)
+        s->curl.easy_cleanup(curl);
+    g_string_free(batch, TRUE);
+    return ok;
+}
+
 void cs_sink_free(struct cs_sink *s)
 {
     if (!s)
@@ -534,6 +472,7 @@ void cs_sink_free(struct cs_sink *s)
         fclose(s->row);
     free(s->row_buf);
     g_free(s->insert_url);
+    g_free(s->summary_url);
     if (s->curl.lib)
         dlclose(s->curl.lib);
     if (s->password)

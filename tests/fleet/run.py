@@ -98,9 +98,12 @@ class Shard:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait()
 
-    def query(self, sql):
-        """POST (GET is read-only in ClickHouse); the server's message on error."""
-        req = urllib.request.Request("http://127.0.0.1:%d/" % self.http, data=sql.encode())
+    def query(self, sql, settings=None):
+        """POST (GET is read-only in ClickHouse); the server's message on error.
+        settings: a session's SET statements, as URL parameters (each HTTP
+        query is a session of its own)."""
+        q = "?" + urllib.parse.urlencode(settings) if settings else ""
+        req = urllib.request.Request("http://127.0.0.1:%d/%s" % (self.http, q), data=sql.encode())
         try:
             with urllib.request.urlopen(req, timeout=30) as r:
                 return r.read().decode()
@@ -116,8 +119,13 @@ def apply_schema(shard):
     version = shard.query("SELECT version()").strip()
     if tuple(int(x) for x in version.split(".")[:2]) < (19, 6):
         sql = "\n".join(l for l in sql.splitlines() if "-- TTL:" not in l)
+    settings = {}
     for stmt in [s.strip() for s in re.sub(r"--[^\n]*", "", sql).split(";") if s.strip()]:
-        shard.query(stmt)
+        m = re.match(r"SET\s+(\w+)\s*=\s*(\S+)$", stmt)
+        if m:  # as clickhouse-client --multiquery keeps it for what follows
+            settings[m.group(1)] = m.group(2)
+        else:
+            shard.query(stmt, settings)
     return version
 
 

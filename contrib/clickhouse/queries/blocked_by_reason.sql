@@ -6,7 +6,7 @@ SELECT
     chrome AS chromium_error,
     method,
     host,
-    splitByChar('?', uri)[1] AS path,
+    splitByChar('?', ifNull(uri, ''))[1] AS path, -- uri is null only on failed connections
     uniqExact(event_id) AS blocked,
     uniqExact(src) AS clients,
     groupUniqArray(sensor) AS sensors,

@@ -17,12 +17,13 @@ SELECT
 FROM
 (
     SELECT src, origin, host, uri, req_method,
-           groupUniqArrayIf((ts_ns, sensor), kind = 'preflight') AS preflights,
-           arraySort(groupUniqArrayIf((ts_ns, sensor), kind != 'preflight')) AS actuals
+           groupUniqArrayIf((ts_ns, sensor), is_preflight) AS preflights,
+           arraySort(groupUniqArrayIf((ts_ns, sensor), NOT is_preflight)) AS actuals
     FROM
     (
-        SELECT src, origin, host, uri, kind, ts_ns, sensor,
-               if(kind = 'preflight', acr_method, method) AS req_method
+        SELECT src, origin, host, uri, ts_ns, sensor,
+               ifNull(kind = 'preflight', 0) AS is_preflight, -- kind is Nullable
+               if(is_preflight, acr_method, method) AS req_method
         FROM corscope.events
         WHERE kind IN ('preflight', 'actual') AND ts >= now() - INTERVAL 1 DAY
     )
