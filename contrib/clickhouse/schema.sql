@@ -30,6 +30,9 @@
 --     reasons, frames not decoded, TLS failures) and an array of objects
 --     (top blocked endpoints, protocols not analysable) are Nested columns,
 --     one array per key: ARRAY JOIN cors_reasons gives one row per reason.
+--     Their names are plain String: ClickHouse 18.16 fails to read
+--     Array(LowCardinality(String)) from another shard ("Syntax error (data
+--     type)"), which tests/fleet/run.py showed.
 --     No key needs a JSON-string column.
 -- Two columns are not keys: ts_ns (ts is a DateTime, whole seconds; ts_ns
 -- keeps the nanoseconds, as the JSON's microseconds can't be in a DateTime
@@ -122,7 +125,7 @@ CREATE TABLE IF NOT EXISTS corscope.summaries_local
     packets UInt64, bytes UInt64, tcp_segments UInt64,
     truncated_packets UInt64, malformed_packets UInt64, ip_fragments UInt64,
     non_ip_packets UInt64, non_tcp_packets UInt64, unknown_linktype_packets UInt64,
-    not_decoded Nested(kind LowCardinality(String), frames UInt64),
+    not_decoded Nested(kind String, frames UInt64),
     received Nullable(UInt64), dropped Nullable(UInt64), ifdropped Nullable(UInt64), -- live only
     flows UInt64, http_flows UInt64, other_flows UInt64, empty_flows UInt64,
     connections_refused UInt64, connections_unanswered UInt64, connections_tls_failed UInt64,
@@ -149,14 +152,14 @@ CREATE TABLE IF NOT EXISTS corscope.summaries_local
     cors_relevant UInt64, cors_allowed UInt64, cors_blocked UInt64, cors_warning UInt64,
     cors_unknown UInt64, cors_same_origin UInt64, cors_no_cors UInt64,
     cors_browsers_disagree UInt64, cors_depends_on_credentials UInt64,
-    cors_reasons Nested(reason LowCardinality(String), count UInt64),
+    cors_reasons Nested(reason String, count UInt64),
     cors_top_blocked_endpoints Nested(endpoint String, endpoint_hex Nullable(String), blocked UInt64),
-    not_analyzable Nested(protocol LowCardinality(String), flows UInt64,
+    not_analyzable Nested(protocol String, flows UInt64,
                           sni Array(String), sni_hex Array(Nullable(String))),
     tls_connections Nullable(UInt64), tls_decrypted Nullable(UInt64),  -- only with a key log
     tls_no_key Nullable(UInt64), tls_no_key_sni Array(String),
     tls_incomplete Nullable(UInt64), tls_failed Nullable(UInt64),
-    tls_failed_by Nested(reason LowCardinality(String), count UInt64),
+    tls_failed_by Nested(reason String, count UInt64),
     tls_h2_not_parsed Nullable(UInt64), tls_h2_sni Array(String),
     tls_records_decrypted Nullable(UInt64), tls_auth_failures Nullable(UInt64),
     tls_held_dropped_records Nullable(UInt64),
