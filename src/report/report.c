@@ -74,6 +74,14 @@ struct cs_report {
 /* A preflight's transaction, copied whole (no pointer into the parsers' or
  * the report thread's buffers survives the hook call), with the timeline's
  * facts from when it was judged. */
+/* What the decision needs of a held preflight's judgement: each browser's
+ * outcome in each credentials mode (corscope_outcome values), kept from
+ * when it was judged, so that deciding it classifies it only once more, in
+ * the mode decided (each classification is most of a preflight's cost). */
+struct cs_kept_verdict {
+    uint8_t firefox[2], chromium[2]; /* [0]: omit, [1]: include */
+};
+
 struct held {
     struct cs_flow_key flow;
     struct cs_txn t;
@@ -81,6 +89,7 @@ struct held {
     struct cs_timeline_facts facts;
     size_t bytes;    /* what this copy costs (counted in held_bytes) */
     bool flow_ended; /* its connection's block was printed already */
+    struct cs_kept_verdict kept;
     /* text output: where in its flow's block the event belongs (the block's
      * length when it was held), valid while the block is the same (gen) */
     bool text_placed;
@@ -474,6 +483,37 @@ static size_t headers_bytes(const corscope_header *h, size_t n)
     return b;
 }
 
+/* The outcomes of each credentials mode.  A verdict judged with the mode
+ * unknown (every preflight's: it never carries a Cookie) has them already:
+ * its outcomes are the "omit" ones and cred_alt_verdict the "include" ones
+ * (corscope_classify judges both); another is judged in both modes. */
+static void keep_verdict(const struct cs_txn *t, const corscope_verdict *v, struct cs_kept_verdict *k)
+{
+    if (v->credentials == CORSCOPE_CRED_UNKNOWN) {
+        k->firefox[0] = (uint8_t)v->firefox.verdict;
+        k->chromium[0] = (uint8_t)v->chromium.verdict;
+        k->firefox[1] = (uint8_t)v->firefox.cred_alt_verdict;
+        k->chromium[1] = (uint8_t)v->chromium.cred_alt_verdict;
+        return;
+    }
+    corscope_verdict m;
+    for (int i = 0; i < 2; i++) {
+        cs_judge_in_mode(t, i ? CORSCOPE_CRED_INCLUDE : CORSCOPE_CRED_OMIT, &m);
+        k->firefox[i] = (uint8_t)m.firefox.verdict;
+        k->chromium[i] = (uint8_t)m.chromium.verdict;
+    }
+}
+
+/* The kept outcomes of mode i as the verdict cs_timeline_decide reads (the
+ * combined verdict as corscope_classify makes it: the worse of the two). */
+static void kept_mode(const struct cs_kept_verdict *k, int i, corscope_verdict *v)
+{
+    memset(v, 0, sizeof *v);
+    v->firefox.verdict = (corscope_outcome)k->firefox[i];
+    v->chromium.verdict = (corscope_outcome)k->chromium[i];
+    v->verdict = v->firefox.verdict > v->chromium.verdict ? v->firefox.verdict : v->chromium.verdict;
+}
+
 /* Whether a preflight waits for what follows: it passes for some browser in
  * some credentials mode (one that fails in every mode is blocked whatever
  * follows).  Returns true when it was held (its event comes later). */
@@ -534,6 +574,7 @@ static bool hold_preflight(struct cs_report *r, const struct cs_flow_key *f, con
         h->t.tls = &h->tls;
     }
     h->facts = j->facts;
+    keep_verdict(t, v, &h->kept);
     /* facts.method pointed into the request: the copy's ACRM value */
     const corscope_header *acrm = corscope_header_find(hq, q->n_headers, "Access-Control-Request-Method");
     h->facts.method = acrm ? acrm->value : NULL;
@@ -567,13 +608,13 @@ static corscope_cred held_decide(struct cs_report *r, void *payload, enum cs_tl_
     const struct cs_txn *t = &h->t;
     struct cs_judgement j = {.cors = true, .facts = h->facts};
     corscope_verdict vo, vi;
-    cs_judge_in_mode(t, CORSCOPE_CRED_OMIT, &vo);
-    cs_judge_in_mode(t, CORSCOPE_CRED_INCLUDE, &vi);
+    kept_mode(&h->kept, 0, &vo);
+    kept_mode(&h->kept, 1, &vi);
     struct cs_tl_decision d;
     cs_timeline_decide(&vo, &vi, follow, &d);
     const char *from = NULL;
     if (d.credentials != CORSCOPE_CRED_UNKNOWN) {
-        j.v = d.credentials == CORSCOPE_CRED_INCLUDE ? vi : vo;
+        cs_judge_in_mode(t, d.credentials, &j.v);
         j.facts.credentials = d.credentials;
         if (follow == CS_TL_FOLLOW_SEEN) {
             j.facts.what = CS_TL_FOLLOWED;
