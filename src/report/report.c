@@ -43,7 +43,7 @@ struct cs_report {
     struct cs_timeline *timeline;
     struct cs_text_style style;
     GHashTable *flow_text;      /* flow id -> struct flow_text (text output) */
-    GHashTable *endpoints;      /* "METHOD host/path" -> blocked count */
+    GHashTable *endpoints;      /* "METHOD host/path" -> its blocked count (size_t) */
     uint64_t last_printed_flow; /* flow whose lines were printed last (0: none) */
     size_t text_buffered;       /* bytes held in all flow_text buffers */
     GString *event_text;        /* the event being written (text output) */
@@ -163,7 +163,7 @@ struct cs_report *cs_report_new(const struct cs_report_options *opt, FILE *out)
     r->ended = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, ended_flow_free);
     r->next_release = 1;
     r->flow_text = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, flow_text_free);
-    r->endpoints = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    r->endpoints = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     r->fleet_ids = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
     r->sensor_key = cs_sensor_key(opt->sensor ? opt->sensor : "");
     r->event_text = g_string_sized_new(1024);
@@ -252,23 +252,40 @@ static void count_reason(struct cs_summary *s, const char *reason, unsigned max)
         s->reasons_dropped++;
 }
 
+/* What "%.*s" writes of s[0..len) with precision max: at most max bytes,
+ * up to a NUL; nothing for NULL.  Returns the bytes written to d. */
+static size_t put_cut(char *d, const char *s, size_t len, size_t max)
+{
+    if (!s)
+        return 0;
+    size_t n = strnlen(s, len > max ? max : len);
+    memcpy(d, s, n);
+    return n;
+}
+
 static void count_endpoint(struct cs_report *r, const corscope_request *rq, const struct cs_event *ev)
 {
     size_t ulen = rq->target_len;
     const char *q = memchr(rq->target, '?', ulen);
     if (q)
         ulen = (size_t)(q - rq->target);
-    char *key = g_strdup_printf("%.*s %.*s%.*s", (int)(rq->method_len > 16 ? 16 : rq->method_len),
-                                rq->method, (int)(ev->host_len > 64 ? 64 : ev->host_len),
-                                ev->host ? ev->host : "", (int)(ulen > 96 ? 96 : ulen), rq->target);
-    gpointer old = g_hash_table_lookup(r->endpoints, key);
-    if (old) {
-        g_hash_table_insert(r->endpoints, key, GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
+    /* "%.*s %.*s%.*s" of method, host and path, on the stack: a copy is
+     * made only for a new endpoint (every blocked request gets here) */
+    char key[16 + 1 + 64 + 96 + 1];
+    size_t n = put_cut(key, rq->method, rq->method_len, 16);
+    key[n++] = ' ';
+    n += put_cut(key + n, ev->host, ev->host_len, 64);
+    n += put_cut(key + n, rq->target, ulen, 96);
+    key[n] = '\0';
+    size_t *count = g_hash_table_lookup(r->endpoints, key);
+    if (count) {
+        (*count)++;
     } else if (g_hash_table_size(r->endpoints) < r->max_endpoints) {
-        g_hash_table_insert(r->endpoints, key, GSIZE_TO_POINTER(1));
+        count = g_new(size_t, 1);
+        *count = 1;
+        g_hash_table_insert(r->endpoints, g_strndup(key, n), count);
     } else {
         r->counts.endpoints_dropped++;
-        g_free(key);
     }
 }
 
@@ -1009,7 +1026,7 @@ void cs_report_finish(struct cs_report *r, struct cs_summary *s)
     gpointer k, val;
     g_hash_table_iter_init(&it, r->endpoints);
     while (g_hash_table_iter_next(&it, &k, &val)) {
-        struct cs_endpoint_count e = {.blocked = GPOINTER_TO_SIZE(val)};
+        struct cs_endpoint_count e = {.blocked = *(const size_t *)val};
         snprintf(e.endpoint, sizeof(e.endpoint), "%s", (const char *)k);
         g_array_append_val(all, e);
     }
