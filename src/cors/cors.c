@@ -13,6 +13,32 @@
 #define ACRM "Access-Control-Request-Method"
 #define ACRH "Access-Control-Request-Headers"
 
+/* A token list's first element that is not a token (bad: true), as
+ * cs_cors_list_bad_token finds it. */
+struct cs_bad_token {
+    bool bad;
+    const char *tok;
+    size_t len;
+};
+
+/* What a preflight response's lists say, the same for both browsers and
+ * both credentials assumptions: the four checks of one classification
+ * (two browsers, two assumptions) each asked these, and a preflight's
+ * lists are its most expensive part.  Filled on first use (pf_lists()). */
+struct cs_pf_lists {
+    bool done;
+    struct cs_bad_token acam_bad, acah_bad; /* ACAM, ACAH not lists of tokens */
+    bool acam_has_method;                   /* ACAM lists the ACRM value */
+    bool acam_star, acah_star;              /* ACAM, ACAH list `*` */
+    /* the ACRH elements that ACAH does not list (case-insensitively): the
+     * first in ACRH's order (Chromium's), the lowest in Firefox's sorted,
+     * lower-cased order (the first of equals), and whether one of them is
+     * Authorization; NULL when ACAH lists them all */
+    const char *miss_first, *miss_min;
+    size_t miss_first_len, miss_min_len;
+    bool miss_auth;
+};
+
 /* One exchange as the checks see it. */
 struct cs_ex {
     const corscope_request *req;
@@ -33,6 +59,7 @@ struct cs_ex {
     bool acao_is_origin;     /* merged ACAO equals the Origin header */
     bool acao_null;          /* merged ACAO is "null" */
     bool acac_true;          /* merged ACAC is "true" */
+    struct cs_pf_lists *pf;  /* a preflight's lists, filled on first use */
 };
 
 static char lower(char c)
@@ -246,16 +273,14 @@ static void set_out(struct cs_outcome *o, corscope_outcome v, enum cs_reason r, 
  * tokens, every element checked whether needed or not (cors-reasons.md
  * §1.4).  On the first bad one: blocked with that element as the message
  * parameter, and true. */
-static bool fail_bad_token(struct cs_outcome *o, const corscope_header *h, size_t n,
-                           const char *name, enum cs_reason r, enum cs_chrome c)
+static bool fail_bad_token(struct cs_outcome *o, const struct cs_bad_token *b, enum cs_reason r,
+                           enum cs_chrome c)
 {
-    const char *t;
-    size_t tl;
-    if (!cs_cors_list_bad_token(h, n, name, &t, &tl))
+    if (!b->bad)
         return false;
     set_out(o, CORSCOPE_BLOCKED, r, c);
-    o->param = t;
-    o->param_len = tl;
+    o->param = b->tok;
+    o->param_len = b->len;
     return true;
 }
 
@@ -311,13 +336,47 @@ static int lower_cmp(const char *a, size_t al, const char *b, size_t bl)
     return al < bl ? -1 : al > bl;
 }
 
+static void bad_token(struct cs_span s, const char *name, struct cs_bad_token *b)
+{
+    b->bad = cs_cors_list_bad_token(CS_SPAN(s), name, &b->tok, &b->len);
+}
+
+/* A preflight's list facts (struct cs_pf_lists), computed on first use. */
+static const struct cs_pf_lists *pf_lists(const struct cs_ex *x)
+{
+    struct cs_pf_lists *p = x->pf;
+    if (p->done)
+        return p;
+    struct cs_span acam = x->rs.acam, acah = x->rs.acah;
+    size_t tl, line = 0, pos = 0;
+    const char *t;
+    *p = (struct cs_pf_lists){.done = true};
+    bad_token(acam, ACAM, &p->acam_bad);
+    bad_token(acah, ACAH, &p->acah_bad);
+    p->acam_has_method = cs_cors_list_has(CS_SPAN(acam), ACAM, x->acrm, x->acrm_len, false);
+    p->acam_star = cs_cors_list_has(CS_SPAN(acam), ACAM, "*", 1, false);
+    p->acah_star = cs_cors_list_has(CS_SPAN(acah), ACAH, "*", 1, false);
+    while (cs_cors_list_next(CS_SPAN(x->rq.acrh), ACRH, &line, &pos, &t, &tl)) {
+        if (cs_cors_list_has(CS_SPAN(acah), ACAH, t, tl, true))
+            continue;
+        if (cs_cors_ieq(t, tl, "authorization"))
+            p->miss_auth = true;
+        if (!p->miss_first) {
+            p->miss_first = t;
+            p->miss_first_len = tl;
+        }
+        if (!p->miss_min || lower_cmp(t, tl, p->miss_min, p->miss_min_len) < 0) {
+            p->miss_min = t;
+            p->miss_min_len = tl;
+        }
+    }
+    return p;
+}
+
 /* §2.3 then §2.4 on a preflight response. */
 static void ff_preflight(const struct cs_ex *x, bool cred, struct cs_outcome *o)
 {
     const corscope_response *r = x->resp;
-    struct cs_span acam = x->rs.acam, acah = x->rs.acah;
-    size_t tl, line = 0, pos = 0;
-    const char *t;
     if (!ff_access(x, cred, o))
         return;
     if (is_redirect(x)) {
@@ -328,41 +387,28 @@ static void ff_preflight(const struct cs_ex *x, bool cred, struct cs_outcome *o)
         set_out(o, CORSCOPE_BLOCKED, CS_R_PREFLIGHT_FAILED, CS_C_NONE);
         return;
     }
-    if (fail_bad_token(o, CS_SPAN(acam), ACAM, CS_R_INVALID_METHOD, CS_C_NONE))
+    const struct cs_pf_lists *pf = pf_lists(x);
+    if (fail_bad_token(o, &pf->acam_bad, CS_R_INVALID_METHOD, CS_C_NONE))
         return;
     const char *m = x->acrm;
     size_t ml = x->acrm_len;
     if (!cs_cors_eq(m, ml, "GET") && !cs_cors_eq(m, ml, "HEAD") && !cs_cors_eq(m, ml, "POST") &&
-        !cs_cors_list_has(CS_SPAN(acam), ACAM, m, ml, false) &&
-        !(!cred && cs_cors_list_has(CS_SPAN(acam), ACAM, "*", 1, false))) {
+        !pf->acam_has_method && !(!cred && pf->acam_star)) {
         set_out(o, CORSCOPE_BLOCKED, CS_R_METHOD_NOT_FOUND, CS_C_NONE);
         return;
     }
-    if (fail_bad_token(o, CS_SPAN(acah), ACAH, CS_R_INVALID_HEADER, CS_C_NONE))
+    if (fail_bad_token(o, &pf->acah_bad, CS_R_INVALID_HEADER, CS_C_NONE))
         return;
-    bool wild = !cred && cs_cors_list_has(CS_SPAN(acah), ACAH, "*", 1, false);
-    const char *miss = NULL;
-    size_t miss_len = 0;
-    while (cs_cors_list_next(CS_SPAN(x->rq.acrh), ACRH, &line, &pos, &t, &tl)) {
-        if (cs_cors_list_has(CS_SPAN(acah), ACAH, t, tl, true))
-            continue;
-        if (wild) {
-            if (cs_cors_ieq(t, tl, "authorization"))
-                o->warn_auth = true;
-            continue;
-        }
-        if (!miss || lower_cmp(t, tl, miss, miss_len) < 0) {
-            miss = t;
-            miss_len = tl;
-        }
-    }
-    if (miss) {
+    bool wild = !cred && pf->acah_star;
+    if (pf->miss_min && !wild) {
+        /* the lowest header ACAH does not list */
         set_out(o, CORSCOPE_BLOCKED, CS_R_MISSING_HEADER, CS_C_NONE);
-        o->warn_auth = false;
-        o->param = miss;
-        o->param_len = miss_len;
+        o->param = pf->miss_min;
+        o->param_len = pf->miss_min_len;
         return;
     }
+    /* under `*`, an unlisted Authorization passes with a warning */
+    o->warn_auth = wild && pf->miss_auth;
     set_out(o, o->warn_auth ? CORSCOPE_WARNING : CORSCOPE_ALLOWED, CS_R_NONE, CS_C_NONE);
 }
 
@@ -439,9 +485,6 @@ static bool ch_access(const struct cs_ex *x, bool cred, struct cs_outcome *o)
 static void ch_preflight(const struct cs_ex *x, bool cred, struct cs_outcome *o)
 {
     const corscope_response *r = x->resp;
-    struct cs_span acam = x->rs.acam, acah = x->rs.acah;
-    size_t tl, line = 0, pos = 0;
-    const char *t;
     if (is_redirect(x)) {
         set_out(o, CORSCOPE_BLOCKED, CS_R_EXTERNAL_REDIRECT, CS_C_PF_REDIRECT);
         return;
@@ -452,35 +495,26 @@ static void ch_preflight(const struct cs_ex *x, bool cred, struct cs_outcome *o)
         set_out(o, CORSCOPE_BLOCKED, CS_R_PREFLIGHT_FAILED, CS_C_PF_STATUS);
         return;
     }
-    if (fail_bad_token(o, CS_SPAN(acam), ACAM, CS_R_INVALID_METHOD, CS_C_INVALID_ACAM))
+    const struct cs_pf_lists *pf = pf_lists(x);
+    if (fail_bad_token(o, &pf->acam_bad, CS_R_INVALID_METHOD, CS_C_INVALID_ACAM))
         return;
-    if (fail_bad_token(o, CS_SPAN(acah), ACAH, CS_R_INVALID_HEADER, CS_C_INVALID_ACAH))
+    if (fail_bad_token(o, &pf->acah_bad, CS_R_INVALID_HEADER, CS_C_INVALID_ACAH))
         return;
     const char *m = x->acrm;
     size_t ml = x->acrm_len;
     if (!cs_cors_ieq(m, ml, "GET") && !cs_cors_ieq(m, ml, "HEAD") && !cs_cors_ieq(m, ml, "POST") &&
-        !cs_cors_list_has(CS_SPAN(acam), ACAM, m, ml, false) &&
-        !(!cred && cs_cors_list_has(CS_SPAN(acam), ACAM, "*", 1, false))) {
+        !pf->acam_has_method && !(!cred && pf->acam_star)) {
         set_out(o, CORSCOPE_BLOCKED, CS_R_METHOD_NOT_FOUND, CS_C_METHOD);
         o->param = m;
         o->param_len = ml;
         return;
     }
-    bool wild = !cred && cs_cors_list_has(CS_SPAN(acah), ACAH, "*", 1, false);
-    while (cs_cors_list_next(CS_SPAN(x->rq.acrh), ACRH, &line, &pos, &t, &tl)) {
-        if (cs_cors_list_has(CS_SPAN(acah), ACAH, t, tl, true))
-            continue;
-        if (wild) {
-            if (cs_cors_ieq(t, tl, "authorization"))
-                o->warn_auth = true;
-            continue;
-        }
+    if (pf->miss_first && !(!cred && pf->acah_star)) {
         /* Chromium names the first missing header in the actual request's
          * header order; the wire only has ACRH (sorted), so use its order. */
         set_out(o, CORSCOPE_BLOCKED, CS_R_MISSING_HEADER, CS_C_HEADER);
-        o->warn_auth = false;
-        o->param = t;
-        o->param_len = tl;
+        o->param = pf->miss_first;
+        o->param_len = pf->miss_first_len;
         return;
     }
     /* §8.4: Chromium lets Authorization under `*` through and logs nothing
@@ -684,7 +718,10 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
     out->lints = 0;
     out->url[0] = '\0';
     out->note[0] = '\0';
+    struct cs_pf_lists pf;
     memset(&x, 0, sizeof x);
+    pf.done = false;
+    x.pf = &pf;
     x.req = req;
     x.resp = resp;
     cs_cors_index_request(req, &x.rq);

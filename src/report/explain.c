@@ -7,73 +7,139 @@
 
 #include "explain.h"
 
-static void fmt_age(char *buf, size_t size, cs_time_ns d)
+/* A note being written: snprintf's result without its format parsing (a
+ * note is written for most events).  Like snprintf, the text is cut at
+ * size - 1 bytes and always NUL-terminated. */
+struct note_buf {
+    char *p;
+    size_t size, len;
+};
+
+static void nb_add(struct note_buf *b, const char *s, size_t n)
 {
-    snprintf(buf, size, "%.3fs", (double)d / 1e9);
+    size_t room = b->size - 1 - b->len; /* b->len < b->size always */
+    if (n > room)
+        n = room;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+#define nb_lit(b, s) nb_add((b), (s), sizeof(s) - 1)
+
+static void nb_str(struct note_buf *b, const char *s)
+{
+    nb_add(b, s, strlen(s));
+}
+
+static void nb_u64(struct note_buf *b, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[sizeof tmp - ++n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    nb_add(b, tmp + sizeof tmp - n, n);
+}
+
+/* "%.3fs" of d / 1e9 seconds.  From the integer nanoseconds: below 10^6 s
+ * the double is within 10^-10 of the exact quotient, and a count of
+ * nanoseconds is at least 10^-9 from a rounding boundary unless it lies
+ * exactly on one (a remainder of 500000 ns), so rounding the integer goes
+ * the way printf rounds the double; ties and the rest go to snprintf. */
+static void nb_age(struct note_buf *b, cs_time_ns d)
+{
+    if (d < 0 || d >= 1000000000000000LL || d % 1000000 == 500000) {
+        char age[32];
+        snprintf(age, sizeof age, "%.3fs", (double)d / 1e9);
+        nb_str(b, age);
+        return;
+    }
+    uint64_t ms = (uint64_t)(d / 1000000) + (d % 1000000 > 500000);
+    nb_u64(b, ms / 1000);
+    char frac[5] = {'.', (char)('0' + ms / 100 % 10), (char)('0' + ms / 10 % 10),
+                    (char)('0' + ms % 10), 's'};
+    nb_add(b, frac, sizeof frac);
 }
 
 /* The timeline's facts as one sentence (at most CS_TL_NOTE_MAX - 1 bytes). */
 static void timeline_note(const struct cs_timeline_facts *f, char *note, size_t size)
 {
-    char age[32];
+    struct note_buf nb = {note, size, 0}, *b = &nb;
     note[0] = '\0';
     switch (f->what) {
     case CS_TL_NOTHING:
         break;
     case CS_TL_LINKED:
-        fmt_age(age, sizeof(age), f->age);
-        snprintf(note, size, "Preflight: frame %llu (flow %llu), %s earlier.",
-                 (unsigned long long)f->preflight_frame, (unsigned long long)f->preflight_flow, age);
+        nb_lit(b, "Preflight: frame ");
+        nb_u64(b, f->preflight_frame);
+        nb_lit(b, " (flow ");
+        nb_u64(b, f->preflight_flow);
+        nb_lit(b, "), ");
+        nb_age(b, f->age);
+        nb_lit(b, " earlier.");
         break;
     case CS_TL_SENT_AFTER_FAILED:
-        snprintf(note, size,
-                 "Sent although its preflight (frame %llu) failed: a browser would not have sent it.",
-                 (unsigned long long)f->preflight_frame);
+        nb_lit(b, "Sent although its preflight (frame ");
+        nb_u64(b, f->preflight_frame);
+        nb_lit(b, ") failed: a browser would not have sent it.");
         break;
     case CS_TL_CACHED:
-        fmt_age(age, sizeof(age), f->age);
-        snprintf(note, size,
-                 "No preflight: served from the preflight cache of %s (preflight frame %llu, %s earlier).",
-                 f->browsers == (CS_TL_FIREFOX | CS_TL_CHROMIUM) ? "both browsers" : (f->browsers & CS_TL_FIREFOX) ? "Firefox only"
-                                                                                                                   : "Chromium only",
-                 (unsigned long long)f->cache_frame, age);
+        nb_lit(b, "No preflight: served from the preflight cache of ");
+        nb_str(b, f->browsers == (CS_TL_FIREFOX | CS_TL_CHROMIUM) ? "both browsers"
+                  : (f->browsers & CS_TL_FIREFOX)                 ? "Firefox only"
+                                                                  : "Chromium only");
+        nb_lit(b, " (preflight frame ");
+        nb_u64(b, f->cache_frame);
+        nb_lit(b, ", ");
+        nb_age(b, f->age);
+        nb_lit(b, " earlier).");
         break;
     case CS_TL_UNEXPLAINED:
-        snprintf(note, size,
-                 "Needs a preflight, but none was seen and no cached one covers it: the preflight "
-                 "predates the capture, the client is not a browser, or CORS is disabled (Firefox).");
+        nb_lit(b, "Needs a preflight, but none was seen and no cached one covers it: the preflight "
+                  "predates the capture, the client is not a browser, or CORS is disabled (Firefox).");
         break;
     case CS_TL_FOLLOWED:
-        fmt_age(age, sizeof(age), f->age);
-        snprintf(note, size,
-                 "Credentials %s inferred: the actual request followed (frame %llu, %s later), "
-                 "and the preflight passes only in that mode.",
-                 f->credentials == CORSCOPE_CRED_INCLUDE ? "\"include\"" : "\"omit\"",
-                 (unsigned long long)f->follow_frame, age);
+        nb_lit(b, "Credentials ");
+        nb_str(b, f->credentials == CORSCOPE_CRED_INCLUDE ? "\"include\"" : "\"omit\"");
+        nb_lit(b, " inferred: the actual request followed (frame ");
+        nb_u64(b, f->follow_frame);
+        nb_lit(b, ", ");
+        nb_age(b, f->age);
+        nb_lit(b, " later), and the preflight passes only in that mode.");
         break;
     case CS_TL_NOT_FOLLOWED:
-        fmt_age(age, sizeof(age), f->age);
-        snprintf(note, size,
-                 "Credentials %s inferred: the actual request never came (%s%s), and the "
-                 "preflight fails only in that mode: the browser did not send it.",
-                 f->credentials == CORSCOPE_CRED_INCLUDE ? "\"include\"" : "\"omit\"",
-                 f->capture_ended ? "the capture ended first" : "none within ",
-                 f->capture_ended ? "" : age);
+        nb_lit(b, "Credentials ");
+        nb_str(b, f->credentials == CORSCOPE_CRED_INCLUDE ? "\"include\"" : "\"omit\"");
+        nb_lit(b, " inferred: the actual request never came (");
+        if (f->capture_ended) {
+            nb_lit(b, "the capture ended first");
+        } else {
+            nb_lit(b, "none within ");
+            nb_age(b, f->age);
+        }
+        nb_lit(b, "), and the preflight fails only in that mode: the browser did not send it.");
         break;
     case CS_TL_GAVE_UP:
-        fmt_age(age, sizeof(age), f->age);
-        snprintf(note, size,
-                 "Allowed in every credentials mode, but the actual request never came (%s%s): "
-                 "the browser or the page gave up (aborted, navigated away).",
-                 f->capture_ended ? "the capture ended first" : "none within ",
-                 f->capture_ended ? "" : age);
+        nb_lit(b, "Allowed in every credentials mode, but the actual request never came (");
+        if (f->capture_ended) {
+            nb_lit(b, "the capture ended first");
+        } else {
+            nb_lit(b, "none within ");
+            nb_age(b, f->age);
+        }
+        nb_lit(b, "): the browser or the page gave up (aborted, navigated away).");
         break;
     case CS_TL_PREFLIGHT_BLOCKS:
-        snprintf(note, size, "%s not send the actual %.*s request.",
-                 f->browsers == (CS_TL_FIREFOX | CS_TL_CHROMIUM) ? "The preflight failed: the browser does" : (f->browsers & CS_TL_FIREFOX) ? "Firefox would"
-                                                                                                                                            : "Chromium would",
-                 f->method ? (int)(f->method_len > 24 ? 24 : f->method_len) : 0,
-                 f->method ? f->method : "");
+        nb_str(b, f->browsers == (CS_TL_FIREFOX | CS_TL_CHROMIUM) ? "The preflight failed: the browser does"
+                  : (f->browsers & CS_TL_FIREFOX)                 ? "Firefox would"
+                                                                  : "Chromium would");
+        nb_lit(b, " not send the actual ");
+        /* %.*s: at most 24 bytes, up to a NUL */
+        if (f->method)
+            nb_add(b, f->method, strnlen(f->method, f->method_len > 24 ? 24 : f->method_len));
+        nb_lit(b, " request.");
         break;
     }
 }

@@ -43,7 +43,7 @@ struct cs_report {
     struct cs_timeline *timeline;
     struct cs_text_style style;
     GHashTable *flow_text;      /* flow id -> struct flow_text (text output) */
-    GHashTable *endpoints;      /* "METHOD host/path" -> blocked count */
+    GHashTable *endpoints;      /* "METHOD host/path" -> its blocked count (size_t) */
     uint64_t last_printed_flow; /* flow whose lines were printed last (0: none) */
     size_t text_buffered;       /* bytes held in all flow_text buffers */
     GString *event_text;        /* the event being written (text output) */
@@ -74,6 +74,14 @@ struct cs_report {
 /* A preflight's transaction, copied whole (no pointer into the parsers' or
  * the report thread's buffers survives the hook call), with the timeline's
  * facts from when it was judged. */
+/* What the decision needs of a held preflight's judgement: each browser's
+ * outcome in each credentials mode (corscope_outcome values), kept from
+ * when it was judged, so that deciding it classifies it only once more, in
+ * the mode decided (each classification is most of a preflight's cost). */
+struct cs_kept_verdict {
+    uint8_t firefox[2], chromium[2]; /* [0]: omit, [1]: include */
+};
+
 struct held {
     struct cs_flow_key flow;
     struct cs_txn t;
@@ -81,6 +89,7 @@ struct held {
     struct cs_timeline_facts facts;
     size_t bytes;    /* what this copy costs (counted in held_bytes) */
     bool flow_ended; /* its connection's block was printed already */
+    struct cs_kept_verdict kept;
     /* text output: where in its flow's block the event belongs (the block's
      * length when it was held), valid while the block is the same (gen) */
     bool text_placed;
@@ -154,7 +163,7 @@ struct cs_report *cs_report_new(const struct cs_report_options *opt, FILE *out)
     r->ended = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, ended_flow_free);
     r->next_release = 1;
     r->flow_text = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, flow_text_free);
-    r->endpoints = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    r->endpoints = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     r->fleet_ids = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
     r->sensor_key = cs_sensor_key(opt->sensor ? opt->sensor : "");
     r->event_text = g_string_sized_new(1024);
@@ -243,23 +252,40 @@ static void count_reason(struct cs_summary *s, const char *reason, unsigned max)
         s->reasons_dropped++;
 }
 
+/* What "%.*s" writes of s[0..len) with precision max: at most max bytes,
+ * up to a NUL; nothing for NULL.  Returns the bytes written to d. */
+static size_t put_cut(char *d, const char *s, size_t len, size_t max)
+{
+    if (!s)
+        return 0;
+    size_t n = strnlen(s, len > max ? max : len);
+    memcpy(d, s, n);
+    return n;
+}
+
 static void count_endpoint(struct cs_report *r, const corscope_request *rq, const struct cs_event *ev)
 {
     size_t ulen = rq->target_len;
     const char *q = memchr(rq->target, '?', ulen);
     if (q)
         ulen = (size_t)(q - rq->target);
-    char *key = g_strdup_printf("%.*s %.*s%.*s", (int)(rq->method_len > 16 ? 16 : rq->method_len),
-                                rq->method, (int)(ev->host_len > 64 ? 64 : ev->host_len),
-                                ev->host ? ev->host : "", (int)(ulen > 96 ? 96 : ulen), rq->target);
-    gpointer old = g_hash_table_lookup(r->endpoints, key);
-    if (old) {
-        g_hash_table_insert(r->endpoints, key, GSIZE_TO_POINTER(GPOINTER_TO_SIZE(old) + 1));
+    /* "%.*s %.*s%.*s" of method, host and path, on the stack: a copy is
+     * made only for a new endpoint (every blocked request gets here) */
+    char key[16 + 1 + 64 + 96 + 1];
+    size_t n = put_cut(key, rq->method, rq->method_len, 16);
+    key[n++] = ' ';
+    n += put_cut(key + n, ev->host, ev->host_len, 64);
+    n += put_cut(key + n, rq->target, ulen, 96);
+    key[n] = '\0';
+    size_t *count = g_hash_table_lookup(r->endpoints, key);
+    if (count) {
+        (*count)++;
     } else if (g_hash_table_size(r->endpoints) < r->max_endpoints) {
-        g_hash_table_insert(r->endpoints, key, GSIZE_TO_POINTER(1));
+        count = g_new(size_t, 1);
+        *count = 1;
+        g_hash_table_insert(r->endpoints, g_strndup(key, n), count);
     } else {
         r->counts.endpoints_dropped++;
-        g_free(key);
     }
 }
 
@@ -474,6 +500,37 @@ static size_t headers_bytes(const corscope_header *h, size_t n)
     return b;
 }
 
+/* The outcomes of each credentials mode.  A verdict judged with the mode
+ * unknown (every preflight's: it never carries a Cookie) has them already:
+ * its outcomes are the "omit" ones and cred_alt_verdict the "include" ones
+ * (corscope_classify judges both); another is judged in both modes. */
+static void keep_verdict(const struct cs_txn *t, const corscope_verdict *v, struct cs_kept_verdict *k)
+{
+    if (v->credentials == CORSCOPE_CRED_UNKNOWN) {
+        k->firefox[0] = (uint8_t)v->firefox.verdict;
+        k->chromium[0] = (uint8_t)v->chromium.verdict;
+        k->firefox[1] = (uint8_t)v->firefox.cred_alt_verdict;
+        k->chromium[1] = (uint8_t)v->chromium.cred_alt_verdict;
+        return;
+    }
+    corscope_verdict m;
+    for (int i = 0; i < 2; i++) {
+        cs_judge_in_mode(t, i ? CORSCOPE_CRED_INCLUDE : CORSCOPE_CRED_OMIT, &m);
+        k->firefox[i] = (uint8_t)m.firefox.verdict;
+        k->chromium[i] = (uint8_t)m.chromium.verdict;
+    }
+}
+
+/* The kept outcomes of mode i as the verdict cs_timeline_decide reads (the
+ * combined verdict as corscope_classify makes it: the worse of the two). */
+static void kept_mode(const struct cs_kept_verdict *k, int i, corscope_verdict *v)
+{
+    memset(v, 0, sizeof *v);
+    v->firefox.verdict = (corscope_outcome)k->firefox[i];
+    v->chromium.verdict = (corscope_outcome)k->chromium[i];
+    v->verdict = v->firefox.verdict > v->chromium.verdict ? v->firefox.verdict : v->chromium.verdict;
+}
+
 /* Whether a preflight waits for what follows: it passes for some browser in
  * some credentials mode (one that fails in every mode is blocked whatever
  * follows).  Returns true when it was held (its event comes later). */
@@ -534,6 +591,7 @@ static bool hold_preflight(struct cs_report *r, const struct cs_flow_key *f, con
         h->t.tls = &h->tls;
     }
     h->facts = j->facts;
+    keep_verdict(t, v, &h->kept);
     /* facts.method pointed into the request: the copy's ACRM value */
     const corscope_header *acrm = corscope_header_find(hq, q->n_headers, "Access-Control-Request-Method");
     h->facts.method = acrm ? acrm->value : NULL;
@@ -567,13 +625,13 @@ static corscope_cred held_decide(struct cs_report *r, void *payload, enum cs_tl_
     const struct cs_txn *t = &h->t;
     struct cs_judgement j = {.cors = true, .facts = h->facts};
     corscope_verdict vo, vi;
-    cs_judge_in_mode(t, CORSCOPE_CRED_OMIT, &vo);
-    cs_judge_in_mode(t, CORSCOPE_CRED_INCLUDE, &vi);
+    kept_mode(&h->kept, 0, &vo);
+    kept_mode(&h->kept, 1, &vi);
     struct cs_tl_decision d;
     cs_timeline_decide(&vo, &vi, follow, &d);
     const char *from = NULL;
     if (d.credentials != CORSCOPE_CRED_UNKNOWN) {
-        j.v = d.credentials == CORSCOPE_CRED_INCLUDE ? vi : vo;
+        cs_judge_in_mode(t, d.credentials, &j.v);
         j.facts.credentials = d.credentials;
         if (follow == CS_TL_FOLLOW_SEEN) {
             j.facts.what = CS_TL_FOLLOWED;
@@ -968,7 +1026,7 @@ void cs_report_finish(struct cs_report *r, struct cs_summary *s)
     gpointer k, val;
     g_hash_table_iter_init(&it, r->endpoints);
     while (g_hash_table_iter_next(&it, &k, &val)) {
-        struct cs_endpoint_count e = {.blocked = GPOINTER_TO_SIZE(val)};
+        struct cs_endpoint_count e = {.blocked = *(const size_t *)val};
         snprintf(e.endpoint, sizeof(e.endpoint), "%s", (const char *)k);
         g_array_append_val(all, e);
     }

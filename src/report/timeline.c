@@ -98,9 +98,12 @@ struct cs_timeline {
     void *release_ctx;
     size_t last_stored; /* slot + 1 of the last preflight remembered, 0 none */
     size_t n_held;
-    /* a lower bound of the held preflights' times: the clock advances on every
-     * request, and the table is scanned only once one may be due */
-    cs_time_ns held_min_ts;
+    /* The held slots in the order they are handed back (time, frame, slot
+     * number): slot numbers plus one, 0 ends.  The clock advances on every
+     * request; the first one says whether any window closed, and the end of
+     * a connection walks this list, not the whole table. */
+    uint16_t held_first, held_last;
+    uint16_t held_next[CS_TL_PENDING_CAPACITY], held_prev[CS_TL_PENDING_CAPACITY];
     /* open addressing, linear probing, at most half full */
     struct http_client *clients;
     size_t clients_mask; /* slots - 1 (a power of two) */
@@ -163,14 +166,63 @@ size_t cs_timeline_held(const struct cs_timeline *tl)
     return tl->n_held;
 }
 
+/* Is held slot a handed back before held slot b (the earlier preflight;
+ * for one time the earlier frame; for one frame the lower slot)? */
+static bool held_before(const struct cs_timeline *tl, size_t a, size_t b)
+{
+    const struct pending *x = &tl->pending[a], *y = &tl->pending[b];
+    if (x->ts != y->ts)
+        return x->ts < y->ts;
+    if (x->frame != y->frame)
+        return x->frame < y->frame;
+    return a < b;
+}
+
+/* Links held slot i into the held list at its place: from the end, where
+ * preflights held in time order go. */
+static void held_link(struct cs_timeline *tl, size_t i)
+{
+    uint16_t after = tl->held_last;
+    while (after && held_before(tl, i, after - 1u))
+        after = tl->held_prev[after - 1];
+    uint16_t me = (uint16_t)(i + 1);
+    uint16_t before = after ? tl->held_next[after - 1] : tl->held_first;
+    tl->held_prev[i] = after;
+    tl->held_next[i] = before;
+    if (after)
+        tl->held_next[after - 1] = me;
+    else
+        tl->held_first = me;
+    if (before)
+        tl->held_prev[before - 1] = me;
+    else
+        tl->held_last = me;
+}
+
+/* Slot p stops being held: out of the list and the count. */
+static void held_unlink(struct cs_timeline *tl, struct pending *p)
+{
+    size_t i = (size_t)(p - tl->pending);
+    uint16_t prev = tl->held_prev[i], next = tl->held_next[i];
+    if (prev)
+        tl->held_next[prev - 1] = next;
+    else
+        tl->held_first = next;
+    if (next)
+        tl->held_prev[next - 1] = prev;
+    else
+        tl->held_last = prev;
+    p->held = NULL;
+    tl->n_held--;
+}
+
 /* Hands slot p's held payload back (the slot itself stays for linking). */
 static void release_slot(struct cs_timeline *tl, struct pending *p, enum cs_tl_follow follow)
 {
     void *payload = p->held;
     if (!payload)
         return;
-    p->held = NULL;
-    tl->n_held--;
+    held_unlink(tl, p);
     if (follow == CS_TL_FOLLOW_WINDOW || follow == CS_TL_FOLLOW_END)
         tl->stats.held_not_followed++;
     else if (follow == CS_TL_FOLLOW_UNDECIDED)
@@ -352,8 +404,7 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
         if (best->held) {
             facts->held = best->held;
             facts->held_age = ts - best->ts;
-            best->held = NULL;
-            tl->n_held--;
+            held_unlink(tl, best);
             tl->stats.held_followed++;
         }
         best->used = false; /* one preflight announces one request */
@@ -588,8 +639,7 @@ bool cs_timeline_hold(struct cs_timeline *tl, void *payload)
     if (!p->used || p->held)
         return false;
     p->held = payload;
-    if (!tl->n_held || p->ts < tl->held_min_ts)
-        tl->held_min_ts = p->ts;
+    held_link(tl, (size_t)(p - tl->pending));
     tl->n_held++;
     tl->stats.preflights_held++;
     return true;
@@ -601,52 +651,23 @@ void cs_timeline_hold_refused(struct cs_timeline *tl)
     tl->stats.held_not_held++;
 }
 
-/* Hands back the held preflights that `due` selects, oldest first. */
-static void release_where(struct cs_timeline *tl, bool (*due)(const struct pending *, const void *),
-                          const void *arg, enum cs_tl_follow follow)
-{
-    while (tl->n_held) {
-        struct pending *first = NULL;
-        for (size_t i = 0; i < tl->max_pending; i++) {
-            struct pending *p = &tl->pending[i];
-            if (p->held && due(p, arg) &&
-                (!first || p->ts < first->ts || (p->ts == first->ts && p->frame < first->frame)))
-                first = p;
-        }
-        if (!first)
-            return;
-        release_slot(tl, first, follow);
-    }
-}
-
-static bool window_closed(const struct pending *p, const void *arg)
-{
-    const cs_time_ns *deadline_base = arg; /* now - window */
-    return p->ts < *deadline_base;
-}
-
 void cs_timeline_advance(struct cs_timeline *tl, cs_time_ns now)
 {
+    /* the window of a preflight at ts closed when ts < now - window */
     cs_time_ns base = now - tl->window;
-    if (!tl->n_held || tl->held_min_ts >= base) /* window_closed: ts < base */
-        return;
-    release_where(tl, window_closed, &base, CS_TL_FOLLOW_WINDOW);
-    cs_time_ns min = INT64_MAX; /* the exact bound again, for the ones left */
-    for (size_t i = 0; i < tl->max_pending && tl->n_held; i++)
-        if (tl->pending[i].held && tl->pending[i].ts < min)
-            min = tl->pending[i].ts;
-    tl->held_min_ts = min;
-}
-
-static bool of_flow(const struct pending *p, const void *arg)
-{
-    uint64_t flow = *(const uint64_t *)arg;
-    return flow == 0 || p->flow == flow;
+    while (tl->held_first && tl->pending[tl->held_first - 1].ts < base)
+        release_slot(tl, &tl->pending[tl->held_first - 1], CS_TL_FOLLOW_WINDOW);
 }
 
 void cs_timeline_release_end(struct cs_timeline *tl, uint64_t flow)
 {
-    release_where(tl, of_flow, &flow, CS_TL_FOLLOW_END);
+    /* in list order, that is oldest first; a release unlinks only its own slot */
+    for (uint16_t i = tl->held_first, next; i; i = next) {
+        struct pending *p = &tl->pending[i - 1];
+        next = tl->held_next[i - 1];
+        if (flow == 0 || p->flow == flow)
+            release_slot(tl, p, CS_TL_FOLLOW_END);
+    }
 }
 
 static bool passes(const corscope_browser_verdict *b)
