@@ -63,6 +63,8 @@ void cs_tls_conn_free(struct cs_tls_conn *c)
         free(c->d[i].scan);
         cs_tls_cipher_clear(&c->d[i].cipher);
     }
+    free(c->sni);
+    free(c->alpn);
     cs_tls__release_plain(c);
     cs_tls__free_held(c);
     free(c);
@@ -173,7 +175,7 @@ int cs_tls__try_keys(struct cs_tls_conn *c)
     struct cs_tls_keylog_stats st;
     cs_tls_keylog_get_stats(c->kl, &st);
     c->keylog_generation = st.generation;
-    const struct cs_tls_secrets *s = cs_tls_keylog_find(c->kl, c->ch.random);
+    const struct cs_tls_secrets *s = cs_tls_keylog_find(c->kl, c->client_random);
     const struct cs_tls_suite *su = c->suite;
     if (su->tls13) {
         const uint8_t *chs = secret_of(s, CS_TLS_SECRET_CLIENT_HS, su->hash_len);
@@ -206,8 +208,8 @@ int cs_tls__try_keys(struct cs_tls_conn *c)
             c->state = CS_TLS_STATE_NO_KEY;
             return 0;
         }
-        if (cs_tls12_cipher_keys(&c->d[0].cipher, &c->d[1].cipher, su, ms, c->ch.random,
-                                 c->sh.random, c->sh.encrypt_then_mac)) {
+        if (cs_tls12_cipher_keys(&c->d[0].cipher, &c->d[1].cipher, su, ms, c->client_random,
+                                 c->server_random, c->encrypt_then_mac)) {
             cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
             return 0;
         }
@@ -223,7 +225,7 @@ static int next_cipher(struct cs_tls_conn *c, enum cs_tls_dir dir, enum epoch fr
                        struct cs_tls_cipher *out)
 {
     const struct cs_tls_suite *su = c->suite;
-    const struct cs_tls_secrets *s = cs_tls_keylog_find(c->kl, c->ch.random);
+    const struct cs_tls_secrets *s = cs_tls_keylog_find(c->kl, c->client_random);
     int client = dir == CS_TLS_FROM_CLIENT;
     const uint8_t *secret = NULL;
     if (from == EP_EARLY)
@@ -286,6 +288,17 @@ void cs_tls__apply_pending(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t 
 
 /* ---- handshake ------------------------------------------------------- */
 
+/* Replaces *dst with a copy of name sized to it (NULL for ""); 0 or -1. */
+static int set_name(char **dst, const char *name)
+{
+    char *copy = NULL;
+    if (name[0] && !(copy = strdup(name)))
+        return -1;
+    free(*dst);
+    *dst = copy;
+    return 0;
+}
+
 static void on_client_hello(struct cs_tls_conn *c, const uint8_t *body, size_t len)
 {
     struct cs_tls_client_hello ch;
@@ -295,7 +308,12 @@ static void on_client_hello(struct cs_tls_conn *c, const uint8_t *body, size_t l
     }
     if (c->have_ch)
         return; /* the second ClientHello after a HelloRetryRequest keeps the random */
-    c->ch = ch;
+    memcpy(c->client_random, ch.random, 32);
+    c->offers_early_data = ch.offers_early_data;
+    if (set_name(&c->sni, ch.sni)) {
+        cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
+        return;
+    }
     c->have_ch = 1;
 }
 
@@ -314,7 +332,10 @@ static void on_server_hello(struct cs_tls_conn *c, const uint8_t *body, size_t l
         cs_tls__fail_conn(c, CS_TLS_REASON_RENEGOTIATION);
         return;
     }
-    c->sh = sh;
+    memcpy(c->server_random, sh.random, 32);
+    c->version = sh.version;
+    c->cipher_id = sh.cipher_suite;
+    c->encrypt_then_mac = sh.encrypt_then_mac;
     c->have_sh = 1;
     if (sh.version != CS_TLS_VERSION_12 && sh.version != CS_TLS_VERSION_13) {
         cs_tls__fail_conn(c, CS_TLS_REASON_UNSUPPORTED_VERSION);
@@ -330,9 +351,10 @@ static void on_server_hello(struct cs_tls_conn *c, const uint8_t *body, size_t l
         /* RFC 8446 2: everything after the ServerHello is encrypted, the
          * client's records first with the 0-RTT keys when it sent early data. */
         c->d[CS_TLS_FROM_SERVER].epoch = EP_HANDSHAKE;
-        c->d[CS_TLS_FROM_CLIENT].epoch = c->ch.offers_early_data ? EP_EARLY : EP_HANDSHAKE;
-    } else {
-        memcpy(c->alpn, sh.alpn, sizeof c->alpn); /* RFC 7301 3.1: 1.2 answers in the ServerHello */
+        c->d[CS_TLS_FROM_CLIENT].epoch = c->offers_early_data ? EP_EARLY : EP_HANDSHAKE;
+    } else if (set_name(&c->alpn, sh.alpn)) { /* RFC 7301 3.1: 1.2 answers in the ServerHello */
+        cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
+        return;
     }
     cs_tls__try_keys(c);
 }
@@ -357,8 +379,11 @@ static void on_handshake_message(struct cs_tls_conn *c, enum cs_tls_dir dir, uin
     case CS_TLS_HS_ENCRYPTED_EXTENSIONS:
         if (tls13 && dir == CS_TLS_FROM_SERVER) {
             uint8_t early;
-            if (cs_tls_parse_encrypted_extensions(body, len, c->alpn, &early))
+            char alpn[CS_TLS_ALPN_MAX];
+            if (cs_tls_parse_encrypted_extensions(body, len, alpn, &early))
                 c->n.malformed_records++;
+            if (set_name(&c->alpn, alpn)) /* what was read, even from a malformed one */
+                cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
         }
         break;
     case 11: /* Certificate: a full handshake, not a resumption */
@@ -696,12 +721,11 @@ void cs_tls_conn_data(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t 
 void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out)
 {
     memset(out, 0, sizeof *out);
-    out->version = c->have_sh ? c->sh.version : 0;
-    out->cipher_id = c->have_sh ? c->sh.cipher_suite : 0;
+    out->version = c->have_sh ? c->version : 0;
+    out->cipher_id = c->have_sh ? c->cipher_id : 0;
     out->cipher = c->suite ? c->suite->name : NULL;
-    out->sni = c->ch.sni;
-    out->alpn = c->alpn;
-    out->alpn_offered = c->ch.alpn;
+    out->sni = c->sni ? c->sni : "";
+    out->alpn = c->alpn ? c->alpn : "";
     out->resumed = c->abbreviated ||
                    (c->suite && c->suite->tls13 && c->d[1].epoch == EP_APP && !c->saw_certificate);
     out->hello_retry = c->hrr;
@@ -720,7 +744,8 @@ void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out)
 size_t cs_tls_conn_memory(const struct cs_tls_conn *c)
 {
     size_t m = sizeof *c + c->held_bytes + c->held_nodes * sizeof(struct held) +
-               (c->plain ? CS_TLS_MAX_CIPHERTEXT : 0);
+               (c->plain ? CS_TLS_MAX_CIPHERTEXT : 0) + (c->sni ? strlen(c->sni) + 1 : 0) +
+               (c->alpn ? strlen(c->alpn) + 1 : 0);
     for (int i = 0; i < 2; i++) {
         const struct dir *D = &c->d[i];
         m += (D->rec ? cs_tls__record_len(D->hdr) : 0) + D->hs.cap + (D->scan ? CS_TLS_RESYNC_MAX_SCAN : 0) +

@@ -103,10 +103,15 @@ struct cs_tls_conn {
     enum cs_tls_state state;
     enum cs_tls_reason reason;
     uint64_t keylog_generation; /* generation at the last failed lookup */
-    struct cs_tls_client_hello ch;
-    struct cs_tls_server_hello sh;
+    /* What the hellos said that is still needed: not the parsers' structs,
+     * whose fixed-size name buffers were most of a connection's memory
+     * (thousands of keep-alive connections are open at once). */
+    uint8_t client_random[32], server_random[32];
+    uint16_t version, cipher_id; /* the ServerHello's (0 before it) */
+    uint8_t offers_early_data, encrypt_then_mac;
+    char *sni;  /* malloc'd to its length; NULL when the ClientHello had none */
+    char *alpn; /* the protocol chosen, likewise; NULL when none */
     const struct cs_tls_suite *suite;
-    char alpn[CS_TLS_ALPN_MAX];
     struct cs_tls_counters n;
 };
 
