@@ -35,42 +35,44 @@ enum pending { PEND_NONE,
 /* Reassembly of handshake messages across records (RFC 8446 5.1 lets a
  * message span records and a record carry several). */
 struct hs_asm {
-    uint8_t hdr[4];
-    uint8_t hdr_len;
+    uint8_t *buf; /* NULL between messages: freed once one is delivered */
     uint32_t msg_len;
     uint32_t got;
-    uint8_t keep; /* body is being buffered (a message we read) */
-    uint8_t *buf; /* NULL between messages: freed once one is delivered */
     uint32_t cap; /* bytes allocated at buf, grown as the body arrives */
+    uint8_t hdr[4];
+    uint8_t hdr_len;
+    uint8_t keep; /* body is being buffered (a message we read) */
 };
 
+/* Fields ordered by size: two of these in each of thousands of
+ * connections, so padding counts. */
 struct dir {
-    uint8_t hdr[5]; /* the header of a record split across pieces */
-    uint8_t *rec;   /* its header and fragment, allocated to its length once
-                                * the header is whole, freed when the record is */
+    struct cs_tls_cipher cipher;
+    struct hs_asm hs;
+    uint8_t *rec; /* its header and fragment, allocated to its length once
+                   * the header is whole, freed when the record is */
     size_t rec_len;
     uint64_t rec_frame_first;
-    struct hs_asm hs;
-    enum epoch epoch;
-    struct cs_tls_cipher cipher;
-    enum pending pending;
-    uint8_t closed;      /* close_notify seen */
-    uint8_t ccs;         /* TLS 1.2 ChangeCipherSpec seen */
-    uint8_t dropping;    /* held-record budget exhausted: drop the rest of this direction */
-    uint32_t held;       /* entries of this direction in the held queue */
     struct held *marker; /* the queue's dropped-records marker of this direction */
-    uint32_t uncertain;  /* records possibly missed: try further sequence numbers */
-    enum cs_tls_reason failed;
-    uint8_t wait_key; /* (live) its next keys' secret is not in the key log yet: the
-                       * key change waits, and the records after it are held */
     /* resynchronisation scan after a gap */
-    uint8_t resync;
     uint8_t *scan;
     size_t scan_len, scan_pos;
-    uint32_t candidates;
     uint64_t scan_frame;       /* frame of the first byte scanned */
     size_t scan_piece_off;     /* where the newest piece starts in scan */
     uint64_t scan_piece_frame; /* ... and its frame */
+    uint32_t candidates;
+    uint32_t held;      /* entries of this direction in the held queue */
+    uint32_t uncertain; /* records possibly missed: try further sequence numbers */
+    enum epoch epoch;
+    enum pending pending;
+    enum cs_tls_reason failed;
+    uint8_t hdr[5];   /* the header of a record split across pieces */
+    uint8_t closed;   /* close_notify seen */
+    uint8_t ccs;      /* TLS 1.2 ChangeCipherSpec seen */
+    uint8_t dropping; /* held-record budget exhausted: drop the rest of this direction */
+    uint8_t wait_key; /* (live) its next keys' secret is not in the key log yet: the
+                       * key change waits, and the records after it are held */
+    uint8_t resync;
 };
 
 /* A record held until its key is known, or a marker for dropped ones. */
