@@ -60,7 +60,7 @@ void cs_tls_conn_free(struct cs_tls_conn *c)
     for (int i = 0; i < 2; i++) {
         free(c->d[i].rec);
         free(c->d[i].hs.buf);
-        free(c->d[i].scan);
+        free(c->d[i].rs);
         cs_tls_cipher_clear(&c->d[i].cipher);
     }
     free(c->sni);
@@ -151,9 +151,8 @@ void cs_tls__fail_dir(struct cs_tls_conn *c, enum cs_tls_dir dir, enum cs_tls_re
         c->state = CS_TLS_STATE_FAILED;
         c->reason = r;
     }
-    free(D->scan);
-    D->scan = NULL;
-    D->resync = 0;
+    free(D->rs);
+    D->rs = NULL;
     cs_tls__emit(c, CS_TLS_EV_GAP, dir, NULL, 0, frame, frame, ts, 0);
 }
 
@@ -658,7 +657,7 @@ void cs_tls__frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uin
         if (D->failed) {
             return;
         }
-        if (D->resync) {
+        if (D->rs) {
             cs_tls__resync_feed(c, dir, p, n, frame, ts);
             return;
         }
@@ -685,7 +684,7 @@ void cs_tls__frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uin
                 return;
             }
             cs_tls_conn_gap(c, dir, 0, frame, ts); /* framing lost: look for the next header */
-            if (D->resync)
+            if (D->rs)
                 cs_tls__resync_feed(c, dir, D->hdr, 5, frame, ts);
             continue;
         }
@@ -748,7 +747,7 @@ size_t cs_tls_conn_memory(const struct cs_tls_conn *c)
                (c->alpn ? strlen(c->alpn) + 1 : 0);
     for (int i = 0; i < 2; i++) {
         const struct dir *D = &c->d[i];
-        m += (D->rec ? cs_tls__record_len(D->hdr) : 0) + D->hs.cap + (D->scan ? CS_TLS_RESYNC_MAX_SCAN : 0) +
+        m += (D->rec ? cs_tls__record_len(D->hdr) : 0) + D->hs.cap + (D->rs ? sizeof *D->rs : 0) +
              (D->cipher.mac ? CS_TLS_CIPHER_CTX_COST : 0);
     }
     return m;
@@ -929,24 +928,25 @@ void cs_tls__resync_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8
                          uint64_t frame, int64_t ts)
 {
     struct dir *D = &c->d[dir];
-    size_t room = CS_TLS_RESYNC_MAX_SCAN - D->scan_len;
+    struct resync *R = D->rs;
+    size_t room = CS_TLS_RESYNC_MAX_SCAN - R->len;
     size_t take = n < room ? n : room;
-    if (D->scan_len == 0)
-        D->scan_frame = frame; /* the first bytes after the gap, not the frame that revealed it */
+    if (R->len == 0)
+        R->frame = frame; /* the first bytes after the gap, not the frame that revealed it */
     if (take) {
-        D->scan_piece_off = D->scan_len;
-        D->scan_piece_frame = frame;
+        R->piece_off = R->len;
+        R->piece_frame = frame;
     }
-    memcpy(D->scan + D->scan_len, p, take);
-    D->scan_len += take;
-    for (; D->scan_pos + 5 <= D->scan_len; D->scan_pos++) {
-        const uint8_t *h = D->scan + D->scan_pos;
+    memcpy(R->buf + R->len, p, take);
+    R->len += take;
+    for (; R->pos + 5 <= R->len; R->pos++) {
+        const uint8_t *h = R->buf + R->pos;
         if (!cs_tls__plausible_header(h) ||
             (c->suite && c->suite->tls13 && D->epoch != EP_PLAIN && h[0] != CT_APPDATA))
             continue; /* 1.3 protected records all say application_data */
         size_t rl = cs_tls__record_len(h);
-        if (D->scan_pos + rl > D->scan_len) {
-            if (D->scan_pos + rl > CS_TLS_RESYNC_MAX_SCAN)
+        if (R->pos + rl > R->len) {
+            if (R->pos + rl > CS_TLS_RESYNC_MAX_SCAN)
                 continue; /* can never complete here */
             return;       /* wait for the rest of this candidate */
         }
@@ -959,46 +959,42 @@ void cs_tls__resync_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8
             ok = cs_tls__open_trying(c, dir, h, rl - 5, CS_TLS_RESYNC_SEQ_WINDOW, CS_TLS_RESYNC_SEQ_WINDOW,
                                      &out_len, &inner) == CS_TLS_OPEN_OK;
             if (ok) {
-                uint8_t *rest = D->scan;
-                size_t from = D->scan_pos + rl, rest_len = D->scan_len - from;
-                D->scan = NULL;
-                D->resync = 0;
+                size_t from = R->pos + rl, rest_len = R->len - from;
+                D->rs = NULL; /* R is freed once its rest is framed */
                 c->n.resyncs++;
                 c->n.records[dir]++;
                 c->n.records_decrypted++;
                 /* the frame of its first byte: exact when it starts in the
                  * first or the newest piece scanned (a record-aligned loss) */
-                uint64_t f0 = D->scan_pos >= D->scan_piece_off ? D->scan_piece_frame : D->scan_frame;
+                uint64_t f0 = R->pos >= R->piece_off ? R->piece_frame : R->frame;
                 cs_tls__on_content(c, dir, inner, c->plain, out_len, f0, frame, ts);
                 cs_tls__apply_pending(c, dir, frame, ts);
-                cs_tls__frame_records(c, dir, rest + from, rest_len, frame, ts);
-                free(rest);
+                cs_tls__frame_records(c, dir, R->buf + from, rest_len, frame, ts);
+                free(R);
                 if (take < n)
                     cs_tls__frame_records(c, dir, p + take, n - take, frame, ts);
                 return;
             }
         } else {
-            ok = D->scan_pos + rl + 5 <= D->scan_len && cs_tls__plausible_header(h + rl);
-            if (!ok && D->scan_pos + rl + 5 > D->scan_len)
+            ok = R->pos + rl + 5 <= R->len && cs_tls__plausible_header(h + rl);
+            if (!ok && R->pos + rl + 5 > R->len)
                 return; /* wait to see the next header */
             if (ok) {
-                uint8_t *rest = D->scan;
-                size_t from = D->scan_pos, rest_len = D->scan_len - from;
-                D->scan = NULL;
-                D->resync = 0;
+                size_t from = R->pos, rest_len = R->len - from;
+                D->rs = NULL;
                 c->n.resyncs++;
-                cs_tls__frame_records(c, dir, rest + from, rest_len, frame, ts);
-                free(rest);
+                cs_tls__frame_records(c, dir, R->buf + from, rest_len, frame, ts);
+                free(R);
                 if (take < n)
                     cs_tls__frame_records(c, dir, p + take, n - take, frame, ts);
                 return;
             }
         }
-        if (++D->candidates >= CS_TLS_RESYNC_MAX_CANDIDATES)
+        if (++R->candidates >= CS_TLS_RESYNC_MAX_CANDIDATES)
             break;
     }
-    if (D->candidates >= CS_TLS_RESYNC_MAX_CANDIDATES || D->scan_len == CS_TLS_RESYNC_MAX_SCAN ||
-        D->scan_pos + 5 > CS_TLS_RESYNC_MAX_SCAN)
+    if (R->candidates >= CS_TLS_RESYNC_MAX_CANDIDATES || R->len == CS_TLS_RESYNC_MAX_SCAN ||
+        R->pos + 5 > CS_TLS_RESYNC_MAX_SCAN)
         cs_tls__fail_dir(c, dir, CS_TLS_REASON_GAP, frame, ts);
 }
 
@@ -1029,15 +1025,15 @@ void cs_tls_conn_gap(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t len, u
     D->hs.hdr_len = 0;
     cs_tls__hs_release(&D->hs);
     D->pending = PEND_NONE;
-    if (!D->resync) {
-        if (!(D->scan = malloc(CS_TLS_RESYNC_MAX_SCAN))) {
+    if (!D->rs) {
+        if (!(D->rs = malloc(sizeof *D->rs))) {
             cs_tls__fail_dir(c, dir, CS_TLS_REASON_INTERNAL, frame, ts);
             return;
         }
-        D->resync = 1;
-        D->scan_len = D->scan_pos = D->scan_piece_off = 0;
-        D->candidates = 0;
-        D->scan_frame = frame;
+        D->rs->len = D->rs->pos = D->rs->piece_off = 0;
+        D->rs->piece_frame = 0;
+        D->rs->candidates = 0;
+        D->rs->frame = frame;
         cs_tls__emit(c, CS_TLS_EV_GAP, dir, NULL, 0, frame, frame, ts, 0);
     }
 }

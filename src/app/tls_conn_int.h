@@ -54,15 +54,9 @@ struct dir {
     size_t rec_len;
     uint64_t rec_frame_first;
     struct held *marker; /* the queue's dropped-records marker of this direction */
-    /* resynchronisation scan after a gap */
-    uint8_t *scan;
-    size_t scan_len, scan_pos;
-    uint64_t scan_frame;       /* frame of the first byte scanned */
-    size_t scan_piece_off;     /* where the newest piece starts in scan */
-    uint64_t scan_piece_frame; /* ... and its frame */
-    uint32_t candidates;
-    uint32_t held;      /* entries of this direction in the held queue */
-    uint32_t uncertain; /* records possibly missed: try further sequence numbers */
+    struct resync *rs;   /* the scan after a gap; NULL when not resynchronising */
+    uint32_t held;       /* entries of this direction in the held queue */
+    uint32_t uncertain;  /* records possibly missed: try further sequence numbers */
     enum epoch epoch;
     enum pending pending;
     enum cs_tls_reason failed;
@@ -72,7 +66,18 @@ struct dir {
     uint8_t dropping; /* held-record budget exhausted: drop the rest of this direction */
     uint8_t wait_key; /* (live) its next keys' secret is not in the key log yet: the
                        * key change waits, and the records after it are held */
-    uint8_t resync;
+};
+
+/* A direction's resynchronisation scan, allocated by the gap that starts it
+ * and freed when framing resumes or the direction fails: its bookkeeping
+ * costs nothing to the many directions that never see a gap. */
+struct resync {
+    size_t len, pos;
+    uint64_t frame;       /* frame of the first byte scanned */
+    size_t piece_off;     /* where the newest piece starts in buf */
+    uint64_t piece_frame; /* ... and its frame */
+    uint32_t candidates;
+    uint8_t buf[CS_TLS_RESYNC_MAX_SCAN];
 };
 
 /* A record held until its key is known, or a marker for dropped ones. */
