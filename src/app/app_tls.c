@@ -39,8 +39,7 @@ struct tls_flow {
     const struct cs_app_proto *inner;
     void *inner_conn;
     struct cs_app_out inner_out; /* inner_txn, this flow */
-    struct cs_txn_tls txn_tls;
-    char sni[CS_TLS_STATS_SNI_LEN];
+    struct cs_txn_tls txn_tls;   /* its sni is the connection's, which outlives every txn */
     struct tls_flow *prev, *next;
 };
 
@@ -107,11 +106,8 @@ static void decide_inner(struct tls_flow *tf)
     tf->inner_decided = true;
     struct cs_tls_info info;
     cs_tls_conn_info(tf->tls, &info);
-    size_t len = strnlen(info.sni ? info.sni : "", sizeof tf->sni - 1);
-    memcpy(tf->sni, info.sni ? info.sni : "", len);
-    tf->sni[len] = '\0';
     tf->txn_tls = (struct cs_txn_tls){version_name(info.version), info.cipher ? info.cipher : "",
-                                      tf->sni};
+                                      info.sni ? info.sni : ""};
     const char *name = info.alpn && strcmp(info.alpn, "h2") == 0 ? "h2" : "HTTP/1";
     struct cs_app_env *inner_env = NULL;
     const struct cs_app_proto *inner = tf->env->row ? tf->env->row(tf->env, name, &inner_env) : NULL;
@@ -119,7 +115,7 @@ static void decide_inner(struct tls_flow *tf)
         if (strcmp(name, "h2") == 0) {
             tf->h2_unparsed = true;
             tf->row->st.h2_unparsed++;
-            add_sni(tf->row->st.h2_snis, &tf->row->st.n_h2_snis, tf->sni);
+            add_sni(tf->row->st.h2_snis, &tf->row->st.n_h2_snis, tf->txn_tls.sni);
         }
         return;
     }

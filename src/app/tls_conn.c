@@ -60,9 +60,11 @@ void cs_tls_conn_free(struct cs_tls_conn *c)
     for (int i = 0; i < 2; i++) {
         free(c->d[i].rec);
         free(c->d[i].hs.buf);
-        free(c->d[i].scan);
+        free(c->d[i].rs);
         cs_tls_cipher_clear(&c->d[i].cipher);
     }
+    free(c->sni);
+    free(c->alpn);
     cs_tls__release_plain(c);
     cs_tls__free_held(c);
     free(c);
@@ -149,9 +151,8 @@ void cs_tls__fail_dir(struct cs_tls_conn *c, enum cs_tls_dir dir, enum cs_tls_re
         c->state = CS_TLS_STATE_FAILED;
         c->reason = r;
     }
-    free(D->scan);
-    D->scan = NULL;
-    D->resync = 0;
+    free(D->rs);
+    D->rs = NULL;
     cs_tls__emit(c, CS_TLS_EV_GAP, dir, NULL, 0, frame, frame, ts, 0);
 }
 
@@ -173,7 +174,7 @@ int cs_tls__try_keys(struct cs_tls_conn *c)
     struct cs_tls_keylog_stats st;
     cs_tls_keylog_get_stats(c->kl, &st);
     c->keylog_generation = st.generation;
-    const struct cs_tls_secrets *s = cs_tls_keylog_find(c->kl, c->ch.random);
+    const struct cs_tls_secrets *s = cs_tls_keylog_find(c->kl, c->client_random);
     const struct cs_tls_suite *su = c->suite;
     if (su->tls13) {
         const uint8_t *chs = secret_of(s, CS_TLS_SECRET_CLIENT_HS, su->hash_len);
@@ -206,8 +207,8 @@ int cs_tls__try_keys(struct cs_tls_conn *c)
             c->state = CS_TLS_STATE_NO_KEY;
             return 0;
         }
-        if (cs_tls12_cipher_keys(&c->d[0].cipher, &c->d[1].cipher, su, ms, c->ch.random,
-                                 c->sh.random, c->sh.encrypt_then_mac)) {
+        if (cs_tls12_cipher_keys(&c->d[0].cipher, &c->d[1].cipher, su, ms, c->client_random,
+                                 c->server_random, c->encrypt_then_mac)) {
             cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
             return 0;
         }
@@ -223,7 +224,7 @@ static int next_cipher(struct cs_tls_conn *c, enum cs_tls_dir dir, enum epoch fr
                        struct cs_tls_cipher *out)
 {
     const struct cs_tls_suite *su = c->suite;
-    const struct cs_tls_secrets *s = cs_tls_keylog_find(c->kl, c->ch.random);
+    const struct cs_tls_secrets *s = cs_tls_keylog_find(c->kl, c->client_random);
     int client = dir == CS_TLS_FROM_CLIENT;
     const uint8_t *secret = NULL;
     if (from == EP_EARLY)
@@ -286,6 +287,17 @@ void cs_tls__apply_pending(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t 
 
 /* ---- handshake ------------------------------------------------------- */
 
+/* Replaces *dst with a copy of name sized to it (NULL for ""); 0 or -1. */
+static int set_name(char **dst, const char *name)
+{
+    char *copy = NULL;
+    if (name[0] && !(copy = strdup(name)))
+        return -1;
+    free(*dst);
+    *dst = copy;
+    return 0;
+}
+
 static void on_client_hello(struct cs_tls_conn *c, const uint8_t *body, size_t len)
 {
     struct cs_tls_client_hello ch;
@@ -295,7 +307,12 @@ static void on_client_hello(struct cs_tls_conn *c, const uint8_t *body, size_t l
     }
     if (c->have_ch)
         return; /* the second ClientHello after a HelloRetryRequest keeps the random */
-    c->ch = ch;
+    memcpy(c->client_random, ch.random, 32);
+    c->offers_early_data = ch.offers_early_data;
+    if (set_name(&c->sni, ch.sni)) {
+        cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
+        return;
+    }
     c->have_ch = 1;
 }
 
@@ -314,7 +331,10 @@ static void on_server_hello(struct cs_tls_conn *c, const uint8_t *body, size_t l
         cs_tls__fail_conn(c, CS_TLS_REASON_RENEGOTIATION);
         return;
     }
-    c->sh = sh;
+    memcpy(c->server_random, sh.random, 32);
+    c->version = sh.version;
+    c->cipher_id = sh.cipher_suite;
+    c->encrypt_then_mac = sh.encrypt_then_mac;
     c->have_sh = 1;
     if (sh.version != CS_TLS_VERSION_12 && sh.version != CS_TLS_VERSION_13) {
         cs_tls__fail_conn(c, CS_TLS_REASON_UNSUPPORTED_VERSION);
@@ -330,9 +350,10 @@ static void on_server_hello(struct cs_tls_conn *c, const uint8_t *body, size_t l
         /* RFC 8446 2: everything after the ServerHello is encrypted, the
          * client's records first with the 0-RTT keys when it sent early data. */
         c->d[CS_TLS_FROM_SERVER].epoch = EP_HANDSHAKE;
-        c->d[CS_TLS_FROM_CLIENT].epoch = c->ch.offers_early_data ? EP_EARLY : EP_HANDSHAKE;
-    } else {
-        memcpy(c->alpn, sh.alpn, sizeof c->alpn); /* RFC 7301 3.1: 1.2 answers in the ServerHello */
+        c->d[CS_TLS_FROM_CLIENT].epoch = c->offers_early_data ? EP_EARLY : EP_HANDSHAKE;
+    } else if (set_name(&c->alpn, sh.alpn)) { /* RFC 7301 3.1: 1.2 answers in the ServerHello */
+        cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
+        return;
     }
     cs_tls__try_keys(c);
 }
@@ -357,8 +378,11 @@ static void on_handshake_message(struct cs_tls_conn *c, enum cs_tls_dir dir, uin
     case CS_TLS_HS_ENCRYPTED_EXTENSIONS:
         if (tls13 && dir == CS_TLS_FROM_SERVER) {
             uint8_t early;
-            if (cs_tls_parse_encrypted_extensions(body, len, c->alpn, &early))
+            char alpn[CS_TLS_ALPN_MAX];
+            if (cs_tls_parse_encrypted_extensions(body, len, alpn, &early))
                 c->n.malformed_records++;
+            if (set_name(&c->alpn, alpn)) /* what was read, even from a malformed one */
+                cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
         }
         break;
     case 11: /* Certificate: a full handshake, not a resumption */
@@ -633,7 +657,7 @@ void cs_tls__frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uin
         if (D->failed) {
             return;
         }
-        if (D->resync) {
+        if (D->rs) {
             cs_tls__resync_feed(c, dir, p, n, frame, ts);
             return;
         }
@@ -660,7 +684,7 @@ void cs_tls__frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uin
                 return;
             }
             cs_tls_conn_gap(c, dir, 0, frame, ts); /* framing lost: look for the next header */
-            if (D->resync)
+            if (D->rs)
                 cs_tls__resync_feed(c, dir, D->hdr, 5, frame, ts);
             continue;
         }
@@ -696,12 +720,11 @@ void cs_tls_conn_data(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t 
 void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out)
 {
     memset(out, 0, sizeof *out);
-    out->version = c->have_sh ? c->sh.version : 0;
-    out->cipher_id = c->have_sh ? c->sh.cipher_suite : 0;
+    out->version = c->have_sh ? c->version : 0;
+    out->cipher_id = c->have_sh ? c->cipher_id : 0;
     out->cipher = c->suite ? c->suite->name : NULL;
-    out->sni = c->ch.sni;
-    out->alpn = c->alpn;
-    out->alpn_offered = c->ch.alpn;
+    out->sni = c->sni ? c->sni : "";
+    out->alpn = c->alpn ? c->alpn : "";
     out->resumed = c->abbreviated ||
                    (c->suite && c->suite->tls13 && c->d[1].epoch == EP_APP && !c->saw_certificate);
     out->hello_retry = c->hrr;
@@ -720,10 +743,11 @@ void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out)
 size_t cs_tls_conn_memory(const struct cs_tls_conn *c)
 {
     size_t m = sizeof *c + c->held_bytes + c->held_nodes * sizeof(struct held) +
-               (c->plain ? CS_TLS_MAX_CIPHERTEXT : 0);
+               (c->plain ? CS_TLS_MAX_CIPHERTEXT : 0) + (c->sni ? strlen(c->sni) + 1 : 0) +
+               (c->alpn ? strlen(c->alpn) + 1 : 0);
     for (int i = 0; i < 2; i++) {
         const struct dir *D = &c->d[i];
-        m += (D->rec ? cs_tls__record_len(D->hdr) : 0) + D->hs.cap + (D->scan ? CS_TLS_RESYNC_MAX_SCAN : 0) +
+        m += (D->rec ? cs_tls__record_len(D->hdr) : 0) + D->hs.cap + (D->rs ? sizeof *D->rs : 0) +
              (D->cipher.mac ? CS_TLS_CIPHER_CTX_COST : 0);
     }
     return m;
@@ -904,24 +928,25 @@ void cs_tls__resync_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8
                          uint64_t frame, int64_t ts)
 {
     struct dir *D = &c->d[dir];
-    size_t room = CS_TLS_RESYNC_MAX_SCAN - D->scan_len;
+    struct resync *R = D->rs;
+    size_t room = CS_TLS_RESYNC_MAX_SCAN - R->len;
     size_t take = n < room ? n : room;
-    if (D->scan_len == 0)
-        D->scan_frame = frame; /* the first bytes after the gap, not the frame that revealed it */
+    if (R->len == 0)
+        R->frame = frame; /* the first bytes after the gap, not the frame that revealed it */
     if (take) {
-        D->scan_piece_off = D->scan_len;
-        D->scan_piece_frame = frame;
+        R->piece_off = R->len;
+        R->piece_frame = frame;
     }
-    memcpy(D->scan + D->scan_len, p, take);
-    D->scan_len += take;
-    for (; D->scan_pos + 5 <= D->scan_len; D->scan_pos++) {
-        const uint8_t *h = D->scan + D->scan_pos;
+    memcpy(R->buf + R->len, p, take);
+    R->len += take;
+    for (; R->pos + 5 <= R->len; R->pos++) {
+        const uint8_t *h = R->buf + R->pos;
         if (!cs_tls__plausible_header(h) ||
             (c->suite && c->suite->tls13 && D->epoch != EP_PLAIN && h[0] != CT_APPDATA))
             continue; /* 1.3 protected records all say application_data */
         size_t rl = cs_tls__record_len(h);
-        if (D->scan_pos + rl > D->scan_len) {
-            if (D->scan_pos + rl > CS_TLS_RESYNC_MAX_SCAN)
+        if (R->pos + rl > R->len) {
+            if (R->pos + rl > CS_TLS_RESYNC_MAX_SCAN)
                 continue; /* can never complete here */
             return;       /* wait for the rest of this candidate */
         }
@@ -934,46 +959,42 @@ void cs_tls__resync_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8
             ok = cs_tls__open_trying(c, dir, h, rl - 5, CS_TLS_RESYNC_SEQ_WINDOW, CS_TLS_RESYNC_SEQ_WINDOW,
                                      &out_len, &inner) == CS_TLS_OPEN_OK;
             if (ok) {
-                uint8_t *rest = D->scan;
-                size_t from = D->scan_pos + rl, rest_len = D->scan_len - from;
-                D->scan = NULL;
-                D->resync = 0;
+                size_t from = R->pos + rl, rest_len = R->len - from;
+                D->rs = NULL; /* R is freed once its rest is framed */
                 c->n.resyncs++;
                 c->n.records[dir]++;
                 c->n.records_decrypted++;
                 /* the frame of its first byte: exact when it starts in the
                  * first or the newest piece scanned (a record-aligned loss) */
-                uint64_t f0 = D->scan_pos >= D->scan_piece_off ? D->scan_piece_frame : D->scan_frame;
+                uint64_t f0 = R->pos >= R->piece_off ? R->piece_frame : R->frame;
                 cs_tls__on_content(c, dir, inner, c->plain, out_len, f0, frame, ts);
                 cs_tls__apply_pending(c, dir, frame, ts);
-                cs_tls__frame_records(c, dir, rest + from, rest_len, frame, ts);
-                free(rest);
+                cs_tls__frame_records(c, dir, R->buf + from, rest_len, frame, ts);
+                free(R);
                 if (take < n)
                     cs_tls__frame_records(c, dir, p + take, n - take, frame, ts);
                 return;
             }
         } else {
-            ok = D->scan_pos + rl + 5 <= D->scan_len && cs_tls__plausible_header(h + rl);
-            if (!ok && D->scan_pos + rl + 5 > D->scan_len)
+            ok = R->pos + rl + 5 <= R->len && cs_tls__plausible_header(h + rl);
+            if (!ok && R->pos + rl + 5 > R->len)
                 return; /* wait to see the next header */
             if (ok) {
-                uint8_t *rest = D->scan;
-                size_t from = D->scan_pos, rest_len = D->scan_len - from;
-                D->scan = NULL;
-                D->resync = 0;
+                size_t from = R->pos, rest_len = R->len - from;
+                D->rs = NULL;
                 c->n.resyncs++;
-                cs_tls__frame_records(c, dir, rest + from, rest_len, frame, ts);
-                free(rest);
+                cs_tls__frame_records(c, dir, R->buf + from, rest_len, frame, ts);
+                free(R);
                 if (take < n)
                     cs_tls__frame_records(c, dir, p + take, n - take, frame, ts);
                 return;
             }
         }
-        if (++D->candidates >= CS_TLS_RESYNC_MAX_CANDIDATES)
+        if (++R->candidates >= CS_TLS_RESYNC_MAX_CANDIDATES)
             break;
     }
-    if (D->candidates >= CS_TLS_RESYNC_MAX_CANDIDATES || D->scan_len == CS_TLS_RESYNC_MAX_SCAN ||
-        D->scan_pos + 5 > CS_TLS_RESYNC_MAX_SCAN)
+    if (R->candidates >= CS_TLS_RESYNC_MAX_CANDIDATES || R->len == CS_TLS_RESYNC_MAX_SCAN ||
+        R->pos + 5 > CS_TLS_RESYNC_MAX_SCAN)
         cs_tls__fail_dir(c, dir, CS_TLS_REASON_GAP, frame, ts);
 }
 
@@ -1004,15 +1025,15 @@ void cs_tls_conn_gap(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t len, u
     D->hs.hdr_len = 0;
     cs_tls__hs_release(&D->hs);
     D->pending = PEND_NONE;
-    if (!D->resync) {
-        if (!(D->scan = malloc(CS_TLS_RESYNC_MAX_SCAN))) {
+    if (!D->rs) {
+        if (!(D->rs = malloc(sizeof *D->rs))) {
             cs_tls__fail_dir(c, dir, CS_TLS_REASON_INTERNAL, frame, ts);
             return;
         }
-        D->resync = 1;
-        D->scan_len = D->scan_pos = D->scan_piece_off = 0;
-        D->candidates = 0;
-        D->scan_frame = frame;
+        D->rs->len = D->rs->pos = D->rs->piece_off = 0;
+        D->rs->piece_frame = 0;
+        D->rs->candidates = 0;
+        D->rs->frame = frame;
         cs_tls__emit(c, CS_TLS_EV_GAP, dir, NULL, 0, frame, frame, ts, 0);
     }
 }

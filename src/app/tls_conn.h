@@ -114,12 +114,11 @@ struct cs_tls_counters {
 struct cs_tls_info {
     uint16_t version; /* 0x0303, 0x0304, 0 before the ServerHello */
     uint16_t cipher_id;
-    const char *cipher;       /* IANA name or NULL (unknown or unsupported) */
-    const char *sni;          /* "" when absent */
-    const char *alpn;         /* chosen protocol, "" when none */
-    const char *alpn_offered; /* the client's list, comma-joined */
-    uint8_t resumed;          /* 1.2 abbreviated handshake, or 1.3 with a PSK offered and no certificate seen */
-    uint8_t hello_retry;      /* a HelloRetryRequest was seen */
+    const char *cipher;  /* IANA name or NULL (unknown or unsupported) */
+    const char *sni;     /* "" when absent */
+    const char *alpn;    /* chosen protocol, "" when none */
+    uint8_t resumed;     /* 1.2 abbreviated handshake, or 1.3 with a PSK offered and no certificate seen */
+    uint8_t hello_retry; /* a HelloRetryRequest was seen */
     enum cs_tls_state state;
     enum cs_tls_reason reason; /* FAILED (or a failed direction): the first reason */
     enum cs_tls_reason dir_reason[2];

@@ -35,42 +35,49 @@ enum pending { PEND_NONE,
 /* Reassembly of handshake messages across records (RFC 8446 5.1 lets a
  * message span records and a record carry several). */
 struct hs_asm {
-    uint8_t hdr[4];
-    uint8_t hdr_len;
+    uint8_t *buf; /* NULL between messages: freed once one is delivered */
     uint32_t msg_len;
     uint32_t got;
-    uint8_t keep; /* body is being buffered (a message we read) */
-    uint8_t *buf; /* NULL between messages: freed once one is delivered */
     uint32_t cap; /* bytes allocated at buf, grown as the body arrives */
+    uint8_t hdr[4];
+    uint8_t hdr_len;
+    uint8_t keep; /* body is being buffered (a message we read) */
 };
 
+/* Fields ordered by size: two of these in each of thousands of
+ * connections, so padding counts. */
 struct dir {
-    uint8_t hdr[5]; /* the header of a record split across pieces */
-    uint8_t *rec;   /* its header and fragment, allocated to its length once
-                                * the header is whole, freed when the record is */
+    struct cs_tls_cipher cipher;
+    struct hs_asm hs;
+    uint8_t *rec; /* its header and fragment, allocated to its length once
+                   * the header is whole, freed when the record is */
     size_t rec_len;
     uint64_t rec_frame_first;
-    struct hs_asm hs;
-    enum epoch epoch;
-    struct cs_tls_cipher cipher;
-    enum pending pending;
-    uint8_t closed;      /* close_notify seen */
-    uint8_t ccs;         /* TLS 1.2 ChangeCipherSpec seen */
-    uint8_t dropping;    /* held-record budget exhausted: drop the rest of this direction */
-    uint32_t held;       /* entries of this direction in the held queue */
     struct held *marker; /* the queue's dropped-records marker of this direction */
+    struct resync *rs;   /* the scan after a gap; NULL when not resynchronising */
+    uint32_t held;       /* entries of this direction in the held queue */
     uint32_t uncertain;  /* records possibly missed: try further sequence numbers */
+    enum epoch epoch;
+    enum pending pending;
     enum cs_tls_reason failed;
+    uint8_t hdr[5];   /* the header of a record split across pieces */
+    uint8_t closed;   /* close_notify seen */
+    uint8_t ccs;      /* TLS 1.2 ChangeCipherSpec seen */
+    uint8_t dropping; /* held-record budget exhausted: drop the rest of this direction */
     uint8_t wait_key; /* (live) its next keys' secret is not in the key log yet: the
                        * key change waits, and the records after it are held */
-    /* resynchronisation scan after a gap */
-    uint8_t resync;
-    uint8_t *scan;
-    size_t scan_len, scan_pos;
+};
+
+/* A direction's resynchronisation scan, allocated by the gap that starts it
+ * and freed when framing resumes or the direction fails: its bookkeeping
+ * costs nothing to the many directions that never see a gap. */
+struct resync {
+    size_t len, pos;
+    uint64_t frame;       /* frame of the first byte scanned */
+    size_t piece_off;     /* where the newest piece starts in buf */
+    uint64_t piece_frame; /* ... and its frame */
     uint32_t candidates;
-    uint64_t scan_frame;       /* frame of the first byte scanned */
-    size_t scan_piece_off;     /* where the newest piece starts in scan */
-    uint64_t scan_piece_frame; /* ... and its frame */
+    uint8_t buf[CS_TLS_RESYNC_MAX_SCAN];
 };
 
 /* A record held until its key is known, or a marker for dropped ones. */
@@ -103,10 +110,15 @@ struct cs_tls_conn {
     enum cs_tls_state state;
     enum cs_tls_reason reason;
     uint64_t keylog_generation; /* generation at the last failed lookup */
-    struct cs_tls_client_hello ch;
-    struct cs_tls_server_hello sh;
+    /* What the hellos said that is still needed: not the parsers' structs,
+     * whose fixed-size name buffers were most of a connection's memory
+     * (thousands of keep-alive connections are open at once). */
+    uint8_t client_random[32], server_random[32];
+    uint16_t version, cipher_id; /* the ServerHello's (0 before it) */
+    uint8_t offers_early_data, encrypt_then_mac;
+    char *sni;  /* malloc'd to its length; NULL when the ClientHello had none */
+    char *alpn; /* the protocol chosen, likewise; NULL when none */
     const struct cs_tls_suite *suite;
-    char alpn[CS_TLS_ALPN_MAX];
     struct cs_tls_counters n;
 };
 

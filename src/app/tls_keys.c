@@ -233,7 +233,7 @@ int cs_tls12_prf(const char *digest, const uint8_t *secret, size_t secret_len,
 
 void cs_tls_cipher_clear(struct cs_tls_cipher *c)
 {
-    EVP_MAC_CTX_free(c->mac);      /* c->cipher is the process's own: not freed */
+    EVP_MAC_CTX_free(c->mac);      /* the EVP_CIPHER is the process's own: not freed */
     OPENSSL_cleanse(c, sizeof *c); /* zeroes it: keys do not linger */
 }
 
@@ -284,7 +284,9 @@ static EVP_CIPHER_CTX *ctx_for(const struct cs_tls_cipher *c)
     }
     if (thread_ctx_key != c->key_id) {
         thread_ctx_key = 0;
-        if (!c->cipher || !EVP_DecryptInit_ex2(thread_ctx, c->cipher, c->key, NULL, NULL))
+        int which = c->suite ? cipher_alg(c->suite) : ALG_COUNT;
+        EVP_CIPHER *cipher = which == ALG_COUNT ? NULL : alg(which);
+        if (!cipher || !EVP_DecryptInit_ex2(thread_ctx, cipher, c->key, NULL, NULL))
             return NULL;
         thread_ctx_key = c->key_id;
     }
@@ -296,7 +298,7 @@ static EVP_CIPHER_CTX *ctx_for(const struct cs_tls_cipher *c)
 static int cipher_setup(struct cs_tls_cipher *c)
 {
     int which = cipher_alg(c->suite);
-    if (which == ALG_COUNT || !(c->cipher = alg(which)))
+    if (which == ALG_COUNT || !alg(which))
         return -1;
     c->key_id = __atomic_add_fetch(&next_key_id, 1, __ATOMIC_RELAXED);
     if (!ctx_for(c)) /* the key is set once now, so a bad one fails here */

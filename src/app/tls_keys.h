@@ -76,14 +76,17 @@ struct cs_tls_cipher {
     const struct cs_tls_suite *suite;
     uint16_t version;         /* CS_TLS_VERSION_12 or _13 */
     uint8_t encrypt_then_mac; /* 1.2 CBC with RFC 7366 negotiated */
+    uint8_t secret_len;
     uint8_t key[32];
     uint8_t iv[12];
-    uint8_t mac_key[48];
-    uint8_t secret[CS_TLS_MAX_SECRET]; /* 1.3: the traffic secret (for KeyUpdate) */
-    uint8_t secret_len;
+    /* one or the other: thousands of connections keep two of these each */
+    union {
+        uint8_t mac_key[48];               /* 1.2 CBC: copied into mac when set up */
+        uint8_t secret[CS_TLS_MAX_SECRET]; /* 1.3: the traffic secret (for KeyUpdate) */
+    };
     uint64_t seq;    /* next record's sequence number */
-    uint64_t key_id; /* names this key to the thread's shared EVP_CIPHER_CTX */
-    void *cipher;    /* EVP_CIPHER * (fetched once per process, shared) */
+    uint64_t key_id; /* names this key to the thread's shared EVP_CIPHER_CTX; the
+                      * EVP_CIPHER comes from suite (fetched once per process) */
     void *mac;       /* EVP_MAC_CTX * (CBC only) */
 };
 
