@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "digits.h"
 #include "packet.h"
 
 #include "explain.h"
@@ -35,11 +36,7 @@ static void nb_str(struct note_buf *b, const char *s)
 static void nb_u64(struct note_buf *b, uint64_t v)
 {
     char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[sizeof tmp - ++n] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
+    size_t n = cs_u64_digits(tmp, v);
     nb_add(b, tmp + sizeof tmp - n, n);
 }
 

@@ -1,6 +1,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "digits.h"
 #include "corscope/cors.h"
 
 #include "json.h"
@@ -53,11 +54,7 @@ static inline void put_str(GString *buf, const char *s)
 static void put_u64(GString *buf, uint64_t v)
 {
     char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[sizeof tmp - ++n] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
+    size_t n = cs_u64_digits(tmp, v);
     put(buf, tmp + sizeof tmp - n, n);
 }
 
