@@ -24,7 +24,8 @@ decrypted http requests and responses; on lost.pcap, tshark cannot go past
 the lost record (it does not try later sequence numbers): corscope must give
 every transaction before it as tshark does, mark the one whose body was lost
 as such, and after resynchronising give the later ones as tshark gives them
-in cap.pcap (frame numbers one lower when a whole frame was dropped).  Exit status 1 on any difference.
+in cap.pcap (lost.pcap keeps every frame: the segments that carried the
+record's first byte are cut short there).  Exit status 1 on any difference.
 """
 import fcntl
 import json
@@ -515,25 +516,35 @@ def truncated(linktype, h, p, keep):
 def drop_lost(d, port):
     """lost.pcap: cap.pcap without the start of the server's first TLS record
     over 4000 bytes on the "lost" connection (the 6000-byte body, one record).
-    The server's byte stream is rebuilt to find that record wherever TCP cut
-    it: the segment it starts is dropped; if an earlier record (the
-    response's header) shares that segment, the segment is instead cut short
-    where the body record begins, so the header stays seen.  Returns (the
-    frame number, whether that frame was removed rather than cut short), or
-    (0, False) when there is no such record."""
+    The server's byte stream is rebuilt from its segments in sequence order
+    (tcpdump may record a retransmission, possibly collapsed by the kernel
+    from several small segments, or a segment out of order on a loaded
+    machine) to find that record wherever TCP cut it.  Every segment that
+    carries the record's first byte is cut short there: to the bytes before
+    it (an earlier record, the response's header, stays seen), or to no
+    payload at all (the packet stays, so no frame is renumbered).  Returns
+    (the first such frame number, False: "cut short"), or (0, why) when
+    there is no such record."""
     header, lt, pkts = read_pcap(os.path.join(d, "cap.pcap"))
-    segs, stream, base = [], b"", None
+    segs, first = [], None
     for i, (h, p) in enumerate(pkts):
         t = tcp_segment_of(lt, p)
         if not t or t[0] != port or not t[3]:
             continue
-        if base is None:
-            base = t[1]
-        off = (t[1] - base) & 0xFFFFFFFF
-        if off != len(stream):  # a retransmission or a hole: loopback has neither
-            continue
-        segs.append((i, off, len(t[3])))
-        stream += t[3]
+        if first is None:
+            first = t[1]
+        rel = (t[1] - first) & 0xFFFFFFFF
+        segs.append((rel - (1 << 32) if rel >= 1 << 31 else rel, i, t[3]))
+    if not segs:
+        return 0, "no data from port %d" % port
+    base = min(s[0] for s in segs)
+    segs = [(rel - base, i, data) for rel, i, data in segs]
+    stream, holes = b"", 0
+    for off, i, data in sorted(segs, key=lambda s: (s[0], s[1])):
+        if off > len(stream):
+            holes += 1
+            break
+        stream += data[len(stream) - off:]
     off = 0
     while off + 5 <= len(stream):
         length = int.from_bytes(stream[off + 3:off + 5], "big")
@@ -541,16 +552,15 @@ def drop_lost(d, port):
             break
         off += 5 + length
     else:
-        return 0, False
-    for i, start, size in segs:
-        if start <= off < start + size:
-            if start == off:
-                write_pcap(os.path.join(d, "lost.pcap"), header, pkts[:i] + pkts[i + 1:])
-                return i + 1, True
-            cut_pkt = truncated(lt, pkts[i][0], pkts[i][1], off - start)
-            write_pcap(os.path.join(d, "lost.pcap"), header, pkts[:i] + [cut_pkt] + pkts[i + 1:])
-            return i + 1, False
-    return 0, False
+        return 0, "%d segments from port %d, %d bytes in order%s, no record over 4000 bytes" % (
+            len(segs), port, len(stream), " before a hole" if holes else "")
+    covering = sorted(i for start, i, data in segs if start <= off < start + len(data))
+    out = list(pkts)
+    for i in covering:
+        start = [s for s in segs if s[1] == i][0][0]
+        out[i] = truncated(lt, pkts[i][0], pkts[i][1], off - start)
+    write_pcap(os.path.join(d, "lost.pcap"), header, out)
+    return covering[0] + 1, False
 
 
 # ---- capture ---------------------------------------------------------------
@@ -613,7 +623,8 @@ def capture(d):
     lost_port = [m["port"] for m in meta if m["name"] == "lost"][0]
     dropped, removed = drop_lost(d, lost_port)
     if not dropped:
-        failed.append("lost: no TLS record over 4000 bytes from port %d to drop" % lost_port)
+        failed.append("lost: nothing to drop: %s" % removed)
+        removed = False
     with open(os.path.join(d, "scenarios.json"), "w") as f:
         json.dump({"scenarios": meta, "lost_port": lost_port, "dropped_frame": dropped,
                    "dropped_frame_removed": removed}, f, indent=1)
