@@ -43,6 +43,7 @@ import threading
 import time
 
 BASE_PORT = 24400
+SENTINEL_PORT = 24399  # the capture's end marker (capture())
 ORIGIN = "https://app.test"
 HOST = "api.test"
 
@@ -513,6 +514,13 @@ def truncated(linktype, h, p, keep):
     return h, bytes(q)
 
 
+def has_sentinel(path):
+    """Whether the capture holds the end marker (a UDP datagram to SENTINEL_PORT)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    return struct.pack(">H", SENTINEL_PORT) + b"\x00\x0b" in data[-65536:]
+
+
 def drop_lost(d, port):
     """lost.pcap: cap.pcap without the start of the server's first TLS record
     over 4000 bytes on the "lost" connection (the 6000-byte body, one record).
@@ -578,7 +586,8 @@ def capture(d):
                     os.path.join(d, "cert.pem")], check=True, capture_output=True)
     tcpdump = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-B", "32768", "-s", "0", "-w",
                                 os.path.join(d, "cap.pcap"),
-                                "tcp portrange %d-%d" % (BASE_PORT, BASE_PORT + 99)],
+                                "tcp portrange %d-%d or udp port %d" % (BASE_PORT, BASE_PORT + 99,
+                                                                        SENTINEL_PORT)],
                                stderr=subprocess.PIPE)
     line = tcpdump.stderr.readline()  # "listening on lo ..."
     assert b"listening" in line, line
@@ -601,14 +610,15 @@ def capture(d):
                 failed.append("%s: %r" % (name, e))
             meta.append({"name": name, "port": port, "seconds": round(time.time() - t0, 2)})
     finally:
-        # tcpdump may lag behind the kernel's buffer: stop once it wrote all
-        last, t0 = -1, time.time()
-        while time.time() - t0 < 20:
-            time.sleep(0.4)
-            size = os.path.getsize(os.path.join(d, "cap.pcap"))
-            if size == last:
-                break
-            last = size
+        # tcpdump may lag behind the kernel's buffer, and what it has not read
+        # when it is stopped is lost: a last datagram marks the end, and
+        # tcpdump is stopped once it has written that one (loopback keeps order)
+        sentinel = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sentinel.sendto(b"end", ("127.0.0.1", SENTINEL_PORT))
+        sentinel.close()
+        t0 = time.time()
+        while time.time() - t0 < 60 and not has_sentinel(os.path.join(d, "cap.pcap")):
+            time.sleep(0.2)
         signal.alarm(0)
         tcpdump.send_signal(signal.SIGINT)
         stats = tcpdump.stderr.read().decode()
