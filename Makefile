@@ -82,7 +82,7 @@ LIB       := $(BUILD)/libcorscope.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all corscope deps deps-test check check-run check-layers check-format format check-browser check-fleet deps-fleet unit golden e2e demo bench fuzz \
+.PHONY: all corscope deps deps-test check check-run check-layers check-format format check-browser check-fleet deps-fleet unit golden e2e demo bench bench-live fuzz \
         install uninstall clean
 
 all: corscope
@@ -174,6 +174,11 @@ $(BUILD)/bench/http_parse: bench/http_parse.c $(LIB) $(CORS_LIB) | $(BUILD)/.dep
 bench: corscope $(BUILD)/bench/http_parse
 	@$(BUILD)/bench/http_parse
 	@bench/run.sh
+
+# the live zero-drop rate (root; tcpreplay into a veth pair in a namespace)
+bench-live: corscope
+	@command -v tcpreplay >/dev/null 2>&1 || apt-get install -y -qq tcpreplay >/dev/null
+	@bench/live_rate.sh
 
 fuzz:
 	@tests/fuzz/run.sh $(FUZZ_SECONDS)
