@@ -67,9 +67,18 @@ void cs_judge(struct cs_timeline *tl, const struct cs_flow_key *f, const struct 
         j->retry = true; /* an automatic retry of the failure just reported */
         return;
     }
+    /* every request: a Cookie to a host is remembered for the same-site rule */
+    enum cs_cookie_evidence cookie = cs_cookies_request(cs_timeline_cookies(tl), cs_timeline_site(tl),
+                                                        &f->client, rq, origin, origin_len, v->url);
     if (v->kind == CORSCOPE_KIND_ACTUAL || v->kind == CORSCOPE_KIND_SIMPLE) {
         cs_timeline_before_actual(tl, &f->client, rq, v->url, origin, origin_len,
                                   v->kind == CORSCOPE_KIND_ACTUAL, t->req_ts, &j->facts);
+        if (cookie == CS_COOKIE_SENT && j->facts.credentials == CORSCOPE_CRED_INCLUDE) {
+            j->facts.cred_from = CS_TL_CRED_FROM_COOKIE;
+        } else if (cookie == CS_COOKIE_WITHHELD && j->facts.credentials == CORSCOPE_CRED_UNKNOWN) {
+            j->facts.credentials = CORSCOPE_CRED_OMIT;
+            j->facts.cred_from = CS_TL_CRED_FROM_NO_COOKIE;
+        }
         if (j->facts.credentials != CORSCOPE_CRED_UNKNOWN && j->facts.credentials != v->credentials) {
             cctx.credentials = j->facts.credentials;
             corscope_classify(rq, rs, &cctx, v);

@@ -613,6 +613,8 @@ static void summary_keys(FILE *out, const struct cs_summary *s, bool row)
     if (s->timeline.held_not_held) /* preflights left undecided: held table or budget full */
         num(w, "held_preflights", s->timeline.held_not_held);
     num(w, "http_clients", s->timeline.http_clients_reset);
+    if (s->timeline.cookie_hosts_refused) /* only when hit */
+        num(w, "cookie_hosts", s->timeline.cookie_hosts_refused);
     if (s->h2.connections)
         num(w, "h2_streams", s->h2.stream_cap_hits); /* --h2-max-streams */
     sw_close(w);
