@@ -10,6 +10,7 @@ static corscope_failure failure_for(enum cs_txn_end e)
     switch (e) {
     case CS_TXN_RESET: return CORSCOPE_FAIL_RESET;
     case CS_TXN_STREAM_RESET: return CORSCOPE_FAIL_STREAM_RESET;
+    case CS_TXN_ABORTED: return CORSCOPE_FAIL_ABORTED;
     case CS_TXN_CLOSED: return CORSCOPE_FAIL_CLOSED;
     case CS_TXN_UNANSWERED: return CORSCOPE_FAIL_UNANSWERED;
     case CS_TXN_GAP:
@@ -63,6 +64,8 @@ void cs_judge(struct cs_timeline *tl, const struct cs_flow_key *f, const struct 
     corscope_classify(rq, rs, &cctx, v);
     j->cors = v->kind == CORSCOPE_KIND_ACTUAL || v->kind == CORSCOPE_KIND_SIMPLE ||
               v->kind == CORSCOPE_KIND_PREFLIGHT;
+    if (j->cors && !rs && t->end == CS_TXN_ABORTED)
+        return; /* cancelled by the page: nothing follows, nothing to link */
     if (j->cors && !rs && cs_timeline_is_retry(tl, &f->client, rq->method, rq->method_len, v->url, origin, origin_len, t->req_ts)) {
         j->retry = true; /* an automatic retry of the failure just reported */
         return;

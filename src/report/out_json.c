@@ -49,6 +49,7 @@ const char *cs_txn_end_name(enum cs_txn_end e)
     case CS_TXN_CLOSED: return "closed";
     case CS_TXN_RESET: return "reset";
     case CS_TXN_STREAM_RESET: return "stream-reset";
+    case CS_TXN_ABORTED: return "aborted";
     case CS_TXN_GAP: return "lost-in-gap";
     case CS_TXN_UNANSWERED: return "unanswered";
     case CS_TXN_EVICTED: return "evicted";

@@ -98,11 +98,6 @@ bool cs_site_registrable(struct cs_site *s, const char *host, size_t len, char *
     const char *rd = psl_registrable_domain(s->psl, h);
     if (!rd)
         return false;
-    /* its public suffix must come from a rule of the list, not from the
-     * implicit "*" rule (an unknown top-level domain: see site.h) */
-    const char *suffix = strchr(rd, '.');
-    if (!suffix || !psl_is_public_suffix2(s->psl, suffix + 1, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE))
-        return false;
     size_t n = strlen(rd);
     if (n >= size)
         return false;

@@ -31,8 +31,8 @@ static void test_registrable_domain(void)
     CU_ASSERT_TRUE(registrable(s, "example.com", "example.com"));
     CU_ASSERT_TRUE(registrable(s, "com", NULL)); /* a public suffix itself */
     CU_ASSERT_TRUE(registrable(s, "co.uk", NULL));
-    CU_ASSERT_TRUE(registrable(s, "foo.github.io", "foo.github.io")); /* private suffixes count */
-    CU_ASSERT_TRUE(registrable(s, "app.corscope.test", NULL));        /* unknown TLD: own site */
+    CU_ASSERT_TRUE(registrable(s, "foo.github.io", "foo.github.io"));     /* private suffixes count */
+    CU_ASSERT_TRUE(registrable(s, "app.corscope.test", "corscope.test")); /* unknown TLD: the "*" rule */
     CU_ASSERT_TRUE(registrable(s, "127.0.0.1", NULL));
     CU_ASSERT_TRUE(registrable(s, "[::1]", NULL));
     CU_ASSERT_TRUE(registrable(s, "localhost", NULL));
@@ -54,7 +54,8 @@ static void test_same_site(void)
     CU_ASSERT_FALSE(same(s, "https://a.example.com", "https://a.example.org/"));
     CU_ASSERT_FALSE(same(s, "https://a.github.io", "https://b.github.io/"));
     CU_ASSERT_TRUE(same(s, "http://app.corscope.test:8080", "http://APP.corscope.test:8081/s/x")); /* same host */
-    CU_ASSERT_FALSE(same(s, "http://app.corscope.test:8080", "http://api.corscope.test:8081/s/x"));
+    CU_ASSERT_TRUE(same(s, "http://app.corscope.test:8080", "http://api.corscope.test:8081/s/x"));
+    CU_ASSERT_FALSE(same(s, "http://app.corscope.test:8080", "http://api.elsewhere.test:8081/s/x"));
     CU_ASSERT_TRUE(same(s, "http://127.0.0.1:8080", "http://127.0.0.1:8081/"));
     CU_ASSERT_FALSE(same(s, "http://127.0.0.1:8080", "http://127.0.0.2:8081/"));
     CU_ASSERT_TRUE(same(s, "http://[::1]:8080", "http://[::1]:9/"));
