@@ -92,7 +92,7 @@ CREATE TABLE IF NOT EXISTS corscope.events_local
     tls_sni Nullable(String), tls_sni_hex Nullable(String),
     interim_status Nullable(UInt16),
     credentials LowCardinality(Nullable(String)),      -- include, omit, unknown
-    credentials_from LowCardinality(Nullable(String)),
+    credentials_from LowCardinality(Nullable(String)), -- cookie, no-cookie, actual-request-followed, no-actual-request
     browsers_disagree Nullable(UInt8),                 -- with -b both only
     firefox_verdict LowCardinality(Nullable(String)),
     firefox_reason LowCardinality(Nullable(String)),
