@@ -4,7 +4,7 @@ CC       ?= gcc
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 VERSION  := 0.1.0
-PKGS     := libpcap libndpi glib-2.0 libcrypto libcap-ng libnghttp2 libcurl
+PKGS     := libpcap libndpi glib-2.0 libcrypto libcap-ng libnghttp2 libcurl libpsl
 
 CFLAGS   ?= -O3 -g
 CFLAGS   += -std=c11 -pthread -Wall -Wextra -D_GNU_SOURCE -DCORSCOPE_VERSION='"$(VERSION)"'

@@ -4,6 +4,7 @@
 # Idempotent: does nothing (and needs no root) when everything is present.
 set -e
 build_pkgs="gcc make pkg-config libpcap-dev libndpi-dev libglib2.0-dev libssl-dev libcap-ng-dev libnghttp2-dev libcurl4-openssl-dev"
+build_pkgs="$build_pkgs libpsl-dev publicsuffix"   # report/site.c: registrable domains (same-site)
 test_pkgs="libcunit1-dev libhttp-parser-dev tcpdump python3 curl iproute2 util-linux groff-base time libcap2-bin"
 test_pkgs="$test_pkgs tshark"   # tests/e2e/tunnels.sh compares with tshark
 test_pkgs="$test_pkgs clang-format"   # make check-format: the committed .clang-format

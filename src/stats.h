@@ -194,12 +194,13 @@ struct cs_timeline_stats {
     uint64_t retries_folded;
     uint64_t pending_evicted, cache_evicted;
     /* preflights decided by what followed (issue 16 §1) */
-    uint64_t preflights_held;    /* held until their actual request or the window */
-    uint64_t held_followed;      /* decided: the actual request came */
-    uint64_t held_not_followed;  /* decided: nothing came (window or end of capture) */
-    uint64_t held_not_held;      /* left undecided: held-preflight table or budget full */
-    uint64_t http_clients_reset; /* times the full client table started again empty */
-    uint64_t reconnects_folded;  /* failed connections folded into the one before */
+    uint64_t preflights_held;      /* held until their actual request or the window */
+    uint64_t held_followed;        /* decided: the actual request came */
+    uint64_t held_not_followed;    /* decided: nothing came (window or end of capture) */
+    uint64_t held_not_held;        /* left undecided: held-preflight table or budget full */
+    uint64_t http_clients_reset;   /* times the full client table started again empty */
+    uint64_t reconnects_folded;    /* failed connections folded into the one before */
+    uint64_t cookie_hosts_refused; /* cookie hosts not remembered: table full (cookies.h) */
 };
 
 /* pipeline.c */

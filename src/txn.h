@@ -44,6 +44,8 @@ enum cs_txn_end {
     CS_TXN_UNANSWERED,   /* end of input or idle timeout without a response */
     CS_TXN_EVICTED,      /* dropped by a cap (pipeline depth, flow eviction) */
     CS_TXN_STREAM_RESET, /* (h2) the server reset the stream (RST_STREAM) before a response */
+    CS_TXN_ABORTED,      /* (h2) the client reset the stream before a response: the page
+                          * cancelled it (AbortController, navigation), nothing failed */
 };
 
 /* cs_txn.req_flags / resp_flags */

@@ -92,7 +92,7 @@ CREATE TABLE IF NOT EXISTS corscope.events_local
     tls_sni Nullable(String), tls_sni_hex Nullable(String),
     interim_status Nullable(UInt16),
     credentials LowCardinality(Nullable(String)),      -- include, omit, unknown
-    credentials_from LowCardinality(Nullable(String)),
+    credentials_from LowCardinality(Nullable(String)), -- cookie, no-cookie, actual-request-followed, no-actual-request
     browsers_disagree Nullable(UInt8),                 -- with -b both only
     firefox_verdict LowCardinality(Nullable(String)),
     firefox_reason LowCardinality(Nullable(String)),
@@ -148,6 +148,7 @@ CREATE TABLE IF NOT EXISTS corscope.summaries_local
     caps_hit_pending_preflights UInt64, caps_hit_preflight_cache UInt64,
     caps_hit_held_preflights Nullable(UInt64),        -- only when hit
     caps_hit_http_clients UInt64,
+    caps_hit_cookie_hosts Nullable(UInt64),           -- only when hit
     caps_hit_h2_streams Nullable(UInt64),             -- only with h2
     cors_relevant UInt64, cors_allowed UInt64, cors_blocked UInt64, cors_warning UInt64,
     cors_unknown UInt64, cors_same_origin UInt64, cors_no_cors UInt64,

@@ -85,6 +85,9 @@ typedef enum corscope_failure {
                                 * (capture gap, cap hit): verdict unknown */
     CORSCOPE_FAIL_STREAM_RESET, /* HTTP/2: the server reset the request's stream
                                  * (RST_STREAM) before a response */
+    CORSCOPE_FAIL_ABORTED,      /* the client cancelled the request before a response
+                                 * (HTTP/2: its RST_STREAM): the page aborted it, and
+                                 * neither browser reports an error: verdict n/a */
 } corscope_failure;
 
 /* Everything the classifier cannot see in the request/response pair.

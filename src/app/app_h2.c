@@ -49,13 +49,15 @@ static uint32_t sec_flags(const struct cs_h2_section *s)
 
 /* How a stream without a final response ended, as the seam's "no response"
  * ends of HTTP/1.1.  RST_STREAM from the server is the one h2 difference a
- * browser shows (Chromium: net::ERR_HTTP2_PROTOCOL_ERROR); a reset from the
- * client is the page giving up, the same as never answered. */
+ * browser shows (Chromium: net::ERR_HTTP2_PROTOCOL_ERROR, Firefox
+ * CORSDidNotSucceed); a reset from the client is the page's own abort (the
+ * browser cancels the stream, tests/browser gave-up-abort-in-preflight:
+ * neither browser reports anything), not a network failure. */
 static enum cs_txn_end no_response_end(const struct cs_h2_txn *h)
 {
     switch (h->end) {
     case CS_H2_END_RESET:
-        return h->rst_by == CS_DIR_S2C ? CS_TXN_STREAM_RESET : CS_TXN_UNANSWERED;
+        return h->rst_by == CS_DIR_S2C ? CS_TXN_STREAM_RESET : CS_TXN_ABORTED;
     case CS_H2_END_GOAWAY:
     case CS_H2_END_CLOSED: return CS_TXN_CLOSED;
     case CS_H2_END_CONN_RESET: return CS_TXN_RESET;

@@ -567,6 +567,10 @@ static void judge(const struct cs_ex *x, bool cred, corscope_failure failure,
             ff->verdict = ch->verdict = CORSCOPE_UNKNOWN;
             return;
         }
+        if (failure == CORSCOPE_FAIL_ABORTED) {
+            ff->verdict = ch->verdict = CORSCOPE_NA; /* no check ran: nothing to report */
+            return;
+        }
         set_out(ff, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED, CS_C_NONE);
         set_out(ch, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED,
                 failure == CORSCOPE_FAIL_RESET          ? CS_C_NET_RESET
@@ -796,6 +800,9 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         cs_sb_str(&note, "304 revalidation: browsers check the cached response, not seen here.");
     else if (!resp && ctx->failure == CORSCOPE_FAIL_LOST)
         cs_sb_str(&note, "Response not captured.");
+    else if (!resp && ctx->failure == CORSCOPE_FAIL_ABORTED)
+        cs_sb_str(&note, "The client cancelled the request before any response (the page aborted it): "
+                         "browsers report no error.");
     else if (!resp)
         cs_sb_str(&note, "No response: Chromium reports a network error, not a CORS error.");
     else if (x.preflight && out->firefox.verdict == CORSCOPE_WARNING)

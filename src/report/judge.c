@@ -10,6 +10,7 @@ static corscope_failure failure_for(enum cs_txn_end e)
     switch (e) {
     case CS_TXN_RESET: return CORSCOPE_FAIL_RESET;
     case CS_TXN_STREAM_RESET: return CORSCOPE_FAIL_STREAM_RESET;
+    case CS_TXN_ABORTED: return CORSCOPE_FAIL_ABORTED;
     case CS_TXN_CLOSED: return CORSCOPE_FAIL_CLOSED;
     case CS_TXN_UNANSWERED: return CORSCOPE_FAIL_UNANSWERED;
     case CS_TXN_GAP:
@@ -63,13 +64,24 @@ void cs_judge(struct cs_timeline *tl, const struct cs_flow_key *f, const struct 
     corscope_classify(rq, rs, &cctx, v);
     j->cors = v->kind == CORSCOPE_KIND_ACTUAL || v->kind == CORSCOPE_KIND_SIMPLE ||
               v->kind == CORSCOPE_KIND_PREFLIGHT;
+    if (j->cors && !rs && t->end == CS_TXN_ABORTED)
+        return; /* cancelled by the page: nothing follows, nothing to link */
     if (j->cors && !rs && cs_timeline_is_retry(tl, &f->client, rq->method, rq->method_len, v->url, origin, origin_len, t->req_ts)) {
         j->retry = true; /* an automatic retry of the failure just reported */
         return;
     }
+    /* every request: a Cookie to a host is remembered for the same-site rule */
+    enum cs_cookie_evidence cookie = cs_cookies_request(cs_timeline_cookies(tl), cs_timeline_site(tl),
+                                                        &f->client, rq, origin, origin_len, v->url);
     if (v->kind == CORSCOPE_KIND_ACTUAL || v->kind == CORSCOPE_KIND_SIMPLE) {
         cs_timeline_before_actual(tl, &f->client, rq, v->url, origin, origin_len,
                                   v->kind == CORSCOPE_KIND_ACTUAL, t->req_ts, &j->facts);
+        if (cookie == CS_COOKIE_SENT && j->facts.credentials == CORSCOPE_CRED_INCLUDE) {
+            j->facts.cred_from = CS_TL_CRED_FROM_COOKIE;
+        } else if (cookie == CS_COOKIE_WITHHELD && j->facts.credentials == CORSCOPE_CRED_UNKNOWN) {
+            j->facts.credentials = CORSCOPE_CRED_OMIT;
+            j->facts.cred_from = CS_TL_CRED_FROM_NO_COOKIE;
+        }
         if (j->facts.credentials != CORSCOPE_CRED_UNKNOWN && j->facts.credentials != v->credentials) {
             cctx.credentials = j->facts.credentials;
             corscope_classify(rq, rs, &cctx, v);

@@ -49,6 +49,7 @@ const char *cs_txn_end_name(enum cs_txn_end e)
     case CS_TXN_CLOSED: return "closed";
     case CS_TXN_RESET: return "reset";
     case CS_TXN_STREAM_RESET: return "stream-reset";
+    case CS_TXN_ABORTED: return "aborted";
     case CS_TXN_GAP: return "lost-in-gap";
     case CS_TXN_UNANSWERED: return "unanswered";
     case CS_TXN_EVICTED: return "evicted";
@@ -613,6 +614,8 @@ static void summary_keys(FILE *out, const struct cs_summary *s, bool row)
     if (s->timeline.held_not_held) /* preflights left undecided: held table or budget full */
         num(w, "held_preflights", s->timeline.held_not_held);
     num(w, "http_clients", s->timeline.http_clients_reset);
+    if (s->timeline.cookie_hosts_refused) /* only when hit */
+        num(w, "cookie_hosts", s->timeline.cookie_hosts_refused);
     if (s->h2.connections)
         num(w, "h2_streams", s->h2.stream_cap_hits); /* --h2-max-streams */
     sw_close(w);

@@ -66,7 +66,8 @@ struct cs_report {
     /* preflight events held until what follows decides them (timeline.h) */
     struct held *held[CS_MAX_HELD_PREFLIGHTS];
     size_t n_held;
-    atomic_size_t held_bytes; /* read by the pipeline's --max-memory check */
+    atomic_size_t held_bytes;   /* read by the pipeline's --max-memory check */
+    atomic_size_t cookie_bytes; /* the cookie table's (cookies.h), read likewise */
     uint64_t held_seq;
     cs_time_ns now; /* the latest request time seen */
 };
@@ -152,6 +153,7 @@ struct cs_report *cs_report_new(const struct cs_report_options *opt, FILE *out)
     r->max_endpoints = lim.max_endpoints;
     cs_timeline_set_limits(r->timeline, lim.max_pending_preflights, lim.max_preflight_cache);
     atomic_init(&r->held_bytes, 0);
+    atomic_init(&r->cookie_bytes, 0);
     cs_timeline_set_release(r->timeline, held_release, r);
     if (opt->preflight_window)
         cs_timeline_set_window(r->timeline, opt->preflight_window);
@@ -737,7 +739,8 @@ void cs_report_tick(struct cs_report *r, cs_time_ns now)
 size_t cs_report_held_bytes(void *ctx)
 {
     struct cs_report *r = ctx;
-    return atomic_load_explicit(&r->held_bytes, memory_order_relaxed);
+    return atomic_load_explicit(&r->held_bytes, memory_order_relaxed) +
+           atomic_load_explicit(&r->cookie_bytes, memory_order_relaxed);
 }
 
 void cs_report_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *t)
@@ -777,6 +780,8 @@ void cs_report_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *
     }
     struct cs_judgement j;
     cs_judge(r->timeline, f, t, ev.origin, ev.origin_len, &j);
+    atomic_store_explicit(&r->cookie_bytes, cs_cookies_bytes(cs_timeline_cookies(r->timeline)),
+                          memory_order_relaxed);
     if (j.retry)
         return;         /* an automatic retry of the failure just reported */
     if (j.facts.held) { /* this request follows a held preflight: that one first */
@@ -786,6 +791,7 @@ void cs_report_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *
             j.v.credentials != mode) {
             cs_judge_in_mode(t, mode, &j.v);
             j.facts.credentials = mode;
+            j.facts.cred_from = CS_TL_CRED_FROM_NONE; /* the preflight's decision, not cookies */
         }
     }
     if (j.v.kind == CORSCOPE_KIND_PREFLIGHT && !j.cut && t->has_resp && hold_preflight(r, f, t, &j))
@@ -795,6 +801,9 @@ void cs_report_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *
     char note[CS_TL_NOTE_MAX + CORSCOPE_NOTE_MAX + 4];
     fill_event(r, &ev, vp);
     ev.preflight_frame = j.facts.preflight_frame;
+    ev.credentials_from = j.facts.cred_from == CS_TL_CRED_FROM_COOKIE      ? "cookie"
+                          : j.facts.cred_from == CS_TL_CRED_FROM_NO_COOKIE ? "no-cookie"
+                                                                           : NULL;
     cs_explain(&j, note, sizeof note);
     ev.note = note[0] ? note : NULL;
     count_verdict(r, vp, &ev, rq);
@@ -1002,6 +1011,7 @@ void cs_report_finish(struct cs_report *r, struct cs_summary *s)
     /* the report's part of the summary; the stages' and main's are the caller's */
     const struct cs_summary *c = &r->counts;
     s->timeline = *cs_timeline_stats(r->timeline);
+    s->timeline.cookie_hosts_refused = cs_cookies_refused(cs_timeline_cookies(r->timeline));
     s->transactions = c->transactions;
     s->cors_relevant = c->cors_relevant;
     s->allowed = c->allowed;

@@ -106,6 +106,8 @@ struct cs_timeline {
     uint16_t held_next[CS_TL_PENDING_CAPACITY], held_prev[CS_TL_PENDING_CAPACITY];
     /* open addressing, linear probing, at most half full */
     struct http_client *clients;
+    struct cs_cookies *cookies;
+    struct cs_site *site;
     size_t clients_mask; /* slots - 1 (a power of two) */
     uint32_t clients_max, clients_used;
 };
@@ -122,8 +124,10 @@ struct cs_timeline *cs_timeline_new_sized(uint32_t max_http_clients)
     tl->clients_max = max_http_clients ? max_http_clients : CS_DEFAULT_MAX_HTTP_CLIENTS;
     size_t slots = cs_http_clients_slots(tl->clients_max);
     tl->clients = calloc(slots, sizeof *tl->clients);
-    if (!tl->clients) {
-        free(tl);
+    tl->cookies = cs_cookies_new(0);
+    tl->site = cs_site_new();
+    if (!tl->clients || !tl->cookies || !tl->site) {
+        cs_timeline_free(tl);
         return NULL;
     }
     tl->clients_mask = slots - 1;
@@ -233,9 +237,22 @@ static void release_slot(struct cs_timeline *tl, struct pending *p, enum cs_tl_f
 
 void cs_timeline_free(struct cs_timeline *tl)
 {
-    if (tl)
+    if (tl) {
         free(tl->clients);
+        cs_cookies_free(tl->cookies);
+        cs_site_free(tl->site);
+    }
     free(tl);
+}
+
+struct cs_cookies *cs_timeline_cookies(struct cs_timeline *tl)
+{
+    return tl->cookies;
+}
+
+struct cs_site *cs_timeline_site(struct cs_timeline *tl)
+{
+    return tl->site;
 }
 
 const struct cs_timeline_stats *cs_timeline_stats(const struct cs_timeline *tl)

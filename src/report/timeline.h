@@ -25,8 +25,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "cookies.h"
 #include "corscope/cors.h"
 #include "packet.h"
+#include "site.h"
 #include "stats.h"
 #include "txn.h"
 
@@ -73,6 +75,14 @@ struct cs_tl_decision {
     bool gave_up;              /* passes in every mode, nothing followed */
 };
 
+/* Where an actual request's credentials mode came from, when its cookies
+ * said it (cookies.h); the held preflights' own sources are the report's. */
+enum cs_tl_cred_from {
+    CS_TL_CRED_FROM_NONE = 0,
+    CS_TL_CRED_FROM_COOKIE,    /* it carries Cookie: include */
+    CS_TL_CRED_FROM_NO_COOKIE, /* same-site, no Cookie where the client sent one before: omit */
+};
+
 #define CS_TL_FIREFOX 1u /* cs_timeline_facts.browsers */
 #define CS_TL_CHROMIUM 2u
 
@@ -80,12 +90,13 @@ struct cs_timeline_facts {
     enum cs_tl_what what;
     uint64_t preflight_frame; /* LINKED, SENT_AFTER_FAILED; 0 if none */
     uint64_t preflight_flow;
-    uint64_t cache_frame;      /* CACHED: the preflight that filled the cache entry */
-    cs_time_ns age;            /* LINKED, CACHED: how long before this request */
-    unsigned browsers;         /* CACHED: whose caches; PREFLIGHT_BLOCKS: who will not send */
-    const char *method;        /* PREFLIGHT_BLOCKS: the announced method, or NULL; */
-    size_t method_len;         /* points into the preflight request */
-    corscope_cred credentials; /* evidence from the preflight link, or UNKNOWN */
+    uint64_t cache_frame;           /* CACHED: the preflight that filled the cache entry */
+    cs_time_ns age;                 /* LINKED, CACHED: how long before this request */
+    unsigned browsers;              /* CACHED: whose caches; PREFLIGHT_BLOCKS: who will not send */
+    const char *method;             /* PREFLIGHT_BLOCKS: the announced method, or NULL; */
+    size_t method_len;              /* points into the preflight request */
+    corscope_cred credentials;      /* evidence from the preflight link, or UNKNOWN */
+    enum cs_tl_cred_from cred_from; /* (actual requests) the cookie evidence used */
     /* FOLLOWED: the actual request's frame; NOT_FOLLOWED: the capture ended
      * before the window closed */
     uint64_t follow_frame;
@@ -193,5 +204,10 @@ void cs_timeline_conn_failed(struct cs_timeline *tl, const struct cs_flow_key *f
                              struct cs_tl_conn_facts *facts);
 
 const struct cs_timeline_stats *cs_timeline_stats(const struct cs_timeline *tl);
+
+/* The cookie evidence's state (cookies.h, site.h), kept with the timeline's;
+ * cs_judge asks it about every request. */
+struct cs_cookies *cs_timeline_cookies(struct cs_timeline *tl);
+struct cs_site *cs_timeline_site(struct cs_timeline *tl);
 
 #endif

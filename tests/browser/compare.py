@@ -15,6 +15,12 @@ scenario (/s/NAME or /s/NAME/...) and that this browser's view blocks gives the
 reason; otherwise the first warning; otherwise "allowed" ("n/a", a same-origin
 request, counts as allowed).
 
+The credentials mode corscope gives the first actual request of a scenario
+(its "credentials" key) is checked against the mode the page used (server.py:
+call.cred → include, else omit): it may be "unknown", never the other mode,
+and for a scenario marked credentials_known (the cookie-same-site-* ones) it
+must be the page's.
+
 Usage: compare.py TRUTH.tsv firefox=PCAP chromium=PCAP [--corscope BIN] [--keylog FILE]...
 Exit 1 on any disagreement.
 """
@@ -25,7 +31,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from server import CONN_PORTS  # noqa: E402
+from server import CONN_PORTS, SCENARIOS  # noqa: E402
 
 
 def scenario_of(uri):
@@ -84,6 +90,29 @@ def scenario_outcomes(events, browser):
     return out
 
 
+def scenario_credentials(events):
+    """scenario -> corscope's credentials mode of its first actual request."""
+    out = {}
+    for ev in events:
+        if ev.get("type") != "http" or ev.get("kind") not in ("actual", "simple"):
+            continue
+        name = scenario_of(ev.get("uri"))
+        if name and name not in out:
+            out[name] = ev.get("credentials") or "unknown"
+    return out
+
+
+def credentials_problem(name, have):
+    """Why corscope's mode `have` for scenario `name` is wrong, or None."""
+    s = SCENARIOS.get(name)
+    if not s or have is None:
+        return None
+    want = "include" if s["call"].get("cred") else "omit"
+    if have == want or (have == "unknown" and not s.get("credentials_known")):
+        return None
+    return f"credentials {have}, the page used {want}"
+
+
 def read_truth(path):
     with open(path) as f:
         header = f.readline().rstrip("\n").split("\t")
@@ -94,7 +123,9 @@ def compare(truth_rows, pcaps, binary, out=sys.stdout, extra=None):
     """pcaps: browser -> pcap path; extra: browser -> more corscope arguments.
     Returns the number of disagreements."""
     extra = extra or {}
-    got = {b: scenario_outcomes(corscope_events(p, binary, extra.get(b, ())), b) for b, p in pcaps.items()}
+    evs = {b: corscope_events(p, binary, extra.get(b, ())) for b, p in pcaps.items()}
+    got = {b: scenario_outcomes(evs[b], b) for b in pcaps}
+    creds = {b: scenario_credentials(evs[b]) for b in pcaps}
     bad = 0
     cols = list(pcaps)
     out.write("%-36s" % "scenario" + "".join("%-46s%-46s" % (f"{b} (browser)", "corscope") for b in cols) + "\n")
@@ -107,6 +138,9 @@ def compare(truth_rows, pcaps, binary, out=sys.stdout, extra=None):
             line += "%-46s%-46s" % (want, have)
             if want != have:
                 mark = "  <-- DIFFERS"
+            why = credentials_problem(row["scenario"], creds[b].get(row["scenario"]))
+            if why:
+                mark += f"  <-- {b}: {why}"
         if mark:
             bad += 1
         out.write(line.rstrip() + mark + "\n")

@@ -225,7 +225,7 @@ class Marionette:
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--enable-logging=stderr", "--v=0",
-                  "--host-resolver-rules=MAP *.corscope.test 127.0.0.1"]
+                  "--host-resolver-rules=MAP *.corscope.test 127.0.0.1, MAP *.elsewhere.test 127.0.0.1"]
 
 FIREFOX_PREFS = {
     "marionette.port": MARIONETTE_PORT,
@@ -479,7 +479,7 @@ def setup_namespace(workdir):
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     hosts = os.path.join(workdir, "hosts")
     with open(hosts, "w") as f:
-        f.write("127.0.0.1 localhost " + " ".join(server.HOSTS) + "\n::1 localhost ip6-localhost\n")
+        f.write("127.0.0.1 localhost " + " ".join(server.ALL_HOSTS) + "\n::1 localhost ip6-localhost\n")
     subprocess.run(["mount", "--bind", hosts, "/etc/hosts"], check=True)
     # conn-timeout: nothing answers the SYNs to this port (dropped, as by a
     # firewall), and the kernel gives up after 2 retransmissions (a few

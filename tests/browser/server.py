@@ -9,8 +9,10 @@ Three origins on loopback, all served by this one process:
 
 The host names must resolve to 127.0.0.1 (run.py bind-mounts an /etc/hosts in
 its own mount namespace and gives Chromium --host-resolver-rules).  The three
-names share the site corscope.test, so a SameSite=Lax cookie set by the API
-origin goes out on credentialed cross-origin fetches from the page.
+names share the site corscope.test (.test is in no rule of the Public Suffix
+List: both browsers apply its implicit "*" rule), so a SameSite=Lax cookie set
+by the API origin goes out on credentialed cross-origin fetches from the page.
+api.elsewhere.test (ELSEWHERE) reaches the API's ports from another site.
 
 Every scenario has its own URL path, so a request on the wire, a browser
 console message and a scenario name map onto each other by URL.  The page
@@ -31,6 +33,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 # Each transport serves the same three origins on its own ports, so one
@@ -44,6 +47,10 @@ TRANSPORTS = {
 }
 ROLES = ("app", "api", "far")
 HOSTS = ("app.corscope.test", "api.corscope.test", "far.corscope.test")
+# Another site for the cookie-cross-* scenarios: the API's ports under a
+# name whose registrable domain is not corscope.test.
+ELSEWHERE = "api.elsewhere.test"
+ALL_HOSTS = HOSTS + (ELSEWHERE,)
 # port -> (transport, role)
 PORTS = {port: (t, role) for t, d in TRANSPORTS.items() for port, role in zip(d["ports"], ROLES)}
 
@@ -94,7 +101,16 @@ def preflight_ok(methods="PUT, DELETE, PATCH", headers=None, extra=()):
 
 # name -> (call, respond).  call: how the page issues the request
 #   api: "fetch" | "xhr"; method; headers; body; cred (credentials include /
-#   withCredentials); base: "api" | "app" (same-origin); times: repeat count.
+#   withCredentials); base: "api" | "app" (same-origin); times: repeat count;
+#   host: "elsewhere" (the API on another site, ELSEWHERE); abort_after: ms
+#   after which the page aborts the fetch (AbortController); linger: ms the
+#   page waits after its requests (late answers get into the capture).
+# credentials_known: corscope must say the page's credentials mode (include
+#   when call.cred, else omit) on this scenario's actual request; on every
+#   other scenario it may also say "unknown", never the wrong mode
+#   (compare.py checks both).
+# delay: seconds the server waits before answering an OPTIONS (h2: other
+#   streams go on; a stream the client reset meanwhile is not answered).
 # respond(method, path, origin) -> (status, [(name, value)], body) | RESET
 SCENARIOS = {}
 
@@ -509,6 +525,69 @@ def _(m, p, o):
     return RESET if m == "OPTIONS" else r(200, [acao()])
 
 
+# ---- cookies as evidence of the credentials mode (issue 16 §1) -----------------
+# corscope reads the mode from Cookie: present on the actual request, it was
+# "include"; absent on a same-site request to a host the client sent cookies
+# to before, it was "omit".  Absent cross-site, it proves nothing (cookies of
+# another site may be withheld: SameSite, third-party cookie blocking).
+# The -set scenarios give each host a cookie first; the answers of the
+# -cred scenarios pass in both modes, so that the verdict never rests on
+# the mode corscope infers, only its credentials field does (compare.py).
+
+def _secure():
+    """Cookie attributes a cross-site cookie needs (SameSite=None wants
+    Secure, which only an https origin may set)."""
+    return "; SameSite=None; Secure" if TRANSPORTS[getattr(_current, "transport", "http")]["alpn"] else ""
+
+
+def _cred_ok(m, p, o):
+    return r(200, [acao(), ("Access-Control-Allow-Credentials", "true"), ("Vary", "Origin")])
+
+
+@scenario("cookie-same-site-set", {"cred": True})
+def _(m, p, o):
+    return r(200, [acao(), ("Access-Control-Allow-Credentials", "true"),
+                   ("Set-Cookie", "same=1; Path=/; SameSite=Lax")])
+
+
+scenario("cookie-same-site-cred", {"cred": True}, credentials_known=True)(_cred_ok)
+scenario("cookie-same-site-nocred", {}, credentials_known=True)(_cred_ok)
+# `*` fails only with credentials: the verdict itself rests on the cookie
+scenario("cookie-same-site-cred-wildcard", {"cred": True}, credentials_known=True)(
+    lambda m, p, o: r(200, [acao("*")]))
+scenario("cookie-same-site-nocred-wildcard", {}, credentials_known=True)(
+    lambda m, p, o: r(200, [acao("*")]))
+
+
+@scenario("cookie-cross-set", {"cred": True, "host": "elsewhere"})
+def _(m, p, o):
+    return r(200, [acao(), ("Access-Control-Allow-Credentials", "true"),
+                   ("Set-Cookie", "cross=1; Path=/" + _secure())])
+
+
+scenario("cookie-cross-cred", {"cred": True, "host": "elsewhere"})(_cred_ok)
+scenario("cookie-cross-nocred", {"host": "elsewhere"})(_cred_ok)
+
+
+# ---- the page gives up ------------------------------------------------------------
+# The page aborts its fetch (after 300 ms) while the preflight waits for its
+# answer (1 s): the browser sends no actual request and reports nothing (an
+# AbortError to the page only).  On the wire (measured): over HTTP/1.1 both
+# browsers leave the preflight's connection open and its answer comes; over
+# h2 Firefox cancels the preflight's stream (RST_STREAM from the client, so
+# the server never answers it) and Chromium lets the answer come.  The page
+# lingers until the answer is due, so that it is in the capture.  The
+# preflight passes in both credentials modes: nothing following it is the
+# page giving up, not a failure.
+
+@scenario("gave-up-abort-in-preflight", {"method": "PUT", "body": "x", "abort_after": 300, "linger": 2000},
+          delay=1.0)
+def _(m, p, o):
+    if m == "OPTIONS":
+        return preflight_ok("PUT", extra=[("Access-Control-Allow-Credentials", "true")])
+    return r(200, [acao(), ("Access-Control-Allow-Credentials", "true")])
+
+
 # ---- connections that never carried a request ------------------------------------
 # The page fetches a port of api.corscope.test where the connection fails:
 # nothing listens (refused), the namespace's firewall drops the SYNs (run.py:
@@ -575,10 +654,15 @@ PAGE = """<!doctype html>
 <pre id=log></pre>
 <script>
 const SCENARIOS = %s;
-const API = %s, APP = %s;
+const API = %s, APP = %s, ELSEWHERE = %s;
 function call(s) {
   const c = s.call;
   let url = (c.base === "app" ? APP : API) + "/s/" + s.name;
+  if (c.host === "elsewhere") {   // the API from another site
+    const u = new URL(API);
+    u.hostname = ELSEWHERE;
+    url = u.origin + "/s/" + s.name;
+  }
   if (c.port) {               // a connection that fails: another port of the API host
     const u = new URL(API);
     u.port = String(c.port);
@@ -601,6 +685,11 @@ function call(s) {
   const init = {method: c.method, headers: c.headers || {}};   // no cache mode: it would bypass the preflight cache
   if (c.cred) init.credentials = "include";
   if (c.body !== undefined) init.body = c.body;
+  if (c.abort_after) {            // the page gives up: AbortController
+    const ac = new AbortController();
+    init.signal = ac.signal;
+    setTimeout(() => ac.abort(), c.abort_after);
+  }
   return Promise.race([
     fetch(url, init).then(r => "ok " + r.status, e => "error " + e.name),
     new Promise(res => setTimeout(() => res("timeout"), limit))]);
@@ -609,6 +698,7 @@ async function runScenario(name) {
   const s = SCENARIOS.find(x => x.name === name);
   const out = [];
   for (let i = 0; i < (s.call.times || 1); i++) out.push(await call(s));
+  if (s.call.linger) await new Promise(res => setTimeout(res, s.call.linger));
   document.getElementById("log").textContent += name + ": " + out.join(", ") + "\\n";
   return out.join(", ");
 }
@@ -625,7 +715,7 @@ if (location.search.includes("auto=1")) (async () => {
 def page(transport="http"):
     calls = [{"name": s["name"], "call": s["call"]} for s in SCENARIOS.values()]
     return (PAGE % (json.dumps(calls, indent=1), json.dumps(base_url(transport, "api")),
-                    json.dumps(base_url(transport, "app")))).encode()
+                    json.dumps(base_url(transport, "app")), json.dumps(ELSEWHERE))).encode()
 
 
 def route(port, method, path, origin, body, results_path):
@@ -651,6 +741,14 @@ def route(port, method, path, origin, body, results_path):
             st, hdrs, b = res
             return r(st, hdrs + [("Content-Type", "text/plain")], b)
     return None
+
+
+def answer_delay(method, path):
+    """Seconds to wait before answering (the scenario's delay, OPTIONS only)."""
+    if method != "OPTIONS" or not path.startswith("/s/"):
+        return 0
+    s = SCENARIOS.get(path[3:].split("?", 1)[0].split("/", 1)[0])
+    return s.get("delay", 0) if s else 0
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -679,6 +777,9 @@ class Handler(BaseHTTPRequestHandler):
     def handle_any(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
+        delay = answer_delay(self.command, self.path)
+        if delay:
+            time.sleep(delay)
         res = route(self.server.server_port, self.command, self.path, self.headers.get("Origin"),
                     body, self.server.results_path)
         if res == RESET:
@@ -705,7 +806,7 @@ def make_certificate(workdir):
     if not os.path.exists(cert):
         subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
                         "-nodes", "-subj", "/CN=corscope.test", "-days", "2",
-                        "-addext", "subjectAltName=" + ",".join("DNS:" + h for h in HOSTS),
+                        "-addext", "subjectAltName=" + ",".join("DNS:" + h for h in ALL_HOSTS),
                         "-keyout", key, "-out", cert],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return cert, key
@@ -752,9 +853,31 @@ def serve_h2_connection(sock, port, results_path):
     conn.initiate_connection()
     sock.sendall(conn.data_to_send())
     streams = {}
+    later = {}                                 # stream id -> (when, request): a delayed answer
+
+    def complete(stream_id):
+        req = streams.pop(stream_id)
+        delay = answer_delay(req[0].get(":method", "GET"), req[0].get(":path", "/"))
+        if delay:
+            later[stream_id] = (time.monotonic() + delay, req)
+        else:
+            h2_answer(conn, stream_id, req, port, results_path)
+
     try:
         while True:
-            data = sock.recv(65536)
+            now = time.monotonic()
+            for sid in [s for s, (when, _) in later.items() if when <= now]:
+                h2_answer(conn, sid, later.pop(sid)[1], port, results_path)
+            out = conn.data_to_send()
+            if out:
+                sock.sendall(out)
+            sock.settimeout(max(0.01, min(w for w, _ in later.values()) - now) if later else None)
+            try:
+                data = sock.recv(65536)
+            except (socket.timeout, TimeoutError):
+                continue
+            finally:
+                sock.settimeout(None)              # sendall blocks as before
             if not data:
                 break
             for ev in conn.receive_data(data):
@@ -763,13 +886,17 @@ def serve_h2_connection(sock, port, results_path):
                     for k, v in ev.headers:
                         streams[ev.stream_id][0].setdefault(k.lower(), v)
                     if ev.stream_ended:
-                        h2_answer(conn, ev.stream_id, streams.pop(ev.stream_id), port, results_path)
+                        complete(ev.stream_id)
                 elif isinstance(ev, h2.events.DataReceived):
                     if ev.stream_id in streams:
                         streams[ev.stream_id][1] += ev.data
                     conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
                 elif isinstance(ev, h2.events.StreamEnded) and ev.stream_id in streams:
-                    h2_answer(conn, ev.stream_id, streams.pop(ev.stream_id), port, results_path)
+                    complete(ev.stream_id)
+                elif isinstance(ev, h2.events.StreamReset):
+                    streams.pop(ev.stream_id, None)   # the client cancelled it: no answer
+                    if later.pop(ev.stream_id, None):
+                        sys.stderr.write(f"[{port}] h2 stream {ev.stream_id} reset by the client before its answer\n")
                 elif isinstance(ev, h2.events.ConnectionTerminated):
                     return
             out = conn.data_to_send()

@@ -200,7 +200,7 @@ static void test_mapping(void)
 
     g = find(&f.sink, 5);
     CU_ASSERT_FATAL(g != NULL);
-    CU_ASSERT_EQUAL(g->end, CS_TXN_UNANSWERED); /* the client gave up */
+    CU_ASSERT_EQUAL(g->end, CS_TXN_ABORTED); /* the client cancelled it: the page's abort */
     CU_ASSERT_STRING_EQUAL(g->scheme, "http");
 
     g = find(&f.sink, 7);

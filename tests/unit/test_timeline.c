@@ -523,6 +523,50 @@ static void test_judge_conn(void)
     CU_ASSERT_PTR_NULL(j.firefox);
 }
 
+/* An h2 preflight whose stream ended before any response: reset by the
+ * client, the page aborted it (neither browser reports anything: verdict
+ * n/a, and the timeline neither remembers it nor says the actual request
+ * will not be sent); reset by the server, both browsers report a failure. */
+static void judge_pf_no_response(struct cs_timeline *tl, enum cs_txn_end end, struct cs_judgement *j)
+{
+    corscope_header rq[] = {{S("Host"), S("api.example")},
+                            {S("Origin"), S(ORIGIN)},
+                            {S("Access-Control-Request-Method"), S("PUT")}};
+    struct cs_txn t = {.transport = CS_TRANSPORT_H2,
+                       .req = {.method = "OPTIONS", .method_len = 7, .target = "/x", .target_len = 2, .headers = rq, .n_headers = 3},
+                       .end = end,
+                       .req_ts = 1,
+                       .req_frame = 1,
+                       .stream = 1};
+    struct cs_flow_key f = {.client = client(1), .id = 1};
+    cs_judge(tl, &f, &t, ORIGIN, strlen(ORIGIN), j);
+}
+
+static void test_aborted_stream_is_not_a_failure(void)
+{
+    struct cs_timeline *tl = cs_timeline_new();
+    struct cs_judgement j;
+    judge_pf_no_response(tl, CS_TXN_ABORTED, &j);
+    CU_ASSERT_EQUAL(j.v.kind, CORSCOPE_KIND_PREFLIGHT);
+    CU_ASSERT_EQUAL(j.v.verdict, CORSCOPE_NA);
+    CU_ASSERT_EQUAL(j.v.firefox.verdict, CORSCOPE_NA);
+    CU_ASSERT_EQUAL(j.v.chromium.verdict, CORSCOPE_NA);
+    CU_ASSERT_PTR_NULL(j.v.firefox.reason);
+    CU_ASSERT_PTR_NULL(j.v.chromium.chrome);
+    CU_ASSERT_EQUAL(j.facts.what, CS_TL_NOTHING);
+    CU_ASSERT_FALSE(j.retry);
+    judge_pf_no_response(tl, CS_TXN_ABORTED, &j); /* a second abort is no retry either */
+    CU_ASSERT_FALSE(j.retry);
+    CU_ASSERT_EQUAL(j.v.verdict, CORSCOPE_NA);
+
+    judge_pf_no_response(tl, CS_TXN_STREAM_RESET, &j);
+    CU_ASSERT_EQUAL(j.v.verdict, CORSCOPE_BLOCKED);
+    CU_ASSERT_STRING_EQUAL(j.v.firefox.reason, "CORSDidNotSucceed");
+    CU_ASSERT_STRING_EQUAL(j.v.chromium.chrome, "net::ERR_HTTP2_PROTOCOL_ERROR");
+    CU_ASSERT_EQUAL(j.facts.what, CS_TL_PREFLIGHT_BLOCKS);
+    cs_timeline_free(tl);
+}
+
 int main(void)
 {
     static const struct cs_test_case cases[] = {
@@ -546,6 +590,7 @@ int main(void)
         {"failed connections: browser rule, reconnects", test_conn_failed_browser_and_reconnects},
         {"HTTP client table bounded", test_http_clients_bounded},
         {"failed connections: each browser's error", test_judge_conn},
+        {"h2: a stream the client reset is the page's abort", test_aborted_stream_is_not_a_failure},
         {NULL, NULL},
     };
     if (CU_initialize_registry() != CUE_SUCCESS)

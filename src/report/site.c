@@ -1,0 +1,121 @@
+/* Same-site test (see site.h). */
+#include <libpsl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "site.h"
+
+struct cs_site {
+    psl_ctx_t *psl;
+    bool loaded; /* psl_latest was tried */
+};
+
+struct cs_site *cs_site_new(void)
+{
+    return calloc(1, sizeof(struct cs_site));
+}
+
+void cs_site_free(struct cs_site *s)
+{
+    if (s && s->psl)
+        psl_free(s->psl);
+    free(s);
+}
+
+static char lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+static bool ieq(const char *a, size_t al, const char *b, size_t bl)
+{
+    if (al != bl)
+        return false;
+    for (size_t i = 0; i < al; i++)
+        if (lower(a[i]) != lower(b[i]))
+            return false;
+    return true;
+}
+
+bool cs_site_split(const char *s, size_t len, const char **scheme, size_t *scheme_len,
+                   const char **host, size_t *host_len)
+{
+    const char *sep = len >= 3 ? memmem(s, len, "://", 3) : NULL;
+    if (!sep || sep == s)
+        return false;
+    *scheme = s;
+    *scheme_len = (size_t)(sep - s);
+    const char *h = sep + 3, *end = s + len, *e = h;
+    if (e < end && *e == '[') { /* IPv6 literal: up to the bracket */
+        while (e < end && *e != ']')
+            e++;
+        if (e == end)
+            return false;
+        e++;
+    } else {
+        while (e < end && *e != ':' && *e != '/' && *e != '?' && *e != '#')
+            e++;
+    }
+    if (e == h)
+        return false;
+    *host = h;
+    *host_len = (size_t)(e - h);
+    return true;
+}
+
+/* An IP literal (IPv6 in brackets, or dotted digits) or localhost (also a
+ * name under .localhost): compared by host only. */
+static bool by_host_only(const char *h, size_t n)
+{
+    if (h[0] == '[')
+        return true;
+    bool digits_and_dots = true;
+    for (size_t i = 0; i < n; i++)
+        if (!((h[i] >= '0' && h[i] <= '9') || h[i] == '.'))
+            digits_and_dots = false;
+    if (digits_and_dots)
+        return true;
+    return ieq(h, n, "localhost", 9) || (n > 10 && ieq(h + n - 10, 10, ".localhost", 10));
+}
+
+bool cs_site_registrable(struct cs_site *s, const char *host, size_t len, char *out, size_t size)
+{
+    char h[CS_SITE_HOST_MAX + 1];
+    if (len == 0 || len > CS_SITE_HOST_MAX || by_host_only(host, len))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (host[i] == '\0')
+            return false;
+        h[i] = lower(host[i]);
+    }
+    h[len] = '\0';
+    if (!s->loaded) {
+        s->loaded = true;
+        s->psl = psl_latest(NULL);
+    }
+    if (!s->psl)
+        return false;
+    const char *rd = psl_registrable_domain(s->psl, h);
+    if (!rd)
+        return false;
+    size_t n = strlen(rd);
+    if (n >= size)
+        return false;
+    memcpy(out, rd, n + 1);
+    return true;
+}
+
+bool cs_site_same(struct cs_site *s, const char *a, size_t a_len, const char *b, size_t b_len)
+{
+    const char *as, *ah, *bs, *bh;
+    size_t asl, ahl, bsl, bhl;
+    if (!cs_site_split(a, a_len, &as, &asl, &ah, &ahl) || !cs_site_split(b, b_len, &bs, &bsl, &bh, &bhl))
+        return false;
+    if (!ieq(as, asl, bs, bsl))
+        return false; /* schemeful: http and https are two sites */
+    if (ieq(ah, ahl, bh, bhl))
+        return true;
+    char ra[CS_SITE_HOST_MAX + 1], rb[CS_SITE_HOST_MAX + 1];
+    return cs_site_registrable(s, ah, ahl, ra, sizeof ra) && cs_site_registrable(s, bh, bhl, rb, sizeof rb) &&
+           strcmp(ra, rb) == 0;
+}
