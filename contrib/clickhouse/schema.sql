@@ -151,7 +151,8 @@ CREATE TABLE IF NOT EXISTS corscope.summaries_local
     caps_hit_cookie_hosts Nullable(UInt64),           -- only when hit
     caps_hit_h2_streams Nullable(UInt64),             -- only with h2
     cors_relevant UInt64, cors_allowed UInt64, cors_blocked UInt64, cors_warning UInt64,
-    cors_unknown UInt64, cors_same_origin UInt64, cors_no_cors UInt64,
+    cors_unknown UInt64, cors_aborted Nullable(UInt64),  -- only when seen
+    cors_same_origin UInt64, cors_no_cors UInt64,
     cors_browsers_disagree UInt64, cors_depends_on_credentials UInt64,
     cors_reasons Nested(reason String, count UInt64),
     cors_top_blocked_endpoints Nested(endpoint String, endpoint_hex Nullable(String), blocked UInt64),

@@ -626,6 +626,8 @@ static void summary_keys(FILE *out, const struct cs_summary *s, bool row)
     num(w, "blocked", s->blocked);
     num(w, "warning", s->warnings);
     num(w, "unknown", s->unknown);
+    if (s->aborted) /* only when seen */
+        num(w, "aborted", s->aborted);
     num(w, "same_origin", s->same_origin);
     num(w, "no_cors", s->no_cors);
     num(w, "browsers_disagree", s->disagreements);

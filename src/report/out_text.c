@@ -625,9 +625,12 @@ void cs_out_text_summary(FILE *out, const struct cs_summary *s, const struct cs_
     fprintf(out, "  %" PRIu64 " packets, %" PRIu64 " TCP connections (%" PRIu64 " HTTP, %" PRIu64 " other, %" PRIu64 " without data), %" PRIu64 " HTTP transactions\n",
             d->frames, fl->created, p->http_flows, p->other_flows, p->empty_flows, s->transactions);
     not_decoded_lines(out, d);
-    fprintf(out, "  CORS: %" PRIu64 " cross-origin requests: %s%" PRIu64 " allowed%s, %s%" PRIu64 " blocked%s, %" PRIu64 " warning, %" PRIu64 " unknown; %" PRIu64 " same-origin, %" PRIu64 " no-cors\n",
+    fprintf(out, "  CORS: %" PRIu64 " cross-origin requests: %s%" PRIu64 " allowed%s, %s%" PRIu64 " blocked%s, %" PRIu64 " warning, %" PRIu64 " unknown",
             s->cors_relevant, paint(st, C_GREEN), s->allowed, paint(st, C_RESET), paint(st, C_RED),
-            s->blocked, paint(st, C_RESET), s->warnings, s->unknown, s->same_origin, s->no_cors);
+            s->blocked, paint(st, C_RESET), s->warnings, s->unknown);
+    if (s->aborted)
+        fprintf(out, ", %" PRIu64 " cancelled by the page", s->aborted);
+    fprintf(out, "; %" PRIu64 " same-origin, %" PRIu64 " no-cors\n", s->same_origin, s->no_cors);
     const struct cs_handover_stats *ho = &s->handover;
     if (ho->connect_tunnels || ho->tunnels_too_deep)
         fprintf(out, "  CONNECT tunnels: %" PRIu64 " (%" PRIu64 " parsed inside, %" PRIu64 " not HTTP/TLS, %" PRIu64 " nested too deep, not followed)\n",

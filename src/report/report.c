@@ -393,6 +393,9 @@ static void count_verdict(struct cs_report *r, const corscope_verdict *v, struct
     case CORSCOPE_UNKNOWN:
         s->unknown++;
         break;
+    case CORSCOPE_NA: /* the page aborted it: the browsers report nothing */
+        s->aborted++;
+        break;
     default:
         s->allowed++;
         break;
@@ -1018,6 +1021,7 @@ void cs_report_finish(struct cs_report *r, struct cs_summary *s)
     s->blocked = c->blocked;
     s->warnings = c->warnings;
     s->unknown = c->unknown;
+    s->aborted = c->aborted;
     s->same_origin = c->same_origin;
     s->no_cors = c->no_cors;
     s->disagreements = c->disagreements;
