@@ -50,7 +50,7 @@ struct cs_summary {
     uint64_t transactions;  /* all transactions */
     uint64_t cors_relevant; /* preflight/actual/simple */
     uint64_t allowed, blocked, warnings, unknown, same_origin, no_cors;
-    uint64_t aborted; /* cancelled by the client before any response: no verdict (n/a) */
+    uint64_t aborted;       /* cancelled by the client before any response: no verdict (n/a) */
     uint64_t disagreements; /* Firefox and Chromium differ */
     uint64_t depends_on_credentials;
     unsigned n_reasons;
