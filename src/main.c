@@ -28,6 +28,7 @@
 #include "sink.h"
 #include "summary.h"
 #include "tls_keylog.h"
+#include "workers.h"
 
 #define CS_STR_(x) #x
 #define CS_STR(x) CS_STR_(x)
@@ -82,6 +83,8 @@ static void usage(FILE *out)
         "  -p, --no-promiscuous-mode  live: do not put the interface in promiscuous mode\n"
         "  -B, --buffer-size KIB    live: kernel capture buffer, in KiB (default " CS_STR(CS_LIVE_DEFAULT_BUFFER_KIB) ")\n"
         "      --immediate-mode     live: deliver packets at once (default on a terminal)\n"
+        "      --workers N|auto     judge on N threads (auto: one per CPU; default 1),\n"
+        "                           sharded by IP-address pair; same output as 1 worker\n"
         "  -w, --write FILE         also save the raw packets read to FILE (pcap)\n"
         "  -Z, --relinquish-privileges USER\n"
         "                           drop root to USER once the capture is open\n"
@@ -190,6 +193,7 @@ enum {
     OPT_SINK_FLUSH_MS,
     OPT_SINK_QUEUE_BYTES,
     OPT_SINK_EXIT_TIMEOUT_MS,
+    OPT_WORKERS,
 };
 
 static const struct option long_options[] = {
@@ -238,6 +242,7 @@ static const struct option long_options[] = {
     {"max-keylog-bytes", required_argument, NULL, OPT_MAX_KEYLOG_BYTES},
     {"max-tls-held-bytes", required_argument, NULL, OPT_MAX_TLS_HELD_BYTES},
     {"sensor", required_argument, NULL, OPT_SENSOR},
+    {"workers", required_argument, NULL, OPT_WORKERS},
     {"sink", required_argument, NULL, OPT_SINK},
     {"sink-credentials", required_argument, NULL, OPT_SINK_CREDENTIALS},
     {"sink-batch", required_argument, NULL, OPT_SINK_BATCH},
@@ -304,11 +309,16 @@ struct run {
     unsigned n_keylogs;
     const char *sensor;          /* --sensor (default: the host name) */
     struct cs_sink_options sink; /* --sink and its options; url NULL: none */
+    unsigned workers;            /* --workers: pipeline threads (1: none, today's run) */
 };
 
 /* SIGUSR1: a one-line progress report on stderr, the run goes on. */
-static void print_stats(struct cs_pipeline *pipe, struct cs_capture *live)
+static void print_stats(struct cs_pipeline *pipe, struct cs_capture *live, uint64_t frames)
 {
+    if (!pipe) { /* --workers: their counters are theirs until the end */
+        fprintf(stderr, "corscope: %llu packets read\n", (unsigned long long)frames);
+        return;
+    }
     const struct cs_decode_stats *d = cs_pipeline_decode_stats(pipe);
     const struct cs_flow_stats *f = cs_pipeline_flow_stats(pipe);
     const struct cs_http_stats *h = cs_pipeline_http_stats(pipe);
@@ -585,6 +595,15 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
             }
             run->sensor = optarg;
             break;
+        case OPT_WORKERS:
+            if (strcmp(optarg, "auto") == 0) {
+                long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+                run->workers = cpus < 1 ? 1 : cpus > CS_WORKERS_MAX ? CS_WORKERS_MAX
+                                                                    : (unsigned)cpus;
+            } else if (!parse_u32("--workers", optarg, 1, CS_WORKERS_MAX, &run->workers)) {
+                return EXIT_USAGE;
+            }
+            break;
         case OPT_SINK: run->sink.url = optarg; break;
         case OPT_SINK_CREDENTIALS: run->sink.credentials_file = optarg; break;
         case OPT_SINK_BATCH:
@@ -666,12 +685,56 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
     return 0;
 }
 
+/* --workers: the table of unparsed protocols, rebuilt from the merged flow
+ * ends (cs_pipeline_count_protocol), so it lists them in the order one
+ * pipeline would; written by the report thread, read after it ends. */
+static struct cs_pipeline_stats merged_protos;
+static unsigned merged_protos_max;
+
+static void count_merged_protocol(void *ctx, const struct cs_flow_key *f, enum cs_flow_end why,
+                                  const struct cs_flow_info *info)
+{
+    (void)ctx, (void)f, (void)why;
+    cs_pipeline_count_protocol(&merged_protos, merged_protos_max, info);
+}
+
+/* --workers N (files): each worker's share of the limits that bound what
+ * the traffic holds (a worker holds a 1/N share of the connections; a
+ * global limit would need the workers to agree on every eviction), and
+ * its events through its own producer of the report thread. */
+static struct cs_workers *start_workers(unsigned n, const struct cs_limits *global,
+                                        struct cs_report_thread *rt, struct cs_keylog_input *keys,
+                                        struct cs_report *report, char errbuf[CS_ERRBUF_SIZE])
+{
+    struct cs_limits l = *global;
+    l.max_flows = l.max_flows / n ? l.max_flows / n : 1;
+    l.max_memory /= n;
+    l.max_held_total /= n;
+    l.max_held_pieces /= n;
+    l.max_dpi_flows = l.max_dpi_flows / n ? l.max_dpi_flows / n : 1;
+    l.max_ipfrag_bytes /= n;
+    struct cs_workers_out out = {
+        .hooks = {.on_txn = cs_report_thread_txn,
+                  .on_flow_end = cs_report_thread_flow_end,
+                  .on_flow_new = cs_report_thread_flow_new},
+        .key = cs_report_thread_key,
+        .mark = cs_report_thread_mark,
+        .done = cs_report_thread_done,
+    };
+    for (unsigned i = 0; i < n; i++)
+        out.ctx[i] = cs_report_thread_producer(rt, i);
+    merged_protos_max = global->max_protocols;
+    cs_report_thread_observe(rt, count_merged_protocol, NULL);
+    return cs_workers_start(n, &l, &out, keys ? cs_keylog_input_table(keys) : NULL,
+                            cs_report_held_bytes, report, errbuf, CS_ERRBUF_SIZE);
+}
+
 int main(int argc, char **argv)
 {
     struct cs_limits limits;
     cs_limits_default(&limits);
     struct cs_report_options ropt = {.format = CS_FORMAT_TEXT, .browser = CS_BROWSER_BOTH};
-    struct run run = {.promisc = 1, .immediate = -1, .buffer_kib = CS_LIVE_DEFAULT_BUFFER_KIB, .user = CS_DEFAULT_USER, .sink = {.batch_rows = CS_DEFAULT_SINK_BATCH_ROWS, .flush_ms = CS_DEFAULT_SINK_FLUSH_MS, .max_queue_bytes = CS_DEFAULT_SINK_QUEUE_BYTES, .exit_timeout_ms = CS_DEFAULT_SINK_EXIT_TIMEOUT_MS, .request_timeout_ms = CS_SINK_REQUEST_TIMEOUT_MS}};
+    struct run run = {.promisc = 1, .immediate = -1, .buffer_kib = CS_LIVE_DEFAULT_BUFFER_KIB, .user = CS_DEFAULT_USER, .workers = 1, .sink = {.batch_rows = CS_DEFAULT_SINK_BATCH_ROWS, .flush_ms = CS_DEFAULT_SINK_FLUSH_MS, .max_queue_bytes = CS_DEFAULT_SINK_QUEUE_BYTES, .exit_timeout_ms = CS_DEFAULT_SINK_EXIT_TIMEOUT_MS, .request_timeout_ms = CS_SINK_REQUEST_TIMEOUT_MS}};
     int color_mode = -1; /* -1 auto, 0 never, 1 always */
     char errbuf[CS_ERRBUF_SIZE];
 
@@ -879,15 +942,23 @@ int main(int argc, char **argv)
     void *hook_ctx = report;
     /* Files: the report runs beside the pipeline on the second core (see
      * report_thread.h); live, each event is printed as it happens. */
+    unsigned n_workers = ropt.live ? 1 : run.workers;
     struct cs_report_thread *report_thread =
-        report && !ropt.live ? cs_report_thread_start(report) : NULL;
+        report && !ropt.live ? cs_report_thread_start_n(report, n_workers) : NULL;
     if (report_thread) {
         hooks = (struct cs_pipeline_hooks){.on_txn = cs_report_thread_txn,
                                            .on_flow_end = cs_report_thread_flow_end};
         hook_ctx = report_thread;
+    } else {
+        n_workers = 1; /* no thread to merge theirs: one pipeline */
     }
-    struct cs_pipeline *pipe = report ? cs_pipeline_new(&limits, &hooks, hook_ctx, errbuf, sizeof(errbuf)) : NULL;
-    if (!pipe) {
+    struct cs_pipeline *pipe = NULL;
+    struct cs_workers *workers = NULL;
+    if (report && n_workers > 1)
+        workers = start_workers(n_workers, &limits, report_thread, keys, report, errbuf);
+    else if (report)
+        pipe = cs_pipeline_new(&limits, &hooks, hook_ctx, errbuf, sizeof(errbuf));
+    if (!pipe && !workers) {
         fprintf(stderr, "corscope: %s\n", report ? errbuf : "out of memory");
         cs_keylog_input_free(keys);
         cs_report_thread_stop(report_thread);
@@ -898,10 +969,12 @@ int main(int argc, char **argv)
         return EXIT_INPUT;
     }
 
-    cs_pipeline_count_memory(pipe, cs_report_held_bytes, report);
-    if (keys)
-        cs_pipeline_set_keylog(pipe, cs_keylog_input_table(keys),
-                               ropt.live ? refresh_keys : NULL, keys);
+    if (pipe) {
+        cs_pipeline_count_memory(pipe, cs_report_held_bytes, report);
+        if (keys)
+            cs_pipeline_set_keylog(pipe, cs_keylog_input_table(keys),
+                                   ropt.live ? refresh_keys : NULL, keys);
+    }
     cs_time_ns next_keylog_read = 0;
     /* Live, a TLS connection's requests can reach the report up to a key
      * log re-read late (its records wait for their secrets): the preflight
@@ -929,7 +1002,7 @@ int main(int argc, char **argv)
                 stats_requested = 0;
                 if (progress) /* the statistics line on a line of its own */
                     cs_progress_clear(progress);
-                print_stats(pipe, ropt.live ? cap : NULL);
+                print_stats(pipe, ropt.live ? cap : NULL, frames);
             }
             if (keys && ropt.live && wall_clock_ns() >= next_keylog_read) {
                 /* browsers append a line per connection: once a second */
@@ -956,7 +1029,10 @@ int main(int argc, char **argv)
                     stop_requested = 1;
                 continue;
             }
-            cs_pipeline_frames(pipe, batch, (unsigned)rc); /* rc frames */
+            if (workers)
+                cs_workers_frames(workers, batch, (unsigned)rc);
+            else
+                cs_pipeline_frames(pipe, batch, (unsigned)rc); /* rc frames */
             frames += (uint64_t)rc;
             if (ropt.live) /* packets arrive but none decides a held preflight */
                 cs_report_tick(report, wall_clock_ns() - report_lag);
@@ -988,12 +1064,21 @@ int main(int argc, char **argv)
         cs_capture_stats(caps[0], &summary.received, &summary.dropped, &summary.ifdropped);
     summary.loopback = loopback;
 
-    cs_pipeline_finish(pipe);
+    if (workers)
+        cs_workers_finish(workers); /* each worker ends its flows */
+    else
+        cs_pipeline_finish(pipe);
     cs_report_thread_stop(report_thread);
     /* erased before the summary is written */
     cs_output_around_write(sink, NULL, NULL, NULL);
     cs_progress_free(progress);
-    cs_pipeline_summary(pipe, &summary);
+    if (workers) {
+        cs_workers_summary(workers, &summary);
+        summary.pipeline.n_protos = merged_protos.n_protos;
+        memcpy(summary.pipeline.protos, merged_protos.protos, sizeof summary.pipeline.protos);
+        summary.pipeline.protos_overflow = merged_protos.protos_overflow;
+    } else
+        cs_pipeline_summary(pipe, &summary);
     if (keys) {
         summary.tls_keylog = true;
         cs_keylog_input_summarize(keys, &summary.tls);
@@ -1006,6 +1091,7 @@ int main(int argc, char **argv)
      * all (5 M instructions).  No flow is left to call the report. */
     cs_report_free(report);
     cs_pipeline_free(pipe);
+    cs_workers_free(workers);
     cs_sink_free(event_sink);   /* finished by cs_report_finish */
     cs_keylog_input_free(keys); /* after the pipeline, whose TLS connections read it */
     free(run.filter);
