@@ -29,6 +29,7 @@
 #include "summary.h"
 #include "tls_keylog.h"
 #include "workers.h"
+#include "workers_live.h"
 
 #define CS_STR_(x) #x
 #define CS_STR(x) CS_STR_(x)
@@ -600,8 +601,16 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
                 long cpus = sysconf(_SC_NPROCESSORS_ONLN);
                 run->workers = cpus < 1 ? 1 : cpus > CS_WORKERS_MAX ? CS_WORKERS_MAX
                                                                     : (unsigned)cpus;
-            } else if (!parse_u32("--workers", optarg, 1, CS_WORKERS_MAX, &run->workers)) {
-                return EXIT_USAGE;
+            } else {
+                char *end;
+                errno = 0;
+                unsigned long long v = strtoull(optarg, &end, 10);
+                if (errno || end == optarg || *end || optarg[0] == '-' || v < 1 || v > CS_WORKERS_MAX) {
+                    fprintf(stderr, "corscope: --workers: '%s' is not auto or a number from 1 to %d\n",
+                            optarg, CS_WORKERS_MAX);
+                    return EXIT_USAGE;
+                }
+                run->workers = (unsigned)v;
             }
             break;
         case OPT_SINK: run->sink.url = optarg; break;
@@ -675,6 +684,20 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
         fputs("corscope: -r and -i cannot be used together\n", stderr);
         return EXIT_USAGE;
     }
+    /* live --workers: N capture sockets, N pipelines (corscope(1), ALL CORES) */
+    const char *env_keylog = getenv("SSLKEYLOGFILE");
+    if (run->iface && run->workers > 1 && run->write_path) {
+        fputs("corscope: --workers with -i cannot write -w: its packets come from several capture "
+              "sockets, in no one order (use --workers 1, or tcpdump -w beside)\n",
+              stderr);
+        return EXIT_USAGE;
+    }
+    if (run->iface && run->workers > 1 && (run->n_keylogs || (env_keylog && env_keylog[0]))) {
+        fputs("corscope: --workers with -i cannot decrypt TLS (--keylog, SSLKEYLOGFILE): the key "
+              "log is read again while it runs, which one pipeline does alone (use --workers 1)\n",
+              stderr);
+        return EXIT_USAGE;
+    }
     if (optind < argc) {
         run->filter = join_args(argc - optind, argv + optind);
         if (!run->filter) {
@@ -683,6 +706,56 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
         }
     }
     return 0;
+}
+
+/* --workers N live: captures 1..N-1 of the interface beside caps[0], and
+ * all of them in one PACKET_FANOUT group of this process. */
+static int open_fanout(const struct run *run, int immediate, struct cs_capture **caps,
+                       char errbuf[CS_ERRBUF_SIZE])
+{
+    for (unsigned i = 1; i < run->workers; i++)
+        caps[i] = NULL;
+    for (unsigned i = 1; i < run->workers; i++) {
+        caps[i] = cs_capture_open_live(run->iface, run->filter, run->snaplen, run->promisc,
+                                       run->buffer_kib * 1024, immediate, errbuf);
+        if (!caps[i])
+            return -1;
+    }
+    uint16_t group = (uint16_t)getpid();
+    for (unsigned i = 0; i < run->workers; i++)
+        if (cs_capture_join_fanout(caps[i], group, errbuf) != 0)
+            return -1;
+    return 0;
+}
+
+/* --workers live: the report's calls, made under the workers' lock; the
+ * tick says false once the reader of the output is gone. */
+struct live_report {
+    struct cs_report *report;
+    FILE *out;
+};
+
+static bool live_report_tick(void *ctx, cs_time_ns now)
+{
+    struct live_report *lr = ctx;
+    cs_report_tick(lr->report, now);
+    return !ferror(lr->out);
+}
+
+static void live_report_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *t)
+{
+    cs_report_txn(((struct live_report *)ctx)->report, f, t);
+}
+
+static void live_report_flow_end(void *ctx, const struct cs_flow_key *f, enum cs_flow_end why,
+                                 const struct cs_flow_info *info)
+{
+    cs_report_flow_end(((struct live_report *)ctx)->report, f, why, info);
+}
+
+static size_t live_report_memory(void *ctx)
+{
+    return cs_report_held_bytes(((struct live_report *)ctx)->report);
 }
 
 /* --workers: the table of unparsed protocols, rebuilt from the merged flow
@@ -698,13 +771,10 @@ static void count_merged_protocol(void *ctx, const struct cs_flow_key *f, enum c
     cs_pipeline_count_protocol(&merged_protos, merged_protos_max, info);
 }
 
-/* --workers N (files): each worker's share of the limits that bound what
- * the traffic holds (a worker holds a 1/N share of the connections; a
- * global limit would need the workers to agree on every eviction), and
- * its events through its own producer of the report thread. */
-static struct cs_workers *start_workers(unsigned n, const struct cs_limits *global,
-                                        struct cs_report_thread *rt, struct cs_keylog_input *keys,
-                                        struct cs_report *report, char errbuf[CS_ERRBUF_SIZE])
+/* --workers N: each worker's share of the limits that bound what the
+ * traffic holds (a worker holds a 1/N share of the connections; a global
+ * limit would need the workers to agree on every eviction). */
+static struct cs_limits split_limits(const struct cs_limits *global, unsigned n)
 {
     struct cs_limits l = *global;
     l.max_flows = l.max_flows / n ? l.max_flows / n : 1;
@@ -713,6 +783,16 @@ static struct cs_workers *start_workers(unsigned n, const struct cs_limits *glob
     l.max_held_pieces /= n;
     l.max_dpi_flows = l.max_dpi_flows / n ? l.max_dpi_flows / n : 1;
     l.max_ipfrag_bytes /= n;
+    return l;
+}
+
+/* --workers N (files): the workers, each with its share of the limits and
+ * its events through its own producer of the report thread. */
+static struct cs_workers *start_workers(unsigned n, const struct cs_limits *global,
+                                        struct cs_report_thread *rt, struct cs_keylog_input *keys,
+                                        struct cs_report *report, char errbuf[CS_ERRBUF_SIZE])
+{
+    struct cs_limits l = split_limits(global, n);
     struct cs_workers_out out = {
         .hooks = {.on_txn = cs_report_thread_txn,
                   .on_flow_end = cs_report_thread_flow_end,
@@ -818,6 +898,15 @@ int main(int argc, char **argv)
         }
         opened = 1;
         loopback = cs_capture_is_loopback(caps[0]);
+        /* --workers: more captures of the interface, all in one fanout
+         * group sharded by the IP-pair hash (the kernel's), before -Z */
+        if (run.workers > 1 && open_fanout(&run, immediate, caps, errbuf) != 0) {
+            fprintf(stderr, "corscope: %s\n", errbuf);
+            close_inputs(caps, (int)run.workers);
+            free(run.filter);
+            return EXIT_INPUT;
+        }
+        n_caps = (int)run.workers;
     } else {
         /* Open every input first: a typo in the second file name should not
          * cost the user a long run over the first. */
@@ -954,11 +1043,12 @@ int main(int argc, char **argv)
     }
     struct cs_pipeline *pipe = NULL;
     struct cs_workers *workers = NULL;
+    bool live_workers = ropt.live && run.workers > 1; /* their pipelines are the run's */
     if (report && n_workers > 1)
         workers = start_workers(n_workers, &limits, report_thread, keys, report, errbuf);
-    else if (report)
+    else if (report && !live_workers)
         pipe = cs_pipeline_new(&limits, &hooks, hook_ctx, errbuf, sizeof(errbuf));
-    if (!pipe && !workers) {
+    if (!pipe && !workers && !(report && live_workers)) {
         fprintf(stderr, "corscope: %s\n", report ? errbuf : "out of memory");
         cs_keylog_input_free(keys);
         cs_report_thread_stop(report_thread);
@@ -984,7 +1074,23 @@ int main(int argc, char **argv)
     static struct cs_summary summary; /* ~5 KB: not on the stack */
     summary.live = ropt.live;
     uint64_t frames = 0, next_number = 1, bytes_before = 0; /* of the files done */
-    for (int i = 0; i < n_caps && !stop_requested; i++) {
+    if (live_workers) {
+        static struct live_report lr;
+        lr = (struct live_report){report, out};
+        const struct cs_live_out lo = {
+            .hooks = {.on_txn = live_report_txn, .on_flow_end = live_report_flow_end},
+            .ctx = &lr,
+            .tick = live_report_tick,
+            .memory = live_report_memory,
+        };
+        const struct cs_live_stop ls = {&stop_requested, &stop_signals, CS_LIVE_DRAIN_NS, run.max_count};
+        struct cs_limits share = split_limits(&limits, run.workers);
+        if (cs_workers_live_run(run.workers, caps, &share, &lo, &ls, &summary, &frames, errbuf) != 0) {
+            fprintf(stderr, "corscope: %s\n", errbuf);
+            status = EXIT_INPUT;
+        }
+    }
+    for (int i = 0; i < n_caps && !stop_requested && !live_workers; i++) {
         struct cs_capture *cap = caps[i];
         if (!cap)
             continue;
@@ -1057,16 +1163,21 @@ int main(int argc, char **argv)
         if (progress && cs_capture_position(cap, &pos, &size) == 0)
             bytes_before += size;
     }
-    if (ropt.live && stop_signals == 1 && status == 0 && !ferror(out) &&
+    if (pipe && ropt.live && stop_signals == 1 && status == 0 && !ferror(out) &&
         !(run.max_count && frames >= run.max_count))
         drain_live(caps[0], pipe, run.max_count, &frames);
-    if (ropt.live)
-        cs_capture_stats(caps[0], &summary.received, &summary.dropped, &summary.ifdropped);
+    for (int i = 0; ropt.live && i < n_caps; i++) {
+        uint64_t rx = 0, drop = 0, ifdrop = 0;
+        cs_capture_stats(caps[i], &rx, &drop, &ifdrop);
+        summary.received += rx;
+        summary.dropped += drop;
+        summary.ifdropped += ifdrop;
+    }
     summary.loopback = loopback;
 
     if (workers)
         cs_workers_finish(workers); /* each worker ends its flows */
-    else
+    else if (pipe)
         cs_pipeline_finish(pipe);
     cs_report_thread_stop(report_thread);
     /* erased before the summary is written */
@@ -1077,8 +1188,9 @@ int main(int argc, char **argv)
         summary.pipeline.n_protos = merged_protos.n_protos;
         memcpy(summary.pipeline.protos, merged_protos.protos, sizeof summary.pipeline.protos);
         summary.pipeline.protos_overflow = merged_protos.protos_overflow;
-    } else
+    } else if (pipe) {
         cs_pipeline_summary(pipe, &summary);
+    } /* live --workers: the run added the stages' counters */
     if (keys) {
         summary.tls_keylog = true;
         cs_keylog_input_summarize(keys, &summary.tls);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "shard.h"
 #include "decode.h"
 #include "pcapfile.h"
 
@@ -807,4 +808,14 @@ int cs_capture_is_loopback(const struct cs_capture *c)
             loop = (d->flags & PCAP_IF_LOOPBACK) != 0;
     pcap_freealldevs(all);
     return loop;
+}
+
+int cs_capture_join_fanout(struct cs_capture *c, uint16_t group, char errbuf[CS_ERRBUF_SIZE])
+{
+    int fd = c->live ? pcap_get_selectable_fd(c->pcap) : -1;
+    if (fd < 0) {
+        errf(errbuf, "%s: --workers: no capture socket to share", c->name);
+        return -1;
+    }
+    return cs_shard_join_fanout(fd, group, errbuf, CS_ERRBUF_SIZE);
 }
