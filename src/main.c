@@ -728,6 +728,12 @@ static int open_fanout(const struct run *run, int immediate, struct cs_capture *
     return 0;
 }
 
+/* --workers: the report's held events, counted by each worker as its 1/N
+ * share (as the limits are split), so that the workers' budgets add up to
+ * --max-memory. */
+static struct cs_report *share_report;
+static unsigned share_n = 1;
+
 /* --workers live: the report's calls, made under the workers' lock; the
  * tick says false once the reader of the output is gone. */
 struct live_report {
@@ -755,7 +761,7 @@ static void live_report_flow_end(void *ctx, const struct cs_flow_key *f, enum cs
 
 static size_t live_report_memory(void *ctx)
 {
-    return cs_report_held_bytes(((struct live_report *)ctx)->report);
+    return cs_report_held_bytes(((struct live_report *)ctx)->report) / share_n;
 }
 
 /* --workers: the table of unparsed protocols, rebuilt from the merged flow
@@ -786,6 +792,12 @@ static struct cs_limits split_limits(const struct cs_limits *global, unsigned n)
     return l;
 }
 
+static size_t report_held_share(void *ctx)
+{
+    (void)ctx;
+    return cs_report_held_bytes(share_report) / share_n;
+}
+
 /* --workers N (files): the workers, each with its share of the limits and
  * its events through its own producer of the report thread. */
 static struct cs_workers *start_workers(unsigned n, const struct cs_limits *global,
@@ -805,8 +817,10 @@ static struct cs_workers *start_workers(unsigned n, const struct cs_limits *glob
         out.ctx[i] = cs_report_thread_producer(rt, i);
     merged_protos_max = global->max_protocols;
     cs_report_thread_observe(rt, count_merged_protocol, NULL);
-    return cs_workers_start(n, &l, &out, keys ? cs_keylog_input_table(keys) : NULL,
-                            cs_report_held_bytes, report, errbuf, CS_ERRBUF_SIZE);
+    share_report = report;
+    share_n = n;
+    return cs_workers_start(n, &l, &out, keys ? cs_keylog_input_table(keys) : NULL, report_held_share,
+                            NULL, errbuf, CS_ERRBUF_SIZE);
 }
 
 int main(int argc, char **argv)
@@ -1085,6 +1099,7 @@ int main(int argc, char **argv)
         };
         const struct cs_live_stop ls = {&stop_requested, &stop_signals, CS_LIVE_DRAIN_NS, run.max_count};
         struct cs_limits share = split_limits(&limits, run.workers);
+        share_n = run.workers;
         if (cs_workers_live_run(run.workers, caps, &share, &lo, &ls, &summary, &frames, errbuf) != 0) {
             fprintf(stderr, "corscope: %s\n", errbuf);
             status = EXIT_INPUT;
