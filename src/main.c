@@ -52,12 +52,15 @@ static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t stop_signals; /* SIGINT/SIGTERM received */
 static volatile sig_atomic_t stats_requested;
 
+/* Atomic stores: live --workers threads read the flags (lock-free atomics
+ * are safe in a signal handler). */
 static void on_stop_signal(int sig)
 {
     (void)sig;
-    stop_requested = 1;
-    if (stop_signals < 2)
-        stop_signals++;
+    __atomic_store_n(&stop_requested, 1, __ATOMIC_RELAXED);
+    sig_atomic_t n = __atomic_load_n(&stop_signals, __ATOMIC_RELAXED);
+    if (n < 2)
+        __atomic_store_n(&stop_signals, n + 1, __ATOMIC_RELAXED);
 }
 
 static void on_stats_signal(int sig)

@@ -69,7 +69,7 @@ static void tick(struct live *lv)
 
 static bool stopped(const struct live *lv)
 {
-    return *lv->stop.stop || __atomic_load_n(&lv->ended, __ATOMIC_RELAXED);
+    return __atomic_load_n(lv->stop.stop, __ATOMIC_RELAXED) || __atomic_load_n(&lv->ended, __ATOMIC_RELAXED);
 }
 
 /* Reads one frame (or a timeout) into the pipeline; false at the end. */
@@ -113,9 +113,10 @@ static void *live_main(void *arg)
         __atomic_store_n(&lv->ended, true, __ATOMIC_RELAXED);
     }
     /* After one SIGINT/SIGTERM: what the kernel already holds, for a while. */
-    if (ok && *lv->stop.signals == 1 && !__atomic_load_n(&lv->ended, __ATOMIC_RELAXED)) {
+    if (ok && __atomic_load_n(lv->stop.signals, __ATOMIC_RELAXED) == 1 &&
+        !__atomic_load_n(&lv->ended, __ATOMIC_RELAXED)) {
         cs_time_ns deadline = wall_ns() + lv->stop.drain_ns;
-        while (*lv->stop.signals < 2 && wall_ns() < deadline &&
+        while (__atomic_load_n(lv->stop.signals, __ATOMIC_RELAXED) < 2 && wall_ns() < deadline &&
                !__atomic_load_n(&lv->ended, __ATOMIC_RELAXED)) {
             struct cs_frame fr;
             if (cs_capture_next(w->cap, &fr, errbuf) != 1)

@@ -143,7 +143,7 @@ void cs_capture_stop_flag(volatile sig_atomic_t *flag)
 
 static bool stopping(void)
 {
-    return stop_flag && *stop_flag;
+    return stop_flag && __atomic_load_n(stop_flag, __ATOMIC_RELAXED); /* read by --workers threads */
 }
 
 /* Reads up to n bytes, stopping only at the end of the input.  Returns the

@@ -93,9 +93,9 @@ pids="$pids $CS"
 # both running: tcpdump says "listening", corscope its start line
 wait_for 5 grep -q listening "$T/tcpdump.err" || bad "tcpdump did not start"
 wait_for 5 grep -q . "$T/live.err" || bad "corscope did not start"
-sleep 0.5
-threads=$(ls /proc/"$CS"/task | wc -l)
-[ "$threads" -ge 3 ] && ok "corscope runs $threads threads (main + 2 workers)" || bad "only $threads threads"
+threads_ge() { [ "$(ls /proc/"$CS"/task 2>/dev/null | wc -l)" -ge "$1" ]; }
+wait_for 5 threads_ge 3 && ok "corscope runs $(ls /proc/"$CS"/task | wc -l) threads (main + 2 workers)" ||
+    bad "only $(ls /proc/"$CS"/task | wc -l) threads"
 
 for i in 2 3 4 5 6 7 8 9; do
     C="--interface 127.0.0.$i"
