@@ -32,6 +32,9 @@
 #   BENCH_INSTALL=1               apt-get install missing peers first
 #   CORSCOPE=./corscope           the binary under test
 #   BENCH_BASE=PATH               another corscope run in the same rounds (before/after table)
+#   BENCH_WORKERS="1 2"           also run corscope --workers N for each N (the all-cores
+#                                 table: MB/s, CPU seconds per MB, scaling over the first N)
+#   BENCH_TASKSET=0,1             pin every corscope run to these CPUs (taskset -c)
 #
 # Generating the captures takes minutes the first time (TLS and h2 need
 # python3-cryptography and python3-hpack); they are cached in BENCH_DATA.
@@ -46,6 +49,12 @@ CAPTURES=${BENCH_CAPTURES:-http1 wire-http1 tls h2c h2-tls cors}
 DATA=${BENCH_DATA:-bench/data}
 CS=${CORSCOPE:-./corscope}
 BASE=${BENCH_BASE:-}
+WORKERS=${BENCH_WORKERS:-}
+PIN=""
+if [ -n "${BENCH_TASKSET:-}" ]; then
+    command -v taskset >/dev/null 2>&1 || { echo "bench: BENCH_TASKSET needs taskset (util-linux)" >&2; exit 1; }
+    PIN="taskset -c $BENCH_TASKSET"
+fi
 GEN=tools/gen-pcap.py
 # the generators' crypto and HPACK modules are Debian's packages: the system
 # interpreter, not another python3 earlier on PATH
@@ -188,8 +197,9 @@ while read -r name file keys base; do
     if [ "$floor" = 1 ]; then echo "floor.$name tcpdump -r $file -w /dev/null" >>"$TOOLS"; fi
     ka=""
     if [ "$keys" != - ]; then ka="--keylog $keys"; fi
-    echo "cs.$name $CS -r $file $ka -o json" >>"$TOOLS"
-    if [ -n "$BASE" ]; then echo "base.$name $BASE -r $file $ka -o json" >>"$TOOLS"; fi
+    echo "cs.$name $PIN $CS -r $file $ka -o json" >>"$TOOLS"
+    if [ -n "$BASE" ]; then echo "base.$name $PIN $BASE -r $file $ka -o json" >>"$TOOLS"; fi
+    for w in $WORKERS; do echo "w$w.$name $PIN $CS --workers $w -r $file $ka -o json" >>"$TOOLS"; done
 done <"$CAPS"
 if want http1; then
     if command -v httpry >/dev/null 2>&1; then echo "peer.httpry httpry -r $MAIN" >>"$TOOLS"; fi
@@ -291,6 +301,26 @@ awk '
             }
         }
     }' "$ROWS"
+
+# --- all cores (BENCH_WORKERS) ------------------------------------------------
+if [ -n "$WORKERS" ]; then
+    printf "\n--workers%s%s: wall and CPU medians\n" "${BENCH_TASKSET:+, pinned to CPUs }" "${BENCH_TASKSET:-}"
+    printf "%-11s %7s %8s %8s %7s %10s %8s %9s\n" capture workers "wall s" "cpu s" "MB/s" "cpu s/MB" scaling "peak RSS"
+    while read -r name file keys base; do
+        first=""
+        for w in $WORKERS; do
+            row=$(awk -v id="w$w.$name" '$1 == id' "$ROWS")
+            [ -n "$row" ] || continue
+            set -- $row
+            [ "$2" = - ] && { printf "%-11s %7s failed\n" "$name" "$w"; continue; }
+            [ -n "$first" ] || first=$2
+            awk -v c="$name" -v w="$w" -v wall="$2" -v rss="$3" -v cpu="$5" -v b="$(wc -c <"$file")" -v f="$first" 'BEGIN {
+                mb = b / 1e6; t = wall > 0 ? wall : 0.0005
+                printf "%-11s %7s %8.3f %8.3f %7.0f %10.4f %7.2fx %6.1f MB\n", c, w, wall, cpu, mb / t, cpu / mb, f / t, rss / 1024 }'
+        done
+    done <"$CAPS"
+    echo "scaling = wall of the first --workers value / this one's (above 1: faster)"
+fi
 
 # --- memory checks -------------------------------------------------------------
 echo

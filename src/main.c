@@ -28,6 +28,8 @@
 #include "sink.h"
 #include "summary.h"
 #include "tls_keylog.h"
+#include "workers.h"
+#include "workers_live.h"
 
 #define CS_STR_(x) #x
 #define CS_STR(x) CS_STR_(x)
@@ -50,12 +52,15 @@ static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t stop_signals; /* SIGINT/SIGTERM received */
 static volatile sig_atomic_t stats_requested;
 
+/* Atomic stores: live --workers threads read the flags (lock-free atomics
+ * are safe in a signal handler). */
 static void on_stop_signal(int sig)
 {
     (void)sig;
-    stop_requested = 1;
-    if (stop_signals < 2)
-        stop_signals++;
+    __atomic_store_n(&stop_requested, 1, __ATOMIC_RELAXED);
+    sig_atomic_t n = __atomic_load_n(&stop_signals, __ATOMIC_RELAXED);
+    if (n < 2)
+        __atomic_store_n(&stop_signals, n + 1, __ATOMIC_RELAXED);
 }
 
 static void on_stats_signal(int sig)
@@ -82,6 +87,8 @@ static void usage(FILE *out)
         "  -p, --no-promiscuous-mode  live: do not put the interface in promiscuous mode\n"
         "  -B, --buffer-size KIB    live: kernel capture buffer, in KiB (default " CS_STR(CS_LIVE_DEFAULT_BUFFER_KIB) ")\n"
         "      --immediate-mode     live: deliver packets at once (default on a terminal)\n"
+        "      --workers N|auto     judge on N threads (auto: one per CPU; default 1),\n"
+        "                           sharded by IP-address pair; same output as 1 worker\n"
         "  -w, --write FILE         also save the raw packets read to FILE (pcap)\n"
         "  -Z, --relinquish-privileges USER\n"
         "                           drop root to USER once the capture is open\n"
@@ -190,6 +197,7 @@ enum {
     OPT_SINK_FLUSH_MS,
     OPT_SINK_QUEUE_BYTES,
     OPT_SINK_EXIT_TIMEOUT_MS,
+    OPT_WORKERS,
 };
 
 static const struct option long_options[] = {
@@ -238,6 +246,7 @@ static const struct option long_options[] = {
     {"max-keylog-bytes", required_argument, NULL, OPT_MAX_KEYLOG_BYTES},
     {"max-tls-held-bytes", required_argument, NULL, OPT_MAX_TLS_HELD_BYTES},
     {"sensor", required_argument, NULL, OPT_SENSOR},
+    {"workers", required_argument, NULL, OPT_WORKERS},
     {"sink", required_argument, NULL, OPT_SINK},
     {"sink-credentials", required_argument, NULL, OPT_SINK_CREDENTIALS},
     {"sink-batch", required_argument, NULL, OPT_SINK_BATCH},
@@ -304,11 +313,16 @@ struct run {
     unsigned n_keylogs;
     const char *sensor;          /* --sensor (default: the host name) */
     struct cs_sink_options sink; /* --sink and its options; url NULL: none */
+    unsigned workers;            /* --workers: pipeline threads (1: none, today's run) */
 };
 
 /* SIGUSR1: a one-line progress report on stderr, the run goes on. */
-static void print_stats(struct cs_pipeline *pipe, struct cs_capture *live)
+static void print_stats(struct cs_pipeline *pipe, struct cs_capture *live, uint64_t frames)
 {
+    if (!pipe) { /* --workers: their counters are theirs until the end */
+        fprintf(stderr, "corscope: %llu packets read\n", (unsigned long long)frames);
+        return;
+    }
     const struct cs_decode_stats *d = cs_pipeline_decode_stats(pipe);
     const struct cs_flow_stats *f = cs_pipeline_flow_stats(pipe);
     const struct cs_http_stats *h = cs_pipeline_http_stats(pipe);
@@ -585,6 +599,23 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
             }
             run->sensor = optarg;
             break;
+        case OPT_WORKERS:
+            if (strcmp(optarg, "auto") == 0) {
+                long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+                run->workers = cpus < 1 ? 1 : cpus > CS_WORKERS_MAX ? CS_WORKERS_MAX
+                                                                    : (unsigned)cpus;
+            } else {
+                char *end;
+                errno = 0;
+                unsigned long long v = strtoull(optarg, &end, 10);
+                if (errno || end == optarg || *end || optarg[0] == '-' || v < 1 || v > CS_WORKERS_MAX) {
+                    fprintf(stderr, "corscope: --workers: '%s' is not auto or a number from 1 to %d\n",
+                            optarg, CS_WORKERS_MAX);
+                    return EXIT_USAGE;
+                }
+                run->workers = (unsigned)v;
+            }
+            break;
         case OPT_SINK: run->sink.url = optarg; break;
         case OPT_SINK_CREDENTIALS: run->sink.credentials_file = optarg; break;
         case OPT_SINK_BATCH:
@@ -656,6 +687,20 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
         fputs("corscope: -r and -i cannot be used together\n", stderr);
         return EXIT_USAGE;
     }
+    /* live --workers: N capture sockets, N pipelines (corscope(1), ALL CORES) */
+    const char *env_keylog = getenv("SSLKEYLOGFILE");
+    if (run->iface && run->workers > 1 && run->write_path) {
+        fputs("corscope: --workers with -i cannot write -w: its packets come from several capture "
+              "sockets, in no one order (use --workers 1, or tcpdump -w beside)\n",
+              stderr);
+        return EXIT_USAGE;
+    }
+    if (run->iface && run->workers > 1 && (run->n_keylogs || (env_keylog && env_keylog[0]))) {
+        fputs("corscope: --workers with -i cannot decrypt TLS (--keylog, SSLKEYLOGFILE): the key "
+              "log is read again while it runs, which one pipeline does alone (use --workers 1)\n",
+              stderr);
+        return EXIT_USAGE;
+    }
     if (optind < argc) {
         run->filter = join_args(argc - optind, argv + optind);
         if (!run->filter) {
@@ -666,12 +711,127 @@ static int parse_args(int argc, char **argv, struct run *run, struct cs_limits *
     return 0;
 }
 
+/* --workers N live: captures 1..N-1 of the interface beside caps[0], and
+ * all of them in one PACKET_FANOUT group of this process. */
+static int open_fanout(const struct run *run, int immediate, struct cs_capture **caps,
+                       char errbuf[CS_ERRBUF_SIZE])
+{
+    for (unsigned i = 1; i < run->workers; i++)
+        caps[i] = NULL;
+    for (unsigned i = 1; i < run->workers; i++) {
+        caps[i] = cs_capture_open_live(run->iface, run->filter, run->snaplen, run->promisc,
+                                       run->buffer_kib * 1024, immediate, errbuf);
+        if (!caps[i])
+            return -1;
+    }
+    uint16_t group = (uint16_t)getpid();
+    for (unsigned i = 0; i < run->workers; i++)
+        if (cs_capture_join_fanout(caps[i], group, errbuf) != 0)
+            return -1;
+    return 0;
+}
+
+/* --workers: the report's held events, counted by each worker as its 1/N
+ * share (as the limits are split), so that the workers' budgets add up to
+ * --max-memory. */
+static struct cs_report *share_report;
+static unsigned share_n = 1;
+
+/* --workers live: the report's calls, made under the workers' lock; the
+ * tick says false once the reader of the output is gone. */
+struct live_report {
+    struct cs_report *report;
+    FILE *out;
+};
+
+static bool live_report_tick(void *ctx, cs_time_ns now)
+{
+    struct live_report *lr = ctx;
+    cs_report_tick(lr->report, now);
+    return !ferror(lr->out);
+}
+
+static void live_report_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *t)
+{
+    cs_report_txn(((struct live_report *)ctx)->report, f, t);
+}
+
+static void live_report_flow_end(void *ctx, const struct cs_flow_key *f, enum cs_flow_end why,
+                                 const struct cs_flow_info *info)
+{
+    cs_report_flow_end(((struct live_report *)ctx)->report, f, why, info);
+}
+
+static size_t live_report_memory(void *ctx)
+{
+    return cs_report_held_bytes(((struct live_report *)ctx)->report) / share_n;
+}
+
+/* --workers: the table of unparsed protocols, rebuilt from the merged flow
+ * ends (cs_pipeline_count_protocol), so it lists them in the order one
+ * pipeline would; written by the report thread, read after it ends. */
+static struct cs_pipeline_stats merged_protos;
+static unsigned merged_protos_max;
+
+static void count_merged_protocol(void *ctx, const struct cs_flow_key *f, enum cs_flow_end why,
+                                  const struct cs_flow_info *info)
+{
+    (void)ctx, (void)f, (void)why;
+    cs_pipeline_count_protocol(&merged_protos, merged_protos_max, info);
+}
+
+/* --workers N: each worker's share of the limits that bound what the
+ * traffic holds (a worker holds a 1/N share of the connections; a global
+ * limit would need the workers to agree on every eviction). */
+static struct cs_limits split_limits(const struct cs_limits *global, unsigned n)
+{
+    struct cs_limits l = *global;
+    l.max_flows = l.max_flows / n ? l.max_flows / n : 1;
+    l.max_memory /= n;
+    l.max_held_total /= n;
+    l.max_held_pieces /= n;
+    l.max_dpi_flows = l.max_dpi_flows / n ? l.max_dpi_flows / n : 1;
+    l.max_ipfrag_bytes /= n;
+    return l;
+}
+
+static size_t report_held_share(void *ctx)
+{
+    (void)ctx;
+    return cs_report_held_bytes(share_report) / share_n;
+}
+
+/* --workers N (files): the workers, each with its share of the limits and
+ * its events through its own producer of the report thread. */
+static struct cs_workers *start_workers(unsigned n, const struct cs_limits *global,
+                                        struct cs_report_thread *rt, struct cs_keylog_input *keys,
+                                        struct cs_report *report, char errbuf[CS_ERRBUF_SIZE])
+{
+    struct cs_limits l = split_limits(global, n);
+    struct cs_workers_out out = {
+        .hooks = {.on_txn = cs_report_thread_txn,
+                  .on_flow_end = cs_report_thread_flow_end,
+                  .on_flow_new = cs_report_thread_flow_new},
+        .key = cs_report_thread_key,
+        .mark = cs_report_thread_mark,
+        .done = cs_report_thread_done,
+    };
+    for (unsigned i = 0; i < n; i++)
+        out.ctx[i] = cs_report_thread_producer(rt, i);
+    merged_protos_max = global->max_protocols;
+    cs_report_thread_observe(rt, count_merged_protocol, NULL);
+    share_report = report;
+    share_n = n;
+    return cs_workers_start(n, &l, &out, keys ? cs_keylog_input_table(keys) : NULL, report_held_share,
+                            NULL, errbuf, CS_ERRBUF_SIZE);
+}
+
 int main(int argc, char **argv)
 {
     struct cs_limits limits;
     cs_limits_default(&limits);
     struct cs_report_options ropt = {.format = CS_FORMAT_TEXT, .browser = CS_BROWSER_BOTH};
-    struct run run = {.promisc = 1, .immediate = -1, .buffer_kib = CS_LIVE_DEFAULT_BUFFER_KIB, .user = CS_DEFAULT_USER, .sink = {.batch_rows = CS_DEFAULT_SINK_BATCH_ROWS, .flush_ms = CS_DEFAULT_SINK_FLUSH_MS, .max_queue_bytes = CS_DEFAULT_SINK_QUEUE_BYTES, .exit_timeout_ms = CS_DEFAULT_SINK_EXIT_TIMEOUT_MS, .request_timeout_ms = CS_SINK_REQUEST_TIMEOUT_MS}};
+    struct run run = {.promisc = 1, .immediate = -1, .buffer_kib = CS_LIVE_DEFAULT_BUFFER_KIB, .user = CS_DEFAULT_USER, .workers = 1, .sink = {.batch_rows = CS_DEFAULT_SINK_BATCH_ROWS, .flush_ms = CS_DEFAULT_SINK_FLUSH_MS, .max_queue_bytes = CS_DEFAULT_SINK_QUEUE_BYTES, .exit_timeout_ms = CS_DEFAULT_SINK_EXIT_TIMEOUT_MS, .request_timeout_ms = CS_SINK_REQUEST_TIMEOUT_MS}};
     int color_mode = -1; /* -1 auto, 0 never, 1 always */
     char errbuf[CS_ERRBUF_SIZE];
 
@@ -755,6 +915,15 @@ int main(int argc, char **argv)
         }
         opened = 1;
         loopback = cs_capture_is_loopback(caps[0]);
+        /* --workers: more captures of the interface, all in one fanout
+         * group sharded by the IP-pair hash (the kernel's), before -Z */
+        if (run.workers > 1 && open_fanout(&run, immediate, caps, errbuf) != 0) {
+            fprintf(stderr, "corscope: %s\n", errbuf);
+            close_inputs(caps, (int)run.workers);
+            free(run.filter);
+            return EXIT_INPUT;
+        }
+        n_caps = (int)run.workers;
     } else {
         /* Open every input first: a typo in the second file name should not
          * cost the user a long run over the first. */
@@ -879,15 +1048,24 @@ int main(int argc, char **argv)
     void *hook_ctx = report;
     /* Files: the report runs beside the pipeline on the second core (see
      * report_thread.h); live, each event is printed as it happens. */
+    unsigned n_workers = ropt.live ? 1 : run.workers;
     struct cs_report_thread *report_thread =
-        report && !ropt.live ? cs_report_thread_start(report) : NULL;
+        report && !ropt.live ? cs_report_thread_start_n(report, n_workers) : NULL;
     if (report_thread) {
         hooks = (struct cs_pipeline_hooks){.on_txn = cs_report_thread_txn,
                                            .on_flow_end = cs_report_thread_flow_end};
         hook_ctx = report_thread;
+    } else {
+        n_workers = 1; /* no thread to merge theirs: one pipeline */
     }
-    struct cs_pipeline *pipe = report ? cs_pipeline_new(&limits, &hooks, hook_ctx, errbuf, sizeof(errbuf)) : NULL;
-    if (!pipe) {
+    struct cs_pipeline *pipe = NULL;
+    struct cs_workers *workers = NULL;
+    bool live_workers = ropt.live && run.workers > 1; /* their pipelines are the run's */
+    if (report && n_workers > 1)
+        workers = start_workers(n_workers, &limits, report_thread, keys, report, errbuf);
+    else if (report && !live_workers)
+        pipe = cs_pipeline_new(&limits, &hooks, hook_ctx, errbuf, sizeof(errbuf));
+    if (!pipe && !workers && !(report && live_workers)) {
         fprintf(stderr, "corscope: %s\n", report ? errbuf : "out of memory");
         cs_keylog_input_free(keys);
         cs_report_thread_stop(report_thread);
@@ -898,10 +1076,12 @@ int main(int argc, char **argv)
         return EXIT_INPUT;
     }
 
-    cs_pipeline_count_memory(pipe, cs_report_held_bytes, report);
-    if (keys)
-        cs_pipeline_set_keylog(pipe, cs_keylog_input_table(keys),
-                               ropt.live ? refresh_keys : NULL, keys);
+    if (pipe) {
+        cs_pipeline_count_memory(pipe, cs_report_held_bytes, report);
+        if (keys)
+            cs_pipeline_set_keylog(pipe, cs_keylog_input_table(keys),
+                                   ropt.live ? refresh_keys : NULL, keys);
+    }
     cs_time_ns next_keylog_read = 0;
     /* Live, a TLS connection's requests can reach the report up to a key
      * log re-read late (its records wait for their secrets): the preflight
@@ -911,7 +1091,24 @@ int main(int argc, char **argv)
     static struct cs_summary summary; /* ~5 KB: not on the stack */
     summary.live = ropt.live;
     uint64_t frames = 0, next_number = 1, bytes_before = 0; /* of the files done */
-    for (int i = 0; i < n_caps && !stop_requested; i++) {
+    if (live_workers) {
+        static struct live_report lr;
+        lr = (struct live_report){report, out};
+        const struct cs_live_out lo = {
+            .hooks = {.on_txn = live_report_txn, .on_flow_end = live_report_flow_end},
+            .ctx = &lr,
+            .tick = live_report_tick,
+            .memory = live_report_memory,
+        };
+        const struct cs_live_stop ls = {&stop_requested, &stop_signals, CS_LIVE_DRAIN_NS, run.max_count};
+        struct cs_limits share = split_limits(&limits, run.workers);
+        share_n = run.workers;
+        if (cs_workers_live_run(run.workers, caps, &share, &lo, &ls, &summary, &frames, errbuf) != 0) {
+            fprintf(stderr, "corscope: %s\n", errbuf);
+            status = EXIT_INPUT;
+        }
+    }
+    for (int i = 0; i < n_caps && !stop_requested && !live_workers; i++) {
         struct cs_capture *cap = caps[i];
         if (!cap)
             continue;
@@ -929,7 +1126,7 @@ int main(int argc, char **argv)
                 stats_requested = 0;
                 if (progress) /* the statistics line on a line of its own */
                     cs_progress_clear(progress);
-                print_stats(pipe, ropt.live ? cap : NULL);
+                print_stats(pipe, ropt.live ? cap : NULL, frames);
             }
             if (keys && ropt.live && wall_clock_ns() >= next_keylog_read) {
                 /* browsers append a line per connection: once a second */
@@ -956,7 +1153,10 @@ int main(int argc, char **argv)
                     stop_requested = 1;
                 continue;
             }
-            cs_pipeline_frames(pipe, batch, (unsigned)rc); /* rc frames */
+            if (workers)
+                cs_workers_frames(workers, batch, (unsigned)rc);
+            else
+                cs_pipeline_frames(pipe, batch, (unsigned)rc); /* rc frames */
             frames += (uint64_t)rc;
             if (ropt.live) /* packets arrive but none decides a held preflight */
                 cs_report_tick(report, wall_clock_ns() - report_lag);
@@ -981,19 +1181,34 @@ int main(int argc, char **argv)
         if (progress && cs_capture_position(cap, &pos, &size) == 0)
             bytes_before += size;
     }
-    if (ropt.live && stop_signals == 1 && status == 0 && !ferror(out) &&
+    if (pipe && ropt.live && stop_signals == 1 && status == 0 && !ferror(out) &&
         !(run.max_count && frames >= run.max_count))
         drain_live(caps[0], pipe, run.max_count, &frames);
-    if (ropt.live)
-        cs_capture_stats(caps[0], &summary.received, &summary.dropped, &summary.ifdropped);
+    for (int i = 0; ropt.live && i < n_caps; i++) {
+        uint64_t rx = 0, drop = 0, ifdrop = 0;
+        cs_capture_stats(caps[i], &rx, &drop, &ifdrop);
+        summary.received += rx;
+        summary.dropped += drop;
+        summary.ifdropped += ifdrop;
+    }
     summary.loopback = loopback;
 
-    cs_pipeline_finish(pipe);
+    if (workers)
+        cs_workers_finish(workers); /* each worker ends its flows */
+    else if (pipe)
+        cs_pipeline_finish(pipe);
     cs_report_thread_stop(report_thread);
     /* erased before the summary is written */
     cs_output_around_write(sink, NULL, NULL, NULL);
     cs_progress_free(progress);
-    cs_pipeline_summary(pipe, &summary);
+    if (workers) {
+        cs_workers_summary(workers, &summary);
+        summary.pipeline.n_protos = merged_protos.n_protos;
+        memcpy(summary.pipeline.protos, merged_protos.protos, sizeof summary.pipeline.protos);
+        summary.pipeline.protos_overflow = merged_protos.protos_overflow;
+    } else if (pipe) {
+        cs_pipeline_summary(pipe, &summary);
+    } /* live --workers: the run added the stages' counters */
     if (keys) {
         summary.tls_keylog = true;
         cs_keylog_input_summarize(keys, &summary.tls);
@@ -1006,6 +1221,7 @@ int main(int argc, char **argv)
      * all (5 M instructions).  No flow is left to call the report. */
     cs_report_free(report);
     cs_pipeline_free(pipe);
+    cs_workers_free(workers);
     cs_sink_free(event_sink);   /* finished by cs_report_finish */
     cs_keylog_input_free(keys); /* after the pipeline, whose TLS connections read it */
     free(run.filter);

@@ -119,8 +119,10 @@ static void on_txn(void *ctx, const struct cs_txn *t)
  * "undecided, nothing seen". */
 static void on_new(void *ctx, struct cs_flow *f)
 {
-    (void)ctx;
+    struct cs_pipeline *p = ctx;
     f->app = NULL;
+    if (p->hooks.on_flow_new)
+        p->hooks.on_flow_new(p->hook_ctx, &f->key);
 }
 
 /* f's flow_app, allocated on first use; NULL when out of memory (the flow
@@ -485,13 +487,20 @@ static void on_stream(void *ctx, struct cs_flow *f, int dir, const struct cs_str
 
 static void count_protocol(struct cs_pipeline *p, const struct cs_flow_info *r)
 {
-    struct cs_pipeline_stats *st = &p->stats;
+    cs_pipeline_count_protocol(&p->stats, p->limits.max_protocols, r);
+}
+
+void cs_pipeline_count_protocol(struct cs_pipeline_stats *st, unsigned max_protocols,
+                                const struct cs_flow_info *r)
+{
+    if (r->parsed || !r->had_data)
+        return;
     struct cs_proto_count *pc = NULL;
     for (unsigned i = 0; i < st->n_protos; i++)
         if (strcmp(st->protos[i].name, r->proto) == 0)
             pc = &st->protos[i];
     if (!pc) {
-        if (st->n_protos == p->limits.max_protocols) {
+        if (st->n_protos == max_protocols) {
             st->protos_overflow++;
             return;
         }
@@ -752,6 +761,16 @@ void cs_pipeline_frame(struct cs_pipeline *p, const struct cs_frame *frame)
 void cs_pipeline_tick(struct cs_pipeline *p, cs_time_ns now)
 {
     cs_flow_table_tick(p->flows, now);
+}
+
+enum cs_flow_phase cs_pipeline_phase(const struct cs_pipeline *p)
+{
+    return cs_flow_table_phase(p->flows);
+}
+
+void cs_pipeline_ids_by_frame(struct cs_pipeline *p)
+{
+    cs_flow_table_ids_by_frame(p->flows);
 }
 
 void cs_pipeline_finish(struct cs_pipeline *p)

@@ -26,6 +26,8 @@ struct cs_pipeline_hooks {
     void (*on_txn)(void *ctx, const struct cs_flow_key *f, const struct cs_txn *t);
     void (*on_flow_end)(void *ctx, const struct cs_flow_key *f, enum cs_flow_end why,
                         const struct cs_flow_info *info);
+    /* a flow starts (may be NULL): --workers numbers flows from these */
+    void (*on_flow_new)(void *ctx, const struct cs_flow_key *f);
 };
 
 /* struct cs_pipeline_stats (this stage's counters) is in stats.h. */
@@ -59,6 +61,17 @@ struct cs_tls_keylog;
 void cs_pipeline_set_keylog(struct cs_pipeline *p, const struct cs_tls_keylog *kl,
                             int (*refresh)(void *ctx), void *refresh_ctx);
 void cs_pipeline_keys_changed(struct cs_pipeline *p);
+/* What the flow table is doing as a hook is called (flow.h), and flow ids
+ * from frame numbers (cs_flow_table_ids_by_frame): for --workers. */
+enum cs_flow_phase cs_pipeline_phase(const struct cs_pipeline *p);
+void cs_pipeline_ids_by_frame(struct cs_pipeline *p);
+/* Counts a flow that no row parsed but carried data (info->parsed false,
+ * info->had_data true; others are ignored) under its protocol in st's
+ * table of at most max_protocols, as the pipeline does at each flow's end.
+ * --workers rebuilds the table from the merged flow ends with it, so that
+ * it lists protocols and names in the order one pipeline meets them. */
+void cs_pipeline_count_protocol(struct cs_pipeline_stats *st, unsigned max_protocols,
+                                const struct cs_flow_info *info);
 /* End of input: ends every open flow, reporting what it still held. */
 void cs_pipeline_finish(struct cs_pipeline *p);
 

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "shard.h"
 #include "decode.h"
 #include "pcapfile.h"
 
@@ -142,7 +143,7 @@ void cs_capture_stop_flag(volatile sig_atomic_t *flag)
 
 static bool stopping(void)
 {
-    return stop_flag && *stop_flag;
+    return stop_flag && __atomic_load_n(stop_flag, __ATOMIC_RELAXED); /* read by --workers threads */
 }
 
 /* Reads up to n bytes, stopping only at the end of the input.  Returns the
@@ -807,4 +808,14 @@ int cs_capture_is_loopback(const struct cs_capture *c)
             loop = (d->flags & PCAP_IF_LOOPBACK) != 0;
     pcap_freealldevs(all);
     return loop;
+}
+
+int cs_capture_join_fanout(struct cs_capture *c, uint16_t group, char errbuf[CS_ERRBUF_SIZE])
+{
+    int fd = c->live ? pcap_get_selectable_fd(c->pcap) : -1;
+    if (fd < 0) {
+        errf(errbuf, "%s: --workers: no capture socket to share", c->name);
+        return -1;
+    }
+    return cs_shard_join_fanout(fd, group, errbuf, CS_ERRBUF_SIZE);
 }

@@ -116,4 +116,10 @@ int cs_capture_list_interfaces(FILE *out, char errbuf[CS_ERRBUF_SIZE]);
 int cs_linktype_supported(int linktype);
 const char *cs_linktype_name(int linktype);
 
+/* Live, --workers: joins the capture's AF_PACKET socket to fanout group
+ * `group`, sharded by the IP-pair hash (shard.h), so that the captures of
+ * one group each get the packets of their share of address pairs.
+ * Returns 0, or -1 with errbuf filled. */
+int cs_capture_join_fanout(struct cs_capture *c, uint16_t group, char errbuf[CS_ERRBUF_SIZE]);
+
 #endif

@@ -39,6 +39,8 @@ struct cs_flow_table {
     struct cs_reasm_shared shared;
     struct cs_flow_stats stats;
     uint64_t next_id;
+    bool ids_by_frame; /* --workers: a flow's id is the frame that created it */
+    uint8_t phase;     /* enum cs_flow_phase: what ends flows right now */
     uint64_t seed;
     cs_time_ns now;
     /* segments held back (see CS_FLOW_DEFER_MAX_SEGS): one queue per flow
@@ -151,6 +153,7 @@ struct cs_flow_table *cs_flow_table_new(const struct cs_limits *limits,
     t->shared.max_held_pieces_per_dir = t->limits.max_held_pieces_per_flow;
     t->shared.max_held_pieces_total = t->limits.max_held_pieces;
     t->next_id = 1;
+    t->phase = CS_FLOW_PHASE_SEGMENT;
     t->seed = make_seed();
     return t;
 }
@@ -600,7 +603,7 @@ static struct cs_flow *create(struct cs_flow_table *t, const struct cs_segment *
     f->half_open = hs && !acked && !(s->flags & (CS_TCP_RST | CS_TCP_FIN)) && s->payload_len == 0 &&
                    s->wire_payload_len == 0;
     f->syns = hs && !acked ? 1 : 0;
-    f->key.id = t->next_id++;
+    f->key.id = t->ids_by_frame ? s->frame : t->next_id++;
     f->key.first_ts = s->ts;
     f->key.first_frame = s->frame;
     f->hash = h;
@@ -629,10 +632,15 @@ static void advance_clock(struct cs_flow_table *t, cs_time_ns now)
 {
     if (now > t->now)
         t->now = now;
+    uint8_t was = t->phase;
+    t->phase = CS_FLOW_PHASE_DEFERRED;
     if (t->dq_used && t->now > t->dq_deadline)
         expire_deferred(t);
+    t->phase = CS_FLOW_PHASE_IDLE;
     expire_idle(t);
+    t->phase = CS_FLOW_PHASE_HALF_OPEN;
     expire_half_open(t);
+    t->phase = was;
 }
 
 /* True when a segment of a known flow opens a new connection on the same
@@ -795,6 +803,16 @@ void cs_flow_table_tick(struct cs_flow_table *t, cs_time_ns now)
     advance_clock(t, now);
 }
 
+enum cs_flow_phase cs_flow_table_phase(const struct cs_flow_table *t)
+{
+    return (enum cs_flow_phase)t->phase;
+}
+
+void cs_flow_table_ids_by_frame(struct cs_flow_table *t)
+{
+    t->ids_by_frame = true;
+}
+
 static int by_id(const void *a, const void *b)
 {
     const struct cs_flow *x = *(const struct cs_flow *const *)a;
@@ -806,6 +824,7 @@ static int by_id(const void *a, const void *b)
  * array cannot be allocated). */
 void cs_flow_table_finish(struct cs_flow_table *t)
 {
+    t->phase = CS_FLOW_PHASE_FINISH;
     size_t n = t->count;
     struct cs_flow **v = n ? malloc(n * sizeof *v) : NULL;
     if (v) {

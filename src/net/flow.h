@@ -142,6 +142,25 @@ uint64_t cs_flow_table_held_memory(const struct cs_flow_table *t);
 /* Ends every remaining flow with CS_FLOW_END_INPUT (flushing reassembly). */
 void cs_flow_table_finish(struct cs_flow_table *t);
 
+/* What is ending flows at the moment (read from the callbacks): --workers
+ * merges the events of several tables in the order one table would give,
+ * and one table ends flows in this order at each frame: held-back segments
+ * too old, idle flows (oldest last packet first), unanswered SYNs (oldest
+ * first SYN first), then the frame's own segment; at the end of input,
+ * every flow in order of creation. */
+enum cs_flow_phase {
+    CS_FLOW_PHASE_DEFERRED,
+    CS_FLOW_PHASE_IDLE,
+    CS_FLOW_PHASE_HALF_OPEN,
+    CS_FLOW_PHASE_SEGMENT,
+    CS_FLOW_PHASE_FINISH,
+};
+enum cs_flow_phase cs_flow_table_phase(const struct cs_flow_table *t);
+/* --workers: each flow's id is the number of the frame that created it
+ * (unique across tables fed from one capture), which the report turns into
+ * the id one table would have given. */
+void cs_flow_table_ids_by_frame(struct cs_flow_table *t);
+
 /* Finds the flow of a 5-tuple given in either order, or NULL; *dir (if not
  * NULL) is set to the direction src -> dst has in that flow.  The flow stays
  * owned by the table. */

@@ -20,15 +20,21 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <glib.h>
 
 #include "report_thread.h"
 
 enum rec_kind { REC_TXN = 1,
-                REC_FLOW_END = 2 };
+                REC_FLOW_END = 2,
+                REC_FLOW_NEW = 3 };
 
+/* frame and sub: the merge key (several producers, --workers): records
+ * reach the report in (frame, sub) order, a producer's records of one key
+ * in the order it wrote them. */
 struct rec_head {
     uint32_t kind;
     uint32_t size; /* of the whole record, a multiple of 8 */
+    uint64_t frame, sub;
 };
 
 /* A transaction as sent: its pointers still point into the pipeline's
@@ -69,21 +75,49 @@ struct rec_flow_end {
     struct cs_flow_info info;
 };
 
+struct rec_flow_new {
+    struct rec_head h;
+    uint64_t id; /* the producer's id for the flow (the frame that created it) */
+};
+
 struct slot {
     unsigned char *buf; /* malloc'd, so 16-byte aligned */
     size_t len, cap;
     bool full; /* owned by the report thread */
 };
 
+/* One pipeline's side: its ring of slots. */
+struct producer {
+    struct cs_report_thread *rt;
+    struct slot slots[CS_REPORT_BATCHES];
+    unsigned fill;               /* the pipeline's slot */
+    unsigned drain;              /* the next slot the report thread takes */
+    size_t pos;                  /* report thread, several producers: read offset in slots[drain] */
+    uint64_t key_frame, key_sub; /* the pipeline's: key of the records it writes next */
+    uint64_t watermark;          /* under mu: every record up to this frame is handed over */
+    bool done;                   /* under mu: nothing more will come */
+};
+
 struct cs_report_thread {
+    struct producer p0; /* first: the thread is producer 0's hook context */
+    struct producer **prods;
+    unsigned n_prods;
     struct cs_report *report;
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t filled, emptied;
-    struct slot slots[CS_REPORT_BATCHES];
-    unsigned fill;  /* the pipeline's slot */
-    unsigned drain; /* the next slot the report thread takes */
     bool stopping;
+    /* several producers: the report is called by the report thread and, for
+     * an event that could not be copied, by a pipeline: one at a time */
+    pthread_mutex_t report_mu;
+    /* several producers: each producer's flow id -> the id one pipeline
+     * would have given (flows numbered in merged order of creation) */
+    GHashTable *ids;
+    uint64_t next_id;
+    /* told every flow end in merged order (cs_report_thread_observe) */
+    void (*observe)(void *ctx, const struct cs_flow_key *f, enum cs_flow_end why,
+                    const struct cs_flow_info *info);
+    void *observe_ctx;
     /* the report thread's header arrays for a request and its response */
     corscope_header *headers[2];
     uint32_t headers_cap[2];
@@ -140,47 +174,73 @@ static size_t msg_view(struct cs_report_thread *rt, const unsigned char *p, int 
     return msg_part_size(nh, block_len);
 }
 
+/* Several producers: the id one pipeline would have given the flow. */
+static uint64_t global_id(struct cs_report_thread *rt, uint64_t id)
+{
+    gpointer v = rt->ids ? g_hash_table_lookup(rt->ids, (gpointer)(uintptr_t)id) : NULL;
+    return v ? (uint64_t)(uintptr_t)v : id;
+}
+
+/* Replays one record through the report; returns its size. */
+static size_t replay_one(struct cs_report_thread *rt, unsigned char *p)
+{
+    struct rec_head *h = (struct rec_head *)p;
+    if (h->kind == REC_TXN) {
+        struct rec_txn *rec = (struct rec_txn *)p;
+        struct cs_txn *t = &rec->t;
+        const unsigned char *part = (const unsigned char *)(rec + 1);
+        const char *from = t->req_block;
+        part += msg_view(rt, part, 0, &t->req.headers, &t->req.n_headers, &t->req_block,
+                         t->req_block_len, &t->req_flags);
+        t->req.method = rebase(t->req.method, from, t->req_block);
+        t->req.target = rebase(t->req.target, from, t->req_block);
+        if (rec->has_scheme)
+            t->req.scheme = rec->scheme;
+        else if (t->req.scheme)
+            t->req.scheme = rebase(t->req.scheme, from, t->req_block);
+        if (t->has_resp)
+            msg_view(rt, part, 1, &t->resp.headers, &t->resp.n_headers, &t->resp_block,
+                     t->resp_block_len, &t->resp_flags);
+        if (rec->has_tls) {
+            rec->tls.sni = rec->sni;
+            t->tls = &rec->tls;
+        }
+        t->via_connect = rec->has_via ? rec->via : NULL;
+        if (rt->ids)
+            rec->flow.id = global_id(rt, rec->flow.id);
+        cs_report_txn(rt->report, &rec->flow, t);
+    } else if (h->kind == REC_FLOW_END) {
+        struct rec_flow_end *rec = (struct rec_flow_end *)p;
+        if (rt->ids) {
+            uint64_t id = rec->flow.id;
+            rec->flow.id = global_id(rt, id);
+            g_hash_table_remove(rt->ids, (gpointer)(uintptr_t)id);
+        }
+        cs_report_flow_end(rt->report, &rec->flow, rec->why, &rec->info);
+        if (rt->observe)
+            rt->observe(rt->observe_ctx, &rec->flow, rec->why, &rec->info);
+    } else if (rt->ids) {
+        struct rec_flow_new *rec = (struct rec_flow_new *)p;
+        g_hash_table_insert(rt->ids, (gpointer)(uintptr_t)rec->id, (gpointer)(uintptr_t)++rt->next_id);
+    }
+    return h->size;
+}
+
 static void replay(struct cs_report_thread *rt, unsigned char *p, size_t len)
 {
     unsigned char *end = p + len;
-    while (p < end) {
-        struct rec_head *h = (struct rec_head *)p;
-        if (h->kind == REC_TXN) {
-            struct rec_txn *rec = (struct rec_txn *)p;
-            struct cs_txn *t = &rec->t;
-            const unsigned char *part = (const unsigned char *)(rec + 1);
-            const char *from = t->req_block;
-            part += msg_view(rt, part, 0, &t->req.headers, &t->req.n_headers, &t->req_block,
-                             t->req_block_len, &t->req_flags);
-            t->req.method = rebase(t->req.method, from, t->req_block);
-            t->req.target = rebase(t->req.target, from, t->req_block);
-            if (rec->has_scheme)
-                t->req.scheme = rec->scheme;
-            else if (t->req.scheme)
-                t->req.scheme = rebase(t->req.scheme, from, t->req_block);
-            if (t->has_resp)
-                msg_view(rt, part, 1, &t->resp.headers, &t->resp.n_headers, &t->resp_block,
-                         t->resp_block_len, &t->resp_flags);
-            if (rec->has_tls) {
-                rec->tls.sni = rec->sni;
-                t->tls = &rec->tls;
-            }
-            t->via_connect = rec->has_via ? rec->via : NULL;
-            cs_report_txn(rt->report, &rec->flow, t);
-        } else {
-            struct rec_flow_end *rec = (struct rec_flow_end *)p;
-            cs_report_flow_end(rt->report, &rec->flow, rec->why, &rec->info);
-        }
-        p += h->size;
-    }
+    while (p < end)
+        p += replay_one(rt, p);
 }
 
+/* One producer: its batches in ring order. */
 static void *report_main(void *arg)
 {
     struct cs_report_thread *rt = arg;
+    struct producer *pr = &rt->p0;
     pthread_setname_np(pthread_self(), "corscope-report"); /* for top -H, perf */
     for (;;) {
-        struct slot *s = &rt->slots[rt->drain];
+        struct slot *s = &pr->slots[pr->drain];
         pthread_mutex_lock(&rt->mu);
         while (!s->full && !rt->stopping)
             pthread_cond_wait(&rt->filled, &rt->mu);
@@ -194,26 +254,147 @@ static void *report_main(void *arg)
         s->full = false;
         pthread_cond_signal(&rt->emptied);
         pthread_mutex_unlock(&rt->mu);
-        rt->drain = (rt->drain + 1) % CS_REPORT_BATCHES;
+        pr->drain = (pr->drain + 1) % CS_REPORT_BATCHES;
     }
+}
+
+static bool key_le(uint64_t af, uint64_t as, uint64_t bf, uint64_t bs)
+{
+    return af < bf || (af == bf && as <= bs);
+}
+
+/* The producer's next record, NULL if it has handed none over; slots read
+ * to their end go back to it.  Called with mu held. */
+static struct rec_head *head_of(struct cs_report_thread *rt, struct producer *pr)
+{
+    for (;;) {
+        struct slot *s = &pr->slots[pr->drain];
+        if (!s->full)
+            return NULL;
+        if (pr->pos < s->len)
+            return (struct rec_head *)(s->buf + pr->pos);
+        s->len = 0;
+        s->full = false;
+        pr->pos = 0;
+        pr->drain = (pr->drain + 1) % CS_REPORT_BATCHES;
+        pthread_cond_broadcast(&rt->emptied);
+    }
+}
+
+/* Several producers: the records of all of them, merged in key order.  A
+ * record goes to the report once every other producer has either a later
+ * record waiting or has handed over everything up to its frame
+ * (watermark), or is done. */
+static void *merge_main(void *arg)
+{
+    struct cs_report_thread *rt = arg;
+    pthread_setname_np(pthread_self(), "corscope-report");
+    pthread_mutex_lock(&rt->mu);
+    for (;;) {
+        struct producer *best = NULL;
+        struct rec_head *bh = NULL;
+        bool all_done = true;
+        for (unsigned i = 0; i < rt->n_prods; i++) {
+            struct producer *pr = rt->prods[i];
+            struct rec_head *h = head_of(rt, pr);
+            if (!h && !pr->done)
+                all_done = false;
+            if (h && (!bh || !key_le(bh->frame, bh->sub, h->frame, h->sub))) {
+                best = pr;
+                bh = h;
+            }
+        }
+        if (!best) {
+            if (all_done)
+                break;
+            pthread_cond_wait(&rt->filled, &rt->mu);
+            continue;
+        }
+        /* how far the best producer may go: up to the next one's head, and
+         * no further than what a producer without one has handed over */
+        uint64_t bf = UINT64_MAX, bs = UINT64_MAX;
+        for (unsigned i = 0; i < rt->n_prods; i++) {
+            struct producer *pr = rt->prods[i];
+            if (pr == best)
+                continue;
+            struct rec_head *h = head_of(rt, pr);
+            if (h) {
+                if (!key_le(bf, bs, h->frame, h->sub))
+                    bf = h->frame, bs = h->sub;
+            } else if (!pr->done && pr->watermark < bf) {
+                bf = pr->watermark;
+                bs = UINT64_MAX;
+            }
+        }
+        if (!key_le(bh->frame, bh->sub, bf, bs)) {
+            pthread_cond_wait(&rt->filled, &rt->mu);
+            continue;
+        }
+        struct slot *s = &best->slots[best->drain];
+        pthread_mutex_unlock(&rt->mu);
+        pthread_mutex_lock(&rt->report_mu);
+        while (best->pos < s->len) {
+            struct rec_head *h = (struct rec_head *)(s->buf + best->pos);
+            if (!key_le(h->frame, h->sub, bf, bs))
+                break;
+            best->pos += replay_one(rt, s->buf + best->pos);
+        }
+        pthread_mutex_unlock(&rt->report_mu);
+        pthread_mutex_lock(&rt->mu);
+    }
+    pthread_mutex_unlock(&rt->mu);
+    return NULL;
 }
 
 /* --- the pipeline's side ----------------------------------------------- */
 
+static int producer_init(struct producer *pr, struct cs_report_thread *rt)
+{
+    pr->rt = rt;
+    for (int i = 0; i < CS_REPORT_BATCHES; i++) {
+        pr->slots[i].cap = CS_REPORT_SLOT_BYTES;
+        pr->slots[i].buf = malloc(pr->slots[i].cap);
+        if (!pr->slots[i].buf)
+            return -1;
+    }
+    return 0;
+}
+
+static void producer_free(struct producer *pr)
+{
+    for (int i = 0; i < CS_REPORT_BATCHES; i++)
+        free(pr->slots[i].buf);
+}
+
 struct cs_report_thread *cs_report_thread_start(struct cs_report *r)
 {
+    return cs_report_thread_start_n(r, 1);
+}
+
+struct cs_report_thread *cs_report_thread_start_n(struct cs_report *r, unsigned producers)
+{
+    if (producers < 1)
+        return NULL;
     struct cs_report_thread *rt = calloc(1, sizeof *rt);
     if (!rt)
         return NULL;
     rt->report = r;
-    for (int i = 0; i < CS_REPORT_BATCHES; i++) {
-        rt->slots[i].cap = CS_REPORT_SLOT_BYTES;
-        rt->slots[i].buf = malloc(rt->slots[i].cap);
-        if (!rt->slots[i].buf)
+    rt->n_prods = producers;
+    rt->prods = calloc(producers, sizeof *rt->prods);
+    if (!rt->prods)
+        goto fail;
+    rt->prods[0] = &rt->p0;
+    for (unsigned i = 1; i < producers; i++)
+        if (!(rt->prods[i] = calloc(1, sizeof **rt->prods)))
             goto fail;
-    }
+    for (unsigned i = 0; i < producers; i++)
+        if (producer_init(rt->prods[i], rt) != 0)
+            goto fail;
+    if (producers > 1)
+        rt->ids = g_hash_table_new(g_direct_hash, g_direct_equal);
     if (pthread_mutex_init(&rt->mu, NULL) != 0)
         goto fail;
+    pthread_mutex_init(&rt->report_mu, NULL);
     pthread_cond_init(&rt->filled, NULL);
     pthread_cond_init(&rt->emptied, NULL);
     /* Signals (SIGINT, SIGUSR1) stay with the main thread: the report
@@ -221,32 +402,55 @@ struct cs_report_thread *cs_report_thread_start(struct cs_report *r)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    int rc = pthread_create(&rt->thread, NULL, report_main, rt);
+    int rc = pthread_create(&rt->thread, NULL, producers > 1 ? merge_main : report_main, rt);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc == 0)
         return rt;
     pthread_cond_destroy(&rt->filled);
     pthread_cond_destroy(&rt->emptied);
+    pthread_mutex_destroy(&rt->report_mu);
     pthread_mutex_destroy(&rt->mu);
 fail:
-    for (int i = 0; i < CS_REPORT_BATCHES; i++)
-        free(rt->slots[i].buf);
+    for (unsigned i = 0; rt->prods && i < producers; i++)
+        if (rt->prods[i]) {
+            producer_free(rt->prods[i]);
+            if (i > 0)
+                free(rt->prods[i]);
+        }
+    free(rt->prods);
+    if (rt->ids)
+        g_hash_table_destroy(rt->ids);
     free(rt);
     return NULL;
 }
 
+void cs_report_thread_observe(struct cs_report_thread *rt,
+                              void (*fn)(void *ctx, const struct cs_flow_key *f, enum cs_flow_end why,
+                                         const struct cs_flow_info *info),
+                              void *ctx)
+{
+    rt->observe = fn;
+    rt->observe_ctx = ctx;
+}
+
+void *cs_report_thread_producer(struct cs_report_thread *rt, unsigned i)
+{
+    return i < rt->n_prods ? rt->prods[i] : NULL;
+}
+
 /* Hands the filling slot (if it holds anything) to the report thread and
  * waits until the next one is free. */
-static void publish(struct cs_report_thread *rt)
+static void publish(struct producer *pr)
 {
-    struct slot *s = &rt->slots[rt->fill];
+    struct cs_report_thread *rt = pr->rt;
+    struct slot *s = &pr->slots[pr->fill];
     if (s->len == 0)
         return;
     pthread_mutex_lock(&rt->mu);
     s->full = true;
     pthread_cond_signal(&rt->filled);
-    rt->fill = (rt->fill + 1) % CS_REPORT_BATCHES;
-    s = &rt->slots[rt->fill];
+    pr->fill = (pr->fill + 1) % CS_REPORT_BATCHES;
+    s = &pr->slots[pr->fill];
     while (s->full)
         pthread_cond_wait(&rt->emptied, &rt->mu);
     pthread_mutex_unlock(&rt->mu);
@@ -261,25 +465,39 @@ static void publish(struct cs_report_thread *rt)
 }
 
 /* Hands over everything and waits until the report thread is idle: the
- * report may then be called from this thread. */
-static void wait_idle(struct cs_report_thread *rt)
+ * report may then be called from this thread.  Several producers: the
+ * report thread may be waiting for another producer, so instead the event
+ * goes straight to the report under its lock (out of the merged order:
+ * only for an event that could not be copied). */
+static void wait_idle(struct producer *pr)
 {
-    publish(rt);
+    struct cs_report_thread *rt = pr->rt;
+    if (rt->n_prods > 1) {
+        pthread_mutex_lock(&rt->report_mu);
+        return;
+    }
+    publish(pr);
     pthread_mutex_lock(&rt->mu);
     for (int i = 0; i < CS_REPORT_BATCHES; i++)
-        while (rt->slots[i].full)
+        while (pr->slots[i].full)
             pthread_cond_wait(&rt->emptied, &rt->mu);
     pthread_mutex_unlock(&rt->mu);
 }
 
+static void done_direct(struct producer *pr)
+{
+    if (pr->rt->n_prods > 1)
+        pthread_mutex_unlock(&pr->rt->report_mu);
+}
+
 /* Room for a record of `size` bytes in the filling slot, or NULL when it
  * cannot be had (the caller then hands the event over synchronously). */
-static unsigned char *reserve(struct cs_report_thread *rt, size_t size)
+static unsigned char *reserve(struct producer *pr, size_t size)
 {
-    struct slot *s = &rt->slots[rt->fill];
+    struct slot *s = &pr->slots[pr->fill];
     if (s->len + size > s->cap) {
-        publish(rt);
-        s = &rt->slots[rt->fill];
+        publish(pr);
+        s = &pr->slots[pr->fill];
         if (size > s->cap) {
             if (size > (size_t)UINT32_MAX)
                 return NULL;
@@ -292,14 +510,17 @@ static unsigned char *reserve(struct cs_report_thread *rt, size_t size)
     }
     unsigned char *p = s->buf + s->len;
     s->len += size;
+    struct rec_head *h = (struct rec_head *)p;
+    h->frame = pr->key_frame;
+    h->sub = pr->key_sub;
     return p;
 }
 
 /* A record is written; hand the batch over once it is big enough. */
-static void committed(struct cs_report_thread *rt)
+static void committed(struct producer *pr)
 {
-    if (rt->slots[rt->fill].len >= CS_REPORT_BATCH_BYTES)
-        publish(rt);
+    if (pr->slots[pr->fill].len >= CS_REPORT_BATCH_BYTES)
+        publish(pr);
 }
 
 #define INSIDE(s, n) (!(s) || ((uintptr_t)(s) >= lo && (uintptr_t)(s) + (n) <= hi))
@@ -340,21 +561,24 @@ static bool req_strings_inside(const struct cs_txn *t)
 
 void cs_report_thread_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *t)
 {
-    struct cs_report_thread *rt = ctx;
+    struct producer *pr = ctx;
     size_t qsize = msg_part_size(t->req.n_headers, t->req_block_len);
     size_t ssize = t->has_resp ? msg_part_size(t->resp.n_headers, t->resp_block_len) : 0;
     size_t total = sizeof(struct rec_txn) + qsize + ssize;
-    unsigned char *p = total <= UINT32_MAX && req_strings_inside(t) ? reserve(rt, total) : NULL;
+    unsigned char *p = total <= UINT32_MAX && req_strings_inside(t) ? reserve(pr, total) : NULL;
     if (p && !(write_msg(p + sizeof(struct rec_txn), t->req.headers, t->req.n_headers,
                          t->req_block, t->req_block_len) &&
                (!t->has_resp || write_msg(p + sizeof(struct rec_txn) + qsize, t->resp.headers,
                                           t->resp.n_headers, t->resp_block, t->resp_block_len)))) {
-        rt->slots[rt->fill].len -= total; /* the reservation was the slot's last */
+        pr->slots[pr->fill].len -= total; /* the reservation was the slot's last */
         p = NULL;
     }
     if (!p) {
-        wait_idle(rt);
-        cs_report_txn(rt->report, f, t);
+        wait_idle(pr);
+        struct cs_flow_key k = *f;
+        k.id = global_id(pr->rt, k.id);
+        cs_report_txn(pr->rt->report, &k, t);
+        done_direct(pr);
         return;
     }
     struct rec_txn *rec = (struct rec_txn *)p;
@@ -374,17 +598,22 @@ void cs_report_thread_txn(void *ctx, const struct cs_flow_key *f, const struct c
     rec->has_via = t->via_connect != NULL;
     if (t->via_connect)
         snprintf(rec->via, sizeof rec->via, "%s", t->via_connect);
-    committed(rt);
+    committed(pr);
 }
 
 void cs_report_thread_flow_end(void *ctx, const struct cs_flow_key *f, enum cs_flow_end why,
                                const struct cs_flow_info *info)
 {
-    struct cs_report_thread *rt = ctx;
-    struct rec_flow_end *rec = (struct rec_flow_end *)reserve(rt, pad8(sizeof *rec));
+    struct producer *pr = ctx;
+    struct rec_flow_end *rec = (struct rec_flow_end *)reserve(pr, pad8(sizeof *rec));
     if (!rec) {
-        wait_idle(rt);
-        cs_report_flow_end(rt->report, f, why, info);
+        wait_idle(pr);
+        struct cs_flow_key k = *f;
+        k.id = global_id(pr->rt, k.id);
+        cs_report_flow_end(pr->rt->report, &k, why, info);
+        if (pr->rt->observe)
+            pr->rt->observe(pr->rt->observe_ctx, &k, why, info);
+        done_direct(pr);
         return;
     }
     rec->h.kind = REC_FLOW_END;
@@ -392,14 +621,59 @@ void cs_report_thread_flow_end(void *ctx, const struct cs_flow_key *f, enum cs_f
     rec->flow = *f;
     rec->why = why;
     rec->info = *info;
-    committed(rt);
+    committed(pr);
+}
+
+void cs_report_thread_flow_new(void *ctx, const struct cs_flow_key *f)
+{
+    struct producer *pr = ctx;
+    if (pr->rt->n_prods == 1)
+        return; /* one pipeline's ids are already the ids */
+    struct rec_flow_new *rec = (struct rec_flow_new *)reserve(pr, pad8(sizeof *rec));
+    if (!rec)
+        return; /* out of memory: the flow keeps its frame number as id */
+    rec->h.kind = REC_FLOW_NEW;
+    rec->h.size = (uint32_t)pad8(sizeof *rec);
+    rec->id = f->id;
+    committed(pr);
+}
+
+void cs_report_thread_key(void *ctx, uint64_t frame, uint64_t sub)
+{
+    struct producer *pr = ctx;
+    pr->key_frame = frame;
+    pr->key_sub = sub;
+}
+
+void cs_report_thread_mark(void *ctx, uint64_t frame)
+{
+    struct producer *pr = ctx;
+    publish(pr);
+    pthread_mutex_lock(&pr->rt->mu);
+    pr->watermark = frame;
+    pthread_cond_signal(&pr->rt->filled);
+    pthread_mutex_unlock(&pr->rt->mu);
+}
+
+void cs_report_thread_done(void *ctx)
+{
+    struct producer *pr = ctx;
+    publish(pr);
+    pthread_mutex_lock(&pr->rt->mu);
+    pr->done = true;
+    pthread_cond_signal(&pr->rt->filled);
+    pthread_mutex_unlock(&pr->rt->mu);
 }
 
 void cs_report_thread_stop(struct cs_report_thread *rt)
 {
     if (!rt)
         return;
-    publish(rt);
+    if (rt->n_prods == 1)
+        publish(&rt->p0);
+    else
+        for (unsigned i = 0; i < rt->n_prods; i++)
+            cs_report_thread_done(rt->prods[i]);
     pthread_mutex_lock(&rt->mu);
     rt->stopping = true;
     pthread_cond_signal(&rt->filled);
@@ -407,9 +681,16 @@ void cs_report_thread_stop(struct cs_report_thread *rt)
     pthread_join(rt->thread, NULL);
     pthread_cond_destroy(&rt->filled);
     pthread_cond_destroy(&rt->emptied);
+    pthread_mutex_destroy(&rt->report_mu);
     pthread_mutex_destroy(&rt->mu);
-    for (int i = 0; i < CS_REPORT_BATCHES; i++)
-        free(rt->slots[i].buf);
+    for (unsigned i = 0; i < rt->n_prods; i++) {
+        producer_free(rt->prods[i]);
+        if (i > 0)
+            free(rt->prods[i]);
+    }
+    free(rt->prods);
+    if (rt->ids)
+        g_hash_table_destroy(rt->ids);
     free(rt->headers[0]);
     free(rt->headers[1]);
     free(rt);

@@ -26,6 +26,7 @@
 #ifndef CS_REPORT_THREAD_H
 #define CS_REPORT_THREAD_H
 
+#include <stdint.h>
 #include "report.h"
 #include "txn.h"
 
@@ -50,8 +51,36 @@ void cs_report_thread_txn(void *rt, const struct cs_flow_key *f, const struct cs
 void cs_report_thread_flow_end(void *rt, const struct cs_flow_key *f, enum cs_flow_end why,
                                const struct cs_flow_info *info);
 
+/* Several pipelines (--workers): the report thread merges their events.
+ * Each pipeline is a producer with its own ring of batches (its hook
+ * context: cs_report_thread_producer(rt, i); rt itself is producer 0's).
+ * Before each event the producer sets the event's key (frame, sub):
+ * the report sees the events of all producers in key order, a producer's
+ * events of equal key in the order they came.  mark(frame) says that every
+ * event up to that frame has been given (it hands over the batch, so call
+ * it once per batch of frames, not per frame); done, that nothing more
+ * comes.  Flow ids: each producer numbers its flows with the frame that
+ * created them and calls cs_report_thread_flow_new at each creation; the
+ * report sees them numbered 1, 2, ... in merged order of creation, as one
+ * pipeline numbers them.  An event that cannot be copied goes to the
+ * report at once, under a lock, out of the merged order. */
+struct cs_report_thread *cs_report_thread_start_n(struct cs_report *r, unsigned producers);
+void *cs_report_thread_producer(struct cs_report_thread *rt, unsigned i);
+void cs_report_thread_flow_new(void *producer, const struct cs_flow_key *f);
+void cs_report_thread_key(void *producer, uint64_t frame, uint64_t sub);
+void cs_report_thread_mark(void *producer, uint64_t frame);
+void cs_report_thread_done(void *producer);
+/* fn(ctx, ...) is told every flow end after the report, in the merged
+ * order, on the report thread (set it before the first event). */
+void cs_report_thread_observe(struct cs_report_thread *rt,
+                              void (*fn)(void *ctx, const struct cs_flow_key *f, enum cs_flow_end why,
+                                         const struct cs_flow_info *info),
+                              void *ctx);
+
 /* Hands over the last batch, waits until the report has seen everything,
- * ends the thread and frees rt.  The report is the caller's again. */
+ * ends the thread and frees rt.  The report is the caller's again.
+ * Several producers: call it once every producer is done (or has stopped
+ * calling the hooks for good). */
 void cs_report_thread_stop(struct cs_report_thread *rt);
 
 #endif

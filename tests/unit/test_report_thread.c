@@ -694,6 +694,88 @@ static void play(const struct cs_report_options *opt, const struct params *pm, b
     CU_ASSERT_EQUAL(fclose(f), 0);
 }
 
+/* --- several producers (--workers) ------------------------------------- */
+
+/* Deals the generator's events to n producers as --workers does: by flow
+ * (id % n), each event keyed by its place in the sequence, each flow's
+ * creation (a key of its own) announced with a producer-side id (its id + 1000000) before its
+ * first event, every producer marked every MERGE_MARK_EVERY events.  The
+ * report must see them as the direct run does: in order, ids 1, 2, ... */
+#define MERGE_MARK_EVERY 50
+struct merged {
+    struct cs_report_thread *rt;
+    unsigned n;
+    uint64_t seq;       /* events dealt */
+    uint64_t announced; /* flows announced: ids 1..announced */
+    uint64_t marked;    /* seq of the last mark */
+};
+
+static void *merge_route(struct merged *m, const struct cs_flow_key *f, struct cs_flow_key *k)
+{
+    while (m->announced < f->id) { /* flows opened up to this one, in order */
+        m->announced++;
+        void *pr = cs_report_thread_producer(m->rt, (unsigned)(m->announced % m->n));
+        struct cs_flow_key nf = *f;
+        nf.id = m->announced + 1000000;
+        cs_report_thread_key(pr, ++m->seq, 0); /* as a frame creates one flow */
+        cs_report_thread_flow_new(pr, &nf);
+    }
+    *k = *f;
+    k->id = f->id + 1000000;
+    void *pr = cs_report_thread_producer(m->rt, (unsigned)(f->id % m->n));
+    cs_report_thread_key(pr, ++m->seq, 0);
+    return pr;
+}
+
+static void merge_marks(struct merged *m)
+{
+    if (m->seq - m->marked < MERGE_MARK_EVERY)
+        return;
+    m->marked = m->seq;
+    for (unsigned i = 0; i < m->n; i++)
+        cs_report_thread_mark(cs_report_thread_producer(m->rt, i), m->seq);
+}
+
+static void merge_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *t)
+{
+    struct merged *m = ctx;
+    struct cs_flow_key k;
+    cs_report_thread_txn(merge_route(m, f, &k), &k, t);
+    merge_marks(m);
+}
+
+static void merge_flow_end(void *ctx, const struct cs_flow_key *f, enum cs_flow_end why,
+                           const struct cs_flow_info *info)
+{
+    struct merged *m = ctx;
+    struct cs_flow_key k;
+    cs_report_thread_flow_end(merge_route(m, f, &k), &k, why, info);
+    merge_marks(m);
+}
+
+static void play_merged(const struct cs_report_options *opt, const struct params *pm, unsigned n,
+                        struct run *out)
+{
+    memset(out, 0, sizeof *out);
+    FILE *f = open_memstream(&out->buf, &out->len);
+    REQUIRE(f);
+    struct cs_report *r = cs_report_new(opt, f);
+    REQUIRE(r);
+    static struct merged m;
+    m = (struct merged){.rt = cs_report_thread_start_n(r, n), .n = n};
+    REQUIRE(m.rt);
+    out->sk = (struct sink){.out = f, .buf = &out->buf, .len = &out->len, .txn = merge_txn, .flow_end = merge_flow_end, .ctx = &m};
+    generate(pm, &out->sk, &out->g);
+    cs_report_thread_stop(m.rt); /* each producer done, everything replayed */
+    static struct cs_summary sum;
+    memset(&sum, 0, sizeof sum);
+    cs_pipeline_summary(g_pipe, &sum);
+    cs_report_finish(r, &sum);
+    out->any_blocked = cs_report_any_blocked(r);
+    cs_report_free(r);
+    CU_ASSERT_EQUAL(fclose(f), 0);
+}
+
 /* Both runs must have written the same bytes; on a difference, says where. */
 static void assert_same(const struct run *a, const struct run *b, const char *what)
 {
@@ -904,6 +986,22 @@ static void test_zero_events(void)
     cs_report_thread_stop(NULL); /* the "could not start" value */
 }
 
+/* 2 and 3 producers merged: byte for byte the direct run, every format. */
+static void test_merged_producers(void)
+{
+    const struct params pm = {.txns = 3000};
+    for (size_t i = 0; i < N_CONFIGS; i++)
+        for (unsigned n = 2; n <= 3; n++) {
+            struct run d, t;
+            play(&configs[i].opt, &pm, false, &d);
+            play_merged(&configs[i].opt, &pm, n, &t);
+            assert_same(&d, &t, configs[i].name);
+            CU_ASSERT(d.g.flows_ended > 100);
+            run_free(&d);
+            run_free(&t);
+        }
+}
+
 static void noop_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *t)
 {
     (void)ctx, (void)f, (void)t;
@@ -923,6 +1021,7 @@ int main(void)
         {"records bigger than a batch", test_record_bigger_than_batch},
         {"strings outside the block: synchronous, in order", test_synchronous_fallback},
         {"zero events", test_zero_events},
+        {"2 and 3 producers merged in key order, flows renumbered", test_merged_producers},
         {NULL, NULL},
     };
     struct cs_limits limits;

@@ -1,0 +1,74 @@
+#!/bin/sh
+# --workers N with capture files: the output of 2 and 3 workers is byte for
+# byte that of one (-o json and -o text), on every capture under pcaps/ (with
+# its key log where a .keys sits beside it), a selection of the Zeek traces
+# (timeouts, reassembly, retransmissions, SYN-only), and two generated
+# captures with hundreds of clients whose IP pairs spread over the workers
+# (the browser mix with 0.1 % loss and reordering, and the CORS-heavy
+# workload).  Also: --workers auto, and bad values refused with one line.
+cd "$(dirname "$0")/../.." || exit 2
+CORSCOPE=${CORSCOPE:-$PWD/corscope}
+[ -x "$CORSCOPE" ] || { echo "FAIL: $CORSCOPE not built"; exit 1; }
+T=$(mktemp -d) || exit 1
+trap 'rm -rf "$T"' EXIT INT TERM
+fail=0
+checked=0
+
+# same CAPTURE [KEYS]: 2 and 3 workers against 1, both formats
+same() {
+    cap=$1
+    set --
+    [ -n "${2:-}" ] && set -- --keylog "$2"
+    for fmt in json text; do
+        "$CORSCOPE" -q -o "$fmt" "$@" -r "$cap" >"$T/one" 2>"$T/one.err"
+        rc1=$?
+        for n in 2 3; do
+            "$CORSCOPE" -q -o "$fmt" --workers "$n" "$@" -r "$cap" >"$T/n" 2>"$T/n.err"
+            rcn=$?
+            if [ "$rc1" != "$rcn" ] || ! cmp -s "$T/one" "$T/n" || ! cmp -s "$T/one.err" "$T/n.err"; then
+                echo "FAIL: $cap -o $fmt --workers $n differs from one worker (exit $rc1 / $rcn)"
+                diff "$T/one" "$T/n" | head -n 10
+                fail=1
+            fi
+        done
+        checked=$((checked + 1))
+    done
+}
+
+for cap in pcaps/*.pcap; do
+    keys=${cap%.pcap}.keys
+    [ -f "$keys" ] || keys=
+    same "$cap" "$keys"
+done
+for t in tcp/timeout-with-pings.pcap tcp/retransmit-timeout.pcapng tcp/reassembly.pcap \
+    tcp/syn.pcap tcp/syn-then-rst.pcap tcp/missing-syn.pcap tcp/ssh-dups.pcap \
+    tcp/handshake-reorder.pcap http/post.pcap http/byteranges.pcap http/get-to-ssh-server.pcap \
+    misc/mixed-vlan-mpls.pcap; do
+    same "tests/zeek/traces/$t"
+done
+python3 tools/gen-pcap.py bench --size-mb 4 --connections 600 --seed 5 "$T/browser.pcap" >/dev/null ||
+    { echo "FAIL: gen-pcap"; exit 1; }
+same "$T/browser.pcap"
+python3 tools/benchwire.py --workload cors --size-mb 3 --connections 500 --seed 7 "$T/cors.pcap" >/dev/null ||
+    { echo "FAIL: benchwire"; exit 1; }
+same "$T/cors.pcap"
+# a small --max-flows: split between the workers, each hit counted
+"$CORSCOPE" -q -o json --workers 2 --max-flows 40 -r "$T/browser.pcap" >"$T/lim" 2>&1 ||
+    { echo "FAIL: --max-flows 40 --workers 2: exit $?"; fail=1; }
+echo "ok: $checked runs of 2 and 3 workers equal one worker byte for byte"
+
+"$CORSCOPE" -q -o json --workers auto -r pcaps/demo.pcap >"$T/auto" 2>&1 &&
+    "$CORSCOPE" -q -o json -r pcaps/demo.pcap >"$T/one" 2>&1 && cmp -s "$T/auto" "$T/one" &&
+    echo "ok: --workers auto ($(getconf _NPROCESSORS_ONLN) CPUs) equals one worker" ||
+    { echo "FAIL: --workers auto"; fail=1; }
+for bad in 0 -1 99999 x "" 2x; do
+    "$CORSCOPE" --workers "$bad" -r pcaps/demo.pcap >"$T/out" 2>"$T/err"
+    rc=$?
+    if [ "$rc" = 1 ] && [ "$(wc -l <"$T/err")" = 1 ] && [ ! -s "$T/out" ]; then
+        echo "ok: --workers '$bad' refused: $(cat "$T/err")"
+    else
+        echo "FAIL: --workers '$bad': exit $rc, $(cat "$T/err")"
+        fail=1
+    fi
+done
+exit "$fail"
