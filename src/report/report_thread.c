@@ -14,6 +14,7 @@
  * the copy on the report side.  A transaction without such a block (or with
  * a string outside it) goes over synchronously. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -84,6 +85,11 @@ struct cs_report_thread {
     unsigned fill;  /* the pipeline's slot */
     unsigned drain; /* the next slot the report thread takes */
     bool stopping;
+    /* the output failed (EPIPE: the reader is gone): the report thread
+     * checks after each batch, the pipeline reads the flag, so that the
+     * pipeline never takes the stream's lock while the report writes
+     * (ferror per batch of frames was ~1,700 futex calls a run) */
+    atomic_bool output_failed;
     /* the report thread's header arrays for a request and its response */
     corscope_header *headers[2];
     uint32_t headers_cap[2];
@@ -189,6 +195,8 @@ static void *report_main(void *arg)
         if (!have)
             return NULL; /* stopping, and every batch replayed */
         replay(rt, s->buf, s->len);
+        if (cs_report_output_failed(rt->report))
+            atomic_store_explicit(&rt->output_failed, true, memory_order_relaxed);
         pthread_mutex_lock(&rt->mu);
         s->len = 0;
         s->full = false;
@@ -206,6 +214,7 @@ struct cs_report_thread *cs_report_thread_start(struct cs_report *r)
     if (!rt)
         return NULL;
     rt->report = r;
+    atomic_init(&rt->output_failed, false);
     for (int i = 0; i < CS_REPORT_BATCHES; i++) {
         rt->slots[i].cap = CS_REPORT_SLOT_BYTES;
         rt->slots[i].buf = malloc(rt->slots[i].cap);
@@ -393,6 +402,11 @@ void cs_report_thread_flow_end(void *ctx, const struct cs_flow_key *f, enum cs_f
     rec->why = why;
     rec->info = *info;
     committed(rt);
+}
+
+bool cs_report_thread_output_failed(struct cs_report_thread *rt)
+{
+    return atomic_load_explicit(&rt->output_failed, memory_order_relaxed);
 }
 
 void cs_report_thread_stop(struct cs_report_thread *rt)

@@ -50,6 +50,11 @@ void cs_report_thread_txn(void *rt, const struct cs_flow_key *f, const struct cs
 void cs_report_thread_flow_end(void *rt, const struct cs_flow_key *f, enum cs_flow_end why,
                                const struct cs_flow_info *info);
 
+/* Has writing the output failed?  Seen by the report thread after each
+ * batch; this reads its flag and never the stream (whose lock the report
+ * thread holds while it writes). */
+bool cs_report_thread_output_failed(struct cs_report_thread *rt);
+
 /* Hands over the last batch, waits until the report has seen everything,
  * ends the thread and frees rt.  The report is the caller's again. */
 void cs_report_thread_stop(struct cs_report_thread *rt);
