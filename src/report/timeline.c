@@ -595,14 +595,42 @@ bool cs_timeline_is_retry(struct cs_timeline *tl, const struct cs_addr *client,
                            CS_TL_RETRY_WINDOW_NS);
 }
 
+/* The retry table's key, "METHOD URL ORIGIN" as snprintf's "%.*s %s %.*s"
+ * (method cut to 23 bytes, origin to 127, each also at a NUL) writes it,
+ * without the format machinery (once per CORS request without a
+ * response); returns its length, >= size when it did not fit. */
+static size_t retry_key(char *key, size_t size, const char *method, size_t method_len,
+                        const char *url, const char *origin, size_t origin_len)
+{
+    int ml = (int)(method_len > 23 ? 23 : method_len), ol = (int)(origin_len > 127 ? 127 : origin_len);
+    if (!method || !url) { /* printf's "(null)" */
+        int n = snprintf(key, size, "%.*s %s %.*s", ml, method, url, ol, origin ? origin : "");
+        return n < 0 ? size : (size_t)n;
+    }
+    size_t mn = strnlen(method, (size_t)ml), un = strlen(url);
+    size_t on = origin ? strnlen(origin, (size_t)ol) : 0;
+    size_t n = mn + 1 + un + 1 + on;
+    if (n >= size)
+        return n;
+    char *d = key;
+    memcpy(d, method, mn);
+    d += mn;
+    *d++ = ' ';
+    memcpy(d, url, un);
+    d += un;
+    *d++ = ' ';
+    if (on)
+        memcpy(d, origin, on);
+    d[on] = '\0';
+    return n;
+}
+
 static bool is_retry_within(struct cs_timeline *tl, const struct cs_addr *client,
                             const char *method, size_t method_len, const char *url,
                             const char *origin, size_t origin_len, cs_time_ns ts, cs_time_ns window)
 {
     char key[sizeof(((struct last_failure *)0)->key)];
-    int n = snprintf(key, sizeof(key), "%.*s %s %.*s", (int)(method_len > 23 ? 23 : method_len),
-                     method, url, (int)(origin_len > 127 ? 127 : origin_len), origin ? origin : "");
-    if (n < 0 || (size_t)n >= sizeof(key))
+    if (retry_key(key, sizeof key, method, method_len, url, origin, origin_len) >= sizeof key)
         return false;
     struct last_failure *slot = NULL, *oldest = &tl->failures[0];
     for (size_t i = 0; i < CS_TL_MAX_FAILURES; i++) {
