@@ -84,6 +84,11 @@ struct cs_timeline {
     /* Pending slots below this one are all taken (the free-slot scan starts
      * here; freeing a slot lowers it). */
     size_t pending_free_from;
+    /* The taken pending slots in insertion order (as pending_age: slot
+     * numbers plus one, 0 ends), so that a full table's oldest entry is the
+     * list's head, not the result of a scan of every age per preflight. */
+    uint16_t pending_oldest, pending_newest;
+    uint16_t pending_older[CS_TL_PENDING_CAPACITY], pending_newer[CS_TL_PENDING_CAPACITY];
     uint16_t cache_oldest[2], cache_newest[2];
     uint16_t cache_older[2][CS_TL_CACHE_CAPACITY], cache_newer[2][CS_TL_CACHE_CAPACITY];
     struct key_index pending_index;
@@ -269,6 +274,35 @@ static void set_key(uint64_t *keys, struct key_index *ix, size_t slot, uint64_t 
         index_link(ix, slot, key);
 }
 
+/* Takes pending slot i out of the insertion order (it is freed or
+ * replaced). */
+static void pending_unlink(struct cs_timeline *tl, size_t i)
+{
+    uint16_t older = tl->pending_older[i], newer = tl->pending_newer[i];
+    if (older)
+        tl->pending_newer[older - 1] = newer;
+    else
+        tl->pending_oldest = newer;
+    if (newer)
+        tl->pending_older[newer - 1] = older;
+    else
+        tl->pending_newest = older;
+    tl->pending_older[i] = tl->pending_newer[i] = 0;
+}
+
+/* Puts pending slot i, just stored, at the newest end of the order. */
+static void pending_append(struct cs_timeline *tl, size_t i)
+{
+    uint16_t me = (uint16_t)(i + 1);
+    tl->pending_older[i] = tl->pending_newest;
+    tl->pending_newer[i] = 0;
+    if (tl->pending_newest)
+        tl->pending_newer[tl->pending_newest - 1] = me;
+    else
+        tl->pending_oldest = me;
+    tl->pending_newest = me;
+}
+
 /* Walks the slots whose key hash is `key`: start with *it = 0; returns
  * false at the end. */
 static bool index_next(const struct key_index *ix, const uint64_t *keys, uint64_t key,
@@ -409,6 +443,7 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
         }
         best->used = false; /* one preflight announces one request */
         set_key(tl->pending_key, &tl->pending_index, (size_t)(best - tl->pending), 0);
+        pending_unlink(tl, (size_t)(best - tl->pending));
         if ((size_t)(best - tl->pending) < tl->pending_free_from)
             tl->pending_free_from = (size_t)(best - tl->pending);
         tl->stats.preflights_linked++;
@@ -461,10 +496,9 @@ static struct pending *pending_slot(struct cs_timeline *tl)
             return &tl->pending[i];
         }
     tl->pending_free_from = tl->max_pending;
-    size_t oldest = 0;
-    for (size_t i = 0; i < tl->max_pending; i++)
-        if (tl->pending_age[i] < tl->pending_age[oldest])
-            oldest = i;
+    /* every slot is taken: the oldest heads the insertion order */
+    size_t oldest = tl->pending_oldest ? (size_t)tl->pending_oldest - 1 : 0;
+    pending_unlink(tl, oldest);
     tl->stats.pending_evicted++;
     release_slot(tl, &tl->pending[oldest], CS_TL_FOLLOW_UNDECIDED);
     return &tl->pending[oldest];
@@ -556,6 +590,7 @@ void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *c
         *slot = p;
         tl->last_stored = (size_t)(slot - tl->pending) + 1;
         tl->pending_age[slot - tl->pending] = ++tl->counter;
+        pending_append(tl, (size_t)(slot - tl->pending));
         set_key(tl->pending_key, &tl->pending_index, (size_t)(slot - tl->pending),
                 pending_hash(client, p.origin, strlen(p.origin), p.url, p.method, strlen(p.method)));
     }
