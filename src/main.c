@@ -1172,8 +1172,9 @@ int main(int argc, char **argv)
              * so writes fail with EPIPE; `corscope -r big.pcap | head`),
              * reading on would be for nobody: a live capture would run
              * forever, a file to its end.  Stop as SIGINT does.  (Files:
-             * the report thread writes; stdio locks the stream.) */
-            if (ferror(out))
+             * the report thread writes and notes the error, so that this
+             * thread does not contend for the stream's lock.) */
+            if (report_thread ? cs_report_thread_output_failed(report_thread) : ferror(out))
                 stop_requested = 1;
         }
         next_number = cs_capture_next_frame_number(cap);

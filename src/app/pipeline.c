@@ -88,6 +88,9 @@ struct flow_app {
 
 struct cs_pipeline {
     struct cs_limits limits;
+    /* the report's table of HTTP clients, reserved in --max-memory
+     * (computed once: held_memory runs for every packet) */
+    uint64_t clients_reserved;
     struct cs_decoder *decoder;
     struct cs_flow_table *flows;
     struct cs_dpi *dpi;
@@ -629,6 +632,7 @@ struct cs_pipeline *cs_pipeline_new(const struct cs_limits *limits,
         return NULL;
     }
     p->limits = *limits;
+    p->clients_reserved = cs_http_clients_memory(p->limits.max_http_clients);
     if (hooks)
         p->hooks = *hooks;
     p->hook_ctx = ctx;
@@ -667,7 +671,7 @@ struct cs_pipeline *cs_pipeline_new(const struct cs_limits *limits,
 static uint64_t held_memory(const struct cs_pipeline *p)
 {
     /* the report's table of HTTP clients is allocated whole: reserved */
-    uint64_t held = cs_http_clients_memory(p->limits.max_http_clients) +
+    uint64_t held = p->clients_reserved +
                     cs_flow_table_stats(p->flows)->active * CS_FLOW_MEMORY_COST +
                     cs_flow_table_held_memory(p->flows) + p->undecided_bytes + p->handover.held_bytes +
                     (p->dpi ? cs_dpi_stats(p->dpi)->memory : 0);

@@ -193,5 +193,9 @@ void cs_sb_add(struct cs_sbuf *b, const char *s, size_t len);
 void cs_sb_str(struct cs_sbuf *b, const char *s);
 void cs_sb_fmt(struct cs_sbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* cs_sb_fmt(b, "%s%s...", parts[0], parts[1], ...) for n strings (NULL
+ * as printf writes it), without the format machinery: the same bytes,
+ * cut the same way. */
+void cs_sb_cat(struct cs_sbuf *b, const char *const *parts, size_t n);
 
 #endif

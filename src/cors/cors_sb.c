@@ -3,6 +3,7 @@
  * (cors_lists.c).  A file of its own so that neither of those needs the
  * other for it: the classifier's files call one way only. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include "cors_int.h"
@@ -39,19 +40,16 @@ void cs_sb_str(struct cs_sbuf *b, const char *s)
     cs_sb_add(b, s, strlen(s));
 }
 
-void cs_sb_fmt(struct cs_sbuf *b, const char *fmt, ...)
+/* Appends what vsnprintf wrote into tmp[size]: n bytes formatted, cut
+ * at size - 1 (then a trailing partial UTF-8 sequence is dropped too). */
+static void add_formatted(struct cs_sbuf *b, const char *tmp, size_t size, int n)
 {
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
     if (n <= 0)
         return;
     size_t len = (size_t)n;
-    if (len >= sizeof tmp) {
+    if (len >= size) {
         /* vsnprintf cut it: drop a trailing partial UTF-8 sequence */
-        len = sizeof tmp - 1;
+        len = size - 1;
         size_t i = len;
         while (i > 0 && ((unsigned char)tmp[i - 1] & 0xC0) == 0x80)
             i--;
@@ -64,4 +62,33 @@ void cs_sb_fmt(struct cs_sbuf *b, const char *fmt, ...)
         }
     }
     cs_sb_add(b, tmp, len);
+}
+
+#define FMT_TMP 512
+
+void cs_sb_fmt(struct cs_sbuf *b, const char *fmt, ...)
+{
+    char tmp[FMT_TMP];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    add_formatted(b, tmp, sizeof tmp, n);
+}
+
+void cs_sb_cat(struct cs_sbuf *b, const char *const *parts, size_t n)
+{
+    char tmp[FMT_TMP];
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *s = parts[i] ? parts[i] : "(null)";
+        size_t len = strlen(s);
+        if (total < sizeof tmp - 1) {
+            size_t room = sizeof tmp - 1 - total;
+            memcpy(tmp + total, s, len < room ? len : room);
+        }
+        total += len;
+    }
+    tmp[total < sizeof tmp - 1 ? total : sizeof tmp - 1] = '\0';
+    add_formatted(b, tmp, sizeof tmp, total > INT32_MAX ? -1 : (int)total);
 }

@@ -272,7 +272,7 @@ void cs_cors_chrome_message(const struct cs_text_in *in, const struct cs_outcome
             cs_sb_add(&b, in->acrm, in->acrm_len);
         else
             cs_sb_add(&b, in->req->method, in->req->method_len);
-        cs_sb_fmt(&b, " %s %s", in->url, chrome_names[c]);
+        cs_sb_cat(&b, (const char *const[]){" ", in->url, " ", chrome_names[c]}, 4);
         return;
     }
     param_text(in, o, v, sizeof v);
@@ -325,10 +325,13 @@ void cs_cors_chrome_message(const struct cs_text_in *in, const struct cs_outcome
         break;
     case CS_C_INVALID_ACAC:
     case CS_C_PF_INVALID_ACAC:
-        cs_sb_fmt(&b, "The value of the 'Access-Control-Allow-Credentials' header in the "
-                      "response is '%s' which must be 'true' when the request's credentials "
-                      "mode is 'include'.",
-                  v);
+        cs_sb_cat(&b,
+                  (const char *const[]){"The value of the 'Access-Control-Allow-Credentials' "
+                                        "header in the response is '",
+                                        v,
+                                        "' which must be 'true' when the request's "
+                                        "credentials mode is 'include'."},
+                  3);
         break;
     case CS_C_PF_STATUS:
         cs_sb_str(&b, "It does not have HTTP ok status.");
@@ -461,9 +464,11 @@ void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char 
                       "credentialed request never accepts `*`.");
         return;
     case CS_R_MISSING_ACAC:
-        cs_sb_fmt(&b, "Send `Access-Control-Allow-Credentials: true` (exactly; received `%s`) "
-                      "on this response.",
-                  v);
+        cs_sb_cat(&b,
+                  (const char *const[]){"Send `Access-Control-Allow-Credentials: true` "
+                                        "(exactly; received `",
+                                        v, "`) on this response."},
+                  3);
         return;
     case CS_R_PREFLIGHT_FAILED:
         cs_sb_fmt(&b, "Answer the OPTIONS preflight with a 2xx status (200 or 204) instead of %d.",

@@ -1,6 +1,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "json.h"
 #include "utf8.h"
@@ -56,6 +59,39 @@ static inline bool word_needs_care(uint64_t w)
            cs_has_zero(w ^ (CS_ONES * '\\'));
 }
 
+#ifdef __SSE2__
+/* Which of the 16 bytes at p need more than a plain copy (as
+ * word_needs_care): a bit per byte.  A signed compare with 0x20 catches the
+ * control bytes and every byte >= 0x80 at once. */
+static inline unsigned care_mask16(const unsigned char *p)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i m = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                             _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+    m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+    return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
+/* The offset of the first byte at or after i that needs care (or one of
+ * the last few, which the caller looks at one by one): plain ASCII is
+ * skipped 16 (SSE2) or 8 bytes at a time. */
+static inline size_t skip_plain(const unsigned char *p, size_t i, size_t len)
+{
+#ifdef __SSE2__
+    for (; len - i >= 16; i += 16) {
+        unsigned m = care_mask16(p + i);
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+    }
+#endif
+    uint64_t w;
+    while (len - i >= sizeof w && (memcpy(&w, p + i, sizeof w), !word_needs_care(w)))
+        i += sizeof w;
+    return i;
+}
+
 /* Bytes that are not valid UTF-8.  JSON strings are Unicode text, so raw
  * bytes cannot be carried in them directly; the choices were
  *  - \u00XX (the Latin-1 reading, corscope's first choice): lossy
@@ -80,10 +116,7 @@ bool cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len)
     bool replaced = false;
     cs_jbuf_c(b, '"');
     for (size_t i = 0; i < len;) {
-        /* skip plain ASCII 8 bytes at a time: most of every string */
-        uint64_t w;
-        while (len - i >= sizeof w && (memcpy(&w, p + i, sizeof w), !word_needs_care(w)))
-            i += sizeof w;
+        i = skip_plain(p, i, len); /* most of every string */
         if (i == len)
             break;
         unsigned c = p[i];

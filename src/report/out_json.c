@@ -78,8 +78,19 @@ static void browser_view(struct cs_jbuf *b, const char *name, const struct cs_br
     }
     cs_jbuf_lit(b, "reason\":");
     cs_jbuf_plain(b, v->reason);
-    int kl = snprintf(k, sizeof k, ",\"%s%smessage\":", row ? name : "", row ? "_" : "");
-    wire_str(b, k, (size_t)kl, v->message, v->message ? strlen(v->message) : 0);
+    /* ,"message": or ,"name_message": (by hand: snprintf was a twentieth
+     * of the report thread on CORS-heavy traffic) */
+    size_t kl = 0;
+    k[kl++] = ',';
+    k[kl++] = '"';
+    if (row && n + 12 <= sizeof k) {
+        memcpy(k + kl, name, n);
+        kl += n;
+        k[kl++] = '_';
+    }
+    memcpy(k + kl, "message\":", 9);
+    kl += 9;
+    wire_str(b, k, kl, v->message, v->message ? strlen(v->message) : 0);
     if (v->error) {
         cs_jbuf_lit(b, ",\"");
         if (row) {

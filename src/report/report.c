@@ -739,6 +739,11 @@ void cs_report_tick(struct cs_report *r, cs_time_ns now)
     }
 }
 
+bool cs_report_output_failed(struct cs_report *r)
+{
+    return r->out && ferror(r->out);
+}
+
 size_t cs_report_held_bytes(void *ctx)
 {
     struct cs_report *r = ctx;

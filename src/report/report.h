@@ -60,6 +60,10 @@ void cs_report_tick(struct cs_report *r, cs_time_ns now);
  * cs_pipeline_count_memory, --max-memory). */
 size_t cs_report_held_bytes(void *r);
 
+/* Has writing the output failed (ferror on its stream)?  Call it from the
+ * thread that reports: it takes the stream's lock. */
+bool cs_report_output_failed(struct cs_report *r);
+
 /* Writes whatever is still pending and the summary. */
 void cs_report_finish(struct cs_report *r, struct cs_summary *s);
 

@@ -14,6 +14,7 @@
  * the copy on the report side.  A transaction without such a block (or with
  * a string outside it) goes over synchronously. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -118,6 +119,11 @@ struct cs_report_thread {
     void (*observe)(void *ctx, const struct cs_flow_key *f, enum cs_flow_end why,
                     const struct cs_flow_info *info);
     void *observe_ctx;
+    /* the output failed (EPIPE: the reader is gone): the report thread
+     * checks after each batch, the pipeline reads the flag, so that the
+     * pipeline never takes the stream's lock while the report writes
+     * (ferror per batch of frames was ~1,700 futex calls a run) */
+    atomic_bool output_failed;
     /* the report thread's header arrays for a request and its response */
     corscope_header *headers[2];
     uint32_t headers_cap[2];
@@ -249,6 +255,8 @@ static void *report_main(void *arg)
         if (!have)
             return NULL; /* stopping, and every batch replayed */
         replay(rt, s->buf, s->len);
+        if (cs_report_output_failed(rt->report))
+            atomic_store_explicit(&rt->output_failed, true, memory_order_relaxed);
         pthread_mutex_lock(&rt->mu);
         s->len = 0;
         s->full = false;
@@ -339,6 +347,8 @@ static void *merge_main(void *arg)
                 break;
             best->pos += replay_one(rt, s->buf + best->pos);
         }
+        if (cs_report_output_failed(rt->report))
+            atomic_store_explicit(&rt->output_failed, true, memory_order_relaxed);
         pthread_mutex_unlock(&rt->report_mu);
         pthread_mutex_lock(&rt->mu);
     }
@@ -379,6 +389,7 @@ struct cs_report_thread *cs_report_thread_start_n(struct cs_report *r, unsigned 
     if (!rt)
         return NULL;
     rt->report = r;
+    atomic_init(&rt->output_failed, false);
     rt->n_prods = producers;
     rt->prods = calloc(producers, sizeof *rt->prods);
     if (!rt->prods)
@@ -663,6 +674,11 @@ void cs_report_thread_done(void *ctx)
     pr->done = true;
     pthread_cond_signal(&pr->rt->filled);
     pthread_mutex_unlock(&pr->rt->mu);
+}
+
+bool cs_report_thread_output_failed(struct cs_report_thread *rt)
+{
+    return atomic_load_explicit(&rt->output_failed, memory_order_relaxed);
 }
 
 void cs_report_thread_stop(struct cs_report_thread *rt)

@@ -77,6 +77,11 @@ void cs_report_thread_observe(struct cs_report_thread *rt,
                                          const struct cs_flow_info *info),
                               void *ctx);
 
+/* Has writing the output failed?  Seen by the report thread after each
+ * batch; this reads its flag and never the stream (whose lock the report
+ * thread holds while it writes). */
+bool cs_report_thread_output_failed(struct cs_report_thread *rt);
+
 /* Hands over the last batch, waits until the report has seen everything,
  * ends the thread and frees rt.  The report is the caller's again.
  * Several producers: call it once every producer is done (or has stopped

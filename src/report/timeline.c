@@ -84,6 +84,11 @@ struct cs_timeline {
     /* Pending slots below this one are all taken (the free-slot scan starts
      * here; freeing a slot lowers it). */
     size_t pending_free_from;
+    /* The taken pending slots in insertion order (as pending_age: slot
+     * numbers plus one, 0 ends), so that a full table's oldest entry is the
+     * list's head, not the result of a scan of every age per preflight. */
+    uint16_t pending_oldest, pending_newest;
+    uint16_t pending_older[CS_TL_PENDING_CAPACITY], pending_newer[CS_TL_PENDING_CAPACITY];
     uint16_t cache_oldest[2], cache_newest[2];
     uint16_t cache_older[2][CS_TL_CACHE_CAPACITY], cache_newer[2][CS_TL_CACHE_CAPACITY];
     struct key_index pending_index;
@@ -286,6 +291,35 @@ static void set_key(uint64_t *keys, struct key_index *ix, size_t slot, uint64_t 
         index_link(ix, slot, key);
 }
 
+/* Takes pending slot i out of the insertion order (it is freed or
+ * replaced). */
+static void pending_unlink(struct cs_timeline *tl, size_t i)
+{
+    uint16_t older = tl->pending_older[i], newer = tl->pending_newer[i];
+    if (older)
+        tl->pending_newer[older - 1] = newer;
+    else
+        tl->pending_oldest = newer;
+    if (newer)
+        tl->pending_older[newer - 1] = older;
+    else
+        tl->pending_newest = older;
+    tl->pending_older[i] = tl->pending_newer[i] = 0;
+}
+
+/* Puts pending slot i, just stored, at the newest end of the order. */
+static void pending_append(struct cs_timeline *tl, size_t i)
+{
+    uint16_t me = (uint16_t)(i + 1);
+    tl->pending_older[i] = tl->pending_newest;
+    tl->pending_newer[i] = 0;
+    if (tl->pending_newest)
+        tl->pending_newer[tl->pending_newest - 1] = me;
+    else
+        tl->pending_oldest = me;
+    tl->pending_newest = me;
+}
+
 /* Walks the slots whose key hash is `key`: start with *it = 0; returns
  * false at the end. */
 static bool index_next(const struct key_index *ix, const uint64_t *keys, uint64_t key,
@@ -426,6 +460,7 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
         }
         best->used = false; /* one preflight announces one request */
         set_key(tl->pending_key, &tl->pending_index, (size_t)(best - tl->pending), 0);
+        pending_unlink(tl, (size_t)(best - tl->pending));
         if ((size_t)(best - tl->pending) < tl->pending_free_from)
             tl->pending_free_from = (size_t)(best - tl->pending);
         tl->stats.preflights_linked++;
@@ -478,10 +513,9 @@ static struct pending *pending_slot(struct cs_timeline *tl)
             return &tl->pending[i];
         }
     tl->pending_free_from = tl->max_pending;
-    size_t oldest = 0;
-    for (size_t i = 0; i < tl->max_pending; i++)
-        if (tl->pending_age[i] < tl->pending_age[oldest])
-            oldest = i;
+    /* every slot is taken: the oldest heads the insertion order */
+    size_t oldest = tl->pending_oldest ? (size_t)tl->pending_oldest - 1 : 0;
+    pending_unlink(tl, oldest);
     tl->stats.pending_evicted++;
     release_slot(tl, &tl->pending[oldest], CS_TL_FOLLOW_UNDECIDED);
     return &tl->pending[oldest];
@@ -573,6 +607,7 @@ void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *c
         *slot = p;
         tl->last_stored = (size_t)(slot - tl->pending) + 1;
         tl->pending_age[slot - tl->pending] = ++tl->counter;
+        pending_append(tl, (size_t)(slot - tl->pending));
         set_key(tl->pending_key, &tl->pending_index, (size_t)(slot - tl->pending),
                 pending_hash(client, p.origin, strlen(p.origin), p.url, p.method, strlen(p.method)));
     }
@@ -612,14 +647,42 @@ bool cs_timeline_is_retry(struct cs_timeline *tl, const struct cs_addr *client,
                            CS_TL_RETRY_WINDOW_NS);
 }
 
+/* The retry table's key, "METHOD URL ORIGIN" as snprintf's "%.*s %s %.*s"
+ * (method cut to 23 bytes, origin to 127, each also at a NUL) writes it,
+ * without the format machinery (once per CORS request without a
+ * response); returns its length, >= size when it did not fit. */
+static size_t retry_key(char *key, size_t size, const char *method, size_t method_len,
+                        const char *url, const char *origin, size_t origin_len)
+{
+    int ml = (int)(method_len > 23 ? 23 : method_len), ol = (int)(origin_len > 127 ? 127 : origin_len);
+    if (!method || !url) { /* printf's "(null)" */
+        int n = snprintf(key, size, "%.*s %s %.*s", ml, method, url, ol, origin ? origin : "");
+        return n < 0 ? size : (size_t)n;
+    }
+    size_t mn = strnlen(method, (size_t)ml), un = strlen(url);
+    size_t on = origin ? strnlen(origin, (size_t)ol) : 0;
+    size_t n = mn + 1 + un + 1 + on;
+    if (n >= size)
+        return n;
+    char *d = key;
+    memcpy(d, method, mn);
+    d += mn;
+    *d++ = ' ';
+    memcpy(d, url, un);
+    d += un;
+    *d++ = ' ';
+    if (on)
+        memcpy(d, origin, on);
+    d[on] = '\0';
+    return n;
+}
+
 static bool is_retry_within(struct cs_timeline *tl, const struct cs_addr *client,
                             const char *method, size_t method_len, const char *url,
                             const char *origin, size_t origin_len, cs_time_ns ts, cs_time_ns window)
 {
     char key[sizeof(((struct last_failure *)0)->key)];
-    int n = snprintf(key, sizeof(key), "%.*s %s %.*s", (int)(method_len > 23 ? 23 : method_len),
-                     method, url, (int)(origin_len > 127 ? 127 : origin_len), origin ? origin : "");
-    if (n < 0 || (size_t)n >= sizeof(key))
+    if (retry_key(key, sizeof key, method, method_len, url, origin, origin_len) >= sizeof key)
         return false;
     struct last_failure *slot = NULL, *oldest = &tl->failures[0];
     for (size_t i = 0; i < CS_TL_MAX_FAILURES; i++) {
