@@ -158,9 +158,12 @@ void cs_tls__fail_dir(struct cs_tls_conn *c, enum cs_tls_dir dir, enum cs_tls_re
 
 /* ---- keys ------------------------------------------------------------ */
 
-static const uint8_t *secret_of(const struct cs_tls_secrets *s, enum cs_tls_secret_kind k, size_t want)
+static const uint8_t *secret_of(const struct cs_tls_conn *c, const struct cs_tls_secrets *s,
+                                enum cs_tls_secret_kind k, size_t want)
 {
-    return s && (s->have & (1u << k)) && s->len[k] == want ? s->secret[k] : NULL;
+    size_t len;
+    const uint8_t *p = cs_tls_keylog_secret(c->kl, s, k, &len);
+    return p && len == want ? p : NULL;
 }
 
 /* Sets up the read keys once the ServerHello is known and the key log has
@@ -177,15 +180,15 @@ int cs_tls__try_keys(struct cs_tls_conn *c)
     const struct cs_tls_secrets *s = cs_tls_keylog_find(c->kl, c->client_random);
     const struct cs_tls_suite *su = c->suite;
     if (su->tls13) {
-        const uint8_t *chs = secret_of(s, CS_TLS_SECRET_CLIENT_HS, su->hash_len);
-        const uint8_t *shs = secret_of(s, CS_TLS_SECRET_SERVER_HS, su->hash_len);
-        const uint8_t *early = secret_of(s, CS_TLS_SECRET_CLIENT_EARLY, su->hash_len);
+        const uint8_t *chs = secret_of(c, s, CS_TLS_SECRET_CLIENT_HS, su->hash_len);
+        const uint8_t *shs = secret_of(c, s, CS_TLS_SECRET_SERVER_HS, su->hash_len);
+        const uint8_t *early = secret_of(c, s, CS_TLS_SECRET_CLIENT_EARLY, su->hash_len);
         if (!chs || !shs) {
             c->state = CS_TLS_STATE_NO_KEY;
             return 0;
         }
-        if (c->wait_all_secrets && (!secret_of(s, CS_TLS_SECRET_CLIENT_AP0, su->hash_len) ||
-                                    !secret_of(s, CS_TLS_SECRET_SERVER_AP0, su->hash_len))) {
+        if (c->wait_all_secrets && (!secret_of(c, s, CS_TLS_SECRET_CLIENT_AP0, su->hash_len) ||
+                                    !secret_of(c, s, CS_TLS_SECRET_SERVER_AP0, su->hash_len))) {
             c->state = CS_TLS_STATE_NO_KEY; /* the rest of the line(s) are on their way */
             return 0;
         }
@@ -202,7 +205,7 @@ int cs_tls__try_keys(struct cs_tls_conn *c)
             return 0;
         }
     } else {
-        const uint8_t *ms = secret_of(s, CS_TLS_SECRET_MASTER, 48);
+        const uint8_t *ms = secret_of(c, s, CS_TLS_SECRET_MASTER, 48);
         if (!ms) {
             c->state = CS_TLS_STATE_NO_KEY;
             return 0;
@@ -228,9 +231,9 @@ static int next_cipher(struct cs_tls_conn *c, enum cs_tls_dir dir, enum epoch fr
     int client = dir == CS_TLS_FROM_CLIENT;
     const uint8_t *secret = NULL;
     if (from == EP_EARLY)
-        secret = secret_of(s, CS_TLS_SECRET_CLIENT_HS, su->hash_len);
+        secret = secret_of(c, s, CS_TLS_SECRET_CLIENT_HS, su->hash_len);
     else if (from == EP_HANDSHAKE)
-        secret = secret_of(s, client ? CS_TLS_SECRET_CLIENT_AP0 : CS_TLS_SECRET_SERVER_AP0, su->hash_len);
+        secret = secret_of(c, s, client ? CS_TLS_SECRET_CLIENT_AP0 : CS_TLS_SECRET_SERVER_AP0, su->hash_len);
     else if (from == EP_APP) {
         memset(out, 0, sizeof *out);
         if (cs_tls13_cipher_keys(out, su, c->d[dir].cipher.secret, c->d[dir].cipher.secret_len) ||

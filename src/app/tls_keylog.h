@@ -31,13 +31,9 @@ enum cs_tls_secret_kind {
     CS_TLS_SECRET_KINDS
 };
 
-/* Everything known about one connection, found by its client random. */
-struct cs_tls_secrets {
-    uint8_t client_random[32];
-    uint8_t have; /* bit (1 << kind) per secret present */
-    uint8_t len[CS_TLS_SECRET_KINDS];
-    uint8_t secret[CS_TLS_SECRET_KINDS][CS_TLS_MAX_SECRET];
-};
+/* Everything known about one connection, found by its client random: an
+ * entry of the table, read with cs_tls_keylog_secret(). */
+struct cs_tls_secrets;
 
 struct cs_tls_keylog_stats {
     uint64_t lines_read;           /* complete lines seen, used or not */
@@ -90,6 +86,12 @@ int cs_tls_keylog_read_file_ex(struct cs_tls_keylog *kl, const char *path, bool 
  * until the next add or read call. */
 const struct cs_tls_secrets *cs_tls_keylog_find(const struct cs_tls_keylog *kl,
                                                 const uint8_t client_random[32]);
+
+/* The newest secret of that kind in s (from cs_tls_keylog_find, NULL
+ * allowed), its length in *len; NULL when the key log has none.  Valid as
+ * long as s is. */
+const uint8_t *cs_tls_keylog_secret(const struct cs_tls_keylog *kl, const struct cs_tls_secrets *s,
+                                    enum cs_tls_secret_kind kind, size_t *len);
 
 void cs_tls_keylog_get_stats(const struct cs_tls_keylog *kl, struct cs_tls_keylog_stats *out);
 

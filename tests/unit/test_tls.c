@@ -429,9 +429,13 @@ static void test_keylog_lines(void)
     uint8_t *random = unhex_alloc(R8448_CLIENT_RANDOM, &n);
     const struct cs_tls_secrets *s = cs_tls_keylog_find(kl, random);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    CU_ASSERT_EQUAL(s->len[CS_TLS_SECRET_MASTER], 48);
-    CU_ASSERT(hex_equals(s->secret[CS_TLS_SECRET_CLIENT_AP0], 32, R8448_C_AP));
-    CU_ASSERT(!(s->have & (1u << CS_TLS_SECRET_SERVER_AP0)));
+    size_t len;
+    CU_ASSERT_PTR_NOT_NULL(cs_tls_keylog_secret(kl, s, CS_TLS_SECRET_MASTER, &len));
+    CU_ASSERT_EQUAL(len, 48);
+    const uint8_t *ap = cs_tls_keylog_secret(kl, s, CS_TLS_SECRET_CLIENT_AP0, &len);
+    CU_ASSERT_FATAL(ap != NULL && len == 32);
+    CU_ASSERT(hex_equals(ap, 32, R8448_C_AP));
+    CU_ASSERT_PTR_NULL(cs_tls_keylog_secret(kl, s, CS_TLS_SECRET_SERVER_AP0, &len));
     random[0] ^= 1;
     CU_ASSERT_PTR_NULL(cs_tls_keylog_find(kl, random));
     free(random);
