@@ -44,7 +44,7 @@ struct cs_tls_conn *cs_tls_conn_new(const struct cs_tls_keylog *kl, size_t max_h
     c->kl = kl;
     c->sink = sink;
     c->sink_ctx = sink_ctx;
-    c->max_held = max_held_bytes;
+    c->max_held = max_held_bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)max_held_bytes;
     return c;
 }
 
@@ -65,6 +65,7 @@ void cs_tls_conn_free(struct cs_tls_conn *c)
     }
     free(c->sni);
     free(c->alpn);
+    free(c->rnd);
     cs_tls__release_plain(c);
     cs_tls__free_held(c);
     free(c);
@@ -158,11 +159,11 @@ void cs_tls__fail_dir(struct cs_tls_conn *c, enum cs_tls_dir dir, enum cs_tls_re
 
 /* ---- keys ------------------------------------------------------------ */
 
-static const uint8_t *secret_of(const struct cs_tls_conn *c, const struct cs_tls_secrets *s,
-                                enum cs_tls_secret_kind k, size_t want)
+/* The connection's secret of kind k when it is `want` bytes long. */
+static const uint8_t *secret_of(const struct cs_tls_conn *c, enum cs_tls_secret_kind k, size_t want)
 {
     size_t len;
-    const uint8_t *p = cs_tls_keylog_secret(c->kl, s, k, &len);
+    const uint8_t *p = cs_tls_keylog_secret(c->kl, c->keys, k, &len);
     return p && len == want ? p : NULL;
 }
 
@@ -177,18 +178,21 @@ int cs_tls__try_keys(struct cs_tls_conn *c)
     struct cs_tls_keylog_stats st;
     cs_tls_keylog_get_stats(c->kl, &st);
     c->keylog_generation = st.generation;
-    const struct cs_tls_secrets *s = cs_tls_keylog_find(c->kl, c->client_random);
+    if (!c->keys && !(c->keys = cs_tls_keylog_find(c->kl, c->rnd->client))) {
+        c->state = CS_TLS_STATE_NO_KEY;
+        return 0;
+    }
     const struct cs_tls_suite *su = c->suite;
     if (su->tls13) {
-        const uint8_t *chs = secret_of(c, s, CS_TLS_SECRET_CLIENT_HS, su->hash_len);
-        const uint8_t *shs = secret_of(c, s, CS_TLS_SECRET_SERVER_HS, su->hash_len);
-        const uint8_t *early = secret_of(c, s, CS_TLS_SECRET_CLIENT_EARLY, su->hash_len);
+        const uint8_t *chs = secret_of(c, CS_TLS_SECRET_CLIENT_HS, su->hash_len);
+        const uint8_t *shs = secret_of(c, CS_TLS_SECRET_SERVER_HS, su->hash_len);
+        const uint8_t *early = secret_of(c, CS_TLS_SECRET_CLIENT_EARLY, su->hash_len);
         if (!chs || !shs) {
             c->state = CS_TLS_STATE_NO_KEY;
             return 0;
         }
-        if (c->wait_all_secrets && (!secret_of(c, s, CS_TLS_SECRET_CLIENT_AP0, su->hash_len) ||
-                                    !secret_of(c, s, CS_TLS_SECRET_SERVER_AP0, su->hash_len))) {
+        if (c->wait_all_secrets && (!secret_of(c, CS_TLS_SECRET_CLIENT_AP0, su->hash_len) ||
+                                    !secret_of(c, CS_TLS_SECRET_SERVER_AP0, su->hash_len))) {
             c->state = CS_TLS_STATE_NO_KEY; /* the rest of the line(s) are on their way */
             return 0;
         }
@@ -205,19 +209,21 @@ int cs_tls__try_keys(struct cs_tls_conn *c)
             return 0;
         }
     } else {
-        const uint8_t *ms = secret_of(c, s, CS_TLS_SECRET_MASTER, 48);
+        const uint8_t *ms = secret_of(c, CS_TLS_SECRET_MASTER, 48);
         if (!ms) {
             c->state = CS_TLS_STATE_NO_KEY;
             return 0;
         }
-        if (cs_tls12_cipher_keys(&c->d[0].cipher, &c->d[1].cipher, su, ms, c->client_random,
-                                 c->server_random, c->encrypt_then_mac)) {
+        if (cs_tls12_cipher_keys(&c->d[0].cipher, &c->d[1].cipher, su, ms, c->rnd->client,
+                                 c->rnd->server, c->encrypt_then_mac)) {
             cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
             return 0;
         }
     }
     c->keys_ready = 1;
     c->state = CS_TLS_STATE_DECRYPTING;
+    free(c->rnd); /* the key log's entry is found through c->keys from now on */
+    c->rnd = NULL;
     return 1;
 }
 
@@ -227,13 +233,12 @@ static int next_cipher(struct cs_tls_conn *c, enum cs_tls_dir dir, enum epoch fr
                        struct cs_tls_cipher *out)
 {
     const struct cs_tls_suite *su = c->suite;
-    const struct cs_tls_secrets *s = cs_tls_keylog_find(c->kl, c->client_random);
     int client = dir == CS_TLS_FROM_CLIENT;
     const uint8_t *secret = NULL;
     if (from == EP_EARLY)
-        secret = secret_of(c, s, CS_TLS_SECRET_CLIENT_HS, su->hash_len);
+        secret = secret_of(c, CS_TLS_SECRET_CLIENT_HS, su->hash_len);
     else if (from == EP_HANDSHAKE)
-        secret = secret_of(c, s, client ? CS_TLS_SECRET_CLIENT_AP0 : CS_TLS_SECRET_SERVER_AP0, su->hash_len);
+        secret = secret_of(c, client ? CS_TLS_SECRET_CLIENT_AP0 : CS_TLS_SECRET_SERVER_AP0, su->hash_len);
     else if (from == EP_APP) {
         memset(out, 0, sizeof *out);
         if (cs_tls13_cipher_keys(out, su, c->d[dir].cipher.secret, c->d[dir].cipher.secret_len) ||
@@ -310,7 +315,11 @@ static void on_client_hello(struct cs_tls_conn *c, const uint8_t *body, size_t l
     }
     if (c->have_ch)
         return; /* the second ClientHello after a HelloRetryRequest keeps the random */
-    memcpy(c->client_random, ch.random, 32);
+    if (!(c->rnd = calloc(1, sizeof *c->rnd))) {
+        cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
+        return;
+    }
+    memcpy(c->rnd->client, ch.random, 32);
     c->offers_early_data = ch.offers_early_data;
     if (set_name(&c->sni, ch.sni)) {
         cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
@@ -334,7 +343,7 @@ static void on_server_hello(struct cs_tls_conn *c, const uint8_t *body, size_t l
         cs_tls__fail_conn(c, CS_TLS_REASON_RENEGOTIATION);
         return;
     }
-    memcpy(c->server_random, sh.random, 32);
+    memcpy(c->rnd->server, sh.random, 32);
     c->version = sh.version;
     c->cipher_id = sh.cipher_suite;
     c->encrypt_then_mac = sh.encrypt_then_mac;
@@ -592,7 +601,7 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
         }
     }
     int enc = cs_tls__encrypted(c, dir, type);
-    if ((!c->draining && D->held) || D->wait_key ||
+    if ((!c->draining && c->hq && c->hq->held[dir]) || D->wait_key ||
         (enc && !c->keys_ready && c->state != CS_TLS_STATE_FAILED)) {
         cs_tls__hold(c, dir, rec, 5 + frag_len, f0, f1, ts);
         return;
@@ -615,7 +624,7 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
     }
     if (!enc) {
         cs_tls__on_content(c, dir, type, rec + 5, frag_len, f0, f1, ts);
-        if (!c->draining && c->keys_ready && c->held_head)
+        if (!c->draining && c->keys_ready && c->hq)
             cs_tls__drain_held(c); /* the ServerHello that unblocks held client records */
         return;
     }
@@ -667,7 +676,7 @@ void cs_tls__frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uin
         if (D->rec_len == 0 && n >= 5 && cs_tls__plausible_header(p) && cs_tls__record_len(p) <= n) {
             size_t rl = cs_tls__record_len(p); /* the whole record in this piece: no copy */
             c->n.records[dir]++;
-            cs_tls__process_record(c, dir, p, rl - 5, frame, frame, ts);
+            cs_tls__process_record(c, dir, p, (size_t)rl - 5, frame, frame, ts);
             p += rl;
             n -= rl;
             continue;
@@ -677,7 +686,7 @@ void cs_tls__frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uin
         size_t want = D->rec_len < 5 ? 5 - D->rec_len : cs_tls__record_len(D->hdr) - D->rec_len;
         size_t take = want < n ? want : n;
         memcpy(D->rec_len < 5 ? D->hdr + D->rec_len : D->rec + D->rec_len, p, take);
-        D->rec_len += take;
+        D->rec_len += (uint32_t)take;
         p += take;
         n -= take;
         if (D->rec_len == 5 && !cs_tls__plausible_header(D->hdr)) {
@@ -735,7 +744,25 @@ void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out)
     out->reason = c->reason;
     out->dir_reason[0] = c->d[0].failed;
     out->dir_reason[1] = c->d[1].failed;
-    out->n = c->n;
+    const struct tls_counts *n = &c->n;
+    out->n = (struct cs_tls_counters){
+        .records = {n->records[0], n->records[1]},
+        .records_decrypted = n->records_decrypted,
+        .app_bytes = {n->app_bytes[0], n->app_bytes[1]},
+        .auth_failures = n->auth_failures,
+        .malformed_records = n->malformed_records,
+        .records_undecryptable = n->records_undecryptable,
+        .alerts = n->alerts,
+        .close_notify = n->close_notify,
+        .key_updates = n->key_updates,
+        .early_records = n->early_records,
+        .resyncs = n->resyncs,
+        .gaps = n->gaps,
+        .held_records = n->held_records,
+        .held_dropped_records = n->held_dropped_records,
+        .held_dropped_bytes = n->held_dropped_bytes,
+        .oversized_handshakes = n->oversized_handshakes,
+    };
 }
 
 /* What is allocated now: the object, held records with their list nodes,
@@ -745,9 +772,10 @@ void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out)
  * the cipher context is one per thread, tls_keys.c). */
 size_t cs_tls_conn_memory(const struct cs_tls_conn *c)
 {
-    size_t m = sizeof *c + c->held_bytes + c->held_nodes * sizeof(struct held) +
-               (c->plain ? CS_TLS_MAX_CIPHERTEXT : 0) + (c->sni ? strlen(c->sni) + 1 : 0) +
-               (c->alpn ? strlen(c->alpn) + 1 : 0);
+    size_t m = sizeof *c + (c->plain ? CS_TLS_MAX_CIPHERTEXT : 0) + (c->sni ? strlen(c->sni) + 1 : 0) +
+               (c->alpn ? strlen(c->alpn) + 1 : 0) + (c->rnd ? sizeof *c->rnd : 0);
+    if (c->hq)
+        m += sizeof *c->hq + c->hq->bytes + c->hq->nodes * sizeof(struct held);
     for (int i = 0; i < 2; i++) {
         const struct dir *D = &c->d[i];
         m += (D->rec ? cs_tls__record_len(D->hdr) : 0) + D->hs.cap + (D->rs ? sizeof *D->rs : 0) +
@@ -786,13 +814,14 @@ int cs_tls_probe(const uint8_t *p, size_t n)
 
 void cs_tls__free_held(struct cs_tls_conn *c)
 {
-    for (struct held *h = c->held_head, *next; h; h = next) {
+    if (!c->hq)
+        return;
+    for (struct held *h = c->hq->head, *next; h; h = next) {
         next = h->next;
         free(h);
     }
-    c->held_head = c->held_tail = NULL;
-    c->held_bytes = 0;
-    c->held_nodes = 0;
+    free(c->hq);
+    c->hq = NULL;
 }
 
 /* Keeps a record for later; over the budget, the rest of the direction is
@@ -800,54 +829,55 @@ void cs_tls__free_held(struct cs_tls_conn *c)
 void cs_tls__hold(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *rec, size_t len,
                   uint64_t f0, uint64_t f1, int64_t ts)
 {
-    struct dir *D = &c->d[dir];
+    if (!c->hq && !(c->hq = calloc(1, sizeof *c->hq))) {
+        c->n.held_dropped_records++; /* no room even to count it in the queue */
+        c->n.held_dropped_bytes += len;
+        return;
+    }
+    struct held_queue *q = c->hq;
     struct held *h = NULL;
-    if (!D->dropping && c->held_bytes + len <= c->max_held && (h = malloc(sizeof *h + len))) {
+    if (!q->dropping[dir] && q->bytes + len <= c->max_held && (h = malloc(sizeof *h + len))) {
         memset(h, 0, sizeof *h);
         memcpy(h->rec, rec, len);
         h->len = len;
-        c->held_bytes += len;
+        q->bytes += len;
         c->n.held_records++;
     } else {
         c->n.held_dropped_records++;
         c->n.held_dropped_bytes += len;
-        if (D->dropping) {
-            if (D->marker)
-                D->marker->dropped++;
+        if (q->dropping[dir]) {
+            if (q->marker[dir])
+                q->marker[dir]->dropped++;
             return;
         }
-        D->dropping = 1;
+        q->dropping[dir] = 1;
         if (!(h = calloc(1, sizeof *h)))
             return;
         h->dropped = 1;
-        D->marker = h;
+        q->marker[dir] = h;
     }
-    D->held++;
-    c->held_nodes++;
+    q->held[dir]++;
+    q->nodes++;
     h->dir = dir;
     h->frame_first = f0;
     h->frame_last = f1;
     h->ts = ts;
-    if (c->held_tail)
-        c->held_tail->next = h;
+    if (q->tail)
+        q->tail->next = h;
     else
-        c->held_head = h;
-    c->held_tail = h;
+        q->head = h;
+    q->tail = h;
 }
 
 /* Replays the held records in arrival order; those that still cannot be
  * decrypted are held again. */
 void cs_tls__drain_held(struct cs_tls_conn *c)
 {
-    struct held *h = c->held_head;
-    c->held_head = c->held_tail = NULL;
-    c->held_bytes = 0;
-    c->held_nodes = 0;
-    for (int i = 0; i < 2; i++) {
-        c->d[i].dropping = 0;
-        c->d[i].held = 0;
-        c->d[i].marker = NULL;
-    }
+    if (!c->hq)
+        return;
+    struct held *h = c->hq->head;
+    free(c->hq); /* a record held again starts a new queue */
+    c->hq = NULL;
     c->draining = 1;
     while (h) {
         struct held *next = h->next;
@@ -899,7 +929,7 @@ static int retry_waiting(struct cs_tls_conn *c)
         done |= !D->wait_key;
     }
     c->keylog_generation = st.generation;
-    if (done && c->held_head && !c->draining) {
+    if (done && c->hq && !c->draining) {
         cs_tls__drain_held(c);
         cs_tls__release_plain(c);
     }

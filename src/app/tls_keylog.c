@@ -16,7 +16,7 @@
  * Thousands of connections' secrets take a few hundred KB this way; a
  * malloc'd fixed-size struct per random with room for every secret (and a
  * GHashTable node for it) took twice that. */
-struct cs_tls_secrets {
+struct entry {
     uint8_t client_random[32];
     uint32_t chain; /* next entry in the same bucket */
     uint32_t first; /* newest secret node */
@@ -59,9 +59,9 @@ static size_t round4(size_t n)
     return (n + 3u) & ~(size_t)3u;
 }
 
-static struct cs_tls_secrets *entry_at(const struct cs_tls_keylog *kl, uint32_t off)
+static struct entry *entry_at(const struct cs_tls_keylog *kl, uint32_t off)
 {
-    return (struct cs_tls_secrets *)(void *)(kl->arena + off);
+    return (struct entry *)(void *)(kl->arena + off);
 }
 
 static struct secret_node *node_at(const struct cs_tls_keylog *kl, uint32_t off)
@@ -109,7 +109,7 @@ static void maybe_grow_buckets(struct cs_tls_keylog *kl)
     for (uint32_t i = 0; i < kl->n_buckets; i++) {
         uint32_t off = kl->buckets[i];
         while (off) {
-            struct cs_tls_secrets *e = entry_at(kl, off);
+            struct entry *e = entry_at(kl, off);
             uint32_t next = e->chain;
             uint32_t h = random_hash(e->client_random) & (n - 1);
             e->chain = b[h];
@@ -127,7 +127,7 @@ static uint32_t find_entry(const struct cs_tls_keylog *kl, const uint8_t random[
 {
     uint32_t off = kl->buckets[random_hash(random) & (kl->n_buckets - 1)];
     while (off) {
-        const struct cs_tls_secrets *e = entry_at(kl, off);
+        const struct entry *e = entry_at(kl, off);
         if (memcmp(e->client_random, random, 32) == 0)
             return off;
         off = e->chain;
@@ -270,11 +270,11 @@ int cs_tls_keylog_add_line(struct cs_tls_keylog *kl, const char *line, size_t le
     uint32_t eoff = find_entry(kl, random);
     if (!eoff) {
         /* the entry and its first secret fit together, or the random is dropped */
-        size_t cost = sizeof(struct cs_tls_secrets) + round4(sizeof(struct secret_node) + (size_t)sn);
+        size_t cost = sizeof(struct entry) + round4(sizeof(struct secret_node) + (size_t)sn);
         if (kl->st.bytes_used + cost > kl->st.bytes_budget ||
-            !(eoff = arena_take(kl, sizeof(struct cs_tls_secrets))))
+            !(eoff = arena_take(kl, sizeof(struct entry))))
             return ignore(kl, &kl->st.ignored_over_budget);
-        struct cs_tls_secrets *e = entry_at(kl, eoff);
+        struct entry *e = entry_at(kl, eoff);
         memcpy(e->client_random, random, 32);
         uint32_t h = random_hash(random) & (kl->n_buckets - 1);
         e->chain = kl->buckets[h];
@@ -297,7 +297,7 @@ int cs_tls_keylog_add_line(struct cs_tls_keylog *kl, const char *line, size_t le
         if (!noff)
             return ignore(kl, &kl->st.ignored_over_budget);
         struct secret_node *nd = node_at(kl, noff);
-        struct cs_tls_secrets *e = entry_at(kl, eoff); /* the arena may have moved */
+        struct entry *e = entry_at(kl, eoff); /* the arena may have moved */
         nd->next = e->first;
         nd->kind = (uint8_t)kind;
         nd->len = (uint8_t)sn;
@@ -425,17 +425,15 @@ int cs_tls_keylog_read_file_ex(struct cs_tls_keylog *kl, const char *path, bool 
     return used;
 }
 
-const struct cs_tls_secrets *cs_tls_keylog_find(const struct cs_tls_keylog *kl,
-                                                const uint8_t client_random[32])
+cs_tls_keylog_ref cs_tls_keylog_find(const struct cs_tls_keylog *kl, const uint8_t client_random[32])
 {
-    uint32_t off = find_entry(kl, client_random);
-    return off ? entry_at(kl, off) : NULL;
+    return find_entry(kl, client_random);
 }
 
-const uint8_t *cs_tls_keylog_secret(const struct cs_tls_keylog *kl, const struct cs_tls_secrets *s,
+const uint8_t *cs_tls_keylog_secret(const struct cs_tls_keylog *kl, cs_tls_keylog_ref ref,
                                     enum cs_tls_secret_kind kind, size_t *len)
 {
-    for (uint32_t o = s ? s->first : 0; o; o = node_at(kl, o)->next) {
+    for (uint32_t o = ref ? entry_at(kl, ref)->first : 0; o; o = node_at(kl, o)->next) {
         const struct secret_node *nd = node_at(kl, o);
         if (nd->kind == kind) {
             *len = nd->len;
