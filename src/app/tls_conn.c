@@ -61,6 +61,10 @@ void cs_tls_conn_free(struct cs_tls_conn *c)
         free(c->d[i].rec);
         free(c->d[i].hs.buf);
         free(c->d[i].rs);
+        if (c->d[i].secret) {
+            cs_tls_wipe(c->d[i].secret, CS_TLS_MAX_SECRET);
+            free(c->d[i].secret);
+        }
         cs_tls_cipher_clear(&c->d[i].cipher);
     }
     free(c->sni);
@@ -228,25 +232,26 @@ int cs_tls__try_keys(struct cs_tls_conn *c)
 }
 
 /* The keys a TLS 1.3 direction moves to next: early -> handshake,
- * handshake -> application (the _0 secret), application -> KeyUpdate. */
+ * handshake -> application (the _0 secret), application -> KeyUpdate (the
+ * next secret, from the one in use: the key log's _0 or the last update's,
+ * written to next_secret; the caller keeps it with keep_secret() when it
+ * adopts these keys). */
 static int next_cipher(struct cs_tls_conn *c, enum cs_tls_dir dir, enum epoch from,
-                       struct cs_tls_cipher *out)
+                       struct cs_tls_cipher *out, uint8_t next_secret[CS_TLS_MAX_SECRET])
 {
     const struct cs_tls_suite *su = c->suite;
     int client = dir == CS_TLS_FROM_CLIENT;
+    enum cs_tls_secret_kind ap0 = client ? CS_TLS_SECRET_CLIENT_AP0 : CS_TLS_SECRET_SERVER_AP0;
     const uint8_t *secret = NULL;
     if (from == EP_EARLY)
         secret = secret_of(c, CS_TLS_SECRET_CLIENT_HS, su->hash_len);
     else if (from == EP_HANDSHAKE)
-        secret = secret_of(c, client ? CS_TLS_SECRET_CLIENT_AP0 : CS_TLS_SECRET_SERVER_AP0, su->hash_len);
+        secret = secret_of(c, ap0, su->hash_len);
     else if (from == EP_APP) {
-        memset(out, 0, sizeof *out);
-        if (cs_tls13_cipher_keys(out, su, c->d[dir].cipher.secret, c->d[dir].cipher.secret_len) ||
-            cs_tls13_cipher_update(out)) {
-            cs_tls_cipher_clear(out);
+        const uint8_t *now = c->d[dir].secret ? c->d[dir].secret : secret_of(c, ap0, su->hash_len);
+        if (!now || cs_tls13_next_secret(su, now, next_secret))
             return -1;
-        }
-        return 0;
+        secret = next_secret;
     }
     memset(out, 0, sizeof *out);
     if (!secret)
@@ -255,6 +260,16 @@ static int next_cipher(struct cs_tls_conn *c, enum cs_tls_dir dir, enum epoch fr
         cs_tls_cipher_clear(out);
         return -1;
     }
+    return 0;
+}
+
+/* After a KeyUpdate: the direction's application secret is the new one. */
+static int keep_secret(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *secret)
+{
+    struct dir *D = &c->d[dir];
+    if (!D->secret && !(D->secret = malloc(CS_TLS_MAX_SECRET)))
+        return -1;
+    memcpy(D->secret, secret, c->suite->hash_len);
     return 0;
 }
 
@@ -272,7 +287,8 @@ void cs_tls__apply_pending(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t 
     if (p == PEND_NONE || D->failed)
         return;
     struct cs_tls_cipher next;
-    if (next_cipher(c, dir, D->epoch, &next)) {
+    uint8_t next_secret[CS_TLS_MAX_SECRET];
+    if (next_cipher(c, dir, D->epoch, &next, next_secret)) {
         if (c->live && p != PEND_KEY_UPDATE) { /* the secret may still be written */
             struct cs_tls_keylog_stats st;
             cs_tls_keylog_get_stats(c->kl, &st);
@@ -285,6 +301,13 @@ void cs_tls__apply_pending(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t 
         return;
     }
     D->wait_key = 0;
+    if (p == PEND_KEY_UPDATE && keep_secret(c, dir, next_secret)) {
+        cs_tls_cipher_clear(&next);
+        cs_tls_wipe(next_secret, sizeof next_secret);
+        cs_tls__fail_dir(c, dir, CS_TLS_REASON_INTERNAL, frame, ts);
+        return;
+    }
+    cs_tls_wipe(next_secret, sizeof next_secret);
     cs_tls_cipher_clear(&D->cipher);
     D->cipher = next;
     if (p == PEND_KEY_UPDATE)
@@ -555,10 +578,17 @@ enum cs_tls_open_result cs_tls__open_trying(struct cs_tls_conn *c, enum cs_tls_d
     if (!c->suite->tls13 || next_window == 0 || r != CS_TLS_OPEN_AUTH_FAILED)
         return r;
     struct cs_tls_cipher next;
-    if (next_cipher(c, dir, D->epoch, &next))
+    uint8_t next_secret[CS_TLS_MAX_SECRET];
+    if (next_cipher(c, dir, D->epoch, &next, next_secret))
         return r;
     for (uint32_t i = 0; i < next_window; i++) {
         if (cs_tls_record_open(&next, i, rec, rec + 5, frag_len, c->plain, out_len, type) == CS_TLS_OPEN_OK) {
+            if (D->epoch == EP_APP && keep_secret(c, dir, next_secret)) {
+                cs_tls_cipher_clear(&next);
+                cs_tls_wipe(next_secret, sizeof next_secret);
+                return CS_TLS_OPEN_CRYPTO_ERROR;
+            }
+            cs_tls_wipe(next_secret, sizeof next_secret);
             cs_tls_cipher_clear(&D->cipher);
             D->cipher = next;
             D->cipher.seq = i + 1;
@@ -570,6 +600,7 @@ enum cs_tls_open_result cs_tls__open_trying(struct cs_tls_conn *c, enum cs_tls_d
         }
     }
     cs_tls_cipher_clear(&next);
+    cs_tls_wipe(next_secret, sizeof next_secret);
     return r;
 }
 
@@ -779,7 +810,7 @@ size_t cs_tls_conn_memory(const struct cs_tls_conn *c)
     for (int i = 0; i < 2; i++) {
         const struct dir *D = &c->d[i];
         m += (D->rec ? cs_tls__record_len(D->hdr) : 0) + D->hs.cap + (D->rs ? sizeof *D->rs : 0) +
-             (D->cipher.mac ? CS_TLS_CIPHER_CTX_COST : 0);
+             (D->cipher.mac ? CS_TLS_CIPHER_CTX_COST : 0) + (D->secret ? CS_TLS_MAX_SECRET : 0);
     }
     return m;
 }

@@ -54,6 +54,8 @@ struct dir {
                    * the header is whole, freed when the record is */
     uint64_t rec_frame_first;
     struct resync *rs;  /* the scan after a gap; NULL when not resynchronising */
+    uint8_t *secret;    /* 1.3 after a KeyUpdate: the application traffic secret in
+                         * use (CS_TLS_MAX_SECRET bytes); before one, the key log's _0 */
     uint32_t rec_len;   /* bytes of it gathered (at most CS_TLS_MAX_CIPHERTEXT + 5) */
     uint32_t uncertain; /* records possibly missed: try further sequence numbers */
     enum epoch epoch : 8;
