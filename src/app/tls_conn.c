@@ -68,11 +68,23 @@ void cs_tls_conn_free(struct cs_tls_conn *c)
         cs_tls_cipher_clear(&c->d[i].cipher);
     }
     free(c->sni);
-    free(c->alpn);
+    free(c->rare);
+    if (c->alpn_owned)
+        free((void *)c->alpn);
     free(c->rnd);
     cs_tls__release_plain(c);
     cs_tls__free_held(c);
     free(c);
+}
+
+/* The counters of events most connections never see, allocated with the
+ * first one; when that fails they are counted nowhere (a thread's sink). */
+struct tls_rare_counts *cs_tls__rare(struct cs_tls_conn *c)
+{
+    static _Thread_local struct tls_rare_counts lost;
+    if (!c->rare && !(c->rare = calloc(1, sizeof *c->rare)))
+        return &lost;
+    return c->rare;
 }
 
 /* The decryption output is scratch space: no event keeps it past the
@@ -311,7 +323,7 @@ void cs_tls__apply_pending(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t 
     cs_tls_cipher_clear(&D->cipher);
     D->cipher = next;
     if (p == PEND_KEY_UPDATE)
-        c->n.key_updates++;
+        cs_tls__rare(c)->key_updates++;
     else
         D->epoch = epoch_after(D->epoch);
 }
@@ -326,6 +338,26 @@ static int set_name(char **dst, const char *name)
         return -1;
     free(*dst);
     *dst = copy;
+    return 0;
+}
+
+/* The chosen protocol: the usual ones point at constants (a copy of
+ * "http/1.1" costs a 32-byte heap chunk per connection), others are
+ * copied.  0 or -1. */
+static int set_alpn(struct cs_tls_conn *c, const char *name)
+{
+    static const char *const usual[] = {"http/1.1", "h2"};
+    const char *keep = NULL;
+    for (size_t i = 0; i < sizeof usual / sizeof usual[0] && !keep; i++)
+        if (strcmp(name, usual[i]) == 0)
+            keep = usual[i];
+    char *copy = NULL;
+    if (!keep && name[0] && !(copy = strdup(name)))
+        return -1;
+    if (c->alpn_owned)
+        free((void *)c->alpn);
+    c->alpn = keep ? keep : copy;
+    c->alpn_owned = copy != NULL;
     return 0;
 }
 
@@ -386,7 +418,7 @@ static void on_server_hello(struct cs_tls_conn *c, const uint8_t *body, size_t l
          * client's records first with the 0-RTT keys when it sent early data. */
         c->d[CS_TLS_FROM_SERVER].epoch = EP_HANDSHAKE;
         c->d[CS_TLS_FROM_CLIENT].epoch = c->offers_early_data ? EP_EARLY : EP_HANDSHAKE;
-    } else if (set_name(&c->alpn, sh.alpn)) { /* RFC 7301 3.1: 1.2 answers in the ServerHello */
+    } else if (set_alpn(c, sh.alpn)) { /* RFC 7301 3.1: 1.2 answers in the ServerHello */
         cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
         return;
     }
@@ -415,8 +447,8 @@ static void on_handshake_message(struct cs_tls_conn *c, enum cs_tls_dir dir, uin
             uint8_t early;
             char alpn[CS_TLS_ALPN_MAX];
             if (cs_tls_parse_encrypted_extensions(body, len, alpn, &early))
-                c->n.malformed_records++;
-            if (set_name(&c->alpn, alpn)) /* what was read, even from a malformed one */
+                cs_tls__rare(c)->malformed_records++;
+            if (set_alpn(c, alpn)) /* what was read, even from a malformed one */
                 cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
         }
         break;
@@ -489,7 +521,7 @@ static void hs_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p
             h->got = 0;
             h->keep = (uint8_t)keep_body(h->hdr[0]);
             if (h->keep && h->msg_len > CS_TLS_MAX_HS_MESSAGE) {
-                c->n.oversized_handshakes++;
+                cs_tls__rare(c)->oversized_handshakes++;
                 cs_tls__fail_conn(c, CS_TLS_REASON_BAD_HANDSHAKE);
                 return;
             }
@@ -520,10 +552,10 @@ static void hs_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p
 static void on_alert(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p, size_t n,
                      uint64_t frame, int64_t ts)
 {
-    c->n.alerts++;
+    cs_tls__rare(c)->alerts++;
     /* RFC 8446 6 / RFC 5246 7.2: level, description; close_notify is 0. */
     if (n >= 2 && p[1] == 0) {
-        c->n.close_notify++;
+        cs_tls__rare(c)->close_notify++;
         c->d[dir].closed = 1;
         cs_tls__emit(c, CS_TLS_EV_CLOSE, dir, NULL, 0, frame, frame, ts, 0);
     }
@@ -543,11 +575,11 @@ void cs_tls__on_content(struct cs_tls_conn *c, enum cs_tls_dir dir, uint8_t type
         break;
     case CT_APPDATA:
         if (D->epoch == EP_HANDSHAKE || (D->epoch == EP_PLAIN && !D->ccs)) {
-            c->n.malformed_records++; /* application data before the keys allow it */
+            cs_tls__rare(c)->malformed_records++; /* application data before the keys allow it */
             break;
         }
         if (D->epoch == EP_EARLY)
-            c->n.early_records++;
+            cs_tls__rare(c)->early_records++;
         c->n.app_bytes[dir] += n;
         if (n)
             cs_tls__emit(c, CS_TLS_EV_DATA, dir, p, n, f0, f1, ts, D->epoch == EP_EARLY);
@@ -593,7 +625,7 @@ enum cs_tls_open_result cs_tls__open_trying(struct cs_tls_conn *c, enum cs_tls_d
             D->cipher = next;
             D->cipher.seq = i + 1;
             if (D->epoch == EP_APP)
-                c->n.key_updates++;
+                cs_tls__rare(c)->key_updates++;
             else
                 D->epoch = epoch_after(D->epoch);
             return CS_TLS_OPEN_OK;
@@ -621,7 +653,7 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
     struct dir *D = &c->d[dir];
     uint8_t type = rec[0];
     if (D->failed || D->closed) {
-        c->n.records_undecryptable++;
+        cs_tls__rare(c)->records_undecryptable++;
         return;
     }
     if (!c->seen_any) {
@@ -674,9 +706,9 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
     enum cs_tls_open_result r = cs_tls__open_trying(c, dir, rec, frag_len, window, next_window, &out_len, &inner);
     if (r != CS_TLS_OPEN_OK) {
         if (r == CS_TLS_OPEN_AUTH_FAILED)
-            c->n.auth_failures++;
+            cs_tls__rare(c)->auth_failures++;
         else
-            c->n.malformed_records++;
+            cs_tls__rare(c)->malformed_records++;
         cs_tls__fail_dir(c, dir, r == CS_TLS_OPEN_AUTH_FAILED ? CS_TLS_REASON_AUTH_FAILED : r == CS_TLS_OPEN_MALFORMED ? CS_TLS_REASON_GAP
                                                                                                                        : CS_TLS_REASON_INTERNAL,
                          f1, ts);
@@ -684,7 +716,7 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
     }
     if (D->uncertain) {
         D->uncertain = 0;
-        c->n.resyncs++;
+        cs_tls__rare(c)->resyncs++;
     }
     c->n.records_decrypted++;
     cs_tls__on_content(c, dir, inner, c->plain, out_len, f0, f1, ts);
@@ -776,23 +808,25 @@ void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out)
     out->dir_reason[0] = c->d[0].failed;
     out->dir_reason[1] = c->d[1].failed;
     const struct tls_counts *n = &c->n;
+    static const struct tls_rare_counts none;
+    const struct tls_rare_counts *r = c->rare ? c->rare : &none;
     out->n = (struct cs_tls_counters){
         .records = {n->records[0], n->records[1]},
         .records_decrypted = n->records_decrypted,
         .app_bytes = {n->app_bytes[0], n->app_bytes[1]},
-        .auth_failures = n->auth_failures,
-        .malformed_records = n->malformed_records,
-        .records_undecryptable = n->records_undecryptable,
-        .alerts = n->alerts,
-        .close_notify = n->close_notify,
-        .key_updates = n->key_updates,
-        .early_records = n->early_records,
-        .resyncs = n->resyncs,
-        .gaps = n->gaps,
-        .held_records = n->held_records,
-        .held_dropped_records = n->held_dropped_records,
-        .held_dropped_bytes = n->held_dropped_bytes,
-        .oversized_handshakes = n->oversized_handshakes,
+        .auth_failures = r->auth_failures,
+        .malformed_records = r->malformed_records,
+        .records_undecryptable = r->records_undecryptable,
+        .alerts = r->alerts,
+        .close_notify = r->close_notify,
+        .key_updates = r->key_updates,
+        .early_records = r->early_records,
+        .resyncs = r->resyncs,
+        .gaps = r->gaps,
+        .held_records = r->held_records,
+        .held_dropped_records = r->held_dropped_records,
+        .held_dropped_bytes = r->held_dropped_bytes,
+        .oversized_handshakes = r->oversized_handshakes,
     };
 }
 
@@ -804,7 +838,7 @@ void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out)
 size_t cs_tls_conn_memory(const struct cs_tls_conn *c)
 {
     size_t m = sizeof *c + (c->plain ? CS_TLS_MAX_CIPHERTEXT : 0) + (c->sni ? strlen(c->sni) + 1 : 0) +
-               (c->alpn ? strlen(c->alpn) + 1 : 0) + (c->rnd ? sizeof *c->rnd : 0);
+               (c->alpn_owned ? strlen(c->alpn) + 1 : 0) + (c->rnd ? sizeof *c->rnd : 0) + (c->rare ? sizeof *c->rare : 0);
     if (c->hq)
         m += sizeof *c->hq + c->hq->bytes + c->hq->nodes * sizeof(struct held);
     for (int i = 0; i < 2; i++) {
@@ -861,8 +895,8 @@ void cs_tls__hold(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *rec
                   uint64_t f0, uint64_t f1, int64_t ts)
 {
     if (!c->hq && !(c->hq = calloc(1, sizeof *c->hq))) {
-        c->n.held_dropped_records++; /* no room even to count it in the queue */
-        c->n.held_dropped_bytes += len;
+        cs_tls__rare(c)->held_dropped_records++; /* no room even to count it in the queue */
+        cs_tls__rare(c)->held_dropped_bytes += len;
         return;
     }
     struct held_queue *q = c->hq;
@@ -872,10 +906,10 @@ void cs_tls__hold(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *rec
         memcpy(h->rec, rec, len);
         h->len = len;
         q->bytes += len;
-        c->n.held_records++;
+        cs_tls__rare(c)->held_records++;
     } else {
-        c->n.held_dropped_records++;
-        c->n.held_dropped_bytes += len;
+        cs_tls__rare(c)->held_dropped_records++;
+        cs_tls__rare(c)->held_dropped_bytes += len;
         if (q->dropping[dir]) {
             if (q->marker[dir])
                 q->marker[dir]->dropped++;
@@ -919,7 +953,7 @@ void cs_tls__drain_held(struct cs_tls_conn *c)
             cs_tls__process_record(c, h->dir, h->rec, h->len - 5, h->frame_first, h->frame_last, h->ts);
         } else {
             cs_tls__hold(c, h->dir, h->rec, h->len, h->frame_first, h->frame_last, h->ts);
-            c->n.held_records--; /* not a new hold */
+            cs_tls__rare(c)->held_records--; /* not a new hold */
         }
         free(h);
         h = next;
@@ -1025,7 +1059,7 @@ void cs_tls__resync_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8
             if (ok) {
                 size_t from = R->pos + rl, rest_len = R->len - from;
                 D->rs = NULL; /* R is freed once its rest is framed */
-                c->n.resyncs++;
+                cs_tls__rare(c)->resyncs++;
                 c->n.records[dir]++;
                 c->n.records_decrypted++;
                 /* the frame of its first byte: exact when it starts in the
@@ -1046,7 +1080,7 @@ void cs_tls__resync_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8
             if (ok) {
                 size_t from = R->pos, rest_len = R->len - from;
                 D->rs = NULL;
-                c->n.resyncs++;
+                cs_tls__rare(c)->resyncs++;
                 cs_tls__frame_records(c, dir, R->buf + from, rest_len, frame, ts);
                 free(R);
                 if (take < n)
@@ -1067,7 +1101,7 @@ void cs_tls_conn_gap(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t len, u
     if ((unsigned)dir > 1)
         return;
     struct dir *D = &c->d[dir];
-    c->n.gaps++;
+    cs_tls__rare(c)->gaps++;
     (void)len;
     if (D->failed || D->closed)
         return;

@@ -86,13 +86,20 @@ struct hello_randoms {
 
 /* The counters of cs_tls_counters, narrower: a connection counts its
  * records and events in 32 bits (4 billion records of at least 22 bytes
- * each would take 88 GB on one connection); bytes keep 64. */
+ * each would take 88 GB on one connection); bytes keep 64.  Those that
+ * every decrypting connection moves are in it; the others, which most
+ * connections never move, in a struct allocated with the first one
+ * (cs_tls__rare). */
 struct tls_counts {
     uint64_t app_bytes[2];
-    uint64_t held_dropped_bytes;
     uint32_t records[2];
-    uint32_t records_decrypted, auth_failures, malformed_records, records_undecryptable, alerts,
-        close_notify, key_updates, early_records, resyncs, gaps, held_records, held_dropped_records,
+    uint32_t records_decrypted;
+};
+
+struct tls_rare_counts {
+    uint64_t held_dropped_bytes;
+    uint32_t auth_failures, malformed_records, records_undecryptable, alerts, close_notify,
+        key_updates, early_records, resyncs, gaps, held_records, held_dropped_records,
         oversized_handshakes;
 };
 
@@ -130,8 +137,10 @@ struct cs_tls_conn {
     struct hello_randoms *rnd;  /* from the ClientHello until the keys are set up */
     const struct cs_tls_suite *suite;
     char *sni;                  /* malloc'd to its length; NULL when the ClientHello had none */
-    char *alpn;                 /* the protocol chosen, likewise; NULL when none */
+    const char *alpn;           /* the protocol chosen, NULL when none: a constant for the
+                                 * usual ones, else malloc'd (alpn_owned) */
     uint64_t keylog_generation; /* generation at the last failed lookup */
+    struct tls_rare_counts *rare; /* NULL until one of them counts */
     struct tls_counts n;
     uint32_t max_held;
     cs_tls_keylog_ref keys; /* the key log's entry for the client random (0: not found yet) */
@@ -143,7 +152,7 @@ struct cs_tls_conn {
     uint8_t wait_all_secrets; /* cs_tls_conn_wait_all_secrets */
     uint8_t live;             /* the key log still grows: wait for a late secret (cs_tls_conn_set_live) */
     uint8_t seen_any, have_ch, have_sh, keys_ready, hrr, saw_certificate, abbreviated;
-    uint8_t offers_early_data, encrypt_then_mac;
+    uint8_t offers_early_data, encrypt_then_mac, alpn_owned;
 };
 
 /* RFC 5246 6.2.1 / RFC 8446 5.1: could this be a record header? */
@@ -161,6 +170,7 @@ static inline size_t cs_tls__record_len(const uint8_t *h)
 }
 
 /* tls_conn.c */
+struct tls_rare_counts *cs_tls__rare(struct cs_tls_conn *c);
 void cs_tls__emit(struct cs_tls_conn *c, enum cs_tls_event_kind kind, enum cs_tls_dir dir,
                   const uint8_t *data, size_t len, uint64_t f0, uint64_t f1, int64_t ts, int early);
 void cs_tls__fail_conn(struct cs_tls_conn *c, enum cs_tls_reason r);
