@@ -568,7 +568,9 @@ static void test_handshake_length_bounds(void)
     CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_FAILED);
     CU_ASSERT_EQUAL(info.reason, CS_TLS_REASON_BAD_HANDSHAKE);
     CU_ASSERT_EQUAL(info.n.oversized_handshakes, 1);
-    CU_ASSERT_EQUAL(cs_tls_conn_memory(c), empty);
+    /* nothing for the message; the struct of the rarely moved counters
+     * (oversized_handshakes is one) is allocated with its first count */
+    CU_ASSERT(cs_tls_conn_memory(c) > empty && cs_tls_conn_memory(c) < empty + 128);
     cs_tls_conn_free(c);
 
     uint8_t big[5 + 4 + 100] = {0x16, 0x03, 0x01, 0x00, 104, 0x01, 0x00, 0xf0, 0x00};
