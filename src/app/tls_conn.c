@@ -486,6 +486,13 @@ void cs_tls__hs_release(struct hs_asm *h)
     h->cap = 0;
 }
 
+/* The length of the message whose 4-byte header is complete (RFC 8446 4:
+ * uint24 after the type). */
+static uint32_t hs_msg_len(const struct hs_asm *h)
+{
+    return (uint32_t)h->hdr[1] << 16 | (uint32_t)h->hdr[2] << 8 | h->hdr[3];
+}
+
 /* Room for `need` body bytes: the buffer doubles from CS_TLS_HS_BUF_INITIAL
  * up to the message's length, so a peer that announces a long message but
  * sends little costs little.  Returns 0 or -1 (out of memory). */
@@ -496,8 +503,8 @@ static int hs_reserve(struct hs_asm *h, uint32_t need)
     uint32_t cap = h->cap ? h->cap : CS_TLS_HS_BUF_INITIAL;
     while (cap < need)
         cap *= 2;
-    if (cap > h->msg_len)
-        cap = h->msg_len;
+    if (cap > hs_msg_len(h))
+        cap = hs_msg_len(h);
     uint8_t *b = realloc(h->buf, cap);
     if (!b)
         return -1;
@@ -517,16 +524,15 @@ static void hs_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p
             n--;
             if (h->hdr_len < 4)
                 continue;
-            h->msg_len = (uint32_t)h->hdr[1] << 16 | (uint32_t)h->hdr[2] << 8 | h->hdr[3];
             h->got = 0;
             h->keep = (uint8_t)keep_body(h->hdr[0]);
-            if (h->keep && h->msg_len > CS_TLS_MAX_HS_MESSAGE) {
+            if (h->keep && hs_msg_len(h) > CS_TLS_MAX_HS_MESSAGE) {
                 cs_tls__rare(c)->oversized_handshakes++;
                 cs_tls__fail_conn(c, CS_TLS_REASON_BAD_HANDSHAKE);
                 return;
             }
         }
-        size_t take = h->msg_len - h->got;
+        size_t take = hs_msg_len(h) - h->got;
         if (take > n)
             take = n;
         if (h->keep && take) {
@@ -539,9 +545,9 @@ static void hs_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p
         h->got += (uint32_t)take;
         p += take;
         n -= take;
-        if (h->got == h->msg_len) {
+        if (h->got == hs_msg_len(h)) {
             h->hdr_len = 0;
-            on_handshake_message(c, dir, h->hdr[0], h->keep ? h->buf : NULL, h->msg_len);
+            on_handshake_message(c, dir, h->hdr[0], h->keep ? h->buf : NULL, hs_msg_len(h));
             cs_tls__hs_release(h); /* the few messages read are read once */
         }
     }

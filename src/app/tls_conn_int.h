@@ -37,7 +37,6 @@ enum pending { PEND_NONE,
  * message span records and a record carry several). */
 struct hs_asm {
     uint8_t *buf; /* NULL between messages: freed once one is delivered */
-    uint32_t msg_len;
     uint32_t got;
     uint32_t cap; /* bytes allocated at buf, grown as the body arrives */
     uint8_t hdr[4];
