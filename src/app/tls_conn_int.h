@@ -72,10 +72,10 @@ struct dir {
 struct held_queue {
     struct held *head, *tail;
     size_t bytes;
-    size_t nodes;              /* entries (records and markers) */
-    struct held *marker[2];    /* per direction: its dropped-records marker */
-    uint32_t held[2];          /* per direction: its entries */
-    uint8_t dropping[2];       /* per direction: budget exhausted, drop the rest */
+    size_t nodes;           /* entries (records and markers) */
+    struct held *marker[2]; /* per direction: its dropped-records marker */
+    uint32_t held[2];       /* per direction: its entries */
+    uint8_t dropping[2];    /* per direction: budget exhausted, drop the rest */
 };
 
 /* What the hellos said that is needed only until the keys are set up. */
@@ -130,19 +130,19 @@ struct cs_tls_conn {
     cs_tls_sink sink;
     void *sink_ctx;
     struct dir d[2];
-    uint8_t *plain;             /* decryption output, CS_TLS_MAX_CIPHERTEXT; lives
+    uint8_t *plain;            /* decryption output, CS_TLS_MAX_CIPHERTEXT; lives
                                  * during one cs_tls_conn_data / _retry call */
-    struct held_queue *hq;      /* NULL when nothing is held */
-    struct hello_randoms *rnd;  /* from the ClientHello until the keys are set up */
+    struct held_queue *hq;     /* NULL when nothing is held */
+    struct hello_randoms *rnd; /* from the ClientHello until the keys are set up */
     const struct cs_tls_suite *suite;
-    char *sni;                  /* malloc'd to its length; NULL when the ClientHello had none */
-    const char *alpn;           /* the protocol chosen, NULL when none: a constant for the
+    char *sni;                    /* malloc'd to its length; NULL when the ClientHello had none */
+    const char *alpn;             /* the protocol chosen, NULL when none: a constant for the
                                  * usual ones, else malloc'd (alpn_owned) */
-    uint64_t keylog_generation; /* generation at the last failed lookup */
+    uint64_t keylog_generation;   /* generation at the last failed lookup */
     struct tls_rare_counts *rare; /* NULL until one of them counts */
     struct tls_counts n;
     uint32_t max_held;
-    cs_tls_keylog_ref keys; /* the key log's entry for the client random (0: not found yet) */
+    cs_tls_keylog_ref keys;      /* the key log's entry for the client random (0: not found yet) */
     uint16_t version, cipher_id; /* the ServerHello's (0 before it) */
     enum cs_tls_state state : 8;
     enum cs_tls_reason reason : 8;
