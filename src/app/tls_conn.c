@@ -44,7 +44,7 @@ struct cs_tls_conn *cs_tls_conn_new(const struct cs_tls_keylog *kl, size_t max_h
     c->kl = kl;
     c->sink = sink;
     c->sink_ctx = sink_ctx;
-    c->max_held = max_held_bytes;
+    c->max_held = max_held_bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)max_held_bytes;
     return c;
 }
 
@@ -61,13 +61,30 @@ void cs_tls_conn_free(struct cs_tls_conn *c)
         free(c->d[i].rec);
         free(c->d[i].hs.buf);
         free(c->d[i].rs);
+        if (c->d[i].secret) {
+            cs_tls_wipe(c->d[i].secret, CS_TLS_MAX_SECRET);
+            free(c->d[i].secret);
+        }
         cs_tls_cipher_clear(&c->d[i].cipher);
     }
     free(c->sni);
-    free(c->alpn);
+    free(c->rare);
+    if (c->alpn_owned)
+        free((void *)c->alpn);
+    free(c->rnd);
     cs_tls__release_plain(c);
     cs_tls__free_held(c);
     free(c);
+}
+
+/* The counters of events most connections never see, allocated with the
+ * first one; when that fails they are counted nowhere (a thread's sink). */
+struct tls_rare_counts *cs_tls__rare(struct cs_tls_conn *c)
+{
+    static _Thread_local struct tls_rare_counts lost;
+    if (!c->rare && !(c->rare = calloc(1, sizeof *c->rare)))
+        return &lost;
+    return c->rare;
 }
 
 /* The decryption output is scratch space: no event keeps it past the
@@ -158,9 +175,12 @@ void cs_tls__fail_dir(struct cs_tls_conn *c, enum cs_tls_dir dir, enum cs_tls_re
 
 /* ---- keys ------------------------------------------------------------ */
 
-static const uint8_t *secret_of(const struct cs_tls_secrets *s, enum cs_tls_secret_kind k, size_t want)
+/* The connection's secret of kind k when it is `want` bytes long. */
+static const uint8_t *secret_of(const struct cs_tls_conn *c, enum cs_tls_secret_kind k, size_t want)
 {
-    return s && (s->have & (1u << k)) && s->len[k] == want ? s->secret[k] : NULL;
+    size_t len;
+    const uint8_t *p = cs_tls_keylog_secret(c->kl, c->keys, k, &len);
+    return p && len == want ? p : NULL;
 }
 
 /* Sets up the read keys once the ServerHello is known and the key log has
@@ -174,18 +194,21 @@ int cs_tls__try_keys(struct cs_tls_conn *c)
     struct cs_tls_keylog_stats st;
     cs_tls_keylog_get_stats(c->kl, &st);
     c->keylog_generation = st.generation;
-    const struct cs_tls_secrets *s = cs_tls_keylog_find(c->kl, c->client_random);
+    if (!c->keys && !(c->keys = cs_tls_keylog_find(c->kl, c->rnd->client))) {
+        c->state = CS_TLS_STATE_NO_KEY;
+        return 0;
+    }
     const struct cs_tls_suite *su = c->suite;
     if (su->tls13) {
-        const uint8_t *chs = secret_of(s, CS_TLS_SECRET_CLIENT_HS, su->hash_len);
-        const uint8_t *shs = secret_of(s, CS_TLS_SECRET_SERVER_HS, su->hash_len);
-        const uint8_t *early = secret_of(s, CS_TLS_SECRET_CLIENT_EARLY, su->hash_len);
+        const uint8_t *chs = secret_of(c, CS_TLS_SECRET_CLIENT_HS, su->hash_len);
+        const uint8_t *shs = secret_of(c, CS_TLS_SECRET_SERVER_HS, su->hash_len);
+        const uint8_t *early = secret_of(c, CS_TLS_SECRET_CLIENT_EARLY, su->hash_len);
         if (!chs || !shs) {
             c->state = CS_TLS_STATE_NO_KEY;
             return 0;
         }
-        if (c->wait_all_secrets && (!secret_of(s, CS_TLS_SECRET_CLIENT_AP0, su->hash_len) ||
-                                    !secret_of(s, CS_TLS_SECRET_SERVER_AP0, su->hash_len))) {
+        if (c->wait_all_secrets && (!secret_of(c, CS_TLS_SECRET_CLIENT_AP0, su->hash_len) ||
+                                    !secret_of(c, CS_TLS_SECRET_SERVER_AP0, su->hash_len))) {
             c->state = CS_TLS_STATE_NO_KEY; /* the rest of the line(s) are on their way */
             return 0;
         }
@@ -202,43 +225,45 @@ int cs_tls__try_keys(struct cs_tls_conn *c)
             return 0;
         }
     } else {
-        const uint8_t *ms = secret_of(s, CS_TLS_SECRET_MASTER, 48);
+        const uint8_t *ms = secret_of(c, CS_TLS_SECRET_MASTER, 48);
         if (!ms) {
             c->state = CS_TLS_STATE_NO_KEY;
             return 0;
         }
-        if (cs_tls12_cipher_keys(&c->d[0].cipher, &c->d[1].cipher, su, ms, c->client_random,
-                                 c->server_random, c->encrypt_then_mac)) {
+        if (cs_tls12_cipher_keys(&c->d[0].cipher, &c->d[1].cipher, su, ms, c->rnd->client,
+                                 c->rnd->server, c->encrypt_then_mac)) {
             cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
             return 0;
         }
     }
     c->keys_ready = 1;
     c->state = CS_TLS_STATE_DECRYPTING;
+    free(c->rnd); /* the key log's entry is found through c->keys from now on */
+    c->rnd = NULL;
     return 1;
 }
 
 /* The keys a TLS 1.3 direction moves to next: early -> handshake,
- * handshake -> application (the _0 secret), application -> KeyUpdate. */
+ * handshake -> application (the _0 secret), application -> KeyUpdate (the
+ * next secret, from the one in use: the key log's _0 or the last update's,
+ * written to next_secret; the caller keeps it with keep_secret() when it
+ * adopts these keys). */
 static int next_cipher(struct cs_tls_conn *c, enum cs_tls_dir dir, enum epoch from,
-                       struct cs_tls_cipher *out)
+                       struct cs_tls_cipher *out, uint8_t next_secret[CS_TLS_MAX_SECRET])
 {
     const struct cs_tls_suite *su = c->suite;
-    const struct cs_tls_secrets *s = cs_tls_keylog_find(c->kl, c->client_random);
     int client = dir == CS_TLS_FROM_CLIENT;
+    enum cs_tls_secret_kind ap0 = client ? CS_TLS_SECRET_CLIENT_AP0 : CS_TLS_SECRET_SERVER_AP0;
     const uint8_t *secret = NULL;
     if (from == EP_EARLY)
-        secret = secret_of(s, CS_TLS_SECRET_CLIENT_HS, su->hash_len);
+        secret = secret_of(c, CS_TLS_SECRET_CLIENT_HS, su->hash_len);
     else if (from == EP_HANDSHAKE)
-        secret = secret_of(s, client ? CS_TLS_SECRET_CLIENT_AP0 : CS_TLS_SECRET_SERVER_AP0, su->hash_len);
+        secret = secret_of(c, ap0, su->hash_len);
     else if (from == EP_APP) {
-        memset(out, 0, sizeof *out);
-        if (cs_tls13_cipher_keys(out, su, c->d[dir].cipher.secret, c->d[dir].cipher.secret_len) ||
-            cs_tls13_cipher_update(out)) {
-            cs_tls_cipher_clear(out);
+        const uint8_t *now = c->d[dir].secret ? c->d[dir].secret : secret_of(c, ap0, su->hash_len);
+        if (!now || cs_tls13_next_secret(su, now, next_secret))
             return -1;
-        }
-        return 0;
+        secret = next_secret;
     }
     memset(out, 0, sizeof *out);
     if (!secret)
@@ -247,6 +272,16 @@ static int next_cipher(struct cs_tls_conn *c, enum cs_tls_dir dir, enum epoch fr
         cs_tls_cipher_clear(out);
         return -1;
     }
+    return 0;
+}
+
+/* After a KeyUpdate: the direction's application secret is the new one. */
+static int keep_secret(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *secret)
+{
+    struct dir *D = &c->d[dir];
+    if (!D->secret && !(D->secret = malloc(CS_TLS_MAX_SECRET)))
+        return -1;
+    memcpy(D->secret, secret, c->suite->hash_len);
     return 0;
 }
 
@@ -264,7 +299,8 @@ void cs_tls__apply_pending(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t 
     if (p == PEND_NONE || D->failed)
         return;
     struct cs_tls_cipher next;
-    if (next_cipher(c, dir, D->epoch, &next)) {
+    uint8_t next_secret[CS_TLS_MAX_SECRET];
+    if (next_cipher(c, dir, D->epoch, &next, next_secret)) {
         if (c->live && p != PEND_KEY_UPDATE) { /* the secret may still be written */
             struct cs_tls_keylog_stats st;
             cs_tls_keylog_get_stats(c->kl, &st);
@@ -277,10 +313,17 @@ void cs_tls__apply_pending(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t 
         return;
     }
     D->wait_key = 0;
+    if (p == PEND_KEY_UPDATE && keep_secret(c, dir, next_secret)) {
+        cs_tls_cipher_clear(&next);
+        cs_tls_wipe(next_secret, sizeof next_secret);
+        cs_tls__fail_dir(c, dir, CS_TLS_REASON_INTERNAL, frame, ts);
+        return;
+    }
+    cs_tls_wipe(next_secret, sizeof next_secret);
     cs_tls_cipher_clear(&D->cipher);
     D->cipher = next;
     if (p == PEND_KEY_UPDATE)
-        c->n.key_updates++;
+        cs_tls__rare(c)->key_updates++;
     else
         D->epoch = epoch_after(D->epoch);
 }
@@ -298,6 +341,26 @@ static int set_name(char **dst, const char *name)
     return 0;
 }
 
+/* The chosen protocol: the usual ones point at constants (a copy of
+ * "http/1.1" costs a 32-byte heap chunk per connection), others are
+ * copied.  0 or -1. */
+static int set_alpn(struct cs_tls_conn *c, const char *name)
+{
+    static const char *const usual[] = {"http/1.1", "h2"};
+    const char *keep = NULL;
+    for (size_t i = 0; i < sizeof usual / sizeof usual[0] && !keep; i++)
+        if (strcmp(name, usual[i]) == 0)
+            keep = usual[i];
+    char *copy = NULL;
+    if (!keep && name[0] && !(copy = strdup(name)))
+        return -1;
+    if (c->alpn_owned)
+        free((void *)c->alpn);
+    c->alpn = keep ? keep : copy;
+    c->alpn_owned = copy != NULL;
+    return 0;
+}
+
 static void on_client_hello(struct cs_tls_conn *c, const uint8_t *body, size_t len)
 {
     struct cs_tls_client_hello ch;
@@ -307,7 +370,11 @@ static void on_client_hello(struct cs_tls_conn *c, const uint8_t *body, size_t l
     }
     if (c->have_ch)
         return; /* the second ClientHello after a HelloRetryRequest keeps the random */
-    memcpy(c->client_random, ch.random, 32);
+    if (!(c->rnd = calloc(1, sizeof *c->rnd))) {
+        cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
+        return;
+    }
+    memcpy(c->rnd->client, ch.random, 32);
     c->offers_early_data = ch.offers_early_data;
     if (set_name(&c->sni, ch.sni)) {
         cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
@@ -331,7 +398,7 @@ static void on_server_hello(struct cs_tls_conn *c, const uint8_t *body, size_t l
         cs_tls__fail_conn(c, CS_TLS_REASON_RENEGOTIATION);
         return;
     }
-    memcpy(c->server_random, sh.random, 32);
+    memcpy(c->rnd->server, sh.random, 32);
     c->version = sh.version;
     c->cipher_id = sh.cipher_suite;
     c->encrypt_then_mac = sh.encrypt_then_mac;
@@ -351,7 +418,7 @@ static void on_server_hello(struct cs_tls_conn *c, const uint8_t *body, size_t l
          * client's records first with the 0-RTT keys when it sent early data. */
         c->d[CS_TLS_FROM_SERVER].epoch = EP_HANDSHAKE;
         c->d[CS_TLS_FROM_CLIENT].epoch = c->offers_early_data ? EP_EARLY : EP_HANDSHAKE;
-    } else if (set_name(&c->alpn, sh.alpn)) { /* RFC 7301 3.1: 1.2 answers in the ServerHello */
+    } else if (set_alpn(c, sh.alpn)) { /* RFC 7301 3.1: 1.2 answers in the ServerHello */
         cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
         return;
     }
@@ -380,8 +447,8 @@ static void on_handshake_message(struct cs_tls_conn *c, enum cs_tls_dir dir, uin
             uint8_t early;
             char alpn[CS_TLS_ALPN_MAX];
             if (cs_tls_parse_encrypted_extensions(body, len, alpn, &early))
-                c->n.malformed_records++;
-            if (set_name(&c->alpn, alpn)) /* what was read, even from a malformed one */
+                cs_tls__rare(c)->malformed_records++;
+            if (set_alpn(c, alpn)) /* what was read, even from a malformed one */
                 cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
         }
         break;
@@ -419,6 +486,13 @@ void cs_tls__hs_release(struct hs_asm *h)
     h->cap = 0;
 }
 
+/* The length of the message whose 4-byte header is complete (RFC 8446 4:
+ * uint24 after the type). */
+static uint32_t hs_msg_len(const struct hs_asm *h)
+{
+    return (uint32_t)h->hdr[1] << 16 | (uint32_t)h->hdr[2] << 8 | h->hdr[3];
+}
+
 /* Room for `need` body bytes: the buffer doubles from CS_TLS_HS_BUF_INITIAL
  * up to the message's length, so a peer that announces a long message but
  * sends little costs little.  Returns 0 or -1 (out of memory). */
@@ -429,8 +503,8 @@ static int hs_reserve(struct hs_asm *h, uint32_t need)
     uint32_t cap = h->cap ? h->cap : CS_TLS_HS_BUF_INITIAL;
     while (cap < need)
         cap *= 2;
-    if (cap > h->msg_len)
-        cap = h->msg_len;
+    if (cap > hs_msg_len(h))
+        cap = hs_msg_len(h);
     uint8_t *b = realloc(h->buf, cap);
     if (!b)
         return -1;
@@ -450,16 +524,15 @@ static void hs_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p
             n--;
             if (h->hdr_len < 4)
                 continue;
-            h->msg_len = (uint32_t)h->hdr[1] << 16 | (uint32_t)h->hdr[2] << 8 | h->hdr[3];
             h->got = 0;
             h->keep = (uint8_t)keep_body(h->hdr[0]);
-            if (h->keep && h->msg_len > CS_TLS_MAX_HS_MESSAGE) {
-                c->n.oversized_handshakes++;
+            if (h->keep && hs_msg_len(h) > CS_TLS_MAX_HS_MESSAGE) {
+                cs_tls__rare(c)->oversized_handshakes++;
                 cs_tls__fail_conn(c, CS_TLS_REASON_BAD_HANDSHAKE);
                 return;
             }
         }
-        size_t take = h->msg_len - h->got;
+        size_t take = hs_msg_len(h) - h->got;
         if (take > n)
             take = n;
         if (h->keep && take) {
@@ -472,9 +545,9 @@ static void hs_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p
         h->got += (uint32_t)take;
         p += take;
         n -= take;
-        if (h->got == h->msg_len) {
+        if (h->got == hs_msg_len(h)) {
             h->hdr_len = 0;
-            on_handshake_message(c, dir, h->hdr[0], h->keep ? h->buf : NULL, h->msg_len);
+            on_handshake_message(c, dir, h->hdr[0], h->keep ? h->buf : NULL, hs_msg_len(h));
             cs_tls__hs_release(h); /* the few messages read are read once */
         }
     }
@@ -485,10 +558,10 @@ static void hs_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p
 static void on_alert(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p, size_t n,
                      uint64_t frame, int64_t ts)
 {
-    c->n.alerts++;
+    cs_tls__rare(c)->alerts++;
     /* RFC 8446 6 / RFC 5246 7.2: level, description; close_notify is 0. */
     if (n >= 2 && p[1] == 0) {
-        c->n.close_notify++;
+        cs_tls__rare(c)->close_notify++;
         c->d[dir].closed = 1;
         cs_tls__emit(c, CS_TLS_EV_CLOSE, dir, NULL, 0, frame, frame, ts, 0);
     }
@@ -508,11 +581,11 @@ void cs_tls__on_content(struct cs_tls_conn *c, enum cs_tls_dir dir, uint8_t type
         break;
     case CT_APPDATA:
         if (D->epoch == EP_HANDSHAKE || (D->epoch == EP_PLAIN && !D->ccs)) {
-            c->n.malformed_records++; /* application data before the keys allow it */
+            cs_tls__rare(c)->malformed_records++; /* application data before the keys allow it */
             break;
         }
         if (D->epoch == EP_EARLY)
-            c->n.early_records++;
+            cs_tls__rare(c)->early_records++;
         c->n.app_bytes[dir] += n;
         if (n)
             cs_tls__emit(c, CS_TLS_EV_DATA, dir, p, n, f0, f1, ts, D->epoch == EP_EARLY);
@@ -543,21 +616,29 @@ enum cs_tls_open_result cs_tls__open_trying(struct cs_tls_conn *c, enum cs_tls_d
     if (!c->suite->tls13 || next_window == 0 || r != CS_TLS_OPEN_AUTH_FAILED)
         return r;
     struct cs_tls_cipher next;
-    if (next_cipher(c, dir, D->epoch, &next))
+    uint8_t next_secret[CS_TLS_MAX_SECRET];
+    if (next_cipher(c, dir, D->epoch, &next, next_secret))
         return r;
     for (uint32_t i = 0; i < next_window; i++) {
         if (cs_tls_record_open(&next, i, rec, rec + 5, frag_len, c->plain, out_len, type) == CS_TLS_OPEN_OK) {
+            if (D->epoch == EP_APP && keep_secret(c, dir, next_secret)) {
+                cs_tls_cipher_clear(&next);
+                cs_tls_wipe(next_secret, sizeof next_secret);
+                return CS_TLS_OPEN_CRYPTO_ERROR;
+            }
+            cs_tls_wipe(next_secret, sizeof next_secret);
             cs_tls_cipher_clear(&D->cipher);
             D->cipher = next;
             D->cipher.seq = i + 1;
             if (D->epoch == EP_APP)
-                c->n.key_updates++;
+                cs_tls__rare(c)->key_updates++;
             else
                 D->epoch = epoch_after(D->epoch);
             return CS_TLS_OPEN_OK;
         }
     }
     cs_tls_cipher_clear(&next);
+    cs_tls_wipe(next_secret, sizeof next_secret);
     return r;
 }
 
@@ -578,7 +659,7 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
     struct dir *D = &c->d[dir];
     uint8_t type = rec[0];
     if (D->failed || D->closed) {
-        c->n.records_undecryptable++;
+        cs_tls__rare(c)->records_undecryptable++;
         return;
     }
     if (!c->seen_any) {
@@ -589,7 +670,7 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
         }
     }
     int enc = cs_tls__encrypted(c, dir, type);
-    if ((!c->draining && D->held) || D->wait_key ||
+    if ((!c->draining && c->hq && c->hq->held[dir]) || D->wait_key ||
         (enc && !c->keys_ready && c->state != CS_TLS_STATE_FAILED)) {
         cs_tls__hold(c, dir, rec, 5 + frag_len, f0, f1, ts);
         return;
@@ -612,7 +693,7 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
     }
     if (!enc) {
         cs_tls__on_content(c, dir, type, rec + 5, frag_len, f0, f1, ts);
-        if (!c->draining && c->keys_ready && c->held_head)
+        if (!c->draining && c->keys_ready && c->hq)
             cs_tls__drain_held(c); /* the ServerHello that unblocks held client records */
         return;
     }
@@ -631,9 +712,9 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
     enum cs_tls_open_result r = cs_tls__open_trying(c, dir, rec, frag_len, window, next_window, &out_len, &inner);
     if (r != CS_TLS_OPEN_OK) {
         if (r == CS_TLS_OPEN_AUTH_FAILED)
-            c->n.auth_failures++;
+            cs_tls__rare(c)->auth_failures++;
         else
-            c->n.malformed_records++;
+            cs_tls__rare(c)->malformed_records++;
         cs_tls__fail_dir(c, dir, r == CS_TLS_OPEN_AUTH_FAILED ? CS_TLS_REASON_AUTH_FAILED : r == CS_TLS_OPEN_MALFORMED ? CS_TLS_REASON_GAP
                                                                                                                        : CS_TLS_REASON_INTERNAL,
                          f1, ts);
@@ -641,7 +722,7 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
     }
     if (D->uncertain) {
         D->uncertain = 0;
-        c->n.resyncs++;
+        cs_tls__rare(c)->resyncs++;
     }
     c->n.records_decrypted++;
     cs_tls__on_content(c, dir, inner, c->plain, out_len, f0, f1, ts);
@@ -664,7 +745,7 @@ void cs_tls__frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uin
         if (D->rec_len == 0 && n >= 5 && cs_tls__plausible_header(p) && cs_tls__record_len(p) <= n) {
             size_t rl = cs_tls__record_len(p); /* the whole record in this piece: no copy */
             c->n.records[dir]++;
-            cs_tls__process_record(c, dir, p, rl - 5, frame, frame, ts);
+            cs_tls__process_record(c, dir, p, (size_t)rl - 5, frame, frame, ts);
             p += rl;
             n -= rl;
             continue;
@@ -674,7 +755,7 @@ void cs_tls__frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uin
         size_t want = D->rec_len < 5 ? 5 - D->rec_len : cs_tls__record_len(D->hdr) - D->rec_len;
         size_t take = want < n ? want : n;
         memcpy(D->rec_len < 5 ? D->hdr + D->rec_len : D->rec + D->rec_len, p, take);
-        D->rec_len += take;
+        D->rec_len += (uint32_t)take;
         p += take;
         n -= take;
         if (D->rec_len == 5 && !cs_tls__plausible_header(D->hdr)) {
@@ -732,7 +813,27 @@ void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out)
     out->reason = c->reason;
     out->dir_reason[0] = c->d[0].failed;
     out->dir_reason[1] = c->d[1].failed;
-    out->n = c->n;
+    const struct tls_counts *n = &c->n;
+    static const struct tls_rare_counts none;
+    const struct tls_rare_counts *r = c->rare ? c->rare : &none;
+    out->n = (struct cs_tls_counters){
+        .records = {n->records[0], n->records[1]},
+        .records_decrypted = n->records_decrypted,
+        .app_bytes = {n->app_bytes[0], n->app_bytes[1]},
+        .auth_failures = r->auth_failures,
+        .malformed_records = r->malformed_records,
+        .records_undecryptable = r->records_undecryptable,
+        .alerts = r->alerts,
+        .close_notify = r->close_notify,
+        .key_updates = r->key_updates,
+        .early_records = r->early_records,
+        .resyncs = r->resyncs,
+        .gaps = r->gaps,
+        .held_records = r->held_records,
+        .held_dropped_records = r->held_dropped_records,
+        .held_dropped_bytes = r->held_dropped_bytes,
+        .oversized_handshakes = r->oversized_handshakes,
+    };
 }
 
 /* What is allocated now: the object, held records with their list nodes,
@@ -742,13 +843,14 @@ void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out)
  * the cipher context is one per thread, tls_keys.c). */
 size_t cs_tls_conn_memory(const struct cs_tls_conn *c)
 {
-    size_t m = sizeof *c + c->held_bytes + c->held_nodes * sizeof(struct held) +
-               (c->plain ? CS_TLS_MAX_CIPHERTEXT : 0) + (c->sni ? strlen(c->sni) + 1 : 0) +
-               (c->alpn ? strlen(c->alpn) + 1 : 0);
+    size_t m = sizeof *c + (c->plain ? CS_TLS_MAX_CIPHERTEXT : 0) + (c->sni ? strlen(c->sni) + 1 : 0) +
+               (c->alpn_owned ? strlen(c->alpn) + 1 : 0) + (c->rnd ? sizeof *c->rnd : 0) + (c->rare ? sizeof *c->rare : 0);
+    if (c->hq)
+        m += sizeof *c->hq + c->hq->bytes + c->hq->nodes * sizeof(struct held);
     for (int i = 0; i < 2; i++) {
         const struct dir *D = &c->d[i];
         m += (D->rec ? cs_tls__record_len(D->hdr) : 0) + D->hs.cap + (D->rs ? sizeof *D->rs : 0) +
-             (D->cipher.mac ? CS_TLS_CIPHER_CTX_COST : 0);
+             (D->cipher.mac ? CS_TLS_CIPHER_CTX_COST : 0) + (D->secret ? CS_TLS_MAX_SECRET : 0);
     }
     return m;
 }
@@ -783,13 +885,14 @@ int cs_tls_probe(const uint8_t *p, size_t n)
 
 void cs_tls__free_held(struct cs_tls_conn *c)
 {
-    for (struct held *h = c->held_head, *next; h; h = next) {
+    if (!c->hq)
+        return;
+    for (struct held *h = c->hq->head, *next; h; h = next) {
         next = h->next;
         free(h);
     }
-    c->held_head = c->held_tail = NULL;
-    c->held_bytes = 0;
-    c->held_nodes = 0;
+    free(c->hq);
+    c->hq = NULL;
 }
 
 /* Keeps a record for later; over the budget, the rest of the direction is
@@ -797,54 +900,55 @@ void cs_tls__free_held(struct cs_tls_conn *c)
 void cs_tls__hold(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *rec, size_t len,
                   uint64_t f0, uint64_t f1, int64_t ts)
 {
-    struct dir *D = &c->d[dir];
+    if (!c->hq && !(c->hq = calloc(1, sizeof *c->hq))) {
+        cs_tls__rare(c)->held_dropped_records++; /* no room even to count it in the queue */
+        cs_tls__rare(c)->held_dropped_bytes += len;
+        return;
+    }
+    struct held_queue *q = c->hq;
     struct held *h = NULL;
-    if (!D->dropping && c->held_bytes + len <= c->max_held && (h = malloc(sizeof *h + len))) {
+    if (!q->dropping[dir] && q->bytes + len <= c->max_held && (h = malloc(sizeof *h + len))) {
         memset(h, 0, sizeof *h);
         memcpy(h->rec, rec, len);
         h->len = len;
-        c->held_bytes += len;
-        c->n.held_records++;
+        q->bytes += len;
+        cs_tls__rare(c)->held_records++;
     } else {
-        c->n.held_dropped_records++;
-        c->n.held_dropped_bytes += len;
-        if (D->dropping) {
-            if (D->marker)
-                D->marker->dropped++;
+        cs_tls__rare(c)->held_dropped_records++;
+        cs_tls__rare(c)->held_dropped_bytes += len;
+        if (q->dropping[dir]) {
+            if (q->marker[dir])
+                q->marker[dir]->dropped++;
             return;
         }
-        D->dropping = 1;
+        q->dropping[dir] = 1;
         if (!(h = calloc(1, sizeof *h)))
             return;
         h->dropped = 1;
-        D->marker = h;
+        q->marker[dir] = h;
     }
-    D->held++;
-    c->held_nodes++;
+    q->held[dir]++;
+    q->nodes++;
     h->dir = dir;
     h->frame_first = f0;
     h->frame_last = f1;
     h->ts = ts;
-    if (c->held_tail)
-        c->held_tail->next = h;
+    if (q->tail)
+        q->tail->next = h;
     else
-        c->held_head = h;
-    c->held_tail = h;
+        q->head = h;
+    q->tail = h;
 }
 
 /* Replays the held records in arrival order; those that still cannot be
  * decrypted are held again. */
 void cs_tls__drain_held(struct cs_tls_conn *c)
 {
-    struct held *h = c->held_head;
-    c->held_head = c->held_tail = NULL;
-    c->held_bytes = 0;
-    c->held_nodes = 0;
-    for (int i = 0; i < 2; i++) {
-        c->d[i].dropping = 0;
-        c->d[i].held = 0;
-        c->d[i].marker = NULL;
-    }
+    if (!c->hq)
+        return;
+    struct held *h = c->hq->head;
+    free(c->hq); /* a record held again starts a new queue */
+    c->hq = NULL;
     c->draining = 1;
     while (h) {
         struct held *next = h->next;
@@ -855,7 +959,7 @@ void cs_tls__drain_held(struct cs_tls_conn *c)
             cs_tls__process_record(c, h->dir, h->rec, h->len - 5, h->frame_first, h->frame_last, h->ts);
         } else {
             cs_tls__hold(c, h->dir, h->rec, h->len, h->frame_first, h->frame_last, h->ts);
-            c->n.held_records--; /* not a new hold */
+            cs_tls__rare(c)->held_records--; /* not a new hold */
         }
         free(h);
         h = next;
@@ -896,7 +1000,7 @@ static int retry_waiting(struct cs_tls_conn *c)
         done |= !D->wait_key;
     }
     c->keylog_generation = st.generation;
-    if (done && c->held_head && !c->draining) {
+    if (done && c->hq && !c->draining) {
         cs_tls__drain_held(c);
         cs_tls__release_plain(c);
     }
@@ -961,7 +1065,7 @@ void cs_tls__resync_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8
             if (ok) {
                 size_t from = R->pos + rl, rest_len = R->len - from;
                 D->rs = NULL; /* R is freed once its rest is framed */
-                c->n.resyncs++;
+                cs_tls__rare(c)->resyncs++;
                 c->n.records[dir]++;
                 c->n.records_decrypted++;
                 /* the frame of its first byte: exact when it starts in the
@@ -982,7 +1086,7 @@ void cs_tls__resync_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8
             if (ok) {
                 size_t from = R->pos, rest_len = R->len - from;
                 D->rs = NULL;
-                c->n.resyncs++;
+                cs_tls__rare(c)->resyncs++;
                 cs_tls__frame_records(c, dir, R->buf + from, rest_len, frame, ts);
                 free(R);
                 if (take < n)
@@ -1003,7 +1107,7 @@ void cs_tls_conn_gap(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t len, u
     if ((unsigned)dir > 1)
         return;
     struct dir *D = &c->d[dir];
-    c->n.gaps++;
+    cs_tls__rare(c)->gaps++;
     (void)len;
     if (D->failed || D->closed)
         return;

@@ -9,6 +9,7 @@
 
 #include "tls_conn.h"
 #include "tls_hs.h"
+#include "tls_keylog.h"
 #include "tls_keys.h"
 
 /* RFC 8446 5.1 / RFC 5246 6.2.1: ContentType. */
@@ -36,7 +37,6 @@ enum pending { PEND_NONE,
  * message span records and a record carry several). */
 struct hs_asm {
     uint8_t *buf; /* NULL between messages: freed once one is delivered */
-    uint32_t msg_len;
     uint32_t got;
     uint32_t cap; /* bytes allocated at buf, grown as the body arrives */
     uint8_t hdr[4];
@@ -51,21 +51,55 @@ struct dir {
     struct hs_asm hs;
     uint8_t *rec; /* its header and fragment, allocated to its length once
                    * the header is whole, freed when the record is */
-    size_t rec_len;
     uint64_t rec_frame_first;
-    struct held *marker; /* the queue's dropped-records marker of this direction */
-    struct resync *rs;   /* the scan after a gap; NULL when not resynchronising */
-    uint32_t held;       /* entries of this direction in the held queue */
-    uint32_t uncertain;  /* records possibly missed: try further sequence numbers */
-    enum epoch epoch;
-    enum pending pending;
-    enum cs_tls_reason failed;
+    struct resync *rs;  /* the scan after a gap; NULL when not resynchronising */
+    uint8_t *secret;    /* 1.3 after a KeyUpdate: the application traffic secret in
+                         * use (CS_TLS_MAX_SECRET bytes); before one, the key log's _0 */
+    uint32_t rec_len;   /* bytes of it gathered (at most CS_TLS_MAX_CIPHERTEXT + 5) */
+    uint32_t uncertain; /* records possibly missed: try further sequence numbers */
+    enum epoch epoch : 8;
+    enum pending pending : 8;
+    enum cs_tls_reason failed : 8;
     uint8_t hdr[5];   /* the header of a record split across pieces */
     uint8_t closed;   /* close_notify seen */
     uint8_t ccs;      /* TLS 1.2 ChangeCipherSpec seen */
-    uint8_t dropping; /* held-record budget exhausted: drop the rest of this direction */
     uint8_t wait_key; /* (live) its next keys' secret is not in the key log yet: the
                        * key change waits, and the records after it are held */
+};
+
+/* Records held for a late key, allocated with the first one and freed when
+ * the queue is empty again: most connections never hold anything. */
+struct held_queue {
+    struct held *head, *tail;
+    size_t bytes;
+    size_t nodes;           /* entries (records and markers) */
+    struct held *marker[2]; /* per direction: its dropped-records marker */
+    uint32_t held[2];       /* per direction: its entries */
+    uint8_t dropping[2];    /* per direction: budget exhausted, drop the rest */
+};
+
+/* What the hellos said that is needed only until the keys are set up. */
+struct hello_randoms {
+    uint8_t client[32], server[32];
+};
+
+/* The counters of cs_tls_counters, narrower: a connection counts its
+ * records and events in 32 bits (4 billion records of at least 22 bytes
+ * each would take 88 GB on one connection); bytes keep 64.  Those that
+ * every decrypting connection moves are in it; the others, which most
+ * connections never move, in a struct allocated with the first one
+ * (cs_tls__rare). */
+struct tls_counts {
+    uint64_t app_bytes[2];
+    uint32_t records[2];
+    uint32_t records_decrypted;
+};
+
+struct tls_rare_counts {
+    uint64_t held_dropped_bytes;
+    uint32_t auth_failures, malformed_records, records_undecryptable, alerts, close_notify,
+        key_updates, early_records, resyncs, gaps, held_records, held_dropped_records,
+        oversized_handshakes;
 };
 
 /* A direction's resynchronisation scan, allocated by the gap that starts it
@@ -96,30 +130,28 @@ struct cs_tls_conn {
     cs_tls_sink sink;
     void *sink_ctx;
     struct dir d[2];
-    uint8_t *plain;       /* decryption output, CS_TLS_MAX_CIPHERTEXT; lives
-                                * during one cs_tls_conn_data / _retry call */
+    uint8_t *plain;            /* decryption output, CS_TLS_MAX_CIPHERTEXT; lives
+                                 * during one cs_tls_conn_data / _retry call */
+    struct held_queue *hq;     /* NULL when nothing is held */
+    struct hello_randoms *rnd; /* from the ClientHello until the keys are set up */
+    const struct cs_tls_suite *suite;
+    char *sni;                    /* malloc'd to its length; NULL when the ClientHello had none */
+    const char *alpn;             /* the protocol chosen, NULL when none: a constant for the
+                                 * usual ones, else malloc'd (alpn_owned) */
+    uint64_t keylog_generation;   /* generation at the last failed lookup */
+    struct tls_rare_counts *rare; /* NULL until one of them counts */
+    struct tls_counts n;
+    uint32_t max_held;
+    cs_tls_keylog_ref keys;      /* the key log's entry for the client random (0: not found yet) */
+    uint16_t version, cipher_id; /* the ServerHello's (0 before it) */
+    enum cs_tls_state state : 8;
+    enum cs_tls_reason reason : 8;
     uint8_t plain_shared; /* plain is the thread's buffer (see cs_tls__acquire_plain) */
-    struct held *held_head, *held_tail;
-    size_t held_bytes, max_held;
-    size_t held_nodes; /* entries in the queue (records and markers) */
     uint8_t draining;
     uint8_t wait_all_secrets; /* cs_tls_conn_wait_all_secrets */
     uint8_t live;             /* the key log still grows: wait for a late secret (cs_tls_conn_set_live) */
-
     uint8_t seen_any, have_ch, have_sh, keys_ready, hrr, saw_certificate, abbreviated;
-    enum cs_tls_state state;
-    enum cs_tls_reason reason;
-    uint64_t keylog_generation; /* generation at the last failed lookup */
-    /* What the hellos said that is still needed: not the parsers' structs,
-     * whose fixed-size name buffers were most of a connection's memory
-     * (thousands of keep-alive connections are open at once). */
-    uint8_t client_random[32], server_random[32];
-    uint16_t version, cipher_id; /* the ServerHello's (0 before it) */
-    uint8_t offers_early_data, encrypt_then_mac;
-    char *sni;  /* malloc'd to its length; NULL when the ClientHello had none */
-    char *alpn; /* the protocol chosen, likewise; NULL when none */
-    const struct cs_tls_suite *suite;
-    struct cs_tls_counters n;
+    uint8_t offers_early_data, encrypt_then_mac, alpn_owned;
 };
 
 /* RFC 5246 6.2.1 / RFC 8446 5.1: could this be a record header? */
@@ -137,6 +169,7 @@ static inline size_t cs_tls__record_len(const uint8_t *h)
 }
 
 /* tls_conn.c */
+struct tls_rare_counts *cs_tls__rare(struct cs_tls_conn *c);
 void cs_tls__emit(struct cs_tls_conn *c, enum cs_tls_event_kind kind, enum cs_tls_dir dir,
                   const uint8_t *data, size_t len, uint64_t f0, uint64_t f1, int64_t ts, int early);
 void cs_tls__fail_conn(struct cs_tls_conn *c, enum cs_tls_reason r);

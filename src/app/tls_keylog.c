@@ -7,14 +7,27 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <glib.h>
-
 #include "hash.h"
 #include "limits.h"
 
-/* What one table entry costs beyond the secrets themselves: GHashTable's
- * node (key, value, hash) and its share of the bucket array. */
-#define KEYLOG_ENTRY_OVERHEAD 48u
+/* The table lives in one arena of 4-byte aligned records addressed by
+ * offset (0: none): an entry per client random, chained from its hash
+ * bucket, and a node per secret, chained from its entry, newest first.
+ * Thousands of connections' secrets take a few hundred KB this way; a
+ * malloc'd fixed-size struct per random with room for every secret (and a
+ * GHashTable node for it) took twice that. */
+struct entry {
+    uint8_t client_random[32];
+    uint32_t chain; /* next entry in the same bucket */
+    uint32_t first; /* newest secret node */
+};
+
+struct secret_node {
+    uint32_t next; /* older secret node of the same entry */
+    uint8_t kind;  /* enum cs_tls_secret_kind */
+    uint8_t len;
+    uint8_t bytes[]; /* len bytes */
+};
 
 /* Where the next read of a file starts. */
 struct keylog_file {
@@ -23,22 +36,103 @@ struct keylog_file {
 };
 
 struct cs_tls_keylog {
-    GHashTable *table; /* client_random (inside the value) -> struct cs_tls_secrets, owned */
+    uint8_t *arena;
+    uint32_t used, cap; /* offset 0 is never handed out: it means "none" */
+    uint32_t *buckets;  /* entry offsets, n_buckets (a power of two) */
+    uint32_t n_buckets;
     struct cs_tls_keylog_stats st;
     struct keylog_file files[CS_TLS_KEYLOG_MAX_FILES];
     size_t n_files;
 };
 
-static guint random_hash(gconstpointer key)
+#define KEYLOG_FIRST_BUCKETS 64u
+
+static uint32_t random_hash(const uint8_t *random)
 {
     uint64_t a;
-    memcpy(&a, key, 8); /* the random is random: any 8 bytes, mixed, will do */
-    return (guint)cs_mix64(a);
+    memcpy(&a, random, 8); /* the random is random: any 8 bytes, mixed, will do */
+    return (uint32_t)cs_mix64(a);
 }
 
-static gboolean random_equal(gconstpointer a, gconstpointer b)
+static size_t round4(size_t n)
 {
-    return memcmp(a, b, 32) == 0;
+    return (n + 3u) & ~(size_t)3u;
+}
+
+static struct entry *entry_at(const struct cs_tls_keylog *kl, uint32_t off)
+{
+    return (struct entry *)(void *)(kl->arena + off);
+}
+
+static struct secret_node *node_at(const struct cs_tls_keylog *kl, uint32_t off)
+{
+    return (struct secret_node *)(void *)(kl->arena + off);
+}
+
+/* n more bytes of arena (charged to the budget): their offset, 0 when the
+ * budget or memory has no room. */
+static uint32_t arena_take(struct cs_tls_keylog *kl, size_t n)
+{
+    n = round4(n);
+    if (kl->st.bytes_used + n > kl->st.bytes_budget || (uint64_t)kl->used + n > UINT32_MAX)
+        return 0;
+    if (kl->used + n > kl->cap) {
+        uint64_t cap = kl->cap ? kl->cap : 4096u;
+        while (cap < kl->used + n)
+            cap *= 2;
+        if (cap > UINT32_MAX)
+            cap = UINT32_MAX;
+        uint8_t *a = realloc(kl->arena, (size_t)cap);
+        if (!a)
+            return 0;
+        kl->arena = a;
+        kl->cap = (uint32_t)cap;
+    }
+    uint32_t off = kl->used;
+    kl->used += (uint32_t)n;
+    kl->st.bytes_used += n;
+    return off;
+}
+
+/* Doubles the bucket array once there are as many entries as buckets. */
+static void maybe_grow_buckets(struct cs_tls_keylog *kl)
+{
+    if (kl->st.entries < kl->n_buckets)
+        return;
+    uint64_t extra = (uint64_t)kl->n_buckets * sizeof *kl->buckets;
+    if (kl->st.bytes_used + extra > kl->st.bytes_budget)
+        return; /* longer chains, still correct */
+    uint32_t n = kl->n_buckets * 2;
+    uint32_t *b = calloc(n, sizeof *b);
+    if (!b)
+        return;
+    for (uint32_t i = 0; i < kl->n_buckets; i++) {
+        uint32_t off = kl->buckets[i];
+        while (off) {
+            struct entry *e = entry_at(kl, off);
+            uint32_t next = e->chain;
+            uint32_t h = random_hash(e->client_random) & (n - 1);
+            e->chain = b[h];
+            b[h] = off;
+            off = next;
+        }
+    }
+    free(kl->buckets);
+    kl->buckets = b;
+    kl->n_buckets = n;
+    kl->st.bytes_used += extra;
+}
+
+static uint32_t find_entry(const struct cs_tls_keylog *kl, const uint8_t random[32])
+{
+    uint32_t off = kl->buckets[random_hash(random) & (kl->n_buckets - 1)];
+    while (off) {
+        const struct entry *e = entry_at(kl, off);
+        if (memcmp(e->client_random, random, 32) == 0)
+            return off;
+        off = e->chain;
+    }
+    return 0;
 }
 
 struct cs_tls_keylog *cs_tls_keylog_new(size_t max_bytes)
@@ -46,8 +140,15 @@ struct cs_tls_keylog *cs_tls_keylog_new(size_t max_bytes)
     struct cs_tls_keylog *kl = calloc(1, sizeof *kl);
     if (!kl)
         return NULL;
-    kl->table = g_hash_table_new_full(random_hash, random_equal, NULL, free);
+    kl->buckets = calloc(KEYLOG_FIRST_BUCKETS, sizeof *kl->buckets);
+    if (!kl->buckets) {
+        free(kl);
+        return NULL;
+    }
+    kl->n_buckets = KEYLOG_FIRST_BUCKETS;
+    kl->used = 4; /* offset 0 means "none" */
     kl->st.bytes_budget = max_bytes ? max_bytes : CS_DEFAULT_KEYLOG_MAX_BYTES;
+    kl->st.bytes_used = KEYLOG_FIRST_BUCKETS * sizeof *kl->buckets;
     return kl;
 }
 
@@ -55,7 +156,8 @@ void cs_tls_keylog_free(struct cs_tls_keylog *kl)
 {
     if (!kl)
         return;
-    g_hash_table_destroy(kl->table);
+    free(kl->arena);
+    free(kl->buckets);
     for (size_t i = 0; i < kl->n_files; i++)
         free(kl->files[i].path);
     free(kl);
@@ -165,24 +267,43 @@ int cs_tls_keylog_add_line(struct cs_tls_keylog *kl, const char *line, size_t le
     if (!len_ok)
         return ignore(kl, &kl->st.ignored_length);
 
-    struct cs_tls_secrets *e = g_hash_table_lookup(kl->table, random);
-    if (!e) {
-        uint64_t cost = sizeof *e + KEYLOG_ENTRY_OVERHEAD;
-        if (kl->st.bytes_used + cost > kl->st.bytes_budget)
+    uint32_t eoff = find_entry(kl, random);
+    if (!eoff) {
+        /* the entry and its first secret fit together, or the random is dropped */
+        size_t cost = sizeof(struct entry) + round4(sizeof(struct secret_node) + (size_t)sn);
+        if (kl->st.bytes_used + cost > kl->st.bytes_budget ||
+            !(eoff = arena_take(kl, sizeof(struct entry))))
             return ignore(kl, &kl->st.ignored_over_budget);
-        e = calloc(1, sizeof *e);
-        if (!e)
-            return ignore(kl, &kl->st.ignored_over_budget);
+        struct entry *e = entry_at(kl, eoff);
         memcpy(e->client_random, random, 32);
-        g_hash_table_insert(kl->table, e->client_random, e);
-        kl->st.bytes_used += cost;
+        uint32_t h = random_hash(random) & (kl->n_buckets - 1);
+        e->chain = kl->buckets[h];
+        e->first = 0;
+        kl->buckets[h] = eoff;
         kl->st.entries++;
+        maybe_grow_buckets(kl);
     }
-    if (e->have & (1u << kind))
+    /* the same secret again: the newer value wins, in place when it fits */
+    struct secret_node *old = NULL;
+    for (uint32_t o = entry_at(kl, eoff)->first; o && !old; o = node_at(kl, o)->next)
+        if (node_at(kl, o)->kind == kind)
+            old = node_at(kl, o);
+    if (old)
         kl->st.duplicates++;
-    e->have |= (uint8_t)(1u << kind);
-    e->len[kind] = (uint8_t)sn;
-    memcpy(e->secret[kind], secret, (size_t)sn);
+    if (old && old->len == sn) {
+        memcpy(old->bytes, secret, (size_t)sn);
+    } else {
+        uint32_t noff = arena_take(kl, sizeof(struct secret_node) + (size_t)sn);
+        if (!noff)
+            return ignore(kl, &kl->st.ignored_over_budget);
+        struct secret_node *nd = node_at(kl, noff);
+        struct entry *e = entry_at(kl, eoff); /* the arena may have moved */
+        nd->next = e->first;
+        nd->kind = (uint8_t)kind;
+        nd->len = (uint8_t)sn;
+        memcpy(nd->bytes, secret, (size_t)sn);
+        e->first = noff;
+    }
     kl->st.lines_used++;
     kl->st.generation++;
     return 1;
@@ -304,10 +425,23 @@ int cs_tls_keylog_read_file_ex(struct cs_tls_keylog *kl, const char *path, bool 
     return used;
 }
 
-const struct cs_tls_secrets *cs_tls_keylog_find(const struct cs_tls_keylog *kl,
-                                                const uint8_t client_random[32])
+cs_tls_keylog_ref cs_tls_keylog_find(const struct cs_tls_keylog *kl, const uint8_t client_random[32])
 {
-    return g_hash_table_lookup(kl->table, client_random);
+    return find_entry(kl, client_random);
+}
+
+const uint8_t *cs_tls_keylog_secret(const struct cs_tls_keylog *kl, cs_tls_keylog_ref ref,
+                                    enum cs_tls_secret_kind kind, size_t *len)
+{
+    for (uint32_t o = ref ? entry_at(kl, ref)->first : 0; o; o = node_at(kl, o)->next) {
+        const struct secret_node *nd = node_at(kl, o);
+        if (nd->kind == kind) {
+            *len = nd->len;
+            return nd->bytes;
+        }
+    }
+    *len = 0;
+    return NULL;
 }
 
 void cs_tls_keylog_get_stats(const struct cs_tls_keylog *kl, struct cs_tls_keylog_stats *out)

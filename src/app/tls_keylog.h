@@ -31,13 +31,10 @@ enum cs_tls_secret_kind {
     CS_TLS_SECRET_KINDS
 };
 
-/* Everything known about one connection, found by its client random. */
-struct cs_tls_secrets {
-    uint8_t client_random[32];
-    uint8_t have; /* bit (1 << kind) per secret present */
-    uint8_t len[CS_TLS_SECRET_KINDS];
-    uint8_t secret[CS_TLS_SECRET_KINDS][CS_TLS_MAX_SECRET];
-};
+/* Everything known about one connection, found by its client random: a
+ * handle of its entry in the table (0: none), valid as long as the key log
+ * (entries are never removed; secrets added later are found through it). */
+typedef uint32_t cs_tls_keylog_ref;
 
 struct cs_tls_keylog_stats {
     uint64_t lines_read;           /* complete lines seen, used or not */
@@ -86,10 +83,14 @@ int cs_tls_keylog_read_file(struct cs_tls_keylog *kl, const char *path, char *er
 int cs_tls_keylog_read_file_ex(struct cs_tls_keylog *kl, const char *path, bool final, char *errbuf,
                                size_t errlen);
 
-/* The secrets for a ClientHello random, or NULL.  The pointer stays valid
- * until the next add or read call. */
-const struct cs_tls_secrets *cs_tls_keylog_find(const struct cs_tls_keylog *kl,
-                                                const uint8_t client_random[32]);
+/* The entry of a ClientHello random, or 0. */
+cs_tls_keylog_ref cs_tls_keylog_find(const struct cs_tls_keylog *kl, const uint8_t client_random[32]);
+
+/* The newest secret of that kind in entry `ref` (0 allowed), its length in
+ * *len; NULL when the key log has none.  The pointer stays valid until the
+ * next add or read call. */
+const uint8_t *cs_tls_keylog_secret(const struct cs_tls_keylog *kl, cs_tls_keylog_ref ref,
+                                    enum cs_tls_secret_kind kind, size_t *len);
 
 void cs_tls_keylog_get_stats(const struct cs_tls_keylog *kl, struct cs_tls_keylog_stats *out);
 

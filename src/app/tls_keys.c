@@ -237,6 +237,11 @@ void cs_tls_cipher_clear(struct cs_tls_cipher *c)
     OPENSSL_cleanse(c, sizeof *c); /* zeroes it: keys do not linger */
 }
 
+void cs_tls_wipe(void *p, size_t n)
+{
+    OPENSSL_cleanse(p, n);
+}
+
 static int cipher_alg(const struct cs_tls_suite *s)
 {
     switch (s->bulk) {
@@ -295,7 +300,7 @@ static EVP_CIPHER_CTX *ctx_for(const struct cs_tls_cipher *c)
 
 /* Names the algorithm and gives the read state its key_id, and for CBC
  * creates the HMAC context with the MAC key set (duplicated per record). */
-static int cipher_setup(struct cs_tls_cipher *c)
+static int cipher_setup(struct cs_tls_cipher *c, const uint8_t *mac_key)
 {
     int which = cipher_alg(c->suite);
     if (which == ALG_COUNT || !alg(which))
@@ -313,7 +318,7 @@ static int cipher_setup(struct cs_tls_cipher *c)
             OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)c->suite->mac_digest, 0),
             OSSL_PARAM_construct_end(),
         };
-        if (!c->mac || !EVP_MAC_init(c->mac, c->mac_key, c->suite->mac_len, params))
+        if (!c->mac || !EVP_MAC_init(c->mac, mac_key, c->suite->mac_len, params))
             return -1;
     }
     return 0;
@@ -326,24 +331,19 @@ int cs_tls13_cipher_keys(struct cs_tls_cipher *c, const struct cs_tls_suite *s,
         return -1;
     c->suite = s;
     c->version = CS_TLS_VERSION_13;
-    memcpy(c->secret, secret, secret_len);
-    c->secret_len = (uint8_t)secret_len;
     c->seq = 0;
     if (cs_tls13_expand_label(s->prf_digest, secret, secret_len, "key", NULL, 0, c->key, s->key_len) ||
         cs_tls13_expand_label(s->prf_digest, secret, secret_len, "iv", NULL, 0, c->iv, 12))
         return -1;
-    return cipher_setup(c);
+    return cipher_setup(c, NULL);
 }
 
-int cs_tls13_cipher_update(struct cs_tls_cipher *c)
+int cs_tls13_next_secret(const struct cs_tls_suite *s, const uint8_t *secret, uint8_t *out)
 {
-    uint8_t next[CS_TLS_MAX_SECRET];
-    if (!c->suite || cs_tls13_expand_label(c->suite->prf_digest, c->secret, c->secret_len,
-                                           "traffic upd", NULL, 0, next, c->secret_len))
+    if (!s->tls13)
         return -1;
-    int r = cs_tls13_cipher_keys(c, c->suite, next, c->secret_len);
-    OPENSSL_cleanse(next, sizeof next);
-    return r;
+    return cs_tls13_expand_label(s->prf_digest, secret, s->hash_len, "traffic upd", NULL, 0, out,
+                                 s->hash_len);
 }
 
 int cs_tls12_cipher_keys(struct cs_tls_cipher *client, struct cs_tls_cipher *server,
@@ -370,9 +370,9 @@ int cs_tls12_cipher_keys(struct cs_tls_cipher *client, struct cs_tls_cipher *ser
         both[i]->encrypt_then_mac = s->bulk == CS_TLS_BULK_AES_CBC && encrypt_then_mac;
         both[i]->seq = 0;
     }
-    memcpy(client->mac_key, p, s->mac_len);
+    const uint8_t *client_mac_key = p;
     p += s->mac_len;
-    memcpy(server->mac_key, p, s->mac_len);
+    const uint8_t *server_mac_key = p;
     p += s->mac_len;
     memcpy(client->key, p, s->key_len);
     p += s->key_len;
@@ -381,8 +381,9 @@ int cs_tls12_cipher_keys(struct cs_tls_cipher *client, struct cs_tls_cipher *ser
     memcpy(client->iv, p, s->fixed_iv_len);
     p += s->fixed_iv_len;
     memcpy(server->iv, p, s->fixed_iv_len);
+    int r = cipher_setup(client, client_mac_key) || cipher_setup(server, server_mac_key) ? -1 : 0;
     OPENSSL_cleanse(block, sizeof block);
-    return cipher_setup(client) || cipher_setup(server) ? -1 : 0;
+    return r;
 }
 
 static void put_u64(uint8_t *p, uint64_t v)

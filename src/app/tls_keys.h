@@ -71,19 +71,16 @@ int cs_tls12_prf(const char *digest, const uint8_t *secret, size_t secret_len,
 
 /* The read state of one direction: keys, its libcrypto contexts, the
  * sequence number of the next record.  Zero it, then fill it with one of the
- * two *_keys functions; release with cs_tls_cipher_clear(). */
+ * two *_keys functions; release with cs_tls_cipher_clear().  Thousands of
+ * connections keep two of these each: no secret is kept here (the 1.3
+ * traffic secret, needed again only at a KeyUpdate, is the caller's; the
+ * 1.2 MAC key lives in the HMAC context). */
 struct cs_tls_cipher {
     const struct cs_tls_suite *suite;
     uint16_t version;         /* CS_TLS_VERSION_12 or _13 */
     uint8_t encrypt_then_mac; /* 1.2 CBC with RFC 7366 negotiated */
-    uint8_t secret_len;
     uint8_t key[32];
     uint8_t iv[12];
-    /* one or the other: thousands of connections keep two of these each */
-    union {
-        uint8_t mac_key[48];               /* 1.2 CBC: copied into mac when set up */
-        uint8_t secret[CS_TLS_MAX_SECRET]; /* 1.3: the traffic secret (for KeyUpdate) */
-    };
     uint64_t seq;    /* next record's sequence number */
     uint64_t key_id; /* names this key to the thread's shared EVP_CIPHER_CTX; the
                       * EVP_CIPHER comes from suite (fetched once per process) */
@@ -91,13 +88,14 @@ struct cs_tls_cipher {
 };
 
 /* TLS 1.3 (RFC 8446 7.3): key = Expand-Label(secret, "key"), iv = "iv".
- * Keeps the secret for KeyUpdate; resets seq to 0.  Returns 0 or -1. */
+ * Resets seq to 0.  Returns 0 or -1. */
 int cs_tls13_cipher_keys(struct cs_tls_cipher *c, const struct cs_tls_suite *s,
                          const uint8_t *secret, size_t secret_len);
 
-/* TLS 1.3 KeyUpdate (RFC 8446 7.2): secret' = Expand-Label(secret,
- * "traffic upd", "", Hash.length), new key and iv, seq 0. */
-int cs_tls13_cipher_update(struct cs_tls_cipher *c);
+/* TLS 1.3 KeyUpdate (RFC 8446 7.2): the next application traffic secret,
+ * Expand-Label(secret, "traffic upd", "", Hash.length), into out (room for
+ * s->hash_len bytes); secret is s->hash_len bytes.  Returns 0 or -1. */
+int cs_tls13_next_secret(const struct cs_tls_suite *s, const uint8_t *secret, uint8_t *out);
 
 /* TLS 1.2 (RFC 5246 6.3): the key block from PRF(master, "key expansion",
  * server_random + client_random), split into the client's and the server's
@@ -108,6 +106,10 @@ int cs_tls12_cipher_keys(struct cs_tls_cipher *client, struct cs_tls_cipher *ser
                          int encrypt_then_mac);
 
 void cs_tls_cipher_clear(struct cs_tls_cipher *c);
+
+/* Zeroes n bytes at p in a way the compiler keeps (secrets that go out of
+ * use): libcrypto's OPENSSL_cleanse. */
+void cs_tls_wipe(void *p, size_t n);
 
 enum cs_tls_open_result {
     CS_TLS_OPEN_OK = 0,

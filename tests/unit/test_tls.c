@@ -427,13 +427,17 @@ static void test_keylog_lines(void)
     CU_ASSERT(st.bytes_used > 0 && st.bytes_used <= st.bytes_budget);
     size_t n;
     uint8_t *random = unhex_alloc(R8448_CLIENT_RANDOM, &n);
-    const struct cs_tls_secrets *s = cs_tls_keylog_find(kl, random);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    CU_ASSERT_EQUAL(s->len[CS_TLS_SECRET_MASTER], 48);
-    CU_ASSERT(hex_equals(s->secret[CS_TLS_SECRET_CLIENT_AP0], 32, R8448_C_AP));
-    CU_ASSERT(!(s->have & (1u << CS_TLS_SECRET_SERVER_AP0)));
+    cs_tls_keylog_ref s = cs_tls_keylog_find(kl, random);
+    CU_ASSERT_FATAL(s != 0);
+    size_t len;
+    CU_ASSERT_PTR_NOT_NULL(cs_tls_keylog_secret(kl, s, CS_TLS_SECRET_MASTER, &len));
+    CU_ASSERT_EQUAL(len, 48);
+    const uint8_t *ap = cs_tls_keylog_secret(kl, s, CS_TLS_SECRET_CLIENT_AP0, &len);
+    CU_ASSERT_FATAL(ap != NULL && len == 32);
+    CU_ASSERT(hex_equals(ap, 32, R8448_C_AP));
+    CU_ASSERT_PTR_NULL(cs_tls_keylog_secret(kl, s, CS_TLS_SECRET_SERVER_AP0, &len));
     random[0] ^= 1;
-    CU_ASSERT_PTR_NULL(cs_tls_keylog_find(kl, random));
+    CU_ASSERT_EQUAL(cs_tls_keylog_find(kl, random), 0);
     free(random);
     cs_tls_keylog_free(kl);
 }
@@ -564,7 +568,9 @@ static void test_handshake_length_bounds(void)
     CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_FAILED);
     CU_ASSERT_EQUAL(info.reason, CS_TLS_REASON_BAD_HANDSHAKE);
     CU_ASSERT_EQUAL(info.n.oversized_handshakes, 1);
-    CU_ASSERT_EQUAL(cs_tls_conn_memory(c), empty);
+    /* nothing for the message; the struct of the rarely moved counters
+     * (oversized_handshakes is one) is allocated with its first count */
+    CU_ASSERT(cs_tls_conn_memory(c) > empty && cs_tls_conn_memory(c) < empty + 128);
     cs_tls_conn_free(c);
 
     uint8_t big[5 + 4 + 100] = {0x16, 0x03, 0x01, 0x00, 104, 0x01, 0x00, 0xf0, 0x00};
