@@ -9,7 +9,9 @@
  * An idle direction's state is only the table, so it is kept as the header
  * block that rebuilds it: a dynamic table size update to the table's
  * current maximum, then every entry, oldest first, as a literal with
- * incremental indexing (RFC 7541 §6.3, §6.2.1; plain octets, no Huffman).
+ * incremental indexing (RFC 7541 §6.3, §6.2.1; plain octets, no Huffman;
+ * the name as an index where nghttp2 shares it with a static entry or an
+ * older one, see name_index).
  * The next block of that direction first feeds that block to a new
  * inflater, which then holds the very same table (same entries, same
  * order, same maximum, same SETTINGS limit); nghttp2 still does all the
@@ -22,6 +24,7 @@
  * block must start with the update, a state a rebuilt inflater would not
  * have). */
 #include <malloc.h> /* malloc_usable_size (glibc) */
+#include <pthread.h>
 
 #include "h2_int.h"
 
@@ -213,11 +216,12 @@ void cs_h2__hpack_init(struct cs_h2_conn *c)
         c->d[i].settings_table_size = NGHTTP2_DEFAULT_HEADER_TABLE_SIZE;
 }
 
-/* Frees d's inflater and its arena. */
+/* Frees d's inflater with its arena.  Everything nghttp2 allocated for
+ * it is in the arena (nghttp2_mem), so nghttp2_hd_inflate_del, which
+ * would only walk the table to give back each entry and string one by
+ * one, is not called: freeing the chunks frees it all. */
 static void drop_inflater(struct h2_dir *d)
 {
-    if (d->inf)
-        nghttp2_hd_inflate_del(d->inf); /* into the arena: nothing to do */
     d->inf = NULL;
     arena_free(d->arena);
     d->arena = NULL;
@@ -257,6 +261,105 @@ static bool can_park(const struct h2_dir *d)
            !d->size_update_due;
 }
 
+/* ---- names a parked entry can refer to ------------------------------------ */
+
+/* An entry whose name came indexed (from the static table or from another
+ * entry) shares that name's string in nghttp2's table, so a pointer
+ * compare finds a name the parked block can give as an index instead of
+ * its octets (RFC 7541 §6.2.1, indexed name): a smaller block, and a
+ * rebuild that shares the string again instead of copying it.  A name
+ * with no such match is written out; the table is the same either way. */
+
+#define H2_STATIC_ENTRIES 61u /* RFC 7541 Appendix A */
+
+/* The strings nghttp2 gives an entry whose name is static entry `index`,
+ * sorted by address: read once from an inflater fed one such entry per
+ * static name. */
+struct static_name {
+    const uint8_t *p;
+    uint32_t index;
+};
+static struct static_name static_names[H2_STATIC_ENTRIES];
+static pthread_once_t static_names_once = PTHREAD_ONCE_INIT;
+
+static int by_address(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const struct static_name *)a)->p;
+    uintptr_t y = (uintptr_t)((const struct static_name *)b)->p;
+    return x < y ? -1 : x > y;
+}
+
+static void static_names_init(void)
+{
+    nghttp2_hd_inflater *inf;
+    if (nghttp2_hd_inflate_new(&inf) != 0)
+        return; /* no matches: names are written out */
+    uint8_t block[H2_STATIC_ENTRIES * 2];
+    size_t k = 0;
+    for (uint32_t i = 1; i <= H2_STATIC_ENTRIES; i++) { /* indexed name (< 63), empty value */
+        block[k++] = (uint8_t)(0x40u | i);
+        block[k++] = 0;
+    }
+    const uint8_t *p = block;
+    for (;;) {
+        nghttp2_nv nv;
+        int flags = 0;
+        size_t left = (size_t)(block + k - p);
+        ssize_t r = nghttp2_hd_inflate_hd2(inf, &nv, &flags, p, left, 1);
+        if (r < 0 || (flags & NGHTTP2_HD_INFLATE_FINAL) ||
+            (!(flags & NGHTTP2_HD_INFLATE_EMIT) && (size_t)r == left))
+            break;
+        p += r;
+    }
+    if (nghttp2_hd_inflate_get_num_table_entries(inf) == 2 * H2_STATIC_ENTRIES) {
+        for (uint32_t i = 0; i < H2_STATIC_ENTRIES; i++) { /* 62 is the newest: static 61 */
+            const nghttp2_nv *nv = nghttp2_hd_inflate_get_table_entry(inf, 62 + i);
+            static_names[i] = (struct static_name){nv->name, H2_STATIC_ENTRIES - i};
+        }
+        qsort(static_names, H2_STATIC_ENTRIES, sizeof *static_names, by_address);
+    }
+    nghttp2_hd_inflate_del(inf);
+}
+
+/* The static index whose name is the string at p, or 0. */
+static uint32_t static_index(const uint8_t *p)
+{
+    size_t lo = 0, hi = H2_STATIC_ENTRIES;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if ((uintptr_t)static_names[mid].p < (uintptr_t)p)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < H2_STATIC_ENTRIES && static_names[lo].p == p ? static_names[lo].index : 0;
+}
+
+/* Older entries searched for a shared name: bounds the work on a large
+ * table (the default 4 KB one holds at most 128). */
+#define H2_NAME_LOOKBACK 128u
+
+/* The index that entry i (0 the newest) of n can give for its name when
+ * the table is rebuilt oldest first, or 0: a static entry, else the
+ * newest older entry with the same string (written before i, at index
+ * 62 + its distance from i, less one). */
+static uint32_t name_index(const nghttp2_nv *const *ents, size_t n, size_t i)
+{
+    uint32_t st = static_index(ents[i]->name);
+    if (st)
+        return st;
+    size_t end = n - i - 1 > H2_NAME_LOOKBACK ? i + 1 + H2_NAME_LOOKBACK : n;
+    for (size_t q = i + 1; q < end; q++)
+        if (ents[q]->name == ents[i]->name)
+            return (uint32_t)(H2_STATIC_ENTRIES + 1 + (q - i - 1));
+    return 0;
+}
+
+/* ---- parking ------------------------------------------------------------------ */
+
+/* Entries parked with arrays on the stack; a larger table takes a malloc. */
+#define H2_PARK_LOCAL 128u
+
 void cs_h2__hpack_park(struct cs_h2_conn *c, struct h2_dir *d)
 {
     if (d->hpack_lost) {
@@ -265,26 +368,46 @@ void cs_h2__hpack_park(struct cs_h2_conn *c, struct h2_dir *d)
     }
     if (!can_park(d))
         return;
+    pthread_once(&static_names_once, static_names_init);
     nghttp2_hd_inflater *inf = d->inf;
-    size_t n = nghttp2_hd_inflate_get_num_table_entries(inf) - 61; /* RFC 7541 Appendix A */
+    size_t n = nghttp2_hd_inflate_get_num_table_entries(inf) - H2_STATIC_ENTRIES;
     size_t max = nghttp2_hd_inflate_get_max_dynamic_table_size(inf);
+    const nghttp2_nv *local_ents[H2_PARK_LOCAL];
+    uint32_t local_idx[H2_PARK_LOCAL];
+    const nghttp2_nv **ents = local_ents;
+    uint32_t *idx = local_idx;
+    if (n > H2_PARK_LOCAL) {
+        ents = malloc(n * sizeof *ents);
+        idx = malloc(n * sizeof *idx);
+        if (!ents || !idx)
+            goto out; /* stays as it is */
+    }
+    for (size_t i = 0; i < n; i++) {
+        ents[i] = nghttp2_hd_inflate_get_table_entry(inf, H2_STATIC_ENTRIES + 1 + i);
+        if (!ents[i])
+            goto out;
+    }
     size_t len = int_len(5, max);
     for (size_t i = 0; i < n; i++) {
-        const nghttp2_nv *nv = nghttp2_hd_inflate_get_table_entry(inf, 62 + i);
-        if (!nv)
-            return;
-        len += 1 + int_len(7, nv->namelen) + nv->namelen + int_len(7, nv->valuelen) + nv->valuelen;
+        const nghttp2_nv *nv = ents[i];
+        idx[i] = name_index(ents, n, i);
+        len += idx[i] ? int_len(6, idx[i]) : 1 + int_len(7, nv->namelen) + nv->namelen;
+        len += int_len(7, nv->valuelen) + nv->valuelen;
     }
     unsigned char *b = malloc(len);
     if (!b)
-        return;                          /* stays as it is */
+        goto out;
     size_t k = put_int(b, 0x20, 5, max); /* dynamic table size update */
-    for (size_t i = n; i-- > 0;) {       /* 62 + n - 1 is the oldest */
-        const nghttp2_nv *nv = nghttp2_hd_inflate_get_table_entry(inf, 62 + i);
-        b[k++] = 0x40; /* literal with incremental indexing, new name */
-        k += put_int(b + k, 0, 7, nv->namelen);
-        memcpy(b + k, nv->name, nv->namelen);
-        k += nv->namelen;
+    for (size_t i = n; i-- > 0;) {       /* the oldest first */
+        const nghttp2_nv *nv = ents[i];
+        if (idx[i]) { /* literal with incremental indexing, indexed name */
+            k += put_int(b + k, 0x40, 6, idx[i]);
+        } else { /* literal with incremental indexing, new name */
+            b[k++] = 0x40;
+            k += put_int(b + k, 0, 7, nv->namelen);
+            memcpy(b + k, nv->name, nv->namelen);
+            k += nv->namelen;
+        }
         k += put_int(b + k, 0, 7, nv->valuelen);
         memcpy(b + k, nv->value, nv->valuelen);
         k += nv->valuelen;
@@ -293,6 +416,11 @@ void cs_h2__hpack_park(struct cs_h2_conn *c, struct h2_dir *d)
     d->parked = b;
     d->parked_len = (uint32_t)k;
     cs_h2__account(c, (ptrdiff_t)malloc_usable_size(b));
+out:
+    if (ents != local_ents)
+        free(ents);
+    if (idx != local_idx)
+        free(idx);
 }
 
 int cs_h2__hpack_get(struct cs_h2_conn *c, struct h2_dir *d)
