@@ -74,6 +74,37 @@ static size_t round_up(size_t n)
     return (n + H2_ARENA_ALIGN - 1) & ~(size_t)(H2_ARENA_ALIGN - 1);
 }
 
+/* One first chunk kept per thread for the next arena: a direction parks
+ * after each header block and takes a new inflater with the next one, so
+ * this saves a malloc and a free of 4 KB per block.  The thread's key
+ * frees it when the thread ends. */
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static bool spare_ok;
+
+static void spare_init(void)
+{
+    spare_ok = pthread_key_create(&spare_key, free) == 0;
+}
+
+static struct h2_chunk *spare_take(void)
+{
+    pthread_once(&spare_once, spare_init);
+    struct h2_chunk *k = spare_ok ? pthread_getspecific(spare_key) : NULL;
+    if (k)
+        pthread_setspecific(spare_key, NULL);
+    return k;
+}
+
+/* Keeps k as the thread's spare first chunk, or frees it. */
+static void spare_put(struct h2_chunk *k)
+{
+    if (k->cap == H2_ARENA_FIRST && spare_ok && !pthread_getspecific(spare_key) &&
+        pthread_setspecific(spare_key, k) == 0)
+        return;
+    free(k);
+}
+
 /* A new chunk for at least `need` bytes of data. */
 static struct h2_chunk *chunk_new(struct cs_h2_conn *c, struct h2_chunk *prev, size_t need,
                                   size_t *held)
@@ -83,7 +114,9 @@ static struct h2_chunk *chunk_new(struct cs_h2_conn *c, struct h2_chunk *prev, s
         cap = H2_ARENA_MAX_CHUNK;
     if (cap < need)
         cap = round_up(need);
-    struct h2_chunk *k = malloc(sizeof *k + cap);
+    struct h2_chunk *k = cap == H2_ARENA_FIRST ? spare_take() : NULL;
+    if (!k)
+        k = malloc(sizeof *k + cap);
     if (!k)
         return NULL;
     k->next = prev;
@@ -205,7 +238,10 @@ static void arena_free(struct h2_arena *a)
     cs_h2__account(c, -(ptrdiff_t)a->held);
     for (struct h2_chunk *k = a->cur; k;) { /* the first chunk (with *a) last */
         struct h2_chunk *next = k->next;
-        free(k);
+        if (next)
+            free(k);
+        else
+            spare_put(k);
         k = next;
     }
 }
@@ -273,20 +309,21 @@ static bool can_park(const struct h2_dir *d)
 #define H2_STATIC_ENTRIES 61u /* RFC 7541 Appendix A */
 
 /* The strings nghttp2 gives an entry whose name is static entry `index`,
- * sorted by address: read once from an inflater fed one such entry per
- * static name. */
+ * read once from an inflater fed one such entry per static name, in an
+ * open-addressed table keyed by address (a lookup is a multiply and a
+ * compare or two). */
+#define H2_STATIC_SLOTS 128u /* a power of two, over twice the entries */
+
 struct static_name {
     const uint8_t *p;
     uint32_t index;
 };
-static struct static_name static_names[H2_STATIC_ENTRIES];
+static struct static_name static_names[H2_STATIC_SLOTS];
 static pthread_once_t static_names_once = PTHREAD_ONCE_INIT;
 
-static int by_address(const void *a, const void *b)
+static size_t static_slot(const uint8_t *p)
 {
-    uintptr_t x = (uintptr_t)((const struct static_name *)a)->p;
-    uintptr_t y = (uintptr_t)((const struct static_name *)b)->p;
-    return x < y ? -1 : x > y;
+    return (size_t)(((uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15u) >> 57); /* 7 bits */
 }
 
 static void static_names_init(void)
@@ -313,10 +350,12 @@ static void static_names_init(void)
     }
     if (nghttp2_hd_inflate_get_num_table_entries(inf) == 2 * H2_STATIC_ENTRIES) {
         for (uint32_t i = 0; i < H2_STATIC_ENTRIES; i++) { /* 62 is the newest: static 61 */
-            const nghttp2_nv *nv = nghttp2_hd_inflate_get_table_entry(inf, 62 + i);
-            static_names[i] = (struct static_name){nv->name, H2_STATIC_ENTRIES - i};
+            const uint8_t *name = nghttp2_hd_inflate_get_table_entry(inf, 62 + i)->name;
+            size_t h = static_slot(name);
+            while (static_names[h].p && static_names[h].p != name)
+                h = (h + 1) & (H2_STATIC_SLOTS - 1);
+            static_names[h] = (struct static_name){name, H2_STATIC_ENTRIES - i};
         }
-        qsort(static_names, H2_STATIC_ENTRIES, sizeof *static_names, by_address);
     }
     nghttp2_hd_inflate_del(inf);
 }
@@ -324,15 +363,10 @@ static void static_names_init(void)
 /* The static index whose name is the string at p, or 0. */
 static uint32_t static_index(const uint8_t *p)
 {
-    size_t lo = 0, hi = H2_STATIC_ENTRIES;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if ((uintptr_t)static_names[mid].p < (uintptr_t)p)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < H2_STATIC_ENTRIES && static_names[lo].p == p ? static_names[lo].index : 0;
+    for (size_t h = static_slot(p); static_names[h].p; h = (h + 1) & (H2_STATIC_SLOTS - 1))
+        if (static_names[h].p == p)
+            return static_names[h].index;
+    return 0;
 }
 
 /* Older entries searched for a shared name: bounds the work on a large

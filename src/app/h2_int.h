@@ -161,8 +161,13 @@ void cs_h2__stream_free(struct cs_h2_conn *c, struct h2_stream *s);
 /* Keeps one decoded field in section sec of s, within the limits. */
 void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
                              const uint8_t *name, size_t nl, const uint8_t *value, size_t vl);
-/* Field f of s is named exactly lit. */
-bool cs_h2__name_is(const struct h2_stream *s, const struct h2_field *f, const char *lit);
+/* Field f of s is named exactly lit (inline: lit's length folds away). */
+static inline bool cs_h2__name_is(const struct h2_stream *s, const struct h2_field *f,
+                                  const char *lit)
+{
+    size_t n = strlen(lit);
+    return f->name_len == n && memcmp(s->arena + f->name_off, lit, n) == 0;
+}
 /* Hands s to the callback as a cs_h2_txn and frees it. */
 void cs_h2__report_with(struct cs_h2_conn *c, struct h2_stream *s, const struct h2_end_info *e);
 void cs_h2__report(struct cs_h2_conn *c, struct h2_stream *s, enum cs_h2_end end,

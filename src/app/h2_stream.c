@@ -98,12 +98,6 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
     st->bytes += (uint32_t)(nl + vl);
 }
 
-bool cs_h2__name_is(const struct h2_stream *s, const struct h2_field *f, const char *lit)
-{
-    size_t n = strlen(lit);
-    return f->name_len == n && memcmp(s->arena + f->name_off, lit, n) == 0;
-}
-
 struct h2_stream *cs_h2__stream_open(struct cs_h2_conn *c, uint32_t id)
 {
     uint32_t cap = c->lim->max_streams;
