@@ -24,7 +24,9 @@ enum { SEC_REQ,
 
 /* SETTINGS frames of one side not yet acknowledged by the other (RFC 9113
  * §6.5.3).  Endpoints have one or two outstanding; more are merged into the
- * newest (latest values win), which is what they mean once all are acked. */
+ * newest (latest values win), which is what they mean once all are acked.
+ * The array is allocated while any is outstanding (a moment at the start
+ * of most connections), not kept in every idle one. */
 #define H2_PENDING_SETTINGS 8
 
 struct h2_field {
@@ -92,7 +94,7 @@ struct h2_dir {
     bool blk_end_stream;
     uint32_t blk_mark_fields, blk_mark_arena;
     struct h2_sec blk_mark_sec;
-    struct h2_pending pending[H2_PENDING_SETTINGS];
+    struct h2_pending *pending; /* H2_PENDING_SETTINGS of them while n_pending > 0 */
     uint32_t n_pending;
 };
 
