@@ -76,26 +76,27 @@ struct h2_pending {
 };
 
 struct h2_dir {
+    /* (ordered by size: two of these in each connection) */
     struct cs_h2_conn *conn;
-    int dir;
+    nghttp2_hd_inflater *inf;   /* NULL before the first block and while parked */
+    struct h2_arena *arena;     /* the live inflater's memory (h2_hpack.c) */
+    unsigned char *parked;      /* the block that rebuilds the table (h2_hpack.c) */
+    struct h2_pending *pending; /* H2_PENDING_SETTINGS of them while n_pending > 0 */
     struct cs_h2_framer fr;
-    nghttp2_hd_inflater *inf; /* NULL before the first block and while parked */
-    struct h2_arena *arena;   /* the live inflater's memory (h2_hpack.c) */
-    unsigned char *parked;    /* the block that rebuilds the table (h2_hpack.c) */
+    struct h2_sec blk_mark_sec;
+    int dir;
     uint32_t parked_len;
     uint32_t settings_table_size; /* the SETTINGS_HEADER_TABLE_SIZE in effect */
-    bool size_update_due;         /* the next block must start with a table size update */
-    bool hpack_lost;              /* header decoding stopped for good */
-    bool frames_lost;             /* framing stopped for good (implies hpack_lost) */
-    bool fin;
     enum blk_kind blk;
     uint32_t blk_stream;
     int blk_sec;
-    bool blk_end_stream;
     uint32_t blk_mark_fields, blk_mark_arena;
-    struct h2_sec blk_mark_sec;
-    struct h2_pending *pending; /* H2_PENDING_SETTINGS of them while n_pending > 0 */
     uint32_t n_pending;
+    bool size_update_due; /* the next block must start with a table size update */
+    bool hpack_lost;      /* header decoding stopped for good */
+    bool frames_lost;     /* framing stopped for good (implies hpack_lost) */
+    bool fin;
+    bool blk_end_stream;
 };
 
 /* Fields of a reported stream handed over from the stack; a stream with
