@@ -242,6 +242,14 @@ static void end_stream_flag(struct cs_h2_conn *c, struct h2_dir *d, const struct
     cs_h2__maybe_complete(c, s, f->end_frame, f->end_ts);
 }
 
+static void free_pending(struct cs_h2_conn *c, struct h2_dir *d)
+{
+    if (d->pending)
+        cs_h2__account(c, -(ptrdiff_t)(H2_PENDING_SETTINGS * sizeof *d->pending));
+    free(d->pending);
+    d->pending = NULL;
+}
+
 /* SETTINGS from direction d (RFC 9113 §6.5): a new one waits for the
  * peer's ACK; an ACK puts the peer's oldest pending one into effect on
  * what d sends (its frame size limit and the table its blocks use). */
@@ -254,6 +262,12 @@ static void on_settings(struct cs_h2_conn *c, struct h2_dir *d, const struct cs_
             .table_size = f->settings[CS_H2_SETTINGS_HEADER_TABLE_SIZE],
             .max_frame_size = f->settings[CS_H2_SETTINGS_MAX_FRAME_SIZE],
         };
+        if (!d->pending) {
+            d->pending = malloc(H2_PENDING_SETTINGS * sizeof *d->pending);
+            if (!d->pending)
+                return; /* out of memory: its ACK will be one for nothing */
+            cs_h2__account(c, (ptrdiff_t)(H2_PENDING_SETTINGS * sizeof *d->pending));
+        }
         if (d->n_pending == H2_PENDING_SETTINGS) {
             struct h2_pending *last = &d->pending[H2_PENDING_SETTINGS - 1];
             if (p.present & (1u << CS_H2_SETTINGS_HEADER_TABLE_SIZE))
@@ -272,7 +286,8 @@ static void on_settings(struct cs_h2_conn *c, struct h2_dir *d, const struct cs_
     }
     struct h2_pending p = peer->pending[0];
     memmove(peer->pending, peer->pending + 1, (peer->n_pending - 1) * sizeof p);
-    peer->n_pending--;
+    if (--peer->n_pending == 0)
+        free_pending(c, peer);
     if (p.present & (1u << CS_H2_SETTINGS_MAX_FRAME_SIZE))
         d->fr.max_frame_size = p.max_frame_size;
     if ((p.present & (1u << CS_H2_SETTINGS_HEADER_TABLE_SIZE)) && !d->hpack_lost) {
@@ -498,8 +513,10 @@ void cs_h2_conn_finish(struct cs_h2_conn *c, enum cs_h2_end why, uint64_t frame,
     if (!c)
         return;
     cs_h2__report_all(c, why, frame, ts, NULL);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         cs_h2__hpack_free(c, &c->d[i]);
+        free_pending(c, &c->d[i]);
+    }
     cs_h2__account(c, -(ptrdiff_t)(sizeof *c + c->tab_cap * sizeof *c->tab));
     cs_h2__account(c, -(ptrdiff_t)(c->scratch_cap * sizeof *c->scratch));
     free(c->scratch);

@@ -84,22 +84,16 @@ enum cs_h2_frame_error {
 /* One frame, as far as the framer has read it.  Which fields are set
  * depends on `type`; the rest are zero. */
 struct cs_h2_frame {
-    uint32_t length; /* payload length from the frame header */
-    uint8_t type, flags;
-    uint32_t stream_id; /* reserved bit cleared */
-    uint64_t frame;     /* capture frame carrying the frame header's first byte */
+    /* (ordered by size: one of these in each direction of each connection) */
+    uint64_t frame; /* capture frame carrying the frame header's first byte */
     cs_time_ns ts;
-    uint64_t end_frame; /* capture frame carrying its last byte (frames reported
-                                 * at their end; for header frames: same as frame) */
+    /* capture frame carrying its last byte (frames reported at their end;
+     * for header frames: same as frame) */
+    uint64_t end_frame;
     cs_time_ns end_ts;
-    bool oversized;     /* length > the direction's max frame size */
-    bool malformed;     /* its fixed fields could not be read (wrong length):
-                                 * reported for counting only, fields zero */
-    uint8_t pad_length; /* PADDED */
-    bool has_priority;  /* HEADERS with PRIORITY, and PRIORITY */
-    bool exclusive;
-    uint32_t dependency;
-    uint8_t weight;
+    uint32_t length;             /* payload length from the frame header */
+    uint32_t stream_id;          /* reserved bit cleared */
+    uint32_t dependency;         /* with has_priority */
     uint32_t promised_stream_id; /* PUSH_PROMISE */
     uint32_t error_code;         /* RST_STREAM, GOAWAY */
     uint32_t last_stream_id;     /* GOAWAY */
@@ -108,6 +102,15 @@ struct cs_h2_frame {
      * bit i of settings_present says settings[i] was sent. */
     uint32_t settings_present;
     uint32_t settings[CS_H2_SETTINGS_KEPT];
+    uint8_t type, flags;
+    bool oversized; /* length > the direction's max frame size */
+    /* its fixed fields could not be read (wrong length): reported for
+     * counting only, fields zero */
+    bool malformed;
+    uint8_t pad_length; /* PADDED */
+    bool has_priority;  /* HEADERS with PRIORITY, and PRIORITY */
+    bool exclusive;
+    uint8_t weight;
 };
 
 enum cs_h2_fevent_kind {
@@ -155,19 +158,19 @@ enum cs_h2_framer_state {
 /* One direction's framer.  Plain data: cs_h2_framer_init() it, no free. */
 struct cs_h2_framer {
     enum cs_h2_framer_state st;
-    bool is_client;          /* expects the preface, may not send PUSH_PROMISE */
-    bool seen_frame;         /* a frame header was read (server: the first must be SETTINGS) */
+    bool is_client;  /* expects the preface, may not send PUSH_PROMISE */
+    bool seen_frame; /* a frame header was read (server: the first must be SETTINGS) */
+    bool block_open;
     uint32_t max_frame_size; /* the peer's SETTINGS_MAX_FRAME_SIZE (h2_conn.c sets it) */
     uint32_t got;            /* bytes in buf (or of the preface matched) */
     uint32_t need;           /* bytes of fixed fields wanted in buf */
     uint8_t buf[CS_H2_FRAME_HEADER_LEN + 8];
-    struct cs_h2_frame f;   /* the frame being read */
     uint32_t payload_left;  /* payload bytes of f not yet consumed */
     uint32_t fragment_left; /* of which header block fragment */
     uint32_t pad_left;      /* of which padding (after the fragment) */
     uint32_t block_stream;  /* stream of the open header block, 0 if none */
-    bool block_open;
-    uint64_t frames; /* frames read (headers complete) */
+    uint64_t frames;        /* frames read (headers complete) */
+    struct cs_h2_frame f;   /* the frame being read */
 };
 
 /* Prepares a framer; is_client: this direction is client -> server. */

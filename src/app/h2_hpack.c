@@ -9,7 +9,9 @@
  * An idle direction's state is only the table, so it is kept as the header
  * block that rebuilds it: a dynamic table size update to the table's
  * current maximum, then every entry, oldest first, as a literal with
- * incremental indexing (RFC 7541 §6.3, §6.2.1; plain octets, no Huffman).
+ * incremental indexing (RFC 7541 §6.3, §6.2.1; plain octets, no Huffman;
+ * the name as an index where nghttp2 shares it with a static entry or an
+ * older one, see name_index).
  * The next block of that direction first feeds that block to a new
  * inflater, which then holds the very same table (same entries, same
  * order, same maximum, same SETTINGS limit); nghttp2 still does all the
@@ -22,6 +24,7 @@
  * block must start with the update, a state a rebuilt inflater would not
  * have). */
 #include <malloc.h> /* malloc_usable_size (glibc) */
+#include <pthread.h>
 
 #include "h2_int.h"
 
@@ -71,6 +74,37 @@ static size_t round_up(size_t n)
     return (n + H2_ARENA_ALIGN - 1) & ~(size_t)(H2_ARENA_ALIGN - 1);
 }
 
+/* One first chunk kept per thread for the next arena: a direction parks
+ * after each header block and takes a new inflater with the next one, so
+ * this saves a malloc and a free of 4 KB per block.  The thread's key
+ * frees it when the thread ends. */
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static bool spare_ok;
+
+static void spare_init(void)
+{
+    spare_ok = pthread_key_create(&spare_key, free) == 0;
+}
+
+static struct h2_chunk *spare_take(void)
+{
+    pthread_once(&spare_once, spare_init);
+    struct h2_chunk *k = spare_ok ? pthread_getspecific(spare_key) : NULL;
+    if (k)
+        pthread_setspecific(spare_key, NULL);
+    return k;
+}
+
+/* Keeps k as the thread's spare first chunk, or frees it. */
+static void spare_put(struct h2_chunk *k)
+{
+    if (k->cap == H2_ARENA_FIRST && spare_ok && !pthread_getspecific(spare_key) &&
+        pthread_setspecific(spare_key, k) == 0)
+        return;
+    free(k);
+}
+
 /* A new chunk for at least `need` bytes of data. */
 static struct h2_chunk *chunk_new(struct cs_h2_conn *c, struct h2_chunk *prev, size_t need,
                                   size_t *held)
@@ -80,7 +114,9 @@ static struct h2_chunk *chunk_new(struct cs_h2_conn *c, struct h2_chunk *prev, s
         cap = H2_ARENA_MAX_CHUNK;
     if (cap < need)
         cap = round_up(need);
-    struct h2_chunk *k = malloc(sizeof *k + cap);
+    struct h2_chunk *k = cap == H2_ARENA_FIRST ? spare_take() : NULL;
+    if (!k)
+        k = malloc(sizeof *k + cap);
     if (!k)
         return NULL;
     k->next = prev;
@@ -93,23 +129,36 @@ static struct h2_chunk *chunk_new(struct cs_h2_conn *c, struct h2_chunk *prev, s
     return k;
 }
 
+static void *arena_alloc_in(struct h2_chunk *k, size_t size, size_t need)
+{
+    unsigned char *h = k->data + k->used;
+    k->used += need;
+    UNPOISON(h, H2_ARENA_ALIGN + size);
+    memcpy(h, &size, sizeof size);
+    return h + H2_ARENA_ALIGN;
+}
+
+/* arena_alloc's slow path, out of line and called last: the fast path
+ * (every nghttp2 allocation, millions a run) then saves no registers. */
+__attribute__((noinline)) static void *arena_alloc_grow(struct h2_arena *a, size_t size,
+                                                        size_t need)
+{
+    struct h2_chunk *k = chunk_new(a->conn, a->cur, need, &a->held);
+    if (!k)
+        return NULL;
+    a->cur = k;
+    return arena_alloc_in(k, size, need);
+}
+
 static void *arena_alloc(struct h2_arena *a, size_t size)
 {
     if (size > SIZE_MAX / 2)
         return NULL;
     size_t need = H2_ARENA_ALIGN + round_up(size);
     struct h2_chunk *k = a->cur;
-    if (k->cap - k->used < need) {
-        k = chunk_new(a->conn, k, need, &a->held);
-        if (!k)
-            return NULL;
-        a->cur = k;
-    }
-    unsigned char *h = k->data + k->used;
-    k->used += need;
-    UNPOISON(h, H2_ARENA_ALIGN + size);
-    memcpy(h, &size, sizeof size);
-    return h + H2_ARENA_ALIGN;
+    if (k->cap - k->used < need)
+        return arena_alloc_grow(a, size, need);
+    return arena_alloc_in(k, size, need);
 }
 
 static size_t alloc_size(const void *p)
@@ -202,7 +251,10 @@ static void arena_free(struct h2_arena *a)
     cs_h2__account(c, -(ptrdiff_t)a->held);
     for (struct h2_chunk *k = a->cur; k;) { /* the first chunk (with *a) last */
         struct h2_chunk *next = k->next;
-        free(k);
+        if (next)
+            free(k);
+        else
+            spare_put(k);
         k = next;
     }
 }
@@ -213,11 +265,12 @@ void cs_h2__hpack_init(struct cs_h2_conn *c)
         c->d[i].settings_table_size = NGHTTP2_DEFAULT_HEADER_TABLE_SIZE;
 }
 
-/* Frees d's inflater and its arena. */
+/* Frees d's inflater with its arena.  Everything nghttp2 allocated for
+ * it is in the arena (nghttp2_mem), so nghttp2_hd_inflate_del, which
+ * would only walk the table to give back each entry and string one by
+ * one, is not called: freeing the chunks frees it all. */
 static void drop_inflater(struct h2_dir *d)
 {
-    if (d->inf)
-        nghttp2_hd_inflate_del(d->inf); /* into the arena: nothing to do */
     d->inf = NULL;
     arena_free(d->arena);
     d->arena = NULL;
@@ -257,6 +310,103 @@ static bool can_park(const struct h2_dir *d)
            !d->size_update_due;
 }
 
+/* ---- names a parked entry can refer to ------------------------------------ */
+
+/* An entry whose name came indexed (from the static table or from another
+ * entry) shares that name's string in nghttp2's table, so a pointer
+ * compare finds a name the parked block can give as an index instead of
+ * its octets (RFC 7541 §6.2.1, indexed name): a smaller block, and a
+ * rebuild that shares the string again instead of copying it.  A name
+ * with no such match is written out; the table is the same either way. */
+
+#define H2_STATIC_ENTRIES 61u /* RFC 7541 Appendix A */
+
+/* The strings nghttp2 gives an entry whose name is static entry `index`,
+ * read once from an inflater fed one such entry per static name, in an
+ * open-addressed table keyed by address (a lookup is a multiply and a
+ * compare or two). */
+#define H2_STATIC_SLOTS 128u /* a power of two, over twice the entries */
+
+struct static_name {
+    const uint8_t *p;
+    uint32_t index;
+};
+static struct static_name static_names[H2_STATIC_SLOTS];
+static pthread_once_t static_names_once = PTHREAD_ONCE_INIT;
+
+static size_t static_slot(const uint8_t *p)
+{
+    return (size_t)(((uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15u) >> 57); /* 7 bits */
+}
+
+static void static_names_init(void)
+{
+    nghttp2_hd_inflater *inf;
+    if (nghttp2_hd_inflate_new(&inf) != 0)
+        return; /* no matches: names are written out */
+    uint8_t block[H2_STATIC_ENTRIES * 2];
+    size_t k = 0;
+    for (uint32_t i = 1; i <= H2_STATIC_ENTRIES; i++) { /* indexed name (< 63), empty value */
+        block[k++] = (uint8_t)(0x40u | i);
+        block[k++] = 0;
+    }
+    const uint8_t *p = block;
+    for (;;) {
+        nghttp2_nv nv;
+        int flags = 0;
+        size_t left = (size_t)(block + k - p);
+        ssize_t r = nghttp2_hd_inflate_hd2(inf, &nv, &flags, p, left, 1);
+        if (r < 0 || (flags & NGHTTP2_HD_INFLATE_FINAL) ||
+            (!(flags & NGHTTP2_HD_INFLATE_EMIT) && (size_t)r == left))
+            break;
+        p += r;
+    }
+    if (nghttp2_hd_inflate_get_num_table_entries(inf) == 2 * H2_STATIC_ENTRIES) {
+        for (uint32_t i = 0; i < H2_STATIC_ENTRIES; i++) { /* 62 is the newest: static 61 */
+            const uint8_t *name = nghttp2_hd_inflate_get_table_entry(inf, 62 + i)->name;
+            size_t h = static_slot(name);
+            while (static_names[h].p && static_names[h].p != name)
+                h = (h + 1) & (H2_STATIC_SLOTS - 1);
+            static_names[h] = (struct static_name){name, H2_STATIC_ENTRIES - i};
+        }
+    }
+    nghttp2_hd_inflate_del(inf);
+}
+
+/* The static index whose name is the string at p, or 0. */
+static uint32_t static_index(const uint8_t *p)
+{
+    for (size_t h = static_slot(p); static_names[h].p; h = (h + 1) & (H2_STATIC_SLOTS - 1))
+        if (static_names[h].p == p)
+            return static_names[h].index;
+    return 0;
+}
+
+/* Older entries searched for a shared name: bounds the work on a large
+ * table (the default 4 KB one holds at most 128). */
+#define H2_NAME_LOOKBACK 128u
+
+/* The index that entry i (0 the newest) of n can give for its name when
+ * the table is rebuilt oldest first, or 0: a static entry, else the
+ * newest older entry with the same string (written before i, at index
+ * 62 + its distance from i, less one). */
+static uint32_t name_index(const nghttp2_nv *const *ents, size_t n, size_t i)
+{
+    uint32_t st = static_index(ents[i]->name);
+    if (st)
+        return st;
+    size_t end = n - i - 1 > H2_NAME_LOOKBACK ? i + 1 + H2_NAME_LOOKBACK : n;
+    for (size_t q = i + 1; q < end; q++)
+        if (ents[q]->name == ents[i]->name)
+            return (uint32_t)(H2_STATIC_ENTRIES + 1 + (q - i - 1));
+    return 0;
+}
+
+/* ---- parking ------------------------------------------------------------------ */
+
+/* Entries parked with arrays on the stack; a larger table takes a malloc. */
+#define H2_PARK_LOCAL 128u
+
 void cs_h2__hpack_park(struct cs_h2_conn *c, struct h2_dir *d)
 {
     if (d->hpack_lost) {
@@ -265,26 +415,46 @@ void cs_h2__hpack_park(struct cs_h2_conn *c, struct h2_dir *d)
     }
     if (!can_park(d))
         return;
+    pthread_once(&static_names_once, static_names_init);
     nghttp2_hd_inflater *inf = d->inf;
-    size_t n = nghttp2_hd_inflate_get_num_table_entries(inf) - 61; /* RFC 7541 Appendix A */
+    size_t n = nghttp2_hd_inflate_get_num_table_entries(inf) - H2_STATIC_ENTRIES;
     size_t max = nghttp2_hd_inflate_get_max_dynamic_table_size(inf);
+    const nghttp2_nv *local_ents[H2_PARK_LOCAL];
+    uint32_t local_idx[H2_PARK_LOCAL];
+    const nghttp2_nv **ents = local_ents;
+    uint32_t *idx = local_idx;
+    if (n > H2_PARK_LOCAL) {
+        ents = malloc(n * sizeof *ents);
+        idx = malloc(n * sizeof *idx);
+        if (!ents || !idx)
+            goto out; /* stays as it is */
+    }
+    for (size_t i = 0; i < n; i++) {
+        ents[i] = nghttp2_hd_inflate_get_table_entry(inf, H2_STATIC_ENTRIES + 1 + i);
+        if (!ents[i])
+            goto out;
+    }
     size_t len = int_len(5, max);
     for (size_t i = 0; i < n; i++) {
-        const nghttp2_nv *nv = nghttp2_hd_inflate_get_table_entry(inf, 62 + i);
-        if (!nv)
-            return;
-        len += 1 + int_len(7, nv->namelen) + nv->namelen + int_len(7, nv->valuelen) + nv->valuelen;
+        const nghttp2_nv *nv = ents[i];
+        idx[i] = name_index(ents, n, i);
+        len += idx[i] ? int_len(6, idx[i]) : 1 + int_len(7, nv->namelen) + nv->namelen;
+        len += int_len(7, nv->valuelen) + nv->valuelen;
     }
     unsigned char *b = malloc(len);
     if (!b)
-        return;                          /* stays as it is */
+        goto out;
     size_t k = put_int(b, 0x20, 5, max); /* dynamic table size update */
-    for (size_t i = n; i-- > 0;) {       /* 62 + n - 1 is the oldest */
-        const nghttp2_nv *nv = nghttp2_hd_inflate_get_table_entry(inf, 62 + i);
-        b[k++] = 0x40; /* literal with incremental indexing, new name */
-        k += put_int(b + k, 0, 7, nv->namelen);
-        memcpy(b + k, nv->name, nv->namelen);
-        k += nv->namelen;
+    for (size_t i = n; i-- > 0;) {       /* the oldest first */
+        const nghttp2_nv *nv = ents[i];
+        if (idx[i]) { /* literal with incremental indexing, indexed name */
+            k += put_int(b + k, 0x40, 6, idx[i]);
+        } else { /* literal with incremental indexing, new name */
+            b[k++] = 0x40;
+            k += put_int(b + k, 0, 7, nv->namelen);
+            memcpy(b + k, nv->name, nv->namelen);
+            k += nv->namelen;
+        }
         k += put_int(b + k, 0, 7, nv->valuelen);
         memcpy(b + k, nv->value, nv->valuelen);
         k += nv->valuelen;
@@ -293,6 +463,11 @@ void cs_h2__hpack_park(struct cs_h2_conn *c, struct h2_dir *d)
     d->parked = b;
     d->parked_len = (uint32_t)k;
     cs_h2__account(c, (ptrdiff_t)malloc_usable_size(b));
+out:
+    if (ents != local_ents)
+        free(ents);
+    if (idx != local_idx)
+        free(idx);
 }
 
 int cs_h2__hpack_get(struct cs_h2_conn *c, struct h2_dir *d)

@@ -24,7 +24,9 @@ enum { SEC_REQ,
 
 /* SETTINGS frames of one side not yet acknowledged by the other (RFC 9113
  * §6.5.3).  Endpoints have one or two outstanding; more are merged into the
- * newest (latest values win), which is what they mean once all are acked. */
+ * newest (latest values win), which is what they mean once all are acked.
+ * The array is allocated while any is outstanding (a moment at the start
+ * of most connections), not kept in every idle one. */
 #define H2_PENDING_SETTINGS 8
 
 struct h2_field {
@@ -74,26 +76,27 @@ struct h2_pending {
 };
 
 struct h2_dir {
+    /* (ordered by size: two of these in each connection) */
     struct cs_h2_conn *conn;
-    int dir;
+    nghttp2_hd_inflater *inf;   /* NULL before the first block and while parked */
+    struct h2_arena *arena;     /* the live inflater's memory (h2_hpack.c) */
+    unsigned char *parked;      /* the block that rebuilds the table (h2_hpack.c) */
+    struct h2_pending *pending; /* H2_PENDING_SETTINGS of them while n_pending > 0 */
     struct cs_h2_framer fr;
-    nghttp2_hd_inflater *inf; /* NULL before the first block and while parked */
-    struct h2_arena *arena;   /* the live inflater's memory (h2_hpack.c) */
-    unsigned char *parked;    /* the block that rebuilds the table (h2_hpack.c) */
+    struct h2_sec blk_mark_sec;
+    int dir;
     uint32_t parked_len;
     uint32_t settings_table_size; /* the SETTINGS_HEADER_TABLE_SIZE in effect */
-    bool size_update_due;         /* the next block must start with a table size update */
-    bool hpack_lost;              /* header decoding stopped for good */
-    bool frames_lost;             /* framing stopped for good (implies hpack_lost) */
-    bool fin;
     enum blk_kind blk;
     uint32_t blk_stream;
     int blk_sec;
-    bool blk_end_stream;
     uint32_t blk_mark_fields, blk_mark_arena;
-    struct h2_sec blk_mark_sec;
-    struct h2_pending pending[H2_PENDING_SETTINGS];
     uint32_t n_pending;
+    bool size_update_due; /* the next block must start with a table size update */
+    bool hpack_lost;      /* header decoding stopped for good */
+    bool frames_lost;     /* framing stopped for good (implies hpack_lost) */
+    bool fin;
+    bool blk_end_stream;
 };
 
 /* Fields of a reported stream handed over from the stack; a stream with
@@ -161,8 +164,13 @@ void cs_h2__stream_free(struct cs_h2_conn *c, struct h2_stream *s);
 /* Keeps one decoded field in section sec of s, within the limits. */
 void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
                              const uint8_t *name, size_t nl, const uint8_t *value, size_t vl);
-/* Field f of s is named exactly lit. */
-bool cs_h2__name_is(const struct h2_stream *s, const struct h2_field *f, const char *lit);
+/* Field f of s is named exactly lit (inline: lit's length folds away). */
+static inline bool cs_h2__name_is(const struct h2_stream *s, const struct h2_field *f,
+                                  const char *lit)
+{
+    size_t n = strlen(lit);
+    return f->name_len == n && memcmp(s->arena + f->name_off, lit, n) == 0;
+}
 /* Hands s to the callback as a cs_h2_txn and frees it. */
 void cs_h2__report_with(struct cs_h2_conn *c, struct h2_stream *s, const struct h2_end_info *e);
 void cs_h2__report(struct cs_h2_conn *c, struct h2_stream *s, enum cs_h2_end end,

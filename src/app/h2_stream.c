@@ -42,6 +42,13 @@ void cs_h2__stream_free(struct cs_h2_conn *c, struct h2_stream *s)
     free(s);
 }
 
+/* A stream's first field array and string arena: sized for a browser's
+ * request (~11 fields, ~300 bytes), which is all that a stream holds while
+ * it waits for its response, on thousands of connections at once; the
+ * response doubles them. */
+#define H2_STREAM_FIELDS_FIRST 12u
+#define H2_STREAM_ARENA_FIRST 384u
+
 /* Appends one decoded field to section sec of s, within the limits. */
 void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
                              const uint8_t *name, size_t nl, const uint8_t *value, size_t vl)
@@ -56,7 +63,7 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
     }
     size_t before = stream_bytes(s);
     if (s->n_fields == s->cap_fields) {
-        uint32_t cap = s->cap_fields ? s->cap_fields * 2 : 16;
+        uint32_t cap = s->cap_fields ? s->cap_fields * 2 : H2_STREAM_FIELDS_FIRST;
         struct h2_field *f = realloc(s->fields, cap * sizeof *f);
         if (!f)
             return;
@@ -66,7 +73,7 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
     uint32_t base = s->arena_len < H2_ARENA_HOST_LEN ? H2_ARENA_HOST_LEN : s->arena_len;
     uint32_t need = base + (uint32_t)(nl + vl);
     if (need > s->arena_cap || !s->arena) { /* an arena even for empty fields */
-        uint32_t cap = s->arena_cap ? s->arena_cap : 512;
+        uint32_t cap = s->arena_cap ? s->arena_cap : H2_STREAM_ARENA_FIRST;
         while (cap < need)
             cap *= 2;
         char *a = realloc(s->arena, cap);
@@ -96,12 +103,6 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
     s->arena_len += (uint32_t)vl;
     st->n++;
     st->bytes += (uint32_t)(nl + vl);
-}
-
-bool cs_h2__name_is(const struct h2_stream *s, const struct h2_field *f, const char *lit)
-{
-    size_t n = strlen(lit);
-    return f->name_len == n && memcmp(s->arena + f->name_off, lit, n) == 0;
 }
 
 struct h2_stream *cs_h2__stream_open(struct cs_h2_conn *c, uint32_t id)

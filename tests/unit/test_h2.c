@@ -831,6 +831,43 @@ static void test_parked_tables(void)
     fx_free(f);
 }
 
+/* A parked entry whose name nghttp2 shares with a static entry or with an
+ * older entry gives that name as an index (h2_hpack.c, name_index): the
+ * rebuilt tables still decode blocks that refer to every entry. */
+static void test_parked_names(void)
+{
+    struct fx *f = fx_new();
+    fx_open(f);
+    const char *r1[] = {":method", "GET", ":scheme", "https", ":authority", "a", ":path", "/1",
+                        "x-custom", "one", "user-agent", "ua-1", NULL};
+    const char *r2[] = {":method", "GET", ":scheme", "https", ":authority", "a", ":path", "/2",
+                        "x-custom", "two", "user-agent", "ua-2", NULL};
+    const char *r3[] = {":method", "GET", ":scheme", "https", ":authority", "a", ":path", "/1",
+                        "x-custom", "two", "x-custom", "one", "user-agent", "ua-1",
+                        "user-agent", "ua-2", NULL};
+    request(f, 1, r1, true);
+    response(f, 1, RESP1, true);
+    request(f, 3, r2, true);
+    response(f, 3, RESP1, true);
+    const struct h2_dir *d = &f->c->d[CS_DIR_C2S];
+    CU_ASSERT_FATAL(d->inf == NULL && d->parked != NULL);
+    /* x-custom written once (the second entry refers to the first), and
+     * user-agent and :path (static names) never */
+    size_t n_custom = 0;
+    for (const unsigned char *p = d->parked; p + 8 <= d->parked + d->parked_len; p++)
+        n_custom += memcmp(p, "x-custom", 8) == 0;
+    CU_ASSERT_EQUAL(n_custom, 1);
+    CU_ASSERT_PTR_NULL(memmem(d->parked, d->parked_len, "user-agent", 10));
+    CU_ASSERT_PTR_NULL(memmem(d->parked, d->parked_len, ":path", 5));
+    request(f, 5, r3, true);
+    response(f, 5, RESP1, true);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 3);
+    CU_ASSERT_STRING_EQUAL(f->col.r[2].req,
+                           "x-custom: two\nx-custom: one\nuser-agent: ua-1\nuser-agent: ua-2\n");
+    CU_ASSERT_EQUAL(f->st.hpack_failures, 0);
+    fx_free(f);
+}
+
 static void test_memory_accounting(void)
 {
     struct fx *f = fx_new();
@@ -877,6 +914,7 @@ int main(void)
         {"bad lengths", test_bad_lengths},
         {"memory accounting", test_memory_accounting},
         {"idle directions park their tables", test_parked_tables},
+        {"parked tables give shared names as indexes", test_parked_names},
         {NULL, NULL},
     };
     if (CU_initialize_registry() != CUE_SUCCESS)
