@@ -735,7 +735,6 @@ static int open_fanout(const struct run *run, int immediate, struct cs_capture *
 /* --workers: the report's held events, counted by each worker as its 1/N
  * share (as the limits are split), so that the workers' budgets add up to
  * --max-memory. */
-static struct cs_report *share_report;
 static unsigned share_n = 1;
 
 /* --workers live: the report's calls, made under the workers' lock; the
@@ -798,15 +797,14 @@ static struct cs_limits split_limits(const struct cs_limits *global, unsigned n)
 
 static size_t report_held_share(void *ctx)
 {
-    (void)ctx;
-    return cs_report_held_bytes(share_report) / share_n;
+    return cs_report_thread_held_bytes(ctx) / share_n; /* ctx: the worker's producer */
 }
 
 /* --workers N (files): the workers, each with its share of the limits and
  * its events through its own producer of the report thread. */
 static struct cs_workers *start_workers(unsigned n, const struct cs_limits *global,
                                         struct cs_report_thread *rt, struct cs_keylog_input *keys,
-                                        struct cs_report *report, char errbuf[CS_ERRBUF_SIZE])
+                                        char errbuf[CS_ERRBUF_SIZE])
 {
     struct cs_limits l = split_limits(global, n);
     struct cs_workers_out out = {
@@ -821,7 +819,6 @@ static struct cs_workers *start_workers(unsigned n, const struct cs_limits *glob
         out.ctx[i] = cs_report_thread_producer(rt, i);
     merged_protos_max = global->max_protocols;
     cs_report_thread_observe(rt, count_merged_protocol, NULL);
-    share_report = report;
     share_n = n;
     return cs_workers_start(n, &l, &out, keys ? cs_keylog_input_table(keys) : NULL, report_held_share,
                             NULL, errbuf, CS_ERRBUF_SIZE);
@@ -1070,7 +1067,7 @@ int main(int argc, char **argv)
     struct cs_workers *workers = NULL;
     bool live_workers = ropt.live && run.workers > 1; /* their pipelines are the run's */
     if (report && n_workers > 1)
-        workers = start_workers(n_workers, &limits, report_thread, keys, report, errbuf);
+        workers = start_workers(n_workers, &limits, report_thread, keys, errbuf);
     else if (report && !live_workers)
         pipe = cs_pipeline_new(&limits, &hooks, hook_ctx, errbuf, sizeof(errbuf));
     if (!pipe && !workers && !(report && live_workers)) {
@@ -1085,7 +1082,10 @@ int main(int argc, char **argv)
     }
 
     if (pipe) {
-        cs_pipeline_count_memory(pipe, cs_report_held_bytes, report);
+        if (report_thread) /* the report as of a point fixed by the input */
+            cs_pipeline_count_memory(pipe, cs_report_thread_held_bytes, report_thread);
+        else
+            cs_pipeline_count_memory(pipe, cs_report_held_bytes, report);
         if (keys)
             cs_pipeline_set_keylog(pipe, cs_keylog_input_table(keys),
                                    ropt.live ? refresh_keys : NULL, keys);

@@ -23,10 +23,10 @@
  * SETTINGS_HEADER_TABLE_SIZE went below the table's maximum: the next
  * block must start with the update, a state a rebuilt inflater would not
  * have). */
-#include <malloc.h> /* malloc_usable_size (glibc) */
 #include <pthread.h>
 
 #include "h2_int.h"
+#include "reasm.h" /* cs_reasm_alloc_cost: what --max-memory charges for a malloc */
 
 /* ---- the live inflater's memory ------------------------------------------- */
 
@@ -37,7 +37,10 @@
  * a handful of mallocs rather than three per entry, and a parked direction
  * keeps nothing of it.  Each allocation has a 16-byte header (its size) and
  * 16-byte alignment, as malloc's.  The chunks are counted in the
- * connection's held bytes (their usable size). */
+ * connection's held bytes at what glibc charges for their size
+ * (cs_reasm_alloc_cost), never their usable size: that depends on malloc's
+ * free lists, which the report thread changes at moments that vary between
+ * runs, and --max-memory evicts by the count (the output must not vary). */
 
 /* Under AddressSanitizer the bytes of an arena that are not a live
  * allocation are poisoned, so that nghttp2 reading or writing past a block
@@ -123,7 +126,7 @@ static struct h2_chunk *chunk_new(struct cs_h2_conn *c, struct h2_chunk *prev, s
     k->cap = cap;
     k->used = 0;
     POISON(k->data, cap);
-    size_t got = malloc_usable_size(k);
+    size_t got = (size_t)cs_reasm_alloc_cost(sizeof *k + cap);
     *held += got;
     cs_h2__account(c, (ptrdiff_t)got);
     return k;
@@ -462,7 +465,7 @@ void cs_h2__hpack_park(struct cs_h2_conn *c, struct h2_dir *d)
     drop_inflater(d);
     d->parked = b;
     d->parked_len = (uint32_t)k;
-    cs_h2__account(c, (ptrdiff_t)malloc_usable_size(b));
+    cs_h2__account(c, (ptrdiff_t)cs_reasm_alloc_cost(k)); /* its own figure when freed too */
 out:
     if (ents != local_ents)
         free(ents);
@@ -509,7 +512,7 @@ int cs_h2__hpack_get(struct cs_h2_conn *c, struct h2_dir *d)
                 break;
             }
         }
-        cs_h2__account(c, -(ptrdiff_t)malloc_usable_size(d->parked));
+        cs_h2__account(c, -(ptrdiff_t)cs_reasm_alloc_cost(d->parked_len));
         free(d->parked);
         d->parked = NULL;
         d->parked_len = 0;
@@ -537,7 +540,7 @@ void cs_h2__hpack_free(struct cs_h2_conn *c, struct h2_dir *d)
 {
     drop_inflater(d);
     if (d->parked) {
-        cs_h2__account(c, -(ptrdiff_t)malloc_usable_size(d->parked));
+        cs_h2__account(c, -(ptrdiff_t)cs_reasm_alloc_cost(d->parked_len));
         free(d->parked);
     }
     d->parked = NULL;

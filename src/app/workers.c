@@ -182,7 +182,7 @@ struct cs_workers *cs_workers_start(unsigned n, const struct cs_limits *limits,
         }
         cs_pipeline_ids_by_frame(w->pipe);
         if (mem_fn)
-            cs_pipeline_count_memory(w->pipe, mem_fn, mem_ctx);
+            cs_pipeline_count_memory(w->pipe, mem_fn, mem_ctx ? mem_ctx : w->out_ctx);
         if (kl)
             cs_pipeline_set_keylog(w->pipe, kl, NULL, NULL);
     }

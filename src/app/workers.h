@@ -37,7 +37,8 @@ struct cs_tls_keylog;
 
 /* Starts n (2..CS_WORKERS_MAX) workers, each with a pipeline of `limits`
  * (the caller splits the global limits), TLS secrets from kl (or NULL),
- * extra memory counted through mem_fn(mem_ctx) (cs_pipeline_count_memory).
+ * extra memory counted through mem_fn(mem_ctx) (cs_pipeline_count_memory;
+ * a NULL mem_ctx: each worker's own out->ctx[i]).
  * NULL with errbuf filled on failure. */
 struct cs_workers *cs_workers_start(unsigned n, const struct cs_limits *limits,
                                     const struct cs_workers_out *out, const struct cs_tls_keylog *kl,

@@ -97,6 +97,15 @@ struct producer {
     uint64_t key_frame, key_sub; /* the pipeline's: key of the records it writes next */
     uint64_t watermark;          /* under mu: every record up to this frame is handed over */
     bool done;                   /* under mu: nothing more will come */
+    /* The report's held bytes (cs_report_held_bytes) as they were when the
+     * report thread finished the batch last held in each slot (under mu),
+     * and the pipeline's copy of the one for its filling slot, taken when
+     * that slot came free.  The pipeline's --max-memory check counts that
+     * copy: the report as it stood some batches back, a point fixed by the
+     * input, never by how far the report thread has got (a live reading
+     * made evictions, and so the output, differ from run to run). */
+    size_t held_after[CS_REPORT_BATCHES];
+    size_t report_held;
 };
 
 struct cs_report_thread {
@@ -257,7 +266,9 @@ static void *report_main(void *arg)
         replay(rt, s->buf, s->len);
         if (cs_report_output_failed(rt->report))
             atomic_store_explicit(&rt->output_failed, true, memory_order_relaxed);
+        size_t held = cs_report_held_bytes(rt->report);
         pthread_mutex_lock(&rt->mu);
+        pr->held_after[pr->drain] = held;
         s->len = 0;
         s->full = false;
         pthread_cond_signal(&rt->emptied);
@@ -281,6 +292,7 @@ static struct rec_head *head_of(struct cs_report_thread *rt, struct producer *pr
             return NULL;
         if (pr->pos < s->len)
             return (struct rec_head *)(s->buf + pr->pos);
+        pr->held_after[pr->drain] = cs_report_held_bytes(rt->report);
         s->len = 0;
         s->full = false;
         pr->pos = 0;
@@ -464,6 +476,7 @@ static void publish(struct producer *pr)
     s = &pr->slots[pr->fill];
     while (s->full)
         pthread_cond_wait(&rt->emptied, &rt->mu);
+    pr->report_held = pr->held_after[pr->fill];
     pthread_mutex_unlock(&rt->mu);
     /* a slot grown for one huge record goes back to its usual size */
     if (s->cap > CS_REPORT_SLOT_BYTES) {
@@ -674,6 +687,11 @@ void cs_report_thread_done(void *ctx)
     pr->done = true;
     pthread_cond_signal(&pr->rt->filled);
     pthread_mutex_unlock(&pr->rt->mu);
+}
+
+size_t cs_report_thread_held_bytes(void *producer)
+{
+    return ((const struct producer *)producer)->report_held;
 }
 
 bool cs_report_thread_output_failed(struct cs_report_thread *rt)

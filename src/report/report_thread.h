@@ -82,6 +82,12 @@ void cs_report_thread_observe(struct cs_report_thread *rt,
  * thread holds while it writes). */
 bool cs_report_thread_output_failed(struct cs_report_thread *rt);
 
+/* The report's held bytes for a producer's --max-memory check (its hook
+ * context; rt is producer 0's): as the report stood after the batch the
+ * producer handed over CS_REPORT_BATCHES batches ago, so the same input
+ * always gives the same figure at the same point. */
+size_t cs_report_thread_held_bytes(void *producer);
+
 /* Hands over the last batch, waits until the report has seen everything,
  * ends the thread and frees rt.  The report is the caller's again.
  * Several producers: call it once every producer is done (or has stopped
