@@ -669,24 +669,28 @@ void cs_report_thread_key(void *ctx, uint64_t frame, uint64_t sub)
     pr->key_sub = sub;
 }
 
-void cs_report_thread_mark(void *ctx, uint64_t frame)
+/* Hands the batch over and tells the merging thread how far this producer
+ * has got: every record up to `frame`, or (done) everything. */
+static void hand_over(struct producer *pr, uint64_t frame, bool done)
 {
-    struct producer *pr = ctx;
     publish(pr);
     pthread_mutex_lock(&pr->rt->mu);
-    pr->watermark = frame;
+    if (done)
+        pr->done = true;
+    else
+        pr->watermark = frame;
     pthread_cond_signal(&pr->rt->filled);
     pthread_mutex_unlock(&pr->rt->mu);
 }
 
+void cs_report_thread_mark(void *ctx, uint64_t frame)
+{
+    hand_over(ctx, frame, false);
+}
+
 void cs_report_thread_done(void *ctx)
 {
-    struct producer *pr = ctx;
-    publish(pr);
-    pthread_mutex_lock(&pr->rt->mu);
-    pr->done = true;
-    pthread_cond_signal(&pr->rt->filled);
-    pthread_mutex_unlock(&pr->rt->mu);
+    hand_over(ctx, 0, true);
 }
 
 size_t cs_report_thread_held_bytes(void *producer)

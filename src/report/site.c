@@ -1,4 +1,5 @@
 /* Same-site test (see site.h). */
+#include <glib.h>
 #include <libpsl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,19 +23,11 @@ void cs_site_free(struct cs_site *s)
     free(s);
 }
 
-static char lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
+/* ASCII case-insensitive equality of two counted strings (glib's compare:
+ * scheme and host names are ASCII on the wire) */
 static bool ieq(const char *a, size_t al, const char *b, size_t bl)
 {
-    if (al != bl)
-        return false;
-    for (size_t i = 0; i < al; i++)
-        if (lower(a[i]) != lower(b[i]))
-            return false;
-    return true;
+    return al == bl && g_ascii_strncasecmp(a, b, al) == 0;
 }
 
 bool cs_site_split(const char *s, size_t len, const char **scheme, size_t *scheme_len,
@@ -86,7 +79,7 @@ bool cs_site_registrable(struct cs_site *s, const char *host, size_t len, char *
     for (size_t i = 0; i < len; i++) {
         if (host[i] == '\0')
             return false;
-        h[i] = lower(host[i]);
+        h[i] = g_ascii_tolower(host[i]);
     }
     h[len] = '\0';
     if (!s->loaded) {
