@@ -7,7 +7,6 @@
 #include <langinfo.h>
 #include <limits.h>
 #include <locale.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -826,13 +825,6 @@ static struct cs_workers *start_workers(unsigned n, const struct cs_limits *glob
 
 int main(int argc, char **argv)
 {
-#ifdef M_ARENA_MAX
-    /* One malloc arena for every thread: the report thread's own arena
-     * kept its freed pages beside the main one's (peak RSS 0.6-0.9 MB more
-     * on the bench captures, no CPU gained; the threads rarely allocate at
-     * the same moment). */
-    mallopt(M_ARENA_MAX, 1);
-#endif
     struct cs_limits limits;
     cs_limits_default(&limits);
     struct cs_report_options ropt = {.format = CS_FORMAT_TEXT, .browser = CS_BROWSER_BOTH};
