@@ -5,7 +5,9 @@
 # tcpdump -w /dev/null (its own defaults) and with corscope (its default
 # ring, and each --workers count asked for), and prints per tool and rate
 # what was sent, what the tool says it received, and what it says the
-# kernel dropped.  The zero-drop rate of a tool is the highest rate below
+# kernel dropped, with the rate tcpreplay reached ("reached": it cannot go
+# past what one core can send; above that every rate is the same test).
+# The zero-drop rate of a tool is the highest rate below
 # the first one at which its kernel ring dropped packets.  Needs root, unshare, ip and tcpreplay.
 #
 #   make bench-live               (or: bench/live_rate.sh [CAPTURE])
@@ -62,20 +64,21 @@ run() {
         [ "$n" -gt 0 ] && kill -0 "$pid" 2>/dev/null || { echo "live_rate: $name did not start:" >&2; cat "$T/err" >&2; exit 1; }
         sleep 0.1
     done
-    tcpreplay -q -i cs0 --pps="$rate" --limit="$PACKETS" "$CAP" >"$T/replay" 2>&1 || true
+    tcpreplay -i cs0 --pps="$rate" --limit="$PACKETS" "$CAP" >"$T/replay" 2>&1 || true
     sleep 1
     kill -INT "$pid"
     wait "$pid" || true
     sent=$(sed -n 's/^Actual: \([0-9]*\) packets.*/\1/p' "$T/replay" | head -1)
     got=$(sed -n 's/^\([0-9]*\) packets\{0,1\} received by filter.*/\1/p' "$T/err" | head -1)
     dropped=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel.*/\1/p' "$T/err" | head -1)
-    echo "${sent:-?} ${got:-?} ${dropped:-?}"
+    reached=$(sed -n 's/^Rated: .*, \([0-9]*\)\.[0-9]* pps.*/\1/p' "$T/replay" | head -1)
+    echo "${sent:-?} ${got:-?} ${dropped:-?} ${reached:-?}"
 }
 
 tools="tcpdump"
 for w in $WORKERS; do tools="$tools corscope-w$w"; done
 echo "live_rate: $(basename "$CAP"), $PACKETS packets per run, veth pair in a namespace, $(nproc) cores"
-printf '%-14s %9s %9s %9s %9s %8s\n' tool "rate pps" sent received dropped "lost %"
+printf '%-14s %9s %9s %9s %9s %9s %8s\n' tool "rate pps" "reached" sent received dropped "lost %"
 for tool in $tools; do
     zero=none dropping=no
     for rate in $RATES; do
@@ -97,7 +100,7 @@ for tool in $tools; do
         done
         set -- $worst
         lost=$(awk -v s="$1" -v g="$2" -v d="$3" 'BEGIN { m = s - g + d; if (m < 0) m = 0; printf "%.2f", s ? 100 * m / s : 0 }')
-        printf '%-14s %9s %9s %9s %9s %8s\n' "$tool" "$rate" "$1" "$2" "$3" "$lost"
+        printf '%-14s %9s %9s %9s %9s %9s %8s\n' "$tool" "$rate" "$4" "$1" "$2" "$3" "$lost"
         if [ "$3" = 0 ] && [ "$dropping" = no ]; then zero=$rate; else dropping=yes; fi
     done
     echo "$tool: zero-drop (kernel) rate: $zero pps"
