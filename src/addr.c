@@ -1,6 +1,7 @@
 /* Address helpers shared by every stage that prints or compares addresses. */
 #include <arpa/inet.h>
 #include <string.h>
+#include <time.h>
 
 #include "packet.h"
 
@@ -26,4 +27,11 @@ const char *cs_addr_format(const struct cs_addr *a, char *buf, unsigned buflen)
     if (!inet_ntop(a->family == 6 ? AF_INET6 : AF_INET, a->bytes, buf, buflen))
         buf[0] = '\0';
     return buf;
+}
+
+cs_time_ns cs_wall_clock_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (cs_time_ns)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }

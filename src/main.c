@@ -337,13 +337,6 @@ static void print_stats(struct cs_pipeline *pipe, struct cs_capture *live, uint6
     fputc('\n', stderr);
 }
 
-static cs_time_ns wall_clock_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (cs_time_ns)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Live, after a stop signal: judges what the kernel captured before it,
  * reading until no packet comes within the capture timeout, for at most
  * CS_LIVE_DRAIN_NS, or until a second signal or -c's count. */
@@ -352,8 +345,8 @@ static void drain_live(struct cs_capture *cap, struct cs_pipeline *pipe, uint64_
 {
     char errbuf[CS_ERRBUF_SIZE];
     struct cs_frame frame;
-    cs_time_ns deadline = wall_clock_ns() + CS_LIVE_DRAIN_NS;
-    while (stop_signals < 2 && wall_clock_ns() < deadline) {
+    cs_time_ns deadline = cs_wall_clock_ns() + CS_LIVE_DRAIN_NS;
+    while (stop_signals < 2 && cs_wall_clock_ns() < deadline) {
         if (cs_capture_next(cap, &frame, errbuf) != 1)
             break;
         cs_pipeline_frame(pipe, &frame);
@@ -1128,9 +1121,9 @@ int main(int argc, char **argv)
                     cs_progress_clear(progress);
                 print_stats(pipe, ropt.live ? cap : NULL, frames);
             }
-            if (keys && ropt.live && wall_clock_ns() >= next_keylog_read) {
+            if (keys && ropt.live && cs_wall_clock_ns() >= next_keylog_read) {
                 /* browsers append a line per connection: once a second */
-                next_keylog_read = wall_clock_ns() + CS_KEYLOG_REREAD_NS;
+                next_keylog_read = cs_wall_clock_ns() + CS_KEYLOG_REREAD_NS;
                 if (cs_keylog_input_refresh(keys) > 0)
                     cs_pipeline_keys_changed(pipe);
             }
@@ -1146,9 +1139,9 @@ int main(int argc, char **argv)
             }
             if (ropt.live && rc == 2) { /* live: no packet within the timeout */
                 /* the clock moves on without packets: expire idle flows */
-                cs_pipeline_tick(pipe, wall_clock_ns());
+                cs_pipeline_tick(pipe, cs_wall_clock_ns());
                 /* held preflight events whose window closed */
-                cs_report_tick(report, wall_clock_ns() - report_lag);
+                cs_report_tick(report, cs_wall_clock_ns() - report_lag);
                 if (ferror(out))
                     stop_requested = 1;
                 continue;
@@ -1159,7 +1152,7 @@ int main(int argc, char **argv)
                 cs_pipeline_frames(pipe, batch, (unsigned)rc); /* rc frames */
             frames += (uint64_t)rc;
             if (ropt.live) /* packets arrive but none decides a held preflight */
-                cs_report_tick(report, wall_clock_ns() - report_lag);
+                cs_report_tick(report, cs_wall_clock_ns() - report_lag);
             if (run.max_count && frames >= run.max_count)
                 stop_requested = 1;
             if (cs_progress_due(progress, frames)) {

@@ -14,6 +14,9 @@
 /* Nanoseconds since the Unix epoch, UTC. */
 typedef int64_t cs_time_ns;
 
+/* The wall clock now: what a live capture's clock follows between packets. */
+cs_time_ns cs_wall_clock_ns(void);
+
 struct cs_frame {
     uint64_t number; /* 1-based, continuous across all inputs (as Wireshark) */
     cs_time_ns ts;

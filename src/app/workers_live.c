@@ -34,13 +34,6 @@ struct live_worker {
     bool started;
 };
 
-static cs_time_ns wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (cs_time_ns)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void on_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *t)
 {
     struct live *lv = ctx;
@@ -61,7 +54,7 @@ static void on_flow_end(void *ctx, const struct cs_flow_key *f, enum cs_flow_end
 static void tick(struct live *lv)
 {
     pthread_mutex_lock(&lv->report_mu);
-    bool go_on = lv->out.tick(lv->out.ctx, wall_ns());
+    bool go_on = lv->out.tick(lv->out.ctx, cs_wall_clock_ns());
     pthread_mutex_unlock(&lv->report_mu);
     if (!go_on)
         __atomic_store_n(&lv->ended, true, __ATOMIC_RELAXED);
@@ -79,7 +72,7 @@ static bool step(struct live_worker *w, char *errbuf)
     struct cs_frame fr;
     int rc = cs_capture_next_batch(w->cap, &fr, LIVE_BATCH, errbuf);
     if (rc == 2) { /* no packet within the timeout: the clock moves on */
-        cs_pipeline_tick(w->pipe, wall_ns());
+        cs_pipeline_tick(w->pipe, cs_wall_clock_ns());
         tick(lv);
         return true;
     }
@@ -115,8 +108,8 @@ static void *live_main(void *arg)
     /* After one SIGINT/SIGTERM: what the kernel already holds, for a while. */
     if (ok && __atomic_load_n(lv->stop.signals, __ATOMIC_RELAXED) == 1 &&
         !__atomic_load_n(&lv->ended, __ATOMIC_RELAXED)) {
-        cs_time_ns deadline = wall_ns() + lv->stop.drain_ns;
-        while (__atomic_load_n(lv->stop.signals, __ATOMIC_RELAXED) < 2 && wall_ns() < deadline &&
+        cs_time_ns deadline = cs_wall_clock_ns() + lv->stop.drain_ns;
+        while (__atomic_load_n(lv->stop.signals, __ATOMIC_RELAXED) < 2 && cs_wall_clock_ns() < deadline &&
                !__atomic_load_n(&lv->ended, __ATOMIC_RELAXED)) {
             struct cs_frame fr;
             if (cs_capture_next(w->cap, &fr, errbuf) != 1)

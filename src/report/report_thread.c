@@ -393,6 +393,24 @@ struct cs_report_thread *cs_report_thread_start(struct cs_report *r)
     return cs_report_thread_start_n(r, 1);
 }
 
+/* Frees rt and what it allocated (the producers' slots, the id table, the
+ * header arrays), also when cs_report_thread_start_n failed half-way. */
+static void free_buffers(struct cs_report_thread *rt)
+{
+    for (unsigned i = 0; rt->prods && i < rt->n_prods; i++)
+        if (rt->prods[i]) {
+            producer_free(rt->prods[i]);
+            if (i > 0) /* producer 0 is rt->p0 */
+                free(rt->prods[i]);
+        }
+    free(rt->prods);
+    if (rt->ids)
+        g_hash_table_destroy(rt->ids);
+    free(rt->headers[0]);
+    free(rt->headers[1]);
+    free(rt);
+}
+
 struct cs_report_thread *cs_report_thread_start_n(struct cs_report *r, unsigned producers)
 {
     if (producers < 1)
@@ -434,16 +452,7 @@ struct cs_report_thread *cs_report_thread_start_n(struct cs_report *r, unsigned 
     pthread_mutex_destroy(&rt->report_mu);
     pthread_mutex_destroy(&rt->mu);
 fail:
-    for (unsigned i = 0; rt->prods && i < producers; i++)
-        if (rt->prods[i]) {
-            producer_free(rt->prods[i]);
-            if (i > 0)
-                free(rt->prods[i]);
-        }
-    free(rt->prods);
-    if (rt->ids)
-        g_hash_table_destroy(rt->ids);
-    free(rt);
+    free_buffers(rt);
     return NULL;
 }
 
@@ -721,15 +730,5 @@ void cs_report_thread_stop(struct cs_report_thread *rt)
     pthread_cond_destroy(&rt->emptied);
     pthread_mutex_destroy(&rt->report_mu);
     pthread_mutex_destroy(&rt->mu);
-    for (unsigned i = 0; i < rt->n_prods; i++) {
-        producer_free(rt->prods[i]);
-        if (i > 0)
-            free(rt->prods[i]);
-    }
-    free(rt->prods);
-    if (rt->ids)
-        g_hash_table_destroy(rt->ids);
-    free(rt->headers[0]);
-    free(rt->headers[1]);
-    free(rt);
+    free_buffers(rt);
 }
