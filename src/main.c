@@ -316,25 +316,31 @@ struct run {
     unsigned workers;            /* --workers: pipeline threads (1: none, today's run) */
 };
 
-/* SIGUSR1: a one-line progress report on stderr, the run goes on. */
-static void print_stats(struct cs_pipeline *pipe, struct cs_capture *live, uint64_t frames)
+/* SIGUSR1: a one-line progress report on stderr, the run goes on; live,
+ * the kernel's counters too. */
+static void print_counts(const struct cs_live_counts *c, bool live)
 {
-    if (!pipe) { /* --workers: their counters are theirs until the end */
-        fprintf(stderr, "corscope: %llu packets read\n", (unsigned long long)frames);
-        return;
-    }
-    const struct cs_decode_stats *d = cs_pipeline_decode_stats(pipe);
-    const struct cs_flow_stats *f = cs_pipeline_flow_stats(pipe);
-    const struct cs_http_stats *h = cs_pipeline_http_stats(pipe);
-    uint64_t rx = 0, drop = 0, ifdrop = 0;
     fprintf(stderr, "corscope: %llu packets, %llu flows (%llu active), %llu requests, %llu responses",
-            (unsigned long long)d->frames, (unsigned long long)f->created,
-            (unsigned long long)f->active, (unsigned long long)h->requests,
-            (unsigned long long)h->responses);
-    if (live && cs_capture_stats(live, &rx, &drop, &ifdrop) == 0)
+            (unsigned long long)c->pipe.frames, (unsigned long long)c->pipe.flows,
+            (unsigned long long)c->pipe.active_flows, (unsigned long long)c->pipe.requests,
+            (unsigned long long)c->pipe.responses);
+    if (live)
         fprintf(stderr, ", %llu received, %llu dropped by the kernel, %llu by the interface",
-                (unsigned long long)rx, (unsigned long long)drop, (unsigned long long)ifdrop);
+                (unsigned long long)c->received, (unsigned long long)c->dropped,
+                (unsigned long long)c->ifdropped);
     fputc('\n', stderr);
+}
+
+/* One pipeline (live: its capture), or the --workers of files. */
+static void print_stats(struct cs_pipeline *pipe, struct cs_workers *workers, struct cs_capture *live)
+{
+    struct cs_live_counts c = {0};
+    if (workers)
+        cs_workers_counts(workers, &c.pipe);
+    else
+        cs_pipeline_counts(pipe, &c.pipe);
+    bool kernel = live && cs_capture_stats(live, &c.received, &c.dropped, &c.ifdropped) == 0;
+    print_counts(&c, kernel);
 }
 
 /* Live, after a stop signal: judges what the kernel captured before it,
@@ -759,6 +765,12 @@ static size_t live_report_memory(void *ctx)
     return cs_report_held_bytes(((struct live_report *)ctx)->report) / share_n;
 }
 
+static void live_report_stats(void *ctx, const struct cs_live_counts *c)
+{
+    (void)ctx;
+    print_counts(c, true);
+}
+
 /* --workers: the table of unparsed protocols, rebuilt from the merged flow
  * ends (cs_pipeline_count_protocol), so it lists them in the order one
  * pipeline would; written by the report thread, read after it ends. */
@@ -1092,8 +1104,10 @@ int main(int argc, char **argv)
             .ctx = &lr,
             .tick = live_report_tick,
             .memory = live_report_memory,
+            .print_stats = live_report_stats,
         };
-        const struct cs_live_stop ls = {&stop_requested, &stop_signals, CS_LIVE_DRAIN_NS, run.max_count};
+        const struct cs_live_stop ls = {&stop_requested, &stop_signals, &stats_requested, CS_LIVE_DRAIN_NS,
+                                        run.max_count};
         struct cs_limits share = split_limits(&limits, run.workers);
         share_n = run.workers;
         if (cs_workers_live_run(run.workers, caps, &share, &lo, &ls, &summary, &frames, errbuf) != 0) {
@@ -1119,7 +1133,7 @@ int main(int argc, char **argv)
                 stats_requested = 0;
                 if (progress) /* the statistics line on a line of its own */
                     cs_progress_clear(progress);
-                print_stats(pipe, ropt.live ? cap : NULL, frames);
+                print_stats(pipe, workers, ropt.live ? cap : NULL);
             }
             if (keys && ropt.live && cs_wall_clock_ns() >= next_keylog_read) {
                 /* browsers append a line per connection: once a second */

@@ -830,6 +830,28 @@ const struct cs_http_stats *cs_pipeline_http_stats(const struct cs_pipeline *p)
     struct cs_app_env *env = NULL;
     return row_by_name(&p->env[0], "HTTP/1", &env) ? env->stats : NULL;
 }
+
+void cs_pipeline_counts(const struct cs_pipeline *p, struct cs_pipeline_counts *c)
+{
+    const struct cs_flow_stats *f = cs_pipeline_flow_stats(p);
+    const struct cs_http_stats *h = cs_pipeline_http_stats(p);
+    *c = (struct cs_pipeline_counts){
+        .frames = cs_pipeline_decode_stats(p)->frames,
+        .flows = f->created,
+        .active_flows = f->active,
+        .requests = h ? h->requests : 0,
+        .responses = h ? h->responses : 0,
+    };
+}
+
+void cs_pipeline_counts_add(struct cs_pipeline_counts *sum, const struct cs_pipeline_counts *c)
+{
+    sum->frames += c->frames;
+    sum->flows += c->flows;
+    sum->active_flows += c->active_flows;
+    sum->requests += c->requests;
+    sum->responses += c->responses;
+}
 const struct cs_dpi_stats *cs_pipeline_dpi_stats(const struct cs_pipeline *p)
 {
     static const struct cs_dpi_stats none; /* no detection module */

@@ -86,4 +86,12 @@ const struct cs_reasm_stats *cs_pipeline_reasm_stats(const struct cs_pipeline *p
 const struct cs_http_stats *cs_pipeline_http_stats(const struct cs_pipeline *p);
 const struct cs_dpi_stats *cs_pipeline_dpi_stats(const struct cs_pipeline *p);
 
+/* The counters of SIGUSR1's statistics line (corscope(1) SIGNALS): a
+ * copy, so that a worker can hand its own to the main thread. */
+struct cs_pipeline_counts {
+    uint64_t frames, flows, active_flows, requests, responses;
+};
+void cs_pipeline_counts(const struct cs_pipeline *p, struct cs_pipeline_counts *c);
+void cs_pipeline_counts_add(struct cs_pipeline_counts *sum, const struct cs_pipeline_counts *c);
+
 #endif

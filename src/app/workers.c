@@ -39,7 +39,8 @@ struct worker {
     bool started;
     struct cs_pipeline *pipe;
     void *out_ctx;
-    uint64_t frame; /* the frame the worker's clock is at */
+    uint64_t frame;                   /* the frame the worker's clock is at */
+    struct cs_pipeline_counts counts; /* under mu: as of its last batch (SIGUSR1) */
 };
 
 struct cs_workers {
@@ -131,7 +132,10 @@ static void *worker_main(void *arg)
             break;
         struct fbatch *b = &ws->ring[seq % CS_WORKERS_RING];
         run_batch(w, b);
+        struct cs_pipeline_counts counts;
+        cs_pipeline_counts(w->pipe, &counts);
         pthread_mutex_lock(&ws->mu);
+        w->counts = counts;
         if (--b->refs == 0)
             pthread_cond_signal(&ws->freed);
         pthread_mutex_unlock(&ws->mu);
@@ -258,6 +262,15 @@ void cs_workers_finish(struct cs_workers *ws)
             pthread_join(ws->w[i].thread, NULL);
             ws->w[i].started = false;
         }
+}
+
+void cs_workers_counts(struct cs_workers *ws, struct cs_pipeline_counts *sum)
+{
+    *sum = (struct cs_pipeline_counts){0};
+    pthread_mutex_lock(&ws->mu);
+    for (unsigned i = 0; i < ws->n; i++)
+        cs_pipeline_counts_add(sum, &ws->w[i].counts);
+    pthread_mutex_unlock(&ws->mu);
 }
 
 void cs_workers_summary(const struct cs_workers *ws, struct cs_summary *s)

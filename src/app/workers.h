@@ -50,6 +50,9 @@ void cs_workers_frames(struct cs_workers *w, const struct cs_frame *frames, unsi
 /* End of input: the last batch goes, each worker ends its flows (the
  * pipeline's finish) and says done; returns once all have stopped. */
 void cs_workers_finish(struct cs_workers *w);
+/* The workers' counters added up, each as of the last batch it ran
+ * (SIGUSR1's statistics line); any thread. */
+void cs_workers_counts(struct cs_workers *w, struct cs_pipeline_counts *sum);
 /* The stages' counters of all workers, added (summary_add.h). */
 void cs_workers_summary(const struct cs_workers *w, struct cs_summary *s);
 void cs_workers_free(struct cs_workers *w);

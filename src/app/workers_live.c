@@ -22,6 +22,8 @@ struct live {
     uint64_t next_number;      /* atomic: frame numbers across captures */
     uint64_t frames;           /* atomic */
     bool ended;                /* atomic: an error or the output gone: all stop */
+    unsigned running;          /* atomic: workers not yet at their end */
+    unsigned stats_asked;      /* atomic: SIGUSR1s seen by the main thread */
     int status;
     char errbuf[CS_ERRBUF_SIZE];
 };
@@ -32,6 +34,10 @@ struct live_worker {
     struct cs_pipeline *pipe;
     pthread_t thread;
     bool started;
+    /* under report_mu: the counters as of the request stats_answered */
+    struct cs_live_counts counts;
+    unsigned stats_answered;
+    bool done;
 };
 
 static void on_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *t)
@@ -60,6 +66,20 @@ static void tick(struct live *lv)
         __atomic_store_n(&lv->ended, true, __ATOMIC_RELAXED);
 }
 
+/* A worker's answer to SIGUSR1: its own counters, and its capture's
+ * (libpcap's statistics are read by the thread that reads the capture). */
+static void answer_stats(struct live_worker *w, unsigned asked, bool done)
+{
+    struct cs_live_counts c = {0};
+    cs_pipeline_counts(w->pipe, &c.pipe);
+    cs_capture_stats(w->cap, &c.received, &c.dropped, &c.ifdropped);
+    pthread_mutex_lock(&w->lv->report_mu);
+    w->counts = c;
+    w->stats_answered = asked;
+    w->done = done;
+    pthread_mutex_unlock(&w->lv->report_mu);
+}
+
 static bool stopped(const struct live *lv)
 {
     return __atomic_load_n(lv->stop.stop, __ATOMIC_RELAXED) || __atomic_load_n(&lv->ended, __ATOMIC_RELAXED);
@@ -71,6 +91,9 @@ static bool step(struct live_worker *w, char *errbuf)
     struct live *lv = w->lv;
     struct cs_frame fr;
     int rc = cs_capture_next_batch(w->cap, &fr, LIVE_BATCH, errbuf);
+    unsigned asked = __atomic_load_n(&lv->stats_asked, __ATOMIC_RELAXED);
+    if (asked != w->stats_answered) /* only this thread writes it */
+        answer_stats(w, asked, false);
     if (rc == 2) { /* no packet within the timeout: the clock moves on */
         cs_pipeline_tick(w->pipe, cs_wall_clock_ns());
         tick(lv);
@@ -121,8 +144,38 @@ static void *live_main(void *arg)
                 break;
         }
     }
+    answer_stats(w, __atomic_load_n(&lv->stats_asked, __ATOMIC_RELAXED), true);
+    __atomic_sub_fetch(&lv->running, 1, __ATOMIC_RELEASE);
     cs_pipeline_finish(w->pipe);
     return NULL;
+}
+
+/* SIGUSR1: asks every worker for its counters (each answers within a
+ * capture timeout), waits at most a second for them, and prints the sum. */
+static void print_stats(struct live *lv, struct live_worker *w, unsigned n)
+{
+    unsigned asked = __atomic_add_fetch(&lv->stats_asked, 1, __ATOMIC_RELAXED);
+    cs_time_ns deadline = cs_wall_clock_ns() + 1000000000;
+    struct cs_live_counts sum = {0};
+    for (;;) {
+        unsigned answered = 0;
+        pthread_mutex_lock(&lv->report_mu);
+        for (unsigned i = 0; i < n; i++)
+            answered += w[i].started && (w[i].stats_answered == asked || w[i].done);
+        pthread_mutex_unlock(&lv->report_mu);
+        if (answered == n || cs_wall_clock_ns() >= deadline)
+            break;
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    }
+    pthread_mutex_lock(&lv->report_mu);
+    for (unsigned i = 0; i < n; i++) {
+        cs_pipeline_counts_add(&sum.pipe, &w[i].counts.pipe);
+        sum.received += w[i].counts.received;
+        sum.dropped += w[i].counts.dropped;
+        sum.ifdropped += w[i].counts.ifdropped;
+    }
+    pthread_mutex_unlock(&lv->report_mu);
+    lv->out.print_stats(lv->out.ctx, &sum);
 }
 
 int cs_workers_live_run(unsigned n, struct cs_capture **caps, const struct cs_limits *limits,
@@ -165,8 +218,17 @@ int cs_workers_live_run(unsigned n, struct cs_capture **caps, const struct cs_li
             break;
         }
         w[i].started = true;
+        __atomic_add_fetch(&lv.running, 1, __ATOMIC_RELAXED);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    /* the main thread: SIGUSR1's statistics until every worker is done */
+    while (__atomic_load_n(&lv.running, __ATOMIC_ACQUIRE) > 0) {
+        if (stop->stats && *stop->stats && out->print_stats && !status) {
+            *stop->stats = 0;
+            print_stats(&lv, w, n);
+        }
+        nanosleep(&(struct timespec){0, 20000000}, NULL);
+    }
     for (unsigned i = 0; i < n; i++)
         if (w[i].started)
             pthread_join(w[i].thread, NULL);

@@ -15,6 +15,13 @@
 #include "pipeline.h"
 #include "summary.h"
 
+/* SIGUSR1's statistics: the pipelines' counters added up and the kernel's
+ * of every capture socket. */
+struct cs_live_counts {
+    struct cs_pipeline_counts pipe;
+    uint64_t received, dropped, ifdropped;
+};
+
 /* The report's side, called under the workers' lock: the hooks with ctx,
  * tick(ctx, now) when a capture timed out or read packets (held events
  * whose window closed); it returns false once the output is gone (the run
@@ -24,14 +31,18 @@ struct cs_live_out {
     void *ctx;
     bool (*tick)(void *ctx, cs_time_ns now);
     size_t (*memory)(void *ctx); /* cs_pipeline_count_memory, may be NULL */
+    /* the statistics asked for by *stop->stats, from the calling thread */
+    void (*print_stats)(void *ctx, const struct cs_live_counts *c);
 };
 
 /* How the run stops: *stop set (a signal); after the first of *signals
  * (SIGINT/SIGTERM), what the kernel already holds is still read for at
- * most drain_ns; max_count packets in all (0: no limit). */
+ * most drain_ns; max_count packets in all (0: no limit).  *stats set
+ * (SIGUSR1): the statistics go to out->print_stats, the run goes on. */
 struct cs_live_stop {
     volatile sig_atomic_t *stop;
     volatile sig_atomic_t *signals;
+    volatile sig_atomic_t *stats;
     int64_t drain_ns;
     uint64_t max_count;
 };

@@ -106,6 +106,17 @@ for i in 2 3 4 5 6 7 8 9; do
     curl -s -o /dev/null --max-time 5 $C -H 'Origin: http://app.example' -X PUT -d x "$URL/preflight?c=$i"
 done
 sleep 1.5 # the last preflight's window, and the kernel's buffers
+# SIGUSR1: one statistics line, both workers' counters and both sockets'
+kill -USR1 "$CS"
+if wait_for 3 grep -q 'received.*dropped by the kernel' "$T/live.err" && kill -0 "$CS" 2>/dev/null; then
+    line=$(grep -m1 'received' "$T/live.err")
+    case $line in
+    *" 32 requests, 32 responses, "*) ok "SIGUSR1: $line" ;;
+    *) bad "SIGUSR1: want 32 requests and 32 responses: $line" ;;
+    esac
+else
+    bad "SIGUSR1: no statistics line on stderr, or corscope stopped"; cat "$T/live.err"
+fi
 kill -TERM "$CS"
 n=50
 while kill -0 "$CS" 2>/dev/null && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done

@@ -57,6 +57,34 @@ same "$T/cors.pcap"
     { echo "FAIL: --max-flows 40 --workers 2: exit $?"; fail=1; }
 echo "ok: $checked runs of 2 and 3 workers equal one worker byte for byte"
 
+# SIGUSR1 while the workers run: the statistics line adds up their counters,
+# each as of the last batch (1,024 frames) it ran.  The capture comes through
+# a FIFO kept open, so the run is still going when the signal arrives.
+total=$(tcpdump -r "$T/browser.pcap" 2>/dev/null | wc -l)
+mkfifo "$T/fifo"
+(cat "$T/browser.pcap"; sleep 4) >"$T/fifo" &
+feeder=$!
+"$CORSCOPE" -q -o json --workers 2 -r "$T/fifo" >/dev/null 2>"$T/usr1.err" &
+cs=$!
+n=0
+while [ "$n" -lt 50 ] && ! grep -q packets "$T/usr1.err"; do
+    sleep 0.3
+    kill -USR1 "$cs" 2>/dev/null
+    n=$((n + 1))
+done
+wait "$cs"
+rc=$?
+wait "$feeder"
+line=$(grep -m1 packets "$T/usr1.err")
+pk=$(echo "$line" | sed -n 's/^corscope: \([0-9]*\) packets, \([0-9]*\) flows.*requests.*responses$/\1/p')
+if [ "$rc" = 0 ] && [ -n "$pk" ] && [ "$pk" -le "$total" ] && [ "$pk" -gt $((total - 1024 * 4)) ]; then
+    echo "ok: SIGUSR1 with --workers 2: '$line' ($total packets in the capture)"
+else
+    echo "FAIL: SIGUSR1 with --workers 2: exit $rc, '$line', $total packets in the capture"
+    cat "$T/usr1.err"
+    fail=1
+fi
+
 "$CORSCOPE" -q -o json --workers auto -r pcaps/demo.pcap >"$T/auto" 2>&1 &&
     "$CORSCOPE" -q -o json -r pcaps/demo.pcap >"$T/one" 2>&1 && cmp -s "$T/auto" "$T/one" &&
     echo "ok: --workers auto ($(getconf _NPROCESSORS_ONLN) CPUs) equals one worker" ||
