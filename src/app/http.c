@@ -650,17 +650,30 @@ static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n,
                 k = (uint32_t)d->remaining;
             body_bytes(c, dir, d, k);
             break;
-        case ST_CHUNK_SIZE:
-            k = feed_line(c, d, p, n, true, &complete, &too_long);
+        case ST_CHUNK_SIZE: {
+            /* A size line whole in this event is parsed where it is: a
+             * chunked body then needs no buffer (hundreds of connections
+             * sit in one at a time); a split one is gathered in d->buf. */
+            const char *line = d->buf;
+            uint32_t ll;
+            const uint8_t *nl = d->line_bytes == 0 ? memchr(p, '\n', n) : NULL;
+            if (nl && (uint32_t)(nl - p) <= CS_HTTP_MAX_CHUNK_LINE) {
+                line = (const char *)p;
+                ll = (uint32_t)(nl - p);
+                k = ll + 1;
+                complete = true;
+            } else {
+                k = feed_line(c, d, p, n, true, &complete, &too_long);
+                ll = d->len;
+            }
             if (too_long)
                 d->msg_flags |= CS_MSG_HEADERS_CUT; /* marks the line as unusable */
             if (complete) {
                 uint64_t size = 0;
-                uint32_t ll = d->len;
-                if (ll && d->buf[ll - 1] == '\r')
+                if (ll && line[ll - 1] == '\r')
                     ll--;
                 bool bad = (d->msg_flags & CS_MSG_HEADERS_CUT) ||
-                           cs_http_parse_chunk_size(d->buf, ll, &size) < 0;
+                           cs_http_parse_chunk_size(line, ll, &size) < 0;
                 d->len = 0;
                 d->line_bytes = 0;
                 d->msg_flags = 0;
@@ -675,6 +688,7 @@ static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n,
                 }
             }
             break;
+        }
         case ST_CHUNK_END:
         case ST_TRAILERS:
             k = feed_line(c, d, p, n, false, &complete, &too_long);
