@@ -321,14 +321,21 @@ static void complete_block(struct cs_http_conn *c, int dir, struct cs_http_dir *
 {
     const char *nl = memchr(d->buf, '\n', d->len);
     uint32_t off = nl ? (uint32_t)(nl - d->buf) + 1 : d->len;
-    struct cs_http_start s = d->start;
+    const struct gathered_start *g = &d->start;
+    struct cs_http_start s = {
+        .method = g->has & GATHERED_METHOD ? d->buf + g->method_off : NULL,
+        .method_len = g->method_len,
+        .uri = g->has & GATHERED_URI ? d->buf + g->uri_off : NULL,
+        .uri_len = g->uri_len,
+        .reason = g->has & GATHERED_REASON ? d->buf + g->reason_off : NULL,
+        .reason_len = g->reason_len,
+        .status = g->status,
+        .version = g->version,
+    };
     if (d->maybe09) {
         s.version = header_lines_after_start(d) ? 10 : 9;
         d->maybe09 = false;
     }
-    s.method = s.method ? d->buf + d->method_off : NULL;
-    s.uri = s.uri ? d->buf + d->uri_off : NULL;
-    s.reason = s.reason ? d->buf + d->reason_off : NULL;
     uint32_t nh = 0;
     for (;;) {
         if (cs_http_scan_headers(d->buf, d->len, &off, d->hdrs, &nh, d->hcap,
@@ -425,10 +432,18 @@ static uint32_t feed_start_line(struct cs_http_conn *c, int dir, struct cs_http_
     }
     d->first_done = true;
     d->line_bytes = 0;
-    d->start = s;
-    d->method_off = s.method ? (uint32_t)(s.method - d->buf) : 0;
-    d->uri_off = s.uri ? (uint32_t)(s.uri - d->buf) : 0;
-    d->reason_off = s.reason ? (uint32_t)(s.reason - d->buf) : 0;
+    d->start = (struct gathered_start){
+        .method_off = s.method ? (uint32_t)(s.method - d->buf) : 0,
+        .method_len = s.method_len,
+        .uri_off = s.uri ? (uint32_t)(s.uri - d->buf) : 0,
+        .uri_len = s.uri_len,
+        .reason_off = s.reason ? (uint32_t)(s.reason - d->buf) : 0,
+        .reason_len = s.reason_len,
+        .status = (int16_t)s.status,
+        .version = (int8_t)s.version,
+        .has = (uint8_t)((s.method ? GATHERED_METHOD : 0) | (s.uri ? GATHERED_URI : 0) |
+                         (s.reason ? GATHERED_REASON : 0)),
+    };
     if (s.version == 9) {
         /* No version: HTTP/0.9, unless header lines follow (see maybe09). */
         d->maybe09 = true;

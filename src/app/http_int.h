@@ -45,6 +45,19 @@ struct cs_http_req {
 /* One direction's state.  The fields every event reads come first (64
  * bytes: one cache line when the connection is touched after a long
  * pause, as most are); those of a message gathered across events follow. */
+/* A validated start line gathered in a direction's buffer (struct
+ * cs_http_start, compact: every direction of every connection has one):
+ * offsets, as buf may move. */
+struct gathered_start {
+    uint32_t method_off, method_len, uri_off, uri_len, reason_off, reason_len;
+    int16_t status;
+    int8_t version;
+    uint8_t has; /* GATHERED_METHOD | GATHERED_URI | GATHERED_REASON: not NULL */
+};
+#define GATHERED_METHOD 1u
+#define GATHERED_URI 2u
+#define GATHERED_REASON 4u
+
 struct cs_http_dir {
     enum cs_http_state st;
     uint32_t len, cap;  /* of buf */
@@ -67,9 +80,8 @@ struct cs_http_dir {
     /* a message gathered in buf */
     uint64_t frame; /* first frame of the message in progress */
     cs_time_ns ts;
-    uint32_t start_len;                       /* bytes of that start line in buf */
-    struct cs_http_start start;               /* the validated start line; its pointers are */
-    uint32_t method_off, uri_off, reason_off; /* kept as offsets: buf may move */
+    uint32_t start_len;          /* bytes of that start line in buf */
+    struct gathered_start start; /* the validated start line */
 };
 _Static_assert(offsetof(struct cs_http_dir, frame) <= 64, "per-event fields fit one cache line");
 
