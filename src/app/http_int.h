@@ -33,15 +33,7 @@ enum cs_http_state {
 };
 
 /* A request waiting for its response: one allocation holding the message,
- * its header lines as offsets into the block (msg.headers is NULL: thousands
- * of requests wait at once, and a corscope_header is twice the size; the
- * array is rebuilt when the request is reported) and a copy of its header
- * block. */
-struct cs_http_packed_header {
-    uint32_t name_off, name_len, value_off, value_len; /* off: CS_HTTP_NO_OFF for NULL */
-};
-#define CS_HTTP_NO_OFF UINT32_MAX
-
+ * its header array and a copy of its header block. */
 struct cs_http_req {
     struct cs_http_req *next;
     size_t bytes; /* the allocation, counted in stats->held_bytes */

@@ -13,44 +13,11 @@ void cs_http_req_free(struct cs_http_conn *c, struct cs_http_req *r)
 
 /* ---- the FIFO of waiting requests and reporting ---- */
 
-/* The header array of a waiting request, rebuilt from its offsets into h
- * (CS_HTTP_WHOLE_HEADERS entries), or into an allocation when it has more;
- * returns the array (*n_headers cut to h's size when out of memory). */
-static corscope_header *unpack_headers(const struct cs_http_req *r, corscope_header *h,
-                                       uint32_t *n_headers, uint32_t *flags)
-{
-    uint32_t n = r->msg.n_headers;
-    if (n > CS_HTTP_WHOLE_HEADERS) {
-        corscope_header *big = malloc(n * sizeof *big);
-        if (big) {
-            h = big;
-        } else {
-            n = CS_HTTP_WHOLE_HEADERS;
-            *flags |= CS_MSG_HEADERS_CUT;
-        }
-    }
-    const struct cs_http_packed_header *p = (const struct cs_http_packed_header *)(r + 1);
-    const char *blk = r->msg.block;
-    for (uint32_t i = 0; i < n; i++)
-        h[i] = (corscope_header){
-            .name = p[i].name_off == CS_HTTP_NO_OFF ? NULL : blk + p[i].name_off,
-            .name_len = p[i].name_len,
-            .value = p[i].value_off == CS_HTTP_NO_OFF ? NULL : blk + p[i].value_off,
-            .value_len = p[i].value_len,
-        };
-    *n_headers = n;
-    return h;
-}
-
 void cs_http_report(struct cs_http_conn *c, struct cs_http_req *r, const struct cs_http_msg *resp,
                     enum cs_txn_end end, uint64_t frame, cs_time_ns ts)
 {
-    struct cs_http_msg req = r->msg;
-    corscope_header stack[CS_HTTP_WHOLE_HEADERS];
-    if (!req.headers && req.n_headers)
-        req.headers = unpack_headers(r, stack, &req.n_headers, &req.flags);
     struct cs_http_txn t = {
-        .req = &req,
+        .req = &r->msg,
         .resp = resp,
         .interim_status = r->interim_status,
         .end = end,
@@ -64,8 +31,6 @@ void cs_http_report(struct cs_http_conn *c, struct cs_http_req *r, const struct 
         c->stats->unanswered++;
     if (c->cb)
         c->cb(c->ctx, &t);
-    if (req.headers != stack && req.headers != r->msg.headers)
-        free((void *)req.headers);
 }
 
 struct cs_http_req *cs_http_fifo_pop(struct cs_http_conn *c)
@@ -122,12 +87,6 @@ static const char *rebase(const char *p, const char *from, char *to)
     return p ? to + (p - from) : NULL;
 }
 
-/* A pointer into the block at `from` as an offset (CS_HTTP_NO_OFF: NULL). */
-static uint32_t offset_in(const char *p, const char *from)
-{
-    return p ? (uint32_t)(p - from) : CS_HTTP_NO_OFF;
-}
-
 /* A request's block blk[0..len) (d->buf, or the event's bytes) is copied
  * with its header array into the FIFO entry that waits for the response;
  * has_body: the client sends a body next (a gap in it marks this request). */
@@ -138,7 +97,7 @@ void cs_http_queue_request(struct cs_http_conn *c, const struct cs_http_msg *m,
     if (m->version == 9)
         c->stats->http09++;
 
-    size_t hbytes = (size_t)m->n_headers * sizeof(struct cs_http_packed_header);
+    size_t hbytes = (size_t)m->n_headers * sizeof(corscope_header);
     size_t rbytes = sizeof(struct cs_http_req) + hbytes + len;
     struct cs_http_req *r = malloc(rbytes);
     if (r) {
@@ -159,7 +118,7 @@ void cs_http_queue_request(struct cs_http_conn *c, const struct cs_http_msg *m,
                 cs_http_req_free(c, old);
             }
         }
-        struct cs_http_packed_header *h = (struct cs_http_packed_header *)(r + 1);
+        corscope_header *h = (corscope_header *)(r + 1);
         char *copy = (char *)h + hbytes;
         memcpy(copy, blk, len);
         r->next = NULL;
@@ -167,14 +126,12 @@ void cs_http_queue_request(struct cs_http_conn *c, const struct cs_http_msg *m,
         r->msg.method = rebase(m->method, blk, copy);
         r->msg.uri = rebase(m->uri, blk, copy);
         r->msg.reason = rebase(m->reason, blk, copy);
-        for (uint32_t i = 0; i < m->n_headers; i++)
-            h[i] = (struct cs_http_packed_header){
-                .name_off = offset_in(m->headers[i].name, blk),
-                .name_len = (uint32_t)m->headers[i].name_len,
-                .value_off = offset_in(m->headers[i].value, blk),
-                .value_len = (uint32_t)m->headers[i].value_len,
-            };
-        r->msg.headers = NULL;
+        for (uint32_t i = 0; i < m->n_headers; i++) {
+            h[i] = m->headers[i];
+            h[i].name = rebase(m->headers[i].name, blk, copy);
+            h[i].value = rebase(m->headers[i].value, blk, copy);
+        }
+        r->msg.headers = h;
         r->msg.block = copy;
         r->index = c->n_requests++;
         r->interim_status = 0;
