@@ -32,8 +32,15 @@ void cs_http_conn_prefetch(const struct cs_http_conn *c)
     __builtin_prefetch((const char *)c + sizeof *c - 1);
 }
 
-/* Makes d->buf hold at least `need` bytes.  0, or -1 when out of memory.
- * The buffers' sizes are counted in stats->held_bytes (for --max-memory). */
+/* The head in front of d->buf (which must be allocated). */
+static struct gather_head *gather_head(const struct cs_http_dir *d)
+{
+    return (struct gather_head *)(void *)(d->buf - sizeof(struct gather_head));
+}
+
+/* Makes d->buf hold at least `need` bytes (after its struct gather_head).
+ * 0, or -1 when out of memory.  The buffers' sizes are counted in
+ * stats->held_bytes (for --max-memory). */
 static int buf_reserve(struct cs_http_conn *c, struct cs_http_dir *d, uint32_t need)
 {
     if (need <= d->cap)
@@ -41,11 +48,11 @@ static int buf_reserve(struct cs_http_conn *c, struct cs_http_dir *d, uint32_t n
     uint32_t cap = d->cap ? d->cap : CS_HTTP_BUF_INITIAL;
     while (cap < need)
         cap = cap > UINT32_MAX / 2 ? need : cap * 2;
-    char *b = realloc(d->buf, cap);
+    char *b = realloc(d->buf ? (char *)gather_head(d) : NULL, sizeof(struct gather_head) + cap);
     if (!b)
         return -1;
     c->stats->held_bytes += cap - d->cap;
-    d->buf = b;
+    d->buf = b + sizeof(struct gather_head);
     d->cap = cap;
     return 0;
 }
@@ -55,7 +62,7 @@ static void buf_release(struct cs_http_conn *c, struct cs_http_dir *d)
     if (!d->buf)
         return;
     c->stats->held_bytes -= d->cap;
-    free(d->buf);
+    free(gather_head(d));
     d->buf = NULL;
     d->cap = 0;
 }
@@ -294,11 +301,6 @@ static void deliver(struct cs_http_conn *c, int dir, struct cs_http_dir *d,
      * was parsed in place), so thousands of idle keep-alive connections
      * cost no header memory; the next gathered message allocates again. */
     buf_release(c, d);
-    if (d->hdrs) {
-        free(d->hdrs);
-        d->hdrs = NULL;
-        d->hcap = 0;
-    }
 }
 
 /* A request line without a version was followed by header lines (so it
@@ -307,8 +309,9 @@ static void deliver(struct cs_http_conn *c, int dir, struct cs_http_dir *d,
  * as Zeek reads it) or by part of that line. */
 static bool header_lines_after_start(const struct cs_http_dir *d)
 {
-    uint32_t rest = d->len - d->start_len;
-    const char *r = d->buf + d->start_len;
+    uint32_t start_len = gather_head(d)->start_len;
+    uint32_t rest = d->len - start_len;
+    const char *r = d->buf + start_len;
     if (rest == 0 || (rest == 1 && (r[0] == '\n' || r[0] == '\r')))
         return false;
     return !(rest == 2 && r[0] == '\r' && r[1] == '\n');
@@ -321,32 +324,40 @@ static void complete_block(struct cs_http_conn *c, int dir, struct cs_http_dir *
 {
     const char *nl = memchr(d->buf, '\n', d->len);
     uint32_t off = nl ? (uint32_t)(nl - d->buf) + 1 : d->len;
-    struct cs_http_start s = d->start;
+    const struct gathered_start *g = &gather_head(d)->start;
+    struct cs_http_start s = {
+        .method = g->has & GATHERED_METHOD ? d->buf + g->method_off : NULL,
+        .method_len = g->method_len,
+        .uri = g->has & GATHERED_URI ? d->buf + g->uri_off : NULL,
+        .uri_len = g->uri_len,
+        .reason = g->has & GATHERED_REASON ? d->buf + g->reason_off : NULL,
+        .reason_len = g->reason_len,
+        .status = g->status,
+        .version = g->version,
+    };
     if (d->maybe09) {
         s.version = header_lines_after_start(d) ? 10 : 9;
         d->maybe09 = false;
     }
-    s.method = s.method ? d->buf + d->method_off : NULL;
-    s.uri = s.uri ? d->buf + d->uri_off : NULL;
-    s.reason = s.reason ? d->buf + d->reason_off : NULL;
-    uint32_t nh = 0;
+    uint32_t nh = 0, hcap = 0;
+    corscope_header *hdrs = NULL; /* grown as the lines need */
     for (;;) {
-        if (cs_http_scan_headers(d->buf, d->len, &off, d->hdrs, &nh, d->hcap,
-                                 &c->stats->bad_header_lines) == 0)
+        if (cs_http_scan_headers(d->buf, d->len, &off, hdrs, &nh, hcap, &c->stats->bad_header_lines) == 0)
             break;
-        uint32_t want = d->hcap ? d->hcap * 2 : CS_HTTP_HDRS_INITIAL;
+        uint32_t want = hcap ? hcap * 2 : CS_HTTP_HDRS_INITIAL;
         if (want > c->lim->max_header_lines)
             want = c->lim->max_header_lines;
-        corscope_header *h = want > d->hcap ? realloc(d->hdrs, want * sizeof *h) : NULL;
+        corscope_header *h = want > hcap ? realloc(hdrs, want * sizeof *h) : NULL;
         if (!h) {
             c->stats->header_lines_cap_hits++;
             d->msg_flags |= CS_MSG_HEADERS_CUT;
             break;
         }
-        d->hdrs = h;
-        d->hcap = want;
+        hdrs = h;
+        hcap = want;
     }
-    deliver(c, dir, d, &s, d->hdrs, nh, d->buf, d->len, d->frame, d->ts, frame_end);
+    deliver(c, dir, d, &s, hdrs, nh, d->buf, d->len, d->frame, d->ts, frame_end);
+    free(hdrs);
 }
 
 /* Bytes that cannot start a message: counted, and the direction resyncs. */
@@ -425,14 +436,22 @@ static uint32_t feed_start_line(struct cs_http_conn *c, int dir, struct cs_http_
     }
     d->first_done = true;
     d->line_bytes = 0;
-    d->start = s;
-    d->method_off = s.method ? (uint32_t)(s.method - d->buf) : 0;
-    d->uri_off = s.uri ? (uint32_t)(s.uri - d->buf) : 0;
-    d->reason_off = s.reason ? (uint32_t)(s.reason - d->buf) : 0;
+    gather_head(d)->start = (struct gathered_start){
+        .method_off = s.method ? (uint32_t)(s.method - d->buf) : 0,
+        .method_len = s.method_len,
+        .uri_off = s.uri ? (uint32_t)(s.uri - d->buf) : 0,
+        .uri_len = s.uri_len,
+        .reason_off = s.reason ? (uint32_t)(s.reason - d->buf) : 0,
+        .reason_len = s.reason_len,
+        .status = (int16_t)s.status,
+        .version = (int8_t)s.version,
+        .has = (uint8_t)((s.method ? GATHERED_METHOD : 0) | (s.uri ? GATHERED_URI : 0) |
+                         (s.reason ? GATHERED_REASON : 0)),
+    };
     if (s.version == 9) {
         /* No version: HTTP/0.9, unless header lines follow (see maybe09). */
         d->maybe09 = true;
-        d->start_len = d->len;
+        gather_head(d)->start_len = d->len;
     }
     return take;
 }
@@ -650,17 +669,30 @@ static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n,
                 k = (uint32_t)d->remaining;
             body_bytes(c, dir, d, k);
             break;
-        case ST_CHUNK_SIZE:
-            k = feed_line(c, d, p, n, true, &complete, &too_long);
+        case ST_CHUNK_SIZE: {
+            /* A size line whole in this event is parsed where it is: a
+             * chunked body then needs no buffer (hundreds of connections
+             * sit in one at a time); a split one is gathered in d->buf. */
+            const char *line = d->buf;
+            uint32_t ll;
+            const uint8_t *nl = d->line_bytes == 0 ? memchr(p, '\n', n) : NULL;
+            if (nl && (uint32_t)(nl - p) <= CS_HTTP_MAX_CHUNK_LINE) {
+                line = (const char *)p;
+                ll = (uint32_t)(nl - p);
+                k = ll + 1;
+                complete = true;
+            } else {
+                k = feed_line(c, d, p, n, true, &complete, &too_long);
+                ll = d->len;
+            }
             if (too_long)
                 d->msg_flags |= CS_MSG_HEADERS_CUT; /* marks the line as unusable */
             if (complete) {
                 uint64_t size = 0;
-                uint32_t ll = d->len;
-                if (ll && d->buf[ll - 1] == '\r')
+                if (ll && line[ll - 1] == '\r')
                     ll--;
                 bool bad = (d->msg_flags & CS_MSG_HEADERS_CUT) ||
-                           cs_http_parse_chunk_size(d->buf, ll, &size) < 0;
+                           cs_http_parse_chunk_size(line, ll, &size) < 0;
                 d->len = 0;
                 d->line_bytes = 0;
                 d->msg_flags = 0;
@@ -675,6 +707,7 @@ static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n,
                 }
             }
             break;
+        }
         case ST_CHUNK_END:
         case ST_TRAILERS:
             k = feed_line(c, d, p, n, false, &complete, &too_long);
@@ -784,9 +817,7 @@ void cs_http_conn_finish(struct cs_http_conn *c, enum cs_txn_end why, uint64_t f
     cs_http_fifo_flush(c, why, frame, ts);
     if (c->tun)
         c->tun_ops->finish(c->tun, why, frame, ts);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 2; i++)
         buf_release(c, &c->dir[i]);
-        free(c->dir[i].hdrs);
-    }
     free(c);
 }

@@ -45,31 +45,48 @@ struct cs_http_req {
 /* One direction's state.  The fields every event reads come first (64
  * bytes: one cache line when the connection is touched after a long
  * pause, as most are); those of a message gathered across events follow. */
+/* A validated start line gathered in a direction's buffer (struct
+ * cs_http_start, compact: every direction of every connection has one):
+ * offsets, as buf may move. */
+struct gathered_start {
+    uint32_t method_off, method_len, uri_off, uri_len, reason_off, reason_len;
+    int16_t status;
+    int8_t version;
+    uint8_t has; /* GATHERED_METHOD | GATHERED_URI | GATHERED_REASON: not NULL */
+};
+#define GATHERED_METHOD 1u
+#define GATHERED_URI 2u
+#define GATHERED_REASON 4u
+
+/* What only a message gathered in a direction's buffer needs lives in front
+ * of the buffer (allocated with it, gone between messages), not in every
+ * direction of every connection. */
+struct gather_head {
+    struct gathered_start start; /* the validated start line */
+    uint32_t start_len;          /* bytes of that start line in buf */
+};
+
 struct cs_http_dir {
     enum cs_http_state st;
-    uint32_t len, cap;  /* of buf */
-    uint32_t msg_flags; /* CS_MSG_* gathered for the message in progress */
-    uint8_t line_first; /* first byte of the current, unfinished line */
-    bool first_done;    /* the start line of the block is complete */
-    bool resync;        /* searching for a start line after gap/garbage */
-    bool switched;      /* the connection left HTTP (101, CONNECT 2xx) while this
+    uint32_t len, cap;   /* of buf */
+    uint32_t msg_flags;  /* CS_MSG_* gathered for the message in progress */
+    uint8_t line_first;  /* first byte of the current, unfinished line */
+    bool first_done;     /* the start line of the block is complete */
+    bool resync;         /* searching for a start line after gap/garbage */
+    bool switched;       /* the connection left HTTP (101, CONNECT 2xx) while this
                                  * direction was open: its bytes go to the tunnel */
-    bool maybe09;       /* the start line has no version: HTTP/0.9 if the
+    bool maybe09;        /* the start line has no version: HTTP/0.9 if the
                                  * server answers (or the stream ends) before more
                                  * client bytes; a client that sends header lines
                                  * ("GET /HTTP/1.1" then Host) just left the version
                                  * out, and is taken as HTTP/1.0 */
-    uint32_t hcap;
-    char *buf; /* the header block being gathered; chunk lines */
-    corscope_header *hdrs;
+    char *buf;           /* the header block being gathered; chunk lines (after a
+                * struct gather_head, http.c) */
     uint64_t line_bytes; /* bytes of the current, unfinished line */
     uint64_t remaining;  /* body or chunk bytes left */
     /* a message gathered in buf */
     uint64_t frame; /* first frame of the message in progress */
     cs_time_ns ts;
-    uint32_t start_len;                       /* bytes of that start line in buf */
-    struct cs_http_start start;               /* the validated start line; its pointers are */
-    uint32_t method_off, uri_off, reason_off; /* kept as offsets: buf may move */
 };
 _Static_assert(offsetof(struct cs_http_dir, frame) <= 64, "per-event fields fit one cache line");
 

@@ -55,23 +55,39 @@ struct undecided {
     uint8_t buf[CS_UNDECIDED_BYTES];
 };
 
+/* nDPI's name for an unparsed flow, allocated when it concludes (most
+ * flows are a row's and never need it). */
+struct dpi_verdict {
+    char proto[CS_APP_NAME_LEN];
+    char sni[CS_APP_SNI_LEN];
+};
+
+/* Every live connection has one: its size is peak memory, so what only
+ * some flows need is allocated apart (held, dpi, verdict), and what the
+ * end reports (struct cs_flow_info) is built at the end from these fields. */
 struct flow_app {
     const struct cs_app_proto *proto; /* the row parsing the flow; NULL while undecided
                                         * or when no row claimed it */
     void *conn;                       /* its parser (NULL if it could not be had) */
-    bool unparsed;                    /* no row claimed it: nDPI names it */
-    bool spoke[2];                    /* direction delivered data while undecided */
-    bool dpi_done;                    /* nDPI's verdict is in info.proto and info.sni */
-    bool ambiguous;                   /* rows disagree on a too-short client prefix: both
-                                       * directions are held until more bytes tell */
-    size_t amb_row;                   /* meanwhile, the first row that wants the prefix */
     struct undecided *held;           /* client data while undecided (allocated on first
                                     * use), replayed if the server proves a row's */
     struct cs_dpi_flow *dpi;          /* while nDPI is still deciding */
-    struct cs_flow_info info;         /* proto and sni: read only for unparsed flows */
+    struct dpi_verdict *verdict;      /* nDPI's verdict (NULL: none, or out of memory) */
     struct cs_app_out out;            /* where the parser reports (on_txn, this flow_app) */
     const struct cs_flow *flow;       /* for the transaction callback */
     struct cs_pipeline *pipe;
+    uint64_t transactions;     /* cs_flow_info's */
+    cs_time_ns server_end_ts;  /* when the server's first FIN / RST came ... */
+    uint64_t server_end_frame; /* ... in which frame */
+    cs_time_ns alert_ts;
+    uint64_t alert_frame;
+    bool parsed, upgraded, had_data; /* cs_flow_info's */
+    bool unparsed;                   /* no row claimed it: nDPI names it */
+    bool spoke[2];                   /* direction delivered data while undecided */
+    bool dpi_done;                   /* nDPI's verdict is in (verdict) */
+    bool ambiguous;                  /* rows disagree on a too-short client prefix: both
+                                       * directions are held until more bytes tell */
+    uint8_t amb_row;                 /* meanwhile, the first row that wants the prefix */
     /* A TLS handshake that failed (cs_flow_info.failure): the first record
      * of each direction, read in the clear whether or not a key log is
      * given, and how the server ended the connection. */
@@ -79,11 +95,7 @@ struct flow_app {
     uint8_t tls_server; /* 0 no data yet, 1 an alert, 2 something else */
     uint8_t tls_alert_level, tls_alert_desc;
     bool client_closed;          /* the client's FIN or RST came first */
-    bool server_fin, server_rst; /* the server's first FIN / RST ... */
-    cs_time_ns server_end_ts;    /* ... when, and in which frame */
-    uint64_t server_end_frame;
-    cs_time_ns alert_ts;
-    uint64_t alert_frame;
+    bool server_fin, server_rst; /* the server's first FIN / RST */
 };
 
 struct cs_pipeline {
@@ -109,9 +121,9 @@ struct cs_pipeline {
 static void on_txn(void *ctx, const struct cs_txn *t)
 {
     struct flow_app *app = ctx;
-    app->info.transactions++;
+    app->transactions++;
     if (t->has_resp && (t->resp_flags & CS_TXN_SWITCHES))
-        app->info.upgraded = true;
+        app->upgraded = true;
     if (app->pipe->hooks.on_txn)
         app->pipe->hooks.on_txn(app->pipe->hook_ctx, &app->flow->key, t);
 }
@@ -149,7 +161,7 @@ static struct flow_app *app_for(struct cs_pipeline *p, struct cs_flow *f)
 static void become(struct flow_app *app, size_t i)
 {
     app->proto = app_protos[i];
-    app->info.parsed = true;
+    app->parsed = true;
     app->out.env = &app->pipe->env[i];
     app->conn = app->proto->open(&app->pipe->env[i], &app->out);
     if (app->dpi) {
@@ -158,8 +170,6 @@ static void become(struct flow_app *app, size_t i)
     }
 }
 
-/* nDPI's verdict goes straight into info, not into a copy kept beside it:
- * every live connection has a flow_app, so its size is peak memory. */
 _Static_assert(CS_DPI_NAME_LEN == CS_APP_NAME_LEN && CS_DPI_SNI_LEN == CS_APP_SNI_LEN,
                "nDPI's verdict and struct cs_flow_info name a protocol alike");
 static void dpi_conclude(struct cs_pipeline *p, struct flow_app *app)
@@ -171,12 +181,14 @@ static void dpi_conclude(struct cs_pipeline *p, struct flow_app *app)
         struct cs_dpi_result r;
         memset(&r, 0, sizeof r);
         cs_dpi_flow_result(p->dpi, app->dpi, &r);
-        memcpy(app->info.proto, r.name, sizeof app->info.proto);
-        memcpy(app->info.sni, r.sni, sizeof app->info.sni);
+        if ((app->verdict = malloc(sizeof *app->verdict))) {
+            memcpy(app->verdict->proto, r.name, sizeof app->verdict->proto);
+            memcpy(app->verdict->sni, r.sni, sizeof app->verdict->sni);
+        }
         cs_dpi_flow_free(p->dpi, app->dpi);
         app->dpi = NULL;
-    } else {
-        snprintf(app->info.proto, sizeof(app->info.proto), "Unknown");
+    } else if ((app->verdict = calloc(1, sizeof *app->verdict))) {
+        snprintf(app->verdict->proto, sizeof(app->verdict->proto), "Unknown");
     }
 }
 
@@ -377,7 +389,7 @@ static void decide(struct flow_app *app, int dir, const struct cs_stream_event *
             if (yes && amb && n < CS_AMBIGUOUS_PREFIX && held_add(app, dir, ev)) {
                 memcpy(u->prefix, b, n);
                 u->prefix_len = n;
-                app->amb_row = row;
+                app->amb_row = (uint8_t)row;
                 return;
             }
         } else if (held_add(app, dir, ev)) {
@@ -398,7 +410,7 @@ static void decide(struct flow_app *app, int dir, const struct cs_stream_event *
         if (amb && dir == CS_DIR_C2S && !app->held && ev->len < CS_AMBIGUOUS_PREFIX &&
             held_add(app, dir, ev)) {
             app->ambiguous = true;
-            app->amb_row = row;
+            app->amb_row = (uint8_t)row;
             memcpy(app->held->prefix, ev->data, ev->len);
             app->held->prefix_len = ev->len;
             return;
@@ -447,7 +459,7 @@ static void conn_failure(const struct cs_flow *f, const struct flow_app *app, en
                          struct cs_flow_info *info)
 {
     info->syns = f->syns;
-    if (!app || !app->info.had_data) {
+    if (!app || !app->had_data) {
         if (!f->handshake_seen || f->syn_acked || why == CS_FLOW_END_EVICTED ||
             why == CS_FLOW_END_CLOSED)
             return;
@@ -456,7 +468,7 @@ static void conn_failure(const struct cs_flow *f, const struct flow_app *app, en
         info->fail_frame = f->key.last_frame;
         return;
     }
-    if (app->tls_client != 1 || app->info.transactions)
+    if (app->tls_client != 1 || app->transactions)
         return;
     if (app->tls_server == 1 && app->tls_alert_level == 2) {
         info->failure = CS_CONN_TLS_ALERT;
@@ -478,7 +490,7 @@ static void on_stream(void *ctx, struct cs_flow *f, int dir, const struct cs_str
             return;
     }
     if (ev->kind == CS_STREAM_DATA && ev->len > 0) {
-        app->info.had_data = true;
+        app->had_data = true;
         tls_first_record(app, dir, ev);
     } else if (app->ambiguous)
         settle(app);
@@ -543,14 +555,13 @@ static void on_end(void *ctx, struct cs_flow *f, enum cs_flow_end why)
     }
     /* A TLS flow counts as HTTP once HTTP came out of it; otherwise (no
      * key, failed, h2 not parsed yet) as other: the TLS summary says why. */
-    if (app && app->proto && (app->proto != &cs_app_tls || app->info.transactions)) {
+    if (app && app->proto && (app->proto != &cs_app_tls || app->transactions)) {
         p->stats.http_flows++;
     } else if (app && app->proto) {
         p->stats.other_flows++;
-    } else if (app && app->info.had_data) {
+    } else if (app && app->had_data) {
         dpi_conclude(p, app);
         p->stats.other_flows++;
-        count_protocol(p, &app->info);
     } else {
         p->stats.empty_flows++;
         if (f->handshake_seen && !f->syn_acked) {
@@ -561,10 +572,19 @@ static void on_end(void *ctx, struct cs_flow *f, enum cs_flow_end why)
         }
     }
     struct cs_flow_info info;
-    if (app)
-        info = app->info;
-    else
-        memset(&info, 0, sizeof info);
+    memset(&info, 0, sizeof info);
+    if (app) {
+        info.parsed = app->parsed;
+        info.upgraded = app->upgraded;
+        info.had_data = app->had_data;
+        info.transactions = app->transactions;
+        if (app->verdict) {
+            memcpy(info.proto, app->verdict->proto, sizeof info.proto);
+            memcpy(info.sni, app->verdict->sni, sizeof info.sni);
+        }
+        if (!app->proto && app->had_data)
+            count_protocol(p, &info);
+    }
     conn_failure(f, app, why, &info);
     if (info.failure >= CS_CONN_TLS_ALERT)
         p->stats.connections_tls_failed++;
@@ -574,6 +594,7 @@ static void on_end(void *ctx, struct cs_flow *f, enum cs_flow_end why)
         return;
     cs_dpi_flow_free(p->dpi, app->dpi);
     held_free(app);
+    free(app->verdict);
     free(app);
     f->app = NULL;
 }
