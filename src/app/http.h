@@ -95,7 +95,7 @@ struct cs_http_conn *cs_http_conn_new(const struct cs_limits *limits,
 #define CS_HTTP_POOL_CLASS_MAX 32
 struct cs_http_pool {
     unsigned n;
-    unsigned next_out; /* when full: the entry that makes room (in turn) */
+    unsigned next_out;              /* when full: the entry that makes room (in turn) */
     uint16_t cls[CS_HTTP_POOL_MAX]; /* size class of r[i] */
     void *r[CS_HTTP_POOL_MAX];
 };
