@@ -676,7 +676,11 @@ int corscope_preflight_parse(const corscope_response *resp, corscope_cred cred,
     bool valid = true;
     if (!resp || !out)
         return -EINVAL;
-    memset(out, 0, sizeof *out);
+    /* the scalars only: the token arrays (3 KB) are read up to n_methods
+     * and n_headers, and each token stored is NUL-terminated */
+    out->methods_wildcard = out->headers_wildcard = out->truncated = false;
+    out->n_methods = out->n_headers = 0;
+    out->max_age[0] = out->max_age[1] = 0;
     out->credentialed = cred == CORSCOPE_CRED_INCLUDE;
     for (int k = 0; k < 2; k++) {
         size_t line = 0, pos = 0, tl;
