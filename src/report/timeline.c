@@ -545,23 +545,6 @@ static void cache_touch(struct cs_timeline *tl, int b, size_t i, bool taken)
     tl->cache_newest[b] = me;
 }
 
-/* *dst = *src for what is used of it: the scalars and the tokens stored
- * (the whole struct is 3 KB of fixed token arrays, a few of them used;
- * copying all of it into a cold cache slot was the larger part of
- * cache_put's time). */
-static void copy_result(corscope_preflight_result *dst, const corscope_preflight_result *src)
-{
-    dst->credentialed = src->credentialed;
-    dst->methods_wildcard = src->methods_wildcard;
-    dst->headers_wildcard = src->headers_wildcard;
-    dst->truncated = src->truncated;
-    dst->n_methods = src->n_methods;
-    dst->n_headers = src->n_headers;
-    memcpy(dst->methods, src->methods, src->n_methods * sizeof src->methods[0]);
-    memcpy(dst->headers, src->headers, src->n_headers * sizeof src->headers[0]);
-    memcpy(dst->max_age, src->max_age, sizeof dst->max_age);
-}
-
 /* Stores a successful preflight in browser b's cache model, replacing the
  * entry for the same (client, origin, URL, credentials) or the oldest. */
 static void cache_put(struct cs_timeline *tl, int b, const struct cs_addr *client, const char *origin,
@@ -595,7 +578,7 @@ static void cache_put(struct cs_timeline *tl, int b, const struct cs_addr *clien
     copy_cut(slot->url, sizeof(slot->url), url);
     set_key(tl->cache_key[b], &tl->cache_index[b], (size_t)(slot - tl->cache[b]),
             cache_hash(client, slot->origin, strlen(slot->origin), slot->url));
-    copy_result(&slot->result, r);
+    slot->result = *r;
     slot->stored = ts;
     slot->expires = ts + (cs_time_ns)r->max_age[b] * 1000000000LL;
     slot->frame = frame;
