@@ -278,7 +278,9 @@ typedef struct corscope_preflight_result {
     long max_age[2]; /* indexed by corscope_browser */
 } corscope_preflight_result;
 
-/* Fills *out from a preflight response's ACAM/ACAH/Max-Age.  Returns 0, or
+/* Fills *out from a preflight response's ACAM/ACAH/Max-Age (the token
+ * arrays up to n_methods and n_headers; the slots after them are left as
+ * they were).  Returns 0, or
  * -EINVAL for NULL arguments or when ACAM/ACAH is not a valid token list
  * (such a preflight fails and is never cached). */
 int corscope_preflight_parse(const corscope_response *resp, corscope_cred cred,

@@ -119,9 +119,21 @@ static void http1_txn(void *ctx, const struct cs_http_txn *h)
     out->txn(out->ctx, &t);
 }
 
+/* The row's state shared by its flows (the pipeline's counters block):
+ * the counters first (held_bytes, summarize and the pipeline read them
+ * there), then the pool of request entries. */
+struct http1_shared {
+    struct cs_http_stats stats;
+    struct cs_http_pool pool;
+};
+
 static void *http1_open(struct cs_app_env *env, const struct cs_app_out *out)
 {
-    return cs_http_conn_new(env->limits, env->stats, http1_txn, (void *)out);
+    struct http1_shared *sh = env->stats;
+    struct cs_http_conn *c = cs_http_conn_new(env->limits, &sh->stats, http1_txn, (void *)out);
+    if (c)
+        cs_http_conn_set_pool(c, &sh->pool);
+    return c;
 }
 
 static void http1_event(void *conn, int dir, const struct cs_stream_event *ev)
@@ -149,9 +161,14 @@ static void http1_summarize(const void *stats, struct cs_summary *s)
     s->http = *(const struct cs_http_stats *)stats;
 }
 
+static void http1_release(void *stats)
+{
+    cs_http_pool_drain(&((struct http1_shared *)stats)->pool);
+}
+
 const struct cs_app_proto cs_app_http1 = {
     .name = "HTTP/1",
-    .stats_size = sizeof(struct cs_http_stats),
+    .stats_size = sizeof(struct http1_shared),
     .probe = http1_probe,
     .open = http1_open,
     .event = http1_event,
@@ -159,4 +176,5 @@ const struct cs_app_proto cs_app_http1 = {
     .prefetch = http1_prefetch,
     .held_bytes = http1_held_bytes,
     .summarize = http1_summarize,
+    .release = http1_release,
 };

@@ -106,6 +106,9 @@ struct cs_app_proto {
     uint64_t (*held_bytes)(const void *stats);
     /* Copies the row's counters into the summary. */
     void (*summarize)(const void *stats, struct cs_summary *s);
+    /* Optional: frees what the row keeps in its counters block for all
+     * its flows (the pipeline is freed, every flow finished). */
+    void (*release)(void *stats);
     /* Optional: whether the row may claim flows at all in this run (the
      * TLS row only with a key log); NULL means always. */
     bool (*active)(const struct cs_app_env *env);

@@ -25,6 +25,11 @@ struct cs_http_conn *cs_http_conn_new(const struct cs_limits *limits,
     return c;
 }
 
+void cs_http_conn_set_pool(struct cs_http_conn *c, struct cs_http_pool *pool)
+{
+    c->pool = pool;
+}
+
 void cs_http_conn_prefetch(const struct cs_http_conn *c)
 {
     for (size_t off = 0; off < sizeof *c; off += 64)

@@ -82,6 +82,29 @@ struct cs_http_conn *cs_http_conn_new(const struct cs_limits *limits,
                                       struct cs_http_stats *stats,
                                       cs_http_txn_cb cb, void *ctx);
 
+/* Entries of answered requests kept for the next ones, shared by the
+ * connections of one thread's parser (the HTTP/1 row of a pipeline).  Each
+ * request's entry (its header block and lines, 1-3 KB) went through
+ * glibc's large-chunk bins, whose sorting was the biggest part of the
+ * pipeline thread's malloc time on CORS-heavy captures; entries are
+ * allocated in size classes and reused last-freed first (still in the
+ * cache).  At most CS_HTTP_POOL_MAX entries of at most
+ * CS_HTTP_POOL_CLASS_MAX * CS_HTTP_POOL_CLASS bytes are kept. */
+#define CS_HTTP_POOL_MAX 64
+#define CS_HTTP_POOL_CLASS 128
+#define CS_HTTP_POOL_CLASS_MAX 32
+struct cs_http_pool {
+    unsigned n;
+    unsigned next_out;              /* when full: the entry that makes room (in turn) */
+    uint16_t cls[CS_HTTP_POOL_MAX]; /* size class of r[i] */
+    void *r[CS_HTTP_POOL_MAX];
+};
+/* Takes the connection's request entries from (and gives them back to)
+ * pool, which must outlive it; set before the first event, or never. */
+void cs_http_conn_set_pool(struct cs_http_conn *c, struct cs_http_pool *pool);
+/* Frees the entries kept in pool. */
+void cs_http_pool_drain(struct cs_http_pool *pool);
+
 /* One stream event of direction dir (CS_DIR_C2S = 0, CS_DIR_S2C = 1). */
 void cs_http_conn_event(struct cs_http_conn *c, int dir, const struct cs_stream_event *ev);
 

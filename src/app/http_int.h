@@ -97,6 +97,7 @@ _Static_assert(offsetof(struct cs_http_dir, frame) <= 64, "per-event fields fit 
 struct cs_http_conn {
     const struct cs_limits *lim; /* the caller's; outlives the connection */
     struct cs_http_stats *stats;
+    struct cs_http_pool *pool; /* request entries to reuse, or NULL */
     cs_http_txn_cb cb;
     void *ctx;
     struct cs_http_req *head, *tail; /* FIFO of waiting requests, oldest first */

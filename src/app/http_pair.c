@@ -5,10 +5,55 @@
  * calls here and is never called back. */
 #include "http_int.h"
 
+/* The size class of an entry of `bytes` (struct cs_http_pool). */
+static size_t pool_class(size_t bytes)
+{
+    return (bytes + CS_HTTP_POOL_CLASS - 1) / CS_HTTP_POOL_CLASS;
+}
+
+/* An entry for a request of rbytes bytes: with a pool, one of its class
+ * from the pool or a new one of the whole class (so that it can go back). */
+static struct cs_http_req *req_alloc(struct cs_http_conn *c, size_t rbytes)
+{
+    struct cs_http_pool *p = c->pool;
+    size_t k = pool_class(rbytes);
+    if (!p || k > CS_HTTP_POOL_CLASS_MAX)
+        return malloc(rbytes);
+    for (unsigned i = p->n; i-- > 0;)
+        if (p->cls[i] == k) {
+            struct cs_http_req *r = p->r[i];
+            p->n--;
+            p->r[i] = p->r[p->n];
+            p->cls[i] = p->cls[p->n];
+            return r;
+        }
+    return malloc(k * CS_HTTP_POOL_CLASS);
+}
+
 void cs_http_req_free(struct cs_http_conn *c, struct cs_http_req *r)
 {
     c->stats->held_bytes -= r->bytes;
-    free(r);
+    struct cs_http_pool *p = c->pool;
+    size_t k = pool_class(r->bytes);
+    if (!p || k > CS_HTTP_POOL_CLASS_MAX) {
+        free(r);
+        return;
+    }
+    unsigned i = p->n;
+    if (i < CS_HTTP_POOL_MAX) {
+        p->n++;
+    } else { /* full: an older entry makes room, so the pool follows the sizes in use */
+        i = p->next_out++ % CS_HTTP_POOL_MAX;
+        free(p->r[i]);
+    }
+    p->cls[i] = (uint16_t)k;
+    p->r[i] = r;
+}
+
+void cs_http_pool_drain(struct cs_http_pool *p)
+{
+    while (p->n)
+        free(p->r[--p->n]);
 }
 
 /* ---- the FIFO of waiting requests and reporting ---- */
@@ -99,7 +144,7 @@ void cs_http_queue_request(struct cs_http_conn *c, const struct cs_http_msg *m,
 
     size_t hbytes = (size_t)m->n_headers * sizeof(corscope_header);
     size_t rbytes = sizeof(struct cs_http_req) + hbytes + len;
-    struct cs_http_req *r = malloc(rbytes);
+    struct cs_http_req *r = req_alloc(c, rbytes);
     if (r) {
         r->bytes = rbytes;
         c->stats->held_bytes += rbytes;

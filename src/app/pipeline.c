@@ -809,6 +809,9 @@ void cs_pipeline_free(struct cs_pipeline *p)
         return;
     if (p->flows)
         cs_flow_table_free(p->flows);
+    for (size_t i = 0; i < N_APP_PROTOS; i++)
+        if (app_protos[i]->release)
+            app_protos[i]->release(p->env[i].stats);
     if (p->decoder)
         cs_decoder_free(p->decoder);
     /* nDPI last: its teardown leaves thousands of small free blocks, and a

@@ -336,9 +336,56 @@ static int lower_cmp(const char *a, size_t al, const char *b, size_t bl)
     return al < bl ? -1 : al > bl;
 }
 
-static void bad_token(struct cs_span s, const char *name, struct cs_bad_token *b)
+/* The elements of one of a preflight's lists, read once: every question
+ * pf_lists asks of it is then a loop over these (the list used to be
+ * tokenized again for each question, one of them per ACRH element). */
+#define CS_PF_SCAN_MAX 64
+struct cs_list_scan {
+    size_t n;
+    bool overflow; /* more than CS_PF_SCAN_MAX elements: some not kept */
+    const char *tok[CS_PF_SCAN_MAX];
+    size_t len[CS_PF_SCAN_MAX];
+};
+
+/* Reads the list `name` in s: its first element that is not a token (*b),
+ * whether it lists `*`, and its elements (up to CS_PF_SCAN_MAX). */
+static bool scan_list(struct cs_span s, const char *name, struct cs_bad_token *b,
+                      struct cs_list_scan *sc)
 {
-    b->bad = cs_cors_list_bad_token(CS_SPAN(s), name, &b->tok, &b->len);
+    size_t line = 0, pos = 0, tl;
+    const char *t;
+    bool star = false;
+    b->bad = false;
+    sc->n = 0;
+    sc->overflow = false;
+    while (cs_cors_list_next(CS_SPAN(s), name, &line, &pos, &t, &tl)) {
+        if (!b->bad && !cs_cors_is_token(t, tl)) {
+            b->bad = true;
+            b->tok = t;
+            b->len = tl;
+        }
+        star = star || (tl == 1 && t[0] == '*');
+        if (sc->n < CS_PF_SCAN_MAX) {
+            sc->tok[sc->n] = t;
+            sc->len[sc->n++] = tl;
+        } else {
+            sc->overflow = true;
+        }
+    }
+    return star;
+}
+
+/* cs_cors_list_has on a scanned list. */
+static bool scan_has(const struct cs_list_scan *sc, struct cs_span s, const char *name,
+                     const char *v, size_t vl, bool ci)
+{
+    if (sc->overflow)
+        return cs_cors_list_has(CS_SPAN(s), name, v, vl, ci);
+    for (size_t i = 0; i < sc->n; i++)
+        if (ci ? mem_ieq2(sc->tok[i], sc->len[i], v, vl)
+               : (sc->len[i] == vl && memcmp(sc->tok[i], v, vl) == 0))
+            return true;
+    return false;
 }
 
 /* A preflight's list facts (struct cs_pf_lists), computed on first use. */
@@ -348,16 +395,15 @@ static const struct cs_pf_lists *pf_lists(const struct cs_ex *x)
     if (p->done)
         return p;
     struct cs_span acam = x->rs.acam, acah = x->rs.acah;
+    struct cs_list_scan am, ah;
     size_t tl, line = 0, pos = 0;
     const char *t;
     *p = (struct cs_pf_lists){.done = true};
-    bad_token(acam, ACAM, &p->acam_bad);
-    bad_token(acah, ACAH, &p->acah_bad);
-    p->acam_has_method = cs_cors_list_has(CS_SPAN(acam), ACAM, x->acrm, x->acrm_len, false);
-    p->acam_star = cs_cors_list_has(CS_SPAN(acam), ACAM, "*", 1, false);
-    p->acah_star = cs_cors_list_has(CS_SPAN(acah), ACAH, "*", 1, false);
+    p->acam_star = scan_list(acam, ACAM, &p->acam_bad, &am);
+    p->acah_star = scan_list(acah, ACAH, &p->acah_bad, &ah);
+    p->acam_has_method = scan_has(&am, acam, ACAM, x->acrm, x->acrm_len, false);
     while (cs_cors_list_next(CS_SPAN(x->rq.acrh), ACRH, &line, &pos, &t, &tl)) {
-        if (cs_cors_list_has(CS_SPAN(acah), ACAH, t, tl, true))
+        if (scan_has(&ah, acah, ACAH, t, tl, true))
             continue;
         if (cs_cors_ieq(t, tl, "authorization"))
             p->miss_auth = true;

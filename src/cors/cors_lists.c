@@ -186,35 +186,36 @@ void cs_cors_index_request(const corscope_request *q, struct cs_req_index *ix)
     }
 }
 
+/* RFC 9110 tchar (§5.6.2) by byte value: one load per byte, not a
+ * compare chain (every element of every preflight's lists is checked). */
+static const bool tchar[256] = {
+    ['0' ... '9'] = true,
+    ['A' ... 'Z'] = true,
+    ['a' ... 'z'] = true,
+    ['!'] = true,
+    ['#'] = true,
+    ['$'] = true,
+    ['%'] = true,
+    ['&'] = true,
+    ['\''] = true,
+    ['*'] = true,
+    ['+'] = true,
+    ['-'] = true,
+    ['.'] = true,
+    ['^'] = true,
+    ['_'] = true,
+    ['`'] = true,
+    ['|'] = true,
+    ['~'] = true,
+};
+
 bool cs_cors_is_token(const char *p, size_t len)
 {
     if (len == 0)
         return false;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-            continue;
-        switch (c) { /* the other tchars (RFC 9110 §5.6.2); a switch, not a strchr per byte */
-        case '!':
-        case '#':
-        case '$':
-        case '%':
-        case '&':
-        case '\'':
-        case '*':
-        case '+':
-        case '-':
-        case '.':
-        case '^':
-        case '_':
-        case '`':
-        case '|':
-        case '~':
-            continue;
-        default:
+    for (size_t i = 0; i < len; i++)
+        if (!tchar[(unsigned char)p[i]])
             return false;
-        }
-    }
     return true;
 }
 
@@ -233,9 +234,10 @@ static inline bool list_next(const corscope_header *h, size_t n, const char *nam
         if (!named(hd, name, nlen))
             continue;
         while (*pos < hd->value_len) {
-            size_t start = *pos, end = start;
-            while (end < hd->value_len && hd->value[end] != ',')
-                end++;
+            size_t start = *pos, end = hd->value_len;
+            const char *comma = memchr(hd->value + start, ',', end - start);
+            if (comma)
+                end = (size_t)(comma - hd->value);
             *pos = end < hd->value_len ? end + 1 : end;
             while (start < end && is_ws(hd->value[start]))
                 start++;
@@ -514,15 +516,32 @@ static bool safelisted_method(const char *m, size_t len)
            cs_cors_ieq(m, len, "POST");
 }
 
+/* Whether cs_cors_unsafe_names would name any header: the first unsafe
+ * one answers, without looking at the rest (this runs for every CORS
+ * request, and an actual request's unsafe header comes early). */
+static bool any_unsafe_name(const corscope_request *req)
+{
+    size_t safe_total = 0;
+    char l[CS_NAME_FOLD_MAX];
+    for (size_t i = 0; i < req->n_headers; i++) {
+        const corscope_header *h = &req->headers[i];
+        fold_name(h->name, h->name_len, l);
+        if (is_ignored(l, h->name_len))
+            continue;
+        if (!safelisted(h, l))
+            return true;
+        safe_total += h->value_len;
+    }
+    return safe_total > 1024; /* then every safelisted one is unsafe */
+}
+
 bool corscope_needs_preflight(const corscope_request *req)
 {
-    struct cs_cors_names names;
     if (!req || !req->method)
         return false;
     if (!safelisted_method(req->method, req->method_len))
         return true;
-    cs_cors_unsafe_names(req, &names);
-    return names.n > 0 || names.overflow;
+    return any_unsafe_name(req);
 }
 
 bool corscope_is_preflight(const corscope_request *req)
@@ -657,7 +676,11 @@ int corscope_preflight_parse(const corscope_response *resp, corscope_cred cred,
     bool valid = true;
     if (!resp || !out)
         return -EINVAL;
-    memset(out, 0, sizeof *out);
+    /* the scalars only: the token arrays (3 KB) are read up to n_methods
+     * and n_headers, and each token stored is NUL-terminated */
+    out->methods_wildcard = out->headers_wildcard = out->truncated = false;
+    out->n_methods = out->n_headers = 0;
+    out->max_age[0] = out->max_age[1] = 0;
     out->credentialed = cred == CORSCOPE_CRED_INCLUDE;
     for (int k = 0; k < 2; k++) {
         size_t line = 0, pos = 0, tl;

@@ -13,6 +13,7 @@ void cs_jbuf_flush(struct cs_jbuf *b)
     if (b->len)
         fwrite(b->buf, 1, b->len, b->out);
     b->len = 0;
+    b->flushes++;
 }
 
 /* "00" to "99": decimal digits two at a time halve the divisions (frame

@@ -38,6 +38,7 @@ const char *cs_format_time_text(cs_time_ns ts, char *buf, size_t buflen);
 struct cs_jbuf {
     FILE *out;
     size_t len;
+    unsigned flushes; /* cs_jbuf_flush calls: bytes at buf[i] are still this line's if unchanged */
     char buf[8192];
 };
 
@@ -45,6 +46,7 @@ static inline void cs_jbuf_init(struct cs_jbuf *b, FILE *out)
 {
     b->out = out;
     b->len = 0;
+    b->flushes = 0;
 }
 
 /* Writes what is gathered to the stream. */

@@ -32,6 +32,45 @@ static inline void wire_str(struct cs_jbuf *b, const char *key, size_t key_len, 
 
 #define wire_cstr(b, k, s) wire_key((b), k, (s), (s) ? strlen(s) : 0)
 
+/* Where a message was written escaped in the line being built: the event's
+ * message is one of the browsers' messages (the same string), which the
+ * browser views write again; they copy these bytes instead of escaping and
+ * measuring the text a second time. */
+struct escaped {
+    const char *src; /* NULL: nothing to copy */
+    size_t off, len; /* in b->buf */
+    unsigned flushes;
+};
+
+/* wire_str for a NUL-terminated message, through e. */
+static void wire_msg(struct cs_jbuf *b, const char *key, size_t key_len, const char *s,
+                     struct escaped *e)
+{
+    if (s && s == e->src && e->flushes == b->flushes &&
+        key_len + e->len <= sizeof b->buf - b->len) {
+        /* room for both: no flush, and the copy's source lies before b->len */
+        cs_jbuf_put(b, key, key_len);
+        memcpy(b->buf + b->len, b->buf + e->off, e->len);
+        b->len += e->len;
+        return;
+    }
+    cs_jbuf_put(b, key, key_len);
+    if (!s) {
+        cs_jbuf_lit(b, "null");
+        return;
+    }
+    size_t len = strlen(s), off = b->len;
+    unsigned flushes = b->flushes;
+    if (cs_jbuf_string(b, s, len)) {
+        cs_jbuf_put(b, key, key_len - 2);
+        cs_jbuf_lit(b, "_hex\":");
+        cs_jbuf_hex(b, s, len);
+        return; /* not kept: a copy would need its _hex too */
+    }
+    if (b->flushes == flushes)
+        *e = (struct escaped){s, off, b->len - off, flushes};
+}
+
 /* The address in quotes (cs_addr_format: IPv4 by hand, IPv6 by inet_ntop). */
 static void addr(struct cs_jbuf *b, const struct cs_addr *a)
 {
@@ -60,7 +99,7 @@ const char *cs_txn_end_name(enum cs_txn_end e)
 /* "name":{"verdict":...}, or in a row (flat) "name_verdict":...,
  * "name_reason":... */
 static void browser_view(struct cs_jbuf *b, const char *name, const struct cs_browser_view *v,
-                         bool row)
+                         bool row, struct escaped *e)
 {
     char k[48];
     size_t n = strlen(name);
@@ -90,7 +129,7 @@ static void browser_view(struct cs_jbuf *b, const char *name, const struct cs_br
     }
     memcpy(k + kl, "message\":", 9);
     kl += 9;
-    wire_str(b, k, kl, v->message, v->message ? strlen(v->message) : 0);
+    wire_msg(b, k, kl, v->message, e);
     if (v->error) {
         cs_jbuf_lit(b, ",\"");
         if (row) {
@@ -183,7 +222,8 @@ static void event_keys(struct cs_jbuf *b, const struct cs_event *ev, bool row)
     cs_jbuf_plain(b, ev->verdict);
     key(b, "reason");
     cs_jbuf_plain(b, ev->reason);
-    wire_cstr(b, "message", ev->message);
+    struct escaped msg = {0};
+    wire_msg(b, ",\"message\":", sizeof(",\"message\":") - 1, ev->message, &msg);
     key(b, "chrome");
     cs_jbuf_plain(b, ev->chrome);
     wire_cstr(b, "hint", ev->hint);
@@ -240,8 +280,8 @@ static void event_keys(struct cs_jbuf *b, const struct cs_event *ev, bool row)
     if (ev->judged_both) {
         key(b, "browsers_disagree");
         boolean(b, ev->browsers_disagree, row);
-        browser_view(b, "firefox", &ev->firefox, row);
-        browser_view(b, "chromium", &ev->chromium, row);
+        browser_view(b, "firefox", &ev->firefox, row, &msg);
+        browser_view(b, "chromium", &ev->chromium, row, &msg);
     }
     if (ev->depends_on_credentials) {
         key(b, "depends_on_credentials");

@@ -107,6 +107,14 @@ struct flow_ids {
     uint8_t event_key[16];
 };
 
+_Static_assert(sizeof(gpointer) >= sizeof(uint64_t), "fleet_ids keys are flow ids as pointers");
+
+/* A flow id as a key of r->fleet_ids. */
+static gpointer flow_key(uint64_t id)
+{
+    return (gpointer)(uintptr_t)id;
+}
+
 static void held_release(void *ctx, void *payload, enum cs_tl_follow follow);
 static bool held_of_flow(const struct cs_report *r, uint64_t id);
 
@@ -166,7 +174,10 @@ struct cs_report *cs_report_new(const struct cs_report_options *opt, FILE *out)
     r->next_release = 1;
     r->flow_text = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, flow_text_free);
     r->endpoints = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    r->fleet_ids = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
+    /* keyed by the flow id itself (a 64-bit pointer holds it): a lookup
+     * (every JSON event) compares keys in the table, without reading each
+     * candidate's struct as g_int64_equal did (a cache miss each) */
+    r->fleet_ids = g_hash_table_new_full(NULL, NULL, NULL, g_free);
     r->sensor_key = cs_sensor_key(opt->sensor ? opt->sensor : "");
     r->event_text = g_string_sized_new(1024);
     r->head_text = g_string_sized_new(256);
@@ -408,12 +419,12 @@ static void count_verdict(struct cs_report *r, const corscope_verdict *v, struct
 static void fill_fleet_ids(struct cs_report *r, const struct cs_flow_key *f, struct cs_event *ev)
 {
     ev->sensor = r->opt.sensor ? r->opt.sensor : "";
-    struct flow_ids *ids = g_hash_table_lookup(r->fleet_ids, &f->id);
+    struct flow_ids *ids = g_hash_table_lookup(r->fleet_ids, flow_key(f->id));
     if (!ids) {
         ids = g_new(struct flow_ids, 1);
         ids->flow = f->id;
         cs_flow_ids(f, r->sensor_key, ids->community_id, ids->event_key);
-        g_hash_table_insert(r->fleet_ids, &ids->flow, ids);
+        g_hash_table_insert(r->fleet_ids, flow_key(f->id), ids);
     }
     memcpy(ev->community_id, ids->community_id, sizeof ids->community_id);
     cs_event_id(ids->event_key, ev->txn->stream, ev->txn->index, ev->event_id);
@@ -692,7 +703,7 @@ static corscope_cred held_decide(struct cs_report *r, void *payload, enum cs_tl_
             }
         }
         if (!held_of_flow(r, h->flow.id))
-            g_hash_table_remove(r->fleet_ids, &h->flow.id);
+            g_hash_table_remove(r->fleet_ids, flow_key(h->flow.id));
     }
     free(h);
     return d.credentials;
@@ -906,7 +917,7 @@ void cs_report_flow_end(void *ctx, const struct cs_flow_key *f, enum cs_flow_end
     flow_end_text(r, f, why, info);
     /* after anything this flow's end may still emit */
     if (!still_held)
-        g_hash_table_remove(r->fleet_ids, &f->id);
+        g_hash_table_remove(r->fleet_ids, flow_key(f->id));
 }
 
 static void flow_end_text(struct cs_report *r, const struct cs_flow_key *f, enum cs_flow_end why,
