@@ -323,8 +323,12 @@ static void thread_ctx_init(void)
         abort();
 }
 
-/* The calling thread's context, keyed for c; NULL when libcrypto fails. */
-static EVP_CIPHER_CTX *ctx_for(const struct cs_tls_cipher *c)
+/* The calling thread's context, keyed for c, with iv set (the record's
+ * nonce, or its CBC IV); NULL when libcrypto fails.  Key and IV go in one
+ * call: a record rarely follows one with the same key here (browsers
+ * interleave their connections), and each EVP_DecryptInit_ex2 asks the
+ * provider for its key and IV lengths through parameters. */
+static EVP_CIPHER_CTX *ctx_for(const struct cs_tls_cipher *c, const uint8_t *iv)
 {
     if (!thread_ctx) {
         pthread_once(&thread_ctx_once, thread_ctx_init);
@@ -333,23 +337,22 @@ static EVP_CIPHER_CTX *ctx_for(const struct cs_tls_cipher *c)
         pthread_setspecific(thread_ctx_free_key, thread_ctx); /* freed when the thread ends */
         thread_ctx_key = 0;
     }
-    if (thread_ctx_key != c->key_id) {
-        thread_ctx_key = 0;
-        int which = c->suite ? cipher_alg(c->suite) : ALG_COUNT;
-        EVP_CIPHER *cipher = which == ALG_COUNT ? NULL : alg(which);
-        if (!cipher)
-            return NULL;
-        /* Same algorithm as the key before: only the key changes.  Naming
-         * the cipher again would free and allocate libcrypto's context
-         * (and cleanse it), three times the cost of the key schedule. */
-        if (!EVP_DecryptInit_ex2(thread_ctx, thread_ctx_alg == which ? NULL : cipher, c->key, NULL,
-                                 NULL)) {
-            thread_ctx_alg = ALG_COUNT;
-            return NULL;
-        }
-        thread_ctx_alg = which;
-        thread_ctx_key = c->key_id;
+    if (thread_ctx_key == c->key_id)
+        return EVP_DecryptInit_ex2(thread_ctx, NULL, NULL, iv, NULL) ? thread_ctx : NULL;
+    thread_ctx_key = 0;
+    int which = c->suite ? cipher_alg(c->suite) : ALG_COUNT;
+    EVP_CIPHER *cipher = which == ALG_COUNT ? NULL : alg(which);
+    if (!cipher)
+        return NULL;
+    /* Same algorithm as the key before: only the key changes.  Naming the
+     * cipher again would free and allocate libcrypto's context (and
+     * cleanse it), three times the cost of the key schedule. */
+    if (!EVP_DecryptInit_ex2(thread_ctx, thread_ctx_alg == which ? NULL : cipher, c->key, iv, NULL)) {
+        thread_ctx_alg = ALG_COUNT;
+        return NULL;
     }
+    thread_ctx_alg = which;
+    thread_ctx_key = c->key_id;
     return thread_ctx;
 }
 
@@ -360,9 +363,10 @@ static int cipher_setup(struct cs_tls_cipher *c, const uint8_t *mac_key)
     int which = cipher_alg(c->suite);
     if (which == ALG_COUNT || !alg(which))
         return -1;
+    /* The key is set with the first record's nonce (ctx_for): setting it
+     * here too cost a key schedule per direction and epoch, undone by the
+     * next connection's record before this one's came. */
     c->key_id = __atomic_add_fetch(&next_key_id, 1, __ATOMIC_RELAXED);
-    if (!ctx_for(c)) /* the key is set once now, so a bad one fails here */
-        return -1;
     if (c->suite->bulk == CS_TLS_BULK_AES_CBC) {
         EVP_MAC *mac = alg(ALG_HMAC);
         if (!mac)
@@ -464,10 +468,9 @@ static void xor_nonce(const uint8_t iv[12], uint64_t seq, uint8_t nonce[12])
 static int aead_open(struct cs_tls_cipher *c, const uint8_t nonce[12], const uint8_t *aad, size_t aad_len,
                      const uint8_t *ct, size_t ct_len, const uint8_t tag[16], uint8_t *out)
 {
-    EVP_CIPHER_CTX *ctx = ctx_for(c);
+    EVP_CIPHER_CTX *ctx = ctx_for(c, nonce);
     int n = 0, fin = 0;
-    if (!ctx || !EVP_DecryptInit_ex2(ctx, NULL, NULL, nonce, NULL) ||
-        !EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) ||
+    if (!ctx || !EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) ||
         (ct_len && !EVP_DecryptUpdate(ctx, out, &n, ct, (int)ct_len)) ||
         !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, (void *)tag))
         return CS_TLS_OPEN_CRYPTO_ERROR;
@@ -501,9 +504,8 @@ static int mac_check(struct cs_tls_cipher *c, uint64_t seq, uint8_t type, const 
 static int cbc_decrypt(struct cs_tls_cipher *c, const uint8_t *iv, const uint8_t *ct, size_t len, uint8_t *out)
 {
     int n = 0, fin = 0;
-    EVP_CIPHER_CTX *ctx = ctx_for(c);
-    if (!ctx || !EVP_DecryptInit_ex2(ctx, NULL, NULL, iv, NULL) ||
-        !EVP_CIPHER_CTX_set_padding(ctx, 0) ||
+    EVP_CIPHER_CTX *ctx = ctx_for(c, iv);
+    if (!ctx || !EVP_CIPHER_CTX_set_padding(ctx, 0) ||
         !EVP_DecryptUpdate(ctx, out, &n, ct, (int)len) ||
         !EVP_DecryptFinal_ex(ctx, out + n, &fin) || (size_t)(n + fin) != len)
         return CS_TLS_OPEN_CRYPTO_ERROR;
