@@ -341,6 +341,14 @@ static int set_name(char **dst, const char *name)
     return 0;
 }
 
+/* The heap bytes of sni and of an owned alpn, kept for cs_tls_conn_memory(),
+ * which runs with every piece of data (a strlen each time showed there). */
+static void count_names(struct cs_tls_conn *c)
+{
+    size_t n = (c->sni ? strlen(c->sni) + 1 : 0) + (c->alpn_owned ? strlen(c->alpn) + 1 : 0);
+    c->names_bytes = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
 /* The chosen protocol: the usual ones point at constants (a copy of
  * "http/1.1" costs a 32-byte heap chunk per connection), others are
  * copied.  0 or -1. */
@@ -358,6 +366,7 @@ static int set_alpn(struct cs_tls_conn *c, const char *name)
         free((void *)c->alpn);
     c->alpn = keep ? keep : copy;
     c->alpn_owned = copy != NULL;
+    count_names(c);
     return 0;
 }
 
@@ -380,6 +389,7 @@ static void on_client_hello(struct cs_tls_conn *c, const uint8_t *body, size_t l
         cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
         return;
     }
+    count_names(c);
     c->have_ch = 1;
 }
 
@@ -843,8 +853,8 @@ void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out)
  * the cipher context is one per thread, tls_keys.c). */
 size_t cs_tls_conn_memory(const struct cs_tls_conn *c)
 {
-    size_t m = sizeof *c + (c->plain ? CS_TLS_MAX_CIPHERTEXT : 0) + (c->sni ? strlen(c->sni) + 1 : 0) +
-               (c->alpn_owned ? strlen(c->alpn) + 1 : 0) + (c->rnd ? sizeof *c->rnd : 0) + (c->rare ? sizeof *c->rare : 0);
+    size_t m = sizeof *c + (c->plain ? CS_TLS_MAX_CIPHERTEXT : 0) + c->names_bytes +
+               (c->rnd ? sizeof *c->rnd : 0) + (c->rare ? sizeof *c->rare : 0);
     if (c->hq)
         m += sizeof *c->hq + c->hq->bytes + c->hq->nodes * sizeof(struct held);
     for (int i = 0; i < 2; i++) {

@@ -143,6 +143,7 @@ struct cs_tls_conn {
     struct tls_counts n;
     uint32_t max_held;
     cs_tls_keylog_ref keys;      /* the key log's entry for the client random (0: not found yet) */
+    uint32_t names_bytes;        /* heap bytes of sni and an owned alpn (count_names) */
     uint16_t version, cipher_id; /* the ServerHello's (0 before it) */
     enum cs_tls_state state : 8;
     enum cs_tls_reason reason : 8;

@@ -131,69 +131,99 @@ int cs_tls_hkdf_extract(const char *digest, const uint8_t *salt, size_t salt_len
     return kdf_derive(ALG_HKDF, params, out, out_len);
 }
 
-/* HKDF-Expand contexts, one per digest and thread, with the digest and the
- * mode set once: setting the digest by name fetches it again, and with a
- * new context per derivation that was most of a connection's key schedule
- * (six expansions per TLS 1.3 connection).  Each derivation passes its key
- * and info (OpenSSL's HKDF replaces the key and the info of an earlier
- * call when new ones are given). */
-static _Thread_local EVP_KDF_CTX *expand_ctxs[2]; /* SHA256, SHA384 */
-static pthread_key_t expand_ctxs_key;
-static pthread_once_t expand_ctxs_once = PTHREAD_ONCE_INIT;
+/* HKDF-Expand (RFC 5869 2.3) on an HMAC context per digest and thread,
+ * with the digest set once.  EVP_KDF "HKDF" took ~16,000 instructions per
+ * expansion (a new HMAC context, parameter lookups, cleanses on every free):
+ * with eight expansions per TLS 1.3 connection that was a third of the
+ * whole decrypting run.  The HMAC is libcrypto's (EVP_MAC "HMAC"); here is
+ * only RFC 5869's chaining of its blocks, T(i) = HMAC(PRK, T(i-1) || info
+ * || i).  Keying once serves several expansions of one secret (the key and
+ * the IV): EVP_MAC_init without a key starts again from the same key. */
+static _Thread_local EVP_MAC_CTX *hmac_ctxs[2]; /* SHA256, SHA384 */
+static pthread_key_t hmac_ctxs_key;
+static pthread_once_t hmac_ctxs_once = PTHREAD_ONCE_INIT;
 
-static void expand_ctxs_free(void *unused)
+static void hmac_ctxs_free(void *unused)
 {
     (void)unused;
     for (int i = 0; i < 2; i++) {
-        EVP_KDF_CTX_free(expand_ctxs[i]);
-        expand_ctxs[i] = NULL;
+        EVP_MAC_CTX_free(hmac_ctxs[i]);
+        hmac_ctxs[i] = NULL;
     }
 }
 
-static void expand_ctxs_init(void)
+static void hmac_ctxs_init(void)
 {
-    if (pthread_key_create(&expand_ctxs_key, expand_ctxs_free) != 0)
+    if (pthread_key_create(&hmac_ctxs_key, hmac_ctxs_free) != 0)
         abort();
 }
 
-static EVP_KDF_CTX *expand_ctx(const char *digest)
+/* The thread's HMAC context for digest ("SHA256" or "SHA384") and its
+ * output length in *hash_len; NULL when libcrypto fails. */
+static EVP_MAC_CTX *hmac_ctx(const char *digest, size_t *hash_len)
 {
     int i = strcmp(digest, "SHA256") == 0 ? 0 : strcmp(digest, "SHA384") == 0 ? 1
                                                                               : -1;
     if (i < 0)
         return NULL;
-    if (!expand_ctxs[i]) {
-        EVP_KDF *kdf = alg(ALG_HKDF);
-        pthread_once(&expand_ctxs_once, expand_ctxs_init);
-        EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    *hash_len = i == 0 ? 32 : 48;
+    if (!hmac_ctxs[i]) {
+        EVP_MAC *mac = alg(ALG_HMAC);
+        pthread_once(&hmac_ctxs_once, hmac_ctxs_init);
+        EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
         if (!ctx)
             return NULL;
-        int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
-        OSSL_PARAM params[3] = {
-            OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)digest, 0),
-            OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
+        OSSL_PARAM params[2] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digest, 0),
             OSSL_PARAM_construct_end(),
         };
-        if (!EVP_KDF_CTX_set_params(ctx, params)) {
-            EVP_KDF_CTX_free(ctx);
+        if (!EVP_MAC_CTX_set_params(ctx, params)) {
+            EVP_MAC_CTX_free(ctx);
             return NULL;
         }
-        expand_ctxs[i] = ctx;
-        pthread_setspecific(expand_ctxs_key, expand_ctxs); /* freed when the thread ends */
+        hmac_ctxs[i] = ctx;
+        pthread_setspecific(hmac_ctxs_key, hmac_ctxs); /* freed when the thread ends */
     }
-    return expand_ctxs[i];
+    return hmac_ctxs[i];
+}
+
+/* HKDF-Expand(PRK = secret, info, out_len) on m; secret NULL: the key m
+ * was last keyed with.  0 or -1. */
+static int hkdf_expand(EVP_MAC_CTX *m, size_t hash_len, const uint8_t *secret, size_t secret_len,
+                       const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
+{
+    uint8_t t[64];
+    size_t t_len = 0, done = 0;
+    if (out_len > 255 * hash_len || hash_len > sizeof t)
+        return -1;
+    for (uint8_t i = 1; done < out_len; i++) {
+        size_t got = 0;
+        uint8_t counter = i;
+        if (!EVP_MAC_init(m, secret, secret ? secret_len : 0, NULL) ||
+            (t_len && !EVP_MAC_update(m, t, t_len)) || !EVP_MAC_update(m, info, info_len) ||
+            !EVP_MAC_update(m, &counter, 1) || !EVP_MAC_final(m, t, &got, sizeof t) ||
+            got != hash_len) {
+            OPENSSL_cleanse(t, sizeof t);
+            return -1;
+        }
+        secret = NULL; /* the next blocks: same key */
+        t_len = got;
+        size_t take = out_len - done < got ? out_len - done : got;
+        memcpy(out + done, t, take);
+        done += take;
+    }
+    OPENSSL_cleanse(t, sizeof t);
+    return 0;
 }
 
 /* RFC 8446 7.1: HkdfLabel = uint16 length, opaque label<7..255> =
- * "tls13 " + Label, opaque context<0..255>; then HKDF-Expand(secret, it). */
-int cs_tls13_expand_label(const char *digest, const uint8_t *secret, size_t secret_len,
-                          const char *label, const uint8_t *context, size_t context_len,
-                          uint8_t *out, size_t out_len)
+ * "tls13 " + Label, opaque context<0..255>, into info; its length or 0. */
+static size_t hkdf_label(const char *label, const uint8_t *context, size_t context_len,
+                         size_t out_len, uint8_t info[2 + 1 + 255 + 1 + 255])
 {
-    uint8_t info[2 + 1 + 255 + 1 + 255];
     size_t label_len = strlen(label);
     if (label_len + 6 > 255 || context_len > 255 || out_len > 0xFFFF)
-        return -1;
+        return 0;
     size_t n = 0;
     info[n++] = (uint8_t)(out_len >> 8);
     info[n++] = (uint8_t)out_len;
@@ -205,16 +235,31 @@ int cs_tls13_expand_label(const char *digest, const uint8_t *secret, size_t secr
     info[n++] = (uint8_t)context_len;
     if (context_len)
         memcpy(info + n, context, context_len);
-    n += context_len;
+    return n + context_len;
+}
 
-    EVP_KDF_CTX *ctx = expand_ctx(digest);
-    if (!ctx)
+/* Expand-Label on m, keyed with secret (NULL: as last keyed). */
+static int expand_label_on(EVP_MAC_CTX *m, size_t hash_len, const uint8_t *secret,
+                           size_t secret_len, const char *label, const uint8_t *context,
+                           size_t context_len, uint8_t *out, size_t out_len)
+{
+    uint8_t info[2 + 1 + 255 + 1 + 255];
+    size_t n = hkdf_label(label, context, context_len, out_len, info);
+    if (!n)
         return -1;
-    OSSL_PARAM params[3], *p = params;
-    *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)secret, secret_len);
-    *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n);
-    *p = OSSL_PARAM_construct_end();
-    return EVP_KDF_derive(ctx, out, out_len, params) > 0 ? 0 : -1;
+    return hkdf_expand(m, hash_len, secret, secret_len, info, n, out, out_len);
+}
+
+int cs_tls13_expand_label(const char *digest, const uint8_t *secret, size_t secret_len,
+                          const char *label, const uint8_t *context, size_t context_len,
+                          uint8_t *out, size_t out_len)
+{
+    size_t hash_len = 0;
+    EVP_MAC_CTX *m = hmac_ctx(digest, &hash_len);
+    if (!m || !secret)
+        return -1;
+    return expand_label_on(m, hash_len, secret, secret_len, label, context, context_len, out,
+                           out_len);
 }
 
 int cs_tls12_prf(const char *digest, const uint8_t *secret, size_t secret_len,
@@ -263,6 +308,7 @@ static int cipher_alg(const struct cs_tls_suite *s)
 static uint64_t next_key_id;
 static _Thread_local EVP_CIPHER_CTX *thread_ctx;
 static _Thread_local uint64_t thread_ctx_key;
+static _Thread_local int thread_ctx_alg = ALG_COUNT; /* the cipher thread_ctx was set up with */
 static pthread_key_t thread_ctx_free_key;
 static pthread_once_t thread_ctx_once = PTHREAD_ONCE_INIT;
 
@@ -277,8 +323,12 @@ static void thread_ctx_init(void)
         abort();
 }
 
-/* The calling thread's context, keyed for c; NULL when libcrypto fails. */
-static EVP_CIPHER_CTX *ctx_for(const struct cs_tls_cipher *c)
+/* The calling thread's context, keyed for c, with iv set (the record's
+ * nonce, or its CBC IV); NULL when libcrypto fails.  Key and IV go in one
+ * call: a record rarely follows one with the same key here (browsers
+ * interleave their connections), and each EVP_DecryptInit_ex2 asks the
+ * provider for its key and IV lengths through parameters. */
+static EVP_CIPHER_CTX *ctx_for(const struct cs_tls_cipher *c, const uint8_t *iv)
 {
     if (!thread_ctx) {
         pthread_once(&thread_ctx_once, thread_ctx_init);
@@ -287,14 +337,22 @@ static EVP_CIPHER_CTX *ctx_for(const struct cs_tls_cipher *c)
         pthread_setspecific(thread_ctx_free_key, thread_ctx); /* freed when the thread ends */
         thread_ctx_key = 0;
     }
-    if (thread_ctx_key != c->key_id) {
-        thread_ctx_key = 0;
-        int which = c->suite ? cipher_alg(c->suite) : ALG_COUNT;
-        EVP_CIPHER *cipher = which == ALG_COUNT ? NULL : alg(which);
-        if (!cipher || !EVP_DecryptInit_ex2(thread_ctx, cipher, c->key, NULL, NULL))
-            return NULL;
-        thread_ctx_key = c->key_id;
+    if (thread_ctx_key == c->key_id)
+        return EVP_DecryptInit_ex2(thread_ctx, NULL, NULL, iv, NULL) ? thread_ctx : NULL;
+    thread_ctx_key = 0;
+    int which = c->suite ? cipher_alg(c->suite) : ALG_COUNT;
+    EVP_CIPHER *cipher = which == ALG_COUNT ? NULL : alg(which);
+    if (!cipher)
+        return NULL;
+    /* Same algorithm as the key before: only the key changes.  Naming the
+     * cipher again would free and allocate libcrypto's context (and
+     * cleanse it), three times the cost of the key schedule. */
+    if (!EVP_DecryptInit_ex2(thread_ctx, thread_ctx_alg == which ? NULL : cipher, c->key, iv, NULL)) {
+        thread_ctx_alg = ALG_COUNT;
+        return NULL;
     }
+    thread_ctx_alg = which;
+    thread_ctx_key = c->key_id;
     return thread_ctx;
 }
 
@@ -305,9 +363,10 @@ static int cipher_setup(struct cs_tls_cipher *c, const uint8_t *mac_key)
     int which = cipher_alg(c->suite);
     if (which == ALG_COUNT || !alg(which))
         return -1;
+    /* The key is set with the first record's nonce (ctx_for): setting it
+     * here too cost a key schedule per direction and epoch, undone by the
+     * next connection's record before this one's came. */
     c->key_id = __atomic_add_fetch(&next_key_id, 1, __ATOMIC_RELAXED);
-    if (!ctx_for(c)) /* the key is set once now, so a bad one fails here */
-        return -1;
     if (c->suite->bulk == CS_TLS_BULK_AES_CBC) {
         EVP_MAC *mac = alg(ALG_HMAC);
         if (!mac)
@@ -332,8 +391,10 @@ int cs_tls13_cipher_keys(struct cs_tls_cipher *c, const struct cs_tls_suite *s,
     c->suite = s;
     c->version = CS_TLS_VERSION_13;
     c->seq = 0;
-    if (cs_tls13_expand_label(s->prf_digest, secret, secret_len, "key", NULL, 0, c->key, s->key_len) ||
-        cs_tls13_expand_label(s->prf_digest, secret, secret_len, "iv", NULL, 0, c->iv, 12))
+    size_t hash_len = 0;
+    EVP_MAC_CTX *m = hmac_ctx(s->prf_digest, &hash_len);
+    if (!m || expand_label_on(m, hash_len, secret, secret_len, "key", NULL, 0, c->key, s->key_len) ||
+        expand_label_on(m, hash_len, NULL, 0, "iv", NULL, 0, c->iv, 12))
         return -1;
     return cipher_setup(c, NULL);
 }
@@ -407,10 +468,9 @@ static void xor_nonce(const uint8_t iv[12], uint64_t seq, uint8_t nonce[12])
 static int aead_open(struct cs_tls_cipher *c, const uint8_t nonce[12], const uint8_t *aad, size_t aad_len,
                      const uint8_t *ct, size_t ct_len, const uint8_t tag[16], uint8_t *out)
 {
-    EVP_CIPHER_CTX *ctx = ctx_for(c);
+    EVP_CIPHER_CTX *ctx = ctx_for(c, nonce);
     int n = 0, fin = 0;
-    if (!ctx || !EVP_DecryptInit_ex2(ctx, NULL, NULL, nonce, NULL) ||
-        !EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) ||
+    if (!ctx || !EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) ||
         (ct_len && !EVP_DecryptUpdate(ctx, out, &n, ct, (int)ct_len)) ||
         !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, (void *)tag))
         return CS_TLS_OPEN_CRYPTO_ERROR;
@@ -444,9 +504,8 @@ static int mac_check(struct cs_tls_cipher *c, uint64_t seq, uint8_t type, const 
 static int cbc_decrypt(struct cs_tls_cipher *c, const uint8_t *iv, const uint8_t *ct, size_t len, uint8_t *out)
 {
     int n = 0, fin = 0;
-    EVP_CIPHER_CTX *ctx = ctx_for(c);
-    if (!ctx || !EVP_DecryptInit_ex2(ctx, NULL, NULL, iv, NULL) ||
-        !EVP_CIPHER_CTX_set_padding(ctx, 0) ||
+    EVP_CIPHER_CTX *ctx = ctx_for(c, iv);
+    if (!ctx || !EVP_CIPHER_CTX_set_padding(ctx, 0) ||
         !EVP_DecryptUpdate(ctx, out, &n, ct, (int)len) ||
         !EVP_DecryptFinal_ex(ctx, out + n, &fin) || (size_t)(n + fin) != len)
         return CS_TLS_OPEN_CRYPTO_ERROR;
