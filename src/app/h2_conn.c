@@ -150,7 +150,6 @@ static void begin_headers(struct cs_h2_conn *c, struct h2_dir *d, const struct c
     d->blk_sec = sec;
     d->blk_mark_fields = s->n_fields;
     d->blk_mark_arena = s->arena_len;
-    d->blk_mark_sec = s->sec[sec];
     struct h2_sec *st = &s->sec[sec];
     if (!st->seen) {
         st->seen = true;
@@ -193,7 +192,8 @@ static void end_block(struct cs_h2_conn *c, struct h2_dir *d, uint64_t frame, cs
         int status = 0;
         for (uint32_t i = d->blk_mark_fields; i < s->n_fields; i++)
             if (cs_h2__name_is(s, &s->fields[i], ":status")) {
-                status = parse_status(s->arena + s->fields[i].value_off, s->fields[i].value_len);
+                status = parse_status(s->arena + h2_value_off(&s->fields[i]),
+                                      s->fields[i].value_len);
                 break;
             }
         if (status >= 100 && status < 200 && !d->blk_end_stream) {
@@ -204,7 +204,9 @@ static void end_block(struct cs_h2_conn *c, struct h2_dir *d, uint64_t frame, cs
                 s->interim_frame = s->sec[SEC_RESP].frame;
             s->n_fields = d->blk_mark_fields;
             s->arena_len = d->blk_mark_arena;
-            s->sec[SEC_RESP] = d->blk_mark_sec;
+            /* (nothing else came to SEC_RESP: it was empty at the block's
+             * start, as before any 1xx) */
+            s->sec[SEC_RESP] = (struct h2_sec){0};
         } else {
             s->answered = true;
             s->status = status;
@@ -409,7 +411,9 @@ struct cs_h2_conn *cs_h2_conn_new(const struct cs_h2_limits *lim, struct cs_h2_s
     struct cs_h2_conn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->lim = lim;
+    c->lim = *lim;
+    c->tab = c->tab_local;
+    c->tab_cap = H2_TAB_INITIAL;
     c->stats = stats;
     c->cb = cb;
     c->ctx = ctx;
@@ -517,10 +521,12 @@ void cs_h2_conn_finish(struct cs_h2_conn *c, enum cs_h2_end why, uint64_t frame,
         cs_h2__hpack_free(c, &c->d[i]);
         free_pending(c, &c->d[i]);
     }
-    cs_h2__account(c, -(ptrdiff_t)(sizeof *c + c->tab_cap * sizeof *c->tab));
+    bool tab_local = c->tab == c->tab_local;
+    cs_h2__account(c, -(ptrdiff_t)(sizeof *c + (tab_local ? 0 : c->tab_cap * sizeof *c->tab)));
     cs_h2__account(c, -(ptrdiff_t)(c->scratch_cap * sizeof *c->scratch));
     free(c->scratch);
-    free(c->tab);
+    if (!tab_local)
+        free(c->tab);
     free(c);
 }
 

@@ -29,10 +29,16 @@ enum { SEC_REQ,
  * of most connections), not kept in every idle one. */
 #define H2_PENDING_SETTINGS 8
 
+/* A kept field: its name at arena[name_off], its value right after it. */
 struct h2_field {
-    uint32_t name_off, name_len, value_off, value_len;
+    uint32_t name_off, name_len, value_len;
     uint8_t sec;
 };
+
+static inline uint32_t h2_value_off(const struct h2_field *f)
+{
+    return f->name_off + f->name_len;
+}
 
 struct h2_sec {
     uint64_t frame, frame_end;
@@ -83,7 +89,6 @@ struct h2_dir {
     unsigned char *parked;      /* the block that rebuilds the table (h2_hpack.c) */
     struct h2_pending *pending; /* H2_PENDING_SETTINGS of them while n_pending > 0 */
     struct cs_h2_framer fr;
-    struct h2_sec blk_mark_sec;
     int dir;
     uint32_t parked_len;
     uint32_t settings_table_size; /* the SETTINGS_HEADER_TABLE_SIZE in effect */
@@ -103,16 +108,18 @@ struct h2_dir {
  * more takes cs_h2_conn.scratch for the report. */
 #define H2_SCRATCH_LOCAL 64u
 
-/* Open-stream table slots allocated first (doubling up to --h2-max-streams). */
+/* Open-stream table slots in the connection itself; more are allocated
+ * (doubling up to --h2-max-streams). */
 #define H2_TAB_INITIAL 4u
 
 struct cs_h2_conn {
-    const struct cs_h2_limits *lim;
+    struct cs_h2_limits lim;
     struct cs_h2_stats *stats;
     cs_h2_txn_cb cb;
     void *ctx;
     struct h2_dir d[2];
-    struct h2_stream **tab; /* open streams, unordered */
+    struct h2_stream **tab; /* open streams, unordered: tab_local or allocated */
+    struct h2_stream *tab_local[H2_TAB_INITIAL];
     uint32_t n_streams, tab_cap;
     uint64_t next_seq;
     uint32_t max_client_id; /* highest client stream id opened */

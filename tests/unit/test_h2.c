@@ -732,8 +732,11 @@ static void test_interim_and_trailers(void)
 static void test_limits(void)
 {
     struct fx *f = fx_new();
+    cs_h2_conn_finish(f->c, CS_H2_END_CLOSED, 0, 0); /* again with these limits (copied) */
+    f->st = (struct cs_h2_stats){0};
     f->lim.max_streams = 2;
     f->lim.max_header_lines = 3;
+    f->c = cs_h2_conn_new(&f->lim, &f->st, on_txn, &f->col);
     fx_open(f);
     request(f, 1, REQ1, true);
     request(f, 3, REQ1, true);
