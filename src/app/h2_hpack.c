@@ -55,7 +55,10 @@
 #endif
 
 #define H2_ARENA_ALIGN 16u
-#define H2_ARENA_FIRST 4096u
+/* The first chunk holds a rebuilt 4 KB table (inflater, 1 KB ring, ~14
+ * entries of a browser's headers, and the block's own allocations): with
+ * 4 KB, one rebuild in two needed a second chunk (a malloc and a free). */
+#define H2_ARENA_FIRST 8192u
 #define H2_ARENA_MAX_CHUNK 65536u
 
 struct h2_chunk {
@@ -79,7 +82,7 @@ static size_t round_up(size_t n)
 
 /* One first chunk kept per thread for the next arena: a direction parks
  * after each header block and takes a new inflater with the next one, so
- * this saves a malloc and a free of 4 KB per block.  The thread's key
+ * this saves a malloc and a free of 8 KB per block.  The thread's key
  * frees it when the thread ends. */
 static pthread_key_t spare_key;
 static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
