@@ -147,7 +147,7 @@ static void begin_headers(struct cs_h2_conn *c, struct h2_dir *d, const struct c
         d->blk = BLK_DISCARD;
         return;
     }
-    d->blk_sec = sec;
+    d->blk_sec = (uint8_t)sec;
     d->blk_mark_fields = s->n_fields;
     d->blk_mark_arena = s->arena_len;
     struct h2_sec *st = &s->sec[sec];
@@ -181,7 +181,7 @@ static void end_block(struct cs_h2_conn *c, struct h2_dir *d, uint64_t frame, cs
     inflate_piece(c, d, nothing, 0, true, frame, ts);
     if (!d->hpack_lost)
         d->size_update_due = false; /* the block had it (the inflater checks) */
-    enum blk_kind kind = d->blk;
+    enum blk_kind kind = (enum blk_kind)d->blk;
     d->blk = BLK_NONE;
     struct h2_stream *s = d->blk_stream ? cs_h2__stream_find(c, d->blk_stream) : NULL;
     if (!s)
@@ -368,7 +368,7 @@ static void on_frame(struct cs_h2_conn *c, struct h2_dir *d, const struct cs_h2_
 static void on_fevent(void *ctx, const struct cs_h2_fevent *ev)
 {
     struct h2_dir *d = ctx;
-    struct cs_h2_conn *c = d->conn;
+    struct cs_h2_conn *c = h2_dir_conn(d);
     switch (ev->kind) {
     case CS_H2_FEV_FRAME:
         on_frame(c, d, ev->frame);
@@ -421,8 +421,7 @@ struct cs_h2_conn *cs_h2_conn_new(const struct cs_h2_limits *lim, struct cs_h2_s
     cs_h2__hpack_init(c);                    /* the inflaters come with the first header blocks */
     for (int i = 0; i < 2; i++) {
         struct h2_dir *d = &c->d[i];
-        d->conn = c;
-        d->dir = i;
+        d->dir = (uint8_t)i;
         cs_h2_framer_init(&d->fr, i == CS_DIR_C2S);
     }
     stats->connections++;

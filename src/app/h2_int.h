@@ -82,21 +82,20 @@ struct h2_pending {
 };
 
 struct h2_dir {
-    /* (ordered by size: two of these in each connection) */
-    struct cs_h2_conn *conn;
+    /* (ordered by size: two of these in each connection, c->d[dir]) */
     nghttp2_hd_inflater *inf;   /* NULL before the first block and while parked */
     struct h2_arena *arena;     /* the live inflater's memory (h2_hpack.c) */
     unsigned char *parked;      /* the block that rebuilds the table (h2_hpack.c) */
     struct h2_pending *pending; /* H2_PENDING_SETTINGS of them while n_pending > 0 */
     struct cs_h2_framer fr;
-    int dir;
     uint32_t parked_len;
     uint32_t settings_table_size; /* the SETTINGS_HEADER_TABLE_SIZE in effect */
-    enum blk_kind blk;
     uint32_t blk_stream;
-    int blk_sec;
     uint32_t blk_mark_fields, blk_mark_arena;
     uint32_t n_pending;
+    uint8_t dir;          /* CS_DIR_C2S or CS_DIR_S2C */
+    uint8_t blk;          /* enum blk_kind */
+    uint8_t blk_sec;      /* SEC_* */
     bool size_update_due; /* the next block must start with a table size update */
     bool hpack_lost;      /* header decoding stopped for good */
     bool frames_lost;     /* framing stopped for good (implies hpack_lost) */
@@ -130,6 +129,12 @@ struct cs_h2_conn {
                                * H2_SCRATCH_LOCAL (freed after the report) */
     uint32_t scratch_cap;
 };
+
+/* The connection direction d belongs to (d is c->d[d->dir]). */
+static inline struct cs_h2_conn *h2_dir_conn(struct h2_dir *d)
+{
+    return (struct cs_h2_conn *)(void *)((char *)(d - d->dir) - offsetof(struct cs_h2_conn, d));
+}
 
 /* How a stream is reported: why, where, and the RST_STREAM / GOAWAY
  * details that go with RESET / GOAWAY. */
