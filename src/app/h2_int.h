@@ -109,25 +109,26 @@ struct h2_dir {
 
 /* Open-stream table slots in the connection itself; more are allocated
  * (doubling up to --h2-max-streams). */
-#define H2_TAB_INITIAL 4u
+#define H2_TAB_INITIAL 2u
 
 struct cs_h2_conn {
-    struct cs_h2_limits lim;
+    /* (ordered by size: one per connection) */
     struct cs_h2_stats *stats;
     cs_h2_txn_cb cb;
     void *ctx;
-    struct h2_dir d[2];
     struct h2_stream **tab; /* open streams, unordered: tab_local or allocated */
-    struct h2_stream *tab_local[H2_TAB_INITIAL];
-    uint32_t n_streams, tab_cap;
     uint64_t next_seq;
-    uint32_t max_client_id; /* highest client stream id opened */
-    uint32_t reported;
-    bool marked;
     size_t held;              /* bytes of this connection counted in stats->held_bytes */
     corscope_header *scratch; /* fields handed to the callback, when more than
                                * H2_SCRATCH_LOCAL (freed after the report) */
+    struct h2_dir d[2];
+    struct h2_stream *tab_local[H2_TAB_INITIAL];
+    struct cs_h2_limits lim;
+    uint32_t n_streams, tab_cap;
+    uint32_t max_client_id; /* highest client stream id opened */
+    uint32_t reported;
     uint32_t scratch_cap;
+    bool marked;
 };
 
 /* The connection direction d belongs to (d is c->d[d->dir]). */
