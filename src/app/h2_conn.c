@@ -29,7 +29,9 @@ static void hpack_lose(struct cs_h2_conn *c, struct h2_dir *d, uint64_t frame, c
         struct h2_stream *s = cs_h2__stream_find(c, d->blk_stream);
         d->blk = BLK_DISCARD;
         if (s) {
-            s->sec[d->blk_sec].flags |= CS_H2_SEC_PARTIAL;
+            struct h2_sec *st = h2_sec_of(s, d->blk_sec);
+            if (st)
+                st->flags |= CS_H2_SEC_PARTIAL;
             cs_h2__report(c, s, CS_H2_END_LOST, frame, ts);
         }
     }
@@ -147,10 +149,14 @@ static void begin_headers(struct cs_h2_conn *c, struct h2_dir *d, const struct c
         d->blk = BLK_DISCARD;
         return;
     }
+    struct h2_sec *st = cs_h2__sec_open(c, s, sec);
+    if (!st) {
+        d->blk = BLK_DISCARD; /* out of memory: decoded for the table only */
+        return;
+    }
     d->blk_sec = (uint8_t)sec;
     d->blk_mark_fields = s->n_fields;
     d->blk_mark_arena = s->arena_len;
-    struct h2_sec *st = &s->sec[sec];
     if (!st->seen) {
         st->seen = true;
         st->frame = f->frame;
@@ -187,7 +193,7 @@ static void end_block(struct cs_h2_conn *c, struct h2_dir *d, uint64_t frame, cs
     if (!s)
         return;
     if (kind == BLK_REQUEST || kind == BLK_RESPONSE)
-        s->sec[d->blk_sec].frame_end = frame;
+        h2_sec_of(s, d->blk_sec)->frame_end = frame; /* opened by begin_headers */
     if (kind == BLK_RESPONSE && d->blk_sec == SEC_RESP) {
         int status = 0;
         for (uint32_t i = d->blk_mark_fields; i < s->n_fields; i++)
@@ -201,17 +207,17 @@ static void end_block(struct cs_h2_conn *c, struct h2_dir *d, uint64_t frame, cs
              * one; only their status is kept. */
             s->interim_status = status;
             if (s->n_interim++ == 0)
-                s->interim_frame = s->sec[SEC_RESP].frame;
+                s->interim_frame = h2_sec_of(s, SEC_RESP)->frame;
             s->n_fields = d->blk_mark_fields;
             s->arena_len = d->blk_mark_arena;
             /* (nothing else came to SEC_RESP: it was empty at the block's
              * start, as before any 1xx) */
-            s->sec[SEC_RESP] = (struct h2_sec){0};
+            *h2_sec_of(s, SEC_RESP) = (struct h2_sec){0};
         } else {
             s->answered = true;
             s->status = status;
             if (status == 0)
-                s->sec[SEC_RESP].flags |= CS_H2_SEC_BAD_PSEUDO;
+                h2_sec_of(s, SEC_RESP)->flags |= CS_H2_SEC_BAD_PSEUDO;
         }
     }
     if (d->blk_end_stream) {
@@ -454,7 +460,7 @@ int cs_h2_conn_upgrade(struct cs_h2_conn *c, const struct cs_h2_upgrade *u)
     for (size_t i = 0; i < u->n_fields; i++)
         add_lower(c, s, u->fields[i].name, u->fields[i].name_len, u->fields[i].value,
                   u->fields[i].value_len);
-    struct h2_sec *st = &s->sec[SEC_REQ];
+    struct h2_sec *st = h2_sec_of(s, SEC_REQ);
     st->seen = true;
     st->frame = u->frame;
     st->frame_end = u->frame_end;

@@ -55,20 +55,33 @@ struct h2_sec {
 #define H2_ARENA_HOST_LEN 4u
 
 struct h2_stream {
-    uint32_t id;
+    /* (ordered by size: thousands of these wait for their responses) */
     uint64_t seq; /* creation order, for eviction */
     struct h2_field *fields;
-    uint32_t n_fields, cap_fields;
     char *arena;
+    uint64_t interim_frame;
+    /* SEC_REQ and SEC_RESP; the two trailer sections, rare, are allocated
+     * when one comes (h2_sec_of) */
+    struct h2_sec sec[2];
+    struct h2_sec *trailers;
+    uint32_t n_fields, cap_fields;
     uint32_t arena_len, arena_cap;
-    struct h2_sec sec[SEC_N];
     int status, interim_status;
     uint32_t n_interim;
-    uint64_t interim_frame;
+    uint32_t id;
     bool answered;
     bool c_end, s_end;     /* END_STREAM seen from client / server */
     bool resp_undecodable; /* a response block came after the s2c HPACK was lost */
 };
+
+/* Section k (SEC_*) of s; NULL for a trailer section none of which came
+ * (cs_h2__sec_open makes them). */
+static inline struct h2_sec *h2_sec_of(struct h2_stream *s, int k)
+{
+    if (k == SEC_REQ || k == SEC_RESP)
+        return &s->sec[k == SEC_RESP];
+    return s->trailers ? &s->trailers[k == SEC_RESP_TRAILERS] : NULL;
+}
 
 /* The header block a direction is in the middle of. */
 enum blk_kind { BLK_NONE,
@@ -174,6 +187,9 @@ struct h2_stream *cs_h2__stream_find(struct cs_h2_conn *c, uint32_t id);
 struct h2_stream *cs_h2__stream_open(struct cs_h2_conn *c, uint32_t id);
 /* Removes s from the table and frees it (no report). */
 void cs_h2__stream_free(struct cs_h2_conn *c, struct h2_stream *s);
+/* Section k of s, made if it is a trailer section not there yet; NULL
+ * when out of memory. */
+struct h2_sec *cs_h2__sec_open(struct cs_h2_conn *c, struct h2_stream *s, int k);
 /* Keeps one decoded field in section sec of s, within the limits. */
 void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
                              const uint8_t *name, size_t nl, const uint8_t *value, size_t vl);

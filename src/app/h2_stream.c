@@ -23,7 +23,20 @@ struct h2_stream *cs_h2__stream_find(struct cs_h2_conn *c, uint32_t id)
 
 static size_t stream_bytes(const struct h2_stream *s)
 {
-    return sizeof *s + s->arena_cap + (size_t)s->cap_fields * sizeof *s->fields;
+    return sizeof *s + s->arena_cap + (size_t)s->cap_fields * sizeof *s->fields +
+           (s->trailers ? 2 * sizeof *s->trailers : 0);
+}
+
+struct h2_sec *cs_h2__sec_open(struct cs_h2_conn *c, struct h2_stream *s, int k)
+{
+    struct h2_sec *st = h2_sec_of(s, k);
+    if (st)
+        return st;
+    s->trailers = calloc(2, sizeof *s->trailers);
+    if (!s->trailers)
+        return NULL;
+    cs_h2__account(c, (ptrdiff_t)(2 * sizeof *s->trailers));
+    return h2_sec_of(s, k);
 }
 
 void cs_h2__stream_free(struct cs_h2_conn *c, struct h2_stream *s)
@@ -39,6 +52,7 @@ void cs_h2__stream_free(struct cs_h2_conn *c, struct h2_stream *s)
     cs_h2__account(c, -(ptrdiff_t)stream_bytes(s));
     free(s->fields);
     free(s->arena);
+    free(s->trailers);
     free(s);
 }
 
@@ -53,7 +67,9 @@ void cs_h2__stream_free(struct cs_h2_conn *c, struct h2_stream *s)
 void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
                              const uint8_t *name, size_t nl, const uint8_t *value, size_t vl)
 {
-    struct h2_sec *st = &s->sec[sec];
+    struct h2_sec *st = h2_sec_of(s, sec);
+    if (!st)
+        return; /* (its block opened it) */
     if (st->n >= c->lim.max_header_lines || nl + vl > c->lim.max_header_bytes ||
         st->bytes + nl + vl > c->lim.max_header_bytes) {
         if (!(st->flags & CS_H2_SEC_CUT))
@@ -178,7 +194,8 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
     uint32_t req_end = 0, resp_lo = UINT32_MAX, resp_end = 0;
     for (int k = 0; k < SEC_N; k++) {
         struct cs_h2_section *out = secs[k];
-        const struct h2_sec *st = &s->sec[k];
+        static const struct h2_sec none;
+        const struct h2_sec *st = h2_sec_of(s, k) ? h2_sec_of(s, k) : &none;
         out->frame = st->frame;
         out->ts = st->ts;
         out->frame_end = st->frame_end;
