@@ -51,6 +51,8 @@ static void inflate_piece(struct cs_h2_conn *c, struct h2_dir *d, const uint8_t 
         hpack_lose(c, d, frame, ts);
         return;
     }
+    /* the stream the fields go to (none while a block is discarded) */
+    struct h2_stream *s = d->blk >= BLK_REQUEST ? cs_h2__stream_find(c, d->blk_stream) : NULL;
     for (;;) {
         nghttp2_nv nv;
         int flags = 0;
@@ -63,11 +65,8 @@ static void inflate_piece(struct cs_h2_conn *c, struct h2_dir *d, const uint8_t 
         }
         p += rv;
         n -= (size_t)rv;
-        if (flags & NGHTTP2_HD_INFLATE_EMIT) {
-            struct h2_stream *s = d->blk >= BLK_REQUEST ? cs_h2__stream_find(c, d->blk_stream) : NULL;
-            if (s)
-                cs_h2__stream_add_field(c, s, d->blk_sec, nv.name, nv.namelen, nv.value, nv.valuelen);
-        }
+        if ((flags & NGHTTP2_HD_INFLATE_EMIT) && s)
+            cs_h2__stream_add_field(c, s, d->blk_sec, nv.name, nv.namelen, nv.value, nv.valuelen);
         if (flags & NGHTTP2_HD_INFLATE_FINAL) {
             nghttp2_hd_inflate_end_headers(d->inf);
             return;
