@@ -13,6 +13,7 @@
  * rule that counts exact-case `Access-Control-Allow-Origin` lines then
  * gives what Firefox does over h2, where it joins several such fields into
  * one value (pcaps/browser/README.md). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,12 +22,9 @@
 #include "flow.h"
 #include "h2_conn.h"
 
-/* One connection: the h2 stage and what its callback needs. */
-struct h2_flow {
-    struct cs_h2_conn *conn;
-    struct cs_h2_limits lim; /* the stage keeps a pointer to it */
-    const struct cs_app_out *out;
-};
+/* A connection is the h2 stage's struct cs_h2_conn itself, its callback's
+ * context the row's struct cs_app_out: nothing more to allocate per
+ * connection. */
 
 /* Request fields (host included) that fit on the stack while a transaction
  * is handed over; more take a malloc'd array for that call.  Nothing is
@@ -72,7 +70,7 @@ static enum cs_txn_end no_response_end(const struct cs_h2_txn *h)
 /* The stage's stream, as the seam's transaction. */
 static void h2_txn(void *ctx, const struct cs_h2_txn *h)
 {
-    struct h2_flow *f = ctx;
+    const struct cs_app_out *out = ctx;
     corscope_header local[H2_REQ_FIELDS_LOCAL];
     size_t need = (size_t)h->req.n_fields + 1; /* the host from :authority first */
     corscope_header *req_fields = need <= H2_REQ_FIELDS_LOCAL ? local : malloc(need * sizeof *req_fields);
@@ -108,35 +106,25 @@ static void h2_txn(void *ctx, const struct cs_h2_txn *h)
     } else {
         t.end = no_response_end(h);
     }
-    f->out->txn(f->out->ctx, &t);
+    out->txn(out->ctx, &t);
     if (req_fields != local)
         free(req_fields);
 }
 
 static void *h2_open(struct cs_app_env *env, const struct cs_app_out *out)
 {
-    struct h2_flow *f = calloc(1, sizeof *f);
-    if (!f)
-        return NULL;
-    cs_h2_limits_default(&f->lim, env->limits);
-    f->out = out;
-    f->conn = cs_h2_conn_new(&f->lim, env->stats, h2_txn, f);
-    if (!f->conn) {
-        free(f);
-        return NULL;
-    }
-    return f;
+    struct cs_h2_limits lim;
+    cs_h2_limits_default(&lim, env->limits);
+    return cs_h2_conn_new(&lim, env->stats, h2_txn, (void *)(uintptr_t)out);
 }
 
 static void h2_event(void *conn, int dir, const struct cs_stream_event *ev)
 {
-    struct h2_flow *f = conn;
-    cs_h2_conn_event(f->conn, dir, ev);
+    cs_h2_conn_event(conn, dir, ev);
 }
 
 static int h2_upgrade(void *conn, const struct cs_txn *req, const uint8_t *settings, size_t n)
 {
-    struct h2_flow *f = conn;
     const corscope_header *host = NULL;
     size_t nf = req->req.n_headers;
     corscope_header *fields = nf ? malloc(nf * sizeof *fields) : NULL;
@@ -166,7 +154,7 @@ static int h2_upgrade(void *conn, const struct cs_txn *req, const uint8_t *setti
         .settings = settings,
         .settings_len = n,
     };
-    int rc = cs_h2_conn_upgrade(f->conn, &u);
+    int rc = cs_h2_conn_upgrade(conn, &u);
     free(fields);
     return rc;
 }
@@ -184,9 +172,7 @@ static enum cs_h2_end h2_end_for(enum cs_txn_end why)
 
 static void h2_finish(void *conn, enum cs_txn_end why, uint64_t frame, cs_time_ns ts)
 {
-    struct h2_flow *f = conn;
-    cs_h2_conn_finish(f->conn, h2_end_for(why), frame, ts);
-    free(f);
+    cs_h2_conn_finish(conn, h2_end_for(why), frame, ts);
 }
 
 static uint64_t h2_held_bytes(const void *stats)

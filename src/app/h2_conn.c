@@ -29,7 +29,9 @@ static void hpack_lose(struct cs_h2_conn *c, struct h2_dir *d, uint64_t frame, c
         struct h2_stream *s = cs_h2__stream_find(c, d->blk_stream);
         d->blk = BLK_DISCARD;
         if (s) {
-            s->sec[d->blk_sec].flags |= CS_H2_SEC_PARTIAL;
+            struct h2_sec *st = h2_sec_of(s, d->blk_sec);
+            if (st)
+                st->flags |= CS_H2_SEC_PARTIAL;
             cs_h2__report(c, s, CS_H2_END_LOST, frame, ts);
         }
     }
@@ -49,6 +51,8 @@ static void inflate_piece(struct cs_h2_conn *c, struct h2_dir *d, const uint8_t 
         hpack_lose(c, d, frame, ts);
         return;
     }
+    /* the stream the fields go to (none while a block is discarded) */
+    struct h2_stream *s = d->blk >= BLK_REQUEST ? cs_h2__stream_find(c, d->blk_stream) : NULL;
     for (;;) {
         nghttp2_nv nv;
         int flags = 0;
@@ -61,11 +65,8 @@ static void inflate_piece(struct cs_h2_conn *c, struct h2_dir *d, const uint8_t 
         }
         p += rv;
         n -= (size_t)rv;
-        if (flags & NGHTTP2_HD_INFLATE_EMIT) {
-            struct h2_stream *s = d->blk >= BLK_REQUEST ? cs_h2__stream_find(c, d->blk_stream) : NULL;
-            if (s)
-                cs_h2__stream_add_field(c, s, d->blk_sec, nv.name, nv.namelen, nv.value, nv.valuelen);
-        }
+        if ((flags & NGHTTP2_HD_INFLATE_EMIT) && s)
+            cs_h2__stream_add_field(c, s, d->blk_sec, nv.name, nv.namelen, nv.value, nv.valuelen);
         if (flags & NGHTTP2_HD_INFLATE_FINAL) {
             nghttp2_hd_inflate_end_headers(d->inf);
             return;
@@ -147,11 +148,14 @@ static void begin_headers(struct cs_h2_conn *c, struct h2_dir *d, const struct c
         d->blk = BLK_DISCARD;
         return;
     }
-    d->blk_sec = sec;
+    struct h2_sec *st = cs_h2__sec_open(c, s, sec);
+    if (!st) {
+        d->blk = BLK_DISCARD; /* out of memory: decoded for the table only */
+        return;
+    }
+    d->blk_sec = (uint8_t)sec;
     d->blk_mark_fields = s->n_fields;
     d->blk_mark_arena = s->arena_len;
-    d->blk_mark_sec = s->sec[sec];
-    struct h2_sec *st = &s->sec[sec];
     if (!st->seen) {
         st->seen = true;
         st->frame = f->frame;
@@ -182,18 +186,19 @@ static void end_block(struct cs_h2_conn *c, struct h2_dir *d, uint64_t frame, cs
     inflate_piece(c, d, nothing, 0, true, frame, ts);
     if (!d->hpack_lost)
         d->size_update_due = false; /* the block had it (the inflater checks) */
-    enum blk_kind kind = d->blk;
+    enum blk_kind kind = (enum blk_kind)d->blk;
     d->blk = BLK_NONE;
     struct h2_stream *s = d->blk_stream ? cs_h2__stream_find(c, d->blk_stream) : NULL;
     if (!s)
         return;
     if (kind == BLK_REQUEST || kind == BLK_RESPONSE)
-        s->sec[d->blk_sec].frame_end = frame;
+        h2_sec_of(s, d->blk_sec)->frame_end = frame; /* opened by begin_headers */
     if (kind == BLK_RESPONSE && d->blk_sec == SEC_RESP) {
         int status = 0;
         for (uint32_t i = d->blk_mark_fields; i < s->n_fields; i++)
             if (cs_h2__name_is(s, &s->fields[i], ":status")) {
-                status = parse_status(s->arena + s->fields[i].value_off, s->fields[i].value_len);
+                status = parse_status(s->arena + h2_value_off(&s->fields[i]),
+                                      s->fields[i].value_len);
                 break;
             }
         if (status >= 100 && status < 200 && !d->blk_end_stream) {
@@ -201,15 +206,17 @@ static void end_block(struct cs_h2_conn *c, struct h2_dir *d, uint64_t frame, cs
              * one; only their status is kept. */
             s->interim_status = status;
             if (s->n_interim++ == 0)
-                s->interim_frame = s->sec[SEC_RESP].frame;
+                s->interim_frame = h2_sec_of(s, SEC_RESP)->frame;
             s->n_fields = d->blk_mark_fields;
             s->arena_len = d->blk_mark_arena;
-            s->sec[SEC_RESP] = d->blk_mark_sec;
+            /* (nothing else came to SEC_RESP: it was empty at the block's
+             * start, as before any 1xx) */
+            *h2_sec_of(s, SEC_RESP) = (struct h2_sec){0};
         } else {
             s->answered = true;
             s->status = status;
             if (status == 0)
-                s->sec[SEC_RESP].flags |= CS_H2_SEC_BAD_PSEUDO;
+                h2_sec_of(s, SEC_RESP)->flags |= CS_H2_SEC_BAD_PSEUDO;
         }
     }
     if (d->blk_end_stream) {
@@ -366,7 +373,7 @@ static void on_frame(struct cs_h2_conn *c, struct h2_dir *d, const struct cs_h2_
 static void on_fevent(void *ctx, const struct cs_h2_fevent *ev)
 {
     struct h2_dir *d = ctx;
-    struct cs_h2_conn *c = d->conn;
+    struct cs_h2_conn *c = h2_dir_conn(d);
     switch (ev->kind) {
     case CS_H2_FEV_FRAME:
         on_frame(c, d, ev->frame);
@@ -409,7 +416,9 @@ struct cs_h2_conn *cs_h2_conn_new(const struct cs_h2_limits *lim, struct cs_h2_s
     struct cs_h2_conn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->lim = lim;
+    c->lim = *lim;
+    c->tab = c->tab_local;
+    c->tab_cap = H2_TAB_INITIAL;
     c->stats = stats;
     c->cb = cb;
     c->ctx = ctx;
@@ -417,8 +426,7 @@ struct cs_h2_conn *cs_h2_conn_new(const struct cs_h2_limits *lim, struct cs_h2_s
     cs_h2__hpack_init(c);                    /* the inflaters come with the first header blocks */
     for (int i = 0; i < 2; i++) {
         struct h2_dir *d = &c->d[i];
-        d->conn = c;
-        d->dir = i;
+        d->dir = (uint8_t)i;
         cs_h2_framer_init(&d->fr, i == CS_DIR_C2S);
     }
     stats->connections++;
@@ -451,7 +459,7 @@ int cs_h2_conn_upgrade(struct cs_h2_conn *c, const struct cs_h2_upgrade *u)
     for (size_t i = 0; i < u->n_fields; i++)
         add_lower(c, s, u->fields[i].name, u->fields[i].name_len, u->fields[i].value,
                   u->fields[i].value_len);
-    struct h2_sec *st = &s->sec[SEC_REQ];
+    struct h2_sec *st = h2_sec_of(s, SEC_REQ);
     st->seen = true;
     st->frame = u->frame;
     st->frame_end = u->frame_end;
@@ -517,10 +525,12 @@ void cs_h2_conn_finish(struct cs_h2_conn *c, enum cs_h2_end why, uint64_t frame,
         cs_h2__hpack_free(c, &c->d[i]);
         free_pending(c, &c->d[i]);
     }
-    cs_h2__account(c, -(ptrdiff_t)(sizeof *c + c->tab_cap * sizeof *c->tab));
+    bool tab_local = c->tab == c->tab_local;
+    cs_h2__account(c, -(ptrdiff_t)(sizeof *c + (tab_local ? 0 : c->tab_cap * sizeof *c->tab)));
     cs_h2__account(c, -(ptrdiff_t)(c->scratch_cap * sizeof *c->scratch));
     free(c->scratch);
-    free(c->tab);
+    if (!tab_local)
+        free(c->tab);
     free(c);
 }
 

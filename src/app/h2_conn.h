@@ -135,7 +135,7 @@ void cs_h2_limits_default(struct cs_h2_limits *out, const struct cs_limits *l);
 struct cs_h2_conn;
 
 /* A connection whose client stream starts with the preface (prior
- * knowledge: cs_h2_probe() said 1).  lim and stats must outlive it; cb gets
+ * knowledge: cs_h2_probe() said 1).  *lim is copied; stats must outlive it; cb gets
  * each stream once.  NULL when out of memory. */
 struct cs_h2_conn *cs_h2_conn_new(const struct cs_h2_limits *lim, struct cs_h2_stats *stats,
                                   cs_h2_txn_cb cb, void *ctx);

@@ -91,17 +91,24 @@ struct cs_h2_frame {
      * for header frames: same as frame) */
     uint64_t end_frame;
     cs_time_ns end_ts;
-    uint32_t length;             /* payload length from the frame header */
-    uint32_t stream_id;          /* reserved bit cleared */
-    uint32_t dependency;         /* with has_priority */
-    uint32_t promised_stream_id; /* PUSH_PROMISE */
-    uint32_t error_code;         /* RST_STREAM, GOAWAY */
-    uint32_t last_stream_id;     /* GOAWAY */
-    uint32_t window_increment;   /* WINDOW_UPDATE */
-    /* SETTINGS: the last value of each identifier 1..6 in this frame;
-     * bit i of settings_present says settings[i] was sent. */
-    uint32_t settings_present;
-    uint32_t settings[CS_H2_SETTINGS_KEPT];
+    uint32_t length;    /* payload length from the frame header */
+    uint32_t stream_id; /* reserved bit cleared */
+    /* The fields of its type (zero when not sent or not read). */
+    union {
+        uint32_t dependency;         /* HEADERS, PRIORITY: with has_priority */
+        uint32_t promised_stream_id; /* PUSH_PROMISE */
+        uint32_t window_increment;   /* WINDOW_UPDATE */
+        struct {
+            uint32_t error_code;     /* RST_STREAM, GOAWAY */
+            uint32_t last_stream_id; /* GOAWAY */
+        };
+        /* SETTINGS: the last value of each identifier 1..6 in this frame;
+         * bit i of settings_present says settings[i] was sent. */
+        struct {
+            uint32_t settings_present;
+            uint32_t settings[CS_H2_SETTINGS_KEPT];
+        };
+    };
     uint8_t type, flags;
     bool oversized; /* length > the direction's max frame size */
     /* its fixed fields could not be read (wrong length): reported for

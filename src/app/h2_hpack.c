@@ -55,7 +55,10 @@
 #endif
 
 #define H2_ARENA_ALIGN 16u
-#define H2_ARENA_FIRST 4096u
+/* The first chunk holds a rebuilt 4 KB table (inflater, 1 KB ring, ~14
+ * entries of a browser's headers, and the block's own allocations): with
+ * 4 KB, one rebuild in two needed a second chunk (a malloc and a free). */
+#define H2_ARENA_FIRST 8192u
 #define H2_ARENA_MAX_CHUNK 65536u
 
 struct h2_chunk {
@@ -70,6 +73,10 @@ struct h2_arena {
     struct cs_h2_conn *conn;
     struct h2_chunk *cur;
     size_t held; /* bytes counted in conn */
+    /* The table as rebuilt from the parked block (kept while live): its
+     * entries and the newest one, which tell the next park what is new. */
+    const nghttp2_nv *newest_old;
+    size_t n_old;
 };
 
 static size_t round_up(size_t n)
@@ -79,7 +86,7 @@ static size_t round_up(size_t n)
 
 /* One first chunk kept per thread for the next arena: a direction parks
  * after each header block and takes a new inflater with the next one, so
- * this saves a malloc and a free of 4 KB per block.  The thread's key
+ * this saves a malloc and a free of 8 KB per block.  The thread's key
  * frees it when the thread ends. */
 static pthread_key_t spare_key;
 static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
@@ -241,7 +248,7 @@ static struct h2_arena *arena_new(struct cs_h2_conn *c)
     struct h2_arena *a = (struct h2_arena *)(void *)k->data;
     k->used = round_up(sizeof *a);
     UNPOISON(a, sizeof *a);
-    *a = (struct h2_arena){{NULL, ar_malloc, ar_free, ar_calloc, ar_realloc}, c, k, held};
+    *a = (struct h2_arena){{NULL, ar_malloc, ar_free, ar_calloc, ar_realloc}, c, k, held, NULL, 0};
     a->mem.mem_user_data = a;
     return a;
 }
@@ -305,6 +312,24 @@ static size_t int_len(unsigned n, size_t v)
     for (v -= max; v >= 128; v >>= 7)
         k++;
     return k + 1;
+}
+
+/* One entry of a parked block: a literal with incremental indexing, its
+ * name as index idx (0: as octets), value as octets.  Bytes written. */
+static size_t put_entry(unsigned char *b, const nghttp2_nv *nv, uint32_t idx)
+{
+    size_t k = 0;
+    if (idx) { /* indexed name */
+        k += put_int(b + k, 0x40, 6, idx);
+    } else { /* new name */
+        b[k++] = 0x40;
+        k += put_int(b + k, 0, 7, nv->namelen);
+        memcpy(b + k, nv->name, nv->namelen);
+        k += nv->namelen;
+    }
+    k += put_int(b + k, 0, 7, nv->valuelen);
+    memcpy(b + k, nv->value, nv->valuelen);
+    return k + nv->valuelen;
 }
 
 static bool can_park(const struct h2_dir *d)
@@ -410,6 +435,122 @@ static uint32_t name_index(const nghttp2_nv *const *ents, size_t n, size_t i)
 /* Entries parked with arrays on the stack; a larger table takes a malloc. */
 #define H2_PARK_LOCAL 128u
 
+/* Replaces d's parked block (if any) with b[0..len) and drops the inflater. */
+static void set_parked(struct cs_h2_conn *c, struct h2_dir *d, unsigned char *b, size_t len)
+{
+    drop_inflater(d);
+    if (d->parked) {
+        cs_h2__account(c, -(ptrdiff_t)cs_reasm_alloc_cost(d->parked_len));
+        free(d->parked);
+    }
+    d->parked = b;
+    d->parked_len = (uint32_t)len;
+    cs_h2__account(c, (ptrdiff_t)cs_reasm_alloc_cost(len)); /* its own figure when freed too */
+}
+
+/* RFC 7541 §5.1: reads an integer with an n-bit prefix at *p (< end);
+ * false when it does not fit or runs past end. */
+static bool get_int(const unsigned char **p, const unsigned char *end, unsigned n, size_t *v)
+{
+    size_t max = ((size_t)1 << n) - 1;
+    size_t x = **p & max;
+    (*p)++;
+    if (x == max) {
+        for (unsigned shift = 0;; shift += 7) {
+            if (*p == end || shift > 28)
+                return false;
+            unsigned char byte = *(*p)++;
+            x += (size_t)(byte & 0x7fu) << shift;
+            if (!(byte & 0x80u))
+                break;
+        }
+    }
+    *v = x;
+    return true;
+}
+
+/* Parks d without reading the whole table again: the table is the one
+ * rebuilt from d->parked less its oldest entries (evicted since) plus the
+ * entries the block added, so the new block is the old one's bytes for
+ * the entries still there and the new entries after them.  false (nothing
+ * done) when that does not apply: no parked block, no old entry left, or
+ * one left that gives its name as an index to an evicted entry; park()
+ * then writes the table out whole.  Both ways give the same table. */
+static bool park_incremental(struct cs_h2_conn *c, struct h2_dir *d, size_t n, size_t max)
+{
+    const struct h2_arena *a = d->arena;
+    if (!d->parked || !a->newest_old || a->n_old == 0 || n > H2_PARK_LOCAL)
+        return false;
+    const nghttp2_nv *ents[H2_PARK_LOCAL]; /* newest first: the k added, then the old ones */
+    size_t k = 0;
+    for (;; k++) {
+        if (k == n)
+            return false; /* no old entry left */
+        const nghttp2_nv *e = nghttp2_hd_inflate_get_table_entry(d->inf, H2_STATIC_ENTRIES + 1 + k);
+        if (!e)
+            return false;
+        if (e == a->newest_old)
+            break;
+        ents[k] = e;
+    }
+    size_t kept = n - k; /* old entries still in the table: the newest kept of n_old */
+    if (kept > a->n_old)
+        return false;
+    size_t drop = a->n_old - kept;
+    /* Finds where the first kept entry starts in the parked block (written
+     * oldest first, by park()), checking that no kept entry names an
+     * evicted one. */
+    const unsigned char *p = d->parked, *end = p + d->parked_len, *keep_from = NULL;
+    size_t v;
+    if (p == end || (*p & 0xe0u) != 0x20u || !get_int(&p, end, 5, &v))
+        return false;
+    for (size_t pos = 0; pos < a->n_old; pos++) {
+        if (pos == drop)
+            keep_from = p;
+        if (p == end || (*p & 0xc0u) != 0x40u || !get_int(&p, end, 6, &v))
+            return false;
+        if (v == 0) { /* new name: plain octets */
+            if (p == end || (*p & 0x80u) || !get_int(&p, end, 7, &v) || v > (size_t)(end - p))
+                return false;
+            p += v;
+        } else if (pos >= drop && v > H2_STATIC_ENTRIES && v - (H2_STATIC_ENTRIES + 1) >= pos - drop) {
+            return false; /* its name is an entry evicted since */
+        }
+        if (p == end || (*p & 0x80u) || !get_int(&p, end, 7, &v) || v > (size_t)(end - p))
+            return false;
+        p += v;
+    }
+    if (p != end || !keep_from)
+        return false;
+    /* A new entry's name can be an older entry's (as park() finds it):
+     * the old entries are read only when a new one has no static name. */
+    size_t known = k;
+    for (size_t i = 0; i < k && known == k; i++)
+        if (!static_index(ents[i]->name))
+            for (; known < n; known++)
+                if (!(ents[known] = nghttp2_hd_inflate_get_table_entry(d->inf, H2_STATIC_ENTRIES +
+                                                                                   1 + known)))
+                    return false;
+    uint32_t idx[H2_PARK_LOCAL];
+    size_t len = int_len(5, max) + (size_t)(end - keep_from);
+    for (size_t i = 0; i < k; i++) {
+        const nghttp2_nv *nv = ents[i];
+        idx[i] = name_index(ents, known, i);
+        len += idx[i] ? int_len(6, idx[i]) : 1 + int_len(7, nv->namelen) + nv->namelen;
+        len += int_len(7, nv->valuelen) + nv->valuelen;
+    }
+    unsigned char *b = malloc(len);
+    if (!b)
+        return false;
+    size_t o = put_int(b, 0x20, 5, max);
+    memcpy(b + o, keep_from, (size_t)(end - keep_from));
+    o += (size_t)(end - keep_from);
+    for (size_t i = k; i-- > 0;)
+        o += put_entry(b + o, ents[i], idx[i]);
+    set_parked(c, d, b, o);
+    return true;
+}
+
 void cs_h2__hpack_park(struct cs_h2_conn *c, struct h2_dir *d)
 {
     if (d->hpack_lost) {
@@ -422,6 +563,8 @@ void cs_h2__hpack_park(struct cs_h2_conn *c, struct h2_dir *d)
     nghttp2_hd_inflater *inf = d->inf;
     size_t n = nghttp2_hd_inflate_get_num_table_entries(inf) - H2_STATIC_ENTRIES;
     size_t max = nghttp2_hd_inflate_get_max_dynamic_table_size(inf);
+    if (park_incremental(c, d, n, max))
+        return;
     const nghttp2_nv *local_ents[H2_PARK_LOCAL];
     uint32_t local_idx[H2_PARK_LOCAL];
     const nghttp2_nv **ents = local_ents;
@@ -448,24 +591,9 @@ void cs_h2__hpack_park(struct cs_h2_conn *c, struct h2_dir *d)
     if (!b)
         goto out;
     size_t k = put_int(b, 0x20, 5, max); /* dynamic table size update */
-    for (size_t i = n; i-- > 0;) {       /* the oldest first */
-        const nghttp2_nv *nv = ents[i];
-        if (idx[i]) { /* literal with incremental indexing, indexed name */
-            k += put_int(b + k, 0x40, 6, idx[i]);
-        } else { /* literal with incremental indexing, new name */
-            b[k++] = 0x40;
-            k += put_int(b + k, 0, 7, nv->namelen);
-            memcpy(b + k, nv->name, nv->namelen);
-            k += nv->namelen;
-        }
-        k += put_int(b + k, 0, 7, nv->valuelen);
-        memcpy(b + k, nv->value, nv->valuelen);
-        k += nv->valuelen;
-    }
-    drop_inflater(d);
-    d->parked = b;
-    d->parked_len = (uint32_t)k;
-    cs_h2__account(c, (ptrdiff_t)cs_reasm_alloc_cost(k)); /* its own figure when freed too */
+    for (size_t i = n; i-- > 0;)         /* the oldest first */
+        k += put_entry(b + k, ents[i], idx[i]);
+    set_parked(c, d, b, k);
 out:
     if (ents != local_ents)
         free(ents);
@@ -512,15 +640,15 @@ int cs_h2__hpack_get(struct cs_h2_conn *c, struct h2_dir *d)
                 break;
             }
         }
-        cs_h2__account(c, -(ptrdiff_t)cs_reasm_alloc_cost(d->parked_len));
-        free(d->parked);
-        d->parked = NULL;
-        d->parked_len = 0;
+        /* the parked block stays until the next park, which reuses it */
     }
     if (rv != 0) {
-        drop_inflater(d);
+        cs_h2__hpack_free(c, d);
         return -1;
     }
+    d->arena->n_old = nghttp2_hd_inflate_get_num_table_entries(d->inf) - H2_STATIC_ENTRIES;
+    if (d->arena->n_old)
+        d->arena->newest_old = nghttp2_hd_inflate_get_table_entry(d->inf, H2_STATIC_ENTRIES + 1);
     return 0;
 }
 

@@ -29,10 +29,16 @@ enum { SEC_REQ,
  * of most connections), not kept in every idle one. */
 #define H2_PENDING_SETTINGS 8
 
+/* A kept field: its name at arena[name_off], its value right after it. */
 struct h2_field {
-    uint32_t name_off, name_len, value_off, value_len;
+    uint32_t name_off, name_len, value_len;
     uint8_t sec;
 };
+
+static inline uint32_t h2_value_off(const struct h2_field *f)
+{
+    return f->name_off + f->name_len;
+}
 
 struct h2_sec {
     uint64_t frame, frame_end;
@@ -49,20 +55,33 @@ struct h2_sec {
 #define H2_ARENA_HOST_LEN 4u
 
 struct h2_stream {
-    uint32_t id;
+    /* (ordered by size: thousands of these wait for their responses) */
     uint64_t seq; /* creation order, for eviction */
     struct h2_field *fields;
-    uint32_t n_fields, cap_fields;
     char *arena;
+    uint64_t interim_frame;
+    /* SEC_REQ and SEC_RESP; the two trailer sections, rare, are allocated
+     * when one comes (h2_sec_of) */
+    struct h2_sec sec[2];
+    struct h2_sec *trailers;
+    uint32_t n_fields, cap_fields;
     uint32_t arena_len, arena_cap;
-    struct h2_sec sec[SEC_N];
     int status, interim_status;
     uint32_t n_interim;
-    uint64_t interim_frame;
+    uint32_t id;
     bool answered;
     bool c_end, s_end;     /* END_STREAM seen from client / server */
     bool resp_undecodable; /* a response block came after the s2c HPACK was lost */
 };
+
+/* Section k (SEC_*) of s; NULL for a trailer section none of which came
+ * (cs_h2__sec_open makes them). */
+static inline struct h2_sec *h2_sec_of(struct h2_stream *s, int k)
+{
+    if (k == SEC_REQ || k == SEC_RESP)
+        return &s->sec[k == SEC_RESP];
+    return s->trailers ? &s->trailers[k == SEC_RESP_TRAILERS] : NULL;
+}
 
 /* The header block a direction is in the middle of. */
 enum blk_kind { BLK_NONE,
@@ -76,22 +95,20 @@ struct h2_pending {
 };
 
 struct h2_dir {
-    /* (ordered by size: two of these in each connection) */
-    struct cs_h2_conn *conn;
+    /* (ordered by size: two of these in each connection, c->d[dir]) */
     nghttp2_hd_inflater *inf;   /* NULL before the first block and while parked */
     struct h2_arena *arena;     /* the live inflater's memory (h2_hpack.c) */
     unsigned char *parked;      /* the block that rebuilds the table (h2_hpack.c) */
     struct h2_pending *pending; /* H2_PENDING_SETTINGS of them while n_pending > 0 */
     struct cs_h2_framer fr;
-    struct h2_sec blk_mark_sec;
-    int dir;
     uint32_t parked_len;
     uint32_t settings_table_size; /* the SETTINGS_HEADER_TABLE_SIZE in effect */
-    enum blk_kind blk;
     uint32_t blk_stream;
-    int blk_sec;
     uint32_t blk_mark_fields, blk_mark_arena;
     uint32_t n_pending;
+    uint8_t dir;          /* CS_DIR_C2S or CS_DIR_S2C */
+    uint8_t blk;          /* enum blk_kind */
+    uint8_t blk_sec;      /* SEC_* */
     bool size_update_due; /* the next block must start with a table size update */
     bool hpack_lost;      /* header decoding stopped for good */
     bool frames_lost;     /* framing stopped for good (implies hpack_lost) */
@@ -103,26 +120,35 @@ struct h2_dir {
  * more takes cs_h2_conn.scratch for the report. */
 #define H2_SCRATCH_LOCAL 64u
 
-/* Open-stream table slots allocated first (doubling up to --h2-max-streams). */
-#define H2_TAB_INITIAL 4u
+/* Open-stream table slots in the connection itself; more are allocated
+ * (doubling up to --h2-max-streams). */
+#define H2_TAB_INITIAL 2u
 
 struct cs_h2_conn {
-    const struct cs_h2_limits *lim;
+    /* (ordered by size: one per connection) */
     struct cs_h2_stats *stats;
     cs_h2_txn_cb cb;
     void *ctx;
-    struct h2_dir d[2];
-    struct h2_stream **tab; /* open streams, unordered */
-    uint32_t n_streams, tab_cap;
+    struct h2_stream **tab; /* open streams, unordered: tab_local or allocated */
     uint64_t next_seq;
-    uint32_t max_client_id; /* highest client stream id opened */
-    uint32_t reported;
-    bool marked;
     size_t held;              /* bytes of this connection counted in stats->held_bytes */
     corscope_header *scratch; /* fields handed to the callback, when more than
                                * H2_SCRATCH_LOCAL (freed after the report) */
+    struct h2_dir d[2];
+    struct h2_stream *tab_local[H2_TAB_INITIAL];
+    struct cs_h2_limits lim;
+    uint32_t n_streams, tab_cap;
+    uint32_t max_client_id; /* highest client stream id opened */
+    uint32_t reported;
     uint32_t scratch_cap;
+    bool marked;
 };
+
+/* The connection direction d belongs to (d is c->d[d->dir]). */
+static inline struct cs_h2_conn *h2_dir_conn(struct h2_dir *d)
+{
+    return (struct cs_h2_conn *)(void *)((char *)(d - d->dir) - offsetof(struct cs_h2_conn, d));
+}
 
 /* How a stream is reported: why, where, and the RST_STREAM / GOAWAY
  * details that go with RESET / GOAWAY. */
@@ -161,6 +187,9 @@ struct h2_stream *cs_h2__stream_find(struct cs_h2_conn *c, uint32_t id);
 struct h2_stream *cs_h2__stream_open(struct cs_h2_conn *c, uint32_t id);
 /* Removes s from the table and frees it (no report). */
 void cs_h2__stream_free(struct cs_h2_conn *c, struct h2_stream *s);
+/* Section k of s, made if it is a trailer section not there yet; NULL
+ * when out of memory. */
+struct h2_sec *cs_h2__sec_open(struct cs_h2_conn *c, struct h2_stream *s, int k);
 /* Keeps one decoded field in section sec of s, within the limits. */
 void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
                              const uint8_t *name, size_t nl, const uint8_t *value, size_t vl);

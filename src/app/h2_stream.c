@@ -23,7 +23,20 @@ struct h2_stream *cs_h2__stream_find(struct cs_h2_conn *c, uint32_t id)
 
 static size_t stream_bytes(const struct h2_stream *s)
 {
-    return sizeof *s + s->arena_cap + (size_t)s->cap_fields * sizeof *s->fields;
+    return sizeof *s + s->arena_cap + (size_t)s->cap_fields * sizeof *s->fields +
+           (s->trailers ? 2 * sizeof *s->trailers : 0);
+}
+
+struct h2_sec *cs_h2__sec_open(struct cs_h2_conn *c, struct h2_stream *s, int k)
+{
+    struct h2_sec *st = h2_sec_of(s, k);
+    if (st)
+        return st;
+    s->trailers = calloc(2, sizeof *s->trailers);
+    if (!s->trailers)
+        return NULL;
+    cs_h2__account(c, (ptrdiff_t)(2 * sizeof *s->trailers));
+    return h2_sec_of(s, k);
 }
 
 void cs_h2__stream_free(struct cs_h2_conn *c, struct h2_stream *s)
@@ -39,6 +52,7 @@ void cs_h2__stream_free(struct cs_h2_conn *c, struct h2_stream *s)
     cs_h2__account(c, -(ptrdiff_t)stream_bytes(s));
     free(s->fields);
     free(s->arena);
+    free(s->trailers);
     free(s);
 }
 
@@ -53,9 +67,11 @@ void cs_h2__stream_free(struct cs_h2_conn *c, struct h2_stream *s)
 void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
                              const uint8_t *name, size_t nl, const uint8_t *value, size_t vl)
 {
-    struct h2_sec *st = &s->sec[sec];
-    if (st->n >= c->lim->max_header_lines || nl + vl > c->lim->max_header_bytes ||
-        st->bytes + nl + vl > c->lim->max_header_bytes) {
+    struct h2_sec *st = h2_sec_of(s, sec);
+    if (!st)
+        return; /* (its block opened it) */
+    if (st->n >= c->lim.max_header_lines || nl + vl > c->lim.max_header_bytes ||
+        st->bytes + nl + vl > c->lim.max_header_bytes) {
         if (!(st->flags & CS_H2_SEC_CUT))
             c->stats->field_cap_hits++;
         st->flags |= CS_H2_SEC_CUT;
@@ -96,7 +112,6 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
     if (nl)
         memcpy(s->arena + s->arena_len, name, nl);
     s->arena_len += (uint32_t)nl;
-    f->value_off = s->arena_len;
     f->value_len = (uint32_t)vl;
     if (vl)
         memcpy(s->arena + s->arena_len, value, vl);
@@ -107,7 +122,7 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
 
 struct h2_stream *cs_h2__stream_open(struct cs_h2_conn *c, uint32_t id)
 {
-    uint32_t cap = c->lim->max_streams;
+    uint32_t cap = c->lim.max_streams;
     if (c->n_streams >= cap && c->n_streams > 0) {
         struct h2_stream *old = c->tab[0];
         for (uint32_t i = 1; i < c->n_streams; i++)
@@ -120,14 +135,18 @@ struct h2_stream *cs_h2__stream_open(struct cs_h2_conn *c, uint32_t id)
         return NULL;
     if (c->n_streams == c->tab_cap) {
         /* The table grows by doubling up to --h2-max-streams: most
-         * connections never have more than a few streams open at once. */
-        uint32_t ncap = c->tab_cap ? c->tab_cap * 2 : H2_TAB_INITIAL;
+         * connections never have more than the few streams open at once
+         * that tab_local holds. */
+        uint32_t ncap = c->tab_cap * 2;
         if (ncap > cap)
             ncap = cap;
-        struct h2_stream **t = realloc(c->tab, (size_t)ncap * sizeof *t);
+        bool local = c->tab == c->tab_local;
+        struct h2_stream **t = realloc(local ? NULL : c->tab, (size_t)ncap * sizeof *t);
         if (!t)
             return NULL;
-        cs_h2__account(c, (ptrdiff_t)((ncap - c->tab_cap) * sizeof *t));
+        if (local)
+            memcpy(t, c->tab_local, sizeof c->tab_local);
+        cs_h2__account(c, (ptrdiff_t)(ncap * sizeof *t) - (local ? 0 : (ptrdiff_t)(c->tab_cap * sizeof *t)));
         c->tab = t;
         c->tab_cap = ncap;
     }
@@ -175,7 +194,8 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
     uint32_t req_end = 0, resp_lo = UINT32_MAX, resp_end = 0;
     for (int k = 0; k < SEC_N; k++) {
         struct cs_h2_section *out = secs[k];
-        const struct h2_sec *st = &s->sec[k];
+        static const struct h2_sec none;
+        const struct h2_sec *st = h2_sec_of(s, k) ? h2_sec_of(s, k) : &none;
         out->frame = st->frame;
         out->ts = st->ts;
         out->frame_end = st->frame_end;
@@ -189,8 +209,8 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
             if (f->sec != k || (k == SEC_RESP && !s->answered))
                 continue;
             const char *name = s->arena + f->name_off;
-            const char *value = s->arena + f->value_off;
-            uint32_t f_end = f->value_off + f->value_len;
+            const char *value = s->arena + h2_value_off(f);
+            uint32_t f_end = h2_value_off(f) + f->value_len;
             if (k == SEC_REQ && f_end > req_end)
                 req_end = f_end;
             if (k == SEC_RESP) {

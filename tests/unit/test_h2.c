@@ -732,8 +732,11 @@ static void test_interim_and_trailers(void)
 static void test_limits(void)
 {
     struct fx *f = fx_new();
+    cs_h2_conn_finish(f->c, CS_H2_END_CLOSED, 0, 0); /* again with these limits (copied) */
+    f->st = (struct cs_h2_stats){0};
     f->lim.max_streams = 2;
     f->lim.max_header_lines = 3;
+    f->c = cs_h2_conn_new(&f->lim, &f->st, on_txn, &f->col);
     fx_open(f);
     request(f, 1, REQ1, true);
     request(f, 3, REQ1, true);
@@ -868,6 +871,49 @@ static void test_parked_names(void)
     fx_free(f);
 }
 
+/* A parked table is written again from the old parked block's bytes for
+ * the entries still there plus the block's new ones (h2_hpack.c,
+ * park_incremental), or whole when a kept entry names an evicted one:
+ * with long values the 4 KB tables evict on every request and response,
+ * one request in four has fields named like an older entry ("x-chain"),
+ * the others their own names, and every block still decodes. */
+static void test_parked_evictions(void)
+{
+    struct fx *f = fx_new();
+    fx_open(f);
+    static char vals[6][700];
+    char path[16], name[2][16], want[4096];
+    for (uint32_t n = 0; n < 24; n++) {
+        uint32_t id = 2 * n + 1;
+        for (int v = 0; v < 6; v++) {
+            size_t len = 80 + (size_t)((n * 7 + (uint32_t)v * 13) % 9) * 70;
+            memset(vals[v], 'a' + (int)((n + (uint32_t)v) % 26), len);
+            vals[v][len] = '\0';
+        }
+        snprintf(path, sizeof path, "/%u", n);
+        for (int k = 0; k < 2; k++)
+            snprintf(name[k], sizeof name[k], n % 4 ? "x-%c%u" : "x-chain", 'a' + k, n);
+        const char *req[] = {":method", "GET", ":scheme", "https", ":authority", "a",
+                             ":path", path, name[0], vals[0], name[1], vals[1],
+                             "user-agent", vals[2], NULL};
+        const char *resp[] = {":status", "200", "etag", vals[3], name[0], vals[4],
+                              name[0], vals[5], NULL};
+        request(f, id, req, true);
+        response(f, id, resp, true);
+        CU_ASSERT_EQUAL_FATAL(f->col.n, n + 1);
+        snprintf(want, sizeof want, "%s: %s\n%s: %s\nuser-agent: %s\n", name[0], vals[0],
+                 name[1], vals[1], vals[2]);
+        CU_ASSERT_STRING_EQUAL(f->col.r[n].req, want);
+        snprintf(want, sizeof want, "etag: %s\n%s: %s\n%s: %s\n", vals[3], name[0], vals[4],
+                 name[0], vals[5]);
+        CU_ASSERT_STRING_EQUAL(f->col.r[n].resp, want);
+        CU_ASSERT_EQUAL(f->col.r[n].end, CS_H2_END_COMPLETE);
+        CU_ASSERT(f->c->d[CS_DIR_C2S].parked != NULL && f->c->d[CS_DIR_S2C].parked != NULL);
+    }
+    CU_ASSERT_EQUAL(f->st.hpack_failures, 0);
+    fx_free(f);
+}
+
 static void test_memory_accounting(void)
 {
     struct fx *f = fx_new();
@@ -915,6 +961,7 @@ int main(void)
         {"memory accounting", test_memory_accounting},
         {"idle directions park their tables", test_parked_tables},
         {"parked tables give shared names as indexes", test_parked_names},
+        {"parked tables written again after evictions", test_parked_evictions},
         {NULL, NULL},
     };
     if (CU_initialize_registry() != CUE_SUCCESS)
