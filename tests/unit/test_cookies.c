@@ -40,6 +40,40 @@ static void test_registrable_domain(void)
     cs_site_free(s);
 }
 
+/* The answers are remembered per host (site.c's memo): asked again, in
+ * another case, after 1,000 other hosts have taken the slots, or for a
+ * host too long to be remembered, each answer stays what libpsl says. */
+static void test_registrable_remembered(void)
+{
+    struct cs_site *s = cs_site_new();
+    char host[300], want[300];
+    for (int round = 0; round < 3; round++) {
+        CU_ASSERT_TRUE(registrable(s, "www.example.com", "example.com"));
+        CU_ASSERT_TRUE(registrable(s, "WWW.EXAMPLE.COM", "example.com"));
+        CU_ASSERT_TRUE(registrable(s, "co.uk", NULL));
+        CU_ASSERT_TRUE(registrable(s, "a.b.example.co.uk", "example.co.uk"));
+        for (int i = 0; i < 1000; i++) {
+            snprintf(host, sizeof host, "h%d.site%d.co.uk", i, i % 37);
+            snprintf(want, sizeof want, "site%d.co.uk", i % 37);
+            CU_ASSERT_TRUE(registrable(s, host, want));
+        }
+        /* 61, 62 and 63 characters: the last is never kept */
+        for (size_t n = 61; n <= 63; n++) {
+            memset(host, 'x', n - 12);
+            memcpy(host + n - 12, ".example.org", 13);
+            CU_ASSERT_EQUAL(strlen(host), n);
+            CU_ASSERT_TRUE(registrable(s, host, "example.org"));
+            host[0] = 'X';
+            CU_ASSERT_TRUE(registrable(s, host, "example.org"));
+        }
+        memset(host, 'y', 250);
+        memcpy(host + 250, ".io", 4);
+        snprintf(want, sizeof want, "%s", host);
+        CU_ASSERT_TRUE(registrable(s, host, want));
+    }
+    cs_site_free(s);
+}
+
 static bool same(struct cs_site *s, const char *a, const char *b)
 {
     return cs_site_same(s, a, strlen(a), b, strlen(b));
@@ -167,6 +201,7 @@ int main(void)
 {
     static const struct cs_test_case cases[] = {
         {"registrable domain (Public Suffix List)", test_registrable_domain},
+        {"registrable domains remembered per host", test_registrable_remembered},
         {"same-site: scheme and registrable domain", test_same_site},
         {"cookie rules: sent, withheld same-site, cross-site nothing", test_cookie_rules},
         {"cookie table bounded, refusals counted", test_cookie_table_bounded},
