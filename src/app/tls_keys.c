@@ -297,63 +297,92 @@ static int cipher_alg(const struct cs_tls_suite *s)
     return ALG_COUNT;
 }
 
-/* One EVP_CIPHER_CTX per thread, keyed for the read state that used it
- * last, instead of one per direction of every connection: a context with
- * its key schedule is ~1.1 KB that libcrypto allocates, 2.2 KB a connection
- * whether it is busy or idle, which on thousands of keep-alive connections
- * made --max-memory evict them.  Setting a key again costs about as much as
- * decrypting 100 bytes, and only when the records of another connection
- * came in between.  Each read state gets a key_id of its own (a process-wide
- * counter, never reused), which is what the thread's context remembers. */
+/* A few EVP_CIPHER_CTX per thread, each keyed for the read state that used
+ * it last, instead of one per direction of every connection: a context
+ * with its key schedule is ~1.1 KB that libcrypto allocates, 2.2 KB a
+ * connection whether it is busy or idle, which on thousands of keep-alive
+ * connections made --max-memory evict them.  One context per thread
+ * re-keyed whenever another connection's record came (~2,500 libcrypto
+ * instructions and the AES key schedule) nearly every record, browsers
+ * interleaving their connections; CS_TLS_THREAD_CIPHER_CTXS contexts,
+ * the least recently used re-keyed, keep the few connections busy at a
+ * time keyed.  Each read state gets a key_id of its own (a process-wide
+ * counter, never reused, never 0), which is what a context remembers: a
+ * context is used only for the read state whose key_id it holds, so no
+ * record is ever opened with another connection's key. */
+struct keyed_ctx {
+    EVP_CIPHER_CTX *ctx; /* NULL until the thread needs this many */
+    uint64_t key_id;     /* the read state it is keyed for; 0: none */
+    uint64_t used;       /* thread_ctx_clock at its last use */
+    int alg;             /* the cipher it was set up with, ALG_COUNT: none */
+};
 static uint64_t next_key_id;
-static _Thread_local EVP_CIPHER_CTX *thread_ctx;
-static _Thread_local uint64_t thread_ctx_key;
-static _Thread_local int thread_ctx_alg = ALG_COUNT; /* the cipher thread_ctx was set up with */
-static pthread_key_t thread_ctx_free_key;
-static pthread_once_t thread_ctx_once = PTHREAD_ONCE_INIT;
+static _Thread_local struct keyed_ctx thread_ctxs[CS_TLS_THREAD_CIPHER_CTXS];
+static _Thread_local uint64_t thread_ctx_clock;
+static pthread_key_t thread_ctxs_free_key;
+static pthread_once_t thread_ctxs_once = PTHREAD_ONCE_INIT;
 
-static void thread_ctx_free(void *ctx)
+static void thread_ctxs_free(void *ctxs)
 {
-    EVP_CIPHER_CTX_free(ctx);
+    struct keyed_ctx *k = ctxs;
+    for (size_t i = 0; i < CS_TLS_THREAD_CIPHER_CTXS; i++) {
+        EVP_CIPHER_CTX_free(k[i].ctx);
+        k[i] = (struct keyed_ctx){NULL, 0, 0, ALG_COUNT};
+    }
 }
 
-static void thread_ctx_init(void)
+static void thread_ctxs_init(void)
 {
-    if (pthread_key_create(&thread_ctx_free_key, thread_ctx_free) != 0)
+    if (pthread_key_create(&thread_ctxs_free_key, thread_ctxs_free) != 0)
         abort();
 }
 
-/* The calling thread's context, keyed for c, with iv set (the record's
- * nonce, or its CBC IV); NULL when libcrypto fails.  Key and IV go in one
- * call: a record rarely follows one with the same key here (browsers
- * interleave their connections), and each EVP_DecryptInit_ex2 asks the
+/* Keys k for c (whose key_id is not cached), with iv; NULL when libcrypto
+ * fails.  Key and IV go in one call: each EVP_DecryptInit_ex2 asks the
  * provider for its key and IV lengths through parameters. */
-static EVP_CIPHER_CTX *ctx_for(const struct cs_tls_cipher *c, const uint8_t *iv)
+static EVP_CIPHER_CTX *ctx_rekey(struct keyed_ctx *k, const struct cs_tls_cipher *c, const uint8_t *iv)
 {
-    if (!thread_ctx) {
-        pthread_once(&thread_ctx_once, thread_ctx_init);
-        if (!(thread_ctx = EVP_CIPHER_CTX_new()))
-            return NULL;
-        pthread_setspecific(thread_ctx_free_key, thread_ctx); /* freed when the thread ends */
-        thread_ctx_key = 0;
-    }
-    if (thread_ctx_key == c->key_id)
-        return EVP_DecryptInit_ex2(thread_ctx, NULL, NULL, iv, NULL) ? thread_ctx : NULL;
-    thread_ctx_key = 0;
+    k->key_id = 0;
     int which = c->suite ? cipher_alg(c->suite) : ALG_COUNT;
     EVP_CIPHER *cipher = which == ALG_COUNT ? NULL : alg(which);
     if (!cipher)
         return NULL;
+    if (!k->ctx) {
+        pthread_once(&thread_ctxs_once, thread_ctxs_init);
+        if (!(k->ctx = EVP_CIPHER_CTX_new()))
+            return NULL;
+        k->alg = ALG_COUNT;
+        pthread_setspecific(thread_ctxs_free_key, thread_ctxs); /* freed when the thread ends */
+    }
     /* Same algorithm as the key before: only the key changes.  Naming the
      * cipher again would free and allocate libcrypto's context (and
      * cleanse it), three times the cost of the key schedule. */
-    if (!EVP_DecryptInit_ex2(thread_ctx, thread_ctx_alg == which ? NULL : cipher, c->key, iv, NULL)) {
-        thread_ctx_alg = ALG_COUNT;
+    if (!EVP_DecryptInit_ex2(k->ctx, k->alg == which ? NULL : cipher, c->key, iv, NULL)) {
+        k->alg = ALG_COUNT;
         return NULL;
     }
-    thread_ctx_alg = which;
-    thread_ctx_key = c->key_id;
-    return thread_ctx;
+    k->alg = which;
+    k->key_id = c->key_id;
+    return k->ctx;
+}
+
+/* A context of the calling thread keyed for c, with iv set (the record's
+ * nonce, or its CBC IV); NULL when libcrypto fails. */
+static EVP_CIPHER_CTX *ctx_for(const struct cs_tls_cipher *c, const uint8_t *iv)
+{
+    struct keyed_ctx *victim = &thread_ctxs[0];
+    uint64_t now = ++thread_ctx_clock;
+    for (size_t i = 0; i < CS_TLS_THREAD_CIPHER_CTXS; i++) {
+        struct keyed_ctx *k = &thread_ctxs[i];
+        if (k->key_id == c->key_id && c->key_id) {
+            k->used = now;
+            return EVP_DecryptInit_ex2(k->ctx, NULL, NULL, iv, NULL) ? k->ctx : NULL;
+        }
+        if (k->used < victim->used)
+            victim = k; /* the least recently used, or one never used (0) */
+    }
+    victim->used = now;
+    return ctx_rekey(victim, c, iv);
 }
 
 /* Names the algorithm and gives the read state its key_id, and for CBC
