@@ -188,9 +188,10 @@ static EVP_MAC_CTX *hmac_ctx(const char *digest, size_t *hash_len)
 }
 
 /* HKDF-Expand(PRK = secret, info, out_len) on m; secret NULL: the key m
- * was last keyed with.  0 or -1. */
+ * was last keyed with.  info has room for one byte more than info_len (the
+ * block counter goes there: one update instead of two).  0 or -1. */
 static int hkdf_expand(EVP_MAC_CTX *m, size_t hash_len, const uint8_t *secret, size_t secret_len,
-                       const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
+                       uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
 {
     uint8_t t[64];
     size_t t_len = 0, done = 0;
@@ -198,10 +199,10 @@ static int hkdf_expand(EVP_MAC_CTX *m, size_t hash_len, const uint8_t *secret, s
         return -1;
     for (uint8_t i = 1; done < out_len; i++) {
         size_t got = 0;
-        uint8_t counter = i;
+        info[info_len] = i;
         if (!EVP_MAC_init(m, secret, secret ? secret_len : 0, NULL) ||
-            (t_len && !EVP_MAC_update(m, t, t_len)) || !EVP_MAC_update(m, info, info_len) ||
-            !EVP_MAC_update(m, &counter, 1) || !EVP_MAC_final(m, t, &got, sizeof t) ||
+            (t_len && !EVP_MAC_update(m, t, t_len)) || !EVP_MAC_update(m, info, info_len + 1) ||
+            !EVP_MAC_final(m, t, &got, sizeof t) ||
             got != hash_len) {
             OPENSSL_cleanse(t, sizeof t);
             return -1;
@@ -216,10 +217,13 @@ static int hkdf_expand(EVP_MAC_CTX *m, size_t hash_len, const uint8_t *secret, s
     return 0;
 }
 
+/* The longest HkdfLabel, and a byte for HKDF's block counter after it. */
+#define HKDF_INFO_ROOM (2 + 1 + 255 + 1 + 255 + 1)
+
 /* RFC 8446 7.1: HkdfLabel = uint16 length, opaque label<7..255> =
  * "tls13 " + Label, opaque context<0..255>, into info; its length or 0. */
 static size_t hkdf_label(const char *label, const uint8_t *context, size_t context_len,
-                         size_t out_len, uint8_t info[2 + 1 + 255 + 1 + 255])
+                         size_t out_len, uint8_t info[HKDF_INFO_ROOM])
 {
     size_t label_len = strlen(label);
     if (label_len + 6 > 255 || context_len > 255 || out_len > 0xFFFF)
@@ -243,7 +247,7 @@ static int expand_label_on(EVP_MAC_CTX *m, size_t hash_len, const uint8_t *secre
                            size_t secret_len, const char *label, const uint8_t *context,
                            size_t context_len, uint8_t *out, size_t out_len)
 {
-    uint8_t info[2 + 1 + 255 + 1 + 255];
+    uint8_t info[HKDF_INFO_ROOM];
     size_t n = hkdf_label(label, context, context_len, out_len, info);
     if (!n)
         return -1;
@@ -310,14 +314,15 @@ static int cipher_alg(const struct cs_tls_suite *s)
  * counter, never reused, never 0), which is what a context remembers: a
  * context is used only for the read state whose key_id it holds, so no
  * record is ever opened with another connection's key. */
-struct keyed_ctx {
-    EVP_CIPHER_CTX *ctx; /* NULL until the thread needs this many */
-    uint64_t key_id;     /* the read state it is keyed for; 0: none */
-    uint64_t used;       /* thread_ctx_clock at its last use */
-    int alg;             /* the cipher it was set up with, ALG_COUNT: none */
-};
 static uint64_t next_key_id;
-static _Thread_local struct keyed_ctx thread_ctxs[CS_TLS_THREAD_CIPHER_CTXS];
+/* The thread's contexts: key_ids apart, so that finding one reads a single
+ * cache line. */
+static _Thread_local uint64_t thread_ctx_keys[CS_TLS_THREAD_CIPHER_CTXS]; /* 0: keyed for none */
+static _Thread_local struct keyed_ctx {
+    EVP_CIPHER_CTX *ctx; /* NULL until the thread needs this many */
+    uint64_t used;       /* thread_ctx_clock at its last use; 0: never */
+    int alg;             /* the cipher it was set up with, ALG_COUNT: none */
+} thread_ctxs[CS_TLS_THREAD_CIPHER_CTXS];
 static _Thread_local uint64_t thread_ctx_clock;
 static pthread_key_t thread_ctxs_free_key;
 static pthread_once_t thread_ctxs_once = PTHREAD_ONCE_INIT;
@@ -327,7 +332,8 @@ static void thread_ctxs_free(void *ctxs)
     struct keyed_ctx *k = ctxs;
     for (size_t i = 0; i < CS_TLS_THREAD_CIPHER_CTXS; i++) {
         EVP_CIPHER_CTX_free(k[i].ctx);
-        k[i] = (struct keyed_ctx){NULL, 0, 0, ALG_COUNT};
+        k[i] = (struct keyed_ctx){NULL, 0, ALG_COUNT};
+        thread_ctx_keys[i] = 0;
     }
 }
 
@@ -337,12 +343,14 @@ static void thread_ctxs_init(void)
         abort();
 }
 
-/* Keys k for c (whose key_id is not cached), with iv; NULL when libcrypto
- * fails.  Key and IV go in one call: each EVP_DecryptInit_ex2 asks the
- * provider for its key and IV lengths through parameters. */
-static EVP_CIPHER_CTX *ctx_rekey(struct keyed_ctx *k, const struct cs_tls_cipher *c, const uint8_t *iv)
+/* Keys context i for c, with iv and params; NULL when libcrypto fails.
+ * Key and IV go in one call: each EVP_DecryptInit_ex2 asks the provider
+ * for its key and IV lengths through parameters. */
+static EVP_CIPHER_CTX *ctx_rekey(size_t i, const struct cs_tls_cipher *c, const uint8_t *iv,
+                                 const OSSL_PARAM *params)
 {
-    k->key_id = 0;
+    struct keyed_ctx *k = &thread_ctxs[i];
+    thread_ctx_keys[i] = 0;
     int which = c->suite ? cipher_alg(c->suite) : ALG_COUNT;
     EVP_CIPHER *cipher = which == ALG_COUNT ? NULL : alg(which);
     if (!cipher)
@@ -357,32 +365,34 @@ static EVP_CIPHER_CTX *ctx_rekey(struct keyed_ctx *k, const struct cs_tls_cipher
     /* Same algorithm as the key before: only the key changes.  Naming the
      * cipher again would free and allocate libcrypto's context (and
      * cleanse it), three times the cost of the key schedule. */
-    if (!EVP_DecryptInit_ex2(k->ctx, k->alg == which ? NULL : cipher, c->key, iv, NULL)) {
+    if (!EVP_DecryptInit_ex2(k->ctx, k->alg == which ? NULL : cipher, c->key, iv, params)) {
         k->alg = ALG_COUNT;
         return NULL;
     }
     k->alg = which;
-    k->key_id = c->key_id;
+    thread_ctx_keys[i] = c->key_id;
     return k->ctx;
 }
 
 /* A context of the calling thread keyed for c, with iv set (the record's
- * nonce, or its CBC IV); NULL when libcrypto fails. */
-static EVP_CIPHER_CTX *ctx_for(const struct cs_tls_cipher *c, const uint8_t *iv)
+ * nonce, or its CBC IV) and params (an AEAD's expected tag, or NULL);
+ * NULL when libcrypto fails. */
+static EVP_CIPHER_CTX *ctx_for(const struct cs_tls_cipher *c, const uint8_t *iv,
+                               const OSSL_PARAM *params)
 {
-    struct keyed_ctx *victim = &thread_ctxs[0];
     uint64_t now = ++thread_ctx_clock;
-    for (size_t i = 0; i < CS_TLS_THREAD_CIPHER_CTXS; i++) {
-        struct keyed_ctx *k = &thread_ctxs[i];
-        if (k->key_id == c->key_id && c->key_id) {
-            k->used = now;
-            return EVP_DecryptInit_ex2(k->ctx, NULL, NULL, iv, NULL) ? k->ctx : NULL;
+    for (size_t i = 0; i < CS_TLS_THREAD_CIPHER_CTXS; i++)
+        if (thread_ctx_keys[i] == c->key_id && c->key_id) {
+            thread_ctxs[i].used = now;
+            return EVP_DecryptInit_ex2(thread_ctxs[i].ctx, NULL, NULL, iv, params) ? thread_ctxs[i].ctx
+                                                                                   : NULL;
         }
-        if (k->used < victim->used)
-            victim = k; /* the least recently used, or one never used (0) */
-    }
-    victim->used = now;
-    return ctx_rekey(victim, c, iv);
+    size_t victim = 0; /* the least recently used, or one never used */
+    for (size_t i = 1; i < CS_TLS_THREAD_CIPHER_CTXS; i++)
+        if (thread_ctxs[i].used < thread_ctxs[victim].used)
+            victim = i;
+    thread_ctxs[victim].used = now;
+    return ctx_rekey(victim, c, iv, params);
 }
 
 /* Names the algorithm and gives the read state its key_id, and for CBC
@@ -497,11 +507,17 @@ static void xor_nonce(const uint8_t iv[12], uint64_t seq, uint8_t nonce[12])
 static int aead_open(struct cs_tls_cipher *c, const uint8_t nonce[12], const uint8_t *aad, size_t aad_len,
                      const uint8_t *ct, size_t ct_len, const uint8_t tag[16], uint8_t *out)
 {
-    EVP_CIPHER_CTX *ctx = ctx_for(c, nonce);
+    /* The expected tag goes with the nonce: the provider takes the
+     * parameters of its init as a set_params, which EVP_CTRL_AEAD_SET_TAG
+     * would reach through one more translation per record. */
+    OSSL_PARAM params[2] = {
+        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, (void *)tag, 16),
+        OSSL_PARAM_construct_end(),
+    };
+    EVP_CIPHER_CTX *ctx = ctx_for(c, nonce, params);
     int n = 0, fin = 0;
     if (!ctx || !EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) ||
-        (ct_len && !EVP_DecryptUpdate(ctx, out, &n, ct, (int)ct_len)) ||
-        !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, (void *)tag))
+        (ct_len && !EVP_DecryptUpdate(ctx, out, &n, ct, (int)ct_len)))
         return CS_TLS_OPEN_CRYPTO_ERROR;
     return EVP_DecryptFinal_ex(ctx, out + n, &fin) > 0 ? 0 : CS_TLS_OPEN_AUTH_FAILED;
 }
@@ -533,7 +549,7 @@ static int mac_check(struct cs_tls_cipher *c, uint64_t seq, uint8_t type, const 
 static int cbc_decrypt(struct cs_tls_cipher *c, const uint8_t *iv, const uint8_t *ct, size_t len, uint8_t *out)
 {
     int n = 0, fin = 0;
-    EVP_CIPHER_CTX *ctx = ctx_for(c, iv);
+    EVP_CIPHER_CTX *ctx = ctx_for(c, iv, NULL);
     if (!ctx || !EVP_CIPHER_CTX_set_padding(ctx, 0) ||
         !EVP_DecryptUpdate(ctx, out, &n, ct, (int)len) ||
         !EVP_DecryptFinal_ex(ctx, out + n, &fin) || (size_t)(n + fin) != len)

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "testutil.h"
 #include "tls_conn.h"
 #include "tls_hs.h"
@@ -63,6 +65,111 @@ static void test_rfc8448_schedule(void)
     CU_ASSERT(hex_equals(c.iv, 12, R8448_S_HS_IV));
     cs_tls_cipher_clear(&c);
     free(s);
+}
+
+/* Seals one TLS 1.3 record (RFC 8446 5.2) of c at seq with libcrypto
+ * directly: header || ciphertext of (content || type 23) || tag, into rec;
+ * its length. */
+static size_t seal13(const struct cs_tls_cipher *c, uint64_t seq, const uint8_t *content, size_t n,
+                     uint8_t *rec)
+{
+    const char *name = c->suite->bulk == CS_TLS_BULK_CHACHA20_POLY1305 ? "ChaCha20-Poly1305"
+                       : c->suite->key_len == 16                      ? "AES-128-GCM"
+                                                                      : "AES-256-GCM";
+    size_t frag = n + 1 + 16;
+    uint8_t nonce[12], inner[64];
+    memcpy(nonce, c->iv, 12);
+    for (int i = 0; i < 8; i++)
+        nonce[4 + i] ^= (uint8_t)(seq >> (56 - 8 * i));
+    memcpy(inner, content, n);
+    inner[n] = 23;
+    rec[0] = 23, rec[1] = 3, rec[2] = 3, rec[3] = (uint8_t)(frag >> 8), rec[4] = (uint8_t)frag;
+    EVP_CIPHER *cipher = EVP_CIPHER_fetch(NULL, name, NULL);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int len = 0, fin = 0;
+    CU_ASSERT_FATAL(cipher && ctx && EVP_EncryptInit_ex2(ctx, cipher, c->key, nonce, NULL) &&
+                    EVP_EncryptUpdate(ctx, NULL, &len, rec, 5) &&
+                    EVP_EncryptUpdate(ctx, rec + 5, &len, inner, (int)n + 1) &&
+                    EVP_EncryptFinal_ex(ctx, rec + 5 + len, &fin) &&
+                    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, rec + 5 + n + 1));
+    EVP_CIPHER_CTX_free(ctx);
+    EVP_CIPHER_free(cipher);
+    return 5 + frag;
+}
+
+/* Opens rec (as sealed by seal13) with c at seq; the result, and the
+ * content in out. */
+static enum cs_tls_open_result open13(struct cs_tls_cipher *c, uint64_t seq, const uint8_t *rec,
+                                      uint8_t *out, size_t *out_len)
+{
+    uint8_t type = 0;
+    size_t frag = (size_t)rec[3] << 8 | rec[4];
+    enum cs_tls_open_result r = cs_tls_record_open(c, seq, rec, rec + 5, frag, out, out_len, &type);
+    CU_ASSERT(r != CS_TLS_OPEN_OK || type == 23);
+    return r;
+}
+
+/* Records of more connections than a thread keeps keyed cipher contexts,
+ * interleaved in changing orders and suites: each opens with its own keys
+ * only (never with the context another connection's key left), and a
+ * tampered record or tag fails, whether its context was still keyed or had
+ * to be keyed again. */
+static void test_cipher_contexts_interleaved(void)
+{
+    enum { CONNS = CS_TLS_THREAD_CIPHER_CTXS + 5, ROUNDS = 6 };
+    static const uint16_t suite_ids[] = {0x1301, 0x1302, 0x1303};
+    struct cs_tls_cipher c[CONNS];
+    memset(c, 0, sizeof c);
+    for (int i = 0; i < CONNS; i++) {
+        const struct cs_tls_suite *s = cs_tls_suite_find(suite_ids[i % 3 == 2 ? (i / 3) % 3 : 0]);
+        uint8_t secret[48];
+        for (size_t b = 0; b < sizeof secret; b++)
+            secret[b] = (uint8_t)(i * 31 + (int)b);
+        CU_ASSERT_EQUAL_FATAL(cs_tls13_cipher_keys(&c[i], s, secret, s->hash_len), 0);
+    }
+    uint8_t rec[128], out[CS_TLS_MAX_CIPHERTEXT], content[32];
+    size_t out_len = 0;
+    unsigned opened = 0;
+    for (uint64_t r = 0; r < ROUNDS; r++) {
+        /* round 0 in order (every context re-keyed), later rounds strided,
+         * some connections twice in a row (their context still keyed) */
+        for (int k = 0; k < CONNS; k++) {
+            int i = r == 0 ? k : (int)(((uint64_t)k * (2 * r + 1) + r) % CONNS);
+            int n = snprintf((char *)content, sizeof content, "conn %d record %u", i, (unsigned)r);
+            size_t len = seal13(&c[i], r, content, (size_t)n, rec);
+            CU_ASSERT_EQUAL(open13(&c[i], r, rec, out, &out_len), CS_TLS_OPEN_OK);
+            CU_ASSERT(out_len == (size_t)n && memcmp(out, content, (size_t)n) == 0);
+            opened++;
+            /* the same record with the previous connection's keys (whose
+             * context is keyed, or was just replaced): refused */
+            int j = (i + CONNS - 1) % CONNS;
+            CU_ASSERT_EQUAL(open13(&c[j], r, rec, out, &out_len), CS_TLS_OPEN_AUTH_FAILED);
+            /* with its own keys again, then tampered: ciphertext, tag */
+            if (k % 3 == 0) {
+                CU_ASSERT_EQUAL(open13(&c[i], r, rec, out, &out_len), CS_TLS_OPEN_OK);
+                rec[5 + 2] ^= 0x40;
+                CU_ASSERT_EQUAL(open13(&c[i], r, rec, out, &out_len), CS_TLS_OPEN_AUTH_FAILED);
+                rec[5 + 2] ^= 0x40;
+                rec[len - 1] ^= 0x01;
+                CU_ASSERT_EQUAL(open13(&c[i], r, rec, out, &out_len), CS_TLS_OPEN_AUTH_FAILED);
+                rec[len - 1] ^= 0x01;
+                CU_ASSERT_EQUAL(open13(&c[i], r + 1, rec, out, &out_len), CS_TLS_OPEN_AUTH_FAILED);
+                CU_ASSERT_EQUAL(open13(&c[i], r, rec, out, &out_len), CS_TLS_OPEN_OK);
+            }
+        }
+    }
+    CU_ASSERT_EQUAL(opened, CONNS * ROUNDS);
+    /* a cleared read state and a new one in its place: a new key_id, never
+     * the context the old keys left */
+    uint8_t secret[32] = {7};
+    size_t len = seal13(&c[0], 0, (const uint8_t *)"x", 1, rec);
+    cs_tls_cipher_clear(&c[0]);
+    CU_ASSERT_EQUAL(open13(&c[0], 0, rec, out, &out_len), CS_TLS_OPEN_MALFORMED);
+    CU_ASSERT_EQUAL(cs_tls13_cipher_keys(&c[0], cs_tls_suite_find(0x1301), secret, 32), 0);
+    CU_ASSERT_EQUAL(open13(&c[0], 0, rec, out, &out_len), CS_TLS_OPEN_AUTH_FAILED);
+    (void)len;
+    for (int i = 0; i < CONNS; i++)
+        cs_tls_cipher_clear(&c[i]);
 }
 
 /* TLS 1.2 PRF known answers: secret, seed and label "test label" from the
@@ -590,6 +697,7 @@ int main(void)
     static const struct cs_test_case cases[] = {
         {"RFC 8448 key schedule", test_rfc8448_schedule},
         {"TLS 1.2 PRF vectors", test_tls12_prf_vectors},
+        {"cipher contexts: more connections than kept, interleaved, tampered", test_cipher_contexts_interleaved},
         {"RFC 8448 trace decrypts (whole, 1, 7, 1000-byte pieces)", test_rfc8448_decrypt},
         {"late key: held records decrypted on retry", test_rfc8448_late_key},
         {"late key over the hold budget: dropped, counted, resumes", test_rfc8448_late_key_budget},
