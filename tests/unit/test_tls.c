@@ -74,8 +74,8 @@ static size_t seal13(const struct cs_tls_cipher *c, uint64_t seq, const uint8_t 
                      uint8_t *rec)
 {
     const char *name = c->suite->bulk == CS_TLS_BULK_CHACHA20_POLY1305 ? "ChaCha20-Poly1305"
-                       : c->suite->key_len == 16                      ? "AES-128-GCM"
-                                                                      : "AES-256-GCM";
+                       : c->suite->key_len == 16                       ? "AES-128-GCM"
+                                                                       : "AES-256-GCM";
     size_t frag = n + 1 + 16;
     uint8_t nonce[12], inner[64];
     memcpy(nonce, c->iv, 12);
@@ -116,7 +116,8 @@ static enum cs_tls_open_result open13(struct cs_tls_cipher *c, uint64_t seq, con
  * to be keyed again. */
 static void test_cipher_contexts_interleaved(void)
 {
-    enum { CONNS = CS_TLS_THREAD_CIPHER_CTXS + 5, ROUNDS = 6 };
+    enum { CONNS = CS_TLS_THREAD_CIPHER_CTXS + 5,
+           ROUNDS = 6 };
     static const uint16_t suite_ids[] = {0x1301, 0x1302, 0x1303};
     struct cs_tls_cipher c[CONNS];
     memset(c, 0, sizeof c);
