@@ -394,7 +394,7 @@ static EVP_CIPHER_CTX *ctx_for(const struct cs_tls_cipher *c, const uint8_t *iv)
 }
 
 /* Names the algorithm and gives the read state its key_id, and for CBC
- * creates the HMAC context with the MAC key set (duplicated per record). */
+ * creates the HMAC context with the MAC key set (restarted per record). */
 static int cipher_setup(struct cs_tls_cipher *c, const uint8_t *mac_key)
 {
     int which = cipher_alg(c->suite);
@@ -527,12 +527,12 @@ static int mac_check(struct cs_tls_cipher *c, uint64_t seq, uint8_t type, const 
     pre[10] = version[1];
     pre[11] = (uint8_t)(len >> 8);
     pre[12] = (uint8_t)len;
-    EVP_MAC_CTX *m = EVP_MAC_CTX_dup(c->mac);
-    if (!m)
-        return CS_TLS_OPEN_CRYPTO_ERROR;
-    int ok = EVP_MAC_update(m, pre, sizeof pre) && EVP_MAC_update(m, data, len) &&
-             EVP_MAC_final(m, got, &got_len, sizeof got);
-    EVP_MAC_CTX_free(m);
+    /* EVP_MAC_init without a key starts again from the key set up with
+     * the read state: one digest state copied, where a duplicate of the
+     * whole context per record copied three and freed them again. */
+    EVP_MAC_CTX *m = c->mac;
+    int ok = m && EVP_MAC_init(m, NULL, 0, NULL) && EVP_MAC_update(m, pre, sizeof pre) &&
+             EVP_MAC_update(m, data, len) && EVP_MAC_final(m, got, &got_len, sizeof got);
     if (!ok || got_len != c->suite->mac_len)
         return CS_TLS_OPEN_CRYPTO_ERROR;
     return CRYPTO_memcmp(got, expect, got_len) == 0 ? 0 : CS_TLS_OPEN_AUTH_FAILED;
