@@ -302,28 +302,27 @@ static int cipher_alg(const struct cs_tls_suite *s)
 }
 
 /* A few EVP_CIPHER_CTX per thread, each keyed for the read state that used
- * it last, instead of one per direction of every connection: a context
- * with its key schedule is ~1.1 KB that libcrypto allocates, 2.2 KB a
- * connection whether it is busy or idle, which on thousands of keep-alive
- * connections made --max-memory evict them.  Keying one costs ~2,000
- * libcrypto instructions (EVP_DecryptInit_ex2 with a key: parameter
- * queries, the AES key schedule, GCM's table of powers of H), as much as
- * decrypting a 1 KB record.  With one context per thread a record of
- * another connection in between meant keying again: 15-24 % of the
- * records of the browser captures found their key set, against 66-93 %
- * with CS_TLS_THREAD_CIPHER_CTXS contexts keyed in turn (the oldest keyed
- * goes: within a point of least recently used there, for one scan of the
- * key_ids).  On the bench captures, 7,000 connections interleaved record
- * by record, no small set helps (1.7 % at any size up to 64: a key comes
- * back after ~12,000 other records).
+ * it last, instead of one per direction of every connection: a context with
+ * its key schedule is ~1.1 KB that libcrypto allocates, 2.2 KB a connection
+ * whether it is busy or idle, which on thousands of keep-alive connections
+ * made --max-memory evict them.  Keying one costs ~2,000 libcrypto
+ * instructions (EVP_DecryptInit_ex2 with a key: parameter queries, the AES
+ * key schedule, GCM's table of powers of H), as much as decrypting a 1 KB
+ * record.  With one context per thread a record of another connection in
+ * between meant keying again: 15-24 % of the records of the browser
+ * captures found their key set, against 66-93 % with
+ * CS_TLS_THREAD_CIPHER_CTXS contexts keyed in turn (the oldest keyed goes:
+ * within a point of least recently used there, and a read state finds its
+ * context without a scan).  On the bench captures, 7,000 connections
+ * interleaved record by record, no small set helps (1.7 % at any size up to
+ * 64: a key comes back after ~12,000 other records).
  *
  * Each read state gets a key_id of its own (a process-wide counter, never
  * reused, never 0), which is what a context remembers: a context is used
  * only for the read state whose key_id it holds, so no record is ever
  * opened with another connection's key. */
 static uint64_t next_key_id;
-/* The thread's contexts: key_ids apart, so that finding one reads a single
- * cache line. */
+/* The thread's contexts and the key_id each is keyed for. */
 static _Thread_local uint64_t thread_ctx_keys[CS_TLS_THREAD_CIPHER_CTXS]; /* 0: keyed for none */
 static _Thread_local struct keyed_ctx {
     EVP_CIPHER_CTX *ctx; /* NULL until the thread needs this many */
@@ -383,13 +382,17 @@ static EVP_CIPHER_CTX *ctx_rekey(size_t i, const struct cs_tls_cipher *c, const 
  * nonce, or its CBC IV); NULL when libcrypto fails.  (The expected tag is
  * set afterwards with EVP_CTRL_AEAD_SET_TAG: given here as an init
  * parameter it cost ~70 instructions a record more with OpenSSL 3.0.) */
-static EVP_CIPHER_CTX *ctx_for(const struct cs_tls_cipher *c, const uint8_t *iv)
+static EVP_CIPHER_CTX *ctx_for(struct cs_tls_cipher *c, const uint8_t *iv)
 {
-    for (size_t i = 0; i < CS_TLS_THREAD_CIPHER_CTXS; i++)
-        if (thread_ctx_keys[i] == c->key_id && c->key_id)
-            return EVP_DecryptInit_ex2(thread_ctxs[i].ctx, NULL, NULL, iv, NULL) ? thread_ctxs[i].ctx : NULL;
-    size_t i = thread_ctx_next;
+    /* A read state is keyed in one context at most, the one it names:
+     * no scan.  The name is only a hint (a state copied, or used on another
+     * thread): the key_id the context holds decides. */
+    size_t i = c->ctx_slot % CS_TLS_THREAD_CIPHER_CTXS;
+    if (thread_ctx_keys[i] == c->key_id && c->key_id)
+        return EVP_DecryptInit_ex2(thread_ctxs[i].ctx, NULL, NULL, iv, NULL) ? thread_ctxs[i].ctx : NULL;
+    i = thread_ctx_next;
     thread_ctx_next = (thread_ctx_next + 1) % CS_TLS_THREAD_CIPHER_CTXS;
+    c->ctx_slot = (uint8_t)i;
     return ctx_rekey(i, c, iv);
 }
 

@@ -88,10 +88,12 @@ struct cs_tls_cipher {
     uint8_t encrypt_then_mac; /* 1.2 CBC with RFC 7366 negotiated */
     uint8_t key[32];
     uint8_t iv[12];
-    uint64_t seq;    /* next record's sequence number */
-    uint64_t key_id; /* names this key to the thread's cipher contexts; the
-                      * EVP_CIPHER comes from suite (fetched once per process) */
-    void *mac;       /* EVP_MAC_CTX * (CBC only) */
+    uint8_t ctx_slot; /* which of the thread's cipher contexts it was keyed into
+                       * last (a hint: key_id decides; fills padding) */
+    uint64_t seq;     /* next record's sequence number */
+    uint64_t key_id;  /* names this key to the thread's cipher contexts; the
+                       * EVP_CIPHER comes from suite (fetched once per process) */
+    void *mac;        /* EVP_MAC_CTX * (CBC only) */
 };
 
 /* TLS 1.3 (RFC 8446 7.3): key = Expand-Label(secret, "key"), iv = "iv".
