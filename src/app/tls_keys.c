@@ -188,9 +188,10 @@ static EVP_MAC_CTX *hmac_ctx(const char *digest, size_t *hash_len)
 }
 
 /* HKDF-Expand(PRK = secret, info, out_len) on m; secret NULL: the key m
- * was last keyed with.  0 or -1. */
+ * was last keyed with.  info has room for one byte more than info_len (the
+ * block counter goes there: one update instead of two).  0 or -1. */
 static int hkdf_expand(EVP_MAC_CTX *m, size_t hash_len, const uint8_t *secret, size_t secret_len,
-                       const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
+                       uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
 {
     uint8_t t[64];
     size_t t_len = 0, done = 0;
@@ -198,10 +199,10 @@ static int hkdf_expand(EVP_MAC_CTX *m, size_t hash_len, const uint8_t *secret, s
         return -1;
     for (uint8_t i = 1; done < out_len; i++) {
         size_t got = 0;
-        uint8_t counter = i;
+        info[info_len] = i;
         if (!EVP_MAC_init(m, secret, secret ? secret_len : 0, NULL) ||
-            (t_len && !EVP_MAC_update(m, t, t_len)) || !EVP_MAC_update(m, info, info_len) ||
-            !EVP_MAC_update(m, &counter, 1) || !EVP_MAC_final(m, t, &got, sizeof t) ||
+            (t_len && !EVP_MAC_update(m, t, t_len)) || !EVP_MAC_update(m, info, info_len + 1) ||
+            !EVP_MAC_final(m, t, &got, sizeof t) ||
             got != hash_len) {
             OPENSSL_cleanse(t, sizeof t);
             return -1;
@@ -216,10 +217,13 @@ static int hkdf_expand(EVP_MAC_CTX *m, size_t hash_len, const uint8_t *secret, s
     return 0;
 }
 
+/* The longest HkdfLabel, and a byte for HKDF's block counter after it. */
+#define HKDF_INFO_ROOM (2 + 1 + 255 + 1 + 255 + 1)
+
 /* RFC 8446 7.1: HkdfLabel = uint16 length, opaque label<7..255> =
  * "tls13 " + Label, opaque context<0..255>, into info; its length or 0. */
 static size_t hkdf_label(const char *label, const uint8_t *context, size_t context_len,
-                         size_t out_len, uint8_t info[2 + 1 + 255 + 1 + 255])
+                         size_t out_len, uint8_t info[HKDF_INFO_ROOM])
 {
     size_t label_len = strlen(label);
     if (label_len + 6 > 255 || context_len > 255 || out_len > 0xFFFF)
@@ -243,7 +247,7 @@ static int expand_label_on(EVP_MAC_CTX *m, size_t hash_len, const uint8_t *secre
                            size_t secret_len, const char *label, const uint8_t *context,
                            size_t context_len, uint8_t *out, size_t out_len)
 {
-    uint8_t info[2 + 1 + 255 + 1 + 255];
+    uint8_t info[HKDF_INFO_ROOM];
     size_t n = hkdf_label(label, context, context_len, out_len, info);
     if (!n)
         return -1;
@@ -297,67 +301,103 @@ static int cipher_alg(const struct cs_tls_suite *s)
     return ALG_COUNT;
 }
 
-/* One EVP_CIPHER_CTX per thread, keyed for the read state that used it
- * last, instead of one per direction of every connection: a context with
+/* A few EVP_CIPHER_CTX per thread, each keyed for the read state that used
+ * it last, instead of one per direction of every connection: a context with
  * its key schedule is ~1.1 KB that libcrypto allocates, 2.2 KB a connection
  * whether it is busy or idle, which on thousands of keep-alive connections
- * made --max-memory evict them.  Setting a key again costs about as much as
- * decrypting 100 bytes, and only when the records of another connection
- * came in between.  Each read state gets a key_id of its own (a process-wide
- * counter, never reused), which is what the thread's context remembers. */
+ * made --max-memory evict them.  Keying one costs ~2,000 libcrypto
+ * instructions (EVP_DecryptInit_ex2 with a key: parameter queries, the AES
+ * key schedule, GCM's table of powers of H), as much as decrypting a 1 KB
+ * record.  With one context per thread a record of another connection in
+ * between meant keying again: 15-24 % of the records of the browser
+ * captures found their key set, against 66-93 % with
+ * CS_TLS_THREAD_CIPHER_CTXS contexts keyed in turn (the oldest keyed goes:
+ * within a point of least recently used there, and a read state finds its
+ * context without a scan).  On the bench captures, 7,000 connections
+ * interleaved record by record, no small set helps (1.7 % at any size up to
+ * 64: a key comes back after ~12,000 other records).
+ *
+ * Each read state gets a key_id of its own (a process-wide counter, never
+ * reused, never 0), which is what a context remembers: a context is used
+ * only for the read state whose key_id it holds, so no record is ever
+ * opened with another connection's key. */
 static uint64_t next_key_id;
-static _Thread_local EVP_CIPHER_CTX *thread_ctx;
-static _Thread_local uint64_t thread_ctx_key;
-static _Thread_local int thread_ctx_alg = ALG_COUNT; /* the cipher thread_ctx was set up with */
-static pthread_key_t thread_ctx_free_key;
-static pthread_once_t thread_ctx_once = PTHREAD_ONCE_INIT;
+/* The thread's contexts and the key_id each is keyed for. */
+static _Thread_local uint64_t thread_ctx_keys[CS_TLS_THREAD_CIPHER_CTXS]; /* 0: keyed for none */
+static _Thread_local struct keyed_ctx {
+    EVP_CIPHER_CTX *ctx; /* NULL until the thread needs this many */
+    int alg;             /* the cipher it was set up with, ALG_COUNT: none */
+} thread_ctxs[CS_TLS_THREAD_CIPHER_CTXS];
+static _Thread_local unsigned thread_ctx_next; /* the one to key next */
+static pthread_key_t thread_ctxs_free_key;
+static pthread_once_t thread_ctxs_once = PTHREAD_ONCE_INIT;
 
-static void thread_ctx_free(void *ctx)
+static void thread_ctxs_free(void *ctxs)
 {
-    EVP_CIPHER_CTX_free(ctx);
+    struct keyed_ctx *k = ctxs;
+    for (size_t i = 0; i < CS_TLS_THREAD_CIPHER_CTXS; i++) {
+        EVP_CIPHER_CTX_free(k[i].ctx);
+        k[i] = (struct keyed_ctx){NULL, ALG_COUNT};
+        thread_ctx_keys[i] = 0;
+    }
 }
 
-static void thread_ctx_init(void)
+static void thread_ctxs_init(void)
 {
-    if (pthread_key_create(&thread_ctx_free_key, thread_ctx_free) != 0)
+    if (pthread_key_create(&thread_ctxs_free_key, thread_ctxs_free) != 0)
         abort();
 }
 
-/* The calling thread's context, keyed for c, with iv set (the record's
- * nonce, or its CBC IV); NULL when libcrypto fails.  Key and IV go in one
- * call: a record rarely follows one with the same key here (browsers
- * interleave their connections), and each EVP_DecryptInit_ex2 asks the
- * provider for its key and IV lengths through parameters. */
-static EVP_CIPHER_CTX *ctx_for(const struct cs_tls_cipher *c, const uint8_t *iv)
+/* Keys context i for c, with iv; NULL when libcrypto fails.
+ * Key and IV go in one call: each EVP_DecryptInit_ex2 asks the provider
+ * for its key and IV lengths through parameters. */
+static EVP_CIPHER_CTX *ctx_rekey(size_t i, const struct cs_tls_cipher *c, const uint8_t *iv)
 {
-    if (!thread_ctx) {
-        pthread_once(&thread_ctx_once, thread_ctx_init);
-        if (!(thread_ctx = EVP_CIPHER_CTX_new()))
-            return NULL;
-        pthread_setspecific(thread_ctx_free_key, thread_ctx); /* freed when the thread ends */
-        thread_ctx_key = 0;
-    }
-    if (thread_ctx_key == c->key_id)
-        return EVP_DecryptInit_ex2(thread_ctx, NULL, NULL, iv, NULL) ? thread_ctx : NULL;
-    thread_ctx_key = 0;
+    struct keyed_ctx *k = &thread_ctxs[i];
+    thread_ctx_keys[i] = 0;
     int which = c->suite ? cipher_alg(c->suite) : ALG_COUNT;
     EVP_CIPHER *cipher = which == ALG_COUNT ? NULL : alg(which);
     if (!cipher)
         return NULL;
+    if (!k->ctx) {
+        pthread_once(&thread_ctxs_once, thread_ctxs_init);
+        if (!(k->ctx = EVP_CIPHER_CTX_new()))
+            return NULL;
+        k->alg = ALG_COUNT;
+        pthread_setspecific(thread_ctxs_free_key, thread_ctxs); /* freed when the thread ends */
+    }
     /* Same algorithm as the key before: only the key changes.  Naming the
      * cipher again would free and allocate libcrypto's context (and
      * cleanse it), three times the cost of the key schedule. */
-    if (!EVP_DecryptInit_ex2(thread_ctx, thread_ctx_alg == which ? NULL : cipher, c->key, iv, NULL)) {
-        thread_ctx_alg = ALG_COUNT;
+    if (!EVP_DecryptInit_ex2(k->ctx, k->alg == which ? NULL : cipher, c->key, iv, NULL)) {
+        k->alg = ALG_COUNT;
         return NULL;
     }
-    thread_ctx_alg = which;
-    thread_ctx_key = c->key_id;
-    return thread_ctx;
+    k->alg = which;
+    thread_ctx_keys[i] = c->key_id;
+    return k->ctx;
+}
+
+/* A context of the calling thread keyed for c, with iv set (the record's
+ * nonce, or its CBC IV); NULL when libcrypto fails.  (The expected tag is
+ * set afterwards with EVP_CTRL_AEAD_SET_TAG: given here as an init
+ * parameter it cost ~70 instructions a record more with OpenSSL 3.0.) */
+static EVP_CIPHER_CTX *ctx_for(struct cs_tls_cipher *c, const uint8_t *iv)
+{
+    /* A read state is keyed in one context at most, the one it names:
+     * no scan.  The name is only a hint (a state copied, or used on another
+     * thread): the key_id the context holds decides. */
+    size_t i = c->ctx_slot % CS_TLS_THREAD_CIPHER_CTXS;
+    if (thread_ctx_keys[i] == c->key_id && c->key_id)
+        return EVP_DecryptInit_ex2(thread_ctxs[i].ctx, NULL, NULL, iv, NULL) ? thread_ctxs[i].ctx : NULL;
+    i = thread_ctx_next;
+    thread_ctx_next = (thread_ctx_next + 1) % CS_TLS_THREAD_CIPHER_CTXS;
+    c->ctx_slot = (uint8_t)i;
+    return ctx_rekey(i, c, iv);
 }
 
 /* Names the algorithm and gives the read state its key_id, and for CBC
- * creates the HMAC context with the MAC key set (duplicated per record). */
+ * creates the HMAC context with the MAC key set (restarted per record). */
 static int cipher_setup(struct cs_tls_cipher *c, const uint8_t *mac_key)
 {
     int which = cipher_alg(c->suite);
@@ -490,12 +530,12 @@ static int mac_check(struct cs_tls_cipher *c, uint64_t seq, uint8_t type, const 
     pre[10] = version[1];
     pre[11] = (uint8_t)(len >> 8);
     pre[12] = (uint8_t)len;
-    EVP_MAC_CTX *m = EVP_MAC_CTX_dup(c->mac);
-    if (!m)
-        return CS_TLS_OPEN_CRYPTO_ERROR;
-    int ok = EVP_MAC_update(m, pre, sizeof pre) && EVP_MAC_update(m, data, len) &&
-             EVP_MAC_final(m, got, &got_len, sizeof got);
-    EVP_MAC_CTX_free(m);
+    /* EVP_MAC_init without a key starts again from the key set up with
+     * the read state: one digest state copied, where a duplicate of the
+     * whole context per record copied three and freed them again. */
+    EVP_MAC_CTX *m = c->mac;
+    int ok = m && EVP_MAC_init(m, NULL, 0, NULL) && EVP_MAC_update(m, pre, sizeof pre) &&
+             EVP_MAC_update(m, data, len) && EVP_MAC_final(m, got, &got_len, sizeof got);
     if (!ok || got_len != c->suite->mac_len)
         return CS_TLS_OPEN_CRYPTO_ERROR;
     return CRYPTO_memcmp(got, expect, got_len) == 0 ? 0 : CS_TLS_OPEN_AUTH_FAILED;

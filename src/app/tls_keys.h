@@ -19,12 +19,19 @@
 #define CS_TLS_MAX_CIPHERTEXT (CS_TLS_MAX_PLAINTEXT + 2048u) /* RFC 5246 6.2.3 (1.3 allows +256) */
 #define CS_TLS_RECORD_HEADER 5u
 /* What libcrypto allocates for one direction's read state, which no sizeof
- * can see: only the HMAC context of the CBC suites (the cipher context is
- * one per thread, shared: see tls_keys.c).  Measured with mallinfo2() over
+ * can see: only the HMAC context of the CBC suites (the cipher contexts are
+ * the thread's, shared: see CS_TLS_THREAD_CIPHER_CTXS).  Measured with mallinfo2() over
  * 198 directions per suite with OpenSSL 3: 1519-1565 bytes for CBC+HMAC
  * when each direction had its own cipher context too (1050-1170 of it), so
  * this bound is generous; cs_tls_conn_memory() counts it. */
 #define CS_TLS_CIPHER_CTX_COST 1600u
+/* The keyed cipher contexts a thread keeps, each for the read state that
+ * used it last (the least recently used is re-keyed): consecutive records
+ * of the few connections busy at a time skip setting the key.  Allocated
+ * as a thread first needs them, freed when it ends: at most this many
+ * times ~1.1 KB (CS_TLS_CIPHER_CTX_COST bounds it) per thread, whatever
+ * the number of connections. */
+#define CS_TLS_THREAD_CIPHER_CTXS 8u
 
 #define CS_TLS_VERSION_12 0x0303u
 #define CS_TLS_VERSION_13 0x0304u
@@ -81,10 +88,12 @@ struct cs_tls_cipher {
     uint8_t encrypt_then_mac; /* 1.2 CBC with RFC 7366 negotiated */
     uint8_t key[32];
     uint8_t iv[12];
-    uint64_t seq;    /* next record's sequence number */
-    uint64_t key_id; /* names this key to the thread's shared EVP_CIPHER_CTX; the
-                      * EVP_CIPHER comes from suite (fetched once per process) */
-    void *mac;       /* EVP_MAC_CTX * (CBC only) */
+    uint8_t ctx_slot; /* which of the thread's cipher contexts it was keyed into
+                       * last (a hint: key_id decides; fills padding) */
+    uint64_t seq;     /* next record's sequence number */
+    uint64_t key_id;  /* names this key to the thread's cipher contexts; the
+                       * EVP_CIPHER comes from suite (fetched once per process) */
+    void *mac;        /* EVP_MAC_CTX * (CBC only) */
 };
 
 /* TLS 1.3 (RFC 8446 7.3): key = Expand-Label(secret, "key"), iv = "iv".

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "testutil.h"
 #include "tls_conn.h"
 #include "tls_hs.h"
@@ -63,6 +65,197 @@ static void test_rfc8448_schedule(void)
     CU_ASSERT(hex_equals(c.iv, 12, R8448_S_HS_IV));
     cs_tls_cipher_clear(&c);
     free(s);
+}
+
+/* Seals one TLS 1.3 record (RFC 8446 5.2) of c at seq with libcrypto
+ * directly: header || ciphertext of (content || type 23) || tag, into rec;
+ * its length. */
+static size_t seal13(const struct cs_tls_cipher *c, uint64_t seq, const uint8_t *content, size_t n,
+                     uint8_t *rec)
+{
+    const char *name = c->suite->bulk == CS_TLS_BULK_CHACHA20_POLY1305 ? "ChaCha20-Poly1305"
+                       : c->suite->key_len == 16                       ? "AES-128-GCM"
+                                                                       : "AES-256-GCM";
+    size_t frag = n + 1 + 16;
+    uint8_t nonce[12], inner[64];
+    memcpy(nonce, c->iv, 12);
+    for (int i = 0; i < 8; i++)
+        nonce[4 + i] ^= (uint8_t)(seq >> (56 - 8 * i));
+    memcpy(inner, content, n);
+    inner[n] = 23;
+    rec[0] = 23, rec[1] = 3, rec[2] = 3, rec[3] = (uint8_t)(frag >> 8), rec[4] = (uint8_t)frag;
+    EVP_CIPHER *cipher = EVP_CIPHER_fetch(NULL, name, NULL);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int len = 0, fin = 0;
+    CU_ASSERT_FATAL(cipher && ctx && EVP_EncryptInit_ex2(ctx, cipher, c->key, nonce, NULL) &&
+                    EVP_EncryptUpdate(ctx, NULL, &len, rec, 5) &&
+                    EVP_EncryptUpdate(ctx, rec + 5, &len, inner, (int)n + 1) &&
+                    EVP_EncryptFinal_ex(ctx, rec + 5 + len, &fin) &&
+                    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, rec + 5 + n + 1));
+    EVP_CIPHER_CTX_free(ctx);
+    EVP_CIPHER_free(cipher);
+    return 5 + frag;
+}
+
+/* Opens rec (as sealed by seal13) with c at seq; the result, and the
+ * content in out. */
+static enum cs_tls_open_result open13(struct cs_tls_cipher *c, uint64_t seq, const uint8_t *rec,
+                                      uint8_t *out, size_t *out_len)
+{
+    uint8_t type = 0;
+    size_t frag = (size_t)rec[3] << 8 | rec[4];
+    enum cs_tls_open_result r = cs_tls_record_open(c, seq, rec, rec + 5, frag, out, out_len, &type);
+    CU_ASSERT(r != CS_TLS_OPEN_OK || type == 23);
+    return r;
+}
+
+/* Records of more connections than a thread keeps keyed cipher contexts,
+ * interleaved in changing orders and suites: each opens with its own keys
+ * only (never with the context another connection's key left), and a
+ * tampered record or tag fails, whether its context was still keyed or had
+ * to be keyed again. */
+static void test_cipher_contexts_interleaved(void)
+{
+    enum { CONNS = CS_TLS_THREAD_CIPHER_CTXS + 5,
+           ROUNDS = 6 };
+    static const uint16_t suite_ids[] = {0x1301, 0x1302, 0x1303};
+    struct cs_tls_cipher c[CONNS];
+    memset(c, 0, sizeof c);
+    for (int i = 0; i < CONNS; i++) {
+        const struct cs_tls_suite *s = cs_tls_suite_find(suite_ids[i % 3 == 2 ? (i / 3) % 3 : 0]);
+        uint8_t secret[48];
+        for (size_t b = 0; b < sizeof secret; b++)
+            secret[b] = (uint8_t)(i * 31 + (int)b);
+        CU_ASSERT_EQUAL_FATAL(cs_tls13_cipher_keys(&c[i], s, secret, s->hash_len), 0);
+    }
+    uint8_t rec[128], out[CS_TLS_MAX_CIPHERTEXT], content[32];
+    size_t out_len = 0;
+    unsigned opened = 0;
+    for (uint64_t r = 0; r < ROUNDS; r++) {
+        /* round 0 in order (every context re-keyed), later rounds strided,
+         * some connections twice in a row (their context still keyed) */
+        for (int k = 0; k < CONNS; k++) {
+            int i = r == 0 ? k : (int)(((uint64_t)k * (2 * r + 1) + r) % CONNS);
+            int n = snprintf((char *)content, sizeof content, "conn %d record %u", i, (unsigned)r);
+            size_t len = seal13(&c[i], r, content, (size_t)n, rec);
+            CU_ASSERT_EQUAL(open13(&c[i], r, rec, out, &out_len), CS_TLS_OPEN_OK);
+            CU_ASSERT(out_len == (size_t)n && memcmp(out, content, (size_t)n) == 0);
+            opened++;
+            /* the same record with the previous connection's keys (whose
+             * context is keyed, or was just replaced): refused */
+            int j = (i + CONNS - 1) % CONNS;
+            CU_ASSERT_EQUAL(open13(&c[j], r, rec, out, &out_len), CS_TLS_OPEN_AUTH_FAILED);
+            /* with its own keys again, then tampered: ciphertext, tag */
+            if (k % 3 == 0) {
+                CU_ASSERT_EQUAL(open13(&c[i], r, rec, out, &out_len), CS_TLS_OPEN_OK);
+                rec[5 + 2] ^= 0x40;
+                CU_ASSERT_EQUAL(open13(&c[i], r, rec, out, &out_len), CS_TLS_OPEN_AUTH_FAILED);
+                rec[5 + 2] ^= 0x40;
+                rec[len - 1] ^= 0x01;
+                CU_ASSERT_EQUAL(open13(&c[i], r, rec, out, &out_len), CS_TLS_OPEN_AUTH_FAILED);
+                rec[len - 1] ^= 0x01;
+                CU_ASSERT_EQUAL(open13(&c[i], r + 1, rec, out, &out_len), CS_TLS_OPEN_AUTH_FAILED);
+                CU_ASSERT_EQUAL(open13(&c[i], r, rec, out, &out_len), CS_TLS_OPEN_OK);
+            }
+        }
+    }
+    CU_ASSERT_EQUAL(opened, CONNS * ROUNDS);
+    /* a cleared read state and a new one in its place: a new key_id, never
+     * the context the old keys left */
+    uint8_t secret[32] = {7};
+    size_t len = seal13(&c[0], 0, (const uint8_t *)"x", 1, rec);
+    cs_tls_cipher_clear(&c[0]);
+    CU_ASSERT_EQUAL(open13(&c[0], 0, rec, out, &out_len), CS_TLS_OPEN_MALFORMED);
+    CU_ASSERT_EQUAL(cs_tls13_cipher_keys(&c[0], cs_tls_suite_find(0x1301), secret, 32), 0);
+    CU_ASSERT_EQUAL(open13(&c[0], 0, rec, out, &out_len), CS_TLS_OPEN_AUTH_FAILED);
+    (void)len;
+    for (int i = 0; i < CONNS; i++)
+        cs_tls_cipher_clear(&c[i]);
+}
+
+/* Seals one TLS 1.2 CBC record (RFC 5246 6.2.3.2, MAC-then-encrypt) of c
+ * at seq with libcrypto directly, with the MAC key given; its length. */
+static size_t seal12_cbc(const struct cs_tls_cipher *c, const uint8_t *mac_key, uint64_t seq,
+                         const uint8_t *content, size_t n, uint8_t *rec)
+{
+    const struct cs_tls_suite *s = c->suite;
+    uint8_t plain[256], pre[13], iv[16];
+    size_t mac_len = 0;
+    for (int i = 0; i < 8; i++)
+        pre[i] = (uint8_t)(seq >> (56 - 8 * i));
+    pre[8] = 23, pre[9] = 3, pre[10] = 3, pre[11] = (uint8_t)(n >> 8), pre[12] = (uint8_t)n;
+    memcpy(plain, content, n);
+    EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *m = EVP_MAC_CTX_new(hmac);
+    OSSL_PARAM params[2] = {
+        OSSL_PARAM_construct_utf8_string("digest", (char *)s->mac_digest, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    CU_ASSERT_FATAL(m && EVP_MAC_init(m, mac_key, s->mac_len, params) &&
+                    EVP_MAC_update(m, pre, sizeof pre) && EVP_MAC_update(m, content, n) &&
+                    EVP_MAC_final(m, plain + n, &mac_len, sizeof plain - n));
+    EVP_MAC_CTX_free(m);
+    EVP_MAC_free(hmac);
+    size_t len = n + mac_len;
+    uint8_t pad = (uint8_t)(15 - len % 16);
+    memset(plain + len, pad, (size_t)pad + 1);
+    len += (size_t)pad + 1;
+    memset(iv, (int)seq + 1, sizeof iv);
+    memcpy(rec + 5, iv, 16);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int out = 0, fin = 0;
+    CU_ASSERT_FATAL(ctx &&
+                    EVP_EncryptInit_ex2(ctx, s->key_len == 16 ? EVP_aes_128_cbc() : EVP_aes_256_cbc(),
+                                        c->key, iv, NULL) &&
+                    EVP_CIPHER_CTX_set_padding(ctx, 0) &&
+                    EVP_EncryptUpdate(ctx, rec + 5 + 16, &out, plain, (int)len) &&
+                    EVP_EncryptFinal_ex(ctx, rec + 5 + 16 + out, &fin));
+    EVP_CIPHER_CTX_free(ctx);
+    size_t frag = 16 + len;
+    rec[0] = 23, rec[1] = 3, rec[2] = 3, rec[3] = (uint8_t)(frag >> 8), rec[4] = (uint8_t)frag;
+    return 5 + frag;
+}
+
+/* TLS 1.2 CBC: the read state's HMAC context serves record after record
+ * (restarted from its key each time), a tampered MAC fails and the next
+ * good record still opens. */
+static void test_cbc_records_in_turn(void)
+{
+    const struct cs_tls_suite *s = cs_tls_suite_find(0xC014); /* AES-256-CBC, HMAC-SHA1 */
+    uint8_t master[48], crand[32], srand[32], rec[512], out[CS_TLS_MAX_CIPHERTEXT], type = 0;
+    memset(master, 0x11, sizeof master);
+    memset(crand, 0x22, sizeof crand);
+    memset(srand, 0x33, sizeof srand);
+    struct cs_tls_cipher cl, sv;
+    memset(&cl, 0, sizeof cl);
+    memset(&sv, 0, sizeof sv);
+    CU_ASSERT_EQUAL_FATAL(cs_tls12_cipher_keys(&cl, &sv, s, master, crand, srand, 0), 0);
+    /* the client's MAC key: the key block's first mac_len bytes */
+    uint8_t seed[64], block[2 * (48 + 32)];
+    memcpy(seed, srand, 32);
+    memcpy(seed + 32, crand, 32);
+    CU_ASSERT_EQUAL_FATAL(cs_tls12_prf(s->prf_digest, master, 48, "key expansion", seed, 64, block,
+                                       2u * s->mac_len + 2u * s->key_len),
+                          0);
+    for (uint64_t seq = 0; seq < 4; seq++) {
+        char content[40];
+        int n = snprintf(content, sizeof content, "record %u of the client", (unsigned)seq);
+        size_t len = seal12_cbc(&cl, block, seq, (const uint8_t *)content, (size_t)n, rec);
+        size_t out_len = 0;
+        CU_ASSERT_EQUAL(cs_tls_record_open(&cl, seq, rec, rec + 5, len - 5, out, &out_len, &type),
+                        CS_TLS_OPEN_OK);
+        CU_ASSERT(out_len == (size_t)n && memcmp(out, content, (size_t)n) == 0);
+        CU_ASSERT_EQUAL(cs_tls_record_open(&sv, seq, rec, rec + 5, len - 5, out, &out_len, &type),
+                        CS_TLS_OPEN_AUTH_FAILED); /* the other direction's keys */
+        if (seq == 2) {                           /* the wrong sequence number: the MAC does not verify */
+            CU_ASSERT_EQUAL(cs_tls_record_open(&cl, seq + 1, rec, rec + 5, len - 5, out, &out_len, &type),
+                            CS_TLS_OPEN_AUTH_FAILED);
+            CU_ASSERT_EQUAL(cs_tls_record_open(&cl, seq, rec, rec + 5, len - 5, out, &out_len, &type),
+                            CS_TLS_OPEN_OK);
+        }
+    }
+    cs_tls_cipher_clear(&cl);
+    cs_tls_cipher_clear(&sv);
 }
 
 /* TLS 1.2 PRF known answers: secret, seed and label "test label" from the
@@ -590,6 +783,8 @@ int main(void)
     static const struct cs_test_case cases[] = {
         {"RFC 8448 key schedule", test_rfc8448_schedule},
         {"TLS 1.2 PRF vectors", test_tls12_prf_vectors},
+        {"cipher contexts: more connections than kept, interleaved, tampered", test_cipher_contexts_interleaved},
+        {"TLS 1.2 CBC: records in turn on one HMAC context, a bad MAC refused", test_cbc_records_in_turn},
         {"RFC 8448 trace decrypts (whole, 1, 7, 1000-byte pieces)", test_rfc8448_decrypt},
         {"late key: held records decrypted on retry", test_rfc8448_late_key},
         {"late key over the hold budget: dropped, counted, resumes", test_rfc8448_late_key_budget},
