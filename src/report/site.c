@@ -17,8 +17,8 @@
 #define SITE_MEMO_HOST 62u
 
 struct site_memo {
-    uint8_t len;    /* of host; 0: empty slot */
-    int8_t rd_off;  /* where the registrable domain starts in host, -1: none */
+    uint8_t len;   /* of host; 0: empty slot */
+    int8_t rd_off; /* where the registrable domain starts in host, -1: none */
     char host[SITE_MEMO_HOST];
 };
 
