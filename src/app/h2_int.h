@@ -99,7 +99,7 @@ struct h2_dir {
     nghttp2_hd_inflater *inf;   /* NULL before the first block and while parked */
     struct h2_arena *arena;     /* the live inflater's memory (h2_hpack.c) */
     unsigned char *parked;      /* the block that rebuilds the table (h2_hpack.c) */
-    struct h2_pending *pending; /* H2_PENDING_SETTINGS of them while n_pending > 0 */
+    struct h2_pending *pending; /* while n_pending > 0: one, H2_PENDING_SETTINGS beyond */
     struct cs_h2_framer fr;
     uint32_t parked_len;
     uint32_t settings_table_size; /* the SETTINGS_HEADER_TABLE_SIZE in effect */
