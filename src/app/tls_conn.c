@@ -60,31 +60,59 @@ void cs_tls_conn_free(struct cs_tls_conn *c)
     for (int i = 0; i < 2; i++) {
         free(c->d[i].rec);
         free(c->d[i].hs.buf);
-        free(c->d[i].rs);
-        if (c->d[i].secret) {
-            cs_tls_wipe(c->d[i].secret, CS_TLS_MAX_SECRET);
-            free(c->d[i].secret);
-        }
         cs_tls_cipher_clear(&c->d[i].cipher);
+        if (c->cold) {
+            free(c->cold->rs[i]);
+            if (c->cold->secret[i]) {
+                cs_tls_wipe(c->cold->secret[i], CS_TLS_MAX_SECRET);
+                free(c->cold->secret[i]);
+            }
+        }
     }
     free(c->sni);
-    free(c->rare);
     if (c->alpn_owned)
         free((void *)c->alpn);
     free(c->rnd);
     cs_tls__release_plain(c);
     cs_tls__free_held(c);
+    free(c->cold);
     free(c);
 }
 
-/* The counters of events most connections never see, allocated with the
- * first one; when that fails they are counted nowhere (a thread's sink). */
+/* The cold part, allocated on first use; NULL when out of memory. */
+struct tls_cold *cs_tls__cold(struct cs_tls_conn *c)
+{
+    if (!c->cold)
+        c->cold = calloc(1, sizeof *c->cold);
+    return c->cold;
+}
+
+/* The counters of events most connections never see, in the cold part;
+ * without one (out of memory) they are counted nowhere (a thread's sink). */
 struct tls_rare_counts *cs_tls__rare(struct cs_tls_conn *c)
 {
     static _Thread_local struct tls_rare_counts lost;
-    if (!c->rare && !(c->rare = calloc(1, sizeof *c->rare)))
-        return &lost;
-    return c->rare;
+    struct tls_cold *k = cs_tls__cold(c);
+    return k ? &k->n : &lost;
+}
+
+/* Keeps the key log's generation at a failed key lookup or a key change
+ * waiting for its secret: cs_tls_conn_retry tries again once it grew (and,
+ * without a cold part, every time). */
+static void note_generation(struct cs_tls_conn *c)
+{
+    struct cs_tls_keylog_stats st;
+    cs_tls_keylog_get_stats(c->kl, &st);
+    if (cs_tls__cold(c))
+        c->cold->keylog_generation = st.generation;
+}
+
+/* Whether the key log grew since note_generation(). */
+static bool keylog_grew(const struct cs_tls_conn *c)
+{
+    struct cs_tls_keylog_stats st;
+    cs_tls_keylog_get_stats(c->kl, &st);
+    return !c->cold || st.generation != c->cold->keylog_generation;
 }
 
 /* The decryption output is scratch space: no event keeps it past the
@@ -168,8 +196,10 @@ void cs_tls__fail_dir(struct cs_tls_conn *c, enum cs_tls_dir dir, enum cs_tls_re
         c->state = CS_TLS_STATE_FAILED;
         c->reason = r;
     }
-    free(D->rs);
-    D->rs = NULL;
+    if (c->cold) {
+        free(c->cold->rs[dir]);
+        c->cold->rs[dir] = NULL;
+    }
     cs_tls__emit(c, CS_TLS_EV_GAP, dir, NULL, 0, frame, frame, ts, 0);
 }
 
@@ -191,11 +221,9 @@ int cs_tls__try_keys(struct cs_tls_conn *c)
         return 1;
     if (!c->have_sh || c->state == CS_TLS_STATE_FAILED || !c->kl)
         return 0;
-    struct cs_tls_keylog_stats st;
-    cs_tls_keylog_get_stats(c->kl, &st);
-    c->keylog_generation = st.generation;
     if (!c->keys && !(c->keys = cs_tls_keylog_find(c->kl, c->rnd->client))) {
         c->state = CS_TLS_STATE_NO_KEY;
+        note_generation(c);
         return 0;
     }
     const struct cs_tls_suite *su = c->suite;
@@ -205,11 +233,13 @@ int cs_tls__try_keys(struct cs_tls_conn *c)
         const uint8_t *early = secret_of(c, CS_TLS_SECRET_CLIENT_EARLY, su->hash_len);
         if (!chs || !shs) {
             c->state = CS_TLS_STATE_NO_KEY;
+            note_generation(c);
             return 0;
         }
         if (c->wait_all_secrets && (!secret_of(c, CS_TLS_SECRET_CLIENT_AP0, su->hash_len) ||
                                     !secret_of(c, CS_TLS_SECRET_SERVER_AP0, su->hash_len))) {
             c->state = CS_TLS_STATE_NO_KEY; /* the rest of the line(s) are on their way */
+            note_generation(c);
             return 0;
         }
         struct dir *C = &c->d[CS_TLS_FROM_CLIENT];
@@ -228,6 +258,7 @@ int cs_tls__try_keys(struct cs_tls_conn *c)
         const uint8_t *ms = secret_of(c, CS_TLS_SECRET_MASTER, 48);
         if (!ms) {
             c->state = CS_TLS_STATE_NO_KEY;
+            note_generation(c);
             return 0;
         }
         if (cs_tls12_cipher_keys(&c->d[0].cipher, &c->d[1].cipher, su, ms, c->rnd->client,
@@ -260,7 +291,8 @@ static int next_cipher(struct cs_tls_conn *c, enum cs_tls_dir dir, enum epoch fr
     else if (from == EP_HANDSHAKE)
         secret = secret_of(c, ap0, su->hash_len);
     else if (from == EP_APP) {
-        const uint8_t *now = c->d[dir].secret ? c->d[dir].secret : secret_of(c, ap0, su->hash_len);
+        const uint8_t *kept = c->cold ? c->cold->secret[dir] : NULL;
+        const uint8_t *now = kept ? kept : secret_of(c, ap0, su->hash_len);
         if (!now || cs_tls13_next_secret(su, now, next_secret))
             return -1;
         secret = next_secret;
@@ -278,10 +310,10 @@ static int next_cipher(struct cs_tls_conn *c, enum cs_tls_dir dir, enum epoch fr
 /* After a KeyUpdate: the direction's application secret is the new one. */
 static int keep_secret(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *secret)
 {
-    struct dir *D = &c->d[dir];
-    if (!D->secret && !(D->secret = malloc(CS_TLS_MAX_SECRET)))
+    struct tls_cold *k = cs_tls__cold(c);
+    if (!k || (!k->secret[dir] && !(k->secret[dir] = malloc(CS_TLS_MAX_SECRET))))
         return -1;
-    memcpy(D->secret, secret, c->suite->hash_len);
+    memcpy(k->secret[dir], secret, c->suite->hash_len);
     return 0;
 }
 
@@ -302,9 +334,7 @@ void cs_tls__apply_pending(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t 
     uint8_t next_secret[CS_TLS_MAX_SECRET];
     if (next_cipher(c, dir, D->epoch, &next, next_secret)) {
         if (c->live && p != PEND_KEY_UPDATE) { /* the secret may still be written */
-            struct cs_tls_keylog_stats st;
-            cs_tls_keylog_get_stats(c->kl, &st);
-            c->keylog_generation = st.generation;
+            note_generation(c);
             D->pending = p;
             D->wait_key = 1;
             return;
@@ -680,7 +710,8 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
         }
     }
     int enc = cs_tls__encrypted(c, dir, type);
-    if ((!c->draining && c->hq && c->hq->held[dir]) || D->wait_key ||
+    struct held_queue *hq = cs_tls__held(c);
+    if ((!c->draining && hq && hq->held[dir]) || D->wait_key ||
         (enc && !c->keys_ready && c->state != CS_TLS_STATE_FAILED)) {
         cs_tls__hold(c, dir, rec, 5 + frag_len, f0, f1, ts);
         return;
@@ -703,7 +734,7 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
     }
     if (!enc) {
         cs_tls__on_content(c, dir, type, rec + 5, frag_len, f0, f1, ts);
-        if (!c->draining && c->keys_ready && c->hq)
+        if (!c->draining && c->keys_ready && cs_tls__held(c))
             cs_tls__drain_held(c); /* the ServerHello that unblocks held client records */
         return;
     }
@@ -717,8 +748,9 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
      * next few, and the next keys too.  In the 0-RTT epoch the handshake
      * keys at 0 as well: a server that rejected early data gets no
      * EndOfEarlyData (RFC 8446 4.2.10). */
-    uint32_t window = D->uncertain ? D->uncertain + CS_TLS_RESYNC_SEQ_WINDOW : 1;
-    uint32_t next_window = D->uncertain ? CS_TLS_RESYNC_SEQ_WINDOW : D->epoch == EP_EARLY;
+    uint32_t uncertain = cs_tls__uncertain(c, dir);
+    uint32_t window = uncertain ? uncertain + CS_TLS_RESYNC_SEQ_WINDOW : 1;
+    uint32_t next_window = uncertain ? CS_TLS_RESYNC_SEQ_WINDOW : D->epoch == EP_EARLY;
     enum cs_tls_open_result r = cs_tls__open_trying(c, dir, rec, frag_len, window, next_window, &out_len, &inner);
     if (r != CS_TLS_OPEN_OK) {
         if (r == CS_TLS_OPEN_AUTH_FAILED)
@@ -730,9 +762,9 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
                          f1, ts);
         return;
     }
-    if (D->uncertain) {
-        D->uncertain = 0;
-        cs_tls__rare(c)->resyncs++;
+    if (uncertain) {
+        c->cold->uncertain[dir] = 0;
+        c->cold->n.resyncs++;
     }
     c->n.records_decrypted++;
     cs_tls__on_content(c, dir, inner, c->plain, out_len, f0, f1, ts);
@@ -748,7 +780,7 @@ void cs_tls__frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uin
         if (D->failed) {
             return;
         }
-        if (D->rs) {
+        if (cs_tls__resync(c, dir)) {
             cs_tls__resync_feed(c, dir, p, n, frame, ts);
             return;
         }
@@ -775,7 +807,7 @@ void cs_tls__frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uin
                 return;
             }
             cs_tls_conn_gap(c, dir, 0, frame, ts); /* framing lost: look for the next header */
-            if (D->rs)
+            if (cs_tls__resync(c, dir))
                 cs_tls__resync_feed(c, dir, D->hdr, 5, frame, ts);
             continue;
         }
@@ -825,7 +857,7 @@ void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out)
     out->dir_reason[1] = c->d[1].failed;
     const struct tls_counts *n = &c->n;
     static const struct tls_rare_counts none;
-    const struct tls_rare_counts *r = c->rare ? c->rare : &none;
+    const struct tls_rare_counts *r = c->cold ? &c->cold->n : &none;
     out->n = (struct cs_tls_counters){
         .records = {n->records[0], n->records[1]},
         .records_decrypted = n->records_decrypted,
@@ -854,14 +886,20 @@ void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out)
 size_t cs_tls_conn_memory(const struct cs_tls_conn *c)
 {
     size_t m = sizeof *c + (c->plain ? CS_TLS_MAX_CIPHERTEXT : 0) + c->names_bytes +
-               (c->rnd ? sizeof *c->rnd : 0) + (c->rare ? sizeof *c->rare : 0);
-    if (c->hq)
-        m += sizeof *c->hq + c->hq->bytes + c->hq->nodes * sizeof(struct held);
+               (c->rnd ? sizeof *c->rnd : 0);
     for (int i = 0; i < 2; i++) {
         const struct dir *D = &c->d[i];
-        m += (D->rec ? cs_tls__record_len(D->hdr) : 0) + D->hs.cap + (D->rs ? sizeof *D->rs : 0) +
-             (D->cipher.mac ? CS_TLS_CIPHER_CTX_COST : 0) + (D->secret ? CS_TLS_MAX_SECRET : 0);
+        m += (D->rec ? cs_tls__record_len(D->hdr) : 0) + D->hs.cap +
+             (D->cipher.mac ? CS_TLS_CIPHER_CTX_COST : 0);
     }
+    const struct tls_cold *k = c->cold;
+    if (!k)
+        return m;
+    m += sizeof *k;
+    if (k->hq)
+        m += sizeof *k->hq + k->hq->bytes + k->hq->nodes * sizeof(struct held);
+    for (int i = 0; i < 2; i++)
+        m += (k->rs[i] ? sizeof *k->rs[i] : 0) + (k->secret[i] ? CS_TLS_MAX_SECRET : 0);
     return m;
 }
 
@@ -895,14 +933,15 @@ int cs_tls_probe(const uint8_t *p, size_t n)
 
 void cs_tls__free_held(struct cs_tls_conn *c)
 {
-    if (!c->hq)
+    struct held_queue *q = cs_tls__held(c);
+    if (!q)
         return;
-    for (struct held *h = c->hq->head, *next; h; h = next) {
+    for (struct held *h = q->head, *next; h; h = next) {
         next = h->next;
         free(h);
     }
-    free(c->hq);
-    c->hq = NULL;
+    free(q);
+    c->cold->hq = NULL;
 }
 
 /* Keeps a record for later; over the budget, the rest of the direction is
@@ -910,12 +949,13 @@ void cs_tls__free_held(struct cs_tls_conn *c)
 void cs_tls__hold(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *rec, size_t len,
                   uint64_t f0, uint64_t f1, int64_t ts)
 {
-    if (!c->hq && !(c->hq = calloc(1, sizeof *c->hq))) {
+    struct tls_cold *k = cs_tls__cold(c);
+    if (!k || (!k->hq && !(k->hq = calloc(1, sizeof *k->hq)))) {
         cs_tls__rare(c)->held_dropped_records++; /* no room even to count it in the queue */
         cs_tls__rare(c)->held_dropped_bytes += len;
         return;
     }
-    struct held_queue *q = c->hq;
+    struct held_queue *q = k->hq;
     struct held *h = NULL;
     if (!q->dropping[dir] && q->bytes + len <= c->max_held && (h = malloc(sizeof *h + len))) {
         memset(h, 0, sizeof *h);
@@ -954,16 +994,17 @@ void cs_tls__hold(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *rec
  * decrypted are held again. */
 void cs_tls__drain_held(struct cs_tls_conn *c)
 {
-    if (!c->hq)
+    struct held_queue *q = cs_tls__held(c);
+    if (!q)
         return;
-    struct held *h = c->hq->head;
-    free(c->hq); /* a record held again starts a new queue */
-    c->hq = NULL;
+    struct held *h = q->head;
+    free(q); /* a record held again starts a new queue */
+    c->cold->hq = NULL;
     c->draining = 1;
     while (h) {
         struct held *next = h->next;
         if (h->dropped) {
-            c->d[h->dir].uncertain += h->dropped;
+            c->cold->uncertain[h->dir] += h->dropped; /* (the queue was in it) */
             cs_tls__emit(c, CS_TLS_EV_GAP, h->dir, NULL, 0, h->frame_first, h->frame_last, h->ts, 0);
         } else if (c->keys_ready || !cs_tls__encrypted(c, h->dir, h->rec[0])) {
             cs_tls__process_record(c, h->dir, h->rec, h->len - 5, h->frame_first, h->frame_last, h->ts);
@@ -997,9 +1038,7 @@ void cs_tls_conn_stop_waiting(struct cs_tls_conn *c)
  * has it, then the records held behind it are decrypted. */
 static int retry_waiting(struct cs_tls_conn *c)
 {
-    struct cs_tls_keylog_stats st;
-    cs_tls_keylog_get_stats(c->kl, &st);
-    if (st.generation == c->keylog_generation)
+    if (!keylog_grew(c))
         return 0;
     int done = 0;
     for (int i = 0; i < 2; i++) {
@@ -1009,8 +1048,8 @@ static int retry_waiting(struct cs_tls_conn *c)
         cs_tls__apply_pending(c, (enum cs_tls_dir)i, 0, 0);
         done |= !D->wait_key;
     }
-    c->keylog_generation = st.generation;
-    if (done && c->hq && !c->draining) {
+    note_generation(c);
+    if (done && cs_tls__held(c) && !c->draining) {
         cs_tls__drain_held(c);
         cs_tls__release_plain(c);
     }
@@ -1023,9 +1062,7 @@ int cs_tls_conn_retry(struct cs_tls_conn *c)
         return retry_waiting(c);
     if (c->keys_ready || c->state != CS_TLS_STATE_NO_KEY)
         return 0;
-    struct cs_tls_keylog_stats st;
-    cs_tls_keylog_get_stats(c->kl, &st);
-    if (st.generation == c->keylog_generation)
+    if (!keylog_grew(c))
         return 0;
     if (!cs_tls__try_keys(c))
         return 0;
@@ -1042,7 +1079,7 @@ void cs_tls__resync_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8
                          uint64_t frame, int64_t ts)
 {
     struct dir *D = &c->d[dir];
-    struct resync *R = D->rs;
+    struct resync *R = c->cold->rs[dir]; /* (the caller saw it) */
     size_t room = CS_TLS_RESYNC_MAX_SCAN - R->len;
     size_t take = n < room ? n : room;
     if (R->len == 0)
@@ -1074,7 +1111,7 @@ void cs_tls__resync_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8
                                      &out_len, &inner) == CS_TLS_OPEN_OK;
             if (ok) {
                 size_t from = R->pos + rl, rest_len = R->len - from;
-                D->rs = NULL; /* R is freed once its rest is framed */
+                c->cold->rs[dir] = NULL; /* R is freed once its rest is framed */
                 cs_tls__rare(c)->resyncs++;
                 c->n.records[dir]++;
                 c->n.records_decrypted++;
@@ -1095,7 +1132,7 @@ void cs_tls__resync_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8
                 return; /* wait to see the next header */
             if (ok) {
                 size_t from = R->pos, rest_len = R->len - from;
-                D->rs = NULL;
+                c->cold->rs[dir] = NULL;
                 cs_tls__rare(c)->resyncs++;
                 cs_tls__frame_records(c, dir, R->buf + from, rest_len, frame, ts);
                 free(R);
@@ -1139,15 +1176,18 @@ void cs_tls_conn_gap(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t len, u
     D->hs.hdr_len = 0;
     cs_tls__hs_release(&D->hs);
     D->pending = PEND_NONE;
-    if (!D->rs) {
-        if (!(D->rs = malloc(sizeof *D->rs))) {
+    if (!cs_tls__resync(c, dir)) {
+        struct tls_cold *k = cs_tls__cold(c);
+        struct resync *R = k ? malloc(sizeof *R) : NULL;
+        if (!R) {
             cs_tls__fail_dir(c, dir, CS_TLS_REASON_INTERNAL, frame, ts);
             return;
         }
-        D->rs->len = D->rs->pos = D->rs->piece_off = 0;
-        D->rs->piece_frame = 0;
-        D->rs->candidates = 0;
-        D->rs->frame = frame;
+        k->rs[dir] = R;
+        R->len = R->pos = R->piece_off = 0;
+        R->piece_frame = 0;
+        R->candidates = 0;
+        R->frame = frame;
         cs_tls__emit(c, CS_TLS_EV_GAP, dir, NULL, 0, frame, frame, ts, 0);
     }
 }

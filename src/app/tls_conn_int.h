@@ -52,11 +52,7 @@ struct dir {
     uint8_t *rec; /* its header and fragment, allocated to its length once
                    * the header is whole, freed when the record is */
     uint64_t rec_frame_first;
-    struct resync *rs;  /* the scan after a gap; NULL when not resynchronising */
-    uint8_t *secret;    /* 1.3 after a KeyUpdate: the application traffic secret in
-                         * use (CS_TLS_MAX_SECRET bytes); before one, the key log's _0 */
-    uint32_t rec_len;   /* bytes of it gathered (at most CS_TLS_MAX_CIPHERTEXT + 5) */
-    uint32_t uncertain; /* records possibly missed: try further sequence numbers */
+    uint32_t rec_len; /* bytes of it gathered (at most CS_TLS_MAX_CIPHERTEXT + 5) */
     enum epoch epoch : 8;
     enum pending pending : 8;
     enum cs_tls_reason failed : 8;
@@ -102,6 +98,23 @@ struct tls_rare_counts {
         oversized_handshakes;
 };
 
+/* What most connections never need while they decrypt, allocated with the
+ * first use of any of it (cs_tls__cold) and kept until the connection is
+ * freed: the rare counters, the records held for a late key, the key log's
+ * generation at a failed key lookup, and per direction the
+ * resynchronisation scan, the secret after a KeyUpdate and the records
+ * possibly missed.  Out of the connection itself, which thousands of idle
+ * connections keep (56 bytes each). */
+struct tls_cold {
+    struct tls_rare_counts n;
+    struct held_queue *hq;      /* NULL when nothing is held */
+    struct resync *rs[2];       /* the scan after a gap; NULL when not resynchronising */
+    uint8_t *secret[2];         /* 1.3 after a KeyUpdate: the application traffic secret in
+                                 * use (CS_TLS_MAX_SECRET bytes); before one, the key log's _0 */
+    uint64_t keylog_generation; /* generation at the last failed lookup */
+    uint32_t uncertain[2];      /* records possibly missed: try further sequence numbers */
+};
+
 /* A direction's resynchronisation scan, allocated by the gap that starts it
  * and freed when framing resumes or the direction fails: its bookkeeping
  * costs nothing to the many directions that never see a gap. */
@@ -132,14 +145,12 @@ struct cs_tls_conn {
     struct dir d[2];
     uint8_t *plain;            /* decryption output, CS_TLS_MAX_CIPHERTEXT; lives
                                  * during one cs_tls_conn_data / _retry call */
-    struct held_queue *hq;     /* NULL when nothing is held */
     struct hello_randoms *rnd; /* from the ClientHello until the keys are set up */
     const struct cs_tls_suite *suite;
     char *sni;                    /* malloc'd to its length; NULL when the ClientHello had none */
     const char *alpn;             /* the protocol chosen, NULL when none: a constant for the
                                  * usual ones, else malloc'd (alpn_owned) */
-    uint64_t keylog_generation;   /* generation at the last failed lookup */
-    struct tls_rare_counts *rare; /* NULL until one of them counts */
+    struct tls_cold *cold;        /* NULL until some of it is needed */
     struct tls_counts n;
     uint32_t max_held;
     cs_tls_keylog_ref keys;      /* the key log's entry for the client random (0: not found yet) */
@@ -163,6 +174,23 @@ static inline int cs_tls__plausible_header(const uint8_t *h)
            len <= CS_TLS_MAX_CIPHERTEXT;
 }
 
+/* The held records' queue, the resynchronisation scan of dir and the
+ * records dir possibly missed, as kept in the cold part (none without one). */
+static inline struct held_queue *cs_tls__held(const struct cs_tls_conn *c)
+{
+    return c->cold ? c->cold->hq : NULL;
+}
+
+static inline struct resync *cs_tls__resync(const struct cs_tls_conn *c, enum cs_tls_dir dir)
+{
+    return c->cold ? c->cold->rs[dir] : NULL;
+}
+
+static inline uint32_t cs_tls__uncertain(const struct cs_tls_conn *c, enum cs_tls_dir dir)
+{
+    return c->cold ? c->cold->uncertain[dir] : 0;
+}
+
 /* Header plus fragment length of the record whose header is at h. */
 static inline size_t cs_tls__record_len(const uint8_t *h)
 {
@@ -170,6 +198,7 @@ static inline size_t cs_tls__record_len(const uint8_t *h)
 }
 
 /* tls_conn.c */
+struct tls_cold *cs_tls__cold(struct cs_tls_conn *c);
 struct tls_rare_counts *cs_tls__rare(struct cs_tls_conn *c);
 void cs_tls__emit(struct cs_tls_conn *c, enum cs_tls_event_kind kind, enum cs_tls_dir dir,
                   const uint8_t *data, size_t len, uint64_t f0, uint64_t f1, int64_t ts, int early);
