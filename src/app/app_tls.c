@@ -28,20 +28,25 @@ struct tls_row {
     struct tls_flow *open; /* every open connection (doubly linked) */
 };
 
+/* A connection's own state, in the cs_tls_conn's allocation
+ * (cs_tls_conn_new_ctx): thousands of connections are open at once. */
 struct tls_flow {
-    struct tls_row *row;
-    const struct cs_app_env *env;
+    const struct cs_app_env *env; /* env->stats is the row's struct tls_row */
     const struct cs_app_out *out; /* the pipeline's, for the flow */
-    struct cs_tls_conn *tls;
-    size_t counted; /* memory last added to row->st.held_bytes */
-    /* the protocol inside, decided with the first decrypted data */
-    bool inner_decided, h2_unparsed;
+    struct cs_tls_conn *tls;      /* the connection this is part of */
+    size_t counted;               /* memory last added to the row's held_bytes */
     const struct cs_app_proto *inner;
     void *inner_conn;
     struct cs_app_out inner_out; /* inner_txn, this flow */
-    struct cs_txn_tls txn_tls;   /* its sni is the connection's, which outlives every txn */
     struct tls_flow *prev, *next;
+    /* the protocol inside, decided with the first decrypted data */
+    bool inner_decided, h2_unparsed;
 };
+
+static struct tls_row *row_of(const struct tls_flow *tf)
+{
+    return tf->env->stats;
+}
 
 static enum cs_app_probe tls_probe(int dir, const uint8_t *p, uint32_t n)
 {
@@ -61,7 +66,7 @@ static bool tls_active(const struct cs_app_env *env)
 static void recount(struct tls_flow *tf)
 {
     size_t now = tf->tls ? cs_tls_conn_memory(tf->tls) : 0;
-    tf->row->st.held_bytes += (uint64_t)now - tf->counted;
+    row_of(tf)->st.held_bytes += (uint64_t)now - tf->counted;
     tf->counted = now;
 }
 
@@ -71,19 +76,32 @@ static const char *version_name(uint16_t v)
                                              : "";
 }
 
+/* The connection's TLS as a transaction carries it: its strings are the
+ * connection's or constants, which outlive every transaction. */
+static struct cs_txn_tls txn_tls_of(const struct tls_flow *tf)
+{
+    struct cs_tls_info info;
+    cs_tls_conn_info(tf->tls, &info);
+    return (struct cs_txn_tls){version_name(info.version), info.cipher ? info.cipher : "",
+                               info.sni ? info.sni : ""};
+}
+
 /* An inner transaction: over TLS, scheme https, with the connection's info. */
 static void inner_txn(void *ctx, const struct cs_txn *t)
 {
     struct tls_flow *tf = ctx;
     struct cs_txn copy = *t;
+    struct cs_txn_tls txn_tls;
     if (!copy.req.scheme || !copy.req.scheme_len) {
         copy.req.scheme = "https";
         copy.req.scheme_len = 5;
     }
     /* a request from a tunnel inside (CONNECT over an HTTPS proxy) keeps
      * its own transport: the tunnel's TLS, or none */
-    if (!copy.tls && !copy.via_connect)
-        copy.tls = &tf->txn_tls;
+    if (!copy.tls && !copy.via_connect) {
+        txn_tls = txn_tls_of(tf);
+        copy.tls = &txn_tls;
+    }
     tf->out->txn(tf->out->ctx, &copy);
 }
 
@@ -106,16 +124,14 @@ static void decide_inner(struct tls_flow *tf)
     tf->inner_decided = true;
     struct cs_tls_info info;
     cs_tls_conn_info(tf->tls, &info);
-    tf->txn_tls = (struct cs_txn_tls){version_name(info.version), info.cipher ? info.cipher : "",
-                                      info.sni ? info.sni : ""};
     const char *name = info.alpn && strcmp(info.alpn, "h2") == 0 ? "h2" : "HTTP/1";
     struct cs_app_env *inner_env = NULL;
     const struct cs_app_proto *inner = tf->env->row ? tf->env->row(tf->env, name, &inner_env) : NULL;
     if (!inner) {
         if (strcmp(name, "h2") == 0) {
             tf->h2_unparsed = true;
-            tf->row->st.h2_unparsed++;
-            add_sni(tf->row->st.h2_snis, &tf->row->st.n_h2_snis, tf->txn_tls.sni);
+            row_of(tf)->st.h2_unparsed++;
+            add_sni(row_of(tf)->st.h2_snis, &row_of(tf)->st.n_h2_snis, info.sni ? info.sni : "");
         }
         return;
     }
@@ -162,26 +178,24 @@ static void tls_sink(void *ctx, const struct cs_tls_event *ev)
 
 static void *tls_open(struct cs_app_env *env, const struct cs_app_out *out)
 {
-    struct tls_flow *tf = calloc(1, sizeof *tf);
-    if (!tf)
+    struct cs_tls_conn *tls = cs_tls_conn_new_ctx(env->keylog, env->limits->max_tls_held_bytes,
+                                                  tls_sink, sizeof(struct tls_flow));
+    if (!tls)
         return NULL;
-    tf->row = env->stats;
+    struct tls_flow *tf = cs_tls_conn_ctx(tls);
     tf->env = env;
     tf->out = out;
-    tf->tls = cs_tls_conn_new(env->keylog, env->limits->max_tls_held_bytes, tls_sink, tf);
-    if (tf->tls && env->refresh_keys)
-        cs_tls_conn_set_live(tf->tls); /* live: the key log is still being written */
-    if (!tf->tls) {
-        free(tf);
-        return NULL;
+    tf->tls = tls;
+    if (env->refresh_keys) { /* live: the key log is still being written */
+        cs_tls_conn_set_live(tls);
+        cs_tls_conn_wait_all_secrets(tls);
     }
-    if (env->refresh_keys) /* live: the key log is still being written */
-        cs_tls_conn_wait_all_secrets(tf->tls);
-    tf->row->st.connections++;
-    tf->next = tf->row->open;
+    struct tls_row *row = row_of(tf);
+    row->st.connections++;
+    tf->next = row->open;
     if (tf->next)
         tf->next->prev = tf;
-    tf->row->open = tf;
+    row->open = tf;
     recount(tf);
     return tf;
 }
@@ -209,7 +223,7 @@ static void tls_event(void *conn, int dir, const struct cs_stream_event *ev)
 
 static void count_end(struct tls_flow *tf)
 {
-    struct cs_tls_stats *st = &tf->row->st;
+    struct cs_tls_stats *st = &row_of(tf)->st;
     struct cs_tls_info info;
     cs_tls_conn_info(tf->tls, &info);
     st->records_decrypted += info.n.records_decrypted;
@@ -259,13 +273,13 @@ static void tls_finish(void *conn, enum cs_txn_end why, uint64_t frame, cs_time_
     if (tf->prev)
         tf->prev->next = tf->next;
     else
-        tf->row->open = tf->next;
+        row_of(tf)->open = tf->next;
     if (tf->next)
         tf->next->prev = tf->prev;
-    cs_tls_conn_free(tf->tls);
+    struct cs_tls_conn *tls = tf->tls;
     tf->tls = NULL;
-    recount(tf);
-    free(tf);
+    recount(tf); /* (to 0: the connection is going) */
+    cs_tls_conn_free(tls); /* tf with it */
 }
 
 static void tls_keys_changed(struct cs_app_env *env)

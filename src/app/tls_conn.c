@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,17 +36,38 @@ const char *cs_tls_state_name(enum cs_tls_state s)
     return (unsigned)s < 4 ? names[s] : "?";
 }
 
-struct cs_tls_conn *cs_tls_conn_new(const struct cs_tls_keylog *kl, size_t max_held_bytes,
-                                    cs_tls_sink sink, void *sink_ctx)
+/* Where the caller's part of cs_tls_conn_new_ctx starts. */
+#define CTX_OFFSET \
+    ((sizeof(struct cs_tls_conn) + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1))
+
+static struct cs_tls_conn *conn_new(const struct cs_tls_keylog *kl, size_t max_held_bytes,
+                                    cs_tls_sink sink, void *sink_ctx, size_t ctx_size)
 {
-    struct cs_tls_conn *c = calloc(1, sizeof *c);
+    struct cs_tls_conn *c = calloc(1, ctx_size ? CTX_OFFSET + ctx_size : sizeof *c);
     if (!c)
         return NULL;
     c->kl = kl;
     c->sink = sink;
-    c->sink_ctx = sink_ctx;
+    c->sink_ctx = ctx_size ? cs_tls_conn_ctx(c) : sink_ctx;
     c->max_held = max_held_bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)max_held_bytes;
     return c;
+}
+
+struct cs_tls_conn *cs_tls_conn_new(const struct cs_tls_keylog *kl, size_t max_held_bytes,
+                                    cs_tls_sink sink, void *sink_ctx)
+{
+    return conn_new(kl, max_held_bytes, sink, sink_ctx, 0);
+}
+
+struct cs_tls_conn *cs_tls_conn_new_ctx(const struct cs_tls_keylog *kl, size_t max_held_bytes,
+                                        cs_tls_sink sink, size_t ctx_size)
+{
+    return conn_new(kl, max_held_bytes, sink, NULL, ctx_size ? ctx_size : 1);
+}
+
+void *cs_tls_conn_ctx(struct cs_tls_conn *c)
+{
+    return (char *)c + CTX_OFFSET;
 }
 
 void cs_tls_conn_wait_all_secrets(struct cs_tls_conn *c)

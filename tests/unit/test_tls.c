@@ -1,6 +1,8 @@
 /* TLS key schedule against published vectors (RFC 8448 section 3, the TLS
  * 1.2 PRF vectors circulated on the IETF TLS list), the RFC 8448 trace
  * decrypted through the connection object, and the key log parser. */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -292,6 +294,41 @@ static void test_rfc8448_gap_resync(void)
     cs_tls_conn_free(c);
     cs_tls_keylog_free(kl);
     free(got);
+}
+
+/* cs_tls_conn_new_ctx: the caller's part comes zeroed and aligned in the
+ * connection's allocation, is the sink's context, and costs nothing in
+ * cs_tls_conn_memory (the caller's, not the connection's); the gap case
+ * above through it, so that the cold part (resynchronisation) comes and
+ * goes with the connection too. */
+static void test_conn_with_ctx(void)
+{
+    struct cs_tls_keylog *kl = keylog_from(rfc8448_keylog());
+    struct cs_tls_conn *plain = cs_tls_conn_new(kl, 0, collect_sink, NULL);
+    struct cs_tls_conn *c = cs_tls_conn_new_ctx(kl, 0, collect_sink, sizeof(struct collected));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    struct collected *got = cs_tls_conn_ctx(c);
+    CU_ASSERT_EQUAL((uintptr_t)got % _Alignof(max_align_t), 0);
+    CU_ASSERT((char *)got >= (char *)c + 1);
+    CU_ASSERT_EQUAL(got->len[0] + got->len[1] + got->gaps[0] + got->closes[0], 0);
+    CU_ASSERT_EQUAL(cs_tls_conn_memory(c), cs_tls_conn_memory(plain));
+    struct trace t = rfc8448_streams();
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, t.client, 201, 1, 0);
+    cs_tls_conn_data(c, CS_TLS_FROM_SERVER, t.server, t.server_len, 2, 0);
+    cs_tls_conn_gap(c, CS_TLS_FROM_CLIENT, 58, 3, 0);
+    CU_ASSERT(cs_tls_conn_memory(c) > cs_tls_conn_memory(plain)); /* the scan's window */
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, t.client + 201 + 58, t.client_len - 201 - 58, 4, 0);
+    CU_ASSERT_EQUAL(got->len[0], 50);
+    CU_ASSERT_EQUAL(got->data[0][49], 49);
+    CU_ASSERT_EQUAL(got->gaps[0], 1);
+    struct cs_tls_info info;
+    cs_tls_conn_info(c, &info);
+    CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_DECRYPTING);
+    CU_ASSERT_EQUAL(info.n.resyncs, 1);
+    free_trace(&t);
+    cs_tls_conn_free(c);
+    cs_tls_conn_free(plain);
+    cs_tls_keylog_free(kl);
 }
 
 /* Wrong key: every byte of every secret flipped in turn would be slow; one
@@ -594,6 +631,7 @@ int main(void)
         {"late key: held records decrypted on retry", test_rfc8448_late_key},
         {"late key over the hold budget: dropped, counted, resumes", test_rfc8448_late_key_budget},
         {"gap: resynchronise on the next record", test_rfc8448_gap_resync},
+        {"connection with the caller's part in its allocation", test_conn_with_ctx},
         {"wrong key: auth failure, nothing released", test_rfc8448_wrong_key},
         {"bad handshakes", test_rfc8448_bad_handshakes},
         {"key log lines used and ignored", test_keylog_lines},
