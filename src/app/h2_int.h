@@ -119,6 +119,8 @@ struct h2_dir {
 /* Fields of a reported stream handed over from the stack; a stream with
  * more takes cs_h2_conn.scratch for the report. */
 #define H2_SCRATCH_LOCAL 64u
+/* ... and at most this many (what cs_h2_conn.scratch_cap holds). */
+#define H2_SCRATCH_MAX 0x7fffffffu
 
 /* Open-stream table slots in the connection itself; more are allocated
  * (doubling up to --h2-max-streams). */
@@ -140,8 +142,8 @@ struct cs_h2_conn {
     uint32_t n_streams, tab_cap;
     uint32_t max_client_id; /* highest client stream id opened */
     uint32_t reported;
-    uint32_t scratch_cap;
-    bool marked;
+    uint32_t scratch_cap : 31;
+    uint32_t marked : 1; /* (a bit: 520 bytes fit a 528-byte malloc chunk, 528 took 544) */
 };
 
 /* The connection direction d belongs to (d is c->d[d->dir]). */
