@@ -278,7 +278,7 @@ static void tls_finish(void *conn, enum cs_txn_end why, uint64_t frame, cs_time_
         tf->next->prev = tf->prev;
     struct cs_tls_conn *tls = tf->tls;
     tf->tls = NULL;
-    recount(tf); /* (to 0: the connection is going) */
+    recount(tf);           /* (to 0: the connection is going) */
     cs_tls_conn_free(tls); /* tf with it */
 }
 

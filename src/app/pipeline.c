@@ -84,10 +84,11 @@ struct flow_app {
     /* (flags as bits: one per connection, 136 bytes fit a 144-byte malloc
      * chunk where 144 took 160) */
     bool parsed : 1, upgraded : 1, had_data : 1; /* cs_flow_info's */
-    bool unparsed : 1;                            /* no row claimed it: nDPI names it */
-    bool dpi_done : 1;                            /* nDPI's verdict is in (verdict) */
-    bool ambiguous : 1; /* rows disagree on a too-short client prefix: both
-                         * directions are held until more bytes tell */
+    bool unparsed : 1;                           /* no row claimed it: nDPI names it */
+    bool dpi_done : 1;                           /* nDPI's verdict is in (verdict) */
+    /* rows disagree on a too-short client prefix: both directions are held
+     * until more bytes tell */
+    bool ambiguous : 1;
     bool client_closed : 1;              /* the client's FIN or RST came first */
     bool server_fin : 1, server_rst : 1; /* the server's first FIN / RST */
     bool spoke[2];                       /* direction delivered data while undecided */

@@ -91,7 +91,8 @@ void cs_tls_conn_free(struct cs_tls_conn *c)
             }
         }
     }
-    free(c->sni);
+    if (c->sni_heap)
+        free(c->sni.heap);
     if (c->alpn_owned)
         free((void *)c->alpn);
     free(c->rnd);
@@ -382,14 +383,27 @@ void cs_tls__apply_pending(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t 
 
 /* ---- handshake ------------------------------------------------------- */
 
-/* Replaces *dst with a copy of name sized to it (NULL for ""); 0 or -1. */
-static int set_name(char **dst, const char *name)
+static const char *sni_of(const struct cs_tls_conn *c)
 {
+    return c->sni_heap ? c->sni.heap : c->sni.here;
+}
+
+/* Keeps a copy of the server name: in the connection when it fits (a
+ * 32-byte heap chunk saved on each of thousands), else malloc'd to its
+ * length; 0 or -1. */
+static int set_sni(struct cs_tls_conn *c, const char *name)
+{
+    size_t len = strlen(name);
     char *copy = NULL;
-    if (name[0] && !(copy = strdup(name)))
+    if (len >= TLS_SNI_INLINE && !(copy = malloc(len + 1)))
         return -1;
-    free(*dst);
-    *dst = copy;
+    if (c->sni_heap)
+        free(c->sni.heap);
+    c->sni_heap = copy != NULL;
+    if (copy)
+        c->sni.heap = memcpy(copy, name, len + 1);
+    else
+        memcpy(c->sni.here, name, len + 1);
     return 0;
 }
 
@@ -397,7 +411,7 @@ static int set_name(char **dst, const char *name)
  * which runs with every piece of data (a strlen each time showed there). */
 static void count_names(struct cs_tls_conn *c)
 {
-    size_t n = (c->sni ? strlen(c->sni) + 1 : 0) + (c->alpn_owned ? strlen(c->alpn) + 1 : 0);
+    size_t n = (c->sni_heap ? strlen(c->sni.heap) + 1 : 0) + (c->alpn_owned ? strlen(c->alpn) + 1 : 0);
     c->names_bytes = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
@@ -437,7 +451,7 @@ static void on_client_hello(struct cs_tls_conn *c, const uint8_t *body, size_t l
     }
     memcpy(c->rnd->client, ch.random, 32);
     c->offers_early_data = ch.offers_early_data;
-    if (set_name(&c->sni, ch.sni)) {
+    if (set_sni(c, ch.sni)) {
         cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
         return;
     }
@@ -868,7 +882,7 @@ void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out)
     out->version = c->have_sh ? c->version : 0;
     out->cipher_id = c->have_sh ? c->cipher_id : 0;
     out->cipher = c->suite ? c->suite->name : NULL;
-    out->sni = c->sni ? c->sni : "";
+    out->sni = sni_of(c);
     out->alpn = c->alpn ? c->alpn : "";
     out->resumed = c->abbreviated ||
                    (c->suite && c->suite->tls13 && c->d[1].epoch == EP_APP && !c->saw_certificate);

@@ -127,6 +127,14 @@ struct resync {
     uint8_t buf[CS_TLS_RESYNC_MAX_SCAN];
 };
 
+/* The ClientHello's server name: a short one (most are) in the connection
+ * itself, a longer one malloc'd to its length (sni_heap); "" when none. */
+#define TLS_SNI_INLINE 16
+union tls_sni {
+    char *heap;
+    char here[TLS_SNI_INLINE];
+};
+
 /* A record held until its key is known, or a marker for dropped ones. */
 struct held {
     struct held *next;
@@ -147,14 +155,14 @@ struct cs_tls_conn {
                                  * during one cs_tls_conn_data / _retry call */
     struct hello_randoms *rnd; /* from the ClientHello until the keys are set up */
     const struct cs_tls_suite *suite;
-    char *sni;                    /* malloc'd to its length; NULL when the ClientHello had none */
-    const char *alpn;             /* the protocol chosen, NULL when none: a constant for the
+    union tls_sni sni;
+    const char *alpn;      /* the protocol chosen, NULL when none: a constant for the
                                  * usual ones, else malloc'd (alpn_owned) */
-    struct tls_cold *cold;        /* NULL until some of it is needed */
+    struct tls_cold *cold; /* NULL until some of it is needed */
     struct tls_counts n;
     uint32_t max_held;
     cs_tls_keylog_ref keys;      /* the key log's entry for the client random (0: not found yet) */
-    uint32_t names_bytes;        /* heap bytes of sni and an owned alpn (count_names) */
+    uint32_t names_bytes;        /* heap bytes of a long sni and an owned alpn (count_names) */
     uint16_t version, cipher_id; /* the ServerHello's (0 before it) */
     enum cs_tls_state state : 8;
     enum cs_tls_reason reason : 8;
@@ -163,7 +171,8 @@ struct cs_tls_conn {
     uint8_t wait_all_secrets; /* cs_tls_conn_wait_all_secrets */
     uint8_t live;             /* the key log still grows: wait for a late secret (cs_tls_conn_set_live) */
     uint8_t seen_any, have_ch, have_sh, keys_ready, hrr, saw_certificate, abbreviated;
-    uint8_t offers_early_data, encrypt_then_mac, alpn_owned;
+    uint8_t offers_early_data, encrypt_then_mac;
+    uint8_t alpn_owned : 1, sni_heap : 1;
 };
 
 /* RFC 5246 6.2.1 / RFC 8446 5.1: could this be a record header? */

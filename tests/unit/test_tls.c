@@ -331,6 +331,70 @@ static void test_conn_with_ctx(void)
     cs_tls_keylog_free(kl);
 }
 
+static size_t put_bytes(uint8_t *p, size_t i, const void *b, size_t n)
+{
+    memcpy(p + i, b, n);
+    return i + n;
+}
+
+static size_t put_u16(uint8_t *p, size_t i, size_t v)
+{
+    p[i] = (uint8_t)(v >> 8);
+    p[i + 1] = (uint8_t)v;
+    return i + 2;
+}
+
+/* A connection fed a ClientHello (one record) naming `sni` ("": no
+ * server_name extension). */
+static struct cs_tls_conn *conn_with_sni(const char *sni)
+{
+    static const uint8_t suites_compression[] = {0, 0, 2, 0x13, 0x01, 1, 0}; /* no session id */
+    uint8_t rec[512], random[32];
+    memset(random, 0x5a, sizeof random);
+    size_t n = strlen(sni), ext = n ? 4 + 2 + 3 + n : 0;
+    size_t body = 2 + 32 + sizeof suites_compression + 2 + ext, i = 0;
+    i = put_bytes(rec, i, (const uint8_t[]){0x16, 3, 1}, 3);
+    i = put_u16(rec, i, body + 4);
+    i = put_bytes(rec, i, (const uint8_t[]){1, 0}, 2); /* ClientHello, length's high byte */
+    i = put_u16(rec, i, body);
+    i = put_bytes(rec, i, (const uint8_t[]){3, 3}, 2);
+    i = put_bytes(rec, i, random, sizeof random);
+    i = put_bytes(rec, i, suites_compression, sizeof suites_compression);
+    i = put_u16(rec, i, ext);
+    if (n) {
+        i = put_u16(rec, i, 0); /* server_name (RFC 6066 3) */
+        i = put_u16(rec, i, n + 5);
+        i = put_u16(rec, i, n + 3);
+        i = put_bytes(rec, i, (const uint8_t[]){0}, 1); /* host_name */
+        i = put_u16(rec, i, n);
+        i = put_bytes(rec, i, sni, n);
+    }
+    struct cs_tls_conn *c = cs_tls_conn_new(NULL, 0, NULL, NULL);
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, rec, i, 1, 0);
+    return c;
+}
+
+/* The server name: up to 15 bytes kept in the connection (counted in its
+ * size), longer ones allocated and counted to their length. */
+static void test_sni_storage(void)
+{
+    static const char *const names[] = {"", "a.b", "fifteen.chars.x", "sixteen.chars.xy",
+                                        "a-much-longer-server-name.example.com"};
+    struct cs_tls_conn *none = conn_with_sni("");
+    size_t base = cs_tls_conn_memory(none);
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        struct cs_tls_conn *c = conn_with_sni(names[k]);
+        struct cs_tls_info info;
+        cs_tls_conn_info(c, &info);
+        CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_HANDSHAKE);
+        CU_ASSERT_STRING_EQUAL(info.sni, names[k]);
+        size_t len = strlen(names[k]);
+        CU_ASSERT_EQUAL(cs_tls_conn_memory(c), base + (len >= 16 ? len + 1 : 0));
+        cs_tls_conn_free(c);
+    }
+    cs_tls_conn_free(none);
+}
+
 /* Wrong key: every byte of every secret flipped in turn would be slow; one
  * byte of the server's handshake secret is enough to fail the tag. */
 static void test_rfc8448_wrong_key(void)
@@ -632,6 +696,7 @@ int main(void)
         {"late key over the hold budget: dropped, counted, resumes", test_rfc8448_late_key_budget},
         {"gap: resynchronise on the next record", test_rfc8448_gap_resync},
         {"connection with the caller's part in its allocation", test_conn_with_ctx},
+        {"server name in the connection or allocated", test_sni_storage},
         {"wrong key: auth failure, nothing released", test_rfc8448_wrong_key},
         {"bad handshakes", test_rfc8448_bad_handshakes},
         {"key log lines used and ignored", test_keylog_lines},
