@@ -197,6 +197,95 @@ static void test_rfc8448_decrypt(void)
     }
 }
 
+/* A key log file read once and for all (-r): its secrets stay in the
+ * file, read again when looked up.  The trace decrypts as with the lines
+ * in memory, in less memory; a line padded by a comment line and a CRLF
+ * ending reads back too; a secret whose digits were overwritten since
+ * reads back as none (the connection finds no key). */
+static void test_keylog_kept_in_file(void)
+{
+    char path[] = "/tmp/cs_keylog_XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "# comment\n%s", rfc8448_keylog());
+    fclose(f);
+    char err[256];
+    struct cs_tls_keylog *mem = keylog_from(rfc8448_keylog());
+    struct cs_tls_keylog *kl = cs_tls_keylog_new(0);
+    CU_ASSERT_EQUAL(cs_tls_keylog_read_file_ex(kl, path, true, err, sizeof err), 4);
+    struct cs_tls_keylog_stats sm, sf;
+    cs_tls_keylog_get_stats(mem, &sm);
+    cs_tls_keylog_get_stats(kl, &sf);
+    CU_ASSERT_EQUAL(sf.entries, 1);
+    CU_ASSERT(sf.bytes_used < sm.bytes_used);
+    uint8_t random[32];
+    size_t rl;
+    uint8_t *r = unhex_alloc(R8448_CLIENT_RANDOM, &rl);
+    memcpy(random, r, 32);
+    free(r);
+    cs_tls_keylog_ref ref = cs_tls_keylog_find(kl, random), mref = cs_tls_keylog_find(mem, random);
+    for (int k = 0; k < CS_TLS_SECRET_KINDS; k++) {
+        size_t a, b;
+        const uint8_t *x = cs_tls_keylog_secret(kl, ref, (enum cs_tls_secret_kind)k, &a);
+        const uint8_t *y = cs_tls_keylog_secret(mem, mref, (enum cs_tls_secret_kind)k, &b);
+        CU_ASSERT_EQUAL(a, b);
+        CU_ASSERT((x == NULL) == (y == NULL));
+        if (x && y)
+            CU_ASSERT(memcmp(x, y, a) == 0);
+    }
+    size_t pieces[] = {0, 7};
+    for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
+        struct collected *got = calloc(1, sizeof *got);
+        struct cs_tls_conn *c = cs_tls_conn_new(kl, 0, collect_sink, got);
+        struct trace t = rfc8448_streams();
+        feed_rfc8448(c, &t, pieces[i]);
+        check_rfc8448_result(c, got);
+        free_trace(&t);
+        cs_tls_conn_free(c);
+        free(got);
+    }
+    /* the server's handshake secret overwritten in place: none any more */
+    f = fopen(path, "r+");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    char text[4096];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    char *line = strstr(text, "SERVER_HANDSHAKE_TRAFFIC_SECRET");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(line);
+    char *digits = strrchr(strtok(line, "\n"), ' ') + 1;
+    fseek(f, (long)(digits - text), SEEK_SET);
+    fputs("zz", f);
+    fclose(f);
+    /* (read now, the overwritten line is refused; a lookup in this second
+     * key log's entry, which has the same ref, takes the thread's cache
+     * slot where the first one's secrets were) */
+    struct cs_tls_keylog *kl2 = cs_tls_keylog_new(0);
+    CU_ASSERT_EQUAL(cs_tls_keylog_read_file_ex(kl2, path, true, err, sizeof err), 3);
+    size_t len;
+    CU_ASSERT_EQUAL(cs_tls_keylog_find(kl2, random), ref);
+    CU_ASSERT_PTR_NOT_NULL(cs_tls_keylog_secret(kl2, ref, CS_TLS_SECRET_CLIENT_HS, &len));
+    CU_ASSERT_PTR_NULL(cs_tls_keylog_secret(kl2, ref, CS_TLS_SECRET_SERVER_HS, &len));
+    cs_tls_keylog_free(kl2);
+    CU_ASSERT_PTR_NULL(cs_tls_keylog_secret(kl, ref, CS_TLS_SECRET_SERVER_HS, &len));
+    CU_ASSERT_EQUAL(len, 0);
+    CU_ASSERT_PTR_NOT_NULL(cs_tls_keylog_secret(kl, ref, CS_TLS_SECRET_CLIENT_HS, &len));
+    struct collected *got = calloc(1, sizeof *got);
+    struct cs_tls_conn *c = cs_tls_conn_new(kl, 0, collect_sink, got);
+    struct trace t = rfc8448_streams();
+    feed_rfc8448(c, &t, 0);
+    struct cs_tls_info info;
+    cs_tls_conn_info(c, &info);
+    CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_NO_KEY);
+    CU_ASSERT_EQUAL(got->len[0] + got->len[1], 0);
+    free_trace(&t);
+    cs_tls_conn_free(c);
+    free(got);
+    unlink(path);
+    cs_tls_keylog_free(kl);
+    cs_tls_keylog_free(mem);
+}
+
 /* The key line arrives after the records: they are held, then decrypted. */
 static void test_rfc8448_late_key(void)
 {
@@ -703,6 +792,7 @@ int main(void)
         {"key log memory budget", test_keylog_budget},
         {"key log file grows, partial line, truncation", test_keylog_file_growth},
         {"key log read once: last line without newline", test_keylog_file_final},
+        {"key log read once: secrets read again from the file", test_keylog_kept_in_file},
         {"hello truncations refused", test_hello_truncations},
         {"handshake lengths: 1 MB refused unallocated, 60 KB costs what arrived", test_handshake_length_bounds},
         {NULL, NULL},
