@@ -40,34 +40,39 @@ const char *cs_tls_state_name(enum cs_tls_state s)
 #define CTX_OFFSET \
     ((sizeof(struct cs_tls_conn) + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1))
 
-static struct cs_tls_conn *conn_new(const struct cs_tls_keylog *kl, size_t max_held_bytes,
-                                    cs_tls_sink sink, void *sink_ctx, size_t ctx_size)
+struct cs_tls_conn *cs_tls_conn_new_ctx(const struct cs_tls_keylog *kl, size_t max_held_bytes,
+                                        cs_tls_sink sink, size_t ctx_size)
 {
-    struct cs_tls_conn *c = calloc(1, ctx_size ? CTX_OFFSET + ctx_size : sizeof *c);
+    struct cs_tls_conn *c = calloc(1, CTX_OFFSET + (ctx_size ? ctx_size : 1));
     if (!c)
         return NULL;
     c->kl = kl;
     c->sink = sink;
-    c->sink_ctx = ctx_size ? cs_tls_conn_ctx(c) : sink_ctx;
     c->max_held = max_held_bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)max_held_bytes;
     return c;
 }
 
+/* The sink's context in the caller's part (a connection per malloc either
+ * way, and none keeps a pointer it does not need). */
 struct cs_tls_conn *cs_tls_conn_new(const struct cs_tls_keylog *kl, size_t max_held_bytes,
                                     cs_tls_sink sink, void *sink_ctx)
 {
-    return conn_new(kl, max_held_bytes, sink, sink_ctx, 0);
-}
-
-struct cs_tls_conn *cs_tls_conn_new_ctx(const struct cs_tls_keylog *kl, size_t max_held_bytes,
-                                        cs_tls_sink sink, size_t ctx_size)
-{
-    return conn_new(kl, max_held_bytes, sink, NULL, ctx_size ? ctx_size : 1);
+    struct cs_tls_conn *c = cs_tls_conn_new_ctx(kl, max_held_bytes, sink, sizeof sink_ctx);
+    if (!c)
+        return NULL;
+    memcpy(cs_tls_conn_ctx(c), &sink_ctx, sizeof sink_ctx);
+    c->ctx_is_ptr = 1;
+    return c;
 }
 
 void *cs_tls_conn_ctx(struct cs_tls_conn *c)
 {
     return (char *)c + CTX_OFFSET;
+}
+
+struct cs_tls_conn *cs_tls_conn_of_ctx(void *ctx)
+{
+    return (struct cs_tls_conn *)(void *)((char *)ctx - CTX_OFFSET);
 }
 
 void cs_tls_conn_wait_all_secrets(struct cs_tls_conn *c)
@@ -191,8 +196,12 @@ void cs_tls__emit(struct cs_tls_conn *c, enum cs_tls_event_kind kind, enum cs_tl
                   const uint8_t *data, size_t len, uint64_t f0, uint64_t f1, int64_t ts, int early)
 {
     struct cs_tls_event ev = {kind, dir, data, len, f0, f1, ts, (uint8_t)early};
-    if (c->sink)
-        c->sink(c->sink_ctx, &ev);
+    if (!c->sink)
+        return;
+    void *ctx = cs_tls_conn_ctx(c);
+    if (c->ctx_is_ptr)
+        memcpy(&ctx, ctx, sizeof ctx);
+    c->sink(ctx, &ev);
 }
 
 /* The whole connection fails (handshake problems: nothing will decrypt). */
@@ -407,12 +416,14 @@ static int set_sni(struct cs_tls_conn *c, const char *name)
     return 0;
 }
 
-/* The heap bytes of sni and of an owned alpn, kept for cs_tls_conn_memory(),
- * which runs with every piece of data (a strlen each time showed there). */
-static void count_names(struct cs_tls_conn *c)
+/* The heap bytes of a long sni and of an owned alpn (most connections
+ * have neither: cs_tls_conn_memory, which runs with every piece of data,
+ * then reads two bits). */
+static size_t names_bytes(const struct cs_tls_conn *c)
 {
-    size_t n = (c->sni_heap ? strlen(c->sni.heap) + 1 : 0) + (c->alpn_owned ? strlen(c->alpn) + 1 : 0);
-    c->names_bytes = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+    if (!(c->sni_heap | c->alpn_owned))
+        return 0;
+    return (c->sni_heap ? strlen(c->sni.heap) + 1 : 0) + (c->alpn_owned ? strlen(c->alpn) + 1 : 0);
 }
 
 /* The chosen protocol: the usual ones point at constants (a copy of
@@ -432,7 +443,6 @@ static int set_alpn(struct cs_tls_conn *c, const char *name)
         free((void *)c->alpn);
     c->alpn = keep ? keep : copy;
     c->alpn_owned = copy != NULL;
-    count_names(c);
     return 0;
 }
 
@@ -455,7 +465,6 @@ static void on_client_hello(struct cs_tls_conn *c, const uint8_t *body, size_t l
         cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
         return;
     }
-    count_names(c);
     c->have_ch = 1;
 }
 
@@ -802,7 +811,7 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
         c->cold->uncertain[dir] = 0;
         c->cold->n.resyncs++;
     }
-    c->n.records_decrypted++;
+    c->records_decrypted++;
     cs_tls__on_content(c, dir, inner, c->plain, out_len, f0, f1, ts);
     cs_tls__apply_pending(c, dir, f1, ts);
 }
@@ -896,7 +905,7 @@ void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out)
     const struct tls_rare_counts *r = c->cold ? &c->cold->n : &none;
     out->n = (struct cs_tls_counters){
         .records = {n->records[0], n->records[1]},
-        .records_decrypted = n->records_decrypted,
+        .records_decrypted = c->records_decrypted,
         .app_bytes = {n->app_bytes[0], n->app_bytes[1]},
         .auth_failures = r->auth_failures,
         .malformed_records = r->malformed_records,
@@ -921,7 +930,7 @@ void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out)
  * the cipher context is one per thread, tls_keys.c). */
 size_t cs_tls_conn_memory(const struct cs_tls_conn *c)
 {
-    size_t m = sizeof *c + (c->plain ? CS_TLS_MAX_CIPHERTEXT : 0) + c->names_bytes +
+    size_t m = sizeof *c + (c->plain ? CS_TLS_MAX_CIPHERTEXT : 0) + names_bytes(c) +
                (c->rnd ? sizeof *c->rnd : 0);
     for (int i = 0; i < 2; i++) {
         const struct dir *D = &c->d[i];
@@ -1150,7 +1159,7 @@ void cs_tls__resync_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8
                 c->cold->rs[dir] = NULL; /* R is freed once its rest is framed */
                 cs_tls__rare(c)->resyncs++;
                 c->n.records[dir]++;
-                c->n.records_decrypted++;
+                c->records_decrypted++;
                 /* the frame of its first byte: exact when it starts in the
                  * first or the newest piece scanned (a record-aligned loss) */
                 uint64_t f0 = R->pos >= R->piece_off ? R->piece_frame : R->frame;

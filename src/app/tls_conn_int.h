@@ -88,7 +88,6 @@ struct hello_randoms {
 struct tls_counts {
     uint64_t app_bytes[2];
     uint32_t records[2];
-    uint32_t records_decrypted;
 };
 
 struct tls_rare_counts {
@@ -148,8 +147,7 @@ struct held {
 
 struct cs_tls_conn {
     const struct cs_tls_keylog *kl;
-    cs_tls_sink sink;
-    void *sink_ctx;
+    cs_tls_sink sink; /* called with the caller's part, or (ctx_is_ptr) the pointer it holds */
     struct dir d[2];
     uint8_t *plain;            /* decryption output, CS_TLS_MAX_CIPHERTEXT; lives
                                  * during one cs_tls_conn_data / _retry call */
@@ -160,9 +158,9 @@ struct cs_tls_conn {
                                  * usual ones, else malloc'd (alpn_owned) */
     struct tls_cold *cold; /* NULL until some of it is needed */
     struct tls_counts n;
+    uint32_t records_decrypted; /* (of n, beside it: no padding) */
     uint32_t max_held;
     cs_tls_keylog_ref keys;      /* the key log's entry for the client random (0: not found yet) */
-    uint32_t names_bytes;        /* heap bytes of a long sni and an owned alpn (count_names) */
     uint16_t version, cipher_id; /* the ServerHello's (0 before it) */
     enum cs_tls_state state : 8;
     enum cs_tls_reason reason : 8;
@@ -173,6 +171,7 @@ struct cs_tls_conn {
     uint8_t seen_any, have_ch, have_sh, keys_ready, hrr, saw_certificate, abbreviated;
     uint8_t offers_early_data, encrypt_then_mac;
     uint8_t alpn_owned : 1, sni_heap : 1;
+    uint8_t ctx_is_ptr : 1; /* cs_tls_conn_new: the caller's part is its sink_ctx pointer */
 };
 
 /* RFC 5246 6.2.1 / RFC 8446 5.1: could this be a record header? */

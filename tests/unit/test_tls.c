@@ -399,6 +399,7 @@ static void test_conn_with_ctx(void)
     struct collected *got = cs_tls_conn_ctx(c);
     CU_ASSERT_EQUAL((uintptr_t)got % _Alignof(max_align_t), 0);
     CU_ASSERT((char *)got >= (char *)c + 1);
+    CU_ASSERT_PTR_EQUAL(cs_tls_conn_of_ctx(got), c);
     CU_ASSERT_EQUAL(got->len[0] + got->len[1] + got->gaps[0] + got->closes[0], 0);
     CU_ASSERT_EQUAL(cs_tls_conn_memory(c), cs_tls_conn_memory(plain));
     struct trace t = rfc8448_streams();
