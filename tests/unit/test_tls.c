@@ -180,20 +180,27 @@ static void check_rfc8448_result(struct cs_tls_conn *c, struct collected *got)
     CU_ASSERT_EQUAL(info.n.close_notify, 2);
 }
 
+/* The RFC 8448 trace through a connection reading keys from kl, in pieces
+ * of `piece` bytes (0: whole), decrypts as it should. */
+static void decrypts_rfc8448(const struct cs_tls_keylog *kl, size_t piece)
+{
+    struct collected *got = calloc(1, sizeof *got);
+    struct cs_tls_conn *c = cs_tls_conn_new(kl, 0, collect_sink, got);
+    struct trace t = rfc8448_streams();
+    feed_rfc8448(c, &t, piece);
+    check_rfc8448_result(c, got);
+    free_trace(&t);
+    cs_tls_conn_free(c);
+    free(got);
+}
+
 static void test_rfc8448_decrypt(void)
 {
     size_t pieces[] = {0, 1, 7, 1000};
     for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
         struct cs_tls_keylog *kl = keylog_from(rfc8448_keylog());
-        struct collected *got = calloc(1, sizeof *got);
-        struct cs_tls_conn *c = cs_tls_conn_new(kl, 0, collect_sink, got);
-        struct trace t = rfc8448_streams();
-        feed_rfc8448(c, &t, pieces[i]);
-        check_rfc8448_result(c, got);
-        free_trace(&t);
-        cs_tls_conn_free(c);
+        decrypts_rfc8448(kl, pieces[i]);
         cs_tls_keylog_free(kl);
-        free(got);
     }
 }
 
@@ -234,17 +241,8 @@ static void test_keylog_kept_in_file(void)
         if (x && y)
             CU_ASSERT(memcmp(x, y, a) == 0);
     }
-    size_t pieces[] = {0, 7};
-    for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
-        struct collected *got = calloc(1, sizeof *got);
-        struct cs_tls_conn *c = cs_tls_conn_new(kl, 0, collect_sink, got);
-        struct trace t = rfc8448_streams();
-        feed_rfc8448(c, &t, pieces[i]);
-        check_rfc8448_result(c, got);
-        free_trace(&t);
-        cs_tls_conn_free(c);
-        free(got);
-    }
+    decrypts_rfc8448(kl, 0);
+    decrypts_rfc8448(kl, 7);
     /* the server's handshake secret overwritten in place: none any more */
     f = fopen(path, "r+");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
