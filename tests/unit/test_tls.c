@@ -180,6 +180,21 @@ static void check_rfc8448_result(struct cs_tls_conn *c, struct collected *got)
     CU_ASSERT_EQUAL(info.n.close_notify, 2);
 }
 
+/* The RFC 8448 trace through a new connection reading keys from kl, whole:
+ * what the connection says after it (its counters and states; its strings
+ * go with it), what it released in *got. */
+static struct cs_tls_info rfc8448_through(const struct cs_tls_keylog *kl, struct collected *got)
+{
+    struct cs_tls_conn *c = cs_tls_conn_new(kl, 0, collect_sink, got);
+    struct trace t = rfc8448_streams();
+    feed_rfc8448(c, &t, 0);
+    struct cs_tls_info info;
+    cs_tls_conn_info(c, &info);
+    free_trace(&t);
+    cs_tls_conn_free(c);
+    return info;
+}
+
 /* The RFC 8448 trace through a connection reading keys from kl, in pieces
  * of `piece` bytes (0: whole), decrypts as it should. */
 static void decrypts_rfc8448(const struct cs_tls_keylog *kl, size_t piece)
@@ -269,15 +284,9 @@ static void test_keylog_kept_in_file(void)
     CU_ASSERT_EQUAL(len, 0);
     CU_ASSERT_PTR_NOT_NULL(cs_tls_keylog_secret(kl, ref, CS_TLS_SECRET_CLIENT_HS, &len));
     struct collected *got = calloc(1, sizeof *got);
-    struct cs_tls_conn *c = cs_tls_conn_new(kl, 0, collect_sink, got);
-    struct trace t = rfc8448_streams();
-    feed_rfc8448(c, &t, 0);
-    struct cs_tls_info info;
-    cs_tls_conn_info(c, &info);
+    struct cs_tls_info info = rfc8448_through(kl, got);
     CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_NO_KEY);
     CU_ASSERT_EQUAL(got->len[0] + got->len[1], 0);
-    free_trace(&t);
-    cs_tls_conn_free(c);
     free(got);
     unlink(path);
     cs_tls_keylog_free(kl);
@@ -492,11 +501,7 @@ static void test_rfc8448_wrong_key(void)
     s[10] = s[10] == '0' ? '1' : '0';
     struct cs_tls_keylog *kl = keylog_from(lines);
     struct collected *got = calloc(1, sizeof *got);
-    struct cs_tls_conn *c = cs_tls_conn_new(kl, 0, collect_sink, got);
-    struct trace t = rfc8448_streams();
-    feed_rfc8448(c, &t, 0);
-    struct cs_tls_info info;
-    cs_tls_conn_info(c, &info);
+    struct cs_tls_info info = rfc8448_through(kl, got);
     CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_FAILED);
     CU_ASSERT_EQUAL(info.dir_reason[1], CS_TLS_REASON_AUTH_FAILED);
     CU_ASSERT_STRING_EQUAL(cs_tls_reason_name(info.reason), "auth-failed");
@@ -505,9 +510,7 @@ static void test_rfc8448_wrong_key(void)
     CU_ASSERT_EQUAL(got->gaps[1], 1);
     /* the client side has the right key and still decrypts */
     CU_ASSERT_EQUAL(got->len[0], 50);
-    free_trace(&t);
     free(lines);
-    cs_tls_conn_free(c);
     cs_tls_keylog_free(kl);
     free(got);
 }
