@@ -80,13 +80,23 @@ void cs_tls_conn_wait_all_secrets(struct cs_tls_conn *c)
     c->wait_all_secrets = 1;
 }
 
+/* Frees a direction's kept reassembly state (outside hs_feed). */
+static void hs_drop(struct dir *D)
+{
+    if (!D->hs)
+        return;
+    cs_tls__hs_release(D->hs);
+    free(D->hs);
+    D->hs = NULL;
+}
+
 void cs_tls_conn_free(struct cs_tls_conn *c)
 {
     if (!c)
         return;
     for (int i = 0; i < 2; i++) {
         free(c->d[i].rec);
-        free(c->d[i].hs.buf);
+        hs_drop(&c->d[i]);
         cs_tls_cipher_clear(&c->d[i].cipher);
         if (c->cold) {
             free(c->cold->rs[i]);
@@ -598,11 +608,10 @@ static int hs_reserve(struct hs_asm *h, uint32_t need)
     return 0;
 }
 
-static void hs_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p, size_t n)
+/* The reassembler's loop over handshake bytes of dir, with its state at h. */
+static void hs_feed_on(struct cs_tls_conn *c, enum cs_tls_dir dir, struct hs_asm *h, const uint8_t *p,
+                       size_t n)
 {
-    struct hs_asm *h = &c->d[dir].hs;
-    if (c->d[dir].failed)
-        cs_tls__hs_release(h);
     while (n > 0 && !c->d[dir].failed) {
         if (h->hdr_len < 4) {
             h->hdr[h->hdr_len++] = *p++;
@@ -636,6 +645,29 @@ static void hs_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p
             cs_tls__hs_release(h); /* the few messages read are read once */
         }
     }
+}
+
+/* Feeds handshake bytes of dir to the message reassembler, which works on
+ * a copy of the direction's state on the stack: it goes back to the heap
+ * only when a message is left cut at the end (rare), so that thousands of
+ * connections between messages keep a pointer, not the state. */
+static void hs_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p, size_t n)
+{
+    struct dir *D = &c->d[dir];
+    struct hs_asm here = D->hs ? *D->hs : (struct hs_asm){0};
+    hs_feed_on(c, dir, &here, p, n); /* (here.buf is the one to free from now on) */
+    if (D->failed || here.hdr_len == 0) {
+        cs_tls__hs_release(&here); /* (between messages: nothing to release) */
+        free(D->hs);
+        D->hs = NULL;
+        return;
+    }
+    if (!D->hs && !(D->hs = malloc(sizeof *D->hs))) {
+        cs_tls__hs_release(&here);
+        cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
+        return;
+    }
+    *D->hs = here;
 }
 
 /* ---- records --------------------------------------------------------- */
@@ -934,7 +966,7 @@ size_t cs_tls_conn_memory(const struct cs_tls_conn *c)
                (c->rnd ? sizeof *c->rnd : 0);
     for (int i = 0; i < 2; i++) {
         const struct dir *D = &c->d[i];
-        m += (D->rec ? cs_tls__record_len(D->hdr) : 0) + D->hs.cap +
+        m += (D->rec ? cs_tls__record_len(D->hdr) : 0) + (D->hs ? sizeof *D->hs + D->hs->cap : 0) +
              (D->cipher.mac ? CS_TLS_CIPHER_CTX_COST : 0);
     }
     const struct tls_cold *k = c->cold;
@@ -1218,8 +1250,7 @@ void cs_tls_conn_gap(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t len, u
     D->rec_len = 0;
     free(D->rec);
     D->rec = NULL;
-    D->hs.hdr_len = 0;
-    cs_tls__hs_release(&D->hs);
+    hs_drop(D);
     D->pending = PEND_NONE;
     if (!cs_tls__resync(c, dir)) {
         struct tls_cold *k = cs_tls__cold(c);

@@ -34,7 +34,8 @@ enum pending { PEND_NONE,
                PEND_KEY_UPDATE };
 
 /* Reassembly of handshake messages across records (RFC 8446 5.1 lets a
- * message span records and a record carry several). */
+ * message span records and a record carry several): kept in the direction
+ * (dir.hs) only while a message is cut across records. */
 struct hs_asm {
     uint8_t *buf; /* NULL between messages: freed once one is delivered */
     uint32_t got;
@@ -48,8 +49,8 @@ struct hs_asm {
  * connections, so padding counts. */
 struct dir {
     struct cs_tls_cipher cipher;
-    struct hs_asm hs;
-    uint8_t *rec; /* its header and fragment, allocated to its length once
+    struct hs_asm *hs; /* NULL between messages (hs_feed) */
+    uint8_t *rec;      /* its header and fragment, allocated to its length once
                    * the header is whole, freed when the record is */
     uint64_t rec_frame_first;
     uint32_t rec_len; /* bytes of it gathered (at most CS_TLS_MAX_CIPHERTEXT + 5) */

@@ -441,17 +441,17 @@ static size_t put_u16(uint8_t *p, size_t i, size_t v)
     return i + 2;
 }
 
-/* A connection fed a ClientHello (one record) naming `sni` ("": no
- * server_name extension). */
-static struct cs_tls_conn *conn_with_sni(const char *sni)
+/* A connection fed a ClientHello naming `sni` ("": no server_name
+ * extension), in one record or (split > 0) in two, the first with `split`
+ * bytes of the message. */
+static struct cs_tls_conn *conn_with_sni_split(const char *sni, size_t split)
 {
     static const uint8_t suites_compression[] = {0, 0, 2, 0x13, 0x01, 1, 0}; /* no session id */
-    uint8_t rec[512], random[32];
+    uint8_t msg[512], random[32];
     memset(random, 0x5a, sizeof random);
     size_t n = strlen(sni), ext = n ? 4 + 2 + 3 + n : 0;
     size_t body = 2 + 32 + sizeof suites_compression + 2 + ext, i = 0;
-    i = put_bytes(rec, i, (const uint8_t[]){0x16, 3, 1}, 3);
-    i = put_u16(rec, i, body + 4);
+    uint8_t *rec = msg;
     i = put_bytes(rec, i, (const uint8_t[]){1, 0}, 2); /* ClientHello, length's high byte */
     i = put_u16(rec, i, body);
     i = put_bytes(rec, i, (const uint8_t[]){3, 3}, 2);
@@ -467,8 +467,21 @@ static struct cs_tls_conn *conn_with_sni(const char *sni)
         i = put_bytes(rec, i, sni, n);
     }
     struct cs_tls_conn *c = cs_tls_conn_new(NULL, 0, NULL, NULL);
-    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, rec, i, 1, 0);
+    for (size_t from = 0, frame = 1; from < i; frame++) {
+        size_t len = split && from == 0 ? split : i - from;
+        uint8_t r[5 + sizeof msg];
+        size_t k = put_bytes(r, 0, (const uint8_t[]){0x16, 3, 1}, 3);
+        k = put_u16(r, k, len);
+        k = put_bytes(r, k, msg + from, len);
+        cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, r, k, frame, 0);
+        from += len;
+    }
     return c;
+}
+
+static struct cs_tls_conn *conn_with_sni(const char *sni)
+{
+    return conn_with_sni_split(sni, 0);
 }
 
 /* The server name: up to 15 bytes kept in the connection (counted in its
@@ -487,6 +500,17 @@ static void test_sni_storage(void)
         CU_ASSERT_STRING_EQUAL(info.sni, names[k]);
         size_t len = strlen(names[k]);
         CU_ASSERT_EQUAL(cs_tls_conn_memory(c), base + (len >= 16 ? len + 1 : 0));
+        cs_tls_conn_free(c);
+    }
+    /* the same hello cut across two records at every place: the same
+     * name, and nothing kept for the reassembly once it is whole */
+    for (size_t split = 1; split < 60; split++) {
+        struct cs_tls_conn *c = conn_with_sni_split("fifteen.chars.x", split);
+        struct cs_tls_info info;
+        cs_tls_conn_info(c, &info);
+        CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_HANDSHAKE);
+        CU_ASSERT_STRING_EQUAL(info.sni, "fifteen.chars.x");
+        CU_ASSERT_EQUAL(cs_tls_conn_memory(c), base);
         cs_tls_conn_free(c);
     }
     cs_tls_conn_free(none);
@@ -770,7 +794,15 @@ static void test_handshake_length_bounds(void)
     cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, big, sizeof big, 1, 1);
     cs_tls_conn_info(c, &info);
     CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_HANDSHAKE);
-    CU_ASSERT_EQUAL(cs_tls_conn_memory(c), empty + CS_TLS_HS_BUF_INITIAL);
+    /* (and the reassembly's few bytes of state, kept while a message is cut) */
+    size_t part = cs_tls_conn_memory(c);
+    CU_ASSERT(part > empty + CS_TLS_HS_BUF_INITIAL && part <= empty + CS_TLS_HS_BUF_INITIAL + 64);
+    /* the next record, 500 bytes more: the buffer doubles (600 > 512) */
+    uint8_t more[5 + 500] = {0x16, 0x03, 0x01, 500 >> 8, 500 & 0xff};
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, more, sizeof more, 2, 2);
+    cs_tls_conn_info(c, &info);
+    CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_HANDSHAKE);
+    CU_ASSERT_EQUAL(cs_tls_conn_memory(c), part + CS_TLS_HS_BUF_INITIAL);
     cs_tls_conn_free(c);
 
     cs_tls_keylog_free(kl);
