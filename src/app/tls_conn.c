@@ -95,7 +95,7 @@ void cs_tls_conn_free(struct cs_tls_conn *c)
     if (!c)
         return;
     for (int i = 0; i < 2; i++) {
-        free(c->d[i].rec);
+        free(c->d[i].part);
         hs_drop(&c->d[i]);
         cs_tls_cipher_clear(&c->d[i].cipher);
         if (c->cold) {
@@ -861,7 +861,8 @@ void cs_tls__frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uin
             cs_tls__resync_feed(c, dir, p, n, frame, ts);
             return;
         }
-        if (D->rec_len == 0 && n >= 5 && cs_tls__plausible_header(p) && cs_tls__record_len(p) <= n) {
+        struct partial *pr = D->part;
+        if (!pr && n >= 5 && cs_tls__plausible_header(p) && cs_tls__record_len(p) <= n) {
             size_t rl = cs_tls__record_len(p); /* the whole record in this piece: no copy */
             c->n.records[dir]++;
             cs_tls__process_record(c, dir, p, (size_t)rl - 5, frame, frame, ts);
@@ -869,41 +870,58 @@ void cs_tls__frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uin
             n -= rl;
             continue;
         }
-        if (D->rec_len == 0)
-            D->rec_frame_first = frame;
-        size_t want = D->rec_len < 5 ? 5 - D->rec_len : cs_tls__record_len(D->hdr) - D->rec_len;
+        if (!pr) {
+            /* its header in this piece (the usual case): room for all of it
+             * (cs_tls__plausible_header() bounds the length by CS_TLS_MAX_CIPHERTEXT) */
+            bool sized = n >= 5 && cs_tls__plausible_header(p);
+            if (!(pr = malloc(offsetof(struct partial, rec) + (sized ? cs_tls__record_len(p) : 0)))) {
+                cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
+                return;
+            }
+            pr->frame_first = frame;
+            pr->len = 0;
+            pr->sized = sized;
+            D->part = pr;
+        }
+        size_t want = pr->len < 5 ? 5 - pr->len : cs_tls__record_len(pr->hdr) - pr->len;
         size_t take = want < n ? want : n;
-        memcpy(D->rec_len < 5 ? D->hdr + D->rec_len : D->rec + D->rec_len, p, take);
-        D->rec_len += (uint32_t)take;
+        memcpy(pr->len < 5 ? pr->hdr + pr->len : pr->rec + pr->len, p, take);
+        pr->len += (uint32_t)take;
         p += take;
         n -= take;
-        if (D->rec_len == 5 && !cs_tls__plausible_header(D->hdr)) {
-            D->rec_len = 0;
+        if (pr->len == 5 && !cs_tls__plausible_header(pr->hdr)) {
+            uint8_t hdr[5];
+            memcpy(hdr, pr->hdr, 5);
+            free(pr);
+            D->part = NULL;
             if (!c->seen_any) {
                 cs_tls__fail_conn(c, CS_TLS_REASON_NOT_TLS);
                 return;
             }
             cs_tls_conn_gap(c, dir, 0, frame, ts); /* framing lost: look for the next header */
             if (cs_tls__resync(c, dir))
-                cs_tls__resync_feed(c, dir, D->hdr, 5, frame, ts);
+                cs_tls__resync_feed(c, dir, hdr, 5, frame, ts);
             continue;
         }
-        if (D->rec_len == 5) {
-            /* cs_tls__plausible_header() bounds the length by CS_TLS_MAX_CIPHERTEXT */
-            if (!(D->rec = malloc(cs_tls__record_len(D->hdr)))) {
-                D->rec_len = 0;
-                cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
-                return;
+        if (pr->len == 5) {
+            if (!pr->sized) { /* the header came in pieces: now the record's room */
+                struct partial *grown = realloc(pr, offsetof(struct partial, rec) + cs_tls__record_len(pr->hdr));
+                if (!grown) {
+                    free(pr);
+                    D->part = NULL;
+                    cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
+                    return;
+                }
+                D->part = pr = grown;
+                pr->sized = 1;
             }
-            memcpy(D->rec, D->hdr, 5);
+            memcpy(pr->rec, pr->hdr, 5);
         }
-        if (D->rec_len == cs_tls__record_len(D->hdr)) {
-            uint8_t *rec = D->rec;
-            D->rec = NULL;
-            D->rec_len = 0;
+        if (pr->len == cs_tls__record_len(pr->hdr)) {
+            D->part = NULL;
             c->n.records[dir]++;
-            cs_tls__process_record(c, dir, rec, cs_tls__record_len(rec) - 5, D->rec_frame_first, frame, ts);
-            free(rec);
+            cs_tls__process_record(c, dir, pr->rec, cs_tls__record_len(pr->hdr) - 5, pr->frame_first, frame, ts);
+            free(pr);
         }
     }
 }
@@ -966,7 +984,9 @@ size_t cs_tls_conn_memory(const struct cs_tls_conn *c)
                (c->rnd ? sizeof *c->rnd : 0);
     for (int i = 0; i < 2; i++) {
         const struct dir *D = &c->d[i];
-        m += (D->rec ? cs_tls__record_len(D->hdr) : 0) + (D->hs ? sizeof *D->hs + D->hs->cap : 0) +
+        const struct partial *pr = D->part;
+        m += (pr ? offsetof(struct partial, rec) + (pr->sized ? cs_tls__record_len(pr->hdr) : 0) : 0) +
+             (D->hs ? sizeof *D->hs + D->hs->cap : 0) +
              (D->cipher.mac ? CS_TLS_CIPHER_CTX_COST : 0);
     }
     const struct tls_cold *k = c->cold;
@@ -1247,9 +1267,8 @@ void cs_tls_conn_gap(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t len, u
         cs_tls__fail_dir(c, dir, CS_TLS_REASON_GAP, frame, ts);
         return;
     }
-    D->rec_len = 0;
-    free(D->rec);
-    D->rec = NULL;
+    free(D->part);
+    D->part = NULL;
     hs_drop(D);
     D->pending = PEND_NONE;
     if (!cs_tls__resync(c, dir)) {

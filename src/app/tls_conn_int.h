@@ -45,19 +45,26 @@ struct hs_asm {
     uint8_t keep; /* body is being buffered (a message we read) */
 };
 
+/* A record cut across pieces, being gathered: allocated with its first
+ * bytes (to its whole length when they include the header, else to the
+ * header and grown once it is whole), freed when the record is processed. */
+struct partial {
+    uint64_t frame_first;
+    uint32_t len;   /* bytes gathered, the header's first (at most CS_TLS_MAX_CIPHERTEXT + 5) */
+    uint8_t hdr[5]; /* the header, while it is gathered */
+    uint8_t sized;  /* rec has room for the record */
+    uint8_t rec[];  /* the header and fragment, once the header is whole */
+};
+
 /* Fields ordered by size: two of these in each of thousands of
  * connections, so padding counts. */
 struct dir {
     struct cs_tls_cipher cipher;
-    struct hs_asm *hs; /* NULL between messages (hs_feed) */
-    uint8_t *rec;      /* its header and fragment, allocated to its length once
-                   * the header is whole, freed when the record is */
-    uint64_t rec_frame_first;
-    uint32_t rec_len; /* bytes of it gathered (at most CS_TLS_MAX_CIPHERTEXT + 5) */
+    struct hs_asm *hs;    /* NULL between messages (hs_feed) */
+    struct partial *part; /* NULL between records */
     enum epoch epoch : 8;
     enum pending pending : 8;
     enum cs_tls_reason failed : 8;
-    uint8_t hdr[5];   /* the header of a record split across pieces */
     uint8_t closed;   /* close_notify seen */
     uint8_t ccs;      /* TLS 1.2 ChangeCipherSpec seen */
     uint8_t wait_key; /* (live) its next keys' secret is not in the key log yet: the

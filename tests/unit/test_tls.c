@@ -516,6 +516,34 @@ static void test_sni_storage(void)
     cs_tls_conn_free(none);
 }
 
+/* A record cut across pieces: its header in pieces costs a few bytes, the
+ * whole header the record's length, and nothing once it is processed;
+ * header and body cut at every place decrypt as whole (test above). */
+static void test_partial_record_memory(void)
+{
+    struct cs_tls_keylog *kl = keylog_from(rfc8448_keylog());
+    struct collected *got = calloc(1, sizeof *got);
+    struct cs_tls_conn *c = cs_tls_conn_new(kl, 0, collect_sink, got);
+    size_t base = cs_tls_conn_memory(c);
+    struct trace t = rfc8448_streams();
+    size_t rl = 5 + ((size_t)t.client[3] << 8 | t.client[4]); /* the ClientHello's record */
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, t.client, 3, 1, 0);
+    size_t head = cs_tls_conn_memory(c);
+    CU_ASSERT(head > base && head < base + 64);
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, t.client + 3, 10, 2, 0);
+    CU_ASSERT_EQUAL(cs_tls_conn_memory(c), head + rl);
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, t.client + 13, rl - 13, 3, 0);
+    struct cs_tls_info info;
+    cs_tls_conn_info(c, &info);
+    CU_ASSERT_STRING_EQUAL(info.sni, "server");
+    CU_ASSERT_EQUAL(info.n.records[0], 1);
+    CU_ASSERT_EQUAL(cs_tls_conn_memory(c), base + 64); /* the hello's randoms until the keys */
+    free_trace(&t);
+    cs_tls_conn_free(c);
+    cs_tls_keylog_free(kl);
+    free(got);
+}
+
 /* Wrong key: every byte of every secret flipped in turn would be slow; one
  * byte of the server's handshake secret is enough to fail the tag. */
 static void test_rfc8448_wrong_key(void)
@@ -819,6 +847,7 @@ int main(void)
         {"late key over the hold budget: dropped, counted, resumes", test_rfc8448_late_key_budget},
         {"gap: resynchronise on the next record", test_rfc8448_gap_resync},
         {"connection with the caller's part in its allocation", test_conn_with_ctx},
+        {"record cut across pieces: what its gathering costs", test_partial_record_memory},
         {"server name in the connection or allocated", test_sni_storage},
         {"wrong key: auth failure, nothing released", test_rfc8448_wrong_key},
         {"bad handshakes", test_rfc8448_bad_handshakes},
