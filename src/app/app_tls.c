@@ -28,20 +28,31 @@ struct tls_row {
     struct tls_flow *open; /* every open connection (doubly linked) */
 };
 
+/* A connection's own state, in the cs_tls_conn's allocation
+ * (cs_tls_conn_new_ctx): thousands of connections are open at once. */
 struct tls_flow {
-    struct tls_row *row;
-    const struct cs_app_env *env;
+    const struct cs_app_env *env; /* env->stats is the row's struct tls_row */
     const struct cs_app_out *out; /* the pipeline's, for the flow */
-    struct cs_tls_conn *tls;
-    size_t counted; /* memory last added to row->st.held_bytes */
-    /* the protocol inside, decided with the first decrypted data */
-    bool inner_decided, h2_unparsed;
+    size_t counted;               /* memory last added to the row's held_bytes */
     const struct cs_app_proto *inner;
     void *inner_conn;
     struct cs_app_out inner_out; /* inner_txn, this flow */
-    struct cs_txn_tls txn_tls;   /* its sni is the connection's, which outlives every txn */
     struct tls_flow *prev, *next;
+    /* the protocol inside, decided with the first decrypted data */
+    bool inner_decided, h2_unparsed;
+    bool closing; /* tls_finish: counts nothing more */
 };
+
+static struct tls_row *row_of(const struct tls_flow *tf)
+{
+    return tf->env->stats;
+}
+
+/* The connection tf is part of. */
+static struct cs_tls_conn *tls_of(struct tls_flow *tf)
+{
+    return cs_tls_conn_of_ctx(tf);
+}
 
 static enum cs_app_probe tls_probe(int dir, const uint8_t *p, uint32_t n)
 {
@@ -60,8 +71,8 @@ static bool tls_active(const struct cs_app_env *env)
 /* Keeps the row's held_bytes equal to the sum of its connections' memory. */
 static void recount(struct tls_flow *tf)
 {
-    size_t now = tf->tls ? cs_tls_conn_memory(tf->tls) : 0;
-    tf->row->st.held_bytes += (uint64_t)now - tf->counted;
+    size_t now = tf->closing ? 0 : cs_tls_conn_memory(tls_of(tf));
+    row_of(tf)->st.held_bytes += (uint64_t)now - tf->counted;
     tf->counted = now;
 }
 
@@ -71,19 +82,32 @@ static const char *version_name(uint16_t v)
                                              : "";
 }
 
+/* The connection's TLS as a transaction carries it: its strings are the
+ * connection's or constants, which outlive every transaction. */
+static struct cs_txn_tls txn_tls_of(struct tls_flow *tf)
+{
+    struct cs_tls_info info;
+    cs_tls_conn_info(tls_of(tf), &info);
+    return (struct cs_txn_tls){version_name(info.version), info.cipher ? info.cipher : "",
+                               info.sni ? info.sni : ""};
+}
+
 /* An inner transaction: over TLS, scheme https, with the connection's info. */
 static void inner_txn(void *ctx, const struct cs_txn *t)
 {
     struct tls_flow *tf = ctx;
     struct cs_txn copy = *t;
+    struct cs_txn_tls txn_tls;
     if (!copy.req.scheme || !copy.req.scheme_len) {
         copy.req.scheme = "https";
         copy.req.scheme_len = 5;
     }
     /* a request from a tunnel inside (CONNECT over an HTTPS proxy) keeps
      * its own transport: the tunnel's TLS, or none */
-    if (!copy.tls && !copy.via_connect)
-        copy.tls = &tf->txn_tls;
+    if (!copy.tls && !copy.via_connect) {
+        txn_tls = txn_tls_of(tf);
+        copy.tls = &txn_tls;
+    }
     tf->out->txn(tf->out->ctx, &copy);
 }
 
@@ -105,17 +129,15 @@ static void decide_inner(struct tls_flow *tf)
 {
     tf->inner_decided = true;
     struct cs_tls_info info;
-    cs_tls_conn_info(tf->tls, &info);
-    tf->txn_tls = (struct cs_txn_tls){version_name(info.version), info.cipher ? info.cipher : "",
-                                      info.sni ? info.sni : ""};
+    cs_tls_conn_info(tls_of(tf), &info);
     const char *name = info.alpn && strcmp(info.alpn, "h2") == 0 ? "h2" : "HTTP/1";
     struct cs_app_env *inner_env = NULL;
     const struct cs_app_proto *inner = tf->env->row ? tf->env->row(tf->env, name, &inner_env) : NULL;
     if (!inner) {
         if (strcmp(name, "h2") == 0) {
             tf->h2_unparsed = true;
-            tf->row->st.h2_unparsed++;
-            add_sni(tf->row->st.h2_snis, &tf->row->st.n_h2_snis, tf->txn_tls.sni);
+            row_of(tf)->st.h2_unparsed++;
+            add_sni(row_of(tf)->st.h2_snis, &row_of(tf)->st.n_h2_snis, info.sni ? info.sni : "");
         }
         return;
     }
@@ -162,26 +184,23 @@ static void tls_sink(void *ctx, const struct cs_tls_event *ev)
 
 static void *tls_open(struct cs_app_env *env, const struct cs_app_out *out)
 {
-    struct tls_flow *tf = calloc(1, sizeof *tf);
-    if (!tf)
+    struct cs_tls_conn *tls = cs_tls_conn_new_ctx(env->keylog, env->limits->max_tls_held_bytes,
+                                                  tls_sink, sizeof(struct tls_flow));
+    if (!tls)
         return NULL;
-    tf->row = env->stats;
+    struct tls_flow *tf = cs_tls_conn_ctx(tls);
     tf->env = env;
     tf->out = out;
-    tf->tls = cs_tls_conn_new(env->keylog, env->limits->max_tls_held_bytes, tls_sink, tf);
-    if (tf->tls && env->refresh_keys)
-        cs_tls_conn_set_live(tf->tls); /* live: the key log is still being written */
-    if (!tf->tls) {
-        free(tf);
-        return NULL;
+    if (env->refresh_keys) { /* live: the key log is still being written */
+        cs_tls_conn_set_live(tls);
+        cs_tls_conn_wait_all_secrets(tls);
     }
-    if (env->refresh_keys) /* live: the key log is still being written */
-        cs_tls_conn_wait_all_secrets(tf->tls);
-    tf->row->st.connections++;
-    tf->next = tf->row->open;
+    struct tls_row *row = row_of(tf);
+    row->st.connections++;
+    tf->next = row->open;
     if (tf->next)
         tf->next->prev = tf;
-    tf->row->open = tf;
+    row->open = tf;
     recount(tf);
     return tf;
 }
@@ -192,10 +211,10 @@ static void tls_event(void *conn, int dir, const struct cs_stream_event *ev)
     enum cs_tls_dir d = dir == CS_DIR_C2S ? CS_TLS_FROM_CLIENT : CS_TLS_FROM_SERVER;
     switch (ev->kind) {
     case CS_STREAM_DATA:
-        cs_tls_conn_data(tf->tls, d, ev->data, ev->len, ev->frame, ev->ts);
+        cs_tls_conn_data(tls_of(tf), d, ev->data, ev->len, ev->frame, ev->ts);
         break;
     case CS_STREAM_GAP:
-        cs_tls_conn_gap(tf->tls, d, ev->len, ev->frame, ev->ts);
+        cs_tls_conn_gap(tls_of(tf), d, ev->len, ev->frame, ev->ts);
         break;
     case CS_STREAM_FIN:
     case CS_STREAM_RST:
@@ -209,9 +228,9 @@ static void tls_event(void *conn, int dir, const struct cs_stream_event *ev)
 
 static void count_end(struct tls_flow *tf)
 {
-    struct cs_tls_stats *st = &tf->row->st;
+    struct cs_tls_stats *st = &row_of(tf)->st;
     struct cs_tls_info info;
-    cs_tls_conn_info(tf->tls, &info);
+    cs_tls_conn_info(tls_of(tf), &info);
     st->records_decrypted += info.n.records_decrypted;
     st->auth_failures += info.n.auth_failures;
     st->held_dropped_records += info.n.held_dropped_records;
@@ -245,34 +264,34 @@ static void count_end(struct tls_flow *tf)
 static void tls_finish(void *conn, enum cs_txn_end why, uint64_t frame, cs_time_ns ts)
 {
     struct tls_flow *tf = conn;
+    struct cs_tls_conn *tls = tls_of(tf);
     struct cs_tls_info info;
-    cs_tls_conn_info(tf->tls, &info);
+    cs_tls_conn_info(tls, &info);
     /* live: the key may have been written since the last re-read */
     if (tf->env->refresh_keys && (info.state == CS_TLS_STATE_NO_KEY || info.state == CS_TLS_STATE_DECRYPTING)) {
         tf->env->refresh_keys(tf->env->refresh_ctx);
-        cs_tls_conn_retry(tf->tls);
+        cs_tls_conn_retry(tls);
     }
-    cs_tls_conn_stop_waiting(tf->tls);
+    cs_tls_conn_stop_waiting(tls);
     if (tf->inner_conn)
         tf->inner->finish(tf->inner_conn, why, frame, ts);
     count_end(tf);
     if (tf->prev)
         tf->prev->next = tf->next;
     else
-        tf->row->open = tf->next;
+        row_of(tf)->open = tf->next;
     if (tf->next)
         tf->next->prev = tf->prev;
-    cs_tls_conn_free(tf->tls);
-    tf->tls = NULL;
-    recount(tf);
-    free(tf);
+    tf->closing = true;
+    recount(tf);           /* (to 0: the connection is going) */
+    cs_tls_conn_free(tls); /* tf with it */
 }
 
 static void tls_keys_changed(struct cs_app_env *env)
 {
     struct tls_row *row = env->stats;
     for (struct tls_flow *tf = row->open; tf; tf = tf->next) {
-        cs_tls_conn_retry(tf->tls);
+        cs_tls_conn_retry(tls_of(tf));
         recount(tf);
     }
 }

@@ -99,7 +99,7 @@ struct h2_dir {
     nghttp2_hd_inflater *inf;   /* NULL before the first block and while parked */
     struct h2_arena *arena;     /* the live inflater's memory (h2_hpack.c) */
     unsigned char *parked;      /* the block that rebuilds the table (h2_hpack.c) */
-    struct h2_pending *pending; /* H2_PENDING_SETTINGS of them while n_pending > 0 */
+    struct h2_pending *pending; /* while n_pending > 0: one, H2_PENDING_SETTINGS beyond */
     struct cs_h2_framer fr;
     uint32_t parked_len;
     uint32_t settings_table_size; /* the SETTINGS_HEADER_TABLE_SIZE in effect */
@@ -119,6 +119,8 @@ struct h2_dir {
 /* Fields of a reported stream handed over from the stack; a stream with
  * more takes cs_h2_conn.scratch for the report. */
 #define H2_SCRATCH_LOCAL 64u
+/* ... and at most this many (what cs_h2_conn.scratch_cap holds). */
+#define H2_SCRATCH_MAX 0x7fffffffu
 
 /* Open-stream table slots in the connection itself; more are allocated
  * (doubling up to --h2-max-streams). */
@@ -140,8 +142,8 @@ struct cs_h2_conn {
     uint32_t n_streams, tab_cap;
     uint32_t max_client_id; /* highest client stream id opened */
     uint32_t reported;
-    uint32_t scratch_cap;
-    bool marked;
+    uint32_t scratch_cap : 31;
+    uint32_t marked : 1; /* (a bit: 520 bytes fit a 528-byte malloc chunk, 528 took 544) */
 };
 
 /* The connection direction d belongs to (d is c->d[d->dir]). */

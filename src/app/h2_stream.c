@@ -171,12 +171,14 @@ static corscope_header *ensure_scratch(struct cs_h2_conn *c, uint32_t n, corscop
         return local;
     if (n <= c->scratch_cap)
         return c->scratch;
+    if (n > H2_SCRATCH_MAX)
+        return NULL;
     corscope_header *h = realloc(c->scratch, (size_t)n * sizeof *h);
     if (!h)
         return NULL;
     cs_h2__account(c, (ptrdiff_t)((n - c->scratch_cap) * sizeof *h));
     c->scratch = h;
-    c->scratch_cap = n;
+    c->scratch_cap = n & H2_SCRATCH_MAX;
     return h;
 }
 

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,17 +36,43 @@ const char *cs_tls_state_name(enum cs_tls_state s)
     return (unsigned)s < 4 ? names[s] : "?";
 }
 
-struct cs_tls_conn *cs_tls_conn_new(const struct cs_tls_keylog *kl, size_t max_held_bytes,
-                                    cs_tls_sink sink, void *sink_ctx)
+/* Where the caller's part of cs_tls_conn_new_ctx starts. */
+#define CTX_OFFSET \
+    ((sizeof(struct cs_tls_conn) + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1))
+
+struct cs_tls_conn *cs_tls_conn_new_ctx(const struct cs_tls_keylog *kl, size_t max_held_bytes,
+                                        cs_tls_sink sink, size_t ctx_size)
 {
-    struct cs_tls_conn *c = calloc(1, sizeof *c);
+    struct cs_tls_conn *c = calloc(1, CTX_OFFSET + (ctx_size ? ctx_size : 1));
     if (!c)
         return NULL;
     c->kl = kl;
     c->sink = sink;
-    c->sink_ctx = sink_ctx;
     c->max_held = max_held_bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)max_held_bytes;
     return c;
+}
+
+/* The sink's context in the caller's part (a connection per malloc either
+ * way, and none keeps a pointer it does not need). */
+struct cs_tls_conn *cs_tls_conn_new(const struct cs_tls_keylog *kl, size_t max_held_bytes,
+                                    cs_tls_sink sink, void *sink_ctx)
+{
+    struct cs_tls_conn *c = cs_tls_conn_new_ctx(kl, max_held_bytes, sink, sizeof sink_ctx);
+    if (!c)
+        return NULL;
+    memcpy(cs_tls_conn_ctx(c), &sink_ctx, sizeof sink_ctx);
+    c->ctx_is_ptr = 1;
+    return c;
+}
+
+void *cs_tls_conn_ctx(struct cs_tls_conn *c)
+{
+    return (char *)c + CTX_OFFSET;
+}
+
+struct cs_tls_conn *cs_tls_conn_of_ctx(void *ctx)
+{
+    return (struct cs_tls_conn *)(void *)((char *)ctx - CTX_OFFSET);
 }
 
 void cs_tls_conn_wait_all_secrets(struct cs_tls_conn *c)
@@ -53,38 +80,77 @@ void cs_tls_conn_wait_all_secrets(struct cs_tls_conn *c)
     c->wait_all_secrets = 1;
 }
 
+/* Frees a direction's kept reassembly state (outside hs_feed). */
+static void hs_drop(struct dir *D)
+{
+    if (!D->hs)
+        return;
+    cs_tls__hs_release(D->hs);
+    free(D->hs);
+    D->hs = NULL;
+}
+
 void cs_tls_conn_free(struct cs_tls_conn *c)
 {
     if (!c)
         return;
     for (int i = 0; i < 2; i++) {
-        free(c->d[i].rec);
-        free(c->d[i].hs.buf);
-        free(c->d[i].rs);
-        if (c->d[i].secret) {
-            cs_tls_wipe(c->d[i].secret, CS_TLS_MAX_SECRET);
-            free(c->d[i].secret);
-        }
+        free(c->d[i].part);
+        hs_drop(&c->d[i]);
         cs_tls_cipher_clear(&c->d[i].cipher);
+        if (c->cold) {
+            free(c->cold->rs[i]);
+            if (c->cold->secret[i]) {
+                cs_tls_wipe(c->cold->secret[i], CS_TLS_MAX_SECRET);
+                free(c->cold->secret[i]);
+            }
+        }
     }
-    free(c->sni);
-    free(c->rare);
+    if (c->sni_heap)
+        free(c->sni.heap);
     if (c->alpn_owned)
         free((void *)c->alpn);
     free(c->rnd);
     cs_tls__release_plain(c);
     cs_tls__free_held(c);
+    free(c->cold);
     free(c);
 }
 
-/* The counters of events most connections never see, allocated with the
- * first one; when that fails they are counted nowhere (a thread's sink). */
+/* The cold part, allocated on first use; NULL when out of memory. */
+struct tls_cold *cs_tls__cold(struct cs_tls_conn *c)
+{
+    if (!c->cold)
+        c->cold = calloc(1, sizeof *c->cold);
+    return c->cold;
+}
+
+/* The counters of events most connections never see, in the cold part;
+ * without one (out of memory) they are counted nowhere (a thread's sink). */
 struct tls_rare_counts *cs_tls__rare(struct cs_tls_conn *c)
 {
     static _Thread_local struct tls_rare_counts lost;
-    if (!c->rare && !(c->rare = calloc(1, sizeof *c->rare)))
-        return &lost;
-    return c->rare;
+    struct tls_cold *k = cs_tls__cold(c);
+    return k ? &k->n : &lost;
+}
+
+/* Keeps the key log's generation at a failed key lookup or a key change
+ * waiting for its secret: cs_tls_conn_retry tries again once it grew (and,
+ * without a cold part, every time). */
+static void note_generation(struct cs_tls_conn *c)
+{
+    struct cs_tls_keylog_stats st;
+    cs_tls_keylog_get_stats(c->kl, &st);
+    if (cs_tls__cold(c))
+        c->cold->keylog_generation = st.generation;
+}
+
+/* Whether the key log grew since note_generation(). */
+static bool keylog_grew(const struct cs_tls_conn *c)
+{
+    struct cs_tls_keylog_stats st;
+    cs_tls_keylog_get_stats(c->kl, &st);
+    return !c->cold || st.generation != c->cold->keylog_generation;
 }
 
 /* The decryption output is scratch space: no event keeps it past the
@@ -140,8 +206,12 @@ void cs_tls__emit(struct cs_tls_conn *c, enum cs_tls_event_kind kind, enum cs_tl
                   const uint8_t *data, size_t len, uint64_t f0, uint64_t f1, int64_t ts, int early)
 {
     struct cs_tls_event ev = {kind, dir, data, len, f0, f1, ts, (uint8_t)early};
-    if (c->sink)
-        c->sink(c->sink_ctx, &ev);
+    if (!c->sink)
+        return;
+    void *ctx = cs_tls_conn_ctx(c);
+    if (c->ctx_is_ptr)
+        memcpy(&ctx, ctx, sizeof ctx);
+    c->sink(ctx, &ev);
 }
 
 /* The whole connection fails (handshake problems: nothing will decrypt). */
@@ -168,8 +238,10 @@ void cs_tls__fail_dir(struct cs_tls_conn *c, enum cs_tls_dir dir, enum cs_tls_re
         c->state = CS_TLS_STATE_FAILED;
         c->reason = r;
     }
-    free(D->rs);
-    D->rs = NULL;
+    if (c->cold) {
+        free(c->cold->rs[dir]);
+        c->cold->rs[dir] = NULL;
+    }
     cs_tls__emit(c, CS_TLS_EV_GAP, dir, NULL, 0, frame, frame, ts, 0);
 }
 
@@ -191,11 +263,9 @@ int cs_tls__try_keys(struct cs_tls_conn *c)
         return 1;
     if (!c->have_sh || c->state == CS_TLS_STATE_FAILED || !c->kl)
         return 0;
-    struct cs_tls_keylog_stats st;
-    cs_tls_keylog_get_stats(c->kl, &st);
-    c->keylog_generation = st.generation;
     if (!c->keys && !(c->keys = cs_tls_keylog_find(c->kl, c->rnd->client))) {
         c->state = CS_TLS_STATE_NO_KEY;
+        note_generation(c);
         return 0;
     }
     const struct cs_tls_suite *su = c->suite;
@@ -205,11 +275,13 @@ int cs_tls__try_keys(struct cs_tls_conn *c)
         const uint8_t *early = secret_of(c, CS_TLS_SECRET_CLIENT_EARLY, su->hash_len);
         if (!chs || !shs) {
             c->state = CS_TLS_STATE_NO_KEY;
+            note_generation(c);
             return 0;
         }
         if (c->wait_all_secrets && (!secret_of(c, CS_TLS_SECRET_CLIENT_AP0, su->hash_len) ||
                                     !secret_of(c, CS_TLS_SECRET_SERVER_AP0, su->hash_len))) {
             c->state = CS_TLS_STATE_NO_KEY; /* the rest of the line(s) are on their way */
+            note_generation(c);
             return 0;
         }
         struct dir *C = &c->d[CS_TLS_FROM_CLIENT];
@@ -228,6 +300,7 @@ int cs_tls__try_keys(struct cs_tls_conn *c)
         const uint8_t *ms = secret_of(c, CS_TLS_SECRET_MASTER, 48);
         if (!ms) {
             c->state = CS_TLS_STATE_NO_KEY;
+            note_generation(c);
             return 0;
         }
         if (cs_tls12_cipher_keys(&c->d[0].cipher, &c->d[1].cipher, su, ms, c->rnd->client,
@@ -260,7 +333,8 @@ static int next_cipher(struct cs_tls_conn *c, enum cs_tls_dir dir, enum epoch fr
     else if (from == EP_HANDSHAKE)
         secret = secret_of(c, ap0, su->hash_len);
     else if (from == EP_APP) {
-        const uint8_t *now = c->d[dir].secret ? c->d[dir].secret : secret_of(c, ap0, su->hash_len);
+        const uint8_t *kept = c->cold ? c->cold->secret[dir] : NULL;
+        const uint8_t *now = kept ? kept : secret_of(c, ap0, su->hash_len);
         if (!now || cs_tls13_next_secret(su, now, next_secret))
             return -1;
         secret = next_secret;
@@ -278,10 +352,10 @@ static int next_cipher(struct cs_tls_conn *c, enum cs_tls_dir dir, enum epoch fr
 /* After a KeyUpdate: the direction's application secret is the new one. */
 static int keep_secret(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *secret)
 {
-    struct dir *D = &c->d[dir];
-    if (!D->secret && !(D->secret = malloc(CS_TLS_MAX_SECRET)))
+    struct tls_cold *k = cs_tls__cold(c);
+    if (!k || (!k->secret[dir] && !(k->secret[dir] = malloc(CS_TLS_MAX_SECRET))))
         return -1;
-    memcpy(D->secret, secret, c->suite->hash_len);
+    memcpy(k->secret[dir], secret, c->suite->hash_len);
     return 0;
 }
 
@@ -302,9 +376,7 @@ void cs_tls__apply_pending(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t 
     uint8_t next_secret[CS_TLS_MAX_SECRET];
     if (next_cipher(c, dir, D->epoch, &next, next_secret)) {
         if (c->live && p != PEND_KEY_UPDATE) { /* the secret may still be written */
-            struct cs_tls_keylog_stats st;
-            cs_tls_keylog_get_stats(c->kl, &st);
-            c->keylog_generation = st.generation;
+            note_generation(c);
             D->pending = p;
             D->wait_key = 1;
             return;
@@ -330,23 +402,38 @@ void cs_tls__apply_pending(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t 
 
 /* ---- handshake ------------------------------------------------------- */
 
-/* Replaces *dst with a copy of name sized to it (NULL for ""); 0 or -1. */
-static int set_name(char **dst, const char *name)
+static const char *sni_of(const struct cs_tls_conn *c)
 {
+    return c->sni_heap ? c->sni.heap : c->sni.here;
+}
+
+/* Keeps a copy of the server name: in the connection when it fits (a
+ * 32-byte heap chunk saved on each of thousands), else malloc'd to its
+ * length; 0 or -1. */
+static int set_sni(struct cs_tls_conn *c, const char *name)
+{
+    size_t len = strlen(name);
     char *copy = NULL;
-    if (name[0] && !(copy = strdup(name)))
+    if (len >= TLS_SNI_INLINE && !(copy = malloc(len + 1)))
         return -1;
-    free(*dst);
-    *dst = copy;
+    if (c->sni_heap)
+        free(c->sni.heap);
+    c->sni_heap = copy != NULL;
+    if (copy)
+        c->sni.heap = memcpy(copy, name, len + 1);
+    else
+        memcpy(c->sni.here, name, len + 1);
     return 0;
 }
 
-/* The heap bytes of sni and of an owned alpn, kept for cs_tls_conn_memory(),
- * which runs with every piece of data (a strlen each time showed there). */
-static void count_names(struct cs_tls_conn *c)
+/* The heap bytes of a long sni and of an owned alpn (most connections
+ * have neither: cs_tls_conn_memory, which runs with every piece of data,
+ * then reads two bits). */
+static size_t names_bytes(const struct cs_tls_conn *c)
 {
-    size_t n = (c->sni ? strlen(c->sni) + 1 : 0) + (c->alpn_owned ? strlen(c->alpn) + 1 : 0);
-    c->names_bytes = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+    if (!(c->sni_heap | c->alpn_owned))
+        return 0;
+    return (c->sni_heap ? strlen(c->sni.heap) + 1 : 0) + (c->alpn_owned ? strlen(c->alpn) + 1 : 0);
 }
 
 /* The chosen protocol: the usual ones point at constants (a copy of
@@ -366,7 +453,6 @@ static int set_alpn(struct cs_tls_conn *c, const char *name)
         free((void *)c->alpn);
     c->alpn = keep ? keep : copy;
     c->alpn_owned = copy != NULL;
-    count_names(c);
     return 0;
 }
 
@@ -385,11 +471,10 @@ static void on_client_hello(struct cs_tls_conn *c, const uint8_t *body, size_t l
     }
     memcpy(c->rnd->client, ch.random, 32);
     c->offers_early_data = ch.offers_early_data;
-    if (set_name(&c->sni, ch.sni)) {
+    if (set_sni(c, ch.sni)) {
         cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
         return;
     }
-    count_names(c);
     c->have_ch = 1;
 }
 
@@ -523,11 +608,10 @@ static int hs_reserve(struct hs_asm *h, uint32_t need)
     return 0;
 }
 
-static void hs_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p, size_t n)
+/* The reassembler's loop over handshake bytes of dir, with its state at h. */
+static void hs_feed_on(struct cs_tls_conn *c, enum cs_tls_dir dir, struct hs_asm *h, const uint8_t *p,
+                       size_t n)
 {
-    struct hs_asm *h = &c->d[dir].hs;
-    if (c->d[dir].failed)
-        cs_tls__hs_release(h);
     while (n > 0 && !c->d[dir].failed) {
         if (h->hdr_len < 4) {
             h->hdr[h->hdr_len++] = *p++;
@@ -561,6 +645,29 @@ static void hs_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p
             cs_tls__hs_release(h); /* the few messages read are read once */
         }
     }
+}
+
+/* Feeds handshake bytes of dir to the message reassembler, which works on
+ * a copy of the direction's state on the stack: it goes back to the heap
+ * only when a message is left cut at the end (rare), so that thousands of
+ * connections between messages keep a pointer, not the state. */
+static void hs_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p, size_t n)
+{
+    struct dir *D = &c->d[dir];
+    struct hs_asm here = D->hs ? *D->hs : (struct hs_asm){0};
+    hs_feed_on(c, dir, &here, p, n); /* (here.buf is the one to free from now on) */
+    if (D->failed || here.hdr_len == 0) {
+        cs_tls__hs_release(&here); /* (between messages: nothing to release) */
+        free(D->hs);
+        D->hs = NULL;
+        return;
+    }
+    if (!D->hs && !(D->hs = malloc(sizeof *D->hs))) {
+        cs_tls__hs_release(&here);
+        cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
+        return;
+    }
+    *D->hs = here;
 }
 
 /* ---- records --------------------------------------------------------- */
@@ -680,7 +787,8 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
         }
     }
     int enc = cs_tls__encrypted(c, dir, type);
-    if ((!c->draining && c->hq && c->hq->held[dir]) || D->wait_key ||
+    struct held_queue *hq = cs_tls__held(c);
+    if ((!c->draining && hq && hq->held[dir]) || D->wait_key ||
         (enc && !c->keys_ready && c->state != CS_TLS_STATE_FAILED)) {
         cs_tls__hold(c, dir, rec, 5 + frag_len, f0, f1, ts);
         return;
@@ -703,7 +811,7 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
     }
     if (!enc) {
         cs_tls__on_content(c, dir, type, rec + 5, frag_len, f0, f1, ts);
-        if (!c->draining && c->keys_ready && c->hq)
+        if (!c->draining && c->keys_ready && cs_tls__held(c))
             cs_tls__drain_held(c); /* the ServerHello that unblocks held client records */
         return;
     }
@@ -717,8 +825,9 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
      * next few, and the next keys too.  In the 0-RTT epoch the handshake
      * keys at 0 as well: a server that rejected early data gets no
      * EndOfEarlyData (RFC 8446 4.2.10). */
-    uint32_t window = D->uncertain ? D->uncertain + CS_TLS_RESYNC_SEQ_WINDOW : 1;
-    uint32_t next_window = D->uncertain ? CS_TLS_RESYNC_SEQ_WINDOW : D->epoch == EP_EARLY;
+    uint32_t uncertain = cs_tls__uncertain(c, dir);
+    uint32_t window = uncertain ? uncertain + CS_TLS_RESYNC_SEQ_WINDOW : 1;
+    uint32_t next_window = uncertain ? CS_TLS_RESYNC_SEQ_WINDOW : D->epoch == EP_EARLY;
     enum cs_tls_open_result r = cs_tls__open_trying(c, dir, rec, frag_len, window, next_window, &out_len, &inner);
     if (r != CS_TLS_OPEN_OK) {
         if (r == CS_TLS_OPEN_AUTH_FAILED)
@@ -730,11 +839,11 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
                          f1, ts);
         return;
     }
-    if (D->uncertain) {
-        D->uncertain = 0;
-        cs_tls__rare(c)->resyncs++;
+    if (uncertain) {
+        c->cold->uncertain[dir] = 0;
+        c->cold->n.resyncs++;
     }
-    c->n.records_decrypted++;
+    c->records_decrypted++;
     cs_tls__on_content(c, dir, inner, c->plain, out_len, f0, f1, ts);
     cs_tls__apply_pending(c, dir, f1, ts);
 }
@@ -748,11 +857,12 @@ void cs_tls__frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uin
         if (D->failed) {
             return;
         }
-        if (D->rs) {
+        if (cs_tls__resync(c, dir)) {
             cs_tls__resync_feed(c, dir, p, n, frame, ts);
             return;
         }
-        if (D->rec_len == 0 && n >= 5 && cs_tls__plausible_header(p) && cs_tls__record_len(p) <= n) {
+        struct partial *pr = D->part;
+        if (!pr && n >= 5 && cs_tls__plausible_header(p) && cs_tls__record_len(p) <= n) {
             size_t rl = cs_tls__record_len(p); /* the whole record in this piece: no copy */
             c->n.records[dir]++;
             cs_tls__process_record(c, dir, p, (size_t)rl - 5, frame, frame, ts);
@@ -760,41 +870,58 @@ void cs_tls__frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uin
             n -= rl;
             continue;
         }
-        if (D->rec_len == 0)
-            D->rec_frame_first = frame;
-        size_t want = D->rec_len < 5 ? 5 - D->rec_len : cs_tls__record_len(D->hdr) - D->rec_len;
+        if (!pr) {
+            /* its header in this piece (the usual case): room for all of it
+             * (cs_tls__plausible_header() bounds the length by CS_TLS_MAX_CIPHERTEXT) */
+            bool sized = n >= 5 && cs_tls__plausible_header(p);
+            if (!(pr = malloc(offsetof(struct partial, rec) + (sized ? cs_tls__record_len(p) : 0)))) {
+                cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
+                return;
+            }
+            pr->frame_first = frame;
+            pr->len = 0;
+            pr->sized = sized;
+            D->part = pr;
+        }
+        size_t want = pr->len < 5 ? 5 - pr->len : cs_tls__record_len(pr->hdr) - pr->len;
         size_t take = want < n ? want : n;
-        memcpy(D->rec_len < 5 ? D->hdr + D->rec_len : D->rec + D->rec_len, p, take);
-        D->rec_len += (uint32_t)take;
+        memcpy(pr->len < 5 ? pr->hdr + pr->len : pr->rec + pr->len, p, take);
+        pr->len += (uint32_t)take;
         p += take;
         n -= take;
-        if (D->rec_len == 5 && !cs_tls__plausible_header(D->hdr)) {
-            D->rec_len = 0;
+        if (pr->len == 5 && !cs_tls__plausible_header(pr->hdr)) {
+            uint8_t hdr[5];
+            memcpy(hdr, pr->hdr, 5);
+            free(pr);
+            D->part = NULL;
             if (!c->seen_any) {
                 cs_tls__fail_conn(c, CS_TLS_REASON_NOT_TLS);
                 return;
             }
             cs_tls_conn_gap(c, dir, 0, frame, ts); /* framing lost: look for the next header */
-            if (D->rs)
-                cs_tls__resync_feed(c, dir, D->hdr, 5, frame, ts);
+            if (cs_tls__resync(c, dir))
+                cs_tls__resync_feed(c, dir, hdr, 5, frame, ts);
             continue;
         }
-        if (D->rec_len == 5) {
-            /* cs_tls__plausible_header() bounds the length by CS_TLS_MAX_CIPHERTEXT */
-            if (!(D->rec = malloc(cs_tls__record_len(D->hdr)))) {
-                D->rec_len = 0;
-                cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
-                return;
+        if (pr->len == 5) {
+            if (!pr->sized) { /* the header came in pieces: now the record's room */
+                struct partial *grown = realloc(pr, offsetof(struct partial, rec) + cs_tls__record_len(pr->hdr));
+                if (!grown) {
+                    free(pr);
+                    D->part = NULL;
+                    cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
+                    return;
+                }
+                D->part = pr = grown;
+                pr->sized = 1;
             }
-            memcpy(D->rec, D->hdr, 5);
+            memcpy(pr->rec, pr->hdr, 5);
         }
-        if (D->rec_len == cs_tls__record_len(D->hdr)) {
-            uint8_t *rec = D->rec;
-            D->rec = NULL;
-            D->rec_len = 0;
+        if (pr->len == cs_tls__record_len(pr->hdr)) {
+            D->part = NULL;
             c->n.records[dir]++;
-            cs_tls__process_record(c, dir, rec, cs_tls__record_len(rec) - 5, D->rec_frame_first, frame, ts);
-            free(rec);
+            cs_tls__process_record(c, dir, pr->rec, cs_tls__record_len(pr->hdr) - 5, pr->frame_first, frame, ts);
+            free(pr);
         }
     }
 }
@@ -814,7 +941,7 @@ void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out)
     out->version = c->have_sh ? c->version : 0;
     out->cipher_id = c->have_sh ? c->cipher_id : 0;
     out->cipher = c->suite ? c->suite->name : NULL;
-    out->sni = c->sni ? c->sni : "";
+    out->sni = sni_of(c);
     out->alpn = c->alpn ? c->alpn : "";
     out->resumed = c->abbreviated ||
                    (c->suite && c->suite->tls13 && c->d[1].epoch == EP_APP && !c->saw_certificate);
@@ -825,10 +952,10 @@ void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out)
     out->dir_reason[1] = c->d[1].failed;
     const struct tls_counts *n = &c->n;
     static const struct tls_rare_counts none;
-    const struct tls_rare_counts *r = c->rare ? c->rare : &none;
+    const struct tls_rare_counts *r = c->cold ? &c->cold->n : &none;
     out->n = (struct cs_tls_counters){
         .records = {n->records[0], n->records[1]},
-        .records_decrypted = n->records_decrypted,
+        .records_decrypted = c->records_decrypted,
         .app_bytes = {n->app_bytes[0], n->app_bytes[1]},
         .auth_failures = r->auth_failures,
         .malformed_records = r->malformed_records,
@@ -853,15 +980,23 @@ void cs_tls_conn_info(const struct cs_tls_conn *c, struct cs_tls_info *out)
  * the cipher context is one per thread, tls_keys.c). */
 size_t cs_tls_conn_memory(const struct cs_tls_conn *c)
 {
-    size_t m = sizeof *c + (c->plain ? CS_TLS_MAX_CIPHERTEXT : 0) + c->names_bytes +
-               (c->rnd ? sizeof *c->rnd : 0) + (c->rare ? sizeof *c->rare : 0);
-    if (c->hq)
-        m += sizeof *c->hq + c->hq->bytes + c->hq->nodes * sizeof(struct held);
+    size_t m = sizeof *c + (c->plain ? CS_TLS_MAX_CIPHERTEXT : 0) + names_bytes(c) +
+               (c->rnd ? sizeof *c->rnd : 0);
     for (int i = 0; i < 2; i++) {
         const struct dir *D = &c->d[i];
-        m += (D->rec ? cs_tls__record_len(D->hdr) : 0) + D->hs.cap + (D->rs ? sizeof *D->rs : 0) +
-             (D->cipher.mac ? CS_TLS_CIPHER_CTX_COST : 0) + (D->secret ? CS_TLS_MAX_SECRET : 0);
+        const struct partial *pr = D->part;
+        m += (pr ? offsetof(struct partial, rec) + (pr->sized ? cs_tls__record_len(pr->hdr) : 0) : 0) +
+             (D->hs ? sizeof *D->hs + D->hs->cap : 0) +
+             (D->cipher.mac ? CS_TLS_CIPHER_CTX_COST : 0);
     }
+    const struct tls_cold *k = c->cold;
+    if (!k)
+        return m;
+    m += sizeof *k;
+    if (k->hq)
+        m += sizeof *k->hq + k->hq->bytes + k->hq->nodes * sizeof(struct held);
+    for (int i = 0; i < 2; i++)
+        m += (k->rs[i] ? sizeof *k->rs[i] : 0) + (k->secret[i] ? CS_TLS_MAX_SECRET : 0);
     return m;
 }
 
@@ -895,14 +1030,15 @@ int cs_tls_probe(const uint8_t *p, size_t n)
 
 void cs_tls__free_held(struct cs_tls_conn *c)
 {
-    if (!c->hq)
+    struct held_queue *q = cs_tls__held(c);
+    if (!q)
         return;
-    for (struct held *h = c->hq->head, *next; h; h = next) {
+    for (struct held *h = q->head, *next; h; h = next) {
         next = h->next;
         free(h);
     }
-    free(c->hq);
-    c->hq = NULL;
+    free(q);
+    c->cold->hq = NULL;
 }
 
 /* Keeps a record for later; over the budget, the rest of the direction is
@@ -910,12 +1046,13 @@ void cs_tls__free_held(struct cs_tls_conn *c)
 void cs_tls__hold(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *rec, size_t len,
                   uint64_t f0, uint64_t f1, int64_t ts)
 {
-    if (!c->hq && !(c->hq = calloc(1, sizeof *c->hq))) {
+    struct tls_cold *k = cs_tls__cold(c);
+    if (!k || (!k->hq && !(k->hq = calloc(1, sizeof *k->hq)))) {
         cs_tls__rare(c)->held_dropped_records++; /* no room even to count it in the queue */
         cs_tls__rare(c)->held_dropped_bytes += len;
         return;
     }
-    struct held_queue *q = c->hq;
+    struct held_queue *q = k->hq;
     struct held *h = NULL;
     if (!q->dropping[dir] && q->bytes + len <= c->max_held && (h = malloc(sizeof *h + len))) {
         memset(h, 0, sizeof *h);
@@ -954,16 +1091,17 @@ void cs_tls__hold(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *rec
  * decrypted are held again. */
 void cs_tls__drain_held(struct cs_tls_conn *c)
 {
-    if (!c->hq)
+    struct held_queue *q = cs_tls__held(c);
+    if (!q)
         return;
-    struct held *h = c->hq->head;
-    free(c->hq); /* a record held again starts a new queue */
-    c->hq = NULL;
+    struct held *h = q->head;
+    free(q); /* a record held again starts a new queue */
+    c->cold->hq = NULL;
     c->draining = 1;
     while (h) {
         struct held *next = h->next;
         if (h->dropped) {
-            c->d[h->dir].uncertain += h->dropped;
+            c->cold->uncertain[h->dir] += h->dropped; /* (the queue was in it) */
             cs_tls__emit(c, CS_TLS_EV_GAP, h->dir, NULL, 0, h->frame_first, h->frame_last, h->ts, 0);
         } else if (c->keys_ready || !cs_tls__encrypted(c, h->dir, h->rec[0])) {
             cs_tls__process_record(c, h->dir, h->rec, h->len - 5, h->frame_first, h->frame_last, h->ts);
@@ -997,9 +1135,7 @@ void cs_tls_conn_stop_waiting(struct cs_tls_conn *c)
  * has it, then the records held behind it are decrypted. */
 static int retry_waiting(struct cs_tls_conn *c)
 {
-    struct cs_tls_keylog_stats st;
-    cs_tls_keylog_get_stats(c->kl, &st);
-    if (st.generation == c->keylog_generation)
+    if (!keylog_grew(c))
         return 0;
     int done = 0;
     for (int i = 0; i < 2; i++) {
@@ -1009,8 +1145,8 @@ static int retry_waiting(struct cs_tls_conn *c)
         cs_tls__apply_pending(c, (enum cs_tls_dir)i, 0, 0);
         done |= !D->wait_key;
     }
-    c->keylog_generation = st.generation;
-    if (done && c->hq && !c->draining) {
+    note_generation(c);
+    if (done && cs_tls__held(c) && !c->draining) {
         cs_tls__drain_held(c);
         cs_tls__release_plain(c);
     }
@@ -1023,9 +1159,7 @@ int cs_tls_conn_retry(struct cs_tls_conn *c)
         return retry_waiting(c);
     if (c->keys_ready || c->state != CS_TLS_STATE_NO_KEY)
         return 0;
-    struct cs_tls_keylog_stats st;
-    cs_tls_keylog_get_stats(c->kl, &st);
-    if (st.generation == c->keylog_generation)
+    if (!keylog_grew(c))
         return 0;
     if (!cs_tls__try_keys(c))
         return 0;
@@ -1042,7 +1176,7 @@ void cs_tls__resync_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8
                          uint64_t frame, int64_t ts)
 {
     struct dir *D = &c->d[dir];
-    struct resync *R = D->rs;
+    struct resync *R = c->cold->rs[dir]; /* (the caller saw it) */
     size_t room = CS_TLS_RESYNC_MAX_SCAN - R->len;
     size_t take = n < room ? n : room;
     if (R->len == 0)
@@ -1074,10 +1208,10 @@ void cs_tls__resync_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8
                                      &out_len, &inner) == CS_TLS_OPEN_OK;
             if (ok) {
                 size_t from = R->pos + rl, rest_len = R->len - from;
-                D->rs = NULL; /* R is freed once its rest is framed */
+                c->cold->rs[dir] = NULL; /* R is freed once its rest is framed */
                 cs_tls__rare(c)->resyncs++;
                 c->n.records[dir]++;
-                c->n.records_decrypted++;
+                c->records_decrypted++;
                 /* the frame of its first byte: exact when it starts in the
                  * first or the newest piece scanned (a record-aligned loss) */
                 uint64_t f0 = R->pos >= R->piece_off ? R->piece_frame : R->frame;
@@ -1095,7 +1229,7 @@ void cs_tls__resync_feed(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8
                 return; /* wait to see the next header */
             if (ok) {
                 size_t from = R->pos, rest_len = R->len - from;
-                D->rs = NULL;
+                c->cold->rs[dir] = NULL;
                 cs_tls__rare(c)->resyncs++;
                 cs_tls__frame_records(c, dir, R->buf + from, rest_len, frame, ts);
                 free(R);
@@ -1133,21 +1267,22 @@ void cs_tls_conn_gap(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t len, u
         cs_tls__fail_dir(c, dir, CS_TLS_REASON_GAP, frame, ts);
         return;
     }
-    D->rec_len = 0;
-    free(D->rec);
-    D->rec = NULL;
-    D->hs.hdr_len = 0;
-    cs_tls__hs_release(&D->hs);
+    free(D->part);
+    D->part = NULL;
+    hs_drop(D);
     D->pending = PEND_NONE;
-    if (!D->rs) {
-        if (!(D->rs = malloc(sizeof *D->rs))) {
+    if (!cs_tls__resync(c, dir)) {
+        struct tls_cold *k = cs_tls__cold(c);
+        struct resync *R = k ? malloc(sizeof *R) : NULL;
+        if (!R) {
             cs_tls__fail_dir(c, dir, CS_TLS_REASON_INTERNAL, frame, ts);
             return;
         }
-        D->rs->len = D->rs->pos = D->rs->piece_off = 0;
-        D->rs->piece_frame = 0;
-        D->rs->candidates = 0;
-        D->rs->frame = frame;
+        k->rs[dir] = R;
+        R->len = R->pos = R->piece_off = 0;
+        R->piece_frame = 0;
+        R->candidates = 0;
+        R->frame = frame;
         cs_tls__emit(c, CS_TLS_EV_GAP, dir, NULL, 0, frame, frame, ts, 0);
     }
 }

@@ -132,6 +132,16 @@ struct cs_tls_conn;
  * The sink receives data, gap and close events.  NULL when out of memory. */
 struct cs_tls_conn *cs_tls_conn_new(const struct cs_tls_keylog *kl, size_t max_held_bytes,
                                     cs_tls_sink sink, void *sink_ctx);
+/* cs_tls_conn_new with ctx_size bytes for the caller in the same
+ * allocation (one malloc per connection instead of two, for a caller that
+ * keeps its own state per connection): zeroed, suitably aligned for any
+ * type, found with cs_tls_conn_ctx(), passed to the sink as its context,
+ * and freed by cs_tls_conn_free(). */
+struct cs_tls_conn *cs_tls_conn_new_ctx(const struct cs_tls_keylog *kl, size_t max_held_bytes,
+                                        cs_tls_sink sink, size_t ctx_size);
+void *cs_tls_conn_ctx(struct cs_tls_conn *c);
+/* The connection whose caller's part is at ctx (cs_tls_conn_new_ctx). */
+struct cs_tls_conn *cs_tls_conn_of_ctx(void *ctx);
 void cs_tls_conn_free(struct cs_tls_conn *c);
 
 /* Live, with a key log that is still being written: a TLS 1.3 connection

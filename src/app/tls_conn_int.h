@@ -34,7 +34,8 @@ enum pending { PEND_NONE,
                PEND_KEY_UPDATE };
 
 /* Reassembly of handshake messages across records (RFC 8446 5.1 lets a
- * message span records and a record carry several). */
+ * message span records and a record carry several): kept in the direction
+ * (dir.hs) only while a message is cut across records. */
 struct hs_asm {
     uint8_t *buf; /* NULL between messages: freed once one is delivered */
     uint32_t got;
@@ -44,23 +45,26 @@ struct hs_asm {
     uint8_t keep; /* body is being buffered (a message we read) */
 };
 
+/* A record cut across pieces, being gathered: allocated with its first
+ * bytes (to its whole length when they include the header, else to the
+ * header and grown once it is whole), freed when the record is processed. */
+struct partial {
+    uint64_t frame_first;
+    uint32_t len;   /* bytes gathered, the header's first (at most CS_TLS_MAX_CIPHERTEXT + 5) */
+    uint8_t hdr[5]; /* the header, while it is gathered */
+    uint8_t sized;  /* rec has room for the record */
+    uint8_t rec[];  /* the header and fragment, once the header is whole */
+};
+
 /* Fields ordered by size: two of these in each of thousands of
  * connections, so padding counts. */
 struct dir {
     struct cs_tls_cipher cipher;
-    struct hs_asm hs;
-    uint8_t *rec; /* its header and fragment, allocated to its length once
-                   * the header is whole, freed when the record is */
-    uint64_t rec_frame_first;
-    struct resync *rs;  /* the scan after a gap; NULL when not resynchronising */
-    uint8_t *secret;    /* 1.3 after a KeyUpdate: the application traffic secret in
-                         * use (CS_TLS_MAX_SECRET bytes); before one, the key log's _0 */
-    uint32_t rec_len;   /* bytes of it gathered (at most CS_TLS_MAX_CIPHERTEXT + 5) */
-    uint32_t uncertain; /* records possibly missed: try further sequence numbers */
+    struct hs_asm *hs;    /* NULL between messages (hs_feed) */
+    struct partial *part; /* NULL between records */
     enum epoch epoch : 8;
     enum pending pending : 8;
     enum cs_tls_reason failed : 8;
-    uint8_t hdr[5];   /* the header of a record split across pieces */
     uint8_t closed;   /* close_notify seen */
     uint8_t ccs;      /* TLS 1.2 ChangeCipherSpec seen */
     uint8_t wait_key; /* (live) its next keys' secret is not in the key log yet: the
@@ -92,7 +96,6 @@ struct hello_randoms {
 struct tls_counts {
     uint64_t app_bytes[2];
     uint32_t records[2];
-    uint32_t records_decrypted;
 };
 
 struct tls_rare_counts {
@@ -100,6 +103,23 @@ struct tls_rare_counts {
     uint32_t auth_failures, malformed_records, records_undecryptable, alerts, close_notify,
         key_updates, early_records, resyncs, gaps, held_records, held_dropped_records,
         oversized_handshakes;
+};
+
+/* What most connections never need while they decrypt, allocated with the
+ * first use of any of it (cs_tls__cold) and kept until the connection is
+ * freed: the rare counters, the records held for a late key, the key log's
+ * generation at a failed key lookup, and per direction the
+ * resynchronisation scan, the secret after a KeyUpdate and the records
+ * possibly missed.  Out of the connection itself, which thousands of idle
+ * connections keep (56 bytes each). */
+struct tls_cold {
+    struct tls_rare_counts n;
+    struct held_queue *hq;      /* NULL when nothing is held */
+    struct resync *rs[2];       /* the scan after a gap; NULL when not resynchronising */
+    uint8_t *secret[2];         /* 1.3 after a KeyUpdate: the application traffic secret in
+                                 * use (CS_TLS_MAX_SECRET bytes); before one, the key log's _0 */
+    uint64_t keylog_generation; /* generation at the last failed lookup */
+    uint32_t uncertain[2];      /* records possibly missed: try further sequence numbers */
 };
 
 /* A direction's resynchronisation scan, allocated by the gap that starts it
@@ -112,6 +132,14 @@ struct resync {
     uint64_t piece_frame; /* ... and its frame */
     uint32_t candidates;
     uint8_t buf[CS_TLS_RESYNC_MAX_SCAN];
+};
+
+/* The ClientHello's server name: a short one (most are) in the connection
+ * itself, a longer one malloc'd to its length (sni_heap); "" when none. */
+#define TLS_SNI_INLINE 16
+union tls_sni {
+    char *heap;
+    char here[TLS_SNI_INLINE];
 };
 
 /* A record held until its key is known, or a marker for dropped ones. */
@@ -127,23 +155,20 @@ struct held {
 
 struct cs_tls_conn {
     const struct cs_tls_keylog *kl;
-    cs_tls_sink sink;
-    void *sink_ctx;
+    cs_tls_sink sink; /* called with the caller's part, or (ctx_is_ptr) the pointer it holds */
     struct dir d[2];
     uint8_t *plain;            /* decryption output, CS_TLS_MAX_CIPHERTEXT; lives
                                  * during one cs_tls_conn_data / _retry call */
-    struct held_queue *hq;     /* NULL when nothing is held */
     struct hello_randoms *rnd; /* from the ClientHello until the keys are set up */
     const struct cs_tls_suite *suite;
-    char *sni;                    /* malloc'd to its length; NULL when the ClientHello had none */
-    const char *alpn;             /* the protocol chosen, NULL when none: a constant for the
+    union tls_sni sni;
+    const char *alpn;      /* the protocol chosen, NULL when none: a constant for the
                                  * usual ones, else malloc'd (alpn_owned) */
-    uint64_t keylog_generation;   /* generation at the last failed lookup */
-    struct tls_rare_counts *rare; /* NULL until one of them counts */
+    struct tls_cold *cold; /* NULL until some of it is needed */
     struct tls_counts n;
+    uint32_t records_decrypted; /* (of n, beside it: no padding) */
     uint32_t max_held;
     cs_tls_keylog_ref keys;      /* the key log's entry for the client random (0: not found yet) */
-    uint32_t names_bytes;        /* heap bytes of sni and an owned alpn (count_names) */
     uint16_t version, cipher_id; /* the ServerHello's (0 before it) */
     enum cs_tls_state state : 8;
     enum cs_tls_reason reason : 8;
@@ -152,7 +177,9 @@ struct cs_tls_conn {
     uint8_t wait_all_secrets; /* cs_tls_conn_wait_all_secrets */
     uint8_t live;             /* the key log still grows: wait for a late secret (cs_tls_conn_set_live) */
     uint8_t seen_any, have_ch, have_sh, keys_ready, hrr, saw_certificate, abbreviated;
-    uint8_t offers_early_data, encrypt_then_mac, alpn_owned;
+    uint8_t offers_early_data, encrypt_then_mac;
+    uint8_t alpn_owned : 1, sni_heap : 1;
+    uint8_t ctx_is_ptr : 1; /* cs_tls_conn_new: the caller's part is its sink_ctx pointer */
 };
 
 /* RFC 5246 6.2.1 / RFC 8446 5.1: could this be a record header? */
@@ -163,6 +190,23 @@ static inline int cs_tls__plausible_header(const uint8_t *h)
            len <= CS_TLS_MAX_CIPHERTEXT;
 }
 
+/* The held records' queue, the resynchronisation scan of dir and the
+ * records dir possibly missed, as kept in the cold part (none without one). */
+static inline struct held_queue *cs_tls__held(const struct cs_tls_conn *c)
+{
+    return c->cold ? c->cold->hq : NULL;
+}
+
+static inline struct resync *cs_tls__resync(const struct cs_tls_conn *c, enum cs_tls_dir dir)
+{
+    return c->cold ? c->cold->rs[dir] : NULL;
+}
+
+static inline uint32_t cs_tls__uncertain(const struct cs_tls_conn *c, enum cs_tls_dir dir)
+{
+    return c->cold ? c->cold->uncertain[dir] : 0;
+}
+
 /* Header plus fragment length of the record whose header is at h. */
 static inline size_t cs_tls__record_len(const uint8_t *h)
 {
@@ -170,6 +214,7 @@ static inline size_t cs_tls__record_len(const uint8_t *h)
 }
 
 /* tls_conn.c */
+struct tls_cold *cs_tls__cold(struct cs_tls_conn *c);
 struct tls_rare_counts *cs_tls__rare(struct cs_tls_conn *c);
 void cs_tls__emit(struct cs_tls_conn *c, enum cs_tls_event_kind kind, enum cs_tls_dir dir,
                   const uint8_t *data, size_t len, uint64_t f0, uint64_t f1, int64_t ts, int early);

@@ -88,7 +88,8 @@ cs_tls_keylog_ref cs_tls_keylog_find(const struct cs_tls_keylog *kl, const uint8
 
 /* The newest secret of that kind in entry `ref` (0 allowed), its length in
  * *len; NULL when the key log has none.  The pointer stays valid until the
- * next add or read call. */
+ * next add or read call, and (a secret of a file read with `final`, read
+ * again from it) until the thread's next lookup of the same kind. */
 const uint8_t *cs_tls_keylog_secret(const struct cs_tls_keylog *kl, cs_tls_keylog_ref ref,
                                     enum cs_tls_secret_kind kind, size_t *len);
 

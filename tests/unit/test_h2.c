@@ -593,6 +593,50 @@ static void test_header_table_shrink_without_update(void)
     fx_free(f);
 }
 
+/* §6.5.3: SETTINGS outstanding.  One waiting for its ACK takes one slot
+ * (the usual case, kept for the connection's life when the ACK is not
+ * captured); a second grows the array to H2_PENDING_SETTINGS, more are
+ * merged into the newest; ACKs take them oldest first, the array shrinks
+ * back to one slot and goes with the last.  held_bytes follows exactly,
+ * and the values that take effect are the last ones sent. */
+static void test_settings_outstanding(void)
+{
+    struct fx *f = fx_new();
+    const uint64_t slot = 12; /* sizeof (struct h2_pending) */
+    uint64_t h0 = f->st.held_bytes;
+    put_preface(&f->b);
+    for (uint32_t i = 1; i <= 10; i++) {
+        uint32_t s[] = {CS_H2_SETTINGS_MAX_FRAME_SIZE, 16384 + i};
+        put_settings(&f->b, false, s, 1);
+        fx_send(f, CS_DIR_C2S, 0);
+        CU_ASSERT_EQUAL(f->st.held_bytes, h0 + (i == 1 ? 1 : 8) * slot);
+    }
+    put_settings(&f->b, false, NULL, 0); /* the server's own: one slot on its side */
+    fx_send(f, CS_DIR_S2C, 0);
+    CU_ASSERT_EQUAL(f->st.held_bytes, h0 + 9 * slot);
+    for (uint32_t acked = 1; acked <= 8; acked++) {
+        put_settings(&f->b, true, NULL, 0);
+        fx_send(f, CS_DIR_S2C, 0);
+        uint32_t left = 8 - acked;
+        uint64_t slots = left > 1 ? 8 : left; /* the client's */
+        CU_ASSERT_EQUAL(f->st.held_bytes, h0 + slot + slots * slot);
+    }
+    put_settings(&f->b, true, NULL, 0);
+    fx_send(f, CS_DIR_C2S, 0);
+    CU_ASSERT_EQUAL(f->st.held_bytes, h0);
+    /* the last value sent (16394, merged into the eighth) is in effect: a
+     * frame of 16394 bytes from the server is not oversized */
+    request(f, 1, REQ1, true);
+    response(f, 1, RESP1, false);
+    put_data(&f->b, 1, 16394, -1, true);
+    fx_send(f, CS_DIR_S2C, 1460);
+    CU_ASSERT_EQUAL(f->st.oversized_frames, 0);
+    CU_ASSERT_EQUAL(f->st.protocol_errors, 0);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 1);
+    CU_ASSERT_EQUAL(f->col.r[0].end, CS_H2_END_COMPLETE);
+    fx_free(f);
+}
+
 /* Gaps: inside DATA nothing is lost; inside or before a header block the
  * direction's HPACK state is lost for good and the streams it touches end
  * LOST, while the other direction carries on. */
@@ -952,6 +996,7 @@ int main(void)
         {"goaway and close", test_goaway_and_close},
         {"header table size", test_header_table_size},
         {"table shrink without update", test_header_table_shrink_without_update},
+        {"SETTINGS outstanding", test_settings_outstanding},
         {"gaps", test_gaps},
         {"push promise", test_push_promise},
         {"interim and trailers", test_interim_and_trailers},

@@ -1,6 +1,8 @@
 /* TLS key schedule against published vectors (RFC 8448 section 3, the TLS
  * 1.2 PRF vectors circulated on the IETF TLS list), the RFC 8448 trace
  * decrypted through the connection object, and the key log parser. */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -371,21 +373,117 @@ static void check_rfc8448_result(struct cs_tls_conn *c, struct collected *got)
     CU_ASSERT_EQUAL(info.n.close_notify, 2);
 }
 
+/* The RFC 8448 trace through a new connection reading keys from kl, whole:
+ * what the connection says after it (its counters and states; its strings
+ * go with it), what it released in *got. */
+static struct cs_tls_info rfc8448_through(const struct cs_tls_keylog *kl, struct collected *got)
+{
+    struct cs_tls_conn *c = cs_tls_conn_new(kl, 0, collect_sink, got);
+    struct trace t = rfc8448_streams();
+    feed_rfc8448(c, &t, 0);
+    struct cs_tls_info info;
+    cs_tls_conn_info(c, &info);
+    free_trace(&t);
+    cs_tls_conn_free(c);
+    return info;
+}
+
+/* The RFC 8448 trace through a connection reading keys from kl, in pieces
+ * of `piece` bytes (0: whole), decrypts as it should. */
+static void decrypts_rfc8448(const struct cs_tls_keylog *kl, size_t piece)
+{
+    struct collected *got = calloc(1, sizeof *got);
+    struct cs_tls_conn *c = cs_tls_conn_new(kl, 0, collect_sink, got);
+    struct trace t = rfc8448_streams();
+    feed_rfc8448(c, &t, piece);
+    check_rfc8448_result(c, got);
+    free_trace(&t);
+    cs_tls_conn_free(c);
+    free(got);
+}
+
 static void test_rfc8448_decrypt(void)
 {
     size_t pieces[] = {0, 1, 7, 1000};
     for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
         struct cs_tls_keylog *kl = keylog_from(rfc8448_keylog());
-        struct collected *got = calloc(1, sizeof *got);
-        struct cs_tls_conn *c = cs_tls_conn_new(kl, 0, collect_sink, got);
-        struct trace t = rfc8448_streams();
-        feed_rfc8448(c, &t, pieces[i]);
-        check_rfc8448_result(c, got);
-        free_trace(&t);
-        cs_tls_conn_free(c);
+        decrypts_rfc8448(kl, pieces[i]);
         cs_tls_keylog_free(kl);
-        free(got);
     }
+}
+
+/* A key log file read once and for all (-r): its secrets stay in the
+ * file, read again when looked up.  The trace decrypts as with the lines
+ * in memory, in less memory; a line padded by a comment line and a CRLF
+ * ending reads back too; a secret whose digits were overwritten since
+ * reads back as none (the connection finds no key). */
+static void test_keylog_kept_in_file(void)
+{
+    char path[] = "/tmp/cs_keylog_XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "# comment\n%s", rfc8448_keylog());
+    fclose(f);
+    char err[256];
+    struct cs_tls_keylog *mem = keylog_from(rfc8448_keylog());
+    struct cs_tls_keylog *kl = cs_tls_keylog_new(0);
+    CU_ASSERT_EQUAL(cs_tls_keylog_read_file_ex(kl, path, true, err, sizeof err), 4);
+    struct cs_tls_keylog_stats sm, sf;
+    cs_tls_keylog_get_stats(mem, &sm);
+    cs_tls_keylog_get_stats(kl, &sf);
+    CU_ASSERT_EQUAL(sf.entries, 1);
+    CU_ASSERT(sf.bytes_used < sm.bytes_used);
+    uint8_t random[32];
+    size_t rl;
+    uint8_t *r = unhex_alloc(R8448_CLIENT_RANDOM, &rl);
+    memcpy(random, r, 32);
+    free(r);
+    cs_tls_keylog_ref ref = cs_tls_keylog_find(kl, random), mref = cs_tls_keylog_find(mem, random);
+    for (int k = 0; k < CS_TLS_SECRET_KINDS; k++) {
+        size_t a, b;
+        const uint8_t *x = cs_tls_keylog_secret(kl, ref, (enum cs_tls_secret_kind)k, &a);
+        const uint8_t *y = cs_tls_keylog_secret(mem, mref, (enum cs_tls_secret_kind)k, &b);
+        CU_ASSERT_EQUAL(a, b);
+        CU_ASSERT((x == NULL) == (y == NULL));
+        if (x && y)
+            CU_ASSERT(memcmp(x, y, a) == 0);
+    }
+    decrypts_rfc8448(kl, 0);
+    decrypts_rfc8448(kl, 7);
+    /* the server's handshake secret overwritten in place: none any more */
+    f = fopen(path, "r+");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    char text[4096];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    char *line = strstr(text, "SERVER_HANDSHAKE_TRAFFIC_SECRET");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(line);
+    char *digits = strrchr(strtok(line, "\n"), ' ') + 1;
+    fseek(f, (long)(digits - text), SEEK_SET);
+    fputs("zz", f);
+    fclose(f);
+    /* (read now, the overwritten line is refused; a lookup in this second
+     * key log's entry, which has the same ref, takes the thread's cache
+     * slot where the first one's secrets were) */
+    struct cs_tls_keylog *kl2 = cs_tls_keylog_new(0);
+    CU_ASSERT_EQUAL(cs_tls_keylog_read_file_ex(kl2, path, true, err, sizeof err), 3);
+    size_t len;
+    CU_ASSERT_EQUAL(cs_tls_keylog_find(kl2, random), ref);
+    CU_ASSERT_PTR_NOT_NULL(cs_tls_keylog_secret(kl2, ref, CS_TLS_SECRET_CLIENT_HS, &len));
+    CU_ASSERT_PTR_NULL(cs_tls_keylog_secret(kl2, ref, CS_TLS_SECRET_SERVER_HS, &len));
+    cs_tls_keylog_free(kl2);
+    CU_ASSERT_PTR_NULL(cs_tls_keylog_secret(kl, ref, CS_TLS_SECRET_SERVER_HS, &len));
+    CU_ASSERT_EQUAL(len, 0);
+    CU_ASSERT_PTR_NOT_NULL(cs_tls_keylog_secret(kl, ref, CS_TLS_SECRET_CLIENT_HS, &len));
+    struct collected *got = calloc(1, sizeof *got);
+    struct cs_tls_info info = rfc8448_through(kl, got);
+    CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_NO_KEY);
+    CU_ASSERT_EQUAL(got->len[0] + got->len[1], 0);
+    free(got);
+    unlink(path);
+    cs_tls_keylog_free(kl);
+    cs_tls_keylog_free(mem);
 }
 
 /* The key line arrives after the records: they are held, then decrypted. */
@@ -487,6 +585,158 @@ static void test_rfc8448_gap_resync(void)
     free(got);
 }
 
+/* cs_tls_conn_new_ctx: the caller's part comes zeroed and aligned in the
+ * connection's allocation, is the sink's context, and costs nothing in
+ * cs_tls_conn_memory (the caller's, not the connection's); the gap case
+ * above through it, so that the cold part (resynchronisation) comes and
+ * goes with the connection too. */
+static void test_conn_with_ctx(void)
+{
+    struct cs_tls_keylog *kl = keylog_from(rfc8448_keylog());
+    struct cs_tls_conn *plain = cs_tls_conn_new(kl, 0, collect_sink, NULL);
+    struct cs_tls_conn *c = cs_tls_conn_new_ctx(kl, 0, collect_sink, sizeof(struct collected));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    struct collected *got = cs_tls_conn_ctx(c);
+    CU_ASSERT_EQUAL((uintptr_t)got % _Alignof(max_align_t), 0);
+    CU_ASSERT((char *)got >= (char *)c + 1);
+    CU_ASSERT_PTR_EQUAL(cs_tls_conn_of_ctx(got), c);
+    CU_ASSERT_EQUAL(got->len[0] + got->len[1] + got->gaps[0] + got->closes[0], 0);
+    CU_ASSERT_EQUAL(cs_tls_conn_memory(c), cs_tls_conn_memory(plain));
+    struct trace t = rfc8448_streams();
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, t.client, 201, 1, 0);
+    cs_tls_conn_data(c, CS_TLS_FROM_SERVER, t.server, t.server_len, 2, 0);
+    cs_tls_conn_gap(c, CS_TLS_FROM_CLIENT, 58, 3, 0);
+    CU_ASSERT(cs_tls_conn_memory(c) > cs_tls_conn_memory(plain)); /* the scan's window */
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, t.client + 201 + 58, t.client_len - 201 - 58, 4, 0);
+    CU_ASSERT_EQUAL(got->len[0], 50);
+    CU_ASSERT_EQUAL(got->data[0][49], 49);
+    CU_ASSERT_EQUAL(got->gaps[0], 1);
+    struct cs_tls_info info;
+    cs_tls_conn_info(c, &info);
+    CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_DECRYPTING);
+    CU_ASSERT_EQUAL(info.n.resyncs, 1);
+    free_trace(&t);
+    cs_tls_conn_free(c);
+    cs_tls_conn_free(plain);
+    cs_tls_keylog_free(kl);
+}
+
+static size_t put_bytes(uint8_t *p, size_t i, const void *b, size_t n)
+{
+    memcpy(p + i, b, n);
+    return i + n;
+}
+
+static size_t put_u16(uint8_t *p, size_t i, size_t v)
+{
+    p[i] = (uint8_t)(v >> 8);
+    p[i + 1] = (uint8_t)v;
+    return i + 2;
+}
+
+/* A connection fed a ClientHello naming `sni` ("": no server_name
+ * extension), in one record or (split > 0) in two, the first with `split`
+ * bytes of the message. */
+static struct cs_tls_conn *conn_with_sni_split(const char *sni, size_t split)
+{
+    static const uint8_t suites_compression[] = {0, 0, 2, 0x13, 0x01, 1, 0}; /* no session id */
+    uint8_t msg[512], random[32];
+    memset(random, 0x5a, sizeof random);
+    size_t n = strlen(sni), ext = n ? 4 + 2 + 3 + n : 0;
+    size_t body = 2 + 32 + sizeof suites_compression + 2 + ext, i = 0;
+    uint8_t *rec = msg;
+    i = put_bytes(rec, i, (const uint8_t[]){1, 0}, 2); /* ClientHello, length's high byte */
+    i = put_u16(rec, i, body);
+    i = put_bytes(rec, i, (const uint8_t[]){3, 3}, 2);
+    i = put_bytes(rec, i, random, sizeof random);
+    i = put_bytes(rec, i, suites_compression, sizeof suites_compression);
+    i = put_u16(rec, i, ext);
+    if (n) {
+        i = put_u16(rec, i, 0); /* server_name (RFC 6066 3) */
+        i = put_u16(rec, i, n + 5);
+        i = put_u16(rec, i, n + 3);
+        i = put_bytes(rec, i, (const uint8_t[]){0}, 1); /* host_name */
+        i = put_u16(rec, i, n);
+        i = put_bytes(rec, i, sni, n);
+    }
+    struct cs_tls_conn *c = cs_tls_conn_new(NULL, 0, NULL, NULL);
+    for (size_t from = 0, frame = 1; from < i; frame++) {
+        size_t len = split && from == 0 ? split : i - from;
+        uint8_t r[5 + sizeof msg];
+        size_t k = put_bytes(r, 0, (const uint8_t[]){0x16, 3, 1}, 3);
+        k = put_u16(r, k, len);
+        k = put_bytes(r, k, msg + from, len);
+        cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, r, k, frame, 0);
+        from += len;
+    }
+    return c;
+}
+
+static struct cs_tls_conn *conn_with_sni(const char *sni)
+{
+    return conn_with_sni_split(sni, 0);
+}
+
+/* The server name: up to 15 bytes kept in the connection (counted in its
+ * size), longer ones allocated and counted to their length. */
+static void test_sni_storage(void)
+{
+    static const char *const names[] = {"", "a.b", "fifteen.chars.x", "sixteen.chars.xy",
+                                        "a-much-longer-server-name.example.com"};
+    struct cs_tls_conn *none = conn_with_sni("");
+    size_t base = cs_tls_conn_memory(none);
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        struct cs_tls_conn *c = conn_with_sni(names[k]);
+        struct cs_tls_info info;
+        cs_tls_conn_info(c, &info);
+        CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_HANDSHAKE);
+        CU_ASSERT_STRING_EQUAL(info.sni, names[k]);
+        size_t len = strlen(names[k]);
+        CU_ASSERT_EQUAL(cs_tls_conn_memory(c), base + (len >= 16 ? len + 1 : 0));
+        cs_tls_conn_free(c);
+    }
+    /* the same hello cut across two records at every place: the same
+     * name, and nothing kept for the reassembly once it is whole */
+    for (size_t split = 1; split < 60; split++) {
+        struct cs_tls_conn *c = conn_with_sni_split("fifteen.chars.x", split);
+        struct cs_tls_info info;
+        cs_tls_conn_info(c, &info);
+        CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_HANDSHAKE);
+        CU_ASSERT_STRING_EQUAL(info.sni, "fifteen.chars.x");
+        CU_ASSERT_EQUAL(cs_tls_conn_memory(c), base);
+        cs_tls_conn_free(c);
+    }
+    cs_tls_conn_free(none);
+}
+
+/* A record cut across pieces: its header in pieces costs a few bytes, the
+ * whole header the record's length, and nothing once it is processed;
+ * header and body cut at every place decrypt as whole (test above). */
+static void test_partial_record_memory(void)
+{
+    struct cs_tls_keylog *kl = keylog_from(rfc8448_keylog());
+    struct collected *got = calloc(1, sizeof *got);
+    struct cs_tls_conn *c = cs_tls_conn_new(kl, 0, collect_sink, got);
+    size_t base = cs_tls_conn_memory(c);
+    struct trace t = rfc8448_streams();
+    size_t rl = 5 + ((size_t)t.client[3] << 8 | t.client[4]); /* the ClientHello's record */
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, t.client, 3, 1, 0);
+    size_t head = cs_tls_conn_memory(c);
+    CU_ASSERT(head > base && head < base + 64);
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, t.client + 3, 10, 2, 0);
+    CU_ASSERT_EQUAL(cs_tls_conn_memory(c), head + rl);
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, t.client + 13, rl - 13, 3, 0);
+    struct cs_tls_info info;
+    cs_tls_conn_info(c, &info);
+    CU_ASSERT_STRING_EQUAL(info.sni, "server");
+    CU_ASSERT_EQUAL(info.n.records[0], 1);
+    CU_ASSERT_EQUAL(cs_tls_conn_memory(c), base + 64); /* the hello's randoms until the keys */
+    free_trace(&t);
+    cs_tls_conn_free(c);
+    cs_tls_keylog_free(kl);
+    free(got);
+}
+
 /* Wrong key: every byte of every secret flipped in turn would be slow; one
  * byte of the server's handshake secret is enough to fail the tag. */
 static void test_rfc8448_wrong_key(void)
@@ -496,11 +746,7 @@ static void test_rfc8448_wrong_key(void)
     s[10] = s[10] == '0' ? '1' : '0';
     struct cs_tls_keylog *kl = keylog_from(lines);
     struct collected *got = calloc(1, sizeof *got);
-    struct cs_tls_conn *c = cs_tls_conn_new(kl, 0, collect_sink, got);
-    struct trace t = rfc8448_streams();
-    feed_rfc8448(c, &t, 0);
-    struct cs_tls_info info;
-    cs_tls_conn_info(c, &info);
+    struct cs_tls_info info = rfc8448_through(kl, got);
     CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_FAILED);
     CU_ASSERT_EQUAL(info.dir_reason[1], CS_TLS_REASON_AUTH_FAILED);
     CU_ASSERT_STRING_EQUAL(cs_tls_reason_name(info.reason), "auth-failed");
@@ -509,9 +755,7 @@ static void test_rfc8448_wrong_key(void)
     CU_ASSERT_EQUAL(got->gaps[1], 1);
     /* the client side has the right key and still decrypts */
     CU_ASSERT_EQUAL(got->len[0], 50);
-    free_trace(&t);
     free(lines);
-    cs_tls_conn_free(c);
     cs_tls_keylog_free(kl);
     free(got);
 }
@@ -771,7 +1015,15 @@ static void test_handshake_length_bounds(void)
     cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, big, sizeof big, 1, 1);
     cs_tls_conn_info(c, &info);
     CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_HANDSHAKE);
-    CU_ASSERT_EQUAL(cs_tls_conn_memory(c), empty + CS_TLS_HS_BUF_INITIAL);
+    /* (and the reassembly's few bytes of state, kept while a message is cut) */
+    size_t part = cs_tls_conn_memory(c);
+    CU_ASSERT(part > empty + CS_TLS_HS_BUF_INITIAL && part <= empty + CS_TLS_HS_BUF_INITIAL + 64);
+    /* the next record, 500 bytes more: the buffer doubles (600 > 512) */
+    uint8_t more[5 + 500] = {0x16, 0x03, 0x01, 500 >> 8, 500 & 0xff};
+    cs_tls_conn_data(c, CS_TLS_FROM_CLIENT, more, sizeof more, 2, 2);
+    cs_tls_conn_info(c, &info);
+    CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_HANDSHAKE);
+    CU_ASSERT_EQUAL(cs_tls_conn_memory(c), part + CS_TLS_HS_BUF_INITIAL);
     cs_tls_conn_free(c);
 
     cs_tls_keylog_free(kl);
@@ -789,12 +1041,16 @@ int main(void)
         {"late key: held records decrypted on retry", test_rfc8448_late_key},
         {"late key over the hold budget: dropped, counted, resumes", test_rfc8448_late_key_budget},
         {"gap: resynchronise on the next record", test_rfc8448_gap_resync},
+        {"connection with the caller's part in its allocation", test_conn_with_ctx},
+        {"record cut across pieces: what its gathering costs", test_partial_record_memory},
+        {"server name in the connection or allocated", test_sni_storage},
         {"wrong key: auth failure, nothing released", test_rfc8448_wrong_key},
         {"bad handshakes", test_rfc8448_bad_handshakes},
         {"key log lines used and ignored", test_keylog_lines},
         {"key log memory budget", test_keylog_budget},
         {"key log file grows, partial line, truncation", test_keylog_file_growth},
         {"key log read once: last line without newline", test_keylog_file_final},
+        {"key log read once: secrets read again from the file", test_keylog_kept_in_file},
         {"hello truncations refused", test_hello_truncations},
         {"handshake lengths: 1 MB refused unallocated, 60 KB costs what arrived", test_handshake_length_bounds},
         {NULL, NULL},
