@@ -144,7 +144,7 @@ struct cs_h2_conn;
  * block, counted in its connection's held bytes.  Zero it, give it to
  * each connection (cs_h2_conn_set_cache) before its first event; it is
  * empty once they are all finished. */
-#define CS_H2_HPACK_CACHE 32u /* ~260 KB at most */
+#define CS_H2_HPACK_CACHE 16u /* ~130 KB at most */
 struct h2_arena;
 struct cs_h2_cache {
     struct h2_arena *newest, *oldest; /* the live inflaters' arenas, by last use */

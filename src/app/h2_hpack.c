@@ -92,32 +92,49 @@ static size_t round_up(size_t n)
 
 /* One first chunk kept per thread for the next arena: most directions
  * park after a header block and take a new inflater with the next one, so
- * this saves a malloc and a free of 8 KB per block.  The thread's key
+ * this saves a malloc and a free of 8 KB per block.  It is a thread-local
+ * variable (a pthread_getspecific and a pthread_setspecific per block
+ * cost more than the rest of taking it); a key registered once per thread
  * frees it when the thread ends. */
+static _Thread_local struct h2_chunk *spare;
+static _Thread_local bool spare_keyed;
 static pthread_key_t spare_key;
 static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
 static bool spare_ok;
 
+static void spare_drop(void *unused)
+{
+    (void)unused;
+    free(spare);
+    spare = NULL;
+    spare_keyed = false;
+}
+
 static void spare_init(void)
 {
-    spare_ok = pthread_key_create(&spare_key, free) == 0;
+    spare_ok = pthread_key_create(&spare_key, spare_drop) == 0;
 }
 
 static struct h2_chunk *spare_take(void)
 {
-    pthread_once(&spare_once, spare_init);
-    struct h2_chunk *k = spare_ok ? pthread_getspecific(spare_key) : NULL;
-    if (k)
-        pthread_setspecific(spare_key, NULL);
+    struct h2_chunk *k = spare;
+    spare = NULL;
     return k;
 }
 
 /* Keeps k as the thread's spare first chunk, or frees it. */
 static void spare_put(struct h2_chunk *k)
 {
-    if (k->cap == H2_ARENA_FIRST && spare_ok && !pthread_getspecific(spare_key) &&
-        pthread_setspecific(spare_key, k) == 0)
-        return;
+    if (k->cap == H2_ARENA_FIRST && !spare) {
+        if (!spare_keyed) {
+            pthread_once(&spare_once, spare_init);
+            spare_keyed = spare_ok && pthread_setspecific(spare_key, &spare) == 0;
+        }
+        if (spare_keyed) {
+            spare = k;
+            return;
+        }
+    }
     free(k);
 }
 
@@ -290,7 +307,7 @@ static void arena_free(struct h2_arena *a)
  * counted for --max-memory do too (never on timing).
  *
  * Measured (2026-12): the real-browser captures chromium-h2 and
- * firefox-h2 (pcaps/browser) rebuild 27 and 35 tables with a cache of 32
+ * firefox-h2 (pcaps/browser) rebuild 27 and 35 tables with a cache of 16
  * instead of 174 and 169;
  * the synthetic bench captures, whose clients send each burst's requests
  * in one segment every ~6 s, reuse a direction only after thousands of

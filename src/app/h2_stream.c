@@ -202,6 +202,8 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
         out->flags = st->flags;
         out->fields = fail ? NULL : scratch + used;
         out->n_fields = 0;
+        if (!h2_sec_of(s, k) || (k == SEC_RESP && !s->answered))
+            continue; /* trailers none of which came, a response not final: no field */
         bool regular_seen = false;
         uint32_t pseudo_seen = 0;
         for (uint32_t i = 0; i < s->n_fields; i++) {
