@@ -956,14 +956,27 @@ static bool both_parked(const struct fx *f)
  * directions out (parked after several blocks while live: the incremental
  * park then adds all they added since the rebuild), and is finished while
  * its own are in the cache.  With small values (scale 4) kept's
- * inflaters stay live until their tables near 4 KB; then, and with large
- * values (60: the tables evict), an inflater whose arena outgrew its
- * first chunk is parked after its block. */
+ * inflaters stay live for several blocks, also when the encoders' 400-byte
+ * tables evict at every block (the park after them then drops old
+ * entries and adds those of several blocks); an inflater whose arena
+ * outgrew its first chunk (a 4 KB table nearly full, large values) is
+ * parked after its block. */
 static void test_hpack_cache(void)
 {
-    for (size_t scale = 4; scale <= 60; scale += 56) {
+    static const struct {
+        size_t scale, table; /* value sizes, the encoders' table */
+    } runs[] = {{4, 4096}, {60, 4096}, {4, 400}};
+    for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+        size_t scale = runs[r].scale;
         struct cs_h2_cache cache = {.max = 2};
         struct fx *kept = fx_new(), *parked = fx_new(), *other = fx_new();
+        for (int i = 0; i < 2; i++) { /* 400: tables that evict on every block */
+            struct fx *f = i ? parked : kept;
+            nghttp2_hd_deflate_del(f->cdef);
+            nghttp2_hd_deflate_del(f->sdef);
+            nghttp2_hd_deflate_new(&f->cdef, runs[r].table);
+            nghttp2_hd_deflate_new(&f->sdef, runs[r].table);
+        }
         cs_h2_conn_set_cache(kept->c, &cache);
         cs_h2_conn_set_cache(other->c, &cache);
         fx_open(kept);
@@ -980,7 +993,7 @@ static void test_hpack_cache(void)
             CU_ASSERT_STRING_EQUAL(a->req, b->req);
             CU_ASSERT_STRING_EQUAL(a->resp, b->resp);
             CU_ASSERT(both_parked(parked));
-            if (scale == 4 && n < 8) /* (then its table outgrows the first chunk) */
+            if (scale == 4 && n < 8) /* (later the arena may outgrow its first chunk) */
                 CU_ASSERT(live_idle(kept, CS_DIR_C2S) && live_idle(kept, CS_DIR_S2C));
             CU_ASSERT(cache.n <= cache.max);
             if (n % 7 == 6) { /* kept's two pushed out (parked) by other's */
