@@ -111,11 +111,22 @@ static void h2_txn(void *ctx, const struct cs_h2_txn *h)
         free(req_fields);
 }
 
+/* The row's counters block: the counters (first, for held_bytes and the
+ * summary) and the live inflaters all its connections share. */
+struct h2_shared {
+    struct cs_h2_stats stats;
+    struct cs_h2_cache cache;
+};
+
 static void *h2_open(struct cs_app_env *env, const struct cs_app_out *out)
 {
+    struct h2_shared *sh = env->stats;
     struct cs_h2_limits lim;
     cs_h2_limits_default(&lim, env->limits);
-    return cs_h2_conn_new(&lim, env->stats, h2_txn, (void *)(uintptr_t)out);
+    struct cs_h2_conn *c = cs_h2_conn_new(&lim, &sh->stats, h2_txn, (void *)(uintptr_t)out);
+    if (c)
+        cs_h2_conn_set_cache(c, &sh->cache);
+    return c;
 }
 
 static void h2_event(void *conn, int dir, const struct cs_stream_event *ev)
@@ -177,17 +188,17 @@ static void h2_finish(void *conn, enum cs_txn_end why, uint64_t frame, cs_time_n
 
 static uint64_t h2_held_bytes(const void *stats)
 {
-    return ((const struct cs_h2_stats *)stats)->held_bytes;
+    return ((const struct h2_shared *)stats)->stats.held_bytes;
 }
 
 static void h2_summarize(const void *stats, struct cs_summary *s)
 {
-    s->h2 = *(const struct cs_h2_stats *)stats;
+    s->h2 = ((const struct h2_shared *)stats)->stats;
 }
 
 const struct cs_app_proto cs_app_h2 = {
     .name = "h2",
-    .stats_size = sizeof(struct cs_h2_stats),
+    .stats_size = sizeof(struct h2_shared),
     .probe = h2_probe,
     .open = h2_open,
     .event = h2_event,

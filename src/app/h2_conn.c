@@ -47,7 +47,7 @@ static void inflate_piece(struct cs_h2_conn *c, struct h2_dir *d, const uint8_t 
 {
     if (d->hpack_lost)
         return;
-    if (!d->inf && cs_h2__hpack_get(c, d) != 0) {
+    if (cs_h2__hpack_get(c, d) != 0) {
         hpack_lose(c, d, frame, ts);
         return;
     }
@@ -470,6 +470,11 @@ static void add_lower(struct cs_h2_conn *c, struct h2_stream *s, const char *nam
     cs_h2__stream_add_field(c, s, SEC_REQ, (const uint8_t *)name, nl, (const uint8_t *)value, vl);
 }
 
+void cs_h2_conn_set_cache(struct cs_h2_conn *c, struct cs_h2_cache *cache)
+{
+    c->cache = cache;
+}
+
 int cs_h2_conn_upgrade(struct cs_h2_conn *c, const struct cs_h2_upgrade *u)
 {
     struct h2_stream *s = cs_h2__stream_open(c, 1);
@@ -536,9 +541,10 @@ void cs_h2_conn_event(struct cs_h2_conn *c, int dir, const struct cs_stream_even
         break;
     }
     /* A direction between header blocks keeps its table in the compact
-     * form (most of a keep-alive connection's life; h2_hpack.c). */
+     * form (most of a keep-alive connection's life), or its inflater while
+     * recently used (h2_hpack.c). */
     for (int i = 0; i < 2; i++)
-        cs_h2__hpack_park(c, &c->d[i]);
+        cs_h2__hpack_idle(c, &c->d[i]);
 }
 
 void cs_h2_conn_finish(struct cs_h2_conn *c, enum cs_h2_end why, uint64_t frame, cs_time_ns ts)

@@ -134,11 +134,34 @@ void cs_h2_limits_default(struct cs_h2_limits *out, const struct cs_limits *l);
 
 struct cs_h2_conn;
 
+/* Idle directions whose HPACK inflater stays live instead of being parked
+ * (h2_hpack.c), shared by the connections of one pipeline (used by one
+ * thread at a time): a direction still in it when its next header block
+ * comes (a page load's next request, its responses) skips the rebuild.
+ * It holds at most `max` (0: CS_H2_HPACK_CACHE) directions, the least
+ * recently used one parked to make room; each costs its inflater's first
+ * arena chunk (8 KB; one that outgrew it is parked) less its parked
+ * block, counted in its connection's held bytes.  Zero it, give it to
+ * each connection (cs_h2_conn_set_cache) before its first event; it is
+ * empty once they are all finished. */
+#define CS_H2_HPACK_CACHE 16u /* ~130 KB at most */
+struct h2_arena;
+struct cs_h2_cache {
+    struct h2_arena *newest, *oldest; /* the live inflaters' arenas, by last use */
+    uint32_t n, max;
+    uint64_t hits;     /* header blocks whose inflater was still live */
+    uint64_t rebuilds; /* ... rebuilt from the parked table */
+};
+
 /* A connection whose client stream starts with the preface (prior
  * knowledge: cs_h2_probe() said 1).  *lim is copied; stats must outlive it; cb gets
  * each stream once.  NULL when out of memory. */
 struct cs_h2_conn *cs_h2_conn_new(const struct cs_h2_limits *lim, struct cs_h2_stats *stats,
                                   cs_h2_txn_cb cb, void *ctx);
+
+/* Keeps c's idle inflaters in cache (see struct cs_h2_cache) rather than
+ * parking each after its block.  Before the first event. */
+void cs_h2_conn_set_cache(struct cs_h2_conn *c, struct cs_h2_cache *cache);
 
 /* RFC 7540 §3.2: an HTTP/1.1 request with `Upgrade: h2c` answered 101.
  * The connection goes on as h2 (the client still sends the preface) and

@@ -137,6 +137,7 @@ struct cs_h2_conn {
     corscope_header *scratch; /* fields handed to the callback, when more than
                                * H2_SCRATCH_LOCAL (freed after the report) */
     struct h2_dir d[2];
+    struct cs_h2_cache *cache; /* the pipeline's live idle inflaters, or NULL */
     struct h2_stream *tab_local[H2_TAB_INITIAL];
     struct cs_h2_limits lim;
     uint32_t n_streams, tab_cap;
@@ -166,13 +167,17 @@ struct h2_end_info {
 
 /* Sets up both directions' HPACK state (no inflater yet). */
 void cs_h2__hpack_init(struct cs_h2_conn *c);
-/* Makes d->inf live: a new inflater, rebuilt from the parked table if
- * any.  0, or -1 when it cannot be had (memory; a rebuild nghttp2
- * refused): the table is then gone. */
+/* Makes d->inf live for a block: the one kept in c->cache (taken out of
+ * it), or a new inflater, rebuilt from the parked table if any.  0, or -1
+ * when it cannot be had (memory; a rebuild nghttp2 refused): the table is
+ * then gone. */
 int cs_h2__hpack_get(struct cs_h2_conn *c, struct h2_dir *d);
-/* Frees d's inflater, keeping its table as the block that rebuilds it,
- * when d is idle (no block open, HPACK not lost, no size update owed). */
-void cs_h2__hpack_park(struct cs_h2_conn *c, struct h2_dir *d);
+/* After each event: when d is idle (no block open, HPACK not lost, no
+ * size update owed) its inflater goes to c->cache as the most recently
+ * used (parking the least recently used one when full), or, without a
+ * cache, is freed at once with its table kept as the block that rebuilds
+ * it.  A lost direction's state is freed. */
+void cs_h2__hpack_idle(struct cs_h2_conn *c, struct h2_dir *d);
 /* A SETTINGS_HEADER_TABLE_SIZE that took effect on d's blocks.  0 or -1. */
 int cs_h2__hpack_table_size(struct cs_h2_conn *c, struct h2_dir *d, uint32_t size);
 /* Frees d's inflater or parked table. */

@@ -77,34 +77,37 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
         st->flags |= CS_H2_SEC_CUT;
         return;
     }
-    size_t before = stream_bytes(s);
-    if (s->n_fields == s->cap_fields) {
-        uint32_t cap = s->cap_fields ? s->cap_fields * 2 : H2_STREAM_FIELDS_FIRST;
-        struct h2_field *f = realloc(s->fields, cap * sizeof *f);
-        if (!f)
-            return;
-        s->fields = f;
-        s->cap_fields = cap;
-    }
+    /* (the held bytes change only when an array grows: most fields fit) */
     uint32_t base = s->arena_len < H2_ARENA_HOST_LEN ? H2_ARENA_HOST_LEN : s->arena_len;
     uint32_t need = base + (uint32_t)(nl + vl);
-    if (need > s->arena_cap || !s->arena) { /* an arena even for empty fields */
-        uint32_t cap = s->arena_cap ? s->arena_cap : H2_STREAM_ARENA_FIRST;
-        while (cap < need)
-            cap *= 2;
-        char *a = realloc(s->arena, cap);
-        if (!a) {
-            cs_h2__account(c, (ptrdiff_t)(stream_bytes(s) - before));
-            return;
+    if (s->n_fields == s->cap_fields || need > s->arena_cap || !s->arena) {
+        size_t before = stream_bytes(s);
+        if (s->n_fields == s->cap_fields) {
+            uint32_t cap = s->cap_fields ? s->cap_fields * 2 : H2_STREAM_FIELDS_FIRST;
+            struct h2_field *f = realloc(s->fields, cap * sizeof *f);
+            if (!f)
+                return;
+            s->fields = f;
+            s->cap_fields = cap;
         }
-        s->arena = a;
-        s->arena_cap = cap;
+        if (need > s->arena_cap || !s->arena) { /* an arena even for empty fields */
+            uint32_t cap = s->arena_cap ? s->arena_cap : H2_STREAM_ARENA_FIRST;
+            while (cap < need)
+                cap *= 2;
+            char *a = realloc(s->arena, cap);
+            if (!a) {
+                cs_h2__account(c, (ptrdiff_t)(stream_bytes(s) - before));
+                return;
+            }
+            s->arena = a;
+            s->arena_cap = cap;
+        }
+        cs_h2__account(c, (ptrdiff_t)(stream_bytes(s) - before));
     }
     if (s->arena_len < H2_ARENA_HOST_LEN) { /* the first field (or all rolled back) */
         memcpy(s->arena, H2_ARENA_HOST, H2_ARENA_HOST_LEN);
         s->arena_len = H2_ARENA_HOST_LEN;
     }
-    cs_h2__account(c, (ptrdiff_t)(stream_bytes(s) - before));
     struct h2_field *f = &s->fields[s->n_fields++];
     f->sec = (uint8_t)sec;
     f->name_off = s->arena_len;
@@ -204,6 +207,8 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
         out->flags = st->flags;
         out->fields = fail ? NULL : scratch + used;
         out->n_fields = 0;
+        if (!h2_sec_of(s, k) || (k == SEC_RESP && !s->answered))
+            continue; /* trailers none of which came, a response not final: no field */
         bool regular_seen = false;
         uint32_t pseudo_seen = 0;
         for (uint32_t i = 0; i < s->n_fields; i++) {

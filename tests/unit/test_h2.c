@@ -958,6 +958,115 @@ static void test_parked_evictions(void)
     fx_free(f);
 }
 
+/* Round n of a traffic whose names refer to older entries (as in
+ * test_parked_evictions): one request and its response, values of about
+ * `scale` bytes (60 and more: the 4 KB tables evict). */
+static void exchange_round(struct fx *f, uint32_t n, size_t scale)
+{
+    static char vals[6][700];
+    char path[16], name[2][16];
+    for (int v = 0; v < 6; v++) {
+        size_t len = 4 + (size_t)((n * 7 + (uint32_t)v * 13) % 9) * scale;
+        memset(vals[v], 'a' + (int)((n + (uint32_t)v) % 26), len);
+        vals[v][len] = '\0';
+    }
+    snprintf(path, sizeof path, "/%u", n % 3);
+    for (int k = 0; k < 2; k++)
+        snprintf(name[k], sizeof name[k], n % 4 ? "x-%c%u" : "x-chain", 'a' + k, n % 5);
+    const char *req[] = {":method", "GET", ":scheme", "https", ":authority", "a",
+                         ":path", path, name[0], vals[0], name[1], vals[1],
+                         "user-agent", vals[2 + n % 2], NULL};
+    const char *resp[] = {":status", "200", "etag", vals[3], name[0], vals[4],
+                          name[0], vals[5 - n % 3], NULL};
+    request(f, 2 * n + 1, req, true);
+    response(f, 2 * n + 1, resp, true);
+}
+
+/* Direction dir's inflater is live between blocks: in the cache. */
+static bool live_idle(const struct fx *f, int dir)
+{
+    return f->c->d[dir].inf != NULL && f->c->d[dir].blk == BLK_NONE;
+}
+
+static bool both_parked(const struct fx *f)
+{
+    return f->c->d[CS_DIR_C2S].inf == NULL && f->c->d[CS_DIR_S2C].inf == NULL;
+}
+
+/* Idle inflaters kept live in a cache (struct cs_h2_cache) decode the
+ * very same fields as directions parked and rebuilt after every block:
+ * connection `kept` keeps its directions live, `parked` has no cache, and
+ * `other`, sharing kept's cache of two, now and then pushes kept's
+ * directions out (parked after several blocks while live: the incremental
+ * park then adds all they added since the rebuild), and is finished while
+ * its own are in the cache.  With small values (scale 4) kept's
+ * inflaters stay live for several blocks, also when the encoders' 400-byte
+ * tables evict at every block (the park after them then drops old
+ * entries and adds those of several blocks); an inflater whose arena
+ * outgrew its first chunk (a 4 KB table nearly full, large values) is
+ * parked after its block. */
+static void test_hpack_cache(void)
+{
+    static const struct {
+        size_t scale, table; /* value sizes, the encoders' table */
+    } runs[] = {{4, 4096}, {60, 4096}, {4, 400}};
+    for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+        size_t scale = runs[r].scale;
+        struct cs_h2_cache cache = {.max = 2};
+        struct fx *kept = fx_new(), *parked = fx_new(), *other = fx_new();
+        for (int i = 0; i < 2; i++) { /* 400: tables that evict on every block */
+            struct fx *f = i ? parked : kept;
+            nghttp2_hd_deflate_del(f->cdef);
+            nghttp2_hd_deflate_del(f->sdef);
+            nghttp2_hd_deflate_new(&f->cdef, runs[r].table);
+            nghttp2_hd_deflate_new(&f->sdef, runs[r].table);
+        }
+        cs_h2_conn_set_cache(kept->c, &cache);
+        cs_h2_conn_set_cache(other->c, &cache);
+        fx_open(kept);
+        fx_open(parked);
+        fx_open(other);
+        uint32_t rounds = 40;
+        for (uint32_t n = 0; n < rounds; n++) {
+            exchange_round(kept, n, scale);
+            exchange_round(parked, n, scale);
+            CU_ASSERT_FATAL(kept->col.n == (int)n + 1 && parked->col.n == (int)n + 1);
+            const struct rec *a = &kept->col.r[n], *b = &parked->col.r[n];
+            CU_ASSERT_EQUAL(a->end, CS_H2_END_COMPLETE);
+            CU_ASSERT_STRING_EQUAL(a->pseudo, b->pseudo);
+            CU_ASSERT_STRING_EQUAL(a->req, b->req);
+            CU_ASSERT_STRING_EQUAL(a->resp, b->resp);
+            CU_ASSERT(both_parked(parked));
+            if (scale == 4 && n < 8) /* (later the arena may outgrow its first chunk) */
+                CU_ASSERT(live_idle(kept, CS_DIR_C2S) && live_idle(kept, CS_DIR_S2C));
+            CU_ASSERT(cache.n <= cache.max);
+            if (n % 7 == 6) { /* kept's two pushed out (parked) by other's */
+                exchange_round(other, n, scale);
+                if (scale == 4) /* (with 60 other's may outgrow the chunk, parked instead) */
+                    CU_ASSERT(both_parked(kept) && live_idle(other, CS_DIR_C2S) &&
+                              live_idle(other, CS_DIR_S2C));
+            }
+        }
+        CU_ASSERT(cache.hits >= (scale == 4 ? 14u : 1u));
+        CU_ASSERT(cache.rebuilds > 0);
+        CU_ASSERT_EQUAL(kept->st.hpack_failures + parked->st.hpack_failures, 0);
+        /* other's directions in the cache: finishing it takes them out */
+        exchange_round(other, rounds, scale);
+        uint32_t before = cache.n;
+        bool other_live = live_idle(other, CS_DIR_C2S);
+        fx_free(other); /* asserts its held bytes back to 0 */
+        CU_ASSERT(!other_live || cache.n < before);
+        exchange_round(kept, rounds, scale);
+        exchange_round(parked, rounds, scale);
+        CU_ASSERT_STRING_EQUAL(kept->col.r[rounds].req, parked->col.r[rounds].req);
+        CU_ASSERT_STRING_EQUAL(kept->col.r[rounds].resp, parked->col.r[rounds].resp);
+        fx_free(kept);
+        CU_ASSERT_EQUAL(cache.n, 0);
+        CU_ASSERT(cache.newest == NULL && cache.oldest == NULL);
+        fx_free(parked);
+    }
+}
+
 static void test_memory_accounting(void)
 {
     struct fx *f = fx_new();
@@ -1007,6 +1116,7 @@ int main(void)
         {"idle directions park their tables", test_parked_tables},
         {"parked tables give shared names as indexes", test_parked_names},
         {"parked tables written again after evictions", test_parked_evictions},
+        {"idle inflaters kept live decode the same", test_hpack_cache},
         {NULL, NULL},
     };
     if (CU_initialize_registry() != CUE_SUCCESS)
