@@ -4,6 +4,7 @@
  * ndpi_detection_process_packet takes five arguments. */
 #include <glib.h>
 #include <ndpi_api.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,28 +83,50 @@ static void counted_free(void *p)
     free(p);
 }
 
+/* Building a module is not thread-safe in nDPI 4.2, and --workers builds
+ * one per pipeline thread, each on its first flow (so several at once):
+ * ndpi_init_detection_module initialises libgcrypt (for QUIC) when no one
+ * has yet, and libgcrypt's initialisation run on two threads at once
+ * aborts the process (--workers 3 on pcaps/conn-failures.pcap: about one
+ * run in 400, SIGABRT in libgcrypt's fips_noreturn under one worker's
+ * ndpi_init_detection_module while another's was in its own).  So modules
+ * are built one at a time, and the allocation hooks (process-wide
+ * pointers that nDPI reads on every allocation, from every thread) are
+ * set once, before the first. */
+static pthread_mutex_t module_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+
+static void set_hooks(void)
+{
+    set_ndpi_malloc(counted_malloc);
+    set_ndpi_free(counted_free);
+    set_ndpi_flow_malloc(counted_malloc);
+    set_ndpi_flow_free(counted_free);
+}
+
 static bool dpi_ready(struct cs_dpi *d)
 {
     if (d->mod)
         return true;
     if (d->failed)
         return false;
-    set_ndpi_malloc(counted_malloc);
-    set_ndpi_free(counted_free);
-    set_ndpi_flow_malloc(counted_malloc);
-    set_ndpi_flow_free(counted_free);
+    pthread_once(&hooks_once, set_hooks);
+    pthread_mutex_lock(&module_mu);
     /* Without nDPI's list of Tor relay addresses (1.1 MB resident, 1 ms
      * to load): a flow to a relay is then named by what it carries (TLS,
      * with its server name), which is all the summary needs. */
     d->mod = ndpi_init_detection_module(ndpi_dont_load_tor_hosts);
+    if (d->mod) {
+        NDPI_PROTOCOL_BITMASK all;
+        NDPI_BITMASK_SET_ALL(all);
+        ndpi_set_protocol_detection_bitmask2(d->mod, &all);
+        ndpi_finalize_initialization(d->mod);
+    }
+    pthread_mutex_unlock(&module_mu);
     if (!d->mod) {
         d->failed = true;
         return false;
     }
-    NDPI_PROTOCOL_BITMASK all;
-    NDPI_BITMASK_SET_ALL(all);
-    ndpi_set_protocol_detection_bitmask2(d->mod, &all);
-    ndpi_finalize_initialization(d->mod);
     d->flow_size = ndpi_detection_get_sizeof_ndpi_flow_struct();
     return true;
 }
