@@ -58,9 +58,38 @@ static size_t nominal_size(size_t n)
     return c < 32 ? 32 : c;
 }
 
+/* The thread's table is destroyed when the thread ends (a key's
+ * destructor): a --workers pipeline thread ends before its pipeline is
+ * freed on the main thread, where cs_dpi_free sees the main thread's table
+ * only (valgrind: one table lost per worker that ran nDPI). */
+static pthread_key_t blocks_key;
+static pthread_once_t blocks_once = PTHREAD_ONCE_INIT;
+static bool blocks_key_ok;
+
+static void blocks_destroy(void *table)
+{
+    g_hash_table_destroy(table);
+    ndpi_blocks = NULL;
+}
+
+static void blocks_key_init(void)
+{
+    blocks_key_ok = pthread_key_create(&blocks_key, blocks_destroy) == 0;
+}
+
+static GHashTable *blocks_table(void)
+{
+    if (!ndpi_blocks && (ndpi_blocks = g_hash_table_new(g_direct_hash, g_direct_equal))) {
+        pthread_once(&blocks_once, blocks_key_init);
+        if (blocks_key_ok)
+            pthread_setspecific(blocks_key, ndpi_blocks);
+    }
+    return ndpi_blocks;
+}
+
 static void *counted_malloc(size_t n)
 {
-    if (ndpi_counting && !ndpi_blocks && !(ndpi_blocks = g_hash_table_new(g_direct_hash, g_direct_equal)))
+    if (ndpi_counting && !blocks_table())
         return NULL;
     void *p = malloc(n);
     if (p && ndpi_counting) {
@@ -177,6 +206,8 @@ void cs_dpi_free(struct cs_dpi *d)
     if (d->mod)
         ndpi_exit_detection_module(d->mod);
     if (ndpi_blocks && g_hash_table_size(ndpi_blocks) == 0) {
+        if (blocks_key_ok)
+            pthread_setspecific(blocks_key, NULL);
         g_hash_table_destroy(ndpi_blocks);
         ndpi_blocks = NULL;
     }
