@@ -4,6 +4,7 @@
  * ndpi_detection_process_packet takes five arguments. */
 #include <glib.h>
 #include <ndpi_api.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,9 +58,38 @@ static size_t nominal_size(size_t n)
     return c < 32 ? 32 : c;
 }
 
+/* The thread's table is destroyed when the thread ends (a key's
+ * destructor): a --workers pipeline thread ends before its pipeline is
+ * freed on the main thread, where cs_dpi_free sees the main thread's table
+ * only (valgrind: one table lost per worker that ran nDPI). */
+static pthread_key_t blocks_key;
+static pthread_once_t blocks_once = PTHREAD_ONCE_INIT;
+static bool blocks_key_ok;
+
+static void blocks_destroy(void *table)
+{
+    g_hash_table_destroy(table);
+    ndpi_blocks = NULL;
+}
+
+static void blocks_key_init(void)
+{
+    blocks_key_ok = pthread_key_create(&blocks_key, blocks_destroy) == 0;
+}
+
+static GHashTable *blocks_table(void)
+{
+    if (!ndpi_blocks && (ndpi_blocks = g_hash_table_new(g_direct_hash, g_direct_equal))) {
+        pthread_once(&blocks_once, blocks_key_init);
+        if (blocks_key_ok)
+            pthread_setspecific(blocks_key, ndpi_blocks);
+    }
+    return ndpi_blocks;
+}
+
 static void *counted_malloc(size_t n)
 {
-    if (ndpi_counting && !ndpi_blocks && !(ndpi_blocks = g_hash_table_new(g_direct_hash, g_direct_equal)))
+    if (ndpi_counting && !blocks_table())
         return NULL;
     void *p = malloc(n);
     if (p && ndpi_counting) {
@@ -82,28 +112,50 @@ static void counted_free(void *p)
     free(p);
 }
 
+/* Building a module is not thread-safe in nDPI 4.2, and --workers builds
+ * one per pipeline thread, each on its first flow (so several at once):
+ * ndpi_init_detection_module initialises libgcrypt (for QUIC) when no one
+ * has yet, and libgcrypt's initialisation run on two threads at once
+ * aborts the process (--workers 3 on pcaps/conn-failures.pcap: about one
+ * run in 400, SIGABRT in libgcrypt's fips_noreturn under one worker's
+ * ndpi_init_detection_module while another's was in its own).  So modules
+ * are built one at a time, and the allocation hooks (process-wide
+ * pointers that nDPI reads on every allocation, from every thread) are
+ * set once, before the first. */
+static pthread_mutex_t module_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+
+static void set_hooks(void)
+{
+    set_ndpi_malloc(counted_malloc);
+    set_ndpi_free(counted_free);
+    set_ndpi_flow_malloc(counted_malloc);
+    set_ndpi_flow_free(counted_free);
+}
+
 static bool dpi_ready(struct cs_dpi *d)
 {
     if (d->mod)
         return true;
     if (d->failed)
         return false;
-    set_ndpi_malloc(counted_malloc);
-    set_ndpi_free(counted_free);
-    set_ndpi_flow_malloc(counted_malloc);
-    set_ndpi_flow_free(counted_free);
+    pthread_once(&hooks_once, set_hooks);
+    pthread_mutex_lock(&module_mu);
     /* Without nDPI's list of Tor relay addresses (1.1 MB resident, 1 ms
      * to load): a flow to a relay is then named by what it carries (TLS,
      * with its server name), which is all the summary needs. */
     d->mod = ndpi_init_detection_module(ndpi_dont_load_tor_hosts);
+    if (d->mod) {
+        NDPI_PROTOCOL_BITMASK all;
+        NDPI_BITMASK_SET_ALL(all);
+        ndpi_set_protocol_detection_bitmask2(d->mod, &all);
+        ndpi_finalize_initialization(d->mod);
+    }
+    pthread_mutex_unlock(&module_mu);
     if (!d->mod) {
         d->failed = true;
         return false;
     }
-    NDPI_PROTOCOL_BITMASK all;
-    NDPI_BITMASK_SET_ALL(all);
-    ndpi_set_protocol_detection_bitmask2(d->mod, &all);
-    ndpi_finalize_initialization(d->mod);
     d->flow_size = ndpi_detection_get_sizeof_ndpi_flow_struct();
     return true;
 }
@@ -154,6 +206,8 @@ void cs_dpi_free(struct cs_dpi *d)
     if (d->mod)
         ndpi_exit_detection_module(d->mod);
     if (ndpi_blocks && g_hash_table_size(ndpi_blocks) == 0) {
+        if (blocks_key_ok)
+            pthread_setspecific(blocks_key, NULL);
         g_hash_table_destroy(ndpi_blocks);
         ndpi_blocks = NULL;
     }

@@ -3,8 +3,10 @@
  * decides or gives up (not when the connection ends), and at most
  * --max-dpi-flows connections hold it at once, each refusal counted. */
 #include <ndpi_api.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "testutil.h"
 #include "pipeline.h"
@@ -96,6 +98,62 @@ static uint64_t proto_flows(const struct cs_pipeline *p, const char *name)
         if (strcmp(st->protos[i].name, name) == 0)
             return st->protos[i].flows;
     return 0;
+}
+
+/* --workers: each pipeline thread builds its nDPI module on its first
+ * flow, several at once.  nDPI 4.2's first module initialises libgcrypt,
+ * whose initialisation on two threads at once aborted the process ("Ohhhh
+ * jeeee: Assertion `!done' failed ... _gcry_initialize_fips_mode"): 37 of
+ * 200 processes like the ones below before dpi.c built modules one at a
+ * time, --workers 3 on pcaps/conn-failures.pcap about one run in 400.
+ * libgcrypt is initialised once per process, so each try is a fresh child
+ * process whose threads start building together; the test must run before
+ * anything in this process builds a module (the children would inherit an
+ * initialised libgcrypt). */
+#define RACE_THREADS 4
+#define RACE_CHILDREN 30
+static pthread_barrier_t race_start;
+
+static void *race_build(void *arg)
+{
+    (void)arg;
+    char err[64];
+    struct cs_dpi *d = cs_dpi_new(4, err, sizeof err);
+    pthread_barrier_wait(&race_start);
+    struct cs_dpi_flow *f = d ? cs_dpi_flow_new(d) : NULL;
+    bool ok = f != NULL;
+    cs_dpi_flow_free(d, f);
+    cs_dpi_free(d);
+    return ok ? arg : NULL;
+}
+
+static void test_modules_built_at_once(void)
+{
+    unsigned failed = 0;
+    for (unsigned k = 0; k < RACE_CHILDREN; k++) {
+        fflush(NULL);
+        pid_t pid = fork();
+        CU_ASSERT_FATAL(pid >= 0);
+        if (pid == 0) {
+            pthread_t t[RACE_THREADS];
+            void *res;
+            int bad = 0;
+            pthread_barrier_init(&race_start, NULL, RACE_THREADS);
+            for (unsigned i = 0; i < RACE_THREADS; i++)
+                if (pthread_create(&t[i], NULL, race_build, &race_start) != 0)
+                    _exit(2);
+            for (unsigned i = 0; i < RACE_THREADS; i++)
+                bad += pthread_join(t[i], &res) != 0 || !res;
+            _exit(bad ? 1 : 0);
+        }
+        int st = 0;
+        if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            failed++;
+            if (WIFSIGNALED(st))
+                fprintf(stderr, "child %u: killed by signal %d\n", k, WTERMSIG(st));
+        }
+    }
+    CU_ASSERT_EQUAL(failed, 0);
 }
 
 /* The wrapper alone: a flow's cost is at least nDPI's flow struct, and
@@ -211,6 +269,8 @@ int main(void)
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
     CU_pSuite s = CU_add_suite("dpi", NULL, NULL);
+    /* first: before this process builds a module */
+    CU_add_test(s, "modules built on several threads at once (--workers)", test_modules_built_at_once);
     CU_add_test(s, "a flow's nDPI state is measured and given back", test_flow_cost_measured);
     CU_add_test(s, "state freed when nDPI gives up, connection still open", test_state_freed_on_giveup);
     CU_add_test(s, "state freed when nDPI decides", test_state_freed_on_decision);
