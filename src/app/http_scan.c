@@ -390,16 +390,25 @@ static inline bool split_field_line(const char *s, const char *colon, const char
 {
     if (!colon)
         return false;
+    /* A byte above SP is never OWS: the common line ("Name: value") is
+     * settled by one compare at each of the four edges, the loops below
+     * run only for what is left (a run of OWS, an empty name or value). */
     const char *ne = colon;
-    while (ne > s && is_ows((uint8_t)ne[-1]))
-        ne--;
-    if (ne == s)
-        return false;
+    if (ne == s || (uint8_t)ne[-1] <= ' ') {
+        while (ne > s && is_ows((uint8_t)ne[-1]))
+            ne--;
+        if (ne == s)
+            return false;
+    }
     const char *v = colon + 1, *ve = e;
-    while (v < ve && is_ows((uint8_t)*v))
-        v++;
-    while (ve > v && is_ows((uint8_t)ve[-1]))
-        ve--;
+    if (v < ve && *v == ' ')
+        v++; /* the usual single SP */
+    if (v < ve && (uint8_t)*v <= ' ')
+        while (v < ve && is_ows((uint8_t)*v))
+            v++;
+    if (ve > v && (uint8_t)ve[-1] <= ' ')
+        while (ve > v && is_ows((uint8_t)ve[-1]))
+            ve--;
     o->name = s;
     o->name_len = (size_t)(ne - s);
     o->value = v;
