@@ -565,16 +565,23 @@ static void committed(struct producer *pr)
 static bool write_msg(unsigned char *p, const corscope_header *headers, size_t n_headers,
                       const char *block, uint32_t block_len)
 {
-    uintptr_t lo = (uintptr_t)block, hi = lo + block_len;
+    uintptr_t lo = (uintptr_t)block;
     if (!block && n_headers)
         return false;
     struct rec_header *rh = (struct rec_header *)p;
     for (size_t i = 0; i < n_headers; i++) {
         const corscope_header *h = &headers[i];
-        if (!h->name || !h->value || !INSIDE(h->name, h->name_len) || !INSIDE(h->value, h->value_len))
+        /* Offsets from the block's start, unsigned: a pointer before the
+         * block, NULL included, wraps to far more than block_len.  One
+         * test for both strings, no early exit per comparison (this runs
+         * for every header line handed over). */
+        uintptr_t no = (uintptr_t)h->name - lo, vo = (uintptr_t)h->value - lo;
+        bool out = (no > block_len) | (h->name_len > block_len - no) | (vo > block_len) |
+                   (h->value_len > block_len - vo);
+        if (out)
             return false;
-        rh[i] = (struct rec_header){(uint32_t)((uintptr_t)h->name - lo), (uint32_t)h->name_len,
-                                    (uint32_t)((uintptr_t)h->value - lo), (uint32_t)h->value_len};
+        rh[i] = (struct rec_header){(uint32_t)no, (uint32_t)h->name_len, (uint32_t)vo,
+                                    (uint32_t)h->value_len};
     }
     if (block_len)
         memcpy(rh + n_headers, block, block_len);
