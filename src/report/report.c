@@ -105,6 +105,9 @@ struct flow_ids {
     uint64_t flow;
     char community_id[CS_COMMUNITY_ID_LEN];
     uint8_t event_key[16];
+    /* the flow's JSON keys, formatted once (cs_out_json_flow_keys; 0: not) */
+    uint16_t flow_keys_len;
+    char flow_keys[CS_FLOW_KEYS_MAX];
 };
 
 _Static_assert(sizeof(gpointer) >= sizeof(uint64_t), "fleet_ids keys are flow ids as pointers");
@@ -424,9 +427,15 @@ static void fill_fleet_ids(struct cs_report *r, const struct cs_flow_key *f, str
         ids = g_new(struct flow_ids, 1);
         ids->flow = f->id;
         cs_flow_ids(f, r->sensor_key, ids->community_id, ids->event_key);
+        ids->flow_keys_len =
+            (uint16_t)cs_out_json_flow_keys(f, ids->community_id, ids->flow_keys, sizeof ids->flow_keys);
         g_hash_table_insert(r->fleet_ids, flow_key(f->id), ids);
     }
     memcpy(ev->community_id, ids->community_id, sizeof ids->community_id);
+    if (ids->flow_keys_len) {
+        ev->flow_keys = ids->flow_keys;
+        ev->flow_keys_len = ids->flow_keys_len;
+    }
     cs_event_id(ids->event_key, ev->txn->stream, ev->txn->index, ev->event_id);
 }
 
