@@ -120,7 +120,7 @@ static bool split_hostport(const char *s, size_t len, unsigned long def, struct 
 
 static unsigned long default_port(const char *scheme, size_t len)
 {
-    return cs_cors_ieq(scheme, len, "https") ? 443 : 80;
+    return len == 5 && cs_cors_ieq(scheme, len, "https") ? 443 : 80;
 }
 
 /* Parses a serialized origin "scheme://host[:port]"; false for "null" and
@@ -295,7 +295,8 @@ static void index_acao(struct cs_ex *x)
     struct cs_span acao = x->rs.acao;
     if (acao.n <= 1) { /* absent, or one line (named ACAO in some case) */
         x->acao_lines = acao.n;
-        x->acao_exact_lines = acao.n && cs_cors_eq(acao.h->name, acao.h->name_len, ACAO);
+        /* the line's name has ACAO's length: a fixed-size compare */
+        x->acao_exact_lines = acao.n && memcmp(acao.h->name, ACAO, sizeof ACAO - 1) == 0;
     } else {
         x->acao_lines = cs_cors_count(CS_SPAN(acao), ACAO);
         x->acao_exact_lines = cs_cors_count_exact(CS_SPAN(acao), ACAO);
