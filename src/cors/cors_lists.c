@@ -159,8 +159,13 @@ void cs_cors_index_response(const corscope_response *r, struct cs_resp_index *ix
         case 22: TAKE(&ix->max_age, h, i, "Access-Control-Max-Age"); break;
         case 27: TAKE(&ix->acao, h, i, "Access-Control-Allow-Origin"); break;
         case 28:
-            TAKE(&ix->acam, h, i, "Access-Control-Allow-Methods");
-            TAKE(&ix->acah, h, i, "Access-Control-Allow-Headers");
+            /* the two names differ first at byte 21 ('M' / 'H'): only
+             * the candidate it names is compared (a miss on the other
+             * folded 21 bytes before it failed) */
+            if ((h[i].name[21] | 0x20) == 'm')
+                TAKE(&ix->acam, h, i, "Access-Control-Allow-Methods");
+            else
+                TAKE(&ix->acah, h, i, "Access-Control-Allow-Headers");
             break;
         case 32: TAKE(&ix->acac, h, i, "Access-Control-Allow-Credentials"); break;
         default: break;
