@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 #include "corscope/cors.h"
 
 /* ---- cors_lists.c: header access ---- */
@@ -190,7 +191,12 @@ struct cs_sbuf {
 };
 void cs_sb_init(struct cs_sbuf *b, char *p, size_t size);
 void cs_sb_add(struct cs_sbuf *b, const char *s, size_t len);
-void cs_sb_str(struct cs_sbuf *b, const char *s);
+/* Inline, so that the length of a literal (most of the texts' pieces) is
+ * known at compile time instead of measured for every piece. */
+static inline void cs_sb_str(struct cs_sbuf *b, const char *s)
+{
+    cs_sb_add(b, s, strlen(s));
+}
 void cs_sb_fmt(struct cs_sbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* cs_sb_fmt(b, "%s%s...", parts[0], parts[1], ...) for n strings (NULL

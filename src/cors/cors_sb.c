@@ -35,11 +35,6 @@ void cs_sb_add(struct cs_sbuf *b, const char *s, size_t len)
     b->p[b->len] = '\0';
 }
 
-void cs_sb_str(struct cs_sbuf *b, const char *s)
-{
-    cs_sb_add(b, s, strlen(s));
-}
-
 /* Appends what vsnprintf wrote into tmp[size]: n bytes formatted, cut
  * at size - 1 (then a trailing partial UTF-8 sequence is dropped too). */
 static void add_formatted(struct cs_sbuf *b, const char *tmp, size_t size, int n)
