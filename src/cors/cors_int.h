@@ -58,8 +58,15 @@ bool cs_cors_is_token(const char *p, size_t len);
 /* Walks the elements of a comma list spread over all `name` lines (Firefox
  * and Chromium split, trim SP/HTAB and skip empty elements).  *line and *pos
  * start at 0; returns false at the end. */
-bool cs_cors_list_next(const corscope_header *h, size_t n, const char *name,
-                       size_t *line, size_t *pos, const char **tok, size_t *toklen);
+bool cs_cors_list_next_len(const corscope_header *h, size_t n, const char *name, size_t nlen,
+                           size_t *line, size_t *pos, const char **tok, size_t *toklen);
+/* Inline, so that a literal name's length is known at compile time (this
+ * runs once per element of every preflight's lists). */
+static inline bool cs_cors_list_next(const corscope_header *h, size_t n, const char *name,
+                                     size_t *line, size_t *pos, const char **tok, size_t *toklen)
+{
+    return cs_cors_list_next_len(h, n, name, strlen(name), line, pos, tok, toklen);
+}
 /* First element of the list that is not a token, or false if all are. */
 bool cs_cors_list_bad_token(const corscope_header *h, size_t n, const char *name,
                             const char **tok, size_t *toklen);

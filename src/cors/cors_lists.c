@@ -258,10 +258,10 @@ static inline bool list_next(const corscope_header *h, size_t n, const char *nam
     return false;
 }
 
-bool cs_cors_list_next(const corscope_header *h, size_t n, const char *name,
-                       size_t *line, size_t *pos, const char **tok, size_t *toklen)
+bool cs_cors_list_next_len(const corscope_header *h, size_t n, const char *name, size_t nlen,
+                           size_t *line, size_t *pos, const char **tok, size_t *toklen)
 {
-    return list_next(h, n, name, strlen(name), line, pos, tok, toklen);
+    return list_next(h, n, name, nlen, line, pos, tok, toklen);
 }
 
 bool cs_cors_list_bad_token(const corscope_header *h, size_t n, const char *name,
