@@ -136,6 +136,16 @@ static const struct tcase cases[] = {
     {"preflight list with empty elements", PFH("PUT", "x-a"),
      "200\n" ACAO "Access-Control-Allow-Methods: GET, , PUT,\nAccess-Control-Allow-Headers: ,x-a\n",
      OMIT, NOFAIL, A, NULL, A, NULL, false},
+    /* an ACAH split over two lines with other lines between them, one of
+     * its length (ACAM): only the ACAH lines list headers */
+    {"preflight ACAH over two lines", PFH("PUT", "x-a,x-c"),
+     "204\n" ACAO "Access-Control-Allow-Headers: x-a\nAccess-Control-Allow-Methods: PUT, x-b\nVary: Origin\n"
+     "access-control-allow-headers: , X-C ,\n",
+     OMIT, NOFAIL, A, NULL, A, NULL, false},
+    {"preflight ACAH over two lines, ACAM between not read", PFH("PUT", "x-a,x-b"),
+     "204\n" ACAO "Access-Control-Allow-Headers: x-a\nAccess-Control-Allow-Methods: PUT, x-b\nVary: Origin\n"
+     "access-control-allow-headers: , X-C ,\n",
+     OMIT, NOFAIL, B, "CORSMissingAllowHeaderFromPreflight", B, "HeaderDisallowedByPreflightResponse", false},
     {"preflight POST implicit", PFH("POST", "x-a"), "204\n" STAR "Access-Control-Allow-Headers: x-a\n",
      OMIT, NOFAIL, A, NULL, A, NULL, false},
     {"preflight wildcard non-cred", PFH("DELETE", "x-a,x-b"),
