@@ -318,9 +318,30 @@ static size_t fold_name(const char *name, size_t len, char *buf)
         w = fold8(w);
         memcpy(buf + i, &w, 8);
     }
-    for (; i < n; i++) {
-        unsigned char c = (unsigned char)name[i];
-        buf[i] = (char)(c | ((unsigned)(c - 'A') < 26u ? 0x20 : 0));
+    if (i == n)
+        return n;
+    /* The rest in words too, overlapping bytes already folded (folding is
+     * the same twice): the name's last 8 bytes, or for a name of 4 to 7
+     * bytes its first and last 4 (most names end in a tail, and a byte
+     * loop over it cost as much as the rest of the safelist checks). */
+    if (n >= 8) {
+        uint64_t w;
+        memcpy(&w, name + n - 8, 8);
+        w = fold8(w);
+        memcpy(buf + n - 8, &w, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, name, 4);
+        memcpy(&b, name + n - 4, 4);
+        a = (uint32_t)fold8(a);
+        b = (uint32_t)fold8(b);
+        memcpy(buf, &a, 4);
+        memcpy(buf + n - 4, &b, 4);
+    } else {
+        for (; i < n; i++) {
+            unsigned char c = (unsigned char)name[i];
+            buf[i] = (char)(c | ((unsigned)(c - 'A') < 26u ? 0x20 : 0));
+        }
     }
     return n;
 }
