@@ -197,7 +197,22 @@ struct cs_sbuf {
     size_t size, len;
 };
 void cs_sb_init(struct cs_sbuf *b, char *p, size_t size);
-void cs_sb_add(struct cs_sbuf *b, const char *s, size_t len);
+/* cs_sb_add when s does not fit whole: the part that fits, not cutting a
+ * UTF-8 sequence. */
+void cs_sb_add_cut(struct cs_sbuf *b, const char *s, size_t len);
+/* Inline: a piece that fits (nearly all) is one copy, of a length that is
+ * often known at compile time. */
+static inline void cs_sb_add(struct cs_sbuf *b, const char *s, size_t len)
+{
+    if (b->len + len < b->size) {
+        if (len)
+            memcpy(b->p + b->len, s, len);
+        b->len += len;
+        b->p[b->len] = '\0';
+        return;
+    }
+    cs_sb_add_cut(b, s, len);
+}
 /* Inline, so that the length of a literal (most of the texts' pieces) is
  * known at compile time instead of measured for every piece. */
 static inline void cs_sb_str(struct cs_sbuf *b, const char *s)

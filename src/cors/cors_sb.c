@@ -19,7 +19,7 @@ void cs_sb_init(struct cs_sbuf *b, char *p, size_t size)
 
 /* Appends len bytes, cutting at the buffer's end.  A cut never splits a
  * UTF-8 sequence: the partial character is dropped. */
-void cs_sb_add(struct cs_sbuf *b, const char *s, size_t len)
+void cs_sb_add_cut(struct cs_sbuf *b, const char *s, size_t len)
 {
     if (b->size == 0 || b->len + 1 >= b->size)
         return;
