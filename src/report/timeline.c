@@ -409,10 +409,11 @@ static uint64_t cache_hash(const struct cs_addr *client, const char *origin, siz
     return h | 1;
 }
 
-static uint64_t pending_hash(const struct cs_addr *client, const char *origin, size_t origin_len,
-                             const char *url, const char *method, size_t method_len)
+/* A pending preflight's key: its cache key (client, origin, URL) with the
+ * method mixed in, so that both tables' keys come from one hash. */
+static uint64_t pending_hash(uint64_t cache_key, const char *method, size_t method_len)
 {
-    return key_mix(cache_hash(client, origin, origin_len, url), method, method_len) | 1;
+    return key_mix(cache_key, method, method_len) | 1;
 }
 
 /* Copies (s, len) into a fixed buffer; false if it did not fit (such keys
@@ -467,7 +468,8 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
 
     /* The newest announced preflight for this very request. */
     struct pending *best = NULL;
-    uint64_t pk = pending_hash(client, origin, origin_len, url, req->method, req->method_len);
+    uint64_t ck = cache_hash(client, origin, origin_len, url); /* the cache lookup's too */
+    uint64_t pk = pending_hash(ck, req->method, req->method_len);
     uint16_t it = 0;
     size_t i;
     while (index_next(&tl->pending_index, tl->pending_key, pk, &it, &i)) {
@@ -512,7 +514,6 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
     corscope_cred cred = facts->credentials == CORSCOPE_CRED_INCLUDE ? CORSCOPE_CRED_INCLUDE
                                                                      : CORSCOPE_CRED_OMIT;
     const struct cache_entry *hit[2] = {NULL, NULL};
-    uint64_t ck = cache_hash(client, origin, origin_len, url);
     for (int b = 0; b < 2; b++) {
         if (b == CORSCOPE_FIREFOX && url_host_is_ip_literal(url))
             continue;
@@ -658,9 +659,8 @@ void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *c
         tl->pending_age[slot - tl->pending] = ++tl->counter;
         pending_append(tl, (size_t)(slot - tl->pending));
         key = cache_hash(client, p.origin, strlen(p.origin), p.url);
-        /* pending_hash(client, p.origin, ..., p.url, p.method, ...) */
         set_key(tl->pending_key, &tl->pending_index, (size_t)(slot - tl->pending),
-                key_mix(key, p.method, strlen(p.method)) | 1);
+                pending_hash(key, p.method, strlen(p.method)));
     }
 
     if (!ff_ok || !cr_ok) {
