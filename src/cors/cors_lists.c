@@ -180,9 +180,11 @@ void cs_cors_index_request(const corscope_request *q, struct cs_req_index *ix)
     for (size_t i = 0; i < q->n_headers; i++) {
         switch (h[i].name_len) {
         case 4: TAKE(&ix->host, h, i, "Host"); break;
-        case 6:
-            TAKE(&ix->origin, h, i, "Origin");
-            TAKE(&ix->cookie, h, i, "Cookie");
+        case 6: /* Origin or Cookie by the first byte (Accept is neither) */
+            if ((h[i].name[0] | 0x20) == 'o')
+                TAKE(&ix->origin, h, i, "Origin");
+            else if ((h[i].name[0] | 0x20) == 'c')
+                TAKE(&ix->cookie, h, i, "Cookie");
             break;
         case 29: TAKE(&ix->acrm, h, i, "Access-Control-Request-Method"); break;
         case 30: TAKE(&ix->acrh, h, i, "Access-Control-Request-Headers"); break;
