@@ -122,8 +122,11 @@ static bool may_switch(const struct cs_http_msg *m)
 {
     if (m->method_len == 7 && memcmp(m->method, "CONNECT", 7) == 0)
         return true;
+    /* the first byte before the call: Referer, nearly always sent, is
+     * the other 7-byte name */
     for (uint32_t i = 0; i < m->n_headers; i++)
-        if (m->headers[i].name_len == 7 && strncasecmp(m->headers[i].name, "upgrade", 7) == 0)
+        if (m->headers[i].name_len == 7 && (m->headers[i].name[0] | 0x20) == 'u' &&
+            strncasecmp(m->headers[i].name, "upgrade", 7) == 0)
             return true;
     return false;
 }

@@ -1,10 +1,10 @@
 /* The pure HTTP/1.x line scanner: start lines, header lines, framing values.
  *
  * Nothing here allocates or keeps state; every output is a pointer and a
- * length into the caller's buffer (picohttpparser style).  The line ends and
- * colons of a header block are found in one pass, 64 bytes at a time (see
- * struct line_scan).  http.c owns the per-connection state machine built on
- * top. */
+ * length into the caller's buffer (picohttpparser style).  The line ends of
+ * a header block are found in one pass, 64 bytes at a time, and each line's
+ * colon from its start (see struct line_scan).  http.c owns the
+ * per-connection state machine built on top. */
 #include <string.h>
 #include <strings.h>
 #ifdef __SSE2__
@@ -290,22 +290,24 @@ int cs_http_parse_status_line(const char *p, uint32_t n, struct cs_http_start *o
 
 /* Finding the lines of a header block.
  *
- * A block is walked once: each window of 64 bytes is compared with '\n' and
- * ':' at once (SSE2: four 16-byte loads; elsewhere byte by byte), giving one
- * bit per byte in two masks, and each line is then its mask's next set bit.
- * Header lines are 20 to 40 bytes, so one memchr per line and another per
- * colon cost more in call overhead than in searching.  No load reads
- * outside [start, end): the last window, when fewer than 64 bytes are left,
- * is read as the 64 bytes that end at `end`, its masks shifted so that bit
- * 0 is still the window's first byte; a buffer shorter than 64 bytes is
- * read byte by byte. */
+ * A block is walked once: each window of 64 bytes is compared with '\n'
+ * (SSE2: four 16-byte loads; elsewhere byte by byte), giving one bit per
+ * byte in a mask, and each line is then the mask's next set bit.  Header
+ * lines are 20 to 40 bytes, so one memchr per line cost more in call
+ * overhead than in searching.  No load reads outside [start, end): the last
+ * window, when fewer than 64 bytes are left, is read as the 64 bytes that
+ * end at `end`, its mask shifted so that bit 0 is still the window's first
+ * byte; a buffer shorter than 64 bytes is read byte by byte.  A line's
+ * colon is looked for from its start (find_colon): a header name is short,
+ * so one 16-byte compare nearly always finds it, cheaper than a second
+ * mask per window kept in step with the lines. */
 struct line_scan {
     const char *start, *end; /* the readable bytes */
-    const char *base;        /* the window the masks describe */
-    uint64_t nl, colon;      /* bit i: base[i] is '\n' / ':', not yet consumed */
+    const char *base;        /* the window the mask describes */
+    uint64_t nl;             /* bit i: base[i] is '\n', not yet consumed */
 };
 
-/* Fills the masks for the window at ls->base (< ls->end). */
+/* Fills the mask for the window at ls->base (< ls->end). */
 static inline void ls_load(struct line_scan *ls)
 {
     const char *b = ls->base;
@@ -313,38 +315,27 @@ static inline void ls_load(struct line_scan *ls)
     unsigned shift = 0;
     if (left < 64) {
         if (ls->end - ls->start < 64) {
-            uint64_t nl = 0, co = 0;
-            for (size_t i = 0; i < left; i++) {
+            uint64_t nl = 0;
+            for (size_t i = 0; i < left; i++)
                 nl |= (uint64_t)(b[i] == '\n') << i;
-                co |= (uint64_t)(b[i] == ':') << i;
-            }
             ls->nl = nl;
-            ls->colon = co;
             return;
         }
         shift = (unsigned)(64 - left);
         b = ls->end - 64;
     }
 #ifdef __SSE2__
-    const __m128i lf = _mm_set1_epi8('\n'), colon = _mm_set1_epi8(':');
-    __m128i v0 = load16(b), v1 = load16(b + 16), v2 = load16(b + 32), v3 = load16(b + 48);
-    uint64_t nl = (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v0, lf)) |
-                  (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v1, lf)) << 16 |
-                  (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v2, lf)) << 32 |
-                  (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v3, lf)) << 48;
-    uint64_t co = (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v0, colon)) |
-                  (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v1, colon)) << 16 |
-                  (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v2, colon)) << 32 |
-                  (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v3, colon)) << 48;
+    const __m128i lf = _mm_set1_epi8('\n');
+    uint64_t nl = (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(load16(b), lf)) |
+                  (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(load16(b + 16), lf)) << 16 |
+                  (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(load16(b + 32), lf)) << 32 |
+                  (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(load16(b + 48), lf)) << 48;
 #else
-    uint64_t nl = 0, co = 0;
-    for (unsigned i = 0; i < 64; i++) {
+    uint64_t nl = 0;
+    for (unsigned i = 0; i < 64; i++)
         nl |= (uint64_t)(b[i] == '\n') << i;
-        co |= (uint64_t)(b[i] == ':') << i;
-    }
 #endif
     ls->nl = nl >> shift;
-    ls->colon = co >> shift;
 }
 
 /* A scanner of the lines from p (start <= p < end). */
@@ -357,28 +348,37 @@ static inline void ls_init(struct line_scan *ls, const char *start, const char *
 }
 
 /* The '\n' that ends the line beginning at the scanner's position, which
- * moves past it; *colon is the first ':' before it, or NULL.  NULL when no
- * '\n' comes before end. */
-static inline const char *ls_next(struct line_scan *ls, const char **colon)
+ * moves past it.  NULL when no '\n' comes before end. */
+static inline const char *ls_next(struct line_scan *ls)
 {
-    const char *c = NULL;
     while (!ls->nl) {
         /* The line goes on past this window. */
-        if (!c && ls->colon)
-            c = ls->base + __builtin_ctzll(ls->colon);
         if (ls->end - ls->base <= 64)
             return NULL;
         ls->base += 64;
         ls_load(ls);
     }
     uint64_t low = ls->nl & (0 - ls->nl); /* the '\n' */
-    uint64_t before = ls->colon & (low - 1);
-    if (!c && before)
-        c = ls->base + __builtin_ctzll(before);
     ls->nl ^= low;
-    ls->colon &= ~(low - 1); /* drops the line's colons (none at the '\n') */
-    *colon = c;
     return ls->base + __builtin_ctzll(low);
+}
+
+/* The first ':' of the line [s, e), or NULL; reads nothing at or after end
+ * (e <= end). */
+static inline const char *find_colon(const char *s, const char *e, const char *end)
+{
+#ifdef __SSE2__
+    const __m128i colon = _mm_set1_epi8(':');
+    while (s < e && end - s >= 16) {
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(load16(s), colon));
+        if (m) {
+            const char *c = s + __builtin_ctz(m);
+            return c < e ? c : NULL;
+        }
+        s += 16;
+    }
+#endif
+    return s < e ? memchr(s, ':', (size_t)(e - s)) : NULL;
 }
 
 /* One field line [s, e) that is not a fold, without its line ending, whose
@@ -390,16 +390,25 @@ static inline bool split_field_line(const char *s, const char *colon, const char
 {
     if (!colon)
         return false;
+    /* A byte above SP is never OWS: the common line ("Name: value") is
+     * settled by one compare at each of the four edges, the loops below
+     * run only for what is left (a run of OWS, an empty name or value). */
     const char *ne = colon;
-    while (ne > s && is_ows((uint8_t)ne[-1]))
-        ne--;
-    if (ne == s)
-        return false;
+    if (ne == s || (uint8_t)ne[-1] <= ' ') {
+        while (ne > s && is_ows((uint8_t)ne[-1]))
+            ne--;
+        if (ne == s)
+            return false;
+    }
     const char *v = colon + 1, *ve = e;
-    while (v < ve && is_ows((uint8_t)*v))
-        v++;
-    while (ve > v && is_ows((uint8_t)ve[-1]))
-        ve--;
+    if (v < ve && *v == ' ')
+        v++; /* the usual single SP */
+    if (v < ve && (uint8_t)*v <= ' ')
+        while (v < ve && is_ows((uint8_t)*v))
+            v++;
+    if (ve > v && (uint8_t)ve[-1] <= ' ')
+        while (ve > v && is_ows((uint8_t)ve[-1]))
+            ve--;
     o->name = s;
     o->name_len = (size_t)(ne - s);
     o->value = v;
@@ -446,7 +455,7 @@ static void scan_one_line(char *s, const char *colon, char *e, corscope_header *
 }
 
 /* The blanking of an obs-fold only rewrites bytes before the current '\n',
- * which the scanner has passed: its masks stay true. */
+ * which the scanner has passed: its mask stays true. */
 int cs_http_scan_headers(char *buf, uint32_t len, uint32_t *off,
                          corscope_header *h, uint32_t *n, uint32_t max, uint64_t *bad)
 {
@@ -455,8 +464,7 @@ int cs_http_scan_headers(char *buf, uint32_t len, uint32_t *off,
         struct line_scan ls;
         ls_init(&ls, buf, p, end);
         for (;;) {
-            const char *colon;
-            const char *nlc = ls_next(&ls, &colon);
+            const char *nlc = ls_next(&ls);
             if (!nlc)
                 break; /* a partial line (cut block): dropped */
             char *nl = p + (nlc - p);
@@ -470,7 +478,7 @@ int cs_http_scan_headers(char *buf, uint32_t len, uint32_t *off,
                 *off = (uint32_t)(p - buf);
                 return 1;
             }
-            scan_one_line(p, colon, e, h, n, bad);
+            scan_one_line(p, fold ? NULL : find_colon(p, e, end), e, h, n, bad);
             p = nl + 1;
             if (p == end)
                 break;
@@ -491,8 +499,7 @@ int64_t cs_http_scan_block(const char *p, uint32_t n, corscope_header *h, uint32
     struct line_scan ls;
     ls_init(&ls, p, p, p + n);
     for (;;) {
-        const char *colon;
-        const char *nl = ls_next(&ls, &colon);
+        const char *nl = ls_next(&ls);
         if (!nl)
             return -1; /* the block goes on in a later event */
         const char *e = nl;
@@ -505,7 +512,7 @@ int64_t cs_http_scan_block(const char *p, uint32_t n, corscope_header *h, uint32
         }
         if (is_ows((uint8_t)*q) || count >= max)
             return -1; /* obs-fold rewrites bytes; h is full */
-        if (split_field_line(q, colon, e, &h[count]))
+        if (split_field_line(q, find_colon(q, e, p + n), e, &h[count]))
             count++;
         else
             skipped++;

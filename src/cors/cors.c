@@ -120,7 +120,7 @@ static bool split_hostport(const char *s, size_t len, unsigned long def, struct 
 
 static unsigned long default_port(const char *scheme, size_t len)
 {
-    return cs_cors_ieq(scheme, len, "https") ? 443 : 80;
+    return len == 5 && cs_cors_ieq(scheme, len, "https") ? 443 : 80;
 }
 
 /* Parses a serialized origin "scheme://host[:port]"; false for "null" and
@@ -184,8 +184,14 @@ static bool ok_status(int s)
     return s >= 200 && s <= 299;
 }
 
+/* A span of one line is that line alone (cs_cors_index_response spans
+ * start and end at lines of the field): its value is the merged value,
+ * compared without walking the lines and matching their names (nearly
+ * every CORS response sends ACAO and ACAC once). */
 static bool merged_is(struct cs_span f, const char *name, const char *s, size_t len)
 {
+    if (f.n == 1)
+        return f.h->value_len == len && (len == 0 || memcmp(f.h->value, s, len) == 0);
     return cs_cors_merged_eq(f.h, f.n, name, s, len);
 }
 
@@ -287,8 +293,14 @@ static bool fail_bad_token(struct cs_outcome *o, const struct cs_bad_token *b, e
 static void index_acao(struct cs_ex *x)
 {
     struct cs_span acao = x->rs.acao;
-    x->acao_lines = cs_cors_count(CS_SPAN(acao), ACAO);
-    x->acao_exact_lines = cs_cors_count_exact(CS_SPAN(acao), ACAO);
+    if (acao.n <= 1) { /* absent, or one line (named ACAO in some case) */
+        x->acao_lines = acao.n;
+        /* the line's name has ACAO's length: a fixed-size compare */
+        x->acao_exact_lines = acao.n && memcmp(acao.h->name, ACAO, sizeof ACAO - 1) == 0;
+    } else {
+        x->acao_lines = cs_cors_count(CS_SPAN(acao), ACAO);
+        x->acao_exact_lines = cs_cors_count_exact(CS_SPAN(acao), ACAO);
+    }
     x->acao_star = merged_is(acao, ACAO, "*", 1);
     x->acao_is_origin = merged_is(acao, ACAO, x->origin, x->origin_len);
     x->acao_null = merged_is(acao, ACAO, "null", 4);
@@ -347,29 +359,57 @@ struct cs_list_scan {
     size_t len[CS_PF_SCAN_MAX];
 };
 
+/* One element of a list scan_list reads. */
+static void scan_element(const char *t, size_t tl, struct cs_bad_token *b, struct cs_list_scan *sc,
+                         bool *star)
+{
+    if (!b->bad && !cs_cors_is_token(t, tl)) {
+        b->bad = true;
+        b->tok = t;
+        b->len = tl;
+    }
+    *star = *star || (tl == 1 && t[0] == '*');
+    if (sc->n < CS_PF_SCAN_MAX) {
+        sc->tok[sc->n] = t;
+        sc->len[sc->n++] = tl;
+    } else {
+        sc->overflow = true;
+    }
+}
+
 /* Reads the list `name` in s: its first element that is not a token (*b),
  * whether it lists `*`, and its elements (up to CS_PF_SCAN_MAX). */
 static bool scan_list(struct cs_span s, const char *name, struct cs_bad_token *b,
                       struct cs_list_scan *sc)
 {
-    size_t line = 0, pos = 0, tl;
-    const char *t;
+    size_t nlen = strlen(name);
     bool star = false;
     b->bad = false;
     sc->n = 0;
     sc->overflow = false;
-    while (cs_cors_list_next(CS_SPAN(s), name, &line, &pos, &t, &tl)) {
-        if (!b->bad && !cs_cors_is_token(t, tl)) {
-            b->bad = true;
-            b->tok = t;
-            b->len = tl;
-        }
-        star = star || (tl == 1 && t[0] == '*');
-        if (sc->n < CS_PF_SCAN_MAX) {
-            sc->tok[sc->n] = t;
-            sc->len[sc->n++] = tl;
-        } else {
-            sc->overflow = true;
+    /* The elements as cs_cors_list_next gives them (split at ',', SP and
+     * HTAB trimmed, empty ones skipped), walked here in one loop over
+     * each line's value (a preflight's lists are read for every
+     * classification of it) */
+    for (size_t k = 0; k < s.n; k++) {
+        const corscope_header *hd = &s.h[k];
+        /* a span's first and last lines are named `name`; those between
+         * may not be */
+        if (k && k + 1 < s.n && !(hd->name_len == nlen && cs_cors_ieq(hd->name, nlen, name)))
+            continue;
+        const char *v = hd->value;
+        size_t len = hd->value_len, i = 0;
+        while (i < len) {
+            size_t start = i;
+            while (i < len && v[i] != ',')
+                i++;
+            size_t end = i++;
+            while (start < end && (v[start] == ' ' || v[start] == '\t'))
+                start++;
+            while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+                end--;
+            if (end > start)
+                scan_element(v + start, end - start, b, sc, &star);
         }
     }
     return star;

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 #include "corscope/cors.h"
 
 /* ---- cors_lists.c: header access ---- */
@@ -57,8 +58,15 @@ bool cs_cors_is_token(const char *p, size_t len);
 /* Walks the elements of a comma list spread over all `name` lines (Firefox
  * and Chromium split, trim SP/HTAB and skip empty elements).  *line and *pos
  * start at 0; returns false at the end. */
-bool cs_cors_list_next(const corscope_header *h, size_t n, const char *name,
-                       size_t *line, size_t *pos, const char **tok, size_t *toklen);
+bool cs_cors_list_next_len(const corscope_header *h, size_t n, const char *name, size_t nlen,
+                           size_t *line, size_t *pos, const char **tok, size_t *toklen);
+/* Inline, so that a literal name's length is known at compile time (this
+ * runs once per element of every preflight's lists). */
+static inline bool cs_cors_list_next(const corscope_header *h, size_t n, const char *name,
+                                     size_t *line, size_t *pos, const char **tok, size_t *toklen)
+{
+    return cs_cors_list_next_len(h, n, name, strlen(name), line, pos, tok, toklen);
+}
 /* First element of the list that is not a token, or false if all are. */
 bool cs_cors_list_bad_token(const corscope_header *h, size_t n, const char *name,
                             const char **tok, size_t *toklen);
@@ -189,8 +197,28 @@ struct cs_sbuf {
     size_t size, len;
 };
 void cs_sb_init(struct cs_sbuf *b, char *p, size_t size);
-void cs_sb_add(struct cs_sbuf *b, const char *s, size_t len);
-void cs_sb_str(struct cs_sbuf *b, const char *s);
+/* cs_sb_add when s does not fit whole: the part that fits, not cutting a
+ * UTF-8 sequence. */
+void cs_sb_add_cut(struct cs_sbuf *b, const char *s, size_t len);
+/* Inline: a piece that fits (nearly all) is one copy, of a length that is
+ * often known at compile time. */
+static inline void cs_sb_add(struct cs_sbuf *b, const char *s, size_t len)
+{
+    if (b->len + len < b->size) {
+        if (len)
+            memcpy(b->p + b->len, s, len);
+        b->len += len;
+        b->p[b->len] = '\0';
+        return;
+    }
+    cs_sb_add_cut(b, s, len);
+}
+/* Inline, so that the length of a literal (most of the texts' pieces) is
+ * known at compile time instead of measured for every piece. */
+static inline void cs_sb_str(struct cs_sbuf *b, const char *s)
+{
+    cs_sb_add(b, s, strlen(s));
+}
 void cs_sb_fmt(struct cs_sbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* cs_sb_fmt(b, "%s%s...", parts[0], parts[1], ...) for n strings (NULL

@@ -159,8 +159,13 @@ void cs_cors_index_response(const corscope_response *r, struct cs_resp_index *ix
         case 22: TAKE(&ix->max_age, h, i, "Access-Control-Max-Age"); break;
         case 27: TAKE(&ix->acao, h, i, "Access-Control-Allow-Origin"); break;
         case 28:
-            TAKE(&ix->acam, h, i, "Access-Control-Allow-Methods");
-            TAKE(&ix->acah, h, i, "Access-Control-Allow-Headers");
+            /* the two names differ first at byte 21 ('M' / 'H'): only
+             * the candidate it names is compared (a miss on the other
+             * folded 21 bytes before it failed) */
+            if ((h[i].name[21] | 0x20) == 'm')
+                TAKE(&ix->acam, h, i, "Access-Control-Allow-Methods");
+            else
+                TAKE(&ix->acah, h, i, "Access-Control-Allow-Headers");
             break;
         case 32: TAKE(&ix->acac, h, i, "Access-Control-Allow-Credentials"); break;
         default: break;
@@ -175,9 +180,11 @@ void cs_cors_index_request(const corscope_request *q, struct cs_req_index *ix)
     for (size_t i = 0; i < q->n_headers; i++) {
         switch (h[i].name_len) {
         case 4: TAKE(&ix->host, h, i, "Host"); break;
-        case 6:
-            TAKE(&ix->origin, h, i, "Origin");
-            TAKE(&ix->cookie, h, i, "Cookie");
+        case 6: /* Origin or Cookie by the first byte (Accept is neither) */
+            if ((h[i].name[0] | 0x20) == 'o')
+                TAKE(&ix->origin, h, i, "Origin");
+            else if ((h[i].name[0] | 0x20) == 'c')
+                TAKE(&ix->cookie, h, i, "Cookie");
             break;
         case 29: TAKE(&ix->acrm, h, i, "Access-Control-Request-Method"); break;
         case 30: TAKE(&ix->acrh, h, i, "Access-Control-Request-Headers"); break;
@@ -253,10 +260,10 @@ static inline bool list_next(const corscope_header *h, size_t n, const char *nam
     return false;
 }
 
-bool cs_cors_list_next(const corscope_header *h, size_t n, const char *name,
-                       size_t *line, size_t *pos, const char **tok, size_t *toklen)
+bool cs_cors_list_next_len(const corscope_header *h, size_t n, const char *name, size_t nlen,
+                           size_t *line, size_t *pos, const char **tok, size_t *toklen)
 {
-    return list_next(h, n, name, strlen(name), line, pos, tok, toklen);
+    return list_next(h, n, name, nlen, line, pos, tok, toklen);
 }
 
 bool cs_cors_list_bad_token(const corscope_header *h, size_t n, const char *name,
@@ -313,9 +320,30 @@ static size_t fold_name(const char *name, size_t len, char *buf)
         w = fold8(w);
         memcpy(buf + i, &w, 8);
     }
-    for (; i < n; i++) {
-        unsigned char c = (unsigned char)name[i];
-        buf[i] = (char)(c | ((unsigned)(c - 'A') < 26u ? 0x20 : 0));
+    if (i == n)
+        return n;
+    /* The rest in words too, overlapping bytes already folded (folding is
+     * the same twice): the name's last 8 bytes, or for a name of 4 to 7
+     * bytes its first and last 4 (most names end in a tail, and a byte
+     * loop over it cost as much as the rest of the safelist checks). */
+    if (n >= 8) {
+        uint64_t w;
+        memcpy(&w, name + n - 8, 8);
+        w = fold8(w);
+        memcpy(buf + n - 8, &w, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, name, 4);
+        memcpy(&b, name + n - 4, 4);
+        a = (uint32_t)fold8(a);
+        b = (uint32_t)fold8(b);
+        memcpy(buf, &a, 4);
+        memcpy(buf + n - 4, &b, 4);
+    } else {
+        for (; i < n; i++) {
+            unsigned char c = (unsigned char)name[i];
+            buf[i] = (char)(c | ((unsigned)(c - 'A') < 26u ? 0x20 : 0));
+        }
     }
     return n;
 }
@@ -357,32 +385,47 @@ static bool is_ignored(const char *l, size_t len)
     }
 }
 
-static bool unsafe_byte(unsigned char c)
-{
-    switch (c) { /* CORS-unsafe request-header bytes (Fetch); a switch, not a strchr per byte */
-    case '"':
-    case '(':
-    case ')':
-    case ':':
-    case '<':
-    case '>':
-    case '?':
-    case '@':
-    case '[':
-    case '\\':
-    case ']':
-    case '{':
-    case '}':
-        return true;
-    default:
-        return (c < 0x20 && c != '\t') || c == 0x7f;
-    }
-}
+/* Request-header value bytes by class, one load per byte (the safelist
+ * checks read every byte of Accept and Accept-Language on every CORS
+ * request): CS_B_UNSAFE a CORS-unsafe request-header byte (Fetch: '"',
+ * '(', ')', ':', '<', '>', '?', '@', '[', '\\', ']', '{', '}', controls
+ * other than HTAB, DEL); CS_B_LANG a byte Accept-Language and
+ * Content-Language may hold (0-9 A-Z a-z SP * , - . ; =). */
+#define CS_B_UNSAFE 1u
+#define CS_B_LANG 2u
+static const unsigned char byte_class[256] = {
+    [0x00 ... 0x08] = CS_B_UNSAFE,
+    [0x0a ... 0x1f] = CS_B_UNSAFE,
+    [0x7f] = CS_B_UNSAFE,
+    ['"'] = CS_B_UNSAFE,
+    ['('] = CS_B_UNSAFE,
+    [')'] = CS_B_UNSAFE,
+    [':'] = CS_B_UNSAFE,
+    ['<'] = CS_B_UNSAFE,
+    ['>'] = CS_B_UNSAFE,
+    ['?'] = CS_B_UNSAFE,
+    ['@'] = CS_B_UNSAFE,
+    ['['] = CS_B_UNSAFE,
+    ['\\'] = CS_B_UNSAFE,
+    [']'] = CS_B_UNSAFE,
+    ['{'] = CS_B_UNSAFE,
+    ['}'] = CS_B_UNSAFE,
+    ['0' ... '9'] = CS_B_LANG,
+    ['A' ... 'Z'] = CS_B_LANG,
+    ['a' ... 'z'] = CS_B_LANG,
+    [' '] = CS_B_LANG,
+    ['*'] = CS_B_LANG,
+    [','] = CS_B_LANG,
+    ['-'] = CS_B_LANG,
+    ['.'] = CS_B_LANG,
+    [';'] = CS_B_LANG,
+    ['='] = CS_B_LANG,
+};
 
 static bool any_unsafe_byte(const char *v, size_t len)
 {
     for (size_t i = 0; i < len; i++)
-        if (unsafe_byte((unsigned char)v[i]))
+        if (byte_class[(unsigned char)v[i]] & CS_B_UNSAFE)
             return true;
     return false;
 }
@@ -455,12 +498,9 @@ static bool safelisted(const corscope_header *h, const char *l)
     if (nlen == 6 && IS("accept"))
         return !any_unsafe_byte(v, len);
     if ((nlen == 15 && IS("accept-language")) || (nlen == 16 && IS("content-language"))) {
-        for (size_t i = 0; i < len; i++) {
-            char c = v[i];
-            if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                  c == ' ' || c == '*' || c == ',' || c == '-' || c == '.' || c == ';' || c == '='))
+        for (size_t i = 0; i < len; i++)
+            if (!(byte_class[(unsigned char)v[i]] & CS_B_LANG))
                 return false;
-        }
         return true;
     }
     if (nlen == 12 && IS("content-type"))
@@ -682,18 +722,23 @@ int corscope_preflight_parse(const corscope_response *resp, corscope_cred cred,
     out->n_methods = out->n_headers = 0;
     out->max_age[0] = out->max_age[1] = 0;
     out->credentialed = cred == CORSCOPE_CRED_INCLUDE;
+    /* the three fields' lines found in one pass, then only they are read
+     * (walking every line for each field met the other list's line, of
+     * the same length, and folded 21 bytes of it before it failed) */
+    struct cs_resp_index ix;
+    cs_cors_index_response(resp, &ix);
+    const struct cs_span spans[2] = {ix.acam, ix.acah};
     for (int k = 0; k < 2; k++) {
         size_t line = 0, pos = 0, tl;
         const char *t;
-        while (cs_cors_list_next(resp->headers, resp->n_headers, lists[k], &line, &pos, &t, &tl)) {
+        while (cs_cors_list_next(CS_SPAN(spans[k]), lists[k], &line, &pos, &t, &tl)) {
             if (!cs_cors_is_token(t, tl))
                 valid = false;
             else
                 store_token(out, k == 1, t, tl);
         }
     }
-    long len = cs_cors_merged_copy(resp->headers, resp->n_headers, "Access-Control-Max-Age",
-                                   buf, sizeof buf);
+    long len = cs_cors_merged_copy(CS_SPAN(ix.max_age), "Access-Control-Max-Age", buf, sizeof buf);
     size_t used = len < 0 ? 0 : ((size_t)len < sizeof buf ? (size_t)len : sizeof buf - 1);
     out->max_age[CORSCOPE_FIREFOX] = corscope_max_age_firefox(len < 0 ? NULL : buf, used);
     out->max_age[CORSCOPE_CHROMIUM] = corscope_max_age_chromium(len < 0 ? NULL : buf, used);

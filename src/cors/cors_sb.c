@@ -19,7 +19,7 @@ void cs_sb_init(struct cs_sbuf *b, char *p, size_t size)
 
 /* Appends len bytes, cutting at the buffer's end.  A cut never splits a
  * UTF-8 sequence: the partial character is dropped. */
-void cs_sb_add(struct cs_sbuf *b, const char *s, size_t len)
+void cs_sb_add_cut(struct cs_sbuf *b, const char *s, size_t len)
 {
     if (b->size == 0 || b->len + 1 >= b->size)
         return;
@@ -33,11 +33,6 @@ void cs_sb_add(struct cs_sbuf *b, const char *s, size_t len)
         memcpy(b->p + b->len, s, len);
     b->len += len;
     b->p[b->len] = '\0';
-}
-
-void cs_sb_str(struct cs_sbuf *b, const char *s)
-{
-    cs_sb_add(b, s, strlen(s));
 }
 
 /* Appends what vsnprintf wrote into tmp[size]: n bytes formatted, cut

@@ -121,15 +121,23 @@ void cs_flow_ids(const struct cs_flow_key *f, uint64_t sensor_key, char communit
     store64(event_key + 8, load64(md + 8) ^ mix64(first + 0x9e3779b97f4a7c15ULL) ^ sensor_key);
 }
 
+/* "00" to "ff": a byte's two hex digits in one copy (32 per event). */
+static const char hex_pairs[] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 void cs_event_id(const uint8_t event_key[16], uint32_t stream, uint32_t index, char out[CS_EVENT_ID_LEN])
 {
-    static const char hex[] = "0123456789abcdef";
     uint8_t id[16];
     memcpy(id, event_key, 8);
     store64(id + 8, load64(event_key + 8) ^ mix64(((uint64_t)stream << 32) | index));
-    for (int i = 0; i < 16; i++) {
-        out[2 * i] = hex[id[i] >> 4];
-        out[2 * i + 1] = hex[id[i] & 15];
-    }
+    for (int i = 0; i < 16; i++)
+        memcpy(out + 2 * i, hex_pairs + 2 * id[i], 2);
     out[32] = '\0';
 }

@@ -75,9 +75,18 @@ static inline unsigned care_mask16(const unsigned char *p)
 }
 #endif
 
-/* The offset of the first byte at or after i that needs care (or one of
- * the last few, which the caller looks at one by one): plain ASCII is
- * skipped 16 (SSE2) or 8 bytes at a time. */
+/* A byte copied as it is: printable ASCII other than '"' and '\\'. */
+static inline bool plain_byte(unsigned c)
+{
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+/* The offset of the first byte at or after i that needs care, or len:
+ * plain ASCII is skipped 16 (SSE2) or 8 bytes at a time.  The last bytes
+ * of a string of 16 or more are read as the string's last 16 (again
+ * some already seen, whose bits are shifted out); a shorter one ends byte
+ * by byte in this loop, not in the caller's (method, host, short names:
+ * most strings of an event are short). */
 static inline size_t skip_plain(const unsigned char *p, size_t i, size_t len)
 {
 #ifdef __SSE2__
@@ -86,10 +95,18 @@ static inline size_t skip_plain(const unsigned char *p, size_t i, size_t len)
         if (m)
             return i + (size_t)__builtin_ctz(m);
     }
+    if (len >= 16) {
+        if (i == len)
+            return len;
+        unsigned m = care_mask16(p + len - 16) >> (16 - (len - i));
+        return m ? i + (size_t)__builtin_ctz(m) : len;
+    }
 #endif
     uint64_t w;
     while (len - i >= sizeof w && (memcpy(&w, p + i, sizeof w), !word_needs_care(w)))
         i += sizeof w;
+    while (i < len && plain_byte(p[i]))
+        i++;
     return i;
 }
 
@@ -120,11 +137,7 @@ bool cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len)
         i = skip_plain(p, i, len); /* most of every string */
         if (i == len)
             break;
-        unsigned c = p[i];
-        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-            i++;
-            continue;
-        }
+        unsigned c = p[i]; /* needs care: skip_plain stops only there */
         if (c >= 0x80) {
             unsigned cp;
             size_t n = cs_utf8_seq(p + i, len - i, &cp);

@@ -105,6 +105,9 @@ struct flow_ids {
     uint64_t flow;
     char community_id[CS_COMMUNITY_ID_LEN];
     uint8_t event_key[16];
+    /* the flow's JSON keys, formatted once (cs_out_json_flow_keys; 0: not) */
+    uint16_t flow_keys_len;
+    char flow_keys[CS_FLOW_KEYS_MAX];
 };
 
 _Static_assert(sizeof(gpointer) >= sizeof(uint64_t), "fleet_ids keys are flow ids as pointers");
@@ -424,9 +427,15 @@ static void fill_fleet_ids(struct cs_report *r, const struct cs_flow_key *f, str
         ids = g_new(struct flow_ids, 1);
         ids->flow = f->id;
         cs_flow_ids(f, r->sensor_key, ids->community_id, ids->event_key);
+        ids->flow_keys_len =
+            (uint16_t)cs_out_json_flow_keys(f, ids->community_id, ids->flow_keys, sizeof ids->flow_keys);
         g_hash_table_insert(r->fleet_ids, flow_key(f->id), ids);
     }
     memcpy(ev->community_id, ids->community_id, sizeof ids->community_id);
+    if (ids->flow_keys_len) {
+        ev->flow_keys = ids->flow_keys;
+        ev->flow_keys_len = ids->flow_keys_len;
+    }
     cs_event_id(ids->event_key, ev->txn->stream, ev->txn->index, ev->event_id);
 }
 
@@ -538,10 +547,25 @@ static void keep_verdict(const struct cs_txn *t, const corscope_verdict *v, stru
 }
 
 /* The kept outcomes of mode i as the verdict cs_timeline_decide reads (the
- * combined verdict as corscope_classify makes it: the worse of the two). */
+ * combined verdict as corscope_classify makes it: the worse of the two).
+ * Only the scalars are set, the text buffers are left as they are: the
+ * decision reads the three outcomes, and clearing the 4 KB twice per held
+ * preflight cost more than the decision. */
 static void kept_mode(const struct cs_kept_verdict *k, int i, corscope_verdict *v)
 {
-    memset(v, 0, sizeof *v);
+    v->kind = CORSCOPE_KIND_PREFLIGHT;
+    v->browsers_disagree = v->depends_on_credentials = false;
+    v->credentials = CORSCOPE_CRED_UNKNOWN;
+    v->lints = 0;
+    corscope_browser_verdict *b[2] = {&v->firefox, &v->chromium};
+    for (int n = 0; n < 2; n++) {
+        b[n]->reason = b[n]->console_key = b[n]->chrome = NULL;
+        b[n]->message[0] = b[n]->hint[0] = '\0';
+        b[n]->depends_on_credentials = false;
+        b[n]->cred_alt_verdict = CORSCOPE_NA;
+        b[n]->cred_alt_reason = b[n]->cred_alt_chrome = NULL;
+    }
+    v->url[0] = v->note[0] = '\0';
     v->firefox.verdict = (corscope_outcome)k->firefox[i];
     v->chromium.verdict = (corscope_outcome)k->chromium[i];
     v->verdict = v->firefox.verdict > v->chromium.verdict ? v->firefox.verdict : v->chromium.verdict;
@@ -639,7 +663,16 @@ static corscope_cred held_decide(struct cs_report *r, void *payload, enum cs_tl_
     atomic_fetch_sub_explicit(&r->held_bytes, h->bytes, memory_order_relaxed);
 
     const struct cs_txn *t = &h->t;
-    struct cs_judgement j = {.cors = true, .facts = h->facts};
+    /* j.v is written whole by cs_judge_in_mode below (a held preflight
+     * has its method and headers: the classifier cannot refuse it), so it
+     * is not cleared first: 4 KB per held preflight */
+    struct cs_judgement j;
+    j.cors = true;
+    j.retry = false;
+    j.cut = 0;
+    j.seen_firefox = j.seen_chromium = CORSCOPE_NA;
+    j.seen_firefox_reason = j.seen_chromium_error = NULL;
+    j.facts = h->facts;
     corscope_verdict vo, vi;
     kept_mode(&h->kept, 0, &vo);
     kept_mode(&h->kept, 1, &vi);

@@ -52,7 +52,14 @@ static bool ieq(const char *a, size_t al, const char *b, size_t bl)
 bool cs_site_split(const char *s, size_t len, const char **scheme, size_t *scheme_len,
                    const char **host, size_t *host_len)
 {
-    const char *sep = len >= 3 ? memmem(s, len, "://", 3) : NULL;
+    /* the first "://", found by hand: it ends a scheme a few bytes in,
+     * and memmem's setup cost more than this loop (twice per CORS request) */
+    const char *sep = NULL;
+    for (size_t i = 0; i + 3 <= len; i++)
+        if (s[i] == ':' && s[i + 1] == '/' && s[i + 2] == '/') {
+            sep = s + i;
+            break;
+        }
     if (!sep || sep == s)
         return false;
     *scheme = s;

@@ -409,10 +409,11 @@ static uint64_t cache_hash(const struct cs_addr *client, const char *origin, siz
     return h | 1;
 }
 
-static uint64_t pending_hash(const struct cs_addr *client, const char *origin, size_t origin_len,
-                             const char *url, const char *method, size_t method_len)
+/* A pending preflight's key: its cache key (client, origin, URL) with the
+ * method mixed in, so that both tables' keys come from one hash. */
+static uint64_t pending_hash(uint64_t cache_key, const char *method, size_t method_len)
 {
-    return key_mix(cache_hash(client, origin, origin_len, url), method, method_len) | 1;
+    return key_mix(cache_key, method, method_len) | 1;
 }
 
 /* Copies (s, len) into a fixed buffer; false if it did not fit (such keys
@@ -447,12 +448,14 @@ static bool url_host_is_ip_literal(const char *url)
 }
 
 /* snprintf(dst, size, "%s", src) without the format machinery: src cut
- * to size - 1 bytes, NUL-terminated (runs per stored preflight result). */
-static void copy_cut(char *dst, size_t size, const char *src)
+ * to size - 1 bytes, NUL-terminated (runs per stored preflight result).
+ * Returns whether all of src fitted. */
+static bool copy_cut(char *dst, size_t size, const char *src)
 {
     size_t n = strnlen(src, size - 1);
     memcpy(dst, src, n);
     dst[n] = '\0';
+    return src[n] == '\0';
 }
 
 void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *client,
@@ -465,7 +468,8 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
 
     /* The newest announced preflight for this very request. */
     struct pending *best = NULL;
-    uint64_t pk = pending_hash(client, origin, origin_len, url, req->method, req->method_len);
+    uint64_t ck = cache_hash(client, origin, origin_len, url); /* the cache lookup's too */
+    uint64_t pk = pending_hash(ck, req->method, req->method_len);
     uint16_t it = 0;
     size_t i;
     while (index_next(&tl->pending_index, tl->pending_key, pk, &it, &i)) {
@@ -510,7 +514,6 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
     corscope_cred cred = facts->credentials == CORSCOPE_CRED_INCLUDE ? CORSCOPE_CRED_INCLUDE
                                                                      : CORSCOPE_CRED_OMIT;
     const struct cache_entry *hit[2] = {NULL, NULL};
-    uint64_t ck = cache_hash(client, origin, origin_len, url);
     for (int b = 0; b < 2; b++) {
         if (b == CORSCOPE_FIREFOX && url_host_is_ip_literal(url))
             continue;
@@ -583,16 +586,18 @@ static void cache_touch(struct cs_timeline *tl, int b, size_t i, bool taken)
 }
 
 /* Stores a successful preflight in browser b's cache model, replacing the
- * entry for the same (client, origin, URL, credentials) or the oldest. */
+ * entry for the same (client, origin, URL, credentials) or the oldest.
+ * key: cache_hash of (client, origin, url), which the caller has for both
+ * browsers and its pending entry. */
 static void cache_put(struct cs_timeline *tl, int b, const struct cs_addr *client, const char *origin,
-                      const char *url, const corscope_preflight_result *r, uint64_t frame, cs_time_ns ts)
+                      const char *url, uint64_t key, const corscope_preflight_result *r,
+                      uint64_t frame, cs_time_ns ts)
 {
     struct cache_entry *slot = NULL;
     unsigned char *pf = malloc(pf_packed_size(r));
     if (!pf)
         return; /* out of memory: not cached */
     pf_pack(pf, r);
-    uint64_t key = cache_hash(client, origin, strlen(origin), url);
     uint16_t it = 0;
     size_t i;
     /* the entry for the same key and credentials mode (at most one) */
@@ -615,10 +620,11 @@ static void cache_put(struct cs_timeline *tl, int b, const struct cs_addr *clien
     }
     slot->used = true;
     slot->client = *client;
-    copy_cut(slot->origin, sizeof(slot->origin), origin);
-    copy_cut(slot->url, sizeof(slot->url), url);
-    set_key(tl->cache_key[b], &tl->cache_index[b], (size_t)(slot - tl->cache[b]),
-            cache_hash(client, slot->origin, strlen(slot->origin), slot->url));
+    bool whole = copy_cut(slot->origin, sizeof(slot->origin), origin);
+    whole = copy_cut(slot->url, sizeof(slot->url), url) && whole;
+    if (!whole) /* the entry holds the cut strings: its key is theirs */
+        key = cache_hash(client, slot->origin, strlen(slot->origin), slot->url);
+    set_key(tl->cache_key[b], &tl->cache_index[b], (size_t)(slot - tl->cache[b]), key);
     free(slot->pf);
     slot->pf = pf;
     slot->credentialed = r->credentialed;
@@ -642,6 +648,7 @@ void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *c
 
     struct pending p = {.used = true, .client = *client, .frame = frame, .flow = flow, .ts = ts, .passed = ff_ok || cr_ok};
     tl->last_stored = 0;
+    uint64_t key = 0; /* cache_hash of (client, p.origin, p.url), once computed */
     if (acrm && copy_key(p.origin, sizeof(p.origin), origin, origin_len) &&
         copy_key(p.url, sizeof(p.url), v->url, strlen(v->url)) &&
         copy_key(p.method, sizeof(p.method), acrm->value, acrm->value_len) &&
@@ -651,8 +658,9 @@ void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *c
         tl->last_stored = (size_t)(slot - tl->pending) + 1;
         tl->pending_age[slot - tl->pending] = ++tl->counter;
         pending_append(tl, (size_t)(slot - tl->pending));
+        key = cache_hash(client, p.origin, strlen(p.origin), p.url);
         set_key(tl->pending_key, &tl->pending_index, (size_t)(slot - tl->pending),
-                pending_hash(client, p.origin, strlen(p.origin), p.url, p.method, strlen(p.method)));
+                pending_hash(key, p.method, strlen(p.method)));
     }
 
     if (!ff_ok || !cr_ok) {
@@ -673,8 +681,11 @@ void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *c
         return;
     for (int b = 0; b < 2; b++) {
         bool ok = b == CORSCOPE_FIREFOX ? ff_ok : cr_ok;
-        if (ok && r.max_age[b] > 0)
-            cache_put(tl, b, client, p.origin, p.url, &r, frame, ts);
+        if (!ok || r.max_age[b] <= 0)
+            continue;
+        if (!key)
+            key = cache_hash(client, p.origin, strlen(p.origin), p.url);
+        cache_put(tl, b, client, p.origin, p.url, key, &r, frame, ts);
     }
 }
 

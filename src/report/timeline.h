@@ -184,7 +184,8 @@ size_t cs_timeline_held(const struct cs_timeline *tl);
 
 /* The decision for a held preflight: `omit` and `include` are its verdicts
  * judged in each mode; `follow` is what followed.  Pure: the rule of
- * issue 16 §1, tested on its own. */
+ * issue 16 §1, tested on its own.  Reads only each verdict's `verdict`,
+ * `firefox.verdict` and `chromium.verdict`. */
 void cs_timeline_decide(const corscope_verdict *omit, const corscope_verdict *include,
                         enum cs_tl_follow follow, struct cs_tl_decision *d);
 

@@ -136,6 +136,16 @@ static const struct tcase cases[] = {
     {"preflight list with empty elements", PFH("PUT", "x-a"),
      "200\n" ACAO "Access-Control-Allow-Methods: GET, , PUT,\nAccess-Control-Allow-Headers: ,x-a\n",
      OMIT, NOFAIL, A, NULL, A, NULL, false},
+    /* an ACAH split over two lines with other lines between them, one of
+     * its length (ACAM): only the ACAH lines list headers */
+    {"preflight ACAH over two lines", PFH("PUT", "x-a,x-c"),
+     "204\n" ACAO "Access-Control-Allow-Headers: x-a\nAccess-Control-Allow-Methods: PUT, x-b\nVary: Origin\n"
+     "access-control-allow-headers: , X-C ,\n",
+     OMIT, NOFAIL, A, NULL, A, NULL, false},
+    {"preflight ACAH over two lines, ACAM between not read", PFH("PUT", "x-a,x-b"),
+     "204\n" ACAO "Access-Control-Allow-Headers: x-a\nAccess-Control-Allow-Methods: PUT, x-b\nVary: Origin\n"
+     "access-control-allow-headers: , X-C ,\n",
+     OMIT, NOFAIL, B, "CORSMissingAllowHeaderFromPreflight", B, "HeaderDisallowedByPreflightResponse", false},
     {"preflight POST implicit", PFH("POST", "x-a"), "204\n" STAR "Access-Control-Allow-Headers: x-a\n",
      OMIT, NOFAIL, A, NULL, A, NULL, false},
     {"preflight wildcard non-cred", PFH("DELETE", "x-a,x-b"),
@@ -837,6 +847,30 @@ static void test_needs_preflight_aggregate(void)
     drop(&m);
 }
 
+/* Every byte value inside an Accept and an Accept-Language value: the
+ * first is unsafe exactly for Fetch's CORS-unsafe request-header bytes,
+ * the second for any byte outside 0-9 A-Z a-z SP * , - . ; = (the byte
+ * tables of cors_lists.c). */
+static void test_needs_preflight_bytes(void)
+{
+    for (unsigned b = 0; b < 256; b++) {
+        bool unsafe = (b < 0x20 && b != '\t') || b == 0x7f || (b && strchr("\"():<>?@[\\]{}", (int)b));
+        bool lang = (b >= '0' && b <= '9') || (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') ||
+                    (b && strchr(" *,-.;=", (int)b));
+        char accept[3] = {'a', (char)b, 'b'};
+        char language[3] = {'e', (char)b, 'n'};
+        corscope_header h[3] = {
+            {"Host", 4, "api.example", 11},
+            {"Origin", 6, "http://app.example", 18},
+            {"Accept", 6, accept, 3},
+        };
+        corscope_request q = {.method = "GET", .method_len = 3, .target = "/x", .target_len = 2, .headers = h, .n_headers = 3};
+        CU_ASSERT_EQUAL(corscope_needs_preflight(&q), unsafe);
+        h[2] = (corscope_header){"Accept-Language", 15, language, 3};
+        CU_ASSERT_EQUAL(corscope_needs_preflight(&q), !lang);
+    }
+}
+
 static void test_is_preflight(void)
 {
     struct msg m;
@@ -1080,6 +1114,7 @@ int main(void)
         {"scheme", test_scheme},
         {"needs preflight", test_needs_preflight},
         {"needs preflight aggregate", test_needs_preflight_aggregate},
+        {"needs preflight: every byte of a value", test_needs_preflight_bytes},
         {"is preflight", test_is_preflight},
         {"max-age per browser", test_max_age},
         {"preflight result cache model", test_preflight_result},
