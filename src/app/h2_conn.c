@@ -321,7 +321,7 @@ static void on_settings(struct cs_h2_conn *c, struct h2_dir *d, const struct cs_
         resize_pending(c, peer, peer->n_pending, peer->n_pending - 1);
     peer->n_pending--;
     if (p.present & (1u << CS_H2_SETTINGS_MAX_FRAME_SIZE))
-        d->fr.max_frame_size = p.max_frame_size;
+        d->fr.max_frame_size = p.max_frame_size & CS_H2_MAX_MAX_FRAME_SIZE; /* (checked) */
     if ((p.present & (1u << CS_H2_SETTINGS_HEADER_TABLE_SIZE)) && !d->hpack_lost) {
         if (cs_h2__hpack_table_size(c, d, p.table_size) != 0) {
             c->stats->hpack_errors++;
@@ -505,7 +505,7 @@ int cs_h2_conn_upgrade(struct cs_h2_conn *c, const struct cs_h2_upgrade *u)
             hpack_lose(c, sd, u->frame, u->ts);
         }
         if (id == CS_H2_SETTINGS_MAX_FRAME_SIZE && v >= 16384 && v <= 16777215)
-            sd->fr.max_frame_size = v;
+            sd->fr.max_frame_size = v & CS_H2_MAX_MAX_FRAME_SIZE;
     }
     return 0;
 }
@@ -513,6 +513,7 @@ int cs_h2_conn_upgrade(struct cs_h2_conn *c, const struct cs_h2_upgrade *u)
 void cs_h2_conn_event(struct cs_h2_conn *c, int dir, const struct cs_stream_event *ev)
 {
     struct h2_dir *d = &c->d[dir ? 1 : 0];
+    size_t fr_held = cs_h2_framer_memory(&d->fr); /* its frame in progress, if any */
     switch (ev->kind) {
     case CS_STREAM_DATA:
         if (!d->frames_lost)
@@ -535,6 +536,7 @@ void cs_h2_conn_event(struct cs_h2_conn *c, int dir, const struct cs_stream_even
         cs_h2__report_all(c, CS_H2_END_CONN_RESET, ev->frame, ev->ts, NULL);
         break;
     }
+    cs_h2__account(c, (ptrdiff_t)cs_h2_framer_memory(&d->fr) - (ptrdiff_t)fr_held);
     /* A direction between header blocks keeps its table in the compact
      * form (most of a keep-alive connection's life; h2_hpack.c). */
     for (int i = 0; i < 2; i++)
@@ -549,11 +551,11 @@ void cs_h2_conn_finish(struct cs_h2_conn *c, enum cs_h2_end why, uint64_t frame,
     for (int i = 0; i < 2; i++) {
         cs_h2__hpack_free(c, &c->d[i]);
         free_pending(c, &c->d[i]);
+        cs_h2__account(c, -(ptrdiff_t)cs_h2_framer_memory(&c->d[i].fr));
+        cs_h2_framer_free(&c->d[i].fr);
     }
     bool tab_local = c->tab == c->tab_local;
     cs_h2__account(c, -(ptrdiff_t)(sizeof *c + (tab_local ? 0 : c->tab_cap * sizeof *c->tab)));
-    cs_h2__account(c, -(ptrdiff_t)(c->scratch_cap * sizeof *c->scratch));
-    free(c->scratch);
     if (!tab_local)
         free(c->tab);
     free(c);

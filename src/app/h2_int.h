@@ -56,7 +56,6 @@ struct h2_sec {
 
 struct h2_stream {
     /* (ordered by size: thousands of these wait for their responses) */
-    uint64_t seq; /* creation order, for eviction */
     struct h2_field *fields;
     char *arena;
     uint64_t interim_frame;
@@ -68,7 +67,7 @@ struct h2_stream {
     uint32_t arena_len, arena_cap;
     int status, interim_status;
     uint32_t n_interim;
-    uint32_t id;
+    uint32_t id; /* (creation order too: a client's ids only grow) */
     bool answered;
     bool c_end, s_end;     /* END_STREAM seen from client / server */
     bool resp_undecodable; /* a response block came after the s2c HPACK was lost */
@@ -100,12 +99,12 @@ struct h2_dir {
     struct h2_arena *arena;     /* the live inflater's memory (h2_hpack.c) */
     unsigned char *parked;      /* the block that rebuilds the table (h2_hpack.c) */
     struct h2_pending *pending; /* while n_pending > 0: one, H2_PENDING_SETTINGS beyond */
-    struct cs_h2_framer fr;
+    struct cs_h2_framer fr;     /* (its frame in progress counted in held) */
     uint32_t parked_len;
     uint32_t settings_table_size; /* the SETTINGS_HEADER_TABLE_SIZE in effect */
     uint32_t blk_stream;
     uint32_t blk_mark_fields, blk_mark_arena;
-    uint32_t n_pending;
+    uint8_t n_pending;    /* at most H2_PENDING_SETTINGS */
     uint8_t dir;          /* CS_DIR_C2S or CS_DIR_S2C */
     uint8_t blk;          /* enum blk_kind */
     uint8_t blk_sec;      /* SEC_* */
@@ -117,10 +116,8 @@ struct h2_dir {
 };
 
 /* Fields of a reported stream handed over from the stack; a stream with
- * more takes cs_h2_conn.scratch for the report. */
+ * more takes an allocation for the time of its report. */
 #define H2_SCRATCH_LOCAL 64u
-/* ... and at most this many (what cs_h2_conn.scratch_cap holds). */
-#define H2_SCRATCH_MAX 0x7fffffffu
 
 /* Open-stream table slots in the connection itself; more are allocated
  * (doubling up to --h2-max-streams). */
@@ -132,18 +129,14 @@ struct cs_h2_conn {
     cs_h2_txn_cb cb;
     void *ctx;
     struct h2_stream **tab; /* open streams, unordered: tab_local or allocated */
-    uint64_t next_seq;
-    size_t held;              /* bytes of this connection counted in stats->held_bytes */
-    corscope_header *scratch; /* fields handed to the callback, when more than
-                               * H2_SCRATCH_LOCAL (freed after the report) */
+    size_t held;            /* bytes of this connection counted in stats->held_bytes */
     struct h2_dir d[2];
     struct h2_stream *tab_local[H2_TAB_INITIAL];
     struct cs_h2_limits lim;
     uint32_t n_streams, tab_cap;
     uint32_t max_client_id; /* highest client stream id opened */
-    uint32_t reported;
-    uint32_t scratch_cap : 31;
-    uint32_t marked : 1; /* (a bit: 520 bytes fit a 528-byte malloc chunk, 528 took 544) */
+    uint32_t reported : 31; /* (streams reported: fewer than 2^30 client ids) */
+    uint32_t marked : 1;    /* (a bit: 248 bytes fit a 256-byte malloc chunk) */
 };
 
 /* The connection direction d belongs to (d is c->d[d->dir]). */

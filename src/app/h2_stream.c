@@ -124,9 +124,9 @@ struct h2_stream *cs_h2__stream_open(struct cs_h2_conn *c, uint32_t id)
 {
     uint32_t cap = c->lim.max_streams;
     if (c->n_streams >= cap && c->n_streams > 0) {
-        struct h2_stream *old = c->tab[0];
+        struct h2_stream *old = c->tab[0]; /* the oldest: the lowest id */
         for (uint32_t i = 1; i < c->n_streams; i++)
-            if (c->tab[i]->seq < old->seq)
+            if (c->tab[i]->id < old->id)
                 old = c->tab[i];
         c->stats->stream_cap_hits++;
         cs_h2__report(c, old, CS_H2_END_EVICTED, 0, 0);
@@ -154,7 +154,6 @@ struct h2_stream *cs_h2__stream_open(struct cs_h2_conn *c, uint32_t id)
     if (!s)
         return NULL;
     s->id = id;
-    s->seq = c->next_seq++;
     c->tab[c->n_streams++] = s;
     cs_h2__account(c, (ptrdiff_t)sizeof *s);
     c->stats->streams++;
@@ -164,31 +163,27 @@ struct h2_stream *cs_h2__stream_open(struct cs_h2_conn *c, uint32_t id)
 /* ---- reporting --------------------------------------------------------------- */
 
 /* Room for n fields to hand over: the caller's local[H2_SCRATCH_LOCAL]
- * when they fit (no allocation on most reports), else c->scratch. */
-static corscope_header *ensure_scratch(struct cs_h2_conn *c, uint32_t n, corscope_header *local)
+ * when they fit (no allocation on most reports), else a new array at
+ * *heap (counted in held; the caller frees it after the report). */
+static corscope_header *ensure_scratch(struct cs_h2_conn *c, uint32_t n, corscope_header *local,
+                                       corscope_header **heap)
 {
     if (n <= H2_SCRATCH_LOCAL)
         return local;
-    if (n <= c->scratch_cap)
-        return c->scratch;
-    if (n > H2_SCRATCH_MAX)
-        return NULL;
-    corscope_header *h = realloc(c->scratch, (size_t)n * sizeof *h);
-    if (!h)
-        return NULL;
-    cs_h2__account(c, (ptrdiff_t)((n - c->scratch_cap) * sizeof *h));
-    c->scratch = h;
-    c->scratch_cap = n & H2_SCRATCH_MAX;
-    return h;
+    *heap = malloc((size_t)n * sizeof **heap);
+    if (*heap)
+        cs_h2__account(c, (ptrdiff_t)((size_t)n * sizeof **heap));
+    return *heap;
 }
 
 /* Fills out's sections and pseudo-header fields from s's stored fields;
- * the regular fields of each section go to c->scratch, in order. */
+ * the regular fields of each section go to local or *heap (ensure_scratch),
+ * in order. */
 static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_txn *t,
-                      corscope_header *local)
+                      corscope_header *local, corscope_header **heap)
 {
     struct cs_h2_section *secs[SEC_N] = {&t->req, &t->req_trailers, &t->resp, &t->resp_trailers};
-    corscope_header *scratch = ensure_scratch(c, s->n_fields ? s->n_fields : 1, local);
+    corscope_header *scratch = ensure_scratch(c, s->n_fields ? s->n_fields : 1, local, heap);
     bool fail = scratch == NULL;
     uint32_t used = 0;
     /* the spans of the arena the request's and the response's strings lie
@@ -291,8 +286,8 @@ void cs_h2__report_with(struct cs_h2_conn *c, struct h2_stream *s, const struct 
     struct cs_h2_txn t;
     memset(&t, 0, sizeof t);
     t.stream_id = s->id;
-    corscope_header local[H2_SCRATCH_LOCAL];
-    build_txn(c, s, &t, local);
+    corscope_header local[H2_SCRATCH_LOCAL], *heap = NULL;
+    build_txn(c, s, &t, local, &heap);
     t.answered = s->answered;
     t.status = s->status;
     t.interim_status = s->interim_status;
@@ -317,11 +312,9 @@ void cs_h2__report_with(struct cs_h2_conn *c, struct h2_stream *s, const struct 
     /* The fields handed over were the callback's to copy: a scratch is
      * not kept, so an idle connection holds none (one stream's worth of
      * pointers, ~1 KB, on each of thousands of keep-alive connections). */
-    if (c->scratch) {
-        cs_h2__account(c, -(ptrdiff_t)(c->scratch_cap * sizeof *c->scratch));
-        free(c->scratch);
-        c->scratch = NULL;
-        c->scratch_cap = 0;
+    if (heap) {
+        cs_h2__account(c, -(ptrdiff_t)((s->n_fields ? s->n_fields : 1) * sizeof *heap));
+        free(heap);
     }
     cs_h2__stream_free(c, s);
 }

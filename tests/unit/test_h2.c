@@ -979,6 +979,99 @@ static void test_memory_accounting(void)
     fx_free(f);                                           /* asserts held_bytes back to 0 */
 }
 
+/* Framer events a test keeps: the last frame and how many came. */
+struct fev_log {
+    int frames, lost;
+    struct cs_h2_frame last;
+};
+
+static void log_fevent(void *ctx, const struct cs_h2_fevent *ev)
+{
+    struct fev_log *l = ctx;
+    if (ev->kind == CS_H2_FEV_FRAME) {
+        l->frames++;
+        l->last = *ev->frame;
+    }
+    if (ev->kind == CS_H2_FEV_LOST)
+        l->lost++;
+}
+
+/* A framer keeps its frame in progress (malloc'd) only while a piece of
+ * input has ended inside a frame or the preface; between frames it holds
+ * nothing, and the connection counts what it holds in held_bytes. */
+static void test_frame_in_progress(void)
+{
+    const size_t cut = sizeof(struct cs_h2_frame_cut);
+    struct cs_h2_framer fr;
+    struct fev_log l = {0};
+    cs_h2_framer_init(&fr, true);
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), 0);
+    const uint8_t *pre = (const uint8_t *)CS_H2_PREFACE;
+    cs_h2_framer_data(&fr, pre, 10, 1, 1000, log_fevent, &l);
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), cut); /* inside the preface */
+    cs_h2_framer_data(&fr, pre + 10, CS_H2_PREFACE_LEN - 10, 2, 2000, log_fevent, &l);
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), 0);
+    CU_ASSERT(cs_h2_framer_at_boundary(&fr));
+    /* a DATA frame of 100 bytes with END_STREAM, in three pieces and a gap */
+    struct hb b = {0};
+    put_data(&b, 1, 100, -1, true);
+    CU_ASSERT_EQUAL_FATAL(b.len, 109);
+    cs_h2_framer_data(&fr, b.p, 5, 3, 3000, log_fevent, &l); /* inside the header */
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), cut);
+    cs_h2_framer_data(&fr, b.p + 5, 40, 4, 4000, log_fevent, &l);
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), cut);
+    CU_ASSERT_FALSE(cs_h2_framer_at_boundary(&fr));
+    CU_ASSERT(cs_h2_framer_gap(&fr, 30, 5, 5000, log_fevent, &l)); /* inside the payload */
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), cut);
+    CU_ASSERT_EQUAL(l.frames, 0);
+    cs_h2_framer_data(&fr, b.p + 75, 34, 6, 6000, log_fevent, &l);
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), 0);
+    CU_ASSERT_EQUAL_FATAL(l.frames, 1);
+    CU_ASSERT_EQUAL(l.last.type, CS_H2_DATA);
+    CU_ASSERT_EQUAL(l.last.length, 100);
+    CU_ASSERT_EQUAL(l.last.stream_id, 1);
+    CU_ASSERT(l.last.flags & CS_H2_FLAG_END_STREAM);
+    CU_ASSERT_EQUAL(l.last.frame, 3); /* where its header began */
+    CU_ASSERT_EQUAL(l.last.ts, 3000);
+    CU_ASSERT_EQUAL(l.last.end_frame, 6);
+    /* a gap inside a skipped payload ends the frame; one inside a frame
+     * header loses the place (and the frame kept) */
+    cs_h2_framer_data(&fr, b.p, 20, 7, 7000, log_fevent, &l);
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), cut);
+    CU_ASSERT(cs_h2_framer_gap(&fr, 89, 8, 8000, log_fevent, &l));
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), 0);
+    CU_ASSERT_EQUAL(l.frames, 2);
+    cs_h2_framer_data(&fr, b.p, 3, 9, 9000, log_fevent, &l);
+    CU_ASSERT_FALSE(cs_h2_framer_gap(&fr, 1, 10, 10000, log_fevent, &l));
+    CU_ASSERT_EQUAL(l.lost, 1);
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), 0);
+    cs_h2_framer_free(&fr);
+    /* a framer left inside a frame gives it back with cs_h2_framer_free */
+    cs_h2_framer_init(&fr, false);
+    cs_h2_framer_data(&fr, b.p, 50, 1, 1000, log_fevent, &l);
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), cut);
+    cs_h2_framer_free(&fr);
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), 0);
+
+    /* In a connection: held_bytes follows, and a connection finished
+     * inside a frame gives it back (fx_free asserts 0). */
+    struct fx *f = fx_new();
+    fx_open(f);
+    uint64_t idle = f->st.held_bytes;
+    CU_ASSERT_EQUAL(cs_h2_conn_memory(f->c), idle);
+    request(f, 1, REQ1, true);
+    put_data(&f->b, 1, 1000, -1, false);
+    feed(f->c, CS_DIR_S2C, f->b.p, 500, 0, &f->frame);
+    uint64_t mid = f->st.held_bytes;
+    feed(f->c, CS_DIR_S2C, f->b.p + 500, f->b.len - 500, 0, &f->frame);
+    CU_ASSERT_EQUAL(mid - f->st.held_bytes, cut);
+    feed(f->c, CS_DIR_S2C, f->b.p, 500, 0, &f->frame);
+    CU_ASSERT_EQUAL(f->st.held_bytes, mid);
+    f->b.len = 0;
+    fx_free(f);
+    hb_free(&b);
+}
+
 int main(void)
 {
     static const struct cs_test_case cases[] = {
@@ -1004,6 +1097,7 @@ int main(void)
         {"bad preface", test_bad_preface},
         {"bad lengths", test_bad_lengths},
         {"memory accounting", test_memory_accounting},
+        {"frame in progress kept only inside a frame", test_frame_in_progress},
         {"idle directions park their tables", test_parked_tables},
         {"parked tables give shared names as indexes", test_parked_names},
         {"parked tables written again after evictions", test_parked_evictions},
