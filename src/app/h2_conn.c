@@ -249,37 +249,13 @@ static void end_stream_flag(struct cs_h2_conn *c, struct h2_dir *d, const struct
     cs_h2__maybe_complete(c, s, f->end_frame, f->end_ts);
 }
 
-/* The slots allocated at d->pending for n outstanding SETTINGS: one while
- * there is one (the usual case, which may last the connection's lifetime
- * when the peer's ACK is not captured), H2_PENDING_SETTINGS beyond. */
-static size_t pending_cap(uint32_t n)
-{
-    return n <= 1 ? 1 : H2_PENDING_SETTINGS;
-}
-
-/* Resizes d->pending from pending_cap(from) to pending_cap(to) slots
- * (to > 0); -1 when out of memory (nothing changed).  A shrink that the
- * allocator refuses keeps the larger array, counted as the smaller one. */
-static int resize_pending(struct cs_h2_conn *c, struct h2_dir *d, uint32_t from, uint32_t to)
-{
-    size_t old = d->pending ? pending_cap(from) : 0, now = pending_cap(to);
-    if (old == now)
-        return 0;
-    struct h2_pending *p = realloc(d->pending, now * sizeof *p);
-    if (!p && now > old)
-        return -1;
-    if (p)
-        d->pending = p;
-    cs_h2__account(c, ((ptrdiff_t)now - (ptrdiff_t)old) * (ptrdiff_t)sizeof *p);
-    return 0;
-}
-
 static void free_pending(struct cs_h2_conn *c, struct h2_dir *d)
 {
-    if (d->pending)
-        cs_h2__account(c, -(ptrdiff_t)(pending_cap(d->n_pending) * sizeof *d->pending));
-    free(d->pending);
-    d->pending = NULL;
+    if (d->n_pending > 1) {
+        cs_h2__account(c, -(ptrdiff_t)(H2_PENDING_SETTINGS * sizeof *d->pending.many));
+        free(d->pending.many);
+    }
+    d->n_pending = 0;
 }
 
 /* SETTINGS from direction d (RFC 9113 §6.5): a new one waits for the
@@ -290,22 +266,31 @@ static void on_settings(struct cs_h2_conn *c, struct h2_dir *d, const struct cs_
     struct h2_dir *peer = &c->d[!d->dir];
     if (!(f->flags & CS_H2_FLAG_ACK)) {
         struct h2_pending p = {
-            .present = f->settings_present,
             .table_size = f->settings[CS_H2_SETTINGS_HEADER_TABLE_SIZE],
-            .max_frame_size = f->settings[CS_H2_SETTINGS_MAX_FRAME_SIZE],
+            .max_frame_size = f->settings[CS_H2_SETTINGS_MAX_FRAME_SIZE] & CS_H2_MAX_MAX_FRAME_SIZE,
+            .present = f->settings_present & 0xffu, /* (checked: ids 1..6) */
         };
-        if (d->n_pending < H2_PENDING_SETTINGS &&
-            resize_pending(c, d, d->n_pending, d->n_pending + 1))
-            return; /* out of memory: its ACK will be one for nothing */
-        if (d->n_pending == H2_PENDING_SETTINGS) {
-            struct h2_pending *last = &d->pending[H2_PENDING_SETTINGS - 1];
+        if (d->n_pending == 0) {
+            d->pending.one = p;
+            d->n_pending = 1;
+        } else if (d->n_pending == 1) {
+            struct h2_pending *many = malloc(H2_PENDING_SETTINGS * sizeof *many);
+            if (!many)
+                return; /* out of memory: its ACK will be one for nothing */
+            cs_h2__account(c, (ptrdiff_t)(H2_PENDING_SETTINGS * sizeof *many));
+            many[0] = d->pending.one;
+            many[1] = p;
+            d->pending.many = many;
+            d->n_pending = 2;
+        } else if (d->n_pending < H2_PENDING_SETTINGS) {
+            d->pending.many[d->n_pending++] = p;
+        } else {
+            struct h2_pending *last = &d->pending.many[H2_PENDING_SETTINGS - 1];
             if (p.present & (1u << CS_H2_SETTINGS_HEADER_TABLE_SIZE))
                 last->table_size = p.table_size;
             if (p.present & (1u << CS_H2_SETTINGS_MAX_FRAME_SIZE))
                 last->max_frame_size = p.max_frame_size;
             last->present |= p.present;
-        } else {
-            d->pending[d->n_pending++] = p;
         }
         return;
     }
@@ -313,15 +298,22 @@ static void on_settings(struct cs_h2_conn *c, struct h2_dir *d, const struct cs_
         protocol_error(c); /* an ACK for nothing */
         return;
     }
-    struct h2_pending p = peer->pending[0];
-    memmove(peer->pending, peer->pending + 1, (peer->n_pending - 1) * sizeof p);
-    if (peer->n_pending == 1)
-        free_pending(c, peer);
-    else
-        resize_pending(c, peer, peer->n_pending, peer->n_pending - 1);
-    peer->n_pending--;
+    struct h2_pending p = peer->n_pending > 1 ? peer->pending.many[0] : peer->pending.one;
+    if (peer->n_pending == 2) { /* back to the one in the direction */
+        struct h2_pending *many = peer->pending.many;
+        peer->pending.one = many[1];
+        cs_h2__account(c, -(ptrdiff_t)(H2_PENDING_SETTINGS * sizeof *many));
+        free(many);
+        peer->n_pending = 1;
+    } else if (peer->n_pending > 2) {
+        struct h2_pending *many = peer->pending.many;
+        memmove(many, many + 1, (peer->n_pending - 1u) * sizeof p);
+        peer->n_pending--;
+    } else {
+        peer->n_pending = 0;
+    }
     if (p.present & (1u << CS_H2_SETTINGS_MAX_FRAME_SIZE))
-        d->fr.max_frame_size = p.max_frame_size & CS_H2_MAX_MAX_FRAME_SIZE; /* (checked) */
+        d->fr.max_frame_size = p.max_frame_size;
     if ((p.present & (1u << CS_H2_SETTINGS_HEADER_TABLE_SIZE)) && !d->hpack_lost) {
         if (cs_h2__hpack_table_size(c, d, p.table_size) != 0) {
             c->stats->hpack_errors++;

@@ -25,8 +25,9 @@ enum { SEC_REQ,
 /* SETTINGS frames of one side not yet acknowledged by the other (RFC 9113
  * §6.5.3).  Endpoints have one or two outstanding; more are merged into the
  * newest (latest values win), which is what they mean once all are acked.
- * The array is allocated while any is outstanding (a moment at the start
- * of most connections), not kept in every idle one. */
+ * One sits in the direction itself (the usual case, which may last the
+ * connection's lifetime when the peer's ACK is not captured); an array of
+ * this many is allocated while more than one is outstanding. */
 #define H2_PENDING_SETTINGS 8
 
 /* A kept field: its name at arena[name_off], its value right after it. */
@@ -89,17 +90,21 @@ enum blk_kind { BLK_NONE,
                 BLK_RESPONSE };
 
 struct h2_pending {
-    uint32_t present; /* bits of CS_H2_SETTINGS_* */
-    uint32_t table_size, max_frame_size;
+    uint32_t table_size;
+    uint32_t max_frame_size : 24; /* (§6.5.2: at most CS_H2_MAX_MAX_FRAME_SIZE) */
+    uint32_t present : 8;         /* bits 1 << CS_H2_SETTINGS_* (1..6) */
 };
 
 struct h2_dir {
     /* (ordered by size: two of these in each connection, c->d[dir]) */
-    nghttp2_hd_inflater *inf;   /* NULL before the first block and while parked */
-    struct h2_arena *arena;     /* the live inflater's memory (h2_hpack.c) */
-    unsigned char *parked;      /* the block that rebuilds the table (h2_hpack.c) */
-    struct h2_pending *pending; /* while n_pending > 0: one, H2_PENDING_SETTINGS beyond */
-    struct cs_h2_framer fr;     /* (its frame in progress counted in held) */
+    nghttp2_hd_inflater *inf; /* NULL before the first block and while parked */
+    struct h2_arena *arena;   /* the live inflater's memory (h2_hpack.c) */
+    unsigned char *parked;    /* the block that rebuilds the table (h2_hpack.c) */
+    union {
+        struct h2_pending one;   /* while n_pending <= 1 */
+        struct h2_pending *many; /* while n_pending > 1: H2_PENDING_SETTINGS slots */
+    } pending;
+    struct cs_h2_framer fr; /* (its frame in progress counted in held) */
     uint32_t parked_len;
     uint32_t settings_table_size; /* the SETTINGS_HEADER_TABLE_SIZE in effect */
     uint32_t blk_stream;
