@@ -193,6 +193,8 @@ static void end_block(struct cs_h2_conn *c, struct h2_dir *d, uint64_t frame, cs
         return;
     if (kind == BLK_REQUEST || kind == BLK_RESPONSE)
         h2_sec_of(s, d->blk_sec)->frame_end = frame; /* opened by begin_headers */
+    if (kind == BLK_REQUEST && d->blk_sec == SEC_REQ)
+        cs_h2__stream_pack(c, s); /* as it waits for its response */
     if (kind == BLK_RESPONSE && d->blk_sec == SEC_RESP) {
         int status = 0;
         for (uint32_t i = d->blk_mark_fields; i < s->n_fields; i++)
@@ -486,6 +488,7 @@ int cs_h2_conn_upgrade(struct cs_h2_conn *c, const struct cs_h2_upgrade *u)
     s->interim_status = 101;
     s->n_interim = 1;
     s->interim_frame = u->switch_frame;
+    cs_h2__stream_pack(c, s);
     struct h2_dir *sd = &c->d[CS_DIR_S2C];
     for (size_t off = 0; off + 6 <= u->settings_len; off += 6) {
         const uint8_t *e = u->settings + off;

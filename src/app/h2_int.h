@@ -32,9 +32,12 @@ enum { SEC_REQ,
 
 /* A kept field: its name at arena[name_off], its value right after it. */
 struct h2_field {
-    uint32_t name_off, name_len, value_len;
-    uint8_t sec;
+    uint32_t name_off, value_len;
+    uint32_t name_len : 25; /* (at most H2_FIELD_NAME_MAX) */
+    uint32_t sec : 7;       /* SEC_* */
 };
+/* The longest name a field keeps (--max-header-bytes is at most 2^24). */
+#define H2_FIELD_NAME_MAX 0x1ffffffu
 
 static inline uint32_t h2_value_off(const struct h2_field *f)
 {
@@ -72,6 +75,7 @@ struct h2_stream {
     bool answered;
     bool c_end, s_end;     /* END_STREAM seen from client / server */
     bool resp_undecodable; /* a response block came after the s2c HPACK was lost */
+    bool packed;           /* fields and arena share one allocation (cs_h2__stream_pack) */
 };
 
 /* Section k (SEC_*) of s; NULL for a trailer section none of which came
@@ -190,6 +194,10 @@ void cs_h2__stream_free(struct cs_h2_conn *c, struct h2_stream *s);
 /* Section k of s, made if it is a trailer section not there yet; NULL
  * when out of memory. */
 struct h2_sec *cs_h2__sec_open(struct cs_h2_conn *c, struct h2_stream *s, int k);
+/* Moves s's fields and arena into one allocation of their exact size (the
+ * fields, then the arena), as a stream holds them while it waits for its
+ * response; a field added later moves them back to arrays that grow. */
+void cs_h2__stream_pack(struct cs_h2_conn *c, struct h2_stream *s);
 /* Keeps one decoded field in section sec of s, within the limits. */
 void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
                              const uint8_t *name, size_t nl, const uint8_t *value, size_t vl);

@@ -51,7 +51,8 @@ void cs_h2__stream_free(struct cs_h2_conn *c, struct h2_stream *s)
             c->d[d].blk = BLK_DISCARD;
     cs_h2__account(c, -(ptrdiff_t)stream_bytes(s));
     free(s->fields);
-    free(s->arena);
+    if (!s->packed)
+        free(s->arena);
     free(s->trailers);
     free(s);
 }
@@ -63,6 +64,53 @@ void cs_h2__stream_free(struct cs_h2_conn *c, struct h2_stream *s)
 #define H2_STREAM_FIELDS_FIRST 12u
 #define H2_STREAM_ARENA_FIRST 384u
 
+void cs_h2__stream_pack(struct cs_h2_conn *c, struct h2_stream *s)
+{
+    if (s->packed || !s->fields || !s->arena)
+        return;
+    size_t fields = (size_t)s->n_fields * sizeof *s->fields;
+    char *b = malloc(fields + s->arena_len);
+    if (!b)
+        return; /* (kept as they are) */
+    size_t before = stream_bytes(s);
+    memcpy(b, s->fields, fields);
+    memcpy(b + fields, s->arena, s->arena_len);
+    free(s->fields);
+    free(s->arena);
+    s->fields = (struct h2_field *)(void *)b;
+    s->arena = b + fields;
+    s->cap_fields = s->n_fields;
+    s->arena_cap = s->arena_len;
+    s->packed = true;
+    cs_h2__account(c, (ptrdiff_t)stream_bytes(s) - (ptrdiff_t)before);
+}
+
+/* The reverse of cs_h2__stream_pack, with room for a response's fields;
+ * false when out of memory (s unchanged). */
+static bool stream_unpack(struct cs_h2_conn *c, struct h2_stream *s)
+{
+    uint32_t cap_fields = s->n_fields + H2_STREAM_FIELDS_FIRST;
+    uint32_t arena_cap = s->arena_len + H2_STREAM_ARENA_FIRST;
+    struct h2_field *f = malloc(cap_fields * sizeof *f);
+    char *a = malloc(arena_cap);
+    if (!f || !a) {
+        free(f);
+        free(a);
+        return false;
+    }
+    size_t before = stream_bytes(s);
+    memcpy(f, s->fields, s->n_fields * sizeof *f);
+    memcpy(a, s->arena, s->arena_len);
+    free(s->fields);
+    s->fields = f;
+    s->arena = a;
+    s->cap_fields = cap_fields;
+    s->arena_cap = arena_cap;
+    s->packed = false;
+    cs_h2__account(c, (ptrdiff_t)stream_bytes(s) - (ptrdiff_t)before);
+    return true;
+}
+
 /* Appends one decoded field to section sec of s, within the limits. */
 void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
                              const uint8_t *name, size_t nl, const uint8_t *value, size_t vl)
@@ -71,12 +119,14 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
     if (!st)
         return; /* (its block opened it) */
     if (st->n >= c->lim.max_header_lines || nl + vl > c->lim.max_header_bytes ||
-        st->bytes + nl + vl > c->lim.max_header_bytes) {
+        st->bytes + nl + vl > c->lim.max_header_bytes || nl > H2_FIELD_NAME_MAX) {
         if (!(st->flags & CS_H2_SEC_CUT))
             c->stats->field_cap_hits++;
         st->flags |= CS_H2_SEC_CUT;
         return;
     }
+    if (s->packed && !stream_unpack(c, s))
+        return;
     size_t before = stream_bytes(s);
     if (s->n_fields == s->cap_fields) {
         uint32_t cap = s->cap_fields ? s->cap_fields * 2 : H2_STREAM_FIELDS_FIRST;
@@ -106,9 +156,9 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
     }
     cs_h2__account(c, (ptrdiff_t)(stream_bytes(s) - before));
     struct h2_field *f = &s->fields[s->n_fields++];
-    f->sec = (uint8_t)sec;
+    f->sec = (uint32_t)sec & 0x7fu;
     f->name_off = s->arena_len;
-    f->name_len = (uint32_t)nl;
+    f->name_len = (uint32_t)nl & H2_FIELD_NAME_MAX;
     if (nl)
         memcpy(s->arena + s->arena_len, name, nl);
     s->arena_len += (uint32_t)nl;

@@ -1075,6 +1075,50 @@ static void test_frame_in_progress(void)
     hb_free(&b);
 }
 
+/* A request's fields and strings are packed into one allocation of their
+ * exact size when its block ends (what a stream holds while it waits for
+ * its response); the response's fields move them back to arrays that
+ * grow, and the report sees every field either way. */
+static void test_stream_packed(void)
+{
+    struct fx *f = fx_new();
+    fx_open(f);
+    uint64_t idle = f->st.held_bytes;
+    request(f, 1, REQ1, true);
+    struct h2_stream *s = cs_h2__stream_find(f->c, 1);
+    CU_ASSERT_FATAL(s != NULL);
+    CU_ASSERT(s->packed);
+    CU_ASSERT_EQUAL(s->n_fields, 10);
+    CU_ASSERT_EQUAL(s->cap_fields, s->n_fields);
+    CU_ASSERT_EQUAL(s->arena_cap, s->arena_len);
+    CU_ASSERT_EQUAL((char *)s->arena, (char *)(s->fields + s->n_fields));
+    uint64_t table = f->st.held_bytes - idle; /* the stream and the HPACK tables */
+    request(f, 3, REQ1, true);
+    struct h2_stream *s3 = cs_h2__stream_find(f->c, 3);
+    CU_ASSERT_FATAL(s3 != NULL);
+    CU_ASSERT(s3->packed);
+    uint64_t one = sizeof *s3 + s3->n_fields * sizeof *s3->fields + s3->arena_len;
+    CU_ASSERT_EQUAL(f->st.held_bytes - idle - table, one); /* (the same request: no new entry) */
+    const char *const info[] = {":status", "103", "link", "</a.css>; rel=preload", NULL};
+    response(f, 1, info, false); /* an interim response: fields added, then rolled back */
+    CU_ASSERT_FALSE(s->packed);
+    response(f, 1, RESP1, true);
+    response(f, 3, RESP1, true);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 2);
+    for (int i = 0; i < 2; i++) {
+        const struct rec *r = &f->col.r[i];
+        CU_ASSERT_EQUAL(r->status, 200);
+        CU_ASSERT_STRING_EQUAL(r->pseudo, ":method GET\n:scheme https\n:authority api.example.com\n"
+                                          ":path /data?x=1\n");
+        CU_ASSERT_STRING_EQUAL(r->req, "origin: https://app.example.com\naccept: */*\ncookie: a=1\n"
+                                       "cookie: b=2\nx-dup: one\nx-dup: two\n");
+        CU_ASSERT_STRING_EQUAL(r->resp, "access-control-allow-origin: https://app.example.com\n"
+                                        "access-control-allow-origin: *\nvary: Origin\n");
+    }
+    CU_ASSERT_EQUAL(f->col.r[0].interim_status, 103);
+    fx_free(f); /* asserts held_bytes back to 0 */
+}
+
 int main(void)
 {
     static const struct cs_test_case cases[] = {
@@ -1101,6 +1145,7 @@ int main(void)
         {"bad lengths", test_bad_lengths},
         {"memory accounting", test_memory_accounting},
         {"frame in progress kept only inside a frame", test_frame_in_progress},
+        {"a waiting stream's fields packed", test_stream_packed},
         {"idle directions park their tables", test_parked_tables},
         {"parked tables give shared names as indexes", test_parked_names},
         {"parked tables written again after evictions", test_parked_evictions},
