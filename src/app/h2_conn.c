@@ -91,7 +91,7 @@ static void begin_headers(struct cs_h2_conn *c, struct h2_dir *d, const struct c
     struct h2_stream *s = id ? cs_h2__stream_find(c, id) : NULL;
     d->blk = BLK_DISCARD;
     d->blk_stream = id;
-    d->blk_end_stream = f->flags & CS_H2_FLAG_END_STREAM;
+    d->blk_end_stream = (f->flags & CS_H2_FLAG_END_STREAM) != 0;
     if (id == 0)
         return; /* the framer counted it; decoded for the dynamic table only */
     int sec;
@@ -153,7 +153,7 @@ static void begin_headers(struct cs_h2_conn *c, struct h2_dir *d, const struct c
         d->blk = BLK_DISCARD; /* out of memory: decoded for the table only */
         return;
     }
-    d->blk_sec = (uint8_t)sec;
+    d->blk_sec = (unsigned)sec & 3u;
     d->blk_mark_fields = s->n_fields;
     d->blk_mark_arena = s->arena_len;
     if (!st->seen) {
@@ -445,7 +445,7 @@ struct cs_h2_conn *cs_h2_conn_new(const struct cs_h2_limits *lim, struct cs_h2_s
     cs_h2__hpack_init(c);                    /* the inflaters come with the first header blocks */
     for (int i = 0; i < 2; i++) {
         struct h2_dir *d = &c->d[i];
-        d->dir = (uint8_t)i;
+        d->dir = (unsigned)i & 1u;
         cs_h2_framer_init(&d->fr, i == CS_DIR_C2S);
     }
     stats->connections++;

@@ -47,10 +47,13 @@ static inline uint32_t h2_value_off(const struct h2_field *f)
 struct h2_sec {
     uint64_t frame, frame_end;
     cs_time_ns ts;
-    uint32_t flags;    /* CS_H2_SEC_* */
-    uint32_t n, bytes; /* fields and name+value bytes kept */
-    bool seen;
+    uint32_t n : 24;    /* fields kept (at most H2_SEC_FIELDS_MAX) */
+    uint32_t flags : 7; /* CS_H2_SEC_* */
+    uint32_t seen : 1;
+    uint32_t bytes; /* name+value bytes kept */
 };
+/* The most fields a section keeps (--max-header-lines is at most 100,000). */
+#define H2_SEC_FIELDS_MAX 0xffffffu
 
 /* A stream's arena starts with the name of the `host` field that
  * cs_h2_txn_request_fields makes from :authority, so that all of a
@@ -113,15 +116,16 @@ struct h2_dir {
     uint32_t settings_table_size; /* the SETTINGS_HEADER_TABLE_SIZE in effect */
     uint32_t blk_stream;
     uint32_t blk_mark_fields, blk_mark_arena;
-    uint8_t n_pending;    /* at most H2_PENDING_SETTINGS */
-    uint8_t dir;          /* CS_DIR_C2S or CS_DIR_S2C */
-    uint8_t blk;          /* enum blk_kind */
-    uint8_t blk_sec;      /* SEC_* */
-    bool size_update_due; /* the next block must start with a table size update */
-    bool hpack_lost;      /* header decoding stopped for good */
-    bool frames_lost;     /* framing stopped for good (implies hpack_lost) */
-    bool fin;
-    bool blk_end_stream;
+    /* (bits: 72 bytes a direction, a 240-byte malloc chunk a connection) */
+    uint16_t n_pending : 4;       /* at most H2_PENDING_SETTINGS */
+    uint16_t dir : 1;             /* CS_DIR_C2S or CS_DIR_S2C */
+    uint16_t blk : 2;             /* enum blk_kind */
+    uint16_t blk_sec : 2;         /* SEC_* */
+    uint16_t size_update_due : 1; /* the next block must start with a table size update */
+    uint16_t hpack_lost : 1;      /* header decoding stopped for good */
+    uint16_t frames_lost : 1;     /* framing stopped for good (implies hpack_lost) */
+    uint16_t fin : 1;
+    uint16_t blk_end_stream : 1;
 };
 
 /* Fields of a reported stream handed over from the stack; a stream with
@@ -145,7 +149,7 @@ struct cs_h2_conn {
     uint32_t n_streams, tab_cap;
     uint32_t max_client_id; /* highest client stream id opened */
     uint32_t reported : 31; /* (streams reported: fewer than 2^30 client ids) */
-    uint32_t marked : 1;    /* (a bit: 248 bytes fit a 256-byte malloc chunk) */
+    uint32_t marked : 1;
 };
 
 /* The connection direction d belongs to (d is c->d[d->dir]). */

@@ -118,7 +118,8 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
     struct h2_sec *st = h2_sec_of(s, sec);
     if (!st)
         return; /* (its block opened it) */
-    if (st->n >= c->lim.max_header_lines || nl + vl > c->lim.max_header_bytes ||
+    if (st->n >= c->lim.max_header_lines || st->n >= H2_SEC_FIELDS_MAX ||
+        nl + vl > c->lim.max_header_bytes ||
         st->bytes + nl + vl > c->lim.max_header_bytes || nl > H2_FIELD_NAME_MAX) {
         if (!(st->flags & CS_H2_SEC_CUT))
             c->stats->field_cap_hits++;
