@@ -66,10 +66,11 @@ struct h2_stream {
     struct h2_field *fields;
     char *arena;
     uint64_t interim_frame;
-    /* SEC_REQ and SEC_RESP; the two trailer sections, rare, are allocated
-     * when one comes (h2_sec_of) */
-    struct h2_sec sec[2];
-    struct h2_sec *trailers;
+    struct h2_sec req; /* SEC_REQ */
+    /* SEC_REQ_TRAILERS, SEC_RESP, SEC_RESP_TRAILERS (at [k - 1]): allocated
+     * when the first of them comes (cs_h2__sec_open), so not in a stream
+     * that waits for its response */
+    struct h2_sec *more;
     uint32_t n_fields, cap_fields;
     uint32_t arena_len, arena_cap;
     int status, interim_status;
@@ -81,13 +82,13 @@ struct h2_stream {
     bool packed;           /* fields and arena share one allocation (cs_h2__stream_pack) */
 };
 
-/* Section k (SEC_*) of s; NULL for a trailer section none of which came
- * (cs_h2__sec_open makes them). */
+/* Section k (SEC_*) of s; NULL for one past SEC_REQ while none of those
+ * came (cs_h2__sec_open makes them). */
 static inline struct h2_sec *h2_sec_of(struct h2_stream *s, int k)
 {
-    if (k == SEC_REQ || k == SEC_RESP)
-        return &s->sec[k == SEC_RESP];
-    return s->trailers ? &s->trailers[k == SEC_RESP_TRAILERS] : NULL;
+    if (k == SEC_REQ)
+        return &s->req;
+    return s->more ? &s->more[k - 1] : NULL;
 }
 
 /* The header block a direction is in the middle of. */

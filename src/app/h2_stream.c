@@ -24,7 +24,7 @@ struct h2_stream *cs_h2__stream_find(struct cs_h2_conn *c, uint32_t id)
 static size_t stream_bytes(const struct h2_stream *s)
 {
     return sizeof *s + s->arena_cap + (size_t)s->cap_fields * sizeof *s->fields +
-           (s->trailers ? 2 * sizeof *s->trailers : 0);
+           (s->more ? (SEC_N - 1) * sizeof *s->more : 0);
 }
 
 struct h2_sec *cs_h2__sec_open(struct cs_h2_conn *c, struct h2_stream *s, int k)
@@ -32,10 +32,10 @@ struct h2_sec *cs_h2__sec_open(struct cs_h2_conn *c, struct h2_stream *s, int k)
     struct h2_sec *st = h2_sec_of(s, k);
     if (st)
         return st;
-    s->trailers = calloc(2, sizeof *s->trailers);
-    if (!s->trailers)
+    s->more = calloc(SEC_N - 1, sizeof *s->more);
+    if (!s->more)
         return NULL;
-    cs_h2__account(c, (ptrdiff_t)(2 * sizeof *s->trailers));
+    cs_h2__account(c, (ptrdiff_t)((SEC_N - 1) * sizeof *s->more));
     return h2_sec_of(s, k);
 }
 
@@ -53,7 +53,7 @@ void cs_h2__stream_free(struct cs_h2_conn *c, struct h2_stream *s)
     free(s->fields);
     if (!s->packed)
         free(s->arena);
-    free(s->trailers);
+    free(s->more);
     free(s);
 }
 

@@ -1077,8 +1077,9 @@ static void test_frame_in_progress(void)
 
 /* A request's fields and strings are packed into one allocation of their
  * exact size when its block ends (what a stream holds while it waits for
- * its response); the response's fields move them back to arrays that
- * grow, and the report sees every field either way. */
+ * its response, with no response section yet); the response's fields move
+ * them back to arrays that grow, and the report sees every field either
+ * way. */
 static void test_stream_packed(void)
 {
     struct fx *f = fx_new();
@@ -1092,6 +1093,7 @@ static void test_stream_packed(void)
     CU_ASSERT_EQUAL(s->cap_fields, s->n_fields);
     CU_ASSERT_EQUAL(s->arena_cap, s->arena_len);
     CU_ASSERT_EQUAL((char *)s->arena, (char *)(s->fields + s->n_fields));
+    CU_ASSERT(s->more == NULL); /* no response section yet */
     uint64_t table = f->st.held_bytes - idle; /* the stream and the HPACK tables */
     request(f, 3, REQ1, true);
     struct h2_stream *s3 = cs_h2__stream_find(f->c, 3);
@@ -1102,6 +1104,7 @@ static void test_stream_packed(void)
     const char *const info[] = {":status", "103", "link", "</a.css>; rel=preload", NULL};
     response(f, 1, info, false); /* an interim response: fields added, then rolled back */
     CU_ASSERT_FALSE(s->packed);
+    CU_ASSERT(s->more != NULL);
     response(f, 1, RESP1, true);
     response(f, 3, RESP1, true);
     CU_ASSERT_EQUAL_FATAL(f->col.n, 2);
