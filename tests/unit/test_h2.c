@@ -1093,7 +1093,7 @@ static void test_stream_packed(void)
     CU_ASSERT_EQUAL(s->cap_fields, s->n_fields);
     CU_ASSERT_EQUAL(s->arena_cap, s->arena_len);
     CU_ASSERT_EQUAL((char *)s->arena, (char *)(s->fields + s->n_fields));
-    CU_ASSERT(s->more == NULL); /* no response section yet */
+    CU_ASSERT(s->more == NULL);               /* no response section yet */
     uint64_t table = f->st.held_bytes - idle; /* the stream and the HPACK tables */
     request(f, 3, REQ1, true);
     struct h2_stream *s3 = cs_h2__stream_find(f->c, 3);
