@@ -197,12 +197,15 @@ static void end_block(struct cs_h2_conn *c, struct h2_dir *d, uint64_t frame, cs
         cs_h2__stream_pack(c, s); /* as it waits for its response */
     if (kind == BLK_RESPONSE && d->blk_sec == SEC_RESP) {
         int status = 0;
-        for (uint32_t i = d->blk_mark_fields; i < s->n_fields; i++)
-            if (cs_h2__name_is(s, &s->fields[i], ":status")) {
-                status = parse_status(s->arena + h2_value_off(&s->fields[i]),
-                                      s->fields[i].value_len);
+        const char *name = s->arena + h2_fields_start(d->blk_mark_arena);
+        for (uint32_t i = d->blk_mark_fields; i < s->n_fields; i++) {
+            const struct h2_field *fl = &s->fields[i];
+            if (cs_h2__name_is(name, fl, ":status")) {
+                status = parse_status(name + fl->name_len, fl->value_len);
                 break;
             }
+            name += fl->name_len + fl->value_len;
+        }
         if (status >= 100 && status < 200 && !d->blk_end_stream) {
             /* RFC 9113 §8.1: informational responses precede the final
              * one; only their status is kept. */

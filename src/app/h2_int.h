@@ -30,19 +30,13 @@ enum { SEC_REQ,
  * this many is allocated while more than one is outstanding. */
 #define H2_PENDING_SETTINGS 8
 
-/* A kept field: its name at arena[name_off], its value right after it. */
+/* A kept field.  The fields' strings lie in their stream's arena one
+ * after the other in field order (each name followed by its value), from
+ * h2_fields_start(): a field's place is the sum of the lengths before it. */
 struct h2_field {
-    uint32_t name_off, value_len;
-    uint32_t name_len : 25; /* (at most H2_FIELD_NAME_MAX) */
-    uint32_t sec : 7;       /* SEC_* */
+    uint32_t name_len, value_len;
+    uint8_t sec; /* SEC_* */
 };
-/* The longest name a field keeps (--max-header-bytes is at most 2^24). */
-#define H2_FIELD_NAME_MAX 0x1ffffffu
-
-static inline uint32_t h2_value_off(const struct h2_field *f)
-{
-    return f->name_off + f->name_len;
-}
 
 struct h2_sec {
     uint64_t frame, frame_end;
@@ -60,6 +54,13 @@ struct h2_sec {
  * request's strings lie in one block (cs_h2_txn.req_block). */
 #define H2_ARENA_HOST "host"
 #define H2_ARENA_HOST_LEN 4u
+
+/* Where the strings of the fields added after the arena held arena_len
+ * bytes begin. */
+static inline uint32_t h2_fields_start(uint32_t arena_len)
+{
+    return arena_len < H2_ARENA_HOST_LEN ? H2_ARENA_HOST_LEN : arena_len;
+}
 
 struct h2_stream {
     /* (ordered by size: thousands of these wait for their responses) */
@@ -206,12 +207,12 @@ void cs_h2__stream_pack(struct cs_h2_conn *c, struct h2_stream *s);
 /* Keeps one decoded field in section sec of s, within the limits. */
 void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
                              const uint8_t *name, size_t nl, const uint8_t *value, size_t vl);
-/* Field f of s is named exactly lit (inline: lit's length folds away). */
-static inline bool cs_h2__name_is(const struct h2_stream *s, const struct h2_field *f,
-                                  const char *lit)
+/* Field f, whose name is at `name`, is named exactly lit (inline: lit's
+ * length folds away). */
+static inline bool cs_h2__name_is(const char *name, const struct h2_field *f, const char *lit)
 {
     size_t n = strlen(lit);
-    return f->name_len == n && memcmp(s->arena + f->name_off, lit, n) == 0;
+    return f->name_len == n && memcmp(name, lit, n) == 0;
 }
 /* Hands s to the callback as a cs_h2_txn and frees it. */
 void cs_h2__report_with(struct cs_h2_conn *c, struct h2_stream *s, const struct h2_end_info *e);

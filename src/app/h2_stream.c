@@ -32,9 +32,10 @@ struct h2_sec *cs_h2__sec_open(struct cs_h2_conn *c, struct h2_stream *s, int k)
     struct h2_sec *st = h2_sec_of(s, k);
     if (st)
         return st;
-    s->more = calloc(SEC_N - 1, sizeof *s->more);
+    s->more = malloc((SEC_N - 1) * sizeof *s->more); /* (calloc: no thread cache) */
     if (!s->more)
         return NULL;
+    memset(s->more, 0, (SEC_N - 1) * sizeof *s->more);
     cs_h2__account(c, (ptrdiff_t)((SEC_N - 1) * sizeof *s->more));
     return h2_sec_of(s, k);
 }
@@ -120,7 +121,7 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
         return; /* (its block opened it) */
     if (st->n >= c->lim.max_header_lines || st->n >= H2_SEC_FIELDS_MAX ||
         nl + vl > c->lim.max_header_bytes ||
-        st->bytes + nl + vl > c->lim.max_header_bytes || nl > H2_FIELD_NAME_MAX) {
+        st->bytes + nl + vl > c->lim.max_header_bytes) {
         if (!(st->flags & CS_H2_SEC_CUT))
             c->stats->field_cap_hits++;
         st->flags |= CS_H2_SEC_CUT;
@@ -137,7 +138,7 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
         s->fields = f;
         s->cap_fields = cap;
     }
-    uint32_t base = s->arena_len < H2_ARENA_HOST_LEN ? H2_ARENA_HOST_LEN : s->arena_len;
+    uint32_t base = h2_fields_start(s->arena_len);
     uint32_t need = base + (uint32_t)(nl + vl);
     if (need > s->arena_cap || !s->arena) { /* an arena even for empty fields */
         uint32_t cap = s->arena_cap ? s->arena_cap : H2_STREAM_ARENA_FIRST;
@@ -157,9 +158,8 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
     }
     cs_h2__account(c, (ptrdiff_t)(stream_bytes(s) - before));
     struct h2_field *f = &s->fields[s->n_fields++];
-    f->sec = (uint32_t)sec & 0x7fu;
-    f->name_off = s->arena_len;
-    f->name_len = (uint32_t)nl & H2_FIELD_NAME_MAX;
+    f->sec = (uint8_t)sec;
+    f->name_len = (uint32_t)nl;
     if (nl)
         memcpy(s->arena + s->arena_len, name, nl);
     s->arena_len += (uint32_t)nl;
@@ -252,18 +252,20 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
         out->n_fields = 0;
         bool regular_seen = false;
         uint32_t pseudo_seen = 0;
+        uint32_t f_end = h2_fields_start(0);
         for (uint32_t i = 0; i < s->n_fields; i++) {
             const struct h2_field *f = &s->fields[i];
+            uint32_t name_off = f_end;
+            f_end += f->name_len + f->value_len;
             if (f->sec != k || (k == SEC_RESP && !s->answered))
                 continue;
-            const char *name = s->arena + f->name_off;
-            const char *value = s->arena + h2_value_off(f);
-            uint32_t f_end = h2_value_off(f) + f->value_len;
+            const char *name = s->arena + name_off;
+            const char *value = name + f->name_len;
             if (k == SEC_REQ && f_end > req_end)
                 req_end = f_end;
             if (k == SEC_RESP) {
-                if (f->name_off < resp_lo)
-                    resp_lo = f->name_off;
+                if (name_off < resp_lo)
+                    resp_lo = name_off;
                 if (f_end > resp_end)
                     resp_end = f_end;
             }
@@ -275,9 +277,9 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
                 int which = -1;
                 if (k == SEC_REQ)
                     for (int j = 0; j < 5; j++)
-                        if (cs_h2__name_is(s, f, req_names[j]))
+                        if (cs_h2__name_is(name, f, req_names[j]))
                             which = j;
-                if (k == SEC_RESP && cs_h2__name_is(s, f, ":status"))
+                if (k == SEC_RESP && cs_h2__name_is(name, f, ":status"))
                     which = 5;
                 if (which < 0 || regular_seen || (pseudo_seen & (1u << which)))
                     out->flags |= CS_H2_SEC_BAD_PSEUDO;
