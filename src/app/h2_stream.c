@@ -201,9 +201,10 @@ struct h2_stream *cs_h2__stream_open(struct cs_h2_conn *c, uint32_t id)
         c->tab = t;
         c->tab_cap = ncap;
     }
-    struct h2_stream *s = calloc(1, sizeof *s);
+    struct h2_stream *s = malloc(sizeof *s); /* (calloc: no thread cache) */
     if (!s)
         return NULL;
+    *s = (struct h2_stream){0};
     s->id = id;
     c->tab[c->n_streams++] = s;
     cs_h2__account(c, (ptrdiff_t)sizeof *s);
@@ -252,13 +253,16 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
         out->n_fields = 0;
         bool regular_seen = false;
         uint32_t pseudo_seen = 0;
+        /* the section's st->n fields, in field order among the others */
+        uint32_t left = k == SEC_RESP && !s->answered ? 0 : st->n;
         uint32_t f_end = h2_fields_start(0);
-        for (uint32_t i = 0; i < s->n_fields; i++) {
+        for (uint32_t i = 0; i < s->n_fields && left > 0; i++) {
             const struct h2_field *f = &s->fields[i];
             uint32_t name_off = f_end;
             f_end += f->name_len + f->value_len;
-            if (f->sec != k || (k == SEC_RESP && !s->answered))
+            if (f->sec != k)
                 continue;
+            left--;
             const char *name = s->arena + name_off;
             const char *value = name + f->name_len;
             if (k == SEC_REQ && f_end > req_end)
