@@ -110,11 +110,25 @@ uint64_t cs_sensor_key(const char *sensor)
     return load64(md);
 }
 
+_Static_assert(CS_FLOW_DIGEST_LEN == SHA_DIGEST_LENGTH, "a flow's digest is a SHA-1");
+
+void cs_flow_digest(const struct cs_flow_key *f, uint8_t md[CS_FLOW_DIGEST_LEN])
+{
+    community_digest(&f->client, f->client_port, &f->server, f->server_port, 6, 0, md);
+}
+
 void cs_flow_ids(const struct cs_flow_key *f, uint64_t sensor_key, char community_id[CS_COMMUNITY_ID_LEN],
                  uint8_t event_key[16])
 {
     unsigned char md[SHA_DIGEST_LENGTH];
-    community_digest(&f->client, f->client_port, &f->server, f->server_port, 6, 0, md);
+    cs_flow_digest(f, md);
+    cs_flow_ids_of(f, md, sensor_key, community_id, event_key);
+}
+
+void cs_flow_ids_of(const struct cs_flow_key *f, const uint8_t md[CS_FLOW_DIGEST_LEN],
+                    uint64_t sensor_key, char community_id[CS_COMMUNITY_ID_LEN],
+                    uint8_t event_key[16])
+{
     community_text(md, community_id);
     uint64_t first = (uint64_t)f->first_ts;
     store64(event_key, load64(md) ^ mix64(first ^ sensor_key));
