@@ -96,6 +96,18 @@ static void test_probe(void)
     guarded_free(&g);
 }
 
+/* r is REQ1 answered 200 with RESP1. */
+static void assert_req1_resp1(const struct rec *r)
+{
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_STRING_EQUAL(r->pseudo, ":method GET\n:scheme https\n:authority api.example.com\n"
+                                      ":path /data?x=1\n");
+    CU_ASSERT_STRING_EQUAL(r->req, "origin: https://app.example.com\naccept: */*\ncookie: a=1\n"
+                                   "cookie: b=2\nx-dup: one\nx-dup: two\n");
+    CU_ASSERT_STRING_EQUAL(r->resp, "access-control-allow-origin: https://app.example.com\n"
+                                    "access-control-allow-origin: *\nvary: Origin\n");
+}
+
 /* A request and its response: pseudo-headers, fields in order with
  * duplicates and split cookies, frame numbers, END_STREAM both ways. */
 static void test_simple_exchange(void)
@@ -115,13 +127,7 @@ static void test_simple_exchange(void)
     CU_ASSERT_EQUAL(r->stream_id, 1);
     CU_ASSERT_EQUAL(r->end, CS_H2_END_COMPLETE);
     CU_ASSERT(r->answered);
-    CU_ASSERT_EQUAL(r->status, 200);
-    CU_ASSERT_STRING_EQUAL(r->pseudo, ":method GET\n:scheme https\n:authority api.example.com\n"
-                                      ":path /data?x=1\n");
-    CU_ASSERT_STRING_EQUAL(r->req, "origin: https://app.example.com\naccept: */*\ncookie: a=1\n"
-                                   "cookie: b=2\nx-dup: one\nx-dup: two\n");
-    CU_ASSERT_STRING_EQUAL(r->resp, "access-control-allow-origin: https://app.example.com\n"
-                                    "access-control-allow-origin: *\nvary: Origin\n");
+    assert_req1_resp1(r);
     CU_ASSERT_STRING_EQUAL(r->host_view, "host: api.example.com\norigin: https://app.example.com\n"
                                          "accept: */*\ncookie: a=1\ncookie: b=2\nx-dup: one\n"
                                          "x-dup: two\n");
@@ -1109,14 +1115,7 @@ static void test_stream_packed(void)
     response(f, 3, RESP1, true);
     CU_ASSERT_EQUAL_FATAL(f->col.n, 2);
     for (int i = 0; i < 2; i++) {
-        const struct rec *r = &f->col.r[i];
-        CU_ASSERT_EQUAL(r->status, 200);
-        CU_ASSERT_STRING_EQUAL(r->pseudo, ":method GET\n:scheme https\n:authority api.example.com\n"
-                                          ":path /data?x=1\n");
-        CU_ASSERT_STRING_EQUAL(r->req, "origin: https://app.example.com\naccept: */*\ncookie: a=1\n"
-                                       "cookie: b=2\nx-dup: one\nx-dup: two\n");
-        CU_ASSERT_STRING_EQUAL(r->resp, "access-control-allow-origin: https://app.example.com\n"
-                                        "access-control-allow-origin: *\nvary: Origin\n");
+        assert_req1_resp1(&f->col.r[i]);
     }
     CU_ASSERT_EQUAL(f->col.r[0].interim_status, 103);
     fx_free(f); /* asserts held_bytes back to 0 */
