@@ -197,7 +197,7 @@ static void end_block(struct cs_h2_conn *c, struct h2_dir *d, uint64_t frame, cs
         cs_h2__stream_pack(c, s); /* as it waits for its response */
     if (kind == BLK_RESPONSE && d->blk_sec == SEC_RESP) {
         int status = 0;
-        const char *name = s->arena + h2_fields_start(d->blk_mark_arena);
+        const char *name = s->arena ? s->arena + h2_fields_start(d->blk_mark_arena) : NULL;
         for (uint32_t i = d->blk_mark_fields; i < s->n_fields; i++) {
             const struct h2_field *fl = &s->fields[i];
             if (cs_h2__name_is(name, fl, ":status")) {
