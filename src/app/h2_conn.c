@@ -91,7 +91,7 @@ static void begin_headers(struct cs_h2_conn *c, struct h2_dir *d, const struct c
     struct h2_stream *s = id ? cs_h2__stream_find(c, id) : NULL;
     d->blk = BLK_DISCARD;
     d->blk_stream = id;
-    d->blk_end_stream = f->flags & CS_H2_FLAG_END_STREAM;
+    d->blk_end_stream = (f->flags & CS_H2_FLAG_END_STREAM) != 0;
     if (id == 0)
         return; /* the framer counted it; decoded for the dynamic table only */
     int sec;
@@ -153,7 +153,7 @@ static void begin_headers(struct cs_h2_conn *c, struct h2_dir *d, const struct c
         d->blk = BLK_DISCARD; /* out of memory: decoded for the table only */
         return;
     }
-    d->blk_sec = (uint8_t)sec;
+    d->blk_sec = (unsigned)sec & 3u;
     d->blk_mark_fields = s->n_fields;
     d->blk_mark_arena = s->arena_len;
     if (!st->seen) {
@@ -193,14 +193,19 @@ static void end_block(struct cs_h2_conn *c, struct h2_dir *d, uint64_t frame, cs
         return;
     if (kind == BLK_REQUEST || kind == BLK_RESPONSE)
         h2_sec_of(s, d->blk_sec)->frame_end = frame; /* opened by begin_headers */
+    if (kind == BLK_REQUEST && d->blk_sec == SEC_REQ)
+        cs_h2__stream_pack(c, s); /* as it waits for its response */
     if (kind == BLK_RESPONSE && d->blk_sec == SEC_RESP) {
         int status = 0;
-        for (uint32_t i = d->blk_mark_fields; i < s->n_fields; i++)
-            if (cs_h2__name_is(s, &s->fields[i], ":status")) {
-                status = parse_status(s->arena + h2_value_off(&s->fields[i]),
-                                      s->fields[i].value_len);
+        const char *name = s->arena ? s->arena + h2_fields_start(d->blk_mark_arena) : NULL;
+        for (uint32_t i = d->blk_mark_fields; i < s->n_fields; i++) {
+            const struct h2_field *fl = &s->fields[i];
+            if (cs_h2__name_is(name, fl, ":status")) {
+                status = parse_status(name + fl->name_len, fl->value_len);
                 break;
             }
+            name += fl->name_len + fl->value_len;
+        }
         if (status >= 100 && status < 200 && !d->blk_end_stream) {
             /* RFC 9113 §8.1: informational responses precede the final
              * one; only their status is kept. */
@@ -249,37 +254,13 @@ static void end_stream_flag(struct cs_h2_conn *c, struct h2_dir *d, const struct
     cs_h2__maybe_complete(c, s, f->end_frame, f->end_ts);
 }
 
-/* The slots allocated at d->pending for n outstanding SETTINGS: one while
- * there is one (the usual case, which may last the connection's lifetime
- * when the peer's ACK is not captured), H2_PENDING_SETTINGS beyond. */
-static size_t pending_cap(uint32_t n)
-{
-    return n <= 1 ? 1 : H2_PENDING_SETTINGS;
-}
-
-/* Resizes d->pending from pending_cap(from) to pending_cap(to) slots
- * (to > 0); -1 when out of memory (nothing changed).  A shrink that the
- * allocator refuses keeps the larger array, counted as the smaller one. */
-static int resize_pending(struct cs_h2_conn *c, struct h2_dir *d, uint32_t from, uint32_t to)
-{
-    size_t old = d->pending ? pending_cap(from) : 0, now = pending_cap(to);
-    if (old == now)
-        return 0;
-    struct h2_pending *p = realloc(d->pending, now * sizeof *p);
-    if (!p && now > old)
-        return -1;
-    if (p)
-        d->pending = p;
-    cs_h2__account(c, ((ptrdiff_t)now - (ptrdiff_t)old) * (ptrdiff_t)sizeof *p);
-    return 0;
-}
-
 static void free_pending(struct cs_h2_conn *c, struct h2_dir *d)
 {
-    if (d->pending)
-        cs_h2__account(c, -(ptrdiff_t)(pending_cap(d->n_pending) * sizeof *d->pending));
-    free(d->pending);
-    d->pending = NULL;
+    if (d->n_pending > 1) {
+        cs_h2__account(c, -(ptrdiff_t)(H2_PENDING_SETTINGS * sizeof *d->pending.many));
+        free(d->pending.many);
+    }
+    d->n_pending = 0;
 }
 
 /* SETTINGS from direction d (RFC 9113 §6.5): a new one waits for the
@@ -290,22 +271,31 @@ static void on_settings(struct cs_h2_conn *c, struct h2_dir *d, const struct cs_
     struct h2_dir *peer = &c->d[!d->dir];
     if (!(f->flags & CS_H2_FLAG_ACK)) {
         struct h2_pending p = {
-            .present = f->settings_present,
             .table_size = f->settings[CS_H2_SETTINGS_HEADER_TABLE_SIZE],
-            .max_frame_size = f->settings[CS_H2_SETTINGS_MAX_FRAME_SIZE],
+            .max_frame_size = f->settings[CS_H2_SETTINGS_MAX_FRAME_SIZE] & CS_H2_MAX_MAX_FRAME_SIZE,
+            .present = f->settings_present & 0xffu, /* (checked: ids 1..6) */
         };
-        if (d->n_pending < H2_PENDING_SETTINGS &&
-            resize_pending(c, d, d->n_pending, d->n_pending + 1))
-            return; /* out of memory: its ACK will be one for nothing */
-        if (d->n_pending == H2_PENDING_SETTINGS) {
-            struct h2_pending *last = &d->pending[H2_PENDING_SETTINGS - 1];
+        if (d->n_pending == 0) {
+            d->pending.one = p;
+            d->n_pending = 1;
+        } else if (d->n_pending == 1) {
+            struct h2_pending *many = malloc(H2_PENDING_SETTINGS * sizeof *many);
+            if (!many)
+                return; /* out of memory: its ACK will be one for nothing */
+            cs_h2__account(c, (ptrdiff_t)(H2_PENDING_SETTINGS * sizeof *many));
+            many[0] = d->pending.one;
+            many[1] = p;
+            d->pending.many = many;
+            d->n_pending = 2;
+        } else if (d->n_pending < H2_PENDING_SETTINGS) {
+            d->pending.many[d->n_pending++] = p;
+        } else {
+            struct h2_pending *last = &d->pending.many[H2_PENDING_SETTINGS - 1];
             if (p.present & (1u << CS_H2_SETTINGS_HEADER_TABLE_SIZE))
                 last->table_size = p.table_size;
             if (p.present & (1u << CS_H2_SETTINGS_MAX_FRAME_SIZE))
                 last->max_frame_size = p.max_frame_size;
             last->present |= p.present;
-        } else {
-            d->pending[d->n_pending++] = p;
         }
         return;
     }
@@ -313,13 +303,20 @@ static void on_settings(struct cs_h2_conn *c, struct h2_dir *d, const struct cs_
         protocol_error(c); /* an ACK for nothing */
         return;
     }
-    struct h2_pending p = peer->pending[0];
-    memmove(peer->pending, peer->pending + 1, (peer->n_pending - 1) * sizeof p);
-    if (peer->n_pending == 1)
-        free_pending(c, peer);
-    else
-        resize_pending(c, peer, peer->n_pending, peer->n_pending - 1);
-    peer->n_pending--;
+    struct h2_pending p = peer->n_pending > 1 ? peer->pending.many[0] : peer->pending.one;
+    if (peer->n_pending == 2) { /* back to the one in the direction */
+        struct h2_pending *many = peer->pending.many;
+        peer->pending.one = many[1];
+        cs_h2__account(c, -(ptrdiff_t)(H2_PENDING_SETTINGS * sizeof *many));
+        free(many);
+        peer->n_pending = 1;
+    } else if (peer->n_pending > 2) {
+        struct h2_pending *many = peer->pending.many;
+        memmove(many, many + 1, (peer->n_pending - 1u) * sizeof p);
+        peer->n_pending--;
+    } else {
+        peer->n_pending = 0;
+    }
     if (p.present & (1u << CS_H2_SETTINGS_MAX_FRAME_SIZE))
         d->fr.max_frame_size = p.max_frame_size;
     if ((p.present & (1u << CS_H2_SETTINGS_HEADER_TABLE_SIZE)) && !d->hpack_lost) {
@@ -451,7 +448,7 @@ struct cs_h2_conn *cs_h2_conn_new(const struct cs_h2_limits *lim, struct cs_h2_s
     cs_h2__hpack_init(c);                    /* the inflaters come with the first header blocks */
     for (int i = 0; i < 2; i++) {
         struct h2_dir *d = &c->d[i];
-        d->dir = (uint8_t)i;
+        d->dir = (unsigned)i & 1u;
         cs_h2_framer_init(&d->fr, i == CS_DIR_C2S);
     }
     stats->connections++;
@@ -499,6 +496,7 @@ int cs_h2_conn_upgrade(struct cs_h2_conn *c, const struct cs_h2_upgrade *u)
     s->interim_status = 101;
     s->n_interim = 1;
     s->interim_frame = u->switch_frame;
+    cs_h2__stream_pack(c, s);
     struct h2_dir *sd = &c->d[CS_DIR_S2C];
     for (size_t off = 0; off + 6 <= u->settings_len; off += 6) {
         const uint8_t *e = u->settings + off;
@@ -510,7 +508,7 @@ int cs_h2_conn_upgrade(struct cs_h2_conn *c, const struct cs_h2_upgrade *u)
             hpack_lose(c, sd, u->frame, u->ts);
         }
         if (id == CS_H2_SETTINGS_MAX_FRAME_SIZE && v >= 16384 && v <= 16777215)
-            sd->fr.max_frame_size = v;
+            sd->fr.max_frame_size = v & CS_H2_MAX_MAX_FRAME_SIZE;
     }
     return 0;
 }
@@ -518,6 +516,7 @@ int cs_h2_conn_upgrade(struct cs_h2_conn *c, const struct cs_h2_upgrade *u)
 void cs_h2_conn_event(struct cs_h2_conn *c, int dir, const struct cs_stream_event *ev)
 {
     struct h2_dir *d = &c->d[dir ? 1 : 0];
+    size_t fr_held = cs_h2_framer_memory(&d->fr); /* its frame in progress, if any */
     switch (ev->kind) {
     case CS_STREAM_DATA:
         if (!d->frames_lost)
@@ -540,6 +539,7 @@ void cs_h2_conn_event(struct cs_h2_conn *c, int dir, const struct cs_stream_even
         cs_h2__report_all(c, CS_H2_END_CONN_RESET, ev->frame, ev->ts, NULL);
         break;
     }
+    cs_h2__account(c, (ptrdiff_t)cs_h2_framer_memory(&d->fr) - (ptrdiff_t)fr_held);
     /* A direction between header blocks keeps its table in the compact
      * form (most of a keep-alive connection's life), or its inflater while
      * recently used (h2_hpack.c). */
@@ -555,11 +555,11 @@ void cs_h2_conn_finish(struct cs_h2_conn *c, enum cs_h2_end why, uint64_t frame,
     for (int i = 0; i < 2; i++) {
         cs_h2__hpack_free(c, &c->d[i]);
         free_pending(c, &c->d[i]);
+        cs_h2__account(c, -(ptrdiff_t)cs_h2_framer_memory(&c->d[i].fr));
+        cs_h2_framer_free(&c->d[i].fr);
     }
     bool tab_local = c->tab == c->tab_local;
     cs_h2__account(c, -(ptrdiff_t)(sizeof *c + (tab_local ? 0 : c->tab_cap * sizeof *c->tab)));
-    cs_h2__account(c, -(ptrdiff_t)(c->scratch_cap * sizeof *c->scratch));
-    free(c->scratch);
     if (!tab_local)
         free(c->tab);
     free(c);

@@ -1,9 +1,12 @@
 /* HTTP/2 frame layer: see h2_frame.h.  A byte-at-a-time-safe state machine
  * over one direction; every read of a frame field goes through the
  * bounds-checked accessors below, on the framer's own small buffer. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "h2_frame.h"
+
+_Static_assert(CS_H2F_LOST < 8, "cs_h2_framer.st is 3 bits");
 
 /* ---- bounds-checked reads of the gathered fixed fields ---------------- */
 
@@ -36,8 +39,12 @@ static uint16_t rd_u16(const uint8_t *b, uint32_t blen, uint32_t off)
 
 /* ---- state shared by one call ------------------------------------------ */
 
-/* Where the bytes being consumed came from, and where events go. */
-struct feed {
+/* One call's view of a framer: what it keeps between frames (fr), a copy
+ * of the frame in progress (x), where the bytes being consumed came from
+ * and where events go. */
+struct fw {
+    struct cs_h2_framer *fr;
+    struct cs_h2_frame_cut x;
     uint64_t frame;
     cs_time_ns ts;
     cs_h2_fevent_cb cb;
@@ -52,124 +59,173 @@ void cs_h2_framer_init(struct cs_h2_framer *fr, bool is_client)
     fr->max_frame_size = CS_H2_DEFAULT_MAX_FRAME_SIZE;
 }
 
+void cs_h2_framer_free(struct cs_h2_framer *fr)
+{
+    free(fr->cut);
+    fr->cut = NULL;
+}
+
 bool cs_h2_framer_at_boundary(const struct cs_h2_framer *fr)
 {
-    return fr->st == CS_H2F_HEADER && fr->got == 0 && !fr->block_open;
+    return fr->st == CS_H2F_HEADER && !fr->cut && !fr->block_open;
 }
 
-static void emit(const struct feed *fd, struct cs_h2_fevent *ev)
+/* The frame in progress into w->x: the kept one, or none (got 0). */
+static void fw_load(struct fw *w, struct cs_h2_framer *fr, uint64_t frame, cs_time_ns ts,
+                    cs_h2_fevent_cb cb, void *ctx)
 {
-    if (fd->cb)
-        fd->cb(fd->ctx, ev);
+    w->fr = fr;
+    w->frame = frame;
+    w->ts = ts;
+    w->cb = cb;
+    w->ctx = ctx;
+    if (fr->cut)
+        w->x = *fr->cut;
+    else
+        w->x.got = 0;
 }
 
-static void emit_error(struct cs_h2_framer *fr, const struct feed *fd, enum cs_h2_frame_error e)
+static void lose(struct fw *w);
+
+/* Keeps w->x in the framer when the call ended inside a frame (or the
+ * preface), and frees what it kept when it ended between frames. */
+static void fw_store(struct fw *w)
 {
-    struct cs_h2_fevent ev = {.kind = CS_H2_FEV_ERROR, .frame = &fr->f, .error = e, .at_frame = fd->frame, .at_ts = fd->ts};
-    emit(fd, &ev);
+    struct cs_h2_framer *fr = w->fr;
+    bool between = fr->st == CS_H2F_LOST ||
+                   ((fr->st == CS_H2F_HEADER || fr->st == CS_H2F_PREFACE) && w->x.got == 0);
+    if (between) {
+        cs_h2_framer_free(fr);
+        return;
+    }
+    if (!fr->cut) {
+        fr->cut = malloc(sizeof *fr->cut);
+        if (!fr->cut) {
+            lose(w); /* its place cannot be kept */
+            return;
+        }
+    }
+    *fr->cut = w->x;
 }
 
-static void lose(struct cs_h2_framer *fr, const struct feed *fd)
+static void emit(const struct fw *w, struct cs_h2_fevent *ev)
 {
+    if (w->cb)
+        w->cb(w->ctx, ev);
+}
+
+static void emit_error(struct fw *w, enum cs_h2_frame_error e)
+{
+    struct cs_h2_fevent ev = {.kind = CS_H2_FEV_ERROR, .frame = &w->x.f, .error = e, .at_frame = w->frame, .at_ts = w->ts};
+    emit(w, &ev);
+}
+
+static void lose(struct fw *w)
+{
+    struct cs_h2_framer *fr = w->fr;
     struct cs_h2_fevent ev = {.kind = CS_H2_FEV_LOST,
                               .in_block = fr->block_open || fr->st == CS_H2F_FRAGMENT,
-                              .at_frame = fd->frame,
-                              .at_ts = fd->ts};
+                              .at_frame = w->frame,
+                              .at_ts = w->ts};
     fr->st = CS_H2F_LOST;
     fr->block_open = false;
-    emit(fd, &ev);
+    cs_h2_framer_free(fr);
+    emit(w, &ev);
 }
 
-static void emit_frame(struct cs_h2_framer *fr, const struct feed *fd)
+static void emit_frame(struct fw *w)
 {
-    struct cs_h2_fevent ev = {.kind = CS_H2_FEV_FRAME, .frame = &fr->f};
-    emit(fd, &ev);
+    struct cs_h2_fevent ev = {.kind = CS_H2_FEV_FRAME, .frame = &w->x.f};
+    emit(w, &ev);
 }
 
-static void next_frame(struct cs_h2_framer *fr)
+static void next_frame(struct fw *w)
 {
-    fr->st = CS_H2F_HEADER;
-    fr->got = 0;
+    w->fr->st = CS_H2F_HEADER;
+    w->x.got = 0;
 }
 
 /* The payload of a frame reported at its end has gone by. */
-static void frame_end(struct cs_h2_framer *fr, const struct feed *fd)
+static void frame_end(struct fw *w)
 {
-    fr->f.end_frame = fd->frame;
-    fr->f.end_ts = fd->ts;
-    uint8_t t = fr->f.type;
+    w->x.f.end_frame = w->frame;
+    w->x.f.end_ts = w->ts;
+    uint8_t t = w->x.f.type;
     if (t != CS_H2_HEADERS && t != CS_H2_PUSH_PROMISE && t != CS_H2_CONTINUATION)
-        emit_frame(fr, fd);
-    next_frame(fr);
+        emit_frame(w);
+    next_frame(w);
 }
 
-static void skip_rest(struct cs_h2_framer *fr)
+static void skip_rest(struct fw *w)
 {
-    fr->st = CS_H2F_SKIP;
+    w->fr->st = CS_H2F_SKIP;
 }
 
-static void want_fixed(struct cs_h2_framer *fr, uint32_t need)
+static void want_fixed(struct fw *w, uint32_t need)
 {
-    fr->st = CS_H2F_FIXED;
-    fr->need = need;
-    fr->got = 0;
+    w->fr->st = CS_H2F_FIXED;
+    w->x.need = need;
+    w->x.got = 0;
 }
 
 /* A header block frame's fixed fields are read: the fragment follows,
  * then pad_left bytes of padding.  §6.2, §6.7, §6.10. */
-static void start_fragment(struct cs_h2_framer *fr, const struct feed *fd, uint32_t fixed)
+static void start_fragment(struct fw *w, uint32_t fixed)
 {
-    uint32_t pad = fr->f.pad_length;
-    if (pad > fr->f.length - fixed) {
+    struct cs_h2_framer *fr = w->fr;
+    struct cs_h2_frame_cut *x = &w->x;
+    uint32_t pad = x->f.pad_length;
+    if (pad > x->f.length - fixed) {
         /* §6.2: padding that exceeds the payload is a PROTOCOL_ERROR; the
          * fragment cannot be located, so the block (and HPACK) is lost. */
-        emit_error(fr, fd, CS_H2_ERR_PADDING);
+        emit_error(w, CS_H2_ERR_PADDING);
         fr->block_open = true;
-        lose(fr, fd);
+        lose(w);
         return;
     }
-    fr->fragment_left = fr->f.length - fixed - pad;
-    fr->pad_left = pad;
+    x->fragment_left = x->f.length - fixed - pad;
+    x->pad_left = pad;
     fr->block_open = true;
-    fr->block_stream = fr->f.stream_id;
-    fr->f.end_frame = fd->frame;
-    fr->f.end_ts = fd->ts;
-    emit_frame(fr, fd);
+    fr->block_stream = x->f.stream_id;
+    x->f.end_frame = w->frame;
+    x->f.end_ts = w->ts;
+    emit_frame(w);
     fr->st = CS_H2F_FRAGMENT;
 }
 
 /* §4.1: a whole frame header is in buf; decide how to read the payload. */
-static void begin_frame(struct cs_h2_framer *fr, const struct feed *fd)
+static void begin_frame(struct fw *w)
 {
     const uint32_t bl = CS_H2_FRAME_HEADER_LEN;
-    struct cs_h2_frame *f = &fr->f;
+    struct cs_h2_framer *fr = w->fr;
+    struct cs_h2_frame_cut *x = &w->x;
+    struct cs_h2_frame *f = &x->f;
     uint64_t frame = f->frame;
     cs_time_ns ts = f->ts;
     memset(f, 0, sizeof *f);
     f->frame = frame;
     f->ts = ts;
-    f->length = rd_u24(fr->buf, bl, 0);
-    f->type = rd_u8(fr->buf, bl, 3);
-    f->flags = rd_u8(fr->buf, bl, 4);
-    f->stream_id = rd_u32(fr->buf, bl, 5) & 0x7fffffffu; /* §4.1: R bit ignored */
-    fr->frames++;
-    fr->payload_left = f->length;
-    fr->got = 0;
+    f->length = rd_u24(x->buf, bl, 0);
+    f->type = rd_u8(x->buf, bl, 3);
+    f->flags = rd_u8(x->buf, bl, 4);
+    f->stream_id = rd_u32(x->buf, bl, 5) & 0x7fffffffu; /* §4.1: R bit ignored */
+    x->payload_left = f->length;
+    x->got = 0;
 
     if (f->length > fr->max_frame_size) {
         /* §4.2: FRAME_SIZE_ERROR.  The length is still known, so a passive
          * reader can stay in step and read on. */
         f->oversized = true;
-        emit_error(fr, fd, CS_H2_ERR_FRAME_SIZE);
+        emit_error(w, CS_H2_ERR_FRAME_SIZE);
     }
     if (!fr->seen_frame && !fr->is_client && f->type != CS_H2_SETTINGS)
-        emit_error(fr, fd, CS_H2_ERR_FIRST_FRAME); /* §3.4 */
+        emit_error(w, CS_H2_ERR_FIRST_FRAME); /* §3.4 */
     fr->seen_frame = true;
 
     /* §6.10: while a header block is open only its CONTINUATION may come. */
     if (fr->block_open && (f->type != CS_H2_CONTINUATION || f->stream_id != fr->block_stream)) {
-        emit_error(fr, fd, CS_H2_ERR_CONTINUATION);
-        lose(fr, fd);
+        emit_error(w, CS_H2_ERR_CONTINUATION);
+        lose(w);
         return;
     }
 
@@ -177,53 +233,53 @@ static void begin_frame(struct cs_h2_framer *fr, const struct feed *fd)
     switch (f->type) {
     case CS_H2_DATA: /* §6.1 */
         if (f->stream_id == 0)
-            emit_error(fr, fd, CS_H2_ERR_STREAM_ZERO);
+            emit_error(w, CS_H2_ERR_STREAM_ZERO);
         if (padded && f->length >= 1)
-            want_fixed(fr, 1);
+            want_fixed(w, 1);
         else {
             if (padded)
-                emit_error(fr, fd, CS_H2_ERR_PADDING);
-            skip_rest(fr);
+                emit_error(w, CS_H2_ERR_PADDING);
+            skip_rest(w);
         }
         return;
     case CS_H2_HEADERS: { /* §6.2 */
         uint32_t need = (padded ? 1u : 0u) + (f->flags & CS_H2_FLAG_PRIORITY ? 5u : 0u);
         if (f->stream_id == 0)
-            emit_error(fr, fd, CS_H2_ERR_STREAM_ZERO); /* still decoded: HPACK state */
+            emit_error(w, CS_H2_ERR_STREAM_ZERO); /* still decoded: HPACK state */
         if (need > f->length) {
-            emit_error(fr, fd, CS_H2_ERR_FRAME_SIZE);
+            emit_error(w, CS_H2_ERR_FRAME_SIZE);
             fr->block_open = true;
-            lose(fr, fd);
+            lose(w);
             return;
         }
-        want_fixed(fr, need);
+        want_fixed(w, need);
         return;
     }
     case CS_H2_PUSH_PROMISE: { /* §6.6 */
         uint32_t need = (padded ? 1u : 0u) + 4u;
         if (fr->is_client || f->stream_id == 0)
-            emit_error(fr, fd, fr->is_client ? CS_H2_ERR_PUSH_FROM_CLIENT : CS_H2_ERR_STREAM_ZERO);
+            emit_error(w, fr->is_client ? CS_H2_ERR_PUSH_FROM_CLIENT : CS_H2_ERR_STREAM_ZERO);
         if (need > f->length) {
-            emit_error(fr, fd, CS_H2_ERR_FRAME_SIZE);
+            emit_error(w, CS_H2_ERR_FRAME_SIZE);
             fr->block_open = true;
-            lose(fr, fd);
+            lose(w);
             return;
         }
-        want_fixed(fr, need);
+        want_fixed(w, need);
         return;
     }
     case CS_H2_CONTINUATION: /* §6.10 */
         if (!fr->block_open) {
-            emit_error(fr, fd, CS_H2_ERR_CONTINUATION);
+            emit_error(w, CS_H2_ERR_CONTINUATION);
             f->malformed = true;
-            skip_rest(fr);
+            skip_rest(w);
             return;
         }
-        fr->fragment_left = f->length;
-        fr->pad_left = 0;
-        f->end_frame = fd->frame;
-        f->end_ts = fd->ts;
-        emit_frame(fr, fd);
+        x->fragment_left = f->length;
+        x->pad_left = 0;
+        f->end_frame = w->frame;
+        f->end_ts = w->ts;
+        emit_frame(w);
         fr->st = CS_H2F_FRAGMENT;
         return;
     case CS_H2_PRIORITY:        /* §6.3 */
@@ -231,23 +287,23 @@ static void begin_frame(struct cs_h2_framer *fr, const struct feed *fd)
     case CS_H2_WINDOW_UPDATE: { /* §6.9 */
         uint32_t want = f->type == CS_H2_PRIORITY ? 5u : 4u;
         if (f->stream_id == 0 && f->type != CS_H2_WINDOW_UPDATE)
-            emit_error(fr, fd, CS_H2_ERR_STREAM_ZERO);
+            emit_error(w, CS_H2_ERR_STREAM_ZERO);
         if (f->length != want) {
-            emit_error(fr, fd, CS_H2_ERR_FRAME_SIZE);
+            emit_error(w, CS_H2_ERR_FRAME_SIZE);
             f->malformed = true;
-            skip_rest(fr);
+            skip_rest(w);
             return;
         }
-        want_fixed(fr, want);
+        want_fixed(w, want);
         return;
     }
     case CS_H2_SETTINGS: /* §6.5 */
         if (f->stream_id != 0)
-            emit_error(fr, fd, CS_H2_ERR_STREAM_ZERO);
+            emit_error(w, CS_H2_ERR_STREAM_ZERO);
         if (f->length % 6 != 0 || ((f->flags & CS_H2_FLAG_ACK) && f->length != 0)) {
-            emit_error(fr, fd, CS_H2_ERR_FRAME_SIZE);
+            emit_error(w, CS_H2_ERR_FRAME_SIZE);
             f->malformed = true;
-            skip_rest(fr);
+            skip_rest(w);
             return;
         }
         fr->st = CS_H2F_SETTING;
@@ -255,35 +311,36 @@ static void begin_frame(struct cs_h2_framer *fr, const struct feed *fd)
     case CS_H2_PING:   /* §6.7 */
     case CS_H2_GOAWAY: /* §6.8 */
         if (f->stream_id != 0)
-            emit_error(fr, fd, CS_H2_ERR_STREAM_ZERO);
+            emit_error(w, CS_H2_ERR_STREAM_ZERO);
         if (f->type == CS_H2_PING ? f->length != 8 : f->length < 8) {
-            emit_error(fr, fd, CS_H2_ERR_FRAME_SIZE);
+            emit_error(w, CS_H2_ERR_FRAME_SIZE);
             f->malformed = true;
-            skip_rest(fr);
+            skip_rest(w);
             return;
         }
-        want_fixed(fr, 8);
+        want_fixed(w, 8);
         return;
     default: /* §5.5: unknown types are ignored */
-        skip_rest(fr);
+        skip_rest(w);
         return;
     }
 }
 
 /* The fixed fields of the current frame are in buf[0..need). */
-static void fixed_done(struct cs_h2_framer *fr, const struct feed *fd)
+static void fixed_done(struct fw *w)
 {
-    struct cs_h2_frame *f = &fr->f;
-    const uint8_t *b = fr->buf;
-    uint32_t bl = fr->need;
+    struct cs_h2_frame_cut *x = &w->x;
+    struct cs_h2_frame *f = &x->f;
+    const uint8_t *b = x->buf;
+    uint32_t bl = x->need;
     uint32_t off = 0;
-    fr->payload_left -= fr->need;
+    x->payload_left -= x->need;
     switch (f->type) {
     case CS_H2_DATA:
         f->pad_length = rd_u8(b, bl, 0);
         if (f->pad_length > f->length - 1)
-            emit_error(fr, fd, CS_H2_ERR_PADDING); /* still skipped by length */
-        skip_rest(fr);
+            emit_error(w, CS_H2_ERR_PADDING); /* still skipped by length */
+        skip_rest(w);
         return;
     case CS_H2_HEADERS:
         if (f->flags & CS_H2_FLAG_PADDED)
@@ -295,13 +352,13 @@ static void fixed_done(struct cs_h2_framer *fr, const struct feed *fd)
             f->dependency = dep & 0x7fffffffu;
             f->weight = rd_u8(b, bl, off + 4);
         }
-        start_fragment(fr, fd, fr->need);
+        start_fragment(w, x->need);
         return;
     case CS_H2_PUSH_PROMISE:
         if (f->flags & CS_H2_FLAG_PADDED)
             f->pad_length = rd_u8(b, bl, off++);
         f->promised_stream_id = rd_u32(b, bl, off) & 0x7fffffffu;
-        start_fragment(fr, fd, fr->need);
+        start_fragment(w, x->need);
         return;
     case CS_H2_PRIORITY: {
         uint32_t dep = rd_u32(b, bl, 0);
@@ -324,67 +381,69 @@ static void fixed_done(struct cs_h2_framer *fr, const struct feed *fd)
     default: /* PING: the opaque data is of no interest */
         break;
     }
-    if (fr->payload_left == 0)
-        frame_end(fr, fd);
+    if (x->payload_left == 0)
+        frame_end(w);
     else
-        skip_rest(fr); /* GOAWAY debug data */
+        skip_rest(w); /* GOAWAY debug data */
 }
 
 /* §6.5.1: one setting (identifier, value) is in buf[0..6). */
-static void setting_done(struct cs_h2_framer *fr, const struct feed *fd)
+static void setting_done(struct fw *w)
 {
-    struct cs_h2_frame *f = &fr->f;
-    uint16_t id = rd_u16(fr->buf, 6, 0);
-    uint32_t v = rd_u32(fr->buf, 6, 2);
+    struct cs_h2_frame_cut *x = &w->x;
+    struct cs_h2_frame *f = &x->f;
+    uint16_t id = rd_u16(x->buf, 6, 0);
+    uint32_t v = rd_u32(x->buf, 6, 2);
     bool bad = (id == CS_H2_SETTINGS_ENABLE_PUSH && v > 1) ||
                (id == CS_H2_SETTINGS_INITIAL_WINDOW_SIZE && v > 0x7fffffffu) ||
                (id == CS_H2_SETTINGS_MAX_FRAME_SIZE &&
                 (v < CS_H2_DEFAULT_MAX_FRAME_SIZE || v > CS_H2_MAX_MAX_FRAME_SIZE));
     if (bad)
-        emit_error(fr, fd, CS_H2_ERR_SETTINGS_VALUE);
+        emit_error(w, CS_H2_ERR_SETTINGS_VALUE);
     else if (id >= 1 && id < CS_H2_SETTINGS_KEPT) { /* §6.5.2: unknown ids ignored */
         f->settings[id] = v;
         f->settings_present |= 1u << id;
     }
-    fr->payload_left -= 6;
-    fr->got = 0;
+    x->payload_left -= 6;
+    x->got = 0;
 }
 
 /* Moves on from states that have nothing left to read (zero-length
  * payloads, fragments, padding), so that a frame ending exactly at the end
  * of a piece is reported without waiting for the next one. */
-static void settle(struct cs_h2_framer *fr, const struct feed *fd)
+static void settle(struct fw *w)
 {
+    struct cs_h2_frame_cut *x = &w->x;
     for (;;) {
-        switch (fr->st) {
+        switch (w->fr->st) {
         case CS_H2F_FIXED:
-            if (fr->got < fr->need)
+            if (x->got < x->need)
                 return;
-            fixed_done(fr, fd);
+            fixed_done(w);
             break;
         case CS_H2F_SETTING:
-            if (fr->got == 6)
-                setting_done(fr, fd);
-            if (fr->payload_left != 0)
+            if (x->got == 6)
+                setting_done(w);
+            if (x->payload_left != 0)
                 return;
-            frame_end(fr, fd);
+            frame_end(w);
             break;
         case CS_H2F_FRAGMENT:
-            if (fr->fragment_left != 0)
+            if (x->fragment_left != 0)
                 return;
-            if (fr->f.flags & CS_H2_FLAG_END_HEADERS) {
-                struct cs_h2_fevent ev = {.kind = CS_H2_FEV_BLOCK_END, .frame = &fr->f};
-                fr->block_open = false;
-                emit(fd, &ev);
+            if (x->f.flags & CS_H2_FLAG_END_HEADERS) {
+                struct cs_h2_fevent ev = {.kind = CS_H2_FEV_BLOCK_END, .frame = &x->f};
+                w->fr->block_open = false;
+                emit(w, &ev);
             }
-            fr->payload_left = fr->pad_left;
-            fr->pad_left = 0;
-            fr->st = CS_H2F_SKIP;
+            x->payload_left = x->pad_left;
+            x->pad_left = 0;
+            w->fr->st = CS_H2F_SKIP;
             break;
         case CS_H2F_SKIP:
-            if (fr->payload_left != 0)
+            if (x->payload_left != 0)
                 return;
-            frame_end(fr, fd);
+            frame_end(w);
             break;
         default:
             return;
@@ -395,90 +454,97 @@ static void settle(struct cs_h2_framer *fr, const struct feed *fd)
 void cs_h2_framer_data(struct cs_h2_framer *fr, const uint8_t *p, uint32_t n,
                        uint64_t frame, cs_time_ns ts, cs_h2_fevent_cb cb, void *ctx)
 {
-    struct feed fd = {frame, ts, cb, ctx};
+    if (fr->st == CS_H2F_LOST)
+        return;
+    struct fw w;
+    fw_load(&w, fr, frame, ts, cb, ctx);
+    struct cs_h2_frame_cut *x = &w.x;
     uint32_t i = 0;
     while (i < n && fr->st != CS_H2F_LOST) {
         uint32_t avail = n - i, k;
         switch (fr->st) {
         case CS_H2F_PREFACE: /* §3.4 */
-            k = CS_H2_PREFACE_LEN - fr->got;
+            k = CS_H2_PREFACE_LEN - x->got;
             if (k > avail)
                 k = avail;
-            if (memcmp(p + i, &CS_H2_PREFACE[fr->got], k) != 0) {
-                emit_error(fr, &fd, CS_H2_ERR_BAD_PREFACE);
-                lose(fr, &fd);
+            if (memcmp(p + i, &CS_H2_PREFACE[x->got], k) != 0) {
+                emit_error(&w, CS_H2_ERR_BAD_PREFACE);
+                lose(&w);
                 return;
             }
-            fr->got += k;
+            x->got += k;
             i += k;
-            if (fr->got == CS_H2_PREFACE_LEN)
-                next_frame(fr);
+            if (x->got == CS_H2_PREFACE_LEN)
+                next_frame(&w);
             break;
         case CS_H2F_HEADER:
-            if (fr->got == 0) {
-                fr->f.frame = frame;
-                fr->f.ts = ts;
+            if (x->got == 0) {
+                x->f.frame = frame;
+                x->f.ts = ts;
             }
-            k = CS_H2_FRAME_HEADER_LEN - fr->got;
+            k = CS_H2_FRAME_HEADER_LEN - x->got;
             if (k > avail)
                 k = avail;
-            memcpy(fr->buf + fr->got, p + i, k);
-            fr->got += k;
+            memcpy(x->buf + x->got, p + i, k);
+            x->got += k;
             i += k;
-            if (fr->got == CS_H2_FRAME_HEADER_LEN) {
-                begin_frame(fr, &fd);
-                settle(fr, &fd);
+            if (x->got == CS_H2_FRAME_HEADER_LEN) {
+                begin_frame(&w);
+                settle(&w);
             }
             break;
         case CS_H2F_FIXED:
         case CS_H2F_SETTING: {
-            uint32_t want = fr->st == CS_H2F_FIXED ? fr->need : 6u;
-            k = want - fr->got;
+            uint32_t want = fr->st == CS_H2F_FIXED ? x->need : 6u;
+            k = want - x->got;
             if (k > avail)
                 k = avail;
-            memcpy(fr->buf + fr->got, p + i, k);
-            fr->got += k;
+            memcpy(x->buf + x->got, p + i, k);
+            x->got += k;
             i += k;
-            settle(fr, &fd);
+            settle(&w);
             break;
         }
         case CS_H2F_FRAGMENT: {
-            k = fr->fragment_left < avail ? fr->fragment_left : avail;
-            struct cs_h2_fevent ev = {.kind = CS_H2_FEV_BLOCK, .frame = &fr->f, .data = p + i, .len = k};
-            fr->fragment_left -= k;
-            fr->payload_left -= k;
+            k = x->fragment_left < avail ? x->fragment_left : avail;
+            struct cs_h2_fevent ev = {.kind = CS_H2_FEV_BLOCK, .frame = &x->f, .data = p + i, .len = k};
+            x->fragment_left -= k;
+            x->payload_left -= k;
             i += k;
-            emit(&fd, &ev);
-            settle(fr, &fd);
+            emit(&w, &ev);
+            settle(&w);
             break;
         }
         case CS_H2F_SKIP:
-            k = fr->payload_left < avail ? fr->payload_left : avail;
-            fr->payload_left -= k;
+            k = x->payload_left < avail ? x->payload_left : avail;
+            x->payload_left -= k;
             i += k;
-            settle(fr, &fd);
+            settle(&w);
             break;
-        case CS_H2F_LOST:
-            return;
+        default: /* CS_H2F_LOST */
+            break;
         }
     }
+    fw_store(&w);
 }
 
 bool cs_h2_framer_gap(struct cs_h2_framer *fr, uint32_t len, uint64_t frame, cs_time_ns ts,
                       cs_h2_fevent_cb cb, void *ctx)
 {
-    struct feed fd = {frame, ts, cb, ctx};
     if (fr->st == CS_H2F_LOST)
         return false;
     if (len == 0)
         return true;
-    if (fr->st == CS_H2F_SKIP && len <= fr->payload_left) {
+    struct fw w;
+    fw_load(&w, fr, frame, ts, cb, ctx);
+    if (fr->st == CS_H2F_SKIP && len <= w.x.payload_left) {
         /* Inside DATA, padding or GOAWAY debug data: nothing read is lost. */
-        fr->payload_left -= len;
-        settle(fr, &fd);
+        w.x.payload_left -= len;
+        settle(&w);
+        fw_store(&w);
         return true;
     }
-    lose(fr, &fd);
+    lose(&w);
     return false;
 }
 

@@ -3,13 +3,14 @@
  *
  * Ours, not libnghttp2's session, because a passive observer must survive
  * what an endpoint never sees: pieces cut at any byte, capture gaps, a
- * capture that ends mid-frame.  The framer never allocates and never copies
- * a payload it does not need: DATA, padding, GOAWAY debug data and unknown
+ * capture that ends mid-frame.  The framer never copies a payload it does
+ * not need: DATA, padding, GOAWAY debug data and unknown
  * frame types are skipped by count (so a gap that falls inside them costs
  * nothing), and header block fragments are handed on as pointers into the
  * caller's piece, a piece at a time, for the HPACK inflater to consume in a
  * stream (h2_conn.c).  Only the fixed fields of a frame (at most 9 + 8
- * bytes) are gathered in a small buffer.
+ * bytes) are gathered in a small buffer, and the only allocation is the
+ * frame in progress while the input stops inside one.
  *
  * The framer checks what RFC 9113 lets it check within one direction
  * (frame sizes, padding, stream 0 rules, CONTINUATION sequences) and
@@ -19,6 +20,7 @@
 #define CS_H2_FRAME_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "packet.h"
 
@@ -162,29 +164,52 @@ enum cs_h2_framer_state {
     CS_H2F_LOST,
 };
 
-/* One direction's framer.  Plain data: cs_h2_framer_init() it, no free. */
-struct cs_h2_framer {
-    enum cs_h2_framer_state st;
-    bool is_client;  /* expects the preface, may not send PUSH_PROMISE */
-    bool seen_frame; /* a frame header was read (server: the first must be SETTINGS) */
-    bool block_open;
-    uint32_t max_frame_size; /* the peer's SETTINGS_MAX_FRAME_SIZE (h2_conn.c sets it) */
-    uint32_t got;            /* bytes in buf (or of the preface matched) */
-    uint32_t need;           /* bytes of fixed fields wanted in buf */
-    uint8_t buf[CS_H2_FRAME_HEADER_LEN + 8];
+/* What a frame in progress needs between two pieces of input: the frame as
+ * read so far, its fixed-field buffer and what is left of its payload.  A
+ * call works on a copy of it on the stack; a framer keeps one (malloc'd)
+ * only while a piece has ended inside a frame or the preface. */
+struct cs_h2_frame_cut {
+    struct cs_h2_frame f;   /* the frame being read */
+    uint32_t got;           /* bytes in buf (or of the preface matched) */
+    uint32_t need;          /* bytes of fixed fields wanted in buf */
     uint32_t payload_left;  /* payload bytes of f not yet consumed */
     uint32_t fragment_left; /* of which header block fragment */
     uint32_t pad_left;      /* of which padding (after the fragment) */
-    uint32_t block_stream;  /* stream of the open header block, 0 if none */
-    uint64_t frames;        /* frames read (headers complete) */
-    struct cs_h2_frame f;   /* the frame being read */
+    uint8_t buf[CS_H2_FRAME_HEADER_LEN + 8];
+};
+
+/* One direction's framer: what it keeps between frames (thousands of
+ * connections sit between frames at once).  cs_h2_framer_init() it;
+ * cs_h2_framer_free() gives back the frame in progress, if any. */
+struct cs_h2_framer {
+    struct cs_h2_frame_cut *cut; /* while a piece ended inside a frame, else NULL */
+    uint32_t block_stream;       /* stream of the open header block, 0 if none */
+    /* the peer's SETTINGS_MAX_FRAME_SIZE (h2_conn.c sets it; §6.5.2: at
+     * most CS_H2_MAX_MAX_FRAME_SIZE) */
+    uint32_t max_frame_size : 24;
+    uint32_t st : 3;         /* enum cs_h2_framer_state */
+    uint32_t is_client : 1;  /* expects the preface, may not send PUSH_PROMISE */
+    uint32_t seen_frame : 1; /* a frame header was read (server: the first must be SETTINGS) */
+    uint32_t block_open : 1;
 };
 
 /* Prepares a framer; is_client: this direction is client -> server. */
 void cs_h2_framer_init(struct cs_h2_framer *fr, bool is_client);
 
+/* Frees the frame in progress a framer keeps, if any (the framer is then
+ * between frames as far as memory goes: feed it no more). */
+void cs_h2_framer_free(struct cs_h2_framer *fr);
+
+/* Heap bytes the framer holds now (its frame in progress). */
+static inline size_t cs_h2_framer_memory(const struct cs_h2_framer *fr)
+{
+    return fr->cut ? sizeof *fr->cut : 0;
+}
+
 /* Feeds in-order bytes p[0..n) that arrived in capture frame `frame` at
- * ts; events go to cb before it returns. */
+ * ts; events go to cb before it returns.  When p ends inside a frame the
+ * framer allocates its frame in progress (freed once that frame is read);
+ * if that allocation fails it loses its place (CS_H2_FEV_LOST). */
 void cs_h2_framer_data(struct cs_h2_framer *fr, const uint8_t *p, uint32_t n,
                        uint64_t frame, cs_time_ns ts, cs_h2_fevent_cb cb, void *ctx);
 

@@ -25,28 +25,29 @@ enum { SEC_REQ,
 /* SETTINGS frames of one side not yet acknowledged by the other (RFC 9113
  * §6.5.3).  Endpoints have one or two outstanding; more are merged into the
  * newest (latest values win), which is what they mean once all are acked.
- * The array is allocated while any is outstanding (a moment at the start
- * of most connections), not kept in every idle one. */
+ * One sits in the direction itself (the usual case, which may last the
+ * connection's lifetime when the peer's ACK is not captured); an array of
+ * this many is allocated while more than one is outstanding. */
 #define H2_PENDING_SETTINGS 8
 
-/* A kept field: its name at arena[name_off], its value right after it. */
+/* A kept field.  The fields' strings lie in their stream's arena one
+ * after the other in field order (each name followed by its value), from
+ * h2_fields_start(): a field's place is the sum of the lengths before it. */
 struct h2_field {
-    uint32_t name_off, name_len, value_len;
-    uint8_t sec;
+    uint32_t name_len, value_len;
+    uint8_t sec; /* SEC_* */
 };
-
-static inline uint32_t h2_value_off(const struct h2_field *f)
-{
-    return f->name_off + f->name_len;
-}
 
 struct h2_sec {
     uint64_t frame, frame_end;
     cs_time_ns ts;
-    uint32_t flags;    /* CS_H2_SEC_* */
-    uint32_t n, bytes; /* fields and name+value bytes kept */
-    bool seen;
+    uint32_t n : 24;    /* fields kept (at most H2_SEC_FIELDS_MAX) */
+    uint32_t flags : 7; /* CS_H2_SEC_* */
+    uint32_t seen : 1;
+    uint32_t bytes; /* name+value bytes kept */
 };
+/* The most fields a section keeps (--max-header-lines is at most 100,000). */
+#define H2_SEC_FIELDS_MAX 0xffffffu
 
 /* A stream's arena starts with the name of the `host` field that
  * cs_h2_txn_request_fields makes from :authority, so that all of a
@@ -54,33 +55,41 @@ struct h2_sec {
 #define H2_ARENA_HOST "host"
 #define H2_ARENA_HOST_LEN 4u
 
+/* Where the strings of the fields added after the arena held arena_len
+ * bytes begin. */
+static inline uint32_t h2_fields_start(uint32_t arena_len)
+{
+    return arena_len < H2_ARENA_HOST_LEN ? H2_ARENA_HOST_LEN : arena_len;
+}
+
 struct h2_stream {
     /* (ordered by size: thousands of these wait for their responses) */
-    uint64_t seq; /* creation order, for eviction */
     struct h2_field *fields;
     char *arena;
     uint64_t interim_frame;
-    /* SEC_REQ and SEC_RESP; the two trailer sections, rare, are allocated
-     * when one comes (h2_sec_of) */
-    struct h2_sec sec[2];
-    struct h2_sec *trailers;
+    struct h2_sec req; /* SEC_REQ */
+    /* SEC_REQ_TRAILERS, SEC_RESP, SEC_RESP_TRAILERS (at [k - 1]): allocated
+     * when the first of them comes (cs_h2__sec_open), so not in a stream
+     * that waits for its response */
+    struct h2_sec *more;
     uint32_t n_fields, cap_fields;
     uint32_t arena_len, arena_cap;
     int status, interim_status;
     uint32_t n_interim;
-    uint32_t id;
+    uint32_t id; /* (creation order too: a client's ids only grow) */
     bool answered;
     bool c_end, s_end;     /* END_STREAM seen from client / server */
     bool resp_undecodable; /* a response block came after the s2c HPACK was lost */
+    bool packed;           /* fields and arena share one allocation (cs_h2__stream_pack) */
 };
 
-/* Section k (SEC_*) of s; NULL for a trailer section none of which came
- * (cs_h2__sec_open makes them). */
+/* Section k (SEC_*) of s; NULL for one past SEC_REQ while none of those
+ * came (cs_h2__sec_open makes them). */
 static inline struct h2_sec *h2_sec_of(struct h2_stream *s, int k)
 {
-    if (k == SEC_REQ || k == SEC_RESP)
-        return &s->sec[k == SEC_RESP];
-    return s->trailers ? &s->trailers[k == SEC_RESP_TRAILERS] : NULL;
+    if (k == SEC_REQ)
+        return &s->req;
+    return s->more ? &s->more[k - 1] : NULL;
 }
 
 /* The header block a direction is in the middle of. */
@@ -90,37 +99,40 @@ enum blk_kind { BLK_NONE,
                 BLK_RESPONSE };
 
 struct h2_pending {
-    uint32_t present; /* bits of CS_H2_SETTINGS_* */
-    uint32_t table_size, max_frame_size;
+    uint32_t table_size;
+    uint32_t max_frame_size : 24; /* (§6.5.2: at most CS_H2_MAX_MAX_FRAME_SIZE) */
+    uint32_t present : 8;         /* bits 1 << CS_H2_SETTINGS_* (1..6) */
 };
 
 struct h2_dir {
     /* (ordered by size: two of these in each connection, c->d[dir]) */
-    nghttp2_hd_inflater *inf;   /* NULL before the first block and while parked */
-    struct h2_arena *arena;     /* the live inflater's memory (h2_hpack.c) */
-    unsigned char *parked;      /* the block that rebuilds the table (h2_hpack.c) */
-    struct h2_pending *pending; /* while n_pending > 0: one, H2_PENDING_SETTINGS beyond */
-    struct cs_h2_framer fr;
+    nghttp2_hd_inflater *inf; /* NULL before the first block and while parked */
+    struct h2_arena *arena;   /* the live inflater's memory (h2_hpack.c) */
+    unsigned char *parked;    /* the block that rebuilds the table (h2_hpack.c) */
+    union {
+        struct h2_pending one;   /* while n_pending <= 1 */
+        struct h2_pending *many; /* while n_pending > 1: H2_PENDING_SETTINGS slots */
+    } pending;
+    struct cs_h2_framer fr; /* (its frame in progress counted in held) */
     uint32_t parked_len;
     uint32_t settings_table_size; /* the SETTINGS_HEADER_TABLE_SIZE in effect */
     uint32_t blk_stream;
     uint32_t blk_mark_fields, blk_mark_arena;
-    uint32_t n_pending;
-    uint8_t dir;          /* CS_DIR_C2S or CS_DIR_S2C */
-    uint8_t blk;          /* enum blk_kind */
-    uint8_t blk_sec;      /* SEC_* */
-    bool size_update_due; /* the next block must start with a table size update */
-    bool hpack_lost;      /* header decoding stopped for good */
-    bool frames_lost;     /* framing stopped for good (implies hpack_lost) */
-    bool fin;
-    bool blk_end_stream;
+    /* (bits: 72 bytes a direction, a 240-byte malloc chunk a connection) */
+    uint16_t n_pending : 4;       /* at most H2_PENDING_SETTINGS */
+    uint16_t dir : 1;             /* CS_DIR_C2S or CS_DIR_S2C */
+    uint16_t blk : 2;             /* enum blk_kind */
+    uint16_t blk_sec : 2;         /* SEC_* */
+    uint16_t size_update_due : 1; /* the next block must start with a table size update */
+    uint16_t hpack_lost : 1;      /* header decoding stopped for good */
+    uint16_t frames_lost : 1;     /* framing stopped for good (implies hpack_lost) */
+    uint16_t fin : 1;
+    uint16_t blk_end_stream : 1;
 };
 
 /* Fields of a reported stream handed over from the stack; a stream with
- * more takes cs_h2_conn.scratch for the report. */
+ * more takes an allocation for the time of its report. */
 #define H2_SCRATCH_LOCAL 64u
-/* ... and at most this many (what cs_h2_conn.scratch_cap holds). */
-#define H2_SCRATCH_MAX 0x7fffffffu
 
 /* Open-stream table slots in the connection itself; more are allocated
  * (doubling up to --h2-max-streams). */
@@ -132,19 +144,15 @@ struct cs_h2_conn {
     cs_h2_txn_cb cb;
     void *ctx;
     struct h2_stream **tab; /* open streams, unordered: tab_local or allocated */
-    uint64_t next_seq;
-    size_t held;              /* bytes of this connection counted in stats->held_bytes */
-    corscope_header *scratch; /* fields handed to the callback, when more than
-                               * H2_SCRATCH_LOCAL (freed after the report) */
+    size_t held;            /* bytes of this connection counted in stats->held_bytes */
     struct h2_dir d[2];
     struct cs_h2_cache *cache; /* the pipeline's live idle inflaters, or NULL */
     struct h2_stream *tab_local[H2_TAB_INITIAL];
     struct cs_h2_limits lim;
     uint32_t n_streams, tab_cap;
     uint32_t max_client_id; /* highest client stream id opened */
-    uint32_t reported;
-    uint32_t scratch_cap : 31;
-    uint32_t marked : 1; /* (a bit: 520 bytes fit a 528-byte malloc chunk, 528 took 544) */
+    uint32_t reported : 31; /* (streams reported: fewer than 2^30 client ids) */
+    uint32_t marked : 1;
 };
 
 /* The connection direction d belongs to (d is c->d[d->dir]). */
@@ -197,15 +205,19 @@ void cs_h2__stream_free(struct cs_h2_conn *c, struct h2_stream *s);
 /* Section k of s, made if it is a trailer section not there yet; NULL
  * when out of memory. */
 struct h2_sec *cs_h2__sec_open(struct cs_h2_conn *c, struct h2_stream *s, int k);
+/* Moves s's fields and arena into one allocation of their exact size (the
+ * fields, then the arena), as a stream holds them while it waits for its
+ * response; a field added later moves them back to arrays that grow. */
+void cs_h2__stream_pack(struct cs_h2_conn *c, struct h2_stream *s);
 /* Keeps one decoded field in section sec of s, within the limits. */
 void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
                              const uint8_t *name, size_t nl, const uint8_t *value, size_t vl);
-/* Field f of s is named exactly lit (inline: lit's length folds away). */
-static inline bool cs_h2__name_is(const struct h2_stream *s, const struct h2_field *f,
-                                  const char *lit)
+/* Field f, whose name is at `name`, is named exactly lit (inline: lit's
+ * length folds away). */
+static inline bool cs_h2__name_is(const char *name, const struct h2_field *f, const char *lit)
 {
     size_t n = strlen(lit);
-    return f->name_len == n && memcmp(s->arena + f->name_off, lit, n) == 0;
+    return f->name_len == n && memcmp(name, lit, n) == 0;
 }
 /* Hands s to the callback as a cs_h2_txn and frees it. */
 void cs_h2__report_with(struct cs_h2_conn *c, struct h2_stream *s, const struct h2_end_info *e);

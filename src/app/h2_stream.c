@@ -24,7 +24,7 @@ struct h2_stream *cs_h2__stream_find(struct cs_h2_conn *c, uint32_t id)
 static size_t stream_bytes(const struct h2_stream *s)
 {
     return sizeof *s + s->arena_cap + (size_t)s->cap_fields * sizeof *s->fields +
-           (s->trailers ? 2 * sizeof *s->trailers : 0);
+           (s->more ? (SEC_N - 1) * sizeof *s->more : 0);
 }
 
 struct h2_sec *cs_h2__sec_open(struct cs_h2_conn *c, struct h2_stream *s, int k)
@@ -32,10 +32,11 @@ struct h2_sec *cs_h2__sec_open(struct cs_h2_conn *c, struct h2_stream *s, int k)
     struct h2_sec *st = h2_sec_of(s, k);
     if (st)
         return st;
-    s->trailers = calloc(2, sizeof *s->trailers);
-    if (!s->trailers)
+    s->more = malloc((SEC_N - 1) * sizeof *s->more); /* (calloc: no thread cache) */
+    if (!s->more)
         return NULL;
-    cs_h2__account(c, (ptrdiff_t)(2 * sizeof *s->trailers));
+    memset(s->more, 0, (SEC_N - 1) * sizeof *s->more);
+    cs_h2__account(c, (ptrdiff_t)((SEC_N - 1) * sizeof *s->more));
     return h2_sec_of(s, k);
 }
 
@@ -51,8 +52,9 @@ void cs_h2__stream_free(struct cs_h2_conn *c, struct h2_stream *s)
             c->d[d].blk = BLK_DISCARD;
     cs_h2__account(c, -(ptrdiff_t)stream_bytes(s));
     free(s->fields);
-    free(s->arena);
-    free(s->trailers);
+    if (!s->packed)
+        free(s->arena);
+    free(s->more);
     free(s);
 }
 
@@ -63,6 +65,53 @@ void cs_h2__stream_free(struct cs_h2_conn *c, struct h2_stream *s)
 #define H2_STREAM_FIELDS_FIRST 12u
 #define H2_STREAM_ARENA_FIRST 384u
 
+void cs_h2__stream_pack(struct cs_h2_conn *c, struct h2_stream *s)
+{
+    if (s->packed || !s->fields || !s->arena)
+        return;
+    size_t fields = (size_t)s->n_fields * sizeof *s->fields;
+    char *b = malloc(fields + s->arena_len);
+    if (!b)
+        return; /* (kept as they are) */
+    size_t before = stream_bytes(s);
+    memcpy(b, s->fields, fields);
+    memcpy(b + fields, s->arena, s->arena_len);
+    free(s->fields);
+    free(s->arena);
+    s->fields = (struct h2_field *)(void *)b;
+    s->arena = b + fields;
+    s->cap_fields = s->n_fields;
+    s->arena_cap = s->arena_len;
+    s->packed = true;
+    cs_h2__account(c, (ptrdiff_t)stream_bytes(s) - (ptrdiff_t)before);
+}
+
+/* The reverse of cs_h2__stream_pack, with room for a response's fields;
+ * false when out of memory (s unchanged). */
+static bool stream_unpack(struct cs_h2_conn *c, struct h2_stream *s)
+{
+    uint32_t cap_fields = s->n_fields + H2_STREAM_FIELDS_FIRST;
+    uint32_t arena_cap = s->arena_len + H2_STREAM_ARENA_FIRST;
+    struct h2_field *f = malloc(cap_fields * sizeof *f);
+    char *a = malloc(arena_cap);
+    if (!f || !a) {
+        free(f);
+        free(a);
+        return false;
+    }
+    size_t before = stream_bytes(s);
+    memcpy(f, s->fields, s->n_fields * sizeof *f);
+    memcpy(a, s->arena, s->arena_len);
+    free(s->fields);
+    s->fields = f;
+    s->arena = a;
+    s->cap_fields = cap_fields;
+    s->arena_cap = arena_cap;
+    s->packed = false;
+    cs_h2__account(c, (ptrdiff_t)stream_bytes(s) - (ptrdiff_t)before);
+    return true;
+}
+
 /* Appends one decoded field to section sec of s, within the limits. */
 void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
                              const uint8_t *name, size_t nl, const uint8_t *value, size_t vl)
@@ -70,47 +119,46 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
     struct h2_sec *st = h2_sec_of(s, sec);
     if (!st)
         return; /* (its block opened it) */
-    if (st->n >= c->lim.max_header_lines || nl + vl > c->lim.max_header_bytes ||
+    if (st->n >= c->lim.max_header_lines || st->n >= H2_SEC_FIELDS_MAX ||
+        nl + vl > c->lim.max_header_bytes ||
         st->bytes + nl + vl > c->lim.max_header_bytes) {
         if (!(st->flags & CS_H2_SEC_CUT))
             c->stats->field_cap_hits++;
         st->flags |= CS_H2_SEC_CUT;
         return;
     }
-    /* (the held bytes change only when an array grows: most fields fit) */
-    uint32_t base = s->arena_len < H2_ARENA_HOST_LEN ? H2_ARENA_HOST_LEN : s->arena_len;
+    if (s->packed && !stream_unpack(c, s))
+        return;
+    size_t before = stream_bytes(s);
+    if (s->n_fields == s->cap_fields) {
+        uint32_t cap = s->cap_fields ? s->cap_fields * 2 : H2_STREAM_FIELDS_FIRST;
+        struct h2_field *f = realloc(s->fields, cap * sizeof *f);
+        if (!f)
+            return;
+        s->fields = f;
+        s->cap_fields = cap;
+    }
+    uint32_t base = h2_fields_start(s->arena_len);
     uint32_t need = base + (uint32_t)(nl + vl);
-    if (s->n_fields == s->cap_fields || need > s->arena_cap || !s->arena) {
-        size_t before = stream_bytes(s);
-        if (s->n_fields == s->cap_fields) {
-            uint32_t cap = s->cap_fields ? s->cap_fields * 2 : H2_STREAM_FIELDS_FIRST;
-            struct h2_field *f = realloc(s->fields, cap * sizeof *f);
-            if (!f)
-                return;
-            s->fields = f;
-            s->cap_fields = cap;
+    if (need > s->arena_cap || !s->arena) { /* an arena even for empty fields */
+        uint32_t cap = s->arena_cap ? s->arena_cap : H2_STREAM_ARENA_FIRST;
+        while (cap < need)
+            cap *= 2;
+        char *a = realloc(s->arena, cap);
+        if (!a) {
+            cs_h2__account(c, (ptrdiff_t)(stream_bytes(s) - before));
+            return;
         }
-        if (need > s->arena_cap || !s->arena) { /* an arena even for empty fields */
-            uint32_t cap = s->arena_cap ? s->arena_cap : H2_STREAM_ARENA_FIRST;
-            while (cap < need)
-                cap *= 2;
-            char *a = realloc(s->arena, cap);
-            if (!a) {
-                cs_h2__account(c, (ptrdiff_t)(stream_bytes(s) - before));
-                return;
-            }
-            s->arena = a;
-            s->arena_cap = cap;
-        }
-        cs_h2__account(c, (ptrdiff_t)(stream_bytes(s) - before));
+        s->arena = a;
+        s->arena_cap = cap;
     }
     if (s->arena_len < H2_ARENA_HOST_LEN) { /* the first field (or all rolled back) */
         memcpy(s->arena, H2_ARENA_HOST, H2_ARENA_HOST_LEN);
         s->arena_len = H2_ARENA_HOST_LEN;
     }
+    cs_h2__account(c, (ptrdiff_t)(stream_bytes(s) - before));
     struct h2_field *f = &s->fields[s->n_fields++];
     f->sec = (uint8_t)sec;
-    f->name_off = s->arena_len;
     f->name_len = (uint32_t)nl;
     if (nl)
         memcpy(s->arena + s->arena_len, name, nl);
@@ -127,9 +175,9 @@ struct h2_stream *cs_h2__stream_open(struct cs_h2_conn *c, uint32_t id)
 {
     uint32_t cap = c->lim.max_streams;
     if (c->n_streams >= cap && c->n_streams > 0) {
-        struct h2_stream *old = c->tab[0];
+        struct h2_stream *old = c->tab[0]; /* the oldest: the lowest id */
         for (uint32_t i = 1; i < c->n_streams; i++)
-            if (c->tab[i]->seq < old->seq)
+            if (c->tab[i]->id < old->id)
                 old = c->tab[i];
         c->stats->stream_cap_hits++;
         cs_h2__report(c, old, CS_H2_END_EVICTED, 0, 0);
@@ -153,11 +201,11 @@ struct h2_stream *cs_h2__stream_open(struct cs_h2_conn *c, uint32_t id)
         c->tab = t;
         c->tab_cap = ncap;
     }
-    struct h2_stream *s = calloc(1, sizeof *s);
+    struct h2_stream *s = malloc(sizeof *s); /* (calloc: no thread cache) */
     if (!s)
         return NULL;
+    *s = (struct h2_stream){0};
     s->id = id;
-    s->seq = c->next_seq++;
     c->tab[c->n_streams++] = s;
     cs_h2__account(c, (ptrdiff_t)sizeof *s);
     c->stats->streams++;
@@ -167,31 +215,27 @@ struct h2_stream *cs_h2__stream_open(struct cs_h2_conn *c, uint32_t id)
 /* ---- reporting --------------------------------------------------------------- */
 
 /* Room for n fields to hand over: the caller's local[H2_SCRATCH_LOCAL]
- * when they fit (no allocation on most reports), else c->scratch. */
-static corscope_header *ensure_scratch(struct cs_h2_conn *c, uint32_t n, corscope_header *local)
+ * when they fit (no allocation on most reports), else a new array at
+ * *heap (counted in held; the caller frees it after the report). */
+static corscope_header *ensure_scratch(struct cs_h2_conn *c, uint32_t n, corscope_header *local,
+                                       corscope_header **heap)
 {
     if (n <= H2_SCRATCH_LOCAL)
         return local;
-    if (n <= c->scratch_cap)
-        return c->scratch;
-    if (n > H2_SCRATCH_MAX)
-        return NULL;
-    corscope_header *h = realloc(c->scratch, (size_t)n * sizeof *h);
-    if (!h)
-        return NULL;
-    cs_h2__account(c, (ptrdiff_t)((n - c->scratch_cap) * sizeof *h));
-    c->scratch = h;
-    c->scratch_cap = n & H2_SCRATCH_MAX;
-    return h;
+    *heap = malloc((size_t)n * sizeof **heap);
+    if (*heap)
+        cs_h2__account(c, (ptrdiff_t)((size_t)n * sizeof **heap));
+    return *heap;
 }
 
 /* Fills out's sections and pseudo-header fields from s's stored fields;
- * the regular fields of each section go to c->scratch, in order. */
+ * the regular fields of each section go to local or *heap (ensure_scratch),
+ * in order. */
 static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_txn *t,
-                      corscope_header *local)
+                      corscope_header *local, corscope_header **heap)
 {
     struct cs_h2_section *secs[SEC_N] = {&t->req, &t->req_trailers, &t->resp, &t->resp_trailers};
-    corscope_header *scratch = ensure_scratch(c, s->n_fields ? s->n_fields : 1, local);
+    corscope_header *scratch = ensure_scratch(c, s->n_fields ? s->n_fields : 1, local, heap);
     bool fail = scratch == NULL;
     uint32_t used = 0;
     /* the spans of the arena the request's and the response's strings lie
@@ -211,18 +255,23 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
             continue; /* trailers none of which came, a response not final: no field */
         bool regular_seen = false;
         uint32_t pseudo_seen = 0;
-        for (uint32_t i = 0; i < s->n_fields; i++) {
+        /* the section's st->n fields, in field order among the others */
+        uint32_t left = k == SEC_RESP && !s->answered ? 0 : st->n;
+        uint32_t f_end = h2_fields_start(0);
+        for (uint32_t i = 0; i < s->n_fields && left > 0; i++) {
             const struct h2_field *f = &s->fields[i];
-            if (f->sec != k || (k == SEC_RESP && !s->answered))
+            uint32_t name_off = f_end;
+            f_end += f->name_len + f->value_len;
+            if (f->sec != k)
                 continue;
-            const char *name = s->arena + f->name_off;
-            const char *value = s->arena + h2_value_off(f);
-            uint32_t f_end = h2_value_off(f) + f->value_len;
+            left--;
+            const char *name = s->arena + name_off;
+            const char *value = name + f->name_len;
             if (k == SEC_REQ && f_end > req_end)
                 req_end = f_end;
             if (k == SEC_RESP) {
-                if (f->name_off < resp_lo)
-                    resp_lo = f->name_off;
+                if (name_off < resp_lo)
+                    resp_lo = name_off;
                 if (f_end > resp_end)
                     resp_end = f_end;
             }
@@ -234,9 +283,9 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
                 int which = -1;
                 if (k == SEC_REQ)
                     for (int j = 0; j < 5; j++)
-                        if (cs_h2__name_is(s, f, req_names[j]))
+                        if (cs_h2__name_is(name, f, req_names[j]))
                             which = j;
-                if (k == SEC_RESP && cs_h2__name_is(s, f, ":status"))
+                if (k == SEC_RESP && cs_h2__name_is(name, f, ":status"))
                     which = 5;
                 if (which < 0 || regular_seen || (pseudo_seen & (1u << which)))
                     out->flags |= CS_H2_SEC_BAD_PSEUDO;
@@ -296,8 +345,8 @@ void cs_h2__report_with(struct cs_h2_conn *c, struct h2_stream *s, const struct 
     struct cs_h2_txn t;
     memset(&t, 0, sizeof t);
     t.stream_id = s->id;
-    corscope_header local[H2_SCRATCH_LOCAL];
-    build_txn(c, s, &t, local);
+    corscope_header local[H2_SCRATCH_LOCAL], *heap = NULL;
+    build_txn(c, s, &t, local, &heap);
     t.answered = s->answered;
     t.status = s->status;
     t.interim_status = s->interim_status;
@@ -322,11 +371,9 @@ void cs_h2__report_with(struct cs_h2_conn *c, struct h2_stream *s, const struct 
     /* The fields handed over were the callback's to copy: a scratch is
      * not kept, so an idle connection holds none (one stream's worth of
      * pointers, ~1 KB, on each of thousands of keep-alive connections). */
-    if (c->scratch) {
-        cs_h2__account(c, -(ptrdiff_t)(c->scratch_cap * sizeof *c->scratch));
-        free(c->scratch);
-        c->scratch = NULL;
-        c->scratch_cap = 0;
+    if (heap) {
+        cs_h2__account(c, -(ptrdiff_t)((s->n_fields ? s->n_fields : 1) * sizeof *heap));
+        free(heap);
     }
     cs_h2__stream_free(c, s);
 }

@@ -35,7 +35,13 @@ struct cs_flow_table {
     struct cs_flow *lru_head, *lru_tail;
     struct cs_flow *syn_head, *syn_tail; /* half-open flows, oldest first SYN first */
     struct cs_flow *free_list;           /* chained through hash_next */
-    size_t free_count;
+    /* flow structs come from slabs of CS_FLOW_SLAB (on cache-line
+     * boundaries, without aligned_alloc's leftovers around each); a flow
+     * that ends goes to free_list, and the slabs back to the allocator
+     * with the table */
+    void **slabs;
+    size_t n_slabs, cap_slabs;
+    uint32_t slab_left; /* flows not yet handed out in the newest slab */
     struct cs_reasm_shared shared;
     struct cs_flow_stats stats;
     uint64_t next_id;
@@ -489,13 +495,40 @@ static void end_flow(struct cs_flow_table *t, struct cs_flow *f, enum cs_flow_en
     cs_reasm_release(&f->dir[1], &t->shared);
     t->count--;
     t->stats.active = t->count;
-    if (t->free_count < CS_FLOW_FREELIST_MAX) {
-        f->hash_next = t->free_list;
-        t->free_list = f;
-        t->free_count++;
-    } else {
-        free(f);
+    f->hash_next = t->free_list;
+    t->free_list = f;
+}
+
+/* A flow struct from the free list or the newest slab (a new slab when it
+ * is used up); NULL when out of memory. */
+static struct cs_flow *flow_alloc(struct cs_flow_table *t)
+{
+    struct cs_flow *f = t->free_list;
+    if (f) {
+        t->free_list = f->hash_next;
+        return f;
     }
+    if (t->slab_left == 0) {
+        if (t->n_slabs == t->cap_slabs) {
+            size_t cap = t->cap_slabs ? t->cap_slabs * 2 : 16;
+            void **v = realloc(t->slabs, cap * sizeof *v);
+            if (!v)
+                return NULL;
+            t->slabs = v;
+            t->cap_slabs = cap;
+        }
+        /* (C11's aligned_alloc wants a size that is a multiple of the
+         * alignment: AddressSanitizer refuses one that is not; the flow's
+         * size is, see flow.h) */
+        void *slab = aligned_alloc(64, CS_FLOW_SLAB * sizeof *f);
+        if (!slab)
+            return NULL;
+        t->slabs[t->n_slabs++] = slab;
+        t->slab_left = CS_FLOW_SLAB;
+    }
+    f = (struct cs_flow *)t->slabs[t->n_slabs - 1] + (CS_FLOW_SLAB - t->slab_left);
+    t->slab_left--;
+    return f;
 }
 
 /* Ends, from the LRU head, the flows idle for longer than the timeout
@@ -568,19 +601,11 @@ static struct cs_flow *create(struct cs_flow_table *t, const struct cs_segment *
     while (t->count >= max && oldest(t))
         end_flow(t, oldest(t), CS_FLOW_END_EVICTED, true);
 
-    struct cs_flow *f = t->free_list;
-    if (f) {
-        t->free_list = f->hash_next;
-        t->free_count--;
-    } else {
-        /* on a cache-line boundary: a flow then spans 4 lines, not 5
-         * (C11's aligned_alloc wants a size that is a multiple of the
-         * alignment: AddressSanitizer refuses one that is not) */
-        f = aligned_alloc(64, (sizeof *f + 63) & ~(size_t)63);
-        if (!f) {
-            t->stats.alloc_failures++;
-            return NULL;
-        }
+    /* on a cache-line boundary: a flow then spans 4 lines, not 5 */
+    struct cs_flow *f = flow_alloc(t);
+    if (!f) {
+        t->stats.alloc_failures++;
+        return NULL;
     }
     memset(f, 0, sizeof *f);
     bool hs, acked;
@@ -847,11 +872,9 @@ void cs_flow_table_free(struct cs_flow_table *t)
     if (!t)
         return;
     cs_flow_table_finish(t);
-    while (t->free_list) {
-        struct cs_flow *f = t->free_list;
-        t->free_list = f->hash_next;
-        free(f);
-    }
+    for (size_t i = 0; i < t->n_slabs; i++)
+        free(t->slabs[i]);
+    free(t->slabs);
     free(t->buckets);
     free(t->dq);
     free(t);

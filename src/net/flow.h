@@ -55,7 +55,7 @@ struct cs_flow {
 _Static_assert(offsetof(struct cs_flow, key.id) + 8 <= 64,
                "hash, chain pointer and tuple share the flow's first cache line");
 _Static_assert(sizeof(struct cs_flow) % 64 == 0,
-               "whole cache lines (flow.c allocates it with aligned_alloc(64, ...))");
+               "whole cache lines (flow.c allocates flows 64-byte aligned, in slabs)");
 
 struct cs_flow_callbacks {
     void (*on_new)(void *ctx, struct cs_flow *f);
@@ -73,8 +73,9 @@ struct cs_flow_callbacks {
 
 /* Hash buckets start at this many and double when flows outnumber them. */
 #define CS_FLOW_MIN_BUCKETS 1024u
-/* Freed flow structs kept for reuse (not a limit on flows). */
-#define CS_FLOW_FREELIST_MAX 1024u
+/* Flow structs are allocated this many at a time (16 KB); those of ended
+ * flows are kept for reuse until the table is freed (not a limit on flows). */
+#define CS_FLOW_SLAB 64u
 /* A pure SYN on a known 5-tuple whose ISN is more than this behind the
  * direction's next byte (or after its FIN) starts a new connection. */
 #define CS_FLOW_LATE_SYN_WINDOW (1u << 20)

@@ -55,11 +55,6 @@ struct cs_event {
     const char *sensor;
     char community_id[CS_COMMUNITY_ID_LEN];
     char event_id[CS_EVENT_ID_LEN];
-    /* the connection's keys as the JSON writer puts them (,"flow": up to
-     * the "dport" value), rendered once per connection by
-     * cs_out_json_flow_keys; NULL: written from flow and community_id */
-    const char *flow_keys;
-    size_t flow_keys_len;
 };
 
 #endif

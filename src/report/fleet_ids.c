@@ -8,7 +8,6 @@
  * functions run the same assembly directly.  GLib's GChecksum was measured
  * too: several times slower per connection. */
 #define OPENSSL_SUPPRESS_DEPRECATED
-#include <glib.h>
 #include <openssl/sha.h>
 #include <string.h>
 
@@ -57,13 +56,30 @@ static void community_digest(const struct cs_addr *a, uint16_t aport, const stru
     sha1(buf, n, md);
 }
 
+/* "1:" and the standard base64 (RFC 4648 §4) of the digest: 28 characters,
+ * the last a pad.  Written out here rather than with GLib's streaming
+ * encoder: it runs for every event (the report keeps only the digest). */
 static void community_text(const unsigned char md[SHA_DIGEST_LENGTH], char out[CS_COMMUNITY_ID_LEN])
 {
-    gint state = 0, save = 0;
-    memcpy(out, "1:", 2);
-    gsize n = g_base64_encode_step(md, SHA_DIGEST_LENGTH, FALSE, out + 2, &state, &save);
-    n += g_base64_encode_close(FALSE, out + 2 + n, &state, &save);
-    out[2 + n] = '\0'; /* 28 characters */
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *o = out;
+    *o++ = '1';
+    *o++ = ':';
+    int i = 0;
+    for (; i + 3 <= SHA_DIGEST_LENGTH; i += 3) {
+        uint32_t v = (uint32_t)md[i] << 16 | (uint32_t)md[i + 1] << 8 | md[i + 2];
+        *o++ = b64[v >> 18];
+        *o++ = b64[(v >> 12) & 63];
+        *o++ = b64[(v >> 6) & 63];
+        *o++ = b64[v & 63];
+    }
+    _Static_assert(SHA_DIGEST_LENGTH % 3 == 2, "two bytes left: three characters and a pad");
+    uint32_t v = (uint32_t)md[i] << 16 | (uint32_t)md[i + 1] << 8;
+    *o++ = b64[v >> 18];
+    *o++ = b64[(v >> 12) & 63];
+    *o++ = b64[(v >> 6) & 63];
+    *o++ = '=';
+    *o = '\0';
 }
 
 void cs_community_id_v1(const struct cs_addr *a, uint16_t aport, const struct cs_addr *b,
@@ -110,11 +126,25 @@ uint64_t cs_sensor_key(const char *sensor)
     return load64(md);
 }
 
+_Static_assert(CS_FLOW_DIGEST_LEN == SHA_DIGEST_LENGTH, "a flow's digest is a SHA-1");
+
+void cs_flow_digest(const struct cs_flow_key *f, uint8_t md[CS_FLOW_DIGEST_LEN])
+{
+    community_digest(&f->client, f->client_port, &f->server, f->server_port, 6, 0, md);
+}
+
 void cs_flow_ids(const struct cs_flow_key *f, uint64_t sensor_key, char community_id[CS_COMMUNITY_ID_LEN],
                  uint8_t event_key[16])
 {
     unsigned char md[SHA_DIGEST_LENGTH];
-    community_digest(&f->client, f->client_port, &f->server, f->server_port, 6, 0, md);
+    cs_flow_digest(f, md);
+    cs_flow_ids_of(f, md, sensor_key, community_id, event_key);
+}
+
+void cs_flow_ids_of(const struct cs_flow_key *f, const uint8_t md[CS_FLOW_DIGEST_LEN],
+                    uint64_t sensor_key, char community_id[CS_COMMUNITY_ID_LEN],
+                    uint8_t event_key[16])
+{
     community_text(md, community_id);
     uint64_t first = (uint64_t)f->first_ts;
     store64(event_key, load64(md) ^ mix64(first ^ sensor_key));

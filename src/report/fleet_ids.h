@@ -39,6 +39,15 @@ void cs_community_id_v1(const struct cs_addr *a, uint16_t aport, const struct cs
 uint64_t cs_sensor_key(const char *sensor);
 void cs_flow_ids(const struct cs_flow_key *f, uint64_t sensor_key, char community_id[CS_COMMUNITY_ID_LEN],
                  uint8_t event_key[16]);
+/* cs_flow_ids in two steps, for a caller that keeps 20 bytes per
+ * connection rather than both ids: the costly one (the Community ID's
+ * SHA-1 of f, once per connection), and the ids from it (a base64 and two
+ * mixes, for each event). */
+#define CS_FLOW_DIGEST_LEN 20
+void cs_flow_digest(const struct cs_flow_key *f, uint8_t md[CS_FLOW_DIGEST_LEN]);
+void cs_flow_ids_of(const struct cs_flow_key *f, const uint8_t md[CS_FLOW_DIGEST_LEN],
+                    uint64_t sensor_key, char community_id[CS_COMMUNITY_ID_LEN],
+                    uint8_t event_key[16]);
 void cs_event_id(const uint8_t event_key[16], uint32_t stream, uint32_t index,
                  char out[CS_EVENT_ID_LEN]);
 

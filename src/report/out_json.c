@@ -154,35 +154,6 @@ static void boolean(struct cs_jbuf *b, bool v, bool row)
         cs_jbuf_lit(b, "false");
 }
 
-/* The keys that are the same for every event of connection f. */
-static void flow_keys(struct cs_jbuf *b, const struct cs_flow_key *f, const char *community_id)
-{
-    cs_jbuf_lit(b, ",\"flow\":");
-    cs_jbuf_u64(b, f->id);
-    key(b, "community_id");
-    cs_jbuf_plain(b, community_id);
-    key(b, "src");
-    addr(b, &f->client);
-    cs_jbuf_lit(b, ",\"sport\":");
-    cs_jbuf_u64(b, f->client_port);
-    key(b, "dst");
-    addr(b, &f->server);
-    cs_jbuf_lit(b, ",\"dport\":");
-    cs_jbuf_u64(b, f->server_port);
-}
-
-size_t cs_out_json_flow_keys(const struct cs_flow_key *f, const char *community_id, char *buf,
-                             size_t size)
-{
-    struct cs_jbuf b; /* a few hundred bytes: never flushed to the NULL stream */
-    cs_jbuf_init(&b, NULL);
-    flow_keys(&b, f, community_id);
-    if (b.len > size || b.flushes)
-        return 0;
-    memcpy(buf, b.buf, b.len);
-    return b.len;
-}
-
 /* The keys of one event, for the JSON line (row false) or for a
  * ClickHouse row (row true: contrib/clickhouse/schema.sql).  One writer for
  * both, so that every key the JSON gains reaches the store too; a row
@@ -212,10 +183,18 @@ static void event_keys(struct cs_jbuf *b, const struct cs_event *ev, bool row)
     } else {
         cs_jbuf_time(b, t->req_ts);
     }
-    if (ev->flow_keys)
-        cs_jbuf_put(b, ev->flow_keys, ev->flow_keys_len);
-    else
-        flow_keys(b, f, ev->community_id);
+    cs_jbuf_lit(b, ",\"flow\":");
+    cs_jbuf_u64(b, f->id);
+    key(b, "community_id");
+    cs_jbuf_plain(b, ev->community_id);
+    key(b, "src");
+    addr(b, &f->client);
+    cs_jbuf_lit(b, ",\"sport\":");
+    cs_jbuf_u64(b, f->client_port);
+    key(b, "dst");
+    addr(b, &f->server);
+    cs_jbuf_lit(b, ",\"dport\":");
+    cs_jbuf_u64(b, f->server_port);
     cs_jbuf_lit(b, ",\"frame_req\":");
     cs_jbuf_u64(b, t->req_frame);
     key(b, "frame_resp");

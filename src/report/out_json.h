@@ -8,14 +8,6 @@
 #include "summary.h"
 
 void cs_out_json_event(FILE *out, const struct cs_event *ev);
-
-/* The keys of an event that are the same for every event of connection f
- * (,"flow":...,"community_id":...,"src":...,"sport":...,"dst":...,
- * "dport":...), written into buf for cs_event.flow_keys.  Returns their
- * length, or 0 when they do not fit in size bytes (not NUL-terminated). */
-#define CS_FLOW_KEYS_MAX 320
-size_t cs_out_json_flow_keys(const struct cs_flow_key *f, const char *community_id, char *buf,
-                             size_t size);
 void cs_out_json_summary(FILE *out, const struct cs_summary *s);
 
 /* The same keys as one flat ClickHouse JSONEachRow row, for the sink

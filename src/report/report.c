@@ -100,14 +100,11 @@ struct held {
     /* then the header arrays (request's, response's) and the strings */
 };
 
-/* A connection's part of its events' ids, computed at its first event. */
+/* A connection's part of its events' ids, computed at its first event:
+ * the Community ID's SHA-1, from which each event's ids are made (20
+ * bytes, a 32-byte chunk, on each of thousands of live connections). */
 struct flow_ids {
-    uint64_t flow;
-    char community_id[CS_COMMUNITY_ID_LEN];
-    uint8_t event_key[16];
-    /* the flow's JSON keys, formatted once (cs_out_json_flow_keys; 0: not) */
-    uint16_t flow_keys_len;
-    char flow_keys[CS_FLOW_KEYS_MAX];
+    uint8_t digest[CS_FLOW_DIGEST_LEN];
 };
 
 _Static_assert(sizeof(gpointer) >= sizeof(uint64_t), "fleet_ids keys are flow ids as pointers");
@@ -416,27 +413,21 @@ static void count_verdict(struct cs_report *r, const corscope_verdict *v, struct
     }
 }
 
-/* The ids that let a store merge many sensors' events.  The hashes run
- * once per connection (kept until its end); each event adds only a cheap
- * mix of its stream and position (fleet_ids.h). */
+/* The ids that let a store merge many sensors' events.  The hash runs
+ * once per connection (kept until its end); each event adds only its
+ * base64 and cheap mixes of its start, stream and position (fleet_ids.h). */
 static void fill_fleet_ids(struct cs_report *r, const struct cs_flow_key *f, struct cs_event *ev)
 {
     ev->sensor = r->opt.sensor ? r->opt.sensor : "";
     struct flow_ids *ids = g_hash_table_lookup(r->fleet_ids, flow_key(f->id));
     if (!ids) {
         ids = g_new(struct flow_ids, 1);
-        ids->flow = f->id;
-        cs_flow_ids(f, r->sensor_key, ids->community_id, ids->event_key);
-        ids->flow_keys_len =
-            (uint16_t)cs_out_json_flow_keys(f, ids->community_id, ids->flow_keys, sizeof ids->flow_keys);
+        cs_flow_digest(f, ids->digest);
         g_hash_table_insert(r->fleet_ids, flow_key(f->id), ids);
     }
-    memcpy(ev->community_id, ids->community_id, sizeof ids->community_id);
-    if (ids->flow_keys_len) {
-        ev->flow_keys = ids->flow_keys;
-        ev->flow_keys_len = ids->flow_keys_len;
-    }
-    cs_event_id(ids->event_key, ev->txn->stream, ev->txn->index, ev->event_id);
+    uint8_t event_key[16];
+    cs_flow_ids_of(f, ids->digest, r->sensor_key, ev->community_id, event_key);
+    cs_event_id(event_key, ev->txn->stream, ev->txn->index, ev->event_id);
 }
 
 struct held;

@@ -61,6 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cs_h2_framer_init(&lone, false);
     cs_h2_framer_data(&lone, data, (uint32_t)(size > UINT32_MAX ? UINT32_MAX : size), 1, 0,
                       on_fevent, NULL);
+    cs_h2_framer_free(&lone); /* its frame in progress, when the input ends inside one */
 
     struct cs_h2_limits lim;
     cs_h2_limits_default(&lim, NULL);

@@ -70,6 +70,13 @@ static void test_event_id(void)
     cs_flow_ids(&f, s1, cid, key2);
     cs_event_id(key2, 0, 3, b);
     CU_ASSERT_STRING_EQUAL(a, b); /* same input, same id */
+    /* in two steps (the report keeps the digest): the same ids */
+    uint8_t md[CS_FLOW_DIGEST_LEN];
+    char cid2[CS_COMMUNITY_ID_LEN];
+    cs_flow_digest(&f, md);
+    cs_flow_ids_of(&f, md, s1, cid2, key2);
+    CU_ASSERT_STRING_EQUAL(cid2, cid);
+    CU_ASSERT_EQUAL(memcmp(key2, key, sizeof key), 0);
     cs_flow_ids(&f, s2, cid, key2);
     cs_event_id(key2, 0, 3, b);
     CU_ASSERT_STRING_NOT_EQUAL(a, b); /* another sensor */

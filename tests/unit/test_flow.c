@@ -609,6 +609,44 @@ static void test_many_flows(void)
     free(l);
 }
 
+/* Flow structs come from slabs of CS_FLOW_SLAB, each on a cache line; the
+ * structs of ended flows are reused before a new slab is taken. */
+static void test_flow_slabs(void)
+{
+    enum { N = 3 * CS_FLOW_SLAB + 5 };
+    struct log *l = log_new();
+    l->record = false;
+    struct cs_flow_table *t = table(l, 100000, 60);
+    struct cs_flow *seen[N];
+    for (uint32_t i = 0; i < N; i++) {
+        seg(t, A_CLI, (uint16_t)(20000 + i), A_SRV, 443, 100, 0, S, NULL, 1.0);
+        int dir;
+        seen[i] = lookup(t, A_CLI, (uint16_t)(20000 + i), A_SRV, 443, &dir);
+        CU_ASSERT_FATAL(seen[i] != NULL);
+        CU_ASSERT_EQUAL((uintptr_t)seen[i] % 64, 0);
+    }
+    /* within a slab, one after the other */
+    CU_ASSERT_EQUAL(seen[1], seen[0] + 1);
+    CU_ASSERT_EQUAL(seen[CS_FLOW_SLAB - 1], seen[0] + CS_FLOW_SLAB - 1);
+    cs_flow_table_tick(t, (cs_time_ns)1000 * 1000000000);
+    CU_ASSERT_EQUAL(cs_flow_table_stats(t)->active, 0);
+    /* the same number again: every struct is one of those (no new slab) */
+    int reused = 0;
+    for (uint32_t i = 0; i < N; i++) {
+        seg(t, A_CLI, (uint16_t)(30000 + i), A_SRV, 443, 100, 0, S, NULL, 2000.0);
+        int dir;
+        struct cs_flow *f = lookup(t, A_CLI, (uint16_t)(30000 + i), A_SRV, 443, &dir);
+        for (uint32_t k = 0; f && k < N; k++)
+            if (seen[k] == f) {
+                reused++;
+                break;
+            }
+    }
+    CU_ASSERT_EQUAL(reused, N);
+    cs_flow_table_free(t);
+    free(l);
+}
+
 /* A new SYN on a known tuple starts a new flow; a retransmitted or late SYN
  * of the same connection does not. */
 static void test_port_reuse(void)
@@ -673,6 +711,7 @@ int main(void)
         {"ghost ACK/FIN/RST", test_ghosts},
         {"swapped tuple", test_swapped_tuple},
         {"100k flows", test_many_flows},
+        {"flow structs from slabs", test_flow_slabs},
         {"port reuse and late SYN", test_port_reuse},
         {"NULL callbacks", test_null_callbacks},
         {NULL, NULL},

@@ -96,6 +96,18 @@ static void test_probe(void)
     guarded_free(&g);
 }
 
+/* r is REQ1 answered 200 with RESP1. */
+static void assert_req1_resp1(const struct rec *r)
+{
+    CU_ASSERT_EQUAL(r->status, 200);
+    CU_ASSERT_STRING_EQUAL(r->pseudo, ":method GET\n:scheme https\n:authority api.example.com\n"
+                                      ":path /data?x=1\n");
+    CU_ASSERT_STRING_EQUAL(r->req, "origin: https://app.example.com\naccept: */*\ncookie: a=1\n"
+                                   "cookie: b=2\nx-dup: one\nx-dup: two\n");
+    CU_ASSERT_STRING_EQUAL(r->resp, "access-control-allow-origin: https://app.example.com\n"
+                                    "access-control-allow-origin: *\nvary: Origin\n");
+}
+
 /* A request and its response: pseudo-headers, fields in order with
  * duplicates and split cookies, frame numbers, END_STREAM both ways. */
 static void test_simple_exchange(void)
@@ -115,13 +127,7 @@ static void test_simple_exchange(void)
     CU_ASSERT_EQUAL(r->stream_id, 1);
     CU_ASSERT_EQUAL(r->end, CS_H2_END_COMPLETE);
     CU_ASSERT(r->answered);
-    CU_ASSERT_EQUAL(r->status, 200);
-    CU_ASSERT_STRING_EQUAL(r->pseudo, ":method GET\n:scheme https\n:authority api.example.com\n"
-                                      ":path /data?x=1\n");
-    CU_ASSERT_STRING_EQUAL(r->req, "origin: https://app.example.com\naccept: */*\ncookie: a=1\n"
-                                   "cookie: b=2\nx-dup: one\nx-dup: two\n");
-    CU_ASSERT_STRING_EQUAL(r->resp, "access-control-allow-origin: https://app.example.com\n"
-                                    "access-control-allow-origin: *\nvary: Origin\n");
+    assert_req1_resp1(r);
     CU_ASSERT_STRING_EQUAL(r->host_view, "host: api.example.com\norigin: https://app.example.com\n"
                                          "accept: */*\ncookie: a=1\ncookie: b=2\nx-dup: one\n"
                                          "x-dup: two\n");
@@ -593,37 +599,40 @@ static void test_header_table_shrink_without_update(void)
     fx_free(f);
 }
 
-/* §6.5.3: SETTINGS outstanding.  One waiting for its ACK takes one slot
- * (the usual case, kept for the connection's life when the ACK is not
- * captured); a second grows the array to H2_PENDING_SETTINGS, more are
- * merged into the newest; ACKs take them oldest first, the array shrinks
- * back to one slot and goes with the last.  held_bytes follows exactly,
- * and the values that take effect are the last ones sent. */
+/* §6.5.3: SETTINGS outstanding.  One waiting for its ACK sits in its
+ * direction (the usual case, kept for the connection's life when the ACK
+ * is not captured: no allocation); a second allocates an array of
+ * H2_PENDING_SETTINGS, more are merged into the newest; ACKs take them
+ * oldest first and the last one goes back into the direction.  held_bytes
+ * follows exactly, and the values that take effect are the last ones
+ * sent. */
 static void test_settings_outstanding(void)
 {
     struct fx *f = fx_new();
-    const uint64_t slot = 12; /* sizeof (struct h2_pending) */
+    const uint64_t array = 8 * sizeof(struct h2_pending);
+    CU_ASSERT_EQUAL(sizeof(struct h2_pending), 8);
     uint64_t h0 = f->st.held_bytes;
     put_preface(&f->b);
     for (uint32_t i = 1; i <= 10; i++) {
         uint32_t s[] = {CS_H2_SETTINGS_MAX_FRAME_SIZE, 16384 + i};
         put_settings(&f->b, false, s, 1);
         fx_send(f, CS_DIR_C2S, 0);
-        CU_ASSERT_EQUAL(f->st.held_bytes, h0 + (i == 1 ? 1 : 8) * slot);
+        CU_ASSERT_EQUAL(f->st.held_bytes, h0 + (i == 1 ? 0 : array));
     }
-    put_settings(&f->b, false, NULL, 0); /* the server's own: one slot on its side */
+    put_settings(&f->b, false, NULL, 0); /* the server's own: in its direction */
     fx_send(f, CS_DIR_S2C, 0);
-    CU_ASSERT_EQUAL(f->st.held_bytes, h0 + 9 * slot);
+    CU_ASSERT_EQUAL(f->st.held_bytes, h0 + array);
     for (uint32_t acked = 1; acked <= 8; acked++) {
         put_settings(&f->b, true, NULL, 0);
         fx_send(f, CS_DIR_S2C, 0);
-        uint32_t left = 8 - acked;
-        uint64_t slots = left > 1 ? 8 : left; /* the client's */
-        CU_ASSERT_EQUAL(f->st.held_bytes, h0 + slot + slots * slot);
+        uint32_t left = 8 - acked; /* the client's */
+        CU_ASSERT_EQUAL(f->st.held_bytes, h0 + (left > 1 ? array : 0));
+        CU_ASSERT_EQUAL(f->c->d[CS_DIR_C2S].n_pending, left);
     }
     put_settings(&f->b, true, NULL, 0);
     fx_send(f, CS_DIR_C2S, 0);
     CU_ASSERT_EQUAL(f->st.held_bytes, h0);
+    CU_ASSERT_EQUAL(f->c->d[CS_DIR_S2C].n_pending, 0);
     /* the last value sent (16394, merged into the eighth) is in effect: a
      * frame of 16394 bytes from the server is not oversized */
     request(f, 1, REQ1, true);
@@ -1088,6 +1097,139 @@ static void test_memory_accounting(void)
     fx_free(f);                                           /* asserts held_bytes back to 0 */
 }
 
+/* Framer events a test keeps: the last frame and how many came. */
+struct fev_log {
+    int frames, lost;
+    struct cs_h2_frame last;
+};
+
+static void log_fevent(void *ctx, const struct cs_h2_fevent *ev)
+{
+    struct fev_log *l = ctx;
+    if (ev->kind == CS_H2_FEV_FRAME) {
+        l->frames++;
+        l->last = *ev->frame;
+    }
+    if (ev->kind == CS_H2_FEV_LOST)
+        l->lost++;
+}
+
+/* A framer keeps its frame in progress (malloc'd) only while a piece of
+ * input has ended inside a frame or the preface; between frames it holds
+ * nothing, and the connection counts what it holds in held_bytes. */
+static void test_frame_in_progress(void)
+{
+    const size_t cut = sizeof(struct cs_h2_frame_cut);
+    struct cs_h2_framer fr;
+    struct fev_log l = {0};
+    cs_h2_framer_init(&fr, true);
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), 0);
+    const uint8_t *pre = (const uint8_t *)CS_H2_PREFACE;
+    cs_h2_framer_data(&fr, pre, 10, 1, 1000, log_fevent, &l);
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), cut); /* inside the preface */
+    cs_h2_framer_data(&fr, pre + 10, CS_H2_PREFACE_LEN - 10, 2, 2000, log_fevent, &l);
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), 0);
+    CU_ASSERT(cs_h2_framer_at_boundary(&fr));
+    /* a DATA frame of 100 bytes with END_STREAM, in three pieces and a gap */
+    struct hb b = {0};
+    put_data(&b, 1, 100, -1, true);
+    CU_ASSERT_EQUAL_FATAL(b.len, 109);
+    cs_h2_framer_data(&fr, b.p, 5, 3, 3000, log_fevent, &l); /* inside the header */
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), cut);
+    cs_h2_framer_data(&fr, b.p + 5, 40, 4, 4000, log_fevent, &l);
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), cut);
+    CU_ASSERT_FALSE(cs_h2_framer_at_boundary(&fr));
+    CU_ASSERT(cs_h2_framer_gap(&fr, 30, 5, 5000, log_fevent, &l)); /* inside the payload */
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), cut);
+    CU_ASSERT_EQUAL(l.frames, 0);
+    cs_h2_framer_data(&fr, b.p + 75, 34, 6, 6000, log_fevent, &l);
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), 0);
+    CU_ASSERT_EQUAL_FATAL(l.frames, 1);
+    CU_ASSERT_EQUAL(l.last.type, CS_H2_DATA);
+    CU_ASSERT_EQUAL(l.last.length, 100);
+    CU_ASSERT_EQUAL(l.last.stream_id, 1);
+    CU_ASSERT(l.last.flags & CS_H2_FLAG_END_STREAM);
+    CU_ASSERT_EQUAL(l.last.frame, 3); /* where its header began */
+    CU_ASSERT_EQUAL(l.last.ts, 3000);
+    CU_ASSERT_EQUAL(l.last.end_frame, 6);
+    /* a gap inside a skipped payload ends the frame; one inside a frame
+     * header loses the place (and the frame kept) */
+    cs_h2_framer_data(&fr, b.p, 20, 7, 7000, log_fevent, &l);
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), cut);
+    CU_ASSERT(cs_h2_framer_gap(&fr, 89, 8, 8000, log_fevent, &l));
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), 0);
+    CU_ASSERT_EQUAL(l.frames, 2);
+    cs_h2_framer_data(&fr, b.p, 3, 9, 9000, log_fevent, &l);
+    CU_ASSERT_FALSE(cs_h2_framer_gap(&fr, 1, 10, 10000, log_fevent, &l));
+    CU_ASSERT_EQUAL(l.lost, 1);
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), 0);
+    cs_h2_framer_free(&fr);
+    /* a framer left inside a frame gives it back with cs_h2_framer_free */
+    cs_h2_framer_init(&fr, false);
+    cs_h2_framer_data(&fr, b.p, 50, 1, 1000, log_fevent, &l);
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), cut);
+    cs_h2_framer_free(&fr);
+    CU_ASSERT_EQUAL(cs_h2_framer_memory(&fr), 0);
+
+    /* In a connection: held_bytes follows, and a connection finished
+     * inside a frame gives it back (fx_free asserts 0). */
+    struct fx *f = fx_new();
+    fx_open(f);
+    uint64_t idle = f->st.held_bytes;
+    CU_ASSERT_EQUAL(cs_h2_conn_memory(f->c), idle);
+    request(f, 1, REQ1, true);
+    put_data(&f->b, 1, 1000, -1, false);
+    feed(f->c, CS_DIR_S2C, f->b.p, 500, 0, &f->frame);
+    uint64_t mid = f->st.held_bytes;
+    feed(f->c, CS_DIR_S2C, f->b.p + 500, f->b.len - 500, 0, &f->frame);
+    CU_ASSERT_EQUAL(mid - f->st.held_bytes, cut);
+    feed(f->c, CS_DIR_S2C, f->b.p, 500, 0, &f->frame);
+    CU_ASSERT_EQUAL(f->st.held_bytes, mid);
+    f->b.len = 0;
+    fx_free(f);
+    hb_free(&b);
+}
+
+/* A request's fields and strings are packed into one allocation of their
+ * exact size when its block ends (what a stream holds while it waits for
+ * its response, with no response section yet); the response's fields move
+ * them back to arrays that grow, and the report sees every field either
+ * way. */
+static void test_stream_packed(void)
+{
+    struct fx *f = fx_new();
+    fx_open(f);
+    uint64_t idle = f->st.held_bytes;
+    request(f, 1, REQ1, true);
+    struct h2_stream *s = cs_h2__stream_find(f->c, 1);
+    CU_ASSERT_FATAL(s != NULL);
+    CU_ASSERT(s->packed);
+    CU_ASSERT_EQUAL(s->n_fields, 10);
+    CU_ASSERT_EQUAL(s->cap_fields, s->n_fields);
+    CU_ASSERT_EQUAL(s->arena_cap, s->arena_len);
+    CU_ASSERT_EQUAL((char *)s->arena, (char *)(s->fields + s->n_fields));
+    CU_ASSERT(s->more == NULL);               /* no response section yet */
+    uint64_t table = f->st.held_bytes - idle; /* the stream and the HPACK tables */
+    request(f, 3, REQ1, true);
+    struct h2_stream *s3 = cs_h2__stream_find(f->c, 3);
+    CU_ASSERT_FATAL(s3 != NULL);
+    CU_ASSERT(s3->packed);
+    uint64_t one = sizeof *s3 + s3->n_fields * sizeof *s3->fields + s3->arena_len;
+    CU_ASSERT_EQUAL(f->st.held_bytes - idle - table, one); /* (the same request: no new entry) */
+    const char *const info[] = {":status", "103", "link", "</a.css>; rel=preload", NULL};
+    response(f, 1, info, false); /* an interim response: fields added, then rolled back */
+    CU_ASSERT_FALSE(s->packed);
+    CU_ASSERT(s->more != NULL);
+    response(f, 1, RESP1, true);
+    response(f, 3, RESP1, true);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_req1_resp1(&f->col.r[i]);
+    }
+    CU_ASSERT_EQUAL(f->col.r[0].interim_status, 103);
+    fx_free(f); /* asserts held_bytes back to 0 */
+}
+
 int main(void)
 {
     static const struct cs_test_case cases[] = {
@@ -1113,6 +1255,8 @@ int main(void)
         {"bad preface", test_bad_preface},
         {"bad lengths", test_bad_lengths},
         {"memory accounting", test_memory_accounting},
+        {"frame in progress kept only inside a frame", test_frame_in_progress},
+        {"a waiting stream's fields packed", test_stream_packed},
         {"idle directions park their tables", test_parked_tables},
         {"parked tables give shared names as indexes", test_parked_names},
         {"parked tables written again after evictions", test_parked_evictions},
