@@ -32,10 +32,13 @@ struct h2_sec *cs_h2__sec_open(struct cs_h2_conn *c, struct h2_stream *s, int k)
     struct h2_sec *st = h2_sec_of(s, k);
     if (st)
         return st;
-    s->more = malloc((SEC_N - 1) * sizeof *s->more); /* (calloc: no thread cache) */
+    /* (calloc, which GCC makes of a malloc and a memset, bypasses the
+     * thread cache: each section is zeroed by an assignment instead) */
+    s->more = malloc((SEC_N - 1) * sizeof *s->more);
     if (!s->more)
         return NULL;
-    memset(s->more, 0, (SEC_N - 1) * sizeof *s->more);
+    for (int i = 0; i < SEC_N - 1; i++)
+        s->more[i] = (struct h2_sec){0};
     cs_h2__account(c, (ptrdiff_t)((SEC_N - 1) * sizeof *s->more));
     return h2_sec_of(s, k);
 }
@@ -129,12 +132,13 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
     }
     if (s->packed && !stream_unpack(c, s))
         return;
-    size_t before = stream_bytes(s);
+    /* Only a growth changes stream_bytes: each is counted where it is made. */
     if (s->n_fields == s->cap_fields) {
         uint32_t cap = s->cap_fields ? s->cap_fields * 2 : H2_STREAM_FIELDS_FIRST;
         struct h2_field *f = realloc(s->fields, cap * sizeof *f);
         if (!f)
             return;
+        cs_h2__account(c, (ptrdiff_t)((size_t)(cap - s->cap_fields) * sizeof *f));
         s->fields = f;
         s->cap_fields = cap;
     }
@@ -145,10 +149,9 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
         while (cap < need)
             cap *= 2;
         char *a = realloc(s->arena, cap);
-        if (!a) {
-            cs_h2__account(c, (ptrdiff_t)(stream_bytes(s) - before));
+        if (!a)
             return;
-        }
+        cs_h2__account(c, (ptrdiff_t)cap - (ptrdiff_t)s->arena_cap);
         s->arena = a;
         s->arena_cap = cap;
     }
@@ -156,7 +159,6 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
         memcpy(s->arena, H2_ARENA_HOST, H2_ARENA_HOST_LEN);
         s->arena_len = H2_ARENA_HOST_LEN;
     }
-    cs_h2__account(c, (ptrdiff_t)(stream_bytes(s) - before));
     struct h2_field *f = &s->fields[s->n_fields++];
     f->sec = (uint8_t)sec;
     f->name_len = (uint32_t)nl;
