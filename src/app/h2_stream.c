@@ -243,6 +243,9 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
     /* the spans of the arena the request's and the response's strings lie
      * in: [0, req_end) (the host name first), [resp_lo, resp_end) */
     uint32_t req_end = 0, resp_lo = UINT32_MAX, resp_end = 0;
+    /* The request's fields nearly always lead the array (its block opens
+     * the stream): the other sections' walks start after them. */
+    uint32_t lead = 0, lead_end = h2_fields_start(0);
     for (int k = 0; k < SEC_N; k++) {
         struct cs_h2_section *out = secs[k];
         static const struct h2_sec none;
@@ -259,8 +262,8 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
         uint32_t pseudo_seen = 0;
         /* the section's st->n fields, in field order among the others */
         uint32_t left = k == SEC_RESP && !s->answered ? 0 : st->n;
-        uint32_t f_end = h2_fields_start(0);
-        for (uint32_t i = 0; i < s->n_fields && left > 0; i++) {
+        uint32_t f_end = lead_end, i = lead;
+        for (; i < s->n_fields && left > 0; i++) {
             const struct h2_field *f = &s->fields[i];
             uint32_t name_off = f_end;
             f_end += f->name_len + f->value_len;
@@ -321,6 +324,10 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
             h->value = value;
             h->value_len = f->value_len;
             out->n_fields++;
+        }
+        if (k == SEC_REQ && i == st->n) { /* fields [0, i) are all the request's */
+            lead = i;
+            lead_end = f_end;
         }
     }
     if (s->arena) {
