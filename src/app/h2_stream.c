@@ -123,8 +123,7 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
     if (!st)
         return; /* (its block opened it) */
     if (st->n >= c->lim.max_header_lines || st->n >= H2_SEC_FIELDS_MAX ||
-        nl + vl > c->lim.max_header_bytes ||
-        st->bytes + nl + vl > c->lim.max_header_bytes) {
+        st->bytes + nl + vl > c->lim.max_header_bytes) { /* (sizes: no overflow) */
         if (!(st->flags & CS_H2_SEC_CUT))
             c->stats->field_cap_hits++;
         st->flags |= CS_H2_SEC_CUT;
@@ -155,22 +154,22 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
         s->arena = a;
         s->arena_cap = cap;
     }
-    if (s->arena_len < H2_ARENA_HOST_LEN) { /* the first field (or all rolled back) */
+    if (s->arena_len < H2_ARENA_HOST_LEN) /* the first field (or all rolled back) */
         memcpy(s->arena, H2_ARENA_HOST, H2_ARENA_HOST_LEN);
-        s->arena_len = H2_ARENA_HOST_LEN;
-    }
+    /* Everything is stored before the copies, which the compiler must
+     * assume could change any of it. */
+    char *to = s->arena + base;
+    s->arena_len = need;
     struct h2_field *f = &s->fields[s->n_fields++];
     f->sec = (uint8_t)sec;
     f->name_len = (uint32_t)nl;
-    if (nl)
-        memcpy(s->arena + s->arena_len, name, nl);
-    s->arena_len += (uint32_t)nl;
     f->value_len = (uint32_t)vl;
-    if (vl)
-        memcpy(s->arena + s->arena_len, value, vl);
-    s->arena_len += (uint32_t)vl;
     st->n++;
     st->bytes += (uint32_t)(nl + vl);
+    if (nl)
+        memcpy(to, name, nl);
+    if (vl)
+        memcpy(to + nl, value, vl);
 }
 
 struct h2_stream *cs_h2__stream_open(struct cs_h2_conn *c, uint32_t id)
