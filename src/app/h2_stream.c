@@ -32,10 +32,13 @@ struct h2_sec *cs_h2__sec_open(struct cs_h2_conn *c, struct h2_stream *s, int k)
     struct h2_sec *st = h2_sec_of(s, k);
     if (st)
         return st;
-    s->more = malloc((SEC_N - 1) * sizeof *s->more); /* (calloc: no thread cache) */
+    /* (calloc, which GCC makes of a malloc and a memset, bypasses the
+     * thread cache: each section is zeroed by an assignment instead) */
+    s->more = malloc((SEC_N - 1) * sizeof *s->more);
     if (!s->more)
         return NULL;
-    memset(s->more, 0, (SEC_N - 1) * sizeof *s->more);
+    for (int i = 0; i < SEC_N - 1; i++)
+        s->more[i] = (struct h2_sec){0};
     cs_h2__account(c, (ptrdiff_t)((SEC_N - 1) * sizeof *s->more));
     return h2_sec_of(s, k);
 }
@@ -112,6 +115,30 @@ static bool stream_unpack(struct cs_h2_conn *c, struct h2_stream *s)
     return true;
 }
 
+/* memcpy for a field's name or value, most of which are short: up to 16
+ * bytes as two overlapping loads and stores (no call). */
+static inline void copy_field_bytes(char *to, const uint8_t *from, size_t n)
+{
+    if (n > 16) {
+        memcpy(to, from, n);
+    } else if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, from, 8);
+        memcpy(&b, from + n - 8, 8);
+        memcpy(to, &a, 8);
+        memcpy(to + n - 8, &b, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, from, 4);
+        memcpy(&b, from + n - 4, 4);
+        memcpy(to, &a, 4);
+        memcpy(to + n - 4, &b, 4);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            to[i] = (char)from[i];
+    }
+}
+
 /* Appends one decoded field to section sec of s, within the limits. */
 void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
                              const uint8_t *name, size_t nl, const uint8_t *value, size_t vl)
@@ -120,8 +147,7 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
     if (!st)
         return; /* (its block opened it) */
     if (st->n >= c->lim.max_header_lines || st->n >= H2_SEC_FIELDS_MAX ||
-        nl + vl > c->lim.max_header_bytes ||
-        st->bytes + nl + vl > c->lim.max_header_bytes) {
+        st->bytes + nl + vl > c->lim.max_header_bytes) { /* (sizes: no overflow) */
         if (!(st->flags & CS_H2_SEC_CUT))
             c->stats->field_cap_hits++;
         st->flags |= CS_H2_SEC_CUT;
@@ -129,12 +155,13 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
     }
     if (s->packed && !stream_unpack(c, s))
         return;
-    size_t before = stream_bytes(s);
+    /* Only a growth changes stream_bytes: each is counted where it is made. */
     if (s->n_fields == s->cap_fields) {
         uint32_t cap = s->cap_fields ? s->cap_fields * 2 : H2_STREAM_FIELDS_FIRST;
         struct h2_field *f = realloc(s->fields, cap * sizeof *f);
         if (!f)
             return;
+        cs_h2__account(c, (ptrdiff_t)((size_t)(cap - s->cap_fields) * sizeof *f));
         s->fields = f;
         s->cap_fields = cap;
     }
@@ -145,30 +172,26 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
         while (cap < need)
             cap *= 2;
         char *a = realloc(s->arena, cap);
-        if (!a) {
-            cs_h2__account(c, (ptrdiff_t)(stream_bytes(s) - before));
+        if (!a)
             return;
-        }
+        cs_h2__account(c, (ptrdiff_t)cap - (ptrdiff_t)s->arena_cap);
         s->arena = a;
         s->arena_cap = cap;
     }
-    if (s->arena_len < H2_ARENA_HOST_LEN) { /* the first field (or all rolled back) */
+    if (s->arena_len < H2_ARENA_HOST_LEN) /* the first field (or all rolled back) */
         memcpy(s->arena, H2_ARENA_HOST, H2_ARENA_HOST_LEN);
-        s->arena_len = H2_ARENA_HOST_LEN;
-    }
-    cs_h2__account(c, (ptrdiff_t)(stream_bytes(s) - before));
+    /* Everything is stored before the copies, which the compiler must
+     * assume could change any of it. */
+    char *to = s->arena + base;
+    s->arena_len = need;
     struct h2_field *f = &s->fields[s->n_fields++];
     f->sec = (uint8_t)sec;
     f->name_len = (uint32_t)nl;
-    if (nl)
-        memcpy(s->arena + s->arena_len, name, nl);
-    s->arena_len += (uint32_t)nl;
     f->value_len = (uint32_t)vl;
-    if (vl)
-        memcpy(s->arena + s->arena_len, value, vl);
-    s->arena_len += (uint32_t)vl;
     st->n++;
     st->bytes += (uint32_t)(nl + vl);
+    copy_field_bytes(to, name, nl);
+    copy_field_bytes(to + nl, value, vl);
 }
 
 struct h2_stream *cs_h2__stream_open(struct cs_h2_conn *c, uint32_t id)
@@ -241,6 +264,9 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
     /* the spans of the arena the request's and the response's strings lie
      * in: [0, req_end) (the host name first), [resp_lo, resp_end) */
     uint32_t req_end = 0, resp_lo = UINT32_MAX, resp_end = 0;
+    /* The request's fields nearly always lead the array (its block opens
+     * the stream): the other sections' walks start after them. */
+    uint32_t lead = 0, lead_end = h2_fields_start(0);
     for (int k = 0; k < SEC_N; k++) {
         struct cs_h2_section *out = secs[k];
         static const struct h2_sec none;
@@ -257,8 +283,8 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
         uint32_t pseudo_seen = 0;
         /* the section's st->n fields, in field order among the others */
         uint32_t left = k == SEC_RESP && !s->answered ? 0 : st->n;
-        uint32_t f_end = h2_fields_start(0);
-        for (uint32_t i = 0; i < s->n_fields && left > 0; i++) {
+        uint32_t f_end = lead_end, i = lead;
+        for (; i < s->n_fields && left > 0; i++) {
             const struct h2_field *f = &s->fields[i];
             uint32_t name_off = f_end;
             f_end += f->name_len + f->value_len;
@@ -319,6 +345,10 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
             h->value = value;
             h->value_len = f->value_len;
             out->n_fields++;
+        }
+        if (k == SEC_REQ && i == st->n) { /* fields [0, i) are all the request's */
+            lead = i;
+            lead_end = f_end;
         }
     }
     if (s->arena) {
