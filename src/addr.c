@@ -5,7 +5,7 @@
 
 #include "packet.h"
 
-const char *cs_addr_format(const struct cs_addr *a, char *buf, unsigned buflen)
+unsigned cs_addr_format_len(const struct cs_addr *a, char *buf, unsigned buflen)
 {
     /* IPv4 by hand when it surely fits ("255.255.255.255" + NUL): inet_ntop
      * formats it with sprintf, ~1.8k instructions per address.  Same text. */
@@ -22,10 +22,18 @@ const char *cs_addr_format(const struct cs_addr *a, char *buf, unsigned buflen)
             buf[n++] = (char)('0' + v % 10);
         }
         buf[n] = '\0';
-        return buf;
+        return n;
     }
+    if (!buflen)
+        return 0;
     if (!inet_ntop(a->family == 6 ? AF_INET6 : AF_INET, a->bytes, buf, buflen))
         buf[0] = '\0';
+    return (unsigned)strlen(buf);
+}
+
+const char *cs_addr_format(const struct cs_addr *a, char *buf, unsigned buflen)
+{
+    cs_addr_format_len(a, buf, buflen);
     return buf;
 }
 

@@ -25,21 +25,28 @@ static const char two_digits[] =
 
 void cs_jbuf_u64(struct cs_jbuf *b, uint64_t v)
 {
-    char tmp[20];
+    /* The digits end at tmp + 20; the 20 bytes from the first digit go to
+     * buf in one fixed-size copy (no call) when there is room for them. */
+    char tmp[40];
     size_t n = 0;
     while (v >= 100) {
         unsigned r = (unsigned)(v % 100);
         v /= 100;
         n += 2;
-        memcpy(tmp + sizeof tmp - n, two_digits + 2 * r, 2);
+        memcpy(tmp + 20 - n, two_digits + 2 * r, 2);
     }
     if (v >= 10) {
         n += 2;
-        memcpy(tmp + sizeof tmp - n, two_digits + 2 * v, 2);
+        memcpy(tmp + 20 - n, two_digits + 2 * v, 2);
     } else {
-        tmp[sizeof tmp - ++n] = (char)('0' + v);
+        tmp[20 - ++n] = (char)('0' + v);
     }
-    cs_jbuf_put(b, tmp + sizeof tmp - n, n);
+    if (sizeof b->buf - b->len >= 20) {
+        memcpy(b->buf + b->len, tmp + 20 - n, 20);
+        b->len += n;
+        return;
+    }
+    cs_jbuf_put(b, tmp + 20 - n, n);
 }
 
 void cs_jbuf_int(struct cs_jbuf *b, int v)
@@ -132,8 +139,59 @@ bool cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len)
     const unsigned char *p = (const unsigned char *)s;
     size_t run = 0; /* start of the pending run of bytes that need no escape */
     bool replaced = false;
+    size_t i = 0;
+#ifdef __SSE2__
+    /* Room for the whole string plain: its bytes are copied as they are
+     * looked at, 16 at a time (the stores may run up to 15 bytes past the
+     * string, inside buf, where what follows overwrites them).  The first
+     * byte that needs care ends the copy; the loop below goes on from
+     * there as if it had copied the bytes before it itself. */
+    if (len + 2 + 16 <= sizeof b->buf - b->len) {
+        char *d = b->buf + b->len + 1;
+        b->buf[b->len] = '"';
+        for (; len - i >= 16; i += 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+            _mm_storeu_si128((__m128i *)(void *)(d + i), v);
+            unsigned m = care_mask16(p + i);
+            if (m) {
+                i += (size_t)__builtin_ctz(m);
+                goto careful;
+            }
+        }
+        if (len >= 16 && i < len) { /* the last 16, some seen already */
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + len - 16));
+            _mm_storeu_si128((__m128i *)(void *)(d + len - 16), v);
+            unsigned m = care_mask16(p + len - 16) >> (16 - (len - i));
+            if (m) {
+                i += (size_t)__builtin_ctz(m);
+                goto careful;
+            }
+            i = len;
+        }
+        uint64_t w;
+        if (len - i >= sizeof w && (memcpy(&w, p + i, sizeof w), !word_needs_care(w))) {
+            memcpy(d + i, &w, sizeof w);
+            i += sizeof w;
+        }
+        while (i < len && plain_byte(p[i])) {
+            d[i] = (char)p[i];
+            i++;
+        }
+        if (i == len) {
+            d[len] = '"';
+            b->len += len + 2;
+            return false;
+        }
+    careful:
+        b->len += 1 + i;
+        run = i;
+    } else {
+        cs_jbuf_c(b, '"');
+    }
+#else
     cs_jbuf_c(b, '"');
-    for (size_t i = 0; i < len;) {
+#endif
+    while (i < len) {
         i = skip_plain(p, i, len); /* most of every string */
         if (i == len)
             break;
@@ -203,12 +261,21 @@ bool cs_jbuf_cstr(struct cs_jbuf *b, const char *s)
     return cs_jbuf_string(b, s, strlen(s));
 }
 
+static size_t format_time(cs_time_ns ts, char *buf, size_t buflen);
+
 void cs_jbuf_time(struct cs_jbuf *b, cs_time_ns ts)
 {
     char buf[40];
-    cs_format_time(ts, buf, sizeof(buf));
+    if (sizeof b->buf - b->len >= sizeof buf + 2) { /* formatted in place */
+        char *d = b->buf + b->len;
+        size_t n = format_time(ts, d + 1, sizeof buf);
+        d[0] = d[n + 1] = '"';
+        b->len += n + 2;
+        return;
+    }
+    size_t n = format_time(ts, buf, sizeof(buf));
     cs_jbuf_c(b, '"');
-    cs_jbuf_put(b, buf, strlen(buf));
+    cs_jbuf_put(b, buf, n);
     cs_jbuf_c(b, '"');
 }
 
@@ -259,7 +326,8 @@ static void put2(char *p, unsigned v)
     p[1] = (char)('0' + v % 10);
 }
 
-const char *cs_format_time(cs_time_ns ts, char *buf, size_t buflen)
+/* cs_format_time, returning the length written. */
+static size_t format_time(cs_time_ns ts, char *buf, size_t buflen)
 {
     int64_t sec = ts / 1000000000;
     int64_t nsec = ts % 1000000000;
@@ -296,16 +364,22 @@ const char *cs_format_time(cs_time_ns ts, char *buf, size_t buflen)
         put2(buf + 24, us % 100);
         buf[26] = 'Z';
         buf[27] = '\0';
-        return buf;
+        return 27;
     }
     time_t t = (time_t)sec;
     struct tm tm;
     if (!gmtime_r(&t, &tm)) {
         snprintf(buf, buflen, "1970-01-01T00:00:00.000000Z");
-        return buf;
+        return buflen ? strlen(buf) : 0;
     }
     snprintf(buf, buflen, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(nsec / 1000));
+    return buflen ? strlen(buf) : 0;
+}
+
+const char *cs_format_time(cs_time_ns ts, char *buf, size_t buflen)
+{
+    format_time(ts, buf, buflen);
     return buf;
 }
 

@@ -75,9 +75,16 @@ static void wire_msg(struct cs_jbuf *b, const char *key, size_t key_len, const c
 static void addr(struct cs_jbuf *b, const struct cs_addr *a)
 {
     char buf[64];
-    cs_addr_format(a, buf, sizeof(buf));
+    if (sizeof b->buf - b->len >= sizeof buf + 2) { /* formatted in place */
+        char *d = b->buf + b->len;
+        unsigned n = cs_addr_format_len(a, d + 1, sizeof buf);
+        d[0] = d[n + 1] = '"';
+        b->len += n + 2;
+        return;
+    }
+    unsigned n = cs_addr_format_len(a, buf, sizeof(buf));
     cs_jbuf_c(b, '"');
-    cs_jbuf_put(b, buf, strlen(buf));
+    cs_jbuf_put(b, buf, n);
     cs_jbuf_c(b, '"');
 }
 
