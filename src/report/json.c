@@ -26,20 +26,28 @@ static const char two_digits[] =
 void cs_jbuf_u64(struct cs_jbuf *b, uint64_t v)
 {
     /* The digits end at tmp + 20; the 20 bytes from the first digit go to
-     * buf in one fixed-size copy (no call) when there is room for them. */
+     * buf in one fixed-size copy (no call) when there is room for them.
+     * Pairs of digits come off in 64 bits only while the value needs it. */
     char tmp[40];
     size_t n = 0;
-    while (v >= 100) {
+    while (v > UINT32_MAX) {
         unsigned r = (unsigned)(v % 100);
         v /= 100;
         n += 2;
         memcpy(tmp + 20 - n, two_digits + 2 * r, 2);
     }
-    if (v >= 10) {
+    uint32_t w = (uint32_t)v;
+    while (w >= 100) {
+        unsigned r = w % 100;
+        w /= 100;
         n += 2;
-        memcpy(tmp + 20 - n, two_digits + 2 * v, 2);
+        memcpy(tmp + 20 - n, two_digits + 2 * r, 2);
+    }
+    if (w >= 10) {
+        n += 2;
+        memcpy(tmp + 20 - n, two_digits + 2 * w, 2);
     } else {
-        tmp[20 - ++n] = (char)('0' + v);
+        tmp[20 - ++n] = (char)('0' + w);
     }
     if (sizeof b->buf - b->len >= 20) {
         memcpy(b->buf + b->len, tmp + 20 - n, 20);
@@ -49,6 +57,46 @@ void cs_jbuf_u64(struct cs_jbuf *b, uint64_t v)
     cs_jbuf_put(b, tmp + 20 - n, n);
 }
 
+void cs_jbuf_plain(struct cs_jbuf *b, const char *s)
+{
+    if (!s) {
+        cs_jbuf_put(b, "null", 4);
+        return;
+    }
+#if defined(__SSE2__) && !defined(__SANITIZE_ADDRESS__)
+    /* Short names (most are) in one pass, no calls: 16 bytes loaded and
+     * stored whole while none is the NUL.  A load never crosses into the
+     * next page, so it cannot fault beyond the string (AddressSanitizer
+     * would still see the bytes past the NUL: not built with it). */
+    if (sizeof b->buf - b->len >= 64 + 2) {
+        char *d = b->buf + b->len;
+        d[0] = '"';
+        for (size_t i = 0; i < 64 && ((uintptr_t)(s + i) & 4095) <= 4096 - 16; i += 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            _mm_storeu_si128((__m128i *)(void *)(d + 1 + i), v);
+            unsigned z = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
+            if (z) {
+                size_t n = i + (size_t)__builtin_ctz(z);
+                d[n + 1] = '"';
+                b->len += n + 2;
+                return;
+            }
+        }
+    }
+#endif
+    size_t n = strlen(s);
+    if (n + 2 <= sizeof b->buf - b->len) {
+        char *d = b->buf + b->len;
+        d[0] = '"';
+        memcpy(d + 1, s, n);
+        d[n + 1] = '"';
+        b->len += n + 2;
+        return;
+    }
+    cs_jbuf_c(b, '"');
+    cs_jbuf_put(b, s, n);
+    cs_jbuf_c(b, '"');
+}
 void cs_jbuf_int(struct cs_jbuf *b, int v)
 {
     if (v < 0) {

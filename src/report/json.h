@@ -88,25 +88,7 @@ void cs_jbuf_hex(struct cs_jbuf *b, const char *s, size_t len);
  * Chromium error names, the fixed warnings), which are printable ASCII
  * without '"' or '\\' (tests/unit/test_json.c checks every one).  Never
  * for anything that holds packet bytes: those go through cs_jbuf_string. */
-static inline void cs_jbuf_plain(struct cs_jbuf *b, const char *s)
-{
-    if (!s) {
-        cs_jbuf_put(b, "null", 4);
-        return;
-    }
-    size_t n = strlen(s);
-    if (n + 2 <= sizeof b->buf - b->len) {
-        char *d = b->buf + b->len;
-        d[0] = '"';
-        memcpy(d + 1, s, n);
-        d[n + 1] = '"';
-        b->len += n + 2;
-        return;
-    }
-    cs_jbuf_c(b, '"');
-    cs_jbuf_put(b, s, n);
-    cs_jbuf_c(b, '"');
-}
+void cs_jbuf_plain(struct cs_jbuf *b, const char *s);
 void cs_jbuf_time(struct cs_jbuf *b, cs_time_ns ts);
 
 #endif
