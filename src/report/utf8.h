@@ -93,6 +93,17 @@ static inline uint64_t cs_has_zero(uint64_t v)
     return (v - CS_ONES) & ~v & CS_HIGHS;
 }
 
+/* ASCII lower case of 8 bytes at once: 0x20 added to each byte in 'A'..'Z'
+ * (bytes >= 0x80 left alone); the compares run on the low 7 bits, with each
+ * byte's high bit as the result. */
+static inline uint64_t cs_ascii_lower8(uint64_t x)
+{
+    uint64_t low7 = x & ~CS_HIGHS;
+    uint64_t ge_a = low7 + (0x80 - 'A') * CS_ONES;     /* high bit: byte >= 'A' */
+    uint64_t gt_z = low7 + (0x80 - 'Z' - 1) * CS_ONES; /* high bit: byte > 'Z' */
+    return x | (((ge_a & ~gt_z) & ~x & CS_HIGHS) >> 2);
+}
+
 /* Is any byte of w a C0 control (< 0x20), DEL or not ASCII (>= 0x80)? */
 static inline uint64_t cs_word_not_printable(uint64_t w)
 {
