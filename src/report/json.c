@@ -368,10 +368,10 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
+/* v < 100 as two digits */
 static void put2(char *p, unsigned v)
 {
-    p[0] = (char)('0' + v / 10);
-    p[1] = (char)('0' + v % 10);
+    memcpy(p, two_digits + 2 * v, 2);
 }
 
 /* cs_format_time, returning the length written. */
