@@ -23,52 +23,88 @@ static const char two_digits[] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
-void cs_jbuf_u64(struct cs_jbuf *b, uint64_t v)
+/* v's decimal digits, ending at end (at least 20 bytes after the start
+ * of the buffer); returns how many. */
+static inline size_t u64_digits(char *end, uint64_t v)
 {
-    /* The digits end at tmp + 20; the 20 bytes from the first digit go to
-     * buf in one fixed-size copy (no call) when there is room for them.
-     * Pairs of digits come off in 64 bits only while the value needs it. */
-    char tmp[40];
+    /* pairs of digits come off in 64 bits only while the value needs it */
     size_t n = 0;
     while (v > UINT32_MAX) {
         unsigned r = (unsigned)(v % 100);
         v /= 100;
         n += 2;
-        memcpy(tmp + 20 - n, two_digits + 2 * r, 2);
+        memcpy(end - n, two_digits + 2 * r, 2);
     }
     uint32_t w = (uint32_t)v;
     while (w >= 100) {
         unsigned r = w % 100;
         w /= 100;
         n += 2;
-        memcpy(tmp + 20 - n, two_digits + 2 * r, 2);
+        memcpy(end - n, two_digits + 2 * r, 2);
     }
     if (w >= 10) {
         n += 2;
-        memcpy(tmp + 20 - n, two_digits + 2 * w, 2);
+        memcpy(end - n, two_digits + 2 * w, 2);
     } else {
-        tmp[20 - ++n] = (char)('0' + w);
+        end[-(ptrdiff_t)++n] = (char)('0' + w);
     }
-    if (sizeof b->buf - b->len >= 20) {
-        memcpy(b->buf + b->len, tmp + 20 - n, 20);
-        b->len += n;
-        return;
-    }
-    cs_jbuf_put(b, tmp + 20 - n, n);
+    return n;
 }
 
-void cs_jbuf_plain(struct cs_jbuf *b, const char *s)
+/* cs_jbuf_u64 near a full line (out of line: the fast path saves no
+ * registers). */
+__attribute__((noinline)) static void u64_slow(struct cs_jbuf *b, uint64_t v)
+{
+    char tmp[20];
+    size_t n = u64_digits(tmp + sizeof tmp, v);
+    cs_jbuf_put(b, tmp + sizeof tmp - n, n);
+}
+
+void cs_jbuf_u64(struct cs_jbuf *b, uint64_t v)
+{
+    /* The digits end at tmp + 20; the 20 bytes from the first digit go to
+     * buf in one fixed-size copy (no call) when there is room for them. */
+    if (sizeof b->buf - b->len < 20) {
+        u64_slow(b, v);
+        return;
+    }
+    char tmp[40];
+    size_t n = u64_digits(tmp + 20, v);
+    memcpy(b->buf + b->len, tmp + 20 - n, 20);
+    b->len += n;
+}
+
+/* cs_jbuf_plain past its fast path: NULL, a long name, or near a full
+ * line. */
+__attribute__((noinline)) static void plain_slow(struct cs_jbuf *b, const char *s)
 {
     if (!s) {
         cs_jbuf_put(b, "null", 4);
         return;
     }
+    size_t n = strlen(s);
+    if (n + 2 <= sizeof b->buf - b->len) {
+        char *d = b->buf + b->len;
+        d[0] = '"';
+        memcpy(d + 1, s, n);
+        d[n + 1] = '"';
+        b->len += n + 2;
+        return;
+    }
+    cs_jbuf_c(b, '"');
+    cs_jbuf_put(b, s, n);
+    cs_jbuf_c(b, '"');
+}
+
+void cs_jbuf_plain(struct cs_jbuf *b, const char *s)
+{
 #if defined(__SSE2__) && !defined(__SANITIZE_ADDRESS__)
     /* Short names (most are) in one pass, no calls: 16 bytes loaded and
      * stored whole while none is the NUL.  A load never crosses into the
      * next page, so it cannot fault beyond the string (AddressSanitizer
-     * would still see the bytes past the NUL: not built with it). */
-    if (sizeof b->buf - b->len >= 64 + 2) {
+     * would still see the bytes past the NUL: not built with it).  The rest
+     * goes to plain_slow, so that this path saves no registers. */
+    if (s && sizeof b->buf - b->len >= 64 + 2) {
         char *d = b->buf + b->len;
         d[0] = '"';
         for (size_t i = 0; i < 64 && ((uintptr_t)(s + i) & 4095) <= 4096 - 16; i += 16) {
@@ -84,19 +120,9 @@ void cs_jbuf_plain(struct cs_jbuf *b, const char *s)
         }
     }
 #endif
-    size_t n = strlen(s);
-    if (n + 2 <= sizeof b->buf - b->len) {
-        char *d = b->buf + b->len;
-        d[0] = '"';
-        memcpy(d + 1, s, n);
-        d[n + 1] = '"';
-        b->len += n + 2;
-        return;
-    }
-    cs_jbuf_c(b, '"');
-    cs_jbuf_put(b, s, n);
-    cs_jbuf_c(b, '"');
+    plain_slow(b, s);
 }
+
 void cs_jbuf_int(struct cs_jbuf *b, int v)
 {
     if (v < 0) {
@@ -181,64 +207,18 @@ static inline size_t skip_plain(const unsigned char *p, size_t i, size_t len)
  * (out_json.c).  Every line stays strict JSON for every consumer, and the
  * wire bytes are always KEY_hex when present, else the UTF-8 of KEY.  See
  * the man page, OUTPUT FORMAT. */
-bool cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len)
+/* cs_jbuf_string from byte `from` on, the bytes before it written (with
+ * the opening quote) when `opened`; out of line, so that the plain fast
+ * path in cs_jbuf_string saves no registers. */
+__attribute__((noinline)) static bool string_rest(struct cs_jbuf *b, const unsigned char *p,
+                                                  size_t len, size_t from, bool opened)
 {
     static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s;
-    size_t run = 0; /* start of the pending run of bytes that need no escape */
+    size_t run = from; /* start of the pending run of bytes that need no escape */
+    size_t i = from;
     bool replaced = false;
-    size_t i = 0;
-#ifdef __SSE2__
-    /* Room for the whole string plain: its bytes are copied as they are
-     * looked at, 16 at a time (the stores may run up to 15 bytes past the
-     * string, inside buf, where what follows overwrites them).  The first
-     * byte that needs care ends the copy; the loop below goes on from
-     * there as if it had copied the bytes before it itself. */
-    if (len + 2 + 16 <= sizeof b->buf - b->len) {
-        char *d = b->buf + b->len + 1;
-        b->buf[b->len] = '"';
-        for (; len - i >= 16; i += 16) {
-            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-            _mm_storeu_si128((__m128i *)(void *)(d + i), v);
-            unsigned m = care_mask16(p + i);
-            if (m) {
-                i += (size_t)__builtin_ctz(m);
-                goto careful;
-            }
-        }
-        if (len >= 16 && i < len) { /* the last 16, some seen already */
-            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + len - 16));
-            _mm_storeu_si128((__m128i *)(void *)(d + len - 16), v);
-            unsigned m = care_mask16(p + len - 16) >> (16 - (len - i));
-            if (m) {
-                i += (size_t)__builtin_ctz(m);
-                goto careful;
-            }
-            i = len;
-        }
-        uint64_t w;
-        if (len - i >= sizeof w && (memcpy(&w, p + i, sizeof w), !word_needs_care(w))) {
-            memcpy(d + i, &w, sizeof w);
-            i += sizeof w;
-        }
-        while (i < len && plain_byte(p[i])) {
-            d[i] = (char)p[i];
-            i++;
-        }
-        if (i == len) {
-            d[len] = '"';
-            b->len += len + 2;
-            return false;
-        }
-    careful:
-        b->len += 1 + i;
-        run = i;
-    } else {
+    if (!opened)
         cs_jbuf_c(b, '"');
-    }
-#else
-    cs_jbuf_c(b, '"');
-#endif
     while (i < len) {
         i = skip_plain(p, i, len); /* most of every string */
         if (i == len)
@@ -286,6 +266,60 @@ bool cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len)
     cs_jbuf_put(b, p + run, len - run);
     cs_jbuf_c(b, '"');
     return replaced;
+}
+
+bool cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+#ifdef __SSE2__
+    /* Room for the whole string plain: its bytes are copied as they are
+     * looked at, 16 at a time (the stores may run up to 15 bytes past the
+     * string, inside buf, where what follows overwrites them).  The first
+     * byte that needs care ends the copy; string_rest goes on from there
+     * as if it had copied the bytes before it itself. */
+    if (len + 2 + 16 <= sizeof b->buf - b->len) {
+        size_t i = 0;
+        char *d = b->buf + b->len + 1;
+        b->buf[b->len] = '"';
+        for (; len - i >= 16; i += 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+            _mm_storeu_si128((__m128i *)(void *)(d + i), v);
+            unsigned m = care_mask16(p + i);
+            if (m) {
+                i += (size_t)__builtin_ctz(m);
+                goto careful;
+            }
+        }
+        if (len >= 16 && i < len) { /* the last 16, some seen already */
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + len - 16));
+            _mm_storeu_si128((__m128i *)(void *)(d + len - 16), v);
+            unsigned m = care_mask16(p + len - 16) >> (16 - (len - i));
+            if (m) {
+                i += (size_t)__builtin_ctz(m);
+                goto careful;
+            }
+            i = len;
+        }
+        uint64_t w;
+        if (len - i >= sizeof w && (memcpy(&w, p + i, sizeof w), !word_needs_care(w))) {
+            memcpy(d + i, &w, sizeof w);
+            i += sizeof w;
+        }
+        while (i < len && plain_byte(p[i])) {
+            d[i] = (char)p[i];
+            i++;
+        }
+        if (i == len) {
+            d[len] = '"';
+            b->len += len + 2;
+            return false;
+        }
+    careful:
+        b->len += 1 + i;
+        return string_rest(b, p, len, i, true);
+    }
+#endif
+    return string_rest(b, p, len, 0, false);
 }
 
 void cs_jbuf_hex(struct cs_jbuf *b, const char *s, size_t len)
