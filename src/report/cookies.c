@@ -45,10 +45,8 @@ uint64_t cs_cookies_refused(const struct cs_cookies *c)
 #define PAIR_MUL 0x100000001b3ull
 
 /* Mixes one field into h a word at a time (this runs for every CORS
- * request): its length, then its 8-byte words, the last one the field's
- * last 8 bytes (overlapping bytes already mixed: the same field always
- * gives the same words), a field of 4 to 7 bytes its first and last 4,
- * a shorter one its bytes.  fold_case: ASCII lower case first. */
+ * request): its length, then its 8-byte words, the rest as cs_tail_word.
+ * fold_case: ASCII lower case first. */
 static uint64_t mix(uint64_t h, const void *p, size_t n, bool fold_case)
 {
     const unsigned char *b = p;
@@ -61,18 +59,7 @@ static uint64_t mix(uint64_t h, const void *p, size_t n, bool fold_case)
     }
     if (i == n)
         return h;
-    if (n >= 8) {
-        memcpy(&w, b + n - 8, 8);
-    } else if (n >= 4) {
-        uint32_t x, y;
-        memcpy(&x, b, 4);
-        memcpy(&y, b + n - 4, 4);
-        w = (uint64_t)x | (uint64_t)y << 32;
-    } else {
-        w = 0;
-        for (; i < n; i++)
-            w = w << 8 | b[i];
-    }
+    w = cs_tail_word(b, n);
     return (h ^ (fold_case ? cs_ascii_lower8(w) : w)) * PAIR_MUL;
 }
 

@@ -83,17 +83,13 @@ __attribute__((noinline)) static void plain_slow(struct cs_jbuf *b, const char *
         return;
     }
     size_t n = strlen(s);
-    if (n + 2 <= sizeof b->buf - b->len) {
-        char *d = b->buf + b->len;
-        d[0] = '"';
-        memcpy(d + 1, s, n);
-        d[n + 1] = '"';
-        b->len += n + 2;
-        return;
+    char *d = cs_jbuf_open_quoted(b, n);
+    if (d) {
+        memcpy(d, s, n);
+        cs_jbuf_close_quoted(b, n);
+    } else {
+        cs_jbuf_quoted(b, s, n);
     }
-    cs_jbuf_c(b, '"');
-    cs_jbuf_put(b, s, n);
-    cs_jbuf_c(b, '"');
 }
 
 void cs_jbuf_plain(struct cs_jbuf *b, const char *s)
@@ -348,17 +344,11 @@ static size_t format_time(cs_time_ns ts, char *buf, size_t buflen);
 void cs_jbuf_time(struct cs_jbuf *b, cs_time_ns ts)
 {
     char buf[40];
-    if (sizeof b->buf - b->len >= sizeof buf + 2) { /* formatted in place */
-        char *d = b->buf + b->len;
-        size_t n = format_time(ts, d + 1, sizeof buf);
-        d[0] = d[n + 1] = '"';
-        b->len += n + 2;
-        return;
-    }
-    size_t n = format_time(ts, buf, sizeof(buf));
-    cs_jbuf_c(b, '"');
-    cs_jbuf_put(b, buf, n);
-    cs_jbuf_c(b, '"');
+    char *d = cs_jbuf_open_quoted(b, sizeof buf);
+    if (d)
+        cs_jbuf_close_quoted(b, format_time(ts, d, sizeof buf));
+    else
+        cs_jbuf_quoted(b, buf, format_time(ts, buf, sizeof buf));
 }
 
 bool cs_json_string(FILE *out, const char *s, size_t len)

@@ -75,17 +75,11 @@ static void wire_msg(struct cs_jbuf *b, const char *key, size_t key_len, const c
 static void addr(struct cs_jbuf *b, const struct cs_addr *a)
 {
     char buf[64];
-    if (sizeof b->buf - b->len >= sizeof buf + 2) { /* formatted in place */
-        char *d = b->buf + b->len;
-        unsigned n = cs_addr_format_len(a, d + 1, sizeof buf);
-        d[0] = d[n + 1] = '"';
-        b->len += n + 2;
-        return;
-    }
-    unsigned n = cs_addr_format_len(a, buf, sizeof(buf));
-    cs_jbuf_c(b, '"');
-    cs_jbuf_put(b, buf, n);
-    cs_jbuf_c(b, '"');
+    char *d = cs_jbuf_open_quoted(b, sizeof buf);
+    if (d)
+        cs_jbuf_close_quoted(b, cs_addr_format_len(a, d, sizeof buf));
+    else
+        cs_jbuf_quoted(b, buf, cs_addr_format_len(a, buf, sizeof buf));
 }
 
 const char *cs_txn_end_name(enum cs_txn_end e)

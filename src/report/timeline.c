@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "timeline.h"
+#include "utf8.h"
 
 /* A preflight seen on the wire, waiting for its actual request. */
 struct pending {
@@ -392,23 +393,7 @@ static uint64_t key_mix(uint64_t h, const void *p, size_t n)
         memcpy(&w, b + i, sizeof w);
         h = key_word(h, w);
     }
-    /* the tail: the last 8 bytes (overlapping some already mixed: equal
-     * keys still give equal words), 4 to 7 as first and last 4, else by
-     * byte */
-    if (i == n)
-        w = 0;
-    else if (n >= sizeof w)
-        memcpy(&w, b + n - sizeof w, sizeof w);
-    else if (n >= 4) {
-        uint32_t x, y;
-        memcpy(&x, b, 4);
-        memcpy(&y, b + n - 4, 4);
-        w = (uint64_t)x | (uint64_t)y << 32;
-    } else {
-        w = 0;
-        for (size_t k = 0; i < n; i++, k += 8)
-            w |= (uint64_t)b[i] << k;
-    }
+    w = i == n ? 0 : cs_tail_word(b, n);
     return key_word(h, w ^ ((uint64_t)n << 56));
 }
 
