@@ -55,6 +55,8 @@ struct cs_segment {
 
 /* Writes "1.2.3.4" or "2001:db8::1" into buf (at least 46 bytes). */
 const char *cs_addr_format(const struct cs_addr *a, char *buf, unsigned buflen);
+/* The same, returning the length of the text (buf is NUL-terminated). */
+unsigned cs_addr_format_len(const struct cs_addr *a, char *buf, unsigned buflen);
 /* Inline: every flow lookup compares two or four addresses per packet. */
 static inline bool cs_addr_equal(const struct cs_addr *a, const struct cs_addr *b)
 {

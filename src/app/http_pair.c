@@ -171,10 +171,15 @@ void cs_http_queue_request(struct cs_http_conn *c, const struct cs_http_msg *m,
         r->msg.method = rebase(m->method, blk, copy);
         r->msg.uri = rebase(m->uri, blk, copy);
         r->msg.reason = rebase(m->reason, blk, copy);
+        /* a header line's strings are never NULL (cs_http_scan_block
+         * points both into the block): each moves by the same distance */
+        uintptr_t delta = (uintptr_t)copy - (uintptr_t)blk;
+        const corscope_header *src = m->headers;
         for (uint32_t i = 0; i < m->n_headers; i++) {
-            h[i] = m->headers[i];
-            h[i].name = rebase(m->headers[i].name, blk, copy);
-            h[i].value = rebase(m->headers[i].value, blk, copy);
+            h[i].name = (const char *)((uintptr_t)src[i].name + delta);
+            h[i].name_len = src[i].name_len;
+            h[i].value = (const char *)((uintptr_t)src[i].value + delta);
+            h[i].value_len = src[i].value_len;
         }
         r->msg.headers = h;
         r->msg.block = copy;

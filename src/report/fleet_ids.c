@@ -10,6 +10,9 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "fleet_ids.h"
 
@@ -103,20 +106,33 @@ static uint64_t mix64(uint64_t x)
     return x;
 }
 
+/* Big-endian 64-bit loads and stores (one move and a byte swap where the
+ * machine is little-endian: three per event). */
 static uint64_t load64(const unsigned char *p)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return __builtin_bswap64(v);
+#else
     uint64_t v = 0;
     for (int i = 0; i < 8; i++)
         v = v << 8 | p[i];
     return v;
+#endif
 }
 
 static void store64(uint8_t *p, uint64_t v)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+    memcpy(p, &v, 8);
+#else
     for (int i = 7; i >= 0; i--) {
         p[i] = (uint8_t)v;
         v >>= 8;
     }
+#endif
 }
 
 uint64_t cs_sensor_key(const char *sensor)
@@ -151,23 +167,27 @@ void cs_flow_ids_of(const struct cs_flow_key *f, const uint8_t md[CS_FLOW_DIGEST
     store64(event_key + 8, load64(md + 8) ^ mix64(first + 0x9e3779b97f4a7c15ULL) ^ sensor_key);
 }
 
-/* "00" to "ff": a byte's two hex digits in one copy (32 per event). */
-static const char hex_pairs[] =
-    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
-    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
-    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
-    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
-    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
-    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
-    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
-
 void cs_event_id(const uint8_t event_key[16], uint32_t stream, uint32_t index, char out[CS_EVENT_ID_LEN])
 {
     uint8_t id[16];
     memcpy(id, event_key, 8);
     store64(id + 8, load64(event_key + 8) ^ mix64(((uint64_t)stream << 32) | index));
-    for (int i = 0; i < 16; i++)
-        memcpy(out + 2 * i, hex_pairs + 2 * id[i], 2);
+#ifdef __SSE2__
+    /* the 32 nibbles in order, then '0' + n, and 'a' - 10 + n above 9 */
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)id);
+    const __m128i low = _mm_set1_epi8(0x0f);
+    __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), low), lo = _mm_and_si128(v, low);
+    __m128i n[2] = {_mm_unpacklo_epi8(hi, lo), _mm_unpackhi_epi8(hi, lo)};
+    for (int k = 0; k < 2; k++) {
+        __m128i letters = _mm_and_si128(_mm_cmpgt_epi8(n[k], _mm_set1_epi8(9)), _mm_set1_epi8('a' - '0' - 10));
+        __m128i text = _mm_add_epi8(_mm_add_epi8(n[k], _mm_set1_epi8('0')), letters);
+        _mm_storeu_si128((__m128i *)(void *)(out + 16 * k), text);
+    }
+#else
+    for (int i = 0; i < 16; i++) {
+        out[2 * i] = "0123456789abcdef"[id[i] >> 4];
+        out[2 * i + 1] = "0123456789abcdef"[id[i] & 15];
+    }
+#endif
     out[32] = '\0';
 }

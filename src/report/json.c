@@ -23,23 +23,100 @@ static const char two_digits[] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
-void cs_jbuf_u64(struct cs_jbuf *b, uint64_t v)
+/* v's decimal digits, ending at end (at least 20 bytes after the start
+ * of the buffer); returns how many. */
+static inline size_t u64_digits(char *end, uint64_t v)
 {
-    char tmp[20];
+    /* pairs of digits come off in 64 bits only while the value needs it */
     size_t n = 0;
-    while (v >= 100) {
+    while (v > UINT32_MAX) {
         unsigned r = (unsigned)(v % 100);
         v /= 100;
         n += 2;
-        memcpy(tmp + sizeof tmp - n, two_digits + 2 * r, 2);
+        memcpy(end - n, two_digits + 2 * r, 2);
     }
-    if (v >= 10) {
+    uint32_t w = (uint32_t)v;
+    while (w >= 100) {
+        unsigned r = w % 100;
+        w /= 100;
         n += 2;
-        memcpy(tmp + sizeof tmp - n, two_digits + 2 * v, 2);
-    } else {
-        tmp[sizeof tmp - ++n] = (char)('0' + v);
+        memcpy(end - n, two_digits + 2 * r, 2);
     }
+    if (w >= 10) {
+        n += 2;
+        memcpy(end - n, two_digits + 2 * w, 2);
+    } else {
+        end[-(ptrdiff_t)++n] = (char)('0' + w);
+    }
+    return n;
+}
+
+/* cs_jbuf_u64 near a full line (out of line: the fast path saves no
+ * registers). */
+__attribute__((noinline)) static void u64_slow(struct cs_jbuf *b, uint64_t v)
+{
+    char tmp[20];
+    size_t n = u64_digits(tmp + sizeof tmp, v);
     cs_jbuf_put(b, tmp + sizeof tmp - n, n);
+}
+
+void cs_jbuf_u64(struct cs_jbuf *b, uint64_t v)
+{
+    /* The digits end at tmp + 20; the 20 bytes from the first digit go to
+     * buf in one fixed-size copy (no call) when there is room for them. */
+    if (sizeof b->buf - b->len < 20) {
+        u64_slow(b, v);
+        return;
+    }
+    char tmp[40];
+    size_t n = u64_digits(tmp + 20, v);
+    memcpy(b->buf + b->len, tmp + 20 - n, 20);
+    b->len += n;
+}
+
+/* cs_jbuf_plain past its fast path: NULL, a long name, or near a full
+ * line. */
+__attribute__((noinline)) static void plain_slow(struct cs_jbuf *b, const char *s)
+{
+    if (!s) {
+        cs_jbuf_put(b, "null", 4);
+        return;
+    }
+    size_t n = strlen(s);
+    char *d = cs_jbuf_open_quoted(b, n);
+    if (d) {
+        memcpy(d, s, n);
+        cs_jbuf_close_quoted(b, n);
+    } else {
+        cs_jbuf_quoted(b, s, n);
+    }
+}
+
+void cs_jbuf_plain(struct cs_jbuf *b, const char *s)
+{
+#if defined(__SSE2__) && !defined(__SANITIZE_ADDRESS__)
+    /* Short names (most are) in one pass, no calls: 16 bytes loaded and
+     * stored whole while none is the NUL.  A load never crosses into the
+     * next page, so it cannot fault beyond the string (AddressSanitizer
+     * would still see the bytes past the NUL: not built with it).  The rest
+     * goes to plain_slow, so that this path saves no registers. */
+    if (s && sizeof b->buf - b->len >= 64 + 2) {
+        char *d = b->buf + b->len;
+        d[0] = '"';
+        for (size_t i = 0; i < 64 && ((uintptr_t)(s + i) & 4095) <= 4096 - 16; i += 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            _mm_storeu_si128((__m128i *)(void *)(d + 1 + i), v);
+            unsigned z = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
+            if (z) {
+                size_t n = i + (size_t)__builtin_ctz(z);
+                d[n + 1] = '"';
+                b->len += n + 2;
+                return;
+            }
+        }
+    }
+#endif
+    plain_slow(b, s);
 }
 
 void cs_jbuf_int(struct cs_jbuf *b, int v)
@@ -126,14 +203,19 @@ static inline size_t skip_plain(const unsigned char *p, size_t i, size_t len)
  * (out_json.c).  Every line stays strict JSON for every consumer, and the
  * wire bytes are always KEY_hex when present, else the UTF-8 of KEY.  See
  * the man page, OUTPUT FORMAT. */
-bool cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len)
+/* cs_jbuf_string from byte `from` on, the bytes before it written (with
+ * the opening quote) when `opened`; out of line, so that the plain fast
+ * path in cs_jbuf_string saves no registers. */
+__attribute__((noinline)) static bool string_rest(struct cs_jbuf *b, const unsigned char *p,
+                                                  size_t len, size_t from, bool opened)
 {
     static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s;
-    size_t run = 0; /* start of the pending run of bytes that need no escape */
+    size_t run = from; /* start of the pending run of bytes that need no escape */
+    size_t i = from;
     bool replaced = false;
-    cs_jbuf_c(b, '"');
-    for (size_t i = 0; i < len;) {
+    if (!opened)
+        cs_jbuf_c(b, '"');
+    while (i < len) {
         i = skip_plain(p, i, len); /* most of every string */
         if (i == len)
             break;
@@ -182,6 +264,60 @@ bool cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len)
     return replaced;
 }
 
+bool cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+#ifdef __SSE2__
+    /* Room for the whole string plain: its bytes are copied as they are
+     * looked at, 16 at a time (the stores may run up to 15 bytes past the
+     * string, inside buf, where what follows overwrites them).  The first
+     * byte that needs care ends the copy; string_rest goes on from there
+     * as if it had copied the bytes before it itself. */
+    if (len + 2 + 16 <= sizeof b->buf - b->len) {
+        size_t i = 0;
+        char *d = b->buf + b->len + 1;
+        b->buf[b->len] = '"';
+        for (; len - i >= 16; i += 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+            _mm_storeu_si128((__m128i *)(void *)(d + i), v);
+            unsigned m = care_mask16(p + i);
+            if (m) {
+                i += (size_t)__builtin_ctz(m);
+                goto careful;
+            }
+        }
+        if (len >= 16 && i < len) { /* the last 16, some seen already */
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + len - 16));
+            _mm_storeu_si128((__m128i *)(void *)(d + len - 16), v);
+            unsigned m = care_mask16(p + len - 16) >> (16 - (len - i));
+            if (m) {
+                i += (size_t)__builtin_ctz(m);
+                goto careful;
+            }
+            i = len;
+        }
+        uint64_t w;
+        if (len - i >= sizeof w && (memcpy(&w, p + i, sizeof w), !word_needs_care(w))) {
+            memcpy(d + i, &w, sizeof w);
+            i += sizeof w;
+        }
+        while (i < len && plain_byte(p[i])) {
+            d[i] = (char)p[i];
+            i++;
+        }
+        if (i == len) {
+            d[len] = '"';
+            b->len += len + 2;
+            return false;
+        }
+    careful:
+        b->len += 1 + i;
+        return string_rest(b, p, len, i, true);
+    }
+#endif
+    return string_rest(b, p, len, 0, false);
+}
+
 void cs_jbuf_hex(struct cs_jbuf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
@@ -203,13 +339,16 @@ bool cs_jbuf_cstr(struct cs_jbuf *b, const char *s)
     return cs_jbuf_string(b, s, strlen(s));
 }
 
+static size_t format_time(cs_time_ns ts, char *buf, size_t buflen);
+
 void cs_jbuf_time(struct cs_jbuf *b, cs_time_ns ts)
 {
     char buf[40];
-    cs_format_time(ts, buf, sizeof(buf));
-    cs_jbuf_c(b, '"');
-    cs_jbuf_put(b, buf, strlen(buf));
-    cs_jbuf_c(b, '"');
+    char *d = cs_jbuf_open_quoted(b, sizeof buf);
+    if (d)
+        cs_jbuf_close_quoted(b, format_time(ts, d, sizeof buf));
+    else
+        cs_jbuf_quoted(b, buf, format_time(ts, buf, sizeof buf));
 }
 
 bool cs_json_string(FILE *out, const char *s, size_t len)
@@ -253,13 +392,14 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
+/* v < 100 as two digits */
 static void put2(char *p, unsigned v)
 {
-    p[0] = (char)('0' + v / 10);
-    p[1] = (char)('0' + v % 10);
+    memcpy(p, two_digits + 2 * v, 2);
 }
 
-const char *cs_format_time(cs_time_ns ts, char *buf, size_t buflen)
+/* cs_format_time, returning the length written. */
+static size_t format_time(cs_time_ns ts, char *buf, size_t buflen)
 {
     int64_t sec = ts / 1000000000;
     int64_t nsec = ts % 1000000000;
@@ -296,16 +436,22 @@ const char *cs_format_time(cs_time_ns ts, char *buf, size_t buflen)
         put2(buf + 24, us % 100);
         buf[26] = 'Z';
         buf[27] = '\0';
-        return buf;
+        return 27;
     }
     time_t t = (time_t)sec;
     struct tm tm;
     if (!gmtime_r(&t, &tm)) {
         snprintf(buf, buflen, "1970-01-01T00:00:00.000000Z");
-        return buf;
+        return buflen ? strlen(buf) : 0;
     }
     snprintf(buf, buflen, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(nsec / 1000));
+    return buflen ? strlen(buf) : 0;
+}
+
+const char *cs_format_time(cs_time_ns ts, char *buf, size_t buflen)
+{
+    format_time(ts, buf, buflen);
     return buf;
 }
 

@@ -72,6 +72,31 @@ static inline void cs_jbuf_c(struct cs_jbuf *b, char c)
     b->buf[b->len++] = c;
 }
 
+/* A text formatted straight into the line between quotes: where its first
+ * byte goes when there is room for max bytes (the opening quote written),
+ * else NULL; cs_jbuf_close_quoted then ends it after its n bytes. */
+static inline char *cs_jbuf_open_quoted(struct cs_jbuf *b, size_t max)
+{
+    if (sizeof b->buf - b->len < max + 2)
+        return NULL;
+    b->buf[b->len] = '"';
+    return b->buf + b->len + 1;
+}
+
+static inline void cs_jbuf_close_quoted(struct cs_jbuf *b, size_t n)
+{
+    b->buf[b->len + 1 + n] = '"';
+    b->len += n + 2;
+}
+
+/* p[0..n) between quotes (no escaping: the caller's own text). */
+static inline void cs_jbuf_quoted(struct cs_jbuf *b, const char *p, size_t n)
+{
+    cs_jbuf_c(b, '"');
+    cs_jbuf_put(b, p, n);
+    cs_jbuf_c(b, '"');
+}
+
 /* A string literal: its length is known at compile time. */
 #define cs_jbuf_lit(b, s) cs_jbuf_put((b), (s), sizeof(s) - 1)
 
@@ -88,25 +113,7 @@ void cs_jbuf_hex(struct cs_jbuf *b, const char *s, size_t len);
  * Chromium error names, the fixed warnings), which are printable ASCII
  * without '"' or '\\' (tests/unit/test_json.c checks every one).  Never
  * for anything that holds packet bytes: those go through cs_jbuf_string. */
-static inline void cs_jbuf_plain(struct cs_jbuf *b, const char *s)
-{
-    if (!s) {
-        cs_jbuf_put(b, "null", 4);
-        return;
-    }
-    size_t n = strlen(s);
-    if (n + 2 <= sizeof b->buf - b->len) {
-        char *d = b->buf + b->len;
-        d[0] = '"';
-        memcpy(d + 1, s, n);
-        d[n + 1] = '"';
-        b->len += n + 2;
-        return;
-    }
-    cs_jbuf_c(b, '"');
-    cs_jbuf_put(b, s, n);
-    cs_jbuf_c(b, '"');
-}
+void cs_jbuf_plain(struct cs_jbuf *b, const char *s);
 void cs_jbuf_time(struct cs_jbuf *b, cs_time_ns ts);
 
 #endif

@@ -75,10 +75,11 @@ static void wire_msg(struct cs_jbuf *b, const char *key, size_t key_len, const c
 static void addr(struct cs_jbuf *b, const struct cs_addr *a)
 {
     char buf[64];
-    cs_addr_format(a, buf, sizeof(buf));
-    cs_jbuf_c(b, '"');
-    cs_jbuf_put(b, buf, strlen(buf));
-    cs_jbuf_c(b, '"');
+    char *d = cs_jbuf_open_quoted(b, sizeof buf);
+    if (d)
+        cs_jbuf_close_quoted(b, cs_addr_format_len(a, d, sizeof buf));
+    else
+        cs_jbuf_quoted(b, buf, cs_addr_format_len(a, buf, sizeof buf));
 }
 
 const char *cs_txn_end_name(enum cs_txn_end e)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "timeline.h"
+#include "utf8.h"
 
 /* A preflight seen on the wire, waiting for its actual request. */
 struct pending {
@@ -392,9 +393,7 @@ static uint64_t key_mix(uint64_t h, const void *p, size_t n)
         memcpy(&w, b + i, sizeof w);
         h = key_word(h, w);
     }
-    w = 0;
-    for (size_t k = 0; i < n; i++, k += 8)
-        w |= (uint64_t)b[i] << k;
+    w = i == n ? 0 : cs_tail_word(b, n);
     return key_word(h, w ^ ((uint64_t)n << 56));
 }
 

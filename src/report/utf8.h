@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Length of the valid UTF-8 sequence at p (2..4; p[0] >= 0x80), or 0 if the
  * bytes there do not form one: overlongs, surrogates, values past U+10FFFF,
@@ -91,6 +92,38 @@ static inline bool cs_utf8_is_wire_control(unsigned cp)
 static inline uint64_t cs_has_zero(uint64_t v)
 {
     return (v - CS_ONES) & ~v & CS_HIGHS;
+}
+
+/* ASCII lower case of 8 bytes at once: 0x20 added to each byte in 'A'..'Z'
+ * (bytes >= 0x80 left alone); the compares run on the low 7 bits, with each
+ * byte's high bit as the result. */
+static inline uint64_t cs_ascii_lower8(uint64_t x)
+{
+    uint64_t low7 = x & ~CS_HIGHS;
+    uint64_t ge_a = low7 + (0x80 - 'A') * CS_ONES;     /* high bit: byte >= 'A' */
+    uint64_t gt_z = low7 + (0x80 - 'Z' - 1) * CS_ONES; /* high bit: byte > 'Z' */
+    return x | (((ge_a & ~gt_z) & ~x & CS_HIGHS) >> 2);
+}
+
+/* The last word of b[0..n) for a word-at-a-time hash, n not a multiple of
+ * 8 (the whole words before it mixed already): its last 8 bytes,
+ * overlapping some of those (equal strings still give equal words), 4 to 7
+ * bytes as the first and last 4, fewer one by one. */
+static inline uint64_t cs_tail_word(const unsigned char *b, size_t n)
+{
+    uint64_t w = 0;
+    if (n >= 8) {
+        memcpy(&w, b + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, b, 4);
+        memcpy(&y, b + n - 4, 4);
+        w = (uint64_t)x | (uint64_t)y << 32;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            w |= (uint64_t)b[i] << (8 * i);
+    }
+    return w;
 }
 
 /* Is any byte of w a C0 control (< 0x20), DEL or not ASCII (>= 0x80)? */

@@ -136,6 +136,39 @@ static void test_cookie_rules(void)
     cs_site_free(s);
 }
 
+/* Hosts of every length from 1 to 40 (the pair hash takes words, the last
+ * one overlapping): each is known again in upper case, and a host that
+ * differs from it in any one byte is not. */
+static void test_cookie_host_lengths(void)
+{
+    struct cs_cookies *c = cs_cookies_new(0);
+    struct cs_site *s = cs_site_new();
+    char url[80], other[80];
+    for (size_t n = 1; n <= 40; n++) {
+        char host[48];
+        for (size_t i = 0; i < n; i++)
+            host[i] = (char)('a' + (i * 7 + n) % 26);
+        host[n] = '\0';
+        snprintf(url, sizeof url, "https://%s.test/", host);
+        CU_ASSERT_EQUAL(ask(c, s, &CLIENT, true, NULL, url), CS_COOKIE_SENT);
+        for (size_t i = 0; i < n; i++)
+            host[i] = (char)(host[i] - 'a' + 'A');
+        snprintf(url, sizeof url, "https://%s.test/x", host);
+        snprintf(other, sizeof other, "https://a.%s.test", host);
+        CU_ASSERT_EQUAL(ask(c, s, &CLIENT, false, other, url), CS_COOKIE_WITHHELD);
+        for (size_t i = 0; i < n; i++) {
+            char h2[48];
+            memcpy(h2, host, n + 1);
+            h2[i] = h2[i] == 'Z' ? 'Y' : (char)(h2[i] + 1);
+            snprintf(url, sizeof url, "https://%s.test/x", h2);
+            snprintf(other, sizeof other, "https://a.%s.test", h2);
+            CU_ASSERT_EQUAL(ask(c, s, &CLIENT, false, other, url), CS_COOKIE_NONE);
+        }
+    }
+    cs_cookies_free(c);
+    cs_site_free(s);
+}
+
 static void test_cookie_table_bounded(void)
 {
     struct cs_cookies *c = cs_cookies_new(100);
@@ -203,6 +236,7 @@ int main(void)
         {"registrable domain (Public Suffix List)", test_registrable_domain},
         {"registrable domains remembered per host", test_registrable_remembered},
         {"same-site: scheme and registrable domain", test_same_site},
+        {"cookie hosts of every length", test_cookie_host_lengths},
         {"cookie rules: sent, withheld same-site, cross-site nothing", test_cookie_rules},
         {"cookie table bounded, refusals counted", test_cookie_table_bounded},
         {"the judge decides the mode from cookies", test_judge_uses_cookies},

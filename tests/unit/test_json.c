@@ -3,6 +3,7 @@
  * a value that is valid UTF-8 decodes to exactly its bytes; one that is not
  * decodes with U+FFFD for each invalid byte, the writer says so, and the
  * hex written beside it (KEY_hex) holds exactly its bytes. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +246,7 @@ static void test_static_names_need_no_escape(void)
 static void test_integers(void)
 {
     static const uint64_t u[] = {0, 9, 10, 99, 100, 101, 999, 1000, 65535, 1234567,
+                                 4294967295ull, 4294967296ull, 429496729600ull,
                                  10000000000ull, 18446744073709551615ull};
     static const int s[] = {0, -1, 7, -10, 42, -99, 100, -2147483647 - 1, 2147483647};
     char want[32];
@@ -269,6 +271,67 @@ static void test_integers(void)
     }
 }
 
+/* IPv4 text (a table of byte values) against inet_ntop, each byte value in
+ * each position. */
+static void test_ipv4_text(void)
+{
+    for (unsigned pos = 0; pos < 4; pos++)
+        for (unsigned v = 0; v < 256; v++) {
+            struct cs_addr a = {.family = 4};
+            for (unsigned i = 0; i < 4; i++)
+                a.bytes[i] = (uint8_t)(i == pos ? v : 255 - v / 2 * i);
+            char want[64], got[64];
+            inet_ntop(AF_INET, a.bytes, want, sizeof want);
+            unsigned n = cs_addr_format_len(&a, got, sizeof got);
+            CU_ASSERT_STRING_EQUAL(got, want);
+            CU_ASSERT_EQUAL(n, strlen(want));
+        }
+}
+
+/* Each writer gives the same bytes whatever room is left in the line (the
+ * fast paths write in place, some past their text, when there is room):
+ * a prefix of every length near the buffer's size, then the writers. */
+static void test_writers_near_full(void)
+{
+    static const char prefix[8192 + 64] = {0};
+    static const char long_plain[] = "a-name-that-is-longer-than-sixteen-bytes-and-then-some-more-bytes";
+    static const char text[] = "text \"quoted\" caf\xc3\xa9 and forty-some more plain bytes to go";
+    char *first = NULL;
+    size_t first_len = 0;
+    for (size_t k = sizeof prefix - 64 - 300; k <= sizeof prefix - 64; k++) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        struct cs_jbuf b;
+        cs_jbuf_init(&b, f);
+        memset(b.buf, 'x', sizeof b.buf);
+        cs_jbuf_put(&b, prefix, k);
+        cs_jbuf_plain(&b, "allowed");
+        cs_jbuf_plain(&b, long_plain);
+        cs_jbuf_plain(&b, NULL);
+        cs_jbuf_u64(&b, 18446744073709551615ull);
+        cs_jbuf_u64(&b, 7);
+        cs_jbuf_time(&b, 1767225600123456789ll);
+        cs_jbuf_string(&b, text, sizeof text - 1);
+        cs_jbuf_string(&b, long_plain, sizeof long_plain - 1);
+        cs_jbuf_string(&b, "short", 5);
+        cs_jbuf_flush(&b);
+        fclose(f);
+        CU_ASSERT_EQUAL_FATAL(len > k, true);
+        CU_ASSERT(memcmp(buf, prefix, k) == 0);
+        if (!first) {
+            first = malloc(len - k);
+            first_len = len - k;
+            memcpy(first, buf + k, first_len);
+        } else {
+            CU_ASSERT_EQUAL(len - k, first_len);
+            CU_ASSERT(len - k == first_len && memcmp(buf + k, first, first_len) == 0);
+        }
+        free(buf);
+    }
+    free(first);
+}
+
 int main(void)
 {
     static const struct cs_test_case cases[] = {
@@ -279,6 +342,8 @@ int main(void)
         {"RFC 3339 time", test_time_format},
         {"static names need no escaping", test_static_names_need_no_escape},
         {"integers", test_integers},
+        {"IPv4 text", test_ipv4_text},
+        {"writers near a full line", test_writers_near_full},
         {NULL, NULL},
     };
     if (CU_initialize_registry() != CUE_SUCCESS)
