@@ -697,10 +697,12 @@ static void feed(struct cs_http_conn *c, int dir, const uint8_t *p, uint32_t n,
                 d->msg_flags |= CS_MSG_HEADERS_CUT; /* marks the line as unusable */
             if (complete) {
                 uint64_t size = 0;
-                if (ll && line[ll - 1] == '\r')
+                /* a line cut for its length was not kept (line may be
+                 * NULL with ll counting what went by): not read */
+                bool bad = (d->msg_flags & CS_MSG_HEADERS_CUT) || !line;
+                if (!bad && ll && line[ll - 1] == '\r')
                     ll--;
-                bool bad = (d->msg_flags & CS_MSG_HEADERS_CUT) ||
-                           cs_http_parse_chunk_size(line, ll, &size) < 0;
+                bad = bad || cs_http_parse_chunk_size(line, ll, &size) < 0;
                 d->len = 0;
                 d->line_bytes = 0;
                 d->msg_flags = 0;
