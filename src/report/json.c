@@ -74,51 +74,6 @@ void cs_jbuf_u64(struct cs_jbuf *b, uint64_t v)
     b->len += n;
 }
 
-/* cs_jbuf_plain past its fast path: NULL, a long name, or near a full
- * line. */
-__attribute__((noinline)) static void plain_slow(struct cs_jbuf *b, const char *s)
-{
-    if (!s) {
-        cs_jbuf_put(b, "null", 4);
-        return;
-    }
-    size_t n = strlen(s);
-    char *d = cs_jbuf_open_quoted(b, n);
-    if (d) {
-        memcpy(d, s, n);
-        cs_jbuf_close_quoted(b, n);
-    } else {
-        cs_jbuf_quoted(b, s, n);
-    }
-}
-
-void cs_jbuf_plain(struct cs_jbuf *b, const char *s)
-{
-#if defined(__SSE2__) && !defined(__SANITIZE_ADDRESS__)
-    /* Short names (most are) in one pass, no calls: 16 bytes loaded and
-     * stored whole while none is the NUL.  A load never crosses into the
-     * next page, so it cannot fault beyond the string (AddressSanitizer
-     * would still see the bytes past the NUL: not built with it).  The rest
-     * goes to plain_slow, so that this path saves no registers. */
-    if (s && sizeof b->buf - b->len >= 64 + 2) {
-        char *d = b->buf + b->len;
-        d[0] = '"';
-        for (size_t i = 0; i < 64 && ((uintptr_t)(s + i) & 4095) <= 4096 - 16; i += 16) {
-            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-            _mm_storeu_si128((__m128i *)(void *)(d + 1 + i), v);
-            unsigned z = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
-            if (z) {
-                size_t n = i + (size_t)__builtin_ctz(z);
-                d[n + 1] = '"';
-                b->len += n + 2;
-                return;
-            }
-        }
-    }
-#endif
-    plain_slow(b, s);
-}
-
 void cs_jbuf_int(struct cs_jbuf *b, int v)
 {
     if (v < 0) {

@@ -113,7 +113,21 @@ void cs_jbuf_hex(struct cs_jbuf *b, const char *s, size_t len);
  * Chromium error names, the fixed warnings), which are printable ASCII
  * without '"' or '\\' (tests/unit/test_json.c checks every one).  Never
  * for anything that holds packet bytes: those go through cs_jbuf_string. */
-void cs_jbuf_plain(struct cs_jbuf *b, const char *s);
+static inline void cs_jbuf_plain(struct cs_jbuf *b, const char *s)
+{
+    if (!s) {
+        cs_jbuf_put(b, "null", 4);
+        return;
+    }
+    size_t n = strlen(s);
+    char *d = cs_jbuf_open_quoted(b, n);
+    if (d) {
+        memcpy(d, s, n);
+        cs_jbuf_close_quoted(b, n);
+    } else {
+        cs_jbuf_quoted(b, s, n);
+    }
+}
 void cs_jbuf_time(struct cs_jbuf *b, cs_time_ns ts);
 
 #endif
