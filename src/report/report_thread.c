@@ -22,9 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <glib.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "report_thread.h"
 
@@ -183,24 +180,7 @@ static size_t msg_view(struct cs_report_thread *rt, const unsigned char *p, int 
     size_t n = nh <= rt->headers_cap[which] ? nh : rt->headers_cap[which];
     if (n < nh)
         *flags |= CS_TXN_HEADERS_CUT;
-    size_t i = 0;
-#if defined(__SSE2__) && UINTPTR_MAX == UINT64_MAX
-    /* A line's four 32-bit fields widened to the header's two (pointer,
-     * length) pairs with the block's address added to the offsets: one
-     * load and two stores per line (every header line of every message) */
-    const __m128i zero = _mm_setzero_si128();
-    const __m128i base = _mm_set_epi64x(0, (long long)(uintptr_t)copy);
-    _Static_assert(sizeof(corscope_header) == 32 && offsetof(corscope_header, name_len) == 8 &&
-                       offsetof(corscope_header, value) == 16 && offsetof(corscope_header, value_len) == 24,
-                   "corscope_header: two (pointer, size_t) pairs");
-    _Static_assert(sizeof(struct rec_header) == 16, "rec_header: four 32-bit fields");
-    for (; i < n; i++) {
-        __m128i r = _mm_loadu_si128((const __m128i *)(const void *)&rh[i]);
-        _mm_storeu_si128((__m128i *)(void *)&h[i].name, _mm_add_epi64(_mm_unpacklo_epi32(r, zero), base));
-        _mm_storeu_si128((__m128i *)(void *)&h[i].value, _mm_add_epi64(_mm_unpackhi_epi32(r, zero), base));
-    }
-#endif
-    for (; i < n; i++)
+    for (size_t i = 0; i < n; i++)
         h[i] = (corscope_header){copy + rh[i].name_off, rh[i].name_len,
                                  copy + rh[i].value_off, rh[i].value_len};
     *headers = h;
@@ -589,29 +569,7 @@ static bool write_msg(unsigned char *p, const corscope_header *headers, size_t n
     if (!block && n_headers)
         return false;
     struct rec_header *rh = (struct rec_header *)p;
-    size_t i = 0;
-#if defined(__SSE2__) && UINTPTR_MAX == UINT64_MAX
-    /* The same test and the same record, two 64-bit lanes at a time: each
-     * (pointer, length) pair less (block, 0) gives (offset, length); both
-     * must fit in 32 bits (their high halves zero), and then offset +
-     * length <= block_len is (offset + length) - (block_len + 1) < 0. */
-    const __m128i base = _mm_set_epi64x(0, (long long)lo);
-    const __m128i limit = _mm_set1_epi64x((long long)block_len + 1);
-    for (; i < n_headers; i++) {
-        __m128i a = _mm_sub_epi64(_mm_loadu_si128((const __m128i *)(const void *)&headers[i].name), base);
-        __m128i b = _mm_sub_epi64(_mm_loadu_si128((const __m128i *)(const void *)&headers[i].value), base);
-        int high_zero = _mm_movemask_epi8(_mm_cmpeq_epi32(_mm_or_si128(a, b), _mm_setzero_si128()));
-        __m128i ends = _mm_sub_epi64(_mm_unpacklo_epi64(_mm_add_epi64(a, _mm_unpackhi_epi64(a, a)),
-                                                        _mm_add_epi64(b, _mm_unpackhi_epi64(b, b))),
-                                     limit);
-        if ((high_zero & 0xf0f0) != 0xf0f0 || _mm_movemask_pd(_mm_castsi128_pd(ends)) != 3)
-            return false;
-        _mm_storeu_si128((__m128i *)(void *)&rh[i],
-                         _mm_castps_si128(_mm_shuffle_ps(_mm_castsi128_ps(a), _mm_castsi128_ps(b),
-                                                         _MM_SHUFFLE(2, 0, 2, 0))));
-    }
-#endif
-    for (; i < n_headers; i++) {
+    for (size_t i = 0; i < n_headers; i++) {
         const corscope_header *h = &headers[i];
         /* Offsets from the block's start, unsigned: a pointer before the
          * block, NULL included, wraps to far more than block_len.  One
