@@ -222,55 +222,20 @@ __attribute__((noinline)) static bool string_rest(struct cs_jbuf *b, const unsig
 bool cs_jbuf_string(struct cs_jbuf *b, const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
-#ifdef __SSE2__
-    /* Room for the whole string plain: its bytes are copied as they are
-     * looked at, 16 at a time (the stores may run up to 15 bytes past the
-     * string, inside buf, where what follows overwrites them).  The first
-     * byte that needs care ends the copy; string_rest goes on from there
-     * as if it had copied the bytes before it itself. */
-    if (len + 2 + 16 <= sizeof b->buf - b->len) {
-        size_t i = 0;
-        char *d = b->buf + b->len + 1;
-        b->buf[b->len] = '"';
-        for (; len - i >= 16; i += 16) {
-            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-            _mm_storeu_si128((__m128i *)(void *)(d + i), v);
-            unsigned m = care_mask16(p + i);
-            if (m) {
-                i += (size_t)__builtin_ctz(m);
-                goto careful;
-            }
-        }
-        if (len >= 16 && i < len) { /* the last 16, some seen already */
-            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + len - 16));
-            _mm_storeu_si128((__m128i *)(void *)(d + len - 16), v);
-            unsigned m = care_mask16(p + len - 16) >> (16 - (len - i));
-            if (m) {
-                i += (size_t)__builtin_ctz(m);
-                goto careful;
-            }
-            i = len;
-        }
-        uint64_t w;
-        if (len - i >= sizeof w && (memcpy(&w, p + i, sizeof w), !word_needs_care(w))) {
-            memcpy(d + i, &w, sizeof w);
-            i += sizeof w;
-        }
-        while (i < len && plain_byte(p[i])) {
-            d[i] = (char)p[i];
-            i++;
-        }
-        if (i == len) {
-            d[len] = '"';
-            b->len += len + 2;
-            return false;
-        }
-    careful:
-        b->len += 1 + i;
-        return string_rest(b, p, len, i, true);
+    /* Most strings need no escape at all: measured by skip_plain, then
+     * copied whole; from the first byte that needs care string_rest goes
+     * on as if it had copied the bytes before it itself. */
+    size_t i = skip_plain(p, 0, len);
+    char *d = cs_jbuf_open_quoted(b, i);
+    if (!d)
+        return string_rest(b, p, len, 0, false);
+    memcpy(d, s, i);
+    if (i == len) {
+        cs_jbuf_close_quoted(b, len);
+        return false;
     }
-#endif
-    return string_rest(b, p, len, 0, false);
+    b->len += 1 + i;
+    return string_rest(b, p, len, i, true);
 }
 
 void cs_jbuf_hex(struct cs_jbuf *b, const char *s, size_t len)
