@@ -359,57 +359,29 @@ struct cs_list_scan {
     size_t len[CS_PF_SCAN_MAX];
 };
 
-/* One element of a list scan_list reads. */
-static void scan_element(const char *t, size_t tl, struct cs_bad_token *b, struct cs_list_scan *sc,
-                         bool *star)
-{
-    if (!b->bad && !cs_cors_is_token(t, tl)) {
-        b->bad = true;
-        b->tok = t;
-        b->len = tl;
-    }
-    *star = *star || (tl == 1 && t[0] == '*');
-    if (sc->n < CS_PF_SCAN_MAX) {
-        sc->tok[sc->n] = t;
-        sc->len[sc->n++] = tl;
-    } else {
-        sc->overflow = true;
-    }
-}
-
 /* Reads the list `name` in s: its first element that is not a token (*b),
  * whether it lists `*`, and its elements (up to CS_PF_SCAN_MAX). */
 static bool scan_list(struct cs_span s, const char *name, struct cs_bad_token *b,
                       struct cs_list_scan *sc)
 {
-    size_t nlen = strlen(name);
+    size_t line = 0, pos = 0, tl;
+    const char *t;
     bool star = false;
     b->bad = false;
     sc->n = 0;
     sc->overflow = false;
-    /* The elements as cs_cors_list_next gives them (split at ',', SP and
-     * HTAB trimmed, empty ones skipped), walked here in one loop over
-     * each line's value (a preflight's lists are read for every
-     * classification of it) */
-    for (size_t k = 0; k < s.n; k++) {
-        const corscope_header *hd = &s.h[k];
-        /* a span's first and last lines are named `name`; those between
-         * may not be */
-        if (k && k + 1 < s.n && !(hd->name_len == nlen && cs_cors_ieq(hd->name, nlen, name)))
-            continue;
-        const char *v = hd->value;
-        size_t len = hd->value_len, i = 0;
-        while (i < len) {
-            size_t start = i;
-            while (i < len && v[i] != ',')
-                i++;
-            size_t end = i++;
-            while (start < end && (v[start] == ' ' || v[start] == '\t'))
-                start++;
-            while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
-                end--;
-            if (end > start)
-                scan_element(v + start, end - start, b, sc, &star);
+    while (cs_cors_list_next(CS_SPAN(s), name, &line, &pos, &t, &tl)) {
+        if (!b->bad && !cs_cors_is_token(t, tl)) {
+            b->bad = true;
+            b->tok = t;
+            b->len = tl;
+        }
+        star = star || (tl == 1 && t[0] == '*');
+        if (sc->n < CS_PF_SCAN_MAX) {
+            sc->tok[sc->n] = t;
+            sc->len[sc->n++] = tl;
+        } else {
+            sc->overflow = true;
         }
     }
     return star;
