@@ -24,6 +24,7 @@
 #include <glib.h>
 
 #include "report_thread.h"
+#include "strcut.h"
 
 enum rec_kind { REC_TXN = 1,
                 REC_FLOW_END = 2,
@@ -599,16 +600,6 @@ static bool req_strings_inside(const struct cs_txn *t)
 }
 #undef INSIDE
 
-/* s into dst[size], cut to fit, NUL-terminated: what snprintf "%s" does,
- * without its format machinery (a twentieth of the pipeline thread on
- * decrypted TLS, where every transaction carries its SNI). */
-static void copy_cut(char *dst, size_t size, const char *s)
-{
-    size_t n = strnlen(s, size - 1);
-    memcpy(dst, s, n);
-    dst[n] = '\0';
-}
-
 void cs_report_thread_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *t)
 {
     struct producer *pr = ctx;
@@ -640,14 +631,14 @@ void cs_report_thread_txn(void *ctx, const struct cs_flow_key *f, const struct c
     rec->has_tls = t->tls != NULL;
     if (t->tls) {
         rec->tls = *t->tls; /* version and cipher are static strings */
-        copy_cut(rec->sni, sizeof rec->sni, t->tls->sni ? t->tls->sni : "");
+        cs_copy_cut(rec->sni, sizeof rec->sni, t->tls->sni ? t->tls->sni : "");
     }
     rec->has_scheme = t->req.scheme && t->req.scheme_len < sizeof rec->scheme;
     if (rec->has_scheme)
         memcpy(rec->scheme, t->req.scheme, t->req.scheme_len);
     rec->has_via = t->via_connect != NULL;
     if (t->via_connect)
-        copy_cut(rec->via, sizeof rec->via, t->via_connect);
+        cs_copy_cut(rec->via, sizeof rec->via, t->via_connect);
     committed(pr);
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "timeline.h"
+#include "strcut.h"
 #include "utf8.h"
 
 /* A preflight seen on the wire, waiting for its actual request. */
@@ -446,17 +447,6 @@ static bool url_host_is_ip_literal(const char *url)
     return digits_and_dots;
 }
 
-/* snprintf(dst, size, "%s", src) without the format machinery: src cut
- * to size - 1 bytes, NUL-terminated (runs per stored preflight result).
- * Returns whether all of src fitted. */
-static bool copy_cut(char *dst, size_t size, const char *src)
-{
-    size_t n = strnlen(src, size - 1);
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-    return src[n] == '\0';
-}
-
 void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *client,
                                const corscope_request *req, const char *url, const char *origin,
                                size_t origin_len, bool needs_preflight, cs_time_ns ts,
@@ -619,8 +609,8 @@ static void cache_put(struct cs_timeline *tl, int b, const struct cs_addr *clien
     }
     slot->used = true;
     slot->client = *client;
-    bool whole = copy_cut(slot->origin, sizeof(slot->origin), origin);
-    whole = copy_cut(slot->url, sizeof(slot->url), url) && whole;
+    bool whole = cs_copy_cut(slot->origin, sizeof(slot->origin), origin);
+    whole = cs_copy_cut(slot->url, sizeof(slot->url), url) && whole;
     if (!whole) /* the entry holds the cut strings: its key is theirs */
         key = cache_hash(client, slot->origin, strlen(slot->origin), slot->url);
     set_key(tl->cache_key[b], &tl->cache_index[b], (size_t)(slot - tl->cache[b]), key);
@@ -756,7 +746,7 @@ static bool is_retry_within(struct cs_timeline *tl, const struct cs_addr *client
         slot = oldest;
     slot->used = true;
     slot->client = *client;
-    copy_cut(slot->key, sizeof(slot->key), key);
+    cs_copy_cut(slot->key, sizeof(slot->key), key);
     slot->ts = ts;
     return false;
 }
