@@ -217,6 +217,16 @@ while [ "$round" -lt "$RUNS" ]; do
     done <"$TOOLS"
     round=$((round + 1))
 done
+# -o text (the default output) holds blocks per connection: its peak RSS,
+# once per capture after the rounds (the time is not compared).
+while read -r name file keys base; do
+    ka=""
+    if [ "$keys" != - ]; then ka="--keylog $keys"; fi
+    echo "txt.$name $PIN $CS -r $file $ka -o text --color=never" >>"$TOOLS"
+    # shellcheck disable=SC2086
+    measure "$TMP/res.txt.$name" $PIN $CS -r "$file" $ka -o text --color=never </dev/null ||
+        echo failed >"$TMP/failed.txt.$name"
+done <"$CAPS"
 # tshark is slow: once, after the others, on the http1 capture.
 if want http1 && [ "${BENCH_TSHARK:-1}" != 0 ]; then
     if command -v tshark >/dev/null 2>&1; then
@@ -254,9 +264,9 @@ awk '
     $1 == "cap" { n++; cap[n] = $2; bytes[$2] = $3; base[$2] = $4; next }
     { wall[$1] = $2; rss[$1] = $3; runs[$1] = $4; cpu[$1] = $5; if ($1 ~ /^peer\./) peer[++np] = $1 }
     END {
-        fmt = "%-11s %6.1f %4s %8s %8s %6s %7s %6s %9s %8s\n"
-        printf "\n%-11s %6s %4s %8s %8s %6s %7s %6s %9s %8s\n", "capture", "MB", "runs",
-               "floor s", "cs s", "ratio", "cs cpu", "MB/s", "peak RSS", "vs plain"
+        fmt = "%-11s %6.1f %4s %8s %8s %6s %7s %6s %9s %8s %9s\n"
+        printf "\n%-11s %6s %4s %8s %8s %6s %7s %6s %9s %8s %9s\n", "capture", "MB", "runs",
+               "floor s", "cs s", "ratio", "cs cpu", "MB/s", "peak RSS", "vs plain", "text RSS"
         miss = ""
         for (i = 1; i <= n; i++) {
             c = cap[i]; mb = bytes[c] / 1e6; f = wall["floor." c]; t = wall["cs." c]
@@ -269,6 +279,8 @@ awk '
                 if (r > 2.0) miss = miss " " c " (ratio)"
             }
             if (rss["cs." c] > 32768) miss = miss " " c " (RSS)"
+            trss = ok(rss["txt." c]) ? sprintf("%.1f MB", rss["txt." c] / 1024) : "-"
+            if (ok(rss["txt." c]) && rss["txt." c] > 32768) miss = miss " " c " (text RSS)"
             vs = "-"
             if (base[c] != "-" && mbs[base[c]] > 0) {
                 vs = sprintf("%.2f", mbs[c] / mbs[base[c]])
@@ -276,7 +288,7 @@ awk '
             }
             printf fmt, c, mb, runs["cs." c], ok(f) ? sprintf("%.3f", f) : "-", sprintf("%.3f", t),
                    ratio, sprintf("%.3f", cpu["cs." c]), sprintf("%.0f", mb / tt),
-                   sprintf("%.1f MB", rss["cs." c] / 1024), vs
+                   sprintf("%.1f MB", rss["cs." c] / 1024), vs, trss
         }
         for (j = 1; j <= np; j++) {
             id = peer[j]; p = substr(id, 6) " http1"
@@ -284,10 +296,10 @@ awk '
             x = ok(wall["cs.http1"]) ? sprintf("x%.0f", wall[id] / (wall["cs.http1"] > 0 ? wall["cs.http1"] : 0.0005)) : "-"
             printf fmt, p, bytes["http1"] / 1e6, runs[id], "-", sprintf("%.3f", wall[id]), "-",
                    sprintf("%.3f", cpu[id]), sprintf("%.0f", bytes["http1"] / 1e6 / (wall[id] > 0 ? wall[id] : 0.0005)),
-                   sprintf("%.1f MB", rss[id] / 1024), x " cs"
+                   sprintf("%.1f MB", rss[id] / 1024), x " cs", "-"
         }
         printf "\nratio = corscope / read floor, wall time medians (goal <= 2.00); peak RSS: the\n"
-        printf "maximum over the runs (goal <= 32 MB); vs plain = MB/s over that of the plaintext\n"
+        printf "maximum over the runs (goal <= 32 MB; text RSS: one -o text run); vs plain = MB/s over that of the plaintext\n"
         printf "twin (tls / wire-http1, h2-tls / h2c; goal >= 0.50); peers: seconds as a multiple of corscope.\n"
         printf "goals: %s\n", miss == "" ? "all met" : "NOT met:" miss
         if (ok(wall["base." cap[1]]) || ok(wall["base." cap[n]])) {

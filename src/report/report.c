@@ -22,19 +22,32 @@
 #include "sink.h"
 #include "timeline.h"
 
-#define CS_TEXT_FLUSH_BYTES (64 * 1024)        /* one flow's buffered text */
-#define CS_TEXT_BUDGET_BYTES (2 * 1024 * 1024) /* all flows' buffered text */
+#define CS_TEXT_FLUSH_BYTES (64 * 1024) /* one flow's buffered text */
+/* All flows' buffered text, counted as the heap it takes (each buffer's
+ * allocation and its GString, not the length of its text: GLib rounds an
+ * allocation up to a power of two).  Counted by length, a 2 MB budget held
+ * ~3 MB, and -o text on the h2-tls bench capture (7,500 keep-alive
+ * connections) peaked at 36.5 MB, 4.5 MB above -o json; now 32.5 MB, 0.7
+ * above (1 MiB here: 33.1).  Past the budget a flow's lines print as they
+ * come, under "(continued)" headers; a capture of a few dozen connections
+ * (a developer's) never gets there: a block prints early at 64 KiB anyway. */
+#define CS_TEXT_BUDGET_BYTES (512 * 1024)
 /* Files: connections that ended while an earlier-started one is still
  * open, remembered to print the blocks in order of first packet; past
  * this many (or the text budget) they are printed as they are. */
 #define CS_TEXT_MAX_WAITING 65536
 
+/* A flow's text block while it is gathered; one per flow with events.
+ * buf is NULL while nothing is held: thousands of open connections whose
+ * lines were printed (or that have none yet) keep only this struct, 24
+ * bytes (a 32-byte chunk: 32 bytes would take 48). */
 struct flow_text {
     GString *buf;
-    bool header_printed;     /* a part of this block was already printed */
     const char *tls_version; /* "1.3" when the flow was decrypted TLS (static), else NULL */
-    uint64_t gen;            /* times buf was printed (held events' places refer to one) */
+    uint32_t gen;            /* times buf was printed (held events' places refer to one) */
+    bool header_printed;     /* a part of this block was already printed */
 };
+_Static_assert(sizeof(struct flow_text) <= 24, "a flow_text fits a 32-byte malloc chunk");
 
 struct cs_report {
     struct cs_report_options opt;
@@ -45,7 +58,7 @@ struct cs_report {
     GHashTable *flow_text;      /* flow id -> struct flow_text (text output) */
     GHashTable *endpoints;      /* "METHOD host/path" -> its blocked count (size_t) */
     uint64_t last_printed_flow; /* flow whose lines were printed last (0: none) */
-    size_t text_buffered;       /* bytes held in all flow_text buffers */
+    size_t text_buffered;       /* heap held by all flow_text buffers (text_cost) */
     GString *event_text;        /* the event being written (text output) */
     GString *head_text;         /* a block's header line being written */
     /* Files: blocks print in order of flow id (= of first packet).
@@ -95,7 +108,7 @@ struct held {
      * length when it was held), valid while the block is the same (gen) */
     bool text_placed;
     size_t text_off;
-    uint64_t text_gen;
+    uint32_t text_gen;
     uint64_t seq; /* order of holding */
     /* then the header arrays (request's, response's) and the strings */
 };
@@ -121,8 +134,29 @@ static bool held_of_flow(const struct cs_report *r, uint64_t id);
 static void flow_text_free(gpointer p)
 {
     struct flow_text *ft = p;
-    g_string_free(ft->buf, TRUE);
+    if (ft->buf)
+        g_string_free(ft->buf, TRUE);
     g_free(ft);
+}
+
+/* The heap a block's buffer takes, as text_buffered counts it: the text's
+ * allocation and the GString, with an allocator header each. */
+static size_t text_cost(const GString *buf)
+{
+    return buf ? buf->allocated_len + sizeof *buf + 2 * 2 * sizeof(size_t) : 0;
+}
+
+static size_t text_len(const struct flow_text *ft)
+{
+    return ft->buf ? ft->buf->len : 0;
+}
+
+/* The block's buffer, created on first use. */
+static GString *text_buf(struct flow_text *ft)
+{
+    if (!ft->buf)
+        ft->buf = g_string_sized_new(0);
+    return ft->buf;
 }
 
 struct ended_flow {
@@ -172,7 +206,7 @@ struct cs_report *cs_report_new(const struct cs_report_options *opt, FILE *out)
     r->style.ascii = opt->ascii;
     r->ended = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, ended_flow_free);
     r->next_release = 1;
-    r->flow_text = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, flow_text_free);
+    r->flow_text = g_hash_table_new_full(NULL, NULL, NULL, flow_text_free); /* keys: flow_key */
     r->endpoints = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     /* keyed by the flow id itself (a 64-bit pointer holds it): a lookup
      * (every JSON event) compares keys in the table, without reading each
@@ -202,13 +236,10 @@ void cs_report_free(struct cs_report *r)
 
 static struct flow_text *text_for(struct cs_report *r, const struct cs_flow_key *f)
 {
-    struct flow_text *ft = g_hash_table_lookup(r->flow_text, &f->id);
+    struct flow_text *ft = g_hash_table_lookup(r->flow_text, flow_key(f->id));
     if (!ft) {
         ft = g_new0(struct flow_text, 1);
-        ft->buf = g_string_new(NULL);
-        gint64 *key = g_new(gint64, 1);
-        *key = (gint64)f->id;
-        g_hash_table_insert(r->flow_text, key, ft);
+        g_hash_table_insert(r->flow_text, flow_key(f->id), ft);
     }
     return ft;
 }
@@ -219,7 +250,7 @@ static struct flow_text *text_for(struct cs_report *r, const struct cs_flow_key 
 static void text_flush_with(struct cs_report *r, const struct cs_flow_key *f, struct flow_text *ft,
                             const GString *more)
 {
-    if (ft->buf->len == 0 && (!more || more->len == 0))
+    if (text_len(ft) == 0 && (!more || more->len == 0))
         return;
     if (r->last_printed_flow != f->id) {
         GString *head = r->head_text;
@@ -229,12 +260,13 @@ static void text_flush_with(struct cs_report *r, const struct cs_flow_key *f, st
         cs_out_text_flow_header(head, f, &r->style, ft->header_printed, ft->tls_version);
         fwrite(head->str, 1, head->len, r->out);
     }
-    if (ft->buf->len) {
+    if (ft->buf) {
         fwrite(ft->buf->str, 1, ft->buf->len, r->out);
-        r->text_buffered -= ft->buf->len;
-        /* a new small buffer: truncating would keep the grown allocation */
+        r->text_buffered -= text_cost(ft->buf);
+        /* no buffer until the next line: truncating would keep the grown
+         * allocation on a connection that may stay open and quiet */
         g_string_free(ft->buf, TRUE);
-        ft->buf = g_string_sized_new(0);
+        ft->buf = NULL;
     }
     if (more && more->len)
         fwrite(more->str, 1, more->len, r->out);
@@ -462,16 +494,17 @@ static void emit_at(struct cs_report *r, const struct cs_flow_key *f, struct cs_
     /* A block is printed whole when its flow ends, unless holding it would
      * cost too much memory: then what it has so far goes out now, this
      * event with it, and the rest follows under a "(continued)" header. */
-    if (r->opt.live || ft->buf->len + text->len > CS_TEXT_FLUSH_BYTES ||
+    if (r->opt.live || text_len(ft) + text->len > CS_TEXT_FLUSH_BYTES ||
         r->text_buffered + text->len > CS_TEXT_BUDGET_BYTES) {
         text_flush_with(r, f, ft, text);
         return;
     }
+    size_t cost = text_cost(ft->buf);
     if (at)
         place_held_text(r, ft, at, text);
     else
-        g_string_append_len(ft->buf, text->str, (gssize)text->len);
-    r->text_buffered += text->len;
+        g_string_append_len(text_buf(ft), text->str, (gssize)text->len);
+    r->text_buffered += text_cost(ft->buf) - cost;
 }
 
 static void emit(struct cs_report *r, const struct cs_flow_key *f, struct cs_event *ev)
@@ -653,7 +686,7 @@ static bool hold_preflight(struct cs_report *r, const struct cs_flow_key *f, con
     if (r->opt.format == CS_FORMAT_TEXT && !r->opt.live) {
         struct flow_text *ft = text_for(r, f);
         h->text_placed = true;
-        h->text_off = ft->buf->len;
+        h->text_off = text_len(ft);
         h->text_gen = ft->gen;
     }
     r->held[r->n_held++] = h;
@@ -741,10 +774,10 @@ static corscope_cred held_decide(struct cs_report *r, void *payload, enum cs_tl_
     if (h->flow_ended) {
         /* its connection's block was printed: this event on its own */
         if (r->opt.format == CS_FORMAT_TEXT) {
-            struct flow_text *ft = g_hash_table_lookup(r->flow_text, &h->flow.id);
+            struct flow_text *ft = g_hash_table_lookup(r->flow_text, flow_key(h->flow.id));
             if (ft) {
                 text_flush(r, &h->flow, ft);
-                g_hash_table_remove(r->flow_text, &h->flow.id);
+                g_hash_table_remove(r->flow_text, flow_key(h->flow.id));
             }
         }
         if (!held_of_flow(r, h->flow.id))
@@ -760,11 +793,11 @@ static corscope_cred held_decide(struct cs_report *r, void *payload, enum cs_tl_
 static void place_held_text(struct cs_report *r, struct flow_text *ft, const struct held *at,
                             const GString *text)
 {
-    if (!at->text_placed || at->text_gen != ft->gen || at->text_off > ft->buf->len) {
-        g_string_append_len(ft->buf, text->str, (gssize)text->len);
+    if (!at->text_placed || at->text_gen != ft->gen || at->text_off > text_len(ft)) {
+        g_string_append_len(text_buf(ft), text->str, (gssize)text->len);
         return;
     }
-    g_string_insert_len(ft->buf, (gssize)at->text_off, text->str, (gssize)text->len);
+    g_string_insert_len(text_buf(ft), (gssize)at->text_off, text->str, (gssize)text->len);
     for (size_t i = 0; i < r->n_held; i++) {
         struct held *g = r->held[i];
         if (g != at && g->text_placed && g->flow.id == at->flow.id && g->text_gen == at->text_gen &&
@@ -969,27 +1002,27 @@ static void flow_end_text(struct cs_report *r, const struct cs_flow_key *f, enum
                           const struct cs_flow_info *info)
 {
     if (r->opt.format != CS_FORMAT_TEXT) {
-        g_hash_table_remove(r->flow_text, &f->id);
+        g_hash_table_remove(r->flow_text, flow_key(f->id));
         return;
     }
-    struct flow_text *ft = g_hash_table_lookup(r->flow_text, &f->id);
-    size_t held = ft ? ft->buf->len : 0; /* already counted in text_buffered */
+    struct flow_text *ft = g_hash_table_lookup(r->flow_text, flow_key(f->id));
+    size_t held = ft ? text_cost(ft->buf) : 0; /* already counted in text_buffered */
     if (r->opt.all && !info->parsed && info->had_data) {
         ft = text_for(r, f);
         char line[200];
         snprintf(line, sizeof(line), "%s%s%s%s, not analyzable", info->proto,
                  info->sni[0] ? " (SNI " : "", info->sni, info->sni[0] ? ")" : "");
-        cs_out_text_flow_note(ft->buf, f, f->first_ts, line, &r->style);
+        cs_out_text_flow_note(text_buf(ft), f, f->first_ts, line, &r->style);
     }
     if (ft) {
-        if (ft->buf->len && info->failure == CS_CONN_OK && (why == CS_FLOW_END_RESET || why == CS_FLOW_END_IDLE || why == CS_FLOW_END_EVICTED))
+        if (text_len(ft) && info->failure == CS_CONN_OK && (why == CS_FLOW_END_RESET || why == CS_FLOW_END_IDLE || why == CS_FLOW_END_EVICTED))
             cs_out_text_flow_note(ft->buf, f, f->last_ts,
                                   why == CS_FLOW_END_RESET ? "connection reset" : why == CS_FLOW_END_IDLE ? "connection idle: expired"
                                                                                                           : "connection dropped: flow limit reached",
                                   &r->style);
-        r->text_buffered += ft->buf->len - held;
+        r->text_buffered += text_cost(ft->buf) - held;
     }
-    bool shown = ft && (ft->buf->len || ft->header_printed);
+    bool shown = ft && (text_len(ft) || ft->header_printed);
     if (!shown && !r->opt.all)
         r->not_shown++;
     if (r->opt.live || f->id < r->next_release) {
@@ -997,21 +1030,19 @@ static void flow_end_text(struct cs_report *r, const struct cs_flow_key *f, enum
          * waiting list was full) prints at once */
         if (ft) {
             text_flush(r, f, ft);
-            g_hash_table_remove(r->flow_text, &f->id);
+            g_hash_table_remove(r->flow_text, flow_key(f->id));
         }
         return;
     }
     /* Files: the block waits for every connection that started before it. */
     struct ended_flow *e = NULL;
-    if (ft && ft->buf->len) {
+    if (ft && text_len(ft)) {
         e = g_new(struct ended_flow, 1);
         e->key = *f;
         e->ft = ft;
-        gpointer key = NULL; /* the table's copy of the id: ours to free now */
-        g_hash_table_steal_extended(r->flow_text, &f->id, &key, NULL);
-        g_free(key);
+        g_hash_table_steal(r->flow_text, flow_key(f->id));
     } else if (ft) {
-        g_hash_table_remove(r->flow_text, &f->id);
+        g_hash_table_remove(r->flow_text, flow_key(f->id));
     }
     g_hash_table_insert(r->ended, GSIZE_TO_POINTER(f->id), e);
     release_ended(r, r->text_buffered > CS_TEXT_BUDGET_BYTES ||
