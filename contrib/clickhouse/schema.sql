@@ -104,6 +104,7 @@ CREATE TABLE IF NOT EXISTS corscope.events_local
     depends_on_credentials UInt8,
     alt_reason LowCardinality(Nullable(String)),
     preflight_frame Nullable(UInt64),
+    stored_frame Nullable(UInt64),
     note Nullable(String), note_hex Nullable(String),
     warnings Array(String)
 )

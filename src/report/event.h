@@ -44,6 +44,7 @@ struct cs_event {
     struct cs_browser_view firefox, chromium;
     const char *note;         /* timeline remark (preflight link, cache, retries), or NULL */
     uint64_t preflight_frame; /* the preflight that announced this request, 0 if none */
+    uint64_t stored_frame;    /* a 304: the stored response it was judged as (stored.h), 0 if none */
     /* kind "connection": a connection that never carried a request */
     const char *failure;   /* "refused" | "timed-out" | "tls-alert" | "tls-closed" | "tls-reset" */
     uint32_t attempts;     /* SYNs the client sent */

@@ -1,5 +1,6 @@
 /* The output stage's sentences for the judge's structured answers (see
  * explain.h).  Their wording is part of the output (golden files). */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -157,6 +158,14 @@ void cs_explain(const struct cs_judgement *j, char *buf, size_t size)
      * copies when both fit (the usual sizes add up), no snprintf */
     char tl[CS_TL_NOTE_MAX];
     timeline_note(&j->facts, tl, sizeof tl);
+    if (j->stored_frame) {
+        /* a 304, judged as its stored response (rare: snprintf is fine) */
+        snprintf(buf, size,
+                 "Revalidation: the browser checks the stored response (frame %" PRIu64
+                 ", status %d) with this 304's fields applied.%s%s%s%s",
+                 j->stored_frame, j->stored.resp.status, j->v.note[0] ? " " : "", j->v.note, tl[0] ? " " : "", tl);
+        return;
+    }
     size_t vn = strlen(j->v.note), fn = strlen(tl), n = vn;
     if (vn + fn + 2 > size) {
         snprintf(buf, size, "%s%s%s", j->v.note, vn && fn ? " " : "", tl);

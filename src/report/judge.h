@@ -23,6 +23,12 @@ struct cs_judgement {
     corscope_outcome seen_firefox, seen_chromium;
     const char *seen_firefox_reason, *seen_chromium_error;
     struct cs_timeline_facts facts;
+    /* A 304 judged as the stored response it revalidates (stored.h): the
+     * frame of that response (0 when not: any other 304 is "unknown") and
+     * what the browser checks (stored.resp; its strings last until the
+     * next transaction is judged). */
+    uint64_t stored_frame;
+    struct cs_stored_view stored;
 };
 
 /* Judges t (of the flow f; Origin header origin[0..origin_len) or NULL).
@@ -32,8 +38,10 @@ void cs_judge(struct cs_timeline *tl, const struct cs_flow_key *f, const struct 
 
 /* Judges t again in the credentials mode `mode` (a held preflight decided
  * by what followed it, and that actual request; the timeline is not
- * asked). */
-void cs_judge_in_mode(const struct cs_txn *t, corscope_cred mode, corscope_verdict *v);
+ * asked).  j: t's judgement when it has one (a 304 is then judged as its
+ * stored response again), else NULL. */
+void cs_judge_in_mode(const struct cs_txn *t, const struct cs_judgement *j, corscope_cred mode,
+                      corscope_verdict *v);
 /* A connection that never carried a request (txn.h): what each browser
  * reports for a request it was meant to carry.  Measured with the real
  * browsers (tests/browser: conn-refused, conn-timeout, conn-tls-alert). */

@@ -294,6 +294,10 @@ static void event_keys(struct cs_jbuf *b, const struct cs_event *ev, bool row)
         cs_jbuf_lit(b, ",\"preflight_frame\":");
         cs_jbuf_u64(b, ev->preflight_frame);
     }
+    if (ev->stored_frame) {
+        cs_jbuf_lit(b, ",\"stored_frame\":");
+        cs_jbuf_u64(b, ev->stored_frame);
+    }
     if (ev->note) {
         wire_cstr(b, "note", ev->note);
     }

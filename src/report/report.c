@@ -80,7 +80,7 @@ struct cs_report {
     struct held *held[CS_MAX_HELD_PREFLIGHTS];
     size_t n_held;
     atomic_size_t held_bytes;   /* read by the pipeline's --max-memory check */
-    atomic_size_t cookie_bytes; /* the cookie table's (cookies.h), read likewise */
+    atomic_size_t cookie_bytes; /* the cookie and stored-response tables (cookies.h, stored.h), read likewise */
     uint64_t held_seq;
     cs_time_ns now; /* the latest request time seen */
 };
@@ -585,7 +585,7 @@ static void keep_verdict(const struct cs_txn *t, const corscope_verdict *v, stru
     }
     corscope_verdict m;
     for (int i = 0; i < 2; i++) {
-        cs_judge_in_mode(t, i ? CORSCOPE_CRED_INCLUDE : CORSCOPE_CRED_OMIT, &m);
+        cs_judge_in_mode(t, NULL, i ? CORSCOPE_CRED_INCLUDE : CORSCOPE_CRED_OMIT, &m);
         k->firefox[i] = (uint8_t)m.firefox.verdict;
         k->chromium[i] = (uint8_t)m.chromium.verdict;
     }
@@ -715,6 +715,7 @@ static corscope_cred held_decide(struct cs_report *r, void *payload, enum cs_tl_
     j.cors = true;
     j.retry = false;
     j.cut = 0;
+    j.stored_frame = 0; /* a preflight: never a 304 judged as stored */
     j.seen_firefox = j.seen_chromium = CORSCOPE_NA;
     j.seen_firefox_reason = j.seen_chromium_error = NULL;
     j.facts = h->facts;
@@ -725,7 +726,7 @@ static corscope_cred held_decide(struct cs_report *r, void *payload, enum cs_tl_
     cs_timeline_decide(&vo, &vi, follow, &d);
     const char *from = NULL;
     if (d.credentials != CORSCOPE_CRED_UNKNOWN) {
-        cs_judge_in_mode(t, d.credentials, &j.v);
+        cs_judge_in_mode(t, NULL, d.credentials, &j.v);
         j.facts.credentials = d.credentials;
         if (follow == CS_TL_FOLLOW_SEEN) {
             j.facts.what = CS_TL_FOLLOWED;
@@ -737,7 +738,7 @@ static corscope_cred held_decide(struct cs_report *r, void *payload, enum cs_tl_
             from = "no-actual-request";
         }
     } else {
-        cs_judge_in_mode(t, CORSCOPE_CRED_UNKNOWN, &j.v);
+        cs_judge_in_mode(t, NULL, CORSCOPE_CRED_UNKNOWN, &j.v);
         if (d.gave_up)
             j.facts.what = CS_TL_GAVE_UP;
     }
@@ -767,6 +768,7 @@ static corscope_cred held_decide(struct cs_report *r, void *payload, enum cs_tl_
     fill_event(r, &ev, &j.v);
     ev.credentials_from = from;
     ev.preflight_frame = j.facts.preflight_frame;
+    ev.stored_frame = j.stored_frame;
     cs_explain(&j, note, sizeof note);
     ev.note = note[0] ? note : NULL;
     count_verdict(r, &j.v, &ev, rq);
@@ -877,7 +879,9 @@ void cs_report_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *
     }
     struct cs_judgement j;
     cs_judge(r->timeline, f, t, ev.origin, ev.origin_len, &j);
-    atomic_store_explicit(&r->cookie_bytes, cs_cookies_bytes(cs_timeline_cookies(r->timeline)),
+    atomic_store_explicit(&r->cookie_bytes,
+                          cs_cookies_bytes(cs_timeline_cookies(r->timeline)) +
+                              cs_stored_bytes(cs_timeline_stored(r->timeline)),
                           memory_order_relaxed);
     if (j.retry)
         return;         /* an automatic retry of the failure just reported */
@@ -886,7 +890,7 @@ void cs_report_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *
         /* the mode that let the preflight pass is this request's too */
         if (mode != CORSCOPE_CRED_UNKNOWN && j.v.credentials != CORSCOPE_CRED_INCLUDE && !j.cut &&
             j.v.credentials != mode) {
-            cs_judge_in_mode(t, mode, &j.v);
+            cs_judge_in_mode(t, &j, mode, &j.v);
             j.facts.credentials = mode;
             j.facts.cred_from = CS_TL_CRED_FROM_NONE; /* the preflight's decision, not cookies */
         }
@@ -898,6 +902,7 @@ void cs_report_txn(void *ctx, const struct cs_flow_key *f, const struct cs_txn *
     char note[CS_TL_NOTE_MAX + CORSCOPE_NOTE_MAX + 4];
     fill_event(r, &ev, vp);
     ev.preflight_frame = j.facts.preflight_frame;
+    ev.stored_frame = j.stored_frame;
     ev.credentials_from = j.facts.cred_from == CS_TL_CRED_FROM_COOKIE      ? "cookie"
                           : j.facts.cred_from == CS_TL_CRED_FROM_NO_COOKIE ? "no-cookie"
                                                                            : NULL;

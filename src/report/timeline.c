@@ -147,6 +147,7 @@ struct cs_timeline {
     /* open addressing, linear probing, at most half full */
     struct http_client *clients;
     struct cs_cookies *cookies;
+    struct cs_stored *stored; /* responses a 304 may revalidate (stored.h) */
     struct cs_site *site;
     size_t clients_mask; /* slots - 1 (a power of two) */
     uint32_t clients_max, clients_used;
@@ -165,8 +166,9 @@ struct cs_timeline *cs_timeline_new_sized(uint32_t max_http_clients)
     size_t slots = cs_http_clients_slots(tl->clients_max);
     tl->clients = calloc(slots, sizeof *tl->clients);
     tl->cookies = cs_cookies_new(0);
+    tl->stored = cs_stored_new(0);
     tl->site = cs_site_new();
-    if (!tl->clients || !tl->cookies || !tl->site) {
+    if (!tl->clients || !tl->cookies || !tl->stored || !tl->site) {
         cs_timeline_free(tl);
         return NULL;
     }
@@ -283,6 +285,7 @@ void cs_timeline_free(struct cs_timeline *tl)
                 free(tl->cache[b][i].pf);
         free(tl->clients);
         cs_cookies_free(tl->cookies);
+        cs_stored_free(tl->stored);
         cs_site_free(tl->site);
     }
     free(tl);
@@ -291,6 +294,11 @@ void cs_timeline_free(struct cs_timeline *tl)
 struct cs_cookies *cs_timeline_cookies(struct cs_timeline *tl)
 {
     return tl->cookies;
+}
+
+struct cs_stored *cs_timeline_stored(struct cs_timeline *tl)
+{
+    return tl->stored;
 }
 
 struct cs_site *cs_timeline_site(struct cs_timeline *tl)

@@ -30,6 +30,7 @@
 #include "packet.h"
 #include "site.h"
 #include "stats.h"
+#include "stored.h"
 #include "txn.h"
 
 #define CS_TL_ORIGIN_MAX 128
@@ -210,5 +211,7 @@ const struct cs_timeline_stats *cs_timeline_stats(const struct cs_timeline *tl);
  * cs_judge asks it about every request. */
 struct cs_cookies *cs_timeline_cookies(struct cs_timeline *tl);
 struct cs_site *cs_timeline_site(struct cs_timeline *tl);
+/* The responses a 304 may revalidate (stored.h); cs_judge keeps it. */
+struct cs_stored *cs_timeline_stored(struct cs_timeline *tl);
 
 #endif

@@ -569,6 +569,36 @@ scenario("cookie-cross-cred", {"cred": True, "host": "elsewhere"})(_cred_ok)
 scenario("cookie-cross-nocred", {"host": "elsewhere"})(_cred_ok)
 
 
+# ---- revalidation: a 304 is checked as the stored response it refreshes -------
+# The first fetch gets a 200 the browser stores (Cache-Control: no-cache: kept,
+# but revalidated before each use) with an ETag; the second fetch goes out
+# with If-None-Match and gets a 304.  The browser merges the 304's header
+# fields into the stored response and checks that (cors-reasons.md 1.10).
+
+def stored_or_304(first, on_304):
+    """first: the 200's CORS fields; on_304: the 304's.  Both carry the
+    validator and no-cache, so the browser stores the 200 and revalidates."""
+    keep = [("ETag", '"v1"'), ("Cache-Control", "no-cache")]
+    if request_header("if-none-match") == '"v1"':
+        return r(304, list(on_304) + keep, b"")
+    return r(200, list(first) + keep)
+
+
+@scenario("reval-304-keeps-acao", {"times": 2})
+def _(m, p, o):
+    return stored_or_304([acao()], [])
+
+
+@scenario("reval-304-acao-mismatch", {"times": 2})
+def _(m, p, o):
+    return stored_or_304([acao()], [acao("http://other.corscope.test")])
+
+
+@scenario("reval-304-keeps-credentials", {"cred": True, "times": 2})
+def _(m, p, o):
+    return stored_or_304([acao(), ("Access-Control-Allow-Credentials", "true")], [])
+
+
 # ---- the page gives up ------------------------------------------------------------
 # The page aborts its fetch (after 300 ms) while the preflight waits for its
 # answer (1 s): the browser sends no actual request and reports nothing (an
@@ -718,12 +748,19 @@ def page(transport="http"):
                     json.dumps(base_url(transport, "app")), json.dumps(ELSEWHERE))).encode()
 
 
-def route(port, method, path, origin, body, results_path):
+def request_header(name):
+    """A header field of the request being answered (lower-case name), or None."""
+    return getattr(_current, "headers", {}).get(name)
+
+
+def route(port, method, path, origin, body, results_path, headers=None):
     """What to answer on `port`: (status, [(name, value)], body), RESET, or
     None for a request the scenarios do not know (404).  Shared by the
-    HTTP/1.1 handler and the h2 server."""
+    HTTP/1.1 handler and the h2 server; headers: the request's fields
+    (lower-case name -> value), for request_header()."""
     transport, role = PORTS[port]
     _current.transport = transport
+    _current.headers = headers or {}
     path = path.split("?", 1)[0]
     if role == "app" and path in ("/", "/index.html"):
         return r(200, [("Content-Type", "text/html; charset=utf-8")], page(transport))
@@ -751,6 +788,15 @@ def answer_delay(method, path):
     return s.get("delay", 0) if s else 0
 
 
+def framing_fields(status, headers, body):
+    """Content-Length (not on a 304: it would describe the stored body) and
+    Cache-Control: no-store unless the scenario says how to cache."""
+    out = [] if status == 304 else [("Content-Length", str(len(body)))]
+    if not any(k.lower() == "cache-control" for k, _ in headers):
+        out.append(("Cache-Control", "no-store"))
+    return out
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "corscope-e2e"
@@ -761,7 +807,7 @@ class Handler(BaseHTTPRequestHandler):
     def send_raw(self, status, headers, body, method):
         lines = [f"HTTP/1.1 {status} {self.responses.get(status, ('X',))[0]}"]
         lines += [f"{k}: {v}" for k, v in headers]
-        lines += [f"Content-Length: {len(body)}", "Cache-Control: no-store"]
+        lines += [f"{k}: {v}" for k, v in framing_fields(status, headers, body)]
         data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         if method != "HEAD":
             data += body
@@ -781,7 +827,8 @@ class Handler(BaseHTTPRequestHandler):
         if delay:
             time.sleep(delay)
         res = route(self.server.server_port, self.command, self.path, self.headers.get("Origin"),
-                    body, self.server.results_path)
+                    body, self.server.results_path,
+                    {k.lower(): v for k, v in self.headers.items()})
         if res == RESET:
             return self.reset()
         if res is None:
@@ -913,7 +960,7 @@ def serve_h2_connection(sock, port, results_path):
 def h2_answer(conn, stream_id, req, port, results_path):
     headers, body = req
     method, path = headers.get(":method", "GET"), headers.get(":path", "/")
-    res = route(port, method, path, headers.get("origin"), body, results_path)
+    res = route(port, method, path, headers.get("origin"), body, results_path, headers)
     sys.stderr.write(f"[{port}] h2 {method} {path} stream {stream_id}\n")
     if res == RESET:                            # the h2 form of a reset: RST_STREAM
         conn.reset_stream(stream_id)
@@ -922,7 +969,7 @@ def h2_answer(conn, stream_id, req, port, results_path):
         res = r(404, [("Content-Type", "text/plain")], b"no such thing\n")
     status, hdrs, data = res
     fields = [(":status", str(status))] + [(k.lower(), v) for k, v in hdrs]
-    fields += [("content-length", str(len(data))), ("cache-control", "no-store")]
+    fields += [(k.lower(), v) for k, v in framing_fields(status, hdrs, data)]
     conn.send_headers(stream_id, fields, end_stream=(method == "HEAD" or not data))
     if data and method != "HEAD":
         conn.send_data(stream_id, data, end_stream=True)
