@@ -33,7 +33,8 @@ static void store_200(struct cs_stored *s, const struct cs_addr *client, const c
                       const corscope_header *extra, size_t n_extra, uint64_t frame)
 {
     corscope_header h[8] = {{S("Access-Control-Allow-Origin"), S(ORIGIN)}, {S("Content-Type"), S("text/plain")}};
-    memcpy(h + 2, extra, n_extra * sizeof *h);
+    if (n_extra)
+        memcpy(h + 2, extra, n_extra * sizeof *h);
     corscope_request rq = get(NULL, 0);
     corscope_response rs = resp(200, h, 2 + n_extra);
     cs_stored_response(s, client, S(ORIGIN), url, &rq, &rs, frame);
