@@ -106,6 +106,15 @@ typedef struct corscope_context {
      * Host agree.  ACAO is still compared with the Origin header on the wire
      * (it then normally reads "null"). */
     bool redirect_tainted;
+    /* A 304 answer is normally the revalidation of a response the browser
+     * stored: the browser checks that response with the 304's fields
+     * applied, not the 304, so the classifier says "unknown" (a caller
+     * that has the stored response passes it, updated, instead).  True
+     * when the page made the request conditional itself (its preflight
+     * announced If-None-Match or another condition): the browser's cache
+     * then passes the 304 through and it is checked like any response
+     * (measured: tests/browser reval-page-conditional). */
+    bool conditional_by_page;
 } corscope_context;
 
 /* ---- outputs ------------------------------------------------------------ */

@@ -46,6 +46,7 @@ struct cs_ex {
     const char *origin;
     size_t origin_len;
     bool preflight;
+    bool check_304; /* a 304 is checked as it is (corscope_context.conditional_by_page) */
     const char *acrm;
     size_t acrm_len;
     struct cs_req_index rq;  /* the request's CORS lines, found once */
@@ -637,7 +638,7 @@ static void judge(const struct cs_ex *x, bool cred, corscope_failure failure,
                                                         : CS_C_NET_TIMED_OUT);
         return;
     }
-    if (x->resp->status == 304 && !x->preflight) {
+    if (x->resp->status == 304 && !x->preflight && !x->check_304) {
         /* §1.10: a revalidation is checked with the cached response */
         ff->verdict = ch->verdict = CORSCOPE_UNKNOWN;
         return;
@@ -806,6 +807,7 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
     }
     /* as corscope_is_preflight() */
     x.preflight = cs_cors_eq(req->method, req->method_len, "OPTIONS") && x.rq.acrm.n;
+    x.check_304 = ctx->conditional_by_page;
     if (x.preflight) {
         const corscope_header *m = x.rq.acrm.h;
         x.acrm = m->value;
@@ -854,7 +856,7 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
 
     struct cs_sbuf note;
     cs_sb_init(&note, out->note, sizeof out->note);
-    if (resp && resp->status == 304 && !x.preflight)
+    if (resp && resp->status == 304 && !x.preflight && !x.check_304)
         cs_sb_str(&note, "304 revalidation: browsers check the cached response, not seen here.");
     else if (!resp && ctx->failure == CORSCOPE_FAIL_LOST)
         cs_sb_str(&note, "Response not captured.");

@@ -158,6 +158,13 @@ void cs_explain(const struct cs_judgement *j, char *buf, size_t size)
      * copies when both fit (the usual sizes add up), no snprintf */
     char tl[CS_TL_NOTE_MAX];
     timeline_note(&j->facts, tl, sizeof tl);
+    if (j->conditional_by_page) {
+        snprintf(buf, size,
+                 "The page made this request conditional (its preflight announced the condition): "
+                 "the browser checks this 304 as it is, not a stored response.%s%s%s%s",
+                 j->v.note[0] ? " " : "", j->v.note, tl[0] ? " " : "", tl);
+        return;
+    }
     if (j->stored_frame) {
         /* a 304, judged as its stored response (rare: snprintf is fine) */
         snprintf(buf, size,

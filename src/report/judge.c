@@ -58,6 +58,7 @@ void cs_judge(struct cs_timeline *tl, const struct cs_flow_key *f, const struct 
     j->retry = false;
     j->cut = 0;
     j->stored_frame = 0;
+    j->conditional_by_page = false;
     memset(&j->facts, 0, sizeof j->facts);
 
     /* The first pass settles the kind; actual requests are then judged
@@ -65,18 +66,6 @@ void cs_judge(struct cs_timeline *tl, const struct cs_flow_key *f, const struct 
     corscope_classify(rq, rs, &cctx, v);
     j->cors = v->kind == CORSCOPE_KIND_ACTUAL || v->kind == CORSCOPE_KIND_SIMPLE ||
               v->kind == CORSCOPE_KIND_PREFLIGHT;
-    /* A 304 is checked as the stored response it refreshes; a response
-     * the browser may revalidate later is kept for that (stored.h). */
-    if (rs && (v->kind == CORSCOPE_KIND_ACTUAL || v->kind == CORSCOPE_KIND_SIMPLE)) {
-        struct cs_stored *st = cs_timeline_stored(tl);
-        if (rs->status != 304) {
-            cs_stored_response(st, &f->client, origin, origin_len, v->url, rq, rs, t->resp_frame);
-        } else if (cs_stored_revalidate(st, &f->client, origin, origin_len, v->url, rq, rs, &j->stored)) {
-            rs = &j->stored.resp;
-            j->stored_frame = j->stored.frame;
-            corscope_classify(rq, rs, &cctx, v);
-        }
-    }
     if (j->cors && !rs && t->end == CS_TXN_ABORTED)
         return; /* cancelled by the page: nothing follows, nothing to link */
     if (j->cors && !rs && cs_timeline_is_retry(tl, &f->client, rq->method, rq->method_len, v->url, origin, origin_len, t->req_ts)) {
@@ -95,10 +84,28 @@ void cs_judge(struct cs_timeline *tl, const struct cs_flow_key *f, const struct 
             j->facts.credentials = CORSCOPE_CRED_OMIT;
             j->facts.cred_from = CS_TL_CRED_FROM_NO_COOKIE;
         }
-        if (j->facts.credentials != CORSCOPE_CRED_UNKNOWN && j->facts.credentials != v->credentials) {
-            cctx.credentials = j->facts.credentials;
-            corscope_classify(rq, rs, &cctx, v);
+        bool again = false;
+        if (rs) {
+            /* A 304 is checked as the stored response it refreshes, unless
+             * the page made the request conditional itself; a response the
+             * browser may revalidate later is kept for that (stored.h). */
+            struct cs_stored *st = cs_timeline_stored(tl);
+            if (rs->status != 304) {
+                cs_stored_response(st, &f->client, origin, origin_len, v->url, rq, rs, t->resp_frame);
+            } else if (j->facts.conditional_by_page) {
+                cctx.conditional_by_page = j->conditional_by_page = again = true;
+            } else if (cs_stored_revalidate(st, &f->client, origin, origin_len, v->url, rq, rs, &j->stored)) {
+                rs = &j->stored.resp;
+                j->stored_frame = j->stored.frame;
+                again = true;
+            }
         }
+        if (j->facts.credentials != CORSCOPE_CRED_UNKNOWN) {
+            again |= j->facts.credentials != v->credentials;
+            cctx.credentials = j->facts.credentials;
+        }
+        if (again)
+            corscope_classify(rq, rs, &cctx, v);
     } else if (v->kind == CORSCOPE_KIND_PREFLIGHT) {
         cs_timeline_after_preflight(tl, &f->client, rq, rs, v, t->req_frame, f->id, origin,
                                     origin_len, t->req_ts, &j->facts);
@@ -113,7 +120,7 @@ void cs_judge(struct cs_timeline *tl, const struct cs_flow_key *f, const struct 
 void cs_judge_in_mode(const struct cs_txn *t, const struct cs_judgement *j, corscope_cred mode,
                       corscope_verdict *v)
 {
-    corscope_context cctx = {.credentials = mode, .failure = failure_for(t->end)};
+    corscope_context cctx = {.credentials = mode, .failure = failure_for(t->end), .conditional_by_page = j && j->conditional_by_page};
     const corscope_response *rs = j && j->stored_frame ? &j->stored.resp : t->has_resp ? &t->resp
                                                                                        : NULL;
     corscope_classify(&t->req, rs, &cctx, v);

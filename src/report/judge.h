@@ -29,6 +29,9 @@ struct cs_judgement {
      * next transaction is judged). */
     uint64_t stored_frame;
     struct cs_stored_view stored;
+    /* A 304 to a request the page made conditional (its preflight announced
+     * the condition): checked as it is (corscope_context). */
+    bool conditional_by_page;
 };
 
 /* Judges t (of the flow f; Origin header origin[0..origin_len) or NULL).

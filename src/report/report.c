@@ -716,6 +716,7 @@ static corscope_cred held_decide(struct cs_report *r, void *payload, enum cs_tl_
     j.retry = false;
     j.cut = 0;
     j.stored_frame = 0; /* a preflight: never a 304 judged as stored */
+    j.conditional_by_page = false;
     j.seen_firefox = j.seen_chromium = CORSCOPE_NA;
     j.seen_firefox_reason = j.seen_chromium_error = NULL;
     j.facts = h->facts;

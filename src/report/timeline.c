@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "timeline.h"
 #include "strcut.h"
@@ -455,6 +456,26 @@ static bool url_host_is_ip_literal(const char *url)
     return digits_and_dots;
 }
 
+/* Does an Access-Control-Request-Headers value name a conditional request
+ * header (RFC 9110 §13.1)?  Then the page set it (a browser's own
+ * revalidation adds its condition after CORS and never announces it). */
+static bool acrh_names_condition(const char *acrh)
+{
+    static const char *const names[] = {"if-none-match", "if-modified-since", "if-match",
+                                        "if-unmodified-since", "if-range"};
+    const char *p = acrh;
+    while (*p) {
+        while (*p == ',' || *p == ' ' || *p == '\t')
+            p++;
+        size_t n = strcspn(p, ", \t");
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            if (n == strlen(names[i]) && strncasecmp(p, names[i], n) == 0)
+                return true;
+        p += n;
+    }
+    return false;
+}
+
 void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *client,
                                const corscope_request *req, const char *url, const char *origin,
                                size_t origin_len, bool needs_preflight, cs_time_ns ts,
@@ -488,6 +509,7 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
         corscope_header acrh = {"Access-Control-Request-Headers", 30, best->acrh, strlen(best->acrh)};
         corscope_request pf = {.method = "OPTIONS", .method_len = 7, .target = req->target, .target_len = req->target_len, .headers = &acrh, .n_headers = best->acrh[0] ? 1 : 0, .scheme = req->scheme, .scheme_len = req->scheme_len};
         facts->credentials = corscope_infer_credentials(req, &pf);
+        facts->conditional_by_page = acrh_names_condition(best->acrh);
         facts->what = best->passed ? CS_TL_LINKED : CS_TL_SENT_AFTER_FAILED;
         if (best->held) {
             facts->held = best->held;

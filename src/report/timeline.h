@@ -97,6 +97,8 @@ struct cs_timeline_facts {
     const char *method;             /* PREFLIGHT_BLOCKS: the announced method, or NULL; */
     size_t method_len;              /* points into the preflight request */
     corscope_cred credentials;      /* evidence from the preflight link, or UNKNOWN */
+    bool conditional_by_page;       /* LINKED: the preflight announced If-None-Match or
+                                     * another condition: the page made it conditional */
     enum cs_tl_cred_from cred_from; /* (actual requests) the cookie evidence used */
     /* FOLLOWED: the actual request's frame; NOT_FOLLOWED: the capture ended
      * before the window closed */

@@ -102,6 +102,7 @@ def preflight_ok(methods="PUT, DELETE, PATCH", headers=None, extra=()):
 # name -> (call, respond).  call: how the page issues the request
 #   api: "fetch" | "xhr"; method; headers; body; cred (credentials include /
 #   withCredentials); base: "api" | "app" (same-origin); times: repeat count;
+#   then: what changes from the second time on (e.g. {"headers": {...}});
 #   host: "elsewhere" (the API on another site, ELSEWHERE); abort_after: ms
 #   after which the page aborts the fetch (AbortController); linger: ms the
 #   page waits after its requests (late answers get into the capture).
@@ -599,6 +600,15 @@ def _(m, p, o):
     return stored_or_304([acao(), ("Access-Control-Allow-Credentials", "true")], [])
 
 
+# The page's own conditional request (If-None-Match set by the script, so
+# preflighted): the browser's cache passes the 304 through, unmerged?
+@scenario("reval-page-conditional", {"times": 2, "then": {"headers": {"If-None-Match": '"v1"'}}})
+def _(m, p, o):
+    if m == "OPTIONS":
+        return preflight_ok(methods="GET", headers="If-None-Match")
+    return stored_or_304([acao()], [])
+
+
 # ---- the page gives up ------------------------------------------------------------
 # The page aborts its fetch (after 300 ms) while the preflight waits for its
 # answer (1 s): the browser sends no actual request and reports nothing (an
@@ -685,8 +695,8 @@ PAGE = """<!doctype html>
 <script>
 const SCENARIOS = %s;
 const API = %s, APP = %s, ELSEWHERE = %s;
-function call(s) {
-  const c = s.call;
+function call(s, round) {
+  const c = round && s.call.then ? Object.assign({}, s.call, s.call.then) : s.call;
   let url = (c.base === "app" ? APP : API) + "/s/" + s.name;
   if (c.host === "elsewhere") {   // the API from another site
     const u = new URL(API);
@@ -727,7 +737,7 @@ function call(s) {
 async function runScenario(name) {
   const s = SCENARIOS.find(x => x.name === name);
   const out = [];
-  for (let i = 0; i < (s.call.times || 1); i++) out.push(await call(s));
+  for (let i = 0; i < (s.call.times || 1); i++) out.push(await call(s, i));
   if (s.call.linger) await new Promise(res => setTimeout(res, s.call.linger));
   document.getElementById("log").textContent += name + ": " + out.join(", ") + "\\n";
   return out.join(", ");

@@ -215,6 +215,41 @@ static void test_judge_304(void)
     cs_timeline_free(tl);
 }
 
+/* The page's own conditional request: its preflight announced
+ * If-None-Match, so the browser checks the 304 itself (blocked without
+ * ACAO, "Status code: 304"), whatever is stored. */
+static void test_judge_page_conditional(void)
+{
+    struct cs_timeline *tl = cs_timeline_new();
+    struct cs_judgement j;
+    corscope_header ok[] = {{S("Access-Control-Allow-Origin"), S(ORIGIN)}, {S("ETag"), S("\"v1\"")}};
+    judge(tl, 200, ok, 2, false, 5, &j);
+    corscope_header pq[] = {{S("Host"), S("api.example")},
+                            {S("Origin"), S(ORIGIN)},
+                            {S("Access-Control-Request-Method"), S("GET")},
+                            {S("Access-Control-Request-Headers"), S("if-none-match")}};
+    corscope_header pr[] = {{S("Access-Control-Allow-Origin"), S(ORIGIN)},
+                            {S("Access-Control-Allow-Methods"), S("GET")},
+                            {S("Access-Control-Allow-Headers"), S("If-None-Match")}};
+    struct cs_txn pf = {.req = {.method = "OPTIONS", .method_len = 7, .target = "/data", .target_len = 5, .headers = pq, .n_headers = 4, .scheme = "https", .scheme_len = 5},
+                        .resp = {.status = 204, .headers = pr, .n_headers = 3},
+                        .has_resp = true,
+                        .end = CS_TXN_ANSWERED,
+                        .req_ts = 1,
+                        .req_frame = 7,
+                        .resp_frame = 8};
+    struct cs_flow_key f = {.client = CLIENT, .id = 1};
+    cs_judge(tl, &f, &pf, S(ORIGIN), &j);
+    CU_ASSERT_EQUAL(j.v.kind, CORSCOPE_KIND_PREFLIGHT);
+    judge(tl, 304, NULL, 0, true, 10, &j);
+    CU_ASSERT_TRUE(j.conditional_by_page);
+    CU_ASSERT_EQUAL(j.stored_frame, 0);
+    CU_ASSERT_EQUAL(j.v.verdict, CORSCOPE_BLOCKED);
+    CU_ASSERT_STRING_EQUAL(j.v.firefox.reason, "CORSMissingAllowOrigin");
+    CU_ASSERT_PTR_NOT_NULL(strstr(j.v.firefox.message, "Status code: 304."));
+    cs_timeline_free(tl);
+}
+
 int main(void)
 {
     static const struct cs_test_case cases[] = {
@@ -223,6 +258,7 @@ int main(void)
         {"a 304's fields update the stored response", test_304_updates},
         {"bounded: the oldest go first", test_bounded},
         {"the judge on a 304", test_judge_304},
+        {"the page's own conditional request: the 304 itself", test_judge_page_conditional},
         {NULL, NULL},
     };
     if (CU_initialize_registry() != CUE_SUCCESS)
