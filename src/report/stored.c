@@ -116,18 +116,24 @@ static void forget(struct cs_stored *s, uint64_t key)
     }
 }
 
-/* Takes a ring slot for key, making room first: the oldest slot whose
- * entry is still the one it was taken for goes, with its entry. */
-static uint64_t ring_push(struct cs_stored *s, uint64_t key)
+/* Drops the oldest ring slot, and its entry if the slot is still its
+ * newest (a refreshed entry's older slots are stale). */
+static void ring_pop(struct cs_stored *s)
 {
-    while (s->len == s->max) {
-        struct ring_slot old = s->ring[s->head];
-        s->head = (s->head + 1) % s->max;
-        s->len--;
-        struct entry *e = g_hash_table_lookup(s->entries, GSIZE_TO_POINTER(old.key));
-        if (e && e->seq == old.seq)
-            forget(s, old.key);
-    }
+    struct ring_slot old = s->ring[s->head];
+    s->head = (s->head + 1) % s->max;
+    s->len--;
+    struct entry *e = g_hash_table_lookup(s->entries, GSIZE_TO_POINTER(old.key));
+    if (e && e->seq == old.seq)
+        forget(s, old.key);
+}
+
+/* Takes a ring slot for key, making room first: for one more slot, and
+ * for `bytes` more within the budget. */
+static uint64_t ring_push(struct cs_stored *s, uint64_t key, size_t bytes)
+{
+    while (s->len == s->max || (s->len && s->bytes + bytes > CS_STORED_BUDGET))
+        ring_pop(s);
     uint64_t seq = ++s->next_seq;
     s->ring[(s->head + s->len) % s->max] = (struct ring_slot){key, seq};
     s->len++;
@@ -205,7 +211,7 @@ static struct entry *build(const char *origin, size_t origin_len, const char *ur
 static void insert(struct cs_stored *s, uint64_t key, struct entry *e)
 {
     forget(s, key);
-    e->seq = ring_push(s, key);
+    e->seq = ring_push(s, key, e->bytes);
     g_hash_table_insert(s->entries, GSIZE_TO_POINTER(key), e);
     s->bytes += e->bytes;
 }

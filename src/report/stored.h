@@ -18,8 +18,9 @@
  * 304 whose request's validators match is judged on that response updated
  * with the 304's fields; any other 304 stays "unknown" (its stored
  * response predates the capture).  The table is bounded (CS_STORED_MAX
- * responses, the oldest replaced first), its bytes counted in
- * --max-memory. */
+ * responses and CS_STORED_BUDGET bytes of them, the oldest replaced
+ * first; a response whose kept part passes CS_STORED_MAX_BYTES is not
+ * kept), its bytes counted in --max-memory. */
 #ifndef CS_STORED_H
 #define CS_STORED_H
 
@@ -30,8 +31,9 @@
 #include "packet.h"
 
 #define CS_STORED_MAX 4096u       /* responses remembered */
+#define CS_STORED_BUDGET (1u << 20) /* their bytes, all together */
 #define CS_STORED_FIELDS 12u      /* Access-Control-* and Vary fields kept per response */
-#define CS_STORED_MAX_BYTES 4096u /* a response whose kept part is larger is not kept */
+#define CS_STORED_MAX_BYTES 1024u /* a response whose kept part is larger is not kept */
 
 struct cs_stored;
 

@@ -172,6 +172,33 @@ static void test_bounded(void)
     cs_stored_free(s);
 }
 
+/* The bytes are bounded too: large responses push the oldest out, and one
+ * too large to keep is not kept (a hostile server cannot fill memory). */
+static void test_budget(void)
+{
+    struct cs_stored *s = cs_stored_new(0);
+    struct cs_stored_view v;
+    corscope_header inm[] = {{S("If-None-Match"), S("\"v1\"")}};
+    static char big[2000];
+    memset(big, 'x', sizeof big);
+    char url[64];
+    for (int i = 0; i < 3000; i++) {
+        snprintf(url, sizeof url, URL "/%d", i);
+        corscope_header h[] = {{S("ETag"), S("\"v1\"")}, {S("Access-Control-Expose-Headers"), big, 800}};
+        store_200(s, &CLIENT, url, h, 2, (uint64_t)i + 1);
+    }
+    size_t table = 4096 * 16 + 6 * sizeof(void *) * 4096;
+    CU_ASSERT_TRUE(cs_stored_bytes(s) <= CS_STORED_BUDGET + table);
+    CU_ASSERT_TRUE(cs_stored_bytes(s) > CS_STORED_BUDGET / 2);
+    CU_ASSERT_TRUE(reval(s, &CLIENT, URL "/2999", inm, 1, NULL, 0, &v));
+    CU_ASSERT_FALSE(reval(s, &CLIENT, URL "/0", inm, 1, NULL, 0, &v));
+    /* over CS_STORED_MAX_BYTES: not kept */
+    corscope_header huge[] = {{S("ETag"), S("\"v1\"")}, {S("Access-Control-Expose-Headers"), big, sizeof big}};
+    store_200(s, &CLIENT, URL "/huge", huge, 2, 1);
+    CU_ASSERT_FALSE(reval(s, &CLIENT, URL "/huge", inm, 1, NULL, 0, &v));
+    cs_stored_free(s);
+}
+
 /* The judge: a 304 is judged as its stored 200, updated; one whose 200 is
  * not in the capture stays unknown. */
 static void judge(struct cs_timeline *tl, int status, const corscope_header *rh, size_t rn,
@@ -257,6 +284,7 @@ int main(void)
         {"no-store, no validators, POST: not kept", test_what_is_not_kept},
         {"a 304's fields update the stored response", test_304_updates},
         {"bounded: the oldest go first", test_bounded},
+        {"bounded in bytes; a huge response is not kept", test_budget},
         {"the judge on a 304", test_judge_304},
         {"the page's own conditional request: the 304 itself", test_judge_page_conditional},
         {NULL, NULL},
