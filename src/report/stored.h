@@ -30,10 +30,10 @@
 #include "corscope/cors.h"
 #include "packet.h"
 
-#define CS_STORED_MAX 4096u       /* responses remembered */
+#define CS_STORED_MAX 4096u         /* responses remembered */
 #define CS_STORED_BUDGET (1u << 20) /* their bytes, all together */
-#define CS_STORED_FIELDS 12u      /* Access-Control-* and Vary fields kept per response */
-#define CS_STORED_MAX_BYTES 1024u /* a response whose kept part is larger is not kept */
+#define CS_STORED_FIELDS 12u        /* Access-Control-* and Vary fields kept per response */
+#define CS_STORED_MAX_BYTES 1024u   /* a response whose kept part is larger is not kept */
 
 struct cs_stored;
 
