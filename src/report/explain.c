@@ -142,6 +142,25 @@ static void timeline_note(const struct cs_timeline_facts *f, char *note, size_t 
     }
 }
 
+/* A 304's note: the page's own conditional request, or a revalidation
+ * judged as its stored response.  Rare and out of line (cold): the report
+ * thread's code does not fit the instruction cache as it is. */
+__attribute__((cold, noinline)) static void explain_304(const struct cs_judgement *j, const char *tl,
+                                                        char *buf, size_t size)
+{
+    const char *sep = j->v.note[0] ? " " : "", *tsep = tl[0] ? " " : "";
+    if (j->conditional_by_page)
+        snprintf(buf, size,
+                 "The page made this request conditional (its preflight announced the condition): "
+                 "the browser checks this 304 as it is, not a stored response.%s%s%s%s",
+                 sep, j->v.note, tsep, tl);
+    else
+        snprintf(buf, size,
+                 "Revalidation: the browser checks the stored response (frame %" PRIu64
+                 ", status %d) with this 304's fields applied.%s%s%s%s",
+                 j->stored_frame, j->stored_resp->status, sep, j->v.note, tsep, tl);
+}
+
 void cs_explain(const struct cs_judgement *j, char *buf, size_t size)
 {
     if (j->cut) {
@@ -158,19 +177,8 @@ void cs_explain(const struct cs_judgement *j, char *buf, size_t size)
      * copies when both fit (the usual sizes add up), no snprintf */
     char tl[CS_TL_NOTE_MAX];
     timeline_note(&j->facts, tl, sizeof tl);
-    if (j->conditional_by_page) {
-        snprintf(buf, size,
-                 "The page made this request conditional (its preflight announced the condition): "
-                 "the browser checks this 304 as it is, not a stored response.%s%s%s%s",
-                 j->v.note[0] ? " " : "", j->v.note, tl[0] ? " " : "", tl);
-        return;
-    }
-    if (j->stored_frame) {
-        /* a 304, judged as its stored response (rare: snprintf is fine) */
-        snprintf(buf, size,
-                 "Revalidation: the browser checks the stored response (frame %" PRIu64
-                 ", status %d) with this 304's fields applied.%s%s%s%s",
-                 j->stored_frame, j->stored.resp.status, j->v.note[0] ? " " : "", j->v.note, tl[0] ? " " : "", tl);
+    if (j->conditional_by_page || j->stored_frame) {
+        explain_304(j, tl, buf, size);
         return;
     }
     size_t vn = strlen(j->v.note), fn = strlen(tl), n = vn;

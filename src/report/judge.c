@@ -58,6 +58,7 @@ void cs_judge(struct cs_timeline *tl, const struct cs_flow_key *f, const struct 
     j->retry = false;
     j->cut = 0;
     j->stored_frame = 0;
+    j->stored_resp = NULL;
     j->conditional_by_page = false;
     memset(&j->facts, 0, sizeof j->facts);
 
@@ -94,10 +95,14 @@ void cs_judge(struct cs_timeline *tl, const struct cs_flow_key *f, const struct 
                 cs_stored_response(st, &f->client, origin, origin_len, v->url, rq, rs, t->resp_frame);
             } else if (j->facts.conditional_by_page) {
                 cctx.conditional_by_page = j->conditional_by_page = again = true;
-            } else if (cs_stored_revalidate(st, &f->client, origin, origin_len, v->url, rq, rs, &j->stored)) {
-                rs = &j->stored.resp;
-                j->stored_frame = j->stored.frame;
-                again = true;
+            } else {
+                const struct cs_stored_view *sv =
+                    cs_stored_revalidate(st, &f->client, origin, origin_len, v->url, rq, rs);
+                if (sv) {
+                    rs = j->stored_resp = &sv->resp;
+                    j->stored_frame = sv->frame;
+                    again = true;
+                }
             }
         }
         if (j->facts.credentials != CORSCOPE_CRED_UNKNOWN) {
@@ -121,8 +126,8 @@ void cs_judge_in_mode(const struct cs_txn *t, const struct cs_judgement *j, cors
                       corscope_verdict *v)
 {
     corscope_context cctx = {.credentials = mode, .failure = failure_for(t->end), .conditional_by_page = j && j->conditional_by_page};
-    const corscope_response *rs = j && j->stored_frame ? &j->stored.resp : t->has_resp ? &t->resp
-                                                                                       : NULL;
+    const corscope_response *rs = j && j->stored_frame ? j->stored_resp : t->has_resp ? &t->resp
+                                                                                      : NULL;
     corscope_classify(&t->req, rs, &cctx, v);
 }
 

@@ -25,10 +25,10 @@ struct cs_judgement {
     struct cs_timeline_facts facts;
     /* A 304 judged as the stored response it revalidates (stored.h): the
      * frame of that response (0 when not: any other 304 is "unknown") and
-     * what the browser checks (stored.resp; its strings last until the
+     * what the browser checks (the stored table's view: valid until the
      * next transaction is judged). */
     uint64_t stored_frame;
-    struct cs_stored_view stored;
+    const corscope_response *stored_resp;
     /* A 304 to a request the page made conditional (its preflight announced
      * the condition): checked as it is (corscope_context). */
     bool conditional_by_page;

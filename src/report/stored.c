@@ -36,7 +36,8 @@ struct cs_stored {
     struct ring_slot *ring;
     size_t max, head, len; /* ring: len slots from head */
     uint64_t next_seq;
-    size_t bytes; /* of the entries */
+    size_t bytes, count;        /* of the entries (count: not GLib's, so a miss reads only this) */
+    struct cs_stored_view view; /* the last 304's (cs_stored_revalidate) */
 };
 
 struct cs_stored *cs_stored_new(size_t max)
@@ -67,7 +68,7 @@ size_t cs_stored_bytes(const struct cs_stored *s)
 {
     /* the entries, the ring, and GLib's table: three words a slot, about
      * twice as many slots as entries */
-    return s->bytes + s->max * sizeof *s->ring + 6 * sizeof(void *) * g_hash_table_size(s->entries);
+    return s->bytes + s->max * sizeof *s->ring + 6 * sizeof(void *) * s->count;
 }
 
 /* FNV-1a over one field and its length (a field's end is not ambiguous). */
@@ -112,6 +113,7 @@ static void forget(struct cs_stored *s, uint64_t key)
     struct entry *e = g_hash_table_lookup(s->entries, GSIZE_TO_POINTER(key));
     if (e) {
         s->bytes -= e->bytes;
+        s->count--;
         g_hash_table_remove(s->entries, GSIZE_TO_POINTER(key));
     }
 }
@@ -214,6 +216,7 @@ static void insert(struct cs_stored *s, uint64_t key, struct entry *e)
     e->seq = ring_push(s, key, e->bytes);
     g_hash_table_insert(s->entries, GSIZE_TO_POINTER(key), e);
     s->bytes += e->bytes;
+    s->count++;
 }
 
 void cs_stored_response(struct cs_stored *s, const struct cs_addr *client, const char *origin,
@@ -238,7 +241,7 @@ void cs_stored_response(struct cs_stored *s, const struct cs_addr *client, const
     uint64_t key = 0;
     if (!etag && !lm) {
         /* not revalidatable: it replaced whatever the browser had stored */
-        if (g_hash_table_size(s->entries)) {
+        if (s->count) {
             key = key_of(client, origin, origin_len, url);
             if (find(s, key, origin, origin_len, url))
                 forget(s, key);
@@ -314,16 +317,17 @@ static bool updated_by(const struct entry *e, size_t i, const corscope_response 
     return false;
 }
 
-bool cs_stored_revalidate(struct cs_stored *s, const struct cs_addr *client, const char *origin,
-                          size_t origin_len, const char *url, const corscope_request *rq,
-                          const corscope_response *rs, struct cs_stored_view *view)
+const struct cs_stored_view *cs_stored_revalidate(struct cs_stored *s, const struct cs_addr *client,
+                                                  const char *origin, size_t origin_len, const char *url,
+                                                  const corscope_request *rq, const corscope_response *rs)
 {
-    if (!s || !url || rs->status != 304 || !g_hash_table_size(s->entries))
-        return false;
+    struct cs_stored_view *view = s ? &s->view : NULL;
+    if (!s || !url || rs->status != 304 || !s->count)
+        return NULL;
     uint64_t key = key_of(client, origin, origin_len, url);
     struct entry *e = find(s, key, origin, origin_len, url);
     if (!e || !conditions_match(e, rq))
-        return false;
+        return NULL;
     /* RFC 9111 §3.2: the 304's fields replace the stored fields of the
      * same name; the others stay.  Merged here (the kept kinds only: what
      * the classifier reads of a response): the 304's, then the stored ones
@@ -332,13 +336,13 @@ bool cs_stored_revalidate(struct cs_stored *s, const struct cs_addr *client, con
     for (size_t k = 0; k < rs->n_headers; k++)
         if (is_kept_field(&rs->headers[k])) {
             if (n == CS_STORED_FIELDS)
-                return false;
+                return NULL;
             view->fields[n++] = rs->headers[k];
         }
     for (size_t i = 0; i < e->n_fields; i++)
         if (!updated_by(e, i, rs)) {
             if (n == CS_STORED_FIELDS)
-                return false;
+                return NULL;
             view->fields[n++] = (corscope_header){at(e, e->name[i]), e->name[i].len, at(e, e->value[i]),
                                                   e->value[i].len};
         }
@@ -355,7 +359,7 @@ bool cs_stored_revalidate(struct cs_stored *s, const struct cs_addr *client, con
                                                               : NULL,
                                view->fields, n);
     if (!next)
-        return false;     /* the update does not fit: as if never stored */
+        return NULL;      /* the update does not fit: as if never stored */
     insert(s, key, next); /* frees e */
     /* the view reads next's copies, field for field (build kept them all) */
     for (size_t i = 0; i < next->n_fields; i++)
@@ -363,5 +367,5 @@ bool cs_stored_revalidate(struct cs_stored *s, const struct cs_addr *client, con
                                             at(next, next->value[i]), next->value[i].len};
     view->frame = next->frame;
     view->resp = (corscope_response){next->status, view->fields, next->n_fields};
-    return true;
+    return view;
 }

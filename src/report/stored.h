@@ -56,13 +56,13 @@ void cs_stored_response(struct cs_stored *s, const struct cs_addr *client, const
                         size_t origin_len, const char *url, const corscope_request *rq,
                         const corscope_response *rs, uint64_t frame);
 
-/* A 304 (rs) to rq: true when the response it revalidates is known, and
- * then *view is what the browser checks (its strings are the table's:
- * valid until the next call).  The stored response takes the 304's
- * updates, as the browser's does. */
-bool cs_stored_revalidate(struct cs_stored *s, const struct cs_addr *client, const char *origin,
-                          size_t origin_len, const char *url, const corscope_request *rq,
-                          const corscope_response *rs, struct cs_stored_view *view);
+/* A 304 (rs) to rq: what the browser checks when the response it
+ * revalidates is known, else NULL.  The view is the table's own (one; its
+ * strings are the table's too): valid until the next call.  The stored
+ * response takes the 304's updates, as the browser's does. */
+const struct cs_stored_view *cs_stored_revalidate(struct cs_stored *s, const struct cs_addr *client,
+                                                  const char *origin, size_t origin_len, const char *url,
+                                                  const corscope_request *rq, const corscope_response *rs);
 
 /* What the table costs now (counted in --max-memory). */
 size_t cs_stored_bytes(const struct cs_stored *s);
