@@ -16,7 +16,7 @@ PKG_CFLAGS=$(pkg-config --cflags libpcap libndpi glib-2.0 libcrypto libnghttp2 2
 PKG_LIBS=$(pkg-config --libs libpcap libndpi glib-2.0 libcrypto libnghttp2 2>/dev/null)
 . tests/fuzz/sources.sh
 fail=0
-for t in decode stream http cors pcapfile tls h2 handover; do
+for t in decode stream http cors pcapfile tls h2 handover stored; do
     objs=
     for src in $(fuzz_sources "$t"); do
         obj=${src#src/}                 # src/net/decode.c -> $BUILD/net/decode.o

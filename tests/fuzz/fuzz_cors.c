@@ -3,7 +3,7 @@
  * input, plus the preflight-cache helpers.
  *
  * Input: byte 0 control (bits 0-1 credentials mode, bits 2-4 failure, bit 5
- * redirect-tainted, bit 6 no response), then text: the request block, an
+ * redirect-tainted, bit 6 no response, bit 7 a conditional request of the page's), then text: the request block, an
  * empty line, the response block.  Request block: first line "METHOD TARGET",
  * then "name:value" lines.  Response block: first line the status (decimal),
  * then "name:value" lines.  Lines end at '\n' (a preceding '\r' is kept in
@@ -144,6 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .credentials = (corscope_cred)(ctl & 3 ? (ctl & 3) - 1 : 0),
         .failure = (corscope_failure)(((ctl >> 2) & 7) % 5),
         .redirect_tainted = (ctl >> 5) & 1,
+        .conditional_by_page = (ctl >> 7) & 1,
     };
     const corscope_response *rp = (ctl & 0x40) ? NULL : &resp;
 

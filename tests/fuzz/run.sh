@@ -3,7 +3,7 @@
 # 60), one after the other, on seeds made from pcaps/*.pcap and the Zeek
 # traces plus the committed corpus-min/ and regress/ inputs.
 #
-#   tests/fuzz/run.sh [SECONDS] [TARGET...]      (TARGET: decode stream http cors pcapfile tls h2 handover)
+#   tests/fuzz/run.sh [SECONDS] [TARGET...]      (TARGET: decode stream http cors pcapfile tls h2 handover stored)
 #
 # Crashes land in build/fuzz/crashes/<target>/; copy the ones you fixed to
 # tests/fuzz/regress/<target>/ so that `make check` replays them.  Not part
@@ -12,7 +12,7 @@
 cd "$(dirname "$0")/../.." || exit 2
 SECONDS_EACH=${1:-60}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-decode stream http cors pcapfile tls h2 handover}
+TARGETS=${*:-decode stream http cors pcapfile tls h2 handover stored}
 CLANG=${CLANG:-clang}
 OUT=${FUZZ_OUT:-build/fuzz}
 PKG_CFLAGS=$(pkg-config --cflags libpcap libndpi glib-2.0 libcrypto libnghttp2 2>/dev/null)

@@ -9,6 +9,7 @@ fuzz_sources() {
     stream) echo src/net/flow.c src/net/reasm.c src/app/http.c src/app/http_pair.c src/app/http_framing.c src/app/http_scan.c src/addr.c src/limits.c ;;
     cors)   echo src/cors/cors.c src/cors/cors_lists.c src/cors/cors_text.c src/cors/cors_sb.c ;;
     pcapfile) echo src/net/pcapfile.c ;;
+    stored) echo src/report/stored.c ;;
     tls)    echo src/app/tls_conn.c src/app/tls_hs.c src/app/tls_keys.c src/app/tls_keylog.c ;;
     h2)     echo src/app/h2_frame.c src/app/h2_conn.c src/app/h2_hpack.c src/app/h2_stream.c src/limits.c ;;
     handover) echo src/net/decode.c src/net/ipfrag.c src/net/flow.c src/net/reasm.c \
