@@ -92,12 +92,13 @@ void cs_judge(struct cs_timeline *tl, const struct cs_flow_key *f, const struct 
              * browser may revalidate later is kept for that (stored.h). */
             struct cs_stored *st = cs_timeline_stored(tl);
             if (rs->status != 304) {
-                cs_stored_response(st, &f->client, origin, origin_len, v->url, rq, rs, t->resp_frame);
+                cs_stored_response(st, j->facts.request_key, origin, origin_len, v->url, rq, rs,
+                                   t->resp_frame);
             } else if (j->facts.conditional_by_page) {
                 cctx.conditional_by_page = j->conditional_by_page = again = true;
             } else {
                 const struct cs_stored_view *sv =
-                    cs_stored_revalidate(st, &f->client, origin, origin_len, v->url, rq, rs);
+                    cs_stored_revalidate(st, j->facts.request_key, origin, origin_len, v->url, rq, rs);
                 if (sv) {
                     rs = j->stored_resp = &sv->resp;
                     j->stored_frame = sv->frame;

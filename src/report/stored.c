@@ -1,8 +1,8 @@
 /* Stored responses for judging a 304 (see stored.h).  An entry is one
  * allocation: its fixed part, then its strings (Origin, URL, ETag,
- * Last-Modified, each kept field's name and value).  Entries are found by a
- * 64-bit hash of (client, Origin, URL) and checked against the strings they
- * keep; a ring of (hash, sequence) in insertion order says which is oldest
+ * Last-Modified, each kept field's name and value).  Entries are found by the
+ * timeline's 64-bit key of (client, Origin, URL) (cs_timeline_request_key,
+ * never 0) and checked against the strings they keep; a ring of (hash, sequence) in insertion order says which is oldest
  * when the table is full (a replaced entry leaves a stale slot that is
  * skipped). */
 #include <glib.h>
@@ -69,23 +69,6 @@ size_t cs_stored_bytes(const struct cs_stored *s)
     /* the entries, the ring, and GLib's table: three words a slot, about
      * twice as many slots as entries */
     return s->bytes + s->max * sizeof *s->ring + 6 * sizeof(void *) * s->count;
-}
-
-/* FNV-1a over one field and its length (a field's end is not ambiguous). */
-static uint64_t mix(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ull;
-    return (h ^ n) * 0x100000001b3ull;
-}
-
-static uint64_t key_of(const struct cs_addr *client, const char *origin, size_t origin_len, const char *url)
-{
-    uint64_t h = mix(0xcbf29ce484222325ull, client, sizeof *client);
-    h = mix(h, origin, origin_len);
-    h = mix(h, url, strlen(url));
-    return h ? h : 1; /* 0 is never a key: a NULL pointer in the table */
 }
 
 static const char *at(const struct entry *e, struct span s)
@@ -172,9 +155,9 @@ static struct span put(char *data, size_t *used, const char *p, size_t n)
     return s;
 }
 
-/* Builds the entry: rs's validators and kept fields, then `more` fields
- * (a 304's updates, already merged by the caller) when given.  NULL when
- * it would be too large. */
+/* Builds an entry from the validators and the kept kinds among fields (a
+ * response's, or a 304's merged with the stored ones).  NULL when it would
+ * be too large. */
 static struct entry *build(const char *origin, size_t origin_len, const char *url, int status,
                            uint64_t frame, const corscope_header *etag, const corscope_header *lm,
                            const corscope_header *fields, size_t n_fields)
@@ -219,11 +202,11 @@ static void insert(struct cs_stored *s, uint64_t key, struct entry *e)
     s->count++;
 }
 
-void cs_stored_response(struct cs_stored *s, const struct cs_addr *client, const char *origin,
-                        size_t origin_len, const char *url, const corscope_request *rq,
-                        const corscope_response *rs, uint64_t frame)
+void cs_stored_response(struct cs_stored *s, uint64_t key, const char *origin, size_t origin_len,
+                        const char *url, const corscope_request *rq, const corscope_response *rs,
+                        uint64_t frame)
 {
-    if (!s || !url || rs->status < 200 || rs->status == 304)
+    if (!s || !key || !url || rs->status < 200 || rs->status == 304)
         return;
     bool get = rq->method_len == 3 && memcmp(rq->method, "GET", 3) == 0;
     bool head = rq->method_len == 4 && memcmp(rq->method, "HEAD", 4) == 0;
@@ -238,17 +221,12 @@ void cs_stored_response(struct cs_stored *s, const struct cs_addr *client, const
         else if (h->name_len == 13 && !lm && g_ascii_strncasecmp(h->name, "last-modified", 13) == 0)
             lm = h;
     }
-    uint64_t key = 0;
     if (!etag && !lm) {
         /* not revalidatable: it replaced whatever the browser had stored */
-        if (s->count) {
-            key = key_of(client, origin, origin_len, url);
-            if (find(s, key, origin, origin_len, url))
-                forget(s, key);
-        }
+        if (s->count && find(s, key, origin, origin_len, url))
+            forget(s, key);
         return;
     }
-    key = key_of(client, origin, origin_len, url);
     struct entry *e = no_store(rs) ? NULL
                                    : build(origin, origin_len, url, rs->status, frame, etag, lm,
                                            rs->headers, rs->n_headers);
@@ -317,14 +295,13 @@ static bool updated_by(const struct entry *e, size_t i, const corscope_response 
     return false;
 }
 
-const struct cs_stored_view *cs_stored_revalidate(struct cs_stored *s, const struct cs_addr *client,
-                                                  const char *origin, size_t origin_len, const char *url,
+const struct cs_stored_view *cs_stored_revalidate(struct cs_stored *s, uint64_t key, const char *origin,
+                                                  size_t origin_len, const char *url,
                                                   const corscope_request *rq, const corscope_response *rs)
 {
     struct cs_stored_view *view = s ? &s->view : NULL;
-    if (!s || !url || rs->status != 304 || !s->count)
+    if (!s || !key || !url || rs->status != 304 || !s->count)
         return NULL;
-    uint64_t key = key_of(client, origin, origin_len, url);
     struct entry *e = find(s, key, origin, origin_len, url);
     if (!e || !conditions_match(e, rq))
         return NULL;
@@ -358,8 +335,10 @@ const struct cs_stored_view *cs_stored_revalidate(struct cs_stored *s, const str
                                lm ? lm : e->last_modified.len ? &old_lm
                                                               : NULL,
                                view->fields, n);
-    if (!next)
-        return NULL;      /* the update does not fit: as if never stored */
+    if (!next) {
+        forget(s, key); /* the update does not fit: the browser's is no longer ours */
+        return NULL;
+    }
     insert(s, key, next); /* frees e */
     /* the view reads next's copies, field for field (build kept them all) */
     for (size_t i = 0; i < next->n_fields; i++)

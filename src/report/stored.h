@@ -28,7 +28,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "corscope/cors.h"
-#include "packet.h"
 
 #define CS_STORED_MAX 4096u         /* responses remembered */
 #define CS_STORED_BUDGET (1u << 20) /* their bytes, all together */
@@ -51,17 +50,18 @@ void cs_stored_free(struct cs_stored *s);
 
 /* A cross-origin GET or HEAD answered with rs (not a 304) in frame: kept
  * when the browser could revalidate it, else forgotten (it replaced any
- * earlier one).  url: the classifier's "scheme://host[:port]/path". */
-void cs_stored_response(struct cs_stored *s, const struct cs_addr *client, const char *origin,
-                        size_t origin_len, const char *url, const corscope_request *rq,
-                        const corscope_response *rs, uint64_t frame);
+ * earlier one).  key: cs_timeline_request_key of (client, origin, url)
+ * (not 0); url: the classifier's "scheme://host[:port]/path". */
+void cs_stored_response(struct cs_stored *s, uint64_t key, const char *origin, size_t origin_len,
+                        const char *url, const corscope_request *rq, const corscope_response *rs,
+                        uint64_t frame);
 
 /* A 304 (rs) to rq: what the browser checks when the response it
  * revalidates is known, else NULL.  The view is the table's own (one; its
  * strings are the table's too): valid until the next call.  The stored
  * response takes the 304's updates, as the browser's does. */
-const struct cs_stored_view *cs_stored_revalidate(struct cs_stored *s, const struct cs_addr *client,
-                                                  const char *origin, size_t origin_len, const char *url,
+const struct cs_stored_view *cs_stored_revalidate(struct cs_stored *s, uint64_t key, const char *origin,
+                                                  size_t origin_len, const char *url,
                                                   const corscope_request *rq, const corscope_response *rs);
 
 /* What the table costs now (counted in --max-memory). */

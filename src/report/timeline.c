@@ -407,8 +407,8 @@ static uint64_t key_mix(uint64_t h, const void *p, size_t n)
     return key_word(h, w ^ ((uint64_t)n << 56));
 }
 
-static uint64_t cache_hash(const struct cs_addr *client, const char *origin, size_t origin_len,
-                           const char *url)
+uint64_t cs_timeline_request_key(const struct cs_addr *client, const char *origin, size_t origin_len,
+                                 const char *url)
 {
     uint64_t h = 0xcbf29ce484222325ull;
     h = key_mix(h, &client->family, 1);
@@ -486,7 +486,8 @@ void cs_timeline_before_actual(struct cs_timeline *tl, const struct cs_addr *cli
 
     /* The newest announced preflight for this very request. */
     struct pending *best = NULL;
-    uint64_t ck = cache_hash(client, origin, origin_len, url); /* the cache lookup's too */
+    uint64_t ck = cs_timeline_request_key(client, origin, origin_len, url); /* the cache lookup's too */
+    facts->request_key = ck;
     uint64_t pk = pending_hash(ck, req->method, req->method_len);
     uint16_t it = 0;
     size_t i;
@@ -606,7 +607,7 @@ static void cache_touch(struct cs_timeline *tl, int b, size_t i, bool taken)
 
 /* Stores a successful preflight in browser b's cache model, replacing the
  * entry for the same (client, origin, URL, credentials) or the oldest.
- * key: cache_hash of (client, origin, url), which the caller has for both
+ * key: cs_timeline_request_key of (client, origin, url), which the caller has for both
  * browsers and its pending entry. */
 static void cache_put(struct cs_timeline *tl, int b, const struct cs_addr *client, const char *origin,
                       const char *url, uint64_t key, const corscope_preflight_result *r,
@@ -642,7 +643,7 @@ static void cache_put(struct cs_timeline *tl, int b, const struct cs_addr *clien
     bool whole = cs_copy_cut(slot->origin, sizeof(slot->origin), origin);
     whole = cs_copy_cut(slot->url, sizeof(slot->url), url) && whole;
     if (!whole) /* the entry holds the cut strings: its key is theirs */
-        key = cache_hash(client, slot->origin, strlen(slot->origin), slot->url);
+        key = cs_timeline_request_key(client, slot->origin, strlen(slot->origin), slot->url);
     set_key(tl->cache_key[b], &tl->cache_index[b], (size_t)(slot - tl->cache[b]), key);
     free(slot->pf);
     slot->pf = pf;
@@ -667,7 +668,7 @@ void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *c
 
     struct pending p = {.used = true, .client = *client, .frame = frame, .flow = flow, .ts = ts, .passed = ff_ok || cr_ok};
     tl->last_stored = 0;
-    uint64_t key = 0; /* cache_hash of (client, p.origin, p.url), once computed */
+    uint64_t key = 0; /* cs_timeline_request_key of (client, p.origin, p.url), once computed */
     if (acrm && copy_key(p.origin, sizeof(p.origin), origin, origin_len) &&
         copy_key(p.url, sizeof(p.url), v->url, strlen(v->url)) &&
         copy_key(p.method, sizeof(p.method), acrm->value, acrm->value_len) &&
@@ -677,7 +678,7 @@ void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *c
         tl->last_stored = (size_t)(slot - tl->pending) + 1;
         tl->pending_age[slot - tl->pending] = ++tl->counter;
         pending_append(tl, (size_t)(slot - tl->pending));
-        key = cache_hash(client, p.origin, strlen(p.origin), p.url);
+        key = cs_timeline_request_key(client, p.origin, strlen(p.origin), p.url);
         set_key(tl->pending_key, &tl->pending_index, (size_t)(slot - tl->pending),
                 pending_hash(key, p.method, strlen(p.method)));
     }
@@ -703,7 +704,7 @@ void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *c
         if (!ok || r.max_age[b] <= 0)
             continue;
         if (!key)
-            key = cache_hash(client, p.origin, strlen(p.origin), p.url);
+            key = cs_timeline_request_key(client, p.origin, strlen(p.origin), p.url);
         cache_put(tl, b, client, p.origin, p.url, key, &r, frame, ts);
     }
 }

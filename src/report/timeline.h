@@ -99,6 +99,7 @@ struct cs_timeline_facts {
     corscope_cred credentials;      /* evidence from the preflight link, or UNKNOWN */
     bool conditional_by_page;       /* LINKED: the preflight announced If-None-Match or
                                      * another condition: the page made it conditional */
+    uint64_t request_key;           /* (before_actual) cs_timeline_request_key of the request */
     enum cs_tl_cred_from cred_from; /* (actual requests) the cookie evidence used */
     /* FOLLOWED: the actual request's frame; NOT_FOLLOWED: the capture ended
      * before the window closed */
@@ -215,5 +216,9 @@ struct cs_cookies *cs_timeline_cookies(struct cs_timeline *tl);
 struct cs_site *cs_timeline_site(struct cs_timeline *tl);
 /* The responses a 304 may revalidate (stored.h); cs_judge keeps it. */
 struct cs_stored *cs_timeline_stored(struct cs_timeline *tl);
+/* The key of (client, Origin, URL) that the preflight cache and the stored
+ * responses are found by: a 64-bit hash, never 0. */
+uint64_t cs_timeline_request_key(const struct cs_addr *client, const char *origin, size_t origin_len,
+                                 const char *url);
 
 #endif

@@ -1,7 +1,8 @@
 /* libFuzzer target: the stored-response table (src/report/stored.c) on a
  * sequence of responses and 304s with header fields from the input, in a
  * table small enough (8 responses) that replacing and evicting run all the
- * time.
+ * time.  The key (the timeline's hash of client, Origin and URL in
+ * corscope) is made from the control bits that choose them.
  *
  * Input: operations separated by an empty line.  Each starts with a
  * control byte: bit 0 a 304 (else a response to store), bits 1-2 the
@@ -98,17 +99,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             else
                 add_field(cur, &o, l, len);
         }
-        struct cs_addr client = {4, {10, 0, 0, (uint8_t)((ctl >> 1) & 3)}};
+        uint64_t key = 1 + ((ctl >> 1) & 31); /* client, URL, Origin */
         const char *url = urls[(ctl >> 3) & 3], *origin = origins[(ctl >> 5) & 1];
         bool head = ctl & 0x40;
         corscope_request req = {.method = head ? "HEAD" : "GET", .method_len = head ? 4 : 3, .target = "/", .target_len = 1, .headers = rq.h, .n_headers = rq.n};
         corscope_response resp = {.status = (ctl & 1) ? 304 : status, .headers = rs.h, .n_headers = rs.n};
         if (ctl & 1) {
-            const struct cs_stored_view *v = cs_stored_revalidate(s, &client, origin, strlen(origin), url, &req, &resp);
+            const struct cs_stored_view *v = cs_stored_revalidate(s, key, origin, strlen(origin), url, &req, &resp);
             if (v)
                 read_view(v);
         } else {
-            cs_stored_response(s, &client, origin, strlen(origin), url, &req, &resp, (uint64_t)(p - (const char *)data));
+            cs_stored_response(s, key, origin, strlen(origin), url, &req, &resp, (uint64_t)(p - (const char *)data));
         }
         if (cs_stored_bytes(s) > CS_STORED_BUDGET + 8 * (16 + 6 * sizeof(void *)) + 8 * 16)
             abort(); /* stored.h: bounded in bytes */

@@ -37,7 +37,7 @@ static void store_200(struct cs_stored *s, const struct cs_addr *client, const c
         memcpy(h + 2, extra, n_extra * sizeof *h);
     corscope_request rq = get(NULL, 0);
     corscope_response rs = resp(200, h, 2 + n_extra);
-    cs_stored_response(s, client, S(ORIGIN), url, &rq, &rs, frame);
+    cs_stored_response(s, cs_timeline_request_key(client, S(ORIGIN), url), S(ORIGIN), url, &rq, &rs, frame);
 }
 
 /* A 304 to a request with cond (n_cond fields) carrying the 304 fields
@@ -48,7 +48,8 @@ static bool reval(struct cs_stored *s, const struct cs_addr *client, const char 
 {
     corscope_request rq = get(cond, n_cond);
     corscope_response rs = resp(304, f304, n304);
-    const struct cs_stored_view *got = cs_stored_revalidate(s, client, S(ORIGIN), url, &rq, &rs);
+    const struct cs_stored_view *got =
+        cs_stored_revalidate(s, cs_timeline_request_key(client, S(ORIGIN), url), S(ORIGIN), url, &rq, &rs);
     if (got)
         *v = *got;
     return got != NULL;
@@ -86,7 +87,8 @@ static void test_etag_and_last_modified(void)
     {
         corscope_request rq = get(inm, 1);
         corscope_response rs = resp(304, NULL, 0);
-        CU_ASSERT_PTR_NULL(cs_stored_revalidate(s, &CLIENT, S("https://evil.example"), URL, &rq, &rs));
+        uint64_t key = cs_timeline_request_key(&CLIENT, S("https://evil.example"), URL);
+        CU_ASSERT_PTR_NULL(cs_stored_revalidate(s, key, S("https://evil.example"), URL, &rq, &rs));
     }
     /* Last-Modified: If-Modified-Since with the same date */
     corscope_header lm[] = {{S("Last-Modified"), S("Tue, 01 Dec 2026 10:00:00 GMT")}};
@@ -118,7 +120,7 @@ static void test_what_is_not_kept(void)
     corscope_header h[] = {{S("ETag"), S("\"v1\"")}};
     corscope_request post = {.method = "POST", .method_len = 4, .target = "/data", .target_len = 5};
     corscope_response rs = resp(200, h, 1);
-    cs_stored_response(s, &CLIENT, S(ORIGIN), URL, &post, &rs, 6);
+    cs_stored_response(s, cs_timeline_request_key(&CLIENT, S(ORIGIN), URL), S(ORIGIN), URL, &post, &rs, 6);
     CU_ASSERT_FALSE(reval(s, &CLIENT, URL, inm, 1, NULL, 0, &v));
     cs_stored_free(s);
 }
