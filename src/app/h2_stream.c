@@ -4,6 +4,7 @@
  * stream as a cs_h2_txn.  The frame and HPACK logic that drives it is
  * h2_conn.c's. */
 #include "h2_int.h"
+#include "copy_small.h"
 
 void cs_h2__account(struct cs_h2_conn *c, ptrdiff_t delta)
 {
@@ -115,30 +116,6 @@ static bool stream_unpack(struct cs_h2_conn *c, struct h2_stream *s)
     return true;
 }
 
-/* memcpy for a field's name or value, most of which are short: up to 16
- * bytes as two overlapping loads and stores (no call). */
-static inline void copy_field_bytes(char *to, const uint8_t *from, size_t n)
-{
-    if (n > 16) {
-        memcpy(to, from, n);
-    } else if (n >= 8) {
-        uint64_t a, b;
-        memcpy(&a, from, 8);
-        memcpy(&b, from + n - 8, 8);
-        memcpy(to, &a, 8);
-        memcpy(to + n - 8, &b, 8);
-    } else if (n >= 4) {
-        uint32_t a, b;
-        memcpy(&a, from, 4);
-        memcpy(&b, from + n - 4, 4);
-        memcpy(to, &a, 4);
-        memcpy(to + n - 4, &b, 4);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            to[i] = (char)from[i];
-    }
-}
-
 /* Appends one decoded field to section sec of s, within the limits. */
 void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
                              const uint8_t *name, size_t nl, const uint8_t *value, size_t vl)
@@ -190,8 +167,8 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
     f->value_len = (uint32_t)vl;
     st->n++;
     st->bytes += (uint32_t)(nl + vl);
-    copy_field_bytes(to, name, nl);
-    copy_field_bytes(to + nl, value, vl);
+    cs_copy_small(to, name, nl);
+    cs_copy_small(to + nl, value, vl);
 }
 
 struct h2_stream *cs_h2__stream_open(struct cs_h2_conn *c, uint32_t id)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "copy_small.h"
 #include "corscope/cors.h"
 #include "explain.h"
 #include "judge.h"
@@ -519,35 +520,13 @@ static size_t str_bytes(const char *p, size_t n)
     return p ? n : 0;
 }
 
-/* Copies (p, n) to *cur (no NUL needed: every string has its length).
- * Header names and values are mostly short: up to 32 bytes go as two
- * overlapping 16-, 8- or 4-byte moves, inside both strings, not a call. */
+/* Copies (p, n) to *cur (no NUL needed: every string has its length). */
 static const char *put_bytes(char **cur, const char *p, size_t n)
 {
     if (!p)
         return NULL;
     char *d = *cur;
-    if (n > 16 && n <= 32) {
-        char a[16], z[16];
-        memcpy(a, p, 16);
-        memcpy(z, p + n - 16, 16);
-        memcpy(d, a, 16);
-        memcpy(d + n - 16, z, 16);
-    } else if (n >= 8 && n <= 16) {
-        uint64_t a, z;
-        memcpy(&a, p, 8);
-        memcpy(&z, p + n - 8, 8);
-        memcpy(d, &a, 8);
-        memcpy(d + n - 8, &z, 8);
-    } else if (n >= 4 && n < 8) {
-        uint32_t a, z;
-        memcpy(&a, p, 4);
-        memcpy(&z, p + n - 4, 4);
-        memcpy(d, &a, 4);
-        memcpy(d + n - 4, &z, 4);
-    } else if (n) {
-        memcpy(d, p, n);
-    }
+    cs_copy_small(d, p, n);
     *cur += n;
     return d;
 }
