@@ -171,9 +171,15 @@ $(BUILD)/bench/http_parse: bench/http_parse.c $(LIB) $(CORS_LIB) | $(BUILD)/.dep
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(INC_tests) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(CORS_LIB) $(LDFLAGS) $(PKG_LIBS) -lhttp_parser
 
-bench: corscope $(BUILD)/bench/http_parse
+# libnghttp2's HPACK decoder alone on a capture's header blocks (bench/run.sh
+# runs it on the h2c capture's, beside its read floor)
+$(BUILD)/bench/hpack_decode: bench/hpack_decode.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LDFLAGS) $(shell pkg-config --libs libnghttp2)
+
+bench: corscope $(BUILD)/bench/http_parse $(BUILD)/bench/hpack_decode
 	@$(BUILD)/bench/http_parse
-	@bench/run.sh
+	@HPACK_DECODE=$(BUILD)/bench/hpack_decode bench/run.sh
 
 # the live zero-drop rate (root; tcpreplay into a veth pair in a namespace)
 bench-live: corscope

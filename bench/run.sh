@@ -35,6 +35,8 @@
 #   BENCH_WORKERS="1 2"           also run corscope --workers N for each N (the all-cores
 #                                 table: MB/s, CPU seconds per MB, scaling over the first N)
 #   BENCH_TASKSET=0,1             pin every corscope run to these CPUs (taskset -c)
+#   BENCH_HPACK=0                 skip "HPACK alone" (libnghttp2 on the h2c capture's
+#                                 header blocks, bench/hpack_decode.c; tshark extracts them once)
 #
 # Generating the captures takes minutes the first time (TLS and h2 need
 # python3-cryptography and python3-hpack); they are cached in BENCH_DATA.
@@ -332,6 +334,35 @@ if [ -n "$WORKERS" ]; then
         done
     done <"$CAPS"
     echo "scaling = wall of the first --workers value / this one's (above 1: faster)"
+fi
+
+# --- HPACK alone (h2c) -----------------------------------------------------------
+# libnghttp2's decoder on the h2c capture's header blocks in the best case
+# (bench/hpack_decode.c: one warm inflater per direction at a time, no
+# memory bound, no allocation), beside the capture's read floor: the part
+# of corscope's h2c time that no change of corscope's own code can remove.
+# The blocks come from tshark (once, kept beside the capture).
+HPACK=${HPACK_DECODE:-}
+if want h2c && [ -n "$HPACK" ] && [ -x "$HPACK" ] && [ "${BENCH_HPACK:-1}" != 0 ]; then
+    h2c=$(awk '$1 == "h2c" { print $2 }' "$CAPS")
+    blocks="${h2c%.pcap}.hblocks"
+    if [ ! -s "$blocks" ] && command -v tshark >/dev/null 2>&1; then
+        echo "bench: extracting the h2c header blocks with tshark (once)"
+        tshark -r "$h2c" -d tcp.port==80,http2 -Y http2.type==1 -T fields -e tcp.stream \
+            -e tcp.srcport -e http2.headers -E occurrence=a -E aggregator=, >"$blocks.tmp" 2>/dev/null &&
+            mv "$blocks.tmp" "$blocks"
+    fi
+    if [ -s "$blocks" ] && out=$("$HPACK" "$blocks"); then
+        awk -v line="$out" -v f="$(awk '$1 == "floor.h2c" { print $2 }' "$ROWS")" \
+            -v t="$(awk '$1 == "cs.h2c" { print $2 }' "$ROWS")" 'BEGIN {
+            split(line, w, " "); h = w[1] + 0
+            printf "\nHPACK alone (h2c): %s\n", line
+            if (f + 0 > 0)
+                printf "  = %.2fx the h2c read floor (%.3f s); corscope on h2c: %.2fx\n", h / f, f, t / f
+        }'
+    else
+        echo "bench: HPACK alone: no header blocks (needs tshark) or the decoder failed" >&2
+    fi
 fi
 
 # --- memory checks -------------------------------------------------------------
