@@ -440,7 +440,12 @@ def capture_filter(transport):
 
 def start_capture(pcap, live_json, transport="http", keylog=None):
     flt = capture_filter(transport)
-    td = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-s", "0", "-w", pcap, flt],
+    # --immediate-mode: without it libpcap hands packets over a kernel block at
+    # a time, a block once full or after tcpdump's 1 s timeout, and the SIGINT
+    # in stop_capture (0.5 s after the last scenario) dropped the block still
+    # open: Chromium's https capture once lacked the whole last scenario
+    # (conn-tls-alert) while corscope -i lo had it.
+    td = subprocess.Popen(["tcpdump", "-i", "lo", "--immediate-mode", "-U", "-s", "0", "-w", pcap, flt],
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     live = None
     if live_json:
