@@ -13,7 +13,9 @@
  *
  * Input: the blocks as tshark prints them, one line per packet:
  *   tcp.stream <TAB> tcp.srcport <TAB> http2.headers[,http2.headers...]
- * (bench/run.sh makes the file once per capture).  Prints the best of
+ * (bench/run.sh makes the file once per capture).  Only HEADERS frames are
+ * read: a block continued in CONTINUATION frames is cut short and fails (the
+ * bench captures have none).  Prints the best of
  * BENCH_HPACK_RUNS (5) rounds: seconds first, then blocks, fields and bytes.
  * Asserts nothing about time; exits 1 when a block does not decode, since
  * the figure would then be of less work than the capture's. */
