@@ -340,7 +340,8 @@ fi
 # libnghttp2's decoder on the h2c capture's header blocks in the best case
 # (bench/hpack_decode.c: one warm inflater per direction at a time, no
 # memory bound, no allocation), beside the capture's read floor: the part
-# of corscope's h2c time that no change of corscope's own code can remove.
+# of corscope's h2c CPU time that no change of corscope's own code can
+# remove (more cores can only hide it).
 # The blocks come from tshark (once, kept beside the capture).
 HPACK=${HPACK_DECODE:-}
 if want h2c && [ -n "$HPACK" ] && [ -x "$HPACK" ] && [ "${BENCH_HPACK:-1}" != 0 ]; then
