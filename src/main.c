@@ -27,6 +27,7 @@
 #include "report_thread.h"
 #include "sink.h"
 #include "summary.h"
+#include "tls_ahead.h"
 #include "tls_keylog.h"
 #include "workers.h"
 #include "workers_live.h"
@@ -35,7 +36,7 @@
 #define CS_STR(x) CS_STR_(x)
 
 /* Frames read and fed to the pipeline at a time, from a file. */
-#define CS_FRAME_BATCH 64
+#define CS_FRAME_BATCH 128
 
 #define EXIT_USAGE 1
 #define EXIT_INPUT 2
@@ -1086,6 +1087,16 @@ int main(int argc, char **argv)
         if (keys)
             cs_pipeline_set_keylog(pipe, cs_keylog_input_table(keys),
                                    ropt.live ? refresh_keys : NULL, keys);
+        /* Files with a key log, one pipeline: the report thread opens TLS
+         * records ahead of the pipeline (it changes no output).  Not live:
+         * frames come one at a time there, with nothing to open ahead of.
+         * Not on one core, where it would only take turns with the
+         * pipeline. */
+        struct cs_tls_ahead *ahead = keys && report_thread && sysconf(_SC_NPROCESSORS_ONLN) > 1
+                                         ? cs_pipeline_decrypt_ahead(pipe)
+                                         : NULL;
+        if (ahead)
+            cs_report_thread_assist(report_thread, cs_tls_ahead_assist, ahead);
     }
     cs_time_ns next_keylog_read = 0;
     /* Live, a TLS connection's requests can reach the report up to a key

@@ -102,6 +102,17 @@ struct cs_app_proto {
     void (*finish)(void *conn, enum cs_txn_end why, uint64_t frame, cs_time_ns ts);
     /* Optional: starts loading conn into the cache (changes nothing). */
     void (*prefetch)(const void *conn);
+    /* Optional: p[0..n) will most likely be direction dir's next event's
+     * data (a segment in order, about to be fed): the row may start work
+     * on it on another thread, which changes nothing it reports (TLS:
+     * decrypting ahead, tls_ahead.h).  p lives until the batch of frames
+     * it came with is done. */
+    void (*ahead)(void *conn, int dir, const uint8_t *p, uint32_t n);
+    /* Optional: the same for any segment's payload, before the flow is
+     * known or claimed: a flow's first data may turn out to be this row's
+     * (TLS: a ClientHello, whose key log entry is looked up ahead).  A
+     * cheap look at the bytes: it is every segment's. */
+    void (*ahead_first)(const struct cs_app_env *env, const uint8_t *p, uint32_t n);
     /* Bytes all this protocol's flows hold now (for --max-memory). */
     uint64_t (*held_bytes)(const void *stats);
     /* Copies the row's counters into the summary. */

@@ -226,6 +226,23 @@ static void tls_event(void *conn, int dir, const struct cs_stream_event *ev)
     recount(tf);
 }
 
+static void tls_prefetch(const void *conn)
+{
+    cs_tls_conn_prefetch(cs_tls_conn_of_ctx((void *)conn), sizeof(struct tls_flow));
+}
+
+static void tls_ahead(void *conn, int dir, const uint8_t *p, uint32_t n)
+{
+    cs_tls_conn_ahead(tls_of(conn), dir == CS_DIR_C2S ? CS_TLS_FROM_CLIENT : CS_TLS_FROM_SERVER,
+                      p, n);
+}
+
+static void tls_ahead_first(const struct cs_app_env *env, const uint8_t *p, uint32_t n)
+{
+    if (env->keylog)
+        cs_tls_hello_ahead(env->keylog, p, n);
+}
+
 static void count_end(struct tls_flow *tf)
 {
     struct cs_tls_stats *st = &row_of(tf)->st;
@@ -312,6 +329,9 @@ const struct cs_app_proto cs_app_tls = {
     .probe = tls_probe,
     .open = tls_open,
     .event = tls_event,
+    .prefetch = tls_prefetch,
+    .ahead = tls_ahead,
+    .ahead_first = tls_ahead_first,
     .finish = tls_finish,
     .held_bytes = tls_held_bytes,
     .summarize = tls_summarize,

@@ -18,6 +18,7 @@
 #include "flow.h"
 #include "pipeline.h"
 #include "summary.h"
+#include "tls_ahead.h"
 
 /* The table of application protocols, probed in this order (app_proto.h). */
 static const struct cs_app_proto *const app_protos[] = {
@@ -120,6 +121,8 @@ struct cs_pipeline {
     uint64_t undecided_bytes;          /* held client data of undecided flows (--max-memory) */
     size_t (*extra_memory)(void *ctx); /* cs_pipeline_count_memory */
     void *extra_memory_ctx;
+    struct cs_tls_ahead *ahead;  /* cs_pipeline_decrypt_ahead; NULL: none */
+    struct ahead_offers *offers; /* with ahead */
 };
 
 static void on_txn(void *ctx, const struct cs_txn *t)
@@ -715,7 +718,88 @@ void cs_pipeline_count_memory(struct cs_pipeline *p, size_t (*fn)(void *ctx), vo
 
 /* Frames fed together: decoded, hashed and prefetched a group at a time
  * (see cs_pipeline_frames). */
-#define CS_PIPELINE_GROUP 32
+#define CS_PIPELINE_GROUP 128
+
+/* Decrypting ahead: a segment that continues its direction exactly where
+ * reassembly stands, or where the group's previous segment of that
+ * direction ended, goes to its row's ahead hook a few segments before it is
+ * fed (AHEAD_LEAD: the assistant's head start; by then the prefetches of
+ * the group have brought the flow and connection in).  Out of order, cut by the
+ * snapshot length, held back by the flow table or after anything
+ * reassembly holds: not offered (the guess would most likely be wrong, and
+ * a wrong one only costs work). */
+#define AHEAD_LEAD 32
+
+/* Where each direction seen in the group stands: open addressing on the
+ * flow's address, emptied by moving to the next generation. */
+#define AHEAD_STREAMS 256u /* a power of two, at least twice CS_PIPELINE_GROUP */
+
+struct ahead_offers {
+    uint32_t gen; /* entries of another generation are free (starts at 1) */
+    struct stream_pos {
+        const struct cs_flow *f;
+        uint32_t next; /* the sequence number that continues it */
+        uint32_t gen;
+        uint8_t dir;
+        bool lost;
+    } slot[AHEAD_STREAMS];
+};
+_Static_assert(AHEAD_STREAMS >= 2 * CS_PIPELINE_GROUP, "the table never fills up");
+
+static struct stream_pos *stream_pos(struct ahead_offers *o, const struct cs_flow *f, int dir,
+                                     bool *fresh)
+{
+    uint64_t h = ((uint64_t)(uintptr_t)f >> 6) * 2 + (unsigned)dir;
+    size_t i = (size_t)((h * 0x9E3779B97F4A7C15u) >> 40) & (AHEAD_STREAMS - 1);
+    for (;; i = (i + 1) & (AHEAD_STREAMS - 1)) {
+        struct stream_pos *sp = &o->slot[i];
+        if (sp->gen != o->gen) {
+            *sp = (struct stream_pos){.f = f, .gen = o->gen, .dir = (uint8_t)dir};
+            *fresh = true;
+            return sp;
+        }
+        if (sp->f == f && sp->dir == dir) {
+            *fresh = false;
+            return sp;
+        }
+    }
+}
+
+struct cs_tls_ahead *cs_pipeline_decrypt_ahead(struct cs_pipeline *p)
+{
+    if (!p->ahead && (p->offers = calloc(1, sizeof *p->offers))) {
+        p->offers->gen = 1;
+        if (!(p->ahead = cs_tls_ahead_new())) {
+            free(p->offers);
+            p->offers = NULL;
+        }
+    }
+    return p->ahead;
+}
+
+static void offer_ahead(const struct cs_pipeline *p, const struct cs_segment *s, uint64_t hash)
+{
+    struct ahead_offers *o = p->offers;
+    int dir;
+    const struct cs_flow *f = s->payload_len ? cs_flow_table_find_hashed(p->flows, s, hash, &dir) : NULL;
+    const struct flow_app *app = f ? f->app : NULL;
+    if (!app || !app->conn || !app->proto->ahead)
+        return;
+    bool fresh;
+    struct stream_pos *sp = stream_pos(o, f, dir, &fresh);
+    if (fresh) {
+        const struct cs_reasm *r = &f->dir[dir];
+        sp->next = r->next_seq;
+        sp->lost = !r->started || r->held || f->deferred || f->ended;
+    }
+    if (sp->lost || s->seq != sp->next || s->payload_len != s->wire_payload_len ||
+        (s->flags & (CS_TCP_SYN | CS_TCP_RST))) {
+        sp->lost = true;
+        return;
+    }
+    sp->next += s->payload_len;
+    app->proto->ahead(app->conn, dir, s->payload, s->payload_len);
+}
 
 static void feed_segment(struct cs_pipeline *p, const struct cs_segment *seg, uint64_t hash)
 {
@@ -740,6 +824,7 @@ void cs_pipeline_frames(struct cs_pipeline *p, const struct cs_frame *frames, un
     struct cs_flow *flow[CS_PIPELINE_GROUP];
     bool is_seg[CS_PIPELINE_GROUP];
     unsigned i = 0;
+    cs_tls_ahead_begin(p->ahead);
     while (i < n) {
         /* Decode a group ahead; the decoder keeps no per-flow state, so
          * decoding before the flows see the earlier frames changes nothing.
@@ -772,7 +857,27 @@ void cs_pipeline_frames(struct cs_pipeline *p, const struct cs_frame *frames, un
             if (app && app->conn && app->proto->prefetch)
                 app->proto->prefetch(app->conn);
         }
+        unsigned offered = m; /* segments [0, offered) went to offer_ahead */
+        if (p->ahead) {
+            p->offers->gen++;
+            cs_tls_ahead_group();
+            /* the group's first data of new flows (a TLS ClientHello: its key
+             * log entry) as early as possible: the answer follows soon */
+            for (size_t r = 0; r < N_APP_PROTOS; r++)
+                if (app_protos[r]->ahead_first && row_active(p, r))
+                    for (unsigned k = 0; k < m; k++)
+                        if (is_seg[k] && seg[k].payload_len)
+                            app_protos[r]->ahead_first(&p->env[r], seg[k].payload, seg[k].payload_len);
+            for (offered = 0; offered < m && offered < AHEAD_LEAD; offered++)
+                if (is_seg[offered])
+                    offer_ahead(p, &seg[offered], hash[offered]);
+        }
         for (unsigned k = 0; k < m; k++) {
+            if (offered < m) {
+                if (is_seg[offered])
+                    offer_ahead(p, &seg[offered], hash[offered]);
+                offered++;
+            }
             if (is_seg[k])
                 feed_segment(p, &seg[k], hash[k]);
             else
@@ -780,6 +885,7 @@ void cs_pipeline_frames(struct cs_pipeline *p, const struct cs_frame *frames, un
         }
         i += m;
     }
+    cs_tls_ahead_end(); /* the jobs point into these frames */
 }
 
 void cs_pipeline_frame(struct cs_pipeline *p, const struct cs_frame *frame)
@@ -811,6 +917,8 @@ void cs_pipeline_free(struct cs_pipeline *p)
 {
     if (!p)
         return;
+    cs_tls_ahead_free(p->ahead);
+    free(p->offers);
     if (p->flows)
         cs_flow_table_free(p->flows);
     for (size_t i = 0; i < N_APP_PROTOS; i++)

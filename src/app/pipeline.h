@@ -61,6 +61,13 @@ struct cs_tls_keylog;
 void cs_pipeline_set_keylog(struct cs_pipeline *p, const struct cs_tls_keylog *kl,
                             int (*refresh)(void *ctx), void *refresh_ctx);
 void cs_pipeline_keys_changed(struct cs_pipeline *p);
+/* Offer TLS records to be opened ahead by another thread (tls_ahead.h),
+ * which calls cs_tls_ahead_assist with what this returns (NULL when out of
+ * memory: then the pipeline opens every record itself, as by default).
+ * For batches of frames (files).  Changes no output.  The helper is the
+ * pipeline's: stop assisting before cs_pipeline_free. */
+struct cs_tls_ahead;
+struct cs_tls_ahead *cs_pipeline_decrypt_ahead(struct cs_pipeline *p);
 /* What the flow table is doing as a hook is called (flow.h), and flow ids
  * from frame numbers (cs_flow_table_ids_by_frame): for --workers. */
 enum cs_flow_phase cs_pipeline_phase(const struct cs_pipeline *p);

@@ -3,6 +3,7 @@
  * contract; records held for a late key and the resynchronisation after a
  * gap are at the end of this file, the cryptography in tls_keys.c, the
  * message parsers in tls_hs.c. */
+#include "tls_ahead.h"
 #include "tls_conn_int.h"
 
 #include <pthread.h>
@@ -65,6 +66,14 @@ struct cs_tls_conn *cs_tls_conn_new(const struct cs_tls_keylog *kl, size_t max_h
     return c;
 }
 
+void cs_tls_conn_prefetch(const struct cs_tls_conn *c, size_t ctx_size)
+{
+    size_t end = CTX_OFFSET + ctx_size;
+    for (size_t off = 0; off < end; off += 64)
+        __builtin_prefetch((const char *)c + off);
+    __builtin_prefetch((const char *)c + end - 1);
+}
+
 void *cs_tls_conn_ctx(struct cs_tls_conn *c)
 {
     return (char *)c + CTX_OFFSET;
@@ -95,7 +104,7 @@ void cs_tls_conn_free(struct cs_tls_conn *c)
     if (!c)
         return;
     for (int i = 0; i < 2; i++) {
-        free(c->d[i].part);
+        cs_tls__free_partial(c->d[i].part);
         hs_drop(&c->d[i]);
         cs_tls_cipher_clear(&c->d[i].cipher);
         if (c->cold) {
@@ -255,6 +264,27 @@ static const uint8_t *secret_of(const struct cs_tls_conn *c, enum cs_tls_secret_
     return p && len == want ? p : NULL;
 }
 
+/* A TLS 1.3 read state for the secret of kind k: with the key and IV
+ * derived ahead (h's key `which`) when they are this suite's, else from
+ * the key log's secret.  0, or -1 when the secret is missing or libcrypto
+ * fails. */
+static int tls13_keys(struct cs_tls_conn *c, const struct cs_tls_ahead_hello *h, int which,
+                      enum cs_tls_secret_kind k, struct cs_tls_cipher *out)
+{
+    const struct cs_tls_suite *su = c->suite;
+    if (h && h->suite == su && h->derived[which])
+        return cs_tls13_cipher_set(out, su, h->key[which], h->iv[which]);
+    const uint8_t *secret = secret_of(c, k, su->hash_len);
+    return secret ? cs_tls13_cipher_keys(out, su, secret, su->hash_len) : -1;
+}
+
+/* Whether the key log has the secret of kind k for the suite in use. */
+static bool has_secret(const struct cs_tls_conn *c, const struct cs_tls_ahead_hello *h,
+                       enum cs_tls_secret_kind k)
+{
+    return h ? h->len[k] == c->suite->hash_len : secret_of(c, k, c->suite->hash_len) != NULL;
+}
+
 /* Sets up the read keys once the ServerHello is known and the key log has
  * the secrets.  Returns 1 when keys are ready. */
 int cs_tls__try_keys(struct cs_tls_conn *c)
@@ -263,6 +293,13 @@ int cs_tls__try_keys(struct cs_tls_conn *c)
         return 1;
     if (!c->have_sh || c->state == CS_TLS_STATE_FAILED || !c->kl)
         return 0;
+    /* what was looked up and derived since the ClientHello, if anything:
+     * the same entry and secrets as looking now (tls_ahead.h) */
+    uint8_t slot = 0;
+    const struct cs_tls_ahead_hello *h =
+        !c->keys && c->suite->tls13 ? cs_tls_ahead_hello(c->kl, c->rnd->client, &slot) : NULL;
+    if (h)
+        c->keys = h->ref;
     if (!c->keys && !(c->keys = cs_tls_keylog_find(c->kl, c->rnd->client))) {
         c->state = CS_TLS_STATE_NO_KEY;
         note_generation(c);
@@ -270,32 +307,31 @@ int cs_tls__try_keys(struct cs_tls_conn *c)
     }
     const struct cs_tls_suite *su = c->suite;
     if (su->tls13) {
-        const uint8_t *chs = secret_of(c, CS_TLS_SECRET_CLIENT_HS, su->hash_len);
-        const uint8_t *shs = secret_of(c, CS_TLS_SECRET_SERVER_HS, su->hash_len);
-        const uint8_t *early = secret_of(c, CS_TLS_SECRET_CLIENT_EARLY, su->hash_len);
-        if (!chs || !shs) {
+        if (!has_secret(c, h, CS_TLS_SECRET_CLIENT_HS) || !has_secret(c, h, CS_TLS_SECRET_SERVER_HS)) {
             c->state = CS_TLS_STATE_NO_KEY;
             note_generation(c);
             return 0;
         }
-        if (c->wait_all_secrets && (!secret_of(c, CS_TLS_SECRET_CLIENT_AP0, su->hash_len) ||
-                                    !secret_of(c, CS_TLS_SECRET_SERVER_AP0, su->hash_len))) {
+        if (c->wait_all_secrets && (!has_secret(c, h, CS_TLS_SECRET_CLIENT_AP0) ||
+                                    !has_secret(c, h, CS_TLS_SECRET_SERVER_AP0))) {
             c->state = CS_TLS_STATE_NO_KEY; /* the rest of the line(s) are on their way */
             note_generation(c);
             return 0;
         }
         struct dir *C = &c->d[CS_TLS_FROM_CLIENT];
-        int r = cs_tls13_cipher_keys(&c->d[CS_TLS_FROM_SERVER].cipher, su, shs, su->hash_len);
-        if (C->epoch == EP_EARLY && early)
+        int r = tls13_keys(c, h, 0, CS_TLS_SECRET_SERVER_HS, &c->d[CS_TLS_FROM_SERVER].cipher);
+        const uint8_t *early = C->epoch == EP_EARLY ? secret_of(c, CS_TLS_SECRET_CLIENT_EARLY, su->hash_len) : NULL;
+        if (early)
             r |= cs_tls13_cipher_keys(&C->cipher, su, early, su->hash_len);
         else {
             C->epoch = EP_HANDSHAKE;
-            r |= cs_tls13_cipher_keys(&C->cipher, su, chs, su->hash_len);
+            r |= tls13_keys(c, h, 1, CS_TLS_SECRET_CLIENT_HS, &C->cipher);
         }
         if (r) {
             cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
             return 0;
         }
+        c->d[0].ahead_slot = c->d[1].ahead_slot = slot;
     } else {
         const uint8_t *ms = secret_of(c, CS_TLS_SECRET_MASTER, 48);
         if (!ms) {
@@ -328,6 +364,20 @@ static int next_cipher(struct cs_tls_conn *c, enum cs_tls_dir dir, enum epoch fr
     int client = dir == CS_TLS_FROM_CLIENT;
     enum cs_tls_secret_kind ap0 = client ? CS_TLS_SECRET_CLIENT_AP0 : CS_TLS_SECRET_SERVER_AP0;
     const uint8_t *secret = NULL;
+    if (from == EP_HANDSHAKE) {
+        /* derived ahead since the ClientHello (tls_ahead.h)? */
+        const struct cs_tls_ahead_hello *h =
+            cs_tls_ahead_hello_again(c->kl, c->keys, c->d[dir].ahead_slot);
+        int which = client ? 3 : 2;
+        if (h && h->suite == su && h->derived[which]) {
+            memset(out, 0, sizeof *out);
+            if (cs_tls13_cipher_set(out, su, h->key[which], h->iv[which])) {
+                cs_tls_cipher_clear(out);
+                return -1;
+            }
+            return 0;
+        }
+    }
     if (from == EP_EARLY)
         secret = secret_of(c, CS_TLS_SECRET_CLIENT_HS, su->hash_len);
     else if (from == EP_HANDSHAKE)
@@ -470,6 +520,9 @@ static void on_client_hello(struct cs_tls_conn *c, const uint8_t *body, size_t l
         return;
     }
     memcpy(c->rnd->client, ch.random, 32);
+    /* the keys are looked up and derived meanwhile if someone helps */
+    if (c->kl && cs_tls_ahead_active())
+        cs_tls_ahead_offer_hello(c->kl, ch.random);
     c->offers_early_data = ch.offers_early_data;
     if (set_sni(c, ch.sni)) {
         cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
@@ -828,7 +881,17 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
     uint32_t uncertain = cs_tls__uncertain(c, dir);
     uint32_t window = uncertain ? uncertain + CS_TLS_RESYNC_SEQ_WINDOW : 1;
     uint32_t next_window = uncertain ? CS_TLS_RESYNC_SEQ_WINDOW : D->epoch == EP_EARLY;
-    enum cs_tls_open_result r = cs_tls__open_trying(c, dir, rec, frag_len, window, next_window, &out_len, &inner);
+    enum cs_tls_open_result r;
+    uint8_t *plain = c->plain;
+    /* The usual record, exactly the next sequence number with the keys in
+     * use: cs_tls_record_open() at D->cipher.seq, which the helper may have
+     * done already on the same bytes (tls_ahead.h). */
+    if (window == 1 && next_window == 0 &&
+        cs_tls_ahead_take(c, dir, &D->cipher, rec, frag_len, &r, &plain, &out_len, &inner)) {
+        if (r == CS_TLS_OPEN_OK)
+            D->cipher.seq++;
+    } else
+        r = cs_tls__open_trying(c, dir, rec, frag_len, window, next_window, &out_len, &inner);
     if (r != CS_TLS_OPEN_OK) {
         if (r == CS_TLS_OPEN_AUTH_FAILED)
             cs_tls__rare(c)->auth_failures++;
@@ -844,7 +907,7 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
         c->cold->n.resyncs++;
     }
     c->records_decrypted++;
-    cs_tls__on_content(c, dir, inner, c->plain, out_len, f0, f1, ts);
+    cs_tls__on_content(c, dir, inner, plain, out_len, f0, f1, ts);
     cs_tls__apply_pending(c, dir, f1, ts);
 }
 
@@ -881,6 +944,7 @@ void cs_tls__frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uin
             pr->frame_first = frame;
             pr->len = 0;
             pr->sized = sized;
+            pr->ahead = 0;
             D->part = pr;
         }
         size_t want = pr->len < 5 ? 5 - pr->len : cs_tls__record_len(pr->hdr) - pr->len;
@@ -921,9 +985,94 @@ void cs_tls__frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uin
             D->part = NULL;
             c->n.records[dir]++;
             cs_tls__process_record(c, dir, pr->rec, cs_tls__record_len(pr->hdr) - 5, pr->frame_first, frame, ts);
-            free(pr);
+            cs_tls__free_partial(pr);
         }
     }
+}
+
+/* Offers the whole encrypted records in p[0..n), the next bytes of dir as
+ * far as the caller can tell, while dir decrypts steadily with its
+ * application keys, or (1.3) its handshake keys (a client's Finished comes
+ * a round trip after the keys are known).  AEAD suites only: a CBC read
+ * state's HMAC context is the connection's alone.  Where the records start
+ * comes from the record dir is gathering now, then from the records offered
+ * before in this group. */
+void cs_tls_conn_ahead(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p, size_t n)
+{
+    if ((unsigned)dir > 1 || !cs_tls_ahead_active())
+        return;
+    const struct dir *D = &c->d[dir];
+    bool tls13 = c->suite && c->suite->tls13;
+    if (!c->keys_ready || c->state != CS_TLS_STATE_DECRYPTING || c->draining || D->failed ||
+        D->closed || D->wait_key || !(D->epoch == EP_APP || (tls13 && D->epoch == EP_HANDSHAKE)) ||
+        D->cipher.mac || cs_tls__held(c) || cs_tls__resync(c, dir) || cs_tls__uncertain(c, dir))
+        return;
+    struct partial *pr = D->part;
+    if (pr && pr->len < 5)
+        return; /* a header cut in two: where the record ends is not known */
+    bool fresh;
+    struct cs_tls_ahead_pos *pos =
+        cs_tls_ahead_position(c, dir, D->cipher.seq + (pr ? 1 : 0),
+                              pr ? (uint32_t)(cs_tls__record_len(pr->hdr) - pr->len) : 0, &fresh);
+    if (!pos || pos->dead)
+        return;
+    if (fresh && pr && tls13) {
+        /* the record being gathered: its start is in pr, which stays as
+         * it is until the record is whole and opened */
+        cs_tls_ahead_record_begin(pos, D->cipher.seq, pr->rec, pr->len);
+        pr->ahead |= pos->building;
+    }
+    if (pos->skip) { /* the rest of a record begun before */
+        size_t take = pos->skip < n ? pos->skip : n;
+        cs_tls_ahead_record_add(pos, p, take);
+        pos->skip -= (uint32_t)take;
+        p += take;
+        n -= take;
+        if (!pos->skip)
+            cs_tls_ahead_record_end(pos, c, dir, &D->cipher);
+    }
+    while (n > 0) {
+        if (n < 5 || !cs_tls__plausible_header(p) || (p[0] != CT_APPDATA && !(tls13 && p[0] == CT_CCS))) {
+            pos->dead = 1; /* a header cut in two, or something else: stop guessing */
+            return;
+        }
+        size_t rl = cs_tls__record_len(p);
+        if (p[0] == CT_CCS && rl <= n) { /* 1.3's compatibility CCS: no number, nothing changes */
+            p += rl;
+            n -= rl;
+            continue;
+        }
+        if (rl > n) { /* goes on in the next segments: offered when it ends (1.3) */
+            if (p[0] != CT_APPDATA) {
+                pos->dead = 1;
+                return;
+            }
+            if (tls13)
+                cs_tls_ahead_record_begin(pos, pos->seq, p, n);
+            pos->skip = (uint32_t)(rl - n);
+            pos->seq++;
+            return;
+        }
+        cs_tls_ahead_offer(c, dir, &D->cipher, pos->seq, p, rl - 5);
+        pos->seq++;
+        p += rl;
+        n -= rl;
+    }
+}
+
+void cs_tls__free_partial(struct partial *pr)
+{
+    if (pr && pr->ahead)
+        cs_tls_ahead_forget(pr->rec);
+    free(pr);
+}
+
+void cs_tls_hello_ahead(const struct cs_tls_keylog *kl, const uint8_t *p, size_t n)
+{
+    /* record header (5), handshake header (4: ClientHello = 1), legacy
+     * version (2), random (32): RFC 8446 4.1.2 */
+    if (n >= 43 && cs_tls_ahead_active() && p[0] == CT_HANDSHAKE && p[1] == 3 && p[5] == 1)
+        cs_tls_ahead_offer_hello(kl, p + 11);
 }
 
 void cs_tls_conn_data(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *data, size_t len,
@@ -1267,7 +1416,7 @@ void cs_tls_conn_gap(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t len, u
         cs_tls__fail_dir(c, dir, CS_TLS_REASON_GAP, frame, ts);
         return;
     }
-    free(D->part);
+    cs_tls__free_partial(D->part);
     D->part = NULL;
     hs_drop(D);
     D->pending = PEND_NONE;

@@ -156,6 +156,20 @@ void cs_tls_conn_wait_all_secrets(struct cs_tls_conn *c);
 void cs_tls_conn_data(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *data, size_t len,
                       uint64_t frame, int64_t ts);
 
+/* Bytes that will most likely be dir's next in-order data (a segment the
+ * pipeline is about to feed): whole records in them are offered to the
+ * thread's decrypting-ahead helper, if any (tls_ahead.h).  Changes nothing
+ * the connection does or reports. */
+void cs_tls_conn_ahead(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *data, size_t len);
+
+/* A segment's payload, before anyone knows whose: when it starts with a
+ * TLS ClientHello, its key log entry is looked up (and its keys derived)
+ * ahead by the thread's helper, if any (tls_ahead.h). */
+void cs_tls_hello_ahead(const struct cs_tls_keylog *kl, const uint8_t *p, size_t n);
+
+/* Starts loading c and its caller's part (ctx_size bytes) into the cache. */
+void cs_tls_conn_prefetch(const struct cs_tls_conn *c, size_t ctx_size);
+
 /* `len` bytes of one direction were not captured. */
 void cs_tls_conn_gap(struct cs_tls_conn *c, enum cs_tls_dir dir, uint64_t len, uint64_t frame, int64_t ts);
 

@@ -53,6 +53,7 @@ struct partial {
     uint32_t len;   /* bytes gathered, the header's first (at most CS_TLS_MAX_CIPHERTEXT + 5) */
     uint8_t hdr[5]; /* the header, while it is gathered */
     uint8_t sized;  /* rec has room for the record */
+    uint8_t ahead;  /* a job reads rec (tls_ahead.h): cs_tls__free_partial() */
     uint8_t rec[];  /* the header and fragment, once the header is whole */
 };
 
@@ -65,10 +66,12 @@ struct dir {
     enum epoch epoch : 8;
     enum pending pending : 8;
     enum cs_tls_reason failed : 8;
-    uint8_t closed;   /* close_notify seen */
-    uint8_t ccs;      /* TLS 1.2 ChangeCipherSpec seen */
-    uint8_t wait_key; /* (live) its next keys' secret is not in the key log yet: the
+    uint8_t closed;     /* close_notify seen */
+    uint8_t ccs;        /* TLS 1.2 ChangeCipherSpec seen */
+    uint8_t wait_key;   /* (live) its next keys' secret is not in the key log yet: the
                        * key change waits, and the records after it are held */
+    uint8_t ahead_slot; /* where the handshake's keys were derived ahead (tls_ahead.h),
+                         * 0: nowhere (fills padding) */
 };
 
 /* Records held for a late key, allocated with the first one and freed when
@@ -236,6 +239,9 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
                             size_t frag_len, uint64_t f0, uint64_t f1, int64_t ts);
 void cs_tls__frame_records(struct cs_tls_conn *c, enum cs_tls_dir dir, const uint8_t *p, size_t n,
                            uint64_t frame, int64_t ts);
+
+/* Frees a record being gathered (NULL allowed), once no job reads it. */
+void cs_tls__free_partial(struct partial *pr);
 
 /* holding and resynchronisation (end of tls_conn.c) */
 void cs_tls__free_held(struct cs_tls_conn *c);

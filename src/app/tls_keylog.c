@@ -601,6 +601,11 @@ const uint8_t *cs_tls_keylog_secret(const struct cs_tls_keylog *kl, cs_tls_keylo
     return NULL;
 }
 
+uint64_t cs_tls_keylog_generation(const struct cs_tls_keylog *kl)
+{
+    return kl->st.generation;
+}
+
 void cs_tls_keylog_get_stats(const struct cs_tls_keylog *kl, struct cs_tls_keylog_stats *out)
 {
     *out = kl->st;

@@ -94,6 +94,8 @@ const uint8_t *cs_tls_keylog_secret(const struct cs_tls_keylog *kl, cs_tls_keylo
                                     enum cs_tls_secret_kind kind, size_t *len);
 
 void cs_tls_keylog_get_stats(const struct cs_tls_keylog *kl, struct cs_tls_keylog_stats *out);
+/* The stats' generation alone (bumped whenever a secret is added). */
+uint64_t cs_tls_keylog_generation(const struct cs_tls_keylog *kl);
 
 #define CS_TLS_KEYLOG_MAX_FILES 16u  /* --keylog given more often: refused */
 #define CS_TLS_KEYLOG_MAX_LINE 1024u /* longer lines are garbage (real ones are < 200) */

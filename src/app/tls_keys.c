@@ -423,6 +423,32 @@ static int cipher_setup(struct cs_tls_cipher *c, const uint8_t *mac_key)
     return 0;
 }
 
+int cs_tls13_traffic_keys(const struct cs_tls_suite *s, const uint8_t *secret, size_t secret_len,
+                          uint8_t key[32], uint8_t iv[12])
+{
+    if (!s->tls13 || secret_len != s->hash_len)
+        return -1;
+    size_t hash_len = 0;
+    EVP_MAC_CTX *m = hmac_ctx(s->prf_digest, &hash_len);
+    if (!m || expand_label_on(m, hash_len, secret, secret_len, "key", NULL, 0, key, s->key_len) ||
+        expand_label_on(m, hash_len, NULL, 0, "iv", NULL, 0, iv, 12))
+        return -1;
+    return 0;
+}
+
+int cs_tls13_cipher_set(struct cs_tls_cipher *c, const struct cs_tls_suite *s, const uint8_t key[32],
+                        const uint8_t iv[12])
+{
+    if (!s->tls13)
+        return -1;
+    c->suite = s;
+    c->version = CS_TLS_VERSION_13;
+    c->seq = 0;
+    memcpy(c->key, key, s->key_len);
+    memcpy(c->iv, iv, 12);
+    return cipher_setup(c, NULL);
+}
+
 int cs_tls13_cipher_keys(struct cs_tls_cipher *c, const struct cs_tls_suite *s,
                          const uint8_t *secret, size_t secret_len)
 {
@@ -431,10 +457,7 @@ int cs_tls13_cipher_keys(struct cs_tls_cipher *c, const struct cs_tls_suite *s,
     c->suite = s;
     c->version = CS_TLS_VERSION_13;
     c->seq = 0;
-    size_t hash_len = 0;
-    EVP_MAC_CTX *m = hmac_ctx(s->prf_digest, &hash_len);
-    if (!m || expand_label_on(m, hash_len, secret, secret_len, "key", NULL, 0, c->key, s->key_len) ||
-        expand_label_on(m, hash_len, NULL, 0, "iv", NULL, 0, c->iv, 12))
+    if (cs_tls13_traffic_keys(s, secret, secret_len, c->key, c->iv))
         return -1;
     return cipher_setup(c, NULL);
 }
@@ -515,6 +538,61 @@ static int aead_open(struct cs_tls_cipher *c, const uint8_t nonce[12], const uin
         !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, (void *)tag))
         return CS_TLS_OPEN_CRYPTO_ERROR;
     return EVP_DecryptFinal_ex(ctx, out + n, &fin) > 0 ? 0 : CS_TLS_OPEN_AUTH_FAILED;
+}
+
+/* RFC 8446 5.2, after decryption: the plaintext is content ||
+ * ContentType || zeros. */
+static enum cs_tls_open_result tls13_inner(const uint8_t *out, size_t ct_len, size_t *out_len,
+                                           uint8_t *type)
+{
+    size_t n = ct_len;
+    while (n > 0 && out[n - 1] == 0)
+        n--;
+    if (n == 0)
+        return CS_TLS_OPEN_MALFORMED; /* no content type: unexpected_message */
+    *type = out[n - 1];
+    *out_len = n - 1;
+    return CS_TLS_OPEN_OK;
+}
+
+enum cs_tls_open_result cs_tls13_record_open_pieces(struct cs_tls_cipher *c, uint64_t seq,
+                                                    const struct cs_tls_piece *pieces,
+                                                    unsigned n_pieces, uint8_t *out, size_t *out_len,
+                                                    uint8_t *type)
+{
+    size_t total = 0;
+    for (unsigned i = 0; i < n_pieces; i++)
+        total += pieces[i].n;
+    if (!c->suite || c->version != CS_TLS_VERSION_13 || !n_pieces || pieces[0].n < 5 ||
+        total - 5 > CS_TLS_MAX_CIPHERTEXT || total - 5 < 16 + 1)
+        return CS_TLS_OPEN_MALFORMED;
+    const uint8_t *header = pieces[0].p;
+    size_t ct_end = total - 16; /* the ciphertext is bytes [5, ct_end) of the record */
+    uint8_t nonce[12], tag[16];
+    xor_nonce(c->iv, seq, nonce);
+    EVP_CIPHER_CTX *ctx = ctx_for(c, nonce);
+    int n = 0, fin = 0;
+    if (!ctx || !EVP_DecryptUpdate(ctx, NULL, &n, header, 5))
+        return CS_TLS_OPEN_CRYPTO_ERROR;
+    size_t at = 0, done = 0; /* the record's byte where the piece starts; plaintext out */
+    for (unsigned i = 0; i < n_pieces; at += pieces[i].n, i++) {
+        const uint8_t *p = pieces[i].p;
+        size_t lo = at < 5 ? 5 : at, hi = at + pieces[i].n < ct_end ? at + pieces[i].n : ct_end;
+        if (lo < hi) {
+            if (!EVP_DecryptUpdate(ctx, out + done, &n, p + (lo - at), (int)(hi - lo)))
+                return CS_TLS_OPEN_CRYPTO_ERROR;
+            done += (size_t)n;
+        }
+        /* the tag's bytes in this piece */
+        for (size_t b = at + pieces[i].n > ct_end ? (at > ct_end ? at : ct_end) : at + pieces[i].n;
+             b < at + pieces[i].n; b++)
+            tag[b - ct_end] = p[b - at];
+    }
+    if (!EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, tag))
+        return CS_TLS_OPEN_CRYPTO_ERROR;
+    if (EVP_DecryptFinal_ex(ctx, out + done, &fin) <= 0)
+        return CS_TLS_OPEN_AUTH_FAILED;
+    return tls13_inner(out, ct_end - 5, out_len, type);
 }
 
 /* RFC 5246 6.2.3.1 (and RFC 7366 for encrypt-then-MAC): the HMAC over
@@ -615,14 +693,7 @@ enum cs_tls_open_result cs_tls_record_open(struct cs_tls_cipher *c, uint64_t seq
         int r = aead_open(c, nonce, header, 5, frag, ct_len, frag + ct_len, out);
         if (r)
             return r;
-        size_t n = ct_len;
-        while (n > 0 && out[n - 1] == 0)
-            n--;
-        if (n == 0)
-            return CS_TLS_OPEN_MALFORMED; /* no content type: unexpected_message */
-        *type = out[n - 1];
-        *out_len = n - 1;
-        return CS_TLS_OPEN_OK;
+        return tls13_inner(out, ct_len, out_len, type);
     }
     *type = header[0];
     if (c->suite->bulk == CS_TLS_BULK_AES_CBC)

@@ -101,6 +101,13 @@ struct cs_tls_cipher {
 int cs_tls13_cipher_keys(struct cs_tls_cipher *c, const struct cs_tls_suite *s,
                          const uint8_t *secret, size_t secret_len);
 
+/* The same in two steps, so that the first can run on another thread
+ * (tls_ahead.h): the key (s->key_len bytes) and IV of a traffic secret,
+ * then a read state set up with them.  Return 0 or -1. */
+int cs_tls13_traffic_keys(const struct cs_tls_suite *s, const uint8_t *secret, size_t secret_len,
+                          uint8_t key[32], uint8_t iv[12]);
+int cs_tls13_cipher_set(struct cs_tls_cipher *c, const struct cs_tls_suite *s, const uint8_t key[32],
+                        const uint8_t iv[12]);
 /* TLS 1.3 KeyUpdate (RFC 8446 7.2): the next application traffic secret,
  * Expand-Label(secret, "traffic upd", "", Hash.length), into out (room for
  * s->hash_len bytes); secret is s->hash_len bytes.  Returns 0 or -1. */
@@ -138,5 +145,18 @@ enum cs_tls_open_result cs_tls_record_open(struct cs_tls_cipher *c, uint64_t seq
                                            const uint8_t header[5], const uint8_t *frag,
                                            size_t frag_len, uint8_t *out, size_t *out_len,
                                            uint8_t *type);
+/* TLS 1.3 (AEAD): the same for a record in pieces, in order (header and
+ * fragment; the header whole in the first), as a record gathered from
+ * several segments is opened ahead (tls_ahead.h): libcrypto's decryption
+ * streams, so the result is that of cs_tls_record_open on the pieces
+ * joined. */
+struct cs_tls_piece {
+    const uint8_t *p;
+    size_t n;
+};
+enum cs_tls_open_result cs_tls13_record_open_pieces(struct cs_tls_cipher *c, uint64_t seq,
+                                                    const struct cs_tls_piece *pieces,
+                                                    unsigned n_pieces, uint8_t *out, size_t *out_len,
+                                                    uint8_t *type);
 
 #endif

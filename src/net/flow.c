@@ -253,7 +253,7 @@ static void hash_unlink(struct cs_flow_table *t, struct cs_flow *f)
     f->hash_next = NULL;
 }
 
-static struct cs_flow *find(struct cs_flow_table *t, uint64_t h,
+static struct cs_flow *find(const struct cs_flow_table *t, uint64_t h,
                             const struct cs_addr *src, uint16_t sport,
                             const struct cs_addr *dst, uint16_t dport, int *dir)
 {
@@ -878,6 +878,12 @@ void cs_flow_table_free(struct cs_flow_table *t)
     free(t->buckets);
     free(t->dq);
     free(t);
+}
+
+struct cs_flow *cs_flow_table_find_hashed(const struct cs_flow_table *t, const struct cs_segment *s,
+                                          uint64_t hash, int *dir)
+{
+    return find(t, hash, &s->src, s->sport, &s->dst, s->dport, dir);
 }
 
 const struct cs_flow_stats *cs_flow_table_stats(const struct cs_flow_table *t)

@@ -169,6 +169,11 @@ struct cs_flow *cs_flow_table_lookup(struct cs_flow_table *t,
                                      const struct cs_addr *src, uint16_t sport,
                                      const struct cs_addr *dst, uint16_t dport, int *dir);
 
+/* The flow of segment s (hash: cs_flow_table_hash's), or NULL, with *dir as
+ * above; looks only (no flow is created, moved or timed). */
+struct cs_flow *cs_flow_table_find_hashed(const struct cs_flow_table *t, const struct cs_segment *s,
+                                          uint64_t hash, int *dir);
+
 const struct cs_flow_stats *cs_flow_table_stats(const struct cs_flow_table *t);
 const struct cs_reasm_stats *cs_flow_table_reasm_stats(const struct cs_flow_table *t);
 

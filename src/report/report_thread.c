@@ -85,7 +85,8 @@ struct rec_flow_new {
 struct slot {
     unsigned char *buf; /* malloc'd, so 16-byte aligned */
     size_t len, cap;
-    bool full; /* owned by the report thread */
+    atomic_bool full; /* owned by the report thread; written under mu (an
+                       * assisting report thread also looks without it) */
 };
 
 /* One pipeline's side: its ring of slots. */
@@ -137,6 +138,9 @@ struct cs_report_thread {
     /* the report thread's header arrays for a request and its response */
     corscope_header *headers[2];
     uint32_t headers_cap[2];
+    /* work for the pipeline (cs_report_thread_assist), NULL: none */
+    bool (*assist)(void *ctx);
+    void *assist_ctx;
 };
 
 static size_t pad8(size_t n)
@@ -242,11 +246,47 @@ static size_t replay_one(struct cs_report_thread *rt, unsigned char *p)
     return h->size;
 }
 
+/* Runs the pipeline's work while there is some. */
+static void assist(struct cs_report_thread *rt)
+{
+    if (rt->assist)
+        while (rt->assist(rt->assist_ctx))
+            ;
+}
+
 static void replay(struct cs_report_thread *rt, unsigned char *p, size_t len)
 {
     unsigned char *end = p + len;
-    while (p < end)
+    while (p < end) {
         p += replay_one(rt, p);
+        assist(rt); /* between events: it is waited for, they are not */
+    }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+/* Waiting for slot s while assisting: the pipeline's work comes far more
+ * often than batches do, and a thread asleep cannot take it, so this
+ * polls, for up to ASSIST_IDLE_POLLS polls without any work (~1 ms; then
+ * the thread sleeps as usual, and the pipeline does its work itself). */
+#define ASSIST_IDLE_POLLS 20000u
+
+static void wait_assisting(struct cs_report_thread *rt, struct slot *s)
+{
+    for (unsigned idle = 0; idle < ASSIST_IDLE_POLLS &&
+                            !atomic_load_explicit(&s->full, memory_order_relaxed);) {
+        if (rt->assist(rt->assist_ctx))
+            idle = 0;
+        else {
+            idle++;
+            cpu_relax();
+        }
+    }
 }
 
 /* One producer: its batches in ring order. */
@@ -257,6 +297,8 @@ static void *report_main(void *arg)
     pthread_setname_np(pthread_self(), "corscope-report"); /* for top -H, perf */
     for (;;) {
         struct slot *s = &pr->slots[pr->drain];
+        if (rt->assist)
+            wait_assisting(rt, s);
         pthread_mutex_lock(&rt->mu);
         while (!s->full && !rt->stopping)
             pthread_cond_wait(&rt->filled, &rt->mu);
@@ -464,6 +506,14 @@ void cs_report_thread_observe(struct cs_report_thread *rt,
 {
     rt->observe = fn;
     rt->observe_ctx = ctx;
+}
+
+void cs_report_thread_assist(struct cs_report_thread *rt, bool (*work)(void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&rt->mu); /* seen by the thread at its next wait */
+    rt->assist_ctx = ctx;
+    rt->assist = work;
+    pthread_mutex_unlock(&rt->mu);
 }
 
 void *cs_report_thread_producer(struct cs_report_thread *rt, unsigned i)

@@ -26,6 +26,7 @@
 #ifndef CS_REPORT_THREAD_H
 #define CS_REPORT_THREAD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "report.h"
 #include "txn.h"
@@ -45,6 +46,13 @@ struct cs_report_thread;
  * cs_report_thread_stop).  NULL when the thread cannot be started: the
  * caller then uses cs_report_txn/cs_report_flow_end directly. */
 struct cs_report_thread *cs_report_thread_start(struct cs_report *r);
+
+/* Work the report thread does for the pipeline, between its events and
+ * while it waits for the next batch (decrypting ahead: tls_ahead.h):
+ * work(ctx) does one piece and returns false when there was none.  One
+ * producer only; set before the pipeline starts, and the thread calls it
+ * until cs_report_thread_stop. */
+void cs_report_thread_assist(struct cs_report_thread *rt, bool (*work)(void *ctx), void *ctx);
 
 /* Pipeline hooks (pass the cs_report_thread as the hook context). */
 void cs_report_thread_txn(void *rt, const struct cs_flow_key *f, const struct cs_txn *t);
