@@ -69,36 +69,6 @@ static void test_rfc8448_schedule(void)
     free(s);
 }
 
-/* Seals one TLS 1.3 record (RFC 8446 5.2) of c at seq with libcrypto
- * directly: header || ciphertext of (content || type 23) || tag, into rec;
- * its length. */
-static size_t seal13(const struct cs_tls_cipher *c, uint64_t seq, const uint8_t *content, size_t n,
-                     uint8_t *rec)
-{
-    const char *name = c->suite->bulk == CS_TLS_BULK_CHACHA20_POLY1305 ? "ChaCha20-Poly1305"
-                       : c->suite->key_len == 16                       ? "AES-128-GCM"
-                                                                       : "AES-256-GCM";
-    size_t frag = n + 1 + 16;
-    uint8_t nonce[12], inner[64];
-    memcpy(nonce, c->iv, 12);
-    for (int i = 0; i < 8; i++)
-        nonce[4 + i] ^= (uint8_t)(seq >> (56 - 8 * i));
-    memcpy(inner, content, n);
-    inner[n] = 23;
-    rec[0] = 23, rec[1] = 3, rec[2] = 3, rec[3] = (uint8_t)(frag >> 8), rec[4] = (uint8_t)frag;
-    EVP_CIPHER *cipher = EVP_CIPHER_fetch(NULL, name, NULL);
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    int len = 0, fin = 0;
-    CU_ASSERT_FATAL(cipher && ctx && EVP_EncryptInit_ex2(ctx, cipher, c->key, nonce, NULL) &&
-                    EVP_EncryptUpdate(ctx, NULL, &len, rec, 5) &&
-                    EVP_EncryptUpdate(ctx, rec + 5, &len, inner, (int)n + 1) &&
-                    EVP_EncryptFinal_ex(ctx, rec + 5 + len, &fin) &&
-                    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, rec + 5 + n + 1));
-    EVP_CIPHER_CTX_free(ctx);
-    EVP_CIPHER_free(cipher);
-    return 5 + frag;
-}
-
 /* Opens rec (as sealed by seal13) with c at seq; the result, and the
  * content in out. */
 static enum cs_tls_open_result open13(struct cs_tls_cipher *c, uint64_t seq, const uint8_t *rec,

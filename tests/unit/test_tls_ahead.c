@@ -27,34 +27,6 @@ static void cipher_for(struct cs_tls_cipher *c, uint16_t suite, uint8_t seed)
     CU_ASSERT_FATAL(cs_tls13_cipher_keys(c, s, secret, s->hash_len) == 0);
 }
 
-/* Seals content as the TLS 1.3 record of c at seq (libcrypto directly). */
-static size_t seal13(const struct cs_tls_cipher *c, uint64_t seq, const uint8_t *content, size_t n,
-                     uint8_t *rec)
-{
-    const char *name = c->suite->bulk == CS_TLS_BULK_CHACHA20_POLY1305 ? "ChaCha20-Poly1305"
-                       : c->suite->key_len == 16                       ? "AES-128-GCM"
-                                                                       : "AES-256-GCM";
-    size_t frag = n + 1 + 16;
-    uint8_t nonce[12], inner[2048];
-    memcpy(nonce, c->iv, 12);
-    for (int i = 0; i < 8; i++)
-        nonce[4 + i] ^= (uint8_t)(seq >> (56 - 8 * i));
-    memcpy(inner, content, n);
-    inner[n] = 23;
-    rec[0] = 23, rec[1] = 3, rec[2] = 3, rec[3] = (uint8_t)(frag >> 8), rec[4] = (uint8_t)frag;
-    EVP_CIPHER *cipher = EVP_CIPHER_fetch(NULL, name, NULL);
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    int len = 0, fin = 0;
-    CU_ASSERT_FATAL(cipher && ctx && EVP_EncryptInit_ex2(ctx, cipher, c->key, nonce, NULL) &&
-                    EVP_EncryptUpdate(ctx, NULL, &len, rec, 5) &&
-                    EVP_EncryptUpdate(ctx, rec + 5, &len, inner, (int)n + 1) &&
-                    EVP_EncryptFinal_ex(ctx, rec + 5 + len, &fin) &&
-                    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, rec + 5 + n + 1));
-    EVP_CIPHER_CTX_free(ctx);
-    EVP_CIPHER_free(cipher);
-    return 5 + frag;
-}
-
 static size_t frag_of(const uint8_t *rec)
 {
     return (size_t)rec[3] << 8 | rec[4];

@@ -7,7 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <CUnit/CUnit.h>
+#include <openssl/evp.h>
+
 #include "tls_conn.h"
+#include "tls_keys.h"
 
 /* Decodes hex, skipping spaces; returns a malloc'd buffer and its length. */
 static inline uint8_t *unhex_alloc(const char *hex, size_t *len)
@@ -99,6 +103,36 @@ static inline uint8_t *read_whole(const char *path, size_t *len)
     buf[*len] = 0;
     fclose(f);
     return buf;
+}
+
+/* Seals one TLS 1.3 record (RFC 8446 5.2) of c at seq with libcrypto
+ * directly: header || ciphertext of (content || type 23) || tag, into rec;
+ * its length (content up to 2047 bytes). */
+static inline size_t seal13(const struct cs_tls_cipher *c, uint64_t seq, const uint8_t *content, size_t n,
+                            uint8_t *rec)
+{
+    const char *name = c->suite->bulk == CS_TLS_BULK_CHACHA20_POLY1305 ? "ChaCha20-Poly1305"
+                       : c->suite->key_len == 16                       ? "AES-128-GCM"
+                                                                       : "AES-256-GCM";
+    size_t frag = n + 1 + 16;
+    uint8_t nonce[12], inner[2048];
+    memcpy(nonce, c->iv, 12);
+    for (int i = 0; i < 8; i++)
+        nonce[4 + i] ^= (uint8_t)(seq >> (56 - 8 * i));
+    memcpy(inner, content, n);
+    inner[n] = 23;
+    rec[0] = 23, rec[1] = 3, rec[2] = 3, rec[3] = (uint8_t)(frag >> 8), rec[4] = (uint8_t)frag;
+    EVP_CIPHER *cipher = EVP_CIPHER_fetch(NULL, name, NULL);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int len = 0, fin = 0;
+    CU_ASSERT_FATAL(cipher && ctx && EVP_EncryptInit_ex2(ctx, cipher, c->key, nonce, NULL) &&
+                    EVP_EncryptUpdate(ctx, NULL, &len, rec, 5) &&
+                    EVP_EncryptUpdate(ctx, rec + 5, &len, inner, (int)n + 1) &&
+                    EVP_EncryptFinal_ex(ctx, rec + 5 + len, &fin) &&
+                    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, rec + 5 + n + 1));
+    EVP_CIPHER_CTX_free(ctx);
+    EVP_CIPHER_free(cipher);
+    return 5 + frag;
 }
 
 #endif
