@@ -18,7 +18,8 @@
 # Per capture: floor seconds, corscope seconds (-o json) and CPU seconds,
 # their ratio (goal <= 2.00), corscope MB/s, peak RSS (goal <= 32 MB), and
 # for the TLS ones the throughput (MB/s) relative to the plaintext twin
-# (tls / wire-http1, h2-tls / h2c; goal >= 0.50).  tshark (slow, once) and
+# (tls / wire-http1, h2-tls / h2c; goal >= 0.50), from the medians and round
+# by round.  tshark (slow, once) and
 # the other installed peers (httpry, ndpiReader) run on http1 only.
 #
 #   make bench                    (or: bench/run.sh)
@@ -315,6 +316,26 @@ awk '
             }
         }
     }' "$ROWS"
+
+# --- TLS against its plaintext twin, round by round -----------------------------
+# The median ratio above can sit on the 0.50 line while the machine's speed
+# drifts between rounds: each round ran both captures one after the other,
+# so their ratio round by round shows how often the goal holds.
+grep -q ' [^-][^ ]*$' "$CAPS" && echo
+while read -r name file keys base; do
+    [ "$base" = - ] && continue
+    a="$TMP/res.cs.$name" b="$TMP/res.cs.$base"
+    [ -s "$a" ] && [ -s "$b" ] && [ ! -e "$TMP/failed.cs.$name" ] && [ ! -e "$TMP/failed.cs.$base" ] || continue
+    bn=$(awk -v c="$base" '$1 == "cap" && $2 == c { print $3 }' "$ROWS")
+    paste -d ' ' "$a" "$b" | awk -v c="$name" -v p="$base" -v mt="$(wc -c <"$file")" -v mp="$bn" '
+        { t = $1 > 0 ? $1 : 0.0005; q = $4 > 0 ? $4 : 0.0005; r[NR] = (mt / t) / (mp / q); if (r[NR] >= 0.5) ok++ }
+        END {
+            if (NR == 0) exit
+            for (i = 1; i <= NR; i++) for (j = i + 1; j <= NR; j++) if (r[j] < r[i]) { x = r[i]; r[i] = r[j]; r[j] = x }
+            m = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
+            printf "%s vs %s, round by round: median %.2f (%.2f-%.2f), %d of %d rounds at 0.50 or more\n",
+                   c, p, m, r[1], r[NR], ok, NR }'
+done <"$CAPS"
 
 # --- all cores (BENCH_WORKERS) ------------------------------------------------
 if [ -n "$WORKERS" ]; then
