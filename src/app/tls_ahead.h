@@ -1,33 +1,40 @@
-/* Decrypting ahead: another thread opens TLS records a little before the
- * pipeline reaches them.
+/* Decrypting ahead: another thread opens TLS records, and derives the keys
+ * of TLS 1.3 handshakes, a little before the pipeline needs them.
  *
  * Why: with a key log, opening records is the pipeline thread's largest
  * single cost (re-keying a cipher context and opening each record, ~0.5-0.8
- * us a record with OpenSSL 3), while the report thread, on the other core,
- * waits two thirds of the time.  Reading a capture file gives the pipeline a
- * batch of frames at a time; a few segments before it feeds one to TCP
- * reassembly, the TLS layer looks whether the segment continues a
- * decrypting connection in order, and offers the whole records in it as
- * jobs: a copy of the connection's read state, the sequence number the
- * record will have, and where its bytes are in the frame.  The report
- * thread opens them between its own events and while it waits
- * (cs_tls_ahead_assist, given to cs_report_thread_assist).
+ * us a record with OpenSSL 3), then looking secrets up in the key log and
+ * deriving keys, while the report thread, on the other core, waits two
+ * thirds of the time.  Reading a capture file gives the pipeline a batch of
+ * frames at a time; a few segments before it feeds one to TCP reassembly,
+ * the TLS layer looks whether the segment continues a decrypting connection
+ * in order, and offers the whole records in it as jobs: a copy of the
+ * connection's read state, the sequence number the record will have, and
+ * where its bytes are (in the frame; a record cut across segments in
+ * pieces, offered when its last piece is seen).  And every ClientHello in
+ * the batch is offered as a hello job: its key log entry looked up, its four
+ * traffic keys derived.  The report thread does the jobs between its own
+ * events and while it waits (cs_tls_ahead_assist, given to
+ * cs_report_thread_assist).
  *
  * A pure accelerator: when the pipeline comes to open a record, it takes a
- * job's result only if the job opened the very same bytes (compared in
- * full) with the same key (cs_tls_cipher.key_id, never reused) and the same
- * sequence number as it would itself: cs_tls_record_open() of identical
- * inputs, so the output cannot differ from opening it in place.  Any other
- * case (a guess that went wrong: a retransmission, a key change, a record
- * cut across segments) takes no job, and the pipeline opens the record
- * itself, as without help; so does it with a job not started in time.
+ * job's result only if the job opened the very same bytes (compared, or the
+ * same memory, which nothing writes meanwhile) with the same key
+ * (cs_tls_cipher.key_id, never reused) and the same sequence number as it
+ * would itself: cs_tls_record_open() of identical inputs, so the output
+ * cannot differ from opening it in place.  A hello job's result counts only
+ * for the same key log entry while the key log is unchanged, its keys only
+ * for the suite in use.  Any other case (a guess that went wrong: a
+ * retransmission, a key change) takes no job, and the pipeline does the
+ * work itself, as without help; so it does with a job not started in time.
  *
- * Jobs point into the batch's frames: cs_tls_ahead_end() (the pipeline, at
- * the end of each batch) cancels those not started and waits for one being
- * opened, so nothing outlives the frames.  Memory: a fixed arena for the
- * plaintext of one batch (CS_TLS_AHEAD_ARENA), allocated with the helper;
- * records that do not fit are simply not offered.  Offers and takes come
- * from the pipeline's thread only (cs_tls_ahead_begin makes the helper
+ * Record jobs point into the batch's frames: cs_tls_ahead_end() (the
+ * pipeline, at the end of each batch) cancels those not started and waits
+ * for one being opened, so nothing outlives the frames; hello jobs read the
+ * key log only while a batch is fed.  Memory: fixed tables and an arena for
+ * the plaintext of one batch (CS_TLS_AHEAD_ARENA), allocated with the
+ * helper; records that do not fit are simply not offered.  Offers and takes
+ * come from the pipeline's thread only (cs_tls_ahead_begin makes the helper
  * current there), assisting from one other thread. */
 #ifndef CS_TLS_AHEAD_H
 #define CS_TLS_AHEAD_H
