@@ -160,8 +160,11 @@ static void run_hello(struct hello_job *j)
     if (!h->ref)
         return;
     static const enum cs_tls_secret_kind kinds[CS_TLS_AHEAD_HELLO_KEYS] = {
-        CS_TLS_SECRET_SERVER_HS, CS_TLS_SECRET_CLIENT_HS, CS_TLS_SECRET_SERVER_AP0,
-        CS_TLS_SECRET_CLIENT_AP0};
+        [CS_TLS_AHEAD_SERVER_HS] = CS_TLS_SECRET_SERVER_HS,
+        [CS_TLS_AHEAD_CLIENT_HS] = CS_TLS_SECRET_CLIENT_HS,
+        [CS_TLS_AHEAD_SERVER_AP0] = CS_TLS_SECRET_SERVER_AP0,
+        [CS_TLS_AHEAD_CLIENT_AP0] = CS_TLS_SECRET_CLIENT_AP0,
+    };
     for (int k = 0; k < CS_TLS_SECRET_KINDS; k++) {
         size_t len = 0;
         cs_tls_keylog_secret(j->kl, h->ref, (enum cs_tls_secret_kind)k, &len);

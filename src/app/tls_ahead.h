@@ -130,7 +130,13 @@ bool cs_tls_ahead_take(const void *owner, int dir, const struct cs_tls_cipher *c
  * random, which secrets it holds, and the keys and IVs of the four traffic
  * secrets for the suite the secrets most likely serve (AES-GCM of their
  * hash). */
-#define CS_TLS_AHEAD_HELLO_KEYS 4 /* server and client handshake, server and client application */
+enum cs_tls_ahead_hello_key {
+    CS_TLS_AHEAD_SERVER_HS,
+    CS_TLS_AHEAD_CLIENT_HS,
+    CS_TLS_AHEAD_SERVER_AP0,
+    CS_TLS_AHEAD_CLIENT_AP0,
+    CS_TLS_AHEAD_HELLO_KEYS
+};
 struct cs_tls_ahead_hello {
     cs_tls_keylog_ref ref;
     const struct cs_tls_suite *suite; /* the keys below are this suite's */

@@ -268,8 +268,9 @@ static const uint8_t *secret_of(const struct cs_tls_conn *c, enum cs_tls_secret_
  * derived ahead (h's key `which`) when they are this suite's, else from
  * the key log's secret.  0, or -1 when the secret is missing or libcrypto
  * fails. */
-static int tls13_keys(struct cs_tls_conn *c, const struct cs_tls_ahead_hello *h, int which,
-                      enum cs_tls_secret_kind k, struct cs_tls_cipher *out)
+static int tls13_keys(struct cs_tls_conn *c, const struct cs_tls_ahead_hello *h,
+                      enum cs_tls_ahead_hello_key which, enum cs_tls_secret_kind k,
+                      struct cs_tls_cipher *out)
 {
     const struct cs_tls_suite *su = c->suite;
     if (h && h->suite == su && h->derived[which])
@@ -319,13 +320,14 @@ int cs_tls__try_keys(struct cs_tls_conn *c)
             return 0;
         }
         struct dir *C = &c->d[CS_TLS_FROM_CLIENT];
-        int r = tls13_keys(c, h, 0, CS_TLS_SECRET_SERVER_HS, &c->d[CS_TLS_FROM_SERVER].cipher);
+        int r = tls13_keys(c, h, CS_TLS_AHEAD_SERVER_HS, CS_TLS_SECRET_SERVER_HS,
+                           &c->d[CS_TLS_FROM_SERVER].cipher);
         const uint8_t *early = C->epoch == EP_EARLY ? secret_of(c, CS_TLS_SECRET_CLIENT_EARLY, su->hash_len) : NULL;
         if (early)
             r |= cs_tls13_cipher_keys(&C->cipher, su, early, su->hash_len);
         else {
             C->epoch = EP_HANDSHAKE;
-            r |= tls13_keys(c, h, 1, CS_TLS_SECRET_CLIENT_HS, &C->cipher);
+            r |= tls13_keys(c, h, CS_TLS_AHEAD_CLIENT_HS, CS_TLS_SECRET_CLIENT_HS, &C->cipher);
         }
         if (r) {
             cs_tls__fail_conn(c, CS_TLS_REASON_INTERNAL);
@@ -363,36 +365,21 @@ static int next_cipher(struct cs_tls_conn *c, enum cs_tls_dir dir, enum epoch fr
     const struct cs_tls_suite *su = c->suite;
     int client = dir == CS_TLS_FROM_CLIENT;
     enum cs_tls_secret_kind ap0 = client ? CS_TLS_SECRET_CLIENT_AP0 : CS_TLS_SECRET_SERVER_AP0;
-    const uint8_t *secret = NULL;
-    if (from == EP_HANDSHAKE) {
-        /* derived ahead since the ClientHello (tls_ahead.h)? */
-        const struct cs_tls_ahead_hello *h =
-            cs_tls_ahead_hello_again(c->kl, c->keys, c->d[dir].ahead_slot);
-        int which = client ? 3 : 2;
-        if (h && h->suite == su && h->derived[which]) {
-            memset(out, 0, sizeof *out);
-            if (cs_tls13_cipher_set(out, su, h->key[which], h->iv[which])) {
-                cs_tls_cipher_clear(out);
-                return -1;
-            }
-            return 0;
-        }
-    }
+    memset(out, 0, sizeof *out);
+    int r = -1;
     if (from == EP_EARLY)
-        secret = secret_of(c, CS_TLS_SECRET_CLIENT_HS, su->hash_len);
-    else if (from == EP_HANDSHAKE)
-        secret = secret_of(c, ap0, su->hash_len);
+        r = tls13_keys(c, NULL, CS_TLS_AHEAD_CLIENT_HS, CS_TLS_SECRET_CLIENT_HS, out);
+    else if (from == EP_HANDSHAKE) /* derived ahead since the ClientHello if someone helped */
+        r = tls13_keys(c, cs_tls_ahead_hello_again(c->kl, c->keys, c->d[dir].ahead_slot),
+                       client ? CS_TLS_AHEAD_CLIENT_AP0 : CS_TLS_AHEAD_SERVER_AP0, ap0, out);
     else if (from == EP_APP) {
         const uint8_t *kept = c->cold ? c->cold->secret[dir] : NULL;
         const uint8_t *now = kept ? kept : secret_of(c, ap0, su->hash_len);
         if (!now || cs_tls13_next_secret(su, now, next_secret))
             return -1;
-        secret = next_secret;
+        r = cs_tls13_cipher_keys(out, su, next_secret, su->hash_len);
     }
-    memset(out, 0, sizeof *out);
-    if (!secret)
-        return -1;
-    if (cs_tls13_cipher_keys(out, su, secret, su->hash_len)) {
+    if (r) {
         cs_tls_cipher_clear(out);
         return -1;
     }

@@ -555,6 +555,46 @@ static enum cs_tls_open_result tls13_inner(const uint8_t *out, size_t ct_len, si
     return CS_TLS_OPEN_OK;
 }
 
+/* RFC 8446 5.2: a TLS 1.3 record with the AAD `header` and its fragment
+ * the bytes from `skip` on of the pieces joined (libcrypto's decryption
+ * streams: one update per piece). */
+static enum cs_tls_open_result tls13_open(struct cs_tls_cipher *c, uint64_t seq,
+                                          const uint8_t header[5], const struct cs_tls_piece *pieces,
+                                          unsigned n_pieces, size_t skip, uint8_t *out,
+                                          size_t *out_len, uint8_t *type)
+{
+    size_t total = 0;
+    for (unsigned i = 0; i < n_pieces; i++)
+        total += pieces[i].n;
+    if (total < skip + 16 + 1)
+        return CS_TLS_OPEN_MALFORMED;
+    size_t ct_end = total - 16; /* the ciphertext: bytes [skip, ct_end) of the pieces */
+    uint8_t nonce[12], tag[16];
+    xor_nonce(c->iv, seq, nonce);
+    EVP_CIPHER_CTX *ctx = ctx_for(c, nonce);
+    int n = 0, fin = 0;
+    if (!ctx || !EVP_DecryptUpdate(ctx, NULL, &n, header, 5))
+        return CS_TLS_OPEN_CRYPTO_ERROR;
+    size_t at = 0, done = 0; /* where the piece starts in the pieces joined; plaintext out */
+    for (unsigned i = 0; i < n_pieces; at += pieces[i].n, i++) {
+        const uint8_t *p = pieces[i].p;
+        size_t end = at + pieces[i].n;
+        size_t lo = at < skip ? skip : at, hi = end < ct_end ? end : ct_end;
+        if (lo < hi) {
+            if (!EVP_DecryptUpdate(ctx, out + done, &n, p + (lo - at), (int)(hi - lo)))
+                return CS_TLS_OPEN_CRYPTO_ERROR;
+            done += (size_t)n;
+        }
+        for (size_t b = at > ct_end ? at : ct_end; b < end; b++) /* the tag's bytes in it */
+            tag[b - ct_end] = p[b - at];
+    }
+    if (!EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, tag))
+        return CS_TLS_OPEN_CRYPTO_ERROR;
+    if (EVP_DecryptFinal_ex(ctx, out + done, &fin) <= 0)
+        return CS_TLS_OPEN_AUTH_FAILED;
+    return tls13_inner(out, ct_end - skip, out_len, type);
+}
+
 enum cs_tls_open_result cs_tls13_record_open_pieces(struct cs_tls_cipher *c, uint64_t seq,
                                                     const struct cs_tls_piece *pieces,
                                                     unsigned n_pieces, uint8_t *out, size_t *out_len,
@@ -564,35 +604,9 @@ enum cs_tls_open_result cs_tls13_record_open_pieces(struct cs_tls_cipher *c, uin
     for (unsigned i = 0; i < n_pieces; i++)
         total += pieces[i].n;
     if (!c->suite || c->version != CS_TLS_VERSION_13 || !n_pieces || pieces[0].n < 5 ||
-        total - 5 > CS_TLS_MAX_CIPHERTEXT || total - 5 < 16 + 1)
+        total - 5 > CS_TLS_MAX_CIPHERTEXT)
         return CS_TLS_OPEN_MALFORMED;
-    const uint8_t *header = pieces[0].p;
-    size_t ct_end = total - 16; /* the ciphertext is bytes [5, ct_end) of the record */
-    uint8_t nonce[12], tag[16];
-    xor_nonce(c->iv, seq, nonce);
-    EVP_CIPHER_CTX *ctx = ctx_for(c, nonce);
-    int n = 0, fin = 0;
-    if (!ctx || !EVP_DecryptUpdate(ctx, NULL, &n, header, 5))
-        return CS_TLS_OPEN_CRYPTO_ERROR;
-    size_t at = 0, done = 0; /* the record's byte where the piece starts; plaintext out */
-    for (unsigned i = 0; i < n_pieces; at += pieces[i].n, i++) {
-        const uint8_t *p = pieces[i].p;
-        size_t lo = at < 5 ? 5 : at, hi = at + pieces[i].n < ct_end ? at + pieces[i].n : ct_end;
-        if (lo < hi) {
-            if (!EVP_DecryptUpdate(ctx, out + done, &n, p + (lo - at), (int)(hi - lo)))
-                return CS_TLS_OPEN_CRYPTO_ERROR;
-            done += (size_t)n;
-        }
-        /* the tag's bytes in this piece */
-        for (size_t b = at + pieces[i].n > ct_end ? (at > ct_end ? at : ct_end) : at + pieces[i].n;
-             b < at + pieces[i].n; b++)
-            tag[b - ct_end] = p[b - at];
-    }
-    if (!EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, tag))
-        return CS_TLS_OPEN_CRYPTO_ERROR;
-    if (EVP_DecryptFinal_ex(ctx, out + done, &fin) <= 0)
-        return CS_TLS_OPEN_AUTH_FAILED;
-    return tls13_inner(out, ct_end - 5, out_len, type);
+    return tls13_open(c, seq, pieces[0].p, pieces, n_pieces, 5, out, out_len, type);
 }
 
 /* RFC 5246 6.2.3.1 (and RFC 7366 for encrypt-then-MAC): the HMAC over
@@ -686,14 +700,8 @@ enum cs_tls_open_result cs_tls_record_open(struct cs_tls_cipher *c, uint64_t seq
     if (c->version == CS_TLS_VERSION_13) {
         /* RFC 8446 5.2: AAD is the record header; the plaintext is
          * content || ContentType || zeros. */
-        if (frag_len < 16 + 1)
-            return CS_TLS_OPEN_MALFORMED;
-        xor_nonce(c->iv, seq, nonce);
-        size_t ct_len = frag_len - 16;
-        int r = aead_open(c, nonce, header, 5, frag, ct_len, frag + ct_len, out);
-        if (r)
-            return r;
-        return tls13_inner(out, ct_len, out_len, type);
+        const struct cs_tls_piece whole = {frag, frag_len};
+        return tls13_open(c, seq, header, &whole, 1, 0, out, out_len, type);
     }
     *type = header[0];
     if (c->suite->bulk == CS_TLS_BULK_AES_CBC)
