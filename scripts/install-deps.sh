@@ -11,6 +11,7 @@ test_pkgs="$test_pkgs clang-format"   # make check-format: the committed .clang-
 test_pkgs="$test_pkgs openssl"   # tests/e2e/tls_tshark.sh: openssl s_client/s_server and test certificates
 test_pkgs="$test_pkgs python3-cryptography python3-hpack"   # make bench: tools/benchwire.py (TLS 1.3, HPACK)
 test_pkgs="$test_pkgs nftables"   # make check-browser: conn-timeout drops SYNs in its namespace
+test_pkgs="$test_pkgs procps gdb"   # tests/run-all.sh: a hung test's processes and their stacks
 
 case "${1:-build}" in
   build) want="$build_pkgs" ;;

@@ -14,6 +14,14 @@ trap 'rm -rf "$T"' EXIT INT TERM
 fail=0
 checked=0
 
+# end_within PID SECONDS: its exit status, or 124 (killed) if it did not end
+end_within() {
+    n=$(($2 * 10))
+    while kill -0 "$1" 2>/dev/null && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+    if kill -0 "$1" 2>/dev/null; then kill -9 "$1"; wait "$1"; return 124; fi
+    wait "$1"
+}
+
 # same CAPTURE [KEYS]: 2 and 3 workers against 1, both formats
 same() {
     cap=$1
@@ -66,14 +74,24 @@ mkfifo "$T/fifo"
 feeder=$!
 "$CORSCOPE" -q -o json --workers 2 -r "$T/fifo" >/dev/null 2>"$T/usr1.err" &
 cs=$!
+# no signal before corscope has its handler, which it sets before opening
+# the FIFO: SIGUSR1's default action would end it, and the feeder would
+# then wait for a reader forever
+n=0
+while [ "$n" -lt 100 ] && ! ls -l "/proc/$cs/fd" 2>/dev/null | grep -q "$T/fifo"; do
+    sleep 0.1
+    n=$((n + 1))
+done
 n=0
 while [ "$n" -lt 50 ] && ! grep -q packets "$T/usr1.err"; do
     sleep 0.3
     kill -USR1 "$cs" 2>/dev/null
     n=$((n + 1))
 done
-wait "$cs"
+end_within "$cs" 30
 rc=$?
+pkill -P "$feeder" 2>/dev/null # a cat still opening the FIFO, or the sleep
+kill "$feeder" 2>/dev/null
 wait "$feeder"
 line=$(grep -m1 packets "$T/usr1.err")
 pk=$(echo "$line" | sed -n 's/^corscope: \([0-9]*\) packets, \([0-9]*\) flows.*requests.*responses$/\1/p')
