@@ -84,6 +84,11 @@ struct job_out { /* the state, and the results the assistant writes */
 
 struct hello_job {
     _Atomic int state; /* JOB_FREE, _PENDING, _RUNNING, _DONE */
+    /* The ServerHello came before the job was done: the pipeline derived
+     * the handshake keys itself, so the job derives only the application
+     * keys (a miss at the ServerHello otherwise costs both threads the same
+     * two derivations).  Set by the pipeline, read by the assistant. */
+    _Atomic int hs_late;
     const struct cs_tls_keylog *kl;
     uint64_t generation; /* the key log's, when looked up */
     uint8_t random[32];
@@ -173,6 +178,9 @@ static void run_hello(struct hello_job *j)
     const struct cs_tls_suite *su = likely_suite(h->len[CS_TLS_SECRET_SERVER_HS]);
     h->suite = su;
     for (int i = 0; i < CS_TLS_AHEAD_HELLO_KEYS; i++) {
+        if ((i == CS_TLS_AHEAD_SERVER_HS || i == CS_TLS_AHEAD_CLIENT_HS) &&
+            atomic_load_explicit(&j->hs_late, memory_order_relaxed))
+            continue; /* not derived: whoever reads h->derived derives it */
         size_t len = 0;
         /* (read again: the secret's pointer lasts until the next lookup) */
         const uint8_t *secret = cs_tls_keylog_secret(j->kl, h->ref, kinds[i], &len);
@@ -528,6 +536,7 @@ void cs_tls_ahead_offer_hello(const struct cs_tls_keylog *kl, const uint8_t clie
     j->kl = kl;
     j->generation = cs_tls_keylog_generation(kl);
     memcpy(j->random, client_random, 32);
+    atomic_store_explicit(&j->hs_late, 0, memory_order_relaxed);
     atomic_store_explicit(&j->state, JOB_PENDING, memory_order_release);
     atomic_fetch_add_explicit(&a->hellos_pending, 1, memory_order_relaxed);
     a->st.hellos_offered++;
@@ -571,6 +580,10 @@ const struct cs_tls_ahead_hello *cs_tls_ahead_hello(const struct cs_tls_keylog *
     const struct cs_tls_ahead_hello *h = hello_done(j, kl);
     if (h)
         a->st.hellos_taken++;
+    else if (st == JOB_PENDING || st == JOB_RUNNING) {
+        atomic_store_explicit(&j->hs_late, 1, memory_order_relaxed);
+        a->st.hellos_late++;
+    }
     return h;
 }
 

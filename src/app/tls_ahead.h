@@ -148,7 +148,8 @@ void cs_tls_ahead_offer_hello(const struct cs_tls_keylog *kl, const uint8_t clie
 /* At the ServerHello: what was found for (kl, client_random), valid only
  * while the key log has not changed since (then exactly what the pipeline
  * would find itself); NULL: look it up yourself.  *slot names the job for
- * cs_tls_ahead_hello_again, done or not (0: there is none). */
+ * cs_tls_ahead_hello_again, done or not (0: there is none).  A job not done
+ * by then derives the application keys only (derived[] says which). */
 const struct cs_tls_ahead_hello *cs_tls_ahead_hello(const struct cs_tls_keylog *kl,
                                                     const uint8_t client_random[32], uint8_t *slot);
 /* Later in the handshake: the same, if slot still holds the entry ref. */
@@ -168,6 +169,7 @@ void cs_tls_ahead_patient(struct cs_tls_ahead *a, bool patient);
 struct cs_tls_ahead_stats {
     uint64_t offered, taken, stolen, unused;
     uint64_t hellos_offered, hellos_taken, hellos_again;
+    uint64_t hellos_late; /* not done by the ServerHello: application keys only */
 };
 void cs_tls_ahead_stats(const struct cs_tls_ahead *a, struct cs_tls_ahead_stats *out);
 

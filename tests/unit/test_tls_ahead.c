@@ -187,14 +187,16 @@ static void test_arena_bound(void)
 }
 
 /* Hello jobs: the key log entry of exactly that client random, its four
- * traffic keys derived as the pipeline would, and nothing once the key log
- * changed or outside a batch. */
+ * traffic keys derived as the pipeline would (only the application ones
+ * when the ServerHello came first), and nothing once the key log changed
+ * or outside a batch. */
 static void test_hello_jobs(void)
 {
     static const char *random_hex = "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
+    static const char *late_hex = "c0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b701b9babbbcbdbebf"; /* another slot */
     static const char *labels[4] = {"SERVER_HANDSHAKE_TRAFFIC_SECRET", "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
                                     "SERVER_TRAFFIC_SECRET_0", "CLIENT_TRAFFIC_SECRET_0"};
-    char text[1024] = "", secret_hex[4][65];
+    char text[2048] = "", secret_hex[4][65];
     uint8_t secret[4][32];
     for (int k = 0; k < 4; k++) {
         for (int i = 0; i < 32; i++) {
@@ -202,36 +204,48 @@ static void test_hello_jobs(void)
             snprintf(secret_hex[k] + 2 * i, 3, "%02x", secret[k][i]);
         }
         size_t n = strlen(text);
-        snprintf(text + n, sizeof text - n, "%s %s %s\n", labels[k], random_hex, secret_hex[k]);
+        snprintf(text + n, sizeof text - n, "%s %s %s\n%s %s %s\n", labels[k], random_hex, secret_hex[k],
+                 labels[k], late_hex, secret_hex[k]);
     }
     struct cs_tls_keylog *kl = keylog_from(text);
     size_t rl;
-    uint8_t *random = unhex_alloc(random_hex, &rl), other[32];
+    uint8_t *random = unhex_alloc(random_hex, &rl), *late = unhex_alloc(late_hex, &rl), other[32];
     memcpy(other, random, 32);
     other[31] ^= 1;
     const struct cs_tls_suite *s = cs_tls_suite_find(0x1301);
+    uint8_t key[4][32], iv[4][12];
+    for (int k = 0; k < 4; k++)
+        CU_ASSERT_FATAL(cs_tls13_traffic_keys(s, secret[k], 32, key[k], iv[k]) == 0);
     struct cs_tls_ahead *a = cs_tls_ahead_new();
     uint8_t slot = 9;
     /* offered in a batch, run only in one */
     cs_tls_ahead_begin(a);
     cs_tls_ahead_offer_hello(kl, random);
+    cs_tls_ahead_offer_hello(kl, late);
     cs_tls_ahead_end();
     CU_ASSERT(!cs_tls_ahead_assist(a));
     cs_tls_ahead_begin(a);
-    CU_ASSERT(cs_tls_ahead_hello(kl, random, &slot) == NULL); /* not done yet */
-    CU_ASSERT(slot != 0);                                     /* but the slot is known */
+    /* the ServerHello before the job ran: the pipeline derives the
+     * handshake keys itself, the job only the application keys */
+    CU_ASSERT(cs_tls_ahead_hello(kl, late, &slot) == NULL);
+    CU_ASSERT(slot != 0); /* but the slot is known */
     CU_ASSERT(cs_tls_ahead_hello_again(kl, 1, slot) == NULL);
+    uint8_t late_slot = slot;
     CU_ASSERT(cs_tls_ahead_assist(a));
-    const struct cs_tls_ahead_hello *h = cs_tls_ahead_hello(kl, random, &slot);
+    CU_ASSERT(cs_tls_ahead_assist(a));
+    const struct cs_tls_ahead_hello *h = cs_tls_ahead_hello_again(kl, cs_tls_keylog_find(kl, late), late_slot);
     CU_ASSERT_FATAL(h != NULL);
-    CU_ASSERT(slot != 0);
+    CU_ASSERT(!h->derived[CS_TLS_AHEAD_SERVER_HS] && !h->derived[CS_TLS_AHEAD_CLIENT_HS]);
+    for (int k = CS_TLS_AHEAD_SERVER_AP0; k <= CS_TLS_AHEAD_CLIENT_AP0; k++)
+        CU_ASSERT(h->derived[k] && memcmp(h->key[k], key[k], 16) == 0 && memcmp(h->iv[k], iv[k], 12) == 0);
+    /* done before its ServerHello: all four */
+    h = cs_tls_ahead_hello(kl, random, &slot);
+    CU_ASSERT_FATAL(h != NULL);
+    CU_ASSERT(slot != 0 && slot != late_slot);
     CU_ASSERT_EQUAL(h->ref, cs_tls_keylog_find(kl, random));
     CU_ASSERT(h->suite == s);
-    for (int k = 0; k < 4; k++) {
-        uint8_t key[32], iv[12];
-        CU_ASSERT_FATAL(cs_tls13_traffic_keys(s, secret[k], 32, key, iv) == 0);
-        CU_ASSERT(h->derived[k] && memcmp(h->key[k], key, 16) == 0 && memcmp(h->iv[k], iv, 12) == 0);
-    }
+    for (int k = 0; k < 4; k++)
+        CU_ASSERT(h->derived[k] && memcmp(h->key[k], key[k], 16) == 0 && memcmp(h->iv[k], iv[k], 12) == 0);
     CU_ASSERT_EQUAL(h->len[CS_TLS_SECRET_CLIENT_AP0], 32);
     CU_ASSERT_EQUAL(h->len[CS_TLS_SECRET_CLIENT_EARLY], 0);
     CU_ASSERT(cs_tls_ahead_hello(kl, other, &slot) == NULL);
@@ -249,7 +263,8 @@ static void test_hello_jobs(void)
     cs_tls_ahead_end();
     struct cs_tls_ahead_stats st;
     cs_tls_ahead_stats(a, &st);
-    CU_ASSERT_EQUAL(st.hellos_offered, 1);
+    CU_ASSERT_EQUAL(st.hellos_offered, 2);
+    CU_ASSERT_EQUAL(st.hellos_late, 1);
     /* a random the key log lacks: nothing to take */
     cs_tls_ahead_begin(a);
     cs_tls_ahead_offer_hello(kl, other);
@@ -259,6 +274,7 @@ static void test_hello_jobs(void)
     cs_tls_ahead_free(a);
     cs_tls_keylog_free(kl);
     free(random);
+    free(late);
 }
 
 /* An assisting thread racing the pipeline: over many batches of records of
