@@ -23,6 +23,11 @@ skipped_names=""
 # an asynchronous command of a script ignores SIGINT, and tests stop
 # tcpdump and servers with it.
 TEST_TIMEOUT=${TEST_TIMEOUT:-900}
+# No test needs the DNS; should a tool still look a name up, a resolver
+# that never answers costs it a second, not glibc's 5 s times 2 tries
+# (tcpdump without -n on a capture of 600 addresses once took most of an
+# hour that way).
+export RES_OPTIONS="timeout:1 attempts:1"
 
 descendants() { # pid: its descendants, children before their own
     for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
