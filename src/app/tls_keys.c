@@ -527,17 +527,36 @@ static void xor_nonce(const uint8_t iv[12], uint64_t seq, uint8_t nonce[12])
         nonce[4 + i] ^= s[i];
 }
 
-/* One AEAD open: 0 when the tag verified. */
-static int aead_open(struct cs_tls_cipher *c, const uint8_t nonce[12], const uint8_t *aad, size_t aad_len,
-                     const uint8_t *ct, size_t ct_len, const uint8_t tag[16], uint8_t *out)
+/* One AEAD open of the bytes from `skip` on of the pieces joined: the
+ * ciphertext, then its 16-byte tag (libcrypto's decryption streams: one
+ * update per piece).  0 when the tag verified, the plaintext (as long as
+ * the ciphertext) in out. */
+static int aead_open(struct cs_tls_cipher *c, const uint8_t nonce[12], const uint8_t *aad,
+                     size_t aad_len, const struct cs_tls_piece *pieces, unsigned n_pieces,
+                     size_t skip, size_t total, uint8_t *out)
 {
+    size_t ct_end = total - 16; /* the ciphertext: bytes [skip, ct_end) of the pieces */
+    uint8_t tag[16];
     EVP_CIPHER_CTX *ctx = ctx_for(c, nonce);
     int n = 0, fin = 0;
-    if (!ctx || !EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) ||
-        (ct_len && !EVP_DecryptUpdate(ctx, out, &n, ct, (int)ct_len)) ||
-        !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, (void *)tag))
+    if (!ctx || !EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len))
         return CS_TLS_OPEN_CRYPTO_ERROR;
-    return EVP_DecryptFinal_ex(ctx, out + n, &fin) > 0 ? 0 : CS_TLS_OPEN_AUTH_FAILED;
+    size_t at = 0, done = 0; /* where the piece starts in the pieces joined; plaintext out */
+    for (unsigned i = 0; i < n_pieces; at += pieces[i].n, i++) {
+        const uint8_t *p = pieces[i].p;
+        size_t end = at + pieces[i].n;
+        size_t lo = at < skip ? skip : at, hi = end < ct_end ? end : ct_end;
+        if (lo < hi) {
+            if (!EVP_DecryptUpdate(ctx, out + done, &n, p + (lo - at), (int)(hi - lo)))
+                return CS_TLS_OPEN_CRYPTO_ERROR;
+            done += (size_t)n;
+        }
+        for (size_t b = at > ct_end ? at : ct_end; b < end; b++) /* the tag's bytes in it */
+            tag[b - ct_end] = p[b - at];
+    }
+    if (!EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, tag))
+        return CS_TLS_OPEN_CRYPTO_ERROR;
+    return EVP_DecryptFinal_ex(ctx, out + done, &fin) > 0 ? 0 : CS_TLS_OPEN_AUTH_FAILED;
 }
 
 /* RFC 8446 5.2, after decryption: the plaintext is content ||
@@ -556,8 +575,7 @@ static enum cs_tls_open_result tls13_inner(const uint8_t *out, size_t ct_len, si
 }
 
 /* RFC 8446 5.2: a TLS 1.3 record with the AAD `header` and its fragment
- * the bytes from `skip` on of the pieces joined (libcrypto's decryption
- * streams: one update per piece). */
+ * the bytes from `skip` on of the pieces joined. */
 static enum cs_tls_open_result tls13_open(struct cs_tls_cipher *c, uint64_t seq,
                                           const uint8_t header[5], const struct cs_tls_piece *pieces,
                                           unsigned n_pieces, size_t skip, uint8_t *out,
@@ -568,31 +586,10 @@ static enum cs_tls_open_result tls13_open(struct cs_tls_cipher *c, uint64_t seq,
         total += pieces[i].n;
     if (total < skip + 16 + 1)
         return CS_TLS_OPEN_MALFORMED;
-    size_t ct_end = total - 16; /* the ciphertext: bytes [skip, ct_end) of the pieces */
-    uint8_t nonce[12], tag[16];
+    uint8_t nonce[12];
     xor_nonce(c->iv, seq, nonce);
-    EVP_CIPHER_CTX *ctx = ctx_for(c, nonce);
-    int n = 0, fin = 0;
-    if (!ctx || !EVP_DecryptUpdate(ctx, NULL, &n, header, 5))
-        return CS_TLS_OPEN_CRYPTO_ERROR;
-    size_t at = 0, done = 0; /* where the piece starts in the pieces joined; plaintext out */
-    for (unsigned i = 0; i < n_pieces; at += pieces[i].n, i++) {
-        const uint8_t *p = pieces[i].p;
-        size_t end = at + pieces[i].n;
-        size_t lo = at < skip ? skip : at, hi = end < ct_end ? end : ct_end;
-        if (lo < hi) {
-            if (!EVP_DecryptUpdate(ctx, out + done, &n, p + (lo - at), (int)(hi - lo)))
-                return CS_TLS_OPEN_CRYPTO_ERROR;
-            done += (size_t)n;
-        }
-        for (size_t b = at > ct_end ? at : ct_end; b < end; b++) /* the tag's bytes in it */
-            tag[b - ct_end] = p[b - at];
-    }
-    if (!EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, tag))
-        return CS_TLS_OPEN_CRYPTO_ERROR;
-    if (EVP_DecryptFinal_ex(ctx, out + done, &fin) <= 0)
-        return CS_TLS_OPEN_AUTH_FAILED;
-    return tls13_inner(out, ct_end - skip, out_len, type);
+    int r = aead_open(c, nonce, header, 5, pieces, n_pieces, skip, total, out);
+    return r ? (enum cs_tls_open_result)r : tls13_inner(out, total - 16 - skip, out_len, type);
 }
 
 enum cs_tls_open_result cs_tls13_record_open_pieces(struct cs_tls_cipher *c, uint64_t seq,
@@ -711,21 +708,19 @@ enum cs_tls_open_result cs_tls_record_open(struct cs_tls_cipher *c, uint64_t seq
      * version + length of the plaintext.  GCM (RFC 5288 3): nonce = salt(4)
      * || explicit(8) carried in the record.  ChaCha20 (RFC 7905 2): nonce =
      * IV XOR seq, nothing explicit. */
-    const uint8_t *ct = frag;
-    size_t ct_len;
+    size_t explicit = 0;
     if (c->suite->bulk == CS_TLS_BULK_AES_GCM) {
-        if (frag_len < 8 + 16)
+        explicit = 8;
+        if (frag_len < explicit + 16)
             return CS_TLS_OPEN_MALFORMED;
         memcpy(nonce, c->iv, 4);
         memcpy(nonce + 4, frag, 8);
-        ct = frag + 8;
-        ct_len = frag_len - 8 - 16;
     } else {
         if (frag_len < 16)
             return CS_TLS_OPEN_MALFORMED;
         xor_nonce(c->iv, seq, nonce);
-        ct_len = frag_len - 16;
     }
+    size_t ct_len = frag_len - explicit - 16;
     uint8_t aad[13];
     put_u64(aad, seq);
     aad[8] = header[0];
@@ -733,7 +728,8 @@ enum cs_tls_open_result cs_tls_record_open(struct cs_tls_cipher *c, uint64_t seq
     aad[10] = header[2];
     aad[11] = (uint8_t)(ct_len >> 8);
     aad[12] = (uint8_t)ct_len;
-    int r = aead_open(c, nonce, aad, sizeof aad, ct, ct_len, ct + ct_len, out);
+    const struct cs_tls_piece whole = {frag, frag_len};
+    int r = aead_open(c, nonce, aad, sizeof aad, &whole, 1, explicit, frag_len, out);
     if (r)
         return r;
     *out_len = ct_len;
