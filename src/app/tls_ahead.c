@@ -16,14 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu_relax.h"
 #include "tls_ahead.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define cpu_relax() _mm_pause()
-#else
-#define cpu_relax() ((void)0)
-#endif
 
 enum job_state {
     JOB_FREE = 0, /* not offered since the slot was last reused */
@@ -274,7 +268,7 @@ void cs_tls_ahead_end(void)
     /* no hello job reads the key log once this returns */
     atomic_store(&a->batch, 0);
     while (atomic_load(&a->hello_running))
-        cpu_relax();
+        cs_cpu_relax();
     if (!a->n)
         return;
     for (unsigned i = 0; i < a->n; i++) {
@@ -285,7 +279,7 @@ void cs_tls_ahead_end(void)
         struct job_out *o = &a->out[i];
         int s;
         while ((s = atomic_load_explicit(&o->state, memory_order_acquire)) == JOB_RUNNING)
-            cpu_relax();
+            cs_cpu_relax();
         if (!a->match[i].settled) {
             a->st.unused++;
             /* no unused plaintext lingers in the arena (what was used went
@@ -430,7 +424,7 @@ void cs_tls_ahead_forget(const uint8_t *have)
         int expect = JOB_PENDING;
         atomic_compare_exchange_strong(&o->state, &expect, JOB_CANCELLED);
         while (atomic_load_explicit(&o->state, memory_order_acquire) == JOB_RUNNING)
-            cpu_relax();
+            cs_cpu_relax();
         a->match[i].owner = NULL; /* never matched again */
     }
     /* and a record still being gathered from it offers nothing */
@@ -480,7 +474,7 @@ bool cs_tls_ahead_take(const void *owner, int dir, const struct cs_tls_cipher *c
         m->settled = 1;
         int s = atomic_load_explicit(&o->state, memory_order_acquire);
         while (a->patient && (s == JOB_PENDING || s == JOB_RUNNING)) {
-            cpu_relax();
+            cs_cpu_relax();
             s = atomic_load_explicit(&o->state, memory_order_acquire);
         }
         if (s == JOB_PENDING && atomic_compare_exchange_strong_explicit(&o->state, &s, JOB_TAKEN,
@@ -490,7 +484,7 @@ bool cs_tls_ahead_take(const void *owner, int dir, const struct cs_tls_cipher *c
             return false;
         }
         for (unsigned spin = 0; s == JOB_RUNNING && spin < AHEAD_WAIT_SPINS; spin++) {
-            cpu_relax();
+            cs_cpu_relax();
             s = atomic_load_explicit(&o->state, memory_order_acquire);
         }
         if (s != JOB_DONE) {
@@ -570,11 +564,11 @@ const struct cs_tls_ahead_hello *cs_tls_ahead_hello(const struct cs_tls_keylog *
     /* being looked up: a few microseconds more is quicker than a lookup
      * and four derivations here */
     while (a->patient && (st == JOB_PENDING || st == JOB_RUNNING)) {
-        cpu_relax();
+        cs_cpu_relax();
         st = atomic_load_explicit(&j->state, memory_order_acquire);
     }
     for (unsigned spin = 0; st == JOB_RUNNING && spin < AHEAD_WAIT_SPINS; spin++) {
-        cpu_relax();
+        cs_cpu_relax();
         st = atomic_load_explicit(&j->state, memory_order_acquire);
     }
     const struct cs_tls_ahead_hello *h = hello_done(j, kl);

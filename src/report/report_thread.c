@@ -23,6 +23,7 @@
 #include <string.h>
 #include <glib.h>
 
+#include "cpu_relax.h"
 #include "report_thread.h"
 #include "strcut.h"
 
@@ -263,13 +264,6 @@ static void replay(struct cs_report_thread *rt, unsigned char *p, size_t len)
     }
 }
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define cpu_relax() _mm_pause()
-#else
-#define cpu_relax() ((void)0)
-#endif
-
 /* Waiting for slot s while assisting: the pipeline's work comes far more
  * often than batches do, and a thread asleep cannot take it, so this
  * polls, for up to ASSIST_IDLE_POLLS polls without any work (~1 ms; then
@@ -284,7 +278,7 @@ static void wait_assisting(struct cs_report_thread *rt, struct slot *s)
             idle = 0;
         else {
             idle++;
-            cpu_relax();
+            cs_cpu_relax();
         }
     }
 }
