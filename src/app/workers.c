@@ -18,15 +18,9 @@
 
 /* A batch: frames, who runs each, and their bytes.  Big enough that the
  * per-batch handover (a lock, a wakeup per worker, a report batch per
- * worker) is rare next to the frames' work.  The bytes are touched as
- * far as the batch fills them, so they are resident memory: 512 KB holds
- * 1,024 frames of the usual mix (300-400 bytes on average) and ~350
- * full-sized ones.  With 2 MB, a capture of full-sized segments kept
- * 4 x 1.5 MB resident (--workers 2 on 1,009-byte frames: 17.0 MB peak,
- * 15.0 MB now; same speed there and on the bench's cors and h2-tls
- * captures, while 256 KB batches were slower on the large frames). */
+ * worker) is rare next to the frames' work. */
 #define CS_WORKERS_BATCH_FRAMES 1024u
-#define CS_WORKERS_BATCH_BYTES (512u * 1024u)
+#define CS_WORKERS_BATCH_BYTES (2u << 20)
 #define CS_WORKERS_RING 4u
 
 struct fbatch {
