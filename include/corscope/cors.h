@@ -77,17 +77,21 @@ typedef enum corscope_cred {
 
 /* Why there is no response (only read when the response is NULL). */
 typedef enum corscope_failure {
-    CORSCOPE_FAIL_NONE = 0,     /* treated like UNANSWERED */
-    CORSCOPE_FAIL_RESET,        /* connection reset before a response */
-    CORSCOPE_FAIL_CLOSED,       /* closed (FIN) without a response */
-    CORSCOPE_FAIL_UNANSWERED,   /* never answered (idle timeout / end of input) */
-    CORSCOPE_FAIL_LOST,         /* a response existed but was not captured
-                                * (capture gap, cap hit): verdict unknown */
-    CORSCOPE_FAIL_STREAM_RESET, /* HTTP/2: the server reset the request's stream
-                                 * (RST_STREAM) before a response */
-    CORSCOPE_FAIL_ABORTED,      /* the client cancelled the request before a response
-                                 * (HTTP/2: its RST_STREAM): the page aborted it, and
-                                 * neither browser reports an error: verdict n/a */
+    CORSCOPE_FAIL_NONE = 0,      /* treated like UNANSWERED */
+    CORSCOPE_FAIL_RESET,         /* connection reset before a response */
+    CORSCOPE_FAIL_CLOSED,        /* closed (FIN) without a response */
+    CORSCOPE_FAIL_UNANSWERED,    /* never answered (the connection idle past the timeout) */
+    CORSCOPE_FAIL_LOST,          /* a response existed but was not captured
+                                 * (capture gap, cap hit): verdict unknown */
+    CORSCOPE_FAIL_STREAM_RESET,  /* HTTP/2: the server reset the request's stream
+                                  * (RST_STREAM) before a response */
+    CORSCOPE_FAIL_ABORTED,       /* the client cancelled the request before a response
+                                  * (HTTP/2: its RST_STREAM): the page aborted it, and
+                                  * neither browser reports an error: verdict n/a */
+    CORSCOPE_FAIL_CAPTURE_ENDED, /* the capture ended (end of a file, -c, the live
+                                  * capture stopped) with the connection open and the
+                                  * request waiting: its response, if any, is not in
+                                  * the capture: verdict unknown */
 } corscope_failure;
 
 /* Everything the classifier cannot see in the request/response pair.

@@ -61,6 +61,7 @@ static enum cs_txn_end no_response_end(const struct cs_h2_txn *h)
     case CS_H2_END_CONN_RESET: return CS_TXN_RESET;
     case CS_H2_END_LOST: return CS_TXN_GAP;
     case CS_H2_END_EVICTED: return CS_TXN_EVICTED;
+    case CS_H2_END_CAPTURE_ENDED: return CS_TXN_CAPTURE_ENDED;
     case CS_H2_END_COMPLETE:
     case CS_H2_END_UNANSWERED: break;
     }
@@ -177,6 +178,7 @@ static enum cs_h2_end h2_end_for(enum cs_txn_end why)
     case CS_TXN_RESET: return CS_H2_END_CONN_RESET;
     case CS_TXN_EVICTED: return CS_H2_END_EVICTED;
     case CS_TXN_GAP: return CS_H2_END_LOST;
+    case CS_TXN_CAPTURE_ENDED: return CS_H2_END_CAPTURE_ENDED;
     default: return CS_H2_END_UNANSWERED;
     }
 }

@@ -46,15 +46,16 @@
 
 /* How a stream ended. */
 enum cs_h2_end {
-    CS_H2_END_COMPLETE,   /* END_STREAM both ways */
-    CS_H2_END_RESET,      /* RST_STREAM (rst_by, rst_error) */
-    CS_H2_END_GOAWAY,     /* the server's GOAWAY last-stream-id excludes it: never processed */
-    CS_H2_END_CLOSED,     /* the TCP connection closed (FIN) first */
-    CS_H2_END_CONN_RESET, /* the TCP connection was reset first */
-    CS_H2_END_UNANSWERED, /* end of input or idle timeout first */
-    CS_H2_END_LOST,       /* part of it was not captured or not decodable (gap, HPACK
-                            * state lost): its outcome is unknown */
-    CS_H2_END_EVICTED,    /* dropped because the stream table was full */
+    CS_H2_END_COMPLETE,      /* END_STREAM both ways */
+    CS_H2_END_RESET,         /* RST_STREAM (rst_by, rst_error) */
+    CS_H2_END_GOAWAY,        /* the server's GOAWAY last-stream-id excludes it: never processed */
+    CS_H2_END_CLOSED,        /* the TCP connection closed (FIN) first */
+    CS_H2_END_CONN_RESET,    /* the TCP connection was reset first */
+    CS_H2_END_UNANSWERED,    /* idle timeout first */
+    CS_H2_END_LOST,          /* part of it was not captured or not decodable (gap, HPACK
+                                * state lost): its outcome is unknown */
+    CS_H2_END_EVICTED,       /* dropped because the stream table was full */
+    CS_H2_END_CAPTURE_ENDED, /* the input ended first, the connection open */
 };
 
 /* One header section (RFC 9113 §8.1) of a stream: the regular fields in

@@ -450,6 +450,7 @@ const char *cs_h2_end_name(enum cs_h2_end e)
     case CS_H2_END_UNANSWERED: return "unanswered";
     case CS_H2_END_LOST: return "lost";
     case CS_H2_END_EVICTED: return "evicted";
+    case CS_H2_END_CAPTURE_ENDED: return "capture-ended";
     }
     return "unknown";
 }

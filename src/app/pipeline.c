@@ -544,8 +544,8 @@ static enum cs_txn_end txn_end_for(enum cs_flow_end why)
     case CS_FLOW_END_CLOSED: return CS_TXN_CLOSED;
     case CS_FLOW_END_RESET: return CS_TXN_RESET;
     case CS_FLOW_END_EVICTED: return CS_TXN_EVICTED;
+    case CS_FLOW_END_INPUT: return CS_TXN_CAPTURE_ENDED;
     case CS_FLOW_END_IDLE:
-    case CS_FLOW_END_INPUT:
     default: return CS_TXN_UNANSWERED;
     }
 }

@@ -622,7 +622,7 @@ static void judge(const struct cs_ex *x, bool cred, corscope_failure failure,
     memset(ch, 0, sizeof *ch);
     ff->reason = ch->reason = CS_R_NONE;
     if (!x->resp) {
-        if (failure == CORSCOPE_FAIL_LOST) {
+        if (failure == CORSCOPE_FAIL_LOST || failure == CORSCOPE_FAIL_CAPTURE_ENDED) {
             ff->verdict = ch->verdict = CORSCOPE_UNKNOWN;
             return;
         }
@@ -860,6 +860,8 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         cs_sb_str(&note, "304 revalidation: browsers check the cached response, not seen here.");
     else if (!resp && ctx->failure == CORSCOPE_FAIL_LOST)
         cs_sb_str(&note, "Response not captured.");
+    else if (!resp && ctx->failure == CORSCOPE_FAIL_CAPTURE_ENDED)
+        cs_sb_str(&note, "The capture ended before a response: the browser was still waiting.");
     else if (!resp && ctx->failure == CORSCOPE_FAIL_ABORTED)
         cs_sb_str(&note, "The client cancelled the request before any response (the page aborted it): "
                          "browsers report no error.");

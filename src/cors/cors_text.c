@@ -437,6 +437,10 @@ void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char 
         } else if (o->verdict == CORSCOPE_UNKNOWN && status == 304) {
             cs_sb_str(&b, "Not judged: a 304 is checked with the cached response's headers; make "
                           "the full response carry `Access-Control-Allow-Origin` and `Vary: Origin`.");
+        } else if (o->verdict == CORSCOPE_UNKNOWN && !in->resp &&
+                   in->failure == CORSCOPE_FAIL_CAPTURE_ENDED) {
+            cs_sb_str(&b, "Not judged: the capture ended while the request waited; capture for "
+                          "longer (or read the next file of a rotated capture with this one).");
         } else if (o->verdict == CORSCOPE_UNKNOWN) {
             cs_sb_str(&b, "Not judged: the response was not captured (capture gap or limit).");
         }

@@ -13,6 +13,7 @@ static corscope_failure failure_for(enum cs_txn_end e)
     case CS_TXN_ABORTED: return CORSCOPE_FAIL_ABORTED;
     case CS_TXN_CLOSED: return CORSCOPE_FAIL_CLOSED;
     case CS_TXN_UNANSWERED: return CORSCOPE_FAIL_UNANSWERED;
+    case CS_TXN_CAPTURE_ENDED: return CORSCOPE_FAIL_CAPTURE_ENDED;
     case CS_TXN_GAP:
     case CS_TXN_EVICTED: return CORSCOPE_FAIL_LOST;
     case CS_TXN_ANSWERED: break;

@@ -402,6 +402,10 @@ static const struct tcase cases[] = {
     /* --- not judged --- */
     {"304 actual unknown", GET, "304\n", OMIT, NOFAIL, U, NULL, U, NULL, false},
     {"lost response unknown", GET, NULL, OMIT, CORSCOPE_FAIL_LOST, U, NULL, U, NULL, false},
+    /* the capture ended with the request waiting: no failure seen, nothing to judge */
+    {"capture ended unknown", GET, NULL, OMIT, CORSCOPE_FAIL_CAPTURE_ENDED, U, NULL, U, NULL, false},
+    {"capture ended preflight unknown", PF("PUT"), NULL, UNK, CORSCOPE_FAIL_CAPTURE_ENDED,
+     U, NULL, U, NULL, false},
     {"no Origin: no-cors", "GET /x\n" H, "200\n", OMIT, NOFAIL, NA, NULL, NA, NULL, false},
     {"same origin", "PUT /x\n" H "Origin: http://api.example\n", "200\n", OMIT, NOFAIL,
      NA, NULL, NA, NULL, false},
@@ -620,6 +624,14 @@ static void test_console_keys_and_hints(void)
     classify(GET, "304\n", OMIT, NOFAIL, false, &v);
     CU_ASSERT_EQUAL(v.verdict, CORSCOPE_UNKNOWN);
     CU_ASSERT(v.note[0] != '\0');
+    /* a capture that ended first says so, and how to see the response */
+    classify(GET, NULL, OMIT, CORSCOPE_FAIL_CAPTURE_ENDED, false, &v);
+    CU_ASSERT_EQUAL(v.verdict, CORSCOPE_UNKNOWN);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.note, "capture ended"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.firefox.hint, "capture for longer"));
+    CU_ASSERT_PTR_NULL(v.firefox.reason);
+    classify(GET, NULL, OMIT, CORSCOPE_FAIL_LOST, false, &v);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.firefox.hint, "not captured"));
 }
 
 /* ---- credentials ---- */
