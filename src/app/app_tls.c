@@ -54,11 +54,15 @@ static struct cs_tls_conn *tls_of(struct tls_flow *tf)
     return cs_tls_conn_of_ctx(tf);
 }
 
+/* A connection that opens with a ClientHello, or one picked up in the
+ * middle (its first bytes an application data record, from either side):
+ * the latter cannot be decrypted and is counted as such ("no-handshake"),
+ * rather than sent to nDPI, which could only name it TLS. */
 static enum cs_app_probe tls_probe(int dir, const uint8_t *p, uint32_t n)
 {
-    if (dir != CS_DIR_C2S)
-        return CS_PROBE_NO;
-    int r = cs_tls_probe(p, n);
+    int r = dir == CS_DIR_C2S ? cs_tls_probe(p, n) : 0;
+    if (r == 0)
+        r = cs_tls_probe_mid_stream(p, n);
     return r > 0 ? CS_PROBE_YES : r < 0 ? CS_PROBE_NEED_MORE
                                         : CS_PROBE_NO;
 }

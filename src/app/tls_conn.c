@@ -24,6 +24,7 @@ static const char *const reason_names[] = {
     "gap",
     "renegotiation",
     "internal",
+    "no-handshake",
 };
 
 const char *cs_tls_reason_name(enum cs_tls_reason r)
@@ -822,7 +823,9 @@ void cs_tls__process_record(struct cs_tls_conn *c, enum cs_tls_dir dir, const ui
     if (!c->seen_any) {
         c->seen_any = 1;
         if (dir != CS_TLS_FROM_CLIENT || type != CT_HANDSHAKE) {
-            cs_tls__fail_conn(c, CS_TLS_REASON_NOT_TLS);
+            /* a whole record, but not the ClientHello: the connection was
+             * already under way when this stream began */
+            cs_tls__fail_conn(c, CS_TLS_REASON_NO_HANDSHAKE);
             return;
         }
     }
@@ -1149,6 +1152,19 @@ int cs_tls_probe(const uint8_t *p, size_t n)
     if (n >= 6 && p[5] != CS_TLS_HS_CLIENT_HELLO)
         return 0;
     return n >= 6 ? 1 : -1;
+}
+
+int cs_tls_probe_mid_stream(const uint8_t *p, size_t n)
+{
+    if (n >= 1 && p[0] != CT_APPDATA)
+        return 0;
+    if (n >= 2 && p[1] != 3)
+        return 0;
+    if (n >= 3 && (p[2] < 1 || p[2] > 3))
+        return 0;
+    if (n < 5)
+        return -1;
+    return cs_tls__plausible_header(p) ? 1 : 0;
 }
 
 /* ---- waiting instead of decrypting in order ------------------------------

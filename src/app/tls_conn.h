@@ -66,6 +66,9 @@ enum cs_tls_reason {
     CS_TLS_REASON_GAP,                 /* a gap or dropped records, and resynchronisation failed */
     CS_TLS_REASON_RENEGOTIATION,       /* TLS 1.2 renegotiation (new keys mid-stream) */
     CS_TLS_REASON_INTERNAL,            /* libcrypto or memory failure */
+    CS_TLS_REASON_NO_HANDSHAKE,        /* picked up mid-stream: the first record is not the
+                                        * ClientHello (the handshake came before the capture,
+                                        * or the connection was evicted and came back) */
 };
 
 /* Machine-readable name of a reason, e.g. "auth-failed". */
@@ -200,5 +203,11 @@ size_t cs_tls_conn_memory(const struct cs_tls_conn *c);
 /* Does a stream starting with these bytes look like TLS (a handshake record
  * carrying a ClientHello)?  1 yes, 0 no, -1 need more bytes. */
 int cs_tls_probe(const uint8_t *p, size_t n);
+
+/* Does a stream picked up mid-connection start with a TLS application data
+ * record (type 23, version 3.1 to 3.3 as TLS 1.2 and 1.3 write it, a length
+ * a record may have)?  1 yes, 0 no, -1 need more bytes.  Such a connection
+ * cannot be decrypted: its keys are found by the ClientHello's random. */
+int cs_tls_probe_mid_stream(const uint8_t *p, size_t n);
 
 #endif

@@ -518,13 +518,28 @@ static void tls_lines(FILE *out, const struct cs_tls_stats *t)
             g_string_append_printf(line, ", %" PRIu64 " without a key", t->no_key);
             sni_sample(line, t->no_key_snis, t->n_no_key_snis);
         }
-        if (t->failed) {
-            g_string_append_printf(line, ", %" PRIu64 " failed (", t->failed);
-            for (unsigned i = 0; i < CS_TLS_STATS_REASONS && t->failed_by[i].reason; i++)
-                g_string_append_printf(line, "%s%s %" PRIu64, i ? ", " : "", t->failed_by[i].reason,
+        /* "no-handshake" is said apart: nothing failed, the capture began
+         * after those connections did. */
+        uint64_t mid = 0;
+        for (unsigned i = 0; i < CS_TLS_STATS_REASONS && t->failed_by[i].reason; i++)
+            if (strcmp(t->failed_by[i].reason, "no-handshake") == 0)
+                mid = t->failed_by[i].count;
+        if (t->failed > mid) {
+            g_string_append_printf(line, ", %" PRIu64 " failed (", t->failed - mid);
+            const char *sep = "";
+            for (unsigned i = 0; i < CS_TLS_STATS_REASONS && t->failed_by[i].reason; i++) {
+                if (strcmp(t->failed_by[i].reason, "no-handshake") == 0)
+                    continue;
+                g_string_append_printf(line, "%s%s %" PRIu64, sep, t->failed_by[i].reason,
                                        t->failed_by[i].count);
+                sep = ", ";
+            }
             put_c(line, ')');
         }
+        if (mid)
+            g_string_append_printf(line, ", %" PRIu64 " picked up mid-stream (their handshake was not "
+                                         "captured: no key can be found for them)",
+                                   mid);
         if (t->incomplete)
             g_string_append_printf(line, ", %" PRIu64 " without a complete handshake", t->incomplete);
         if (t->held_dropped_records)

@@ -786,6 +786,26 @@ static void test_rfc8448_bad_handshakes(void)
     CU_ASSERT_EQUAL(cs_tls_probe(t.client, 201), 1);
     cs_tls_conn_free(c);
 
+    /* picked up mid-stream: an application data record first, from either
+     * side, is TLS whose handshake was not captured */
+    static const uint8_t appdata[] = {23, 3, 3, 0, 4, 1, 2, 3, 4};
+    CU_ASSERT_EQUAL(cs_tls_probe_mid_stream(appdata, sizeof appdata), 1);
+    CU_ASSERT_EQUAL(cs_tls_probe_mid_stream(appdata, 2), -1);
+    CU_ASSERT_EQUAL(cs_tls_probe_mid_stream(t.client, 201), 0); /* a ClientHello: cs_tls_probe's */
+    CU_ASSERT_EQUAL(cs_tls_probe_mid_stream((const uint8_t *)"\x17\x03\x05\x00\x10", 5), 0);
+    CU_ASSERT_EQUAL(cs_tls_probe_mid_stream((const uint8_t *)"\x17\x03\x03\xff\xff", 5), 0); /* too long */
+    CU_ASSERT_EQUAL(cs_tls_probe_mid_stream((const uint8_t *)"\x17\x03\x03\x00\x00", 5), 0); /* empty */
+    CU_ASSERT_EQUAL(cs_tls_probe_mid_stream((const uint8_t *)"GET /", 5), 0);
+    for (int from = 0; from < 2; from++) {
+        c = cs_tls_conn_new(kl, 0, collect_sink, got);
+        cs_tls_conn_data(c, from ? CS_TLS_FROM_SERVER : CS_TLS_FROM_CLIENT, appdata, sizeof appdata, 1, 0);
+        cs_tls_conn_info(c, &info);
+        CU_ASSERT_EQUAL(info.state, CS_TLS_STATE_FAILED);
+        CU_ASSERT_EQUAL(info.reason, CS_TLS_REASON_NO_HANDSHAKE);
+        CU_ASSERT_STRING_EQUAL(cs_tls_reason_name(info.reason), "no-handshake");
+        cs_tls_conn_free(c);
+    }
+
     /* a key log for another connection */
     struct cs_tls_keylog *other = keylog_from(
         "CLIENT_HANDSHAKE_TRAFFIC_SECRET 0034ecb1e78163ba1c38c6dacb196a6dffa21a8d9912ec18a2ef6283024dece7 " R8448_C_HS "\n"
