@@ -665,8 +665,13 @@ void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *c
     const corscope_header *acrh = corscope_header_find(req->headers, req->n_headers, "Access-Control-Request-Headers");
     bool ff_ok = v->firefox.verdict == CORSCOPE_ALLOWED || v->firefox.verdict == CORSCOPE_WARNING;
     bool cr_ok = v->chromium.verdict == CORSCOPE_ALLOWED || v->chromium.verdict == CORSCOPE_WARNING;
+    /* Failed is blocked, not merely "not allowed": a preflight whose answer
+     * was not captured (unknown) or that no check concerned (n/a) is not
+     * known to stop anything. */
+    bool ff_fail = v->firefox.verdict == CORSCOPE_BLOCKED;
+    bool cr_fail = v->chromium.verdict == CORSCOPE_BLOCKED;
 
-    struct pending p = {.used = true, .client = *client, .frame = frame, .flow = flow, .ts = ts, .passed = ff_ok || cr_ok};
+    struct pending p = {.used = true, .client = *client, .frame = frame, .flow = flow, .ts = ts, .passed = !ff_fail || !cr_fail};
     tl->last_stored = 0;
     uint64_t key = 0; /* cs_timeline_request_key of (client, p.origin, p.url), once computed */
     if (acrm && copy_key(p.origin, sizeof(p.origin), origin, origin_len) &&
@@ -683,9 +688,9 @@ void cs_timeline_after_preflight(struct cs_timeline *tl, const struct cs_addr *c
                 pending_hash(key, p.method, strlen(p.method)));
     }
 
-    if (!ff_ok || !cr_ok) {
+    if (ff_fail || cr_fail) {
         facts->what = CS_TL_PREFLIGHT_BLOCKS;
-        facts->browsers = (ff_ok ? 0 : CS_TL_FIREFOX) | (cr_ok ? 0 : CS_TL_CHROMIUM);
+        facts->browsers = (ff_fail ? CS_TL_FIREFOX : 0) | (cr_fail ? CS_TL_CHROMIUM : 0);
         facts->method = acrm ? acrm->value : NULL;
         facts->method_len = acrm ? acrm->value_len : 0;
     }

@@ -567,10 +567,40 @@ static void test_aborted_stream_is_not_a_failure(void)
     cs_timeline_free(tl);
 }
 
+/* A preflight whose answer is not in the capture (the capture ended, a
+ * gap) is unknown: it is not said to fail, and an actual request after it
+ * is linked to it, not "sent although its preflight failed". */
+static void test_unknown_preflight_is_not_a_failure(void)
+{
+    static const enum cs_txn_end ends[] = {CS_TXN_CAPTURE_ENDED, CS_TXN_GAP};
+    for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+        struct cs_timeline *tl = cs_timeline_new();
+        struct cs_judgement j;
+        judge_pf_no_response(tl, ends[i], &j);
+        CU_ASSERT_EQUAL(j.v.kind, CORSCOPE_KIND_PREFLIGHT);
+        CU_ASSERT_EQUAL(j.v.verdict, CORSCOPE_UNKNOWN);
+        CU_ASSERT_EQUAL(j.facts.what, CS_TL_NOTHING);
+        struct cs_timeline_facts f = actual(tl, client(1), "api.example", "/x", "PUT", NULL, 2);
+        CU_ASSERT_EQUAL(f.what, CS_TL_LINKED);
+        CU_ASSERT_EQUAL(f.preflight_frame, 1);
+        cs_timeline_free(tl);
+    }
+    /* a reset, by contrast, is a failure the browsers report */
+    struct cs_timeline *tl = cs_timeline_new();
+    struct cs_judgement j;
+    judge_pf_no_response(tl, CS_TXN_RESET, &j);
+    CU_ASSERT_EQUAL(j.v.verdict, CORSCOPE_BLOCKED);
+    CU_ASSERT_EQUAL(j.facts.what, CS_TL_PREFLIGHT_BLOCKS);
+    struct cs_timeline_facts f = actual(tl, client(1), "api.example", "/x", "PUT", NULL, 2);
+    CU_ASSERT_EQUAL(f.what, CS_TL_SENT_AFTER_FAILED);
+    cs_timeline_free(tl);
+}
+
 int main(void)
 {
     static const struct cs_test_case cases[] = {
         {"links a preflight across connections", test_links_preflight_across_connections},
+        {"an unknown preflight is not a failure", test_unknown_preflight_is_not_a_failure},
         {"other client/method/URL not linked", test_other_client_or_method_not_linked},
         {"cache hit within Max-Age, miss after", test_cache_hit_within_max_age},
         {"default Max-Age is 5 s", test_default_max_age_is_five_seconds},
