@@ -49,6 +49,8 @@ enum cs_txn_end {
     CS_TXN_CAPTURE_ENDED, /* the input ended (end of the files, -c, a live capture
                            * stopped) with the connection open and the request
                            * waiting: a response, if any, came after the capture */
+    CS_TXN_MALFORMED,     /* (h2) a response came, malformed in a way the browsers
+                           * refuse (an upper-case field name): no response for them */
 };
 
 /* cs_txn.req_flags / resp_flags */

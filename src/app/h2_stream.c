@@ -123,6 +123,18 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
     struct h2_sec *st = h2_sec_of(s, sec);
     if (!st)
         return; /* (its block opened it) */
+    /* SP and HTAB around a value are dropped, as an HTTP/1.1 parser drops
+     * OWS.  RFC 9113 §8.2.1 calls such a field malformed, but both
+     * browsers read an h2 field like a header line: Firefox and Chromium
+     * accept `access-control-allow-origin: " https://app "` over h2 as the
+     * origin itself (tests/browser: shape-acao-surrounding-space,
+     * shape-acao-inner-tab), and the classifier must see what they see. */
+    while (vl && (value[0] == ' ' || value[0] == '\t')) {
+        value++;
+        vl--;
+    }
+    while (vl && (value[vl - 1] == ' ' || value[vl - 1] == '\t'))
+        vl--;
     if (st->n >= c->lim.max_header_lines || st->n >= H2_SEC_FIELDS_MAX ||
         st->bytes + nl + vl > c->lim.max_header_bytes) { /* (sizes: no overflow) */
         if (!(st->flags & CS_H2_SEC_CUT))
@@ -231,6 +243,16 @@ static corscope_header *ensure_scratch(struct cs_h2_conn *c, uint32_t n, corscop
 /* Fills out's sections and pseudo-header fields from s's stored fields;
  * the regular fields of each section go to local or *heap (ensure_scratch),
  * in order. */
+/* Whether a field name has an upper-case ASCII letter (a valid h2 name
+ * never does: RFC 9113 §8.2.1). */
+static bool has_upper(const char *name, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if ((unsigned char)(name[i] - 'A') < 26u)
+            return true;
+    return false;
+}
+
 static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_txn *t,
                       corscope_header *local, corscope_header **heap)
 {
@@ -314,6 +336,8 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
                 continue;
             }
             regular_seen = true;
+            if (has_upper(name, f->name_len))
+                out->flags |= CS_H2_SEC_UPPER_NAME;
             if (fail)
                 continue;
             corscope_header *h = &scratch[used++];

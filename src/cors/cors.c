@@ -615,6 +615,19 @@ static void ch_actual(const struct cs_ex *x, bool cred, struct cs_outcome *o)
 
 /* ---- both browsers, one credentials assumption ---- */
 
+/* The network error Chromium reports for a request without a response. */
+static enum cs_chrome chrome_net_error(corscope_failure failure)
+{
+    switch (failure) {
+    case CORSCOPE_FAIL_RESET: return CS_C_NET_RESET;
+    case CORSCOPE_FAIL_STREAM_RESET: /* RST_STREAM from the server */
+    case CORSCOPE_FAIL_MALFORMED:    /* Chromium resets the stream itself */
+        return CS_C_NET_H2_PROTOCOL;
+    case CORSCOPE_FAIL_CLOSED: return CS_C_NET_EMPTY;
+    default: return CS_C_NET_TIMED_OUT;
+    }
+}
+
 static void judge(const struct cs_ex *x, bool cred, corscope_failure failure,
                   struct cs_outcome *ff, struct cs_outcome *ch)
 {
@@ -631,11 +644,7 @@ static void judge(const struct cs_ex *x, bool cred, corscope_failure failure,
             return;
         }
         set_out(ff, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED, CS_C_NONE);
-        set_out(ch, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED,
-                failure == CORSCOPE_FAIL_RESET          ? CS_C_NET_RESET
-                : failure == CORSCOPE_FAIL_STREAM_RESET ? CS_C_NET_H2_PROTOCOL
-                : failure == CORSCOPE_FAIL_CLOSED       ? CS_C_NET_EMPTY
-                                                        : CS_C_NET_TIMED_OUT);
+        set_out(ch, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED, chrome_net_error(failure));
         return;
     }
     if (x->resp->status == 304 && !x->preflight && !x->check_304) {
@@ -862,6 +871,9 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         cs_sb_str(&note, "Response not captured.");
     else if (!resp && ctx->failure == CORSCOPE_FAIL_CAPTURE_ENDED)
         cs_sb_str(&note, "The capture ended before a response: the browser was still waiting.");
+    else if (!resp && ctx->failure == CORSCOPE_FAIL_MALFORMED)
+        cs_sb_str(&note, "The HTTP/2 response was malformed (a field name with upper-case letters, "
+                         "RFC 9113 §8.2.1): both browsers refuse it and fail the request.");
     else if (!resp && ctx->failure == CORSCOPE_FAIL_ABORTED)
         cs_sb_str(&note, "The client cancelled the request before any response (the page aborted it): "
                          "browsers report no error.");

@@ -10,6 +10,7 @@ static corscope_failure failure_for(enum cs_txn_end e)
     switch (e) {
     case CS_TXN_RESET: return CORSCOPE_FAIL_RESET;
     case CS_TXN_STREAM_RESET: return CORSCOPE_FAIL_STREAM_RESET;
+    case CS_TXN_MALFORMED: return CORSCOPE_FAIL_MALFORMED;
     case CS_TXN_ABORTED: return CORSCOPE_FAIL_ABORTED;
     case CS_TXN_CLOSED: return CORSCOPE_FAIL_CLOSED;
     case CS_TXN_UNANSWERED: return CORSCOPE_FAIL_UNANSWERED;

@@ -93,6 +93,7 @@ const char *cs_txn_end_name(enum cs_txn_end e)
     case CS_TXN_GAP: return "lost-in-gap";
     case CS_TXN_UNANSWERED: return "unanswered";
     case CS_TXN_CAPTURE_ENDED: return "capture-ended";
+    case CS_TXN_MALFORMED: return "malformed-response";
     case CS_TXN_EVICTED: return "evicted";
     }
     return "unknown";

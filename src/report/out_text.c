@@ -432,6 +432,7 @@ void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_
                                                     : t->end == CS_TXN_GAP            ? "lost in a capture gap"
                                                     : t->end == CS_TXN_EVICTED        ? "evicted by a limit"
                                                     : t->end == CS_TXN_CAPTURE_ENDED  ? "the capture ended first"
+                                                    : t->end == CS_TXN_MALFORMED      ? "malformed, refused"
                                                                                       : "never answered");
         put_c(buf, ')');
         put_str(buf, paint(st, C_RESET));

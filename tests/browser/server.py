@@ -333,6 +333,97 @@ def _(m, p, o):
     return r(200, [acao()])
 
 
+# Values with whitespace around them: an HTTP/1.1 parser drops it (OWS),
+# while over h2 a field value that starts or ends with whitespace is
+# malformed (RFC 9113 §8.2.1).  The h2 server sends them as they are
+# (H2_CONFIG: no outbound validation); the browsers decide.
+
+@scenario("shape-acao-surrounding-space")
+def _(m, p, o):
+    return r(200, [acao(" " + app() + " ")])
+
+
+@scenario("shape-acac-trailing-space", {"cred": True})
+def _(m, p, o):
+    return r(200, [acao(), ("Access-Control-Allow-Credentials", "true ")])
+
+
+@scenario("shape-acao-inner-tab")
+def _(m, p, o):
+    return r(200, [acao(app() + "\t")])
+
+
+# Fields an HTTP/1.1 response may carry and an h2 one may not (RFC 9113
+# §8.2.2, §8.2: connection-specific fields, upper-case names): over h2 the
+# response is malformed, and what a browser does with it (a stream error,
+# or the fields read anyway) decides the verdict.
+
+@scenario("h2-connection-field")
+def _(m, p, o):
+    return r(200, [acao(), ("Connection", "keep-alive")])
+
+
+@scenario("h2-keep-alive-field")
+def _(m, p, o):
+    return r(200, [acao(), ("Keep-Alive", "timeout=5")])
+
+
+@scenario("h2-uppercase-name", h2_names_as_is=True)
+def _(m, p, o):
+    return r(200, [acao()])
+
+
+# Case and spelling: an origin is compared byte for byte, header names in
+# Access-Control-Allow-Headers case-insensitively, methods case-sensitively.
+
+@scenario("shape-acao-uppercase")
+def _(m, p, o):
+    return r(200, [acao(app().upper())])
+
+
+@scenario("shape-acao-null")
+def _(m, p, o):
+    return r(200, [acao("null")])
+
+
+@scenario("shape-acah-uppercase", {"headers": {"X-One": "1"}})
+def _(m, p, o):
+    if m == "OPTIONS":
+        return r(204, [acao(), ("Access-Control-Allow-Headers", "X-ONE")], b"")
+    return r(200, [acao()])
+
+
+@scenario("shape-acam-lowercase-put", {"method": "PUT", "body": "x"})
+def _(m, p, o):
+    if m == "OPTIONS":
+        return r(204, [acao(), ("Access-Control-Allow-Methods", "put")], b"")
+    return r(200, [acao()])
+
+
+# Lists with empty elements: the Fetch standard's list parsing keeps them
+# (as empty names); what each browser makes of them is its own.
+
+@scenario("shape-acah-trailing-comma", {"headers": {"X-One": "1"}})
+def _(m, p, o):
+    if m == "OPTIONS":
+        return r(204, [acao(), ("Access-Control-Allow-Headers", "x-one,")], b"")
+    return r(200, [acao()])
+
+
+@scenario("shape-acah-empty-element", {"headers": {"X-One": "1", "X-Two": "2"}})
+def _(m, p, o):
+    if m == "OPTIONS":
+        return r(204, [acao(), ("Access-Control-Allow-Headers", "x-one,,x-two")], b"")
+    return r(200, [acao()])
+
+
+@scenario("shape-acam-leading-comma", {"method": "DELETE"})
+def _(m, p, o):
+    if m == "OPTIONS":
+        return r(204, [acao(), ("Access-Control-Allow-Methods", ", DELETE")], b"")
+    return r(200, [acao()])
+
+
 # ---- CORSNotSupportingCredentials ----------------------------------------------
 
 @scenario("cred-wildcard-fetch", {"cred": True})
@@ -906,7 +997,12 @@ def serve_h2_connection(sock, port, results_path):
         sys.stderr.write(f"[{port}] TLS handshake failed: {e}\n")
         sock.close()
         return
-    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding="latin-1"))
+    # Outbound fields go as the scenario wrote them (names are lower-cased
+    # by h2_answer): no validation or normalization, which would strip the
+    # whitespace of the shape-*-space scenarios or refuse them.
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(
+        client_side=False, header_encoding="latin-1",
+        validate_outbound_headers=False, normalize_outbound_headers=False))
     conn.initiate_connection()
     sock.sendall(conn.data_to_send())
     streams = {}
@@ -978,7 +1074,9 @@ def h2_answer(conn, stream_id, req, port, results_path):
     if res is None:
         res = r(404, [("Content-Type", "text/plain")], b"no such thing\n")
     status, hdrs, data = res
-    fields = [(":status", str(status))] + [(k.lower(), v) for k, v in hdrs]
+    scen = SCENARIOS.get(path[3:].split("?", 1)[0].split("/", 1)[0]) if path.startswith("/s/") else None
+    as_is = bool(scen and scen.get("h2_names_as_is"))
+    fields = [(":status", str(status))] + [(k if as_is else k.lower(), v) for k, v in hdrs]
     fields += [(k.lower(), v) for k, v in framing_fields(status, hdrs, data)]
     conn.send_headers(stream_id, fields, end_stream=(method == "HEAD" or not data))
     if data and method != "HEAD":

@@ -311,6 +311,12 @@ static const struct tcase cases[] = {
      B, "CORSDidNotSucceed", B, "net::ERR_HTTP2_PROTOCOL_ERROR", false},
     {"no response: h2 preflight stream reset", PF("PUT"), NULL, UNK, CORSCOPE_FAIL_STREAM_RESET,
      B, "CORSDidNotSucceed", B, "net::ERR_HTTP2_PROTOCOL_ERROR", false},
+    /* h2: a response both browsers refuse (an upper-case field name:
+     * tests/browser h2-uppercase-name, both real browsers) */
+    {"no response: h2 malformed response", GET, NULL, OMIT, CORSCOPE_FAIL_MALFORMED,
+     B, "CORSDidNotSucceed", B, "net::ERR_HTTP2_PROTOCOL_ERROR", false},
+    {"no response: h2 malformed preflight response", PF("PUT"), NULL, UNK, CORSCOPE_FAIL_MALFORMED,
+     B, "CORSDidNotSucceed", B, "net::ERR_HTTP2_PROTOCOL_ERROR", false},
     {"no response: unanswered", GET, NULL, OMIT, CORSCOPE_FAIL_UNANSWERED,
      B, "CORSDidNotSucceed", B, "net::ERR_TIMED_OUT", false},
     {"redirect userinfo", GET, "302\n" ACAO "Location: http://user:pw@b.example/\n", OMIT, NOFAIL,

@@ -142,6 +142,53 @@ static void test_simple_exchange(void)
     fx_free(f);
 }
 
+/* SP and HTAB around a field value are dropped (both browsers read an h2
+ * field like an HTTP/1.1 header line: tests/browser shape-acao-*); inner
+ * whitespace stays, and a value of whitespace only becomes empty. */
+static void test_value_whitespace(void)
+{
+    static const char *const req[] = {
+        ":method", "GET", ":scheme", "https", ":authority", "api.example.com", ":path", "/w",
+        "origin", "https://app.example.com", NULL};
+    static const char *const resp[] = {
+        ":status", "200", "access-control-allow-origin", "  https://app.example.com \t",
+        "x-inner", "\ta  b\t", "x-blank", " \t ", NULL};
+    struct fx *f = fx_new();
+    fx_open(f);
+    request(f, 1, req, true);
+    response(f, 1, resp, true);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 1);
+    CU_ASSERT_STRING_EQUAL(f->col.r[0].resp, "access-control-allow-origin: https://app.example.com\n"
+                                             "x-inner: a  b\nx-blank: \n");
+    CU_ASSERT_FALSE(f->col.r[0].resp_flags & CS_H2_SEC_UPPER_NAME);
+    fx_free(f);
+}
+
+/* A regular field name with an upper-case letter marks its section (both
+ * browsers refuse such a response: app_h2.c); lower-case names, and the
+ * request's own section, are left alone. */
+static void test_upper_case_name(void)
+{
+    static const char *const req[] = {
+        ":method", "GET", ":scheme", "https", ":authority", "api.example.com", ":path", "/u",
+        "origin", "https://app.example.com", NULL};
+    static const char *const upper[] = {
+        ":status", "200", "content-type", "text/plain",
+        "Access-Control-Allow-Origin", "https://app.example.com", NULL};
+    struct fx *f = fx_new();
+    fx_open(f);
+    request(f, 1, req, true);
+    response(f, 1, upper, true);
+    request(f, 3, req, true);
+    response(f, 3, RESP1, true);
+    CU_ASSERT_EQUAL_FATAL(f->col.n, 2);
+    CU_ASSERT(f->col.r[0].answered);
+    CU_ASSERT(f->col.r[0].resp_flags & CS_H2_SEC_UPPER_NAME);
+    CU_ASSERT_FALSE(f->col.r[0].req_flags & CS_H2_SEC_UPPER_NAME);
+    CU_ASSERT_FALSE(f->col.r[1].resp_flags & CS_H2_SEC_UPPER_NAME);
+    fx_free(f);
+}
+
 /* Every frame type in one conversation: PRIORITY, PING, WINDOW_UPDATE,
  * an unknown type, padded DATA, GOAWAY with debug data; none disturbs the
  * transaction and none is an error. */
@@ -1235,6 +1282,8 @@ int main(void)
     static const struct cs_test_case cases[] = {
         {"probe", test_probe},
         {"simple exchange", test_simple_exchange},
+        {"whitespace around field values", test_value_whitespace},
+        {"an upper-case field name marks its section", test_upper_case_name},
         {"every frame type", test_every_frame_type},
         {"continuation and padding", test_continuation_and_padding},
         {"continuation interrupted", test_continuation_interrupted},

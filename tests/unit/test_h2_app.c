@@ -241,6 +241,40 @@ static void test_gap_is_unknown(void)
     CU_ASSERT(!f.sink.g[0].has_resp);
 }
 
+/* A response with an upper-case field name is one both browsers refuse
+ * (tests/browser h2-uppercase-name): the row reports no response, ended
+ * CS_TXN_MALFORMED; the same response in lower case is answered. */
+static void test_malformed_response(void)
+{
+    struct fx f;
+    fx_open(&f);
+    struct hdr_opts end = {.pad = -1, .end_stream = true};
+    put_preface(&f.b);
+    put_settings(&f.b, false, NULL, 0);
+    static const char *const rq[] = {
+        ":method", "GET", ":scheme", "https", ":authority", "api.example", ":path", "/m",
+        "origin", "https://app.example", NULL};
+    put_headers(&f.b, f.cdef, 1, rq, &end);
+    put_headers(&f.b, f.cdef, 3, rq, &end);
+    fx_send(&f, CS_DIR_C2S, 1);
+    static const char *const upper[] = {":status", "200", "Access-Control-Allow-Origin",
+                                        "https://app.example", NULL};
+    static const char *const lower[] = {":status", "200", "access-control-allow-origin",
+                                        "https://app.example", NULL};
+    put_settings(&f.b, false, NULL, 0);
+    put_headers(&f.b, f.sdef, 1, upper, &end);
+    put_headers(&f.b, f.sdef, 3, lower, &end);
+    fx_send(&f, CS_DIR_S2C, 2);
+    fx_close(&f, CS_TXN_CLOSED, 3);
+    const struct got *bad = find(&f.sink, 1), *good = find(&f.sink, 3);
+    CU_ASSERT_FATAL(bad != NULL && good != NULL);
+    CU_ASSERT_EQUAL(bad->end, CS_TXN_MALFORMED);
+    CU_ASSERT(!bad->has_resp);
+    CU_ASSERT_EQUAL(good->end, CS_TXN_ANSWERED);
+    CU_ASSERT(good->has_resp);
+    CU_ASSERT_EQUAL(good->status, 200);
+}
+
 /* cs_limits.h2_max_streams (--h2-max-streams) bounds the open streams: the
  * oldest is reported evicted. */
 static void test_stream_limit(void)
@@ -273,6 +307,7 @@ int main(void)
         {"probe", test_probe},
         {"stream to cs_txn", test_mapping},
         {"gap gives unknown", test_gap_is_unknown},
+        {"a response with an upper-case name is refused", test_malformed_response},
         {"stream limit", test_stream_limit},
         {NULL, NULL},
     };
