@@ -50,7 +50,7 @@ enum cs_txn_end {
                            * stopped) with the connection open and the request
                            * waiting: a response, if any, came after the capture */
     CS_TXN_MALFORMED,     /* (h2) a response came, malformed in a way the browsers
-                           * refuse (an upper-case field name): no response for them */
+                           * refuse (CORSCOPE_FAIL_MALFORMED): no response for them */
 };
 
 /* cs_txn.req_flags / resp_flags */

@@ -93,9 +93,10 @@ typedef enum corscope_failure {
                                   * request waiting: its response, if any, is not in
                                   * the capture: verdict unknown */
     CORSCOPE_FAIL_MALFORMED,     /* HTTP/2: the response was malformed in a way both
-                                  * browsers refuse (a field name with upper-case
-                                  * letters, RFC 9113 §8.2.1): the stream fails like a
-                                  * reset one (Chromium net::ERR_HTTP2_PROTOCOL_ERROR) */
+                                  * browsers refuse (RFC 9113 §8.2.1, §8.3: an upper-case
+                                  * field name, NUL/CR/LF in a value, a misplaced or
+                                  * unknown pseudo-header): the stream fails like a reset
+                                  * one (Chromium net::ERR_HTTP2_PROTOCOL_ERROR) */
 } corscope_failure;
 
 /* Everything the classifier cannot see in the request/response pair.

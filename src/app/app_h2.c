@@ -95,11 +95,12 @@ static void h2_txn(void *ctx, const struct cs_h2_txn *h)
         t.req_flags |= CS_TXN_HEADERS_CUT; /* out of memory for the list */
     if (h->req.flags & CS_H2_SEC_PARTIAL)
         t.req_flags |= CS_TXN_HEADER_GAP;
-    if (h->answered && (h->resp.flags & CS_H2_SEC_UPPER_NAME)) {
-        /* Both browsers refuse such a response (tests/browser
-         * h2-uppercase-name: Firefox CORSDidNotSucceed, Chromium
-         * net::ERR_HTTP2_PROTOCOL_ERROR) and reset the stream: for them
-         * there is no response to check. */
+    if (h->answered && (h->resp.flags & (CS_H2_SEC_BAD_FIELD | CS_H2_SEC_BAD_PSEUDO))) {
+        /* Both browsers refuse a malformed response (tests/browser
+         * h2-uppercase-name, h2-value-nul, h2-value-newline,
+         * h2-status-after-fields, h2-unknown-pseudo: Firefox
+         * CORSDidNotSucceed, Chromium net::ERR_HTTP2_PROTOCOL_ERROR) and
+         * reset the stream: for them there is no response to check. */
         t.end = CS_TXN_MALFORMED;
     } else if (h->answered) {
         t.has_resp = true;

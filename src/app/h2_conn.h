@@ -76,9 +76,9 @@ struct cs_h2_section {
 #define CS_H2_SEC_END_STREAM 0x04 /* its HEADERS frame carried END_STREAM */
 #define CS_H2_SEC_PARTIAL 0x08    /* the block never completed (gap, HPACK error): the
                                       * fields are the ones decoded before that */
-#define CS_H2_SEC_UPPER_NAME 0x10 /* a regular field's name has an upper-case letter
-                                      * (RFC 9113 §8.2.1): malformed, and both browsers
-                                      * refuse such a response (see app_h2.c) */
+#define CS_H2_SEC_BAD_FIELD 0x10  /* (response) a regular field both browsers refuse
+                                     * (RFC 9113 §8.2.1): a name with an upper-case
+                                     * letter, a value with NUL, CR or LF (app_h2.c) */
 
 /* A stream and what became of it.  Every pointer is valid only during the
  * callback; strings are not NUL-terminated. */

@@ -243,12 +243,16 @@ static corscope_header *ensure_scratch(struct cs_h2_conn *c, uint32_t n, corscop
 /* Fills out's sections and pseudo-header fields from s's stored fields;
  * the regular fields of each section go to local or *heap (ensure_scratch),
  * in order. */
-/* Whether a field name has an upper-case ASCII letter (a valid h2 name
- * never does: RFC 9113 §8.2.1). */
-static bool has_upper(const char *name, uint32_t n)
+/* A field RFC 9113 §8.2.1 calls malformed and both browsers refuse
+ * (tests/browser h2-uppercase-name, h2-value-nul, h2-value-newline): a
+ * name with an upper-case ASCII letter, a value with NUL, CR or LF. */
+static bool bad_field(const char *name, uint32_t nl, const char *value, uint32_t vl)
 {
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0; i < nl; i++)
         if ((unsigned char)(name[i] - 'A') < 26u)
+            return true;
+    for (uint32_t i = 0; i < vl; i++)
+        if (value[i] == '\0' || value[i] == '\r' || value[i] == '\n')
             return true;
     return false;
 }
@@ -336,8 +340,8 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
                 continue;
             }
             regular_seen = true;
-            if (has_upper(name, f->name_len))
-                out->flags |= CS_H2_SEC_UPPER_NAME;
+            if (k == SEC_RESP && bad_field(name, f->name_len, value, f->value_len))
+                out->flags |= CS_H2_SEC_BAD_FIELD;
             if (fail)
                 continue;
             corscope_header *h = &scratch[used++];

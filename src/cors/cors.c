@@ -872,8 +872,9 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
     else if (!resp && ctx->failure == CORSCOPE_FAIL_CAPTURE_ENDED)
         cs_sb_str(&note, "The capture ended before a response: the browser was still waiting.");
     else if (!resp && ctx->failure == CORSCOPE_FAIL_MALFORMED)
-        cs_sb_str(&note, "The HTTP/2 response was malformed (a field name with upper-case letters, "
-                         "RFC 9113 §8.2.1): both browsers refuse it and fail the request.");
+        cs_sb_str(&note, "The HTTP/2 response was malformed (RFC 9113 §8.2.1, §8.3: a field name in "
+                         "upper case, a NUL, CR or LF in a value, or a misplaced or unknown "
+                         "pseudo-header): both browsers refuse it and fail the request.");
     else if (!resp && ctx->failure == CORSCOPE_FAIL_ABORTED)
         cs_sb_str(&note, "The client cancelled the request before any response (the page aborted it): "
                          "browsers report no error.");

@@ -518,8 +518,9 @@ void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char 
                 cs_sb_str(&b, "Remove the `user:pass@` credentials from this redirect's "
                               "`Location` header.");
         } else if (in->failure == CORSCOPE_FAIL_MALFORMED) {
-            cs_sb_str(&b, "Send HTTP/2 field names in lower case: the server (or the proxy in "
-                          "front of it) capitalises a name, which browsers reject over HTTP/2.");
+            cs_sb_str(&b, "Make the server (or the proxy in front of it) send a well-formed HTTP/2 "
+                          "response: field names in lower case, no NUL, CR or LF in a value, "
+                          "`:status` first and once.");
         } else if (in->failure == CORSCOPE_FAIL_RESET || in->failure == CORSCOPE_FAIL_CLOSED ||
                    in->failure == CORSCOPE_FAIL_STREAM_RESET) {
             cs_sb_fmt(&b, "The server %s without answering; make it return a "

@@ -373,6 +373,29 @@ def _(m, p, o):
     return r(200, [acao()])
 
 
+# Malformed only over h2 (h2_extra: fields sent on h2 alone; RFC 9113
+# §8.2.1, §8.3): what the browsers refuse.
+
+@scenario("h2-value-nul", h2_extra=[("x-junk", "a\x00b")])
+def _(m, p, o):
+    return r(200, [acao()])
+
+
+@scenario("h2-value-newline", h2_extra=[("x-junk", "a\nb")])
+def _(m, p, o):
+    return r(200, [acao()])
+
+
+@scenario("h2-status-after-fields", h2_status_last=True)
+def _(m, p, o):
+    return r(200, [acao()])
+
+
+@scenario("h2-unknown-pseudo", h2_extra=[(":foo", "bar")])
+def _(m, p, o):
+    return r(200, [acao()])
+
+
 # Case and spelling: an origin is compared byte for byte, header names in
 # Access-Control-Allow-Headers case-insensitively, methods case-sensitively.
 
@@ -1076,8 +1099,13 @@ def h2_answer(conn, stream_id, req, port, results_path):
     status, hdrs, data = res
     scen = SCENARIOS.get(path[3:].split("?", 1)[0].split("/", 1)[0]) if path.startswith("/s/") else None
     as_is = bool(scen and scen.get("h2_names_as_is"))
-    fields = [(":status", str(status))] + [(k if as_is else k.lower(), v) for k, v in hdrs]
+    fields = [(k if as_is else k.lower(), v) for k, v in hdrs]
     fields += [(k.lower(), v) for k, v in framing_fields(status, hdrs, data)]
+    fields += list(scen.get("h2_extra", ())) if scen else []
+    if scen and scen.get("h2_status_last"):
+        fields.append((":status", str(status)))
+    else:
+        fields.insert(0, (":status", str(status)))
     conn.send_headers(stream_id, fields, end_stream=(method == "HEAD" or not data))
     if data and method != "HEAD":
         conn.send_data(stream_id, data, end_stream=True)

@@ -241,9 +241,11 @@ static void test_gap_is_unknown(void)
     CU_ASSERT(!f.sink.g[0].has_resp);
 }
 
-/* A response with an upper-case field name is one both browsers refuse
- * (tests/browser h2-uppercase-name): the row reports no response, ended
- * CS_TXN_MALFORMED; the same response in lower case is answered. */
+/* Responses both browsers refuse (tests/browser h2-uppercase-name,
+ * h2-value-newline, h2-status-after-fields): an upper-case field name, a
+ * LF in a value, :status after a regular field.  The row reports them
+ * without a response, ended CS_TXN_MALFORMED; the well-formed twin is
+ * answered. */
 static void test_malformed_response(void)
 {
     struct fx f;
@@ -254,8 +256,8 @@ static void test_malformed_response(void)
     static const char *const rq[] = {
         ":method", "GET", ":scheme", "https", ":authority", "api.example", ":path", "/m",
         "origin", "https://app.example", NULL};
-    put_headers(&f.b, f.cdef, 1, rq, &end);
-    put_headers(&f.b, f.cdef, 3, rq, &end);
+    for (uint32_t id = 1; id <= 7; id += 2)
+        put_headers(&f.b, f.cdef, id, rq, &end);
     fx_send(&f, CS_DIR_C2S, 1);
     static const char *const upper[] = {":status", "200", "Access-Control-Allow-Origin",
                                         "https://app.example", NULL};
@@ -264,12 +266,24 @@ static void test_malformed_response(void)
     put_settings(&f.b, false, NULL, 0);
     put_headers(&f.b, f.sdef, 1, upper, &end);
     put_headers(&f.b, f.sdef, 3, lower, &end);
+    static const char *const newline[] = {":status", "200", "access-control-allow-origin",
+                                          "https://app.example\nx", NULL};
+    static const char *const late[] = {"access-control-allow-origin", "https://app.example",
+                                       ":status", "200", NULL};
+    put_headers(&f.b, f.sdef, 5, newline, &end);
+    put_headers(&f.b, f.sdef, 7, late, &end);
     fx_send(&f, CS_DIR_S2C, 2);
     fx_close(&f, CS_TXN_CLOSED, 3);
     const struct got *bad = find(&f.sink, 1), *good = find(&f.sink, 3);
     CU_ASSERT_FATAL(bad != NULL && good != NULL);
     CU_ASSERT_EQUAL(bad->end, CS_TXN_MALFORMED);
     CU_ASSERT(!bad->has_resp);
+    for (uint32_t id = 5; id <= 7; id += 2) {
+        const struct got *g = find(&f.sink, id);
+        CU_ASSERT_FATAL(g != NULL);
+        CU_ASSERT_EQUAL(g->end, CS_TXN_MALFORMED);
+        CU_ASSERT(!g->has_resp);
+    }
     CU_ASSERT_EQUAL(good->end, CS_TXN_ANSWERED);
     CU_ASSERT(good->has_resp);
     CU_ASSERT_EQUAL(good->status, 200);
