@@ -129,12 +129,14 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
      * accept `access-control-allow-origin: " https://app "` over h2 as the
      * origin itself (tests/browser: shape-acao-surrounding-space,
      * shape-acao-inner-tab), and the classifier must see what they see. */
-    while (vl && (value[0] == ' ' || value[0] == '\t')) {
-        value++;
-        vl--;
+    if (vl && (value[0] <= ' ' || value[vl - 1] <= ' ')) { /* rare: one test in common */
+        while (vl && (value[0] == ' ' || value[0] == '\t')) {
+            value++;
+            vl--;
+        }
+        while (vl && (value[vl - 1] == ' ' || value[vl - 1] == '\t'))
+            vl--;
     }
-    while (vl && (value[vl - 1] == ' ' || value[vl - 1] == '\t'))
-        vl--;
     if (st->n >= c->lim.max_header_lines || st->n >= H2_SEC_FIELDS_MAX ||
         st->bytes + nl + vl > c->lim.max_header_bytes) { /* (sizes: no overflow) */
         if (!(st->flags & CS_H2_SEC_CUT))
@@ -243,15 +245,53 @@ static corscope_header *ensure_scratch(struct cs_h2_conn *c, uint32_t n, corscop
 /* Fills out's sections and pseudo-header fields from s's stored fields;
  * the regular fields of each section go to local or *heap (ensure_scratch),
  * in order. */
+/* Eight bytes at a time (SWAR): a byte in 'A'..'Z' (the high bit set by
+ * hand first, so no subtraction borrows from the next byte; bytes >= 0x80
+ * excluded), and a byte equal to NUL, CR or LF (the usual "has a zero
+ * byte" test, exact for "any"). */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGH UINT64_C(0x8080808080808080)
+
+static inline uint64_t load8(const char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+static inline bool word_has_upper(uint64_t w)
+{
+    uint64_t ge_a = (w | HIGH) - 0x41 * ONES, ge_after_z = (w | HIGH) - 0x5b * ONES;
+    return (ge_a & ~ge_after_z & ~w & HIGH) != 0;
+}
+
+static inline uint64_t zero_bytes(uint64_t w)
+{
+    return (w - ONES) & ~w & HIGH;
+}
+
+static inline bool word_has_nul_cr_lf(uint64_t w)
+{
+    return (zero_bytes(w) | zero_bytes(w ^ (0x0d * ONES)) | zero_bytes(w ^ (0x0a * ONES))) != 0;
+}
+
 /* A field RFC 9113 §8.2.1 calls malformed and both browsers refuse
  * (tests/browser h2-uppercase-name, h2-value-nul, h2-value-newline): a
- * name with an upper-case ASCII letter, a value with NUL, CR or LF. */
+ * name with an upper-case ASCII letter, a value with NUL, CR or LF.  It
+ * runs on every response field, hence the word-wise tests. */
 static bool bad_field(const char *name, uint32_t nl, const char *value, uint32_t vl)
 {
-    for (uint32_t i = 0; i < nl; i++)
+    uint32_t i = 0;
+    for (; i + 8 <= nl; i += 8)
+        if (word_has_upper(load8(name + i)))
+            return true;
+    for (; i < nl; i++)
         if ((unsigned char)(name[i] - 'A') < 26u)
             return true;
-    for (uint32_t i = 0; i < vl; i++)
+    for (i = 0; i + 8 <= vl; i += 8)
+        if (word_has_nul_cr_lf(load8(value + i)))
+            return true;
+    for (; i < vl; i++)
         if (value[i] == '\0' || value[i] == '\r' || value[i] == '\n')
             return true;
     return false;

@@ -189,6 +189,43 @@ static void test_upper_case_name(void)
     fx_free(f);
 }
 
+/* The word-wise test of every response field (h2_stream.c bad_field), at
+ * the edges of its ranges and of its 8-byte words: '@' and '[' around
+ * 'A'..'Z', a byte >= 0x80 whose low bits are a letter, NUL/CR/LF in the
+ * first word or the tail, 0x8d (CR with the high bit). */
+static void test_bad_field_edges(void)
+{
+    static const struct {
+        const char *name, *value;
+        bool bad;
+    } cases[] = {
+        {"x-@[`{-ok", "v", false},
+        {"x-\xc1\xda"
+         "bc",
+         "v", false},
+        {"abcdefgZ", "v", true},
+        {"abcdefghijK", "v", true},
+        {"Zabcdefghijklmnop", "v", true},
+        {"x-ok", "abc\x8d\x8a-0123456789", false},
+        {"x-ok", "abcdefghij\rk", true},
+        {"x-ok", "ab\nc", true},
+        {"x-ok", "0123456\n", true},
+        {"x-a", "", false},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const char *req[] = {":method", "GET", ":scheme", "https", ":authority", "a.example",
+                             ":path", "/e", NULL};
+        const char *resp[] = {":status", "200", cases[k].name, cases[k].value, NULL};
+        struct fx *f = fx_new();
+        fx_open(f);
+        request(f, 1, req, true);
+        response(f, 1, resp, true);
+        CU_ASSERT_EQUAL_FATAL(f->col.n, 1);
+        CU_ASSERT_EQUAL(!!(f->col.r[0].resp_flags & CS_H2_SEC_BAD_FIELD), cases[k].bad);
+        fx_free(f);
+    }
+}
+
 /* Every frame type in one conversation: PRIORITY, PING, WINDOW_UPDATE,
  * an unknown type, padded DATA, GOAWAY with debug data; none disturbs the
  * transaction and none is an error. */
@@ -1284,6 +1321,7 @@ int main(void)
         {"simple exchange", test_simple_exchange},
         {"whitespace around field values", test_value_whitespace},
         {"an upper-case field name marks its section", test_upper_case_name},
+        {"malformed fields found at every edge", test_bad_field_edges},
         {"every frame type", test_every_frame_type},
         {"continuation and padding", test_continuation_and_padding},
         {"continuation interrupted", test_continuation_interrupted},
