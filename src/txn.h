@@ -37,27 +37,31 @@ enum cs_flow_end {
 
 /* How a request ended. */
 enum cs_txn_end {
-    CS_TXN_ANSWERED,      /* response headers seen */
-    CS_TXN_CLOSED,        /* connection closed (FIN) before a response */
-    CS_TXN_RESET,         /* connection reset before a response */
-    CS_TXN_GAP,           /* the response was lost in a capture gap */
-    CS_TXN_UNANSWERED,    /* idle timeout without a response */
-    CS_TXN_EVICTED,       /* dropped by a cap (pipeline depth, flow eviction) */
-    CS_TXN_STREAM_RESET,  /* (h2) the server reset the stream (RST_STREAM) before a response */
-    CS_TXN_ABORTED,       /* (h2) the client reset the stream before a response: the page
+    CS_TXN_ANSWERED,         /* response headers seen */
+    CS_TXN_CLOSED,           /* connection closed (FIN) before a response */
+    CS_TXN_RESET,            /* connection reset before a response */
+    CS_TXN_GAP,              /* the response was lost in a capture gap */
+    CS_TXN_UNANSWERED,       /* idle timeout without a response */
+    CS_TXN_EVICTED,          /* dropped by a cap (pipeline depth, flow eviction) */
+    CS_TXN_STREAM_RESET,     /* (h2) the server reset the stream (RST_STREAM) before a response */
+    CS_TXN_ABORTED,          /* (h2) the client reset the stream before a response: the page
                            * cancelled it (AbortController, navigation), nothing failed */
-    CS_TXN_CAPTURE_ENDED, /* the input ended (end of the files, -c, a live capture
+    CS_TXN_CAPTURE_ENDED,    /* the input ended (end of the files, -c, a live capture
                            * stopped) with the connection open and the request
                            * waiting: a response, if any, came after the capture */
-    CS_TXN_MALFORMED,     /* (h2) a response came, malformed in a way the browsers
+    CS_TXN_MALFORMED,        /* (h2) a response came, malformed in a way the browsers
                            * refuse (CORSCOPE_FAIL_MALFORMED): no response for them */
+    CS_TXN_INVALID_RESPONSE, /* (HTTP/1.x) a response came whose header block the
+                              * browsers refuse to parse (a NUL byte) */
 };
 
 /* cs_txn.req_flags / resp_flags */
-#define CS_TXN_HEADERS_CUT 0x01 /* a header limit cut the header block */
-#define CS_TXN_HEADER_GAP 0x02  /* part of the header block was lost in a capture gap */
-#define CS_TXN_NO_HEADERS 0x04  /* the protocol has no headers (HTTP/0.9): nothing to judge */
-#define CS_TXN_SWITCHES 0x08    /* (response) the connection leaves the protocol (101, CONNECT 2xx) */
+#define CS_TXN_HEADERS_CUT 0x01      /* a header limit cut the header block */
+#define CS_TXN_HEADER_GAP 0x02       /* part of the header block was lost in a capture gap */
+#define CS_TXN_NO_HEADERS 0x04       /* the protocol has no headers (HTTP/0.9): nothing to judge */
+#define CS_TXN_SWITCHES 0x08         /* (response) the connection leaves the protocol (101, CONNECT 2xx) */
+#define CS_TXN_CHROMIUM_REFUSES 0x10 /* (response, h2) a field Chromium alone refuses
+                                      * (transfer-encoding): corscope_context */
 
 #define CS_TRANSPORT_HTTP1 "http/1.1"
 #define CS_TRANSPORT_H2 "h2"

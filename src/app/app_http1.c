@@ -99,7 +99,12 @@ static void http1_txn(void *ctx, const struct cs_http_txn *h)
     };
     if (!rq->method || rq->version == 9) /* HTTP/0.9 has no headers */
         t.req_flags |= CS_TXN_NO_HEADERS;
-    if (rs) {
+    if (rs && rs->block && memchr(rs->block, 0, rs->block_len)) {
+        /* Both browsers refuse a header block with a NUL (tests/browser
+         * nul-in-other-value: Firefox CORSDidNotSucceed, Chromium
+         * net::ERR_INVALID_HTTP_RESPONSE): for them there is no response. */
+        t.end = CS_TXN_INVALID_RESPONSE;
+    } else if (rs) {
         t.has_resp = true;
         t.resp = (corscope_response){rs->status, rs->headers, rs->n_headers};
         t.resp_flags = txn_flags(rs);

@@ -624,6 +624,7 @@ static enum cs_chrome chrome_net_error(corscope_failure failure)
     case CORSCOPE_FAIL_MALFORMED:    /* Chromium resets the stream itself */
         return CS_C_NET_H2_PROTOCOL;
     case CORSCOPE_FAIL_CLOSED: return CS_C_NET_EMPTY;
+    case CORSCOPE_FAIL_INVALID_RESPONSE: return CS_C_NET_INVALID_RESPONSE;
     default: return CS_C_NET_TIMED_OUT;
     }
 }
@@ -837,6 +838,11 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         judge(&x, true, ctx->failure, &ff_alt, &ch_alt);
         have_alt = true;
     }
+    if (resp && ctx->chromium_refuses_response) { /* Firefox judged the response */
+        memset(&ch, 0, sizeof ch);
+        set_out(&ch, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED, CS_C_NET_H2_PROTOCOL);
+        ch_alt = ch;
+    }
 
     struct cs_text_in in = {
         .url = out->url,
@@ -875,11 +881,17 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         cs_sb_str(&note, "The HTTP/2 response was malformed (RFC 9113 §8.2.1, §8.3: a field name in "
                          "upper case, a NUL, CR or LF in a value, or a misplaced or unknown "
                          "pseudo-header): both browsers refuse it and fail the request.");
+    else if (!resp && ctx->failure == CORSCOPE_FAIL_INVALID_RESPONSE)
+        cs_sb_str(&note, "The response's header block holds a NUL byte: both browsers refuse to parse "
+                         "it and fail the request.");
     else if (!resp && ctx->failure == CORSCOPE_FAIL_ABORTED)
         cs_sb_str(&note, "The client cancelled the request before any response (the page aborted it): "
                          "browsers report no error.");
     else if (!resp)
         cs_sb_str(&note, "No response: Chromium reports a network error, not a CORS error.");
+    else if (ctx->chromium_refuses_response)
+        cs_sb_str(&note, "Chromium refuses this HTTP/2 response (a `transfer-encoding` field, RFC "
+                         "9113 §8.2.2) and fails the request; Firefox ignores the field.");
     else if (x.preflight && out->firefox.verdict == CORSCOPE_WARNING)
         cs_sb_str(&note, "Authorization covered only by `*`: Firefox warns (deprecated); Chromium "
                          "allows it with a DevTools issue only.");

@@ -144,7 +144,8 @@ enum cs_chrome {
     CS_C_NET_EMPTY,
     CS_C_NET_TIMED_OUT,
     CS_C_NET_UNSAFE_REDIRECT,
-    CS_C_NET_H2_PROTOCOL, /* h2 RST_STREAM before the response, or a response refused */
+    CS_C_NET_H2_PROTOCOL,      /* h2 RST_STREAM before the response, or a response refused */
+    CS_C_NET_INVALID_RESPONSE, /* HTTP/1.x: a response header block Chromium cannot parse */
     CS_C_COUNT
 };
 

@@ -149,6 +149,7 @@ static const char *const chrome_names[CS_C_COUNT] = {
     [CS_C_NET_TIMED_OUT] = "net::ERR_TIMED_OUT",
     [CS_C_NET_UNSAFE_REDIRECT] = "net::ERR_UNSAFE_REDIRECT",
     [CS_C_NET_H2_PROTOCOL] = "net::ERR_HTTP2_PROTOCOL_ERROR",
+    [CS_C_NET_INVALID_RESPONSE] = "net::ERR_INVALID_HTTP_RESPONSE",
 };
 
 const char *cs_cors_chrome_name(enum cs_chrome c)
@@ -397,6 +398,13 @@ void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char 
     param_text(in, o, v, sizeof v);
 
     switch (o->chrome) { /* Chromium-only shapes first */
+    case CS_C_NET_H2_PROTOCOL:
+        if (!in->resp)
+            break; /* a reset or refused stream: below */
+        cs_sb_str(&b, "Remove the `transfer-encoding` field from this HTTP/2 response (the server "
+                      "or the proxy in front of it passes an HTTP/1.1 framing field on): Chromium "
+                      "refuses the response.");
+        return;
     case CS_C_MULTIPLE:
     case CS_C_PF_MULTIPLE:
         if (o->reason == CS_R_MULTIPLE_ACAO)
@@ -517,6 +525,9 @@ void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char 
             else
                 cs_sb_str(&b, "Remove the `user:pass@` credentials from this redirect's "
                               "`Location` header.");
+        } else if (in->failure == CORSCOPE_FAIL_INVALID_RESPONSE) {
+            cs_sb_str(&b, "Remove the NUL byte from the response's header lines (a header value "
+                          "built from binary or unterminated data).");
         } else if (in->failure == CORSCOPE_FAIL_MALFORMED) {
             cs_sb_str(&b, "Make the server (or the proxy in front of it) send a well-formed HTTP/2 "
                           "response: field names in lower case, no NUL, CR or LF in a value, "

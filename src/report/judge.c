@@ -11,6 +11,7 @@ static corscope_failure failure_for(enum cs_txn_end e)
     case CS_TXN_RESET: return CORSCOPE_FAIL_RESET;
     case CS_TXN_STREAM_RESET: return CORSCOPE_FAIL_STREAM_RESET;
     case CS_TXN_MALFORMED: return CORSCOPE_FAIL_MALFORMED;
+    case CS_TXN_INVALID_RESPONSE: return CORSCOPE_FAIL_INVALID_RESPONSE;
     case CS_TXN_ABORTED: return CORSCOPE_FAIL_ABORTED;
     case CS_TXN_CLOSED: return CORSCOPE_FAIL_CLOSED;
     case CS_TXN_UNANSWERED: return CORSCOPE_FAIL_UNANSWERED;
@@ -50,12 +51,20 @@ static void downgrade_incomplete(struct cs_judgement *j)
     v->note[0] = '\0';
 }
 
+/* The response carries a field Chromium alone refuses (h2 transfer-encoding). */
+static bool chromium_refuses(const struct cs_txn *t)
+{
+    return t->has_resp && (t->resp_flags & CS_TXN_CHROMIUM_REFUSES);
+}
+
 void cs_judge(struct cs_timeline *tl, const struct cs_flow_key *f, const struct cs_txn *t,
               const char *origin, size_t origin_len, struct cs_judgement *j)
 {
     const corscope_request *rq = &t->req;
     const corscope_response *rs = t->has_resp ? &t->resp : NULL;
-    corscope_context cctx = {.credentials = CORSCOPE_CRED_UNKNOWN, .failure = failure_for(t->end)};
+    corscope_context cctx = {.credentials = CORSCOPE_CRED_UNKNOWN,
+                             .failure = failure_for(t->end),
+                             .chromium_refuses_response = chromium_refuses(t)};
     corscope_verdict *v = &j->v;
     j->retry = false;
     j->cut = 0;
@@ -104,6 +113,7 @@ void cs_judge(struct cs_timeline *tl, const struct cs_flow_key *f, const struct 
                 if (sv) {
                     rs = j->stored_resp = &sv->resp;
                     j->stored_frame = sv->frame;
+                    cctx.chromium_refuses_response = false; /* (judged: the stored one) */
                     again = true;
                 }
             }
@@ -128,7 +138,10 @@ void cs_judge(struct cs_timeline *tl, const struct cs_flow_key *f, const struct 
 void cs_judge_in_mode(const struct cs_txn *t, const struct cs_judgement *j, corscope_cred mode,
                       corscope_verdict *v)
 {
-    corscope_context cctx = {.credentials = mode, .failure = failure_for(t->end), .conditional_by_page = j && j->conditional_by_page};
+    corscope_context cctx = {.credentials = mode,
+                             .failure = failure_for(t->end),
+                             .conditional_by_page = j && j->conditional_by_page,
+                             .chromium_refuses_response = !(j && j->stored_frame) && chromium_refuses(t)};
     const corscope_response *rs = j && j->stored_frame ? j->stored_resp : t->has_resp ? &t->resp
                                                                                       : NULL;
     corscope_classify(&t->req, rs, &cctx, v);

@@ -317,6 +317,9 @@ static const struct tcase cases[] = {
      B, "CORSDidNotSucceed", B, "net::ERR_HTTP2_PROTOCOL_ERROR", false},
     {"no response: h2 malformed preflight response", PF("PUT"), NULL, UNK, CORSCOPE_FAIL_MALFORMED,
      B, "CORSDidNotSucceed", B, "net::ERR_HTTP2_PROTOCOL_ERROR", false},
+    /* HTTP/1.x: a header block with a NUL (tests/browser nul-in-other-value) */
+    {"no response: invalid HTTP/1 response", GET, NULL, OMIT, CORSCOPE_FAIL_INVALID_RESPONSE,
+     B, "CORSDidNotSucceed", B, "net::ERR_INVALID_HTTP_RESPONSE", false},
     {"no response: unanswered", GET, NULL, OMIT, CORSCOPE_FAIL_UNANSWERED,
      B, "CORSDidNotSucceed", B, "net::ERR_TIMED_OUT", false},
     {"redirect userinfo", GET, "302\n" ACAO "Location: http://user:pw@b.example/\n", OMIT, NOFAIL,
@@ -741,6 +744,35 @@ static void test_tainted(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(v.firefox.hint, "user:pass@"));
 }
 
+/* An h2 response Chromium alone refuses (transfer-encoding: tests/browser
+ * h2-te-chunked): Chromium fails the request with a network error while
+ * Firefox judges the headers, either way. */
+static void test_chromium_refuses(void)
+{
+    corscope_verdict v;
+    corscope_context ctx = {.credentials = CORSCOPE_CRED_UNKNOWN, .chromium_refuses_response = true};
+    build(&rq, GET, true);
+    build(&rs, "200\n" ACAO, false);
+    CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, &v), 0);
+    CU_ASSERT_EQUAL(v.firefox.verdict, CORSCOPE_ALLOWED);
+    CU_ASSERT_EQUAL(v.chromium.verdict, CORSCOPE_BLOCKED);
+    CU_ASSERT_STRING_EQUAL(v.chromium.chrome, "net::ERR_HTTP2_PROTOCOL_ERROR");
+    CU_ASSERT_EQUAL(v.verdict, CORSCOPE_BLOCKED);
+    CU_ASSERT(v.browsers_disagree);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.chromium.hint, "transfer-encoding"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.note, "Chromium refuses"));
+    drop(&rs);
+    build(&rs, "200\n", false); /* Firefox blocks too, for its own reason */
+    CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, &v), 0);
+    CU_ASSERT_STRING_EQUAL(v.firefox.reason, "CORSMissingAllowOrigin");
+    CU_ASSERT_STRING_EQUAL(v.chromium.chrome, "net::ERR_HTTP2_PROTOCOL_ERROR");
+    ctx.chromium_refuses_response = false; /* the same response otherwise */
+    CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, &v), 0);
+    CU_ASSERT_STRING_EQUAL(v.chromium.chrome, "MissingAllowOriginHeader");
+    drop(&rq);
+    drop(&rs);
+}
+
 static void test_url(void)
 {
     corscope_verdict v;
@@ -1128,6 +1160,7 @@ int main(void)
         {"infer credentials", test_infer_credentials},
         {"kinds and same-origin", test_kinds},
         {"redirect-tainted", test_tainted},
+        {"h2 response Chromium alone refuses", test_chromium_refuses},
         {"url", test_url},
         {"scheme", test_scheme},
         {"needs preflight", test_needs_preflight},

@@ -256,7 +256,7 @@ static void test_malformed_response(void)
     static const char *const rq[] = {
         ":method", "GET", ":scheme", "https", ":authority", "api.example", ":path", "/m",
         "origin", "https://app.example", NULL};
-    for (uint32_t id = 1; id <= 7; id += 2)
+    for (uint32_t id = 1; id <= 9; id += 2)
         put_headers(&f.b, f.cdef, id, rq, &end);
     fx_send(&f, CS_DIR_C2S, 1);
     static const char *const upper[] = {":status", "200", "Access-Control-Allow-Origin",
@@ -272,6 +272,9 @@ static void test_malformed_response(void)
                                        ":status", "200", NULL};
     put_headers(&f.b, f.sdef, 5, newline, &end);
     put_headers(&f.b, f.sdef, 7, late, &end);
+    static const char *const te[] = {":status", "200", "access-control-allow-origin",
+                                     "https://app.example", "transfer-encoding", "chunked", NULL};
+    put_headers(&f.b, f.sdef, 9, te, &end);
     fx_send(&f, CS_DIR_S2C, 2);
     fx_close(&f, CS_TXN_CLOSED, 3);
     const struct got *bad = find(&f.sink, 1), *good = find(&f.sink, 3);
@@ -286,6 +289,13 @@ static void test_malformed_response(void)
     }
     CU_ASSERT_EQUAL(good->end, CS_TXN_ANSWERED);
     CU_ASSERT(good->has_resp);
+    CU_ASSERT_FALSE(good->resp_flags & CS_TXN_CHROMIUM_REFUSES);
+    /* transfer-encoding: answered, marked for Chromium alone */
+    const struct got *te_got = find(&f.sink, 9);
+    CU_ASSERT_FATAL(te_got != NULL);
+    CU_ASSERT_EQUAL(te_got->end, CS_TXN_ANSWERED);
+    CU_ASSERT(te_got->has_resp);
+    CU_ASSERT(te_got->resp_flags & CS_TXN_CHROMIUM_REFUSES);
     CU_ASSERT_EQUAL(good->status, 200);
 }
 

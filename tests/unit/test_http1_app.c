@@ -1,0 +1,82 @@
+/* Unit tests of the HTTP/1.x row of the protocol table (src/app/app_http1.c)
+ * where it decides more than the parser: a response whose header block the
+ * browsers refuse to parse is reported without a response. */
+#include <string.h>
+
+#include "app_proto.h"
+#include "flow.h" /* CS_DIR_* */
+#include "testutil.h"
+
+struct got {
+    enum cs_txn_end end;
+    bool has_resp;
+    int status;
+};
+
+struct sink {
+    struct got g[8];
+    int n;
+};
+
+static void row_txn(void *ctx, const struct cs_txn *t)
+{
+    struct sink *s = ctx;
+    CU_ASSERT_FATAL(s->n < 8);
+    s->g[s->n++] = (struct got){t->end, t->has_resp, t->has_resp ? t->resp.status : 0};
+}
+
+/* One connection through the row: the client's bytes, then the server's. */
+static void run(const char *req, const char *resp, size_t resp_len, struct sink *sink)
+{
+    struct cs_limits lim;
+    _Alignas(16) unsigned char stats[CS_APP_STATS_MAX];
+    memset(stats, 0, sizeof stats);
+    memset(sink, 0, sizeof *sink);
+    cs_limits_default(&lim);
+    struct cs_app_env env = {.limits = &lim, .stats = stats};
+    struct cs_app_out out = {row_txn, sink, 0, NULL};
+    CU_ASSERT_FATAL(cs_app_http1.stats_size <= CS_APP_STATS_MAX);
+    void *conn = cs_app_http1.open(&env, &out);
+    CU_ASSERT_FATAL(conn != NULL);
+    struct cs_stream_event q = {CS_STREAM_DATA, (const uint8_t *)req, (uint32_t)strlen(req), 1, 1000};
+    struct cs_stream_event a = {CS_STREAM_DATA, (const uint8_t *)resp, (uint32_t)resp_len, 2, 2000};
+    cs_app_http1.event(conn, CS_DIR_C2S, &q);
+    cs_app_http1.event(conn, CS_DIR_S2C, &a);
+    cs_app_http1.finish(conn, CS_TXN_CLOSED, 3, 3000);
+}
+
+static const char REQ[] = "GET /n HTTP/1.1\r\nHost: api.example\r\nOrigin: https://app.example\r\n\r\n";
+
+/* A NUL in a header value (tests/browser nul-in-other-value: Firefox
+ * CORSDidNotSucceed, Chromium net::ERR_INVALID_HTTP_RESPONSE): no response
+ * for the browsers, CS_TXN_INVALID_RESPONSE; the same block without it is
+ * answered. */
+static void test_nul_in_header_block(void)
+{
+    static const char bad[] = "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: https://app.example\r\n"
+                              "X-Junk: a\0b\r\nContent-Length: 0\r\n\r\n";
+    static const char good[] = "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: https://app.example\r\n"
+                               "X-Junk: ab\r\nContent-Length: 0\r\n\r\n";
+    struct sink s;
+    run(REQ, bad, sizeof bad - 1, &s);
+    CU_ASSERT_EQUAL_FATAL(s.n, 1);
+    CU_ASSERT_EQUAL(s.g[0].end, CS_TXN_INVALID_RESPONSE);
+    CU_ASSERT(!s.g[0].has_resp);
+    run(REQ, good, sizeof good - 1, &s);
+    CU_ASSERT_EQUAL_FATAL(s.n, 1);
+    CU_ASSERT_EQUAL(s.g[0].end, CS_TXN_ANSWERED);
+    CU_ASSERT(s.g[0].has_resp);
+    CU_ASSERT_EQUAL(s.g[0].status, 200);
+}
+
+int main(void)
+{
+    static const struct cs_test_case cases[] = {
+        {"a NUL in a response header block", test_nul_in_header_block},
+        {NULL, NULL},
+    };
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    cs_test_add_suite("http1_app", cases);
+    return cs_test_run();
+}
