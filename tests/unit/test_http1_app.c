@@ -43,6 +43,8 @@ static void run(const char *req, const char *resp, size_t resp_len, struct sink 
     cs_app_http1.event(conn, CS_DIR_C2S, &q);
     cs_app_http1.event(conn, CS_DIR_S2C, &a);
     cs_app_http1.finish(conn, CS_TXN_CLOSED, 3, 3000);
+    if (cs_app_http1.release)
+        cs_app_http1.release(stats); /* the row's pool of request entries */
 }
 
 static const char REQ[] = "GET /n HTTP/1.1\r\nHost: api.example\r\nOrigin: https://app.example\r\n\r\n";
