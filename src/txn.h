@@ -56,12 +56,10 @@ enum cs_txn_end {
 };
 
 /* cs_txn.req_flags / resp_flags */
-#define CS_TXN_HEADERS_CUT 0x01      /* a header limit cut the header block */
-#define CS_TXN_HEADER_GAP 0x02       /* part of the header block was lost in a capture gap */
-#define CS_TXN_NO_HEADERS 0x04       /* the protocol has no headers (HTTP/0.9): nothing to judge */
-#define CS_TXN_SWITCHES 0x08         /* (response) the connection leaves the protocol (101, CONNECT 2xx) */
-#define CS_TXN_CHROMIUM_REFUSES 0x10 /* (response, h2) a field Chromium alone refuses
-                                      * (transfer-encoding): corscope_context */
+#define CS_TXN_HEADERS_CUT 0x01 /* a header limit cut the header block */
+#define CS_TXN_HEADER_GAP 0x02  /* part of the header block was lost in a capture gap */
+#define CS_TXN_NO_HEADERS 0x04  /* the protocol has no headers (HTTP/0.9): nothing to judge */
+#define CS_TXN_SWITCHES 0x08    /* (response) the connection leaves the protocol (101, CONNECT 2xx) */
 
 #define CS_TRANSPORT_HTTP1 "http/1.1"
 #define CS_TRANSPORT_H2 "h2"

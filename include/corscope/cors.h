@@ -128,11 +128,11 @@ typedef struct corscope_context {
      * then passes the 304 through and it is checked like any response
      * (measured: tests/browser reval-page-conditional). */
     bool conditional_by_page;
-    /* HTTP/2: the response carries a field Chromium alone refuses
-     * (`transfer-encoding`, RFC 9113 §8.2.2): Chromium fails the request
-     * (net::ERR_HTTP2_PROTOCOL_ERROR) while Firefox ignores the field and
-     * checks the response (measured: tests/browser h2-te-chunked). */
-    bool chromium_refuses_response;
+    /* The exchange went over HTTP/2.  A browser refuses some responses
+     * before any CORS check, and two of its rules differ by transport
+     * (measured, tests/browser): Chromium refuses `transfer-encoding` over
+     * h2 only, and two different Content-Length values over HTTP/1.x only. */
+    bool over_h2;
 } corscope_context;
 
 /* ---- outputs ------------------------------------------------------------ */

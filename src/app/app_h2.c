@@ -107,8 +107,6 @@ static void h2_txn(void *ctx, const struct cs_h2_txn *h)
         t.end = CS_TXN_ANSWERED;
         t.resp = (corscope_response){h->status, h->resp.fields, h->resp.n_fields};
         t.resp_flags = sec_flags(&h->resp);
-        if (h->resp.flags & CS_H2_SEC_TE_FIELD) /* tests/browser h2-te-chunked */
-            t.resp_flags |= CS_TXN_CHROMIUM_REFUSES;
         t.resp_frame = h->resp.frame;
         t.resp_ts = h->resp.ts;
         t.resp_block = h->resp_block;

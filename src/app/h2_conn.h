@@ -79,8 +79,6 @@ struct cs_h2_section {
 #define CS_H2_SEC_BAD_FIELD 0x10  /* (response) a regular field both browsers refuse
                                      * (RFC 9113 §8.2.1): a name with an upper-case
                                      * letter, a value with NUL, CR or LF (app_h2.c) */
-#define CS_H2_SEC_TE_FIELD 0x20   /* (response) a transfer-encoding field: Chromium
-                                     * alone refuses the response (app_h2.c) */
 
 /* A stream and what became of it.  Every pointer is valid only during the
  * callback; strings are not NUL-terminated. */

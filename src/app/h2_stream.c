@@ -426,12 +426,8 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
                 continue;
             }
             regular_seen = true;
-            if (k == SEC_RESP) {
-                if (bad_field(name, f->name_len, value, f->value_len))
-                    out->flags |= CS_H2_SEC_BAD_FIELD;
-                if (cs_h2__name_is(name, f, "transfer-encoding"))
-                    out->flags |= CS_H2_SEC_TE_FIELD;
-            }
+            if (k == SEC_RESP && bad_field(name, f->name_len, value, f->value_len))
+                out->flags |= CS_H2_SEC_BAD_FIELD;
             if (fail)
                 continue;
             corscope_header *h = &scratch[used++];

@@ -613,6 +613,45 @@ static void ch_actual(const struct cs_ex *x, bool cred, struct cs_outcome *o)
     }
 }
 
+/* ---- responses a browser refuses before any CORS check ---- */
+
+/* Measured in both browsers over HTTP/1.1, TLS and h2 (tests/browser
+ * dup-content-length-differ, dup-location-differ, h2-te-chunked): two
+ * different Location values are refused by both everywhere; two different
+ * Content-Length values by Firefox everywhere and by Chromium over HTTP/1.x
+ * only; a transfer-encoding field over h2 by Chromium alone.  Firefox then
+ * reports CORSDidNotSucceed. */
+struct refusal {
+    const char *field; /* the field named in the note and hint; NULL: none */
+    bool firefox;
+    enum cs_chrome chrome; /* CS_C_NONE: Chromium reads the response */
+};
+
+/* Whether the `name` lines of span s (the index's: first to last such
+ * line) carry more than one value. */
+static bool values_differ(struct cs_span s, const char *name, size_t nl)
+{
+    for (size_t i = 1; i < s.n; i++) {
+        const corscope_header *h = &s.h[i];
+        if (h->name_len == nl && cs_cors_ieq(h->name, nl, name) &&
+            (h->value_len != s.h->value_len || memcmp(h->value, s.h->value, h->value_len) != 0))
+            return true;
+    }
+    return false;
+}
+
+static struct refusal refusal_of(const struct cs_resp_index *rs, bool over_h2)
+{
+    if (values_differ(rs->location, "Location", 8))
+        return (struct refusal){"Location", true, CS_C_NET_MULTIPLE_LOCATION};
+    if (values_differ(rs->content_length, "Content-Length", 14))
+        return (struct refusal){"Content-Length", true,
+                                over_h2 ? CS_C_NONE : CS_C_NET_MULTIPLE_CONTENT_LENGTH};
+    if (rs->transfer_encoding.n && over_h2)
+        return (struct refusal){"transfer-encoding", false, CS_C_NET_H2_PROTOCOL};
+    return (struct refusal){NULL, false, CS_C_NONE};
+}
+
 /* ---- both browsers, one credentials assumption ---- */
 
 /* The network error Chromium reports for a request without a response. */
@@ -838,9 +877,15 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         judge(&x, true, ctx->failure, &ff_alt, &ch_alt);
         have_alt = true;
     }
-    if (resp && ctx->chromium_refuses_response) { /* Firefox judged the response */
+    struct refusal refused = resp ? refusal_of(&x.rs, ctx->over_h2) : (struct refusal){0};
+    if (refused.firefox) {
+        memset(&ff, 0, sizeof ff);
+        set_out(&ff, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED, CS_C_NONE);
+        ff_alt = ff;
+    }
+    if (refused.chrome != CS_C_NONE) {
         memset(&ch, 0, sizeof ch);
-        set_out(&ch, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED, CS_C_NET_H2_PROTOCOL);
+        set_out(&ch, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED, refused.chrome);
         ch_alt = ch;
     }
 
@@ -854,6 +899,7 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         .preflight = x.preflight,
         .acrm = x.acrm,
         .acrm_len = x.acrm_len,
+        .refused_field = refused.field,
     };
     if (resp && is_redirect(&x)) {
         in.location = x.rs.location.h->value;
@@ -889,9 +935,15 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
                          "browsers report no error.");
     else if (!resp)
         cs_sb_str(&note, "No response: Chromium reports a network error, not a CORS error.");
-    else if (ctx->chromium_refuses_response)
-        cs_sb_str(&note, "Chromium refuses this HTTP/2 response (a `transfer-encoding` field, RFC "
-                         "9113 §8.2.2) and fails the request; Firefox ignores the field.");
+    else if (refused.field && !refused.firefox)
+        cs_sb_fmt(&note, "Chromium refuses this HTTP/2 response (a `%s` field, RFC 9113 §8.2.2) "
+                         "and fails the request; Firefox ignores the field.",
+                  refused.field);
+    else if (refused.field)
+        cs_sb_fmt(&note, "The response has two different `%s` values: %s refuse%s it before any "
+                         "CORS check.",
+                  refused.field, refused.chrome != CS_C_NONE ? "both browsers" : "Firefox",
+                  refused.chrome != CS_C_NONE ? "" : "s");
     else if (x.preflight && out->firefox.verdict == CORSCOPE_WARNING)
         cs_sb_str(&note, "Authorization covered only by `*`: Firefox warns (deprecated); Chromium "
                          "allows it with a DevTools issue only.");

@@ -43,6 +43,7 @@ struct cs_span {
 /* The CORS-relevant fields of a response, found in one pass. */
 struct cs_resp_index {
     struct cs_span acao, acac, acam, acah, max_age, location, vary;
+    struct cs_span content_length, transfer_encoding; /* refusal_of (cors.c) */
 };
 void cs_cors_index_response(const corscope_response *r, struct cs_resp_index *ix);
 
@@ -144,8 +145,10 @@ enum cs_chrome {
     CS_C_NET_EMPTY,
     CS_C_NET_TIMED_OUT,
     CS_C_NET_UNSAFE_REDIRECT,
-    CS_C_NET_H2_PROTOCOL,      /* h2 RST_STREAM before the response, or a response refused */
-    CS_C_NET_INVALID_RESPONSE, /* HTTP/1.x: a response header block Chromium cannot parse */
+    CS_C_NET_H2_PROTOCOL,             /* h2 RST_STREAM before the response, or a response refused */
+    CS_C_NET_INVALID_RESPONSE,        /* HTTP/1.x: a response header block Chromium cannot parse */
+    CS_C_NET_MULTIPLE_CONTENT_LENGTH, /* two different Content-Length values (HTTP/1.x) */
+    CS_C_NET_MULTIPLE_LOCATION,       /* two different Location values */
     CS_C_COUNT
 };
 
@@ -174,6 +177,9 @@ struct cs_text_in {
     size_t acrm_len; /* preflight: requested method */
     const char *location;
     size_t location_len; /* a redirect's Location, or NULL */
+    /* A field a browser refused the response for (cors.c refusal_of:
+     * "Location", "Content-Length", "transfer-encoding"), or NULL. */
+    const char *refused_field;
 };
 
 const char *cs_cors_reason_key(enum cs_reason r);

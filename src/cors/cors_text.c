@@ -150,6 +150,8 @@ static const char *const chrome_names[CS_C_COUNT] = {
     [CS_C_NET_UNSAFE_REDIRECT] = "net::ERR_UNSAFE_REDIRECT",
     [CS_C_NET_H2_PROTOCOL] = "net::ERR_HTTP2_PROTOCOL_ERROR",
     [CS_C_NET_INVALID_RESPONSE] = "net::ERR_INVALID_HTTP_RESPONSE",
+    [CS_C_NET_MULTIPLE_CONTENT_LENGTH] = "net::ERR_RESPONSE_HEADERS_MULTIPLE_CONTENT_LENGTH",
+    [CS_C_NET_MULTIPLE_LOCATION] = "net::ERR_RESPONSE_HEADERS_MULTIPLE_LOCATION",
 };
 
 const char *cs_cors_chrome_name(enum cs_chrome c)
@@ -516,7 +518,11 @@ void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char 
         cs_sb_str(&b, "Redirect only to an http(s) URL; this `Location` has another scheme.");
         return;
     case CS_R_DID_NOT_SUCCEED:
-        if (in->resp) {
+        if (in->resp && in->refused_field) {
+            cs_sb_fmt(&b, "Send one `%s` value: this response has two that differ, which browsers "
+                          "refuse.",
+                      in->refused_field);
+        } else if (in->resp) {
             const corscope_header *loc =
                 corscope_header_find(in->resp->headers, in->resp->n_headers, "Location");
             if (loc && loc->value_len >= 5 && cs_cors_ieq(loc->value, 5, "data:"))

@@ -51,10 +51,9 @@ static void downgrade_incomplete(struct cs_judgement *j)
     v->note[0] = '\0';
 }
 
-/* The response carries a field Chromium alone refuses (h2 transfer-encoding). */
-static bool chromium_refuses(const struct cs_txn *t)
+static bool over_h2(const struct cs_txn *t)
 {
-    return t->has_resp && (t->resp_flags & CS_TXN_CHROMIUM_REFUSES);
+    return t->stream != 0; /* an h2 stream id (HTTP/1.x: 0) */
 }
 
 void cs_judge(struct cs_timeline *tl, const struct cs_flow_key *f, const struct cs_txn *t,
@@ -64,7 +63,7 @@ void cs_judge(struct cs_timeline *tl, const struct cs_flow_key *f, const struct 
     const corscope_response *rs = t->has_resp ? &t->resp : NULL;
     corscope_context cctx = {.credentials = CORSCOPE_CRED_UNKNOWN,
                              .failure = failure_for(t->end),
-                             .chromium_refuses_response = chromium_refuses(t)};
+                             .over_h2 = over_h2(t)};
     corscope_verdict *v = &j->v;
     j->retry = false;
     j->cut = 0;
@@ -113,7 +112,6 @@ void cs_judge(struct cs_timeline *tl, const struct cs_flow_key *f, const struct 
                 if (sv) {
                     rs = j->stored_resp = &sv->resp;
                     j->stored_frame = sv->frame;
-                    cctx.chromium_refuses_response = false; /* (judged: the stored one) */
                     again = true;
                 }
             }
@@ -141,7 +139,7 @@ void cs_judge_in_mode(const struct cs_txn *t, const struct cs_judgement *j, cors
     corscope_context cctx = {.credentials = mode,
                              .failure = failure_for(t->end),
                              .conditional_by_page = j && j->conditional_by_page,
-                             .chromium_refuses_response = !(j && j->stored_frame) && chromium_refuses(t)};
+                             .over_h2 = over_h2(t)};
     const corscope_response *rs = j && j->stored_frame ? j->stored_resp : t->has_resp ? &t->resp
                                                                                       : NULL;
     corscope_classify(&t->req, rs, &cctx, v);

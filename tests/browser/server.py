@@ -419,6 +419,22 @@ def _(m, p, o):
     return r(200, [acao(), raw("this line has no colon")])
 
 
+# Framing and redirect fields a browser may refuse to see twice (over h2
+# the same fields, as the browsers see them there).
+
+@scenario("dup-content-length-differ")
+def _(m, p, o):
+    return r(200, [acao(), ("Content-Length", "5")])
+
+
+@scenario("dup-location-differ")
+def _(m, p, o):
+    if p.endswith("/next") or p.endswith("/other"):
+        return r(200, [acao()])
+    return r(302, [acao(), ("Location", f"{api()}/s/dup-location-differ/next"),
+                   ("Location", f"{api()}/s/dup-location-differ/other")], b"")
+
+
 # Case and spelling: an origin is compared byte for byte, header names in
 # Access-Control-Allow-Headers case-insensitively, methods case-sensitively.
 

@@ -744,33 +744,48 @@ static void test_tainted(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(v.firefox.hint, "user:pass@"));
 }
 
-/* An h2 response Chromium alone refuses (transfer-encoding: tests/browser
- * h2-te-chunked): Chromium fails the request with a network error while
- * Firefox judges the headers, either way. */
-static void test_chromium_refuses(void)
+/* Responses a browser refuses before any CORS check (tests/browser
+ * h2-te-chunked, dup-content-length-differ, dup-location-differ), by
+ * transport; Firefox then reports CORSDidNotSucceed. */
+static void refused(const char *resp, bool over_h2, const char *ff_reason, const char *chrome,
+                    corscope_verdict *v)
+{
+    corscope_context ctx = {.credentials = CORSCOPE_CRED_UNKNOWN, .over_h2 = over_h2};
+    build(&rq, GET, true);
+    build(&rs, resp, false);
+    CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, v), 0);
+    if (ff_reason)
+        CU_ASSERT_STRING_EQUAL(v->firefox.reason ? v->firefox.reason : "allowed", ff_reason);
+    CU_ASSERT_STRING_EQUAL(v->chromium.chrome ? v->chromium.chrome : "allowed", chrome);
+    drop(&rq);
+    drop(&rs);
+}
+
+static void test_refused_responses(void)
 {
     corscope_verdict v;
-    corscope_context ctx = {.credentials = CORSCOPE_CRED_UNKNOWN, .chromium_refuses_response = true};
-    build(&rq, GET, true);
-    build(&rs, "200\n" ACAO, false);
-    CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, &v), 0);
-    CU_ASSERT_EQUAL(v.firefox.verdict, CORSCOPE_ALLOWED);
-    CU_ASSERT_EQUAL(v.chromium.verdict, CORSCOPE_BLOCKED);
-    CU_ASSERT_STRING_EQUAL(v.chromium.chrome, "net::ERR_HTTP2_PROTOCOL_ERROR");
+    /* transfer-encoding: Chromium alone, over h2 alone */
+    refused("200\n" ACAO "Transfer-Encoding: chunked\n", true, "allowed", "net::ERR_HTTP2_PROTOCOL_ERROR", &v);
     CU_ASSERT_EQUAL(v.verdict, CORSCOPE_BLOCKED);
     CU_ASSERT(v.browsers_disagree);
     CU_ASSERT_PTR_NOT_NULL(strstr(v.chromium.hint, "transfer-encoding"));
     CU_ASSERT_PTR_NOT_NULL(strstr(v.note, "Chromium refuses"));
-    drop(&rs);
-    build(&rs, "200\n", false); /* Firefox blocks too, for its own reason */
-    CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, &v), 0);
-    CU_ASSERT_STRING_EQUAL(v.firefox.reason, "CORSMissingAllowOrigin");
-    CU_ASSERT_STRING_EQUAL(v.chromium.chrome, "net::ERR_HTTP2_PROTOCOL_ERROR");
-    ctx.chromium_refuses_response = false; /* the same response otherwise */
-    CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, &v), 0);
-    CU_ASSERT_STRING_EQUAL(v.chromium.chrome, "MissingAllowOriginHeader");
-    drop(&rq);
-    drop(&rs);
+    refused("200\nTransfer-Encoding: chunked\n", true, "CORSMissingAllowOrigin",
+            "net::ERR_HTTP2_PROTOCOL_ERROR", &v);
+    refused("200\n" ACAO "Transfer-Encoding: chunked\n", false, "allowed", "allowed", &v);
+    /* two different Content-Length values: Firefox everywhere, Chromium over HTTP/1.x */
+    refused("200\n" ACAO "Content-Length: 5\nContent-Length: 3\n", false, "CORSDidNotSucceed",
+            "net::ERR_RESPONSE_HEADERS_MULTIPLE_CONTENT_LENGTH", &v);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.firefox.hint, "Content-Length"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.note, "both browsers"));
+    refused("200\n" ACAO "content-length: 5\ncontent-length: 3\n", true, "CORSDidNotSucceed", "allowed", &v);
+    CU_ASSERT(v.browsers_disagree);
+    refused("200\n" ACAO "Content-Length: 3\nContent-Length: 3\n", false, "allowed", "allowed", &v);
+    /* two different Location values: both, everywhere */
+    refused("302\n" ACAO "Location: /a\nLocation: /b\n", true, "CORSDidNotSucceed",
+            "net::ERR_RESPONSE_HEADERS_MULTIPLE_LOCATION", &v);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.chromium.hint, "Location"));
+    refused("302\n" ACAO "Location: /a\nLocation: /a\n", false, "allowed", "allowed", &v);
 }
 
 static void test_url(void)
@@ -1160,7 +1175,7 @@ int main(void)
         {"infer credentials", test_infer_credentials},
         {"kinds and same-origin", test_kinds},
         {"redirect-tainted", test_tainted},
-        {"h2 response Chromium alone refuses", test_chromium_refuses},
+        {"responses a browser refuses before any check", test_refused_responses},
         {"url", test_url},
         {"scheme", test_scheme},
         {"needs preflight", test_needs_preflight},
