@@ -77,8 +77,9 @@ struct cs_h2_section {
 #define CS_H2_SEC_PARTIAL 0x08    /* the block never completed (gap, HPACK error): the
                                       * fields are the ones decoded before that */
 #define CS_H2_SEC_BAD_FIELD 0x10  /* (response) a regular field both browsers refuse
-                                     * (RFC 9113 §8.2.1): a name with an upper-case
-                                     * letter, a value with NUL, CR or LF (app_h2.c) */
+                                     * (RFC 9113 §8.2.1): a name byte that is not a
+                                     * lower-case token character, NUL, CR or LF in a
+                                     * value (app_h2.c) */
 
 /* A stream and what became of it.  Every pointer is valid only during the
  * callback; strings are not NUL-terminated. */

@@ -616,8 +616,9 @@ static void ch_actual(const struct cs_ex *x, bool cred, struct cs_outcome *o)
 /* ---- responses a browser refuses before any CORS check ---- */
 
 /* Measured in both browsers over HTTP/1.1, TLS and h2 (tests/browser
- * dup-content-length-differ, dup-location-differ, h2-te-chunked): two
- * different Location values are refused by both everywhere; two different
+ * dup-location-differ, dup-content-disposition-differ,
+ * dup-content-length-differ, h2-te-chunked): two different Location or
+ * Content-Disposition values are refused by both everywhere; two different
  * Content-Length values by Firefox everywhere and by Chromium over HTTP/1.x
  * only; a transfer-encoding field over h2 by Chromium alone.  Firefox then
  * reports CORSDidNotSucceed. */
@@ -644,6 +645,8 @@ static struct refusal refusal_of(const struct cs_resp_index *rs, bool over_h2)
 {
     if (values_differ(rs->location, "Location", 8))
         return (struct refusal){"Location", true, CS_C_NET_MULTIPLE_LOCATION};
+    if (values_differ(rs->content_disposition, "Content-Disposition", 19))
+        return (struct refusal){"Content-Disposition", true, CS_C_NET_MULTIPLE_DISPOSITION};
     if (values_differ(rs->content_length, "Content-Length", 14))
         return (struct refusal){"Content-Length", true,
                                 over_h2 ? CS_C_NONE : CS_C_NET_MULTIPLE_CONTENT_LENGTH};
@@ -663,7 +666,7 @@ static enum cs_chrome chrome_net_error(corscope_failure failure)
     case CORSCOPE_FAIL_MALFORMED:    /* Chromium resets the stream itself */
         return CS_C_NET_H2_PROTOCOL;
     case CORSCOPE_FAIL_CLOSED: return CS_C_NET_EMPTY;
-    case CORSCOPE_FAIL_INVALID_RESPONSE: return CS_C_NET_INVALID_RESPONSE;
+    case CORSCOPE_FAIL_UNPARSABLE: return CS_C_NET_INVALID_RESPONSE;
     default: return CS_C_NET_TIMED_OUT;
     }
 }
@@ -927,7 +930,7 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         cs_sb_str(&note, "The HTTP/2 response was malformed (RFC 9113 §8.2.1, §8.3: a field name in "
                          "upper case, a NUL, CR or LF in a value, or a misplaced or unknown "
                          "pseudo-header): both browsers refuse it and fail the request.");
-    else if (!resp && ctx->failure == CORSCOPE_FAIL_INVALID_RESPONSE)
+    else if (!resp && ctx->failure == CORSCOPE_FAIL_UNPARSABLE)
         cs_sb_str(&note, "The response's header block holds a NUL byte: both browsers refuse to parse "
                          "it and fail the request.");
     else if (!resp && ctx->failure == CORSCOPE_FAIL_ABORTED)

@@ -43,7 +43,7 @@ struct cs_span {
 /* The CORS-relevant fields of a response, found in one pass. */
 struct cs_resp_index {
     struct cs_span acao, acac, acam, acah, max_age, location, vary;
-    struct cs_span content_length, transfer_encoding; /* refusal_of (cors.c) */
+    struct cs_span content_length, content_disposition, transfer_encoding; /* refusal_of (cors.c) */
 };
 void cs_cors_index_response(const corscope_response *r, struct cs_resp_index *ix);
 
@@ -149,6 +149,7 @@ enum cs_chrome {
     CS_C_NET_INVALID_RESPONSE,        /* HTTP/1.x: a response header block Chromium cannot parse */
     CS_C_NET_MULTIPLE_CONTENT_LENGTH, /* two different Content-Length values (HTTP/1.x) */
     CS_C_NET_MULTIPLE_LOCATION,       /* two different Location values */
+    CS_C_NET_MULTIPLE_DISPOSITION,    /* two different Content-Disposition values */
     CS_C_COUNT
 };
 

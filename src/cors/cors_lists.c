@@ -158,6 +158,7 @@ void cs_cors_index_response(const corscope_response *r, struct cs_resp_index *ix
         case 8: TAKE(&ix->location, h, i, "Location"); break;
         case 14: TAKE(&ix->content_length, h, i, "Content-Length"); break;
         case 17: TAKE(&ix->transfer_encoding, h, i, "Transfer-Encoding"); break;
+        case 19: TAKE(&ix->content_disposition, h, i, "Content-Disposition"); break;
         case 22: TAKE(&ix->max_age, h, i, "Access-Control-Max-Age"); break;
         case 27: TAKE(&ix->acao, h, i, "Access-Control-Allow-Origin"); break;
         case 28:

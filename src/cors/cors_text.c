@@ -152,6 +152,7 @@ static const char *const chrome_names[CS_C_COUNT] = {
     [CS_C_NET_INVALID_RESPONSE] = "net::ERR_INVALID_HTTP_RESPONSE",
     [CS_C_NET_MULTIPLE_CONTENT_LENGTH] = "net::ERR_RESPONSE_HEADERS_MULTIPLE_CONTENT_LENGTH",
     [CS_C_NET_MULTIPLE_LOCATION] = "net::ERR_RESPONSE_HEADERS_MULTIPLE_LOCATION",
+    [CS_C_NET_MULTIPLE_DISPOSITION] = "net::ERR_RESPONSE_HEADERS_MULTIPLE_CONTENT_DISPOSITION",
 };
 
 const char *cs_cors_chrome_name(enum cs_chrome c)
@@ -531,7 +532,7 @@ void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char 
             else
                 cs_sb_str(&b, "Remove the `user:pass@` credentials from this redirect's "
                               "`Location` header.");
-        } else if (in->failure == CORSCOPE_FAIL_INVALID_RESPONSE) {
+        } else if (in->failure == CORSCOPE_FAIL_UNPARSABLE) {
             cs_sb_str(&b, "Remove the NUL byte from the response's header lines (a header value "
                           "built from binary or unterminated data).");
         } else if (in->failure == CORSCOPE_FAIL_MALFORMED) {

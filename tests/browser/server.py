@@ -427,6 +427,12 @@ def _(m, p, o):
     return r(200, [acao(), ("Content-Length", "5")])
 
 
+@scenario("dup-content-disposition-differ")
+def _(m, p, o):
+    return r(200, [acao(), ("Content-Disposition", "inline"),
+                   ("Content-Disposition", "attachment")])
+
+
 @scenario("dup-location-differ")
 def _(m, p, o):
     if p.endswith("/next") or p.endswith("/other"):

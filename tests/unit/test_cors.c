@@ -318,7 +318,7 @@ static const struct tcase cases[] = {
     {"no response: h2 malformed preflight response", PF("PUT"), NULL, UNK, CORSCOPE_FAIL_MALFORMED,
      B, "CORSDidNotSucceed", B, "net::ERR_HTTP2_PROTOCOL_ERROR", false},
     /* HTTP/1.x: a header block with a NUL (tests/browser nul-in-other-value) */
-    {"no response: invalid HTTP/1 response", GET, NULL, OMIT, CORSCOPE_FAIL_INVALID_RESPONSE,
+    {"no response: invalid HTTP/1 response", GET, NULL, OMIT, CORSCOPE_FAIL_UNPARSABLE,
      B, "CORSDidNotSucceed", B, "net::ERR_INVALID_HTTP_RESPONSE", false},
     {"no response: unanswered", GET, NULL, OMIT, CORSCOPE_FAIL_UNANSWERED,
      B, "CORSDidNotSucceed", B, "net::ERR_TIMED_OUT", false},
@@ -786,6 +786,10 @@ static void test_refused_responses(void)
             "net::ERR_RESPONSE_HEADERS_MULTIPLE_LOCATION", &v);
     CU_ASSERT_PTR_NOT_NULL(strstr(v.chromium.hint, "Location"));
     refused("302\n" ACAO "Location: /a\nLocation: /a\n", false, "allowed", "allowed", &v);
+    /* two different Content-Disposition values: both, everywhere */
+    refused("200\n" ACAO "Content-Disposition: inline\nX-A: 1\nContent-Disposition: attachment\n", true,
+            "CORSDidNotSucceed", "net::ERR_RESPONSE_HEADERS_MULTIPLE_CONTENT_DISPOSITION", &v);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.firefox.hint, "Content-Disposition"));
 }
 
 static void test_url(void)
