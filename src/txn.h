@@ -37,22 +37,20 @@ enum cs_flow_end {
 
 /* How a request ended. */
 enum cs_txn_end {
-    CS_TXN_ANSWERED,         /* response headers seen */
-    CS_TXN_CLOSED,           /* connection closed (FIN) before a response */
-    CS_TXN_RESET,            /* connection reset before a response */
-    CS_TXN_GAP,              /* the response was lost in a capture gap */
-    CS_TXN_UNANSWERED,       /* idle timeout without a response */
-    CS_TXN_EVICTED,          /* dropped by a cap (pipeline depth, flow eviction) */
-    CS_TXN_STREAM_RESET,     /* (h2) the server reset the stream (RST_STREAM) before a response */
-    CS_TXN_ABORTED,          /* (h2) the client reset the stream before a response: the page
+    CS_TXN_ANSWERED,      /* response headers seen */
+    CS_TXN_CLOSED,        /* connection closed (FIN) before a response */
+    CS_TXN_RESET,         /* connection reset before a response */
+    CS_TXN_GAP,           /* the response was lost in a capture gap */
+    CS_TXN_UNANSWERED,    /* idle timeout without a response */
+    CS_TXN_EVICTED,       /* dropped by a cap (pipeline depth, flow eviction) */
+    CS_TXN_STREAM_RESET,  /* (h2) the server reset the stream (RST_STREAM) before a response */
+    CS_TXN_ABORTED,       /* (h2) the client reset the stream before a response: the page
                            * cancelled it (AbortController, navigation), nothing failed */
-    CS_TXN_CAPTURE_ENDED,    /* the input ended (end of the files, -c, a live capture
+    CS_TXN_CAPTURE_ENDED, /* the input ended (end of the files, -c, a live capture
                            * stopped) with the connection open and the request
                            * waiting: a response, if any, came after the capture */
-    CS_TXN_MALFORMED,        /* (h2) a response came, malformed in a way the browsers
-                           * refuse (CORSCOPE_FAIL_MALFORMED): no response for them */
-    CS_TXN_INVALID_RESPONSE, /* (HTTP/1.x) a response came whose header block the
-                              * browsers refuse to parse (a NUL byte) */
+    CS_TXN_MALFORMED,     /* a response came, malformed in a way the browsers refuse
+                           * (CORSCOPE_FAIL_MALFORMED): no response for them */
 };
 
 /* cs_txn.req_flags / resp_flags */

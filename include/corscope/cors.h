@@ -92,16 +92,14 @@ typedef enum corscope_failure {
                                   * capture stopped) with the connection open and the
                                   * request waiting: its response, if any, is not in
                                   * the capture: verdict unknown */
-    CORSCOPE_FAIL_MALFORMED,     /* HTTP/2: the response was malformed in a way both
-                                  * browsers refuse (RFC 9113 §8.2.1, §8.3: a field name
+    CORSCOPE_FAIL_MALFORMED,     /* a response came, malformed in a way both browsers
+                                  * refuse (HTTP/2, RFC 9113 §8.2.1, §8.3: a field name
                                   * that is not lower-case token characters, NUL/CR/LF
-                                  * in a value, a misplaced or unknown pseudo-header):
-                                  * the stream fails like a reset one (Chromium
-                                  * net::ERR_HTTP2_PROTOCOL_ERROR) */
-    CORSCOPE_FAIL_UNPARSABLE,    /* HTTP/1.x: the response's header block holds a NUL
-                                  * byte: both browsers refuse to parse it (Firefox
-                                  * CORSDidNotSucceed, Chromium
-                                  * net::ERR_INVALID_HTTP_RESPONSE) */
+                                  * in a value, a misplaced or unknown pseudo-header;
+                                  * HTTP/1.x: a NUL in the header block).  Firefox
+                                  * CORSDidNotSucceed; Chromium by the transport
+                                  * (over_h2): net::ERR_HTTP2_PROTOCOL_ERROR or
+                                  * net::ERR_INVALID_HTTP_RESPONSE */
 } corscope_failure;
 
 /* Everything the classifier cannot see in the request/response pair.

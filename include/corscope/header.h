@@ -21,6 +21,34 @@ static inline char corscope_ascii_lower(char c)
     return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
 }
 
+/* RFC 9110 tchar (§5.6.2), the bytes of a token such as a field name, by
+ * byte value: one load per byte, not a compare chain (the classifier's
+ * list checks and the h2 stage's field names run it per byte). */
+static inline int corscope_is_tchar(unsigned char c)
+{
+    static const unsigned char tchar[256] = {
+        ['0' ... '9'] = 1,
+        ['A' ... 'Z'] = 1,
+        ['a' ... 'z'] = 1,
+        ['!'] = 1,
+        ['#'] = 1,
+        ['$'] = 1,
+        ['%'] = 1,
+        ['&'] = 1,
+        ['\''] = 1,
+        ['*'] = 1,
+        ['+'] = 1,
+        ['-'] = 1,
+        ['.'] = 1,
+        ['^'] = 1,
+        ['_'] = 1,
+        ['`'] = 1,
+        ['|'] = 1,
+        ['~'] = 1,
+    };
+    return tchar[c];
+}
+
 /* The first of the n lines whose name is `name` in any letter case (RFC 9110
  * §5.1), or NULL.  The exact spelling is tried first: clients and servers
  * nearly always send it, and memcmp is cheaper than folding case.  Inline,

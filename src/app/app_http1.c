@@ -103,7 +103,7 @@ static void http1_txn(void *ctx, const struct cs_http_txn *h)
         /* Both browsers refuse a header block with a NUL (tests/browser
          * nul-in-other-value: Firefox CORSDidNotSucceed, Chromium
          * net::ERR_INVALID_HTTP_RESPONSE): for them there is no response. */
-        t.end = CS_TXN_INVALID_RESPONSE;
+        t.end = CS_TXN_MALFORMED;
     } else if (rs) {
         t.has_resp = true;
         t.resp = (corscope_response){rs->status, rs->headers, rs->n_headers};

@@ -61,6 +61,7 @@ struct cs_ex {
     bool acao_null;          /* merged ACAO is "null" */
     bool acac_true;          /* merged ACAC is "true" */
     struct cs_pf_lists *pf;  /* a preflight's lists, filled on first use */
+    bool over_h2;            /* corscope_context.over_h2 */
 };
 
 static char lower(char c)
@@ -658,15 +659,14 @@ static struct refusal refusal_of(const struct cs_resp_index *rs, bool over_h2)
 /* ---- both browsers, one credentials assumption ---- */
 
 /* The network error Chromium reports for a request without a response. */
-static enum cs_chrome chrome_net_error(corscope_failure failure)
+static enum cs_chrome chrome_net_error(corscope_failure failure, bool over_h2)
 {
     switch (failure) {
     case CORSCOPE_FAIL_RESET: return CS_C_NET_RESET;
-    case CORSCOPE_FAIL_STREAM_RESET: /* RST_STREAM from the server */
-    case CORSCOPE_FAIL_MALFORMED:    /* Chromium resets the stream itself */
-        return CS_C_NET_H2_PROTOCOL;
+    case CORSCOPE_FAIL_STREAM_RESET: return CS_C_NET_H2_PROTOCOL; /* RST_STREAM from the server */
+    case CORSCOPE_FAIL_MALFORMED:                                 /* h2: Chromium resets the stream itself */
+        return over_h2 ? CS_C_NET_H2_PROTOCOL : CS_C_NET_INVALID_RESPONSE;
     case CORSCOPE_FAIL_CLOSED: return CS_C_NET_EMPTY;
-    case CORSCOPE_FAIL_UNPARSABLE: return CS_C_NET_INVALID_RESPONSE;
     default: return CS_C_NET_TIMED_OUT;
     }
 }
@@ -687,7 +687,7 @@ static void judge(const struct cs_ex *x, bool cred, corscope_failure failure,
             return;
         }
         set_out(ff, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED, CS_C_NONE);
-        set_out(ch, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED, chrome_net_error(failure));
+        set_out(ch, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED, chrome_net_error(failure, x->over_h2));
         return;
     }
     if (x->resp->status == 304 && !x->preflight && !x->check_304) {
@@ -860,6 +860,7 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
     /* as corscope_is_preflight() */
     x.preflight = cs_cors_eq(req->method, req->method_len, "OPTIONS") && x.rq.acrm.n;
     x.check_304 = ctx->conditional_by_page;
+    x.over_h2 = ctx->over_h2;
     if (x.preflight) {
         const corscope_header *m = x.rq.acrm.h;
         x.acrm = m->value;
@@ -880,7 +881,7 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         judge(&x, true, ctx->failure, &ff_alt, &ch_alt);
         have_alt = true;
     }
-    struct refusal refused = resp ? refusal_of(&x.rs, ctx->over_h2) : (struct refusal){0};
+    struct refusal refused = resp ? refusal_of(&x.rs, x.over_h2) : (struct refusal){0};
     if (refused.firefox) {
         memset(&ff, 0, sizeof ff);
         set_out(&ff, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED, CS_C_NONE);
@@ -899,6 +900,7 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         .req = req,
         .resp = resp,
         .failure = ctx->failure,
+        .over_h2 = ctx->over_h2,
         .preflight = x.preflight,
         .acrm = x.acrm,
         .acrm_len = x.acrm_len,
@@ -927,12 +929,13 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
     else if (!resp && ctx->failure == CORSCOPE_FAIL_CAPTURE_ENDED)
         cs_sb_str(&note, "The capture ended before a response: the browser was still waiting.");
     else if (!resp && ctx->failure == CORSCOPE_FAIL_MALFORMED)
-        cs_sb_str(&note, "The HTTP/2 response was malformed (RFC 9113 §8.2.1, §8.3: a field name in "
-                         "upper case, a NUL, CR or LF in a value, or a misplaced or unknown "
-                         "pseudo-header): both browsers refuse it and fail the request.");
-    else if (!resp && ctx->failure == CORSCOPE_FAIL_UNPARSABLE)
-        cs_sb_str(&note, "The response's header block holds a NUL byte: both browsers refuse to parse "
-                         "it and fail the request.");
+        cs_sb_str(&note, ctx->over_h2
+                             ? "The HTTP/2 response was malformed (RFC 9113 §8.2.1, §8.3: a field name "
+                               "that is not lower-case token characters, a NUL, CR or LF in a value, "
+                               "or a misplaced or unknown pseudo-header): both browsers refuse it and "
+                               "fail the request."
+                             : "The response's header block holds a NUL byte: both browsers refuse "
+                               "to parse it and fail the request.");
     else if (!resp && ctx->failure == CORSCOPE_FAIL_ABORTED)
         cs_sb_str(&note, "The client cancelled the request before any response (the page aborted it): "
                          "browsers report no error.");

@@ -173,6 +173,7 @@ struct cs_text_in {
     const corscope_request *req;
     const corscope_response *resp; /* may be NULL */
     corscope_failure failure;
+    bool over_h2; /* corscope_context.over_h2 */
     bool preflight;
     const char *acrm;
     size_t acrm_len; /* preflight: requested method */

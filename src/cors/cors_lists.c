@@ -196,35 +196,12 @@ void cs_cors_index_request(const corscope_request *q, struct cs_req_index *ix)
     }
 }
 
-/* RFC 9110 tchar (§5.6.2) by byte value: one load per byte, not a
- * compare chain (every element of every preflight's lists is checked). */
-static const bool tchar[256] = {
-    ['0' ... '9'] = true,
-    ['A' ... 'Z'] = true,
-    ['a' ... 'z'] = true,
-    ['!'] = true,
-    ['#'] = true,
-    ['$'] = true,
-    ['%'] = true,
-    ['&'] = true,
-    ['\''] = true,
-    ['*'] = true,
-    ['+'] = true,
-    ['-'] = true,
-    ['.'] = true,
-    ['^'] = true,
-    ['_'] = true,
-    ['`'] = true,
-    ['|'] = true,
-    ['~'] = true,
-};
-
 bool cs_cors_is_token(const char *p, size_t len)
 {
     if (len == 0)
         return false;
     for (size_t i = 0; i < len; i++)
-        if (!tchar[(unsigned char)p[i]])
+        if (!corscope_is_tchar((unsigned char)p[i]))
             return false;
     return true;
 }

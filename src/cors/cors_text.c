@@ -532,7 +532,7 @@ void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char 
             else
                 cs_sb_str(&b, "Remove the `user:pass@` credentials from this redirect's "
                               "`Location` header.");
-        } else if (in->failure == CORSCOPE_FAIL_UNPARSABLE) {
+        } else if (in->failure == CORSCOPE_FAIL_MALFORMED && !in->over_h2) {
             cs_sb_str(&b, "Remove the NUL byte from the response's header lines (a header value "
                           "built from binary or unterminated data).");
         } else if (in->failure == CORSCOPE_FAIL_MALFORMED) {

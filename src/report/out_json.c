@@ -94,7 +94,6 @@ const char *cs_txn_end_name(enum cs_txn_end e)
     case CS_TXN_UNANSWERED: return "unanswered";
     case CS_TXN_CAPTURE_ENDED: return "capture-ended";
     case CS_TXN_MALFORMED: return "malformed-response";
-    case CS_TXN_INVALID_RESPONSE: return "invalid-response";
     case CS_TXN_EVICTED: return "evicted";
     }
     return "unknown";

@@ -426,15 +426,14 @@ void cs_out_text_event(GString *buf, const struct cs_event *ev, const struct cs_
         put_lit(buf, "  ");
         put_str(buf, paint(st, C_DIM));
         put_lit(buf, "(no response: ");
-        put_str(buf, t->end == CS_TXN_RESET ? "reset" : t->end == CS_TXN_STREAM_RESET   ? "stream reset"
-                                                    : t->end == CS_TXN_ABORTED          ? "cancelled by the client"
-                                                    : t->end == CS_TXN_CLOSED           ? "closed"
-                                                    : t->end == CS_TXN_GAP              ? "lost in a capture gap"
-                                                    : t->end == CS_TXN_EVICTED          ? "evicted by a limit"
-                                                    : t->end == CS_TXN_CAPTURE_ENDED    ? "the capture ended first"
-                                                    : t->end == CS_TXN_MALFORMED        ? "malformed, refused"
-                                                    : t->end == CS_TXN_INVALID_RESPONSE ? "invalid, refused"
-                                                                                        : "never answered");
+        put_str(buf, t->end == CS_TXN_RESET ? "reset" : t->end == CS_TXN_STREAM_RESET ? "stream reset"
+                                                    : t->end == CS_TXN_ABORTED        ? "cancelled by the client"
+                                                    : t->end == CS_TXN_CLOSED         ? "closed"
+                                                    : t->end == CS_TXN_GAP            ? "lost in a capture gap"
+                                                    : t->end == CS_TXN_EVICTED        ? "evicted by a limit"
+                                                    : t->end == CS_TXN_CAPTURE_ENDED  ? "the capture ended first"
+                                                    : t->end == CS_TXN_MALFORMED      ? "malformed, refused"
+                                                                                      : "never answered");
         put_c(buf, ')');
         put_str(buf, paint(st, C_RESET));
     }
