@@ -58,11 +58,26 @@ typedef struct corscope_request {
     size_t scheme_len;
 } corscope_request;
 
+/* How the status code was written, where the browsers read codes that are
+ * not three digits (RFC 9110 §15) differently.  Measured (tests/browser
+ * status-*, h2-status-*): Firefox reads one to three digits and refuses any
+ * other code (and, over h2, `:status` 0); Chromium reads the leading digits
+ * of an HTTP/1.x code (none: 200) and, over h2, any run of digits, and
+ * refuses another `:status` or a repeated one. */
+typedef enum corscope_status_form {
+    CORSCOPE_STATUS_DIGITS = 0, /* one to three digits: both browsers read it */
+    CORSCOPE_STATUS_LONG,       /* four or more digits */
+    CORSCOPE_STATUS_NOT_DIGITS, /* empty or not only digits ("abc", "20x"); status
+                                 * holds Chromium's HTTP/1.x reading (20, or 200) */
+    CORSCOPE_STATUS_REPEATED,   /* (h2) `:status` more than once: status is the first */
+} corscope_status_form;
+
 /* A response: status code and header lines as sent. */
 typedef struct corscope_response {
     int status;
     const corscope_header *headers;
     size_t n_headers;
+    corscope_status_form status_form;
 } corscope_response;
 
 /* The request's credentials mode (fetch "include" vs not).  For a preflight

@@ -166,16 +166,22 @@ static void begin_headers(struct cs_h2_conn *c, struct h2_dir *d, const struct c
 }
 
 /* Parses a :status value: three digits, else 0. */
-static int parse_status(const char *v, uint32_t n)
+/* A :status value: digits, as many as sent (Chromium reads `2000` and `0`,
+ * Firefox one to three digits other than 0: the classifier decides with the
+ * form); anything else (empty, letters, a space) is NOT_DIGITS, refused by
+ * both (tests/browser status-*). */
+static int parse_status(const char *v, uint32_t n, corscope_status_form *form)
 {
-    if (n != 3)
-        return 0;
     int x = 0;
-    for (uint32_t i = 0; i < 3; i++) {
-        if (v[i] < '0' || v[i] > '9')
+    for (uint32_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9') {
+            *form = CORSCOPE_STATUS_NOT_DIGITS;
             return 0;
-        x = x * 10 + (v[i] - '0');
+        }
+        x = x < 100000000 ? x * 10 + (v[i] - '0') : 999999999; /* longer: 999999999 */
     }
+    *form = n == 0 ? CORSCOPE_STATUS_NOT_DIGITS : n > 3 ? CORSCOPE_STATUS_LONG
+                                                        : CORSCOPE_STATUS_DIGITS;
     return x;
 }
 
@@ -197,16 +203,19 @@ static void end_block(struct cs_h2_conn *c, struct h2_dir *d, uint64_t frame, cs
         cs_h2__stream_pack(c, s); /* as it waits for its response */
     if (kind == BLK_RESPONSE && d->blk_sec == SEC_RESP) {
         int status = 0;
+        bool found = false;
+        corscope_status_form form = CORSCOPE_STATUS_DIGITS;
         const char *name = s->arena ? s->arena + h2_fields_start(d->blk_mark_arena) : NULL;
         for (uint32_t i = d->blk_mark_fields; i < s->n_fields; i++) {
             const struct h2_field *fl = &s->fields[i];
             if (cs_h2__name_is(name, fl, ":status")) {
-                status = parse_status(name + fl->name_len, fl->value_len);
+                status = parse_status(name + fl->name_len, fl->value_len, &form);
+                found = true;
                 break;
             }
             name += fl->name_len + fl->value_len;
         }
-        if (status >= 100 && status < 200 && !d->blk_end_stream) {
+        if (form == CORSCOPE_STATUS_DIGITS && status >= 100 && status < 200 && !d->blk_end_stream) {
             /* RFC 9113 §8.1: informational responses precede the final
              * one; only their status is kept. */
             s->interim_status = status;
@@ -220,7 +229,8 @@ static void end_block(struct cs_h2_conn *c, struct h2_dir *d, uint64_t frame, cs
         } else {
             s->answered = true;
             s->status = status;
-            if (status == 0)
+            s->status_form = (uint8_t)form;
+            if (!found) /* refused by both (h2-status-missing) */
                 h2_sec_of(s, SEC_RESP)->flags |= CS_H2_SEC_BAD_PSEUDO;
         }
     }

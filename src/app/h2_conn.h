@@ -37,7 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "corscope/header.h"
+#include "corscope/cors.h" /* corscope_status_form */
 #include "h2_frame.h"
 #include "limits.h"
 #include "packet.h"
@@ -70,16 +70,19 @@ struct cs_h2_section {
     uint32_t flags;     /* CS_H2_SEC_* */
 };
 
-#define CS_H2_SEC_CUT 0x01        /* more than max_header_bytes / lines: the rest dropped */
-#define CS_H2_SEC_BAD_PSEUDO 0x02 /* pseudo-header unknown, repeated or after a regular
-                                      * field (RFC 9113 §8.3): kept as sent */
-#define CS_H2_SEC_END_STREAM 0x04 /* its HEADERS frame carried END_STREAM */
-#define CS_H2_SEC_PARTIAL 0x08    /* the block never completed (gap, HPACK error): the
+#define CS_H2_SEC_CUT 0x01          /* more than max_header_bytes / lines: the rest dropped */
+#define CS_H2_SEC_BAD_PSEUDO 0x02   /* pseudo-header unknown, repeated or after a regular
+                                      * field (RFC 9113 §8.3), or no :status: kept as
+                                      * sent (a repeated :status: CS_H2_SEC_STATUS_TWICE) */
+#define CS_H2_SEC_END_STREAM 0x04   /* its HEADERS frame carried END_STREAM */
+#define CS_H2_SEC_PARTIAL 0x08      /* the block never completed (gap, HPACK error): the
                                       * fields are the ones decoded before that */
-#define CS_H2_SEC_BAD_FIELD 0x10  /* (response) a regular field both browsers refuse
+#define CS_H2_SEC_BAD_FIELD 0x10    /* (response) a regular field both browsers refuse
                                      * (RFC 9113 §8.2.1): a name byte that is not a
                                      * lower-case token character, NUL, CR or LF in a
                                      * value (app_h2.c) */
+#define CS_H2_SEC_STATUS_TWICE 0x20 /* (response) :status more than once, before the
+                                     * regular fields: Chromium alone refuses it */
 
 /* A stream and what became of it.  Every pointer is valid only during the
  * callback; strings are not NUL-terminated. */
@@ -98,6 +101,7 @@ struct cs_h2_txn {
     struct cs_h2_section req_trailers; /* n_fields 0 and frame 0 when none */
     bool answered;                     /* a final (non-1xx) response HEADERS was decoded */
     int status;                        /* :status of the final response, 0 if none */
+    corscope_status_form status_form;  /* how it was written (REPEATED: twice) */
     int interim_status;                /* last 1xx before it (100, 103), 0 if none */
     uint32_t n_interim;                /* informational HEADERS seen */
     uint64_t interim_frame;            /* frame of the first informational HEADERS */

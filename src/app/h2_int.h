@@ -81,6 +81,7 @@ struct h2_stream {
     bool c_end, s_end;     /* END_STREAM seen from client / server */
     bool resp_undecodable; /* a response block came after the s2c HPACK was lost */
     bool packed;           /* fields and arena share one allocation (cs_h2__stream_pack) */
+    uint8_t status_form;   /* corscope_status_form of :status */
 };
 
 /* Section k (SEC_*) of s; NULL for one past SEC_REQ while none of those

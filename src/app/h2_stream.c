@@ -128,8 +128,10 @@ void cs_h2__stream_add_field(struct cs_h2_conn *c, struct h2_stream *s, int sec,
      * browsers read an h2 field like a header line: Firefox and Chromium
      * accept `access-control-allow-origin: " https://app "` over h2 as the
      * origin itself (tests/browser: shape-acao-surrounding-space,
-     * shape-acao-inner-tab), and the classifier must see what they see. */
-    if (vl && (value[0] <= ' ' || value[vl - 1] <= ' ')) { /* rare: one test in common */
+     * shape-acao-inner-tab), and the classifier must see what they see.
+     * Not a pseudo-header's: both refuse `:status: " 200"`
+     * (status-leading-space over h2), so it is kept as sent. */
+    if (vl && (value[0] <= ' ' || value[vl - 1] <= ' ') && (nl == 0 || name[0] != ':')) {
         while (vl && (value[0] == ' ' || value[0] == '\t')) {
             value++;
             vl--;
@@ -347,7 +349,9 @@ static void build_txn(struct cs_h2_conn *c, struct h2_stream *s, struct cs_h2_tx
                             which = j;
                 if (k == SEC_RESP && cs_h2__name_is(name, f, ":status"))
                     which = 5;
-                if (which < 0 || regular_seen || (pseudo_seen & (1u << which)))
+                if (which == 5 && !regular_seen && (pseudo_seen & (1u << which)))
+                    out->flags |= CS_H2_SEC_STATUS_TWICE; /* Firefox reads it (h2-status-twice) */
+                else if (which < 0 || regular_seen || (pseudo_seen & (1u << which)))
                     out->flags |= CS_H2_SEC_BAD_PSEUDO;
                 if (which >= 0 && !(pseudo_seen & (1u << which))) {
                     pseudo_seen |= 1u << which;
@@ -415,6 +419,8 @@ void cs_h2__report_with(struct cs_h2_conn *c, struct h2_stream *s, const struct 
     build_txn(c, s, &t, local, &heap);
     t.answered = s->answered;
     t.status = s->status;
+    t.status_form = t.resp.flags & CS_H2_SEC_STATUS_TWICE ? CORSCOPE_STATUS_REPEATED
+                                                          : (corscope_status_form)s->status_form;
     t.interim_status = s->interim_status;
     t.n_interim = s->n_interim;
     t.interim_frame = s->interim_frame;

@@ -278,6 +278,7 @@ static void deliver(struct cs_http_conn *c, int dir, struct cs_http_dir *d,
         .uri = s->uri,
         .uri_len = s->uri_len,
         .status = s->status,
+        .status_form = s->status_form,
         .reason = s->reason,
         .reason_len = s->reason_len,
         .version = s->version,
@@ -341,6 +342,7 @@ static void complete_block(struct cs_http_conn *c, int dir, struct cs_http_dir *
         .reason = g->has & GATHERED_REASON ? d->buf + g->reason_off : NULL,
         .reason_len = g->reason_len,
         .status = g->status,
+        .status_form = (corscope_status_form)g->status_form,
         .version = g->version,
     };
     if (d->maybe09) {
@@ -451,7 +453,8 @@ static uint32_t feed_start_line(struct cs_http_conn *c, int dir, struct cs_http_
         .uri_len = s.uri_len,
         .reason_off = s.reason ? (uint32_t)(s.reason - d->buf) : 0,
         .reason_len = s.reason_len,
-        .status = (int16_t)s.status,
+        .status = s.status,
+        .status_form = (uint8_t)s.status_form,
         .version = (int8_t)s.version,
         .has = (uint8_t)((s.method ? GATHERED_METHOD : 0) | (s.uri ? GATHERED_URI : 0) |
                          (s.reason ? GATHERED_REASON : 0)),

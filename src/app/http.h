@@ -36,6 +36,7 @@ struct cs_http_msg {
     uint32_t uri_len;
     /* status line (responses) */
     int status; /* 0 for a request */
+    corscope_status_form status_form;
     const char *reason;
     uint32_t reason_len;
     int version; /* 9 = HTTP/0.9, 10 = 1.0, 11 = 1.1 */
@@ -129,7 +130,7 @@ void cs_http_conn_set_tunnel(struct cs_http_conn *c, const struct cs_http_tunnel
  * line ("GET / HTTP/1.1", "OPTIONS * HTTP/1.0", "GET /", "get / HTTP/1.1"),
  * 0 = does not, -1 = too few bytes to tell. */
 int cs_http_looks_like_request(const uint8_t *p, uint32_t n);
-/* Same for a server stream: starts with "HTTP/1." and a status code. */
+/* Same for a server stream: starts with "HTTP/1.d SP". */
 int cs_http_looks_like_response(const uint8_t *p, uint32_t n);
 
 /* ---- The pure scanner (http_scan.c), used by http.c and the tests. ----
@@ -146,6 +147,7 @@ struct cs_http_start {
     uint32_t reason_len;
     int status;
     int version;
+    corscope_status_form status_form; /* (response) how the code was written */
 };
 
 /* Parses one complete request line p[0..n) (CR/LF already removed).
@@ -157,7 +159,8 @@ struct cs_http_start {
  * lowercase (kept as sent). */
 int cs_http_parse_request_line(const char *p, uint32_t n, bool allow09,
                                struct cs_http_start *out);
-/* Parses one complete status line p[0..n) (CR/LF removed): 0 or -1. */
+/* Parses one complete status line p[0..n) (CR/LF removed): 0 or -1 (not
+ * "HTTP/1.d SP"); any status code is read, with its form. */
 int cs_http_parse_status_line(const char *p, uint32_t n, struct cs_http_start *out);
 
 /* Scans the header lines of buf[*off..len) into h[*n..max).  Stops at the

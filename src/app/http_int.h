@@ -50,9 +50,10 @@ struct cs_http_req {
  * offsets, as buf may move. */
 struct gathered_start {
     uint32_t method_off, method_len, uri_off, uri_len, reason_off, reason_len;
-    int16_t status;
+    int32_t status;
     int8_t version;
-    uint8_t has; /* GATHERED_METHOD | GATHERED_URI | GATHERED_REASON: not NULL */
+    uint8_t status_form; /* corscope_status_form */
+    uint8_t has;         /* GATHERED_METHOD | GATHERED_URI | GATHERED_REASON: not NULL */
 };
 #define GATHERED_METHOD 1u
 #define GATHERED_URI 2u

@@ -618,16 +618,12 @@ static void ch_actual(const struct cs_ex *x, bool cred, struct cs_outcome *o)
 
 /* Measured in both browsers over HTTP/1.1, TLS and h2 (tests/browser
  * dup-location-differ, dup-content-disposition-differ,
- * dup-content-length-differ, h2-te-chunked): two different Location or
- * Content-Disposition values are refused by both everywhere; two different
- * Content-Length values by Firefox everywhere and by Chromium over HTTP/1.x
- * only; a transfer-encoding field over h2 by Chromium alone.  Firefox then
- * reports CORSDidNotSucceed. */
-struct refusal {
-    const char *field; /* the field named in the note and hint; NULL: none */
-    bool firefox;
-    enum cs_chrome chrome; /* CS_C_NONE: Chromium reads the response */
-};
+ * dup-content-length-differ, h2-te-chunked, status-*, h2-status-*): two
+ * different Location or Content-Disposition values are refused by both
+ * everywhere; two different Content-Length values by Firefox everywhere and
+ * by Chromium over HTTP/1.x only; a transfer-encoding field over h2 by
+ * Chromium alone; status codes as corscope_status_form says.  Firefox then
+ * reports CORSDidNotSucceed.  (struct cs_refusal: cors_int.h) */
 
 /* Whether the `name` lines of span s (the index's: first to last such
  * line) carry more than one value. */
@@ -642,18 +638,64 @@ static bool values_differ(struct cs_span s, const char *name, size_t nl)
     return false;
 }
 
-static struct refusal refusal_of(const struct cs_resp_index *rs, bool over_h2)
+static struct cs_refusal refusal_of(const corscope_response *r, const struct cs_resp_index *rs,
+                                    bool over_h2)
 {
+    switch (r->status_form) {
+    case CORSCOPE_STATUS_LONG: return (struct cs_refusal){CS_REFUSE_STATUS, NULL, true, CS_C_NONE};
+    case CORSCOPE_STATUS_NOT_DIGITS:
+        return (struct cs_refusal){CS_REFUSE_STATUS, NULL, true,
+                                   over_h2 ? CS_C_NET_H2_PROTOCOL : CS_C_NONE};
+    case CORSCOPE_STATUS_REPEATED:
+        return (struct cs_refusal){CS_REFUSE_STATUS, NULL, false, CS_C_NET_H2_PROTOCOL};
+    case CORSCOPE_STATUS_DIGITS:
+        if (over_h2 && r->status == 0) /* Firefox alone (status-zeros over h2) */
+            return (struct cs_refusal){CS_REFUSE_STATUS, NULL, true, CS_C_NONE};
+        break;
+    }
     if (values_differ(rs->location, "Location", 8))
-        return (struct refusal){"Location", true, CS_C_NET_MULTIPLE_LOCATION};
+        return (struct cs_refusal){CS_REFUSE_TWO_VALUES, "Location", true,
+                                   CS_C_NET_MULTIPLE_LOCATION};
     if (values_differ(rs->content_disposition, "Content-Disposition", 19))
-        return (struct refusal){"Content-Disposition", true, CS_C_NET_MULTIPLE_DISPOSITION};
+        return (struct cs_refusal){CS_REFUSE_TWO_VALUES, "Content-Disposition", true,
+                                   CS_C_NET_MULTIPLE_DISPOSITION};
     if (values_differ(rs->content_length, "Content-Length", 14))
-        return (struct refusal){"Content-Length", true,
-                                over_h2 ? CS_C_NONE : CS_C_NET_MULTIPLE_CONTENT_LENGTH};
+        return (struct cs_refusal){CS_REFUSE_TWO_VALUES, "Content-Length", true,
+                                   over_h2 ? CS_C_NONE : CS_C_NET_MULTIPLE_CONTENT_LENGTH};
     if (rs->transfer_encoding.n && over_h2)
-        return (struct refusal){"transfer-encoding", false, CS_C_NET_H2_PROTOCOL};
-    return (struct refusal){NULL, false, CS_C_NONE};
+        return (struct cs_refusal){CS_REFUSE_H2_FIELD, "transfer-encoding", false,
+                                   CS_C_NET_H2_PROTOCOL};
+    return (struct cs_refusal){CS_REFUSE_NONE, NULL, false, CS_C_NONE};
+}
+
+/* The note for a status code a browser refuses (refusal_of). */
+static void status_note(struct cs_sbuf *b, const corscope_response *r, bool over_h2)
+{
+    switch (r->status_form) {
+    case CORSCOPE_STATUS_LONG:
+        cs_sb_fmt(b, "The status code has more than three digits (RFC 9110 §15): Firefox refuses "
+                     "the response before any CORS check; Chromium reads it as %d.",
+                  r->status);
+        return;
+    case CORSCOPE_STATUS_NOT_DIGITS:
+        if (over_h2)
+            cs_sb_str(b, "`:status` is not a number (RFC 9113 §8.3.2): both browsers refuse the "
+                         "response before any CORS check.");
+        else
+            cs_sb_fmt(b, "The status line's code is not one to three digits (RFC 9110 §15): "
+                         "Firefox refuses the response before any CORS check; Chromium reads it "
+                         "as %d.",
+                      r->status);
+        return;
+    case CORSCOPE_STATUS_REPEATED:
+        cs_sb_str(b, "The HTTP/2 response has `:status` twice (RFC 9113 §8.3): Chromium refuses it "
+                     "and fails the request; Firefox reads the first.");
+        return;
+    case CORSCOPE_STATUS_DIGITS:
+        cs_sb_str(b, "`:status` 0: Firefox refuses it over HTTP/2 and fails the request; Chromium "
+                     "reads it.");
+        return;
+    }
 }
 
 /* ---- both browsers, one credentials assumption ---- */
@@ -881,7 +923,7 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         judge(&x, true, ctx->failure, &ff_alt, &ch_alt);
         have_alt = true;
     }
-    struct refusal refused = resp ? refusal_of(&x.rs, x.over_h2) : (struct refusal){0};
+    struct cs_refusal refused = resp ? refusal_of(resp, &x.rs, x.over_h2) : (struct cs_refusal){0};
     if (refused.firefox) {
         memset(&ff, 0, sizeof ff);
         set_out(&ff, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED, CS_C_NONE);
@@ -904,7 +946,7 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         .preflight = x.preflight,
         .acrm = x.acrm,
         .acrm_len = x.acrm_len,
-        .refused_field = refused.field,
+        .refused = refused,
     };
     if (resp && is_redirect(&x)) {
         in.location = x.rs.location.h->value;
@@ -941,11 +983,13 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
                          "browsers report no error.");
     else if (!resp)
         cs_sb_str(&note, "No response: Chromium reports a network error, not a CORS error.");
-    else if (refused.field && !refused.firefox)
+    else if (refused.kind == CS_REFUSE_STATUS)
+        status_note(&note, resp, x.over_h2);
+    else if (refused.kind == CS_REFUSE_H2_FIELD)
         cs_sb_fmt(&note, "Chromium refuses this HTTP/2 response (a `%s` field, RFC 9113 §8.2.2) "
                          "and fails the request; Firefox ignores the field.",
                   refused.field);
-    else if (refused.field)
+    else if (refused.kind == CS_REFUSE_TWO_VALUES)
         cs_sb_fmt(&note, "The response has two different `%s` values: %s refuse%s it before any "
                          "CORS check.",
                   refused.field, refused.chrome != CS_C_NONE ? "both browsers" : "Firefox",

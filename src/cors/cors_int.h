@@ -165,6 +165,22 @@ struct cs_outcome {
     bool param_is_acac; /* param is the merged ACAC value */
 };
 
+/* A response a browser refuses before any CORS check (cors.c refusal_of):
+ * that browser reports CORSDidNotSucceed (Firefox) or its own network error
+ * (Chromium), the other judges the response as usual. */
+enum cs_refusal_kind {
+    CS_REFUSE_NONE,
+    CS_REFUSE_TWO_VALUES, /* two different values of `field` */
+    CS_REFUSE_H2_FIELD,   /* a connection-specific `field` over h2 */
+    CS_REFUSE_STATUS,     /* the status code (corscope_response.status_form, or 0 over h2) */
+};
+struct cs_refusal {
+    enum cs_refusal_kind kind;
+    const char *field; /* TWO_VALUES, H2_FIELD: the field the note and hint name */
+    bool firefox;
+    enum cs_chrome chrome; /* CS_C_NONE: Chromium reads the response */
+};
+
 /* Everything the texts need about one exchange. */
 struct cs_text_in {
     const char *url;
@@ -178,10 +194,8 @@ struct cs_text_in {
     const char *acrm;
     size_t acrm_len; /* preflight: requested method */
     const char *location;
-    size_t location_len; /* a redirect's Location, or NULL */
-    /* A field a browser refused the response for (cors.c refusal_of:
-     * "Location", "Content-Length", "transfer-encoding"), or NULL. */
-    const char *refused_field;
+    size_t location_len;       /* a redirect's Location, or NULL */
+    struct cs_refusal refused; /* why a browser refused the response (cors.c refusal_of) */
 };
 
 const char *cs_cors_reason_key(enum cs_reason r);

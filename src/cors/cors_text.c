@@ -392,6 +392,35 @@ static void add_req_list(struct cs_sbuf *b, const struct cs_text_in *in, const c
         cs_sb_str(b, v);
 }
 
+/* The fix for a response a browser refused before any CORS check. */
+static void refusal_hint(struct cs_sbuf *b, const struct cs_text_in *in)
+{
+    const struct cs_refusal *r = &in->refused;
+    switch (r->kind) {
+    case CS_REFUSE_TWO_VALUES:
+        cs_sb_fmt(b, "Send one `%s` value: this response has two that differ, which browsers "
+                     "refuse.",
+                  r->field);
+        return;
+    case CS_REFUSE_H2_FIELD:
+        cs_sb_fmt(b, "Remove the `%s` field from this HTTP/2 response (the server or the proxy in "
+                     "front of it passes an HTTP/1.1 framing field on): Chromium refuses the "
+                     "response.",
+                  r->field);
+        return;
+    case CS_REFUSE_STATUS:
+        if (in->resp->status_form == CORSCOPE_STATUS_REPEATED)
+            cs_sb_str(b, "Send `:status` once: Chromium refuses an HTTP/2 response with two.");
+        else
+            cs_sb_str(b, in->over_h2 ? "Send `:status` as a three-digit status code (RFC 9110 "
+                                       "§15), such as 200."
+                                     : "Send a three-digit status code in the status line (RFC "
+                                       "9110 §15), such as `HTTP/1.1 200 OK`.");
+        return;
+    case CS_REFUSE_NONE: return;
+    }
+}
+
 void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char *buf, size_t size)
 {
     struct cs_sbuf b;
@@ -400,14 +429,11 @@ void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char 
     cs_sb_init(&b, buf, size);
     param_text(in, o, v, sizeof v);
 
-    switch (o->chrome) { /* Chromium-only shapes first */
-    case CS_C_NET_H2_PROTOCOL:
-        if (!in->resp)
-            break; /* a reset or refused stream: below */
-        cs_sb_str(&b, "Remove the `transfer-encoding` field from this HTTP/2 response (the server "
-                      "or the proxy in front of it passes an HTTP/1.1 framing field on): Chromium "
-                      "refuses the response.");
+    if (o->reason == CS_R_DID_NOT_SUCCEED && in->resp && in->refused.kind != CS_REFUSE_NONE) {
+        refusal_hint(&b, in);
         return;
+    }
+    switch (o->chrome) { /* Chromium-only shapes first */
     case CS_C_MULTIPLE:
     case CS_C_PF_MULTIPLE:
         if (o->reason == CS_R_MULTIPLE_ACAO)
@@ -519,11 +545,7 @@ void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char 
         cs_sb_str(&b, "Redirect only to an http(s) URL; this `Location` has another scheme.");
         return;
     case CS_R_DID_NOT_SUCCEED:
-        if (in->resp && in->refused_field) {
-            cs_sb_fmt(&b, "Send one `%s` value: this response has two that differ, which browsers "
-                          "refuse.",
-                      in->refused_field);
-        } else if (in->resp) {
+        if (in->resp) {
             const corscope_header *loc =
                 corscope_header_find(in->resp->headers, in->resp->n_headers, "Location");
             if (loc && loc->value_len >= 5 && cs_cors_ieq(loc->value, 5, "data:"))

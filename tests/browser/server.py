@@ -376,7 +376,7 @@ def _(m, p, o):
 
 # Malformed only over h2, with the same answer otherwise: an upper-case
 # name (h2_names_as_is), fields sent on h2 alone (h2_extra), :status after
-# the fields (h2_status_last) (RFC 9113 §8.2.1, §8.2.2, §8.3): what the
+# the fields, twice or not at all (h2_status) (RFC 9113 §8.2.1, §8.2.2, §8.3): what the
 # browsers refuse.
 
 def _acao_only(m, p, o):
@@ -387,7 +387,9 @@ for _name, _kw in (
         ("h2-uppercase-name", {"h2_names_as_is": True}),
         ("h2-value-nul", {"h2_extra": [("x-junk", "a\x00b")]}),
         ("h2-value-newline", {"h2_extra": [("x-junk", "a\nb")]}),
-        ("h2-status-after-fields", {"h2_status_last": True}),
+        ("h2-status-after-fields", {"h2_status": "last"}),
+        ("h2-status-twice", {"h2_status": "twice"}),
+        ("h2-status-missing", {"h2_status": "none"}),
         ("h2-unknown-pseudo", {"h2_extra": [(":foo", "bar")]}),
         # connection-specific fields (RFC 9113 §8.2.2) beside h2-connection-field
         ("h2-te-chunked", {"h2_extra": [("transfer-encoding", "chunked")]}),
@@ -397,6 +399,16 @@ for _name, _kw in (
         ("h2-name-paren", {"h2_extra": [("x-junk)", "1")]}),
         ("h2-name-non-ascii", {"h2_extra": [("x-j\xfcnk", "1")]})):
     scenario(_name, **_kw)(_acao_only)
+
+
+# Status codes that are not three digits (RFC 9110 §15: "a three-digit
+# integer"), the same text in the status line and in :status.
+
+for _name, _code in (("status-two-digits", 99), ("status-four-digits", 2000),
+                     ("status-one-digit", 7), ("status-zeros", "000"),
+                     ("status-letters", "abc"), ("status-empty", ""),
+                     ("status-digits-letters", "20x"), ("status-leading-space", " 200")):
+    scenario(_name)(lambda m, p, o, _code=_code: r(_code, [acao()]))
 
 
 # Ugly HTTP/1.1 header lines (raw), with their nearest h2 form: an
@@ -1148,9 +1160,12 @@ def h2_answer(conn, stream_id, req, port, results_path):
     fields += [(k.lower(), v) for k, v in framing_fields(status, hdrs, data)]
     # h2_extra: "APP" in a value stands for the page's origin (this transport's)
     fields += [(k, v.replace("APP", app())) for k, v in scen.get("h2_extra", ())] if scen else []
-    if scen and scen.get("h2_status_last"):
+    where = scen.get("h2_status", "first") if scen else "first"
+    if where == "last":
         fields.append((":status", str(status)))
-    else:
+    elif where == "twice":
+        fields[:0] = [(":status", str(status)), (":status", str(status))]
+    elif where == "first":
         fields.insert(0, (":status", str(status)))
     conn.send_headers(stream_id, fields, end_stream=(method == "HEAD" or not data))
     if data and method != "HEAD":

@@ -808,6 +808,61 @@ static void test_refused_responses(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(v.firefox.hint, "Content-Disposition"));
 }
 
+/* Status codes that are not three digits (tests/browser status-*,
+ * h2-status-*), by form and transport: Firefox reads one to three digits
+ * (not 0 over h2), Chromium any HTTP/1.x code and any digits over h2. */
+static void status_case(int status, corscope_status_form form, bool over_h2, const char *ff,
+                        const char *chrome, corscope_verdict *v)
+{
+    corscope_context ctx = {.credentials = CORSCOPE_CRED_OMIT, .over_h2 = over_h2};
+    build(&rq, GET, true);
+    build(&rs, "200\n" ACAO, false);
+    rs.resp.status = status;
+    rs.resp.status_form = form;
+    CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, v), 0);
+    CU_ASSERT_STRING_EQUAL(v->firefox.reason ? v->firefox.reason : "allowed", ff);
+    CU_ASSERT_STRING_EQUAL(v->chromium.chrome ? v->chromium.chrome : "allowed", chrome);
+    CU_ASSERT_EQUAL(v->browsers_disagree, (strcmp(ff, "allowed") == 0) != (strcmp(chrome, "allowed") == 0));
+    drop(&rq);
+    drop(&rs);
+}
+
+static void test_status_forms(void)
+{
+    corscope_verdict v;
+    const char *cdns = "CORSDidNotSucceed", *h2err = "net::ERR_HTTP2_PROTOCOL_ERROR";
+    for (int h2 = 0; h2 < 2; h2++) {
+        status_case(99, CORSCOPE_STATUS_DIGITS, h2, "allowed", "allowed", &v);
+        CU_ASSERT_EQUAL(v.note[0], '\0');
+        status_case(2000, CORSCOPE_STATUS_LONG, h2, cdns, "allowed", &v);
+        CU_ASSERT_PTR_NOT_NULL(strstr(v.note, "more than three digits"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(v.note, "2000"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(v.firefox.hint, "three-digit"));
+    }
+    status_case(0, CORSCOPE_STATUS_DIGITS, false, "allowed", "allowed", &v);
+    status_case(0, CORSCOPE_STATUS_DIGITS, true, cdns, "allowed", &v);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.note, "`:status` 0"));
+    status_case(200, CORSCOPE_STATUS_NOT_DIGITS, false, cdns, "allowed", &v);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.note, "reads it as 200"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.firefox.hint, "HTTP/1.1 200 OK"));
+    status_case(0, CORSCOPE_STATUS_NOT_DIGITS, true, cdns, h2err, &v);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.note, "both browsers"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.chromium.hint, "`:status`"));
+    status_case(200, CORSCOPE_STATUS_REPEATED, true, "allowed", h2err, &v);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.note, "twice"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.chromium.hint, "once"));
+    /* Chromium judges what it reads: a NOT_DIGITS line without ACAO is its CORS failure */
+    corscope_context ctx = {.credentials = CORSCOPE_CRED_OMIT};
+    build(&rq, GET, true);
+    build(&rs, "200\n", false);
+    rs.resp.status_form = CORSCOPE_STATUS_NOT_DIGITS;
+    CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, &v), 0);
+    CU_ASSERT_STRING_EQUAL(v.firefox.reason, cdns);
+    CU_ASSERT_STRING_EQUAL(v.chromium.chrome, "MissingAllowOriginHeader");
+    drop(&rq);
+    drop(&rs);
+}
+
 static void test_url(void)
 {
     corscope_verdict v;
@@ -1196,6 +1251,7 @@ int main(void)
         {"kinds and same-origin", test_kinds},
         {"redirect-tainted", test_tainted},
         {"responses a browser refuses before any check", test_refused_responses},
+        {"status codes that are not three digits", test_status_forms},
         {"url", test_url},
         {"scheme", test_scheme},
         {"needs preflight", test_needs_preflight},

@@ -16,6 +16,7 @@ struct got {
     enum cs_txn_end end;
     bool has_resp;
     int status, interim;
+    corscope_status_form status_form;
     char method[16], target[64], scheme[16];
     char req[512], resp[512]; /* "name: value\n"... */
     uint64_t req_frame, resp_frame, end_frame;
@@ -47,6 +48,7 @@ static void row_txn(void *ctx, const struct cs_txn *t)
     g->end = t->end;
     g->has_resp = t->has_resp;
     g->status = t->has_resp ? t->resp.status : 0;
+    g->status_form = t->resp.status_form;
     g->interim = t->interim_status;
     snprintf(g->method, sizeof g->method, "%.*s", (int)t->req.method_len, t->req.method);
     snprintf(g->target, sizeof g->target, "%.*s", (int)t->req.target_len, t->req.target);
@@ -297,6 +299,67 @@ static void test_malformed_response(void)
     CU_ASSERT_EQUAL(good->status, 200);
 }
 
+/* :status as sent (tests/browser status-*, h2-status-*): digits of any
+ * length are read with their form, anything else (letters, empty, a space
+ * before the digits: not trimmed, unlike a regular field's value) is
+ * NOT_DIGITS, two :status fields REPEATED; the classifier decides who
+ * refuses them.  Only a missing :status is malformed for both. */
+static void test_status_forms(void)
+{
+    struct fx f;
+    fx_open(&f);
+    struct hdr_opts end = {.pad = -1, .end_stream = true};
+    put_preface(&f.b);
+    put_settings(&f.b, false, NULL, 0);
+    static const char *const rq[] = {
+        ":method", "GET", ":scheme", "https", ":authority", "api.example", ":path", "/s",
+        "origin", "https://app.example", NULL};
+    static const struct {
+        const char *status[4]; /* the block's fields before "x-a: 1" */
+        enum cs_txn_end end;
+        int value;
+        corscope_status_form form;
+    } t[] = {
+        {{":status", "204"}, CS_TXN_ANSWERED, 204, CORSCOPE_STATUS_DIGITS},
+        {{":status", "99"}, CS_TXN_ANSWERED, 99, CORSCOPE_STATUS_DIGITS},
+        {{":status", "000"}, CS_TXN_ANSWERED, 0, CORSCOPE_STATUS_DIGITS},
+        {{":status", "2000"}, CS_TXN_ANSWERED, 2000, CORSCOPE_STATUS_LONG},
+        {{":status", "20x"}, CS_TXN_ANSWERED, 0, CORSCOPE_STATUS_NOT_DIGITS},
+        {{":status", " 200"}, CS_TXN_ANSWERED, 0, CORSCOPE_STATUS_NOT_DIGITS},
+        {{":status", ""}, CS_TXN_ANSWERED, 0, CORSCOPE_STATUS_NOT_DIGITS},
+        {{":status", "201", ":status", "201"}, CS_TXN_ANSWERED, 201, CORSCOPE_STATUS_REPEATED},
+        {{NULL}, CS_TXN_MALFORMED, 0, CORSCOPE_STATUS_DIGITS},
+    };
+    const size_t n = sizeof t / sizeof t[0];
+    for (uint32_t i = 0; i < n; i++)
+        put_headers(&f.b, f.cdef, 2 * i + 1, rq, &end);
+    fx_send(&f, CS_DIR_C2S, 1);
+    for (uint32_t i = 0; i < n; i++) {
+        const char *fields[7] = {NULL};
+        int k = 0;
+        for (; k < 4 && t[i].status[k]; k++)
+            fields[k] = t[i].status[k];
+        fields[k] = "x-a";
+        fields[k + 1] = "1";
+        put_headers(&f.b, f.sdef, 2 * i + 1, fields, &end);
+    }
+    fx_send(&f, CS_DIR_S2C, 2);
+    fx_close(&f, CS_TXN_CLOSED, 3);
+    for (uint32_t i = 0; i < n; i++) {
+        const struct got *g = find(&f.sink, 2 * i + 1);
+        CU_ASSERT_FATAL(g != NULL);
+        CU_ASSERT_EQUAL(g->end, t[i].end);
+        CU_ASSERT_EQUAL(g->has_resp, t[i].end == CS_TXN_ANSWERED);
+        if (!g->has_resp)
+            continue;
+        CU_ASSERT_EQUAL(g->status, t[i].value);
+        CU_ASSERT_EQUAL(g->status_form, t[i].form);
+        CU_ASSERT_STRING_EQUAL(g->resp, "x-a: 1\n");
+        if (g->status != t[i].value || g->status_form != t[i].form)
+            fprintf(stderr, "status case %u: %d/%d\n", i, g->status, (int)g->status_form);
+    }
+}
+
 /* cs_limits.h2_max_streams (--h2-max-streams) bounds the open streams: the
  * oldest is reported evicted. */
 static void test_stream_limit(void)
@@ -331,6 +394,7 @@ int main(void)
         {"gap gives unknown", test_gap_is_unknown},
         {"a response with an upper-case name is refused", test_malformed_response},
         {"stream limit", test_stream_limit},
+        {":status forms", test_status_forms},
         {NULL, NULL},
     };
     if (CU_initialize_registry() != CUE_SUCCESS)

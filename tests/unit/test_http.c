@@ -553,7 +553,8 @@ static void test_looks_like(void)
         {"\x16\x03\x01", 0, 0},
         {"HTTP/1.1 200 OK\r\n", 0, 1},
         {"HTTP/1.", 0, -1},
-        {"HTTP/1.1 2x", 0, 0},
+        {"HTTP/1.1 2x", 0, 1}, /* any code: cs_http_parse_status_line reads it */
+        {"HTTP/1.1X", 0, 0},
         {"HTTP/2 200", 0, 0},
         {"PRI * HTTP/2.0\r\n", 0, 0},
         {NULL, 0, 0},

@@ -38,7 +38,7 @@ static void preflight(struct cs_timeline *tl, struct cs_addr c, const char *host
     if (max_age)
         rs[nrs++] = (corscope_header){S("Access-Control-Max-Age"), max_age, strlen(max_age)};
     corscope_request req = {.method = "OPTIONS", .method_len = 7, .target = path, .target_len = strlen(path), .headers = rq, .n_headers = 3};
-    corscope_response resp = {204, rs, nrs};
+    corscope_response resp = {.status = 204, .headers = rs, .n_headers = nrs};
     corscope_verdict v;
     CU_ASSERT_EQUAL_FATAL(corscope_classify(&req, &resp, NULL, &v), 0);
     CU_ASSERT_EQUAL(v.kind, CORSCOPE_KIND_PREFLIGHT);
@@ -207,7 +207,7 @@ static void judge_pf(const corscope_header *rs, size_t n, corscope_cred cred, co
         {S("Access-Control-Request-Method"), S("PUT")},
     };
     corscope_request req = {.method = "OPTIONS", .method_len = 7, .target = "/p", .target_len = 2, .headers = rq, .n_headers = 3};
-    corscope_response resp = {204, rs, n};
+    corscope_response resp = {.status = 204, .headers = rs, .n_headers = n};
     corscope_context ctx = {.credentials = cred};
     CU_ASSERT_EQUAL_FATAL(corscope_classify(&req, &resp, &ctx, v), 0);
     CU_ASSERT_EQUAL(v->kind, CORSCOPE_KIND_PREFLIGHT);
