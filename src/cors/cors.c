@@ -3,6 +3,7 @@
  * one request/response pair.  Texts live in cors_text.c, header lists and
  * safelists in cors_lists.c. */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include "cors_int.h"
 
@@ -638,34 +639,65 @@ static bool values_differ(struct cs_span s, const char *name, size_t nl)
     return false;
 }
 
+/* A value byte Chromium refuses in an h2 field (measured: 0x01, 0x0c,
+ * 0x1f, 0x7f, inside or at the end of a value; tests/browser
+ * h2-value-ctl and the others): a control character other than HTAB, or
+ * DEL.  Firefox reads them, and neither browser minds them over HTTP/1.x
+ * or minds bytes above 0x7f.  (NUL, CR and LF: both refuse; the h2 stage
+ * reports those responses malformed.)  Eight bytes at a time: a byte
+ * below 0x20 or equal to 0x7f ("haszero"/"hasless" tests, exact for
+ * "any"), then byte by byte only when one is there, as HTAB is. */
+static const corscope_header *h2_ctl_value(const corscope_response *r)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), high = UINT64_C(0x8080808080808080);
+    for (size_t k = 0; k < r->n_headers; k++) {
+        const unsigned char *v = (const unsigned char *)r->headers[k].value;
+        size_t n = r->headers[k].value_len, i = 0;
+        for (; i + 8 <= n; i += 8) {
+            uint64_t w, d;
+            memcpy(&w, v + i, 8);
+            d = w ^ (0x7f * ones);
+            if (((w - 0x20 * ones) & ~w & high) | ((d - ones) & ~d & high))
+                break;
+        }
+        for (; i < n; i++)
+            if ((v[i] < 0x20 && v[i] != '\t') || v[i] == 0x7f)
+                return &r->headers[k];
+    }
+    return NULL;
+}
+
 static struct cs_refusal refusal_of(const corscope_response *r, const struct cs_resp_index *rs,
                                     bool over_h2)
 {
     switch (r->status_form) {
-    case CORSCOPE_STATUS_LONG: return (struct cs_refusal){CS_REFUSE_STATUS, NULL, true, CS_C_NONE};
+    case CORSCOPE_STATUS_LONG: return (struct cs_refusal){CS_REFUSE_STATUS, NULL, NULL, true, CS_C_NONE};
     case CORSCOPE_STATUS_NOT_DIGITS:
-        return (struct cs_refusal){CS_REFUSE_STATUS, NULL, true,
+        return (struct cs_refusal){CS_REFUSE_STATUS, NULL, NULL, true,
                                    over_h2 ? CS_C_NET_H2_PROTOCOL : CS_C_NONE};
     case CORSCOPE_STATUS_REPEATED:
-        return (struct cs_refusal){CS_REFUSE_STATUS, NULL, false, CS_C_NET_H2_PROTOCOL};
+        return (struct cs_refusal){CS_REFUSE_STATUS, NULL, NULL, false, CS_C_NET_H2_PROTOCOL};
     case CORSCOPE_STATUS_DIGITS:
         if (over_h2 && r->status == 0) /* Firefox alone (status-zeros over h2) */
-            return (struct cs_refusal){CS_REFUSE_STATUS, NULL, true, CS_C_NONE};
+            return (struct cs_refusal){CS_REFUSE_STATUS, NULL, NULL, true, CS_C_NONE};
         break;
     }
     if (values_differ(rs->location, "Location", 8))
-        return (struct cs_refusal){CS_REFUSE_TWO_VALUES, "Location", true,
+        return (struct cs_refusal){CS_REFUSE_TWO_VALUES, "Location", NULL, true,
                                    CS_C_NET_MULTIPLE_LOCATION};
     if (values_differ(rs->content_disposition, "Content-Disposition", 19))
-        return (struct cs_refusal){CS_REFUSE_TWO_VALUES, "Content-Disposition", true,
+        return (struct cs_refusal){CS_REFUSE_TWO_VALUES, "Content-Disposition", NULL, true,
                                    CS_C_NET_MULTIPLE_DISPOSITION};
     if (values_differ(rs->content_length, "Content-Length", 14))
-        return (struct cs_refusal){CS_REFUSE_TWO_VALUES, "Content-Length", true,
+        return (struct cs_refusal){CS_REFUSE_TWO_VALUES, "Content-Length", NULL, true,
                                    over_h2 ? CS_C_NONE : CS_C_NET_MULTIPLE_CONTENT_LENGTH};
     if (rs->transfer_encoding.n && over_h2)
-        return (struct cs_refusal){CS_REFUSE_H2_FIELD, "transfer-encoding", false,
+        return (struct cs_refusal){CS_REFUSE_H2_FIELD, "transfer-encoding", NULL, false,
                                    CS_C_NET_H2_PROTOCOL};
-    return (struct cs_refusal){CS_REFUSE_NONE, NULL, false, CS_C_NONE};
+    const corscope_header *ctl = over_h2 ? h2_ctl_value(r) : NULL;
+    if (ctl)
+        return (struct cs_refusal){CS_REFUSE_H2_VALUE, NULL, ctl, false, CS_C_NET_H2_PROTOCOL};
+    return (struct cs_refusal){CS_REFUSE_NONE, NULL, NULL, false, CS_C_NONE};
 }
 
 /* The note for a status code a browser refuses (refusal_of). */
@@ -985,6 +1017,10 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         cs_sb_str(&note, "No response: Chromium reports a network error, not a CORS error.");
     else if (refused.kind == CS_REFUSE_STATUS)
         status_note(&note, resp, x.over_h2);
+    else if (refused.kind == CS_REFUSE_H2_VALUE)
+        cs_sb_fmt(&note, "Chromium refuses this HTTP/2 response (a control character in the `%.*s` "
+                         "value) and fails the request; Firefox reads it.",
+                  (int)refused.line->name_len, refused.line->name);
     else if (refused.kind == CS_REFUSE_H2_FIELD)
         cs_sb_fmt(&note, "Chromium refuses this HTTP/2 response (a `%s` field, RFC 9113 §8.2.2) "
                          "and fails the request; Firefox ignores the field.",

@@ -172,11 +172,13 @@ enum cs_refusal_kind {
     CS_REFUSE_NONE,
     CS_REFUSE_TWO_VALUES, /* two different values of `field` */
     CS_REFUSE_H2_FIELD,   /* a connection-specific `field` over h2 */
+    CS_REFUSE_H2_VALUE,   /* a control character in the value of `line`, over h2 */
     CS_REFUSE_STATUS,     /* the status code (corscope_response.status_form, or 0 over h2) */
 };
 struct cs_refusal {
     enum cs_refusal_kind kind;
-    const char *field; /* TWO_VALUES, H2_FIELD: the field the note and hint name */
+    const char *field;           /* TWO_VALUES, H2_FIELD: the field the note and hint name */
+    const corscope_header *line; /* H2_VALUE: the field line */
     bool firefox;
     enum cs_chrome chrome; /* CS_C_NONE: Chromium reads the response */
 };

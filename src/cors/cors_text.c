@@ -408,6 +408,12 @@ static void refusal_hint(struct cs_sbuf *b, const struct cs_text_in *in)
                      "response.",
                   r->field);
         return;
+    case CS_REFUSE_H2_VALUE:
+        cs_sb_fmt(b, "Remove the control character from the `%.*s` value (a field value holds "
+                     "visible characters, SP and HTAB: RFC 9110 §5.5): Chromium refuses it over "
+                     "HTTP/2.",
+                  (int)r->line->name_len, r->line->name);
+        return;
     case CS_REFUSE_STATUS:
         if (in->resp->status_form == CORSCOPE_STATUS_REPEATED)
             cs_sb_str(b, "Send `:status` once: Chromium refuses an HTTP/2 response with two.");

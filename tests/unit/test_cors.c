@@ -806,6 +806,18 @@ static void test_refused_responses(void)
     refused("200\n" ACAO "Content-Disposition: inline\nX-A: 1\nContent-Disposition: attachment\n", true,
             "CORSDidNotSucceed", "net::ERR_RESPONSE_HEADERS_MULTIPLE_CONTENT_DISPOSITION", &v);
     CU_ASSERT_PTR_NOT_NULL(strstr(v.firefox.hint, "Content-Disposition"));
+    /* a control character in a value: Chromium alone, over h2 alone (not
+     * HTAB, not a byte above 0x7f), wherever it is in the value */
+    refused("200\n" ACAO "X-Junk: a\x01" "b\n", true, "allowed", "net::ERR_HTTP2_PROTOCOL_ERROR", &v);
+    CU_ASSERT(v.browsers_disagree);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.chromium.hint, "`X-Junk` value"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.note, "control character"));
+    refused("200\n" ACAO "X-Junk: a\x01" "b\n", false, "allowed", "allowed", &v);
+    refused("200\n" ACAO "X-Junk: 0123456789abcdef\x7f\n", true, "allowed", "net::ERR_HTTP2_PROTOCOL_ERROR", &v);
+    refused("200\n" ACAO "X-Junk: 0123456789\x1f" "abcdef\n", true, "allowed", "net::ERR_HTTP2_PROTOCOL_ERROR", &v);
+    refused("200\n" ACAO "X-Junk: a\tb 0123456789abcdef\xe9\x80\xff\n", true, "allowed", "allowed", &v);
+    CU_ASSERT_EQUAL(v.note[0], '\0');
+    refused("200\nX-Junk: \x0c\n", true, "CORSMissingAllowOrigin", "net::ERR_HTTP2_PROTOCOL_ERROR", &v);
 }
 
 /* Status codes that are not three digits (tests/browser status-*,
