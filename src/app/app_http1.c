@@ -106,7 +106,8 @@ static void http1_txn(void *ctx, const struct cs_http_txn *h)
         t.end = CS_TXN_MALFORMED;
     } else if (rs) {
         t.has_resp = true;
-        t.resp = (corscope_response){rs->status, rs->headers, rs->n_headers, rs->status_form};
+        t.resp = (corscope_response){rs->status, rs->headers, rs->n_headers, rs->status_form,
+                                     rs->n_chromium_only};
         t.resp_flags = txn_flags(rs);
         t.resp_frame = rs->frame;
         t.resp_ts = rs->ts;

@@ -37,6 +37,9 @@ struct cs_http_msg {
     /* status line (responses) */
     int status; /* 0 for a request */
     corscope_status_form status_form;
+    /* (response) the last n_chromium_only of the headers are lines Firefox
+     * drops and Chromium reads (corscope_response.n_chromium_only) */
+    uint32_t n_chromium_only;
     const char *reason;
     uint32_t reason_len;
     int version; /* 9 = HTTP/0.9, 10 = 1.0, 11 = 1.1 */

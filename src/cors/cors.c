@@ -745,7 +745,9 @@ static enum cs_chrome chrome_net_error(corscope_failure failure, bool over_h2)
     }
 }
 
-static void judge(const struct cs_ex *x, bool cred, corscope_failure failure,
+/* x: the exchange as Firefox reads it, xc as Chromium does (the same one
+ * unless the response has lines Chromium reads alone). */
+static void judge(const struct cs_ex *x, const struct cs_ex *xc, bool cred, corscope_failure failure,
                   struct cs_outcome *ff, struct cs_outcome *ch)
 {
     memset(ff, 0, sizeof *ff);
@@ -771,10 +773,10 @@ static void judge(const struct cs_ex *x, bool cred, corscope_failure failure,
     }
     if (x->preflight) {
         ff_preflight(x, cred, ff);
-        ch_preflight(x, cred, ch);
+        ch_preflight(xc, cred, ch);
     } else {
         ff_actual(x, cred, ff);
-        ch_actual(x, cred, ch);
+        ch_actual(xc, cred, ch);
     }
 }
 
@@ -912,6 +914,16 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
     pf.done = false;
     x.pf = &pf;
     x.req = req;
+    /* Firefox's lines: without those Chromium reads alone (x_ch below) */
+    const corscope_response *resp_ch = resp;
+    corscope_response resp_ff;
+    if (resp && resp->n_chromium_only) {
+        resp_ff = *resp;
+        resp_ff.n_headers -= resp->n_chromium_only < resp->n_headers ? resp->n_chromium_only
+                                                                     : resp->n_headers;
+        resp_ff.n_chromium_only = 0;
+        resp = &resp_ff;
+    }
     x.resp = resp;
     cs_cors_index_request(req, &x.rq);
     build_url(req, first_line(x.rq.host), out->url, sizeof out->url);
@@ -950,9 +962,22 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         cred = CORSCOPE_CRED_INCLUDE;
     out->credentials = cred;
 
-    judge(&x, cred == CORSCOPE_CRED_INCLUDE, ctx->failure, &ff, &ch);
+    /* Chromium's own view, in the rare response that needs one */
+    struct cs_ex x_ch;
+    struct cs_pf_lists pf_ch;
+    const struct cs_ex *xc = &x;
+    if (resp_ch != resp) {
+        x_ch = x;
+        pf_ch.done = false;
+        x_ch.pf = &pf_ch;
+        x_ch.resp = resp_ch;
+        cs_cors_index_response(resp_ch, &x_ch.rs);
+        index_acao(&x_ch);
+        xc = &x_ch;
+    }
+    judge(&x, xc, cred == CORSCOPE_CRED_INCLUDE, ctx->failure, &ff, &ch);
     if (cred == CORSCOPE_CRED_UNKNOWN) {
-        judge(&x, true, ctx->failure, &ff_alt, &ch_alt);
+        judge(&x, xc, true, ctx->failure, &ff_alt, &ch_alt);
         have_alt = true;
     }
     struct cs_refusal refused = resp ? refusal_of(resp, &x.rs, x.over_h2) : (struct cs_refusal){0};
@@ -984,7 +1009,13 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         in.location = x.rs.location.h->value;
         in.location_len = x.rs.location.h->value_len;
     }
+    const corscope_header *dropped = resp_ch != resp ? resp_ch->headers + resp->n_headers : NULL;
+    size_t n_dropped = resp_ch != resp ? resp_ch->n_headers - resp->n_headers : 0;
+    in.dropped = dropped;
+    in.n_dropped = n_dropped;
     fill_browser(&in, &ff, true, have_alt ? &ff_alt : NULL, &out->firefox);
+    in.n_dropped = 0;
+    in.resp = resp_ch; /* Chromium's texts quote the lines it read */
     fill_browser(&in, &ch, false, have_alt ? &ch_alt : NULL, &out->chromium);
 
     out->verdict = out->firefox.verdict > out->chromium.verdict ? out->firefox.verdict
@@ -1017,6 +1048,10 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         cs_sb_str(&note, "No response: Chromium reports a network error, not a CORS error.");
     else if (refused.kind == CS_REFUSE_STATUS)
         status_note(&note, resp, x.over_h2);
+    else if (n_dropped)
+        cs_sb_fmt(&note, "`%.*s` has whitespace before its colon%s: Firefox drops such a line, "
+                         "Chromium reads it.",
+                  (int)dropped->name_len, dropped->name, n_dropped > 1 ? " (and other lines)" : "");
     else if (refused.kind == CS_REFUSE_H2_VALUE)
         cs_sb_fmt(&note, "Chromium refuses this HTTP/2 response (a control character in the `%.*s` "
                          "value) and fails the request; Firefox reads it.",

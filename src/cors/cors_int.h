@@ -198,6 +198,9 @@ struct cs_text_in {
     const char *location;
     size_t location_len;       /* a redirect's Location, or NULL */
     struct cs_refusal refused; /* why a browser refused the response (cors.c refusal_of) */
+    /* (Firefox's texts) the lines it dropped: corscope_response.n_chromium_only */
+    const corscope_header *dropped;
+    size_t n_dropped;
 };
 
 const char *cs_cors_reason_key(enum cs_reason r);

@@ -439,6 +439,12 @@ void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char 
         refusal_hint(&b, in);
         return;
     }
+    if (in->n_dropped && o->reason != CS_R_NONE) {
+        cs_sb_fmt(&b, "Remove the whitespace before the colon of `%.*s` (RFC 9112 §5.1): Firefox "
+                      "drops such a line, Chromium reads it.",
+                  (int)in->dropped->name_len, in->dropped->name);
+        return;
+    }
     switch (o->chrome) { /* Chromium-only shapes first */
     case CS_C_MULTIPLE:
     case CS_C_PF_MULTIPLE:

@@ -345,6 +345,7 @@ const struct cs_stored_view *cs_stored_revalidate(struct cs_stored *s, uint64_t 
         view->fields[i] = (corscope_header){at(next, next->name[i]), next->name[i].len,
                                             at(next, next->value[i]), next->value[i].len};
     view->frame = next->frame;
-    view->resp = (corscope_response){next->status, view->fields, next->n_fields, CORSCOPE_STATUS_DIGITS};
+    view->resp = (corscope_response){next->status, view->fields, next->n_fields,
+                                     CORSCOPE_STATUS_DIGITS, 0};
     return view;
 }

@@ -808,13 +808,19 @@ static void test_refused_responses(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(v.firefox.hint, "Content-Disposition"));
     /* a control character in a value: Chromium alone, over h2 alone (not
      * HTAB, not a byte above 0x7f), wherever it is in the value */
-    refused("200\n" ACAO "X-Junk: a\x01" "b\n", true, "allowed", "net::ERR_HTTP2_PROTOCOL_ERROR", &v);
+    refused("200\n" ACAO "X-Junk: a\x01"
+            "b\n",
+            true, "allowed", "net::ERR_HTTP2_PROTOCOL_ERROR", &v);
     CU_ASSERT(v.browsers_disagree);
     CU_ASSERT_PTR_NOT_NULL(strstr(v.chromium.hint, "`X-Junk` value"));
     CU_ASSERT_PTR_NOT_NULL(strstr(v.note, "control character"));
-    refused("200\n" ACAO "X-Junk: a\x01" "b\n", false, "allowed", "allowed", &v);
+    refused("200\n" ACAO "X-Junk: a\x01"
+            "b\n",
+            false, "allowed", "allowed", &v);
     refused("200\n" ACAO "X-Junk: 0123456789abcdef\x7f\n", true, "allowed", "net::ERR_HTTP2_PROTOCOL_ERROR", &v);
-    refused("200\n" ACAO "X-Junk: 0123456789\x1f" "abcdef\n", true, "allowed", "net::ERR_HTTP2_PROTOCOL_ERROR", &v);
+    refused("200\n" ACAO "X-Junk: 0123456789\x1f"
+            "abcdef\n",
+            true, "allowed", "net::ERR_HTTP2_PROTOCOL_ERROR", &v);
     refused("200\n" ACAO "X-Junk: a\tb 0123456789abcdef\xe9\x80\xff\n", true, "allowed", "allowed", &v);
     CU_ASSERT_EQUAL(v.note[0], '\0');
     refused("200\nX-Junk: \x0c\n", true, "CORSMissingAllowOrigin", "net::ERR_HTTP2_PROTOCOL_ERROR", &v);
@@ -871,6 +877,37 @@ static void test_status_forms(void)
     CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, &v), 0);
     CU_ASSERT_STRING_EQUAL(v.firefox.reason, cdns);
     CU_ASSERT_STRING_EQUAL(v.chromium.chrome, "MissingAllowOriginHeader");
+    drop(&rq);
+    drop(&rs);
+}
+
+/* Lines Chromium reads alone (corscope_response.n_chromium_only: an
+ * HTTP/1.x line with whitespace before its colon, which Firefox drops;
+ * tests/browser ws-before-colon). */
+static void test_chromium_only_lines(void)
+{
+    corscope_verdict v;
+    corscope_context ctx = {.credentials = CORSCOPE_CRED_OMIT};
+    build(&rq, GET, true);
+    build(&rs, "200\nX-A: 1\n" ACAO, false);
+    rs.resp.n_chromium_only = 1;
+    CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, &v), 0);
+    CU_ASSERT_STRING_EQUAL(v.firefox.reason, "CORSMissingAllowOrigin");
+    CU_ASSERT_EQUAL(v.chromium.verdict, CORSCOPE_ALLOWED);
+    CU_ASSERT(v.browsers_disagree);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.firefox.hint, "whitespace before the colon of `Access-Control-Allow-Origin`"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.note, "Firefox drops such a line"));
+    rs.resp.n_chromium_only = 5; /* more than there are: every line */
+    CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, &v), 0);
+    CU_ASSERT_STRING_EQUAL(v.firefox.reason, "CORSMissingAllowOrigin");
+    CU_ASSERT_EQUAL(v.chromium.verdict, CORSCOPE_ALLOWED);
+    drop(&rs);
+    /* a second ACAO that only Chromium reads: Chromium's multiple values */
+    build(&rs, "200\n" ACAO ACAO, false);
+    rs.resp.n_chromium_only = 1;
+    CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, &v), 0);
+    CU_ASSERT_EQUAL(v.firefox.verdict, CORSCOPE_ALLOWED);
+    CU_ASSERT_STRING_EQUAL(v.chromium.chrome, "MultipleAllowOriginValues");
     drop(&rq);
     drop(&rs);
 }
@@ -1264,6 +1301,7 @@ int main(void)
         {"redirect-tainted", test_tainted},
         {"responses a browser refuses before any check", test_refused_responses},
         {"status codes that are not three digits", test_status_forms},
+        {"lines Chromium reads alone", test_chromium_only_lines},
         {"url", test_url},
         {"scheme", test_scheme},
         {"needs preflight", test_needs_preflight},

@@ -12,6 +12,8 @@ struct got {
     bool has_resp;
     int status;
     corscope_status_form form;
+    uint32_t n_headers, chromium_only;
+    char last_name[40]; /* the response's last header name */
 };
 
 struct sink {
@@ -23,8 +25,13 @@ static void row_txn(void *ctx, const struct cs_txn *t)
 {
     struct sink *s = ctx;
     CU_ASSERT_FATAL(s->n < 16);
-    s->g[s->n++] =
-        (struct got){t->end, t->has_resp, t->has_resp ? t->resp.status : 0, t->resp.status_form};
+    struct got *g = &s->g[s->n++];
+    *g = (struct got){t->end, t->has_resp, t->has_resp ? t->resp.status : 0, t->resp.status_form,
+                      (uint32_t)t->resp.n_headers, (uint32_t)t->resp.n_chromium_only, ""};
+    if (t->has_resp && t->resp.n_headers) {
+        const corscope_header *h = &t->resp.headers[t->resp.n_headers - 1];
+        snprintf(g->last_name, sizeof g->last_name, "%.*s", (int)h->name_len, h->name);
+    }
 }
 
 /* One connection through the row: the client's bytes, then the server's. */
@@ -116,11 +123,34 @@ static void test_status_forms(void)
     }
 }
 
+/* A response line with whitespace before its colon (tests/browser
+ * ws-before-colon, tab-before-colon): Firefox drops it, Chromium reads it;
+ * the row moves it last and counts it (n_chromium_only), its name without
+ * the whitespace.  Lines without it: none counted. */
+static void test_ws_before_colon(void)
+{
+    static const char resp[] = "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin : https://app.example\r\n"
+                               "X-A: 1\r\nVary\t: Origin\r\nContent-Length: 0\r\n\r\n";
+    struct sink s;
+    run(REQ, resp, sizeof resp - 1, &s);
+    CU_ASSERT_EQUAL_FATAL(s.n, 1);
+    CU_ASSERT_EQUAL(s.g[0].n_headers, 4);
+    CU_ASSERT_EQUAL(s.g[0].chromium_only, 2);
+    CU_ASSERT_STRING_EQUAL(s.g[0].last_name, "Vary");
+    static const char plain[] = "HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: https://app.example\r\n"
+                                "Content-Length: 0\r\n\r\n";
+    run(REQ, plain, sizeof plain - 1, &s);
+    CU_ASSERT_EQUAL_FATAL(s.n, 1);
+    CU_ASSERT_EQUAL(s.g[0].chromium_only, 0);
+    CU_ASSERT_STRING_EQUAL(s.g[0].last_name, "Content-Length");
+}
+
 int main(void)
 {
     static const struct cs_test_case cases[] = {
         {"a NUL in a response header block", test_nul_in_header_block},
         {"status codes that are not three digits", test_status_forms},
+        {"whitespace before a colon: Chromium's line alone", test_ws_before_colon},
         {NULL, NULL},
     };
     if (CU_initialize_registry() != CUE_SUCCESS)
