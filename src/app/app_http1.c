@@ -1,6 +1,7 @@
 /* HTTP/1.x as a row of the table of application protocols (app_proto.h):
  * the parser of http.c behind the table's interface, and its messages
  * turned into the protocol-neutral struct cs_txn the report reads. */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -78,6 +79,26 @@ static bool hand_over(const struct cs_app_out *out, const struct cs_http_txn *h,
     return true;
 }
 
+/* The response's lines as corscope_response wants them when some are read
+ * by Chromium alone (rs->n_chromium_only: whitespace before the colon,
+ * http.c): in a copy (*heap, NULL if out of memory: then in wire order,
+ * read by both), those lines last, each group in wire order. */
+static void chromium_only_last(corscope_response *r, const struct cs_http_msg *rs,
+                               corscope_header **heap)
+{
+    corscope_header *h = malloc(rs->n_headers * sizeof *h);
+    if (!h)
+        return;
+    size_t both = 0, alone = rs->n_headers - rs->n_chromium_only;
+    for (uint32_t i = 0; i < rs->n_headers; i++) {
+        const corscope_header *l = &rs->headers[i];
+        h[l->name[l->name_len] == ':' ? both++ : alone++] = *l;
+    }
+    *heap = h;
+    r->headers = h;
+    r->n_chromium_only = rs->n_chromium_only;
+}
+
 /* The parser's transaction, as the seam's. */
 static void http1_txn(void *ctx, const struct cs_http_txn *h)
 {
@@ -97,6 +118,7 @@ static void http1_txn(void *ctx, const struct cs_http_txn *h)
         .req_block = rq->block,
         .req_block_len = rq->block_len,
     };
+    corscope_header *reordered = NULL;
     if (!rq->method || rq->version == 9) /* HTTP/0.9 has no headers */
         t.req_flags |= CS_TXN_NO_HEADERS;
     if (rs && rs->block && memchr(rs->block, 0, rs->block_len)) {
@@ -106,8 +128,9 @@ static void http1_txn(void *ctx, const struct cs_http_txn *h)
         t.end = CS_TXN_MALFORMED;
     } else if (rs) {
         t.has_resp = true;
-        t.resp = (corscope_response){rs->status, rs->headers, rs->n_headers, rs->status_form,
-                                     rs->n_chromium_only};
+        t.resp = (corscope_response){rs->status, rs->headers, rs->n_headers, rs->status_form, 0};
+        if (rs->n_chromium_only)
+            chromium_only_last(&t.resp, rs, &reordered);
         t.resp_flags = txn_flags(rs);
         t.resp_frame = rs->frame;
         t.resp_ts = rs->ts;
@@ -120,9 +143,12 @@ static void http1_txn(void *ctx, const struct cs_http_txn *h)
     }
     /* an h2c upgrade is reported once, as stream 1 of the h2 row (its
      * response comes there, with the 101 as its interim status) */
-    if ((t.resp_flags & CS_TXN_SWITCHES) && hand_over(out, h, &t))
+    if ((t.resp_flags & CS_TXN_SWITCHES) && hand_over(out, h, &t)) {
+        free(reordered);
         return;
+    }
     out->txn(out->ctx, &t);
+    free(reordered);
 }
 
 /* The row's state shared by its flows (the pipeline's counters block):

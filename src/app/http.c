@@ -267,37 +267,24 @@ static void http09_response(struct cs_http_conn *c, struct cs_http_dir *d, uint6
  * headers h[0..nh); first byte in `frame` at ts) and hands it on; the
  * direction is then between messages (or in a body state).  blk is d->buf
  * or the event's bytes. */
-/* Moves the response lines with whitespace before their colon (the
- * scanner trimmed it from the name, so the byte after the name is not the
- * colon) to the end, in order; returns how many.  Firefox drops such a
- * line, Chromium reads it (tests/browser ws-before-colon,
- * tab-before-colon).  Past 64 such lines the others stay where they are
- * (read by both). */
-static uint32_t chromium_only_last(corscope_header *h, uint32_t nh)
+/* The response lines with whitespace before their colon: the scanner
+ * trimmed it from the name, so the byte after the name is not the colon.
+ * Firefox drops such a line, Chromium reads it (tests/browser
+ * ws-before-colon, tab-before-colon); app_http1.c tells the classifier. */
+static uint32_t ws_before_colon(const corscope_header *h, uint32_t nh)
 {
-    uint32_t i = 0;
-    while (i < nh && h[i].name[h[i].name_len] == ':')
-        i++;
-    if (i == nh)
-        return 0; /* every line but a handful in a million */
-    corscope_header moved[64];
-    uint32_t keep = i, n = 0;
-    for (; i < nh; i++) {
-        if (h[i].name[h[i].name_len] == ':' || n == 64)
-            h[keep++] = h[i];
-        else
-            moved[n++] = h[i];
-    }
-    memcpy(h + keep, moved, n * sizeof *moved);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < nh; i++)
+        n += h[i].name[h[i].name_len] != ':';
     return n;
 }
 
 static void deliver(struct cs_http_conn *c, int dir, struct cs_http_dir *d,
-                    const struct cs_http_start *s, corscope_header *h, uint32_t nh,
+                    const struct cs_http_start *s, const corscope_header *h, uint32_t nh,
                     const char *blk, uint32_t len, uint64_t frame, cs_time_ns ts,
                     uint64_t frame_end)
 {
-    uint32_t chromium_only = dir == CS_DIR_S2C ? chromium_only_last(h, nh) : 0;
+    uint32_t chromium_only = dir == CS_DIR_S2C ? ws_before_colon(h, nh) : 0;
     struct cs_http_msg m = {
         .method = s->method,
         .method_len = s->method_len,

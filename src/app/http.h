@@ -37,8 +37,9 @@ struct cs_http_msg {
     /* status line (responses) */
     int status; /* 0 for a request */
     corscope_status_form status_form;
-    /* (response) the last n_chromium_only of the headers are lines Firefox
-     * drops and Chromium reads (corscope_response.n_chromium_only) */
+    /* (response) how many of the headers are lines Firefox drops and
+     * Chromium reads (whitespace before the colon; app_http1.c moves them
+     * last for corscope_response.n_chromium_only) */
     uint32_t n_chromium_only;
     const char *reason;
     uint32_t reason_len;

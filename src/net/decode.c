@@ -103,6 +103,7 @@ struct cs_decoder {
     uint64_t frag_local_drops; /* fragments dropped here (cut by the snaplen) */
     unsigned tunnels;          /* tunnels entered in the current frame */
     struct cs_ipfrag *frag;
+    const struct cs_ipfrag_stats *frag_st; /* frag's counters (they live as long as it) */
 };
 
 static inline uint16_t be16(const uint8_t *p)
@@ -132,6 +133,7 @@ struct cs_decoder *cs_decoder_new(const struct cs_limits *limits)
         free(d);
         return NULL;
     }
+    d->frag_st = cs_ipfrag_stats(d->frag);
     return d;
 }
 
@@ -851,8 +853,10 @@ enum cs_decode_result cs_decode_frame(struct cs_decoder *d, const struct cs_fram
     d->st.frames++;
     d->st.bytes += fr->caplen;
     d->tunnels = 0;
-    cs_ipfrag_expire(d->frag, fr->ts);
-    sync_frag_stats(d);
+    if (d->frag_st->held_datagrams) { /* else nothing can expire, no counter moves */
+        cs_ipfrag_expire(d->frag, fr->ts);
+        sync_frag_stats(d);
+    }
     memset(out, 0, sizeof *out);
     enum cs_decode_result r = decode_link(d, fr, out);
     if (r == CS_DECODE_SEGMENT && d->tunnels)

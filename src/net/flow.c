@@ -56,7 +56,16 @@ struct cs_flow_table {
     uint32_t dq_used;         /* flows with held-back segments */
     cs_time_ns dq_deadline;   /* no held-back segment is too old before this */
     uint64_t deferred_bytes;  /* payload bytes of all held-back segments */
+    /* No flow times out (idle, --syn-timeout) while now <= expire_at: the
+     * earliest deadline of the lists' heads when last looked at, lowered
+     * by each new flow's.  A flow's deadline only grows and a head only
+     * gives way to a later one, so it stays a lower bound, and the clock
+     * reads the heads (cold cache lines, most of them) only when one may
+     * be due. */
+    cs_time_ns expire_at;
 };
+
+#define CS_TIME_NEVER INT64_MAX
 
 /* A segment held back with a copy of its payload (s.payload points into
  * data[]; s.l3 is NULL: on_packet saw the segment when it arrived). */
@@ -148,6 +157,7 @@ struct cs_flow_table *cs_flow_table_new(const struct cs_limits *limits,
     if (cb)
         t->cb = *cb;
     t->ctx = ctx;
+    t->expire_at = CS_TIME_NEVER;
     t->nbuckets = CS_FLOW_MIN_BUCKETS;
     t->buckets = calloc(t->nbuckets, sizeof *t->buckets);
     if (!t->buckets) {
@@ -558,6 +568,31 @@ static void expire_half_open(struct cs_flow_table *t)
     }
 }
 
+/* The earliest time a timeout may end a flow now (expire_idle and
+ * expire_half_open look at the heads alone). */
+static cs_time_ns next_expiry(const struct cs_flow_table *t)
+{
+    cs_time_ns at = CS_TIME_NEVER, idle = (cs_time_ns)t->limits.idle_timeout_s * 1000000000,
+               syn = (cs_time_ns)t->limits.syn_timeout_s * 1000000000;
+    if (idle && t->lru_head && t->lru_head->key.last_ts + idle < at)
+        at = t->lru_head->key.last_ts + idle;
+    if (idle && t->syn_head && t->syn_head->key.last_ts + idle < at)
+        at = t->syn_head->key.last_ts + idle;
+    if (syn && t->syn_head && t->syn_head->key.first_ts + syn < at)
+        at = t->syn_head->key.first_ts + syn;
+    return at;
+}
+
+/* A new flow's earliest deadline (first_ts: its first segment's time). */
+static void expiry_add(struct cs_flow_table *t, const struct cs_flow *f)
+{
+    uint32_t s = t->limits.idle_timeout_s;
+    if (t->limits.syn_timeout_s && (s == 0 || t->limits.syn_timeout_s < s))
+        s = t->limits.syn_timeout_s;
+    if (s && f->key.first_ts + (cs_time_ns)s * 1000000000 < t->expire_at)
+        t->expire_at = f->key.first_ts + (cs_time_ns)s * 1000000000;
+}
+
 /* --- creating flows ---------------------------------------------------- */
 
 /* True when the payload starts like an HTTP request line: a method token of
@@ -641,6 +676,7 @@ static struct cs_flow *create(struct cs_flow_table *t, const struct cs_segment *
     f->hash_next = t->buckets[b];
     t->buckets[b] = f;
     lru_append(t, f);
+    expiry_add(t, f);
     t->count++;
     t->stats.created++;
     t->stats.active = t->count;
@@ -657,15 +693,19 @@ static void advance_clock(struct cs_flow_table *t, cs_time_ns now)
 {
     if (now > t->now)
         t->now = now;
+    bool deferred_due = t->dq_used && t->now > t->dq_deadline;
+    if (!deferred_due && t->now <= t->expire_at)
+        return; /* nothing is due: the usual case */
     uint8_t was = t->phase;
     t->phase = CS_FLOW_PHASE_DEFERRED;
-    if (t->dq_used && t->now > t->dq_deadline)
+    if (deferred_due)
         expire_deferred(t);
     t->phase = CS_FLOW_PHASE_IDLE;
     expire_idle(t);
     t->phase = CS_FLOW_PHASE_HALF_OPEN;
     expire_half_open(t);
     t->phase = was;
+    t->expire_at = next_expiry(t);
 }
 
 /* True when a segment of a known flow opens a new connection on the same

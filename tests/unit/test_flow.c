@@ -387,6 +387,40 @@ static void test_idle_expiry(void)
     free(l);
 }
 
+/* The clock skips the timeout lists until a deadline may be due
+ * (flow.c expire_at): each flow still ends at its own deadline, when the
+ * head it was computed from has moved on (touched, ended) and when a flow
+ * comes after the lists were empty. */
+static void test_expiry_deadlines(void)
+{
+    struct log *l = log_new();
+    struct cs_flow_table *t = table(l, 0, 60);
+    seg(t, A_CLI, 40001, A_SRV, 80, 0, 0, S, NULL, 0.0);  /* flow 1: due at 60 */
+    seg(t, A_CLI, 40002, A_SRV, 80, 0, 0, S, NULL, 10.0); /* flow 2: due at 70 */
+    seg(t, A_CLI, 40001, A_SRV, 80, 1, 0, A, "x", 50.0);  /* flow 1: now due at 110 */
+    cs_flow_table_tick(t, (cs_time_ns)60500000000LL);
+    CU_ASSERT_EQUAL(l->ends, 0);
+    cs_flow_table_tick(t, (cs_time_ns)69900000000LL);
+    CU_ASSERT_EQUAL(l->ends, 0);
+    cs_flow_table_tick(t, (cs_time_ns)70100000000LL);
+    CU_ASSERT_EQUAL(l->ends, 1);
+    CU_ASSERT_EQUAL(l->last_ended_id, 2);
+    cs_flow_table_tick(t, (cs_time_ns)109900000000LL);
+    CU_ASSERT_EQUAL(l->ends, 1);
+    cs_flow_table_tick(t, (cs_time_ns)110100000000LL);
+    CU_ASSERT_EQUAL(l->ends, 2);
+    CU_ASSERT_EQUAL(l->last_ended_id, 1);
+    /* the lists are empty: a new flow still ends 60 s after its last segment */
+    seg(t, A_CLI, 40003, A_SRV, 80, 0, 0, S, NULL, 200.0);
+    cs_flow_table_tick(t, (cs_time_ns)259900000000LL);
+    CU_ASSERT_EQUAL(l->ends, 2);
+    cs_flow_table_tick(t, (cs_time_ns)260100000000LL);
+    CU_ASSERT_EQUAL(l->ends, 3);
+    CU_ASSERT_EQUAL(l->last_ended_id, 3);
+    cs_flow_table_free(t);
+    free(l);
+}
+
 /* --syn-timeout: SYNs never answered end the flow that long after the
  * first (retransmissions counted, not extending it); an answered flow waits
  * for the idle timeout; the half-open list is what eviction takes first when
@@ -707,6 +741,7 @@ int main(void)
         {"reset", test_reset},
         {"SYN timeout and the half-open list", test_syn_timeout},
         {"idle expiry", test_idle_expiry},
+        {"expiry deadlines after the heads move", test_expiry_deadlines},
         {"eviction at max_flows", test_eviction},
         {"ghost ACK/FIN/RST", test_ghosts},
         {"swapped tuple", test_swapped_tuple},
