@@ -20,9 +20,19 @@ ifdef SANITIZE
 CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=$(SANITIZE)
 BUILD    := build/san
+LTO      :=
 else
 BUILD    := build/rel
+# The binary is optimized across files at link time (GCC's LTO: the
+# per-packet path crosses net/, app/ and report/ through small functions,
+# measured 2-3 % fewer instructions per thread).  The objects are "fat"
+# (machine code too): the unit tests, nm (check-layers) and the fuzzers use
+# them as they are, without a link-time pass of their own.  LTO= turns it off.
+LTO      ?= -flto=auto -ffat-lto-objects
 endif
+# What links those objects without a pass of its own (collect2 would start
+# one for any object with LTO code in it).
+NO_LTO   := $(if $(LTO),-fno-lto)
 CPPFLAGS += -Iinclude
 # One folder per layer (README "Project layout").  Each layer's files see
 # their own folder (the compiler looks beside the including file first), the
@@ -101,7 +111,7 @@ deps-fleet: $(BUILD)/.deps-test
 
 $(BUILD)/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(LAYER_INC) $(CFLAGS) $(DEPFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(LAYER_INC) $(CFLAGS) $(LTO) $(DEPFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJS)
 	rm -f $@
@@ -119,11 +129,11 @@ corscope: $(BUILD)/corscope
 	@ln -sfn $(BUILD)/corscope corscope
 
 $(BUILD)/corscope: $(BUILD)/main.o $(LIB) $(CORS_LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LTO) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(CORS_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(INC_tests) $(CFLAGS) $(DEPFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(CORS_LIB) $(LDFLAGS) $(PKG_LIBS) -lcunit -lhttp_parser
+	$(CC) $(CPPFLAGS) $(INC_tests) $(CFLAGS) $(NO_LTO) $(DEPFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(CORS_LIB) $(LDFLAGS) $(PKG_LIBS) -lcunit -lhttp_parser
 
 unit: $(UNIT_BINS)
 
@@ -133,7 +143,7 @@ check: deps-test
 	@$(MAKE) --no-print-directory check-run
 check-run: corscope $(UNIT_BINS) check-layers check-format
 	@BUILD=$(BUILD) CC='$(CC)' CS_CFLAGS='$(filter-out -DCORSCOPE_VERSION=%,$(CFLAGS))' \
-	    CS_LDFLAGS='$(LDFLAGS)' tests/run-all.sh
+	    CS_LDFLAGS='$(LDFLAGS) $(NO_LTO)' tests/run-all.sh
 
 # The layering, from the objects' symbols: no call cycle between files, no
 # call a layer may not make (scripts/check-layers.sh says which).
@@ -169,7 +179,7 @@ demo: deps
 # The HTTP stage alone beside http-parser (MB/s), then the whole tool.
 $(BUILD)/bench/http_parse: bench/http_parse.c $(LIB) $(CORS_LIB) | $(BUILD)/.deps-test
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(INC_tests) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(CORS_LIB) $(LDFLAGS) $(PKG_LIBS) -lhttp_parser
+	$(CC) $(CPPFLAGS) $(INC_tests) $(CFLAGS) $(NO_LTO) $(PKG_CFLAGS) -o $@ $< $(LIB) $(CORS_LIB) $(LDFLAGS) $(PKG_LIBS) -lhttp_parser
 
 # libnghttp2's HPACK decoder alone on a capture's header blocks (bench/run.sh
 # runs it on the h2c capture's, beside its read floor)

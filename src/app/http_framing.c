@@ -17,7 +17,7 @@ enum framing cs_http_body_framing(const struct cs_http_msg *m, bool is_request, 
             te = true;
             chunked = cs_http_te_chunked_last(h->value, h->value_len) == 1;
         } else if (h->name_len == 14 && cs_http_name_eq8(h->name, "content-length", 14)) {
-            uint64_t v;
+            uint64_t v = 0; /* (bad_cl when it stays unset) */
             if (cs_http_parse_content_length(h->value, h->value_len, &v) < 0 || (have_cl && v != cl))
                 bad_cl = true;
             have_cl = true;

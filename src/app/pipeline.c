@@ -840,8 +840,7 @@ void cs_pipeline_frames(struct cs_pipeline *p, const struct cs_frame *frames, un
         /* Start the memory loads each segment's processing will need, one
          * level of pointers per pass, so the cache misses overlap. */
         for (unsigned k = 0; k < m; k++)
-            if (is_seg[k])
-                hash[k] = cs_flow_table_hash(p->flows, &seg[k]);
+            hash[k] = is_seg[k] ? cs_flow_table_hash(p->flows, &seg[k]) : 0;
         for (unsigned k = 0; k < m; k++)
             flow[k] = is_seg[k] ? cs_flow_table_prefetch(p->flows, hash[k]) : NULL;
         for (unsigned k = 0; k < m; k++) {

@@ -471,7 +471,7 @@ static int next_classic(struct cs_capture *c, struct cs_frame *out, char errbuf[
                         int in_place)
 {
     for (;;) {
-        struct cs_pcapfile_record r;
+        struct cs_pcapfile_record r = {0}; /* (set when rc > 0; LTO cannot see it) */
         int rc = in_place ? cs_pcapfile_next_buffered(c->pf, &r) : cs_pcapfile_next(c->pf, &r);
         if (in_place && rc == 0)
             return 3;
