@@ -76,13 +76,21 @@ typedef enum corscope_status_form {
  * always read the same lines from an HTTP/1.x block: the last
  * n_chromium_only of the n_headers lines are read by Chromium alone (lines
  * Firefox drops: whitespace before the colon, measured in tests/browser
- * ws-before-colon); Firefox reads the others, in order. */
+ * ws-before-colon); Firefox reads the others, in order.  When
+ * firefox_http09, Firefox reads none: it does not take the status line for
+ * one (it wants "HTTP/1." or "HTTP/2.0": `http/1.1 200`, `HTTP/1 200`) and
+ * reads the response as HTTP/0.9, a body without headers (tests/browser
+ * status-line-lowercase, status-line-no-minor); when chromium_http09,
+ * Chromium does so (an "ICY 200 OK" status line, which Firefox reads as
+ * HTTP/1.0: status-line-icy). */
 typedef struct corscope_response {
     int status;
     const corscope_header *headers;
     size_t n_headers;
     corscope_status_form status_form;
     size_t n_chromium_only;
+    bool firefox_http09;
+    bool chromium_http09;
 } corscope_response;
 
 /* The request's credentials mode (fetch "include" vs not).  For a preflight

@@ -128,7 +128,9 @@ static void http1_txn(void *ctx, const struct cs_http_txn *h)
         t.end = CS_TXN_MALFORMED;
     } else if (rs) {
         t.has_resp = true;
-        t.resp = (corscope_response){rs->status, rs->headers, rs->n_headers, rs->status_form, 0};
+        t.resp = (corscope_response){rs->status, rs->headers, rs->n_headers,
+                                     rs->status_form, 0, rs->firefox_http09,
+                                     rs->chromium_http09};
         if (rs->n_chromium_only)
             chromium_only_last(&t.resp, rs, &reordered);
         t.resp_flags = txn_flags(rs);

@@ -292,6 +292,8 @@ static void deliver(struct cs_http_conn *c, int dir, struct cs_http_dir *d,
         .uri_len = s->uri_len,
         .status = s->status,
         .status_form = s->status_form,
+        .firefox_http09 = s->firefox_http09,
+        .chromium_http09 = s->chromium_http09,
         .reason = s->reason,
         .reason_len = s->reason_len,
         .version = s->version,
@@ -357,6 +359,8 @@ static void complete_block(struct cs_http_conn *c, int dir, struct cs_http_dir *
         .reason_len = g->reason_len,
         .status = g->status,
         .status_form = (corscope_status_form)g->status_form,
+        .firefox_http09 = g->firefox_http09,
+        .chromium_http09 = g->chromium_http09,
         .version = g->version,
     };
     if (d->maybe09) {
@@ -469,6 +473,8 @@ static uint32_t feed_start_line(struct cs_http_conn *c, int dir, struct cs_http_
         .reason_len = s.reason_len,
         .status = s.status,
         .status_form = (uint8_t)s.status_form,
+        .firefox_http09 = s.firefox_http09,
+        .chromium_http09 = s.chromium_http09,
         .version = (int8_t)s.version,
         .has = (uint8_t)((s.method ? GATHERED_METHOD : 0) | (s.uri ? GATHERED_URI : 0) |
                          (s.reason ? GATHERED_REASON : 0)),

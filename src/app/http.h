@@ -37,6 +37,8 @@ struct cs_http_msg {
     /* status line (responses) */
     int status; /* 0 for a request */
     corscope_status_form status_form;
+    bool firefox_http09;  /* (response) corscope_response.firefox_http09 */
+    bool chromium_http09; /* (response) corscope_response.chromium_http09 */
     /* (response) how many of the headers are lines Firefox drops and
      * Chromium reads (whitespace before the colon; app_http1.c moves them
      * last for corscope_response.n_chromium_only) */
@@ -134,7 +136,8 @@ void cs_http_conn_set_tunnel(struct cs_http_conn *c, const struct cs_http_tunnel
  * line ("GET / HTTP/1.1", "OPTIONS * HTTP/1.0", "GET /", "get / HTTP/1.1"),
  * 0 = does not, -1 = too few bytes to tell. */
 int cs_http_looks_like_request(const uint8_t *p, uint32_t n);
-/* Same for a server stream: starts with "HTTP/1.d SP". */
+/* Same for a server stream: starts with "http/" and a digit, in any case,
+ * after up to four SPs (cs_http_parse_status_line). */
 int cs_http_looks_like_response(const uint8_t *p, uint32_t n);
 
 /* ---- The pure scanner (http_scan.c), used by http.c and the tests. ----
@@ -152,6 +155,8 @@ struct cs_http_start {
     int status;
     int version;
     corscope_status_form status_form; /* (response) how the code was written */
+    bool firefox_http09;              /* (response) Firefox reads no header lines (cs_http_parse_status_line) */
+    bool chromium_http09;             /* (response) Chromium reads none ("ICY 200 OK") */
 };
 
 /* Parses one complete request line p[0..n) (CR/LF already removed).
@@ -163,8 +168,10 @@ struct cs_http_start {
  * lowercase (kept as sent). */
 int cs_http_parse_request_line(const char *p, uint32_t n, bool allow09,
                                struct cs_http_start *out);
-/* Parses one complete status line p[0..n) (CR/LF removed): 0 or -1 (not
- * "HTTP/1.d SP"); any status code is read, with its form. */
+/* Parses one complete status line p[0..n) (CR/LF removed): 0, or -1 when
+ * it does not start like one (cs_http_looks_like_response); any version
+ * and status code are read as Chromium reads them, with what Firefox makes
+ * of them (status_form, firefox_http09). */
 int cs_http_parse_status_line(const char *p, uint32_t n, struct cs_http_start *out);
 
 /* Scans the header lines of buf[*off..len) into h[*n..max).  Stops at the

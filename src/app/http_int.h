@@ -53,7 +53,8 @@ struct gathered_start {
     int32_t status;
     int8_t version;
     uint8_t status_form; /* corscope_status_form */
-    uint8_t has;         /* GATHERED_METHOD | GATHERED_URI | GATHERED_REASON: not NULL */
+    bool firefox_http09, chromium_http09;
+    uint8_t has; /* GATHERED_METHOD | GATHERED_URI | GATHERED_REASON: not NULL */
 };
 #define GATHERED_METHOD 1u
 #define GATHERED_URI 2u

@@ -153,21 +153,47 @@ int cs_http_looks_like_request(const uint8_t *p, uint32_t n)
     return (is_digit(p[i]) || p[i] == '\r' || p[i] == '\n') ? 1 : 0;
 }
 
-int cs_http_looks_like_response(const uint8_t *p, uint32_t n)
+/* Where a status line's "http/" starts: after up to four SPs (Chromium
+ * looks that far; tests/browser status-line-leading-space). */
+static uint32_t status_line_start(const uint8_t *p, uint32_t n)
 {
-    int m = prefix_match(p, n, "HTTP/1.", 7);
-    if (m <= 0)
-        return m;
-    /* "HTTP/1.x SP": the code may be anything (cs_http_parse_status_line) */
-    static const char cls[] = "d ";
-    for (uint32_t k = 0; k < 2; k++) {
-        if (7 + k >= n)
+    uint32_t s = 0;
+    while (s < n && s < 4 && p[s] == ' ')
+        s++;
+    return s;
+}
+
+/* Whether p[0..n) starts with "http/" and a digit in any case, as
+ * cs_http_parse_status_line takes it: 1, 0, or -1 (too few bytes). */
+static int http_version_start(const uint8_t *p, uint32_t n)
+{
+    for (uint32_t k = 0; k < 6; k++) {
+        if (k >= n)
             return -1;
-        uint8_t ch = p[7 + k];
-        if (cls[k] == 'd' ? !is_digit(ch) : ch != ' ')
+        uint8_t ch = p[k];
+        bool ok = k < 4 ? (ch | 0x20) == (uint8_t) "http"[k] : k == 4 ? ch == '/'
+                                                                      : is_digit(ch);
+        if (!ok)
             return 0;
     }
     return 1;
+}
+
+/* "ICY " (SHOUTcast and Icecast streams): 1, 0, or -1 (too few bytes). */
+static int icy_start(const uint8_t *p, uint32_t n)
+{
+    return prefix_match(p, n, "ICY ", 4);
+}
+
+int cs_http_looks_like_response(const uint8_t *p, uint32_t n)
+{
+    int icy = icy_start(p, n);
+    if (icy != 0)
+        return icy;
+    uint32_t s = status_line_start(p, n);
+    if (s == n && s < 4)
+        return -1;
+    return http_version_start(p + s, n - s);
 }
 
 /* "HTTP/1.d" at p[0..8): returns 10 + d, or -1. */
@@ -266,21 +292,55 @@ int cs_http_parse_request_line(const char *p, uint32_t n, bool allow09,
 }
 
 /* RFC 9112 §4: HTTP-version SP 3DIGIT SP [reason-phrase], read as the
- * browsers read it (measured, tests/browser status-*): SPs before the code
- * are skipped, the code runs to the next SP.  Chromium reads every such
- * line, the code as its leading digits (none: 200); Firefox only a code of
- * one to three digits.  out->status_form says which the line has, for the
- * classifier; a line is refused only when "HTTP/1.d SP" does not open it. */
+ * browsers read it (measured, tests/browser status-* and status-line-*).
+ * Chromium reads every line that starts, after up to four SPs, with
+ * "http/" and a digit in any case: the code is the run after the first SP
+ * (SPs skipped, up to the next SP), read as its leading digits (none:
+ * 200).  Firefox takes the line for a status line only when it starts with
+ * "HTTP/1." or "HTTP/2.0" (else it reads the response as HTTP/0.9, without
+ * header lines: out->firefox_http09), refuses it when no SP follows the
+ * version, and reads a code of one to three digits only.  out->status_form
+ * says which code the line has; -1 when it does not start like that. */
 int cs_http_parse_status_line(const char *p, uint32_t n, struct cs_http_start *out)
 {
     const uint8_t *u = (const uint8_t *)p;
-    if (n < 9)
-        return -1;
     memset(out, 0, sizeof *out);
-    out->version = parse_version(p, 8);
-    if (out->version < 0 || u[8] != ' ')
+    if (n >= 12 && memcmp(u, "HTTP/1.", 7) == 0 && is_digit(u[7]) && u[8] == ' ' &&
+        is_digit(u[9]) && is_digit(u[10]) && is_digit(u[11]) && (n == 12 || u[12] == ' ')) {
+        /* the line nearly every server sends, "HTTP/1.1 200 OK" */
+        out->version = 10 + (u[7] - '0');
+        out->status = (u[9] - '0') * 100 + (u[10] - '0') * 10 + (u[11] - '0');
+        out->reason = p + (n == 12 ? 12 : 13);
+        out->reason_len = n == 12 ? 0 : n - 13;
+        return 0;
+    }
+    uint32_t s = status_line_start(u, n), i;
+    bool sp = true;
+    if (icy_start(u, n) == 1) {
+        /* "ICY 200 OK": Firefox reads it as HTTP/1.0 with its header lines,
+         * Chromium as HTTP/0.9 without them (status-line-icy) */
+        out->version = 10;
+        out->chromium_http09 = true;
+        i = 4;
+        goto code;
+    }
+    if (http_version_start(u + s, n - s) != 1)
         return -1;
-    uint32_t i = 9;
+    out->firefox_http09 = !((n - s >= 7 && memcmp(u + s, "HTTP/1.", 7) == 0) ||
+                            (n - s >= 8 && memcmp(u + s, "HTTP/2.0", 8) == 0));
+    /* the version: "1.d" is 10 + d, "1" alone 1.0, any other major 1.1 */
+    int major = u[s + 5] - '0', minor = -1;
+    i = s + 6;
+    if (i + 1 < n && u[i] == '.' && is_digit(u[i + 1])) {
+        minor = u[i + 1] - '0';
+        for (i += 2; i < n && is_digit(u[i]); i++)
+            ;
+    }
+    out->version = major == 1 ? (minor < 0 ? 10 : 10 + minor) : 11;
+    sp = i < n && u[i] == ' ';
+    while (i < n && u[i] != ' ') /* no SP after the version: Chromium's first SP */
+        i++;
+code:
     while (i < n && u[i] == ' ')
         i++;
     uint32_t code = i;
@@ -291,9 +351,9 @@ int cs_http_parse_status_line(const char *p, uint32_t n, struct cs_http_start *o
     while (i < n && u[i] != ' ')
         i++;
     out->status = digits ? status : 200;
-    out->status_form = digits == 0 || i - code != digits ? CORSCOPE_STATUS_NOT_DIGITS
-                       : digits > 3                      ? CORSCOPE_STATUS_LONG
-                                                         : CORSCOPE_STATUS_DIGITS;
+    out->status_form = !sp || digits == 0 || i - code != digits ? CORSCOPE_STATUS_NOT_DIGITS
+                       : digits > 3                             ? CORSCOPE_STATUS_LONG
+                                                                : CORSCOPE_STATUS_DIGITS;
     if (i < n)
         i++; /* the SP before the reason */
     out->reason = p + i;

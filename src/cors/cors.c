@@ -916,12 +916,20 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
     x.req = req;
     /* Firefox's lines: without those Chromium reads alone (x_ch below) */
     const corscope_response *resp_ch = resp;
-    corscope_response resp_ff;
-    if (resp && resp->n_chromium_only) {
+    corscope_response resp_ff, resp_ch_none;
+    if (resp && resp->chromium_http09) { /* Chromium reads no line ("ICY 200 OK") */
+        resp_ch_none = *resp;
+        resp_ch_none.n_headers = 0;
+        resp_ch_none.chromium_http09 = false;
+        resp_ch = &resp_ch_none;
+    }
+    if (resp && (resp->n_chromium_only || resp->firefox_http09)) {
         resp_ff = *resp;
-        resp_ff.n_headers -= resp->n_chromium_only < resp->n_headers ? resp->n_chromium_only
-                                                                     : resp->n_headers;
+        resp_ff.n_headers -= resp->firefox_http09 || resp->n_chromium_only > resp->n_headers
+                                 ? resp->n_headers
+                                 : resp->n_chromium_only;
         resp_ff.n_chromium_only = 0;
+        resp_ff.firefox_http09 = false;
         resp = &resp_ff;
     }
     x.resp = resp;
@@ -1009,13 +1017,17 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         in.location = x.rs.location.h->value;
         in.location_len = x.rs.location.h->value_len;
     }
-    const corscope_header *dropped = resp_ch != resp ? resp_ch->headers + resp->n_headers : NULL;
-    size_t n_dropped = resp_ch != resp ? resp_ch->n_headers - resp->n_headers : 0;
+    size_t n_dropped =
+        resp && resp_ch->n_headers > resp->n_headers ? resp_ch->n_headers - resp->n_headers : 0;
+    const corscope_header *dropped = n_dropped ? resp_ch->headers + resp->n_headers : NULL;
     in.dropped = dropped;
     in.n_dropped = n_dropped;
+    in.firefox_http09 = resp_ch && resp_ch->firefox_http09;
     fill_browser(&in, &ff, true, have_alt ? &ff_alt : NULL, &out->firefox);
     in.n_dropped = 0;
+    in.firefox_http09 = false;
     in.resp = resp_ch; /* Chromium's texts quote the lines it read */
+    in.chromium_http09 = resp_ch == &resp_ch_none;
     fill_browser(&in, &ch, false, have_alt ? &ch_alt : NULL, &out->chromium);
 
     out->verdict = out->firefox.verdict > out->chromium.verdict ? out->firefox.verdict
@@ -1048,6 +1060,13 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         cs_sb_str(&note, "No response: Chromium reports a network error, not a CORS error.");
     else if (refused.kind == CS_REFUSE_STATUS)
         status_note(&note, resp, x.over_h2);
+    else if (resp_ch && resp_ch == &resp_ch_none)
+        cs_sb_str(&note, "Chromium does not take an `ICY` status line for HTTP and reads the response "
+                         "as HTTP/0.9, without header lines; Firefox reads them (as HTTP/1.0).");
+    else if (resp_ch && resp_ch->firefox_http09)
+        cs_sb_str(&note, "Firefox does not take this status line for one (it wants `HTTP/1.` or "
+                         "`HTTP/2.0` as written) and reads the response as HTTP/0.9, without header "
+                         "lines; Chromium reads them.");
     else if (n_dropped)
         cs_sb_fmt(&note, "`%.*s` has whitespace before its colon%s: Firefox drops such a line, "
                          "Chromium reads it.",

@@ -201,6 +201,8 @@ struct cs_text_in {
     /* (Firefox's texts) the lines it dropped: corscope_response.n_chromium_only */
     const corscope_header *dropped;
     size_t n_dropped;
+    bool firefox_http09;  /* (Firefox's texts) it dropped them all: corscope_response.firefox_http09 */
+    bool chromium_http09; /* (Chromium's texts) it read no line: corscope_response.chromium_http09 */
 };
 
 const char *cs_cors_reason_key(enum cs_reason r);

@@ -439,6 +439,17 @@ void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char 
         refusal_hint(&b, in);
         return;
     }
+    if (in->chromium_http09 && o->reason != CS_R_NONE) {
+        cs_sb_str(&b, "Answer with an `HTTP/1.1 200 OK` status line instead of `ICY 200 OK`: "
+                      "Chromium reads an ICY response as HTTP/0.9, without headers.");
+        return;
+    }
+    if (in->firefox_http09 && o->reason != CS_R_NONE) {
+        cs_sb_str(&b, "Start the status line with `HTTP/1.1` as written (the version is "
+                      "case-sensitive and has its minor digit: RFC 9112 §2.3): Firefox reads this "
+                      "response as HTTP/0.9, without headers.");
+        return;
+    }
     if (in->n_dropped && o->reason != CS_R_NONE) {
         cs_sb_fmt(&b, "Remove the whitespace before the colon of `%.*s` (RFC 9112 §5.1): Firefox "
                       "drops such a line, Chromium reads it.",

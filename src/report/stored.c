@@ -346,6 +346,6 @@ const struct cs_stored_view *cs_stored_revalidate(struct cs_stored *s, uint64_t 
                                             at(next, next->value[i]), next->value[i].len};
     view->frame = next->frame;
     view->resp = (corscope_response){next->status, view->fields, next->n_fields,
-                                     CORSCOPE_STATUS_DIGITS, 0};
+                                     CORSCOPE_STATUS_DIGITS, 0, false, false};
     return view;
 }

@@ -411,6 +411,23 @@ for _name, _code in (("status-two-digits", 99), ("status-four-digits", 2000),
     scenario(_name)(lambda m, p, o, _code=_code: r(_code, [acao()]))
 
 
+# Status lines as written by odd servers (status_line: the HTTP/1.1 line
+# as sent; over h2 the response is a plain 200): what each browser takes for
+# one.
+
+for _name, _line in (("status-line-lowercase", "http/1.1 200 OK"),
+                     ("status-line-version-1-0", "HTTP/1.0 200 OK"),
+                     ("status-line-version-1-2", "HTTP/1.2 200 OK"),
+                     ("status-line-version-1-10", "HTTP/1.10 200 OK"),
+                     ("status-line-version-2-0", "HTTP/2.0 200 OK"),
+                     ("status-line-no-minor", "HTTP/1 200 OK"),
+                     ("status-line-tab", "HTTP/1.1\t200 OK"),
+                     ("status-line-no-space", "HTTP/1.1200 OK"),
+                     ("status-line-leading-space", " HTTP/1.1 200 OK"),
+                     ("status-line-icy", "ICY 200 OK")):
+    scenario(_name, status_line=_line)(_acao_only)
+
+
 # Ugly HTTP/1.1 header lines (raw), with their nearest h2 form: an
 # obs-fold continuation (RFC 9112 §5.2), NUL in a value, a line without a
 # colon, whitespace before the colon (Firefox drops the line, Chromium
@@ -1020,8 +1037,8 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         sys.stderr.write("[%s] %s\n" % (self.server.server_port, fmt % args))
 
-    def send_raw(self, status, headers, body, method):
-        lines = [f"HTTP/1.1 {status} {self.responses.get(status, ('X',))[0]}"]
+    def send_raw(self, status, headers, body, method, status_line=None):
+        lines = [status_line or f"HTTP/1.1 {status} {self.responses.get(status, ('X',))[0]}"]
         lines += [v if k is None else f"{k}: {v}" for k, v in headers]  # None: a raw line
         lines += [f"{k}: {v}" for k, v in framing_fields(status, headers, body)]
         data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
@@ -1049,7 +1066,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.reset()
         if res is None:
             res = r(404, [("Content-Type", "text/plain")], b"no such thing\n")
-        return self.send_raw(*res, self.command)
+        scen = SCENARIOS.get(self.path[3:].split("?", 1)[0].split("/", 1)[0]) \
+            if self.path.startswith("/s/") else None
+        return self.send_raw(*res, self.command, scen.get("status_line") if scen else None)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = handle_any
 

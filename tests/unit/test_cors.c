@@ -908,6 +908,23 @@ static void test_chromium_only_lines(void)
     CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, &v), 0);
     CU_ASSERT_EQUAL(v.firefox.verdict, CORSCOPE_ALLOWED);
     CU_ASSERT_STRING_EQUAL(v.chromium.chrome, "MultipleAllowOriginValues");
+    drop(&rs);
+    /* a status line Firefox reads as HTTP/0.9 (`http/1.1 200`): no line for it */
+    build(&rs, "200\n" ACAO, false);
+    rs.resp.firefox_http09 = true;
+    CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, &v), 0);
+    CU_ASSERT_STRING_EQUAL(v.firefox.reason, "CORSMissingAllowOrigin");
+    CU_ASSERT_EQUAL(v.chromium.verdict, CORSCOPE_ALLOWED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.firefox.hint, "HTTP/1.1"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.note, "HTTP/0.9"));
+    /* "ICY 200 OK": Chromium reads no line, Firefox all */
+    rs.resp.firefox_http09 = false;
+    rs.resp.chromium_http09 = true;
+    CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, &v), 0);
+    CU_ASSERT_EQUAL(v.firefox.verdict, CORSCOPE_ALLOWED);
+    CU_ASSERT_STRING_EQUAL(v.chromium.chrome, "MissingAllowOriginHeader");
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.chromium.hint, "ICY"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.note, "ICY"));
     drop(&rq);
     drop(&rs);
 }

@@ -552,10 +552,16 @@ static void test_looks_like(void)
         {"CCM_POST / HTTP/1.x", 0, 0},
         {"\x16\x03\x01", 0, 0},
         {"HTTP/1.1 200 OK\r\n", 0, 1},
-        {"HTTP/1.", 0, -1},
-        {"HTTP/1.1 2x", 0, 1}, /* any code: cs_http_parse_status_line reads it */
-        {"HTTP/1.1X", 0, 0},
-        {"HTTP/2 200", 0, 0},
+        {"HTTP/1.", 0, 1},
+        {"HTTP/", 0, -1},
+        {"HTTP/1.1 2x", 0, 1}, /* any code, any version: cs_http_parse_status_line reads it */
+        {"HTTP/1.1X", 0, 1},
+        {"HTTP/2 200", 0, 1},
+        {"http/1.1 200 OK", 0, 1},
+        {"  HTTP/1.1 200", 0, 1},
+        {"     HTTP/1.1 200", 0, 0}, /* five SPs: not Chromium's */
+        {"HTTPS/1.1 200", 0, 0},
+        {"HTTP/x", 0, 0},
         {"PRI * HTTP/2.0\r\n", 0, 0},
         {NULL, 0, 0},
     };

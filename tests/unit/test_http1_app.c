@@ -12,22 +12,30 @@ struct got {
     bool has_resp;
     int status;
     corscope_status_form form;
+    bool firefox_http09, chromium_http09;
     uint32_t n_headers, chromium_only;
     char last_name[40]; /* the response's last header name */
 };
 
 struct sink {
-    struct got g[16];
+    struct got g[24];
     int n;
 };
 
 static void row_txn(void *ctx, const struct cs_txn *t)
 {
     struct sink *s = ctx;
-    CU_ASSERT_FATAL(s->n < 16);
+    CU_ASSERT_FATAL(s->n < 24);
     struct got *g = &s->g[s->n++];
-    *g = (struct got){t->end, t->has_resp, t->has_resp ? t->resp.status : 0, t->resp.status_form,
-                      (uint32_t)t->resp.n_headers, (uint32_t)t->resp.n_chromium_only, ""};
+    *g = (struct got){t->end,
+                      t->has_resp,
+                      t->has_resp ? t->resp.status : 0,
+                      t->resp.status_form,
+                      t->resp.firefox_http09,
+                      t->resp.chromium_http09,
+                      (uint32_t)t->resp.n_headers,
+                      (uint32_t)t->resp.n_chromium_only,
+                      ""};
     if (t->has_resp && t->resp.n_headers) {
         const corscope_header *h = &t->resp.headers[t->resp.n_headers - 1];
         snprintf(g->last_name, sizeof g->last_name, "%.*s", (int)h->name_len, h->name);
@@ -91,17 +99,30 @@ static void test_status_forms(void)
         const char *line;
         int status;
         corscope_status_form form;
+        bool firefox_http09;
     } t[] = {
-        {"HTTP/1.1 7 X", 7, CORSCOPE_STATUS_DIGITS},
-        {"HTTP/1.1 000 X", 0, CORSCOPE_STATUS_DIGITS},
-        {"HTTP/1.1 99", 99, CORSCOPE_STATUS_DIGITS},
-        {"HTTP/1.1  203 Non-Authoritative", 203, CORSCOPE_STATUS_DIGITS},
-        {"HTTP/1.1 2000 X", 2000, CORSCOPE_STATUS_LONG},
-        {"HTTP/1.1 20x OK", 20, CORSCOPE_STATUS_NOT_DIGITS},
-        {"HTTP/1.1 abc", 200, CORSCOPE_STATUS_NOT_DIGITS},
-        {"HTTP/1.1  X", 200, CORSCOPE_STATUS_NOT_DIGITS},
-        {"HTTP/1.0 ", 200, CORSCOPE_STATUS_NOT_DIGITS},
-        {"HTTP/1.1 12345678901234 X", 999999999, CORSCOPE_STATUS_LONG},
+        {"HTTP/1.1 7 X", 7, CORSCOPE_STATUS_DIGITS, false},
+        {"HTTP/1.1 000 X", 0, CORSCOPE_STATUS_DIGITS, false},
+        {"HTTP/1.1 99", 99, CORSCOPE_STATUS_DIGITS, false},
+        {"HTTP/1.1  203 Non-Authoritative", 203, CORSCOPE_STATUS_DIGITS, false},
+        {"HTTP/1.1 2000 X", 2000, CORSCOPE_STATUS_LONG, false},
+        {"HTTP/1.1 20x OK", 20, CORSCOPE_STATUS_NOT_DIGITS, false},
+        {"HTTP/1.1 abc", 200, CORSCOPE_STATUS_NOT_DIGITS, false},
+        {"HTTP/1.1  X", 200, CORSCOPE_STATUS_NOT_DIGITS, false},
+        {"HTTP/1.0 ", 200, CORSCOPE_STATUS_NOT_DIGITS, false},
+        {"HTTP/1.1 12345678901234 X", 999999999, CORSCOPE_STATUS_LONG, false},
+        /* the version as the browsers read it (tests/browser status-line-*):
+         * Firefox wants "HTTP/1." or "HTTP/2.0" (else HTTP/0.9, no headers)
+         * and a SP after it (else it refuses); Chromium reads them all */
+        {"http/1.1 201 Created", 201, CORSCOPE_STATUS_DIGITS, true},
+        {"HTTP/1 200 OK", 200, CORSCOPE_STATUS_DIGITS, true},
+        {"HTTP/2.0 200 OK", 200, CORSCOPE_STATUS_DIGITS, false},
+        {"HTTP/1.10 201 X", 201, CORSCOPE_STATUS_DIGITS, false},
+        {"  HTTP/1.1 203 X", 203, CORSCOPE_STATUS_DIGITS, false},
+        {"HTTP/1.1\t404 Not Found", 200, CORSCOPE_STATUS_NOT_DIGITS, false},
+        {"HTTP/1.1404 Not Found", 200, CORSCOPE_STATUS_NOT_DIGITS, false},
+        {"HTTP/1.1\t404", 200, CORSCOPE_STATUS_NOT_DIGITS, false},
+        {"ICY 200 OK", 200, CORSCOPE_STATUS_DIGITS, false}, /* Chromium: HTTP/0.9 */
     };
     const int n = (int)(sizeof t / sizeof t[0]);
     char req[2048], resp[2048];
@@ -118,7 +139,10 @@ static void test_status_forms(void)
         CU_ASSERT_EQUAL(s.g[i].end, CS_TXN_ANSWERED);
         CU_ASSERT_EQUAL(s.g[i].status, t[i].status);
         CU_ASSERT_EQUAL(s.g[i].form, t[i].form);
-        if (s.g[i].status != t[i].status || s.g[i].form != t[i].form)
+        CU_ASSERT_EQUAL(s.g[i].firefox_http09, t[i].firefox_http09);
+        CU_ASSERT_EQUAL(s.g[i].chromium_http09, strncmp(t[i].line, "ICY ", 4) == 0);
+        if (s.g[i].status != t[i].status || s.g[i].form != t[i].form ||
+            s.g[i].firefox_http09 != t[i].firefox_http09)
             fprintf(stderr, "'%s': %d/%d\n", t[i].line, s.g[i].status, (int)s.g[i].form);
     }
 }
