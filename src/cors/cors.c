@@ -667,9 +667,19 @@ static const corscope_header *h2_ctl_value(const corscope_response *r)
     return NULL;
 }
 
-static struct cs_refusal refusal_of(const corscope_response *r, const struct cs_resp_index *rs,
-                                    bool over_h2)
+/* Whether the request went over TLS: its scheme (set over TLS, or h2's
+ * :scheme) or an absolute https:// target. */
+static bool over_tls(const corscope_request *q)
 {
+    return (q->scheme_len == 5 && cs_cors_ieq(q->scheme, 5, "https")) ||
+           (q->target_len >= 8 && cs_cors_ieq(q->target, 8, "https://"));
+}
+
+static struct cs_refusal refusal_of(const corscope_request *q, const corscope_response *r,
+                                    const struct cs_resp_index *rs, bool over_h2)
+{
+    if (r->chromium_http09 && over_tls(q)) /* status-line-icy over https */
+        return (struct cs_refusal){CS_REFUSE_HTTP09, NULL, NULL, false, CS_C_NET_INVALID_RESPONSE};
     switch (r->status_form) {
     case CORSCOPE_STATUS_LONG: return (struct cs_refusal){CS_REFUSE_STATUS, NULL, NULL, true, CS_C_NONE};
     case CORSCOPE_STATUS_NOT_DIGITS:
@@ -988,7 +998,8 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         judge(&x, xc, true, ctx->failure, &ff_alt, &ch_alt);
         have_alt = true;
     }
-    struct cs_refusal refused = resp ? refusal_of(resp, &x.rs, x.over_h2) : (struct cs_refusal){0};
+    struct cs_refusal refused =
+        resp ? refusal_of(req, resp, &x.rs, x.over_h2) : (struct cs_refusal){0};
     if (refused.firefox) {
         memset(&ff, 0, sizeof ff);
         set_out(&ff, CORSCOPE_BLOCKED, CS_R_DID_NOT_SUCCEED, CS_C_NONE);
@@ -1060,6 +1071,9 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         cs_sb_str(&note, "No response: Chromium reports a network error, not a CORS error.");
     else if (refused.kind == CS_REFUSE_STATUS)
         status_note(&note, resp, x.over_h2);
+    else if (refused.kind == CS_REFUSE_HTTP09)
+        cs_sb_str(&note, "Chromium reads an `ICY` status line as HTTP/0.9, which it refuses over "
+                         "HTTPS, and fails the request; Firefox reads it as HTTP/1.0.");
     else if (resp_ch && resp_ch == &resp_ch_none)
         cs_sb_str(&note, "Chromium does not take an `ICY` status line for HTTP and reads the response "
                          "as HTTP/0.9, without header lines; Firefox reads them (as HTTP/1.0).");

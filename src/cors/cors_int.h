@@ -174,6 +174,7 @@ enum cs_refusal_kind {
     CS_REFUSE_H2_FIELD,   /* a connection-specific `field` over h2 */
     CS_REFUSE_H2_VALUE,   /* a control character in the value of `line`, over h2 */
     CS_REFUSE_STATUS,     /* the status code (corscope_response.status_form, or 0 over h2) */
+    CS_REFUSE_HTTP09,     /* Chromium: HTTP/0.9 over TLS (an ICY status line) */
 };
 struct cs_refusal {
     enum cs_refusal_kind kind;

@@ -423,6 +423,10 @@ static void refusal_hint(struct cs_sbuf *b, const struct cs_text_in *in)
                                      : "Send a three-digit status code in the status line (RFC "
                                        "9110 §15), such as `HTTP/1.1 200 OK`.");
         return;
+    case CS_REFUSE_HTTP09:
+        cs_sb_str(b, "Answer with an `HTTP/1.1 200 OK` status line instead of `ICY 200 OK`: "
+                     "Chromium refuses an HTTP/0.9 response over HTTPS.");
+        return;
     case CS_REFUSE_NONE: return;
     }
 }

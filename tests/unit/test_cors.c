@@ -926,6 +926,12 @@ static void test_chromium_only_lines(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(v.chromium.hint, "ICY"));
     CU_ASSERT_PTR_NOT_NULL(strstr(v.note, "ICY"));
     drop(&rq);
+    /* over HTTPS Chromium refuses the HTTP/0.9 it makes of it */
+    build(&rq, "GET https://api.example/x\nOrigin: https://app.example\n", true);
+    CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, &v), 0);
+    CU_ASSERT_STRING_EQUAL(v.chromium.chrome, "net::ERR_INVALID_HTTP_RESPONSE");
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.note, "refuses over HTTPS"));
+    drop(&rq);
     drop(&rs);
 }
 
