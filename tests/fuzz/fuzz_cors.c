@@ -140,7 +140,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rs->first_len && rs->first[0] == '-')
         status = -status;
     corscope_response resp = {.status = status, .headers = rs->h, .n_headers = rs->n};
+    /* letters in the status token set what the parsers tell the classifier
+     * beside the lines (so that the corpus keeps its meaning): the form of
+     * the code, the lines one browser alone reads, the transport */
+    bool h2 = false;
+    for (size_t i = 0; rs->first && i < rs->first_len; i++) {
+        switch (rs->first[i]) {
+        case 'x': resp.status_form = CORSCOPE_STATUS_NOT_DIGITS; break;
+        case 'l': resp.status_form = CORSCOPE_STATUS_LONG; break;
+        case 'r': resp.status_form = CORSCOPE_STATUS_REPEATED; break;
+        case 'f': resp.firefox_http09 = true; break;
+        case 'c': resp.chromium_http09 = true; break;
+        case 'w': resp.n_chromium_only++; break;
+        case 'h': h2 = true; break;
+        default: break;
+        }
+    }
     corscope_context cx = {
+        .over_h2 = h2,
         .credentials = (corscope_cred)(ctl & 3 ? (ctl & 3) - 1 : 0),
         .failure = (corscope_failure)(((ctl >> 2) & 7) % 5),
         .redirect_tainted = (ctl >> 5) & 1,
