@@ -428,6 +428,42 @@ for _name, _line in (("status-line-lowercase", "http/1.1 200 OK"),
     scenario(_name, status_line=_line)(_acao_only)
 
 
+# Interim responses and framing oddities both browsers take in their stride
+# (status_line sends an interim response before the final one).
+
+@scenario("interim-100-unasked", status_line="HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK")
+def _(m, p, o):
+    return r(200, [acao()])
+
+
+@scenario("interim-199", status_line="HTTP/1.1 199 Whatever\r\n\r\nHTTP/1.1 200 OK")
+def _(m, p, o):
+    return r(200, [acao()])
+
+
+# the ACAO only in the 103: the final response is what is checked
+@scenario("interim-103-acao-only",
+          status_line="HTTP/1.1 103 Early Hints\r\nAccess-Control-Allow-Origin: APP\r\n\r\nHTTP/1.1 200 OK")
+def _(m, p, o):
+    return r(200, [])
+
+
+@scenario("te-chunked-and-content-length")
+def _(m, p, o):
+    return r(200, [acao(), raw("Transfer-Encoding: chunked")], b"3\r\nok\n\r\n0\r\n\r\n")
+
+
+@scenario("line-with-empty-name")
+def _(m, p, o):
+    return r(200, [acao(), raw(": value")])
+
+
+# a 204 with a body (Content-Length: 3): the next request on the connection
+@scenario("no-content-with-body", {"times": 2})
+def _(m, p, o):
+    return r(204, [acao()], b"ok\n")
+
+
 # Ugly HTTP/1.1 header lines (raw), with their nearest h2 form: an
 # obs-fold continuation (RFC 9112 §5.2), NUL in a value, a line without a
 # colon, whitespace before the colon (Firefox drops the line, Chromium
@@ -1068,7 +1104,10 @@ class Handler(BaseHTTPRequestHandler):
             res = r(404, [("Content-Type", "text/plain")], b"no such thing\n")
         scen = SCENARIOS.get(self.path[3:].split("?", 1)[0].split("/", 1)[0]) \
             if self.path.startswith("/s/") else None
-        return self.send_raw(*res, self.command, scen.get("status_line") if scen else None)
+        line = scen.get("status_line") if scen else None
+        if line:  # "APP" in it is the page's origin, as in h2_extra
+            line = line.replace("APP", app())
+        return self.send_raw(*res, self.command, line)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = handle_any
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # HTTPS decrypted with a key log, end to end on the Firefox HTTPS capture
-# (pcaps/browser/, 40 TLS 1.3 connections): the right key log, a wrong one
+# (pcaps/browser/, 41 TLS 1.3 connections): the right key log, a wrong one
 # (every secret altered), a garbage one, $SSLKEYLOGFILE, and keys injected
 # into a pcapng (Decryption Secrets Block).  A bad key log never stops the
 # run: exit 0, the connections counted as undecryptable with the reason.
@@ -22,8 +22,8 @@ events_with_tls() { grep -c '"tls":{"version":"1.3"' "$1"; }
 
 # The right key log: every connection decrypted, events carry tls.
 env -u SSLKEYLOGFILE $BIN -r $PCAP -o json --all --keylog $KEYS >"$T/good" 2>"$T/good.err"; rc=$?
-[ $rc -eq 0 ] && [ "$(tls "$T/good" decrypted)" = 40 ] && [ "$(events_with_tls "$T/good")" -gt 50 ] &&
-    ok "--keylog decrypts 40 connections" || bad "--keylog (rc $rc)"
+[ $rc -eq 0 ] && [ "$(tls "$T/good" decrypted)" = 41 ] && [ "$(events_with_tls "$T/good")" -gt 50 ] &&
+    ok "--keylog decrypts 41 connections" || bad "--keylog (rc $rc)"
 [ ! -s "$T/good.err" ] && ok "a browser's key log warns of nothing" || bad "stderr: $(cat "$T/good.err")"
 
 # A wrong key log: records fail their tag; nothing decrypted, reason counted
@@ -37,18 +37,18 @@ for line in open(sys.argv[1]):
     print(" ".join(f))
 PY
 env -u SSLKEYLOGFILE $BIN -r $PCAP -o json --all --keylog "$T/wrong.keys" >"$T/wrong" 2>/dev/null; rc=$?
-[ $rc -eq 0 ] && [ "$(tls "$T/wrong" failed_by.auth-failed)" = 40 ] && [ "$(tls "$T/wrong" decrypted)" = 0 ] &&
-    ! grep -q '"tls":{"version"' "$T/wrong" && ok "wrong key log: 40 auth-failed, exit 0, no plaintext" ||
+[ $rc -eq 0 ] && [ "$(tls "$T/wrong" failed_by.auth-failed)" = 41 ] && [ "$(tls "$T/wrong" decrypted)" = 0 ] &&
+    ! grep -q '"tls":{"version"' "$T/wrong" && ok "wrong key log: 41 auth-failed, exit 0, no plaintext" ||
     bad "wrong key log (rc $rc)"
 env -u SSLKEYLOGFILE $BIN -r $PCAP -o text --keylog "$T/wrong.keys" 2>/dev/null |
-    grep -q 'TLS: 41 connections, 0 decrypted, 40 failed (auth-failed 40)' &&
+    grep -q 'TLS: 42 connections, 0 decrypted, 41 failed (auth-failed 41)' &&
     ok "wrong key log: text summary gives the reason" || bad "wrong key log: text summary"
 
 # A garbage key log: its lines counted, one warning line, connections without a key.
 printf 'hello world\n\001\002 zz\nCLIENT_RANDOM abc def\n' >"$T/garbage.keys"
 env -u SSLKEYLOGFILE $BIN -r $PCAP -o json --keylog "$T/garbage.keys" >"$T/garbage" 2>"$T/garbage.err"; rc=$?
-[ $rc -eq 0 ] && [ "$(tls "$T/garbage" keylog_lines_ignored)" = 3 ] && [ "$(tls "$T/garbage" no_key)" = 40 ] &&
-    ok "garbage key log: 3 lines ignored, 40 without a key" || bad "garbage key log (rc $rc)"
+[ $rc -eq 0 ] && [ "$(tls "$T/garbage" keylog_lines_ignored)" = 3 ] && [ "$(tls "$T/garbage" no_key)" = 41 ] &&
+    ok "garbage key log: 3 lines ignored, 41 without a key" || bad "garbage key log (rc $rc)"
 [ "$(wc -l <"$T/garbage.err")" -eq 1 ] && grep -q 'warning: 3 key log lines' "$T/garbage.err" &&
     ok "garbage key log: one warning line" || bad "garbage warning: $(cat "$T/garbage.err")"
 
@@ -73,7 +73,7 @@ cmp -s "$T/none" tests/expected/browser-firefox-https.json &&
 if command -v editcap >/dev/null 2>&1; then
     editcap --inject-secrets "tls,$KEYS" $PCAP "$T/dsb.pcapng" 2>/dev/null
     env -u SSLKEYLOGFILE $BIN -r "$T/dsb.pcapng" -o json --all >"$T/dsb" 2>/dev/null
-    [ "$(tls "$T/dsb" decrypted)" = 40 ] && [ "$(events_with_tls "$T/dsb")" = "$(events_with_tls "$T/good")" ] &&
+    [ "$(tls "$T/dsb" decrypted)" = 41 ] && [ "$(events_with_tls "$T/dsb")" = "$(events_with_tls "$T/good")" ] &&
         ok "pcapng Decryption Secrets Block: decrypted without --keylog" || bad "pcapng DSB"
 else
     echo "skip pcapng Decryption Secrets Block (no editcap)"
