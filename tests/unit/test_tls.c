@@ -869,6 +869,59 @@ static void test_keylog_lines(void)
     cs_tls_keylog_free(kl);
 }
 
+/* Hex digits of any case at every place of a line, and a non-digit at
+ * every place (the decoder takes sixteen digits at a time where SSE2 is
+ * there): the secret read back is the bytes written; a line with one bad
+ * digit is ignored as syntax. */
+static void test_keylog_hex(void)
+{
+    static const char digits[] = "0123456789abcdef", upper[] = "0123456789ABCDEF";
+    static const char bad[] = {'g', 'G', '/', ':', '@', '`', ' ', '\x7f', '\x80', '\xe6', 'x'};
+    uint64_t seed = 12345;
+    for (int round = 0; round < 64; round++) {
+        struct cs_tls_keylog *kl = cs_tls_keylog_new(0);
+        CU_ASSERT_FATAL(kl != NULL);
+        uint8_t random[32], secret[48];
+        char line[256];
+        int n = snprintf(line, sizeof line, "CLIENT_RANDOM ");
+        for (int i = 0; i < 80; i++) {
+            seed = seed * 6364136223846793005u + 1442695040888963407u;
+            uint8_t b = (uint8_t)(seed >> 33);
+            if (i < 32)
+                random[i] = b;
+            else
+                secret[i - 32] = b;
+            const char *d = (seed >> 20) & 1 ? upper : digits;
+            line[n++] = d[b >> 4];
+            line[n++] = d[b & 15];
+            if (i == 31)
+                line[n++] = ' ';
+        }
+        /* every other round, one bad byte somewhere in the digits */
+        int at = -1;
+        if (round % 2) {
+            at = 14 + (int)((seed >> 40) % 161);
+            if (line[at] == ' ')
+                at++;
+            line[at] = bad[(seed >> 50) % sizeof bad];
+        }
+        CU_ASSERT_EQUAL(cs_tls_keylog_add_line(kl, line, (size_t)n), at < 0 ? 1 : 0);
+        cs_tls_keylog_ref r = cs_tls_keylog_find(kl, random);
+        size_t len = 0;
+        const uint8_t *s = r ? cs_tls_keylog_secret(kl, r, CS_TLS_SECRET_MASTER, &len) : NULL;
+        if (at < 0) {
+            CU_ASSERT_FATAL(s != NULL && len == 48);
+            CU_ASSERT(memcmp(s, secret, 48) == 0);
+        } else {
+            CU_ASSERT_PTR_NULL(s);
+            struct cs_tls_keylog_stats st;
+            cs_tls_keylog_get_stats(kl, &st);
+            CU_ASSERT_EQUAL(st.ignored_syntax, 1);
+        }
+        cs_tls_keylog_free(kl);
+    }
+}
+
 /* The memory budget: randoms past it are dropped and counted. */
 static void test_keylog_budget(void)
 {
@@ -1037,6 +1090,7 @@ int main(void)
         {"wrong key: auth failure, nothing released", test_rfc8448_wrong_key},
         {"bad handshakes", test_rfc8448_bad_handshakes},
         {"key log lines used and ignored", test_keylog_lines},
+        {"key log hex: every case and place, a bad digit anywhere", test_keylog_hex},
         {"key log memory budget", test_keylog_budget},
         {"key log file grows, partial line, truncation", test_keylog_file_growth},
         {"key log read once: last line without newline", test_keylog_file_final},
