@@ -92,7 +92,7 @@ static void chromium_only_last(corscope_response *r, const struct cs_http_msg *r
     size_t both = 0, alone = rs->n_headers - rs->n_chromium_only;
     for (uint32_t i = 0; i < rs->n_headers; i++) {
         const corscope_header *l = &rs->headers[i];
-        h[l->name[l->name_len] == ':' ? both++ : alone++] = *l;
+        h[cs_http_ws_before_colon(l) ? alone++ : both++] = *l;
     }
     *heap = h;
     r->headers = h;

@@ -275,7 +275,7 @@ static uint32_t ws_before_colon(const corscope_header *h, uint32_t nh)
 {
     uint32_t n = 0;
     for (uint32_t i = 0; i < nh; i++)
-        n += h[i].name[h[i].name_len] != ':';
+        n += cs_http_ws_before_colon(&h[i]);
     return n;
 }
 

@@ -28,6 +28,15 @@
 #define CS_MSG_AFTER_RESYNC 0x20 /* first message after a gap or garbage */
 #define CS_MSG_HEADER_GAP 0x40   /* part of the header block was lost in a capture gap */
 
+/* Whether header line h had whitespace before its colon ("Name : v"): the
+ * name was cut at the whitespace, so the byte after it is not the colon.
+ * Firefox drops such a line, Chromium reads it (tests/browser
+ * ws-before-colon); h points into the block it was scanned from. */
+static inline bool cs_http_ws_before_colon(const corscope_header *h)
+{
+    return h->name[h->name_len] != ':';
+}
+
 struct cs_http_msg {
     /* request line (requests) */
     const char *method;

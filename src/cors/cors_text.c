@@ -431,6 +431,31 @@ static void refusal_hint(struct cs_sbuf *b, const struct cs_text_in *in)
     }
 }
 
+/* The fix when the browser judged fewer header lines than the server sent
+ * (corscope_response.chromium_http09, firefox_http09, n_chromium_only):
+ * what it failed on is most likely among them.  False when it read them all. */
+static bool unread_lines_hint(struct cs_sbuf *b, const struct cs_text_in *in)
+{
+    if (in->chromium_http09) {
+        cs_sb_str(b, "Answer with an `HTTP/1.1 200 OK` status line instead of `ICY 200 OK`: "
+                     "Chromium reads an ICY response as HTTP/0.9, without headers.");
+        return true;
+    }
+    if (in->firefox_http09) {
+        cs_sb_str(b, "Start the status line with `HTTP/1.1` as written (the version is "
+                     "case-sensitive and has its minor digit: RFC 9112 §2.3): Firefox reads this "
+                     "response as HTTP/0.9, without headers.");
+        return true;
+    }
+    if (in->n_dropped) {
+        cs_sb_fmt(b, "Remove the whitespace before the colon of `%.*s` (RFC 9112 §5.1): Firefox "
+                     "drops such a line, Chromium reads it.",
+                  (int)in->dropped->name_len, in->dropped->name);
+        return true;
+    }
+    return false;
+}
+
 void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char *buf, size_t size)
 {
     struct cs_sbuf b;
@@ -443,23 +468,8 @@ void cs_cors_hint(const struct cs_text_in *in, const struct cs_outcome *o, char 
         refusal_hint(&b, in);
         return;
     }
-    if (in->chromium_http09 && o->reason != CS_R_NONE) {
-        cs_sb_str(&b, "Answer with an `HTTP/1.1 200 OK` status line instead of `ICY 200 OK`: "
-                      "Chromium reads an ICY response as HTTP/0.9, without headers.");
+    if (o->reason != CS_R_NONE && unread_lines_hint(&b, in))
         return;
-    }
-    if (in->firefox_http09 && o->reason != CS_R_NONE) {
-        cs_sb_str(&b, "Start the status line with `HTTP/1.1` as written (the version is "
-                      "case-sensitive and has its minor digit: RFC 9112 §2.3): Firefox reads this "
-                      "response as HTTP/0.9, without headers.");
-        return;
-    }
-    if (in->n_dropped && o->reason != CS_R_NONE) {
-        cs_sb_fmt(&b, "Remove the whitespace before the colon of `%.*s` (RFC 9112 §5.1): Firefox "
-                      "drops such a line, Chromium reads it.",
-                  (int)in->dropped->name_len, in->dropped->name);
-        return;
-    }
     switch (o->chrome) { /* Chromium-only shapes first */
     case CS_C_MULTIPLE:
     case CS_C_PF_MULTIPLE:
