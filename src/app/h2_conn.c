@@ -209,9 +209,10 @@ static void end_block(struct cs_h2_conn *c, struct h2_dir *d, uint64_t frame, cs
         for (uint32_t i = d->blk_mark_fields; i < s->n_fields; i++) {
             const struct h2_field *fl = &s->fields[i];
             if (cs_h2__name_is(name, fl, ":status")) {
+                /* the last one: what Firefox reads when there are two
+                 * (Chromium refuses them: h2-status-twice-500-then-204) */
                 status = parse_status(name + fl->name_len, fl->value_len, &form);
                 found = true;
-                break;
             }
             name += fl->name_len + fl->value_len;
         }

@@ -298,8 +298,9 @@ int cs_http_parse_request_line(const char *p, uint32_t n, bool allow09,
  * (SPs skipped, up to the next SP), read as its leading digits (none:
  * 200).  Firefox takes the line for a status line only when it starts with
  * "HTTP/1." or "HTTP/2.0" (else it reads the response as HTTP/0.9, without
- * header lines: out->firefox_http09), refuses it when no SP follows the
- * version, and reads a code of one to three digits only.  out->status_form
+ * header lines: out->firefox_http09), reads its code after the first SP,
+ * one to three digits only (a line without SP is a 200 to both), so it
+ * refuses a line whose version is not followed by SP.  out->status_form
  * says which code the line has; -1 when it does not start like that. */
 int cs_http_parse_status_line(const char *p, uint32_t n, struct cs_http_start *out)
 {
@@ -340,6 +341,12 @@ int cs_http_parse_status_line(const char *p, uint32_t n, struct cs_http_start *o
     sp = i < n && u[i] == ' ';
     while (i < n && u[i] != ' ') /* no SP after the version: Chromium's first SP */
         i++;
+    if (i == n) {
+        /* no SP at all ("HTTP/1.1"): both read 200 (status-line-version-only) */
+        out->status = 200;
+        out->reason = p + n;
+        return 0;
+    }
 code:
     while (i < n && u[i] == ' ')
         i++;

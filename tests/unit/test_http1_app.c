@@ -113,7 +113,8 @@ static void test_status_forms(void)
         {"HTTP/1.1 12345678901234 X", 999999999, CORSCOPE_STATUS_LONG, false},
         /* the version as the browsers read it (tests/browser status-line-*):
          * Firefox wants "HTTP/1." or "HTTP/2.0" (else HTTP/0.9, no headers)
-         * and a SP after it (else it refuses); Chromium reads them all */
+         * and a SP after it (else it refuses, when a SP comes later);
+         * Chromium reads them all */
         {"http/1.1 201 Created", 201, CORSCOPE_STATUS_DIGITS, true},
         {"HTTP/1 200 OK", 200, CORSCOPE_STATUS_DIGITS, true},
         {"HTTP/2.0 200 OK", 200, CORSCOPE_STATUS_DIGITS, false},
@@ -121,7 +122,10 @@ static void test_status_forms(void)
         {"  HTTP/1.1 203 X", 203, CORSCOPE_STATUS_DIGITS, false},
         {"HTTP/1.1\t404 Not Found", 200, CORSCOPE_STATUS_NOT_DIGITS, false},
         {"HTTP/1.1404 Not Found", 200, CORSCOPE_STATUS_NOT_DIGITS, false},
-        {"HTTP/1.1\t404", 200, CORSCOPE_STATUS_NOT_DIGITS, false},
+        /* no SP at all: a 200 to both (status-line-version-only) */
+        {"HTTP/1.1\t404", 200, CORSCOPE_STATUS_DIGITS, false},
+        {"HTTP/1.1", 200, CORSCOPE_STATUS_DIGITS, false},
+        {"HTTP/1.1404", 200, CORSCOPE_STATUS_DIGITS, false},
         {"ICY 200 OK", 200, CORSCOPE_STATUS_DIGITS, false}, /* Chromium: HTTP/0.9 */
     };
     const int n = (int)(sizeof t / sizeof t[0]);
