@@ -69,20 +69,36 @@ typedef enum corscope_status_form {
     CORSCOPE_STATUS_LONG,       /* four or more digits */
     CORSCOPE_STATUS_NOT_DIGITS, /* empty or not only digits ("abc", "20x"); status
                                  * holds Chromium's HTTP/1.x reading (20, or 200) */
-    CORSCOPE_STATUS_REPEATED,   /* (h2) `:status` more than once: status is the first */
+    CORSCOPE_STATUS_REPEATED,   /* (h2) `:status` more than once: status is the last,
+                                 * which Firefox reads (Chromium refuses them) */
 } corscope_status_form;
 
+/* How the browsers' readings of one HTTP/1.x header block differ
+ * (measured, tests/browser ws-before-colon, bare-cr-*). */
+typedef enum corscope_line_shape {
+    CORSCOPE_LINES_SAME = 0,
+    /* a line with whitespace before its colon: Firefox drops it, Chromium
+     * reads it */
+    CORSCOPE_LINES_WS_BEFORE_COLON,
+    /* a CR not followed by LF: Chromium ends the line there (what follows
+     * is a line of its own), Firefox keeps the CR inside the line */
+    CORSCOPE_LINES_BARE_CR,
+} corscope_line_shape;
+
 /* A response: status code and header lines as sent.  The browsers do not
- * always read the same lines from an HTTP/1.x block: the last
- * n_chromium_only of the n_headers lines are read by Chromium alone (lines
- * Firefox drops: whitespace before the colon, measured in tests/browser
- * ws-before-colon); Firefox reads the others, in order.  When
- * firefox_http09, Firefox reads none: it does not take the status line for
- * one (it wants "HTTP/1." or "HTTP/2.0": `http/1.1 200`, `HTTP/1 200`) and
- * reads the response as HTTP/0.9, a body without headers (tests/browser
- * status-line-lowercase, status-line-no-minor); when chromium_http09,
- * Chromium does so (an "ICY 200 OK" status line, which Firefox reads as
- * HTTP/1.0: status-line-icy). */
+ * always read the same lines from an HTTP/1.x block (`lines` says why):
+ * the first n_firefox_only of the n_headers lines are read by Firefox
+ * alone, the last n_chromium_only by Chromium alone, the others by both,
+ * so that each browser's lines are one run of the array; each group is in
+ * wire order (WS_BEFORE_COLON: Chromium's lines are those Firefox drops;
+ * BARE_CR: Firefox's are the lines with a bare CR, Chromium's their pieces
+ * and the lines it makes of a status line with
+ * one).  When firefox_http09, Firefox reads none: it does not take the
+ * status line for one (it wants "HTTP/1." or "HTTP/2.0": `http/1.1 200`,
+ * `HTTP/1 200`) and reads the response as HTTP/0.9, a body without headers
+ * (tests/browser status-line-lowercase, status-line-no-minor); when
+ * chromium_http09, Chromium does so (an "ICY 200 OK" status line, which
+ * Firefox reads as HTTP/1.0: status-line-icy). */
 typedef struct corscope_response {
     int status;
     const corscope_header *headers;
@@ -91,6 +107,8 @@ typedef struct corscope_response {
     size_t n_chromium_only;
     bool firefox_http09;
     bool chromium_http09;
+    size_t n_firefox_only;
+    corscope_line_shape lines;
 } corscope_response;
 
 /* The request's credentials mode (fetch "include" vs not).  For a preflight

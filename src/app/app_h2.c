@@ -105,8 +105,10 @@ static void h2_txn(void *ctx, const struct cs_h2_txn *h)
     } else if (h->answered) {
         t.has_resp = true;
         t.end = CS_TXN_ANSWERED;
-        t.resp = (corscope_response){h->status, h->resp.fields, h->resp.n_fields, h->status_form, 0,
-                                     false, false};
+        t.resp = (corscope_response){.status = h->status,
+                                     .headers = h->resp.fields,
+                                     .n_headers = h->resp.n_fields,
+                                     .status_form = h->status_form};
         t.resp_flags = sec_flags(&h->resp);
         t.resp_frame = h->resp.frame;
         t.resp_ts = h->resp.ts;

@@ -97,6 +97,61 @@ static void chromium_only_last(corscope_response *r, const struct cs_http_msg *r
     *heap = h;
     r->headers = h;
     r->n_chromium_only = rs->n_chromium_only;
+    r->lines = CORSCOPE_LINES_WS_BEFORE_COLON;
+}
+
+static bool line_has_cr(const corscope_header *l)
+{
+    return memchr(l->name, '\r', l->name_len) || memchr(l->value, '\r', l->value_len);
+}
+
+/* A response block with a bare CR (cs_http_odd_bytes): Firefox reads the
+ * lines as the HTTP stage split them, less those with whitespace before
+ * the colon, with the CR inside; Chromium reads the lines it makes of the
+ * block (cs_http_chromium_lines).  A line without CR reads the same to
+ * both; so in a copy (*heap), as corscope_response wants them: Firefox's
+ * lines with a CR, then the common ones, then Chromium's other lines (at most CHROMIUM_EXTRA more than the block has
+ * lines: a hostile block of CRs stays bounded).  Out of memory: as the
+ * stage split them. */
+#define CHROMIUM_EXTRA 32u
+static void bare_cr_lines(corscope_response *r, const struct cs_http_msg *rs,
+                          corscope_header **heap)
+{
+    uint32_t max_ch = 2 * rs->n_headers + CHROMIUM_EXTRA;
+    corscope_header *h = malloc(((size_t)rs->n_headers + max_ch) * sizeof *h);
+    corscope_header *ch = malloc((size_t)max_ch * sizeof *ch);
+    if (!h || !ch) {
+        free(h);
+        free(ch);
+        return;
+    }
+    size_t n_ff = 0, both = 0;
+    for (uint32_t i = 0; i < rs->n_headers; i++) {
+        const corscope_header *l = &rs->headers[i];
+        if (!cs_http_ws_before_colon(l) && line_has_cr(l))
+            h[n_ff++] = *l;
+    }
+    corscope_header *common = h + n_ff;
+    for (uint32_t i = 0; i < rs->n_headers; i++) {
+        const corscope_header *l = &rs->headers[i];
+        if (!cs_http_ws_before_colon(l) && !line_has_cr(l))
+            common[both++] = *l;
+    }
+    uint32_t n_ch = cs_http_chromium_lines(rs->block, rs->block_len, ch, max_ch);
+    size_t j = 0, n_alone = 0; /* the common lines are among Chromium's, same bytes, same order */
+    for (uint32_t i = 0; i < n_ch; i++) {
+        if (j < both && common[j].name == ch[i].name)
+            j++;
+        else
+            common[both + n_alone++] = ch[i];
+    }
+    free(ch);
+    *heap = h;
+    r->headers = h;
+    r->n_headers = both + n_ff + n_alone;
+    r->n_firefox_only = n_ff;
+    r->n_chromium_only = n_alone;
+    r->lines = CORSCOPE_LINES_BARE_CR;
 }
 
 /* The parser's transaction, as the seam's. */
@@ -121,17 +176,23 @@ static void http1_txn(void *ctx, const struct cs_http_txn *h)
     corscope_header *reordered = NULL;
     if (!rq->method || rq->version == 9) /* HTTP/0.9 has no headers */
         t.req_flags |= CS_TXN_NO_HEADERS;
-    if (rs && rs->block && memchr(rs->block, 0, rs->block_len)) {
+    unsigned odd = rs && rs->block ? cs_http_odd_bytes(rs->block, rs->block_len) : 0;
+    if (odd & CS_HTTP_ODD_NUL) {
         /* Both browsers refuse a header block with a NUL (tests/browser
          * nul-in-other-value: Firefox CORSDidNotSucceed, Chromium
          * net::ERR_INVALID_HTTP_RESPONSE): for them there is no response. */
         t.end = CS_TXN_MALFORMED;
     } else if (rs) {
         t.has_resp = true;
-        t.resp = (corscope_response){rs->status, rs->headers, rs->n_headers,
-                                     rs->status_form, 0, rs->firefox_http09,
-                                     rs->chromium_http09};
-        if (rs->n_chromium_only)
+        t.resp = (corscope_response){.status = rs->status,
+                                     .headers = rs->headers,
+                                     .n_headers = rs->n_headers,
+                                     .status_form = rs->status_form,
+                                     .firefox_http09 = rs->firefox_http09,
+                                     .chromium_http09 = rs->chromium_http09};
+        if (odd & CS_HTTP_ODD_BARE_CR)
+            bare_cr_lines(&t.resp, rs, &reordered);
+        else if (rs->n_chromium_only)
             chromium_only_last(&t.resp, rs, &reordered);
         t.resp_flags = txn_flags(rs);
         t.resp_frame = rs->frame;

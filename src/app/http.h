@@ -203,6 +203,24 @@ int cs_http_scan_headers(char *buf, uint32_t len, uint32_t *off,
 int64_t cs_http_scan_block(const char *p, uint32_t n, corscope_header *h, uint32_t *nh,
                            uint32_t max, uint64_t *bad);
 
+/* The bytes of a response block the browsers read differently: NUL (both
+ * refuse the response) and a CR not followed by LF (a CR ending the buffer
+ * counts as followed; cs_http_chromium_lines).  One pass, 16 bytes at a
+ * time: it runs on every response's block. */
+#define CS_HTTP_ODD_NUL 1u
+#define CS_HTTP_ODD_BARE_CR 2u
+unsigned cs_http_odd_bytes(const char *p, uint32_t n);
+
+/* The header lines Chromium reads from a whole response block p[0..n)
+ * (status line first, as received): it ends a line at any CR or LF and
+ * skips the empty ones (tests/browser bare-cr-*), so a bare CR starts a new
+ * line, in the status line too.  Each line is split as Chromium does
+ * (whitespace before the colon trimmed from the name); lines without a
+ * colon or with an empty name, and continuation lines (which Chromium
+ * joins to the previous one, a shape not modelled here), are skipped.
+ * Writes up to max lines to h, pointing into p; returns how many. */
+uint32_t cs_http_chromium_lines(const char *p, uint32_t n, corscope_header *h, uint32_t max);
+
 /* Content-Length value (RFC 9110 §8.6): digits, or a list of identical
  * values.  Returns 0 and *out, or -1 when invalid or above INT64_MAX. */
 int cs_http_parse_content_length(const char *v, size_t n, uint64_t *out);

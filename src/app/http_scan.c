@@ -72,33 +72,36 @@ static inline uint32_t target_end(const uint8_t *p, uint32_t i, uint32_t n)
     return i;
 }
 
-static const char *const known_methods[] = {
-    "GET",
-    "HEAD",
-    "POST",
-    "PUT",
-    "DELETE",
-    "CONNECT",
-    "OPTIONS",
-    "TRACE",
-    "PATCH",
-    "PROPFIND",
-    "PROPPATCH",
-    "MKCOL",
-    "COPY",
-    "MOVE",
-    "LOCK",
-    "UNLOCK",
-    "REPORT",
-    "SEARCH",
-    "PURGE",
-    NULL,
+static const struct known_method {
+    const char *name;
+    uint32_t len;
+} known_methods[] = {
+    {"GET", 3},
+    {"HEAD", 4},
+    {"POST", 4},
+    {"PUT", 3},
+    {"DELETE", 6},
+    {"CONNECT", 7},
+    {"OPTIONS", 7},
+    {"TRACE", 5},
+    {"PATCH", 5},
+    {"PROPFIND", 8},
+    {"PROPPATCH", 9},
+    {"MKCOL", 5},
+    {"COPY", 4},
+    {"MOVE", 4},
+    {"LOCK", 4},
+    {"UNLOCK", 6},
+    {"REPORT", 6},
+    {"SEARCH", 6},
+    {"PURGE", 5},
 };
 
+/* Runs on the first bytes of every new connection: lengths first. */
 static bool is_known_method(const uint8_t *p, uint32_t n)
 {
-    for (const char *const *m = known_methods; *m; m++)
-        if (strlen(*m) == n && memcmp(*m, p, n) == 0)
+    for (size_t i = 0; i < sizeof known_methods / sizeof known_methods[0]; i++)
+        if (known_methods[i].len == n && memcmp(known_methods[i].name, p, n) == 0)
             return true;
     return false;
 }
@@ -131,11 +134,12 @@ int cs_http_looks_like_request(const uint8_t *p, uint32_t n)
     while (++i < n && is_ows(p[i]))
         ; /* separators are runs of SP/HTAB (cs_http_parse_request_line) */
     uint32_t t = i;
+    if (known && t < n && is_target_char(p[t]) &&
+        (p[t] == '/' || p[t] == '*' || (p[t] | 0x20) >= 'a'))
+        return 1; /* its first byte is enough */
     i = target_end(p, i, n);
     if (i == t)
         return i == n ? -1 : 0;
-    if (known && (p[t] == '/' || p[t] == '*' || (p[t] | 0x20) >= 'a'))
-        return 1;
     if (i == n)
         return -1;
     if (!is_ows(p[i]))
@@ -598,6 +602,70 @@ int64_t cs_http_scan_block(const char *p, uint32_t n, corscope_header *h, uint32
             skipped++;
         q = nl + 1;
     }
+}
+
+#ifdef __SSE2__
+/* The window p[0..16) into the accumulators: its NULs into *nul, its CRs
+ * that p[1..17) does not follow with LF into *bare (p[16] must exist).
+ * No branch: every other window of a header block ends a line. */
+static inline void odd_window(const char *p, __m128i *nul, __m128i *bare)
+{
+    __m128i v = load16(p);
+    *nul = _mm_or_si128(*nul, _mm_cmpeq_epi8(v, _mm_setzero_si128()));
+    *bare = _mm_or_si128(*bare, _mm_andnot_si128(_mm_cmpeq_epi8(load16(p + 1), _mm_set1_epi8('\n')),
+                                                 _mm_cmpeq_epi8(v, _mm_set1_epi8('\r'))));
+}
+#endif
+
+unsigned cs_http_odd_bytes(const char *p, uint32_t n)
+{
+    if (n == 0)
+        return 0;
+    bool nul = p[n - 1] == '\0', bare = false; /* the last byte: a CR there is followed */
+#ifdef __SSE2__
+    if (n >= 17) {
+        __m128i nuls = _mm_setzero_si128(), bares = _mm_setzero_si128();
+        uint32_t i = 0;
+        for (; n - i >= 65; i += 64) {
+            odd_window(p + i, &nuls, &bares);
+            odd_window(p + i + 16, &nuls, &bares);
+            odd_window(p + i + 32, &nuls, &bares);
+            odd_window(p + i + 48, &nuls, &bares);
+        }
+        for (; n - i >= 17; i += 16)
+            odd_window(p + i, &nuls, &bares);
+        odd_window(p + n - 17, &nuls, &bares); /* the rest, overlapping */
+        nul = nul || _mm_movemask_epi8(nuls);
+        bare = _mm_movemask_epi8(bares) != 0;
+        return (nul ? CS_HTTP_ODD_NUL : 0u) | (bare ? CS_HTTP_ODD_BARE_CR : 0u);
+    }
+#endif
+    for (uint32_t i = 0; i + 1 < n; i++) {
+        nul = nul || p[i] == '\0';
+        bare = bare || (p[i] == '\r' && p[i + 1] != '\n');
+    }
+    return (nul ? CS_HTTP_ODD_NUL : 0u) | (bare ? CS_HTTP_ODD_BARE_CR : 0u);
+}
+
+uint32_t cs_http_chromium_lines(const char *p, uint32_t n, corscope_header *h, uint32_t max)
+{
+    const char *q = p, *end = p + n;
+    uint32_t k = 0;
+    bool status_line = true;
+    while (q < end && k < max) {
+        const char *e = q;
+        while (e < end && *e != '\r' && *e != '\n')
+            e++;
+        if (e > q && !status_line && !is_ows((uint8_t)*q)) {
+            const char *colon = memchr(q, ':', (size_t)(e - q));
+            if (split_field_line(q, colon, e, &h[k]))
+                k++;
+        }
+        if (e > q)
+            status_line = false;
+        q = e + 1;
+    }
+    return k;
 }
 
 /* Content-Length values above INT64_MAX are errors: no server can hold

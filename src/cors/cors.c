@@ -924,20 +924,31 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
     pf.done = false;
     x.pf = &pf;
     x.req = req;
-    /* Firefox's lines: without those Chromium reads alone (x_ch below) */
+    const corscope_response *sent = resp; /* both browsers' lines */
+    /* Each browser's lines (corscope_response.lines): Firefox's without
+     * the last n_chromium_only, Chromium's without the first
+     * n_firefox_only (x_ch below) */
     const corscope_response *resp_ch = resp;
-    corscope_response resp_ff, resp_ch_none;
-    if (resp && resp->chromium_http09) { /* Chromium reads no line ("ICY 200 OK") */
-        resp_ch_none = *resp;
-        resp_ch_none.n_headers = 0;
-        resp_ch_none.chromium_http09 = false;
-        resp_ch = &resp_ch_none;
+    corscope_response resp_ff, resp_ch_own;
+    size_t n_odd_ff = 0, n_odd_ch = 0; /* the lines only one browser reads */
+    if (resp) {
+        n_odd_ch = resp->n_chromium_only < resp->n_headers ? resp->n_chromium_only : resp->n_headers;
+        n_odd_ff = resp->n_firefox_only < resp->n_headers - n_odd_ch ? resp->n_firefox_only
+                                                                     : resp->n_headers - n_odd_ch;
     }
-    if (resp && (resp->n_chromium_only || resp->firefox_http09)) {
+    if (resp && (resp->chromium_http09 || n_odd_ff)) {
+        resp_ch_own = *resp;
+        resp_ch_own.headers += n_odd_ff;
+        resp_ch_own.n_headers -= n_odd_ff;
+        if (resp->chromium_http09) /* Chromium reads no line ("ICY 200 OK") */
+            resp_ch_own.n_headers = 0;
+        resp_ch_own.chromium_http09 = false;
+        resp_ch_own.n_firefox_only = 0;
+        resp_ch = &resp_ch_own;
+    }
+    if (resp && (n_odd_ch || resp->firefox_http09)) {
         resp_ff = *resp;
-        resp_ff.n_headers -= resp->firefox_http09 || resp->n_chromium_only > resp->n_headers
-                                 ? resp->n_headers
-                                 : resp->n_chromium_only;
+        resp_ff.n_headers = resp->firefox_http09 ? 0 : resp->n_headers - n_odd_ch;
         resp_ff.n_chromium_only = 0;
         resp_ff.firefox_http09 = false;
         resp = &resp_ff;
@@ -1028,17 +1039,23 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         in.location = x.rs.location.h->value;
         in.location_len = x.rs.location.h->value_len;
     }
-    size_t n_dropped =
-        resp && resp_ch->n_headers > resp->n_headers ? resp_ch->n_headers - resp->n_headers : 0;
-    const corscope_header *dropped = n_dropped ? resp_ch->headers + resp->n_headers : NULL;
+    /* the lines one browser read and the other did not, for the texts */
+    corscope_line_shape shape = sent ? sent->lines : CORSCOPE_LINES_SAME;
+    if (shape == CORSCOPE_LINES_SAME && n_odd_ch)
+        shape = CORSCOPE_LINES_WS_BEFORE_COLON; /* what n_chromium_only alone meant */
+    size_t n_dropped = shape == CORSCOPE_LINES_WS_BEFORE_COLON ? n_odd_ch : 0;
+    const corscope_header *dropped =
+        n_dropped ? sent->headers + (sent->n_headers - n_odd_ch) : NULL;
     in.dropped = dropped;
     in.n_dropped = n_dropped;
+    in.bare_cr = shape == CORSCOPE_LINES_BARE_CR;
+    in.cr_line = in.bare_cr && n_odd_ff ? sent->headers : NULL;
     in.firefox_http09 = resp_ch && resp_ch->firefox_http09;
     fill_browser(&in, &ff, true, have_alt ? &ff_alt : NULL, &out->firefox);
     in.n_dropped = 0;
     in.firefox_http09 = false;
     in.resp = resp_ch; /* Chromium's texts quote the lines it read */
-    in.chromium_http09 = resp_ch == &resp_ch_none;
+    in.chromium_http09 = sent && sent->chromium_http09;
     fill_browser(&in, &ch, false, have_alt ? &ch_alt : NULL, &out->chromium);
 
     out->verdict = out->firefox.verdict > out->chromium.verdict ? out->firefox.verdict
@@ -1074,7 +1091,7 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
     else if (refused.kind == CS_REFUSE_HTTP09)
         cs_sb_str(&note, "Chromium reads an `ICY` status line as HTTP/0.9, which it refuses over "
                          "HTTPS, and fails the request; Firefox reads it as HTTP/1.0.");
-    else if (resp_ch && resp_ch == &resp_ch_none)
+    else if (sent && sent->chromium_http09)
         cs_sb_str(&note, "Chromium does not take an `ICY` status line for HTTP and reads the response "
                          "as HTTP/0.9, without header lines; Firefox reads them (as HTTP/1.0).");
     else if (resp_ch && resp_ch->firefox_http09)
@@ -1085,6 +1102,13 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
         cs_sb_fmt(&note, "`%.*s` has whitespace before its colon%s: Firefox drops such a line, "
                          "Chromium reads it.",
                   (int)dropped->name_len, dropped->name, n_dropped > 1 ? " (and other lines)" : "");
+    else if (in.bare_cr && in.cr_line)
+        cs_sb_fmt(&note, "`%.*s` holds a bare CR (one without LF): Chromium ends the line there and "
+                         "reads what follows as a line of its own, Firefox keeps the CR in the line.",
+                  cs_cors_name_shown(in.cr_line), in.cr_line->name);
+    else if (in.bare_cr)
+        cs_sb_str(&note, "The status line holds a bare CR (one without LF): Chromium ends it there and "
+                         "reads what follows as a header line, Firefox keeps it in the reason phrase.");
     else if (refused.kind == CS_REFUSE_H2_VALUE)
         cs_sb_fmt(&note, "Chromium refuses this HTTP/2 response (a control character in the `%.*s` "
                          "value) and fails the request; Firefox reads it.",

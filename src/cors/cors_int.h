@@ -184,6 +184,14 @@ struct cs_refusal {
     enum cs_chrome chrome; /* CS_C_NONE: Chromium reads the response */
 };
 
+/* How much of h's name the texts quote: up to a CR inside it (a line
+ * with a bare CR, corscope_response.lines). */
+static inline int cs_cors_name_shown(const corscope_header *h)
+{
+    const char *cr = memchr(h->name, '\r', h->name_len);
+    return (int)(cr ? (size_t)(cr - h->name) : h->name_len);
+}
+
 /* Everything the texts need about one exchange. */
 struct cs_text_in {
     const char *url;
@@ -202,6 +210,10 @@ struct cs_text_in {
     /* (Firefox's texts) the lines it dropped: corscope_response.n_chromium_only */
     const corscope_header *dropped;
     size_t n_dropped;
+    /* CORSCOPE_LINES_BARE_CR: the first line Firefox read with a bare CR
+     * inside (NULL: the status line has it) */
+    bool bare_cr;
+    const corscope_header *cr_line;
     bool firefox_http09;  /* (Firefox's texts) it dropped them all: corscope_response.firefox_http09 */
     bool chromium_http09; /* (Chromium's texts) it read no line: corscope_response.chromium_http09 */
 };

@@ -431,8 +431,8 @@ static void refusal_hint(struct cs_sbuf *b, const struct cs_text_in *in)
     }
 }
 
-/* The fix when the browser judged fewer header lines than the server sent
- * (corscope_response.chromium_http09, firefox_http09, n_chromium_only):
+/* The fix when the browser judged other header lines than the server sent
+ * (corscope_response.chromium_http09, firefox_http09, lines):
  * what it failed on is most likely among them.  False when it read them all. */
 static bool unread_lines_hint(struct cs_sbuf *b, const struct cs_text_in *in)
 {
@@ -445,6 +445,16 @@ static bool unread_lines_hint(struct cs_sbuf *b, const struct cs_text_in *in)
         cs_sb_str(b, "Start the status line with `HTTP/1.1` as written (the version is "
                      "case-sensitive and has its minor digit: RFC 9112 §2.3): Firefox reads this "
                      "response as HTTP/0.9, without headers.");
+        return true;
+    }
+    if (in->bare_cr) {
+        if (in->cr_line)
+            cs_sb_fmt(b, "Remove the bare CR from the `%.*s` line (a header line ends with CRLF: RFC "
+                         "9112 §2.2): Chromium ends the line at it, Firefox keeps it in the line.",
+                      cs_cors_name_shown(in->cr_line), in->cr_line->name);
+        else
+            cs_sb_str(b, "Remove the bare CR from the status line (a line ends with CRLF: RFC 9112 "
+                         "§2.2): Chromium ends the line at it, Firefox keeps it in the line.");
         return true;
     }
     if (in->n_dropped) {

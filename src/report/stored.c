@@ -345,7 +345,8 @@ const struct cs_stored_view *cs_stored_revalidate(struct cs_stored *s, uint64_t 
         view->fields[i] = (corscope_header){at(next, next->name[i]), next->name[i].len,
                                             at(next, next->value[i]), next->value[i].len};
     view->frame = next->frame;
-    view->resp = (corscope_response){next->status, view->fields, next->n_fields,
-                                     CORSCOPE_STATUS_DIGITS, 0, false, false};
+    view->resp = (corscope_response){.status = next->status,
+                                     .headers = view->fields,
+                                     .n_headers = next->n_fields};
     return view;
 }

@@ -142,7 +142,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     corscope_response resp = {.status = status, .headers = rs->h, .n_headers = rs->n};
     /* letters in the status token set what the parsers tell the classifier
      * beside the lines (so that the corpus keeps its meaning): the form of
-     * the code, the lines one browser alone reads, the transport */
+     * the code, the lines one browser alone reads (w Chromium, b Firefox),
+     * the transport */
     bool h2 = false;
     for (size_t i = 0; rs->first && i < rs->first_len; i++) {
         switch (rs->first[i]) {
@@ -152,6 +153,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 'f': resp.firefox_http09 = true; break;
         case 'c': resp.chromium_http09 = true; break;
         case 'w': resp.n_chromium_only++; break;
+        case 'b': /* a bare CR: each 'b' one more line Firefox alone reads */
+            resp.lines = CORSCOPE_LINES_BARE_CR;
+            resp.n_firefox_only++;
+            break;
         case 'h': h2 = true; break;
         default: break;
         }

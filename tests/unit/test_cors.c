@@ -881,6 +881,65 @@ static void test_status_forms(void)
     drop(&rs);
 }
 
+/* A bare CR in an HTTP/1.x block (corscope_response.lines BARE_CR,
+ * tests/browser bare-cr-*): Firefox reads the line with the CR inside (the
+ * first n_firefox_only lines), Chromium its pieces (the last
+ * n_chromium_only). */
+static void test_bare_cr_lines(void)
+{
+    corscope_verdict v;
+    corscope_context ctx = {.credentials = CORSCOPE_CRED_OMIT};
+    build(&rq, GET, true);
+    build(&rs, "200\nAccess-Control-Allow-Origin: " ORIGIN "\rX-Junk: 1\nX-A: 1\n" ACAO "X-Junk: 1\n",
+          false);
+    rs.resp.lines = CORSCOPE_LINES_BARE_CR;
+    rs.resp.n_firefox_only = 1;
+    rs.resp.n_chromium_only = 2;
+    CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, &v), 0);
+    CU_ASSERT_STRING_EQUAL(v.firefox.reason, "CORSAllowOriginNotMatchingOrigin");
+    CU_ASSERT_EQUAL(v.chromium.verdict, CORSCOPE_ALLOWED);
+    CU_ASSERT(v.browsers_disagree);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.firefox.hint, "bare CR from the `Access-Control-Allow-Origin` line"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.note, "`Access-Control-Allow-Origin` holds a bare CR"));
+    drop(&rs);
+    /* Chromium's pieces hold a second ACAO: its multiple values, not Firefox's */
+    build(&rs, "200\nAccess-Control-Allow-Origin: " ORIGIN "\rAccess-Control-Allow-Origin: x\n" ACAO "Access-Control-Allow-Origin: x\n", false);
+    rs.resp.lines = CORSCOPE_LINES_BARE_CR;
+    rs.resp.n_firefox_only = 1;
+    rs.resp.n_chromium_only = 2;
+    CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, &v), 0);
+    CU_ASSERT_STRING_EQUAL(v.firefox.reason, "CORSAllowOriginNotMatchingOrigin");
+    CU_ASSERT_STRING_EQUAL(v.chromium.chrome, "MultipleAllowOriginValues");
+    drop(&rs);
+    /* the status line holds it: no line of Firefox's, Chromium reads the ACAO */
+    build(&rs, "200\nX-A: 1\n" ACAO, false);
+    rs.resp.lines = CORSCOPE_LINES_BARE_CR;
+    rs.resp.n_chromium_only = 1;
+    CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, &v), 0);
+    CU_ASSERT_STRING_EQUAL(v.firefox.reason, "CORSMissingAllowOrigin");
+    CU_ASSERT_EQUAL(v.chromium.verdict, CORSCOPE_ALLOWED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.firefox.hint, "from the status line"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.note, "The status line holds a bare CR"));
+    drop(&rs);
+    /* in a name: quoted up to the CR */
+    build(&rs, "200\nX-Junk\rAccess-Control-Allow-Origin: " ORIGIN "\n" ACAO, false);
+    rs.resp.lines = CORSCOPE_LINES_BARE_CR;
+    rs.resp.n_firefox_only = 1;
+    rs.resp.n_chromium_only = 1;
+    CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, &v), 0);
+    CU_ASSERT_STRING_EQUAL(v.firefox.reason, "CORSMissingAllowOrigin");
+    CU_ASSERT_EQUAL(v.chromium.verdict, CORSCOPE_ALLOWED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v.firefox.hint, "from the `X-Junk` line"));
+    /* counts beyond the lines there are: each browser's run is clamped */
+    rs.resp.n_firefox_only = 7;
+    rs.resp.n_chromium_only = 7;
+    CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, &v), 0);
+    CU_ASSERT_STRING_EQUAL(v.firefox.reason, "CORSMissingAllowOrigin");
+    CU_ASSERT_EQUAL(v.chromium.verdict, CORSCOPE_ALLOWED);
+    drop(&rs);
+    drop(&rq);
+}
+
 /* Lines Chromium reads alone (corscope_response.n_chromium_only: an
  * HTTP/1.x line with whitespace before its colon, which Firefox drops;
  * tests/browser ws-before-colon). */
@@ -1325,6 +1384,7 @@ int main(void)
         {"responses a browser refuses before any check", test_refused_responses},
         {"status codes that are not three digits", test_status_forms},
         {"lines Chromium reads alone", test_chromium_only_lines},
+        {"a bare CR: lines each browser reads alone", test_bare_cr_lines},
         {"url", test_url},
         {"scheme", test_scheme},
         {"needs preflight", test_needs_preflight},

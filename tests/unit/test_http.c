@@ -946,6 +946,46 @@ static void test_scan_invariants(void)
     CU_ASSERT(n_scan_bad > 1000);
 }
 
+/* cs_http_odd_bytes: a CR alone, or a NUL, at every position of buffers
+ * of every length up to 70 (the 16-byte steps, their edges and the tail), a
+ * CR before LF, and one that ends the buffer, which counts as followed.
+ * cs_http_chromium_lines: Chromium's lines of a block. */
+static void test_bare_cr(void)
+{
+    char b[80];
+    for (uint32_t n = 0; n <= 70; n++) {
+        memset(b, 'a', sizeof b);
+        CU_ASSERT_EQUAL(cs_http_odd_bytes(b, n), 0);
+        for (uint32_t at = 0; at < n; at++) {
+            memset(b, 'a', sizeof b);
+            b[at] = '\r';
+            CU_ASSERT_EQUAL(cs_http_odd_bytes(b, n), at + 1 < n ? CS_HTTP_ODD_BARE_CR : 0u);
+            if (at + 1 < n) {
+                b[at + 1] = '\n';
+                CU_ASSERT_EQUAL(cs_http_odd_bytes(b, n), 0);
+            }
+            b[at] = '\0';
+            CU_ASSERT_EQUAL(cs_http_odd_bytes(b, n), CS_HTTP_ODD_NUL);
+            if (at + 1 < n) {
+                b[n - 1] = '\r'; /* ends the buffer: followed */
+                CU_ASSERT_EQUAL(cs_http_odd_bytes(b, n), CS_HTTP_ODD_NUL);
+            }
+            if (at + 2 < n) {
+                b[at + 1] = '\r';
+                CU_ASSERT_EQUAL(cs_http_odd_bytes(b, n), CS_HTTP_ODD_NUL | CS_HTTP_ODD_BARE_CR);
+            }
+        }
+    }
+    static const char blk[] = "HTTP/1.1 200 OK\rA: 1\r\n\r\rB : 2\r\n : fold\r\nnocolon\r\n: v\rC:3\r\n\r\n";
+    corscope_header h[8];
+    uint32_t n = cs_http_chromium_lines(blk, sizeof blk - 1, h, 8);
+    CU_ASSERT_EQUAL_FATAL(n, 3);
+    CU_ASSERT(h[0].name_len == 1 && h[0].name[0] == 'A' && h[0].value_len == 1 && h[0].value[0] == '1');
+    CU_ASSERT(h[1].name_len == 1 && h[1].name[0] == 'B' && h[1].value_len == 1 && h[1].value[0] == '2');
+    CU_ASSERT(h[2].name_len == 1 && h[2].name[0] == 'C' && h[2].value_len == 1 && h[2].value[0] == '3');
+    CU_ASSERT_EQUAL(cs_http_chromium_lines(blk, sizeof blk - 1, h, 2), 2);
+}
+
 /* Every byte value at every position of the two framing names, in both
  * cases: cs_http_name_eq8 answers as strncasecmp, and a request's framing
  * follows the name (Content-Length: 5 is a 5-byte body, a Transfer-Encoding
@@ -997,6 +1037,7 @@ int main(void)
         {"random fragments: no crash, every request reported once", test_random_robustness},
         {"scanner: block and gathering paths agree, spans sane, guarded", test_scan_invariants},
         {"framing names, every byte at every position", test_framing_names},
+        {"bare CR: found at every position; Chromium's lines", test_bare_cr},
         {NULL, NULL},
     };
     cs_test_add_suite("http", cases);

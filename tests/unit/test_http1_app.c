@@ -13,8 +13,10 @@ struct got {
     int status;
     corscope_status_form form;
     bool firefox_http09, chromium_http09;
-    uint32_t n_headers, chromium_only;
-    char last_name[40]; /* the response's last header name */
+    uint32_t n_headers, chromium_only, firefox_only;
+    corscope_line_shape lines;
+    char last_name[40];   /* the response's last header name */
+    char lines_text[200]; /* the response's lines, "name=value|..." (CR as '~') */
 };
 
 struct sink {
@@ -35,11 +37,25 @@ static void row_txn(void *ctx, const struct cs_txn *t)
                       t->resp.chromium_http09,
                       (uint32_t)t->resp.n_headers,
                       (uint32_t)t->resp.n_chromium_only,
+                      (uint32_t)t->resp.n_firefox_only,
+                      t->resp.lines,
+                      "",
                       ""};
     if (t->has_resp && t->resp.n_headers) {
         const corscope_header *h = &t->resp.headers[t->resp.n_headers - 1];
         snprintf(g->last_name, sizeof g->last_name, "%.*s", (int)h->name_len, h->name);
     }
+    size_t k = 0;
+    for (size_t i = 0; t->has_resp && i < t->resp.n_headers; i++) {
+        const corscope_header *h = &t->resp.headers[i];
+        k += (size_t)snprintf(g->lines_text + k, sizeof g->lines_text - k, "%s%.*s=%.*s",
+                              i ? "|" : "", (int)h->name_len, h->name, (int)h->value_len, h->value);
+        if (k >= sizeof g->lines_text)
+            break;
+    }
+    for (char *c = g->lines_text; *c; c++)
+        if (*c == '\r')
+            *c = '~';
 }
 
 /* One connection through the row: the client's bytes, then the server's. */
@@ -151,6 +167,38 @@ static void test_status_forms(void)
     }
 }
 
+/* A bare CR in a response block (tests/browser bare-cr-*,
+ * status-line-cr-*): the row hands over Firefox's lines with a CR first,
+ * then the lines both read, then the pieces Chromium alone reads, with the
+ * counts; a line with whitespace before its colon is Chromium's alone. */
+static void test_bare_cr(void)
+{
+    static const char resp[] =
+        "HTTP/1.1 200 OK\rX-S: 1\r\n"
+        "X-A: 1\r\n"
+        "Access-Control-Allow-Origin: a\rX-Junk: 2\r\n"
+        "X-W : 3\r\n"
+        "X-E: 4\r\r\n"
+        "Content-Length: 0\r\n\r\n";
+    struct sink s;
+    run(REQ, resp, sizeof resp - 1, &s);
+    CU_ASSERT_EQUAL_FATAL(s.n, 1);
+    CU_ASSERT_EQUAL(s.g[0].lines, CORSCOPE_LINES_BARE_CR);
+    CU_ASSERT_EQUAL(s.g[0].firefox_only, 2);
+    CU_ASSERT_EQUAL(s.g[0].chromium_only, 5);
+    CU_ASSERT_EQUAL(s.g[0].n_headers, 9);
+    CU_ASSERT_STRING_EQUAL(s.g[0].lines_text,
+                           "Access-Control-Allow-Origin=a~X-Junk: 2|X-E=4~|X-A=1|Content-Length=0|"
+                           "X-S=1|Access-Control-Allow-Origin=a|X-Junk=2|X-W=3|X-E=4");
+    /* CRLF everywhere: as the stage split it */
+    static const char plain[] = "HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 0\r\n\r\n";
+    run(REQ, plain, sizeof plain - 1, &s);
+    CU_ASSERT_EQUAL_FATAL(s.n, 1);
+    CU_ASSERT_EQUAL(s.g[0].lines, CORSCOPE_LINES_SAME);
+    CU_ASSERT_EQUAL(s.g[0].firefox_only + s.g[0].chromium_only, 0);
+    CU_ASSERT_STRING_EQUAL(s.g[0].lines_text, "X-A=1|Content-Length=0");
+}
+
 /* A response line with whitespace before its colon (tests/browser
  * ws-before-colon, tab-before-colon): Firefox drops it, Chromium reads it;
  * the row moves it last and counts it (n_chromium_only), its name without
@@ -179,6 +227,7 @@ int main(void)
         {"a NUL in a response header block", test_nul_in_header_block},
         {"status codes that are not three digits", test_status_forms},
         {"whitespace before a colon: Chromium's line alone", test_ws_before_colon},
+        {"a bare CR: each browser's lines", test_bare_cr},
         {NULL, NULL},
     };
     if (CU_initialize_registry() != CUE_SUCCESS)

@@ -325,8 +325,13 @@ static void txn_out(struct gen *g, struct fstate *fs, struct msg *rq, struct msg
     if (rs) {
         const struct cs_http_msg *sm = &rs->m;
         t->has_resp = true;
-        t->resp = (corscope_response){sm->status, sm->headers, sm->n_headers, sm->status_form,
-                                      sm->n_chromium_only, sm->firefox_http09, sm->chromium_http09};
+        t->resp = (corscope_response){.status = sm->status,
+                                      .headers = sm->headers,
+                                      .n_headers = sm->n_headers,
+                                      .status_form = sm->status_form,
+                                      .n_chromium_only = sm->n_chromium_only,
+                                      .firefox_http09 = sm->firefox_http09,
+                                      .chromium_http09 = sm->chromium_http09};
         t->resp_flags = txn_flags(sm);
         t->resp_frame = sm->frame;
         t->resp_ts = sm->ts;
