@@ -376,7 +376,7 @@ def _(m, p, o):
 
 # Malformed only over h2, with the same answer otherwise: an upper-case
 # name (h2_names_as_is), fields sent on h2 alone (h2_extra), :status after
-# the fields, twice or not at all (h2_status) (RFC 9113 §8.2.1, §8.2.2, §8.3): what the
+# the fields, twice or not at all (h2_status; a pair: two with these values) (RFC 9113 §8.2.1, §8.2.2, §8.3): what the
 # browsers refuse.
 
 def _acao_only(m, p, o):
@@ -399,6 +399,14 @@ for _name, _kw in (
         ("h2-name-paren", {"h2_extra": [("x-junk)", "1")]}),
         ("h2-name-non-ascii", {"h2_extra": [("x-j\xfcnk", "1")]})):
     scenario(_name, **_kw)(_acao_only)
+
+
+# Two :status fields that differ, on a preflight and its PUT: Firefox reads
+# the last (Chromium refuses both).
+for _name, _pair in (("h2-status-twice-500-then-204", ("500", "204")),
+                     ("h2-status-twice-204-then-500", ("204", "500"))):
+    scenario(_name, {"method": "PUT", "body": "x"}, h2_status=_pair)(
+        lambda m, p, o: preflight_ok() if m == "OPTIONS" else r(200, [acao()]))
 
 
 # Status codes that are not three digits (RFC 9110 §15: "a three-digit
@@ -424,8 +432,16 @@ for _name, _line in (("status-line-lowercase", "http/1.1 200 OK"),
                      ("status-line-tab", "HTTP/1.1\t200 OK"),
                      ("status-line-no-space", "HTTP/1.1200 OK"),
                      ("status-line-leading-space", " HTTP/1.1 200 OK"),
-                     ("status-line-icy", "ICY 200 OK")):
+                     ("status-line-icy", "ICY 200 OK"),
+                     ("status-line-version-only", "HTTP/1.1"),
+                     ("status-line-no-space-at-all", "HTTP/1.1200"),
+                     ("status-line-bare-cr", "HTTP/1.1 200 OK\rX-Junk: 1")):
     scenario(_name, status_line=_line)(_acao_only)
+
+
+@scenario("status-line-bare-cr-acao", status_line="HTTP/1.1 200 OK\rAccess-Control-Allow-Origin: APP")
+def _(m, p, o):
+    return r(200, [])
 
 
 # Interim responses and framing oddities both browsers take in their stride
@@ -467,9 +483,9 @@ def _(m, p, o):
 # Ugly HTTP/1.1 header lines (raw), with their nearest h2 form: an
 # obs-fold continuation (RFC 9112 §5.2), NUL in a value, a line without a
 # colon, whitespace before the colon (Firefox drops the line, Chromium
-# reads it; over h2 the response has no such field).  (Not here, as
-# corscope does not model it: a bare CR inside a line, where Chromium starts
-# a new line and Firefox does not.)
+# reads it; over h2 the response has no such field), a bare CR (one
+# without LF: Chromium ends the line there, Firefox keeps it in the line;
+# over h2 the response has no such field either).
 
 @scenario("h1-obs-fold-acao", h2_extra=[("access-control-allow-origin", "\r\n APP")])
 def _(m, p, o):
@@ -512,6 +528,36 @@ def _(m, p, o):
 @scenario("tab-before-colon")
 def _(m, p, o):
     return r(200, [raw(f"{ACAO}\t: {app()}")])
+
+
+@scenario("bare-cr-before-acao")
+def _(m, p, o):
+    return r(200, [raw(f"X-Junk: 1\r{ACAO}: {app()}")])
+
+
+@scenario("bare-cr-after-acao")
+def _(m, p, o):
+    return r(200, [raw(f"{ACAO}: {app()}\rX-Junk: 1")])
+
+
+@scenario("bare-cr-two-acao")
+def _(m, p, o):
+    return r(200, [raw(f"{ACAO}: {app()}\r{ACAO}: {app()}")])
+
+
+@scenario("bare-cr-in-name")
+def _(m, p, o):
+    return r(200, [raw(f"X-Junk\r{ACAO}: {app()}")])
+
+
+@scenario("bare-cr-at-line-end")  # "...\r\r\n"
+def _(m, p, o):
+    return r(200, [raw(f"{ACAO}: {app()}\r")])
+
+
+@scenario("bare-cr-other-line-end")  # the empty piece after it is no end of block
+def _(m, p, o):
+    return r(200, [raw("X-Junk: 1\r"), acao()])
 
 
 @scenario("h1-line-without-colon")
@@ -1256,6 +1302,8 @@ def h2_answer(conn, stream_id, req, port, results_path):
     where = scen.get("h2_status", "first") if scen else "first"
     if where == "last":
         fields.append((":status", str(status)))
+    elif isinstance(where, tuple):  # two :status fields with these values
+        fields[:0] = [(":status", where[0]), (":status", where[1])]
     elif where == "twice":
         fields[:0] = [(":status", str(status)), (":status", str(status))]
     elif where == "first":
