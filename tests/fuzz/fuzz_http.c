@@ -15,6 +15,29 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Chromium's lines of p[0..n) (a response block with a bare CR): each in
+ * the buffer, with a name, and no CR or LF inside; none without a bare CR
+ * or NUL that the HTTP stage would not also find. */
+static void chromium_lines(const char *p, uint32_t n)
+{
+    corscope_header h[64];
+    unsigned odd = cs_http_odd_bytes(p, n);
+    if (odd & ~(CS_HTTP_ODD_NUL | CS_HTTP_ODD_BARE_CR))
+        abort();
+    uint32_t k = cs_http_chromium_lines(p, n, h, 64);
+    if (k > 64)
+        abort();
+    for (uint32_t i = 0; i < k; i++) {
+        const corscope_header *x = &h[i];
+        if (x->name_len == 0 || x->name < p || x->name + x->name_len > p + n || x->value < p ||
+            x->value + x->value_len > p + n)
+            abort();
+        if (memchr(x->name, '\r', x->name_len) || memchr(x->name, '\n', x->name_len) ||
+            memchr(x->value, '\r', x->value_len) || memchr(x->value, '\n', x->value_len))
+            abort();
+    }
+}
+
 static void on_txn(void *ctx, const struct cs_http_txn *t)
 {
     volatile uint8_t sink = 0;
@@ -37,6 +60,8 @@ static void on_txn(void *ctx, const struct cs_http_txn *t)
                 sink ^= (uint8_t)x->value[i];
         }
     }
+    if (t->resp && t->resp->block)
+        chromium_lines(t->resp->block, t->resp->block_len);
     (void)sink;
 }
 
@@ -58,6 +83,7 @@ static void scan_helpers(const uint8_t *data, size_t size)
     (void)cs_http_parse_chunk_size(p, n, &v);
     (void)cs_http_looks_like_request(data, n);
     (void)cs_http_looks_like_response(data, n);
+    chromium_lines(p, n);
     corscope_header h[8];
     uint32_t off = 0, nh = 0;
     uint64_t bad = 0;
