@@ -109,10 +109,10 @@ static bool line_has_cr(const corscope_header *l)
  * lines as the HTTP stage split them, less those with whitespace before
  * the colon, with the CR inside; Chromium reads the lines it makes of the
  * block (cs_http_chromium_lines).  A line without CR reads the same to
- * both; so in a copy (*heap), as corscope_response wants them: Firefox's
- * lines with a CR, then the common ones, then Chromium's other lines (at most CHROMIUM_EXTRA more than the block has
- * lines: a hostile block of CRs stays bounded).  Out of memory: as the
- * stage split them. */
+ * both.  So in a copy (*heap), as corscope_response wants them: Firefox's
+ * lines with a CR, then the common ones, then Chromium's other lines (at
+ * most CHROMIUM_EXTRA more than twice the stage's lines: a hostile block
+ * of CRs stays bounded).  Out of memory: as the stage split them. */
 #define CHROMIUM_EXTRA 32u
 static void bare_cr_lines(corscope_response *r, const struct cs_http_msg *rs,
                           corscope_header **heap)
