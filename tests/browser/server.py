@@ -118,6 +118,9 @@ def preflight_ok(methods="PUT, DELETE, PATCH", headers=None, extra=()):
 #   (compare.py checks both).
 # delay: seconds the server waits before answering an OPTIONS (h2: other
 #   streams go on; a stream the client reset meanwhile is not answered).
+# status_line: the HTTP/1.1 status line as sent ("APP": the page's origin);
+#   eol: the HTTP/1.1 line ending (default CRLF); h2_status, h2_extra,
+#   h2_names_as_is: the h2 response's odd shapes (see where they are used).
 # respond(method, path, origin) -> (status, [(name, value)], body) | RESET
 SCENARIOS = {}
 
@@ -560,6 +563,25 @@ def _(m, p, o):
     return r(200, [raw("X-Junk: 1\r"), acao()])
 
 
+# LF alone as the line ending (eol), which hand-written servers send: both
+# read it (RFC 9112 §2.2 lets a recipient), also after a line that ends
+# with it among CRLF ones, where a CR then starts the next line.
+
+@scenario("lf-only-line-endings", eol="\n")
+def _(m, p, o):
+    return r(200, [acao(), ("X-A", "1")])
+
+
+@scenario("lf-only-preflight", {"method": "PUT", "body": "x"}, eol="\n")
+def _(m, p, o):
+    return preflight_ok() if m == "OPTIONS" else r(200, [acao()])
+
+
+@scenario("lf-then-cr-line-start")
+def _(m, p, o):
+    return r(200, [raw(f"X-A: 1\n\r{ACAO}: {app()}")])
+
+
 @scenario("h1-line-without-colon")
 def _(m, p, o):
     return r(200, [acao(), raw("this line has no colon")])
@@ -710,6 +732,14 @@ def _(m, p, o):
     if m == "OPTIONS":
         return r(500, [acao(), ("Access-Control-Allow-Methods", "PUT")], b"")
     return r(200, [acao()])
+
+
+# Any 2xx is an ok status for a preflight (Fetch: 200 to 299), 300 is not.
+for _name, _code in (("preflight-status-206", 206), ("preflight-status-299", 299),
+                     ("preflight-status-300", 300)):
+    scenario(_name, {"method": "PUT", "body": "x"})(
+        lambda m, p, o, _code=_code: r(_code, [acao(), ("Access-Control-Allow-Methods", "PUT")], b"")
+        if m == "OPTIONS" else r(200, [acao()]))
 
 
 @scenario("preflight-status-404", {"method": "DELETE"})
@@ -1123,7 +1153,8 @@ class Handler(BaseHTTPRequestHandler):
         lines = [status_line or f"HTTP/1.1 {status} {self.responses.get(status, ('X',))[0]}"]
         lines += [v if k is None else f"{k}: {v}" for k, v in headers]  # None: a raw line
         lines += [f"{k}: {v}" for k, v in framing_fields(status, headers, body)]
-        data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        eol = getattr(self, "eol", "\r\n")  # the scenario's line ending (eol)
+        data = (eol.join(lines) + eol + eol).encode("latin-1")
         if method != "HEAD":
             data += body
         self.wfile.write(data)
@@ -1150,6 +1181,7 @@ class Handler(BaseHTTPRequestHandler):
             res = r(404, [("Content-Type", "text/plain")], b"no such thing\n")
         scen = SCENARIOS.get(self.path[3:].split("?", 1)[0].split("/", 1)[0]) \
             if self.path.startswith("/s/") else None
+        self.eol = scen.get("eol", "\r\n") if scen else "\r\n"
         line = scen.get("status_line") if scen else None
         if line:  # "APP" in it is the page's origin, as in h2_extra
             line = line.replace("APP", app())
