@@ -1041,8 +1041,6 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
     }
     /* the lines one browser read and the other did not, for the texts */
     corscope_line_shape shape = sent ? sent->lines : CORSCOPE_LINES_SAME;
-    if (shape == CORSCOPE_LINES_SAME && n_odd_ch)
-        shape = CORSCOPE_LINES_WS_BEFORE_COLON; /* what n_chromium_only alone meant */
     size_t n_dropped = shape == CORSCOPE_LINES_WS_BEFORE_COLON ? n_odd_ch : 0;
     const corscope_header *dropped =
         n_dropped ? sent->headers + (sent->n_headers - n_odd_ch) : NULL;
@@ -1050,7 +1048,7 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
     in.n_dropped = n_dropped;
     in.bare_cr = shape == CORSCOPE_LINES_BARE_CR;
     in.cr_line = in.bare_cr && n_odd_ff ? sent->headers : NULL;
-    in.firefox_http09 = resp_ch && resp_ch->firefox_http09;
+    in.firefox_http09 = sent && sent->firefox_http09;
     fill_browser(&in, &ff, true, have_alt ? &ff_alt : NULL, &out->firefox);
     in.n_dropped = 0;
     in.firefox_http09 = false;
@@ -1094,7 +1092,7 @@ int corscope_classify(const corscope_request *req, const corscope_response *resp
     else if (sent && sent->chromium_http09)
         cs_sb_str(&note, "Chromium does not take an `ICY` status line for HTTP and reads the response "
                          "as HTTP/0.9, without header lines; Firefox reads them (as HTTP/1.0).");
-    else if (resp_ch && resp_ch->firefox_http09)
+    else if (sent && sent->firefox_http09)
         cs_sb_str(&note, "Firefox does not take this status line for one (it wants `HTTP/1.` or "
                          "`HTTP/2.0` as written) and reads the response as HTTP/0.9, without header "
                          "lines; Chromium reads them.");

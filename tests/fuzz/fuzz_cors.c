@@ -152,7 +152,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 'r': resp.status_form = CORSCOPE_STATUS_REPEATED; break;
         case 'f': resp.firefox_http09 = true; break;
         case 'c': resp.chromium_http09 = true; break;
-        case 'w': resp.n_chromium_only++; break;
+        case 'w': /* whitespace before a colon: each 'w' one more line Chromium alone reads */
+            resp.lines = CORSCOPE_LINES_WS_BEFORE_COLON;
+            resp.n_chromium_only++;
+            break;
         case 'b': /* a bare CR: each 'b' one more line Firefox alone reads */
             resp.lines = CORSCOPE_LINES_BARE_CR;
             resp.n_firefox_only++;

@@ -949,6 +949,7 @@ static void test_chromium_only_lines(void)
     corscope_context ctx = {.credentials = CORSCOPE_CRED_OMIT};
     build(&rq, GET, true);
     build(&rs, "200\nX-A: 1\n" ACAO, false);
+    rs.resp.lines = CORSCOPE_LINES_WS_BEFORE_COLON;
     rs.resp.n_chromium_only = 1;
     CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, &v), 0);
     CU_ASSERT_STRING_EQUAL(v.firefox.reason, "CORSMissingAllowOrigin");
@@ -963,6 +964,7 @@ static void test_chromium_only_lines(void)
     drop(&rs);
     /* a second ACAO that only Chromium reads: Chromium's multiple values */
     build(&rs, "200\n" ACAO ACAO, false);
+    rs.resp.lines = CORSCOPE_LINES_WS_BEFORE_COLON;
     rs.resp.n_chromium_only = 1;
     CU_ASSERT_EQUAL(corscope_classify(&rq.req, &rs.resp, &ctx, &v), 0);
     CU_ASSERT_EQUAL(v.firefox.verdict, CORSCOPE_ALLOWED);

@@ -330,6 +330,8 @@ static void txn_out(struct gen *g, struct fstate *fs, struct msg *rq, struct msg
                                       .n_headers = sm->n_headers,
                                       .status_form = sm->status_form,
                                       .n_chromium_only = sm->n_chromium_only,
+                                      .lines = sm->n_chromium_only ? CORSCOPE_LINES_WS_BEFORE_COLON
+                                                                   : CORSCOPE_LINES_SAME,
                                       .firefox_http09 = sm->firefox_http09,
                                       .chromium_http09 = sm->chromium_http09};
         t->resp_flags = txn_flags(sm);
