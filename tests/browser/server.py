@@ -118,6 +118,9 @@ def preflight_ok(methods="PUT, DELETE, PATCH", headers=None, extra=()):
 #   (compare.py checks both).
 # delay: seconds the server waits before answering an OPTIONS (h2: other
 #   streams go on; a stream the client reset meanwhile is not answered).
+# trailers: fields sent after the body ("APP": the page's origin): over
+#   HTTP/1.1 in the trailer section of a chunked body (no Content-Length),
+#   over h2 in a HEADERS frame that ends the stream.
 # status_line: the HTTP/1.1 status line as sent ("APP": the page's origin);
 #   eol: the HTTP/1.1 line ending (default CRLF); h2_status, h2_extra,
 #   h2_names_as_is: the h2 response's odd shapes (see where they are used).
@@ -377,6 +380,18 @@ def _(m, p, o):
     return r(200, [acao(), ("Keep-Alive", "timeout=5")])
 
 
+# Fields after the body (trailers) are not response headers: a CORS check
+# reads the headers, which came before them.
+@scenario("acao-in-trailer-only", trailers=[(ACAO, "APP")])
+def _(m, p, o):
+    return r(200, [])
+
+
+@scenario("acao-other-in-trailer", trailers=[(ACAO, "http://other.corscope.test")])
+def _(m, p, o):
+    return r(200, [acao()])
+
+
 # Malformed only over h2, with the same answer otherwise: an upper-case
 # name (h2_names_as_is), fields sent on h2 alone (h2_extra), :status after
 # the fields, twice or not at all (h2_status; a pair: two with these values) (RFC 9113 §8.2.1, §8.2.2, §8.3): what the
@@ -419,6 +434,12 @@ for _name, _code in (("status-two-digits", 99), ("status-four-digits", 2000),
                      ("status-one-digit", 7), ("status-zeros", "000"),
                      ("status-letters", "abc"), ("status-empty", ""),
                      ("status-digits-letters", "20x"), ("status-leading-space", " 200")):
+    scenario(_name)(lambda m, p, o, _code=_code: r(_code, [acao()]))
+
+
+# Three digits beyond the classes RFC 9110 §15 defines (1xx to 5xx).
+
+for _name, _code in (("status-600", 600), ("status-999", 999)):
     scenario(_name)(lambda m, p, o, _code=_code: r(_code, [acao()]))
 
 
@@ -1142,6 +1163,13 @@ def framing_fields(status, headers, body):
     return out
 
 
+def scenario_trailers(scen):
+    """The scenario's trailer fields ("APP": the page's origin), or None."""
+    if not scen or "trailers" not in scen:
+        return None
+    return [(k, v.replace("APP", app())) for k, v in scen["trailers"]]
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "corscope-e2e"
@@ -1149,10 +1177,15 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         sys.stderr.write("[%s] %s\n" % (self.server.server_port, fmt % args))
 
-    def send_raw(self, status, headers, body, method, status_line=None):
+    def send_raw(self, status, headers, body, method, status_line=None, trailers=None):
         lines = [status_line or f"HTTP/1.1 {status} {self.responses.get(status, ('X',))[0]}"]
         lines += [v if k is None else f"{k}: {v}" for k, v in headers]  # None: a raw line
-        lines += [f"{k}: {v}" for k, v in framing_fields(status, headers, body)]
+        if trailers is None:
+            lines += [f"{k}: {v}" for k, v in framing_fields(status, headers, body)]
+        else:  # a chunked body, then the trailer section
+            lines += ["Transfer-Encoding: chunked", "Cache-Control: no-store"]
+            body = (b"%x\r\n%s\r\n" % (len(body), body) if body else b"") + b"0\r\n" + \
+                b"".join(f"{k}: {v}\r\n".encode("latin-1") for k, v in trailers) + b"\r\n"
         eol = getattr(self, "eol", "\r\n")  # the scenario's line ending (eol)
         data = (eol.join(lines) + eol + eol).encode("latin-1")
         if method != "HEAD":
@@ -1185,7 +1218,7 @@ class Handler(BaseHTTPRequestHandler):
         line = scen.get("status_line") if scen else None
         if line:  # "APP" in it is the page's origin, as in h2_extra
             line = line.replace("APP", app())
-        return self.send_raw(*res, self.command, line)
+        return self.send_raw(*res, self.command, line, scenario_trailers(scen))
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = handle_any
 
@@ -1340,11 +1373,17 @@ def h2_answer(conn, stream_id, req, port, results_path):
         fields[:0] = [(":status", str(status)), (":status", str(status))]
     elif where == "first":
         fields.insert(0, (":status", str(status)))
-    conn.send_headers(stream_id, fields, end_stream=(method == "HEAD" or not data))
+    trailers = scenario_trailers(scen)
+    if trailers is not None:
+        fields = [(k, v) for k, v in fields if k != "content-length"]
+    conn.send_headers(stream_id, fields, end_stream=trailers is None and (method == "HEAD" or not data))
     if data and method != "HEAD":  # in frames of at most the peer's SETTINGS_MAX_FRAME_SIZE
         step = conn.max_outbound_frame_size
         for i in range(0, len(data), step):
-            conn.send_data(stream_id, data[i:i + step], end_stream=i + step >= len(data))
+            conn.send_data(stream_id, data[i:i + step],
+                           end_stream=trailers is None and i + step >= len(data))
+    if trailers is not None:  # a HEADERS frame after the body ends the stream
+        conn.send_headers(stream_id, [(k.lower(), v) for k, v in trailers], end_stream=True)
 
 
 def serve_h2(port, ctx, results_path, bind):
