@@ -21,6 +21,11 @@ call.cred → include, else omit): it may be "unknown", never the other mode,
 and for a scenario marked credentials_known (the cookie-same-site-* ones) it
 must be the page's.
 
+A browser sends every preflight its own rules ask for (or has one cached,
+which corscope says): corscope's note that a request needed a preflight
+that none covers (its CORS-safelist model stricter than the browser's) is a
+disagreement too.
+
 Usage: compare.py TRUTH.tsv firefox=PCAP chromium=PCAP [--corscope BIN] [--keylog FILE]...
 Exit 1 on any disagreement.
 """
@@ -102,6 +107,17 @@ def scenario_credentials(events):
     return out
 
 
+# explain.c, CS_TL_UNEXPLAINED: the request needed a preflight none covered
+UNEXPLAINED_NOTE = "Needs a preflight, but none was seen"
+
+
+def scenario_unexplained(events):
+    """The scenarios with a request corscope says needed a preflight that
+    the browser neither sent nor had cached."""
+    return {scenario_of(ev.get("uri")) for ev in events
+            if ev.get("type") == "http" and UNEXPLAINED_NOTE in (ev.get("note") or "")}
+
+
 def credentials_problem(name, have):
     """Why corscope's mode `have` for scenario `name` is wrong, or None."""
     s = SCENARIOS.get(name)
@@ -126,6 +142,7 @@ def compare(truth_rows, pcaps, binary, out=sys.stdout, extra=None):
     evs = {b: corscope_events(p, binary, extra.get(b, ())) for b, p in pcaps.items()}
     got = {b: scenario_outcomes(evs[b], b) for b in pcaps}
     creds = {b: scenario_credentials(evs[b]) for b in pcaps}
+    unexplained = {b: scenario_unexplained(evs[b]) for b in pcaps}
     bad = 0
     cols = list(pcaps)
     out.write("%-36s" % "scenario" + "".join("%-46s%-46s" % (f"{b} (browser)", "corscope") for b in cols) + "\n")
@@ -141,6 +158,8 @@ def compare(truth_rows, pcaps, binary, out=sys.stdout, extra=None):
             why = credentials_problem(row["scenario"], creds[b].get(row["scenario"]))
             if why:
                 mark += f"  <-- {b}: {why}"
+            if row["scenario"] in unexplained[b]:
+                mark += f"  <-- {b}: corscope expects a preflight the browser did not send"
         if mark:
             bad += 1
         out.write(line.rstrip() + mark + "\n")

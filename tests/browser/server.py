@@ -819,6 +819,33 @@ def _(m, p, o):
     return preflight_ok("POST", "x-other") if m == "OPTIONS" else r(200, [acao()])
 
 
+# Request headers at the edge of the safelist (Fetch "CORS-safelisted
+# request-header"): whether each browser preflights them.  The preflight,
+# when it comes, allows them all, so every scenario is allowed; what is
+# compared is whether a preflight was sent where corscope expects one.
+
+_SAFELIST_ALLOWED = "content-type, accept, accept-language, content-language, range"
+
+for _name, _method, _headers in (
+        ("safelist-ct-long", "POST", {"Content-Type": "text/plain; a=" + "x" * 120}),
+        ("safelist-ct-comma", "POST", {"Content-Type": "text/plain, application/json"}),
+        ("safelist-ct-quoted-param", "POST", {"Content-Type": 'text/plain;charset="utf-8"'}),
+        ("safelist-ct-upper", "POST", {"Content-Type": "TEXT/PLAIN"}),
+        ("safelist-ct-no-subtype", "POST", {"Content-Type": "text/"}),
+        ("safelist-ct-space-in-type", "POST", {"Content-Type": "text /plain"}),
+        ("safelist-ct-trailing-semicolon", "POST", {"Content-Type": "text/plain;"}),
+        ("safelist-accept-long", "GET", {"Accept": "a" * 129}),
+        ("safelist-accept-del", "GET", {"Accept": "a\x7f"}),
+        ("safelist-accept-language-at", "GET", {"Accept-Language": "en@"}),
+        ("safelist-content-language", "GET", {"Content-Language": "de-DE"}),
+        ("safelist-range-simple", "GET", {"Range": "bytes=0-1"}),
+        ("safelist-range-open", "GET", {"Range": "bytes=5-"}),
+        ("safelist-range-two", "GET", {"Range": "bytes=0-1,3-4"})):
+    scenario(_name, {"method": _method, "headers": _headers, **({"body": "x"} if _method == "POST" else {})})(
+        lambda m, p, o: preflight_ok("POST, GET", _SAFELIST_ALLOWED) if m == "OPTIONS"
+        else r(200, [acao()]))
+
+
 # ---- CORSExternalRedirectNotAllowed --------------------------------------------
 
 @scenario("preflight-redirect-far", {"method": "PUT", "body": "x"})
