@@ -53,6 +53,11 @@ static int buf_reserve(struct cs_http_conn *c, struct cs_http_dir *d, uint32_t n
     uint32_t cap = d->cap ? d->cap : CS_HTTP_BUF_INITIAL;
     while (cap < need)
         cap = cap > UINT32_MAX / 2 ? need : cap * 2;
+    /* no doubling past what a block may hold (the byte cap and the framing
+     * lines kept past it) */
+    uint64_t most = (uint64_t)c->lim->max_header_bytes + CS_HTTP_FRAMING_EXTRA;
+    if (cap > most && need <= most)
+        cap = (uint32_t)most;
     char *b = realloc(d->buf ? (char *)gather_head(d) : NULL, sizeof(struct gather_head) + cap);
     if (!b)
         return -1;
@@ -379,6 +384,13 @@ static void complete_block(struct cs_http_conn *c, int dir, struct cs_http_dir *
         if (!h) {
             c->stats->header_lines_cap_hits++;
             d->msg_flags |= CS_MSG_HEADERS_CUT;
+            /* the lines past the cap still frame the body */
+            h = realloc(hdrs, ((size_t)hcap + CS_HTTP_FRAMING_FIELDS) * sizeof *h);
+            if (h) {
+                hdrs = h;
+                nh += cs_http_framing_fields(d->buf + off, d->len - off, hdrs + nh,
+                                             hcap + CS_HTTP_FRAMING_FIELDS - nh);
+            }
             break;
         }
         hdrs = h;
@@ -534,6 +546,45 @@ static uint32_t feed_whole_block(struct cs_http_conn *c, int dir, struct cs_http
     return len;
 }
 
+/* Past the byte cap (d->spill set): of the lines in [s, end), keeps the
+ * framing ones (CS_HTTP_FRAMING_*) at the end of buf, so that the cut
+ * block still frames its body; the others' bytes are dropped.  The line
+ * being gathered lives in buf from d->spill on. */
+static void keep_framing_lines(struct cs_http_conn *c, struct cs_http_dir *d, const uint8_t *s,
+                               const uint8_t *end)
+{
+    uint32_t limit = c->lim->max_header_bytes + CS_HTTP_FRAMING_EXTRA;
+    while (s < end) {
+        const uint8_t *nl = memchr(s, '\n', (size_t)(end - s));
+        const uint8_t *stop = nl ? nl + 1 : end;
+        uint32_t piece = (uint32_t)(stop - s);
+        if (!d->spill_skip) {
+            uint64_t line = (uint64_t)d->len - d->spill + piece;
+            if (line > CS_HTTP_FRAMING_LINE || d->spill + line > limit ||
+                buf_reserve(c, d, d->spill + (uint32_t)line) < 0) {
+                d->spill_skip = true;
+                d->len = d->spill;
+            } else {
+                memcpy(d->buf + d->len, s, piece);
+                d->len += piece;
+            }
+        }
+        if (nl) {
+            uint32_t n = d->len - d->spill;
+            if (n && d->buf[d->spill + n - 1] == '\n')
+                n--;
+            if (n && d->buf[d->spill + n - 1] == '\r')
+                n--;
+            if (!d->spill_skip && cs_http_is_framing_line(d->buf + d->spill, n))
+                d->spill = d->len; /* kept */
+            else
+                d->len = d->spill;
+            d->spill_skip = false;
+        }
+        s = stop;
+    }
+}
+
 /* ST_MSG after the start line: finds the empty line that ends the block with
  * memchr, appends what belongs to the block (up to the byte cap), and
  * completes it.  Returns the bytes consumed. */
@@ -560,10 +611,10 @@ static uint32_t feed_headers(struct cs_http_conn *c, int dir, struct cs_http_dir
             break;
         }
     }
-    uint32_t take = (uint32_t)(q - p);
+    uint32_t take = (uint32_t)(q - p), copy = 0;
     if (!(d->msg_flags & CS_MSG_HEADERS_CUT)) {
         uint32_t room = c->lim->max_header_bytes > d->len ? c->lim->max_header_bytes - d->len : 0;
-        uint32_t copy = take < room ? take : room;
+        copy = take < room ? take : room;
         if (buf_reserve(c, d, d->len + copy) < 0)
             copy = 0;
         memcpy(d->buf + d->len, p, copy);
@@ -571,8 +622,14 @@ static uint32_t feed_headers(struct cs_http_conn *c, int dir, struct cs_http_dir
         if (copy < take) {
             d->msg_flags |= CS_MSG_HEADERS_CUT;
             c->stats->header_cap_hits++;
+            /* the line the cut fell in is now the first line past it */
+            const char *last = memrchr(d->buf, '\n', d->len);
+            d->spill = last ? (uint32_t)(last - d->buf) + 1 : d->len;
+            d->spill_skip = false;
         }
     }
+    if (copy < take)
+        keep_framing_lines(c, d, p + copy, q);
     if (done)
         complete_block(c, dir, d, frame);
     return take;

@@ -203,6 +203,17 @@ int cs_http_scan_headers(char *buf, uint32_t len, uint32_t *off,
 int64_t cs_http_scan_block(const char *p, uint32_t n, corscope_header *h, uint32_t *nh,
                            uint32_t max, uint64_t *bad);
 
+/* Whether line s[0..n) (without its line ending) is a Content-Length or
+ * Transfer-Encoding field line: the name in any case, whitespace allowed
+ * before the colon, as cs_http_scan_headers reads it. */
+bool cs_http_is_framing_line(const char *s, uint32_t n);
+
+/* The framing field lines (cs_http_is_framing_line) among the whole lines
+ * of p[0..n), each split as cs_http_scan_headers splits a line, into
+ * h[0..max); returns how many.  For the lines past a header limit, which
+ * are not scanned but still frame the body. */
+uint32_t cs_http_framing_fields(const char *p, uint32_t n, corscope_header *h, uint32_t max);
+
 /* The bytes of a response block the browsers read differently: NUL (both
  * refuse the response) and a CR not followed by LF (a CR ending the buffer
  * counts as followed; cs_http_chromium_lines).  One pass, 16 bytes at a

@@ -15,7 +15,16 @@
 #define CS_HTTP_BUF_INITIAL 2048u    /* first size of a direction's block buffer */
 #define CS_HTTP_HDRS_INITIAL 32u     /* first size of a direction's header array */
 #define CS_HTTP_MAX_CHUNK_LINE 1024u /* chunk-size line with extensions; longer = framing error */
-#define CS_HTTP_WHOLE_HEADERS 64u    /* header lines a block parsed in place may have (stack array) */
+/* A header block cut at --max-header-bytes or --max-header-lines still
+ * frames the message: its Content-Length and Transfer-Encoding lines past
+ * the cut are kept, up to CS_HTTP_FRAMING_FIELDS lines of at most
+ * CS_HTTP_FRAMING_LINE bytes (CS_HTTP_FRAMING_EXTRA bytes past the byte
+ * cap); otherwise a body would be read as the next message, or the next
+ * messages as a body until the connection closed. */
+#define CS_HTTP_FRAMING_FIELDS 4u
+#define CS_HTTP_FRAMING_LINE 256u
+#define CS_HTTP_FRAMING_EXTRA (CS_HTTP_FRAMING_FIELDS * CS_HTTP_FRAMING_LINE)
+#define CS_HTTP_WHOLE_HEADERS 64u /* header lines a block parsed in place may have (stack array) */
 
 enum cs_http_state {
     ST_MSG,        /* gathering a start line + header block (or resyncing) */
@@ -73,6 +82,8 @@ struct cs_http_dir {
     uint32_t len, cap;   /* of buf */
     uint32_t msg_flags;  /* CS_MSG_* gathered for the message in progress */
     uint8_t line_first;  /* first byte of the current, unfinished line */
+    bool spill_skip;     /* past the byte cap: the current line is too long to be a framing line */
+    uint32_t spill;      /* past the byte cap: where the current line starts in buf */
     bool first_done;     /* the start line of the block is complete */
     bool resync;         /* searching for a start line after gap/garbage */
     bool switched;       /* the connection left HTTP (101, CONNECT 2xx) while this

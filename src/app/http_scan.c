@@ -572,6 +572,37 @@ int cs_http_scan_headers(char *buf, uint32_t len, uint32_t *off,
     return 0;
 }
 
+bool cs_http_is_framing_line(const char *s, uint32_t n)
+{
+    uint32_t name;
+    if (n >= 14 && strncasecmp(s, "content-length", 14) == 0)
+        name = 14;
+    else if (n >= 17 && strncasecmp(s, "transfer-encoding", 17) == 0)
+        name = 17;
+    else
+        return false;
+    while (name < n && is_ows((uint8_t)s[name]))
+        name++;
+    return name < n && s[name] == ':';
+}
+
+uint32_t cs_http_framing_fields(const char *p, uint32_t n, corscope_header *h, uint32_t max)
+{
+    uint32_t count = 0;
+    const char *s = p, *end = p + n;
+    while (s < end && count < max) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        if (!nl)
+            break;
+        const char *e = nl > s && nl[-1] == '\r' ? nl - 1 : nl;
+        if (cs_http_is_framing_line(s, (uint32_t)(e - s)) &&
+            split_field_line(s, memchr(s, ':', (size_t)(e - s)), e, &h[count]))
+            count++;
+        s = nl + 1;
+    }
+    return count;
+}
+
 int64_t cs_http_scan_block(const char *p, uint32_t n, corscope_header *h, uint32_t *nh,
                            uint32_t max, uint64_t *bad)
 {

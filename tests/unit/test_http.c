@@ -393,6 +393,10 @@ static const struct tcase gap_cases[] = {
     {.name = NULL},
 };
 
+#define XPAD300 "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789" \
+                "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789" \
+                "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+
 static const struct tcase limit_cases[] = {
     {.name = "header-bytes-cap",
      .steps = {{C, D("GET /a HTTP/1.1\r\nHost: a\r\nX-Big: 0123456789012345678901234567890123456789\r\nX: y\r\n\r\n"
@@ -406,6 +410,29 @@ static const struct tcase limit_cases[] = {
      .expect = "0 UNANS GET /a v11 f1 [A=1|B=2|C=3]\n1 UNANS GET /b v11 [A=1]\n"
                "req=2 resp=0 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=1 ucap=0 pcap=0 upg=0 h09=0",
      .show_headers = true,
+     .max_header_lines = 3},
+    /* the framing lines past a cut still frame the body (CS_HTTP_FRAMING_*):
+     * the next response is not read as this one's body */
+    {.name = "header-bytes-cap-length-after-cut",
+     .steps = {{C, D("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n")},
+               {S, D("HTTP/1.1 200 OK\r\nX-Big: 0123456789012345678901234567890123456789\r\n"
+                     "X-Pad: " XPAD300 "\r\ncontent-length : 3\r\nX: y\r\n\r\nabc" OK200)}},
+     .expect = "0 ANS GET /a v11 [] -> 200 v11 f1 [content-length=3]\n1 ANS GET /b v11 [] -> 200 v11 [Content-Length=0]\n"
+               "req=2 resp=2 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=1 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
+     .show_headers = true,
+     .max_header_bytes = 48},
+    {.name = "header-bytes-cap-chunked-after-cut",
+     .steps = {{C, D("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n")},
+               {S, D("HTTP/1.1 200 OK\r\nX-Big: 0123456789012345678901234567890123456789\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" OK200)}},
+     .expect = "0 ANS GET /a v11 -> 200 v11 f11\n1 ANS GET /b v11 -> 200 v11\n"
+               "req=2 resp=2 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=1 lcap=0 ucap=0 pcap=0 upg=0 h09=0",
+     .max_header_bytes = 48},
+    {.name = "header-lines-cap-length-after-cut",
+     .steps = {{C, D("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n")},
+               {S, D("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nContent-Length: 3\r\n\r\nabc" OK200)}},
+     .expect = "0 ANS GET /a v11 -> 200 v11 f1\n1 ANS GET /b v11 -> 200 v11\n"
+               "req=2 resp=2 orphan=0 resync=0 garbage=0 bad=0 ferr=0 hcap=0 lcap=1 ucap=0 pcap=0 upg=0 h09=0",
      .max_header_lines = 3},
     {.name = "pipeline-cap",
      .steps = {{C, D("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n")},
