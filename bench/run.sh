@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench/run.sh: corscope beside the read floor (`tcpdump -r X -w /dev/null`)
-# on every bench capture, in one table, plus two memory checks (a
-# 1M-connection SYN flood, endless out-of-order streams).  The captures:
+# on every bench capture, in one table, plus three memory checks (a
+# 1M-connection SYN flood, endless out-of-order streams, header blocks that
+# never end filling --max-memory).  The captures:
 #
 #   http1       the reference shape (tools/gen-pcap.py bench: 7,150 keep-alive
 #               connections, ~300 MB, ~140k transactions, 0.1 % reorder/
@@ -30,7 +31,7 @@
 #   BENCH_WIRE_MB=80              HTTP/1.1 bytes of the benchwire captures (~105 MB files)
 #   BENCH_CAPTURES="http1 tls"    only these captures (default: all six)
 #   BENCH_TSHARK=0                skip tshark (about a minute per 100 MB)
-#   BENCH_MEMORY=0                skip the two memory checks
+#   BENCH_MEMORY=0                skip the three memory checks
 #   BENCH_DATA=bench/data         where generated captures are cached (git-ignored)
 #   BENCH_INSTALL=1               apt-get install missing peers first
 #   CORSCOPE=./corscope           the binary under test
@@ -90,6 +91,7 @@ want() { case " $CAPTURES " in *" $1 "*) return 0 ;; esac; return 1; }
 MAIN="$DATA/bench-${SIZE_MB}mb-7150c-s1.pcap"
 FLOOD="$DATA/synflood-1m.pcap"
 OOO="$DATA/ooo-endless.pcap"
+HDRS="$DATA/header-flood.pcap"
 if want http1 && [ ! -s "$MAIN" ]; then
     echo "bench: generating $MAIN"
     "$PY" "$GEN" bench --size-mb "$SIZE_MB" --connections 7150 --seed 1 "$MAIN.tmp"
@@ -139,6 +141,29 @@ for _ in range(7):
 cap.finish()
 EOF
     mv "$OOO.tmp" "$OOO"
+fi
+if [ ! -s "$HDRS" ]; then
+    # 1,200 connections each sending a header block that never ends, ~30 KB
+    # of it (under --max-header-bytes), interleaved: the traffic state fills
+    # --max-memory and the oldest connections are evicted again and again.
+    echo "bench: generating $HDRS"
+    "$PY" - "$GEN" "$HDRS.tmp" <<'EOF2'
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("genpcap", sys.argv[1])
+g = importlib.util.module_from_spec(spec); spec.loader.exec_module(g)
+cap = g.Capture(sys.argv[2], seed=1)
+conns = [cap.connection(("192.0.2.%d" % (10 + i % 200), 41000 + i), ("198.51.100.20", 80))
+         for i in range(1200)]
+for c in conns:
+    c.open()
+    c.request(b"GET / HTTP/1.1\r\nHost: api.example\r\n")
+line = b"X-Pad: " + b"p" * 1400 + b"\r\n"
+for _ in range(22):
+    for c in conns:
+        c.request(line)
+cap.finish()
+EOF2
+    mv "$HDRS.tmp" "$HDRS"
 fi
 fi
 
@@ -393,7 +418,7 @@ fi
 echo
 : >"$TMP/mem"
 [ "${BENCH_MEMORY:-1}" = 0 ] && exit 0
-for cap in "$FLOOD" "$OOO"; do
+for cap in "$FLOOD" "$OOO" "$HDRS"; do
     for fmt in json text; do
         : >"$TMP/m"
         if measure "$TMP/m" "$CS" -r "$cap" -o "$fmt" --color=never; then
