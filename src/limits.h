@@ -57,14 +57,19 @@ static inline size_t cs_http_clients_memory(uint32_t max_clients)
 {
     return cs_http_clients_slots(max_clients) * CS_HTTP_CLIENT_SLOT_BYTES;
 }
-#define CS_DEFAULT_MAX_MEMORY (24u * 1024u * 1024u) /* --max-memory: traffic state, see below */
+/* --max-memory: traffic state, see below.  With the process itself (8.3 MiB
+ * resident: the libraries, the report's tables) the whole stays under
+ * 32 MiB when the budget is full (bench/run.sh header-flood); the h2 bench
+ * captures' 7,150 connections fit without eviction. */
+#define CS_DEFAULT_MAX_MEMORY (20u * 1024u * 1024u)
 /* What --max-memory counts: each tracked connection at CS_FLOW_MEMORY_COST
  * (its flow, reassembly and HTTP state), plus what the held out-of-order
  * pieces cost the allocator (payload, buffer slack, per-piece bookkeeping and
  * one record per segment joined, each allocation rounded as glibc's malloc
  * rounds it: cs_reasm_alloc_cost in reasm.h), plus the HTTP header buffers
  * and requests waiting for their responses, plus nDPI's state of the
- * connections under inspection (measured, dpi.c).
+ * connections under inspection (measured, dpi.c) and nDPI's module once a
+ * flow asked for it (CS_DPI_MODULE_COST, at most a quarter of the budget).
  * Over budget, the least recently active connections are dropped. */
 #define CS_FLOW_MEMORY_COST 1024u
 /* TLS with a key log (tls_keylog.c, tls_conn.c; CLI options come with the

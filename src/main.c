@@ -131,7 +131,7 @@ static void usage(FILE *out)
         "      --ipfrag-timeout SEC        drop an incomplete IP datagram after (default 30)\n"
         "      --max-memory BYTES   traffic state held (connections, out-of-order data,\n"
         "                           headers, waiting requests); over it the least recently\n"
-        "                           active connections are dropped (default 25165824)\n"
+        "                           active connections are dropped (default 20971520)\n"
         "      --max-dpi-flows N    connections under protocol identification (nDPI) at\n"
         "                           once; past it one stays unidentified (default 1024)\n"
         "      --max-protocols N    unparsed protocols named in the summary (default 32, at most 128)\n"

@@ -305,3 +305,13 @@ const struct cs_dpi_stats *cs_dpi_stats(const struct cs_dpi *d)
 {
     return &d->stats;
 }
+
+bool cs_dpi_module_ready(const struct cs_dpi *d)
+{
+    return d->mod != NULL;
+}
+
+bool cs_dpi_module_failed(const struct cs_dpi *d)
+{
+    return d->failed;
+}

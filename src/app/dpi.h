@@ -19,6 +19,11 @@
 #include "stats.h"
 
 #define CS_DPI_MAX_PACKETS 24 /* packets offered to nDPI before giving up */
+/* What nDPI's detection module holds once set up (protocol tables, host
+ * automata, address trees): 5.5 MiB resident measured with nDPI 4.2, a
+ * capture that sets it up against one that does not.  A constant, so that
+ * --max-memory's evictions stay a function of the input. */
+#define CS_DPI_MODULE_COST (6u * 1024u * 1024u)
 #define CS_DPI_NAME_LEN 32
 #define CS_DPI_SNI_LEN 80
 
@@ -58,5 +63,10 @@ void cs_dpi_flow_result(struct cs_dpi *d, struct cs_dpi_flow *f,
 void cs_dpi_flow_free(struct cs_dpi *d, struct cs_dpi_flow *f);
 
 const struct cs_dpi_stats *cs_dpi_stats(const struct cs_dpi *d);
+
+/* Whether nDPI's module is set up (the next cs_dpi_flow_new costs no
+ * set-up), or its set-up was tried and failed. */
+bool cs_dpi_module_ready(const struct cs_dpi *d);
+bool cs_dpi_module_failed(const struct cs_dpi *d);
 
 #endif

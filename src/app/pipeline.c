@@ -118,7 +118,19 @@ struct cs_pipeline {
     struct cs_handover_stats handover; /* app_handover.c's, for every row */
     struct cs_pipeline_hooks hooks;
     void *hook_ctx;
-    uint64_t undecided_bytes;          /* held client data of undecided flows (--max-memory) */
+    uint64_t undecided_bytes; /* held client data of undecided flows (--max-memory) */
+    /* nDPI's module counts in --max-memory from the moment a flow needs it
+     * (dpi_module_charge); it is set up between segments, after eviction has
+     * made room for it, so that it takes memory the evicted connections
+     * gave back instead of adding to the peak.  The flow that asked waits
+     * with its packet (still in its frame) until then. */
+    bool dpi_module_counted;
+    struct {
+        struct cs_flow *flow;
+        const uint8_t *l3;
+        uint32_t l3_len;
+        cs_time_ns ts;
+    } dpi_pending;
     size_t (*extra_memory)(void *ctx); /* cs_pipeline_count_memory */
     void *extra_memory_ctx;
     struct cs_tls_ahead *ahead;  /* cs_pipeline_decrypt_ahead; NULL: none */
@@ -261,6 +273,17 @@ static void on_packet(void *ctx, struct cs_flow *f, int dir, const struct cs_seg
         /* Flows that open like a protocol of the table never go to nDPI. */
         if (!app->unparsed && claimed(p, dir, s->payload, s->payload_len, NULL))
             return;
+        if (!cs_dpi_module_ready(p->dpi) && !cs_dpi_module_failed(p->dpi)) {
+            /* the module is set up after this segment (dpi_setup_pending) */
+            if (!p->dpi_pending.flow) {
+                p->dpi_module_counted = true;
+                p->dpi_pending.flow = f;
+                p->dpi_pending.l3 = s->l3;
+                p->dpi_pending.l3_len = s->l3_len;
+                p->dpi_pending.ts = s->ts;
+            }
+            return;
+        }
         /* None: --max-dpi-flows are under inspection (counted) or memory
          * ran out.  The flow is then not inspected: "Unknown". */
         app->dpi = cs_dpi_flow_new(p->dpi);
@@ -550,10 +573,14 @@ static enum cs_txn_end txn_end_for(enum cs_flow_end why)
     }
 }
 
+static void dpi_start_pending(struct cs_pipeline *p);
+
 static void on_end(void *ctx, struct cs_flow *f, enum cs_flow_end why)
 {
     struct cs_pipeline *p = ctx;
     struct flow_app *app = f->app;
+    if (p->dpi_pending.flow == f)
+        dpi_start_pending(p); /* it ends in the segment that asked: named now */
     if (app)
         settle(app);
     if (app && app->conn) {
@@ -695,6 +722,16 @@ struct cs_pipeline *cs_pipeline_new(const struct cs_limits *limits,
     return p;
 }
 
+/* nDPI's module, once a flow asked for it, at most a quarter of the budget
+ * (a small --max-memory keeps room for connections). */
+static uint64_t dpi_module_charge(const struct cs_pipeline *p)
+{
+    if (!p->dpi_module_counted)
+        return 0;
+    uint64_t quarter = p->limits.max_memory / 4;
+    return CS_DPI_MODULE_COST < quarter ? CS_DPI_MODULE_COST : quarter;
+}
+
 /* The traffic state held now, as --max-memory counts it (limits.h). */
 static uint64_t held_memory(const struct cs_pipeline *p)
 {
@@ -702,7 +739,7 @@ static uint64_t held_memory(const struct cs_pipeline *p)
     uint64_t held = p->clients_reserved +
                     cs_flow_table_stats(p->flows)->active * CS_FLOW_MEMORY_COST +
                     cs_flow_table_held_memory(p->flows) + p->undecided_bytes + p->handover.held_bytes +
-                    (p->dpi ? cs_dpi_stats(p->dpi)->memory : 0);
+                    (p->dpi ? cs_dpi_stats(p->dpi)->memory : 0) + dpi_module_charge(p);
     for (size_t i = 0; i < N_APP_PROTOS; i++)
         held += app_protos[i]->held_bytes(p->env[i].stats);
     if (p->extra_memory)
@@ -801,12 +838,35 @@ static void offer_ahead(const struct cs_pipeline *p, const struct cs_segment *s,
     app->proto->ahead(app->conn, dir, s->payload, s->payload_len);
 }
 
+/* Sets up nDPI's module for the flow waiting with its first packet, and
+ * gives it that packet (on_packet would have). */
+static void dpi_start_pending(struct cs_pipeline *p)
+{
+    struct cs_flow *f = p->dpi_pending.flow;
+    p->dpi_pending.flow = NULL;
+    struct flow_app *app = f->app;
+    if (!app || app->proto || app->dpi || app->dpi_done)
+        return;
+    app->dpi = cs_dpi_flow_new(p->dpi);
+    if (!cs_dpi_module_ready(p->dpi))
+        p->dpi_module_counted = false; /* its set-up failed: it holds nothing */
+    if (!app->dpi)
+        dpi_conclude(p, app);
+    else if (cs_dpi_flow_packet(p->dpi, app->dpi, p->dpi_pending.l3, p->dpi_pending.l3_len,
+                                p->dpi_pending.ts))
+        dpi_conclude(p, app);
+}
+
 static void feed_segment(struct cs_pipeline *p, const struct cs_segment *seg, uint64_t hash)
 {
     cs_flow_table_segment_hashed(p->flows, seg, hash);
-    /* Oldest first, reported as evicted, until the budget holds again. */
+    /* Oldest first, reported as evicted, until the budget holds again
+     * (nDPI's module counted once a flow asked for it, before it is set up:
+     * dpi_pending). */
     while (held_memory(p) > p->limits.max_memory && cs_flow_table_evict_oldest(p->flows))
         ;
+    if (p->dpi_pending.flow)
+        dpi_start_pending(p);
 }
 
 /* True when the segment lies inside its frame, not in the decoder's
