@@ -554,6 +554,8 @@ static void keep_framing_lines(struct cs_http_conn *c, struct cs_http_dir *d, co
                                const uint8_t *end)
 {
     uint32_t limit = c->lim->max_header_bytes + CS_HTTP_FRAMING_EXTRA;
+    if (d->spill > d->len)
+        d->spill = d->len; /* (set where the cut was made; never past the block) */
     while (s < end) {
         const uint8_t *nl = memchr(s, '\n', (size_t)(end - s));
         const uint8_t *stop = nl ? nl + 1 : end;

@@ -274,7 +274,7 @@ static void on_packet(void *ctx, struct cs_flow *f, int dir, const struct cs_seg
         if (!app->unparsed && claimed(p, dir, s->payload, s->payload_len, NULL))
             return;
         if (!cs_dpi_module_ready(p->dpi) && !cs_dpi_module_failed(p->dpi)) {
-            /* the module is set up after this segment (dpi_setup_pending) */
+            /* the module is set up after this segment (dpi_start_pending) */
             if (!p->dpi_pending.flow) {
                 p->dpi_module_counted = true;
                 p->dpi_pending.flow = f;
