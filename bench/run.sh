@@ -111,6 +111,17 @@ while read -r name transport workload; do
         mv "$f.pcap.tmp" "$f.pcap"
     fi
 done <"$WIRE"
+# gen_api OUT: the Python on standard input runs with `g` (tools/gen-pcap.py)
+# and `cap`, a Capture writing OUT (seed 1), finished after it.
+gen_api() {
+    echo "bench: generating $1"
+    { printf '%s\n' 'import importlib.util, sys' \
+          'spec = importlib.util.spec_from_file_location("genpcap", sys.argv[1])' \
+          'g = importlib.util.module_from_spec(spec); spec.loader.exec_module(g)' \
+          'cap = g.Capture(sys.argv[2], seed=1)'
+      cat
+      echo 'cap.finish()'; } | "$PY" - "$GEN" "$1.tmp" && mv "$1.tmp" "$1"
+}
 if [ "${BENCH_MEMORY:-1}" != 0 ]; then
 if [ ! -s "$FLOOD" ]; then
     echo "bench: generating $FLOOD"
@@ -122,12 +133,7 @@ if [ ! -s "$OOO" ]; then
     # never-ACKed, never-closed uploads, interleaved, each 100-segment piece
     # missing its first segment, so nearly every byte arrives out of order and
     # the per-flow and total hold caps are hit again and again (64 MB).
-    echo "bench: generating $OOO"
-    "$PY" - "$GEN" "$OOO.tmp" <<'EOF'
-import importlib.util, sys
-spec = importlib.util.spec_from_file_location("genpcap", sys.argv[1])
-g = importlib.util.module_from_spec(spec); spec.loader.exec_module(g)
-cap = g.Capture(sys.argv[2], seed=1)
+    gen_api "$OOO" <<'EOF'
 conns = [cap.connection(("192.0.2.%d" % (10 + i), 41000 + i), ("198.51.100.20", 80))
          for i in range(64)]
 for i, c in enumerate(conns):
@@ -138,20 +144,13 @@ piece = b"x" * (100 * 1460)
 for _ in range(7):
     for c in conns:
         c.request(piece, lose={0}, ack=False)
-cap.finish()
 EOF
-    mv "$OOO.tmp" "$OOO"
 fi
 if [ ! -s "$HDRS" ]; then
     # 1,200 connections each sending a header block that never ends, ~30 KB
     # of it (under --max-header-bytes), interleaved: the traffic state fills
     # --max-memory and the oldest connections are evicted again and again.
-    echo "bench: generating $HDRS"
-    "$PY" - "$GEN" "$HDRS.tmp" <<'EOF2'
-import importlib.util, sys
-spec = importlib.util.spec_from_file_location("genpcap", sys.argv[1])
-g = importlib.util.module_from_spec(spec); spec.loader.exec_module(g)
-cap = g.Capture(sys.argv[2], seed=1)
+    gen_api "$HDRS" <<'EOF'
 conns = [cap.connection(("192.0.2.%d" % (10 + i % 200), 41000 + i), ("198.51.100.20", 80))
          for i in range(1200)]
 for c in conns:
@@ -161,9 +160,7 @@ line = b"X-Pad: " + b"p" * 1400 + b"\r\n"
 for _ in range(22):
     for c in conns:
         c.request(line)
-cap.finish()
-EOF2
-    mv "$HDRS.tmp" "$HDRS"
+EOF
 fi
 fi
 

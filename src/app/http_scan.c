@@ -574,16 +574,12 @@ int cs_http_scan_headers(char *buf, uint32_t len, uint32_t *off,
 
 bool cs_http_is_framing_line(const char *s, uint32_t n)
 {
-    uint32_t name;
-    if (n >= 14 && strncasecmp(s, "content-length", 14) == 0)
-        name = 14;
-    else if (n >= 17 && strncasecmp(s, "transfer-encoding", 17) == 0)
-        name = 17;
-    else
+    /* split as the scanner splits a line, then the name as framing reads it */
+    corscope_header h;
+    if (n == 0 || is_ows((uint8_t)*s) || !split_field_line(s, memchr(s, ':', n), s + n, &h))
         return false;
-    while (name < n && is_ows((uint8_t)s[name]))
-        name++;
-    return name < n && s[name] == ':';
+    return (h.name_len == 14 && strncasecmp(h.name, "content-length", 14) == 0) ||
+           (h.name_len == 17 && strncasecmp(h.name, "transfer-encoding", 17) == 0);
 }
 
 uint32_t cs_http_framing_fields(const char *p, uint32_t n, corscope_header *h, uint32_t max)
@@ -597,7 +593,7 @@ uint32_t cs_http_framing_fields(const char *p, uint32_t n, corscope_header *h, u
         const char *e = nl > s && nl[-1] == '\r' ? nl - 1 : nl;
         if (cs_http_is_framing_line(s, (uint32_t)(e - s)) &&
             split_field_line(s, memchr(s, ':', (size_t)(e - s)), e, &h[count]))
-            count++;
+            count++; /* (split twice: only for the few lines past a cut) */
         s = nl + 1;
     }
     return count;
