@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_dispatch.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
+#include <openssl/provider.h>
 
 /* The suites corscope decrypts.  TLS 1.3: RFC 8446 B.4 (CCM suites left
  * out: no browser offers them).  TLS 1.2: the AEAD suites of RFC 5288,
@@ -85,15 +87,20 @@ enum { ALG_HKDF,
 static void *algs[ALG_COUNT];
 static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
 
+static void find_impl(int which, const char *name);
+
+/* The cipher names, in ALG_ order from ALG_AES_128_GCM on. */
+static const char *const cipher_names[] = {"AES-128-GCM", "AES-256-GCM", "ChaCha20-Poly1305",
+                                           "AES-128-CBC", "AES-256-CBC"};
+
 static void fetch_algs(void)
 {
     algs[ALG_HKDF] = EVP_KDF_fetch(NULL, "HKDF", NULL);
     algs[ALG_TLS1_PRF] = EVP_KDF_fetch(NULL, "TLS1-PRF", NULL);
-    algs[ALG_AES_128_GCM] = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
-    algs[ALG_AES_256_GCM] = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-    algs[ALG_CHACHA20_POLY1305] = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
-    algs[ALG_AES_128_CBC] = EVP_CIPHER_fetch(NULL, "AES-128-CBC", NULL);
-    algs[ALG_AES_256_CBC] = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+    for (int i = ALG_AES_128_GCM; i <= ALG_AES_256_CBC; i++) {
+        algs[i] = EVP_CIPHER_fetch(NULL, cipher_names[i - ALG_AES_128_GCM], NULL);
+        find_impl(i, cipher_names[i - ALG_AES_128_GCM]);
+    }
     algs[ALG_HMAC] = EVP_MAC_fetch(NULL, "HMAC", NULL);
 }
 
@@ -101,6 +108,70 @@ static void *alg(int which)
 {
     pthread_once(&algs_once, fetch_algs);
     return algs[which];
+}
+
+/* A cipher's own functions (provider-cipher(7)), as the provider that
+ * EVP_CIPHER_fetch chose for it hands them to libcrypto.  Opening a record
+ * calls them directly: the EVP layer around them asks the provider for the
+ * key and IV lengths through parameter lists on every EVP_DecryptInit_ex2
+ * (OpenSSL 3.0 does not keep them), ~1,200 instructions of name lookups and
+ * string compares per record on top of ~700 for the key schedule itself,
+ * and on the bench's TLS capture nearly every record is keyed afresh (see
+ * the thread contexts below).  Lengths corscope knows (the suite's); the
+ * cipher is still libcrypto's, the same implementation EVP would call. */
+struct cipher_impl {
+    void *provctx;
+    OSSL_FUNC_cipher_newctx_fn *newctx;
+    OSSL_FUNC_cipher_freectx_fn *freectx;
+    OSSL_FUNC_cipher_decrypt_init_fn *dinit;
+    OSSL_FUNC_cipher_update_fn *update;
+    OSSL_FUNC_cipher_final_fn *final;
+    OSSL_FUNC_cipher_set_ctx_params_fn *set_ctx_params;
+};
+static struct cipher_impl impls[ALG_COUNT];
+
+/* Whether name is one of the colon-separated names of an algorithm. */
+static int names_include(const char *names, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = names; p && *p; p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL)
+        if (OPENSSL_strncasecmp(p, name, n) == 0 && (p[n] == ':' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+/* Fills impls[which] from the provider of the fetched cipher; leaves it
+ * empty (the suites on it unsupported) if that provider lists no
+ * implementation of name with the six functions. */
+static void find_impl(int which, const char *name)
+{
+    const OSSL_PROVIDER *prov = algs[which] ? EVP_CIPHER_get0_provider(algs[which]) : NULL;
+    int no_cache = 0;
+    const OSSL_ALGORITHM *list = prov ? OSSL_PROVIDER_query_operation(prov, OSSL_OP_CIPHER, &no_cache)
+                                      : NULL;
+    struct cipher_impl f = {0};
+    for (const OSSL_ALGORITHM *a = list; a && a->algorithm_names; a++) {
+        if (!names_include(a->algorithm_names, name))
+            continue;
+        for (const OSSL_DISPATCH *d = a->implementation; d->function_id; d++) {
+            switch (d->function_id) {
+            case OSSL_FUNC_CIPHER_NEWCTX: f.newctx = OSSL_FUNC_cipher_newctx(d); break;
+            case OSSL_FUNC_CIPHER_FREECTX: f.freectx = OSSL_FUNC_cipher_freectx(d); break;
+            case OSSL_FUNC_CIPHER_DECRYPT_INIT: f.dinit = OSSL_FUNC_cipher_decrypt_init(d); break;
+            case OSSL_FUNC_CIPHER_UPDATE: f.update = OSSL_FUNC_cipher_update(d); break;
+            case OSSL_FUNC_CIPHER_FINAL: f.final = OSSL_FUNC_cipher_final(d); break;
+            case OSSL_FUNC_CIPHER_SET_CTX_PARAMS: f.set_ctx_params = OSSL_FUNC_cipher_set_ctx_params(d); break;
+            default: break;
+            }
+        }
+        break;
+    }
+    if (list)
+        OSSL_PROVIDER_unquery_operation(prov, OSSL_OP_CIPHER, list);
+    if (f.newctx && f.freectx && f.dinit && f.update && f.final && f.set_ctx_params) {
+        f.provctx = OSSL_PROVIDER_get0_provider_ctx(prov);
+        impls[which] = f;
+    }
 }
 
 /* One EVP_KDF derivation with the parameters given; 0 or -1. */
@@ -301,23 +372,23 @@ static int cipher_alg(const struct cs_tls_suite *s)
     return ALG_COUNT;
 }
 
-/* A few EVP_CIPHER_CTX per thread, each keyed for the read state that used
+/* A few cipher contexts per thread, each keyed for the read state that used
  * it last, instead of one per direction of every connection: a context with
  * its key schedule is ~1.1 KB that libcrypto allocates, 2.2 KB a connection
  * whether it is busy or idle, which on thousands of keep-alive connections
- * made --max-memory evict them.  Keying one costs ~2,000 libcrypto
- * instructions (EVP_DecryptInit_ex2 with a key: parameter queries, the AES
- * key schedule, GCM's table of powers of H), as much as decrypting a 1 KB
- * record.  With one context per thread a record of another connection in
- * between meant keying again: 15-24 % of the records of the browser
- * captures found their key set, against 66-93 % with
+ * made --max-memory evict them.  Keying one costs the AES key schedule and
+ * GCM's table of powers of H (~700 instructions), as much as decrypting a
+ * short record.  With one context per thread a record of another
+ * connection in between meant keying again: 15-24 % of the records of the
+ * browser captures found their key set, against 66-93 % with
  * CS_TLS_THREAD_CIPHER_CTXS contexts keyed in turn (the oldest keyed goes:
  * within a point of least recently used there, and a read state finds its
  * context without a scan).  On the bench captures, 7,000 connections
  * interleaved record by record, no small set helps (1.7 % at any size up to
  * 64: a key comes back after ~12,000 other records).
  *
- * Each read state gets a key_id of its own (a process-wide counter, never
+ * A context is the provider's own (cipher_impl: newctx, freectx).  Each
+ * read state gets a key_id of its own (a process-wide counter, never
  * reused, never 0), which is what a context remembers: a context is used
  * only for the read state whose key_id it holds, so no record is ever
  * opened with another connection's key. */
@@ -325,19 +396,25 @@ static uint64_t next_key_id;
 /* The thread's contexts and the key_id each is keyed for. */
 static _Thread_local uint64_t thread_ctx_keys[CS_TLS_THREAD_CIPHER_CTXS]; /* 0: keyed for none */
 static _Thread_local struct keyed_ctx {
-    EVP_CIPHER_CTX *ctx; /* NULL until the thread needs this many */
-    int alg;             /* the cipher it was set up with, ALG_COUNT: none */
+    void *ctx; /* the provider's context for alg; NULL until the thread needs this one */
+    int alg;   /* ALG_COUNT while ctx is NULL */
 } thread_ctxs[CS_TLS_THREAD_CIPHER_CTXS];
 static _Thread_local unsigned thread_ctx_next; /* the one to key next */
 static pthread_key_t thread_ctxs_free_key;
 static pthread_once_t thread_ctxs_once = PTHREAD_ONCE_INIT;
 
+static void keyed_ctx_drop(struct keyed_ctx *k)
+{
+    if (k->ctx)
+        impls[k->alg].freectx(k->ctx); /* cleanses the key schedule */
+    *k = (struct keyed_ctx){NULL, ALG_COUNT};
+}
+
 static void thread_ctxs_free(void *ctxs)
 {
     struct keyed_ctx *k = ctxs;
     for (size_t i = 0; i < CS_TLS_THREAD_CIPHER_CTXS; i++) {
-        EVP_CIPHER_CTX_free(k[i].ctx);
-        k[i] = (struct keyed_ctx){NULL, ALG_COUNT};
+        keyed_ctx_drop(&k[i]);
         thread_ctx_keys[i] = 0;
     }
 }
@@ -348,52 +425,71 @@ static void thread_ctxs_init(void)
         abort();
 }
 
-/* Keys context i for c, with iv; NULL when libcrypto fails.
- * Key and IV go in one call: each EVP_DecryptInit_ex2 asks the provider
- * for its key and IV lengths through parameters. */
-static EVP_CIPHER_CTX *ctx_rekey(size_t i, const struct cs_tls_cipher *c, const uint8_t *iv)
+/* CBC records come with their padding checked by open_cbc (constant
+ * pattern, then the MAC): the cipher must not strip it. */
+static const OSSL_PARAM *cbc_no_padding(void)
 {
-    struct keyed_ctx *k = &thread_ctxs[i];
-    thread_ctx_keys[i] = 0;
-    int which = c->suite ? cipher_alg(c->suite) : ALG_COUNT;
-    EVP_CIPHER *cipher = which == ALG_COUNT ? NULL : alg(which);
-    if (!cipher)
-        return NULL;
-    if (!k->ctx) {
-        pthread_once(&thread_ctxs_once, thread_ctxs_init);
-        if (!(k->ctx = EVP_CIPHER_CTX_new()))
-            return NULL;
-        k->alg = ALG_COUNT;
-        pthread_setspecific(thread_ctxs_free_key, thread_ctxs); /* freed when the thread ends */
-    }
-    /* Same algorithm as the key before: only the key changes.  Naming the
-     * cipher again would free and allocate libcrypto's context (and
-     * cleanse it), three times the cost of the key schedule. */
-    if (!EVP_DecryptInit_ex2(k->ctx, k->alg == which ? NULL : cipher, c->key, iv, NULL)) {
-        k->alg = ALG_COUNT;
-        return NULL;
-    }
-    k->alg = which;
-    thread_ctx_keys[i] = c->key_id;
-    return k->ctx;
+    static unsigned int zero = 0;
+    static const OSSL_PARAM params[] = {
+        {OSSL_CIPHER_PARAM_PADDING, OSSL_PARAM_UNSIGNED_INTEGER, &zero, sizeof zero, 0},
+        OSSL_PARAM_END,
+    };
+    return params;
 }
 
-/* A context of the calling thread keyed for c, with iv set (the record's
- * nonce, or its CBC IV); NULL when libcrypto fails.  (The expected tag is
- * set afterwards with EVP_CTRL_AEAD_SET_TAG: given here as an init
- * parameter it cost ~70 instructions a record more with OpenSSL 3.0.) */
-static EVP_CIPHER_CTX *ctx_for(struct cs_tls_cipher *c, const uint8_t *iv)
+/* Starts a record on context i: keyed for c first unless it holds c's
+ * key_id, then iv set (the record's nonce, or its CBC IV, iv_len bytes).
+ * The context, or NULL when libcrypto fails. */
+static struct keyed_ctx *ctx_start(size_t i, struct cs_tls_cipher *c, const uint8_t *iv,
+                                   size_t iv_len, int keyed)
+{
+    struct keyed_ctx *k = &thread_ctxs[i];
+    int which = cipher_alg(c->suite);
+    const OSSL_PARAM *params = which >= ALG_AES_128_CBC && which <= ALG_AES_256_CBC
+                                   ? cbc_no_padding()
+                                   : NULL;
+    if (keyed)
+        return impls[which].dinit(k->ctx, NULL, 0, iv, iv_len, params) ? k : NULL;
+    thread_ctx_keys[i] = 0;
+    if (which == ALG_COUNT || !alg(which) || !impls[which].newctx)
+        return NULL;
+    if (k->alg != which) { /* another algorithm: another provider context */
+        keyed_ctx_drop(k);
+        pthread_once(&thread_ctxs_once, thread_ctxs_init);
+        if (!(k->ctx = impls[which].newctx(impls[which].provctx)))
+            return NULL;
+        k->alg = which;
+        pthread_setspecific(thread_ctxs_free_key, thread_ctxs); /* freed when the thread ends */
+    }
+    if (!impls[which].dinit(k->ctx, c->key, c->suite->key_len, iv, iv_len, params)) {
+        keyed_ctx_drop(k);
+        return NULL;
+    }
+    thread_ctx_keys[i] = c->key_id;
+    return k;
+}
+
+/* A context of the calling thread keyed for c, with iv set; NULL when
+ * libcrypto fails. */
+static struct keyed_ctx *ctx_for(struct cs_tls_cipher *c, const uint8_t *iv, size_t iv_len)
 {
     /* A read state is keyed in one context at most, the one it names:
      * no scan.  The name is only a hint (a state copied, or used on another
      * thread): the key_id the context holds decides. */
     size_t i = c->ctx_slot % CS_TLS_THREAD_CIPHER_CTXS;
     if (thread_ctx_keys[i] == c->key_id && c->key_id)
-        return EVP_DecryptInit_ex2(thread_ctxs[i].ctx, NULL, NULL, iv, NULL) ? thread_ctxs[i].ctx : NULL;
+        return ctx_start(i, c, iv, iv_len, 1);
     i = thread_ctx_next;
     thread_ctx_next = (thread_ctx_next + 1) % CS_TLS_THREAD_CIPHER_CTXS;
     c->ctx_slot = (uint8_t)i;
-    return ctx_rekey(i, c, iv);
+    return ctx_start(i, c, iv, iv_len, 0);
+}
+
+/* The provider's update: out NULL feeds AEAD additional data. */
+static int ctx_update(struct keyed_ctx *k, uint8_t *out, size_t *n, const uint8_t *in, size_t len)
+{
+    *n = 0;
+    return impls[k->alg].update(k->ctx, out, n, len, in, len);
 }
 
 /* Names the algorithm and gives the read state its key_id, and for CBC
@@ -401,7 +497,7 @@ static EVP_CIPHER_CTX *ctx_for(struct cs_tls_cipher *c, const uint8_t *iv)
 static int cipher_setup(struct cs_tls_cipher *c, const uint8_t *mac_key)
 {
     int which = cipher_alg(c->suite);
-    if (which == ALG_COUNT || !alg(which))
+    if (which == ALG_COUNT || !alg(which) || !impls[which].newctx)
         return -1;
     /* The key is set with the first record's nonce (ctx_for): setting it
      * here too cost a key schedule per direction and epoch, undone by the
@@ -537,9 +633,9 @@ static int aead_open(struct cs_tls_cipher *c, const uint8_t nonce[12], const uin
 {
     size_t ct_end = total - 16; /* the ciphertext: bytes [skip, ct_end) of the pieces */
     uint8_t tag[16];
-    EVP_CIPHER_CTX *ctx = ctx_for(c, nonce);
-    int n = 0, fin = 0;
-    if (!ctx || !EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len))
+    struct keyed_ctx *k = ctx_for(c, nonce, 12);
+    size_t n = 0;
+    if (!k || !ctx_update(k, NULL, &n, aad, aad_len))
         return CS_TLS_OPEN_CRYPTO_ERROR;
     size_t at = 0, done = 0; /* where the piece starts in the pieces joined; plaintext out */
     for (unsigned i = 0; i < n_pieces; at += pieces[i].n, i++) {
@@ -547,16 +643,21 @@ static int aead_open(struct cs_tls_cipher *c, const uint8_t nonce[12], const uin
         size_t end = at + pieces[i].n;
         size_t lo = at < skip ? skip : at, hi = end < ct_end ? end : ct_end;
         if (lo < hi) {
-            if (!EVP_DecryptUpdate(ctx, out + done, &n, p + (lo - at), (int)(hi - lo)))
+            if (!ctx_update(k, out + done, &n, p + (lo - at), hi - lo))
                 return CS_TLS_OPEN_CRYPTO_ERROR;
-            done += (size_t)n;
+            done += n;
         }
         for (size_t b = at > ct_end ? at : ct_end; b < end; b++) /* the tag's bytes in it */
             tag[b - ct_end] = p[b - at];
     }
-    if (!EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, tag))
+    OSSL_PARAM expect[2] = {
+        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, sizeof tag),
+        OSSL_PARAM_construct_end(),
+    };
+    if (!impls[k->alg].set_ctx_params(k->ctx, expect))
         return CS_TLS_OPEN_CRYPTO_ERROR;
-    return EVP_DecryptFinal_ex(ctx, out + done, &fin) > 0 ? 0 : CS_TLS_OPEN_AUTH_FAILED;
+    /* An AEAD's final writes nothing; it compares the tag. */
+    return impls[k->alg].final(k->ctx, out + done, &n, 0) ? 0 : CS_TLS_OPEN_AUTH_FAILED;
 }
 
 /* RFC 8446 5.2, after decryption: the plaintext is content ||
@@ -632,11 +733,10 @@ static int mac_check(struct cs_tls_cipher *c, uint64_t seq, uint8_t type, const 
 
 static int cbc_decrypt(struct cs_tls_cipher *c, const uint8_t *iv, const uint8_t *ct, size_t len, uint8_t *out)
 {
-    int n = 0, fin = 0;
-    EVP_CIPHER_CTX *ctx = ctx_for(c, iv);
-    if (!ctx || !EVP_CIPHER_CTX_set_padding(ctx, 0) ||
-        !EVP_DecryptUpdate(ctx, out, &n, ct, (int)len) ||
-        !EVP_DecryptFinal_ex(ctx, out + n, &fin) || (size_t)(n + fin) != len)
+    size_t n = 0, fin = 0;
+    struct keyed_ctx *k = ctx_for(c, iv, 16);
+    if (!k || !ctx_update(k, out, &n, ct, len) || n > len ||
+        !impls[k->alg].final(k->ctx, out + n, &fin, len - n) || n + fin != len)
         return CS_TLS_OPEN_CRYPTO_ERROR;
     return 0;
 }
