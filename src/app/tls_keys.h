@@ -3,7 +3,8 @@
  * This file pair knows the cipher suites corscope can decrypt, derives
  * traffic keys (TLS 1.3: HKDF-Expand-Label, RFC 8446 section 7; TLS 1.2: the
  * PRF key block, RFC 5246 section 6.3) and opens one record at a time.  All
- * cryptography is libcrypto's (EVP AEAD and CBC ciphers, EVP_KDF "HKDF" and
+ * cryptography is libcrypto's (the AEAD and CBC ciphers EVP_CIPHER_fetch
+ * finds, called through their provider's functions; EVP_KDF "HKDF" and
  * "TLS1-PRF", EVP_MAC "HMAC"); nothing here computes a cipher or hash itself.
  *
  * It knows nothing of streams, handshakes or key logs: tls_conn.c owns those
@@ -92,7 +93,7 @@ struct cs_tls_cipher {
                        * last (a hint: key_id decides; fills padding) */
     uint64_t seq;     /* next record's sequence number */
     uint64_t key_id;  /* names this key to the thread's cipher contexts; the
-                       * EVP_CIPHER comes from suite (fetched once per process) */
+                       * cipher comes from suite (fetched once per process) */
     void *mac;        /* EVP_MAC_CTX * (CBC only) */
 };
 
