@@ -677,6 +677,8 @@ def main():
             for name in files:
                 if os.path.exists(os.path.join(out, name)):
                     shutil.copy(os.path.join(out, name), os.path.join(dest, name))
+        if len(truth_paths) == len(server.TRANSPORTS):  # every transport: the table is whole
+            shutil.copy(os.path.join(out, "transports.tsv"), os.path.join(dest, "transports.tsv"))
         log("copied to", dest)
     return 1 if bad else 0
 
