@@ -69,8 +69,10 @@ static inline size_t cs_http_clients_memory(uint32_t max_clients)
  * rounds it: cs_reasm_alloc_cost in reasm.h), plus the HTTP header buffers
  * and requests waiting for their responses, plus nDPI's state of the
  * connections under inspection (measured, dpi.c) and nDPI's module once a
- * flow asked for it (CS_DPI_MODULE_COST, at most a quarter of the budget).
- * Over budget, the least recently active connections are dropped. */
+ * flow asked for it (CS_DPI_MODULE_COST, at most a quarter of the budget),
+ * plus the key log's entries and index (cs_tls_keylog_memory: they grow
+ * with the connections it covers).  Over budget, the least recently active
+ * connections are dropped. */
 #define CS_FLOW_MEMORY_COST 1024u
 /* TLS with a key log (tls_keylog.c, tls_conn.c; CLI options come with the
  * pipeline wiring): the key table's memory, and the records one connection

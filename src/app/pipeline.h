@@ -60,6 +60,10 @@ void cs_pipeline_tick(struct cs_pipeline *p, cs_time_ns now);
 struct cs_tls_keylog;
 void cs_pipeline_set_keylog(struct cs_pipeline *p, const struct cs_tls_keylog *kl,
                             int (*refresh)(void *ctx), void *refresh_ctx);
+/* The key log's memory counts in --max-memory (its entries grow with the
+ * connections): each of n pipelines sharing one key log counts 1/n of it
+ * (n = 1 unless this is called). */
+void cs_pipeline_keylog_share(struct cs_pipeline *p, unsigned n);
 void cs_pipeline_keys_changed(struct cs_pipeline *p);
 /* Offer TLS records to be opened ahead by another thread (tls_ahead.h),
  * which calls cs_tls_ahead_assist with what this returns (NULL when out of

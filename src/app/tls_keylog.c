@@ -636,6 +636,11 @@ const uint8_t *cs_tls_keylog_secret(const struct cs_tls_keylog *kl, cs_tls_keylo
     return NULL;
 }
 
+size_t cs_tls_keylog_memory(const struct cs_tls_keylog *kl)
+{
+    return kl->st.bytes_used; /* entries and index, as --max-keylog-bytes counts them */
+}
+
 uint64_t cs_tls_keylog_generation(const struct cs_tls_keylog *kl)
 {
     return kl->st.generation;

@@ -96,6 +96,10 @@ const uint8_t *cs_tls_keylog_secret(const struct cs_tls_keylog *kl, cs_tls_keylo
 void cs_tls_keylog_get_stats(const struct cs_tls_keylog *kl, struct cs_tls_keylog_stats *out);
 /* The stats' generation alone (bumped whenever a secret is added). */
 uint64_t cs_tls_keylog_generation(const struct cs_tls_keylog *kl);
+/* Bytes the key log holds: its entries (at most max_bytes; the rest of the
+ * arena, allocated and never touched, takes no memory) and their index.  --max-memory counts them (pipeline.c): a key log grows with
+ * the connections it covers (~88 bytes each in TLS 1.3). */
+size_t cs_tls_keylog_memory(const struct cs_tls_keylog *kl);
 
 #define CS_TLS_KEYLOG_MAX_FILES 16u  /* --keylog given more often: refused */
 #define CS_TLS_KEYLOG_MAX_LINE 1024u /* longer lines are garbage (real ones are < 200) */

@@ -69,6 +69,32 @@ env -u SSLKEYLOGFILE $BIN -r $PCAP -o json --sensor golden >"$T/none"
 cmp -s "$T/none" tests/expected/browser-firefox-https.json &&
     ok "without a key log the output is unchanged" || bad "no key log: output changed"
 
+# The key log counts in --max-memory: it grows with the connections it
+# covers.  20,000 lines of other connections (~1.7 MB of entries) beside
+# this capture's own: at a 1 MiB budget nothing is left for the traffic
+# (every connection evicted, counted), at 2 MiB all of it is decrypted;
+# without them 1 MiB is plenty.  (Not counted, the 20,000 lines were free.)
+python3 - "$KEYS" "$T/padded.keys" <<'PY'
+import random, sys
+lines = open(sys.argv[1]).read()
+rnd = random.Random(1)
+with open(sys.argv[2], "w") as f:
+    f.write(lines)
+    for _ in range(20000):
+        f.write("CLIENT_TRAFFIC_SECRET_0 %064x %064x\n" % (rnd.getrandbits(256), rnd.getrandbits(256)))
+PY
+evicted() { # out: caps_hit.memory of the summary
+    tail -n 1 "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["caps_hit"]["memory"])'
+}
+env -u SSLKEYLOGFILE $BIN -r $PCAP -o json --keylog $KEYS --max-memory 1048576 >"$T/small" 2>/dev/null
+env -u SSLKEYLOGFILE $BIN -r $PCAP -o json --keylog "$T/padded.keys" --max-memory 1048576 >"$T/padded1" 2>/dev/null
+env -u SSLKEYLOGFILE $BIN -r $PCAP -o json --keylog "$T/padded.keys" --max-memory 2097152 >"$T/padded2" 2>/dev/null
+[ "$(evicted "$T/small")" = 0 ] && [ "$(tls "$T/small" decrypted)" = 41 ] &&
+    [ "$(evicted "$T/padded1")" -gt 0 ] &&
+    [ "$(evicted "$T/padded2")" = 0 ] && [ "$(tls "$T/padded2" decrypted)" = 41 ] &&
+    ok "the key log counts in --max-memory ($(evicted "$T/padded1") evictions at 1 MiB with 20,000 more lines)" ||
+    bad "key log in --max-memory: evicted $(evicted "$T/small"), $(evicted "$T/padded1"), $(evicted "$T/padded2")"
+
 # Keys inside the capture (pcapng Decryption Secrets Block), no --keylog.
 if command -v editcap >/dev/null 2>&1; then
     editcap --inject-secrets "tls,$KEYS" $PCAP "$T/dsb.pcapng" 2>/dev/null

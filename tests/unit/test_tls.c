@@ -926,16 +926,26 @@ static void test_keylog_hex(void)
 static void test_keylog_budget(void)
 {
     struct cs_tls_keylog *kl = cs_tls_keylog_new(2000);
+    size_t empty = cs_tls_keylog_memory(kl), before = empty;
     char line[200];
     for (int i = 0; i < 50; i++) {
         int n = snprintf(line, sizeof line, "CLIENT_TRAFFIC_SECRET_0 %064x %s", i, R8448_C_AP);
         cs_tls_keylog_add_line(kl, line, (size_t)n);
+        /* what --max-memory counts grows with every entry kept */
+        struct cs_tls_keylog_stats now;
+        cs_tls_keylog_get_stats(kl, &now);
+        size_t m = cs_tls_keylog_memory(kl);
+        CU_ASSERT(now.ignored_over_budget ? m == before : m >= before + 32 + 32);
+        before = m;
     }
     struct cs_tls_keylog_stats st;
     cs_tls_keylog_get_stats(kl, &st);
     CU_ASSERT(st.entries > 0 && st.entries < 50);
     CU_ASSERT_EQUAL(st.entries + st.ignored_over_budget, 50);
     CU_ASSERT(st.bytes_used <= 2000);
+    /* the entries and their index, within the key log's own budget */
+    CU_ASSERT_EQUAL(cs_tls_keylog_memory(kl), st.bytes_used);
+    CU_ASSERT(cs_tls_keylog_memory(kl) > empty && cs_tls_keylog_memory(kl) <= 2000);
     cs_tls_keylog_free(kl);
 }
 
