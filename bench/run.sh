@@ -1,8 +1,9 @@
 #!/bin/sh
 # bench/run.sh: corscope beside the read floor (`tcpdump -r X -w /dev/null`)
-# on every bench capture, in one table, plus three memory checks (a
+# on every bench capture, in one table, plus four memory checks (a
 # 1M-connection SYN flood, endless out-of-order streams, header blocks that
-# never end filling --max-memory).  The captures:
+# never end filling --max-memory, h2 in TLS on 20,000 connections with their
+# 80,772-line key log).  The captures:
 #
 #   http1       the reference shape (tools/gen-pcap.py bench: 7,150 keep-alive
 #               connections, ~300 MB, ~140k transactions, 0.1 % reorder/
@@ -31,7 +32,7 @@
 #   BENCH_WIRE_MB=80              HTTP/1.1 bytes of the benchwire captures (~105 MB files)
 #   BENCH_CAPTURES="http1 tls"    only these captures (default: all six)
 #   BENCH_TSHARK=0                skip tshark (about a minute per 100 MB)
-#   BENCH_MEMORY=0                skip the three memory checks
+#   BENCH_MEMORY=0                skip the four memory checks
 #   BENCH_DATA=bench/data         where generated captures are cached (git-ignored)
 #   BENCH_INSTALL=1               apt-get install missing peers first
 #   CORSCOPE=./corscope           the binary under test
@@ -92,6 +93,7 @@ MAIN="$DATA/bench-${SIZE_MB}mb-7150c-s1.pcap"
 FLOOD="$DATA/synflood-1m.pcap"
 OOO="$DATA/ooo-endless.pcap"
 HDRS="$DATA/header-flood.pcap"
+KEYED="$DATA/wire-h2-tls-browser-40mb-20000c-s1"
 if want http1 && [ ! -s "$MAIN" ]; then
     echo "bench: generating $MAIN"
     "$PY" "$GEN" bench --size-mb "$SIZE_MB" --connections 7150 --seed 1 "$MAIN.tmp"
@@ -145,6 +147,14 @@ for _ in range(7):
     for c in conns:
         c.request(piece, lose={0}, ack=False)
 EOF
+fi
+if [ ! -s "$KEYED.pcap" ]; then
+    # h2 in TLS on 20,000 connections, their key log 80,772 lines: more
+    # connections than --max-memory holds, and a key log that grows with them
+    echo "bench: generating $KEYED.pcap"
+    "$PY" tools/benchwire.py "$KEYED.pcap.tmp" --transport h2-tls --workload browser \
+        --size-mb 40 --connections 20000 --seed 1 --keylog "$KEYED.keys"
+    mv "$KEYED.pcap.tmp" "$KEYED.pcap"
 fi
 if [ ! -s "$HDRS" ]; then
     # 1,200 connections each sending a header block that never ends, ~30 KB
@@ -419,13 +429,16 @@ fi
 echo
 : >"$TMP/mem"
 [ "${BENCH_MEMORY:-1}" = 0 ] && exit 0
-for cap in "$FLOOD" "$OOO" "$HDRS"; do
+for cap in "$FLOOD" "$OOO" "$HDRS" "$KEYED.pcap"; do
+    keys=""
+    [ "$cap" = "$KEYED.pcap" ] && keys="--keylog $KEYED.keys"
     for fmt in json text; do
         : >"$TMP/m"
-        if measure "$TMP/m" "$CS" -r "$cap" -o "$fmt" --color=never; then
+        # shellcheck disable=SC2086
+        if measure "$TMP/m" "$CS" -r "$cap" $keys -o "$fmt" --color=never; then
             set -- $(cat "$TMP/m")
             awk -v c="$(basename "$cap")" -v f="$fmt" -v w="$1" -v k="$2" 'BEGIN {
-                printf "memory: %-22s -o %-4s %6.2f s  peak RSS %6.1f MB (target <= 32 MB): %s\n",
+                printf "memory: %-40s -o %-4s %6.2f s  peak RSS %6.1f MB (target <= 32 MB): %s\n",
                        c, f, w, k / 1024, k <= 32768 ? "met" : "NOT met" }'
         fi
     done
