@@ -1086,7 +1086,7 @@ int main(int argc, char **argv)
             cs_pipeline_count_memory(pipe, cs_report_held_bytes, report);
         if (keys)
             cs_pipeline_set_keylog(pipe, cs_keylog_input_table(keys),
-                                   ropt.live ? refresh_keys : NULL, keys);
+                                   ropt.live ? refresh_keys : NULL, keys, 1);
         /* Files with a key log, one pipeline: the report thread opens TLS
          * records ahead of the pipeline (it changes no output).  Not live:
          * frames come one at a time there, with nothing to open ahead of.

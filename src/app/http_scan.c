@@ -572,14 +572,20 @@ int cs_http_scan_headers(char *buf, uint32_t len, uint32_t *off,
     return 0;
 }
 
+/* Line s[0..n) split as the scanner splits a line into *h; true when it is
+ * a framing field line (the name as framing reads it). */
+static bool split_framing_line(const char *s, uint32_t n, corscope_header *h)
+{
+    if (n == 0 || is_ows((uint8_t)*s) || !split_field_line(s, memchr(s, ':', n), s + n, h))
+        return false;
+    return (h->name_len == 14 && strncasecmp(h->name, "content-length", 14) == 0) ||
+           (h->name_len == 17 && strncasecmp(h->name, "transfer-encoding", 17) == 0);
+}
+
 bool cs_http_is_framing_line(const char *s, uint32_t n)
 {
-    /* split as the scanner splits a line, then the name as framing reads it */
     corscope_header h;
-    if (n == 0 || is_ows((uint8_t)*s) || !split_field_line(s, memchr(s, ':', n), s + n, &h))
-        return false;
-    return (h.name_len == 14 && strncasecmp(h.name, "content-length", 14) == 0) ||
-           (h.name_len == 17 && strncasecmp(h.name, "transfer-encoding", 17) == 0);
+    return split_framing_line(s, n, &h);
 }
 
 uint32_t cs_http_framing_fields(const char *p, uint32_t n, corscope_header *h, uint32_t max)
@@ -591,9 +597,8 @@ uint32_t cs_http_framing_fields(const char *p, uint32_t n, corscope_header *h, u
         if (!nl)
             break;
         const char *e = nl > s && nl[-1] == '\r' ? nl - 1 : nl;
-        if (cs_http_is_framing_line(s, (uint32_t)(e - s)) &&
-            split_field_line(s, memchr(s, ':', (size_t)(e - s)), e, &h[count]))
-            count++; /* (split twice: only for the few lines past a cut) */
+        if (split_framing_line(s, (uint32_t)(e - s), &h[count]))
+            count++;
         s = nl + 1;
     }
     return count;

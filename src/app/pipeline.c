@@ -131,8 +131,7 @@ struct cs_pipeline {
         uint32_t l3_len;
         cs_time_ns ts;
     } dpi_pending;
-    const struct cs_tls_keylog *keylog; /* counted in held_memory, 1/keylog_share of it */
-    unsigned keylog_share;
+    unsigned keylog_share;             /* held_memory counts 1/keylog_share of the rows' key log */
     size_t (*extra_memory)(void *ctx); /* cs_pipeline_count_memory */
     void *extra_memory_ctx;
     struct cs_tls_ahead *ahead;  /* cs_pipeline_decrypt_ahead; NULL: none */
@@ -662,15 +661,10 @@ static const struct cs_app_proto *claim_row(const struct cs_app_env *self, int d
     return app_protos[row];
 }
 
-void cs_pipeline_keylog_share(struct cs_pipeline *p, unsigned n)
-{
-    p->keylog_share = n ? n : 1;
-}
-
 void cs_pipeline_set_keylog(struct cs_pipeline *p, const struct cs_tls_keylog *kl,
-                            int (*refresh)(void *ctx), void *refresh_ctx)
+                            int (*refresh)(void *ctx), void *refresh_ctx, unsigned share)
 {
-    p->keylog = kl;
+    p->keylog_share = share ? share : 1;
     for (size_t i = 0; i < N_APP_PROTOS; i++) {
         p->env[i].keylog = kl;
         p->env[i].refresh_keys = refresh;
@@ -695,7 +689,6 @@ struct cs_pipeline *cs_pipeline_new(const struct cs_limits *limits,
         return NULL;
     }
     p->limits = *limits;
-    p->keylog_share = 1;
     p->clients_reserved = cs_http_clients_memory(p->limits.max_http_clients);
     if (hooks)
         p->hooks = *hooks;
@@ -753,8 +746,8 @@ static uint64_t held_memory(const struct cs_pipeline *p)
         held += app_protos[i]->held_bytes(p->env[i].stats);
     if (p->extra_memory)
         held += p->extra_memory(p->extra_memory_ctx);
-    if (p->keylog)
-        held += cs_tls_keylog_memory(p->keylog) / p->keylog_share;
+    if (p->env[0].keylog) /* every row has the same */
+        held += cs_tls_keylog_memory(p->env[0].keylog) / p->keylog_share;
     return held;
 }
 

@@ -56,14 +56,12 @@ void cs_pipeline_tick(struct cs_pipeline *p, cs_time_ns now);
  * named).  kl must outlive the pipeline; call cs_pipeline_keys_changed()
  * whenever it gained secrets, so connections waiting for a key go on.
  * Live, refresh (or NULL) reads what the key log files gained: a
- * connection that ends still without its key calls it once first. */
+ * connection that ends still without its key calls it once first.  The
+ * key log's memory counts in --max-memory (its entries grow with the
+ * connections): each of `share` pipelines using kl counts 1/share of it. */
 struct cs_tls_keylog;
 void cs_pipeline_set_keylog(struct cs_pipeline *p, const struct cs_tls_keylog *kl,
-                            int (*refresh)(void *ctx), void *refresh_ctx);
-/* The key log's memory counts in --max-memory (its entries grow with the
- * connections): each of n pipelines sharing one key log counts 1/n of it
- * (n = 1 unless this is called). */
-void cs_pipeline_keylog_share(struct cs_pipeline *p, unsigned n);
+                            int (*refresh)(void *ctx), void *refresh_ctx, unsigned share);
 void cs_pipeline_keys_changed(struct cs_pipeline *p);
 /* Offer TLS records to be opened ahead by another thread (tls_ahead.h),
  * which calls cs_tls_ahead_assist with what this returns (NULL when out of

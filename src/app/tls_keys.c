@@ -134,10 +134,12 @@ static struct cipher_impl impls[ALG_COUNT];
 static int names_include(const char *names, const char *name)
 {
     size_t n = strlen(name);
-    for (const char *p = names; p && *p; p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL)
+    for (const char *p = names;; p++) {
         if (OPENSSL_strncasecmp(p, name, n) == 0 && (p[n] == ':' || p[n] == '\0'))
             return 1;
-    return 0;
+        if (!(p = strchr(p, ':')))
+            return 0;
+    }
 }
 
 /* Fills impls[which] from the provider of the fetched cipher; leaves it

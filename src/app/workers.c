@@ -187,10 +187,8 @@ struct cs_workers *cs_workers_start(unsigned n, const struct cs_limits *limits,
         cs_pipeline_ids_by_frame(w->pipe);
         if (mem_fn)
             cs_pipeline_count_memory(w->pipe, mem_fn, mem_ctx ? mem_ctx : w->out_ctx);
-        if (kl) {
-            cs_pipeline_set_keylog(w->pipe, kl, NULL, NULL);
-            cs_pipeline_keylog_share(w->pipe, n);
-        }
+        if (kl)
+            cs_pipeline_set_keylog(w->pipe, kl, NULL, NULL, n);
     }
     /* Signals stay with the main thread. */
     sigset_t all, old;

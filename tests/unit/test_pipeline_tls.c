@@ -102,7 +102,7 @@ static void test_keys_in_time(void)
     char errbuf[256];
     CU_ASSERT_FATAL(cs_tls_keylog_read_file(kl, KEYS, errbuf, sizeof errbuf) > 0);
     struct cs_pipeline *p = new_pipe(&s);
-    cs_pipeline_set_keylog(p, kl, NULL, NULL);
+    cs_pipeline_set_keylog(p, kl, NULL, NULL, 1);
     feed(p);
     cs_pipeline_finish(p);
     static struct cs_summary sum;
@@ -128,7 +128,7 @@ static void test_late_keys(void)
     struct seen s = {0};
     struct cs_tls_keylog *kl = cs_tls_keylog_new(0);
     struct cs_pipeline *p = new_pipe(&s);
-    cs_pipeline_set_keylog(p, kl, NULL, NULL);
+    cs_pipeline_set_keylog(p, kl, NULL, NULL, 1);
     feed_range(p, 1, LATE_KEY_FRAME);
     static struct cs_summary sum;
     memset(&sum, 0, sizeof sum);
@@ -239,7 +239,7 @@ static void run_batched(struct txn_log *l, bool ahead, bool patient, uint64_t se
     struct cs_pipeline_hooks hooks = {.on_txn = log_txn};
     struct cs_pipeline *p = cs_pipeline_new(&lim, &hooks, l, errbuf, sizeof errbuf);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-    cs_pipeline_set_keylog(p, kl, NULL, NULL);
+    cs_pipeline_set_keylog(p, kl, NULL, NULL, 1);
     struct assistant as = {0};
     pthread_t t;
     if (ahead) {
